@@ -1,0 +1,248 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MigrationSet is one domain's embedded migrations: files named
+// NNNN_description.sql in the root of FS, applied in number order. A file
+// NNNN_description.postgres.sql or .sqlite.sql replaces the portable one on
+// that engine, for the few statements the two spell differently.
+type MigrationSet struct {
+	Domain string
+	FS     fs.FS
+}
+
+// Migration is one numbered step of a domain's schema.
+type Migration struct {
+	Domain  string
+	Version int
+	Name    string
+	SQL     string
+}
+
+// ErrSchemaNewer means the database was migrated by a newer Vigil.
+var ErrSchemaNewer = errors.New("database schema is newer than this vigil")
+
+// ErrSchemaOlder means migrations are pending and start-up was told not to apply them.
+var ErrSchemaOlder = errors.New("database schema is older than this vigil")
+
+func (s MigrationSet) load(d Dialect) ([]Migration, error) {
+	entries, err := fs.ReadDir(s.FS, ".")
+	if err != nil {
+		return nil, fmt.Errorf("migrations %s: %w", s.Domain, err)
+	}
+	portable := map[int]Migration{}
+	variants := map[int]Migration{}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".sql") {
+			continue
+		}
+		base := strings.TrimSuffix(name, ".sql")
+		variant := ""
+		if i := strings.LastIndexByte(base, '.'); i >= 0 {
+			variant, base = base[i+1:], base[:i]
+		}
+		if variant != "" && variant != string(SQLite) && variant != string(Postgres) {
+			return nil, fmt.Errorf("migrations %s: %s: unknown dialect suffix %q", s.Domain, name, variant)
+		}
+		num, desc, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migrations %s: %s: want NNNN_description.sql", s.Domain, name)
+		}
+		target := portable
+		if variant != "" {
+			if variant != string(d) {
+				continue
+			}
+			target = variants
+		}
+		if prev, dup := target[v]; dup {
+			return nil, fmt.Errorf("migrations %s: version %d twice (%s and %s)", s.Domain, v, prev.Name, desc)
+		}
+		body, err := fs.ReadFile(s.FS, name)
+		if err != nil {
+			return nil, err
+		}
+		target[v] = Migration{Domain: s.Domain, Version: v, Name: desc, SQL: string(body)}
+	}
+	byVersion := portable
+	for v, m := range variants {
+		byVersion[v] = m
+	}
+	out := make([]Migration, 0, len(byVersion))
+	for _, m := range byVersion {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	for i, m := range out {
+		if m.Version != i+1 {
+			return nil, fmt.Errorf("migrations %s: versions must run 1, 2, 3… without gaps; found %d at position %d", s.Domain, m.Version, i+1)
+		}
+	}
+	return out, nil
+}
+
+// SchemaStatus is one domain's applied and known versions.
+type SchemaStatus struct {
+	Domain  string `json:"domain"`
+	Applied int    `json:"applied"`
+	Known   int    `json:"known"`
+}
+
+const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	domain TEXT NOT NULL,
+	version BIGINT NOT NULL,
+	name TEXT NOT NULL,
+	applied_at TEXT NOT NULL,
+	PRIMARY KEY (domain, version)
+)`
+
+// Status reports, per domain, the applied and known schema versions.
+func (d *DB) Status(ctx context.Context, sets ...MigrationSet) ([]SchemaStatus, error) {
+	if _, err := d.ExecContext(ctx, createMigrationsTable); err != nil {
+		return nil, fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	applied, err := d.applied(ctx, d.Q())
+	if err != nil {
+		return nil, err
+	}
+	var out []SchemaStatus
+	for _, s := range sets {
+		ms, err := s.load(d.Dialect)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, SchemaStatus{Domain: s.Domain, Applied: applied[s.Domain], Known: len(ms)})
+	}
+	return out, nil
+}
+
+// Check returns ErrSchemaNewer if any domain is ahead of this binary and
+// ErrSchemaOlder if migrations are pending, each with a message saying what
+// to do.
+func (d *DB) Check(ctx context.Context, sets ...MigrationSet) error {
+	st, err := d.Status(ctx, sets...)
+	if err != nil {
+		return err
+	}
+	for _, s := range st {
+		if s.Applied > s.Known {
+			return fmt.Errorf("%w: %s is at version %d but this vigil knows only %d; run a newer vigil (or restore the matching backup)", ErrSchemaNewer, s.Domain, s.Applied, s.Known)
+		}
+	}
+	for _, s := range st {
+		if s.Applied < s.Known {
+			return fmt.Errorf("%w: %s is at version %d of %d; run `vigil migrate` against this database", ErrSchemaOlder, s.Domain, s.Applied, s.Known)
+		}
+	}
+	return nil
+}
+
+func (d *DB) applied(ctx context.Context, q Queryer) (map[string]int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT domain, MAX(version) FROM schema_migrations GROUP BY domain`)
+	if err != nil {
+		return nil, fmt.Errorf("store: read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var dom string
+		var v int
+		if err := rows.Scan(&dom, &v); err != nil {
+			return nil, err
+		}
+		out[dom] = v
+	}
+	return out, rows.Err()
+}
+
+// Migrate applies every pending migration of sets, each in its own
+// transaction, and returns the ones it applied. It refuses to touch a
+// database whose schema is newer than this binary knows. On PostgreSQL an
+// advisory lock keeps several starting processes from racing.
+func (d *DB) Migrate(ctx context.Context, sets ...MigrationSet) ([]Migration, error) {
+	if d.Dialect == Postgres {
+		conn, err := d.DB.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close()
+		// 0x56494749 is "VIGI": an arbitrary, fixed lock key for migrations.
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(1447642953)`); err != nil {
+			return nil, fmt.Errorf("store: migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(1447642953)`)
+	}
+	if err := d.Check(ctx, sets...); err != nil && !errors.Is(err, ErrSchemaOlder) {
+		return nil, err
+	}
+	applied, err := d.applied(ctx, d.Q())
+	if err != nil {
+		return nil, err
+	}
+	var done []Migration
+	for _, s := range sets {
+		ms, err := s.load(d.Dialect)
+		if err != nil {
+			return done, err
+		}
+		for _, m := range ms {
+			if m.Version <= applied[s.Domain] {
+				continue
+			}
+			err := d.InTx(ctx, func(tx *Tx) error {
+				for _, stmt := range splitStatements(m.SQL) {
+					if _, err := tx.tx.ExecContext(ctx, stmt); err != nil {
+						return fmt.Errorf("%s: %w", firstLine(stmt), err)
+					}
+				}
+				_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (domain, version, name, applied_at) VALUES (?, ?, ?, ?)`,
+					m.Domain, m.Version, m.Name, time.Now().UTC().Format(time.RFC3339))
+				return err
+			})
+			if err != nil {
+				return done, fmt.Errorf("store: migration %s %04d_%s: %w", m.Domain, m.Version, m.Name, err)
+			}
+			done = append(done, m)
+		}
+	}
+	return done, nil
+}
+
+// splitStatements splits a migration file on semicolons that end a line.
+// Migrations are plain DDL; none needs a semicolon inside a statement.
+func splitStatements(s string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "--") || t == "" {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(t, ";") {
+			out = append(out, strings.TrimSpace(cur.String()))
+			cur.Reset()
+		}
+	}
+	if strings.TrimSpace(cur.String()) != "" {
+		out = append(out, strings.TrimSpace(cur.String()))
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return strings.TrimSpace(s)
+}
