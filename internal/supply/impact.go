@@ -1,0 +1,777 @@
+package supply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store"
+)
+
+// Impact is how badly a compromise reaches an organisation.
+type Impact string
+
+// Impact classes, most severe first.
+//
+//   - hard-down: for some service every path from the compromised node to
+//     the organisation is critical (every dependency edge on it critical and
+//     the deployment's criticality critical or high) and the organisation
+//     has no fallback for that service's affected deployments;
+//   - degraded: some critical path exists, but so does a fallback or a
+//     non-critical path;
+//   - exposed: only non-critical paths.
+//
+// An organisation's class is its worst service's class.
+const (
+	HardDown Impact = "hard-down"
+	Degraded Impact = "degraded"
+	Exposed  Impact = "exposed"
+)
+
+func (i Impact) rank() int {
+	switch i {
+	case HardDown:
+		return 0
+	case Degraded:
+		return 1
+	}
+	return 2
+}
+
+// Query names the compromised node: exactly one of Supplier (a supplier ID,
+// or the ODS code of an NHS body registered as a supplier), Product or CVE.
+type Query struct {
+	Supplier string `json:"supplier,omitempty"`
+	Product  string `json:"product,omitempty"`
+	CVE      string `json:"cve,omitempty"`
+}
+
+// ImpactResult answers "what is affected if this is compromised?".
+type ImpactResult struct {
+	Query      Query `json:"query"`
+	Generation int64 `json:"generation"`
+	// Start lists the nodes the walk started from (for a supplier: itself
+	// and its group subsidiaries' products).
+	Start []string `json:"start"`
+	// Products are the affected products the caller may see, nearest first.
+	Products []AffectedProduct `json:"products"`
+	// Affected are the affected organisations the caller may read, worst
+	// impact first, then by ODS code.
+	Affected []AffectedOrg `json:"affected"`
+	Totals   ImpactTotals  `json:"totals"`
+}
+
+// AffectedProduct is one product reached from the compromised node.
+type AffectedProduct struct {
+	ID           string `json:"product_id"`
+	Name         string `json:"name"`
+	SupplierID   string `json:"supplier_id"`
+	SupplierName string `json:"supplier_name"`
+	// Depth is the number of dependency edges from the compromised node
+	// (0 for the compromised products themselves).
+	Depth int `json:"depth"`
+	// Critical is true when an all-critical dependency path reaches it.
+	Critical bool `json:"critical"`
+}
+
+// AffectedOrg is one affected organisation and why.
+type AffectedOrg struct {
+	ODS        string `json:"ods"`
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	ICB        string `json:"icb"`
+	ICBName    string `json:"icb_name,omitempty"`
+	Region     string `json:"region"`
+	RegionName string `json:"region_name,omitempty"`
+	Population int64  `json:"population,omitempty"`
+	// Services are the affected business services, sorted.
+	Services []string `json:"services"`
+	Impact   Impact   `json:"impact"`
+	// ServiceImpacts gives each service's own class.
+	ServiceImpacts []ServiceImpact `json:"service_impacts"`
+	// Paths are the shortest explaining paths, at most MaxPathsPerOrg, from
+	// the compromised node to "org:ODS". For each affected deployment there
+	// are up to two: the shortest all-critical-edge path and the shortest
+	// path through a non-critical edge.
+	Paths [][]string `json:"paths"`
+	// PathDetails[i] describes Paths[i].
+	PathDetails []PathDetail `json:"path_details"`
+	// PathCount is the number of explaining paths found (Paths is capped).
+	PathCount int `json:"path_count"`
+}
+
+// ServiceImpact is the class of one affected service at one organisation.
+type ServiceImpact struct {
+	Service  string   `json:"service"`
+	Impact   Impact   `json:"impact"`
+	Fallback bool     `json:"fallback"`
+	Products []string `json:"products"`
+}
+
+// PathDetail says which deployment a path ends in and whether it is critical.
+type PathDetail struct {
+	Service     string      `json:"service"`
+	Criticality Criticality `json:"criticality"`
+	Fallback    bool        `json:"fallback"`
+	// Critical: every edge critical and the deployment critical or high.
+	Critical bool `json:"critical"`
+}
+
+// ImpactTotals sums the affected organisations.
+type ImpactTotals struct {
+	Organisations int   `json:"organisations"`
+	HardDown      int   `json:"hard_down"`
+	Degraded      int   `json:"degraded"`
+	Exposed       int   `json:"exposed"`
+	Population    int64 `json:"population"`
+	Products      int   `json:"products"`
+	// ByRegion and ByICB group affected organisations; Population is the
+	// affected organisations' registered population, RegisteredPopulation
+	// the whole region's or ICB's where known.
+	ByRegion  []GroupTotal   `json:"by_region"`
+	ByICB     []GroupTotal   `json:"by_icb"`
+	ByService []ServiceTotal `json:"by_service"`
+	ByType    []TypeTotal    `json:"by_type"`
+}
+
+// GroupTotal counts affected organisations in one region or ICB.
+type GroupTotal struct {
+	Code                 string `json:"code"`
+	Name                 string `json:"name"`
+	Organisations        int    `json:"organisations"`
+	HardDown             int    `json:"hard_down"`
+	Degraded             int    `json:"degraded"`
+	Exposed              int    `json:"exposed"`
+	Population           int64  `json:"population"`
+	RegisteredPopulation int64  `json:"registered_population,omitempty"`
+}
+
+// ServiceTotal counts organisations affected in one service.
+type ServiceTotal struct {
+	Service       string `json:"service"`
+	Organisations int    `json:"organisations"`
+	HardDown      int    `json:"hard_down"`
+	Degraded      int    `json:"degraded"`
+	Exposed       int    `json:"exposed"`
+}
+
+// TypeTotal counts affected organisations of one type.
+type TypeTotal struct {
+	Type          string `json:"type"`
+	Organisations int    `json:"organisations"`
+	HardDown      int    `json:"hard_down"`
+}
+
+// ---- traversal ----
+
+// A walk state is product p in one of two path states: 0 when every edge
+// so far was critical, 1 when some edge was not (index p<<1|s).
+
+// hit is one explaining path: a reached state and a deployment of its
+// product; hits of one organisation are chained through next.
+type hit struct {
+	state, dep, next int32
+}
+
+// scratch holds a query's working arrays, reused through a sync.Pool so a
+// query allocates only its result. Arrays are stamped with an epoch
+// instead of being cleared.
+type scratch struct {
+	epoch    uint32
+	seen     []uint32 // per state
+	pred     []int32  // per state: previous state, or -(start index)-1
+	dist     []int32  // per state
+	queue    []int32
+	orgSeen  []uint32 // per org
+	orgFirst []int32
+	orgLast  []int32
+	orgVis   []uint32 // per org: epoch when visibility was computed
+	orgOK    []bool
+	hits     []hit
+	orgs     []int32 // affected orgs in first-hit order
+	svc      []svcAgg
+}
+
+type svcAgg struct {
+	svc                       uint16
+	crit, noncrit, fallback   bool
+}
+
+func (s *Service) getScratch(g *graph) *scratch {
+	sc := s.pool.Get().(*scratch)
+	nst := 2 * len(g.prod)
+	if len(sc.seen) != nst {
+		sc.seen, sc.pred, sc.dist = make([]uint32, nst), make([]int32, nst), make([]int32, nst)
+		sc.epoch = 0
+	}
+	if len(sc.orgSeen) != len(g.orgs) {
+		n := len(g.orgs)
+		sc.orgSeen, sc.orgFirst, sc.orgLast = make([]uint32, n), make([]int32, n), make([]int32, n)
+		sc.orgVis, sc.orgOK = make([]uint32, n), make([]bool, n)
+		sc.epoch = 0
+	}
+	sc.epoch++
+	if sc.epoch == 0 { // wrapped: clear once every 4 billion queries
+		clear(sc.seen)
+		clear(sc.orgSeen)
+		clear(sc.orgVis)
+		sc.epoch = 1
+	}
+	sc.queue, sc.hits, sc.orgs = sc.queue[:0], sc.hits[:0], sc.orgs[:0]
+	return sc
+}
+
+// orgVisible is view.orgVisible cached in scratch (no allocation).
+func (sc *scratch) orgVisible(g *graph, v *view, o int32) bool {
+	if sc.orgVis[o] != sc.epoch {
+		sc.orgVis[o] = sc.epoch
+		sc.orgOK[o] = v.sc.CanAt(scope.Read, g.orgs[o].path)
+	}
+	return sc.orgOK[o]
+}
+
+// walk runs a breadth-first search from the start products along reverse
+// dependency edges (towards the products that depend on them). Visited
+// states make cycles harmless. When v restricts the register, products the
+// caller may not see are not entered.
+func (g *graph) walk(sc *scratch, v *view, starts []int32) {
+	for i, p := range starts {
+		st := p << 1
+		if sc.seen[st] == sc.epoch {
+			continue
+		}
+		sc.seen[st], sc.pred[st], sc.dist[st] = sc.epoch, int32(-i-1), 0
+		sc.queue = append(sc.queue, st)
+	}
+	restrict := v != nil && !v.all
+	for h := 0; h < len(sc.queue); h++ {
+		st := sc.queue[h]
+		p, s := st>>1, st&1
+		for _, e := range g.rev[g.revOff[p]:g.revOff[p+1]] {
+			if restrict && !v.supplier[g.prod[e.to].supplier] {
+				continue
+			}
+			ns := s
+			if !e.crit {
+				ns = 1
+			}
+			t := e.to<<1 | ns
+			if sc.seen[t] == sc.epoch {
+				continue
+			}
+			sc.seen[t], sc.pred[t], sc.dist[t] = sc.epoch, st, sc.dist[st]+1
+			sc.queue = append(sc.queue, t)
+		}
+	}
+}
+
+// collect turns reached states into hits per visible, open organisation,
+// in queue order, so each organisation's hits come shortest first.
+func (g *graph) collect(sc *scratch, v *view) {
+	for _, st := range sc.queue {
+		p := st >> 1
+		for d := g.prodDepOff[p]; d < g.prodDepOff[p+1]; d++ {
+			o := g.dep[d].org
+			if g.orgs[o].closed || !sc.orgVisible(g, v, o) {
+				continue
+			}
+			h := int32(len(sc.hits))
+			sc.hits = append(sc.hits, hit{state: st, dep: d, next: -1})
+			if sc.orgSeen[o] != sc.epoch {
+				sc.orgSeen[o] = sc.epoch
+				sc.orgFirst[o] = h
+				sc.orgs = append(sc.orgs, o)
+			} else {
+				sc.hits[sc.orgLast[o]].next = h
+			}
+			sc.orgLast[o] = h
+		}
+	}
+}
+
+// classify computes organisation o's per-service flags into sc.svc and
+// returns its worst impact.
+func (g *graph) classify(sc *scratch, o int32) Impact {
+	sc.svc = sc.svc[:0]
+	for h := sc.orgFirst[o]; h >= 0; h = sc.hits[h].next {
+		x := &sc.hits[h]
+		d := &g.dep[x.dep]
+		var a *svcAgg
+		for i := range sc.svc {
+			if sc.svc[i].svc == d.svc {
+				a = &sc.svc[i]
+				break
+			}
+		}
+		if a == nil {
+			sc.svc = append(sc.svc, svcAgg{svc: d.svc})
+			a = &sc.svc[len(sc.svc)-1]
+		}
+		if x.state&1 == 0 && d.stops() {
+			a.crit = true
+		} else {
+			a.noncrit = true
+		}
+		a.fallback = a.fallback || d.fallback
+	}
+	worst := Exposed
+	for i := range sc.svc {
+		if c := sc.svc[i].impact(); c.rank() < worst.rank() {
+			worst = c
+		}
+	}
+	return worst
+}
+
+func (a *svcAgg) impact() Impact {
+	switch {
+	case a.crit && !a.noncrit && !a.fallback:
+		return HardDown
+	case a.crit:
+		return Degraded
+	}
+	return Exposed
+}
+
+// starts resolves a query to start products, each with the path prefix
+// that leads to it (supplier chain or CVE).
+func (g *graph) starts(q Query, v *view) (prods []int32, prefix [][]string, start []string, err error) {
+	n := 0
+	for _, s := range []string{q.Supplier, q.Product, q.CVE} {
+		if s != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, nil, nil, invalid("query", "give exactly one of supplier, product or cve")
+	}
+	switch {
+	case q.Supplier != "":
+		si, ok := g.supIdx[q.Supplier]
+		if !ok {
+			si, ok = g.supByODS[strings.ToUpper(q.Supplier)]
+		}
+		if !ok || !v.supplierVisible(si) {
+			return nil, nil, nil, fmt.Errorf("supplier %s: %w", q.Supplier, store.ErrNotFound)
+		}
+		// The supplier and its group subsidiaries, depth first, each with
+		// the chain of supplier nodes from the queried one.
+		type item struct {
+			s     int32
+			chain []string
+		}
+		stack := []item{{si, []string{supplierNode(g.sup[si].id)}}}
+		seen := map[int32]bool{si: true}
+		for len(stack) > 0 {
+			it := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			start = append(start, supplierNode(g.sup[it.s].id))
+			for _, p := range g.supProd[g.supProdOff[it.s]:g.supProdOff[it.s+1]] {
+				if v.productVisible(g, p) {
+					prods = append(prods, p)
+					prefix = append(prefix, it.chain)
+				}
+			}
+			kids := g.supKid[g.supKidOff[it.s]:g.supKidOff[it.s+1]]
+			for i := len(kids) - 1; i >= 0; i-- {
+				k := kids[i]
+				if !seen[k] {
+					seen[k] = true
+					c := append(append([]string(nil), it.chain...), supplierNode(g.sup[k].id))
+					stack = append(stack, item{k, c})
+				}
+			}
+		}
+	case q.Product != "":
+		p, ok := g.prodIdx[q.Product]
+		if !ok || !v.productVisible(g, p) {
+			return nil, nil, nil, fmt.Errorf("product %s: %w", q.Product, store.ErrNotFound)
+		}
+		prods, prefix, start = []int32{p}, [][]string{nil}, []string{productNode(q.Product)}
+	default:
+		c := normCVE(q.CVE)
+		start = []string{cveNode(c)}
+		for _, p := range g.cve[c] {
+			if v.productVisible(g, p) {
+				prods = append(prods, p)
+				prefix = append(prefix, []string{cveNode(c)})
+			}
+		}
+	}
+	return prods, prefix, start, nil
+}
+
+// path rebuilds the explaining path of one hit.
+func (g *graph) path(sc *scratch, prefix [][]string, h hit) []string {
+	n := int(sc.dist[h.state]) + 2
+	st := h.state
+	for sc.pred[st] >= 0 {
+		st = sc.pred[st]
+	}
+	pre := prefix[-sc.pred[st]-1]
+	out := make([]string, len(pre)+n)
+	copy(out, pre)
+	out[len(out)-1] = orgNodeName(g.orgs[g.dep[h.dep].org].code)
+	i := len(out) - 2
+	for st = h.state; ; st = sc.pred[st] {
+		out[i] = productNode(g.prod[st>>1].id)
+		i--
+		if sc.pred[st] < 0 {
+			break
+		}
+	}
+	return out
+}
+
+// Impact answers which organisations, services, ICBs and regions are
+// affected if q's supplier, product or CVE is compromised.
+func (s *Service) Impact(ctx context.Context, sc scope.Scope, q Query) (ImpactResult, error) {
+	g, err := s.current(ctx)
+	if err != nil {
+		return ImpactResult{}, err
+	}
+	return g.impact(s, sc, q, s.opts.MaxPathsPerOrg)
+}
+
+func (g *graph) impact(s *Service, scp scope.Scope, q Query, maxPaths int) (ImpactResult, error) {
+	v := g.viewFor(scp)
+	prods, prefix, start, err := g.starts(q, v)
+	if err != nil {
+		return ImpactResult{}, err
+	}
+	res := ImpactResult{Query: q, Generation: g.gen, Start: start, Products: []AffectedProduct{}, Affected: []AffectedOrg{}}
+	sc := s.getScratch(g)
+	defer s.pool.Put(sc)
+	g.walk(sc, v, prods)
+	g.collect(sc, v)
+
+	// Affected products: the first (shortest) state of each product.
+	for _, st := range sc.queue {
+		p := st >> 1
+		// List each product once, at its shorter state (the all-critical
+		// one on a tie); BFS order puts that state first.
+		if o := st ^ 1; sc.seen[o] == sc.epoch && (sc.dist[o] < sc.dist[st] || (sc.dist[o] == sc.dist[st] && o&1 == 0)) {
+			continue
+		}
+		sp := g.sup[g.prod[p].supplier]
+		res.Products = append(res.Products, AffectedProduct{ID: g.prod[p].id, Name: g.prod[p].name, SupplierID: sp.id, SupplierName: sp.name,
+			Depth: int(sc.dist[st]), Critical: sc.seen[p<<1] == sc.epoch})
+	}
+
+	res.Affected = make([]AffectedOrg, 0, len(sc.orgs))
+	for _, o := range sc.orgs {
+		worst := g.classify(sc, o)
+		on := &g.orgs[o]
+		a := AffectedOrg{ODS: on.code, Name: on.name, Type: string(on.typ), ICB: on.icbCode, Region: on.region_, Population: on.pop, Impact: worst}
+		if on.icb >= 0 {
+			a.ICBName = g.orgs[on.icb].name
+		}
+		if on.region >= 0 {
+			a.RegionName = g.orgs[on.region].name
+		}
+		a.ServiceImpacts = make([]ServiceImpact, len(sc.svc))
+		a.Services = make([]string, len(sc.svc))
+		for i, x := range sc.svc {
+			a.ServiceImpacts[i] = ServiceImpact{Service: g.services[x.svc], Impact: x.impact(), Fallback: x.fallback}
+			a.Services[i] = g.services[x.svc]
+		}
+		for h := sc.orgFirst[o]; h >= 0; h = sc.hits[h].next {
+			x := sc.hits[h]
+			d := &g.dep[x.dep]
+			for i := range a.ServiceImpacts {
+				si := &a.ServiceImpacts[i]
+				if si.Service == g.services[d.svc] {
+					pid := g.prod[d.prod].id
+					if len(si.Products) == 0 || si.Products[len(si.Products)-1] != pid {
+						si.Products = appendUnique(si.Products, pid)
+					}
+				}
+			}
+			a.PathCount++
+			if len(a.Paths) < maxPaths {
+				a.Paths = append(a.Paths, g.path(sc, prefix, x))
+				cr := Criticalities()[d.crit]
+				a.PathDetails = append(a.PathDetails, PathDetail{Service: g.services[d.svc], Criticality: cr, Fallback: d.fallback,
+					Critical: x.state&1 == 0 && d.stops()})
+			}
+		}
+		sort.Strings(a.Services)
+		sort.Slice(a.ServiceImpacts, func(i, j int) bool { return a.ServiceImpacts[i].Service < a.ServiceImpacts[j].Service })
+		res.Affected = append(res.Affected, a)
+	}
+	sort.Slice(res.Affected, func(i, j int) bool {
+		a, b := &res.Affected[i], &res.Affected[j]
+		if a.Impact != b.Impact {
+			return a.Impact.rank() < b.Impact.rank()
+		}
+		return a.ODS < b.ODS
+	})
+	res.Totals = g.totals(res.Affected)
+	res.Totals.Products = len(res.Products)
+	return res, nil
+}
+
+func appendUnique(s []string, x string) []string {
+	for _, y := range s {
+		if y == x {
+			return s
+		}
+	}
+	return append(s, x)
+}
+
+func (g *graph) totals(aff []AffectedOrg) ImpactTotals {
+	t := ImpactTotals{ByRegion: []GroupTotal{}, ByICB: []GroupTotal{}, ByService: []ServiceTotal{}, ByType: []TypeTotal{}}
+	reg, icb := map[string]*GroupTotal{}, map[string]*GroupTotal{}
+	svc, typ := map[string]*ServiceTotal{}, map[string]*TypeTotal{}
+	group := func(m map[string]*GroupTotal, code string) *GroupTotal {
+		x := m[code]
+		if x == nil {
+			x = &GroupTotal{Code: code}
+			if i, ok := g.orgIdx[code]; ok {
+				x.Name, x.RegisteredPopulation = g.orgs[i].name, g.orgs[i].pop
+			}
+			m[code] = x
+		}
+		return x
+	}
+	count := func(i Impact, hd, dg, ex *int) {
+		switch i {
+		case HardDown:
+			*hd++
+		case Degraded:
+			*dg++
+		default:
+			*ex++
+		}
+	}
+	for i := range aff {
+		a := &aff[i]
+		t.Organisations++
+		t.Population += a.Population
+		count(a.Impact, &t.HardDown, &t.Degraded, &t.Exposed)
+		for _, x := range []*GroupTotal{group(reg, a.Region), group(icb, a.ICB)} {
+			x.Organisations++
+			x.Population += a.Population
+			count(a.Impact, &x.HardDown, &x.Degraded, &x.Exposed)
+		}
+		for _, si := range a.ServiceImpacts {
+			x := svc[si.Service]
+			if x == nil {
+				x = &ServiceTotal{Service: si.Service}
+				svc[si.Service] = x
+			}
+			x.Organisations++
+			count(si.Impact, &x.HardDown, &x.Degraded, &x.Exposed)
+		}
+		y := typ[a.Type]
+		if y == nil {
+			y = &TypeTotal{Type: a.Type}
+			typ[a.Type] = y
+		}
+		y.Organisations++
+		if a.Impact == HardDown {
+			y.HardDown++
+		}
+	}
+	for _, x := range reg {
+		t.ByRegion = append(t.ByRegion, *x)
+	}
+	for _, x := range icb {
+		t.ByICB = append(t.ByICB, *x)
+	}
+	for _, x := range svc {
+		t.ByService = append(t.ByService, *x)
+	}
+	for _, x := range typ {
+		t.ByType = append(t.ByType, *x)
+	}
+	sort.Slice(t.ByRegion, func(i, j int) bool { return t.ByRegion[i].Code < t.ByRegion[j].Code })
+	sort.Slice(t.ByICB, func(i, j int) bool { return t.ByICB[i].Code < t.ByICB[j].Code })
+	sort.Slice(t.ByService, func(i, j int) bool { return t.ByService[i].Service < t.ByService[j].Service })
+	sort.Slice(t.ByType, func(i, j int) bool { return t.ByType[i].Type < t.ByType[j].Type })
+	return t
+}
+
+// ---- reverse: what an organisation depends on ----
+
+// DependsResult answers "what does this organisation depend on, at every depth?".
+type DependsResult struct {
+	Org        OrgRef `json:"org"`
+	Generation int64  `json:"generation"`
+	// Products reached from the organisation's deployments, nearest first.
+	Products []DependedProduct `json:"products"`
+	// Suppliers aggregates Products by top group parent.
+	Suppliers []DependedSupplier `json:"suppliers"`
+}
+
+// OrgRef identifies an organisation in results.
+type OrgRef struct {
+	ODS    string `json:"ods"`
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	ICB    string `json:"icb"`
+	Region string `json:"region"`
+}
+
+// DependedProduct is one product an organisation depends on.
+type DependedProduct struct {
+	ID           string `json:"product_id"`
+	Name         string `json:"name"`
+	Kind         string `json:"kind"`
+	SupplierID   string `json:"supplier_id"`
+	SupplierName string `json:"supplier_name"`
+	GroupID      string `json:"group_id"`
+	// Depth is 0 for products deployed directly, 1 for their dependencies…
+	Depth    int      `json:"depth"`
+	Services []string `json:"services"`
+	// Critical: an all-critical path joins a critical or high deployment to it,
+	// so its loss could stop a service.
+	Critical bool `json:"critical"`
+	// Paths from "org:ODS" to this product, shortest first (at most MaxPathsPerOrg).
+	Paths [][]string `json:"paths"`
+}
+
+// DependedSupplier is one supplier group an organisation depends on.
+type DependedSupplier struct {
+	GroupID  string   `json:"group_id"`
+	Name     string   `json:"name"`
+	Products int      `json:"products"`
+	MinDepth int      `json:"min_depth"`
+	Services []string `json:"services"`
+	Critical bool     `json:"critical"`
+}
+
+// DependsOn walks forward from an organisation's deployments through every
+// dependency, at every depth. The organisation must be readable.
+func (s *Service) DependsOn(ctx context.Context, sc scope.Scope, ods string) (DependsResult, error) {
+	g, err := s.current(ctx)
+	if err != nil {
+		return DependsResult{}, err
+	}
+	o, ok := g.orgIdx[strings.ToUpper(strings.TrimSpace(ods))]
+	if !ok || !sc.CanAt(scope.Read, g.orgs[o].path) {
+		return DependsResult{}, fmt.Errorf("organisation %s: %w", ods, store.ErrNotFound)
+	}
+	v := g.viewFor(sc)
+	on := g.orgs[o]
+	res := DependsResult{Org: OrgRef{ODS: on.code, Name: on.name, Type: string(on.typ), ICB: on.icbCode, Region: on.region_},
+		Generation: g.gen, Products: []DependedProduct{}, Suppliers: []DependedSupplier{}}
+	type agg struct {
+		i        int // index in res.Products
+		services map[string]bool
+	}
+	byProd := map[int32]*agg{}
+	type item struct {
+		p    int32
+		crit bool
+		path []string
+	}
+	for di := g.orgDepOff[o]; di < g.orgDepOff[o+1]; di++ {
+		d := g.dep[g.orgDep[di]]
+		if !v.productVisible(g, d.prod) {
+			continue
+		}
+		svc := g.services[d.svc]
+		// BFS per deployment, so each product learns every service through it.
+		seen := map[int32]uint8{}
+		queue := []item{{d.prod, d.stops(), []string{orgNodeName(on.code), productNode(g.prod[d.prod].id)}}}
+		seen[d.prod] = 1
+		if d.stops() {
+			seen[d.prod] = 3
+		}
+		for len(queue) > 0 {
+			it := queue[0]
+			queue = queue[1:]
+			a := byProd[it.p]
+			if a == nil {
+				pn := g.prod[it.p]
+				sp := g.sup[pn.supplier]
+				res.Products = append(res.Products, DependedProduct{ID: pn.id, Name: pn.name, Kind: string(pn.kind), SupplierID: sp.id,
+					SupplierName: sp.name, GroupID: g.sup[sp.root].id, Depth: len(it.path) - 2})
+				a = &agg{i: len(res.Products) - 1, services: map[string]bool{}}
+				byProd[it.p] = a
+			}
+			dp := &res.Products[a.i]
+			a.services[svc] = true
+			dp.Critical = dp.Critical || it.crit
+			if d := len(it.path) - 2; d < dp.Depth {
+				dp.Depth = d
+			}
+			if len(dp.Paths) < s.opts.MaxPathsPerOrg {
+				dp.Paths = append(dp.Paths, it.path)
+			}
+			for _, e := range g.fwd[g.fwdOff[it.p]:g.fwdOff[it.p+1]] {
+				if !v.productVisible(g, e.to) {
+					continue
+				}
+				c := it.crit && e.crit
+				mark := uint8(1)
+				if c {
+					mark = 3
+				}
+				// Revisit a product only to upgrade it to critical.
+				if seen[e.to]&mark == mark {
+					continue
+				}
+				seen[e.to] |= mark
+				np := append(append(make([]string, 0, len(it.path)+1), it.path...), productNode(g.prod[e.to].id))
+				queue = append(queue, item{e.to, c, np})
+			}
+		}
+	}
+	groups := map[string]*DependedSupplier{}
+	for p, a := range byProd {
+		dp := &res.Products[a.i]
+		for sv := range a.services {
+			dp.Services = append(dp.Services, sv)
+		}
+		sort.Strings(dp.Services)
+		sort.Slice(dp.Paths, func(i, j int) bool { return len(dp.Paths[i]) < len(dp.Paths[j]) })
+		root := g.sup[g.sup[g.prod[p].supplier].root]
+		x := groups[root.id]
+		if x == nil {
+			x = &DependedSupplier{GroupID: root.id, Name: root.name, MinDepth: dp.Depth}
+			groups[root.id] = x
+		}
+		x.Products++
+		x.MinDepth = min(x.MinDepth, dp.Depth)
+		x.Critical = x.Critical || dp.Critical
+		for _, sv := range dp.Services {
+			x.Services = appendUnique(x.Services, sv)
+		}
+	}
+	sort.Slice(res.Products, func(i, j int) bool {
+		a, b := &res.Products[i], &res.Products[j]
+		if a.Depth != b.Depth {
+			return a.Depth < b.Depth
+		}
+		return a.ID < b.ID
+	})
+	for _, x := range groups {
+		sort.Strings(x.Services)
+		res.Suppliers = append(res.Suppliers, *x)
+	}
+	sort.Slice(res.Suppliers, func(i, j int) bool {
+		a, b := &res.Suppliers[i], &res.Suppliers[j]
+		if a.MinDepth != b.MinDepth {
+			return a.MinDepth < b.MinDepth
+		}
+		return a.GroupID < b.GroupID
+	})
+	return res, nil
+}
+
+var errNoSupply = errors.New("needs the supply-chain manager role")
+
+// needSupply returns ErrNotFound (never "forbidden") when sc cannot read
+// supply-chain reports.
+func needSupply(sc scope.Scope, what string) error {
+	if !sc.Can(scope.Supply) {
+		return fmt.Errorf("%s (%v): %w", what, errNoSupply, store.ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,256 @@
+package supply
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Supplier is one company (or NHS body acting as a supplier) in the register.
+type Supplier struct {
+	ID                   string `json:"supplier_id"`
+	Name                 string `json:"name"`
+	CompaniesHouseNumber string `json:"companies_house_number,omitempty"`
+	DUNS                 string `json:"duns,omitempty"`
+	// ParentID is the group parent, so closely linked companies aggregate.
+	ParentID string `json:"parent_supplier_id,omitempty"`
+	Country  string `json:"country,omitempty"`
+	// ODSCode is set when the supplier is an NHS body (shared services).
+	ODSCode string `json:"ods_code,omitempty"`
+	// TenantOrg is the organisation (of type supplier) whose users represent
+	// this supplier and maintain its products.
+	TenantOrg          string `json:"tenant_org,omitempty"`
+	DesignatedCritical bool   `json:"designated_critical,omitempty"`
+	Contacts           string `json:"contacts,omitempty"`
+	UpdatedAt          string `json:"updated_at,omitempty"`
+}
+
+// ProductKind is what a product is.
+type ProductKind string
+
+// Product kinds.
+const (
+	Software       ProductKind = "software"
+	SaaS           ProductKind = "saas"
+	ManagedService ProductKind = "managed-service"
+	Hosting        ProductKind = "hosting"
+	Component      ProductKind = "component"
+	SharedService  ProductKind = "shared-service"
+	Network        ProductKind = "network"
+)
+
+// ProductKinds lists the valid product kinds.
+func ProductKinds() []ProductKind {
+	return []ProductKind{Software, SaaS, ManagedService, Hosting, Component, SharedService, Network}
+}
+
+// Product is a product or service a supplier offers.
+type Product struct {
+	ID         string      `json:"product_id"`
+	SupplierID string      `json:"supplier_id"`
+	Name       string      `json:"name"`
+	Kind       ProductKind `json:"kind"`
+	Version    string      `json:"version,omitempty"`
+	UpdatedAt  string      `json:"updated_at,omitempty"`
+}
+
+// DependencyKind says how one product depends on another.
+type DependencyKind string
+
+// Dependency kinds.
+const (
+	DepHosting       DependencyKind = "hosting"
+	DepComponent     DependencyKind = "component"
+	DepSubcontractor DependencyKind = "subcontractor"
+	DepIdentity      DependencyKind = "identity"
+	DepSharedService DependencyKind = "shared-service"
+	DepNetwork       DependencyKind = "network"
+)
+
+// DependencyKinds lists the valid dependency kinds.
+func DependencyKinds() []DependencyKind {
+	return []DependencyKind{DepHosting, DepComponent, DepSubcontractor, DepIdentity, DepSharedService, DepNetwork}
+}
+
+// Dependency says ProductID depends on DependsOnID. Critical means the
+// product stops working when the dependency does.
+type Dependency struct {
+	ProductID   string         `json:"product_id"`
+	DependsOnID string         `json:"depends_on_product_id"`
+	Kind        DependencyKind `json:"kind"`
+	Critical    bool           `json:"critical"`
+	UpdatedAt   string         `json:"updated_at,omitempty"`
+}
+
+// Criticality is how much a business service relies on a deployment.
+// Critical and High count as critical for impact: a compromise through them
+// can stop the service. Medium and Low degrade or merely expose it.
+type Criticality string
+
+// Criticality scale, most severe first.
+const (
+	Critical Criticality = "critical"
+	High     Criticality = "high"
+	Medium   Criticality = "medium"
+	Low      Criticality = "low"
+)
+
+// Criticalities lists the scale, most severe first.
+func Criticalities() []Criticality { return []Criticality{Critical, High, Medium, Low} }
+
+// Stops reports whether losing a deployment of this criticality stops the
+// service (critical and high do).
+func (c Criticality) Stops() bool { return c == Critical || c == High }
+
+// Deployment is one organisation using one product for one business
+// service (pathology, epr, 111, gp-clinical, …).
+type Deployment struct {
+	OrgODS      string      `json:"org_ods"`
+	ProductID   string      `json:"product_id"`
+	Service     string      `json:"service"`
+	Criticality Criticality `json:"criticality"`
+	HasFallback bool        `json:"has_fallback"`
+	UpdatedAt   string      `json:"updated_at,omitempty"`
+}
+
+// Vuln records that a product contains a known vulnerability (from an SBOM
+// component or an advisory).
+type Vuln struct {
+	ProductID string `json:"product_id"`
+	CVE       string `json:"cve"`
+	Component string `json:"component,omitempty"`
+	UpdatedAt string `json:"updated_at,omitempty"`
+}
+
+// Substitutability is how easily a contract's supplier could be replaced.
+type Substitutability string
+
+// Substitutability values.
+const (
+	SubstEasy     Substitutability = "easy"
+	SubstModerate Substitutability = "moderate"
+	SubstHard     Substitutability = "hard"
+	SubstNone     Substitutability = "none"
+)
+
+// Contract is an organisation's contract with a supplier.
+type Contract struct {
+	ID               string           `json:"contract_id"`
+	OrgODS           string           `json:"org_ods"`
+	SupplierID       string           `json:"supplier_id"`
+	ProductID        string           `json:"product_id,omitempty"`
+	StartDate        string           `json:"start_date,omitempty"`
+	EndDate          string           `json:"end_date,omitempty"`
+	ValueGBP         float64          `json:"value_gbp,omitempty"`
+	DataProcessed    string           `json:"data_processed,omitempty"`
+	ExitPlan         string           `json:"exit_plan,omitempty"`
+	Substitutability Substitutability `json:"substitutability,omitempty"`
+	UpdatedAt        string           `json:"updated_at,omitempty"`
+}
+
+// ValidationError is a bad field in an object handed to a Put method; it
+// names the field so adapters can show it next to the input.
+type ValidationError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
+
+func invalid(field, format string, a ...any) error {
+	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, a...)}
+}
+
+func parseProductKind(s string) (ProductKind, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch s {
+	case "managed service", "managed_service":
+		s = string(ManagedService)
+	case "shared service", "shared_service":
+		s = string(SharedService)
+	}
+	for _, k := range ProductKinds() {
+		if string(k) == s {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+func parseDependencyKind(s string) (DependencyKind, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch s {
+	case "identity-provider", "idp":
+		s = string(DepIdentity)
+	case "sbom":
+		s = string(DepComponent)
+	case "shared service", "shared_service":
+		s = string(DepSharedService)
+	}
+	for _, k := range DependencyKinds() {
+		if string(k) == s {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+func parseCriticality(s string) (Criticality, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	for _, c := range Criticalities() {
+		if string(c) == s {
+			return c, true
+		}
+	}
+	return "", false
+}
+
+func parseSubstitutability(s string) (Substitutability, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch Substitutability(s) {
+	case "", SubstEasy, SubstModerate, SubstHard, SubstNone:
+		return Substitutability(s), true
+	}
+	return "", false
+}
+
+// parseBool accepts yes/no, true/false, y/n and 1/0 in any case.
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "yes", "true", "1", "y":
+		return true, true
+	case "no", "false", "0", "n":
+		return false, true
+	}
+	return false, false
+}
+
+// normService canonicalises a business-service name: lower case, spaces
+// and underscores as hyphens ("GP clinical system" → "gp-clinical-system").
+func normService(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '_' {
+			return '-'
+		}
+		return r
+	}, s)
+	return s
+}
+
+// normCVE upper-cases a CVE (or other advisory) ID.
+func normCVE(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+// validID reports whether s is a usable register ID: non-empty, at most
+// 128 bytes, no control characters or colons (which would break
+// node names such as "product:ID").
+func validID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == ':' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,729 @@
+package supply
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store"
+)
+
+// Register is the whole register as one document: the JSON import and
+// export format, and what the graph is built from.
+type Register struct {
+	// FormatVersion is 1.
+	FormatVersion int          `json:"format_version"`
+	GeneratedAt   string       `json:"generated_at,omitempty"`
+	Suppliers     []Supplier   `json:"suppliers"`
+	Products      []Product    `json:"products"`
+	Dependencies  []Dependency `json:"dependencies"`
+	Deployments   []Deployment `json:"deployments"`
+	Vulns         []Vuln       `json:"vulns"`
+	Contracts     []Contract   `json:"contracts"`
+}
+
+const (
+	supplierCols   = `supplier_id, name, companies_house_number, duns, parent_supplier_id, country, ods_code, tenant_org, designated_critical, contacts, updated_at`
+	productCols    = `product_id, supplier_id, name, kind, version, updated_at`
+	dependencyCols = `product_id, depends_on_product_id, kind, critical, updated_at`
+	deploymentCols = `org_ods, product_id, service, criticality, has_fallback, updated_at`
+	vulnCols       = `product_id, cve, component, updated_at`
+	contractCols   = `contract_id, org_ods, supplier_id, product_id, start_date, end_date, value_gbp, data_processed, exit_plan, substitutability, updated_at`
+)
+
+type scanner interface{ Scan(...any) error }
+
+func scanSupplier(r scanner) (Supplier, error) {
+	var s Supplier
+	err := r.Scan(&s.ID, &s.Name, &s.CompaniesHouseNumber, &s.DUNS, &s.ParentID, &s.Country, &s.ODSCode, &s.TenantOrg, &s.DesignatedCritical, &s.Contacts, &s.UpdatedAt)
+	return s, err
+}
+
+func scanProduct(r scanner) (Product, error) {
+	var p Product
+	err := r.Scan(&p.ID, &p.SupplierID, &p.Name, &p.Kind, &p.Version, &p.UpdatedAt)
+	return p, err
+}
+
+func scanDependency(r scanner) (Dependency, error) {
+	var d Dependency
+	err := r.Scan(&d.ProductID, &d.DependsOnID, &d.Kind, &d.Critical, &d.UpdatedAt)
+	return d, err
+}
+
+func scanDeployment(r scanner) (Deployment, error) {
+	var d Deployment
+	err := r.Scan(&d.OrgODS, &d.ProductID, &d.Service, &d.Criticality, &d.HasFallback, &d.UpdatedAt)
+	return d, err
+}
+
+func scanVuln(r scanner) (Vuln, error) {
+	var v Vuln
+	err := r.Scan(&v.ProductID, &v.CVE, &v.Component, &v.UpdatedAt)
+	return v, err
+}
+
+func scanContract(r scanner) (Contract, error) {
+	var c Contract
+	err := r.Scan(&c.ID, &c.OrgODS, &c.SupplierID, &c.ProductID, &c.StartDate, &c.EndDate, &c.ValueGBP, &c.DataProcessed, &c.ExitPlan, &c.Substitutability, &c.UpdatedAt)
+	return c, err
+}
+
+func queryAll[T any](ctx context.Context, q store.Queryer, sqlText string, scan func(scanner) (T, error), args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, sqlText, args...)
+	if err != nil {
+		return nil, fmt.Errorf("supply: %s: %w", firstWords(sqlText), err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("supply: scan: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func firstWords(s string) string {
+	if len(s) > 60 {
+		s = s[:60]
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// readRegister reads every register row in key order, unscoped (callers
+// apply scope). Contracts are read only when asked for: the graph does not
+// need them.
+func readRegister(ctx context.Context, q store.Queryer, contracts bool) (*Register, error) {
+	r := &Register{FormatVersion: 1}
+	var err error
+	if r.Suppliers, err = queryAll(ctx, q, `SELECT `+supplierCols+` FROM supply_suppliers ORDER BY supplier_id`, scanSupplier); err != nil {
+		return nil, err
+	}
+	if r.Products, err = queryAll(ctx, q, `SELECT `+productCols+` FROM supply_products ORDER BY product_id`, scanProduct); err != nil {
+		return nil, err
+	}
+	if r.Dependencies, err = queryAll(ctx, q, `SELECT `+dependencyCols+` FROM supply_dependencies ORDER BY product_id, depends_on_product_id`, scanDependency); err != nil {
+		return nil, err
+	}
+	if r.Deployments, err = queryAll(ctx, q, `SELECT `+deploymentCols+` FROM supply_deployments ORDER BY org_ods, product_id, service`, scanDeployment); err != nil {
+		return nil, err
+	}
+	if r.Vulns, err = queryAll(ctx, q, `SELECT `+vulnCols+` FROM supply_product_vulns ORDER BY product_id, cve`, scanVuln); err != nil {
+		return nil, err
+	}
+	if contracts {
+		if r.Contracts, err = queryAll(ctx, q, `SELECT `+contractCols+` FROM supply_contracts ORDER BY contract_id`, scanContract); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func getSupplier(ctx context.Context, q store.Queryer, id string) (Supplier, error) {
+	s, err := scanSupplier(q.QueryRowContext(ctx, `SELECT `+supplierCols+` FROM supply_suppliers WHERE supplier_id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, store.ErrNotFound
+	}
+	return s, err
+}
+
+func getProduct(ctx context.Context, q store.Queryer, id string) (Product, error) {
+	p, err := scanProduct(q.QueryRowContext(ctx, `SELECT `+productCols+` FROM supply_products WHERE product_id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, store.ErrNotFound
+	}
+	return p, err
+}
+
+// chain returns supplier id and its group parents, nearest first.
+func chain(ctx context.Context, q store.Queryer, id string) ([]Supplier, error) {
+	var out []Supplier
+	for n := 0; id != "" && n < 64; n++ {
+		s, err := getSupplier(ctx, q, id)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) && n > 0 {
+				break
+			}
+			return nil, err
+		}
+		out = append(out, s)
+		id = s.ParentID
+	}
+	return out, nil
+}
+
+// orgPathOf returns an organisation's path from the graph's org index
+// (organisations change rarely; a stale graph is fine for this lookup).
+func (s *Service) orgPathOf(ctx context.Context, code string) (string, bool, error) {
+	g := s.graph.Load()
+	if g == nil {
+		var err error
+		if g, err = s.current(ctx); err != nil {
+			return "", false, err
+		}
+	}
+	if i, ok := g.orgIdx[code]; ok {
+		return g.orgs[i].path, true, nil
+	}
+	// Not in the (possibly stale) graph: rebuild once before saying no.
+	g, err := s.current(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	if i, ok := g.orgIdx[code]; ok {
+		return g.orgs[i].path, true, nil
+	}
+	return "", false, nil
+}
+
+// ownsChain reports whether sc holds p on the tenant of any supplier in c.
+func (s *Service) ownsChain(ctx context.Context, sc scope.Scope, c []Supplier, p scope.Perm) (bool, error) {
+	for _, sp := range c {
+		if sp.TenantOrg == "" {
+			continue
+		}
+		path, ok, err := s.orgPathOf(ctx, sp.TenantOrg)
+		if err != nil {
+			return false, err
+		}
+		if ok && sc.CanAt(p, path) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// tenantOf is the organisation an audit entry about supplier chain c is filed under.
+func tenantOf(c []Supplier) string {
+	for _, sp := range c {
+		if sp.TenantOrg != "" {
+			return sp.TenantOrg
+		}
+	}
+	return ""
+}
+
+// canSeeSupplier applies the register visibility rule of access.go.
+func (s *Service) canSeeSupplier(ctx context.Context, sc scope.Scope, c []Supplier) (bool, error) {
+	if nhsReader(sc) {
+		return true, nil
+	}
+	return s.ownsChain(ctx, sc, c, scope.Read)
+}
+
+// canEditSupplier: supply-chain managers, or the supplier's own representatives.
+func (s *Service) canEditSupplier(ctx context.Context, sc scope.Scope, c []Supplier) (bool, error) {
+	if registerEditor(sc) {
+		return true, nil
+	}
+	return s.ownsChain(ctx, sc, c, scope.Write)
+}
+
+// canWriteOrg: the organisation itself (Write) or a supply-chain manager over it (Supply).
+func (s *Service) canWriteOrg(ctx context.Context, sc scope.Scope, code string) (bool, error) {
+	path, ok, err := s.orgPathOf(ctx, code)
+	if err != nil || !ok {
+		return false, err
+	}
+	return sc.CanAt(scope.Write, path) || sc.CanAt(scope.Supply, path), nil
+}
+
+// change runs fn and its audit entry in one transaction, then marks the
+// graph stale.
+func (s *Service) change(ctx context.Context, sc scope.Scope, c audit.Change, fn func(tx *store.Tx) error) error {
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if _, err := s.audit.Append(ctx, tx, sc, c); err != nil {
+			return err
+		}
+		return bump(ctx, tx)
+	})
+	if err == nil {
+		s.dirty.Store(true)
+	}
+	return err
+}
+
+// ---- Suppliers ----
+
+func (s *Service) checkSupplier(ctx context.Context, sp *Supplier) error {
+	sp.ID = strings.TrimSpace(sp.ID)
+	sp.Name = strings.TrimSpace(sp.Name)
+	sp.ParentID = strings.TrimSpace(sp.ParentID)
+	sp.ODSCode = strings.ToUpper(strings.TrimSpace(sp.ODSCode))
+	sp.TenantOrg = strings.TrimSpace(sp.TenantOrg)
+	switch {
+	case !validID(sp.ID):
+		return invalid("supplier_id", "want 1–128 characters without control characters or ':'")
+	case sp.Name == "":
+		return invalid("name", "is required")
+	case sp.ParentID == sp.ID:
+		return invalid("parent_supplier_id", "a supplier cannot be its own parent")
+	}
+	for _, f := range []struct{ name, code string }{{"ods_code", sp.ODSCode}, {"tenant_org", sp.TenantOrg}} {
+		if f.code == "" {
+			continue
+		}
+		_, ok, err := s.orgPathOf(ctx, f.code)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return invalid(f.name, "organisation %s not found", f.code)
+		}
+	}
+	return nil
+}
+
+// PutSupplier creates or replaces a supplier. Supply-chain managers may
+// change any supplier; a supplier's representatives may change their own
+// (but not create new suppliers or move them to another tenant).
+func (s *Service) PutSupplier(ctx context.Context, sc scope.Scope, sp Supplier) (Supplier, error) {
+	if err := s.checkSupplier(ctx, &sp); err != nil {
+		return Supplier{}, err
+	}
+	q := s.db.Q()
+	before, err := chain(ctx, q, sp.ID)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Supplier{}, err
+	}
+	if exists {
+		if ok, err := s.canEditSupplier(ctx, sc, before); err != nil || !ok {
+			return Supplier{}, notFoundOr(err, "supplier %s", sp.ID)
+		}
+	} else if !registerEditor(sc) {
+		return Supplier{}, fmt.Errorf("supplier %s: %w", sp.ID, store.ErrNotFound)
+	}
+	var parents []Supplier
+	if sp.ParentID != "" {
+		parents, err = chain(ctx, q, sp.ParentID)
+		if errors.Is(err, store.ErrNotFound) {
+			return Supplier{}, invalid("parent_supplier_id", "supplier %s not found", sp.ParentID)
+		}
+		if err != nil {
+			return Supplier{}, err
+		}
+		for _, p := range parents {
+			if p.ID == sp.ID {
+				return Supplier{}, invalid("parent_supplier_id", "%s is already in %s's group below it: that would make a cycle", sp.ParentID, sp.ID)
+			}
+		}
+	}
+	after := append([]Supplier{sp}, parents...)
+	if !registerEditor(sc) {
+		// A representative must still own the supplier after the change.
+		if ok, err := s.ownsChain(ctx, sc, after, scope.Write); err != nil || !ok {
+			return Supplier{}, notFoundOr(err, "supplier %s", sp.ID)
+		}
+	}
+	sp.UpdatedAt = s.stamp()
+	var prev any
+	if exists {
+		prev = before[0]
+	}
+	err = s.change(ctx, sc, audit.Change{Action: "supply.supplier.put", ObjectType: "supplier", ObjectID: sp.ID, Org: tenantOf(after), Before: prev, After: sp},
+		func(tx *store.Tx) error { return upsertSuppliers(ctx, tx, []Supplier{sp}) })
+	return sp, err
+}
+
+func notFoundOr(err error, format string, a ...any) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, a...), store.ErrNotFound)
+}
+
+// GetSupplier returns one supplier the caller may see.
+func (s *Service) GetSupplier(ctx context.Context, sc scope.Scope, id string) (Supplier, error) {
+	c, err := chain(ctx, s.db.Q(), id)
+	if err != nil {
+		return Supplier{}, notFoundOr(errIfNot(err), "supplier %s", id)
+	}
+	if ok, err := s.canSeeSupplier(ctx, sc, c); err != nil || !ok {
+		return Supplier{}, notFoundOr(err, "supplier %s", id)
+	}
+	return c[0], nil
+}
+
+// errIfNot turns ErrNotFound into nil so notFoundOr adds the object's name.
+func errIfNot(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// ListSuppliers returns the suppliers the caller may see, by ID.
+func (s *Service) ListSuppliers(ctx context.Context, sc scope.Scope) ([]Supplier, error) {
+	all, err := queryAll(ctx, s.db.Q(), `SELECT `+supplierCols+` FROM supply_suppliers ORDER BY supplier_id`, scanSupplier)
+	if err != nil || nhsReader(sc) {
+		return all, err
+	}
+	g, err := s.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := g.viewFor(sc)
+	out := all[:0]
+	for _, sp := range all {
+		if i, ok := g.supIdx[sp.ID]; ok && v.supplierVisible(i) {
+			out = append(out, sp)
+		}
+	}
+	return out, nil
+}
+
+// ---- Products ----
+
+// PutProduct creates or replaces a product of a supplier the caller may edit.
+func (s *Service) PutProduct(ctx context.Context, sc scope.Scope, p Product) (Product, error) {
+	p.ID, p.Name, p.SupplierID = strings.TrimSpace(p.ID), strings.TrimSpace(p.Name), strings.TrimSpace(p.SupplierID)
+	k, ok := parseProductKind(string(p.Kind))
+	switch {
+	case !validID(p.ID):
+		return Product{}, invalid("product_id", "want 1–128 characters without control characters or ':'")
+	case p.Name == "":
+		return Product{}, invalid("name", "is required")
+	case !ok:
+		return Product{}, invalid("kind", "%q is not one of %v", p.Kind, ProductKinds())
+	}
+	p.Kind = k
+	q := s.db.Q()
+	old, err := getProduct(ctx, q, p.ID)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Product{}, err
+	}
+	if exists {
+		oc, err := chain(ctx, q, old.SupplierID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Product{}, err
+		}
+		if ok, err := s.canEditSupplier(ctx, sc, oc); err != nil || !ok {
+			return Product{}, notFoundOr(err, "product %s", p.ID)
+		}
+	}
+	c, err := chain(ctx, q, p.SupplierID)
+	if err != nil {
+		return Product{}, notFoundOr(errIfNot(err), "supplier %s", p.SupplierID)
+	}
+	if ok, err := s.canEditSupplier(ctx, sc, c); err != nil || !ok {
+		return Product{}, notFoundOr(err, "supplier %s", p.SupplierID)
+	}
+	p.UpdatedAt = s.stamp()
+	var prev any
+	if exists {
+		prev = old
+	}
+	err = s.change(ctx, sc, audit.Change{Action: "supply.product.put", ObjectType: "product", ObjectID: p.ID, Org: tenantOf(c), Before: prev, After: p},
+		func(tx *store.Tx) error { return upsertProducts(ctx, tx, []Product{p}) })
+	return p, err
+}
+
+// GetProduct returns one product the caller may see.
+func (s *Service) GetProduct(ctx context.Context, sc scope.Scope, id string) (Product, error) {
+	q := s.db.Q()
+	p, err := getProduct(ctx, q, id)
+	if err != nil {
+		return Product{}, notFoundOr(errIfNot(err), "product %s", id)
+	}
+	c, err := chain(ctx, q, p.SupplierID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Product{}, err
+	}
+	if ok, err := s.canSeeSupplier(ctx, sc, c); err != nil || !ok {
+		return Product{}, notFoundOr(err, "product %s", id)
+	}
+	return p, nil
+}
+
+// ListProducts returns the products of supplierID (all visible products
+// when empty) that the caller may see.
+func (s *Service) ListProducts(ctx context.Context, sc scope.Scope, supplierID string) ([]Product, error) {
+	q := `SELECT ` + productCols + ` FROM supply_products`
+	var args []any
+	if supplierID != "" {
+		if _, err := s.GetSupplier(ctx, sc, supplierID); err != nil {
+			return nil, err
+		}
+		q += ` WHERE supplier_id = ?`
+		args = append(args, supplierID)
+	}
+	all, err := queryAll(ctx, s.db.Q(), q+` ORDER BY product_id`, scanProduct, args...)
+	if err != nil || nhsReader(sc) {
+		return all, err
+	}
+	g, err := s.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := g.viewFor(sc)
+	out := all[:0]
+	for _, p := range all {
+		if i, ok := g.prodIdx[p.ID]; ok && v.productVisible(g, i) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// editableProduct returns product id's supplier chain if the caller may
+// edit it, else ErrNotFound.
+func (s *Service) editableProduct(ctx context.Context, sc scope.Scope, id string) ([]Supplier, error) {
+	q := s.db.Q()
+	p, err := getProduct(ctx, q, id)
+	if err != nil {
+		return nil, notFoundOr(errIfNot(err), "product %s", id)
+	}
+	c, err := chain(ctx, q, p.SupplierID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if ok, err := s.canEditSupplier(ctx, sc, c); err != nil || !ok {
+		return nil, notFoundOr(err, "product %s", id)
+	}
+	return c, nil
+}
+
+// ---- Dependencies ----
+
+// PutDependency records that d.ProductID depends on d.DependsOnID. The
+// caller must be able to edit the depending product; the product depended
+// on must exist (it may belong to any supplier). Cycles are allowed — real
+// estates have them — and reported by Stats and imports.
+func (s *Service) PutDependency(ctx context.Context, sc scope.Scope, d Dependency) (Dependency, error) {
+	d.ProductID, d.DependsOnID = strings.TrimSpace(d.ProductID), strings.TrimSpace(d.DependsOnID)
+	k, ok := parseDependencyKind(string(d.Kind))
+	if !ok {
+		return Dependency{}, invalid("kind", "%q is not one of %v", d.Kind, DependencyKinds())
+	}
+	if d.ProductID == d.DependsOnID {
+		return Dependency{}, invalid("depends_on_product_id", "a product cannot depend on itself")
+	}
+	d.Kind = k
+	c, err := s.editableProduct(ctx, sc, d.ProductID)
+	if err != nil {
+		return Dependency{}, err
+	}
+	if _, err := getProduct(ctx, s.db.Q(), d.DependsOnID); err != nil {
+		return Dependency{}, notFoundOr(errIfNot(err), "product %s", d.DependsOnID)
+	}
+	d.UpdatedAt = s.stamp()
+	err = s.change(ctx, sc, audit.Change{Action: "supply.dependency.put", ObjectType: "dependency", ObjectID: d.ProductID + "->" + d.DependsOnID, Org: tenantOf(c), After: d},
+		func(tx *store.Tx) error { return upsertDependencies(ctx, tx, []Dependency{d}) })
+	return d, err
+}
+
+// DeleteDependency removes one dependency edge.
+func (s *Service) DeleteDependency(ctx context.Context, sc scope.Scope, productID, dependsOnID string) error {
+	c, err := s.editableProduct(ctx, sc, productID)
+	if err != nil {
+		return err
+	}
+	old, err := scanDependency(s.db.Q().QueryRowContext(ctx, `SELECT `+dependencyCols+` FROM supply_dependencies WHERE product_id = ? AND depends_on_product_id = ?`, productID, dependsOnID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("dependency %s -> %s: %w", productID, dependsOnID, store.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	return s.change(ctx, sc, audit.Change{Action: "supply.dependency.delete", ObjectType: "dependency", ObjectID: productID + "->" + dependsOnID, Org: tenantOf(c), Before: old},
+		func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, `DELETE FROM supply_dependencies WHERE product_id = ? AND depends_on_product_id = ?`, productID, dependsOnID)
+			return err
+		})
+}
+
+// ListDependencies returns the dependencies declared by productID.
+func (s *Service) ListDependencies(ctx context.Context, sc scope.Scope, productID string) ([]Dependency, error) {
+	if _, err := s.GetProduct(ctx, sc, productID); err != nil {
+		return nil, err
+	}
+	return queryAll(ctx, s.db.Q(), `SELECT `+dependencyCols+` FROM supply_dependencies WHERE product_id = ? ORDER BY depends_on_product_id`, scanDependency, productID)
+}
+
+// ---- Vulnerabilities ----
+
+// PutVuln records that a product contains a CVE.
+func (s *Service) PutVuln(ctx context.Context, sc scope.Scope, v Vuln) (Vuln, error) {
+	v.ProductID, v.CVE = strings.TrimSpace(v.ProductID), normCVE(v.CVE)
+	if !validID(v.CVE) {
+		return Vuln{}, invalid("cve", "is required")
+	}
+	c, err := s.editableProduct(ctx, sc, v.ProductID)
+	if err != nil {
+		return Vuln{}, err
+	}
+	v.UpdatedAt = s.stamp()
+	err = s.change(ctx, sc, audit.Change{Action: "supply.vuln.put", ObjectType: "product_vuln", ObjectID: v.ProductID + "/" + v.CVE, Org: tenantOf(c), After: v},
+		func(tx *store.Tx) error { return upsertVulns(ctx, tx, []Vuln{v}) })
+	return v, err
+}
+
+// DeleteVuln removes a CVE from a product.
+func (s *Service) DeleteVuln(ctx context.Context, sc scope.Scope, productID, cve string) error {
+	cve = normCVE(cve)
+	c, err := s.editableProduct(ctx, sc, productID)
+	if err != nil {
+		return err
+	}
+	return s.change(ctx, sc, audit.Change{Action: "supply.vuln.delete", ObjectType: "product_vuln", ObjectID: productID + "/" + cve, Org: tenantOf(c)},
+		func(tx *store.Tx) error {
+			r, err := tx.ExecContext(ctx, `DELETE FROM supply_product_vulns WHERE product_id = ? AND cve = ?`, productID, cve)
+			if err != nil {
+				return err
+			}
+			if n, _ := r.RowsAffected(); n == 0 {
+				return fmt.Errorf("vulnerability %s of %s: %w", cve, productID, store.ErrNotFound)
+			}
+			return nil
+		})
+}
+
+// ---- Deployments ----
+
+// PutDeployment records that an organisation uses a product for a service.
+// The caller needs Write or Supply on the organisation.
+func (s *Service) PutDeployment(ctx context.Context, sc scope.Scope, d Deployment) (Deployment, error) {
+	d.OrgODS, d.ProductID, d.Service = strings.ToUpper(strings.TrimSpace(d.OrgODS)), strings.TrimSpace(d.ProductID), normService(d.Service)
+	c, ok := parseCriticality(string(d.Criticality))
+	switch {
+	case d.Service == "":
+		return Deployment{}, invalid("service", "is required")
+	case !ok:
+		return Deployment{}, invalid("criticality", "%q is not one of %v", d.Criticality, Criticalities())
+	}
+	d.Criticality = c
+	if ok, err := s.canWriteOrg(ctx, sc, d.OrgODS); err != nil || !ok {
+		return Deployment{}, notFoundOr(err, "organisation %s", d.OrgODS)
+	}
+	if _, err := s.GetProduct(ctx, sc, d.ProductID); err != nil {
+		return Deployment{}, err
+	}
+	q := s.db.Q()
+	old, err := scanDeployment(q.QueryRowContext(ctx, `SELECT `+deploymentCols+` FROM supply_deployments WHERE org_ods = ? AND product_id = ? AND service = ?`, d.OrgODS, d.ProductID, d.Service))
+	var prev any
+	if err == nil {
+		prev = old
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return Deployment{}, err
+	}
+	d.UpdatedAt = s.stamp()
+	err = s.change(ctx, sc, audit.Change{Action: "supply.deployment.put", ObjectType: "deployment", ObjectID: d.OrgODS + "/" + d.ProductID + "/" + d.Service, Org: d.OrgODS, Before: prev, After: d},
+		func(tx *store.Tx) error { return upsertDeployments(ctx, tx, []Deployment{d}) })
+	return d, err
+}
+
+// DeleteDeployment removes one deployment.
+func (s *Service) DeleteDeployment(ctx context.Context, sc scope.Scope, orgODS, productID, service string) error {
+	service = normService(service)
+	if ok, err := s.canWriteOrg(ctx, sc, orgODS); err != nil || !ok {
+		return notFoundOr(err, "organisation %s", orgODS)
+	}
+	old, err := scanDeployment(s.db.Q().QueryRowContext(ctx, `SELECT `+deploymentCols+` FROM supply_deployments WHERE org_ods = ? AND product_id = ? AND service = ?`, orgODS, productID, service))
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("deployment %s/%s/%s: %w", orgODS, productID, service, store.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	return s.change(ctx, sc, audit.Change{Action: "supply.deployment.delete", ObjectType: "deployment", ObjectID: orgODS + "/" + productID + "/" + service, Org: orgODS, Before: old},
+		func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, `DELETE FROM supply_deployments WHERE org_ods = ? AND product_id = ? AND service = ?`, orgODS, productID, service)
+			return err
+		})
+}
+
+// DeploymentFilter narrows ListDeployments; zero fields match everything.
+type DeploymentFilter struct {
+	OrgODS    string
+	ProductID string
+	Service   string
+	Limit     int // default and maximum 10,000
+}
+
+// ListDeployments returns deployments of organisations the caller may read.
+func (s *Service) ListDeployments(ctx context.Context, sc scope.Scope, f DeploymentFilter) ([]Deployment, error) {
+	where, args := sc.Filter("org_ods", scope.Read)
+	conds := []string{where}
+	if f.OrgODS != "" {
+		conds, args = append(conds, "org_ods = ?"), append(args, f.OrgODS)
+	}
+	if f.ProductID != "" {
+		conds, args = append(conds, "product_id = ?"), append(args, f.ProductID)
+	}
+	if f.Service != "" {
+		conds, args = append(conds, "service = ?"), append(args, normService(f.Service))
+	}
+	if f.Limit <= 0 || f.Limit > 10000 {
+		f.Limit = 10000
+	}
+	args = append(args, f.Limit)
+	return queryAll(ctx, s.db.Q(), `SELECT `+deploymentCols+` FROM supply_deployments WHERE `+strings.Join(conds, " AND ")+` ORDER BY org_ods, product_id, service LIMIT ?`, scanDeployment, args...)
+}
+
+// ---- Contracts ----
+
+// PutContract creates or replaces a contract; the caller needs Write or
+// Supply on the contracting organisation.
+func (s *Service) PutContract(ctx context.Context, sc scope.Scope, c Contract) (Contract, error) {
+	c.ID, c.OrgODS, c.SupplierID = strings.TrimSpace(c.ID), strings.ToUpper(strings.TrimSpace(c.OrgODS)), strings.TrimSpace(c.SupplierID)
+	sub, ok := parseSubstitutability(string(c.Substitutability))
+	switch {
+	case !validID(c.ID):
+		return Contract{}, invalid("contract_id", "want 1–128 characters without control characters or ':'")
+	case !ok:
+		return Contract{}, invalid("substitutability", "%q is not one of easy, moderate, hard, none", c.Substitutability)
+	case c.ValueGBP < 0:
+		return Contract{}, invalid("value_gbp", "must not be negative")
+	}
+	c.Substitutability = sub
+	if ok, err := s.canWriteOrg(ctx, sc, c.OrgODS); err != nil || !ok {
+		return Contract{}, notFoundOr(err, "organisation %s", c.OrgODS)
+	}
+	q := s.db.Q()
+	old, err := scanContract(q.QueryRowContext(ctx, `SELECT `+contractCols+` FROM supply_contracts WHERE contract_id = ?`, c.ID))
+	var prev any
+	switch {
+	case err == nil:
+		if ok, err := s.canWriteOrg(ctx, sc, old.OrgODS); err != nil || !ok {
+			return Contract{}, notFoundOr(err, "contract %s", c.ID)
+		}
+		prev = old
+	case !errors.Is(err, sql.ErrNoRows):
+		return Contract{}, err
+	}
+	if _, err := s.GetSupplier(ctx, sc, c.SupplierID); err != nil {
+		return Contract{}, err
+	}
+	if c.ProductID != "" {
+		if _, err := s.GetProduct(ctx, sc, c.ProductID); err != nil {
+			return Contract{}, err
+		}
+	}
+	c.UpdatedAt = s.stamp()
+	err = s.change(ctx, sc, audit.Change{Action: "supply.contract.put", ObjectType: "contract", ObjectID: c.ID, Org: c.OrgODS, Before: prev, After: c},
+		func(tx *store.Tx) error { return upsertContracts(ctx, tx, []Contract{c}) })
+	return c, err
+}
+
+// ListContracts returns contracts of organisations the caller may read,
+// optionally of one organisation.
+func (s *Service) ListContracts(ctx context.Context, sc scope.Scope, orgODS string) ([]Contract, error) {
+	where, args := sc.Filter("org_ods", scope.Read)
+	if orgODS != "" {
+		where += " AND org_ods = ?"
+		args = append(args, orgODS)
+	}
+	return queryAll(ctx, s.db.Q(), `SELECT `+contractCols+` FROM supply_contracts WHERE `+where+` ORDER BY contract_id`, scanContract, args...)
+}

@@ -1,0 +1,211 @@
+// Package supply is the national supplier register and its dependency
+// graph: suppliers (with group parents), products and services, contracts,
+// known vulnerabilities per product, dependencies between products
+// (hosting, components, subcontractors, identity providers, shared
+// services) and deployments of products by organisations for business
+// services. Over it the package answers the supply-chain questions of
+// issue 8:
+//
+//   - Impact: which organisations, services, ICBs and regions — and how
+//     many people — are affected if a supplier, product or CVE is
+//     compromised, with the dependency paths that explain each answer.
+//   - DependsOn: what one organisation depends on, at every depth.
+//   - Concentration: market shares and Herfindahl–Hirschman indices per
+//     service nationally, per region and per ICB, with snapshots for trends.
+//   - Systemic: suppliers ranked by systemic importance, and single points
+//     of failure that would make a region (or ICB) hard-down for a service.
+//
+// Writes go to the store (SQLite or PostgreSQL) inside one transaction
+// with their audit entry. Heavy reads run on an in-memory graph rebuilt
+// from the store (DESIGN principle 6) when a change bumps the register's
+// generation counter; see graph.go for its layout and memory cost.
+//
+// Scope (who sees what) is documented on access.go.
+package supply
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migrations returns the supply domain's schema. It needs the org and
+// audit migrations too (scope filters join the orgs table).
+func Migrations() store.MigrationSet {
+	sub, _ := fs.Sub(migrationFS, "migrations")
+	return store.MigrationSet{Domain: "supply", FS: sub}
+}
+
+// OrgSource lists every organisation; the org package provides it. Orgs of
+// type region and icb give the names of regions and ICBs; Population is the
+// registered population where known.
+type OrgSource interface {
+	All(ctx context.Context) ([]org.Org, error)
+}
+
+// Options are the Service's dependencies.
+type Options struct {
+	DB    *store.DB
+	Audit *audit.Log
+	Orgs  OrgSource
+	// Now is the clock; time.Now when nil.
+	Now    func() time.Time
+	Logger *slog.Logger
+	// CheckInterval is how often a query may look at the store's generation
+	// counter to notice changes made by other processes (default 2s; a
+	// change made through this Service is seen at once).
+	CheckInterval time.Duration
+	// MaxGraphAge rebuilds the graph at least this often, to pick up
+	// organisation changes, which do not bump the supply generation
+	// (default 10 minutes). Invalidate forces a rebuild.
+	MaxGraphAge time.Duration
+	// MaxPathsPerOrg caps the paths listed per affected organisation
+	// (default 5; the total is still counted).
+	MaxPathsPerOrg int
+}
+
+// Service is the supply domain's API. It is safe for concurrent use.
+type Service struct {
+	db     *store.DB
+	audit  *audit.Log
+	orgs   OrgSource
+	now    func() time.Time
+	log    *slog.Logger
+	opts   Options
+	graph  atomic.Pointer[graph]
+	dirty  atomic.Bool
+	lastCk atomic.Int64 // unix nanos of the last generation check
+	build  sync.Mutex
+	pool   sync.Pool // *scratch
+}
+
+// New checks o and returns a Service.
+func New(o Options) (*Service, error) {
+	switch {
+	case o.DB == nil:
+		return nil, errors.New("supply: Options.DB is required")
+	case o.Audit == nil:
+		return nil, errors.New("supply: Options.Audit is required")
+	case o.Orgs == nil:
+		return nil, errors.New("supply: Options.Orgs is required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.CheckInterval == 0 {
+		o.CheckInterval = 2 * time.Second
+	}
+	if o.MaxGraphAge == 0 {
+		o.MaxGraphAge = 10 * time.Minute
+	}
+	if o.MaxPathsPerOrg == 0 {
+		o.MaxPathsPerOrg = 5
+	}
+	if o.CheckInterval < 0 || o.MaxGraphAge < 0 || o.MaxPathsPerOrg < 0 {
+		return nil, errors.New("supply: Options.CheckInterval, MaxGraphAge and MaxPathsPerOrg must not be negative")
+	}
+	s := &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, now: o.Now, log: o.Logger, opts: o}
+	s.pool.New = func() any { return new(scratch) }
+	return s, nil
+}
+
+// Invalidate makes the next query rebuild the graph (call it after the
+// organisation tree changes).
+func (s *Service) Invalidate() { s.dirty.Store(true) }
+
+// Refresh rebuilds the graph now and returns its statistics.
+func (s *Service) Refresh(ctx context.Context) (GraphStats, error) {
+	s.dirty.Store(true)
+	g, err := s.current(ctx)
+	if err != nil {
+		return GraphStats{}, err
+	}
+	return g.stats, nil
+}
+
+// Stats returns the current graph's size and memory estimate.
+func (s *Service) Stats(ctx context.Context) (GraphStats, error) {
+	g, err := s.current(ctx)
+	if err != nil {
+		return GraphStats{}, err
+	}
+	return g.stats, nil
+}
+
+func (s *Service) generation(ctx context.Context, q store.Queryer) (int64, error) {
+	var gen int64
+	if err := q.QueryRowContext(ctx, `SELECT generation FROM supply_meta WHERE id = 1`).Scan(&gen); err != nil {
+		return 0, fmt.Errorf("supply: read generation: %w", err)
+	}
+	return gen, nil
+}
+
+// bump marks the register changed inside tx, for every process.
+func bump(ctx context.Context, tx *store.Tx) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE supply_meta SET generation = generation + 1 WHERE id = 1`); err != nil {
+		return fmt.Errorf("supply: bump generation: %w", err)
+	}
+	return nil
+}
+
+// current returns an up-to-date graph, rebuilding it when this process
+// changed the register, when another process did (seen through the
+// generation counter, checked at most every CheckInterval), or when it is
+// older than MaxGraphAge.
+func (s *Service) current(ctx context.Context) (*graph, error) {
+	g := s.graph.Load()
+	now := s.now()
+	if g != nil && !s.dirty.Load() && now.Sub(g.builtAt) < s.opts.MaxGraphAge {
+		last := s.lastCk.Load()
+		if now.UnixNano()-last < int64(s.opts.CheckInterval) {
+			return g, nil
+		}
+		gen, err := s.generation(ctx, s.db.Q())
+		if err != nil {
+			return nil, err
+		}
+		s.lastCk.Store(now.UnixNano())
+		if gen == g.gen {
+			return g, nil
+		}
+	}
+	s.build.Lock()
+	defer s.build.Unlock()
+	// Another caller may have rebuilt while we waited.
+	if g2 := s.graph.Load(); g2 != nil && g2 != g && !s.dirty.Load() {
+		return g2, nil
+	}
+	s.dirty.Store(false)
+	start := time.Now()
+	ng, err := s.load(ctx)
+	if err != nil {
+		s.dirty.Store(true)
+		return nil, err
+	}
+	ng.builtAt = now
+	s.graph.Store(ng)
+	s.lastCk.Store(now.UnixNano())
+	s.log.Info("supply graph built", "generation", ng.gen, "orgs", ng.stats.Orgs, "suppliers", ng.stats.Suppliers,
+		"products", ng.stats.Products, "dependencies", ng.stats.Dependencies, "deployments", ng.stats.Deployments,
+		"bytes", ng.stats.Bytes, "took", time.Since(start))
+	return ng, nil
+}
+
+// stamp is the updated_at value for rows written now.
+func (s *Service) stamp() string { return s.now().UTC().Format(time.RFC3339) }
