@@ -514,7 +514,7 @@ func (g *graph) sizeEstimate() int64 {
 }
 
 // Node names used in paths and neighbourhood graphs.
-func supplierNode(id string) string { return "supplier:" + id }
-func productNode(id string) string  { return "product:" + id }
+func supplierNode(id string) string  { return "supplier:" + id }
+func productNode(id string) string   { return "product:" + id }
 func orgNodeName(code string) string { return "org:" + code }
 func cveNode(id string) string       { return "cve:" + id }

@@ -196,8 +196,8 @@ type scratch struct {
 }
 
 type svcAgg struct {
-	svc                       uint16
-	crit, noncrit, fallback   bool
+	svc                     uint16
+	crit, noncrit, fallback bool
 }
 
 func (s *Service) getScratch(g *graph) *scratch {
