@@ -76,6 +76,4 @@ type Org struct {
 	Demo       bool   `json:"demo,omitempty"`
 	Path       string `json:"-"`
 	UpdatedAt  string `json:"updated_at,omitempty"`
-	// Children is filled only by tree queries.
-	Children int `json:"children,omitempty"`
 }

@@ -1,0 +1,222 @@
+// Package api is Vigil's REST API under /api/v1: JSON in and out,
+// application/problem+json errors from a closed set of types, cursor
+// pagination, and an OpenAPI 3.1 document generated from the same route
+// table the server uses, so the two cannot drift apart. Handlers are thin:
+// they decode, call a domain service with the caller's Scope, and return a
+// value or an error; one wrapper encodes, logs and counts.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store"
+)
+
+// Prefix is where the API lives.
+const Prefix = "/api/v1"
+
+// Options are the API's dependencies.
+type Options struct {
+	Orgs    *org.Service
+	Auth    *auth.Service
+	Audit   *audit.Log
+	Logger  *slog.Logger
+	Version string
+}
+
+// API holds the handlers.
+type API struct {
+	o     Options
+	specs []spec
+	extra map[string]reflect.Type
+}
+
+// New returns the API.
+func New(o Options) (*API, error) {
+	switch {
+	case o.Orgs == nil:
+		return nil, errors.New("api: Options.Orgs is required")
+	case o.Auth == nil:
+		return nil, errors.New("api: Options.Auth is required")
+	case o.Audit == nil:
+		return nil, errors.New("api: Options.Audit is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &API{o: o}, nil
+}
+
+// Problem is an RFC 9457 problem document.
+type Problem struct {
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	ErrorID  string       `json:"error_id,omitempty"`
+	Errors   []FieldError `json:"errors,omitempty"`
+}
+
+// FieldError names one bad field of a request.
+type FieldError struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// The closed set of problem types.
+const (
+	ProblemBase       = "https://vigil.nhs.invalid/problems/"
+	TypeNotFound      = ProblemBase + "not-found"
+	TypeValidation    = ProblemBase + "validation"
+	TypeForbidden     = ProblemBase + "forbidden"
+	TypeConflict      = ProblemBase + "conflict"
+	TypeUnauthorized  = ProblemBase + "unauthorized"
+	TypeRateLimited   = ProblemBase + "rate-limited"
+	TypeBadRequest    = ProblemBase + "bad-request"
+	TypeInternal      = ProblemBase + "internal"
+	TypeSchemaChanged = ProblemBase + "unavailable"
+)
+
+// ProblemTypes lists the closed set, for the OpenAPI document and tests.
+func ProblemTypes() []string {
+	return []string{TypeNotFound, TypeValidation, TypeForbidden, TypeConflict, TypeUnauthorized, TypeRateLimited, TypeBadRequest, TypeInternal, TypeSchemaChanged}
+}
+
+// badRequest is a client error that is not about one field.
+type badRequest struct{ msg string }
+
+func (e badRequest) Error() string { return e.msg }
+
+func problemFor(err error) Problem {
+	var ov *org.ValidationError
+	var av *auth.ValidationError
+	var br badRequest
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Problem{Type: TypeNotFound, Title: "Not Found", Status: 404, Detail: "No such object, or you may not see it."}
+	case errors.As(err, &ov):
+		return Problem{Type: TypeValidation, Title: "Invalid request", Status: 400, Detail: err.Error(), Errors: []FieldError{{ov.Field, ov.Reason}}}
+	case errors.As(err, &av):
+		return Problem{Type: TypeValidation, Title: "Invalid request", Status: 400, Detail: err.Error(), Errors: []FieldError{{av.Field, av.Reason}}}
+	case errors.As(err, &br):
+		return Problem{Type: TypeBadRequest, Title: "Bad Request", Status: 400, Detail: br.msg}
+	case errors.Is(err, org.ErrForbidden), errors.Is(err, auth.ErrForbidden):
+		return Problem{Type: TypeForbidden, Title: "Forbidden", Status: 403, Detail: err.Error()}
+	case errors.Is(err, store.ErrConflict):
+		return Problem{Type: TypeConflict, Title: "Conflict", Status: 409, Detail: err.Error()}
+	case errors.Is(err, auth.ErrThrottled):
+		return Problem{Type: TypeRateLimited, Title: "Too Many Requests", Status: 429, Detail: err.Error()}
+	}
+	return Problem{Type: TypeInternal, Title: "Internal Server Error", Status: 500, Detail: "Something went wrong on our side. Quote the error ID if you report it."}
+}
+
+// WriteProblem sends p.
+func WriteProblem(w http.ResponseWriter, p Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// jsonHandler is what API handlers are: a value or an error.
+type jsonHandler func(r *http.Request, sc scope.Scope) (any, error)
+
+// created marks a value answered with 201.
+type created struct{ v any }
+
+func (a *API) wrap(h jsonHandler) httpd.Handler {
+	return func(w http.ResponseWriter, r *http.Request, sc scope.Scope) {
+		v, err := h(r, sc)
+		if err != nil {
+			p := problemFor(err)
+			p.Instance = r.URL.Path
+			if p.Status >= 500 {
+				p.ErrorID = httpd.NewID()
+				a.o.Logger.Error("api error", "error_id", p.ErrorID, "request_id", httpd.RequestID(r.Context()), "path", r.URL.Path, "err", err)
+			}
+			WriteProblem(w, p)
+			return
+		}
+		status := http.StatusOK
+		if c, ok := v.(created); ok {
+			status, v = http.StatusCreated, c.v
+		}
+		if v == nil {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		enc.Encode(v)
+	}
+}
+
+// Page is a page of a listing.
+type Page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func page[T any](items []T, next string) Page[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return Page[T]{Items: items, NextCursor: next}
+}
+
+func limitParam(r *http.Request, def, max int) (int, error) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > max {
+		return 0, &auth.ValidationError{Field: "limit", Reason: fmt.Sprintf("want a number from 1 to %d", max)}
+	}
+	return n, nil
+}
+
+// decode reads a JSON body strictly: unknown fields and trailing data are
+// errors that name the problem, and bodies are capped at 1 MiB.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te):
+			return &auth.ValidationError{Field: te.Field, Reason: fmt.Sprintf("want %s", te.Type)}
+		case errors.As(err, &se):
+			return badRequest{fmt.Sprintf("request body is not valid JSON (at byte %d)", se.Offset)}
+		case errors.Is(err, io.EOF):
+			return badRequest{"request body is empty; send a JSON object"}
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return &auth.ValidationError{Field: strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), Reason: "unknown field"}
+		}
+		return badRequest{"request body: " + err.Error()}
+	}
+	if dec.More() {
+		return badRequest{"request body has data after the JSON object"}
+	}
+	return nil
+}
+
+func parseInt(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+func formatInt(n int64) string         { return strconv.FormatInt(n, 10) }

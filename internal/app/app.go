@@ -1,0 +1,159 @@
+// Package app is Vigil's composition root: from a Config it opens the
+// store, builds each domain service, and for `vigil serve` starts the bus
+// and the HTTP server, stopping them in reverse order. Signal handling
+// lives here and nowhere else.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/config"
+	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/store"
+)
+
+// Version is set at build time with -ldflags "-X …/internal/app.Version=…".
+var Version = "dev"
+
+// Migrations lists every domain's schema, in dependency order.
+func Migrations() []store.MigrationSet {
+	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations()}
+}
+
+// App holds the opened store and the domain services built on it.
+type App struct {
+	Config config.Config
+	Log    *slog.Logger
+	DB     *store.DB
+	Audit  *audit.Log
+	Orgs   *org.Service
+	Auth   *auth.Service
+	Now    func() time.Time
+
+	closers []func() error
+}
+
+// NewLogger builds the process logger writing to w.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	lvl.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	o := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// MigrateMode says what Open does about pending migrations.
+type MigrateMode int
+
+const (
+	// MigrateAuto applies pending migrations (serve with --auto-migrate, CLI commands).
+	MigrateAuto MigrateMode = iota
+	// MigrateCheck refuses to run if any are pending.
+	MigrateCheck
+	// MigrateNone skips the check (the migrate command itself).
+	MigrateNone
+)
+
+// Open opens the store and builds the domain services; it does not start
+// the bus or the HTTP server. CLI commands use it, so they work on the
+// same database as a running server.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, mode MigrateMode) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	a := &App{Config: cfg, Log: log, Now: time.Now}
+	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	a.DB = db
+	a.closers = append(a.closers, db.Close)
+	switch mode {
+	case MigrateAuto:
+		done, err := db.Migrate(ctx, Migrations()...)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		for _, m := range done {
+			log.Info("migration applied", "domain", m.Domain, "version", m.Version, "name", m.Name)
+		}
+	case MigrateCheck:
+		if err := db.Check(ctx, Migrations()...); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if err := a.build(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context) error {
+	var err error
+	a.Audit = audit.New(a.DB, a.Now)
+	if a.Orgs, err = org.New(org.Options{DB: a.DB, Audit: a.Audit, Now: a.Now, Logger: a.Log}); err != nil {
+		return err
+	}
+	if err := a.Orgs.EnsureRoot(ctx); err != nil {
+		// Before migrations the table may not exist; the migrate command builds no services.
+		return fmt.Errorf("create national root organisation: %w", err)
+	}
+	if a.Auth, err = auth.New(auth.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Close releases everything Open opened, in reverse order. Safe twice.
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
+
+// InitialAdmin makes sure someone can sign in to a new install: when there
+// are no users at all, it creates a national administrator with a random
+// password and writes the password to a file only the owner can read. It
+// returns the e-mail and file ("" when users already exist).
+func (a *App) InitialAdmin(ctx context.Context) (email, file string, err error) {
+	var n int
+	if err := a.DB.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+		return "", "", err
+	}
+	if n > 0 {
+		return "", "", nil
+	}
+	pw := randomPassword()
+	email = "admin@vigil.local"
+	if _, err := a.Auth.AddUser(ctx, systemScope(), auth.NewUser{Email: email, Name: "Vigil administrator", Org: org.RootCode, Role: "national-admin", Password: pw}); err != nil {
+		return "", "", err
+	}
+	file = a.Config.AbsDataDir() + string(os.PathSeparator) + "initial-admin-password"
+	if err := os.MkdirAll(a.Config.DataDir, 0o750); err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {
+		return "", "", err
+	}
+	return email, file, nil
+}

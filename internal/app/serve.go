@@ -1,0 +1,205 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vigil-health/vigil/internal/api"
+	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/bus"
+	"github.com/vigil-health/vigil/internal/config"
+	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/scope"
+)
+
+// Server is a running `vigil serve`: store, bus and HTTP, stopped in
+// reverse order by Close.
+type Server struct {
+	*App
+	Bus      *bus.Bus
+	Router   *httpd.Router
+	API      *api.API
+	Addr     string // the address actually listened on
+	http     *http.Server
+	listener net.Listener
+	done     chan error
+}
+
+// Start opens everything and starts serving in the background. A failure
+// part-way closes what was opened.
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, err error) {
+	mode := MigrateAuto
+	if !cfg.AutoMigrate {
+		mode = MigrateCheck
+	}
+	a, err := Open(ctx, cfg, log, mode)
+	if err != nil {
+		return nil, err
+	}
+	s = &Server{App: a, done: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	s.Bus, err = bus.Open(ctx, bus.Options{DataDir: cfg.DataDir, URL: cfg.NATSURL, SyncAlways: cfg.NATSSyncAlways, Logger: log.With("component", "bus")})
+	if err != nil {
+		return s, err
+	}
+	s.closers = append(s.closers, s.Bus.Close)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(healthGauge("vigil_database_up", "1 when the database answers a ping.", func() error { return a.DB.PingContext(context.Background()) }))
+	reg.MustRegister(healthGauge("vigil_bus_up", "1 when the message bus and JetStream answer.", func() error { return s.Bus.Healthy(context.Background()) }))
+
+	s.Router, err = httpd.NewRouter(httpd.Options{Identifier: auth.HTTPIdentifier{Auth: a.Auth, TLS: cfg.TLS()}, Logger: log, TLS: cfg.TLS(), Registry: reg})
+	if err != nil {
+		return s, err
+	}
+	s.registerOps(reg)
+	if s.API, err = api.New(api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Logger: log, Version: Version}); err != nil {
+		return s, err
+	}
+	s.API.Register(s.Router)
+	if err := s.registerWeb(ctx); err != nil {
+		return s, err
+	}
+
+	s.listener, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return s, fmt.Errorf("listen on %s: %w (is another vigil running? choose another address with --http)", cfg.HTTPAddr, err)
+	}
+	s.Addr = s.listener.Addr().String()
+	s.http = &http.Server{
+		Handler:           s.Router,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		var err error
+		if cfg.TLS() {
+			err = s.http.ServeTLS(s.listener, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			err = s.http.Serve(s.listener)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	log.Info("vigil started", "version", Version, "http", s.Addr, "database", a.DB.Location, "bus_embedded", s.Bus.Embedded())
+	return s, nil
+}
+
+func healthGauge(name, help string, check func() error) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+		if check() != nil {
+			return 0
+		}
+		return 1
+	})
+}
+
+func (s *Server) registerOps(reg *prometheus.Registry) {
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	s.Router.Handle("ops", "GET", "/healthz", httpd.Public, "Liveness: the process is up", func(w http.ResponseWriter, r *http.Request, _ scope.Scope) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	s.Router.Handle("ops", "GET", "/readyz", httpd.Public, "Readiness: database and bus answer", func(w http.ResponseWriter, r *http.Request, _ scope.Scope) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		status, body := http.StatusOK, "ok\n"
+		if err := s.DB.PingContext(ctx); err != nil {
+			status, body = http.StatusServiceUnavailable, "database: unavailable\n"
+			s.Log.Warn("readyz: database", "err", err)
+		} else if err := s.Bus.Healthy(ctx); err != nil {
+			status, body = http.StatusServiceUnavailable, "bus: unavailable\n"
+			s.Log.Warn("readyz: bus", "err", err)
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	})
+	s.Router.Handle("ops", "GET", "/metrics", httpd.Public, "Prometheus metrics", func(w http.ResponseWriter, r *http.Request, _ scope.Scope) {
+		metrics.ServeHTTP(w, r)
+	})
+}
+
+// Wait blocks until the HTTP server stops.
+func (s *Server) Wait() error { return <-s.done }
+
+// Close stops the HTTP server (letting requests finish for up to 10 s),
+// then the bus, then the store. Safe to call twice.
+func (s *Server) Close() error {
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s.http.Shutdown(ctx)
+		cancel()
+		s.http = nil
+	}
+	return s.App.Close()
+}
+
+// Run is `vigil serve`: start, tell the user where to go, and stop cleanly
+// on SIGINT or SIGTERM.
+func Run(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
+	log := NewLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	s, err := Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	url := cfg.PublicURL()
+	if host, port, err := net.SplitHostPort(s.Addr); err == nil && cfg.BaseURL == "" {
+		if host == "::" || host == "0.0.0.0" {
+			host = "localhost"
+		}
+		scheme := "http"
+		if cfg.TLS() {
+			scheme = "https"
+		}
+		url = scheme + "://" + net.JoinHostPort(host, port)
+	}
+	fmt.Fprintf(stdout, "\nVigil %s is running at %s\n", Version, url)
+	fmt.Fprintf(stdout, "  data:     %s (%s)\n", cfg.AbsDataDir(), s.DB.Location)
+	email, file, err := s.InitialAdmin(ctx)
+	if err != nil {
+		return fmt.Errorf("create the first administrator: %w", err)
+	}
+	if email != "" {
+		fmt.Fprintf(stdout, "  sign in:  %s with the password in %s\n", email, file)
+		fmt.Fprintf(stdout, "            (shown by: cat %s) — change it under Account after signing in\n", file)
+	} else {
+		fmt.Fprintf(stdout, "  sign in:  with your account; add one with `vigil users add --help`\n")
+	}
+	fmt.Fprintf(stdout, "  stop:     Ctrl-C\n\n")
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case err := <-s.done:
+		if err != nil {
+			return err
+		}
+	}
+	return s.Close()
+}

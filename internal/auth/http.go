@@ -1,0 +1,72 @@
+package auth
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/vigil-health/vigil/internal/scope"
+)
+
+// CookieName is the session cookie's name. Under TLS it carries the
+// __Host- prefix, which browsers accept only with Secure, Path=/ and no
+// Domain, so a sibling host cannot plant or read it.
+func CookieName(tls bool) string {
+	if tls {
+		return "__Host-vigil_session"
+	}
+	return "vigil_session"
+}
+
+// HTTPIdentifier resolves requests to Scopes for the HTTP server: an
+// `Authorization: Bearer` API token first, then the session cookie.
+type HTTPIdentifier struct {
+	Auth *Service
+	TLS  bool
+}
+
+// Identify implements httpd.Identifier.
+func (h HTTPIdentifier) Identify(r *http.Request) (scope.Scope, string, bool) {
+	remote := remoteIP(r)
+	if a := r.Header.Get("Authorization"); a != "" {
+		tok, ok := strings.CutPrefix(a, "Bearer ")
+		if !ok {
+			return scope.Scope{}, "", false
+		}
+		sc, err := h.Auth.TokenScope(r.Context(), strings.TrimSpace(tok), remote)
+		return sc, "", err == nil
+	}
+	c, err := r.Cookie(CookieName(h.TLS))
+	if err != nil {
+		return scope.Scope{}, "", false
+	}
+	sc, csrf, err := h.Auth.SessionScope(r.Context(), c.Value, remote)
+	return sc, csrf, err == nil
+}
+
+// SetSessionCookie writes the session cookie: HttpOnly, SameSite=Lax (so
+// the OIDC redirect back still carries it), Secure under TLS.
+func SetSessionCookie(w http.ResponseWriter, se Session, tls bool) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName(tls), Value: se.Secret, Path: "/", HttpOnly: true, Secure: tls,
+		SameSite: http.SameSiteLaxMode, Expires: se.Expires})
+}
+
+// ClearSessionCookie removes it.
+func ClearSessionCookie(w http.ResponseWriter, tls bool) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName(tls), Value: "", Path: "/", HttpOnly: true, Secure: tls, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+func remoteIP(r *http.Request) string {
+	a := r.RemoteAddr
+	if i := strings.LastIndexByte(a, ':'); i > 0 {
+		a = a[:i]
+	}
+	return strings.Trim(a, "[]")
+}
+
+// SessionFromCookie returns the session secret of a request, if any.
+func SessionFromCookie(r *http.Request, tls bool) string {
+	if c, err := r.Cookie(CookieName(tls)); err == nil {
+		return c.Value
+	}
+	return ""
+}

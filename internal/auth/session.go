@@ -1,0 +1,249 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store"
+)
+
+// Session is a signed-in browser.
+type Session struct {
+	// Secret goes in the cookie; only its hash is stored.
+	Secret  string
+	UserID  string
+	CSRF    string
+	Expires time.Time
+}
+
+// StartSession opens a session for a user who has just authenticated.
+func (s *Service) StartSession(ctx context.Context, userID, remote, userAgent string) (Session, error) {
+	se := Session{Secret: randomID(32), UserID: userID, CSRF: randomID(20), Expires: s.now().Add(s.ttl)}
+	if len(userAgent) > 300 {
+		userAgent = userAgent[:300]
+	}
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at, remote, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			sha(se.Secret), userID, se.CSRF, s.ts(), se.Expires.UTC().Format(time.RFC3339), remote, userAgent); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET last_login = ? WHERE id = ?`, s.ts(), userID); err != nil {
+			return err
+		}
+		// Sweep expired sessions now and then rather than with a timer.
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, s.ts())
+		return err
+	})
+	if err != nil {
+		return Session{}, fmt.Errorf("auth: start session: %w", err)
+	}
+	var email, home string
+	s.db.Q().QueryRowContext(ctx, `SELECT email, home_org FROM users WHERE id = ?`, userID).Scan(&email, &home)
+	s.audit.Record(ctx, scope.Scope{UserID: userID, Email: email, Via: "web", Remote: remote},
+		audit.Change{Action: "auth.signin", ObjectType: "user", ObjectID: userID, Org: home})
+	return se, nil
+}
+
+// SessionScope resolves a session cookie to the caller's Scope and the
+// session's CSRF token.
+func (s *Service) SessionScope(ctx context.Context, secret, remote string) (scope.Scope, string, error) {
+	if secret == "" || len(secret) > 100 {
+		return scope.Scope{}, "", store.ErrNotFound
+	}
+	var userID, csrf, expires string
+	err := s.db.Q().QueryRowContext(ctx, `SELECT user_id, csrf, expires_at FROM sessions WHERE id_hash = ?`, sha(secret)).Scan(&userID, &csrf, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return scope.Scope{}, "", store.ErrNotFound
+	}
+	if err != nil {
+		return scope.Scope{}, "", err
+	}
+	if exp, _ := time.Parse(time.RFC3339, expires); !s.now().Before(exp) {
+		return scope.Scope{}, "", ErrExpired
+	}
+	sc, err := s.ScopeFor(ctx, userID, "session", remote)
+	return sc, csrf, err
+}
+
+// EndSession signs a browser out.
+func (s *Service) EndSession(ctx context.Context, secret string) error {
+	_, err := s.db.Q().ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, sha(secret))
+	return err
+}
+
+// CheckCSRF compares a submitted CSRF token with the session's in constant time.
+func CheckCSRF(want, got string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
+}
+
+// Token is an API token as listed: never its secret.
+type Token struct {
+	ID        string `json:"id"`
+	UserID    string `json:"user_id"`
+	User      string `json:"user"`
+	Name      string `json:"name"`
+	CreatedAt string `json:"created_at"`
+	ExpiresAt string `json:"expires_at,omitempty"`
+	LastUsed  string `json:"last_used,omitempty"`
+	RevokedAt string `json:"revoked_at,omitempty"`
+}
+
+// TokenPrefix starts every API token, so secret scanners can find leaked ones.
+const TokenPrefix = "vigil_"
+
+// ParseExpiry reads "90d", "12h", "2w" or a Go duration; "" or "never" is no expiry.
+func ParseExpiry(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "never" {
+		return 0, nil
+	}
+	mult := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}
+	if m, ok := mult[s[len(s)-1]]; ok {
+		n, err := strconv.Atoi(s[:len(s)-1])
+		if err != nil || n <= 0 || n > 3650 {
+			return 0, &ValidationError{"expires", fmt.Sprintf("%q: want a positive number of days like 90d", s)}
+		}
+		return time.Duration(n) * m, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, &ValidationError{"expires", fmt.Sprintf("%q: want a duration like 90d, 2w or 12h", s)}
+	}
+	return d, nil
+}
+
+// CreateToken makes a new API token for a user and returns its secret,
+// which is shown once and stored only as a hash. A caller may create tokens
+// for themself, and administrators for users of organisations they
+// administer.
+func (s *Service) CreateToken(ctx context.Context, sc scope.Scope, idOrEmail, name string, ttl time.Duration) (Token, string, error) {
+	u, err := s.GetUser(ctx, sc, idOrEmail)
+	if err != nil {
+		return Token{}, "", err
+	}
+	if u.ID != sc.UserID {
+		path, err := s.orgs.PathOf(ctx, u.HomeOrg)
+		if err != nil {
+			return Token{}, "", err
+		}
+		if !sc.CanAt(scope.Admin, path) {
+			return Token{}, "", fmt.Errorf("%w: you may not create tokens for %s", ErrForbidden, u.Email)
+		}
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return Token{}, "", &ValidationError{"name", "a label of 1–100 characters is required"}
+	}
+	t := Token{ID: "t_" + randomID(8), UserID: u.ID, User: u.Email, Name: name, CreatedAt: s.ts()}
+	if ttl > 0 {
+		t.ExpiresAt = s.now().Add(ttl).UTC().Format(time.RFC3339)
+	}
+	secret := randomID(24)
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tokens (id, user_id, name, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			t.ID, t.UserID, t.Name, sha(secret), t.CreatedAt, t.ExpiresAt); err != nil {
+			return err
+		}
+		_, err := s.audit.Append(ctx, tx, sc, audit.Change{Action: "token.create", ObjectType: "token", ObjectID: t.ID, Org: u.HomeOrg, After: t})
+		return err
+	})
+	if err != nil {
+		return Token{}, "", err
+	}
+	return t, TokenPrefix + t.ID + "." + secret, nil
+}
+
+// TokenScope resolves a bearer token to the caller's Scope.
+func (s *Service) TokenScope(ctx context.Context, bearer, remote string) (scope.Scope, error) {
+	rest, ok := strings.CutPrefix(bearer, TokenPrefix)
+	id, secret, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || len(bearer) > 200 {
+		return scope.Scope{}, store.ErrNotFound
+	}
+	var userID, hash, expires, revoked string
+	err := s.db.Q().QueryRowContext(ctx, `SELECT user_id, secret_hash, expires_at, revoked_at FROM tokens WHERE id = ?`, id).Scan(&userID, &hash, &expires, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return scope.Scope{}, store.ErrNotFound
+	}
+	if err != nil {
+		return scope.Scope{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(hash), []byte(sha(secret))) != 1 || revoked != "" {
+		return scope.Scope{}, store.ErrNotFound
+	}
+	if expires != "" {
+		if exp, _ := time.Parse(time.RFC3339, expires); !s.now().Before(exp) {
+			return scope.Scope{}, ErrExpired
+		}
+	}
+	// last_used to the minute: enough for "is this token still used?"
+	// without a write on every request.
+	now := s.now().UTC().Truncate(time.Minute).Format(time.RFC3339)
+	s.db.Q().ExecContext(ctx, `UPDATE tokens SET last_used = ? WHERE id = ? AND last_used <> ?`, now, id, now)
+	return s.ScopeFor(ctx, userID, "token", remote)
+}
+
+// ListTokens returns tokens of users the scope may read (its own, and for
+// administrators those of their organisations' users), newest first.
+func (s *Service) ListTokens(ctx context.Context, sc scope.Scope, idOrEmail string) ([]Token, error) {
+	where, args := sc.Filter("u.home_org", scope.Admin)
+	conds := []string{"(" + where + " OR t.user_id = ?)"}
+	args = append(args, sc.UserID)
+	if idOrEmail != "" {
+		conds = append(conds, "(u.id = ? OR u.email = ?)")
+		k := strings.ToLower(idOrEmail)
+		args = append(args, k, k)
+	}
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT t.id, t.user_id, u.email, t.name, t.created_at, t.expires_at, t.last_used, t.revoked_at
+		FROM tokens t JOIN users u ON u.id = t.user_id WHERE `+strings.Join(conds, " AND ")+` ORDER BY t.created_at DESC, t.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Token{}
+	for rows.Next() {
+		var t Token
+		if err := rows.Scan(&t.ID, &t.UserID, &t.User, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.LastUsed, &t.RevokedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken revokes a token the scope may see; revoking twice is harmless.
+func (s *Service) RevokeToken(ctx context.Context, sc scope.Scope, id string) (Token, error) {
+	ts, err := s.ListTokens(ctx, sc, "")
+	if err != nil {
+		return Token{}, err
+	}
+	for _, t := range ts {
+		if t.ID != id {
+			continue
+		}
+		if t.RevokedAt != "" {
+			return t, nil
+		}
+		before := t
+		t.RevokedAt = s.ts()
+		var home string
+		err := s.db.InTx(ctx, func(tx *store.Tx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ?`, t.RevokedAt, id); err != nil {
+				return err
+			}
+			tx.QueryRowContext(ctx, `SELECT home_org FROM users WHERE id = ?`, t.UserID).Scan(&home)
+			_, err := s.audit.Append(ctx, tx, sc, audit.Change{Action: "token.revoke", ObjectType: "token", ObjectID: id, Org: home, Before: before, After: t})
+			return err
+		})
+		return t, err
+	}
+	return Token{}, store.ErrNotFound
+}

@@ -1,0 +1,183 @@
+// Package cli is the vigil command line. Run builds the command tree and
+// executes it with the given arguments and streams, so tests drive it like
+// a user does. Commands hold no domain logic: they parse flags, open the
+// app (the same database a running server uses) and call a domain service.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-health/vigil/internal/app"
+	"github.com/vigil-health/vigil/internal/config"
+	"github.com/vigil-health/vigil/internal/scope"
+)
+
+// env is what every command shares.
+type env struct {
+	cfg    config.Config
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+// Run executes the vigil command line and returns the process exit code.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return RunEnv(ctx, args, stdin, stdout, stderr, os.Getenv)
+}
+
+// RunEnv is Run with the environment supplied, for tests.
+func RunEnv(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	e := &env{cfg: config.Default(), stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	root := e.root()
+	if err := e.cfg.RegisterFlags(root.PersistentFlags(), getenv); err != nil {
+		fmt.Fprintln(stderr, "vigil:", err)
+		return 2
+	}
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown ") || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "arg(s)") {
+			fmt.Fprintf(stderr, "vigil: %v\nRun '%s --help' for usage.\n", err, commandPath(root, args))
+			return 2
+		}
+		fmt.Fprintln(stderr, "vigil:", err)
+		return 1
+	}
+	return 0
+}
+
+func commandPath(root *cobra.Command, args []string) string {
+	c, _, err := root.Find(args)
+	if err != nil || c == nil {
+		return "vigil"
+	}
+	return c.CommandPath()
+}
+
+// usageError is a mistake in how a command was called.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+func (e *env) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "vigil",
+		Short: "Vigil — national security operations and supplier cyber-risk platform",
+		Long: `Vigil runs a national Security Operations Centre and supplier cyber-risk platform for a
+health system: organisations and access, protective monitoring, detection, intelligence,
+vulnerabilities, incidents and the supplier dependency graph, in one binary.
+
+Start it with 'vigil serve' (embedded SQLite and NATS under --data-dir), or point it at
+PostgreSQL (--database-url) and a NATS cluster (--nats). Every command below works on the
+same database as a running server.`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.configCmd(), e.usersCmd(), e.tokensCmd(), e.orgsCmd(),
+		e.auditCmd(), e.demoCmd(), e.versionCmd())
+	for _, c := range e.extraCommands() {
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// open opens the app for a CLI command (migrating if needed, so a first
+// command on a new data dir just works).
+func (e *env) open(ctx context.Context) (*app.App, error) {
+	return app.Open(ctx, e.cfg, nil, app.MigrateAuto)
+}
+
+// operator is the scope of someone running the CLI on the server: they can
+// read the database anyway, so the CLI acts nationally, and the audit log
+// records the operating-system user.
+func operator() scope.Scope {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	sc := scope.System("cli:" + name)
+	sc.UserID = "cli:" + name
+	return sc
+}
+
+func (e *env) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintf(e.stdout, "vigil %s\n", app.Version)
+			return nil
+		},
+	}
+}
+
+func (e *env) serveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the web UI, API and background services",
+		Long: `Run Vigil: the web UI and REST API on --http, with the embedded message bus (or --nats).
+Pending database migrations are applied first unless --auto-migrate=false.
+On a new data directory it creates admin@vigil.local and writes the password to a file
+in the data directory (the path is printed).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return app.Run(cmd.Context(), e.cfg, e.stdout, e.stderr)
+		},
+	}
+}
+
+func (e *env) configCmd() *cobra.Command {
+	c := &cobra.Command{Use: "config", Short: "Inspect configuration"}
+	c.AddCommand(&cobra.Command{
+		Use:   "check",
+		Short: "Validate the configuration and print it with secrets hidden",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			for _, kv := range e.cfg.Redacted() {
+				fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
+			}
+			tw.Flush()
+			if err := e.cfg.Validate(); err != nil {
+				return fmt.Errorf("configuration is not valid:\n%w", err)
+			}
+			fmt.Fprintln(e.stdout, "configuration OK")
+			return nil
+		},
+	})
+	return c
+}
+
+// printJSON writes v as one line of JSON.
+func (e *env) printJSON(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func checkFormat(f string, allowed ...string) error {
+	for _, a := range allowed {
+		if f == a {
+			return nil
+		}
+	}
+	return usagef("--format %q: want one of %s", f, strings.Join(allowed, ", "))
+}

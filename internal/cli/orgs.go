@@ -1,0 +1,198 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/progress"
+)
+
+func typeList() string {
+	var ts []string
+	for _, t := range org.Types() {
+		ts = append(ts, string(t))
+	}
+	return strings.Join(ts, ", ")
+}
+
+func (e *env) orgsCmd() *cobra.Command {
+	c := &cobra.Command{Use: "orgs", Short: "Organisations: list, show, import the ODS extracts, create"}
+	var typ, status, under, query, format string
+	var closed bool
+	list := &cobra.Command{
+		Use:   "list [--type T] [--under ODS] [--q TEXT] [--format table|json]",
+		Short: "List organisations (json: one object per line)",
+		Long:  "List organisations, active ones by default. Types: " + typeList() + ".",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
+			}
+			if typ != "" && !org.Type(typ).Valid() {
+				return usagef("--type %q: want one of %s", typ, typeList())
+			}
+			if status == "" && !closed {
+				status = string(org.Active)
+			}
+			a, err := e.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			if format == "table" {
+				fmt.Fprintln(tw, "ODS\tNAME\tTYPE\tPARENT\tICB\tREGION\tSTATUS")
+			}
+			f := org.ListFilter{Type: org.Type(typ), Status: org.Status(status), Under: strings.ToUpper(under), Query: query, Limit: org.MaxPage}
+			for {
+				list, next, err := a.Orgs.List(cmd.Context(), operator(), f)
+				if err != nil {
+					return err
+				}
+				for _, o := range list {
+					if format == "json" {
+						if err := e.printJSON(o); err != nil {
+							return err
+						}
+						continue
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.Code, o.Name, o.Type, o.Parent, dash(o.ICB), dash(o.Region), o.Status)
+				}
+				if next == "" {
+					break
+				}
+				f.After = next
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&typ, "type", "", "only this type: "+typeList())
+	list.Flags().StringVar(&status, "status", "", "active or closed (default active)")
+	list.Flags().BoolVar(&closed, "all", false, "include closed organisations")
+	list.Flags().StringVar(&under, "under", "", "only the subtree of this ODS code")
+	list.Flags().StringVar(&query, "q", "", "search code and name")
+	list.Flags().StringVar(&format, "format", "table", "table or json")
+
+	get := &cobra.Command{
+		Use:   "get ODS",
+		Short: "Show one organisation as JSON",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			o, err := a.Orgs.Get(cmd.Context(), operator(), strings.ToUpper(args[0]))
+			if err != nil {
+				return fmt.Errorf("organisation %s: %w", strings.ToUpper(args[0]), err)
+			}
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(o)
+		},
+	}
+
+	var opts org.ImportOptions
+	var importFormat string
+	imp := &cobra.Command{
+		Use:   "import FILE...",
+		Short: "Import organisations from the public ODS extracts and lookups",
+		Long: `Import organisations from the public ODS CSV extracts and ONS/NHS lookups:
+  lookups/derived-sicbl-icb-nhser-hierarchy.csv or the ONS SICBL→ICB→region lookup (regions, ICBs, sub-ICBs)
+  lookups/icb24_names_codes_dec2024.csv  (current ICB names)
+  ods/etr.csv, ods/ect.csv               (NHS trusts, care trusts)
+  ods/eccg.csv                           (sub-ICB locations)
+  ods/epraccur.csv                       (GP practices; --all-settings adds other prescribing settings)
+  gp_patients/gp-reg-pat-prac-all*.csv   (registered patients per practice)
+Files may be given in any order. Re-running updates organisations in place; closed ones are
+marked closed; a bad row is reported as file:line and skipped, and the rest load. Writes are
+batched, one transaction per batch.`,
+		Example: "  vigil orgs import ../shared/data/nhs/lookups/derived-sicbl-icb-nhser-hierarchy.csv ../shared/data/nhs/ods/*.csv",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(importFormat, "text", "json"); err != nil {
+				return err
+			}
+			a, err := e.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			bar := progress.New(e.stderr, "importing organisations")
+			opts.Progress = bar.Update
+			rep, err := a.Orgs.Import(cmd.Context(), operator(), args, opts)
+			bar.Done()
+			if importFormat == "json" {
+				e.printJSON(rep)
+			} else {
+				e.printImport(rep)
+			}
+			if err != nil {
+				return err
+			}
+			if rep.RowError > 0 {
+				return fmt.Errorf("%d row(s) had errors and were skipped (listed above); the rest were imported", rep.RowError)
+			}
+			return nil
+		},
+	}
+	imp.Flags().BoolVar(&opts.DryRun, "dry-run", false, "validate and report, change nothing")
+	imp.Flags().BoolVar(&opts.AllSettings, "all-settings", false, "also import non-GP prescribing settings and commissioning hubs as other-provider")
+	imp.Flags().StringVar(&importFormat, "format", "text", "report as text or json")
+
+	var no org.Org
+	var ntype string
+	create := &cobra.Command{
+		Use:   "create --ods CODE --name NAME --type TYPE [--parent ODS]",
+		Short: "Create an organisation (e.g. a supplier tenant)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			no.Type = org.Type(ntype)
+			a, err := e.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			o, err := a.Orgs.Create(cmd.Context(), operator(), no)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "created %s %s (%s) under %s\n", o.Type, o.Code, o.Name, o.Parent)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&no.Code, "ods", "", "code (ODS code for NHS bodies)")
+	create.Flags().StringVar(&no.Name, "name", "", "name")
+	create.Flags().StringVar(&ntype, "type", "", "type: "+typeList())
+	create.Flags().StringVar(&no.Parent, "parent", "", "parent ODS code (default the national root)")
+	c.AddCommand(list, get, imp, create)
+	return c
+}
+
+func (e *env) printImport(rep org.ImportReport) {
+	for _, f := range rep.Files {
+		fmt.Fprintf(e.stdout, "%s: %s, %d rows, %d records, %d skipped, %d errors\n", f.File, f.Kind, f.Rows, f.Records, f.Skipped, len(f.Errors))
+		for i, re := range f.Errors {
+			if i == 20 {
+				fmt.Fprintf(e.stdout, "  … and %d more errors (use --format json for all)\n", len(f.Errors)-20)
+				break
+			}
+			fmt.Fprintf(e.stdout, "  %s\n", re.Error())
+		}
+	}
+	verb := "imported"
+	if rep.DryRun {
+		verb = "dry run, nothing written"
+	}
+	fmt.Fprintf(e.stdout, "%s: %d created, %d updated, %d unchanged, %d newly closed", verb, rep.Created, rep.Updated, rep.Unchanged, rep.Closed)
+	if len(rep.Orphans) > 0 {
+		fmt.Fprintf(e.stdout, "; %d with an unknown parent placed under their ICB, region or the national root", len(rep.Orphans))
+	}
+	fmt.Fprintln(e.stdout)
+}

@@ -1,0 +1,320 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/scope"
+)
+
+func roleList() string {
+	var rs []string
+	for _, r := range scope.Roles() {
+		rs = append(rs, string(r))
+	}
+	return strings.Join(rs, ", ")
+}
+
+func (e *env) usersCmd() *cobra.Command {
+	c := &cobra.Command{Use: "users", Short: "Manage user accounts and their roles"}
+	var nu auth.NewUser
+	var role string
+	var pwStdin bool
+	add := &cobra.Command{
+		Use:   "add --email E --name N --role ROLE [--org ODS] [--password-stdin]",
+		Short: "Create a user with a role on an organisation (default: the national root)",
+		Long: "Create a user with one role, granted on an organisation and covering its subtree.\nRoles: " + roleList() + `.
+national-* roles are granted on ` + org.RootCode + `, region-lead on a region or ICB, supplier-rep on a supplier.
+Without --password-stdin the user signs in with single sign-on only.`,
+		Example: `  echo 'a long passphrase here' | vigil users add --email ana@nhs.net --name "Ana Analyst" --role org-analyst --org RJ1 --password-stdin`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if nu.Email == "" || nu.Name == "" || role == "" {
+				return usagef("--email, --name and --role are required")
+			}
+			nu.Role = scope.Role(role)
+			if pwStdin {
+				pw, err := readLine(e)
+				if err != nil {
+					return err
+				}
+				nu.Password = pw
+			}
+			a, err := e.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			u, err := a.Auth.AddUser(cmd.Context(), operator(), nu)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "created user %s (%s) with %s on %s\n", u.Email, u.ID, nu.Role, u.HomeOrg)
+			return nil
+		},
+	}
+	add.Flags().StringVar(&nu.Email, "email", "", "e-mail address (the sign-in name)")
+	add.Flags().StringVar(&nu.Name, "name", "", "full name")
+	add.Flags().StringVar(&role, "role", "", "role: "+roleList())
+	add.Flags().StringVar(&nu.Org, "org", org.RootCode, "ODS code of the organisation the role is granted on")
+	add.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
+
+	var format, orgFilter string
+	list := &cobra.Command{
+		Use:   "list [--org ODS] [--format table|json]",
+		Short: "List users",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
+			}
+			a, err := e.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			if format == "table" {
+				fmt.Fprintln(tw, "EMAIL\tNAME\tORG\tGRANTS\tSTATE")
+			}
+			cursor := ""
+			for {
+				us, next, err := a.Auth.ListUsers(cmd.Context(), operator(), auth.UserFilter{Org: orgFilter, After: cursor, Limit: 500})
+				if err != nil {
+					return err
+				}
+				for _, u := range us {
+					if format == "json" {
+						e.printJSON(u)
+						continue
+					}
+					var gs []string
+					for _, g := range u.Grants {
+						gs = append(gs, string(g.Role)+"@"+g.Org)
+					}
+					state := "active"
+					if u.Disabled {
+						state = "disabled"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Email, u.Name, u.HomeOrg, strings.Join(gs, " "), state)
+				}
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&format, "format", "table", "table or json (one object per line)")
+	list.Flags().StringVar(&orgFilter, "org", "", "only users of this organisation")
+
+	grant := &cobra.Command{
+		Use:   "grant EMAIL ROLE ORG",
+		Short: "Grant a role on an organisation",
+		Args:  cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if _, err := a.Auth.Grant(cmd.Context(), operator(), args[0], scope.Role(args[1]), args[2]); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "granted %s on %s to %s\n", args[1], strings.ToUpper(args[2]), args[0])
+			return nil
+		},
+	}
+	revoke := &cobra.Command{
+		Use:   "revoke EMAIL ROLE ORG",
+		Short: "Revoke a role on an organisation",
+		Args:  cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if _, err := a.Auth.Revoke(cmd.Context(), operator(), args[0], scope.Role(args[1]), args[2]); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "revoked %s on %s from %s\n", args[1], strings.ToUpper(args[2]), args[0])
+			return nil
+		},
+	}
+	passwd := &cobra.Command{
+		Use:   "passwd EMAIL",
+		Short: "Set a user's password from the first line of standard input",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pw, err := readLine(e)
+			if err != nil {
+				return err
+			}
+			a, err := e.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if _, err := a.Auth.UpdateUser(cmd.Context(), operator(), args[0], auth.UserPatch{Password: &pw}); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "password changed for %s; their other sessions are signed out\n", args[0])
+			return nil
+		},
+	}
+	setDisabled := func(use, short string, v bool) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " EMAIL",
+			Short: short,
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				a, err := e.open(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer a.Close()
+				if _, err := a.Auth.UpdateUser(cmd.Context(), operator(), args[0], auth.UserPatch{Disabled: &v}); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%sd %s\n", use, args[0])
+				return nil
+			},
+		}
+	}
+	c.AddCommand(add, list, grant, revoke, passwd, setDisabled("disable", "Disable a user and end their sessions", true), setDisabled("enable", "Enable a disabled user", false))
+	return c
+}
+
+func readLine(e *env) (string, error) {
+	sc := bufio.NewScanner(e.stdin)
+	sc.Buffer(make([]byte, 4096), 4096)
+	if !sc.Scan() {
+		return "", usagef("expected a password on standard input")
+	}
+	return strings.TrimRight(sc.Text(), "\r"), nil
+}
+
+func (e *env) tokensCmd() *cobra.Command {
+	c := &cobra.Command{Use: "tokens", Short: "Manage API tokens"}
+	var userEmail, name, expires string
+	create := &cobra.Command{
+		Use:   "create --user EMAIL --name LABEL [--expires 90d]",
+		Short: "Create an API token and print it (only the token, on stdout)",
+		Long: `Create an API token for a user and print it on stdout, alone, so scripts can capture it:
+  TOKEN=$(vigil tokens create --user ana@nhs.net --name ci)
+The token is shown once; Vigil stores only its hash. Use it as 'Authorization: Bearer $TOKEN'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if userEmail == "" || name == "" {
+				return usagef("--user and --name are required")
+			}
+			ttl, err := auth.ParseExpiry(expires)
+			if err != nil {
+				return err
+			}
+			a, err := e.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			t, secret, err := a.Auth.CreateToken(cmd.Context(), operator(), userEmail, name, ttl)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(e.stdout, secret)
+			exp := "never"
+			if t.ExpiresAt != "" {
+				exp = t.ExpiresAt
+			}
+			fmt.Fprintf(e.stderr, "token %s for %s created; expires %s\n", t.ID, t.User, exp)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&userEmail, "user", "", "e-mail of the user the token acts as")
+	create.Flags().StringVar(&name, "name", "", "a label saying what the token is for")
+	create.Flags().StringVar(&expires, "expires", "90d", "lifetime: 90d, 2w, 12h or never")
+
+	var format, forUser string
+	list := &cobra.Command{
+		Use:   "list [--user EMAIL] [--format table|json]",
+		Short: "List tokens (never their secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
+			}
+			a, err := e.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			ts, err := a.Auth.ListTokens(cmd.Context(), operator(), forUser)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			if format == "table" {
+				fmt.Fprintln(tw, "ID\tUSER\tNAME\tCREATED\tEXPIRES\tLAST USED\tSTATE")
+			}
+			for _, t := range ts {
+				if format == "json" {
+					e.printJSON(t)
+					continue
+				}
+				state := "active"
+				if t.RevokedAt != "" {
+					state = "revoked"
+				} else if t.ExpiresAt != "" {
+					if exp, _ := time.Parse(time.RFC3339, t.ExpiresAt); time.Now().After(exp) {
+						state = "expired"
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, t.Name, t.CreatedAt, dash(t.ExpiresAt), dash(t.LastUsed), state)
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&format, "format", "table", "table or json")
+	list.Flags().StringVar(&forUser, "user", "", "only this user's tokens")
+	revoke := &cobra.Command{
+		Use:   "revoke TOKEN_ID",
+		Short: "Revoke a token (it stops working at once)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			id := args[0]
+			// Accept the whole token too, in case that is what the user has.
+			if rest, ok := strings.CutPrefix(id, auth.TokenPrefix); ok {
+				id, _, _ = strings.Cut(rest, ".")
+			}
+			t, err := a.Auth.RevokeToken(cmd.Context(), operator(), id)
+			if err != nil {
+				return fmt.Errorf("token %s: %w", id, err)
+			}
+			fmt.Fprintf(e.stdout, "revoked token %s (%s) of %s\n", t.ID, t.Name, t.User)
+			return nil
+		},
+	}
+	c.AddCommand(create, list, revoke)
+	return c
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,247 @@
+// Package config holds Vigil's settings: defaults, then VIGIL_* environment
+// variables, then command-line flags. Validate names the field at fault,
+// and Redacted is the only form that may be printed or logged.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// Config is every setting of a Vigil process.
+type Config struct {
+	DataDir     string
+	DatabaseURL string
+	NATSURL     string
+	HTTPAddr    string
+	// BaseURL is the address users reach Vigil at, for links and the OIDC
+	// redirect; default http://HTTPAddr.
+	BaseURL string
+	TLSCert string
+	TLSKey  string
+	// AutoMigrate applies pending migrations at start-up (default true).
+	AutoMigrate bool
+	// NATSSyncAlways fsyncs every JetStream write (survives power loss; slower).
+	NATSSyncAlways bool
+	LogLevel       string
+	LogFormat      string
+
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
+	// OIDCRoleMap maps IdP groups to grants: "group=role@ORG,…".
+	OIDCRoleMap string
+	// OIDCName labels the sign-in button.
+	OIDCName string
+}
+
+// Default returns the settings of a fresh single-machine install.
+func Default() Config {
+	return Config{
+		DataDir:     "./vigil-data",
+		HTTPAddr:    "127.0.0.1:8080",
+		AutoMigrate: true,
+		LogLevel:    "info",
+		LogFormat:   "text",
+		OIDCName:    "single sign-on",
+	}
+}
+
+type setting struct {
+	flag, env, help string
+	str             *string
+	boolean         *bool
+	secret          bool
+}
+
+func (c *Config) settings() []setting {
+	return []setting{
+		{flag: "data-dir", env: "VIGIL_DATA_DIR", help: "directory for the embedded database and message store", str: &c.DataDir},
+		{flag: "database-url", env: "VIGIL_DATABASE_URL", help: "postgres://… to use PostgreSQL; empty for SQLite in the data dir", str: &c.DatabaseURL, secret: true},
+		{flag: "nats", env: "VIGIL_NATS_URL", help: "nats://… of a NATS JetStream cluster; empty for the embedded server", str: &c.NATSURL, secret: true},
+		{flag: "http", env: "VIGIL_HTTP", help: "address the web UI and API listen on", str: &c.HTTPAddr},
+		{flag: "base-url", env: "VIGIL_BASE_URL", help: "public URL of this Vigil (default http://<http address>)", str: &c.BaseURL},
+		{flag: "tls-cert", env: "VIGIL_TLS_CERT", help: "TLS certificate file (PEM); serve HTTPS when set", str: &c.TLSCert},
+		{flag: "tls-key", env: "VIGIL_TLS_KEY", help: "TLS private key file (PEM)", str: &c.TLSKey},
+		{flag: "auto-migrate", env: "VIGIL_AUTO_MIGRATE", help: "apply pending database migrations at start-up", boolean: &c.AutoMigrate},
+		{flag: "nats-sync-always", env: "VIGIL_NATS_SYNC_ALWAYS", help: "fsync every JetStream write (survives power loss, slower)", boolean: &c.NATSSyncAlways},
+		{flag: "log-level", env: "VIGIL_LOG_LEVEL", help: "debug, info, warn or error", str: &c.LogLevel},
+		{flag: "log-format", env: "VIGIL_LOG_FORMAT", help: "text or json", str: &c.LogFormat},
+		{flag: "oidc-issuer", env: "VIGIL_OIDC_ISSUER", help: "OpenID Connect issuer URL; enables single sign-on", str: &c.OIDCIssuer},
+		{flag: "oidc-client-id", env: "VIGIL_OIDC_CLIENT_ID", help: "OpenID Connect client ID", str: &c.OIDCClientID},
+		{flag: "oidc-client-secret", env: "VIGIL_OIDC_CLIENT_SECRET", help: "OpenID Connect client secret (prefer the environment variable)", str: &c.OIDCClientSecret, secret: true},
+		{flag: "oidc-role-map", env: "VIGIL_OIDC_ROLE_MAP", help: "IdP groups to roles: group=role@ORG,…", str: &c.OIDCRoleMap},
+		{flag: "oidc-name", env: "VIGIL_OIDC_NAME", help: "label of the single sign-on button", str: &c.OIDCName},
+	}
+}
+
+// RegisterFlags adds every setting to fs, with its environment variable's
+// value (or the default) as the flag default, so flags override the
+// environment.
+func (c *Config) RegisterFlags(fs *pflag.FlagSet, getenv func(string) string) error {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	for _, s := range c.settings() {
+		help := s.help + " (env " + s.env + ")"
+		if s.str != nil {
+			if v := getenv(s.env); v != "" {
+				*s.str = v
+			}
+			def := *s.str
+			if s.secret && def != "" {
+				// pflag prints defaults in --help: keep secrets out of it.
+				fs.StringVar(s.str, s.flag, def, help)
+				fs.Lookup(s.flag).DefValue = "(from " + s.env + ")"
+				continue
+			}
+			fs.StringVar(s.str, s.flag, def, help)
+			continue
+		}
+		if v := getenv(s.env); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want true or false", s.env, v)
+			}
+			*s.boolean = b
+		}
+		fs.BoolVar(s.boolean, s.flag, *s.boolean, help)
+	}
+	return nil
+}
+
+// Validate checks every setting and returns all problems at once, each
+// naming its flag.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(flag, format string, a ...any) { errs = append(errs, fmt.Errorf("--%s: "+format, append([]any{flag}, a...)...)) }
+	if c.DataDir == "" {
+		bad("data-dir", "must not be empty")
+	}
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("database-url", "want postgres://user@host:port/db or empty for SQLite")
+		}
+	}
+	if c.NATSURL != "" {
+		for _, one := range strings.Split(c.NATSURL, ",") {
+			u, err := url.Parse(strings.TrimSpace(one))
+			if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+				bad("nats", "want nats://host:port (comma-separated for a cluster) or empty for embedded")
+				break
+			}
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		bad("http", "want host:port, e.g. 127.0.0.1:8080")
+	}
+	if c.BaseURL != "" {
+		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("base-url", "want http(s)://host[:port]")
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls-cert", "--tls-cert and --tls-key go together")
+	}
+	for _, f := range []struct{ flag, path string }{{"tls-cert", c.TLSCert}, {"tls-key", c.TLSKey}} {
+		if f.path != "" {
+			if _, err := os.Stat(f.path); err != nil {
+				bad(f.flag, "cannot read %s", f.path)
+			}
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level", "want debug, info, warn or error")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log-format", "want text or json")
+	}
+	if c.OIDCIssuer != "" {
+		if c.OIDCClientID == "" {
+			bad("oidc-client-id", "required when --oidc-issuer is set")
+		}
+		if u, err := url.Parse(c.OIDCIssuer); err != nil || u.Host == "" {
+			bad("oidc-issuer", "want the issuer's https:// URL")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// TLS reports whether Vigil serves HTTPS itself.
+func (c *Config) TLS() bool { return c.TLSCert != "" }
+
+// PublicURL is BaseURL or one made from the listen address.
+func (c *Config) PublicURL() string {
+	if c.BaseURL != "" {
+		return strings.TrimRight(c.BaseURL, "/")
+	}
+	scheme := "http"
+	if c.TLS() {
+		scheme = "https"
+	}
+	host := c.HTTPAddr
+	if h, p, err := net.SplitHostPort(host); err == nil && (h == "" || h == "0.0.0.0" || h == "::") {
+		host = net.JoinHostPort("localhost", p)
+	}
+	return scheme + "://" + host
+}
+
+// AbsDataDir is DataDir made absolute, for messages.
+func (c *Config) AbsDataDir() string {
+	if a, err := filepath.Abs(c.DataDir); err == nil {
+		return a
+	}
+	return c.DataDir
+}
+
+// Redacted lists every setting as name = value with secrets hidden, for
+// `vigil config check` and the start-up log.
+func (c *Config) Redacted() [][2]string {
+	var out [][2]string
+	for _, s := range c.settings() {
+		var v string
+		if s.str != nil {
+			v = *s.str
+			if s.secret && v != "" {
+				v = redact(v)
+			}
+		} else {
+			v = strconv.FormatBool(*s.boolean)
+		}
+		out = append(out, [2]string{s.flag, v})
+	}
+	return out
+}
+
+// redact hides a URL's password, or the whole value when it is not a URL
+// with a user part.
+func redact(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "(set, hidden)"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "pass") || strings.Contains(strings.ToLower(k), "secret") || strings.Contains(strings.ToLower(k), "token") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}

@@ -1,0 +1,548 @@
+package org
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store"
+)
+
+// Service reads and changes organisations.
+type Service struct {
+	db    *store.DB
+	audit *audit.Log
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// Options are Service's dependencies.
+type Options struct {
+	DB     *store.DB
+	Audit  *audit.Log
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// New returns a Service.
+func New(o Options) (*Service, error) {
+	if o.DB == nil {
+		return nil, errors.New("org: Options.DB is required")
+	}
+	if o.Audit == nil {
+		return nil, errors.New("org: Options.Audit is required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Service{db: o.DB, audit: o.Audit, now: o.Now, log: o.Logger}, nil
+}
+
+const orgCols = `code, name, type, parent, path, status, region, icb, postcode, opened, closed, population, source, demo, updated_at`
+
+func scanOrg(sc interface{ Scan(...any) error }) (Org, error) {
+	var o Org
+	err := sc.Scan(&o.Code, &o.Name, &o.Type, &o.Parent, &o.Path, &o.Status, &o.Region, &o.ICB, &o.Postcode,
+		&o.Opened, &o.Closed, &o.Population, &o.Source, &o.Demo, &o.UpdatedAt)
+	return o, err
+}
+
+// ListFilter narrows List. Zero fields match everything.
+type ListFilter struct {
+	Type   Type
+	Status Status
+	Parent string
+	// Under restricts to the subtree of this organisation (itself included).
+	Under string
+	// Query matches code prefix or any word of the name (case-insensitive).
+	Query string
+	// After is the cursor: the last code of the previous page.
+	After string
+	Limit int
+}
+
+// MaxPage is the largest page List returns.
+const MaxPage = 5000
+
+// List returns organisations the scope may read, ordered by code, and the
+// cursor for the next page ("" at the end).
+func (s *Service) List(ctx context.Context, sc scope.Scope, f ListFilter) ([]Org, string, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	if f.Limit > MaxPage {
+		f.Limit = MaxPage
+	}
+	where, args := sc.PathFilter("path", scope.Read)
+	conds := []string{where}
+	if f.Type != "" {
+		conds = append(conds, "type = ?")
+		args = append(args, string(f.Type))
+	}
+	if f.Status != "" {
+		conds = append(conds, "status = ?")
+		args = append(args, string(f.Status))
+	}
+	if f.Parent != "" {
+		conds = append(conds, "parent = ?")
+		args = append(args, f.Parent)
+	}
+	if f.Under != "" {
+		p, err := s.pathOf(ctx, s.db.Q(), f.Under)
+		if err != nil {
+			return nil, "", err
+		}
+		conds = append(conds, "path >= ? AND path < ?")
+		args = append(args, p, p[:len(p)-1]+"0")
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		c, a := searchCond(q)
+		conds = append(conds, c)
+		args = append(args, a...)
+	}
+	if f.After != "" {
+		conds = append(conds, "code > ?")
+		args = append(args, f.After)
+	}
+	args = append(args, f.Limit+1)
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE `+strings.Join(conds, " AND ")+` ORDER BY code LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("org: list: %w", err)
+	}
+	defer rows.Close()
+	out := make([]Org, 0, min(f.Limit, 256))
+	for rows.Next() {
+		o, err := scanOrg(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+		next = out[len(out)-1].Code
+	}
+	return out, next, nil
+}
+
+// searchCond matches a code prefix or every word of q within the
+// lower-cased "code name" search column.
+func searchCond(q string) (string, []any) {
+	words := strings.Fields(strings.ToLower(q))
+	var parts []string
+	var args []any
+	for _, w := range words {
+		parts = append(parts, "search LIKE ? ESCAPE '\\'")
+		args = append(args, "%"+escapeLike(w)+"%")
+	}
+	return "(" + strings.Join(parts, " AND ") + ")", args
+}
+
+func escapeLike(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+func searchText(code, name string) string { return strings.ToLower(code + " " + name) }
+
+// Get returns one organisation, or store.ErrNotFound if it does not exist
+// or the scope may not read it.
+func (s *Service) Get(ctx context.Context, sc scope.Scope, code string) (Org, error) {
+	where, args := sc.PathFilter("path", scope.Read)
+	row := s.db.Q().QueryRowContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE code = ? AND `+where, append([]any{code}, args...)...)
+	o, err := scanOrg(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Org{}, store.ErrNotFound
+	}
+	if err != nil {
+		return Org{}, fmt.Errorf("org: get %s: %w", code, err)
+	}
+	return o, nil
+}
+
+// Lookup returns an organisation without scope, for trusted callers (auth
+// building a Scope, imports).
+func (s *Service) Lookup(ctx context.Context, code string) (Org, error) {
+	return s.Get(ctx, scope.System("lookup"), code)
+}
+
+// All returns every organisation, unscoped, for in-memory indexes (the
+// supplier graph) that apply scope to their own results.
+func (s *Service) All(ctx context.Context) ([]Org, error) {
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT `+orgCols+` FROM orgs ORDER BY code`)
+	if err != nil {
+		return nil, fmt.Errorf("org: all: %w", err)
+	}
+	defer rows.Close()
+	var out []Org
+	for rows.Next() {
+		o, err := scanOrg(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+func (s *Service) pathOf(ctx context.Context, q store.Queryer, code string) (string, error) {
+	var p string
+	err := q.QueryRowContext(ctx, `SELECT path FROM orgs WHERE code = ?`, code).Scan(&p)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", store.ErrNotFound
+	}
+	return p, err
+}
+
+// PathOf returns the materialised path of code (unscoped).
+func (s *Service) PathOf(ctx context.Context, code string) (string, error) {
+	return s.pathOf(ctx, s.db.Q(), code)
+}
+
+// Node is an organisation in a tree listing with its number of children.
+type Node struct {
+	Org
+	Children int `json:"children"`
+}
+
+// Children returns the organisations directly under parent that the scope
+// may read, with their child counts, ordered by name. With parent "" it
+// returns the scope's roots: the highest organisations it may read.
+func (s *Service) Children(ctx context.Context, sc scope.Scope, parent string, includeClosed bool) ([]Node, error) {
+	var cond string
+	var args []any
+	if parent == "" {
+		roots := sc.Prefixes(scope.Read)
+		if len(roots) == 0 {
+			return nil, nil
+		}
+		var ors []string
+		for _, r := range roots {
+			if r == "/" {
+				ors, args = []string{"o.parent = ''"}, nil
+				break
+			}
+			ors = append(ors, "o.path = ?")
+			args = append(args, r)
+		}
+		cond = "(" + strings.Join(ors, " OR ") + ")"
+	} else {
+		if _, err := s.Get(ctx, sc, parent); err != nil {
+			return nil, err
+		}
+		cond, args = "o.parent = ?", []any{parent}
+	}
+	active := ""
+	if !includeClosed {
+		cond += " AND o.status = 'active'"
+		active = " AND c.status = 'active'"
+	}
+	q := `SELECT ` + prefixed("o", orgCols) + `, (SELECT COUNT(*) FROM orgs c WHERE c.parent = o.code` + active + `)
+		FROM orgs o WHERE ` + cond + ` ORDER BY o.type = 'supplier', o.name`
+	rows, err := s.db.Q().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("org: children of %q: %w", parent, err)
+	}
+	defer rows.Close()
+	var out []Node
+	for rows.Next() {
+		var n Node
+		o := &n.Org
+		if err := rows.Scan(&o.Code, &o.Name, &o.Type, &o.Parent, &o.Path, &o.Status, &o.Region, &o.ICB, &o.Postcode,
+			&o.Opened, &o.Closed, &o.Population, &o.Source, &o.Demo, &o.UpdatedAt, &n.Children); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, p := range parts {
+		parts[i] = alias + "." + p
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Ancestors returns the chain from the national root down to code's parent,
+// limited to what the scope may read.
+func (s *Service) Ancestors(ctx context.Context, sc scope.Scope, code string) ([]Org, error) {
+	o, err := s.Get(ctx, sc, code)
+	if err != nil {
+		return nil, err
+	}
+	codes := strings.Split(strings.Trim(o.Path, "/"), "/")
+	var out []Org
+	for _, c := range codes[:len(codes)-1] {
+		a, err := s.Get(ctx, sc, c)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Count returns the number of organisations the scope may read, by type.
+func (s *Service) Count(ctx context.Context, sc scope.Scope, includeClosed bool) (map[Type]int, error) {
+	where, args := sc.PathFilter("path", scope.Read)
+	if !includeClosed {
+		where += " AND status = 'active'"
+	}
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT type, COUNT(*) FROM orgs WHERE `+where+` GROUP BY type`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[Type]int{}
+	for rows.Next() {
+		var t Type
+		var n int
+		if err := rows.Scan(&t, &n); err != nil {
+			return nil, err
+		}
+		out[t] = n
+	}
+	return out, rows.Err()
+}
+
+var codeRE = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,15}$`)
+
+// ValidationError names the field that is wrong.
+type ValidationError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
+
+func validate(o *Org) error {
+	o.Code = strings.ToUpper(strings.TrimSpace(o.Code))
+	o.Name = strings.TrimSpace(o.Name)
+	o.Parent = strings.ToUpper(strings.TrimSpace(o.Parent))
+	if !codeRE.MatchString(o.Code) {
+		return &ValidationError{"ods", "want 1–16 upper-case letters, digits or hyphens"}
+	}
+	if o.Name == "" || len(o.Name) > 200 {
+		return &ValidationError{"name", "required, at most 200 characters"}
+	}
+	if !o.Type.Valid() {
+		return &ValidationError{"type", fmt.Sprintf("unknown type %q; want one of %v", o.Type, Types())}
+	}
+	if o.Status == "" {
+		o.Status = Active
+	}
+	if o.Status != Active && o.Status != Closed {
+		return &ValidationError{"status", "want active or closed"}
+	}
+	if o.Type != National && o.Parent == "" {
+		o.Parent = RootCode
+	}
+	if o.Parent == o.Code {
+		return &ValidationError{"parent", "an organisation cannot be its own parent"}
+	}
+	return nil
+}
+
+// Create adds an organisation under a parent the scope may administer.
+func (s *Service) Create(ctx context.Context, sc scope.Scope, o Org) (Org, error) {
+	if err := validate(&o); err != nil {
+		return Org{}, err
+	}
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		pp, err := s.pathOf(ctx, tx, o.Parent)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !sc.CanAt(scope.Admin, pp)) {
+			return &ValidationError{"parent", fmt.Sprintf("organisation %s not found", o.Parent)}
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := s.pathOf(ctx, tx, o.Code); err == nil {
+			return fmt.Errorf("%w: organisation %s already exists", store.ErrConflict, o.Code)
+		}
+		o.Path = pp + o.Code + "/"
+		s.inherit(ctx, tx, &o)
+		o.UpdatedAt = s.now().UTC().Format(time.RFC3339)
+		if o.Source == "" {
+			o.Source = "manual"
+		}
+		if err := insertOrg(ctx, tx, o); err != nil {
+			return err
+		}
+		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "org.create", ObjectType: "org", ObjectID: o.Code, Org: o.Code, After: o})
+		return err
+	})
+	return o, err
+}
+
+// inherit fills region and ICB from the parent chain when not given.
+func (s *Service) inherit(ctx context.Context, q store.Queryer, o *Org) {
+	var pRegion, pICB, pType string
+	if err := q.QueryRowContext(ctx, `SELECT region, icb, type FROM orgs WHERE code = ?`, o.Parent).Scan(&pRegion, &pICB, &pType); err != nil {
+		return
+	}
+	if o.Region == "" {
+		o.Region = pRegion
+		if Type(pType) == Region {
+			o.Region = o.Parent
+		}
+	}
+	if o.ICB == "" {
+		o.ICB = pICB
+		if Type(pType) == ICB {
+			o.ICB = o.Parent
+		}
+	}
+	if o.Type == Region {
+		o.Region = o.Code
+	}
+	if o.Type == ICB {
+		o.ICB = o.Code
+	}
+}
+
+func insertOrg(ctx context.Context, tx *store.Tx, o Org) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO orgs (`+orgCols+`, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.Code, o.Name, string(o.Type), o.Parent, o.Path, string(o.Status), o.Region, o.ICB, o.Postcode, o.Opened, o.Closed,
+		o.Population, o.Source, o.Demo, o.UpdatedAt, searchText(o.Code, o.Name))
+	if store.IsUniqueViolation(err) {
+		return fmt.Errorf("%w: organisation %s already exists", store.ErrConflict, o.Code)
+	}
+	return err
+}
+
+// Patch is a partial update; nil fields are left alone.
+type Patch struct {
+	Name       *string `json:"name,omitempty"`
+	Status     *Status `json:"status,omitempty"`
+	Parent     *string `json:"parent,omitempty"`
+	Postcode   *string `json:"postcode,omitempty"`
+	Population *int64  `json:"population,omitempty"`
+}
+
+// Update changes an organisation the scope may administer. Moving it to a
+// new parent moves its whole subtree (paths are rewritten in the same
+// transaction).
+func (s *Service) Update(ctx context.Context, sc scope.Scope, code string, p Patch) (Org, error) {
+	var after Org
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		before, err := scanOrg(tx.QueryRowContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE code = ?`, code))
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !sc.CanAt(scope.Read, before.Path)) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if !sc.CanAt(scope.Admin, before.Path) {
+			return fmt.Errorf("%w: you may not change organisation %s", ErrForbidden, code)
+		}
+		after = before
+		if p.Name != nil {
+			after.Name = *p.Name
+		}
+		if p.Status != nil {
+			after.Status = *p.Status
+		}
+		if p.Postcode != nil {
+			after.Postcode = *p.Postcode
+		}
+		if p.Population != nil {
+			after.Population = *p.Population
+		}
+		if p.Parent != nil {
+			after.Parent = *p.Parent
+		}
+		if err := validate(&after); err != nil {
+			return err
+		}
+		if after.Parent != before.Parent {
+			pp, err := s.pathOf(ctx, tx, after.Parent)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && !sc.CanAt(scope.Admin, pp)) {
+				return &ValidationError{"parent", fmt.Sprintf("organisation %s not found", after.Parent)}
+			}
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(pp, before.Path) {
+				return &ValidationError{"parent", "cannot move an organisation under its own subtree"}
+			}
+			after.Path = pp + after.Code + "/"
+			if err := movePaths(ctx, tx, before.Path, after.Path); err != nil {
+				return err
+			}
+		}
+		after.UpdatedAt = s.now().UTC().Format(time.RFC3339)
+		if _, err := tx.ExecContext(ctx, `UPDATE orgs SET name = ?, status = ?, parent = ?, path = ?, postcode = ?, population = ?, search = ?, updated_at = ? WHERE code = ?`,
+			after.Name, string(after.Status), after.Parent, after.Path, after.Postcode, after.Population, searchText(after.Code, after.Name), after.UpdatedAt, code); err != nil {
+			return err
+		}
+		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "org.update", ObjectType: "org", ObjectID: code, Org: code, Before: before, After: after})
+		return err
+	})
+	return after, err
+}
+
+// ErrForbidden means the caller may see the object but not change it.
+var ErrForbidden = errors.New("forbidden")
+
+func movePaths(ctx context.Context, tx *store.Tx, from, to string) error {
+	// Rewrite every descendant's path prefix; done in Go for portability.
+	rows, err := tx.QueryContext(ctx, `SELECT code, path FROM orgs WHERE path > ? AND path < ?`, from, from[:len(from)-1]+"0")
+	if err != nil {
+		return err
+	}
+	type cp struct{ code, path string }
+	var list []cp
+	for rows.Next() {
+		var c cp
+		if err := rows.Scan(&c.code, &c.path); err != nil {
+			rows.Close()
+			return err
+		}
+		list = append(list, c)
+	}
+	rows.Close()
+	for _, c := range list {
+		if _, err := tx.ExecContext(ctx, `UPDATE orgs SET path = ? WHERE code = ?`, to+strings.TrimPrefix(c.path, from), c.code); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EnsureRoot creates the national root organisation if it is missing.
+func (s *Service) EnsureRoot(ctx context.Context) error {
+	if _, err := s.PathOf(ctx, RootCode); err == nil {
+		return nil
+	}
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		o := Org{Code: RootCode, Name: "NHS England", Type: National, Status: Active, Path: "/" + RootCode + "/",
+			Source: "vigil", UpdatedAt: s.now().UTC().Format(time.RFC3339)}
+		if err := insertOrg(ctx, tx, o); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return nil
+			}
+			return err
+		}
+		_, err := s.audit.Append(ctx, tx, scope.System("vigil"), audit.Change{Action: "org.create", ObjectType: "org", ObjectID: o.Code, Org: o.Code, After: o})
+		return err
+	})
+}
