@@ -122,7 +122,9 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, getenv func(string) string) er
 // naming its flag.
 func (c *Config) Validate() error {
 	var errs []error
-	bad := func(flag, format string, a ...any) { errs = append(errs, fmt.Errorf("--%s: "+format, append([]any{flag}, a...)...)) }
+	bad := func(flag, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("--%s: "+format, append([]any{flag}, a...)...))
+	}
 	if c.DataDir == "" {
 		bad("data-dir", "must not be empty")
 	}

@@ -193,7 +193,9 @@ func (rt *Router) wrap(area, pattern string, access Access, h Handler) http.Hand
 	})
 }
 
-func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
 
 func constantEqual(a, b string) bool {
 	if len(a) != len(b) || a == "" {
