@@ -207,6 +207,8 @@ func decode(r *http.Request, v any) error {
 			return badRequest{fmt.Sprintf("request body is not valid JSON (at byte %d)", se.Offset)}
 		case errors.Is(err, io.EOF):
 			return badRequest{"request body is empty; send a JSON object"}
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return badRequest{"request body is not valid JSON (it ends too soon)"}
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			return &auth.ValidationError{Field: strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), Reason: "unknown field"}
 		}
