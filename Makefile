@@ -1,0 +1,41 @@
+# Vigil — build, run and test. See README.md.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/vigil-health/vigil/internal/app.Version=$(VERSION)
+BIN     := bin/vigil
+
+.PHONY: all build run test test-short vet bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
+
+# make run: build and start `vigil serve` on embedded SQLite + NATS under ./vigil-data.
+run: build
+	./$(BIN) serve
+
+# make test: vet, then every test with the race detector — the store suite on SQLite and
+# PostgreSQL (VIGIL_TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test),
+# the bus against embedded and external NATS (VIGIL_TEST_NATS_URL, default
+# nats://127.0.0.1:4222) and the browser tests in headless Chromium. Under CI=true a
+# missing PostgreSQL, NATS or Chromium fails the run instead of skipping.
+test: vet
+	$(GO) test -race -timeout 20m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+
+# make bench: the performance figures in docs/performance.md.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./internal/org/ ./internal/web/ ./internal/supply/...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseODS -fuzztime 60s ./internal/org/
+
+clean:
+	rm -rf bin
