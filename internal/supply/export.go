@@ -1,0 +1,169 @@
+package supply
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/scope"
+)
+
+// Export returns the register as the caller may see it: suppliers,
+// products, dependencies and vulnerabilities per the register rule,
+// deployments and contracts of readable organisations. The export is
+// audited.
+func (s *Service) Export(ctx context.Context, sc scope.Scope) (*Register, error) {
+	g, err := s.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := readRegister(ctx, s.db.Q(), true)
+	if err != nil {
+		return nil, err
+	}
+	v := g.viewFor(sc)
+	out := &Register{FormatVersion: 1, GeneratedAt: s.stamp(), Suppliers: []Supplier{}, Products: []Product{}, Dependencies: []Dependency{},
+		Deployments: []Deployment{}, Vulns: []Vuln{}, Contracts: []Contract{}}
+	supOK := func(id string) bool { i, ok := g.supIdx[id]; return ok && v.supplierVisible(i) }
+	prodOK := func(id string) bool { i, ok := g.prodIdx[id]; return ok && v.productVisible(g, i) }
+	orgOK := func(code string) bool { i, ok := g.orgIdx[code]; return ok && sc.CanAt(scope.Read, g.orgs[i].path) }
+	for _, x := range all.Suppliers {
+		if v.all || supOK(x.ID) {
+			out.Suppliers = append(out.Suppliers, x)
+		}
+	}
+	for _, x := range all.Products {
+		if v.all || prodOK(x.ID) {
+			out.Products = append(out.Products, x)
+		}
+	}
+	for _, x := range all.Dependencies {
+		if v.all || prodOK(x.ProductID) {
+			out.Dependencies = append(out.Dependencies, x)
+		}
+	}
+	for _, x := range all.Vulns {
+		if v.all || prodOK(x.ProductID) {
+			out.Vulns = append(out.Vulns, x)
+		}
+	}
+	for _, x := range all.Deployments {
+		if orgOK(x.OrgODS) && (v.all || prodOK(x.ProductID)) {
+			out.Deployments = append(out.Deployments, x)
+		}
+	}
+	for _, x := range all.Contracts {
+		if orgOK(x.OrgODS) {
+			out.Contracts = append(out.Contracts, x)
+		}
+	}
+	err = s.audit.Record(ctx, sc, audit.Change{Action: "export", ObjectType: "supply_register", ObjectID: out.GeneratedAt,
+		After: map[string]int{"suppliers": len(out.Suppliers), "products": len(out.Products), "dependencies": len(out.Dependencies),
+			"deployments": len(out.Deployments), "vulns": len(out.Vulns), "contracts": len(out.Contracts)}})
+	return out, err
+}
+
+// WriteJSON writes r as one indented JSON document (ImportFile *.json reads it back).
+func WriteJSON(w io.Writer, r *Register) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// CSVFiles lists the files WriteCSV writes, in import order.
+var CSVFiles = []string{"suppliers.csv", "products.csv", "dependencies.csv", "deployments.csv", "product_vulns.csv", "contracts.csv"}
+
+// WriteCSV writes r in the CSV layout Import reads, one file per table,
+// each opened through create (the caller closes nothing: create's writers
+// are closed by WriteCSV when they implement io.Closer).
+func WriteCSV(r *Register, create func(name string) (io.Writer, error)) error {
+	yn := func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "no"
+	}
+	write := func(name string, header []string, n int, rec func(i int) []string) error {
+		w, err := create(name)
+		if err != nil {
+			return err
+		}
+		cw := csv.NewWriter(w)
+		cw.Write(header)
+		for i := 0; i < n; i++ {
+			cw.Write(rec(i))
+		}
+		cw.Flush()
+		err = cw.Error()
+		if c, ok := w.(io.Closer); ok {
+			if cerr := c.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+		return nil
+	}
+	colNames := func(t string) []string {
+		var h []string
+		for _, c := range csvColumns[t] {
+			if c.name != "cves" {
+				h = append(h, c.name)
+			}
+		}
+		return h
+	}
+	if err := write("suppliers.csv", colNames(TableSuppliers), len(r.Suppliers), func(i int) []string {
+		x := r.Suppliers[i]
+		return []string{x.ID, x.Name, x.CompaniesHouseNumber, x.ParentID, x.Country, x.ODSCode, x.DUNS, x.TenantOrg, yn(x.DesignatedCritical), x.Contacts}
+	}); err != nil {
+		return err
+	}
+	if err := write("products.csv", colNames(TableProducts), len(r.Products), func(i int) []string {
+		x := r.Products[i]
+		return []string{x.ID, x.SupplierID, x.Name, string(x.Kind), x.Version}
+	}); err != nil {
+		return err
+	}
+	if err := write("dependencies.csv", colNames(TableDependencies), len(r.Dependencies), func(i int) []string {
+		x := r.Dependencies[i]
+		return []string{x.ProductID, x.DependsOnID, string(x.Kind), yn(x.Critical)}
+	}); err != nil {
+		return err
+	}
+	if err := write("deployments.csv", colNames(TableDeployments), len(r.Deployments), func(i int) []string {
+		x := r.Deployments[i]
+		return []string{x.OrgODS, x.ProductID, x.Service, string(x.Criticality), yn(x.HasFallback)}
+	}); err != nil {
+		return err
+	}
+	if err := write("product_vulns.csv", colNames(TableVulns), len(r.Vulns), func(i int) []string {
+		x := r.Vulns[i]
+		return []string{x.ProductID, x.CVE, x.Component}
+	}); err != nil {
+		return err
+	}
+	return write("contracts.csv", colNames(TableContracts), len(r.Contracts), func(i int) []string {
+		x := r.Contracts[i]
+		val := ""
+		if x.ValueGBP != 0 {
+			val = strconv.FormatFloat(x.ValueGBP, 'f', -1, 64)
+		}
+		return []string{x.ID, x.OrgODS, x.SupplierID, x.ProductID, x.StartDate, x.EndDate, val, x.DataProcessed, x.ExitPlan, string(x.Substitutability)}
+	})
+}
+
+// WriteCSVDir writes r's CSV files into dir.
+func WriteCSVDir(r *Register, dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	return WriteCSV(r, func(name string) (io.Writer, error) { return os.Create(filepath.Join(dir, name)) })
+}
