@@ -143,3 +143,6 @@ func mustImport(t testing.TB, e *env, sc scope.Scope, files []ImportFile) Import
 func eachDB(t *testing.T, fn func(t *testing.T, e *env)) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) { fn(t, newEnv(t, db)) }, sets...)
 }
+
+func storetestSQLite(t *testing.T) *store.DB   { return storetest.SQLite(t, sets...) }
+func storetestPostgres(t *testing.T) *store.DB { return storetest.Postgres(t, sets...) }

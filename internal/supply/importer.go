@@ -116,6 +116,22 @@ func (s *Service) Import(ctx context.Context, sc scope.Scope, files []ImportFile
 		return ImportReport{}, err
 	}
 	plan := s.validate(sc, g, existing, p)
+	// Report errors in input order: by file as given, then line.
+	fileIdx := map[string]int{}
+	for i, f := range files {
+		if _, ok := fileIdx[f.Name]; !ok {
+			fileIdx[f.Name] = i
+		}
+	}
+	for _, l := range [][]RowError{p.errs.errs, p.errs.warns} {
+		sort.SliceStable(l, func(i, j int) bool {
+			a, b := l[i], l[j]
+			if fileIdx[a.File] != fileIdx[b.File] {
+				return fileIdx[a.File] < fileIdx[b.File]
+			}
+			return a.Line < b.Line
+		})
+	}
 	rep = ImportReport{DryRun: o.DryRun, Files: p.files, Tables: plan.counts, ErrorCount: p.errs.count, Errors: p.errs.errs,
 		ErrorsTruncated: p.errs.truncated, Warnings: p.errs.warns}
 	if rep.Errors == nil {

@@ -166,7 +166,8 @@ func (p *parsed) parseCSV(f ImportFile, table string) (int, []string) {
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
-	header, err := r.Read()
+	hdr, err := r.Read()
+	header := append([]string(nil), hdr...) // ReuseRecord: the next Read overwrites hdr
 	if err == io.EOF {
 		p.errs.add(pos{f.Name, 1}, "", "empty file: want a header row naming the columns")
 		return 0, nil
