@@ -139,6 +139,7 @@ func (s *Service) Import(ctx context.Context, sc scope.Scope, paths []string, op
 			after[o.Code] = o
 		}
 	}
+	addMissingRegions(after)
 	rep.Orphans = placeOrphans(after)
 	if err := assignPaths(after); err != nil {
 		return rep, err
@@ -237,6 +238,38 @@ func placeOrphans(m map[string]Org) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// addMissingRegions creates a region for each region code that
+// organisations name but no file defines — in practice "W00", the Welsh
+// organisations that appear in the ODS extracts — so they sit in a tree
+// node of their own instead of crowding the national root.
+func addMissingRegions(m map[string]Org) {
+	names := map[string]string{"W00": "WALES (OUTSIDE NHS ENGLAND)"}
+	active := map[string]bool{}
+	for _, o := range m {
+		if o.Status == Active {
+			active[o.Region] = true
+		}
+	}
+	for _, o := range m {
+		if o.Region == "" || o.Type == Region {
+			continue
+		}
+		if _, ok := m[o.Region]; ok {
+			continue
+		}
+		name, ok := names[o.Region]
+		if !ok {
+			name = "FORMER REGION " + o.Region
+		}
+		// A code only closed organisations use is a former region (Y54, Y55, Y57).
+		st := Closed
+		if active[o.Region] {
+			st = Active
+		}
+		m[o.Region] = Org{Code: o.Region, Name: name, Type: Region, Parent: RootCode, Status: st, Region: o.Region, Source: "vigil"}
+	}
 }
 
 // ErrCycle means the parent links loop.

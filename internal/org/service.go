@@ -546,3 +546,11 @@ func (s *Service) EnsureRoot(ctx context.Context) error {
 		return err
 	})
 }
+
+// HasDemo reports whether any demonstration organisation exists, so the UI
+// can mark every page while demo data is present.
+func (s *Service) HasDemo(ctx context.Context) bool {
+	var n int
+	err := s.db.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM orgs WHERE demo = ? LIMIT 1) d`, true).Scan(&n)
+	return err == nil && n > 0
+}
