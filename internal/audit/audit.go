@@ -133,7 +133,7 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, sc scope.Scope, c Change
 	e.Hash = hashOf(&e)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (seq, at, actor_id, actor, via, remote, action, object_type, object_id, org, before_json, after_json, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, e.At.Format(time.RFC3339Nano), e.ActorID, e.Actor, e.Via, e.Remote, e.Action, e.ObjectType, e.ObjectID, e.Org,
+		e.Seq, e.At.Format(atLayout), e.ActorID, e.Actor, e.Via, e.Remote, e.Action, e.ObjectType, e.ObjectID, e.Org,
 		string(e.Before), string(e.After), e.PrevHash, e.Hash); err != nil {
 		return Entry{}, fmt.Errorf("audit: append: %w", err)
 	}
@@ -164,6 +164,12 @@ type Filter struct {
 	Before int64
 	Limit  int
 }
+
+// atLayout is how the at column stores times: UTC with all nine fractional
+// digits, so that comparing the text compares the times. (RFC3339Nano drops
+// trailing zeros, and "09:00:00Z" would sort after "09:00:00.5Z".) The hash
+// covers the time itself, not this spelling.
+const atLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 const cols = `seq, at, actor_id, actor, via, remote, action, object_type, object_id, org, before_json, after_json, prev_hash, hash`
 
@@ -199,11 +205,11 @@ func (l *Log) List(ctx context.Context, sc scope.Scope, f Filter) ([]Entry, int6
 	}
 	if !f.Since.IsZero() {
 		conds = append(conds, "at >= ?")
-		args = append(args, f.Since.UTC().Format(time.RFC3339Nano))
+		args = append(args, f.Since.UTC().Format(atLayout))
 	}
 	if !f.Until.IsZero() {
 		conds = append(conds, "at < ?")
-		args = append(args, f.Until.UTC().Format(time.RFC3339Nano))
+		args = append(args, f.Until.UTC().Format(atLayout))
 	}
 	if f.Before > 0 {
 		conds = append(conds, "seq < ?")
