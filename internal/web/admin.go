@@ -1,0 +1,372 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store"
+)
+
+type adminData struct {
+	Admin, Audit, National bool
+}
+
+func (w *Web) admin(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	d := adminData{Admin: sc.Can(scope.Admin), Audit: sc.Can(scope.Audit), National: sc.National(scope.Audit)}
+	if !d.Admin && !d.Audit {
+		w.errorPage(rw, r, &sc, http.StatusForbidden, "")
+		return
+	}
+	v := w.page(r, sc, "Admin", "admin")
+	v.D = d
+	w.render(rw, r, http.StatusOK, "admin", v)
+}
+
+// mayManageUsers is who sees the user pages: administrators, and auditors
+// (read-only, to check who holds which role).
+func mayManageUsers(sc scope.Scope) bool { return sc.Can(scope.Admin) || sc.Can(scope.Audit) }
+
+type usersData struct {
+	Query, Org string
+	Cursor     string
+	Users      []auth.User
+	Next       string
+	Admin      bool
+}
+
+const usersPage = 50
+
+func (w *Web) users(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	if !mayManageUsers(sc) {
+		w.errorPage(rw, r, &sc, http.StatusForbidden, "")
+		return
+	}
+	q := r.URL.Query()
+	d := usersData{Query: strings.TrimSpace(q.Get("q")), Org: strings.ToUpper(strings.TrimSpace(q.Get("org"))), Cursor: q.Get("cursor"), Admin: sc.Can(scope.Admin)}
+	list, next, err := w.o.Auth.ListUsers(r.Context(), sc, auth.UserFilter{Org: d.Org, Query: d.Query, After: d.Cursor, Limit: usersPage})
+	if err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	d.Users, d.Next = list, next
+	v := w.page(r, sc, "Users", "admin")
+	v.D = d
+	w.render(rw, r, http.StatusOK, "users", v)
+}
+
+type newUserData struct {
+	Form  *form
+	Orgs  []switchOption
+	Roles []scope.Role
+}
+
+var newUserFields = []string{"email", "name", "org", "role", "password"}
+
+func (w *Web) renderNewUser(rw http.ResponseWriter, r *http.Request, sc scope.Scope, status int, f *form) {
+	v := w.page(r, sc, "Add a user", "admin")
+	// The organisations the caller administers by grant are offered as
+	// suggestions; any organisation under them may be typed.
+	v.D = newUserData{Form: f, Orgs: v.Switch[1:], Roles: scope.Roles()}
+	w.render(rw, r, status, "user_new", v)
+}
+
+func (w *Web) newUserForm(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	if !sc.Can(scope.Admin) {
+		w.errorPage(rw, r, &sc, http.StatusForbidden, "")
+		return
+	}
+	f := &form{Values: map[string]string{"role": string(scope.OrgAnalyst)}, Errors: map[string]string{}}
+	if c := w.currentOrg(r, sc); c != nil {
+		f.Values["org"] = c.Code
+	} else {
+		f.Values["org"] = sc.Home
+	}
+	if o := r.URL.Query().Get("org"); o != "" {
+		f.Values["org"] = strings.ToUpper(o)
+	}
+	w.renderNewUser(rw, r, sc, http.StatusOK, f)
+}
+
+func (w *Web) createUser(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	if !sc.Can(scope.Admin) {
+		w.errorPage(rw, r, &sc, http.StatusForbidden, "")
+		return
+	}
+	f := newForm(r, newUserFields...)
+	password := r.PostFormValue("password")
+	f.Values["password"] = ""
+	if f.V("email") == "" {
+		f.Set("email", "Enter the person's e-mail address")
+	}
+	if f.V("name") == "" {
+		f.Set("name", "Enter the person's full name")
+	}
+	if f.V("org") == "" {
+		f.Set("org", "Enter the ODS code of the organisation they work for")
+	}
+	if !scope.Role(f.V("role")).Valid() {
+		f.Set("role", "Choose a role")
+	}
+	if password != "" && password != r.PostFormValue("password2") {
+		f.Set("password2", "The two passwords do not match")
+	}
+	if !f.OK() {
+		w.renderNewUser(rw, r, sc, http.StatusUnprocessableEntity, f)
+		return
+	}
+	u, err := w.o.Auth.AddUser(r.Context(), sc, auth.NewUser{Email: f.V("email"), Name: f.V("name"), Org: f.V("org"), Role: scope.Role(f.V("role")), Password: password})
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			f.Set("email", "A user with this e-mail address already exists")
+		} else if !f.fieldError(err, newUserFields...) {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		w.renderNewUser(rw, r, sc, http.StatusUnprocessableEntity, f)
+		return
+	}
+	http.Redirect(rw, r, "/admin/users/"+u.ID+"?done=created", http.StatusSeeOther)
+}
+
+type userData struct {
+	U       auth.User
+	Home    org.Org
+	Grants  []grantView
+	Tokens  []auth.Token
+	Admin   bool
+	Self    bool
+	Form    *form
+	Roles   []scope.Role
+	Message string
+}
+
+var doneMessages = map[string]string{
+	"created":  "User created.",
+	"granted":  "Role granted.",
+	"revoked":  "Role revoked.",
+	"disabled": "User disabled and signed out everywhere.",
+	"enabled":  "User enabled.",
+	"token":    "Token revoked.",
+	"password": "Password changed. Your other sessions have been signed out.",
+}
+
+func (w *Web) renderUser(rw http.ResponseWriter, r *http.Request, sc scope.Scope, status int, id string, f *form) {
+	ctx := r.Context()
+	if !mayManageUsers(sc) {
+		w.errorPage(rw, r, &sc, http.StatusForbidden, "")
+		return
+	}
+	u, err := w.o.Auth.GetUser(ctx, sc, id)
+	if err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	home, err := w.o.Orgs.Get(ctx, sc, u.HomeOrg)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	d := userData{U: u, Home: home, Grants: w.grantViews(r, sc, u.Grants), Self: u.ID == sc.UserID,
+		Admin: home.Path != "" && sc.CanAt(scope.Admin, home.Path), Form: f, Roles: scope.Roles(), Message: doneMessages[r.URL.Query().Get("done")]}
+	if d.Form == nil {
+		d.Form = &form{Values: map[string]string{"org": u.HomeOrg}, Errors: map[string]string{}}
+	}
+	if d.Admin || d.Self {
+		if d.Tokens, err = w.o.Auth.ListTokens(ctx, sc, u.ID); err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+	}
+	v := w.page(r, sc, u.Name, "admin")
+	v.D = d
+	w.render(rw, r, status, "user", v)
+}
+
+func (w *Web) user(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	w.renderUser(rw, r, sc, http.StatusOK, r.PathValue("id"), nil)
+}
+
+func (w *Web) userURL(id, done string) string {
+	return "/admin/users/" + id + "?done=" + done
+}
+
+func (w *Web) grant(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	id := r.PathValue("id")
+	f := newForm(r, "role", "org")
+	if !scope.Role(f.V("role")).Valid() {
+		f.Set("role", "Choose a role")
+	}
+	if f.V("org") == "" {
+		f.Set("org", "Enter the ODS code of the organisation")
+	}
+	if f.OK() {
+		_, err := w.o.Auth.Grant(r.Context(), sc, id, scope.Role(f.V("role")), f.V("org"))
+		if err == nil {
+			http.Redirect(rw, r, w.userURL(id, "granted"), http.StatusSeeOther)
+			return
+		}
+		if !f.fieldError(err, "role", "org") {
+			w.fail(rw, r, sc, err)
+			return
+		}
+	}
+	w.renderUser(rw, r, sc, http.StatusUnprocessableEntity, id, f)
+}
+
+func (w *Web) revoke(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	id := r.PathValue("id")
+	_, err := w.o.Auth.Revoke(r.Context(), sc, id, scope.Role(r.PostFormValue("role")), r.PostFormValue("org"))
+	if err != nil {
+		f := &form{Values: map[string]string{}, Errors: map[string]string{}}
+		if !f.fieldError(err) {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		w.renderUser(rw, r, sc, http.StatusUnprocessableEntity, id, f)
+		return
+	}
+	http.Redirect(rw, r, w.userURL(id, "revoked"), http.StatusSeeOther)
+}
+
+func (w *Web) setDisabled(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	id := r.PathValue("id")
+	disabled := r.PostFormValue("disabled") == "true"
+	_, err := w.o.Auth.UpdateUser(r.Context(), sc, id, auth.UserPatch{Disabled: &disabled})
+	if err != nil {
+		f := &form{Values: map[string]string{}, Errors: map[string]string{}}
+		if !f.fieldError(err) {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		w.renderUser(rw, r, sc, http.StatusUnprocessableEntity, id, f)
+		return
+	}
+	done := "enabled"
+	if disabled {
+		done = "disabled"
+	}
+	http.Redirect(rw, r, w.userURL(id, done), http.StatusSeeOther)
+}
+
+func (w *Web) revokeUserToken(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	id := r.PathValue("id")
+	if _, err := w.o.Auth.RevokeToken(r.Context(), sc, r.PathValue("token")); err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	http.Redirect(rw, r, w.userURL(id, "token"), http.StatusSeeOther)
+}
+
+type auditData struct {
+	Form     *form
+	Entries  []audit.Entry
+	Next     string
+	Query    string
+	National bool
+	Verified *audit.Verification
+	Actions  []string
+}
+
+// auditActions are offered as suggestions in the action filter.
+var auditActions = []string{"auth.", "auth.signin", "auth.signin_failed", "org.", "org.create", "org.update",
+	"user.", "user.create", "user.update", "user.grant", "user.revoke", "token.", "token.create", "token.revoke", "export"}
+
+const auditPage = 100
+
+// auditFilter reads the audit page's filters; dates are whole UTC days, and
+// "until" includes its day.
+func auditFilter(r *http.Request) (audit.Filter, *form) {
+	q := r.URL.Query()
+	f := &form{Values: map[string]string{}, Errors: map[string]string{}}
+	for _, k := range []string{"action", "actor", "org", "since", "until"} {
+		f.Values[k] = strings.TrimSpace(q.Get(k))
+	}
+	af := audit.Filter{Action: f.V("action"), Actor: f.V("actor"), Org: strings.ToUpper(f.V("org")), Limit: auditPage}
+	if strings.Contains(af.Actor, "@") { // e-mail addresses are stored lower-case
+		af.Actor = strings.ToLower(af.Actor)
+	}
+	day := func(k string) time.Time {
+		s := f.V(k)
+		if s == "" {
+			return time.Time{}
+		}
+		t, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			if t, err = time.Parse(time.RFC3339, s); err == nil {
+				return t
+			}
+			f.Set(k, "Enter a date like 2026-11-30")
+		}
+		return t
+	}
+	af.Since = day("since")
+	if u := day("until"); !u.IsZero() {
+		af.Until = u
+		if len(f.V("until")) == 10 {
+			af.Until = u.Add(24 * time.Hour)
+		}
+	}
+	if c := q.Get("cursor"); c != "" {
+		n, err := strconv.ParseInt(c, 10, 64)
+		if err != nil || n < 1 {
+			f.Set("cursor", "That page link is not valid; start from the first page")
+		}
+		af.Before = n
+	}
+	return af, f
+}
+
+func (w *Web) auditLog(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	w.renderAudit(rw, r, sc, nil)
+}
+
+func (w *Web) renderAudit(rw http.ResponseWriter, r *http.Request, sc scope.Scope, ver *audit.Verification) {
+	if !sc.Can(scope.Audit) {
+		w.errorPage(rw, r, &sc, http.StatusForbidden, "")
+		return
+	}
+	af, f := auditFilter(r)
+	d := auditData{Form: f, National: sc.National(scope.Audit), Verified: ver, Actions: auditActions}
+	status := http.StatusOK
+	if f.OK() {
+		list, next, err := w.o.Audit.List(r.Context(), sc, af)
+		if err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		d.Entries = list
+		if next > 0 {
+			q := r.URL.Query()
+			q.Del("verify")
+			q.Set("cursor", strconv.FormatInt(next, 10))
+			d.Next = "/admin/audit?" + q.Encode()
+		}
+	} else {
+		status = http.StatusUnprocessableEntity
+	}
+	v := w.page(r, sc, "Audit log", "admin")
+	v.D = d
+	w.render(rw, r, status, "audit", v)
+}
+
+// auditVerify walks the whole hash chain. It reads everything, so only
+// those who may audit nationally may start it.
+func (w *Web) auditVerify(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	if !sc.National(scope.Audit) {
+		w.errorPage(rw, r, &sc, http.StatusForbidden, "")
+		return
+	}
+	ver, err := w.o.Audit.Verify(r.Context(), nil)
+	if err != nil && ver.BrokenAt == 0 {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	w.renderAudit(rw, r, sc, &ver)
+}

@@ -1,0 +1,85 @@
+// Vigil – a little progressive enhancement. Every page works without it.
+(function () {
+  'use strict';
+
+  // Organisation tree: opening a level that the server did not render
+  // fetches it (the same template, as an HTML fragment) instead of
+  // following the "Show the N organisations" link.
+  document.addEventListener('toggle', function (e) {
+    var d = e.target;
+    if (!d || d.tagName !== 'DETAILS' || !d.open || !d.dataset.load || d.dataset.loaded) {
+      return;
+    }
+    d.dataset.loaded = 'loading';
+    var body = d.querySelector('.node-body');
+    var more = body && body.querySelector('.node-more');
+    if (!more) {
+      return;
+    }
+    var link = more.querySelector('a');
+    var fallback = link ? link.href : null;
+    body.setAttribute('aria-busy', 'true');
+    more.textContent = 'Loading…';
+    fetch(d.dataset.load, { credentials: 'same-origin', headers: { 'Accept': 'text/html' } })
+      .then(function (res) {
+        // A redirect means the session ended: let the full page handle it.
+        if (!res.ok || res.redirected) { throw new Error('status ' + res.status); }
+        return res.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, 'text/html');
+        var list = doc.querySelector('ul.tree');
+        if (!list) { throw new Error('no tree in reply'); }
+        body.replaceChild(document.importNode(list, true), more);
+        body.removeAttribute('aria-busy');
+        d.dataset.loaded = 'yes';
+      })
+      .catch(function () {
+        if (fallback) { window.location.href = fallback; }
+      });
+  }, true);
+
+  // Copy buttons for one-time secrets: shown only when copying can work.
+  function setupCopy() {
+    var buttons = document.querySelectorAll('.js-copy');
+    Array.prototype.forEach.call(buttons, function (b) {
+      var input = document.getElementById(b.dataset.copy);
+      if (!input || !navigator.clipboard) { return; }
+      b.hidden = false;
+      b.addEventListener('click', function () {
+        navigator.clipboard.writeText(input.value).then(function () {
+          var s = document.getElementById('copy-status');
+          b.textContent = 'Copied';
+          if (s) { s.textContent = 'Token copied to the clipboard.'; }
+        }, function () {
+          input.select();
+        });
+      });
+    });
+    // Selecting the whole secret on focus makes manual copying easy too.
+    Array.prototype.forEach.call(document.querySelectorAll('input[readonly]'), function (i) {
+      i.addEventListener('focus', function () { i.select(); });
+    });
+  }
+
+  // Forms that change access ask first.
+  document.addEventListener('submit', function (e) {
+    var msg = e.target && e.target.dataset ? e.target.dataset.confirm : '';
+    if (msg && !window.confirm(msg)) {
+      e.preventDefault();
+    }
+  });
+
+  // Move focus to the error summary, so screen readers announce the problem.
+  function focusErrors() {
+    var s = document.querySelector('.error-summary');
+    if (s) { s.focus(); }
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', function () { setupCopy(); focusErrors(); });
+  } else {
+    setupCopy();
+    focusErrors();
+  }
+})();

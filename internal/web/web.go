@@ -1,0 +1,377 @@
+// Package web is Vigil's server-rendered user interface: sign-in, the
+// organisation tree, the areas of the product, user, token and audit
+// administration, and the error page. Pages are html/template files and the
+// stylesheet and script are static files, all embedded in the binary, so the
+// UI needs no CDN, no external fonts and nothing installed. The
+// Content-Security-Policy forbids inline script and style, so no template
+// carries a <script> block or a style attribute: everything comes from
+// /static.
+//
+// Handlers are thin: they read the form or query, call a domain service
+// with the caller's Scope, and render. Objects outside the caller's scope
+// come back from the services as store.ErrNotFound and render as 404, never
+// 403, so the UI never reveals that they exist.
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store"
+)
+
+//go:embed templates/*.html static/*
+var files embed.FS
+
+// Options are the web UI's dependencies.
+type Options struct {
+	Orgs  *org.Service
+	Auth  *auth.Service
+	Audit *audit.Log
+	// SSO is single sign-on through OpenID Connect; nil when it is off.
+	SSO *auth.SSO
+	// SSOName names the identity provider on the sign-in button
+	// ("Sign in with NHS Identity"); default "single sign-on".
+	SSOName string
+	// TLS must match the router's: it picks the __Host- cookie names and
+	// the Secure flag.
+	TLS     bool
+	Version string
+	Logger  *slog.Logger
+	// Demo, if set, reports whether the database holds demo data, to show
+	// a "DEMO DATA" banner on every page.
+	Demo func(ctx context.Context) bool
+}
+
+// Web holds the parsed templates and the static assets.
+type Web struct {
+	o      Options
+	log    *slog.Logger
+	pages  map[string]*template.Template
+	assets map[string]asset
+}
+
+type asset struct {
+	body  []byte
+	hash  string
+	ctype string
+}
+
+// pageNames are the templates under templates/ that render a whole page
+// (each defines "content" inside layout.html).
+var pageNames = []string{
+	"signin", "home", "orgs", "org", "area", "admin", "users", "user_new", "user", "account", "audit", "error",
+}
+
+// New parses every template and hashes every asset once, so a broken
+// template fails start-up rather than a request.
+func New(o Options) (*Web, error) {
+	switch {
+	case o.Orgs == nil:
+		return nil, errors.New("web: Options.Orgs is required")
+	case o.Auth == nil:
+		return nil, errors.New("web: Options.Auth is required")
+	case o.Audit == nil:
+		return nil, errors.New("web: Options.Audit is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.SSOName == "" {
+		o.SSOName = "single sign-on"
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	w := &Web{o: o, log: o.Logger, pages: map[string]*template.Template{}, assets: map[string]asset{}}
+	if err := w.loadAssets(); err != nil {
+		return nil, err
+	}
+	if err := w.parse(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Web) loadAssets() error {
+	return fs.WalkDir(files, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := files.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		ct := mime.TypeByExtension(path.Ext(p))
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		w.assets[strings.TrimPrefix(p, "static/")] = asset{body: b, hash: hex.EncodeToString(sum[:6]), ctype: ct}
+		return nil
+	})
+}
+
+func (w *Web) parse() error {
+	base, err := template.New("layout.html").Funcs(w.funcs()).ParseFS(files, "templates/layout.html", "templates/partials.html")
+	if err != nil {
+		return fmt.Errorf("web: parse layout: %w", err)
+	}
+	for _, name := range pageNames {
+		t, err := base.Clone()
+		if err != nil {
+			return err
+		}
+		if _, err := t.ParseFS(files, "templates/"+name+".html"); err != nil {
+			return fmt.Errorf("web: parse %s.html: %w", name, err)
+		}
+		if t.Lookup("content") == nil {
+			return fmt.Errorf("web: %s.html defines no \"content\"", name)
+		}
+		w.pages[name] = t
+	}
+	return nil
+}
+
+// staticURL is the address of an asset with its content hash, so browsers
+// may cache it for a year and still fetch a new version after an upgrade.
+func (w *Web) staticURL(name string) string {
+	a, ok := w.assets[name]
+	if !ok {
+		panic("web: no static asset " + name) // caught at New by the template test
+	}
+	return "/static/" + name + "?v=" + a.hash
+}
+
+func (w *Web) serveStatic(rw http.ResponseWriter, r *http.Request, _ scope.Scope) {
+	name := strings.TrimPrefix(r.URL.Path, "/static/")
+	a, ok := w.assets[name]
+	if !ok {
+		w.errorPage(rw, r, nil, http.StatusNotFound, "")
+		return
+	}
+	h := rw.Header()
+	h.Set("Content-Type", a.ctype)
+	h.Set("ETag", `"`+a.hash+`"`)
+	if r.URL.Query().Get("v") == a.hash {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	http.ServeContent(rw, r, name, time.Time{}, bytes.NewReader(a.body))
+}
+
+// Register adds every page to rt, under area "web", and makes rt render the
+// web error page and send signed-out browsers to the sign-in page.
+func (w *Web) Register(rt *httpd.Router) {
+	rt.SetErrorPage(func(rw http.ResponseWriter, r *http.Request, status int, errID string) {
+		w.errorPage(rw, r, nil, status, errID)
+	})
+	rt.OnUnauthenticated("web", w.toSignIn)
+	pub, authd := httpd.Public, httpd.Authenticated
+	h := func(method, pattern string, access httpd.Access, summary string, fn httpd.Handler) {
+		rt.Handle("web", method, pattern, access, summary, fn)
+	}
+	h("GET", "/static/", pub, "Stylesheet and script (embedded, cached by content hash)", w.serveStatic)
+	h("GET", "/", pub, "Not-found page for unknown addresses", w.notFound)
+
+	h("GET", "/signin", pub, "Sign-in form", w.signInForm)
+	h("POST", "/signin", pub, "Sign in with e-mail and password", w.signIn)
+	h("POST", "/signout", authd, "Sign out", w.signOut)
+	if w.o.SSO != nil {
+		h("GET", "/signin/sso", pub, "Start single sign-on at the identity provider", w.ssoBegin)
+		h("GET", "/signin/callback", pub, "Return from the identity provider", w.ssoCallback)
+	}
+
+	h("GET", "/{$}", authd, "Home: who you are and the areas of Vigil", w.home)
+	h("POST", "/context/org", authd, "Set the current organisation", w.setCurrentOrg)
+	h("GET", "/orgs", authd, "Organisation tree and search", w.orgs)
+	h("GET", "/orgs/children", authd, "One level of the organisation tree (HTML fragment for the tree script)", w.orgChildren)
+	h("GET", "/orgs/{code}", authd, "One organisation", w.orgPage)
+
+	for _, a := range w.areas() {
+		h("GET", a.Href, authd, a.Label, a.handler)
+	}
+
+	h("GET", "/admin", authd, "Administration", w.admin)
+	h("GET", "/admin/users", authd, "Users", w.users)
+	h("GET", "/admin/users/new", authd, "New user form", w.newUserForm)
+	h("POST", "/admin/users", authd, "Create a user", w.createUser)
+	h("GET", "/admin/users/{id}", authd, "One user: details, grants, tokens", w.user)
+	h("POST", "/admin/users/{id}/grants", authd, "Grant a role", w.grant)
+	h("POST", "/admin/users/{id}/grants/revoke", authd, "Revoke a role", w.revoke)
+	h("POST", "/admin/users/{id}/status", authd, "Disable or enable a user", w.setDisabled)
+	h("POST", "/admin/users/{id}/tokens/{token}/revoke", authd, "Revoke a user's API token", w.revokeUserToken)
+	h("GET", "/admin/audit", authd, "Audit log", w.auditLog)
+	h("GET", "/admin/audit/verify", authd, "Verify the audit hash chain", w.auditVerify)
+
+	h("GET", "/account", authd, "Your account and API tokens", w.account)
+	h("POST", "/account/password", authd, "Change your password", w.changePassword)
+	h("POST", "/account/tokens", authd, "Create an API token", w.createToken)
+	h("POST", "/account/tokens/{id}/revoke", authd, "Revoke one of your API tokens", w.revokeToken)
+}
+
+// view is what every page template gets: the frame (header, navigation,
+// footer) and the page's own data in D.
+type view struct {
+	Title string
+	// Area is the navigation entry marked aria-current.
+	Area    string
+	User    *scope.Scope
+	CSRF    string
+	Nav     []navItem
+	Current *org.Org
+	Switch  []switchOption
+	// Here is the request's path and query, where the organisation
+	// switcher returns to.
+	Here    string
+	Version string
+	Demo    bool
+	Notice  string
+	D       any
+}
+
+type navItem struct {
+	Key, Label, Href string
+	Current          bool
+}
+
+type switchOption struct {
+	Code, Label string
+	Selected    bool
+}
+
+// page builds the frame of an authenticated page.
+func (w *Web) page(r *http.Request, sc scope.Scope, title, area string) *view {
+	v := &view{Title: title, Area: area, User: &sc, CSRF: httpd.CSRFToken(r.Context()), Here: r.URL.RequestURI(), Version: w.o.Version}
+	v.Nav = w.nav(sc, area)
+	v.Current = w.currentOrg(r, sc)
+	v.Switch = w.switchOptions(r.Context(), sc, v.Current)
+	if w.o.Demo != nil {
+		v.Demo = w.o.Demo(r.Context())
+	}
+	return v
+}
+
+// render executes a page into a buffer first, so a template error becomes
+// a clean 500 page rather than half a page.
+func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name string, v *view) {
+	t := w.pages[name]
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		w.serverError(rw, r, v.User, fmt.Errorf("render %s: %w", name, err))
+		return
+	}
+	writeHTML(rw, status, buf.Bytes())
+}
+
+func writeHTML(rw http.ResponseWriter, status int, b []byte) {
+	h := rw.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	// Pages carry personal and security data: keep them out of shared and
+	// back-button caches.
+	h.Set("Cache-Control", "no-store")
+	rw.WriteHeader(status)
+	rw.Write(b)
+}
+
+// fail answers an error from a service: not found (or out of scope) is
+// 404, forbidden is 403, anything else a 500 with an error ID in the log.
+func (w *Web) fail(rw http.ResponseWriter, r *http.Request, sc scope.Scope, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		w.errorPage(rw, r, &sc, http.StatusNotFound, "")
+	case errors.Is(err, org.ErrForbidden), errors.Is(err, auth.ErrForbidden):
+		w.errorPage(rw, r, &sc, http.StatusForbidden, "")
+	default:
+		w.serverError(rw, r, &sc, err)
+	}
+}
+
+func (w *Web) serverError(rw http.ResponseWriter, r *http.Request, sc *scope.Scope, err error) {
+	id := httpd.NewID()
+	w.log.Error("web error", "error_id", id, "request_id", httpd.RequestID(r.Context()), "path", r.URL.Path, "err", err)
+	w.errorPage(rw, r, sc, http.StatusInternalServerError, id)
+}
+
+type errorData struct {
+	Status  int
+	Heading string
+	Message string
+	ErrorID string
+}
+
+// errorPage renders 403, 404 and 500 pages. With sc nil (called by the
+// router, which has no Scope to hand) the page has no navigation.
+func (w *Web) errorPage(rw http.ResponseWriter, r *http.Request, sc *scope.Scope, status int, errID string) {
+	d := errorData{Status: status}
+	switch status {
+	case http.StatusNotFound:
+		d.Heading = "Page not found"
+		d.Message = "There is nothing at this address, or you do not have access to it. Check the address, or find what you need from the home page."
+	case http.StatusForbidden:
+		d.Heading = "You cannot do that"
+		d.Message = "Your roles do not allow this, or the form you sent had expired. Go back, reload the page and try again; if you need access, ask your organisation's Vigil administrator."
+	default:
+		if status < 500 {
+			d.Heading = http.StatusText(status)
+			d.Message = "Vigil could not handle that request. Go back and try again."
+			break
+		}
+		if errID == "" {
+			errID = httpd.NewID()
+			w.log.Error("web error page without error ID", "error_id", errID, "request_id", httpd.RequestID(r.Context()), "status", status, "path", r.URL.Path)
+		}
+		d.Heading = "Sorry, something went wrong"
+		d.Message = "Vigil could not complete your request because of a problem on our side. Try again in a few minutes. If it keeps happening, tell your service desk and quote the error ID below."
+		d.ErrorID = errID
+	}
+	var v *view
+	if sc != nil && sc.UserID != "" {
+		v = w.page(r, *sc, d.Heading, "")
+	} else {
+		v = &view{Title: d.Heading, Version: w.o.Version}
+	}
+	v.D = d
+	var buf bytes.Buffer
+	if err := w.pages["error"].ExecuteTemplate(&buf, "layout", v); err != nil {
+		// The error page itself failed: fall back to text that still
+		// carries the error ID.
+		w.log.Error("render error page", "err", err, "error_id", errID)
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		rw.WriteHeader(status)
+		fmt.Fprintf(rw, "%s\n%s\n", d.Heading, errID)
+		return
+	}
+	writeHTML(rw, status, buf.Bytes())
+}
+
+// notFound answers addresses no route matches. Unknown /api/ addresses keep
+// the API's problem+json shape.
+func (w *Web) notFound(rw http.ResponseWriter, r *http.Request, _ scope.Scope) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		rw.Header().Set("Content-Type", "application/problem+json")
+		rw.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(rw, `{"type":"https://vigil.nhs.invalid/problems/not-found","title":"Not Found","status":404,"detail":"No such API route."}`)
+		return
+	}
+	w.errorPage(rw, r, nil, http.StatusNotFound, "")
+}
