@@ -488,10 +488,17 @@ func (s *Service) Update(ctx context.Context, sc scope.Scope, code string, p Pat
 			if err := movePaths(ctx, tx, before.Path, after.Path); err != nil {
 				return err
 			}
+			// Region and ICB follow the new parent, here and in every
+			// descendant that had them from the old one.
+			after.Region, after.ICB = "", ""
+			s.inherit(ctx, tx, &after)
+			if err := moveAreas(ctx, tx, after.Path, before, after); err != nil {
+				return err
+			}
 		}
 		after.UpdatedAt = s.now().UTC().Format(time.RFC3339)
-		if _, err := tx.ExecContext(ctx, `UPDATE orgs SET name = ?, status = ?, parent = ?, path = ?, postcode = ?, population = ?, search = ?, updated_at = ? WHERE code = ?`,
-			after.Name, string(after.Status), after.Parent, after.Path, after.Postcode, after.Population, searchText(after.Code, after.Name), after.UpdatedAt, code); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE orgs SET name = ?, status = ?, parent = ?, path = ?, region = ?, icb = ?, postcode = ?, population = ?, search = ?, updated_at = ? WHERE code = ?`,
+			after.Name, string(after.Status), after.Parent, after.Path, after.Region, after.ICB, after.Postcode, after.Population, searchText(after.Code, after.Name), after.UpdatedAt, code); err != nil {
 			return err
 		}
 		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "org.update", ObjectType: "org", ObjectID: code, Org: code, Before: before, After: after})
@@ -522,6 +529,21 @@ func movePaths(ctx context.Context, tx *store.Tx, from, to string) error {
 	rows.Close()
 	for _, c := range list {
 		if _, err := tx.ExecContext(ctx, `UPDATE orgs SET path = ? WHERE code = ?`, to+strings.TrimPrefix(c.path, from), c.code); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// moveAreas rewrites the region and ICB of the descendants under path that
+// carried the moved organisation's old ones.
+func moveAreas(ctx context.Context, tx *store.Tx, path string, before, after Org) error {
+	for _, c := range []struct{ col, from, to string }{{"region", before.Region, after.Region}, {"icb", before.ICB, after.ICB}} {
+		if c.from == c.to {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE orgs SET `+c.col+` = ? WHERE path > ? AND path < ? AND `+c.col+` = ?`,
+			c.to, path, path[:len(path)-1]+"0", c.from); err != nil {
 			return err
 		}
 	}
