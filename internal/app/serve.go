@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/web"
 )
 
 // Server is a running `vigil serve`: store, bus and HTTP, stopped in
@@ -31,6 +32,7 @@ type Server struct {
 	Bus      *bus.Bus
 	Router   *httpd.Router
 	API      *api.API
+	Web      *web.Web
 	Addr     string // the address actually listened on
 	http     *http.Server
 	listener net.Listener

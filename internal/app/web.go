@@ -1,6 +1,37 @@
 package app
 
-import "context"
+import (
+	"context"
+	"fmt"
 
-// registerWeb mounts the web UI.
-func (s *Server) registerWeb(ctx context.Context) error { return nil }
+	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/auth/oidc"
+	"github.com/vigil-health/vigil/internal/web"
+)
+
+// registerWeb mounts the web UI, with single sign-on when an issuer is set.
+func (s *Server) registerWeb(ctx context.Context) error {
+	var sso *auth.SSO
+	cfg := s.Config
+	if cfg.OIDCIssuer != "" {
+		roles, err := oidc.ParseRoleMap(cfg.OIDCRoleMap)
+		if err != nil {
+			return fmt.Errorf("--oidc-role-map: %w", err)
+		}
+		sso, err = s.Auth.NewSSO(ctx, oidc.Config{
+			Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+			RedirectURL: cfg.PublicURL() + "/signin/callback", RoleMap: roles,
+		})
+		if err != nil {
+			return fmt.Errorf("single sign-on with %s: %w", cfg.OIDCIssuer, err)
+		}
+	}
+	w, err := web.New(web.Options{Orgs: s.Orgs, Auth: s.Auth, Audit: s.Audit, SSO: sso, SSOName: cfg.OIDCName,
+		TLS: cfg.TLS(), Version: Version, Logger: s.Log, Demo: s.Orgs.HasDemo})
+	if err != nil {
+		return err
+	}
+	w.Register(s.Router)
+	s.Web = w
+	return nil
+}
