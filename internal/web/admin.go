@@ -73,7 +73,7 @@ func (w *Web) renderNewUser(rw http.ResponseWriter, r *http.Request, sc scope.Sc
 	v := w.page(r, sc, "Add a user", "admin")
 	// The organisations the caller administers by grant are offered as
 	// suggestions; any organisation under them may be typed.
-	v.D = newUserData{Form: f, Orgs: v.Switch[1:], Roles: scope.Roles()}
+	v.D = newUserData{Form: f, Orgs: v.Switch[1:], Roles: grantableRoles(sc)}
 	w.render(rw, r, status, "user_new", v)
 }
 
@@ -135,6 +135,20 @@ func (w *Web) createUser(rw http.ResponseWriter, r *http.Request, sc scope.Scope
 	http.Redirect(rw, r, "/admin/users/"+u.ID+"?done=created", http.StatusSeeOther)
 }
 
+// grantableRoles are the roles offered in forms: national roles only to
+// national administrators (auth refuses the others anyway; offering them
+// would only invite an error).
+func grantableRoles(sc scope.Scope) []scope.Role {
+	var out []scope.Role
+	for _, r := range scope.Roles() {
+		if (r == scope.NationalAdmin || r == scope.NationalAnalyst) && !sc.National(scope.Admin) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 type userData struct {
 	U       auth.User
 	Home    org.Org
@@ -174,9 +188,9 @@ func (w *Web) renderUser(rw http.ResponseWriter, r *http.Request, sc scope.Scope
 		return
 	}
 	d := userData{U: u, Home: home, Grants: w.grantViews(r, sc, u.Grants), Self: u.ID == sc.UserID,
-		Admin: home.Path != "" && sc.CanAt(scope.Admin, home.Path), Form: f, Roles: scope.Roles(), Message: doneMessages[r.URL.Query().Get("done")]}
+		Admin: home.Path != "" && sc.CanAt(scope.Admin, home.Path), Form: f, Roles: grantableRoles(sc), Message: doneMessages[r.URL.Query().Get("done")]}
 	if d.Form == nil {
-		d.Form = &form{Values: map[string]string{"org": u.HomeOrg}, Errors: map[string]string{}}
+		d.Form = &form{Values: map[string]string{"org": u.HomeOrg, "role": string(scope.OrgAnalyst)}, Errors: map[string]string{}}
 	}
 	if d.Admin || d.Self {
 		if d.Tokens, err = w.o.Auth.ListTokens(ctx, sc, u.ID); err != nil {

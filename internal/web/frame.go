@@ -27,6 +27,7 @@ func (w *Web) funcs() template.FuncMap {
 		"typeLabel": typeLabel,
 		"types":     org.Types,
 		"when":      when,
+		"whenSec":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
 		"level":     func(nodes []treeNode, closed bool) treeLevel { return treeLevel{nodes, closed} },
 		"json":      prettyJSON,
 		"initials":  initials,

@@ -10,6 +10,7 @@ import (
 )
 
 type homeData struct {
+	Home   string
 	Grants []grantView
 	Counts []typeCount
 	Total  int
@@ -47,6 +48,9 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 		return
 	}
 	d := homeData{Grants: w.grantViews(r, sc, sc.Grants), Areas: w.areas(), Admin: sc.Can(scope.Admin), Audit: sc.Can(scope.Audit)}
+	if o, err := w.o.Orgs.Get(r.Context(), sc, sc.Home); err == nil {
+		d.Home = o.Name
+	}
 	for _, t := range org.Types() {
 		if n := counts[t]; n > 0 {
 			d.Counts = append(d.Counts, typeCount{t, n})
