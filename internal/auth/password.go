@@ -51,7 +51,7 @@ func CheckPassword(hash, pw string) bool {
 	}
 	var m, t uint32
 	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m > 1<<22 || t > 16 || p == 0 {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m > 1<<22 || t == 0 || t > 16 || p == 0 { // argon2 panics on t or p of 0
 		return false
 	}
 	b64 := base64.RawStdEncoding
