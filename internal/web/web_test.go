@@ -1058,3 +1058,43 @@ func TestSingleSignOnButtonHiddenWithoutSSO(t *testing.T) {
 	mustNotContain(t, "sign-in without SSO", p.body, "/signin/sso")
 	wantStatus(t, "SSO route without SSO", e.client().get("/signin/sso"), http.StatusNotFound)
 }
+
+func TestUsersPagination(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	for i := 0; i < 55; i++ {
+		// No password: single sign-on users, and no argon2 cost per user.
+		if _, err := e.auth.AddUser(ctx, scope.System("test"), auth.NewUser{Email: fmt.Sprintf("p%02d@leeds.test", i), Name: fmt.Sprintf("Person %02d", i), Org: "RR8", Role: scope.OrgAnalyst}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := e.signIn("orgadmin@leeds.test")
+	seen := map[string]bool{}
+	next := "/admin/users?org=rr8"
+	emailRE := regexp.MustCompile(`<td>([a-z0-9.]+@leeds\.test)</td>`)
+	nextRE := regexp.MustCompile(`class="pager-next" href="([^"]+)"`)
+	for pages := 0; next != ""; pages++ {
+		if pages > 3 {
+			t.Fatal("too many pages")
+		}
+		p := c.get(strings.ReplaceAll(next, "&amp;", "&"))
+		wantStatus(t, "users page", p, 200)
+		for _, m := range emailRE.FindAllStringSubmatch(p.body, -1) {
+			if seen[m[1]] {
+				t.Errorf("%s on two pages", m[1])
+			}
+			seen[m[1]] = true
+		}
+		next = ""
+		if m := nextRE.FindStringSubmatch(p.body); m != nil {
+			next = m[1]
+		}
+	}
+	// 55 new users and the two Leeds fixture users.
+	if len(seen) != 57 {
+		t.Errorf("saw %d users, want 57", len(seen))
+	}
+	p := c.get("/admin/users?q=person+1")
+	mustContain(t, "user search", p.body, "p10@leeds.test", "p19@leeds.test")
+	mustNotContain(t, "user search", p.body, "p20@leeds.test")
+}
