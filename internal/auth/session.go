@@ -47,8 +47,11 @@ func (s *Service) StartSession(ctx context.Context, userID, remote, userAgent st
 	}
 	var email, home string
 	s.db.Q().QueryRowContext(ctx, `SELECT email, home_org FROM users WHERE id = ?`, userID).Scan(&email, &home)
-	s.audit.Record(ctx, scope.Scope{UserID: userID, Email: email, Via: "web", Remote: remote},
-		audit.Change{Action: "auth.signin", ObjectType: "user", ObjectID: userID, Org: home})
+	// The session exists now: record it even if the browser has gone away.
+	if err := s.audit.Record(context.WithoutCancel(ctx), scope.Scope{UserID: userID, Email: email, Via: "web", Remote: remote},
+		audit.Change{Action: "auth.signin", ObjectType: "user", ObjectID: userID, Org: home}); err != nil {
+		s.log.Error("audit sign-in", "user", userID, "err", err)
+	}
 	return se, nil
 }
 
