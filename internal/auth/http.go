@@ -28,8 +28,9 @@ type HTTPIdentifier struct {
 func (h HTTPIdentifier) Identify(r *http.Request) (scope.Scope, string, bool) {
 	remote := remoteIP(r)
 	if a := r.Header.Get("Authorization"); a != "" {
-		tok, ok := strings.CutPrefix(a, "Bearer ")
-		if !ok {
+		// The scheme is case-insensitive (RFC 9110 §11.1): "bearer" is Bearer too.
+		scheme, tok, ok := strings.Cut(a, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return scope.Scope{}, "", false
 		}
 		sc, err := h.Auth.TokenScope(r.Context(), strings.TrimSpace(tok), remote)
