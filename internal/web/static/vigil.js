@@ -83,3 +83,23 @@
     focusErrors();
   }
 })();
+
+// The account menu closes with Escape (focus returns to its button) and
+// when the pointer goes elsewhere, like any menu.
+(function () {
+  'use strict';
+  function menus() { return document.querySelectorAll('details.user-menu[open]'); }
+  document.addEventListener('keydown', function (e) {
+    if (e.key !== 'Escape') { return; }
+    Array.prototype.forEach.call(menus(), function (d) {
+      d.open = false;
+      var s = d.querySelector('summary');
+      if (s) { s.focus(); }
+    });
+  });
+  document.addEventListener('click', function (e) {
+    Array.prototype.forEach.call(menus(), function (d) {
+      if (!d.contains(e.target)) { d.open = false; }
+    });
+  });
+})();
