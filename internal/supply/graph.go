@@ -61,6 +61,7 @@ type graph struct {
 
 type orgNode struct {
 	code, name, path string
+	node             string // "org:CODE", built once so paths allocate no strings
 	typ              org.Type
 	icb, region      int32 // index of the ICB / region organisation, or -1
 	icbCode, region_ string
@@ -79,6 +80,7 @@ type supNode struct {
 
 type prodNode struct {
 	id, name string
+	node     string // "product:ID"
 	kind     ProductKind
 	supplier int32
 }
@@ -205,7 +207,7 @@ func buildGraph(orgs []org.Org, reg *Register) *graph {
 	g.orgIdx = make(map[string]int32, len(orgs))
 	for i, o := range orgs {
 		g.orgIdx[o.Code] = int32(i)
-		g.orgs[i] = orgNode{code: o.Code, name: o.Name, path: paths[i], typ: o.Type, icbCode: o.ICB, region_: o.Region,
+		g.orgs[i] = orgNode{code: o.Code, node: orgNodeName(o.Code), name: o.Name, path: paths[i], typ: o.Type, icbCode: o.ICB, region_: o.Region,
 			pop: o.Population, closed: o.Status == org.Closed, icb: -1, region: -1}
 	}
 	for i := range g.orgs {
@@ -279,7 +281,7 @@ func buildGraph(orgs []org.Org, reg *Register) *graph {
 			continue
 		}
 		g.prodIdx[p.ID] = int32(len(g.prod))
-		g.prod = append(g.prod, prodNode{id: p.ID, name: p.Name, kind: p.Kind, supplier: si})
+		g.prod = append(g.prod, prodNode{id: p.ID, node: productNode(p.ID), name: p.Name, kind: p.Kind, supplier: si})
 	}
 	g.supProdOff, g.supProd = csr(len(g.sup), len(g.prod), func(emit func(from, to int32)) {
 		for i, p := range g.prod {
@@ -338,6 +340,23 @@ func buildGraph(orgs []org.Org, reg *Register) *graph {
 			g.services = append(g.services, d.Service)
 		}
 		g.dep = append(g.dep, deployment{org: o, prod: p, svc: uint16(sv), crit: crIndex(d.Criticality), fallback: d.HasFallback})
+	}
+	// Number services alphabetically, so per-service results come out sorted.
+	order := make([]int32, len(g.services))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	sort.Slice(order, func(i, j int) bool { return g.services[order[i]] < g.services[order[j]] })
+	remap := make([]uint16, len(g.services))
+	sorted := make([]string, len(g.services))
+	for newIdx, old := range order {
+		remap[old] = uint16(newIdx)
+		sorted[newIdx] = g.services[old]
+		g.svcIdx[g.services[old]] = int32(newIdx)
+	}
+	g.services = sorted
+	for i := range g.dep {
+		g.dep[i].svc = remap[g.dep[i].svc]
 	}
 	sort.Slice(g.dep, func(i, j int) bool {
 		a, b := &g.dep[i], &g.dep[j]
@@ -493,7 +512,7 @@ func (g *graph) sizeEstimate() int64 {
 	const mapEntry = 64 // bucket share, key header and value, rounded up
 	var b int64
 	for _, o := range g.orgs {
-		b += int64(len(o.code) + len(o.name) + len(o.path) + len(o.icbCode) + len(o.region_))
+		b += int64(len(o.code) + len(o.name) + len(o.path) + len(o.icbCode) + len(o.region_) + len(o.node))
 	}
 	b += int64(cap(g.orgs)) * int64(unsafe.Sizeof(orgNode{}))
 	for _, s := range g.sup {
@@ -501,7 +520,7 @@ func (g *graph) sizeEstimate() int64 {
 	}
 	b += int64(cap(g.sup)) * int64(unsafe.Sizeof(supNode{}))
 	for _, p := range g.prod {
-		b += int64(len(p.id) + len(p.name))
+		b += int64(len(p.id) + len(p.name) + len(p.node))
 	}
 	b += int64(cap(g.prod)) * int64(unsafe.Sizeof(prodNode{}))
 	b += int64(cap(g.fwd)+cap(g.rev)) * int64(unsafe.Sizeof(edge{}))

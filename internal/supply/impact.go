@@ -193,6 +193,11 @@ type scratch struct {
 	hits     []hit
 	orgs     []int32 // affected orgs in first-hit order
 	svc      []svcAgg
+	svcStamp []uint32 // per service: classify round that owns svcSlot
+	svcSlot  []int32  // per service: index in svc
+	round    uint32
+	rank     []uint8 // per affected org (parallel to orgs): impact rank
+	order    []int32 // indices into orgs, sorted for output
 }
 
 type svcAgg struct {
@@ -212,6 +217,9 @@ func (s *Service) getScratch(g *graph) *scratch {
 		sc.orgSeen, sc.orgFirst, sc.orgLast = make([]uint32, n), make([]int32, n), make([]int32, n)
 		sc.orgVis, sc.orgOK = make([]uint32, n), make([]bool, n)
 		sc.epoch = 0
+	}
+	if len(sc.svcStamp) != len(g.services) {
+		sc.svcStamp, sc.svcSlot, sc.round = make([]uint32, len(g.services)), make([]int32, len(g.services)), 0
 	}
 	sc.epoch++
 	if sc.epoch == 0 { // wrapped: clear once every 4 billion queries
@@ -292,21 +300,23 @@ func (g *graph) collect(sc *scratch, v *view) {
 	}
 }
 
-// classify computes organisation o's per-service flags into sc.svc and
-// returns its worst impact.
-func (g *graph) classify(sc *scratch, o int32) Impact {
+// classify computes organisation o's per-service flags into sc.svc (in
+// service order, which is alphabetical) and returns its worst impact.
+func (g *graph) classify(sc *scratch, o int32, sorted bool) Impact {
 	sc.svc = sc.svc[:0]
+	sc.round++
+	if sc.round == 0 {
+		clear(sc.svcStamp)
+		sc.round = 1
+	}
 	for h := sc.orgFirst[o]; h >= 0; h = sc.hits[h].next {
 		x := &sc.hits[h]
 		d := &g.dep[x.dep]
 		var a *svcAgg
-		for i := range sc.svc {
-			if sc.svc[i].svc == d.svc {
-				a = &sc.svc[i]
-				break
-			}
-		}
-		if a == nil {
+		if sc.svcStamp[d.svc] == sc.round {
+			a = &sc.svc[sc.svcSlot[d.svc]]
+		} else {
+			sc.svcStamp[d.svc], sc.svcSlot[d.svc] = sc.round, int32(len(sc.svc))
 			sc.svc = append(sc.svc, svcAgg{svc: d.svc})
 			a = &sc.svc[len(sc.svc)-1]
 		}
@@ -316,6 +326,17 @@ func (g *graph) classify(sc *scratch, o int32) Impact {
 			a.noncrit = true
 		}
 		a.fallback = a.fallback || d.fallback
+	}
+	if sorted && len(sc.svc) > 1 {
+		// Insertion sort: a handful of services, and no allocation.
+		for i := 1; i < len(sc.svc); i++ {
+			for j := i; j > 0 && sc.svc[j].svc < sc.svc[j-1].svc; j-- {
+				sc.svc[j], sc.svc[j-1] = sc.svc[j-1], sc.svc[j]
+			}
+		}
+		for i := range sc.svc {
+			sc.svcSlot[sc.svc[i].svc] = int32(i)
+		}
 	}
 	worst := Exposed
 	for i := range sc.svc {
@@ -404,20 +425,41 @@ func (g *graph) starts(q Query, v *view) (prods []int32, prefix [][]string, star
 	return prods, prefix, start, nil
 }
 
+// chunk hands out sub-slices of large blocks.
+type chunk[T any] struct{ buf []T }
+
+func (c *chunk[T]) take(n int) []T {
+	if len(c.buf) < n {
+		c.buf = make([]T, max(n, 4096))
+	}
+	s := c.buf[:n:n]
+	c.buf = c.buf[n:]
+	return s
+}
+
+// pathsFor counts o's hits (its explaining paths).
+func (a *AffectedOrg) pathsFor(sc *scratch, o int32) int {
+	n := 0
+	for h := sc.orgFirst[o]; h >= 0; h = sc.hits[h].next {
+		n++
+	}
+	return n
+}
+
 // path rebuilds the explaining path of one hit.
-func (g *graph) path(sc *scratch, prefix [][]string, h hit) []string {
+func (g *graph) path(sc *scratch, prefix [][]string, h hit, strs *chunk[string]) []string {
 	n := int(sc.dist[h.state]) + 2
 	st := h.state
 	for sc.pred[st] >= 0 {
 		st = sc.pred[st]
 	}
 	pre := prefix[-sc.pred[st]-1]
-	out := make([]string, len(pre)+n)
+	out := strs.take(len(pre) + n)
 	copy(out, pre)
-	out[len(out)-1] = orgNodeName(g.orgs[g.dep[h.dep].org].code)
+	out[len(out)-1] = g.orgs[g.dep[h.dep].org].node
 	i := len(out) - 2
 	for st = h.state; ; st = sc.pred[st] {
-		out[i] = productNode(g.prod[st>>1].id)
+		out[i] = g.prod[st>>1].node
 		i--
 		if sc.pred[st] < 0 {
 			break
@@ -461,54 +503,66 @@ func (g *graph) impact(s *Service, scp scope.Scope, q Query, maxPaths int) (Impa
 			Depth: int(sc.dist[st]), Critical: sc.seen[p<<1] == sc.epoch})
 	}
 
-	res.Affected = make([]AffectedOrg, 0, len(sc.orgs))
-	for _, o := range sc.orgs {
-		worst := g.classify(sc, o)
+	// Order affected organisations (worst first, then by code — org
+	// indices follow code order) before building results, so the sort
+	// moves int32s, not result structs.
+	sc.rank, sc.order = sc.rank[:0], sc.order[:0]
+	for i, o := range sc.orgs {
+		sc.rank = append(sc.rank, uint8(g.classify(sc, o, false).rank()))
+		sc.order = append(sc.order, int32(i))
+	}
+	sort.Slice(sc.order, func(i, j int) bool {
+		a, b := sc.order[i], sc.order[j]
+		if sc.rank[a] != sc.rank[b] {
+			return sc.rank[a] < sc.rank[b]
+		}
+		return sc.orgs[a] < sc.orgs[b]
+	})
+	res.Affected = make([]AffectedOrg, len(sc.orgs))
+	// Result slices are carved from a few large blocks: thousands of
+	// affected organisations then cost a handful of allocations.
+	var (
+		strs    chunk[string]
+		impacts chunk[ServiceImpact]
+		paths   chunk[[]string]
+		details chunk[PathDetail]
+	)
+	for k, i := range sc.order {
+		o := sc.orgs[i]
+		worst := g.classify(sc, o, true)
 		on := &g.orgs[o]
-		a := AffectedOrg{ODS: on.code, Name: on.name, Type: string(on.typ), ICB: on.icbCode, Region: on.region_, Population: on.pop, Impact: worst}
+		a := &res.Affected[k]
+		*a = AffectedOrg{ODS: on.code, Name: on.name, Type: string(on.typ), ICB: on.icbCode, Region: on.region_, Population: on.pop, Impact: worst}
 		if on.icb >= 0 {
 			a.ICBName = g.orgs[on.icb].name
 		}
 		if on.region >= 0 {
 			a.RegionName = g.orgs[on.region].name
 		}
-		a.ServiceImpacts = make([]ServiceImpact, len(sc.svc))
-		a.Services = make([]string, len(sc.svc))
+		a.ServiceImpacts = impacts.take(len(sc.svc))
+		a.Services = strs.take(len(sc.svc))
 		for i, x := range sc.svc {
 			a.ServiceImpacts[i] = ServiceImpact{Service: g.services[x.svc], Impact: x.impact(), Fallback: x.fallback}
 			a.Services[i] = g.services[x.svc]
 		}
+		n := min(maxPaths, a.pathsFor(sc, o))
+		a.Paths, a.PathDetails = paths.take(n)[:0], details.take(n)[:0]
 		for h := sc.orgFirst[o]; h >= 0; h = sc.hits[h].next {
 			x := sc.hits[h]
 			d := &g.dep[x.dep]
-			for i := range a.ServiceImpacts {
-				si := &a.ServiceImpacts[i]
-				if si.Service == g.services[d.svc] {
-					pid := g.prod[d.prod].id
-					if len(si.Products) == 0 || si.Products[len(si.Products)-1] != pid {
-						si.Products = appendUnique(si.Products, pid)
-					}
-				}
+			si := &a.ServiceImpacts[sc.svcSlot[d.svc]]
+			pid := g.prod[d.prod].id
+			if len(si.Products) == 0 || si.Products[len(si.Products)-1] != pid {
+				si.Products = appendUnique(si.Products, pid)
 			}
 			a.PathCount++
 			if len(a.Paths) < maxPaths {
-				a.Paths = append(a.Paths, g.path(sc, prefix, x))
-				cr := Criticalities()[d.crit]
-				a.PathDetails = append(a.PathDetails, PathDetail{Service: g.services[d.svc], Criticality: cr, Fallback: d.fallback,
-					Critical: x.state&1 == 0 && d.stops()})
+				a.Paths = append(a.Paths, g.path(sc, prefix, x, &strs))
+				a.PathDetails = append(a.PathDetails, PathDetail{Service: g.services[d.svc], Criticality: Criticalities()[d.crit],
+					Fallback: d.fallback, Critical: x.state&1 == 0 && d.stops()})
 			}
 		}
-		sort.Strings(a.Services)
-		sort.Slice(a.ServiceImpacts, func(i, j int) bool { return a.ServiceImpacts[i].Service < a.ServiceImpacts[j].Service })
-		res.Affected = append(res.Affected, a)
 	}
-	sort.Slice(res.Affected, func(i, j int) bool {
-		a, b := &res.Affected[i], &res.Affected[j]
-		if a.Impact != b.Impact {
-			return a.Impact.rank() < b.Impact.rank()
-		}
-		return a.ODS < b.ODS
-	})
 	res.Totals = g.totals(res.Affected)
 	res.Totals.Products = len(res.Products)
 	return res, nil

@@ -104,7 +104,7 @@ func (g *graph) reachOf(sc *scratch, v *view, starts []int32, w Weights, hd map[
 		}
 	}
 	for _, o := range sc.orgs {
-		imp := g.classify(sc, o)
+		imp := g.classify(sc, o, false)
 		on := &g.orgs[o]
 		r.orgs++
 		f := 1 + float64(on.pop)/w.PeoplePerOrg
