@@ -180,6 +180,12 @@ func browse(t *testing.T, e *env, dir string, width, height int64) {
 
 	do("organisation page", chromedp.Navigate(base+"/orgs/RR8"), chromedp.WaitVisible(chromedp.CSS(".breadcrumbs")))
 	shot("05-org")
+	do("work on the organisation",
+		chromedp.Click(chromedp.CSS(`main form[action="/context/org"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("main .context")))
+	if s := text("main .context"); !strings.Contains(s, "Leeds Teaching Hospitals NHS Trust") {
+		t.Errorf("current organisation line: %q", s)
+	}
 
 	do("users", chromedp.Navigate(base+"/admin/users"), chromedp.WaitVisible(chromedp.CSS("table.table-dense")))
 	if s := text("table.table-dense"); !strings.Contains(s, "analyst@leeds.test") {
