@@ -3,6 +3,7 @@ package auth_test
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -78,6 +79,9 @@ func newEnv(t *testing.T, db *store.DB, options func(now func() time.Time) auth.
 		opts = options(clk.Now)
 	}
 	opts.DB, opts.Audit, opts.Orgs = db, l, orgs
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	a, err := auth.New(opts)
 	if err != nil {
 		t.Fatal(err)
