@@ -165,4 +165,3 @@ func rawSearch(b testing.TB, db *sql.DB, like string) int {
 	rows.Close()
 	return n
 }
-
