@@ -46,9 +46,8 @@ func registerEditor(sc scope.Scope) bool { return sc.Can(scope.Supply) }
 // view is a caller's visibility over one graph, computed once per query.
 type view struct {
 	sc       scope.Scope
-	all      bool    // sees the whole register
-	supplier []bool  // per supplier index, when !all
-	orgRead  []uint8 // per org index: 0 unknown, 1 visible, 2 hidden (lazily filled)
+	all      bool   // sees the whole register
+	supplier []bool // per supplier index, when !all
 }
 
 func (g *graph) viewFor(sc scope.Scope) *view {
@@ -78,23 +77,4 @@ func (v *view) supplierVisible(i int32) bool { return v.all || (i >= 0 && v.supp
 
 func (v *view) productVisible(g *graph, p int32) bool {
 	return v.all || v.supplier[g.prod[p].supplier]
-}
-
-func (v *view) orgVisible(g *graph, o int32) bool {
-	if v.orgRead == nil {
-		v.orgRead = make([]uint8, len(g.orgs))
-	}
-	switch v.orgRead[o] {
-	case 1:
-		return true
-	case 2:
-		return false
-	}
-	ok := v.sc.CanAt(scope.Read, g.orgs[o].path)
-	if ok {
-		v.orgRead[o] = 1
-	} else {
-		v.orgRead[o] = 2
-	}
-	return ok
 }

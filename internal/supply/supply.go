@@ -21,6 +21,34 @@
 // generation counter; see graph.go for its layout and memory cost.
 //
 // Scope (who sees what) is documented on access.go.
+//
+// # Import formats
+//
+// CSV files have a header row naming their columns (any order; extra
+// columns are reported as ignored; a missing required column, marked *,
+// is an error for the file). Booleans are yes/no, true/false, y/n or 1/0.
+//
+//	suppliers.csv     supplier_id*, name*, companies_house_number, parent_supplier_id, country,
+//	                  ods_code (set when the supplier is an NHS body), duns, tenant_org,
+//	                  designated_critical, contacts
+//	products.csv      product_id*, supplier_id*, name*, kind* (software, saas, managed-service,
+//	                  hosting, component, shared-service, network), version,
+//	                  cves (CVE IDs separated by ';')
+//	dependencies.csv  product_id*, depends_on_product_id*, kind* (hosting, component,
+//	                  subcontractor, identity, shared-service, network), critical* (required:
+//	                  an unknown criticality must be stated, not defaulted)
+//	deployments.csv   org_ods*, product_id*, service*, criticality* (critical, high, medium,
+//	                  low), has_fallback* (an empty value means no fallback)
+//	product_vulns.csv product_id*, cve*, component
+//	contracts.csv     contract_id*, org_ods*, supplier_id*, product_id, start_date, end_date,
+//	                  value_gbp, data_processed, exit_plan, substitutability (easy, moderate,
+//	                  hard, none)
+//
+// Services are normalised to lower-case-with-hyphens ("GP Clinical" →
+// "gp-clinical"). A file may carry a prefix (case1-suppliers.csv). The JSON
+// form is one Register document (see Register; field names equal the CSV
+// column names, booleans are JSON booleans). Export writes both forms and
+// they round-trip.
 package supply
 
 import (
