@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/store"
+	"github.com/vigil-health/vigil/internal/supply"
 )
 
 // Version is set at build time with -ldflags "-X …/internal/app.Version=…".
@@ -26,7 +27,7 @@ var Version = "dev"
 
 // Migrations lists every domain's schema, in dependency order.
 func Migrations() []store.MigrationSet {
-	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations()}
+	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations()}
 }
 
 // App holds the opened store and the domain services built on it.
@@ -37,6 +38,7 @@ type App struct {
 	Audit  *audit.Log
 	Orgs   *org.Service
 	Auth   *auth.Service
+	Supply *supply.Service
 	Now    func() time.Time
 
 	closers []func() error
@@ -118,6 +120,12 @@ func (a *App) build(ctx context.Context) error {
 	if a.Auth, err = auth.New(auth.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log}); err != nil {
 		return err
 	}
+	if a.Supply, err = supply.New(supply.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log.With("component", "supply")}); err != nil {
+		return err
+	}
+	// The supplier graph holds organisation names, types and places in the
+	// tree: rebuild it when they change.
+	a.Orgs.OnChange(a.Supply.Invalidate)
 	return nil
 }
 

@@ -193,6 +193,7 @@ func (s *Service) Import(ctx context.Context, sc scope.Scope, paths []string, op
 			return nil
 		})
 		if err != nil {
+			s.changed()
 			return rep, fmt.Errorf("import: batch %d–%d: %w (the %d changes before it are committed; fix and re-run — the import is idempotent)", start+1, end, err, rep.Applied)
 		}
 		rep.Applied = end
@@ -200,6 +201,7 @@ func (s *Service) Import(ctx context.Context, sc scope.Scope, paths []string, op
 			opts.Progress(end, len(changes))
 		}
 	}
+	s.changed()
 	return rep, nil
 }
 

@@ -17,10 +17,21 @@ import (
 
 // Service reads and changes organisations.
 type Service struct {
-	db    *store.DB
-	audit *audit.Log
-	now   func() time.Time
-	log   *slog.Logger
+	db       *store.DB
+	audit    *audit.Log
+	now      func() time.Time
+	log      *slog.Logger
+	onChange []func()
+}
+
+// OnChange registers f to be called after organisations change (create,
+// update, import), so in-memory indexes built from them can rebuild.
+func (s *Service) OnChange(f func()) { s.onChange = append(s.onChange, f) }
+
+func (s *Service) changed() {
+	for _, f := range s.onChange {
+		f()
+	}
 }
 
 // Options are Service's dependencies.
@@ -390,6 +401,9 @@ func (s *Service) Create(ctx context.Context, sc scope.Scope, o Org) (Org, error
 		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "org.create", ObjectType: "org", ObjectID: o.Code, Org: o.Code, After: o})
 		return err
 	})
+	if err == nil {
+		s.changed()
+	}
 	return o, err
 }
 
@@ -504,6 +518,9 @@ func (s *Service) Update(ctx context.Context, sc scope.Scope, code string, p Pat
 		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "org.update", ObjectType: "org", ObjectID: code, Org: code, Before: before, After: after})
 		return err
 	})
+	if err == nil {
+		s.changed()
+	}
 	return after, err
 }
 
