@@ -22,6 +22,8 @@ run: build
 # missing PostgreSQL, NATS or Chromium fails the run instead of skipping.
 test: vet
 	$(GO) test -race -timeout 20m ./...
+	# Timing budgets (tree and search pages < 200 ms) hold without the race detector.
+	$(GO) test -count=1 -run 'Fast|Performance' ./internal/app/ ./internal/web/
 
 test-short:
 	$(GO) test -short ./...

@@ -107,9 +107,10 @@ func TestOrgPagesFastOnRealData(t *testing.T) {
 	for _, p := range orgPages {
 		d := timePage(t, s, c, p.path, p.want, 15)
 		t.Logf("%-22s p50 %6.1f ms  max %6.1f ms", p.name, ms(pct(d, .5)), ms(d[len(d)-1]))
-		// The race detector slows everything several times over; the budget
-		// is for the median, which is what a user feels.
-		if pct(d, .5) > 200*time.Millisecond {
+		// The budget is for the median, which is what a user feels. Under
+		// the race detector every request is several times slower, so the
+		// budget is held in the run without it (make test does both).
+		if !raceEnabled && pct(d, .5) > 200*time.Millisecond {
 			t.Errorf("%s: median %v, over the 200 ms budget", p.path, pct(d, .5))
 		}
 	}

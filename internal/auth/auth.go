@@ -298,12 +298,39 @@ func (s *Service) ListUsers(ctx context.Context, sc scope.Scope, f UserFilter) (
 		out = out[:f.Limit]
 		next = out[len(out)-1].Email
 	}
-	for i := range out {
-		if out[i].Grants, err = s.grants(ctx, s.db.Q(), out[i].ID); err != nil {
-			return nil, "", err
-		}
+	if err := s.fillGrants(ctx, out); err != nil {
+		return nil, "", err
 	}
 	return out, next, nil
+}
+
+// fillGrants loads the grants of a page of users in one query.
+func (s *Service) fillGrants(ctx context.Context, users []User) error {
+	if len(users) == 0 {
+		return nil
+	}
+	ids := make([]any, len(users))
+	at := make(map[string]int, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+		at[u.ID] = i
+		users[i].Grants = []scope.Grant{}
+	}
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT g.user_id, g.role, g.org, o.path FROM grants g JOIN orgs o ON o.code = g.org
+		WHERE g.user_id IN (`+store.Placeholders(len(ids))+`) ORDER BY g.org, g.role`, ids...)
+	if err != nil {
+		return fmt.Errorf("auth: grants: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var g scope.Grant
+		if err := rows.Scan(&id, &g.Role, &g.Org, &g.Path); err != nil {
+			return err
+		}
+		users[at[id]].Grants = append(users[at[id]].Grants, g)
+	}
+	return rows.Err()
 }
 
 // GetUser returns a user by ID or e-mail whose home organisation the scope

@@ -1046,7 +1046,7 @@ func TestTreePerformance(t *testing.T) {
 		}
 		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 		t.Logf("%s over %d organisations: median %v", path, total, times[2])
-		if times[2] > 200*time.Millisecond {
+		if !raceEnabled && times[2] > 200*time.Millisecond {
 			t.Errorf("%s: median %v, want under 200 ms", path, times[2])
 		}
 	}
