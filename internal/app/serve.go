@@ -67,12 +67,24 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	reg.MustRegister(healthGauge("vigil_database_up", "1 when the database answers a ping.", func() error { return a.DB.PingContext(context.Background()) }))
 	reg.MustRegister(healthGauge("vigil_bus_up", "1 when the message bus and JetStream answer.", func() error { return s.Bus.Healthy(context.Background()) }))
 
+	// Listen before building the web UI, so a port chosen by the kernel
+	// (--http 127.0.0.1:0) is known for links and the OIDC redirect.
+	s.listener, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return s, fmt.Errorf("listen on %s: %w (is another vigil running? choose another address with --http)", cfg.HTTPAddr, err)
+	}
+	s.closers = append(s.closers, func() error { s.listener.Close(); return nil })
+	s.Addr = s.listener.Addr().String()
+	if s.Config.BaseURL == "" {
+		s.Config.BaseURL = publicURL(cfg, s.Addr)
+	}
+
 	s.Router, err = httpd.NewRouter(httpd.Options{Identifier: auth.HTTPIdentifier{Auth: a.Auth, TLS: cfg.TLS()}, Logger: log, TLS: cfg.TLS(), Registry: reg})
 	if err != nil {
 		return s, err
 	}
 	s.registerOps(reg)
-	if s.API, err = api.New(api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Logger: log, Version: Version}); err != nil {
+	if s.API, err = api.New(api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Logger: log, Version: Version}); err != nil {
 		return s, err
 	}
 	s.API.Register(s.Router)
@@ -80,11 +92,6 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 
-	s.listener, err = net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return s, fmt.Errorf("listen on %s: %w (is another vigil running? choose another address with --http)", cfg.HTTPAddr, err)
-	}
-	s.Addr = s.listener.Addr().String()
 	s.http = &http.Server{
 		Handler:           s.Router,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -108,6 +115,23 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	}()
 	log.Info("vigil started", "version", Version, "http", s.Addr, "database", a.DB.Location, "bus_embedded", s.Bus.Embedded())
 	return s, nil
+}
+
+// publicURL is the address users reach a server listening on addr at,
+// when no --base-url is given.
+func publicURL(cfg config.Config, addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return cfg.PublicURL()
+	}
+	if host == "::" || host == "0.0.0.0" || host == "" {
+		host = "localhost"
+	}
+	scheme := "http"
+	if cfg.TLS() {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 func healthGauge(name, help string, check func() error) prometheus.Collector {
@@ -171,17 +195,7 @@ func Run(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error
 		return err
 	}
 	defer s.Close()
-	url := cfg.PublicURL()
-	if host, port, err := net.SplitHostPort(s.Addr); err == nil && cfg.BaseURL == "" {
-		if host == "::" || host == "0.0.0.0" {
-			host = "localhost"
-		}
-		scheme := "http"
-		if cfg.TLS() {
-			scheme = "https"
-		}
-		url = scheme + "://" + net.JoinHostPort(host, port)
-	}
+	url := s.Config.PublicURL()
 	fmt.Fprintf(stdout, "\nVigil %s is running at %s\n", Version, url)
 	fmt.Fprintf(stdout, "  data:     %s (%s)\n", cfg.AbsDataDir(), s.DB.Location)
 	email, file, err := s.InitialAdmin(ctx)
