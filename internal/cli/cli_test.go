@@ -122,9 +122,20 @@ func TestUsersTokensOrgsEndToEnd(t *testing.T) {
 	if !strings.Contains(r.stdout, "0 organisations created") || !strings.Contains(r.stdout, "0 users created") {
 		t.Errorf("second demo: %s", r.stdout)
 	}
+	r = must(t, run(t, "", env, "users", "grant", "tess@rj1.nhs.test", "auditor", "rjz"))
+	if r.stdout != "granted auditor on RJZ to tess@rj1.nhs.test\n" {
+		t.Errorf("grant: %q", r.stdout)
+	}
 	r = must(t, run(t, "", env, "users", "list"))
-	if !strings.Contains(r.stdout, "tess@rj1.nhs.test") || !strings.Contains(r.stdout, "org-analyst@RJ1") {
+	if !strings.Contains(r.stdout, "tess@rj1.nhs.test") || !strings.Contains(r.stdout, "org-analyst@RJ1") || !strings.Contains(r.stdout, "auditor@RJZ") {
 		t.Errorf("users list: %s", r.stdout)
+	}
+	r = must(t, run(t, "", env, "users", "revoke", "tess@rj1.nhs.test", "auditor", "RJZ"))
+	if r.stdout != "revoked auditor on RJZ from tess@rj1.nhs.test\n" {
+		t.Errorf("revoke: %q", r.stdout)
+	}
+	if r := run(t, "", env, "users", "grant", "tess@rj1.nhs.test", "national-admin", "RJZ"); r.code != 1 || !strings.Contains(r.stderr, "national") {
+		t.Errorf("granting a national role on a trust: %d %s", r.code, r.stderr)
 	}
 	r = must(t, run(t, "", env, "audit", "list", "--action", "token.", "--format", "json"))
 	if strings.Count(r.stdout, "\n") != 2 || strings.Contains(r.stdout, strings.SplitN(secret, ".", 2)[1]) {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-health/vigil/internal/app"
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -116,40 +118,28 @@ Without --password-stdin the user signs in with single sign-on only.`,
 	list.Flags().StringVar(&format, "format", "table", "table or json (one object per line)")
 	list.Flags().StringVar(&orgFilter, "org", "", "only users of this organisation")
 
-	grant := &cobra.Command{
-		Use:   "grant EMAIL ROLE ORG",
-		Short: "Grant a role on an organisation",
-		Args:  cobra.ExactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if _, err := a.Auth.Grant(cmd.Context(), operator(), args[0], scope.Role(args[1]), args[2]); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "granted %s on %s to %s\n", args[1], strings.ToUpper(args[2]), args[0])
-			return nil
-		},
+	type grantFunc func(ctx context.Context, sc scope.Scope, user string, role scope.Role, org string) (auth.User, error)
+	grantCmd := func(verb, short, done, prep string, fn func(a *app.App) grantFunc) *cobra.Command {
+		return &cobra.Command{
+			Use:   verb + " EMAIL ROLE ORG",
+			Short: short,
+			Args:  cobra.ExactArgs(3),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				a, err := e.open(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer a.Close()
+				if _, err := fn(a)(cmd.Context(), operator(), args[0], scope.Role(args[1]), args[2]); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%s %s on %s %s %s\n", done, args[1], strings.ToUpper(args[2]), prep, args[0])
+				return nil
+			},
+		}
 	}
-	revoke := &cobra.Command{
-		Use:   "revoke EMAIL ROLE ORG",
-		Short: "Revoke a role on an organisation",
-		Args:  cobra.ExactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if _, err := a.Auth.Revoke(cmd.Context(), operator(), args[0], scope.Role(args[1]), args[2]); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "revoked %s on %s from %s\n", args[1], strings.ToUpper(args[2]), args[0])
-			return nil
-		},
-	}
+	grant := grantCmd("grant", "Grant a role on an organisation", "granted", "to", func(a *app.App) grantFunc { return a.Auth.Grant })
+	revoke := grantCmd("revoke", "Revoke a role on an organisation", "revoked", "from", func(a *app.App) grantFunc { return a.Auth.Revoke })
 	passwd := &cobra.Command{
 		Use:   "passwd EMAIL",
 		Short: "Set a user's password from the first line of standard input",
