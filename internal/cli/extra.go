@@ -1,13 +1,28 @@
 package cli
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-health/vigil/internal/app"
+	"github.com/vigil-health/vigil/internal/demo"
 )
 
 // extraCommands are the domain commands beyond the foundation.
-func (e *env) extraCommands() []*cobra.Command { return nil }
+func (e *env) extraCommands() []*cobra.Command { return []*cobra.Command{e.supplyCmd()} }
 
 // loadExtraDemo adds the domains' demonstration data.
-func (e *env) loadExtraDemo(cmd *cobra.Command, a *app.App) error { return nil }
+func (e *env) loadExtraDemo(cmd *cobra.Command, a *app.App) error {
+	rep, err := demo.LoadSupply(cmd.Context(), operator(), a.Supply)
+	if err != nil {
+		return err
+	}
+	created, updated, unchanged := 0, 0, 0
+	for _, t := range rep.Tables {
+		created, updated, unchanged = created+t.Created, updated+t.Updated, unchanged+t.Unchanged
+	}
+	fmt.Fprintf(e.stdout, "demo supplier register: %d rows created, %d updated, %d already there (try: vigil supply impact --supplier %s)\n",
+		created, updated, unchanged, demo.PathologySupplier)
+	return nil
+}
