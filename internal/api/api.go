@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
+	"github.com/vigil-health/vigil/internal/supply"
 )
 
 // Prefix is where the API lives.
@@ -30,9 +31,11 @@ const Prefix = "/api/v1"
 
 // Options are the API's dependencies.
 type Options struct {
-	Orgs    *org.Service
-	Auth    *auth.Service
-	Audit   *audit.Log
+	Orgs  *org.Service
+	Auth  *auth.Service
+	Audit *audit.Log
+	// Supply, when set, adds the supplier register routes under /supply.
+	Supply  *supply.Service
 	Logger  *slog.Logger
 	Version string
 }
@@ -101,17 +104,27 @@ type badRequest struct{ msg string }
 
 func (e badRequest) Error() string { return e.msg }
 
+// problemer is an error that is its own problem document (e.g. an import
+// with row errors, which lists every row).
+type problemer interface{ problem() Problem }
+
 func problemFor(err error) Problem {
 	var ov *org.ValidationError
 	var av *auth.ValidationError
+	var sv *supply.ValidationError
+	var pe problemer
 	var br badRequest
 	switch {
+	case errors.As(err, &pe):
+		return pe.problem()
 	case errors.Is(err, store.ErrNotFound):
 		return Problem{Type: TypeNotFound, Title: "Not Found", Status: 404, Detail: "No such object, or you may not see it."}
 	case errors.As(err, &ov):
 		return Problem{Type: TypeValidation, Title: "Invalid request", Status: 400, Detail: err.Error(), Errors: []FieldError{{ov.Field, ov.Reason}}}
 	case errors.As(err, &av):
 		return Problem{Type: TypeValidation, Title: "Invalid request", Status: 400, Detail: err.Error(), Errors: []FieldError{{av.Field, av.Reason}}}
+	case errors.As(err, &sv):
+		return Problem{Type: TypeValidation, Title: "Invalid request", Status: 400, Detail: err.Error(), Errors: []FieldError{{sv.Field, sv.Reason}}}
 	case errors.As(err, &br):
 		return Problem{Type: TypeBadRequest, Title: "Bad Request", Status: 400, Detail: br.msg}
 	case errors.Is(err, org.ErrForbidden), errors.Is(err, auth.ErrForbidden):

@@ -77,11 +77,20 @@ func (a *API) OpenAPI() map[string]any {
 			op["parameters"] = params
 		}
 		if s.Body != "" {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"application/json": map[string]any{"schema": ref(s.Body)}}}
+			content := map[string]any{"application/json": map[string]any{"schema": ref(s.Body)}}
+			if s.Upload {
+				content["multipart/form-data"] = map[string]any{"schema": map[string]any{"type": "object",
+					"description":          "one part per file, named by its filename (suppliers.csv, products.csv, …)",
+					"additionalProperties": map[string]any{"type": "string", "format": "binary"}}}
+			}
+			op["requestBody"] = map[string]any{"required": true, "content": content}
+		}
+		ok := map[string]any{"description": "OK", "content": map[string]any{"application/json": map[string]any{"schema": ref(s.Response)}}}
+		if s.Response == "" {
+			ok = map[string]any{"description": "Done; no content"}
 		}
 		resp := map[string]any{
-			itoa(s.Status): map[string]any{"description": "OK", "content": map[string]any{"application/json": map[string]any{"schema": ref(s.Response)}}},
+			itoa(s.Status): ok,
 			"default":      map[string]any{"description": "A problem", "content": map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}},
 		}
 		op["responses"] = resp

@@ -23,9 +23,11 @@ type spec struct {
 	Method, Path, Summary, Tag string
 	Params                     []param
 	Body                       string // schema name of the request body
-	Response                   string // schema name of the 2xx response
-	Status                     int
-	Public                     bool
+	// Upload: the body may also be multipart/form-data file parts.
+	Upload   bool
+	Response string // schema name of the 2xx response
+	Status   int
+	Public   bool
 }
 
 var pageParams = []param{
@@ -97,6 +99,10 @@ func (a *API) Register(rt *httpd.Router) {
 		Response: "AuditPage"}, a.listAudit)
 	a.route(rt, spec{Method: "GET", Path: "/audit/verify", Tag: "audit", Summary: "Verify the whole audit hash chain (national auditors and admins)",
 		Response: "Verification"}, a.verifyAudit)
+
+	if a.o.Supply != nil {
+		a.registerSupply(rt)
+	}
 
 	a.route(rt, spec{Method: "GET", Path: "/openapi.json", Tag: "meta", Summary: "This document", Public: true, Response: "OpenAPI"},
 		func(r *http.Request, _ scope.Scope) (any, error) { return a.OpenAPI(), nil })

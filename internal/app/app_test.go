@@ -129,7 +129,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 // fixture creates a region with one ICB and two trusts, a user of each
-// trust (org-admin) and an API token for each.
+// trust (org-admin) and an API token for each, and a supplier register in
+// which both trusts deploy the same product.
 type fixture struct {
 	alice, bob           auth.User
 	aliceTok, bobTok     string
@@ -167,6 +168,7 @@ func newFixture(t testing.TB, s *Server) fixture {
 		t.Fatal(err)
 	}
 	f.bobTokID = tk.ID
+	addSupplyFixture(t, s)
 	return f
 }
 

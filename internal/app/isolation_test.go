@@ -47,6 +47,29 @@ func isolationChecks(f fixture) map[string]isolationCheck {
 		"DELETE /api/v1/tokens/{id}":       {path: "/api/v1/tokens/" + f.bobTokID, status: 404},
 		"GET /api/v1/audit":                {path: "/api/v1/audit?org=RJZ", status: 403},
 		"GET /api/v1/audit/verify":         {status: 403},
+		// Supplier register (addSupplyFixture: ISO-LIMS is deployed by RJ1 and
+		// RJZ). Suppliers, products and dependencies are shared reference data
+		// every NHS reader sees; deployments, impact, the graph and exports must
+		// show nothing of RJZ; reports need the supply-chain role; writes to
+		// RJZ or to a supplier Alice does not represent are not found.
+		"GET /api/v1/supply/suppliers":       {},
+		"GET /api/v1/supply/suppliers/{id}":  {path: "/api/v1/supply/suppliers/ISO-SUP"},
+		"PUT /api/v1/supply/suppliers/{id}":  {path: "/api/v1/supply/suppliers/ISO-SUP", body: `{"name":"Mine now"}`, status: 404},
+		"GET /api/v1/supply/products":        {path: "/api/v1/supply/products?supplier=ISO-SUP"},
+		"GET /api/v1/supply/products/{id}":   {path: "/api/v1/supply/products/ISO-LIMS"},
+		"PUT /api/v1/supply/products/{id}":   {path: "/api/v1/supply/products/ISO-LIMS", body: `{"supplier_id":"ISO-SUP","name":"x","kind":"saas"}`, status: 404},
+		"GET /api/v1/supply/deployments":     {path: "/api/v1/supply/deployments?product=ISO-LIMS"},
+		"PUT /api/v1/supply/deployments":     {body: `{"org_ods":"RJZ","product_id":"ISO-LIMS","service":"pathology","criticality":"low","has_fallback":true}`, status: 404},
+		"DELETE /api/v1/supply/deployments":  {path: "/api/v1/supply/deployments?org=RJZ&product=ISO-LIMS&service=pathology", status: 404},
+		"GET /api/v1/supply/dependencies":    {path: "/api/v1/supply/dependencies?product=ISO-LIMS"},
+		"PUT /api/v1/supply/dependencies":    {body: `{"product_id":"ISO-LIMS","depends_on_product_id":"ISO-HOST","kind":"hosting","critical":false}`, status: 404},
+		"DELETE /api/v1/supply/dependencies": {path: "/api/v1/supply/dependencies?product=ISO-LIMS&depends_on=ISO-HOST", status: 404},
+		"POST /api/v1/supply/import":         {body: `{"format_version":1,"deployments":[{"org_ods":"RJZ","product_id":"ISO-LIMS","service":"pathology","criticality":"low","has_fallback":true}]}`, status: 400},
+		"GET /api/v1/supply/export":          {},
+		"GET /api/v1/supply/impact":          {path: "/api/v1/supply/impact?supplier=ISO-SUP"},
+		"GET /api/v1/supply/concentration":   {path: "/api/v1/supply/concentration?service=pathology&by=icb", status: 404},
+		"GET /api/v1/supply/risk":            {status: 404},
+		"GET /api/v1/supply/graph":           {path: "/api/v1/supply/graph?node=product:ISO-LIMS&depth=3"},
 	}
 }
 
