@@ -364,9 +364,18 @@ func TestSupplyCasesEndToEnd(t *testing.T) {
 		}
 		js := filepath.Join(t.TempDir(), "register.json")
 		must(t, run(t, "", nil, "--data-dir", dir, "supply", "export", "--json", js))
+		// To standard output: the document alone there, the summary on stderr.
+		r = must(t, run(t, "", nil, "--data-dir", dir, "supply", "export", "--json", "-"))
+		var reg struct {
+			Suppliers   []json.RawMessage `json:"suppliers"`
+			Deployments []json.RawMessage `json:"deployments"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &reg); err != nil || len(reg.Suppliers) != 10 || len(reg.Deployments) != 18 || !strings.Contains(r.stderr, "to standard output") {
+			t.Errorf("export --json -: %v %d suppliers %d deployments; stderr %q", err, len(reg.Suppliers), len(reg.Deployments), r.stderr)
+		}
 		r = must(t, run(t, "", nil, "--data-dir", dir, "audit", "list", "--action", "export", "--format", "json"))
-		if n := strings.Count(r.stdout, `"object_type":"supply_register"`); n != 2 {
-			t.Errorf("%d export audit entries, want 2:\n%s", n, r.stdout)
+		if n := strings.Count(r.stdout, `"object_type":"supply_register"`); n != 3 {
+			t.Errorf("%d export audit entries, want 3:\n%s", n, r.stdout)
 		}
 		// Importing what was exported changes nothing.
 		for _, src := range []string{out, js} {
@@ -549,5 +558,23 @@ func TestSupplyGenerate(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("generate without --create-orgs or --orgs-from-db touched the database (%v)", err)
+	}
+	// --orgs-from-db deploys to the organisations already there (here the
+	// cases' trusts and practices) and creates none.
+	dir = supplyDataDir(t)
+	r = must(t, run(t, "", nil, "--data-dir", dir, "supply", "generate", "--out", out, "--orgs-from-db"))
+	if !strings.Contains(r.stdout, "for 20 organisations") {
+		t.Errorf("generate --orgs-from-db: %s", r.stdout)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "deployments.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgs := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
+		orgs[strings.SplitN(l, ",", 2)[0]] = true
+	}
+	if len(orgs) != 11 || !orgs["RJ1"] || !orgs["G85001"] {
+		t.Errorf("deployments of %d organisations %v, want the cases' 6 trusts and 5 practices", len(orgs), orgs)
 	}
 }
