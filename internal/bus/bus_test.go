@@ -569,10 +569,13 @@ func TestConsumeStopsWhenContextDone(t *testing.T) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	started, returned := make(chan struct{}), make(chan struct{})
+	// On a slow machine the message can be delivered a second time (after
+	// the first delivery's NAK) before stop takes effect: close once.
+	var startOnce, returnOnce sync.Once
 	stop, err := b.Consume(cctx, "EVENTS", "worker", func(hctx context.Context, _ jetstream.Msg) error {
-		close(started)
+		startOnce.Do(func() { close(started) })
 		<-hctx.Done() // a handler blocked on I/O that honours its context
-		close(returned)
+		returnOnce.Do(func() { close(returned) })
 		return hctx.Err()
 	})
 	if err != nil {
