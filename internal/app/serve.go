@@ -114,6 +114,17 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		s.done <- err
 	}()
 	log.Info("vigil started", "version", Version, "http", s.Addr, "database", a.DB.Location, "bus_embedded", s.Bus.Embedded())
+	// Build the supplier graph now rather than on the first question (a
+	// national register takes seconds to load); queries meanwhile wait for it.
+	go func() {
+		start := time.Now()
+		st, err := a.Supply.Refresh(context.WithoutCancel(ctx))
+		if err != nil {
+			log.Warn("supplier graph warm-up", "err", err)
+			return
+		}
+		log.Info("supplier graph loaded", "duration", time.Since(start), "products", st.Products, "deployments", st.Deployments)
+	}()
 	return s, nil
 }
 
