@@ -62,6 +62,9 @@ func Estate() []org.Org {
 			}
 			n++
 			add(fmt.Sprintf("DM%04d", n), name+" ("+i[0]+")", org.GPPractice, i[0])
+			// Registered patients, so impact totals carry a population:
+			// between 3,000 and 15,000, like most English practices.
+			out[len(out)-1].Population = int64(3000 + (n*7919)%12000)
 		}
 	}
 	add("SUP-ACME", "ACME CLINICAL SYSTEMS LTD (DEMO SUPPLIER)", org.Supplier, org.RootCode)
