@@ -231,6 +231,35 @@ func buildGraph(orgs []org.Org, reg *Register) *graph {
 		}
 	}
 
+	// An ICB's or region's registered population is its open practices'
+	// patients when the organisation row carries none (the ODS extracts
+	// give patients per practice only).
+	var icbPop, regionPop = map[int32]int64{}, map[int32]int64{}
+	for i := range g.orgs {
+		o := &g.orgs[i]
+		if o.typ != org.GPPractice || o.closed || o.pop <= 0 {
+			continue
+		}
+		if o.icb >= 0 {
+			icbPop[o.icb] += o.pop
+		}
+		if o.region >= 0 {
+			regionPop[o.region] += o.pop
+		}
+	}
+	for i := range g.orgs {
+		o := &g.orgs[i]
+		if o.pop > 0 {
+			continue
+		}
+		switch o.typ {
+		case org.ICB:
+			o.pop = icbPop[int32(i)]
+		case org.Region:
+			o.pop = regionPop[int32(i)]
+		}
+	}
+
 	// Suppliers.
 	g.sup = make([]supNode, len(reg.Suppliers))
 	g.supIdx = make(map[string]int32, len(reg.Suppliers))
