@@ -41,6 +41,8 @@ func (a *API) registerSupply(rt *httpd.Router) {
 		"ConcentrationReport": reflect.TypeFor[supply.ConcentrationReport](),
 		"SystemicResult":      reflect.TypeFor[supply.SystemicResult](),
 		"SupplyGraph":         reflect.TypeFor[supply.Graph](),
+		"Snapshot":            reflect.TypeFor[supply.Snapshot](),
+		"Trend":               reflect.TypeFor[[]supply.TrendPoint](),
 	} {
 		a.AddSchema(name, t)
 	}
@@ -101,6 +103,35 @@ func (a *API) registerSupply(rt *httpd.Router) {
 	a.route(rt, spec{Method: "GET", Path: "/supply/graph", Tag: "supply", Summary: "The dependency graph around a supplier, product or organisation, for pictures",
 		Params: []param{{Name: "node", In: "query", Type: "string", Required: true, Desc: "supplier:ID, product:ID or org:ODS"},
 			{Name: "depth", In: "query", Type: "integer", Desc: "hops, 1–6 (default 2)"}}, Response: "SupplyGraph"}, a.supplyGraph)
+	a.route(rt, spec{Method: "POST", Path: "/supply/snapshots", Tag: "supply", Summary: "Record today's concentration report, for trends (national supply-chain managers)",
+		Response: "Snapshot", Status: 201}, a.supplySnapshot)
+	a.route(rt, spec{Method: "GET", Path: "/supply/trend", Tag: "supply", Summary: "How a service's concentration has changed across recorded snapshots (national supply-chain managers)",
+		Params: []param{{Name: "service", In: "query", Type: "string", Required: true}, {Name: "by", In: "query", Type: "string", Desc: "national (default), region or icb"},
+			{Name: "group", In: "query", Type: "string", Desc: "region or ICB code (with by=region or by=icb)"}}, Response: "Trend"}, a.supplyTrend)
+}
+
+func (a *API) supplySnapshot(r *http.Request, sc scope.Scope) (any, error) {
+	snap, err := a.o.Supply.RecordSnapshot(r.Context(), sc)
+	if err != nil {
+		return nil, err
+	}
+	return created{snap}, nil
+}
+
+func (a *API) supplyTrend(r *http.Request, sc scope.Scope) (any, error) {
+	v, err := required(r, "service")
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	pts, err := a.o.Supply.Trend(r.Context(), sc, v[0], supply.Level(q.Get("by")), strings.ToUpper(q.Get("group")))
+	if err != nil {
+		return nil, err
+	}
+	if pts == nil {
+		pts = []supply.TrendPoint{}
+	}
+	return pts, nil
 }
 
 // pageByKey pages a list the service returns whole, sorted by key: the

@@ -70,6 +70,8 @@ func isolationChecks(f fixture) map[string]isolationCheck {
 		"GET /api/v1/supply/concentration":   {path: "/api/v1/supply/concentration?service=pathology&by=icb", status: 404},
 		"GET /api/v1/supply/risk":            {status: 404},
 		"GET /api/v1/supply/graph":           {path: "/api/v1/supply/graph?node=product:ISO-LIMS&depth=3"},
+		"POST /api/v1/supply/snapshots":      {},
+		"GET /api/v1/supply/trend":           {path: "/api/v1/supply/trend?service=pathology&by=icb&group=QKK"},
 	}
 }
 

@@ -208,6 +208,22 @@ func TestSupplyAPI(t *testing.T) {
 		t.Fatalf("import = %d %s", res.StatusCode, body)
 	}
 
+	t.Run("snapshots and trend", func(t *testing.T) {
+		for i := 0; i < 2; i++ {
+			if res, body := do(t, "POST", s.url("/api/v1/supply/snapshots"), s.national, ""); res.StatusCode != 201 {
+				t.Fatalf("snapshot = %d %s", res.StatusCode, body)
+			}
+		}
+		res, body := get(t, c, s.url("/api/v1/supply/trend?service=pathology"), s.national)
+		pts := decodeJSON[[]supply.TrendPoint](t, body)
+		if res.StatusCode != 200 || len(pts) != 2 {
+			t.Errorf("trend = %d %s", res.StatusCode, body)
+		}
+		if res, _ := do(t, "POST", s.url("/api/v1/supply/snapshots"), s.trust, ""); res.StatusCode < 400 {
+			t.Errorf("a trust user recorded a national snapshot: %d", res.StatusCode)
+		}
+	})
+
 	t.Run("impact", func(t *testing.T) {
 		_, body := get(t, c, s.url("/api/v1/supply/impact?supplier=SYNLAB"), s.national)
 		imp := decodeJSON[supply.ImpactResult](t, body)

@@ -354,6 +354,9 @@ func (s *Service) Trend(ctx context.Context, sc scope.Scope, service string, by 
 	if !sc.National(scope.Supply) {
 		return nil, fmt.Errorf("concentration trend: %w", store.ErrNotFound)
 	}
+	if by == "" {
+		by = National
+	}
 	if by == National && group == "" {
 		group = org.RootCode
 	}
