@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/supply"
+	"github.com/vigil-health/vigil/internal/supplyviz"
 )
 
 // Version is set at build time with -ldflags "-X …/internal/app.Version=…".
@@ -27,7 +28,7 @@ var Version = "dev"
 
 // Migrations lists every domain's schema, in dependency order.
 func Migrations() []store.MigrationSet {
-	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations()}
+	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), supplyviz.Migrations()}
 }
 
 // App holds the opened store and the domain services built on it.

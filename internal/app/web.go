@@ -6,13 +6,14 @@ import (
 
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/auth/oidc"
+	"github.com/vigil-health/vigil/internal/supplyviz"
 	"github.com/vigil-health/vigil/internal/web"
 )
 
 // registerWeb mounts the web UI, with single sign-on when an issuer is set.
 func (s *Server) registerWeb(ctx context.Context) error {
 	var sso *auth.SSO
-	cfg := s.Config
+	cfg := s.Config // BaseURL is filled in by Start from the listening address
 	if cfg.OIDCIssuer != "" {
 		roles, err := oidc.ParseRoleMap(cfg.OIDCRoleMap)
 		if err != nil {
@@ -26,8 +27,14 @@ func (s *Server) registerWeb(ctx context.Context) error {
 			return fmt.Errorf("single sign-on with %s: %w", cfg.OIDCIssuer, err)
 		}
 	}
+	// Map boundaries live in the "geo" tables (supplyviz.Migrations); the
+	// web UI draws maps on them and national users upload them.
+	geo, err := supplyviz.NewBoundaries(supplyviz.BoundaryOptions{DB: s.DB, Audit: s.Audit, Now: s.Now})
+	if err != nil {
+		return err
+	}
 	w, err := web.New(web.Options{Orgs: s.Orgs, Auth: s.Auth, Audit: s.Audit, SSO: sso, SSOName: cfg.OIDCName,
-		TLS: cfg.TLS(), Version: Version, Logger: s.Log, Demo: s.Orgs.HasDemo})
+		TLS: cfg.TLS(), Version: Version, Logger: s.Log, Demo: s.Orgs.HasDemo, Supply: s.Supply, Boundaries: geo})
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func (w *Web) areas() []area {
 				"The supplier register: suppliers, their products and where they are deployed",
 				"The dependency graph between suppliers, products and organisations",
 				"Blast radius of a supplier incident and concentration risk across the NHS",
-			}, handler: w.suppliers},
+			}, handler: w.suppliers, Ready: w.o.Supply != nil},
 		{Key: "assurance", Label: "Assurance", Href: "/assurance",
 			Summary: "Security frameworks, assessment campaigns, evidence and scores.",
 			Coming: []string{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -32,7 +33,40 @@ func (w *Web) funcs() template.FuncMap {
 		"json":      prettyJSON,
 		"initials":  initials,
 		"field":     field,
+		"pct":       percent,
+		"thousands": func(v any) string {
+			switch x := v.(type) {
+			case int:
+				return thousandsInt(float64(x))
+			case int64:
+				return thousandsInt(float64(x))
+			case float64:
+				return thousandsInt(x)
+			}
+			return fmt.Sprint(v)
+		},
+		"impactLabel":  impactLabel,
+		"join":         strings.Join,
+		"add":          func(a, b int) int { return a + b },
+		"subnav":       supplyNav,
+		"orgTypeLabel": func(s string) string { return typeLabel(org.Type(s)) },
 	}
+}
+
+// impactLabel names an impact class in words (a class is never shown by
+// colour alone).
+func impactLabel(c any) string {
+	switch fmt.Sprint(c) {
+	case "hard-down":
+		return "Hard-down"
+	case "degraded":
+		return "Degraded"
+	case "exposed":
+		return "Exposed"
+	case "affected":
+		return "Affected"
+	}
+	return "Not affected"
 }
 
 // fieldView is one labelled input with its hint and error, for the
@@ -396,3 +430,19 @@ func limitBody(rw http.ResponseWriter, r *http.Request) {
 
 // remote is the caller's address as the audit log records it.
 func remote(r *http.Request) string { return httpd.ClientIP(r) }
+
+// supplyNav is the Suppliers area's own navigation; concentration is for
+// supply-chain managers only, boundaries for those who may import them.
+func supplyNav(v *view, current string) []navItem {
+	items := []navItem{{Key: "home", Label: "Overview", Href: "/suppliers"}, {Key: "register", Label: "Register", Href: "/suppliers/register"},
+		{Key: "impact", Label: "Blast radius", Href: "/suppliers/impact"}}
+	if v.User != nil && v.User.Can(scope.Supply) {
+		items = append(items, navItem{Key: "concentration", Label: "Concentration", Href: "/suppliers/concentration"})
+	}
+	items = append(items, navItem{Key: "graph", Label: "Dependency graph", Href: "/suppliers/graph"}, navItem{Key: "map", Label: "Map", Href: "/suppliers/map"},
+		navItem{Key: "import", Label: "Import", Href: "/suppliers/import"})
+	for i := range items {
+		items[i].Current = items[i].Key == current
+	}
+	return items
+}

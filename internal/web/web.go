@@ -36,6 +36,8 @@ import (
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
+	"github.com/vigil-health/vigil/internal/supply"
+	"github.com/vigil-health/vigil/internal/supplyviz"
 )
 
 //go:embed templates/*.html static/*
@@ -59,14 +61,20 @@ type Options struct {
 	// Demo, if set, reports whether the database holds demo data, to show
 	// a "DEMO DATA" banner on every page.
 	Demo func(ctx context.Context) bool
+	// Supply is the supplier register; nil leaves the Suppliers area a
+	// placeholder.
+	Supply *supply.Service
+	// Boundaries are the map outlines; nil means no maps (tables only).
+	Boundaries *supplyviz.Boundaries
 }
 
 // Web holds the parsed templates and the static assets.
 type Web struct {
-	o      Options
-	log    *slog.Logger
-	pages  map[string]*template.Template
-	assets map[string]asset
+	o       Options
+	log     *slog.Logger
+	pages   map[string]*template.Template
+	assets  map[string]asset
+	reports reportCache
 }
 
 type asset struct {
@@ -79,6 +87,8 @@ type asset struct {
 // (each defines "content" inside layout.html).
 var pageNames = []string{
 	"signin", "home", "orgs", "org", "area", "admin", "users", "user_new", "user", "account", "audit", "error",
+	"suppliers", "supply_register", "supply_supplier", "supply_product", "supply_impact", "supply_concentration",
+	"supply_graph", "supply_map", "supply_import", "supply_boundaries",
 }
 
 // New parses every template and hashes every asset once, so a broken
@@ -211,6 +221,9 @@ func (w *Web) Register(rt *httpd.Router) {
 
 	for _, a := range w.areas() {
 		h("GET", a.Href, authd, a.Label, a.handler)
+	}
+	if w.o.Supply != nil {
+		w.registerSupply(h)
 	}
 
 	h("GET", "/admin", authd, "Administration", w.admin)

@@ -24,6 +24,8 @@ import (
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
+	"github.com/vigil-health/vigil/internal/supply"
+	"github.com/vigil-health/vigil/internal/supplyviz"
 )
 
 const password = "correct horse battery staple"
@@ -63,6 +65,9 @@ type env struct {
 	web   *Web
 	logs  *syncBuffer
 	users map[string]string // e-mail → user ID
+	// supply and geo are set with envOptions.supply.
+	supply *supply.Service
+	geo    *supplyviz.Boundaries
 }
 
 type syncBuffer struct {
@@ -88,12 +93,18 @@ type envOptions struct {
 	// sso, if set, is called with the server's base URL before the web UI
 	// is built and returns the SSO to use.
 	sso func(base string, a *auth.Service) (*auth.SSO, string)
+	// supply adds the supplier register and map boundaries (empty).
+	supply bool
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
-	db := storetest.SQLite(t, audit.Migrations(), org.Migrations(), auth.Migrations())
+	sets := []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations()}
+	if eo.supply {
+		sets = append(sets, supply.Migrations(), supplyviz.Migrations())
+	}
+	db := storetest.SQLite(t, sets...)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	al := audit.New(db, nil)
@@ -134,6 +145,16 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	}
 	if eo.sso != nil {
 		o.SSO, o.SSOName = eo.sso(base, as)
+	}
+	if eo.supply {
+		if e.supply, err = supply.New(supply.Options{DB: db, Audit: al, Orgs: orgs, Logger: log}); err != nil {
+			t.Fatal(err)
+		}
+		orgs.OnChange(e.supply.Invalidate)
+		if e.geo, err = supplyviz.NewBoundaries(supplyviz.BoundaryOptions{DB: db, Audit: al}); err != nil {
+			t.Fatal(err)
+		}
+		o.Supply, o.Boundaries = e.supply, e.geo
 	}
 	w, err := New(o)
 	if err != nil {
@@ -924,7 +945,7 @@ func TestErrorPages(t *testing.T) {
 // TestEveryPageRenders loads every page as each kind of user and checks
 // that each template was used; checkNoInline runs on all of them.
 func TestEveryPageRenders(t *testing.T) {
-	e := newEnv(t, envOptions{demo: true})
+	e := newSupplyEnvWith(t, envOptions{demo: true})
 	used := map[string]bool{}
 	note := func(tmpl string, p page, want int) {
 		t.Helper()
@@ -943,6 +964,11 @@ func TestEveryPageRenders(t *testing.T) {
 		"/": "home", "/orgs": "orgs", "/orgs?q=leeds": "orgs", "/orgs/RR8": "org", "/orgs/ENG": "org",
 		"/monitoring": "area", "/admin": "admin", "/admin/users": "users", "/admin/users/new": "user_new",
 		"/admin/users/" + uid: "user", "/account": "account", "/admin/audit": "audit", "/admin/audit/verify": "audit",
+		"/suppliers": "suppliers", "/suppliers/register": "supply_register", "/suppliers/s/SYNNOVIS": "supply_supplier",
+		"/suppliers/p/SYN-LIMS": "supply_product", "/suppliers/impact": "supply_impact", "/suppliers/impact?supplier=SYNNOVIS": "supply_impact",
+		"/suppliers/impact?org=RJ1": "supply_impact", "/suppliers/concentration": "supply_concentration",
+		"/suppliers/graph": "supply_graph", "/suppliers/graph?node=org:RJ1": "supply_graph", "/suppliers/map": "supply_map",
+		"/suppliers/map?view=concentration&service=pathology": "supply_map", "/suppliers/import": "supply_import", "/suppliers/boundaries": "supply_boundaries",
 	} {
 		note(tmpl, admin.get(path), 200)
 	}
@@ -967,6 +993,9 @@ func TestEveryPageRenders(t *testing.T) {
 		"signin": signInData{}, "home": homeData{}, "orgs": orgsData{}, "org": orgData{}, "area": areaData{},
 		"admin": adminData{}, "users": usersData{}, "user_new": newUserData{}, "user": userData{},
 		"account": accountData{}, "audit": auditData{}, "error": errorData{},
+		"suppliers": supplyHomeData{}, "supply_register": registerData{}, "supply_supplier": supplierData{}, "supply_product": productData{},
+		"supply_impact": impactData{}, "supply_concentration": concentrationData{}, "supply_graph": graphData{}, "supply_map": mapData{},
+		"supply_import": supplyImportData{}, "supply_boundaries": boundariesData{},
 	}
 	for _, n := range pageNames {
 		var buf bytes.Buffer

@@ -103,3 +103,52 @@
     });
   });
 })();
+
+// Dependency graph: hovering or focusing a box highlights it, its links
+// and its neighbours, and fades the rest. The picture is an inline SVG
+// whose boxes are links, so it works without this (and by keyboard).
+(function () {
+  'use strict';
+  function clear(g) {
+    g.classList.remove('vz-focus');
+    Array.prototype.forEach.call(g.querySelectorAll('.vz-hl'), function (el) { el.classList.remove('vz-hl'); });
+  }
+  function highlight(g, node) {
+    clear(g);
+    var id = node.getAttribute('data-node');
+    if (!id) { return; }
+    g.classList.add('vz-focus');
+    node.classList.add('vz-hl');
+    Array.prototype.forEach.call(g.querySelectorAll('.vz-edge'), function (e) {
+      var from = e.getAttribute('data-from'), to = e.getAttribute('data-to'), other = null;
+      if (from === id) { other = to; } else if (to === id) { other = from; }
+      if (other === null) { return; }
+      e.classList.add('vz-hl');
+      Array.prototype.forEach.call(g.querySelectorAll('.vz-node'), function (n) {
+        if (n.getAttribute('data-node') === other) { n.classList.add('vz-hl'); }
+      });
+    });
+  }
+  function setup() {
+    Array.prototype.forEach.call(document.querySelectorAll('[data-graph]'), function (g) {
+      var on = function (e) {
+        var n = e.target.closest ? e.target.closest('.vz-node') : null;
+        if (n && g.contains(n)) { highlight(g, n); }
+      };
+      g.addEventListener('mouseover', on);
+      g.addEventListener('focusin', on);
+      g.addEventListener('mouseleave', function () { clear(g); });
+      g.addEventListener('focusout', function (e) {
+        if (!e.relatedTarget || !g.contains(e.relatedTarget)) { clear(g); }
+      });
+      g.addEventListener('keydown', function (e) {
+        if (e.key === 'Escape') { clear(g); }
+      });
+    });
+  }
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', setup);
+  } else {
+    setup();
+  }
+})();

@@ -1,0 +1,186 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// TestSupplyBrowser opens the Suppliers area's pictures in headless
+// Chromium — the blast radius with its map, the interactive graph, the
+// map page and the concentration charts — checks the graph's script and
+// that the pages break no Content-Security-Policy rule, and saves
+// screenshots (VIGIL_SCREENSHOTS=dir keeps them).
+func TestSupplyBrowser(t *testing.T) {
+	if _, err := exec.LookPath(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("chromium is required in CI: %v (apt-get install chromium)", err)
+		}
+		t.Skipf("no %s; install Debian's chromium to run the browser test", chromiumPath)
+	}
+	e := newSupplyEnv(t)
+	if !importBoundaries(t, e) {
+		t.Log("no ONS boundaries on this machine: the map shows its table only")
+	}
+	dir := os.Getenv("VIGIL_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, vp := range []struct{ w, h int64 }{{1366, 900}, {800, 1100}} {
+		t.Run(fmt.Sprintf("%dx%d", vp.w, vp.h), func(t *testing.T) {
+			browseSupply(t, e, dir, vp.w, vp.h)
+		})
+	}
+	t.Logf("screenshots in %s", dir)
+}
+
+func browseSupply(t *testing.T, e *env, dir string, width, height int64) {
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(int(width), int(height)),
+	)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, 120*time.Second)
+	defer cancelT()
+
+	var mu sync.Mutex
+	var problems []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *log.EventEntryAdded:
+			if ev.Entry.Level == "error" && ev.Entry.Source != "network" {
+				problems = append(problems, fmt.Sprintf("console %s: %s (%s)", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
+			}
+		case *runtime.EventExceptionThrown:
+			problems = append(problems, "exception: "+ev.ExceptionDetails.Text)
+		}
+	}); err != nil {
+		t.Fatalf("start browser: %v", err)
+	}
+	base := e.srv.URL
+	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	eval := func(js string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", js, err)
+		}
+		return s
+	}
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%dx%d.png", name, width, height)), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every <img> on the page loaded (a broken picture has naturalWidth 0).
+	imagesLoaded := func(what string) {
+		t.Helper()
+		if bad := eval(`Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src).join(" ")`); bad != "" {
+			t.Errorf("%s: pictures that did not load: %s", what, bad)
+		}
+	}
+
+	do("sign in", chromedp.EmulateViewport(width, height), chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.ID("f-email")),
+		chromedp.SendKeys(chromedp.ID("f-email"), "nat@supply.test"),
+		chromedp.SendKeys(chromedp.ID("f-password"), password),
+		chromedp.Click(chromedp.CSS(`form[action="/signin"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("nav.sidenav")))
+
+	do("overview", chromedp.Navigate(base+"/suppliers"), chromedp.WaitVisible(chromedp.ID("systemic")))
+	shot("s01-suppliers")
+
+	// The blast-radius form, used as a person would.
+	do("impact form", chromedp.Navigate(base+"/suppliers/impact"), chromedp.WaitVisible(chromedp.ID("f-q")),
+		chromedp.SetValue(chromedp.ID("f-by"), "supplier"),
+		chromedp.SendKeys(chromedp.ID("f-q"), "SYNNOVIS"),
+		chromedp.Click(chromedp.CSS(`form.filters button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("table.table-impact")))
+	do("map picture", chromedp.Sleep(300*time.Millisecond))
+	imagesLoaded("impact")
+	if s := eval(`document.querySelector("table.table-impact").innerText`); !strings.Contains(s, "RJ1") || !strings.Contains(s, "Hard-down") || !strings.Contains(s, "→") {
+		t.Errorf("impact table: %.500s", s)
+	}
+	shot("s02-impact")
+
+	// The graph: an inline picture whose boxes are links; hovering one
+	// highlights its neighbours (the script), and "one step more" expands.
+	do("graph", chromedp.Navigate(base+"/suppliers/graph?node=supplier:SYNNOVIS&depth=2"), chromedp.WaitVisible(chromedp.CSS("[data-graph] svg")))
+	shot("s03-graph")
+	do("hover", chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-node="product:SYN-LIMS"]').dispatchEvent(new MouseEvent("mouseover", {bubbles: true}))`))
+	if got := eval(`document.querySelector("[data-graph]").className + " | " + document.querySelectorAll("[data-graph] .vz-hl").length`); !strings.Contains(got, "vz-focus") || strings.HasSuffix(got, " 0") {
+		t.Errorf("hovering a node: %q, want the graph in focus mode with highlighted neighbours", got)
+	}
+	shot("s04-graph-hover")
+	do("expand", chromedp.Click(chromedp.CSS(`.graph-steps a:last-child`)), chromedp.WaitVisible(chromedp.CSS("[data-graph] svg")))
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "depth=3") {
+		t.Errorf("expand went to %s", loc)
+	}
+	// Keyboard: a node is a link and follows.
+	do("recentre", chromedp.Navigate(base+"/suppliers/graph?node=org:G85004&depth=3"), chromedp.WaitVisible(chromedp.CSS("[data-graph] svg")))
+	shot("s05-graph-org")
+
+	do("map", chromedp.Navigate(base+"/suppliers/map?supplier=SYNNOVIS&level=icb"), chromedp.WaitVisible(chromedp.ID("values")), chromedp.Sleep(300*time.Millisecond))
+	imagesLoaded("map")
+	shot("s06-map")
+	do("map by region", chromedp.Navigate(base+"/suppliers/map?product=EMIS-WEB&level=region&metric=population"), chromedp.WaitVisible(chromedp.ID("values")), chromedp.Sleep(300*time.Millisecond))
+	imagesLoaded("map by region")
+	shot("s07-map-region")
+
+	do("concentration", chromedp.Navigate(base+"/suppliers/concentration?service=gp-clinical&by=icb"), chromedp.WaitVisible(chromedp.ID("groups")), chromedp.Sleep(300*time.Millisecond))
+	imagesLoaded("concentration")
+	shot("s08-concentration")
+	do("hhi", chromedp.Navigate(base+"/suppliers/concentration?service=gp-clinical&by=icb&chart=hhi"), chromedp.WaitVisible(chromedp.ID("groups")), chromedp.Sleep(300*time.Millisecond))
+	imagesLoaded("hhi")
+	shot("s09-hhi")
+
+	do("supplier", chromedp.Navigate(base+"/suppliers/s/SYNNOVIS"), chromedp.WaitVisible(chromedp.ID("products")), chromedp.Sleep(300*time.Millisecond))
+	imagesLoaded("supplier")
+	shot("s10-supplier")
+	do("import", chromedp.Navigate(base+"/suppliers/import"), chromedp.WaitVisible(chromedp.ID("f-files")))
+	shot("s11-import")
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range problems {
+		t.Errorf("browser reported: %s", p)
+	}
+}

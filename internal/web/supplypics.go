@@ -1,0 +1,505 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/supply"
+	"github.com/vigil-health/vigil/internal/supplyviz"
+)
+
+// Pictures and downloads of the Suppliers area. Pictures render from the
+// same scoped results as the pages; with download=1 they are sent as
+// attachments and recorded in the audit log as exports, like the CSV and
+// JSON downloads of a blast radius.
+
+// orgInfo is what a graph needs to know about an organisation node.
+type orgInfo struct {
+	Type, ICB, ICBName string
+}
+
+// graphScene builds the picture of g. Organisation nodes get their type
+// and ICB (from the impact result when the centre can be compromised,
+// otherwise looked up, at most a few hundred), so large sets aggregate by
+// ICB; interactive pictures link each node to the graph recentred on it.
+func (w *Web) graphScene(ctx context.Context, sc scope.Scope, g supply.Graph, interactive bool) *supplyviz.Scene {
+	info := map[string]orgInfo{}
+	kind, id, _ := strings.Cut(g.Center, ":")
+	var q supply.Query
+	switch kind {
+	case "supplier":
+		q.Supplier = id
+	case "product":
+		q.Product = id
+	}
+	if q != (supply.Query{}) {
+		if res, err := w.o.Supply.Impact(ctx, sc, q); err == nil {
+			for _, a := range res.Affected {
+				info["org:"+a.ODS] = orgInfo{Type: a.Type, ICB: a.ICB, ICBName: a.ICBName}
+			}
+		}
+	}
+	icbNames := map[string]string{}
+	looked := 0
+	for _, n := range g.Nodes {
+		if n.Kind != "org" {
+			continue
+		}
+		if _, ok := info[n.ID]; ok || looked >= 300 {
+			continue
+		}
+		looked++
+		o, err := w.o.Orgs.Get(ctx, sc, strings.TrimPrefix(n.ID, "org:"))
+		if err != nil {
+			continue
+		}
+		oi := orgInfo{Type: string(o.Type), ICB: o.ICB}
+		if o.ICB != "" {
+			if nm, ok := icbNames[o.ICB]; ok {
+				oi.ICBName = nm
+			} else if ic, err := w.o.Orgs.Get(ctx, sc, o.ICB); err == nil {
+				oi.ICBName, icbNames[o.ICB] = ic.Name, ic.Name
+			}
+		}
+		info[n.ID] = oi
+	}
+	o := supplyviz.GraphOptions{
+		Footer: fmt.Sprintf("Source: Vigil supplier register (generation %d), drawn %s. Only what the viewer may see is shown.", g.Generation, time.Now().UTC().Format("2 January 2006")),
+		Group: func(id string) (string, string) {
+			oi := info[id]
+			if oi.ICB == "" {
+				return "", ""
+			}
+			n := oi.ICBName
+			if n == "" {
+				n = oi.ICB
+			}
+			return oi.ICB, n
+		},
+		Caption: func(n supply.GraphNode) string {
+			switch n.Kind {
+			case "org":
+				oi := info[n.ID]
+				c := "Organisation"
+				if oi.Type != "" {
+					c = typeLabel(org.Type(oi.Type))
+				}
+				if oi.ICB != "" {
+					c += " · " + oi.ICB
+				}
+				return c
+			case "supplier":
+				return "Supplier · " + strings.TrimPrefix(n.ID, "supplier:")
+			case "product":
+				return "Product · " + strings.TrimPrefix(n.ID, "product:")
+			}
+			return ""
+		},
+	}
+	if interactive {
+		o.Link = func(id string) string { return "/suppliers/graph?" + graphQuery(id, g.Depth) }
+	}
+	return supplyviz.GraphPicture(g, o)
+}
+
+// inlineSVG prints s for embedding in a page. The printer escapes every
+// text and attribute and writes no script or style, so the markup is safe
+// to trust.
+func inlineSVG(s *supplyviz.Scene, prefix string) (template.HTML, error) {
+	var buf bytes.Buffer
+	if err := supplyviz.WriteSVG(&buf, s, supplyviz.SVGOptions{Inline: true, IDPrefix: prefix}); err != nil {
+		return "", err
+	}
+	return template.HTML(buf.String()), nil
+}
+
+// mapBuild is a map picture's inputs, shared by the map page and the
+// picture endpoints.
+type mapBuild struct {
+	view       string
+	level      supplyviz.Level
+	query      string
+	impact     impactQuery
+	service    string
+	bounds     []supplyviz.Boundary
+	opts       supplyviz.MapOptions
+	groupNames map[string]string
+	Error      string
+}
+
+func (w *Web) buildMap(ctx context.Context, sc scope.Scope, v url.Values) (mapBuild, error) {
+	m := mapBuild{view: "impact", level: supplyviz.LevelICB, groupNames: map[string]string{}}
+	if v.Get("view") == "concentration" || (v.Get("view") == "" && v.Get("service") != "") {
+		m.view = "concentration"
+	}
+	if v.Get("level") == "region" {
+		m.level = supplyviz.LevelRegion
+	}
+	byWord := "ICB"
+	if m.level == supplyviz.LevelRegion {
+		byWord = "region"
+	}
+	if w.o.Boundaries != nil {
+		bs, err := w.o.Boundaries.Load(ctx, m.level)
+		if err != nil {
+			return m, err
+		}
+		m.bounds = bs
+	}
+	mapped := map[string]bool{}
+	for _, b := range m.bounds {
+		mapped[b.Code] = true
+	}
+	o := supplyviz.MapOptions{Values: map[string]supplyviz.MapValue{}}
+	switch m.view {
+	case "concentration":
+		m.service = strings.TrimSpace(v.Get("service"))
+		if m.service == "" {
+			m.Error = "Choose a service."
+			break
+		}
+		res, err := w.o.Supply.Concentration(ctx, sc, m.service, supply.Level(m.level))
+		if err != nil {
+			return m, err
+		}
+		m.service = res.Service
+		m.query = url.Values{"view": {"concentration"}, "service": {res.Service}, "level": {string(m.level)}}.Encode()
+		o.Title = fmt.Sprintf("Concentration of %s by %s", res.Service, byWord)
+		o.Subtitle = "Herfindahl–Hirschman index of supplier shares among the organisations using the service"
+		o.LegendTitle = "Concentration (HHI)"
+		o.Bins = supplyviz.HHIBins()
+		o.NoData = "No organisations using it (that you can see)"
+		o.NoDataHatch = true
+		unmapped := 0
+		for _, g := range res.Groups {
+			m.groupNames[g.Code] = g.Name
+			detail := fmt.Sprintf("HHI %s, %s; %d organisations", thousandsInt(g.HHI), strings.ToLower(supplyviz.HHIBand(g.HHI)), g.Organisations)
+			if len(g.Shares) > 0 {
+				detail += fmt.Sprintf("; largest %s %s", g.Shares[0].Name, percent(g.Shares[0].Share))
+			}
+			o.Values[g.Code] = supplyviz.MapValue{Value: g.HHI, Label: thousandsInt(g.HHI), Detail: detail}
+			if !mapped[g.Code] {
+				unmapped += g.Organisations
+			}
+		}
+		if unmapped > 0 && len(m.bounds) > 0 {
+			o.Unmapped = append(o.Unmapped, fmt.Sprintf("%d organisations in no mapped %s", unmapped, byWord))
+		}
+	default:
+		q, err := readImpactQuery(v)
+		if err != nil {
+			m.Error = err.Error()
+			break
+		}
+		m.impact = q
+		if q.Org != "" {
+			m.Error = "A map shows who a compromise reaches: choose a supplier, product or CVE (an organisation's own dependencies are on the blast-radius page)."
+			break
+		}
+		if q.empty() {
+			m.Error = "Choose a supplier, product or CVE."
+			break
+		}
+		res, err := w.o.Supply.Impact(ctx, sc, q.supply())
+		if err != nil {
+			return m, err
+		}
+		metric := v.Get("metric")
+		qv := q.values()
+		qv.Set("level", string(m.level))
+		if metric == "population" || metric == "hard-down" {
+			qv.Set("metric", metric)
+		}
+		m.query = qv.Encode()
+		groups := res.Totals.ByICB
+		if m.level == supplyviz.LevelRegion {
+			groups = res.Totals.ByRegion
+		}
+		name := w.queryName(ctx, sc, q)
+		o.Subtitle = fmt.Sprintf("%d organisations affected: %d hard-down, %d degraded, %d exposed", res.Totals.Organisations, res.Totals.HardDown, res.Totals.Degraded, res.Totals.Exposed)
+		maxV := 0
+		unmapped := 0
+		for _, g := range groups {
+			m.groupNames[g.Code] = g.Name
+			detail := fmt.Sprintf("%d affected: %d hard-down, %d degraded, %d exposed", g.Organisations, g.HardDown, g.Degraded, g.Exposed)
+			if g.Population > 0 {
+				detail += fmt.Sprintf("; %s registered patients", thousandsInt(float64(g.Population)))
+			}
+			if g.Code == "" || !mapped[g.Code] {
+				unmapped += g.Organisations
+				if g.Code == "" {
+					continue
+				}
+			}
+			val := supplyviz.MapValue{Value: float64(g.Organisations), Label: strconv.Itoa(g.Organisations), Detail: detail}
+			switch metric {
+			case "hard-down":
+				val.Value, val.Label = float64(g.HardDown), strconv.Itoa(g.HardDown)
+				if g.HardDown == 0 {
+					continue
+				}
+			case "population":
+				if g.RegisteredPopulation <= 0 {
+					continue
+				}
+				share := float64(g.Population) / float64(g.RegisteredPopulation)
+				val.Value, val.Label = share, percent(share)
+			}
+			maxV = max(maxV, int(val.Value))
+			o.Values[g.Code] = val
+		}
+		switch metric {
+		case "hard-down":
+			o.Title = fmt.Sprintf("Organisations hard-down if %s is compromised, by %s", name, byWord)
+			o.LegendTitle = "Hard-down organisations"
+			o.Bins = supplyviz.CountBins(max(1, maxV))
+			o.NoData = "None hard-down"
+		case "population":
+			o.Title = fmt.Sprintf("Share of registered patients affected if %s is compromised, by %s", name, byWord)
+			o.LegendTitle = "Registered population affected"
+			o.Bins = supplyviz.ShareBins()
+			o.NoData = "Not affected, or population not known"
+		default:
+			o.Title = fmt.Sprintf("Organisations affected if %s is compromised, by %s", name, byWord)
+			o.LegendTitle = "Affected organisations"
+			o.Bins = supplyviz.CountBins(max(1, maxV))
+			o.NoData = "Not affected"
+		}
+		if unmapped > 0 && len(m.bounds) > 0 {
+			o.Unmapped = append(o.Unmapped, fmt.Sprintf("%d affected organisations with no mapped %s", unmapped, byWord))
+		}
+	}
+	o.Footer = fmt.Sprintf("Source: Vigil supplier register, drawn %s. Only organisations the viewer may see are counted.", time.Now().UTC().Format("2 January 2006"))
+	m.opts = o
+	return m, nil
+}
+
+func percent(f float64) string {
+	if f > 0 && f < 0.005 {
+		return "<1 %"
+	}
+	return strconv.Itoa(int(f*100+0.5)) + " %"
+}
+
+func thousandsInt(v float64) string {
+	n := int64(v + 0.5)
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// safeName keeps letters, digits, '-' and '_' for a download's file name.
+func safeName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+		if b.Len() >= 60 {
+			break
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+// supplyPicture serves one picture as SVG or PNG.
+func (w *Web) supplyPicture(name, ext string) func(http.ResponseWriter, *http.Request, scope.Scope) {
+	return func(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+		ctx := r.Context()
+		q := r.URL.Query()
+		var s *supplyviz.Scene
+		var file string
+		switch name {
+		case "graph":
+			node, depth := readGraphQuery(q)
+			g, err := w.o.Supply.Neighbourhood(ctx, sc, node, depth)
+			if err != nil {
+				w.pictureFail(rw, r, sc, err)
+				return
+			}
+			s = w.graphScene(ctx, sc, g, false)
+			file = fmt.Sprintf("vigil-graph-%s-depth%d", safeName(node), depth)
+		case "map":
+			m, err := w.buildMap(ctx, sc, q)
+			if err != nil {
+				w.pictureFail(rw, r, sc, err)
+				return
+			}
+			if m.Error != "" {
+				http.Error(rw, m.Error, http.StatusBadRequest)
+				return
+			}
+			s = supplyviz.MapPicture(m.bounds, m.opts)
+			file = "vigil-map-" + safeName(m.view+"-"+m.impact.node()+m.service+"-"+string(m.level))
+		case "concentration":
+			by := q.Get("by")
+			if by != "region" && by != "national" {
+				by = "icb"
+			}
+			res, err := w.o.Supply.Concentration(ctx, sc, q.Get("service"), supply.Level(by))
+			if err != nil {
+				w.pictureFail(rw, r, sc, err)
+				return
+			}
+			co := supplyviz.ChartOptions{Footer: fmt.Sprintf("Source: Vigil supplier register (generation %d), drawn %s.", res.Generation, time.Now().UTC().Format("2 January 2006"))}
+			chart := "shares"
+			if q.Get("chart") == "hhi" {
+				chart = "hhi"
+				s = supplyviz.HHIChart(res, co)
+			} else {
+				s = supplyviz.SharesChart(res, co)
+			}
+			file = "vigil-concentration-" + safeName(res.Service+"-"+by+"-"+chart)
+		}
+		var buf bytes.Buffer
+		var err error
+		ctype := "image/svg+xml"
+		if ext == "png" {
+			ctype = "image/png"
+			err = supplyviz.WritePNG(&buf, s, 2)
+		} else {
+			err = supplyviz.WriteSVG(&buf, s, supplyviz.SVGOptions{})
+		}
+		if err != nil {
+			w.serverError(rw, r, &sc, err)
+			return
+		}
+		disp := "inline"
+		if q.Get("download") == "1" {
+			disp = "attachment"
+			if err := w.o.Audit.Record(ctx, sc, audit.Change{Action: "export", ObjectType: "supply_picture", ObjectID: file + "." + ext,
+				After: map[string]string{"picture": name, "format": ext, "query": r.URL.RawQuery}}); err != nil {
+				w.serverError(rw, r, &sc, fmt.Errorf("audit picture export: %w", err))
+				return
+			}
+		}
+		h := rw.Header()
+		h.Set("Content-Type", ctype)
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Disposition", fmt.Sprintf(`%s; filename="%s.%s"`, disp, file, ext))
+		rw.Write(buf.Bytes())
+	}
+}
+
+// pictureFail answers an error for an image: a 404 or 400 with a short
+// text body (an <img> shows its alt text), or the error page for a 500.
+func (w *Web) pictureFail(rw http.ResponseWriter, r *http.Request, sc scope.Scope, err error) {
+	var ve *supply.ValidationError
+	if errors.As(err, &ve) {
+		http.Error(rw, sentence(ve.Reason), http.StatusBadRequest)
+		return
+	}
+	w.fail(rw, r, sc, err)
+}
+
+// ---- blast-radius downloads ----
+
+func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	ctx := r.Context()
+	v := r.URL.Query()
+	format := v.Get("format")
+	if format != "json" {
+		format = "csv"
+	}
+	q, err := readImpactQuery(v)
+	if err != nil || q.empty() {
+		w.errorPage(rw, r, &sc, http.StatusBadRequest, "")
+		return
+	}
+	var result any
+	var rows int
+	var writeCSV func(*csv.Writer)
+	if q.Org != "" {
+		res, err := w.o.Supply.DependsOn(ctx, sc, q.Org)
+		if err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		result, rows = res, len(res.Products)
+		writeCSV = func(cw *csv.Writer) {
+			cw.Write([]string{"product_id", "name", "kind", "supplier_id", "supplier_name", "group_id", "depth", "services", "critical", "paths"})
+			for _, p := range res.Products {
+				cw.Write(cells(p.ID, p.Name, p.Kind, p.SupplierID, p.SupplierName, p.GroupID, strconv.Itoa(p.Depth), strings.Join(p.Services, ";"),
+					strconv.FormatBool(p.Critical), joinPaths(p.Paths)))
+			}
+		}
+	} else {
+		res, err := w.o.Supply.Impact(ctx, sc, q.supply())
+		if err != nil {
+			var ve *supply.ValidationError
+			if errors.As(err, &ve) {
+				w.errorPage(rw, r, &sc, http.StatusBadRequest, "")
+				return
+			}
+			w.fail(rw, r, sc, err)
+			return
+		}
+		result, rows = res, len(res.Affected)
+		writeCSV = func(cw *csv.Writer) {
+			cw.Write([]string{"ods", "name", "type", "icb", "icb_name", "region", "region_name", "population", "services", "impact", "paths"})
+			for _, a := range res.Affected {
+				cw.Write(cells(a.ODS, a.Name, a.Type, a.ICB, a.ICBName, a.Region, a.RegionName, strconv.FormatInt(a.Population, 10),
+					strings.Join(a.Services, ";"), string(a.Impact), joinPaths(a.Paths)))
+			}
+		}
+	}
+	file := "vigil-impact-" + safeName(strings.ReplaceAll(q.node()+q.CVE, ":", "-"))
+	// Record the export before sending it: an export that cannot be
+	// audited is not sent.
+	if err := w.o.Audit.Record(ctx, sc, audit.Change{Action: "export", ObjectType: "supply_impact", ObjectID: file + "." + format, Org: q.Org,
+		After: map[string]any{"query": q.values().Encode(), "format": format, "rows": rows}}); err != nil {
+		w.serverError(rw, r, &sc, fmt.Errorf("audit impact export: %w", err))
+		return
+	}
+	h := rw.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, file, format))
+	if format == "json" {
+		h.Set("Content-Type", "application/json")
+		enc := json.NewEncoder(rw)
+		enc.SetIndent("", "  ")
+		enc.Encode(result)
+		return
+	}
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	cw := csv.NewWriter(rw)
+	writeCSV(cw)
+	cw.Flush()
+}
+
+// cells neutralises spreadsheet formulas: a cell starting with = + - @ or
+// a control character is prefixed with ' (OWASP CSV injection).
+func cells(vs ...string) []string {
+	for i, v := range vs {
+		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+			vs[i] = "'" + v
+		}
+	}
+	return vs
+}
+
+func joinPaths(ps [][]string) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = strings.Join(p, " > ")
+	}
+	return strings.Join(out, " | ")
+}
