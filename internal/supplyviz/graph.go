@@ -76,9 +76,9 @@ type GraphOptions struct {
 
 // Graph picture geometry, in scene units.
 const (
-	nodeW    = 232.0
-	nodeH    = 58.0
-	colGap   = 96.0
+	nodeW    = 248.0
+	nodeH    = 64.0
+	colGap   = 84.0
 	rowGap   = 14.0
 	margin   = 24.0
 	headerH  = 64.0
@@ -396,7 +396,7 @@ func GraphPicture(g supply.Graph, o GraphOptions) *Scene {
 	if g.Truncated {
 		sub += " (truncated: the neighbourhood is larger than can be drawn)"
 	}
-	s.Add(&Text{X: margin, Y: 50, S: sub + " · impact flows left to right", Size: 12, Color: ink2})
+	s.Add(&Text{X: margin, Y: 50, S: sub + " · impact flows left to right", Size: 12.5, Color: ink2})
 
 	if len(g.Nodes) == 0 {
 		s.Add(&Text{X: width / 2, Y: headerH + 20, S: "Nothing to draw: no nodes in this neighbourhood.", Size: 14, Anchor: Middle, Color: ink2})
@@ -519,7 +519,7 @@ func nodeShape(v *vnode, by map[string]supply.GraphNode) *Group {
 		grp.Title = label + " (see the table below the picture)"
 		grp.Items = append(grp.Items,
 			&Rect{X: v.x, Y: v.y, W: nodeW, H: nodeH, Radius: 4, Paint: Paint{Fill: white, Stroke: ruleDark, Width: 1.2, Dash: []float64{4, 3}}},
-			&Text{X: v.x + nodeW/2, Y: v.y + nodeH/2 + 4, S: label, Size: 12, Anchor: Middle, Color: ink2})
+			&Text{X: v.x + nodeW/2, Y: v.y + nodeH/2 + 5, S: label, Size: 13, Anchor: Middle, Color: ink2})
 		return grp
 	}
 	radius := 4.0
@@ -545,16 +545,16 @@ func nodeShape(v *vnode, by map[string]supply.GraphNode) *Group {
 	tw := nodeW - stripW - labelPad - 8
 	tx := v.x + stripW + labelPad/2 + 2
 	// Names of NHS bodies are long: up to two lines, then the caption.
-	lines := wrap(v.label, 12, true, tw, 2)
-	ty := v.y + 23
+	lines := wrap(v.label, 13.5, true, tw, 2)
+	ty := v.y + 26
 	if len(lines) == 2 {
-		ty = v.y + 18
+		ty = v.y + 20
 	}
 	for _, l := range lines {
-		grp.Items = append(grp.Items, &Text{X: tx, Y: ty, S: l, Size: 12, Bold: true, Color: ink})
-		ty += 14.5
+		grp.Items = append(grp.Items, &Text{X: tx, Y: ty, S: l, Size: 13.5, Bold: true, Color: ink})
+		ty += 16
 	}
-	grp.Items = append(grp.Items, &Text{X: tx, Y: ty + 3, S: fit(v.captionText(), 10.5, false, tw), Size: 10.5, Color: ink2})
+	grp.Items = append(grp.Items, &Text{X: tx, Y: ty + 3, S: fit(v.captionText(), 11.5, false, tw), Size: 11.5, Color: ink2})
 	tip := v.label
 	if _, x, ok := strings.Cut(v.id, ":"); ok && v.kind != "group" {
 		tip += " (" + x + ")"
@@ -649,14 +649,14 @@ func edgeShape(a, b *vnode, e *vedge) *Group {
 
 func graphLegend(s *Scene, y float64) {
 	x := margin
-	s.Add(&Text{X: x, Y: y, S: "Key", Size: 12, Bold: true, Color: ink})
+	s.Add(&Text{X: x, Y: y, S: "Key", Size: 13, Bold: true, Color: ink})
 	y += 14
 	for _, c := range []string{classHardDown, classDegraded, classExposed, classAffected, classUnaffected} {
 		st := classStyles[c]
 		s.Add(&Rect{X: x, Y: y, W: 22, H: 14, Paint: Paint{Fill: st.Tint, Stroke: ruleDark, Width: 1}},
 			&Rect{X: x, Y: y, W: 6, H: 14, Paint: Paint{Fill: st.Strip, Hatch: st.Hatch}})
-		s.Add(&Text{X: x + 28, Y: y + 11, S: st.Label, Size: 11.5, Color: ink})
-		x += 28 + textWidth(st.Label, 11.5, false) + 22
+		s.Add(&Text{X: x + 28, Y: y + 11.5, S: st.Label, Size: 12.5, Color: ink})
+		x += 28 + textWidth(st.Label, 12.5, false) + 22
 	}
 	x = margin
 	y += 30
@@ -669,12 +669,12 @@ func graphLegend(s *Scene, y float64) {
 		head.LineTo(x+31, y-8.5)
 		head.LineTo(x+31, y+0.5)
 		head.Close()
-		s.Add(p, head, &Text{X: x + 48, Y: y, S: label, Size: 11.5, Color: ink})
-		x += 48 + textWidth(label, 11.5, false) + 26
+		s.Add(p, head, &Text{X: x + 48, Y: y, S: label, Size: 12.5, Color: ink})
+		x += 48 + textWidth(label, 12.5, false) + 26
 	}
 	line("Critical dependency", nil, ink, 1.8)
 	line("Not critical", []float64{6, 4}, ink2, 1.4)
-	s.Add(&Text{X: margin, Y: y + 22, S: "Arrows point the way a compromise spreads. Thick blue border: the centre of the picture.", Size: 11.5, Color: ink2})
+	s.Add(&Text{X: margin, Y: y + 22, S: "Arrows point the way a compromise spreads. Thick blue border: the centre of the picture.", Size: 12.5, Color: ink2})
 }
 
 func graphDesc(g supply.Graph, by map[string]supply.GraphNode, cols map[int][]*vnode, ranks []int) string {

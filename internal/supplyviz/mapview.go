@@ -151,7 +151,7 @@ func MapPicture(bs []Boundary, o MapOptions) *Scene {
 	}
 	noData := Paint{Fill: Hex("#f4f6f7"), Stroke: white, Width: 0.8}
 	if o.NoDataHatch {
-		noData.Hatch = Hex("#d8dde0")
+		noData.Hatch = Hex("#e3e8ea") // light: most of a map may be "no data"
 	}
 	paintOf := func(code string) (Paint, string) {
 		v, ok := o.Values[code]
@@ -217,7 +217,7 @@ func MapPicture(bs []Boundary, o MapOptions) *Scene {
 		}
 		if len(ldn) > 0 {
 			iw, ih := panelW, 170.0
-			s.Add(&Text{X: panelX, Y: y + 10, S: "London (enlarged)", Size: 12, Bold: true, Color: ink})
+			s.Add(&Text{X: panelX, Y: y + 10, S: "London (enlarged)", Size: 13, Bold: true, Color: ink})
 			s.Add(&Rect{X: panelX, Y: y + 18, W: iw, H: ih, Paint: Paint{Stroke: rule, Width: 1}})
 			ip := fitProjection(bboxOf(ldn), panelX+6, y+24, iw-12, ih-12)
 			for _, x := range ldn {
@@ -244,17 +244,17 @@ func MapPicture(bs []Boundary, o MapOptions) *Scene {
 		}
 	}
 	// Legend.
-	s.Add(&Text{X: panelX, Y: y, S: fit(o.LegendTitle, 12, true, panelW), Size: 12, Bold: true, Color: ink})
+	s.Add(&Text{X: panelX, Y: y, S: fit(o.LegendTitle, 13, true, panelW), Size: 13, Bold: true, Color: ink})
 	y += 10
 	for _, b := range o.Bins {
 		s.Add(&Rect{X: panelX, Y: y, W: 26, H: 16, Paint: Paint{Fill: b.Fill, Hatch: b.Hatch, Stroke: ruleDark, Width: 0.8}})
-		s.Add(&Text{X: panelX + 34, Y: y + 12.5, S: fit(b.Label, 11.5, false, panelW-34), Size: 11.5, Color: ink})
-		y += 21
+		s.Add(&Text{X: panelX + 34, Y: y + 12.5, S: fit(b.Label, 12.5, false, panelW-34), Size: 12.5, Color: ink})
+		y += 22
 	}
 	if o.NoData != "" {
 		s.Add(&Rect{X: panelX, Y: y, W: 26, H: 16, Paint: Paint{Fill: noData.Fill, Hatch: noData.Hatch, Stroke: ruleDark, Width: 0.8}})
-		s.Add(&Text{X: panelX + 34, Y: y + 12.5, S: fit(o.NoData, 11.5, false, panelW-34), Size: 11.5, Color: ink})
-		y += 21
+		s.Add(&Text{X: panelX + 34, Y: y + 12.5, S: fit(o.NoData, 12.5, false, panelW-34), Size: 12.5, Color: ink})
+		y += 22
 	}
 	// Ranking.
 	type ranked struct {
@@ -279,7 +279,7 @@ func MapPicture(bs []Boundary, o MapOptions) *Scene {
 	})
 	if len(rk) > 0 {
 		y += 14
-		s.Add(&Text{X: panelX, Y: y, S: "Highest", Size: 12, Bold: true, Color: ink})
+		s.Add(&Text{X: panelX, Y: y, S: "Highest", Size: 13, Bold: true, Color: ink})
 		y += 6
 		room := int((top + mapH - y) / 18)
 		for i, r := range rk {
@@ -289,8 +289,8 @@ func MapPicture(bs []Boundary, o MapOptions) *Scene {
 				break
 			}
 			y += 18
-			s.Add(&Text{X: panelX + 44, Y: y, S: r.v.Label, Size: 11, Bold: true, Anchor: End, Color: ink})
-			s.Add(&Text{X: panelX + 52, Y: y, S: fit(shortArea(r.name)+" "+r.code, 11, false, panelW-52), Size: 11, Color: ink})
+			s.Add(&Text{X: panelX + 48, Y: y, S: r.v.Label, Size: 12, Bold: true, Anchor: End, Color: ink})
+			s.Add(&Text{X: panelX + 56, Y: y, S: fit(shortArea(r.name)+" "+r.code, 12, false, panelW-56), Size: 12, Color: ink})
 		}
 	}
 	if len(o.Unmapped) > 0 && y < top+mapH-20 {
@@ -350,7 +350,10 @@ func inBox(p [2]float64, b [4]float64) bool {
 	return p[0] >= b[0] && p[0] <= b[2] && p[1] >= b[1] && p[1] <= b[3]
 }
 
-// shortArea drops the words every ICB name shares.
+// ShortArea drops the words every ICB name shares ("NHS South East
+// London Integrated Care Board" → "South East London").
+func ShortArea(name string) string { return shortArea(name) }
+
 func shortArea(name string) string {
 	n := strings.TrimPrefix(name, "NHS ")
 	n = strings.TrimSuffix(n, " Integrated Care Board")

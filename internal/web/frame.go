@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/supplyviz"
 )
 
 func (w *Web) funcs() template.FuncMap {
@@ -49,6 +50,7 @@ func (w *Web) funcs() template.FuncMap {
 		"join":         strings.Join,
 		"add":          func(a, b int) int { return a + b },
 		"subnav":       supplyNav,
+		"shortArea":    supplyviz.ShortArea,
 		"orgTypeLabel": func(s string) string { return typeLabel(org.Type(s)) },
 	}
 }

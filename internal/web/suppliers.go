@@ -112,7 +112,7 @@ type supplyHomeData struct {
 	MyProducts          []supply.Product
 	Rep                 bool
 	GeoImport           bool
-	Boundaries          map[supplyviz.Level]int
+	BoundaryText        string
 }
 
 func (w *Web) suppliersHome(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
@@ -169,7 +169,20 @@ func (w *Web) suppliersHome(rw http.ResponseWriter, r *http.Request, sc scope.Sc
 		}
 	}
 	if w.o.Boundaries != nil {
-		d.Boundaries, _ = w.o.Boundaries.Counts(ctx)
+		if c, err := w.o.Boundaries.Counts(ctx); err == nil {
+			var parts []string
+			for _, l := range []struct {
+				level      supplyviz.Level
+				one, other string
+			}{{supplyviz.LevelRegion, "region", "regions"}, {supplyviz.LevelICB, "ICB", "ICBs"}, {supplyviz.LevelSubICB, "sub-ICB location", "sub-ICB locations"}} {
+				if n := c[l.level]; n == 1 {
+					parts = append(parts, "1 "+l.one)
+				} else if n > 1 {
+					parts = append(parts, strconv.Itoa(n)+" "+l.other)
+				}
+			}
+			d.BoundaryText = strings.Join(parts, ", ")
+		}
 	}
 	v := w.page(r, sc, "Suppliers", "suppliers")
 	v.D = d

@@ -139,6 +139,9 @@ func browseSupply(t *testing.T, e *env, dir string, width, height int64) {
 	if s := eval(`document.querySelector("table.table-impact").innerText`); !strings.Contains(s, "RJ1") || !strings.Contains(s, "Hard-down") || !strings.Contains(s, "→") {
 		t.Errorf("impact table: %.500s", s)
 	}
+	if w := eval(`String(document.documentElement.scrollWidth) + " " + Array.from(document.querySelectorAll("body *")).filter(e => !e.closest(".table-wrap, .graph") && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName + "." + e.className).join(",")`); !strings.HasPrefix(w, fmt.Sprint(width)+" ") {
+		t.Errorf("page wider than the window (a table should scroll in its box instead): %s", w)
+	}
 	shot("s02-impact")
 
 	// The graph: an inline picture whose boxes are links; hovering one
