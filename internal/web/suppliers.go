@@ -48,12 +48,18 @@ func (w *Web) registerSupply(h func(method, pattern string, access httpd.Access,
 	h("POST", "/suppliers/boundaries", authd, "Check or import ONS boundary GeoJSON", w.supplyBoundaries)
 }
 
-// reportCache keeps the concentration report (every service, level and
-// group) per register generation and visibility, because pickers and the
-// overview need it and it takes up to 2 s on a national register.
+// reportCache keeps the national reports — concentration (every service,
+// level and group) and systemic risk — per register generation and
+// visibility: the overview and the pickers need them, and on a national
+// register they take about 2 s each (docs/performance.md).
 type reportCache struct {
 	mu sync.Mutex
-	m  map[string]supply.ConcentrationReport
+	m  map[string]*cachedReports
+}
+
+type cachedReports struct {
+	conc *supply.ConcentrationReport
+	sys  *supply.SystemicResult
 }
 
 func scopeKey(sc scope.Scope) string {
@@ -62,29 +68,67 @@ func scopeKey(sc scope.Scope) string {
 	return strings.Join(ps, "|")
 }
 
-func (w *Web) concentrationReport(ctx context.Context, sc scope.Scope) (supply.ConcentrationReport, error) {
+// cached returns the cache entry for the current graph and sc's
+// visibility, starting a new map when the old one has grown.
+func (w *Web) cached(ctx context.Context, sc scope.Scope) (*cachedReports, error) {
 	st, err := w.o.Supply.Stats(ctx)
 	if err != nil {
-		return supply.ConcentrationReport{}, err
+		return nil, err
 	}
 	key := strconv.FormatInt(st.Generation, 10) + "/" + st.BuiltAt.String() + "/" + scopeKey(sc)
 	w.reports.mu.Lock()
-	rep, ok := w.reports.m[key]
-	w.reports.mu.Unlock()
-	if ok {
-		return rep, nil
+	defer w.reports.mu.Unlock()
+	if w.reports.m == nil || len(w.reports.m) > 64 {
+		w.reports.m = map[string]*cachedReports{}
 	}
-	rep, err = w.o.Supply.ConcentrationAll(ctx, sc)
+	c := w.reports.m[key]
+	if c == nil {
+		c = &cachedReports{}
+		w.reports.m[key] = c
+	}
+	return c, nil
+}
+
+func (w *Web) concentrationReport(ctx context.Context, sc scope.Scope) (supply.ConcentrationReport, error) {
+	c, err := w.cached(ctx, sc)
 	if err != nil {
-		return rep, err
+		return supply.ConcentrationReport{}, err
 	}
 	w.reports.mu.Lock()
-	if w.reports.m == nil || len(w.reports.m) > 32 {
-		w.reports.m = map[string]supply.ConcentrationReport{}
-	}
-	w.reports.m[key] = rep
+	rep := c.conc
 	w.reports.mu.Unlock()
-	return rep, nil
+	if rep != nil {
+		return *rep, nil
+	}
+	r, err := w.o.Supply.ConcentrationAll(ctx, sc)
+	if err != nil {
+		return r, err
+	}
+	w.reports.mu.Lock()
+	c.conc = &r
+	w.reports.mu.Unlock()
+	return r, nil
+}
+
+func (w *Web) systemicReport(ctx context.Context, sc scope.Scope) (supply.SystemicResult, error) {
+	c, err := w.cached(ctx, sc)
+	if err != nil {
+		return supply.SystemicResult{}, err
+	}
+	w.reports.mu.Lock()
+	rep := c.sys
+	w.reports.mu.Unlock()
+	if rep != nil {
+		return *rep, nil
+	}
+	r, err := w.o.Supply.Systemic(ctx, sc, supply.SystemicOptions{Limit: 10})
+	if err != nil {
+		return r, err
+	}
+	w.reports.mu.Lock()
+	c.sys = &r
+	w.reports.mu.Unlock()
+	return r, nil
 }
 
 // ---- overview ----
@@ -138,7 +182,7 @@ func (w *Web) suppliersHome(rw http.ResponseWriter, r *http.Request, sc scope.Sc
 			w.fail(rw, r, sc, err)
 			return
 		}
-		sys, err := w.o.Supply.Systemic(ctx, sc, supply.SystemicOptions{Limit: 10})
+		sys, err := w.systemicReport(ctx, sc)
 		if err != nil {
 			w.fail(rw, r, sc, err)
 			return
