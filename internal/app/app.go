@@ -40,7 +40,9 @@ type App struct {
 	Orgs   *org.Service
 	Auth   *auth.Service
 	Supply *supply.Service
-	Now    func() time.Time
+	// Geo holds the map boundaries of ICBs and regions.
+	Geo *supplyviz.Boundaries
+	Now func() time.Time
 
 	closers []func() error
 }
@@ -127,6 +129,9 @@ func (a *App) build(ctx context.Context) error {
 	// The supplier graph holds organisation names, types and places in the
 	// tree: rebuild it when they change.
 	a.Orgs.OnChange(a.Supply.Invalidate)
+	if a.Geo, err = supplyviz.NewBoundaries(supplyviz.BoundaryOptions{DB: a.DB, Audit: a.Audit, Now: a.Now}); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/auth/oidc"
-	"github.com/vigil-health/vigil/internal/supplyviz"
 	"github.com/vigil-health/vigil/internal/web"
 )
 
@@ -29,12 +28,8 @@ func (s *Server) registerWeb(ctx context.Context) error {
 	}
 	// Map boundaries live in the "geo" tables (supplyviz.Migrations); the
 	// web UI draws maps on them and national users upload them.
-	geo, err := supplyviz.NewBoundaries(supplyviz.BoundaryOptions{DB: s.DB, Audit: s.Audit, Now: s.Now})
-	if err != nil {
-		return err
-	}
 	w, err := web.New(web.Options{Orgs: s.Orgs, Auth: s.Auth, Audit: s.Audit, SSO: sso, SSOName: cfg.OIDCName,
-		TLS: cfg.TLS(), Version: Version, Logger: s.Log, Demo: s.Orgs.HasDemo, Supply: s.Supply, Boundaries: geo})
+		TLS: cfg.TLS(), Version: Version, Logger: s.Log, Demo: s.Orgs.HasDemo, Supply: s.Supply, Boundaries: s.Geo})
 	if err != nil {
 		return err
 	}

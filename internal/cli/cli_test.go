@@ -236,3 +236,31 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 		}
 	}
 }
+
+func TestImportBoundaries(t *testing.T) {
+	dir := t.TempDir()
+	geo := filepath.Join("..", "..", "..", "shared", "data", "nhs", "geo", "icb_apr2023_en_bsc.geojson")
+	if _, err := os.Stat(geo); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	r := must(t, run(t, "", nil, "--data-dir", dir, "orgs", "import-boundaries", "--dry-run", geo))
+	if !strings.Contains(r.stdout, "dry run") || !strings.Contains(r.stdout, "42 boundaries (42 created") {
+		t.Errorf("dry run: %s", r.stdout)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", dir, "orgs", "import-boundaries", geo))
+	if !strings.Contains(r.stdout, "imported 42 boundaries (42 created") {
+		t.Errorf("import: %s", r.stdout)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", dir, "orgs", "import-boundaries", geo))
+	if !strings.Contains(r.stdout, "(0 created, 42 updated") {
+		t.Errorf("re-import: %s", r.stdout)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.geojson")
+	os.WriteFile(bad, []byte(`{"type":"FeatureCollection","features":[`), 0o644)
+	if r := run(t, "", nil, "--data-dir", dir, "orgs", "import-boundaries", bad); r.code != 1 || !strings.Contains(r.stderr, "bad.geojson") {
+		t.Errorf("bad file: %d %s", r.code, r.stderr)
+	}
+}

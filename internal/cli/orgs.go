@@ -171,7 +171,7 @@ batched, one transaction per batch.`,
 	create.Flags().StringVar(&no.Name, "name", "", "name")
 	create.Flags().StringVar(&ntype, "type", "", "type: "+typeList())
 	create.Flags().StringVar(&no.Parent, "parent", "", "parent ODS code (default the national root)")
-	c.AddCommand(list, get, imp, create)
+	c.AddCommand(list, get, imp, create, e.boundariesCmd())
 	return c
 }
 
