@@ -62,10 +62,17 @@ type cachedReports struct {
 	sys  *supply.SystemicResult
 }
 
+// scopeKey identifies what sc may see: its grants (role and place), which
+// decide both the organisations counted and whether the register is
+// visible, so two callers share a cached report only if they would get
+// the same one.
 func scopeKey(sc scope.Scope) string {
-	ps := sc.Prefixes(scope.Read)
-	sort.Strings(ps)
-	return strings.Join(ps, "|")
+	gs := make([]string, 0, len(sc.Grants))
+	for _, g := range sc.Grants {
+		gs = append(gs, string(g.Role)+"@"+g.Path)
+	}
+	sort.Strings(gs)
+	return strings.Join(gs, "|")
 }
 
 // cached returns the cache entry for the current graph and sc's
