@@ -260,7 +260,11 @@ func HHIChart(res supply.ConcentrationResult, o ChartOptions) *Scene {
 		p := &Path{Paint: Paint{Stroke: rule, Width: 1}}
 		p.MoveTo(gx, axisY)
 		p.LineTo(gx, end)
-		s.Add(p, &Text{X: gx, Y: axisY - 4, S: thousands(v), Size: 10.5, Anchor: Middle, Color: ink2})
+		if v != HHIHigh { // the threshold's own label marks 2,500
+			s.Add(p, &Text{X: gx, Y: axisY - 4, S: thousands(v), Size: 10.5, Anchor: Middle, Color: ink2})
+		} else {
+			s.Add(p)
+		}
 	}
 	for i, g := range rows {
 		ry := top + float64(i)*(barH+barGap)
