@@ -65,7 +65,8 @@ type Router struct {
 	metrics *metrics
 	// OnUnauthenticated answers an Authenticated route called without
 	// credentials; the web UI redirects to sign-in, the API says 401.
-	unauth map[string]http.HandlerFunc
+	unauth  map[string]http.HandlerFunc
+	maxBody int64
 	// errorPage renders an error for the web area (nil: plain text).
 	errorPage func(w http.ResponseWriter, r *http.Request, status int, errID string)
 }
@@ -75,8 +76,11 @@ type Options struct {
 	Identifier Identifier
 	Logger     *slog.Logger
 	// TLS turns on HSTS and Secure cookies.
-	TLS      bool
-	Registry prometheus.Registerer
+	TLS bool
+	// MaxBodyBytes bounds request bodies (default 64 MiB: a national
+	// supplier register uploaded as CSV is about 16 MiB).
+	MaxBodyBytes int64
+	Registry     prometheus.Registerer
 }
 
 // NewRouter returns an empty routing table.
@@ -87,7 +91,10 @@ func NewRouter(o Options) (*Router, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	rt := &Router{mux: http.NewServeMux(), ident: o.Identifier, log: o.Logger, tls: o.TLS, unauth: map[string]http.HandlerFunc{}}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 64 << 20
+	}
+	rt := &Router{mux: http.NewServeMux(), ident: o.Identifier, log: o.Logger, tls: o.TLS, unauth: map[string]http.HandlerFunc{}, maxBody: o.MaxBodyBytes}
 	if o.Registry != nil {
 		m, err := newMetrics(o.Registry)
 		if err != nil {
@@ -264,6 +271,12 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	}
 	sw := &statusWriter{ResponseWriter: w}
+	// Bound every request body before anything reads it — including the
+	// CSRF check, which parses form bodies — so an oversized upload is
+	// refused rather than spooled to disk.
+	if r.Body != nil && r.ContentLength != 0 {
+		r.Body = http.MaxBytesReader(sw, r.Body, rt.maxBody)
+	}
 	_, pattern := rt.mux.Handler(r)
 	area := "web"
 	if strings.HasPrefix(r.URL.Path, "/api/") {

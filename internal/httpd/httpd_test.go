@@ -1,0 +1,64 @@
+package httpd
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/vigil-health/vigil/internal/scope"
+)
+
+type fixedIdentity struct{}
+
+func (fixedIdentity) Identify(r *http.Request) (scope.Scope, string, bool) {
+	return scope.Scope{UserID: "u"}, "", r.Header.Get("Authorization") != ""
+}
+
+func TestRouterBasics(t *testing.T) {
+	rt, err := NewRouter(Options{Identifier: fixedIdentity{}, Logger: nil, MaxBodyBytes: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read int
+	rt.Handle("api", "POST", "/api/v1/echo", Authenticated, "echo", func(w http.ResponseWriter, r *http.Request, sc scope.Scope) {
+		b, err := io.ReadAll(r.Body)
+		read = len(b)
+		if err != nil {
+			http.Error(w, "too big", http.StatusRequestEntityTooLarge)
+			return
+		}
+		io.WriteString(w, sc.UserID)
+	})
+	rt.Handle("api", "GET", "/boom", Public, "panics", func(w http.ResponseWriter, r *http.Request, _ scope.Scope) { panic("boom") })
+
+	do := func(method, path, body string, auth bool) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		if auth {
+			req.Header.Set("Authorization", "Bearer x")
+		}
+		w := httptest.NewRecorder()
+		rt.ServeHTTP(w, req)
+		return w
+	}
+	if w := do("POST", "/api/v1/echo", "hi", false); w.Code != 401 {
+		t.Errorf("no credentials: %d", w.Code)
+	}
+	if w := do("POST", "/api/v1/echo", "hi", true); w.Code != 200 || w.Body.String() != "u" {
+		t.Errorf("with credentials: %d %q", w.Code, w.Body.String())
+	}
+	if w := do("POST", "/api/v1/echo", strings.Repeat("x", 101), true); w.Code != http.StatusRequestEntityTooLarge || read > 100 {
+		t.Errorf("oversized body: %d, read %d bytes", w.Code, read)
+	}
+	w := do("GET", "/boom", "", false)
+	if w.Code != 500 || !strings.Contains(w.Body.String(), `"error_id"`) {
+		t.Errorf("panic: %d %s", w.Code, w.Body.String())
+	}
+	if w.Header().Get("X-Request-Id") == "" || !strings.Contains(w.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("headers: %v", w.Header())
+	}
+	if len(rt.Routes()) != 2 || rt.Routes()[0].Access != Authenticated {
+		t.Errorf("routes: %+v", rt.Routes())
+	}
+}
