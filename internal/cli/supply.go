@@ -37,7 +37,7 @@ Load a register with 'vigil supply import', then ask questions:
   vigil supply risk`,
 	}
 	c.AddCommand(e.supplyImportCmd(), e.supplyExportCmd(), e.supplyImpactCmd(), e.supplyConcentrationCmd(),
-		e.supplyRiskCmd(), e.supplySnapshotCmd(), e.supplyGenerateCmd())
+		e.supplyRiskCmd(), e.supplySnapshotCmd(), e.supplyTrendCmd(), e.supplyGenerateCmd())
 	return c
 }
 

@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-health/vigil/internal/app"
+	"github.com/vigil-health/vigil/internal/supply"
+)
+
+func (e *env) supplyTrendCmd() *cobra.Command {
+	var service, by, group, format string
+	c := &cobra.Command{
+		Use:   "trend --service NAME [--by national|region|icb --group CODE] [--format table|json]",
+		Short: "How a service's concentration has changed across recorded snapshots",
+		Long: `Show the Herfindahl–Hirschman index and the largest supplier's share of a service at each
+recorded snapshot (vigil supply snapshot), oldest first: nationally, or for one region or ICB.`,
+		Example: "  vigil supply trend --service gp-clinical\n  vigil supply trend --service pathology --by icb --group QKK",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
+			}
+			if service == "" {
+				return usagef("--service is required")
+			}
+			if by != "national" && group == "" {
+				return usagef("--by %s needs --group (a region or ICB code)", by)
+			}
+			return e.withSupply(cmd.Context(), func(a *app.App) error {
+				pts, err := a.Supply.Trend(cmd.Context(), operator(), service, supply.Level(by), strings.ToUpper(group))
+				if err != nil {
+					return err
+				}
+				if format == "json" {
+					return e.printJSON(pts)
+				}
+				if len(pts) == 0 {
+					fmt.Fprintln(e.stdout, "no snapshots of this service yet; record one with `vigil supply snapshot`")
+					return nil
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "TAKEN AT\tORGANISATIONS\tHHI\tLARGEST SUPPLIER\tSHARE")
+				for _, p := range pts {
+					fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%.1f %%\n", p.TakenAt, p.Organisations, p.HHI, p.TopSupplierID, 100*p.TopShare)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	c.Flags().StringVar(&service, "service", "", "business service, e.g. gp-clinical")
+	c.Flags().StringVar(&by, "by", "national", "national, region or icb")
+	c.Flags().StringVar(&group, "group", "", "the region or ICB code (with --by region|icb)")
+	c.Flags().StringVar(&format, "format", "table", "table or json")
+	return c
+}
