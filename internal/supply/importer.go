@@ -520,13 +520,8 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 		c := TableCounts{Table: TableSuppliers}
 		for _, id := range sortedKeys(newSup) {
 			v := newSup[id].v
-			if old := exSup[id]; old == nil {
-				c.Created++
-			} else if v.UpdatedAt = old.UpdatedAt; v == *old {
-				c.Unchanged++
+			if !diffRow(&c, &v, exSup[id]) {
 				continue
-			} else {
-				c.Updated++
 			}
 			pl.suppliers = append(pl.suppliers, v)
 		}
@@ -536,13 +531,8 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 		c := TableCounts{Table: TableProducts}
 		for _, id := range sortedKeys(newProd) {
 			v := newProd[id].v
-			if old := exProd[id]; old == nil {
-				c.Created++
-			} else if v.UpdatedAt = old.UpdatedAt; v == *old {
-				c.Unchanged++
+			if !diffRow(&c, &v, exProd[id]) {
 				continue
-			} else {
-				c.Updated++
 			}
 			pl.products = append(pl.products, v)
 		}
@@ -561,13 +551,8 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 				continue
 			}
 			v := r.v
-			if old := exD[k]; old == nil {
-				c.Created++
-			} else if v.UpdatedAt = old.UpdatedAt; v == *old {
-				c.Unchanged++
+			if !diffRow(&c, &v, exD[k]) {
 				continue
-			} else {
-				c.Updated++
 			}
 			pl.dependencies = append(pl.dependencies, v)
 		}
@@ -586,13 +571,8 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 				continue
 			}
 			v := r.v
-			if old := exD[k]; old == nil {
-				c.Created++
-			} else if v.UpdatedAt = old.UpdatedAt; v == *old {
-				c.Unchanged++
+			if !diffRow(&c, &v, exD[k]) {
 				continue
-			} else {
-				c.Updated++
 			}
 			pl.deployments = append(pl.deployments, v)
 		}
@@ -610,13 +590,8 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 				continue
 			}
 			v := r.v
-			if old := exV[k]; old == nil {
-				c.Created++
-			} else if v.UpdatedAt = old.UpdatedAt; v == *old {
-				c.Unchanged++
+			if !diffRow(&c, &v, exV[k]) {
 				continue
-			} else {
-				c.Updated++
 			}
 			pl.vulns = append(pl.vulns, v)
 		}
@@ -626,13 +601,8 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 		c := TableCounts{Table: TableContracts}
 		for _, id := range sortedKeys(newCon) {
 			v := newCon[id].v
-			if old := exCon[id]; old == nil {
-				c.Created++
-			} else if v.UpdatedAt = old.UpdatedAt; v == *old {
-				c.Unchanged++
+			if !diffRow(&c, &v, exCon[id]) {
 				continue
-			} else {
-				c.Updated++
 			}
 			pl.contracts = append(pl.contracts, v)
 		}
@@ -712,4 +682,44 @@ func joinKinds[T ~string](ks []T) string {
 		ss[i] = string(k)
 	}
 	return strings.Join(ss, ", ")
+}
+
+// stamped is a register row with an update time, which a comparison of
+// old and new rows ignores.
+type stamped interface {
+	Supplier | Product | Dependency | Deployment | Vuln | Contract
+}
+
+// diffRow counts v against old (nil when v is new) in c and reports
+// whether v must be written. It gives v old's update time first, so a row
+// that differs only in that counts as unchanged.
+func diffRow[T stamped](c *TableCounts, v *T, old *T) bool {
+	if old == nil {
+		c.Created++
+		return true
+	}
+	setStamp(v, old)
+	if *v == *old {
+		c.Unchanged++
+		return false
+	}
+	c.Updated++
+	return true
+}
+
+func setStamp[T stamped](v, old *T) {
+	switch x := any(v).(type) {
+	case *Supplier:
+		x.UpdatedAt = any(old).(*Supplier).UpdatedAt
+	case *Product:
+		x.UpdatedAt = any(old).(*Product).UpdatedAt
+	case *Dependency:
+		x.UpdatedAt = any(old).(*Dependency).UpdatedAt
+	case *Deployment:
+		x.UpdatedAt = any(old).(*Deployment).UpdatedAt
+	case *Vuln:
+		x.UpdatedAt = any(old).(*Vuln).UpdatedAt
+	case *Contract:
+		x.UpdatedAt = any(old).(*Contract).UpdatedAt
+	}
 }
