@@ -42,6 +42,8 @@ func (a *API) registerSupply(rt *httpd.Router) {
 		"SystemicResult":      reflect.TypeFor[supply.SystemicResult](),
 		"SupplyGraph":         reflect.TypeFor[supply.Graph](),
 		"Snapshot":            reflect.TypeFor[supply.Snapshot](),
+		"Contract":            reflect.TypeFor[supply.Contract](),
+		"ContractPage":        reflect.TypeFor[Page[supply.Contract]](),
 		"Trend":               reflect.TypeFor[[]supply.TrendPoint](),
 	} {
 		a.AddSchema(name, t)
@@ -103,6 +105,10 @@ func (a *API) registerSupply(rt *httpd.Router) {
 	a.route(rt, spec{Method: "GET", Path: "/supply/graph", Tag: "supply", Summary: "The dependency graph around a supplier, product or organisation, for pictures",
 		Params: []param{{Name: "node", In: "query", Type: "string", Required: true, Desc: "supplier:ID, product:ID or org:ODS"},
 			{Name: "depth", In: "query", Type: "integer", Desc: "hops, 1–6 (default 2)"}}, Response: "SupplyGraph"}, a.supplyGraph)
+	a.route(rt, spec{Method: "GET", Path: "/supply/contracts", Tag: "supply", Summary: "Contracts of organisations you may read",
+		Params: []param{{Name: "org", In: "query", Type: "string", Desc: "ODS code"}}, Response: "ContractPage"}, a.listContracts)
+	a.route(rt, spec{Method: "PUT", Path: "/supply/contracts/{id}", Tag: "supply", Summary: "Create or replace a contract of an organisation you may change (dates, value, data processed, exit plan, substitutability)",
+		Params: idParam("id"), Body: "Contract", Response: "Contract"}, a.putContract)
 	a.route(rt, spec{Method: "POST", Path: "/supply/snapshots", Tag: "supply", Summary: "Record today's concentration report, for trends (national supply-chain managers)",
 		Response: "Snapshot", Status: 201}, a.supplySnapshot)
 	a.route(rt, spec{Method: "GET", Path: "/supply/trend", Tag: "supply", Summary: "How a service's concentration has changed across recorded snapshots (national supply-chain managers)",
@@ -215,6 +221,25 @@ func (a *API) putProduct(r *http.Request, sc scope.Scope) (any, error) {
 		return nil, err
 	}
 	return a.o.Supply.PutProduct(r.Context(), sc, p)
+}
+
+func (a *API) listContracts(r *http.Request, sc scope.Scope) (any, error) {
+	list, err := a.o.Supply.ListContracts(r.Context(), sc, strings.ToUpper(r.URL.Query().Get("org")))
+	if err != nil {
+		return nil, err
+	}
+	return page(list, ""), nil
+}
+
+func (a *API) putContract(r *http.Request, sc scope.Scope) (any, error) {
+	var c supply.Contract
+	if err := decode(r, &c); err != nil {
+		return nil, err
+	}
+	if err := pathID(r, "contract_id", &c.ID); err != nil {
+		return nil, err
+	}
+	return a.o.Supply.PutContract(r.Context(), sc, c)
 }
 
 func (a *API) listDeployments(r *http.Request, sc scope.Scope) (any, error) {

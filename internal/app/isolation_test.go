@@ -71,13 +71,15 @@ func isolationChecks(f fixture) map[string]isolationCheck {
 		"GET /api/v1/supply/risk":            {status: 404},
 		"GET /api/v1/supply/graph":           {path: "/api/v1/supply/graph?node=product:ISO-LIMS&depth=3"},
 		"POST /api/v1/supply/snapshots":      {},
+		"GET /api/v1/supply/contracts":       {},
+		"PUT /api/v1/supply/contracts/{id}":  {path: "/api/v1/supply/contracts/ISO-CON-RJZ", body: `{"org_ods":"RJZ","supplier_id":"ISO-SUP"}`, status: 404},
 		"GET /api/v1/supply/trend":           {path: "/api/v1/supply/trend?service=pathology&by=icb&group=QKK"},
 	}
 }
 
 // leaks are strings only Bob's side of the estate has.
 func leaks(f fixture) []string {
-	return []string{"RJZ", "KING'S COLLEGE", "KING&#39;S COLLEGE", "KING\\u0027S", f.bob.Email, f.bob.ID, f.bobTokID}
+	return []string{"RJZ", "ISO-CON-RJZ", "KING'S COLLEGE", "KING&#39;S COLLEGE", "KING\\u0027S", f.bob.Email, f.bob.ID, f.bobTokID}
 }
 
 func TestTenantIsolation(t *testing.T) {

@@ -55,6 +55,11 @@ func addSupplyFixture(t testing.TB, s *Server) {
 			return err
 		})
 	}
+	steps = append(steps, func() error {
+		_, err := s.Supply.PutContract(ctx, sys, supply.Contract{ID: "ISO-CON-RJZ", OrgODS: "RJZ", SupplierID: "ISO-SUP", ProductID: "ISO-LIMS",
+			StartDate: "2024-04-01", EndDate: "2027-03-31", ValueGBP: 1.2e6, DataProcessed: "patient test results", ExitPlan: "tested 2025"})
+		return err
+	})
 	for _, step := range steps {
 		if err := step(); err != nil {
 			t.Fatalf("supply fixture: %v", err)
@@ -67,7 +72,7 @@ func addSupplyFixture(t testing.TB, s *Server) {
 func TestSupplyFixtureVisibleToOwner(t *testing.T) {
 	s := startServer(t)
 	f := newFixture(t, s)
-	for _, p := range []string{"/api/v1/supply/deployments?product=ISO-LIMS", "/api/v1/supply/impact?supplier=ISO-SUP", "/api/v1/supply/graph?node=product:ISO-LIMS&depth=3", "/api/v1/supply/export"} {
+	for _, p := range []string{"/api/v1/supply/deployments?product=ISO-LIMS", "/api/v1/supply/impact?supplier=ISO-SUP", "/api/v1/supply/graph?node=product:ISO-LIMS&depth=3", "/api/v1/supply/export", "/api/v1/supply/contracts"} {
 		res, body := get(t, http.DefaultClient, s.url(p), f.bobTok)
 		if res.StatusCode != 200 || !strings.Contains(body, "RJZ") {
 			t.Errorf("Bob GET %s = %d, want his trust RJZ in it:\n%.400s", p, res.StatusCode, body)
