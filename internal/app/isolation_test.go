@@ -82,8 +82,10 @@ func leaks(f fixture) []string {
 	return []string{"RJZ", "ISO-CON-RJZ", "KING'S COLLEGE", "KING&#39;S COLLEGE", "KING\\u0027S", f.bob.Email, f.bob.ID, f.bobTokID}
 }
 
-func TestTenantIsolation(t *testing.T) {
-	s := startServer(t)
+func TestTenantIsolation(t *testing.T) { engines(t, testTenantIsolation) }
+
+func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
+	s := start(t)
 	f := newFixture(t, s)
 	ctx := context.Background()
 	se, err := s.Auth.StartSession(ctx, f.alice.ID, "127.0.0.1", "isolation-test")

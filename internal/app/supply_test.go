@@ -89,9 +89,9 @@ type supplyServer struct {
 	national, trust, rep string
 }
 
-func startSupplyServer(t *testing.T) supplyServer {
+func startSupplyServer(t *testing.T, start func(testing.TB) *Server) supplyServer {
 	t.Helper()
-	s := startServer(t)
+	s := start(t)
 	ctx := context.Background()
 	sys := scope.System("test")
 	f, err := os.Open(filepath.Join("..", "supply", "testdata", "cases", "orgs.csv"))
@@ -185,8 +185,10 @@ func decodeJSON[T any](t *testing.T, body string) T {
 	return v
 }
 
-func TestSupplyAPI(t *testing.T) {
-	s := startSupplyServer(t)
+func TestSupplyAPI(t *testing.T) { engines(t, testSupplyAPI) }
+
+func testSupplyAPI(t *testing.T, start func(testing.TB) *Server) {
+	s := startSupplyServer(t, start)
 	c := http.DefaultClient
 	files := caseFiles(t, "pathology", "gp-security", "shared-gateway")
 
