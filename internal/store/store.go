@@ -111,6 +111,17 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", d.Location, err)
 	}
+	if d.Dialect == SQLite {
+		// The file holds password hashes and the audit log: owner only.
+		// SQLite gives the -wal and -shm files the database file's mode.
+		path := strings.TrimPrefix(d.Location, "sqlite:")
+		for _, f := range []string{path, path + "-wal", path + "-shm"} {
+			if err := os.Chmod(f, 0o600); err != nil && !os.IsNotExist(err) {
+				db.Close()
+				return nil, fmt.Errorf("store: restrict %s: %w", f, err)
+			}
+		}
+	}
 	return d, nil
 }
 
