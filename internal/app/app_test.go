@@ -317,3 +317,18 @@ func TestAPIWrites(t *testing.T) {
 		t.Errorf("revoked token still accepted: %d", res.StatusCode)
 	}
 }
+
+func TestServeWithoutAutoMigrateSaysWhatToDo(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.AutoMigrate = false
+	s, err := Start(context.Background(), cfg, NewLogger(cfg, io.Discard))
+	if err == nil {
+		s.Close()
+		t.Fatal("started on an unmigrated database")
+	}
+	if !strings.Contains(err.Error(), "vigil migrate") {
+		t.Errorf("error does not say how to fix it: %v", err)
+	}
+}
