@@ -28,7 +28,9 @@ func webIsolationChecks(f fixture) map[string]isolationCheck {
 	}
 	// Suppliers area: Alice reads the shared register, but nothing of RJZ's
 	// deployments, impact, graph or downloads; reports need the
-	// supply-chain role; boundaries are for national users.
+	// supply-chain role; concentration trends (and recording a snapshot)
+	// are for national supply-chain managers; boundaries are for national
+	// users.
 	for k, v := range map[string]isolationCheck{
 		"GET /suppliers/register":                   {path: "/suppliers/register?q=iso"},
 		"GET /suppliers/s/{id}":                     {path: "/suppliers/s/ISO-SUP"},
@@ -44,6 +46,9 @@ func webIsolationChecks(f fixture) map[string]isolationCheck {
 		"GET /suppliers/pictures/map.png":           {path: "/suppliers/pictures/map.png?view=concentration&service=pathology", status: 404},
 		"GET /suppliers/pictures/concentration.svg": {path: "/suppliers/pictures/concentration.svg?service=pathology&by=icb", status: 404},
 		"GET /suppliers/pictures/concentration.png": {path: "/suppliers/pictures/concentration.png?service=pathology&by=region", status: 404},
+		"GET /suppliers/pictures/trend.svg":         {path: "/suppliers/pictures/trend.svg?service=pathology&by=icb&group=QKK", status: 404},
+		"GET /suppliers/pictures/trend.png":         {path: "/suppliers/pictures/trend.png?service=pathology&by=national", status: 404},
+		"POST /suppliers/concentration/snapshots":   {body: "service=pathology&by=icb&group=QKK", status: 404},
 		"GET /suppliers/import":                     {},
 		"POST /suppliers/import":                    {body: "action=import", status: 422},
 		"GET /suppliers/boundaries":                 {status: 404},

@@ -14,6 +14,9 @@ type ChartOptions struct {
 	Title, Subtitle, Footer string
 	// MaxRows caps the groups drawn (default 50); the rest are counted.
 	MaxRows int
+	// Names maps supplier IDs to names, for charts whose input carries
+	// only IDs (TrendChart).
+	Names map[string]string
 }
 
 // Okabe–Ito colours: distinguishable with the common colour-vision

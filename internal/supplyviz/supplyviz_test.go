@@ -75,6 +75,17 @@ func concentration() supply.ConcentrationResult {
 	}}
 }
 
+// trend is four snapshots a quarter apart: the market tips from EMIS to
+// TPP (named by ID only, as the store has it).
+func trend() []supply.TrendPoint {
+	return []supply.TrendPoint{
+		{TakenAt: "2026-03-01T09:00:00Z", Organisations: 4, HHI: 5312.5, TopSupplierID: "EMIS", TopShare: 0.625},
+		{TakenAt: "2026-06-01T09:00:00Z", Organisations: 4, HHI: 2200, TopSupplierID: "EMIS", TopShare: 0.4},
+		{TakenAt: "2026-09-01T09:00:00Z", Organisations: 5, HHI: 3400, TopSupplierID: "TPP", TopShare: 0.5},
+		{TakenAt: "2026-12-01T15:30:00.5Z", Organisations: 5, HHI: 10000, TopSupplierID: "TPP", TopShare: 1},
+	}
+}
+
 func mapOptions() MapOptions {
 	return MapOptions{Title: "Organisations affected if Synnovis is compromised", Subtitle: "By ICB", LegendTitle: "Affected organisations",
 		Values: map[string]MapValue{"QKK": {Value: 6, Label: "6", Detail: "6 affected, 2 hard-down"}, "QAA": {Value: 1, Label: "1", Detail: "1 affected"}},
@@ -91,6 +102,9 @@ func pictures() map[string]*Scene {
 		"hhi":           HHIChart(concentration(), ChartOptions{}),
 		"shares-empty":  SharesChart(supply.ConcentrationResult{}, ChartOptions{}),
 		"hhi-empty":     HHIChart(supply.ConcentrationResult{}, ChartOptions{}),
+		"trend":         TrendChart(trend(), ChartOptions{Title: "Concentration of gp-clinical in NHS South East London ICB over time", Footer: "Vigil test", Names: map[string]string{"EMIS": "EMIS Health"}}),
+		"trend-one":     TrendChart(trend()[:1], ChartOptions{}),
+		"trend-empty":   TrendChart(nil, ChartOptions{}),
 		"graph-grouped": GraphPicture(bigGraph(40), GraphOptions{Group: func(id string) (string, string) { return "Q" + id[len(id)-1:], "ICB " + id[len(id)-1:] }}),
 	}
 }
@@ -336,5 +350,36 @@ func TestTextFit(t *testing.T) {
 	}
 	if fit("", 12, false, 0) != "" || len(wrap("", 10, false, 100, 2)) != 0 {
 		t.Error("empty text")
+	}
+}
+
+func TestTrendChart(t *testing.T) {
+	// Placed by time: a quarter apart, so evenly here; all at one instant,
+	// evenly by order.
+	xs := trendXs(trend(), 0, 300)
+	if xs[0] != 0 || xs[3] != 300 || xs[1] < 95 || xs[1] > 105 {
+		t.Errorf("by time: %v", xs)
+	}
+	same := trend()
+	for i := range same {
+		same[i].TakenAt = "2026-03-01T09:00:00Z"
+	}
+	if xs := trendXs(same, 0, 300); xs[1] != 100 || xs[2] != 200 {
+		t.Errorf("one instant: %v", xs)
+	}
+	var buf bytes.Buffer
+	WriteSVG(&buf, TrendChart(trend(), ChartOptions{Names: map[string]string{"EMIS": "EMIS Health"}}), SVGOptions{})
+	for _, w := range []string{"EMIS Health", ">TPP<", "1,500 moderately concentrated", "2,500 highly concentrated", "1 Jun 2026",
+		"HHI 2,200 (Moderately concentrated), largest EMIS Health 40 %, 4 organisations", "HHI went from 5,313 (Highly concentrated) to 10,000 (One supplier)"} {
+		if !strings.Contains(buf.String(), w) {
+			t.Errorf("trend chart lacks %q", w)
+		}
+	}
+	for n, want := range map[int]string{0: "No snapshots recorded yet", 1: "One snapshot so far"} {
+		buf.Reset()
+		WriteSVG(&buf, TrendChart(trend()[:n], ChartOptions{}), SVGOptions{})
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("%d snapshots: no %q", n, want)
+		}
 	}
 }

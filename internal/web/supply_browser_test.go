@@ -14,6 +14,8 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/vigil-health/vigil/internal/scope"
 )
 
 // TestSupplyBrowser opens the Suppliers area's pictures in headless
@@ -29,6 +31,11 @@ func TestSupplyBrowser(t *testing.T) {
 		t.Skipf("no %s; install Debian's chromium to run the browser test", chromiumPath)
 	}
 	e := newSupplyEnv(t)
+	for range 2 { // two snapshots, so the concentration page draws a trend
+		if _, err := e.supply.RecordSnapshot(context.Background(), scope.System("test")); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if !importBoundaries(t, e) {
 		t.Log("no ONS boundaries on this machine: the map shows its table only")
 	}
@@ -182,6 +189,13 @@ func browseSupply(t *testing.T, e *env, dir string, width, height int64) {
 	do("hhi", chromedp.Navigate(base+"/suppliers/concentration?service=gp-clinical&by=icb&chart=hhi"), chromedp.WaitVisible(chromedp.ID("groups")), chromedp.Sleep(300*time.Millisecond))
 	imagesLoaded("hhi")
 	shot("s09-hhi")
+
+	do("trend", chromedp.Navigate(base+"/suppliers/concentration?service=gp-clinical&by=icb&group=QKK"), chromedp.WaitVisible(chromedp.ID("trend")), chromedp.Sleep(300*time.Millisecond))
+	imagesLoaded("trend")
+	if s := eval(`document.querySelector("section[aria-labelledby=trend] table").innerText`); !strings.Contains(s, "5,313") || !strings.Contains(s, "EMIS Health") {
+		t.Errorf("trend table: %.300s", s)
+	}
+	shot("s09b-trend")
 
 	do("supplier", chromedp.Navigate(base+"/suppliers/s/SYNNOVIS"), chromedp.WaitVisible(chromedp.ID("products")), chromedp.Sleep(300*time.Millisecond))
 	imagesLoaded("supplier")

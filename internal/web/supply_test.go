@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -466,4 +467,92 @@ func TestSupplyBoundariesUpload(t *testing.T) {
 	}
 	p = c.get("/suppliers/map?supplier=SYNNOVIS")
 	mustNotContain(t, "map after import", p.body, "No map boundaries are loaded")
+}
+
+// TestSupplyTrend records snapshots before and after a register change and
+// reads the trend on the concentration page: chart, table, downloads and
+// the record button for national supply-chain managers; nothing of it for
+// anyone else.
+func TestSupplyTrend(t *testing.T) {
+	e := newSupplyEnv(t)
+	ctx := context.Background()
+	sys := scope.System("test")
+	c := e.signIn("nat@supply.test")
+
+	const qkk = "/suppliers/concentration?service=gp-clinical&by=icb&group=QKK"
+	p := c.get(qkk)
+	wantStatus(t, "no snapshots", p, 200)
+	mustContain(t, "no snapshots", p.body, `<h2 id="trend">Over time: South East London`, "No snapshot of gp-clinical here has been recorded yet",
+		"a trend needs at least two", "vigil supply snapshot", "Record a snapshot now", `action="/suppliers/concentration/snapshots"`)
+	mustNotContain(t, "no snapshots", p.body, "trend.svg")
+	p = c.get("/suppliers/concentration?service=gp-clinical&by=icb")
+	mustContain(t, "no group chosen", p.body, "choose <strong>Trend</strong> in its row",
+		`href="/suppliers/concentration?by=icb&amp;service=gp-clinical&amp;group=QKK#trend"`)
+
+	// Two snapshots through the service, with a change between: G85003
+	// adds EMIS beside SystmOne, so in QKK EMIS goes from 2.5 to 3 of 4
+	// practices: HHI 5,313 → 75² + 25² = 6,250.
+	if _, err := e.supply.RecordSnapshot(ctx, sys); err != nil {
+		t.Fatal(err)
+	}
+	p = c.get(qkk)
+	mustContain(t, "one snapshot", p.body, "Only one snapshot has been recorded", "5,313")
+	rep, err := e.supply.Import(ctx, sys, []supply.ImportFile{{Name: "deployments.csv",
+		Data: []byte("org_ods,product_id,service,criticality,has_fallback\nG85003,EMIS-WEB,gp-clinical,critical,no\n")}}, supply.ImportOptions{})
+	if err != nil || !rep.Applied {
+		t.Fatalf("import: %v %+v", err, rep.Errors)
+	}
+	if _, err := e.supply.RecordSnapshot(ctx, sys); err != nil {
+		t.Fatal(err)
+	}
+	p = c.get(qkk)
+	wantStatus(t, "trend", p, 200)
+	mustContain(t, "trend", p.body, `src="/suppliers/pictures/trend.svg?by=icb&amp;group=QKK&amp;service=gp-clinical"`,
+		`/suppliers/pictures/trend.png?by=icb&amp;group=QKK&amp;service=gp-clinical&amp;download=1`, "at each of 2 recorded snapshots",
+		"<strong>5,313</strong>", "<strong>6,250</strong>", `<a href="/suppliers/s/EMIS">EMIS Health</a>`, "63 %", "75 %")
+	mustNotContain(t, "trend", p.body, "a trend needs at least two")
+	svg := c.get("/suppliers/pictures/trend.svg?by=icb&group=QKK&service=gp-clinical")
+	wantStatus(t, "trend picture", svg, 200)
+	mustContain(t, "trend picture", svg.body, `role="img"`, "Concentration of gp-clinical in South East London (QKK) over time",
+		"2 snapshots from", "HHI went from 5,313 (Highly concentrated) to 6,250", "EMIS Health", "2,500 highly concentrated")
+	png := c.get("/suppliers/pictures/trend.png?by=national&service=gp-clinical&download=1")
+	if _, format, err := image.Decode(strings.NewReader(png.body)); err != nil || format != "png" ||
+		!strings.HasPrefix(png.header.Get("Content-Disposition"), `attachment; filename="vigil-trend-gp-clinical-national.png"`) {
+		t.Errorf("trend PNG: %v %s %q", err, format, png.header.Get("Content-Disposition"))
+	}
+	p = c.get("/suppliers/concentration?service=gp-clinical&by=national")
+	mustContain(t, "national trend", p.body, "Over time: England", `src="/suppliers/pictures/trend.svg?by=national&amp;service=gp-clinical"`)
+
+	// The button records a third snapshot, audited, and comes back.
+	before, _, _ := e.audit.List(ctx, sys, audit.Filter{Action: "supply.snapshot", Limit: 10})
+	p = c.post("/suppliers/concentration/snapshots", url.Values{"service": {"gp-clinical"}, "by": {"icb"}, "group": {"QKK"}})
+	if p.status != http.StatusSeeOther || p.location() != "/suppliers/concentration?by=icb&done=snapshot&group=QKK&service=gp-clinical#trend" {
+		t.Fatalf("record: %d %q", p.status, p.location())
+	}
+	after, _, _ := e.audit.List(ctx, sys, audit.Filter{Action: "supply.snapshot", Limit: 10})
+	if len(after) != len(before)+1 || after[0].Actor != "nat@supply.test" {
+		t.Errorf("audit: %d → %d entries, latest %+v", len(before), len(after), after[0])
+	}
+	p = c.get(p.location())
+	mustContain(t, "after recording", p.body, "Snapshot recorded", "at each of 3 recorded snapshots")
+	wantStatus(t, "record without token", c.post("/suppliers/concentration/snapshots", url.Values{"csrf": {"nope"}}), 403)
+
+	// Nobody else sees trends or may record one.
+	l := e.signIn("lead@supply.test")
+	p = l.get("/suppliers/concentration?service=gp-clinical&by=icb&group=QKK")
+	wantStatus(t, "lead page", p, 200)
+	mustNotContain(t, "lead page", p.body, "Over time", "trend.svg", "Record a snapshot", "Largest supplier", "choose <strong>Trend</strong>")
+	wantStatus(t, "lead trend picture", l.get("/suppliers/pictures/trend.svg?by=icb&group=QKK&service=gp-clinical"), 404)
+	wantStatus(t, "lead records", l.post("/suppliers/concentration/snapshots", url.Values{}), 404)
+	g := e.signIn("gstt@supply.test")
+	wantStatus(t, "trust page", g.get(qkk), 404)
+	for _, path := range []string{"/suppliers/pictures/trend.svg?by=icb&group=QKK&service=gp-clinical", "/suppliers/pictures/trend.png?by=national&service=gp-clinical"} {
+		p := g.get(path)
+		wantStatus(t, "trust "+path, p, 404)
+		mustNotContain(t, "trust "+path, p.body, "6,250", "EMIS")
+	}
+	wantStatus(t, "trust records", g.post("/suppliers/concentration/snapshots", url.Values{}), 404)
+	if n, _, _ := e.audit.List(ctx, sys, audit.Filter{Action: "supply.snapshot", Limit: 10}); len(n) != len(after) {
+		t.Errorf("refused snapshots were recorded: %d entries, want %d", len(n), len(after))
+	}
 }

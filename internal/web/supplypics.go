@@ -368,6 +368,32 @@ func (w *Web) supplyPicture(name, ext string) func(http.ResponseWriter, *http.Re
 				s = supplyviz.SharesChart(res, co)
 			}
 			file = "vigil-concentration-" + safeName(res.Service+"-"+by+"-"+chart)
+		case "trend":
+			service, by, group := readTrendQuery(q)
+			pts, err := w.o.Supply.Trend(ctx, sc, service, supply.Level(by), group)
+			if err != nil {
+				w.pictureFail(rw, r, sc, err)
+				return
+			}
+			place := "England"
+			if group != "" {
+				place = group
+				if o, err := w.o.Orgs.Get(ctx, sc, group); err == nil {
+					place = supplyviz.ShortArea(o.Name) + " (" + group + ")"
+				}
+			}
+			names := map[string]string{}
+			name := w.supplierNames(ctx, sc, names)
+			for _, p := range pts {
+				name(p.TopSupplierID)
+			}
+			s = supplyviz.TrendChart(pts, supplyviz.ChartOptions{
+				Title:    fmt.Sprintf("Concentration of %s in %s over time", service, place),
+				Subtitle: "HHI and the largest supplier group's share at each recorded snapshot",
+				Footer:   fmt.Sprintf("Source: Vigil concentration snapshots, drawn %s.", time.Now().UTC().Format("2 January 2006")),
+				Names:    names,
+			})
+			file = "vigil-trend-" + safeName(service+"-"+by+"-"+group)
 		}
 		var buf bytes.Buffer
 		var err error
