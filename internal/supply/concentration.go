@@ -228,13 +228,19 @@ func (s *Service) Concentration(ctx context.Context, sc scope.Scope, service str
 }
 
 // ConcentrationAll reports every service at every level, and the groups
-// where one supplier serves the whole service.
+// where one supplier serves the whole service, over the organisations the
+// caller may read. It needs scope.Supply. The report is computed once per
+// register generation for each distinct visibility and shared
+// (reports.go): its groups and shares must not be changed.
 func (s *Service) ConcentrationAll(ctx context.Context, sc scope.Scope) (ConcentrationReport, error) {
-	g, vis, err := s.concVisibility(ctx, sc)
+	if err := needSupply(sc, "concentration"); err != nil {
+		return ConcentrationReport{}, err
+	}
+	g, err := s.current(ctx)
 	if err != nil {
 		return ConcentrationReport{}, err
 	}
-	return g.concentrationReport(vis), nil
+	return s.concentrationAll(ctx, g, sc)
 }
 
 func (g *graph) concentrationReport(vis func(int32) bool) ConcentrationReport {

@@ -57,6 +57,10 @@ type graph struct {
 
 	cycles [][]string
 	stats  GraphStats
+
+	// reports caches the whole-register reports computed over this graph
+	// (reports.go); everything above is immutable once built.
+	reports reports
 }
 
 type orgNode struct {

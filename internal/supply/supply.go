@@ -118,6 +118,9 @@ type Service struct {
 	lastCk atomic.Int64 // unix nanos of the last generation check
 	build  sync.Mutex
 	pool   sync.Pool // *scratch
+	// concRuns and sysRuns count report computations (reports.go), so
+	// tests can tell a cached answer from a computed one.
+	concRuns, sysRuns atomic.Int64
 }
 
 // New checks o and returns a Service.
@@ -227,8 +230,7 @@ func (s *Service) current(ctx context.Context) (*graph, error) {
 		return nil, err
 	}
 	ng.builtAt = now
-	s.graph.Store(ng)
-	s.lastCk.Store(now.UnixNano())
+	s.install(ng)
 	s.log.Info("supply graph built", "generation", ng.gen, "orgs", ng.stats.Orgs, "suppliers", ng.stats.Suppliers,
 		"products", ng.stats.Products, "dependencies", ng.stats.Dependencies, "deployments", ng.stats.Deployments,
 		"bytes", ng.stats.Bytes, "took", time.Since(start))

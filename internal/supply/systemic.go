@@ -135,7 +135,9 @@ func (g *graph) reachOf(sc *scratch, v *view, starts []int32, w Weights, hd map[
 
 // Systemic ranks supplier groups and products by systemic importance and
 // finds single points of failure, over the organisations the caller may
-// read. It needs scope.Supply.
+// read. It needs scope.Supply. Results are computed once per register
+// generation for each distinct visibility and MinOrgs, and shared
+// (reports.go).
 func (s *Service) Systemic(ctx context.Context, sc scope.Scope, o SystemicOptions) (SystemicResult, error) {
 	if err := needSupply(sc, "systemic risk"); err != nil {
 		return SystemicResult{}, err
@@ -144,7 +146,7 @@ func (s *Service) Systemic(ctx context.Context, sc scope.Scope, o SystemicOption
 	if err != nil {
 		return SystemicResult{}, err
 	}
-	return g.systemic(s, sc, o), nil
+	return s.systemicCached(ctx, g, sc, o)
 }
 
 func (g *graph) systemic(s *Service, scp scope.Scope, o SystemicOptions) SystemicResult {

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/httpd"
@@ -49,96 +48,6 @@ func (w *Web) registerSupply(h func(method, pattern string, access httpd.Access,
 	h("POST", "/suppliers/import", authd, "Check or import supplier register CSV or JSON files", w.supplyImport)
 	h("GET", "/suppliers/boundaries", authd, "Map boundaries: what is loaded, and the upload form", w.supplyBoundariesForm)
 	h("POST", "/suppliers/boundaries", authd, "Check or import ONS boundary GeoJSON", w.supplyBoundaries)
-}
-
-// reportCache keeps the national reports — concentration (every service,
-// level and group) and systemic risk — per register generation and
-// visibility: the overview and the pickers need them, and on a national
-// register they take about 2 s each (docs/performance.md).
-type reportCache struct {
-	mu sync.Mutex
-	m  map[string]*cachedReports
-}
-
-type cachedReports struct {
-	conc *supply.ConcentrationReport
-	sys  *supply.SystemicResult
-}
-
-// scopeKey identifies what sc may see: its grants (role and place), which
-// decide both the organisations counted and whether the register is
-// visible, so two callers share a cached report only if they would get
-// the same one.
-func scopeKey(sc scope.Scope) string {
-	gs := make([]string, 0, len(sc.Grants))
-	for _, g := range sc.Grants {
-		gs = append(gs, string(g.Role)+"@"+g.Path)
-	}
-	sort.Strings(gs)
-	return strings.Join(gs, "|")
-}
-
-// cached returns the cache entry for the current graph and sc's
-// visibility, starting a new map when the old one has grown.
-func (w *Web) cached(ctx context.Context, sc scope.Scope) (*cachedReports, error) {
-	st, err := w.o.Supply.Stats(ctx)
-	if err != nil {
-		return nil, err
-	}
-	key := strconv.FormatInt(st.Generation, 10) + "/" + st.BuiltAt.String() + "/" + scopeKey(sc)
-	w.reports.mu.Lock()
-	defer w.reports.mu.Unlock()
-	if w.reports.m == nil || len(w.reports.m) > 64 {
-		w.reports.m = map[string]*cachedReports{}
-	}
-	c := w.reports.m[key]
-	if c == nil {
-		c = &cachedReports{}
-		w.reports.m[key] = c
-	}
-	return c, nil
-}
-
-func (w *Web) concentrationReport(ctx context.Context, sc scope.Scope) (supply.ConcentrationReport, error) {
-	c, err := w.cached(ctx, sc)
-	if err != nil {
-		return supply.ConcentrationReport{}, err
-	}
-	w.reports.mu.Lock()
-	rep := c.conc
-	w.reports.mu.Unlock()
-	if rep != nil {
-		return *rep, nil
-	}
-	r, err := w.o.Supply.ConcentrationAll(ctx, sc)
-	if err != nil {
-		return r, err
-	}
-	w.reports.mu.Lock()
-	c.conc = &r
-	w.reports.mu.Unlock()
-	return r, nil
-}
-
-func (w *Web) systemicReport(ctx context.Context, sc scope.Scope) (supply.SystemicResult, error) {
-	c, err := w.cached(ctx, sc)
-	if err != nil {
-		return supply.SystemicResult{}, err
-	}
-	w.reports.mu.Lock()
-	rep := c.sys
-	w.reports.mu.Unlock()
-	if rep != nil {
-		return *rep, nil
-	}
-	r, err := w.o.Supply.Systemic(ctx, sc, supply.SystemicOptions{Limit: 10})
-	if err != nil {
-		return r, err
-	}
-	w.reports.mu.Lock()
-	c.sys = &r
-	w.reports.mu.Unlock()
-	return r, nil
 }
 
 // ---- overview ----
@@ -192,13 +101,15 @@ func (w *Web) suppliersHome(rw http.ResponseWriter, r *http.Request, sc scope.Sc
 			w.fail(rw, r, sc, err)
 			return
 		}
-		sys, err := w.systemicReport(ctx, sc)
+		// Both reports are computed once per register generation and
+		// visibility by the supply service, and warmed after a rebuild.
+		sys, err := w.o.Supply.Systemic(ctx, sc, supply.SystemicOptions{Limit: 10})
 		if err != nil {
 			w.fail(rw, r, sc, err)
 			return
 		}
 		d.Systemic = &sys
-		rep, err := w.concentrationReport(ctx, sc)
+		rep, err := w.o.Supply.ConcentrationAll(ctx, sc)
 		if err != nil {
 			w.fail(rw, r, sc, err)
 			return
@@ -832,7 +743,7 @@ func (w *Web) supplyConcentration(rw http.ResponseWriter, r *http.Request, sc sc
 		w.errorPage(rw, r, &sc, http.StatusNotFound, "")
 		return
 	}
-	rep, err := w.concentrationReport(ctx, sc)
+	rep, err := w.o.Supply.ConcentrationAll(ctx, sc)
 	if err != nil {
 		w.fail(rw, r, sc, err)
 		return
@@ -1161,7 +1072,7 @@ func (w *Web) supplyMap(rw http.ResponseWriter, r *http.Request, sc scope.Scope)
 		Import: supplyviz.CanImport(sc), Unmapped: m.opts.Unmapped, Impact: m.impact, Service: m.service}
 	d.By, d.Q = m.impact.by()
 	if sc.Can(scope.Supply) {
-		if rep, err := w.concentrationReport(ctx, sc); err == nil {
+		if rep, err := w.o.Supply.ConcentrationAll(ctx, sc); err == nil {
 			d.Services = rep.Services
 		}
 	}

@@ -70,11 +70,10 @@ type Options struct {
 
 // Web holds the parsed templates and the static assets.
 type Web struct {
-	o       Options
-	log     *slog.Logger
-	pages   map[string]*template.Template
-	assets  map[string]asset
-	reports reportCache
+	o      Options
+	log    *slog.Logger
+	pages  map[string]*template.Template
+	assets map[string]asset
 }
 
 type asset struct {
