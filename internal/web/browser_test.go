@@ -1,24 +1,16 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
-
-// chromiumPath is Debian's browser; tests never download one.
-const chromiumPath = "/usr/bin/chromium"
 
 // TestBrowser drives the UI in headless Chromium at a laptop and a tablet
 // width: sign in through the form, open levels of the organisation tree
@@ -26,19 +18,9 @@ const chromiumPath = "/usr/bin/chromium"
 // pages, saving a screenshot of each. Set VIGIL_SCREENSHOTS=dir to keep
 // them.
 func TestBrowser(t *testing.T) {
-	if _, err := exec.LookPath(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium is required in CI: %v (apt-get install chromium)", err)
-		}
-		t.Skipf("no %s; install Debian's chromium to run the browser test", chromiumPath)
-	}
+	requireChromium(t)
 	e := newEnv(t, envOptions{})
-	dir := os.Getenv("VIGIL_SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := screenshotDir(t)
 	for _, vp := range []struct{ w, h int64 }{{1366, 900}, {800, 1100}} {
 		t.Run(fmt.Sprintf("%dx%d", vp.w, vp.h), func(t *testing.T) {
 			browse(t, e, dir, vp.w, vp.h)
@@ -48,49 +30,7 @@ func TestBrowser(t *testing.T) {
 }
 
 func browse(t *testing.T, e *env, dir string, width, height int64) {
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(int(width), int(height)),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelT()
-
-	// Console errors and exceptions, which include any Content-Security-
-	// Policy violation: the pages must produce none.
-	var mu sync.Mutex
-	var problems []string
-	if err := chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *log.EventEntryAdded:
-			// Network entries are the statuses of pages the test asks
-			// for on purpose (a 401 for a wrong password, a 404).
-			if ev.Entry.Level == "error" && ev.Entry.Source != "network" {
-				problems = append(problems, fmt.Sprintf("console %s: %s (%s)", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+ev.ExceptionDetails.Text)
-		}
-	}); err != nil {
-		t.Fatalf("start browser: %v", err)
-	}
+	ctx := newBrowser(t, width, height, 90*time.Second)
 
 	base := e.srv.URL
 	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -230,11 +170,5 @@ func browse(t *testing.T, e *env, dir string, width, height int64) {
 		chromedp.WaitVisible(chromedp.CSS(".notice")))
 	if s := text(".notice"); !strings.Contains(s, "signed out") {
 		t.Errorf("after sign-out: %q", s)
-	}
-
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		t.Errorf("browser reported: %s", p)
 	}
 }

@@ -4,15 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-health/vigil/internal/scope"
@@ -24,12 +20,7 @@ import (
 // that the pages break no Content-Security-Policy rule, and saves
 // screenshots (VIGIL_SCREENSHOTS=dir keeps them).
 func TestSupplyBrowser(t *testing.T) {
-	if _, err := exec.LookPath(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium is required in CI: %v (apt-get install chromium)", err)
-		}
-		t.Skipf("no %s; install Debian's chromium to run the browser test", chromiumPath)
-	}
+	requireChromium(t)
 	e := newSupplyEnv(t)
 	for range 2 { // two snapshots, so the concentration page draws a trend
 		if _, err := e.supply.RecordSnapshot(context.Background(), scope.System("test")); err != nil {
@@ -39,12 +30,7 @@ func TestSupplyBrowser(t *testing.T) {
 	if !importBoundaries(t, e) {
 		t.Log("no ONS boundaries on this machine: the map shows its table only")
 	}
-	dir := os.Getenv("VIGIL_SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := screenshotDir(t)
 	for _, vp := range []struct{ w, h int64 }{{1366, 900}, {800, 1100}} {
 		t.Run(fmt.Sprintf("%dx%d", vp.w, vp.h), func(t *testing.T) {
 			browseSupply(t, e, dir, vp.w, vp.h)
@@ -54,45 +40,7 @@ func TestSupplyBrowser(t *testing.T) {
 }
 
 func browseSupply(t *testing.T, e *env, dir string, width, height int64) {
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(int(width), int(height)),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 120*time.Second)
-	defer cancelT()
-
-	var mu sync.Mutex
-	var problems []string
-	if err := chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == "error" && ev.Entry.Source != "network" {
-				problems = append(problems, fmt.Sprintf("console %s: %s (%s)", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+ev.ExceptionDetails.Text)
-		}
-	}); err != nil {
-		t.Fatalf("start browser: %v", err)
-	}
+	ctx := newBrowser(t, width, height, 120*time.Second)
 	base := e.srv.URL
 	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -203,10 +151,4 @@ func browseSupply(t *testing.T, e *env, dir string, width, height int64) {
 	do("import", chromedp.Navigate(base+"/suppliers/import"), chromedp.WaitVisible(chromedp.ID("f-files")))
 	fits("import")
 	shot("s11-import")
-
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		t.Errorf("browser reported: %s", p)
-	}
 }

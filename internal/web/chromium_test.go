@@ -1,0 +1,98 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath is Debian's browser; tests never download one.
+const chromiumPath = "/usr/bin/chromium"
+
+// requireChromium skips the test without Debian's chromium, or fails it in CI.
+func requireChromium(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("chromium is required in CI: %v (apt-get install chromium)", err)
+		}
+		t.Skipf("no %s; install Debian's chromium to run the browser test", chromiumPath)
+	}
+}
+
+// screenshotDir is VIGIL_SCREENSHOTS when set (kept), else a temporary directory.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("VIGIL_SCREENSHOTS")
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// newBrowser starts headless Chromium with a window of width × height and
+// the flags this closed network needs, for at most timeout. At the end of
+// the test every console error and exception it saw — which include any
+// Content-Security-Policy violation — fails the test.
+func newBrowser(t *testing.T, width, height int64, timeout time.Duration) context.Context {
+	t.Helper()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(int(width), int(height)),
+	)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	ctx, cancelT := context.WithTimeout(ctx, timeout)
+	var mu sync.Mutex
+	var problems []string
+	t.Cleanup(func() {
+		cancelT()
+		cancel()
+		cancelAlloc()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("browser reported: %s", p)
+		}
+	})
+	if err := chromedp.Listen(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *log.EventEntryAdded:
+			// Network entries are the statuses of pages the test asks
+			// for on purpose (a 401 for a wrong password, a 404).
+			if ev.Entry.Level == "error" && ev.Entry.Source != "network" {
+				problems = append(problems, fmt.Sprintf("console %s: %s (%s)", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
+			}
+		case *runtime.EventExceptionThrown:
+			problems = append(problems, "exception: "+ev.ExceptionDetails.Text)
+		}
+	}); err != nil {
+		t.Fatalf("start browser: %v", err)
+	}
+	return ctx
+}
