@@ -207,29 +207,36 @@ type svcAgg struct {
 
 func (s *Service) getScratch(g *graph) *scratch {
 	sc := s.pool.Get().(*scratch)
-	nst := 2 * len(g.prod)
-	if len(sc.seen) != nst {
+	sc.prepare(g)
+	return sc
+}
+
+// prepare sizes the scratch for g and starts a new epoch. Whenever the
+// epoch restarts, every epoch-stamped array is cleared: a stamp left by an
+// earlier query (another caller's visibility, above all) must never match
+// the new epoch.
+func (sc *scratch) prepare(g *graph) {
+	restart := false
+	if nst := 2 * len(g.prod); len(sc.seen) != nst {
 		sc.seen, sc.pred, sc.dist = make([]uint32, nst), make([]int32, nst), make([]int32, nst)
-		sc.epoch = 0
+		restart = true
 	}
-	if len(sc.orgSeen) != len(g.orgs) {
-		n := len(g.orgs)
+	if n := len(g.orgs); len(sc.orgSeen) != n {
 		sc.orgSeen, sc.orgFirst, sc.orgLast = make([]uint32, n), make([]int32, n), make([]int32, n)
 		sc.orgVis, sc.orgOK = make([]uint32, n), make([]bool, n)
-		sc.epoch = 0
+		restart = true
 	}
 	if len(sc.svcStamp) != len(g.services) {
 		sc.svcStamp, sc.svcSlot, sc.round = make([]uint32, len(g.services)), make([]int32, len(g.services)), 0
 	}
 	sc.epoch++
-	if sc.epoch == 0 { // wrapped: clear once every 4 billion queries
+	if restart || sc.epoch == 0 { // resized, or wrapped after 4 billion queries
 		clear(sc.seen)
 		clear(sc.orgSeen)
 		clear(sc.orgVis)
 		sc.epoch = 1
 	}
 	sc.queue, sc.hits, sc.orgs = sc.queue[:0], sc.hits[:0], sc.orgs[:0]
-	return sc
 }
 
 // orgVisible is view.orgVisible cached in scratch (no allocation).
