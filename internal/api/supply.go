@@ -93,7 +93,8 @@ func (a *API) registerSupply(rt *httpd.Router) {
 		Summary: "Blast radius of a compromised supplier, product or CVE: affected organisations you may read, impact classes, paths, totals. With org: what that organisation depends on (DependsResult)",
 		Params: []param{{Name: "supplier", In: "query", Type: "string", Desc: "supplier ID or the ODS code of an NHS body acting as a supplier"},
 			{Name: "product", In: "query", Type: "string"}, {Name: "cve", In: "query", Type: "string"},
-			{Name: "org", In: "query", Type: "string", Desc: "ODS code: the reverse question, answered as a DependsResult"}},
+			{Name: "org", In: "query", Type: "string", Desc: "ODS code: the reverse question, answered as a DependsResult"},
+			{Name: "limit", In: "query", Type: "integer", Desc: "keep only the N worst affected organisations (totals still count all; truncated=true)"}},
 		Response: "ImpactResult"}, a.supplyImpact)
 	a.route(rt, spec{Method: "GET", Path: "/supply/concentration", Tag: "supply",
 		Summary: "Market shares and Herfindahl–Hirschman index of a service (supply-chain managers); service=all gives the ConcentrationReport of every service and level",
@@ -429,7 +430,19 @@ func (a *API) supplyImpact(r *http.Request, sc scope.Scope) (any, error) {
 	if o != "" {
 		return a.o.Supply.DependsOn(r.Context(), sc, o)
 	}
-	return a.o.Supply.Impact(r.Context(), sc, qu)
+	limit := 0
+	if q.Get("limit") != "" {
+		var err error
+		if limit, err = limitParam(r, 0, 1_000_000); err != nil {
+			return nil, err
+		}
+	}
+	res, err := a.o.Supply.Impact(r.Context(), sc, qu)
+	if err != nil {
+		return nil, err
+	}
+	res.Limit(limit)
+	return res, nil
 }
 
 func (a *API) supplyConcentration(r *http.Request, sc scope.Scope) (any, error) {

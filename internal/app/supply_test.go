@@ -242,6 +242,12 @@ func testSupplyAPI(t *testing.T, start func(testing.TB) *Server) {
 			strings.Join(imp.Affected[2].Paths[0], " ") != "supplier:SYNLAB supplier:SYNNOVIS product:SYN-LIMS org:RJ1" || imp.Totals.Population != 36000 {
 			t.Errorf("national impact = %v %+v", got, imp.Totals)
 		}
+		// limit keeps the worst organisations and the whole totals.
+		_, body = get(t, c, s.url("/api/v1/supply/impact?supplier=SYNLAB&limit=2"), s.national)
+		if top := decodeJSON[supply.ImpactResult](t, body); len(top.Affected) != 2 || !top.Truncated || top.Totals.Organisations != 6 ||
+			top.Affected[0].Impact != "hard-down" {
+			t.Errorf("limit=2: %d affected, truncated %v, totals %d", len(top.Affected), top.Truncated, top.Totals.Organisations)
+		}
 		// A trust user sees only their own trust.
 		_, body = get(t, c, s.url("/api/v1/supply/impact?supplier=SYNLAB"), s.trust)
 		imp = decodeJSON[supply.ImpactResult](t, body)

@@ -62,6 +62,18 @@ type ImpactResult struct {
 	// impact first, then by ODS code.
 	Affected []AffectedOrg `json:"affected"`
 	Totals   ImpactTotals  `json:"totals"`
+	// Truncated says Affected holds only the worst organisations, as many
+	// as the caller asked for; Totals still count every one.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// Limit keeps the n worst affected organisations (n > 0), leaving the
+// totals whole: the national answer for a large hosting provider is tens
+// of megabytes of JSON, and a dashboard wants the top of it.
+func (r *ImpactResult) Limit(n int) {
+	if n > 0 && len(r.Affected) > n {
+		r.Affected, r.Truncated = r.Affected[:n], true
+	}
 }
 
 // AffectedProduct is one product reached from the compromised node.
