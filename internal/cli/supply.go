@@ -222,6 +222,7 @@ func writeFile(name string, fn func(io.Writer) error) error {
 
 func (e *env) supplyImpactCmd() *cobra.Command {
 	var q supply.Query
+	var impactLimit int
 	var orgODS, format string
 	c := &cobra.Command{
 		Use:   "impact (--supplier ID | --product ID | --cve CVE-ID | --org ODS) [--format json|table]",
@@ -274,6 +275,7 @@ depth, with the path to each product.
 				if err != nil {
 					return err
 				}
+				res.Limit(impactLimit)
 				if format == "json" {
 					return e.printJSON(res)
 				}
@@ -284,6 +286,7 @@ depth, with the path to each product.
 	c.Flags().StringVar(&q.Supplier, "supplier", "", "a supplier ID (or the ODS code of an NHS body acting as a supplier)")
 	c.Flags().StringVar(&q.Product, "product", "", "a product ID")
 	c.Flags().StringVar(&q.CVE, "cve", "", "a CVE ID, through the products known to contain it")
+	c.Flags().IntVar(&impactLimit, "limit", 0, "list only the N worst affected organisations (totals still count all)")
 	c.Flags().StringVar(&orgODS, "org", "", "an organisation's ODS code: what it depends on, at every depth")
 	c.Flags().StringVar(&format, "format", "table", "table or json")
 	return c
@@ -323,6 +326,9 @@ func (e *env) printImpact(res supply.ImpactResult) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if res.Truncated {
+		fmt.Fprintf(e.stdout, "… the worst %d of %d shown (--limit); the totals below count all of them\n", len(res.Affected), t.Organisations)
 	}
 	e.printGroupTotals("BY REGION", t.ByRegion)
 	e.printGroupTotals("BY ICB", t.ByICB)

@@ -34,3 +34,24 @@ func TestSupplyTrend(t *testing.T) {
 		t.Errorf("--by icb without --group: exit %d", r.code)
 	}
 }
+
+func TestSupplyImpactLimit(t *testing.T) {
+	dir := t.TempDir()
+	must(t, run(t, "demo password for tests\n", nil, "--data-dir", dir, "demo", "--password-stdin"))
+	r := must(t, run(t, "", nil, "--data-dir", dir, "supply", "impact", "--supplier", "DEMO-PATH", "--limit", "3", "--format", "json"))
+	var res struct {
+		Affected  []struct{ Impact string }
+		Truncated bool
+		Totals    struct{ Organisations int }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Affected) != 3 || !res.Truncated || res.Totals.Organisations <= 3 || res.Affected[0].Impact != "hard-down" {
+		t.Errorf("--limit 3: %+v", res)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", dir, "supply", "impact", "--supplier", "DEMO-PATH", "--limit", "3"))
+	if !strings.Contains(r.stdout, "the worst 3 of") {
+		t.Errorf("table does not say it is cut: %s", r.stdout)
+	}
+}
