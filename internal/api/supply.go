@@ -63,6 +63,8 @@ func (a *API) registerSupply(rt *httpd.Router) {
 		Params: idParam("id"), Response: "Product"}, a.getProduct)
 	a.route(rt, spec{Method: "PUT", Path: "/supply/products/{id}", Tag: "supply", Summary: "Create or replace a product of a supplier you may change",
 		Params: idParam("id"), Body: "Product", Response: "Product"}, a.putProduct)
+	a.route(rt, spec{Method: "DELETE", Path: "/supply/products/{id}", Tag: "supply", Summary: "Delete a product you may change, with its own dependencies and CVEs (refused with 409 while organisations deploy it or products depend on it)",
+		Params: idParam("id"), Status: 204}, a.deleteProduct)
 
 	a.route(rt, spec{Method: "GET", Path: "/supply/deployments", Tag: "supply", Summary: "Deployments of organisations you may read",
 		Params: []param{{Name: "org", In: "query", Type: "string", Desc: "ODS code"}, {Name: "product", In: "query", Type: "string"},
@@ -241,6 +243,10 @@ func (a *API) putContract(r *http.Request, sc scope.Scope) (any, error) {
 		return nil, err
 	}
 	return a.o.Supply.PutContract(r.Context(), sc, c)
+}
+
+func (a *API) deleteProduct(r *http.Request, sc scope.Scope) (any, error) {
+	return nil, a.o.Supply.DeleteProduct(r.Context(), sc, r.PathValue("id"))
 }
 
 func (a *API) listDeployments(r *http.Request, sc scope.Scope) (any, error) {

@@ -231,6 +231,25 @@ func testSupplyAPI(t *testing.T, start func(testing.TB) *Server) {
 		}
 	})
 
+	t.Run("delete product", func(t *testing.T) {
+		if res, body := do(t, "PUT", s.url("/api/v1/supply/products/SYN-SPARE"), s.national,
+			`{"supplier_id":"SYNNOVIS","name":"Spare analyser","kind":"component"}`); res.StatusCode != 200 {
+			t.Fatalf("put = %d %s", res.StatusCode, body)
+		}
+		if res, body := do(t, "DELETE", s.url("/api/v1/supply/products/SYN-LIMS"), s.national, ""); res.StatusCode != 409 || !strings.Contains(body, "deployed") {
+			t.Errorf("deleting a deployed product = %d %s, want 409 saying it is deployed", res.StatusCode, body)
+		}
+		if res, _ := do(t, "DELETE", s.url("/api/v1/supply/products/SYN-SPARE"), s.rep, ""); res.StatusCode != 404 {
+			t.Errorf("a competitor's representative deleted it: %d", res.StatusCode)
+		}
+		if res, body := do(t, "DELETE", s.url("/api/v1/supply/products/SYN-SPARE"), s.national, ""); res.StatusCode != 204 {
+			t.Errorf("delete = %d %s", res.StatusCode, body)
+		}
+		if res, _ := get(t, c, s.url("/api/v1/supply/products/SYN-SPARE"), s.national); res.StatusCode != 404 {
+			t.Errorf("deleted product still there: %d", res.StatusCode)
+		}
+	})
+
 	t.Run("impact", func(t *testing.T) {
 		_, body := get(t, c, s.url("/api/v1/supply/impact?supplier=SYNLAB"), s.national)
 		imp := decodeJSON[supply.ImpactResult](t, body)

@@ -430,6 +430,48 @@ func (s *Service) PutProduct(ctx context.Context, sc scope.Scope, p Product) (Pr
 	return p, err
 }
 
+// DeleteProduct removes a product the caller may change, with the
+// dependencies it declares and the CVEs recorded against it. A product that
+// organisations deploy, or that other products depend on, is refused with
+// store.ErrConflict: those records belong to the organisations and
+// suppliers that made them, so they are removed first, by them.
+func (s *Service) DeleteProduct(ctx context.Context, sc scope.Scope, id string) error {
+	c, err := s.editableProduct(ctx, sc, id)
+	if err != nil {
+		return err
+	}
+	q := s.db.Q()
+	old, err := getProduct(ctx, q, id)
+	if err != nil {
+		return err
+	}
+	return s.change(ctx, sc, audit.Change{Action: "supply.product.delete", ObjectType: "product", ObjectID: id, Org: tenantOf(c), Before: old},
+		func(tx *store.Tx) error {
+			// Counted inside the transaction, so nothing can start to
+			// depend on the product between the check and the delete.
+			var deployed, dependents int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM supply_deployments WHERE product_id = ?`, id).Scan(&deployed); err != nil {
+				return err
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM supply_dependencies WHERE depends_on_product_id = ?`, id).Scan(&dependents); err != nil {
+				return err
+			}
+			if deployed > 0 || dependents > 0 {
+				return fmt.Errorf("%w: product %s is deployed %d times and %d products depend on it; remove those first", store.ErrConflict, id, deployed, dependents)
+			}
+			for _, stmt := range []string{
+				`DELETE FROM supply_dependencies WHERE product_id = ?`,
+				`DELETE FROM supply_product_vulns WHERE product_id = ?`,
+				`DELETE FROM supply_products WHERE product_id = ?`,
+			} {
+				if _, err := tx.ExecContext(ctx, stmt, id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+}
+
 // GetProduct returns one product the caller may see.
 func (s *Service) GetProduct(ctx context.Context, sc scope.Scope, id string) (Product, error) {
 	q := s.db.Q()
