@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-health/vigil/internal/app"
+
 	"github.com/vigil-health/vigil/internal/audit"
 )
 
@@ -19,22 +21,19 @@ func (e *env) auditCmd() *cobra.Command {
 		Short: "Check the whole audit chain and report the first broken link",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			v, err := a.Audit.Verify(cmd.Context(), nil)
-			if errors.Is(err, audit.ErrBroken) {
-				fmt.Fprintf(e.stdout, "audit chain BROKEN at entry %d: %s\n", v.BrokenAt, v.Reason)
-				fmt.Fprintf(e.stdout, "%d entries before it verify.\n", v.Entries)
-				return fmt.Errorf("audit chain broken at entry %d", v.BrokenAt)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "audit chain OK: %d entries, head %s\n", v.Entries, v.Head)
-			return nil
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				v, err := a.Audit.Verify(cmd.Context(), nil)
+				if errors.Is(err, audit.ErrBroken) {
+					fmt.Fprintf(e.stdout, "audit chain BROKEN at entry %d: %s\n", v.BrokenAt, v.Reason)
+					fmt.Fprintf(e.stdout, "%d entries before it verify.\n", v.Entries)
+					return fmt.Errorf("audit chain broken at entry %d", v.BrokenAt)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "audit chain OK: %d entries, head %s\n", v.Entries, v.Head)
+				return nil
+			})
 		},
 	}
 	var f audit.Filter
@@ -57,27 +56,24 @@ func (e *env) auditCmd() *cobra.Command {
 				}
 			}
 			f.Org = strings.ToUpper(f.Org)
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			list, _, err := a.Audit.List(cmd.Context(), operator(), f)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			if format == "table" {
-				fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tVIA\tFROM\tACTION\tOBJECT\tORG")
-			}
-			for _, en := range list {
-				if format == "json" {
-					e.printJSON(en)
-					continue
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				list, _, err := a.Audit.List(cmd.Context(), operator(), f)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s %s\t%s\n", en.Seq, en.At.Format(time.RFC3339), en.Actor, en.Via, dash(en.Remote), en.Action, en.ObjectType, en.ObjectID, dash(en.Org))
-			}
-			return tw.Flush()
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				if format == "table" {
+					fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tVIA\tFROM\tACTION\tOBJECT\tORG")
+				}
+				for _, en := range list {
+					if format == "json" {
+						e.printJSON(en)
+						continue
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s %s\t%s\n", en.Seq, en.At.Format(time.RFC3339), en.Actor, en.Via, dash(en.Remote), en.Action, en.ObjectType, en.ObjectID, dash(en.Org))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	list.Flags().StringVar(&f.Action, "action", "", "action prefix, e.g. user. or org.create")

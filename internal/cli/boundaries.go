@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vigil-health/vigil/internal/app"
 )
 
 func (e *env) boundariesCmd() *cobra.Command {
@@ -18,30 +20,27 @@ replaces them. Until boundaries are imported, map pages show tables instead.`,
 		Example: "  vigil orgs import-boundaries ../shared/data/nhs/geo/icb_apr2023_en_bsc.geojson ../shared/data/nhs/geo/nhser_jan2024_en_bsc.geojson",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			for _, f := range args {
-				rep, err := a.Geo.ImportGeoJSON(cmd.Context(), operator(), f, dryRun)
-				if err != nil {
-					return fmt.Errorf("%s: %w", f, err)
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				for _, f := range args {
+					rep, err := a.Geo.ImportGeoJSON(cmd.Context(), operator(), f, dryRun)
+					if err != nil {
+						return fmt.Errorf("%s: %w", f, err)
+					}
+					verb := "imported"
+					if rep.DryRun {
+						verb = "checked (dry run, nothing written)"
+					}
+					fmt.Fprintf(e.stdout, "%s: %s %d boundaries (%d created, %d updated; %v), %d of %d points kept\n",
+						f, verb, rep.Features, rep.Created, rep.Updated, rep.Levels, rep.PointsKept, rep.PointsIn)
+					for _, msg := range rep.Errors {
+						fmt.Fprintf(e.stdout, "  %s\n", msg)
+					}
+					if len(rep.Errors) > 0 {
+						return fmt.Errorf("%s: %d problem(s), listed above", f, len(rep.Errors))
+					}
 				}
-				verb := "imported"
-				if rep.DryRun {
-					verb = "checked (dry run, nothing written)"
-				}
-				fmt.Fprintf(e.stdout, "%s: %s %d boundaries (%d created, %d updated; %v), %d of %d points kept\n",
-					f, verb, rep.Features, rep.Created, rep.Updated, rep.Levels, rep.PointsKept, rep.PointsIn)
-				for _, msg := range rep.Errors {
-					fmt.Fprintf(e.stdout, "  %s\n", msg)
-				}
-				if len(rep.Errors) > 0 {
-					return fmt.Errorf("%s: %d problem(s), listed above", f, len(rep.Errors))
-				}
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "check the files, change nothing")

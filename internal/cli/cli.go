@@ -104,6 +104,25 @@ func (e *env) open(ctx context.Context) (*app.App, error) {
 	return app.Open(ctx, e.cfg, nil, app.MigrateAuto)
 }
 
+// joinNames lists the values of a string enumeration for help text.
+func joinNames[T ~string](xs []T) string {
+	ss := make([]string, len(xs))
+	for i, x := range xs {
+		ss[i] = string(x)
+	}
+	return strings.Join(ss, ", ")
+}
+
+// withApp opens the app, runs fn with it and closes it.
+func (e *env) withApp(ctx context.Context, fn func(a *app.App) error) error {
+	a, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a)
+}
+
 // operator is the scope of someone running the CLI on the server: they can
 // read the database anyway, so the CLI acts nationally, and the audit log
 // records the operating-system user.

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-health/vigil/internal/app"
+
 	"github.com/vigil-health/vigil/internal/demo"
 )
 
@@ -31,30 +33,27 @@ The demo users' password is printed at the end (or read from stdin with --passwo
 			} else {
 				pw = demoPassword()
 			}
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			r, err := demo.Load(cmd.Context(), operator(), a.Orgs, a.Auth, pw)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "demo estate: %d organisations created (%d already there), %d users created (%d already there)\n",
-				r.OrgsCreated, r.OrgsExisting, r.UsersCreated, r.UsersExisting)
-			if err := e.loadExtraDemo(cmd, a); err != nil {
-				return err
-			}
-			if r.UsersCreated > 0 {
-				fmt.Fprintln(e.stdout, "demo users (all with the same password):")
-				for _, u := range demo.Users() {
-					fmt.Fprintf(e.stdout, "  %-40s %-17s on %s\n", u.Email, u.Role, u.Org)
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				r, err := demo.Load(cmd.Context(), operator(), a.Orgs, a.Auth, pw)
+				if err != nil {
+					return err
 				}
-				if !pwStdin {
-					fmt.Fprintf(e.stdout, "demo password: %s\n", pw)
+				fmt.Fprintf(e.stdout, "demo estate: %d organisations created (%d already there), %d users created (%d already there)\n",
+					r.OrgsCreated, r.OrgsExisting, r.UsersCreated, r.UsersExisting)
+				if err := e.loadExtraDemo(cmd, a); err != nil {
+					return err
 				}
-			}
-			return nil
+				if r.UsersCreated > 0 {
+					fmt.Fprintln(e.stdout, "demo users (all with the same password):")
+					for _, u := range demo.Users() {
+						fmt.Fprintf(e.stdout, "  %-40s %-17s on %s\n", u.Email, u.Role, u.Org)
+					}
+					if !pwStdin {
+						fmt.Fprintf(e.stdout, "demo password: %s\n", pw)
+					}
+				}
+				return nil
+			})
 		},
 	}
 	c.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the demo users' password from standard input")

@@ -8,17 +8,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-health/vigil/internal/app"
+
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/progress"
 )
 
-func typeList() string {
-	var ts []string
-	for _, t := range org.Types() {
-		ts = append(ts, string(t))
-	}
-	return strings.Join(ts, ", ")
-}
+func typeList() string { return joinNames(org.Types()) }
 
 func (e *env) orgsCmd() *cobra.Command {
 	c := &cobra.Command{Use: "orgs", Short: "Organisations: list, show, import the ODS extracts, create"}
@@ -39,36 +35,33 @@ func (e *env) orgsCmd() *cobra.Command {
 			if status == "" && !closed {
 				status = string(org.Active)
 			}
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			if format == "table" {
-				fmt.Fprintln(tw, "ODS\tNAME\tTYPE\tPARENT\tICB\tREGION\tSTATUS")
-			}
-			f := org.ListFilter{Type: org.Type(typ), Status: org.Status(status), Under: strings.ToUpper(under), Query: query, Limit: org.MaxPage}
-			for {
-				list, next, err := a.Orgs.List(cmd.Context(), operator(), f)
-				if err != nil {
-					return err
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				if format == "table" {
+					fmt.Fprintln(tw, "ODS\tNAME\tTYPE\tPARENT\tICB\tREGION\tSTATUS")
 				}
-				for _, o := range list {
-					if format == "json" {
-						if err := e.printJSON(o); err != nil {
-							return err
-						}
-						continue
+				f := org.ListFilter{Type: org.Type(typ), Status: org.Status(status), Under: strings.ToUpper(under), Query: query, Limit: org.MaxPage}
+				for {
+					list, next, err := a.Orgs.List(cmd.Context(), operator(), f)
+					if err != nil {
+						return err
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.Code, o.Name, o.Type, o.Parent, dash(o.ICB), dash(o.Region), o.Status)
+					for _, o := range list {
+						if format == "json" {
+							if err := e.printJSON(o); err != nil {
+								return err
+							}
+							continue
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.Code, o.Name, o.Type, o.Parent, dash(o.ICB), dash(o.Region), o.Status)
+					}
+					if next == "" {
+						break
+					}
+					f.After = next
 				}
-				if next == "" {
-					break
-				}
-				f.After = next
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 	list.Flags().StringVar(&typ, "type", "", "only this type: "+typeList())
@@ -83,18 +76,15 @@ func (e *env) orgsCmd() *cobra.Command {
 		Short: "Show one organisation as JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			o, err := a.Orgs.Get(cmd.Context(), operator(), strings.ToUpper(args[0]))
-			if err != nil {
-				return fmt.Errorf("organisation %s: %w", strings.ToUpper(args[0]), err)
-			}
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(o)
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				o, err := a.Orgs.Get(cmd.Context(), operator(), strings.ToUpper(args[0]))
+				if err != nil {
+					return fmt.Errorf("organisation %s: %w", strings.ToUpper(args[0]), err)
+				}
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(o)
+			})
 		},
 	}
 
@@ -119,27 +109,24 @@ batched, one transaction per batch.`,
 			if err := checkFormat(importFormat, "text", "json"); err != nil {
 				return err
 			}
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			bar := progress.New(e.stderr, "importing organisations")
-			opts.Progress = bar.Update
-			rep, err := a.Orgs.Import(cmd.Context(), operator(), args, opts)
-			bar.Done()
-			if importFormat == "json" {
-				e.printJSON(rep)
-			} else {
-				e.printImport(rep)
-			}
-			if err != nil {
-				return err
-			}
-			if rep.RowError > 0 {
-				return fmt.Errorf("%d row(s) had errors and were skipped (listed above); the rest were imported", rep.RowError)
-			}
-			return nil
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				bar := progress.New(e.stderr, "importing organisations")
+				opts.Progress = bar.Update
+				rep, err := a.Orgs.Import(cmd.Context(), operator(), args, opts)
+				bar.Done()
+				if importFormat == "json" {
+					e.printJSON(rep)
+				} else {
+					e.printImport(rep)
+				}
+				if err != nil {
+					return err
+				}
+				if rep.RowError > 0 {
+					return fmt.Errorf("%d row(s) had errors and were skipped (listed above); the rest were imported", rep.RowError)
+				}
+				return nil
+			})
 		},
 	}
 	imp.Flags().BoolVar(&opts.DryRun, "dry-run", false, "validate and report, change nothing")
@@ -154,17 +141,14 @@ batched, one transaction per batch.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			no.Type = org.Type(ntype)
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			o, err := a.Orgs.Create(cmd.Context(), operator(), no)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "created %s %s (%s) under %s\n", o.Type, o.Code, o.Name, o.Parent)
-			return nil
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				o, err := a.Orgs.Create(cmd.Context(), operator(), no)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "created %s %s (%s) under %s\n", o.Type, o.Code, o.Name, o.Parent)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&no.Code, "ods", "", "code (ODS code for NHS bodies)")

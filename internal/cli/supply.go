@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -42,15 +41,6 @@ Load a register with 'vigil supply import', then ask questions:
 }
 
 // withSupply opens the app, runs fn and closes the app.
-func (e *env) withSupply(ctx context.Context, fn func(a *app.App) error) error {
-	a, err := e.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	return fn(a)
-}
-
 func (e *env) supplyImportCmd() *cobra.Command {
 	var dryRun bool
 	var format string
@@ -91,7 +81,7 @@ added or updated, never deleted. The applied import is one audit entry.`,
 			if len(files) == 0 {
 				return fmt.Errorf("no *.csv or *.json files in %s", strings.Join(args, ", "))
 			}
-			return e.withSupply(cmd.Context(), func(a *app.App) error {
+			return e.withApp(cmd.Context(), func(a *app.App) error {
 				rep, err := a.Supply.Import(cmd.Context(), operator(), files, supply.ImportOptions{DryRun: dryRun})
 				if err != nil {
 					return err
@@ -173,7 +163,7 @@ recorded in the audit log with the number of rows of each table.`,
 			if (dir == "") == (jsonFile == "") {
 				return usagef("give exactly one of --dir DIR or --json FILE")
 			}
-			return e.withSupply(cmd.Context(), func(a *app.App) error {
+			return e.withApp(cmd.Context(), func(a *app.App) error {
 				reg, err := a.Supply.Export(cmd.Context(), operator())
 				if err != nil {
 					return err
@@ -260,7 +250,7 @@ depth, with the path to each product.
 			if n != 1 {
 				return usagef("give exactly one of --supplier, --product, --cve or --org")
 			}
-			return e.withSupply(cmd.Context(), func(a *app.App) error {
+			return e.withApp(cmd.Context(), func(a *app.App) error {
 				if orgODS != "" {
 					res, err := a.Supply.DependsOn(cmd.Context(), operator(), orgODS)
 					if err != nil {
@@ -451,7 +441,7 @@ and the regions and ICBs where one supplier serves the whole service (--by does 
 					return usagef("--by %q: want one of %s", by, levelList())
 				}
 			}
-			return e.withSupply(cmd.Context(), func(a *app.App) error {
+			return e.withApp(cmd.Context(), func(a *app.App) error {
 				if all {
 					rep, err := a.Supply.ConcentrationAll(cmd.Context(), operator())
 					if err != nil {
@@ -550,7 +540,7 @@ makes every organisation using a service in a region or ICB hard-down.`,
 			if limit < 1 {
 				return usagef("--limit must be at least 1")
 			}
-			return e.withSupply(cmd.Context(), func(a *app.App) error {
+			return e.withApp(cmd.Context(), func(a *app.App) error {
 				res, err := a.Supply.Systemic(cmd.Context(), operator(), supply.SystemicOptions{Limit: limit})
 				if err != nil {
 					return err
@@ -613,7 +603,7 @@ from cron). The snapshot is recorded in the audit log.`,
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
-			return e.withSupply(cmd.Context(), func(a *app.App) error {
+			return e.withApp(cmd.Context(), func(a *app.App) error {
 				snap, err := a.Supply.RecordSnapshot(cmd.Context(), operator())
 				if err != nil {
 					return err
@@ -663,7 +653,7 @@ Without either, the files name synthetic organisations and nothing is written to
 			if !fromDB && !createOrgs {
 				return e.writeEstate(supplygen.Generate(cfg), out)
 			}
-			return e.withSupply(cmd.Context(), func(a *app.App) error {
+			return e.withApp(cmd.Context(), func(a *app.App) error {
 				if fromDB {
 					all, err := a.Orgs.All(cmd.Context())
 					if err != nil {

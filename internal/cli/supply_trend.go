@@ -30,7 +30,7 @@ recorded snapshot (vigil supply snapshot), oldest first: nationally, or for one 
 			if by != "national" && group == "" {
 				return usagef("--by %s needs --group (a region or ICB code)", by)
 			}
-			return e.withSupply(cmd.Context(), func(a *app.App) error {
+			return e.withApp(cmd.Context(), func(a *app.App) error {
 				pts, err := a.Supply.Trend(cmd.Context(), operator(), service, supply.Level(by), strings.ToUpper(group))
 				if err != nil {
 					return err

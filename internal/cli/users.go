@@ -16,13 +16,7 @@ import (
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
-func roleList() string {
-	var rs []string
-	for _, r := range scope.Roles() {
-		rs = append(rs, string(r))
-	}
-	return strings.Join(rs, ", ")
-}
+func roleList() string { return joinNames(scope.Roles()) }
 
 func (e *env) usersCmd() *cobra.Command {
 	c := &cobra.Command{Use: "users", Short: "Manage user accounts and their roles"}
@@ -49,17 +43,14 @@ Without --password-stdin the user signs in with single sign-on only.`,
 				}
 				nu.Password = pw
 			}
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			u, err := a.Auth.AddUser(cmd.Context(), operator(), nu)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "created user %s (%s) with %s on %s\n", u.Email, u.ID, nu.Role, u.HomeOrg)
-			return nil
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				u, err := a.Auth.AddUser(cmd.Context(), operator(), nu)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "created user %s (%s) with %s on %s\n", u.Email, u.ID, nu.Role, u.HomeOrg)
+				return nil
+			})
 		},
 	}
 	add.Flags().StringVar(&nu.Email, "email", "", "e-mail address (the sign-in name)")
@@ -77,42 +68,39 @@ Without --password-stdin the user signs in with single sign-on only.`,
 			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
 			}
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			if format == "table" {
-				fmt.Fprintln(tw, "EMAIL\tNAME\tORG\tGRANTS\tSTATE")
-			}
-			cursor := ""
-			for {
-				us, next, err := a.Auth.ListUsers(cmd.Context(), operator(), auth.UserFilter{Org: orgFilter, After: cursor, Limit: 500})
-				if err != nil {
-					return err
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				if format == "table" {
+					fmt.Fprintln(tw, "EMAIL\tNAME\tORG\tGRANTS\tSTATE")
 				}
-				for _, u := range us {
-					if format == "json" {
-						e.printJSON(u)
-						continue
+				cursor := ""
+				for {
+					us, next, err := a.Auth.ListUsers(cmd.Context(), operator(), auth.UserFilter{Org: orgFilter, After: cursor, Limit: 500})
+					if err != nil {
+						return err
 					}
-					var gs []string
-					for _, g := range u.Grants {
-						gs = append(gs, string(g.Role)+"@"+g.Org)
+					for _, u := range us {
+						if format == "json" {
+							e.printJSON(u)
+							continue
+						}
+						var gs []string
+						for _, g := range u.Grants {
+							gs = append(gs, string(g.Role)+"@"+g.Org)
+						}
+						state := "active"
+						if u.Disabled {
+							state = "disabled"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Email, u.Name, u.HomeOrg, strings.Join(gs, " "), state)
 					}
-					state := "active"
-					if u.Disabled {
-						state = "disabled"
+					if next == "" {
+						break
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Email, u.Name, u.HomeOrg, strings.Join(gs, " "), state)
+					cursor = next
 				}
-				if next == "" {
-					break
-				}
-				cursor = next
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 	list.Flags().StringVar(&format, "format", "table", "table or json (one object per line)")
@@ -125,16 +113,13 @@ Without --password-stdin the user signs in with single sign-on only.`,
 			Short: short,
 			Args:  cobra.ExactArgs(3),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				a, err := e.open(cmd.Context())
-				if err != nil {
-					return err
-				}
-				defer a.Close()
-				if _, err := fn(a)(cmd.Context(), operator(), args[0], scope.Role(args[1]), args[2]); err != nil {
-					return err
-				}
-				fmt.Fprintf(e.stdout, "%s %s on %s %s %s\n", done, args[1], strings.ToUpper(args[2]), prep, args[0])
-				return nil
+				return e.withApp(cmd.Context(), func(a *app.App) error {
+					if _, err := fn(a)(cmd.Context(), operator(), args[0], scope.Role(args[1]), args[2]); err != nil {
+						return err
+					}
+					fmt.Fprintf(e.stdout, "%s %s on %s %s %s\n", done, args[1], strings.ToUpper(args[2]), prep, args[0])
+					return nil
+				})
 			},
 		}
 	}
@@ -149,16 +134,13 @@ Without --password-stdin the user signs in with single sign-on only.`,
 			if err != nil {
 				return err
 			}
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			if _, err := a.Auth.UpdateUser(cmd.Context(), operator(), args[0], auth.UserPatch{Password: &pw}); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "password changed for %s; their other sessions are signed out\n", args[0])
-			return nil
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				if _, err := a.Auth.UpdateUser(cmd.Context(), operator(), args[0], auth.UserPatch{Password: &pw}); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "password changed for %s; their other sessions are signed out\n", args[0])
+				return nil
+			})
 		},
 	}
 	setDisabled := func(use, short string, v bool) *cobra.Command {
@@ -167,16 +149,13 @@ Without --password-stdin the user signs in with single sign-on only.`,
 			Short: short,
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				a, err := e.open(cmd.Context())
-				if err != nil {
-					return err
-				}
-				defer a.Close()
-				if _, err := a.Auth.UpdateUser(cmd.Context(), operator(), args[0], auth.UserPatch{Disabled: &v}); err != nil {
-					return err
-				}
-				fmt.Fprintf(e.stdout, "%sd %s\n", use, args[0])
-				return nil
+				return e.withApp(cmd.Context(), func(a *app.App) error {
+					if _, err := a.Auth.UpdateUser(cmd.Context(), operator(), args[0], auth.UserPatch{Disabled: &v}); err != nil {
+						return err
+					}
+					fmt.Fprintf(e.stdout, "%sd %s\n", use, args[0])
+					return nil
+				})
 			},
 		}
 	}
@@ -211,22 +190,19 @@ The token is shown once; Vigil stores only its hash. Use it as 'Authorization: B
 			if err != nil {
 				return err
 			}
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			t, secret, err := a.Auth.CreateToken(cmd.Context(), operator(), userEmail, name, ttl)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(e.stdout, secret)
-			exp := "never"
-			if t.ExpiresAt != "" {
-				exp = t.ExpiresAt
-			}
-			fmt.Fprintf(e.stderr, "token %s for %s created; expires %s\n", t.ID, t.User, exp)
-			return nil
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				t, secret, err := a.Auth.CreateToken(cmd.Context(), operator(), userEmail, name, ttl)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(e.stdout, secret)
+				exp := "never"
+				if t.ExpiresAt != "" {
+					exp = t.ExpiresAt
+				}
+				fmt.Fprintf(e.stderr, "token %s for %s created; expires %s\n", t.ID, t.User, exp)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&userEmail, "user", "", "e-mail of the user the token acts as")
@@ -242,35 +218,32 @@ The token is shown once; Vigil stores only its hash. Use it as 'Authorization: B
 			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
 			}
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			ts, err := a.Auth.ListTokens(cmd.Context(), operator(), forUser)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			if format == "table" {
-				fmt.Fprintln(tw, "ID\tUSER\tNAME\tCREATED\tEXPIRES\tLAST USED\tSTATE")
-			}
-			for _, t := range ts {
-				if format == "json" {
-					e.printJSON(t)
-					continue
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				ts, err := a.Auth.ListTokens(cmd.Context(), operator(), forUser)
+				if err != nil {
+					return err
 				}
-				state := "active"
-				if t.RevokedAt != "" {
-					state = "revoked"
-				} else if t.ExpiresAt != "" {
-					if exp, _ := time.Parse(time.RFC3339, t.ExpiresAt); time.Now().After(exp) {
-						state = "expired"
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				if format == "table" {
+					fmt.Fprintln(tw, "ID\tUSER\tNAME\tCREATED\tEXPIRES\tLAST USED\tSTATE")
+				}
+				for _, t := range ts {
+					if format == "json" {
+						e.printJSON(t)
+						continue
 					}
+					state := "active"
+					if t.RevokedAt != "" {
+						state = "revoked"
+					} else if t.ExpiresAt != "" {
+						if exp, _ := time.Parse(time.RFC3339, t.ExpiresAt); time.Now().After(exp) {
+							state = "expired"
+						}
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, t.Name, t.CreatedAt, dash(t.ExpiresAt), dash(t.LastUsed), state)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, t.Name, t.CreatedAt, dash(t.ExpiresAt), dash(t.LastUsed), state)
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 	list.Flags().StringVar(&format, "format", "table", "table or json")
@@ -280,22 +253,19 @@ The token is shown once; Vigil stores only its hash. Use it as 'Authorization: B
 		Short: "Revoke a token (it stops working at once)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			id := args[0]
-			// Accept the whole token too, in case that is what the user has.
-			if rest, ok := strings.CutPrefix(id, auth.TokenPrefix); ok {
-				id, _, _ = strings.Cut(rest, ".")
-			}
-			t, err := a.Auth.RevokeToken(cmd.Context(), operator(), id)
-			if err != nil {
-				return fmt.Errorf("token %s: %w", id, err)
-			}
-			fmt.Fprintf(e.stdout, "revoked token %s (%s) of %s\n", t.ID, t.Name, t.User)
-			return nil
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				id := args[0]
+				// Accept the whole token too, in case that is what the user has.
+				if rest, ok := strings.CutPrefix(id, auth.TokenPrefix); ok {
+					id, _, _ = strings.Cut(rest, ".")
+				}
+				t, err := a.Auth.RevokeToken(cmd.Context(), operator(), id)
+				if err != nil {
+					return fmt.Errorf("token %s: %w", id, err)
+				}
+				fmt.Fprintf(e.stdout, "revoked token %s (%s) of %s\n", t.ID, t.Name, t.User)
+				return nil
+			})
 		},
 	}
 	c.AddCommand(create, list, revoke)
