@@ -450,8 +450,19 @@ func (b *Bus) Consume(ctx context.Context, stream, durable string, handler Handl
 	}
 	log := b.log.With("stream", stream, "consumer", durable)
 	hctx, cancel := context.WithCancel(ctx)
+	// Messages whose handler was interrupted by stopping are handed back
+	// only after the subscription has closed. A NAK sent while it is still
+	// open lets the server redeliver into this consumer's outstanding pull
+	// request, where the message is dropped and then sits unacknowledged
+	// until AckWait (30 s) — seen under load in TestConsumeStopsWhenContextDone.
+	var imu sync.Mutex
+	var interrupted []jetstream.Msg
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		handle(hctx, log, handler, msg)
+		if !handle(hctx, log, handler, msg) {
+			imu.Lock()
+			interrupted = append(interrupted, msg)
+			imu.Unlock()
+		}
 	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		log.Warn("bus: consume", "err", err)
 	}))
@@ -467,6 +478,14 @@ func (b *Bus) Consume(ctx context.Context, stream, durable string, handler Handl
 			// returned from the running handler, if any.
 			<-cc.Closed()
 			cancel()
+			imu.Lock()
+			defer imu.Unlock()
+			for _, msg := range interrupted {
+				if err := msg.Nak(); err != nil {
+					log.Warn("bus: nak", "subject", msg.Subject(), "err", err)
+				}
+			}
+			interrupted = nil
 		})
 	}
 	// A done ctx cancels the handler's context at once (it is a child), so
@@ -479,25 +498,23 @@ func (b *Bus) Consume(ctx context.Context, stream, durable string, handler Handl
 
 // handle runs handler and settles msg: ack on success, nak with backoff on
 // error. A lost ack only causes a redelivery, which idempotent handlers
-// absorb, so acks are not waited for.
-func handle(ctx context.Context, log *slog.Logger, handler Handler, msg jetstream.Msg) {
+// absorb, so acks are not waited for. It returns false, leaving msg
+// unsettled, when the handler failed because the consumer is stopping: the
+// caller hands such messages back once the subscription has closed.
+func handle(ctx context.Context, log *slog.Logger, handler Handler, msg jetstream.Msg) bool {
 	err := handler(ctx, msg)
 	if err == nil {
 		if aerr := msg.Ack(); aerr != nil {
 			log.Warn("bus: ack", "subject", msg.Subject(), "err", aerr)
 		}
-		return
+		return true
+	}
+	if ctx.Err() != nil {
+		return false
 	}
 	var delivered, seq uint64
 	if md, merr := msg.Metadata(); merr == nil {
 		delivered, seq = md.NumDelivered, md.Sequence.Stream
-	}
-	if ctx.Err() != nil {
-		// Stopping: hand the message back at once for another consumer.
-		if nerr := msg.Nak(); nerr != nil {
-			log.Warn("bus: nak", "subject", msg.Subject(), "seq", seq, "err", nerr)
-		}
-		return
 	}
 	delay := nakDelay(delivered)
 	log.Warn("bus: handler failed, will redeliver", "subject", msg.Subject(), "seq", seq,
@@ -505,6 +522,7 @@ func handle(ctx context.Context, log *slog.Logger, handler Handler, msg jetstrea
 	if nerr := msg.NakWithDelay(delay); nerr != nil {
 		log.Warn("bus: nak", "subject", msg.Subject(), "seq", seq, "err", nerr)
 	}
+	return true
 }
 
 // serverLogger adapts the embedded server's printf-style logger to slog and
