@@ -102,7 +102,7 @@ func also(who string, p probe) ownProbe { return ownProbe{who, p} }
 
 // Groups of identities that legitimately see or change things.
 var (
-	rj1Readers = []string{audrey, nadia}        // besides Alice: RJ1's auditor and the national admin
+	rj1Readers = []string{audrey, nadia}           // besides Alice: RJ1's auditor and the national admin
 	nhsReaders = []string{bob, audrey, rex, nadia} // besides Alice: the shared supplier register
 	everyone   = identities
 	noReplay   = identities // the route acts on the caller themself
@@ -552,7 +552,7 @@ func isolationChecks(w world) map[string]routeCheck {
 			own:  own(nadia, probe{path: "/api/v1/supply/concentration?service=pathology&by=icb", want: []string{"ISO-SUP"}}),
 			deny: 404, status: statuses(rex, 200)},
 		"GET /api/v1/supply/risk": {attack: probe{status: 404},
-			own:  own(nadia, probe{want: []string{"ISO-SUP"}}),
+			own: own(nadia, probe{want: []string{"ISO-SUP"}}),
 			// Rex sees the shared register's suppliers ranked by his region alone.
 			deny: 404, status: statuses(rex, 200), seers: []string{rex}},
 		"GET /api/v1/supply/graph": {attack: probe{path: "/api/v1/supply/graph?node=product:ISO-LIMS&depth=3"},

@@ -75,7 +75,7 @@ func webIsolationChecks(w world) map[string]routeCheck {
 			own:  own(alice, probe{path: "/suppliers/p/ISO-LIMS", want: []string{"Isolation LIMS"}}, also(sam, probe{path: "/suppliers/p/OTHER-APP", want: []string{"Othersoft Cloud"}})),
 			deny: 200, status: statuses(sam, 404), seers: nhsReaders},
 		"GET /suppliers/impact": {attack: probe{path: "/suppliers/impact?supplier=ISO-SUP"},
-			own:  own(alice, probe{path: "/suppliers/impact?supplier=ISO-SUP", want: []string{guys}}),
+			own:   own(alice, probe{path: "/suppliers/impact?supplier=ISO-SUP", want: []string{guys}}),
 			seers: rj1Readers},
 		"GET /suppliers/impact/download": {attack: probe{path: "/suppliers/impact/download?org=RJZ&format=csv", status: 404},
 			own:  own(alice, probe{path: "/suppliers/impact/download?org=RJ1&format=csv", want: []string{"ISO-LIMS"}}),
