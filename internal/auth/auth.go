@@ -221,7 +221,7 @@ func mayManage(sc scope.Scope, u User, home string) error {
 			if sc.CanAt(scope.Read, g.Path) {
 				where = g.Org
 			}
-			return fmt.Errorf("%w: %s holds %s on %s, which you could not grant (it needs %s), so only an administrator above you may change their account", ErrForbidden, u.Email, g.Role, where, gap)
+			return fmt.Errorf("%w: %s holds %s on %s, which you could not grant (that needs %s), so only an administrator above you may change their account", ErrForbidden, u.Email, g.Role, where, gap)
 		}
 	}
 	return nil

@@ -203,3 +203,18 @@ func TestAdminResetRevokesTokens(t *testing.T) {
 		}
 	})
 }
+
+// FuzzValidatePassword: any input gets an answer, never a panic, and a
+// refusal is always a ValidationError on the password.
+func FuzzValidatePassword(f *testing.F) {
+	for _, s := range []string{"correct horse battery", "P@ssw0rd2024!", "aaaaaaaaaaaa", "1qaz2wsx3edc", "行く川の流れは絶えずして", "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6\xf5\xf4"} {
+		f.Add(s, "gary.guys@rj1.nhs.test")
+	}
+	f.Fuzz(func(t *testing.T, pw, email string) {
+		err := auth.ValidatePassword(pw, email, "Gary Guy's")
+		var ve *auth.ValidationError
+		if err != nil && (!errors.As(err, &ve) || ve.Field != "password") {
+			t.Fatalf("ValidatePassword(%q) = %v", pw, err)
+		}
+	})
+}
