@@ -77,7 +77,7 @@ func (a *API) Register(rt *httpd.Router) {
 		Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Response: "User"}, a.getUser)
 	a.route(rt, spec{Method: "POST", Path: "/users", Tag: "users", Summary: "Create a user with one role on an organisation you administer",
 		Body: "NewUser", Response: "User", Status: 201}, a.createUser)
-	a.route(rt, spec{Method: "PATCH", Path: "/users/{id}", Tag: "users", Summary: "Change a user's name, password or disabled flag",
+	a.route(rt, spec{Method: "PATCH", Path: "/users/{id}", Tag: "users", Summary: "Change a user's name, password (your own needs current_password) or disabled flag",
 		Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Body: "UserPatch", Response: "User"}, a.updateUser)
 	a.route(rt, spec{Method: "POST", Path: "/users/{id}/grants", Tag: "users", Summary: "Grant a role on an organisation",
 		Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Body: "Grant", Response: "User"}, a.grant)

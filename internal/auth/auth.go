@@ -157,8 +157,11 @@ func normEmail(e string) (string, error) {
 	return e, nil
 }
 
-// checkGrant verifies that role may be granted on o at all, and that the
-// granting scope administers o.
+// checkGrant verifies that role may be granted on o at all (400: which
+// roles fit which kinds of organisation), and that the scope may grant —
+// or revoke — it there (403, scope.GrantGap: it administers o, holds role
+// or a higher one on o or above, and every permission role carries). o is
+// an organisation the scope can see.
 func (s *Service) checkGrant(sc scope.Scope, role scope.Role, o org.Org) error {
 	if !role.Valid() {
 		return &ValidationError{"role", fmt.Sprintf("unknown role %q; want one of %v", role, scope.Roles())}
@@ -181,13 +184,45 @@ func (s *Service) checkGrant(sc scope.Scope, role scope.Role, o org.Org) error {
 			return &ValidationError{"role", "supplier organisations have supplier-rep and org-admin users"}
 		}
 	}
-	if !sc.CanAt(scope.Admin, o.Path) {
-		return &ValidationError{"org", fmt.Sprintf("organisation %s not found", o.Code)}
+	// Nobody hands out more than they hold.
+	if gap := sc.GrantGap(role, o.Path); gap != "" {
+		return fmt.Errorf("%w: granting or revoking %s on %s needs %s there; ask an administrator above you", ErrForbidden, role, o.Code, gap)
 	}
-	// Nobody hands out more than they hold: a grant of national roles needs
-	// national administration.
-	if (role == scope.NationalAdmin || role == scope.Auditor && o.Type == org.National) && !sc.National(scope.Admin) {
-		return &ValidationError{"role", "only national administrators may grant " + string(role)}
+	return nil
+}
+
+// MayManage reports whether the scope may act on another user u (as
+// returned by GetUser, grants included): change their name, password or
+// disabled flag, grant or revoke their roles, and create, list or revoke
+// their API tokens. It needs administration of u's home organisation and,
+// for every grant u holds, the right to grant it (scope.GrantGap) — so an
+// administrator can never become, lock out or reshape someone who holds
+// more than they could hand out themself (a national admin homed at a
+// trust is beyond that trust's admin). Acting on oneself is not decided
+// here: UpdateUser, CreateToken and friends allow one's own name,
+// password (with the current one) and tokens. The error is ErrForbidden
+// and names only organisations the scope can see.
+func (s *Service) MayManage(ctx context.Context, sc scope.Scope, u User) error {
+	home, err := s.orgs.PathOf(ctx, u.HomeOrg)
+	if err != nil {
+		return err
+	}
+	return mayManage(sc, u, home)
+}
+
+// mayManage is MayManage with the path of u's home organisation given.
+func mayManage(sc scope.Scope, u User, home string) error {
+	if !sc.CanAt(scope.Admin, home) {
+		return fmt.Errorf("%w: you do not administer %s, the organisation of %s", ErrForbidden, u.HomeOrg, u.Email)
+	}
+	for _, g := range u.Grants {
+		if gap := sc.GrantGap(g.Role, g.Path); gap != "" {
+			where := "an organisation outside your scope"
+			if sc.CanAt(scope.Read, g.Path) {
+				where = g.Org
+			}
+			return fmt.Errorf("%w: %s holds %s on %s, which you could not grant (that needs %s), so only an administrator above you may change their account", ErrForbidden, u.Email, g.Role, where, gap)
+		}
 	}
 	return nil
 }
@@ -214,6 +249,9 @@ func (s *Service) AddUser(ctx context.Context, sc scope.Scope, nu NewUser) (User
 	}
 	hash := ""
 	if nu.Password != "" {
+		if err := ValidatePassword(nu.Password, email, name); err != nil {
+			return User{}, err
+		}
 		if hash, err = HashPassword(nu.Password); err != nil {
 			return User{}, &ValidationError{"password", strings.TrimPrefix(err.Error(), "password: ")}
 		}
@@ -373,22 +411,31 @@ type UserPatch struct {
 	Name     *string `json:"name,omitempty"`
 	Disabled *bool   `json:"disabled,omitempty"`
 	Password *string `json:"password,omitempty"`
+	// CurrentPassword is required to change one's own password, so a
+	// stolen session or token alone cannot take the account over. An
+	// administrator resetting someone else's password does not give it.
+	CurrentPassword *string `json:"current_password,omitempty"`
 }
 
-// UpdateUser changes a user the scope administers (or the caller's own name
-// and password).
+// UpdateUser changes a user the scope may manage (MayManage), or the
+// caller's own name and password (the current one required). An
+// administrator's password reset ends the user's sessions and revokes
+// their API tokens, as whoever asked for it may not be the only one who
+// had the old password; one's own change ends one's other sessions and
+// keeps one's tokens.
 func (s *Service) UpdateUser(ctx context.Context, sc scope.Scope, idOrEmail string, p UserPatch) (User, error) {
 	before, err := s.GetUser(ctx, sc, idOrEmail)
 	if err != nil {
 		return User{}, err
 	}
 	self := before.ID == sc.UserID
-	path, err := s.orgs.PathOf(ctx, before.HomeOrg)
-	if err != nil {
-		return User{}, err
+	if self && p.Disabled != nil {
+		return User{}, &ValidationError{"disabled", "you cannot disable or enable your own account"}
 	}
-	if !sc.CanAt(scope.Admin, path) && !(self && p.Disabled == nil) {
-		return User{}, fmt.Errorf("%w: you may not change user %s", ErrForbidden, before.Email)
+	if !self {
+		if err := s.MayManage(ctx, sc, before); err != nil {
+			return User{}, err
+		}
 	}
 	after := before
 	sets := []string{"updated_at = ?"}
@@ -402,20 +449,27 @@ func (s *Service) UpdateUser(ctx context.Context, sc scope.Scope, idOrEmail stri
 		sets, args = append(sets, "name = ?"), append(args, n)
 	}
 	if p.Disabled != nil {
-		if self && *p.Disabled {
-			return User{}, &ValidationError{"disabled", "you cannot disable your own account"}
-		}
 		after.Disabled = *p.Disabled
 		sets, args = append(sets, "disabled = ?"), append(args, *p.Disabled)
 	}
 	if p.Password != nil {
+		if err := ValidatePassword(*p.Password, before.Email, after.Name); err != nil {
+			return User{}, err
+		}
 		h, err := HashPassword(*p.Password)
 		if err != nil {
 			return User{}, &ValidationError{"password", strings.TrimPrefix(err.Error(), "password: ")}
 		}
+		// Last, as it costs a hash and counts as a sign-in attempt.
+		if self {
+			if err := s.checkCurrentPassword(ctx, sc, before, p.CurrentPassword); err != nil {
+				return User{}, err
+			}
+		}
 		after.HasPass = true
 		sets, args = append(sets, "password_hash = ?"), append(args, h)
 	}
+	now := s.ts()
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+` WHERE id = ?`, append(args, before.ID)...); err != nil {
 			return err
@@ -430,6 +484,11 @@ func (s *Service) UpdateUser(ctx context.Context, sc scope.Scope, idOrEmail stri
 				return err
 			}
 		}
+		if p.Password != nil && !self {
+			if err := s.revokeAllTokens(ctx, tx, sc, before, now); err != nil {
+				return err
+			}
+		}
 		// The audit entry records that the password changed, never the password.
 		type auditView struct {
 			User
@@ -440,6 +499,55 @@ func (s *Service) UpdateUser(ctx context.Context, sc scope.Scope, idOrEmail stri
 		return err
 	})
 	return after, err
+}
+
+// checkCurrentPassword verifies the password a user gives to change their
+// own, through the same throttled check as sign-in, so a session or token
+// left open cannot be used to guess it.
+func (s *Service) checkCurrentPassword(ctx context.Context, sc scope.Scope, u User, current *string) error {
+	if !u.HasPass {
+		return &ValidationError{"current_password", "you sign in with single sign-on and have no Vigil password; ask an administrator to set one if you need it"}
+	}
+	if current == nil || *current == "" {
+		return &ValidationError{"current_password", "enter your current password to choose a new one"}
+	}
+	_, err := s.Authenticate(ctx, u.Email, *current, sc.Remote)
+	if errors.Is(err, ErrBadCredentials) {
+		return &ValidationError{"current_password", "your current password is not right; check it and try again"}
+	}
+	return err
+}
+
+// revokeAllTokens revokes every live API token of u, in tx, each audited.
+func (s *Service) revokeAllTokens(ctx context.Context, tx *store.Tx, sc scope.Scope, u User, now string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, name, created_at, expires_at, last_used FROM tokens WHERE user_id = ? AND revoked_at = ''`, u.ID)
+	if err != nil {
+		return err
+	}
+	var live []Token
+	for rows.Next() {
+		t := Token{UserID: u.ID, User: u.Email}
+		if err := rows.Scan(&t.ID, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.LastUsed); err != nil {
+			rows.Close()
+			return err
+		}
+		live = append(live, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, t := range live {
+		before := t
+		t.RevokedAt = now
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ?`, now, t.ID); err != nil {
+			return err
+		}
+		if _, err := s.audit.Append(ctx, tx, sc, audit.Change{Action: "token.revoke", ObjectType: "token", ObjectID: t.ID, Org: u.HomeOrg, Before: before, After: t}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Grant adds role on orgCode to a user.
@@ -463,6 +571,14 @@ func (s *Service) changeGrant(ctx context.Context, sc scope.Scope, idOrEmail str
 	}
 	if err := s.checkGrant(sc, role, o); err != nil {
 		return User{}, err
+	}
+	// Granting to oneself is held to checkGrant alone: what one may grant,
+	// one holds already. Anyone else must be wholly within the caller's
+	// reach, or the grant would reshape an account above them.
+	if u.ID != sc.UserID {
+		if err := s.MayManage(ctx, sc, u); err != nil {
+			return User{}, err
+		}
 	}
 	before := u
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {

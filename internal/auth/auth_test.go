@@ -228,7 +228,6 @@ func TestAddUserValidation(t *testing.T) {
 			{"RJ1 admin on R0A", rj1Admin, nu("x@example.org", "R0A", scope.OrgAnalyst), "org", `organisation "R0A" not found`},
 			{"RJ1 admin on RJZ", rj1Admin, nu("x@example.org", "RJZ", scope.OrgAdmin), "org", "not found"},
 			{"RJ1 admin on its ICB", rj1Admin, nu("x@example.org", "QKK", scope.RegionLead), "org", "not found"},
-			{"RJ1 analyst may not add users", rj1Analyst, nu("x@example.org", "RJ1", scope.OrgAnalyst), "org", "organisation RJ1 not found"},
 			{"region lead grants national-admin", y56Lead, nu("x@example.org", "ENG", scope.NationalAdmin), "org", "not found"},
 			{"region lead grants national auditor", y56Lead, nu("x@example.org", "ENG", scope.Auditor), "org", "not found"},
 			{"region lead outside its region", y56Lead, nu("x@example.org", "QOP", scope.RegionLead), "org", "not found"},
@@ -240,6 +239,22 @@ func TestAddUserValidation(t *testing.T) {
 				continue
 			}
 			wantValidation(t, err, c.field, c.contains)
+		}
+		// Organisations the caller can see but not grant on: forbidden,
+		// saying what is missing.
+		for _, c := range []struct {
+			name, contains string
+			sc             scope.Scope
+			nu             auth.NewUser
+		}{
+			{"RJ1 analyst may not add users", "administration", rj1Analyst, nu("x@example.org", "RJ1", scope.OrgAnalyst)},
+			{"region lead may not appoint auditors", "auditor or a higher one", y56Lead, nu("auditor@y56.example.org", "Y56", scope.Auditor)},
+			{"org admin may not appoint auditors", "auditor or a higher one", rj1Admin, nu("auditor@rj1.example.org", "RJ1", scope.Auditor)},
+		} {
+			_, err := e.auth.AddUser(ctx, c.sc, c.nu)
+			if !errors.Is(err, auth.ErrForbidden) || !strings.Contains(err.Error(), c.contains) {
+				t.Errorf("%s: %v, want ErrForbidden saying %q", c.name, err, c.contains)
+			}
 		}
 		if n := count(t, e.db, `SELECT COUNT(*) FROM users`); n != users {
 			t.Errorf("refused AddUser calls created %d users", n-users)
@@ -253,7 +268,6 @@ func TestAddUserValidation(t *testing.T) {
 			{rj1Admin, nu("admin2@rj1.example.org", "rj1", scope.OrgAdmin)},
 			{y56Lead, nu("admin@rjz.example.org", "RJZ", scope.OrgAdmin)},
 			{y56Lead, nu("lead@qkk.example.org", "QKK", scope.RegionLead)},
-			{y56Lead, nu("auditor@y56.example.org", "Y56", scope.Auditor)},
 			{e.nat, nu("rep@supx.example.org", "SUP-X", scope.SupplierRep)},
 			{e.nat, nu("admin@supx.example.org", "SUP-X", scope.OrgAdmin)},
 			{e.nat, nu("auditor@example.org", "ENG", scope.Auditor)},
@@ -545,7 +559,7 @@ func TestAuthenticate(t *testing.T) {
 func TestAuthenticateThrottles(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
-		const pw = "bobs right password"
+		const pw = "orchard velvet signal"
 		bob := e.add(t, "bob@example.org", scope.OrgAnalyst, "RJ1", pw)
 
 		// Ten failures from one address use up bob's attempts…
@@ -566,8 +580,8 @@ func TestAuthenticateThrottles(t *testing.T) {
 			t.Errorf("%d failed sign-ins audited, want 10 (throttled attempts are not checked)", failed)
 		}
 		// Other accounts from another address are not affected.
-		e.add(t, "carol@example.org", scope.OrgAnalyst, "RJ1", "carols right password")
-		if _, err := e.auth.Authenticate(ctx, "carol@example.org", "carols right password", "203.0.113.50"); err != nil {
+		e.add(t, "carol@example.org", scope.OrgAnalyst, "RJ1", "quiet lantern harbour")
+		if _, err := e.auth.Authenticate(ctx, "carol@example.org", "quiet lantern harbour", "203.0.113.50"); err != nil {
 			t.Errorf("carol from another address = %v", err)
 		}
 
@@ -596,7 +610,7 @@ func TestAuthenticateThrottlesAddress(t *testing.T) {
 	}
 	eachWith(t, options, func(t *testing.T, e *env) {
 		ctx := t.Context()
-		const pw = "daves right password"
+		const pw = "meadow copper violin"
 		dave := e.add(t, "dave@example.org", scope.OrgAnalyst, "RJ1", pw)
 		for _, who := range []string{"x@example.org", "y@example.org", "z@example.org"} {
 			if _, err := e.auth.Authenticate(ctx, who, "guess", "198.51.100.9"); !errors.Is(err, auth.ErrBadCredentials) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -125,20 +126,17 @@ func ParseExpiry(s string) (time.Duration, error) {
 
 // CreateToken makes a new API token for a user and returns its secret,
 // which is shown once and stored only as a hash. A caller may create tokens
-// for themself, and administrators for users of organisations they
-// administer.
+// for themself, and for users they may manage (MayManage) — never for
+// someone who holds more than the caller could grant, as the token would
+// make the caller them.
 func (s *Service) CreateToken(ctx context.Context, sc scope.Scope, idOrEmail, name string, ttl time.Duration) (Token, string, error) {
 	u, err := s.GetUser(ctx, sc, idOrEmail)
 	if err != nil {
 		return Token{}, "", err
 	}
 	if u.ID != sc.UserID {
-		path, err := s.orgs.PathOf(ctx, u.HomeOrg)
-		if err != nil {
+		if err := s.MayManage(ctx, sc, u); err != nil {
 			return Token{}, "", err
-		}
-		if !sc.CanAt(scope.Admin, path) {
-			return Token{}, "", fmt.Errorf("%w: you may not create tokens for %s", ErrForbidden, u.Email)
 		}
 	}
 	name = strings.TrimSpace(name)
@@ -194,9 +192,12 @@ func (s *Service) TokenScope(ctx context.Context, bearer, remote string) (scope.
 	return s.ScopeFor(ctx, userID, "token", remote)
 }
 
-// ListTokens returns tokens of users the scope may read (its own, and for
-// administrators those of their organisations' users), newest first.
+// ListTokens returns the tokens the scope may see, newest first: its own,
+// and those of the users it may manage (MayManage). With idOrEmail, only
+// that user's — none if the scope may not manage them.
 func (s *Service) ListTokens(ctx context.Context, sc scope.Scope, idOrEmail string) ([]Token, error) {
+	// The SQL narrows to tokens of users whose home the scope administers;
+	// MayManage then looks at each owner's grants.
 	where, args := sc.Filter("u.home_org", scope.Admin)
 	conds := []string{"(" + where + " OR t.user_id = ?)"}
 	args = append(args, sc.UserID)
@@ -205,21 +206,50 @@ func (s *Service) ListTokens(ctx context.Context, sc scope.Scope, idOrEmail stri
 		k := strings.ToLower(idOrEmail)
 		args = append(args, k, k)
 	}
-	rows, err := s.db.Q().QueryContext(ctx, `SELECT t.id, t.user_id, u.email, t.name, t.created_at, t.expires_at, t.last_used, t.revoked_at
-		FROM tokens t JOIN users u ON u.id = t.user_id WHERE `+strings.Join(conds, " AND ")+` ORDER BY t.created_at DESC, t.id`, args...)
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT t.id, t.user_id, u.email, u.home_org, o.path, t.name, t.created_at, t.expires_at, t.last_used, t.revoked_at
+		FROM tokens t JOIN users u ON u.id = t.user_id JOIN orgs o ON o.code = u.home_org WHERE `+strings.Join(conds, " AND ")+` ORDER BY t.created_at DESC, t.id`, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []Token{}
+	all := []Token{}
+	homes := map[string]string{} // owner → path of their home organisation
+	var others []User
 	for rows.Next() {
 		var t Token
-		if err := rows.Scan(&t.ID, &t.UserID, &t.User, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.LastUsed, &t.RevokedAt); err != nil {
+		var home, path string
+		if err := rows.Scan(&t.ID, &t.UserID, &t.User, &home, &path, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.LastUsed, &t.RevokedAt); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		out = append(out, t)
+		all = append(all, t)
+		if _, seen := homes[t.UserID]; !seen && t.UserID != sc.UserID {
+			homes[t.UserID] = path
+			others = append(others, User{ID: t.UserID, Email: t.User, HomeOrg: home})
+		}
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Whoever may grant national-admin at the root may grant anything and
+	// so manage everyone: no need to load every owner's grants.
+	if sc.CanGrant(scope.NationalAdmin, "/"+org.RootCode+"/") {
+		return all, nil
+	}
+	if err := s.fillGrants(ctx, others); err != nil {
+		return nil, err
+	}
+	managed := map[string]bool{sc.UserID: true}
+	for _, u := range others {
+		managed[u.ID] = mayManage(sc, u, homes[u.ID]) == nil
+	}
+	out := all[:0]
+	for _, t := range all {
+		if managed[t.UserID] {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // RevokeToken revokes a token the scope may see; revoking twice is harmless.

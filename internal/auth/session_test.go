@@ -171,7 +171,7 @@ func TestDisablingAUserEndsSessions(t *testing.T) {
 func TestPasswordChangeEndsSessions(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
-		const oldPW, newPW = "the first password", "the second password"
+		const oldPW, newPW = "marble orchid tempest", "gentle walnut breeze"
 		dan := e.add(t, "dan@example.org", scope.OrgAnalyst, "RJ1", oldPW)
 		s1, _ := e.auth.StartSession(ctx, dan.ID, "", "")
 		s2, _ := e.auth.StartSession(ctx, dan.ID, "", "")
@@ -180,9 +180,10 @@ func TestPasswordChangeEndsSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		// Users may change their own password (and name) without admin rights.
-		name, pw := "Daniel", newPW
-		u, err := e.auth.UpdateUser(ctx, self, dan.ID, auth.UserPatch{Name: &name, Password: &pw})
+		// Users may change their own password (and name) without admin
+		// rights, giving their current password.
+		name, pw, cur := "Daniel", newPW, oldPW
+		u, err := e.auth.UpdateUser(ctx, self, dan.ID, auth.UserPatch{Name: &name, Password: &pw, CurrentPassword: &cur})
 		if err != nil || u.Name != "Daniel" || !u.HasPass {
 			t.Fatalf("own password change = %+v, %v", u, err)
 		}

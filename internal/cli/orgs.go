@@ -138,7 +138,12 @@ batched, one transaction per batch.`,
 	create := &cobra.Command{
 		Use:   "create --ods CODE --name NAME --type TYPE [--parent ODS]",
 		Short: "Create an organisation (e.g. a supplier tenant)",
-		Args:  cobra.NoArgs,
+		Long: `Create an organisation under its parent. Types follow the NHS hierarchy: a region under
+the national root (` + org.RootCode + `), an ICB under a region, a sub-ICB under an ICB, a trust or GP practice
+under a sub-ICB, ICB or region, an other-provider there or under a trust, and a supplier under
+the national root. Through the API, only national administrators create regions, ICBs and
+suppliers; this command runs as the operator, who may.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			no.Type = org.Type(ntype)
 			return e.withApp(cmd.Context(), func(a *app.App) error {

@@ -28,7 +28,10 @@ func (e *env) usersCmd() *cobra.Command {
 		Short: "Create a user with a role on an organisation (default: the national root)",
 		Long: "Create a user with one role, granted on an organisation and covering its subtree.\nRoles: " + roleList() + `.
 national-* roles are granted on ` + org.RootCode + `, region-lead on a region or ICB, supplier-rep on a supplier.
-Without --password-stdin the user signs in with single sign-on only.`,
+Without --password-stdin the user signs in with single sign-on only. A password has at least
+` + fmt.Sprint(auth.MinPasswordLength) + ` characters and is not built on a common password, the user's name or e-mail address,
+"Vigil" or "NHS", a date, or repeated, sequential or keyboard characters; a few unrelated words
+make a good one.`,
 		Example: `  echo 'a long passphrase here' | vigil users add --email ana@nhs.net --name "Ana Analyst" --role org-analyst --org RJ1 --password-stdin`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -128,7 +131,10 @@ Without --password-stdin the user signs in with single sign-on only.`,
 	passwd := &cobra.Command{
 		Use:   "passwd EMAIL",
 		Short: "Set a user's password from the first line of standard input",
-		Args:  cobra.ExactArgs(1),
+		Long: `Set a user's password from the first line of standard input, as an administrator's reset:
+their sessions end and their API tokens are revoked, since someone else may know the old
+password. The password follows the same rules as in 'vigil users add --help'.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pw, err := readLine(e)
 			if err != nil {
@@ -138,7 +144,7 @@ Without --password-stdin the user signs in with single sign-on only.`,
 				if _, err := a.Auth.UpdateUser(cmd.Context(), operator(), args[0], auth.UserPatch{Password: &pw}); err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "password changed for %s; their other sessions are signed out\n", args[0])
+				fmt.Fprintf(e.stdout, "password changed for %s; their sessions are signed out and their API tokens revoked\n", args[0])
 				return nil
 			})
 		},

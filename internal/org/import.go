@@ -69,6 +69,12 @@ func typeRank(t Type) int {
 // newer extract updates organisations in place and marks closures. Bad
 // rows are reported with file:line and skipped; every good row is applied.
 // Only national administrators may import.
+//
+// The import does not apply CheckParent: it places organisations where the
+// published extracts put them, which is the NHS's own record (a few Welsh
+// trusts have no English region and sit under the root; an orphan waits
+// under its ICB, region or the root until a file names its parent), and
+// only national administrators, who may place anything, run it.
 func (s *Service) Import(ctx context.Context, sc scope.Scope, paths []string, opts ImportOptions) (ImportReport, error) {
 	rep := ImportReport{DryRun: opts.DryRun}
 	if !sc.National(scope.Admin) {

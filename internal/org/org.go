@@ -5,7 +5,9 @@ package org
 
 import (
 	"embed"
+	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -46,6 +48,67 @@ func (t Type) Valid() bool {
 		}
 	}
 	return false
+}
+
+// Parents lists the types of organisation a t may sit directly under. The
+// tree follows NHS England's hierarchy — national → region → ICB → sub-ICB
+// → providers (trust, gp-practice, other-provider) — with supplier tenants
+// directly under national. A provider may also sit directly under an ICB
+// or a region, as the ODS extracts place one whose finer parent is not
+// known (trusts belong to an ICB; a practice with no sub-ICB to its ICB),
+// and an other-provider under a trust (its sites and services). Nothing
+// sits under a practice, a supplier or another provider's site, and the
+// national root has no parent.
+func Parents(t Type) []Type {
+	switch t {
+	case Region, Supplier:
+		return []Type{National}
+	case ICB:
+		return []Type{Region}
+	case SubICB:
+		return []Type{ICB}
+	case Trust, GPPractice:
+		return []Type{Region, ICB, SubICB}
+	case OtherProvider:
+		return []Type{Region, ICB, SubICB, Trust}
+	}
+	return nil
+}
+
+// CheckParent reports whether an organisation of type t may sit directly
+// under parent, as Parents says; the error names the field "parent". It
+// applies to organisations created or moved through the service, for
+// everyone; the ODS import places organisations where the published
+// extracts put them (see Import).
+func CheckParent(t Type, parent Org) error {
+	allowed := Parents(t)
+	for _, p := range allowed {
+		if parent.Type == p {
+			return nil
+		}
+	}
+	if len(allowed) == 0 {
+		return &ValidationError{"parent", fmt.Sprintf("there is one %s organisation, %s, and Vigil makes it; create regions and suppliers under it", National, RootCode)}
+	}
+	names := make([]string, len(allowed))
+	for i, p := range allowed {
+		names[i] = string(p)
+	}
+	kinds := names[0]
+	if n := len(names); n > 1 {
+		kinds = strings.Join(names[:n-1], ", ") + " or " + names[n-1]
+	}
+	return &ValidationError{"parent", fmt.Sprintf("an organisation of type %s goes under one of type %s; %s is of type %s", t, kinds, parent.Code, parent.Type)}
+}
+
+// NationalStructure reports whether creating an organisation of type t,
+// or moving one, is for national administrators only. Regions and ICBs
+// are the national tree that region-lead grants and the supplier
+// register's reach hang from, and supplier organisations are tenants of
+// the national register: an administrator below the national root who
+// could make one could then be given — or give itself — roles over it.
+func NationalStructure(t Type) bool {
+	return t == National || t == Region || t == ICB || t == Supplier
 }
 
 // Status is whether an organisation is open.

@@ -373,19 +373,22 @@ func validate(o *Org) error {
 	return nil
 }
 
-// Create adds an organisation under a parent the scope may administer.
+// Create adds an organisation under a parent the scope may administer,
+// where its type fits (CheckParent); regions, ICBs and suppliers only by
+// national administrators (NationalStructure).
 func (s *Service) Create(ctx context.Context, sc scope.Scope, o Org) (Org, error) {
 	if err := validate(&o); err != nil {
 		return Org{}, err
 	}
+	if o.Type == National {
+		return Org{}, CheckParent(National, Org{})
+	}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		pp, err := s.pathOf(ctx, tx, o.Parent)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !sc.CanAt(scope.Admin, pp)) {
-			return &ValidationError{"parent", fmt.Sprintf("organisation %s not found", o.Parent)}
-		}
+		parent, err := s.placeUnder(ctx, tx, sc, o.Type, o.Parent, "")
 		if err != nil {
 			return err
 		}
+		pp := parent.Path
 		if _, err := s.pathOf(ctx, tx, o.Code); err == nil {
 			return fmt.Errorf("%w: organisation %s already exists", store.ErrConflict, o.Code)
 		}
@@ -405,6 +408,33 @@ func (s *Service) Create(ctx context.Context, sc scope.Scope, o Org) (Org, error
 		s.changed()
 	}
 	return o, err
+}
+
+// placeUnder checks that the scope may put an organisation of type t under
+// parentCode, and returns the parent: the parent must exist and the scope
+// administer it (else it is "not found", so scope never leaks); t must fit
+// under the parent's type (CheckParent); and national structure (regions,
+// ICBs, suppliers) is placed by national administrators only. A move
+// passes the moved organisation's path as from, which the parent must not
+// be under.
+func (s *Service) placeUnder(ctx context.Context, q store.Queryer, sc scope.Scope, t Type, parentCode, from string) (Org, error) {
+	parent, err := scanOrg(q.QueryRowContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE code = ?`, parentCode))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !sc.CanAt(scope.Admin, parent.Path)) {
+		return Org{}, &ValidationError{"parent", fmt.Sprintf("organisation %s not found", parentCode)}
+	}
+	if err != nil {
+		return Org{}, err
+	}
+	if from != "" && strings.HasPrefix(parent.Path, from) {
+		return Org{}, &ValidationError{"parent", "cannot move an organisation under its own subtree"}
+	}
+	if err := CheckParent(t, parent); err != nil {
+		return Org{}, err
+	}
+	if NationalStructure(t) && !sc.National(scope.Admin) {
+		return Org{}, fmt.Errorf("%w: only national administrators create or move regions, ICBs and supplier organisations; ask one to make the %s you need", ErrForbidden, t)
+	}
+	return parent, nil
 }
 
 // inherit fills region and ICB from the parent chain when not given.
@@ -454,7 +484,7 @@ type Patch struct {
 
 // Update changes an organisation the scope may administer. Moving it to a
 // new parent moves its whole subtree (paths are rewritten in the same
-// transaction).
+// transaction); the new parent follows the same rules as in Create.
 func (s *Service) Update(ctx context.Context, sc scope.Scope, code string, p Patch) (Org, error) {
 	var after Org
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -488,16 +518,11 @@ func (s *Service) Update(ctx context.Context, sc scope.Scope, code string, p Pat
 			return err
 		}
 		if after.Parent != before.Parent {
-			pp, err := s.pathOf(ctx, tx, after.Parent)
-			if errors.Is(err, store.ErrNotFound) || (err == nil && !sc.CanAt(scope.Admin, pp)) {
-				return &ValidationError{"parent", fmt.Sprintf("organisation %s not found", after.Parent)}
-			}
+			parent, err := s.placeUnder(ctx, tx, sc, after.Type, after.Parent, before.Path)
 			if err != nil {
 				return err
 			}
-			if strings.HasPrefix(pp, before.Path) {
-				return &ValidationError{"parent", "cannot move an organisation under its own subtree"}
-			}
+			pp := parent.Path
 			after.Path = pp + after.Code + "/"
 			if err := movePaths(ctx, tx, before.Path, after.Path); err != nil {
 				return err

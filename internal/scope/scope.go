@@ -80,6 +80,65 @@ func (r Role) Perms() Perm {
 	return 0
 }
 
+// String names the permissions in p, joined by "+": "admin+audit".
+func (p Perm) String() string {
+	var names []string
+	for _, x := range []struct {
+		p    Perm
+		name string
+	}{{Read, "read"}, {Write, "write"}, {Admin, "admin"}, {Audit, "audit"}, {Supply, "supply"}} {
+		if p&x.p != 0 {
+			names = append(names, x.name)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, "+")
+}
+
+// Rank places r in the ranking of roles, highest first:
+//
+//	national-admin > auditor > national-analyst > region-lead > org-admin > supplier-rep > org-analyst
+//
+// The ranking says who may hand a role out: a role is granted (or revoked)
+// only by someone who holds it or a higher one on the organisation or
+// above it — and who also administers that organisation and holds every
+// permission the role carries there (GrantGap). Each place is deliberate:
+//
+//   - national-admin: everything, everywhere; only its peers appoint one.
+//   - auditor: reads the audit log, which records what administrators do,
+//     so no administrator it watches below the national level may appoint
+//     one (only national administrators hold Audit with Admin).
+//   - national-analyst: reads and writes the whole country's data and the
+//     supplier register; granted on the national root only.
+//   - region-lead: administers a region or an ICB and edits the supplier
+//     register (Supply), which an org-admin does not hold.
+//   - org-admin: administers one organisation's subtree and its users.
+//   - supplier-rep: a supplier's own staff; their org-admin appoints them.
+//   - org-analyst: reads and writes one organisation's data.
+//
+// Unknown roles rank 0, below everything.
+func (r Role) Rank() int {
+	switch r {
+	case NationalAdmin:
+		return 7
+	case Auditor:
+		return 6
+	case NationalAnalyst:
+		return 5
+	case RegionLead:
+		return 4
+	case OrgAdmin:
+		return 3
+	case SupplierRep:
+		return 2
+	case OrgAnalyst:
+		return 1
+	}
+	return 0
+}
+
 // Grant is a role on one organisation (and so on its subtree).
 type Grant struct {
 	Role Role   `json:"role"`
@@ -126,6 +185,68 @@ func (s Scope) CanAt(p Perm, path string) bool {
 		}
 	}
 	return false
+}
+
+// PermsAt returns every permission the scope holds on the organisation at
+// path: the union over the grants whose subtree contains it.
+func (s Scope) PermsAt(path string) Perm {
+	var p Perm
+	for _, g := range s.Grants {
+		if g.Path != "" && strings.HasPrefix(path, g.Path) {
+			p |= g.Role.Perms()
+		}
+	}
+	return p
+}
+
+// RankAt returns the highest Rank of the roles the scope holds on the
+// organisation at path (0 if none).
+func (s Scope) RankAt(path string) int {
+	n := 0
+	for _, g := range s.Grants {
+		if g.Path != "" && strings.HasPrefix(path, g.Path) {
+			n = max(n, g.Role.Rank())
+		}
+	}
+	return n
+}
+
+// GrantGap says what the scope lacks to grant — or revoke — role r on the
+// organisation at path, or "" if nothing: it must administer the
+// organisation, hold r or a higher role (Rank) there, and hold every
+// permission r carries there, so nobody hands out more than they hold.
+// (Which roles fit which kinds of organisation is auth's rule.)
+func (s Scope) GrantGap(r Role, path string) string {
+	held := s.PermsAt(path)
+	switch {
+	case held&Admin == 0:
+		return "administration of the organisation"
+	case s.RankAt(path) < r.Rank():
+		return "the role " + string(r) + " or a higher one"
+	case r.Perms()&^held != 0:
+		return "the " + (r.Perms() &^ held).String() + " permission"
+	}
+	return ""
+}
+
+// CanGrant reports whether the scope may grant (or revoke) r on the
+// organisation at path: GrantGap is empty.
+func (s Scope) CanGrant(r Role, path string) bool { return s.GrantGap(r, path) == "" }
+
+// GrantableRoles lists, in Roles order, the roles the scope may grant on at
+// least one organisation it holds a grant on (for forms, which should not
+// offer what would be refused).
+func (s Scope) GrantableRoles() []Role {
+	var out []Role
+	for _, r := range Roles() {
+		for _, g := range s.Grants {
+			if g.Path != "" && s.CanGrant(r, g.Path) {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // HasRole reports whether any grant is role r.

@@ -58,40 +58,33 @@ func (w *Web) account(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	w.renderAccount(rw, r, sc, http.StatusOK, accountData{})
 }
 
-// changePassword checks the current password (through the same throttled
-// check as sign-in, so a left-open session cannot be used to guess it),
-// sets the new one, and opens a fresh session: a new password ends every
-// session, this one included.
+// changePassword sets a new password: auth checks the current one
+// (through the same throttled check as sign-in, so a left-open session
+// cannot be used to guess it) and the new one's strength. A new password
+// ends every session, this one included, so the browser gets a fresh one.
 func (w *Web) changePassword(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	f := &form{Values: map[string]string{}, Errors: map[string]string{}}
 	cur, pw, pw2 := r.PostFormValue("current"), r.PostFormValue("password"), r.PostFormValue("password2")
 	if cur == "" {
 		f.Set("current", "Enter your current password")
 	}
-	if len(pw) < auth.MinPasswordLength {
-		f.Set("password", "Choose a password of at least 12 characters; a few unrelated words make a good one")
+	if pw == "" {
+		f.Set("password", "Choose a new password; a few unrelated words make a good one")
 	} else if pw != pw2 {
 		f.Set("password2", "The two new passwords do not match")
 	}
 	if f.OK() {
-		_, err := w.o.Auth.Authenticate(r.Context(), sc.Email, cur, remote(r))
+		_, err := w.o.Auth.UpdateUser(r.Context(), sc, sc.UserID, auth.UserPatch{Password: &pw, CurrentPassword: &cur})
+		var ve *auth.ValidationError
 		switch {
-		case errors.Is(err, auth.ErrBadCredentials):
-			f.Set("current", "Your current password is not right")
-		case errors.Is(err, auth.ErrThrottled):
-			f.Set("current", "Too many attempts. Wait a minute, then try again")
-		case err != nil:
-			w.fail(rw, r, sc, err)
-			return
-		}
-	}
-	if f.OK() {
-		_, err := w.o.Auth.UpdateUser(r.Context(), sc, sc.UserID, auth.UserPatch{Password: &pw})
-		if err == nil {
+		case err == nil:
 			w.startSession(rw, r, sc.UserID, "/account?done=password")
 			return
-		}
-		if !f.fieldError(err, "password") {
+		case errors.Is(err, auth.ErrThrottled):
+			f.Set("current", "Too many attempts. Wait a minute, then try again")
+		case errors.As(err, &ve) && ve.Field == "current_password":
+			f.Set("current", sentence(ve.Reason))
+		case !f.fieldError(err, "password"):
 			w.fail(rw, r, sc, err)
 			return
 		}

@@ -73,7 +73,7 @@ func (w *Web) renderNewUser(rw http.ResponseWriter, r *http.Request, sc scope.Sc
 	v := w.page(r, sc, "Add a user", "admin")
 	// The organisations the caller administers by grant are offered as
 	// suggestions; any organisation under them may be typed.
-	v.D = newUserData{Form: f, Orgs: v.Switch[1:], Roles: grantableRoles(sc)}
+	v.D = newUserData{Form: f, Orgs: v.Switch[1:], Roles: sc.GrantableRoles()}
 	w.render(rw, r, status, "user_new", v)
 }
 
@@ -135,26 +135,14 @@ func (w *Web) createUser(rw http.ResponseWriter, r *http.Request, sc scope.Scope
 	http.Redirect(rw, r, "/admin/users/"+u.ID+"?done=created", http.StatusSeeOther)
 }
 
-// grantableRoles are the roles offered in forms: national roles only to
-// national administrators (auth refuses the others anyway; offering them
-// would only invite an error).
-func grantableRoles(sc scope.Scope) []scope.Role {
-	var out []scope.Role
-	for _, r := range scope.Roles() {
-		if (r == scope.NationalAdmin || r == scope.NationalAnalyst) && !sc.National(scope.Admin) {
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
 type userData struct {
-	U       auth.User
-	Home    org.Org
-	Grants  []grantView
-	Tokens  []auth.Token
-	Admin   bool
+	U      auth.User
+	Home   org.Org
+	Grants []grantView
+	Tokens []auth.Token
+	// Manage: the viewer may act on this user (auth.MayManage); the page
+	// offers nothing else, though auth decides again on every post.
+	Manage  bool
 	Self    bool
 	Form    *form
 	Roles   []scope.Role
@@ -188,11 +176,22 @@ func (w *Web) renderUser(rw http.ResponseWriter, r *http.Request, sc scope.Scope
 		return
 	}
 	d := userData{U: u, Home: home, Grants: w.grantViews(r, sc, u.Grants), Self: u.ID == sc.UserID,
-		Admin: home.Path != "" && sc.CanAt(scope.Admin, home.Path), Form: f, Roles: grantableRoles(sc), Message: doneMessages[r.URL.Query().Get("done")]}
+		Form: f, Roles: sc.GrantableRoles(), Message: doneMessages[r.URL.Query().Get("done")]}
+	switch err := w.o.Auth.MayManage(ctx, sc, u); {
+	case err == nil:
+		d.Manage = true
+	case !errors.Is(err, auth.ErrForbidden):
+		w.fail(rw, r, sc, err)
+		return
+	}
+	for i, g := range d.Grants {
+		// Revoking one's own grants needs only the right to grant them.
+		d.Grants[i].Revocable = (d.Manage || d.Self) && sc.CanGrant(g.Role, g.Path)
+	}
 	if d.Form == nil {
 		d.Form = &form{Values: map[string]string{"org": u.HomeOrg, "role": string(scope.OrgAnalyst)}, Errors: map[string]string{}}
 	}
-	if d.Admin || d.Self {
+	if d.Manage || d.Self {
 		if d.Tokens, err = w.o.Auth.ListTokens(ctx, sc, u.ID); err != nil {
 			w.fail(rw, r, sc, err)
 			return

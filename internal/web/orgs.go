@@ -22,6 +22,8 @@ type homeData struct {
 type grantView struct {
 	scope.Grant
 	OrgName string
+	// Revocable: the viewer may take this grant away (on a user's page).
+	Revocable bool
 }
 
 type typeCount struct {

@@ -681,16 +681,16 @@ func TestCreateUserForm(t *testing.T) {
 	wantStatus(t, "org outside scope", p, http.StatusUnprocessableEntity)
 	mustContain(t, "org outside scope", p.body, `id="f-org-error"`, "not found")
 	// Mismatched passwords.
-	p = c.post("/admin/users", url.Values{"email": {"nia@leeds.test"}, "name": {"Nia New"}, "org": {"RR8"}, "role": {"org-analyst"}, "password": {"a long password 1"}, "password2": {"another one"}})
+	p = c.post("/admin/users", url.Values{"email": {"nia@leeds.test"}, "name": {"Nia New"}, "org": {"RR8"}, "role": {"org-analyst"}, "password": {"a long passphrase of hers"}, "password2": {"another one"}})
 	wantStatus(t, "password mismatch", p, http.StatusUnprocessableEntity)
 	mustContain(t, "password mismatch", p.body, `id="f-password2-error"`)
-	mustNotContain(t, "password mismatch", p.body, "a long password 1")
+	mustNotContain(t, "password mismatch", p.body, "a long passphrase of hers")
 	// A duplicate address.
 	p = c.post("/admin/users", url.Values{"email": {"analyst@leeds.test"}, "name": {"Again"}, "org": {"RR8"}, "role": {"org-analyst"}})
 	mustContain(t, "duplicate", p.body, "already exists")
 
 	// Success.
-	p = c.post("/admin/users", url.Values{"email": {"Nia@Leeds.test"}, "name": {"Nia New"}, "org": {"rr8"}, "role": {"org-analyst"}, "password": {"a long password 1"}, "password2": {"a long password 1"}})
+	p = c.post("/admin/users", url.Values{"email": {"Nia@Leeds.test"}, "name": {"Nia New"}, "org": {"rr8"}, "role": {"org-analyst"}, "password": {"a long passphrase of hers"}, "password2": {"a long passphrase of hers"}})
 	wantStatus(t, "create user", p, http.StatusSeeOther)
 	if !strings.HasPrefix(p.location(), "/admin/users/u_") {
 		t.Fatalf("created user redirect %q", p.location())
@@ -713,11 +713,11 @@ func TestCreateUserForm(t *testing.T) {
 	wantStatus(t, "disable", p, http.StatusSeeOther)
 	mustContain(t, "after disable", c.get(p.location()).body, "User disabled", "Enable this user")
 	nia := e.client()
-	p = nia.signInAs("nia@leeds.test", "a long password 1", "")
+	p = nia.signInAs("nia@leeds.test", "a long passphrase of hers", "")
 	wantStatus(t, "disabled sign-in", p, http.StatusForbidden)
 	mustContain(t, "disabled sign-in", p.body, "This account is disabled")
 	wantStatus(t, "enable", c.post(userURL+"/status", url.Values{"disabled": {"false"}}), http.StatusSeeOther)
-	wantStatus(t, "enabled sign-in", nia.signInAs("nia@leeds.test", "a long password 1", ""), http.StatusSeeOther)
+	wantStatus(t, "enabled sign-in", nia.signInAs("nia@leeds.test", "a long passphrase of hers", ""), http.StatusSeeOther)
 
 	// Users outside the admin's scope do not exist for them.
 	wantStatus(t, "user outside scope", c.get("/admin/users/"+e.users["analyst@bradford.test"]), http.StatusNotFound)
