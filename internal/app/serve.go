@@ -46,9 +46,16 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	if !cfg.AutoMigrate {
 		mode = MigrateCheck
 	}
+	if cfg.ReadOnly {
+		return nil, errors.New("vigil serve cannot run --read-only: a server writes sessions and the audit log; read a copy with the other commands")
+	}
 	a, err := Open(ctx, cfg, log, mode)
 	if err != nil {
 		return nil, err
+	}
+	if a.DB.ReadOnly {
+		a.Close()
+		return nil, fmt.Errorf("vigil serve needs a writable database: %s", a.DB.ReadOnlyReason)
 	}
 	s = &Server{App: a, done: make(chan error, 1)}
 	defer func() {

@@ -186,8 +186,12 @@ recorded in the audit log with the number of rows of each table.`,
 				if jsonFile == "-" {
 					msg = e.stderr
 				}
-				fmt.Fprintf(msg, "exported %d suppliers, %d products, %d dependencies, %d vulnerabilities, %d deployments, %d contracts to %s (recorded in the audit log)\n",
-					len(reg.Suppliers), len(reg.Products), len(reg.Dependencies), len(reg.Vulns), len(reg.Deployments), len(reg.Contracts), where)
+				recorded := "recorded in the audit log"
+				if a.DB.ReadOnly {
+					recorded = "not recorded in the audit log: the database is open read-only"
+				}
+				fmt.Fprintf(msg, "exported %d suppliers, %d products, %d dependencies, %d vulnerabilities, %d deployments, %d contracts to %s (%s)\n",
+					len(reg.Suppliers), len(reg.Products), len(reg.Dependencies), len(reg.Vulns), len(reg.Deployments), len(reg.Contracts), where, recorded)
 				return nil
 			})
 		},

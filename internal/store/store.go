@@ -94,10 +94,17 @@ func (d *DB) Close() error {
 	return err
 }
 
-// readOnlyErr is what a write to a read-only database returns.
-func (d *DB) readOnlyErr() error {
-	return fmt.Errorf("%w (%s): this would change it; run it against a writable database without --read-only", ErrReadOnly, d.ReadOnlyReason)
+// ReadOnlyError is what a write to a read-only database returns; it is
+// ErrReadOnly (errors.Is) and says why the database is read-only.
+type ReadOnlyError struct{ Reason string }
+
+func (e *ReadOnlyError) Error() string {
+	return fmt.Sprintf("%v (%s): this would change it; run it against a writable database without --read-only", ErrReadOnly, e.Reason)
 }
+
+func (e *ReadOnlyError) Is(target error) bool { return target == ErrReadOnly }
+
+func (d *DB) readOnlyErr() error { return &ReadOnlyError{Reason: d.ReadOnlyReason} }
 
 // Open connects to the database described by o and checks it answers.
 func Open(ctx context.Context, o Options) (*DB, error) {
