@@ -611,6 +611,9 @@ func (l *Log) Check(ctx context.Context, o VerifyOptions) (v Verification, err e
 		return v, fmt.Errorf("%w: %s", ErrBroken, v.Reason)
 	}
 	switch {
+	case o.Expect != nil && o.Expect.Seq > v.Entries:
+		v.BrokenAt, v.Reason = v.Entries+1, fmt.Sprintf("the chain ends at entry %d but entry %d was recorded earlier (%.16s…): entries were removed from the end", v.Entries, o.Expect.Seq, o.Expect.Hash)
+		return v, fmt.Errorf("%w: %s", ErrBroken, v.Reason)
 	case v.KeyedFrom != 0 && (headKey != v.KeyID || !hmac.Equal([]byte(mac), []byte(headMAC(headSeq, headHash, headKey, l.key)))):
 		v.BrokenAt, v.Reason = v.Entries+1, fmt.Sprintf("the chain head (entry %d) was moved without the audit key: entries after it were removed (or the head row was replaced)", headSeq)
 		return v, fmt.Errorf("%w: %s", ErrBroken, v.Reason)
@@ -619,9 +622,6 @@ func (l *Log) Check(ctx context.Context, o VerifyOptions) (v Verification, err e
 		// audit.keyed), so a key with no keyed entry means the keyed part
 		// was cut off or rewritten as plain SHA-256.
 		v.BrokenAt, v.Reason = v.Entries+1, fmt.Sprintf("audit key %s exists but no entry carries a MAC: the keyed part of the chain has been removed or rewritten without the key", l.key.id)
-		return v, fmt.Errorf("%w: %s", ErrBroken, v.Reason)
-	case o.Expect != nil && o.Expect.Seq > v.Entries:
-		v.BrokenAt, v.Reason = v.Entries+1, fmt.Sprintf("the chain ends at entry %d but entry %d was recorded earlier (%.16s…): entries were removed from the end", v.Entries, o.Expect.Seq, o.Expect.Hash)
 		return v, fmt.Errorf("%w: %s", ErrBroken, v.Reason)
 	}
 	v.OK, v.Head = true, prev
