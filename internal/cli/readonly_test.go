@@ -67,6 +67,7 @@ var readOnlyCommands = []struct {
 	{[]string{"supply", "export", "--json", "-"}, `"suppliers"`},
 	{[]string{"supply", "concentration", "--service", "pathology", "--by", "region"}, "HHI"},
 	{[]string{"supply", "risk"}, "DEMO-PATH"},
+	{[]string{"supply", "trend", "--service", "pathology"}, "TAKEN AT"},
 	{[]string{"migrate", "--status"}, "up to date"},
 	{[]string{"config", "check"}, "configuration OK"},
 }
@@ -114,6 +115,7 @@ func checkReadOnly(t *testing.T, dir string, flags ...string) {
 func TestReadOnlyDataDirectory(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "vigil-data")
 	must(t, run(t, "demo password for tests\n", nil, "--data-dir", src, "demo", "--password-stdin"))
+	must(t, run(t, "", nil, "--data-dir", src, "supply", "snapshot"))
 
 	t.Run("chmod -R a-w", func(t *testing.T) {
 		ro := filepath.Join(t.TempDir(), "ro")

@@ -155,7 +155,8 @@ func (e *env) supplyExportCmd() *cobra.Command {
 		Long: `Export the whole register — suppliers, products, dependencies, vulnerabilities, deployments
 and contracts — as the CSV files 'vigil supply import' reads (--dir) or as one JSON document
 (--json FILE, or --json - for standard output). The two forms round-trip. Every export is
-recorded in the audit log with the number of rows of each table.`,
+recorded in the audit log with the number of rows of each table (except from a database open
+read-only, which cannot be written; the command then says so).`,
 		Example: `  vigil supply export --dir ./register-backup
   vigil supply export --json register.json`,
 		Args: cobra.NoArgs,
