@@ -159,7 +159,7 @@ func Open(ctx context.Context, o Options) (*Log, error) {
 			return nil, err
 		}
 	case o.KeyFile != "":
-		key, err = LoadKeyFile(o.KeyFile)
+		key, err = loadKeyFile(o.KeyFile, !o.DB.ReadOnly)
 		if errors.Is(err, fs.ErrNotExist) {
 			key, err = nil, nil
 		}

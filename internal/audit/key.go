@@ -61,12 +61,16 @@ func (k *Key) Encode() []byte { return []byte(hex.EncodeToString(k.secret) + "\n
 // LoadKeyFile reads the key at path. A file that group or others may read
 // is refused, as ssh refuses a private key: the key is what makes the
 // chain trustworthy. A missing file gives an error wrapping fs.ErrNotExist.
-func LoadKeyFile(path string) (*Key, error) {
+func LoadKeyFile(path string) (*Key, error) { return loadKeyFile(path, true) }
+
+// loadKeyFile reads the key at path, refusing one others may read when
+// strict (a server that writes; a forensic copy may have lost its modes).
+func loadKeyFile(path string, strict bool) (*Key, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("audit key %s: %w", path, err)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
+	if strict && st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("audit key %s: mode %04o lets others read it; restrict it with `chmod 600 %s`", path, st.Mode().Perm(), path)
 	}
 	b, err := os.ReadFile(path)
