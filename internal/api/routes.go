@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -97,7 +98,8 @@ func (a *API) Register(rt *httpd.Router) {
 			{Name: "org", In: "query", Type: "string"}, {Name: "object", In: "query", Type: "string"},
 			{Name: "since", In: "query", Type: "string", Desc: "RFC 3339"}, {Name: "until", In: "query", Type: "string", Desc: "RFC 3339"}}, pageParams...),
 		Response: "AuditPage"}, a.listAudit)
-	a.route(rt, spec{Method: "GET", Path: "/audit/verify", Tag: "audit", Summary: "Verify the whole audit hash chain (national auditors and admins)",
+	a.route(rt, spec{Method: "GET", Path: "/audit/verify", Tag: "audit", Summary: "Verify the whole audit hash chain and say how it is anchored (national auditors and admins)",
+		Params:   []param{{Name: "expect", In: "query", Type: "string", Desc: "a head recorded earlier, SEQ:HASH: the chain must hold it"}},
 		Response: "Verification"}, a.verifyAudit)
 
 	if a.o.Supply != nil {
@@ -344,8 +346,18 @@ func (a *API) verifyAudit(r *http.Request, sc scope.Scope) (any, error) {
 	if !sc.National(scope.Audit) {
 		return nil, auth.ErrForbidden
 	}
-	v, err := a.o.Audit.Verify(r.Context(), nil)
-	if err != nil && v.BrokenAt == 0 {
+	var o audit.VerifyOptions
+	if q := r.URL.Query().Get("expect"); q != "" {
+		h, err := audit.ParseHead(q)
+		if err != nil {
+			return nil, badRequest{"expect: " + err.Error()}
+		}
+		o.Expect = &h
+	}
+	// A broken or unverifiable chain is an answer (ok: false, with the
+	// reason), not an error.
+	v, err := a.o.Audit.Check(r.Context(), o)
+	if err != nil && !errors.Is(err, audit.ErrBroken) && !errors.Is(err, audit.ErrNoKey) {
 		return nil, err
 	}
 	return v, nil

@@ -81,12 +81,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, mode Migrate
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	a := &App{Config: cfg, Log: log, Now: time.Now}
-	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, ReadOnly: cfg.ReadOnly})
 	if err != nil {
 		return nil, err
 	}
 	a.DB = db
 	a.closers = append(a.closers, db.Close)
+	if db.ReadOnly && mode == MigrateAuto {
+		// Nothing may be written, so nothing is migrated: the schema
+		// must be the one this vigil knows.
+		mode = MigrateCheck
+	}
 	switch mode {
 	case MigrateAuto:
 		done, err := db.Migrate(ctx, Migrations()...)
@@ -100,6 +105,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, mode Migrate
 	case MigrateCheck:
 		if err := db.Check(ctx, Migrations()...); err != nil {
 			a.Close()
+			if db.ReadOnly && errors.Is(err, store.ErrSchemaOlder) {
+				return nil, fmt.Errorf("%w; a database open read-only (%s) is not migrated: use the vigil that wrote it, or migrate a writable copy", err, db.ReadOnlyReason)
+			}
 			return nil, err
 		}
 	}
@@ -112,13 +120,21 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, mode Migrate
 
 func (a *App) build(ctx context.Context) error {
 	var err error
-	a.Audit = audit.New(a.DB, a.Now)
+	// First, so that on a new install the audit.keyed entry that begins
+	// the keyed chain is entry 1.
+	a.Audit, err = audit.Open(ctx, audit.Options{DB: a.DB, Now: a.Now, Key: a.Config.AuditKey, KeyFile: a.Config.AuditKeyPath(),
+		KeyHint: "--audit-key-file or VIGIL_AUDIT_KEY", Logger: a.Log.With("component", "audit")})
+	if err != nil {
+		return err
+	}
 	if a.Orgs, err = org.New(org.Options{DB: a.DB, Audit: a.Audit, Now: a.Now, Logger: a.Log}); err != nil {
 		return err
 	}
-	if err := a.Orgs.EnsureRoot(ctx); err != nil {
-		// Before migrations the table may not exist; the migrate command builds no services.
-		return fmt.Errorf("create national root organisation: %w", err)
+	if !a.DB.ReadOnly {
+		if err := a.Orgs.EnsureRoot(ctx); err != nil {
+			// Before migrations the table may not exist; the migrate command builds no services.
+			return fmt.Errorf("create national root organisation: %w", err)
+		}
 	}
 	if a.Auth, err = auth.New(auth.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log}); err != nil {
 		return err

@@ -46,9 +46,16 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	if !cfg.AutoMigrate {
 		mode = MigrateCheck
 	}
+	if cfg.ReadOnly {
+		return nil, errors.New("vigil serve cannot run --read-only: a server writes sessions and the audit log; read a copy with the other commands")
+	}
 	a, err := Open(ctx, cfg, log, mode)
 	if err != nil {
 		return nil, err
+	}
+	if a.DB.ReadOnly {
+		a.Close()
+		return nil, fmt.Errorf("vigil serve needs a writable database: %s", a.DB.ReadOnlyReason)
 	}
 	s = &Server{App: a, done: make(chan error, 1)}
 	defer func() {
@@ -61,11 +68,15 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	s.closers = append(s.closers, s.Bus.Close)
+	if err := s.startAuditHeads(ctx); err != nil {
+		return s, err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(healthGauge("vigil_database_up", "1 when the database answers a ping.", func() error { return a.DB.PingContext(context.Background()) }))
 	reg.MustRegister(healthGauge("vigil_bus_up", "1 when the message bus and JetStream answer.", func() error { return s.Bus.Healthy(context.Background()) }))
+	reg.MustRegister(newAuditHeadCollector(a.Audit))
 
 	// Listen before building the web UI, so a port chosen by the kernel
 	// (--http 127.0.0.1:0) is known for links and the OIDC redirect.
@@ -79,7 +90,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		s.Config.BaseURL = publicURL(cfg, s.Addr)
 	}
 
-	s.Router, err = httpd.NewRouter(httpd.Options{Identifier: auth.HTTPIdentifier{Auth: a.Auth, TLS: cfg.TLS()}, Logger: log, TLS: cfg.TLS(), Registry: reg})
+	s.Router, err = httpd.NewRouter(httpd.Options{Identifier: auth.HTTPIdentifier{Auth: a.Auth, TLS: cfg.TLS()}, Logger: log, TLS: cfg.TLS(), Registry: reg,
+		OnCSRFRefused: s.auditCSRFRefusal})
 	if err != nil {
 		return s, err
 	}

@@ -77,10 +77,30 @@ func (s *Service) SessionScope(ctx context.Context, secret, remote string) (scop
 	return sc, csrf, err
 }
 
-// EndSession signs a browser out.
-func (s *Service) EndSession(ctx context.Context, secret string) error {
-	_, err := s.db.Q().ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, sha(secret))
-	return err
+// EndSession signs a browser out: it deletes the session and records
+// auth.signout, by sc (the caller the session identified) under the
+// user's home organisation, in one transaction. Ending a session that is
+// already gone does nothing.
+func (s *Service) EndSession(ctx context.Context, sc scope.Scope, secret string) error {
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		var userID string
+		err := tx.QueryRowContext(ctx, `SELECT user_id FROM sessions WHERE id_hash = ?`, sha(secret)).Scan(&userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("auth: end session: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, sha(secret)); err != nil {
+			return fmt.Errorf("auth: end session: %w", err)
+		}
+		var home string
+		if err := tx.QueryRowContext(ctx, `SELECT home_org FROM users WHERE id = ?`, userID).Scan(&home); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("auth: end session: %w", err)
+		}
+		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "auth.signout", ObjectType: "user", ObjectID: userID, Org: home})
+		return err
+	})
 }
 
 // CheckCSRF compares a submitted CSRF token with the session's in constant time.

@@ -94,13 +94,13 @@ func TestSessions(t *testing.T) {
 		if n := count(t, e.db, `SELECT COUNT(*) FROM sessions`); n != 1 {
 			t.Errorf("%d sessions after the sweep, want 1", n)
 		}
-		if err := e.auth.EndSession(ctx, se2.Secret); err != nil {
+		if err := e.auth.EndSession(ctx, scope.Scope{UserID: se2.UserID}, se2.Secret); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := e.auth.SessionScope(ctx, se2.Secret, ""); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("after EndSession: %v, want ErrNotFound", err)
 		}
-		if err := e.auth.EndSession(ctx, se2.Secret); err != nil {
+		if err := e.auth.EndSession(ctx, scope.Scope{UserID: se2.UserID}, se2.Secret); err != nil {
 			t.Errorf("EndSession twice: %v", err)
 		}
 	})

@@ -16,26 +16,56 @@ import (
 
 func (e *env) auditCmd() *cobra.Command {
 	c := &cobra.Command{Use: "audit", Short: "Read and verify the hash-chained audit log"}
+	var expect string
 	verify := &cobra.Command{
-		Use:   "verify",
+		Use:   "verify [--expect-head SEQ:HASH]",
 		Short: "Check the whole audit chain and report the first broken link",
-		Args:  cobra.NoArgs,
+		Long: `Check the whole audit chain: every entry follows from the one before, every MAC made with the
+audit key (--audit-key-file, default <data-dir>/audit.key) matches, and the head row has not
+been moved back. It prints the head as SEQ:HASH and from which entry the chain is keyed
+(entries from before the key have plain SHA-256 hashes and verify as before).
+
+No key can show that the end of the chain was cut off by someone who kept an old copy of the
+head row. Record heads outside the database (vigil serve publishes them on the bus subject
+` + "`vigil.audit.head`" + ` and as the vigil_audit_head_info metric) and check against one with
+--expect-head: the chain must hold that entry with that hash. The hash may be shortened to
+16 hexadecimal digits. Works on a read-only copy of the data directory.`,
+		Example: `  vigil audit verify
+  vigil audit verify --expect-head 48213:9f86d081884c7d65`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var o audit.VerifyOptions
+			if expect != "" {
+				h, err := audit.ParseHead(expect)
+				if err != nil {
+					return usagef("--expect-head: %v", err)
+				}
+				o.Expect = &h
+			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
-				v, err := a.Audit.Verify(cmd.Context(), nil)
-				if errors.Is(err, audit.ErrBroken) {
+				v, err := a.Audit.Check(cmd.Context(), o)
+				switch {
+				case errors.Is(err, audit.ErrBroken):
 					fmt.Fprintf(e.stdout, "audit chain BROKEN at entry %d: %s\n", v.BrokenAt, v.Reason)
 					fmt.Fprintf(e.stdout, "%d entries before it verify.\n", v.Entries)
 					return fmt.Errorf("audit chain broken at entry %d", v.BrokenAt)
-				}
-				if err != nil {
+				case errors.Is(err, audit.ErrNoKey):
+					fmt.Fprintf(e.stdout, "audit chain NOT VERIFIED: %s\n", v.Reason)
+					fmt.Fprintf(e.stdout, "%d entries before it verify.\n", v.Entries)
+					return fmt.Errorf("the audit chain could not be verified without its key (--audit-key-file or VIGIL_AUDIT_KEY)")
+				case err != nil:
 					return err
 				}
-				fmt.Fprintf(e.stdout, "audit chain OK: %d entries, head %s\n", v.Entries, v.Head)
+				fmt.Fprintf(e.stdout, "audit chain OK: %d entries, head %d:%s\n", v.Entries, v.Entries, v.Head)
+				fmt.Fprintf(e.stdout, "anchoring: %s\n", v.Anchor)
+				if v.Expected != nil {
+					fmt.Fprintf(e.stdout, "the chain holds the expected head %s\n", v.Expected)
+				}
 				return nil
 			})
 		},
 	}
+	verify.Flags().StringVar(&expect, "expect-head", "", "a head recorded earlier, SEQ:HASH: refuse unless the chain holds it")
 	var f audit.Filter
 	var since, format string
 	list := &cobra.Command{

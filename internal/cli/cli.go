@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-health/vigil/internal/app"
 	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store"
 )
 
 // env is what every command shares.
@@ -49,6 +50,11 @@ func RunEnv(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
+		var ro *store.ReadOnlyError
+		if errors.As(err, &ro) {
+			fmt.Fprintf(stderr, "vigil: '%s' changes data, but the database is open read-only (%s); nothing was changed. Run it against a writable database without --read-only.\n", commandPath(root, args), ro.Reason)
+			return 1
+		}
 		var ue usageError
 		if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown ") || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "arg(s)") {
 			fmt.Fprintf(stderr, "vigil: %v\nRun '%s --help' for usage.\n", err, commandPath(root, args))
@@ -85,7 +91,13 @@ vulnerabilities, incidents and the supplier dependency graph, in one binary.
 
 Start it with 'vigil serve' (embedded SQLite and NATS under --data-dir), or point it at
 PostgreSQL (--database-url) and a NATS cluster (--nats). Every command below works on the
-same database as a running server.`,
+same database as a running server.
+
+For forensics, the commands that only read (audit verify and list, orgs list and get, users
+list, supply impact, export, concentration, risk and trend, migrate --status, config check)
+work on a read-only copy of a data directory ('cp -a vigil-data /mnt/copy; chmod -R a-w
+/mnt/copy') and change nothing in it; --read-only does the same on a writable one. Commands
+that would change data refuse.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
@@ -120,6 +132,9 @@ func (e *env) withApp(ctx context.Context, fn func(a *app.App) error) error {
 		return err
 	}
 	defer a.Close()
+	if a.DB.ReadOnly && !e.cfg.ReadOnly {
+		fmt.Fprintf(e.stderr, "vigil: %s: opened read-only; commands that change data will refuse\n", a.DB.ReadOnlyReason)
+	}
 	return fn(a)
 }
 

@@ -22,7 +22,7 @@ same at start-up unless --auto-migrate=false. A database migrated by a newer vig
 			if err := e.cfg.Validate(); err != nil {
 				return err
 			}
-			db, err := store.Open(cmd.Context(), store.Options{URL: e.cfg.DatabaseURL, DataDir: e.cfg.DataDir})
+			db, err := store.Open(cmd.Context(), store.Options{URL: e.cfg.DatabaseURL, DataDir: e.cfg.DataDir, ReadOnly: e.cfg.ReadOnly})
 			if err != nil {
 				return err
 			}
@@ -59,6 +59,6 @@ same at start-up unless --auto-migrate=false. A database migrated by a newer vig
 			return nil
 		},
 	}
-	c.Flags().BoolVar(&status, "status", false, "show applied and known versions per domain; change nothing")
+	c.Flags().BoolVar(&status, "status", false, "show applied and known versions per domain; change nothing (works on a read-only copy)")
 	return c
 }

@@ -155,7 +155,8 @@ func (e *env) supplyExportCmd() *cobra.Command {
 		Long: `Export the whole register — suppliers, products, dependencies, vulnerabilities, deployments
 and contracts — as the CSV files 'vigil supply import' reads (--dir) or as one JSON document
 (--json FILE, or --json - for standard output). The two forms round-trip. Every export is
-recorded in the audit log with the number of rows of each table.`,
+recorded in the audit log with the number of rows of each table (except from a database open
+read-only, which cannot be written; the command then says so).`,
 		Example: `  vigil supply export --dir ./register-backup
   vigil supply export --json register.json`,
 		Args: cobra.NoArgs,
@@ -186,8 +187,12 @@ recorded in the audit log with the number of rows of each table.`,
 				if jsonFile == "-" {
 					msg = e.stderr
 				}
-				fmt.Fprintf(msg, "exported %d suppliers, %d products, %d dependencies, %d vulnerabilities, %d deployments, %d contracts to %s (recorded in the audit log)\n",
-					len(reg.Suppliers), len(reg.Products), len(reg.Dependencies), len(reg.Vulns), len(reg.Deployments), len(reg.Contracts), where)
+				recorded := "recorded in the audit log"
+				if a.DB.ReadOnly {
+					recorded = "not recorded in the audit log: the database is open read-only"
+				}
+				fmt.Fprintf(msg, "exported %d suppliers, %d products, %d dependencies, %d vulnerabilities, %d deployments, %d contracts to %s (%s)\n",
+					len(reg.Suppliers), len(reg.Products), len(reg.Dependencies), len(reg.Vulns), len(reg.Deployments), len(reg.Contracts), where, recorded)
 				return nil
 			})
 		},

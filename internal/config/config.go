@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -41,6 +42,16 @@ type Config struct {
 	OIDCRoleMap string
 	// OIDCName labels the sign-in button.
 	OIDCName string
+
+	// ReadOnly opens the database without writing anything (forensics on
+	// a copy); it is also chosen by itself when the data directory is not
+	// writable.
+	ReadOnly bool
+	// AuditKeyFile holds the audit chain's HMAC key; default
+	// DataDir/audit.key, created on the first start.
+	AuditKeyFile string
+	// AuditKey is the key itself (hex), e.g. from a secret store.
+	AuditKey string
 }
 
 // Default returns the settings of a fresh single-machine install.
@@ -80,6 +91,9 @@ func (c *Config) settings() []setting {
 		{flag: "oidc-client-secret", env: "VIGIL_OIDC_CLIENT_SECRET", help: "OpenID Connect client secret (prefer the environment variable)", str: &c.OIDCClientSecret, secret: true},
 		{flag: "oidc-role-map", env: "VIGIL_OIDC_ROLE_MAP", help: "IdP groups to roles: group=role@ORG,…", str: &c.OIDCRoleMap},
 		{flag: "oidc-name", env: "VIGIL_OIDC_NAME", help: "label of the single sign-on button", str: &c.OIDCName},
+		{flag: "read-only", env: "VIGIL_READ_ONLY", help: "open the database read-only and change nothing in the data directory (forensics on a copy); commands that would change data refuse. Chosen by itself when the data directory is not writable", boolean: &c.ReadOnly},
+		{flag: "audit-key-file", env: "VIGIL_AUDIT_KEY_FILE", help: "file holding the audit chain's HMAC key, kept outside the database (default <data-dir>/audit.key, created on the first start; every server sharing one database needs the same key)", str: &c.AuditKeyFile},
+		{flag: "audit-key", env: "VIGIL_AUDIT_KEY", help: "the audit chain's HMAC key itself, 64+ hexadecimal digits (prefer the environment variable); overrides --audit-key-file", str: &c.AuditKey, secret: true},
 	}
 }
 
@@ -177,7 +191,21 @@ func (c *Config) Validate() error {
 			bad("oidc-issuer", "want the issuer's https:// URL")
 		}
 	}
+	if k := strings.TrimSpace(c.AuditKey); k != "" {
+		if b, err := hex.DecodeString(k); err != nil || len(b) < 32 {
+			bad("audit-key", "want at least 64 hexadecimal digits (32 random bytes), e.g. from `openssl rand -hex 32`")
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// AuditKeyPath is where the audit key file is: AuditKeyFile, or
+// audit.key in the data directory.
+func (c *Config) AuditKeyPath() string {
+	if c.AuditKeyFile != "" {
+		return c.AuditKeyFile
+	}
+	return filepath.Join(c.DataDir, "audit.key")
 }
 
 // TLS reports whether Vigil serves HTTPS itself.

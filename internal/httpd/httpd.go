@@ -69,6 +69,8 @@ type Router struct {
 	maxBody int64
 	// errorPage renders an error for the web area (nil: plain text).
 	errorPage func(w http.ResponseWriter, r *http.Request, status int, errID string)
+	// onCSRFRefused is Options.OnCSRFRefused.
+	onCSRFRefused func(r *http.Request, sc scope.Scope)
 }
 
 // Options configure a Router.
@@ -81,6 +83,11 @@ type Options struct {
 	// supplier register uploaded as CSV is about 16 MiB).
 	MaxBodyBytes int64
 	Registry     prometheus.Registerer
+	// OnCSRFRefused, if set, is called (before the 403 is written) for
+	// each request refused because its CSRF token was missing or wrong,
+	// with the caller its session identified; app records it in the audit
+	// log, which this package does not know.
+	OnCSRFRefused func(r *http.Request, sc scope.Scope)
 }
 
 // NewRouter returns an empty routing table.
@@ -94,7 +101,8 @@ func NewRouter(o Options) (*Router, error) {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 64 << 20
 	}
-	rt := &Router{mux: http.NewServeMux(), ident: o.Identifier, log: o.Logger, tls: o.TLS, unauth: map[string]http.HandlerFunc{}, maxBody: o.MaxBodyBytes}
+	rt := &Router{mux: http.NewServeMux(), ident: o.Identifier, log: o.Logger, tls: o.TLS, unauth: map[string]http.HandlerFunc{}, maxBody: o.MaxBodyBytes,
+		onCSRFRefused: o.OnCSRFRefused}
 	if o.Registry != nil {
 		m, err := newMetrics(o.Registry)
 		if err != nil {
@@ -191,6 +199,9 @@ func (rt *Router) wrap(area, pattern string, access Access, h Handler) http.Hand
 			}
 			if !constantEqual(csrf, got) {
 				rt.log.Warn("csrf check failed", "path", r.URL.Path, "user", sc.Email, "request_id", RequestID(r.Context()))
+				if rt.onCSRFRefused != nil {
+					rt.onCSRFRefused(r, sc)
+				}
 				rt.Fail(w, r, area, http.StatusForbidden, "The form has expired or did not come from Vigil. Go back, reload the page and try again.")
 				return
 			}

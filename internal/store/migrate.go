@@ -109,12 +109,27 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 
 // Status reports, per domain, the applied and known schema versions.
 func (d *DB) Status(ctx context.Context, sets ...MigrationSet) ([]SchemaStatus, error) {
-	if _, err := d.ExecContext(ctx, createMigrationsTable); err != nil {
-		return nil, fmt.Errorf("store: create schema_migrations: %w", err)
-	}
-	applied, err := d.applied(ctx, d.Q())
-	if err != nil {
-		return nil, err
+	applied := map[string]int{}
+	if d.ReadOnly {
+		// Read-only: create nothing; a database without the table has
+		// no migrations applied.
+		exists, err := d.hasMigrationsTable(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if exists {
+			if applied, err = d.applied(ctx, d.Q()); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		if _, err := d.ExecContext(ctx, createMigrationsTable); err != nil {
+			return nil, fmt.Errorf("store: create schema_migrations: %w", err)
+		}
+		var err error
+		if applied, err = d.applied(ctx, d.Q()); err != nil {
+			return nil, err
+		}
 	}
 	var out []SchemaStatus
 	for _, s := range sets {
@@ -148,6 +163,18 @@ func (d *DB) Check(ctx context.Context, sets ...MigrationSet) error {
 	return nil
 }
 
+func (d *DB) hasMigrationsTable(ctx context.Context) (bool, error) {
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if d.Dialect == Postgres {
+		q = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`
+	}
+	var n int
+	if err := d.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return false, fmt.Errorf("store: look for schema_migrations: %w", err)
+	}
+	return n > 0, nil
+}
+
 func (d *DB) applied(ctx context.Context, q Queryer) (map[string]int, error) {
 	rows, err := q.QueryContext(ctx, `SELECT domain, MAX(version) FROM schema_migrations GROUP BY domain`)
 	if err != nil {
@@ -171,6 +198,9 @@ func (d *DB) applied(ctx context.Context, q Queryer) (map[string]int, error) {
 // database whose schema is newer than this binary knows. On PostgreSQL an
 // advisory lock keeps several starting processes from racing.
 func (d *DB) Migrate(ctx context.Context, sets ...MigrationSet) ([]Migration, error) {
+	if d.ReadOnly {
+		return nil, d.readOnlyErr()
+	}
 	if d.Dialect == Postgres {
 		conn, err := d.DB.Conn(ctx)
 		if err != nil {

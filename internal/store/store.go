@@ -12,12 +12,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver (pure Go)
@@ -29,6 +33,9 @@ var ErrNotFound = errors.New("not found")
 
 // ErrConflict is returned when a write would break a uniqueness rule.
 var ErrConflict = errors.New("conflict")
+
+// ErrReadOnly is returned by every write to a database opened read-only.
+var ErrReadOnly = errors.New("the database is open read-only")
 
 // Dialect names the SQL engine behind a DB.
 type Dialect string
@@ -46,6 +53,13 @@ type Options struct {
 	DataDir string
 	// MaxOpenConns bounds the pool; 0 picks a default per dialect.
 	MaxOpenConns int
+	// ReadOnly opens the database so that nothing can write it: SQLite
+	// with mode=ro (and immutable=1 when no write-ahead log holds
+	// changes), PostgreSQL with default_transaction_read_only. Nothing in
+	// the data directory is created or changed, not even file modes. An
+	// SQLite database whose data directory is not writable is opened this
+	// way by itself (see DB.ReadOnlyReason).
+	ReadOnly bool
 }
 
 // DB is Vigil's database handle.
@@ -54,33 +68,90 @@ type DB struct {
 	Dialect Dialect
 	// Location describes the database for humans, with any password removed.
 	Location string
+	// ReadOnly is true when the database was opened read-only; every
+	// write through DB, Tx and Migrate then fails with ErrReadOnly.
+	ReadOnly bool
+	// ReadOnlyReason says why, for messages: "--read-only", or that the
+	// data directory is not writable.
+	ReadOnlyReason string
+
+	closeOnce sync.Once
+	cleanup   func() error
 }
+
+// Close closes the pool and removes any private copy a read-only open
+// made. Safe to call twice.
+func (d *DB) Close() error {
+	var err error
+	d.closeOnce.Do(func() {
+		err = d.DB.Close()
+		if d.cleanup != nil {
+			if cerr := d.cleanup(); err == nil {
+				err = cerr
+			}
+		}
+	})
+	return err
+}
+
+// ReadOnlyError is what a write to a read-only database returns; it is
+// ErrReadOnly (errors.Is) and says why the database is read-only.
+type ReadOnlyError struct{ Reason string }
+
+func (e *ReadOnlyError) Error() string {
+	return fmt.Sprintf("%v (%s): this would change it; run it against a writable database without --read-only", ErrReadOnly, e.Reason)
+}
+
+func (e *ReadOnlyError) Is(target error) bool { return target == ErrReadOnly }
+
+func (d *DB) readOnlyErr() error { return &ReadOnlyError{Reason: d.ReadOnlyReason} }
 
 // Open connects to the database described by o and checks it answers.
 func Open(ctx context.Context, o Options) (*DB, error) {
 	var (
-		db  *sql.DB
-		err error
-		d   *DB
+		db      *sql.DB
+		err     error
+		d       *DB
+		cleanup func() error
 	)
+	reason := ""
+	if o.ReadOnly {
+		reason = "--read-only"
+	}
 	switch {
 	case o.URL == "":
 		if o.DataDir == "" {
 			return nil, errors.New("store: data dir is required when no database URL is given")
 		}
-		if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("store: create data dir: %w", err)
-		}
 		path := filepath.Join(o.DataDir, "vigil.db")
-		// _txlock=immediate makes every transaction take SQLite's write lock
-		// at BEGIN, so two writers queue on busy_timeout instead of failing
-		// with SQLITE_BUSY half-way through (and the audit chain head is
-		// read and extended under the same lock).
-		dsn := "file:" + path + "?_txlock=immediate" +
-			"&_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)" +
-			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+		if !o.ReadOnly {
+			if why := notWritable(o.DataDir, path); why != "" {
+				o.ReadOnly, reason = true, why
+			}
+		}
+		var dsn string
+		if o.ReadOnly {
+			dsn, cleanup, err = readOnlyDSN(path)
+			if err != nil {
+				return nil, err
+			}
+		} else {
+			if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+				return nil, fmt.Errorf("store: create data dir: %w", err)
+			}
+			// _txlock=immediate makes every transaction take SQLite's write lock
+			// at BEGIN, so two writers queue on busy_timeout instead of failing
+			// with SQLITE_BUSY half-way through (and the audit chain head is
+			// read and extended under the same lock).
+			dsn = "file:" + path + "?_txlock=immediate" +
+				"&_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)" +
+				"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+		}
 		db, err = sql.Open("sqlite", dsn)
 		if err != nil {
+			if cleanup != nil {
+				cleanup()
+			}
 			return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 		}
 		n := o.MaxOpenConns
@@ -90,7 +161,21 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		db.SetMaxOpenConns(n)
 		d = &DB{DB: db, Dialect: SQLite, Location: "sqlite:" + path}
 	case strings.HasPrefix(o.URL, "postgres://") || strings.HasPrefix(o.URL, "postgresql://"):
-		db, err = sql.Open("pgx", o.URL)
+		u := o.URL
+		if o.ReadOnly {
+			// pgx passes unknown URL parameters to the server as run-time
+			// settings: every transaction of every connection is then
+			// read-only, and the server refuses any write.
+			pu, perr := url.Parse(u)
+			if perr != nil {
+				return nil, fmt.Errorf("store: database URL %s: %w", Redact(o.URL), perr)
+			}
+			q := pu.Query()
+			q.Set("default_transaction_read_only", "on")
+			pu.RawQuery = q.Encode()
+			u = pu.String()
+		}
+		db, err = sql.Open("pgx", u)
 		if err != nil {
 			return nil, fmt.Errorf("store: open %s: %w", Redact(o.URL), err)
 		}
@@ -105,24 +190,108 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("store: database URL %q: want postgres://… or empty for SQLite", Redact(o.URL))
 	}
+	d.ReadOnly, d.ReadOnlyReason, d.cleanup = o.ReadOnly, reason, cleanup
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
-		db.Close()
+		d.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", d.Location, err)
 	}
-	if d.Dialect == SQLite {
+	if d.Dialect == SQLite && d.ReadOnly {
+		// SQLite opens lazily: read the schema now, so a file that is not a
+		// database says so here rather than in the first query.
+		var n int
+		if err := db.QueryRowContext(pctx, `SELECT COUNT(*) FROM sqlite_master`).Scan(&n); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("store: read %s: %w", d.Location, err)
+		}
+	}
+	if d.Dialect == SQLite && !d.ReadOnly {
 		// The file holds password hashes and the audit log: owner only.
 		// SQLite gives the -wal and -shm files the database file's mode.
 		path := strings.TrimPrefix(d.Location, "sqlite:")
 		for _, f := range []string{path, path + "-wal", path + "-shm"} {
 			if err := os.Chmod(f, 0o600); err != nil && !os.IsNotExist(err) {
-				db.Close()
+				d.Close()
 				return nil, fmt.Errorf("store: restrict %s: %w", f, err)
 			}
 		}
 	}
 	return d, nil
+}
+
+// notWritable says why an SQLite data directory must be opened read-only,
+// or "" when it may be written. The permission bits count as well as what
+// the kernel would allow, because the kernel lets root write anywhere: a
+// copy made read-only with `chmod -R a-w` for forensics stays untouched
+// even when root reads it. A directory that does not exist yet is
+// writable (Open creates it).
+func notWritable(dir, dbPath string) string {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return ""
+	}
+	if unix.Access(dir, unix.W_OK) != nil || st.Mode().Perm()&0o222 == 0 {
+		return "the data directory " + dir + " is not writable"
+	}
+	if fst, err := os.Stat(dbPath); err == nil {
+		if unix.Access(dbPath, unix.W_OK) != nil || fst.Mode().Perm()&0o222 == 0 {
+			return "the database file " + dbPath + " is not writable"
+		}
+	}
+	return ""
+}
+
+// readOnlyDSN returns how to open the SQLite database at path so that
+// nothing in its directory changes, and what to remove afterwards.
+//
+// immutable=1 tells SQLite the file cannot change: it takes no locks and
+// creates no -wal or -shm file, so it works on a read-only mount and
+// leaves every byte and time stamp alone. But an immutable database
+// ignores its write-ahead log, and a copy of a running server's data
+// directory can hold committed transactions only in vigil.db-wal. Then
+// the database and its log are copied to a private temporary directory
+// and read there (mode=ro), because reading a log needs a writable -shm
+// index beside it, and as root SQLite would write the original's.
+// query_only refuses writes even if something bypassed DB's own checks.
+func readOnlyDSN(path string) (string, func() error, error) {
+	if _, err := os.Stat(path); err != nil {
+		return "", nil, fmt.Errorf("store: no database at %s (a read-only open creates nothing): %w", path, err)
+	}
+	const pragmas = "&_pragma=busy_timeout(15000)&_pragma=query_only(1)&_pragma=foreign_keys(ON)"
+	wal, err := os.Stat(path + "-wal")
+	if err != nil || wal.Size() == 0 {
+		return "file:" + path + "?mode=ro&immutable=1" + pragmas, nil, nil
+	}
+	tmp, err := os.MkdirTemp("", "vigil-readonly-")
+	if err != nil {
+		return "", nil, fmt.Errorf("store: the database's write-ahead log must be read from a private copy: %w", err)
+	}
+	cleanup := func() error { return os.RemoveAll(tmp) }
+	for _, suffix := range []string{"", "-wal"} {
+		if err := copyFile(path+suffix, filepath.Join(tmp, "vigil.db"+suffix)); err != nil {
+			cleanup()
+			return "", nil, fmt.Errorf("store: copy %s to read its write-ahead log: %w", path+suffix, err)
+		}
+	}
+	return "file:" + filepath.Join(tmp, "vigil.db") + "?mode=ro" + pragmas, cleanup, nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // Redact returns u with any password replaced, for logs and messages.
@@ -184,6 +353,9 @@ func (q dbq) QueryRowContext(ctx context.Context, s string, a ...any) *sql.Row {
 	return q.d.DB.QueryRowContext(ctx, q.d.Rebind(s), a...)
 }
 func (q dbq) ExecContext(ctx context.Context, s string, a ...any) (sql.Result, error) {
+	if q.d.ReadOnly {
+		return nil, q.d.readOnlyErr()
+	}
 	return q.d.DB.ExecContext(ctx, q.d.Rebind(s), a...)
 }
 func (q dbq) Rebind(s string) string { return q.d.Rebind(s) }
@@ -193,6 +365,25 @@ func (q dbq) Dialect() Dialect       { return q.d.Dialect }
 type Tx struct {
 	tx *sql.Tx
 	d  Dialect
+	// after runs once the transaction has committed, each key once.
+	after []afterCommit
+}
+
+type afterCommit struct {
+	key string
+	fn  func()
+}
+
+// AfterCommit arranges for fn to run once the transaction has committed
+// (never if it rolls back). Several registrations with one key run once,
+// so a package may register on every write of a bulk transaction.
+func (t *Tx) AfterCommit(key string, fn func()) {
+	for _, a := range t.after {
+		if a.key == key {
+			return
+		}
+	}
+	t.after = append(t.after, afterCommit{key, fn})
 }
 
 func (t *Tx) QueryContext(ctx context.Context, s string, a ...any) (*sql.Rows, error) {
@@ -213,6 +404,9 @@ func (t *Tx) Raw() *sql.Tx { return t.tx }
 // InTx runs fn in a transaction, committing if fn returns nil and rolling
 // back otherwise (including on panic, which is re-raised).
 func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	if d.ReadOnly {
+		return d.readOnlyErr()
+	}
 	stx, err := d.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
@@ -230,6 +424,9 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	}
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	for _, a := range tx.after {
+		a.fn()
 	}
 	return nil
 }

@@ -164,7 +164,7 @@ func (s *Service) Import(ctx context.Context, sc scope.Scope, files []ImportFile
 	}
 	stamp := s.stamp()
 	summary := map[string]any{"files": rep.Files, "tables": rep.Tables}
-	err = s.change(ctx, sc, audit.Change{Action: "supply.import", ObjectType: "import", ObjectID: stamp, After: summary}, func(tx *store.Tx) error {
+	err = s.change(ctx, sc, audit.Change{Action: "supply.import", ObjectType: "import", ObjectID: stamp, Org: audit.CallerOrg(sc), After: summary}, func(tx *store.Tx) error {
 		for i := range plan.suppliers {
 			plan.suppliers[i].UpdatedAt = stamp
 		}

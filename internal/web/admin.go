@@ -288,8 +288,8 @@ type auditData struct {
 }
 
 // auditActions are offered as suggestions in the action filter.
-var auditActions = []string{"auth.", "auth.signin", "auth.signin_failed", "org.", "org.create", "org.update",
-	"user.", "user.create", "user.update", "user.grant", "user.revoke", "token.", "token.create", "token.revoke", "export"}
+var auditActions = []string{"auth.", "auth.signin", "auth.signin_failed", "auth.signout", "auth.csrf_refused", "org.", "org.create", "org.update",
+	"user.", "user.create", "user.update", "user.grant", "user.revoke", "token.", "token.create", "token.revoke", "export", "supply.import", "audit.keyed"}
 
 const auditPage = 100
 
@@ -377,7 +377,7 @@ func (w *Web) auditVerify(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 		return
 	}
 	ver, err := w.o.Audit.Verify(r.Context(), nil)
-	if err != nil && ver.BrokenAt == 0 {
+	if err != nil && !errors.Is(err, audit.ErrBroken) && !errors.Is(err, audit.ErrNoKey) {
 		w.fail(rw, r, sc, err)
 		return
 	}

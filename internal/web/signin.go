@@ -169,7 +169,7 @@ func (w *Web) startSession(rw http.ResponseWriter, r *http.Request, userID, next
 
 func (w *Web) signOut(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	if sec := auth.SessionFromCookie(r, w.o.TLS); sec != "" {
-		if err := w.o.Auth.EndSession(r.Context(), sec); err != nil {
+		if err := w.o.Auth.EndSession(r.Context(), sc, sec); err != nil {
 			w.serverError(rw, r, &sc, err)
 			return
 		}

@@ -411,7 +411,7 @@ func (w *Web) supplyPicture(name, ext string) func(http.ResponseWriter, *http.Re
 		disp := "inline"
 		if q.Get("download") == "1" {
 			disp = "attachment"
-			if err := w.o.Audit.Record(ctx, sc, audit.Change{Action: "export", ObjectType: "supply_picture", ObjectID: file + "." + ext,
+			if err := w.o.Audit.Record(ctx, sc, audit.Change{Action: "export", ObjectType: "supply_picture", ObjectID: file + "." + ext, Org: audit.CallerOrg(sc),
 				After: map[string]string{"picture": name, "format": ext, "query": r.URL.RawQuery}}); err != nil {
 				w.serverError(rw, r, &sc, fmt.Errorf("audit picture export: %w", err))
 				return
@@ -489,8 +489,14 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 	}
 	file := "vigil-impact-" + safeName(strings.ReplaceAll(q.node()+q.CVE, ":", "-"))
 	// Record the export before sending it: an export that cannot be
-	// audited is not sent.
-	if err := w.o.Audit.Record(ctx, sc, audit.Change{Action: "export", ObjectType: "supply_impact", ObjectID: file + "." + format, Org: q.Org,
+	// audited is not sent. An organisation's dependencies are filed under
+	// that organisation (its auditors see who took them); a supplier's,
+	// product's or CVE's blast radius under the caller's own.
+	filed := q.Org
+	if filed == "" {
+		filed = audit.CallerOrg(sc)
+	}
+	if err := w.o.Audit.Record(ctx, sc, audit.Change{Action: "export", ObjectType: "supply_impact", ObjectID: file + "." + format, Org: filed,
 		After: map[string]any{"query": q.values().Encode(), "format": format, "rows": rows}}); err != nil {
 		w.serverError(rw, r, &sc, fmt.Errorf("audit impact export: %w", err))
 		return
