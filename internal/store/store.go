@@ -143,7 +143,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 			// at BEGIN, so two writers queue on busy_timeout instead of failing
 			// with SQLITE_BUSY half-way through (and the audit chain head is
 			// read and extended under the same lock).
-			dsn = "file:" + path + "?_txlock=immediate" +
+			dsn = fileURI(path) + "?_txlock=immediate" +
 				"&_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)" +
 				"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
 		}
@@ -261,7 +261,7 @@ func readOnlyDSN(path string) (string, func() error, error) {
 	const pragmas = "&_pragma=busy_timeout(15000)&_pragma=query_only(1)&_pragma=foreign_keys(ON)"
 	wal, err := os.Stat(path + "-wal")
 	if err != nil || wal.Size() == 0 {
-		return "file:" + path + "?mode=ro&immutable=1" + pragmas, nil, nil
+		return fileURI(path) + "?mode=ro&immutable=1" + pragmas, nil, nil
 	}
 	tmp, err := os.MkdirTemp("", "vigil-readonly-")
 	if err != nil {
@@ -274,7 +274,14 @@ func readOnlyDSN(path string) (string, func() error, error) {
 			return "", nil, fmt.Errorf("store: copy %s to read its write-ahead log: %w", path+suffix, err)
 		}
 	}
-	return "file:" + filepath.Join(tmp, "vigil.db") + "?mode=ro" + pragmas, cleanup, nil
+	return fileURI(filepath.Join(tmp, "vigil.db")) + "?mode=ro" + pragmas, cleanup, nil
+}
+
+// fileURI makes path an SQLite file: URI. A data directory may be named
+// anything, and in a URI "?" starts the options, "#" a fragment and "%" an
+// escape (RFC 3986 as SQLite reads it), so those three are escaped.
+func fileURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 }
 
 func copyFile(from, to string) error {

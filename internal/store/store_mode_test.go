@@ -194,3 +194,33 @@ func TestAfterCommit(t *testing.T) {
 		}
 	})
 }
+
+// A data directory may be named anything: characters that mean something
+// in an SQLite URI ("?" options, "#" fragment, "%" escapes) must not cut
+// the path short, in a writable or a read-only open.
+func TestDataDirWithURICharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "case #1 ? 100%")
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE x (a TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "vigil.db")); err != nil {
+		t.Fatalf("the database is not where the data directory says: %v", err)
+	}
+	ro, err := store.Open(ctx, store.Options{DataDir: dir, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	var n int
+	if err := ro.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM x`).Scan(&n); err != nil {
+		t.Fatalf("read-only open of %q: %v", dir, err)
+	}
+}
