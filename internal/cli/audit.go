@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,14 +23,14 @@ func (e *env) auditCmd() *cobra.Command {
 			return e.withApp(cmd.Context(), func(a *app.App) error {
 				v, err := a.Audit.Verify(cmd.Context(), nil)
 				if errors.Is(err, audit.ErrBroken) {
-					fmt.Fprintf(e.stdout, "audit chain BROKEN at entry %d: %s\n", v.BrokenAt, v.Reason)
-					fmt.Fprintf(e.stdout, "%d entries before it verify.\n", v.Entries)
+					printf(e.stdout, "audit chain BROKEN at entry %d: %s\n", v.BrokenAt, v.Reason)
+					printf(e.stdout, "%d entries before it verify.\n", v.Entries)
 					return fmt.Errorf("audit chain broken at entry %d", v.BrokenAt)
 				}
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "audit chain OK: %d entries, head %s\n", v.Entries, v.Head)
+				printf(e.stdout, "audit chain OK: %d entries, head %s\n", v.Entries, v.Head)
 				return nil
 			})
 		},
@@ -61,18 +60,18 @@ func (e *env) auditCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				tw := newTable(e.stdout)
 				if format == "table" {
-					fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tVIA\tFROM\tACTION\tOBJECT\tORG")
+					tw.header("SEQ", "TIME", "ACTOR", "VIA", "FROM", "ACTION", "OBJECT", "ORG")
 				}
 				for _, en := range list {
 					if format == "json" {
 						e.printJSON(en)
 						continue
 					}
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s %s\t%s\n", en.Seq, en.At.Format(time.RFC3339), en.Actor, en.Via, dash(en.Remote), en.Action, en.ObjectType, en.ObjectID, dash(en.Org))
+					tw.row(en.Seq, en.At.Format(time.RFC3339), en.Actor, en.Via, dash(en.Remote), en.Action, tsprintf("%s %s", en.ObjectType, en.ObjectID), dash(en.Org))
 				}
-				return tw.Flush()
+				return tw.flush()
 			})
 		},
 	}

@@ -6,19 +6,18 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/user"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-health/vigil/internal/app"
 	"github.com/vigil-health/vigil/internal/config"
+	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
@@ -50,11 +49,17 @@ func RunEnv(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
 		var ue usageError
+		// Messages quote what was asked and what is stored: escaped line by
+		// line, keeping the line breaks of multi-line messages.
+		msg := strings.Split(err.Error(), "\n")
+		for i := range msg {
+			msg[i] = safetext.Terminal(msg[i])
+		}
 		if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown ") || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "arg(s)") {
-			fmt.Fprintf(stderr, "vigil: %v\nRun '%s --help' for usage.\n", err, commandPath(root, args))
+			fmt.Fprintf(stderr, "vigil: %s\nRun '%s --help' for usage.\n", strings.Join(msg, "\n"), safetext.Terminal(commandPath(root, args)))
 			return 2
 		}
-		fmt.Fprintln(stderr, "vigil:", err)
+		fmt.Fprintln(stderr, "vigil:", strings.Join(msg, "\n"))
 		return 1
 	}
 	return 0
@@ -170,11 +175,11 @@ func (e *env) configCmd() *cobra.Command {
 		Short: "Validate the configuration and print it with secrets hidden",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			t := newTable(e.stdout)
 			for _, kv := range e.cfg.Redacted() {
-				fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
+				t.row(kv[0], kv[1])
 			}
-			tw.Flush()
+			t.flush()
 			if err := e.cfg.Validate(); err != nil {
 				return fmt.Errorf("configuration is not valid:\n%w", err)
 			}
@@ -183,13 +188,6 @@ func (e *env) configCmd() *cobra.Command {
 		},
 	})
 	return c
-}
-
-// printJSON writes v as one line of JSON.
-func (e *env) printJSON(v any) error {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
 
 func checkFormat(f string, allowed ...string) error {

@@ -247,7 +247,7 @@ func (p *parsed) parseCSV(f ImportFile, table string) (int, []string) {
 		}
 		get := func(c string) string {
 			if i, ok := idx[c]; ok {
-				return strings.TrimSpace(rec[i])
+				return uncell(strings.TrimSpace(rec[i]))
 			}
 			return ""
 		}

@@ -3,6 +3,7 @@ package supply
 import (
 	"context"
 	"errors"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -348,4 +349,62 @@ func TestDeleteProductMessageStaysInScope(t *testing.T) {
 			t.Errorf("national deleting FALCON: %v", err)
 		}
 	})
+}
+
+// CSV exports neutralise spreadsheet formulas (a cell starting with = + -
+// @ tab or CR gets a leading ') and imports undo exactly that, so the
+// export still round-trips: the names below survive export and import.
+func TestCSVFormulaCellsRoundTrip(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		mustImport(t, e, national, caseFiles(t, "pathology"))
+		names := []string{"=HYPERLINK(\"http://evil.test\",\"click\")", "-2+3", "+44 20 7188 7188", "@SUM(A1)", "'=already quoted", "''=twice", "'plain apostrophe", "O'Brien Ltd"}
+		for i, n := range names {
+			if _, err := e.svc.PutSupplier(ctx, national, Supplier{ID: "F" + string(rune('A'+i)), Name: n, Contacts: n}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reg, err := e.svc.Export(ctx, national)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var files []ImportFile
+		if err := WriteCSV(reg, func(name string) (io.Writer, error) {
+			files = append(files, ImportFile{Name: name})
+			return &fileBuf{&files[len(files)-1]}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		text := string(files[0].Data)
+		for _, cell := range []string{`'=HYPERLINK(`, `'-2+3`, `'+44 20`, `'@SUM(A1)`, `''=already quoted`, `'''=twice`, `,'plain apostrophe,`, `,O'Brien Ltd,`} {
+			if !strings.Contains(text, cell) {
+				t.Errorf("suppliers.csv lacks %q:\n%s", cell, text)
+			}
+		}
+		e2 := newEnv(t, storeFor(t, e.db))
+		mustImport(t, e2, national, files)
+		for i, n := range names {
+			s, err := e2.svc.GetSupplier(ctx, national, "F"+string(rune('A'+i)))
+			if err != nil || s.Name != n || s.Contacts != n {
+				t.Errorf("after the round trip %q = %q / %q (%v)", n, s.Name, s.Contacts, err)
+			}
+		}
+	})
+}
+
+// fileBuf collects one file WriteCSV writes.
+type fileBuf struct{ f *ImportFile }
+
+func (b *fileBuf) Write(p []byte) (int, error) { b.f.Data = append(b.f.Data, p...); return len(p), nil }
+
+func TestCSVCell(t *testing.T) {
+	for in, want := range map[string]string{"": "", "plain": "plain", "=1+1": "'=1+1", "-1": "'-1", "+1": "'+1", "@x": "'@x",
+		"\tx": "'\tx", "\rx": "'\rx", "'=x": "''=x", "'x": "'x", "''": "''"} {
+		if got := CSVCell(in); got != want {
+			t.Errorf("CSVCell(%q) = %q, want %q", in, got, want)
+		}
+		if back := uncell(CSVCell(in)); back != in {
+			t.Errorf("uncell(CSVCell(%q)) = %q", in, back)
+		}
+	}
 }
