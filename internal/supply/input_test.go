@@ -338,14 +338,14 @@ func TestDeleteProductMessageStaysInScope(t *testing.T) {
 		}
 		// A trust analyst sees the register and their own deployments only.
 		rj1 := grant(scope.RegionLead, "QKK", "/ENG/Y56/QKK/")
-		if err := e.svc.DeleteProduct(ctx, rj1, "SYN-LIMS"); !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "5 deployments you can see") {
+		if err := e.svc.DeleteProduct(ctx, rj1, "SYN-LIMS"); !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "deployed 5 times and 0 products depend on it as far as you can see") {
 			t.Errorf("ICB lead deleting SYN-LIMS: %v", err)
 		}
 		// The national view counts everything.
-		if err := e.svc.DeleteProduct(ctx, national, "SYN-LIMS"); !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "6 deployments") {
+		if err := e.svc.DeleteProduct(ctx, national, "SYN-LIMS"); !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "deployed 6 times") {
 			t.Errorf("national deleting SYN-LIMS: %v", err)
 		}
-		if err := e.svc.DeleteProduct(ctx, national, "FALCON"); !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "2 products") {
+		if err := e.svc.DeleteProduct(ctx, national, "FALCON"); !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "2 products depend on it") {
 			t.Errorf("national deleting FALCON: %v", err)
 		}
 	})

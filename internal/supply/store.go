@@ -525,11 +525,11 @@ func (s *Service) inUse(ctx context.Context, tx *store.Tx, sc scope.Scope, id st
 	}
 	switch {
 	case seenDeployed == 0 && seenDependents == 0:
-		return fmt.Errorf("%w: product %s is still in use by organisations or other suppliers' products that you cannot see, so it cannot be deleted; ask a supply-chain manager", store.ErrConflict, id)
+		return fmt.Errorf("%w: product %s is still deployed by organisations or depended on by products that you cannot see, so it cannot be deleted; ask a supply-chain manager", store.ErrConflict, id)
 	case seenDeployed == deployed && seenDependents == len(dependents):
-		return fmt.Errorf("%w: product %s is still in use: %d deployments and %d products that depend on it; remove those first", store.ErrConflict, id, deployed, len(dependents))
+		return fmt.Errorf("%w: product %s is deployed %d times and %d products depend on it; remove those first", store.ErrConflict, id, deployed, len(dependents))
 	}
-	return fmt.Errorf("%w: product %s is still in use: %d deployments you can see and %d products that depend on it, and others outside your view; remove yours first and ask a supply-chain manager about the rest",
+	return fmt.Errorf("%w: product %s is deployed %d times and %d products depend on it as far as you can see, and by others outside your view; remove yours first and ask a supply-chain manager about the rest",
 		store.ErrConflict, id, seenDeployed, seenDependents)
 }
 
