@@ -94,10 +94,10 @@ func SearchProblem(q string) string {
 		return p
 	}
 	if n := utf8.RuneCountInString(q); n > MaxSearchLen {
-		return fmt.Sprintf("is %d characters long; search for at most %d", n, MaxSearchLen)
+		return fmt.Sprintf("is %d characters long; search for at most %d characters", n, MaxSearchLen)
 	}
 	if n := len(strings.Fields(q)); n > MaxSearchWords {
-		return fmt.Sprintf("has %d words; search for at most %d", n, MaxSearchWords)
+		return fmt.Sprintf("has %d words; search for at most %d words", n, MaxSearchWords)
 	}
 	return ""
 }

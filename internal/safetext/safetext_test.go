@@ -37,10 +37,10 @@ func TestSearchProblem(t *testing.T) {
 	if p := SearchProblem("guy's thomas"); p != "" {
 		t.Errorf("ordinary search refused: %s", p)
 	}
-	if p := SearchProblem(strings.Repeat("a ", 1000)); p != "is 2000 characters long; search for at most 200" {
+	if p := SearchProblem(strings.Repeat("a ", 1000)); p != "is 2000 characters long; search for at most 200 characters" {
 		t.Errorf("long search: %q", p)
 	}
-	if p := SearchProblem(strings.Repeat("a ", 21)); p != "has 21 words; search for at most 20" {
+	if p := SearchProblem(strings.Repeat("a ", 21)); p != "has 21 words; search for at most 20 words" {
 		t.Errorf("many words: %q", p)
 	}
 	if p := SearchProblem("x\x00"); p != "contains control character U+0000" {
