@@ -259,3 +259,53 @@ func testUploadLimitIsStated(t *testing.T, start func(testing.TB) *Server) {
 		t.Errorf("65 MiB web upload = %d, want 413 saying 64 MiB\n%.400s", res.StatusCode, b)
 	}
 }
+
+// A supplier representative cannot claim an NHS body's ODS code (which
+// would answer impact?supplier=RJ1 with their own supplier) nor change the
+// register's other fields; codes are unique; and a refused delete tells
+// them nothing they cannot see.
+func TestSupplierRegisterFieldsOverAPI(t *testing.T) { engines(t, testSupplierRegisterFieldsOverAPI) }
+
+func testSupplierRegisterFieldsOverAPI(t *testing.T, start func(testing.TB) *Server) {
+	s := startSupplyServer(t, start)
+	if res, body := upload(t, s.url("/api/v1/supply/import"), s.national, caseFiles(t, "pathology", "gp-security")); res.StatusCode != 200 {
+		t.Fatalf("import = %d %s", res.StatusCode, body)
+	}
+	for _, c := range []struct{ body, field string }{
+		{`{"name":"EMIS Health","country":"GB","tenant_org":"S-EMIS","ods_code":"RJ1"}`, "ods_code"},
+		{`{"name":"EMIS Health","country":"GB","tenant_org":"S-EMIS","designated_critical":true}`, "designated_critical"},
+		{`{"name":"EMIS Health","country":"GB","tenant_org":"S-EMIS","parent_supplier_id":"TPP"}`, "parent_supplier_id"},
+	} {
+		res, body := do(t, "PUT", s.url("/api/v1/supply/suppliers/EMIS"), s.rep, c.body)
+		if p := problemOf(t, res, body); res.StatusCode != 403 || !strings.Contains(p.Detail, c.field) {
+			t.Errorf("rep PUT changing %s = %d %s", c.field, res.StatusCode, body)
+		}
+	}
+	if res, body := get(t, http.DefaultClient, s.url("/api/v1/supply/impact?supplier=RJ1"), s.national); res.StatusCode != 404 {
+		t.Errorf("impact?supplier=RJ1 after the attempts = %d %.300s", res.StatusCode, body)
+	}
+	// Their own description they may change.
+	if res, body := do(t, "PUT", s.url("/api/v1/supply/suppliers/EMIS"), s.rep, `{"name":"EMIS Health plc","country":"GB","tenant_org":"S-EMIS","contacts":"security@emis.test"}`); res.StatusCode != 200 {
+		t.Errorf("rep PUT of their description = %d %s", res.StatusCode, body)
+	}
+	res, body := upload(t, s.url("/api/v1/supply/import?dry_run=true"), s.rep, map[string][]byte{"suppliers.csv": []byte("supplier_id,name,tenant_org,ods_code,country\nEMIS,EMIS Health plc,S-EMIS,RJ1,GB\n")})
+	if p := problemOf(t, res, body); res.StatusCode != 400 || !hasField(p, "suppliers.csv:2:ods_code") {
+		t.Errorf("rep import claiming RJ1 = %d %v", res.StatusCode, fields(p))
+	}
+	// ODS codes are unique.
+	res, body = do(t, "PUT", s.url("/api/v1/supply/suppliers/NEWCO"), s.national, `{"name":"New","ods_code":"R1H"}`)
+	if p := problemOf(t, res, body); res.StatusCode != 409 || !strings.Contains(p.Detail, "ods_code") || !strings.Contains(p.Detail, "BARTSPATH") {
+		t.Errorf("second supplier with R1H = %d %s", res.StatusCode, body)
+	}
+	res, body = upload(t, s.url("/api/v1/supply/import?dry_run=true"), s.national, map[string][]byte{"suppliers.csv": []byte("supplier_id,name,ods_code\nX1,One,RJ1\nX2,Two,RJ1\n")})
+	if p := problemOf(t, res, body); res.StatusCode != 400 || !hasField(p, "suppliers.csv:3:ods_code") {
+		t.Errorf("import giving RJ1 twice = %d %v", res.StatusCode, fields(p))
+	}
+	// CrowdStrike's representative may not delete FALCON, which others'
+	// products depend on, and is not told how many.
+	cs := tokenFor(t, s.Server, "rep@crowdstrike.test", scope.SupplierRep, "S-CS")
+	res, body = do(t, "DELETE", s.url("/api/v1/supply/products/FALCON"), cs, "")
+	if p := problemOf(t, res, body); res.StatusCode != 409 || strings.ContainsAny(p.Detail, "0123456789") {
+		t.Errorf("rep deleting FALCON = %d %q, want 409 without counts", res.StatusCode, p.Detail)
+	}
+}
