@@ -408,3 +408,20 @@ func TestCSVCell(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCSVCell: whatever a cell holds, the exported form starts with no
+// formula character and the import gives back exactly what was stored.
+func FuzzCSVCell(f *testing.F) {
+	for _, s := range []string{"", "=1+1", "-2", "+44", "@x", "\tx", "\rx", "'=x", "''-x", "'x", "O'Brien", "'"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		c := CSVCell(v)
+		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			t.Fatalf("CSVCell(%q) = %q starts a formula", v, c)
+		}
+		if back := uncell(c); back != v {
+			t.Fatalf("uncell(CSVCell(%q)) = %q", v, back)
+		}
+	})
+}
