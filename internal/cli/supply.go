@@ -61,6 +61,11 @@ Files are recognised by name (a prefix is allowed, e.g. 2024-deployments.csv):
   contracts.csv     contract_id, org_ods, supplier_id, product_id, start_date, end_date,
                     value_gbp, data_processed, exit_plan, substitutability
 
+Names and codes may not hold control characters or bidirectional overrides; amounts are
+plain numbers of pounds (1200000, 1,200,000.50), dates YYYY-MM-DD, CVEs CVE-YYYY-NNNN. A cell
+of an apostrophe followed by = + - @ (how exports neutralise spreadsheet formulas) loses that
+apostrophe. A supplier's ods_code is unique among suppliers.
+
 Every row is checked against the other files, the stored register and the organisation
 tree first. The import is all or nothing: if any row has an error, each is listed as
 file:line:column: reason, nothing is applied, and the command exits 1. --dry-run checks
@@ -154,7 +159,9 @@ func (e *env) supplyExportCmd() *cobra.Command {
 		Short: "Export the register as CSV files or one JSON document (audited)",
 		Long: `Export the whole register — suppliers, products, dependencies, vulnerabilities, deployments
 and contracts — as the CSV files 'vigil supply import' reads (--dir) or as one JSON document
-(--json FILE, or --json - for standard output). The two forms round-trip. Every export is
+(--json FILE, or --json - for standard output). The two forms round-trip. A CSV cell that a
+spreadsheet would run as a formula (starting with = + - @, tab or carriage return) is written
+with a leading apostrophe, which 'vigil supply import' removes again. Every export is
 recorded in the audit log with the number of rows of each table.`,
 		Example: `  vigil supply export --dir ./register-backup
   vigil supply export --json register.json`,
