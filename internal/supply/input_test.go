@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 
+	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
+	"github.com/vigil-health/vigil/internal/store/storetest"
 )
 
 // importErrors runs a dry run of files and returns its errors as
@@ -424,4 +429,55 @@ func FuzzCSVCell(f *testing.F) {
 			t.Fatalf("uncell(CSVCell(%q)) = %q", v, back)
 		}
 	})
+}
+
+// Migration 0002 keeps one supplier per ODS code of a register written
+// before codes were unique: the one without a tenant (the register keeps
+// NHS bodies' own rows), then the lowest ID; the others lose the code.
+func TestMigrationMakesODSCodesUnique(t *testing.T) {
+	first := store.MigrationSet{Domain: "supply", FS: onlyFiles(t, "0001_supply.sql")}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for _, q := range []string{
+			`INSERT INTO supply_suppliers (supplier_id, name, ods_code, tenant_org, updated_at) VALUES
+				('BARTSPATH', 'Barts pathology', 'R1H', '', 'x'), ('AAA-HIJACK', 'Hijacker', 'R1H', 'S-EMIS', 'x'),
+				('B2', 'Second', 'RTD', '', 'x'), ('B1', 'First', 'RTD', '', 'x'), ('NONE', 'No code', '', '', 'x'), ('NONE2', 'No code', '', '', 'x')`,
+		} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.Migrate(ctx, sets...); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		rows, err := db.QueryContext(ctx, `SELECT supplier_id, ods_code FROM supply_suppliers`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id, code string
+			rows.Scan(&id, &code)
+			got[id] = code
+		}
+		rows.Close()
+		want := map[string]string{"BARTSPATH": "R1H", "AAA-HIJACK": "", "B1": "RTD", "B2": "", "NONE": "", "NONE2": ""}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("codes after the migration = %v, want %v", got, want)
+		}
+	}, org.Migrations(), audit.Migrations(), first)
+}
+
+// onlyFiles is the supply migrations directory with only the named files.
+func onlyFiles(t *testing.T, names ...string) fs.FS {
+	t.Helper()
+	m := fstest.MapFS{}
+	for _, n := range names {
+		b, err := migrationFS.ReadFile("migrations/" + n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[n] = &fstest.MapFile{Data: b}
+	}
+	return m
 }
