@@ -137,6 +137,19 @@ func testAPIRefusesBadNumbersAndNUL(t *testing.T, start func(testing.TB) *Server
 		}
 		problemOf(t, res, body)
 	}
+	// Forms too, signed in or not: a sign-in form that passed its
+	// double-submit check carried the NUL on to the account lookup.
+	req, _ := http.NewRequest("POST", s.url("/signin"), strings.NewReader(url.Values{"email": {"nadia\x00@nhs.test"}, "password": {"x"}, "csrf": {"tok"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: "vigil_signin", Value: "tok"})
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 400 {
+		t.Errorf("sign-in with a NUL in the e-mail = %d, want 400", res.StatusCode)
+	}
 }
 
 // A free-text search is bounded (one SQL condition per word: a thousand

@@ -210,6 +210,17 @@ func (rt *Router) wrap(area, pattern string, access Access, h Handler) http.Hand
 			rt.Fail(w, r, area, http.StatusBadRequest, "The address "+msg)
 			return
 		}
+		// URL-encoded forms (sign-in included) are small and read whole by
+		// their handlers anyway: check them here too. Multipart forms are
+		// checked below once the CSRF check has parsed them.
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); !safeMethod(r.Method) && mt == "application/x-www-form-urlencoded" {
+			if err := parseForm(r); err == nil {
+				if msg := badText("", r.PostForm); msg != "" {
+					rt.Fail(w, r, area, http.StatusBadRequest, "The form "+msg)
+					return
+				}
+			}
+		}
 		if access == Public {
 			h(w, r, scope.Scope{Remote: ClientIP(r)})
 			return
