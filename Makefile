@@ -38,6 +38,8 @@ bench:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseODS -fuzztime 60s ./internal/org/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCSV$$' -fuzztime 60s ./internal/supply/
+	$(GO) test -run '^$$' -fuzz '^FuzzCSVCell$$' -fuzztime 30s ./internal/supply/
 
 clean:
 	rm -rf bin

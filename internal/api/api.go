@@ -137,6 +137,29 @@ func problemFor(err error) Problem {
 	return Problem{Type: TypeInternal, Title: "Internal Server Error", Status: 500, Detail: "Something went wrong on our side. Quote the error ID if you report it."}
 }
 
+// routerProblem answers an error httpd's router found before any handler
+// ran, with the problem type of its status.
+func (a *API) routerProblem(w http.ResponseWriter, r *http.Request, status int, detail, errID string) {
+	p := Problem{Status: status, Title: http.StatusText(status), Detail: detail, Instance: r.URL.Path, ErrorID: errID}
+	switch status {
+	case http.StatusUnauthorized:
+		p.Type = TypeUnauthorized
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
+	case http.StatusForbidden:
+		p.Type = TypeForbidden
+	case http.StatusNotFound:
+		p.Type = TypeNotFound
+	case http.StatusTooManyRequests:
+		p.Type = TypeRateLimited
+	default:
+		p.Type = TypeBadRequest
+		if status >= 500 {
+			p.Type = TypeInternal
+		}
+	}
+	WriteProblem(w, p)
+}
+
 // WriteProblem sends p.
 func WriteProblem(w http.ResponseWriter, p Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
@@ -205,15 +228,24 @@ func limitParam(r *http.Request, def, max int) (int, error) {
 	return n, nil
 }
 
+// maxJSONBody caps the body of a request that carries one object (imports
+// have their own limit).
+const maxJSONBody = 1 << 20
+
 // decode reads a JSON body strictly: unknown fields and trailing data are
-// errors that name the problem, and bodies are capped at 1 MiB.
+// errors that name the problem, bodies are capped at 1 MiB (and say so),
+// and a string holding a NUL byte is refused naming its field — the
+// domains refuse them too; this is the defence in depth.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
+		var mb *http.MaxBytesError
 		switch {
+		case errors.As(err, &mb):
+			return badRequest{"request body is larger than " + httpd.SizeText(mb.Limit) + "; send one object"}
 		case errors.As(err, &te):
 			return &auth.ValidationError{Field: te.Field, Reason: fmt.Sprintf("want %s", te.Type)}
 		case errors.As(err, &se):
@@ -230,7 +262,61 @@ func decode(r *http.Request, v any) error {
 	if dec.More() {
 		return badRequest{"request body has data after the JSON object"}
 	}
+	if f, ok := nulField(reflect.ValueOf(v), ""); ok {
+		return &auth.ValidationError{Field: f, Reason: "contains control character U+0000"}
+	}
 	return nil
+}
+
+// nulField finds a string holding a NUL byte in a decoded body and
+// returns its JSON name (dotted for nested objects).
+func nulField(v reflect.Value, name string) (string, bool) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return nulField(v.Elem(), name)
+		}
+	case reflect.String:
+		if strings.ContainsRune(v.String(), 0) {
+			return name, true
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if f, ok := nulField(v.Index(i), name); ok {
+				return f, true
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if f, ok := nulField(it.Value(), name); ok {
+				return f, true
+			}
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			if !sf.IsExported() {
+				continue
+			}
+			n := strings.Split(sf.Tag.Get("json"), ",")[0]
+			if n == "-" {
+				continue
+			}
+			if n == "" {
+				n = sf.Name
+			}
+			if sf.Anonymous && sf.Tag.Get("json") == "" {
+				n = name // embedded: its fields are the object's own
+			} else if name != "" {
+				n = name + "." + n
+			}
+			if f, ok := nulField(v.Field(i), n); ok {
+				return f, true
+			}
+		}
+	}
+	return "", false
 }
 
 func parseInt(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }

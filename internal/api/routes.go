@@ -52,6 +52,9 @@ func (a *API) route(rt *httpd.Router, s spec, h jsonHandler) {
 // register theirs the same way, so the OpenAPI document and the isolation
 // test see them.
 func (a *API) Register(rt *httpd.Router) {
+	// What the router refuses itself (no credentials, malformed addresses,
+	// oversized bodies, panics) is answered as a problem document too.
+	rt.OnFail("api", a.routerProblem)
 	a.route(rt, spec{Method: "GET", Path: "/me", Tag: "me", Summary: "The caller: identity and grants", Response: "Me"}, a.me)
 
 	a.route(rt, spec{Method: "GET", Path: "/orgs", Tag: "organisations", Summary: "List organisations in scope",

@@ -16,7 +16,8 @@ import (
 	"github.com/vigil-health/vigil/internal/supply"
 )
 
-// maxUpload caps an import upload. The national-scale synthetic register
+// maxUpload caps an import upload (the router's body limit, 64 MiB by
+// default, usually applies first). The national-scale synthetic register
 // (≈300,000 deployments and the rest) is about 20 MB of CSV.
 const maxUpload = 256 << 20
 
@@ -371,7 +372,8 @@ func uploadedFiles(r *http.Request) ([]supply.ImportFile, error) {
 		b, err := io.ReadAll(rd)
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return nil, badRequest{fmt.Sprintf("the upload is larger than %d MiB; import from the command line (vigil supply import)", maxUpload>>20)}
+			// The limit that stopped it: the router's or this one.
+			return nil, badRequest{"the upload is larger than " + httpd.SizeText(mb.Limit) + "; import from the command line (vigil supply import)"}
 		}
 		return b, err
 	}

@@ -22,9 +22,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -157,6 +159,32 @@ func normEmail(e string) (string, error) {
 	return e, nil
 }
 
+// checkName trims a person's name and applies the shared text rules: no
+// control characters or bidirectional overrides (they would reach every
+// page, table and terminal the name is shown on), at most 200 characters.
+func checkName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > safetext.MaxName {
+		return "", &ValidationError{"name", "required, at most 200 characters"}
+	}
+	if p := safetext.Problem(name, safetext.Name, 0); p != "" {
+		return "", &ValidationError{"name", p}
+	}
+	return name, nil
+}
+
+// storable reports whether s could be stored at all (valid UTF-8 without
+// NUL): a lookup of anything else is "not found" without asking the
+// database, which on PostgreSQL would fail with an error.
+func storable(ss ...string) bool {
+	for _, s := range ss {
+		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // checkGrant verifies that role may be granted on o at all (400: which
 // roles fit which kinds of organisation), and that the scope may grant —
 // or revoke — it there (403, scope.GrantGap: it administers o, holds role
@@ -233,9 +261,9 @@ func (s *Service) AddUser(ctx context.Context, sc scope.Scope, nu NewUser) (User
 	if err != nil {
 		return User{}, err
 	}
-	name := strings.TrimSpace(nu.Name)
-	if name == "" || len(name) > 200 {
-		return User{}, &ValidationError{"name", "required, at most 200 characters"}
+	name, err := checkName(nu.Name)
+	if err != nil {
+		return User{}, err
 	}
 	o, err := s.orgs.Get(ctx, sc, strings.ToUpper(strings.TrimSpace(nu.Org)))
 	if err != nil {
@@ -295,6 +323,9 @@ type UserFilter struct {
 // ListUsers returns the users whose home organisation the scope may read,
 // ordered by e-mail, and the next cursor.
 func (s *Service) ListUsers(ctx context.Context, sc scope.Scope, f UserFilter) ([]User, string, error) {
+	if !storable(f.Org, f.After) {
+		return nil, "", &ValidationError{"org", "no such organisation or cursor"}
+	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
@@ -305,8 +336,12 @@ func (s *Service) ListUsers(ctx context.Context, sc scope.Scope, f UserFilter) (
 		args = append(args, strings.ToUpper(f.Org))
 	}
 	if f.Query != "" {
-		conds = append(conds, "(LOWER(email) LIKE ? OR LOWER(name) LIKE ?)")
-		q := "%" + strings.ToLower(f.Query) + "%"
+		if p := safetext.SearchProblem(f.Query); p != "" {
+			return nil, "", &ValidationError{"q", p}
+		}
+		// The query is matched literally: % and _ are not wildcards.
+		conds = append(conds, `(LOWER(email) LIKE ? ESCAPE '\' OR LOWER(name) LIKE ? ESCAPE '\')`)
+		q := "%" + likeEscaper.Replace(strings.ToLower(f.Query)) + "%"
 		args = append(args, q, q)
 	}
 	if f.After != "" {
@@ -342,6 +377,8 @@ func (s *Service) ListUsers(ctx context.Context, sc scope.Scope, f UserFilter) (
 	return out, next, nil
 }
 
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
 // fillGrants loads the grants of a page of users in one query.
 func (s *Service) fillGrants(ctx context.Context, users []User) error {
 	if len(users) == 0 {
@@ -374,6 +411,9 @@ func (s *Service) fillGrants(ctx context.Context, users []User) error {
 // GetUser returns a user by ID or e-mail whose home organisation the scope
 // may read (or the caller themself).
 func (s *Service) GetUser(ctx context.Context, sc scope.Scope, idOrEmail string) (User, error) {
+	if !storable(idOrEmail) {
+		return User{}, store.ErrNotFound
+	}
 	where, args := sc.Filter("home_org", scope.Read)
 	key := strings.ToLower(strings.TrimSpace(idOrEmail))
 	row := s.db.Q().QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE (id = ? OR email = ?) AND (`+where+` OR id = ?)`,
@@ -441,9 +481,9 @@ func (s *Service) UpdateUser(ctx context.Context, sc scope.Scope, idOrEmail stri
 	sets := []string{"updated_at = ?"}
 	args := []any{s.ts()}
 	if p.Name != nil {
-		n := strings.TrimSpace(*p.Name)
-		if n == "" || len(n) > 200 {
-			return User{}, &ValidationError{"name", "required, at most 200 characters"}
+		n, err := checkName(*p.Name)
+		if err != nil {
+			return User{}, err
 		}
 		after.Name = n
 		sets, args = append(sets, "name = ?"), append(args, n)

@@ -9,9 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -123,6 +125,9 @@ type Token struct {
 // TokenPrefix starts every API token, so secret scanners can find leaked ones.
 const TokenPrefix = "vigil_"
 
+// maxTokenLife is the longest lifetime a token may be given.
+const maxTokenLife = 3650 * 24 * time.Hour
+
 // ParseExpiry reads "90d", "12h", "2w" or a Go duration; "" or "never" is no expiry.
 func ParseExpiry(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
@@ -132,14 +137,16 @@ func ParseExpiry(s string) (time.Duration, error) {
 	mult := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}
 	if m, ok := mult[s[len(s)-1]]; ok {
 		n, err := strconv.Atoi(s[:len(s)-1])
-		if err != nil || n <= 0 || n > 3650 {
-			return 0, &ValidationError{"expires", fmt.Sprintf("%q: want a positive number of days like 90d", s)}
+		// Bounded before multiplying: 3650y overflowed time.Duration
+		// (about 292 years) into a token expiring at a wrapped date.
+		if err != nil || n <= 0 || time.Duration(n) > maxTokenLife/m {
+			return 0, &ValidationError{"expires", fmt.Sprintf("%q: want a positive number of days like 90d, at most 10 years", s)}
 		}
 		return time.Duration(n) * m, nil
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, &ValidationError{"expires", fmt.Sprintf("%q: want a duration like 90d, 2w or 12h", s)}
+	if err != nil || d <= 0 || d > maxTokenLife {
+		return 0, &ValidationError{"expires", fmt.Sprintf("%q: want a duration like 90d, 2w or 12h, at most 10 years", s)}
 	}
 	return d, nil
 }
@@ -160,8 +167,11 @@ func (s *Service) CreateToken(ctx context.Context, sc scope.Scope, idOrEmail, na
 		}
 	}
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
+	if name == "" || utf8.RuneCountInString(name) > 100 {
 		return Token{}, "", &ValidationError{"name", "a label of 1–100 characters is required"}
+	}
+	if p := safetext.Problem(name, safetext.Name, 0); p != "" {
+		return Token{}, "", &ValidationError{"name", p}
 	}
 	t := Token{ID: "t_" + randomID(8), UserID: u.ID, User: u.Email, Name: name, CreatedAt: s.ts()}
 	if ttl > 0 {
@@ -221,6 +231,9 @@ func (s *Service) ListTokens(ctx context.Context, sc scope.Scope, idOrEmail stri
 	where, args := sc.Filter("u.home_org", scope.Admin)
 	conds := []string{"(" + where + " OR t.user_id = ?)"}
 	args = append(args, sc.UserID)
+	if !storable(idOrEmail) {
+		return []Token{}, nil
+	}
 	if idOrEmail != "" {
 		conds = append(conds, "(u.id = ? OR u.email = ?)")
 		k := strings.ToLower(idOrEmail)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,20 +45,20 @@ head row. Record heads outside the database (vigil serve publishes them on the b
 				v, err := a.Audit.Check(cmd.Context(), o)
 				switch {
 				case errors.Is(err, audit.ErrBroken):
-					fmt.Fprintf(e.stdout, "audit chain BROKEN at entry %d: %s\n", v.BrokenAt, v.Reason)
-					fmt.Fprintf(e.stdout, "%d entries before it verify.\n", v.Entries)
+					printf(e.stdout, "audit chain BROKEN at entry %d: %s\n", v.BrokenAt, v.Reason)
+					printf(e.stdout, "%d entries before it verify.\n", v.Entries)
 					return fmt.Errorf("audit chain broken at entry %d", v.BrokenAt)
 				case errors.Is(err, audit.ErrNoKey):
-					fmt.Fprintf(e.stdout, "audit chain NOT VERIFIED: %s\n", v.Reason)
-					fmt.Fprintf(e.stdout, "%d entries before it verify.\n", v.Entries)
+					printf(e.stdout, "audit chain NOT VERIFIED: %s\n", v.Reason)
+					printf(e.stdout, "%d entries before it verify.\n", v.Entries)
 					return fmt.Errorf("the audit chain could not be verified without its key (--audit-key-file or VIGIL_AUDIT_KEY)")
 				case err != nil:
 					return err
 				}
-				fmt.Fprintf(e.stdout, "audit chain OK: %d entries, head %d:%s\n", v.Entries, v.Entries, v.Head)
-				fmt.Fprintf(e.stdout, "anchoring: %s\n", v.Anchor)
+				printf(e.stdout, "audit chain OK: %d entries, head %d:%s\n", v.Entries, v.Entries, v.Head)
+				printf(e.stdout, "anchoring: %s\n", v.Anchor)
 				if v.Expected != nil {
-					fmt.Fprintf(e.stdout, "the chain holds the expected head %s\n", v.Expected)
+					printf(e.stdout, "the chain holds the expected head %s\n", v.Expected)
 				}
 				return nil
 			})
@@ -91,18 +90,18 @@ head row. Record heads outside the database (vigil serve publishes them on the b
 				if err != nil {
 					return err
 				}
-				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				tw := newTable(e.stdout)
 				if format == "table" {
-					fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tVIA\tFROM\tACTION\tOBJECT\tORG")
+					tw.header("SEQ", "TIME", "ACTOR", "VIA", "FROM", "ACTION", "OBJECT", "ORG")
 				}
 				for _, en := range list {
 					if format == "json" {
 						e.printJSON(en)
 						continue
 					}
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s %s\t%s\n", en.Seq, en.At.Format(time.RFC3339), en.Actor, en.Via, dash(en.Remote), en.Action, en.ObjectType, en.ObjectID, dash(en.Org))
+					tw.row(en.Seq, en.At.Format(time.RFC3339), en.Actor, en.Via, dash(en.Remote), en.Action, tsprintf("%s %s", en.ObjectType, en.ObjectID), dash(en.Org))
 				}
-				return tw.Flush()
+				return tw.flush()
 			})
 		},
 	}

@@ -30,10 +30,10 @@ replaces them. Until boundaries are imported, map pages show tables instead.`,
 					if rep.DryRun {
 						verb = "checked (dry run, nothing written)"
 					}
-					fmt.Fprintf(e.stdout, "%s: %s %d boundaries (%d created, %d updated; %v), %d of %d points kept\n",
+					printf(e.stdout, "%s: %s %d boundaries (%d created, %d updated; %v), %d of %d points kept\n",
 						f, verb, rep.Features, rep.Created, rep.Updated, rep.Levels, rep.PointsKept, rep.PointsIn)
 					for _, msg := range rep.Errors {
-						fmt.Fprintf(e.stdout, "  %s\n", msg)
+						printf(e.stdout, "  %s\n", msg)
 					}
 					if len(rep.Errors) > 0 {
 						return fmt.Errorf("%s: %d problem(s), listed above", f, len(rep.Errors))

@@ -6,19 +6,18 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/user"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-health/vigil/internal/app"
 	"github.com/vigil-health/vigil/internal/config"
+	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -56,11 +55,17 @@ func RunEnv(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			return 1
 		}
 		var ue usageError
+		// Messages quote what was asked and what is stored: escaped line by
+		// line, keeping the line breaks of multi-line messages.
+		msg := strings.Split(err.Error(), "\n")
+		for i := range msg {
+			msg[i] = safetext.Terminal(msg[i])
+		}
 		if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown ") || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "arg(s)") {
-			fmt.Fprintf(stderr, "vigil: %v\nRun '%s --help' for usage.\n", err, commandPath(root, args))
+			fmt.Fprintf(stderr, "vigil: %s\nRun '%s --help' for usage.\n", strings.Join(msg, "\n"), safetext.Terminal(commandPath(root, args)))
 			return 2
 		}
-		fmt.Fprintln(stderr, "vigil:", err)
+		fmt.Fprintln(stderr, "vigil:", strings.Join(msg, "\n"))
 		return 1
 	}
 	return 0
@@ -133,7 +138,7 @@ func (e *env) withApp(ctx context.Context, fn func(a *app.App) error) error {
 	}
 	defer a.Close()
 	if a.DB.ReadOnly && !e.cfg.ReadOnly {
-		fmt.Fprintf(e.stderr, "vigil: %s: opened read-only; commands that change data will refuse\n", a.DB.ReadOnlyReason)
+		printf(e.stderr, "vigil: %s: opened read-only; commands that change data will refuse\n", a.DB.ReadOnlyReason)
 	}
 	return fn(a)
 }
@@ -157,7 +162,7 @@ func (e *env) versionCmd() *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(e.stdout, "vigil %s\n", app.Version)
+			printf(e.stdout, "vigil %s\n", app.Version)
 			return nil
 		},
 	}
@@ -185,11 +190,11 @@ func (e *env) configCmd() *cobra.Command {
 		Short: "Validate the configuration and print it with secrets hidden",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			t := newTable(e.stdout)
 			for _, kv := range e.cfg.Redacted() {
-				fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
+				t.row(kv[0], kv[1])
 			}
-			tw.Flush()
+			t.flush()
 			if err := e.cfg.Validate(); err != nil {
 				return fmt.Errorf("configuration is not valid:\n%w", err)
 			}
@@ -198,13 +203,6 @@ func (e *env) configCmd() *cobra.Command {
 		},
 	})
 	return c
-}
-
-// printJSON writes v as one line of JSON.
-func (e *env) printJSON(v any) error {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
 
 func checkFormat(f string, allowed ...string) error {

@@ -38,7 +38,7 @@ The demo users' password is printed at the end (or read from stdin with --passwo
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "demo estate: %d organisations created (%d already there), %d users created (%d already there)\n",
+				printf(e.stdout, "demo estate: %d organisations created (%d already there), %d users created (%d already there)\n",
 					r.OrgsCreated, r.OrgsExisting, r.UsersCreated, r.UsersExisting)
 				if err := e.loadExtraDemo(cmd, a); err != nil {
 					return err
@@ -46,10 +46,10 @@ The demo users' password is printed at the end (or read from stdin with --passwo
 				if r.UsersCreated > 0 {
 					fmt.Fprintln(e.stdout, "demo users (all with the same password):")
 					for _, u := range demo.Users() {
-						fmt.Fprintf(e.stdout, "  %-40s %-17s on %s\n", u.Email, u.Role, u.Org)
+						printf(e.stdout, "  %-40s %-17s on %s\n", u.Email, u.Role, u.Org)
 					}
 					if !pwStdin {
-						fmt.Fprintf(e.stdout, "demo password: %s\n", pw)
+						printf(e.stdout, "demo password: %s\n", pw)
 					}
 				}
 				return nil

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-health/vigil/internal/app"
@@ -22,7 +20,7 @@ func (e *env) loadExtraDemo(cmd *cobra.Command, a *app.App) error {
 	for _, t := range rep.Tables {
 		created, updated, unchanged = created+t.Created, updated+t.Updated, unchanged+t.Unchanged
 	}
-	fmt.Fprintf(e.stdout, "demo supplier register: %d rows created, %d updated, %d already there (try: vigil supply impact --supplier %s)\n",
+	printf(e.stdout, "demo supplier register: %d rows created, %d updated, %d already there (try: vigil supply impact --supplier %s)\n",
 		created, updated, unchanged, demo.PathologySupplier)
 	return nil
 }

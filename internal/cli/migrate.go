@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -32,8 +31,8 @@ same at start-up unless --auto-migrate=false. A database migrated by a newer vig
 				if err != nil {
 					return err
 				}
-				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "DOMAIN\tAPPLIED\tKNOWN\tSTATE")
+				tw := newTable(e.stdout)
+				tw.header("DOMAIN", "APPLIED", "KNOWN", "STATE")
 				for _, s := range st {
 					state := "up to date"
 					switch {
@@ -42,13 +41,13 @@ same at start-up unless --auto-migrate=false. A database migrated by a newer vig
 					case s.Applied > s.Known:
 						state = "NEWER than this vigil"
 					}
-					fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", s.Domain, s.Applied, s.Known, state)
+					tw.row(s.Domain, s.Applied, s.Known, state)
 				}
-				return tw.Flush()
+				return tw.flush()
 			}
 			done, err := db.Migrate(cmd.Context(), app.Migrations()...)
 			for _, m := range done {
-				fmt.Fprintf(e.stdout, "applied %s %04d_%s\n", m.Domain, m.Version, m.Name)
+				printf(e.stdout, "applied %s %04d_%s\n", m.Domain, m.Version, m.Name)
 			}
 			if err != nil {
 				return err

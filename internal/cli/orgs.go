@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -36,9 +35,9 @@ func (e *env) orgsCmd() *cobra.Command {
 				status = string(org.Active)
 			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
-				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				tw := newTable(e.stdout)
 				if format == "table" {
-					fmt.Fprintln(tw, "ODS\tNAME\tTYPE\tPARENT\tICB\tREGION\tSTATUS")
+					tw.header("ODS", "NAME", "TYPE", "PARENT", "ICB", "REGION", "STATUS")
 				}
 				f := org.ListFilter{Type: org.Type(typ), Status: org.Status(status), Under: strings.ToUpper(under), Query: query, Limit: org.MaxPage}
 				for {
@@ -53,14 +52,14 @@ func (e *env) orgsCmd() *cobra.Command {
 							}
 							continue
 						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.Code, o.Name, o.Type, o.Parent, dash(o.ICB), dash(o.Region), o.Status)
+						tw.row(o.Code, o.Name, o.Type, o.Parent, dash(o.ICB), dash(o.Region), o.Status)
 					}
 					if next == "" {
 						break
 					}
 					f.After = next
 				}
-				return tw.Flush()
+				return tw.flush()
 			})
 		},
 	}
@@ -81,7 +80,7 @@ func (e *env) orgsCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("organisation %s: %w", strings.ToUpper(args[0]), err)
 				}
-				enc := json.NewEncoder(e.stdout)
+				enc := json.NewEncoder(jsonWriter{e.stdout})
 				enc.SetIndent("", "  ")
 				return enc.Encode(o)
 			})
@@ -151,7 +150,7 @@ suppliers; this command runs as the operator, who may.`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "created %s %s (%s) under %s\n", o.Type, o.Code, o.Name, o.Parent)
+				printf(e.stdout, "created %s %s (%s) under %s\n", o.Type, o.Code, o.Name, o.Parent)
 				return nil
 			})
 		},
@@ -166,22 +165,22 @@ suppliers; this command runs as the operator, who may.`,
 
 func (e *env) printImport(rep org.ImportReport) {
 	for _, f := range rep.Files {
-		fmt.Fprintf(e.stdout, "%s: %s, %d rows, %d records, %d skipped, %d errors\n", f.File, f.Kind, f.Rows, f.Records, f.Skipped, len(f.Errors))
+		printf(e.stdout, "%s: %s, %d rows, %d records, %d skipped, %d errors\n", f.File, f.Kind, f.Rows, f.Records, f.Skipped, len(f.Errors))
 		for i, re := range f.Errors {
 			if i == 20 {
-				fmt.Fprintf(e.stdout, "  … and %d more errors (use --format json for all)\n", len(f.Errors)-20)
+				printf(e.stdout, "  … and %d more errors (use --format json for all)\n", len(f.Errors)-20)
 				break
 			}
-			fmt.Fprintf(e.stdout, "  %s\n", re.Error())
+			printf(e.stdout, "  %s\n", re.Error())
 		}
 	}
 	verb := "imported"
 	if rep.DryRun {
 		verb = "dry run, nothing written"
 	}
-	fmt.Fprintf(e.stdout, "%s: %d created, %d updated, %d unchanged, %d newly closed", verb, rep.Created, rep.Updated, rep.Unchanged, rep.Closed)
+	printf(e.stdout, "%s: %d created, %d updated, %d unchanged, %d newly closed", verb, rep.Created, rep.Updated, rep.Unchanged, rep.Closed)
 	if len(rep.Orphans) > 0 {
-		fmt.Fprintf(e.stdout, "; %d with an unknown parent placed under their ICB, region or the national root", len(rep.Orphans))
+		printf(e.stdout, "; %d with an unknown parent placed under their ICB, region or the national root", len(rep.Orphans))
 	}
 	fmt.Fprintln(e.stdout)
 }

@@ -96,7 +96,7 @@ func checkReadOnly(t *testing.T, dir string, flags ...string) {
 		}
 	}
 	for _, args := range writeCommands {
-		r := run(t, "a password for the demo\n", nil, append(append([]string{"--data-dir", dir}, flags...), args...)...)
+		r := run(t, "granite lantern orchard velvet\n", nil, append(append([]string{"--data-dir", dir}, flags...), args...)...)
 		if r.code != 1 || !strings.Contains(r.stderr, "read-only") || !strings.Contains(r.stderr, "changes data") {
 			t.Errorf("%v on a read-only copy: exit %d, want a refusal naming read-only\nstdout: %s\nstderr: %s", args, r.code, r.stdout, r.stderr)
 		}
@@ -114,7 +114,7 @@ func checkReadOnly(t *testing.T, dir string, flags ...string) {
 // on a writable copy.
 func TestReadOnlyDataDirectory(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "vigil-data")
-	must(t, run(t, "demo password for tests\n", nil, "--data-dir", src, "demo", "--password-stdin"))
+	must(t, run(t, "granite lantern orchard velvet\n", nil, "--data-dir", src, "demo", "--password-stdin"))
 	must(t, run(t, "", nil, "--data-dir", src, "supply", "snapshot"))
 
 	t.Run("chmod -R a-w", func(t *testing.T) {

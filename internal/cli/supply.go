@@ -61,6 +61,11 @@ Files are recognised by name (a prefix is allowed, e.g. 2024-deployments.csv):
   contracts.csv     contract_id, org_ods, supplier_id, product_id, start_date, end_date,
                     value_gbp, data_processed, exit_plan, substitutability
 
+Names and codes may not hold control characters or bidirectional overrides; amounts are
+plain numbers of pounds (1200000, 1,200,000.50), dates YYYY-MM-DD, CVEs CVE-YYYY-NNNN. A cell
+of an apostrophe followed by = + - @ (how exports neutralise spreadsheet formulas) loses that
+apostrophe. A supplier's ods_code is unique among suppliers.
+
 Every row is checked against the other files, the stored register and the organisation
 tree first. The import is all or nothing: if any row has an error, each is listed as
 file:line:column: reason, nothing is applied, and the command exits 1. --dry-run checks
@@ -116,35 +121,35 @@ func rowRef(re supply.RowError) string {
 
 func (e *env) printSupplyImport(rep supply.ImportReport) {
 	for _, f := range rep.Files {
-		fmt.Fprintf(e.stdout, "%s: %s, %d rows, %d errors", f.File, f.Table, f.Rows, f.Errors)
+		printf(e.stdout, "%s: %s, %d rows, %d errors", f.File, f.Table, f.Rows, f.Errors)
 		if len(f.IgnoredColumns) > 0 {
-			fmt.Fprintf(e.stdout, " (ignored columns: %s)", strings.Join(f.IgnoredColumns, ", "))
+			printf(e.stdout, " (ignored columns: %s)", strings.Join(f.IgnoredColumns, ", "))
 		}
 		fmt.Fprintln(e.stdout)
 	}
 	const show = 50
 	for i, re := range rep.Errors {
 		if i == show {
-			fmt.Fprintf(e.stdout, "  … and %d more errors (use --format json for all)\n", rep.ErrorCount-show)
+			printf(e.stdout, "  … and %d more errors (use --format json for all)\n", rep.ErrorCount-show)
 			break
 		}
-		fmt.Fprintf(e.stdout, "  %s: %s\n", rowRef(re), re.Reason)
+		printf(e.stdout, "  %s: %s\n", rowRef(re), re.Reason)
 	}
 	if rep.ErrorsTruncated && len(rep.Errors) <= show {
-		fmt.Fprintf(e.stdout, "  … %d errors in all; only the first %d are listed\n", rep.ErrorCount, len(rep.Errors))
+		printf(e.stdout, "  … %d errors in all; only the first %d are listed\n", rep.ErrorCount, len(rep.Errors))
 	}
 	for _, w := range rep.Warnings {
-		fmt.Fprintf(e.stdout, "  warning: %s: %s\n", rowRef(w), w.Reason)
+		printf(e.stdout, "  warning: %s: %s\n", rowRef(w), w.Reason)
 	}
 	if rep.ErrorCount == 0 {
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "TABLE\tCREATED\tUPDATED\tUNCHANGED\t")
+		tw := newTableFlags(e.stdout, tabwriter.AlignRight)
+		tw.header("TABLE", "CREATED", "UPDATED", "UNCHANGED", "")
 		for _, t := range rep.Tables {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", t.Table, t.Created, t.Updated, t.Unchanged)
+			tw.row(t.Table, t.Created, t.Updated, t.Unchanged, "")
 		}
-		tw.Flush()
+		tw.flush()
 	}
-	fmt.Fprintln(e.stdout, rep.Message)
+	printf(e.stdout, "%s\n", rep.Message)
 }
 
 func (e *env) supplyExportCmd() *cobra.Command {
@@ -154,7 +159,9 @@ func (e *env) supplyExportCmd() *cobra.Command {
 		Short: "Export the register as CSV files or one JSON document (audited)",
 		Long: `Export the whole register — suppliers, products, dependencies, vulnerabilities, deployments
 and contracts — as the CSV files 'vigil supply import' reads (--dir) or as one JSON document
-(--json FILE, or --json - for standard output). The two forms round-trip. Every export is
+(--json FILE, or --json - for standard output). The two forms round-trip. A CSV cell that a
+spreadsheet would run as a formula (starting with = + - @, tab or carriage return) is written
+with a leading apostrophe, which 'vigil supply import' removes again. Every export is
 recorded in the audit log with the number of rows of each table (except from a database open
 read-only, which cannot be written; the command then says so).`,
 		Example: `  vigil supply export --dir ./register-backup
@@ -175,7 +182,7 @@ read-only, which cannot be written; the command then says so).`,
 					err = supply.WriteCSVDir(reg, dir)
 				case jsonFile == "-":
 					where = "standard output"
-					err = supply.WriteJSON(e.stdout, reg)
+					err = supply.WriteJSON(jsonWriter{e.stdout}, reg)
 				default:
 					where = jsonFile
 					err = writeFile(jsonFile, func(w io.Writer) error { return supply.WriteJSON(w, reg) })
@@ -191,7 +198,7 @@ read-only, which cannot be written; the command then says so).`,
 				if a.DB.ReadOnly {
 					recorded = "not recorded in the audit log: the database is open read-only"
 				}
-				fmt.Fprintf(msg, "exported %d suppliers, %d products, %d dependencies, %d vulnerabilities, %d deployments, %d contracts to %s (%s)\n",
+				printf(msg, "exported %d suppliers, %d products, %d dependencies, %d vulnerabilities, %d deployments, %d contracts to %s (%s)\n",
 					len(reg.Suppliers), len(reg.Products), len(reg.Dependencies), len(reg.Vulns), len(reg.Deployments), len(reg.Contracts), where, recorded)
 				return nil
 			})
@@ -220,7 +227,7 @@ func (e *env) supplyImpactCmd() *cobra.Command {
 	var impactLimit int
 	var orgODS, format string
 	c := &cobra.Command{
-		Use:   "impact (--supplier ID | --product ID | --cve CVE-ID | --org ODS) [--format json|table]",
+		Use:   "impact (--supplier ID | --product ID | --cve CVE-ID | --org ODS) [--format table|json|csv]",
 		Short: "Blast radius: who is affected if a supplier, product or CVE is compromised",
 		Long: `Blast radius. For a compromised supplier (with its group subsidiaries), product or CVE, list
 every affected organisation with its ICB and region, the services affected, the impact class
@@ -236,14 +243,17 @@ service). --org answers the reverse question: what the organisation depends on, 
 depth, with the path to each product.
 
 --format json prints one object, the documented result:
-  {"query":…, "affected":[{"ods","name","type","icb","region","services","impact","paths"}…], "totals":{…}}`,
+  {"query":…, "affected":[{"ods","name","type","icb","region","services","impact","paths"}…], "totals":{…}}
+--format csv prints one row per affected organisation (with --org: per product), the columns
+of the web download; cells a spreadsheet would run as formulas start with an apostrophe.`,
 		Example: `  vigil supply impact --supplier SYNNOVIS
   vigil supply impact --product FALCON --format json
+  vigil supply impact --supplier SYNNOVIS --format csv > synnovis.csv
   vigil supply impact --cve CVE-2024-3400
   vigil supply impact --org RJ1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json"); err != nil {
+			if err := checkFormat(format, "table", "json", "csv"); err != nil {
 				return err
 			}
 			n := 0
@@ -261,8 +271,11 @@ depth, with the path to each product.
 					if err != nil {
 						return err
 					}
-					if format == "json" {
+					switch format {
+					case "json":
 						return e.printJSON(res)
+					case "csv":
+						return supply.WriteDependsCSV(e.stdout, res)
 					}
 					return e.printDependsOn(res)
 				}
@@ -271,8 +284,11 @@ depth, with the path to each product.
 					return err
 				}
 				res.Limit(impactLimit)
-				if format == "json" {
+				switch format {
+				case "json":
 					return e.printJSON(res)
+				case "csv":
+					return supply.WriteImpactCSV(e.stdout, res)
 				}
 				return e.printImpact(res)
 			})
@@ -283,7 +299,7 @@ depth, with the path to each product.
 	c.Flags().StringVar(&q.CVE, "cve", "", "a CVE ID, through the products known to contain it")
 	c.Flags().IntVar(&impactLimit, "limit", 0, "list only the N worst affected organisations (totals still count all)")
 	c.Flags().StringVar(&orgODS, "org", "", "an organisation's ODS code: what it depends on, at every depth")
-	c.Flags().StringVar(&format, "format", "table", "table or json")
+	c.Flags().StringVar(&format, "format", "table", "table, json or csv")
 	return c
 }
 
@@ -301,14 +317,14 @@ func pathText(p []string) string { return strings.Join(p, " → ") }
 
 func (e *env) printImpact(res supply.ImpactResult) error {
 	t := res.Totals
-	fmt.Fprintf(e.stdout, "If %s is compromised: %d organisations affected (%d hard-down, %d degraded, %d exposed), registered population %s, through %d products.\n",
+	printf(e.stdout, "If %s is compromised: %d organisations affected (%d hard-down, %d degraded, %d exposed), registered population %s, through %d products.\n",
 		queryText(res.Query), t.Organisations, t.HardDown, t.Degraded, t.Exposed, thousands(t.Population), t.Products)
 	if len(res.Affected) == 0 {
 		return nil
 	}
 	fmt.Fprintln(e.stdout)
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ODS\tNAME\tTYPE\tICB\tREGION\tIMPACT\tSERVICES\tPATH")
+	tw := newTable(e.stdout)
+	tw.header("ODS", "NAME", "TYPE", "ICB", "REGION", "IMPACT", "SERVICES", "PATH")
 	for _, o := range res.Affected {
 		path := ""
 		if len(o.Paths) > 0 {
@@ -317,13 +333,13 @@ func (e *env) printImpact(res supply.ImpactResult) error {
 		if o.PathCount > 1 {
 			path += fmt.Sprintf("  (+%d more)", o.PathCount-1)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.ODS, o.Name, o.Type, dash(o.ICB), dash(o.Region), o.Impact, strings.Join(o.Services, ", "), path)
+		tw.row(o.ODS, o.Name, o.Type, dash(o.ICB), dash(o.Region), o.Impact, strings.Join(o.Services, ", "), path)
 	}
-	if err := tw.Flush(); err != nil {
+	if err := tw.flush(); err != nil {
 		return err
 	}
 	if res.Truncated {
-		fmt.Fprintf(e.stdout, "… the worst %d of %d shown (--limit); the totals below count all of them\n", len(res.Affected), t.Organisations)
+		printf(e.stdout, "… the worst %d of %d shown (--limit); the totals below count all of them\n", len(res.Affected), t.Organisations)
 	}
 	e.printGroupTotals("BY REGION", t.ByRegion)
 	e.printGroupTotals("BY ICB", t.ByICB)
@@ -334,45 +350,45 @@ func (e *env) printGroupTotals(title string, gs []supply.GroupTotal) {
 	if len(gs) == 0 {
 		return
 	}
-	fmt.Fprintf(e.stdout, "\n%s\n", title)
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CODE\tNAME\tORGS\tHARD-DOWN\tDEGRADED\tEXPOSED\tAFFECTED POPULATION\tREGISTERED POPULATION")
+	printf(e.stdout, "\n%s\n", title)
+	tw := newTable(e.stdout)
+	tw.header("CODE", "NAME", "ORGS", "HARD-DOWN", "DEGRADED", "EXPOSED", "AFFECTED POPULATION", "REGISTERED POPULATION")
 	for _, g := range gs {
 		reg := "-"
 		if g.RegisteredPopulation > 0 {
 			reg = thousands(g.RegisteredPopulation)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", dash(g.Code), dash(g.Name), g.Organisations, g.HardDown, g.Degraded, g.Exposed, thousands(g.Population), reg)
+		tw.row(dash(g.Code), dash(g.Name), g.Organisations, g.HardDown, g.Degraded, g.Exposed, thousands(g.Population), reg)
 	}
-	tw.Flush()
+	tw.flush()
 }
 
 func (e *env) printDependsOn(res supply.DependsResult) error {
 	o := res.Org
-	fmt.Fprintf(e.stdout, "%s %s (%s, ICB %s, region %s) depends on %d products of %d supplier groups.\n\n",
+	printf(e.stdout, "%s %s (%s, ICB %s, region %s) depends on %d products of %d supplier groups.\n\n",
 		o.ODS, o.Name, o.Type, dash(o.ICB), dash(o.Region), len(res.Products), len(res.Suppliers))
 	if len(res.Products) == 0 {
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEPTH\tPRODUCT\tNAME\tKIND\tSUPPLIER\tSERVICES\tCRITICAL\tPATH")
+	tw := newTable(e.stdout)
+	tw.header("DEPTH", "PRODUCT", "NAME", "KIND", "SUPPLIER", "SERVICES", "CRITICAL", "PATH")
 	for _, p := range res.Products {
 		path := ""
 		if len(p.Paths) > 0 {
 			path = pathText(p.Paths[0])
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Depth, p.ID, p.Name, p.Kind, p.SupplierName, strings.Join(p.Services, ", "), yesNo(p.Critical), path)
+		tw.row(p.Depth, p.ID, p.Name, p.Kind, p.SupplierName, strings.Join(p.Services, ", "), yesNo(p.Critical), path)
 	}
-	if err := tw.Flush(); err != nil {
+	if err := tw.flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, "\nSUPPLIER GROUPS")
-	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "GROUP\tNAME\tPRODUCTS\tNEAREST DEPTH\tSERVICES\tCRITICAL")
+	tw = newTable(e.stdout)
+	tw.header("GROUP", "NAME", "PRODUCTS", "NEAREST DEPTH", "SERVICES", "CRITICAL")
 	for _, s := range res.Suppliers {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", s.GroupID, s.Name, s.Products, s.MinDepth, strings.Join(s.Services, ", "), yesNo(s.Critical))
+		tw.row(s.GroupID, s.Name, s.Products, s.MinDepth, strings.Join(s.Services, ", "), yesNo(s.Critical))
 	}
-	return tw.Flush()
+	return tw.flush()
 }
 
 func yesNo(b bool) string {
@@ -493,9 +509,9 @@ func levelTitle(l supply.Level) string {
 }
 
 func (e *env) printConcentration(r supply.ConcentrationResult) error {
-	fmt.Fprintf(e.stdout, "%s %s\n", r.Service, levelTitle(r.By))
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CODE\tNAME\tORGS\tHHI\tSHARES")
+	printf(e.stdout, "%s %s\n", r.Service, levelTitle(r.By))
+	tw := newTable(e.stdout)
+	tw.header("CODE", "NAME", "ORGS", "HHI", "SHARES")
 	for _, g := range r.Groups {
 		var shares []string
 		for i, s := range g.Shares {
@@ -505,22 +521,22 @@ func (e *env) printConcentration(r supply.ConcentrationResult) error {
 			}
 			shares = append(shares, fmt.Sprintf("%s %.1f%%", s.SupplierID, 100*s.Share))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%s\n", g.Code, g.Name, g.Organisations, g.HHI, strings.Join(shares, ", "))
+		tw.row(g.Code, g.Name, g.Organisations, tsprintf("%.0f", g.HHI), strings.Join(shares, ", "))
 	}
-	return tw.Flush()
+	return tw.flush()
 }
 
 func (e *env) printMonopolies(ms []supply.Monopoly) error {
-	fmt.Fprintf(e.stdout, "\nONE SUPPLIER SERVES EVERY ORGANISATION (%d)\n", len(ms))
+	printf(e.stdout, "\nONE SUPPLIER SERVES EVERY ORGANISATION (%d)\n", len(ms))
 	if len(ms) == 0 {
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE\tLEVEL\tCODE\tNAME\tSUPPLIER\tORGS")
+	tw := newTable(e.stdout)
+	tw.header("SERVICE", "LEVEL", "CODE", "NAME", "SUPPLIER", "ORGS")
 	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s (%s)\t%d\n", m.Service, m.By, m.Code, m.Name, m.SupplierID, m.SupplierName, m.Organisations)
+		tw.row(m.Service, m.By, m.Code, m.Name, tsprintf("%s (%s)", m.SupplierID, m.SupplierName), m.Organisations)
 	}
-	return tw.Flush()
+	return tw.flush()
 }
 
 func (e *env) supplyRiskCmd() *cobra.Command {
@@ -564,34 +580,33 @@ makes every organisation using a service in a region or ICB hard-down.`,
 
 func (e *env) printRisk(res supply.SystemicResult) error {
 	fmt.Fprintln(e.stdout, "SUPPLIER GROUPS BY SYSTEMIC IMPORTANCE")
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tGROUP\tNAME\tCRITICAL\tPRODUCTS\tDEPENDENT PRODUCTS\tORGS\tHARD-DOWN\tDEGRADED\tEXPOSED\tPOPULATION\tSCORE")
+	tw := newTable(e.stdout)
+	tw.header("#", "GROUP", "NAME", "CRITICAL", "PRODUCTS", "DEPENDENT PRODUCTS", "ORGS", "HARD-DOWN", "DEGRADED", "EXPOSED", "POPULATION", "SCORE")
 	for i, s := range res.Suppliers {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%.1f\n", i+1, s.GroupID, s.Name, yesNo(s.DesignatedCritical), s.Products,
-			s.DependentProducts, s.Organisations, s.HardDown, s.Degraded, s.Exposed, thousands(s.Population), s.Score)
+		tw.row(i+1, s.GroupID, s.Name, yesNo(s.DesignatedCritical), s.Products, s.DependentProducts, s.Organisations, s.HardDown, s.Degraded, s.Exposed, thousands(s.Population), tsprintf("%.1f", s.Score))
 	}
-	if err := tw.Flush(); err != nil {
+	if err := tw.flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, "\nPRODUCTS BY SYSTEMIC IMPORTANCE")
-	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tPRODUCT\tNAME\tSUPPLIER\tDEPENDENT PRODUCTS\tORGS\tHARD-DOWN\tPOPULATION\tSCORE")
+	tw = newTable(e.stdout)
+	tw.header("#", "PRODUCT", "NAME", "SUPPLIER", "DEPENDENT PRODUCTS", "ORGS", "HARD-DOWN", "POPULATION", "SCORE")
 	for i, p := range res.Products {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%.1f\n", i+1, p.ProductID, p.Name, p.SupplierID, p.DependentProducts, p.Organisations, p.HardDown, thousands(p.Population), p.Score)
+		tw.row(i+1, p.ProductID, p.Name, p.SupplierID, p.DependentProducts, p.Organisations, p.HardDown, thousands(p.Population), tsprintf("%.1f", p.Score))
 	}
-	if err := tw.Flush(); err != nil {
+	if err := tw.flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\nSINGLE POINTS OF FAILURE (%d)\n", len(res.SinglePoints))
+	printf(e.stdout, "\nSINGLE POINTS OF FAILURE (%d)\n", len(res.SinglePoints))
 	if len(res.SinglePoints) == 0 {
 		return nil
 	}
-	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tNAME\tSERVICE\tLEVEL\tCODE\tGROUP\tORGS\tPOPULATION")
+	tw = newTable(e.stdout)
+	tw.header("NODE", "NAME", "SERVICE", "LEVEL", "CODE", "GROUP", "ORGS", "POPULATION")
 	for _, s := range res.SinglePoints {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", s.Node, s.Name, s.Service, s.By, s.Code, s.GroupName, s.Organisations, thousands(s.Population))
+		tw.row(s.Node, s.Name, s.Service, s.By, s.Code, s.GroupName, s.Organisations, thousands(s.Population))
 	}
-	return tw.Flush()
+	return tw.flush()
 }
 
 func (e *env) supplySnapshotCmd() *cobra.Command {
@@ -616,7 +631,7 @@ from cron). The snapshot is recorded in the audit log.`,
 				if format == "json" {
 					return e.printJSON(snap)
 				}
-				fmt.Fprintf(e.stdout, "concentration snapshot taken at %s: %d rows\n", snap.TakenAt, snap.Rows)
+				printf(e.stdout, "concentration snapshot taken at %s: %d rows\n", snap.TakenAt, snap.Rows)
 				return nil
 			})
 		},
@@ -683,7 +698,7 @@ Without either, the files name synthetic organisations and nothing is written to
 					}
 					made++
 				}
-				fmt.Fprintf(e.stdout, "synthetic organisations: %d created, %d already there\n", made, len(est.Orgs)-made)
+				printf(e.stdout, "synthetic organisations: %d created, %d already there\n", made, len(est.Orgs)-made)
 				return e.writeEstate(est, out)
 			})
 		},
@@ -703,6 +718,6 @@ func (e *env) writeEstate(est *supplygen.Estate, dir string) error {
 	for _, name := range supplygen.FileNames {
 		parts = append(parts, fmt.Sprintf("%s %d rows", name, len(est.Files[name])-1))
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %s (for %d organisations)\n", dir, strings.Join(parts, ", "), len(est.Orgs))
+	printf(e.stdout, "wrote %s: %s (for %d organisations)\n", dir, strings.Join(parts, ", "), len(est.Orgs))
 	return nil
 }

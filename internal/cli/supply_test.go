@@ -471,7 +471,7 @@ func TestSupplyHelpAndUsage(t *testing.T) {
 	}{
 		{[]string{"supply", "impact"}, "exactly one of --supplier, --product, --cve or --org"},
 		{[]string{"supply", "impact", "--supplier", "A", "--org", "RJ1"}, "exactly one of"},
-		{[]string{"supply", "impact", "--supplier", "A", "--format", "csv"}, `--format "csv"`},
+		{[]string{"supply", "impact", "--supplier", "A", "--format", "xlsx"}, `--format "xlsx"`},
 		{[]string{"supply", "import", "x.csv", "--format", "table"}, `--format "table"`},
 		{[]string{"supply", "concentration"}, "--service is required"},
 		{[]string{"supply", "concentration", "--service", "all", "--by", "icb"}, "--by does not apply"},

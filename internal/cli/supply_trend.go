@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -42,12 +41,12 @@ recorded snapshot (vigil supply snapshot), oldest first: nationally, or for one 
 					fmt.Fprintln(e.stdout, "no snapshots of this service yet; record one with `vigil supply snapshot`")
 					return nil
 				}
-				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "TAKEN AT\tORGANISATIONS\tHHI\tLARGEST SUPPLIER\tSHARE")
+				tw := newTable(e.stdout)
+				tw.header("TAKEN AT", "ORGANISATIONS", "HHI", "LARGEST SUPPLIER", "SHARE")
 				for _, p := range pts {
-					fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%.1f %%\n", p.TakenAt, p.Organisations, p.HHI, p.TopSupplierID, 100*p.TopShare)
+					tw.row(p.TakenAt, p.Organisations, tsprintf("%.0f", p.HHI), p.TopSupplierID, tsprintf("%.1f %%", 100*p.TopShare))
 				}
-				return tw.Flush()
+				return tw.flush()
 			})
 		},
 	}

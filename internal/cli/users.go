@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,7 +50,7 @@ make a good one.`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "created user %s (%s) with %s on %s\n", u.Email, u.ID, nu.Role, u.HomeOrg)
+				printf(e.stdout, "created user %s (%s) with %s on %s\n", u.Email, u.ID, nu.Role, u.HomeOrg)
 				return nil
 			})
 		},
@@ -72,9 +71,9 @@ make a good one.`,
 				return err
 			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
-				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				tw := newTable(e.stdout)
 				if format == "table" {
-					fmt.Fprintln(tw, "EMAIL\tNAME\tORG\tGRANTS\tSTATE")
+					tw.header("EMAIL", "NAME", "ORG", "GRANTS", "STATE")
 				}
 				cursor := ""
 				for {
@@ -95,14 +94,14 @@ make a good one.`,
 						if u.Disabled {
 							state = "disabled"
 						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Email, u.Name, u.HomeOrg, strings.Join(gs, " "), state)
+						tw.row(u.Email, u.Name, u.HomeOrg, strings.Join(gs, " "), state)
 					}
 					if next == "" {
 						break
 					}
 					cursor = next
 				}
-				return tw.Flush()
+				return tw.flush()
 			})
 		},
 	}
@@ -120,7 +119,7 @@ make a good one.`,
 					if _, err := fn(a)(cmd.Context(), operator(), args[0], scope.Role(args[1]), args[2]); err != nil {
 						return err
 					}
-					fmt.Fprintf(e.stdout, "%s %s on %s %s %s\n", done, args[1], strings.ToUpper(args[2]), prep, args[0])
+					printf(e.stdout, "%s %s on %s %s %s\n", done, args[1], strings.ToUpper(args[2]), prep, args[0])
 					return nil
 				})
 			},
@@ -144,7 +143,7 @@ password. The password follows the same rules as in 'vigil users add --help'.`,
 				if _, err := a.Auth.UpdateUser(cmd.Context(), operator(), args[0], auth.UserPatch{Password: &pw}); err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "password changed for %s; their sessions are signed out and their API tokens revoked\n", args[0])
+				printf(e.stdout, "password changed for %s; their sessions are signed out and their API tokens revoked\n", args[0])
 				return nil
 			})
 		},
@@ -159,7 +158,7 @@ password. The password follows the same rules as in 'vigil users add --help'.`,
 					if _, err := a.Auth.UpdateUser(cmd.Context(), operator(), args[0], auth.UserPatch{Disabled: &v}); err != nil {
 						return err
 					}
-					fmt.Fprintf(e.stdout, "%sd %s\n", use, args[0])
+					printf(e.stdout, "%sd %s\n", use, args[0])
 					return nil
 				})
 			},
@@ -206,7 +205,7 @@ The token is shown once; Vigil stores only its hash. Use it as 'Authorization: B
 				if t.ExpiresAt != "" {
 					exp = t.ExpiresAt
 				}
-				fmt.Fprintf(e.stderr, "token %s for %s created; expires %s\n", t.ID, t.User, exp)
+				printf(e.stderr, "token %s for %s created; expires %s\n", t.ID, t.User, exp)
 				return nil
 			})
 		},
@@ -229,9 +228,9 @@ The token is shown once; Vigil stores only its hash. Use it as 'Authorization: B
 				if err != nil {
 					return err
 				}
-				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				tw := newTable(e.stdout)
 				if format == "table" {
-					fmt.Fprintln(tw, "ID\tUSER\tNAME\tCREATED\tEXPIRES\tLAST USED\tSTATE")
+					tw.header("ID", "USER", "NAME", "CREATED", "EXPIRES", "LAST USED", "STATE")
 				}
 				for _, t := range ts {
 					if format == "json" {
@@ -246,9 +245,9 @@ The token is shown once; Vigil stores only its hash. Use it as 'Authorization: B
 							state = "expired"
 						}
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, t.Name, t.CreatedAt, dash(t.ExpiresAt), dash(t.LastUsed), state)
+					tw.row(t.ID, t.User, t.Name, t.CreatedAt, dash(t.ExpiresAt), dash(t.LastUsed), state)
 				}
-				return tw.Flush()
+				return tw.flush()
 			})
 		},
 	}
@@ -269,7 +268,7 @@ The token is shown once; Vigil stores only its hash. Use it as 'Authorization: B
 				if err != nil {
 					return fmt.Errorf("token %s: %w", id, err)
 				}
-				fmt.Fprintf(e.stdout, "revoked token %s (%s) of %s\n", t.ID, t.Name, t.User)
+				printf(e.stdout, "revoked token %s (%s) of %s\n", t.ID, t.Name, t.User)
 				return nil
 			})
 		},

@@ -13,12 +13,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -64,8 +67,10 @@ type Router struct {
 	tls     bool
 	metrics *metrics
 	// OnUnauthenticated answers an Authenticated route called without
-	// credentials; the web UI redirects to sign-in, the API says 401.
+	// credentials; the web UI redirects to sign-in. Areas without one
+	// answer 401 through Fail.
 	unauth  map[string]http.HandlerFunc
+	failers map[string]Failer
 	maxBody int64
 	// errorPage renders an error for the web area (nil: plain text).
 	errorPage func(w http.ResponseWriter, r *http.Request, status int, errID string)
@@ -101,8 +106,8 @@ func NewRouter(o Options) (*Router, error) {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 64 << 20
 	}
-	rt := &Router{mux: http.NewServeMux(), ident: o.Identifier, log: o.Logger, tls: o.TLS, unauth: map[string]http.HandlerFunc{}, maxBody: o.MaxBodyBytes,
-		onCSRFRefused: o.OnCSRFRefused}
+	rt := &Router{mux: http.NewServeMux(), ident: o.Identifier, log: o.Logger, tls: o.TLS, unauth: map[string]http.HandlerFunc{},
+		failers: map[string]Failer{}, maxBody: o.MaxBodyBytes, onCSRFRefused: o.OnCSRFRefused}
 	if o.Registry != nil {
 		m, err := newMetrics(o.Registry)
 		if err != nil {
@@ -121,6 +126,32 @@ func (rt *Router) Routes() []Route { return append([]Route(nil), rt.routes...) }
 
 // OnUnauthenticated sets what an area answers to a caller without credentials.
 func (rt *Router) OnUnauthenticated(area string, h http.HandlerFunc) { rt.unauth[area] = h }
+
+// Failer answers an error the router finds itself — no credentials, a
+// failed CSRF check, a malformed address or form, an oversized body, a
+// panic — in an area's own format (the API's problem documents). errID is
+// set for 500s.
+type Failer func(w http.ResponseWriter, r *http.Request, status int, detail, errID string)
+
+// OnFail sets how an area other than "web" answers the router's own errors.
+func (rt *Router) OnFail(area string, f Failer) { rt.failers[area] = f }
+
+// MaxBodyBytes is the largest request body the router lets through.
+func (rt *Router) MaxBodyBytes() int64 { return rt.maxBody }
+
+// SizeText says a size in bytes the way limits are stated: "64 MiB",
+// "1 MiB", "512 KiB", "100 bytes".
+func SizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
 
 // SetErrorPage sets how the web area renders errors.
 func (rt *Router) SetErrorPage(f func(w http.ResponseWriter, r *http.Request, status int, errID string)) {
@@ -179,6 +210,24 @@ func ClientIP(r *http.Request) string {
 
 func (rt *Router) wrap(area, pattern string, access Access, h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Defence in depth: every domain refuses NUL bytes and broken UTF-8
+		// in what it stores, and here no handler sees them in an address
+		// or query at all (PostgreSQL fails on them, which was a 500).
+		if msg := badText(r.URL.Path, r.URL.Query()); msg != "" {
+			rt.Fail(w, r, area, http.StatusBadRequest, "The address "+msg)
+			return
+		}
+		// URL-encoded forms (sign-in included) are small and read whole by
+		// their handlers anyway: check them here too. Multipart forms are
+		// checked below once the CSRF check has parsed them.
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); !safeMethod(r.Method) && mt == "application/x-www-form-urlencoded" {
+			if err := parseForm(r); err == nil {
+				if msg := badText("", r.PostForm); msg != "" {
+					rt.Fail(w, r, area, http.StatusBadRequest, "The form "+msg)
+					return
+				}
+			}
+		}
 		if access == Public {
 			h(w, r, scope.Scope{Remote: ClientIP(r)})
 			return
@@ -189,12 +238,19 @@ func (rt *Router) wrap(area, pattern string, access Access, h Handler) http.Hand
 				f(w, r)
 				return
 			}
-			http.Error(w, "sign in required", http.StatusUnauthorized)
+			rt.Fail(w, r, area, http.StatusUnauthorized, "Sign in first: send an API token as \"Authorization: Bearer vigil_…\" (vigil tokens create, or your account page).")
 			return
 		}
 		if csrf != "" && !safeMethod(r.Method) {
 			got := r.Header.Get("X-CSRF-Token")
 			if got == "" {
+				if err := parseForm(r); err != nil {
+					var mb *http.MaxBytesError
+					if errors.As(err, &mb) {
+						rt.Fail(w, r, area, http.StatusRequestEntityTooLarge, "The upload is larger than "+SizeText(mb.Limit)+", the most Vigil accepts in one request.")
+						return
+					}
+				}
 				got = r.PostFormValue("csrf")
 			}
 			if !constantEqual(csrf, got) {
@@ -205,10 +261,43 @@ func (rt *Router) wrap(area, pattern string, access Access, h Handler) http.Hand
 				rt.Fail(w, r, area, http.StatusForbidden, "The form has expired or did not come from Vigil. Go back, reload the page and try again.")
 				return
 			}
+			if msg := badText("", r.PostForm); msg != "" {
+				rt.Fail(w, r, area, http.StatusBadRequest, "The form "+msg)
+				return
+			}
 		}
 		ctx := context.WithValue(r.Context(), keyCSRF, csrf)
 		h(w, r.WithContext(ctx), sc)
 	})
+}
+
+// parseForm parses a form body (multipart with up to 32 MiB in memory, as
+// Request.FormValue would) and returns why it could not.
+func parseForm(r *http.Request) error {
+	if r.PostForm != nil {
+		return nil
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		return r.ParseMultipartForm(32 << 20)
+	}
+	return r.ParseForm()
+}
+
+// badText says what is wrong with a path and form or query values that
+// hold a NUL byte or are not valid UTF-8, or "" when nothing is.
+func badText(path string, vals url.Values) string {
+	bad := func(s string) bool { return !utf8.ValidString(s) || strings.ContainsRune(s, 0) }
+	if bad(path) {
+		return "holds a NUL byte or is not valid UTF-8."
+	}
+	for k, vs := range vals {
+		for _, v := range vs {
+			if bad(k) || bad(v) {
+				return fmt.Sprintf("field %q holds a NUL byte or is not valid UTF-8.", strings.ToValidUTF8(strings.ReplaceAll(k, "\x00", ""), "?"))
+			}
+		}
+	}
+	return ""
 }
 
 func safeMethod(m string) bool {
@@ -226,15 +315,28 @@ func constantEqual(a, b string) bool {
 	return v == 0
 }
 
-// Fail answers with a plain error for non-web areas and the error page for web.
+// Fail answers an error the router found: the error page for web, the
+// area's Failer (the API's problem documents) for the others.
 func (rt *Router) Fail(w http.ResponseWriter, r *http.Request, area string, status int, msg string) {
+	rt.fail(w, r, area, status, msg, "")
+}
+
+func (rt *Router) fail(w http.ResponseWriter, r *http.Request, area string, status int, msg, errID string) {
 	if area == "web" && rt.errorPage != nil {
-		rt.errorPage(w, r, status, "")
+		rt.errorPage(w, r, status, errID)
+		return
+	}
+	if f := rt.failers[area]; f != nil {
+		f(w, r, status, msg, errID)
 		return
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"type":"about:blank","title":%q,"status":%d,"detail":%q}`, http.StatusText(status), status, msg)
+	id := ""
+	if errID != "" {
+		id = fmt.Sprintf(`,"error_id":%q`, errID)
+	}
+	fmt.Fprintf(w, `{"type":"about:blank","title":%q,"status":%d,"detail":%q%s}`, http.StatusText(status), status, msg, id)
 }
 
 // statusWriter records the status and size for logs and metrics.
@@ -298,13 +400,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			errID := NewID()
 			rt.log.Error("panic", "error_id", errID, "request_id", id, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			if sw.status == 0 {
-				if area == "web" && rt.errorPage != nil {
-					rt.errorPage(sw, r, http.StatusInternalServerError, errID)
-				} else {
-					sw.Header().Set("Content-Type", "application/problem+json")
-					sw.WriteHeader(500)
-					fmt.Fprintf(sw, `{"type":"https://vigil.invalid/problems/internal","title":"Internal Server Error","status":500,"detail":"Something went wrong on our side.","error_id":%q}`, errID)
-				}
+				rt.fail(sw, r, area, http.StatusInternalServerError, "Something went wrong on our side. Quote the error ID if you report it.", errID)
 			}
 		}
 		dur := time.Since(start)

@@ -9,8 +9,10 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -88,6 +90,12 @@ const MaxPage = 5000
 // List returns organisations the scope may read, ordered by code, and the
 // cursor for the next page ("" at the end).
 func (s *Service) List(ctx context.Context, sc scope.Scope, f ListFilter) ([]Org, string, error) {
+	if !storable(f.After) {
+		return nil, "", &ValidationError{"cursor", "not a cursor from this list"}
+	}
+	if !storable(f.Parent) {
+		return []Org{}, "", nil // no organisation has such a parent
+	}
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
@@ -117,6 +125,9 @@ func (s *Service) List(ctx context.Context, sc scope.Scope, f ListFilter) ([]Org
 		args = append(args, p, p[:len(p)-1]+"0")
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
+		if p := safetext.SearchProblem(q); p != "" {
+			return nil, "", &ValidationError{"q", p}
+		}
 		c, a := searchCond(q)
 		conds = append(conds, c)
 		args = append(args, a...)
@@ -151,7 +162,8 @@ func (s *Service) List(ctx context.Context, sc scope.Scope, f ListFilter) ([]Org
 }
 
 // searchCond matches a code prefix or every word of q within the
-// lower-cased "code name" search column.
+// lower-cased "code name" search column. q is bounded by
+// safetext.SearchProblem first: each word is one LIKE.
 func searchCond(q string) (string, []any) {
 	words := strings.Fields(strings.ToLower(q))
 	var parts []string
@@ -173,6 +185,9 @@ func searchText(code, name string) string { return strings.ToLower(code + " " + 
 // Get returns one organisation, or store.ErrNotFound if it does not exist
 // or the scope may not read it.
 func (s *Service) Get(ctx context.Context, sc scope.Scope, code string) (Org, error) {
+	if !storable(code) {
+		return Org{}, store.ErrNotFound
+	}
 	where, args := sc.PathFilter("path", scope.Read)
 	row := s.db.Q().QueryRowContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE code = ? AND `+where, append([]any{code}, args...)...)
 	o, err := scanOrg(row)
@@ -211,6 +226,9 @@ func (s *Service) All(ctx context.Context) ([]Org, error) {
 }
 
 func (s *Service) pathOf(ctx context.Context, q store.Queryer, code string) (string, error) {
+	if !storable(code) {
+		return "", store.ErrNotFound
+	}
 	var p string
 	err := q.QueryRowContext(ctx, `SELECT path FROM orgs WHERE code = ?`, code).Scan(&p)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -352,8 +370,11 @@ func validate(o *Org) error {
 	if !codeRE.MatchString(o.Code) {
 		return &ValidationError{"ods", "want 1–16 upper-case letters, digits or hyphens"}
 	}
-	if o.Name == "" || len(o.Name) > 200 {
+	if o.Name == "" || utf8.RuneCountInString(o.Name) > safetext.MaxName {
 		return &ValidationError{"name", "required, at most 200 characters"}
+	}
+	if err := checkFields(o); err != nil {
+		return err
 	}
 	if !o.Type.Valid() {
 		return &ValidationError{"type", fmt.Sprintf("unknown type %q; want one of %v", o.Type, Types())}
@@ -372,6 +393,45 @@ func validate(o *Org) error {
 	}
 	return nil
 }
+
+// MaxPopulation bounds an organisation's registered population: England
+// has about 57 million people, and totals over tens of thousands of
+// organisations must not overflow.
+const MaxPopulation = 100_000_000
+
+// checkFields applies the shared text rules (safetext) and the number and
+// date rules to the fields people type.
+func checkFields(o *Org) error {
+	o.Postcode = strings.TrimSpace(o.Postcode)
+	for _, f := range []struct {
+		field, v string
+		max      int
+	}{{"name", o.Name, safetext.MaxName}, {"parent", o.Parent, 16}, {"postcode", o.Postcode, 16}, {"opened", o.Opened, 10}, {"closed", o.Closed, 10}} {
+		if p := safetext.Problem(f.v, safetext.Name, f.max); p != "" {
+			return &ValidationError{f.field, p}
+		}
+	}
+	if o.Population < 0 || o.Population > MaxPopulation {
+		return &ValidationError{"population", fmt.Sprintf("%d: want a number of people from 0 to %d", o.Population, MaxPopulation)}
+	}
+	for _, d := range []struct{ field, v string }{{"opened", o.Opened}, {"closed", o.Closed}} {
+		if d.v == "" {
+			continue
+		}
+		if _, err := time.Parse(time.DateOnly, d.v); err != nil {
+			return &ValidationError{d.field, fmt.Sprintf("%q is not a date: want YYYY-MM-DD", d.v)}
+		}
+	}
+	if o.Opened != "" && o.Closed != "" && o.Closed < o.Opened {
+		return &ValidationError{"closed", fmt.Sprintf("%s is before opened %s", o.Closed, o.Opened)}
+	}
+	return nil
+}
+
+// storable reports whether s could be stored at all (valid UTF-8 without
+// NUL), so a lookup of anything else answers "not found" without the
+// database: PostgreSQL refuses such parameters with an error.
+func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // Create adds an organisation under a parent the scope may administer,
 // where its type fits (CheckParent); regions, ICBs and suppliers only by

@@ -1,6 +1,8 @@
 package supply
 
 import (
+	"fmt"
+
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
@@ -22,12 +24,21 @@ import (
 //     depend on), and with Write changes them. They see no other supplier,
 //     no deployments, contracts of other suppliers, or which organisations
 //     deploy anything: impact for them lists their affected products only.
+//   - Of a supplier row, representatives change only the supplier's own
+//     description (name, country, contacts). The register's fields — what
+//     the NHS records about the supplier — are changed only by callers
+//     holding scope.Supply: see registerFields.
+//   - A supplier's ods_code (the NHS body it is, so impact?supplier=CODE
+//     finds it) is unique among suppliers and names an organisation the
+//     writer holds Supply over.
 //   - Deployments, contracts and affected organisations in query results
 //     are filtered to organisations where the caller holds Read: a region
 //     lead sees only their region.
 //   - Anything outside scope is store.ErrNotFound, never "forbidden".
 //   - Concentration and systemic-risk reports need scope.Supply and count
 //     only organisations the caller may Read.
+//   - Messages count only what the caller may see: a refused delete tells a
+//     supplier representative that the product is in use, not how much.
 
 // nhsReader reports whether sc holds Read through any role other than
 // supplier-rep, which makes the register visible.
@@ -77,4 +88,62 @@ func (v *view) supplierVisible(i int32) bool { return v.all || (i >= 0 && v.supp
 
 func (v *view) productVisible(g *graph, p int32) bool {
 	return v.all || v.supplier[g.prod[p].supplier]
+}
+
+// registerFields are a supplier's fields that belong to the register, not
+// to the supplier's description of itself: which NHS body it is
+// (ods_code: impact?supplier=CODE resolves through it), whether it is
+// designated critical, its group parent (group totals and ownership of
+// subsidiaries follow it), its tenant organisation (whose users represent
+// it), and its legal identifiers (companies_house_number, duns), which
+// link it to other sources. In CSV column order.
+func registerFields(sp *Supplier) []struct {
+	name  string
+	value string
+} {
+	return []struct {
+		name  string
+		value string
+	}{
+		{"companies_house_number", fmt.Sprintf("%q", sp.CompaniesHouseNumber)},
+		{"parent_supplier_id", fmt.Sprintf("%q", sp.ParentID)},
+		{"ods_code", fmt.Sprintf("%q", sp.ODSCode)},
+		{"duns", fmt.Sprintf("%q", sp.DUNS)},
+		{"tenant_org", fmt.Sprintf("%q", sp.TenantOrg)},
+		{"designated_critical", yesNo(sp.DesignatedCritical)},
+	}
+}
+
+// registerFieldChanges lists the register fields that differ between old
+// and sp, each with old's value as the message shows it.
+func registerFieldChanges(old, sp Supplier) (fields, was []string) {
+	a, b := registerFields(&old), registerFields(&sp)
+	for i := range a {
+		if a[i].value != b[i].value {
+			fields, was = append(fields, a[i].name), append(was, a[i].value)
+		}
+	}
+	return fields, was
+}
+
+// registerFieldChange is the first register field that differs, or "".
+func registerFieldChange(old, sp Supplier) (field, was string) {
+	f, w := registerFieldChanges(old, sp)
+	if len(f) == 0 {
+		return "", ""
+	}
+	return f[0], w[0]
+}
+
+// keptByRegister completes the message refusing a representative's change
+// of a register field whose stored value is was.
+func keptByRegister(was string) string {
+	return "is kept by supply-chain managers, not by the supplier's representatives: leave it as the register has it (" + was + ")"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

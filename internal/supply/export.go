@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -93,7 +94,9 @@ var CSVFiles = []string{"suppliers.csv", "products.csv", "dependencies.csv", "de
 
 // WriteCSV writes r in the CSV layout Import reads, one file per table,
 // each opened through create (the caller closes nothing: create's writers
-// are closed by WriteCSV when they implement io.Closer).
+// are closed by WriteCSV when they implement io.Closer). Cells that a
+// spreadsheet would run as formulas are neutralised (CSVCell); Import
+// reverses that, so the files round-trip.
 func WriteCSV(r *Register, create func(name string) (io.Writer, error)) error {
 	yn := func(b bool) string {
 		if b {
@@ -109,7 +112,7 @@ func WriteCSV(r *Register, create func(name string) (io.Writer, error)) error {
 		cw := csv.NewWriter(w)
 		cw.Write(header)
 		for i := 0; i < n; i++ {
-			cw.Write(rec(i))
+			cw.Write(CSVRow(rec(i)...))
 		}
 		cw.Flush()
 		err = cw.Error()
@@ -170,6 +173,79 @@ func WriteCSV(r *Register, create func(name string) (io.Writer, error)) error {
 		}
 		return []string{x.ID, x.OrgODS, x.SupplierID, x.ProductID, x.StartDate, x.EndDate, val, x.DataProcessed, x.ExitPlan, string(x.Substitutability)}
 	})
+}
+
+// CSVCell neutralises a spreadsheet formula (OWASP "CSV injection"): a
+// cell that a spreadsheet would evaluate — one starting with = + - @, tab
+// or carriage return — is written with a leading apostrophe, which
+// spreadsheets show as text. A cell that is such a cell's form already
+// (apostrophes, then a formula character) gets one more apostrophe, so
+// Import, which removes exactly one from such cells, gives back what was
+// stored: '=x is exported as ”=x and read back as '=x.
+func CSVCell(v string) string {
+	if formulaCell(v) {
+		return "'" + v
+	}
+	return v
+}
+
+// CSVRow applies CSVCell to every cell, in place.
+func CSVRow(cells ...string) []string {
+	for i, c := range cells {
+		cells[i] = CSVCell(c)
+	}
+	return cells
+}
+
+// uncell undoes CSVCell on a cell read by Import.
+func uncell(v string) string {
+	if strings.HasPrefix(v, "'") && formulaCell(v[1:]) {
+		return v[1:]
+	}
+	return v
+}
+
+// formulaCell reports whether v is apostrophes followed by a character
+// that starts a spreadsheet formula.
+func formulaCell(v string) bool {
+	v = strings.TrimLeft(v, "'")
+	return v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0]))
+}
+
+// WriteImpactCSV writes the organisations of an impact result as CSV, one
+// row each, formulas neutralised (the web download and the CLI's
+// --format csv).
+func WriteImpactCSV(w io.Writer, res ImpactResult) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"ods", "name", "type", "icb", "icb_name", "region", "region_name", "population", "services", "impact", "paths"})
+	for _, a := range res.Affected {
+		cw.Write(CSVRow(a.ODS, a.Name, a.Type, a.ICB, a.ICBName, a.Region, a.RegionName, strconv.FormatInt(a.Population, 10),
+			strings.Join(a.Services, ";"), string(a.Impact), joinPaths(a.Paths)))
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteDependsCSV writes the products an organisation depends on as CSV,
+// formulas neutralised.
+func WriteDependsCSV(w io.Writer, res DependsResult) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"product_id", "name", "kind", "supplier_id", "supplier_name", "group_id", "depth", "services", "critical", "paths"})
+	for _, p := range res.Products {
+		cw.Write(CSVRow(p.ID, p.Name, p.Kind, p.SupplierID, p.SupplierName, p.GroupID, strconv.Itoa(p.Depth), strings.Join(p.Services, ";"),
+			strconv.FormatBool(p.Critical), joinPaths(p.Paths)))
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// joinPaths writes paths as "a > b > c | d > e".
+func joinPaths(ps [][]string) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = strings.Join(p, " > ")
+	}
+	return strings.Join(out, " | ")
 }
 
 // WriteCSVDir writes r's CSV files into dir.

@@ -433,6 +433,9 @@ func (g *graph) starts(q Query, v *view) (prods []int32, prefix [][]string, star
 		prods, prefix, start = []int32{p}, [][]string{nil}, []string{productNode(q.Product)}
 	default:
 		c := normCVE(q.CVE)
+		if !validCVE(c) {
+			return nil, nil, nil, invalid("cve", "%q is not a CVE ID: want CVE-YYYY-NNNN", q.CVE)
+		}
 		start = []string{cveNode(c)}
 		for _, p := range g.cve[c] {
 			if v.productVisible(g, p) {

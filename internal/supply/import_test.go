@@ -299,6 +299,30 @@ func FuzzParseCSV(f *testing.F) {
 		n := names[len(name)%len(names)]
 		p := &parsed{errs: &errList{max: 50}}
 		p.parseFile(ImportFile{Name: n, Data: data})
+		// Every row the parser hands on survives its checks, and whatever
+		// the checks accept holds no control characters.
+		for _, r := range p.suppliers {
+			if v := r.v; len(v.check()) == 0 && strings.ContainsAny(v.ID+v.Name+v.ODSCode, "\x00\x1b") {
+				t.Fatalf("accepted %q", v.Name)
+			}
+		}
+		for _, r := range p.products {
+			r.v.check()
+		}
+		for _, r := range p.dependencies {
+			r.v.check()
+		}
+		for _, r := range p.deployments {
+			r.v.check()
+		}
+		for _, r := range p.vulns {
+			r.v.check()
+		}
+		for _, r := range p.contracts {
+			if v := r.v; len(v.check()) == 0 && (v.ValueGBP < 0 || v.ValueGBP > maxContractGBP || v.ValueGBP != v.ValueGBP) {
+				t.Fatalf("accepted value %v", v.ValueGBP)
+			}
+		}
 		for _, e := range p.errs.errs {
 			if e.File != n || e.Line < 0 {
 				t.Fatalf("bad position %+v", e)

@@ -183,6 +183,9 @@ func (s *Service) Import(ctx context.Context, sc scope.Scope, files []ImportFile
 		for i := range plan.contracts {
 			plan.contracts[i].UpdatedAt = stamp
 		}
+		if err := clearMovedODSCodes(ctx, tx, existing, plan.suppliers); err != nil {
+			return err
+		}
 		if err := upsertSuppliers(ctx, tx, plan.suppliers); err != nil {
 			return err
 		}
@@ -206,6 +209,27 @@ func (s *Service) Import(ctx context.Context, sc scope.Scope, files []ImportFile
 	rep.Applied = true
 	rep.Message = "applied"
 	return rep, nil
+}
+
+// clearMovedODSCodes clears the stored ods_code of every supplier whose
+// code the import changes, before the suppliers are written: the unique
+// index is checked row by row, so a code moving from one supplier to
+// another would otherwise collide with itself half-way through.
+func clearMovedODSCodes(ctx context.Context, tx *store.Tx, ex *Register, rows []Supplier) error {
+	stored := make(map[string]string, len(ex.Suppliers))
+	for _, x := range ex.Suppliers {
+		if x.ODSCode != "" {
+			stored[x.ID] = x.ODSCode
+		}
+	}
+	for _, r := range rows {
+		if code := stored[r.ID]; code != "" && code != r.ODSCode {
+			if _, err := tx.ExecContext(ctx, `UPDATE supply_suppliers SET ods_code = '' WHERE supplier_id = ?`, r.ID); err != nil {
+				return fmt.Errorf("supply: clear ods_code of %s: %w", r.ID, err)
+			}
+		}
+	}
+	return nil
 }
 
 // plan is the rows to write (created or changed) and the counts.
@@ -247,60 +271,6 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 		return "", false
 	}
 
-	// Suppliers: alone, then duplicates.
-	newSup := map[string]row[Supplier]{}
-	for i := range p.suppliers {
-		r := &p.suppliers[i]
-		v := &r.v
-		v.ODSCode, v.TenantOrg = strings.ToUpper(v.ODSCode), strings.TrimSpace(v.TenantOrg)
-		switch {
-		case !validID(v.ID):
-			e.add(r.pos, "supplier_id", "want 1–128 characters without control characters or ':'")
-			continue
-		case v.Name == "":
-			e.add(r.pos, "name", "is required")
-		case v.ParentID == v.ID:
-			e.add(r.pos, "parent_supplier_id", "a supplier cannot be its own parent")
-		}
-		if v.ODSCode != "" {
-			if _, ok := orgPath(v.ODSCode); !ok {
-				e.add(r.pos, "ods_code", "organisation %s not found", v.ODSCode)
-			}
-		}
-		if v.TenantOrg != "" {
-			if _, ok := orgPath(v.TenantOrg); !ok {
-				e.add(r.pos, "tenant_org", "organisation %s not found", v.TenantOrg)
-			}
-		}
-		if first, dup := newSup[v.ID]; dup {
-			e.add(r.pos, "supplier_id", "duplicate supplier %s (first at %s:%d)", v.ID, first.file, first.line)
-			continue
-		}
-		newSup[v.ID] = *r
-	}
-	supOf := func(id string) (Supplier, bool) {
-		if r, ok := newSup[id]; ok {
-			return r.v, true
-		}
-		if x := exSup[id]; x != nil {
-			return *x, true
-		}
-		return Supplier{}, false
-	}
-	// ownsChain reports whether sc holds Write on the tenant of id or a parent.
-	owns := func(id string, perm scope.Perm) bool {
-		for n := 0; id != "" && n < 64; n++ {
-			sp, ok := supOf(id)
-			if !ok {
-				return false
-			}
-			if path, ok := orgPath(sp.TenantOrg); ok && sp.TenantOrg != "" && sc.CanAt(perm, path) {
-				return true
-			}
-			id = sp.ParentID
-		}
-		return false
-	}
 	// ownedBefore checks the stored chain only, so a representative cannot
 	// take over a supplier by naming their own tenant in the import.
 	ownedBefore := func(id string) bool {
@@ -316,10 +286,116 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 		}
 		return false
 	}
+	report := func(pos pos, ps problems) {
+		for _, x := range ps {
+			e.add(pos, x.field, "%s", x.reason)
+		}
+	}
+
+	// Suppliers: alone, then duplicates.
+	newSup := map[string]row[Supplier]{}
+	// refused marks rows whose register fields a representative changed:
+	// nothing they name is looked up, so the errors reveal nothing.
+	refused := map[pos]bool{}
+	for i := range p.suppliers {
+		r := &p.suppliers[i]
+		v := &r.v
+		ps := v.check()
+		report(r.pos, ps)
+		if !validID(v.ID) {
+			continue
+		}
+		if old := exSup[v.ID]; !national && old != nil && ownedBefore(v.ID) {
+			fields, was := registerFieldChanges(*old, *v)
+			for k, f := range fields {
+				e.add(r.pos, f, "%s", keptByRegister(was[k]))
+			}
+			refused[r.pos] = len(fields) > 0
+		}
+		if !refused[r.pos] {
+			if v.ODSCode != "" {
+				path, ok := orgPath(v.ODSCode)
+				changed := exSup[v.ID] == nil || exSup[v.ID].ODSCode != v.ODSCode
+				if !ok || (changed && !sc.CanAt(scope.Supply, path)) {
+					e.add(r.pos, "ods_code", "organisation %s not found", v.ODSCode)
+				}
+			}
+			if v.TenantOrg != "" {
+				if _, ok := orgPath(v.TenantOrg); !ok {
+					e.add(r.pos, "tenant_org", "organisation %s not found", v.TenantOrg)
+				}
+			}
+		}
+		if first, dup := newSup[v.ID]; dup {
+			e.add(r.pos, "supplier_id", "duplicate supplier %s (first at %s:%d)", v.ID, first.file, first.line)
+			continue
+		}
+		newSup[v.ID] = *r
+	}
+	// ODS codes are unique among suppliers after the import: a code may
+	// move from one supplier to another in one import.
+	{
+		byODS := map[string]string{} // stored codes of suppliers the import leaves alone
+		for _, x := range ex.Suppliers {
+			if _, replaced := newSup[x.ID]; !replaced && x.ODSCode != "" {
+				byODS[x.ODSCode] = x.ID
+			}
+		}
+		claimed := map[string]row[Supplier]{}
+		for _, r := range p.suppliers {
+			if nr, ok := newSup[r.v.ID]; !ok || nr.pos != r.pos || r.v.ODSCode == "" || refused[r.pos] {
+				continue
+			}
+			switch first, dup := claimed[r.v.ODSCode]; {
+			case dup:
+				e.add(r.pos, "ods_code", "%s is also the ODS code of supplier %s (%s:%d)", r.v.ODSCode, first.v.ID, first.file, first.line)
+			case byODS[r.v.ODSCode] != "":
+				e.add(r.pos, "ods_code", "%s is already the ODS code of supplier %s", r.v.ODSCode, byODS[r.v.ODSCode])
+			default:
+				claimed[r.v.ODSCode] = r
+			}
+		}
+	}
+	supOf := func(id string) (Supplier, bool) {
+		if r, ok := newSup[id]; ok {
+			return r.v, true
+		}
+		if x := exSup[id]; x != nil {
+			return *x, true
+		}
+		return Supplier{}, false
+	}
+	// owns reports whether sc holds perm on the tenant of id or a parent.
+	owns := func(id string, perm scope.Perm) bool {
+		for n := 0; id != "" && n < 64; n++ {
+			sp, ok := supOf(id)
+			if !ok {
+				return false
+			}
+			if path, ok := orgPath(sp.TenantOrg); ok && sp.TenantOrg != "" && sc.CanAt(perm, path) {
+				return true
+			}
+			id = sp.ParentID
+		}
+		return false
+	}
+	// seesSupplier applies the register visibility rule to id.
+	seesSupplier := func(id string) bool {
+		_, ok := supOf(id)
+		return ok && (nhsReader(sc) || owns(id, scope.Read))
+	}
 	for _, id := range sortedKeys(newSup) {
 		r := newSup[id]
 		v := r.v
-		if v.ParentID != "" {
+		old := exSup[id]
+		if !national {
+			// Representatives may change their own suppliers (before and after), never create one.
+			if old == nil || !ownedBefore(id) || !owns(id, scope.Write) {
+				e.add(r.pos, "supplier_id", "supplier %s not found", id)
+				continue
+			}
+		}
+		if v.ParentID != "" && !refused[r.pos] {
 			if _, ok := supOf(v.ParentID); !ok {
 				e.add(r.pos, "parent_supplier_id", "supplier %s not found", v.ParentID)
 			} else {
@@ -335,14 +411,6 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 				}
 			}
 		}
-		old := exSup[id]
-		if !national {
-			// Representatives may change their own suppliers (before and after), never create one.
-			if old == nil || !ownedBefore(id) || !owns(id, scope.Write) {
-				e.add(r.pos, "supplier_id", "supplier %s not found", id)
-				continue
-			}
-		}
 	}
 
 	// Products.
@@ -350,17 +418,9 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 	for i := range p.products {
 		r := &p.products[i]
 		v := &r.v
-		k, ok := parseProductKind(string(v.Kind))
-		if !ok {
-			e.add(r.pos, "kind", "%q is not one of %s", v.Kind, joinKinds(ProductKinds()))
-		}
-		v.Kind = k
+		report(r.pos, v.check())
 		if !validID(v.ID) {
-			e.add(r.pos, "product_id", "want 1–128 characters without control characters or ':'")
 			continue
-		}
-		if v.Name == "" {
-			e.add(r.pos, "name", "is required")
 		}
 		if _, ok := supOf(v.SupplierID); !ok || (!national && !owns(v.SupplierID, scope.Write)) {
 			e.add(r.pos, "supplier_id", "supplier %s not found", v.SupplierID)
@@ -392,19 +452,16 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 	for i := range p.dependencies {
 		r := &p.dependencies[i]
 		v := &r.v
-		k, ok := parseDependencyKind(string(v.Kind))
-		if !ok {
-			e.add(r.pos, "kind", "%q is not one of %s", v.Kind, joinKinds(DependencyKinds()))
-		}
-		v.Kind = k
+		ps := v.check()
 		if !editableProd(v.ProductID) {
-			e.add(r.pos, "product_id", "product %s not found", v.ProductID)
+			ps.add("product_id", "product %s not found", v.ProductID)
 		}
 		if _, ok := prodOf(v.DependsOnID); !ok {
-			e.add(r.pos, "depends_on_product_id", "product %s not found", v.DependsOnID)
+			ps.add("depends_on_product_id", "product %s not found", v.DependsOnID)
 		}
+		// In the order the columns are read: kind, then the products.
+		report(r.pos, ps)
 		if v.ProductID == v.DependsOnID {
-			e.add(r.pos, "depends_on_product_id", "a product cannot depend on itself")
 			continue
 		}
 		key := dkey{v.ProductID, v.DependsOnID}
@@ -421,15 +478,7 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 	for i := range p.deployments {
 		r := &p.deployments[i]
 		v := &r.v
-		v.OrgODS, v.Service = strings.ToUpper(v.OrgODS), normService(v.Service)
-		c, ok := parseCriticality(string(v.Criticality))
-		if !ok {
-			e.add(r.pos, "criticality", "%q is not one of critical, high, medium, low", v.Criticality)
-		}
-		v.Criticality = c
-		if v.Service == "" {
-			e.add(r.pos, "service", "is required")
-		}
+		report(r.pos, v.check())
 		path, ok := orgPath(v.OrgODS)
 		if !ok || !(sc.CanAt(scope.Write, path) || sc.CanAt(scope.Supply, path)) {
 			e.add(r.pos, "org_ods", "organisation %s not found", v.OrgODS)
@@ -451,9 +500,9 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 	for i := range p.vulns {
 		r := &p.vulns[i]
 		v := &r.v
-		v.CVE = normCVE(v.CVE)
-		if !validID(v.CVE) {
-			e.add(r.pos, "cve", "is required")
+		ps := v.check()
+		report(r.pos, ps)
+		if len(ps) > 0 {
 			continue
 		}
 		if !editableProd(v.ProductID) {
@@ -478,14 +527,8 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 	for i := range p.contracts {
 		r := &p.contracts[i]
 		v := &r.v
-		v.OrgODS = strings.ToUpper(v.OrgODS)
-		sub, ok := parseSubstitutability(string(v.Substitutability))
-		if !ok {
-			e.add(r.pos, "substitutability", "%q is not one of easy, moderate, hard, none", v.Substitutability)
-		}
-		v.Substitutability = sub
+		report(r.pos, v.check())
 		if !validID(v.ID) {
-			e.add(r.pos, "contract_id", "want 1–128 characters without control characters or ':'")
 			continue
 		}
 		canOrg := func(code string) bool {
@@ -497,11 +540,13 @@ func (s *Service) validate(sc scope.Scope, g *graph, ex *Register, p *parsed) *p
 		} else if old := exCon[v.ID]; old != nil && !canOrg(old.OrgODS) {
 			e.add(r.pos, "contract_id", "contract %s not found", v.ID)
 		}
-		if _, ok := supOf(v.SupplierID); !ok {
+		// The supplier and product must be ones the caller may see, as
+		// PutContract requires: existence is not an answer to give away.
+		if !seesSupplier(v.SupplierID) {
 			e.add(r.pos, "supplier_id", "supplier %s not found", v.SupplierID)
 		}
 		if v.ProductID != "" {
-			if _, ok := prodOf(v.ProductID); !ok {
+			if pr, ok := prodOf(v.ProductID); !ok || !seesSupplier(pr.SupplierID) {
 				e.add(r.pos, "product_id", "product %s not found", v.ProductID)
 			}
 		}

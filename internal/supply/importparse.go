@@ -247,7 +247,7 @@ func (p *parsed) parseCSV(f ImportFile, table string) (int, []string) {
 		}
 		get := func(c string) string {
 			if i, ok := idx[c]; ok {
-				return strings.TrimSpace(rec[i])
+				return uncell(strings.TrimSpace(rec[i]))
 			}
 			return ""
 		}
@@ -314,9 +314,9 @@ func (p *parsed) csvRow(table string, ps pos, get func(string) string) {
 			StartDate: get("start_date"), EndDate: get("end_date"), DataProcessed: get("data_processed"), ExitPlan: get("exit_plan"),
 			Substitutability: Substitutability(get("substitutability"))}
 		if v := get("value_gbp"); v != "" {
-			f, err := strconv.ParseFloat(strings.ReplaceAll(strings.TrimPrefix(v, "£"), ",", ""), 64)
-			if err != nil || f < 0 {
-				p.errs.add(ps, "value_gbp", "%q is not a non-negative number", v)
+			f, reason := parseAmount(v)
+			if reason != "" {
+				p.errs.add(ps, "value_gbp", "%s", reason)
 			}
 			c.ValueGBP = f
 		}

@@ -237,20 +237,5 @@ func normService(s string) string {
 	return s
 }
 
-// normCVE upper-cases a CVE (or other advisory) ID.
+// normCVE upper-cases and trims a CVE ID (validCVE checks it).
 func normCVE(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
-
-// validID reports whether s is a usable register ID: non-empty, at most
-// 128 bytes, no control characters or colons (which would break
-// node names such as "product:ID").
-func validID(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == ':' {
-			return false
-		}
-	}
-	return true
-}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -127,6 +128,9 @@ func readRegister(ctx context.Context, q store.Queryer, contracts bool) (*Regist
 }
 
 func getSupplier(ctx context.Context, q store.Queryer, id string) (Supplier, error) {
+	if !validID(id) {
+		return Supplier{}, store.ErrNotFound
+	}
 	s, err := scanSupplier(q.QueryRowContext(ctx, `SELECT `+supplierCols+` FROM supply_suppliers WHERE supplier_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, store.ErrNotFound
@@ -135,6 +139,9 @@ func getSupplier(ctx context.Context, q store.Queryer, id string) (Supplier, err
 }
 
 func getProduct(ctx context.Context, q store.Queryer, id string) (Product, error) {
+	if !validID(id) {
+		return Product{}, store.ErrNotFound
+	}
 	p, err := scanProduct(q.QueryRowContext(ctx, `SELECT `+productCols+` FROM supply_products WHERE product_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, store.ErrNotFound
@@ -255,40 +262,12 @@ func (s *Service) change(ctx context.Context, sc scope.Scope, c audit.Change, fn
 
 // ---- Suppliers ----
 
-func (s *Service) checkSupplier(ctx context.Context, sp *Supplier) error {
-	sp.ID = strings.TrimSpace(sp.ID)
-	sp.Name = strings.TrimSpace(sp.Name)
-	sp.ParentID = strings.TrimSpace(sp.ParentID)
-	sp.ODSCode = strings.ToUpper(strings.TrimSpace(sp.ODSCode))
-	sp.TenantOrg = strings.TrimSpace(sp.TenantOrg)
-	switch {
-	case !validID(sp.ID):
-		return invalid("supplier_id", "want 1–128 characters without control characters or ':'")
-	case sp.Name == "":
-		return invalid("name", "is required")
-	case sp.ParentID == sp.ID:
-		return invalid("parent_supplier_id", "a supplier cannot be its own parent")
-	}
-	for _, f := range []struct{ name, code string }{{"ods_code", sp.ODSCode}, {"tenant_org", sp.TenantOrg}} {
-		if f.code == "" {
-			continue
-		}
-		_, ok, err := s.orgPathOf(ctx, f.code)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return invalid(f.name, "organisation %s not found", f.code)
-		}
-	}
-	return nil
-}
-
 // PutSupplier creates or replaces a supplier. Supply-chain managers may
 // change any supplier; a supplier's representatives may change their own
-// (but not create new suppliers or move them to another tenant).
+// supplier's description but not the register's fields (registerFields in
+// access.go), and may not create suppliers.
 func (s *Service) PutSupplier(ctx context.Context, sc scope.Scope, sp Supplier) (Supplier, error) {
-	if err := s.checkSupplier(ctx, &sp); err != nil {
+	if err := sp.check().err(); err != nil {
 		return Supplier{}, err
 	}
 	q := s.db.Q()
@@ -297,12 +276,25 @@ func (s *Service) PutSupplier(ctx context.Context, sc scope.Scope, sp Supplier) 
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Supplier{}, err
 	}
+	var old Supplier
 	if exists {
 		if ok, err := s.canEditSupplier(ctx, sc, before); err != nil || !ok {
 			return Supplier{}, notFoundOr(err, "supplier %s", sp.ID)
 		}
+		old = before[0]
 	} else if !registerEditor(sc) {
 		return Supplier{}, fmt.Errorf("supplier %s: %w", sp.ID, store.ErrNotFound)
+	}
+	// Checked before anything is looked up for the new values, so a
+	// representative learns nothing about organisations or suppliers
+	// outside their view by naming them.
+	if !registerEditor(sc) {
+		if f, was := registerFieldChange(old, sp); f != "" {
+			return Supplier{}, fmt.Errorf("%w: %s %s", org.ErrForbidden, f, keptByRegister(was))
+		}
+	}
+	if err := s.checkSupplierOrgs(ctx, sc, old, sp); err != nil {
+		return Supplier{}, err
 	}
 	var parents []Supplier
 	if sp.ParentID != "" {
@@ -329,11 +321,53 @@ func (s *Service) PutSupplier(ctx context.Context, sc scope.Scope, sp Supplier) 
 	sp.UpdatedAt = s.stamp()
 	var prev any
 	if exists {
-		prev = before[0]
+		prev = old
 	}
 	err = s.change(ctx, sc, audit.Change{Action: "supply.supplier.put", ObjectType: "supplier", ObjectID: sp.ID, Org: tenantOf(after), Before: prev, After: sp},
-		func(tx *store.Tx) error { return upsertSuppliers(ctx, tx, []Supplier{sp}) })
+		func(tx *store.Tx) error {
+			// The unique index decides a race between two writers of the same code.
+			if err := upsertSuppliers(ctx, tx, []Supplier{sp}); store.IsUniqueViolation(err) {
+				return fmt.Errorf("%w: ods_code: %s is already the ODS code of another supplier", store.ErrConflict, sp.ODSCode)
+			} else if err != nil {
+				return err
+			}
+			return nil
+		})
 	return sp, err
+}
+
+// checkSupplierOrgs checks the organisations sp names: tenant_org must
+// exist; a new ods_code must name an organisation the caller holds Supply
+// over (only a supply-chain manager says which NHS body a supplier is) and
+// no other supplier may have it, since impact?supplier=CODE resolves the
+// code to one supplier.
+func (s *Service) checkSupplierOrgs(ctx context.Context, sc scope.Scope, old, sp Supplier) error {
+	if sp.TenantOrg != "" {
+		if _, ok, err := s.orgPathOf(ctx, sp.TenantOrg); err != nil {
+			return err
+		} else if !ok {
+			return invalid("tenant_org", "organisation %s not found", sp.TenantOrg)
+		}
+	}
+	if sp.ODSCode == "" {
+		return nil
+	}
+	path, ok, err := s.orgPathOf(ctx, sp.ODSCode)
+	if err != nil {
+		return err
+	}
+	if !ok || (sp.ODSCode != old.ODSCode && !sc.CanAt(scope.Supply, path)) {
+		return invalid("ods_code", "organisation %s not found", sp.ODSCode)
+	}
+	var other string
+	err = s.db.Q().QueryRowContext(ctx, `SELECT supplier_id FROM supply_suppliers WHERE ods_code = ? AND supplier_id <> ? ORDER BY supplier_id LIMIT 1`, sp.ODSCode, sp.ID).Scan(&other)
+	switch {
+	case err == nil:
+		return fmt.Errorf("%w: ods_code: %s is already the ODS code of supplier %s", store.ErrConflict, sp.ODSCode, other)
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	return nil
 }
 
 func notFoundOr(err error, format string, a ...any) error {
@@ -387,17 +421,9 @@ func (s *Service) ListSuppliers(ctx context.Context, sc scope.Scope) ([]Supplier
 
 // PutProduct creates or replaces a product of a supplier the caller may edit.
 func (s *Service) PutProduct(ctx context.Context, sc scope.Scope, p Product) (Product, error) {
-	p.ID, p.Name, p.SupplierID = strings.TrimSpace(p.ID), strings.TrimSpace(p.Name), strings.TrimSpace(p.SupplierID)
-	k, ok := parseProductKind(string(p.Kind))
-	switch {
-	case !validID(p.ID):
-		return Product{}, invalid("product_id", "want 1–128 characters without control characters or ':'")
-	case p.Name == "":
-		return Product{}, invalid("name", "is required")
-	case !ok:
-		return Product{}, invalid("kind", "%q is not one of %v", p.Kind, ProductKinds())
+	if err := p.check().err(); err != nil {
+		return Product{}, err
 	}
-	p.Kind = k
 	q := s.db.Q()
 	old, err := getProduct(ctx, q, p.ID)
 	exists := err == nil
@@ -449,15 +475,17 @@ func (s *Service) DeleteProduct(ctx context.Context, sc scope.Scope, id string) 
 		func(tx *store.Tx) error {
 			// Counted inside the transaction, so nothing can start to
 			// depend on the product between the check and the delete.
-			var deployed, dependents int
+			var deployed int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM supply_deployments WHERE product_id = ?`, id).Scan(&deployed); err != nil {
 				return err
 			}
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM supply_dependencies WHERE depends_on_product_id = ?`, id).Scan(&dependents); err != nil {
+			dependents, err := queryAll(ctx, tx, `SELECT product_id FROM supply_dependencies WHERE depends_on_product_id = ? ORDER BY product_id`,
+				func(r scanner) (string, error) { var p string; return p, r.Scan(&p) }, id)
+			if err != nil {
 				return err
 			}
-			if deployed > 0 || dependents > 0 {
-				return fmt.Errorf("%w: product %s is deployed %d times and %d products depend on it; remove those first", store.ErrConflict, id, deployed, dependents)
+			if deployed > 0 || len(dependents) > 0 {
+				return s.inUse(ctx, tx, sc, id, deployed, dependents)
 			}
 			for _, stmt := range []string{
 				`DELETE FROM supply_dependencies WHERE product_id = ?`,
@@ -470,6 +498,39 @@ func (s *Service) DeleteProduct(ctx context.Context, sc scope.Scope, id string) 
 			}
 			return nil
 		})
+}
+
+// inUse is the conflict that refuses deleting product id, which
+// organisations deploy (deployed times) or the dependents depend on. It
+// counts only what the caller may see: a supplier representative sees no
+// deployments and no other supplier's products, and a region lead only
+// their region's deployments, so the numbers outside their view are
+// neither given nor implied.
+func (s *Service) inUse(ctx context.Context, tx *store.Tx, sc scope.Scope, id string, deployed int, dependents []string) error {
+	where, args := sc.Filter("org_ods", scope.Read)
+	var seenDeployed int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM supply_deployments WHERE product_id = ? AND `+where, append([]any{id}, args...)...).Scan(&seenDeployed); err != nil {
+		return err
+	}
+	g, err := s.current(ctx)
+	if err != nil {
+		return err
+	}
+	v := g.viewFor(sc)
+	seenDependents := 0
+	for _, d := range dependents {
+		if i, ok := g.prodIdx[d]; ok && v.productVisible(g, i) {
+			seenDependents++
+		}
+	}
+	switch {
+	case seenDeployed == 0 && seenDependents == 0:
+		return fmt.Errorf("%w: product %s is still deployed by organisations or depended on by products that you cannot see, so it cannot be deleted; ask a supply-chain manager", store.ErrConflict, id)
+	case seenDeployed == deployed && seenDependents == len(dependents):
+		return fmt.Errorf("%w: product %s is deployed %d times and %d products depend on it; remove those first", store.ErrConflict, id, deployed, len(dependents))
+	}
+	return fmt.Errorf("%w: product %s is deployed %d times and %d products depend on it as far as you can see, and by others outside your view; remove yours first and ask a supply-chain manager about the rest",
+		store.ErrConflict, id, seenDeployed, seenDependents)
 }
 
 // GetProduct returns one product the caller may see.
@@ -544,15 +605,9 @@ func (s *Service) editableProduct(ctx context.Context, sc scope.Scope, id string
 // on must exist (it may belong to any supplier). Cycles are allowed — real
 // estates have them — and reported by Stats and imports.
 func (s *Service) PutDependency(ctx context.Context, sc scope.Scope, d Dependency) (Dependency, error) {
-	d.ProductID, d.DependsOnID = strings.TrimSpace(d.ProductID), strings.TrimSpace(d.DependsOnID)
-	k, ok := parseDependencyKind(string(d.Kind))
-	if !ok {
-		return Dependency{}, invalid("kind", "%q is not one of %v", d.Kind, DependencyKinds())
+	if err := d.check().err(); err != nil {
+		return Dependency{}, err
 	}
-	if d.ProductID == d.DependsOnID {
-		return Dependency{}, invalid("depends_on_product_id", "a product cannot depend on itself")
-	}
-	d.Kind = k
 	c, err := s.editableProduct(ctx, sc, d.ProductID)
 	if err != nil {
 		return Dependency{}, err
@@ -571,6 +626,9 @@ func (s *Service) DeleteDependency(ctx context.Context, sc scope.Scope, productI
 	c, err := s.editableProduct(ctx, sc, productID)
 	if err != nil {
 		return err
+	}
+	if !validID(dependsOnID) {
+		return fmt.Errorf("dependency %s -> %s: %w", productID, dependsOnID, store.ErrNotFound)
 	}
 	old, err := scanDependency(s.db.Q().QueryRowContext(ctx, `SELECT `+dependencyCols+` FROM supply_dependencies WHERE product_id = ? AND depends_on_product_id = ?`, productID, dependsOnID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -598,9 +656,8 @@ func (s *Service) ListDependencies(ctx context.Context, sc scope.Scope, productI
 
 // PutVuln records that a product contains a CVE.
 func (s *Service) PutVuln(ctx context.Context, sc scope.Scope, v Vuln) (Vuln, error) {
-	v.ProductID, v.CVE = strings.TrimSpace(v.ProductID), normCVE(v.CVE)
-	if !validID(v.CVE) {
-		return Vuln{}, invalid("cve", "is required")
+	if err := v.check().err(); err != nil {
+		return Vuln{}, err
 	}
 	c, err := s.editableProduct(ctx, sc, v.ProductID)
 	if err != nil {
@@ -618,6 +675,9 @@ func (s *Service) DeleteVuln(ctx context.Context, sc scope.Scope, productID, cve
 	c, err := s.editableProduct(ctx, sc, productID)
 	if err != nil {
 		return err
+	}
+	if !validCVE(cve) {
+		return fmt.Errorf("vulnerability %s of %s: %w", cve, productID, store.ErrNotFound)
 	}
 	return s.change(ctx, sc, audit.Change{Action: "supply.vuln.delete", ObjectType: "product_vuln", ObjectID: productID + "/" + cve, Org: tenantOf(c)},
 		func(tx *store.Tx) error {
@@ -637,15 +697,9 @@ func (s *Service) DeleteVuln(ctx context.Context, sc scope.Scope, productID, cve
 // PutDeployment records that an organisation uses a product for a service.
 // The caller needs Write or Supply on the organisation.
 func (s *Service) PutDeployment(ctx context.Context, sc scope.Scope, d Deployment) (Deployment, error) {
-	d.OrgODS, d.ProductID, d.Service = strings.ToUpper(strings.TrimSpace(d.OrgODS)), strings.TrimSpace(d.ProductID), normService(d.Service)
-	c, ok := parseCriticality(string(d.Criticality))
-	switch {
-	case d.Service == "":
-		return Deployment{}, invalid("service", "is required")
-	case !ok:
-		return Deployment{}, invalid("criticality", "%q is not one of %v", d.Criticality, Criticalities())
+	if err := d.check().err(); err != nil {
+		return Deployment{}, err
 	}
-	d.Criticality = c
 	if ok, err := s.canWriteOrg(ctx, sc, d.OrgODS); err != nil || !ok {
 		return Deployment{}, notFoundOr(err, "organisation %s", d.OrgODS)
 	}
@@ -672,6 +726,9 @@ func (s *Service) DeleteDeployment(ctx context.Context, sc scope.Scope, orgODS, 
 	if ok, err := s.canWriteOrg(ctx, sc, orgODS); err != nil || !ok {
 		return notFoundOr(err, "organisation %s", orgODS)
 	}
+	if !validID(productID) || !validKey(service) {
+		return fmt.Errorf("deployment %s/%s/%s: %w", orgODS, productID, service, store.ErrNotFound)
+	}
 	old, err := scanDeployment(s.db.Q().QueryRowContext(ctx, `SELECT `+deploymentCols+` FROM supply_deployments WHERE org_ods = ? AND product_id = ? AND service = ?`, orgODS, productID, service))
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("deployment %s/%s/%s: %w", orgODS, productID, service, store.ErrNotFound)
@@ -696,6 +753,9 @@ type DeploymentFilter struct {
 
 // ListDeployments returns deployments of organisations the caller may read.
 func (s *Service) ListDeployments(ctx context.Context, sc scope.Scope, f DeploymentFilter) ([]Deployment, error) {
+	if !validKey(f.OrgODS, f.ProductID, f.Service) {
+		return nil, nil // no stored row holds such a value
+	}
 	where, args := sc.Filter("org_ods", scope.Read)
 	conds := []string{where}
 	if f.OrgODS != "" {
@@ -719,17 +779,9 @@ func (s *Service) ListDeployments(ctx context.Context, sc scope.Scope, f Deploym
 // PutContract creates or replaces a contract; the caller needs Write or
 // Supply on the contracting organisation.
 func (s *Service) PutContract(ctx context.Context, sc scope.Scope, c Contract) (Contract, error) {
-	c.ID, c.OrgODS, c.SupplierID = strings.TrimSpace(c.ID), strings.ToUpper(strings.TrimSpace(c.OrgODS)), strings.TrimSpace(c.SupplierID)
-	sub, ok := parseSubstitutability(string(c.Substitutability))
-	switch {
-	case !validID(c.ID):
-		return Contract{}, invalid("contract_id", "want 1–128 characters without control characters or ':'")
-	case !ok:
-		return Contract{}, invalid("substitutability", "%q is not one of easy, moderate, hard, none", c.Substitutability)
-	case c.ValueGBP < 0:
-		return Contract{}, invalid("value_gbp", "must not be negative")
+	if err := c.check().err(); err != nil {
+		return Contract{}, err
 	}
-	c.Substitutability = sub
 	if ok, err := s.canWriteOrg(ctx, sc, c.OrgODS); err != nil || !ok {
 		return Contract{}, notFoundOr(err, "organisation %s", c.OrgODS)
 	}
@@ -762,6 +814,9 @@ func (s *Service) PutContract(ctx context.Context, sc scope.Scope, c Contract) (
 // ListContracts returns contracts of organisations the caller may read,
 // optionally of one organisation.
 func (s *Service) ListContracts(ctx context.Context, sc scope.Scope, orgODS string) ([]Contract, error) {
+	if !validKey(orgODS) {
+		return nil, nil
+	}
 	where, args := sc.Filter("org_ods", scope.Read)
 	if orgODS != "" {
 		where += " AND org_ods = ?"

@@ -48,7 +48,11 @@
 // "gp-clinical"). A file may carry a prefix (case1-suppliers.csv). The JSON
 // form is one Register document (see Register; field names equal the CSV
 // column names, booleans are JSON booleans). Export writes both forms and
-// they round-trip.
+// they round-trip: CSV cells that a spreadsheet would run as formulas are
+// written with a leading apostrophe (CSVCell), which the import removes.
+// What each field may hold (names without control characters, amounts,
+// YYYY-MM-DD dates, CVE-YYYY-NNNN) is in check.go; which supplier fields
+// belong to the register rather than to the supplier is in access.go.
 package supply
 
 import (

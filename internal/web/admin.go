@@ -39,6 +39,7 @@ type usersData struct {
 	Users      []auth.User
 	Next       string
 	Admin      bool
+	Error      string
 }
 
 const usersPage = 50
@@ -51,14 +52,19 @@ func (w *Web) users(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	q := r.URL.Query()
 	d := usersData{Query: strings.TrimSpace(q.Get("q")), Org: strings.ToUpper(strings.TrimSpace(q.Get("org"))), Cursor: q.Get("cursor"), Admin: sc.Can(scope.Admin)}
 	list, next, err := w.o.Auth.ListUsers(r.Context(), sc, auth.UserFilter{Org: d.Org, Query: d.Query, After: d.Cursor, Limit: usersPage})
-	if err != nil {
+	status := http.StatusOK
+	var ve *auth.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		d.Error, status = "Your search "+ve.Reason+".", http.StatusBadRequest
+	case err != nil:
 		w.fail(rw, r, sc, err)
 		return
 	}
 	d.Users, d.Next = list, next
 	v := w.page(r, sc, "Users", "admin")
 	v.D = d
-	w.render(rw, r, http.StatusOK, "users", v)
+	w.render(rw, r, status, "users", v)
 }
 
 type newUserData struct {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -108,10 +109,8 @@ func (w *Web) orgs(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 		d.Search = false
 		d.Type = ""
 	}
+	status := http.StatusOK
 	if d.Search {
-		if len(d.Query) > 200 {
-			d.Query = d.Query[:200]
-		}
 		f := org.ListFilter{Query: d.Query, Type: org.Type(d.Type), After: d.Cursor, Limit: searchPage}
 		if !d.Closed {
 			f.Status = org.Active
@@ -120,7 +119,12 @@ func (w *Web) orgs(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 			f.Under = v.Current.Code
 		}
 		list, next, err := w.o.Orgs.List(r.Context(), sc, f)
-		if err != nil {
+		var ve *org.ValidationError
+		switch {
+		case errors.As(err, &ve):
+			// A search too large to run (each word is one SQL condition).
+			d.Error, status = "Your search "+ve.Reason+".", http.StatusBadRequest
+		case err != nil:
 			w.fail(rw, r, sc, err)
 			return
 		}
@@ -139,7 +143,7 @@ func (w *Web) orgs(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 		v.Title = "Organisations: search"
 	}
 	v.D = d
-	w.render(rw, r, http.StatusOK, "orgs", v)
+	w.render(rw, r, status, "orgs", v)
 }
 
 // regionAndICBNames names the regions and ICBs that the results refer to,

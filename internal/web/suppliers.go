@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
 	"github.com/vigil-health/vigil/internal/supplyviz"
@@ -181,6 +182,7 @@ type registerData struct {
 	Rows  []registerRow
 	Total int
 	More  int
+	Error string
 }
 
 const registerPage = 200
@@ -188,8 +190,13 @@ const registerPage = 200
 func (w *Web) supplyRegister(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	ctx := r.Context()
 	d := registerData{Query: strings.TrimSpace(r.URL.Query().Get("q"))}
-	if len(d.Query) > 200 {
-		d.Query = d.Query[:200]
+	if p := safetext.SearchProblem(d.Query); p != "" {
+		// The same bound as every other search, said in words.
+		d.Error = "Your search " + p + "."
+		v := w.page(r, sc, "Supplier register", "suppliers")
+		v.D = d
+		w.render(rw, r, http.StatusBadRequest, "supply_register", v)
+		return
 	}
 	sups, err := w.o.Supply.ListSuppliers(ctx, sc)
 	if err != nil {

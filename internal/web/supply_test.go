@@ -312,7 +312,7 @@ func TestSupplyDownloadsAudited(t *testing.T) {
 		t.Errorf("latest export entry: %+v", es)
 	}
 	// A CSV cell that a spreadsheet would run is neutralised.
-	if got := cells("=HYPERLINK(1)", "RJ1", "-2", "@x"); got[0] != "'=HYPERLINK(1)" || got[1] != "RJ1" || got[2] != "'-2" || got[3] != "'@x" {
+	if got := supply.CSVRow("=HYPERLINK(1)", "RJ1", "-2", "@x"); got[0] != "'=HYPERLINK(1)" || got[1] != "RJ1" || got[2] != "'-2" || got[3] != "'@x" {
 		t.Errorf("cells = %q", got)
 	}
 }

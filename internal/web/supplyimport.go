@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
 	"github.com/vigil-health/vigil/internal/supplyviz"
@@ -40,7 +41,7 @@ func readUpload(rw http.ResponseWriter, r *http.Request, field string, maxFiles 
 		if err := r.ParseMultipartForm(8 << 20); err != nil {
 			var mb *http.MaxBytesError
 			if errors.As(err, &mb) {
-				return nil, "The upload is too large: send at most 32 MB at a time."
+				return nil, "The upload is too large: send at most " + httpd.SizeText(maxUpload) + " at a time."
 			}
 			return nil, "Choose one or more files to upload."
 		}
@@ -60,7 +61,7 @@ func readUpload(rw http.ResponseWriter, r *http.Request, field string, maxFiles 
 		total += fh.Size
 	}
 	if total > maxUpload {
-		return nil, "The upload is too large: send at most 32 MB at a time."
+		return nil, "The upload is too large: send at most " + httpd.SizeText(maxUpload) + " at a time."
 	}
 	out := make([]uploadFile, 0, len(fhs))
 	for _, fh := range fhs {

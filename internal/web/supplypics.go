@@ -3,11 +3,11 @@ package web
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -452,7 +452,7 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 	}
 	var result any
 	var rows int
-	var writeCSV func(*csv.Writer)
+	var writeCSV func(io.Writer) error
 	if q.Org != "" {
 		res, err := w.o.Supply.DependsOn(ctx, sc, q.Org)
 		if err != nil {
@@ -460,13 +460,7 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 			return
 		}
 		result, rows = res, len(res.Products)
-		writeCSV = func(cw *csv.Writer) {
-			cw.Write([]string{"product_id", "name", "kind", "supplier_id", "supplier_name", "group_id", "depth", "services", "critical", "paths"})
-			for _, p := range res.Products {
-				cw.Write(cells(p.ID, p.Name, p.Kind, p.SupplierID, p.SupplierName, p.GroupID, strconv.Itoa(p.Depth), strings.Join(p.Services, ";"),
-					strconv.FormatBool(p.Critical), joinPaths(p.Paths)))
-			}
-		}
+		writeCSV = func(w io.Writer) error { return supply.WriteDependsCSV(w, res) }
 	} else {
 		res, err := w.o.Supply.Impact(ctx, sc, q.supply())
 		if err != nil {
@@ -479,13 +473,7 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 			return
 		}
 		result, rows = res, len(res.Affected)
-		writeCSV = func(cw *csv.Writer) {
-			cw.Write([]string{"ods", "name", "type", "icb", "icb_name", "region", "region_name", "population", "services", "impact", "paths"})
-			for _, a := range res.Affected {
-				cw.Write(cells(a.ODS, a.Name, a.Type, a.ICB, a.ICBName, a.Region, a.RegionName, strconv.FormatInt(a.Population, 10),
-					strings.Join(a.Services, ";"), string(a.Impact), joinPaths(a.Paths)))
-			}
-		}
+		writeCSV = func(w io.Writer) error { return supply.WriteImpactCSV(w, res) }
 	}
 	file := "vigil-impact-" + safeName(strings.ReplaceAll(q.node()+q.CVE, ":", "-"))
 	// Record the export before sending it: an export that cannot be
@@ -512,26 +500,7 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 		return
 	}
 	h.Set("Content-Type", "text/csv; charset=utf-8")
-	cw := csv.NewWriter(rw)
-	writeCSV(cw)
-	cw.Flush()
-}
-
-// cells neutralises spreadsheet formulas: a cell starting with = + - @ or
-// a control character is prefixed with ' (OWASP CSV injection).
-func cells(vs ...string) []string {
-	for i, v := range vs {
-		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-			vs[i] = "'" + v
-		}
-	}
-	return vs
-}
-
-func joinPaths(ps [][]string) string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = strings.Join(p, " > ")
-	}
-	return strings.Join(out, " | ")
+	// Formulas are neutralised by the supply package's writers, the same
+	// rule as every CSV the CLI writes.
+	writeCSV(rw)
 }

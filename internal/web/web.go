@@ -74,6 +74,9 @@ type Web struct {
 	log    *slog.Logger
 	pages  map[string]*template.Template
 	assets map[string]asset
+	// maxBody is the router's request body limit, which the error page
+	// for an oversized upload states.
+	maxBody int64
 }
 
 type asset struct {
@@ -197,6 +200,7 @@ func (w *Web) Register(rt *httpd.Router) {
 		w.errorPage(rw, r, nil, status, errID)
 	})
 	rt.OnUnauthenticated("web", w.toSignIn)
+	w.maxBody = rt.MaxBodyBytes()
 	pub, authd := httpd.Public, httpd.Authenticated
 	h := func(method, pattern string, access httpd.Access, summary string, fn httpd.Handler) {
 		rt.Handle("web", method, pattern, access, summary, fn)
@@ -341,6 +345,9 @@ func (w *Web) errorPage(rw http.ResponseWriter, r *http.Request, sc *scope.Scope
 	case http.StatusNotFound:
 		d.Heading = "Page not found"
 		d.Message = "There is nothing at this address, or you do not have access to it. Check the address, or find what you need from the home page."
+	case http.StatusRequestEntityTooLarge:
+		d.Heading = "The upload is too large"
+		d.Message = "Vigil accepts at most " + httpd.SizeText(w.maxBody) + " in one request. Upload fewer files at a time, or import a large register from the command line (vigil supply import)."
 	case http.StatusForbidden:
 		d.Heading = "You cannot do that"
 		d.Message = "Your roles do not allow this, or the form you sent had expired. Go back, reload the page and try again; if you need access, ask your organisation's Vigil administrator."

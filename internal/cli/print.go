@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"text/tabwriter"
+	"unicode/utf8"
+
+	"github.com/vigil-health/vigil/internal/safetext"
+)
+
+// Everything the CLI prints for people goes through term: a value stored
+// by anyone (a supplier's name, an organisation's, a token's label) may
+// hold an escape sequence that would clear or retitle the operator's
+// terminal, or a bidirectional override that reorders what they read, so
+// every value printed in a table or a message is escaped by
+// safetext.Terminal first. Formats (the printers' own tabs and newlines)
+// are not values and are left alone.
+
+// term escapes a value for the terminal: strings (of any string type, such
+// as org.Type), errors and Stringers are escaped; numbers and other values
+// print as fmt prints them.
+func term(v any) any {
+	switch x := v.(type) {
+	case string:
+		return safetext.Terminal(x)
+	case error:
+		return safetext.Terminal(x.Error())
+	case fmt.Stringer:
+		return safetext.Terminal(x.String())
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
+		return safetext.Terminal(rv.String())
+	}
+	return v
+}
+
+// printf is fmt.Fprintf with every argument escaped by term.
+func printf(w io.Writer, format string, a ...any) {
+	for i := range a {
+		a[i] = term(a[i])
+	}
+	fmt.Fprintf(w, format, a...)
+}
+
+// tsprintf is fmt.Sprintf with every argument escaped by term, for a
+// table cell made of several values.
+func tsprintf(format string, a ...any) string {
+	for i := range a {
+		a[i] = term(a[i])
+	}
+	return fmt.Sprintf(format, a...)
+}
+
+// table prints aligned columns (tabwriter) with every cell escaped, so a
+// tab or newline inside a value cannot break the layout either.
+type table struct{ tw *tabwriter.Writer }
+
+func newTable(w io.Writer) *table { return newTableFlags(w, 0) }
+
+func newTableFlags(w io.Writer, flags uint) *table {
+	return &table{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', flags)}
+}
+
+// header prints the column names (the printer's own words, not values).
+func (t *table) header(names ...string) { t.line(names) }
+
+// row prints one row; each cell prints as fmt.Sprint would, escaped.
+func (t *table) row(cells ...any) {
+	s := make([]string, len(cells))
+	for i, c := range cells {
+		s[i] = fmt.Sprint(term(c))
+	}
+	t.line(s)
+}
+
+// line writes cells as one tab-separated line (a trailing "" cell ends
+// the line with a tab, which AlignRight tables need).
+func (t *table) line(cells []string) { io.WriteString(t.tw, strings.Join(cells, "\t")+"\n") }
+
+func (t *table) flush() error { return t.tw.Flush() }
+
+// printJSON writes v as one line of JSON. encoding/json escapes C0
+// control characters; jsonWriter escapes the C1 and bidirectional ones it
+// leaves, so JSON on a terminal is as safe as a table (and still the same
+// JSON).
+func (e *env) printJSON(v any) error {
+	enc := json.NewEncoder(jsonWriter{e.stdout})
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// jsonWriter rewrites, in JSON text written to w, every character that
+// safetext.Terminal would escape as a \uXXXX escape. Outside strings JSON
+// holds none, and json.Encoder writes each document in one call, so
+// characters are never split between calls (a split one passes through
+// unchanged, as invalid UTF-8 would be escaped by json already).
+type jsonWriter struct{ w io.Writer }
+
+func (j jsonWriter) Write(p []byte) (int, error) {
+	var b strings.Builder
+	changed := false
+	for i := 0; i < len(p); {
+		r, n := utf8.DecodeRune(p[i:])
+		if n > 1 && safetext.Terminal(string(r)) != string(r) {
+			fmt.Fprintf(&b, `\u%04x`, r)
+			changed = true
+		} else {
+			b.Write(p[i : i+n])
+		}
+		i += n
+	}
+	if !changed {
+		return j.w.Write(p)
+	}
+	if _, err := io.WriteString(j.w, b.String()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
