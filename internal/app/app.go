@@ -42,7 +42,10 @@ type App struct {
 	Supply *supply.Service
 	// Geo holds the map boundaries of ICBs and regions.
 	Geo *supplyviz.Boundaries
-	Now func() time.Time
+	// Hasher bounds the process's concurrent password hashing
+	// (--password-hash-memory).
+	Hasher *auth.Hasher
+	Now    func() time.Time
 
 	closers []func() error
 }
@@ -120,7 +123,8 @@ func (a *App) build(ctx context.Context) error {
 		// Before migrations the table may not exist; the migrate command builds no services.
 		return fmt.Errorf("create national root organisation: %w", err)
 	}
-	if a.Auth, err = auth.New(auth.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log}); err != nil {
+	a.Hasher = auth.NewHasher(auth.HashSlotsFor(a.Config.PasswordHashMemoryMiB), 0)
+	if a.Auth, err = auth.New(auth.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log, Hasher: a.Hasher}); err != nil {
 		return err
 	}
 	if a.Supply, err = supply.New(supply.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log.With("component", "supply")}); err != nil {

@@ -78,6 +78,8 @@ func (w *Web) changePassword(rw http.ResponseWriter, r *http.Request, sc scope.S
 		switch {
 		case errors.Is(err, auth.ErrBadCredentials):
 			f.Set("current", "Your current password is not right")
+		case errors.Is(err, auth.ErrBusy):
+			f.Set("current", "Vigil is busy signing other people in. Wait a few seconds, then try again")
 		case errors.Is(err, auth.ErrThrottled):
 			f.Set("current", "Too many attempts. Wait a minute, then try again")
 		case err != nil:
