@@ -20,7 +20,7 @@ func TestPasswordHashMemorySizesTheHasher(t *testing.T) {
 		t.Errorf("100 MiB gave %d slots, want 2 (46 MiB each)", n)
 	}
 	_, body := get(t, http.DefaultClient, s.url("/metrics"), "")
-	for _, want := range []string{"vigil_password_hash_slots 2", "vigil_password_hash_active 0", "vigil_password_hash_busy_total 0"} {
+	for _, want := range []string{"vigil_password_hash_slots 2", "vigil_password_hash_active 0", "vigil_password_hash_busy_total 0", "vigil_change_notices_heard_total 0"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
