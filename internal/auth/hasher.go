@@ -22,9 +22,11 @@ const HashMemoryMiB = argonMemory / 1024
 const DefaultHashMemoryMiB = 4 * HashMemoryMiB
 
 // DefaultHashWait bounds how long a sign-in waits for a hashing slot before
-// it is told the server is busy. Forty sign-ins queued behind four slots
-// clear in about a second on an idle 2-core server.
-const DefaultHashWait = 5 * time.Second
+// it is told the server is busy. Forty concurrent sign-ins behind four
+// slots took 5.8 s on a busy 2-core server (docs/performance.md): long
+// enough a wait that such a burst is served, short enough that nobody
+// stares at a spinner.
+const DefaultHashWait = 10 * time.Second
 
 // ErrBusy means every password-hashing slot stayed taken for the whole
 // bounded wait. It counts as throttling (errors.Is(ErrBusy, ErrThrottled)),
