@@ -45,7 +45,9 @@ func (s *Service) trustedDevice(ctx context.Context, userID, secret string) (str
 // secret, which is stored only as a hash.
 func (s *Service) newDevice(ctx context.Context, userID string) (string, error) {
 	secret := randomID(24)
-	err := s.db.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+	// The sign-in has succeeded: trust the browser even if it has gone.
+	ctx = context.WithoutCancel(ctx)
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO signin_devices (id_hash, user_id, created_at) VALUES (?, ?, ?)`, sha(secret), userID, s.ts()); err != nil {
 			return err
 		}

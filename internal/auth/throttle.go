@@ -255,5 +255,7 @@ func (t *throttle) maybeSweep(ctx context.Context, now time.Time) {
 		return
 	}
 	cutoff := now.Add(-t.limits.longest()).UnixMilli()
+	// Best effort: a failed sweep leaves drained rows, which cost nothing
+	// but space, for the next one.
 	t.db.Q().ExecContext(ctx, `DELETE FROM signin_throttle WHERE at_ms < ?`, cutoff)
 }
