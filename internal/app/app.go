@@ -42,8 +42,12 @@ type App struct {
 	Supply *supply.Service
 	// Geo holds the map boundaries of ICBs and regions.
 	Geo *supplyviz.Boundaries
-	Now func() time.Time
+	// Hasher bounds the process's concurrent password hashing
+	// (--password-hash-memory).
+	Hasher *auth.Hasher
+	Now    func() time.Time
 
+	changes *changes // announces changes to other processes (changes.go)
 	closers []func() error
 }
 
@@ -80,7 +84,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, mode Migrate
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	a := &App{Config: cfg, Log: log, Now: time.Now}
+	a := &App{Config: cfg, Log: log, Now: time.Now, changes: newChanges(log.With("component", "changes"))}
 	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, ReadOnly: cfg.ReadOnly})
 	if err != nil {
 		return nil, err
@@ -115,6 +119,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, mode Migrate
 		a.Close()
 		return nil, err
 	}
+	// Before the store closes: a CLI command tells running servers what it
+	// changed (a server announces at once, on its own bus).
+	a.closers = append(a.closers, func() error { a.changes.flush(a.DB, a.Config.NATSURL); return nil })
 	return a, nil
 }
 
@@ -136,15 +143,20 @@ func (a *App) build(ctx context.Context) error {
 			return fmt.Errorf("create national root organisation: %w", err)
 		}
 	}
-	if a.Auth, err = auth.New(auth.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log}); err != nil {
+	a.Hasher = auth.NewHasher(auth.HashSlotsFor(a.Config.PasswordHashMemoryMiB), 0)
+	if a.Auth, err = auth.New(auth.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log, Hasher: a.Hasher}); err != nil {
 		return err
 	}
 	if a.Supply, err = supply.New(supply.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log.With("component", "supply")}); err != nil {
 		return err
 	}
 	// The supplier graph holds organisation names, types and places in the
-	// tree: rebuild it when they change.
-	a.Orgs.OnChange(a.Supply.Invalidate)
+	// tree: rebuild it when they change, here and in every other process.
+	a.Orgs.OnChange(func() {
+		a.Supply.Invalidate()
+		a.changes.changed(changedOrgs)
+	})
+	a.Supply.OnChange(func() { a.changes.changed(changedSupply) })
 	if a.Geo, err = supplyviz.NewBoundaries(supplyviz.BoundaryOptions{DB: a.DB, Audit: a.Audit, Now: a.Now}); err != nil {
 		return err
 	}

@@ -71,12 +71,33 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	if err := s.startAuditHeads(ctx); err != nil {
 		return s, err
 	}
+	// Hear other processes' changes (changes.go), and announce ours.
+	stopNotices, err := a.changes.listen(ctx, a.DB, s.Bus, func(kind string) {
+		switch kind {
+		case changedOrgs, changedSupply:
+			a.Supply.Invalidate()
+		}
+	})
+	if err != nil {
+		return s, err
+	}
+	s.closers = append(s.closers, func() error { stopNotices(); return nil })
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(healthGauge("vigil_database_up", "1 when the database answers a ping.", func() error { return a.DB.PingContext(context.Background()) }))
 	reg.MustRegister(healthGauge("vigil_bus_up", "1 when the message bus and JetStream answer.", func() error { return s.Bus.Healthy(context.Background()) }))
 	reg.MustRegister(newAuditHeadCollector(a.Audit))
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_change_notices_heard_total",
+			Help: "Notices of organisation or supplier register changes heard from other processes."}, func() float64 { return float64(a.changes.heard.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_password_hash_slots",
+			Help: "Password checks allowed at once (--password-hash-memory / 46 MiB)."}, func() float64 { return float64(a.Hasher.Slots()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_password_hash_active",
+			Help: "Password checks running now."}, func() float64 { return float64(a.Hasher.Active()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_password_hash_busy_total",
+			Help: "Sign-ins and password changes turned away because every password-check slot stayed busy."}, func() float64 { return float64(a.Hasher.Busy()) }),
+	)
 
 	// Listen before building the web UI, so a port chosen by the kernel
 	// (--http 127.0.0.1:0) is known for links and the OIDC redirect.

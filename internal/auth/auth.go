@@ -17,10 +17,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/mail"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -73,22 +73,33 @@ type Options struct {
 	Logger *slog.Logger
 	// SessionTTL is how long a browser session lasts (default 12 h).
 	SessionTTL time.Duration
-	// Throttle limits sign-in attempts (default 10 then 1 per 30 s per key).
-	Throttle *Throttle
+	// Limits are the sign-in limits (throttle.go); zero fields take
+	// DefaultSignInLimits.
+	Limits SignInLimits
+	// Hasher runs every argon2id computation; default one with
+	// DefaultHashMemoryMiB of slots. A process shares one between its
+	// services so the bound holds for the process.
+	Hasher *Hasher
+	// DeviceTTL is how long a device cookie is trusted after the sign-in
+	// that issued it (default DefaultDeviceTTL).
+	DeviceTTL time.Duration
 }
 
 // Service manages accounts and authenticates callers.
 type Service struct {
-	db       *store.DB
-	audit    *audit.Log
-	orgs     *org.Service
-	now      func() time.Time
-	log      *slog.Logger
-	ttl      time.Duration
-	throttle *Throttle
-
-	dummyOnce sync.Once
-	dummy     string
+	db        *store.DB
+	audit     *audit.Log
+	orgs      *org.Service
+	now       func() time.Time
+	log       *slog.Logger
+	ttl       time.Duration
+	limits    SignInLimits
+	throttle  *throttle
+	hasher    *Hasher
+	deviceTTL time.Duration
+	// dummy is checked when an account has no password (or does not
+	// exist), so that costs what a real check does.
+	dummy string
 }
 
 // New returns a Service.
@@ -110,10 +121,34 @@ func New(o Options) (*Service, error) {
 	if o.SessionTTL == 0 {
 		o.SessionTTL = 12 * time.Hour
 	}
-	if o.Throttle == nil {
-		o.Throttle = NewThrottle(10, 30*time.Second, o.Now)
+	o.Limits = o.Limits.withDefaults()
+	if err := o.Limits.validate(); err != nil {
+		return nil, err
 	}
-	return &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, now: o.Now, log: o.Logger, ttl: o.SessionTTL, throttle: o.Throttle}, nil
+	if o.Hasher == nil {
+		o.Hasher = NewHasher(HashSlotsFor(DefaultHashMemoryMiB), 0)
+	}
+	if o.DeviceTTL == 0 {
+		o.DeviceTTL = DefaultDeviceTTL
+	}
+	if o.DeviceTTL < 0 {
+		return nil, errors.New("auth: Options.DeviceTTL must not be negative")
+	}
+	return &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, now: o.Now, log: o.Logger, ttl: o.SessionTTL,
+		limits: o.Limits, throttle: &throttle{db: o.DB, limits: o.Limits}, hasher: o.Hasher, deviceTTL: o.DeviceTTL, dummy: dummyHash()}, nil
+}
+
+// hash hashes a new password in a hashing slot. A password the rules
+// refuse is a ValidationError on "password"; a busy server is ErrBusy.
+func (s *Service) hash(ctx context.Context, pw string) (string, error) {
+	h, err := s.hasher.Hash(ctx, pw)
+	if err == nil {
+		return h, nil
+	}
+	if errors.Is(err, ErrBusy) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return "", err
+	}
+	return "", &ValidationError{"password", strings.TrimPrefix(err.Error(), "password: ")}
 }
 
 func (s *Service) ts() string { return s.now().UTC().Format(time.RFC3339) }
@@ -280,8 +315,8 @@ func (s *Service) AddUser(ctx context.Context, sc scope.Scope, nu NewUser) (User
 		if err := ValidatePassword(nu.Password, email, name); err != nil {
 			return User{}, err
 		}
-		if hash, err = HashPassword(nu.Password); err != nil {
-			return User{}, &ValidationError{"password", strings.TrimPrefix(err.Error(), "password: ")}
+		if hash, err = s.hash(ctx, nu.Password); err != nil {
+			return User{}, err
 		}
 	}
 	u := User{ID: "u_" + randomID(10), Email: email, Name: name, HomeOrg: o.Code, Demo: nu.Demo, HasPass: hash != "",
@@ -496,9 +531,9 @@ func (s *Service) UpdateUser(ctx context.Context, sc scope.Scope, idOrEmail stri
 		if err := ValidatePassword(*p.Password, before.Email, after.Name); err != nil {
 			return User{}, err
 		}
-		h, err := HashPassword(*p.Password)
+		h, err := s.hash(ctx, *p.Password)
 		if err != nil {
-			return User{}, &ValidationError{"password", strings.TrimPrefix(err.Error(), "password: ")}
+			return User{}, err
 		}
 		// Last, as it costs a hash and counts as a sign-in attempt.
 		if self {
@@ -519,8 +554,11 @@ func (s *Service) UpdateUser(ctx context.Context, sc scope.Scope, idOrEmail stri
 				return err
 			}
 		}
-		if p.Password != nil { // a new password ends every other session
+		if p.Password != nil { // a new password ends every other session, and every device's trust
 			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, before.ID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM signin_devices WHERE user_id = ?`, before.ID); err != nil {
 				return err
 			}
 		}
@@ -663,51 +701,133 @@ func (s *Service) ScopeFor(ctx context.Context, userID, via, remote string) (sco
 	return scope.Scope{UserID: userID, Email: email, Name: name, Via: via, Remote: remote, Home: home, Grants: g}, nil
 }
 
-// Authenticate checks an e-mail and password, throttled per account and per
-// remote address, and returns the user's ID.
-func (s *Service) Authenticate(ctx context.Context, email, password, remote string) (string, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	keys := []string{"email:" + email, "ip:" + remote}
-	if ok, _ := s.throttle.Allow(keys...); !ok {
-		s.log.Warn("sign-in throttled", "email", email, "remote", remote)
-		return "", ErrThrottled
-	}
-	var id, hash string
-	var disabled bool
-	err := s.db.Q().QueryRowContext(ctx, `SELECT id, password_hash, disabled FROM users WHERE email = ?`, email).Scan(&id, &hash, &disabled)
-	if errors.Is(err, sql.ErrNoRows) || hash == "" {
-		s.dummyOnce.Do(func() { s.dummy, _ = HashPassword(randomID(16)) })
-		CheckPassword(s.dummy, password) // same cost as a real check
-		s.throttle.Fail(keys...)
-		s.recordSignIn(ctx, "", email, remote, false)
-		return "", ErrBadCredentials
-	}
-	if err != nil {
-		return "", err
-	}
-	if !CheckPassword(hash, password) {
-		s.throttle.Fail(keys...)
-		s.recordSignIn(ctx, id, email, remote, false)
-		return "", ErrBadCredentials
-	}
-	if disabled {
-		return "", ErrDisabled
-	}
-	s.throttle.Succeed("email:" + email)
-	return id, nil
+// SignInAttempt is one password sign-in.
+type SignInAttempt struct {
+	Email    string
+	Password string
+	Remote   string
+	// Device is the secret of the browser's device cookie, if it has one:
+	// a browser that signed in to this account before is throttled on its
+	// own (throttle.go), not with everyone else who tries the account.
+	Device string
 }
 
-func (s *Service) recordSignIn(ctx context.Context, id, email, remote string, ok bool) {
-	action := "auth.signin"
-	if !ok {
-		action = "auth.signin_failed"
+// SignedIn is a successful sign-in.
+type SignedIn struct {
+	UserID string
+	// Device is a new device-cookie secret for the browser to keep, when
+	// it did not present a trusted one for this account; "" otherwise.
+	Device string
+}
+
+// SignIn checks a password sign-in from a browser, throttled as
+// throttle.go describes, and on success trusts the browser as a device of
+// the account (SignedIn.Device) if it was not one already. Every failed and
+// every throttled attempt is audited.
+func (s *Service) SignIn(ctx context.Context, a SignInAttempt) (SignedIn, error) {
+	return s.signIn(ctx, a, true)
+}
+
+// Authenticate checks an e-mail and password with the same throttling and
+// auditing as SignIn, but no device cookie, and returns the user's ID (the
+// change-password form uses it to check the current password).
+func (s *Service) Authenticate(ctx context.Context, email, password, remote string) (string, error) {
+	in, err := s.signIn(ctx, SignInAttempt{Email: email, Password: password, Remote: remote}, false)
+	return in.UserID, err
+}
+
+// attempt is what the audit log records of a sign-in attempt.
+type attempt struct {
+	userID, email, home, remote string
+}
+
+func (s *Service) signIn(ctx context.Context, a SignInAttempt, issueDevice bool) (SignedIn, error) {
+	email := strings.ToLower(strings.TrimSpace(a.Email))
+	var id, hash, home string
+	var disabled bool
+	err := s.db.Q().QueryRowContext(ctx, `SELECT id, password_hash, disabled, home_org FROM users WHERE email = ?`, email).Scan(&id, &hash, &disabled, &home)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return SignedIn{}, fmt.Errorf("auth: sign-in: %w", err)
 	}
-	var home string
-	if id != "" {
-		s.db.Q().QueryRowContext(ctx, `SELECT home_org FROM users WHERE id = ?`, id).Scan(&home)
+	at := attempt{userID: id, email: email, home: home, remote: a.Remote}
+	device := ""
+	if id != "" && a.Device != "" {
+		if device, err = s.trustedDevice(ctx, id, a.Device); err != nil {
+			return SignedIn{}, err
+		}
 	}
-	sc := scope.Scope{UserID: id, Email: email, Via: "web", Remote: remote}
-	if err := s.audit.Record(ctx, sc, audit.Change{Action: action, ObjectType: "user", ObjectID: id, Org: home}); err != nil {
-		s.log.Error("audit sign-in", "err", err)
+	bs := s.limits.buckets(email, a.Remote, device)
+	full, wait, err := s.throttle.take(ctx, s.now(), bs)
+	if err != nil {
+		return SignedIn{}, err
+	}
+	if full != "" {
+		retry := int(math.Ceil(wait.Seconds()))
+		s.log.Warn("sign-in throttled", "email", shownEmail(email), "remote", a.Remote, "limit", full, "retry_after_s", retry)
+		s.recordSignIn(ctx, at, "auth.signin_throttled", map[string]any{"limit": full, "retry_after_seconds": retry})
+		return SignedIn{}, ErrThrottled
+	}
+	check := hash
+	if check == "" {
+		check = s.dummy // no account or no password: the same cost as a real check
+	}
+	ok, err := s.hasher.Check(ctx, check, a.Password)
+	if err != nil {
+		// The password was never checked (busy, or the caller left): the
+		// attempt does not count.
+		if gerr := s.throttle.give(context.WithoutCancel(ctx), bs); gerr != nil {
+			s.log.Error("sign-in throttle: give back an unchecked attempt", "err", gerr)
+		}
+		return SignedIn{}, err
+	}
+	if !ok || hash == "" {
+		s.recordSignIn(ctx, at, "auth.signin_failed", nil)
+		return SignedIn{}, ErrBadCredentials
+	}
+	if disabled {
+		return SignedIn{}, ErrDisabled
+	}
+	// The account's buckets empty; the address only gets its own unit
+	// back, so one good account cannot clear a sprayer's address.
+	var reset, give []bucket
+	for _, b := range bs {
+		if b.kind == "address" {
+			give = append(give, b)
+		} else {
+			reset = append(reset, b)
+		}
+	}
+	bg := context.WithoutCancel(ctx)
+	if err := errors.Join(s.throttle.reset(bg, reset), s.throttle.give(bg, give)); err != nil {
+		s.log.Error("sign-in throttle: after a success", "err", err)
+	}
+	in := SignedIn{UserID: id}
+	if device == "" && issueDevice {
+		if in.Device, err = s.newDevice(ctx, id); err != nil {
+			// The sign-in stands; the browser is trusted next time.
+			s.log.Error("sign-in: trust device", "user", id, "err", err)
+		}
+	}
+	return in, nil
+}
+
+// shownEmail is how an attempted e-mail address appears in the audit log
+// and in logs: as typed when it is an e-mail address, and not at all
+// otherwise, since people paste passwords into the wrong field.
+func shownEmail(email string) string {
+	if _, err := normEmail(email); err != nil {
+		return "(not an e-mail address)"
+	}
+	return email
+}
+
+// recordSignIn audits a failed or throttled attempt, filed under the
+// account's home organisation when the account exists, so that
+// organisation's auditors see it. It is recorded even if the caller has
+// gone, and never includes the password.
+func (s *Service) recordSignIn(ctx context.Context, a attempt, action string, after any) {
+	sc := scope.Scope{UserID: a.userID, Email: shownEmail(a.email), Via: "web", Remote: a.remote}
+	if err := s.audit.Record(context.WithoutCancel(ctx), sc, audit.Change{Action: action, ObjectType: "user", ObjectID: a.userID, Org: a.home, After: after}); err != nil {
+		s.log.Error("audit sign-in", "action", action, "err", err)
 	}
 }

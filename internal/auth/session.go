@@ -49,7 +49,10 @@ func (s *Service) StartSession(ctx context.Context, userID, remote, userAgent st
 		return Session{}, fmt.Errorf("auth: start session: %w", err)
 	}
 	var email, home string
-	s.db.Q().QueryRowContext(ctx, `SELECT email, home_org FROM users WHERE id = ?`, userID).Scan(&email, &home)
+	if err := s.db.Q().QueryRowContext(ctx, `SELECT email, home_org FROM users WHERE id = ?`, userID).Scan(&email, &home); err != nil {
+		// The entry is still written, without the e-mail and organisation.
+		s.log.Error("audit sign-in: look up the user", "user", userID, "err", err)
+	}
 	// The session exists now: record it even if the browser has gone away.
 	if err := s.audit.Record(context.WithoutCancel(ctx), scope.Scope{UserID: userID, Email: email, Via: "web", Remote: remote},
 		audit.Change{Action: "auth.signin", ObjectType: "user", ObjectID: userID, Org: home}); err != nil {

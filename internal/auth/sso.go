@@ -73,7 +73,14 @@ func (o *SSO) Finish(ctx context.Context, gotState, code, remote string) (string
 		return "", "", err
 	}
 	if len(id.Grants) == 0 {
-		s.recordSignIn(ctx, "", id.Email, remote, false)
+		at := attempt{email: strings.ToLower(strings.TrimSpace(id.Email)), remote: remote}
+		// Filed under the account's home organisation when it has one here.
+		err := s.db.Q().QueryRowContext(ctx, `SELECT id, home_org FROM users WHERE oidc_subject = ? OR (email = ? AND email <> '')`,
+			id.Issuer+"|"+id.Subject, at.email).Scan(&at.userID, &at.home)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			s.log.Error("single sign-on: look up the refused account", "err", err)
+		}
+		s.recordSignIn(ctx, at, "auth.signin_failed", map[string]any{"reason": "no role"})
 		return "", "", ErrNoRole
 	}
 	subject := id.Issuer + "|" + id.Subject

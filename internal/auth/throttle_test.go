@@ -1,86 +1,63 @@
 package auth_test
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store/storetest"
 )
 
-func TestThrottle(t *testing.T) {
-	clk := &clock{t: t0}
-	th := auth.NewThrottle(3, 10*time.Second, clk.Now)
-	allow := func(keys ...string) (bool, time.Duration) { return th.Allow(keys...) }
-
-	for i := range 3 {
-		if ok, _ := allow("a"); !ok {
-			t.Fatalf("attempt %d refused within the burst", i+1)
+// Concurrent attempts cannot all slip past a limit before any of them is
+// counted: each takes its unit before its password is checked, atomically.
+func TestThrottleHoldsUnderConcurrency(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		e.add(t, "bob@example.org", scope.OrgAnalyst, "RJ1", "saffron piston glacier")
+		burst := auth.DefaultSignInLimits().AccountAddress.Burst
+		var bad, throttled, other sync.Map
+		var wg sync.WaitGroup
+		for i := range 4 * burst {
+			wg.Go(func() {
+				_, err := e.auth.Authenticate(t.Context(), "bob@example.org", fmt.Sprint("guess ", i), "198.51.100.1")
+				switch {
+				case errors.Is(err, auth.ErrBadCredentials):
+					bad.Store(i, true)
+				case errors.Is(err, auth.ErrThrottled):
+					throttled.Store(i, true)
+				default:
+					other.Store(i, err)
+				}
+			})
 		}
-		th.Fail("a")
-	}
-	ok, wait := allow("a")
-	if ok || wait != 10*time.Second {
-		t.Errorf("after the burst: ok %v wait %v, want refused for 10s", ok, wait)
-	}
-	// Another key is untouched; a request carrying both is refused.
-	if ok, _ := allow("b"); !ok {
-		t.Error("an unrelated key is throttled")
-	}
-	if ok, _ := allow("b", "a"); ok {
-		t.Error("a request with one throttled key is allowed")
-	}
-
-	// Tokens refill at one per 10 s.
-	clk.Advance(4 * time.Second)
-	if ok, wait := allow("a"); ok || wait != 6*time.Second {
-		t.Errorf("after 4 s: ok %v wait %v, want refused for 6s", ok, wait)
-	}
-	clk.Advance(6 * time.Second)
-	if ok, _ := allow("a"); !ok {
-		t.Error("after 10 s one attempt should be allowed")
-	}
-	th.Fail("a")
-	if ok, _ := allow("a"); ok {
-		t.Error("the refilled attempt was used, the next must wait")
-	}
-	// The bucket never holds more than the burst.
-	clk.Advance(time.Hour)
-	th.Fail("a", "a", "a")
-	if ok, _ := allow("a"); ok {
-		t.Error("a long pause refilled more than the burst")
-	}
-	// Success empties the record.
-	th.Succeed("a")
-	for i := range 3 {
-		if ok, _ := allow("a"); !ok {
-			t.Fatalf("attempt %d after success refused", i+1)
+		wg.Wait()
+		n := func(m *sync.Map) (k int) { m.Range(func(any, any) bool { k++; return true }); return }
+		other.Range(func(_, err any) bool { t.Errorf("concurrent attempt: %v", err); return true })
+		if n(&bad) != burst || n(&throttled) != 3*burst {
+			t.Errorf("%d concurrent guesses: %d checked and %d throttled, want %d and %d", 4*burst, n(&bad), n(&throttled), burst, 3*burst)
 		}
-		th.Fail("a")
-	}
-	if ok, _ := allow("a"); ok {
-		t.Error("burst not enforced after success")
-	}
+	})
 }
 
-// The throttle is shared by every request of the process.
-func TestThrottleConcurrent(t *testing.T) {
-	clk := &clock{t: t0}
-	th := auth.NewThrottle(50, time.Minute, clk.Now)
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Go(func() {
-			for i := range 100 {
-				k := fmt.Sprintf("k%d", (g+i)%5)
-				if ok, _ := th.Allow(k, "shared"); ok {
-					th.Fail(k, "shared")
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if ok, _ := th.Allow("shared"); ok {
-		t.Error("800 failures left the shared key allowed")
+func TestSignInLimitsAreValidated(t *testing.T) {
+	db := storetest.SQLite(t, org.Migrations(), audit.Migrations(), auth.Migrations())
+	l := audit.New(db, nil)
+	orgs, _ := org.New(org.Options{DB: db, Audit: l})
+	for _, c := range []struct {
+		limits auth.SignInLimits
+		want   string
+	}{
+		{auth.SignInLimits{Account: auth.Limit{Burst: -1, Every: time.Minute}}, "Limits.Account"},
+		{auth.SignInLimits{Address: auth.Limit{Burst: 3}}, "Limits.Address"},
+	} {
+		if _, err := auth.New(auth.Options{DB: db, Audit: l, Orgs: orgs, Limits: c.limits}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("New with limits %+v = %v, want an error naming %s", c.limits, err, c.want)
+		}
 	}
 }

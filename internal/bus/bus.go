@@ -407,6 +407,37 @@ func (b *Bus) Publish(ctx context.Context, subject string, data []byte, msgID st
 	return nil
 }
 
+// Notify publishes data on subject with core NATS: not stored, delivered
+// at most once to whoever is subscribed at that moment, and it returns
+// without waiting for the server. It is for notices whose loss a receiver
+// can survive, such as "organisations changed" (a receiver that misses one
+// catches up at its own periodic check). Anything that must not be lost
+// goes through Publish instead.
+func (b *Bus) Notify(subject string, data []byte) error {
+	if err := b.nc.Publish(subject, data); err != nil {
+		return fmt.Errorf("bus: notify %s: %w", subject, err)
+	}
+	return nil
+}
+
+// Subscribe calls fn for every core NATS message on subject (wildcards
+// allowed), one at a time, until stop is called or the bus closes. fn must
+// be quick: it runs on the subscription's delivery goroutine.
+func (b *Bus) Subscribe(subject string, fn func(subject string, data []byte)) (stop func(), err error) {
+	sub, err := b.nc.Subscribe(subject, func(m *nats.Msg) { fn(m.Subject, m.Data) })
+	if err != nil {
+		return nil, fmt.Errorf("bus: subscribe %s: %w", subject, err)
+	}
+	// Make sure the server has the interest before returning, so a notice
+	// published right after Subscribe returns is not missed.
+	if err := b.nc.Flush(); err != nil {
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("bus: subscribe %s: %w", subject, err)
+	}
+	var once sync.Once
+	return func() { once.Do(func() { sub.Unsubscribe() }) }, nil
+}
+
 // Handler processes one message. Returning nil acknowledges it, so a
 // handler must make its effect durable before returning; returning an error
 // asks for redelivery after a short backoff. ctx is cancelled when the

@@ -609,3 +609,52 @@ func TestConsumeStopsWhenContextDone(t *testing.T) {
 		t.Errorf("interrupted message redelivered after %s, want immediately", d)
 	}
 }
+
+// Notify and Subscribe carry core NATS notices: every subscriber at the time
+// gets each one, wildcards included; after stop, none.
+func TestNotifySubscribe(t *testing.T) {
+	b := bustest.Run(t)
+	subject := uniqueName(t, "vigil.test")
+	type notice struct{ subject, data string }
+	got1, got2 := make(chan notice, 10), make(chan notice, 10)
+	stop1, err := b.Subscribe(subject+".changed.*", func(s string, d []byte) { got1 <- notice{s, string(d)} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop2, err := b.Subscribe(subject+".changed.orgs", func(s string, d []byte) { got2 <- notice{s, string(d)} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop2()
+	if err := b.Notify(subject+".changed.orgs", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []chan notice{got1, got2} {
+		select {
+		case n := <-ch:
+			if n.subject != subject+".changed.orgs" || n.data != "x" {
+				t.Errorf("got %+v", n)
+			}
+		case <-time.After(testTimeout):
+			t.Fatal("notice not delivered")
+		}
+	}
+	stop1()
+	stop1() // harmless twice
+	if err := b.Notify(subject+".changed.supply", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Notify(subject+".changed.orgs", []byte("z")); err != nil {
+		t.Fatal(err)
+	}
+	// The second subscriber's copy of the last notice arrives after
+	// anything the stopped one could still have been sent.
+	if n := <-got2; n.data != "z" {
+		t.Errorf("second subscriber got %+v, want z", n)
+	}
+	select {
+	case n := <-got1:
+		t.Errorf("a stopped subscription received %+v", n)
+	default:
+	}
+}

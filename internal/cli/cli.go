@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/user"
 	"strings"
@@ -116,9 +117,11 @@ that would change data refuse.`,
 }
 
 // open opens the app for a CLI command (migrating if needed, so a first
-// command on a new data dir just works).
+// command on a new data dir just works). Warnings reach stderr: e.g. that
+// running servers could not be told of a change (they see it within a few
+// seconds anyway).
 func (e *env) open(ctx context.Context) (*app.App, error) {
-	return app.Open(ctx, e.cfg, nil, app.MigrateAuto)
+	return app.Open(ctx, e.cfg, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), app.MigrateAuto)
 }
 
 // joinNames lists the values of a string enumeration for help text.

@@ -264,3 +264,22 @@ func TestImportBoundaries(t *testing.T) {
 		t.Errorf("bad file: %d %s", r.code, r.stderr)
 	}
 }
+
+// A change made with --nats tells running servers; if NATS cannot be
+// reached the change still stands, and the operator is told servers will
+// see it at their next check.
+func TestChangeWithUnreachableNATSStillSucceeds(t *testing.T) {
+	dir := t.TempDir()
+	r := must(t, run(t, "", nil, "--data-dir", dir, "--nats", "nats://127.0.0.1:1", "orgs", "create", "--ods", "SUP-Q", "--name", "Quill Ltd", "--type", "supplier"))
+	if !strings.Contains(r.stdout, "created supplier SUP-Q") {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "running servers not told of the change") {
+		t.Errorf("stderr %q, want a warning that servers were not told", r.stderr)
+	}
+	// Read-only commands never touch NATS.
+	r = must(t, run(t, "", nil, "--data-dir", dir, "--nats", "nats://127.0.0.1:1", "orgs", "get", "SUP-Q"))
+	if r.stderr != "" {
+		t.Errorf("a read-only command wrote to stderr: %q", r.stderr)
+	}
+}

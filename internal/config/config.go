@@ -34,6 +34,10 @@ type Config struct {
 	NATSSyncAlways bool
 	LogLevel       string
 	LogFormat      string
+	// PasswordHashMemoryMiB bounds the memory of concurrent password checks:
+	// each argon2id check takes 46 MiB, so the default 184 lets four run at
+	// once and makes the rest wait (auth.Hasher).
+	PasswordHashMemoryMiB int
 
 	OIDCIssuer       string
 	OIDCClientID     string
@@ -63,6 +67,9 @@ func Default() Config {
 		LogLevel:    "info",
 		LogFormat:   "text",
 		OIDCName:    "single sign-on",
+		// 4 × auth.HashMemoryMiB (46): config imports nothing of Vigil's,
+		// and app's tests check the two agree.
+		PasswordHashMemoryMiB: 184,
 	}
 }
 
@@ -70,6 +77,7 @@ type setting struct {
 	flag, env, help string
 	str             *string
 	boolean         *bool
+	integer         *int
 	secret          bool
 }
 
@@ -86,6 +94,7 @@ func (c *Config) settings() []setting {
 		{flag: "nats-sync-always", env: "VIGIL_NATS_SYNC_ALWAYS", help: "fsync every JetStream write (survives power loss, slower)", boolean: &c.NATSSyncAlways},
 		{flag: "log-level", env: "VIGIL_LOG_LEVEL", help: "debug, info, warn or error", str: &c.LogLevel},
 		{flag: "log-format", env: "VIGIL_LOG_FORMAT", help: "text or json", str: &c.LogFormat},
+		{flag: "password-hash-memory", env: "VIGIL_PASSWORD_HASH_MEMORY", help: "MiB for concurrent password checks (46 MiB each; more sign-ins wait their turn)", integer: &c.PasswordHashMemoryMiB},
 		{flag: "oidc-issuer", env: "VIGIL_OIDC_ISSUER", help: "OpenID Connect issuer URL; enables single sign-on", str: &c.OIDCIssuer},
 		{flag: "oidc-client-id", env: "VIGIL_OIDC_CLIENT_ID", help: "OpenID Connect client ID", str: &c.OIDCClientID},
 		{flag: "oidc-client-secret", env: "VIGIL_OIDC_CLIENT_SECRET", help: "OpenID Connect client secret (prefer the environment variable)", str: &c.OIDCClientSecret, secret: true},
@@ -118,6 +127,17 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, getenv func(string) string) er
 				continue
 			}
 			fs.StringVar(s.str, s.flag, def, help)
+			continue
+		}
+		if s.integer != nil {
+			if v := getenv(s.env); v != "" {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("%s=%q: want a whole number", s.env, v)
+				}
+				*s.integer = n
+			}
+			fs.IntVar(s.integer, s.flag, *s.integer, help)
 			continue
 		}
 		if v := getenv(s.env); v != "" {
@@ -183,6 +203,11 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log-format", "want text or json")
 	}
+	// One check needs 46 MiB; below that no password could be checked,
+	// and above 64 GiB the number is surely a unit mistake.
+	if c.PasswordHashMemoryMiB < 46 || c.PasswordHashMemoryMiB > 65536 {
+		bad("password-hash-memory", "want MiB between 46 (one password check at a time) and 65536, e.g. 184 for four at once")
+	}
 	if c.OIDCIssuer != "" {
 		if c.OIDCClientID == "" {
 			bad("oidc-client-id", "required when --oidc-issuer is set")
@@ -246,6 +271,8 @@ func (c *Config) Redacted() [][2]string {
 			if s.secret && v != "" {
 				v = redact(v)
 			}
+		} else if s.integer != nil {
+			v = strconv.Itoa(*s.integer)
 		} else {
 			v = strconv.FormatBool(*s.boolean)
 		}

@@ -196,7 +196,7 @@ func (s *Service) Import(ctx context.Context, sc scope.Scope, paths []string, op
 					return err
 				}
 			}
-			return nil
+			return bump(ctx, tx)
 		})
 		if err != nil {
 			s.changed()

@@ -36,6 +36,25 @@ func (s *Service) changed() {
 	}
 }
 
+// Generation is a counter that every committed change to organisations
+// increases, for processes that keep something built from the tree and
+// did not make the change themselves (OnChange tells only this process).
+func (s *Service) Generation(ctx context.Context) (int64, error) {
+	var gen int64
+	if err := s.db.Q().QueryRowContext(ctx, `SELECT generation FROM org_meta WHERE id = 1`).Scan(&gen); err != nil {
+		return 0, fmt.Errorf("org: read generation: %w", err)
+	}
+	return gen, nil
+}
+
+// bump increases the generation inside the transaction of a change.
+func bump(ctx context.Context, tx *store.Tx) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE org_meta SET generation = generation + 1 WHERE id = 1`); err != nil {
+		return fmt.Errorf("org: bump generation: %w", err)
+	}
+	return nil
+}
+
 // Options are Service's dependencies.
 type Options struct {
 	DB     *store.DB
@@ -461,6 +480,9 @@ func (s *Service) Create(ctx context.Context, sc scope.Scope, o Org) (Org, error
 		if err := insertOrg(ctx, tx, o); err != nil {
 			return err
 		}
+		if err := bump(ctx, tx); err != nil {
+			return err
+		}
 		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "org.create", ObjectType: "org", ObjectID: o.Code, Org: o.Code, After: o})
 		return err
 	})
@@ -600,6 +622,9 @@ func (s *Service) Update(ctx context.Context, sc scope.Scope, code string, p Pat
 			after.Name, string(after.Status), after.Parent, after.Path, after.Region, after.ICB, after.Postcode, after.Population, searchText(after.Code, after.Name), after.UpdatedAt, code); err != nil {
 			return err
 		}
+		if err := bump(ctx, tx); err != nil {
+			return err
+		}
 		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "org.update", ObjectType: "org", ObjectID: code, Org: code, Before: before, After: after})
 		return err
 	})
@@ -664,6 +689,9 @@ func (s *Service) EnsureRoot(ctx context.Context) error {
 			if errors.Is(err, store.ErrConflict) {
 				return nil
 			}
+			return err
+		}
+		if err := bump(ctx, tx); err != nil {
 			return err
 		}
 		_, err := s.audit.Append(ctx, tx, scope.System("vigil"), audit.Change{Action: "org.create", ObjectType: "org", ObjectID: o.Code, Org: o.Code, After: o})

@@ -744,3 +744,53 @@ func TestNewValidatesOptions(t *testing.T) {
 		t.Errorf("after EnsureRoot twice: %+v", all)
 	}
 }
+
+// Every committed change raises the generation, so another process can tell
+// the tree changed; a refused change and a dry run do not.
+func TestGenerationCountsCommittedChanges(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		gen := func() int64 {
+			t.Helper()
+			g, err := e.svc.Generation(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return g
+		}
+		g0 := gen()
+		if _, err := e.svc.Create(ctx, nat, org.Org{Code: "Y56", Name: "London", Type: org.Region}); err != nil {
+			t.Fatal(err)
+		}
+		g1 := gen()
+		if g1 <= g0 {
+			t.Errorf("create: generation %d → %d", g0, g1)
+		}
+		if _, err := e.svc.Create(ctx, nat, org.Org{Code: "Y56", Name: "London again", Type: org.Region}); err == nil {
+			t.Fatal("duplicate created")
+		}
+		if gen() != g1 {
+			t.Errorf("a refused create changed the generation")
+		}
+		name := "NHS England London"
+		if _, err := e.svc.Update(ctx, nat, "Y56", org.Patch{Name: &name}); err != nil {
+			t.Fatal(err)
+		}
+		g2 := gen()
+		if g2 <= g1 {
+			t.Errorf("update: generation %d → %d", g1, g2)
+		}
+		if _, err := e.svc.Import(ctx, nat, fixtures, org.ImportOptions{DryRun: true}); err != nil {
+			t.Fatal(err)
+		}
+		if gen() != g2 {
+			t.Errorf("a dry-run import changed the generation")
+		}
+		if _, err := e.svc.Import(ctx, nat, fixtures, org.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if gen() <= g2 {
+			t.Errorf("import: generation %d → %d", g2, gen())
+		}
+	})
+}

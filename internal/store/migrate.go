@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -216,6 +218,9 @@ func (d *DB) Migrate(ctx context.Context, sets ...MigrationSet) ([]Migration, er
 	if err := d.Check(ctx, sets...); err != nil && !errors.Is(err, ErrSchemaOlder) {
 		return nil, err
 	}
+	if err := d.ensureIdentity(ctx); err != nil {
+		return nil, err
+	}
 	applied, err := d.applied(ctx, d.Q())
 	if err != nil {
 		return nil, err
@@ -275,4 +280,34 @@ func splitStatements(s string) []string {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return strings.TrimSpace(s)
+}
+
+// ensureIdentity gives the database its identity, once: a random value
+// made by the first migration and never changed.
+func (d *DB) ensureIdentity(ctx context.Context) error {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	if _, err := d.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS store_identity (id INTEGER PRIMARY KEY, value TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("store: create store_identity: %w", err)
+	}
+	if _, err := d.ExecContext(ctx, d.Rebind(`INSERT INTO store_identity (id, value) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`), hex.EncodeToString(b[:])); err != nil {
+		return fmt.Errorf("store: store_identity: %w", err)
+	}
+	return nil
+}
+
+// Identity returns the database's identity: a random value made when it was
+// first migrated, the same for every process that opens it and different
+// for every other database (another deployment, a test's own schema). The
+// processes of one deployment share it and nothing else is guaranteed to be
+// shared, so they use it to name what they share elsewhere, such as their
+// NATS subjects.
+func (d *DB) Identity(ctx context.Context) (string, error) {
+	var v string
+	if err := d.QueryRowContext(ctx, `SELECT value FROM store_identity WHERE id = 1`).Scan(&v); err != nil {
+		return "", fmt.Errorf("store: database identity (run `vigil migrate`): %w", err)
+	}
+	return v, nil
 }

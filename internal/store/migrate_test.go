@@ -348,3 +348,25 @@ func TestMigrateConcurrentPostgres(t *testing.T) {
 		t.Errorf("concurrent Migrate calls applied %v migrations in all, want 4 once", counts)
 	}
 }
+
+// A database has one identity, made by its first migration and kept by
+// every later one; another database has another.
+func TestIdentity(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		id, err := db.Identity(ctx)
+		if err != nil || len(id) < 16 {
+			t.Fatalf("Identity after migrating = %q, %v", id, err)
+		}
+		if _, err := db.Migrate(ctx, stepSet("gamma", 1)); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := db.Identity(ctx); err != nil || again != id {
+			t.Errorf("Identity after another migration = %q, %v; want %q", again, err, id)
+		}
+		other := storetest.SQLite(t)
+		if oid, err := other.Identity(ctx); err != nil || oid == id {
+			t.Errorf("another database's identity = %q, %v; want its own", oid, err)
+		}
+	}, stepSet("alpha", 1))
+}

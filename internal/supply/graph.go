@@ -24,6 +24,7 @@ import (
 // of per-org index; plus one map entry (~60 bytes) per ID.
 type graph struct {
 	gen     int64
+	orgGen  int64 // the organisation tree's generation it was built from
 	builtAt time.Time
 
 	orgs   []orgNode
@@ -185,6 +186,12 @@ func (s *Service) load(ctx context.Context) (*graph, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Read before the tree itself: a change committed in between makes the
+	// next check rebuild rather than being missed.
+	orgGen, err := s.orgGeneration(ctx)
+	if err != nil {
+		return nil, err
+	}
 	orgs, err := s.orgs.All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("supply: list organisations: %w", err)
@@ -194,7 +201,7 @@ func (s *Service) load(ctx context.Context) (*graph, error) {
 		return nil, err
 	}
 	g := buildGraph(orgs, reg)
-	g.gen = gen
+	g.gen, g.orgGen = gen, orgGen
 	g.stats.Generation = gen
 	g.stats.BuildMillis = time.Since(t0).Milliseconds()
 	g.stats.BuiltAt = s.now().UTC()

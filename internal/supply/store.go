@@ -256,6 +256,7 @@ func (s *Service) change(ctx context.Context, sc scope.Scope, c audit.Change, fn
 	})
 	if err == nil {
 		s.dirty.Store(true)
+		s.changed()
 	}
 	return err
 }

@@ -88,6 +88,14 @@ type OrgSource interface {
 	All(ctx context.Context) ([]org.Org, error)
 }
 
+// OrgGenerations is an OrgSource that can also say cheaply whether the tree
+// has changed since (org.Service can): the graph then notices organisation
+// changes made by other processes at its periodic check, as it does the
+// register's, instead of only at MaxGraphAge.
+type OrgGenerations interface {
+	Generation(ctx context.Context) (int64, error)
+}
+
 // Options are the Service's dependencies.
 type Options struct {
 	DB    *store.DB
@@ -96,13 +104,15 @@ type Options struct {
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
-	// CheckInterval is how often a query may look at the store's generation
-	// counter to notice changes made by other processes (default 2s; a
-	// change made through this Service is seen at once).
+	// CheckInterval is how often a query may look at the register's (and,
+	// with OrgGenerations, the organisation tree's) generation counter to
+	// notice changes made by other processes (default 2s). A change made
+	// through this Service is seen at once, and so is one announced to
+	// Invalidate; this check is the fallback for an announcement missed.
 	CheckInterval time.Duration
-	// MaxGraphAge rebuilds the graph at least this often, to pick up
-	// organisation changes, which do not bump the supply generation
-	// (default 10 minutes). Invalidate forces a rebuild.
+	// MaxGraphAge rebuilds the graph at least this often, for anything the
+	// counters do not cover (default 10 minutes). Invalidate forces a
+	// rebuild.
 	MaxGraphAge time.Duration
 	// MaxPathsPerOrg caps the paths listed per affected organisation
 	// (default 5; the total is still counted).
@@ -122,6 +132,8 @@ type Service struct {
 	lastCk atomic.Int64 // unix nanos of the last generation check
 	build  sync.Mutex
 	pool   sync.Pool // *scratch
+	// onChange is called after every committed change to the register.
+	onChange []func()
 	// concRuns and sysRuns count report computations (reports.go), so
 	// tests can tell a cached answer from a computed one.
 	concRuns, sysRuns atomic.Int64
@@ -161,8 +173,20 @@ func New(o Options) (*Service, error) {
 }
 
 // Invalidate makes the next query rebuild the graph (call it after the
-// organisation tree changes).
+// organisation tree changes, or when another process says it changed
+// either).
 func (s *Service) Invalidate() { s.dirty.Store(true) }
+
+// OnChange registers f to be called after each committed change to the
+// register, so the composition root can tell other processes. Register
+// hooks before the Service is used.
+func (s *Service) OnChange(f func()) { s.onChange = append(s.onChange, f) }
+
+func (s *Service) changed() {
+	for _, f := range s.onChange {
+		f()
+	}
+}
 
 // Refresh rebuilds the graph now and returns its statistics.
 func (s *Service) Refresh(ctx context.Context) (GraphStats, error) {
@@ -191,6 +215,16 @@ func (s *Service) generation(ctx context.Context, q store.Queryer) (int64, error
 	return gen, nil
 }
 
+// orgGeneration is the organisation tree's generation, or 0 when the
+// OrgSource does not keep one.
+func (s *Service) orgGeneration(ctx context.Context) (int64, error) {
+	og, ok := s.orgs.(OrgGenerations)
+	if !ok {
+		return 0, nil
+	}
+	return og.Generation(ctx)
+}
+
 // bump marks the register changed inside tx, for every process.
 func bump(ctx context.Context, tx *store.Tx) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE supply_meta SET generation = generation + 1 WHERE id = 1`); err != nil {
@@ -200,9 +234,10 @@ func bump(ctx context.Context, tx *store.Tx) error {
 }
 
 // current returns an up-to-date graph, rebuilding it when this process
-// changed the register, when another process did (seen through the
-// generation counter, checked at most every CheckInterval), or when it is
-// older than MaxGraphAge.
+// changed the register, when it was invalidated, when another process
+// changed the register or the organisations (seen through the generation
+// counters, checked at most every CheckInterval), or when it is older than
+// MaxGraphAge.
 func (s *Service) current(ctx context.Context) (*graph, error) {
 	g := s.graph.Load()
 	now := s.now()
@@ -215,8 +250,12 @@ func (s *Service) current(ctx context.Context) (*graph, error) {
 		if err != nil {
 			return nil, err
 		}
+		orgGen, err := s.orgGeneration(ctx)
+		if err != nil {
+			return nil, err
+		}
 		s.lastCk.Store(now.UnixNano())
-		if gen == g.gen {
+		if gen == g.gen && orgGen == g.orgGen {
 			return g, nil
 		}
 	}

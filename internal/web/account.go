@@ -80,6 +80,8 @@ func (w *Web) changePassword(rw http.ResponseWriter, r *http.Request, sc scope.S
 		case err == nil:
 			w.startSession(rw, r, sc.UserID, "/account?done=password")
 			return
+		case errors.Is(err, auth.ErrBusy):
+			f.Set("current", "Vigil is busy signing other people in. Wait a few seconds, then try again")
 		case errors.Is(err, auth.ErrThrottled):
 			f.Set("current", "Too many attempts. Wait a minute, then try again")
 		case errors.As(err, &ve) && ve.Field == "current_password":

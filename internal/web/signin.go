@@ -135,11 +135,16 @@ func (w *Web) signIn(rw http.ResponseWriter, r *http.Request, _ scope.Scope) {
 		w.renderSignIn(rw, r, http.StatusUnprocessableEntity, d)
 		return
 	}
-	id, err := w.o.Auth.Authenticate(r.Context(), f.V("email"), password, remote(r))
+	in, err := w.o.Auth.SignIn(r.Context(), auth.SignInAttempt{Email: f.V("email"), Password: password, Remote: remote(r),
+		Device: auth.DeviceFromCookie(r, w.o.TLS)})
 	switch {
 	case errors.Is(err, auth.ErrBadCredentials):
 		d.Problem = "E-mail address or password not recognised. Check them and try again."
 		w.renderSignIn(rw, r, http.StatusUnauthorized, d)
+		return
+	case errors.Is(err, auth.ErrBusy):
+		d.Problem = "Vigil is busy signing other people in. Wait a few seconds, then try again."
+		w.renderSignIn(rw, r, http.StatusTooManyRequests, d)
 		return
 	case errors.Is(err, auth.ErrThrottled):
 		d.Problem = "Too many sign-in attempts for this account or from this network. Wait a minute, then try again."
@@ -153,7 +158,12 @@ func (w *Web) signIn(rw http.ResponseWriter, r *http.Request, _ scope.Scope) {
 		w.serverError(rw, r, nil, err)
 		return
 	}
-	w.startSession(rw, r, id, d.Next)
+	if in.Device != "" {
+		// This browser is now trusted for the account: someone else's
+		// failures on it will not lock it out (auth/throttle.go).
+		auth.SetDeviceCookie(rw, in.Device, w.o.Auth.DeviceTTL(), w.o.TLS)
+	}
+	w.startSession(rw, r, in.UserID, d.Next)
 }
 
 func (w *Web) startSession(rw http.ResponseWriter, r *http.Request, userID, next string) {

@@ -88,8 +88,8 @@ func (s *syncBuffer) String() string {
 }
 
 type envOptions struct {
-	throttle *auth.Throttle
-	demo     bool
+	limits auth.SignInLimits
+	demo   bool
 	// sso, if set, is called with the server's base URL before the web UI
 	// is built and returns the SSO to use.
 	sso func(base string, a *auth.Service) (*auth.SSO, string)
@@ -121,7 +121,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatalf("create %s: %v", o.Code, err)
 		}
 	}
-	as, err := auth.New(auth.Options{DB: db, Audit: al, Orgs: orgs, Logger: log, Throttle: eo.throttle})
+	as, err := auth.New(auth.Options{DB: db, Audit: al, Orgs: orgs, Logger: log, Limits: eo.limits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,7 +458,7 @@ func TestSignOut(t *testing.T) {
 }
 
 func TestSignInThrottle(t *testing.T) {
-	e := newEnv(t, envOptions{throttle: auth.NewThrottle(2, time.Hour, nil)})
+	e := newEnv(t, envOptions{limits: auth.SignInLimits{AccountAddress: auth.Limit{Burst: 2, Every: time.Hour}}})
 	c := e.client()
 	for i := 0; i < 2; i++ {
 		wantStatus(t, "bad password", c.signInAs("analyst@leeds.test", "not the password", ""), http.StatusUnauthorized)
@@ -467,6 +467,45 @@ func TestSignInThrottle(t *testing.T) {
 	wantStatus(t, "throttled sign-in", p, http.StatusTooManyRequests)
 	mustContain(t, "throttled", p.body, "Too many sign-in attempts", "Wait a minute")
 	mustNotContain(t, "throttled", p.body, "not recognised")
+	// Another account from the same address is not locked out.
+	if p := c.signInAs("orgadmin@leeds.test", password, ""); p.status != http.StatusSeeOther {
+		t.Errorf("another account from the throttled address: status %d, want 303", p.status)
+	}
+}
+
+// A browser that signed in before keeps a device cookie, and someone
+// else's failures on the account do not lock that browser out.
+func TestSignInDeviceCookie(t *testing.T) {
+	e := newEnv(t, envOptions{limits: auth.SignInLimits{AccountAddress: auth.Limit{Burst: 2, Every: time.Hour}}})
+	mine := e.client()
+	p := mine.signInAs("analyst@leeds.test", password, "")
+	wantStatus(t, "first sign-in", p, http.StatusSeeOther)
+	var device *http.Cookie
+	for _, c := range (&http.Response{Header: p.header}).Cookies() {
+		if c.Name == auth.DeviceCookieName(false) {
+			device = c
+		}
+	}
+	if device == nil || !device.HttpOnly || device.SameSite != http.SameSiteStrictMode || device.MaxAge < 30*24*3600 {
+		t.Fatalf("device cookie after sign-in = %+v, want HttpOnly, SameSite=Strict, lasting months", device)
+	}
+	mine.get("/")
+	wantStatus(t, "sign out", mine.post("/signout", nil), http.StatusSeeOther)
+
+	// Someone else, elsewhere in the building, guesses the password.
+	other := e.client()
+	for range 2 {
+		wantStatus(t, "guess", other.signInAs("analyst@leeds.test", "not the password", ""), http.StatusUnauthorized)
+	}
+	wantStatus(t, "guesser", other.signInAs("analyst@leeds.test", password, ""), http.StatusTooManyRequests)
+
+	p = mine.signInAs("analyst@leeds.test", password, "")
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("the trusted browser after someone else's guesses: status %d, want 303\n%s", p.status, p.body)
+	}
+	if strings.Contains(p.header.Get("Set-Cookie"), auth.DeviceCookieName(false)+"=") {
+		t.Error("a trusted browser was given a second device cookie")
+	}
 }
 
 func TestNextRedirectSafety(t *testing.T) {

@@ -1,0 +1,45 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+func TestPasswordHashMemorySetting(t *testing.T) {
+	load := func(env map[string]string, args ...string) (Config, error) {
+		c := Default()
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		if err := c.RegisterFlags(fs, func(k string) string { return env[k] }); err != nil {
+			return c, err
+		}
+		if err := fs.Parse(args); err != nil {
+			return c, err
+		}
+		return c, c.Validate()
+	}
+	if c, err := load(nil); err != nil || c.PasswordHashMemoryMiB != 184 {
+		t.Errorf("default = %d, %v; want 184", c.PasswordHashMemoryMiB, err)
+	}
+	if c, err := load(map[string]string{"VIGIL_PASSWORD_HASH_MEMORY": "460"}); err != nil || c.PasswordHashMemoryMiB != 460 {
+		t.Errorf("from the environment = %d, %v; want 460", c.PasswordHashMemoryMiB, err)
+	}
+	if c, err := load(map[string]string{"VIGIL_PASSWORD_HASH_MEMORY": "460"}, "--password-hash-memory", "92"); err != nil || c.PasswordHashMemoryMiB != 92 {
+		t.Errorf("flag over environment = %d, %v; want 92", c.PasswordHashMemoryMiB, err)
+	}
+	if _, err := load(map[string]string{"VIGIL_PASSWORD_HASH_MEMORY": "lots"}); err == nil || !strings.Contains(err.Error(), "VIGIL_PASSWORD_HASH_MEMORY") {
+		t.Errorf("a word in the environment = %v, want an error naming the variable", err)
+	}
+	for _, bad := range []string{"0", "45", "-1", "100000"} {
+		if _, err := load(nil, "--password-hash-memory", bad); err == nil || !strings.Contains(err.Error(), "--password-hash-memory") {
+			t.Errorf("--password-hash-memory %s = %v, want an error naming the flag", bad, err)
+		}
+	}
+	c := Default()
+	for _, kv := range c.Redacted() {
+		if kv[0] == "password-hash-memory" && kv[1] != "184" {
+			t.Errorf("Redacted shows %q", kv[1])
+		}
+	}
+}
