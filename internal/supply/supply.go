@@ -58,6 +58,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,6 +104,13 @@ type Options struct {
 	// MaxPathsPerOrg caps the paths listed per affected organisation
 	// (default 5; the total is still counted).
 	MaxPathsPerOrg int
+	// MaxConcurrentImpacts bounds the blast-radius queries computed or
+	// streamed at once; more wait for a slot (as long as their context
+	// allows). A slot holds a query scratch — at national scale about
+	// 6 MB, plus the answer itself when it is built whole — so the bound
+	// is a memory bound: twenty clients asking for the largest answer
+	// cannot each hold one. Default: 2 × GOMAXPROCS, at least 4.
+	MaxConcurrentImpacts int
 }
 
 // Service is the supply domain's API. It is safe for concurrent use.
@@ -117,7 +125,8 @@ type Service struct {
 	dirty  atomic.Bool
 	lastCk atomic.Int64 // unix nanos of the last generation check
 	build  sync.Mutex
-	pool   sync.Pool // *scratch
+	pool   sync.Pool     // *scratch
+	slots  chan struct{} // impact queries running (MaxConcurrentImpacts)
 	// concRuns and sysRuns count report computations (reports.go), so
 	// tests can tell a cached answer from a computed one.
 	concRuns, sysRuns atomic.Int64
@@ -148,13 +157,34 @@ func New(o Options) (*Service, error) {
 	if o.MaxPathsPerOrg == 0 {
 		o.MaxPathsPerOrg = 5
 	}
-	if o.CheckInterval < 0 || o.MaxGraphAge < 0 || o.MaxPathsPerOrg < 0 {
-		return nil, errors.New("supply: Options.CheckInterval, MaxGraphAge and MaxPathsPerOrg must not be negative")
+	if o.MaxConcurrentImpacts == 0 {
+		o.MaxConcurrentImpacts = max(4, 2*runtime.GOMAXPROCS(0))
 	}
-	s := &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, now: o.Now, log: o.Logger, opts: o}
+	if o.CheckInterval < 0 || o.MaxGraphAge < 0 || o.MaxPathsPerOrg < 0 || o.MaxConcurrentImpacts < 0 {
+		return nil, errors.New("supply: Options.CheckInterval, MaxGraphAge, MaxPathsPerOrg and MaxConcurrentImpacts must not be negative")
+	}
+	s := &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, now: o.Now, log: o.Logger, opts: o, slots: make(chan struct{}, o.MaxConcurrentImpacts)}
 	s.pool.New = func() any { return new(scratch) }
 	return s, nil
 }
+
+// acquire takes an impact slot, waiting while ctx allows.
+func (s *Service) acquire(ctx context.Context) error {
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("supply: waiting for an impact slot (%d busy): %w", cap(s.slots), context.Cause(ctx))
+	}
+}
+
+// release gives an impact slot back.
+func (s *Service) release() { <-s.slots }
 
 // Invalidate makes the next query rebuild the graph (call it after the
 // organisation tree changes).
