@@ -448,13 +448,18 @@ func (g *graph) starts(q Query, v *view) (prods []int32, prefix [][]string, star
 // (what was handed out must no longer be used), so a streamed answer
 // builds every organisation in the same memory.
 type chunk[T any] struct {
-	buf  []T
-	used int
+	buf   []T
+	used  int
+	block int // elements per block; 4096 when 0
 }
 
 func (c *chunk[T]) take(n int) []T {
 	if len(c.buf)-c.used < n {
-		c.buf, c.used = make([]T, max(n, 4096)), 0
+		b := c.block
+		if b == 0 {
+			b = 4096
+		}
+		c.buf, c.used = make([]T, max(n, b)), 0
 	}
 	s := c.buf[c.used : c.used+n : c.used+n]
 	c.used += n
@@ -472,6 +477,14 @@ type orgAlloc struct {
 	impacts chunk[ServiceImpact]
 	paths   chunk[[]string]
 	details chunk[PathDetail]
+}
+
+// newOrgAlloc returns an allocator whose blocks hold about n
+// organisations' slices: one for streaming, thousands for a whole answer.
+func newOrgAlloc(n int) *orgAlloc {
+	al := &orgAlloc{}
+	al.strs.block, al.impacts.block, al.paths.block, al.details.block = 32*n, 4*n, 8*n, 8*n
+	return al
 }
 
 func (al *orgAlloc) reset() {

@@ -32,7 +32,7 @@ type ImpactStream struct {
 	s     *Service
 	r     *impactRun
 	limit int // organisations listed; all when 0
-	al    orgAlloc
+	al    *orgAlloc
 	org   AffectedOrg
 }
 
@@ -53,7 +53,7 @@ func (s *Service) OpenImpact(ctx context.Context, sc scope.Scope, q Query, limit
 		s.release()
 		return nil, err
 	}
-	return &ImpactStream{s: s, r: r, limit: max(limit, 0)}, nil
+	return &ImpactStream{s: s, r: r, limit: max(limit, 0), al: newOrgAlloc(4)}, nil
 }
 
 // Close releases the stream's slot and scratch. It is safe to call twice.
@@ -98,7 +98,7 @@ func (st *ImpactStream) Affected() iter.Seq[*AffectedOrg] {
 	return func(yield func(*AffectedOrg) bool) {
 		for k := range st.Len() {
 			st.al.reset()
-			st.r.buildOrg(k, &st.org, &st.al)
+			st.r.buildOrg(k, &st.org, st.al)
 			if !yield(&st.org) {
 				return
 			}

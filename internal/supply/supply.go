@@ -58,7 +58,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,10 +105,12 @@ type Options struct {
 	MaxPathsPerOrg int
 	// MaxConcurrentImpacts bounds the blast-radius queries computed or
 	// streamed at once; more wait for a slot (as long as their context
-	// allows). A slot holds a query scratch — at national scale about
-	// 6 MB, plus the answer itself when it is built whole — so the bound
-	// is a memory bound: twenty clients asking for the largest answer
-	// cannot each hold one. Default: 2 × GOMAXPROCS, at least 4.
+	// allows). A slot holds a query scratch — at national scale 5.3 MB for
+	// the largest answer, plus the answer itself when it is built whole
+	// (Impact rather than OpenImpact) — so the bound is a memory bound:
+	// however many clients ask, at most this many scratches and results
+	// are held. Default 16: about 90 MB of scratch at national scale,
+	// and enough that ordinary concurrency seldom waits.
 	MaxConcurrentImpacts int
 }
 
@@ -158,7 +159,7 @@ func New(o Options) (*Service, error) {
 		o.MaxPathsPerOrg = 5
 	}
 	if o.MaxConcurrentImpacts == 0 {
-		o.MaxConcurrentImpacts = max(4, 2*runtime.GOMAXPROCS(0))
+		o.MaxConcurrentImpacts = 16
 	}
 	if o.CheckInterval < 0 || o.MaxGraphAge < 0 || o.MaxPathsPerOrg < 0 || o.MaxConcurrentImpacts < 0 {
 		return nil, errors.New("supply: Options.CheckInterval, MaxGraphAge, MaxPathsPerOrg and MaxConcurrentImpacts must not be negative")
