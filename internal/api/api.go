@@ -150,6 +150,19 @@ type jsonHandler func(r *http.Request, sc scope.Scope) (any, error)
 // created marks a value answered with 201.
 type created struct{ v any }
 
+// streamer is an answer written as it is produced rather than encoded
+// whole (a national blast radius is tens of megabytes of JSON): wrap sends
+// 200 and the headers, then WriteJSON, then Close. Whatever can fail —
+// not found, invalid, no free slot — fails before the handler returns it,
+// so it is still a problem document. A failure midway (above all a
+// client gone) can no longer change the status: the response is cut, so
+// the client sees it incomplete, never a truncated body passed off as
+// whole.
+type streamer interface {
+	WriteJSON(w io.Writer, indent string) error
+	Close()
+}
+
 func (a *API) wrap(h jsonHandler) httpd.Handler {
 	return func(w http.ResponseWriter, r *http.Request, sc scope.Scope) {
 		v, err := h(r, sc)
@@ -161,6 +174,17 @@ func (a *API) wrap(h jsonHandler) httpd.Handler {
 				a.o.Logger.Error("api error", "error_id", p.ErrorID, "request_id", httpd.RequestID(r.Context()), "path", r.URL.Path, "err", err)
 			}
 			WriteProblem(w, p)
+			return
+		}
+		if st, ok := v.(streamer); ok {
+			defer st.Close()
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusOK)
+			if err := st.WriteJSON(w, ""); err != nil {
+				a.o.Logger.Warn("api answer cut", "request_id", httpd.RequestID(r.Context()), "path", r.URL.Path, "err", err)
+				panic(http.ErrAbortHandler)
+			}
 			return
 		}
 		status := http.StatusOK
