@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
@@ -46,10 +47,17 @@ func (w *Web) graphScene(ctx context.Context, sc scope.Scope, g supply.Graph, in
 		q.Product = id
 	}
 	if q != (supply.Query{}) {
-		if res, err := w.o.Supply.Impact(ctx, sc, q); err == nil {
-			for _, a := range res.Affected {
-				info["org:"+a.ODS] = orgInfo{Type: a.Type, ICB: a.ICB, ICBName: a.ICBName}
+		if st, err := w.o.Supply.OpenImpact(ctx, sc, q, 0); err == nil {
+			drawn := map[string]bool{}
+			for _, n := range g.Nodes {
+				drawn[n.ID] = n.Kind == "org"
 			}
+			for a := range st.Affected() {
+				if id := "org:" + a.ODS; drawn[id] {
+					info[id] = orgInfo{Type: a.Type, ICB: a.ICB, ICBName: a.ICBName}
+				}
+			}
+			st.Close()
 		}
 	}
 	icbNames := map[string]string{}
@@ -213,10 +221,14 @@ func (w *Web) buildMap(ctx context.Context, sc scope.Scope, v url.Values) (mapBu
 			m.Error = "Choose a supplier, product or CVE."
 			break
 		}
-		res, err := w.o.Supply.Impact(ctx, sc, q.supply())
+		// The map needs only the totals: computed when the stream opens,
+		// with no organisation or path built.
+		st, err := w.o.Supply.OpenImpact(ctx, sc, q.supply(), 0)
 		if err != nil {
 			return m, err
 		}
+		res := st.Summary()
+		st.Close()
 		metric := v.Get("metric")
 		qv := q.values()
 		qv.Set("level", string(m.level))
@@ -450,25 +462,37 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 		w.errorPage(rw, r, &sc, http.StatusBadRequest, "")
 		return
 	}
-	var result any
+	// writeJSON and writeCSV send the answer; they fail only when the
+	// client has gone or the answer cannot be encoded, after the status.
 	var rows int
-	var writeCSV func(*csv.Writer)
+	var writeJSON func() error
+	var writeCSV func(*csv.Writer) error
 	if q.Org != "" {
 		res, err := w.o.Supply.DependsOn(ctx, sc, q.Org)
 		if err != nil {
 			w.fail(rw, r, sc, err)
 			return
 		}
-		result, rows = res, len(res.Products)
-		writeCSV = func(cw *csv.Writer) {
+		rows = len(res.Products)
+		writeJSON = func() error {
+			enc := json.NewEncoder(rw)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		}
+		writeCSV = func(cw *csv.Writer) error {
 			cw.Write([]string{"product_id", "name", "kind", "supplier_id", "supplier_name", "group_id", "depth", "services", "critical", "paths"})
 			for _, p := range res.Products {
-				cw.Write(cells(p.ID, p.Name, p.Kind, p.SupplierID, p.SupplierName, p.GroupID, strconv.Itoa(p.Depth), strings.Join(p.Services, ";"),
-					strconv.FormatBool(p.Critical), joinPaths(p.Paths)))
+				if err := cw.Write(cells(p.ID, p.Name, p.Kind, p.SupplierID, p.SupplierName, p.GroupID, strconv.Itoa(p.Depth), strings.Join(p.Services, ";"),
+					strconv.FormatBool(p.Critical), joinPaths(p.Paths))); err != nil {
+					return err
+				}
 			}
+			return nil
 		}
 	} else {
-		res, err := w.o.Supply.Impact(ctx, sc, q.supply())
+		// Streamed: the national answer for a large supplier is tens of
+		// megabytes, written one organisation at a time.
+		st, err := w.o.Supply.OpenImpact(ctx, sc, q.supply(), 0)
 		if err != nil {
 			var ve *supply.ValidationError
 			if errors.As(err, &ve) {
@@ -478,13 +502,18 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 			w.fail(rw, r, sc, err)
 			return
 		}
-		result, rows = res, len(res.Affected)
-		writeCSV = func(cw *csv.Writer) {
+		defer st.Close()
+		rows = st.Len()
+		writeJSON = func() error { return st.WriteJSON(rw, "  ") }
+		writeCSV = func(cw *csv.Writer) error {
 			cw.Write([]string{"ods", "name", "type", "icb", "icb_name", "region", "region_name", "population", "services", "impact", "paths"})
-			for _, a := range res.Affected {
-				cw.Write(cells(a.ODS, a.Name, a.Type, a.ICB, a.ICBName, a.Region, a.RegionName, strconv.FormatInt(a.Population, 10),
-					strings.Join(a.Services, ";"), string(a.Impact), joinPaths(a.Paths)))
+			for a := range st.Affected() {
+				if err := cw.Write(cells(a.ODS, a.Name, a.Type, a.ICB, a.ICBName, a.Region, a.RegionName, strconv.FormatInt(a.Population, 10),
+					strings.Join(a.Services, ";"), string(a.Impact), joinPaths(a.Paths))); err != nil {
+					return err
+				}
 			}
+			return nil
 		}
 	}
 	file := "vigil-impact-" + safeName(strings.ReplaceAll(q.node()+q.CVE, ":", "-"))
@@ -500,15 +529,21 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, file, format))
 	if format == "json" {
 		h.Set("Content-Type", "application/json")
-		enc := json.NewEncoder(rw)
-		enc.SetIndent("", "  ")
-		enc.Encode(result)
-		return
+		err = writeJSON()
+	} else {
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		cw := csv.NewWriter(rw)
+		if err = writeCSV(cw); err == nil {
+			cw.Flush()
+			err = cw.Error()
+		}
 	}
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	cw := csv.NewWriter(rw)
-	writeCSV(cw)
-	cw.Flush()
+	if err != nil {
+		// The status is sent: cut the response so the client sees it
+		// incomplete rather than a truncated file passed off as whole.
+		w.log.Warn("impact download cut", "request_id", httpd.RequestID(ctx), "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // cells neutralises spreadsheet formulas: a cell starting with = + - @ or
