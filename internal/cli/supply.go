@@ -261,14 +261,21 @@ depth, with the path to each product.
 					}
 					return e.printDependsOn(res)
 				}
+				if format == "json" {
+					// Streamed, one organisation at a time: the national
+					// answer for a large supplier is tens of megabytes.
+					st, err := a.Supply.OpenImpact(cmd.Context(), operator(), q, impactLimit)
+					if err != nil {
+						return err
+					}
+					defer st.Close()
+					return st.WriteJSON(e.stdout, "")
+				}
 				res, err := a.Supply.Impact(cmd.Context(), operator(), q)
 				if err != nil {
 					return err
 				}
 				res.Limit(impactLimit)
-				if format == "json" {
-					return e.printJSON(res)
-				}
 				return e.printImpact(res)
 			})
 		},
