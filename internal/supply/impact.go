@@ -531,38 +531,12 @@ func (g *graph) path(sc *scratch, prefix [][]string, h hit, strs *chunk[string])
 // megabytes of JSON) use OpenImpact, which builds one organisation at a
 // time.
 func (s *Service) Impact(ctx context.Context, sc scope.Scope, q Query) (ImpactResult, error) {
-	g, err := s.current(ctx)
+	st, err := s.OpenImpact(ctx, sc, q, 0)
 	if err != nil {
 		return ImpactResult{}, err
 	}
-	if err := s.acquire(ctx); err != nil {
-		return ImpactResult{}, err
-	}
-	defer s.release()
-	return g.impact(s, sc, q, s.opts.MaxPathsPerOrg)
-}
-
-func (g *graph) impact(s *Service, scp scope.Scope, q Query, maxPaths int) (ImpactResult, error) {
-	r, err := g.runImpact(s, scp, q, maxPaths)
-	if err != nil {
-		return ImpactResult{}, err
-	}
-	defer r.close()
-	res := r.head
-	res.Products = make([]AffectedProduct, 0, r.totals.Products)
-	r.products(func(p *AffectedProduct) bool {
-		res.Products = append(res.Products, *p)
-		return true
-	})
-	// Result slices are carved from a few large blocks: thousands of
-	// affected organisations then cost a handful of allocations.
-	res.Affected = make([]AffectedOrg, len(r.sc.order))
-	var al orgAlloc
-	for k := range res.Affected {
-		r.buildOrg(k, &res.Affected[k], &al)
-	}
-	res.Totals = r.totals
-	return res, nil
+	defer st.Close()
+	return st.Result(0), nil
 }
 
 // impactRun is a blast radius walked, ordered and totalled, whose

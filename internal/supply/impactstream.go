@@ -85,6 +85,31 @@ func (st *ImpactStream) Summary() ImpactResult {
 	return res
 }
 
+// Result builds the listed answer whole: every listed organisation and
+// the nearest maxProducts products (all when maxProducts <= 0; Totals.
+// Products still counts every one). For small answers and for pages that
+// show the top of a large one with OpenImpact's limit.
+func (st *ImpactStream) Result(maxProducts int) ImpactResult {
+	res := st.Summary()
+	n := st.r.totals.Products
+	if maxProducts > 0 {
+		n = min(n, maxProducts)
+	}
+	res.Products = make([]AffectedProduct, 0, n)
+	st.r.products(func(p *AffectedProduct) bool {
+		res.Products = append(res.Products, *p)
+		return len(res.Products) < n
+	})
+	// Result slices are carved from a few large blocks: thousands of
+	// affected organisations then cost a handful of allocations.
+	res.Affected = make([]AffectedOrg, st.Len())
+	al := newOrgAlloc(128)
+	for k := range res.Affected {
+		st.r.buildOrg(k, &res.Affected[k], al)
+	}
+	return res
+}
+
 // Products yields the affected products, nearest first. The value is
 // reused: copy it to keep it.
 func (st *ImpactStream) Products() iter.Seq[*AffectedProduct] {
