@@ -417,7 +417,8 @@ func uploadedFiles(r *http.Request) ([]supply.ImportFile, error) {
 }
 
 func (a *API) exportSupply(r *http.Request, sc scope.Scope) (any, error) {
-	return a.o.Supply.Export(r.Context(), sc)
+	// Streamed: the national register is ~66 MB of JSON.
+	return a.o.Supply.OpenExport(r.Context(), sc)
 }
 
 func (a *API) supplyImpact(r *http.Request, sc scope.Scope) (any, error) {

@@ -112,6 +112,11 @@ type Options struct {
 	// are held. Default 16: about 90 MB of scratch at national scale,
 	// and enough that ordinary concurrency seldom waits.
 	MaxConcurrentImpacts int
+	// MaxConcurrentExports bounds the register exports read at once; more
+	// wait for a slot as long as their context allows. An export holds the
+	// rows it read while it is written: about 60 MB for the national
+	// register (default 2).
+	MaxConcurrentExports int
 }
 
 // Service is the supply domain's API. It is safe for concurrent use.
@@ -128,6 +133,8 @@ type Service struct {
 	build  sync.Mutex
 	pool   sync.Pool     // *scratch
 	slots  chan struct{} // impact queries running (MaxConcurrentImpacts)
+	// exportSlots are the exports being read or written (MaxConcurrentExports).
+	exportSlots chan struct{}
 	// concRuns and sysRuns count report computations (reports.go), so
 	// tests can tell a cached answer from a computed one.
 	concRuns, sysRuns atomic.Int64
@@ -161,26 +168,33 @@ func New(o Options) (*Service, error) {
 	if o.MaxConcurrentImpacts == 0 {
 		o.MaxConcurrentImpacts = 16
 	}
-	if o.CheckInterval < 0 || o.MaxGraphAge < 0 || o.MaxPathsPerOrg < 0 || o.MaxConcurrentImpacts < 0 {
-		return nil, errors.New("supply: Options.CheckInterval, MaxGraphAge, MaxPathsPerOrg and MaxConcurrentImpacts must not be negative")
+	if o.MaxConcurrentExports == 0 {
+		o.MaxConcurrentExports = 2
 	}
-	s := &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, now: o.Now, log: o.Logger, opts: o, slots: make(chan struct{}, o.MaxConcurrentImpacts)}
+	if o.CheckInterval < 0 || o.MaxGraphAge < 0 || o.MaxPathsPerOrg < 0 || o.MaxConcurrentImpacts < 0 || o.MaxConcurrentExports < 0 {
+		return nil, errors.New("supply: Options.CheckInterval, MaxGraphAge, MaxPathsPerOrg, MaxConcurrentImpacts and MaxConcurrentExports must not be negative")
+	}
+	s := &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, now: o.Now, log: o.Logger, opts: o,
+		slots: make(chan struct{}, o.MaxConcurrentImpacts), exportSlots: make(chan struct{}, o.MaxConcurrentExports)}
 	s.pool.New = func() any { return new(scratch) }
 	return s, nil
 }
 
 // acquire takes an impact slot, waiting while ctx allows.
-func (s *Service) acquire(ctx context.Context) error {
+func (s *Service) acquire(ctx context.Context) error { return take(ctx, s.slots, "impact") }
+
+// take takes a slot of slots, waiting while ctx allows.
+func take(ctx context.Context, slots chan struct{}, what string) error {
 	select {
-	case s.slots <- struct{}{}:
+	case slots <- struct{}{}:
 		return nil
 	default:
 	}
 	select {
-	case s.slots <- struct{}{}:
+	case slots <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("supply: waiting for an impact slot (%d busy): %w", cap(s.slots), context.Cause(ctx))
+		return fmt.Errorf("supply: waiting for an %s slot (%d busy): %w", what, cap(slots), context.Cause(ctx))
 	}
 }
 
