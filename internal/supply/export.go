@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/jsonstream"
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
@@ -122,40 +123,9 @@ func (ex *ExportStream) Close() {
 func WriteJSON(w io.Writer, r *Register) error { return writeRegister(w, r, "  ") }
 
 // writeRegister writes r in the bytes encoding/json gives the whole
-// document (compact when indent is empty), through a small buffer.
+// document (compact when indent is empty), a row at a time.
 func writeRegister(w io.Writer, r *Register, indent string) error {
-	o := newJSONOut(w, indent)
-	o.open('{')
-	o.field("format_version", r.FormatVersion)
-	if r.GeneratedAt != "" {
-		o.field("generated_at", r.GeneratedAt)
-	}
-	writeRows(o, "suppliers", r.Suppliers)
-	writeRows(o, "products", r.Products)
-	writeRows(o, "dependencies", r.Dependencies)
-	writeRows(o, "deployments", r.Deployments)
-	writeRows(o, "vulns", r.Vulns)
-	writeRows(o, "contracts", r.Contracts)
-	o.close('}')
-	o.w.WriteByte('\n')
-	return o.flush()
-}
-
-// writeRows writes one array member, an element at a time (null when nil,
-// as encoding/json does).
-func writeRows[T any](o *jsonOut, name string, xs []T) {
-	if xs == nil {
-		o.field(name, nil)
-		return
-	}
-	o.key(name)
-	o.open('[')
-	for i := range xs {
-		if o.elem(&xs[i]) != nil {
-			break
-		}
-	}
-	o.close(']')
+	return jsonstream.Encode(w, r, indent)
 }
 
 // CSVFiles lists the files WriteCSV writes, in import order.

@@ -1,15 +1,11 @@
 package supply
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"iter"
-	"strings"
 
+	"github.com/vigil-health/vigil/internal/jsonstream"
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
@@ -139,128 +135,31 @@ func (st *ImpactStream) Affected() iter.Seq[*AffectedOrg] {
 // at the first write error (a client gone).
 func (st *ImpactStream) WriteJSON(w io.Writer, indent string) error {
 	sum := st.Summary()
-	o := newJSONOut(w, indent)
-	o.open('{')
-	o.field("query", sum.Query)
-	o.field("generation", sum.Generation)
-	o.field("start", sum.Start)
-	o.key("products")
-	o.open('[')
+	o := jsonstream.NewWriter(w, indent)
+	o.Open('{')
+	o.Field("query", sum.Query)
+	o.Field("generation", sum.Generation)
+	o.Field("start", sum.Start)
+	o.Key("products")
+	o.Open('[')
 	for p := range st.Products() {
-		if o.elem(p) != nil {
+		if o.Elem(p) != nil {
 			break
 		}
 	}
-	o.close(']')
-	o.key("affected")
-	o.open('[')
+	o.Close(']')
+	o.Key("affected")
+	o.Open('[')
 	for a := range st.Affected() {
-		if o.elem(a) != nil {
+		if o.Elem(a) != nil {
 			break
 		}
 	}
-	o.close(']')
-	o.field("totals", sum.Totals)
+	o.Close(']')
+	o.Field("totals", sum.Totals)
 	if sum.Truncated {
-		o.field("truncated", true)
+		o.Field("truncated", true)
 	}
-	o.close('}')
-	o.w.WriteByte('\n')
-	return o.flush()
-}
-
-// jsonOut writes one JSON document a member at a time in the layout
-// encoding/json gives the whole value (json.Encoder, SetEscapeHTML(false)
-// and, when indent is set, SetIndent("", indent)).
-type jsonOut struct {
-	w      *bufio.Writer
-	indent string
-	n      []int // members written so far at each open level
-	buf    bytes.Buffer
-	enc    *json.Encoder
-	err    error
-}
-
-func newJSONOut(w io.Writer, indent string) *jsonOut {
-	o := &jsonOut{w: bufio.NewWriterSize(w, 64<<10), indent: indent}
-	o.enc = json.NewEncoder(&o.buf)
-	o.enc.SetEscapeHTML(false)
-	return o
-}
-
-func (o *jsonOut) open(c byte) {
-	o.w.WriteByte(c)
-	o.n = append(o.n, 0)
-}
-
-func (o *jsonOut) close(c byte) {
-	n := o.n[len(o.n)-1]
-	o.n = o.n[:len(o.n)-1]
-	if n > 0 {
-		o.newline()
-	}
-	o.w.WriteByte(c)
-}
-
-func (o *jsonOut) newline() {
-	if o.indent != "" {
-		o.w.WriteByte('\n')
-		for range len(o.n) {
-			o.w.WriteString(o.indent)
-		}
-	}
-}
-
-// sep starts the next member of the innermost object or array.
-func (o *jsonOut) sep() {
-	if o.n[len(o.n)-1] > 0 {
-		o.w.WriteByte(',')
-	}
-	o.n[len(o.n)-1]++
-	o.newline()
-}
-
-func (o *jsonOut) key(k string) {
-	o.sep()
-	o.value(k)
-	o.w.WriteByte(':')
-	if o.indent != "" {
-		o.w.WriteByte(' ')
-	}
-}
-
-func (o *jsonOut) field(k string, v any) {
-	o.key(k)
-	o.value(v)
-}
-
-// elem writes one array element and reports a write error, so a loop can
-// stop when the reader has gone.
-func (o *jsonOut) elem(v any) error {
-	o.sep()
-	o.value(v)
-	return o.err
-}
-
-func (o *jsonOut) value(v any) {
-	if o.err != nil {
-		return
-	}
-	o.buf.Reset()
-	o.enc.SetIndent(strings.Repeat(o.indent, len(o.n)), o.indent)
-	if err := o.enc.Encode(v); err != nil {
-		o.err = fmt.Errorf("supply: encode impact: %w", err)
-		return
-	}
-	b := o.buf.Bytes()
-	if _, err := o.w.Write(b[:len(b)-1]); err != nil { // Encode ends with a newline
-		o.err = err
-	}
-}
-
-func (o *jsonOut) flush() error {
-	if err := o.w.Flush(); o.err == nil {
-		o.err = err
-	}
-	return o.err
+	o.Close('}')
+	return o.End()
 }
