@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/jsonstream"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -182,8 +183,7 @@ func (a *API) wrap(h jsonHandler) httpd.Handler {
 			w.Header().Set("Cache-Control", "no-store")
 			w.WriteHeader(http.StatusOK)
 			if err := st.WriteJSON(w, ""); err != nil {
-				a.o.Logger.Warn("api answer cut", "request_id", httpd.RequestID(r.Context()), "path", r.URL.Path, "err", err)
-				panic(http.ErrAbortHandler)
+				a.cut(r, err)
 			}
 			return
 		}
@@ -198,10 +198,20 @@ func (a *API) wrap(h jsonHandler) httpd.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		enc.Encode(v)
+		// Written a slice element at a time, never as one buffer: the
+		// whole-register concentration report is 11 MB of JSON.
+		if err := jsonstream.Encode(w, v, ""); err != nil {
+			a.cut(r, err)
+		}
 	}
+}
+
+// cut ends a response whose status is sent but whose body failed midway
+// (above all, a client gone): the connection is dropped so the client
+// sees it incomplete.
+func (a *API) cut(r *http.Request, err error) {
+	a.o.Logger.Warn("api answer cut", "request_id", httpd.RequestID(r.Context()), "path", r.URL.Path, "err", err)
+	panic(http.ErrAbortHandler)
 }
 
 // Page is a page of a listing.
