@@ -30,10 +30,10 @@ func (s *Service) Export(ctx context.Context, sc scope.Scope) (*Register, error)
 
 // ExportStream is the register as one caller may see it, read from the
 // store and recorded in the audit log when opened, and written one row at
-// a time. It holds the rows read (about 60 MB for the national register)
-// but never the document: built whole and encoded whole, one export of the
-// national register held about 300 MB, and twenty at once took a server to
-// 4.7 GB (docs/performance.md). It holds one of the service's export
+// a time. It holds the rows read (an estimated 80 MB for the national
+// register) but never the document: built whole and encoded whole, an
+// export of the national register held its rows twice and 66 MB of JSON,
+// and twenty at once took a server to 4.7 GB (docs/performance.md). It holds one of the service's export
 // slots (Options.MaxConcurrentExports) until Close.
 type ExportStream struct {
 	s   *Service

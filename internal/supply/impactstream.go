@@ -65,10 +65,11 @@ func (st *ImpactStream) Close() {
 // Len is the number of affected organisations the stream lists (after
 // the limit).
 func (st *ImpactStream) Len() int {
-	if n := st.r.affected(); st.limit > 0 && n > st.limit {
+	n := st.r.affected()
+	if st.limit > 0 && n > st.limit {
 		return st.limit
 	}
-	return st.r.affected()
+	return n
 }
 
 // Summary is the answer without its products and organisations: query,

@@ -114,8 +114,8 @@ type Options struct {
 	MaxConcurrentImpacts int
 	// MaxConcurrentExports bounds the register exports read at once; more
 	// wait for a slot as long as their context allows. An export holds the
-	// rows it read while it is written: about 60 MB for the national
-	// register (default 2).
+	// rows it read while it is written: an estimated 80 MB for the
+	// national register (default 2).
 	MaxConcurrentExports int
 }
 
