@@ -167,6 +167,11 @@ type streamer interface {
 func (a *API) wrap(h jsonHandler) httpd.Handler {
 	return func(w http.ResponseWriter, r *http.Request, sc scope.Scope) {
 		v, err := h(r, sc)
+		if ctxErr := r.Context().Err(); err != nil && ctxErr != nil && errors.Is(err, ctxErr) {
+			// The client left while the answer was waiting (for an
+			// impact or export slot): nobody to answer, nothing wrong here.
+			a.cut(r, err)
+		}
 		if err != nil {
 			p := problemFor(err)
 			p.Instance = r.URL.Path
