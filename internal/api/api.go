@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/jsonstream"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -173,9 +174,27 @@ type jsonHandler func(r *http.Request, sc scope.Scope) (any, error)
 // created marks a value answered with 201.
 type created struct{ v any }
 
+// streamer is an answer written as it is produced rather than encoded
+// whole (a national blast radius is tens of megabytes of JSON): wrap sends
+// 200 and the headers, then WriteJSON, then Close. Whatever can fail —
+// not found, invalid, no free slot — fails before the handler returns it,
+// so it is still a problem document. A failure midway (above all a
+// client gone) can no longer change the status: the response is cut, so
+// the client sees it incomplete, never a truncated body passed off as
+// whole.
+type streamer interface {
+	WriteJSON(w io.Writer, indent string) error
+	Close()
+}
+
 func (a *API) wrap(h jsonHandler) httpd.Handler {
 	return func(w http.ResponseWriter, r *http.Request, sc scope.Scope) {
 		v, err := h(r, sc)
+		if ctxErr := r.Context().Err(); err != nil && ctxErr != nil && errors.Is(err, ctxErr) {
+			// The client left while the answer was waiting (for an
+			// impact or export slot): nobody to answer, nothing wrong here.
+			a.cut(r, err)
+		}
 		if err != nil {
 			p := problemFor(err)
 			p.Instance = r.URL.Path
@@ -184,6 +203,16 @@ func (a *API) wrap(h jsonHandler) httpd.Handler {
 				a.o.Logger.Error("api error", "error_id", p.ErrorID, "request_id", httpd.RequestID(r.Context()), "path", r.URL.Path, "err", err)
 			}
 			WriteProblem(w, p)
+			return
+		}
+		if st, ok := v.(streamer); ok {
+			defer st.Close()
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusOK)
+			if err := st.WriteJSON(w, ""); err != nil {
+				a.cut(r, err)
+			}
 			return
 		}
 		status := http.StatusOK
@@ -197,10 +226,20 @@ func (a *API) wrap(h jsonHandler) httpd.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		enc.Encode(v)
+		// Written a slice element at a time, never as one buffer: the
+		// whole-register concentration report is 11 MB of JSON.
+		if err := jsonstream.Encode(w, v, ""); err != nil {
+			a.cut(r, err)
+		}
 	}
+}
+
+// cut ends a response whose status is sent but whose body failed midway
+// (above all, a client gone): the connection is dropped so the client
+// sees it incomplete.
+func (a *API) cut(r *http.Request, err error) {
+	a.o.Logger.Warn("api answer cut", "request_id", httpd.RequestID(r.Context()), "path", r.URL.Path, "err", err)
+	panic(http.ErrAbortHandler)
 }
 
 // Page is a page of a listing.

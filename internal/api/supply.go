@@ -419,7 +419,8 @@ func uploadedFiles(r *http.Request) ([]supply.ImportFile, error) {
 }
 
 func (a *API) exportSupply(r *http.Request, sc scope.Scope) (any, error) {
-	return a.o.Supply.Export(r.Context(), sc)
+	// Streamed: the national register is ~66 MB of JSON.
+	return a.o.Supply.OpenExport(r.Context(), sc)
 }
 
 func (a *API) supplyImpact(r *http.Request, sc scope.Scope) (any, error) {
@@ -445,12 +446,9 @@ func (a *API) supplyImpact(r *http.Request, sc scope.Scope) (any, error) {
 			return nil, err
 		}
 	}
-	res, err := a.o.Supply.Impact(r.Context(), sc, qu)
-	if err != nil {
-		return nil, err
-	}
-	res.Limit(limit)
-	return res, nil
+	// Streamed: the answer for a national supplier is ~34 MB of JSON,
+	// written one organisation at a time in the memory of one.
+	return a.o.Supply.OpenImpact(r.Context(), sc, qu, limit)
 }
 
 func (a *API) supplyConcentration(r *http.Request, sc scope.Scope) (any, error) {

@@ -288,6 +288,18 @@ func testSupplyAPI(t *testing.T, start func(testing.TB) *Server) {
 		if res, body := get(t, c, s.url("/api/v1/supply/impact?supplier=SYNLAB&product=FALCON"), s.national); res.StatusCode != 400 || !strings.Contains(body, "exactly one") {
 			t.Errorf("two questions = %d %s", res.StatusCode, body)
 		}
+		// The answer is streamed, but what fails, fails before its first
+		// byte: still a problem document with its status.
+		if res, body := get(t, c, s.url("/api/v1/supply/impact?supplier=NO-SUCH"), s.national); res.StatusCode != 404 ||
+			res.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, `"status":404`) {
+			t.Errorf("unknown supplier = %d %s %s", res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+		if res, body := get(t, c, s.url("/api/v1/supply/impact?supplier=SYNLAB&limit=0"), s.national); res.StatusCode != 400 || !strings.Contains(body, `"field":"limit"`) {
+			t.Errorf("limit=0 = %d %s", res.StatusCode, body)
+		}
+		if res, _ := get(t, c, s.url("/api/v1/supply/impact?supplier=SYNLAB"), s.national); res.Header.Get("Content-Type") != "application/json" || res.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("streamed answer headers = %v", res.Header)
+		}
 	})
 
 	t.Run("concentration and risk", func(t *testing.T) {

@@ -279,15 +279,22 @@ of the web download; cells a spreadsheet would run as formulas start with an apo
 					}
 					return e.printDependsOn(res)
 				}
+				if format == "json" {
+					// Streamed, one organisation at a time: the national
+					// answer for a large supplier is tens of megabytes.
+					st, err := a.Supply.OpenImpact(cmd.Context(), operator(), q, impactLimit)
+					if err != nil {
+						return err
+					}
+					defer st.Close()
+					return st.WriteJSON(e.stdout, "")
+				}
 				res, err := a.Supply.Impact(cmd.Context(), operator(), q)
 				if err != nil {
 					return err
 				}
 				res.Limit(impactLimit)
-				switch format {
-				case "json":
-					return e.printJSON(res)
-				case "csv":
+				if format == "csv" {
 					return supply.WriteImpactCSV(e.stdout, res)
 				}
 				return e.printImpact(res)

@@ -396,7 +396,14 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		area = "api"
 	}
 	defer func() {
-		if p := recover(); p != nil {
+		aborted := false
+		if p := recover(); p == http.ErrAbortHandler {
+			// A handler cut a response it had begun (a streamed answer
+			// that failed midway, or whose reader left): net/http then
+			// drops the connection, so the client cannot take the
+			// truncated body for a whole one. Logged below; re-raised last.
+			aborted = true
+		} else if p != nil {
 			errID := NewID()
 			rt.log.Error("panic", "error_id", errID, "request_id", id, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			if sw.status == 0 {
@@ -415,13 +422,23 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rt.metrics.latency.WithLabelValues(r.Method, pattern).Observe(dur.Seconds())
 		}
 		lvl := slog.LevelInfo
-		if sw.status >= 500 {
+		switch {
+		case sw.status >= 500:
 			lvl = slog.LevelError
+		case aborted:
+			lvl = slog.LevelWarn
 		}
 		// The query string is not logged: it may carry an OIDC code.
-		rt.log.LogAttrs(r.Context(), lvl, "http", slog.String("request_id", id), slog.String("method", r.Method),
+		attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.String("route", pattern), slog.Int("status", sw.status),
-			slog.Int("bytes", sw.bytes), slog.Duration("duration", dur), slog.String("remote", ClientIP(r)))
+			slog.Int("bytes", sw.bytes), slog.Duration("duration", dur), slog.String("remote", ClientIP(r))}
+		if aborted {
+			attrs = append(attrs, slog.Bool("aborted", true))
+		}
+		rt.log.LogAttrs(r.Context(), lvl, "http", attrs...)
+		if aborted {
+			panic(http.ErrAbortHandler)
+		}
 	}()
 	rt.mux.ServeHTTP(sw, r)
 }

@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -60,5 +61,38 @@ func TestRouterBasics(t *testing.T) {
 	}
 	if len(rt.Routes()) != 2 || rt.Routes()[0].Access != Authenticated {
 		t.Errorf("routes: %+v", rt.Routes())
+	}
+}
+
+// TestAbortedResponseIsCut: a handler that has begun a streamed answer and
+// fails midway panics with http.ErrAbortHandler; the router logs it and
+// lets net/http drop the connection, so the client sees an incomplete
+// response instead of a truncated one that ends cleanly.
+func TestAbortedResponseIsCut(t *testing.T) {
+	var logs strings.Builder
+	rt, err := NewRouter(Options{Identifier: fixedIdentity{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Handle("api", "GET", "/api/v1/stream", Public, "streams", func(w http.ResponseWriter, r *http.Request, _ scope.Scope) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"items":[`+strings.Repeat(`"x",`, 10000))
+		http.NewResponseController(w).Flush()
+		panic(http.ErrAbortHandler)
+	})
+	srv := httptest.NewServer(rt)
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/api/v1/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || err == nil {
+		t.Fatalf("status %d, %d bytes, read error %v: the cut response looked whole", res.StatusCode, len(b), err)
+	}
+	srv.Close() // waits for the handler, and so for its log line
+	if !strings.Contains(logs.String(), "aborted=true") || strings.Contains(logs.String(), "msg=panic") {
+		t.Errorf("logs: %s", logs.String())
 	}
 }

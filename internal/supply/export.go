@@ -3,16 +3,17 @@ package supply
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/jsonstream"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -20,52 +21,65 @@ import (
 // Export returns the register as the caller may see it: suppliers,
 // products, dependencies and vulnerabilities per the register rule,
 // deployments and contracts of readable organisations. The export is
-// audited.
+// audited. For the national register (66 MB of JSON) prefer OpenExport,
+// which writes it without building the document.
 func (s *Service) Export(ctx context.Context, sc scope.Scope) (*Register, error) {
+	ex, err := s.OpenExport(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	defer ex.Close()
+	return ex.Register(), nil
+}
+
+// ExportStream is the register as one caller may see it, read from the
+// store and recorded in the audit log when opened, and written one row at
+// a time. It holds the rows read (an estimated 80 MB for the national
+// register) but never the document: built whole and encoded whole, an
+// export of the national register held its rows twice and 66 MB of JSON,
+// and twenty at once took a server to 4.7 GB (docs/performance.md). It holds one of the service's export
+// slots (Options.MaxConcurrentExports) until Close.
+type ExportStream struct {
+	s   *Service
+	reg *Register
+}
+
+// OpenExport reads the register as sc may see it and audits the export,
+// waiting for a free export slot while ctx allows. The caller must Close
+// the stream.
+func (s *Service) OpenExport(ctx context.Context, sc scope.Scope) (*ExportStream, error) {
 	g, err := s.current(ctx)
 	if err != nil {
 		return nil, err
 	}
-	all, err := readRegister(ctx, s.db.Q(), true)
+	if err := take(ctx, s.exportSlots, "export"); err != nil {
+		return nil, err
+	}
+	ex := &ExportStream{s: s}
+	if ex.reg, err = s.export(ctx, g, sc); err != nil {
+		ex.Close()
+		return nil, err
+	}
+	return ex, nil
+}
+
+// export reads the register and keeps, in place, what sc may see.
+func (s *Service) export(ctx context.Context, g *graph, sc scope.Scope) (*Register, error) {
+	out, err := readRegister(ctx, s.db.Q(), true)
 	if err != nil {
 		return nil, err
 	}
+	out.GeneratedAt = s.stamp()
 	v := g.viewFor(sc)
-	out := &Register{FormatVersion: 1, GeneratedAt: s.stamp(), Suppliers: []Supplier{}, Products: []Product{}, Dependencies: []Dependency{},
-		Deployments: []Deployment{}, Vulns: []Vuln{}, Contracts: []Contract{}}
 	supOK := func(id string) bool { i, ok := g.supIdx[id]; return ok && v.supplierVisible(i) }
 	prodOK := func(id string) bool { i, ok := g.prodIdx[id]; return ok && v.productVisible(g, i) }
 	orgOK := func(code string) bool { i, ok := g.orgIdx[code]; return ok && sc.CanAt(scope.Read, g.orgs[i].path) }
-	for _, x := range all.Suppliers {
-		if v.all || supOK(x.ID) {
-			out.Suppliers = append(out.Suppliers, x)
-		}
-	}
-	for _, x := range all.Products {
-		if v.all || prodOK(x.ID) {
-			out.Products = append(out.Products, x)
-		}
-	}
-	for _, x := range all.Dependencies {
-		if v.all || prodOK(x.ProductID) {
-			out.Dependencies = append(out.Dependencies, x)
-		}
-	}
-	for _, x := range all.Vulns {
-		if v.all || prodOK(x.ProductID) {
-			out.Vulns = append(out.Vulns, x)
-		}
-	}
-	for _, x := range all.Deployments {
-		if orgOK(x.OrgODS) && (v.all || prodOK(x.ProductID)) {
-			out.Deployments = append(out.Deployments, x)
-		}
-	}
-	for _, x := range all.Contracts {
-		if orgOK(x.OrgODS) {
-			out.Contracts = append(out.Contracts, x)
-		}
-	}
+	out.Suppliers = keep(out.Suppliers, func(x Supplier) bool { return v.all || supOK(x.ID) })
+	out.Products = keep(out.Products, func(x Product) bool { return v.all || prodOK(x.ID) })
+	out.Dependencies = keep(out.Dependencies, func(x Dependency) bool { return v.all || prodOK(x.ProductID) })
+	out.Vulns = keep(out.Vulns, func(x Vuln) bool { return v.all || prodOK(x.ProductID) })
+	out.Deployments = keep(out.Deployments, func(x Deployment) bool { return orgOK(x.OrgODS) && (v.all || prodOK(x.ProductID)) })
+	out.Contracts = keep(out.Contracts, func(x Contract) bool { return orgOK(x.OrgODS) })
 	err = s.audit.Record(ctx, sc, audit.Change{Action: "export", ObjectType: "supply_register", ObjectID: out.GeneratedAt, Org: audit.CallerOrg(sc),
 		After: map[string]int{"suppliers": len(out.Suppliers), "products": len(out.Products), "dependencies": len(out.Dependencies),
 			"deployments": len(out.Deployments), "vulns": len(out.Vulns), "contracts": len(out.Contracts)}})
@@ -82,11 +96,47 @@ func (s *Service) Export(ctx context.Context, sc scope.Scope) (*Register, error)
 	return out, nil
 }
 
-// WriteJSON writes r as one indented JSON document (ImportFile *.json reads it back).
-func WriteJSON(w io.Writer, r *Register) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+// keep filters xs in place (never nil, so an empty table is [] in JSON).
+func keep[T any](xs []T, ok func(T) bool) []T {
+	out := xs[:0]
+	for _, x := range xs {
+		if ok(x) {
+			out = append(out, x)
+		}
+	}
+	clear(xs[len(out):]) // drop what was filtered out, for the collector
+	if out == nil {
+		out = []T{}
+	}
+	return out
+}
+
+// Register is the export as one value (the stream's rows; do not keep it
+// past Close if memory matters).
+func (ex *ExportStream) Register() *Register { return ex.reg }
+
+// WriteJSON writes the export as the Register JSON document, one row at a
+// time; see WriteJSON.
+func (ex *ExportStream) WriteJSON(w io.Writer, indent string) error {
+	return writeRegister(w, ex.reg, indent)
+}
+
+// Close gives the export slot back. It is safe to call twice.
+func (ex *ExportStream) Close() {
+	if ex.s != nil {
+		<-ex.s.exportSlots
+		ex.s, ex.reg = nil, nil
+	}
+}
+
+// WriteJSON writes r as one indented JSON document (ImportFile *.json reads
+// it back), one row at a time, without HTML escaping.
+func WriteJSON(w io.Writer, r *Register) error { return writeRegister(w, r, "  ") }
+
+// writeRegister writes r in the bytes encoding/json gives the whole
+// document (compact when indent is empty), a row at a time.
+func writeRegister(w io.Writer, r *Register, indent string) error {
+	return jsonstream.Encode(w, r, indent)
 }
 
 // CSVFiles lists the files WriteCSV writes, in import order.
@@ -216,11 +266,30 @@ func formulaCell(v string) bool {
 // row each, formulas neutralised (the web download and the CLI's
 // --format csv).
 func WriteImpactCSV(w io.Writer, res ImpactResult) error {
+	return writeAffectedCSV(w, func(yield func(*AffectedOrg) bool) {
+		for i := range res.Affected {
+			if !yield(&res.Affected[i]) {
+				return
+			}
+		}
+	})
+}
+
+// WriteCSV writes the stream's affected organisations as CSV, one at a
+// time, formulas neutralised: the same bytes as WriteImpactCSV of the
+// whole result.
+func (st *ImpactStream) WriteCSV(w io.Writer) error { return writeAffectedCSV(w, st.Affected()) }
+
+func writeAffectedCSV(w io.Writer, rows iter.Seq[*AffectedOrg]) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"ods", "name", "type", "icb", "icb_name", "region", "region_name", "population", "services", "impact", "paths"})
-	for _, a := range res.Affected {
-		cw.Write(CSVRow(a.ODS, a.Name, a.Type, a.ICB, a.ICBName, a.Region, a.RegionName, strconv.FormatInt(a.Population, 10),
-			strings.Join(a.Services, ";"), string(a.Impact), joinPaths(a.Paths)))
+	if err := cw.Write([]string{"ods", "name", "type", "icb", "icb_name", "region", "region_name", "population", "services", "impact", "paths"}); err != nil {
+		return err
+	}
+	for a := range rows {
+		if err := cw.Write(CSVRow(a.ODS, a.Name, a.Type, a.ICB, a.ICBName, a.Region, a.RegionName, strconv.FormatInt(a.Population, 10),
+			strings.Join(a.Services, ";"), string(a.Impact), joinPaths(a.Paths))); err != nil {
+			return err
+		}
 	}
 	cw.Flush()
 	return cw.Error()
@@ -230,10 +299,14 @@ func WriteImpactCSV(w io.Writer, res ImpactResult) error {
 // formulas neutralised.
 func WriteDependsCSV(w io.Writer, res DependsResult) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"product_id", "name", "kind", "supplier_id", "supplier_name", "group_id", "depth", "services", "critical", "paths"})
+	if err := cw.Write([]string{"product_id", "name", "kind", "supplier_id", "supplier_name", "group_id", "depth", "services", "critical", "paths"}); err != nil {
+		return err
+	}
 	for _, p := range res.Products {
-		cw.Write(CSVRow(p.ID, p.Name, p.Kind, p.SupplierID, p.SupplierName, p.GroupID, strconv.Itoa(p.Depth), strings.Join(p.Services, ";"),
-			strconv.FormatBool(p.Critical), joinPaths(p.Paths)))
+		if err := cw.Write(CSVRow(p.ID, p.Name, p.Kind, p.SupplierID, p.SupplierName, p.GroupID, strconv.Itoa(p.Depth), strings.Join(p.Services, ";"),
+			strconv.FormatBool(p.Critical), joinPaths(p.Paths))); err != nil {
+			return err
+		}
 	}
 	cw.Flush()
 	return cw.Error()

@@ -447,16 +447,54 @@ func (g *graph) starts(q Query, v *view) (prods []int32, prefix [][]string, star
 	return prods, prefix, start, nil
 }
 
-// chunk hands out sub-slices of large blocks.
-type chunk[T any] struct{ buf []T }
+// chunk hands out sub-slices of large blocks. reset takes the blocks back
+// (what was handed out must no longer be used), so a streamed answer
+// builds every organisation in the same memory.
+type chunk[T any] struct {
+	buf   []T
+	used  int
+	block int // elements per block; 4096 when 0
+}
 
 func (c *chunk[T]) take(n int) []T {
-	if len(c.buf) < n {
-		c.buf = make([]T, max(n, 4096))
+	if len(c.buf)-c.used < n {
+		b := c.block
+		if b == 0 {
+			b = 4096
+		}
+		c.buf, c.used = make([]T, max(n, b)), 0
 	}
-	s := c.buf[:n:n]
-	c.buf = c.buf[n:]
+	s := c.buf[c.used : c.used+n : c.used+n]
+	c.used += n
 	return s
+}
+
+func (c *chunk[T]) reset() {
+	clear(c.buf[:c.used]) // drop references, so the collector may free what they held
+	c.used = 0
+}
+
+// orgAlloc carves an affected organisation's slices.
+type orgAlloc struct {
+	strs    chunk[string]
+	impacts chunk[ServiceImpact]
+	paths   chunk[[]string]
+	details chunk[PathDetail]
+}
+
+// newOrgAlloc returns an allocator whose blocks hold about n
+// organisations' slices: one for streaming, thousands for a whole answer.
+func newOrgAlloc(n int) *orgAlloc {
+	al := &orgAlloc{}
+	al.strs.block, al.impacts.block, al.paths.block, al.details.block = 32*n, 4*n, 8*n, 8*n
+	return al
+}
+
+func (al *orgAlloc) reset() {
+	al.strs.reset()
+	al.impacts.reset()
+	al.paths.reset()
+	al.details.reset()
 }
 
 // pathsFor counts o's hits (its explaining paths).
@@ -491,46 +529,58 @@ func (g *graph) path(sc *scratch, prefix [][]string, h hit, strs *chunk[string])
 }
 
 // Impact answers which organisations, services, ICBs and regions are
-// affected if q's supplier, product or CVE is compromised.
+// affected if q's supplier, product or CVE is compromised. The answer is
+// built whole; for the national answer of a large supplier (tens of
+// megabytes of JSON) use OpenImpact, which builds one organisation at a
+// time.
 func (s *Service) Impact(ctx context.Context, sc scope.Scope, q Query) (ImpactResult, error) {
-	g, err := s.current(ctx)
+	st, err := s.OpenImpact(ctx, sc, q, 0)
 	if err != nil {
 		return ImpactResult{}, err
 	}
-	return g.impact(s, sc, q, s.opts.MaxPathsPerOrg)
+	defer st.Close()
+	return st.Result(0), nil
 }
 
-func (g *graph) impact(s *Service, scp scope.Scope, q Query, maxPaths int) (ImpactResult, error) {
+// impactRun is a blast radius walked, ordered and totalled, whose
+// affected organisations are built on demand (buildOrg), one at a time if
+// the caller wishes: the walk's scratch holds everything needed. It owns
+// a scratch until close.
+type impactRun struct {
+	s        *Service
+	g        *graph
+	sc       *scratch
+	prefix   [][]string
+	maxPaths int
+	head     ImpactResult // Query, Generation and Start
+	totals   ImpactTotals // whole, and Products counted
+}
+
+// runImpact walks the graph from q's start nodes, orders the affected
+// organisations (worst first, then by code) and totals them. Only the
+// classes are computed here, not the paths, so this costs a fraction of
+// building the answer and allocates next to nothing per organisation.
+func (g *graph) runImpact(s *Service, scp scope.Scope, q Query, maxPaths int) (*impactRun, error) {
 	v := g.viewFor(scp)
 	prods, prefix, start, err := g.starts(q, v)
 	if err != nil {
-		return ImpactResult{}, err
+		return nil, err
 	}
-	res := ImpactResult{Query: q, Generation: g.gen, Start: start, Products: []AffectedProduct{}, Affected: []AffectedOrg{}}
 	sc := s.getScratch(g)
-	defer s.pool.Put(sc)
 	g.walk(sc, v, prods)
 	g.collect(sc, v)
-
-	// Affected products: the first (shortest) state of each product.
-	for _, st := range sc.queue {
-		p := st >> 1
-		// List each product once, at its shorter state (the all-critical
-		// one on a tie); BFS order puts that state first.
-		if o := st ^ 1; sc.seen[o] == sc.epoch && (sc.dist[o] < sc.dist[st] || (sc.dist[o] == sc.dist[st] && o&1 == 0)) {
-			continue
-		}
-		sp := g.sup[g.prod[p].supplier]
-		res.Products = append(res.Products, AffectedProduct{ID: g.prod[p].id, Name: g.prod[p].name, SupplierID: sp.id, SupplierName: sp.name,
-			Depth: int(sc.dist[st]), Critical: sc.seen[p<<1] == sc.epoch})
-	}
+	r := &impactRun{s: s, g: g, sc: sc, prefix: prefix, maxPaths: maxPaths,
+		head: ImpactResult{Query: q, Generation: g.gen, Start: start, Products: []AffectedProduct{}, Affected: []AffectedOrg{}}}
 
 	// Order affected organisations (worst first, then by code — org
 	// indices follow code order) before building results, so the sort
-	// moves int32s, not result structs.
+	// moves int32s, not result structs; total them on the way.
+	acc := newTotals(g)
 	sc.rank, sc.order = sc.rank[:0], sc.order[:0]
 	for i, o := range sc.orgs {
-		sc.rank = append(sc.rank, uint8(g.classify(sc, o, false).rank()))
+		worst := g.classify(sc, o, false)
+		acc.add(&g.orgs[o], worst, sc.svc)
+		sc.rank = append(sc.rank, uint8(worst.rank()))
 		sc.order = append(sc.order, int32(i))
 	}
 	sort.Slice(sc.order, func(i, j int) bool {
@@ -540,54 +590,86 @@ func (g *graph) impact(s *Service, scp scope.Scope, q Query, maxPaths int) (Impa
 		}
 		return sc.orgs[a] < sc.orgs[b]
 	})
-	res.Affected = make([]AffectedOrg, len(sc.orgs))
-	// Result slices are carved from a few large blocks: thousands of
-	// affected organisations then cost a handful of allocations.
-	var (
-		strs    chunk[string]
-		impacts chunk[ServiceImpact]
-		paths   chunk[[]string]
-		details chunk[PathDetail]
-	)
-	for k, i := range sc.order {
-		o := sc.orgs[i]
-		worst := g.classify(sc, o, true)
-		on := &g.orgs[o]
-		a := &res.Affected[k]
-		*a = AffectedOrg{ODS: on.code, Name: on.name, Type: string(on.typ), ICB: on.icbCode, Region: on.region_, Population: on.pop, Impact: worst}
-		if on.icb >= 0 {
-			a.ICBName = g.orgs[on.icb].name
+	r.totals = acc.finish()
+	r.products(func(*AffectedProduct) bool { r.totals.Products++; return true })
+	return r, nil
+}
+
+// close gives the scratch back; the run must not be used afterwards.
+func (r *impactRun) close() {
+	if r.sc != nil {
+		r.s.pool.Put(r.sc)
+		r.sc = nil
+	}
+}
+
+// products calls yield with each affected product, nearest first (p is
+// reused: copy it to keep it).
+func (r *impactRun) products(yield func(p *AffectedProduct) bool) {
+	g, sc := r.g, r.sc
+	var ap AffectedProduct
+	for _, st := range sc.queue {
+		p := st >> 1
+		// List each product once, at its shorter state (the all-critical
+		// one on a tie); BFS order puts that state first.
+		if o := st ^ 1; sc.seen[o] == sc.epoch && (sc.dist[o] < sc.dist[st] || (sc.dist[o] == sc.dist[st] && o&1 == 0)) {
+			continue
 		}
-		if on.region >= 0 {
-			a.RegionName = g.orgs[on.region].name
-		}
-		a.ServiceImpacts = impacts.take(len(sc.svc))
-		a.Services = strs.take(len(sc.svc))
-		for i, x := range sc.svc {
-			a.ServiceImpacts[i] = ServiceImpact{Service: g.services[x.svc], Impact: x.impact(), Fallback: x.fallback}
-			a.Services[i] = g.services[x.svc]
-		}
-		n := min(maxPaths, a.pathsFor(sc, o))
-		a.Paths, a.PathDetails = paths.take(n)[:0], details.take(n)[:0]
-		for h := sc.orgFirst[o]; h >= 0; h = sc.hits[h].next {
-			x := sc.hits[h]
-			d := &g.dep[x.dep]
-			si := &a.ServiceImpacts[sc.svcSlot[d.svc]]
-			pid := g.prod[d.prod].id
-			if len(si.Products) == 0 || si.Products[len(si.Products)-1] != pid {
-				si.Products = appendUnique(si.Products, pid)
-			}
-			a.PathCount++
-			if len(a.Paths) < maxPaths {
-				a.Paths = append(a.Paths, g.path(sc, prefix, x, &strs))
-				a.PathDetails = append(a.PathDetails, PathDetail{Service: g.services[d.svc], Criticality: Criticalities()[d.crit],
-					Fallback: d.fallback, Critical: x.state&1 == 0 && d.stops()})
-			}
+		sp := g.sup[g.prod[p].supplier]
+		ap = AffectedProduct{ID: g.prod[p].id, Name: g.prod[p].name, SupplierID: sp.id, SupplierName: sp.name,
+			Depth: int(sc.dist[st]), Critical: sc.seen[p<<1] == sc.epoch}
+		if !yield(&ap) {
+			return
 		}
 	}
-	res.Totals = g.totals(res.Affected)
-	res.Totals.Products = len(res.Products)
-	return res, nil
+}
+
+// affected is the number of affected organisations.
+func (r *impactRun) affected() int { return len(r.sc.order) }
+
+// class is the k-th affected organisation in answer order and its class.
+func (r *impactRun) class(k int) (int32, Impact) {
+	i := r.sc.order[k]
+	return r.sc.orgs[i], [...]Impact{HardDown, Degraded, Exposed}[r.sc.rank[i]]
+}
+
+// buildOrg fills a with the k-th affected organisation in answer order,
+// its slices carved from al.
+func (r *impactRun) buildOrg(k int, a *AffectedOrg, al *orgAlloc) {
+	g, sc, maxPaths := r.g, r.sc, r.maxPaths
+	o := sc.orgs[sc.order[k]]
+	worst := g.classify(sc, o, true)
+	on := &g.orgs[o]
+	*a = AffectedOrg{ODS: on.code, Name: on.name, Type: string(on.typ), ICB: on.icbCode, Region: on.region_, Population: on.pop, Impact: worst}
+	if on.icb >= 0 {
+		a.ICBName = g.orgs[on.icb].name
+	}
+	if on.region >= 0 {
+		a.RegionName = g.orgs[on.region].name
+	}
+	a.ServiceImpacts = al.impacts.take(len(sc.svc))
+	a.Services = al.strs.take(len(sc.svc))
+	for i, x := range sc.svc {
+		a.ServiceImpacts[i] = ServiceImpact{Service: g.services[x.svc], Impact: x.impact(), Fallback: x.fallback}
+		a.Services[i] = g.services[x.svc]
+	}
+	n := min(maxPaths, a.pathsFor(sc, o))
+	a.Paths, a.PathDetails = al.paths.take(n)[:0], al.details.take(n)[:0]
+	for h := sc.orgFirst[o]; h >= 0; h = sc.hits[h].next {
+		x := sc.hits[h]
+		d := &g.dep[x.dep]
+		si := &a.ServiceImpacts[sc.svcSlot[d.svc]]
+		pid := g.prod[d.prod].id
+		if len(si.Products) == 0 || si.Products[len(si.Products)-1] != pid {
+			si.Products = appendUnique(si.Products, pid)
+		}
+		a.PathCount++
+		if len(a.Paths) < maxPaths {
+			a.Paths = append(a.Paths, g.path(sc, r.prefix, x, &al.strs))
+			a.PathDetails = append(a.PathDetails, PathDetail{Service: g.services[d.svc], Criticality: Criticalities()[d.crit],
+				Fallback: d.fallback, Critical: x.state&1 == 0 && d.stops()})
+		}
+	}
 }
 
 func appendUnique(s []string, x string) []string {
@@ -599,70 +681,92 @@ func appendUnique(s []string, x string) []string {
 	return append(s, x)
 }
 
-func (g *graph) totals(aff []AffectedOrg) ImpactTotals {
-	t := ImpactTotals{ByRegion: []GroupTotal{}, ByICB: []GroupTotal{}, ByService: []ServiceTotal{}, ByType: []TypeTotal{}}
-	reg, icb := map[string]*GroupTotal{}, map[string]*GroupTotal{}
-	svc, typ := map[string]*ServiceTotal{}, map[string]*TypeTotal{}
-	group := func(m map[string]*GroupTotal, code string) *GroupTotal {
-		x := m[code]
+// totalsAcc sums affected organisations into ImpactTotals one at a time,
+// so totals need neither the built organisations nor their paths.
+type totalsAcc struct {
+	g        *graph
+	t        ImpactTotals
+	reg, icb map[string]*GroupTotal
+	svc      map[string]*ServiceTotal
+	typ      map[string]*TypeTotal
+}
+
+func newTotals(g *graph) *totalsAcc {
+	return &totalsAcc{g: g, reg: map[string]*GroupTotal{}, icb: map[string]*GroupTotal{},
+		svc: map[string]*ServiceTotal{}, typ: map[string]*TypeTotal{}}
+}
+
+func (acc *totalsAcc) group(m map[string]*GroupTotal, code string) *GroupTotal {
+	x := m[code]
+	if x == nil {
+		x = &GroupTotal{Code: code}
+		if i, ok := acc.g.orgIdx[code]; ok {
+			x.Name, x.RegisteredPopulation = acc.g.orgs[i].name, acc.g.orgs[i].pop
+		}
+		m[code] = x
+	}
+	return x
+}
+
+func countClass(i Impact, hd, dg, ex *int) {
+	switch i {
+	case HardDown:
+		*hd++
+	case Degraded:
+		*dg++
+	default:
+		*ex++
+	}
+}
+
+// add counts organisation on, whose worst class is worst and whose
+// affected services are svcs.
+func (acc *totalsAcc) add(on *orgNode, worst Impact, svcs []svcAgg) {
+	t := &acc.t
+	t.Organisations++
+	t.Population += on.pop
+	countClass(worst, &t.HardDown, &t.Degraded, &t.Exposed)
+	for _, x := range [2]*GroupTotal{acc.group(acc.reg, on.region_), acc.group(acc.icb, on.icbCode)} {
+		x.Organisations++
+		x.Population += on.pop
+		countClass(worst, &x.HardDown, &x.Degraded, &x.Exposed)
+	}
+	for i := range svcs {
+		name := acc.g.services[svcs[i].svc]
+		x := acc.svc[name]
 		if x == nil {
-			x = &GroupTotal{Code: code}
-			if i, ok := g.orgIdx[code]; ok {
-				x.Name, x.RegisteredPopulation = g.orgs[i].name, g.orgs[i].pop
-			}
-			m[code] = x
+			x = &ServiceTotal{Service: name}
+			acc.svc[name] = x
 		}
-		return x
+		x.Organisations++
+		countClass(svcs[i].impact(), &x.HardDown, &x.Degraded, &x.Exposed)
 	}
-	count := func(i Impact, hd, dg, ex *int) {
-		switch i {
-		case HardDown:
-			*hd++
-		case Degraded:
-			*dg++
-		default:
-			*ex++
-		}
+	typ := string(on.typ)
+	y := acc.typ[typ]
+	if y == nil {
+		y = &TypeTotal{Type: typ}
+		acc.typ[typ] = y
 	}
-	for i := range aff {
-		a := &aff[i]
-		t.Organisations++
-		t.Population += a.Population
-		count(a.Impact, &t.HardDown, &t.Degraded, &t.Exposed)
-		for _, x := range []*GroupTotal{group(reg, a.Region), group(icb, a.ICB)} {
-			x.Organisations++
-			x.Population += a.Population
-			count(a.Impact, &x.HardDown, &x.Degraded, &x.Exposed)
-		}
-		for _, si := range a.ServiceImpacts {
-			x := svc[si.Service]
-			if x == nil {
-				x = &ServiceTotal{Service: si.Service}
-				svc[si.Service] = x
-			}
-			x.Organisations++
-			count(si.Impact, &x.HardDown, &x.Degraded, &x.Exposed)
-		}
-		y := typ[a.Type]
-		if y == nil {
-			y = &TypeTotal{Type: a.Type}
-			typ[a.Type] = y
-		}
-		y.Organisations++
-		if a.Impact == HardDown {
-			y.HardDown++
-		}
+	y.Organisations++
+	if worst == HardDown {
+		y.HardDown++
 	}
-	for _, x := range reg {
+}
+
+// finish returns the totals, each list sorted by code or name.
+func (acc *totalsAcc) finish() ImpactTotals {
+	t := acc.t
+	t.ByRegion, t.ByICB, t.ByService, t.ByType = []GroupTotal{}, []GroupTotal{}, []ServiceTotal{}, []TypeTotal{}
+	for _, x := range acc.reg {
 		t.ByRegion = append(t.ByRegion, *x)
 	}
-	for _, x := range icb {
+	for _, x := range acc.icb {
 		t.ByICB = append(t.ByICB, *x)
 	}
-	for _, x := range svc {
+	for _, x := range acc.svc {
 		t.ByService = append(t.ByService, *x)
 	}
-	for _, x := range typ {
+	for _, x := range acc.typ {
 		t.ByType = append(t.ByType, *x)
 	}
 	sort.Slice(t.ByRegion, func(i, j int) bool { return t.ByRegion[i].Code < t.ByRegion[j].Code })

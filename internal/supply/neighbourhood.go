@@ -183,17 +183,21 @@ func (s *Service) Neighbourhood(ctx context.Context, sc scope.Scope, nodeID stri
 		if kind == "product" {
 			q = Query{Product: id}
 		}
-		if res, err := g.impact(s, sc, q, 0); err == nil {
-			for _, a := range res.Affected {
-				if i, ok := seen[orgNodeName(a.ODS)]; ok {
-					out.Nodes[i].Impact = string(a.Impact)
+		// Classes only: the walk's ranks, no paths or results built.
+		if r, err := g.runImpact(s, sc, q, 0); err == nil {
+			for k := range r.affected() {
+				o, class := r.class(k)
+				if i, ok := seen[g.orgs[o].node]; ok {
+					out.Nodes[i].Impact = string(class)
 				}
 			}
-			for _, p := range res.Products {
+			r.products(func(p *AffectedProduct) bool {
 				if i, ok := seen[productNode(p.ID)]; ok {
 					out.Nodes[i].Impact = "affected"
 				}
-			}
+				return true
+			})
+			r.close()
 		}
 	}
 	sort.Slice(out.Edges, func(i, j int) bool {

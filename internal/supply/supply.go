@@ -117,6 +117,20 @@ type Options struct {
 	// MaxPathsPerOrg caps the paths listed per affected organisation
 	// (default 5; the total is still counted).
 	MaxPathsPerOrg int
+	// MaxConcurrentImpacts bounds the blast-radius queries computed or
+	// streamed at once; more wait for a slot (as long as their context
+	// allows). A slot holds a query scratch — at national scale 5.3 MB for
+	// the largest answer, plus the answer itself when it is built whole
+	// (Impact rather than OpenImpact) — so the bound is a memory bound:
+	// however many clients ask, at most this many scratches and results
+	// are held. Default 16: about 90 MB of scratch at national scale,
+	// and enough that ordinary concurrency seldom waits.
+	MaxConcurrentImpacts int
+	// MaxConcurrentExports bounds the register exports read at once; more
+	// wait for a slot as long as their context allows. An export holds the
+	// rows it read while it is written: an estimated 80 MB for the
+	// national register (default 2).
+	MaxConcurrentExports int
 }
 
 // Service is the supply domain's API. It is safe for concurrent use.
@@ -131,7 +145,10 @@ type Service struct {
 	dirty  atomic.Bool
 	lastCk atomic.Int64 // unix nanos of the last generation check
 	build  sync.Mutex
-	pool   sync.Pool // *scratch
+	pool   sync.Pool     // *scratch
+	slots  chan struct{} // impact queries running (MaxConcurrentImpacts)
+	// exportSlots are the exports being read or written (MaxConcurrentExports).
+	exportSlots chan struct{}
 	// onChange is called after every committed change to the register.
 	onChange []func()
 	// concRuns and sysRuns count report computations (reports.go), so
@@ -164,13 +181,41 @@ func New(o Options) (*Service, error) {
 	if o.MaxPathsPerOrg == 0 {
 		o.MaxPathsPerOrg = 5
 	}
-	if o.CheckInterval < 0 || o.MaxGraphAge < 0 || o.MaxPathsPerOrg < 0 {
-		return nil, errors.New("supply: Options.CheckInterval, MaxGraphAge and MaxPathsPerOrg must not be negative")
+	if o.MaxConcurrentImpacts == 0 {
+		o.MaxConcurrentImpacts = 16
 	}
-	s := &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, now: o.Now, log: o.Logger, opts: o}
+	if o.MaxConcurrentExports == 0 {
+		o.MaxConcurrentExports = 2
+	}
+	if o.CheckInterval < 0 || o.MaxGraphAge < 0 || o.MaxPathsPerOrg < 0 || o.MaxConcurrentImpacts < 0 || o.MaxConcurrentExports < 0 {
+		return nil, errors.New("supply: Options.CheckInterval, MaxGraphAge, MaxPathsPerOrg, MaxConcurrentImpacts and MaxConcurrentExports must not be negative")
+	}
+	s := &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, now: o.Now, log: o.Logger, opts: o,
+		slots: make(chan struct{}, o.MaxConcurrentImpacts), exportSlots: make(chan struct{}, o.MaxConcurrentExports)}
 	s.pool.New = func() any { return new(scratch) }
 	return s, nil
 }
+
+// acquire takes an impact slot, waiting while ctx allows.
+func (s *Service) acquire(ctx context.Context) error { return take(ctx, s.slots, "impact") }
+
+// take takes a slot of slots, waiting while ctx allows.
+func take(ctx context.Context, slots chan struct{}, what string) error {
+	select {
+	case slots <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("supply: waiting for an %s slot (%d busy): %w", what, cap(slots), context.Cause(ctx))
+	}
+}
+
+// release gives an impact slot back.
+func (s *Service) release() { <-s.slots }
 
 // Invalidate makes the next query rebuild the graph (call it after the
 // organisation tree changes, or when another process says it changed

@@ -587,7 +587,7 @@ func (w *Web) supplyImpact(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 				d.DepRows = append(d.DepRows, row)
 			}
 		} else {
-			res, err := w.o.Supply.Impact(ctx, sc, q.supply())
+			res, err := w.impactPage(ctx, sc, q.supply())
 			var ve *supply.ValidationError
 			switch {
 			case errors.As(err, &ve):
@@ -626,6 +626,18 @@ func (w *Web) supplyImpact(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 	d.Choices = w.impactChoices(ctx, sc)
 	v.D = d
 	w.render(rw, r, http.StatusOK, "supply_impact", v)
+}
+
+// impactPage is the part of q's blast radius the page shows: the worst
+// organisations and nearest products, Options.ImpactPageRows of each,
+// with whole totals.
+func (w *Web) impactPage(ctx context.Context, sc scope.Scope, q supply.Query) (supply.ImpactResult, error) {
+	st, err := w.o.Supply.OpenImpact(ctx, sc, q, w.o.ImpactPageRows)
+	if err != nil {
+		return supply.ImpactResult{}, err
+	}
+	defer st.Close()
+	return st.Result(w.o.ImpactPageRows), nil
 }
 
 // impactChoices lists suppliers and products for the form's suggestions

@@ -262,6 +262,33 @@ func TestSupplyScope(t *testing.T) {
 	mustNotContain(t, "lead concentration", p.body, "Y63")
 }
 
+// TestImpactPageListsTheTop: the blast-radius page lists the worst
+// organisations and the nearest products, up to Options.ImpactPageRows,
+// says so, and keeps the totals whole; the downloads still have all.
+func TestImpactPageListsTheTop(t *testing.T) {
+	e := newSupplyEnvWith(t, envOptions{impactRows: 2})
+	c := e.signIn("nat@supply.test")
+	p := c.get("/suppliers/impact?supplier=SYNNOVIS")
+	wantStatus(t, "impact", p, 200)
+	mustContain(t, "impact", p.body, "The worst 2 of 6 organisations", "6 organisations</h3>", "download the CSV or JSON above for all of them")
+	if n := strings.Count(p.body, `<td class="code">`); n != 2 {
+		t.Errorf("the page lists %d organisations, want the worst 2", n)
+	}
+	// Worst first: two of the four hard-down organisations, none of the others.
+	mustNotContain(t, "impact", p.body, ">G85003<", ">F84001<")
+	p = c.get("/suppliers/impact?product=FALCON")
+	mustContain(t, "falcon", p.body, "The nearest 2 of 3 products")
+	// Nothing cut (a trust analyst sees only their trust): the plain count.
+	p = e.signIn("gstt@supply.test").get("/suppliers/impact?supplier=SYNNOVIS")
+	mustContain(t, "trust", p.body, "1 organisation, worst first")
+	mustNotContain(t, "trust", p.body, "The worst", "The nearest")
+	// The download has every organisation.
+	p = c.get("/suppliers/impact/download?supplier=SYNNOVIS&format=csv")
+	if recs, err := csv.NewReader(strings.NewReader(p.body)).ReadAll(); err != nil || len(recs) != 7 {
+		t.Errorf("download: %v, %d rows", err, len(recs))
+	}
+}
+
 func TestSupplyDownloadsAudited(t *testing.T) {
 	e := newSupplyEnv(t)
 	c := e.signIn("nat@supply.test")

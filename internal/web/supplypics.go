@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
@@ -46,10 +47,17 @@ func (w *Web) graphScene(ctx context.Context, sc scope.Scope, g supply.Graph, in
 		q.Product = id
 	}
 	if q != (supply.Query{}) {
-		if res, err := w.o.Supply.Impact(ctx, sc, q); err == nil {
-			for _, a := range res.Affected {
-				info["org:"+a.ODS] = orgInfo{Type: a.Type, ICB: a.ICB, ICBName: a.ICBName}
+		if st, err := w.o.Supply.OpenImpact(ctx, sc, q, 0); err == nil {
+			drawn := map[string]bool{}
+			for _, n := range g.Nodes {
+				drawn[n.ID] = n.Kind == "org"
 			}
+			for a := range st.Affected() {
+				if id := "org:" + a.ODS; drawn[id] {
+					info[id] = orgInfo{Type: a.Type, ICB: a.ICB, ICBName: a.ICBName}
+				}
+			}
+			st.Close()
 		}
 	}
 	icbNames := map[string]string{}
@@ -213,10 +221,14 @@ func (w *Web) buildMap(ctx context.Context, sc scope.Scope, v url.Values) (mapBu
 			m.Error = "Choose a supplier, product or CVE."
 			break
 		}
-		res, err := w.o.Supply.Impact(ctx, sc, q.supply())
+		// The map needs only the totals: computed when the stream opens,
+		// with no organisation or path built.
+		st, err := w.o.Supply.OpenImpact(ctx, sc, q.supply(), 0)
 		if err != nil {
 			return m, err
 		}
+		res := st.Summary()
+		st.Close()
 		metric := v.Get("metric")
 		qv := q.values()
 		qv.Set("level", string(m.level))
@@ -450,8 +462,10 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 		w.errorPage(rw, r, &sc, http.StatusBadRequest, "")
 		return
 	}
-	var result any
+	// writeJSON and writeCSV send the answer; they fail only when the
+	// client has gone or the answer cannot be encoded, after the status.
 	var rows int
+	var writeJSON func() error
 	var writeCSV func(io.Writer) error
 	if q.Org != "" {
 		res, err := w.o.Supply.DependsOn(ctx, sc, q.Org)
@@ -459,10 +473,17 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 			w.fail(rw, r, sc, err)
 			return
 		}
-		result, rows = res, len(res.Products)
+		rows = len(res.Products)
+		writeJSON = func() error {
+			enc := json.NewEncoder(rw)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		}
 		writeCSV = func(w io.Writer) error { return supply.WriteDependsCSV(w, res) }
 	} else {
-		res, err := w.o.Supply.Impact(ctx, sc, q.supply())
+		// Streamed: the national answer for a large supplier is tens of
+		// megabytes, written one organisation at a time.
+		st, err := w.o.Supply.OpenImpact(ctx, sc, q.supply(), 0)
 		if err != nil {
 			var ve *supply.ValidationError
 			if errors.As(err, &ve) {
@@ -472,8 +493,10 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 			w.fail(rw, r, sc, err)
 			return
 		}
-		result, rows = res, len(res.Affected)
-		writeCSV = func(w io.Writer) error { return supply.WriteImpactCSV(w, res) }
+		defer st.Close()
+		rows = st.Len()
+		writeJSON = func() error { return st.WriteJSON(rw, "  ") }
+		writeCSV = st.WriteCSV
 	}
 	file := "vigil-impact-" + safeName(strings.ReplaceAll(q.node()+q.CVE, ":", "-"))
 	// Record the export before sending it: an export that cannot be
@@ -494,13 +517,17 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, file, format))
 	if format == "json" {
 		h.Set("Content-Type", "application/json")
-		enc := json.NewEncoder(rw)
-		enc.SetIndent("", "  ")
-		enc.Encode(result)
-		return
+		err = writeJSON()
+	} else {
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		// Formulas are neutralised by the supply package's writers, the
+		// same rule as every CSV the CLI writes.
+		err = writeCSV(rw)
 	}
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	// Formulas are neutralised by the supply package's writers, the same
-	// rule as every CSV the CLI writes.
-	writeCSV(rw)
+	if err != nil {
+		// The status is sent: cut the response so the client sees it
+		// incomplete rather than a truncated file passed off as whole.
+		w.log.Warn("impact download cut", "request_id", httpd.RequestID(ctx), "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }

@@ -95,6 +95,8 @@ type envOptions struct {
 	sso func(base string, a *auth.Service) (*auth.SSO, string)
 	// supply adds the supplier register and map boundaries (empty).
 	supply bool
+	// impactRows is Options.ImpactPageRows (0 for the default).
+	impactRows int
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
@@ -139,7 +141,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	}
 	srv := httptest.NewUnstartedServer(rt)
 	base := "http://" + srv.Listener.Addr().String()
-	o := Options{Orgs: orgs, Auth: as, Audit: al, Logger: log, Version: "test-1"}
+	o := Options{Orgs: orgs, Auth: as, Audit: al, Logger: log, Version: "test-1", ImpactPageRows: eo.impactRows}
 	if eo.demo {
 		o.Demo = func(context.Context) bool { return true }
 	}
