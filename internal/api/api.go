@@ -7,6 +7,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,16 +15,17 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/jsonstream"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/supply"
 )
 
@@ -100,42 +102,46 @@ func ProblemTypes() []string {
 	return []string{TypeNotFound, TypeValidation, TypeForbidden, TypeConflict, TypeUnauthorized, TypeRateLimited, TypeBadRequest, TypeInternal, TypeSchemaChanged}
 }
 
-// badRequest is a client error that is not about one field.
-type badRequest struct{ msg string }
-
-func (e badRequest) Error() string { return e.msg }
-
 // problemer is an error that is its own problem document (e.g. an import
 // with row errors, which lists every row).
 type problemer interface{ problem() Problem }
 
+// problemFor turns an error into its problem document. The status comes
+// from fault.Status, the one mapping the web UI uses too; the type names
+// the fault's kind, and the detail is the domain's message for people —
+// except for 404, whose detail never says whether the object exists, and
+// 500, whose detail is never the error's own text (that goes to the log).
 func problemFor(err error) Problem {
-	var ov *org.ValidationError
-	var av *auth.ValidationError
-	var sv *supply.ValidationError
 	var pe problemer
-	var br badRequest
-	switch {
-	case errors.As(err, &pe):
+	if errors.As(err, &pe) {
 		return pe.problem()
-	case errors.Is(err, store.ErrNotFound):
-		return Problem{Type: TypeNotFound, Title: "Not Found", Status: 404, Detail: "No such object, or you may not see it."}
-	case errors.As(err, &ov):
-		return Problem{Type: TypeValidation, Title: "Invalid request", Status: 400, Detail: err.Error(), Errors: []FieldError{{ov.Field, ov.Reason}}}
-	case errors.As(err, &av):
-		return Problem{Type: TypeValidation, Title: "Invalid request", Status: 400, Detail: err.Error(), Errors: []FieldError{{av.Field, av.Reason}}}
-	case errors.As(err, &sv):
-		return Problem{Type: TypeValidation, Title: "Invalid request", Status: 400, Detail: err.Error(), Errors: []FieldError{{sv.Field, sv.Reason}}}
-	case errors.As(err, &br):
-		return Problem{Type: TypeBadRequest, Title: "Bad Request", Status: 400, Detail: br.msg}
-	case errors.Is(err, org.ErrForbidden), errors.Is(err, auth.ErrForbidden):
-		return Problem{Type: TypeForbidden, Title: "Forbidden", Status: 403, Detail: err.Error()}
-	case errors.Is(err, store.ErrConflict):
-		return Problem{Type: TypeConflict, Title: "Conflict", Status: 409, Detail: err.Error()}
-	case errors.Is(err, auth.ErrThrottled):
-		return Problem{Type: TypeRateLimited, Title: "Too Many Requests", Status: 429, Detail: err.Error()}
 	}
-	return Problem{Type: TypeInternal, Title: "Internal Server Error", Status: 500, Detail: "Something went wrong on our side. Quote the error ID if you report it."}
+	status := fault.Status(err)
+	p := Problem{Status: status, Title: http.StatusText(status), Detail: fault.Message(err)}
+	var inv *fault.Invalid
+	switch status {
+	case http.StatusBadRequest:
+		errors.As(err, &inv)
+		if inv.Field == "" {
+			p.Type, p.Title = TypeBadRequest, "Bad Request"
+			break
+		}
+		p.Type, p.Title = TypeValidation, "Invalid request"
+		p.Errors = []FieldError{{inv.Field, inv.Reason}}
+	case http.StatusNotFound:
+		p.Type, p.Detail = TypeNotFound, "No such object, or you may not see it."
+	case http.StatusForbidden:
+		p.Type = TypeForbidden
+	case http.StatusConflict:
+		p.Type = TypeConflict
+	case http.StatusTooManyRequests:
+		p.Type = TypeRateLimited
+	case http.StatusServiceUnavailable:
+		p.Type = TypeSchemaChanged
+	default:
+		p.Type, p.Detail = TypeInternal, "Something went wrong on our side. Quote the error ID if you report it."
+	}
+	return p
 }
 
 // routerProblem answers an error httpd's router found before any handler
@@ -262,7 +268,7 @@ func limitParam(r *http.Request, def, max int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > max {
-		return 0, &auth.ValidationError{Field: "limit", Reason: fmt.Sprintf("want a number from 1 to %d", max)}
+		return 0, &fault.Invalid{Field: "limit", Reason: fmt.Sprintf("want a number from 1 to %d", max)}
 	}
 	return n, nil
 }
@@ -275,36 +281,141 @@ const maxJSONBody = 1 << 20
 // errors that name the problem, bodies are capped at 1 MiB (and say so),
 // and a string holding a NUL byte is refused naming its field — the
 // domains refuse them too; this is the defence in depth.
+//
+// Unknown members are found by walking the document beside the target's
+// type (unknownMember), not by reading encoding/json's message text.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxJSONBody))
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return &fault.Invalid{Reason: "request body is larger than " + httpd.SizeText(mb.Limit) + "; send one object"}
+	}
+	if err != nil {
+		return &fault.Invalid{Reason: "request body could not be read: " + err.Error()}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
 		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		var mb *http.MaxBytesError
 		switch {
-		case errors.As(err, &mb):
-			return badRequest{"request body is larger than " + httpd.SizeText(mb.Limit) + "; send one object"}
-		case errors.As(err, &te):
-			return &auth.ValidationError{Field: te.Field, Reason: fmt.Sprintf("want %s", te.Type)}
 		case errors.As(err, &se):
-			return badRequest{fmt.Sprintf("request body is not valid JSON (at byte %d)", se.Offset)}
+			return &fault.Invalid{Reason: fmt.Sprintf("request body is not valid JSON (at byte %d)", se.Offset)}
 		case errors.Is(err, io.EOF):
-			return badRequest{"request body is empty; send a JSON object"}
+			return &fault.Invalid{Reason: "request body is empty; send a JSON object"}
 		case errors.Is(err, io.ErrUnexpectedEOF):
-			return badRequest{"request body is not valid JSON (it ends too soon)"}
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return &auth.ValidationError{Field: strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), Reason: "unknown field"}
+			return &fault.Invalid{Reason: "request body is not valid JSON (it ends too soon)"}
 		}
-		return badRequest{"request body: " + err.Error()}
+		return &fault.Invalid{Reason: "request body: " + err.Error()}
 	}
 	if dec.More() {
-		return badRequest{"request body has data after the JSON object"}
+		return &fault.Invalid{Reason: "request body has data after the JSON object"}
+	}
+	if f := unknownMember(doc, reflect.TypeOf(v), ""); f != "" {
+		return &fault.Invalid{Field: f, Reason: "unknown field"}
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return &fault.Invalid{Field: te.Field, Reason: fmt.Sprintf("want %s", te.Type)}
+		}
+		return &fault.Invalid{Reason: "request body: " + err.Error()}
 	}
 	if f, ok := nulField(reflect.ValueOf(v), ""); ok {
-		return &auth.ValidationError{Field: f, Reason: "contains control character U+0000"}
+		return &fault.Invalid{Field: f, Reason: "contains control character U+0000"}
 	}
 	return nil
+}
+
+var jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+
+// unknownMember returns the dotted name of the first member of doc (a
+// decoded JSON value) that a value of type t has no field for, or "".
+// Members are matched as encoding/json matches them: by the field's JSON
+// name, case-insensitively, through embedded structs. Types that decode
+// themselves (json.Unmarshaler) and interfaces accept anything; a member
+// of the wrong kind is left for Unmarshal to report.
+func unknownMember(doc any, t reflect.Type, path string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() == reflect.Interface || reflect.PointerTo(t).Implements(jsonUnmarshaler) {
+		return ""
+	}
+	switch doc := doc.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(doc))
+		for k := range doc {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var fields map[string]reflect.Type
+		switch t.Kind() {
+		case reflect.Map:
+		case reflect.Struct:
+			fields = map[string]reflect.Type{}
+			jsonFields(t, fields)
+		default:
+			return ""
+		}
+		for _, k := range keys {
+			name := k
+			if path != "" {
+				name = path + "." + k
+			}
+			ft := t
+			if t.Kind() == reflect.Map {
+				ft = t.Elem()
+			} else if ft = fields[strings.ToLower(k)]; ft == nil {
+				return name
+			}
+			if f := unknownMember(doc[k], ft, name); f != "" {
+				return f
+			}
+		}
+	case []any:
+		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			for _, x := range doc {
+				if f := unknownMember(x, t.Elem(), path); f != "" {
+					return f
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// jsonFields adds the JSON names (lower-cased) of struct type t's fields
+// and their types to into, following embedded structs as encoding/json does.
+func jsonFields(t reflect.Type, into map[string]reflect.Type) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			et := f.Type
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				jsonFields(et, into)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		key := strings.ToLower(name)
+		if _, dup := into[key]; !dup {
+			into[key] = f.Type
+		}
+	}
 }
 
 // nulField finds a string holding a NUL byte in a decoded body and

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -140,10 +141,10 @@ func (a *API) listOrgs(r *http.Request, sc scope.Scope) (any, error) {
 	f := org.ListFilter{Type: org.Type(q.Get("type")), Status: org.Status(q.Get("status")), Parent: strings.ToUpper(q.Get("parent")),
 		Under: strings.ToUpper(q.Get("under")), Query: q.Get("q"), After: q.Get("cursor"), Limit: limit}
 	if f.Type != "" && !f.Type.Valid() {
-		return nil, &org.ValidationError{Field: "type", Reason: "unknown organisation type"}
+		return nil, &fault.Invalid{Field: "type", Reason: "unknown organisation type"}
 	}
 	if f.Status != "" && f.Status != org.Active && f.Status != org.Closed {
-		return nil, &org.ValidationError{Field: "status", Reason: "want active or closed"}
+		return nil, &fault.Invalid{Field: "status", Reason: "want active or closed"}
 	}
 	list, next, err := a.o.Orgs.List(r.Context(), sc, f)
 	if err != nil {
@@ -307,7 +308,7 @@ func (a *API) revokeToken(r *http.Request, sc scope.Scope) (any, error) {
 
 func (a *API) listAudit(r *http.Request, sc scope.Scope) (any, error) {
 	if !sc.Can(scope.Audit) {
-		return nil, auth.ErrForbidden
+		return nil, fault.ErrForbidden
 	}
 	limit, err := limitParam(r, 100, 1000)
 	if err != nil {
@@ -322,7 +323,7 @@ func (a *API) listAudit(r *http.Request, sc scope.Scope) (any, error) {
 		if v := q.Get(t.name); v != "" {
 			tm, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				return nil, &auth.ValidationError{Field: t.name, Reason: "want an RFC 3339 time such as 2026-11-30T09:00:00Z"}
+				return nil, &fault.Invalid{Field: t.name, Reason: "want an RFC 3339 time such as 2026-11-30T09:00:00Z"}
 			}
 			*t.dst = tm
 		}
@@ -330,7 +331,7 @@ func (a *API) listAudit(r *http.Request, sc scope.Scope) (any, error) {
 	if c := q.Get("cursor"); c != "" {
 		n, err := parseInt(c)
 		if err != nil {
-			return nil, &auth.ValidationError{Field: "cursor", Reason: "not a cursor from this API"}
+			return nil, &fault.Invalid{Field: "cursor", Reason: "not a cursor from this API"}
 		}
 		f.Before = n
 	}
@@ -347,13 +348,13 @@ func (a *API) listAudit(r *http.Request, sc scope.Scope) (any, error) {
 
 func (a *API) verifyAudit(r *http.Request, sc scope.Scope) (any, error) {
 	if !sc.National(scope.Audit) {
-		return nil, auth.ErrForbidden
+		return nil, fault.ErrForbidden
 	}
 	var o audit.VerifyOptions
 	if q := r.URL.Query().Get("expect"); q != "" {
 		h, err := audit.ParseHead(q)
 		if err != nil {
-			return nil, badRequest{"expect: " + err.Error()}
+			return nil, &fault.Invalid{Reason: "expect: " + err.Error()}
 		}
 		o.Expect = &h
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
@@ -188,7 +189,7 @@ func pathID(r *http.Request, field string, id *string) error {
 		*id = p
 	}
 	if *id != p {
-		return &supply.ValidationError{Field: field, Reason: fmt.Sprintf("%q differs from the address's %q", *id, p)}
+		return &fault.Invalid{Field: field, Reason: fmt.Sprintf("%q differs from the address's %q", *id, p)}
 	}
 	return nil
 }
@@ -278,7 +279,7 @@ func required(r *http.Request, names ...string) ([]string, error) {
 	out := make([]string, len(names))
 	for i, n := range names {
 		if out[i] = r.URL.Query().Get(n); out[i] == "" {
-			return nil, &supply.ValidationError{Field: n, Reason: "is required"}
+			return nil, &fault.Invalid{Field: n, Reason: "is required"}
 		}
 	}
 	return out, nil
@@ -346,7 +347,7 @@ func (a *API) importSupply(r *http.Request, sc scope.Scope) (any, error) {
 	if s := r.URL.Query().Get("dry_run"); s != "" {
 		var err error
 		if dry, err = strconv.ParseBool(s); err != nil {
-			return nil, &supply.ValidationError{Field: "dry_run", Reason: "want true or false"}
+			return nil, &fault.Invalid{Field: "dry_run", Reason: "want true or false"}
 		}
 	}
 	files, err := uploadedFiles(r)
@@ -373,7 +374,7 @@ func uploadedFiles(r *http.Request) ([]supply.ImportFile, error) {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
 			// The limit that stopped it: the router's or this one.
-			return nil, badRequest{"the upload is larger than " + httpd.SizeText(mb.Limit) + "; import from the command line (vigil supply import)"}
+			return nil, &fault.Invalid{Reason: "the upload is larger than " + httpd.SizeText(mb.Limit) + "; import from the command line (vigil supply import)"}
 		}
 		return b, err
 	}
@@ -389,7 +390,7 @@ func uploadedFiles(r *http.Request) ([]supply.ImportFile, error) {
 		r.Body = body
 		mr, err := r.MultipartReader()
 		if err != nil {
-			return nil, badRequest{"multipart upload: " + err.Error()}
+			return nil, &fault.Invalid{Reason: "multipart upload: " + err.Error()}
 		}
 		var files []supply.ImportFile
 		for {
@@ -398,7 +399,7 @@ func uploadedFiles(r *http.Request) ([]supply.ImportFile, error) {
 				break
 			}
 			if err != nil {
-				return nil, badRequest{"multipart upload: " + err.Error()}
+				return nil, &fault.Invalid{Reason: "multipart upload: " + err.Error()}
 			}
 			name := part.FileName()
 			if name == "" {
@@ -411,11 +412,11 @@ func uploadedFiles(r *http.Request) ([]supply.ImportFile, error) {
 			files = append(files, supply.ImportFile{Name: path.Base(name), Data: b})
 		}
 		if len(files) == 0 {
-			return nil, badRequest{"the upload has no files: send suppliers.csv, products.csv, dependencies.csv, deployments.csv … as multipart/form-data parts"}
+			return nil, &fault.Invalid{Reason: "the upload has no files: send suppliers.csv, products.csv, dependencies.csv, deployments.csv … as multipart/form-data parts"}
 		}
 		return files, nil
 	}
-	return nil, badRequest{"send the CSV files as multipart/form-data, or one JSON register document as application/json"}
+	return nil, &fault.Invalid{Reason: "send the CSV files as multipart/form-data, or one JSON register document as application/json"}
 }
 
 func (a *API) exportSupply(r *http.Request, sc scope.Scope) (any, error) {
@@ -434,7 +435,7 @@ func (a *API) supplyImpact(r *http.Request, sc scope.Scope) (any, error) {
 		}
 	}
 	if n != 1 {
-		return nil, &supply.ValidationError{Field: "supplier", Reason: "give exactly one of supplier, product, cve or org"}
+		return nil, &fault.Invalid{Field: "supplier", Reason: "give exactly one of supplier, product, cve or org"}
 	}
 	if o != "" {
 		return a.o.Supply.DependsOn(r.Context(), sc, o)
@@ -459,7 +460,7 @@ func (a *API) supplyConcentration(r *http.Request, sc scope.Scope) (any, error) 
 	by := r.URL.Query().Get("by")
 	if v[0] == "all" {
 		if by != "" {
-			return nil, &supply.ValidationError{Field: "by", Reason: "service=all reports every level; leave by out"}
+			return nil, &fault.Invalid{Field: "by", Reason: "service=all reports every level; leave by out"}
 		}
 		return a.o.Supply.ConcentrationAll(r.Context(), sc)
 	}
@@ -482,7 +483,7 @@ func (a *API) supplyGraph(r *http.Request, sc scope.Scope) (any, error) {
 	depth := 2
 	if s := r.URL.Query().Get("depth"); s != "" {
 		if depth, err = strconv.Atoi(s); err != nil || depth < 1 || depth > 6 {
-			return nil, &supply.ValidationError{Field: "depth", Reason: "want a number from 1 to 6"}
+			return nil, &fault.Invalid{Field: "depth", Reason: "want a number from 1 to 6"}
 		}
 	}
 	return a.o.Supply.Neighbourhood(r.Context(), sc, v[0], depth)

@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -43,9 +44,8 @@ func Migrations() store.MigrationSet {
 // Sentinel errors callers branch on.
 var (
 	ErrBadCredentials = errors.New("e-mail address or password not recognised")
-	ErrThrottled      = errors.New("too many sign-in attempts; wait a little and try again")
+	ErrThrottled      = fault.New(fault.ErrRateLimited, "too many sign-in attempts; wait a little and try again")
 	ErrDisabled       = errors.New("account disabled")
-	ErrForbidden      = errors.New("forbidden")
 	ErrExpired        = errors.New("expired")
 )
 
@@ -139,7 +139,7 @@ func New(o Options) (*Service, error) {
 }
 
 // hash hashes a new password in a hashing slot. A password the rules
-// refuse is a ValidationError on "password"; a busy server is ErrBusy.
+// refuse is a fault.Invalid on "password"; a busy server is ErrBusy.
 func (s *Service) hash(ctx context.Context, pw string) (string, error) {
 	h, err := s.hasher.Hash(ctx, pw)
 	if err == nil {
@@ -148,7 +148,7 @@ func (s *Service) hash(ctx context.Context, pw string) (string, error) {
 	if errors.Is(err, ErrBusy) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return "", err
 	}
-	return "", &ValidationError{"password", strings.TrimPrefix(err.Error(), "password: ")}
+	return "", &fault.Invalid{Field: "password", Reason: strings.TrimPrefix(err.Error(), "password: ")}
 }
 
 func (s *Service) ts() string { return s.now().UTC().Format(time.RFC3339) }
@@ -167,14 +167,6 @@ func sha(s string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// ValidationError names the field that is wrong.
-type ValidationError struct {
-	Field  string
-	Reason string
-}
-
-func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
-
 // NewUser is what AddUser needs.
 type NewUser struct {
 	Email    string
@@ -189,7 +181,7 @@ func normEmail(e string) (string, error) {
 	e = strings.ToLower(strings.TrimSpace(e))
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || len(e) > 254 {
-		return "", &ValidationError{"email", fmt.Sprintf("%q is not an e-mail address", e)}
+		return "", &fault.Invalid{Field: "email", Reason: fmt.Sprintf("%q is not an e-mail address", e)}
 	}
 	return e, nil
 }
@@ -200,10 +192,10 @@ func normEmail(e string) (string, error) {
 func checkName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > safetext.MaxName {
-		return "", &ValidationError{"name", "required, at most 200 characters"}
+		return "", &fault.Invalid{Field: "name", Reason: "required, at most 200 characters"}
 	}
 	if p := safetext.Problem(name, safetext.Name, 0); p != "" {
-		return "", &ValidationError{"name", p}
+		return "", &fault.Invalid{Field: "name", Reason: p}
 	}
 	return name, nil
 }
@@ -227,29 +219,29 @@ func storable(ss ...string) bool {
 // an organisation the scope can see.
 func (s *Service) checkGrant(sc scope.Scope, role scope.Role, o org.Org) error {
 	if !role.Valid() {
-		return &ValidationError{"role", fmt.Sprintf("unknown role %q; want one of %v", role, scope.Roles())}
+		return &fault.Invalid{Field: "role", Reason: fmt.Sprintf("unknown role %q; want one of %v", role, scope.Roles())}
 	}
 	switch role {
 	case scope.NationalAdmin, scope.NationalAnalyst:
 		if o.Type != org.National {
-			return &ValidationError{"org", fmt.Sprintf("%s is granted on the national organisation (%s), not on %s", role, org.RootCode, o.Code)}
+			return &fault.Invalid{Field: "org", Reason: fmt.Sprintf("%s is granted on the national organisation (%s), not on %s", role, org.RootCode, o.Code)}
 		}
 	case scope.RegionLead:
 		if o.Type != org.Region && o.Type != org.ICB {
-			return &ValidationError{"org", fmt.Sprintf("region-lead is granted on a region or ICB, and %s is a %s", o.Code, o.Type)}
+			return &fault.Invalid{Field: "org", Reason: fmt.Sprintf("region-lead is granted on a region or ICB, and %s is a %s", o.Code, o.Type)}
 		}
 	case scope.SupplierRep:
 		if o.Type != org.Supplier {
-			return &ValidationError{"org", fmt.Sprintf("supplier-rep is granted on a supplier organisation, and %s is a %s", o.Code, o.Type)}
+			return &fault.Invalid{Field: "org", Reason: fmt.Sprintf("supplier-rep is granted on a supplier organisation, and %s is a %s", o.Code, o.Type)}
 		}
 	case scope.OrgAdmin, scope.OrgAnalyst:
 		if o.Type == org.Supplier && role == scope.OrgAnalyst {
-			return &ValidationError{"role", "supplier organisations have supplier-rep and org-admin users"}
+			return &fault.Invalid{Field: "role", Reason: "supplier organisations have supplier-rep and org-admin users"}
 		}
 	}
 	// Nobody hands out more than they hold.
 	if gap := sc.GrantGap(role, o.Path); gap != "" {
-		return fmt.Errorf("%w: granting or revoking %s on %s needs %s there; ask an administrator above you", ErrForbidden, role, o.Code, gap)
+		return fmt.Errorf("%w: granting or revoking %s on %s needs %s there; ask an administrator above you", fault.ErrForbidden, role, o.Code, gap)
 	}
 	return nil
 }
@@ -263,7 +255,7 @@ func (s *Service) checkGrant(sc scope.Scope, role scope.Role, o org.Org) error {
 // more than they could hand out themself (a national admin homed at a
 // trust is beyond that trust's admin). Acting on oneself is not decided
 // here: UpdateUser, CreateToken and friends allow one's own name,
-// password (with the current one) and tokens. The error is ErrForbidden
+// password (with the current one) and tokens. The error is fault.ErrForbidden
 // and names only organisations the scope can see.
 func (s *Service) MayManage(ctx context.Context, sc scope.Scope, u User) error {
 	home, err := s.orgs.PathOf(ctx, u.HomeOrg)
@@ -276,7 +268,7 @@ func (s *Service) MayManage(ctx context.Context, sc scope.Scope, u User) error {
 // mayManage is MayManage with the path of u's home organisation given.
 func mayManage(sc scope.Scope, u User, home string) error {
 	if !sc.CanAt(scope.Admin, home) {
-		return fmt.Errorf("%w: you do not administer %s, the organisation of %s", ErrForbidden, u.HomeOrg, u.Email)
+		return fmt.Errorf("%w: you do not administer %s, the organisation of %s", fault.ErrForbidden, u.HomeOrg, u.Email)
 	}
 	for _, g := range u.Grants {
 		if gap := sc.GrantGap(g.Role, g.Path); gap != "" {
@@ -284,7 +276,7 @@ func mayManage(sc scope.Scope, u User, home string) error {
 			if sc.CanAt(scope.Read, g.Path) {
 				where = g.Org
 			}
-			return fmt.Errorf("%w: %s holds %s on %s, which you could not grant (that needs %s), so only an administrator above you may change their account", ErrForbidden, u.Email, g.Role, where, gap)
+			return fmt.Errorf("%w: %s holds %s on %s, which you could not grant (that needs %s), so only an administrator above you may change their account", fault.ErrForbidden, u.Email, g.Role, where, gap)
 		}
 	}
 	return nil
@@ -302,8 +294,8 @@ func (s *Service) AddUser(ctx context.Context, sc scope.Scope, nu NewUser) (User
 	}
 	o, err := s.orgs.Get(ctx, sc, strings.ToUpper(strings.TrimSpace(nu.Org)))
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return User{}, &ValidationError{"org", fmt.Sprintf("organisation %q not found", nu.Org)}
+		if errors.Is(err, fault.ErrNotFound) {
+			return User{}, &fault.Invalid{Field: "org", Reason: fmt.Sprintf("organisation %q not found", nu.Org)}
 		}
 		return User{}, err
 	}
@@ -325,7 +317,7 @@ func (s *Service) AddUser(ctx context.Context, sc scope.Scope, nu NewUser) (User
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, name, home_org, password_hash, demo, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.Email, u.Name, u.HomeOrg, hash, u.Demo, u.CreatedAt, u.CreatedAt)
 		if store.IsUniqueViolation(err) {
-			return fmt.Errorf("%w: a user with e-mail %s already exists", store.ErrConflict, email)
+			return fmt.Errorf("%w: a user with e-mail %s already exists", fault.ErrConflict, email)
 		}
 		if err != nil {
 			return err
@@ -359,7 +351,7 @@ type UserFilter struct {
 // ordered by e-mail, and the next cursor.
 func (s *Service) ListUsers(ctx context.Context, sc scope.Scope, f UserFilter) ([]User, string, error) {
 	if !storable(f.Org, f.After) {
-		return nil, "", &ValidationError{"org", "no such organisation or cursor"}
+		return nil, "", &fault.Invalid{Field: "org", Reason: "no such organisation or cursor"}
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
@@ -372,7 +364,7 @@ func (s *Service) ListUsers(ctx context.Context, sc scope.Scope, f UserFilter) (
 	}
 	if f.Query != "" {
 		if p := safetext.SearchProblem(f.Query); p != "" {
-			return nil, "", &ValidationError{"q", p}
+			return nil, "", &fault.Invalid{Field: "q", Reason: p}
 		}
 		// The query is matched literally: % and _ are not wildcards.
 		conds = append(conds, `(LOWER(email) LIKE ? ESCAPE '\' OR LOWER(name) LIKE ? ESCAPE '\')`)
@@ -447,7 +439,7 @@ func (s *Service) fillGrants(ctx context.Context, users []User) error {
 // may read (or the caller themself).
 func (s *Service) GetUser(ctx context.Context, sc scope.Scope, idOrEmail string) (User, error) {
 	if !storable(idOrEmail) {
-		return User{}, store.ErrNotFound
+		return User{}, fault.ErrNotFound
 	}
 	where, args := sc.Filter("home_org", scope.Read)
 	key := strings.ToLower(strings.TrimSpace(idOrEmail))
@@ -455,7 +447,7 @@ func (s *Service) GetUser(ctx context.Context, sc scope.Scope, idOrEmail string)
 		append(append([]any{key, key}, args...), sc.UserID)...)
 	u, err := scanUser(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, store.ErrNotFound
+		return User{}, fault.ErrNotFound
 	}
 	if err != nil {
 		return User{}, err
@@ -505,7 +497,7 @@ func (s *Service) UpdateUser(ctx context.Context, sc scope.Scope, idOrEmail stri
 	}
 	self := before.ID == sc.UserID
 	if self && p.Disabled != nil {
-		return User{}, &ValidationError{"disabled", "you cannot disable or enable your own account"}
+		return User{}, &fault.Invalid{Field: "disabled", Reason: "you cannot disable or enable your own account"}
 	}
 	if !self {
 		if err := s.MayManage(ctx, sc, before); err != nil {
@@ -584,14 +576,14 @@ func (s *Service) UpdateUser(ctx context.Context, sc scope.Scope, idOrEmail stri
 // left open cannot be used to guess it.
 func (s *Service) checkCurrentPassword(ctx context.Context, sc scope.Scope, u User, current *string) error {
 	if !u.HasPass {
-		return &ValidationError{"current_password", "you sign in with single sign-on and have no Vigil password; ask an administrator to set one if you need it"}
+		return &fault.Invalid{Field: "current_password", Reason: "you sign in with single sign-on and have no Vigil password; ask an administrator to set one if you need it"}
 	}
 	if current == nil || *current == "" {
-		return &ValidationError{"current_password", "enter your current password to choose a new one"}
+		return &fault.Invalid{Field: "current_password", Reason: "enter your current password to choose a new one"}
 	}
 	_, err := s.Authenticate(ctx, u.Email, *current, sc.Remote)
 	if errors.Is(err, ErrBadCredentials) {
-		return &ValidationError{"current_password", "your current password is not right; check it and try again"}
+		return &fault.Invalid{Field: "current_password", Reason: "your current password is not right; check it and try again"}
 	}
 	return err
 }
@@ -645,7 +637,7 @@ func (s *Service) changeGrant(ctx context.Context, sc scope.Scope, idOrEmail str
 	}
 	o, err := s.orgs.Get(ctx, sc, strings.ToUpper(orgCode))
 	if err != nil {
-		return User{}, &ValidationError{"org", fmt.Sprintf("organisation %q not found", orgCode)}
+		return User{}, &fault.Invalid{Field: "org", Reason: fmt.Sprintf("organisation %q not found", orgCode)}
 	}
 	if err := s.checkGrant(sc, role, o); err != nil {
 		return User{}, err
@@ -685,7 +677,7 @@ func (s *Service) ScopeFor(ctx context.Context, userID, via, remote string) (sco
 	var disabled bool
 	err := s.db.Q().QueryRowContext(ctx, `SELECT email, name, home_org, disabled FROM users WHERE id = ?`, userID).Scan(&email, &name, &home, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
-		return scope.Scope{}, store.ErrNotFound
+		return scope.Scope{}, fault.ErrNotFound
 	}
 	if err != nil {
 		return scope.Scope{}, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -131,13 +132,13 @@ func (e *env) as(t *testing.T, email string, role scope.Role, code string) scope
 
 func wantValidation(t *testing.T, err error, field, contains string) {
 	t.Helper()
-	var ve *auth.ValidationError
+	var ve *fault.Invalid
 	if !errors.As(err, &ve) {
-		t.Errorf("error %v (%T), want a ValidationError on %s", err, err, field)
+		t.Errorf("error %v (%T), want a fault.Invalid on %s", err, err, field)
 		return
 	}
 	if ve.Field != field || !strings.Contains(ve.Reason, contains) {
-		t.Errorf("ValidationError %q, want field %s saying %q", ve, field, contains)
+		t.Errorf("fault.Invalid %q, want field %s saying %q", ve, field, contains)
 	}
 }
 
@@ -252,8 +253,8 @@ func TestAddUserValidation(t *testing.T) {
 			{"org admin may not appoint auditors", "auditor or a higher one", rj1Admin, nu("auditor@rj1.example.org", "RJ1", scope.Auditor)},
 		} {
 			_, err := e.auth.AddUser(ctx, c.sc, c.nu)
-			if !errors.Is(err, auth.ErrForbidden) || !strings.Contains(err.Error(), c.contains) {
-				t.Errorf("%s: %v, want ErrForbidden saying %q", c.name, err, c.contains)
+			if !errors.Is(err, fault.ErrForbidden) || !strings.Contains(err.Error(), c.contains) {
+				t.Errorf("%s: %v, want fault.ErrForbidden saying %q", c.name, err, c.contains)
 			}
 		}
 		if n := count(t, e.db, `SELECT COUNT(*) FROM users`); n != users {
@@ -300,7 +301,7 @@ func TestAddUserDuplicateAndAudit(t *testing.T) {
 		}
 		for _, email := range []string{"alice@example.org", "ALICE@example.org", " alice@EXAMPLE.org "} {
 			_, err := e.auth.AddUser(ctx, e.nat, auth.NewUser{Email: email, Name: "Another Alice", Org: "R0A", Role: scope.OrgAnalyst})
-			if !errors.Is(err, store.ErrConflict) {
+			if !errors.Is(err, fault.ErrConflict) {
 				t.Errorf("AddUser %q again = %v, want ErrConflict", email, err)
 			}
 		}
@@ -423,7 +424,7 @@ func TestListAndGetUsersAreScoped(t *testing.T) {
 			if c.ok && (err != nil || u.ID == "") {
 				t.Errorf("%s: %+v, %v", c.name, u, err)
 			}
-			if !c.ok && !errors.Is(err, store.ErrNotFound) {
+			if !c.ok && !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("%s: %+v, %v; want ErrNotFound", c.name, u, err)
 			}
 		}
@@ -475,7 +476,7 @@ func TestGrantAndRevoke(t *testing.T) {
 		wantValidation(t, err, "org", "not found")
 		_, err = e.auth.Grant(ctx, e.nat, a.ID, scope.RegionLead, "RJ1")
 		wantValidation(t, err, "org", "region-lead is granted on a region or ICB")
-		if _, err := e.auth.Grant(ctx, rj1Admin, d.ID, scope.OrgAnalyst, "RJ1"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.auth.Grant(ctx, rj1Admin, d.ID, scope.OrgAnalyst, "RJ1"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("RJ1 admin granting to an R0A user = %v, want ErrNotFound", err)
 		}
 
@@ -550,7 +551,7 @@ func TestAuthenticate(t *testing.T) {
 		if id, err := e.auth.Authenticate(ctx, "alice@example.org", pw, "192.0.2.1"); err != nil || id != alice.ID {
 			t.Errorf("re-enabled user = %q, %v", id, err)
 		}
-		if _, err := e.auth.ScopeFor(ctx, "u_nobody", "session", ""); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.auth.ScopeFor(ctx, "u_nobody", "session", ""); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("ScopeFor an unknown user = %v", err)
 		}
 	})

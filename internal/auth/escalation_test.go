@@ -7,14 +7,14 @@ import (
 	"testing"
 
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/store"
 )
 
 func wantForbidden(t *testing.T, what string, err error) {
 	t.Helper()
-	if !errors.Is(err, auth.ErrForbidden) {
-		t.Errorf("%s = %v, want ErrForbidden", what, err)
+	if !errors.Is(err, fault.ErrForbidden) {
+		t.Errorf("%s = %v, want fault.ErrForbidden", what, err)
 	}
 }
 
@@ -58,7 +58,7 @@ func (e *env) stillNational(t *testing.T, u auth.User, tok string, tokens int) {
 }
 
 // attack tries every account action on victim as sc and expects each to be
-// refused with ErrForbidden (the victim is visible to sc) — except the
+// refused with fault.ErrForbidden (the victim is visible to sc) — except the
 // victim's tokens, which sc may not even see.
 func (e *env) attack(t *testing.T, who string, sc scope.Scope, victim auth.User, tok string) {
 	t.Helper()
@@ -89,7 +89,7 @@ func (e *env) attack(t *testing.T, who string, sc scope.Scope, victim auth.User,
 		}
 	}
 	id := strings.SplitN(strings.TrimPrefix(tok, auth.TokenPrefix), ".", 2)[0]
-	if _, err := e.auth.RevokeToken(ctx, sc, id); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.auth.RevokeToken(ctx, sc, id); !errors.Is(err, fault.ErrNotFound) {
 		t.Errorf("%s revoking the national admin's token = %v, want ErrNotFound", who, err)
 	}
 }
@@ -207,7 +207,7 @@ func TestGrantNeedsTheRoleAndItsPermissions(t *testing.T) {
 				t.Errorf("%s holds %+v after refused grants", email, u.Grants)
 			}
 		}
-		if _, err := e.auth.GetUser(ctx, e.nat, "aud@rj1.example.org"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.auth.GetUser(ctx, e.nat, "aud@rj1.example.org"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("refused AddUser created the user (%v)", err)
 		}
 		// Revoking is granting backwards: the trust admin cannot take away

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/fault"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -38,7 +39,9 @@ type busyError struct{}
 func (busyError) Error() string {
 	return "busy checking other sign-ins; try again in a few seconds"
 }
-func (busyError) Is(target error) bool { return target == ErrThrottled }
+func (busyError) Is(target error) bool {
+	return target == ErrThrottled || target == fault.ErrRateLimited
+}
 
 // HashSlotsFor returns how many argon2id computations fit in a memory budget
 // of mib MiB: at least one, or nobody could sign in.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/vigil-health/vigil/internal/fault"
 )
 
 // The password rules follow NIST SP 800-63B §3.1.1.2 (memorised secrets):
@@ -97,13 +99,13 @@ const choose = "; choose a passphrase of three or four unrelated words instead"
 
 // ValidatePassword checks pw against the rules above; personal are the
 // words specific to its user (e-mail address, name). The error is a
-// *ValidationError on the field "password" that says what to do.
+// *fault.Invalid on the field "password" that says what to do.
 func ValidatePassword(pw string, personal ...string) error {
 	switch n := utf8.RuneCountInString(pw); {
 	case n < MinPasswordLength:
-		return &ValidationError{"password", fmt.Sprintf("use at least %d characters; a passphrase of three or four unrelated words is long enough and easy to remember", MinPasswordLength)}
+		return &fault.Invalid{Field: "password", Reason: fmt.Sprintf("use at least %d characters; a passphrase of three or four unrelated words is long enough and easy to remember", MinPasswordLength)}
 	case n > MaxPasswordLength || len(pw) > 1024:
-		return &ValidationError{"password", fmt.Sprintf("use at most %d characters", MaxPasswordLength)}
+		return &fault.Invalid{Field: "password", Reason: fmt.Sprintf("use at most %d characters", MaxPasswordLength)}
 	}
 	lower := []rune(strings.ToLower(pw))
 	marks := make([]weakness, len(lower))
@@ -154,9 +156,9 @@ func ValidatePassword(pw string, personal ...string) error {
 		}
 	}
 	if best < 0 {
-		return &ValidationError{"password", "it has too few letters, digits or symbols besides spaces; choose a longer passphrase"}
+		return &fault.Invalid{Field: "password", Reason: "it has too few letters, digits or symbols besides spaces; choose a longer passphrase"}
 	}
-	return &ValidationError{"password", weaknessAdvice[best].reason + choose}
+	return &fault.Invalid{Field: "password", Reason: weaknessAdvice[best].reason + choose}
 }
 
 func leetVariant(s []rune, one rune) []rune {

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/store"
 )
 
 // TestValidatePassword is the NIST SP 800-63B check: long enough, not too
@@ -79,9 +79,9 @@ func TestValidatePassword(t *testing.T) {
 			}
 			continue
 		}
-		var ve *auth.ValidationError
+		var ve *fault.Invalid
 		if !errors.As(err, &ve) || ve.Field != "password" {
-			t.Errorf("%q = %v, want a ValidationError on password", c.pw, err)
+			t.Errorf("%q = %v, want a fault.Invalid on password", c.pw, err)
 			continue
 		}
 		if !strings.Contains(ve.Reason, c.says) {
@@ -106,7 +106,7 @@ func TestPasswordPolicyOnEveryPath(t *testing.T) {
 		wantValidation(t, err, "password", "your name")
 		_, err = e.auth.AddUser(ctx, e.nat, auth.NewUser{Email: "priya.patel@rj1.example.org", Name: "Priya Patel", Org: "RJ1", Role: scope.OrgAnalyst, Password: "Password1234"})
 		wantValidation(t, err, "password", "commonly used")
-		if _, err := e.auth.GetUser(ctx, e.nat, "priya.patel@rj1.example.org"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.auth.GetUser(ctx, e.nat, "priya.patel@rj1.example.org"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("refused AddUser stored the user (%v)", err)
 		}
 		u := e.add(t, "priya.patel@rj1.example.org", scope.OrgAnalyst, "RJ1", "saffron lantern evening")
@@ -185,10 +185,10 @@ func TestAdminResetRevokesTokens(t *testing.T) {
 		if _, err := e.auth.UpdateUser(ctx, rj1Admin, u.ID, auth.UserPatch{Password: &pw}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.auth.TokenScope(ctx, tok, ""); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.auth.TokenScope(ctx, tok, ""); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("token after an admin reset = %v, want ErrNotFound", err)
 		}
-		if _, _, err := e.auth.SessionScope(ctx, se.Secret, ""); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := e.auth.SessionScope(ctx, se.Secret, ""); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("session after an admin reset = %v, want ErrNotFound", err)
 		}
 		if _, err := e.auth.TokenScope(ctx, keep, ""); err != nil {
@@ -205,14 +205,14 @@ func TestAdminResetRevokesTokens(t *testing.T) {
 }
 
 // FuzzValidatePassword: any input gets an answer, never a panic, and a
-// refusal is always a ValidationError on the password.
+// refusal is always a fault.Invalid on the password.
 func FuzzValidatePassword(f *testing.F) {
 	for _, s := range []string{"correct horse battery", "P@ssw0rd2024!", "aaaaaaaaaaaa", "1qaz2wsx3edc", "行く川の流れは絶えずして", "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6\xf5\xf4"} {
 		f.Add(s, "gary.guys@rj1.nhs.test")
 	}
 	f.Fuzz(func(t *testing.T, pw, email string) {
 		err := auth.ValidatePassword(pw, email, "Gary Guy's")
-		var ve *auth.ValidationError
+		var ve *fault.Invalid
 		if err != nil && (!errors.As(err, &ve) || ve.Field != "password") {
 			t.Fatalf("ValidatePassword(%q) = %v", pw, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -65,12 +66,12 @@ func (s *Service) StartSession(ctx context.Context, userID, remote, userAgent st
 // session's CSRF token.
 func (s *Service) SessionScope(ctx context.Context, secret, remote string) (scope.Scope, string, error) {
 	if secret == "" || len(secret) > 100 {
-		return scope.Scope{}, "", store.ErrNotFound
+		return scope.Scope{}, "", fault.ErrNotFound
 	}
 	var userID, csrf, expires string
 	err := s.db.Q().QueryRowContext(ctx, `SELECT user_id, csrf, expires_at FROM sessions WHERE id_hash = ?`, sha(secret)).Scan(&userID, &csrf, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
-		return scope.Scope{}, "", store.ErrNotFound
+		return scope.Scope{}, "", fault.ErrNotFound
 	}
 	if err != nil {
 		return scope.Scope{}, "", err
@@ -143,13 +144,13 @@ func ParseExpiry(s string) (time.Duration, error) {
 		// Bounded before multiplying: 3650y overflowed time.Duration
 		// (about 292 years) into a token expiring at a wrapped date.
 		if err != nil || n <= 0 || time.Duration(n) > maxTokenLife/m {
-			return 0, &ValidationError{"expires", fmt.Sprintf("%q: want a positive number of days like 90d, at most 10 years", s)}
+			return 0, &fault.Invalid{Field: "expires", Reason: fmt.Sprintf("%q: want a positive number of days like 90d, at most 10 years", s)}
 		}
 		return time.Duration(n) * m, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 || d > maxTokenLife {
-		return 0, &ValidationError{"expires", fmt.Sprintf("%q: want a duration like 90d, 2w or 12h, at most 10 years", s)}
+		return 0, &fault.Invalid{Field: "expires", Reason: fmt.Sprintf("%q: want a duration like 90d, 2w or 12h, at most 10 years", s)}
 	}
 	return d, nil
 }
@@ -171,10 +172,10 @@ func (s *Service) CreateToken(ctx context.Context, sc scope.Scope, idOrEmail, na
 	}
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return Token{}, "", &ValidationError{"name", "a label of 1–100 characters is required"}
+		return Token{}, "", &fault.Invalid{Field: "name", Reason: "a label of 1–100 characters is required"}
 	}
 	if p := safetext.Problem(name, safetext.Name, 0); p != "" {
-		return Token{}, "", &ValidationError{"name", p}
+		return Token{}, "", &fault.Invalid{Field: "name", Reason: p}
 	}
 	t := Token{ID: "t_" + randomID(8), UserID: u.ID, User: u.Email, Name: name, CreatedAt: s.ts()}
 	if ttl > 0 {
@@ -200,18 +201,18 @@ func (s *Service) TokenScope(ctx context.Context, bearer, remote string) (scope.
 	rest, ok := strings.CutPrefix(bearer, TokenPrefix)
 	id, secret, ok2 := strings.Cut(rest, ".")
 	if !ok || !ok2 || len(bearer) > 200 {
-		return scope.Scope{}, store.ErrNotFound
+		return scope.Scope{}, fault.ErrNotFound
 	}
 	var userID, hash, expires, revoked string
 	err := s.db.Q().QueryRowContext(ctx, `SELECT user_id, secret_hash, expires_at, revoked_at FROM tokens WHERE id = ?`, id).Scan(&userID, &hash, &expires, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
-		return scope.Scope{}, store.ErrNotFound
+		return scope.Scope{}, fault.ErrNotFound
 	}
 	if err != nil {
 		return scope.Scope{}, err
 	}
 	if subtle.ConstantTimeCompare([]byte(hash), []byte(sha(secret))) != 1 || revoked != "" {
-		return scope.Scope{}, store.ErrNotFound
+		return scope.Scope{}, fault.ErrNotFound
 	}
 	if expires != "" {
 		if exp, _ := time.Parse(time.RFC3339, expires); !s.now().Before(exp) {
@@ -314,5 +315,5 @@ func (s *Service) RevokeToken(ctx context.Context, sc scope.Scope, id string) (T
 		})
 		return t, err
 	}
-	return Token{}, store.ErrNotFound
+	return Token{}, fault.ErrNotFound
 }

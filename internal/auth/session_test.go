@@ -11,8 +11,8 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/store"
 )
 
 func TestSessions(t *testing.T) {
@@ -65,7 +65,7 @@ func TestSessions(t *testing.T) {
 		}
 
 		for _, bad := range []string{"", "nope", se.Secret + "x", se.Secret[:len(se.Secret)-1], strings.Repeat("a", 101)} {
-			if _, _, err := e.auth.SessionScope(ctx, bad, ""); !errors.Is(err, store.ErrNotFound) {
+			if _, _, err := e.auth.SessionScope(ctx, bad, ""); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("SessionScope(%.20q…) = %v, want ErrNotFound", bad, err)
 			}
 		}
@@ -97,7 +97,7 @@ func TestSessions(t *testing.T) {
 		if err := e.auth.EndSession(ctx, scope.Scope{UserID: se2.UserID}, se2.Secret); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := e.auth.SessionScope(ctx, se2.Secret, ""); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := e.auth.SessionScope(ctx, se2.Secret, ""); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("after EndSession: %v, want ErrNotFound", err)
 		}
 		if err := e.auth.EndSession(ctx, scope.Scope{UserID: se2.UserID}, se2.Secret); err != nil {
@@ -137,7 +137,7 @@ func TestDisablingAUserEndsSessions(t *testing.T) {
 			t.Fatalf("disable = %+v, %v", u, err)
 		}
 		for _, se := range []auth.Session{s1, s2} {
-			if _, _, err := e.auth.SessionScope(ctx, se.Secret, ""); !errors.Is(err, store.ErrNotFound) {
+			if _, _, err := e.auth.SessionScope(ctx, se.Secret, ""); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("session of a disabled user: %v, want ErrNotFound", err)
 			}
 		}
@@ -158,11 +158,11 @@ func TestDisablingAUserEndsSessions(t *testing.T) {
 		self := e.scopeOf(t, other.ID)
 		_, err = e.auth.UpdateUser(ctx, rj1Admin, "admin@rj1.example.org", auth.UserPatch{Disabled: &dis})
 		wantValidation(t, err, "disabled", "your own account")
-		if _, err := e.auth.UpdateUser(ctx, self, carol.ID, auth.UserPatch{Disabled: &dis}); !errors.Is(err, auth.ErrForbidden) {
-			t.Errorf("analyst disabling a colleague = %v, want ErrForbidden", err)
+		if _, err := e.auth.UpdateUser(ctx, self, carol.ID, auth.UserPatch{Disabled: &dis}); !errors.Is(err, fault.ErrForbidden) {
+			t.Errorf("analyst disabling a colleague = %v, want fault.ErrForbidden", err)
 		}
 		r0a := e.as(t, "admin@r0a.example.org", scope.OrgAdmin, "R0A")
-		if _, err := e.auth.UpdateUser(ctx, r0a, other.ID, auth.UserPatch{Disabled: &dis}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.auth.UpdateUser(ctx, r0a, other.ID, auth.UserPatch{Disabled: &dis}); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("R0A admin disabling an RJ1 user = %v, want ErrNotFound", err)
 		}
 	})
@@ -188,7 +188,7 @@ func TestPasswordChangeEndsSessions(t *testing.T) {
 			t.Fatalf("own password change = %+v, %v", u, err)
 		}
 		for _, se := range []auth.Session{s1, s2} {
-			if _, _, err := e.auth.SessionScope(ctx, se.Secret, ""); !errors.Is(err, store.ErrNotFound) {
+			if _, _, err := e.auth.SessionScope(ctx, se.Secret, ""); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("session after a password change: %v, want ErrNotFound", err)
 			}
 		}
@@ -265,7 +265,7 @@ func TestTokens(t *testing.T) {
 			"too long":       secret + strings.Repeat("a", 200),
 			"session secret": strings.Repeat("a", 50),
 		} {
-			if _, err := e.auth.TokenScope(ctx, bad, ""); !errors.Is(err, store.ErrNotFound) {
+			if _, err := e.auth.TokenScope(ctx, bad, ""); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("%s: TokenScope = %v, want ErrNotFound", name, err)
 			}
 		}
@@ -278,11 +278,11 @@ func TestTokens(t *testing.T) {
 		if sc, err := e.auth.TokenScope(ctx, analystSecret, ""); err != nil || sc.UserID != analyst.ID {
 			t.Errorf("analyst's token = %+v, %v", sc, err)
 		}
-		if _, _, err := e.auth.CreateToken(ctx, rj1Admin, r0a.ID, "x", 0); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := e.auth.CreateToken(ctx, rj1Admin, r0a.ID, "x", 0); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("RJ1 admin creating a token for an R0A user = %v, want ErrNotFound", err)
 		}
-		if _, _, err := e.auth.CreateToken(ctx, analystScope, colleague.ID, "x", 0); !errors.Is(err, auth.ErrForbidden) {
-			t.Errorf("analyst creating a token for a colleague = %v, want ErrForbidden", err)
+		if _, _, err := e.auth.CreateToken(ctx, analystScope, colleague.ID, "x", 0); !errors.Is(err, fault.ErrForbidden) {
+			t.Errorf("analyst creating a token for a colleague = %v, want fault.ErrForbidden", err)
 		}
 		own, _, err := e.auth.CreateToken(ctx, analystScope, analyst.ID, "my laptop", 0)
 		if err != nil {
@@ -341,7 +341,7 @@ func TestTokens(t *testing.T) {
 		}
 
 		// Revoking: the token stops working; twice is harmless; out of scope is not found.
-		if _, err := e.auth.RevokeToken(ctx, rj1Admin, r0aTok.ID); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.auth.RevokeToken(ctx, rj1Admin, r0aTok.ID); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("RJ1 admin revoking an R0A token = %v, want ErrNotFound", err)
 		}
 		e.clk.Advance(time.Minute)
@@ -349,14 +349,14 @@ func TestTokens(t *testing.T) {
 		if err != nil || rv.RevokedAt != "2025-05-01T10:02:30Z" {
 			t.Fatalf("RevokeToken = %+v, %v", rv, err)
 		}
-		if _, err := e.auth.TokenScope(ctx, analystSecret, ""); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.auth.TokenScope(ctx, analystSecret, ""); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("revoked token = %v, want ErrNotFound", err)
 		}
 		e.clk.Advance(time.Minute)
 		if again, err := e.auth.RevokeToken(ctx, analystScope, forAnalyst.ID); err != nil || again.RevokedAt != rv.RevokedAt {
 			t.Errorf("revoke twice = %+v, %v", again, err)
 		}
-		if _, err := e.auth.RevokeToken(ctx, rj1Admin, "t_nothere"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.auth.RevokeToken(ctx, rj1Admin, "t_nothere"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("revoke unknown = %v", err)
 		}
 
@@ -426,9 +426,9 @@ func TestParseExpiry(t *testing.T) {
 	}
 	for _, in := range []string{"0d", "-1d", "xd", "3651d", "forever", "-5h", "0s", "d"} {
 		_, err := auth.ParseExpiry(in)
-		var ve *auth.ValidationError
+		var ve *fault.Invalid
 		if !errors.As(err, &ve) || ve.Field != "expires" {
-			t.Errorf("ParseExpiry(%q) = %v, want a ValidationError on expires", in, err)
+			t.Errorf("ParseExpiry(%q) = %v, want a fault.Invalid on expires", in, err)
 		}
 	}
 }

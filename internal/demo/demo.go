@@ -12,9 +12,9 @@ import (
 	"fmt"
 
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/store"
 )
 
 // Estate is the demonstration organisations, parents first.
@@ -115,7 +115,7 @@ func Load(ctx context.Context, sc scope.Scope, orgs *org.Service, users *auth.Se
 	}
 	for _, u := range Users() {
 		_, err := users.AddUser(ctx, sc, auth.NewUser{Email: u.Email, Name: u.Name, Org: u.Org, Role: u.Role, Password: password, Demo: true})
-		if errors.Is(err, store.ErrConflict) {
+		if errors.Is(err, fault.ErrConflict) {
 			r.UsersExisting++
 			continue
 		}

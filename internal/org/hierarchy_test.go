@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/vigil-health/vigil/internal/demo"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/store"
 )
 
 // TestCreateFollowsTheHierarchy: an organisation's type decides which types
@@ -76,11 +76,11 @@ func TestCreateFollowsTheHierarchy(t *testing.T) {
 			case invalid:
 				wantValidation(t, err, "parent", string(c.typ))
 			case forbidden:
-				if !errors.Is(err, org.ErrForbidden) {
-					t.Errorf("%s: %v, want ErrForbidden", c.name, err)
+				if !errors.Is(err, fault.ErrForbidden) {
+					t.Errorf("%s: %v, want fault.ErrForbidden", c.name, err)
 				}
 			}
-			if _, err := e.svc.Lookup(ctx, code); !errors.Is(err, store.ErrNotFound) {
+			if _, err := e.svc.Lookup(ctx, code); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("%s: refused create left %s behind (%v)", c.name, code, err)
 			}
 		}

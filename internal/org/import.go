@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -78,7 +79,7 @@ func typeRank(t Type) int {
 func (s *Service) Import(ctx context.Context, sc scope.Scope, paths []string, opts ImportOptions) (ImportReport, error) {
 	rep := ImportReport{DryRun: opts.DryRun}
 	if !sc.National(scope.Admin) {
-		return rep, fmt.Errorf("%w: only national administrators may import organisations", ErrForbidden)
+		return rep, fmt.Errorf("%w: only national administrators may import organisations", fault.ErrForbidden)
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 500

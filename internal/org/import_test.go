@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -89,10 +90,10 @@ func TestImportFixtures(t *testing.T) {
 		if rep.Files[2].Skipped != 1 || rep.Files[3].Skipped != 1 {
 			t.Errorf("skipped: epraccur %d (want the OOH service), patients %d (want the MALE row)", rep.Files[2].Skipped, rep.Files[3].Skipped)
 		}
-		if _, err := e.svc.Lookup(ctx, "RBAD"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.Lookup(ctx, "RBAD"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("the bad row was loaded: %v", err)
 		}
-		if _, err := e.svc.Lookup(ctx, "Y00001"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.Lookup(ctx, "Y00001"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("the out-of-hours service was loaded: %v", err)
 		}
 
@@ -240,8 +241,8 @@ func TestImportRefusals(t *testing.T) {
 			{},
 		} {
 			_, err := e.svc.Import(ctx, sc, fixtures, org.ImportOptions{})
-			if !errors.Is(err, org.ErrForbidden) || !strings.Contains(err.Error(), "national administrators") {
-				t.Errorf("Import as %v = %v, want ErrForbidden", sc.Grants, err)
+			if !errors.Is(err, fault.ErrForbidden) || !strings.Contains(err.Error(), "national administrators") {
+				t.Errorf("Import as %v = %v, want fault.ErrForbidden", sc.Grants, err)
 			}
 		}
 		if n := countRows(t, e.db, `SELECT COUNT(*) FROM orgs`); n != 9 {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/store"
 )
 
@@ -88,7 +89,7 @@ func CheckParent(t Type, parent Org) error {
 		}
 	}
 	if len(allowed) == 0 {
-		return &ValidationError{"parent", fmt.Sprintf("there is one %s organisation, %s, and Vigil makes it; create regions and suppliers under it", National, RootCode)}
+		return &fault.Invalid{Field: "parent", Reason: fmt.Sprintf("there is one %s organisation, %s, and Vigil makes it; create regions and suppliers under it", National, RootCode)}
 	}
 	names := make([]string, len(allowed))
 	for i, p := range allowed {
@@ -98,7 +99,7 @@ func CheckParent(t Type, parent Org) error {
 	if n := len(names); n > 1 {
 		kinds = strings.Join(names[:n-1], ", ") + " or " + names[n-1]
 	}
-	return &ValidationError{"parent", fmt.Sprintf("an organisation of type %s goes under one of type %s; %s is of type %s", t, kinds, parent.Code, parent.Type)}
+	return &fault.Invalid{Field: "parent", Reason: fmt.Sprintf("an organisation of type %s goes under one of type %s; %s is of type %s", t, kinds, parent.Code, parent.Type)}
 }
 
 // NationalStructure reports whether creating an organisation of type t,

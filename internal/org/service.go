@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -110,7 +111,7 @@ const MaxPage = 5000
 // cursor for the next page ("" at the end).
 func (s *Service) List(ctx context.Context, sc scope.Scope, f ListFilter) ([]Org, string, error) {
 	if !storable(f.After) {
-		return nil, "", &ValidationError{"cursor", "not a cursor from this list"}
+		return nil, "", &fault.Invalid{Field: "cursor", Reason: "not a cursor from this list"}
 	}
 	if !storable(f.Parent) {
 		return []Org{}, "", nil // no organisation has such a parent
@@ -145,7 +146,7 @@ func (s *Service) List(ctx context.Context, sc scope.Scope, f ListFilter) ([]Org
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		if p := safetext.SearchProblem(q); p != "" {
-			return nil, "", &ValidationError{"q", p}
+			return nil, "", &fault.Invalid{Field: "q", Reason: p}
 		}
 		c, a := searchCond(q)
 		conds = append(conds, c)
@@ -201,17 +202,17 @@ func escapeLike(s string) string {
 
 func searchText(code, name string) string { return strings.ToLower(code + " " + name) }
 
-// Get returns one organisation, or store.ErrNotFound if it does not exist
+// Get returns one organisation, or fault.ErrNotFound if it does not exist
 // or the scope may not read it.
 func (s *Service) Get(ctx context.Context, sc scope.Scope, code string) (Org, error) {
 	if !storable(code) {
-		return Org{}, store.ErrNotFound
+		return Org{}, fault.ErrNotFound
 	}
 	where, args := sc.PathFilter("path", scope.Read)
 	row := s.db.Q().QueryRowContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE code = ? AND `+where, append([]any{code}, args...)...)
 	o, err := scanOrg(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Org{}, store.ErrNotFound
+		return Org{}, fault.ErrNotFound
 	}
 	if err != nil {
 		return Org{}, fmt.Errorf("org: get %s: %w", code, err)
@@ -246,12 +247,12 @@ func (s *Service) All(ctx context.Context) ([]Org, error) {
 
 func (s *Service) pathOf(ctx context.Context, q store.Queryer, code string) (string, error) {
 	if !storable(code) {
-		return "", store.ErrNotFound
+		return "", fault.ErrNotFound
 	}
 	var p string
 	err := q.QueryRowContext(ctx, `SELECT path FROM orgs WHERE code = ?`, code).Scan(&p)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", store.ErrNotFound
+		return "", fault.ErrNotFound
 	}
 	return p, err
 }
@@ -338,7 +339,7 @@ func (s *Service) Ancestors(ctx context.Context, sc scope.Scope, code string) ([
 	var out []Org
 	for _, c := range codes[:len(codes)-1] {
 		a, err := s.Get(ctx, sc, c)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, fault.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -374,41 +375,33 @@ func (s *Service) Count(ctx context.Context, sc scope.Scope, includeClosed bool)
 
 var codeRE = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,15}$`)
 
-// ValidationError names the field that is wrong.
-type ValidationError struct {
-	Field  string
-	Reason string
-}
-
-func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
-
 func validate(o *Org) error {
 	o.Code = strings.ToUpper(strings.TrimSpace(o.Code))
 	o.Name = strings.TrimSpace(o.Name)
 	o.Parent = strings.ToUpper(strings.TrimSpace(o.Parent))
 	if !codeRE.MatchString(o.Code) {
-		return &ValidationError{"ods", "want 1–16 upper-case letters, digits or hyphens"}
+		return &fault.Invalid{Field: "ods", Reason: "want 1–16 upper-case letters, digits or hyphens"}
 	}
 	if o.Name == "" || utf8.RuneCountInString(o.Name) > safetext.MaxName {
-		return &ValidationError{"name", "required, at most 200 characters"}
+		return &fault.Invalid{Field: "name", Reason: "required, at most 200 characters"}
 	}
 	if err := checkFields(o); err != nil {
 		return err
 	}
 	if !o.Type.Valid() {
-		return &ValidationError{"type", fmt.Sprintf("unknown type %q; want one of %v", o.Type, Types())}
+		return &fault.Invalid{Field: "type", Reason: fmt.Sprintf("unknown type %q; want one of %v", o.Type, Types())}
 	}
 	if o.Status == "" {
 		o.Status = Active
 	}
 	if o.Status != Active && o.Status != Closed {
-		return &ValidationError{"status", "want active or closed"}
+		return &fault.Invalid{Field: "status", Reason: "want active or closed"}
 	}
 	if o.Type != National && o.Parent == "" {
 		o.Parent = RootCode
 	}
 	if o.Parent == o.Code {
-		return &ValidationError{"parent", "an organisation cannot be its own parent"}
+		return &fault.Invalid{Field: "parent", Reason: "an organisation cannot be its own parent"}
 	}
 	return nil
 }
@@ -427,22 +420,22 @@ func checkFields(o *Org) error {
 		max      int
 	}{{"name", o.Name, safetext.MaxName}, {"parent", o.Parent, 16}, {"postcode", o.Postcode, 16}, {"opened", o.Opened, 10}, {"closed", o.Closed, 10}} {
 		if p := safetext.Problem(f.v, safetext.Name, f.max); p != "" {
-			return &ValidationError{f.field, p}
+			return &fault.Invalid{Field: f.field, Reason: p}
 		}
 	}
 	if o.Population < 0 || o.Population > MaxPopulation {
-		return &ValidationError{"population", fmt.Sprintf("%d: want a number of people from 0 to %d", o.Population, MaxPopulation)}
+		return &fault.Invalid{Field: "population", Reason: fmt.Sprintf("%d: want a number of people from 0 to %d", o.Population, MaxPopulation)}
 	}
 	for _, d := range []struct{ field, v string }{{"opened", o.Opened}, {"closed", o.Closed}} {
 		if d.v == "" {
 			continue
 		}
 		if _, err := time.Parse(time.DateOnly, d.v); err != nil {
-			return &ValidationError{d.field, fmt.Sprintf("%q is not a date: want YYYY-MM-DD", d.v)}
+			return &fault.Invalid{Field: d.field, Reason: fmt.Sprintf("%q is not a date: want YYYY-MM-DD", d.v)}
 		}
 	}
 	if o.Opened != "" && o.Closed != "" && o.Closed < o.Opened {
-		return &ValidationError{"closed", fmt.Sprintf("%s is before opened %s", o.Closed, o.Opened)}
+		return &fault.Invalid{Field: "closed", Reason: fmt.Sprintf("%s is before opened %s", o.Closed, o.Opened)}
 	}
 	return nil
 }
@@ -469,7 +462,7 @@ func (s *Service) Create(ctx context.Context, sc scope.Scope, o Org) (Org, error
 		}
 		pp := parent.Path
 		if _, err := s.pathOf(ctx, tx, o.Code); err == nil {
-			return fmt.Errorf("%w: organisation %s already exists", store.ErrConflict, o.Code)
+			return fmt.Errorf("%w: organisation %s already exists", fault.ErrConflict, o.Code)
 		}
 		o.Path = pp + o.Code + "/"
 		s.inherit(ctx, tx, &o)
@@ -502,19 +495,19 @@ func (s *Service) Create(ctx context.Context, sc scope.Scope, o Org) (Org, error
 func (s *Service) placeUnder(ctx context.Context, q store.Queryer, sc scope.Scope, t Type, parentCode, from string) (Org, error) {
 	parent, err := scanOrg(q.QueryRowContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE code = ?`, parentCode))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !sc.CanAt(scope.Admin, parent.Path)) {
-		return Org{}, &ValidationError{"parent", fmt.Sprintf("organisation %s not found", parentCode)}
+		return Org{}, &fault.Invalid{Field: "parent", Reason: fmt.Sprintf("organisation %s not found", parentCode)}
 	}
 	if err != nil {
 		return Org{}, err
 	}
 	if from != "" && strings.HasPrefix(parent.Path, from) {
-		return Org{}, &ValidationError{"parent", "cannot move an organisation under its own subtree"}
+		return Org{}, &fault.Invalid{Field: "parent", Reason: "cannot move an organisation under its own subtree"}
 	}
 	if err := CheckParent(t, parent); err != nil {
 		return Org{}, err
 	}
 	if NationalStructure(t) && !sc.National(scope.Admin) {
-		return Org{}, fmt.Errorf("%w: only national administrators create or move regions, ICBs and supplier organisations; ask one to make the %s you need", ErrForbidden, t)
+		return Org{}, fmt.Errorf("%w: only national administrators create or move regions, ICBs and supplier organisations; ask one to make the %s you need", fault.ErrForbidden, t)
 	}
 	return parent, nil
 }
@@ -550,7 +543,7 @@ func insertOrg(ctx context.Context, tx *store.Tx, o Org) error {
 		o.Code, o.Name, string(o.Type), o.Parent, o.Path, string(o.Status), o.Region, o.ICB, o.Postcode, o.Opened, o.Closed,
 		o.Population, o.Source, o.Demo, o.UpdatedAt, searchText(o.Code, o.Name))
 	if store.IsUniqueViolation(err) {
-		return fmt.Errorf("%w: organisation %s already exists", store.ErrConflict, o.Code)
+		return fmt.Errorf("%w: organisation %s already exists", fault.ErrConflict, o.Code)
 	}
 	return err
 }
@@ -572,13 +565,13 @@ func (s *Service) Update(ctx context.Context, sc scope.Scope, code string, p Pat
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		before, err := scanOrg(tx.QueryRowContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE code = ?`, code))
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && !sc.CanAt(scope.Read, before.Path)) {
-			return store.ErrNotFound
+			return fault.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
 		if !sc.CanAt(scope.Admin, before.Path) {
-			return fmt.Errorf("%w: you may not change organisation %s", ErrForbidden, code)
+			return fmt.Errorf("%w: you may not change organisation %s", fault.ErrForbidden, code)
 		}
 		after = before
 		if p.Name != nil {
@@ -634,9 +627,6 @@ func (s *Service) Update(ctx context.Context, sc scope.Scope, code string, p Pat
 	return after, err
 }
 
-// ErrForbidden means the caller may see the object but not change it.
-var ErrForbidden = errors.New("forbidden")
-
 func movePaths(ctx context.Context, tx *store.Tx, from, to string) error {
 	// Rewrite every descendant's path prefix; done in Go for portability.
 	rows, err := tx.QueryContext(ctx, `SELECT code, path FROM orgs WHERE path > ? AND path < ?`, from, from[:len(from)-1]+"0")
@@ -686,7 +676,7 @@ func (s *Service) EnsureRoot(ctx context.Context) error {
 		o := Org{Code: RootCode, Name: "NHS England", Type: National, Status: Active, Path: "/" + RootCode + "/",
 			Source: "vigil", UpdatedAt: s.now().UTC().Format(time.RFC3339)}
 		if err := insertOrg(ctx, tx, o); err != nil {
-			if errors.Is(err, store.ErrConflict) {
+			if errors.Is(err, fault.ErrConflict) {
 				return nil
 			}
 			return err

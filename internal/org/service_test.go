@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -111,13 +112,13 @@ func codesOf(os []org.Org) []string {
 
 func wantValidation(t *testing.T, err error, field, contains string) {
 	t.Helper()
-	var ve *org.ValidationError
+	var ve *fault.Invalid
 	if !errors.As(err, &ve) {
-		t.Errorf("error %v (%T), want a ValidationError on %s", err, err, field)
+		t.Errorf("error %v (%T), want a fault.Invalid on %s", err, err, field)
 		return
 	}
 	if ve.Field != field || !strings.Contains(ve.Reason, contains) {
-		t.Errorf("ValidationError %q, want field %s saying %q", ve, field, contains)
+		t.Errorf("fault.Invalid %q, want field %s saying %q", ve, field, contains)
 	}
 	if !strings.HasPrefix(ve.Error(), field+": ") {
 		t.Errorf("Error() = %q does not start with the field", ve.Error())
@@ -217,7 +218,7 @@ func TestCreateNeedsAdminOverTheParent(t *testing.T) {
 			}
 			// Refused exactly as if the parent did not exist, so scope never leaks.
 			wantValidation(t, err, "parent", "organisation "+c.parent+" not found")
-			if _, err := e.svc.Lookup(ctx, code); !errors.Is(err, store.ErrNotFound) {
+			if _, err := e.svc.Lookup(ctx, code); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("%s: refused create left %s behind (%v)", c.name, code, err)
 			}
 		}
@@ -230,7 +231,7 @@ func TestCreateDuplicateAndValidation(t *testing.T) {
 		e.tree(t)
 		for _, code := range []string{"RJ1", "rj1", " RJ1", "ENG"} {
 			_, err := e.svc.Create(ctx, nat, org.Org{Code: code, Name: "Again", Type: org.Trust, Parent: "QOP"})
-			if !errors.Is(err, store.ErrConflict) {
+			if !errors.Is(err, fault.ErrConflict) {
 				t.Errorf("create %q again = %v, want ErrConflict", code, err)
 			}
 		}
@@ -308,7 +309,7 @@ func TestGetAndAncestorsAreScoped(t *testing.T) {
 			if c.ok && (err != nil || o.Code != c.code) {
 				t.Errorf("%s Get %s = %+v, %v", c.who, c.code, o, err)
 			}
-			if !c.ok && !errors.Is(err, store.ErrNotFound) {
+			if !c.ok && !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("%s Get %s = %+v, %v; want ErrNotFound", c.who, c.code, o, err)
 			}
 		}
@@ -324,7 +325,7 @@ func TestGetAndAncestorsAreScoped(t *testing.T) {
 				t.Errorf("Ancestors(RJ1) = %v, %v; want %v", codesOf(as), err, c.want)
 			}
 		}
-		if _, err := e.svc.Ancestors(ctx, lead, "R0A"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.Ancestors(ctx, lead, "R0A"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("Ancestors outside scope = %v", err)
 		}
 	})
@@ -467,7 +468,7 @@ func TestListFiltersAndPagination(t *testing.T) {
 				t.Errorf("%s: duplicates across pages", c.name)
 			}
 		}
-		if _, _, err := e.svc.List(ctx, nat, org.ListFilter{Under: "NOPE"}); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := e.svc.List(ctx, nat, org.ListFilter{Under: "NOPE"}); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("Under an unknown organisation = %v, want ErrNotFound", err)
 		}
 		// Default and maximum page sizes.
@@ -527,8 +528,8 @@ func TestChildren(t *testing.T) {
 			{"closed children on request", nat, "QKK", true, []node{{"RJX", 0}, {"RJ1", 0}, {"RJZ", 0}}, nil},
 			{"closed counted on request", nat, "Y56", true, []node{{"QKK", 3}}, nil},
 			{"region lead inside", e.as(t, scope.RegionLead, "Y56"), "QKK", false, []node{{"RJ1", 0}, {"RJZ", 0}}, nil},
-			{"outside scope", e.as(t, scope.RegionLead, "Y56"), "QOP", false, nil, store.ErrNotFound},
-			{"unknown parent", nat, "NOPE", false, nil, store.ErrNotFound},
+			{"outside scope", e.as(t, scope.RegionLead, "Y56"), "QOP", false, nil, fault.ErrNotFound},
+			{"unknown parent", nat, "NOPE", false, nil, fault.ErrNotFound},
 		}
 		for _, c := range cases {
 			got, err := e.svc.Children(ctx, c.sc, c.parent, c.closed)
@@ -605,17 +606,17 @@ func TestUpdateRenames(t *testing.T) {
 			{"empty name", nat, "RJ1", org.Patch{Name: strp(" ")}, func(err error) { wantValidation(t, err, "name", "required") }},
 			{"bad status", nat, "RJ1", org.Patch{Status: &bad}, func(err error) { wantValidation(t, err, "status", "active or closed") }},
 			{"analyst may read but not change", e.as(t, scope.OrgAnalyst, "RJ1"), "RJ1", org.Patch{Name: strp("X")}, func(err error) {
-				if !errors.Is(err, org.ErrForbidden) {
-					t.Errorf("analyst update = %v, want ErrForbidden", err)
+				if !errors.Is(err, fault.ErrForbidden) {
+					t.Errorf("analyst update = %v, want fault.ErrForbidden", err)
 				}
 			}},
 			{"outside scope", admin, "R0A", org.Patch{Name: strp("X")}, func(err error) {
-				if !errors.Is(err, store.ErrNotFound) {
+				if !errors.Is(err, fault.ErrNotFound) {
 					t.Errorf("update outside scope = %v, want ErrNotFound", err)
 				}
 			}},
 			{"unknown", nat, "NOPE", org.Patch{Name: strp("X")}, func(err error) {
-				if !errors.Is(err, store.ErrNotFound) {
+				if !errors.Is(err, fault.ErrNotFound) {
 					t.Errorf("update of an unknown organisation = %v, want ErrNotFound", err)
 				}
 			}},
@@ -681,7 +682,7 @@ func TestUpdateMovesSubtree(t *testing.T) {
 		if got, _, _ := e.svc.List(ctx, y56, org.ListFilter{}); !slices.Equal(codesOf(got), []string{"Y56"}) {
 			t.Errorf("Y56 lead now lists %v, want only Y56", codesOf(got))
 		}
-		if _, err := e.svc.Get(ctx, y56, "RJ1"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.Get(ctx, y56, "RJ1"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("Y56 lead Get RJ1 after the move = %v, want ErrNotFound", err)
 		}
 		if got, _, _ := e.svc.List(ctx, y62, org.ListFilter{}); !slices.Equal(codesOf(got), []string{"QKK", "QOP", "R0A", "RJ1", "RJ1A", "RJZ", "Y62"}) {

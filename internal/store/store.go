@@ -23,19 +23,17 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver (pure Go)
+	"modernc.org/sqlite"               // registers the "sqlite" driver (pure Go)
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/vigil-health/vigil/internal/fault"
 )
 
-// ErrNotFound is returned when a row does not exist or lies outside the
-// caller's scope; callers answer 404 for both so scope never leaks.
-var ErrNotFound = errors.New("not found")
-
-// ErrConflict is returned when a write would break a uniqueness rule.
-var ErrConflict = errors.New("conflict")
-
-// ErrReadOnly is returned by every write to a database opened read-only.
-var ErrReadOnly = errors.New("the database is open read-only")
+// ErrReadOnly is returned by every write to a database opened read-only;
+// it is of the kind fault.ErrUnavailable.
+var ErrReadOnly = fault.New(fault.ErrUnavailable, "the database is open read-only")
 
 // Dialect names the SQL engine behind a DB.
 type Dialect string
@@ -102,7 +100,9 @@ func (e *ReadOnlyError) Error() string {
 	return fmt.Sprintf("%v (%s): this would change it; run it against a writable database without --read-only", ErrReadOnly, e.Reason)
 }
 
-func (e *ReadOnlyError) Is(target error) bool { return target == ErrReadOnly }
+func (e *ReadOnlyError) Is(target error) bool {
+	return target == ErrReadOnly || target == fault.ErrUnavailable
+}
 
 func (d *DB) readOnlyErr() error { return &ReadOnlyError{Reason: d.ReadOnlyReason} }
 
@@ -439,13 +439,19 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint failure on
-// either engine.
+// either engine, classified by the drivers' error types: PostgreSQL's
+// SQLSTATE 23505 (unique_violation) and SQLite's extended result codes
+// SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY.
 func IsUniqueViolation(err error) bool {
-	if err == nil {
-		return false
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505" // unique_violation
 	}
-	s := err.Error()
-	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
 }
 
 // Placeholders returns "?, ?, …" with n marks, for IN lists and bulk inserts.

@@ -34,7 +34,7 @@ import (
 //   - Deployments, contracts and affected organisations in query results
 //     are filtered to organisations where the caller holds Read: a region
 //     lead sees only their region.
-//   - Anything outside scope is store.ErrNotFound, never "forbidden".
+//   - Anything outside scope is fault.ErrNotFound, never "forbidden".
 //   - Concentration and systemic-risk reports need scope.Supply and count
 //     only organisations the caller may Read.
 //   - Messages count only what the caller may see: a refused delete tells a

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/store"
 )
 
 var allCases = []string{"pathology", "gp-security", "shared-gateway"}
@@ -408,10 +408,10 @@ func TestScopeRegionAndOrg(t *testing.T) {
 		if _, err := e.svc.PutDeployment(ctx, rj1, Deployment{OrgODS: "RJ1", ProductID: "BARTS-LIMS", Service: "pathology", Criticality: Medium}); err != nil {
 			t.Errorf("own deployment: %v", err)
 		}
-		if _, err := e.svc.PutDeployment(ctx, rj1, Deployment{OrgODS: "RJZ", ProductID: "BARTS-LIMS", Service: "pathology", Criticality: Medium}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.PutDeployment(ctx, rj1, Deployment{OrgODS: "RJZ", ProductID: "BARTS-LIMS", Service: "pathology", Criticality: Medium}); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("neighbour's deployment: %v, want not found", err)
 		}
-		if _, err := e.svc.DependsOn(ctx, rj1, "RJZ"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.DependsOn(ctx, rj1, "RJZ"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("neighbour's dependencies: %v", err)
 		}
 		deps, err := e.svc.ListDeployments(ctx, rj1, DeploymentFilter{})
@@ -419,7 +419,7 @@ func TestScopeRegionAndOrg(t *testing.T) {
 			t.Errorf("RJ1 deployments = %v %+v", err, deps)
 		}
 		// ... and cannot read concentration reports (needs Supply).
-		if _, err := e.svc.ConcentrationAll(ctx, rj1); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.ConcentrationAll(ctx, rj1); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("concentration for an org analyst: %v", err)
 		}
 		// A region lead's concentration covers their region only.
@@ -431,7 +431,7 @@ func TestScopeRegionAndOrg(t *testing.T) {
 			t.Errorf("north gp-clinical: %v", err)
 		}
 		// Region leads maintain deployments of their region's organisations.
-		if _, err := e.svc.PutDeployment(ctx, north, Deployment{OrgODS: "RJ1", ProductID: "RTD-GW", Service: "integration", Criticality: Low}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.PutDeployment(ctx, north, Deployment{OrgODS: "RJ1", ProductID: "RTD-GW", Service: "integration", Criticality: Low}); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("north writing London: %v", err)
 		}
 		if _, err := e.svc.PutDeployment(ctx, north, Deployment{OrgODS: "RTD", ProductID: "IMAGE-EXCH", Service: "radiology", Criticality: Low}); err != nil {
@@ -450,11 +450,11 @@ func TestScopeSupplierRep(t *testing.T) {
 			t.Errorf("suppliers = %v %+v", err, sups)
 		}
 		for _, id := range []string{"TPP", "CROWDSTRIKE", "SYNLAB"} {
-			if _, err := e.svc.GetSupplier(ctx, rep, id); !errors.Is(err, store.ErrNotFound) {
+			if _, err := e.svc.GetSupplier(ctx, rep, id); !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("get %s: %v", id, err)
 			}
 		}
-		if _, err := e.svc.GetProduct(ctx, rep, "SYSTMONE"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.GetProduct(ctx, rep, "SYSTMONE"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("competitor product: %v", err)
 		}
 		prods, err := e.svc.ListProducts(ctx, rep, "")
@@ -466,16 +466,16 @@ func TestScopeSupplierRep(t *testing.T) {
 		if err != nil || len(res.Affected) != 0 || len(res.Products) != 1 {
 			t.Errorf("own impact = %v %+v", err, res)
 		}
-		if _, err := e.svc.Impact(ctx, rep, Query{Supplier: "TPP"}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.Impact(ctx, rep, Query{Supplier: "TPP"}); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("competitor impact: %v", err)
 		}
-		if _, err := e.svc.Impact(ctx, rep, Query{Product: "FALCON"}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.Impact(ctx, rep, Query{Product: "FALCON"}); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("their sub-supplier's impact: %v", err)
 		}
 		if d, err := e.svc.ListDeployments(ctx, rep, DeploymentFilter{}); err != nil || len(d) != 0 {
 			t.Errorf("deployments = %v %+v", err, d)
 		}
-		if _, err := e.svc.Concentration(ctx, rep, "gp-clinical", National); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.Concentration(ctx, rep, "gp-clinical", National); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("concentration: %v", err)
 		}
 		// They maintain their own products and dependencies…
@@ -486,19 +486,19 @@ func TestScopeSupplierRep(t *testing.T) {
 			t.Errorf("own hosting: %v", err)
 		}
 		// …but not anyone else's, nor create suppliers.
-		if _, err := e.svc.PutProduct(ctx, rep, Product{ID: "TPP-X", SupplierID: "TPP", Name: "x", Kind: SaaS}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.PutProduct(ctx, rep, Product{ID: "TPP-X", SupplierID: "TPP", Name: "x", Kind: SaaS}); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("competitor product write: %v", err)
 		}
-		if _, err := e.svc.PutProduct(ctx, rep, Product{ID: "SYSTMONE", SupplierID: "EMIS", Name: "stolen", Kind: SaaS}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.PutProduct(ctx, rep, Product{ID: "SYSTMONE", SupplierID: "EMIS", Name: "stolen", Kind: SaaS}); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("taking a competitor's product: %v", err)
 		}
-		if _, err := e.svc.PutSupplier(ctx, rep, Supplier{ID: "TPP", Name: "TPP", TenantOrg: "S-EMIS"}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.PutSupplier(ctx, rep, Supplier{ID: "TPP", Name: "TPP", TenantOrg: "S-EMIS"}); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("taking over a supplier: %v", err)
 		}
-		if _, err := e.svc.PutSupplier(ctx, rep, Supplier{ID: "NEWCO", Name: "New"}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.PutSupplier(ctx, rep, Supplier{ID: "NEWCO", Name: "New"}); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("creating a supplier: %v", err)
 		}
-		if _, err := e.svc.PutDependency(ctx, rep, Dependency{ProductID: "SYSTMONE", DependsOnID: "AWS-LONDON", Kind: DepHosting}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.PutDependency(ctx, rep, Dependency{ProductID: "SYSTMONE", DependsOnID: "AWS-LONDON", Kind: DepHosting}); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("competitor dependency: %v", err)
 		}
 		// Imports apply the same rules row by row.

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/safetext"
 )
 
@@ -57,12 +58,12 @@ func (ps *problems) required(field, v string, max int) {
 	ps.text(field, v, safetext.Name, max)
 }
 
-// err is the first problem as a ValidationError, or nil.
+// err is the first problem as a fault.Invalid, or nil.
 func (ps problems) err() error {
 	if len(ps) == 0 {
 		return nil
 	}
-	return &ValidationError{Field: ps[0].field, Reason: ps[0].reason}
+	return &fault.Invalid{Field: ps[0].field, Reason: ps[0].reason}
 }
 
 // check normalises sp and lists its problems.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -207,7 +208,7 @@ func (s *Service) Concentration(ctx context.Context, sc scope.Scope, service str
 		by = National
 	}
 	if by != National && by != ByRegion && by != ByICB {
-		return ConcentrationResult{}, invalid("by", "%q is not one of national, region, icb", by)
+		return ConcentrationResult{}, fault.Invalidf("by", "%q is not one of national, region, icb", by)
 	}
 	g, vis, err := s.concVisibility(ctx, sc)
 	if err != nil {
@@ -215,7 +216,7 @@ func (s *Service) Concentration(ctx context.Context, sc scope.Scope, service str
 	}
 	sv, ok := g.svcIdx[service]
 	if !ok {
-		return ConcentrationResult{}, fmt.Errorf("service %s: %w", service, store.ErrNotFound)
+		return ConcentrationResult{}, fmt.Errorf("service %s: %w", service, fault.ErrNotFound)
 	}
 	res := ConcentrationResult{Service: service, By: by, Generation: g.gen, Groups: []ConcentrationGroup{}}
 	for k, a := range g.concentration(vis) {
@@ -307,7 +308,7 @@ type Snapshot struct {
 // needs national scope.Supply.
 func (s *Service) RecordSnapshot(ctx context.Context, sc scope.Scope) (Snapshot, error) {
 	if !sc.National(scope.Supply) {
-		return Snapshot{}, fmt.Errorf("concentration snapshot (needs national supply-chain manager): %w", store.ErrNotFound)
+		return Snapshot{}, fmt.Errorf("concentration snapshot (needs national supply-chain manager): %w", fault.ErrNotFound)
 	}
 	g, err := s.current(ctx)
 	if err != nil {
@@ -358,7 +359,7 @@ type TrendPoint struct {
 // first. It needs national scope.Supply (snapshots are national).
 func (s *Service) Trend(ctx context.Context, sc scope.Scope, service string, by Level, group string) ([]TrendPoint, error) {
 	if !sc.National(scope.Supply) {
-		return nil, fmt.Errorf("concentration trend: %w", store.ErrNotFound)
+		return nil, fmt.Errorf("concentration trend: %w", fault.ErrNotFound)
 	}
 	if by == "" {
 		by = National

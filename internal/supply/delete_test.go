@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/vigil-health/vigil/internal/store"
+	"github.com/vigil-health/vigil/internal/fault"
 )
 
 func TestDeleteProduct(t *testing.T) {
@@ -31,13 +31,13 @@ func TestDeleteProduct(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := e.svc.DeleteProduct(ctx, national, "SYN-LIMS"); !errors.Is(err, store.ErrConflict) {
+		if err := e.svc.DeleteProduct(ctx, national, "SYN-LIMS"); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("deleting a deployed product: %v, want ErrConflict", err)
 		}
 		if err := e.svc.DeleteProduct(ctx, national, "SPARE"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.GetProduct(ctx, national, "SPARE"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.GetProduct(ctx, national, "SPARE"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("product still there: %v", err)
 		}
 		var n int
@@ -45,11 +45,11 @@ func TestDeleteProduct(t *testing.T) {
 		if n != 0 {
 			t.Errorf("%d dependency or CVE rows of the deleted product remain", n)
 		}
-		if err := e.svc.DeleteProduct(ctx, national, "SPARE"); !errors.Is(err, store.ErrNotFound) {
+		if err := e.svc.DeleteProduct(ctx, national, "SPARE"); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("deleting twice: %v, want ErrNotFound", err)
 		}
 		// The impact graph no longer knows it.
-		if _, err := e.svc.Impact(ctx, national, Query{Product: "SPARE"}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.Impact(ctx, national, Query{Product: "SPARE"}); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("impact of a deleted product: %v", err)
 		}
 	})

@@ -7,8 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/store"
 )
 
 // Impact is how badly a compromise reaches an organisation.
@@ -386,7 +386,7 @@ func (g *graph) starts(q Query, v *view) (prods []int32, prefix [][]string, star
 		}
 	}
 	if n != 1 {
-		return nil, nil, nil, invalid("query", "give exactly one of supplier, product or cve")
+		return nil, nil, nil, fault.Invalidf("query", "give exactly one of supplier, product or cve")
 	}
 	switch {
 	case q.Supplier != "":
@@ -395,7 +395,7 @@ func (g *graph) starts(q Query, v *view) (prods []int32, prefix [][]string, star
 			si, ok = g.supByODS[strings.ToUpper(q.Supplier)]
 		}
 		if !ok || !v.supplierVisible(si) {
-			return nil, nil, nil, fmt.Errorf("supplier %s: %w", q.Supplier, store.ErrNotFound)
+			return nil, nil, nil, fmt.Errorf("supplier %s: %w", q.Supplier, fault.ErrNotFound)
 		}
 		// The supplier and its group subsidiaries, depth first, each with
 		// the chain of supplier nodes from the queried one.
@@ -428,13 +428,13 @@ func (g *graph) starts(q Query, v *view) (prods []int32, prefix [][]string, star
 	case q.Product != "":
 		p, ok := g.prodIdx[q.Product]
 		if !ok || !v.productVisible(g, p) {
-			return nil, nil, nil, fmt.Errorf("product %s: %w", q.Product, store.ErrNotFound)
+			return nil, nil, nil, fmt.Errorf("product %s: %w", q.Product, fault.ErrNotFound)
 		}
 		prods, prefix, start = []int32{p}, [][]string{nil}, []string{productNode(q.Product)}
 	default:
 		c := normCVE(q.CVE)
 		if !validCVE(c) {
-			return nil, nil, nil, invalid("cve", "%q is not a CVE ID: want CVE-YYYY-NNNN", q.CVE)
+			return nil, nil, nil, fault.Invalidf("cve", "%q is not a CVE ID: want CVE-YYYY-NNNN", q.CVE)
 		}
 		start = []string{cveNode(c)}
 		for _, p := range g.cve[c] {
@@ -834,7 +834,7 @@ func (s *Service) DependsOn(ctx context.Context, sc scope.Scope, ods string) (De
 	}
 	o, ok := g.orgIdx[strings.ToUpper(strings.TrimSpace(ods))]
 	if !ok || !sc.CanAt(scope.Read, g.orgs[o].path) {
-		return DependsResult{}, fmt.Errorf("organisation %s: %w", ods, store.ErrNotFound)
+		return DependsResult{}, fmt.Errorf("organisation %s: %w", ods, fault.ErrNotFound)
 	}
 	v := g.viewFor(sc)
 	on := g.orgs[o]
@@ -951,7 +951,7 @@ var errNoSupply = errors.New("needs the supply-chain manager role")
 // supply-chain reports.
 func needSupply(sc scope.Scope, what string) error {
 	if !sc.Can(scope.Supply) {
-		return fmt.Errorf("%s (%v): %w", what, errNoSupply, store.ErrNotFound)
+		return fmt.Errorf("%s (%v): %w", what, errNoSupply, fault.ErrNotFound)
 	}
 	return nil
 }

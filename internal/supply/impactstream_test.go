@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
 	"github.com/vigil-health/vigil/internal/supply/supplygen"
 )
@@ -161,7 +161,7 @@ func TestImpactSlots(t *testing.T) {
 		ctx := context.Background()
 		// A query that fails (unknown supplier) before any byte releases its slot.
 		for range 3 {
-			if _, err := svc.OpenImpact(ctx, national, Query{Supplier: "NOPE"}, 0); !errors.Is(err, store.ErrNotFound) {
+			if _, err := svc.OpenImpact(ctx, national, Query{Supplier: "NOPE"}, 0); !errors.Is(err, fault.ErrNotFound) {
 				t.Fatalf("unknown supplier: %v, want not found", err)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"testing/fstest"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -140,7 +141,7 @@ func TestPutRefusesBadInput(t *testing.T) {
 		ctx := context.Background()
 		mustImport(t, e, national, caseFiles(t, allCases...))
 		field := func(err error) string {
-			var ve *ValidationError
+			var ve *fault.Invalid
 			if errors.As(err, &ve) {
 				return ve.Field
 			}
@@ -180,7 +181,7 @@ func TestPutRefusesBadInput(t *testing.T) {
 			"delete deployment": e.svc.DeleteDeployment(ctx, national, "G85001", "EMIS-WEB\x00", "gp-clinical"),
 			"delete dependency": e.svc.DeleteDependency(ctx, national, "EMIS-WEB", "FALCON\x00"),
 		} {
-			if !errors.Is(err, store.ErrNotFound) {
+			if !errors.Is(err, fault.ErrNotFound) {
 				t.Errorf("%s with NUL: %v, want not found", name, err)
 			}
 		}
@@ -231,12 +232,12 @@ func TestRepCannotChangeRegisterFields(t *testing.T) {
 			s := emis
 			change(&s)
 			_, err := e.svc.PutSupplier(ctx, rep, s)
-			if !errors.Is(err, org.ErrForbidden) || !strings.Contains(errString(err), field) {
+			if !errors.Is(err, fault.ErrForbidden) || !strings.Contains(errString(err), field) {
 				t.Errorf("rep changing %s: %v, want forbidden naming the field", field, err)
 			}
 		}
 		// Nothing changed: RJ1 is still no supplier, EMIS still critical.
-		if _, err := e.svc.Impact(ctx, national, Query{Supplier: "RJ1"}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.svc.Impact(ctx, national, Query{Supplier: "RJ1"}); !errors.Is(err, fault.ErrNotFound) {
 			t.Errorf("impact?supplier=RJ1 after the attempt: %v", err)
 		}
 		if got, _ := e.svc.GetSupplier(ctx, national, "EMIS"); got != emis {
@@ -273,7 +274,7 @@ func TestSupplierODSCodes(t *testing.T) {
 		ctx := context.Background()
 		mustImport(t, e, national, caseFiles(t, allCases...))
 		_, err := e.svc.PutSupplier(ctx, national, Supplier{ID: "NEWCO", Name: "New", ODSCode: "r1h"})
-		if !errors.Is(err, store.ErrConflict) || !strings.Contains(errString(err), "ods_code") || !strings.Contains(errString(err), "BARTSPATH") {
+		if !errors.Is(err, fault.ErrConflict) || !strings.Contains(errString(err), "ods_code") || !strings.Contains(errString(err), "BARTSPATH") {
 			t.Errorf("second supplier with R1H: %v, want a conflict naming ods_code and BARTSPATH", err)
 		}
 		// Its own code again is no conflict.
@@ -315,7 +316,7 @@ func TestSupplierODSCodes(t *testing.T) {
 }
 
 func field(err error) string {
-	var ve *ValidationError
+	var ve *fault.Invalid
 	if errors.As(err, &ve) {
 		return ve.Field
 	}
@@ -331,26 +332,26 @@ func TestDeleteProductMessageStaysInScope(t *testing.T) {
 		mustImport(t, e, national, caseFiles(t, allCases...))
 		cs := grant(scope.SupplierRep, "S-CS", "/ENG/S-CS/")
 		err := e.svc.DeleteProduct(ctx, cs, "FALCON")
-		if !errors.Is(err, store.ErrConflict) {
+		if !errors.Is(err, fault.ErrConflict) {
 			t.Fatalf("rep deleting FALCON: %v, want conflict", err)
 		}
 		if strings.ContainsAny(err.Error(), "0123456789") || strings.Contains(err.Error(), "EMIS") || strings.Contains(err.Error(), "MILLENNIUM") {
 			t.Errorf("the message tells a supplier rep what they cannot see: %q", err)
 		}
 		syn := grant(scope.SupplierRep, "S-SYN", "/ENG/S-SYN/")
-		if err := e.svc.DeleteProduct(ctx, syn, "SYN-LIMS"); !errors.Is(err, store.ErrConflict) || strings.ContainsAny(err.Error(), "0123456789") {
+		if err := e.svc.DeleteProduct(ctx, syn, "SYN-LIMS"); !errors.Is(err, fault.ErrConflict) || strings.ContainsAny(err.Error(), "0123456789") {
 			t.Errorf("rep deleting SYN-LIMS: %v", err)
 		}
 		// A trust analyst sees the register and their own deployments only.
 		rj1 := grant(scope.RegionLead, "QKK", "/ENG/Y56/QKK/")
-		if err := e.svc.DeleteProduct(ctx, rj1, "SYN-LIMS"); !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "deployed 5 times and 0 products depend on it as far as you can see") {
+		if err := e.svc.DeleteProduct(ctx, rj1, "SYN-LIMS"); !errors.Is(err, fault.ErrConflict) || !strings.Contains(err.Error(), "deployed 5 times and 0 products depend on it as far as you can see") {
 			t.Errorf("ICB lead deleting SYN-LIMS: %v", err)
 		}
 		// The national view counts everything.
-		if err := e.svc.DeleteProduct(ctx, national, "SYN-LIMS"); !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "deployed 6 times") {
+		if err := e.svc.DeleteProduct(ctx, national, "SYN-LIMS"); !errors.Is(err, fault.ErrConflict) || !strings.Contains(err.Error(), "deployed 6 times") {
 			t.Errorf("national deleting SYN-LIMS: %v", err)
 		}
-		if err := e.svc.DeleteProduct(ctx, national, "FALCON"); !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "2 products depend on it") {
+		if err := e.svc.DeleteProduct(ctx, national, "FALCON"); !errors.Is(err, fault.ErrConflict) || !strings.Contains(err.Error(), "2 products depend on it") {
 			t.Errorf("national deleting FALCON: %v", err)
 		}
 	})

@@ -1,7 +1,6 @@
 package supply
 
 import (
-	"fmt"
 	"strings"
 )
 
@@ -145,19 +144,6 @@ type Contract struct {
 	ExitPlan         string           `json:"exit_plan,omitempty"`
 	Substitutability Substitutability `json:"substitutability,omitempty"`
 	UpdatedAt        string           `json:"updated_at,omitempty"`
-}
-
-// ValidationError is a bad field in an object handed to a Put method; it
-// names the field so adapters can show it next to the input.
-type ValidationError struct {
-	Field  string
-	Reason string
-}
-
-func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
-
-func invalid(field, format string, a ...any) error {
-	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, a...)}
 }
 
 func parseProductKind(s string) (ProductKind, bool) {

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/store"
 )
 
 // Graph is a neighbourhood of the dependency graph, for pictures.
@@ -62,7 +62,7 @@ func (s *Service) Neighbourhood(ctx context.Context, sc scope.Scope, nodeID stri
 	}
 	v := g.viewFor(sc)
 	kind, id, _ := strings.Cut(nodeID, ":")
-	notFound := fmt.Errorf("node %s: %w", nodeID, store.ErrNotFound)
+	notFound := fmt.Errorf("node %s: %w", nodeID, fault.ErrNotFound)
 	switch kind {
 	case "supplier":
 		i, ok := g.supIdx[id]
@@ -80,7 +80,7 @@ func (s *Service) Neighbourhood(ctx context.Context, sc scope.Scope, nodeID stri
 			return Graph{}, notFound
 		}
 	default:
-		return Graph{}, invalid("node", "want supplier:ID, product:ID or org:ODS")
+		return Graph{}, fault.Invalidf("node", "want supplier:ID, product:ID or org:ODS")
 	}
 	out := Graph{Center: nodeID, Depth: depth, Generation: g.gen, Nodes: []GraphNode{}, Edges: []GraphEdge{}}
 	seen := map[string]int{} // node → index in out.Nodes

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/vigil-health/vigil/internal/audit"
-	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -129,22 +129,22 @@ func readRegister(ctx context.Context, q store.Queryer, contracts bool) (*Regist
 
 func getSupplier(ctx context.Context, q store.Queryer, id string) (Supplier, error) {
 	if !validID(id) {
-		return Supplier{}, store.ErrNotFound
+		return Supplier{}, fault.ErrNotFound
 	}
 	s, err := scanSupplier(q.QueryRowContext(ctx, `SELECT `+supplierCols+` FROM supply_suppliers WHERE supplier_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return s, store.ErrNotFound
+		return s, fault.ErrNotFound
 	}
 	return s, err
 }
 
 func getProduct(ctx context.Context, q store.Queryer, id string) (Product, error) {
 	if !validID(id) {
-		return Product{}, store.ErrNotFound
+		return Product{}, fault.ErrNotFound
 	}
 	p, err := scanProduct(q.QueryRowContext(ctx, `SELECT `+productCols+` FROM supply_products WHERE product_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return p, store.ErrNotFound
+		return p, fault.ErrNotFound
 	}
 	return p, err
 }
@@ -155,7 +155,7 @@ func chain(ctx context.Context, q store.Queryer, id string) ([]Supplier, error) 
 	for n := 0; id != "" && n < 64; n++ {
 		s, err := getSupplier(ctx, q, id)
 		if err != nil {
-			if errors.Is(err, store.ErrNotFound) && n > 0 {
+			if errors.Is(err, fault.ErrNotFound) && n > 0 {
 				break
 			}
 			return nil, err
@@ -274,7 +274,7 @@ func (s *Service) PutSupplier(ctx context.Context, sc scope.Scope, sp Supplier) 
 	q := s.db.Q()
 	before, err := chain(ctx, q, sp.ID)
 	exists := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, fault.ErrNotFound) {
 		return Supplier{}, err
 	}
 	var old Supplier
@@ -284,14 +284,14 @@ func (s *Service) PutSupplier(ctx context.Context, sc scope.Scope, sp Supplier) 
 		}
 		old = before[0]
 	} else if !registerEditor(sc) {
-		return Supplier{}, fmt.Errorf("supplier %s: %w", sp.ID, store.ErrNotFound)
+		return Supplier{}, fmt.Errorf("supplier %s: %w", sp.ID, fault.ErrNotFound)
 	}
 	// Checked before anything is looked up for the new values, so a
 	// representative learns nothing about organisations or suppliers
 	// outside their view by naming them.
 	if !registerEditor(sc) {
 		if f, was := registerFieldChange(old, sp); f != "" {
-			return Supplier{}, fmt.Errorf("%w: %s %s", org.ErrForbidden, f, keptByRegister(was))
+			return Supplier{}, fmt.Errorf("%w: %s %s", fault.ErrForbidden, f, keptByRegister(was))
 		}
 	}
 	if err := s.checkSupplierOrgs(ctx, sc, old, sp); err != nil {
@@ -300,15 +300,15 @@ func (s *Service) PutSupplier(ctx context.Context, sc scope.Scope, sp Supplier) 
 	var parents []Supplier
 	if sp.ParentID != "" {
 		parents, err = chain(ctx, q, sp.ParentID)
-		if errors.Is(err, store.ErrNotFound) {
-			return Supplier{}, invalid("parent_supplier_id", "supplier %s not found", sp.ParentID)
+		if errors.Is(err, fault.ErrNotFound) {
+			return Supplier{}, fault.Invalidf("parent_supplier_id", "supplier %s not found", sp.ParentID)
 		}
 		if err != nil {
 			return Supplier{}, err
 		}
 		for _, p := range parents {
 			if p.ID == sp.ID {
-				return Supplier{}, invalid("parent_supplier_id", "%s is already in %s's group below it: that would make a cycle", sp.ParentID, sp.ID)
+				return Supplier{}, fault.Invalidf("parent_supplier_id", "%s is already in %s's group below it: that would make a cycle", sp.ParentID, sp.ID)
 			}
 		}
 	}
@@ -328,7 +328,7 @@ func (s *Service) PutSupplier(ctx context.Context, sc scope.Scope, sp Supplier) 
 		func(tx *store.Tx) error {
 			// The unique index decides a race between two writers of the same code.
 			if err := upsertSuppliers(ctx, tx, []Supplier{sp}); store.IsUniqueViolation(err) {
-				return fmt.Errorf("%w: ods_code: %s is already the ODS code of another supplier", store.ErrConflict, sp.ODSCode)
+				return fmt.Errorf("%w: ods_code: %s is already the ODS code of another supplier", fault.ErrConflict, sp.ODSCode)
 			} else if err != nil {
 				return err
 			}
@@ -347,7 +347,7 @@ func (s *Service) checkSupplierOrgs(ctx context.Context, sc scope.Scope, old, sp
 		if _, ok, err := s.orgPathOf(ctx, sp.TenantOrg); err != nil {
 			return err
 		} else if !ok {
-			return invalid("tenant_org", "organisation %s not found", sp.TenantOrg)
+			return fault.Invalidf("tenant_org", "organisation %s not found", sp.TenantOrg)
 		}
 	}
 	if sp.ODSCode == "" {
@@ -358,13 +358,13 @@ func (s *Service) checkSupplierOrgs(ctx context.Context, sc scope.Scope, old, sp
 		return err
 	}
 	if !ok || (sp.ODSCode != old.ODSCode && !sc.CanAt(scope.Supply, path)) {
-		return invalid("ods_code", "organisation %s not found", sp.ODSCode)
+		return fault.Invalidf("ods_code", "organisation %s not found", sp.ODSCode)
 	}
 	var other string
 	err = s.db.Q().QueryRowContext(ctx, `SELECT supplier_id FROM supply_suppliers WHERE ods_code = ? AND supplier_id <> ? ORDER BY supplier_id LIMIT 1`, sp.ODSCode, sp.ID).Scan(&other)
 	switch {
 	case err == nil:
-		return fmt.Errorf("%w: ods_code: %s is already the ODS code of supplier %s", store.ErrConflict, sp.ODSCode, other)
+		return fmt.Errorf("%w: ods_code: %s is already the ODS code of supplier %s", fault.ErrConflict, sp.ODSCode, other)
 	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}
@@ -375,7 +375,7 @@ func notFoundOr(err error, format string, a ...any) error {
 	if err != nil {
 		return err
 	}
-	return fmt.Errorf("%s: %w", fmt.Sprintf(format, a...), store.ErrNotFound)
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, a...), fault.ErrNotFound)
 }
 
 // GetSupplier returns one supplier the caller may see.
@@ -392,7 +392,7 @@ func (s *Service) GetSupplier(ctx context.Context, sc scope.Scope, id string) (S
 
 // errIfNot turns ErrNotFound into nil so notFoundOr adds the object's name.
 func errIfNot(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, fault.ErrNotFound) {
 		return nil
 	}
 	return err
@@ -428,12 +428,12 @@ func (s *Service) PutProduct(ctx context.Context, sc scope.Scope, p Product) (Pr
 	q := s.db.Q()
 	old, err := getProduct(ctx, q, p.ID)
 	exists := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, fault.ErrNotFound) {
 		return Product{}, err
 	}
 	if exists {
 		oc, err := chain(ctx, q, old.SupplierID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err != nil && !errors.Is(err, fault.ErrNotFound) {
 			return Product{}, err
 		}
 		if ok, err := s.canEditSupplier(ctx, sc, oc); err != nil || !ok {
@@ -460,7 +460,7 @@ func (s *Service) PutProduct(ctx context.Context, sc scope.Scope, p Product) (Pr
 // DeleteProduct removes a product the caller may change, with the
 // dependencies it declares and the CVEs recorded against it. A product that
 // organisations deploy, or that other products depend on, is refused with
-// store.ErrConflict: those records belong to the organisations and
+// fault.ErrConflict: those records belong to the organisations and
 // suppliers that made them, so they are removed first, by them.
 func (s *Service) DeleteProduct(ctx context.Context, sc scope.Scope, id string) error {
 	c, err := s.editableProduct(ctx, sc, id)
@@ -526,12 +526,12 @@ func (s *Service) inUse(ctx context.Context, tx *store.Tx, sc scope.Scope, id st
 	}
 	switch {
 	case seenDeployed == 0 && seenDependents == 0:
-		return fmt.Errorf("%w: product %s is still deployed by organisations or depended on by products that you cannot see, so it cannot be deleted; ask a supply-chain manager", store.ErrConflict, id)
+		return fmt.Errorf("%w: product %s is still deployed by organisations or depended on by products that you cannot see, so it cannot be deleted; ask a supply-chain manager", fault.ErrConflict, id)
 	case seenDeployed == deployed && seenDependents == len(dependents):
-		return fmt.Errorf("%w: product %s is deployed %d times and %d products depend on it; remove those first", store.ErrConflict, id, deployed, len(dependents))
+		return fmt.Errorf("%w: product %s is deployed %d times and %d products depend on it; remove those first", fault.ErrConflict, id, deployed, len(dependents))
 	}
 	return fmt.Errorf("%w: product %s is deployed %d times and %d products depend on it as far as you can see, and by others outside your view; remove yours first and ask a supply-chain manager about the rest",
-		store.ErrConflict, id, seenDeployed, seenDependents)
+		fault.ErrConflict, id, seenDeployed, seenDependents)
 }
 
 // GetProduct returns one product the caller may see.
@@ -542,7 +542,7 @@ func (s *Service) GetProduct(ctx context.Context, sc scope.Scope, id string) (Pr
 		return Product{}, notFoundOr(errIfNot(err), "product %s", id)
 	}
 	c, err := chain(ctx, q, p.SupplierID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, fault.ErrNotFound) {
 		return Product{}, err
 	}
 	if ok, err := s.canSeeSupplier(ctx, sc, c); err != nil || !ok {
@@ -590,7 +590,7 @@ func (s *Service) editableProduct(ctx context.Context, sc scope.Scope, id string
 		return nil, notFoundOr(errIfNot(err), "product %s", id)
 	}
 	c, err := chain(ctx, q, p.SupplierID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, fault.ErrNotFound) {
 		return nil, err
 	}
 	if ok, err := s.canEditSupplier(ctx, sc, c); err != nil || !ok {
@@ -629,11 +629,11 @@ func (s *Service) DeleteDependency(ctx context.Context, sc scope.Scope, productI
 		return err
 	}
 	if !validID(dependsOnID) {
-		return fmt.Errorf("dependency %s -> %s: %w", productID, dependsOnID, store.ErrNotFound)
+		return fmt.Errorf("dependency %s -> %s: %w", productID, dependsOnID, fault.ErrNotFound)
 	}
 	old, err := scanDependency(s.db.Q().QueryRowContext(ctx, `SELECT `+dependencyCols+` FROM supply_dependencies WHERE product_id = ? AND depends_on_product_id = ?`, productID, dependsOnID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("dependency %s -> %s: %w", productID, dependsOnID, store.ErrNotFound)
+		return fmt.Errorf("dependency %s -> %s: %w", productID, dependsOnID, fault.ErrNotFound)
 	}
 	if err != nil {
 		return err
@@ -678,7 +678,7 @@ func (s *Service) DeleteVuln(ctx context.Context, sc scope.Scope, productID, cve
 		return err
 	}
 	if !validCVE(cve) {
-		return fmt.Errorf("vulnerability %s of %s: %w", cve, productID, store.ErrNotFound)
+		return fmt.Errorf("vulnerability %s of %s: %w", cve, productID, fault.ErrNotFound)
 	}
 	return s.change(ctx, sc, audit.Change{Action: "supply.vuln.delete", ObjectType: "product_vuln", ObjectID: productID + "/" + cve, Org: tenantOf(c)},
 		func(tx *store.Tx) error {
@@ -687,7 +687,7 @@ func (s *Service) DeleteVuln(ctx context.Context, sc scope.Scope, productID, cve
 				return err
 			}
 			if n, _ := r.RowsAffected(); n == 0 {
-				return fmt.Errorf("vulnerability %s of %s: %w", cve, productID, store.ErrNotFound)
+				return fmt.Errorf("vulnerability %s of %s: %w", cve, productID, fault.ErrNotFound)
 			}
 			return nil
 		})
@@ -728,11 +728,11 @@ func (s *Service) DeleteDeployment(ctx context.Context, sc scope.Scope, orgODS, 
 		return notFoundOr(err, "organisation %s", orgODS)
 	}
 	if !validID(productID) || !validKey(service) {
-		return fmt.Errorf("deployment %s/%s/%s: %w", orgODS, productID, service, store.ErrNotFound)
+		return fmt.Errorf("deployment %s/%s/%s: %w", orgODS, productID, service, fault.ErrNotFound)
 	}
 	old, err := scanDeployment(s.db.Q().QueryRowContext(ctx, `SELECT `+deploymentCols+` FROM supply_deployments WHERE org_ods = ? AND product_id = ? AND service = ?`, orgODS, productID, service))
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("deployment %s/%s/%s: %w", orgODS, productID, service, store.ErrNotFound)
+		return fmt.Errorf("deployment %s/%s/%s: %w", orgODS, productID, service, fault.ErrNotFound)
 	}
 	if err != nil {
 		return err

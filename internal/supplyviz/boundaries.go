@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -86,7 +87,7 @@ func NewBoundaries(o BoundaryOptions) (*Boundaries, error) {
 
 // ErrForbidden means the caller may not import boundaries (a national
 // administrator or supply-chain manager may).
-var ErrForbidden = errors.New("importing map boundaries needs national administrator or national supply-chain rights")
+var ErrForbidden = fault.New(fault.ErrForbidden, "importing map boundaries needs national administrator or national supply-chain rights")
 
 // CanImport reports whether sc may import boundaries.
 func CanImport(sc scope.Scope) bool { return sc.National(scope.Admin) || sc.National(scope.Supply) }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
@@ -75,7 +76,7 @@ func (w *Web) changePassword(rw http.ResponseWriter, r *http.Request, sc scope.S
 	}
 	if f.OK() {
 		_, err := w.o.Auth.UpdateUser(r.Context(), sc, sc.UserID, auth.UserPatch{Password: &pw, CurrentPassword: &cur})
-		var ve *auth.ValidationError
+		var ve *fault.Invalid
 		switch {
 		case err == nil:
 			w.startSession(rw, r, sc.UserID, "/account?done=password")

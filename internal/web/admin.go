@@ -9,9 +9,9 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/store"
 )
 
 type adminData struct {
@@ -53,7 +53,7 @@ func (w *Web) users(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	d := usersData{Query: strings.TrimSpace(q.Get("q")), Org: strings.ToUpper(strings.TrimSpace(q.Get("org"))), Cursor: q.Get("cursor"), Admin: sc.Can(scope.Admin)}
 	list, next, err := w.o.Auth.ListUsers(r.Context(), sc, auth.UserFilter{Org: d.Org, Query: d.Query, After: d.Cursor, Limit: usersPage})
 	status := http.StatusOK
-	var ve *auth.ValidationError
+	var ve *fault.Invalid
 	switch {
 	case errors.As(err, &ve):
 		d.Error, status = "Your search "+ve.Reason+".", http.StatusBadRequest
@@ -129,7 +129,7 @@ func (w *Web) createUser(rw http.ResponseWriter, r *http.Request, sc scope.Scope
 	}
 	u, err := w.o.Auth.AddUser(r.Context(), sc, auth.NewUser{Email: f.V("email"), Name: f.V("name"), Org: f.V("org"), Role: scope.Role(f.V("role")), Password: password})
 	if err != nil {
-		if errors.Is(err, store.ErrConflict) {
+		if errors.Is(err, fault.ErrConflict) {
 			f.Set("email", "A user with this e-mail address already exists")
 		} else if !f.fieldError(err, newUserFields...) {
 			w.fail(rw, r, sc, err)
@@ -177,7 +177,7 @@ func (w *Web) renderUser(rw http.ResponseWriter, r *http.Request, sc scope.Scope
 		return
 	}
 	home, err := w.o.Orgs.Get(ctx, sc, u.HomeOrg)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, fault.ErrNotFound) {
 		w.fail(rw, r, sc, err)
 		return
 	}
@@ -186,7 +186,7 @@ func (w *Web) renderUser(rw http.ResponseWriter, r *http.Request, sc scope.Scope
 	switch err := w.o.Auth.MayManage(ctx, sc, u); {
 	case err == nil:
 		d.Manage = true
-	case !errors.Is(err, auth.ErrForbidden):
+	case !errors.Is(err, fault.ErrForbidden):
 		w.fail(rw, r, sc, err)
 		return
 	}

@@ -13,7 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -395,17 +395,11 @@ func (f *form) Summary() []summaryItem {
 // the top when no field of the form matches; it reports false for other
 // errors, which the caller answers with fail.
 func (f *form) fieldError(err error, fields ...string) bool {
-	var field, reason string
-	var ov *org.ValidationError
-	var av *auth.ValidationError
-	switch {
-	case errors.As(err, &ov):
-		field, reason = ov.Field, ov.Reason
-	case errors.As(err, &av):
-		field, reason = av.Field, av.Reason
-	default:
+	var inv *fault.Invalid
+	if !errors.As(err, &inv) {
 		return false
 	}
+	field, reason := inv.Field, inv.Reason
 	known := false
 	for _, k := range fields {
 		known = known || k == field

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 )
@@ -119,7 +120,7 @@ func (w *Web) orgs(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 			f.Under = v.Current.Code
 		}
 		list, next, err := w.o.Orgs.List(r.Context(), sc, f)
-		var ve *org.ValidationError
+		var ve *fault.Invalid
 		switch {
 		case errors.As(err, &ve):
 			// A search too large to run (each word is one SQL condition).

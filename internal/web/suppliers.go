@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/safetext"
@@ -588,7 +589,7 @@ func (w *Web) supplyImpact(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 			}
 		} else {
 			res, err := w.impactPage(ctx, sc, q.supply())
-			var ve *supply.ValidationError
+			var ve *fault.Invalid
 			switch {
 			case errors.As(err, &ve):
 				d.Error = sentence(ve.Reason) + "."
@@ -980,7 +981,7 @@ func (w *Web) supplyGraph(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 	d := graphData{Node: node, Depth: depth, Depths: []int{1, 2, 3, 4, 5, 6}}
 	if node != "" {
 		g, err := w.o.Supply.Neighbourhood(ctx, sc, node, depth)
-		var ve *supply.ValidationError
+		var ve *fault.Invalid
 		switch {
 		case errors.As(err, &ve):
 			d.Error = "Give the centre as supplier:ID, product:ID or org:ODS code."
@@ -1079,7 +1080,7 @@ type mapRow struct {
 func (w *Web) supplyMap(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	ctx := r.Context()
 	m, err := w.buildMap(ctx, sc, r.URL.Query())
-	var ve *supply.ValidationError
+	var ve *fault.Invalid
 	switch {
 	case errors.As(err, &ve):
 		m.Error = sentence(ve.Reason) + "."

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -440,7 +441,7 @@ func (w *Web) supplyPicture(name, ext string) func(http.ResponseWriter, *http.Re
 // pictureFail answers an error for an image: a 404 or 400 with a short
 // text body (an <img> shows its alt text), or the error page for a 500.
 func (w *Web) pictureFail(rw http.ResponseWriter, r *http.Request, sc scope.Scope, err error) {
-	var ve *supply.ValidationError
+	var ve *fault.Invalid
 	if errors.As(err, &ve) {
 		http.Error(rw, sentence(ve.Reason), http.StatusBadRequest)
 		return
@@ -485,7 +486,7 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 		// megabytes, written one organisation at a time.
 		st, err := w.o.Supply.OpenImpact(ctx, sc, q.supply(), 0)
 		if err != nil {
-			var ve *supply.ValidationError
+			var ve *fault.Invalid
 			if errors.As(err, &ve) {
 				w.errorPage(rw, r, &sc, http.StatusBadRequest, "")
 				return

@@ -9,7 +9,7 @@
 //
 // Handlers are thin: they read the form or query, call a domain service
 // with the caller's Scope, and render. Objects outside the caller's scope
-// come back from the services as store.ErrNotFound and render as 404, never
+// come back from the services as fault.ErrNotFound and render as 404, never
 // 403, so the UI never reveals that they exist.
 package web
 
@@ -32,10 +32,10 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/supply"
 	"github.com/vigil-health/vigil/internal/supplyviz"
 )
@@ -325,14 +325,19 @@ func writeHTML(rw http.ResponseWriter, status int, b []byte) {
 
 // fail answers an error from a service: not found (or out of scope) is
 // 404, forbidden is 403, anything else a 500 with an error ID in the log.
+//
+// The status is fault.Status's, the mapping the API uses too. A refusal the
+// caller can act on (invalid, conflict, forbidden, too many attempts,
+// unavailable) shows the domain's message; not found never does, so it
+// cannot say whether something exists.
 func (w *Web) fail(rw http.ResponseWriter, r *http.Request, sc scope.Scope, err error) {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		w.errorPage(rw, r, &sc, http.StatusNotFound, "")
-	case errors.Is(err, org.ErrForbidden), errors.Is(err, auth.ErrForbidden):
-		w.errorPage(rw, r, &sc, http.StatusForbidden, "")
-	default:
+	switch status := fault.Status(err); status {
+	case http.StatusInternalServerError:
 		w.serverError(rw, r, &sc, err)
+	case http.StatusNotFound:
+		w.errorPage(rw, r, &sc, status, "")
+	default:
+		w.renderError(rw, r, &sc, status, "", sentence(fault.Message(err)))
 	}
 }
 
@@ -344,6 +349,7 @@ func (w *Web) serverError(rw http.ResponseWriter, r *http.Request, sc *scope.Sco
 
 type errorData struct {
 	Status  int
+	Detail  string
 	Heading string
 	Message string
 	ErrorID string
@@ -352,7 +358,13 @@ type errorData struct {
 // errorPage renders 403, 404 and 500 pages. With sc nil (called by the
 // router, which has no Scope to hand) the page has no navigation.
 func (w *Web) errorPage(rw http.ResponseWriter, r *http.Request, sc *scope.Scope, status int, errID string) {
-	d := errorData{Status: status}
+	w.renderError(rw, r, sc, status, errID, "")
+}
+
+// renderError is errorPage with the domain's own words for the refusal
+// (detail), shown under the heading when given.
+func (w *Web) renderError(rw http.ResponseWriter, r *http.Request, sc *scope.Scope, status int, errID, detail string) {
+	d := errorData{Status: status, Detail: detail}
 	switch status {
 	case http.StatusNotFound:
 		d.Heading = "Page not found"
@@ -363,6 +375,15 @@ func (w *Web) errorPage(rw http.ResponseWriter, r *http.Request, sc *scope.Scope
 	case http.StatusForbidden:
 		d.Heading = "You cannot do that"
 		d.Message = "Your roles do not allow this, or the form you sent had expired. Go back, reload the page and try again; if you need access, ask your organisation's Vigil administrator."
+	case http.StatusConflict:
+		d.Heading = "That cannot be done as things stand"
+		d.Message = "Something already recorded stands in the way. Go back, change what the message names, and try again."
+	case http.StatusTooManyRequests:
+		d.Heading = "Too many attempts"
+		d.Message = "Wait a minute, then try again."
+	case http.StatusServiceUnavailable:
+		d.Heading = "Not available just now"
+		d.Message = "Vigil cannot do this at the moment. Try again later, or ask your Vigil administrator."
 	default:
 		if status < 500 {
 			d.Heading = http.StatusText(status)
