@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/app"
 	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/phrase"
 	"github.com/vigil-health/vigil/internal/supply"
 	"github.com/vigil-health/vigil/internal/supply/supplygen"
 )
@@ -405,23 +406,8 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// thousands formats n with comma separators (1,234,567).
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+// thousands formats n with thousands separators (1,234,567).
+func thousands(n int64) string { return phrase.Int(n) }
 
 func levelList() string {
 	var ls []string

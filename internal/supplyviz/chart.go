@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vigil-health/vigil/internal/phrase"
 	"github.com/vigil-health/vigil/internal/supply"
 )
 
@@ -338,26 +339,7 @@ func levelName(l supply.Level) string {
 }
 
 // pct formats a fraction as a whole percentage ("33 %"), or "<1 %".
-func pct(f float64) string {
-	if f > 0 && f < 0.005 {
-		return "<1 %"
-	}
-	return fmt.Sprintf("%d %%", int(math.Round(f*100)))
-}
+func pct(f float64) string { return phrase.Percent(f) }
 
-// thousands formats a number rounded to a whole with thousands commas.
-func thousands(v float64) string {
-	n := int64(math.Round(v))
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
+// thousands formats a number rounded to a whole with thousands separators.
+func thousands(v float64) string { return phrase.Round(v) }

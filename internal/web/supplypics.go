@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/phrase"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
 	"github.com/vigil-health/vigil/internal/supplyviz"
@@ -300,21 +301,9 @@ func (w *Web) buildMap(ctx context.Context, sc scope.Scope, v url.Values) (mapBu
 	return m, nil
 }
 
-func percent(f float64) string {
-	if f > 0 && f < 0.005 {
-		return "<1 %"
-	}
-	return strconv.Itoa(int(f*100+0.5)) + " %"
-}
+func percent(f float64) string { return phrase.Percent(f) }
 
-func thousandsInt(v float64) string {
-	n := int64(v + 0.5)
-	s := strconv.FormatInt(n, 10)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
+func thousandsInt(v float64) string { return phrase.Round(v) }
 
 // safeName keeps letters, digits, '-' and '_' for a download's file name.
 func safeName(s string) string {
