@@ -117,52 +117,49 @@ func problemFor(err error) Problem {
 		return pe.problem()
 	}
 	status := fault.Status(err)
-	p := Problem{Status: status, Title: http.StatusText(status), Detail: fault.Message(err)}
+	p := Problem{Type: problemType(status), Status: status, Title: http.StatusText(status), Detail: fault.Message(err)}
 	var inv *fault.Invalid
-	switch status {
-	case http.StatusBadRequest:
-		errors.As(err, &inv)
-		if inv.Field == "" {
-			p.Type, p.Title = TypeBadRequest, "Bad Request"
-			break
-		}
+	switch {
+	case status == http.StatusBadRequest && errors.As(err, &inv) && inv.Field != "":
 		p.Type, p.Title = TypeValidation, "Invalid request"
 		p.Errors = []FieldError{{inv.Field, inv.Reason}}
-	case http.StatusNotFound:
-		p.Type, p.Detail = TypeNotFound, "No such object, or you may not see it."
-	case http.StatusForbidden:
-		p.Type = TypeForbidden
-	case http.StatusConflict:
-		p.Type = TypeConflict
-	case http.StatusTooManyRequests:
-		p.Type = TypeRateLimited
-	case http.StatusServiceUnavailable:
-		p.Type = TypeSchemaChanged
-	default:
-		p.Type, p.Detail = TypeInternal, "Something went wrong on our side. Quote the error ID if you report it."
+	case status == http.StatusNotFound:
+		p.Detail = "No such object, or you may not see it."
+	case status >= 500 && status != http.StatusServiceUnavailable:
+		p.Detail = "Something went wrong on our side. Quote the error ID if you report it."
 	}
 	return p
+}
+
+// problemType is the problem type of a status: the closed set's one
+// mapping, for errors from handlers and from the router alike.
+func problemType(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return TypeUnauthorized
+	case http.StatusForbidden:
+		return TypeForbidden
+	case http.StatusNotFound:
+		return TypeNotFound
+	case http.StatusConflict:
+		return TypeConflict
+	case http.StatusTooManyRequests:
+		return TypeRateLimited
+	case http.StatusServiceUnavailable:
+		return TypeSchemaChanged
+	}
+	if status >= 500 {
+		return TypeInternal
+	}
+	return TypeBadRequest
 }
 
 // routerProblem answers an error httpd's router found before any handler
 // ran, with the problem type of its status.
 func (a *API) routerProblem(w http.ResponseWriter, r *http.Request, status int, detail, errID string) {
-	p := Problem{Status: status, Title: http.StatusText(status), Detail: detail, Instance: r.URL.Path, ErrorID: errID}
-	switch status {
-	case http.StatusUnauthorized:
-		p.Type = TypeUnauthorized
+	p := Problem{Type: problemType(status), Status: status, Title: http.StatusText(status), Detail: detail, Instance: r.URL.Path, ErrorID: errID}
+	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
-	case http.StatusForbidden:
-		p.Type = TypeForbidden
-	case http.StatusNotFound:
-		p.Type = TypeNotFound
-	case http.StatusTooManyRequests:
-		p.Type = TypeRateLimited
-	default:
-		p.Type = TypeBadRequest
-		if status >= 500 {
-			p.Type = TypeInternal
-		}
 	}
 	WriteProblem(w, p)
 }
