@@ -157,15 +157,13 @@ func (s *Scene) Add(items ...Shape) { s.Items = append(s.Items, items...) }
 
 // Colours shared by the pictures. Text colours meet WCAG AA on white.
 var (
-	white     = Hex("#ffffff")
-	ink       = Hex("#212b32")
-	ink2      = Hex("#4c6272")
-	rule      = Hex("#d8dde0")
-	ruleDark  = Hex("#768692")
-	paleGrey  = Hex("#f0f4f5")
-	nhsBlue   = Hex("#005eb8")
-	darkBlue  = Hex("#003087")
-	noDataHat = Hex("#aeb7bd")
+	white    = Hex("#ffffff")
+	ink      = Hex("#212b32")
+	ink2     = Hex("#4c6272")
+	rule     = Hex("#d8dde0")
+	ruleDark = Hex("#768692")
+	paleGrey = Hex("#f0f4f5")
+	darkBlue = Hex("#003087")
 )
 
 // fontFamily is what SVG readers fall back through; widths are measured
