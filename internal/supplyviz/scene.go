@@ -1,8 +1,7 @@
 // Package supplyviz draws the supply chain's pictures: the dependency graph
 // around a supplier, product or organisation, choropleth maps of England by
-// ICB or region (impact and concentration), and concentration charts. It
-// also keeps the map boundaries (ONS GeoJSON, imported into the database,
-// never shipped in the binary).
+// ICB or region (impact and concentration), and concentration charts. The
+// maps are drawn on the boundaries that package geo keeps.
 //
 // Every picture is built as a Scene — a few shapes, paths and texts in
 // drawing order — and printed by one of two small printers: WriteSVG

@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/supply"
 )
 
@@ -47,16 +49,16 @@ func smallGraph() supply.Graph {
 
 // squares are two hand-made "ICBs" side by side (one with a hole) and a
 // small one inside the London box, so the inset appears.
-func squares() []Boundary {
+func squares() []geo.Boundary {
 	sq := func(x0, y0, x1, y1 float64) [][2]float64 {
 		return [][2]float64{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}
 	}
-	return []Boundary{
-		{Level: LevelICB, Code: "QAA", Name: "NHS Alpha Integrated Care Board", Parent: "Y63", Label: [2]float64{-2, 53.5},
+	return []geo.Boundary{
+		{Level: geo.LevelICB, Code: "QAA", Name: "NHS Alpha Integrated Care Board", Parent: "Y63", Label: [2]float64{-2, 53.5},
 			Polygons: [][][][2]float64{{sq(-3, 53, -1, 54), sq(-2.2, 53.3, -1.8, 53.7)}}},
-		{Level: LevelICB, Code: "QBB", Name: "NHS Beta Integrated Care Board", Parent: "Y61", Label: [2]float64{0, 53.5},
+		{Level: geo.LevelICB, Code: "QBB", Name: "NHS Beta Integrated Care Board", Parent: "Y61", Label: [2]float64{0, 53.5},
 			Polygons: [][][][2]float64{{sq(-1, 53, 1, 54)}}},
-		{Level: LevelICB, Code: "QKK", Name: "NHS South East London Integrated Care Board", Parent: "Y56", Label: [2]float64{-0.05, 51.45},
+		{Level: geo.LevelICB, Code: "QKK", Name: "NHS South East London Integrated Care Board", Parent: "Y56", Label: [2]float64{-0.05, 51.45},
 			Polygons: [][][][2]float64{{sq(-0.2, 51.35, 0.1, 51.55)}}},
 	}
 }
@@ -452,5 +454,57 @@ func TestPNGDrawsWhatSVGDraws(t *testing.T) {
 	}
 	if halo == 0 {
 		t.Error("no halo around the text")
+	}
+}
+
+// TestRealMaps draws England from the real ONS boundaries (parsed by geo,
+// as an import would store them): small enough SVGs, PNGs in time, and
+// the pictures themselves for looking at with VIGIL_PICTURES=dir.
+func TestRealMaps(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "data", "nhs", "geo")
+	for _, f := range []string{"icb_apr2023_en_bsc.geojson", "nhser_jan2024_en_bsc.geojson"} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("ONS boundaries needed in CI: %v", err)
+			}
+			t.Skipf("no %s: %v", f, err)
+		}
+		bs, _, errs := geo.ParseGeoJSON(f, data)
+		if len(errs) > 0 || len(bs) == 0 {
+			t.Fatalf("%s: %d boundaries, %v", f, len(bs), errs)
+		}
+		vals := map[string]MapValue{}
+		for i, x := range bs {
+			if i%3 != 0 {
+				vals[x.Code] = MapValue{Value: float64(i % 9), Label: x.Code}
+			}
+		}
+		s := MapPicture(bs, MapOptions{Title: "Test map of " + f, LegendTitle: "Count", Values: vals, Bins: CountBins(8), NoData: "None"})
+		var svg, pngb bytes.Buffer
+		if err := WriteSVG(&svg, s, SVGOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		checkSVG(t, svg.Bytes())
+		if svg.Len() > 300<<10 {
+			t.Errorf("%s map SVG is %d KB; simplify more", f, svg.Len()>>10)
+		}
+		start := time.Now()
+		if err := WritePNG(&pngb, s, 1.5); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s map: SVG %d KB, PNG %d KB in %v", f, svg.Len()>>10, pngb.Len()>>10, time.Since(start))
+		if d := os.Getenv("VIGIL_PICTURES"); d != "" {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			name := strings.TrimSuffix(f, ".geojson")
+			if err := os.WriteFile(filepath.Join(d, "real-"+name+".png"), pngb.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(d, "real-"+name+".svg"), svg.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

@@ -82,6 +82,7 @@ func fit(s string, size float64, bold bool, max float64) string {
 	}
 	return string(rs[:lo]) + "…"
 }
+
 // wrap breaks s into at most lines lines of at most max width, shortening
 // the last with an ellipsis.
 func wrap(s string, size float64, bold bool, max float64, lines int) []string {

@@ -33,11 +33,11 @@ import (
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
-	"github.com/vigil-health/vigil/internal/supplyviz"
 )
 
 //go:embed templates/*.html static/*
@@ -65,7 +65,7 @@ type Options struct {
 	// placeholder.
 	Supply *supply.Service
 	// Boundaries are the map outlines; nil means no maps (tables only).
-	Boundaries *supplyviz.Boundaries
+	Boundaries *geo.Store
 	// ImpactPageRows caps the organisations (the worst) and products (the
 	// nearest) a blast-radius page lists; the totals count all and the
 	// downloads stream all (default 500). The national answer for the

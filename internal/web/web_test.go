@@ -19,13 +19,13 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
 	"github.com/vigil-health/vigil/internal/supply"
-	"github.com/vigil-health/vigil/internal/supplyviz"
 )
 
 const password = "correct horse battery staple"
@@ -67,7 +67,7 @@ type env struct {
 	users map[string]string // e-mail → user ID
 	// supply and geo are set with envOptions.supply.
 	supply *supply.Service
-	geo    *supplyviz.Boundaries
+	geo    *geo.Store
 }
 
 type syncBuffer struct {
@@ -104,7 +104,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	ctx := context.Background()
 	sets := []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations()}
 	if eo.supply {
-		sets = append(sets, supply.Migrations(), supplyviz.Migrations())
+		sets = append(sets, supply.Migrations(), geo.Migrations())
 	}
 	db := storetest.SQLite(t, sets...)
 	logs := &syncBuffer{}
@@ -153,7 +153,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		orgs.OnChange(e.supply.Invalidate)
-		if e.geo, err = supplyviz.NewBoundaries(supplyviz.BoundaryOptions{DB: db, Audit: al}); err != nil {
+		if e.geo, err = geo.New(geo.Options{DB: db, Audit: al}); err != nil {
 			t.Fatal(err)
 		}
 		o.Supply, o.Boundaries = e.supply, e.geo
