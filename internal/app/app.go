@@ -178,12 +178,8 @@ func (a *App) Close() error {
 // password and writes the password to a file only the owner can read. It
 // returns the e-mail and file ("" when users already exist).
 func (a *App) InitialAdmin(ctx context.Context) (email, file string, err error) {
-	var n int
-	if err := a.DB.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+	if exists, err := a.Auth.HasUsers(ctx); err != nil || exists {
 		return "", "", err
-	}
-	if n > 0 {
-		return "", "", nil
 	}
 	pw := randomPassword()
 	email = "admin@vigil.local"
