@@ -83,6 +83,9 @@ type Web struct {
 	// maxBody is the router's request body limit, which the error page
 	// for an oversized upload states.
 	maxBody int64
+	// rendered, when set (by tests), hears the name of every page
+	// template rendered, so a test can tell which templates pages use.
+	rendered func(page string)
 }
 
 type asset struct {
@@ -310,6 +313,9 @@ func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name s
 		w.serverError(rw, r, v.User, fmt.Errorf("render %s: %w", name, err))
 		return
 	}
+	if w.rendered != nil {
+		w.rendered(name)
+	}
 	writeHTML(rw, status, buf.Bytes())
 }
 
@@ -414,6 +420,9 @@ func (w *Web) renderError(rw http.ResponseWriter, r *http.Request, sc *scope.Sco
 		rw.WriteHeader(status)
 		fmt.Fprintf(rw, "%s\n%s\n", d.Heading, errID)
 		return
+	}
+	if w.rendered != nil {
+		w.rendered("error")
 	}
 	writeHTML(rw, status, buf.Bytes())
 }
