@@ -721,14 +721,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-func joinKinds[T ~string](ks []T) string {
-	ss := make([]string, len(ks))
-	for i, k := range ks {
-		ss[i] = string(k)
-	}
-	return strings.Join(ss, ", ")
-}
-
 // stamped is a register row with an update time, which a comparison of
 // old and new rows ignores.
 type stamped interface {
