@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseODS -fuzztime 60s ./internal/org/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCSV$$' -fuzztime 60s ./internal/supply/
 	$(GO) test -run '^$$' -fuzz '^FuzzCSVCell$$' -fuzztime 30s ./internal/supply/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseGeoJSON$$' -fuzztime 60s ./internal/geo/
 
 clean:
 	rm -rf bin

@@ -443,7 +443,9 @@ func nulField(v reflect.Value, name string) (string, bool) {
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
 			sf := t.Field(i)
-			if !sf.IsExported() {
+			// encoding/json fills the exported fields of an embedded
+			// struct even when its type is unexported, so look there too.
+			if !sf.IsExported() && (!sf.Anonymous || sf.Type.Kind() != reflect.Struct) {
 				continue
 			}
 			n := strings.Split(sf.Tag.Get("json"), ",")[0]

@@ -17,10 +17,10 @@ import (
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/config"
+	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/supply"
-	"github.com/vigil-health/vigil/internal/supplyviz"
 )
 
 // Version is set at build time with -ldflags "-X …/internal/app.Version=…".
@@ -28,7 +28,7 @@ var Version = "dev"
 
 // Migrations lists every domain's schema, in dependency order.
 func Migrations() []store.MigrationSet {
-	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), supplyviz.Migrations()}
+	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations()}
 }
 
 // App holds the opened store and the domain services built on it.
@@ -41,7 +41,7 @@ type App struct {
 	Auth   *auth.Service
 	Supply *supply.Service
 	// Geo holds the map boundaries of ICBs and regions.
-	Geo *supplyviz.Boundaries
+	Geo *geo.Store
 	// Hasher bounds the process's concurrent password hashing
 	// (--password-hash-memory).
 	Hasher *auth.Hasher
@@ -157,7 +157,7 @@ func (a *App) build(ctx context.Context) error {
 		a.changes.changed(changedOrgs)
 	})
 	a.Supply.OnChange(func() { a.changes.changed(changedSupply) })
-	if a.Geo, err = supplyviz.NewBoundaries(supplyviz.BoundaryOptions{DB: a.DB, Audit: a.Audit, Now: a.Now}); err != nil {
+	if a.Geo, err = geo.New(geo.Options{DB: a.DB, Audit: a.Audit, Now: a.Now}); err != nil {
 		return err
 	}
 	return nil
@@ -178,12 +178,8 @@ func (a *App) Close() error {
 // password and writes the password to a file only the owner can read. It
 // returns the e-mail and file ("" when users already exist).
 func (a *App) InitialAdmin(ctx context.Context) (email, file string, err error) {
-	var n int
-	if err := a.DB.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+	if exists, err := a.Auth.HasUsers(ctx); err != nil || exists {
 		return "", "", err
-	}
-	if n > 0 {
-		return "", "", nil
 	}
 	pw := randomPassword()
 	email = "admin@vigil.local"

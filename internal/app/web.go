@@ -26,7 +26,7 @@ func (s *Server) registerWeb(ctx context.Context) error {
 			return fmt.Errorf("single sign-on with %s: %w", cfg.OIDCIssuer, err)
 		}
 	}
-	// Map boundaries live in the "geo" tables (supplyviz.Migrations); the
+	// Map boundaries live in the "geo" tables (geo.Migrations); the
 	// web UI draws maps on them and national users upload them.
 	w, err := web.New(web.Options{Orgs: s.Orgs, Auth: s.Auth, Audit: s.Audit, SSO: sso, SSOName: cfg.OIDCName,
 		TLS: cfg.TLS(), Version: Version, Logger: s.Log, Demo: s.Orgs.HasDemo, Supply: s.Supply, Boundaries: s.Geo})

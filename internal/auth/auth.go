@@ -1,8 +1,9 @@
 // Package auth turns credentials into a scope.Scope: local accounts with
 // argon2id passwords, browser sessions, API tokens and OpenID Connect
 // sign-in; and it manages users, their role grants and their tokens. It is
-// the only package that reads grants, and it reads the organisation tree to
-// turn each grant into the subtree path scope.Filter uses.
+// the only package that reads its tables (users, grants, sessions, tokens),
+// and it asks org (org.Service.Paths) for the path of each grant's
+// organisation, the subtree scope.Filter uses.
 package auth
 
 import (
@@ -406,7 +407,8 @@ func (s *Service) ListUsers(ctx context.Context, sc scope.Scope, f UserFilter) (
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-// fillGrants loads the grants of a page of users in one query.
+// fillGrants loads the grants of a page of users in one query, with the
+// paths of their organisations from org.
 func (s *Service) fillGrants(ctx context.Context, users []User) error {
 	if len(users) == 0 {
 		return nil
@@ -418,21 +420,42 @@ func (s *Service) fillGrants(ctx context.Context, users []User) error {
 		at[u.ID] = i
 		users[i].Grants = []scope.Grant{}
 	}
-	rows, err := s.db.Q().QueryContext(ctx, `SELECT g.user_id, g.role, g.org, o.path FROM grants g JOIN orgs o ON o.code = g.org
-		WHERE g.user_id IN (`+store.Placeholders(len(ids))+`) ORDER BY g.org, g.role`, ids...)
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT user_id, role, org FROM grants
+		WHERE user_id IN (`+store.Placeholders(len(ids))+`) ORDER BY org, role`, ids...)
 	if err != nil {
 		return fmt.Errorf("auth: grants: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var g scope.Grant
-		if err := rows.Scan(&id, &g.Role, &g.Org, &g.Path); err != nil {
-			return err
-		}
-		users[at[id]].Grants = append(users[at[id]].Grants, g)
+	type owned struct {
+		user string
+		scope.Grant
 	}
-	return rows.Err()
+	var gs []owned
+	for rows.Next() {
+		var g owned
+		if err := rows.Scan(&g.user, &g.Role, &g.Org); err != nil {
+			return errors.Join(fmt.Errorf("auth: grants: %w", err), rows.Close())
+		}
+		gs = append(gs, g)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("auth: grants: %w", err)
+	}
+	codes := make([]string, len(gs))
+	for i, g := range gs {
+		codes[i] = g.Org
+	}
+	paths, err := s.orgs.Paths(ctx, codes)
+	if err != nil {
+		return err
+	}
+	for _, g := range gs {
+		// A grant on an organisation that no longer exists grants nothing.
+		if p, ok := paths[g.Org]; ok {
+			g.Path = p
+			users[at[g.user]].Grants = append(users[at[g.user]].Grants, g.Grant)
+		}
+	}
+	return nil
 }
 
 // GetUser returns a user by ID or e-mail whose home organisation the scope
@@ -456,21 +479,41 @@ func (s *Service) GetUser(ctx context.Context, sc scope.Scope, idOrEmail string)
 	return u, err
 }
 
+// grants returns a user's grants with the paths of their organisations
+// (from org), read through q so that a transaction sees its own changes.
 func (s *Service) grants(ctx context.Context, q store.Queryer, userID string) ([]scope.Grant, error) {
-	rows, err := q.QueryContext(ctx, `SELECT g.role, g.org, o.path FROM grants g JOIN orgs o ON o.code = g.org WHERE g.user_id = ? ORDER BY g.org, g.role`, userID)
+	rows, err := q.QueryContext(ctx, `SELECT role, org FROM grants WHERE user_id = ? ORDER BY org, role`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("auth: grants: %w", err)
 	}
-	defer rows.Close()
-	out := []scope.Grant{}
+	var gs []scope.Grant
 	for rows.Next() {
 		var g scope.Grant
-		if err := rows.Scan(&g.Role, &g.Org, &g.Path); err != nil {
-			return nil, err
+		if err := rows.Scan(&g.Role, &g.Org); err != nil {
+			return nil, errors.Join(fmt.Errorf("auth: grants: %w", err), rows.Close())
 		}
-		out = append(out, g)
+		gs = append(gs, g)
 	}
-	return out, rows.Err()
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("auth: grants: %w", err)
+	}
+	codes := make([]string, len(gs))
+	for i, g := range gs {
+		codes[i] = g.Org
+	}
+	paths, err := s.orgs.Paths(ctx, codes)
+	if err != nil {
+		return nil, err
+	}
+	out := []scope.Grant{}
+	for _, g := range gs {
+		// A grant on an organisation that no longer exists grants nothing.
+		if p, ok := paths[g.Org]; ok {
+			g.Path = p
+			out = append(out, g)
+		}
+	}
+	return out, nil
 }
 
 // UserPatch changes a user; nil fields are left alone.
@@ -669,6 +712,20 @@ func (s *Service) changeGrant(ctx context.Context, sc scope.Scope, idOrEmail str
 		return err
 	})
 	return u, err
+}
+
+// HasUsers reports whether any account exists (app.InitialAdmin makes the
+// first one on a new install).
+func (s *Service) HasUsers(ctx context.Context) (bool, error) {
+	var one int
+	err := s.db.Q().QueryRowContext(ctx, `SELECT 1 FROM users LIMIT 1`).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("auth: look for users: %w", err)
+	}
+	return true, nil
 }
 
 // ScopeFor builds the Scope of a user: identity and grants with paths.

@@ -243,29 +243,27 @@ func (s *Service) ListTokens(ctx context.Context, sc scope.Scope, idOrEmail stri
 		k := strings.ToLower(idOrEmail)
 		args = append(args, k, k)
 	}
-	rows, err := s.db.Q().QueryContext(ctx, `SELECT t.id, t.user_id, u.email, u.home_org, o.path, t.name, t.created_at, t.expires_at, t.last_used, t.revoked_at
-		FROM tokens t JOIN users u ON u.id = t.user_id JOIN orgs o ON o.code = u.home_org WHERE `+strings.Join(conds, " AND ")+` ORDER BY t.created_at DESC, t.id`, args...)
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT t.id, t.user_id, u.email, u.home_org, t.name, t.created_at, t.expires_at, t.last_used, t.revoked_at
+		FROM tokens t JOIN users u ON u.id = t.user_id WHERE `+strings.Join(conds, " AND ")+` ORDER BY t.created_at DESC, t.id`, args...)
 	if err != nil {
 		return nil, err
 	}
 	all := []Token{}
-	homes := map[string]string{} // owner → path of their home organisation
 	var others []User
+	seen := map[string]bool{}
 	for rows.Next() {
 		var t Token
-		var home, path string
-		if err := rows.Scan(&t.ID, &t.UserID, &t.User, &home, &path, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.LastUsed, &t.RevokedAt); err != nil {
-			rows.Close()
-			return nil, err
+		var home string
+		if err := rows.Scan(&t.ID, &t.UserID, &t.User, &home, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.LastUsed, &t.RevokedAt); err != nil {
+			return nil, errors.Join(err, rows.Close())
 		}
 		all = append(all, t)
-		if _, seen := homes[t.UserID]; !seen && t.UserID != sc.UserID {
-			homes[t.UserID] = path
+		if !seen[t.UserID] && t.UserID != sc.UserID {
+			seen[t.UserID] = true
 			others = append(others, User{ID: t.UserID, Email: t.User, HomeOrg: home})
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return nil, err
 	}
 	// Whoever may grant national-admin at the root may grant anything and
@@ -276,9 +274,20 @@ func (s *Service) ListTokens(ctx context.Context, sc scope.Scope, idOrEmail stri
 	if err := s.fillGrants(ctx, others); err != nil {
 		return nil, err
 	}
+	homes := make([]string, len(others))
+	for i, u := range others {
+		homes[i] = u.HomeOrg
+	}
+	paths, err := s.orgs.Paths(ctx, homes)
+	if err != nil {
+		return nil, err
+	}
 	managed := map[string]bool{sc.UserID: true}
 	for _, u := range others {
-		managed[u.ID] = mayManage(sc, u, homes[u.ID]) == nil
+		// An owner whose home organisation is gone is managed by nobody
+		// but national administrators (who returned above).
+		p, ok := paths[u.HomeOrg]
+		managed[u.ID] = ok && mayManage(sc, u, p) == nil
 	}
 	out := all[:0]
 	for _, t := range all {

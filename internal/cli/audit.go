@@ -66,15 +66,13 @@ head row. Record heads outside the database (vigil serve publishes them on the b
 	}
 	verify.Flags().StringVar(&expect, "expect-head", "", "a head recorded earlier, SEQ:HASH: refuse unless the chain holds it")
 	var f audit.Filter
-	var since, format string
+	var since string
+	var out *output
 	list := &cobra.Command{
 		Use:   "list [--action PREFIX] [--actor EMAIL] [--org ODS] [--since 24h|RFC3339] [--limit N]",
 		Short: "Show audit entries, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json"); err != nil {
-				return err
-			}
 			if since != "" {
 				if d, err := time.ParseDuration(since); err == nil {
 					f.Since = time.Now().Add(-d)
@@ -90,18 +88,18 @@ head row. Record heads outside the database (vigil serve publishes them on the b
 				if err != nil {
 					return err
 				}
-				tw := newTable(e.stdout)
-				if format == "table" {
-					tw.header("SEQ", "TIME", "ACTOR", "VIA", "FROM", "ACTION", "OBJECT", "ORG")
-				}
+				l := newLister(e, out,
+					col("SEQ", func(en audit.Entry) any { return en.Seq }), col("TIME", func(en audit.Entry) any { return en.At.Format(time.RFC3339) }),
+					col("ACTOR", func(en audit.Entry) any { return en.Actor }), col("VIA", func(en audit.Entry) any { return en.Via }),
+					col("FROM", func(en audit.Entry) any { return dash(en.Remote) }), col("ACTION", func(en audit.Entry) any { return en.Action }),
+					col("OBJECT", func(en audit.Entry) any { return tsprintf("%s %s", en.ObjectType, en.ObjectID) }),
+					col("ORG", func(en audit.Entry) any { return dash(en.Org) }))
 				for _, en := range list {
-					if format == "json" {
-						e.printJSON(en)
-						continue
+					if err := l.add(en); err != nil {
+						return err
 					}
-					tw.row(en.Seq, en.At.Format(time.RFC3339), en.Actor, en.Via, dash(en.Remote), en.Action, tsprintf("%s %s", en.ObjectType, en.ObjectID), dash(en.Org))
 				}
-				return tw.flush()
+				return l.flush()
 			})
 		},
 	}
@@ -110,7 +108,7 @@ head row. Record heads outside the database (vigil serve publishes them on the b
 	list.Flags().StringVar(&f.Org, "org", "", "organisation code")
 	list.Flags().StringVar(&since, "since", "", "only entries newer than this (24h, or an RFC 3339 time)")
 	list.Flags().IntVar(&f.Limit, "limit", 50, "at most this many entries (max 1000)")
-	list.Flags().StringVar(&format, "format", "table", "table or json")
+	out = formatFlag(list, "table", "json")
 	c.AddCommand(verify, list)
 	return c
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -17,17 +18,15 @@ func typeList() string { return joinNames(org.Types()) }
 
 func (e *env) orgsCmd() *cobra.Command {
 	c := &cobra.Command{Use: "orgs", Short: "Organisations: list, show, import the ODS extracts, create"}
-	var typ, status, under, query, format string
+	var typ, status, under, query string
 	var closed bool
+	var out *output
 	list := &cobra.Command{
 		Use:   "list [--type T] [--under ODS] [--q TEXT] [--format table|json]",
 		Short: "List organisations (json: one object per line)",
 		Long:  "List organisations, active ones by default. Types: " + typeList() + ".",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json"); err != nil {
-				return err
-			}
 			if typ != "" && !org.Type(typ).Valid() {
 				return usagef("--type %q: want one of %s", typ, typeList())
 			}
@@ -35,10 +34,11 @@ func (e *env) orgsCmd() *cobra.Command {
 				status = string(org.Active)
 			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
-				tw := newTable(e.stdout)
-				if format == "table" {
-					tw.header("ODS", "NAME", "TYPE", "PARENT", "ICB", "REGION", "STATUS")
-				}
+				l := newLister(e, out,
+					col("ODS", func(o org.Org) any { return o.Code }), col("NAME", func(o org.Org) any { return o.Name }),
+					col("TYPE", func(o org.Org) any { return o.Type }), col("PARENT", func(o org.Org) any { return o.Parent }),
+					col("ICB", func(o org.Org) any { return dash(o.ICB) }), col("REGION", func(o org.Org) any { return dash(o.Region) }),
+					col("STATUS", func(o org.Org) any { return o.Status }))
 				f := org.ListFilter{Type: org.Type(typ), Status: org.Status(status), Under: strings.ToUpper(under), Query: query, Limit: org.MaxPage}
 				for {
 					list, next, err := a.Orgs.List(cmd.Context(), operator(), f)
@@ -46,20 +46,16 @@ func (e *env) orgsCmd() *cobra.Command {
 						return err
 					}
 					for _, o := range list {
-						if format == "json" {
-							if err := e.printJSON(o); err != nil {
-								return err
-							}
-							continue
+						if err := l.add(o); err != nil {
+							return err
 						}
-						tw.row(o.Code, o.Name, o.Type, o.Parent, dash(o.ICB), dash(o.Region), o.Status)
 					}
 					if next == "" {
 						break
 					}
 					f.After = next
 				}
-				return tw.flush()
+				return l.flush()
 			})
 		},
 	}
@@ -68,7 +64,7 @@ func (e *env) orgsCmd() *cobra.Command {
 	list.Flags().BoolVar(&closed, "all", false, "include closed organisations")
 	list.Flags().StringVar(&under, "under", "", "only the subtree of this ODS code")
 	list.Flags().StringVar(&query, "q", "", "search code and name")
-	list.Flags().StringVar(&format, "format", "table", "table or json")
+	out = formatFlag(list, "table", "json")
 
 	get := &cobra.Command{
 		Use:   "get ODS",
@@ -88,7 +84,7 @@ func (e *env) orgsCmd() *cobra.Command {
 	}
 
 	var opts org.ImportOptions
-	var importFormat string
+	var importOut *output
 	imp := &cobra.Command{
 		Use:   "import FILE...",
 		Short: "Import organisations from the public ODS extracts and lookups",
@@ -105,18 +101,13 @@ batched, one transaction per batch.`,
 		Example: "  vigil orgs import ../shared/data/nhs/lookups/derived-sicbl-icb-nhser-hierarchy.csv ../shared/data/nhs/ods/*.csv",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(importFormat, "text", "json"); err != nil {
-				return err
-			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
 				bar := progress.New(e.stderr, "importing organisations")
 				opts.Progress = bar.Update
 				rep, err := a.Orgs.Import(cmd.Context(), operator(), args, opts)
 				bar.Done()
-				if importFormat == "json" {
-					e.printJSON(rep)
-				} else {
-					e.printImport(rep)
+				if perr := e.result(importOut, rep, func() error { e.printImport(rep); return nil }); perr != nil {
+					return errors.Join(err, perr)
 				}
 				if err != nil {
 					return err
@@ -130,7 +121,7 @@ batched, one transaction per batch.`,
 	}
 	imp.Flags().BoolVar(&opts.DryRun, "dry-run", false, "validate and report, change nothing")
 	imp.Flags().BoolVar(&opts.AllSettings, "all-settings", false, "also import non-GP prescribing settings and commissioning hubs as other-provider")
-	imp.Flags().StringVar(&importFormat, "format", "text", "report as text or json")
+	importOut = formatFlag(imp, "table", "json")
 
 	var no org.Org
 	var ntype string

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
+
+	"github.com/spf13/cobra"
 
 	"github.com/vigil-health/vigil/internal/safetext"
 )
@@ -120,4 +123,137 @@ func (j jsonWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// ---- Output formats: one flag, one check, one printer ----
+
+// output is a command's --format, declared, described and checked here
+// for every command that prints a result: table for people (the default),
+// json for programs (the documented result type; a list is one object a
+// line), and csv where the command offers it.
+type output struct {
+	format  string
+	offered []string
+}
+
+// formatFlag gives c a --format flag offering formats (the first is the
+// default) and refuses any other before the command runs.
+func formatFlag(c *cobra.Command, formats ...string) *output {
+	o := &output{format: formats[0], offered: formats}
+	c.Flags().StringVar(&o.format, "format", formats[0], formatHelp(formats))
+	prev := c.PreRunE
+	c.PreRunE = func(cmd *cobra.Command, args []string) error {
+		if err := o.check(); err != nil {
+			return err
+		}
+		if prev != nil {
+			return prev(cmd, args)
+		}
+		return nil
+	}
+	return o
+}
+
+func formatHelp(formats []string) string {
+	h := "output: " + orList(formats)
+	if slices.Contains(formats, "json") {
+		h += " (json: the documented result, a list one object a line)"
+	}
+	return h
+}
+
+func orList(ss []string) string {
+	if len(ss) < 2 {
+		return strings.Join(ss, "")
+	}
+	return strings.Join(ss[:len(ss)-1], ", ") + " or " + ss[len(ss)-1]
+}
+
+// check refuses a format the command does not offer. "text", which the
+// import and snapshot reports called their table format, still means it.
+func (o *output) check() error {
+	if o.format == "text" && slices.Contains(o.offered, "table") {
+		o.format = "table"
+	}
+	return checkFormat(o.format, o.offered...)
+}
+
+func (o *output) is(format string) bool { return o.format == format }
+
+// result prints a command's whole result: one JSON document when the
+// format is json, otherwise what text prints.
+func (e *env) result(o *output, v any, text func() error) error {
+	if o.is("json") {
+		return e.printJSON(v)
+	}
+	return text()
+}
+
+// column is one column of a table: its heading and a row's cell (escaped
+// when printed; numbers for people go through phrase first).
+type column[T any] struct {
+	head string
+	cell func(T) any
+}
+
+func col[T any](head string, cell func(T) any) column[T] { return column[T]{head, cell} }
+
+// lister prints the rows of a list in the command's format as they come
+// (lists are read a page at a time): a table with a header, or one JSON
+// object a row.
+type lister[T any] struct {
+	e    *env
+	o    *output
+	cols []column[T]
+	t    *table
+}
+
+func newLister[T any](e *env, o *output, cols ...column[T]) *lister[T] {
+	l := &lister[T]{e: e, o: o, cols: cols}
+	if !o.is("json") {
+		l.t = newTable(e.stdout)
+		l.t.header(heads(cols)...)
+	}
+	return l
+}
+
+func (l *lister[T]) add(v T) error {
+	if l.t == nil {
+		return l.e.printJSON(v)
+	}
+	l.t.row(cells(l.cols, v)...)
+	return nil
+}
+
+func (l *lister[T]) flush() error {
+	if l.t == nil {
+		return nil
+	}
+	return l.t.flush()
+}
+
+// printRows prints one table of a report (the table format's sections).
+func printRows[T any](w io.Writer, flags uint, rows []T, cols ...column[T]) error {
+	t := newTableFlags(w, flags)
+	t.header(heads(cols)...)
+	for _, r := range rows {
+		t.row(cells(cols, r)...)
+	}
+	return t.flush()
+}
+
+func heads[T any](cols []column[T]) []string {
+	hs := make([]string, len(cols))
+	for i, c := range cols {
+		hs[i] = c.head
+	}
+	return hs
+}
+
+func cells[T any](cols []column[T], v T) []any {
+	cs := make([]any, len(cols))
+	for i, c := range cols {
+		cs[i] = c.cell(v)
+	}
+	return cs
 }

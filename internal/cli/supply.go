@@ -44,9 +44,9 @@ Load a register with 'vigil supply import', then ask questions:
 // withSupply opens the app, runs fn and closes the app.
 func (e *env) supplyImportCmd() *cobra.Command {
 	var dryRun bool
-	var format string
+	var out *output
 	c := &cobra.Command{
-		Use:   "import DIR_OR_FILES... [--dry-run] [--format text|json]",
+		Use:   "import DIR_OR_FILES... [--dry-run] [--format table|json]",
 		Short: "Import suppliers, products, dependencies and deployments from CSV or JSON",
 		Long: `Import the supplier register from CSV files (what supply-chain teams keep) or a JSON
 document written by 'vigil supply export --json'. A directory means every *.csv and *.json in it.
@@ -77,9 +77,6 @@ added or updated, never deleted. The applied import is one audit entry.`,
   vigil supply import register.json --format json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
 			files, err := supply.ReadImportPaths(args)
 			if err != nil {
 				return err
@@ -92,12 +89,8 @@ added or updated, never deleted. The applied import is one audit entry.`,
 				if err != nil {
 					return err
 				}
-				if format == "json" {
-					if err := e.printJSON(rep); err != nil {
-						return err
-					}
-				} else {
-					e.printSupplyImport(rep)
+				if err := e.result(out, rep, func() error { return e.printSupplyImport(rep) }); err != nil {
+					return err
 				}
 				if rep.ErrorCount > 0 {
 					return fmt.Errorf("%d row error(s): nothing was applied (an import applies every row or none); fix the rows listed and run it again", rep.ErrorCount)
@@ -107,7 +100,7 @@ added or updated, never deleted. The applied import is one audit entry.`,
 		},
 	}
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "check every row and report what would change; write nothing")
-	c.Flags().StringVar(&format, "format", "text", "report as text or json (the full import report)")
+	out = formatFlag(c, "table", "json")
 	return c
 }
 
@@ -120,7 +113,7 @@ func rowRef(re supply.RowError) string {
 	return s
 }
 
-func (e *env) printSupplyImport(rep supply.ImportReport) {
+func (e *env) printSupplyImport(rep supply.ImportReport) error {
 	for _, f := range rep.Files {
 		printf(e.stdout, "%s: %s, %d rows, %d errors", f.File, f.Table, f.Rows, f.Errors)
 		if len(f.IgnoredColumns) > 0 {
@@ -143,14 +136,18 @@ func (e *env) printSupplyImport(rep supply.ImportReport) {
 		printf(e.stdout, "  warning: %s: %s\n", rowRef(w), w.Reason)
 	}
 	if rep.ErrorCount == 0 {
-		tw := newTableFlags(e.stdout, tabwriter.AlignRight)
-		tw.header("TABLE", "CREATED", "UPDATED", "UNCHANGED", "")
-		for _, t := range rep.Tables {
-			tw.row(t.Table, t.Created, t.Updated, t.Unchanged, "")
+		// Right-aligned numbers; the empty last column ends each line with
+		// a tab, as AlignRight needs.
+		err := printRows(e.stdout, tabwriter.AlignRight, rep.Tables,
+			col("TABLE", func(t supply.TableCounts) any { return t.Table }), col("CREATED", func(t supply.TableCounts) any { return phrase.Int(t.Created) }),
+			col("UPDATED", func(t supply.TableCounts) any { return phrase.Int(t.Updated) }), col("UNCHANGED", func(t supply.TableCounts) any { return phrase.Int(t.Unchanged) }),
+			col("", func(supply.TableCounts) any { return "" }))
+		if err != nil {
+			return err
 		}
-		tw.flush()
 	}
 	printf(e.stdout, "%s\n", rep.Message)
+	return nil
 }
 
 func (e *env) supplyExportCmd() *cobra.Command {
@@ -226,7 +223,8 @@ func writeFile(name string, fn func(io.Writer) error) error {
 func (e *env) supplyImpactCmd() *cobra.Command {
 	var q supply.Query
 	var impactLimit int
-	var orgODS, format string
+	var orgODS string
+	var out *output
 	c := &cobra.Command{
 		Use:   "impact (--supplier ID | --product ID | --cve CVE-ID | --org ODS) [--format table|json|csv]",
 		Short: "Blast radius: who is affected if a supplier, product or CVE is compromised",
@@ -254,9 +252,6 @@ of the web download; cells a spreadsheet would run as formulas start with an apo
   vigil supply impact --org RJ1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json", "csv"); err != nil {
-				return err
-			}
 			n := 0
 			for _, s := range []string{q.Supplier, q.Product, q.CVE, orgODS} {
 				if s != "" {
@@ -272,15 +267,12 @@ of the web download; cells a spreadsheet would run as formulas start with an apo
 					if err != nil {
 						return err
 					}
-					switch format {
-					case "json":
-						return e.printJSON(res)
-					case "csv":
+					if out.is("csv") {
 						return supply.WriteDependsCSV(e.stdout, res)
 					}
-					return e.printDependsOn(res)
+					return e.result(out, res, func() error { return e.printDependsOn(res) })
 				}
-				if format == "json" {
+				if out.is("json") {
 					// Streamed, one organisation at a time: the national
 					// answer for a large supplier is tens of megabytes.
 					st, err := a.Supply.OpenImpact(cmd.Context(), operator(), q, impactLimit)
@@ -295,7 +287,7 @@ of the web download; cells a spreadsheet would run as formulas start with an apo
 					return err
 				}
 				res.Limit(impactLimit)
-				if format == "csv" {
+				if out.is("csv") {
 					return supply.WriteImpactCSV(e.stdout, res)
 				}
 				return e.printImpact(res)
@@ -307,7 +299,7 @@ of the web download; cells a spreadsheet would run as formulas start with an apo
 	c.Flags().StringVar(&q.CVE, "cve", "", "a CVE ID, through the products known to contain it")
 	c.Flags().IntVar(&impactLimit, "limit", 0, "list only the N worst affected organisations (totals still count all)")
 	c.Flags().StringVar(&orgODS, "org", "", "an organisation's ODS code: what it depends on, at every depth")
-	c.Flags().StringVar(&format, "format", "table", "table, json or csv")
+	out = formatFlag(c, "table", "json", "csv")
 	return c
 }
 
@@ -325,78 +317,82 @@ func pathText(p []string) string { return strings.Join(p, " → ") }
 
 func (e *env) printImpact(res supply.ImpactResult) error {
 	t := res.Totals
-	printf(e.stdout, "If %s is compromised: %d organisations affected (%d hard-down, %d degraded, %d exposed), registered population %s, through %d products.\n",
-		queryText(res.Query), t.Organisations, t.HardDown, t.Degraded, t.Exposed, thousands(t.Population), t.Products)
+	printf(e.stdout, "If %s is compromised: %s affected (%s hard-down, %s degraded, %s exposed), registered population %s, through %s.\n",
+		queryText(res.Query), phrase.Count(t.Organisations, "organisation", ""), phrase.Int(t.HardDown), phrase.Int(t.Degraded), phrase.Int(t.Exposed),
+		phrase.People(t.Population), phrase.Count(t.Products, "product", ""))
 	if len(res.Affected) == 0 {
 		return nil
 	}
 	fmt.Fprintln(e.stdout)
-	tw := newTable(e.stdout)
-	tw.header("ODS", "NAME", "TYPE", "ICB", "REGION", "IMPACT", "SERVICES", "PATH")
-	for _, o := range res.Affected {
-		path := ""
-		if len(o.Paths) > 0 {
-			path = pathText(o.Paths[0])
-		}
-		if o.PathCount > 1 {
-			path += fmt.Sprintf("  (+%d more)", o.PathCount-1)
-		}
-		tw.row(o.ODS, o.Name, o.Type, dash(o.ICB), dash(o.Region), o.Impact, strings.Join(o.Services, ", "), path)
-	}
-	if err := tw.flush(); err != nil {
+	err := printRows(e.stdout, 0, res.Affected,
+		col("ODS", func(o supply.AffectedOrg) any { return o.ODS }), col("NAME", func(o supply.AffectedOrg) any { return o.Name }),
+		col("TYPE", func(o supply.AffectedOrg) any { return o.Type }), col("ICB", func(o supply.AffectedOrg) any { return dash(o.ICB) }),
+		col("REGION", func(o supply.AffectedOrg) any { return dash(o.Region) }), col("IMPACT", func(o supply.AffectedOrg) any { return o.Impact }),
+		col("SERVICES", func(o supply.AffectedOrg) any { return strings.Join(o.Services, ", ") }),
+		col("PATH", func(o supply.AffectedOrg) any {
+			path := ""
+			if len(o.Paths) > 0 {
+				path = pathText(o.Paths[0])
+			}
+			if o.PathCount > 1 {
+				path += "  (+" + phrase.Int(o.PathCount-1) + " more)"
+			}
+			return path
+		}))
+	if err != nil {
 		return err
 	}
 	if res.Truncated {
-		printf(e.stdout, "… the worst %d of %d shown (--limit); the totals below count all of them\n", len(res.Affected), t.Organisations)
+		printf(e.stdout, "… the worst %s of %s shown (--limit); the totals below count all of them\n", phrase.Int(len(res.Affected)), phrase.Int(t.Organisations))
 	}
-	e.printGroupTotals("BY REGION", t.ByRegion)
-	e.printGroupTotals("BY ICB", t.ByICB)
-	return nil
+	if err := e.printGroupTotals("BY REGION", t.ByRegion); err != nil {
+		return err
+	}
+	return e.printGroupTotals("BY ICB", t.ByICB)
 }
 
-func (e *env) printGroupTotals(title string, gs []supply.GroupTotal) {
+func (e *env) printGroupTotals(title string, gs []supply.GroupTotal) error {
 	if len(gs) == 0 {
-		return
+		return nil
 	}
 	printf(e.stdout, "\n%s\n", title)
-	tw := newTable(e.stdout)
-	tw.header("CODE", "NAME", "ORGS", "HARD-DOWN", "DEGRADED", "EXPOSED", "AFFECTED POPULATION", "REGISTERED POPULATION")
-	for _, g := range gs {
-		reg := "-"
-		if g.RegisteredPopulation > 0 {
-			reg = thousands(g.RegisteredPopulation)
-		}
-		tw.row(dash(g.Code), dash(g.Name), g.Organisations, g.HardDown, g.Degraded, g.Exposed, thousands(g.Population), reg)
-	}
-	tw.flush()
+	return printRows(e.stdout, 0, gs,
+		col("CODE", func(g supply.GroupTotal) any { return dash(g.Code) }), col("NAME", func(g supply.GroupTotal) any { return dash(g.Name) }),
+		col("ORGS", func(g supply.GroupTotal) any { return phrase.Int(g.Organisations) }), col("HARD-DOWN", func(g supply.GroupTotal) any { return phrase.Int(g.HardDown) }),
+		col("DEGRADED", func(g supply.GroupTotal) any { return phrase.Int(g.Degraded) }), col("EXPOSED", func(g supply.GroupTotal) any { return phrase.Int(g.Exposed) }),
+		col("AFFECTED POPULATION", func(g supply.GroupTotal) any { return phrase.People(g.Population) }),
+		col("REGISTERED POPULATION", func(g supply.GroupTotal) any { return phrase.People(g.RegisteredPopulation) }))
 }
 
 func (e *env) printDependsOn(res supply.DependsResult) error {
 	o := res.Org
-	printf(e.stdout, "%s %s (%s, ICB %s, region %s) depends on %d products of %d supplier groups.\n\n",
-		o.ODS, o.Name, o.Type, dash(o.ICB), dash(o.Region), len(res.Products), len(res.Suppliers))
+	printf(e.stdout, "%s %s (%s, ICB %s, region %s) depends on %s of %s.\n\n",
+		o.ODS, o.Name, o.Type, dash(o.ICB), dash(o.Region), phrase.Count(len(res.Products), "product", ""), phrase.Count(len(res.Suppliers), "supplier group", ""))
 	if len(res.Products) == 0 {
 		return nil
 	}
-	tw := newTable(e.stdout)
-	tw.header("DEPTH", "PRODUCT", "NAME", "KIND", "SUPPLIER", "SERVICES", "CRITICAL", "PATH")
-	for _, p := range res.Products {
-		path := ""
-		if len(p.Paths) > 0 {
-			path = pathText(p.Paths[0])
-		}
-		tw.row(p.Depth, p.ID, p.Name, p.Kind, p.SupplierName, strings.Join(p.Services, ", "), yesNo(p.Critical), path)
-	}
-	if err := tw.flush(); err != nil {
+	err := printRows(e.stdout, 0, res.Products,
+		col("DEPTH", func(p supply.DependedProduct) any { return p.Depth }), col("PRODUCT", func(p supply.DependedProduct) any { return p.ID }),
+		col("NAME", func(p supply.DependedProduct) any { return p.Name }), col("KIND", func(p supply.DependedProduct) any { return p.Kind }),
+		col("SUPPLIER", func(p supply.DependedProduct) any { return p.SupplierName }),
+		col("SERVICES", func(p supply.DependedProduct) any { return strings.Join(p.Services, ", ") }),
+		col("CRITICAL", func(p supply.DependedProduct) any { return yesNo(p.Critical) }),
+		col("PATH", func(p supply.DependedProduct) any {
+			if len(p.Paths) > 0 {
+				return pathText(p.Paths[0])
+			}
+			return ""
+		}))
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, "\nSUPPLIER GROUPS")
-	tw = newTable(e.stdout)
-	tw.header("GROUP", "NAME", "PRODUCTS", "NEAREST DEPTH", "SERVICES", "CRITICAL")
-	for _, s := range res.Suppliers {
-		tw.row(s.GroupID, s.Name, s.Products, s.MinDepth, strings.Join(s.Services, ", "), yesNo(s.Critical))
-	}
-	return tw.flush()
+	return printRows(e.stdout, 0, res.Suppliers,
+		col("GROUP", func(s supply.DependedSupplier) any { return s.GroupID }), col("NAME", func(s supply.DependedSupplier) any { return s.Name }),
+		col("PRODUCTS", func(s supply.DependedSupplier) any { return phrase.Int(s.Products) }),
+		col("NEAREST DEPTH", func(s supply.DependedSupplier) any { return s.MinDepth }),
+		col("SERVICES", func(s supply.DependedSupplier) any { return strings.Join(s.Services, ", ") }),
+		col("CRITICAL", func(s supply.DependedSupplier) any { return yesNo(s.Critical) }))
 }
 
 func yesNo(b bool) string {
@@ -405,9 +401,6 @@ func yesNo(b bool) string {
 	}
 	return "no"
 }
-
-// thousands formats n with thousands separators (1,234,567).
-func thousands(n int64) string { return phrase.Int(n) }
 
 func levelList() string {
 	var ls []string
@@ -418,9 +411,10 @@ func levelList() string {
 }
 
 func (e *env) supplyConcentrationCmd() *cobra.Command {
-	var service, by, format string
+	var service, by string
+	var out *output
 	c := &cobra.Command{
-		Use:   "concentration --service NAME|all [--by icb|region|national] [--format json|table]",
+		Use:   "concentration --service NAME|all [--by icb|region|national] [--format table|json]",
 		Short: "Market concentration of a service: shares and Herfindahl–Hirschman index",
 		Long: `Market concentration of one business service (gp-clinical, pathology, epr, …) nationally,
 per region or per ICB: each supplier group's share of the organisations using the service (an
@@ -437,9 +431,6 @@ and the regions and ICBs where one supplier serves the whole service (--by does 
   vigil supply concentration --service all --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json"); err != nil {
-				return err
-			}
 			if service == "" {
 				return usagef("--service is required (a service such as gp-clinical, or all)")
 			}
@@ -461,33 +452,29 @@ and the regions and ICBs where one supplier serves the whole service (--by does 
 					if err != nil {
 						return err
 					}
-					if format == "json" {
-						return e.printJSON(rep)
-					}
-					for i, r := range rep.Results {
-						if i > 0 {
-							fmt.Fprintln(e.stdout)
+					return e.result(out, rep, func() error {
+						for i, r := range rep.Results {
+							if i > 0 {
+								fmt.Fprintln(e.stdout)
+							}
+							if err := e.printConcentration(r); err != nil {
+								return err
+							}
 						}
-						if err := e.printConcentration(r); err != nil {
-							return err
-						}
-					}
-					return e.printMonopolies(rep.Monopolies)
+						return e.printMonopolies(rep.Monopolies)
+					})
 				}
 				res, err := a.Supply.Concentration(cmd.Context(), operator(), service, supply.Level(by))
 				if err != nil {
 					return err
 				}
-				if format == "json" {
-					return e.printJSON(res)
-				}
-				return e.printConcentration(res)
+				return e.result(out, res, func() error { return e.printConcentration(res) })
 			})
 		},
 	}
 	c.Flags().StringVar(&service, "service", "", "the business service (e.g. gp-clinical, pathology), or all")
 	c.Flags().StringVar(&by, "by", "", "group by "+levelList()+" (default national)")
-	c.Flags().StringVar(&format, "format", "table", "table or json")
+	out = formatFlag(c, "table", "json")
 	return c
 }
 
@@ -503,40 +490,40 @@ func levelTitle(l supply.Level) string {
 
 func (e *env) printConcentration(r supply.ConcentrationResult) error {
 	printf(e.stdout, "%s %s\n", r.Service, levelTitle(r.By))
-	tw := newTable(e.stdout)
-	tw.header("CODE", "NAME", "ORGS", "HHI", "SHARES")
-	for _, g := range r.Groups {
-		var shares []string
-		for i, s := range g.Shares {
-			if i == 4 {
-				shares = append(shares, fmt.Sprintf("+%d more", len(g.Shares)-4))
-				break
+	return printRows(e.stdout, 0, r.Groups,
+		col("CODE", func(g supply.ConcentrationGroup) any { return g.Code }), col("NAME", func(g supply.ConcentrationGroup) any { return g.Name }),
+		col("ORGS", func(g supply.ConcentrationGroup) any { return phrase.Int(g.Organisations) }),
+		col("HHI", func(g supply.ConcentrationGroup) any { return phrase.Round(g.HHI) }),
+		col("SHARES", func(g supply.ConcentrationGroup) any {
+			var shares []string
+			for i, s := range g.Shares {
+				if i == 4 {
+					shares = append(shares, "+"+phrase.Int(len(g.Shares)-4)+" more")
+					break
+				}
+				shares = append(shares, s.SupplierID+" "+phrase.Percent(s.Share))
 			}
-			shares = append(shares, fmt.Sprintf("%s %.1f%%", s.SupplierID, 100*s.Share))
-		}
-		tw.row(g.Code, g.Name, g.Organisations, tsprintf("%.0f", g.HHI), strings.Join(shares, ", "))
-	}
-	return tw.flush()
+			return strings.Join(shares, ", ")
+		}))
 }
 
 func (e *env) printMonopolies(ms []supply.Monopoly) error {
-	printf(e.stdout, "\nONE SUPPLIER SERVES EVERY ORGANISATION (%d)\n", len(ms))
+	printf(e.stdout, "\nONE SUPPLIER SERVES EVERY ORGANISATION (%s)\n", phrase.Int(len(ms)))
 	if len(ms) == 0 {
 		return nil
 	}
-	tw := newTable(e.stdout)
-	tw.header("SERVICE", "LEVEL", "CODE", "NAME", "SUPPLIER", "ORGS")
-	for _, m := range ms {
-		tw.row(m.Service, m.By, m.Code, m.Name, tsprintf("%s (%s)", m.SupplierID, m.SupplierName), m.Organisations)
-	}
-	return tw.flush()
+	return printRows(e.stdout, 0, ms,
+		col("SERVICE", func(m supply.Monopoly) any { return m.Service }), col("LEVEL", func(m supply.Monopoly) any { return m.By }),
+		col("CODE", func(m supply.Monopoly) any { return m.Code }), col("NAME", func(m supply.Monopoly) any { return m.Name }),
+		col("SUPPLIER", func(m supply.Monopoly) any { return tsprintf("%s (%s)", m.SupplierID, m.SupplierName) }),
+		col("ORGS", func(m supply.Monopoly) any { return phrase.Int(m.Organisations) }))
 }
 
 func (e *env) supplyRiskCmd() *cobra.Command {
-	var format string
+	var out *output
 	var limit int
 	c := &cobra.Command{
-		Use:   "risk [--limit N] [--format json|table]",
+		Use:   "risk [--limit N] [--format table|json]",
 		Short: "Systemic risk: suppliers and products ranked by reach, and single points of failure",
 		Long: `Systemic risk. Supplier groups and products are ranked by systemic importance: every
 organisation their compromise reaches, at any depth (so hosting, security-agent and identity
@@ -548,9 +535,6 @@ makes every organisation using a service in a region or ICB hard-down.`,
   vigil supply risk --limit 100 --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json"); err != nil {
-				return err
-			}
 			if limit < 1 {
 				return usagef("--limit must be at least 1")
 			}
@@ -559,53 +543,61 @@ makes every organisation using a service in a region or ICB hard-down.`,
 				if err != nil {
 					return err
 				}
-				if format == "json" {
-					return e.printJSON(res)
-				}
-				return e.printRisk(res)
+				return e.result(out, res, func() error { return e.printRisk(res) })
 			})
 		},
 	}
 	c.Flags().IntVar(&limit, "limit", 20, "how many suppliers and products to rank")
-	c.Flags().StringVar(&format, "format", "table", "table or json")
+	out = formatFlag(c, "table", "json")
 	return c
 }
 
 func (e *env) printRisk(res supply.SystemicResult) error {
 	fmt.Fprintln(e.stdout, "SUPPLIER GROUPS BY SYSTEMIC IMPORTANCE")
-	tw := newTable(e.stdout)
-	tw.header("#", "GROUP", "NAME", "CRITICAL", "PRODUCTS", "DEPENDENT PRODUCTS", "ORGS", "HARD-DOWN", "DEGRADED", "EXPOSED", "POPULATION", "SCORE")
-	for i, s := range res.Suppliers {
-		tw.row(i+1, s.GroupID, s.Name, yesNo(s.DesignatedCritical), s.Products, s.DependentProducts, s.Organisations, s.HardDown, s.Degraded, s.Exposed, thousands(s.Population), tsprintf("%.1f", s.Score))
-	}
-	if err := tw.flush(); err != nil {
+	rank := 0
+	err := printRows(e.stdout, 0, res.Suppliers,
+		col("#", func(supply.SupplierRisk) any { rank++; return rank }), col("GROUP", func(s supply.SupplierRisk) any { return s.GroupID }),
+		col("NAME", func(s supply.SupplierRisk) any { return s.Name }), col("CRITICAL", func(s supply.SupplierRisk) any { return yesNo(s.DesignatedCritical) }),
+		col("PRODUCTS", func(s supply.SupplierRisk) any { return phrase.Int(s.Products) }),
+		col("DEPENDENT PRODUCTS", func(s supply.SupplierRisk) any { return phrase.Int(s.DependentProducts) }),
+		col("ORGS", func(s supply.SupplierRisk) any { return phrase.Int(s.Organisations) }),
+		col("HARD-DOWN", func(s supply.SupplierRisk) any { return phrase.Int(s.HardDown) }),
+		col("DEGRADED", func(s supply.SupplierRisk) any { return phrase.Int(s.Degraded) }),
+		col("EXPOSED", func(s supply.SupplierRisk) any { return phrase.Int(s.Exposed) }),
+		col("POPULATION", func(s supply.SupplierRisk) any { return phrase.People(s.Population) }),
+		col("SCORE", func(s supply.SupplierRisk) any { return tsprintf("%.1f", s.Score) }))
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, "\nPRODUCTS BY SYSTEMIC IMPORTANCE")
-	tw = newTable(e.stdout)
-	tw.header("#", "PRODUCT", "NAME", "SUPPLIER", "DEPENDENT PRODUCTS", "ORGS", "HARD-DOWN", "POPULATION", "SCORE")
-	for i, p := range res.Products {
-		tw.row(i+1, p.ProductID, p.Name, p.SupplierID, p.DependentProducts, p.Organisations, p.HardDown, thousands(p.Population), tsprintf("%.1f", p.Score))
-	}
-	if err := tw.flush(); err != nil {
+	rank = 0
+	err = printRows(e.stdout, 0, res.Products,
+		col("#", func(supply.ProductRisk) any { rank++; return rank }), col("PRODUCT", func(p supply.ProductRisk) any { return p.ProductID }),
+		col("NAME", func(p supply.ProductRisk) any { return p.Name }), col("SUPPLIER", func(p supply.ProductRisk) any { return p.SupplierID }),
+		col("DEPENDENT PRODUCTS", func(p supply.ProductRisk) any { return phrase.Int(p.DependentProducts) }),
+		col("ORGS", func(p supply.ProductRisk) any { return phrase.Int(p.Organisations) }),
+		col("HARD-DOWN", func(p supply.ProductRisk) any { return phrase.Int(p.HardDown) }),
+		col("POPULATION", func(p supply.ProductRisk) any { return phrase.People(p.Population) }),
+		col("SCORE", func(p supply.ProductRisk) any { return tsprintf("%.1f", p.Score) }))
+	if err != nil {
 		return err
 	}
-	printf(e.stdout, "\nSINGLE POINTS OF FAILURE (%d)\n", len(res.SinglePoints))
+	printf(e.stdout, "\nSINGLE POINTS OF FAILURE (%s)\n", phrase.Int(len(res.SinglePoints)))
 	if len(res.SinglePoints) == 0 {
 		return nil
 	}
-	tw = newTable(e.stdout)
-	tw.header("NODE", "NAME", "SERVICE", "LEVEL", "CODE", "GROUP", "ORGS", "POPULATION")
-	for _, s := range res.SinglePoints {
-		tw.row(s.Node, s.Name, s.Service, s.By, s.Code, s.GroupName, s.Organisations, thousands(s.Population))
-	}
-	return tw.flush()
+	return printRows(e.stdout, 0, res.SinglePoints,
+		col("NODE", func(s supply.SinglePoint) any { return s.Node }), col("NAME", func(s supply.SinglePoint) any { return s.Name }),
+		col("SERVICE", func(s supply.SinglePoint) any { return s.Service }), col("LEVEL", func(s supply.SinglePoint) any { return s.By }),
+		col("CODE", func(s supply.SinglePoint) any { return s.Code }), col("GROUP", func(s supply.SinglePoint) any { return s.GroupName }),
+		col("ORGS", func(s supply.SinglePoint) any { return phrase.Int(s.Organisations) }),
+		col("POPULATION", func(s supply.SinglePoint) any { return phrase.People(s.Population) }))
 }
 
 func (e *env) supplySnapshotCmd() *cobra.Command {
-	var format string
+	var out *output
 	c := &cobra.Command{
-		Use:   "snapshot [--format text|json]",
+		Use:   "snapshot [--format table|json]",
 		Short: "Record today's concentration report, so later reports can show the trend",
 		Long: `Record the national concentration report — every service, level, group and supplier share —
 with the current time, so that trends over time can be shown. Run it on a schedule (e.g. monthly
@@ -613,23 +605,19 @@ from cron). The snapshot is recorded in the audit log.`,
 		Example: "  vigil supply snapshot",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
 				snap, err := a.Supply.RecordSnapshot(cmd.Context(), operator())
 				if err != nil {
 					return err
 				}
-				if format == "json" {
-					return e.printJSON(snap)
-				}
-				printf(e.stdout, "concentration snapshot taken at %s: %d rows\n", snap.TakenAt, snap.Rows)
-				return nil
+				return e.result(out, snap, func() error {
+					printf(e.stdout, "concentration snapshot taken at %s: %s\n", snap.TakenAt, phrase.Count(snap.Rows, "row", ""))
+					return nil
+				})
 			})
 		},
 	}
-	c.Flags().StringVar(&format, "format", "text", "text or json")
+	out = formatFlag(c, "table", "json")
 	return c
 }
 

@@ -312,7 +312,7 @@ func TestSupplyCasesEndToEnd(t *testing.T) {
 			}
 		}
 		r := must(t, run(t, "", nil, "--data-dir", dir, "supply", "concentration", "--service", "gp-clinical", "--by", "icb"))
-		if !strings.Contains(r.stdout, "gp-clinical by ICB") || !strings.Contains(r.stdout, "5312") || !strings.Contains(r.stdout, "EMIS 62.5%, TPP 37.5%") {
+		if !strings.Contains(r.stdout, "gp-clinical by ICB") || !strings.Contains(r.stdout, "5,313") || !strings.Contains(r.stdout, "EMIS 63 %, TPP 38 %") {
 			t.Errorf("concentration table:\n%s", r.stdout)
 		}
 		r = must(t, run(t, "", nil, "--data-dir", dir, "supply", "concentration", "--service", "all", "--format", "json"))
@@ -472,7 +472,7 @@ func TestSupplyHelpAndUsage(t *testing.T) {
 		{[]string{"supply", "impact"}, "exactly one of --supplier, --product, --cve or --org"},
 		{[]string{"supply", "impact", "--supplier", "A", "--org", "RJ1"}, "exactly one of"},
 		{[]string{"supply", "impact", "--supplier", "A", "--format", "xlsx"}, `--format "xlsx"`},
-		{[]string{"supply", "import", "x.csv", "--format", "table"}, `--format "table"`},
+		{[]string{"supply", "import", "x.csv", "--format", "xml"}, `--format "xml": want one of table, json`},
 		{[]string{"supply", "concentration"}, "--service is required"},
 		{[]string{"supply", "concentration", "--service", "all", "--by", "icb"}, "--by does not apply"},
 		{[]string{"supply", "concentration", "--service", "epr", "--by", "county"}, `--by "county"`},

@@ -7,11 +7,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-health/vigil/internal/app"
+	"github.com/vigil-health/vigil/internal/phrase"
 	"github.com/vigil-health/vigil/internal/supply"
 )
 
 func (e *env) supplyTrendCmd() *cobra.Command {
-	var service, by, group, format string
+	var service, by, group string
+	var out *output
 	c := &cobra.Command{
 		Use:   "trend --service NAME [--by national|region|icb --group CODE] [--format table|json]",
 		Short: "How a service's concentration has changed across recorded snapshots",
@@ -20,9 +22,6 @@ recorded snapshot (vigil supply snapshot), oldest first: nationally, or for one 
 		Example: "  vigil supply trend --service gp-clinical\n  vigil supply trend --service pathology --by icb --group QKK",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json"); err != nil {
-				return err
-			}
 			if service == "" {
 				return usagef("--service is required")
 			}
@@ -34,25 +33,24 @@ recorded snapshot (vigil supply snapshot), oldest first: nationally, or for one 
 				if err != nil {
 					return err
 				}
-				if format == "json" {
-					return e.printJSON(pts)
-				}
-				if len(pts) == 0 {
-					fmt.Fprintln(e.stdout, "no snapshots of this service yet; record one with `vigil supply snapshot`")
-					return nil
-				}
-				tw := newTable(e.stdout)
-				tw.header("TAKEN AT", "ORGANISATIONS", "HHI", "LARGEST SUPPLIER", "SHARE")
-				for _, p := range pts {
-					tw.row(p.TakenAt, p.Organisations, tsprintf("%.0f", p.HHI), p.TopSupplierID, tsprintf("%.1f %%", 100*p.TopShare))
-				}
-				return tw.flush()
+				return e.result(out, pts, func() error {
+					if len(pts) == 0 {
+						fmt.Fprintln(e.stdout, "no snapshots of this service yet; record one with `vigil supply snapshot`")
+						return nil
+					}
+					return printRows(e.stdout, 0, pts,
+						col("TAKEN AT", func(p supply.TrendPoint) any { return p.TakenAt }),
+						col("ORGANISATIONS", func(p supply.TrendPoint) any { return phrase.Int(p.Organisations) }),
+						col("HHI", func(p supply.TrendPoint) any { return phrase.Round(p.HHI) }),
+						col("LARGEST SUPPLIER", func(p supply.TrendPoint) any { return p.TopSupplierID }),
+						col("SHARE", func(p supply.TrendPoint) any { return phrase.Percent(p.TopShare) }))
+				})
 			})
 		},
 	}
 	c.Flags().StringVar(&service, "service", "", "business service, e.g. gp-clinical")
 	c.Flags().StringVar(&by, "by", "national", "national, region or icb")
 	c.Flags().StringVar(&group, "group", "", "the region or ICB code (with --by region|icb)")
-	c.Flags().StringVar(&format, "format", "table", "table or json")
+	out = formatFlag(c, "table", "json")
 	return c
 }

@@ -61,20 +61,30 @@ make a good one.`,
 	add.Flags().StringVar(&nu.Org, "org", org.RootCode, "ODS code of the organisation the role is granted on")
 	add.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
 
-	var format, orgFilter string
+	var orgFilter string
+	var out *output
 	list := &cobra.Command{
 		Use:   "list [--org ODS] [--format table|json]",
 		Short: "List users",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json"); err != nil {
-				return err
-			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
-				tw := newTable(e.stdout)
-				if format == "table" {
-					tw.header("EMAIL", "NAME", "ORG", "GRANTS", "STATE")
-				}
+				l := newLister(e, out,
+					col("EMAIL", func(u auth.User) any { return u.Email }), col("NAME", func(u auth.User) any { return u.Name }),
+					col("ORG", func(u auth.User) any { return u.HomeOrg }),
+					col("GRANTS", func(u auth.User) any {
+						var gs []string
+						for _, g := range u.Grants {
+							gs = append(gs, string(g.Role)+"@"+g.Org)
+						}
+						return strings.Join(gs, " ")
+					}),
+					col("STATE", func(u auth.User) any {
+						if u.Disabled {
+							return "disabled"
+						}
+						return "active"
+					}))
 				cursor := ""
 				for {
 					us, next, err := a.Auth.ListUsers(cmd.Context(), operator(), auth.UserFilter{Org: orgFilter, After: cursor, Limit: 500})
@@ -82,30 +92,20 @@ make a good one.`,
 						return err
 					}
 					for _, u := range us {
-						if format == "json" {
-							e.printJSON(u)
-							continue
+						if err := l.add(u); err != nil {
+							return err
 						}
-						var gs []string
-						for _, g := range u.Grants {
-							gs = append(gs, string(g.Role)+"@"+g.Org)
-						}
-						state := "active"
-						if u.Disabled {
-							state = "disabled"
-						}
-						tw.row(u.Email, u.Name, u.HomeOrg, strings.Join(gs, " "), state)
 					}
 					if next == "" {
 						break
 					}
 					cursor = next
 				}
-				return tw.flush()
+				return l.flush()
 			})
 		},
 	}
-	list.Flags().StringVar(&format, "format", "table", "table or json (one object per line)")
+	out = formatFlag(list, "table", "json")
 	list.Flags().StringVar(&orgFilter, "org", "", "only users of this organisation")
 
 	type grantFunc func(ctx context.Context, sc scope.Scope, user string, role scope.Role, org string) (auth.User, error)
@@ -214,44 +214,42 @@ The token is shown once; Vigil stores only its hash. Use it as 'Authorization: B
 	create.Flags().StringVar(&name, "name", "", "a label saying what the token is for")
 	create.Flags().StringVar(&expires, "expires", "90d", "lifetime: 90d, 2w, 12h or never")
 
-	var format, forUser string
+	var forUser string
+	var out *output
 	list := &cobra.Command{
 		Use:   "list [--user EMAIL] [--format table|json]",
 		Short: "List tokens (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "table", "json"); err != nil {
-				return err
-			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
 				ts, err := a.Auth.ListTokens(cmd.Context(), operator(), forUser)
 				if err != nil {
 					return err
 				}
-				tw := newTable(e.stdout)
-				if format == "table" {
-					tw.header("ID", "USER", "NAME", "CREATED", "EXPIRES", "LAST USED", "STATE")
-				}
-				for _, t := range ts {
-					if format == "json" {
-						e.printJSON(t)
-						continue
-					}
-					state := "active"
-					if t.RevokedAt != "" {
-						state = "revoked"
-					} else if t.ExpiresAt != "" {
-						if exp, _ := time.Parse(time.RFC3339, t.ExpiresAt); time.Now().After(exp) {
-							state = "expired"
+				now := time.Now()
+				l := newLister(e, out,
+					col("ID", func(t auth.Token) any { return t.ID }), col("USER", func(t auth.Token) any { return t.User }),
+					col("NAME", func(t auth.Token) any { return t.Name }), col("CREATED", func(t auth.Token) any { return t.CreatedAt }),
+					col("EXPIRES", func(t auth.Token) any { return dash(t.ExpiresAt) }), col("LAST USED", func(t auth.Token) any { return dash(t.LastUsed) }),
+					col("STATE", func(t auth.Token) any {
+						if t.RevokedAt != "" {
+							return "revoked"
 						}
+						if exp, err := time.Parse(time.RFC3339, t.ExpiresAt); err == nil && now.After(exp) {
+							return "expired"
+						}
+						return "active"
+					}))
+				for _, t := range ts {
+					if err := l.add(t); err != nil {
+						return err
 					}
-					tw.row(t.ID, t.User, t.Name, t.CreatedAt, dash(t.ExpiresAt), dash(t.LastUsed), state)
 				}
-				return tw.flush()
+				return l.flush()
 			})
 		},
 	}
-	list.Flags().StringVar(&format, "format", "table", "table or json")
+	out = formatFlag(list, "table", "json")
 	list.Flags().StringVar(&forUser, "user", "", "only this user's tokens")
 	revoke := &cobra.Command{
 		Use:   "revoke TOKEN_ID",

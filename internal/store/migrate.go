@@ -16,7 +16,11 @@ import (
 // MigrationSet is one domain's embedded migrations: files named
 // NNNN_description.sql in the root of FS, applied in number order. A file
 // NNNN_description.postgres.sql or .sqlite.sql replaces the portable one on
-// that engine, for the few statements the two spell differently.
+// that engine, for the few statements the two spell differently; a version
+// written for one engine only (no portable file) runs nothing on the
+// others and is recorded there all the same, so that a schema is the same
+// numbered steps everywhere and what one engine alone needs (PostgreSQL's
+// COLLATE "C") is a small step of its own, not a copy of a whole table.
 type MigrationSet struct {
 	Domain string
 	FS     fs.FS
@@ -43,6 +47,7 @@ func (s MigrationSet) load(d Dialect) ([]Migration, error) {
 	}
 	portable := map[int]Migration{}
 	variants := map[int]Migration{}
+	elsewhere := map[int]string{} // versions with a file for another engine only
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || !strings.HasSuffix(name, ".sql") {
@@ -64,6 +69,9 @@ func (s MigrationSet) load(d Dialect) ([]Migration, error) {
 		target := portable
 		if variant != "" {
 			if variant != string(d) {
+				if _, ok := elsewhere[v]; !ok {
+					elsewhere[v] = desc
+				}
 				continue
 			}
 			target = variants
@@ -80,6 +88,11 @@ func (s MigrationSet) load(d Dialect) ([]Migration, error) {
 	byVersion := portable
 	for v, m := range variants {
 		byVersion[v] = m
+	}
+	for v, desc := range elsewhere {
+		if _, ok := byVersion[v]; !ok {
+			byVersion[v] = Migration{Domain: s.Domain, Version: v, Name: desc} // nothing to run here
+		}
 	}
 	out := make([]Migration, 0, len(byVersion))
 	for _, m := range byVersion {

@@ -204,9 +204,12 @@ func TestMigrateDialectFileOverridesPortable(t *testing.T) {
 		// Only PostgreSQL spells version 2 differently.
 		"0002_more.sql":          file("INSERT INTO dialect_values (v, s) VALUES (2, 'portable');\n"),
 		"0002_more.postgres.sql": file("INSERT INTO dialect_values (v, s) VALUES (2, 'postgres');\n"),
-		// A dialect file may stand alone when the other engine needs nothing…
-		// but versions still have to run without gaps, so 3 is portable.
-		"0003_last.sql": file("INSERT INTO dialect_values (v, s) VALUES (3, 'portable');\n"),
+		"0003_third.sql":         file("INSERT INTO dialect_values (v, s) VALUES (3, 'portable');\n"),
+		// A dialect file may stand alone when the other engine needs
+		// nothing: there the version is recorded and runs nothing, so the
+		// engines' versions stay the same numbers.
+		"0004_bytes.postgres.sql": file("ALTER TABLE dialect_values ALTER COLUMN s TYPE TEXT COLLATE \"C\";\nINSERT INTO dialect_values (v, s) VALUES (4, 'postgres');\n"),
+		"0005_last.sql":           file("INSERT INTO dialect_values (v, s) VALUES (5, 'portable');\n"),
 	}}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
@@ -214,12 +217,24 @@ func TestMigrateDialectFileOverridesPortable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(done) != 3 {
-			t.Fatalf("applied %d migrations, want 3", len(done))
+		if len(done) != 5 {
+			t.Fatalf("applied %d migrations, want 5", len(done))
 		}
-		want := map[int]string{1: string(db.Dialect), 2: "portable", 3: "portable"}
+		want := map[int]string{1: string(db.Dialect), 2: "portable", 3: "portable", 5: "portable"}
 		if db.Dialect == store.Postgres {
-			want[2] = "postgres"
+			want[2], want[4] = "postgres", "postgres"
+		}
+		var versions []int
+		for _, a := range recorded(t, db) {
+			if a.Domain == "dialect" {
+				versions = append(versions, a.Version)
+			}
+		}
+		if fmt.Sprint(versions) != "[1 2 3 4 5]" {
+			t.Errorf("%s recorded versions %v, want 1 to 5 (4 running nothing on SQLite)", storetest.Name(db), versions)
+		}
+		if st, err := db.Status(ctx, set); err != nil || st[0].Applied != 5 || st[0].Known != 5 {
+			t.Errorf("status %+v %v", st, err)
 		}
 		rows, err := db.Q().QueryContext(ctx, `SELECT v, s FROM dialect_values ORDER BY v`)
 		if err != nil {

@@ -37,10 +37,16 @@ const (
 	Network        ProductKind = "network"
 )
 
-// ProductKinds lists the valid product kinds.
-func ProductKinds() []ProductKind {
-	return []ProductKind{Software, SaaS, ManagedService, Hosting, Component, SharedService, Network}
+var productKinds = &enum[ProductKind]{
+	values:  []ProductKind{Software, SaaS, ManagedService, Hosting, Component, SharedService, Network},
+	aliases: map[string]ProductKind{"managed service": ManagedService, "managed_service": ManagedService, "shared service": SharedService, "shared_service": SharedService},
 }
+
+// ProductKinds lists the valid product kinds.
+func ProductKinds() []ProductKind { return productKinds.Values() }
+
+// Valid reports whether k is a product kind.
+func (k ProductKind) Valid() bool { return productKinds.Valid(k) }
 
 // Product is a product or service a supplier offers.
 type Product struct {
@@ -65,10 +71,17 @@ const (
 	DepNetwork       DependencyKind = "network"
 )
 
-// DependencyKinds lists the valid dependency kinds.
-func DependencyKinds() []DependencyKind {
-	return []DependencyKind{DepHosting, DepComponent, DepSubcontractor, DepIdentity, DepSharedService, DepNetwork}
+var dependencyKinds = &enum[DependencyKind]{
+	values: []DependencyKind{DepHosting, DepComponent, DepSubcontractor, DepIdentity, DepSharedService, DepNetwork},
+	aliases: map[string]DependencyKind{"identity-provider": DepIdentity, "idp": DepIdentity, "sbom": DepComponent,
+		"shared service": DepSharedService, "shared_service": DepSharedService},
 }
+
+// DependencyKinds lists the valid dependency kinds.
+func DependencyKinds() []DependencyKind { return dependencyKinds.Values() }
+
+// Valid reports whether k is a dependency kind.
+func (k DependencyKind) Valid() bool { return dependencyKinds.Valid(k) }
 
 // Dependency says ProductID depends on DependsOnID. Critical means the
 // product stops working when the dependency does.
@@ -93,8 +106,13 @@ const (
 	Low      Criticality = "low"
 )
 
+var criticalities = &enum[Criticality]{values: []Criticality{Critical, High, Medium, Low}}
+
 // Criticalities lists the scale, most severe first.
-func Criticalities() []Criticality { return []Criticality{Critical, High, Medium, Low} }
+func Criticalities() []Criticality { return criticalities.Values() }
+
+// Valid reports whether c is on the scale.
+func (c Criticality) Valid() bool { return criticalities.Valid(c) }
 
 // Stops reports whether losing a deployment of this criticality stops the
 // service (critical and high do).
@@ -131,6 +149,15 @@ const (
 	SubstNone     Substitutability = "none"
 )
 
+// substitutabilities are the values; a contract may leave it unset ("").
+var substitutabilities = &enum[Substitutability]{values: []Substitutability{SubstEasy, SubstModerate, SubstHard, SubstNone}, optional: true}
+
+// Substitutabilities lists the values, easiest first.
+func Substitutabilities() []Substitutability { return substitutabilities.Values() }
+
+// Valid reports whether s is a value or unset.
+func (s Substitutability) Valid() bool { return substitutabilities.Valid(s) }
+
 // Contract is an organisation's contract with a supplier.
 type Contract struct {
 	ID               string           `json:"contract_id"`
@@ -144,59 +171,6 @@ type Contract struct {
 	ExitPlan         string           `json:"exit_plan,omitempty"`
 	Substitutability Substitutability `json:"substitutability,omitempty"`
 	UpdatedAt        string           `json:"updated_at,omitempty"`
-}
-
-func parseProductKind(s string) (ProductKind, bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	switch s {
-	case "managed service", "managed_service":
-		s = string(ManagedService)
-	case "shared service", "shared_service":
-		s = string(SharedService)
-	}
-	for _, k := range ProductKinds() {
-		if string(k) == s {
-			return k, true
-		}
-	}
-	return "", false
-}
-
-func parseDependencyKind(s string) (DependencyKind, bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	switch s {
-	case "identity-provider", "idp":
-		s = string(DepIdentity)
-	case "sbom":
-		s = string(DepComponent)
-	case "shared service", "shared_service":
-		s = string(DepSharedService)
-	}
-	for _, k := range DependencyKinds() {
-		if string(k) == s {
-			return k, true
-		}
-	}
-	return "", false
-}
-
-func parseCriticality(s string) (Criticality, bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	for _, c := range Criticalities() {
-		if string(c) == s {
-			return c, true
-		}
-	}
-	return "", false
-}
-
-func parseSubstitutability(s string) (Substitutability, bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	switch Substitutability(s) {
-	case "", SubstEasy, SubstModerate, SubstHard, SubstNone:
-		return Substitutability(s), true
-	}
-	return "", false
 }
 
 // parseBool accepts yes/no, true/false, y/n and 1/0 in any case.

@@ -98,7 +98,6 @@ type vnode struct {
 	rank    int
 	center  bool
 	link    string
-	tip     string
 	x, y    float64
 	order   float64
 	members []string
@@ -625,7 +624,7 @@ func edgeShape(a, b *vnode, e *vedge) *Group {
 	if !e.critical {
 		desc = "not critical"
 	}
-	what := e.kind
+	var what string
 	switch e.kind {
 	case "owns":
 		what = "supplies"

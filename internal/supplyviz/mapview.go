@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/vigil-health/vigil/internal/geo"
 )
 
 // MapValue is one area's value on a choropleth.
@@ -83,7 +85,7 @@ func fitProjection(bbox [4]float64, x, y, w, h float64) projection {
 	return projection{lon0: bbox[0], lat1: bbox[3], k: k, cosLat: c, ox: x + (w-bw*k)/2, oy: y + (h-bh*k)/2}
 }
 
-func bboxOf(bs []Boundary) [4]float64 {
+func bboxOf(bs []geo.Boundary) [4]float64 {
 	b := [4]float64{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
 	for _, x := range bs {
 		for _, p := range x.Polygons {
@@ -112,7 +114,7 @@ func binOf(bins []Bin, v float64) int {
 	return i
 }
 
-func areaPath(x Boundary, p projection, paint Paint) *Path {
+func areaPath(x geo.Boundary, p projection, paint Paint) *Path {
 	path := &Path{Paint: paint}
 	for _, poly := range x.Polygons {
 		for _, ring := range poly {
@@ -137,7 +139,7 @@ func areaPath(x Boundary, p projection, paint Paint) *Path {
 // o.Bins, with a legend, a ranking of the highest areas, a London inset
 // for ICBs and smaller areas, and the ONS attribution. With no boundaries
 // it draws a picture that says so.
-func MapPicture(bs []Boundary, o MapOptions) *Scene {
+func MapPicture(bs []geo.Boundary, o MapOptions) *Scene {
 	width := margin + mapW + panelGap + panelW + margin
 	top := headerH + 8
 	height := top + mapH + 56
@@ -187,7 +189,7 @@ func MapPicture(bs []Boundary, o MapOptions) *Scene {
 	// Labels: every region; for smaller areas only those with a value.
 	// Each is nudged up or down until it clears those already placed
 	// (London's label point sits inside the South East's box).
-	small := len(bs) > 0 && bs[0].Level != LevelRegion
+	small := len(bs) > 0 && bs[0].Level != geo.LevelRegion
 	lp := &labeller{}
 	for _, x := range bs {
 		v, ok := o.Values[x.Code]
@@ -209,7 +211,7 @@ func MapPicture(bs []Boundary, o MapOptions) *Scene {
 	y := top + 4
 	// London inset.
 	if small {
-		var ldn []Boundary
+		var ldn []geo.Boundary
 		for _, x := range bs {
 			if inBox(x.Label, londonBox) {
 				ldn = append(ldn, x)

@@ -1,8 +1,7 @@
 // Package supplyviz draws the supply chain's pictures: the dependency graph
 // around a supplier, product or organisation, choropleth maps of England by
-// ICB or region (impact and concentration), and concentration charts. It
-// also keeps the map boundaries (ONS GeoJSON, imported into the database,
-// never shipped in the binary).
+// ICB or region (impact and concentration), and concentration charts. The
+// maps are drawn on the boundaries that package geo keeps.
 //
 // Every picture is built as a Scene — a few shapes, paths and texts in
 // drawing order — and printed by one of two small printers: WriteSVG
@@ -157,15 +156,13 @@ func (s *Scene) Add(items ...Shape) { s.Items = append(s.Items, items...) }
 
 // Colours shared by the pictures. Text colours meet WCAG AA on white.
 var (
-	white     = Hex("#ffffff")
-	ink       = Hex("#212b32")
-	ink2      = Hex("#4c6272")
-	rule      = Hex("#d8dde0")
-	ruleDark  = Hex("#768692")
-	paleGrey  = Hex("#f0f4f5")
-	nhsBlue   = Hex("#005eb8")
-	darkBlue  = Hex("#003087")
-	noDataHat = Hex("#aeb7bd")
+	white    = Hex("#ffffff")
+	ink      = Hex("#212b32")
+	ink2     = Hex("#4c6272")
+	rule     = Hex("#d8dde0")
+	ruleDark = Hex("#768692")
+	paleGrey = Hex("#f0f4f5")
+	darkBlue = Hex("#003087")
 )
 
 // fontFamily is what SVG readers fall back through; widths are measured

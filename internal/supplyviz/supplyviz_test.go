@@ -7,11 +7,14 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/supply"
 )
 
@@ -46,16 +49,16 @@ func smallGraph() supply.Graph {
 
 // squares are two hand-made "ICBs" side by side (one with a hole) and a
 // small one inside the London box, so the inset appears.
-func squares() []Boundary {
+func squares() []geo.Boundary {
 	sq := func(x0, y0, x1, y1 float64) [][2]float64 {
 		return [][2]float64{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}}
 	}
-	return []Boundary{
-		{Level: LevelICB, Code: "QAA", Name: "NHS Alpha Integrated Care Board", Parent: "Y63", Label: [2]float64{-2, 53.5},
+	return []geo.Boundary{
+		{Level: geo.LevelICB, Code: "QAA", Name: "NHS Alpha Integrated Care Board", Parent: "Y63", Label: [2]float64{-2, 53.5},
 			Polygons: [][][][2]float64{{sq(-3, 53, -1, 54), sq(-2.2, 53.3, -1.8, 53.7)}}},
-		{Level: LevelICB, Code: "QBB", Name: "NHS Beta Integrated Care Board", Parent: "Y61", Label: [2]float64{0, 53.5},
+		{Level: geo.LevelICB, Code: "QBB", Name: "NHS Beta Integrated Care Board", Parent: "Y61", Label: [2]float64{0, 53.5},
 			Polygons: [][][][2]float64{{sq(-1, 53, 1, 54)}}},
-		{Level: LevelICB, Code: "QKK", Name: "NHS South East London Integrated Care Board", Parent: "Y56", Label: [2]float64{-0.05, 51.45},
+		{Level: geo.LevelICB, Code: "QKK", Name: "NHS South East London Integrated Care Board", Parent: "Y56", Label: [2]float64{-0.05, 51.45},
 			Polygons: [][][][2]float64{{sq(-0.2, 51.35, 0.1, 51.55)}}},
 	}
 }
@@ -380,6 +383,128 @@ func TestTrendChart(t *testing.T) {
 		WriteSVG(&buf, TrendChart(trend()[:n], ChartOptions{}), SVGOptions{})
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("%d snapshots: no %q", n, want)
+		}
+	}
+}
+
+// TestPNGDrawsWhatSVGDraws checks the PNG printer's rules at the pixel:
+// even-odd holes, strokes and dashes in scene units times the scale, the
+// hatch pattern and text halos.
+func TestPNGDrawsWhatSVGDraws(t *testing.T) {
+	red, blue, black := Hex("#ff0000"), Hex("#0000ff"), Hex("#000000")
+	sq := func(p *Path, x0, y0, x1, y1 float64) { // both squares turn the same way
+		p.MoveTo(x0, y0)
+		p.LineTo(x1, y0)
+		p.LineTo(x1, y1)
+		p.LineTo(x0, y1)
+		p.Close()
+	}
+	holed := &Path{Paint: Paint{Fill: red}}
+	sq(holed, 10, 10, 90, 90)
+	sq(holed, 30, 30, 70, 70)
+	dashed := &Path{Paint: Paint{Stroke: blue, Width: 4, Dash: []float64{10, 10}}}
+	dashed.MoveTo(100, 20)
+	dashed.LineTo(200, 20)
+	s := &Scene{Width: 300, Height: 200}
+	s.Add(holed, dashed,
+		&Rect{X: 100, Y: 50, W: 60, H: 60, Paint: Paint{Fill: white, Hatch: black}},
+		&Rect{X: 200, Y: 100, W: 90, H: 90, Paint: Paint{Fill: black}},
+		&Text{X: 245, Y: 160, S: "I", Size: 40, Bold: true, Anchor: Middle, Color: black, Halo: white})
+	var buf bytes.Buffer
+	if err := WritePNG(&buf, s, 2); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hatch stripes are centred on x + y = √2·(6k + 1.1); at x = 130 the
+	// one for k = 22 crosses y ≈ 58.2, and the next gap is 3 units below.
+	stripeY := math.Sqrt2*(6*22+1.1) - 130
+	at := func(x, y float64) Color { // scene units
+		r, g, b, _ := img.At(int(x*2), int(y*2)).RGBA()
+		return Color{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}
+	}
+	for _, c := range []struct {
+		what string
+		x, y float64
+		want Color
+	}{
+		{"filled ring", 20, 50, red},
+		{"hole of the ring (even-odd)", 50, 50, white},
+		{"dash", 105, 20, blue},
+		{"dash, 1.5 units off the line (width 4 is 2 each side)", 105, 21.5, blue},
+		{"gap between dashes", 115, 20, white},
+		{"dash after the gap", 125, 20, blue},
+		{"beyond the dash's width", 105, 23, white},
+		{"hatch stripe", 130, stripeY, black},
+		{"between hatch stripes", 130, stripeY + 3*math.Sqrt2, white},
+		{"text on the dark square", 245, 150, black},
+	} {
+		if got := at(c.x, c.y); got != c.want {
+			t.Errorf("%s at (%g, %g): %v, want %v", c.what, c.x, c.y, got, c.want)
+		}
+	}
+	// The halo: a white outline around the glyph, inside the dark square.
+	halo := 0
+	for x := 230.0; x < 260; x += 0.5 {
+		if at(x, 150) == white {
+			halo++
+		}
+	}
+	if halo == 0 {
+		t.Error("no halo around the text")
+	}
+}
+
+// TestRealMaps draws England from the real ONS boundaries (parsed by geo,
+// as an import would store them): small enough SVGs, PNGs in time, and
+// the pictures themselves for looking at with VIGIL_PICTURES=dir.
+func TestRealMaps(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "data", "nhs", "geo")
+	for _, f := range []string{"icb_apr2023_en_bsc.geojson", "nhser_jan2024_en_bsc.geojson"} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("ONS boundaries needed in CI: %v", err)
+			}
+			t.Skipf("no %s: %v", f, err)
+		}
+		bs, _, errs := geo.ParseGeoJSON(f, data)
+		if len(errs) > 0 || len(bs) == 0 {
+			t.Fatalf("%s: %d boundaries, %v", f, len(bs), errs)
+		}
+		vals := map[string]MapValue{}
+		for i, x := range bs {
+			if i%3 != 0 {
+				vals[x.Code] = MapValue{Value: float64(i % 9), Label: x.Code}
+			}
+		}
+		s := MapPicture(bs, MapOptions{Title: "Test map of " + f, LegendTitle: "Count", Values: vals, Bins: CountBins(8), NoData: "None"})
+		var svg, pngb bytes.Buffer
+		if err := WriteSVG(&svg, s, SVGOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		checkSVG(t, svg.Bytes())
+		if svg.Len() > 300<<10 {
+			t.Errorf("%s map SVG is %d KB; simplify more", f, svg.Len()>>10)
+		}
+		start := time.Now()
+		if err := WritePNG(&pngb, s, 1.5); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s map: SVG %d KB, PNG %d KB in %v", f, svg.Len()>>10, pngb.Len()>>10, time.Since(start))
+		if d := os.Getenv("VIGIL_PICTURES"); d != "" {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			name := strings.TrimSuffix(f, ".geojson")
+			if err := os.WriteFile(filepath.Join(d, "real-"+name+".png"), pngb.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(d, "real-"+name+".svg"), svg.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

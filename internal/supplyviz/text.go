@@ -4,28 +4,29 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/golang/freetype/truetype"
+	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
 )
 
 // The Go fonts (BSD licence, part of golang.org/x/image) are embedded so
 // the PNG printer needs no installed fonts. They are parsed once; a parsed
-// truetype.Font is read-only and safe to share.
-var fonts = sync.OnceValue(func() [2]*truetype.Font {
-	r, err := truetype.Parse(goregular.TTF)
+// sfnt.Font is read-only and safe to share, given a Buffer per goroutine.
+var fonts = sync.OnceValue(func() [2]*sfnt.Font {
+	r, err := sfnt.Parse(goregular.TTF)
 	if err != nil {
 		panic("supplyviz: embedded Go Regular font: " + err.Error())
 	}
-	b, err := truetype.Parse(gobold.TTF)
+	b, err := sfnt.Parse(gobold.TTF)
 	if err != nil {
 		panic("supplyviz: embedded Go Bold font: " + err.Error())
 	}
-	return [2]*truetype.Font{r, b}
+	return [2]*sfnt.Font{r, b}
 })
 
-func fontFor(bold bool) *truetype.Font {
+func fontFor(bold bool) *sfnt.Font {
 	f := fonts()
 	if bold {
 		return f[1]
@@ -33,13 +34,28 @@ func fontFor(bold bool) *truetype.Font {
 	return f[0]
 }
 
+// sfntBuffers are scratch space for font look-ups (an sfnt.Buffer is not
+// safe to share between goroutines; pictures are drawn concurrently).
+var sfntBuffers = sync.Pool{New: func() any { return new(sfnt.Buffer) }}
+
 // textWidth is the advance width of s at size (scene units), without kerning.
 func textWidth(s string, size float64, bold bool) float64 {
 	f := fontFor(bold)
-	em := fixed.Int26_6(f.FUnitsPerEm())
+	b := sfntBuffers.Get().(*sfnt.Buffer)
+	defer sfntBuffers.Put(b)
+	// At ppem = units per em the advances come back in font units, exactly.
+	em := fixed.Int26_6(f.UnitsPerEm())
 	var w fixed.Int26_6
 	for _, r := range s {
-		w += f.HMetric(em, f.Index(r)).AdvanceWidth
+		i, err := f.GlyphIndex(b, r)
+		if err != nil {
+			continue
+		}
+		a, err := f.GlyphAdvance(b, i, em, font.HintingNone)
+		if err != nil {
+			continue
+		}
+		w += a
 	}
 	return float64(w) / float64(em) * size
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/safetext"
@@ -82,7 +83,7 @@ type supplyHomeData struct {
 
 func (w *Web) suppliersHome(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	ctx := r.Context()
-	d := supplyHomeData{Supply: sc.Can(scope.Supply), GeoImport: supplyviz.CanImport(sc)}
+	d := supplyHomeData{Supply: sc.Can(scope.Supply), GeoImport: geo.CanImport(sc)}
 	sups, err := w.o.Supply.ListSuppliers(ctx, sc)
 	if err != nil {
 		w.fail(rw, r, sc, err)
@@ -139,9 +140,9 @@ func (w *Web) suppliersHome(rw http.ResponseWriter, r *http.Request, sc scope.Sc
 		if c, err := w.o.Boundaries.Counts(ctx); err == nil {
 			var parts []string
 			for _, l := range []struct {
-				level      supplyviz.Level
+				level      geo.Level
 				one, other string
-			}{{supplyviz.LevelRegion, "region", "regions"}, {supplyviz.LevelICB, "ICB", "ICBs"}, {supplyviz.LevelSubICB, "sub-ICB location", "sub-ICB locations"}} {
+			}{{geo.LevelRegion, "region", "regions"}, {geo.LevelICB, "ICB", "ICBs"}, {geo.LevelSubICB, "sub-ICB location", "sub-ICB locations"}} {
 				if n := c[l.level]; n == 1 {
 					parts = append(parts, "1 "+l.one)
 				} else if n > 1 {
@@ -1089,7 +1090,7 @@ func (w *Web) supplyMap(rw http.ResponseWriter, r *http.Request, sc scope.Scope)
 		return
 	}
 	d := mapData{View: m.view, Level: string(m.level), Query: template.URL(m.query), Title: m.opts.Title, Error: m.Error, Loaded: len(m.bounds) > 0,
-		Import: supplyviz.CanImport(sc), Unmapped: m.opts.Unmapped, Impact: m.impact, Service: m.service}
+		Import: geo.CanImport(sc), Unmapped: m.opts.Unmapped, Impact: m.impact, Service: m.service}
 	d.By, d.Q = m.impact.by()
 	if sc.Can(scope.Supply) {
 		if rep, err := w.o.Supply.ConcentrationAll(ctx, sc); err == nil {

@@ -20,10 +20,10 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
-	"github.com/vigil-health/vigil/internal/supplyviz"
 )
 
 // The supply fixture: the organisations and the three real-shaped cases of
@@ -479,17 +479,17 @@ func TestSupplyBoundariesUpload(t *testing.T) {
 	p = c.multipartPost("/suppliers/boundaries", c.csrf, map[string]string{"action": "check"}, map[string]string{"icb.geojson": doc})
 	wantStatus(t, "boundaries check", p, 200)
 	mustContain(t, "boundaries check", p.body, "1 areas", "1 new", "Nothing has been changed yet")
-	if n, _ := e.geo.Counts(context.Background()); n[supplyviz.LevelICB] != 0 {
+	if n, _ := e.geo.Counts(context.Background()); n[geo.LevelICB] != 0 {
 		t.Fatal("check imported")
 	}
 	p = c.multipartPost("/suppliers/boundaries", c.csrf, map[string]string{"action": "import"}, map[string]string{"icb.geojson": doc, "bad.geojson": `{"type":"Feature"}`})
 	wantStatus(t, "one bad file", p, 422)
-	if n, _ := e.geo.Counts(context.Background()); n[supplyviz.LevelICB] != 0 {
+	if n, _ := e.geo.Counts(context.Background()); n[geo.LevelICB] != 0 {
 		t.Fatal("a bad file in the upload still imported the good one")
 	}
 	p = c.multipartPost("/suppliers/boundaries", c.csrf, map[string]string{"action": "import"}, map[string]string{"icb.geojson": doc})
 	wantStatus(t, "boundaries import", p, 200)
-	if n, _ := e.geo.Counts(context.Background()); n[supplyviz.LevelICB] != 1 {
+	if n, _ := e.geo.Counts(context.Background()); n[geo.LevelICB] != 1 {
 		t.Fatalf("after import: %v", n)
 	}
 	p = c.get("/suppliers/map?supplier=SYNNOVIS")

@@ -9,10 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
-	"github.com/vigil-health/vigil/internal/supplyviz"
 )
 
 // Uploads: supplier register CSV/JSON files and ONS boundary GeoJSON.
@@ -125,11 +125,11 @@ func (w *Web) supplyImport(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 }
 
 type boundariesData struct {
-	Counts  map[supplyviz.Level]int
+	Counts  map[geo.Level]int
 	Levels  []levelCount
 	Problem string
 	Action  string
-	Reports []supplyviz.GeoImportReport
+	Reports []geo.ImportReport
 	Applied bool
 }
 
@@ -143,8 +143,8 @@ func (w *Web) boundaryCounts(r *http.Request, d *boundariesData) error {
 	if err != nil {
 		return err
 	}
-	d.Levels = []levelCount{{"region", "NHS England regions", c[supplyviz.LevelRegion]}, {"icb", "Integrated care boards", c[supplyviz.LevelICB]},
-		{"sub-icb", "Sub-ICB locations", c[supplyviz.LevelSubICB]}}
+	d.Levels = []levelCount{{"region", "NHS England regions", c[geo.LevelRegion]}, {"icb", "Integrated care boards", c[geo.LevelICB]},
+		{"sub-icb", "Sub-ICB locations", c[geo.LevelSubICB]}}
 	return nil
 }
 
@@ -152,7 +152,7 @@ func (w *Web) boundaryCounts(r *http.Request, d *boundariesData) error {
 // upload form. Others are told it is not theirs to change (404, like
 // any page outside their scope).
 func (w *Web) supplyBoundariesForm(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
-	if w.o.Boundaries == nil || !supplyviz.CanImport(sc) {
+	if w.o.Boundaries == nil || !geo.CanImport(sc) {
 		w.errorPage(rw, r, &sc, http.StatusNotFound, "")
 		return
 	}
@@ -167,7 +167,7 @@ func (w *Web) supplyBoundariesForm(rw http.ResponseWriter, r *http.Request, sc s
 }
 
 func (w *Web) supplyBoundaries(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
-	if w.o.Boundaries == nil || !supplyviz.CanImport(sc) {
+	if w.o.Boundaries == nil || !geo.CanImport(sc) {
 		w.errorPage(rw, r, &sc, http.StatusNotFound, "")
 		return
 	}

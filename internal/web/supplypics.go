@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/phrase"
@@ -140,26 +141,26 @@ func inlineSVG(s *supplyviz.Scene, prefix string) (template.HTML, error) {
 // picture endpoints.
 type mapBuild struct {
 	view       string
-	level      supplyviz.Level
+	level      geo.Level
 	query      string
 	impact     impactQuery
 	service    string
-	bounds     []supplyviz.Boundary
+	bounds     []geo.Boundary
 	opts       supplyviz.MapOptions
 	groupNames map[string]string
 	Error      string
 }
 
 func (w *Web) buildMap(ctx context.Context, sc scope.Scope, v url.Values) (mapBuild, error) {
-	m := mapBuild{view: "impact", level: supplyviz.LevelICB, groupNames: map[string]string{}}
+	m := mapBuild{view: "impact", level: geo.LevelICB, groupNames: map[string]string{}}
 	if v.Get("view") == "concentration" || (v.Get("view") == "" && v.Get("service") != "") {
 		m.view = "concentration"
 	}
 	if v.Get("level") == "region" {
-		m.level = supplyviz.LevelRegion
+		m.level = geo.LevelRegion
 	}
 	byWord := "ICB"
-	if m.level == supplyviz.LevelRegion {
+	if m.level == geo.LevelRegion {
 		byWord = "region"
 	}
 	if w.o.Boundaries != nil {
@@ -239,7 +240,7 @@ func (w *Web) buildMap(ctx context.Context, sc scope.Scope, v url.Values) (mapBu
 		}
 		m.query = qv.Encode()
 		groups := res.Totals.ByICB
-		if m.level == supplyviz.LevelRegion {
+		if m.level == geo.LevelRegion {
 			groups = res.Totals.ByRegion
 		}
 		name := w.queryName(ctx, sc, q)

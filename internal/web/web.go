@@ -33,11 +33,11 @@ import (
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
-	"github.com/vigil-health/vigil/internal/supplyviz"
 )
 
 //go:embed templates/*.html static/*
@@ -65,7 +65,7 @@ type Options struct {
 	// placeholder.
 	Supply *supply.Service
 	// Boundaries are the map outlines; nil means no maps (tables only).
-	Boundaries *supplyviz.Boundaries
+	Boundaries *geo.Store
 	// ImpactPageRows caps the organisations (the worst) and products (the
 	// nearest) a blast-radius page lists; the totals count all and the
 	// downloads stream all (default 500). The national answer for the
@@ -83,6 +83,9 @@ type Web struct {
 	// maxBody is the router's request body limit, which the error page
 	// for an oversized upload states.
 	maxBody int64
+	// rendered, when set (by tests), hears the name of every page
+	// template rendered, so a test can tell which templates pages use.
+	rendered func(page string)
 }
 
 type asset struct {
@@ -310,6 +313,9 @@ func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name s
 		w.serverError(rw, r, v.User, fmt.Errorf("render %s: %w", name, err))
 		return
 	}
+	if w.rendered != nil {
+		w.rendered(name)
+	}
 	writeHTML(rw, status, buf.Bytes())
 }
 
@@ -414,6 +420,9 @@ func (w *Web) renderError(rw http.ResponseWriter, r *http.Request, sc *scope.Sco
 		rw.WriteHeader(status)
 		fmt.Fprintf(rw, "%s\n%s\n", d.Heading, errID)
 		return
+	}
+	if w.rendered != nil {
+		w.rendered("error")
 	}
 	writeHTML(rw, status, buf.Bytes())
 }

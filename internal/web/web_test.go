@@ -4,28 +4,33 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html/template"
 	"io"
+	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"text/template/parse"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
 	"github.com/vigil-health/vigil/internal/supply"
-	"github.com/vigil-health/vigil/internal/supplyviz"
 )
 
 const password = "correct horse battery staple"
@@ -67,7 +72,7 @@ type env struct {
 	users map[string]string // e-mail → user ID
 	// supply and geo are set with envOptions.supply.
 	supply *supply.Service
-	geo    *supplyviz.Boundaries
+	geo    *geo.Store
 }
 
 type syncBuffer struct {
@@ -104,7 +109,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	ctx := context.Background()
 	sets := []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations()}
 	if eo.supply {
-		sets = append(sets, supply.Migrations(), supplyviz.Migrations())
+		sets = append(sets, supply.Migrations(), geo.Migrations())
 	}
 	db := storetest.SQLite(t, sets...)
 	logs := &syncBuffer{}
@@ -153,7 +158,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		orgs.OnChange(e.supply.Invalidate)
-		if e.geo, err = supplyviz.NewBoundaries(supplyviz.BoundaryOptions{DB: db, Audit: al}); err != nil {
+		if e.geo, err = geo.New(geo.Options{DB: db, Audit: al}); err != nil {
 			t.Fatal(err)
 		}
 		o.Supply, o.Boundaries = e.supply, e.geo
@@ -983,21 +988,42 @@ func TestErrorPages(t *testing.T) {
 	mustNotContain(t, "500", p.body, "test panic")
 }
 
-// TestEveryPageRenders loads every page as each kind of user and checks
-// that each template was used; checkNoInline runs on all of them.
+// TestEveryPageRenders loads every page as each kind of user. Render
+// reports which page template it rendered (Web.rendered), so the test
+// knows, rather than assumes, that each address renders the template it
+// names, and that every file in templates/ was used: each page template
+// rendered by some request, layout.html with them, and every template
+// partials.html defines reached from a rendered page. checkNoInline runs
+// on all of them.
 func TestEveryPageRenders(t *testing.T) {
 	e := newSupplyEnvWith(t, envOptions{demo: true})
+	var mu sync.Mutex
 	used := map[string]bool{}
-	note := func(tmpl string, p page, want int) {
+	var last []string // pages rendered by the request under way
+	e.web.rendered = func(page string) {
+		mu.Lock()
+		defer mu.Unlock()
+		used[page] = true
+		last = append(last, page)
+	}
+	note := func(what, tmpl string, get func() page, want int) {
 		t.Helper()
+		mu.Lock()
+		last = nil
+		mu.Unlock()
+		p := get()
 		if p.status != want {
-			t.Errorf("%s: status %d, want %d", tmpl, p.status, want)
+			t.Errorf("%s: status %d, want %d", what, p.status, want)
 		}
-		used[tmpl] = true
+		mu.Lock()
+		defer mu.Unlock()
+		if len(last) != 1 || last[0] != tmpl {
+			t.Errorf("%s rendered %v, want the %s template", what, last, tmpl)
+		}
 	}
 	anon := e.client()
-	note("signin", anon.get("/signin"), 200)
-	note("error", anon.get("/nowhere"), 404)
+	note("/signin", "signin", func() page { return anon.get("/signin") }, 200)
+	note("/nowhere", "error", func() page { return anon.get("/nowhere") }, 404)
 
 	admin := e.signIn("admin@vigil.test")
 	uid := e.users["analyst@leeds.test"]
@@ -1011,22 +1037,18 @@ func TestEveryPageRenders(t *testing.T) {
 		"/suppliers/graph": "supply_graph", "/suppliers/graph?node=org:RJ1": "supply_graph", "/suppliers/map": "supply_map",
 		"/suppliers/map?view=concentration&service=pathology": "supply_map", "/suppliers/import": "supply_import", "/suppliers/boundaries": "supply_boundaries",
 	} {
-		note(tmpl, admin.get(path), 200)
+		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
 	for _, path := range []string{"/", "/orgs", "/orgs/RR8", "/account", "/suppliers"} {
 		if p := e.signIn("analyst@leeds.test").get(path); p.status != 200 {
 			t.Errorf("analyst %s: %d", path, p.status)
 		}
 	}
-	var missing []string
-	for _, n := range pageNames {
-		if !used[n] {
-			missing = append(missing, n)
-		}
-	}
-	sort.Strings(missing)
-	if len(missing) > 0 {
-		t.Errorf("templates never rendered: %v", missing)
+	mu.Lock()
+	rendered := maps.Clone(used)
+	mu.Unlock()
+	if missing := neverRendered(t, e.web, rendered); len(missing) > 0 {
+		t.Errorf("templates never rendered by any page: %v", missing)
 	}
 
 	// Every template also renders with empty data of its own type.
@@ -1044,6 +1066,88 @@ func TestEveryPageRenders(t *testing.T) {
 			t.Errorf("%s with empty data: %v", n, err)
 		}
 	}
+}
+
+// neverRendered names the files in templates/ that no rendered page used:
+// page templates not rendered, layout.html if no page was, and templates
+// partials.html defines that no rendered page reaches from its layout.
+func neverRendered(t *testing.T, w *Web, rendered map[string]bool) []string {
+	t.Helper()
+	paths, err := fs.Glob(files, "templates/*.html")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("templates: %v %v", paths, err)
+	}
+	reached := map[string]bool{}
+	for name := range rendered {
+		if tm := w.pages[name]; tm != nil {
+			// Each page defines its own "content": walk each set afresh.
+			seen := map[string]bool{}
+			reach(tm, "layout", seen)
+			maps.Copy(reached, seen)
+		}
+	}
+	var missing []string
+	for _, p := range paths {
+		file := strings.TrimPrefix(p, "templates/")
+		name := strings.TrimSuffix(file, ".html")
+		switch file {
+		case "layout.html":
+			if len(rendered) == 0 {
+				missing = append(missing, file)
+			}
+		case "partials.html":
+			defs, err := template.New("").Funcs(w.funcs()).ParseFS(files, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range defs.Templates() {
+				if !strings.HasSuffix(d.Name(), ".html") && d.Name() != "" && !reached[d.Name()] {
+					missing = append(missing, file+" "+strconv.Quote(d.Name()))
+				}
+			}
+		default:
+			if !rendered[name] {
+				missing = append(missing, file)
+			}
+		}
+	}
+	sort.Strings(missing)
+	return missing
+}
+
+// reach marks the templates name calls, directly or through others.
+func reach(set *template.Template, name string, seen map[string]bool) {
+	if seen[name] {
+		return
+	}
+	seen[name] = true
+	tm := set.Lookup(name)
+	if tm == nil || tm.Tree == nil {
+		return
+	}
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		switch x := n.(type) {
+		case *parse.ListNode:
+			if x != nil {
+				for _, c := range x.Nodes {
+					walk(c)
+				}
+			}
+		case *parse.TemplateNode:
+			reach(set, x.Name, seen)
+		case *parse.IfNode:
+			walk(x.List)
+			walk(x.ElseList)
+		case *parse.RangeNode:
+			walk(x.List)
+			walk(x.ElseList)
+		case *parse.WithNode:
+			walk(x.List)
+			walk(x.ElseList)
+		}
+	}
+	walk(tm.Tree.Root)
 }
 
 // TestTreePerformance measures the tree and search pages over a national

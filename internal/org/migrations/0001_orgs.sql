@@ -1,6 +1,7 @@
 -- Organisations: NHS bodies by ODS code, suppliers by their own code.
 -- path is the materialised path from the national root ("/ENG/Y56/QMF/R1K/"),
--- which scope.Filter turns into an index range per grant.
+-- which scope.Filter turns into an index range per grant (in byte order:
+-- on PostgreSQL 0003 makes the column COLLATE "C").
 CREATE TABLE orgs (
 	code TEXT PRIMARY KEY,
 	name TEXT NOT NULL,

@@ -1,13 +1,13 @@
-package supplyviz
+package geo
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
@@ -34,14 +34,9 @@ func geoFile(t testing.TB, name string) string {
 
 var geoSets = []store.MigrationSet{audit.Migrations(), org.Migrations(), Migrations()}
 
-func newBoundaries(t testing.TB) (*Boundaries, *store.DB) {
+func storeOn(t testing.TB, db *store.DB) *Store {
 	t.Helper()
-	return boundariesOn(t, storetest.SQLite(t, geoSets...)), nil
-}
-
-func boundariesOn(t testing.TB, db *store.DB) *Boundaries {
-	t.Helper()
-	b, err := NewBoundaries(BoundaryOptions{DB: db, Audit: audit.New(db, nil), Now: func() time.Time { return time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC) }})
+	b, err := New(Options{DB: db, Audit: audit.New(db, nil), Now: func() time.Time { return time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +53,7 @@ func TestImportRealBoundaries(t *testing.T) {
 }
 
 func importReal(t *testing.T, db *store.DB, icb, reg, sicbl string) {
-	b := boundariesOn(t, db)
+	b := storeOn(t, db)
 	ctx := context.Background()
 
 	// Dry run: the report, and nothing written.
@@ -115,44 +110,16 @@ func importReal(t *testing.T, db *store.DB, icb, reg, sicbl string) {
 		t.Errorf("re-import: %+v %v", rep, err)
 	}
 	var n int
-	db.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'geo.import'`).Scan(&n)
-	if n != 4 {
-		t.Errorf("%d geo.import audit entries, want 4", n)
-	}
-
-	// The real maps, for looking at (VIGIL_PICTURES=dir).
-	for _, lv := range []Level{LevelICB, LevelRegion} {
-		bs, _ := b.Load(ctx, lv)
-		vals := map[string]MapValue{}
-		for i, x := range bs {
-			if i%3 != 0 {
-				vals[x.Code] = MapValue{Value: float64(i % 9), Label: strings.Repeat("I", 0) + x.Code}
-			}
-		}
-		s := MapPicture(bs, MapOptions{Title: "Test map of " + string(lv), LegendTitle: "Count", Values: vals, Bins: CountBins(8), NoData: "None"})
-		var svg, pngb bytes.Buffer
-		if err := WriteSVG(&svg, s, SVGOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		checkSVG(t, svg.Bytes())
-		if svg.Len() > 300<<10 {
-			t.Errorf("%s map SVG is %d KB; simplify more", lv, svg.Len()>>10)
-		}
-		start := time.Now()
-		if err := WritePNG(&pngb, s, 1.5); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s map: SVG %d KB, PNG %d KB in %v", lv, svg.Len()>>10, pngb.Len()>>10, time.Since(start))
-		if d := os.Getenv("VIGIL_PICTURES"); d != "" && db.Dialect == store.SQLite {
-			os.MkdirAll(d, 0o755)
-			os.WriteFile(filepath.Join(d, "real-"+string(lv)+".png"), pngb.Bytes(), 0o644)
-			os.WriteFile(filepath.Join(d, "real-"+string(lv)+".svg"), svg.Bytes(), 0o644)
-		}
+	if err := db.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'geo.import'`).Scan(&n); err != nil || n != 4 {
+		t.Errorf("%d geo.import audit entries (%v), want 4", n, err)
 	}
 }
 
 func TestImportRefusals(t *testing.T) {
-	b, _ := newBoundaries(t)
+	storetest.Each(t, func(t *testing.T, db *store.DB) { importRefusals(t, storeOn(t, db)) }, geoSets...)
+}
+
+func importRefusals(t *testing.T, b *Store) {
 	ctx := context.Background()
 	trust := scope.Scope{UserID: "u2", Grants: []scope.Grant{{Role: scope.OrgAdmin, Org: "RJ1", Path: "/ENG/Y56/QKK/RJ1/"}}}
 	if _, err := b.ImportGeoJSONFrom(ctx, trust, "x.geojson", strings.NewReader(`{}`), false); !errors.Is(err, ErrForbidden) {
@@ -206,4 +173,37 @@ func TestParseGeoJSONNeverPanics(t *testing.T) {
 		`{"type":"FeatureCollection","features":[{"properties":{"ICB23CDH":"Q"},"geometry":{"type":"MultiPolygon","coordinates":[[[]]]}}]}`} {
 		ParseGeoJSON("x", []byte(doc))
 	}
+}
+
+// TestExistingDatabaseKeepsBoundaries opens a database whose boundaries
+// were made by the schema as it shipped inside supplyviz (domain "geo",
+// version 1, a frozen copy in testdata): this package's migrations apply
+// nothing again and every boundary is still there.
+func TestExistingDatabaseKeepsBoundaries(t *testing.T) {
+	shipped, err := os.ReadFile(filepath.Join("testdata", "schema-0001_geo-as-shipped.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		before := store.MigrationSet{Domain: "geo", FS: fstest.MapFS{"0001_geo.sql": {Data: shipped}}}
+		if _, err := db.Migrate(ctx, before); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := storeOn(t, db).ImportGeoJSONFrom(ctx, national, "old.geojson", strings.NewReader(`{"type":"FeatureCollection","features":[`+sqFeature("QKK")+`]}`), false)
+		if err != nil || rep.Created != 1 {
+			t.Fatalf("import into the old schema: %+v %v", rep, err)
+		}
+		done, err := db.Migrate(ctx, Migrations())
+		if err != nil || len(done) != 0 {
+			t.Fatalf("migrating an existing database applied %v (%v); want nothing", done, err)
+		}
+		if err := db.Check(ctx, Migrations()); err != nil {
+			t.Fatal(err)
+		}
+		bs, err := storeOn(t, db).Load(ctx, LevelICB)
+		if err != nil || len(bs) != 1 || bs[0].Code != "QKK" || len(bs[0].Polygons) != 1 {
+			t.Fatalf("after the upgrade: %+v %v", bs, err)
+		}
+	}, audit.Migrations(), org.Migrations())
 }
