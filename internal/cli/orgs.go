@@ -18,12 +18,13 @@ func typeList() string { return joinNames(org.Types()) }
 func (e *env) orgsCmd() *cobra.Command {
 	c := &cobra.Command{Use: "orgs", Short: "Organisations: list, show, import the ODS extracts, create"}
 	var typ, status, under, query, format string
-	var closed bool
+	var closed, outside bool
 	list := &cobra.Command{
 		Use:   "list [--type T] [--under ODS] [--q TEXT] [--format table|json]",
 		Short: "List organisations (json: one object per line)",
-		Long:  "List organisations, active ones by default. Types: " + typeList() + ".",
-		Args:  cobra.NoArgs,
+		Long: "List organisations: by default the active ones of NHS England. --all adds closed ones; --outside adds bodies\n" +
+			"outside NHS England (NHS Wales, the Crown dependencies), which --under a nation's code lists anyway. Types: " + typeList() + ".",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
@@ -39,7 +40,7 @@ func (e *env) orgsCmd() *cobra.Command {
 				if format == "table" {
 					tw.header("ODS", "NAME", "TYPE", "PARENT", "ICB", "REGION", "STATUS")
 				}
-				f := org.ListFilter{Type: org.Type(typ), Status: org.Status(status), Under: strings.ToUpper(under), Query: query, Limit: org.MaxPage}
+				f := org.ListFilter{Type: org.Type(typ), Status: org.Status(status), Under: strings.ToUpper(under), Query: query, Limit: org.MaxPage, Outside: outside}
 				for {
 					list, next, err := a.Orgs.List(cmd.Context(), operator(), f)
 					if err != nil {
@@ -66,6 +67,7 @@ func (e *env) orgsCmd() *cobra.Command {
 	list.Flags().StringVar(&typ, "type", "", "only this type: "+typeList())
 	list.Flags().StringVar(&status, "status", "", "active or closed (default active)")
 	list.Flags().BoolVar(&closed, "all", false, "include closed organisations")
+	list.Flags().BoolVar(&outside, "outside", false, "include bodies outside NHS England (NHS Wales, the Crown dependencies)")
 	list.Flags().StringVar(&under, "under", "", "only the subtree of this ODS code")
 	list.Flags().StringVar(&query, "q", "", "search code and name")
 	list.Flags().StringVar(&format, "format", "table", "table or json")

@@ -46,7 +46,7 @@ func (w *Web) grantViews(r *http.Request, sc scope.Scope, gs []scope.Grant) []gr
 }
 
 func (w *Web) home(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
-	counts, err := w.o.Orgs.Count(r.Context(), sc, false)
+	counts, err := w.o.Orgs.Count(r.Context(), sc, org.View{})
 	if err != nil {
 		w.fail(rw, r, sc, err)
 		return
@@ -177,7 +177,7 @@ func (w *Web) regionAndICBNames(r *http.Request, sc scope.Scope, list []org.Org)
 // open first).
 func (w *Web) tree(r *http.Request, sc scope.Scope, at string, closed bool) ([]treeNode, error) {
 	ctx := r.Context()
-	roots, err := w.o.Orgs.Children(ctx, sc, "", closed)
+	roots, err := w.o.Orgs.Children(ctx, sc, "", org.View{Closed: closed})
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func (w *Web) tree(r *http.Request, sc scope.Scope, at string, closed bool) ([]t
 			if !open[n.Code] || n.Children == 0 {
 				continue
 			}
-			kids, err := w.o.Orgs.Children(ctx, sc, n.Code, closed)
+			kids, err := w.o.Orgs.Children(ctx, sc, n.Code, org.View{Closed: closed})
 			if err != nil {
 				return nil, err
 			}
@@ -222,7 +222,7 @@ func (w *Web) orgChildren(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 	q := r.URL.Query()
 	parent := strings.ToUpper(q.Get("parent"))
 	closed := q.Get("closed") == "1"
-	kids, err := w.o.Orgs.Children(r.Context(), sc, parent, closed)
+	kids, err := w.o.Orgs.Children(r.Context(), sc, parent, org.View{Closed: closed})
 	if err != nil {
 		w.fail(rw, r, sc, err)
 		return
@@ -262,7 +262,7 @@ func (w *Web) orgPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 		w.fail(rw, r, sc, err)
 		return
 	}
-	if d.Children, err = w.o.Orgs.Children(ctx, sc, code, true); err != nil {
+	if d.Children, err = w.o.Orgs.Children(ctx, sc, code, org.View{Closed: true}); err != nil {
 		w.fail(rw, r, sc, err)
 		return
 	}
