@@ -3,6 +3,9 @@ package org
 import (
 	"context"
 	"fmt"
+	"strings"
+
+	"github.com/vigil-health/vigil/internal/scope"
 )
 
 // Bodies outside NHS England.
@@ -125,4 +128,39 @@ func (s *Service) outsideCond(ctx context.Context, f ListFilter) (string, error)
 		}
 	}
 	return View{Closed: true}.cond(""), nil
+}
+
+// Names returns the names of the organisations among codes that the scope
+// may read, in one query, for pages that show codes (a parent, an ICB, a
+// region, a grant) as "Name (CODE)". Codes it may not read, or that do
+// not exist, are left out: the page shows the bare code.
+func (s *Service) Names(ctx context.Context, sc scope.Scope, codes []string) (map[string]string, error) {
+	out := map[string]string{}
+	seen := map[string]bool{}
+	var args []any
+	for _, c := range codes {
+		if c == "" || seen[c] || !storable(c) {
+			continue
+		}
+		seen[c] = true
+		args = append(args, c)
+	}
+	if len(args) == 0 {
+		return out, nil
+	}
+	where, wargs := sc.PathFilter("path", scope.Read)
+	q := `SELECT code, name FROM orgs WHERE code IN (?` + strings.Repeat(", ?", len(args)-1) + `) AND ` + where
+	rows, err := s.db.Q().QueryContext(ctx, q, append(args, wargs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("org: names: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var code, name string
+		if err := rows.Scan(&code, &name); err != nil {
+			return nil, err
+		}
+		out[code] = name
+	}
+	return out, rows.Err()
 }

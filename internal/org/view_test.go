@@ -102,3 +102,21 @@ func TestOutsideEnglandViews(t *testing.T) {
 		}
 	})
 }
+
+// Names names only what the caller may read.
+func TestNamesAreScoped(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		e.tree(t)
+		got, err := e.svc.Names(ctx, e.as(t, scope.RegionLead, "Y56"), []string{"Y56", "QKK", "QKK", "QOP", "NOPE", "", "R\x00J"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got["Y56"] != "London" || got["QKK"] != "NHS South East London ICB" {
+			t.Errorf("names for the Y56 lead = %v, want London and its ICB only", got)
+		}
+		if got, _ := e.svc.Names(ctx, nat, nil); len(got) != 0 {
+			t.Errorf("no codes gave %v", got)
+		}
+	})
+}
