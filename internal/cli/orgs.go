@@ -102,8 +102,12 @@ func (e *env) orgsCmd() *cobra.Command {
   ods/epraccur.csv                       (GP practices; --all-settings adds other prescribing settings)
   gp_patients/gp-reg-pat-prac-all*.csv   (registered patients per practice)
 Files may be given in any order. Re-running updates organisations in place; closed ones are
-marked closed; a bad row is reported as file:line and skipped, and the rest load. Writes are
-batched, one transaction per batch.`,
+marked closed; a bad row is reported as file:line and skipped, and the rest load. Names published
+in capitals are made readable ("Guy's and St Thomas' NHS Foundation Trust"); NHS Wales and the
+Crown dependencies go under nodes of their own, outside England's tree, counts and default lists
+(orgs list --outside shows them). Writes are batched, one transaction per batch; the run is one
+audit entry (files with their SHA-256, counts, up to 1,000 changes), and --format json lists every
+change.`,
 		Example: "  vigil orgs import ../shared/data/nhs/lookups/derived-sicbl-icb-nhser-hierarchy.csv ../shared/data/nhs/ods/*.csv",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -70,3 +70,25 @@ func TestRecentChanges(t *testing.T) {
 		}
 	})
 }
+
+// Own gives a representative exactly what ListSuppliers and ListProducts
+// give it, read without the rest of the register; NHS readers own nothing.
+func TestOwn(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		mustImport(t, e, national, caseFiles(t, allCases...))
+		rep := grant(scope.SupplierRep, "S-SYN", "/ENG/S-SYN/")
+		sups, prods, err := e.svc.Own(ctx, rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls, _ := e.svc.ListSuppliers(ctx, rep)
+		lp, _ := e.svc.ListProducts(ctx, rep, "")
+		if fmt.Sprint(sups) != fmt.Sprint(ls) || fmt.Sprint(prods) != fmt.Sprint(lp) || len(sups) != 2 || len(prods) != 1 {
+			t.Errorf("Own = %v %v\nlists = %v %v", sups, prods, ls, lp)
+		}
+		if s, p, err := e.svc.Own(ctx, grant(scope.OrgAnalyst, "RJ1", "/ENG/Y56/QKK/RJ1/")); err != nil || len(s)+len(p) != 0 {
+			t.Errorf("an NHS reader owns %v %v (%v)", s, p, err)
+		}
+	})
+}

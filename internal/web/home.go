@@ -230,19 +230,28 @@ func hotSpots(rep supply.ConcentrationReport, n int) []hotSpot {
 		}
 		return a.Code < b.Code
 	})
-	out, _ = firstRows(out, n)
-	return out
+	// At most hotSpotsPerService of one service, so that one service's
+	// monopolies in every ICB do not hide the other services'.
+	per := map[string]int{}
+	picked := out[:0]
+	for _, h := range out {
+		if per[h.Service] == hotSpotsPerService || len(picked) == n {
+			continue
+		}
+		per[h.Service]++
+		picked = append(picked, h)
+	}
+	return picked
 }
+
+// hotSpotsPerService caps one service's rows among the hot spots.
+const hotSpotsPerService = 3
 
 // repHome lists a representative's own suppliers and products (the
 // service shows a representative nothing else) and the latest changes to
 // them.
 func (w *Web) repHome(ctx context.Context, sc scope.Scope) (*repHome, error) {
-	sups, err := w.o.Supply.ListSuppliers(ctx, sc)
-	if err != nil {
-		return nil, err
-	}
-	prods, err := w.o.Supply.ListProducts(ctx, sc, "")
+	sups, prods, err := w.o.Supply.Own(ctx, sc)
 	if err != nil {
 		return nil, err
 	}

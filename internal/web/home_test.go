@@ -156,3 +156,25 @@ func TestOrgPageDependencies(t *testing.T) {
 	p = nat.get("/orgs/RTD")
 	mustContain(t, "RTD", section(p.body, "org-depends"), "Regional integration gateway")
 }
+
+// The hot spots: highest HHI first, the larger market among equals, one
+// market seen at three levels shown once where it is, one-organisation
+// markets left out, and at most three places for one service.
+func TestHotSpots(t *testing.T) {
+	g := func(code string, orgs int, hhi float64, leader string) supply.ConcentrationGroup {
+		return supply.ConcentrationGroup{Code: code, Name: "N" + code, Organisations: orgs, HHI: hhi, Shares: []supply.Share{{SupplierID: leader}}}
+	}
+	rep := supply.ConcentrationReport{Results: []supply.ConcentrationResult{
+		{Service: "pathology", By: supply.National, Groups: []supply.ConcentrationGroup{g("ENG", 9, 4000, "A")}},
+		{Service: "pathology", By: supply.ByRegion, Groups: []supply.ConcentrationGroup{g("Y56", 5, 10000, "A"), g("Y58", 4, 5000, "B")}},
+		{Service: "pathology", By: supply.ByICB, Groups: []supply.ConcentrationGroup{g("QKK", 5, 10000, "A"), g("QA1", 3, 10000, "B"), g("QA2", 2, 10000, "C"), g("QA3", 1, 10000, "D")}},
+		{Service: "epr", By: supply.ByICB, Groups: []supply.ConcentrationGroup{g("QKK", 6, 9000, "E"), g("", 7, 10000, "F")}},
+	}}
+	var got []string
+	for _, h := range hotSpots(rep, 10) {
+		got = append(got, h.Service+"/"+h.Code)
+	}
+	if want := "pathology/QKK pathology/QA1 pathology/QA2 epr/QKK"; strings.Join(got, " ") != want {
+		t.Errorf("hot spots %v, want %s", got, want)
+	}
+}
