@@ -165,6 +165,7 @@ func roleHelp(r scope.Role) string {
 var typeLabels = map[org.Type]string{
 	org.National:      "National",
 	org.Region:        "Region",
+	org.Nation:        "Nation outside England",
 	org.ICB:           "ICB",
 	org.SubICB:        "Sub-ICB location",
 	org.Trust:         "NHS trust",
