@@ -109,4 +109,3 @@ func TestHomePageFastAtNationalScale(t *testing.T) {
 		}
 	}
 }
-
