@@ -60,14 +60,16 @@ func (a *API) Register(rt *httpd.Router) {
 
 	a.route(rt, spec{Method: "GET", Path: "/orgs", Tag: "organisations", Summary: "List organisations in scope",
 		Params: append([]param{
-			{Name: "type", In: "query", Type: "string", Desc: "region, icb, sub-icb, trust, gp-practice, other-provider, supplier, national"},
-			{Name: "status", In: "query", Type: "string", Desc: "active or closed"},
+			{Name: "type", In: "query", Type: "string", Desc: "region, nation, icb, sub-icb, trust, gp-practice, other-provider, supplier, national"},
+			{Name: "status", In: "query", Type: "string", Desc: "active or closed (default both)"},
+			{Name: "outside", In: "query", Type: "boolean", Desc: "include bodies outside NHS England (NHS Wales, the Crown dependencies), left out by default unless parent or under is one of them"},
 			{Name: "parent", In: "query", Type: "string", Desc: "direct children of this ODS code"},
 			{Name: "under", In: "query", Type: "string", Desc: "the subtree of this ODS code"},
 			{Name: "q", In: "query", Type: "string", Desc: "search code and name"},
 		}, pageParams...), Response: "OrgPage"}, a.listOrgs)
 	a.route(rt, spec{Method: "GET", Path: "/orgs/tree", Tag: "organisations", Summary: "Children of an organisation (or the caller's roots) with child counts",
-		Params:   []param{{Name: "parent", In: "query", Type: "string", Desc: "ODS code; empty for the caller's roots"}, {Name: "closed", In: "query", Type: "boolean", Desc: "include closed organisations"}},
+		Params: []param{{Name: "parent", In: "query", Type: "string", Desc: "ODS code; empty for the caller's roots"}, {Name: "closed", In: "query", Type: "boolean", Desc: "include closed organisations"},
+			{Name: "outside", In: "query", Type: "boolean", Desc: "include bodies outside NHS England (NHS Wales, the Crown dependencies)"}},
 		Response: "OrgTree"}, a.orgTree)
 	a.route(rt, spec{Method: "GET", Path: "/orgs/{code}", Tag: "organisations", Summary: "One organisation",
 		Params: []param{{Name: "code", In: "path", Type: "string", Required: true}}, Response: "Org"}, a.getOrg)
@@ -139,7 +141,7 @@ func (a *API) listOrgs(r *http.Request, sc scope.Scope) (any, error) {
 		return nil, err
 	}
 	f := org.ListFilter{Type: org.Type(q.Get("type")), Status: org.Status(q.Get("status")), Parent: strings.ToUpper(q.Get("parent")),
-		Under: strings.ToUpper(q.Get("under")), Query: q.Get("q"), After: q.Get("cursor"), Limit: limit}
+		Under: strings.ToUpper(q.Get("under")), Query: q.Get("q"), After: q.Get("cursor"), Limit: limit, Outside: q.Get("outside") == "true"}
 	if f.Type != "" && !f.Type.Valid() {
 		return nil, &fault.Invalid{Field: "type", Reason: "unknown organisation type"}
 	}
@@ -162,7 +164,8 @@ type OrgTree struct {
 
 func (a *API) orgTree(r *http.Request, sc scope.Scope) (any, error) {
 	parent := strings.ToUpper(r.URL.Query().Get("parent"))
-	kids, err := a.o.Orgs.Children(r.Context(), sc, parent, r.URL.Query().Get("closed") == "true")
+	q := r.URL.Query()
+	kids, err := a.o.Orgs.Children(r.Context(), sc, parent, org.View{Closed: q.Get("closed") == "true", Outside: q.Get("outside") == "true"})
 	if err != nil {
 		return nil, err
 	}

@@ -130,7 +130,9 @@ func webIsolationChecks(w world) map[string]routeCheck {
 	} {
 		c[k] = v
 	}
-	for _, area := range []string{"/monitoring", "/incidents", "/intelligence", "/vulnerabilities", "/suppliers", "/assurance"} {
+	// Areas not built yet (monitoring, incidents, intelligence,
+	// vulnerabilities, assurance) have no routes until they arrive.
+	for _, area := range []string{"/suppliers"} {
 		label := strings.ToUpper(area[1:2]) + area[2:]
 		c["GET "+area] = routeCheck{attack: probe{}, own: own(alice, probe{want: []string{label}}), skip: everyone}
 	}

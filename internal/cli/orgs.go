@@ -19,13 +19,14 @@ func typeList() string { return joinNames(org.Types()) }
 func (e *env) orgsCmd() *cobra.Command {
 	c := &cobra.Command{Use: "orgs", Short: "Organisations: list, show, import the ODS extracts, create"}
 	var typ, status, under, query string
-	var closed bool
+	var closed, outside bool
 	var out *output
 	list := &cobra.Command{
 		Use:   "list [--type T] [--under ODS] [--q TEXT] [--format table|json]",
 		Short: "List organisations (json: one object per line)",
-		Long:  "List organisations, active ones by default. Types: " + typeList() + ".",
-		Args:  cobra.NoArgs,
+		Long: "List organisations: by default the active ones of NHS England. --all adds closed ones; --outside adds bodies\n" +
+			"outside NHS England (NHS Wales, the Crown dependencies), which --under a nation's code lists anyway. Types: " + typeList() + ".",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if typ != "" && !org.Type(typ).Valid() {
 				return usagef("--type %q: want one of %s", typ, typeList())
@@ -39,7 +40,7 @@ func (e *env) orgsCmd() *cobra.Command {
 					col("TYPE", func(o org.Org) any { return o.Type }), col("PARENT", func(o org.Org) any { return o.Parent }),
 					col("ICB", func(o org.Org) any { return dash(o.ICB) }), col("REGION", func(o org.Org) any { return dash(o.Region) }),
 					col("STATUS", func(o org.Org) any { return o.Status }))
-				f := org.ListFilter{Type: org.Type(typ), Status: org.Status(status), Under: strings.ToUpper(under), Query: query, Limit: org.MaxPage}
+				f := org.ListFilter{Type: org.Type(typ), Status: org.Status(status), Under: strings.ToUpper(under), Query: query, Limit: org.MaxPage, Outside: outside}
 				for {
 					list, next, err := a.Orgs.List(cmd.Context(), operator(), f)
 					if err != nil {
@@ -62,6 +63,7 @@ func (e *env) orgsCmd() *cobra.Command {
 	list.Flags().StringVar(&typ, "type", "", "only this type: "+typeList())
 	list.Flags().StringVar(&status, "status", "", "active or closed (default active)")
 	list.Flags().BoolVar(&closed, "all", false, "include closed organisations")
+	list.Flags().BoolVar(&outside, "outside", false, "include bodies outside NHS England (NHS Wales, the Crown dependencies)")
 	list.Flags().StringVar(&under, "under", "", "only the subtree of this ODS code")
 	list.Flags().StringVar(&query, "q", "", "search code and name")
 	out = formatFlag(list, "table", "json")
@@ -96,8 +98,12 @@ func (e *env) orgsCmd() *cobra.Command {
   ods/epraccur.csv                       (GP practices; --all-settings adds other prescribing settings)
   gp_patients/gp-reg-pat-prac-all*.csv   (registered patients per practice)
 Files may be given in any order. Re-running updates organisations in place; closed ones are
-marked closed; a bad row is reported as file:line and skipped, and the rest load. Writes are
-batched, one transaction per batch.`,
+marked closed; a bad row is reported as file:line and skipped, and the rest load. Names published
+in capitals are made readable ("Guy's and St Thomas' NHS Foundation Trust"); NHS Wales and the
+Crown dependencies go under nodes of their own, outside England's tree, counts and default lists
+(orgs list --outside shows them). Writes are batched, one transaction per batch; the run is one
+audit entry (files with their SHA-256, counts, up to 1,000 changes), and --format json lists every
+change.`,
 		Example: "  vigil orgs import ../shared/data/nhs/lookups/derived-sicbl-icb-nhser-hierarchy.csv ../shared/data/nhs/ods/*.csv",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -17,11 +17,13 @@ import (
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
-// Estate is the demonstration organisations, parents first.
+// Estate is the demonstration organisations, parents first. Names are
+// written as the ODS extracts publish them and made readable as the ODS
+// import makes them (org.ReadableName), so demo and real data look alike.
 func Estate() []org.Org {
 	var out []org.Org
 	add := func(code, name string, t org.Type, parent string) {
-		out = append(out, org.Org{Code: code, Name: name, Type: t, Parent: parent, Status: org.Active, Source: "demo", Demo: true})
+		out = append(out, org.Org{Code: code, Name: org.ReadableName(name), Type: t, Parent: parent, Status: org.Active, Source: "demo", Demo: true})
 	}
 	regions := [][2]string{{"Y56", "London"}, {"Y58", "South West"}, {"Y59", "South East"}, {"Y60", "Midlands"},
 		{"Y61", "East of England"}, {"Y62", "North West"}, {"Y63", "North East and Yorkshire"}}

@@ -1,12 +1,16 @@
 package org
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
@@ -28,13 +32,40 @@ type ImportOptions struct {
 
 // FileReport is what one file contributed.
 type FileReport struct {
-	File    string     `json:"file"`
+	File string `json:"file"`
+	// SHA256 is the hash of the file's bytes, so the audit entry says
+	// exactly which extract was loaded.
+	SHA256  string     `json:"sha256"`
 	Kind    Kind       `json:"kind"`
 	Rows    int        `json:"rows"`
 	Records int        `json:"records"`
 	Skipped int        `json:"skipped"`
 	Errors  []RowError `json:"errors"`
 }
+
+// ImportChange is one organisation an import creates or changes.
+type ImportChange struct {
+	Code string `json:"ods"`
+	Name string `json:"name"`
+	// Action is created, updated or closed (an update that closes it).
+	Action string `json:"action"`
+	// Fields are what an update changed, before and after.
+	Fields []FieldChange `json:"fields,omitempty"`
+}
+
+// FieldChange is one field of an organisation an import changed.
+type FieldChange struct {
+	Field  string `json:"field"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// MaxAuditedChanges bounds the changes one import's audit entry lists;
+// the entry counts the rest, and the import's own report lists them all.
+// Updates come first: what an organisation was before exists nowhere
+// else, while a created one is in the table (with the run's time in
+// updated_at).
+const MaxAuditedChanges = 1000
 
 // ImportReport says what an import did (or, for a dry run, would do).
 type ImportReport struct {
@@ -53,6 +84,9 @@ type ImportReport struct {
 	// batch stay committed and the report says how far it got.
 	Applied  int `json:"applied"`
 	RowError int `json:"row_errors"`
+	// Changes lists every organisation created or changed (or, for a dry
+	// run, that would be), in path order.
+	Changes []ImportChange `json:"changes"`
 }
 
 // typeRank orders types so that parents sort before children.
@@ -71,13 +105,25 @@ func typeRank(t Type) int {
 // rows are reported with file:line and skipped; every good row is applied.
 // Only national administrators may import.
 //
+// Names published in capitals are made readable (ReadableName). Bodies
+// outside NHS England go under their nation's node (see View), and the
+// former regions that closed practices still name are made, closed.
+//
 // The import does not apply CheckParent: it places organisations where the
-// published extracts put them, which is the NHS's own record (a few Welsh
-// trusts have no English region and sit under the root; an orphan waits
-// under its ICB, region or the root until a file names its parent), and
-// only national administrators, who may place anything, run it.
+// published extracts put them, which is the NHS's own record (an orphan
+// waits under its ICB, region or the root until a file names its parent),
+// and only national administrators, who may place anything, run it.
+//
+// One run is one audit entry ("org.import", filed under the caller's
+// organisation), not one per organisation: a national import changes
+// about 9,000 rows, and an entry for each buried everything else in the
+// log. The entry records the files with their SHA-256, the counts, and the
+// changes up to MaxAuditedChanges, each update with its fields before and
+// after. It is written in the transaction of the first batch, so no change
+// is ever committed without it; if a later batch fails, an
+// "org.import.incomplete" entry says how far the run got.
 func (s *Service) Import(ctx context.Context, sc scope.Scope, paths []string, opts ImportOptions) (ImportReport, error) {
-	rep := ImportReport{DryRun: opts.DryRun}
+	rep := ImportReport{DryRun: opts.DryRun, Changes: []ImportChange{}}
 	if !sc.National(scope.Admin) {
 		return rep, fmt.Errorf("%w: only national administrators may import organisations", fault.ErrForbidden)
 	}
@@ -86,18 +132,20 @@ func (s *Service) Import(ctx context.Context, sc scope.Scope, paths []string, op
 	}
 	var full, pops, names []Record
 	for _, p := range paths {
-		f, err := os.Open(p)
+		b, err := os.ReadFile(p)
 		if err != nil {
 			return rep, fmt.Errorf("import %s: %w", p, err)
 		}
-		res, err := ParseODS(filepath.Base(p), f, opts.ParseOptions)
-		f.Close()
+		res, err := ParseODS(filepath.Base(p), bytes.NewReader(b), opts.ParseOptions)
 		if err != nil {
 			return rep, fmt.Errorf("import %s: %w", p, err)
 		}
-		rep.Files = append(rep.Files, FileReport{File: p, Kind: res.Summary.Kind, Rows: res.Summary.Rows, Records: res.Summary.Records, Skipped: res.Summary.Skipped, Errors: res.Errors})
+		sum := sha256.Sum256(b)
+		rep.Files = append(rep.Files, FileReport{File: p, SHA256: hex.EncodeToString(sum[:]), Kind: res.Summary.Kind, Rows: res.Summary.Rows,
+			Records: res.Summary.Records, Skipped: res.Summary.Skipped, Errors: res.Errors})
 		rep.RowError += len(res.Errors)
 		for _, r := range res.Records {
+			r.Org.Name = ReadableName(r.Org.Name)
 			switch {
 			case r.PopulationOnly:
 				pops = append(pops, r)
@@ -146,7 +194,7 @@ func (s *Service) Import(ctx context.Context, sc scope.Scope, paths []string, op
 			after[o.Code] = o
 		}
 	}
-	addMissingRegions(after)
+	addMissingAreas(after)
 	rep.Orphans = placeOrphans(after)
 	if err := assignPaths(after); err != nil {
 		return rep, err
@@ -173,15 +221,30 @@ func (s *Service) Import(ctx context.Context, sc scope.Scope, paths []string, op
 		changes = append(changes, n)
 	}
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Path < changes[j].Path })
+	for _, n := range changes {
+		c := ImportChange{Code: n.Code, Name: n.Name, Action: "created"}
+		if old, existed := before[n.Code]; existed {
+			c.Action, c.Fields = "updated", fieldChanges(old, n)
+			if n.Status == Closed && old.Status != Closed {
+				c.Action = "closed"
+			}
+		}
+		rep.Changes = append(rep.Changes, c)
+	}
 	if opts.DryRun || len(changes) == 0 {
 		return rep, nil
 	}
 	for start := 0; start < len(changes); start += opts.BatchSize {
 		end := min(start+opts.BatchSize, len(changes))
 		err := s.db.InTx(ctx, func(tx *store.Tx) error {
+			if start == 0 {
+				if _, err := s.audit.Append(ctx, tx, sc, audit.Change{Action: "org.import", ObjectType: "import", ObjectID: now,
+					Org: audit.CallerOrg(sc), After: auditRun(rep)}); err != nil {
+					return err
+				}
+			}
 			for _, n := range changes[start:end] {
-				old, existed := before[n.Code]
-				if existed {
+				if _, existed := before[n.Code]; existed {
 					if _, err := tx.ExecContext(ctx, `UPDATE orgs SET name = ?, type = ?, parent = ?, path = ?, status = ?, region = ?, icb = ?, postcode = ?, opened = ?, closed = ?, population = ?, source = ?, search = ?, updated_at = ? WHERE code = ?`,
 						n.Name, string(n.Type), n.Parent, n.Path, string(n.Status), n.Region, n.ICB, n.Postcode, n.Opened, n.Closed, n.Population, n.Source, searchText(n.Code, n.Name), n.UpdatedAt, n.Code); err != nil {
 						return fmt.Errorf("update %s: %w", n.Code, err)
@@ -189,17 +252,18 @@ func (s *Service) Import(ctx context.Context, sc scope.Scope, paths []string, op
 				} else if err := insertOrg(ctx, tx, n); err != nil {
 					return fmt.Errorf("insert %s: %w", n.Code, err)
 				}
-				c := audit.Change{Action: "org.import", ObjectType: "org", ObjectID: n.Code, Org: n.Code, After: n}
-				if existed {
-					c.Before = old
-				}
-				if _, err := s.audit.Append(ctx, tx, sc, c); err != nil {
-					return err
-				}
 			}
 			return bump(ctx, tx)
 		})
 		if err != nil {
+			if start > 0 {
+				// Best effort: the run's entry already says what it meant to
+				// do; this says where it stopped.
+				if aerr := s.audit.Record(context.WithoutCancel(ctx), sc, audit.Change{Action: "org.import.incomplete", ObjectType: "import", ObjectID: now,
+					Org: audit.CallerOrg(sc), After: map[string]any{"applied": rep.Applied, "planned": len(changes), "error": err.Error()}}); aerr != nil {
+					s.log.Error("org import: recording the incomplete run", "err", aerr)
+				}
+			}
 			s.changed()
 			return rep, fmt.Errorf("import: batch %d–%d: %w (the %d changes before it are committed; fix and re-run — the import is idempotent)", start+1, end, err, rep.Applied)
 		}
@@ -210,6 +274,76 @@ func (s *Service) Import(ctx context.Context, sc scope.Scope, paths []string, op
 	}
 	s.changed()
 	return rep, nil
+}
+
+// importRun is what an import's audit entry records.
+type importRun struct {
+	Files     []auditedFile  `json:"files"`
+	Created   int            `json:"created"`
+	Updated   int            `json:"updated"`
+	Unchanged int            `json:"unchanged"`
+	Closed    int            `json:"closed"`
+	Orphans   int            `json:"orphans"`
+	RowErrors int            `json:"row_errors"`
+	Changes   []ImportChange `json:"changes"`
+	// ChangesOmitted counts the changes beyond MaxAuditedChanges.
+	ChangesOmitted int `json:"changes_omitted,omitempty"`
+}
+
+type auditedFile struct {
+	File    string `json:"file"`
+	SHA256  string `json:"sha256"`
+	Kind    Kind   `json:"kind"`
+	Rows    int    `json:"rows"`
+	Records int    `json:"records"`
+	Skipped int    `json:"skipped"`
+	Errors  int    `json:"errors"`
+}
+
+// auditRun is the audit entry's record of an import: updates first, then
+// creations, at most MaxAuditedChanges.
+func auditRun(rep ImportReport) importRun {
+	run := importRun{Created: rep.Created, Updated: rep.Updated, Unchanged: rep.Unchanged, Closed: rep.Closed,
+		Orphans: len(rep.Orphans), RowErrors: rep.RowError, Changes: []ImportChange{}}
+	for _, f := range rep.Files {
+		run.Files = append(run.Files, auditedFile{File: f.File, SHA256: f.SHA256, Kind: f.Kind, Rows: f.Rows, Records: f.Records, Skipped: f.Skipped, Errors: len(f.Errors)})
+	}
+	for _, created := range []bool{false, true} {
+		for _, c := range rep.Changes {
+			if (c.Action == "created") != created {
+				continue
+			}
+			if len(run.Changes) == MaxAuditedChanges {
+				run.ChangesOmitted++
+				continue
+			}
+			run.Changes = append(run.Changes, c)
+		}
+	}
+	return run
+}
+
+// fieldChanges lists the fields that differ between a and b (the path
+// follows the parent and is left out).
+func fieldChanges(a, b Org) []FieldChange {
+	var out []FieldChange
+	add := func(field, x, y string) {
+		if x != y {
+			out = append(out, FieldChange{Field: field, Before: x, After: y})
+		}
+	}
+	add("name", a.Name, b.Name)
+	add("type", string(a.Type), string(b.Type))
+	add("parent", a.Parent, b.Parent)
+	add("status", string(a.Status), string(b.Status))
+	add("region", a.Region, b.Region)
+	add("icb", a.ICB, b.ICB)
+	add("postcode", a.Postcode, b.Postcode)
+	add("opened", a.Opened, b.Opened)
+	add("closed", a.Closed, b.Closed)
+	add("population", strconv.FormatInt(a.Population, 10), strconv.FormatInt(b.Population, 10))
+	add("source", a.Source, b.Source)
+	return out
 }
 
 func sourceOr(a, b string) string {
@@ -249,12 +383,13 @@ func placeOrphans(m map[string]Org) []string {
 	return out
 }
 
-// addMissingRegions creates a region for each region code that
-// organisations name but no file defines — in practice "W00", the Welsh
-// organisations that appear in the ODS extracts — so they sit in a tree
-// node of their own instead of crowding the national root.
-func addMissingRegions(m map[string]Org) {
-	names := map[string]string{"W00": "WALES (OUTSIDE NHS ENGLAND)"}
+// addMissingAreas makes the nodes that organisations name in their
+// region column but no file defines: the nation nodes of the bodies
+// outside NHS England (W00 Wales, YAC–YAF the Crown dependencies; see
+// View), and the former regions (Y54, Y55, Y57) that closed practices
+// still name. A region code that only closed organisations use is a
+// former region and is made closed, so it stays out of the active views.
+func addMissingAreas(m map[string]Org) {
 	active := map[string]bool{}
 	for _, o := range m {
 		if o.Status == Active {
@@ -262,22 +397,26 @@ func addMissingRegions(m map[string]Org) {
 		}
 	}
 	for _, o := range m {
-		if o.Region == "" || o.Type == Region {
+		if o.Region == "" || o.Type == Region || o.Type == Nation {
 			continue
 		}
-		if _, ok := m[o.Region]; ok {
+		if x, ok := m[o.Region]; ok && x.Source != "vigil" {
 			continue
 		}
-		name, ok := names[o.Region]
-		if !ok {
-			name = "FORMER REGION " + o.Region
-		}
-		// A code only closed organisations use is a former region (Y54, Y55, Y57).
+		code := o.Region
 		st := Closed
-		if active[o.Region] {
+		if active[code] {
 			st = Active
 		}
-		m[o.Region] = Org{Code: o.Region, Name: name, Type: Region, Parent: RootCode, Status: st, Region: o.Region, Source: "vigil"}
+		if name, ok := NationName(code); ok {
+			m[code] = Org{Code: code, Name: name, Type: Nation, Parent: RootCode, Status: Active, Region: code, Source: "vigil"}
+			continue
+		}
+		name, ok := formerRegions[code]
+		if !ok {
+			name = "Former region " + code
+		}
+		m[code] = Org{Code: code, Name: name, Type: Region, Parent: RootCode, Status: st, Region: code, Source: "vigil"}
 	}
 }
 

@@ -186,19 +186,23 @@ func DetectKind(name string, firstLine []byte) (Kind, error) {
 //
 // Mapping, for the ODS extracts (field numbers as in the ODS specification):
 //   - Code is field 1 (letters and digits, at most 16), Name field 2 as
-//     published (ODS names are upper case and are not re-cased), Postcode
+//     published (ODS names are upper case; the importer, not the parser,
+//     makes them readable with ReadableName), Postcode
 //     field 10, Opened and Closed fields 11 and 12 converted from YYYYMMDD to
 //     YYYY-MM-DD, Source the Kind.
 //   - Region is field 3 when it is an NHS England region (Y5x/Y6x) or Wales
 //     (W00); ICB is field 4 when it starts with Q and is not the "not
 //     applicable" code Q99.
+//   - A body outside NHS England — Wales (field 3 W00, or GOR code W in
+//     field 24 of etr/ect) or a Crown dependency (field 4 YAC, YAD, YAE or
+//     YAF) — has Region and Parent the nation's code and no ICB; the
+//     importer makes the nation's node (see NationName).
 //   - Status is closed when the close date is set (even a future one), else
 //     active. epraccur also reads the status code (field 13): A, D (dormant)
 //     and P (proposed) are active, because dormant and proposed practices are
 //     still open ODS records; C is closed.
 //   - etr and ect give Type trust with Parent the ICB, else the region, else
-//     empty (the importer attaches orphans, such as the Welsh trusts, to the
-//     national root).
+//     empty (the importer attaches orphans to the national root).
 //   - eccg gives Type sub-icb for rows whose role codes (field 14) include
 //     RO319, with Parent the ICB; other rows are skipped unless
 //     ParseOptions.AllSettings (see there).
@@ -568,12 +572,35 @@ func (p *odsParser) odsRow(row odsRow) {
 			return
 		}
 	}
+	if n := p.nation(f); n != "" {
+		// Outside NHS England: under its nation's node, whatever the row
+		// names as commissioner (a Welsh health board, which no file
+		// defines). See nations in view.go.
+		o.Region, o.ICB, o.Parent = n, "", n
+	}
 	p.seen[code] = row.line()
 	if !keep {
 		p.res.Summary.Skipped++
 		return
 	}
 	p.emit(row.line(), o)
+}
+
+// nation returns the code of the body outside NHS England a row belongs
+// to (W00 Wales; YAC–YAF the Crown dependencies), or "" for England: from
+// the National Grouping, a trust's GOR code (W: the Welsh trusts have no
+// grouping) or the High Level Health Geography.
+func (p *odsParser) nation(f []string) string {
+	if f[odsGrouping] == "W00" {
+		return "W00"
+	}
+	if (p.kind == KindTrusts || p.kind == KindCareTrusts) && f[odsField24] == "W" {
+		return "W00"
+	}
+	if _, ok := nations[f[odsHLHG]]; ok && f[odsHLHG] != "W00" {
+		return f[odsHLHG]
+	}
+	return ""
 }
 
 // practice applies the epraccur rules to o; it reports false after recording

@@ -40,8 +40,8 @@ func TestParseODSFixtures(t *testing.T) {
 		{file: "ect.csv", kind: KindCareTrusts, want: Summary{Rows: 2, Records: 2}},
 		{file: "eccg.csv", kind: KindSubICBs, want: Summary{Rows: 5, Records: 2, Skipped: 3}},
 		{file: "eccg.csv", opts: all, kind: KindSubICBs, want: Summary{Rows: 5, Records: 5}},
-		{file: "epraccur.csv", kind: KindPractices, want: Summary{Rows: 8, Records: 7, Skipped: 1}},
-		{file: "epraccur.csv", opts: all, kind: KindPractices, want: Summary{Rows: 8, Records: 8}},
+		{file: "epraccur.csv", kind: KindPractices, want: Summary{Rows: 9, Records: 7, Skipped: 2}},
+		{file: "epraccur.csv", opts: all, kind: KindPractices, want: Summary{Rows: 9, Records: 9}},
 		{file: "derived-sicbl-icb-nhser-hierarchy.csv", kind: KindHierarchy, want: Summary{Rows: 4, Records: 4 + 3 + 2}},
 		{file: "sicbl23_icb23_nhser23_lookup_april2023.csv", kind: KindONSLookup, want: Summary{Rows: 3, Records: 3 + 3 + 2}},
 		{file: "icb24_names_codes_dec2024.csv", kind: KindICBNames, want: Summary{Rows: 3, Records: 3}},
@@ -412,10 +412,18 @@ func TestParseODSRealFiles(t *testing.T) {
 				return ""
 			}
 			return "r" + o.Region
-		}), map[string]int{"rY56": 31, "rY58": 19, "rY59": 29, "rY60": 39, "rY61": 22, "rY62": 31, "rY63": 31, "r": 3})
+		}), map[string]int{"rY56": 31, "rY58": 19, "rY59": 29, "rY60": 39, "rY61": 22, "rY62": 31, "rY63": 31, "rW00": 3})
 		for _, r := range res.Records {
 			if r.Org.Region == "" && r.Org.Parent != "" {
 				t.Errorf("%s has no region but parent %q", r.Org.Code, r.Org.Parent)
+			}
+			// The three Welsh trusts (GOR code W, no region in the file) go
+			// under Wales's node, not the national root.
+			if r.Org.Region == "W00" {
+				if r.Org.Parent != "W00" || r.Org.ICB != "" {
+					t.Errorf("%s: Welsh trust with parent %q and ICB %q, want W00 and none", r.Org.Code, r.Org.Parent, r.Org.ICB)
+				}
+				continue
 			}
 			if r.Org.Region != "" && (r.Org.ICB == "" || r.Org.Parent != r.Org.ICB) {
 				t.Errorf("%s: parent %q, want its ICB %q", r.Org.Code, r.Org.Parent, r.Org.ICB)
@@ -479,6 +487,18 @@ func TestParseODSRealFiles(t *testing.T) {
 			t.Errorf("all settings summary %+v", all.Summary)
 		}
 		odsEqualCounts(t, "all settings status", odsTally(all, status), map[string]int{"active": 12440 + 218 + 3, "closed": 4024})
+		// Bodies outside NHS England hang from their nation's node: Wales
+		// (W00) and the Crown dependencies (Isle of Man YAC, Jersey YAD,
+		// Guernsey YAE, Alderney YAF), whatever commissioner they name.
+		odsEqualCounts(t, "all settings outside England", odsTally(all, func(o Org) string {
+			if _, ok := NationName(o.Region); !ok {
+				return ""
+			}
+			if o.Parent != o.Region || o.ICB != "" {
+				return "misplaced " + o.Code
+			}
+			return o.Region
+		}), map[string]int{"W00": 757, "YAC": 24, "YAD": 81, "YAE": 55, "YAF": 5})
 	})
 	hierarchy := func(t *testing.T, rel string, kind Kind) map[string]Org {
 		res := odsParseReal(t, rel, ParseOptions{})

@@ -26,8 +26,12 @@ func Migrations() store.MigrationSet {
 type Type string
 
 const (
-	National      Type = "national"
-	Region        Type = "region"
+	National Type = "national"
+	Region   Type = "region"
+	// Nation is a body outside NHS England whose organisations the ODS
+	// extracts list beside England's: NHS Wales and the Crown
+	// dependencies (Isle of Man, Jersey, Guernsey, Alderney). See Nations.
+	Nation        Type = "nation"
 	ICB           Type = "icb"
 	SubICB        Type = "sub-icb"
 	Trust         Type = "trust"
@@ -38,7 +42,7 @@ const (
 
 // Types lists the organisation types in hierarchy order.
 func Types() []Type {
-	return []Type{National, Region, ICB, SubICB, Trust, GPPractice, OtherProvider, Supplier}
+	return []Type{National, Region, Nation, ICB, SubICB, Trust, GPPractice, OtherProvider, Supplier}
 }
 
 // Valid reports whether t is a known type.
@@ -59,19 +63,21 @@ func (t Type) Valid() bool {
 // known (trusts belong to an ICB; a practice with no sub-ICB to its ICB),
 // and an other-provider under a trust (its sites and services). Nothing
 // sits under a practice, a supplier or another provider's site, and the
-// national root has no parent.
+// national root has no parent. A body outside NHS England (Nation) sits
+// under the national root, and its trusts, practices and other providers
+// directly under it.
 func Parents(t Type) []Type {
 	switch t {
-	case Region, Supplier:
+	case Region, Nation, Supplier:
 		return []Type{National}
 	case ICB:
 		return []Type{Region}
 	case SubICB:
 		return []Type{ICB}
 	case Trust, GPPractice:
-		return []Type{Region, ICB, SubICB}
+		return []Type{Region, Nation, ICB, SubICB}
 	case OtherProvider:
-		return []Type{Region, ICB, SubICB, Trust}
+		return []Type{Region, Nation, ICB, SubICB, Trust}
 	}
 	return nil
 }
@@ -109,7 +115,7 @@ func CheckParent(t Type, parent Org) error {
 // the national register: an administrator below the national root who
 // could make one could then be given — or give itself — roles over it.
 func NationalStructure(t Type) bool {
-	return t == National || t == Region || t == ICB || t == Supplier
+	return t == National || t == Region || t == Nation || t == ICB || t == Supplier
 }
 
 // Status is whether an organisation is open.

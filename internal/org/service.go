@@ -102,6 +102,9 @@ type ListFilter struct {
 	// After is the cursor: the last code of the previous page.
 	After string
 	Limit int
+	// Outside adds bodies outside NHS England (see View); it is implied
+	// when Parent or Under is one of them.
+	Outside bool
 }
 
 // MaxPage is the largest page List returns.
@@ -155,6 +158,11 @@ func (s *Service) List(ctx context.Context, sc scope.Scope, f ListFilter) ([]Org
 	if f.After != "" {
 		conds = append(conds, "code > ?")
 		args = append(args, f.After)
+	}
+	if c, err := s.outsideCond(ctx, f); err != nil {
+		return nil, "", err
+	} else if c != "" {
+		conds = append(conds, c)
 	}
 	args = append(args, f.Limit+1)
 	rows, err := s.db.Q().QueryContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE `+strings.Join(conds, " AND ")+` ORDER BY code LIMIT ?`, args...)
@@ -265,15 +273,19 @@ func (s *Service) PathOf(ctx context.Context, code string) (string, error) {
 // Node is an organisation in a tree listing with its number of children.
 type Node struct {
 	Org
+	// Children counts the organisations directly under it in the same View.
 	Children int `json:"children"`
 }
 
 // Children returns the organisations directly under parent that the scope
-// may read, with their child counts, ordered by name. With parent "" it
-// returns the scope's roots: the highest organisations it may read.
-func (s *Service) Children(ctx context.Context, sc scope.Scope, parent string, includeClosed bool) ([]Node, error) {
+// may read and the view shows, with their child counts in the same view,
+// ordered by name. With parent "" it returns the scope's roots: the highest
+// organisations it may read. The children of a body outside NHS England
+// are shown whatever v.Outside says: whoever opens Wales wants Wales.
+func (s *Service) Children(ctx context.Context, sc scope.Scope, parent string, v View) ([]Node, error) {
 	var cond string
 	var args []any
+	kids := v // what the child counts count
 	if parent == "" {
 		roots := sc.Prefixes(scope.Read)
 		if len(roots) == 0 {
@@ -288,19 +300,22 @@ func (s *Service) Children(ctx context.Context, sc scope.Scope, parent string, i
 			ors = append(ors, "o.path = ?")
 			args = append(args, r)
 		}
+		// A root is shown even when closed or outside England: it is
+		// where the caller's grant is.
 		cond = "(" + strings.Join(ors, " OR ") + ")"
 	} else {
-		if _, err := s.Get(ctx, sc, parent); err != nil {
+		p, err := s.Get(ctx, sc, parent)
+		if err != nil {
 			return nil, err
 		}
-		cond, args = "o.parent = ?", []any{parent}
+		if out, err := s.outside(ctx, p); err != nil {
+			return nil, err
+		} else if out {
+			v.Outside, kids.Outside = true, true
+		}
+		cond, args = "o.parent = ? AND "+v.cond("o"), []any{parent}
 	}
-	active := ""
-	if !includeClosed {
-		cond += " AND o.status = 'active'"
-		active = " AND c.status = 'active'"
-	}
-	q := `SELECT ` + prefixed("o", orgCols) + `, (SELECT COUNT(*) FROM orgs c WHERE c.parent = o.code` + active + `)
+	q := `SELECT ` + prefixed("o", orgCols) + `, (SELECT COUNT(*) FROM orgs c WHERE c.parent = o.code AND ` + kids.cond("c") + `)
 		FROM orgs o WHERE ` + cond + ` ORDER BY o.type = 'supplier', o.name`
 	rows, err := s.db.Q().QueryContext(ctx, q, args...)
 	if err != nil {
@@ -350,13 +365,11 @@ func (s *Service) Ancestors(ctx context.Context, sc scope.Scope, code string) ([
 	return out, nil
 }
 
-// Count returns the number of organisations the scope may read, by type.
-func (s *Service) Count(ctx context.Context, sc scope.Scope, includeClosed bool) (map[Type]int, error) {
-	where, args := sc.PathFilter("path", scope.Read)
-	if !includeClosed {
-		where += " AND status = 'active'"
-	}
-	rows, err := s.db.Q().QueryContext(ctx, `SELECT type, COUNT(*) FROM orgs WHERE `+where+` GROUP BY type`, args...)
+// Count returns the number of organisations the scope may read and the
+// view shows, by type.
+func (s *Service) Count(ctx context.Context, sc scope.Scope, v View) (map[Type]int, error) {
+	where, args := sc.PathFilter("o.path", scope.Read)
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT o.type, COUNT(*) FROM orgs o WHERE `+where+` AND `+v.cond("o")+` GROUP BY o.type`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -520,7 +533,7 @@ func (s *Service) inherit(ctx context.Context, q store.Queryer, o *Org) {
 	}
 	if o.Region == "" {
 		o.Region = pRegion
-		if Type(pType) == Region {
+		if Type(pType) == Region || Type(pType) == Nation {
 			o.Region = o.Parent
 		}
 	}
@@ -530,7 +543,7 @@ func (s *Service) inherit(ctx context.Context, q store.Queryer, o *Org) {
 			o.ICB = o.Parent
 		}
 	}
-	if o.Type == Region {
+	if o.Type == Region || o.Type == Nation {
 		o.Region = o.Code
 	}
 	if o.Type == ICB {

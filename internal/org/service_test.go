@@ -475,11 +475,11 @@ func TestListFiltersAndPagination(t *testing.T) {
 		if page, next, _ := e.svc.List(ctx, nat, org.ListFilter{}); len(page) != 100 || next != page[99].Code {
 			t.Errorf("default page = %d, next %q", len(page), next)
 		}
-		counts, err := e.svc.Count(ctx, nat, false)
+		counts, err := e.svc.Count(ctx, nat, org.View{})
 		if err != nil || counts[org.GPPractice] != count(func(i int) bool { return i%25 != 0 }) || counts[org.Trust] != 3 || counts[org.National] != 1 {
 			t.Errorf("Count = %v, %v", counts, err)
 		}
-		counts, _ = e.svc.Count(ctx, y56, true)
+		counts, _ = e.svc.Count(ctx, y56, org.View{Closed: true})
 		if counts[org.GPPractice] != n/2 || counts[org.Trust] != 2 || counts[org.National] != 0 {
 			t.Errorf("Count for the Y56 lead, closed included = %v", counts)
 		}
@@ -532,7 +532,7 @@ func TestChildren(t *testing.T) {
 			{"unknown parent", nat, "NOPE", false, nil, fault.ErrNotFound},
 		}
 		for _, c := range cases {
-			got, err := e.svc.Children(ctx, c.sc, c.parent, c.closed)
+			got, err := e.svc.Children(ctx, c.sc, c.parent, org.View{Closed: c.closed})
 			if c.wantErr != nil {
 				if !errors.Is(err, c.wantErr) {
 					t.Errorf("%s: %v, want %v", c.name, err, c.wantErr)
@@ -688,7 +688,7 @@ func TestUpdateMovesSubtree(t *testing.T) {
 		if got, _, _ := e.svc.List(ctx, y62, org.ListFilter{}); !slices.Equal(codesOf(got), []string{"QKK", "QOP", "R0A", "RJ1", "RJ1A", "RJZ", "Y62"}) {
 			t.Errorf("Y62 lead now lists %v", codesOf(got))
 		}
-		if kids, _ := e.svc.Children(ctx, nat, "Y62", false); len(kids) != 2 {
+		if kids, _ := e.svc.Children(ctx, nat, "Y62", org.View{}); len(kids) != 2 {
 			t.Errorf("Y62 has %d children after the move, want 2", len(kids))
 		}
 		if as, _ := e.svc.Ancestors(ctx, nat, "RJ1A"); !slices.Equal(codesOf(as), []string{"ENG", "Y62", "QKK", "RJ1"}) {

@@ -155,8 +155,6 @@ func browse(t *testing.T, e *env, dir string, width, height int64) {
 		t.Errorf("verification: %q", s)
 	}
 
-	do("area", chromedp.Navigate(base+"/monitoring"), chromedp.WaitVisible(chromedp.CSS(".empty-state")))
-	shot("10-area")
 	do("not found", chromedp.Navigate(base+"/orgs/NOPE1"), chromedp.WaitVisible(chromedp.CSS(".error-page")))
 	shot("11-not-found")
 

@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/phrase"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supplyviz"
 )
@@ -30,11 +31,13 @@ func (w *Web) funcs() template.FuncMap {
 		"types":     org.Types,
 		"when":      when,
 		"whenSec":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
-		"level":     func(nodes []treeNode, closed bool) treeLevel { return treeLevel{nodes, closed} },
-		"json":      prettyJSON,
-		"initials":  initials,
-		"field":     field,
-		"pct":       percent,
+		"level": func(nodes []treeNode, parent treeLevel) treeLevel {
+			return treeLevel{nodes, parent.Closed, parent.Outside}
+		},
+		"json":     prettyJSON,
+		"initials": initials,
+		"field":    field,
+		"pct":      percent,
 		"thousands": func(v any) string {
 			switch x := v.(type) {
 			case int:
@@ -46,6 +49,15 @@ func (w *Web) funcs() template.FuncMap {
 			}
 			return fmt.Sprint(v)
 		},
+		"num":          num,
+		"count":        count,
+		"people":       phrase.People,
+		"ref":          ref,
+		"orgRefOf":     func(code, name string) orgRef { return orgRef{Code: code, Name: name} },
+		"levelLabel":   levelLabel,
+		"changeWords":  changeWords,
+		"changeLink":   changeLink,
+		"steps":        steps,
 		"impactLabel":  impactLabel,
 		"join":         strings.Join,
 		"add":          func(a, b int) int { return a + b },
@@ -153,6 +165,7 @@ func roleHelp(r scope.Role) string {
 var typeLabels = map[org.Type]string{
 	org.National:      "National",
 	org.Region:        "Region",
+	org.Nation:        "Nation outside England",
 	org.ICB:           "ICB",
 	org.SubICB:        "Sub-ICB location",
 	org.Trust:         "NHS trust",

@@ -11,16 +11,6 @@ import (
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
-type homeData struct {
-	Home   string
-	Grants []grantView
-	Counts []typeCount
-	Total  int
-	Areas  []area
-	Admin  bool
-	Audit  bool
-}
-
 type grantView struct {
 	scope.Grant
 	OrgName string
@@ -28,42 +18,20 @@ type grantView struct {
 	Revocable bool
 }
 
-type typeCount struct {
-	Type  org.Type
-	Count int
-}
-
 func (w *Web) grantViews(r *http.Request, sc scope.Scope, gs []scope.Grant) []grantView {
+	codes := make([]string, len(gs))
+	for i, g := range gs {
+		codes[i] = g.Org
+	}
+	names, err := w.o.Orgs.Names(r.Context(), sc, codes)
+	if err != nil {
+		w.log.Warn("names of granted organisations", "err", err) // the codes are still shown
+	}
 	out := make([]grantView, 0, len(gs))
 	for _, g := range gs {
-		gv := grantView{Grant: g}
-		if o, err := w.o.Orgs.Get(r.Context(), sc, g.Org); err == nil {
-			gv.OrgName = o.Name
-		}
-		out = append(out, gv)
+		out = append(out, grantView{Grant: g, OrgName: names[g.Org]})
 	}
 	return out
-}
-
-func (w *Web) home(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
-	counts, err := w.o.Orgs.Count(r.Context(), sc, false)
-	if err != nil {
-		w.fail(rw, r, sc, err)
-		return
-	}
-	d := homeData{Grants: w.grantViews(r, sc, sc.Grants), Areas: w.areas(), Admin: sc.Can(scope.Admin), Audit: sc.Can(scope.Audit)}
-	if o, err := w.o.Orgs.Get(r.Context(), sc, sc.Home); err == nil {
-		d.Home = o.Name
-	}
-	for _, t := range org.Types() {
-		if n := counts[t]; n > 0 {
-			d.Counts = append(d.Counts, typeCount{t, n})
-			d.Total += n
-		}
-	}
-	v := w.page(r, sc, "Home", "home")
-	v.D = d
-	w.render(rw, r, http.StatusOK, "home", v)
 }
 
 // treeNode is an organisation in the rendered tree; Kids is filled for
@@ -75,15 +43,29 @@ type treeNode struct {
 	Open bool
 }
 
+// treeLevel is one level of the tree and the view it was listed in, which
+// the links that load the next levels keep.
 type treeLevel struct {
-	Nodes  []treeNode
-	Closed bool
+	Nodes   []treeNode
+	Closed  bool
+	Outside bool
+}
+
+// viewQuery reads the view of a tree or list from the query string
+// (closed=1, outside=1).
+func viewQuery(r *http.Request) org.View {
+	q := r.URL.Query()
+	return org.View{Closed: q.Get("closed") == "1", Outside: q.Get("outside") == "1"}
 }
 
 type orgsData struct {
+	// National: the caller reads nationally, so the bodies outside NHS
+	// England are there to include.
+	National bool
 	Query    string
 	Type     string
 	Closed   bool
+	Outside  bool
 	Under    bool
 	Search   bool
 	Results  []org.Org
@@ -101,7 +83,8 @@ const searchPage = 50
 
 func (w *Web) orgs(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	q := r.URL.Query()
-	d := orgsData{Query: strings.TrimSpace(q.Get("q")), Type: q.Get("type"), Closed: q.Get("closed") == "1",
+	view := viewQuery(r)
+	d := orgsData{National: sc.National(scope.Read), Query: strings.TrimSpace(q.Get("q")), Type: q.Get("type"), Closed: view.Closed, Outside: view.Outside,
 		Under: q.Get("under") == "1", Cursor: q.Get("cursor"), At: strings.ToUpper(q.Get("at"))}
 	v := w.page(r, sc, "Organisations", "orgs")
 	d.Search = d.Query != "" || d.Type != "" || d.Cursor != "" || d.Under
@@ -112,7 +95,7 @@ func (w *Web) orgs(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	}
 	status := http.StatusOK
 	if d.Search {
-		f := org.ListFilter{Query: d.Query, Type: org.Type(d.Type), After: d.Cursor, Limit: searchPage}
+		f := org.ListFilter{Query: d.Query, Type: org.Type(d.Type), After: d.Cursor, Limit: searchPage, Outside: d.Outside}
 		if !d.Closed {
 			f.Status = org.Active
 		}
@@ -130,14 +113,21 @@ func (w *Web) orgs(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 			return
 		}
 		d.Results, d.Next = list, next
-		d.Names = w.regionAndICBNames(r, sc, list)
+		var codes []string
+		for _, o := range list {
+			codes = append(codes, o.ICB, o.Region)
+		}
+		if d.Names, err = w.o.Orgs.Names(r.Context(), sc, codes); err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
 	} else {
-		tree, err := w.tree(r, sc, d.At, d.Closed)
+		tree, err := w.tree(r, sc, d.At, view)
 		if err != nil {
 			w.fail(rw, r, sc, err)
 			return
 		}
-		d.Tree = treeLevel{tree, d.Closed}
+		d.Tree = treeLevel{tree, d.Closed, d.Outside}
 		d.NoAccess = len(tree) == 0
 	}
 	if d.Search {
@@ -147,37 +137,12 @@ func (w *Web) orgs(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	w.render(rw, r, status, "orgs", v)
 }
 
-// regionAndICBNames names the regions and ICBs that the results refer to,
-// with one query for each kind rather than one per row.
-func (w *Web) regionAndICBNames(r *http.Request, sc scope.Scope, list []org.Org) map[string]string {
-	names := map[string]string{}
-	need := map[org.Type]bool{}
-	for _, o := range list {
-		if o.Region != "" {
-			need[org.Region] = true
-		}
-		if o.ICB != "" {
-			need[org.ICB] = true
-		}
-	}
-	for t := range need {
-		all, _, err := w.o.Orgs.List(r.Context(), sc, org.ListFilter{Type: t, Limit: 500})
-		if err != nil {
-			continue // names are a nicety; the codes are still shown
-		}
-		for _, o := range all {
-			names[o.Code] = o.Name
-		}
-	}
-	return names
-}
-
 // tree returns the caller's roots, with the levels down to at opened (or,
 // without at, the first level under a single root, which is what people
 // open first).
-func (w *Web) tree(r *http.Request, sc scope.Scope, at string, closed bool) ([]treeNode, error) {
+func (w *Web) tree(r *http.Request, sc scope.Scope, at string, view org.View) ([]treeNode, error) {
 	ctx := r.Context()
-	roots, err := w.o.Orgs.Children(ctx, sc, "", closed)
+	roots, err := w.o.Orgs.Children(ctx, sc, "", view)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +167,7 @@ func (w *Web) tree(r *http.Request, sc scope.Scope, at string, closed bool) ([]t
 			if !open[n.Code] || n.Children == 0 {
 				continue
 			}
-			kids, err := w.o.Orgs.Children(ctx, sc, n.Code, closed)
+			kids, err := w.o.Orgs.Children(ctx, sc, n.Code, view)
 			if err != nil {
 				return nil, err
 			}
@@ -219,10 +184,9 @@ func (w *Web) tree(r *http.Request, sc scope.Scope, at string, closed bool) ([]t
 // orgChildren answers the tree script with one level as an HTML fragment
 // rendered by the same template as the page, so the two cannot differ.
 func (w *Web) orgChildren(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
-	q := r.URL.Query()
-	parent := strings.ToUpper(q.Get("parent"))
-	closed := q.Get("closed") == "1"
-	kids, err := w.o.Orgs.Children(r.Context(), sc, parent, closed)
+	parent := strings.ToUpper(r.URL.Query().Get("parent"))
+	view := viewQuery(r)
+	kids, err := w.o.Orgs.Children(r.Context(), sc, parent, view)
 	if err != nil {
 		w.fail(rw, r, sc, err)
 		return
@@ -232,7 +196,7 @@ func (w *Web) orgChildren(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 		nodes[i].Node = k
 	}
 	var buf strings.Builder
-	if err := w.pages["orgs"].ExecuteTemplate(&buf, "tree-level", treeLevel{nodes, closed}); err != nil {
+	if err := w.pages["orgs"].ExecuteTemplate(&buf, "tree-level", treeLevel{nodes, view.Closed, view.Outside}); err != nil {
 		w.serverError(rw, r, &sc, err)
 		return
 	}
@@ -240,13 +204,25 @@ func (w *Web) orgChildren(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 }
 
 type orgData struct {
-	Org       org.Org
+	Org org.Org
+	// Names names the codes the page shows: parent, ICB, region, grants.
+	Names     map[string]string
 	Ancestors []org.Org
+	// Children are the organisations directly below in England's active
+	// view (the tree's count); Closed and Outside are the others, listed
+	// when the view asks (?closed=1, ?outside=1).
 	Children  []org.Node
+	Closed    []org.Node
+	Outside   []org.Node
+	View      org.View
 	Users     []auth.User
 	MoreUsers bool
 	Admin     bool
 	IsCurrent bool
+	// Supply is what it depends on and its exposure; nil without the
+	// supplier register or for organisations that deploy nothing (the
+	// national root, regions, ICBs, nations, suppliers).
+	Supply *orgSupply
 }
 
 func (w *Web) orgPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
@@ -257,14 +233,36 @@ func (w *Web) orgPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 		w.fail(rw, r, sc, err)
 		return
 	}
-	d := orgData{Org: o, Admin: sc.CanAt(scope.Admin, o.Path)}
+	d := orgData{Org: o, Admin: sc.CanAt(scope.Admin, o.Path), View: viewQuery(r)}
 	if d.Ancestors, err = w.o.Orgs.Ancestors(ctx, sc, code); err != nil {
 		w.fail(rw, r, sc, err)
 		return
 	}
-	if d.Children, err = w.o.Orgs.Children(ctx, sc, code, true); err != nil {
+	// The children in England's active view, counted as the tree counts
+	// them (the heading's number and each "below" are the tree's); then
+	// the closed ones and those outside England, said and listed on
+	// request.
+	if d.Children, err = w.o.Orgs.Children(ctx, sc, code, org.View{}); err != nil {
 		w.fail(rw, r, sc, err)
 		return
+	}
+	shown := map[string]bool{}
+	for _, k := range d.Children {
+		shown[k.Code] = true
+	}
+	all, err := w.o.Orgs.Children(ctx, sc, code, org.View{Closed: true, Outside: true})
+	if err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	for _, k := range all {
+		switch {
+		case shown[k.Code]:
+		case k.Status != org.Active:
+			d.Closed = append(d.Closed, k)
+		default:
+			d.Outside = append(d.Outside, k)
+		}
 	}
 	users, next, err := w.o.Auth.ListUsers(ctx, sc, auth.UserFilter{Org: code, Limit: 25})
 	if err != nil {
@@ -272,6 +270,22 @@ func (w *Web) orgPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 		return
 	}
 	d.Users, d.MoreUsers = users, next != ""
+	codes := []string{o.Parent, o.Region, o.ICB}
+	for _, u := range users {
+		for _, g := range u.Grants {
+			codes = append(codes, g.Org)
+		}
+	}
+	if d.Names, err = w.o.Orgs.Names(ctx, sc, codes); err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	if deploys(o.Type) {
+		if d.Supply, err = w.orgSupply(ctx, sc, o); err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+	}
 	v := w.page(r, sc, o.Name, "orgs")
 	d.IsCurrent = v.Current != nil && v.Current.Code == o.Code
 	v.D = d

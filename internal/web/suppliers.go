@@ -25,7 +25,7 @@ import (
 // The Suppliers area: the register, blast radius, concentration, the
 // dependency graph and maps, over the supply service. Every read goes
 // through the caller's Scope in the service; anything outside it is 404.
-// Without Options.Supply the area keeps its placeholder page.
+// Without Options.Supply the area is not there (areas).
 
 // registerSupply adds the Suppliers area's routes.
 func (w *Web) registerSupply(h func(method, pattern string, access httpd.Access, summary string, fn httpd.Handler)) {
@@ -55,13 +55,9 @@ func (w *Web) registerSupply(h func(method, pattern string, access httpd.Access,
 
 // ---- overview ----
 
-// suppliers is the Suppliers area's page: the overview once the supply
-// service is there, the placeholder before.
+// suppliers is the Suppliers area's page, the overview (registered only
+// when the supply service is there: areas).
 func (w *Web) suppliers(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
-	if w.o.Supply == nil {
-		w.placeholder("suppliers")(rw, r, sc)
-		return
-	}
 	w.suppliersHome(rw, r, sc)
 }
 

@@ -61,8 +61,9 @@ type Options struct {
 	// Demo, if set, reports whether the database holds demo data, to show
 	// a "DEMO DATA" banner on every page.
 	Demo func(ctx context.Context) bool
-	// Supply is the supplier register; nil leaves the Suppliers area a
-	// placeholder.
+	// Supply is the supplier register; nil leaves the Suppliers area out
+	// (no navigation entry, /suppliers is 404) and the organisation and
+	// home pages without dependencies.
 	Supply *supply.Service
 	// Boundaries are the map outlines; nil means no maps (tables only).
 	Boundaries *geo.Store
@@ -97,7 +98,7 @@ type asset struct {
 // pageNames are the templates under templates/ that render a whole page
 // (each defines "content" inside layout.html).
 var pageNames = []string{
-	"signin", "home", "orgs", "org", "area", "admin", "users", "user_new", "user", "account", "audit", "error",
+	"signin", "home", "orgs", "org", "admin", "users", "user_new", "user", "account", "audit", "error",
 	"suppliers", "supply_register", "supply_supplier", "supply_product", "supply_impact", "supply_concentration",
 	"supply_graph", "supply_map", "supply_import", "supply_boundaries",
 }

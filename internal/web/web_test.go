@@ -386,7 +386,9 @@ func TestSignIn(t *testing.T) {
 	home := c.get("/")
 	wantStatus(t, "home", home, 200)
 	mustContain(t, "home", home.body, "Welcome, Liam Leeds", "analyst@leeds.test", "Organisation analyst", "Leeds Teaching Hospitals NHS Trust",
-		`aria-current="page"`, "Monitoring", "Alerts &amp; Incidents", "Intelligence", "Vulnerabilities", "Suppliers", "Assurance")
+		`aria-current="page"`, `<a href="/orgs">Organisations</a>`)
+	// Areas not built yet are not in the navigation (TestUnbuiltAreasAreNotShown).
+	mustNotContain(t, "home", home.body, "Monitoring", "Assurance")
 	// An analyst administers nothing: no Admin in the navigation.
 	mustNotContain(t, "analyst home", home.body, `href="/admin"`)
 
@@ -641,7 +643,7 @@ func TestOrgSearchPagination(t *testing.T) {
 	seen := map[string]bool{}
 	next := "/orgs?type=gp-practice"
 	pages := 0
-	codeRE := regexp.MustCompile(`<td class="code">(B86\d+)</td>`)
+	codeRE := regexp.MustCompile(`<td class="code" data-label="ODS code">(B86\d+)</td>`)
 	nextRE := regexp.MustCompile(`class="pager-next" href="([^"]+)"`)
 	for next != "" {
 		pages++
@@ -666,16 +668,16 @@ func TestOrgSearchPagination(t *testing.T) {
 func TestOrgSwitcher(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	c := e.signIn("admin@vigil.test")
-	p := c.get("/monitoring")
+	p := c.get("/account")
 	mustContain(t, "switcher", p.body, `<label for="switch-org">Organisation</label>`, `<option value="" selected>All my organisations</option>`, `<option value="ENG">NHS England (ENG)</option>`)
-	p = c.post("/context/org", url.Values{"org": {"rr8"}, "next": {"/monitoring"}})
+	p = c.post("/context/org", url.Values{"org": {"rr8"}, "next": {"/account"}})
 	wantStatus(t, "switch", p, http.StatusSeeOther)
-	if p.location() != "/monitoring" {
+	if p.location() != "/account" {
 		t.Errorf("switch returns to %q", p.location())
 	}
-	p = c.get("/monitoring")
+	p = c.get("/account")
 	mustContain(t, "after switch", p.body, "Working on <a href=\"/orgs/RR8\">Leeds Teaching Hospitals NHS Trust</a>",
-		`<option value="RR8" selected>Leeds Teaching Hospitals NHS Trust (RR8)</option>`, "It will show Leeds Teaching Hospitals NHS Trust")
+		`<option value="RR8" selected>Leeds Teaching Hospitals NHS Trust (RR8)</option>`)
 	// Search within the current organisation.
 	p = c.get("/orgs?q=leeds&under=1")
 	mustContain(t, "search under current", p.body, "RR8")
@@ -684,7 +686,7 @@ func TestOrgSwitcher(t *testing.T) {
 	if p := c.post("/context/org", url.Values{"org": {""}, "next": {"https://evil.example"}}); p.location() != "/" {
 		t.Errorf("switch with an external next goes to %q", p.location())
 	}
-	mustContain(t, "cleared", c.get("/monitoring").body, `<option value="" selected>All my organisations</option>`)
+	mustContain(t, "cleared", c.get("/account").body, `<option value="" selected>All my organisations</option>`)
 
 	// An analyst cannot switch to an organisation outside their scope, and
 	// a planted cookie is ignored.
@@ -692,18 +694,40 @@ func TestOrgSwitcher(t *testing.T) {
 	wantStatus(t, "switch outside scope", leeds.post("/context/org", url.Values{"org": {"RAE"}}), http.StatusNotFound)
 	u, _ := url.Parse(e.srv.URL)
 	leeds.c.Jar.SetCookies(u, []*http.Cookie{{Name: "vigil_org", Value: "RAE", Path: "/"}})
-	p = leeds.get("/monitoring")
+	p = leeds.get("/account")
 	wantStatus(t, "planted cookie", p, 200)
 	mustNotContain(t, "planted cookie", p.body, "Bradford", "RAE")
 }
 
-func TestAreas(t *testing.T) {
-	e := newEnv(t, envOptions{demo: true})
-	c := e.signIn("analyst@leeds.test")
-	for _, a := range e.web.areas() {
-		p := c.get(a.Href)
-		wantStatus(t, a.Href, p, 200)
-		mustContain(t, a.Href, p.body, "<h1>"+strings.ReplaceAll(a.Label, "&", "&amp;")+"</h1>", "Coming in a later release", `href="`+a.Href+`" aria-current="page"`, "DEMO DATA")
+// Areas not built yet are not shown as empty placeholders: not in the
+// navigation, not on the home page, and their addresses are 404 like any
+// unknown address. The areas that are built are listed and render.
+func TestUnbuiltAreasAreNotShown(t *testing.T) {
+	for _, withSupply := range []bool{false, true} {
+		var e *env
+		if withSupply {
+			e = newSupplyEnvWith(t, envOptions{demo: true})
+		} else {
+			e = newEnv(t, envOptions{demo: true})
+		}
+		c := e.signIn("analyst@leeds.test")
+		home := c.get("/")
+		for _, path := range []string{"/monitoring", "/incidents", "/intelligence", "/vulnerabilities", "/assurance"} {
+			wantStatus(t, path, c.get(path), http.StatusNotFound)
+			mustNotContain(t, "home", home.body, `href="`+path+`"`)
+		}
+		mustNotContain(t, "home", home.body, "Coming in a later release", "empty-state")
+		if withSupply {
+			mustContain(t, "home", home.body, `<a href="/suppliers">Suppliers</a>`)
+		} else {
+			mustNotContain(t, "home", home.body, `href="/suppliers"`)
+			wantStatus(t, "/suppliers without the register", c.get("/suppliers"), http.StatusNotFound)
+		}
+		for _, a := range e.web.areas() {
+			p := c.get(a.Href)
+			wantStatus(t, a.Href, p, 200)
+			mustContain(t, a.Href, p.body, "<h1>"+a.Label+"</h1>", `href="`+a.Href+`" aria-current="page"`, "DEMO DATA")
+		}
 	}
 }
 
@@ -1029,7 +1053,7 @@ func TestEveryPageRenders(t *testing.T) {
 	uid := e.users["analyst@leeds.test"]
 	for path, tmpl := range map[string]string{
 		"/": "home", "/orgs": "orgs", "/orgs?q=leeds": "orgs", "/orgs/RR8": "org", "/orgs/ENG": "org",
-		"/monitoring": "area", "/admin": "admin", "/admin/users": "users", "/admin/users/new": "user_new",
+		"/admin": "admin", "/admin/users": "users", "/admin/users/new": "user_new",
 		"/admin/users/" + uid: "user", "/account": "account", "/admin/audit": "audit", "/admin/audit/verify": "audit",
 		"/suppliers": "suppliers", "/suppliers/register": "supply_register", "/suppliers/s/SYNNOVIS": "supply_supplier",
 		"/suppliers/p/SYN-LIMS": "supply_product", "/suppliers/impact": "supply_impact", "/suppliers/impact?supplier=SYNNOVIS": "supply_impact",
@@ -1053,7 +1077,7 @@ func TestEveryPageRenders(t *testing.T) {
 
 	// Every template also renders with empty data of its own type.
 	empty := map[string]any{
-		"signin": signInData{}, "home": homeData{}, "orgs": orgsData{}, "org": orgData{}, "area": areaData{},
+		"signin": signInData{}, "home": homeData{}, "orgs": orgsData{}, "org": orgData{},
 		"admin": adminData{}, "users": usersData{}, "user_new": newUserData{}, "user": userData{},
 		"account": accountData{}, "audit": auditData{}, "error": errorData{},
 		"suppliers": supplyHomeData{}, "supply_register": registerData{}, "supply_supplier": supplierData{}, "supply_product": productData{},
