@@ -19,7 +19,8 @@ run: build
 # PostgreSQL (VIGIL_TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test),
 # the bus against embedded and external NATS (VIGIL_TEST_NATS_URL, default
 # nats://127.0.0.1:4222) and the browser tests in headless Chromium. Under CI=true a
-# missing PostgreSQL, NATS or Chromium fails the run instead of skipping.
+# missing PostgreSQL, NATS, Chromium or ../shared/data fails the run instead of skipping
+# (internal/testneed).
 test: vet
 	$(GO) test -race -timeout 20m ./...
 	# Timing budgets (tree and search pages < 200 ms) hold without the race detector.
