@@ -92,14 +92,15 @@ head row. Record heads outside the database (vigil serve publishes them on the b
 				}
 				tw := newTable(e.stdout)
 				if format == "table" {
-					tw.header("SEQ", "TIME", "ACTOR", "VIA", "FROM", "ACTION", "OBJECT", "ORG")
+					tw.header("SEQ", "TIME", "WHAT", "VIA", "FROM", "ACTION", "ORG")
 				}
+				names := a.Auth.AuditNames(cmd.Context(), operator())
 				for _, en := range list {
 					if format == "json" {
 						e.printJSON(en)
 						continue
 					}
-					tw.row(en.Seq, en.At.Format(time.RFC3339), en.Actor, en.Via, dash(en.Remote), en.Action, tsprintf("%s %s", en.ObjectType, en.ObjectID), dash(en.Org))
+					tw.row(en.Seq, en.At.Format(time.RFC3339), audit.Describe(en, names), en.Via, dash(en.Remote), en.Action, dash(en.Org))
 				}
 				return tw.flush()
 			})
