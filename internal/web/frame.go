@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -30,6 +31,7 @@ func (w *Web) funcs() template.FuncMap {
 		"types":     org.Types,
 		"when":      func(v any) template.HTML { return w.times.html(v, false) },
 		"whenSec":   func(v any) template.HTML { return w.times.html(v, true) },
+		"unix":      unixTime,
 		"level":     func(nodes []treeNode, closed bool) treeLevel { return treeLevel{nodes, closed} },
 		"json":      prettyJSON,
 		"initials":  initials,
@@ -225,6 +227,26 @@ func (c timeWords) words(t time.Time, seconds bool) string {
 		return "tomorrow " + t.Format(clock)
 	}
 	return t.Format("2 Jan 2006 " + clock)
+}
+
+// unixTime is a time (time.Time or RFC 3339 string) as Unix seconds, for a
+// table cell's data-sort; "" for none, which sorts before every time.
+func unixTime(v any) string {
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		t = x
+	case string:
+		p, err := time.Parse(time.RFC3339Nano, x)
+		if err != nil {
+			return ""
+		}
+		t = p
+	}
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.Unix(), 10)
 }
 
 // prettyJSON indents an audit entry's before or after document, capped so
