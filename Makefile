@@ -9,11 +9,13 @@ BIN     := bin/vigil
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
+	@$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
 
 # make run: build and start `vigil serve` on embedded SQLite + NATS under ./vigil-data.
+# It prints the address and how to sign in; on a terminal the log shows warnings and
+# errors only (--log-level info, e.g. `./bin/vigil serve --log-level info`, for more).
 run: build
-	./$(BIN) serve
+	@./$(BIN) serve
 
 # make test: vet, then every test with the race detector — the store suite on SQLite and
 # PostgreSQL (VIGIL_TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test),
