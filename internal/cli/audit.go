@@ -69,7 +69,7 @@ head row. Record heads outside the database (vigil serve publishes them on the b
 	var since, format string
 	list := &cobra.Command{
 		Use:   "list [--action PREFIX] [--actor EMAIL] [--org ODS] [--since 24h|RFC3339] [--limit N]",
-		Short: "Show audit entries, newest first",
+		Short: "Show audit entries, newest first, each in words (--format json for every field)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "table", "json"); err != nil {
