@@ -9,17 +9,20 @@ BIN     := bin/vigil
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
+	@$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
 
 # make run: build and start `vigil serve` on embedded SQLite + NATS under ./vigil-data.
+# It prints the address and how to sign in; on a terminal the log shows warnings and
+# errors only (--log-level info, e.g. `./bin/vigil serve --log-level info`, for more).
 run: build
-	./$(BIN) serve
+	@./$(BIN) serve
 
 # make test: vet, then every test with the race detector — the store suite on SQLite and
 # PostgreSQL (VIGIL_TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test),
 # the bus against embedded and external NATS (VIGIL_TEST_NATS_URL, default
 # nats://127.0.0.1:4222) and the browser tests in headless Chromium. Under CI=true a
-# missing PostgreSQL, NATS or Chromium fails the run instead of skipping.
+# missing PostgreSQL, NATS, Chromium or ../shared/data fails the run instead of skipping
+# (internal/testneed).
 test: vet
 	$(GO) test -race -timeout 20m ./...
 	# Timing budgets (tree and search pages < 200 ms) hold without the race detector.

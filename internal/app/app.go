@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mattn/go-isatty"
+
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/config"
@@ -51,15 +53,32 @@ type App struct {
 	closers []func() error
 }
 
-// NewLogger builds the process logger writing to w.
+// NewLogger builds the process logger writing to w. At --log-level auto
+// (the default) a terminal gets warnings and errors only, so that `vigil
+// serve` started by a person shows its address and sign-in hint rather
+// than a line for every migration and request; anything else (a journal,
+// a container's log, a file) gets info as well.
 func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var lvl slog.Level
-	lvl.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	if cfg.LogLevel == "auto" {
+		lvl = slog.LevelInfo
+		if isTerminal(w) {
+			lvl = slog.LevelWarn
+		}
+	} else {
+		lvl.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	}
 	o := &slog.HandlerOptions{Level: lvl}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, o))
 	}
 	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
 }
 
 // MigrateMode says what Open does about pending migrations.

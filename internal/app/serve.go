@@ -252,6 +252,9 @@ func Run(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error
 	} else {
 		fmt.Fprintf(stdout, "  sign in:  with your account; add one with `vigil users add --help`\n")
 	}
+	if cfg.LogLevel == "auto" && isTerminal(stderr) {
+		fmt.Fprintf(stdout, "  logs:     warnings and errors only here (--log-level info for more)\n")
+	}
 	fmt.Fprintf(stdout, "  stop:     Ctrl-C\n\n")
 	select {
 	case <-ctx.Done():

@@ -565,7 +565,11 @@ type serverLogger struct {
 	lastFatal string
 }
 
-func (l *serverLogger) Noticef(format string, v ...any) { l.log.Info(fmt.Sprintf(format, v...)) }
+// Noticef is debug, not info: the embedded server's notices are its
+// start-up banner, JetStream's settings, "Server is ready" and the shutdown
+// steps — a dozen lines at every start that tell the person running Vigil
+// nothing (Open logs one line of its own). Its warnings and errors pass.
+func (l *serverLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
 func (l *serverLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
 func (l *serverLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
 func (l *serverLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }

@@ -70,7 +70,7 @@ head row. Record heads outside the database (vigil serve publishes them on the b
 	var out *output
 	list := &cobra.Command{
 		Use:   "list [--action PREFIX] [--actor EMAIL] [--org ODS] [--since 24h|RFC3339] [--limit N]",
-		Short: "Show audit entries, newest first",
+		Short: "Show audit entries, newest first, each in words (--format json for every field)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if since != "" {
@@ -88,11 +88,11 @@ head row. Record heads outside the database (vigil serve publishes them on the b
 				if err != nil {
 					return err
 				}
+				names := a.Auth.AuditNames(cmd.Context(), operator())
 				l := newLister(e, out,
 					col("SEQ", func(en audit.Entry) any { return en.Seq }), col("TIME", func(en audit.Entry) any { return en.At.Format(time.RFC3339) }),
-					col("ACTOR", func(en audit.Entry) any { return en.Actor }), col("VIA", func(en audit.Entry) any { return en.Via }),
+					col("WHAT", func(en audit.Entry) any { return audit.Describe(en, names) }), col("VIA", func(en audit.Entry) any { return en.Via }),
 					col("FROM", func(en audit.Entry) any { return dash(en.Remote) }), col("ACTION", func(en audit.Entry) any { return en.Action }),
-					col("OBJECT", func(en audit.Entry) any { return tsprintf("%s %s", en.ObjectType, en.ObjectID) }),
 					col("ORG", func(en audit.Entry) any { return dash(en.Org) }))
 				for _, en := range list {
 					if err := l.add(en); err != nil {

@@ -168,3 +168,17 @@ func openDB(t *testing.T, dir string) *sql.DB {
 	}
 	return db
 }
+
+// TestAuditListInWords: `vigil audit list` says what each entry records in
+// the same words as the web audit page (audit.Describe), with names.
+func TestAuditListInWords(t *testing.T) {
+	dir := t.TempDir()
+	must(t, run(t, "", nil, "--data-dir", dir, "demo"))
+	must(t, run(t, "", nil, "--data-dir", dir, "users", "grant", "kim.kings@demo.vigil.invalid", "org-analyst", "RJ1"))
+	r := must(t, run(t, "", nil, "--data-dir", dir, "audit", "list", "--limit", "5"))
+	for _, want := range []string{"WHAT", "(command line) granted org-analyst on ", " (RJ1) to Kim King's (demo)", "user.grant"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("audit list lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}

@@ -32,8 +32,12 @@ type Config struct {
 	AutoMigrate bool
 	// NATSSyncAlways fsyncs every JetStream write (survives power loss; slower).
 	NATSSyncAlways bool
-	LogLevel       string
-	LogFormat      string
+	// LogLevel is debug, info, warn or error; "auto" (the default) is
+	// warn when the log goes to a terminal — a person running Vigil sees
+	// warnings and errors, not every request — and info otherwise (a
+	// service manager's journal, a container's log).
+	LogLevel  string
+	LogFormat string
 	// PasswordHashMemoryMiB bounds the memory of concurrent password checks:
 	// each argon2id check takes 46 MiB, so the default 184 lets four run at
 	// once and makes the rest wait (auth.Hasher).
@@ -64,7 +68,7 @@ func Default() Config {
 		DataDir:     "./vigil-data",
 		HTTPAddr:    "127.0.0.1:8080",
 		AutoMigrate: true,
-		LogLevel:    "info",
+		LogLevel:    "auto",
 		LogFormat:   "text",
 		OIDCName:    "single sign-on",
 		// 4 × auth.HashMemoryMiB (46): config imports nothing of Vigil's,
@@ -92,7 +96,7 @@ func (c *Config) settings() []setting {
 		{flag: "tls-key", env: "VIGIL_TLS_KEY", help: "TLS private key file (PEM)", str: &c.TLSKey},
 		{flag: "auto-migrate", env: "VIGIL_AUTO_MIGRATE", help: "apply pending database migrations at start-up", boolean: &c.AutoMigrate},
 		{flag: "nats-sync-always", env: "VIGIL_NATS_SYNC_ALWAYS", help: "fsync every JetStream write (survives power loss, slower)", boolean: &c.NATSSyncAlways},
-		{flag: "log-level", env: "VIGIL_LOG_LEVEL", help: "debug, info, warn or error", str: &c.LogLevel},
+		{flag: "log-level", env: "VIGIL_LOG_LEVEL", help: "debug, info, warn, error, or auto: warn on a terminal, info otherwise", str: &c.LogLevel},
 		{flag: "log-format", env: "VIGIL_LOG_FORMAT", help: "text or json", str: &c.LogFormat},
 		{flag: "password-hash-memory", env: "VIGIL_PASSWORD_HASH_MEMORY", help: "MiB for concurrent password checks (46 MiB each; more sign-ins wait their turn)", integer: &c.PasswordHashMemoryMiB},
 		{flag: "oidc-issuer", env: "VIGIL_OIDC_ISSUER", help: "OpenID Connect issuer URL; enables single sign-on", str: &c.OIDCIssuer},
@@ -196,9 +200,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
+	case "debug", "info", "warn", "error", "auto":
 	default:
-		bad("log-level", "want debug, info, warn or error")
+		bad("log-level", "want debug, info, warn, error or auto")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log-format", "want text or json")

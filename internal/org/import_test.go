@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
+	"github.com/vigil-health/vigil/internal/testneed"
 )
 
 const importdata = "testdata/import"
@@ -354,7 +355,7 @@ func TestImportRealFiles(t *testing.T) {
 	}
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
-			t.Skipf("real data not here: %v", err)
+			testneed.Missing(t, "the NHS data in ../shared/data/nhs", err)
 		}
 	}
 	run := func(t *testing.T, db *store.DB) {

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vigil-health/vigil/internal/testneed"
 )
 
 // The flag has its own name so it cannot clash with an -update flag that
@@ -360,7 +362,7 @@ func odsParseReal(t *testing.T, rel string, opts ParseOptions) ParseResult {
 	path := filepath.Join(odsRealData, rel)
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
-		t.Skipf("real data not present: %v", err)
+		testneed.Missing(t, "the NHS data in ../shared/data/nhs", err)
 	}
 	if err != nil {
 		t.Fatal(err)

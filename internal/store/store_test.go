@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
+	"github.com/vigil-health/vigil/internal/testneed"
 )
 
 func TestRebind(t *testing.T) {
@@ -280,7 +281,7 @@ func TestOpen(t *testing.T) {
 		u := storetest.PostgresURL()
 		db, err := store.Open(ctx, store.Options{URL: u, MaxOpenConns: 1})
 		if err != nil {
-			t.Skipf("PostgreSQL not reachable: %v", err)
+			testneed.Missing(t, "PostgreSQL", err)
 		}
 		defer db.Close()
 		if db.Dialect != store.Postgres || db.Location != store.Redact(u) {

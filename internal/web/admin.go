@@ -285,7 +285,7 @@ func (w *Web) revokeUserToken(rw http.ResponseWriter, r *http.Request, sc scope.
 
 type auditData struct {
 	Form     *form
-	Entries  []audit.Entry
+	Entries  []auditRow
 	Next     string
 	Query    string
 	National bool
@@ -297,11 +297,17 @@ type auditData struct {
 var auditActions = []string{"auth.", "auth.signin", "auth.signin_failed", "auth.signout", "auth.csrf_refused", "org.", "org.create", "org.update",
 	"user.", "user.create", "user.update", "user.grant", "user.revoke", "token.", "token.create", "token.revoke", "export", "supply.import", "audit.keyed"}
 
+// auditRow is an entry with what it records in words (audit.Describe).
+type auditRow struct {
+	audit.Entry
+	What string
+}
+
 const auditPage = 100
 
-// auditFilter reads the audit page's filters; dates are whole UTC days, and
-// "until" includes its day.
-func auditFilter(r *http.Request) (audit.Filter, *form) {
+// auditFilter reads the audit page's filters; dates are whole days on the
+// clock the page shows times in (loc), and "until" includes its day.
+func auditFilter(r *http.Request, loc *time.Location) (audit.Filter, *form) {
 	q := r.URL.Query()
 	f := &form{Values: map[string]string{}, Errors: map[string]string{}}
 	for _, k := range []string{"action", "actor", "org", "since", "until"} {
@@ -316,7 +322,7 @@ func auditFilter(r *http.Request) (audit.Filter, *form) {
 		if s == "" {
 			return time.Time{}
 		}
-		t, err := time.Parse("2006-01-02", s)
+		t, err := time.ParseInLocation("2006-01-02", s, loc)
 		if err != nil {
 			if t, err = time.Parse(time.RFC3339, s); err == nil {
 				return t
@@ -329,7 +335,7 @@ func auditFilter(r *http.Request) (audit.Filter, *form) {
 	if u := day("until"); !u.IsZero() {
 		af.Until = u
 		if len(f.V("until")) == 10 {
-			af.Until = u.Add(24 * time.Hour)
+			af.Until = u.AddDate(0, 0, 1) // the next midnight, 23 or 25 hours on when the clocks change
 		}
 	}
 	if c := q.Get("cursor"); c != "" {
@@ -351,7 +357,7 @@ func (w *Web) renderAudit(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 		w.errorPage(rw, r, &sc, http.StatusForbidden, "")
 		return
 	}
-	af, f := auditFilter(r)
+	af, f := auditFilter(r, w.o.Location)
 	d := auditData{Form: f, National: sc.National(scope.Audit), Verified: ver, Actions: auditActions}
 	status := http.StatusOK
 	if f.OK() {
@@ -360,7 +366,11 @@ func (w *Web) renderAudit(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 			w.fail(rw, r, sc, err)
 			return
 		}
-		d.Entries = list
+		names := w.o.Auth.AuditNames(r.Context(), sc)
+		d.Entries = make([]auditRow, len(list))
+		for i, e := range list {
+			d.Entries[i] = auditRow{Entry: e, What: audit.Describe(e, names)}
+		}
 		if next > 0 {
 			q := r.URL.Query()
 			q.Del("verify")

@@ -12,6 +12,8 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/vigil-health/vigil/internal/testneed"
 )
 
 // chromiumPath is Debian's browser; tests never download one.
@@ -21,10 +23,7 @@ const chromiumPath = "/usr/bin/chromium"
 func requireChromium(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium is required in CI: %v (apt-get install chromium)", err)
-		}
-		t.Skipf("no %s; install Debian's chromium to run the browser test", chromiumPath)
+		testneed.Missing(t, "Debian's chromium (apt-get install chromium)", err)
 	}
 }
 

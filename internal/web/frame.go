@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -29,8 +30,9 @@ func (w *Web) funcs() template.FuncMap {
 		"roles":     scope.Roles,
 		"typeLabel": typeLabel,
 		"types":     org.Types,
-		"when":      when,
-		"whenSec":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+		"when":      func(v any) template.HTML { return w.times.html(v, false) },
+		"whenSec":   func(v any) template.HTML { return w.times.html(v, true) },
+		"unix":      unixTime,
 		"level": func(nodes []treeNode, parent treeLevel) treeLevel {
 			return treeLevel{nodes, parent.Closed, parent.Outside}
 		},
@@ -181,9 +183,20 @@ func typeLabel(t org.Type) string {
 	return string(t)
 }
 
-// when shows an RFC 3339 time (string or time.Time) as UTC to the minute,
-// the way analysts compare timelines.
-func when(v any) string {
+// timeWords shows times as people say them: "today 09:14", "yesterday
+// 17:02", "tomorrow 08:00", "3 Dec 2026 09:14", on the UK's clock (GMT or
+// BST, as the reader's own), measured from an injected clock. The exact
+// instant, in UTC, is kept in a <time> element's datetime and title, so
+// an analyst comparing timelines can read it by hovering and a script or
+// a screen reader can use it.
+type timeWords struct {
+	now func() time.Time
+	loc *time.Location
+}
+
+// html renders v, a time.Time or an RFC 3339 string; "" for nothing or the
+// zero time, and a string that is not a time as it is.
+func (c timeWords) html(v any, seconds bool) template.HTML {
 	var t time.Time
 	switch x := v.(type) {
 	case time.Time:
@@ -194,7 +207,7 @@ func when(v any) string {
 		}
 		p, err := time.Parse(time.RFC3339Nano, x)
 		if err != nil {
-			return x
+			return template.HTML(template.HTMLEscapeString(x))
 		}
 		t = p
 	default:
@@ -203,7 +216,50 @@ func when(v any) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
+	iso := t.UTC().Format(time.RFC3339)
+	return template.HTML(`<time datetime="` + iso + `" title="` + iso + `">` + template.HTMLEscapeString(c.words(t, seconds)) + `</time>`)
+}
+
+// words is the readable part: the day relative to today, then the clock.
+func (c timeWords) words(t time.Time, seconds bool) string {
+	t = t.In(c.loc)
+	clock := "15:04"
+	if seconds {
+		clock = "15:04:05"
+	}
+	ty, tm, td := t.Date()
+	ny, nm, nd := c.now().In(c.loc).Date()
+	// Whole days between the two calendar dates (noon UTC: no DST edge).
+	days := int(time.Date(ty, tm, td, 12, 0, 0, 0, time.UTC).Sub(time.Date(ny, nm, nd, 12, 0, 0, 0, time.UTC)).Hours() / 24)
+	switch days {
+	case 0:
+		return "today " + t.Format(clock)
+	case -1:
+		return "yesterday " + t.Format(clock)
+	case 1:
+		return "tomorrow " + t.Format(clock)
+	}
+	return t.Format("2 Jan 2006 " + clock)
+}
+
+// unixTime is a time (time.Time or RFC 3339 string) as Unix seconds, for a
+// table cell's data-sort; "" for none, which sorts before every time.
+func unixTime(v any) string {
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		t = x
+	case string:
+		p, err := time.Parse(time.RFC3339Nano, x)
+		if err != nil {
+			return ""
+		}
+		t = p
+	}
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.Unix(), 10)
 }
 
 // prettyJSON indents an audit entry's before or after document, capped so

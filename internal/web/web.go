@@ -29,6 +29,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	_ "time/tzdata" // Europe/London without the system's zone files
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
@@ -73,6 +74,12 @@ type Options struct {
 	// largest hosting provider was a 43 MB page of 9,950 organisations
 	// and 33,768 products, and twenty at once took a server to 4.5 GB.
 	ImpactPageRows int
+	// Now is the clock that "today" and "yesterday" are measured from
+	// (time.Now when nil).
+	Now func() time.Time
+	// Location is the zone times are shown in: the readers' own
+	// (Europe/London when nil). The exact UTC time is on every <time>.
+	Location *time.Location
 }
 
 // Web holds the parsed templates and the static assets.
@@ -87,6 +94,7 @@ type Web struct {
 	// rendered, when set (by tests), hears the name of every page
 	// template rendered, so a test can tell which templates pages use.
 	rendered func(page string)
+	times    timeWords
 }
 
 type asset struct {
@@ -129,7 +137,19 @@ func New(o Options) (*Web, error) {
 	if o.ImpactPageRows < 0 {
 		return nil, errors.New("web: Options.ImpactPageRows must not be negative")
 	}
-	w := &Web{o: o, log: o.Logger, pages: map[string]*template.Template{}, assets: map[string]asset{}}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Location == nil {
+		// The zone database is compiled in (time/tzdata), so this holds on
+		// a machine without /usr/share/zoneinfo too.
+		loc, err := time.LoadLocation("Europe/London")
+		if err != nil {
+			return nil, fmt.Errorf("web: load Europe/London: %w", err)
+		}
+		o.Location = loc
+	}
+	w := &Web{o: o, log: o.Logger, pages: map[string]*template.Template{}, assets: map[string]asset{}, times: timeWords{now: o.Now, loc: o.Location}}
 	if err := w.loadAssets(); err != nil {
 		return nil, err
 	}

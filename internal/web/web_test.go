@@ -643,7 +643,7 @@ func TestOrgSearchPagination(t *testing.T) {
 	seen := map[string]bool{}
 	next := "/orgs?type=gp-practice"
 	pages := 0
-	codeRE := regexp.MustCompile(`<td class="code" data-label="ODS code">(B86\d+)</td>`)
+	codeRE := regexp.MustCompile(`<td class="code"[^>]*>(B86\d+)</td>`)
 	nextRE := regexp.MustCompile(`class="pager-next" href="([^"]+)"`)
 	for next != "" {
 		pages++
@@ -876,14 +876,15 @@ func TestAuditPage(t *testing.T) {
 	mustContain(t, "audit", p.body, "org.create", "user.create", "auth.signin", "Verify the chain", `<label for="f-action">Action</label>`)
 	p = admin.get("/admin/audit?action=user.create")
 	mustContain(t, "filtered audit", p.body, "user.create")
-	mustNotContain(t, "filtered audit", p.body, `<td class="code">org.create</td>`)
+	mustNotContain(t, "filtered audit", p.body, `href="/admin/audit?action=org.create"`)
 	p = admin.get("/admin/audit?org=RAE")
 	mustContain(t, "audit by org", p.body, ">RAE<")
 	mustNotContain(t, "audit by org", p.body, ">RR8<")
 	p = admin.get("/admin/audit?since=yesterday")
 	wantStatus(t, "bad date", p, http.StatusUnprocessableEntity)
 	mustContain(t, "bad date", p.body, "Enter a date like")
-	today := time.Now().UTC().Format("2006-01-02")
+	// Days are the UK's, like the times the page shows.
+	today := time.Now().In(e.web.o.Location).Format("2006-01-02")
 	mustContain(t, "audit today", admin.get("/admin/audit?since="+today+"&until="+today).body, "org.create")
 	mustContain(t, "audit future", admin.get("/admin/audit?since=2999-01-01").body, "No audit entries")
 
@@ -925,8 +926,8 @@ func TestAuditPagination(t *testing.T) {
 	}
 	p = c.get(strings.ReplaceAll(next[1], "&amp;", "&"))
 	wantStatus(t, "audit page 2", p, 200)
-	mustContain(t, "audit page 2", p.body, ">r19<", ">r0<")
-	mustNotContain(t, "audit page 2", p.body, ">r20<", "pager-next")
+	mustContain(t, "audit page 2", p.body, "exported report r19 <", "exported report r0 <")
+	mustNotContain(t, "audit page 2", p.body, "exported report r20 <", "pager-next")
 }
 
 func TestSecurityHeadersAndAssets(t *testing.T) {
@@ -1269,7 +1270,7 @@ func TestUsersPagination(t *testing.T) {
 	c := e.signIn("orgadmin@leeds.test")
 	seen := map[string]bool{}
 	next := "/admin/users?org=rr8"
-	emailRE := regexp.MustCompile(`<td>([a-z0-9.]+@leeds\.test)</td>`)
+	emailRE := regexp.MustCompile(`<td[^>]*>([a-z0-9.]+@leeds\.test)</td>`)
 	nextRE := regexp.MustCompile(`class="pager-next" href="([^"]+)"`)
 	for pages := 0; next != ""; pages++ {
 		if pages > 3 {

@@ -152,3 +152,159 @@
     setup();
   }
 })();
+
+// Data tables. A <table class="data-table"> is a plain, readable table;
+// with this script each column heading with a name becomes a button that
+// sorts the rows by that column (again: the other way), with aria-sort on
+// the heading saying how. Cells with data-sort (a raw number: a count, a
+// Unix time) sort numerically, cells without a number before those with
+// one; other columns sort their text with localeCompare (British English,
+// numbers within text in numeric order). A table of five rows or more gets
+// a filter box above it that hides the rows not containing what is typed,
+// and a live count of what is shown ("12 of 40 rows").
+(function () {
+  'use strict';
+  var serial = 0;
+  var each = function (list, fn) { Array.prototype.forEach.call(list, fn); };
+
+  function rowsWord(n) { return n.toLocaleString('en-GB') + (n === 1 ? ' row' : ' rows'); }
+
+  function sortValue(cell, numeric) {
+    if (!cell) { return numeric ? -Infinity : ''; }
+    if (numeric) {
+      var raw = cell.getAttribute('data-sort');
+      var n = raw === null || raw === '' ? NaN : Number(raw);
+      return isNaN(n) ? -Infinity : n;
+    }
+    return (cell.getAttribute('data-sort') || cell.textContent).replace(/\s+/g, ' ').trim();
+  }
+
+  function sortBy(table, th, col) {
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var numeric = rows.some(function (r) {
+      var c = r.cells[col];
+      return c && c.hasAttribute('data-sort') && c.getAttribute('data-sort') !== '' && !isNaN(Number(c.getAttribute('data-sort')));
+    });
+    var dir = th.getAttribute('aria-sort') === 'ascending' ? 'descending' : 'ascending';
+    var sign = dir === 'ascending' ? 1 : -1;
+    var keyed = rows.map(function (r, i) { return { row: r, key: sortValue(r.cells[col], numeric), i: i }; });
+    keyed.sort(function (a, b) {
+      var d;
+      if (numeric) {
+        d = a.key === b.key ? 0 : (a.key < b.key ? -1 : 1);
+      } else {
+        d = a.key.localeCompare(b.key, 'en-GB', { numeric: true, sensitivity: 'base' });
+      }
+      return d * sign || a.i - b.i;
+    });
+    var frag = document.createDocumentFragment();
+    keyed.forEach(function (k) { frag.appendChild(k.row); });
+    body.appendChild(frag);
+    each(table.tHead.rows[0].cells, function (h) {
+      if (h !== th) { h.removeAttribute('aria-sort'); }
+    });
+    th.setAttribute('aria-sort', dir);
+  }
+
+  function filterRows(table, input, count) {
+    var q = input.value.replace(/\s+/g, ' ').trim().toLocaleLowerCase('en-GB');
+    var rows = table.tBodies[0].rows;
+    var shown = 0;
+    each(rows, function (r) {
+      var hit = q === '' || r.textContent.replace(/\s+/g, ' ').toLocaleLowerCase('en-GB').indexOf(q) !== -1;
+      r.hidden = !hit;
+      if (hit) { shown++; }
+    });
+    count.textContent = q === '' ? rowsWord(rows.length) : shown.toLocaleString('en-GB') + ' of ' + rowsWord(rows.length);
+  }
+
+  function enhance(table) {
+    var head = table.tHead, body = table.tBodies[0];
+    if (!head || !head.rows.length || !body || table.getAttribute('data-enhanced')) { return; }
+    table.setAttribute('data-enhanced', 'yes');
+    table.classList.add('is-enhanced');
+    var n = body.rows.length;
+    if (n > 1) {
+      table.classList.add('is-sortable');
+      each(head.rows[0].cells, function (th) {
+        // A heading only screen readers hear (an actions column) does not sort.
+        var visible = th.cloneNode(true);
+        each(visible.querySelectorAll('.visually-hidden'), function (v) { v.remove(); });
+        if (visible.textContent.trim() === '') { return; }
+        var col = th.cellIndex;
+        var b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'sort-button';
+        while (th.firstChild) { b.appendChild(th.firstChild); }
+        th.appendChild(b);
+        th.classList.add('sortable');
+        b.addEventListener('click', function () { sortBy(table, th, col); });
+      });
+    }
+    if (n < 5) { return; }
+    serial++;
+    var id = 'table-filter-' + serial;
+    var tools = document.createElement('div');
+    tools.className = 'table-tools';
+    var label = document.createElement('label');
+    label.htmlFor = id;
+    label.textContent = 'Filter rows';
+    var input = document.createElement('input');
+    input.type = 'search';
+    input.id = id;
+    input.autocomplete = 'off';
+    input.spellcheck = false;
+    input.setAttribute('aria-describedby', id + '-count');
+    var count = document.createElement('p');
+    count.className = 'table-count';
+    count.id = id + '-count';
+    count.setAttribute('aria-live', 'polite');
+    count.textContent = rowsWord(n);
+    tools.appendChild(label);
+    tools.appendChild(input);
+    tools.appendChild(count);
+    var wrap = table.parentNode.classList.contains('table-wrap') ? table.parentNode : table;
+    wrap.parentNode.insertBefore(tools, wrap);
+    input.addEventListener('input', function () { filterRows(table, input, count); });
+  }
+
+  function setup() { each(document.querySelectorAll('table.data-table'), enhance); }
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', setup);
+  } else {
+    setup();
+  }
+})();
+
+// The navigation on a phone: folded behind a Menu button (aria-expanded
+// says which) that Enter, Space or a tap opens and Escape closes. Without
+// this script the button stays hidden and the navigation is a bar of links
+// under the header, so it is reachable either way.
+(function () {
+  'use strict';
+  function setup() {
+    var button = document.querySelector('.menu-button');
+    var nav = button && document.getElementById(button.getAttribute('aria-controls'));
+    if (!nav) { return; }
+    var set = function (open) {
+      button.setAttribute('aria-expanded', open ? 'true' : 'false');
+      nav.classList.toggle('is-open', open);
+    };
+    button.hidden = false;
+    document.body.classList.add('nav-collapsible');
+    set(false);
+    button.addEventListener('click', function () { set(button.getAttribute('aria-expanded') !== 'true'); });
+    document.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape' && button.getAttribute('aria-expanded') === 'true') {
+        set(false);
+        button.focus();
+      }
+    });
+  }
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', setup);
+  } else {
+    setup();
+  }
+})();

@@ -1,0 +1,860 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/vigil-health/vigil/internal/phrase"
+)
+
+// Names resolves people and organisations for Describe, within what the
+// reader may see: "" when the reader may not see them or they are gone,
+// and the sentence then uses what the entry itself holds (an e-mail
+// address, an ODS code). A nil Names resolves nothing.
+type Names interface {
+	UserName(id string) string
+	OrgName(code string) string
+}
+
+// Describe says in one sentence what an entry records: who did what to
+// what, built from its action, object and before/after documents —
+// "Alice Smith (alice@nhs.net) granted org-analyst on Guy's and St
+// Thomas' (RJ1) to Carol Jones", "bob@nhs.net was refused: too many
+// sign-in attempts …", "The operator root (command line) exported the
+// supplier register (11 suppliers, …)". The web audit pages and `vigil
+// audit list` both print it. An action it does not know is still named,
+// with its object.
+func Describe(e Entry, n Names) string {
+	s, _ := describe(e, n)
+	return s
+}
+
+// describe is Describe, also reporting whether the action was one it
+// knows (the tests hold every action Vigil records to that).
+func describe(e Entry, n Names) (string, bool) {
+	d := describer{e: e, n: n}
+	what, ok := d.predicate()
+	if !ok {
+		what = fmt.Sprintf("did %s on %s", e.Action, strings.TrimSpace(e.ObjectType+" "+e.ObjectID))
+	}
+	return d.actor() + " " + what, ok
+}
+
+type describer struct {
+	e Entry
+	n Names
+}
+
+func (d describer) userName(id string) string {
+	if d.n == nil || id == "" {
+		return ""
+	}
+	return d.n.UserName(id)
+}
+
+func (d describer) orgName(code string) string {
+	if d.n == nil || code == "" {
+		return ""
+	}
+	return d.n.OrgName(code)
+}
+
+// actor is who acted: a person as "Name (e-mail)", Vigil itself, or the
+// operator at the command line.
+func (d describer) actor() string {
+	e := d.e
+	switch {
+	case e.ActorID == "system":
+		switch e.Actor {
+		case "vigil":
+			return "Vigil"
+		case "oidc":
+			return "Single sign-on"
+		case "demo":
+			return "The demo loader"
+		}
+		return "Vigil (" + clip(e.Actor) + ")"
+	case strings.HasPrefix(e.ActorID, "cli:"):
+		return "The operator " + clip(strings.TrimPrefix(e.ActorID, "cli:")) + " (command line)"
+	}
+	name, email := d.userName(e.ActorID), e.Actor
+	switch {
+	case name != "" && email != "" && !strings.EqualFold(name, email):
+		return clip(name) + " (" + clip(email) + ")"
+	case email != "":
+		return clip(email)
+	case name != "":
+		return clip(name)
+	case e.ActorID != "":
+		return "User " + e.ActorID
+	}
+	return "Someone"
+}
+
+// person names a user the entry is about: by name when the reader may see
+// them, else by what the entry holds, else by ID; "themselves" when it is
+// the actor.
+func (d describer) person(id, name, email string) string {
+	if id != "" && id == d.e.ActorID {
+		return "themselves"
+	}
+	if n := d.userName(id); n != "" {
+		return clip(n)
+	}
+	switch {
+	case name != "" && email != "" && !strings.EqualFold(name, email):
+		return clip(name) + " (" + clip(email) + ")"
+	case name != "":
+		return clip(name)
+	case email != "":
+		return clip(email)
+	case id != "":
+		return "user " + id
+	}
+	return "a user"
+}
+
+// owner is person's "of …" form for things a user owns.
+func (d describer) owner(id, name, email string) string {
+	if id != "" && id == d.e.ActorID {
+		return "their own"
+	}
+	return "of " + d.person(id, name, email)
+}
+
+// org names an organisation "Name (CODE)", with the name the entry holds
+// when the reader may not look it up.
+func (d describer) org(code, name string) string {
+	if code == "" {
+		return "an organisation"
+	}
+	if n := d.orgName(code); n != "" {
+		name = n
+	}
+	if name == "" || strings.EqualFold(name, code) {
+		return code
+	}
+	return clip(name) + " (" + code + ")"
+}
+
+// doc decodes a before or after document into v; a document that is not
+// what the action wrote leaves v as it was.
+func doc(raw json.RawMessage, v any) bool {
+	return len(raw) > 0 && json.Unmarshal(raw, v) == nil
+}
+
+type userDoc struct {
+	ID              string     `json:"id"`
+	Email           string     `json:"email"`
+	Name            string     `json:"name"`
+	Org             string     `json:"org"`
+	Disabled        bool       `json:"disabled"`
+	Via             string     `json:"via"`
+	Grants          []grantDoc `json:"grants"`
+	PasswordChanged bool       `json:"password_changed"`
+}
+
+type grantDoc struct {
+	Role string `json:"role"`
+	Org  string `json:"org"`
+}
+
+type tokenDoc struct {
+	ID        string `json:"id"`
+	UserID    string `json:"user_id"`
+	User      string `json:"user"`
+	Name      string `json:"name"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+type orgDoc struct {
+	Code   string `json:"ods"`
+	Name   string `json:"name"`
+	Parent string `json:"parent"`
+	Status string `json:"status"`
+}
+
+func (d describer) predicate() (string, bool) {
+	e := d.e
+	switch e.Action {
+	case "auth.signin":
+		return "signed in", true
+	case "auth.signout":
+		return "signed out", true
+	case "auth.signin_failed":
+		var a struct {
+			Reason string `json:"reason"`
+		}
+		doc(e.After, &a)
+		switch {
+		case a.Reason == "no role":
+			return "was refused single sign-on: the identity provider gave them no role in Vigil", true
+		case a.Reason != "":
+			return "was refused: " + clip(a.Reason), true
+		case e.ActorID == "":
+			return "was refused: no account has this address", true
+		}
+		return "was refused: wrong password", true
+	case "auth.signin_throttled":
+		var a struct {
+			Limit string `json:"limit"`
+			Retry int    `json:"retry_after_seconds"`
+		}
+		doc(e.After, &a)
+		s := "was refused: too many sign-in attempts"
+		var why []string
+		switch a.Limit {
+		case "account":
+			why = append(why, "on this account from everywhere")
+		case "account-address":
+			why = append(why, "on this account from this address")
+		case "address":
+			why = append(why, "from this address")
+		case "device":
+			why = append(why, "from this browser")
+		}
+		if a.Retry > 0 {
+			why = append(why, "may try again in "+seconds(a.Retry))
+		}
+		if len(why) > 0 {
+			s += " (" + strings.Join(why, "; ") + ")"
+		}
+		return s, true
+	case "auth.csrf_refused":
+		return "was refused " + clip(e.ObjectID) + ": the form's security token was missing or wrong (a page left open too long, or a request forged by another site)", true
+	case "user.create":
+		var u userDoc
+		doc(e.After, &u)
+		u.Org = or(u.Org, e.Org)
+		who := d.newcomer(u)
+		if u.Via == "oidc" {
+			return "created the account of " + who + " at their first single sign-on, at " + d.org(u.Org, ""), true
+		}
+		s := "added the user " + who
+		if u.Org != "" {
+			s += " at " + d.org(u.Org, "")
+		}
+		var here, elsewhere []grantDoc
+		for _, g := range u.Grants {
+			if g.Org == u.Org {
+				here = append(here, g)
+			} else {
+				elsewhere = append(elsewhere, g)
+			}
+		}
+		if len(here) > 0 {
+			roles := make([]string, len(here))
+			for i, g := range here {
+				roles[i] = g.Role
+			}
+			s += " as " + andList(roles)
+		}
+		if len(elsewhere) > 0 {
+			s += " with " + d.grants(elsewhere)
+		}
+		return s, true
+	case "user.update":
+		var b, a userDoc
+		doc(e.Before, &b)
+		doc(e.After, &a)
+		return d.userChange(b, a), true
+	case "user.grant", "user.revoke":
+		var b, a []grantDoc
+		doc(e.Before, &b)
+		doc(e.After, &a)
+		target := d.person(e.ObjectID, "", "")
+		if e.Action == "user.grant" {
+			return "granted " + d.grants(grantDiff(a, b, e.Org)) + " to " + target, true
+		}
+		return "took " + d.grants(grantDiff(b, a, e.Org)) + " away from " + target, true
+	case "token.create", "token.revoke":
+		var t tokenDoc
+		if !doc(e.After, &t) {
+			doc(e.Before, &t)
+		}
+		name := "an API token"
+		if t.Name != "" {
+			name = "the API token “" + clip(t.Name) + "”"
+		}
+		if e.Action == "token.revoke" {
+			if t.UserID == e.ActorID && t.UserID != "" {
+				return "revoked their own API token" + strings.TrimPrefix(name, "the API token"), true
+			}
+			return "revoked " + name + " " + d.owner(t.UserID, "", t.User), true
+		}
+		s := "created " + name + " for " + d.person(t.UserID, "", t.User)
+		if t.UserID == e.ActorID && t.UserID != "" {
+			s = "created their own API token" + strings.TrimPrefix(name, "the API token")
+		}
+		if len(t.ExpiresAt) >= 10 {
+			return s + ", expiring " + t.ExpiresAt[:10], true
+		}
+		return s + ", never expiring", true
+	case "org.create":
+		var o orgDoc
+		doc(e.After, &o)
+		s := "created the organisation " + d.org(or(o.Code, e.ObjectID), o.Name)
+		if o.Parent != "" {
+			s += " under " + d.org(o.Parent, "")
+		}
+		return s, true
+	case "org.update":
+		var b, a orgDoc
+		doc(e.Before, &b)
+		doc(e.After, &a)
+		return d.orgChange(b, a), true
+	case "org.import":
+		if e.ObjectType == "org" {
+			var b, a orgDoc
+			if doc(e.Before, &b) {
+				doc(e.After, &a)
+				return "imported changes to " + d.org(or(a.Code, e.ObjectID), a.Name) + " from the ODS lists" + d.fieldChanges(e.Before, e.After, "", "path"), true
+			}
+			doc(e.After, &a)
+			return "imported " + d.org(or(a.Code, e.ObjectID), a.Name) + " from the ODS lists", true
+		}
+		return "imported the ODS organisation lists" + numbers(e.After), true
+	case "org.import.incomplete":
+		var a struct {
+			Applied int `json:"applied"`
+			Planned int `json:"planned"`
+		}
+		doc(e.After, &a)
+		return fmt.Sprintf("stopped importing the ODS organisation lists after %s of %s (the rest was not applied)",
+			phrase.Count(a.Applied, "change", ""), phrase.Int(a.Planned)), true
+	case "export":
+		return d.export(), true
+	case "supply.import":
+		var a struct {
+			Files  []struct{} `json:"files"`
+			Tables []struct {
+				Table     string `json:"table"`
+				Created   int    `json:"created"`
+				Updated   int    `json:"updated"`
+				Unchanged int    `json:"unchanged"`
+			} `json:"tables"`
+		}
+		doc(e.After, &a)
+		var parts []string
+		for _, t := range a.Tables {
+			var c []string
+			if t.Created > 0 {
+				c = append(c, phrase.Int(t.Created)+" created")
+			}
+			if t.Updated > 0 {
+				c = append(c, phrase.Int(t.Updated)+" updated")
+			}
+			if len(c) > 0 {
+				parts = append(parts, tableWord(t.Table)+" "+strings.Join(c, ", "))
+			}
+		}
+		s := "imported the supplier register"
+		if len(a.Files) > 0 {
+			s += " from " + phrase.Count(len(a.Files), "file", "")
+		}
+		if len(parts) == 0 {
+			return s + " (nothing changed)", true
+		}
+		return s + ": " + strings.Join(parts, "; "), true
+	case "supply.snapshot":
+		var a struct {
+			Rows int `json:"rows"`
+		}
+		doc(e.After, &a)
+		return "took a concentration snapshot (" + phrase.Count(a.Rows, "row", "") + ")", true
+	case "supply.supplier.put", "supply.product.put", "supply.contract.put":
+		kind := map[string]string{"supply.supplier.put": "supplier", "supply.product.put": "product", "supply.contract.put": "contract"}[e.Action]
+		var a struct {
+			Name string `json:"name"`
+		}
+		doc(e.After, &a)
+		what := "the " + kind + " " + named(a.Name, e.ObjectID)
+		if kind == "contract" {
+			var c struct {
+				Org      string `json:"org_ods"`
+				Supplier string `json:"supplier_id"`
+			}
+			doc(e.After, &c)
+			what = "the contract " + e.ObjectID + " of " + d.org(c.Org, "") + " with supplier " + c.Supplier
+		}
+		if len(e.Before) == 0 {
+			return "added " + what + " to the register", true
+		}
+		return "changed " + what + d.fieldChanges(e.Before, e.After, ":"), true
+	case "supply.product.delete":
+		var b struct {
+			Name string `json:"name"`
+		}
+		doc(e.Before, &b)
+		return "removed the product " + named(b.Name, e.ObjectID) + " from the register", true
+	case "supply.dependency.put", "supply.dependency.delete":
+		var x struct {
+			Product   string `json:"product_id"`
+			DependsOn string `json:"depends_on_product_id"`
+			Kind      string `json:"kind"`
+			Critical  bool   `json:"critical"`
+		}
+		if !doc(e.After, &x) {
+			doc(e.Before, &x)
+		}
+		if x.Product == "" {
+			x.Product, x.DependsOn, _ = strings.Cut(e.ObjectID, "->")
+		}
+		if e.Action == "supply.dependency.delete" {
+			return "removed the dependency of product " + x.Product + " on " + x.DependsOn, true
+		}
+		how := []string{}
+		if x.Kind != "" {
+			how = append(how, x.Kind)
+		}
+		if x.Critical {
+			how = append(how, "critical")
+		} else {
+			how = append(how, "not critical")
+		}
+		return "recorded that product " + x.Product + " depends on " + x.DependsOn + " (" + strings.Join(how, ", ") + ")", true
+	case "supply.vuln.put", "supply.vuln.delete":
+		product, cve, _ := strings.Cut(e.ObjectID, "/")
+		if e.Action == "supply.vuln.delete" {
+			return "removed " + cve + " from product " + product, true
+		}
+		var v struct {
+			Component string `json:"component"`
+		}
+		doc(e.After, &v)
+		s := "recorded " + cve + " in product " + product
+		if v.Component != "" {
+			s += " (component " + clip(v.Component) + ")"
+		}
+		return s, true
+	case "supply.deployment.put", "supply.deployment.delete":
+		var x struct {
+			Org         string `json:"org_ods"`
+			Product     string `json:"product_id"`
+			Service     string `json:"service"`
+			Criticality string `json:"criticality"`
+			HasFallback bool   `json:"has_fallback"`
+		}
+		if !doc(e.After, &x) {
+			doc(e.Before, &x)
+		}
+		if x.Org == "" {
+			parts := strings.SplitN(e.ObjectID, "/", 3)
+			for len(parts) < 3 {
+				parts = append(parts, "")
+			}
+			x.Org, x.Product, x.Service = parts[0], parts[1], parts[2]
+		}
+		use := "the use of product " + x.Product + " by " + d.org(x.Org, "") + " for " + x.Service
+		switch {
+		case e.Action == "supply.deployment.delete":
+			return "removed " + use, true
+		case len(e.Before) > 0:
+			return "changed " + use + d.fieldChanges(e.Before, e.After, ":"), true
+		}
+		fallback := "no fallback"
+		if x.HasFallback {
+			fallback = "with a fallback"
+		}
+		return "recorded " + use + " (" + or(x.Criticality, "criticality not given") + ", " + fallback + ")", true
+	case "geo.import":
+		var a struct {
+			Levels  map[string]int `json:"levels"`
+			Created int            `json:"created"`
+			Updated int            `json:"updated"`
+		}
+		doc(e.After, &a)
+		var lv []string
+		for _, k := range sortedKeys(a.Levels) {
+			switch k {
+			case "icb":
+				lv = append(lv, phrase.Count(a.Levels[k], "ICB", ""))
+			case "region":
+				lv = append(lv, phrase.Count(a.Levels[k], "region", ""))
+			default:
+				lv = append(lv, phrase.Int(a.Levels[k])+" "+k)
+			}
+		}
+		s := "imported map boundaries from " + clip(e.ObjectID)
+		if len(lv) > 0 {
+			s += " (" + strings.Join(lv, ", ") + ": " + phrase.Int(a.Created) + " created, " + phrase.Int(a.Updated) + " updated)"
+		}
+		return s, true
+	case "audit.keyed":
+		var a struct {
+			Unkeyed int64 `json:"unkeyed_entries"`
+		}
+		doc(e.After, &a)
+		s := "began keying the audit chain with audit key " + e.ObjectID
+		if a.Unkeyed > 0 {
+			s += " (its MAC also binds the " + phrase.Count(a.Unkeyed, "entry", "entries") + " before it)"
+		}
+		return s, true
+	}
+	return "", false
+}
+
+// newcomer names a user who has just been created.
+func (d describer) newcomer(u userDoc) string {
+	switch {
+	case u.Name != "" && u.Email != "" && !strings.EqualFold(u.Name, u.Email):
+		return clip(u.Name) + " (" + clip(u.Email) + ")"
+	case u.Email != "":
+		return clip(u.Email)
+	}
+	return d.person(d.e.ObjectID, u.Name, "")
+}
+
+// grants lists roles on organisations: "org-analyst on Guy's … (RJ1)".
+func (d describer) grants(gs []grantDoc) string {
+	if len(gs) == 0 {
+		return "no role"
+	}
+	s := make([]string, len(gs))
+	for i, g := range gs {
+		s[i] = g.Role + " on " + d.org(g.Org, "")
+	}
+	return andList(s)
+}
+
+// grantDiff is what have holds that lack does not; when nothing differs
+// (a grant already held, a revoke of one not held) it is have's grants
+// on org, the organisation the entry is filed under.
+func grantDiff(have, lack []grantDoc, org string) []grantDoc {
+	held := map[grantDoc]bool{}
+	for _, g := range lack {
+		held[g] = true
+	}
+	var out []grantDoc
+	for _, g := range have {
+		if !held[g] {
+			out = append(out, g)
+		}
+	}
+	if len(out) == 0 {
+		for _, g := range have {
+			if g.Org == org {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
+
+// userChange says what an update of a user did.
+func (d describer) userChange(b, a userDoc) string {
+	id := or(a.ID, d.e.ObjectID)
+	self := id == d.e.ActorID
+	target := d.person(id, or(b.Name, a.Name), or(b.Email, a.Email))
+	var did []string
+	if b.Name != "" && a.Name != "" && b.Name != a.Name {
+		if self {
+			did = append(did, "changed their name to “"+clip(a.Name)+"”")
+		} else {
+			did = append(did, "renamed "+clip(b.Name)+" to “"+clip(a.Name)+"”")
+			target = "them"
+		}
+	}
+	switch {
+	case !b.Disabled && a.Disabled:
+		did = append(did, "disabled "+target+" (signed out everywhere)")
+	case b.Disabled && !a.Disabled:
+		did = append(did, "enabled "+target)
+	}
+	if a.PasswordChanged {
+		if self {
+			did = append(did, "changed their own password")
+		} else {
+			did = append(did, "reset the password of "+target+" (signed out everywhere, API tokens revoked)")
+		}
+	}
+	if len(did) == 0 {
+		return "changed the account of " + target
+	}
+	return andList(did)
+}
+
+// orgChange says what an update of an organisation did.
+func (d describer) orgChange(b, a orgDoc) string {
+	code := or(a.Code, d.e.ObjectID)
+	this := d.org(code, or(b.Name, a.Name))
+	var did []string
+	if b.Name != "" && a.Name != "" && b.Name != a.Name {
+		did = append(did, "renamed "+clip(b.Name)+" ("+code+") to “"+clip(a.Name)+"”")
+		this = code
+	}
+	if b.Parent != a.Parent && a.Parent != "" {
+		did = append(did, "moved "+this+" from "+d.org(b.Parent, "")+" to "+d.org(a.Parent, ""))
+		this = code
+	}
+	switch {
+	case b.Status == "active" && a.Status != "" && a.Status != "active":
+		did = append(did, "closed "+this)
+	case b.Status != "" && b.Status != "active" && a.Status == "active":
+		did = append(did, "reopened "+this)
+	}
+	rest := d.fieldChanges(d.e.Before, d.e.After, ":", "name", "parent", "status", "path", "region", "icb")
+	if len(did) == 0 {
+		return "changed " + this + rest
+	}
+	s := andList(did)
+	if rest != "" {
+		s += "; also" + rest
+	}
+	return s
+}
+
+// fieldChanges lists the top-level members that differ between two JSON
+// objects, as ": country GB → IE, contacts" (after sep), leaving out
+// updated_at and the members named in skip; "" when none differ.
+func (d describer) fieldChanges(before, after json.RawMessage, sep string, skip ...string) string {
+	var b, a map[string]any
+	if !doc(before, &b) || !doc(after, &a) {
+		return ""
+	}
+	skipped := map[string]bool{"updated_at": true}
+	for _, k := range skip {
+		skipped[k] = true
+	}
+	keys := map[string]bool{}
+	for k := range b {
+		keys[k] = true
+	}
+	for k := range a {
+		keys[k] = true
+	}
+	var out []string
+	for _, k := range sortedKeys(keys) {
+		if skipped[k] {
+			continue
+		}
+		bv, av := b[k], a[k]
+		bj, _ := json.Marshal(bv)
+		aj, _ := json.Marshal(av)
+		if string(bj) == string(aj) {
+			continue
+		}
+		field := strings.ReplaceAll(k, "_", " ")
+		bs, bok := scalar(bv)
+		as, aok := scalar(av)
+		if bok && aok && utf8.RuneCountInString(bs)+utf8.RuneCountInString(as) <= 80 {
+			out = append(out, field+" "+bs+" → "+as)
+		} else {
+			out = append(out, field)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	if sep == "" {
+		return " (" + strings.Join(out, ", ") + ")"
+	}
+	return sep + " " + strings.Join(out, ", ")
+}
+
+// export says what was taken away.
+func (d describer) export() string {
+	e := d.e
+	switch e.ObjectType {
+	case "supply_register":
+		var a map[string]int
+		doc(e.After, &a)
+		var parts []string
+		for _, k := range []string{"suppliers", "products", "dependencies", "deployments", "vulns", "contracts"} {
+			if n, ok := a[k]; ok {
+				parts = append(parts, tableCount(k, n))
+			}
+		}
+		s := "exported the supplier register"
+		if len(parts) > 0 {
+			s += " (" + strings.Join(parts, ", ") + ")"
+		}
+		return s
+	case "supply_impact":
+		var a struct {
+			Query  string `json:"query"`
+			Format string `json:"format"`
+			Rows   int    `json:"rows"`
+		}
+		doc(e.After, &a)
+		s := "downloaded the blast radius"
+		if q := queryWords(a.Query); q != "" {
+			s += " of " + q
+		}
+		if a.Format != "" {
+			s += " as " + strings.ToUpper(a.Format)
+		}
+		if a.Rows > 0 {
+			s += " (" + phrase.Count(a.Rows, "row", "") + ")"
+		}
+		return s
+	case "supply_picture":
+		var a struct {
+			Picture string `json:"picture"`
+			Format  string `json:"format"`
+			Query   string `json:"query"`
+		}
+		doc(e.After, &a)
+		s := "downloaded the picture " + or(clip(a.Picture), e.ObjectID)
+		if q := queryWords(a.Query); q != "" {
+			s += " of " + q
+		}
+		if a.Format != "" {
+			s += " as " + strings.ToUpper(a.Format)
+		}
+		return s
+	}
+	s := "exported " + strings.ReplaceAll(or(e.ObjectType, "data"), "_", " ")
+	if e.ObjectID != "" {
+		s += " " + clip(e.ObjectID)
+	}
+	return s + numbers(e.After)
+}
+
+// queryWords reads an encoded query as "supplier DEMO-PATH, level icb".
+func queryWords(q string) string {
+	v, err := url.ParseQuery(q)
+	if err != nil || len(v) == 0 {
+		return clip(q)
+	}
+	var out []string
+	for _, k := range sortedKeys(v) {
+		if k == "download" || k == "format" {
+			continue
+		}
+		out = append(out, k+" "+strings.Join(v[k], ", "))
+	}
+	return clip(strings.Join(out, ", "))
+}
+
+// numbers lists the whole-number members of a JSON object as
+// " (9,053 created, 38 updated)", in name order; "" when it has none.
+func numbers(raw json.RawMessage) string {
+	var m map[string]any
+	if !doc(raw, &m) {
+		return ""
+	}
+	var out []string
+	for _, k := range sortedKeys(m) {
+		if f, ok := m[k].(float64); ok && f == float64(int64(f)) {
+			out = append(out, phrase.Int(int64(f))+" "+strings.ReplaceAll(k, "_", " "))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(out, ", ") + ")"
+}
+
+var tableWords = map[string][2]string{
+	"suppliers":     {"supplier", "suppliers"},
+	"products":      {"product", "products"},
+	"dependencies":  {"dependency", "dependencies"},
+	"deployments":   {"deployment", "deployments"},
+	"vulns":         {"vulnerability", "vulnerabilities"},
+	"product_vulns": {"vulnerability", "vulnerabilities"},
+	"contracts":     {"contract", "contracts"},
+}
+
+func tableWord(t string) string {
+	if w, ok := tableWords[t]; ok {
+		return w[1]
+	}
+	return strings.ReplaceAll(t, "_", " ")
+}
+
+func tableCount(t string, n int) string {
+	if w, ok := tableWords[t]; ok {
+		return phrase.Count(n, w[0], w[1])
+	}
+	return phrase.Int(n) + " " + t
+}
+
+func seconds(s int) string {
+	switch {
+	case s < 90:
+		return phrase.Count(s, "second", "")
+	case s < 90*60:
+		return phrase.Count((s+30)/60, "minute", "")
+	}
+	return phrase.Count((s+1800)/3600, "hour", "")
+}
+
+// scalar is a JSON value short enough to quote in a sentence.
+func scalar(v any) (string, bool) {
+	switch x := v.(type) {
+	case nil:
+		return "(none)", true
+	case string:
+		if x == "" {
+			return "(none)", true
+		}
+		return clip(x), true
+	case bool:
+		if x {
+			return "yes", true
+		}
+		return "no", true
+	case float64:
+		if x == float64(int64(x)) {
+			return phrase.Int(int64(x)), true
+		}
+		return fmt.Sprint(x), true
+	}
+	return "", false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func andList(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// named is "Name (ID)", or the ID alone.
+func named(name, id string) string {
+	if name == "" || name == id {
+		return id
+	}
+	return clip(name) + " (" + id + ")"
+}
+
+// clip bounds a stored value quoted in a sentence, and drops control
+// characters (the CLI escapes them anyway; a sentence is one line).
+func clip(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) > 80 {
+		r := []rune(s)
+		return string(r[:79]) + "…"
+	}
+	return s
+}

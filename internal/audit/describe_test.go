@@ -1,0 +1,240 @@
+package audit
+
+import (
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// names is a reader who may see Alice, Carol and three organisations.
+type names map[string]string
+
+func (n names) UserName(id string) string  { return n["user:"+id] }
+func (n names) OrgName(code string) string { return n["org:"+code] }
+
+var reader = names{
+	"user:u_alice": "Alice Smith", "user:u_carol": "Carol Jones",
+	"org:RJ1": "Guy's and St Thomas' NHS Foundation Trust", "org:QKK": "NHS South East London ICB", "org:QWO": "NHS West Yorkshire ICB",
+}
+
+func raw(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
+}
+
+// alice is an entry by Alice, signed in on the web.
+func alice(action, typ, id, org, before, after string) Entry {
+	return Entry{ActorID: "u_alice", Actor: "alice@nhs.net", Via: "web", Action: action, ObjectType: typ, ObjectID: id, Org: org, Before: raw(before), After: raw(after)}
+}
+
+// TestDescribe holds every action Vigil records to a sentence, built from
+// the documents each one writes (the shapes are those of auth.User,
+// auth.Token, org.Org and the supply types).
+func TestDescribe(t *testing.T) {
+	const carolBefore = `{"id":"u_carol","email":"carol@nhs.net","name":"Carol Jones","org":"RJ1","disabled":false,"has_password":true,"oidc":false,"created_at":"2026-11-30T09:00:00Z","grants":[]}`
+	cases := []struct {
+		name string
+		e    Entry
+		n    Names
+		want string
+	}{
+		{"sign in", alice("auth.signin", "user", "u_alice", "RJ1", "", ""), reader, "Alice Smith (alice@nhs.net) signed in"},
+		{"sign out", alice("auth.signout", "user", "u_alice", "RJ1", "", ""), reader, "Alice Smith (alice@nhs.net) signed out"},
+		{"wrong password", Entry{ActorID: "u_carol", Actor: "carol@nhs.net", Action: "auth.signin_failed", ObjectType: "user", ObjectID: "u_carol", Org: "RJ1"}, reader,
+			"Carol Jones (carol@nhs.net) was refused: wrong password"},
+		{"no such account", Entry{Actor: "nobody@nhs.net", Action: "auth.signin_failed", ObjectType: "user"}, reader,
+			"nobody@nhs.net was refused: no account has this address"},
+		{"single sign-on without a role", Entry{Actor: "dan@nhs.net", Action: "auth.signin_failed", ObjectType: "user", After: raw(`{"reason":"no role"}`)}, reader,
+			"dan@nhs.net was refused single sign-on: the identity provider gave them no role in Vigil"},
+		{"throttled", Entry{ActorID: "u_carol", Actor: "carol@nhs.net", Action: "auth.signin_throttled", ObjectType: "user", ObjectID: "u_carol",
+			After: raw(`{"limit":"account-address","retry_after_seconds":118}`)}, reader,
+			"Carol Jones (carol@nhs.net) was refused: too many sign-in attempts (on this account from this address; may try again in 2 minutes)"},
+		{"csrf", alice("auth.csrf_refused", "request", "POST /admin/users", "RJ1", "", `{"request_id":"r1"}`), reader,
+			"Alice Smith (alice@nhs.net) was refused POST /admin/users: the form's security token was missing or wrong (a page left open too long, or a request forged by another site)"},
+		{"add a user", alice("user.create", "user", "u_carol", "RJ1", "", `{"id":"u_carol","email":"carol@nhs.net","name":"Carol Jones","org":"RJ1","grants":[{"role":"org-analyst","org":"RJ1"}]}`), reader,
+			"Alice Smith (alice@nhs.net) added the user Carol Jones (carol@nhs.net) at Guy's and St Thomas' NHS Foundation Trust (RJ1) as org-analyst"},
+		{"add a user with a role elsewhere", alice("user.create", "user", "u_carol", "RJ1", "", `{"id":"u_carol","email":"carol@nhs.net","name":"Carol Jones","org":"RJ1","grants":[{"role":"region-lead","org":"QKK"}]}`), reader,
+			"Alice Smith (alice@nhs.net) added the user Carol Jones (carol@nhs.net) at Guy's and St Thomas' NHS Foundation Trust (RJ1) with region-lead on NHS South East London ICB (QKK)"},
+		{"account made at single sign-on", Entry{ActorID: "system", Actor: "oidc", Action: "user.create", ObjectType: "user", ObjectID: "u_dan", Org: "RJ1",
+			After: raw(`{"email":"dan@nhs.net","name":"Dan Brown","via":"oidc"}`)}, reader,
+			"Single sign-on created the account of Dan Brown (dan@nhs.net) at their first single sign-on, at Guy's and St Thomas' NHS Foundation Trust (RJ1)"},
+		{"grant", alice("user.grant", "user", "u_carol", "RJ1", `[]`, `[{"role":"org-analyst","org":"RJ1"}]`), reader,
+			"Alice Smith (alice@nhs.net) granted org-analyst on Guy's and St Thomas' NHS Foundation Trust (RJ1) to Carol Jones"},
+		{"grant to someone the reader cannot see", alice("user.grant", "user", "u_zed", "QKK", `[{"role":"org-analyst","org":"RJ1"}]`, `[{"role":"org-analyst","org":"RJ1"},{"role":"org-admin","org":"QKK"}]`), nil,
+			"alice@nhs.net granted org-admin on QKK to user u_zed"},
+		{"revoke", alice("user.revoke", "user", "u_carol", "RJ1", `[{"role":"org-analyst","org":"RJ1"},{"role":"org-admin","org":"RJ1"}]`, `[{"role":"org-analyst","org":"RJ1"}]`), reader,
+			"Alice Smith (alice@nhs.net) took org-admin on Guy's and St Thomas' NHS Foundation Trust (RJ1) away from Carol Jones"},
+		{"disable", alice("user.update", "user", "u_carol", "RJ1", carolBefore, strings.Replace(carolBefore, `"disabled":false`, `"disabled":true`, 1)), reader,
+			"Alice Smith (alice@nhs.net) disabled Carol Jones (signed out everywhere)"},
+		{"enable", alice("user.update", "user", "u_carol", "RJ1", strings.Replace(carolBefore, `"disabled":false`, `"disabled":true`, 1), carolBefore), reader,
+			"Alice Smith (alice@nhs.net) enabled Carol Jones"},
+		{"rename and reset", alice("user.update", "user", "u_carol", "RJ1", carolBefore,
+			strings.Replace(strings.Replace(carolBefore, `"Carol Jones"`, `"Caroline Jones"`, 1), `"grants":[]`, `"grants":[],"password_changed":true`, 1)), nil,
+			"alice@nhs.net renamed Carol Jones to “Caroline Jones” and reset the password of them (signed out everywhere, API tokens revoked)"},
+		{"own password", Entry{ActorID: "u_carol", Actor: "carol@nhs.net", Action: "user.update", ObjectType: "user", ObjectID: "u_carol",
+			Before: raw(carolBefore), After: raw(strings.Replace(carolBefore, `"grants":[]`, `"grants":[],"password_changed":true`, 1))}, reader,
+			"Carol Jones (carol@nhs.net) changed their own password"},
+		{"token for someone", alice("token.create", "token", "t_1", "RJ1", "", `{"id":"t_1","user_id":"u_carol","user":"carol@nhs.net","name":"SIEM export","created_at":"2026-12-01T10:00:00Z","expires_at":"2027-03-01T10:00:00Z"}`), reader,
+			"Alice Smith (alice@nhs.net) created the API token “SIEM export” for Carol Jones, expiring 2027-03-01"},
+		{"own token", alice("token.create", "token", "t_2", "RJ1", "", `{"id":"t_2","user_id":"u_alice","user":"alice@nhs.net","name":"laptop"}`), reader,
+			"Alice Smith (alice@nhs.net) created their own API token “laptop”, never expiring"},
+		{"revoke a token", alice("token.revoke", "token", "t_1", "RJ1", `{"id":"t_1","user_id":"u_carol","user":"carol@nhs.net","name":"SIEM export"}`,
+			`{"id":"t_1","user_id":"u_carol","user":"carol@nhs.net","name":"SIEM export","revoked_at":"2026-12-02T10:00:00Z"}`), nil,
+			"alice@nhs.net revoked the API token “SIEM export” of carol@nhs.net"},
+		{"create an organisation", alice("org.create", "org", "RR8", "RR8", "", `{"ods":"RR8","name":"Leeds Teaching Hospitals NHS Trust","type":"trust","parent":"QWO","status":"active"}`), reader,
+			"Alice Smith (alice@nhs.net) created the organisation Leeds Teaching Hospitals NHS Trust (RR8) under NHS West Yorkshire ICB (QWO)"},
+		{"close an organisation", alice("org.update", "org", "RJ1", "RJ1", `{"ods":"RJ1","name":"Guy's","parent":"QKK","status":"active","postcode":"SE1 7EH"}`,
+			`{"ods":"RJ1","name":"Guy's","parent":"QKK","status":"closed","postcode":"SE1 9RT"}`), reader,
+			"Alice Smith (alice@nhs.net) closed Guy's and St Thomas' NHS Foundation Trust (RJ1); also: postcode SE1 7EH → SE1 9RT"},
+		{"move an organisation", alice("org.update", "org", "RJ1", "RJ1", `{"ods":"RJ1","name":"Guy's","parent":"QKK","status":"active"}`,
+			`{"ods":"RJ1","name":"Guy's","parent":"QWO","status":"active"}`), reader,
+			"Alice Smith (alice@nhs.net) moved Guy's and St Thomas' NHS Foundation Trust (RJ1) from NHS South East London ICB (QKK) to NHS West Yorkshire ICB (QWO)"},
+		{"import one organisation", Entry{ActorID: "cli:root", Actor: "cli:root", Via: "cli", Action: "org.import", ObjectType: "org", ObjectID: "RJ1", Org: "RJ1",
+			After: raw(`{"ods":"RJ1","name":"GUY'S AND ST THOMAS' NHS FOUNDATION TRUST","parent":"QKK","status":"active"}`)}, nil,
+			"The operator root (command line) imported GUY'S AND ST THOMAS' NHS FOUNDATION TRUST (RJ1) from the ODS lists"},
+		{"import a run of organisations", Entry{ActorID: "cli:root", Actor: "cli:root", Via: "cli", Action: "org.import", ObjectType: "ods_import", ObjectID: "2026-12-01T10:00:00Z",
+			After: raw(`{"created":9053,"updated":38,"closed":2034}`)}, nil,
+			"The operator root (command line) imported the ODS organisation lists (2,034 closed, 9,053 created, 38 updated)"},
+		{"an import that stopped", Entry{ActorID: "cli:root", Actor: "cli:root", Via: "cli", Action: "org.import.incomplete", ObjectType: "import", ObjectID: "2026-12-01T10:00:00Z",
+			After: raw(`{"applied":2000,"planned":9125,"error":"disk full"}`)}, nil,
+			"The operator root (command line) stopped importing the ODS organisation lists after 2,000 changes of 9,125 (the rest was not applied)"},
+		{"export the register", Entry{ActorID: "cli:root", Actor: "cli:root", Via: "cli", Action: "export", ObjectType: "supply_register", ObjectID: "2026-12-01T10:00:00Z",
+			After: raw(`{"contracts":0,"dependencies":6,"deployments":97,"products":10,"suppliers":11,"vulns":1}`)}, nil,
+			"The operator root (command line) exported the supplier register (11 suppliers, 10 products, 6 dependencies, 97 deployments, 1 vulnerability, 0 contracts)"},
+		{"download a blast radius", alice("export", "supply_impact", "vigil-impact-supplier-DEMO-PATH.csv", "RJ1", "", `{"query":"supplier=DEMO-PATH","format":"csv","rows":14}`), reader,
+			"Alice Smith (alice@nhs.net) downloaded the blast radius of supplier DEMO-PATH as CSV (14 rows)"},
+		{"download a picture", alice("export", "supply_picture", "vigil-map.png", "RJ1", "", `{"picture":"map","format":"png","query":"supplier=DEMO-PATH&level=icb&download=1"}`), reader,
+			"Alice Smith (alice@nhs.net) downloaded the picture map of level icb, supplier DEMO-PATH as PNG"},
+		{"another export", alice("export", "report", "r1", "RJ1", "", ""), reader,
+			"Alice Smith (alice@nhs.net) exported report r1"},
+		{"import the register", alice("supply.import", "import", "2026-12-01T10:00:00Z", "RJ1", "",
+			`{"files":[{"file":"suppliers.csv"},{"file":"products.csv"}],"tables":[{"table":"suppliers","created":2,"updated":1,"unchanged":8},{"table":"products","created":0,"updated":0,"unchanged":10}]}`), reader,
+			"Alice Smith (alice@nhs.net) imported the supplier register from 2 files: suppliers 2 created, 1 updated"},
+		{"import changing nothing", alice("supply.import", "import", "x", "RJ1", "", `{"files":[],"tables":[{"table":"suppliers","unchanged":8}]}`), reader,
+			"Alice Smith (alice@nhs.net) imported the supplier register (nothing changed)"},
+		{"snapshot", Entry{ActorID: "system", Actor: "vigil", Action: "supply.snapshot", ObjectType: "concentration_snapshot", ObjectID: "2026-12-01T10:00:00Z", After: raw(`{"taken_at":"2026-12-01T10:00:00Z","rows":78}`)}, nil,
+			"Vigil took a concentration snapshot (78 rows)"},
+		{"add a supplier", alice("supply.supplier.put", "supplier", "DEMO-PATH", "", "", `{"supplier_id":"DEMO-PATH","name":"Demo Pathology Partnership LLP","country":"GB"}`), reader,
+			"Alice Smith (alice@nhs.net) added the supplier Demo Pathology Partnership LLP (DEMO-PATH) to the register"},
+		{"change a supplier", alice("supply.supplier.put", "supplier", "DEMO-PATH", "", `{"supplier_id":"DEMO-PATH","name":"Demo Pathology","country":"GB","updated_at":"a"}`,
+			`{"supplier_id":"DEMO-PATH","name":"Demo Pathology","country":"IE","designated_critical":true,"updated_at":"b"}`), reader,
+			"Alice Smith (alice@nhs.net) changed the supplier Demo Pathology (DEMO-PATH): country GB → IE, designated critical (none) → yes"},
+		{"add a product", alice("supply.product.put", "product", "DEMO-LIMS", "", "", `{"product_id":"DEMO-LIMS","supplier_id":"DEMO-PATH","name":"Pathology LIMS","kind":"saas"}`), reader,
+			"Alice Smith (alice@nhs.net) added the product Pathology LIMS (DEMO-LIMS) to the register"},
+		{"remove a product", alice("supply.product.delete", "product", "DEMO-LIMS", "", `{"product_id":"DEMO-LIMS","name":"Pathology LIMS"}`, ""), reader,
+			"Alice Smith (alice@nhs.net) removed the product Pathology LIMS (DEMO-LIMS) from the register"},
+		{"add a dependency", alice("supply.dependency.put", "dependency", "DEMO-LIMS->DEMO-CLOUD-LDN", "", "", `{"product_id":"DEMO-LIMS","depends_on_product_id":"DEMO-CLOUD-LDN","kind":"hosting","critical":true}`), reader,
+			"Alice Smith (alice@nhs.net) recorded that product DEMO-LIMS depends on DEMO-CLOUD-LDN (hosting, critical)"},
+		{"remove a dependency", alice("supply.dependency.delete", "dependency", "DEMO-LIMS->DEMO-CLOUD-LDN", "", `{"product_id":"DEMO-LIMS","depends_on_product_id":"DEMO-CLOUD-LDN","kind":"hosting","critical":true}`, ""), reader,
+			"Alice Smith (alice@nhs.net) removed the dependency of product DEMO-LIMS on DEMO-CLOUD-LDN"},
+		{"record a CVE", alice("supply.vuln.put", "product_vuln", "DEMO-SENTINEL-AGENT/CVE-2099-4242", "", "", `{"product_id":"DEMO-SENTINEL-AGENT","cve":"CVE-2099-4242","component":"agent"}`), reader,
+			"Alice Smith (alice@nhs.net) recorded CVE-2099-4242 in product DEMO-SENTINEL-AGENT (component agent)"},
+		{"remove a CVE", alice("supply.vuln.delete", "product_vuln", "DEMO-SENTINEL-AGENT/CVE-2099-4242", "", "", ""), reader,
+			"Alice Smith (alice@nhs.net) removed CVE-2099-4242 from product DEMO-SENTINEL-AGENT"},
+		{"record a deployment", alice("supply.deployment.put", "deployment", "RJ1/DEMO-LIMS/pathology", "RJ1", "", `{"org_ods":"RJ1","product_id":"DEMO-LIMS","service":"pathology","criticality":"critical","has_fallback":false}`), reader,
+			"Alice Smith (alice@nhs.net) recorded the use of product DEMO-LIMS by Guy's and St Thomas' NHS Foundation Trust (RJ1) for pathology (critical, no fallback)"},
+		{"change a deployment", alice("supply.deployment.put", "deployment", "RJ1/DEMO-LIMS/pathology", "RJ1", `{"org_ods":"RJ1","product_id":"DEMO-LIMS","service":"pathology","criticality":"high","has_fallback":false}`,
+			`{"org_ods":"RJ1","product_id":"DEMO-LIMS","service":"pathology","criticality":"critical","has_fallback":true}`), nil,
+			"alice@nhs.net changed the use of product DEMO-LIMS by RJ1 for pathology: criticality high → critical, has fallback no → yes"},
+		{"remove a deployment", alice("supply.deployment.delete", "deployment", "RJ1/DEMO-LIMS/pathology", "RJ1", `{"org_ods":"RJ1","product_id":"DEMO-LIMS","service":"pathology"}`, ""), reader,
+			"Alice Smith (alice@nhs.net) removed the use of product DEMO-LIMS by Guy's and St Thomas' NHS Foundation Trust (RJ1) for pathology"},
+		{"record a contract", alice("supply.contract.put", "contract", "C-1", "RJ1", "", `{"contract_id":"C-1","org_ods":"RJ1","supplier_id":"DEMO-PATH","value_gbp":1000}`), reader,
+			"Alice Smith (alice@nhs.net) added the contract C-1 of Guy's and St Thomas' NHS Foundation Trust (RJ1) with supplier DEMO-PATH to the register"},
+		{"import boundaries", Entry{ActorID: "cli:root", Actor: "cli:root", Action: "geo.import", ObjectType: "geo_boundaries", ObjectID: "icb_apr2023_en_bsc.geojson",
+			After: raw(`{"source":"icb_apr2023_en_bsc.geojson","levels":{"icb":42},"created":42,"updated":0,"points_in":23809,"points_kept":11234}`)}, nil,
+			"The operator root (command line) imported map boundaries from icb_apr2023_en_bsc.geojson (42 ICBs: 42 created, 0 updated)"},
+		{"audit keyed", Entry{ActorID: "system", Actor: "vigil", Action: "audit.keyed", ObjectType: "audit_key", ObjectID: "0e3318ec2ce0bf73", After: raw(`{"key_id":"0e3318ec2ce0bf73","unkeyed_entries":12}`)}, nil,
+			"Vigil began keying the audit chain with audit key 0e3318ec2ce0bf73 (its MAC also binds the 12 entries before it)"},
+	}
+	covered := map[string]bool{}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, known := describe(tc.e, tc.n)
+			if !known {
+				t.Errorf("%s is not an action Describe knows", tc.e.Action)
+			}
+			if got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+			if got != Describe(tc.e, tc.n) {
+				t.Error("Describe differs from describe")
+			}
+		})
+		covered[tc.e.Action] = true
+	}
+
+	// Every action written anywhere in Vigil has a case above, so a new
+	// one cannot reach the audit pages as a bare code.
+	for _, a := range recordedActions(t) {
+		if !covered[a] {
+			t.Errorf("action %q is recorded (see internal/) but TestDescribe has no case for it", a)
+		}
+	}
+}
+
+// recordedActions finds the actions the code records: Action: "…" in a
+// Change, and the variables and arguments that become one.
+func recordedActions(t *testing.T) []string {
+	t.Helper()
+	res := []*regexp.Regexp{
+		regexp.MustCompile(`audit\.Change\{Action:\s*"([a-z_.]+)"`),
+		regexp.MustCompile(`\bChange\{Action:\s*"([a-z_.]+)"`),
+		regexp.MustCompile(`\baction\s*:?=\s*"([a-z_.]+)"`),
+		regexp.MustCompile(`recordSignIn\([^,]+, [^,]+, "([a-z_.]+)"`),
+	}
+	found := map[string]bool{}
+	err := filepath.WalkDir("..", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, re := range res {
+			for _, m := range re.FindAllSubmatch(b, -1) {
+				found[string(m[1])] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) < 20 {
+		t.Fatalf("found only %d actions in internal/: the patterns no longer match how entries are written", len(found))
+	}
+	out := make([]string, 0, len(found))
+	for a := range found {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// An action Describe does not know still says who did what to what, and a
+// document that is not what the action writes does not break the sentence.
+func TestDescribeUnknownAndMalformed(t *testing.T) {
+	got, known := describe(alice("case.assign", "case", "C-7", "RJ1", "", ""), reader)
+	if known || got != "Alice Smith (alice@nhs.net) did case.assign on case C-7" {
+		t.Errorf("unknown action: %q (known %v)", got, known)
+	}
+	for _, action := range []string{"user.grant", "user.update", "token.create", "org.update", "export", "supply.import", "geo.import", "supply.deployment.put"} {
+		e := alice(action, "x", "y", "RJ1", `"not an object"`, `[1,2`)
+		if s := Describe(e, reader); !strings.HasPrefix(s, "Alice Smith (alice@nhs.net) ") {
+			t.Errorf("%s with broken documents: %q", action, s)
+		}
+	}
+	// Stored text cannot break the line or run on without end.
+	e := alice("supply.supplier.put", "supplier", "S1", "", "", `{"name":"Evil\nCorp`+strings.Repeat("x", 200)+`"}`)
+	if s := Describe(e, nil); strings.Contains(s, "\n") || len(s) > 200 {
+		t.Errorf("long or multi-line name: %q", s)
+	}
+}
