@@ -199,18 +199,54 @@ func (s *Service) after(tx *store.Tx, key string, evs ...Event) {
 // compare as their times and random parts do.
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
+// ulids makes IDs monotonic within a millisecond: an ID made in the same
+// millisecond as the one before is that one plus one, so IDs made one
+// after another sort in that order — timelines and the inbox keep their
+// order at any speed. (A clock that steps back makes IDs that sort
+// before, as their times do.)
+var ulids struct {
+	sync.Mutex
+	last [16]byte
+}
+
 // newID returns "<prefix>-<ULID>" for t: 48 bits of Unix milliseconds and
 // 80 random bits, 26 characters. IDs of one kind sort by creation time.
 func newID(prefix string, t time.Time) string {
+	b := msBytes(t)
+	ulids.Lock()
+	if string(b[:6]) == string(ulids.last[:6]) {
+		b = ulids.last
+		for i := 15; i >= 6; i-- {
+			b[i]++
+			if b[i] != 0 {
+				break
+			}
+		}
+	} else {
+		rand.Read(b[6:])
+		// Leave room to count up within the millisecond.
+		b[6] &= 0x7f
+	}
+	ulids.last = b
+	ulids.Unlock()
+	return prefix + "-" + encodeULID(b)
+}
+
+// msBytes is a ULID of t with a zero random part.
+func msBytes(t time.Time) [16]byte {
 	var b [16]byte
-	ms := uint64(t.UnixMilli())
+	ms := uint64(max(t.UnixMilli(), 0))
 	for i := 5; i >= 0; i-- {
 		b[i] = byte(ms)
 		ms >>= 8
 	}
-	rand.Read(b[6:])
+	return b
+}
+
+// encodeULID writes 128 bits as 26 base32 digits (the first holds the top
+// 3 bits).
+func encodeULID(b [16]byte) string {
 	var out [26]byte
-	// 128 bits as 26 base32 digits: the first digit holds the top 3 bits.
 	var hi, lo uint64
 	for i := 0; i < 8; i++ {
 		hi = hi<<8 | uint64(b[i])
@@ -221,14 +257,13 @@ func newID(prefix string, t time.Time) string {
 		lo = lo>>5 | hi<<59
 		hi >>= 5
 	}
-	return prefix + "-" + string(out[:])
+	return string(out[:])
 }
 
 // idFloor is the smallest ID of kind prefix made at or after t, for time
 // ranges over IDs.
 func idFloor(prefix string, t time.Time) string {
-	id := newID(prefix, t)
-	return id[:len(prefix)+1+10] + strings.Repeat("0", 16)
+	return prefix + "-" + encodeULID(msBytes(t))
 }
 
 // validID reports whether id looks like an ID of kind prefix, so lookups

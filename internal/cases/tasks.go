@@ -27,7 +27,9 @@ const (
 )
 
 // TaskStatuses lists the task statuses.
-func TaskStatuses() []TaskStatus { return []TaskStatus{TaskOpen, TaskInProgress, TaskDone, TaskCancelled} }
+func TaskStatuses() []TaskStatus {
+	return []TaskStatus{TaskOpen, TaskInProgress, TaskDone, TaskCancelled}
+}
 
 // Task is a piece of work in a case, with a checklist and a log.
 type Task struct {
