@@ -72,12 +72,12 @@ func TestMarkdownSanitisesXSS(t *testing.T) {
 	}
 	// What Markdown is for survives.
 	for in, want := range map[string]string{
-		"**bold** and _it_":          "<strong>bold</strong>",
-		"[NCSC](https://ncsc.gov.uk)": `href="https://ncsc.gov.uk"`,
+		"**bold** and _it_":              "<strong>bold</strong>",
+		"[NCSC](https://ncsc.gov.uk)":    `href="https://ncsc.gov.uk"`,
 		"- [x] isolated\n- [ ] restored": `type="checkbox"`,
-		"`cmd.exe /c`":               "<code>cmd.exe /c</code>",
-		"| a |\n|---|\n| 1 |":         "<td>1</td>",
-		"<script>alert(1)</script>":  "", // dropped, not shown as markup
+		"`cmd.exe /c`":                   "<code>cmd.exe /c</code>",
+		"| a |\n|---|\n| 1 |":            "<td>1</td>",
+		"<script>alert(1)</script>":      "", // dropped, not shown as markup
 	} {
 		out := RenderMarkdown(in)
 		if !strings.Contains(out, want) {
