@@ -8,7 +8,9 @@ import (
 )
 
 // extraCommands are the domain commands beyond the foundation.
-func (e *env) extraCommands() []*cobra.Command { return []*cobra.Command{e.supplyCmd()} }
+func (e *env) extraCommands() []*cobra.Command {
+	return []*cobra.Command{e.supplyCmd(), e.alertsCmd(), e.casesCmd()}
+}
 
 // loadExtraDemo adds the domains' demonstration data.
 func (e *env) loadExtraDemo(cmd *cobra.Command, a *app.App) error {
