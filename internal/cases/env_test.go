@@ -68,6 +68,20 @@ func person(email string, role scope.Role, code, path string) scope.Scope {
 
 func newEnv(t testing.TB, db *store.DB) *env {
 	t.Helper()
+	e := newEnvBare(t, db)
+	t.Cleanup(func() { e.svc.Close() })
+	for _, o := range estate {
+		if _, err := e.orgs.Create(context.Background(), scope.System("test"), o); err != nil {
+			t.Fatalf("create %s: %v", o.Code, err)
+		}
+	}
+	return e
+}
+
+// newEnvBare is the service over db with only the national root; the
+// caller closes the service.
+func newEnvBare(t testing.TB, db *store.DB) *env {
+	t.Helper()
 	ctx := context.Background()
 	clk := &clock{t: t0}
 	al := audit.New(db, clk.now)
@@ -77,11 +91,6 @@ func newEnv(t testing.TB, db *store.DB) *env {
 	}
 	if err := os.EnsureRoot(ctx); err != nil {
 		t.Fatal(err)
-	}
-	for _, o := range estate {
-		if _, err := os.Create(ctx, scope.System("test"), o); err != nil {
-			t.Fatalf("create %s: %v", o.Code, err)
-		}
 	}
 	e := &env{db: db, orgs: os, audit: al, clk: clk,
 		alice:  person("alice@rj1.nhs.test", scope.OrgAnalyst, "RJ1", "/ENG/Y56/QKK/RJ1/"),
@@ -99,7 +108,6 @@ func newEnv(t testing.TB, db *store.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.svc.Close() })
 	return e
 }
 

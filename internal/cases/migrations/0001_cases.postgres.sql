@@ -41,8 +41,16 @@ CREATE INDEX alerts_org ON alerts (org, status, id);
 CREATE INDEX alerts_status ON alerts (status, id);
 CREATE INDEX alerts_severity ON alerts (severity, status, id);
 CREATE INDEX alerts_source ON alerts (source, type, id);
-CREATE INDEX alerts_case ON alerts (case_id) WHERE case_id <> '';
-CREATE INDEX alerts_assignee ON alerts (assignee, id) WHERE assignee <> '';
+-- Not partial: a partial index (WHERE case_id <> '') is not used for
+-- case_id = ? with a bound value, as SQLite cannot prove the value is not ''.
+CREATE INDEX alerts_case ON alerts (case_id, id);
+CREATE INDEX alerts_assignee ON alerts (assignee, id);
+-- Alerts per organisation, kept with every new alert: how many alerts a
+-- caller's scope holds decides how the inbox reads them (alerts.go).
+CREATE TABLE alert_counts (
+	org TEXT PRIMARY KEY,
+	alerts BIGINT NOT NULL
+);
 -- Message IDs of alerts taken from the ALERTS stream, so a redelivered
 -- message stores nothing twice (a repeat through the API raises the
 -- occurrence count; a redelivery must not).
@@ -90,7 +98,8 @@ CREATE TABLE cases (
 );
 CREATE INDEX cases_org ON cases (org, status, id);
 CREATE INDEX cases_status ON cases (status, id);
-CREATE INDEX cases_parent ON cases (parent_id) WHERE parent_id <> '';
+CREATE INDEX cases_parent ON cases (parent_id, id);
+CREATE INDEX cases_assignee ON cases (assignee, id);
 CREATE TABLE case_tags (
 	case_id TEXT COLLATE "C" NOT NULL,
 	tag TEXT NOT NULL,

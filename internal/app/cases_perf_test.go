@@ -1,0 +1,107 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// alertPosts is how many alerts TestAlertCreationPerformance posts
+// (VIGIL_BENCH_ALERT_POSTS overrides).
+func alertPosts() int {
+	if n, err := strconv.Atoi(os.Getenv("VIGIL_BENCH_ALERT_POSTS")); err == nil && n > 0 {
+		return n
+	}
+	return 20_000
+}
+
+// TestAlertCreationPerformance holds alert creation through the API to
+// issue 15's floor — at least 2,000 alerts a second on SQLite — with fifty
+// clients posting one alert a request (no batching by the client) to a
+// real server over loopback HTTP, each alert new, each audited.
+func TestAlertCreationPerformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("posts 20,000 alerts")
+	}
+	s := startServer(t)
+	f := newFixture(t, s)
+	const clients = 50
+	n := alertPosts()
+	tr := &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	post := func(ref string) (time.Duration, error) {
+		body := `{"source":"edr","type":"malware","source_ref":"` + ref + `","title":"Malware on ws-` + ref + `","severity":"high","org":"RJ1","tlp":"amber",` +
+			`"observables":[{"type":"host","value":"ws-` + ref + `.rj1.nhs.uk"},{"type":"ip","value":"10.1.2.3"},{"type":"hash-sha256","value":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}]}`
+		req, _ := http.NewRequest("POST", s.url("/api/v1/alerts"), strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+f.aliceTok)
+		req.Header.Set("Content-Type", "application/json")
+		start := time.Now()
+		res, err := c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 201 {
+			return 0, fmt.Errorf("POST %s = %d", ref, res.StatusCode)
+		}
+		return time.Since(start), nil
+	}
+	run := func(prefix string, total int) (time.Duration, []time.Duration) {
+		var next atomic.Int64
+		lat := make([][]time.Duration, clients)
+		var wg sync.WaitGroup
+		var failed atomic.Value
+		start := time.Now()
+		for w := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := next.Add(1)
+					if i > int64(total) || failed.Load() != nil {
+						return
+					}
+					d, err := post(fmt.Sprintf("%s-%d", prefix, i))
+					if err != nil {
+						failed.Store(err)
+						return
+					}
+					lat[w] = append(lat[w], d)
+				}
+			}()
+		}
+		wg.Wait()
+		if err := failed.Load(); err != nil {
+			t.Fatal(err)
+		}
+		var all []time.Duration
+		for _, l := range lat {
+			all = append(all, l...)
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+		return time.Since(start), all
+	}
+	run("warm", 500)
+	took, lat := run("p", n)
+	rate := float64(n) / took.Seconds()
+	t.Logf("%d alerts by %d clients in %v: %.0f alerts/s; latency p50 %.1f ms, p99 %.1f ms", n, clients, took.Round(time.Millisecond), rate,
+		ms(pct(lat, .5)), ms(pct(lat, .99)))
+	var rows int
+	s.DB.QueryRow(`SELECT COUNT(*) FROM alerts`).Scan(&rows)
+	if rows != n+500 {
+		t.Fatalf("%d alerts stored, want %d", rows, n+500)
+	}
+	if !raceEnabled && rate < 2000 {
+		t.Errorf("%.0f alerts/s, under the 2,000/s floor", rate)
+	}
+}
