@@ -258,10 +258,41 @@ func TestListAlertsFiltersAndCursor(t *testing.T) {
 		wantInvalid(t, err, "status")
 		_, _, err = e.svc.ListAlerts(ctx, e.alice, AlertFilter{After: "x'; DROP TABLE alerts"})
 		wantInvalid(t, err, "cursor")
-		// The region lead sees both trusts.
+		// The region lead sees both trusts — read both ways the inbox
+		// reads (inboxScope): organisation by organisation for a page of
+		// 100, newest first for a page of 3 (13² > 4 × 13).
 		list, _, _ := e.svc.ListAlerts(ctx, e.rex, AlertFilter{})
 		if len(list) != 13 {
 			t.Errorf("region lead sees %d, want 13", len(list))
+		}
+		var paged []string
+		cursor = ""
+		for {
+			page, next, err := e.svc.ListAlerts(ctx, e.rex, AlertFilter{Limit: 3, After: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range page {
+				paged = append(paged, a.ID)
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		for i := range list {
+			if i >= len(paged) || paged[i] != list[i].ID {
+				t.Fatalf("newest-first pages %v differ from the whole list", paged)
+			}
+		}
+		if _, _, hint, _ := e.svc.inboxScope(ctx, e.rex, 4); e.db.Dialect == "sqlite" && hint != "" {
+			t.Errorf("a page of 3 over the region read by organisation (%q)", hint)
+		}
+		if _, _, hint, _ := e.svc.inboxScope(ctx, e.alice, 101); e.db.Dialect == "sqlite" && hint == "" {
+			t.Errorf("a trust's page of 100 read newest first")
+		}
+		if w, _, _, _ := e.svc.inboxScope(ctx, e.nadia, 101); w != "1=1" {
+			t.Errorf("national scope condition %q", w)
 		}
 	})
 }
