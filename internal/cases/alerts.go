@@ -570,7 +570,7 @@ func (s *Service) lockAlerts(ctx context.Context, tx *store.Tx, sc scope.Scope, 
 	for i, id := range ids {
 		in[i] = id
 	}
-	list, err := queryAll(ctx, tx, `SELECT `+alertCols+` FROM alerts WHERE id IN (`+store.Placeholders(len(ids))+`) AND `+where, scanAlert, append(in, args...)...)
+	list, err := queryAll(ctx, tx, `SELECT `+alertCols+` FROM alerts WHERE id IN (`+store.Placeholders(len(ids))+`) AND `+where+forUpdate(tx), scanAlert, append(in, args...)...)
 	if err != nil {
 		return nil, nil, err
 	}
