@@ -44,6 +44,7 @@ import (
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
+	"github.com/vigil-health/vigil/internal/supply"
 )
 
 //go:embed migrations/*.sql
@@ -72,6 +73,12 @@ type Users interface {
 	ScopeOf(ctx context.Context, emailOrID string) (scope.Scope, error)
 }
 
+// SupplyImpact is what national incidents need of the supplier register:
+// supply.Service provides it.
+type SupplyImpact interface {
+	Impact(ctx context.Context, sc scope.Scope, q supply.Query) (supply.ImpactResult, error)
+}
+
 // Options are the Service's dependencies.
 type Options struct {
 	DB    *store.DB
@@ -79,10 +86,10 @@ type Options struct {
 	Orgs  Orgs
 	// Users resolves mentions and assignees (optional).
 	Users Users
-	// Supply is the supplier register's impact query, for national
+	// Supply is the supplier register's blast radius, for national
 	// incidents opened from a supplier compromise (issue 15, a later
 	// step); optional, and unused by alerts and cases.
-	Supply any
+	Supply SupplyImpact
 	// Now is the clock; time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
