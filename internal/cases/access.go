@@ -46,22 +46,6 @@ func (s *Service) orgPath(ctx context.Context, code string) (string, error) {
 	return p, nil
 }
 
-// may checks that sc holds p on organisation code, answering not found
-// when sc may not even read it. what names the object for the message.
-func (s *Service) may(ctx context.Context, sc scope.Scope, code string, p scope.Perm, what string) error {
-	path, err := s.orgPath(ctx, code)
-	if err != nil {
-		return err
-	}
-	if !sc.CanAt(scope.Read, path) {
-		return fault.ErrNotFound
-	}
-	if !sc.CanAt(p, path) {
-		return fault.Forbiddenf("you may read but not change %s", what)
-	}
-	return nil
-}
-
 // flowsTo reports whether data of organisation fromPath may move into an
 // object of organisation toPath: the target is the same organisation or
 // one above it, so its readers already read the data.
