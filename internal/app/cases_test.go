@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/api"
 	"github.com/vigil-health/vigil/internal/audit"
@@ -199,3 +200,41 @@ func TestCasesAPIFlowAndEvidence(t *testing.T) {
 }
 
 func auditFilter(action string) audit.Filter { return audit.Filter{Action: action} }
+
+// vigil serve stores what producers publish on the ALERTS stream: a
+// detection published with a message ID is in the inbox once, even when
+// published twice. (Embedded NATS: a shared external server's stream
+// would be consumed by whichever test server is running.)
+func TestServeConsumesAlertStream(t *testing.T) {
+	s := startEmbedded(t)
+	f := newFixture(t, s)
+	ctx := context.Background()
+	body, _ := json.Marshal(cases.NewAlert{Source: "sigma", Type: "lateral-movement", SourceRef: "rule-7:ws-12", Title: "PsExec from WS-12",
+		Severity: cases.High, Org: "RJ1", TLP: cases.TLPAmber, Observables: []cases.Observable{{Type: cases.ObsHost, Value: "ws-12"}}})
+	for range 2 {
+		if err := s.Bus.Publish(ctx, cases.AlertSubject("RJ1"), body, "sigma-7-ws-12-0001"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, out := get(t, http.DefaultClient, s.url("/api/v1/alerts?source=sigma"), f.aliceTok)
+		var p api.Page[cases.Alert]
+		json.Unmarshal([]byte(out), &p)
+		if len(p.Items) == 1 {
+			if p.Items[0].Occurrences != 1 || p.Items[0].Org != "RJ1" {
+				t.Fatalf("stored %s", out)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the published alert never reached the inbox: %s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Bob's inbox does not have it.
+	_, out := get(t, http.DefaultClient, s.url("/api/v1/alerts?source=sigma"), f.bobTok)
+	if strings.Contains(out, "PsExec") {
+		t.Errorf("bob sees RJ1's alert: %s", out)
+	}
+}
