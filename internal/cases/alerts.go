@@ -457,8 +457,7 @@ func (s *Service) inboxScope(ctx context.Context, sc scope.Scope, limit int) (st
 	if err := s.db.Q().QueryRowContext(ctx, `SELECT COALESCE(SUM(alerts), 0) FROM alert_counts`).Scan(&total); err != nil {
 		return "", nil, "", fmt.Errorf("cases: count alerts: %w", err)
 	}
-	pf, pargs := sc.PathFilter("o.path", scope.Read)
-	if err := s.db.Q().QueryRowContext(ctx, `SELECT COALESCE(SUM(c.alerts), 0) FROM alert_counts c JOIN orgs o ON o.code = c.org WHERE `+pf, pargs...).Scan(&inScope); err != nil {
+	if err := s.db.Q().QueryRowContext(ctx, `SELECT COALESCE(SUM(alerts), 0) FROM alert_counts WHERE `+where, args...).Scan(&inScope); err != nil {
 		return "", nil, "", fmt.Errorf("cases: count alerts in scope: %w", err)
 	}
 	if inScope*inScope <= int64(limit)*total {
