@@ -38,12 +38,16 @@ vet:
 # make bench: the performance figures in docs/performance.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./internal/org/ ./internal/web/ ./internal/supply/...
+	# A million alerts are generated first (about a minute on SQLite).
+	$(GO) test -run '^$$' -bench BenchmarkInboxFirstPage -benchtime 20x -timeout 60m ./internal/cases/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseODS -fuzztime 60s ./internal/org/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCSV$$' -fuzztime 60s ./internal/supply/
 	$(GO) test -run '^$$' -fuzz '^FuzzCSVCell$$' -fuzztime 30s ./internal/supply/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseGeoJSON$$' -fuzztime 60s ./internal/geo/
+	$(GO) test -run '^$$' -fuzz '^FuzzRenderMarkdown$$' -fuzztime 30s ./internal/cases/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTemplate$$' -fuzztime 30s ./internal/cases/
 
 clean:
 	rm -rf bin

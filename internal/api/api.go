@@ -21,6 +21,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/jsonstream"
@@ -38,7 +39,9 @@ type Options struct {
 	Auth  *auth.Service
 	Audit *audit.Log
 	// Supply, when set, adds the supplier register routes under /supply.
-	Supply  *supply.Service
+	Supply *supply.Service
+	// Cases, when set, adds the alerts inbox and case routes.
+	Cases   *cases.Service
 	Logger  *slog.Logger
 	Version string
 }
@@ -199,13 +202,7 @@ func (a *API) wrap(h jsonHandler) httpd.Handler {
 			a.cut(r, err)
 		}
 		if err != nil {
-			p := problemFor(err)
-			p.Instance = r.URL.Path
-			if p.Status >= 500 {
-				p.ErrorID = httpd.NewID()
-				a.o.Logger.Error("api error", "error_id", p.ErrorID, "request_id", httpd.RequestID(r.Context()), "path", r.URL.Path, "err", err)
-			}
-			WriteProblem(w, p)
+			a.fail(w, r, err)
 			return
 		}
 		if st, ok := v.(streamer); ok {
@@ -235,6 +232,18 @@ func (a *API) wrap(h jsonHandler) httpd.Handler {
 			a.cut(r, err)
 		}
 	}
+}
+
+// fail answers err as a problem document, logging internal errors with an
+// error ID.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemFor(err)
+	p.Instance = r.URL.Path
+	if p.Status >= 500 {
+		p.ErrorID = httpd.NewID()
+		a.o.Logger.Error("api error", "error_id", p.ErrorID, "request_id", httpd.RequestID(r.Context()), "path", r.URL.Path, "err", err)
+	}
+	WriteProblem(w, p)
 }
 
 // cut ends a response whose status is sent but whose body failed midway

@@ -84,10 +84,17 @@ func (a *API) OpenAPI() map[string]any {
 					"additionalProperties": map[string]any{"type": "string", "format": "binary"}}}
 			}
 			op["requestBody"] = map[string]any{"required": true, "content": content}
+		} else if s.Upload {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"multipart/form-data": map[string]any{"schema": map[string]any{
+				"type": "object", "required": []string{"file"},
+				"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary", "description": "the file, with its name"}}}}}}
 		}
 		ok := map[string]any{"description": "OK", "content": map[string]any{"application/json": map[string]any{"schema": ref(s.Response)}}}
 		if s.Response == "" {
 			ok = map[string]any{"description": "Done; no content"}
+		}
+		if s.Binary {
+			ok = map[string]any{"description": "The file, as an attachment", "content": map[string]any{"application/octet-stream": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}}
 		}
 		resp := map[string]any{
 			itoa(s.Status): ok,

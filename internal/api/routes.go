@@ -26,7 +26,9 @@ type spec struct {
 	Params                     []param
 	Body                       string // schema name of the request body
 	// Upload: the body may also be multipart/form-data file parts.
-	Upload   bool
+	Upload bool
+	// Binary: the 2xx answer is a file (application/octet-stream), not JSON.
+	Binary   bool
 	Response string // schema name of the 2xx response
 	Status   int
 	Public   bool
@@ -47,6 +49,24 @@ func (a *API) route(rt *httpd.Router, s spec, h jsonHandler) {
 		access = httpd.Public
 	}
 	rt.Handle("api", s.Method, Prefix+s.Path, access, s.Summary, a.wrap(h))
+}
+
+// rawHandler writes its own answer (a file download) and returns an error
+// only before it has written anything.
+type rawHandler func(w http.ResponseWriter, r *http.Request, sc scope.Scope) error
+
+// routeRaw registers an authenticated route whose handler writes its own
+// answer; its errors are problem documents like every other route's.
+func (a *API) routeRaw(rt *httpd.Router, s spec, h rawHandler) {
+	if s.Status == 0 {
+		s.Status = 200
+	}
+	a.specs = append(a.specs, s)
+	rt.Handle("api", s.Method, Prefix+s.Path, httpd.Authenticated, s.Summary, func(w http.ResponseWriter, r *http.Request, sc scope.Scope) {
+		if err := h(w, r, sc); err != nil {
+			a.fail(w, r, err)
+		}
+	})
 }
 
 // Register adds every API route to rt. Domain packages added later
@@ -110,6 +130,9 @@ func (a *API) Register(rt *httpd.Router) {
 
 	if a.o.Supply != nil {
 		a.registerSupply(rt)
+	}
+	if a.o.Cases != nil {
+		a.registerCases(rt)
 	}
 
 	a.route(rt, spec{Method: "GET", Path: "/openapi.json", Tag: "meta", Summary: "This document", Public: true, Response: "OpenAPI"},

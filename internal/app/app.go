@@ -18,9 +18,12 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/config"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/supply"
 )
@@ -30,7 +33,7 @@ var Version = "dev"
 
 // Migrations lists every domain's schema, in dependency order.
 func Migrations() []store.MigrationSet {
-	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations()}
+	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations()}
 }
 
 // App holds the opened store and the domain services built on it.
@@ -42,6 +45,8 @@ type App struct {
 	Orgs   *org.Service
 	Auth   *auth.Service
 	Supply *supply.Service
+	// Cases is the alerts inbox and case management (issue 15).
+	Cases *cases.Service
 	// Geo holds the map boundaries of ICBs and regions.
 	Geo *geo.Store
 	// Hasher bounds the process's concurrent password hashing
@@ -179,7 +184,31 @@ func (a *App) build(ctx context.Context) error {
 	if a.Geo, err = geo.New(geo.Options{DB: a.DB, Audit: a.Audit, Now: a.Now}); err != nil {
 		return err
 	}
+	if a.Cases, err = cases.New(cases.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Users: caseUsers{a.Auth}, Supply: a.Supply,
+		Now: a.Now, Logger: a.Log.With("component", "cases")}); err != nil {
+		return err
+	}
+	a.closers = append(a.closers, a.Cases.Close)
 	return nil
+}
+
+// caseUsers resolves the people named in case assignments and mentions
+// (by e-mail or ID) to their current scope; a disabled account is no one.
+type caseUsers struct{ auth *auth.Service }
+
+func (u caseUsers) ScopeOf(ctx context.Context, who string) (scope.Scope, error) {
+	usr, err := u.auth.GetUser(ctx, scope.System("cases"), who)
+	if err != nil {
+		return scope.Scope{}, err
+	}
+	if usr.Disabled {
+		return scope.Scope{}, fault.ErrNotFound
+	}
+	sc, err := u.auth.ScopeFor(ctx, usr.ID, "", "")
+	if errors.Is(err, auth.ErrDisabled) {
+		return scope.Scope{}, fault.ErrNotFound
+	}
+	return sc, err
 }
 
 // Close releases everything Open opened, in reverse order. Safe twice.

@@ -82,6 +82,13 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	s.closers = append(s.closers, func() error { stopNotices(); return nil })
+	// Alerts published on the ALERTS stream (cases/alertbus.go), stored
+	// durably before each is acknowledged; stopped before the bus closes.
+	stopAlerts, err := a.Cases.ConsumeAlerts(ctx, s.Bus)
+	if err != nil {
+		return s, err
+	}
+	s.closers = append(s.closers, func() error { stopAlerts(); return nil })
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -117,7 +124,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	s.registerOps(reg)
-	if s.API, err = api.New(api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Logger: log, Version: Version}); err != nil {
+	if s.API, err = api.New(api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Logger: log, Version: Version}); err != nil {
 		return s, err
 	}
 	s.API.Register(s.Router)

@@ -389,3 +389,42 @@ func TestPublishHeadsThrottles(t *testing.T) {
 		t.Errorf("last published %+v, head %+v", heads[len(heads)-1], want)
 	}
 }
+
+// AppendAll writes what Append would, one entry after another: the chain
+// verifies, keyed, and mixes with single appends; the head moves once.
+func TestAppendAllKeepsTheChain(t *testing.T) {
+	each(t, func(t *testing.T, db *store.DB) {
+		l, clk, _ := keyedChain(t, db, 2)
+		sc := actor("dan@example.org", grant(scope.OrgAdmin, "RJ1"))
+		var batch []audit.Actor
+		for i := range 450 { // more than one INSERT's worth
+			batch = append(batch, audit.Actor{Scope: sc, Change: audit.Change{Action: "alert.create", ObjectType: "alert", ObjectID: fmt.Sprint("a-", i), Org: "RJ1", After: thing{"a", i}}})
+		}
+		clk.Advance(time.Second)
+		var got []audit.Entry
+		err := db.InTx(t.Context(), func(tx *store.Tx) error {
+			var err error
+			got, err = l.AppendAll(t.Context(), tx, batch)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		appendTx(t, db, l, sc, audit.Change{Action: "thing.update", ObjectType: "thing", ObjectID: "after", Org: "RJ1"})
+		if got[0].Seq != 4 || got[449].Seq != 453 || got[1].PrevHash != got[0].Hash || got[0].KeyID == "" {
+			t.Fatalf("entries %d..%d, links %q/%q, key %q", got[0].Seq, got[449].Seq, got[1].PrevHash, got[0].Hash, got[0].KeyID)
+		}
+		v, err := l.Verify(t.Context(), nil)
+		if err != nil || !v.OK || v.Entries != 454 || v.Anchoring != "keyed" {
+			t.Fatalf("verify = %+v, %v", v, err)
+		}
+		h, _ := l.Head(t.Context())
+		if h.Seq != 454 {
+			t.Fatalf("head %d", h.Seq)
+		}
+		// An entry written by AppendAll is tamper-evident like any other.
+		exec(t, db, db.Rebind(`UPDATE audit_log SET org = 'RJZ' WHERE seq = 200`))
+		v, err = l.Verify(t.Context(), nil)
+		wantBroken(t, v, err, 200, "")
+	})
+}

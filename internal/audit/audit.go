@@ -381,6 +381,94 @@ func (l *Log) Append(ctx context.Context, tx *store.Tx, sc scope.Scope, c Change
 	return e, nil
 }
 
+// Actor pairs a change with who made it, for AppendAll.
+type Actor struct {
+	Scope  scope.Scope
+	Change Change
+}
+
+// appendRows is how many entries one INSERT of AppendAll carries (15
+// columns: 3,000 parameters, far under both engines' limits).
+const appendRows = 200
+
+// AppendAll records several changes inside tx, in order, as Append would
+// one by one — the same entries, hashes and head — but with the head read
+// and moved once and the entries written in multi-row INSERTs: a batch of
+// alert creations pays four statements per batch instead of four per
+// entry. It returns the entries.
+func (l *Log) AppendAll(ctx context.Context, tx *store.Tx, cs []Actor) ([]Entry, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	out := make([]Entry, len(cs))
+	for i, c := range cs {
+		before, err := rawJSON(c.Change.Before)
+		if err != nil {
+			return nil, fmt.Errorf("audit: encode before: %w", err)
+		}
+		after, err := rawJSON(c.Change.After)
+		if err != nil {
+			return nil, fmt.Errorf("audit: encode after: %w", err)
+		}
+		sc := c.Scope
+		out[i] = Entry{ActorID: sc.UserID, Actor: sc.Email, Via: sc.Via, Remote: sc.Remote,
+			Action: c.Change.Action, ObjectType: c.Change.ObjectType, ObjectID: c.Change.ObjectID, Org: c.Change.Org,
+			Before: before, After: after}
+	}
+	// As in Append: the head is bumped first, which takes the row lock on
+	// PostgreSQL (SQLite's transaction holds the write lock already).
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = seq + ? WHERE id = 1`, len(cs)); err != nil {
+		return nil, fmt.Errorf("audit: lock head: %w", err)
+	}
+	var last int64
+	var prev, chainKey string
+	if err := tx.QueryRowContext(ctx, `SELECT seq, hash, key_id FROM audit_head WHERE id = 1`).Scan(&last, &prev, &chainKey); err != nil {
+		return nil, fmt.Errorf("audit: read head: %w", err)
+	}
+	if chainKey != "" && chainKey != l.KeyID() {
+		if l.key == nil {
+			return nil, fmt.Errorf("%w: the chain is keyed with key %s and this process has no audit key", ErrKeyMismatch, chainKey)
+		}
+		return nil, fmt.Errorf("%w: the chain is keyed with key %s, this process has key %s", ErrKeyMismatch, chainKey, l.key.id)
+	}
+	now := l.now().UTC()
+	seq := last - int64(len(cs))
+	for i := range out {
+		e := &out[i]
+		seq++
+		e.Seq, e.At, e.PrevHash = seq, now, prev
+		if l.key != nil {
+			e.KeyID = l.key.id
+		}
+		e.Hash = hashOf(e, l.key)
+		prev = e.Hash
+	}
+	const rowPH = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	args := make([]any, 0, appendRows*15)
+	for start := 0; start < len(out); start += appendRows {
+		end := min(start+appendRows, len(out))
+		args = args[:0]
+		for _, e := range out[start:end] {
+			args = append(args, e.Seq, e.At.Format(atLayout), e.ActorID, e.Actor, e.Via, e.Remote, e.Action, e.ObjectType, e.ObjectID, e.Org,
+				string(e.Before), string(e.After), e.PrevHash, e.Hash, e.KeyID)
+		}
+		q := `INSERT INTO audit_log (seq, at, actor_id, actor, via, remote, action, object_type, object_id, org, before_json, after_json, prev_hash, hash, key_id) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(rowPH+", ", end-start), ", ")
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return nil, fmt.Errorf("audit: append: %w", err)
+		}
+	}
+	mac := ""
+	if l.key != nil {
+		mac = headMAC(last, prev, l.key.id, l.key)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = ?, key_id = ?, mac = ? WHERE id = 1`, prev, l.KeyID(), mac); err != nil {
+		return nil, fmt.Errorf("audit: move head: %w", err)
+	}
+	tx.AfterCommit("audit.head", l.notify)
+	return out, nil
+}
+
 // Record appends c in a transaction of its own, for events that change
 // nothing else (exports, sign-ins).
 func (l *Log) Record(ctx context.Context, sc scope.Scope, c Change) error {

@@ -64,6 +64,21 @@ func (d describer) orgName(code string) string {
 	return d.n.OrgName(code)
 }
 
+// caseDoc is what the cases domain records of a case.
+type caseDoc struct {
+	Title      string `json:"title"`
+	Status     string `json:"status"`
+	Resolution string `json:"resolution"`
+	Impact     string `json:"impact"`
+}
+
+func (c caseDoc) titled() string {
+	if c.Title == "" {
+		return ""
+	}
+	return " (" + clip(c.Title) + ")"
+}
+
 // actor is who acted: a person as "Name (e-mail)", Vigil itself, or the
 // operator at the command line.
 func (d describer) actor() string {
@@ -184,6 +199,136 @@ func (d describer) predicate() (string, bool) {
 	switch e.Action {
 	case "auth.signin":
 		return "signed in", true
+	case "alert.create":
+		var a struct {
+			Source   string `json:"source"`
+			Severity string `json:"severity"`
+			Title    string `json:"title"`
+		}
+		doc(e.After, &a)
+		return fmt.Sprintf("reported %s alert %s from %s: %s", or(a.Severity, "an"), e.ObjectID, or(a.Source, "a source"), clip(a.Title)), true
+	case "alert.repeat":
+		var a struct {
+			Occurrences int `json:"occurrences"`
+		}
+		doc(e.After, &a)
+		return fmt.Sprintf("reported alert %s again (%s)", e.ObjectID, phrase.Count(a.Occurrences, "time", "times")), true
+	case "alert.generate":
+		var a struct {
+			Count int `json:"count"`
+			Orgs  int `json:"orgs"`
+		}
+		doc(e.After, &a)
+		return fmt.Sprintf("generated %s across %s for testing", phrase.Count(a.Count, "synthetic alert", ""), phrase.Count(a.Orgs, "organisation", "")), true
+	case "alert.add-to-case":
+		var a struct {
+			Case string `json:"case_id"`
+		}
+		doc(e.After, &a)
+		return "added alert " + e.ObjectID + " to case " + or(a.Case, "?"), true
+	case "case.create":
+		var c caseDoc
+		doc(e.After, &c)
+		return "opened case " + e.ObjectID + c.titled(), true
+	case "case.update":
+		var c caseDoc
+		doc(e.After, &c)
+		return "changed case " + e.ObjectID + c.titled() + d.fieldChanges(e.Before, e.After, "", "updated_at"), true
+	case "case.status":
+		var b, a caseDoc
+		doc(e.Before, &b)
+		doc(e.After, &a)
+		s := "moved case " + e.ObjectID + a.titled() + " from " + or(b.Status, "?") + " to " + or(a.Status, "?")
+		if a.Resolution != "" {
+			s += " (" + a.Resolution + ", impact " + or(a.Impact, "not given") + ")"
+		}
+		return s, true
+	case "case.merge":
+		var a struct {
+			Merged string `json:"merged"`
+		}
+		doc(e.After, &a)
+		return "merged case " + or(a.Merged, "?") + " into case " + e.ObjectID, true
+	case "case.link":
+		var a struct {
+			Linked string `json:"linked"`
+		}
+		doc(e.After, &a)
+		return "linked case " + e.ObjectID + " with case " + or(a.Linked, "?"), true
+	case "case.split":
+		var a struct {
+			New string `json:"new_case"`
+		}
+		doc(e.After, &a)
+		return "split case " + or(a.New, "?") + " off case " + e.ObjectID, true
+	case "case.comment":
+		return "commented on case " + e.ObjectID, true
+	case "case.observable.add":
+		var a struct {
+			Type  string `json:"type"`
+			Value string `json:"value"`
+		}
+		doc(e.After, &a)
+		return "added the observable " + strings.TrimSpace(a.Type+" "+clip(a.Value)) + " to case " + e.ObjectID, true
+	case "case.timeline.add":
+		return "added a timeline entry to case " + e.ObjectID, true
+	case "case.task.create", "case.task.update", "case.task.log":
+		var a struct {
+			Title  string `json:"title"`
+			Status string `json:"status"`
+		}
+		doc(e.After, &a)
+		task := "task " + e.ObjectID
+		if a.Title != "" {
+			task += " (" + clip(a.Title) + ")"
+		}
+		switch e.Action {
+		case "case.task.create":
+			return "added " + task, true
+		case "case.task.log":
+			return "logged work on " + task, true
+		}
+		if a.Status != "" {
+			return "updated " + task + ", now " + a.Status, true
+		}
+		return "updated " + task, true
+	}
+	switch {
+	case strings.HasPrefix(e.Action, "alert.triage."):
+		var a struct {
+			Status      string `json:"status"`
+			Disposition string `json:"disposition"`
+			Assignee    string `json:"assignee"`
+		}
+		doc(e.After, &a)
+		s := "triaged alert " + e.ObjectID + " (" + strings.TrimPrefix(e.Action, "alert.triage.") + ")"
+		var now []string
+		for _, x := range []string{a.Status, a.Disposition, a.Assignee} {
+			if x != "" {
+				now = append(now, x)
+			}
+		}
+		if len(now) > 0 {
+			s += ": now " + strings.Join(now, ", ")
+		}
+		return s, true
+	case strings.HasPrefix(e.Action, "case.attachment."):
+		var a struct {
+			Case string `json:"case"`
+			Name string `json:"name"`
+			Size int64  `json:"size"`
+		}
+		doc(e.After, &a)
+		verb := strings.TrimPrefix(e.Action, "case.attachment.")
+		switch verb {
+		case "upload":
+			verb = "uploaded"
+		case "download":
+			verb = "downloaded"
+		}
+		return fmt.Sprintf("%s the evidence file %s (%s) of case %s", verb, clip(or(a.Name, e.ObjectID)), phrase.Count(a.Size, "byte", ""), or(a.Case, "?")), true
+	}
+	switch e.Action {
 	case "auth.signout":
 		return "signed out", true
 	case "auth.signin_failed":

@@ -150,6 +150,42 @@ func TestDescribe(t *testing.T) {
 		{"import boundaries", Entry{ActorID: "cli:root", Actor: "cli:root", Action: "geo.import", ObjectType: "geo_boundaries", ObjectID: "icb_apr2023_en_bsc.geojson",
 			After: raw(`{"source":"icb_apr2023_en_bsc.geojson","levels":{"icb":42},"created":42,"updated":0,"points_in":23809,"points_kept":11234}`)}, nil,
 			"The operator root (command line) imported map boundaries from icb_apr2023_en_bsc.geojson (42 ICBs: 42 created, 0 updated)"},
+		{"an alert reported", alice("alert.create", "alert", "AL-1", "RJ1", "", `{"source":"demo-edr","severity":"critical","title":"Ransomware behaviour blocked"}`), reader,
+			"Alice Smith (alice@nhs.net) reported critical alert AL-1 from demo-edr: Ransomware behaviour blocked"},
+		{"an alert repeated", alice("alert.repeat", "alert", "AL-1", "RJ1", "", `{"occurrences":3}`), reader,
+			"Alice Smith (alice@nhs.net) reported alert AL-1 again (3 times)"},
+		{"alerts generated", Entry{ActorID: "cli:root", Actor: "cli:root", Via: "cli", Action: "alert.generate", ObjectType: "alert", After: raw(`{"count":1000000,"orgs":120,"seed":1}`)}, nil,
+			"The operator root (command line) generated 1,000,000 synthetic alerts across 120 organisations for testing"},
+		{"an alert triaged", alice("alert.triage.close", "alert", "AL-1", "RJ1", `{"status":"new"}`, `{"status":"closed","disposition":"false-positive","assignee":""}`), reader,
+			"Alice Smith (alice@nhs.net) triaged alert AL-1 (close): now closed, false-positive"},
+		{"an alert joins a case", alice("alert.add-to-case", "alert", "AL-1", "RJ1", `{"status":"new","case_id":""}`, `{"status":"in-case","case_id":"CS-9"}`), reader,
+			"Alice Smith (alice@nhs.net) added alert AL-1 to case CS-9"},
+		{"a case opened", alice("case.create", "case", "CS-9", "RJ1", "", `{"title":"Ransomware on ward PCs","status":"new"}`), reader,
+			"Alice Smith (alice@nhs.net) opened case CS-9 (Ransomware on ward PCs)"},
+		{"a case changed", alice("case.update", "case", "CS-9", "RJ1", `{"title":"Ransomware","severity":"high"}`, `{"title":"Ransomware","severity":"critical"}`), reader,
+			"Alice Smith (alice@nhs.net) changed case CS-9 (Ransomware) (severity high → critical)"},
+		{"a case closed", alice("case.status", "case", "CS-9", "RJ1", `{"title":"Ransomware","status":"in-progress"}`, `{"title":"Ransomware","status":"closed","resolution":"true-positive","impact":"significant"}`), reader,
+			"Alice Smith (alice@nhs.net) moved case CS-9 (Ransomware) from in-progress to closed (true-positive, impact significant)"},
+		{"cases merged", alice("case.merge", "case", "CS-9", "RJ1", "", `{"merged":"CS-10"}`), reader,
+			"Alice Smith (alice@nhs.net) merged case CS-10 into case CS-9"},
+		{"cases linked", alice("case.link", "case", "CS-9", "RJ1", "", `{"linked":"CS-11"}`), reader,
+			"Alice Smith (alice@nhs.net) linked case CS-9 with case CS-11"},
+		{"a case split", alice("case.split", "case", "CS-9", "RJ1", "", `{"new_case":"CS-12"}`), reader,
+			"Alice Smith (alice@nhs.net) split case CS-12 off case CS-9"},
+		{"a comment", alice("case.comment", "case", "CS-9", "RJ1", "", `{"comment":"CM-1","mentions":[]}`), reader,
+			"Alice Smith (alice@nhs.net) commented on case CS-9"},
+		{"an observable", alice("case.observable.add", "case", "CS-9", "RJ1", "", `{"type":"ip","value":"203.0.113.9"}`), reader,
+			"Alice Smith (alice@nhs.net) added the observable ip 203.0.113.9 to case CS-9"},
+		{"a timeline entry", alice("case.timeline.add", "case", "CS-9", "RJ1", "", `{"id":"TL-1"}`), reader,
+			"Alice Smith (alice@nhs.net) added a timeline entry to case CS-9"},
+		{"a task added", alice("case.task.create", "task", "TK-1", "RJ1", "", `{"title":"Isolate affected hosts","status":"open"}`), reader,
+			"Alice Smith (alice@nhs.net) added task TK-1 (Isolate affected hosts)"},
+		{"a task done", alice("case.task.update", "task", "TK-1", "RJ1", `{"status":"open"}`, `{"title":"Isolate affected hosts","status":"done"}`), reader,
+			"Alice Smith (alice@nhs.net) updated task TK-1 (Isolate affected hosts), now done"},
+		{"work logged", alice("case.task.log", "task", "TK-1", "RJ1", "", `{"log":"LG-1"}`), reader,
+			"Alice Smith (alice@nhs.net) logged work on task TK-1"},
+		{"evidence uploaded", alice("case.attachment.upload", "attachment", "AT-1", "RJ1", "", `{"case":"CS-9","name":"ransom-note.txt","size":2048}`), reader,
+			"Alice Smith (alice@nhs.net) uploaded the evidence file ransom-note.txt (2,048 bytes) of case CS-9"},
 		{"audit keyed", Entry{ActorID: "system", Actor: "vigil", Action: "audit.keyed", ObjectType: "audit_key", ObjectID: "0e3318ec2ce0bf73", After: raw(`{"key_id":"0e3318ec2ce0bf73","unkeyed_entries":12}`)}, nil,
 			"Vigil began keying the audit chain with audit key 0e3318ec2ce0bf73 (its MAC also binds the 12 entries before it)"},
 	}
@@ -173,6 +209,13 @@ func TestDescribe(t *testing.T) {
 	// Every action written anywhere in Vigil has a case above, so a new
 	// one cannot reach the audit pages as a bare code.
 	for _, a := range recordedActions(t) {
+		if strings.HasSuffix(a, ".") { // a prefix the code completes: "alert.triage." + the action
+			for c := range covered {
+				if strings.HasPrefix(c, a) {
+					covered[a] = true
+				}
+			}
+		}
 		if !covered[a] {
 			t.Errorf("action %q is recorded (see internal/) but TestDescribe has no case for it", a)
 		}

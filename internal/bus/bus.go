@@ -440,9 +440,32 @@ func (b *Bus) Subscribe(subject string, fn func(subject string, data []byte)) (s
 
 // Handler processes one message. Returning nil acknowledges it, so a
 // handler must make its effect durable before returning; returning an error
-// asks for redelivery after a short backoff. ctx is cancelled when the
-// consumer stops.
+// asks for redelivery after a short backoff, unless it is Reject's, which
+// ends the message's deliveries. ctx is cancelled when the consumer stops.
 type Handler func(ctx context.Context, msg jetstream.Msg) error
+
+// Reject marks a handler's error as final: the message can never be
+// handled (it is malformed, or invalid for its consumer), so redelivering
+// it would only repeat the failure and, with backoff, keep it circling for
+// ever. The message is terminated (JetStream delivers it no more) and
+// logged with the reason; the messages after it are not held up.
+func Reject(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &rejected{err}
+}
+
+type rejected struct{ err error }
+
+func (r *rejected) Error() string { return "rejected: " + r.err.Error() }
+func (r *rejected) Unwrap() error { return r.err }
+
+// IsRejected reports whether err was made by Reject.
+func IsRejected(err error) bool {
+	var r *rejected
+	return errors.As(err, &r)
+}
 
 // Nak backoff: the first retry comes quickly (a transient store error), later
 // ones spread out so a poison message does not spin.
@@ -546,6 +569,13 @@ func handle(ctx context.Context, log *slog.Logger, handler Handler, msg jetstrea
 	var delivered, seq uint64
 	if md, merr := msg.Metadata(); merr == nil {
 		delivered, seq = md.NumDelivered, md.Sequence.Stream
+	}
+	if IsRejected(err) {
+		log.Warn("bus: message rejected, not redelivered", "subject", msg.Subject(), "seq", seq, "err", err)
+		if terr := msg.Term(); terr != nil {
+			log.Warn("bus: term", "subject", msg.Subject(), "seq", seq, "err", terr)
+		}
+		return true
 	}
 	delay := nakDelay(delivered)
 	log.Warn("bus: handler failed, will redeliver", "subject", msg.Subject(), "seq", seq,

@@ -698,3 +698,46 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// A handler's Reject ends a message's deliveries at once: it is not
+// redelivered with backoff, and the messages after it are handled.
+func TestRejectTerminatesMessage(t *testing.T) {
+	b := bustest.Run(t)
+	ctx := ctxT(t)
+	if _, err := b.EnsureStream(ctx, jetstream.StreamConfig{Name: "POISON", Subjects: []string{"poison.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, body := range []string{"bad", "good"} {
+		if err := b.Publish(ctx, "poison.x", []byte(body), fmt.Sprint("m-", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	stop, err := b.Consume(ctx, "POISON", "worker", func(_ context.Context, m jetstream.Msg) error {
+		mu.Lock()
+		seen[string(m.Data())]++
+		mu.Unlock()
+		if string(m.Data()) == "bad" {
+			return bus.Reject(errors.New("not an event"))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	// The first NAK would redeliver after 500 ms: wait well past it.
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if seen["bad"] != 1 || seen["good"] != 1 {
+		t.Fatalf("deliveries = %v, want the rejected message once and the next one once", seen)
+	}
+	if !bus.IsRejected(bus.Reject(errors.New("x"))) || bus.IsRejected(errors.New("x")) || bus.Reject(nil) != nil {
+		t.Error("IsRejected/Reject disagree")
+	}
+}

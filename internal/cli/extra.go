@@ -8,7 +8,9 @@ import (
 )
 
 // extraCommands are the domain commands beyond the foundation.
-func (e *env) extraCommands() []*cobra.Command { return []*cobra.Command{e.supplyCmd()} }
+func (e *env) extraCommands() []*cobra.Command {
+	return []*cobra.Command{e.supplyCmd(), e.alertsCmd(), e.casesCmd()}
+}
 
 // loadExtraDemo adds the domains' demonstration data.
 func (e *env) loadExtraDemo(cmd *cobra.Command, a *app.App) error {
@@ -22,5 +24,10 @@ func (e *env) loadExtraDemo(cmd *cobra.Command, a *app.App) error {
 	}
 	printf(e.stdout, "demo supplier register: %d rows created, %d updated, %d already there (try: vigil supply impact --supplier %s)\n",
 		created, updated, unchanged, demo.PathologySupplier)
+	n, err := demo.LoadAlerts(cmd.Context(), operator(), a.Cases)
+	if err != nil {
+		return err
+	}
+	printf(e.stdout, "demo alerts: %d new, %d already there (try: vigil alerts list)\n", n, len(demo.Alerts())-n)
 	return nil
 }

@@ -159,6 +159,9 @@ func formatHelp(formats []string) string {
 	if slices.Contains(formats, "json") {
 		h += " (json: the documented result, a list one object a line)"
 	}
+	if slices.Contains(formats, "ids") {
+		h += " (ids: only the IDs, one a line, for scripts)"
+	}
 	return h
 }
 
@@ -189,6 +192,16 @@ func (e *env) result(o *output, v any, text func() error) error {
 	return text()
 }
 
+// resultID is result for a command whose result has an ID, which the ids
+// format prints alone (VAR=$(vigil cases create … --format ids)).
+func (e *env) resultID(o *output, v any, id string, text func() error) error {
+	if o.is("ids") {
+		printf(e.stdout, "%s\n", id)
+		return nil
+	}
+	return e.result(o, v, text)
+}
+
 // column is one column of a table: its heading and a row's cell (escaped
 // when printed; numbers for people go through phrase first).
 type column[T any] struct {
@@ -199,8 +212,9 @@ type column[T any] struct {
 func col[T any](head string, cell func(T) any) column[T] { return column[T]{head, cell} }
 
 // lister prints the rows of a list in the command's format as they come
-// (lists are read a page at a time): a table with a header, or one JSON
-// object a row.
+// (lists are read a page at a time): a table with a header, one JSON
+// object a row, or — the ids format, where a command offers it — the
+// first column alone, one a line.
 type lister[T any] struct {
 	e    *env
 	o    *output
@@ -210,7 +224,7 @@ type lister[T any] struct {
 
 func newLister[T any](e *env, o *output, cols ...column[T]) *lister[T] {
 	l := &lister[T]{e: e, o: o, cols: cols}
-	if !o.is("json") {
+	if !o.is("json") && !o.is("ids") {
 		l.t = newTable(e.stdout)
 		l.t.header(heads(cols)...)
 	}
@@ -218,7 +232,11 @@ func newLister[T any](e *env, o *output, cols ...column[T]) *lister[T] {
 }
 
 func (l *lister[T]) add(v T) error {
-	if l.t == nil {
+	switch {
+	case l.o.is("ids"):
+		printf(l.e.stdout, "%v\n", l.cols[0].cell(v))
+		return nil
+	case l.t == nil:
 		return l.e.printJSON(v)
 	}
 	l.t.row(cells(l.cols, v)...)

@@ -50,6 +50,10 @@ func TestEveryFormatFlagIsTheOne(t *testing.T) {
 			args = append(args, "--supplier", "X")
 		case "vigil supply concentration", "vigil supply trend":
 			args = append(args, "--service", "epr")
+		case "vigil alerts get", "vigil alerts triage", "vigil cases get", "vigil cases close":
+			args = append(args, "X")
+		case "vigil cases merge":
+			args = append(args, "X", "Y")
 		}
 		r := run(t, "", nil, append([]string{"--data-dir", dir}, args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, `--format "yaml": want one of table, json`) {

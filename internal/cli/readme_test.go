@@ -168,8 +168,22 @@ func (s *readmeShell) words(cmd string) []string {
 			for j < len(cmd) && isVarChar(cmd[j]) {
 				j++
 			}
-			cur.WriteString(s.vars[cmd[i+1:j]])
-			have = true
+			// Outside quotes a variable's value splits into words, as
+			// in the shell ($P holding two IDs is two arguments).
+			v := s.vars[cmd[i+1:j]]
+			if q == '"' {
+				cur.WriteString(v)
+				have = true
+			} else {
+				for k, part := range strings.Fields(v) {
+					if k > 0 {
+						out = append(out, cur.String())
+						cur.Reset()
+					}
+					cur.WriteString(part)
+					have = true
+				}
+			}
 			i = j - 1
 		case q == '"':
 			if c == q {
