@@ -203,7 +203,6 @@ func (s *Service) concVisibility(ctx context.Context, sc scope.Scope) (*graph, f
 // (National, ByRegion or ByICB), over the organisations the caller may
 // read. It needs scope.Supply.
 func (s *Service) Concentration(ctx context.Context, sc scope.Scope, service string, by Level) (ConcentrationResult, error) {
-	service = normService(service)
 	if by == "" {
 		by = National
 	}
@@ -214,10 +213,14 @@ func (s *Service) Concentration(ctx context.Context, sc scope.Scope, service str
 	if err != nil {
 		return ConcentrationResult{}, err
 	}
-	sv, ok := g.svcIdx[service]
-	if !ok {
-		return ConcentrationResult{}, fmt.Errorf("service %s: %w", service, fault.ErrNotFound)
+	// The service by Lookup's rule: its slug in any case, or its label
+	// ("GP clinical system").
+	i, err := g.resolve(g.viewFor(sc), KindService, service)
+	if err != nil {
+		return ConcentrationResult{}, err
 	}
+	sv := i
+	service = g.services[i]
 	res := ConcentrationResult{Service: service, By: by, Generation: g.gen, Groups: []ConcentrationGroup{}}
 	for k, a := range g.concentration(vis) {
 		if k.svc == uint16(sv) && k.level == by {

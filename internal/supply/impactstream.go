@@ -73,12 +73,15 @@ func (st *ImpactStream) Len() int {
 }
 
 // Summary is the answer without its products and organisations: query,
-// generation, start nodes, whole totals and whether the list is cut.
+// subject, generation, start nodes (with their names), whole totals and
+// whether the list is cut.
 func (st *ImpactStream) Summary() ImpactResult {
 	res := st.r.head
 	res.Products, res.Affected = nil, nil
 	res.Totals = st.r.totals
 	res.Truncated = st.Len() < st.r.affected()
+	res.Names = make(map[string]string, len(res.Start))
+	st.r.g.nameNodes(res.Names, [][]string{res.Start})
 	return res
 }
 
@@ -103,6 +106,7 @@ func (st *ImpactStream) Result(maxProducts int) ImpactResult {
 	al := newOrgAlloc(128)
 	for k := range res.Affected {
 		st.r.buildOrg(k, &res.Affected[k], al)
+		st.r.g.nameNodes(res.Names, res.Affected[k].Paths)
 	}
 	return res
 }
@@ -139,6 +143,7 @@ func (st *ImpactStream) WriteJSON(w io.Writer, indent string) error {
 	o := jsonstream.NewWriter(w, indent)
 	o.Open('{')
 	o.Field("query", sum.Query)
+	o.Field("subject", sum.Subject)
 	o.Field("generation", sum.Generation)
 	o.Field("start", sum.Start)
 	o.Key("products")
@@ -152,6 +157,7 @@ func (st *ImpactStream) WriteJSON(w io.Writer, indent string) error {
 	o.Key("affected")
 	o.Open('[')
 	for a := range st.Affected() {
+		st.r.g.nameNodes(sum.Names, a.Paths)
 		if o.Elem(a) != nil {
 			break
 		}
@@ -161,6 +167,7 @@ func (st *ImpactStream) WriteJSON(w io.Writer, indent string) error {
 	if sum.Truncated {
 		o.Field("truncated", true)
 	}
+	o.Field("names", sum.Names)
 	o.Close('}')
 	return o.End()
 }
