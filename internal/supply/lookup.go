@@ -151,6 +151,22 @@ func (s *Service) Lookup(ctx context.Context, sc scope.Scope, kind Kind, text st
 	return g.match(kind, i), nil
 }
 
+// canonical is the ID that id names by Lookup's rule among what sc may
+// see, when that is another ID: what a direct read by ID, which found
+// nothing, may read instead.
+func (s *Service) canonical(ctx context.Context, sc scope.Scope, kind Kind, id string) (string, bool) {
+	g, err := s.current(ctx)
+	if err != nil {
+		return "", false
+	}
+	i, err := g.resolve(g.viewFor(sc), kind, id)
+	if err != nil {
+		return "", false
+	}
+	other := g.match(kind, i).ID
+	return other, other != id
+}
+
 // ---- the index ----
 
 // lazyLookup builds a graph's lookup index once, on first use.

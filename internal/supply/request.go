@@ -61,7 +61,7 @@ func (r ImpactRequest) Check() error {
 	}
 	switch {
 	case given == "":
-		return fault.Invalidf(string(KindSupplier), "give one of supplier, product, cve or org")
+		return fault.Invalidf(string(KindSupplier), "give exactly one of supplier, product, cve or org")
 	case r.CVE != "" && !validCVE(normCVE(r.CVE)):
 		return cveInvalid(r.CVE)
 	case r.Limit < 0 || r.Limit > MaxImpactLimit:
