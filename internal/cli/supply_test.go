@@ -470,7 +470,7 @@ func TestSupplyHelpAndUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"supply", "impact"}, "exactly one of --supplier, --product, --cve or --org"},
-		{[]string{"supply", "impact", "--supplier", "A", "--org", "RJ1"}, "exactly one of"},
+		{[]string{"supply", "impact", "--supplier", "A", "--org", "RJ1"}, "--org: ask about one thing at a time"},
 		{[]string{"supply", "impact", "--supplier", "A", "--format", "xlsx"}, `--format "xlsx"`},
 		{[]string{"supply", "import", "x.csv", "--format", "table"}, `--format "table"`},
 		{[]string{"supply", "concentration"}, "--service is required"},
