@@ -294,6 +294,7 @@ const (
 	tierExactID   = iota // the ID as typed
 	tierFoldID           // the ID in another case
 	tierKey              // ID or name ignoring case, spaces and punctuation
+	tierTypo             // one typing error from the whole ID ("s0017" for S00017)
 	tierPrefix           // ID or name starts with it
 	tierWords            // every word typed starts a word of the name
 	tierSubstring        // ID or name contains it
@@ -317,6 +318,8 @@ func score(t *typed, e *lkEntry, id string) (int, int) {
 		return tierFoldID, 0
 	case e.id == t.key || e.key == t.key:
 		return tierKey, 0
+	case len(t.key) >= 4 && distance(t.key, e.id, 1) == 1:
+		return tierTypo, 1
 	case strings.HasPrefix(e.id, t.key) || strings.HasPrefix(e.key, t.key):
 		return tierPrefix, 0
 	case wordsStart(e.words, t.words):

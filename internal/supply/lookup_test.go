@@ -144,6 +144,7 @@ func TestLookupMissSuggests(t *testing.T) {
 			{KindSupplier, "synn", "SYNNOVIS", nil},              // the start of an ID
 			{KindSupplier, "Synnovis Analytic", "SYNNOVIS", nil}, // the start of a name's words
 			{KindSupplier, "crowdstrik", "CROWDSTRIKE", nil},     // near the ID
+			{KindSupplier, "SYNLB", "SYNLAB", nil},               // one error from an ID
 			{KindSupplier, "amazon", "AWS", nil},                 // a word of the name
 			{KindProduct, "pathology", "", []string{"SYN-LIMS", "BARTS-LIMS"}},
 			{KindProduct, "falcn sensor", "FALCON", nil},
@@ -419,6 +420,21 @@ func TestResultNames(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLookupTypoBeforeLongerIDs: one typing error from a whole ID ranks
+// before the longer IDs that merely start with what was typed.
+func TestLookupTypoBeforeLongerIDs(t *testing.T) {
+	reg := &Register{}
+	for _, id := range []string{"S00017", "S00170", "S00171", "S00172"} {
+		reg.Suppliers = append(reg.Suppliers, Supplier{ID: id, Name: "Supplier " + id})
+	}
+	g := buildGraph(nil, reg)
+	_, err := g.resolve(g.viewFor(national), KindSupplier, "s0017")
+	var m *Miss
+	if !errors.As(err, &m) || len(m.Suggestions) != 4 || m.Suggestions[0].ID != "S00017" {
+		t.Errorf("s0017: %v", err)
+	}
 }
 
 func TestDistanceAndLabels(t *testing.T) {
