@@ -685,6 +685,31 @@ func (r *impactRun) products(yield func(p *AffectedProduct) bool) {
 	}
 }
 
+// nameOrg adds to names the nodes of the k-th organisation's listed
+// paths that are not there yet: the organisation, and the products on
+// them, found by index along the walk (seen marks products named, so a
+// product on thousands of paths costs one map insert, not thousands of
+// lookups by node string). The paths' supplier and CVE starts are Start,
+// named with the summary.
+func (r *impactRun) nameOrg(k int, names map[string]string, seen []bool) {
+	g, sc := r.g, r.sc
+	o := sc.orgs[sc.order[k]]
+	names[g.orgs[o].node] = g.orgs[o].name
+	n := 0
+	for h := sc.orgFirst[o]; h >= 0 && n < r.maxPaths; h = sc.hits[h].next {
+		n++
+		for st := sc.hits[h].state; ; st = sc.pred[st] {
+			if p := st >> 1; !seen[p] {
+				seen[p] = true
+				names[g.prod[p].node] = g.prod[p].name
+			}
+			if sc.pred[st] < 0 {
+				break
+			}
+		}
+	}
+}
+
 // affected is the number of affected organisations.
 func (r *impactRun) affected() int { return len(r.sc.order) }
 

@@ -104,9 +104,10 @@ func (st *ImpactStream) Result(maxProducts int) ImpactResult {
 	// affected organisations then cost a handful of allocations.
 	res.Affected = make([]AffectedOrg, st.Len())
 	al := newOrgAlloc(128)
+	seen := make([]bool, len(st.r.g.prod))
 	for k := range res.Affected {
 		st.r.buildOrg(k, &res.Affected[k], al)
-		st.r.g.nameNodes(res.Names, res.Affected[k].Paths)
+		st.r.nameOrg(k, res.Names, seen)
 	}
 	return res
 }
@@ -156,8 +157,11 @@ func (st *ImpactStream) WriteJSON(w io.Writer, indent string) error {
 	o.Close(']')
 	o.Key("affected")
 	o.Open('[')
+	seen := make([]bool, len(st.r.g.prod))
+	k := 0
 	for a := range st.Affected() {
-		st.r.g.nameNodes(sum.Names, a.Paths)
+		st.r.nameOrg(k, sum.Names, seen)
+		k++
 		if o.Elem(a) != nil {
 			break
 		}
