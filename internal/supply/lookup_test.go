@@ -124,6 +124,19 @@ func TestLookupForgives(t *testing.T) {
 		if err != nil || cr.Service != "gp-clinical" {
 			t.Errorf("concentration by label: %q %v", cr.Service, err)
 		}
+		ds, err := e.svc.ListDeployments(ctx, national, DeploymentFilter{OrgODS: "rj1", ProductID: "syn-lims", Service: "Pathology"})
+		if err != nil || len(ds) != 1 || ds[0].OrgODS != "RJ1" {
+			t.Errorf("deployments by forgiving filters: %+v %v", ds, err)
+		}
+		if sp, err := e.svc.GetSupplier(ctx, national, "synnovis"); err != nil || sp.ID != "SYNNOVIS" {
+			t.Errorf("supplier read by ID in another case: %+v %v", sp, err)
+		}
+		if p, err := e.svc.GetProduct(ctx, national, "Falcon Sensor"); err != nil || p.ID != "FALCON" {
+			t.Errorf("product read by name: %+v %v", p, err)
+		}
+		if _, err := e.svc.GetSupplier(ctx, grant(scope.SupplierRep, "S-EMIS", "/ENG/S-EMIS/"), "synnovis"); !errors.Is(err, fault.ErrNotFound) {
+			t.Errorf("a representative reads another supplier in another case: %v", err)
+		}
 	})
 }
 

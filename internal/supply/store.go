@@ -771,6 +771,18 @@ func (s *Service) ListDeployments(ctx context.Context, sc scope.Scope, f Deploym
 	if !validKey(f.OrgODS, f.ProductID, f.Service) {
 		return nil, nil // no stored row holds such a value
 	}
+	// The filters forgive as every field does (Lookup's rule); one that
+	// names nothing the caller may see filters everything out.
+	for _, x := range []struct {
+		kind Kind
+		v    *string
+	}{{KindOrg, &f.OrgODS}, {KindProduct, &f.ProductID}, {KindService, &f.Service}} {
+		if *x.v != "" {
+			if id, ok := s.canonical(ctx, sc, x.kind, *x.v); ok {
+				*x.v = id
+			}
+		}
+	}
 	where, args := sc.Filter("org_ods", scope.Read)
 	conds := []string{where}
 	if f.OrgODS != "" {

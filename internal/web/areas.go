@@ -19,7 +19,7 @@ type area struct {
 }
 
 // areas lists the product areas in navigation order. An area that arrives
-// replaces its placeholder handler (Suppliers: suppliers.go).
+// replaces its placeholder handler (Suppliers: supply_home.go).
 func (w *Web) areas() []area {
 	return []area{
 		{Key: "monitoring", Label: "Monitoring", Href: "/monitoring",
