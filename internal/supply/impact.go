@@ -49,7 +49,8 @@ type Query struct {
 	CVE      string `json:"cve,omitempty"`
 }
 
-// ImpactResult answers "what is affected if this is compromised?".
+// ImpactResult answers "what is affected if this is compromised (a CVE:
+// exploited)?".
 type ImpactResult struct {
 	// Query is the question as resolved: the supplier's or product's ID
 	// as the register has it, or the CVE ID in upper case.
@@ -590,7 +591,7 @@ func (g *graph) path(sc *scratch, prefix [][]string, h hit, strs *chunk[string])
 }
 
 // Impact answers which organisations, services, ICBs and regions are
-// affected if q's supplier, product or CVE is compromised. The answer is
+// affected if q's supplier or product is compromised, or its CVE exploited. The answer is
 // built whole; for the national answer of a large supplier (tens of
 // megabytes of JSON) use OpenImpact, which builds one organisation at a
 // time.
