@@ -461,8 +461,11 @@ func (e missed) Unwrap() error { return e.m }
 
 func (e missed) problem() Problem {
 	msg := e.m.Error()
+	if !strings.HasSuffix(msg, "?") {
+		msg += "."
+	}
 	return Problem{Type: TypeNotFound, Title: http.StatusText(http.StatusNotFound), Status: http.StatusNotFound,
-		Detail: strings.ToUpper(msg[:1]) + msg[1:] + "."}
+		Detail: strings.ToUpper(msg[:1]) + msg[1:]}
 }
 
 // missProblem gives a *supply.Miss its own problem document; other errors

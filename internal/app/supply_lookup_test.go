@@ -48,10 +48,10 @@ func testSupplyLookupAPI(t *testing.T, start func(testing.TB) *Server) {
 	// caller may see.
 	res, body := get(t, c, s.url("/api/v1/supply/impact?supplier=synovis"), s.national)
 	if res.StatusCode != 404 || res.Header.Get("Content-Type") != "application/problem+json" ||
-		!strings.Contains(body, `No supplier called \"synovis\" — did you mean Synnovis Analytics LLP (SYNNOVIS)?`) {
+		!strings.Contains(body, `"detail":"No supplier called \"synovis\" — did you mean Synnovis Analytics LLP (SYNNOVIS)?"`) {
 		t.Errorf("typo = %d %s", res.StatusCode, body)
 	}
-	if res, body := get(t, c, s.url("/api/v1/supply/concentration?service=gp-clinicl"), s.national); res.StatusCode != 404 || !strings.Contains(body, "did you mean GP clinical system (gp-clinical)") {
+	if res, body := get(t, c, s.url("/api/v1/supply/concentration?service=gp-clinicl"), s.national); res.StatusCode != 404 || !strings.Contains(body, `did you mean GP clinical system (gp-clinical)?"`) {
 		t.Errorf("service typo = %d %s", res.StatusCode, body)
 	}
 	// The representative of EMIS is offered nothing of TPP, CrowdStrike
