@@ -171,7 +171,12 @@ func TestSupplyPagesWords(t *testing.T) {
 	p = c.get("/suppliers/concentration?service=gp-clinical&by=icb")
 	mustContain(t, "concentration", p.body, "GP clinical system", `class="table table-dense data-table`)
 	p = c.get("/suppliers/s/SYNNOVIS")
-	mustContain(t, "supplier", p.body, "Pathology", `data-table`)
+	mustContain(t, "supplier", p.body, "Pathology", `data-table`, `<a href="/suppliers/p/AWS-LONDON">AWS eu-west-2</a> (hosting, critical)`)
+	// The supplier's representative sees what their product depends on by
+	// its ID only: another supplier's product names are not theirs to see.
+	p = e.signIn("rep@synnovis.test").get("/suppliers/s/SYNNOVIS")
+	mustContain(t, "rep supplier", p.body, `<span class="code">AWS-LONDON</span> (hosting, critical)`)
+	mustNotContain(t, "rep supplier", p.body, "AWS eu-west-2", "Amazon")
 	p = c.get("/suppliers/s/CROWDSTRIKE")
 	mustNotContain(t, "crowdstrike", p.body, ">gp-clinical<")
 	p = c.get("/suppliers/p/EMIS-WEB")
