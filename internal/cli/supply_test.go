@@ -405,7 +405,7 @@ func TestSupplyImportDryRunAndBadRows(t *testing.T) {
 	if !strings.Contains(r.stdout, "dry run: valid; nothing was written") || !strings.Contains(r.stdout, "CREATED") {
 		t.Errorf("dry run: %s", r.stdout)
 	}
-	if r := run(t, "", nil, "--data-dir", dir, "supply", "impact", "--supplier", "SYNLAB"); r.code != 1 || !strings.Contains(r.stderr, "not found") {
+	if r := run(t, "", nil, "--data-dir", dir, "supply", "impact", "--supplier", "SYNLAB"); r.code != 1 || !strings.Contains(r.stderr, `no supplier called "SYNLAB"`) {
 		t.Errorf("after a dry run the supplier exists: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
 
