@@ -370,8 +370,14 @@ func (s *Service) Trend(ctx context.Context, sc scope.Scope, service string, by 
 	if by == National && group == "" {
 		group = org.RootCode
 	}
+	// The service by Lookup's rule when the register still has it; a
+	// service only the snapshots remember is asked for by its slug.
+	service = normService(service)
+	if id, ok := s.canonical(ctx, sc, KindService, service); ok {
+		service = id
+	}
 	rows, err := s.db.Q().QueryContext(ctx, `SELECT taken_at, organisations, hhi, supplier_id, share FROM supply_concentration_snapshots
-		WHERE service = ? AND level = ? AND group_code = ? ORDER BY taken_at, share DESC, supplier_id`, normService(service), string(by), group)
+		WHERE service = ? AND level = ? AND group_code = ? ORDER BY taken_at, share DESC, supplier_id`, service, string(by), group)
 	if err != nil {
 		return nil, fmt.Errorf("supply: trend: %w", err)
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
@@ -20,16 +21,20 @@ type graphData struct {
 	Node   string
 	Depth  int
 	Depths []int
-	Error  string
-	Graph  *supply.Graph
-	SVG    any    // template.HTML of the inline picture
-	Size   string // graph-s…graph-xl: how far the picture may shrink
-	Rows   []graphRow
+	// Problem is what the centre field lacks, or what it may have meant.
+	Problem problemView
+	Graph   *supply.Graph
+	SVG     any    // template.HTML of the inline picture
+	Size    string // graph-s…graph-xl: how far the picture may shrink
+	Rows    []graphRow
 	// Queries built by url.Values.Encode, so safe to put in a URL as is.
 	Query     template.URL
 	LessQuery template.URL
 	MoreQuery template.URL
 	Impact    bool
+	// Choices are the centre field's suggestions, as supplier:ID,
+	// product:ID and org:ODS.
+	Choices []supply.Match
 	// ImpactQuery asks the blast radius of the centre (supplier or product).
 	ImpactQuery template.URL
 }
@@ -64,16 +69,30 @@ func (w *Web) supplyGraph(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 	ctx := r.Context()
 	node, depth := readGraphQuery(r.URL.Query())
 	d := graphData{Node: node, Depth: depth, Depths: []int{1, 2, 3, 4, 5, 6}}
+	status := http.StatusOK
 	if node != "" {
 		g, err := w.o.Supply.Neighbourhood(ctx, sc, node, depth)
 		var ve *fault.Invalid
 		switch {
-		case errors.As(err, &ve):
-			d.Error = "Give the centre as supplier:ID, product:ID or org:ODS code."
+		case errors.As(err, &ve) && ve.Field == "node":
+			d.Problem.Error, status = "Give the centre as supplier:ID, product:ID or org:ODS code.", http.StatusUnprocessableEntity
 		case err != nil:
-			w.fail(rw, r, sc, err)
-			return
+			p, ok := w.formProblem(ctx, sc, err, func(m supply.Match) string { return "/suppliers/graph?" + graphQuery(string(m.Kind)+":"+m.ID, depth) })
+			if !ok {
+				w.fail(rw, r, sc, err)
+				return
+			}
+			// The form again, saying what the centre may have meant. A
+			// centre that names nothing the caller may see keeps its
+			// status, 404, as the address of anything else not found.
+			d.Problem, status = p, fault.Status(err)
+			if status == http.StatusBadRequest {
+				status = http.StatusUnprocessableEntity
+			}
 		default:
+			// Links follow the centre as the register names it.
+			node = g.Center
+			d.Node = node
 			d.Graph = &g
 			s := w.graphScene(ctx, sc, g, true)
 			html, err := inlineSVG(s, "vzg-")
@@ -121,9 +140,10 @@ func (w *Web) supplyGraph(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 			})
 		}
 	}
+	d.Choices = w.nodeChoices(ctx, sc, node)
 	v := w.page(r, sc, "Dependency graph", "suppliers")
 	v.D = d
-	w.render(rw, r, http.StatusOK, "supply_graph", v)
+	w.render(rw, r, status, "supply_graph", v)
 }
 
 func impactOrder(c string) int {
@@ -138,4 +158,29 @@ func impactOrder(c string) int {
 		return 3
 	}
 	return 4
+}
+
+// nodeChoices suggests centres for the graph: of the kind typed before
+// the colon, matching what follows it, or else the most used suppliers,
+// products and (for those who read any) organisations.
+func (w *Web) nodeChoices(ctx context.Context, sc scope.Scope, node string) []supply.Match {
+	kind, text, ok := strings.Cut(node, ":")
+	kinds := []supply.Kind{supply.KindSupplier, supply.KindProduct, supply.KindOrg}
+	if k := supply.Kind(strings.ToLower(strings.TrimSpace(kind))); ok && (k == supply.KindSupplier || k == supply.KindProduct || k == supply.KindOrg) {
+		kinds = []supply.Kind{k}
+	} else {
+		text = ""
+	}
+	var out []supply.Match
+	for _, k := range kinds {
+		ms := w.choices(ctx, sc, k, text)
+		if len(kinds) > 1 {
+			ms = ms[:min(len(ms), 20)]
+		}
+		for _, m := range ms {
+			m.ID = string(k) + ":" + m.ID
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -208,6 +208,36 @@ func hostLIMSOnAWS(t *testing.T, e *env) {
 	}
 }
 
+// TestGraphCentreForgives: the graph's centre takes IDs in any case, and
+// its field suggests centres within the caller's view.
+func TestGraphCentreForgives(t *testing.T) {
+	e := newSupplyEnv(t)
+	c := e.signIn("nat@supply.test")
+	p := c.get("/suppliers/graph?node=Supplier:synnovis&depth=2")
+	wantStatus(t, "graph", p, 200)
+	mustContain(t, "graph", p.body, `data-node="org:RJ1"`, "/suppliers/graph?depth=3&amp;node=supplier%3ASYNNOVIS")
+	// A centre that names nothing keeps the form and suggests; its status
+	// stays 404, as for any other address of nothing.
+	p = c.get("/suppliers/graph?node=product:emis")
+	wantStatus(t, "graph miss", p, 404)
+	mustContain(t, "graph miss", p.body, `value="product:emis"`, "No product called “emis”", `<a href="/suppliers/graph?depth=2&amp;node=product%3AEMIS-WEB">EMIS Web</a>`)
+	mustNotContain(t, "graph miss", p.body, "Page not found")
+	if opts := datalist(p.body); len(opts) == 0 || opts[0] != "product:EMIS-WEB" {
+		t.Errorf("graph suggestions for product:emis: %v", opts)
+	}
+	if opts := strings.Join(datalist(c.get("/suppliers/graph").body), " "); !strings.Contains(opts, "supplier:SYNNOVIS") || !strings.Contains(opts, "product:SYN-LIMS") || !strings.Contains(opts, "org:RJ1") {
+		t.Errorf("graph suggestions: %v", opts)
+	}
+	r := e.signIn("rep@synnovis.test")
+	for _, q := range []string{"", "?node=supplier:emis", "?node=product:", "?node=org:"} {
+		for _, o := range datalist(r.get("/suppliers/graph" + q).body) {
+			if !strings.Contains(o, "SYN") {
+				t.Errorf("rep graph%s: offered %q", q, o)
+			}
+		}
+	}
+}
+
 // TestMapTabNeverAnError: the Map tab shows its form, not an error page,
 // when the question is empty, invalid or names nothing.
 func TestMapTabNeverAnError(t *testing.T) {

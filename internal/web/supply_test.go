@@ -486,7 +486,7 @@ func TestSupplyBoundariesUpload(t *testing.T) {
 		`"geometry":{"type":"Polygon","coordinates":[[[-0.2,51.35],[0.1,51.35],[0.1,51.55],[-0.2,51.55],[-0.2,51.35]]]}}]}`
 	p = c.multipartPost("/suppliers/boundaries", c.csrf, map[string]string{"action": "check"}, map[string]string{"icb.geojson": doc})
 	wantStatus(t, "boundaries check", p, 200)
-	mustContain(t, "boundaries check", p.body, "1 areas", "1 new", "Nothing has been changed yet")
+	mustContain(t, "boundaries check", p.body, "1 area (", "1 new", "Nothing has been changed yet")
 	if n, _ := e.geo.Counts(context.Background()); n[supplyviz.LevelICB] != 0 {
 		t.Fatal("check imported")
 	}
