@@ -686,6 +686,15 @@ func (r *impactRun) products(yield func(p *AffectedProduct) bool) {
 	}
 }
 
+// startNames is a result's names map with the names of its start nodes,
+// sized for the start, the listed organisations and every affected
+// product, so it is not rehashed while the organisations are named.
+func (r *impactRun) startNames(listed int) map[string]string {
+	names := make(map[string]string, len(r.head.Start)+listed+r.totals.Products)
+	r.g.nameNodes(names, [][]string{r.head.Start})
+	return names
+}
+
 // nameOrg adds to names the nodes of the k-th organisation's listed
 // paths that are not there yet: the organisation, and the products on
 // them, found by index along the walk (seen marks products named, so a

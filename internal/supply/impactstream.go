@@ -80,8 +80,7 @@ func (st *ImpactStream) Summary() ImpactResult {
 	res.Products, res.Affected = nil, nil
 	res.Totals = st.r.totals
 	res.Truncated = st.Len() < st.r.affected()
-	res.Names = make(map[string]string, len(res.Start))
-	st.r.g.nameNodes(res.Names, [][]string{res.Start})
+	res.Names = st.r.startNames(st.Len())
 	return res
 }
 
