@@ -94,21 +94,21 @@ func (a *API) registerSupply(rt *httpd.Router) {
 		Response: "Register"}, a.exportSupply)
 
 	a.route(rt, spec{Method: "GET", Path: "/supply/impact", Tag: "supply",
-		Summary: "Blast radius of a compromised supplier, product or CVE: affected organisations you may read, impact classes, paths, totals. With org: what that organisation depends on (DependsResult)",
-		Params: []param{{Name: "supplier", In: "query", Type: "string", Desc: "supplier ID or the ODS code of an NHS body acting as a supplier"},
-			{Name: "product", In: "query", Type: "string"}, {Name: "cve", In: "query", Type: "string"},
-			{Name: "org", In: "query", Type: "string", Desc: "ODS code: the reverse question, answered as a DependsResult"},
+		Summary: "Blast radius of a compromised supplier or product, or an exploited CVE: affected organisations you may read, impact classes, paths (with names), totals. With org: what that organisation depends on (DependsResult). Give exactly one of supplier, product, cve or org; IDs in any case, or names. A miss is 404 with suggestions you may see",
+		Params: []param{{Name: "supplier", In: "query", Type: "string", Desc: "supplier ID or name (any case), or the ODS code of an NHS body acting as a supplier"},
+			{Name: "product", In: "query", Type: "string", Desc: "product ID or name (any case)"}, {Name: "cve", In: "query", Type: "string", Desc: "CVE ID, CVE-YYYY-NNNN (any case)"},
+			{Name: "org", In: "query", Type: "string", Desc: "ODS code or name: the reverse question, answered as a DependsResult"},
 			{Name: "limit", In: "query", Type: "integer", Desc: "keep only the N worst affected organisations (totals still count all; truncated=true)"}},
 		Response: "ImpactResult"}, a.supplyImpact)
 	a.route(rt, spec{Method: "GET", Path: "/supply/concentration", Tag: "supply",
 		Summary: "Market shares and Herfindahl–Hirschman index of a service (supply-chain managers); service=all gives the ConcentrationReport of every service and level",
-		Params: []param{{Name: "service", In: "query", Type: "string", Required: true, Desc: "e.g. gp-clinical, pathology, or all"},
+		Params: []param{{Name: "service", In: "query", Type: "string", Required: true, Desc: "e.g. gp-clinical (or its label, GP clinical system), pathology, or all"},
 			{Name: "by", In: "query", Type: "string", Desc: "national (default), region or icb"}},
 		Response: "ConcentrationResult"}, a.supplyConcentration)
 	a.route(rt, spec{Method: "GET", Path: "/supply/risk", Tag: "supply", Summary: "Suppliers and products ranked by systemic importance, and single points of failure (supply-chain managers)",
 		Params: []param{{Name: "limit", In: "query", Type: "integer", Desc: "how many to rank (default 50)"}}, Response: "SystemicResult"}, a.supplyRisk)
 	a.route(rt, spec{Method: "GET", Path: "/supply/graph", Tag: "supply", Summary: "The dependency graph around a supplier, product or organisation, for pictures",
-		Params: []param{{Name: "node", In: "query", Type: "string", Required: true, Desc: "supplier:ID, product:ID or org:ODS"},
+		Params: []param{{Name: "node", In: "query", Type: "string", Required: true, Desc: "supplier:ID, product:ID or org:ODS (IDs in any case, or names)"},
 			{Name: "depth", In: "query", Type: "integer", Desc: "hops, 1–6 (default 2)"}}, Response: "SupplyGraph"}, a.supplyGraph)
 	a.route(rt, spec{Method: "GET", Path: "/supply/contracts", Tag: "supply", Summary: "Contracts of organisations you may read",
 		Params: []param{{Name: "org", In: "query", Type: "string", Desc: "ODS code"}}, Response: "ContractPage"}, a.listContracts)
@@ -426,30 +426,56 @@ func (a *API) exportSupply(r *http.Request, sc scope.Scope) (any, error) {
 
 func (a *API) supplyImpact(r *http.Request, sc scope.Scope) (any, error) {
 	q := r.URL.Query()
-	qu := supply.Query{Supplier: q.Get("supplier"), Product: q.Get("product"), CVE: q.Get("cve")}
-	o := q.Get("org")
-	n := 0
-	for _, s := range []string{qu.Supplier, qu.Product, qu.CVE, o} {
-		if s != "" {
-			n++
-		}
-	}
-	if n != 1 {
-		return nil, &fault.Invalid{Field: "supplier", Reason: "give exactly one of supplier, product, cve or org"}
-	}
-	if o != "" {
-		return a.o.Supply.DependsOn(r.Context(), sc, o)
-	}
 	limit := 0
 	if q.Get("limit") != "" {
 		var err error
-		if limit, err = limitParam(r, 0, 1_000_000); err != nil {
+		if limit, err = limitParam(r, 0, supply.MaxImpactLimit); err != nil {
 			return nil, err
 		}
 	}
+	req, err := supply.NewImpactRequest(q.Get("supplier"), q.Get("product"), q.Get("cve"), q.Get("org"), limit)
+	if err != nil {
+		return nil, err
+	}
+	if req.Reverse() {
+		res, err := a.o.Supply.DependsOn(r.Context(), sc, req.Org)
+		return res, missProblem(err)
+	}
 	// Streamed: the answer for a national supplier is ~34 MB of JSON,
 	// written one organisation at a time in the memory of one.
-	return a.o.Supply.OpenImpact(r.Context(), sc, qu, limit)
+	st, err := a.o.Supply.OpenImpact(r.Context(), sc, req.Query, req.Limit)
+	if err != nil {
+		return nil, missProblem(err)
+	}
+	return st, nil
+}
+
+// missed is a lookup that found nothing the caller may see: a 404 whose
+// detail, unlike other not-founds, says what was asked and suggests what
+// the caller may see instead (the domain chose the suggestions within
+// their scope, so nothing outside it is named).
+type missed struct{ m *supply.Miss }
+
+func (e missed) Error() string { return e.m.Error() }
+func (e missed) Unwrap() error { return e.m }
+
+func (e missed) problem() Problem {
+	msg := e.m.Error()
+	if !strings.HasSuffix(msg, "?") {
+		msg += "."
+	}
+	return Problem{Type: TypeNotFound, Title: http.StatusText(http.StatusNotFound), Status: http.StatusNotFound,
+		Detail: strings.ToUpper(msg[:1]) + msg[1:]}
+}
+
+// missProblem gives a *supply.Miss its own problem document; other errors
+// pass unchanged.
+func missProblem(err error) error {
+	var m *supply.Miss
+	if errors.As(err, &m) {
+		return missed{m}
+	}
+	return err
 }
 
 func (a *API) supplyConcentration(r *http.Request, sc scope.Scope) (any, error) {
@@ -464,7 +490,8 @@ func (a *API) supplyConcentration(r *http.Request, sc scope.Scope) (any, error) 
 		}
 		return a.o.Supply.ConcentrationAll(r.Context(), sc)
 	}
-	return a.o.Supply.Concentration(r.Context(), sc, v[0], supply.Level(by))
+	res, err := a.o.Supply.Concentration(r.Context(), sc, v[0], supply.Level(by))
+	return res, missProblem(err)
 }
 
 func (a *API) supplyRisk(r *http.Request, sc scope.Scope) (any, error) {
@@ -486,5 +513,6 @@ func (a *API) supplyGraph(r *http.Request, sc scope.Scope) (any, error) {
 			return nil, &fault.Invalid{Field: "depth", Reason: "want a number from 1 to 6"}
 		}
 	}
-	return a.o.Supply.Neighbourhood(r.Context(), sc, v[0], depth)
+	res, err := a.o.Supply.Neighbourhood(r.Context(), sc, v[0], depth)
+	return res, missProblem(err)
 }

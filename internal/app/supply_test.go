@@ -285,7 +285,7 @@ func testSupplyAPI(t *testing.T, start func(testing.TB) *Server) {
 		if res, body := get(t, c, s.url("/api/v1/supply/impact?org=RJZ"), s.trust); res.StatusCode != 404 {
 			t.Errorf("trust asking about a neighbour = %d %s", res.StatusCode, body)
 		}
-		if res, body := get(t, c, s.url("/api/v1/supply/impact?supplier=SYNLAB&product=FALCON"), s.national); res.StatusCode != 400 || !strings.Contains(body, "exactly one") {
+		if res, body := get(t, c, s.url("/api/v1/supply/impact?supplier=SYNLAB&product=FALCON"), s.national); res.StatusCode != 400 || !strings.Contains(body, "one thing at a time") {
 			t.Errorf("two questions = %d %s", res.StatusCode, body)
 		}
 		// The answer is streamed, but what fails, fails before its first

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-health/vigil/internal/app"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/phrase"
 	"github.com/vigil-health/vigil/internal/supply"
@@ -28,7 +30,8 @@ func (e *env) supplyCmd() *cobra.Command {
 		Short: "Supplier register and dependency graph: import, export, impact, concentration, risk",
 		Long: `The national supplier register: suppliers (with group parents), products, dependencies
 between products to any depth, and which organisations deploy which product for which
-business service. Over it: blast radius ("who is affected if X is compromised?"),
+business service. Over it: blast radius ("who is affected if X is compromised, or a CVE
+exploited?"),
 market concentration (HHI) per service, and systemic risk.
 
 Load a register with 'vigil supply import', then ask questions:
@@ -221,49 +224,52 @@ func writeFile(name string, fn func(io.Writer) error) error {
 }
 
 func (e *env) supplyImpactCmd() *cobra.Command {
-	var q supply.Query
+	var supplier, product, cve, orgODS string
 	var impactLimit int
-	var orgODS string
 	var out *output
 	c := &cobra.Command{
 		Use:   "impact (--supplier ID | --product ID | --cve CVE-ID | --org ODS) [--format table|json|csv]",
-		Short: "Blast radius: who is affected if a supplier, product or CVE is compromised",
-		Long: `Blast radius. For a compromised supplier (with its group subsidiaries), product or CVE, list
-every affected organisation with its ICB and region, the services affected, the impact class
-and the dependency paths that explain it, then totals by region and ICB with registered
-population:
+		Short: "Blast radius: who is affected if a supplier or product is compromised, or a CVE exploited",
+		Long: `Blast radius. For a compromised supplier (with its group subsidiaries) or product, or an
+exploited CVE, list every affected organisation with its ICB and region, the services affected,
+the impact class and the dependency paths that explain it, then totals by region and ICB with
+registered population:
 
   hard-down  for some service every path is critical and the organisation has no fallback
   degraded   a critical path exists, but so does a fallback or a non-critical path
   exposed    only non-critical paths reach it
 
---supplier also takes the ODS code of an NHS body registered as a supplier (a shared
-service). --org answers the reverse question: what the organisation depends on, at every
-depth, with the path to each product.
+--supplier, --product and --org take an ID in any case (demo-path is DEMO-PATH) or a name
+(ignoring case, spaces and punctuation). Anything else is not guessed: the command says
+"did you mean …" with the nearest names and exits 1. --supplier also takes the ODS code of
+an NHS body registered as a supplier (a shared service). --cve takes a CVE ID
+(CVE-YYYY-NNNN, any case). --org answers the reverse question: what the organisation
+depends on, at every depth, with the path to each product.
 
 --format json prints one object, the documented result:
-  {"query":…, "affected":[{"ods","name","type","icb","region","services","impact","paths"}…], "totals":{…}}
+  {"query":…, "subject":…, "affected":[{"ods","name","type","icb","region","services","impact","paths"}…],
+   "totals":{…}, "names":{node: name…}}
 --format csv prints one row per affected organisation (with --org: per product), the columns
 of the web download; cells a spreadsheet would run as formulas start with an apostrophe.`,
-		Example: `  vigil supply impact --supplier SYNNOVIS
-  vigil supply impact --product FALCON --format json
-  vigil supply impact --supplier SYNNOVIS --format csv > synnovis.csv
-  vigil supply impact --cve CVE-2024-3400
+		Example: `  vigil supply impact --supplier DEMO-PATH
+  vigil supply impact --supplier "Demo Pathology Partnership LLP (demo)"
+  vigil supply impact --product demo-sentinel-agent --format json
+  vigil supply impact --supplier DEMO-PATH --format csv > demo-path.csv
+  vigil supply impact --cve CVE-2099-4242
   vigil supply impact --org RJ1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			n := 0
-			for _, s := range []string{q.Supplier, q.Product, q.CVE, orgODS} {
-				if s != "" {
-					n++
-				}
-			}
-			if n != 1 {
+			// The question's rule is the supply package's, for every adapter.
+			req, err := supply.NewImpactRequest(supplier, product, cve, orgODS, impactLimit)
+			if req.Empty() {
 				return usagef("give exactly one of --supplier, --product, --cve or --org")
 			}
+			if inv := (*fault.Invalid)(nil); errors.As(err, &inv) {
+				return usagef("--%s: %s", inv.Field, inv.Reason)
+			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
-				if orgODS != "" {
-					res, err := a.Supply.DependsOn(cmd.Context(), operator(), orgODS)
+				if req.Reverse() {
+					res, err := a.Supply.DependsOn(cmd.Context(), operator(), req.Org)
 					if err != nil {
 						return err
 					}
@@ -275,18 +281,18 @@ of the web download; cells a spreadsheet would run as formulas start with an apo
 				if out.is("json") {
 					// Streamed, one organisation at a time: the national
 					// answer for a large supplier is tens of megabytes.
-					st, err := a.Supply.OpenImpact(cmd.Context(), operator(), q, impactLimit)
+					st, err := a.Supply.OpenImpact(cmd.Context(), operator(), req.Query, req.Limit)
 					if err != nil {
 						return err
 					}
 					defer st.Close()
 					return st.WriteJSON(e.stdout, "")
 				}
-				res, err := a.Supply.Impact(cmd.Context(), operator(), q)
+				res, err := a.Supply.Impact(cmd.Context(), operator(), req.Query)
 				if err != nil {
 					return err
 				}
-				res.Limit(impactLimit)
+				res.Limit(req.Limit)
 				if out.is("csv") {
 					return supply.WriteImpactCSV(e.stdout, res)
 				}
@@ -294,31 +300,21 @@ of the web download; cells a spreadsheet would run as formulas start with an apo
 			})
 		},
 	}
-	c.Flags().StringVar(&q.Supplier, "supplier", "", "a supplier ID (or the ODS code of an NHS body acting as a supplier)")
-	c.Flags().StringVar(&q.Product, "product", "", "a product ID")
-	c.Flags().StringVar(&q.CVE, "cve", "", "a CVE ID, through the products known to contain it")
+	c.Flags().StringVar(&supplier, "supplier", "", "a supplier's ID or name (any case), or the ODS code of an NHS body acting as a supplier")
+	c.Flags().StringVar(&product, "product", "", "a product's ID or name (any case)")
+	c.Flags().StringVar(&cve, "cve", "", "a CVE ID (CVE-YYYY-NNNN), through the products known to contain it")
 	c.Flags().IntVar(&impactLimit, "limit", 0, "list only the N worst affected organisations (totals still count all)")
-	c.Flags().StringVar(&orgODS, "org", "", "an organisation's ODS code: what it depends on, at every depth")
+	c.Flags().StringVar(&orgODS, "org", "", "an organisation's ODS code or name: what it depends on, at every depth")
 	out = formatFlag(c, "table", "json", "csv")
 	return c
-}
-
-func queryText(q supply.Query) string {
-	switch {
-	case q.Supplier != "":
-		return "supplier " + q.Supplier
-	case q.Product != "":
-		return "product " + q.Product
-	}
-	return "CVE " + q.CVE
 }
 
 func pathText(p []string) string { return strings.Join(p, " → ") }
 
 func (e *env) printImpact(res supply.ImpactResult) error {
 	t := res.Totals
-	printf(e.stdout, "If %s is compromised: %s affected (%s hard-down, %s degraded, %s exposed), registered population %s, through %s.\n",
-		queryText(res.Query), phrase.Count(t.Organisations, "organisation", ""), phrase.Int(t.HardDown), phrase.Int(t.Degraded), phrase.Int(t.Exposed),
+	printf(e.stdout, "%s: %s affected (%s hard-down, %s degraded, %s exposed), registered population %s, through %s.\n",
+		res.Headline(), phrase.Count(t.Organisations, "organisation", ""), phrase.Int(t.HardDown), phrase.Int(t.Degraded), phrase.Int(t.Exposed),
 		phrase.People(t.Population), phrase.Count(t.Products, "product", ""))
 	if len(res.Affected) == 0 {
 		return nil

@@ -405,7 +405,7 @@ func TestSupplyImportDryRunAndBadRows(t *testing.T) {
 	if !strings.Contains(r.stdout, "dry run: valid; nothing was written") || !strings.Contains(r.stdout, "CREATED") {
 		t.Errorf("dry run: %s", r.stdout)
 	}
-	if r := run(t, "", nil, "--data-dir", dir, "supply", "impact", "--supplier", "SYNLAB"); r.code != 1 || !strings.Contains(r.stderr, "not found") {
+	if r := run(t, "", nil, "--data-dir", dir, "supply", "impact", "--supplier", "SYNLAB"); r.code != 1 || !strings.Contains(r.stderr, `no supplier called "SYNLAB"`) {
 		t.Errorf("after a dry run the supplier exists: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
 
@@ -470,7 +470,7 @@ func TestSupplyHelpAndUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"supply", "impact"}, "exactly one of --supplier, --product, --cve or --org"},
-		{[]string{"supply", "impact", "--supplier", "A", "--org", "RJ1"}, "exactly one of"},
+		{[]string{"supply", "impact", "--supplier", "A", "--org", "RJ1"}, "--org: ask about one thing at a time"},
 		{[]string{"supply", "impact", "--supplier", "A", "--format", "xlsx"}, `--format "xlsx"`},
 		{[]string{"supply", "import", "x.csv", "--format", "xml"}, `--format "xml": want one of table, json`},
 		{[]string{"supply", "concentration"}, "--service is required"},

@@ -292,6 +292,10 @@ func TestConcentrationHandComputed(t *testing.T) {
 		if len(tr) != 2 || !near(tr[0].HHI, 5312.5) || !near(tr[1].HHI, 7812.5) || tr[1].TopSupplierID != "EMIS" {
 			t.Errorf("trend = %+v", tr)
 		}
+		// The service by its label, as every service field takes it.
+		if byLabel, err := e.svc.Trend(ctx, national, "GP clinical system", ByICB, "QKK"); err != nil || !reflect.DeepEqual(byLabel, tr) {
+			t.Errorf("trend by label = %+v, %v", byLabel, err)
+		}
 	})
 }
 

@@ -203,7 +203,6 @@ func (s *Service) concVisibility(ctx context.Context, sc scope.Scope) (*graph, f
 // (National, ByRegion or ByICB), over the organisations the caller may
 // read. It needs scope.Supply.
 func (s *Service) Concentration(ctx context.Context, sc scope.Scope, service string, by Level) (ConcentrationResult, error) {
-	service = normService(service)
 	if by == "" {
 		by = National
 	}
@@ -214,10 +213,14 @@ func (s *Service) Concentration(ctx context.Context, sc scope.Scope, service str
 	if err != nil {
 		return ConcentrationResult{}, err
 	}
-	sv, ok := g.svcIdx[service]
-	if !ok {
-		return ConcentrationResult{}, fmt.Errorf("service %s: %w", service, fault.ErrNotFound)
+	// The service by Lookup's rule: its slug in any case, or its label
+	// ("GP clinical system").
+	i, err := g.resolve(g.viewFor(sc), KindService, service)
+	if err != nil {
+		return ConcentrationResult{}, err
 	}
+	sv := i
+	service = g.services[i]
 	res := ConcentrationResult{Service: service, By: by, Generation: g.gen, Groups: []ConcentrationGroup{}}
 	for k, a := range g.concentration(vis) {
 		if k.svc == uint16(sv) && k.level == by {
@@ -367,8 +370,14 @@ func (s *Service) Trend(ctx context.Context, sc scope.Scope, service string, by 
 	if by == National && group == "" {
 		group = org.RootCode
 	}
+	// The service by Lookup's rule when the register still has it; a
+	// service only the snapshots remember is asked for by its slug.
+	service = normService(service)
+	if id, ok := s.canonical(ctx, sc, KindService, service); ok {
+		service = id
+	}
 	rows, err := s.db.Q().QueryContext(ctx, `SELECT taken_at, organisations, hhi, supplier_id, share FROM supply_concentration_snapshots
-		WHERE service = ? AND level = ? AND group_code = ? ORDER BY taken_at, share DESC, supplier_id`, normService(service), string(by), group)
+		WHERE service = ? AND level = ? AND group_code = ? ORDER BY taken_at, share DESC, supplier_id`, service, string(by), group)
 	if err != nil {
 		return nil, fmt.Errorf("supply: trend: %w", err)
 	}

@@ -37,12 +37,12 @@ type UnprotectedService struct {
 	Products []ProductRef `json:"products"`
 }
 
-// ProductRef names a product and its supplier.
+// ProductRef names a product and, where the answer needs it, its supplier.
 type ProductRef struct {
 	ID           string `json:"product_id"`
 	Name         string `json:"name"`
-	SupplierID   string `json:"supplier_id"`
-	SupplierName string `json:"supplier_name"`
+	SupplierID   string `json:"supplier_id,omitempty"`
+	SupplierName string `json:"supplier_name,omitempty"`
 }
 
 // OrgSinglePoint is a supplier group or product whose loss alone makes one

@@ -62,6 +62,10 @@ type graph struct {
 	// reports caches the whole-register reports computed over this graph
 	// (reports.go); everything above is immutable once built.
 	reports reports
+	// lookup is the index of names and IDs for forgiving lookup and
+	// suggestions (lookup.go), built on first use: most queries name an
+	// ID exactly and never need it.
+	lookup lazyLookup
 }
 
 type orgNode struct {
@@ -81,6 +85,8 @@ type supNode struct {
 	tenant   int32 // tenant organisation, or -1
 	ods      int32 // the NHS body this supplier is, or -1
 	critical bool  // designated critical
+	// The register's other identifiers, for register search (lookup.go).
+	ch, duns, country, odsCode string
 }
 
 type prodNode struct {
@@ -279,7 +285,8 @@ func buildGraph(orgs []org.Org, reg *Register) *graph {
 		g.supIdx[sp.ID] = int32(i)
 	}
 	for i, sp := range reg.Suppliers {
-		n := supNode{id: sp.ID, name: sp.Name, parent: -1, tenant: -1, ods: -1, critical: sp.DesignatedCritical}
+		n := supNode{id: sp.ID, name: sp.Name, ch: sp.CompaniesHouseNumber, duns: sp.DUNS, country: sp.Country, odsCode: sp.ODSCode,
+			parent: -1, tenant: -1, ods: -1, critical: sp.DesignatedCritical}
 		if j, ok := g.supIdx[sp.ParentID]; ok && sp.ParentID != sp.ID {
 			n.parent = j
 		}
@@ -556,7 +563,7 @@ func (g *graph) sizeEstimate() int64 {
 	}
 	b += int64(cap(g.orgs)) * int64(unsafe.Sizeof(orgNode{}))
 	for _, s := range g.sup {
-		b += int64(len(s.id) + len(s.name))
+		b += int64(len(s.id) + len(s.name) + len(s.ch) + len(s.duns) + len(s.country) + len(s.odsCode))
 	}
 	b += int64(cap(g.sup)) * int64(unsafe.Sizeof(supNode{}))
 	for _, p := range g.prod {

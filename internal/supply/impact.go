@@ -49,10 +49,16 @@ type Query struct {
 	CVE      string `json:"cve,omitempty"`
 }
 
-// ImpactResult answers "what is affected if this is compromised?".
+// ImpactResult answers "what is affected if this is compromised (a CVE:
+// exploited)?".
 type ImpactResult struct {
-	Query      Query `json:"query"`
-	Generation int64 `json:"generation"`
+	// Query is the question as resolved: the supplier's or product's ID
+	// as the register has it, or the CVE ID in upper case.
+	Query Query `json:"query"`
+	// Subject names what the question is about, for people: the
+	// supplier's or product's name, or the CVE ID (see Headline).
+	Subject    string `json:"subject"`
+	Generation int64  `json:"generation"`
 	// Start lists the nodes the walk started from (for a supplier: itself
 	// and its group subsidiaries' products).
 	Start []string `json:"start"`
@@ -65,15 +71,40 @@ type ImpactResult struct {
 	// Truncated says Affected holds only the worst organisations, as many
 	// as the caller asked for; Totals still count every one.
 	Truncated bool `json:"truncated,omitempty"`
+	// Names gives, for every node of Start and of the listed
+	// organisations' Paths, its name for people: "supplier:SYNNOVIS" →
+	// "Synnovis Analytics LLP", "product:…" and "org:…" likewise, a CVE
+	// node its ID. Readers label paths from it and look nothing up.
+	Names map[string]string `json:"names"`
 }
 
 // Limit keeps the n worst affected organisations (n > 0), leaving the
 // totals whole: the national answer for a large hosting provider is tens
 // of megabytes of JSON, and a dashboard wants the top of it.
 func (r *ImpactResult) Limit(n int) {
-	if n > 0 && len(r.Affected) > n {
-		r.Affected, r.Truncated = r.Affected[:n], true
+	if n <= 0 || len(r.Affected) <= n {
+		return
 	}
+	r.Affected, r.Truncated = r.Affected[:n], true
+	if r.Names == nil {
+		return
+	}
+	// Names keeps only the nodes still mentioned.
+	kept := make(map[string]string, len(r.Start))
+	keep := func(p []string) {
+		for _, x := range p {
+			if name, ok := r.Names[x]; ok {
+				kept[x] = name
+			}
+		}
+	}
+	keep(r.Start)
+	for _, a := range r.Affected {
+		for _, p := range a.Paths {
+			keep(p)
+		}
+	}
+	r.Names = kept
 }
 
 // AffectedProduct is one product reached from the compromised node.
@@ -377,26 +408,23 @@ func (a *svcAgg) impact() Impact {
 }
 
 // starts resolves a query to start products, each with the path prefix
-// that leads to it (supplier chain or CVE).
-func (g *graph) starts(q Query, v *view) (prods []int32, prefix [][]string, start []string, err error) {
-	n := 0
-	for _, s := range []string{q.Supplier, q.Product, q.CVE} {
-		if s != "" {
-			n++
-		}
-	}
-	if n != 1 {
-		return nil, nil, nil, fault.Invalidf("query", "give exactly one of supplier, product or cve")
+// that leads to it (supplier chain or CVE), and returns the query as
+// resolved (the register's IDs) and its subject's name. A supplier or
+// product is found by Lookup's rule among what v sees; a miss is a *Miss.
+func (g *graph) starts(q Query, v *view) (prods []int32, prefix [][]string, start []string, rq Query, subject string, err error) {
+	if err := q.check(); err != nil {
+		return nil, nil, nil, q, "", err
 	}
 	switch {
 	case q.Supplier != "":
-		si, ok := g.supIdx[q.Supplier]
-		if !ok {
-			si, ok = g.supByODS[strings.ToUpper(q.Supplier)]
+		si, err := g.resolve(v, KindSupplier, q.Supplier)
+		if err != nil {
+			return nil, nil, nil, q, "", err
 		}
-		if !ok || !v.supplierVisible(si) {
-			return nil, nil, nil, fmt.Errorf("supplier %s: %w", q.Supplier, fault.ErrNotFound)
+		if id := g.sup[si].id; !strings.EqualFold(q.Supplier, g.sup[si].odsCode) {
+			q.Supplier = id // an ODS code stays as asked: it names the NHS body
 		}
+		subject = g.sup[si].name
 		// The supplier and its group subsidiaries, depth first, each with
 		// the chain of supplier nodes from the queried one.
 		type item struct {
@@ -426,16 +454,18 @@ func (g *graph) starts(q Query, v *view) (prods []int32, prefix [][]string, star
 			}
 		}
 	case q.Product != "":
-		p, ok := g.prodIdx[q.Product]
-		if !ok || !v.productVisible(g, p) {
-			return nil, nil, nil, fmt.Errorf("product %s: %w", q.Product, fault.ErrNotFound)
+		p, err := g.resolve(v, KindProduct, q.Product)
+		if err != nil {
+			return nil, nil, nil, q, "", err
 		}
-		prods, prefix, start = []int32{p}, [][]string{nil}, []string{productNode(q.Product)}
+		q.Product, subject = g.prod[p].id, g.prod[p].name
+		prods, prefix, start = []int32{p}, [][]string{nil}, []string{g.prod[p].node}
 	default:
 		c := normCVE(q.CVE)
 		if !validCVE(c) {
-			return nil, nil, nil, fault.Invalidf("cve", "%q is not a CVE ID: want CVE-YYYY-NNNN", q.CVE)
+			return nil, nil, nil, q, "", cveInvalid(q.CVE)
 		}
+		q.CVE, subject = c, c
 		start = []string{cveNode(c)}
 		for _, p := range g.cve[c] {
 			if v.productVisible(g, p) {
@@ -444,7 +474,39 @@ func (g *graph) starts(q Query, v *view) (prods []int32, prefix [][]string, star
 			}
 		}
 	}
-	return prods, prefix, start, nil
+	return prods, prefix, start, q, subject, nil
+}
+
+// nodeName is the name of a node ("supplier:X", "product:Y", "org:Z",
+// "cve:…") for people, or its ID when it names nothing in g.
+func (g *graph) nodeName(node string) string {
+	kind, id, _ := strings.Cut(node, ":")
+	switch kind {
+	case "supplier":
+		if i, ok := g.supIdx[id]; ok {
+			return g.sup[i].name
+		}
+	case "product":
+		if i, ok := g.prodIdx[id]; ok {
+			return g.prod[i].name
+		}
+	case "org":
+		if i, ok := g.orgIdx[id]; ok {
+			return g.orgs[i].name
+		}
+	}
+	return id
+}
+
+// nameNodes adds the name of every node of paths not yet in names.
+func (g *graph) nameNodes(names map[string]string, paths [][]string) {
+	for _, p := range paths {
+		for _, n := range p {
+			if _, ok := names[n]; !ok {
+				names[n] = g.nodeName(n)
+			}
+		}
+	}
 }
 
 // chunk hands out sub-slices of large blocks. reset takes the blocks back
@@ -529,7 +591,7 @@ func (g *graph) path(sc *scratch, prefix [][]string, h hit, strs *chunk[string])
 }
 
 // Impact answers which organisations, services, ICBs and regions are
-// affected if q's supplier, product or CVE is compromised. The answer is
+// affected if q's supplier or product is compromised, or its CVE exploited. The answer is
 // built whole; for the national answer of a large supplier (tens of
 // megabytes of JSON) use OpenImpact, which builds one organisation at a
 // time.
@@ -562,7 +624,7 @@ type impactRun struct {
 // building the answer and allocates next to nothing per organisation.
 func (g *graph) runImpact(s *Service, scp scope.Scope, q Query, maxPaths int) (*impactRun, error) {
 	v := g.viewFor(scp)
-	prods, prefix, start, err := g.starts(q, v)
+	prods, prefix, start, q, subject, err := g.starts(q, v)
 	if err != nil {
 		return nil, err
 	}
@@ -570,7 +632,7 @@ func (g *graph) runImpact(s *Service, scp scope.Scope, q Query, maxPaths int) (*
 	g.walk(sc, v, prods)
 	g.collect(sc, v)
 	r := &impactRun{s: s, g: g, sc: sc, prefix: prefix, maxPaths: maxPaths,
-		head: ImpactResult{Query: q, Generation: g.gen, Start: start, Products: []AffectedProduct{}, Affected: []AffectedOrg{}}}
+		head: ImpactResult{Query: q, Subject: subject, Generation: g.gen, Start: start, Products: []AffectedProduct{}, Affected: []AffectedOrg{}}}
 
 	// Order affected organisations (worst first, then by code — org
 	// indices follow code order) before building results, so the sort
@@ -620,6 +682,40 @@ func (r *impactRun) products(yield func(p *AffectedProduct) bool) {
 			Depth: int(sc.dist[st]), Critical: sc.seen[p<<1] == sc.epoch}
 		if !yield(&ap) {
 			return
+		}
+	}
+}
+
+// startNames is a result's names map with the names of its start nodes,
+// sized for the start, the listed organisations and every affected
+// product, so it is not rehashed while the organisations are named.
+func (r *impactRun) startNames(listed int) map[string]string {
+	names := make(map[string]string, len(r.head.Start)+listed+r.totals.Products)
+	r.g.nameNodes(names, [][]string{r.head.Start})
+	return names
+}
+
+// nameOrg adds to names the nodes of the k-th organisation's listed
+// paths that are not there yet: the organisation, and the products on
+// them, found by index along the walk (seen marks products named, so a
+// product on thousands of paths costs one map insert, not thousands of
+// lookups by node string). The paths' supplier and CVE starts are Start,
+// named with the summary.
+func (r *impactRun) nameOrg(k int, names map[string]string, seen []bool) {
+	g, sc := r.g, r.sc
+	o := sc.orgs[sc.order[k]]
+	names[g.orgs[o].node] = g.orgs[o].name
+	n := 0
+	for h := sc.orgFirst[o]; h >= 0 && n < r.maxPaths; h = sc.hits[h].next {
+		n++
+		for st := sc.hits[h].state; ; st = sc.pred[st] {
+			if p := st >> 1; !seen[p] {
+				seen[p] = true
+				names[g.prod[p].node] = g.prod[p].name
+			}
+			if sc.pred[st] < 0 {
+				break
+			}
 		}
 	}
 }
@@ -786,6 +882,9 @@ type DependsResult struct {
 	Products []DependedProduct `json:"products"`
 	// Suppliers aggregates Products by top group parent.
 	Suppliers []DependedSupplier `json:"suppliers"`
+	// Names gives the name of every node of the products' Paths (the
+	// organisation and the products), as ImpactResult.Names does.
+	Names map[string]string `json:"names"`
 }
 
 // OrgRef identifies an organisation in results.
@@ -805,6 +904,7 @@ type DependedProduct struct {
 	SupplierID   string `json:"supplier_id"`
 	SupplierName string `json:"supplier_name"`
 	GroupID      string `json:"group_id"`
+	GroupName    string `json:"group_name"`
 	// Depth is 0 for products deployed directly, 1 for their dependencies…
 	Depth    int      `json:"depth"`
 	Services []string `json:"services"`
@@ -826,20 +926,22 @@ type DependedSupplier struct {
 }
 
 // DependsOn walks forward from an organisation's deployments through every
-// dependency, at every depth. The organisation must be readable.
+// dependency, at every depth. The organisation — its ODS code in any case,
+// or its name (Lookup's rule) — must be one the caller may read; a miss is
+// a *Miss suggesting only organisations they may read.
 func (s *Service) DependsOn(ctx context.Context, sc scope.Scope, ods string) (DependsResult, error) {
 	g, err := s.current(ctx)
 	if err != nil {
 		return DependsResult{}, err
 	}
-	o, ok := g.orgIdx[strings.ToUpper(strings.TrimSpace(ods))]
-	if !ok || !sc.CanAt(scope.Read, g.orgs[o].path) {
-		return DependsResult{}, fmt.Errorf("organisation %s: %w", ods, fault.ErrNotFound)
-	}
 	v := g.viewFor(sc)
+	o, err := g.resolve(v, KindOrg, ods)
+	if err != nil {
+		return DependsResult{}, err
+	}
 	on := g.orgs[o]
 	res := DependsResult{Org: OrgRef{ODS: on.code, Name: on.name, Type: string(on.typ), ICB: on.icbCode, Region: on.region_},
-		Generation: g.gen, Products: []DependedProduct{}, Suppliers: []DependedSupplier{}}
+		Generation: g.gen, Products: []DependedProduct{}, Suppliers: []DependedSupplier{}, Names: map[string]string{on.node: on.name}}
 	type agg struct {
 		i        int // index in res.Products
 		services map[string]bool
@@ -871,7 +973,8 @@ func (s *Service) DependsOn(ctx context.Context, sc scope.Scope, ods string) (De
 				pn := g.prod[it.p]
 				sp := g.sup[pn.supplier]
 				res.Products = append(res.Products, DependedProduct{ID: pn.id, Name: pn.name, Kind: string(pn.kind), SupplierID: sp.id,
-					SupplierName: sp.name, GroupID: g.sup[sp.root].id, Depth: len(it.path) - 2})
+					SupplierName: sp.name, GroupID: g.sup[sp.root].id, GroupName: g.sup[sp.root].name, Depth: len(it.path) - 2})
+				res.Names[pn.node] = pn.name
 				a = &agg{i: len(res.Products) - 1, services: map[string]bool{}}
 				byProd[it.p] = a
 			}

@@ -73,12 +73,14 @@ func (st *ImpactStream) Len() int {
 }
 
 // Summary is the answer without its products and organisations: query,
-// generation, start nodes, whole totals and whether the list is cut.
+// subject, generation, start nodes (with their names), whole totals and
+// whether the list is cut.
 func (st *ImpactStream) Summary() ImpactResult {
 	res := st.r.head
 	res.Products, res.Affected = nil, nil
 	res.Totals = st.r.totals
 	res.Truncated = st.Len() < st.r.affected()
+	res.Names = st.r.startNames(st.Len())
 	return res
 }
 
@@ -101,8 +103,10 @@ func (st *ImpactStream) Result(maxProducts int) ImpactResult {
 	// affected organisations then cost a handful of allocations.
 	res.Affected = make([]AffectedOrg, st.Len())
 	al := newOrgAlloc(128)
+	seen := make([]bool, len(st.r.g.prod))
 	for k := range res.Affected {
 		st.r.buildOrg(k, &res.Affected[k], al)
+		st.r.nameOrg(k, res.Names, seen)
 	}
 	return res
 }
@@ -139,6 +143,7 @@ func (st *ImpactStream) WriteJSON(w io.Writer, indent string) error {
 	o := jsonstream.NewWriter(w, indent)
 	o.Open('{')
 	o.Field("query", sum.Query)
+	o.Field("subject", sum.Subject)
 	o.Field("generation", sum.Generation)
 	o.Field("start", sum.Start)
 	o.Key("products")
@@ -151,7 +156,11 @@ func (st *ImpactStream) WriteJSON(w io.Writer, indent string) error {
 	o.Close(']')
 	o.Key("affected")
 	o.Open('[')
+	seen := make([]bool, len(st.r.g.prod))
+	k := 0
 	for a := range st.Affected() {
+		st.r.nameOrg(k, sum.Names, seen)
+		k++
 		if o.Elem(a) != nil {
 			break
 		}
@@ -161,6 +170,7 @@ func (st *ImpactStream) WriteJSON(w io.Writer, indent string) error {
 	if sum.Truncated {
 		o.Field("truncated", true)
 	}
+	o.Field("names", sum.Names)
 	o.Close('}')
 	return o.End()
 }

@@ -2,7 +2,6 @@ package supply
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 
@@ -61,26 +60,30 @@ func (s *Service) Neighbourhood(ctx context.Context, sc scope.Scope, nodeID stri
 		depth = 6
 	}
 	v := g.viewFor(sc)
-	kind, id, _ := strings.Cut(nodeID, ":")
-	notFound := fmt.Errorf("node %s: %w", nodeID, fault.ErrNotFound)
-	switch kind {
+	kind, id, _ := strings.Cut(strings.TrimSpace(nodeID), ":")
+	var k Kind
+	switch strings.ToLower(strings.TrimSpace(kind)) {
 	case "supplier":
-		i, ok := g.supIdx[id]
-		if !ok || !v.supplierVisible(i) {
-			return Graph{}, notFound
-		}
+		k = KindSupplier
 	case "product":
-		i, ok := g.prodIdx[id]
-		if !ok || !v.productVisible(g, i) {
-			return Graph{}, notFound
-		}
+		k = KindProduct
 	case "org":
-		i, ok := g.orgIdx[id]
-		if !ok || !sc.CanAt(scope.Read, g.orgs[i].path) {
-			return Graph{}, notFound
-		}
+		k = KindOrg
 	default:
 		return Graph{}, fault.Invalidf("node", "want supplier:ID, product:ID or org:ODS")
+	}
+	// The centre by Lookup's rule: an ID in any case, or a name.
+	i, err := g.resolve(v, k, id)
+	if err != nil {
+		return Graph{}, err
+	}
+	switch k {
+	case KindSupplier:
+		nodeID = supplierNode(g.sup[i].id)
+	case KindProduct:
+		nodeID = g.prod[i].node
+	default:
+		nodeID = g.orgs[i].node
 	}
 	out := Graph{Center: nodeID, Depth: depth, Generation: g.gen, Nodes: []GraphNode{}, Edges: []GraphEdge{}}
 	seen := map[string]int{} // node → index in out.Nodes

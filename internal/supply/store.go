@@ -379,8 +379,15 @@ func notFoundOr(err error, format string, a ...any) error {
 }
 
 // GetSupplier returns one supplier the caller may see.
+//
+// id is the ID, or by Lookup's rule the ID in another case or the name.
 func (s *Service) GetSupplier(ctx context.Context, sc scope.Scope, id string) (Supplier, error) {
 	c, err := chain(ctx, s.db.Q(), id)
+	if errors.Is(err, fault.ErrNotFound) {
+		if other, ok := s.canonical(ctx, sc, KindSupplier, id); ok {
+			return s.GetSupplier(ctx, sc, other)
+		}
+	}
 	if err != nil {
 		return Supplier{}, notFoundOr(errIfNot(err), "supplier %s", id)
 	}
@@ -534,10 +541,16 @@ func (s *Service) inUse(ctx context.Context, tx *store.Tx, sc scope.Scope, id st
 		fault.ErrConflict, id, seenDeployed, seenDependents)
 }
 
-// GetProduct returns one product the caller may see.
+// GetProduct returns one product the caller may see. id is the ID, or by
+// Lookup's rule the ID in another case or the name.
 func (s *Service) GetProduct(ctx context.Context, sc scope.Scope, id string) (Product, error) {
 	q := s.db.Q()
 	p, err := getProduct(ctx, q, id)
+	if errors.Is(err, fault.ErrNotFound) {
+		if other, ok := s.canonical(ctx, sc, KindProduct, id); ok {
+			return s.GetProduct(ctx, sc, other)
+		}
+	}
 	if err != nil {
 		return Product{}, notFoundOr(errIfNot(err), "product %s", id)
 	}
@@ -557,11 +570,12 @@ func (s *Service) ListProducts(ctx context.Context, sc scope.Scope, supplierID s
 	q := `SELECT ` + productCols + ` FROM supply_products`
 	var args []any
 	if supplierID != "" {
-		if _, err := s.GetSupplier(ctx, sc, supplierID); err != nil {
+		sp, err := s.GetSupplier(ctx, sc, supplierID)
+		if err != nil {
 			return nil, err
 		}
 		q += ` WHERE supplier_id = ?`
-		args = append(args, supplierID)
+		args = append(args, sp.ID)
 	}
 	all, err := queryAll(ctx, s.db.Q(), q+` ORDER BY product_id`, scanProduct, args...)
 	if err != nil || nhsReader(sc) {
@@ -756,6 +770,18 @@ type DeploymentFilter struct {
 func (s *Service) ListDeployments(ctx context.Context, sc scope.Scope, f DeploymentFilter) ([]Deployment, error) {
 	if !validKey(f.OrgODS, f.ProductID, f.Service) {
 		return nil, nil // no stored row holds such a value
+	}
+	// The filters forgive as every field does (Lookup's rule); one that
+	// names nothing the caller may see filters everything out.
+	for _, x := range []struct {
+		kind Kind
+		v    *string
+	}{{KindOrg, &f.OrgODS}, {KindProduct, &f.ProductID}, {KindService, &f.Service}} {
+		if *x.v != "" {
+			if id, ok := s.canonical(ctx, sc, x.kind, *x.v); ok {
+				*x.v = id
+			}
+		}
 	}
 	where, args := sc.Filter("org_ods", scope.Read)
 	conds := []string{where}

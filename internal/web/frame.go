@@ -23,7 +23,7 @@ import (
 )
 
 func (w *Web) funcs() template.FuncMap {
-	return template.FuncMap{
+	m := template.FuncMap{
 		"static":    w.staticURL,
 		"roleLabel": roleLabel,
 		"roleHelp":  roleHelp,
@@ -67,6 +67,10 @@ func (w *Web) funcs() template.FuncMap {
 		"shortArea":    supplyviz.ShortArea,
 		"orgTypeLabel": func(s string) string { return typeLabel(org.Type(s)) },
 	}
+	for k, f := range supplyFuncs() {
+		m[k] = f
+	}
+	return m
 }
 
 // impactLabel names an impact class in words (a class is never shown by

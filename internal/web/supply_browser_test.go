@@ -152,3 +152,124 @@ func browseSupply(t *testing.T, e *env, dir string, width, height int64) {
 	fits("import")
 	shot("s11-import")
 }
+
+// TestSupplyLookupBrowser types a supplier's name with a typo into the
+// blast-radius form as a person would, sees the form kept with "did you
+// mean" and the suggestion list, follows the suggestion, and loads the
+// blast radius at phone width (390 px): nothing may be wider than the
+// screen (tables scroll in their own boxes, or stack). Screenshots are
+// saved for looking at (VIGIL_SCREENSHOTS=dir keeps them).
+func TestSupplyLookupBrowser(t *testing.T) {
+	requireChromium(t)
+	e := newSupplyEnv(t)
+	hostLIMSOnAWS(t, e)
+	dir := screenshotDir(t)
+	for _, vp := range []struct{ w, h int64 }{{1280, 900}, {390, 844}} {
+		t.Run(fmt.Sprintf("%dx%d", vp.w, vp.h), func(t *testing.T) {
+			lookupInBrowser(t, e, dir, vp.w, vp.h)
+		})
+	}
+	t.Logf("screenshots in %s", dir)
+}
+
+func lookupInBrowser(t *testing.T, e *env, dir string, width, height int64) {
+	ctx := newBrowser(t, width, height, 90*time.Second)
+	base := e.srv.URL
+	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	eval := func(js string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", js, err)
+		}
+		return s
+	}
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%dx%d.png", name, width, height)), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Nothing of the page's own content (main) is wider than the window,
+	// save what scrolls in its own box. The frame around it (header,
+	// organisation switcher, navigation) is the frame's to fit, and is
+	// reported, not failed, here.
+	fits := func(what string) {
+		t.Helper()
+		const over = `.filter(e => !e.closest(".table-wrap, .graph") && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName + "." + e.className).join(",")`
+		if w := eval(`Array.from(document.querySelectorAll("main *"))` + over); w != "" {
+			t.Errorf("%s: the page is wider than the window: %s", what, w)
+		}
+		if w := eval(`String(document.documentElement.scrollWidth) + " " + Array.from(document.querySelectorAll("body *"))` + over); !strings.HasPrefix(w, fmt.Sprint(width)+" ") {
+			t.Logf("%s: the frame is wider than the window (the frame's layout): %s", what, w)
+		}
+	}
+
+	do("sign in", chromedp.EmulateViewport(width, height), chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.ID("f-email")),
+		chromedp.SendKeys(chromedp.ID("f-email"), "nat@supply.test"),
+		chromedp.SendKeys(chromedp.ID("f-password"), password),
+		chromedp.Click(chromedp.CSS(`form[action="/signin"] button[type="submit"]`)),
+		chromedp.WaitReady(chromedp.CSS(`form[action="/signout"]`)))
+
+	// The blank form offers suggestions with the page: no script needed.
+	do("impact form", chromedp.Navigate(base+"/suppliers/impact"), chromedp.WaitVisible(chromedp.ID("f-q")))
+	if got := eval(`document.getElementById("f-q").getAttribute("list") + " " + document.querySelectorAll("#f-q-list option").length`); got != "f-q-list 10" {
+		t.Errorf("suggestions with the blank form: %q, want the ten suppliers", got)
+	}
+	fits("blank form")
+	shot("l01-impact-form")
+
+	// A typo: the form comes back as typed, saying what it may have meant.
+	do("typo", chromedp.SetValue(chromedp.ID("f-by"), "supplier"),
+		chromedp.SendKeys(chromedp.ID("f-q"), "Synovis"),
+		chromedp.Click(chromedp.CSS(`form.filters button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".error-summary")))
+	if s := eval(`document.querySelector(".error-summary").innerText`); !strings.Contains(s, "No supplier called “Synovis”") || !strings.Contains(s, "Did you mean Synnovis Analytics LLP SYNNOVIS?") {
+		t.Errorf("typo message: %q", s)
+	}
+	if v := eval(`document.getElementById("f-q").value + " | " + document.querySelector("#f-q-list option").value`); v != "Synovis | SYNNOVIS" {
+		t.Errorf("the form kept %q, want what was typed and SYNNOVIS suggested first", v)
+	}
+	fits("typo")
+	shot("l02-impact-typo")
+
+	// The suggestion answers the question.
+	do("follow the suggestion", chromedp.Click(chromedp.CSS(`.error-summary a[href="/suppliers/impact?supplier=SYNNOVIS"]`)),
+		chromedp.WaitVisible(chromedp.ID("result")))
+	if s := eval(`document.getElementById("result").innerText`); s != "If Synnovis Analytics LLP is compromised" {
+		t.Errorf("after the suggestion: %q", s)
+	}
+	if s := eval(`document.querySelector("table.table-impact").innerText`); !strings.Contains(s, "RJ1") || !strings.Contains(s, "Synnovis pathology LIMS") {
+		t.Errorf("impact table: %.300s", s)
+	}
+	fits("impact")
+	shot("l03-impact")
+
+	// A product reached through several paths: the shared start once.
+	do("aws", chromedp.Navigate(base+"/suppliers/impact?supplier=aws"), chromedp.WaitVisible(chromedp.ID("result")))
+	// Practice One uses EMIS Web and the LIMS, both hosted on AWS: the
+	// shared start once, then the two branches.
+	if s := eval(`Array.from(document.querySelectorAll("table.table-impact tr")).filter(r => r.innerText.includes("G85001")).map(r => r.querySelector(".path-tree").innerText.replace(/\s+/g, " ")).join("")`); s !=
+		"Amazon Web Services → then AWS eu-west-2 → then one of EMIS Web (GP clinical system, critical, no fallback) Synnovis pathology LIMS and managed service (Pathology, high, no fallback)" {
+		t.Errorf("aws: G85001's paths read %q", s)
+	}
+	fits("aws")
+	shot("l04-impact-grouped")
+
+	// The Map tab opens on its form, not an error.
+	do("map tab", chromedp.Navigate(base+"/suppliers/map"), chromedp.WaitVisible(chromedp.ID("f-q")))
+	if n := eval(`String(document.querySelectorAll(".error-summary").length)`); n != "0" {
+		t.Errorf("the map tab opens on an error")
+	}
+	fits("map tab")
+	shot("l05-map-tab")
+}

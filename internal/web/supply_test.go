@@ -175,12 +175,15 @@ func TestSupplierPages(t *testing.T) {
 		`<span class="tag tag-hard-down">Hard-down</span>`, `<span class="tag tag-degraded">Degraded</span>`, "Synnovis Analytics LLP <span class=\"arrow\"",
 		"By region", "By ICB", "London", "/suppliers/impact/download?supplier=SYNNOVIS&amp;format=csv", `src="/suppliers/pictures/map.svg?supplier=SYNNOVIS&amp;level=icb"`)
 	p = c.get("/suppliers/impact?cve=cve-2099-0001")
-	mustContain(t, "impact by CVE", p.body, "If CVE-2099-0001 is compromised", "G85001", "Falcon sensor")
+	mustContain(t, "impact by CVE", p.body, "If CVE-2099-0001 is exploited", "G85001", "Falcon sensor")
 	p = c.get("/suppliers/impact?org=g85004")
 	mustContain(t, "depends on", p.body, "What Practice Four (Bromley) (G85004) depends on", "EMIS Web", "SystmOne", "Falcon sensor", "AWS eu-west-2")
 	p = c.get("/suppliers/impact?supplier=X&product=Y")
 	mustContain(t, "two questions", p.body, "one thing at a time")
-	wantStatus(t, "unknown supplier", c.get("/suppliers/impact?supplier=NOPE"), 404)
+	// A supplier that is not there: the form again, saying so — not a 404 page.
+	p = c.get("/suppliers/impact?supplier=NOPE")
+	wantStatus(t, "unknown supplier", p, 422)
+	mustContain(t, "unknown supplier", p.body, "No supplier called “NOPE”", `value="NOPE"`)
 
 	// Concentration: hand-checked HHI for gp-clinical in QKK: practices
 	// G85001, G85002, G85004 (half EMIS, half TPP) on EMIS, G85003 on TPP:
@@ -215,7 +218,7 @@ func TestSupplyScope(t *testing.T) {
 	c := e.signIn("gstt@supply.test")
 	p := c.get("/suppliers/impact?supplier=SYNNOVIS")
 	wantStatus(t, "trust impact", p, 200)
-	mustContain(t, "trust impact", p.body, `<td class="code">RJ1</td>`)
+	mustContain(t, "trust impact", p.body, `<td class="code" data-label="ODS">RJ1</td>`)
 	mustNotContain(t, "trust impact", p.body, "RJZ", "King&#39;s College", "G85001", "Practice One")
 	p = c.get("/suppliers/s/SYNNOVIS")
 	mustNotContain(t, "trust supplier page", p.body, "RJZ", "King&#39;s College")
@@ -224,7 +227,11 @@ func TestSupplyScope(t *testing.T) {
 	if strings.Contains(p.body, "RJZ") || !strings.Contains(p.body, "RJ1") {
 		t.Errorf("trust CSV: %s", p.body)
 	}
-	wantStatus(t, "trust reverse other org", c.get("/suppliers/impact?org=RJZ"), 404)
+	// Another trust is not found, and nothing of it is suggested.
+	p = c.get("/suppliers/impact?org=RJZ")
+	wantStatus(t, "trust reverse other org", p, 422)
+	mustContain(t, "trust reverse other org", p.body, "No organisation called “RJZ”")
+	mustNotContain(t, "trust reverse other org", p.body, "King&#39;s", `href="/suppliers/impact?org=RJZ"`, "RJZ) depends on")
 	wantStatus(t, "trust graph of other org", c.get("/suppliers/graph?node=org:RJZ"), 404)
 	wantStatus(t, "trust concentration", c.get("/suppliers/concentration"), 404)
 	wantStatus(t, "trust concentration chart", c.get("/suppliers/pictures/concentration.svg?service=pathology"), 404)
@@ -274,7 +281,7 @@ func TestImpactPageListsTheTop(t *testing.T) {
 	p := c.get("/suppliers/impact?supplier=SYNNOVIS")
 	wantStatus(t, "impact", p, 200)
 	mustContain(t, "impact", p.body, "The worst 2 of 6 organisations", "6 organisations</h3>", "download the CSV or JSON above for all of them")
-	if n := strings.Count(p.body, `<td class="code">`); n != 2 {
+	if n := strings.Count(p.body, `<td class="code" data-label="ODS">`); n != 2 {
 		t.Errorf("the page lists %d organisations, want the worst 2", n)
 	}
 	// Worst first: two of the four hard-down organisations, none of the others.
@@ -446,8 +453,9 @@ func TestSupplyImportUpload(t *testing.T) {
 	}
 	p = c.multipartPost("/suppliers/import", c.csrf, map[string]string{"action": "import"}, bad)
 	wantStatus(t, "row errors", p, 422)
-	mustContain(t, "row errors", p.body, "problems in the files", `<td class="code">deployments.csv</td><td class="num">2</td><td class="code">product_id</td>`,
-		`<td class="num">3</td><td class="code">criticality</td>`)
+	mustContain(t, "row errors", p.body, "problems in the files",
+		`<td class="code" data-label="File">deployments.csv</td><td class="num" data-label="Line" data-sort="2">2</td><td class="code" data-label="Column">product_id</td>`,
+		`<td class="num" data-label="Line" data-sort="3">3</td><td class="code" data-label="Column">criticality</td>`)
 
 	// The real import.
 	p = c.multipartPost("/suppliers/import", c.csrf, map[string]string{"action": "import"}, good)
@@ -481,7 +489,7 @@ func TestSupplyBoundariesUpload(t *testing.T) {
 		`"geometry":{"type":"Polygon","coordinates":[[[-0.2,51.35],[0.1,51.35],[0.1,51.55],[-0.2,51.55],[-0.2,51.35]]]}}]}`
 	p = c.multipartPost("/suppliers/boundaries", c.csrf, map[string]string{"action": "check"}, map[string]string{"icb.geojson": doc})
 	wantStatus(t, "boundaries check", p, 200)
-	mustContain(t, "boundaries check", p.body, "1 areas", "1 new", "Nothing has been changed yet")
+	mustContain(t, "boundaries check", p.body, "1 area (", "1 new", "Nothing has been changed yet")
 	if n, _ := e.geo.Counts(context.Background()); n[geo.LevelICB] != 0 {
 		t.Fatal("check imported")
 	}
@@ -512,7 +520,7 @@ func TestSupplyTrend(t *testing.T) {
 	const qkk = "/suppliers/concentration?service=gp-clinical&by=icb&group=QKK"
 	p := c.get(qkk)
 	wantStatus(t, "no snapshots", p, 200)
-	mustContain(t, "no snapshots", p.body, `<h2 id="trend">Over time: South East London`, "No snapshot of gp-clinical here has been recorded yet",
+	mustContain(t, "no snapshots", p.body, `<h2 id="trend">Over time: South East London`, "No snapshot of GP clinical system here has been recorded yet",
 		"a trend needs at least two", "vigil supply snapshot", "Record a snapshot now", `action="/suppliers/concentration/snapshots"`)
 	mustNotContain(t, "no snapshots", p.body, "trend.svg")
 	p = c.get("/suppliers/concentration?service=gp-clinical&by=icb")
@@ -543,7 +551,7 @@ func TestSupplyTrend(t *testing.T) {
 	mustNotContain(t, "trend", p.body, "a trend needs at least two")
 	svg := c.get("/suppliers/pictures/trend.svg?by=icb&group=QKK&service=gp-clinical")
 	wantStatus(t, "trend picture", svg, 200)
-	mustContain(t, "trend picture", svg.body, `role="img"`, "Concentration of gp-clinical in South East London (QKK) over time",
+	mustContain(t, "trend picture", svg.body, `role="img"`, "Concentration of GP clinical system in South East London (QKK) over time",
 		"2 snapshots from", "HHI went from 5,313 (Highly concentrated) to 6,250", "EMIS Health", "2,500 highly concentrated")
 	png := c.get("/suppliers/pictures/trend.png?by=national&service=gp-clinical&download=1")
 	if _, format, err := image.Decode(strings.NewReader(png.body)); err != nil || format != "png" ||

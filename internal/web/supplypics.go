@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -143,14 +142,22 @@ type mapBuild struct {
 	view       string
 	level      geo.Level
 	query      string
-	impact     impactQuery
+	form       impactForm
+	node       string // the question's node (supplier:ID, product:ID or cve:ID), for file names
 	service    string
 	bounds     []geo.Boundary
 	opts       supplyviz.MapOptions
 	groupNames map[string]string
-	Error      string
+	// empty: nothing asked yet. Error: what the form lacks. Neither is a
+	// failure; the page shows its form, a picture answers 400.
+	empty bool
+	Error string
 }
 
+// buildMap reads a map question and draws its inputs. What the supply
+// service refuses — an invalid question, a name that names nothing — is
+// returned as its error, for the page to show with the form and for the
+// picture to answer with its status.
 func (w *Web) buildMap(ctx context.Context, sc scope.Scope, v url.Values) (mapBuild, error) {
 	m := mapBuild{view: "impact", level: geo.LevelICB, groupNames: map[string]string{}}
 	if v.Get("view") == "concentration" || (v.Get("view") == "" && v.Get("service") != "") {
@@ -188,7 +195,8 @@ func (w *Web) buildMap(ctx context.Context, sc scope.Scope, v url.Values) (mapBu
 		}
 		m.service = res.Service
 		m.query = url.Values{"view": {"concentration"}, "service": {res.Service}, "level": {string(m.level)}}.Encode()
-		o.Title = fmt.Sprintf("Concentration of %s by %s", res.Service, byWord)
+		label := supply.ServiceLabel(res.Service)
+		o.Title = fmt.Sprintf("Concentration of %s by %s", label, byWord)
 		o.Subtitle = "Herfindahl–Hirschman index of supplier shares among the organisations using the service"
 		o.LegendTitle = "Concentration (HHI)"
 		o.Bins = supplyviz.HHIBins()
@@ -197,7 +205,7 @@ func (w *Web) buildMap(ctx context.Context, sc scope.Scope, v url.Values) (mapBu
 		unmapped := 0
 		for _, g := range res.Groups {
 			m.groupNames[g.Code] = g.Name
-			detail := fmt.Sprintf("HHI %s, %s; %d organisations", thousandsInt(g.HHI), strings.ToLower(supplyviz.HHIBand(g.HHI)), g.Organisations)
+			detail := fmt.Sprintf("HHI %s, %s; %s", thousandsInt(g.HHI), strings.ToLower(supplyviz.HHIBand(g.HHI)), phrase.Count(g.Organisations, "organisation", ""))
 			if len(g.Shares) > 0 {
 				detail += fmt.Sprintf("; largest %s %s", g.Shares[0].Name, percent(g.Shares[0].Share))
 			}
@@ -207,33 +215,33 @@ func (w *Web) buildMap(ctx context.Context, sc scope.Scope, v url.Values) (mapBu
 			}
 		}
 		if unmapped > 0 && len(m.bounds) > 0 {
-			o.Unmapped = append(o.Unmapped, fmt.Sprintf("%d organisations in no mapped %s", unmapped, byWord))
+			o.Unmapped = append(o.Unmapped, fmt.Sprintf("%s in no mapped %s", phrase.Count(unmapped, "organisation", ""), byWord))
 		}
 	default:
-		q, err := readImpactQuery(v)
-		if err != nil {
-			m.Error = err.Error()
-			break
-		}
-		m.impact = q
-		if q.Org != "" {
+		m.form = readImpactForm(v)
+		switch f := m.form; {
+		case f.Req.Empty():
+			m.empty = true
+		case f.Err != nil:
+			return m, f.Err
+		case f.Req.Reverse():
 			m.Error = "A map shows who a compromise reaches: choose a supplier, product or CVE (an organisation's own dependencies are on the blast-radius page)."
-			break
 		}
-		if q.empty() {
-			m.Error = "Choose a supplier, product or CVE."
+		if m.empty || m.Error != "" {
 			break
 		}
 		// The map needs only the totals: computed when the stream opens,
 		// with no organisation or path built.
-		st, err := w.o.Supply.OpenImpact(ctx, sc, q.supply(), 0)
+		st, err := w.o.Supply.OpenImpact(ctx, sc, m.form.Req.Query, 0)
 		if err != nil {
 			return m, err
 		}
 		res := st.Summary()
 		st.Close()
+		kind, id := supply.ImpactRequest{Query: res.Query}.Field()
+		m.form.By, m.form.Q, m.node = kind, id, string(kind)+":"+id
 		metric := v.Get("metric")
-		qv := q.values()
+		qv := impactValues(kind, id)
 		qv.Set("level", string(m.level))
 		if metric == "population" || metric == "hard-down" {
 			qv.Set("metric", metric)
@@ -243,15 +251,16 @@ func (w *Web) buildMap(ctx context.Context, sc scope.Scope, v url.Values) (mapBu
 		if m.level == geo.LevelRegion {
 			groups = res.Totals.ByRegion
 		}
-		name := w.queryName(ctx, sc, q)
-		o.Subtitle = fmt.Sprintf("%d organisations affected: %d hard-down, %d degraded, %d exposed", res.Totals.Organisations, res.Totals.HardDown, res.Totals.Degraded, res.Totals.Exposed)
+		what := strings.TrimPrefix(res.Headline(), "If ")
+		o.Subtitle = fmt.Sprintf("%s affected: %s hard-down, %s degraded, %s exposed", phrase.Count(res.Totals.Organisations, "organisation", ""),
+			phrase.Int(res.Totals.HardDown), phrase.Int(res.Totals.Degraded), phrase.Int(res.Totals.Exposed))
 		maxV := 0
 		unmapped := 0
 		for _, g := range groups {
 			m.groupNames[g.Code] = g.Name
-			detail := fmt.Sprintf("%d affected: %d hard-down, %d degraded, %d exposed", g.Organisations, g.HardDown, g.Degraded, g.Exposed)
+			detail := fmt.Sprintf("%s affected: %s hard-down, %s degraded, %s exposed", phrase.Int(g.Organisations), phrase.Int(g.HardDown), phrase.Int(g.Degraded), phrase.Int(g.Exposed))
 			if g.Population > 0 {
-				detail += fmt.Sprintf("; %s registered patients", thousandsInt(float64(g.Population)))
+				detail += fmt.Sprintf("; %s registered patients", phrase.Int(g.Population))
 			}
 			if g.Code == "" || !mapped[g.Code] {
 				unmapped += g.Organisations
@@ -259,10 +268,10 @@ func (w *Web) buildMap(ctx context.Context, sc scope.Scope, v url.Values) (mapBu
 					continue
 				}
 			}
-			val := supplyviz.MapValue{Value: float64(g.Organisations), Label: strconv.Itoa(g.Organisations), Detail: detail}
+			val := supplyviz.MapValue{Value: float64(g.Organisations), Label: phrase.Int(g.Organisations), Detail: detail}
 			switch metric {
 			case "hard-down":
-				val.Value, val.Label = float64(g.HardDown), strconv.Itoa(g.HardDown)
+				val.Value, val.Label = float64(g.HardDown), phrase.Int(g.HardDown)
 				if g.HardDown == 0 {
 					continue
 				}
@@ -278,23 +287,23 @@ func (w *Web) buildMap(ctx context.Context, sc scope.Scope, v url.Values) (mapBu
 		}
 		switch metric {
 		case "hard-down":
-			o.Title = fmt.Sprintf("Organisations hard-down if %s is compromised, by %s", name, byWord)
+			o.Title = fmt.Sprintf("Organisations hard-down if %s, by %s", what, byWord)
 			o.LegendTitle = "Hard-down organisations"
 			o.Bins = supplyviz.CountBins(max(1, maxV))
 			o.NoData = "None hard-down"
 		case "population":
-			o.Title = fmt.Sprintf("Share of registered patients affected if %s is compromised, by %s", name, byWord)
+			o.Title = fmt.Sprintf("Share of registered patients affected if %s, by %s", what, byWord)
 			o.LegendTitle = "Registered population affected"
 			o.Bins = supplyviz.ShareBins()
 			o.NoData = "Not affected, or population not known"
 		default:
-			o.Title = fmt.Sprintf("Organisations affected if %s is compromised, by %s", name, byWord)
+			o.Title = fmt.Sprintf("Organisations affected if %s, by %s", what, byWord)
 			o.LegendTitle = "Affected organisations"
 			o.Bins = supplyviz.CountBins(max(1, maxV))
 			o.NoData = "Not affected"
 		}
 		if unmapped > 0 && len(m.bounds) > 0 {
-			o.Unmapped = append(o.Unmapped, fmt.Sprintf("%d affected organisations with no mapped %s", unmapped, byWord))
+			o.Unmapped = append(o.Unmapped, fmt.Sprintf("%s with no mapped %s", phrase.Count(unmapped, "affected organisation", ""), byWord))
 		}
 	}
 	o.Footer = fmt.Sprintf("Source: Vigil supplier register, drawn %s. Only organisations the viewer may see are counted.", time.Now().UTC().Format("2 January 2006"))
@@ -346,12 +355,15 @@ func (w *Web) supplyPicture(name, ext string) func(http.ResponseWriter, *http.Re
 				w.pictureFail(rw, r, sc, err)
 				return
 			}
+			if m.empty {
+				m.Error = "Choose a supplier, product or CVE."
+			}
 			if m.Error != "" {
 				http.Error(rw, m.Error, http.StatusBadRequest)
 				return
 			}
 			s = supplyviz.MapPicture(m.bounds, m.opts)
-			file = "vigil-map-" + safeName(m.view+"-"+m.impact.node()+m.service+"-"+string(m.level))
+			file = "vigil-map-" + safeName(m.view+"-"+m.node+m.service+"-"+string(m.level))
 		case "concentration":
 			by := q.Get("by")
 			if by != "region" && by != "national" {
@@ -391,7 +403,7 @@ func (w *Web) supplyPicture(name, ext string) func(http.ResponseWriter, *http.Re
 				name(p.TopSupplierID)
 			}
 			s = supplyviz.TrendChart(pts, supplyviz.ChartOptions{
-				Title:    fmt.Sprintf("Concentration of %s in %s over time", service, place),
+				Title:    fmt.Sprintf("Concentration of %s in %s over time", supply.ServiceLabel(service), place),
 				Subtitle: "HHI and the largest supplier group's share at each recorded snapshot",
 				Footer:   fmt.Sprintf("Source: Vigil concentration snapshots, drawn %s.", time.Now().UTC().Format("2 January 2006")),
 				Names:    names,
@@ -448,22 +460,26 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 	if format != "json" {
 		format = "csv"
 	}
-	q, err := readImpactQuery(v)
-	if err != nil || q.empty() {
+	f := readImpactForm(v)
+	if f.Err != nil {
 		w.errorPage(rw, r, &sc, http.StatusBadRequest, "")
 		return
 	}
+	q := f.Req
+	var err error
 	// writeJSON and writeCSV send the answer; they fail only when the
 	// client has gone or the answer cannot be encoded, after the status.
 	var rows int
 	var writeJSON func() error
 	var writeCSV func(io.Writer) error
-	if q.Org != "" {
+	var node string // the question as resolved, for the file name and the audit entry
+	if q.Reverse() {
 		res, err := w.o.Supply.DependsOn(ctx, sc, q.Org)
 		if err != nil {
 			w.fail(rw, r, sc, err)
 			return
 		}
+		node = "org:" + res.Org.ODS
 		rows = len(res.Products)
 		writeJSON = func() error {
 			enc := json.NewEncoder(rw)
@@ -474,7 +490,7 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 	} else {
 		// Streamed: the national answer for a large supplier is tens of
 		// megabytes, written one organisation at a time.
-		st, err := w.o.Supply.OpenImpact(ctx, sc, q.supply(), 0)
+		st, err := w.o.Supply.OpenImpact(ctx, sc, q.Query, 0)
 		if err != nil {
 			var ve *fault.Invalid
 			if errors.As(err, &ve) {
@@ -485,21 +501,24 @@ func (w *Web) supplyImpactDownload(rw http.ResponseWriter, r *http.Request, sc s
 			return
 		}
 		defer st.Close()
+		kind, id := supply.ImpactRequest{Query: st.Summary().Query}.Field()
+		node = string(kind) + ":" + id
 		rows = st.Len()
 		writeJSON = func() error { return st.WriteJSON(rw, "  ") }
 		writeCSV = st.WriteCSV
 	}
-	file := "vigil-impact-" + safeName(strings.ReplaceAll(q.node()+q.CVE, ":", "-"))
+	kind, id, _ := strings.Cut(node, ":")
+	file := "vigil-impact-" + safeName(kind+"-"+id)
 	// Record the export before sending it: an export that cannot be
 	// audited is not sent. An organisation's dependencies are filed under
 	// that organisation (its auditors see who took them); a supplier's,
 	// product's or CVE's blast radius under the caller's own.
-	filed := q.Org
-	if filed == "" {
-		filed = audit.CallerOrg(sc)
+	filed := audit.CallerOrg(sc)
+	if kind == "org" {
+		filed = id
 	}
 	if err := w.o.Audit.Record(ctx, sc, audit.Change{Action: "export", ObjectType: "supply_impact", ObjectID: file + "." + format, Org: filed,
-		After: map[string]any{"query": q.values().Encode(), "format": format, "rows": rows}}); err != nil {
+		After: map[string]any{"query": impactValues(supply.Kind(kind), id).Encode(), "format": format, "rows": rows}}); err != nil {
 		w.serverError(rw, r, &sc, fmt.Errorf("audit impact export: %w", err))
 		return
 	}
