@@ -171,7 +171,7 @@ func (a *API) routerProblem(w http.ResponseWriter, r *http.Request, status int, 
 func WriteProblem(w http.ResponseWriter, p Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
-	json.NewEncoder(w).Encode(p)
+	_ = json.NewEncoder(w).Encode(p) // a failed write: the client has gone
 }
 
 // jsonHandler is what API handlers are: a value or an error.

@@ -71,7 +71,7 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 			lvl = slog.LevelWarn
 		}
 	} else {
-		lvl.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+		_ = lvl.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel))) // config.Validate has checked the level
 	}
 	o := &slog.HandlerOptions{Level: lvl}
 	if cfg.LogFormat == "json" {
@@ -124,24 +124,21 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, mode Migrate
 	case MigrateAuto:
 		done, err := db.Migrate(ctx, Migrations()...)
 		if err != nil {
-			a.Close()
-			return nil, err
+			return nil, errors.Join(err, a.Close())
 		}
 		for _, m := range done {
 			log.Info("migration applied", "domain", m.Domain, "version", m.Version, "name", m.Name)
 		}
 	case MigrateCheck:
 		if err := db.Check(ctx, Migrations()...); err != nil {
-			a.Close()
 			if db.ReadOnly && errors.Is(err, store.ErrSchemaOlder) {
-				return nil, fmt.Errorf("%w; a database open read-only (%s) is not migrated: use the vigil that wrote it, or migrate a writable copy", err, db.ReadOnlyReason)
+				err = fmt.Errorf("%w; a database open read-only (%s) is not migrated: use the vigil that wrote it, or migrate a writable copy", err, db.ReadOnlyReason)
 			}
-			return nil, err
+			return nil, errors.Join(err, a.Close())
 		}
 	}
 	if err := a.build(ctx); err != nil {
-		a.Close()
-		return nil, err
+		return nil, errors.Join(err, a.Close())
 	}
 	// Before the store closes: a CLI command tells running servers what it
 	// changed (a server announces at once, on its own bus).

@@ -54,13 +54,12 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return nil, err
 	}
 	if a.DB.ReadOnly {
-		a.Close()
-		return nil, fmt.Errorf("vigil serve needs a writable database: %s", a.DB.ReadOnlyReason)
+		return nil, errors.Join(fmt.Errorf("vigil serve needs a writable database: %s", a.DB.ReadOnlyReason), a.Close())
 	}
 	s = &Server{App: a, done: make(chan error, 1)}
 	defer func() {
 		if err != nil {
-			s.Close()
+			err = errors.Join(err, s.Close())
 		}
 	}()
 	s.Bus, err = bus.Open(ctx, bus.Options{DataDir: cfg.DataDir, URL: cfg.NATSURL, SyncAlways: cfg.NATSSyncAlways, Logger: log.With("component", "bus")})
@@ -92,8 +91,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(healthGauge("vigil_database_up", "1 when the database answers a ping.", func() error { return a.DB.PingContext(context.Background()) }))
-	reg.MustRegister(healthGauge("vigil_bus_up", "1 when the message bus and JetStream answer.", func() error { return s.Bus.Healthy(context.Background()) }))
+	reg.MustRegister(healthGauge("vigil_database_up", "1 when the database answers a ping.", a.DB.PingContext))
+	reg.MustRegister(healthGauge("vigil_bus_up", "1 when the message bus and JetStream answer.", s.Bus.Healthy))
 	reg.MustRegister(newAuditHeadCollector(a.Audit))
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_change_notices_heard_total",
@@ -112,7 +111,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	if err != nil {
 		return s, fmt.Errorf("listen on %s: %w (is another vigil running? choose another address with --http)", cfg.HTTPAddr, err)
 	}
-	s.closers = append(s.closers, func() error { s.listener.Close(); return nil })
+	// http.Server.Shutdown has closed the listener by the time this runs;
+	// closing it again only says so.
+	s.closers = append(s.closers, func() error { _ = s.listener.Close(); return nil })
 	s.Addr = s.listener.Addr().String()
 	if s.Config.BaseURL == "" {
 		s.Config.BaseURL = publicURL(cfg, s.Addr)
@@ -185,9 +186,14 @@ func publicURL(cfg config.Config, addr string) string {
 	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
-func healthGauge(name, help string, check func() error) prometheus.Collector {
+// healthGauge is 1 while check answers within 3 s: a scrape must not hang
+// on a database or bus that has stopped answering (which is what the
+// gauge is there to show).
+func healthGauge(name, help string, check func(context.Context) error) prometheus.Collector {
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
-		if check() != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if check(ctx) != nil {
 			return 0
 		}
 		return 1
@@ -198,7 +204,7 @@ func (s *Server) registerOps(reg *prometheus.Registry) {
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	s.Router.Handle("ops", "GET", "/healthz", httpd.Public, "Liveness: the process is up", func(w http.ResponseWriter, r *http.Request, _ scope.Scope) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
+		_, _ = io.WriteString(w, "ok\n") // a failed write: the probe has gone
 	})
 	s.Router.Handle("ops", "GET", "/readyz", httpd.Public, "Readiness: database and bus answer", func(w http.ResponseWriter, r *http.Request, _ scope.Scope) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
@@ -213,7 +219,7 @@ func (s *Server) registerOps(reg *prometheus.Registry) {
 			s.Log.Warn("readyz: bus", "err", err)
 		}
 		w.WriteHeader(status)
-		io.WriteString(w, body)
+		_, _ = io.WriteString(w, body) // a failed write: the probe has gone
 	})
 	s.Router.Handle("ops", "GET", "/metrics", httpd.Public, "Prometheus metrics", func(w http.ResponseWriter, r *http.Request, _ scope.Scope) {
 		metrics.ServeHTTP(w, r)
@@ -228,7 +234,10 @@ func (s *Server) Wait() error { return <-s.done }
 func (s *Server) Close() error {
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		s.http.Shutdown(ctx)
+		if err := s.http.Shutdown(ctx); err != nil {
+			// Requests still running after 10 s are cut; say so, and stop.
+			s.Log.Warn("http shutdown", "err", err)
+		}
 		cancel()
 		s.http = nil
 	}
@@ -245,7 +254,9 @@ func Run(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	// Close is idempotent: the deferred call covers early returns, and the
+	// last line reports what closing found.
+	defer func() { _ = s.Close() }()
 	url := s.Config.PublicURL()
 	fmt.Fprintf(stdout, "\nVigil %s is running at %s\n", Version, url)
 	fmt.Fprintf(stdout, "  data:     %s (%s)\n", cfg.AbsDataDir(), s.DB.Location)

@@ -102,7 +102,7 @@ func CreateKeyFile(path string) (*Key, error) {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
 	tmp := f.Name()
-	defer os.Remove(tmp)
+	defer func() { _ = os.Remove(tmp) }() // after the rename there is nothing to remove
 	_, err = f.Write(k.Encode())
 	if err == nil {
 		err = f.Chmod(0o600)

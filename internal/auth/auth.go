@@ -136,7 +136,7 @@ func New(o Options) (*Service, error) {
 		return nil, errors.New("auth: Options.DeviceTTL must not be negative")
 	}
 	return &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, now: o.Now, log: o.Logger, ttl: o.SessionTTL,
-		limits: o.Limits, throttle: &throttle{db: o.DB, limits: o.Limits}, hasher: o.Hasher, deviceTTL: o.DeviceTTL, dummy: dummyHash()}, nil
+		limits: o.Limits, throttle: &throttle{db: o.DB, log: o.Logger, limits: o.Limits}, hasher: o.Hasher, deviceTTL: o.DeviceTTL, dummy: dummyHash()}, nil
 }
 
 // hash hashes a new password in a hashing slot. A password the rules

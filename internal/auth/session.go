@@ -222,7 +222,10 @@ func (s *Service) TokenScope(ctx context.Context, bearer, remote string) (scope.
 	// last_used to the minute: enough for "is this token still used?"
 	// without a write on every request.
 	now := s.now().UTC().Truncate(time.Minute).Format(time.RFC3339)
-	s.db.Q().ExecContext(ctx, `UPDATE tokens SET last_used = ? WHERE id = ? AND last_used <> ?`, now, id, now)
+	if _, err := s.db.Q().ExecContext(ctx, `UPDATE tokens SET last_used = ? WHERE id = ? AND last_used <> ?`, now, id, now); err != nil {
+		// The token is good; only its "last used" is stale.
+		s.log.Warn("token last_used", "token", id, "err", err)
+	}
 	return s.ScopeFor(ctx, userID, "token", remote)
 }
 
@@ -318,7 +321,10 @@ func (s *Service) RevokeToken(ctx context.Context, sc scope.Scope, id string) (T
 			if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ?`, t.RevokedAt, id); err != nil {
 				return err
 			}
-			tx.QueryRowContext(ctx, `SELECT home_org FROM users WHERE id = ?`, t.UserID).Scan(&home)
+			// A token whose owner is gone is filed under no organisation.
+			if err := tx.QueryRowContext(ctx, `SELECT home_org FROM users WHERE id = ?`, t.UserID).Scan(&home); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
 			_, err := s.audit.Append(ctx, tx, sc, audit.Change{Action: "token.revoke", ObjectType: "token", ObjectID: id, Org: home, Before: before, After: t})
 			return err
 		})

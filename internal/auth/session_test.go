@@ -225,11 +225,11 @@ func TestTokens(t *testing.T) {
 		analystScope := e.scopeOf(t, analyst.ID)
 		r0aScope := e.scopeOf(t, r0a.ID)
 
-		tok, secret, err := e.auth.CreateToken(ctx, rj1Admin, "", "  CI pipeline ", 0)
+		tok, _, err := e.auth.CreateToken(ctx, rj1Admin, "", "  CI pipeline ", 0)
 		if err == nil {
 			t.Fatalf("CreateToken with no user = %+v", tok)
 		}
-		tok, secret, err = e.auth.CreateToken(ctx, rj1Admin, rj1Admin.UserID, "  CI pipeline ", 0)
+		tok, secret, err := e.auth.CreateToken(ctx, rj1Admin, rj1Admin.UserID, "  CI pipeline ", 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -47,7 +47,11 @@ func (o *SSO) Begin(ctx context.Context, returnTo string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("auth: keep sign-in state: %w", err)
 	}
-	s.db.Q().ExecContext(ctx, `DELETE FROM oidc_states WHERE created_at < ?`, s.now().Add(-time.Hour).UTC().Format(time.RFC3339Nano))
+	// Sweep abandoned sign-ins now and then; a failed sweep only leaves
+	// them for the next one (each is refused after StateMaxAge anyway).
+	if _, err := s.db.Q().ExecContext(ctx, `DELETE FROM oidc_states WHERE created_at < ?`, s.now().Add(-time.Hour).UTC().Format(time.RFC3339Nano)); err != nil {
+		s.log.Warn("sweep sign-in states", "err", err)
+	}
 	return u, nil
 }
 
@@ -65,8 +69,11 @@ func (o *SSO) Finish(ctx context.Context, gotState, code, remote string) (string
 	if err != nil {
 		return "", "", err
 	}
-	// One use only, whatever happens next.
-	s.db.Q().ExecContext(ctx, `DELETE FROM oidc_states WHERE state = ?`, gotState)
+	// One use only, whatever happens next: a state that cannot be deleted
+	// could be replayed, so the sign-in stops here.
+	if _, err := s.db.Q().ExecContext(ctx, `DELETE FROM oidc_states WHERE state = ?`, gotState); err != nil {
+		return "", "", fmt.Errorf("auth: use sign-in state: %w", err)
+	}
 	st.Created, _ = time.Parse(time.RFC3339Nano, created)
 	id, err := o.p.Finish(ctx, st, gotState, code)
 	if err != nil {

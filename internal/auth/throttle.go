@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"sort"
 	"strings"
@@ -165,6 +166,7 @@ func (l SignInLimits) buckets(email, remote, deviceHash string) []bucket {
 // throttle keeps the buckets in the signin_throttle table.
 type throttle struct {
 	db        *store.DB
+	log       *slog.Logger
 	limits    SignInLimits
 	lastSweep atomic.Int64 // unix nanos
 }
@@ -257,5 +259,7 @@ func (t *throttle) maybeSweep(ctx context.Context, now time.Time) {
 	cutoff := now.Add(-t.limits.longest()).UnixMilli()
 	// Best effort: a failed sweep leaves drained rows, which cost nothing
 	// but space, for the next one.
-	t.db.Q().ExecContext(ctx, `DELETE FROM signin_throttle WHERE at_ms < ?`, cutoff)
+	if _, err := t.db.Q().ExecContext(ctx, `DELETE FROM signin_throttle WHERE at_ms < ?`, cutoff); err != nil {
+		t.log.Warn("sweep sign-in throttle", "err", err)
+	}
 }

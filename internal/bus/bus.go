@@ -431,11 +431,18 @@ func (b *Bus) Subscribe(subject string, fn func(subject string, data []byte)) (s
 	// Make sure the server has the interest before returning, so a notice
 	// published right after Subscribe returns is not missed.
 	if err := b.nc.Flush(); err != nil {
-		sub.Unsubscribe()
-		return nil, fmt.Errorf("bus: subscribe %s: %w", subject, err)
+		return nil, errors.Join(fmt.Errorf("bus: subscribe %s: %w", subject, err), sub.Unsubscribe())
 	}
 	var once sync.Once
-	return func() { once.Do(func() { sub.Unsubscribe() }) }, nil
+	return func() {
+		once.Do(func() {
+			// Unsubscribing fails only on a closed connection, which has
+			// dropped the interest already.
+			if err := sub.Unsubscribe(); err != nil {
+				b.log.Debug("bus: unsubscribe", "subject", subject, "err", err)
+			}
+		})
+	}, nil
 }
 
 // Handler processes one message. Returning nil acknowledges it, so a

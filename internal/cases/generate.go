@@ -100,7 +100,7 @@ func (s *Service) GenerateAlerts(ctx context.Context, sc scope.Scope, o Generate
 			if err != nil {
 				return err
 			}
-			defer full.Close()
+			defer func() { _ = full.Close() }() // the transaction's outcome is what matters
 			for i := 0; i < n; {
 				k := min(genRows, n-i)
 				args = args[:0]

@@ -202,7 +202,7 @@ func prepareBatch(ctx context.Context, tx *store.Tx) (*batchStmts, error) {
 func (st *batchStmts) close() {
 	for _, s := range []*sql.Stmt{st.upsert, st.message, st.record} {
 		if s != nil {
-			s.Close()
+			_ = s.Close() // prepared inside a finished transaction: nothing left to lose
 		}
 	}
 }

@@ -133,13 +133,14 @@ func joinNames[T ~string](xs []T) string {
 	return strings.Join(ss, ", ")
 }
 
-// withApp opens the app, runs fn with it and closes it.
-func (e *env) withApp(ctx context.Context, fn func(a *app.App) error) error {
+// withApp opens the app, runs fn with it and closes it, reporting a
+// failure to close (a database that did not shut down cleanly) too.
+func (e *env) withApp(ctx context.Context, fn func(a *app.App) error) (err error) {
 	a, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	defer func() { err = errors.Join(err, a.Close()) }()
 	if a.DB.ReadOnly && !e.cfg.ReadOnly {
 		printf(e.stderr, "vigil: %s: opened read-only; commands that change data will refuse\n", a.DB.ReadOnlyReason)
 	}
@@ -197,7 +198,9 @@ func (e *env) configCmd() *cobra.Command {
 			for _, kv := range e.cfg.Redacted() {
 				t.row(kv[0], kv[1])
 			}
-			t.flush()
+			if err := t.flush(); err != nil {
+				return err
+			}
 			if err := e.cfg.Validate(); err != nil {
 				return fmt.Errorf("configuration is not valid:\n%w", err)
 			}

@@ -25,7 +25,7 @@ same at start-up unless --auto-migrate=false. A database migrated by a newer vig
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer func() { _ = db.Close() }() // the command's result is reported; closing changes nothing
 			if status {
 				st, err := db.Status(cmd.Context(), app.Migrations()...)
 				if err != nil {

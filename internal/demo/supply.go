@@ -136,7 +136,7 @@ func yesNo(b bool) string {
 func csvFile(name string, rows [][]string) supply.ImportFile {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	w.WriteAll(rows) // writes to memory: cannot fail
+	_ = w.WriteAll(rows) // writes to memory: cannot fail
 	return supply.ImportFile{Name: name, Data: b.Bytes()}
 }
 

@@ -16,7 +16,8 @@ type row struct {
 	Note  string   `json:"note,omitempty"`
 	Score float64  `json:"score"`
 	Paths [][]string
-	skip  int
+	//lint:ignore U1000 an unexported field, which the encoder must leave out as encoding/json does
+	skip int
 }
 
 // ptrMarshal encodes itself only through its pointer, as encoding/json

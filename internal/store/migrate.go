@@ -221,12 +221,14 @@ func (d *DB) Migrate(ctx context.Context, sets ...MigrationSet) ([]Migration, er
 		if err != nil {
 			return nil, err
 		}
-		defer conn.Close()
+		// Closing the connection ends its session, which drops the
+		// advisory lock even if the unlock below failed.
+		defer func() { _ = conn.Close() }()
 		// 0x56494749 is "VIGI": an arbitrary, fixed lock key for migrations.
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(1447642953)`); err != nil {
 			return nil, fmt.Errorf("store: migration lock: %w", err)
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(1447642953)`)
+		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(1447642953)`) }()
 	}
 	if err := d.Check(ctx, sets...); err != nil && !errors.Is(err, ErrSchemaOlder) {
 		return nil, err

@@ -149,10 +149,11 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		}
 		db, err = sql.Open("sqlite", dsn)
 		if err != nil {
+			err = fmt.Errorf("store: open sqlite %s: %w", path, err)
 			if cleanup != nil {
-				cleanup()
+				err = errors.Join(err, cleanup())
 			}
-			return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+			return nil, err
 		}
 		n := o.MaxOpenConns
 		if n == 0 {
@@ -194,16 +195,14 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
-		d.Close()
-		return nil, fmt.Errorf("store: connect to %s: %w", d.Location, err)
+		return nil, errors.Join(fmt.Errorf("store: connect to %s: %w", d.Location, err), d.Close())
 	}
 	if d.Dialect == SQLite && d.ReadOnly {
 		// SQLite opens lazily: read the schema now, so a file that is not a
 		// database says so here rather than in the first query.
 		var n int
 		if err := db.QueryRowContext(pctx, `SELECT COUNT(*) FROM sqlite_master`).Scan(&n); err != nil {
-			d.Close()
-			return nil, fmt.Errorf("store: read %s: %w", d.Location, err)
+			return nil, errors.Join(fmt.Errorf("store: read %s: %w", d.Location, err), d.Close())
 		}
 	}
 	if d.Dialect == SQLite && !d.ReadOnly {
@@ -212,8 +211,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		path := strings.TrimPrefix(d.Location, "sqlite:")
 		for _, f := range []string{path, path + "-wal", path + "-shm"} {
 			if err := os.Chmod(f, 0o600); err != nil && !os.IsNotExist(err) {
-				d.Close()
-				return nil, fmt.Errorf("store: restrict %s: %w", f, err)
+				return nil, errors.Join(fmt.Errorf("store: restrict %s: %w", f, err), d.Close())
 			}
 		}
 	}
@@ -270,8 +268,7 @@ func readOnlyDSN(path string) (string, func() error, error) {
 	cleanup := func() error { return os.RemoveAll(tmp) }
 	for _, suffix := range []string{"", "-wal"} {
 		if err := copyFile(path+suffix, filepath.Join(tmp, "vigil.db"+suffix)); err != nil {
-			cleanup()
-			return "", nil, fmt.Errorf("store: copy %s to read its write-ahead log: %w", path+suffix, err)
+			return "", nil, errors.Join(fmt.Errorf("store: copy %s to read its write-ahead log: %w", path+suffix, err), cleanup())
 		}
 	}
 	return fileURI(filepath.Join(tmp, "vigil.db")) + "?mode=ro" + pragmas, cleanup, nil
@@ -289,14 +286,13 @@ func copyFile(from, to string) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }() // read only: closing cannot lose data
 	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
+		return errors.Join(err, out.Close())
 	}
 	return out.Close()
 }
@@ -421,12 +417,15 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	tx := &Tx{tx: stx, d: d.Dialect}
 	defer func() {
 		if p := recover(); p != nil {
-			stx.Rollback()
+			_ = stx.Rollback() // the panic is what to report
 			panic(p)
 		}
 	}()
 	if err := fn(tx); err != nil {
-		stx.Rollback()
+		// The change's own error is the one to report; a rollback that
+		// fails leaves the server to abort the transaction with the
+		// connection.
+		_ = stx.Rollback()
 		return err
 	}
 	if err := stx.Commit(); err != nil {

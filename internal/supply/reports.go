@@ -211,8 +211,10 @@ func (s *Service) warm(g *graph) {
 	ctx, sc := context.Background(), scope.System("supply-warm")
 	var wg sync.WaitGroup
 	for _, f := range []func(){
-		func() { s.concentrationAll(ctx, g, sc) },
-		func() { s.systemicCached(ctx, g, sc, SystemicOptions{}) },
+		// Warming only fills the caches; a failure is met again, and
+		// reported, by the request that asks.
+		func() { _, _ = s.concentrationAll(ctx, g, sc) },
+		func() { _, _ = s.systemicCached(ctx, g, sc, SystemicOptions{}) },
 	} {
 		wg.Go(func() {
 			// A request would turn a panic into a 500; here it must not

@@ -49,7 +49,7 @@ func upsert(ctx context.Context, tx *store.Tx, table string, cols, keys []string
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
-			full.Close()
+			_ = full.Close() // the transaction's outcome is what matters
 		}
 	}()
 	buf := make([]any, 0, batchRows*len(cols))

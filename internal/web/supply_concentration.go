@@ -221,7 +221,7 @@ func (w *Web) supplySnapshot(rw http.ResponseWriter, r *http.Request, sc scope.S
 		w.fail(rw, r, sc, err)
 		return
 	}
-	r.ParseForm() // the CSRF check has parsed it already; the values only say where to return
+	_ = r.ParseForm() // the CSRF check has parsed it already; the values only say where to return
 	service, by, group := readTrendQuery(r.PostForm)
 	v := trendValues(service, by, group)
 	if service == "" {

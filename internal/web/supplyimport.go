@@ -70,7 +70,7 @@ func readUpload(rw http.ResponseWriter, r *http.Request, field string, maxFiles 
 			return nil, "Vigil could not read " + fh.Filename + ": upload it again."
 		}
 		b, err := io.ReadAll(io.LimitReader(f, maxUpload+1))
-		f.Close()
+		_ = f.Close() // read only (memory or a temporary file net/http removes)
 		if err != nil {
 			return nil, "Vigil could not read " + fh.Filename + ": upload it again."
 		}

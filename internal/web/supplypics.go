@@ -436,7 +436,7 @@ func (w *Web) supplyPicture(name, ext string) func(http.ResponseWriter, *http.Re
 		h.Set("Content-Type", ctype)
 		h.Set("Cache-Control", "no-store")
 		h.Set("Content-Disposition", fmt.Sprintf(`%s; filename="%s.%s"`, disp, file, ext))
-		rw.Write(buf.Bytes())
+		_, _ = rw.Write(buf.Bytes()) // a failed write: the client has gone
 	}
 }
 

@@ -347,7 +347,7 @@ func writeHTML(rw http.ResponseWriter, status int, b []byte) {
 	// back-button caches.
 	h.Set("Cache-Control", "no-store")
 	rw.WriteHeader(status)
-	rw.Write(b)
+	_, _ = rw.Write(b) // a failed write: the client has gone
 }
 
 // fail answers an error from a service: not found (or out of scope) is

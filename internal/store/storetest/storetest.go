@@ -36,7 +36,7 @@ func SQLite(t testing.TB, sets ...store.MigrationSet) *store.DB {
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	if _, err := db.Migrate(context.Background(), sets...); err != nil {
 		t.Fatalf("migrate sqlite: %v", err)
 	}
@@ -57,12 +57,14 @@ func PostgresSchemaURL(t testing.TB) string {
 	rand.Read(b[:])
 	schema := "t_" + hex.EncodeToString(b[:])
 	if _, err := admin.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
+		_ = admin.Close()
 		t.Fatalf("create schema: %v", err)
 	}
 	t.Cleanup(func() {
-		admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close()
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Logf("drop test schema %s: %v", schema, err)
+		}
+		_ = admin.Close()
 	})
 	u, err := url.Parse(base)
 	if err != nil {
@@ -81,7 +83,7 @@ func Postgres(t testing.TB, sets ...store.MigrationSet) *store.DB {
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	if _, err := db.Migrate(context.Background(), sets...); err != nil {
 		t.Fatalf("migrate postgres: %v", err)
 	}

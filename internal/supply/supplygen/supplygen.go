@@ -59,7 +59,7 @@ func (e *Estate) Bytes() map[string][]byte {
 	for name, rows := range e.Files {
 		var b bytes.Buffer
 		w := csv.NewWriter(&b)
-		w.WriteAll(rows)
+		_ = w.WriteAll(rows) // writes to memory: cannot fail
 		out[name] = b.Bytes()
 	}
 	return out
