@@ -135,7 +135,7 @@ func TestOrgPageDependencies(t *testing.T) {
 		`<a href="/suppliers/s/SYNLAB">SYNLAB AG</a>`, `<a href="/suppliers/p/EMIS-WEB">EMIS Web</a>`, `<a href="/suppliers/p/FALCON">Falcon sensor</a>`,
 		"1 step away", "deployed directly", `href="/suppliers/impact?org=G85001"`)
 	exp := section(p.body, "org-exposure")
-	mustContain(t, "exposure", exp, "gp-clinical", "pathology", "CVE-2099-0001", `<a href="/suppliers/p/AWS-LONDON">AWS eu-west-2</a>`)
+	mustContain(t, "exposure", exp, "GP clinical system", "Pathology", "CVE-2099-0001", `<a href="/suppliers/p/AWS-LONDON">AWS eu-west-2</a>`)
 	// Parent and region by name and code.
 	mustContain(t, "details", p.body, `<a href="/orgs/QKK">NHS South East London Integrated Care Board</a> <span class="code">(QKK)</span>`,
 		`<a href="/orgs/Y56">London</a> <span class="code">(Y56)</span>`, "8,000")
