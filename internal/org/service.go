@@ -97,7 +97,10 @@ type ListFilter struct {
 	Parent string
 	// Under restricts to the subtree of this organisation (itself included).
 	Under string
-	// Query matches code prefix or any word of the name (case-insensitive).
+	// Query keeps the organisations where each word of it begins a word of
+	// the code or name, in any case and without regard to accents (see
+	// search.go): "leeds teach" finds Leeds Teaching Hospitals, "RJ" the
+	// codes beginning RJ.
 	Query string
 	// After is the cursor: the last code of the previous page.
 	After string
@@ -151,7 +154,10 @@ func (s *Service) List(ctx context.Context, sc scope.Scope, f ListFilter) ([]Org
 		if p := safetext.SearchProblem(q); p != "" {
 			return nil, "", &fault.Invalid{Field: "q", Reason: p}
 		}
-		c, a := searchCond(q)
+		c, a, ok := searchCond(s.db.Dialect, q)
+		if !ok {
+			return []Org{}, "", nil
+		}
 		conds = append(conds, c)
 		args = append(args, a...)
 	}
@@ -188,27 +194,6 @@ func (s *Service) List(ctx context.Context, sc scope.Scope, f ListFilter) ([]Org
 	}
 	return out, next, nil
 }
-
-// searchCond matches a code prefix or every word of q within the
-// lower-cased "code name" search column. q is bounded by
-// safetext.SearchProblem first: each word is one LIKE.
-func searchCond(q string) (string, []any) {
-	words := strings.Fields(strings.ToLower(q))
-	var parts []string
-	var args []any
-	for _, w := range words {
-		parts = append(parts, "search LIKE ? ESCAPE '\\'")
-		args = append(args, "%"+escapeLike(w)+"%")
-	}
-	return "(" + strings.Join(parts, " AND ") + ")", args
-}
-
-func escapeLike(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s)
-}
-
-func searchText(code, name string) string { return strings.ToLower(code + " " + name) }
 
 // Get returns one organisation, or fault.ErrNotFound if it does not exist
 // or the scope may not read it.
