@@ -1,6 +1,8 @@
 package org
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"unicode"
 
@@ -85,4 +87,32 @@ func searchCond(d store.Dialect, q string) (string, []any, bool) {
 		return `to_tsvector('simple'::regconfig, search) @@ to_tsquery('simple'::regconfig, ?)`, []any{strings.Join(terms, " & ")}, true
 	}
 	return `rowid IN (SELECT rowid FROM orgs_fts WHERE orgs_fts MATCH ?)`, []any{strings.Join(terms, " ")}, true
+}
+
+// sqlitePlan returns what List reads from on SQLite for a search whose FTS5
+// query is match: orgs itself, so that SQLite looks up each match by rowid
+// and sorts them by code, or orgs walked in code order, testing each row
+// against the matches until the page is full. Which is cheaper depends on
+// how many organisations match, which SQLite's planner cannot know: looking
+// up m matches costs about m rows; walking in code order about
+// (limit+1)·n/m rows of n, since matches are spread through the codes. So
+// a common word ("surgery": 3,000 of 9,000) walks and stops early, and a
+// rare one ("leeds teach": 1) looks up. Measured on the real ODS lists
+// (docs/performance.md): for "surgery" the walk is about 3× cheaper, for
+// "leeds teach" the lookup 20×. The count is capped, so it costs no more
+// than a page of a common word.
+func (s *Service) sqlitePlan(ctx context.Context, match any, limit int) (string, error) {
+	var m, n int64
+	err := s.db.Q().QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM (SELECT 1 FROM orgs_fts WHERE orgs_fts MATCH ? LIMIT 2000)),
+		(SELECT COALESCE(MAX(rowid), 0) FROM orgs)`, match).Scan(&m, &n)
+	if err != nil {
+		return "", fmt.Errorf("org: search: %w", err)
+	}
+	if m*m > int64(limit+1)*n {
+		// The primary key's own index, which SQLite names after the
+		// table; it exists in every database made by migration 0001.
+		return "orgs INDEXED BY sqlite_autoindex_orgs_1", nil
+	}
+	return "orgs", nil
 }
