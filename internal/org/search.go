@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
@@ -101,18 +102,59 @@ func searchCond(d store.Dialect, q string) (string, []any, bool) {
 // (docs/performance.md): for "surgery" the walk is about 3× cheaper, for
 // "leeds teach" the lookup 20×. The count is capped, so it costs no more
 // than a page of a common word.
-func (s *Service) sqlitePlan(ctx context.Context, match any, limit int) (string, error) {
-	var m, n int64
-	err := s.db.Q().QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM (SELECT 1 FROM orgs_fts WHERE orgs_fts MATCH ? LIMIT 2000)),
-		(SELECT COALESCE(MAX(rowid), 0) FROM orgs)`, match).Scan(&m, &n)
-	if err != nil {
-		return "", fmt.Errorf("org: search: %w", err)
+func (s *Service) sqlitePlan(ctx context.Context, match string, limit int) (string, error) {
+	c, ok := s.counts.get(match)
+	if !ok {
+		err := s.db.Q().QueryRowContext(ctx, `SELECT
+			(SELECT COUNT(*) FROM (SELECT 1 FROM orgs_fts WHERE orgs_fts MATCH ? LIMIT 2000)),
+			(SELECT COALESCE(MAX(rowid), 0) FROM orgs)`, match).Scan(&c.matches, &c.rows)
+		if err != nil {
+			return "", fmt.Errorf("org: search: %w", err)
+		}
+		s.counts.put(match, c)
 	}
-	if m*m > int64(limit+1)*n {
+	if c.matches*c.matches > int64(limit+1)*c.rows {
 		// The primary key's own index, which SQLite names after the
 		// table; it exists in every database made by migration 0001.
 		return "orgs INDEXED BY sqlite_autoindex_orgs_1", nil
 	}
 	return "orgs", nil
+}
+
+// matchCounts remembers, per FTS5 query, how many organisations matched
+// and how many rows orgs had, so that a search made again (people search
+// for "surgery" all day) does not run its query twice. The counts only
+// choose a plan — a stale count gives the same answer, a little slower —
+// so they are forgotten when this process changes organisations and when
+// too many are held, not on every change elsewhere.
+type matchCounts struct {
+	mu sync.Mutex
+	m  map[string]matchCount
+}
+
+type matchCount struct{ matches, rows int64 }
+
+// maxMatchCounts bounds the remembered searches (about 100 bytes each).
+const maxMatchCounts = 4096
+
+func (c *matchCounts) get(match string) (matchCount, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.m[match]
+	return n, ok
+}
+
+func (c *matchCounts) put(match string, n matchCount) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxMatchCounts {
+		c.m = make(map[string]matchCount)
+	}
+	c.m[match] = n
+}
+
+func (c *matchCounts) forget() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
 }

@@ -25,6 +25,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	onChange []func()
+	counts   matchCounts // search plans (search.go)
 }
 
 // OnChange registers f to be called after organisations change (create,
@@ -32,6 +33,7 @@ type Service struct {
 func (s *Service) OnChange(f func()) { s.onChange = append(s.onChange, f) }
 
 func (s *Service) changed() {
+	s.counts.forget()
 	for _, f := range s.onChange {
 		f()
 	}
@@ -196,7 +198,7 @@ func (s *Service) listQuery(ctx context.Context, sc scope.Scope, f ListFilter) (
 		conds = append(conds, c)
 		args = append(args, a...)
 		if s.db.Dialect == store.SQLite && f.Type == "" && f.Parent == "" && f.Under == "" {
-			if from, err = s.sqlitePlan(ctx, a[0], f.Limit); err != nil {
+			if from, err = s.sqlitePlan(ctx, a[0].(string), f.Limit); err != nil {
 				return "", nil, false, err
 			}
 		}

@@ -88,6 +88,7 @@ func TestServedLoad(t *testing.T) {
 		}
 	}
 	before := procKB(t, pid, "VmHWM")
+	cpu0 := procCPU(t, pid)
 
 	// Sample VmRSS too: VmHWM is the kernel's own peak, the samples show
 	// how it moved.
@@ -148,6 +149,12 @@ func TestServedLoad(t *testing.T) {
 		clients, rounds, len(urls), float64(bytes)/float64(len(lat))/1e6, wall.Seconds(), float64(bytes)/1e6/wall.Seconds(),
 		float64(len(lat))/wall.Seconds(), q(0.5), q(0.99), q(1))
 	if pid != "" {
+		// The server's own CPU time per request: what the load cost it,
+		// whatever else the machine was running (wall-clock figures are
+		// not, on a shared machine).
+		cpu := procCPU(t, pid) - cpu0
+		t.Logf("server CPU: %.2f s user+sys for the load, %.2f ms a request (two cores give at most %.0f requests/s at that cost)",
+			cpu.Seconds(), float64(cpu.Microseconds())/1000/float64(len(lat)), 2*float64(len(lat))/cpu.Seconds())
 		t.Logf("server VmHWM: %.0f MB since start before the load; %.0f MB at the load's start (after reset); peak during the load %.0f MB (VmRSS sampled every 50 ms: max %.0f MB)",
 			float64(lifetime)/1024, float64(before)/1024, float64(procKB(t, pid, "VmHWM"))/1024, float64(maxRSS)/1024)
 	}
@@ -172,4 +179,28 @@ func procKB(t *testing.T, pid, name string) int64 {
 		}
 	}
 	return 0
+}
+
+// procCPU reads the user and system CPU time of process pid from
+// /proc/PID/stat (0 without a PID).
+func procCPU(t *testing.T, pid string) time.Duration {
+	if pid == "" {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		t.Logf("server process: %v", err)
+		return 0
+	}
+	// Fields after the command name (in parentheses, which may hold
+	// spaces): state is field 3, utime 14 and stime 15, in clock ticks.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / ticks
 }
