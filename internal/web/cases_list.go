@@ -15,15 +15,15 @@ const casePage = 100
 
 type caseListData struct {
 	Status, Severity, Org, Assignee, Tag, Template, Q string
-	Query                                              string
-	Cases                                              []cases.Case
-	Next                                               string
-	Paged                                              bool
-	Problem                                            string
-	Statuses                                           []cases.CaseStatus
-	Sevs                                               []cases.Severity
-	Templates                                          []cases.Template
-	CanWrite                                           bool
+	Query                                             string
+	Cases                                             []cases.Case
+	Next                                              string
+	Paged                                             bool
+	Problem                                           string
+	Statuses                                          []cases.CaseStatus
+	Sevs                                              []cases.Severity
+	Templates                                         []cases.Template
+	CanWrite                                          bool
 }
 
 // caseList lists the cases the caller may see that match the filter.
