@@ -263,6 +263,16 @@ func (d describer) predicate() (string, bool) {
 		return "split case " + or(a.New, "?") + " off case " + e.ObjectID, true
 	case "case.comment":
 		return "commented on case " + e.ObjectID, true
+	case "alert.view.save", "alert.view.delete":
+		var v struct {
+			Name string `json:"name"`
+		}
+		doc(e.After, &v)
+		if e.Action == "alert.view.delete" {
+			doc(e.Before, &v)
+			return "deleted their saved inbox view " + quoted(v.Name), true
+		}
+		return "saved the inbox view " + quoted(v.Name), true
 	case "case.observable.add":
 		var a struct {
 			Type  string `json:"type"`
@@ -1003,3 +1013,6 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// quoted puts a person's own name for something in curly quotes.
+func quoted(s string) string { return "“" + clip(s) + "”" }

@@ -186,6 +186,10 @@ func TestDescribe(t *testing.T) {
 			"Alice Smith (alice@nhs.net) logged work on task TK-1"},
 		{"evidence uploaded", alice("case.attachment.upload", "attachment", "AT-1", "RJ1", "", `{"case":"CS-9","name":"ransom-note.txt","size":2048}`), reader,
 			"Alice Smith (alice@nhs.net) uploaded the evidence file ransom-note.txt (2,048 bytes) of case CS-9"},
+		{"an inbox view saved", alice("alert.view.save", "view", "VW-1", "", "", `{"name":"Critical, unassigned","query":"severity=critical"}`), reader,
+			"Alice Smith (alice@nhs.net) saved the inbox view “Critical, unassigned”"},
+		{"an inbox view deleted", alice("alert.view.delete", "view", "VW-1", "", `{"name":"Critical, unassigned"}`, ""), reader,
+			"Alice Smith (alice@nhs.net) deleted their saved inbox view “Critical, unassigned”"},
 		{"audit keyed", Entry{ActorID: "system", Actor: "vigil", Action: "audit.keyed", ObjectType: "audit_key", ObjectID: "0e3318ec2ce0bf73", After: raw(`{"key_id":"0e3318ec2ce0bf73","unkeyed_entries":12}`)}, nil,
 			"Vigil began keying the audit chain with audit key 0e3318ec2ce0bf73 (its MAC also binds the 12 entries before it)"},
 	}
