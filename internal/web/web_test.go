@@ -890,8 +890,8 @@ func TestAuditPage(t *testing.T) {
 	mustContain(t, "filtered audit", p.body, "user.create")
 	mustNotContain(t, "filtered audit", p.body, `href="/admin/audit?action=org.create"`)
 	p = admin.get("/admin/audit?org=RAE")
-	mustContain(t, "audit by org", p.body, ">RAE<")
-	mustNotContain(t, "audit by org", p.body, ">RR8<")
+	mustContain(t, "audit by org", p.body, `<span class="code">(RAE)</span>`)
+	mustNotContain(t, "audit by org", p.body, `<span class="code">(RR8)</span>`)
 	p = admin.get("/admin/audit?since=yesterday")
 	wantStatus(t, "bad date", p, http.StatusUnprocessableEntity)
 	mustContain(t, "bad date", p.body, "Enter a date like")
@@ -1308,4 +1308,22 @@ func TestUsersPagination(t *testing.T) {
 	p := c.get("/admin/users?q=person+1")
 	mustContain(t, "user search", p.body, "p10@leeds.test", "p19@leeds.test")
 	mustNotContain(t, "user search", p.body, "p20@leeds.test")
+}
+
+// TestAdminPagesNameOrganisations: the users list, a user's page, the
+// account page and the audit log show organisations as "Name (CODE)",
+// never a bare code the reader must look up.
+func TestAdminPagesNameOrganisations(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c := e.signIn("orgadmin@leeds.test")
+	const named = `<a href="/orgs/RR8">Leeds Teaching Hospitals NHS Trust</a> <span class="code">(RR8)</span>`
+	p := c.get("/admin/users")
+	wantStatus(t, "users", p, 200)
+	mustContain(t, "users", p.body, `<td data-label="Organisation">`+named, " on "+named)
+	p = c.get("/account")
+	wantStatus(t, "account", p, 200)
+	mustContain(t, "account", p.body, "<dd>"+named+"</dd>", " on "+named)
+	p = e.signIn("admin@vigil.test").get("/admin/audit")
+	wantStatus(t, "audit", p, 200)
+	mustContain(t, "audit", p.body, `title="Only this organisation's entries">Leeds Teaching Hospitals NHS Trust</a> <span class="code">(RR8)</span>`)
 }
