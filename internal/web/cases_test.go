@@ -323,3 +323,16 @@ func TestCaseNewListAndLinks(t *testing.T) {
 		t.Errorf("a case in another trust: status %d", p.status)
 	}
 }
+
+// casePagePaths seeds an alert and a case and returns the Alerts and
+// Cases pages with the template each renders (TestEveryPageRenders).
+func casePagePaths(t *testing.T, e *env) map[string]string {
+	t.Helper()
+	a := seedAlert(t, e.cases, "RR8", "every-page", "Every page alert", cases.High, cases.Observable{Type: cases.ObsIP, Value: "192.0.2.44"})
+	cs, err := e.cases.CreateCase(context.Background(), scope.System("test"), cases.NewCase{Template: "phishing", AlertIDs: []string{a}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"/alerts": "alerts", "/alerts?group=title": "alerts", "/alerts/" + a: "alert", "/cases": "cases",
+		"/cases/new": "case_new", "/cases/" + cs.ID: "case"}
+}

@@ -1033,7 +1033,8 @@ func TestErrorPages(t *testing.T) {
 // partials.html defines reached from a rendered page. checkNoInline runs
 // on all of them.
 func TestEveryPageRenders(t *testing.T) {
-	e := newSupplyEnvWith(t, envOptions{demo: true})
+	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true})
+	pagesWithCases := casePagePaths(t, e)
 	var mu sync.Mutex
 	used := map[string]bool{}
 	var last []string // pages rendered by the request under way
@@ -1076,7 +1077,10 @@ func TestEveryPageRenders(t *testing.T) {
 	} {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
-	for _, path := range []string{"/", "/orgs", "/orgs/RR8", "/account", "/suppliers"} {
+	for path, tmpl := range pagesWithCases {
+		note(path, tmpl, func() page { return admin.get(path) }, 200)
+	}
+	for _, path := range []string{"/", "/orgs", "/orgs/RR8", "/account", "/suppliers", "/alerts", "/cases"} {
 		if p := e.signIn("analyst@leeds.test").get(path); p.status != 200 {
 			t.Errorf("analyst %s: %d", path, p.status)
 		}
@@ -1096,8 +1100,9 @@ func TestEveryPageRenders(t *testing.T) {
 		"suppliers": supplyHomeData{}, "supply_register": registerData{}, "supply_supplier": supplierData{}, "supply_product": productData{},
 		"supply_impact": impactData{}, "supply_concentration": concentrationData{}, "supply_graph": graphData{}, "supply_map": mapData{},
 		"supply_import": supplyImportData{}, "supply_boundaries": boundariesData{},
+		"alerts": inboxData{}, "alert": alertData{}, "cases": caseListData{}, "case": caseData{}, "case_new": caseNewData{},
 	}
-	for _, n := range pageNames {
+	for _, n := range append(pageNames, casePageNames...) {
 		var buf bytes.Buffer
 		if err := e.web.pages[n].ExecuteTemplate(&buf, "layout", &view{Title: n, User: &scope.Scope{}, D: empty[n]}); err != nil {
 			t.Errorf("%s with empty data: %v", n, err)
