@@ -181,8 +181,12 @@ func (a *App) build(ctx context.Context) error {
 	if a.Geo, err = geo.New(geo.Options{DB: a.DB, Audit: a.Audit, Now: a.Now}); err != nil {
 		return err
 	}
+	sla, err := cases.ParseSLA(a.Config.CaseSLA)
+	if err != nil {
+		return fmt.Errorf("--case-sla: %w", err)
+	}
 	if a.Cases, err = cases.New(cases.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Users: caseUsers{a.Auth}, Supply: a.Supply,
-		Now: a.Now, Logger: a.Log.With("component", "cases")}); err != nil {
+		Now: a.Now, Logger: a.Log.With("component", "cases"), SLA: sla}); err != nil {
 		return err
 	}
 	a.closers = append(a.closers, a.Cases.Close)

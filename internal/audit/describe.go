@@ -273,6 +273,40 @@ func (d describer) predicate() (string, bool) {
 			return "deleted their saved inbox view " + quoted(v.Name), true
 		}
 		return "saved the inbox view " + quoted(v.Name), true
+	case "case.clock.breach", "case.clock.start", "case.clock.reported", "case.clock.cancel":
+		var a struct {
+			Clock      string `json:"clock"`
+			Due        string `json:"due"`
+			Started    string `json:"started"`
+			EscalateTo string `json:"escalate_to"`
+			Note       string `json:"note"`
+		}
+		doc(e.After, &a)
+		clk := clockWords(a.Clock)
+		switch e.Action {
+		case "case.clock.breach":
+			s := "recorded that the " + clk + " of case " + e.ObjectID + " was breached"
+			if a.Due != "" {
+				s += " (due " + a.Due + ")"
+			}
+			if a.EscalateTo != "" {
+				s += " and escalated it to " + andList(strings.Split(a.EscalateTo, ","))
+			}
+			return s, true
+		case "case.clock.start":
+			s := "started the " + clk + " of case " + e.ObjectID
+			if a.Due != "" {
+				s += ", due " + a.Due
+			}
+			return s, true
+		case "case.clock.reported":
+			return "recorded the report for the " + clk + " of case " + e.ObjectID + " as made", true
+		}
+		s := "cancelled the " + clk + " of case " + e.ObjectID
+		if a.Note != "" {
+			s += ": " + clip(a.Note)
+		}
+		return s, true
 	case "case.observable.add":
 		var a struct {
 			Type  string `json:"type"`
@@ -655,6 +689,23 @@ func (d describer) predicate() (string, bool) {
 }
 
 // newcomer names a user who has just been created.
+// clockWords names a case clock in a sentence.
+func clockWords(k string) string {
+	switch k {
+	case "ack":
+		return "acknowledge clock"
+	case "respond":
+		return "respond clock"
+	case "resolve":
+		return "resolve clock"
+	case "nis":
+		return "NIS incident report clock"
+	case "ico":
+		return "ICO breach report clock"
+	}
+	return or(k, "a") + " clock"
+}
+
 func (d describer) newcomer(u userDoc) string {
 	switch {
 	case u.Name != "" && u.Email != "" && !strings.EqualFold(u.Name, u.Email):

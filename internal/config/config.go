@@ -60,6 +60,11 @@ type Config struct {
 	AuditKeyFile string
 	// AuditKey is the key itself (hex), e.g. from a secret store.
 	AuditKey string
+
+	// CaseSLA overrides the cases' SLA clocks per severity:
+	// "critical=15m/1h/24h,high=…" (acknowledge/respond/resolve; checked
+	// by the cases package, which holds the defaults).
+	CaseSLA string
 }
 
 // Default returns the settings of a fresh single-machine install.
@@ -106,6 +111,7 @@ func (c *Config) settings() []setting {
 		{flag: "oidc-name", env: "VIGIL_OIDC_NAME", help: "label of the single sign-on button", str: &c.OIDCName},
 		{flag: "read-only", env: "VIGIL_READ_ONLY", help: "open the database read-only and change nothing in the data directory (forensics on a copy); commands that would change data refuse. Chosen by itself when the data directory is not writable", boolean: &c.ReadOnly},
 		{flag: "audit-key-file", env: "VIGIL_AUDIT_KEY_FILE", help: "file holding the audit chain's HMAC key, kept outside the database (default <data-dir>/audit.key, created on the first start; every server sharing one database needs the same key)", str: &c.AuditKeyFile},
+		{flag: "case-sla", env: "VIGIL_CASE_SLA", help: "SLA clocks of cases per severity, overriding the defaults: severity=acknowledge/respond/resolve,… e.g. critical=15m/1h/24h,high=1h/4h/72h (0: no clock)", str: &c.CaseSLA},
 		{flag: "audit-key", env: "VIGIL_AUDIT_KEY", help: "the audit chain's HMAC key itself, 64+ hexadecimal digits (prefer the environment variable); overrides --audit-key-file", str: &c.AuditKey, secret: true},
 	}
 }
