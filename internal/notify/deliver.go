@@ -49,11 +49,6 @@ type Notice struct {
 	Event cases.Event `json:"event"`
 }
 
-// publisher is where Hook puts notices: the bus, once Start has run.
-type publisher interface {
-	Publish(ctx context.Context, subject string, data []byte, msgID string) error
-}
-
 // kindOf maps a cases event to the kind people choose, "" for events
 // nobody is told about.
 func kindOf(ev cases.Event) string {
@@ -78,7 +73,8 @@ func (s *Service) Hook(ev cases.Event) {
 	if kindOf(ev) == "" {
 		return
 	}
-	if s.pub == nil {
+	pub := s.pub.Load()
+	if pub == nil {
 		s.log.Warn("notify: no bus; notice not sent", "kind", ev.Kind, "case", ev.Case)
 		return
 	}
@@ -90,7 +86,7 @@ func (s *Service) Hook(ev cases.Event) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.pub.Publish(ctx, eventSubject+"."+strings.ToUpper(ev.Org), data, n.ID); err != nil {
+	if err := pub.Publish(ctx, eventSubject+"."+strings.ToUpper(ev.Org), data, n.ID); err != nil {
 		s.log.Error("notify: notice lost: the bus did not store it", "kind", ev.Kind, "case", ev.Case, "err", err)
 	}
 }
@@ -105,11 +101,16 @@ func newNoticeID() string {
 // the durable consumer until stop is called or ctx ends. Every server of a
 // deployment may run it: they share the consumer, so each notice is sent
 // once.
-func (s *Service) Start(ctx context.Context, b *bus.Bus) (stop func(), err error) {
+// baseURL, when not empty, replaces Options.BaseURL for links (a server
+// listening on a port the kernel chose knows its address only now).
+func (s *Service) Start(ctx context.Context, b *bus.Bus, baseURL string) (stop func(), err error) {
 	if _, err := b.EnsureStream(ctx, EventStreamConfig()); err != nil {
 		return nil, err
 	}
-	s.pub = b
+	if baseURL != "" {
+		s.o.BaseURL = baseURL
+	}
+	s.pub.Store(b)
 	return b.Consume(ctx, EventStream, eventConsumer, s.handleMessage)
 }
 
@@ -155,6 +156,9 @@ func (s *Service) Deliver(ctx context.Context, n Notice) error {
 func (s *Service) recipients(ctx context.Context, kind string, ev cases.Event) ([]string, error) {
 	who := slices.Clone(ev.Users)
 	if kind == Escalated {
+		// The assignee hears of the breach itself (clock.breached); the
+		// escalation goes to the organisations it names.
+		who = nil
 		var orgs []string
 		for o := range strings.SplitSeq(ev.Detail["escalate_to"], ",") {
 			if o = strings.TrimSpace(o); o != "" {

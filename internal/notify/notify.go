@@ -30,9 +30,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/bus"
 	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -143,7 +145,8 @@ type Service struct {
 	log    *slog.Logger
 	mailer *mailer
 	hooks  *webhooks
-	pub    publisher
+	// pub is where Hook publishes: the bus, once Start has run.
+	pub atomic.Pointer[bus.Bus]
 }
 
 // New checks o and fills its defaults.

@@ -126,7 +126,7 @@ func setup(t *testing.T, db *store.DB, mutate func(*notify.Options)) *env {
 func (e *env) start(t *testing.T) {
 	t.Helper()
 	b := bustest.Run(t)
-	stop, err := e.n.Start(t.Context(), b)
+	stop, err := e.n.Start(t.Context(), b, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,8 +24,10 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -73,6 +75,8 @@ type env struct {
 	// supply and geo are set with envOptions.supply.
 	supply *supply.Service
 	geo    *geo.Store
+	// notify and its cases (with envOptions.supply): notify_test.go.
+	notify *reportsEnv
 }
 
 type syncBuffer struct {
@@ -109,7 +113,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	ctx := context.Background()
 	sets := []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations()}
 	if eo.supply {
-		sets = append(sets, supply.Migrations(), geo.Migrations())
+		sets = append(sets, supply.Migrations(), geo.Migrations(), cases.Migrations(), notify.Migrations())
 	}
 	db := storetest.SQLite(t, sets...)
 	logs := &syncBuffer{}
@@ -162,6 +166,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		o.Supply, o.Boundaries = e.supply, e.geo
+		e.notify = newReportsEnv(t, db, al, orgs, as, &o)
 	}
 	w, err := New(o)
 	if err != nil {
@@ -1061,6 +1066,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"/suppliers/impact?org=RJ1": "supply_impact", "/suppliers/concentration": "supply_concentration",
 		"/suppliers/graph": "supply_graph", "/suppliers/graph?node=org:RJ1": "supply_graph", "/suppliers/map": "supply_map",
 		"/suppliers/map?view=concentration&service=pathology": "supply_map", "/suppliers/import": "supply_import", "/suppliers/boundaries": "supply_boundaries",
+		"/account/notifications": "account_notifications",
 	} {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
@@ -1084,6 +1090,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"suppliers": supplyHomeData{}, "supply_register": registerData{}, "supply_supplier": supplierData{}, "supply_product": productData{},
 		"supply_impact": impactData{}, "supply_concentration": concentrationData{}, "supply_graph": graphData{}, "supply_map": mapData{},
 		"supply_import": supplyImportData{}, "supply_boundaries": boundariesData{},
+		"account_notifications": notifySettingsData{},
 	}
 	for _, n := range pageNames {
 		var buf bytes.Buffer
