@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -76,6 +77,8 @@ type env struct {
 	geo    *geo.Store
 	// cases is set with envOptions.cases.
 	cases *cases.Service
+	// notify and its cases (with envOptions.supply): notify_test.go.
+	notify *reportsEnv
 }
 
 type syncBuffer struct {
@@ -114,9 +117,9 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	ctx := context.Background()
 	sets := []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations()}
 	if eo.supply {
-		sets = append(sets, supply.Migrations(), geo.Migrations())
+		sets = append(sets, supply.Migrations(), geo.Migrations(), notify.Migrations())
 	}
-	if eo.cases {
+	if eo.supply || eo.cases {
 		sets = append(sets, casesMigrations()...)
 	}
 	db := storetest.SQLite(t, sets...)
@@ -170,6 +173,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		o.Supply, o.Boundaries = e.supply, e.geo
+		e.notify = newReportsEnv(t, db, al, orgs, as, &o)
 	}
 	if eo.cases {
 		e.cases = newCasesService(t, e, log)
@@ -1074,6 +1078,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"/suppliers/impact?org=RJ1": "supply_impact", "/suppliers/concentration": "supply_concentration",
 		"/suppliers/graph": "supply_graph", "/suppliers/graph?node=org:RJ1": "supply_graph", "/suppliers/map": "supply_map",
 		"/suppliers/map?view=concentration&service=pathology": "supply_map", "/suppliers/import": "supply_import", "/suppliers/boundaries": "supply_boundaries",
+		"/account/notifications": "account_notifications",
 	} {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
@@ -1101,6 +1106,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"supply_impact": impactData{}, "supply_concentration": concentrationData{}, "supply_graph": graphData{}, "supply_map": mapData{},
 		"supply_import": supplyImportData{}, "supply_boundaries": boundariesData{},
 		"alerts": inboxData{}, "alert": alertData{}, "cases": caseListData{}, "case": caseData{}, "case_new": caseNewData{},
+		"account_notifications": notifySettingsData{},
 	}
 	for _, n := range append(pageNames, casePageNames...) {
 		var buf bytes.Buffer
