@@ -134,6 +134,9 @@ func (a *API) Register(rt *httpd.Router) {
 	if a.o.Cases != nil {
 		a.registerCases(rt)
 	}
+	if a.o.Notify != nil {
+		a.registerNotify(rt)
+	}
 
 	a.route(rt, spec{Method: "GET", Path: "/openapi.json", Tag: "meta", Summary: "This document", Public: true, Response: "OpenAPI"},
 		func(r *http.Request, _ scope.Scope) (any, error) { return a.OpenAPI(), nil })
