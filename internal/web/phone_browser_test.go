@@ -60,19 +60,9 @@ func TestPhonePictures(t *testing.T) {
 	maps := importBoundaries(t, e)
 	dir := screenshotDir(t)
 	const width, height = 375, 812
-	ctx := newBrowser(t, width, height, 150*time.Second)
-	base := e.srv.URL
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	do("sign in", chromedp.EmulateViewport(width, height), chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.ID("f-email")),
-		chromedp.SendKeys(chromedp.ID("f-email"), "nat@supply.test"),
-		chromedp.SendKeys(chromedp.ID("f-password"), password),
-		chromedp.Click(chromedp.CSS(`form[action="/signin"] button[type="submit"]`)),
-		chromedp.WaitReady(chromedp.CSS(`form[action="/signout"]`)))
+	b := openBrowser(t, e.srv.URL, dir, width, height, 150*time.Second)
+	ctx, do := b.ctx, b.do
+	b.signIn("nat@supply.test", chromedp.WaitReady(chromedp.CSS(`form[action="/signout"]`)))
 
 	for _, pg := range []struct {
 		name, path, ready string
@@ -96,7 +86,7 @@ func TestPhonePictures(t *testing.T) {
 		if pg.ready == "h1" {
 			ready = chromedp.WaitVisible(chromedp.CSS("h1"))
 		}
-		do(pg.name, chromedp.Navigate(base+pg.path), ready,
+		do(pg.name, chromedp.Navigate(b.base+pg.path), ready,
 			chromedp.Poll[chromedp.Void](`Array.from(document.images).every(i => i.complete)`, chromedp.WithPollingTimeout(20*time.Second)))
 		js, err := chromedp.Run(ctx, chromedp.Evaluate[string](measureText, chromedp.EvalAwaitPromise))
 		if err != nil {
@@ -119,15 +109,10 @@ func TestPhonePictures(t *testing.T) {
 			t.Logf("%s: %s smallest text %.1f px, %.0f px wide", pg.name, p.What, p.Min, p.Width)
 		}
 		// The whole page, and the screen with its first picture at the top.
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", pg.name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%dx%d.png", pg.name, width, height)), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		b.shot(pg.name)
 		do(pg.name+" scroll", chromedp.Evaluate[chromedp.Void](`document.querySelector("main picture, main .graph").scrollIntoView()`))
-		if png, err = chromedp.Run(ctx, chromedp.CaptureScreenshot()); err != nil {
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
 			t.Fatalf("screenshot %s: %v", pg.name, err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-picture-%dx%d.png", pg.name, width, height)), png, 0o644); err != nil {
