@@ -81,10 +81,19 @@ func browseCases(b *frameBrowser, height int64) {
 	b.fits("filtered inbox")
 	b.shot("alerts-filtered")
 
-	// Tick both and open a case from the phishing template.
-	b.do("tick", navigates(
-		chromedp.Click(chromedp.CSS(`table.table-alerts tbody tr:nth-child(1) input[name="ids"]`)),
-		chromedp.Click(chromedp.CSS(`table.table-alerts tbody tr:nth-child(2) input[name="ids"]`)),
+	// Tick both (on a desktop with the heading's "select all" box, which
+	// the script adds) and open a case from the phishing template.
+	if b.width >= 1000 {
+		b.do("select all", chromedp.Click(chromedp.CSS(`table.table-alerts thead input.select-all`)))
+		if n := eval[int](b, `document.querySelectorAll('table.table-alerts tbody input[name="ids"]:checked').length`); n != 2 {
+			t.Fatalf("select all ticked %d alerts, want 2", n)
+		}
+	} else {
+		b.do("tick",
+			chromedp.Click(chromedp.CSS(`table.table-alerts tbody tr:nth-child(1) input[name="ids"]`)),
+			chromedp.Click(chromedp.CSS(`table.table-alerts tbody tr:nth-child(2) input[name="ids"]`)))
+	}
+	b.do("open a case", navigates(
 		chromedp.SetValue(chromedp.ID("f-template"), "phishing"),
 		chromedp.Click(chromedp.CSS(`button[name="action"][value="new-case"]`)))...)
 	if s := text(".notice"); !strings.Contains(s, "Case opened") {
