@@ -190,6 +190,9 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.closers = append(a.closers, a.Cases.Close)
+	// Open national incidents follow the register (cases/incidents.go).
+	a.Supply.OnChange(a.Cases.RegisterChanged)
+	a.Orgs.OnChange(a.Cases.RegisterChanged)
 	return nil
 }
 
