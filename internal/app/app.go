@@ -33,7 +33,7 @@ var Version = "dev"
 
 // Migrations lists every domain's schema, in dependency order.
 func Migrations() []store.MigrationSet {
-	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations()}
+	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), cases.ViewMigrations()}
 }
 
 // App holds the opened store and the domain services built on it.

@@ -24,6 +24,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
@@ -73,6 +74,8 @@ type env struct {
 	// supply and geo are set with envOptions.supply.
 	supply *supply.Service
 	geo    *geo.Store
+	// cases is set with envOptions.cases.
+	cases *cases.Service
 }
 
 type syncBuffer struct {
@@ -102,6 +105,8 @@ type envOptions struct {
 	supply bool
 	// impactRows is Options.ImpactPageRows (0 for the default).
 	impactRows int
+	// cases adds the alerts inbox and cases (cases_test.go).
+	cases bool
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
@@ -110,6 +115,9 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	sets := []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations()}
 	if eo.supply {
 		sets = append(sets, supply.Migrations(), geo.Migrations())
+	}
+	if eo.cases {
+		sets = append(sets, casesMigrations()...)
 	}
 	db := storetest.SQLite(t, sets...)
 	logs := &syncBuffer{}
@@ -162,6 +170,10 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		o.Supply, o.Boundaries = e.supply, e.geo
+	}
+	if eo.cases {
+		e.cases = newCasesService(t, e, log)
+		o.Cases = e.cases
 	}
 	w, err := New(o)
 	if err != nil {
