@@ -133,6 +133,7 @@ func (a *API) Register(rt *httpd.Router) {
 	}
 	if a.o.Cases != nil {
 		a.registerCases(rt)
+		a.registerIncidents(rt)
 	}
 
 	a.route(rt, spec{Method: "GET", Path: "/openapi.json", Tag: "meta", Summary: "This document", Public: true, Response: "OpenAPI"},

@@ -109,10 +109,10 @@ type IncidentChild struct {
 
 // Progress counts the answers of the organisations in scope.
 type Progress struct {
-	Organisations    int            `json:"organisations"`
-	Answered         int            `json:"answered"`
-	ByStatus         map[string]int `json:"by_status"`
-	NoLongerAffected int            `json:"no_longer_affected"`
+	Organisations    int             `json:"organisations"`
+	Answered         int             `json:"answered"`
+	ByStatus         map[string]int  `json:"by_status"`
+	NoLongerAffected int             `json:"no_longer_affected"`
 	ByRegion         []GroupProgress `json:"by_region"`
 	ByICB            []GroupProgress `json:"by_icb"`
 	// NotAnswered lists the ODS codes of organisations in scope that have

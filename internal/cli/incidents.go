@@ -165,7 +165,9 @@ func (e *env) incidentsListCmd() *cobra.Command {
 				l := newLister(e, out,
 					col("ID", func(x cases.IncidentSummary) any { return x.ID }), col("SEVERITY", func(x cases.IncidentSummary) any { return x.Severity }),
 					col("STATUS", func(x cases.IncidentSummary) any { return x.Status }), col("SUPPLIER", func(x cases.IncidentSummary) any { return x.Supplier }),
-					col("ANSWERED", func(x cases.IncidentSummary) any { return phrase.Int(x.Answered) + " of " + phrase.Int(x.Organisations) }),
+					col("ANSWERED", func(x cases.IncidentSummary) any {
+						return phrase.Int(x.Answered) + " of " + phrase.Int(x.Organisations)
+					}),
 					col("TITLE", func(x cases.IncidentSummary) any { return x.Title }))
 				for _, x := range list {
 					if err := l.add(x); err != nil {
