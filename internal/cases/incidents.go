@@ -422,11 +422,12 @@ func childDescription(parent *Case, res *supply.ImpactResult, a *supply.Affected
 	return clipText(b.String(), maxDescription)
 }
 
-// mdEscape keeps a register name from being read as Markdown.
-func mdEscape(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "<", `\<`, "#", `\#`)
-	return r.Replace(s)
-}
+// mdEscaper keeps a register name from being read as Markdown. (Built
+// once: building a Replacer per name cost a quarter of opening an
+// incident's 10,000 children.)
+var mdEscaper = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "<", `\<`, "#", `\#`)
+
+func mdEscape(s string) string { return mdEscaper.Replace(s) }
 
 // clipText cuts s to at most n bytes on a rune boundary.
 func clipText(s string, n int) string {
