@@ -30,7 +30,7 @@ func TestCasesBrowser(t *testing.T) {
 			seedAlert(t, e.cases, "RR8", "mg-3", "Parcel delivery lure", cases.Low)
 			seedAlert(t, e.cases, "RR8", "mg-4", "Voicemail lure with a long title that has to wrap on a phone screen", cases.Info)
 			seedAlert(t, e.cases, "RAE", "mg-b", "Bradford invoice lure", cases.Critical)
-			b := &frameBrowser{t: t, ctx: newBrowser(t, vp.w, vp.h, 120*time.Second), base: e.srv.URL, dir: dir, width: vp.w}
+			b := openBrowser(t, e.srv.URL, dir, vp.w, vp.h, 120*time.Second)
 			browseCases(b, vp.h)
 		})
 	}
@@ -45,7 +45,7 @@ func navigates(actions ...chromedp.Action[chromedp.Void]) []chromedp.Action[chro
 	return append(out, chromedp.WaitNotPresent(chromedp.CSS("body[data-stale]")), chromedp.WaitReady(chromedp.CSS("footer")))
 }
 
-func browseCases(b *frameBrowser, height int64) {
+func browseCases(b *browser, height int64) {
 	t := b.t
 	text := func(sel string) string {
 		t.Helper()
