@@ -57,7 +57,7 @@ func (e *env) orgsCmd() *cobra.Command {
 	list.Flags().BoolVar(&closed, "all", false, "include closed organisations")
 	list.Flags().BoolVar(&outside, "outside", false, "include bodies outside NHS England (NHS Wales, the Crown dependencies)")
 	list.Flags().StringVar(&under, "under", "", "only the subtree of this ODS code")
-	list.Flags().StringVar(&query, "q", "", "search code and name")
+	list.Flags().StringVar(&query, "q", "", "search code and name: each word finds the words it begins (\"leeds teach\")")
 	out = formatFlag(list, "table", "json")
 
 	get := &cobra.Command{

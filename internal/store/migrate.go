@@ -302,18 +302,24 @@ func (d *DB) Migrate(ctx context.Context, sets ...MigrationSet) ([]Migration, er
 }
 
 // splitStatements splits a migration file on semicolons that end a line.
-// Migrations are plain DDL; none needs a semicolon inside a statement.
+// Migrations are plain DDL; the one statement with semicolons inside is a
+// trigger (CREATE TRIGGER … BEGIN …; …; END;), which ends at the line
+// that is END; alone.
 func splitStatements(s string) []string {
 	var out []string
 	var cur strings.Builder
+	trigger := false
 	for _, line := range strings.Split(s, "\n") {
 		t := strings.TrimSpace(line)
 		if strings.HasPrefix(t, "--") || t == "" {
 			continue
 		}
+		if cur.Len() == 0 {
+			trigger = strings.HasPrefix(strings.ToUpper(t), "CREATE TRIGGER")
+		}
 		cur.WriteString(line)
 		cur.WriteByte('\n')
-		if strings.HasSuffix(t, ";") {
+		if strings.HasSuffix(t, ";") && (!trigger || strings.EqualFold(t, "END;")) {
 			out = append(out, strings.TrimSpace(cur.String()))
 			cur.Reset()
 		}

@@ -426,3 +426,26 @@ func TestIdentity(t *testing.T) {
 		}
 	}, stepSet("alpha", 1))
 }
+
+// TestMigrateTrigger: a trigger's body has semicolons of its own; the
+// statement runs to the line that is END; alone.
+func TestMigrateTrigger(t *testing.T) {
+	set := store.MigrationSet{Domain: "trigger", FS: fstest.MapFS{
+		"0001_counted.sql": file("CREATE TABLE trig_items (v INTEGER NOT NULL);\nCREATE TABLE trig_log (v INTEGER NOT NULL);\n"),
+		"0002_log.sqlite.sql": file(`-- Two statements in the body, each ending its line with a semicolon.
+CREATE TRIGGER trig_items_insert AFTER INSERT ON trig_items BEGIN
+	INSERT INTO trig_log (v) VALUES (new.v);
+	INSERT INTO trig_log (v) VALUES (new.v * 10);
+END;
+INSERT INTO trig_items (v) VALUES (4);
+`),
+	}}
+	db := storetest.SQLite(t, set)
+	var n, sum int
+	if err := db.Q().QueryRowContext(t.Context(), `SELECT COUNT(*), SUM(v) FROM trig_log`).Scan(&n, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || sum != 44 {
+		t.Errorf("the trigger logged %d rows summing %d, want 2 summing 44", n, sum)
+	}
+}

@@ -33,9 +33,11 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
@@ -66,6 +68,9 @@ type Options struct {
 	// (no navigation entry, /suppliers is 404) and the organisation and
 	// home pages without dependencies.
 	Supply *supply.Service
+	// Cases is the alerts inbox and cases; nil leaves the Alerts and
+	// Cases areas out (no navigation entries, their addresses 404).
+	Cases *cases.Service
 	// Boundaries are the map outlines; nil means no maps (tables only).
 	Boundaries *geo.Store
 	// ImpactPageRows caps the organisations (the worst) and products (the
@@ -80,6 +85,8 @@ type Options struct {
 	// Location is the zone times are shown in: the readers' own
 	// (Europe/London when nil). The exact UTC time is on every <time>.
 	Location *time.Location
+	// Notify, when set, adds the account's notification settings page.
+	Notify *notify.Service
 }
 
 // Web holds the parsed templates and the static assets.
@@ -109,6 +116,7 @@ var pageNames = []string{
 	"signin", "home", "orgs", "org", "admin", "users", "user_new", "user", "account", "audit", "error",
 	"suppliers", "supply_register", "supply_supplier", "supply_product", "supply_impact", "supply_concentration",
 	"supply_graph", "supply_map", "supply_import", "supply_boundaries",
+	"account_notifications",
 }
 
 // New parses every template and hashes every asset once, so a broken
@@ -183,7 +191,7 @@ func (w *Web) parse() error {
 	if err != nil {
 		return fmt.Errorf("web: parse layout: %w", err)
 	}
-	for _, name := range pageNames {
+	for _, name := range append(pageNames, casePageNames...) {
 		t, err := base.Clone()
 		if err != nil {
 			return err
@@ -264,6 +272,9 @@ func (w *Web) Register(rt *httpd.Router) {
 	if w.o.Supply != nil {
 		w.registerSupply(h)
 	}
+	if w.o.Cases != nil {
+		w.registerCases(h)
+	}
 
 	h("GET", "/admin", authd, "Administration", w.admin)
 	h("GET", "/admin/users", authd, "Users", w.users)
@@ -281,6 +292,7 @@ func (w *Web) Register(rt *httpd.Router) {
 	h("POST", "/account/password", authd, "Change your password", w.changePassword)
 	h("POST", "/account/tokens", authd, "Create an API token", w.createToken)
 	h("POST", "/account/tokens/{id}/revoke", authd, "Revoke one of your API tokens", w.revokeToken)
+	w.registerNotify(h)
 }
 
 // view is what every page template gets: the frame (header, navigation,

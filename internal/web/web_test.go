@@ -24,8 +24,10 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -73,6 +75,10 @@ type env struct {
 	// supply and geo are set with envOptions.supply.
 	supply *supply.Service
 	geo    *geo.Store
+	// cases is set with envOptions.cases.
+	cases *cases.Service
+	// notify and its cases (with envOptions.supply): notify_test.go.
+	notify *reportsEnv
 }
 
 type syncBuffer struct {
@@ -102,6 +108,8 @@ type envOptions struct {
 	supply bool
 	// impactRows is Options.ImpactPageRows (0 for the default).
 	impactRows int
+	// cases adds the alerts inbox and cases (cases_test.go).
+	cases bool
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
@@ -109,7 +117,10 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	ctx := context.Background()
 	sets := []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations()}
 	if eo.supply {
-		sets = append(sets, supply.Migrations(), geo.Migrations())
+		sets = append(sets, supply.Migrations(), geo.Migrations(), notify.Migrations())
+	}
+	if eo.supply || eo.cases {
+		sets = append(sets, casesMigrations()...)
 	}
 	db := storetest.SQLite(t, sets...)
 	logs := &syncBuffer{}
@@ -162,6 +173,11 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		o.Supply, o.Boundaries = e.supply, e.geo
+		e.notify = newReportsEnv(t, db, al, orgs, as, &o)
+	}
+	if eo.cases {
+		e.cases = newCasesService(t, e, log)
+		o.Cases = e.cases
 	}
 	w, err := New(o)
 	if err != nil {
@@ -1021,7 +1037,8 @@ func TestErrorPages(t *testing.T) {
 // partials.html defines reached from a rendered page. checkNoInline runs
 // on all of them.
 func TestEveryPageRenders(t *testing.T) {
-	e := newSupplyEnvWith(t, envOptions{demo: true})
+	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true})
+	pagesWithCases := casePagePaths(t, e)
 	var mu sync.Mutex
 	used := map[string]bool{}
 	var last []string // pages rendered by the request under way
@@ -1061,10 +1078,14 @@ func TestEveryPageRenders(t *testing.T) {
 		"/suppliers/impact?org=RJ1": "supply_impact", "/suppliers/concentration": "supply_concentration",
 		"/suppliers/graph": "supply_graph", "/suppliers/graph?node=org:RJ1": "supply_graph", "/suppliers/map": "supply_map",
 		"/suppliers/map?view=concentration&service=pathology": "supply_map", "/suppliers/import": "supply_import", "/suppliers/boundaries": "supply_boundaries",
+		"/account/notifications": "account_notifications",
 	} {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
-	for _, path := range []string{"/", "/orgs", "/orgs/RR8", "/account", "/suppliers"} {
+	for path, tmpl := range pagesWithCases {
+		note(path, tmpl, func() page { return admin.get(path) }, 200)
+	}
+	for _, path := range []string{"/", "/orgs", "/orgs/RR8", "/account", "/suppliers", "/alerts", "/cases"} {
 		if p := e.signIn("analyst@leeds.test").get(path); p.status != 200 {
 			t.Errorf("analyst %s: %d", path, p.status)
 		}
@@ -1084,8 +1105,10 @@ func TestEveryPageRenders(t *testing.T) {
 		"suppliers": supplyHomeData{}, "supply_register": registerData{}, "supply_supplier": supplierData{}, "supply_product": productData{},
 		"supply_impact": impactData{}, "supply_concentration": concentrationData{}, "supply_graph": graphData{}, "supply_map": mapData{},
 		"supply_import": supplyImportData{}, "supply_boundaries": boundariesData{},
+		"alerts": inboxData{}, "alert": alertData{}, "cases": caseListData{}, "case": caseData{}, "case_new": caseNewData{},
+		"account_notifications": notifySettingsData{},
 	}
-	for _, n := range pageNames {
+	for _, n := range append(pageNames, casePageNames...) {
 		var buf bytes.Buffer
 		if err := e.web.pages[n].ExecuteTemplate(&buf, "layout", &view{Title: n, User: &scope.Scope{}, D: empty[n]}); err != nil {
 			t.Errorf("%s with empty data: %v", n, err)
