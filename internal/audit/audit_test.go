@@ -15,21 +15,11 @@ import (
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
+	"github.com/vigil-health/vigil/internal/testclock"
 )
 
 // clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type clock = testclock.Clock
 
 var t0 = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 
@@ -58,7 +48,7 @@ func setup(t *testing.T, db *store.DB) (*audit.Log, *clock) {
 			t.Fatal(err)
 		}
 	}
-	clk := &clock{t: t0}
+	clk := testclock.New(t0)
 	return audit.New(db, clk.Now), clk
 }
 

@@ -128,25 +128,25 @@ func readRegister(ctx context.Context, q store.Queryer, contracts bool) (*Regist
 }
 
 func getSupplier(ctx context.Context, q store.Queryer, id string) (Supplier, error) {
-	if !validID(id) {
-		return Supplier{}, fault.ErrNotFound
-	}
-	s, err := scanSupplier(q.QueryRowContext(ctx, `SELECT `+supplierCols+` FROM supply_suppliers WHERE supplier_id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return s, fault.ErrNotFound
-	}
-	return s, err
+	return queryByID(ctx, q, `SELECT `+supplierCols+` FROM supply_suppliers WHERE supplier_id = ?`, scanSupplier, id)
 }
 
 func getProduct(ctx context.Context, q store.Queryer, id string) (Product, error) {
+	return queryByID(ctx, q, `SELECT `+productCols+` FROM supply_products WHERE product_id = ?`, scanProduct, id)
+}
+
+// queryByID reads the one row sqlText selects for id: fault.ErrNotFound
+// when there is none, or id could not be an ID.
+func queryByID[T any](ctx context.Context, q store.Queryer, sqlText string, scan func(scanner) (T, error), id string) (T, error) {
 	if !validID(id) {
-		return Product{}, fault.ErrNotFound
+		var zero T
+		return zero, fault.ErrNotFound
 	}
-	p, err := scanProduct(q.QueryRowContext(ctx, `SELECT `+productCols+` FROM supply_products WHERE product_id = ?`, id))
+	v, err := scan(q.QueryRowContext(ctx, sqlText, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return p, fault.ErrNotFound
+		return v, fault.ErrNotFound
 	}
-	return p, err
+	return v, err
 }
 
 // chain returns supplier id and its group parents, nearest first.

@@ -121,19 +121,7 @@ func SharesChart(res supply.ConcentrationResult, o ChartOptions) *Scene {
 		}
 	}
 	top := headerH + 8 + float64(legendRows)*20 + 28
-	height := top + float64(len(rows))*(barH+barGap) + 40
-	if rest > 0 {
-		height += 18
-	}
-	if o.Footer != "" {
-		height += 18
-	}
-	title := o.Title
-	if title == "" {
-		title = fmt.Sprintf("Supplier shares of %s by %s", res.Service, levelName(res.By))
-	}
-	s := &Scene{Width: width, Height: height, Background: white, Title: title}
-	chartHeader(s, title, o.Subtitle)
+	s := barChart(o, width, top, len(rows), rest, fmt.Sprintf("Supplier shares of %s by %s", res.Service, levelName(res.By)))
 	// Legend.
 	x, y := margin, headerH+8.0
 	for _, k := range keys {
@@ -182,15 +170,8 @@ func SharesChart(res supply.ConcentrationResult, o ChartOptions) *Scene {
 		s.Add(grp)
 		s.Add(&Text{X: bx + chartBarW + chartValW - 4, Y: ry + 13, S: thousands(g.HHI), Size: 12, Bold: g.HHI > HHIHigh, Anchor: End, Color: ink})
 	}
-	fy := top + float64(len(rows))*(barH+barGap) + 18
-	if rest > 0 {
-		s.Add(&Text{X: margin, Y: fy, S: fmt.Sprintf("%d less concentrated groups not drawn (see the table).", rest), Size: 11, Color: ink2})
-		fy += 18
-	}
-	s.Add(&Text{X: margin, Y: fy, S: "Shares count organisations using each supplier group for the service; an organisation with k suppliers counts 1/k to each.", Size: 10.5, Color: ink2})
-	if o.Footer != "" {
-		s.Add(&Text{X: margin, Y: fy + 18, S: fit(o.Footer, 11, false, width-2*margin), Size: 11, Color: ink2})
-	}
+	chartNotes(s, o, top+float64(len(rows))*(barH+barGap)+18, rest,
+		"Shares count organisations using each supplier group for the service; an organisation with k suppliers counts 1/k to each.")
 	s.Desc = chartDesc(res, rows)
 	return s
 }
@@ -210,19 +191,7 @@ func HHIChart(res supply.ConcentrationResult, o ChartOptions) *Scene {
 	rows, rest := chartRows(res, o.MaxRows)
 	width := margin + chartLabelW + chartBarW + chartValW + margin
 	top := headerH + 8 + 20 + 40
-	height := top + float64(len(rows))*(barH+barGap) + 40
-	if rest > 0 {
-		height += 18
-	}
-	if o.Footer != "" {
-		height += 18
-	}
-	title := o.Title
-	if title == "" {
-		title = fmt.Sprintf("Concentration of %s by %s (HHI)", res.Service, levelName(res.By))
-	}
-	s := &Scene{Width: width, Height: height, Background: white, Title: title}
-	chartHeader(s, title, o.Subtitle)
+	s := barChart(o, width, top, len(rows), rest, fmt.Sprintf("Concentration of %s by %s (HHI)", res.Service, levelName(res.By)))
 	// Legend: the bands.
 	x, y := margin, headerH+8.0
 	for _, b := range HHIBins() {
@@ -273,17 +242,41 @@ func HHIChart(res supply.ConcentrationResult, o ChartOptions) *Scene {
 	if len(rows) == 0 {
 		s.Add(&Text{X: width / 2, Y: top + 20, S: "No organisations use this service (or none you can see).", Size: 13, Anchor: Middle, Color: ink2})
 	}
-	fy := end + 18
-	if rest > 0 {
-		s.Add(&Text{X: margin, Y: fy, S: fmt.Sprintf("%d less concentrated groups not drawn (see the table).", rest), Size: 11, Color: ink2})
-		fy += 18
-	}
-	s.Add(&Text{X: margin, Y: fy, S: "HHI: the sum of squared percentage shares, 0–10,000; 10,000 means one supplier serves every organisation.", Size: 10.5, Color: ink2})
-	if o.Footer != "" {
-		s.Add(&Text{X: margin, Y: fy + 18, S: fit(o.Footer, 11, false, width-2*margin), Size: 11, Color: ink2})
-	}
+	chartNotes(s, o, end+18, rest, "HHI: the sum of squared percentage shares, 0–10,000; 10,000 means one supplier serves every organisation.")
 	s.Desc = chartDesc(res, rows)
 	return s
+}
+
+// barChart is the scene of a bar chart with n bars starting at top, rest
+// groups not drawn, and the notes below: its size, its title (o.Title, or
+// title) and its header.
+func barChart(o ChartOptions, width, top float64, n, rest int, title string) *Scene {
+	height := top + float64(n)*(barH+barGap) + 40
+	if rest > 0 {
+		height += 18
+	}
+	if o.Footer != "" {
+		height += 18
+	}
+	if o.Title != "" {
+		title = o.Title
+	}
+	s := &Scene{Width: width, Height: height, Background: white, Title: title}
+	chartHeader(s, title, o.Subtitle)
+	return s
+}
+
+// chartNotes writes, from y down, how many groups were not drawn, the
+// note that explains the chart, and the footer.
+func chartNotes(s *Scene, o ChartOptions, y float64, rest int, note string) {
+	if rest > 0 {
+		s.Add(&Text{X: margin, Y: y, S: fmt.Sprintf("%d less concentrated groups not drawn (see the table).", rest), Size: 11, Color: ink2})
+		y += 18
+	}
+	s.Add(&Text{X: margin, Y: y, S: note, Size: 10.5, Color: ink2})
+	if o.Footer != "" {
+		s.Add(&Text{X: margin, Y: y + 18, S: fit(o.Footer, 11, false, s.Width-2*margin), Size: 11, Color: ink2})
+	}
 }
 
 func chartDesc(res supply.ConcentrationResult, rows []supply.ConcentrationGroup) string {

@@ -158,14 +158,7 @@ func MapPicture(bs []geo.Boundary, o MapOptions) *Scene {
 		s.Add(&Text{X: margin + mapW/2, Y: top + mapH/2, S: "No boundaries imported", Size: 14, Bold: true, Anchor: Middle, Color: ink2})
 	}
 	proj := fitProjection(bboxOf(bs), margin, top, mapW, mapH)
-	for _, x := range bs {
-		pt, class := paintOf(x.Code)
-		g := &Group{Title: areaTip(x, o, class), Attrs: []Attr{{"class", "vz-area"}, {"data-area", x.Code}}, Items: []Shape{areaPath(x, proj, pt)}}
-		if o.Link != nil {
-			g.Link = o.Link(x.Code)
-		}
-		s.Add(g)
-	}
+	drawAreas(s, bs, o, proj, paintOf, true)
 	// Labels: every region; for smaller areas only those with a value.
 	// Each is nudged up or down until it clears those already placed
 	// (London's label point sits inside the South East's box).
@@ -202,10 +195,7 @@ func MapPicture(bs []geo.Boundary, o MapOptions) *Scene {
 			s.Add(&Text{X: panelX, Y: y + 10, S: "London (enlarged)", Size: 13, Bold: true, Color: ink})
 			s.Add(&Rect{X: panelX, Y: y + 18, W: iw, H: ih, Paint: Paint{Stroke: rule, Width: 1}})
 			ip := fitProjection(bboxOf(ldn), panelX+6, y+24, iw-12, ih-12)
-			for _, x := range ldn {
-				pt, class := paintOf(x.Code)
-				s.Add(&Group{Title: areaTip(x, o, class), Attrs: []Attr{{"class", "vz-area"}, {"data-area", x.Code}}, Items: []Shape{areaPath(x, ip, pt)}})
-			}
+			drawAreas(s, ldn, o, ip, paintOf, false)
 			for _, x := range ldn {
 				if v, ok := o.Values[x.Code]; ok && v.Label != "" {
 					lx, ly := ip.pt(x.Label[0], x.Label[1])
@@ -288,6 +278,19 @@ func mapPaints(o MapOptions) (Paint, func(code string) (Paint, string)) {
 			return noData, o.NoData
 		}
 		return Paint{Fill: o.Bins[i].Fill, Hatch: o.Bins[i].Hatch, Stroke: white, Width: 0.8}, o.Bins[i].Label
+	}
+}
+
+// drawAreas draws each boundary in its class's paint, with its tooltip
+// and, when linked and o.Link is set, its link.
+func drawAreas(s *Scene, bs []geo.Boundary, o MapOptions, p projection, paintOf func(string) (Paint, string), linked bool) {
+	for _, x := range bs {
+		pt, class := paintOf(x.Code)
+		g := &Group{Title: areaTip(x, o, class), Attrs: []Attr{{"class", "vz-area"}, {"data-area", x.Code}}, Items: []Shape{areaPath(x, p, pt)}}
+		if linked && o.Link != nil {
+			g.Link = o.Link(x.Code)
+		}
+		s.Add(g)
 	}
 }
 

@@ -261,12 +261,7 @@ func TrendChartPhone(points []supply.TrendPoint, o ChartOptions) *Scene {
 	if title == "" {
 		title = "Concentration over recorded snapshots"
 	}
-	name := func(id string) string {
-		if n := o.Names[id]; n != "" {
-			return n
-		}
-		return id
-	}
+	name := o.supplierName
 	const plotH = 220.0
 	draw := func(height float64) *Scene {
 		s := &Scene{Width: PhoneWidth, Height: height, Background: white, Title: title}
@@ -316,27 +311,7 @@ func TrendChartPhone(points []supply.TrendPoint, o ChartOptions) *Scene {
 			}
 			s.Add(&Text{X: (px0 + px1) / 2, Y: top + 40, S: msg, Size: PhoneText, Anchor: Middle, Color: ink2, Halo: white})
 		}
-		if len(points) > 1 {
-			hp := &Path{Paint: Paint{Stroke: hhiLine, Width: 2.2}}
-			sp := &Path{Paint: Paint{Stroke: shareLine, Width: 2.2, Dash: []float64{6, 3}}}
-			for i, p := range points {
-				if i == 0 {
-					hp.MoveTo(xs[i], yOf(p.HHI))
-					sp.MoveTo(xs[i], yOf(p.TopShare*10000))
-					continue
-				}
-				hp.LineTo(xs[i], yOf(p.HHI))
-				sp.LineTo(xs[i], yOf(p.TopShare*10000))
-			}
-			s.Add(sp, hp)
-		}
-		if len(points) <= trendMaxMarkers {
-			for i, p := range points {
-				s.Add(&Group{Title: fmt.Sprintf("%s: HHI %s (%s), largest %s %s, %d organisations",
-					trendDate(p.TakenAt, true), thousands(p.HHI), HHIBand(p.HHI), name(p.TopSupplierID), pct(p.TopShare), p.Organisations),
-					Items: []Shape{square(xs[i], yOf(p.TopShare*10000)), dot(xs[i], yOf(p.HHI))}})
-			}
-		}
+		trendLines(s, points, xs, yOf, name)
 		// Dates under the axis: the first and the last, and between them
 		// those that clear their neighbours.
 		type label struct {
@@ -402,14 +377,7 @@ func MapPicturePhone(bs []geo.Boundary, o MapOptions) *Scene {
 			mapH = 120
 		}
 		proj := fitProjection(bboxOf(bs), phoneMargin, top, cw, mapH)
-		for _, x := range bs {
-			pt, class := paintOf(x.Code)
-			g := &Group{Title: areaTip(x, o, class), Attrs: []Attr{{"class", "vz-area"}, {"data-area", x.Code}}, Items: []Shape{areaPath(x, proj, pt)}}
-			if o.Link != nil {
-				g.Link = o.Link(x.Code)
-			}
-			s.Add(g)
-		}
+		drawAreas(s, bs, o, proj, paintOf, true)
 		small := len(bs) > 0 && bs[0].Level != geo.LevelRegion
 		lp := &labeller{}
 		for _, x := range bs {

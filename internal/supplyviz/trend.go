@@ -111,33 +111,8 @@ func TrendChart(points []supply.TrendPoint, o ChartOptions) *Scene {
 		}
 		s.Add(&Text{X: (px0 + px1) / 2, Y: my, S: msg, Size: 13, Anchor: Middle, Color: ink2, Halo: white})
 	}
-	if len(points) > 1 {
-		hp := &Path{Paint: Paint{Stroke: hhiLine, Width: 2.2}}
-		sp := &Path{Paint: Paint{Stroke: shareLine, Width: 2.2, Dash: []float64{6, 3}}}
-		for i, p := range points {
-			if i == 0 {
-				hp.MoveTo(xs[i], yOf(p.HHI))
-				sp.MoveTo(xs[i], yOf(p.TopShare*10000))
-				continue
-			}
-			hp.LineTo(xs[i], yOf(p.HHI))
-			sp.LineTo(xs[i], yOf(p.TopShare*10000))
-		}
-		s.Add(sp, hp)
-	}
-	name := func(id string) string {
-		if n := o.Names[id]; n != "" {
-			return n
-		}
-		return id
-	}
-	if len(points) <= trendMaxMarkers {
-		for i, p := range points {
-			s.Add(&Group{Title: fmt.Sprintf("%s: HHI %s (%s), largest %s %s, %d organisations",
-				trendDate(p.TakenAt, true), thousands(p.HHI), HHIBand(p.HHI), name(p.TopSupplierID), pct(p.TopShare), p.Organisations),
-				Items: []Shape{square(xs[i], yOf(p.TopShare*10000)), dot(xs[i], yOf(p.HHI))}})
-		}
-	}
+	name := o.supplierName
+	trendLines(s, points, xs, yOf, name)
 	// The largest supplier's name where it changes.
 	for i, p := range points {
 		if i > 0 && p.TopSupplierID == points[i-1].TopSupplierID || p.TopSupplierID == "" {
@@ -183,6 +158,40 @@ func TrendChart(points []supply.TrendPoint, o ChartOptions) *Scene {
 	}
 	s.Desc = trendDesc(points, name)
 	return s
+}
+
+// supplierName is o.Names[id], or id when it has no name.
+func (o ChartOptions) supplierName(id string) string {
+	if n := o.Names[id]; n != "" {
+		return n
+	}
+	return id
+}
+
+// trendLines draws the HHI line and the largest supplier's share (dashed)
+// through the points at xs, and each point's markers with its tooltip.
+func trendLines(s *Scene, points []supply.TrendPoint, xs []float64, yOf func(float64) float64, name func(string) string) {
+	if len(points) > 1 {
+		hp := &Path{Paint: Paint{Stroke: hhiLine, Width: 2.2}}
+		sp := &Path{Paint: Paint{Stroke: shareLine, Width: 2.2, Dash: []float64{6, 3}}}
+		for i, p := range points {
+			if i == 0 {
+				hp.MoveTo(xs[i], yOf(p.HHI))
+				sp.MoveTo(xs[i], yOf(p.TopShare*10000))
+				continue
+			}
+			hp.LineTo(xs[i], yOf(p.HHI))
+			sp.LineTo(xs[i], yOf(p.TopShare*10000))
+		}
+		s.Add(sp, hp)
+	}
+	if len(points) <= trendMaxMarkers {
+		for i, p := range points {
+			s.Add(&Group{Title: fmt.Sprintf("%s: HHI %s (%s), largest %s %s, %d organisations",
+				trendDate(p.TakenAt, true), thousands(p.HHI), HHIBand(p.HHI), name(p.TopSupplierID), pct(p.TopShare), p.Organisations),
+				Items: []Shape{square(xs[i], yOf(p.TopShare*10000)), dot(xs[i], yOf(p.HHI))}})
+		}
+	}
 }
 
 // trendXs places the points between x0 and x1 by when they were taken, or
