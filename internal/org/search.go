@@ -20,9 +20,9 @@ import (
 // that is not a letter or a digit ("Guy's and St Thomas'" is "guy s and
 // st thomas"). Both engines index those words as they are: SQLite through
 // the FTS5 table orgs_fts (external content over orgs, kept in step by
-// triggers; migration 0004), PostgreSQL through a GIN index over
-// to_tsvector('simple', search), whose parser splits the same words on the
-// same spaces. A query is made into words the same way, and each word of
+// triggers; migration 0004), PostgreSQL through a GIN index over the
+// stored column search_words, to_tsvector('simple', search), whose parser
+// splits the same words on the same spaces. A query is made into words the same way, and each word of
 // the query must begin a word of the organisation, in order within one
 // query word: "leeds teach" finds Leeds Teaching Hospitals, "RJ" every
 // code beginning RJ, "guy's" Guy's and St Thomas'. Nothing the user types
@@ -85,7 +85,7 @@ func searchCond(d store.Dialect, q string) (string, []any, bool) {
 		return "", nil, false
 	}
 	if d == store.Postgres {
-		return `to_tsvector('simple'::regconfig, search) @@ to_tsquery('simple'::regconfig, ?)`, []any{strings.Join(terms, " & ")}, true
+		return `search_words @@ to_tsquery('simple'::regconfig, ?)`, []any{strings.Join(terms, " & ")}, true
 	}
 	return `rowid IN (SELECT rowid FROM orgs_fts WHERE orgs_fts MATCH ?)`, []any{strings.Join(terms, " ")}, true
 }

@@ -289,3 +289,16 @@ func TestOpen(t *testing.T) {
 		}
 	})
 }
+
+// TestPostgresPlansEachRun: statements are planned with their values, so
+// a scope's path range is not guessed (see Open).
+func TestPostgresPlansEachRun(t *testing.T) {
+	db := storetest.Postgres(t)
+	var mode string
+	if err := db.Q().QueryRowContext(t.Context(), `SHOW plan_cache_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "force_custom_plan" {
+		t.Errorf("plan_cache_mode = %q, want force_custom_plan", mode)
+	}
+}
