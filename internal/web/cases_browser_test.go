@@ -30,8 +30,9 @@ func TestCasesBrowser(t *testing.T) {
 			seedAlert(t, e.cases, "RR8", "mg-3", "Parcel delivery lure", cases.Low)
 			seedAlert(t, e.cases, "RR8", "mg-4", "Voicemail lure with a long title that has to wrap on a phone screen", cases.Info)
 			seedAlert(t, e.cases, "RAE", "mg-b", "Bradford invoice lure", cases.Critical)
-			b := &frameBrowser{t: t, ctx: newBrowser(t, vp.w, vp.h, 120*time.Second), base: e.srv.URL, dir: dir, width: vp.w}
-			browseCases(b, vp.h)
+			b := openBrowser(t, e.srv.URL, dir, vp.w, vp.h, 120*time.Second)
+			b.file = func(label string) string { return fmt.Sprintf("cases-%s-%d", label, vp.w) }
+			browseCases(b)
 		})
 	}
 	t.Logf("screenshots in %s", dir)
@@ -45,7 +46,7 @@ func navigates(actions ...chromedp.Action[chromedp.Void]) []chromedp.Action[chro
 	return append(out, chromedp.WaitNotPresent(chromedp.CSS("body[data-stale]")), chromedp.WaitReady(chromedp.CSS("footer")))
 }
 
-func browseCases(b *frameBrowser, height int64) {
+func browseCases(b *browser) {
 	t := b.t
 	text := func(sel string) string {
 		t.Helper()
@@ -55,14 +56,7 @@ func browseCases(b *frameBrowser, height int64) {
 		}
 		return s
 	}
-	b.do("sign in",
-		chromedp.EmulateViewport(b.width, height),
-		chromedp.Navigate(b.base+"/signin"),
-		chromedp.WaitVisible(chromedp.ID("f-email")),
-		chromedp.SendKeys(chromedp.ID("f-email"), "analyst@leeds.test"),
-		chromedp.SendKeys(chromedp.ID("f-password"), password),
-		chromedp.Click(chromedp.CSS(`form[action="/signin"] button[type="submit"]`)),
-		chromedp.WaitReady(chromedp.ID("sidenav")))
+	b.signIn("analyst@leeds.test", chromedp.WaitReady(chromedp.ID("sidenav")))
 
 	// The inbox, then filtered by a word.
 	b.do("inbox", chromedp.Navigate(b.base+"/alerts"), chromedp.WaitVisible(chromedp.CSS("table.table-alerts")))
