@@ -121,7 +121,7 @@ func browseCases(b *browser) {
 		chromedp.SetValue(chromedp.ID("f-close-resolution"), "true-positive"),
 		chromedp.SetValue(chromedp.ID("f-close-impact"), "minor"),
 		chromedp.Click(chromedp.CSS(`form.close-form button[type="submit"]`)))...)
-	if s := text(".error-summary"); !strings.Contains(s, "“Recipients who clicked or replied” is required to close a phishing case") {
+	if s := text(".error-summary"); !strings.Contains(s, "“Recipients who clicked or replied” is required to close a Phishing case") {
 		t.Errorf("error summary: %q", s)
 	}
 	if s := text("#f-close-field-clicked-error"); !strings.Contains(s, "Recipients who clicked or replied") {
