@@ -133,6 +133,7 @@ func (a *API) Register(rt *httpd.Router) {
 	}
 	if a.o.Cases != nil {
 		a.registerCases(rt)
+		a.registerIncidents(rt)
 	}
 	if a.o.Notify != nil {
 		a.registerNotify(rt)

@@ -199,6 +199,9 @@ func (a *App) build(ctx context.Context) error {
 		AllowHTTPWebhooks: a.Config.WebhookAllowHTTP, Now: a.Now, Logger: a.Log.With("component", "notify")}); err != nil {
 		return err
 	}
+	// Open national incidents follow the register (cases/incidents.go).
+	a.Supply.OnChange(a.Cases.RegisterChanged)
+	a.Orgs.OnChange(a.Cases.RegisterChanged)
 	return nil
 }
 

@@ -75,6 +75,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		switch kind {
 		case changedOrgs, changedSupply:
 			a.Supply.Invalidate()
+			a.Cases.RegisterChanged()
 		}
 	})
 	if err != nil {

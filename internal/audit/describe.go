@@ -263,16 +263,44 @@ func (d describer) predicate() (string, bool) {
 		return "split case " + or(a.New, "?") + " off case " + e.ObjectID, true
 	case "case.comment":
 		return "commented on case " + e.ObjectID, true
-	case "alert.view.save", "alert.view.delete":
-		var v struct {
-			Name string `json:"name"`
+	case "incident.open":
+		var a struct {
+			Title    string `json:"title"`
+			Supplier string `json:"supplier"`
+			Product  string `json:"product"`
+			Orgs     int    `json:"organisations"`
 		}
-		doc(e.After, &v)
-		if e.Action == "alert.view.delete" {
-			doc(e.Before, &v)
-			return "deleted their saved inbox view " + quoted(v.Name), true
+		doc(e.After, &a)
+		what := "supplier " + or(a.Supplier, "?")
+		if a.Product != "" {
+			what = "product " + a.Product + " of " + what
 		}
-		return "saved the inbox view " + quoted(v.Name), true
+		return fmt.Sprintf("opened national incident %s (%s) over the compromise of %s, with a case for each of %s", e.ObjectID, clip(a.Title), what,
+			phrase.Count(a.Orgs, "affected organisation", "")), true
+	case "incident.refresh":
+		var a struct {
+			Added    int `json:"added"`
+			Changed  int `json:"changed"`
+			Dropped  int `json:"dropped"`
+			Returned int `json:"returned"`
+		}
+		doc(e.After, &a)
+		return fmt.Sprintf("refreshed national incident %s from the supplier register: %s opened, %d changed, %d no longer affected, %d affected again",
+			e.ObjectID, phrase.Count(a.Added, "new case", ""), a.Changed, a.Dropped, a.Returned), true
+	case "incident.ack":
+		var a struct {
+			Incident string `json:"incident"`
+			Status   string `json:"status"`
+		}
+		doc(e.After, &a)
+		return "acknowledged national incident " + or(a.Incident, "?") + " on case " + e.ObjectID + ", reporting " + strings.ReplaceAll(or(a.Status, "no status"), "-", " "), true
+	case "incident.update":
+		var a struct {
+			Title    string `json:"title"`
+			Children int    `json:"children"`
+		}
+		doc(e.After, &a)
+		return fmt.Sprintf("shared the update %q of national incident %s with %s", clip(a.Title), e.ObjectID, phrase.Count(a.Children, "affected organisation", "")), true
 	case "case.clock.breach", "case.clock.start", "case.clock.reported", "case.clock.cancel":
 		var a struct {
 			Clock      string `json:"clock"`
@@ -338,6 +366,16 @@ func (d describer) predicate() (string, bool) {
 			s += " (new webhook secret)"
 		}
 		return s, true
+	case "alert.view.save", "alert.view.delete":
+		var v struct {
+			Name string `json:"name"`
+		}
+		doc(e.After, &v)
+		if e.Action == "alert.view.delete" {
+			doc(e.Before, &v)
+			return "deleted their saved inbox view " + quoted(v.Name), true
+		}
+		return "saved the inbox view " + quoted(v.Name), true
 	case "case.observable.add":
 		var a struct {
 			Type  string `json:"type"`

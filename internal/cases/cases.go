@@ -77,6 +77,9 @@ type Users interface {
 // supply.Service provides it.
 type SupplyImpact interface {
 	Impact(ctx context.Context, sc scope.Scope, q supply.Query) (supply.ImpactResult, error)
+	// Stats gives the register's generation: open incidents behind it
+	// are refreshed.
+	Stats(ctx context.Context) (supply.GraphStats, error)
 }
 
 // Options are the Service's dependencies.
@@ -116,6 +119,8 @@ type Service struct {
 	writer    *writer
 	onEvent   []func(Event)
 	closeOnce sync.Once
+	// poke asks the ticker to refresh open incidents now (RegisterChanged).
+	poke chan struct{}
 }
 
 // DefaultMaxAttachment is the default bound on one evidence file.
@@ -155,7 +160,7 @@ func New(o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, users: o.Users, now: o.Now, log: o.Logger, opts: o, templates: tpls}
+	s := &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, users: o.Users, now: o.Now, log: o.Logger, opts: o, templates: tpls, poke: make(chan struct{}, 1)}
 	s.writer = newWriter(s, o.MaxBatch)
 	return s, nil
 }

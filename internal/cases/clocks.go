@@ -582,7 +582,9 @@ func (s *Service) escalateTo(ctx context.Context, org string) ([]string, error) 
 }
 
 // RunClocks checks the clocks every interval (default 30 s) until ctx
-// ends or stop is called; failures are logged and tried again next tick.
+// ends or stop is called, and refreshes open national incidents whose
+// register has changed (at each tick, and at once after RegisterChanged);
+// failures are logged and tried again next tick.
 func (s *Service) RunClocks(ctx context.Context, interval time.Duration) (stop func()) {
 	if interval <= 0 {
 		interval = 30 * time.Second
@@ -600,10 +602,16 @@ func (s *Service) RunClocks(ctx context.Context, interval time.Duration) (stop f
 			} else if n > 0 {
 				s.log.Info("clocks breached", "count", n)
 			}
+			if n, err := s.RefreshOpenIncidents(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("incidents: refresh failed; trying again next tick", "err", err)
+			} else if n > 0 {
+				s.log.Info("national incidents refreshed from the register", "count", n)
+			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			case <-s.poke:
 			}
 		}
 	}()

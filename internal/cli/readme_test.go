@@ -329,6 +329,12 @@ func checkREADMEOutput(t *testing.T, cmd string, r result) {
 		"orgs list --type icb":          "icb",
 		"users add":                     "ana@nhs.net",
 		"vigil demo":                    "demo users",
+		"cases clocks":                  "severity ",
+		"incidents show $I --format":    `"children":[{"org":`,
+		"incidents show $I":             "nswered",
+		"incidents ack":                 "acknowledged incident",
+		"incidents share":               "shared with 14 organisations",
+		"incidents refresh":             "answered",
 	} {
 		if strings.Contains(cmd, frag) && !strings.Contains(all, want) {
 			t.Errorf("README: %s does not show %q:\n%s", cmd, want, all)
