@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/phrase"
 	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -429,7 +430,7 @@ func (s *Service) attachAlerts(ctx context.Context, tx *store.Tx, sc scope.Scope
 			}
 		}
 		if _, err := s.addTimeline(ctx, tx, sc, c.ID, timelineEntry{kind: "alert.added", title: "Alert added: " + a.Title, ref: a.ID,
-			body: fmt.Sprintf("%s/%s %s, severity %s, seen %d times", a.Source, a.Type, a.SourceRef, a.Severity, a.Occurrences)}); err != nil {
+			body: fmt.Sprintf("%s/%s %s, severity %s, seen %s", a.Source, a.Type, a.SourceRef, a.Severity, phrase.Count(a.Occurrences, "time", ""))}); err != nil {
 			return err
 		}
 		if _, err := s.audit.Append(ctx, tx, sc, audit.Change{Action: "alert.add-to-case", ObjectType: "alert", ObjectID: a.ID, Org: a.Org,
@@ -826,10 +827,8 @@ func (s *Service) setStatus(ctx context.Context, tx *store.Tx, sc scope.Scope, c
 		}
 		if tpl := s.templates[c.Template]; tpl != nil && !merged {
 			var missing []string
-			for _, f := range tpl.Fields {
-				if _, ok := c.Fields[f.Name]; f.RequiredOnClose && !ok {
-					missing = append(missing, f.Name)
-				}
+			for _, f := range MissingToClose(tpl, c.Fields) {
+				missing = append(missing, f.Name)
 			}
 			if len(missing) > 0 {
 				return fault.Invalidf("fields."+missing[0], "is required to close a %s case (missing: %s)", tpl.Name, strings.Join(missing, ", "))

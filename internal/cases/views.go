@@ -217,3 +217,18 @@ func GroupAlerts(list []Alert, by string) ([]AlertGroup, error) {
 func NextStatuses(from CaseStatus) []CaseStatus {
 	return append([]CaseStatus(nil), transitions[from]...)
 }
+
+// MissingToClose lists the fields template t requires to close a case
+// that fields (a case's custom fields) lack, in the template's order.
+func MissingToClose(t *Template, fields map[string]any) []FieldDef {
+	if t == nil {
+		return nil
+	}
+	var out []FieldDef
+	for _, f := range t.Fields {
+		if _, ok := fields[f.Name]; f.RequiredOnClose && !ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}

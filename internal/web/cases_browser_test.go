@@ -31,7 +31,8 @@ func TestCasesBrowser(t *testing.T) {
 			seedAlert(t, e.cases, "RR8", "mg-4", "Voicemail lure with a long title that has to wrap on a phone screen", cases.Info)
 			seedAlert(t, e.cases, "RAE", "mg-b", "Bradford invoice lure", cases.Critical)
 			b := openBrowser(t, e.srv.URL, dir, vp.w, vp.h, 120*time.Second)
-			browseCases(b, vp.h)
+			b.file = func(label string) string { return fmt.Sprintf("cases-%s-%d", label, vp.w) }
+			browseCases(b)
 		})
 	}
 	t.Logf("screenshots in %s", dir)
@@ -45,7 +46,7 @@ func navigates(actions ...chromedp.Action[chromedp.Void]) []chromedp.Action[chro
 	return append(out, chromedp.WaitNotPresent(chromedp.CSS("body[data-stale]")), chromedp.WaitReady(chromedp.CSS("footer")))
 }
 
-func browseCases(b *browser, height int64) {
+func browseCases(b *browser) {
 	t := b.t
 	text := func(sel string) string {
 		t.Helper()
@@ -55,14 +56,7 @@ func browseCases(b *browser, height int64) {
 		}
 		return s
 	}
-	b.do("sign in",
-		chromedp.EmulateViewport(b.width, height),
-		chromedp.Navigate(b.base+"/signin"),
-		chromedp.WaitVisible(chromedp.ID("f-email")),
-		chromedp.SendKeys(chromedp.ID("f-email"), "analyst@leeds.test"),
-		chromedp.SendKeys(chromedp.ID("f-password"), password),
-		chromedp.Click(chromedp.CSS(`form[action="/signin"] button[type="submit"]`)),
-		chromedp.WaitReady(chromedp.ID("sidenav")))
+	b.signIn("analyst@leeds.test", chromedp.WaitReady(chromedp.ID("sidenav")))
 
 	// The inbox, then filtered by a word.
 	b.do("inbox", chromedp.Navigate(b.base+"/alerts"), chromedp.WaitVisible(chromedp.CSS("table.table-alerts")))
@@ -127,7 +121,7 @@ func browseCases(b *browser, height int64) {
 		chromedp.SetValue(chromedp.ID("f-close-resolution"), "true-positive"),
 		chromedp.SetValue(chromedp.ID("f-close-impact"), "minor"),
 		chromedp.Click(chromedp.CSS(`form.close-form button[type="submit"]`)))...)
-	if s := text(".error-summary"); !strings.Contains(s, "“Recipients who clicked or replied” is required to close a phishing case") {
+	if s := text(".error-summary"); !strings.Contains(s, "“Recipients who clicked or replied” is required to close a Phishing case") {
 		t.Errorf("error summary: %q", s)
 	}
 	if s := text("#f-close-field-clicked-error"); !strings.Contains(s, "Recipients who clicked or replied") {

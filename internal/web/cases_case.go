@@ -119,6 +119,22 @@ func (w *Web) caseFailed(rw http.ResponseWriter, r *http.Request, sc scope.Scope
 			key = section + "-" + k
 		}
 	}
+	if _, ok := strings.CutPrefix(inv.Field, "fields."); ok && section == "close" && strings.Contains(inv.Reason, "required to close") {
+		// Every field still needed to close, each at its input and by its
+		// label (the service names the first).
+		if c, err := w.o.Cases.GetCase(r.Context(), sc, r.PathValue("id")); err == nil {
+			if t, err := w.o.Cases.Template(c.Template); err == nil {
+				missing := cases.MissingToClose(&t, c.Fields)
+				for _, fd := range missing {
+					f.Set(section+"-field-"+fd.Name, "“"+fd.Label+"” is required to close a "+t.Title+" case")
+				}
+				if len(missing) > 0 {
+					w.renderCase(rw, r, sc, http.StatusUnprocessableEntity, f, "")
+					return
+				}
+			}
+		}
+	}
 	if name, ok := strings.CutPrefix(inv.Field, "fields."); ok {
 		label := name
 		if c, err := w.o.Cases.GetCase(r.Context(), sc, r.PathValue("id")); err == nil && c.Template != "" {

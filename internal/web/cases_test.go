@@ -246,7 +246,8 @@ func TestCasePageWorkflow(t *testing.T) {
 	// Close without the template's required fields: the error names the field by its label.
 	p = c.post("/cases/"+cs.ID+"/status", url.Values{"status": {"closed"}, "resolution": {"true-positive"}, "impact": {"minor"}})
 	wantStatus(t, "close without fields", p, http.StatusUnprocessableEntity)
-	mustContain(t, "close without fields", p.body, "“Recipients who clicked or replied” is required to close a phishing case", `href="#f-close-field-clicked"`, `id="f-close-field-clicked"`)
+	mustContain(t, "close without fields", p.body, "“Recipients who clicked or replied” is required to close a Phishing case", `href="#f-close-field-clicked"`, `id="f-close-field-clicked"`,
+		"“Credentials entered” is required to close a Phishing case", `href="#f-close-field-credentials_entered"`)
 	// A number that is not one names the field too.
 	p = c.post("/cases/"+cs.ID+"/status", url.Values{"status": {"closed"}, "resolution": {"true-positive"}, "impact": {"minor"}, "field-clicked": {"three"}})
 	wantStatus(t, "bad number", p, http.StatusUnprocessableEntity)
