@@ -134,6 +134,9 @@ func (a *API) Register(rt *httpd.Router) {
 	if a.o.Cases != nil {
 		a.registerCases(rt)
 	}
+	if a.o.Reports != nil {
+		a.registerReports(rt)
+	}
 	if a.o.Notify != nil {
 		a.registerNotify(rt)
 	}
