@@ -61,7 +61,7 @@ func TestKPIs(t *testing.T) {
 		if k.Total.Cases != 2 || k.Total.Acked != 2 || k.Total.Resolved != 1 || k.Total.Open != 1 {
 			t.Errorf("total = %+v", k.Total)
 		}
-		if k.Total.MTTASeconds != (45 * time.Minute).Seconds() || k.Total.MTTRSeconds != (4*time.Hour).Seconds() {
+		if k.Total.MTTASeconds != (45*time.Minute).Seconds() || k.Total.MTTRSeconds != (4*time.Hour).Seconds() {
 			t.Errorf("MTTA %v MTTR %v, want 45m and 4h", k.Total.MTTASeconds, k.Total.MTTRSeconds)
 		}
 		if len(k.BySeverity) != 2 || k.BySeverity[0].Key != "critical" || k.BySeverity[1].MTTASeconds != 1800 {
