@@ -41,6 +41,11 @@ func notifyIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChe
 	c := "/api/v1/cases/"
 	readers := statuses(audrey, 200, nadia, 200)
 	return map[string]routeCheck{
+		// KPIs count only what the caller reads: Alice's name RJ1, never RJZ;
+		// asking for RJZ is refused as for an organisation that does not exist.
+		"GET /api/v1/kpis": {attack: probe{path: "/api/v1/kpis?org=RJZ", status: 400},
+			own:  own(alice, probe{path: "/api/v1/kpis", want: []string{`"key":"RJ1"`}}, also(alice, probe{path: "/api/v1/kpis?format=csv", want: []string{"org,RJ1,cases,"}})),
+			deny: 200, seers: rj1Readers},
 		"GET /api/v1/cases/{id}/report": {attack: probe{path: c + theirs.ID + "/report?format=md", status: 404},
 			own:  own(alice, probe{path: c + mine.ID + "/report?format=md", want: []string{"Isolation report case of RJ1", "GUY'S AND ST THOMAS'"}}),
 			deny: 404, status: readers, seers: rj1Readers},

@@ -317,6 +317,9 @@ func (k KPIs) WriteCSV(w io.Writer) error {
 		}
 	}
 	for _, r := range k.SLA {
+		if r.Met+r.Missed+r.Pending == 0 {
+			continue // no case of that severity
+		}
 		key := string(r.Severity) + " " + r.Target + " within " + r.Within
 		put("sla", key, "met", float64(r.Met))
 		put("sla", key, "missed", float64(r.Missed))

@@ -10,7 +10,7 @@ import (
 // extraCommands are the domain commands beyond the foundation.
 func (e *env) extraCommands() []*cobra.Command {
 	cs := e.casesCmd()
-	cs.AddCommand(e.casesReportCmd())
+	cs.AddCommand(e.casesReportCmd(), e.casesKPIsCmd())
 	return []*cobra.Command{e.supplyCmd(), e.alertsCmd(), cs, e.notificationsCmd()}
 }
 

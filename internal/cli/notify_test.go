@@ -71,3 +71,23 @@ func TestCasesReportCommand(t *testing.T) {
 		t.Errorf("unknown case: exit 0")
 	}
 }
+
+func TestCasesKPIsCommand(t *testing.T) {
+	dir, ids := casesDataDir(t)
+	vigil := func(args ...string) result { return run(t, "", nil, append([]string{"--data-dir", dir}, args...)...) }
+	must(t, vigil("cases", "create", "--org", "RJ1", "--title", "KPI case", "--severity", "high", "--alert", ids[0]))
+	must(t, vigil("alerts", "triage", ids[1], "--action", "disposition", "--disposition", "false-positive", "--reason", "test"))
+	r := must(t, vigil("cases", "kpis"))
+	for _, want := range []string{"total", "severity      high", "organisation  RJ1", "edr", "100%"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("kpis table lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = must(t, vigil("cases", "kpis", "--format", "csv"))
+	if !strings.HasPrefix(r.stdout, "dimension,key,metric,value\n") || !strings.Contains(r.stdout, "source,edr,false_positive_rate,1\n") {
+		t.Errorf("csv:\n%s", r.stdout)
+	}
+	if r := vigil("cases", "kpis", "--since", "yesterday"); r.code == 0 || !strings.Contains(r.stderr, "--since") {
+		t.Errorf("bad --since: %d %s", r.code, r.stderr)
+	}
+}
