@@ -134,7 +134,7 @@ func (s *Service) KPIs(ctx context.Context, sc scope.Scope, f KPIFilter) (KPIs, 
 		sub := scope.Scope{Grants: []scope.Grant{{Role: scope.Auditor, Org: f.Org, Path: path}}}
 		where, args = sub.Filter("org", scope.Read)
 	}
-	out := KPIs{Filter: f, SLABasis: "acknowledged and resolved times of each case against the default SLA targets per severity"}
+	out := KPIs{Filter: f, SLABasis: "Measured from each case's acknowledged and resolved times against the default SLA targets of its severity"}
 	caseArgs := append(append([]any{}, args...), ts(f.Since), ts(end))
 	type row struct {
 		org, sev, tpl, assignee string

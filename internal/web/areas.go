@@ -23,5 +23,8 @@ func (w *Web) areas() []area {
 	if w.o.Supply != nil {
 		out = append(out, area{Key: "suppliers", Label: "Suppliers", Href: "/suppliers", handler: w.suppliers})
 	}
+	if w.o.KPIs != nil {
+		out = append(out, area{Key: "cases", Label: "Case KPIs", Href: "/cases/kpis", handler: w.kpis})
+	}
 	return out
 }

@@ -70,6 +70,9 @@ func (w *Web) funcs() template.FuncMap {
 	for k, f := range supplyFuncs() {
 		m[k] = f
 	}
+	for k, f := range kpiFuncs() {
+		m[k] = f
+	}
 	return m
 }
 
