@@ -187,7 +187,8 @@ type kpiDim struct {
 // kpiFuncs are the template functions of the KPI page.
 func kpiFuncs() template.FuncMap {
 	return template.FuncMap{
-		"duration": durationText,
+		"duration":    durationText,
+		"reportLinks": reportLinks,
 		"kpiDims": func(k cases.KPIs) []kpiDim {
 			return []kpiDim{{"severity", "severity", "Severity", k.BySeverity}, {"template", "template", "Template", k.ByTemplate},
 				{"org", "organisation", "Organisation", k.ByOrg}, {"analyst", "analyst", "Assignee", k.ByAnalyst}}
