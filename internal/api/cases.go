@@ -88,6 +88,8 @@ func (a *API) registerCases(rt *httpd.Router) {
 		"AttachmentList":   reflect.TypeFor[List[cases.Attachment]](),
 		"CustodyList":      reflect.TypeFor[List[cases.Custody]](),
 		"TemplateList":     reflect.TypeFor[List[cases.Template]](),
+		"ClockList":        reflect.TypeFor[List[cases.Clock]](),
+		"ClockAction":      reflect.TypeFor[cases.ClockAction](),
 	} {
 		a.AddSchema(name, t)
 	}
@@ -145,6 +147,14 @@ func (a *API) registerCases(rt *httpd.Router) {
 	a.route(rt, spec{Method: "POST", Path: "/cases/{id}/split", Tag: "cases",
 		Summary: "Move chosen alerts, observables and tasks into a new, linked case",
 		Params:  []param{id}, Body: "Split", Response: "Case", Status: 201}, a.splitCase)
+	a.route(rt, spec{Method: "GET", Path: "/cases/{id}/clocks", Tag: "cases",
+		Summary: "A case's SLA clocks (acknowledge, respond, resolve) and regulatory clocks (NIS, ICO): started, due, met or breached",
+		Params:  []param{id}, Response: "ClockList"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return list(a.o.Cases.Clocks(r.Context(), sc, r.PathValue("id")))
+	})
+	a.route(rt, spec{Method: "POST", Path: "/cases/{id}/clocks", Tag: "cases",
+		Summary: "Start a regulatory clock (nis or ico: 72 hours from awareness), record its report as made, or cancel it with a reason",
+		Params:  []param{id}, Body: "ClockAction", Response: "ClockList"}, a.actOnClock)
 	a.route(rt, spec{Method: "GET", Path: "/cases/{id}/tasks", Tag: "cases", Summary: "A case's tasks with their checklists and logs",
 		Params: []param{id}, Response: "TaskList"}, func(r *http.Request, sc scope.Scope) (any, error) {
 		return list(a.o.Cases.ListTasks(r.Context(), sc, r.PathValue("id")))
@@ -276,6 +286,14 @@ func (a *API) createCase(r *http.Request, sc scope.Scope) (any, error) {
 		return nil, err
 	}
 	return created{c}, nil
+}
+
+func (a *API) actOnClock(r *http.Request, sc scope.Scope) (any, error) {
+	var ca cases.ClockAction
+	if err := decode(r, &ca); err != nil {
+		return nil, err
+	}
+	return list(a.o.Cases.ActOnClock(r.Context(), sc, r.PathValue("id"), ca))
 }
 
 func (a *API) getCase(r *http.Request, sc scope.Scope) (any, error) {

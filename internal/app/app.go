@@ -35,7 +35,7 @@ var Version = "dev"
 
 // Migrations lists every domain's schema, in dependency order.
 func Migrations() []store.MigrationSet {
-	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), notify.Migrations()}
+	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), cases.ViewMigrations(), notify.Migrations()}
 }
 
 // App holds the opened store and the domain services built on it.
@@ -188,8 +188,12 @@ func (a *App) build(ctx context.Context) error {
 	if a.Geo, err = geo.New(geo.Options{DB: a.DB, Audit: a.Audit, Now: a.Now}); err != nil {
 		return err
 	}
+	sla, err := cases.ParseSLA(a.Config.CaseSLA)
+	if err != nil {
+		return fmt.Errorf("--case-sla: %w", err)
+	}
 	if a.Cases, err = cases.New(cases.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Users: caseUsers{a.Auth}, Supply: a.Supply,
-		Now: a.Now, Logger: a.Log.With("component", "cases")}); err != nil {
+		Now: a.Now, Logger: a.Log.With("component", "cases"), SLA: sla}); err != nil {
 		return err
 	}
 	a.closers = append(a.closers, a.Cases.Close)

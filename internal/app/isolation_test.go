@@ -241,7 +241,7 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 	for k, c := range webIsolationChecks(w) {
 		checks[k] = c
 	}
-	for k, c := range casesIsolationChecks(t, s) {
+	for k, c := range casesIsolationChecks(t, s, w) {
 		checks[k] = c
 	}
 	for k, c := range notifyIsolationChecks(t, s, w) {

@@ -93,6 +93,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	s.closers = append(s.closers, func() error { stopAlerts(); return nil })
+	// SLA and regulatory clocks past due are breached and escalated
+	// (cases/clocks.go) by every server; each clock once.
+	stopClocks := a.Cases.RunClocks(context.WithoutCancel(ctx), ClockInterval)
+	s.closers = append(s.closers, func() error { stopClocks(); return nil })
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -179,6 +183,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	}()
 	return s, nil
 }
+
+// ClockInterval is how often `vigil serve` checks the cases' clocks: a
+// breach is noticed at most this late.
+const ClockInterval = 30 * time.Second
 
 // publicURL is the address users reach a server listening on addr at,
 // when no --base-url is given.

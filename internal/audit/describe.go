@@ -263,6 +263,50 @@ func (d describer) predicate() (string, bool) {
 		return "split case " + or(a.New, "?") + " off case " + e.ObjectID, true
 	case "case.comment":
 		return "commented on case " + e.ObjectID, true
+	case "alert.view.save", "alert.view.delete":
+		var v struct {
+			Name string `json:"name"`
+		}
+		doc(e.After, &v)
+		if e.Action == "alert.view.delete" {
+			doc(e.Before, &v)
+			return "deleted their saved inbox view " + quoted(v.Name), true
+		}
+		return "saved the inbox view " + quoted(v.Name), true
+	case "case.clock.breach", "case.clock.start", "case.clock.reported", "case.clock.cancel":
+		var a struct {
+			Clock      string `json:"clock"`
+			Due        string `json:"due"`
+			Started    string `json:"started"`
+			EscalateTo string `json:"escalate_to"`
+			Note       string `json:"note"`
+		}
+		doc(e.After, &a)
+		clk := clockWords(a.Clock)
+		switch e.Action {
+		case "case.clock.breach":
+			s := "recorded that the " + clk + " of case " + e.ObjectID + " was breached"
+			if a.Due != "" {
+				s += " (due " + a.Due + ")"
+			}
+			if a.EscalateTo != "" {
+				s += " and escalated it to " + andList(strings.Split(a.EscalateTo, ","))
+			}
+			return s, true
+		case "case.clock.start":
+			s := "started the " + clk + " of case " + e.ObjectID
+			if a.Due != "" {
+				s += ", due " + a.Due
+			}
+			return s, true
+		case "case.clock.reported":
+			return "recorded the report for the " + clk + " of case " + e.ObjectID + " as made", true
+		}
+		s := "cancelled the " + clk + " of case " + e.ObjectID
+		if a.Note != "" {
+			s += ": " + clip(a.Note)
+		}
+		return s, true
 	case "case.report":
 		var a struct {
 			Kind   string `json:"kind"`
@@ -676,6 +720,23 @@ func (d describer) predicate() (string, bool) {
 }
 
 // newcomer names a user who has just been created.
+// clockWords names a case clock in a sentence.
+func clockWords(k string) string {
+	switch k {
+	case "ack":
+		return "acknowledge clock"
+	case "respond":
+		return "respond clock"
+	case "resolve":
+		return "resolve clock"
+	case "nis":
+		return "NIS incident report clock"
+	case "ico":
+		return "ICO breach report clock"
+	}
+	return or(k, "a") + " clock"
+}
+
 func (d describer) newcomer(u userDoc) string {
 	switch {
 	case u.Name != "" && u.Email != "" && !strings.EqualFold(u.Name, u.Email):
@@ -1035,6 +1096,8 @@ func clip(s string) string {
 	return s
 }
 
+// quoted puts a person's own name for something in curly quotes.
+func quoted(s string) string { return "“" + clip(s) + "”" }
 // orNone lists event kinds, or says there are none.
 func orNone(kinds []string) string {
 	if len(kinds) == 0 {

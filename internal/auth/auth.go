@@ -22,6 +22,7 @@ import (
 	"net/mail"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -101,6 +102,11 @@ type Service struct {
 	// dummy is checked when an account has no password (or does not
 	// exist), so that costs what a real check does.
 	dummy string
+	// usedMinute remembers, per token ID, the minute this process last
+	// wrote to tokens.last_used, so a busy token costs one write a minute
+	// rather than one a request: on SQLite even an UPDATE that changes no
+	// row takes the database's write lock, which the alert writer needs.
+	usedMinute sync.Map // token ID → "2006-01-02T15:04:00Z"
 }
 
 // New returns a Service.

@@ -221,10 +221,15 @@ func (s *Service) TokenScope(ctx context.Context, bearer, remote string) (scope.
 	}
 	// last_used to the minute: enough for "is this token still used?"
 	// without a write on every request.
+	// Each process writes a token's minute once (usedMinute).
 	now := s.now().UTC().Truncate(time.Minute).Format(time.RFC3339)
-	if _, err := s.db.Q().ExecContext(ctx, `UPDATE tokens SET last_used = ? WHERE id = ? AND last_used <> ?`, now, id, now); err != nil {
-		// The token is good; only its "last used" is stale.
-		s.log.Warn("token last_used", "token", id, "err", err)
+	if prev, ok := s.usedMinute.Load(id); !ok || prev.(string) != now {
+		if _, err := s.db.Q().ExecContext(ctx, `UPDATE tokens SET last_used = ? WHERE id = ? AND last_used <> ?`, now, id, now); err != nil {
+			// The token is good; only its "last used" is stale.
+			s.log.Warn("token last_used", "token", id, "err", err)
+		} else {
+			s.usedMinute.Store(id, now)
+		}
 	}
 	return s.ScopeFor(ctx, userID, "token", remote)
 }

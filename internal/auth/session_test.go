@@ -254,6 +254,17 @@ func TestTokens(t *testing.T) {
 		if lastUsed != "2025-05-01T10:01:00Z" {
 			t.Errorf("last_used = %q, want the minute of use", lastUsed)
 		}
+		// Written once a minute, not once a request: a later minute moves it on.
+		e.clk.Advance(2 * time.Minute)
+		for range 3 {
+			if _, err := e.auth.TokenScope(ctx, secret, "198.51.100.4"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.db.Q().QueryRowContext(ctx, `SELECT last_used FROM tokens WHERE id = ?`, tok.ID).Scan(&lastUsed)
+		if lastUsed != "2025-05-01T10:03:00Z" {
+			t.Errorf("last_used after a later use = %q, want 2025-05-01T10:03:00Z", lastUsed)
+		}
 
 		for name, bad := range map[string]string{
 			"wrong secret":   secret[:len(secret)-1] + "x",
@@ -346,7 +357,7 @@ func TestTokens(t *testing.T) {
 		}
 		e.clk.Advance(time.Minute)
 		rv, err := e.auth.RevokeToken(ctx, rj1Admin, forAnalyst.ID)
-		if err != nil || rv.RevokedAt != "2025-05-01T10:02:30Z" {
+		if err != nil || rv.RevokedAt != "2025-05-01T10:04:30Z" {
 			t.Fatalf("RevokeToken = %+v, %v", rv, err)
 		}
 		if _, err := e.auth.TokenScope(ctx, analystSecret, ""); !errors.Is(err, fault.ErrNotFound) {

@@ -54,6 +54,8 @@ type Case struct {
 	Alerts []string `json:"alerts,omitempty"`
 	Links  []Link   `json:"links,omitempty"`
 	Tasks  []Task   `json:"tasks,omitempty"`
+	// Clocks are the case's SLA and regulatory clocks (GetCase).
+	Clocks []Clock `json:"clocks,omitempty"`
 }
 
 // Link is a relation from one case to another.
@@ -357,6 +359,12 @@ func (s *Service) CreateCase(ctx context.Context, sc scope.Scope, n NewCase) (Ca
 		if _, err := s.addTimeline(ctx, tx, sc, c.ID, timelineEntry{kind: "case.created", title: "Case opened"}); err != nil {
 			return err
 		}
+		if err := s.startSLAClocks(ctx, tx, &c); err != nil {
+			return err
+		}
+		if err := s.fieldClocks(ctx, tx, sc, &c); err != nil {
+			return err
+		}
 		if tpl != nil {
 			for i, td := range tpl.Tasks {
 				if _, err := s.insertTask(ctx, tx, c.ID, NewTask{Title: td.Title, Description: td.Description, Checklist: td.Checklist}, i); err != nil {
@@ -498,6 +506,9 @@ func (s *Service) GetCase(ctx context.Context, sc scope.Scope, id string) (Case,
 		return Case{}, err
 	}
 	if c.Tasks, err = s.tasks(ctx, q, id); err != nil {
+		return Case{}, err
+	}
+	if c.Clocks, err = s.caseClocks(ctx, q, id); err != nil {
 		return Case{}, err
 	}
 	return c, nil
@@ -702,6 +713,16 @@ func (s *Service) UpdateCase(ctx context.Context, sc scope.Scope, id string, p C
 		if err := writeCase(ctx, tx, c, false); err != nil {
 			return err
 		}
+		if c.Severity != before.Severity {
+			if err := s.rescheduleSLA(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		if p.Fields != nil {
+			if err := s.fieldClocks(ctx, tx, sc, c); err != nil {
+				return err
+			}
+		}
 		if len(notes) > 0 {
 			if _, err := s.addTimeline(ctx, tx, sc, c.ID, timelineEntry{kind: "case.updated", title: "Case " + strings.Join(notes, "; ")}); err != nil {
 				return err
@@ -823,6 +844,9 @@ func (s *Service) setStatus(ctx context.Context, tx *store.Tx, sc scope.Scope, c
 	c.Status = ch.Status
 	c.UpdatedAt = now
 	if err := writeCase(ctx, tx, c, false); err != nil {
+		return err
+	}
+	if err := s.meetClocks(ctx, tx, c); err != nil {
 		return err
 	}
 	title := fmt.Sprintf("Status %s → %s", from, c.Status)

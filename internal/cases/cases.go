@@ -98,6 +98,9 @@ type Options struct {
 	// MaxBatch bounds how many alert creations the writer commits in one
 	// transaction (default 256).
 	MaxBatch int
+	// SLA is the clocks' policy per severity (clocks.go); DefaultSLA when
+	// nil, and severities missing from it have no SLA clocks.
+	SLA SLAPolicy
 }
 
 // Service is the cases domain's API. It is safe for concurrent use.
@@ -145,6 +148,9 @@ func New(o Options) (*Service, error) {
 	if o.MaxBatch == 0 {
 		o.MaxBatch = 256
 	}
+	if o.SLA == nil {
+		o.SLA = DefaultSLA()
+	}
 	tpls, err := LoadTemplates(templateFS, "templates")
 	if err != nil {
 		return nil, err
@@ -166,7 +172,11 @@ func (s *Service) Close() error {
 type Event struct {
 	// Kind is "alert.created", "alert.repeated", "alert.triaged",
 	// "case.created", "case.updated", "case.status", "case.assigned",
-	// "case.merged", "case.alerts", "comment.mention", "task.done".
+	// "case.merged", "case.alerts", "comment.mention", "task.done",
+	// "clock.breached" (Detail: clock = ack|respond|resolve|nis|ico, due
+	// RFC 3339) and "case.escalated" (Detail: escalate_to = the ODS codes
+	// of the case organisation's region and the national root, comma-
+	// separated; clock; due).
 	Kind   string
 	Org    string
 	Alert  string

@@ -222,6 +222,9 @@ func (s *Service) SplitCase(ctx context.Context, sc scope.Scope, id string, sp S
 		if err := writeCase(ctx, tx, &n, true); err != nil {
 			return err
 		}
+		if err := s.startSLAClocks(ctx, tx, &n); err != nil {
+			return err
+		}
 		move := func(table, field, prefix string, ids []string, extra string) error {
 			for _, x := range ids {
 				if !validID(prefix, x) {

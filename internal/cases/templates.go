@@ -38,6 +38,9 @@ import (
 //	    label: Hosts encrypted
 //	    type: number                 # string, number, date (YYYY-MM-DD), enum, bool
 //	    required_on_close: true      # the case cannot close without it
+//	  - name: aware_on
+//	    type: date
+//	    starts_clock: ico            # a regulatory clock (nis, ico) runs from this day
 //	  - name: strain
 //	    type: enum
 //	    values: [lockbit, blackcat, other]
@@ -73,6 +76,10 @@ type FieldDef struct {
 	Values          []string  `json:"values,omitempty"`
 	RequiredOnClose bool      `json:"required_on_close"`
 	Help            string    `json:"help,omitempty"`
+	// StartsClock names the regulatory clock (nis or ico) a date field
+	// starts: setting data-breach's aware_on starts the ICO's 72 hours
+	// from that day (clocks.go).
+	StartsClock ClockKind `json:"starts_clock,omitempty"`
 }
 
 // TaskDef is a task a template opens in each new case.
@@ -219,7 +226,13 @@ func ParseTemplate(file string, b []byte) (t *Template, errs []error) {
 					"values":            func(n *yaml.Node, f string) { d.Values = p.strs(n, f) },
 					"required_on_close": func(n *yaml.Node, f string) { d.RequiredOnClose = p.boolean(n, f) },
 					"help":              func(n *yaml.Node, f string) { d.Help = p.str(n, f) },
+					"starts_clock":      func(n *yaml.Node, f string) { d.StartsClock = ClockKind(p.str(n, f)) },
 				}, "name", "type")
+				if d.StartsClock != "" && !d.StartsClock.regulatory() {
+					p.fail(item, f+".starts_clock", fmt.Sprintf("%q is not a regulatory clock (nis, ico)", d.StartsClock))
+				} else if d.StartsClock != "" && d.Type != FieldDate {
+					p.fail(item, f+".starts_clock", "only a date field starts a clock")
+				}
 				p.checkField(item, f, &d, t)
 				t.Fields = append(t.Fields, d)
 			})

@@ -56,23 +56,11 @@ func (e *env) alertsListCmd() *cobra.Command {
 					col("SOURCE/TYPE", func(x cases.Alert) any { return x.Source + "/" + x.Type }),
 					col("SEEN", func(x cases.Alert) any { return phrase.Int(x.Occurrences) }), col("TITLE", func(x cases.Alert) any { return x.Title }),
 					col("CASE", func(x cases.Alert) any { return dash(x.CaseID) }))
-				shown := 0
-				for shown < limit {
-					f.Limit = min(limit-shown, cases.MaxPage)
-					list, next, err := a.Cases.ListAlerts(cmd.Context(), operator(), f)
-					if err != nil {
-						return err
-					}
-					for _, x := range list {
-						if err := l.add(x); err != nil {
-							return err
-						}
-					}
-					shown += len(list)
-					if next == "" {
-						break
-					}
-					f.After = next
+				if err := pages(limit, cases.MaxPage, func(n int, after string) ([]cases.Alert, string, error) {
+					f.Limit, f.After = n, after
+					return a.Cases.ListAlerts(cmd.Context(), operator(), f)
+				}, l.add); err != nil {
+					return err
 				}
 				return l.flush()
 			})
@@ -174,7 +162,7 @@ func (e *env) casesCmd() *cobra.Command {
 and comments. Templates (` + "ransomware, phishing, supplier-compromise, data-breach" + `) give a new case its
 tasks and custom fields; fields a template marks required must be filled before it closes.`,
 	}
-	c.AddCommand(e.casesListCmd(), e.casesGetCmd(), e.casesCreateCmd(), e.casesCloseCmd(), e.casesMergeCmd())
+	c.AddCommand(e.casesListCmd(), e.casesGetCmd(), e.casesCreateCmd(), e.casesCloseCmd(), e.casesMergeCmd(), e.casesClocksCmd(), e.casesClockCmd())
 	return c
 }
 
@@ -216,6 +204,13 @@ func (e *env) caseTable(x cases.Case) error {
 	for _, l := range x.Links {
 		tw.row("link", tsprintf("%s %s %s", l.Kind, l.CaseID, l.Title))
 	}
+	for _, k := range x.Clocks {
+		s := tsprintf("%s, due %s", k.State, k.DueAt.UTC().Format(time.RFC3339))
+		if k.BreachedAt != nil {
+			s += tsprintf(", breached %s", k.BreachedAt.UTC().Format(time.RFC3339))
+		}
+		tw.row("clock "+string(k.Clock), s)
+	}
 	return tw.flush()
 }
 
@@ -248,23 +243,11 @@ func (e *env) casesListCmd() *cobra.Command {
 			f.Status, f.Severity = cases.CaseStatus(status), cases.Severity(severity)
 			return e.withApp(cmd.Context(), func(a *app.App) error {
 				l := newLister(e, out, caseColumns()...)
-				shown := 0
-				for shown < limit {
-					f.Limit = min(limit-shown, cases.MaxPage)
-					list, next, err := a.Cases.ListCases(cmd.Context(), operator(), f)
-					if err != nil {
-						return err
-					}
-					for _, x := range list {
-						if err := l.add(x); err != nil {
-							return err
-						}
-					}
-					shown += len(list)
-					if next == "" {
-						break
-					}
-					f.After = next
+				if err := pages(limit, cases.MaxPage, func(n int, after string) ([]cases.Case, string, error) {
+					f.Limit, f.After = n, after
+					return a.Cases.ListCases(cmd.Context(), operator(), f)
+				}, l.add); err != nil {
+					return err
 				}
 				return l.flush()
 			})
@@ -418,5 +401,93 @@ organisation or one below it (otherwise link the cases).`,
 		},
 	}
 	out = formatFlag(c, "table", "json", "ids")
+	return c
+}
+
+// clockColumns are a clock's columns.
+func clockColumns() []column[cases.Clock] {
+	when := func(t *time.Time) any {
+		if t == nil {
+			return "-"
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	return []column[cases.Clock]{
+		col("CLOCK", func(x cases.Clock) any { return x.Clock }), col("STATE", func(x cases.Clock) any { return x.State }),
+		col("STARTED", func(x cases.Clock) any { return x.StartedAt.UTC().Format(time.RFC3339) }),
+		col("DUE", func(x cases.Clock) any { return x.DueAt.UTC().Format(time.RFC3339) }),
+		col("MET", func(x cases.Clock) any { return when(x.MetAt) }), col("BREACHED", func(x cases.Clock) any { return when(x.BreachedAt) }),
+		col("WHY", func(x cases.Clock) any { return dash(x.Source) }),
+	}
+}
+
+func (e *env) printClocks(out *output, ks []cases.Clock) error {
+	l := newLister(e, out, clockColumns()...)
+	for _, k := range ks {
+		if err := l.add(k); err != nil {
+			return err
+		}
+	}
+	return l.flush()
+}
+
+func (e *env) casesClocksCmd() *cobra.Command {
+	var out *output
+	c := &cobra.Command{
+		Use:   "clocks ID [--format table|json]",
+		Short: "Show a case's SLA and regulatory clocks: due times, met or breached",
+		Long: `SLA clocks start when a case opens, with its severity's times (--case-sla of vigil serve):
+ack is met when the case first moves to in-progress, respond when it is resolved, resolve when it
+is closed. Regulatory clocks (nis, ico) run 72 hours from awareness; start them with
+` + "`vigil cases clock ID --clock nis --action start`" + ` (data-breach's aware_on field starts ico).
+A clock past due is breached by the server and escalated to the region and the national team.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				ks, err := a.Cases.Clocks(cmd.Context(), operator(), args[0])
+				if err != nil {
+					return err
+				}
+				return e.printClocks(out, ks)
+			})
+		},
+	}
+	out = formatFlag(c, "table", "json")
+	return c
+}
+
+func (e *env) casesClockCmd() *cobra.Command {
+	var ca cases.ClockAction
+	var clock, at string
+	var out *output
+	c := &cobra.Command{
+		Use:   "clock ID --clock nis|ico --action start|reported|cancel [--at TIME] [--note TEXT]",
+		Short: "Start a regulatory clock (72 hours from awareness), record its report as made, or cancel it",
+		Example: `  vigil cases clock CS-01J… --clock nis --action start --at 2026-12-05T22:10:00Z
+  vigil cases clock CS-01J… --clock nis --action reported --note "NCSC reference 4711"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ca.Clock = cases.ClockKind(clock)
+			if at != "" {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return usagef("--at %q: want an RFC 3339 time such as 2026-12-05T22:10:00Z", at)
+				}
+				ca.At = &t
+			}
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				ks, err := a.Cases.ActOnClock(cmd.Context(), operator(), args[0], ca)
+				if err != nil {
+					return err
+				}
+				return e.printClocks(out, ks)
+			})
+		},
+	}
+	c.Flags().StringVar(&clock, "clock", "", "nis or ico")
+	c.Flags().StringVar(&ca.Action, "action", "start", "start, reported or cancel")
+	c.Flags().StringVar(&at, "at", "", "when the organisation became aware (start) or reported (reported); default now")
+	c.Flags().StringVar(&ca.Note, "note", "", "the report's reference, or why the incident is not reportable (cancel)")
+	out = formatFlag(c, "table", "json")
 	return c
 }

@@ -109,3 +109,35 @@ func TestAlertsAndCasesCommands(t *testing.T) {
 		t.Errorf("bad format: %d %s", r.code, r.stderr)
 	}
 }
+
+// vigil cases clocks shows a case's clocks; vigil cases clock starts and
+// meets a regulatory one; mistakes name the flag or field.
+func TestCaseClocksCommands(t *testing.T) {
+	dir, _ := casesDataDir(t)
+	vigil := func(args ...string) result { return run(t, "", nil, append([]string{"--data-dir", dir}, args...)...) }
+	r := must(t, vigil("cases", "create", "--org", "RJ1", "--title", "Clocked", "--severity", "critical", "--format", "ids"))
+	id := strings.TrimSpace(r.stdout)
+	r = must(t, vigil("cases", "clocks", id))
+	for _, want := range []string{"CLOCK", "ack", "respond", "resolve", "running", "severity critical"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("clocks lack %q:\n%s", want, r.stdout)
+		}
+	}
+	r = vigil("cases", "clock", id, "--clock", "nis", "--action", "start", "--at", "2020-01-01T00:00:00Z")
+	if r.code != 1 || !strings.Contains(r.stderr, "at: ") || !strings.Contains(r.stderr, "more than a year ago") {
+		t.Errorf("an old awareness time: %d %s", r.code, r.stderr)
+	}
+	r = vigil("cases", "clock", id, "--clock", "ack")
+	if r.code != 1 || !strings.Contains(r.stderr, "clock: ") {
+		t.Errorf("an SLA clock by hand: %d %s", r.code, r.stderr)
+	}
+	must(t, vigil("cases", "clock", id, "--clock", "nis", "--action", "start"))
+	r = must(t, vigil("cases", "clock", id, "--clock", "nis", "--action", "reported", "--note", "NCSC 4711", "--format", "json"))
+	if !strings.Contains(r.stdout, `"clock":"nis","label":"NIS incident report","state":"met"`) {
+		t.Errorf("reported:\n%s", r.stdout)
+	}
+	r = must(t, vigil("cases", "get", id))
+	if !strings.Contains(r.stdout, "clock nis") || !strings.Contains(r.stdout, "met, due") {
+		t.Errorf("cases get shows no clocks:\n%s", r.stdout)
+	}
+}

@@ -61,6 +61,10 @@ type Config struct {
 	// AuditKey is the key itself (hex), e.g. from a secret store.
 	AuditKey string
 
+	// CaseSLA overrides the cases' SLA clocks per severity:
+	// "critical=15m/1h/24h,high=…" (acknowledge/respond/resolve; checked
+	// by the cases package, which holds the defaults).
+	CaseSLA string
 	// SMTPAddr (host:port) is where notification e-mail is submitted;
 	// empty sends none. SMTPPassword is a secret.
 	SMTPAddr     string
@@ -118,6 +122,7 @@ func (c *Config) settings() []setting {
 		{flag: "oidc-name", env: "VIGIL_OIDC_NAME", help: "label of the single sign-on button", str: &c.OIDCName},
 		{flag: "read-only", env: "VIGIL_READ_ONLY", help: "open the database read-only and change nothing in the data directory (forensics on a copy); commands that would change data refuse. Chosen by itself when the data directory is not writable", boolean: &c.ReadOnly},
 		{flag: "audit-key-file", env: "VIGIL_AUDIT_KEY_FILE", help: "file holding the audit chain's HMAC key, kept outside the database (default <data-dir>/audit.key, created on the first start; every server sharing one database needs the same key)", str: &c.AuditKeyFile},
+		{flag: "case-sla", env: "VIGIL_CASE_SLA", help: "SLA clocks of cases per severity, overriding the defaults: severity=acknowledge/respond/resolve,… e.g. critical=15m/1h/24h,high=1h/4h/72h (0: no clock)", str: &c.CaseSLA},
 		{flag: "smtp-addr", env: "VIGIL_SMTP_ADDR", help: "host:port of the SMTP submission server for notification e-mail (empty: no e-mail)", str: &c.SMTPAddr},
 		{flag: "smtp-from", env: "VIGIL_SMTP_FROM", help: "sender of notification e-mail, e.g. \"Vigil <vigil@example.nhs.uk>\"", str: &c.SMTPFrom},
 		{flag: "smtp-user", env: "VIGIL_SMTP_USER", help: "SMTP user name (AUTH PLAIN, only over TLS or to localhost)", str: &c.SMTPUser},

@@ -10,6 +10,9 @@ import (
 type area struct {
 	Key, Label, Href string
 	handler          func(http.ResponseWriter, *http.Request, scope.Scope)
+	// shown, when set, says whether the area is in sc's navigation (the
+	// page itself still answers: an empty inbox, not a 404).
+	shown func(sc scope.Scope) bool
 }
 
 // areas lists the product's areas that have pages, in navigation order.
@@ -23,8 +26,15 @@ func (w *Web) areas() []area {
 	if w.o.Supply != nil {
 		out = append(out, area{Key: "suppliers", Label: "Suppliers", Href: "/suppliers", handler: w.suppliers})
 	}
+	if w.o.Cases != nil {
+		// A supplier representative reads no organisation's alerts or cases.
+		readsOrgs := func(sc scope.Scope) bool { return sc.Can(scope.Read) && !isRepOnly(sc) }
+		out = append(out, area{Key: "alerts", Label: "Alerts", Href: "/alerts", handler: w.alertsInbox, shown: readsOrgs},
+			area{Key: "cases", Label: "Cases", Href: "/cases", handler: w.caseList, shown: readsOrgs})
+	}
 	if w.o.KPIs != nil {
-		out = append(out, area{Key: "cases", Label: "Case KPIs", Href: "/cases/kpis", handler: w.kpis})
+		readsOrgs := func(sc scope.Scope) bool { return sc.Can(scope.Read) && !isRepOnly(sc) }
+		out = append(out, area{Key: "kpis", Label: "Case KPIs", Href: "/cases/kpis", handler: w.kpis, shown: readsOrgs})
 	}
 	return out
 }

@@ -70,6 +70,9 @@ func (w *Web) funcs() template.FuncMap {
 	for k, f := range supplyFuncs() {
 		m[k] = f
 	}
+	for k, f := range caseFuncs() {
+		m[k] = f
+	}
 	for k, f := range kpiFuncs() {
 		m[k] = f
 	}
@@ -208,6 +211,11 @@ func (c timeWords) html(v any, seconds bool) template.HTML {
 	switch x := v.(type) {
 	case time.Time:
 		t = x
+	case *time.Time:
+		if x == nil {
+			return ""
+		}
+		t = *x
 	case string:
 		if x == "" {
 			return ""
@@ -309,6 +317,9 @@ func initials(name string) string {
 func (w *Web) nav(sc scope.Scope, current string) []navItem {
 	items := []navItem{{Key: "home", Label: "Home", Href: "/"}, {Key: "orgs", Label: "Organisations", Href: "/orgs"}}
 	for _, a := range w.areas() {
+		if a.shown != nil && !a.shown(sc) {
+			continue
+		}
 		items = append(items, navItem{Key: a.Key, Label: a.Label, Href: a.Href})
 	}
 	if sc.Can(scope.Admin) || sc.Can(scope.Audit) {

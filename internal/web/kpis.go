@@ -85,7 +85,7 @@ func (w *Web) kpis(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	}
 	d.Query = v.Encode()
 	d.Charts = kpiCharts(d.K)
-	p := w.page(r, sc, "Case KPIs", "cases")
+	p := w.page(r, sc, "Case KPIs", "kpis")
 	p.D = d
 	w.render(rw, r, status, "kpis", p)
 }

@@ -33,6 +33,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
@@ -67,6 +68,9 @@ type Options struct {
 	// (no navigation entry, /suppliers is 404) and the organisation and
 	// home pages without dependencies.
 	Supply *supply.Service
+	// Cases is the alerts inbox and cases; nil leaves the Alerts and
+	// Cases areas out (no navigation entries, their addresses 404).
+	Cases *cases.Service
 	// Boundaries are the map outlines; nil means no maps (tables only).
 	Boundaries *geo.Store
 	// ImpactPageRows caps the organisations (the worst) and products (the
@@ -189,7 +193,7 @@ func (w *Web) parse() error {
 	if err != nil {
 		return fmt.Errorf("web: parse layout: %w", err)
 	}
-	for _, name := range pageNames {
+	for _, name := range append(pageNames, casePageNames...) {
 		t, err := base.Clone()
 		if err != nil {
 			return err
@@ -269,6 +273,9 @@ func (w *Web) Register(rt *httpd.Router) {
 	}
 	if w.o.Supply != nil {
 		w.registerSupply(h)
+	}
+	if w.o.Cases != nil {
+		w.registerCases(h)
 	}
 
 	h("GET", "/admin", authd, "Administration", w.admin)
