@@ -21,6 +21,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/casereport"
 	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
@@ -43,6 +44,8 @@ type Options struct {
 	Supply *supply.Service
 	// Cases, when set, adds the alerts inbox and case routes.
 	Cases *cases.Service
+	// Reports, when set, adds case report exports.
+	Reports *casereport.Service
 	// Notify, when set, adds the caller's notification settings.
 	Notify  *notify.Service
 	Logger  *slog.Logger

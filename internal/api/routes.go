@@ -135,6 +135,9 @@ func (a *API) Register(rt *httpd.Router) {
 		a.registerCases(rt)
 		a.registerIncidents(rt)
 	}
+	if a.o.Reports != nil {
+		a.registerReports(rt)
+	}
 	if a.o.Notify != nil {
 		a.registerNotify(rt)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/casereport"
 	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/fault"
@@ -48,6 +49,8 @@ type App struct {
 	Supply *supply.Service
 	// Cases is the alerts inbox and case management (issue 15).
 	Cases *cases.Service
+	// Reports exports cases (Markdown, HTML, PDF, the regulatory pack).
+	Reports *casereport.Service
 	// Notify sends e-mail and webhooks about cases and keeps each
 	// person's settings; `serve` starts its sending (Server.Start).
 	Notify *notify.Service
@@ -194,6 +197,9 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.closers = append(a.closers, a.Cases.Close)
+	if a.Reports, err = casereport.New(casereport.Options{Cases: a.Cases, Orgs: a.Orgs, Audit: a.Audit, Now: a.Now}); err != nil {
+		return err
+	}
 	if a.Notify, err = notify.New(notify.Options{DB: a.DB, Audit: a.Audit, Cases: a.Cases, Users: caseUsers{a.Auth}, BaseURL: a.Config.PublicURL(),
 		SMTP:              notify.SMTP{Addr: a.Config.SMTPAddr, From: a.Config.SMTPFrom, User: a.Config.SMTPUser, Password: a.Config.SMTPPassword, StartTLS: a.Config.SMTPStartTLS},
 		AllowHTTPWebhooks: a.Config.WebhookAllowHTTP, Now: a.Now, Logger: a.Log.With("component", "notify")}); err != nil {

@@ -9,7 +9,9 @@ import (
 
 // extraCommands are the domain commands beyond the foundation.
 func (e *env) extraCommands() []*cobra.Command {
-	return []*cobra.Command{e.supplyCmd(), e.alertsCmd(), e.casesCmd(), e.incidentsCmd(), e.notificationsCmd()}
+	cs := e.casesCmd()
+	cs.AddCommand(e.casesReportCmd(), e.casesKPIsCmd())
+	return []*cobra.Command{e.supplyCmd(), e.alertsCmd(), cs, e.incidentsCmd(), e.notificationsCmd()}
 }
 
 // loadExtraDemo adds the domains' demonstration data.

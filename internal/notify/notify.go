@@ -74,13 +74,13 @@ func Kinds() []string { return []string{Assigned, Mentioned, Breached, Escalated
 func KindLabel(kind string) string {
 	switch kind {
 	case Assigned:
-		return "a case is assigned to me"
+		return "A case is assigned to me"
 	case Mentioned:
 		return "I am mentioned in a comment"
 	case Breached:
-		return "a clock of my case is breached"
+		return "A clock of my case is breached"
 	case Escalated:
-		return "a case is escalated to my region or the national team"
+		return "A case is escalated to my region or the national team"
 	}
 	return kind
 }

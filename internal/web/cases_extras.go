@@ -33,6 +33,8 @@ type caseExtras struct {
 // caseExtras gathers the extras of case c for the caller. Nothing is
 // filled yet: the parts that fill them arrive on their own branches.
 func (w *Web) caseExtras(r *http.Request, sc scope.Scope, c cases.Case) caseExtras {
-	_, _, _ = r, sc, c
-	return caseExtras{}
+	_, _ = r, sc
+	// The downloads go to the API's export routes (reports.go), which read
+	// the case again with the reader's scope.
+	return caseExtras{Reports: reportLinks(c.ID)}
 }

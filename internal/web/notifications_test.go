@@ -51,7 +51,7 @@ func newReportsEnv(t *testing.T, db *store.DB, al *audit.Log, orgs *org.Service,
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Notify = ns
+	o.Notify, o.KPIs = ns, cs
 	return &reportsEnv{cases: cs, notify: ns}
 }
 

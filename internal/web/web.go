@@ -87,6 +87,8 @@ type Options struct {
 	Location *time.Location
 	// Notify, when set, adds the account's notification settings page.
 	Notify *notify.Service
+	// KPIs, when set, adds the case KPI dashboard (kpis.go).
+	KPIs KPISource
 }
 
 // Web holds the parsed templates and the static assets.
@@ -116,7 +118,7 @@ var pageNames = []string{
 	"signin", "home", "orgs", "org", "admin", "users", "user_new", "user", "account", "audit", "error",
 	"suppliers", "supply_register", "supply_supplier", "supply_product", "supply_impact", "supply_concentration",
 	"supply_graph", "supply_map", "supply_import", "supply_boundaries",
-	"account_notifications",
+	"account_notifications", "kpis",
 }
 
 // New parses every template and hashes every asset once, so a broken

@@ -1078,7 +1078,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"/suppliers/impact?org=RJ1": "supply_impact", "/suppliers/concentration": "supply_concentration",
 		"/suppliers/graph": "supply_graph", "/suppliers/graph?node=org:RJ1": "supply_graph", "/suppliers/map": "supply_map",
 		"/suppliers/map?view=concentration&service=pathology": "supply_map", "/suppliers/import": "supply_import", "/suppliers/boundaries": "supply_boundaries",
-		"/account/notifications": "account_notifications",
+		"/account/notifications": "account_notifications", "/cases/kpis": "kpis", "/cases/kpis?since=2026-01-01&org=RR8": "kpis",
 	} {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
@@ -1106,7 +1106,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"supply_impact": impactData{}, "supply_concentration": concentrationData{}, "supply_graph": graphData{}, "supply_map": mapData{},
 		"supply_import": supplyImportData{}, "supply_boundaries": boundariesData{},
 		"alerts": inboxData{}, "alert": alertData{}, "cases": caseListData{}, "case": caseData{}, "case_new": caseNewData{},
-		"account_notifications": notifySettingsData{},
+		"account_notifications": notifySettingsData{}, "kpis": kpiData{},
 	}
 	for _, n := range append(pageNames, casePageNames...) {
 		var buf bytes.Buffer
