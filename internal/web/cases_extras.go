@@ -30,9 +30,10 @@ type caseExtras struct {
 	Reports template.HTML
 }
 
-// caseExtras gathers the extras of case c for the caller. Nothing is
-// filled yet: the parts that fill them arrive on their own branches.
+// caseExtras gathers the extras of case c for the caller: the clocks and
+// the national incident part (incidents.go).
 func (w *Web) caseExtras(r *http.Request, sc scope.Scope, c cases.Case) caseExtras {
-	_, _, _ = r, sc, c
-	return caseExtras{}
+	var x caseExtras
+	x.Incident, x.Clocks = w.incidentExtras(r, sc, c)
+	return x
 }

@@ -187,7 +187,7 @@ func (w *Web) parse() error {
 	if err != nil {
 		return fmt.Errorf("web: parse layout: %w", err)
 	}
-	for _, name := range append(pageNames, casePageNames...) {
+	for _, name := range append(append(pageNames, casePageNames...), incidentPageNames...) {
 		t, err := base.Clone()
 		if err != nil {
 			return err
@@ -270,6 +270,7 @@ func (w *Web) Register(rt *httpd.Router) {
 	}
 	if w.o.Cases != nil {
 		w.registerCases(h)
+		w.registerIncidents(h)
 	}
 
 	h("GET", "/admin", authd, "Administration", w.admin)
