@@ -208,6 +208,11 @@ func (c timeWords) html(v any, seconds bool) template.HTML {
 	switch x := v.(type) {
 	case time.Time:
 		t = x
+	case *time.Time: // optional times (a case's acknowledged_at)
+		if x == nil {
+			return ""
+		}
+		t = *x
 	case string:
 		if x == "" {
 			return ""

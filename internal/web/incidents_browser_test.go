@@ -101,7 +101,7 @@ func TestIncidentBrowser(t *testing.T) {
 		}
 		shot := func(name string) {
 			t.Helper()
-			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			if err != nil {
 				t.Fatalf("screenshot %s: %v", name, err)
 			}
@@ -125,8 +125,8 @@ func TestIncidentBrowser(t *testing.T) {
 
 	nat, do, shot := session("nat@supply.test")
 	do("supplier page", chromedp.Navigate(base+"/suppliers/s/SYNNOVIS"), chromedp.WaitVisible(chromedp.ID("f-inc-title")))
-	do("title", chromedp.SetValue(chromedp.ID("f-inc-title"), ""), chromedp.SendKeys(chromedp.ID("f-inc-title"), "Synnovis ransomware"),
-		chromedp.SetValue(chromedp.ID("f-inc-severity"), "critical"))
+	do("title", chromedp.Evaluate[chromedp.Void](`document.getElementById("f-inc-title").value = ""`), chromedp.SendKeys(chromedp.ID("f-inc-title"), "Synnovis ransomware"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("f-inc-severity").value = "critical"`))
 	shot("01-supplier-form")
 	do("open", chromedp.Click(chromedp.CSS(`form[action="/incidents"] button[type="submit"]`)), chromedp.WaitVisible(chromedp.ID("answered")))
 	loc, err := chromedp.Run(nat, chromedp.Location())
@@ -173,6 +173,9 @@ func TestIncidentBrowser(t *testing.T) {
 	do("national page again", chromedp.Navigate(base+"/incidents/"+id), chromedp.WaitVisible(chromedp.ID("answered")))
 	if s := text(nat, "#answered"); !strings.Contains(s, "2 of ") {
 		t.Errorf("national page after two answers: %q", s)
+	}
+	if s := text(nat, "#children"); strings.Count(s, "today") < 2 {
+		t.Errorf("the children table does not say when the two answered:\n%s", s)
 	}
 	if s := text(nat, "#icb-QKK"); !strings.Contains(s, "2") {
 		t.Errorf("QKK row: %q", s)
