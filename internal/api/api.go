@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/jsonstream"
+	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
@@ -41,7 +42,9 @@ type Options struct {
 	// Supply, when set, adds the supplier register routes under /supply.
 	Supply *supply.Service
 	// Cases, when set, adds the alerts inbox and case routes.
-	Cases   *cases.Service
+	Cases *cases.Service
+	// Notify, when set, adds the caller's notification settings.
+	Notify  *notify.Service
 	Logger  *slog.Logger
 	Version string
 }

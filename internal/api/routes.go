@@ -85,7 +85,7 @@ func (a *API) Register(rt *httpd.Router) {
 			{Name: "outside", In: "query", Type: "boolean", Desc: "include bodies outside NHS England (NHS Wales, the Crown dependencies), left out by default unless parent or under is one of them"},
 			{Name: "parent", In: "query", Type: "string", Desc: "direct children of this ODS code"},
 			{Name: "under", In: "query", Type: "string", Desc: "the subtree of this ODS code"},
-			{Name: "q", In: "query", Type: "string", Desc: "search code and name"},
+			{Name: "q", In: "query", Type: "string", Desc: "search code and name: each word (at most 20, 200 characters in all) finds the words it begins, in any case and without regard to accents; results in code order"},
 		}, pageParams...), Response: "OrgPage"}, a.listOrgs)
 	a.route(rt, spec{Method: "GET", Path: "/orgs/tree", Tag: "organisations", Summary: "Children of an organisation (or the caller's roots) with child counts",
 		Params: []param{{Name: "parent", In: "query", Type: "string", Desc: "ODS code; empty for the caller's roots"}, {Name: "closed", In: "query", Type: "boolean", Desc: "include closed organisations"},
@@ -134,6 +134,9 @@ func (a *API) Register(rt *httpd.Router) {
 	if a.o.Cases != nil {
 		a.registerCases(rt)
 		a.registerIncidents(rt)
+	}
+	if a.o.Notify != nil {
+		a.registerNotify(rt)
 	}
 
 	a.route(rt, spec{Method: "GET", Path: "/openapi.json", Tag: "meta", Summary: "This document", Public: true, Response: "OpenAPI"},

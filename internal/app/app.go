@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/geo"
+	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -33,7 +34,7 @@ var Version = "dev"
 
 // Migrations lists every domain's schema, in dependency order.
 func Migrations() []store.MigrationSet {
-	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), cases.ViewMigrations()}
+	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), cases.ViewMigrations(), notify.Migrations()}
 }
 
 // App holds the opened store and the domain services built on it.
@@ -47,6 +48,9 @@ type App struct {
 	Supply *supply.Service
 	// Cases is the alerts inbox and case management (issue 15).
 	Cases *cases.Service
+	// Notify sends e-mail and webhooks about cases and keeps each
+	// person's settings; `serve` starts its sending (Server.Start).
+	Notify *notify.Service
 	// Geo holds the map boundaries of ICBs and regions.
 	Geo *geo.Store
 	// Hasher bounds the process's concurrent password hashing
@@ -190,6 +194,11 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.closers = append(a.closers, a.Cases.Close)
+	if a.Notify, err = notify.New(notify.Options{DB: a.DB, Audit: a.Audit, Cases: a.Cases, Users: caseUsers{a.Auth}, BaseURL: a.Config.PublicURL(),
+		SMTP:              notify.SMTP{Addr: a.Config.SMTPAddr, From: a.Config.SMTPFrom, User: a.Config.SMTPUser, Password: a.Config.SMTPPassword, StartTLS: a.Config.SMTPStartTLS},
+		AllowHTTPWebhooks: a.Config.WebhookAllowHTTP, Now: a.Now, Logger: a.Log.With("component", "notify")}); err != nil {
+		return err
+	}
 	// Open national incidents follow the register (cases/incidents.go).
 	a.Supply.OnChange(a.Cases.RegisterChanged)
 	a.Orgs.OnChange(a.Cases.RegisterChanged)
@@ -213,6 +222,11 @@ func (u caseUsers) ScopeOf(ctx context.Context, who string) (scope.Scope, error)
 		return scope.Scope{}, fault.ErrNotFound
 	}
 	return sc, err
+}
+
+// HoldersOf lists the people an escalation to orgs reaches (notify).
+func (u caseUsers) HoldersOf(ctx context.Context, orgs []string, roles []scope.Role) ([]string, error) {
+	return u.auth.HoldersOf(ctx, orgs, roles)
 }
 
 // Close releases everything Open opened, in reverse order. Safe twice.

@@ -244,6 +244,9 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 	for k, c := range casesIsolationChecks(t, s, w) {
 		checks[k] = c
 	}
+	for k, c := range notifyIsolationChecks(t, s, w) {
+		checks[k] = c
+	}
 	for k, c := range incidentsIsolationChecks(t, s) {
 		checks[k] = c
 	}

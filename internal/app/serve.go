@@ -84,6 +84,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	s.closers = append(s.closers, func() error { stopNotices(); return nil })
 	// Alerts published on the ALERTS stream (cases/alertbus.go), stored
 	// durably before each is acknowledged; stopped before the bus closes.
+	// Notifications: the cases service's events people are told about go
+	// to the CASE_EVENTS stream, and are sent from its durable consumer
+	// (notify/deliver.go), started once the public URL is known. The hook
+	// is registered before anything can change a case.
+	a.Cases.OnEvent(a.Notify.Hook)
 	stopAlerts, err := a.Cases.ConsumeAlerts(ctx, s.Bus)
 	if err != nil {
 		return s, err
@@ -124,13 +129,19 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		s.Config.BaseURL = publicURL(cfg, s.Addr)
 	}
 
+	stopNotify, err := a.Notify.Start(ctx, s.Bus, s.Config.BaseURL)
+	if err != nil {
+		return s, err
+	}
+	s.closers = append(s.closers, func() error { stopNotify(); return nil })
+
 	s.Router, err = httpd.NewRouter(httpd.Options{Identifier: auth.HTTPIdentifier{Auth: a.Auth, TLS: cfg.TLS()}, Logger: log, TLS: cfg.TLS(), Registry: reg,
 		OnCSRFRefused: s.auditCSRFRefusal})
 	if err != nil {
 		return s, err
 	}
 	s.registerOps(reg)
-	if s.API, err = api.New(api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Logger: log, Version: Version}); err != nil {
+	if s.API, err = api.New(api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Notify: a.Notify, Logger: log, Version: Version}); err != nil {
 		return s, err
 	}
 	s.API.Register(s.Router)

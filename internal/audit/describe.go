@@ -335,6 +335,37 @@ func (d describer) predicate() (string, bool) {
 			s += ": " + clip(a.Note)
 		}
 		return s, true
+	case "case.report":
+		var a struct {
+			Kind   string `json:"kind"`
+			Format string `json:"format"`
+		}
+		doc(e.After, &a)
+		what := "a report of"
+		if a.Kind == "regulatory" {
+			what = "the regulatory report pack (NIS, ICO) of"
+		}
+		s := "exported " + what + " case " + e.ObjectID
+		if f := map[string]string{"md": "Markdown", "html": "HTML", "pdf": "PDF"}[a.Format]; f != "" {
+			s += " as " + f
+		}
+		return s, true
+	case "notify.settings":
+		var a struct {
+			Email      []string `json:"email"`
+			Webhook    []string `json:"webhook"`
+			WebhookURL string   `json:"webhook_url"`
+			NewSecret  bool     `json:"new_secret"`
+		}
+		doc(e.After, &a)
+		s := "changed their notification settings: e-mail for " + orNone(a.Email)
+		if a.WebhookURL != "" {
+			s += ", webhook " + clip(a.WebhookURL) + " for " + orNone(a.Webhook)
+		}
+		if a.NewSecret {
+			s += " (new webhook secret)"
+		}
+		return s, true
 	case "alert.view.save", "alert.view.delete":
 		var v struct {
 			Name string `json:"name"`
@@ -1105,3 +1136,10 @@ func clip(s string) string {
 
 // quoted puts a person's own name for something in curly quotes.
 func quoted(s string) string { return "“" + clip(s) + "”" }
+// orNone lists event kinds, or says there are none.
+func orNone(kinds []string) string {
+	if len(kinds) == 0 {
+		return "nothing"
+	}
+	return strings.Join(kinds, ", ")
+}

@@ -15,7 +15,7 @@ import (
 	"github.com/vigil-health/vigil/internal/store/storetest"
 )
 
-var sets = []store.MigrationSet{org.Migrations(), audit.Migrations(), Migrations()}
+var sets = []store.MigrationSet{org.Migrations(), audit.Migrations(), Migrations(), ViewMigrations()}
 
 type clock struct {
 	mu sync.Mutex

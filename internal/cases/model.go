@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/vigil-health/vigil/internal/enum"
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/safetext"
 )
@@ -20,18 +21,13 @@ const (
 	Critical Severity = "critical"
 )
 
+var severities = enum.Of(Info, Low, Medium, High, Critical)
+
 // Severities lists the severities from least to most severe.
-func Severities() []Severity { return []Severity{Info, Low, Medium, High, Critical} }
+func Severities() []Severity { return severities.Values() }
 
 // Rank orders severities: info 1 … critical 5; 0 for an unknown one.
-func (s Severity) Rank() int {
-	for i, x := range Severities() {
-		if s == x {
-			return i + 1
-		}
-	}
-	return 0
-}
+func (s Severity) Rank() int { return severities.Rank(s) }
 
 // TLP is the Traffic Light Protocol (FIRST TLP 2.0) marking: who the
 // information may be shared with.
@@ -45,18 +41,13 @@ const (
 	TLPRed         TLP = "red"
 )
 
+var tlps = enum.Of(TLPClear, TLPGreen, TLPAmber, TLPAmberStrict, TLPRed)
+
 // TLPs lists the markings from least to most restricted.
-func TLPs() []TLP { return []TLP{TLPClear, TLPGreen, TLPAmber, TLPAmberStrict, TLPRed} }
+func TLPs() []TLP { return tlps.Values() }
 
 // tlpRank orders markings: clear 1 … red 5; 0 for none.
-func tlpRank(t TLP) int {
-	for i, x := range TLPs() {
-		if t == x {
-			return i + 1
-		}
-	}
-	return 0
-}
+func tlpRank(t TLP) int { return tlps.Rank(t) }
 
 // PAP is the Permissible Actions Protocol: what may be done with the
 // information (clear: anything; red: nothing that could be detected).
@@ -70,7 +61,9 @@ const (
 )
 
 // PAPs lists the markings from least to most restricted.
-func PAPs() []PAP { return []PAP{PAPClear, PAPGreen, PAPAmber, PAPRed} }
+func PAPs() []PAP { return paps.Values() }
+
+var paps = enum.Of(PAPClear, PAPGreen, PAPAmber, PAPRed)
 
 // AlertStatus is where an alert is in triage.
 type AlertStatus string
@@ -83,9 +76,9 @@ const (
 )
 
 // AlertStatuses lists the alert statuses.
-func AlertStatuses() []AlertStatus {
-	return []AlertStatus{AlertNew, AlertAcknowledged, AlertInCase, AlertClosed}
-}
+func AlertStatuses() []AlertStatus { return alertStatuses.Values() }
+
+var alertStatuses = enum.Of(AlertNew, AlertAcknowledged, AlertInCase, AlertClosed)
 
 // Disposition is an analyst's verdict on an alert.
 type Disposition string
@@ -99,9 +92,9 @@ const (
 )
 
 // Dispositions lists the verdicts.
-func Dispositions() []Disposition {
-	return []Disposition{TruePositive, FalsePositive, Benign, Duplicate, Test}
-}
+func Dispositions() []Disposition { return dispositions.Values() }
+
+var dispositions = enum.Of(TruePositive, FalsePositive, Benign, Duplicate, Test)
 
 // CaseStatus is where a case is in its workflow (transitions in case.go).
 type CaseStatus string
@@ -114,9 +107,9 @@ const (
 )
 
 // CaseStatuses lists the case statuses in workflow order.
-func CaseStatuses() []CaseStatus {
-	return []CaseStatus{CaseNew, CaseInProgress, CaseResolved, CaseClosed}
-}
+func CaseStatuses() []CaseStatus { return caseStatuses.Values() }
+
+var caseStatuses = enum.Of(CaseNew, CaseInProgress, CaseResolved, CaseClosed)
 
 // Resolution says how a case ended.
 type Resolution string
@@ -130,9 +123,9 @@ const (
 )
 
 // Resolutions lists how a case may end.
-func Resolutions() []Resolution {
-	return []Resolution{ResolvedTruePositive, ResolvedFalsePositive, ResolvedBenign, ResolvedDuplicate, ResolvedOther}
-}
+func Resolutions() []Resolution { return resolutions.Values() }
+
+var resolutions = enum.Of(ResolvedTruePositive, ResolvedFalsePositive, ResolvedBenign, ResolvedDuplicate, ResolvedOther)
 
 // Impact is what an incident did to the organisation.
 type Impact string
@@ -145,16 +138,14 @@ const (
 )
 
 // Impacts lists the impact levels.
-func Impacts() []Impact { return []Impact{ImpactNone, ImpactMinor, ImpactSignificant, ImpactSevere} }
+func Impacts() []Impact { return impacts.Values() }
 
-// oneOf checks that v is one of allowed, naming field and the choices.
+var impacts = enum.Of(ImpactNone, ImpactMinor, ImpactSignificant, ImpactSevere)
+
+// oneOf checks that v is one of allowed, naming field and the choices:
+// the enum rule, for the lists the call sites pass.
 func oneOf[T ~string](field string, v T, allowed []T) error {
-	for _, a := range allowed {
-		if v == a {
-			return nil
-		}
-	}
-	return fault.Invalidf(field, "%q is not one of %s", string(v), names(allowed))
+	return enum.Of(allowed...).Check(field, v)
 }
 
 func names[T ~string](xs []T) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigil-health/vigil/internal/enum"
 	"strings"
 	"time"
 
@@ -27,9 +28,9 @@ const (
 )
 
 // TaskStatuses lists the task statuses.
-func TaskStatuses() []TaskStatus {
-	return []TaskStatus{TaskOpen, TaskInProgress, TaskDone, TaskCancelled}
-}
+func TaskStatuses() []TaskStatus { return taskStatuses.Values() }
+
+var taskStatuses = enum.Of(TaskOpen, TaskInProgress, TaskDone, TaskCancelled)
 
 // Task is a piece of work in a case, with a checklist and a log.
 type Task struct {

@@ -158,12 +158,26 @@ type AlertGroup struct {
 func GroupBy() []string { return []string{"source", "title", "observable"} }
 
 // GroupAlerts groups a page of alerts by "source" (source and type),
-// "title" or "observable" (the first observable each alert has, so an
-// alert is in one group); groups keep the page's order (newest first) by
+// "title" or "observable": each alert joins the group of its observable
+// that most alerts of the page share (ties to the first in order), so an
+// alert is in one group; groups keep the page's order (newest first) by
 // their newest alert.
 func GroupAlerts(list []Alert, by string) ([]AlertGroup, error) {
 	if err := oneOf("group", by, GroupBy()); err != nil {
 		return nil, err
+	}
+	obsKey := func(o Observable) string { return string(o.Type) + " " + o.Value }
+	shared := map[string]int{}
+	if by == "observable" {
+		for _, a := range list {
+			seen := map[string]bool{}
+			for _, o := range a.Observables {
+				if k := obsKey(o); !seen[k] {
+					seen[k] = true
+					shared[k]++
+				}
+			}
+		}
 	}
 	index := map[string]int{}
 	var out []AlertGroup
@@ -176,10 +190,15 @@ func GroupAlerts(list []Alert, by string) ([]AlertGroup, error) {
 			key = a.Title
 		case "observable":
 			key = "no observables"
-			if len(a.Observables) > 0 {
-				obs := append([]Observable(nil), a.Observables...)
-				sort.Slice(obs, func(i, j int) bool { return string(obs[i].Type)+obs[i].Value < string(obs[j].Type)+obs[j].Value })
-				key = string(obs[0].Type) + " " + obs[0].Value
+			keys := make([]string, 0, len(a.Observables))
+			for _, o := range a.Observables {
+				keys = append(keys, obsKey(o))
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if key == "no observables" || shared[k] > shared[key] {
+					key = k
+				}
 			}
 		}
 		i, ok := index[key]

@@ -56,23 +56,11 @@ func (e *env) alertsListCmd() *cobra.Command {
 					col("SOURCE/TYPE", func(x cases.Alert) any { return x.Source + "/" + x.Type }),
 					col("SEEN", func(x cases.Alert) any { return phrase.Int(x.Occurrences) }), col("TITLE", func(x cases.Alert) any { return x.Title }),
 					col("CASE", func(x cases.Alert) any { return dash(x.CaseID) }))
-				shown := 0
-				for shown < limit {
-					f.Limit = min(limit-shown, cases.MaxPage)
-					list, next, err := a.Cases.ListAlerts(cmd.Context(), operator(), f)
-					if err != nil {
-						return err
-					}
-					for _, x := range list {
-						if err := l.add(x); err != nil {
-							return err
-						}
-					}
-					shown += len(list)
-					if next == "" {
-						break
-					}
-					f.After = next
+				if err := pages(limit, cases.MaxPage, func(n int, after string) ([]cases.Alert, string, error) {
+					f.Limit, f.After = n, after
+					return a.Cases.ListAlerts(cmd.Context(), operator(), f)
+				}, l.add); err != nil {
+					return err
 				}
 				return l.flush()
 			})
@@ -255,23 +243,11 @@ func (e *env) casesListCmd() *cobra.Command {
 			f.Status, f.Severity = cases.CaseStatus(status), cases.Severity(severity)
 			return e.withApp(cmd.Context(), func(a *app.App) error {
 				l := newLister(e, out, caseColumns()...)
-				shown := 0
-				for shown < limit {
-					f.Limit = min(limit-shown, cases.MaxPage)
-					list, next, err := a.Cases.ListCases(cmd.Context(), operator(), f)
-					if err != nil {
-						return err
-					}
-					for _, x := range list {
-						if err := l.add(x); err != nil {
-							return err
-						}
-					}
-					shown += len(list)
-					if next == "" {
-						break
-					}
-					f.After = next
+				if err := pages(limit, cases.MaxPage, func(n int, after string) ([]cases.Case, string, error) {
+					f.Limit, f.After = n, after
+					return a.Cases.ListCases(cmd.Context(), operator(), f)
+				}, l.add); err != nil {
+					return err
 				}
 				return l.flush()
 			})

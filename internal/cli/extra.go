@@ -9,7 +9,7 @@ import (
 
 // extraCommands are the domain commands beyond the foundation.
 func (e *env) extraCommands() []*cobra.Command {
-	return []*cobra.Command{e.supplyCmd(), e.alertsCmd(), e.casesCmd(), e.incidentsCmd()}
+	return []*cobra.Command{e.supplyCmd(), e.alertsCmd(), e.casesCmd(), e.incidentsCmd(), e.notificationsCmd()}
 }
 
 // loadExtraDemo adds the domains' demonstration data.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -40,21 +41,12 @@ func (e *env) orgsCmd() *cobra.Command {
 					col("TYPE", func(o org.Org) any { return o.Type }), col("PARENT", func(o org.Org) any { return o.Parent }),
 					col("ICB", func(o org.Org) any { return dash(o.ICB) }), col("REGION", func(o org.Org) any { return dash(o.Region) }),
 					col("STATUS", func(o org.Org) any { return o.Status }))
-				f := org.ListFilter{Type: org.Type(typ), Status: org.Status(status), Under: strings.ToUpper(under), Query: query, Limit: org.MaxPage, Outside: outside}
-				for {
-					list, next, err := a.Orgs.List(cmd.Context(), operator(), f)
-					if err != nil {
-						return err
-					}
-					for _, o := range list {
-						if err := l.add(o); err != nil {
-							return err
-						}
-					}
-					if next == "" {
-						break
-					}
-					f.After = next
+				f := org.ListFilter{Type: org.Type(typ), Status: org.Status(status), Under: strings.ToUpper(under), Query: query, Outside: outside}
+				if err := pages(math.MaxInt, org.MaxPage, func(n int, after string) ([]org.Org, string, error) {
+					f.Limit, f.After = n, after
+					return a.Orgs.List(cmd.Context(), operator(), f)
+				}, l.add); err != nil {
+					return err
 				}
 				return l.flush()
 			})
@@ -65,7 +57,7 @@ func (e *env) orgsCmd() *cobra.Command {
 	list.Flags().BoolVar(&closed, "all", false, "include closed organisations")
 	list.Flags().BoolVar(&outside, "outside", false, "include bodies outside NHS England (NHS Wales, the Crown dependencies)")
 	list.Flags().StringVar(&under, "under", "", "only the subtree of this ODS code")
-	list.Flags().StringVar(&query, "q", "", "search code and name")
+	list.Flags().StringVar(&query, "q", "", "search code and name: each word finds the words it begins (\"leeds teach\")")
 	out = formatFlag(list, "table", "json")
 
 	get := &cobra.Command{

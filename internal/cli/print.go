@@ -275,3 +275,28 @@ func cells[T any](cols []column[T], v T) []any {
 	}
 	return cs
 }
+
+// pages reads up to limit items through a cursor-paged list, asking for at
+// most page at a time: list is given how many to return and the cursor
+// after which to start ("" for the first page) and returns the items and
+// the next cursor ("" at the end). Each item is handed to add in order.
+func pages[T any](limit, page int, list func(n int, after string) ([]T, string, error), add func(T) error) error {
+	after := ""
+	for shown := 0; shown < limit; {
+		items, next, err := list(min(limit-shown, page), after)
+		if err != nil {
+			return err
+		}
+		for _, x := range items {
+			if err := add(x); err != nil {
+				return err
+			}
+		}
+		shown += len(items)
+		if next == "" || len(items) == 0 {
+			return nil
+		}
+		after = next
+	}
+	return nil
+}

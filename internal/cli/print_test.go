@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -50,10 +51,17 @@ func TestEveryFormatFlagIsTheOne(t *testing.T) {
 			args = append(args, "--supplier", "X")
 		case "vigil supply concentration", "vigil supply trend":
 			args = append(args, "--service", "epr")
-		case "vigil alerts get", "vigil alerts triage", "vigil cases get", "vigil cases close":
-			args = append(args, "X")
-		case "vigil cases merge":
-			args = append(args, "X", "Y")
+		}
+		// As many positional arguments as the command needs.
+		for n := 0; n < 4 && c.Args != nil; n++ {
+			pos := make([]string, n)
+			for i := range pos {
+				pos[i] = fmt.Sprintf("X%d", i)
+			}
+			if c.Args(c, pos) == nil {
+				args = append(args, pos...)
+				break
+			}
 		}
 		r := run(t, "", nil, append([]string{"--data-dir", dir}, args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, `--format "yaml": want one of table, json`) {

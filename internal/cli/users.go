@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -85,21 +86,10 @@ make a good one.`,
 						}
 						return "active"
 					}))
-				cursor := ""
-				for {
-					us, next, err := a.Auth.ListUsers(cmd.Context(), operator(), auth.UserFilter{Org: orgFilter, After: cursor, Limit: 500})
-					if err != nil {
-						return err
-					}
-					for _, u := range us {
-						if err := l.add(u); err != nil {
-							return err
-						}
-					}
-					if next == "" {
-						break
-					}
-					cursor = next
+				if err := pages(math.MaxInt, 500, func(n int, after string) ([]auth.User, string, error) {
+					return a.Auth.ListUsers(cmd.Context(), operator(), auth.UserFilter{Org: orgFilter, After: after, Limit: n})
+				}, l.add); err != nil {
+					return err
 				}
 				return l.flush()
 			})

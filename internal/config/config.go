@@ -65,17 +65,28 @@ type Config struct {
 	// "critical=15m/1h/24h,high=…" (acknowledge/respond/resolve; checked
 	// by the cases package, which holds the defaults).
 	CaseSLA string
+	// SMTPAddr (host:port) is where notification e-mail is submitted;
+	// empty sends none. SMTPPassword is a secret.
+	SMTPAddr     string
+	SMTPFrom     string
+	SMTPUser     string
+	SMTPPassword string
+	// SMTPStartTLS is required (default), opportunistic or off.
+	SMTPStartTLS string
+	// WebhookAllowHTTP accepts http:// webhook URLs (development only).
+	WebhookAllowHTTP bool
 }
 
 // Default returns the settings of a fresh single-machine install.
 func Default() Config {
 	return Config{
-		DataDir:     "./vigil-data",
-		HTTPAddr:    "127.0.0.1:8080",
-		AutoMigrate: true,
-		LogLevel:    "auto",
-		LogFormat:   "text",
-		OIDCName:    "single sign-on",
+		DataDir:      "./vigil-data",
+		HTTPAddr:     "127.0.0.1:8080",
+		AutoMigrate:  true,
+		LogLevel:     "auto",
+		LogFormat:    "text",
+		OIDCName:     "single sign-on",
+		SMTPStartTLS: "required",
 		// 4 × auth.HashMemoryMiB (46): config imports nothing of Vigil's,
 		// and app's tests check the two agree.
 		PasswordHashMemoryMiB: 184,
@@ -112,6 +123,12 @@ func (c *Config) settings() []setting {
 		{flag: "read-only", env: "VIGIL_READ_ONLY", help: "open the database read-only and change nothing in the data directory (forensics on a copy); commands that would change data refuse. Chosen by itself when the data directory is not writable", boolean: &c.ReadOnly},
 		{flag: "audit-key-file", env: "VIGIL_AUDIT_KEY_FILE", help: "file holding the audit chain's HMAC key, kept outside the database (default <data-dir>/audit.key, created on the first start; every server sharing one database needs the same key)", str: &c.AuditKeyFile},
 		{flag: "case-sla", env: "VIGIL_CASE_SLA", help: "SLA clocks of cases per severity, overriding the defaults: severity=acknowledge/respond/resolve,… e.g. critical=15m/1h/24h,high=1h/4h/72h (0: no clock)", str: &c.CaseSLA},
+		{flag: "smtp-addr", env: "VIGIL_SMTP_ADDR", help: "host:port of the SMTP submission server for notification e-mail (empty: no e-mail)", str: &c.SMTPAddr},
+		{flag: "smtp-from", env: "VIGIL_SMTP_FROM", help: "sender of notification e-mail, e.g. \"Vigil <vigil@example.nhs.uk>\"", str: &c.SMTPFrom},
+		{flag: "smtp-user", env: "VIGIL_SMTP_USER", help: "SMTP user name (AUTH PLAIN, only over TLS or to localhost)", str: &c.SMTPUser},
+		{flag: "smtp-password", env: "VIGIL_SMTP_PASSWORD", help: "SMTP password (prefer the environment variable)", str: &c.SMTPPassword, secret: true},
+		{flag: "smtp-starttls", env: "VIGIL_SMTP_STARTTLS", help: "required (refuse to send in clear), opportunistic, or off", str: &c.SMTPStartTLS},
+		{flag: "webhook-allow-http", env: "VIGIL_WEBHOOK_ALLOW_HTTP", help: "accept http:// notification webhook URLs (development only: events then travel in clear)", boolean: &c.WebhookAllowHTTP},
 		{flag: "audit-key", env: "VIGIL_AUDIT_KEY", help: "the audit chain's HMAC key itself, 64+ hexadecimal digits (prefer the environment variable); overrides --audit-key-file", str: &c.AuditKey, secret: true},
 	}
 }

@@ -220,6 +220,14 @@ func TestImportFixtures(t *testing.T) {
 		if v, err := e.audit.Verify(ctx, nil); err != nil || !v.OK {
 			t.Errorf("audit chain after imports: %+v, %v", v, err)
 		}
+		// The search index followed the imports: the new name is found,
+		// the old one is not, the new practice is.
+		for q, want := range map[string]string{"moss side": "[P84001]", "hulme gp": "[]", "new cross health": "[G85003]"} {
+			if got := search(t, e, nat, q); got != want {
+				t.Errorf("%s: search %q after v2 = %s, want %s", storetest.Name(e.db), q, got, want)
+			}
+		}
+		searchConsistent(t, e)
 	})
 }
 
@@ -433,6 +441,11 @@ func TestImportRealFiles(t *testing.T) {
 		if o, _ := e.svc.Get(ctx, nat, "RJ1"); o.Name != "Guy's and St Thomas' NHS Foundation Trust" {
 			t.Errorf("RJ1 is named %q", o.Name)
 		}
+		// Search finds them through its index, which the import kept in step.
+		if got := search(t, e, nat, "leeds teach"); got != "[RR8]" {
+			t.Errorf("search leeds teach = %s, want [RR8]", got)
+		}
+		searchConsistent(t, e)
 		// Each region lead's Count agrees with walking the paths by hand.
 		all, err := e.svc.All(ctx)
 		if err != nil {

@@ -1,6 +1,7 @@
 package org_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,12 +78,21 @@ func TestOrgsMigrationPortable(t *testing.T) {
 			}
 			e := newEnv(t, db)
 			e.tree(t)
+			// The search column as the shipped Vigil wrote it: code and
+			// name lower-cased, punctuation kept.
+			if _, err := db.Q().ExecContext(ctx, `UPDATE orgs SET search = lower(code || ' ' || name)`); err != nil {
+				t.Fatal(err)
+			}
 			done, err := db.Migrate(ctx, org.Migrations())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(done) != 1 || done[0].Domain != "org" || done[0].Version != 3 {
-				t.Fatalf("upgrading applied %v, want only org 0003", done)
+			var steps []string
+			for _, m := range done {
+				steps = append(steps, fmt.Sprintf("%s %04d", m.Domain, m.Version))
+			}
+			if fmt.Sprint(steps) != "[org 0003 org 0004]" {
+				t.Fatalf("upgrading applied %v, want org 0003 and 0004", steps)
 			}
 			if err := db.Check(ctx, org.Migrations(), audit.Migrations()); err != nil {
 				t.Fatal(err)
@@ -96,6 +106,29 @@ func TestOrgsMigrationPortable(t *testing.T) {
 			}
 			if p, err := e.svc.PathOf(ctx, "RJ1"); err != nil || p != "/ENG/Y56/QKK/RJ1/" {
 				t.Errorf("RJ1's path %q %v", p, err)
+			}
+			// The organisations written before the search index are in it.
+			y56 := e.as(t, scope.RegionLead, "Y56")
+			for _, c := range []struct {
+				sc    scope.Scope
+				query string
+				want  string
+			}{
+				{nat, "guy's thom", "[RJ1]"},
+				{nat, "KING", "[RJZ]"},
+				{nat, "r0", "[R0A]"},
+				{nat, "nhs", "[ENG QKK QOP R0A RJ1 RJZ]"},
+				{nat, "sup-x", "[SUP-X]"},
+				{y56, "nhs", "[QKK RJ1 RJZ]"},
+				{y56, "manchester", "[]"},
+			} {
+				got, _, err := e.svc.List(ctx, c.sc, org.ListFilter{Query: c.query})
+				if err != nil {
+					t.Fatalf("search %q: %v", c.query, err)
+				}
+				if fmtCodes(got) != c.want {
+					t.Errorf("%s: search %q after the upgrade = %s, want %s", storetest.Name(db), c.query, fmtCodes(got), c.want)
+				}
 			}
 		}, audit.Migrations())
 	})

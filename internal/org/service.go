@@ -25,6 +25,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	onChange []func()
+	counts   matchCounts // search plans (search.go)
 }
 
 // OnChange registers f to be called after organisations change (create,
@@ -32,6 +33,7 @@ type Service struct {
 func (s *Service) OnChange(f func()) { s.onChange = append(s.onChange, f) }
 
 func (s *Service) changed() {
+	s.counts.forget()
 	for _, f := range s.onChange {
 		f()
 	}
@@ -97,7 +99,10 @@ type ListFilter struct {
 	Parent string
 	// Under restricts to the subtree of this organisation (itself included).
 	Under string
-	// Query matches code prefix or any word of the name (case-insensitive).
+	// Query keeps the organisations where each word of it begins a word of
+	// the code or name, in any case and without regard to accents (see
+	// search.go): "leeds teach" finds Leeds Teaching Hospitals, "RJ" the
+	// codes beginning RJ.
 	Query string
 	// After is the cursor: the last code of the previous page.
 	After string
@@ -113,59 +118,20 @@ const MaxPage = 5000
 // List returns organisations the scope may read, ordered by code, and the
 // cursor for the next page ("" at the end).
 func (s *Service) List(ctx context.Context, sc scope.Scope, f ListFilter) ([]Org, string, error) {
-	if !storable(f.After) {
-		return nil, "", &fault.Invalid{Field: "cursor", Reason: "not a cursor from this list"}
-	}
-	if !storable(f.Parent) {
-		return []Org{}, "", nil // no organisation has such a parent
-	}
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
 	if f.Limit > MaxPage {
 		f.Limit = MaxPage
 	}
-	where, args := sc.PathFilter("path", scope.Read)
-	conds := []string{where}
-	if f.Type != "" {
-		conds = append(conds, "type = ?")
-		args = append(args, string(f.Type))
-	}
-	if f.Status != "" {
-		conds = append(conds, "status = ?")
-		args = append(args, string(f.Status))
-	}
-	if f.Parent != "" {
-		conds = append(conds, "parent = ?")
-		args = append(args, f.Parent)
-	}
-	if f.Under != "" {
-		p, err := s.pathOf(ctx, s.db.Q(), f.Under)
-		if err != nil {
-			return nil, "", err
-		}
-		conds = append(conds, "path >= ? AND path < ?")
-		args = append(args, p, p[:len(p)-1]+"0")
-	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		if p := safetext.SearchProblem(q); p != "" {
-			return nil, "", &fault.Invalid{Field: "q", Reason: p}
-		}
-		c, a := searchCond(q)
-		conds = append(conds, c)
-		args = append(args, a...)
-	}
-	if f.After != "" {
-		conds = append(conds, "code > ?")
-		args = append(args, f.After)
-	}
-	if c, err := s.outsideCond(ctx, f); err != nil {
+	query, args, none, err := s.listQuery(ctx, sc, f)
+	if err != nil {
 		return nil, "", err
-	} else if c != "" {
-		conds = append(conds, c)
 	}
-	args = append(args, f.Limit+1)
-	rows, err := s.db.Q().QueryContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE `+strings.Join(conds, " AND ")+` ORDER BY code LIMIT ?`, args...)
+	if none {
+		return []Org{}, "", nil
+	}
+	rows, err := s.db.Q().QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("org: list: %w", err)
 	}
@@ -189,26 +155,66 @@ func (s *Service) List(ctx context.Context, sc scope.Scope, f ListFilter) ([]Org
 	return out, next, nil
 }
 
-// searchCond matches a code prefix or every word of q within the
-// lower-cased "code name" search column. q is bounded by
-// safetext.SearchProblem first: each word is one LIKE.
-func searchCond(q string) (string, []any) {
-	words := strings.Fields(strings.ToLower(q))
-	var parts []string
-	var args []any
-	for _, w := range words {
-		parts = append(parts, "search LIKE ? ESCAPE '\\'")
-		args = append(args, "%"+escapeLike(w)+"%")
+// listQuery is the SQL List runs for f (f.Limit already bounded), or none
+// when nothing can match.
+func (s *Service) listQuery(ctx context.Context, sc scope.Scope, f ListFilter) (query string, args []any, none bool, err error) {
+	if !storable(f.After) {
+		return "", nil, false, &fault.Invalid{Field: "cursor", Reason: "not a cursor from this list"}
 	}
-	return "(" + strings.Join(parts, " AND ") + ")", args
+	if !storable(f.Parent) {
+		return "", nil, true, nil // no organisation has such a parent
+	}
+	where, args := sc.PathFilter("path", scope.Read)
+	conds := []string{where}
+	from := "orgs"
+	if f.Type != "" {
+		conds = append(conds, "type = ?")
+		args = append(args, string(f.Type))
+	}
+	if f.Status != "" {
+		conds = append(conds, "status = ?")
+		args = append(args, string(f.Status))
+	}
+	if f.Parent != "" {
+		conds = append(conds, "parent = ?")
+		args = append(args, f.Parent)
+	}
+	if f.Under != "" {
+		p, err := s.pathOf(ctx, s.db.Q(), f.Under)
+		if err != nil {
+			return "", nil, false, err
+		}
+		conds = append(conds, "path >= ? AND path < ?")
+		args = append(args, p, p[:len(p)-1]+"0")
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		if p := safetext.SearchProblem(q); p != "" {
+			return "", nil, false, &fault.Invalid{Field: "q", Reason: p}
+		}
+		c, a, ok := searchCond(s.db.Dialect, q)
+		if !ok {
+			return "", nil, true, nil
+		}
+		conds = append(conds, c)
+		args = append(args, a...)
+		if s.db.Dialect == store.SQLite && f.Type == "" && f.Parent == "" && f.Under == "" {
+			if from, err = s.sqlitePlan(ctx, a[0].(string), f.Limit); err != nil {
+				return "", nil, false, err
+			}
+		}
+	}
+	if f.After != "" {
+		conds = append(conds, "code > ?")
+		args = append(args, f.After)
+	}
+	if c, err := s.outsideCond(ctx, f); err != nil {
+		return "", nil, false, err
+	} else if c != "" {
+		conds = append(conds, c)
+	}
+	args = append(args, f.Limit+1)
+	return `SELECT ` + orgCols + ` FROM ` + from + ` WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY code LIMIT ?`, args, false, nil
 }
-
-func escapeLike(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s)
-}
-
-func searchText(code, name string) string { return strings.ToLower(code + " " + name) }
 
 // Get returns one organisation, or fault.ErrNotFound if it does not exist
 // or the scope may not read it.

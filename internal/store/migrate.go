@@ -21,6 +21,13 @@ import (
 // others and is recorded there all the same, so that a schema is the same
 // numbered steps everywhere and what one engine alone needs (PostgreSQL's
 // COLLATE "C") is a small step of its own, not a copy of a whole table.
+//
+// Every version is recorded as it is applied, and a database gets every
+// version it lacks, in number order — not only those above its highest:
+// numbers need not run without gaps, so work on two branches can each
+// take a number (an engine's own step takes a high one) and the two merge
+// in either order, a database that has the higher already still getting
+// the lower. Steps numbered apart must not depend on each other's order.
 type MigrationSet struct {
 	Domain string
 	FS     fs.FS
@@ -87,7 +94,17 @@ func (s MigrationSet) load(d Dialect) ([]Migration, error) {
 	}
 	byVersion := portable
 	for v, m := range variants {
+		// An engine's file replaces the portable step of the same name; one
+		// of another name is a second step given the same number.
+		if p, ok := portable[v]; ok && p.Name != m.Name {
+			return nil, fmt.Errorf("migrations %s: version %d twice (%s and %s)", s.Domain, v, p.Name, m.Name)
+		}
 		byVersion[v] = m
+	}
+	for v, desc := range elsewhere {
+		if m, ok := byVersion[v]; ok && m.Name != desc {
+			return nil, fmt.Errorf("migrations %s: version %d twice (%s and %s)", s.Domain, v, m.Name, desc)
+		}
 	}
 	for v, desc := range elsewhere {
 		if _, ok := byVersion[v]; !ok {
@@ -99,19 +116,17 @@ func (s MigrationSet) load(d Dialect) ([]Migration, error) {
 		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
-	for i, m := range out {
-		if m.Version != i+1 {
-			return nil, fmt.Errorf("migrations %s: versions must run 1, 2, 3… without gaps; found %d at position %d", s.Domain, m.Version, i+1)
-		}
-	}
 	return out, nil
 }
 
-// SchemaStatus is one domain's applied and known versions.
+// SchemaStatus is one domain's applied and known versions: Applied counts
+// the known versions the database has, Known those this binary has, and
+// Unknown lists versions the database has that this binary does not.
 type SchemaStatus struct {
 	Domain  string `json:"domain"`
 	Applied int    `json:"applied"`
 	Known   int    `json:"known"`
+	Unknown []int  `json:"unknown,omitempty"`
 }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -124,7 +139,7 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 
 // Status reports, per domain, the applied and known schema versions.
 func (d *DB) Status(ctx context.Context, sets ...MigrationSet) ([]SchemaStatus, error) {
-	applied := map[string]int{}
+	applied := map[string]map[int]bool{}
 	if d.ReadOnly {
 		// Read-only: create nothing; a database without the table has
 		// no migrations applied.
@@ -152,7 +167,21 @@ func (d *DB) Status(ctx context.Context, sets ...MigrationSet) ([]SchemaStatus, 
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, SchemaStatus{Domain: s.Domain, Applied: applied[s.Domain], Known: len(ms)})
+		st := SchemaStatus{Domain: s.Domain, Known: len(ms)}
+		known := map[int]bool{}
+		for _, m := range ms {
+			known[m.Version] = true
+			if applied[s.Domain][m.Version] {
+				st.Applied++
+			}
+		}
+		for v := range applied[s.Domain] {
+			if !known[v] {
+				st.Unknown = append(st.Unknown, v)
+			}
+		}
+		sort.Ints(st.Unknown)
+		out = append(out, st)
 	}
 	return out, nil
 }
@@ -166,8 +195,8 @@ func (d *DB) Check(ctx context.Context, sets ...MigrationSet) error {
 		return err
 	}
 	for _, s := range st {
-		if s.Applied > s.Known {
-			return fmt.Errorf("%w: %s is at version %d but this vigil knows only %d; run a newer vigil (or restore the matching backup)", ErrSchemaNewer, s.Domain, s.Applied, s.Known)
+		if len(s.Unknown) > 0 {
+			return fmt.Errorf("%w: %s is at version %d but this vigil knows only %d; run a newer vigil (or restore the matching backup)", ErrSchemaNewer, s.Domain, s.Unknown[len(s.Unknown)-1], s.Known)
 		}
 	}
 	for _, s := range st {
@@ -190,20 +219,23 @@ func (d *DB) hasMigrationsTable(ctx context.Context) (bool, error) {
 	return n > 0, nil
 }
 
-func (d *DB) applied(ctx context.Context, q Queryer) (map[string]int, error) {
-	rows, err := q.QueryContext(ctx, `SELECT domain, MAX(version) FROM schema_migrations GROUP BY domain`)
+func (d *DB) applied(ctx context.Context, q Queryer) (map[string]map[int]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT domain, version FROM schema_migrations`)
 	if err != nil {
 		return nil, fmt.Errorf("store: read schema_migrations: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]int{}
+	out := map[string]map[int]bool{}
 	for rows.Next() {
 		var dom string
 		var v int
 		if err := rows.Scan(&dom, &v); err != nil {
 			return nil, err
 		}
-		out[dom] = v
+		if out[dom] == nil {
+			out[dom] = map[int]bool{}
+		}
+		out[dom][v] = true
 	}
 	return out, rows.Err()
 }
@@ -247,7 +279,7 @@ func (d *DB) Migrate(ctx context.Context, sets ...MigrationSet) ([]Migration, er
 			return done, err
 		}
 		for _, m := range ms {
-			if m.Version <= applied[s.Domain] {
+			if applied[s.Domain][m.Version] {
 				continue
 			}
 			err := d.InTx(ctx, func(tx *Tx) error {
@@ -270,18 +302,24 @@ func (d *DB) Migrate(ctx context.Context, sets ...MigrationSet) ([]Migration, er
 }
 
 // splitStatements splits a migration file on semicolons that end a line.
-// Migrations are plain DDL; none needs a semicolon inside a statement.
+// Migrations are plain DDL; the one statement with semicolons inside is a
+// trigger (CREATE TRIGGER … BEGIN …; …; END;), which ends at the line
+// that is END; alone.
 func splitStatements(s string) []string {
 	var out []string
 	var cur strings.Builder
+	trigger := false
 	for _, line := range strings.Split(s, "\n") {
 		t := strings.TrimSpace(line)
 		if strings.HasPrefix(t, "--") || t == "" {
 			continue
 		}
+		if cur.Len() == 0 {
+			trigger = strings.HasPrefix(strings.ToUpper(t), "CREATE TRIGGER")
+		}
 		cur.WriteString(line)
 		cur.WriteByte('\n')
-		if strings.HasSuffix(t, ";") {
+		if strings.HasSuffix(t, ";") && (!trigger || strings.EqualFold(t, "END;")) {
 			out = append(out, strings.TrimSpace(cur.String()))
 			cur.Reset()
 		}

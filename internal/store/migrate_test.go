@@ -256,6 +256,46 @@ func TestMigrateDialectFileOverridesPortable(t *testing.T) {
 	})
 }
 
+// TestMigrateNumbersMergedInAnyOrder: two branches each add a step to a
+// domain, one numbered 2 and one (an engine's own) numbered 9. Whichever
+// lands first, a database gets both: one that already has 9 still gets 2.
+func TestMigrateNumbersMergedInAnyOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		engine := string(db.Dialect)
+		first := store.MigrationSet{Domain: "merge", FS: fstest.MapFS{
+			"0001_t.sql":                   file("CREATE TABLE merge_t (v INTEGER NOT NULL);\n"),
+			"0009_late." + engine + ".sql": file("INSERT INTO merge_t (v) VALUES (9);\n"),
+		}}
+		if done, err := db.Migrate(ctx, first); err != nil || len(done) != 2 {
+			t.Fatalf("first: %v %v", done, err)
+		}
+		both := store.MigrationSet{Domain: "merge", FS: fstest.MapFS{
+			"0001_t.sql":                   file("CREATE TABLE merge_t (v INTEGER NOT NULL);\n"),
+			"0002_early.sql":               file("INSERT INTO merge_t (v) VALUES (2);\n"),
+			"0009_late." + engine + ".sql": file("INSERT INTO merge_t (v) VALUES (9);\n"),
+		}}
+		if err := db.Check(ctx, both); !errors.Is(err, store.ErrSchemaOlder) {
+			t.Fatalf("Check with 2 missing = %v, want ErrSchemaOlder", err)
+		}
+		done, err := db.Migrate(ctx, both)
+		if err != nil || len(done) != 1 || done[0].Version != 2 {
+			t.Fatalf("second: %v %v, want only version 2", done, err)
+		}
+		var sum int
+		if err := db.QueryRowContext(ctx, `SELECT SUM(v) FROM merge_t`).Scan(&sum); err != nil || sum != 11 {
+			t.Errorf("rows sum to %d (%v), want 2 + 9", sum, err)
+		}
+		if err := db.Check(ctx, both); err != nil {
+			t.Errorf("Check after both: %v", err)
+		}
+		// The binary that knows only the first: the database is newer.
+		if err := db.Check(ctx, first); !errors.Is(err, store.ErrSchemaNewer) {
+			t.Errorf("Check by the older binary = %v, want ErrSchemaNewer", err)
+		}
+	})
+}
+
 func TestMigrateRejectsBadFileNames(t *testing.T) {
 	good := "CREATE TABLE should_not_exist (x INTEGER);\n"
 	cases := []struct {
@@ -272,8 +312,9 @@ func TestMigrateRejectsBadFileNames(t *testing.T) {
 		{"dot in description", []string{"0001_v1.2.sql"}, `unknown dialect suffix "2"`},
 		{"same version twice", []string{"0001_a.sql", "0001_b.sql"}, "version 1 twice (a and b)"},
 		{"same dialect version twice", []string{"0001_a.sql", "0002_b.sqlite.sql", "0002_b.postgres.sql", "0002_c.sqlite.sql", "0002_c.postgres.sql"}, "version 2 twice"},
-		{"gap", []string{"0001_a.sql", "0003_c.sql"}, "without gaps; found 3 at position 2"},
-		{"not starting at one", []string{"0002_b.sql"}, "found 2 at position 1"},
+		{"engine step named apart from the portable one", []string{"0001_a.sql", "0002_b.sql", "0002_c.postgres.sql", "0002_c.sqlite.sql"}, "version 2 twice (b and c)"},
+		{"one engine's step on another's number", []string{"0001_a.sql", "0002_b.sqlite.sql", "0002_c.postgres.sql"}, "version 2 twice"},
+		{"portable and other engine's step", []string{"0001_a.sql", "0002_b.sql", "0002_c.sqlite.sql", "0002_c.postgres.sql"}, "version 2 twice"},
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		for _, c := range cases {
@@ -384,4 +425,27 @@ func TestIdentity(t *testing.T) {
 			t.Errorf("another database's identity = %q, %v; want its own", oid, err)
 		}
 	}, stepSet("alpha", 1))
+}
+
+// TestMigrateTrigger: a trigger's body has semicolons of its own; the
+// statement runs to the line that is END; alone.
+func TestMigrateTrigger(t *testing.T) {
+	set := store.MigrationSet{Domain: "trigger", FS: fstest.MapFS{
+		"0001_counted.sql": file("CREATE TABLE trig_items (v INTEGER NOT NULL);\nCREATE TABLE trig_log (v INTEGER NOT NULL);\n"),
+		"0002_log.sqlite.sql": file(`-- Two statements in the body, each ending its line with a semicolon.
+CREATE TRIGGER trig_items_insert AFTER INSERT ON trig_items BEGIN
+	INSERT INTO trig_log (v) VALUES (new.v);
+	INSERT INTO trig_log (v) VALUES (new.v * 10);
+END;
+INSERT INTO trig_items (v) VALUES (4);
+`),
+	}}
+	db := storetest.SQLite(t, set)
+	var n, sum int
+	if err := db.Q().QueryRowContext(t.Context(), `SELECT COUNT(*), SUM(v) FROM trig_log`).Scan(&n, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || sum != 44 {
+		t.Errorf("the trigger logged %d rows summing %d, want 2 summing 44", n, sum)
+	}
 }

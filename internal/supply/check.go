@@ -97,7 +97,7 @@ func (sp *Supplier) check() problems {
 func (p *Product) check() problems {
 	var ps problems
 	p.ID, p.Name, p.SupplierID, p.Version = strings.TrimSpace(p.ID), strings.TrimSpace(p.Name), strings.TrimSpace(p.SupplierID), strings.TrimSpace(p.Version)
-	productKinds.check(&ps, "kind", &p.Kind)
+	checkEnum(&ps, productKinds, "kind", &p.Kind)
 	if !validID(p.ID) {
 		ps.add("product_id", idRule)
 		return ps
@@ -111,7 +111,7 @@ func (p *Product) check() problems {
 func (d *Dependency) check() problems {
 	var ps problems
 	d.ProductID, d.DependsOnID = strings.TrimSpace(d.ProductID), strings.TrimSpace(d.DependsOnID)
-	dependencyKinds.check(&ps, "kind", &d.Kind)
+	checkEnum(&ps, dependencyKinds, "kind", &d.Kind)
 	if d.ProductID == d.DependsOnID {
 		ps.add("depends_on_product_id", "a product cannot depend on itself")
 	}
@@ -122,7 +122,7 @@ func (d *Dependency) check() problems {
 func (d *Deployment) check() problems {
 	var ps problems
 	d.OrgODS, d.ProductID, d.Service = strings.ToUpper(strings.TrimSpace(d.OrgODS)), strings.TrimSpace(d.ProductID), normService(d.Service)
-	criticalities.check(&ps, "criticality", &d.Criticality)
+	checkEnum(&ps, criticalities, "criticality", &d.Criticality)
 	ps.required("service", d.Service, maxCodeLen)
 	return ps
 }
@@ -146,7 +146,7 @@ func (c *Contract) check() problems {
 	var ps problems
 	c.ID, c.OrgODS, c.SupplierID, c.ProductID = strings.TrimSpace(c.ID), strings.ToUpper(strings.TrimSpace(c.OrgODS)), strings.TrimSpace(c.SupplierID), strings.TrimSpace(c.ProductID)
 	c.StartDate, c.EndDate = strings.TrimSpace(c.StartDate), strings.TrimSpace(c.EndDate)
-	substitutabilities.check(&ps, "substitutability", &c.Substitutability)
+	checkEnum(&ps, substitutabilities, "substitutability", &c.Substitutability)
 	if !validID(c.ID) {
 		ps.add("contract_id", idRule)
 		return ps

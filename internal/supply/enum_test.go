@@ -3,6 +3,8 @@ package supply
 import (
 	"slices"
 	"testing"
+
+	"github.com/vigil-health/vigil/internal/enum"
 )
 
 // TestEnums: every enumeration of the register parses its values and the
@@ -47,13 +49,13 @@ func TestEnums(t *testing.T) {
 	}
 	var ps problems
 	sub := Substitutability("impossible")
-	substitutabilities.check(&ps, "substitutability", &sub)
+	checkEnum(&ps, substitutabilities, "substitutability", &sub)
 	if len(ps) != 1 || ps[0].field != "substitutability" || ps[0].reason != `"impossible" is not one of easy, moderate, hard, none` || sub != "" {
 		t.Errorf("check = %v, value %q", ps, sub)
 	}
 }
 
-func parseAs[T ~string](e *enum[T]) func(string) (string, bool) {
+func parseAs[T ~string](e *enum.Set[T]) func(string) (string, bool) {
 	return func(s string) (string, bool) {
 		v, ok := e.Parse(s)
 		return string(v), ok

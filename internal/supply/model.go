@@ -2,6 +2,8 @@ package supply
 
 import (
 	"strings"
+
+	"github.com/vigil-health/vigil/internal/enum"
 )
 
 // Supplier is one company (or NHS body acting as a supplier) in the register.
@@ -37,10 +39,8 @@ const (
 	Network        ProductKind = "network"
 )
 
-var productKinds = &enum[ProductKind]{
-	values:  []ProductKind{Software, SaaS, ManagedService, Hosting, Component, SharedService, Network},
-	aliases: map[string]ProductKind{"managed service": ManagedService, "managed_service": ManagedService, "shared service": SharedService, "shared_service": SharedService},
-}
+var productKinds = enum.Of(Software, SaaS, ManagedService, Hosting, Component, SharedService, Network).
+	Aliases(map[string]ProductKind{"managed service": ManagedService, "managed_service": ManagedService, "shared service": SharedService, "shared_service": SharedService})
 
 // ProductKinds lists the valid product kinds.
 func ProductKinds() []ProductKind { return productKinds.Values() }
@@ -71,11 +71,9 @@ const (
 	DepNetwork       DependencyKind = "network"
 )
 
-var dependencyKinds = &enum[DependencyKind]{
-	values: []DependencyKind{DepHosting, DepComponent, DepSubcontractor, DepIdentity, DepSharedService, DepNetwork},
-	aliases: map[string]DependencyKind{"identity-provider": DepIdentity, "idp": DepIdentity, "sbom": DepComponent,
-		"shared service": DepSharedService, "shared_service": DepSharedService},
-}
+var dependencyKinds = enum.Of(DepHosting, DepComponent, DepSubcontractor, DepIdentity, DepSharedService, DepNetwork).
+	Aliases(map[string]DependencyKind{"identity-provider": DepIdentity, "idp": DepIdentity, "sbom": DepComponent,
+		"shared service": DepSharedService, "shared_service": DepSharedService})
 
 // DependencyKinds lists the valid dependency kinds.
 func DependencyKinds() []DependencyKind { return dependencyKinds.Values() }
@@ -106,7 +104,7 @@ const (
 	Low      Criticality = "low"
 )
 
-var criticalities = &enum[Criticality]{values: []Criticality{Critical, High, Medium, Low}}
+var criticalities = enum.Of(Critical, High, Medium, Low)
 
 // Criticalities lists the scale, most severe first.
 func Criticalities() []Criticality { return criticalities.Values() }
@@ -150,7 +148,7 @@ const (
 )
 
 // substitutabilities are the values; a contract may leave it unset ("").
-var substitutabilities = &enum[Substitutability]{values: []Substitutability{SubstEasy, SubstModerate, SubstHard, SubstNone}, optional: true}
+var substitutabilities = enum.Of(SubstEasy, SubstModerate, SubstHard, SubstNone).Optional()
 
 // Substitutabilities lists the values, easiest first.
 func Substitutabilities() []Substitutability { return substitutabilities.Values() }

@@ -90,30 +90,7 @@ func chartHeader(s *Scene, title, subtitle string) float64 {
 func SharesChart(res supply.ConcentrationResult, o ChartOptions) *Scene {
 	rows, rest := chartRows(res, o.MaxRows)
 	// The suppliers with the most organisations overall get colours.
-	total := map[string]float64{}
-	names := map[string]string{}
-	for _, g := range res.Groups {
-		for _, sh := range g.Shares {
-			total[sh.SupplierID] += sh.Organisations
-			names[sh.SupplierID] = sh.Name
-		}
-	}
-	ids := make([]string, 0, len(total))
-	for id := range total {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool {
-		if total[ids[i]] != total[ids[j]] {
-			return total[ids[i]] > total[ids[j]]
-		}
-		return ids[i] < ids[j]
-	})
-	colour := map[string]Color{}
-	for i, id := range ids {
-		if i < len(supplierColours) {
-			colour[id] = supplierColours[i]
-		}
-	}
+	colour, ids, names := shareColours(res)
 	width := margin + chartLabelW + chartBarW + chartValW + margin
 	// Legend lines first, to know the height.
 	type key struct {

@@ -151,21 +151,7 @@ func MapPicture(bs []geo.Boundary, o MapOptions) *Scene {
 	if o.Subtitle != "" {
 		s.Add(&Text{X: margin, Y: 50, S: fit(o.Subtitle, 12, false, width-2*margin), Size: 12, Color: ink2})
 	}
-	noData := Paint{Fill: Hex("#f4f6f7"), Stroke: white, Width: 0.8}
-	if o.NoDataHatch {
-		noData.Hatch = Hex("#e3e8ea") // light: most of a map may be "no data"
-	}
-	paintOf := func(code string) (Paint, string) {
-		v, ok := o.Values[code]
-		if !ok {
-			return noData, o.NoData
-		}
-		i := binOf(o.Bins, v.Value)
-		if i < 0 {
-			return noData, o.NoData
-		}
-		return Paint{Fill: o.Bins[i].Fill, Hatch: o.Bins[i].Hatch, Stroke: white, Width: 0.8}, o.Bins[i].Label
-	}
+	noData, paintOf := mapPaints(o)
 	if len(bs) == 0 {
 		s.Desc = "No map: boundaries have not been imported."
 		s.Add(&Rect{X: margin, Y: top, W: mapW, H: mapH, Paint: Paint{Fill: paleGrey, Stroke: rule, Width: 1}})
@@ -174,13 +160,7 @@ func MapPicture(bs []geo.Boundary, o MapOptions) *Scene {
 	proj := fitProjection(bboxOf(bs), margin, top, mapW, mapH)
 	for _, x := range bs {
 		pt, class := paintOf(x.Code)
-		tip := x.Name + " (" + x.Code + "): "
-		if v, ok := o.Values[x.Code]; ok && v.Detail != "" {
-			tip += v.Detail
-		} else {
-			tip += class
-		}
-		g := &Group{Title: tip, Attrs: []Attr{{"class", "vz-area"}, {"data-area", x.Code}}, Items: []Shape{areaPath(x, proj, pt)}}
+		g := &Group{Title: areaTip(x, o, class), Attrs: []Attr{{"class", "vz-area"}, {"data-area", x.Code}}, Items: []Shape{areaPath(x, proj, pt)}}
 		if o.Link != nil {
 			g.Link = o.Link(x.Code)
 		}
@@ -224,13 +204,7 @@ func MapPicture(bs []geo.Boundary, o MapOptions) *Scene {
 			ip := fitProjection(bboxOf(ldn), panelX+6, y+24, iw-12, ih-12)
 			for _, x := range ldn {
 				pt, class := paintOf(x.Code)
-				tip := x.Name + " (" + x.Code + "): "
-				if v, ok := o.Values[x.Code]; ok && v.Detail != "" {
-					tip += v.Detail
-				} else {
-					tip += class
-				}
-				s.Add(&Group{Title: tip, Attrs: []Attr{{"class", "vz-area"}, {"data-area", x.Code}}, Items: []Shape{areaPath(x, ip, pt)}})
+				s.Add(&Group{Title: areaTip(x, o, class), Attrs: []Attr{{"class", "vz-area"}, {"data-area", x.Code}}, Items: []Shape{areaPath(x, ip, pt)}})
 			}
 			for _, x := range ldn {
 				if v, ok := o.Values[x.Code]; ok && v.Label != "" {
@@ -259,26 +233,7 @@ func MapPicture(bs []geo.Boundary, o MapOptions) *Scene {
 		y += 22
 	}
 	// Ranking.
-	type ranked struct {
-		code, name string
-		v          MapValue
-	}
-	var rk []ranked
-	names := map[string]string{}
-	for _, x := range bs {
-		names[x.Code] = x.Name
-	}
-	for code, v := range o.Values {
-		if n, ok := names[code]; ok {
-			rk = append(rk, ranked{code, n, v})
-		}
-	}
-	sort.Slice(rk, func(i, j int) bool {
-		if rk[i].v.Value != rk[j].v.Value {
-			return rk[i].v.Value > rk[j].v.Value
-		}
-		return rk[i].code < rk[j].code
-	})
+	rk := rankAreas(bs, o)
 	if len(rk) > 0 {
 		y += 14
 		s.Add(&Text{X: panelX, Y: y, S: "Highest", Size: 13, Bold: true, Color: ink})
@@ -314,6 +269,61 @@ func MapPicture(bs []geo.Boundary, o MapOptions) *Scene {
 		s.Desc = mapDesc(o, len(bs), len(rk))
 	}
 	return s
+}
+
+// mapPaints gives the paint of areas without a value and a function
+// that paints an area and names its class.
+func mapPaints(o MapOptions) (Paint, func(code string) (Paint, string)) {
+	noData := Paint{Fill: Hex("#f4f6f7"), Stroke: white, Width: 0.8}
+	if o.NoDataHatch {
+		noData.Hatch = Hex("#e3e8ea") // light: most of a map may be "no data"
+	}
+	return noData, func(code string) (Paint, string) {
+		v, ok := o.Values[code]
+		if !ok {
+			return noData, o.NoData
+		}
+		i := binOf(o.Bins, v.Value)
+		if i < 0 {
+			return noData, o.NoData
+		}
+		return Paint{Fill: o.Bins[i].Fill, Hatch: o.Bins[i].Hatch, Stroke: white, Width: 0.8}, o.Bins[i].Label
+	}
+}
+
+// areaTip is an area's tooltip: its name, code and value or class.
+func areaTip(x geo.Boundary, o MapOptions, class string) string {
+	tip := x.Name + " (" + x.Code + "): "
+	if v, ok := o.Values[x.Code]; ok && v.Detail != "" {
+		return tip + v.Detail
+	}
+	return tip + class
+}
+
+type rankedArea struct {
+	code, name string
+	v          MapValue
+}
+
+// rankAreas orders the mapped areas with a value, highest first.
+func rankAreas(bs []geo.Boundary, o MapOptions) []rankedArea {
+	var rk []rankedArea
+	names := map[string]string{}
+	for _, x := range bs {
+		names[x.Code] = x.Name
+	}
+	for code, v := range o.Values {
+		if n, ok := names[code]; ok {
+			rk = append(rk, rankedArea{code, n, v})
+		}
+	}
+	sort.Slice(rk, func(i, j int) bool {
+		if rk[i].v.Value != rk[j].v.Value {
+			return rk[i].v.Value > rk[j].v.Value
+		}
+		return rk[i].code < rk[j].code
+	})
+	return rk
 }
 
 func mapDesc(o MapOptions, areas, valued int) string {
@@ -440,6 +450,13 @@ func HHIBand(h float64) string {
 type labeller struct{ boxes [][4]float64 }
 
 func (l *labeller) place(s *Scene, lines []*Text) {
+	l.placeWithin(s, lines, math.Inf(-1), math.Inf(1), false)
+}
+
+// placeWithin places lines at the first nudge that clears the labels
+// already placed and stays between x0 and x1 (shifted sideways if need
+// be); with optional, lines that find no such place are left out.
+func (l *labeller) placeWithin(s *Scene, lines []*Text, x0, x1 float64, optional bool) {
 	box := func(dy float64) [4]float64 {
 		b := [4]float64{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
 		for _, t := range lines {
@@ -449,6 +466,16 @@ func (l *labeller) place(s *Scene, lines []*Text) {
 		}
 		return b
 	}
+	// Keep the lines inside the picture.
+	if b := box(0); b[0] < x0 || b[2] > x1 {
+		dx := x0 - b[0]
+		if b[2] > x1 {
+			dx = x1 - b[2]
+		}
+		for _, t := range lines {
+			t.X += dx
+		}
+	}
 	clear := func(b [4]float64) bool {
 		for _, o := range l.boxes {
 			if b[0] < o[2] && o[0] < b[2] && b[1] < o[3] && o[1] < b[3] {
@@ -457,12 +484,15 @@ func (l *labeller) place(s *Scene, lines []*Text) {
 		}
 		return true
 	}
-	dy := 0.0
+	dy, found := 0.0, false
 	for _, try := range []float64{0, 14, -14, 28, -28, 42, -42} {
 		if clear(box(try)) {
-			dy = try
+			dy, found = try, true
 			break
 		}
+	}
+	if !found && optional {
+		return
 	}
 	l.boxes = append(l.boxes, box(dy))
 	for _, t := range lines {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"flag"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -108,6 +109,10 @@ func pictures() map[string]*Scene {
 		"trend":         TrendChart(trend(), ChartOptions{Title: "Concentration of gp-clinical in NHS South East London ICB over time", Footer: "Vigil test", Names: map[string]string{"EMIS": "EMIS Health"}}),
 		"trend-one":     TrendChart(trend()[:1], ChartOptions{}),
 		"trend-empty":   TrendChart(nil, ChartOptions{}),
+		"shares-phone":  SharesChartPhone(concentration(), ChartOptions{Footer: "Vigil test"}),
+		"hhi-phone":     HHIChartPhone(concentration(), ChartOptions{}),
+		"trend-phone":   TrendChartPhone(trend(), ChartOptions{Title: "Concentration of gp-clinical in NHS South East London ICB over time", Footer: "Vigil test", Names: map[string]string{"EMIS": "EMIS Health"}}),
+		"map-phone":     MapPicturePhone(squares(), mapOptions()),
 		"graph-grouped": GraphPicture(bigGraph(40), GraphOptions{Group: func(id string) (string, string) { return "Q" + id[len(id)-1:], "ICB " + id[len(id)-1:] }}),
 	}
 }
@@ -122,6 +127,39 @@ func bigGraph(n int) supply.Graph {
 		g.Edges = append(g.Edges, supply.GraphEdge{From: id, To: "product:P", Kind: "deployment", Critical: i%2 == 0, Service: "epr"})
 	}
 	return g
+}
+
+// TestPhonePictures: the phone variants are PhoneWidth wide and hold no
+// text under PhoneText, so a phone shows every label at 13 px or more;
+// the graph, which is not redrawn, is scaled to the same end.
+func TestPhonePictures(t *testing.T) {
+	for name, s := range pictures() {
+		if !strings.HasSuffix(name, "-phone") {
+			continue
+		}
+		if s.Width != PhoneWidth || MinTextSize(s) < PhoneText {
+			t.Errorf("%s: %v wide, smallest text %v; want %v and at least %v", name, s.Width, MinTextSize(s), PhoneWidth, PhoneText)
+		}
+	}
+	for _, s := range []*Scene{
+		SharesChartPhone(supply.ConcentrationResult{}, ChartOptions{}), HHIChartPhone(supply.ConcentrationResult{}, ChartOptions{}),
+		TrendChartPhone(nil, ChartOptions{}), TrendChartPhone(trend()[:1], ChartOptions{}), MapPicturePhone(nil, MapOptions{Title: "Nothing"}),
+	} {
+		if MinTextSize(s) < PhoneText {
+			t.Errorf("%s: smallest text %v", s.Title, MinTextSize(s))
+		}
+	}
+	g := GraphPicture(smallGraph(), GraphOptions{Footer: "Vigil test"})
+	if k := PhoneScale(g); MinTextSize(g)*k < 13 || k > 1.5 {
+		t.Errorf("graph: smallest text %v scaled by %v", MinTextSize(g), k)
+	}
+	var buf bytes.Buffer
+	if err := WriteSVG(&buf, g, SVGOptions{Scale: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf(`width="%s" height="%s"`, fnum(2*g.Width), fnum(2*g.Height)); !strings.Contains(buf.String(), want) {
+		t.Errorf("scaled SVG lacks %s", want)
+	}
 }
 
 func TestSVGGolden(t *testing.T) {

@@ -15,9 +15,14 @@ type SVGOptions struct {
 	// when several pictures sit in one HTML page.
 	IDPrefix string
 	// Inline writes the picture for embedding in an HTML page: no XML
-	// declaration, links on groups that have them, and a width of 100 % so
-	// it scales with the page (the viewBox keeps its proportions).
+	// declaration and links on groups that have them. Its width and
+	// height are the drawn size (times Scale); the page's stylesheet may
+	// scale it to the column, the viewBox keeping its proportions.
 	Inline bool
+	// Scale multiplies the width and height the picture asks for (not its
+	// drawing): 1.2 shows every text 20 % larger wherever the picture is
+	// shown at its own size. Zero means 1.
+	Scale float64
 }
 
 // WriteSVG prints s as an SVG 1.1 document. The root has role="img" and is
@@ -71,12 +76,12 @@ func (p *svgPrinter) scene(s *Scene) {
 	}
 	p.str(`<svg xmlns="http://www.w3.org/2000/svg" version="1.1"`)
 	p.attr("viewBox", "0 0 "+fnum(w)+" "+fnum(h))
-	if p.o.Inline {
-		p.attr("width", "100%")
-	} else {
-		p.num("width", w)
-		p.num("height", h)
+	k := p.o.Scale
+	if k <= 0 {
+		k = 1
 	}
+	p.num("width", w*k)
+	p.num("height", h*k)
 	p.attr("role", "img")
 	p.attr("aria-labelledby", id+"title "+id+"desc")
 	p.attr("font-family", fontFamily)

@@ -10,11 +10,12 @@ import (
 )
 
 type accountData struct {
-	U       auth.User
-	Grants  []grantView
-	Tokens  []auth.Token
-	PwForm  *form
-	TokForm *form
+	U        auth.User
+	HomeName string
+	Grants   []grantView
+	Tokens   []auth.Token
+	PwForm   *form
+	TokForm  *form
 	// NewSecret is the secret of a token just created: shown on this one
 	// response and never again.
 	NewSecret string
@@ -35,6 +36,7 @@ func (w *Web) renderAccount(rw http.ResponseWriter, r *http.Request, sc scope.Sc
 		return
 	}
 	d.U = u
+	d.HomeName = w.namesOf(r, sc, []string{u.HomeOrg})[u.HomeOrg]
 	d.Grants = w.grantViews(r, sc, u.Grants)
 	if d.Tokens, err = w.o.Auth.ListTokens(ctx, sc, sc.UserID); err != nil {
 		w.fail(rw, r, sc, err)

@@ -37,6 +37,7 @@ type usersData struct {
 	Query, Org string
 	Cursor     string
 	Users      []auth.User
+	Names      map[string]string // organisation names by code, for "Name (CODE)"
 	Next       string
 	Admin      bool
 	Error      string
@@ -62,6 +63,14 @@ func (w *Web) users(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 		return
 	}
 	d.Users, d.Next = list, next
+	var codes []string
+	for _, u := range list {
+		codes = append(codes, u.HomeOrg)
+		for _, g := range u.Grants {
+			codes = append(codes, g.Org)
+		}
+	}
+	d.Names = w.namesOf(r, sc, codes)
 	v := w.page(r, sc, "Users", "admin")
 	v.D = d
 	w.render(rw, r, status, "users", v)
@@ -291,6 +300,7 @@ type auditData struct {
 	National bool
 	Verified *audit.Verification
 	Actions  []string
+	Names    map[string]string // organisation names by code, for "Name (CODE)"
 }
 
 // auditActions are offered as suggestions in the action filter.
@@ -368,9 +378,12 @@ func (w *Web) renderAudit(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 		}
 		names := w.o.Auth.AuditNames(r.Context(), sc)
 		d.Entries = make([]auditRow, len(list))
+		codes := make([]string, len(list))
 		for i, e := range list {
 			d.Entries[i] = auditRow{Entry: e, What: audit.Describe(e, names)}
+			codes[i] = e.Org
 		}
+		d.Names = w.namesOf(r, sc, codes)
 		if next > 0 {
 			q := r.URL.Query()
 			q.Del("verify")

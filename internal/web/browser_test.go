@@ -2,8 +2,6 @@ package web
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,15 +28,8 @@ func TestBrowser(t *testing.T) {
 }
 
 func browse(t *testing.T, e *env, dir string, width, height int64) {
-	ctx := newBrowser(t, width, height, 90*time.Second)
-
-	base := e.srv.URL
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	b := openBrowser(t, e.srv.URL, dir, width, height, 90*time.Second)
+	ctx, base, do, shot := b.ctx, b.base, b.do, b.shot
 	text := func(sel string) string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
@@ -46,16 +37,6 @@ func browse(t *testing.T, e *env, dir string, width, height int64) {
 			t.Fatalf("text of %s: %v", sel, err)
 		}
 		return s
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%dx%d.png", name, width, height)), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 
 	do("open sign-in", chromedp.EmulateViewport(width, height), chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.ID("f-email")))

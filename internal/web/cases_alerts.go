@@ -87,6 +87,8 @@ type inboxData struct {
 	Verdicts  []cases.Disposition
 	Groupings []string
 	CanWrite  bool
+	// Ticked are the alerts ticked when triage failed, ticked again.
+	Ticked map[string]bool
 }
 
 // alertsInbox is the inbox: the alerts the caller may see that match the
@@ -107,9 +109,6 @@ func inboxDone(q url.Values) string {
 		return ""
 	}
 	n, _ := strconv.Atoi(q.Get("n"))
-	if q.Get("done") == "view" {
-		return ""
-	}
 	return count(n, "alert", "") + " " + what + "."
 }
 
@@ -117,7 +116,10 @@ func (w *Web) renderInbox(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 	f := readInboxFilter(q)
 	d := inboxData{F: f, Query: f.values().Encode(), Templates: w.o.Cases.Templates(), Triage: tri, Message: msg, Sinces: sinceChoices,
 		Statuses: cases.AlertStatuses(), Sevs: cases.Severities(), Verdicts: cases.Dispositions(), Groupings: cases.GroupBy(),
-		CanWrite: sc.Can(scope.Write), Paged: q.Get("after") != ""}
+		CanWrite: sc.Can(scope.Write), Paged: q.Get("after") != "", Ticked: map[string]bool{}}
+	for _, id := range strings.Fields(tri.V("ids")) {
+		d.Ticked[id] = true
+	}
 	if q.Get("done") == "view" {
 		d.Message = "View saved."
 	}
@@ -174,6 +176,7 @@ func (w *Web) alertsTriage(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 	filter := readInboxFilter(back).values()
 	ids := r.PostForm["ids"]
 	f := newForm(r, "action", "assignee", "disposition", "reason", "case", "template", "title")
+	f.Values["ids"] = strings.Join(ids, " ")
 	action := f.V("action")
 	var err error
 	var caseID string

@@ -163,7 +163,7 @@ func TestAlertsBulkTriageAndViews(t *testing.T) {
 	// A verdict without one chosen names the field.
 	p = c.post("/alerts/triage", url.Values{"ids": {a1}, "action": {"disposition"}})
 	wantStatus(t, "no verdict", p, http.StatusUnprocessableEntity)
-	mustContain(t, "no verdict", p.body, "There is a problem", `href="#f-disposition"`)
+	mustContain(t, "no verdict", p.body, "There is a problem", `href="#f-disposition"`, `value="`+a1+`" id="sel-`+a1+`" aria-label="Select alert Finance invoice lure" checked`)
 	// Nothing ticked.
 	p = c.post("/alerts/triage", url.Values{"action": {"acknowledge"}})
 	wantStatus(t, "none ticked", p, http.StatusUnprocessableEntity)
@@ -326,4 +326,67 @@ func TestCaseNewListAndLinks(t *testing.T) {
 	if p.status < 400 || p.status >= 500 {
 		t.Errorf("a case in another trust: status %d", p.status)
 	}
+}
+
+// casePagePaths seeds an alert and a case and returns the Alerts and
+// Cases pages with the template each renders (TestEveryPageRenders).
+func casePagePaths(t *testing.T, e *env) map[string]string {
+	t.Helper()
+	a := seedAlert(t, e.cases, "RR8", "every-page", "Every page alert", cases.High, cases.Observable{Type: cases.ObsIP, Value: "192.0.2.44"})
+	cs, err := e.cases.CreateCase(context.Background(), scope.System("test"), cases.NewCase{Template: "phishing", AlertIDs: []string{a}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"/alerts": "alerts", "/alerts?group=title": "alerts", "/alerts/" + a: "alert", "/cases": "cases",
+		"/cases/new": "case_new", "/cases/" + cs.ID: "case"}
+}
+
+// The Alerts and Cases entries are in the navigation of people who read
+// organisations' data, not of a supplier representative (who reads no
+// organisation's alerts); without the cases service neither is there.
+func TestCasesNavigationByRole(t *testing.T) {
+	e := newSupplyEnvWith(t, envOptions{cases: true})
+	for email, want := range map[string]bool{"nat@supply.test": true, "gstt@supply.test": true, "rep@synnovis.test": false, "auditor@vigil.test": true} {
+		home := e.signIn(email).get("/")
+		has := strings.Contains(home.body, `href="/alerts"`) && strings.Contains(home.body, `href="/cases"`)
+		if has != want {
+			t.Errorf("%s: Alerts and Cases in the navigation = %v, want %v", email, has, want)
+		}
+	}
+	rep := e.signIn("rep@synnovis.test")
+	p := rep.get("/alerts")
+	wantStatus(t, "representative's inbox", p, 200)
+	mustContain(t, "representative's inbox", p.body, "0 alerts")
+	plain := newEnv(t, envOptions{})
+	c := plain.signIn("analyst@leeds.test")
+	mustNotContain(t, "without cases", c.get("/").body, `href="/alerts"`, `href="/cases"`)
+	wantStatus(t, "/alerts without cases", c.get("/alerts"), 404)
+	wantStatus(t, "/cases without cases", c.get("/cases"), 404)
+}
+
+// "Seen in other cases" on a case page names only the cases the reader
+// may see: Leeds's analyst sees the other Leeds case holding the same
+// address, never Bradford's.
+func TestCaseSeenInOtherCasesWithinScope(t *testing.T) {
+	e := newEnv(t, envOptions{cases: true})
+	ctx := context.Background()
+	sys := scope.System("t")
+	ip := cases.Observable{Type: cases.ObsIP, Value: "203.0.113.77"}
+	var ids []string
+	for _, x := range []struct{ org, ref, title string }{{"RR8", "s-1", "Leeds first sighting"}, {"RR8", "s-2", "Leeds second sighting"}, {"RAE", "s-3", "Bradford sighting"}} {
+		a := seedAlert(t, e.cases, x.org, x.ref, x.title, cases.High, ip)
+		c, err := e.cases.CreateCase(ctx, sys, cases.NewCase{Org: x.org, Title: x.title + " case", AlertIDs: []string{a}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	p := e.signIn("analyst@leeds.test").get("/cases/" + ids[0])
+	wantStatus(t, "case", p, 200)
+	obs := regexp.MustCompile(`(?s)<section id="observables".*?</section>`).FindString(p.body)
+	mustContain(t, "observables", obs, "203.0.113.77", "Leeds second sighting case", ids[1])
+	mustNotContain(t, "observables", obs, "Bradford", ids[2], "RAE")
+	p = e.signIn("admin@vigil.test").get("/cases/" + ids[0])
+	obs = regexp.MustCompile(`(?s)<section id="observables".*?</section>`).FindString(p.body)
+	mustContain(t, "national view of the observables", obs, "Leeds second sighting case", "Bradford sighting case")
 }

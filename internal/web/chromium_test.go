@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -94,4 +95,73 @@ func newBrowser(t *testing.T, width, height int64, timeout time.Duration) contex
 		t.Fatalf("start browser: %v", err)
 	}
 	return ctx
+}
+
+// browser is one headless Chromium window on a test server, with what
+// every browser test does: run actions, evaluate script, screenshot, sign
+// in. Each step that fails ends the test, naming the step.
+type browser struct {
+	t             *testing.T
+	ctx           context.Context
+	base, dir     string
+	width, height int64
+	// file gives a screenshot's file name (without .png) from its label;
+	// by default label-WIDTHxHEIGHT.
+	file func(label string) string
+}
+
+// openBrowser starts a browser of width × height on the server at base,
+// saving screenshots in dir.
+func openBrowser(t *testing.T, base, dir string, width, height int64, timeout time.Duration) *browser {
+	t.Helper()
+	b := &browser{t: t, ctx: newBrowser(t, width, height, timeout), base: base, dir: dir, width: width, height: height}
+	b.file = func(label string) string { return fmt.Sprintf("%s-%dx%d", label, width, height) }
+	return b
+}
+
+// do runs actions as one step.
+func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval runs js in the page and returns its value.
+func eval[T any](b *browser, js string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// evalText runs js in the page for a string.
+func (b *browser) evalText(js string) string {
+	b.t.Helper()
+	return eval[string](b, js)
+}
+
+// shot saves a screenshot of the whole page.
+func (b *browser) shot(label string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", label, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.dir, b.file(label)+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// signIn signs in through the form as email, then waits for ready (a
+// signed-in page's element).
+func (b *browser) signIn(email string, ready chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	b.do("sign in as "+email, chromedp.EmulateViewport(b.width, b.height), chromedp.Navigate(b.base+"/signin"), chromedp.WaitVisible(chromedp.ID("f-email")),
+		chromedp.SendKeys(chromedp.ID("f-email"), email),
+		chromedp.SendKeys(chromedp.ID("f-password"), password),
+		chromedp.Click(chromedp.CSS(`form[action="/signin"] button[type="submit"]`)),
+		ready)
 }

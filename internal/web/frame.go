@@ -208,7 +208,7 @@ func (c timeWords) html(v any, seconds bool) template.HTML {
 	switch x := v.(type) {
 	case time.Time:
 		t = x
-	case *time.Time: // optional times (a case's acknowledged_at)
+	case *time.Time:
 		if x == nil {
 			return ""
 		}

@@ -3,8 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -43,65 +41,15 @@ func TestFrameBrowser(t *testing.T) {
 	t.Logf("screenshots in %s", dir)
 }
 
-type frameBrowser struct {
-	t      *testing.T
-	ctx    context.Context
-	base   string
-	dir    string
-	width  int64
-	suffix string
-}
-
-func (b *frameBrowser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	if err := chromedp.Do(b.ctx, actions...); err != nil {
-		b.t.Fatalf("%s: %v", what, err)
-	}
-}
-
-func eval[T any](b *frameBrowser, js string) T {
-	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
-	if err != nil {
-		b.t.Fatalf("evaluate %s: %v", js, err)
-	}
-	return v
-}
-
-func (b *frameBrowser) shot(name string) {
-	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(b.dir, fmt.Sprintf("frame-%s-%d%s.png", name, b.width, b.suffix)), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-}
-
 // fits fails the test when the page is wider than the window (a sideways
 // scroll on a phone).
-func (b *frameBrowser) fits(page string) {
+func (b *browser) fits(page string) {
 	b.t.Helper()
 	w := eval[int64](b, `document.documentElement.scrollWidth`)
 	if w > b.width {
 		wide := eval[string](b, `(function(){var out=[];document.querySelectorAll('body *').forEach(function(el){var r=el.getBoundingClientRect();if(r.right>window.innerWidth+1&&out.length<5){out.push(el.tagName+'.'+el.className+' right='+Math.round(r.right));}});return out.join('; ');})()`)
 		b.t.Errorf("%s is %d px wide in a %d px window; widest: %s", page, w, b.width, wide)
 	}
-}
-
-func (b *frameBrowser) signIn() {
-	b.t.Helper()
-	b.do("sign in",
-		chromedp.EmulateViewport(b.width, 844),
-		chromedp.Navigate(b.base+"/signin"),
-		chromedp.WaitVisible(chromedp.ID("f-email")),
-		chromedp.SendKeys(chromedp.ID("f-email"), "admin@vigil.test"),
-		chromedp.SendKeys(chromedp.ID("f-password"), password),
-		chromedp.Click(chromedp.CSS(`form[action="/signin"] button[type="submit"]`)),
-		// Only signed-in pages have the navigation (folded away on a
-		// phone, so it is waited for in the document, not on screen).
-		chromedp.WaitReady(chromedp.ID("sidenav")))
 }
 
 // framePages are the pages of the frame: what this test owns the look of.
@@ -122,8 +70,11 @@ func framePages(e *env) [][2]string {
 var countRE = regexp.MustCompile(`^(\d+) of (\d+) rows$`)
 
 func browseFrame(t *testing.T, e *env, dir string, width, height int64) {
-	b := &frameBrowser{t: t, ctx: newBrowser(t, width, height, 120*time.Second), base: e.srv.URL, dir: dir, width: width}
-	b.signIn()
+	b := openBrowser(t, e.srv.URL, dir, width, height, 120*time.Second)
+	b.file = func(label string) string { return fmt.Sprintf("frame-%s-%d", label, width) }
+	// Only signed-in pages have the navigation (folded away on a phone, so
+	// it is waited for in the document, not on screen).
+	b.signIn("admin@vigil.test", chromedp.WaitReady(chromedp.ID("sidenav")))
 	phone := width <= 640
 
 	for _, p := range framePages(e) {
@@ -277,8 +228,9 @@ func browseFrame(t *testing.T, e *env, dir string, width, height int64) {
 // browseFrameNoScript: with scripting off, the phone's navigation is still
 // there (a bar of links) and the tables are plain tables.
 func browseFrameNoScript(t *testing.T, e *env, dir string) {
-	b := &frameBrowser{t: t, ctx: newBrowser(t, 390, 844, 60*time.Second), base: e.srv.URL, dir: dir, width: 390, suffix: "-noscript"}
-	b.signIn()
+	b := openBrowser(t, e.srv.URL, dir, 390, 844, 60*time.Second)
+	b.file = func(label string) string { return fmt.Sprintf("frame-%s-390-noscript", label) }
+	b.signIn("admin@vigil.test", chromedp.WaitReady(chromedp.ID("sidenav")))
 	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 		t.Fatalf("turn scripts off: %v", err)
 	}

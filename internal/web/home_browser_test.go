@@ -2,8 +2,6 @@ package web
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,32 +33,9 @@ func TestHomeBrowser(t *testing.T) {
 	for _, vp := range []struct{ w, h int64 }{{1280, 900}, {390, 844}} {
 		for _, r := range roles {
 			t.Run(fmt.Sprintf("%s-%d", r.name, vp.w), func(t *testing.T) {
-				ctx := newBrowser(t, vp.w, vp.h, 60*time.Second)
-				base := e.srv.URL
-				do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-					t.Helper()
-					if err := chromedp.Do(ctx, actions...); err != nil {
-						t.Fatalf("%s: %v", what, err)
-					}
-				}
-				eval := func(js string) string {
-					t.Helper()
-					s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-					if err != nil {
-						t.Fatalf("evaluate: %v", err)
-					}
-					return s
-				}
-				shot := func(name string) {
-					t.Helper()
-					png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-					if err != nil {
-						t.Fatalf("screenshot %s: %v", name, err)
-					}
-					if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("home-%s-%s-%d.png", name, r.name, vp.w)), png, 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
+				b := openBrowser(t, e.srv.URL, dir, vp.w, vp.h, 60*time.Second)
+				b.file = func(label string) string { return fmt.Sprintf("home-%s-%s-%d", label, r.name, vp.w) }
+				base, do, eval, shot := b.base, b.do, b.evalText, b.shot
 				// The page is as wide as the window, and nothing outside a
 				// table's scrolling box reaches past its right edge.
 				fits := func(what string) {

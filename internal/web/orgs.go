@@ -18,15 +18,23 @@ type grantView struct {
 	Revocable bool
 }
 
+// namesOf names the organisations among codes that sc may read, for a
+// page that shows them as "Name (CODE)"; on failure the page shows the
+// codes alone, and the failure is logged.
+func (w *Web) namesOf(r *http.Request, sc scope.Scope, codes []string) map[string]string {
+	names, err := w.o.Orgs.Names(r.Context(), sc, codes)
+	if err != nil {
+		w.log.Warn("names of organisations", "err", err)
+	}
+	return names
+}
+
 func (w *Web) grantViews(r *http.Request, sc scope.Scope, gs []scope.Grant) []grantView {
 	codes := make([]string, len(gs))
 	for i, g := range gs {
 		codes[i] = g.Org
 	}
-	names, err := w.o.Orgs.Names(r.Context(), sc, codes)
-	if err != nil {
-		w.log.Warn("names of granted organisations", "err", err) // the codes are still shown
-	}
+	names := w.namesOf(r, sc, codes)
 	out := make([]grantView, 0, len(gs))
 	for _, g := range gs {
 		out = append(out, grantView{Grant: g, OrgName: names[g.Org]})

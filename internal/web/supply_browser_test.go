@@ -3,8 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,32 +38,8 @@ func TestSupplyBrowser(t *testing.T) {
 }
 
 func browseSupply(t *testing.T, e *env, dir string, width, height int64) {
-	ctx := newBrowser(t, width, height, 120*time.Second)
-	base := e.srv.URL
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	eval := func(js string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", js, err)
-		}
-		return s
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%dx%d.png", name, width, height)), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b := openBrowser(t, e.srv.URL, dir, width, height, 120*time.Second)
+	ctx, base, do, eval, shot := b.ctx, b.base, b.do, b.evalText, b.shot
 	// Nothing makes the page wider than the window: tables and the graph
 	// scroll in their own boxes.
 	fits := func(what string) {
@@ -173,32 +147,8 @@ func TestSupplyLookupBrowser(t *testing.T) {
 }
 
 func lookupInBrowser(t *testing.T, e *env, dir string, width, height int64) {
-	ctx := newBrowser(t, width, height, 90*time.Second)
-	base := e.srv.URL
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	eval := func(js string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", js, err)
-		}
-		return s
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%dx%d.png", name, width, height)), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b := openBrowser(t, e.srv.URL, dir, width, height, 90*time.Second)
+	base, do, eval, shot := b.base, b.do, b.evalText, b.shot
 	// Nothing of the page's own content (main) is wider than the window,
 	// save what scrolls in its own box. The frame around it (header,
 	// organisation switcher, navigation) is the frame's to fit, and is

@@ -128,9 +128,13 @@ func (w *Web) graphScene(ctx context.Context, sc scope.Scope, g supply.Graph, in
 // inlineSVG prints s for embedding in a page. The printer escapes every
 // text and attribute and writes no script or style, so the markup is safe
 // to trust.
+//
+// It asks for its own size times supplyviz.PhoneScale: the stylesheet fits
+// it to the column on wide screens, and on a phone shows it at that size
+// (scrolling sideways), so its smallest text reads at 13 px.
 func inlineSVG(s *supplyviz.Scene, prefix string) (template.HTML, error) {
 	var buf bytes.Buffer
-	if err := supplyviz.WriteSVG(&buf, s, supplyviz.SVGOptions{Inline: true, IDPrefix: prefix}); err != nil {
+	if err := supplyviz.WriteSVG(&buf, s, supplyviz.SVGOptions{Inline: true, IDPrefix: prefix, Scale: supplyviz.PhoneScale(s)}); err != nil {
 		return "", err
 	}
 	return template.HTML(buf.String()), nil
@@ -339,6 +343,9 @@ func (w *Web) supplyPicture(name, ext string) func(http.ResponseWriter, *http.Re
 		q := r.URL.Query()
 		var s *supplyviz.Scene
 		var file string
+		// phone=1 asks for the variant a page offers narrow screens.
+		phone := q.Get("phone") == "1"
+		scale := 1.0
 		switch name {
 		case "graph":
 			node, depth := readGraphQuery(q)
@@ -348,6 +355,9 @@ func (w *Web) supplyPicture(name, ext string) func(http.ResponseWriter, *http.Re
 				return
 			}
 			s = w.graphScene(ctx, sc, g, false)
+			if phone {
+				scale = supplyviz.PhoneScale(s)
+			}
 			file = fmt.Sprintf("vigil-graph-%s-depth%d", safeName(node), depth)
 		case "map":
 			m, err := w.buildMap(ctx, sc, q)
@@ -362,7 +372,11 @@ func (w *Web) supplyPicture(name, ext string) func(http.ResponseWriter, *http.Re
 				http.Error(rw, m.Error, http.StatusBadRequest)
 				return
 			}
-			s = supplyviz.MapPicture(m.bounds, m.opts)
+			if phone {
+				s = supplyviz.MapPicturePhone(m.bounds, m.opts)
+			} else {
+				s = supplyviz.MapPicture(m.bounds, m.opts)
+			}
 			file = "vigil-map-" + safeName(m.view+"-"+m.node+m.service+"-"+string(m.level))
 		case "concentration":
 			by := q.Get("by")
@@ -376,12 +390,17 @@ func (w *Web) supplyPicture(name, ext string) func(http.ResponseWriter, *http.Re
 			}
 			co := supplyviz.ChartOptions{Footer: fmt.Sprintf("Source: Vigil supplier register (generation %d), drawn %s.", res.Generation, time.Now().UTC().Format("2 January 2006"))}
 			chart := "shares"
+			draw := supplyviz.SharesChart
 			if q.Get("chart") == "hhi" {
 				chart = "hhi"
-				s = supplyviz.HHIChart(res, co)
-			} else {
-				s = supplyviz.SharesChart(res, co)
+				draw = supplyviz.HHIChart
+				if phone {
+					draw = supplyviz.HHIChartPhone
+				}
+			} else if phone {
+				draw = supplyviz.SharesChartPhone
 			}
+			s = draw(res, co)
 			file = "vigil-concentration-" + safeName(res.Service+"-"+by+"-"+chart)
 		case "trend":
 			service, by, group := readTrendQuery(q)
@@ -402,7 +421,11 @@ func (w *Web) supplyPicture(name, ext string) func(http.ResponseWriter, *http.Re
 			for _, p := range pts {
 				name(p.TopSupplierID)
 			}
-			s = supplyviz.TrendChart(pts, supplyviz.ChartOptions{
+			draw := supplyviz.TrendChart
+			if phone {
+				draw = supplyviz.TrendChartPhone
+			}
+			s = draw(pts, supplyviz.ChartOptions{
 				Title:    fmt.Sprintf("Concentration of %s in %s over time", supply.ServiceLabel(service), place),
 				Subtitle: "HHI and the largest supplier group's share at each recorded snapshot",
 				Footer:   fmt.Sprintf("Source: Vigil concentration snapshots, drawn %s.", time.Now().UTC().Format("2 January 2006")),
@@ -417,7 +440,7 @@ func (w *Web) supplyPicture(name, ext string) func(http.ResponseWriter, *http.Re
 			ctype = "image/png"
 			err = supplyviz.WritePNG(&buf, s, 2)
 		} else {
-			err = supplyviz.WriteSVG(&buf, s, supplyviz.SVGOptions{})
+			err = supplyviz.WriteSVG(&buf, s, supplyviz.SVGOptions{Scale: scale})
 		}
 		if err != nil {
 			w.serverError(rw, r, &sc, err)

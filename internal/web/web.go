@@ -37,6 +37,7 @@ import (
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
@@ -84,6 +85,8 @@ type Options struct {
 	// Location is the zone times are shown in: the readers' own
 	// (Europe/London when nil). The exact UTC time is on every <time>.
 	Location *time.Location
+	// Notify, when set, adds the account's notification settings page.
+	Notify *notify.Service
 }
 
 // Web holds the parsed templates and the static assets.
@@ -113,6 +116,7 @@ var pageNames = []string{
 	"signin", "home", "orgs", "org", "admin", "users", "user_new", "user", "account", "audit", "error",
 	"suppliers", "supply_register", "supply_supplier", "supply_product", "supply_impact", "supply_concentration",
 	"supply_graph", "supply_map", "supply_import", "supply_boundaries",
+	"account_notifications",
 }
 
 // New parses every template and hashes every asset once, so a broken
@@ -289,6 +293,7 @@ func (w *Web) Register(rt *httpd.Router) {
 	h("POST", "/account/password", authd, "Change your password", w.changePassword)
 	h("POST", "/account/tokens", authd, "Create an API token", w.createToken)
 	h("POST", "/account/tokens/{id}/revoke", authd, "Revoke one of your API tokens", w.revokeToken)
+	w.registerNotify(h)
 }
 
 // view is what every page template gets: the frame (header, navigation,

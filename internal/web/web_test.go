@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -76,6 +77,8 @@ type env struct {
 	geo    *geo.Store
 	// cases is set with envOptions.cases.
 	cases *cases.Service
+	// notify and its cases (with envOptions.supply): notify_test.go.
+	notify *reportsEnv
 }
 
 type syncBuffer struct {
@@ -114,9 +117,9 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	ctx := context.Background()
 	sets := []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations()}
 	if eo.supply {
-		sets = append(sets, supply.Migrations(), geo.Migrations())
+		sets = append(sets, supply.Migrations(), geo.Migrations(), notify.Migrations())
 	}
-	if eo.cases {
+	if eo.supply || eo.cases {
 		sets = append(sets, casesMigrations()...)
 	}
 	db := storetest.SQLite(t, sets...)
@@ -170,6 +173,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		o.Supply, o.Boundaries = e.supply, e.geo
+		e.notify = newReportsEnv(t, db, al, orgs, as, &o)
 	}
 	if eo.cases {
 		e.cases = newCasesService(t, e, log)
@@ -890,8 +894,8 @@ func TestAuditPage(t *testing.T) {
 	mustContain(t, "filtered audit", p.body, "user.create")
 	mustNotContain(t, "filtered audit", p.body, `href="/admin/audit?action=org.create"`)
 	p = admin.get("/admin/audit?org=RAE")
-	mustContain(t, "audit by org", p.body, ">RAE<")
-	mustNotContain(t, "audit by org", p.body, ">RR8<")
+	mustContain(t, "audit by org", p.body, `<span class="code">(RAE)</span>`)
+	mustNotContain(t, "audit by org", p.body, `<span class="code">(RR8)</span>`)
 	p = admin.get("/admin/audit?since=yesterday")
 	wantStatus(t, "bad date", p, http.StatusUnprocessableEntity)
 	mustContain(t, "bad date", p.body, "Enter a date like")
@@ -1033,7 +1037,8 @@ func TestErrorPages(t *testing.T) {
 // partials.html defines reached from a rendered page. checkNoInline runs
 // on all of them.
 func TestEveryPageRenders(t *testing.T) {
-	e := newSupplyEnvWith(t, envOptions{demo: true})
+	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true})
+	pagesWithCases := casePagePaths(t, e)
 	var mu sync.Mutex
 	used := map[string]bool{}
 	var last []string // pages rendered by the request under way
@@ -1073,10 +1078,14 @@ func TestEveryPageRenders(t *testing.T) {
 		"/suppliers/impact?org=RJ1": "supply_impact", "/suppliers/concentration": "supply_concentration",
 		"/suppliers/graph": "supply_graph", "/suppliers/graph?node=org:RJ1": "supply_graph", "/suppliers/map": "supply_map",
 		"/suppliers/map?view=concentration&service=pathology": "supply_map", "/suppliers/import": "supply_import", "/suppliers/boundaries": "supply_boundaries",
+		"/account/notifications": "account_notifications",
 	} {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
-	for _, path := range []string{"/", "/orgs", "/orgs/RR8", "/account", "/suppliers"} {
+	for path, tmpl := range pagesWithCases {
+		note(path, tmpl, func() page { return admin.get(path) }, 200)
+	}
+	for _, path := range []string{"/", "/orgs", "/orgs/RR8", "/account", "/suppliers", "/alerts", "/cases"} {
 		if p := e.signIn("analyst@leeds.test").get(path); p.status != 200 {
 			t.Errorf("analyst %s: %d", path, p.status)
 		}
@@ -1096,8 +1105,10 @@ func TestEveryPageRenders(t *testing.T) {
 		"suppliers": supplyHomeData{}, "supply_register": registerData{}, "supply_supplier": supplierData{}, "supply_product": productData{},
 		"supply_impact": impactData{}, "supply_concentration": concentrationData{}, "supply_graph": graphData{}, "supply_map": mapData{},
 		"supply_import": supplyImportData{}, "supply_boundaries": boundariesData{},
+		"alerts": inboxData{}, "alert": alertData{}, "cases": caseListData{}, "case": caseData{}, "case_new": caseNewData{},
+		"account_notifications": notifySettingsData{},
 	}
-	for _, n := range pageNames {
+	for _, n := range append(pageNames, casePageNames...) {
 		var buf bytes.Buffer
 		if err := e.web.pages[n].ExecuteTemplate(&buf, "layout", &view{Title: n, User: &scope.Scope{}, D: empty[n]}); err != nil {
 			t.Errorf("%s with empty data: %v", n, err)
@@ -1308,4 +1319,22 @@ func TestUsersPagination(t *testing.T) {
 	p := c.get("/admin/users?q=person+1")
 	mustContain(t, "user search", p.body, "p10@leeds.test", "p19@leeds.test")
 	mustNotContain(t, "user search", p.body, "p20@leeds.test")
+}
+
+// TestAdminPagesNameOrganisations: the users list, a user's page, the
+// account page and the audit log show organisations as "Name (CODE)",
+// never a bare code the reader must look up.
+func TestAdminPagesNameOrganisations(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c := e.signIn("orgadmin@leeds.test")
+	const named = `<a href="/orgs/RR8">Leeds Teaching Hospitals NHS Trust</a> <span class="code">(RR8)</span>`
+	p := c.get("/admin/users")
+	wantStatus(t, "users", p, 200)
+	mustContain(t, "users", p.body, `<td data-label="Organisation">`+named, " on "+named)
+	p = c.get("/account")
+	wantStatus(t, "account", p, 200)
+	mustContain(t, "account", p.body, "<dd>"+named+"</dd>", " on "+named)
+	p = e.signIn("admin@vigil.test").get("/admin/audit")
+	wantStatus(t, "audit", p, 200)
+	mustContain(t, "audit", p.body, `title="Only this organisation's entries">Leeds Teaching Hospitals NHS Trust</a> <span class="code">(RR8)</span>`)
 }

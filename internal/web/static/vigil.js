@@ -308,3 +308,41 @@
     setup();
   }
 })();
+
+// The inbox: a "select all" box in the tick-box column's heading ticks or
+// clears every alert shown in that table (rows hidden by the filter box
+// are left alone). Without the script each alert is ticked on its own.
+(function () {
+  'use strict';
+  function setup() {
+    Array.prototype.forEach.call(document.querySelectorAll('table.table-alerts'), function (table) {
+      var th = table.tHead && table.tHead.querySelector('th.select-col');
+      if (!th) { return; }
+      var all = document.createElement('input');
+      all.type = 'checkbox';
+      all.className = 'select-all';
+      all.setAttribute('aria-label', 'Select every alert in this table');
+      th.appendChild(all);
+      var boxes = function () {
+        return Array.prototype.filter.call(table.querySelectorAll('tbody input[name="ids"]'), function (b) {
+          return !b.closest('tr').hidden;
+        });
+      };
+      all.addEventListener('change', function () {
+        boxes().forEach(function (b) { b.checked = all.checked; });
+      });
+      table.addEventListener('change', function (e) {
+        if (e.target === all) { return; }
+        var bs = boxes();
+        var n = bs.filter(function (b) { return b.checked; }).length;
+        all.checked = n > 0 && n === bs.length;
+        all.indeterminate = n > 0 && n < bs.length;
+      });
+    });
+  }
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', setup);
+  } else {
+    setup();
+  }
+})();
