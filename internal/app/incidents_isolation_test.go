@@ -50,5 +50,25 @@ func incidentsIsolationChecks(t *testing.T, s *Server) map[string]routeCheck {
 		"POST /api/v1/cases/{id}/incident": {attack: probe{path: c + child["RJZ"] + "/incident", body: `{"status":"restored"}`, status: 404},
 			own:  own(alice, probe{path: c + child["RJ1"] + "/incident", body: `{"status":"fallback-in-use","note":"paper"}`, want: []string{`"status":"fallback-in-use"`}}),
 			deny: 404, status: statuses(audrey, 403, nadia, 200), skip: []string{nadia}},
+
+		// The web pages: the same rules.
+		"GET /incidents": {attack: probe{path: "/incidents"},
+			own:  own(nadia, probe{path: "/incidents", want: []string{inc.ID}}),
+			deny: 200},
+		"POST /incidents": {attack: probe{path: "/incidents", body: "supplier=ISO-SUP&title=Mine", status: 403},
+			own:  own(nadia, probe{path: "/incidents", body: "supplier=ISO-SUP&title=Isolation+web+incident&severity=high", status: 303}),
+			deny: 403},
+		"GET /incidents/{id}": {attack: probe{path: "/incidents/" + inc.ID, status: 404},
+			own:  own(nadia, probe{path: "/incidents/" + inc.ID, want: []string{child["RJ1"], "Not answered"}}),
+			deny: 404},
+		"POST /incidents/{id}/refresh": {attack: probe{path: "/incidents/" + inc.ID + "/refresh", status: 404},
+			own:  own(nadia, probe{path: "/incidents/" + inc.ID + "/refresh", status: 303}),
+			deny: 404},
+		"POST /incidents/{id}/updates": {attack: probe{path: "/incidents/" + inc.ID + "/updates", body: "title=x", status: 404},
+			own:  own(nadia, probe{path: "/incidents/" + inc.ID + "/updates", body: "title=Isolation+web+update", status: 303}),
+			deny: 404},
+		"POST /cases/{id}/incident": {attack: probe{path: "/cases/" + child["RJZ"] + "/incident", body: "status=restored", status: 404},
+			own:  own(alice, probe{path: "/cases/" + child["RJ1"] + "/incident", body: "status=restored&note=web", status: 303}),
+			deny: 404, status: statuses(audrey, 403, nadia, 303), skip: []string{nadia}},
 	}
 }

@@ -1136,6 +1136,7 @@ func clip(s string) string {
 
 // quoted puts a person's own name for something in curly quotes.
 func quoted(s string) string { return "“" + clip(s) + "”" }
+
 // orNone lists event kinds, or says there are none.
 func orNone(kinds []string) string {
 	if len(kinds) == 0 {

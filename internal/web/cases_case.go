@@ -47,7 +47,8 @@ type caseData struct {
 var caseDone = map[string]string{
 	"created": "Case opened.", "updated": "Case updated.", "status": "Status changed.", "task": "Task added.", "taskupd": "Task saved.",
 	"log": "Work logged.", "observable": "Observable added.", "upload": "Evidence uploaded.", "timeline": "Timeline entry recorded.",
-	"comment": "Comment added.", "merged": "Case merged into this one.", "linked": "Cases linked.", "split": "Case split off from another.",
+	"acknowledged": "Acknowledgement sent to the national team.",
+	"comment":      "Comment added.", "merged": "Case merged into this one.", "linked": "Cases linked.", "split": "Case split off from another.",
 }
 
 // casePage shows one case.

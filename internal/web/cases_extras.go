@@ -30,11 +30,10 @@ type caseExtras struct {
 	Reports template.HTML
 }
 
-// caseExtras gathers the extras of case c for the caller. Nothing is
-// filled yet: the parts that fill them arrive on their own branches.
+// caseExtras gathers the extras of case c for the caller: the clocks and
+// the national incident part (incidents.go) and the report downloads.
 func (w *Web) caseExtras(r *http.Request, sc scope.Scope, c cases.Case) caseExtras {
-	_, _ = r, sc
-	// The downloads go to the API's export routes (reports.go), which read
-	// the case again with the reader's scope.
-	return caseExtras{Reports: reportLinks(c.ID)}
+	x := caseExtras{Reports: reportLinks(c.ID)} // the API's export routes (reports.go) read the case again with the reader's scope
+	x.Incident, x.Clocks = w.incidentExtras(r, sc, c)
+	return x
 }

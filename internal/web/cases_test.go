@@ -39,7 +39,11 @@ func (u caseUsers) ScopeOf(ctx context.Context, who string) (scope.Scope, error)
 
 func newCasesService(t testing.TB, e *env, log *slog.Logger) *cases.Service {
 	t.Helper()
-	svc, err := cases.New(cases.Options{DB: e.db, Audit: e.audit, Orgs: e.orgs, Users: caseUsers{e.auth}, Logger: log})
+	o := cases.Options{DB: e.db, Audit: e.audit, Orgs: e.orgs, Users: caseUsers{e.auth}, Logger: log}
+	if e.supply != nil {
+		o.Supply = e.supply // national incidents (incidents_test.go)
+	}
+	svc, err := cases.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
 )
@@ -30,6 +31,11 @@ type supplierData struct {
 	MoreDeploys  int
 	Node         string
 	Rep          bool
+	// OpenIncident shows the national team the form that opens a
+	// national incident from this supplier's compromise (incidents.go);
+	// IncidentError is what went wrong with the last try.
+	OpenIncident  bool
+	IncidentError string
 }
 
 // dependencyRow is a dependency with the name of what it depends on, when
@@ -60,7 +66,8 @@ func (w *Web) supplierPage(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 		http.Redirect(rw, r, "/suppliers/s/"+url.PathEscape(sp.ID), http.StatusFound)
 		return
 	}
-	d := supplierData{Supplier: sp, Node: "supplier:" + sp.ID, Rep: isRepOnly(sc)}
+	d := supplierData{Supplier: sp, Node: "supplier:" + sp.ID, Rep: isRepOnly(sc), IncidentError: r.URL.Query().Get("incident"),
+		OpenIncident: w.o.Cases != nil && sc.CanAt(scope.Write, "/"+org.RootCode+"/")}
 	if sp.ParentID != "" {
 		if p, err := w.o.Supply.GetSupplier(ctx, sc, sp.ParentID); err == nil {
 			d.Parent = &p

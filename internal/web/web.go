@@ -193,7 +193,7 @@ func (w *Web) parse() error {
 	if err != nil {
 		return fmt.Errorf("web: parse layout: %w", err)
 	}
-	for _, name := range append(pageNames, casePageNames...) {
+	for _, name := range append(append(pageNames, casePageNames...), incidentPageNames...) {
 		t, err := base.Clone()
 		if err != nil {
 			return err
@@ -276,6 +276,7 @@ func (w *Web) Register(rt *httpd.Router) {
 	}
 	if w.o.Cases != nil {
 		w.registerCases(h)
+		w.registerIncidents(h)
 	}
 
 	h("GET", "/admin", authd, "Administration", w.admin)
