@@ -26,6 +26,7 @@ type graph struct {
 	gen     int64
 	orgGen  int64 // the organisation tree's generation it was built from
 	builtAt time.Time
+	epoch   int64 // Service.epoch when it was built
 
 	orgs   []orgNode
 	orgIdx map[string]int32

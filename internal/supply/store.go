@@ -255,7 +255,7 @@ func (s *Service) change(ctx context.Context, sc scope.Scope, c audit.Change, fn
 		return bump(ctx, tx)
 	})
 	if err == nil {
-		s.dirty.Store(true)
+		s.epoch.Add(1)
 		s.changed()
 	}
 	return err

@@ -135,14 +135,18 @@ type Options struct {
 
 // Service is the supply domain's API. It is safe for concurrent use.
 type Service struct {
-	db     *store.DB
-	audit  *audit.Log
-	orgs   OrgSource
-	now    func() time.Time
-	log    *slog.Logger
-	opts   Options
-	graph  atomic.Pointer[graph]
-	dirty  atomic.Bool
+	db    *store.DB
+	audit *audit.Log
+	orgs  OrgSource
+	now   func() time.Time
+	log   *slog.Logger
+	opts  Options
+	graph atomic.Pointer[graph]
+	// epoch counts the changes and invalidations this process knows of; a
+	// graph built at an older epoch is stale. (A flag cleared when a rebuild
+	// began let a concurrent query take the old graph as current until the
+	// new one was installed.)
+	epoch  atomic.Int64
 	lastCk atomic.Int64 // unix nanos of the last generation check
 	build  sync.Mutex
 	pool   sync.Pool     // *scratch
@@ -220,7 +224,7 @@ func (s *Service) release() { <-s.slots }
 // Invalidate makes the next query rebuild the graph (call it after the
 // organisation tree changes, or when another process says it changed
 // either).
-func (s *Service) Invalidate() { s.dirty.Store(true) }
+func (s *Service) Invalidate() { s.epoch.Add(1) }
 
 // OnChange registers f to be called after each committed change to the
 // register, so the composition root can tell other processes. Register
@@ -235,7 +239,7 @@ func (s *Service) changed() {
 
 // Refresh rebuilds the graph now and returns its statistics.
 func (s *Service) Refresh(ctx context.Context) (GraphStats, error) {
-	s.dirty.Store(true)
+	s.epoch.Add(1)
 	g, err := s.current(ctx)
 	if err != nil {
 		return GraphStats{}, err
@@ -286,7 +290,7 @@ func bump(ctx context.Context, tx *store.Tx) error {
 func (s *Service) current(ctx context.Context) (*graph, error) {
 	g := s.graph.Load()
 	now := s.now()
-	if g != nil && !s.dirty.Load() && now.Sub(g.builtAt) < s.opts.MaxGraphAge {
+	if g != nil && g.epoch == s.epoch.Load() && now.Sub(g.builtAt) < s.opts.MaxGraphAge {
 		last := s.lastCk.Load()
 		if now.UnixNano()-last < int64(s.opts.CheckInterval) {
 			return g, nil
@@ -307,17 +311,18 @@ func (s *Service) current(ctx context.Context) (*graph, error) {
 	s.build.Lock()
 	defer s.build.Unlock()
 	// Another caller may have rebuilt while we waited.
-	if g2 := s.graph.Load(); g2 != nil && g2 != g && !s.dirty.Load() {
+	if g2 := s.graph.Load(); g2 != nil && g2 != g && g2.epoch == s.epoch.Load() {
 		return g2, nil
 	}
-	s.dirty.Store(false)
+	// The epoch is read before the register: a change committed while the
+	// graph is read leaves it stale, to be built again by the next query.
+	epoch := s.epoch.Load()
 	start := time.Now()
 	ng, err := s.load(ctx)
 	if err != nil {
-		s.dirty.Store(true)
 		return nil, err
 	}
-	ng.builtAt = now
+	ng.builtAt, ng.epoch = now, epoch
 	s.install(ng)
 	s.log.Info("supply graph built", "generation", ng.gen, "orgs", ng.stats.Orgs, "suppliers", ng.stats.Suppliers,
 		"products", ng.stats.Products, "dependencies", ng.stats.Dependencies, "deployments", ng.stats.Deployments,
