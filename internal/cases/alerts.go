@@ -346,79 +346,46 @@ const MaxPage = 1000
 // ("" at the end). The order is stable: a repeat raises an alert's
 // occurrences but does not move it.
 func (s *Service) ListAlerts(ctx context.Context, sc scope.Scope, f AlertFilter) ([]Alert, string, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
-	if f.Limit > MaxPage {
-		return nil, "", fault.Invalidf("limit", "want a number from 1 to %d", MaxPage)
-	}
-	var where, hint string
-	var args []any
-	if f.Org == "" {
-		var err error
-		if where, args, hint, err = s.inboxScope(ctx, sc, f.Limit+1); err != nil {
-			return nil, "", err
-		}
-	} else {
-		where, args = sc.Filter("org", scope.Read)
-	}
-	conds := []string{where}
-	add := func(cond string, a ...any) { conds = append(conds, cond); args = append(args, a...) }
-	if f.Status != "" {
-		if err := oneOf("status", f.Status, AlertStatuses()); err != nil {
-			return nil, "", err
-		}
-		add("status = ?", string(f.Status))
-	}
-	if f.Severity != "" {
-		if err := oneOf("severity", f.Severity, Severities()); err != nil {
-			return nil, "", err
-		}
-		add("severity = ?", string(f.Severity))
-	}
-	for _, x := range []struct{ col, name, v string }{{"org", "org", strings.ToUpper(f.Org)}, {"source", "source", strings.ToLower(f.Source)},
-		{"type", "type", strings.ToLower(f.Type)}, {"assignee", "assignee", f.Assignee}, {"case_id", "case", f.Case}} {
-		if x.v == "" {
-			continue
-		}
-		if err := checkName(x.name, x.v, false, safetext.MaxName); err != nil {
-			return nil, "", err
-		}
-		add(x.col+" = ?", x.v)
-	}
-	if f.Query != "" {
-		c, a, err := searchConds("search", f.Query)
-		if err != nil {
-			return nil, "", err
-		}
-		add(c, a...)
-	}
-	if !f.Since.IsZero() {
-		add("id >= ?", idFloor(prefixAlert, f.Since))
-	}
-	if !f.Until.IsZero() {
-		add("id < ?", idFloor(prefixAlert, f.Until))
-	}
-	if f.After != "" {
-		if !validID(prefixAlert, f.After) {
-			return nil, "", fault.Invalidf("cursor", "not a cursor from this listing")
-		}
-		add("id < ?", f.After)
-	}
-	args = append(args, f.Limit+1)
-	list, err := queryAll(ctx, s.db.Q(), `SELECT `+alertCols+` FROM alerts`+hint+` WHERE `+strings.Join(conds, " AND ")+` ORDER BY id DESC LIMIT ?`, scanAlert, args...)
+	limit, err := pageLimit(f.Limit)
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(list) > f.Limit {
-		list = list[:f.Limit]
-		next = list[len(list)-1].ID
+	var l listing
+	hint := ""
+	if f.Org == "" {
+		where, args, h, err := s.inboxScope(ctx, sc, limit+1)
+		if err != nil {
+			return nil, "", err
+		}
+		l.add(where, args...)
+		hint = h
+	} else {
+		where, args := sc.Filter("org", scope.Read)
+		l.add(where, args...)
 	}
-	if list == nil {
-		list = []Alert{}
+	if err := is(&l, "status", "status", f.Status, AlertStatuses()); err != nil {
+		return nil, "", err
 	}
-	return list, next, nil
+	if err := is(&l, "severity", "severity", f.Severity, Severities()); err != nil {
+		return nil, "", err
+	}
+	if err := l.equal(eq{"org", "org", strings.ToUpper(f.Org)}, eq{"source", "source", strings.ToLower(f.Source)},
+		eq{"type", "type", strings.ToLower(f.Type)}, eq{"assignee", "assignee", f.Assignee}, eq{"case_id", "case", f.Case}); err != nil {
+		return nil, "", err
+	}
+	if err := l.words("search", f.Query); err != nil {
+		return nil, "", err
+	}
+	if !f.Since.IsZero() {
+		l.add("id >= ?", idFloor(prefixAlert, f.Since))
+	}
+	if !f.Until.IsZero() {
+		l.add("id < ?", idFloor(prefixAlert, f.Until))
+	}
+	if err := l.after(prefixAlert, f.After); err != nil {
+		return nil, "", err
+	}
+	return page(ctx, s.db.Q(), alertCols, "alerts"+hint, l, limit, scanAlert, func(a Alert) string { return a.ID })
 }
 
 // inboxScope returns the condition keeping the inbox to sc's

@@ -538,70 +538,37 @@ type CaseFilter struct {
 // ListCases returns the cases sc may read that match f, newest first, and
 // the next page's cursor. Items carry no alerts, links or tasks.
 func (s *Service) ListCases(ctx context.Context, sc scope.Scope, f CaseFilter) ([]Case, string, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
-	if f.Limit > MaxPage {
-		return nil, "", fault.Invalidf("limit", "want a number from 1 to %d", MaxPage)
-	}
-	where, args := sc.Filter("org", scope.Read)
-	if sc.National(scope.Read) {
-		where, args = "1=1", nil // every organisation is under the root (inboxScope)
-	}
-	conds := []string{where}
-	add := func(cond string, a ...any) { conds = append(conds, cond); args = append(args, a...) }
-	if f.Status != "" {
-		if err := oneOf("status", f.Status, CaseStatuses()); err != nil {
-			return nil, "", err
-		}
-		add("status = ?", string(f.Status))
-	}
-	if f.Severity != "" {
-		if err := oneOf("severity", f.Severity, Severities()); err != nil {
-			return nil, "", err
-		}
-		add("severity = ?", string(f.Severity))
-	}
-	for _, x := range []struct{ col, name, v string }{{"org", "org", strings.ToUpper(f.Org)}, {"assignee", "assignee", f.Assignee},
-		{"template", "template", f.Template}, {"parent_id", "parent", f.Parent}} {
-		if x.v == "" {
-			continue
-		}
-		if err := checkName(x.name, x.v, false, safetext.MaxName); err != nil {
-			return nil, "", err
-		}
-		add(x.col+" = ?", x.v)
-	}
-	if f.Tag != "" {
-		add("id IN (SELECT case_id FROM case_tags WHERE tag = ?)", strings.ToLower(f.Tag))
-	}
-	if f.Query != "" {
-		c, a, err := searchConds("search", f.Query)
-		if err != nil {
-			return nil, "", err
-		}
-		add(c, a...)
-	}
-	if f.After != "" {
-		if !validID(prefixCase, f.After) {
-			return nil, "", fault.Invalidf("cursor", "not a cursor from this listing")
-		}
-		add("id < ?", f.After)
-	}
-	args = append(args, f.Limit+1)
-	list, err := queryAll(ctx, s.db.Q(), `SELECT `+caseCols+` FROM cases WHERE `+strings.Join(conds, " AND ")+` ORDER BY id DESC LIMIT ?`, scanCase, args...)
+	limit, err := pageLimit(f.Limit)
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(list) > f.Limit {
-		list = list[:f.Limit]
-		next = list[len(list)-1].ID
+	var l listing
+	if sc.National(scope.Read) {
+		l.add("1=1") // every organisation is under the root (inboxScope)
+	} else {
+		where, args := sc.Filter("org", scope.Read)
+		l.add(where, args...)
 	}
-	if list == nil {
-		list = []Case{}
+	if err := is(&l, "status", "status", f.Status, CaseStatuses()); err != nil {
+		return nil, "", err
 	}
-	return list, next, nil
+	if err := is(&l, "severity", "severity", f.Severity, Severities()); err != nil {
+		return nil, "", err
+	}
+	if err := l.equal(eq{"org", "org", strings.ToUpper(f.Org)}, eq{"assignee", "assignee", f.Assignee},
+		eq{"template", "template", f.Template}, eq{"parent_id", "parent", f.Parent}); err != nil {
+		return nil, "", err
+	}
+	if f.Tag != "" {
+		l.add("id IN (SELECT case_id FROM case_tags WHERE tag = ?)", strings.ToLower(f.Tag))
+	}
+	if err := l.words("search", f.Query); err != nil {
+		return nil, "", err
+	}
+	if err := l.after(prefixCase, f.After); err != nil {
+		return nil, "", err
+	}
+	return page(ctx, s.db.Q(), caseCols, "cases", l, limit, scanCase, func(c Case) string { return c.ID })
 }
 
 // CasePatch changes a case; nil fields are left alone. Fields are merged

@@ -3,6 +3,7 @@ package cases
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,7 +52,7 @@ func checkByteOrder(t *testing.T, db *store.DB) {
 // TestCasesMigrationPortable: one portable cases schema and PostgreSQL's
 // byte-ordered keys as a step of its own — on a new database, and on one
 // made by the schema as it shipped (a whole copy of 0001 per engine),
-// which gets nothing but the recorded step and keeps its data.
+// which gets the later steps and the recorded 0009, never 0001 again, and keeps its data.
 func TestCasesMigrationPortable(t *testing.T) {
 	t.Run("new", func(t *testing.T) {
 		storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -72,8 +73,17 @@ func TestCasesMigrationPortable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(done) != 1 || done[0].Domain != "cases" || done[0].Version != 9 {
-				t.Fatalf("upgrading applied %v, want only cases 0009", done)
+			// The shipped 0001 is not applied again: the upgrade applies
+			// the later steps (clocks, incidents, …) and 0009 only.
+			var versions []int
+			for _, m := range done {
+				if m.Domain != "cases" || m.Version == 1 {
+					t.Fatalf("upgrading applied %s %d again", m.Domain, m.Version)
+				}
+				versions = append(versions, m.Version)
+			}
+			if !slices.Contains(versions, 9) {
+				t.Fatalf("upgrading applied %v, want cases 0009 among them", versions)
 			}
 			if err := db.Check(ctx, org.Migrations(), audit.Migrations(), Migrations()); err != nil {
 				t.Fatal(err)

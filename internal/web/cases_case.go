@@ -435,50 +435,41 @@ func (w *Web) caseComment(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 
 // caseMerge merges the case named into this one.
 func (w *Web) caseMerge(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
-	limitBody(rw, r)
-	id := r.PathValue("id")
-	f := caseForm(r, "merge", "from")
-	from := strings.TrimSpace(r.PostFormValue("from"))
-	if from == "" {
-		w.caseFailed(rw, r, sc, f, "merge", fault.Invalidf("from", "give the ID of the case to merge into this one (CS-…)"), "from")
-		return
-	}
-	if _, err := w.o.Cases.MergeCases(r.Context(), sc, id, from); err != nil {
-		if errors.Is(err, fault.ErrNotFound) {
-			if _, err2 := w.o.Cases.GetCase(r.Context(), sc, id); err2 == nil {
-				f.Set("merge-from", "There is no case "+from+" that you can see.")
-				w.renderCase(rw, r, sc, http.StatusNotFound, f, "")
-				return
-			}
-		}
-		w.caseFailed(rw, r, sc, f, "merge", err, "from")
-		return
-	}
-	w.caseRedirect(rw, r, id, "merged", "links")
+	w.withOtherCase(rw, r, sc, "merge", "from", "give the ID of the case to merge into this one (CS-…)", "merged",
+		func(id, other string) error { _, err := w.o.Cases.MergeCases(r.Context(), sc, id, other); return err })
 }
 
 // caseLink links this case with another.
 func (w *Web) caseLink(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	w.withOtherCase(rw, r, sc, "link", "case_id", "give the ID of the case to link (CS-…)", "linked",
+		func(id, other string) error { _, err := w.o.Cases.LinkCases(r.Context(), sc, id, other); return err })
+}
+
+// withOtherCase is a case-page form naming another case in field (merge,
+// link): an empty field asks for it, a case the caller cannot see is
+// said at the field with the form kept, and success returns to the page's
+// links with done.
+func (w *Web) withOtherCase(rw http.ResponseWriter, r *http.Request, sc scope.Scope, form, field, ask, done string, act func(id, other string) error) {
 	limitBody(rw, r)
 	id := r.PathValue("id")
-	f := caseForm(r, "link", "case_id")
-	other := strings.TrimSpace(r.PostFormValue("case_id"))
+	f := caseForm(r, form, field)
+	other := strings.TrimSpace(r.PostFormValue(field))
 	if other == "" {
-		w.caseFailed(rw, r, sc, f, "link", fault.Invalidf("case_id", "give the ID of the case to link (CS-…)"), "case_id")
+		w.caseFailed(rw, r, sc, f, form, fault.Invalidf(field, "%s", ask), field)
 		return
 	}
-	if _, err := w.o.Cases.LinkCases(r.Context(), sc, id, other); err != nil {
+	if err := act(id, other); err != nil {
 		if errors.Is(err, fault.ErrNotFound) {
 			if _, err2 := w.o.Cases.GetCase(r.Context(), sc, id); err2 == nil {
-				f.Set("link-case_id", "There is no case "+other+" that you can see.")
+				f.Set(form+"-"+field, "There is no case "+other+" that you can see.")
 				w.renderCase(rw, r, sc, http.StatusNotFound, f, "")
 				return
 			}
 		}
-		w.caseFailed(rw, r, sc, f, "link", err, "case_id")
+		w.caseFailed(rw, r, sc, f, form, err, field)
 		return
 	}
-	w.caseRedirect(rw, r, id, "linked", "links")
+	w.caseRedirect(rw, r, id, done, "links")
 }
 
 // caseSplit moves the ticked tasks, observables and alerts into a new
