@@ -25,8 +25,8 @@ run: build
 # (internal/testneed).
 test: vet
 	$(GO) test -race -timeout 20m ./...
-	# Timing budgets (tree and search pages < 200 ms) hold without the race detector.
-	$(GO) test -count=1 -run 'Fast|Performance' ./internal/app/ ./internal/web/
+	# Timing budgets (pages < 200 ms, alert creation, a national incident) hold without the race detector.
+	$(GO) test -count=1 -run 'Fast|Performance' ./internal/app/ ./internal/web/ ./internal/cli/
 
 test-short:
 	$(GO) test -short ./...

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigil-health/vigil/internal/testneed"
 )
 
 // alertPosts is how many alerts TestAlertCreationPerformance posts
@@ -22,7 +24,7 @@ func alertPosts() int {
 	if n, err := strconv.Atoi(os.Getenv("VIGIL_BENCH_ALERT_POSTS")); err == nil && n > 0 {
 		return n
 	}
-	if raceEnabled {
+	if testneed.Race {
 		return 2_000 // the race detector's run checks the counts, not the rate
 	}
 	return 20_000
@@ -113,7 +115,7 @@ func TestAlertCreationPerformance(t *testing.T) {
 	if rows != n+500 {
 		t.Fatalf("%d alerts stored, want %d", rows, n+500)
 	}
-	if raceEnabled || rate >= 2000 {
+	if testneed.Race || rate >= 2000 {
 		return
 	}
 	// Slower than the floor. On a machine others are loading (2 cores

@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
 	"github.com/vigil-health/vigil/internal/supply/supplygen"
+	"github.com/vigil-health/vigil/internal/testneed"
 )
 
 // TestHomePageFastAtNationalScale holds every role's home page to 200 ms
@@ -22,7 +23,7 @@ import (
 // the first since the last register change: the home page must never
 // compute a national report itself.
 func TestHomePageFastAtNationalScale(t *testing.T) {
-	if testing.Short() || raceEnabled {
+	if testing.Short() || testneed.Race {
 		t.Skip("builds the national-scale register; timing needs a build without the race detector")
 	}
 	s := startEmbedded(t)

@@ -108,7 +108,7 @@ func TestOrgPagesFastOnRealData(t *testing.T) {
 		// The budget is for the median, which is what a user feels. Under
 		// the race detector every request is several times slower, so the
 		// budget is held in the run without it (make test does both).
-		if !raceEnabled && pct(d, .5) > 200*time.Millisecond {
+		if !testneed.Race && pct(d, .5) > 200*time.Millisecond {
 			t.Errorf("%s: median %v, over the 200 ms budget", p.path, pct(d, .5))
 		}
 	}

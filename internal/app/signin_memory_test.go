@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-health/vigil/internal/testneed"
 )
 
 // TestSignInMemoryPerformance starts a real `vigil serve` (embedded SQLite
@@ -34,7 +36,7 @@ func TestSignInMemoryPerformance(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
 	}
-	if raceEnabled {
+	if testneed.Race {
 		t.Skip("memory is measured without the race detector (make test runs it)")
 	}
 	bin := os.Getenv("VIGIL_BIN")

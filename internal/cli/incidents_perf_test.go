@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
+	"github.com/vigil-health/vigil/internal/testneed"
 )
 
 // incidentSupplier is the generated national register's security-agent
@@ -40,8 +41,8 @@ func cpuTime(t *testing.T) time.Duration {
 }
 
 func TestNationalIncidentPerformance(t *testing.T) {
-	if testing.Short() {
-		t.Skip("generates and imports the national register (about 15 s)")
+	if testing.Short() || testneed.Race {
+		t.Skip("generates and imports the national register (about 15 s; minutes under the race detector, which make test runs it without)")
 	}
 	work := t.TempDir()
 	dir, data := filepath.Join(work, "db"), filepath.Join(work, "national")

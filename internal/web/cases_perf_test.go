@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
+	"github.com/vigil-health/vigil/internal/testneed"
 )
 
 // The inbox page's speed: the first filtered page of /alerts, over HTTP,
@@ -166,7 +167,7 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 // answers, rendered, with a median under 200 ms. Skipped under the race
 // detector and -short (timing budgets are checked without them).
 func TestInboxPagePerformance(t *testing.T) {
-	if raceEnabled || testing.Short() {
+	if testneed.Race || testing.Short() {
 		t.Skip("timing budget: run without -race and -short")
 	}
 	ib := newInboxBench(t, 20_000)
