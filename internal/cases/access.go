@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
@@ -50,6 +51,24 @@ func (s *Service) orgPath(ctx context.Context, code string) (string, error) {
 // object of organisation toPath: the target is the same organisation or
 // one above it, so its readers already read the data.
 func flowsTo(fromPath, toPath string) bool { return strings.HasPrefix(fromPath, toPath) }
+
+// assignee resolves who ("" for nobody) as the assignee of an object of
+// organisation org at path: their e-mail, or an invalid-input error on
+// the assignee field when they may not work on its cases.
+func (s *Service) assignee(ctx context.Context, sc scope.Scope, who, org, path string) (string, error) {
+	who = strings.TrimSpace(who)
+	if who == "" {
+		return "", nil
+	}
+	email, ok, err := s.userCan(ctx, sc, who, path, scope.Write)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", fault.Invalidf("assignee", "%q is not a user who may work on cases of %s", safetext.Terminal(who), org)
+	}
+	return email, nil
+}
 
 // userCan resolves who (an e-mail or user ID) and checks that they hold p
 // on organisation path. It returns their e-mail, or ok=false — the same

@@ -344,15 +344,8 @@ func (s *Service) CreateCase(ctx context.Context, sc scope.Scope, n NewCase) (Ca
 				return fault.Invalidf("alert_ids", "alert %s is already in case %s", a.ID, a.CaseID)
 			}
 		}
-		if strings.TrimSpace(n.Assignee) != "" {
-			email, ok, err := s.userCan(ctx, sc, n.Assignee, path, scope.Write)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fault.Invalidf("assignee", "%q is not a user who may work on cases of %s", safetext.Terminal(n.Assignee), c.Org)
-			}
-			c.Assignee = email
+		if c.Assignee, err = s.assignee(ctx, sc, n.Assignee, c.Org, path); err != nil {
+			return err
 		}
 		if err := writeCase(ctx, tx, &c, true); err != nil {
 			return err
@@ -654,17 +647,11 @@ func (s *Service) UpdateCase(ctx context.Context, sc scope.Scope, id string, p C
 		}
 		var evs []Event
 		if p.Assignee != nil && strings.TrimSpace(*p.Assignee) != c.Assignee {
-			c.Assignee = ""
-			if a := strings.TrimSpace(*p.Assignee); a != "" {
-				email, ok, err := s.userCan(ctx, sc, a, path, scope.Write)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					return fault.Invalidf("assignee", "%q is not a user who may work on cases of %s", safetext.Terminal(a), c.Org)
-				}
-				c.Assignee = email
+			a, err := s.assignee(ctx, sc, *p.Assignee, c.Org, path)
+			if err != nil {
+				return err
 			}
+			c.Assignee = a
 			if c.Assignee != before.Assignee {
 				notes = append(notes, "assigned to "+orNobody(c.Assignee))
 				ev := Event{Kind: "case.assigned", Org: c.Org, Case: c.ID, Actor: actorName(sc), At: now}

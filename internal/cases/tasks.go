@@ -12,7 +12,6 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/fault"
-	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -211,16 +210,11 @@ func (s *Service) CreateTask(ctx context.Context, sc scope.Scope, caseID string,
 		if c.Status == CaseClosed {
 			return fault.Invalidf("status", "case %s is closed: reopen it first", c.ID)
 		}
-		if a := strings.TrimSpace(n.Assignee); a != "" {
-			email, ok, err := s.userCan(ctx, sc, a, path, scope.Write)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fault.Invalidf("assignee", "%q is not a user who may work on cases of %s", safetext.Terminal(a), c.Org)
-			}
-			n.Assignee = email
+		a, err := s.assignee(ctx, sc, n.Assignee, c.Org, path)
+		if err != nil {
+			return err
 		}
+		n.Assignee = a
 		t, err := s.insertTask(ctx, tx, c.ID, n, -1)
 		if err != nil {
 			return err
@@ -282,17 +276,11 @@ func (s *Service) UpdateTask(ctx context.Context, sc scope.Scope, caseID, taskID
 			t.Checklist[i].Done = done
 		}
 		if p.Assignee != nil {
-			t.Assignee = ""
-			if a := strings.TrimSpace(*p.Assignee); a != "" {
-				email, ok, err := s.userCan(ctx, sc, a, path, scope.Write)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					return fault.Invalidf("assignee", "%q is not a user who may work on cases of %s", safetext.Terminal(a), c.Org)
-				}
-				t.Assignee = email
+			a, err := s.assignee(ctx, sc, *p.Assignee, c.Org, path)
+			if err != nil {
+				return err
 			}
+			t.Assignee = a
 		}
 		if err := t.check(); err != nil {
 			return err

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"html/template"
+	"strconv"
 	"strings"
 
 	"github.com/vigil-health/vigil/internal/cases"
@@ -71,35 +72,14 @@ func caseFuncs() template.FuncMap {
 			// allow-list output, safe to place as it is.
 			return template.HTML(h) //nolint:gosec // sanitised by cases.RenderMarkdown
 		},
+		// fieldValue is a custom field as people read it (yes/no, 1,234);
+		// inputValue as its form input holds it (true/false, 1234).
 		"fieldValue": func(fields map[string]any, name string) string {
-			v, ok := fields[name]
-			if !ok || v == nil {
-				return ""
-			}
-			switch x := v.(type) {
-			case bool:
-				if x {
-					return "yes"
-				}
-				return "no"
-			case float64:
-				return num(x)
-			}
-			return toString(v)
+			return fieldText(fields[name], "yes", "no", func(f float64) string { return num(f) })
 		},
 		"inputValue": func(fields map[string]any, name string) string {
-			v, ok := fields[name]
-			if !ok || v == nil {
-				return ""
-			}
-			switch x := v.(type) {
-			case bool:
-				if x {
-					return "true"
-				}
-				return "false"
-			}
-			return toString(v)
+			// FormatFloat, not Sprint: 1500000 is not "1.5e+06" in an input.
+			return fieldText(fields[name], "true", "false", func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) })
 		},
 		// withQuery is path with an encoded query string, one attribute
 		// value (a query written after "?" in a template would be escaped
@@ -114,3 +94,20 @@ func caseFuncs() template.FuncMap {
 }
 
 func toString(v any) string { return fmt.Sprint(v) }
+
+// fieldText is a custom field's value as text: "" for none, yes or no for
+// a bool, a number through number.
+func fieldText(v any, yes, no string, number func(float64) string) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case bool:
+		if x {
+			return yes
+		}
+		return no
+	case float64:
+		return number(x)
+	}
+	return toString(v)
+}
