@@ -249,24 +249,25 @@ func (w *Web) grant(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 }
 
 func (w *Web) revoke(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
-	id := r.PathValue("id")
-	_, err := w.o.Auth.Revoke(r.Context(), sc, id, scope.Role(r.PostFormValue("role")), r.PostFormValue("org"))
-	if err != nil {
-		f := &form{Values: map[string]string{}, Errors: map[string]string{}}
-		if !f.fieldError(err) {
-			w.fail(rw, r, sc, err)
-			return
-		}
-		w.renderUser(rw, r, sc, http.StatusUnprocessableEntity, id, f)
-		return
-	}
-	http.Redirect(rw, r, w.userURL(id, "revoked"), http.StatusSeeOther)
+	_, err := w.o.Auth.Revoke(r.Context(), sc, r.PathValue("id"), scope.Role(r.PostFormValue("role")), r.PostFormValue("org"))
+	w.afterUserChange(rw, r, sc, err, "revoked")
 }
 
 func (w *Web) setDisabled(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
-	id := r.PathValue("id")
 	disabled := r.PostFormValue("disabled") == "true"
-	_, err := w.o.Auth.UpdateUser(r.Context(), sc, id, auth.UserPatch{Disabled: &disabled})
+	_, err := w.o.Auth.UpdateUser(r.Context(), sc, r.PathValue("id"), auth.UserPatch{Disabled: &disabled})
+	done := "enabled"
+	if disabled {
+		done = "disabled"
+	}
+	w.afterUserChange(rw, r, sc, err, done)
+}
+
+// afterUserChange answers a change to the user of the page: back to the
+// page saying done, or the page again with a refusal that belongs to a
+// field, or the error page for anything else.
+func (w *Web) afterUserChange(rw http.ResponseWriter, r *http.Request, sc scope.Scope, err error, done string) {
+	id := r.PathValue("id")
 	if err != nil {
 		f := &form{Values: map[string]string{}, Errors: map[string]string{}}
 		if !f.fieldError(err) {
@@ -275,10 +276,6 @@ func (w *Web) setDisabled(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 		}
 		w.renderUser(rw, r, sc, http.StatusUnprocessableEntity, id, f)
 		return
-	}
-	done := "enabled"
-	if disabled {
-		done = "disabled"
 	}
 	http.Redirect(rw, r, w.userURL(id, done), http.StatusSeeOther)
 }
