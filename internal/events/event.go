@@ -1,0 +1,63 @@
+// Package events holds Vigil's security telemetry once it is ingested: the
+// normalised Event, the day-partitioned store behind one interface (SQLite
+// by default, PostgreSQL with native partitioning, a columnar engine
+// later), the analysts' query language, search, counts, histograms and
+// retention. Ingest (internal/ingest) makes Events; detection and search
+// read them. Every read is filtered by the caller's scope.
+package events
+
+import "time"
+
+// Event is one normalised telemetry record: what a sender said (Raw, kept
+// whole unless it was over the size limit), when it happened and arrived,
+// who sent it and how, which organisation owns it, what kind of log it is
+// in the Sigma log-source taxonomy, and its fields.
+type Event struct {
+	// ID is stable for the same input (the ingest path derives it from
+	// the source, the sender's sequence or offset, and the raw text), so
+	// that a redelivered event is stored once.
+	ID string `json:"id"`
+	// Org is the ODS code of the owning organisation.
+	Org string `json:"org"`
+	// ReceivedAt is when Vigil accepted it; EventTime when the sender
+	// says it happened (ReceivedAt when the sender gives no time).
+	ReceivedAt time.Time `json:"received_at"`
+	EventTime  time.Time `json:"event_time"`
+	// Source is how it arrived.
+	Source Source `json:"source"`
+	// Product, Service and Category are the Sigma log source
+	// (product: windows, linux, zeek…; service: security, sysmon, sshd…;
+	// category: process_creation, network_connection…), "" when unknown.
+	Product  string `json:"product,omitempty"`
+	Service  string `json:"service,omitempty"`
+	Category string `json:"category,omitempty"`
+	// Fields are the parsed fields, flat: nested objects are joined with
+	// dots ("event_data.CommandLine"), and the names Sigma rules use
+	// (CommandLine, Image, TargetFilename, EventID…) resolve at the top
+	// level. Values are strings, float64, bool, or []any of those.
+	Fields map[string]any `json:"fields"`
+	// Raw is the text as received, valid UTF-8 (invalid bytes replaced),
+	// cut at the size limit with Truncated set.
+	Raw       string `json:"raw"`
+	Truncated bool   `json:"truncated,omitempty"`
+	// ParseError says why Raw could not be parsed ("" when it was); an
+	// unparseable event is kept raw, never dropped.
+	ParseError string `json:"parse_error,omitempty"`
+}
+
+// Source is how an event reached Vigil.
+type Source struct {
+	// Protocol is syslog-udp, syslog-tcp, syslog-tls, relp, http,
+	// es-bulk, netflow, o365, file.
+	Protocol string `json:"protocol"`
+	// Addr is the sender's address (host:port) for network protocols.
+	Addr string `json:"addr,omitempty"`
+	// Token is the label of the ingest token an HTTP sender used.
+	Token string `json:"token,omitempty"`
+	// Format is the parser that read it (rfc5424, rfc3164, json, cef,
+	// leef, kv, evtx-json, winlogbeat, zeek, suricata-eve, …).
+	Format string `json:"format,omitempty"`
+	// Host is the sending host as the record names it (syslog HOSTNAME,
+	// Windows Computer), "" when it names none.
+	Host string `json:"host,omitempty"`
+}
