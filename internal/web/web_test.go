@@ -1083,6 +1083,11 @@ func TestEveryPageRenders(t *testing.T) {
 	} {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
+	inc, err := e.cases.OpenIncident(context.Background(), scope.System("test"), cases.NewIncident{Supplier: "SYNNOVIS", Title: "Every page incident", Severity: cases.High})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pagesWithCases["/incidents"], pagesWithCases["/incidents/"+inc.ID] = "incidents", "incident"
 	for path, tmpl := range pagesWithCases {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
