@@ -26,14 +26,13 @@ func (w *Web) areas() []area {
 	if w.o.Supply != nil {
 		out = append(out, area{Key: "suppliers", Label: "Suppliers", Href: "/suppliers", handler: w.suppliers})
 	}
+	// A supplier representative reads no organisation's alerts or cases.
+	readsOrgs := func(sc scope.Scope) bool { return sc.Can(scope.Read) && !isRepOnly(sc) }
 	if w.o.Cases != nil {
-		// A supplier representative reads no organisation's alerts or cases.
-		readsOrgs := func(sc scope.Scope) bool { return sc.Can(scope.Read) && !isRepOnly(sc) }
 		out = append(out, area{Key: "alerts", Label: "Alerts", Href: "/alerts", handler: w.alertsInbox, shown: readsOrgs},
 			area{Key: "cases", Label: "Cases", Href: "/cases", handler: w.caseList, shown: readsOrgs})
 	}
 	if w.o.KPIs != nil {
-		readsOrgs := func(sc scope.Scope) bool { return sc.Can(scope.Read) && !isRepOnly(sc) }
 		out = append(out, area{Key: "kpis", Label: "Case KPIs", Href: "/cases/kpis", handler: w.kpis, shown: readsOrgs})
 	}
 	return out

@@ -139,13 +139,15 @@ func maxf(a, b float64) float64 {
 	return b
 }
 
-// durationText is 45m, 3h 20m, 2d 4h.
+// durationText is under 1m, 45m, 3h 20m, 2d 4h; — for none.
 func durationText(sec float64) string {
 	if sec <= 0 {
 		return "—"
 	}
 	d := time.Duration(sec * float64(time.Second))
 	switch {
+	case d < 30*time.Second:
+		return "under 1m"
 	case d < time.Hour:
 		return fmt.Sprintf("%dm", int(d.Minutes()+0.5))
 	case d < 48*time.Hour:
