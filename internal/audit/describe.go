@@ -181,6 +181,7 @@ type grantDoc struct {
 
 type tokenDoc struct {
 	ID        string `json:"id"`
+	Org       string `json:"org"` // ingest tokens
 	UserID    string `json:"user_id"`
 	User      string `json:"user"`
 	Name      string `json:"name"`
@@ -549,6 +550,24 @@ func (d describer) predicate() (string, bool) {
 		if t.UserID == e.ActorID && t.UserID != "" {
 			s = "created their own API token" + strings.TrimPrefix(name, "the API token")
 		}
+		if len(t.ExpiresAt) >= 10 {
+			return s + ", expiring " + t.ExpiresAt[:10], true
+		}
+		return s + ", never expiring", true
+	case "ingest_token.create", "ingest_token.revoke":
+		var t tokenDoc
+		if !doc(e.After, &t) {
+			doc(e.Before, &t)
+		}
+		name := "an ingest token"
+		if t.Name != "" {
+			name = "the ingest token “" + clip(t.Name) + "”"
+		}
+		where := d.org(or(t.Org, e.Org), "")
+		if e.Action == "ingest_token.revoke" {
+			return "revoked " + name + " of " + where, true
+		}
+		s := "created " + name + ", with which a sender posts the events of " + where
 		if len(t.ExpiresAt) >= 10 {
 			return s + ", expiring " + t.ExpiresAt[:10], true
 		}

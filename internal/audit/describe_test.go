@@ -46,6 +46,10 @@ func TestDescribe(t *testing.T) {
 		want string
 	}{
 		{"sign in", alice("auth.signin", "user", "u_alice", "RJ1", "", ""), reader, "Alice Smith (alice@nhs.net) signed in"},
+		{"ingest token", alice("ingest_token.create", "ingest_token", "i_1", "RJ1", "", `{"id":"i_1","org":"RJ1","name":"rsyslog on log01","expires_at":"2027-03-01T00:00:00Z"}`), reader,
+			"Alice Smith (alice@nhs.net) created the ingest token “rsyslog on log01”, with which a sender posts the events of Guy's and St Thomas' NHS Foundation Trust (RJ1), expiring 2027-03-01"},
+		{"ingest token revoked", alice("ingest_token.revoke", "ingest_token", "i_1", "RJ1", `{"id":"i_1","org":"RJ1","name":"rsyslog on log01"}`, `{"id":"i_1","org":"RJ1","name":"rsyslog on log01","revoked_at":"x"}`), reader,
+			"Alice Smith (alice@nhs.net) revoked the ingest token “rsyslog on log01” of Guy's and St Thomas' NHS Foundation Trust (RJ1)"},
 		{"sign out", alice("auth.signout", "user", "u_alice", "RJ1", "", ""), reader, "Alice Smith (alice@nhs.net) signed out"},
 		{"wrong password", Entry{ActorID: "u_carol", Actor: "carol@nhs.net", Action: "auth.signin_failed", ObjectType: "user", ObjectID: "u_carol", Org: "RJ1"}, reader,
 			"Carol Jones (carol@nhs.net) was refused: wrong password"},

@@ -99,6 +99,24 @@ func TestUsersTokensOrgsEndToEnd(t *testing.T) {
 	if !strings.Contains(r.stdout, "revoked") {
 		t.Errorf("revoked token not shown as revoked: %s", r.stdout)
 	}
+	// An ingest token for a log sender: printed alone, listed with its
+	// organisation, revoked by its ID or by the whole token.
+	r = must(t, run(t, "", env, "tokens", "create", "--ingest", "--org", "rj1", "--name", "rsyslog on log01"))
+	if !regexp.MustCompile(`^vigil_ingest_i_[a-z2-7]+\.[a-z2-7]+\n$`).MatchString(r.stdout) || !strings.Contains(r.stderr, "for RJ1") {
+		t.Fatalf("tokens create --ingest: %q %q", r.stdout, r.stderr)
+	}
+	ingestSecret := strings.TrimSpace(r.stdout)
+	r = must(t, run(t, "", env, "tokens", "list", "--ingest", "--org", "RJ1"))
+	if !strings.Contains(r.stdout, "rsyslog on log01") || !strings.Contains(r.stdout, "RJ1") || !strings.Contains(r.stdout, "active") {
+		t.Errorf("tokens list --ingest: %s", r.stdout)
+	}
+	if r := run(t, "", env, "tokens", "create", "--ingest", "--name", "x"); r.code != 2 || !strings.Contains(r.stderr, "--ingest needs --org") {
+		t.Errorf("--ingest without --org: %d %q", r.code, r.stderr)
+	}
+	r = must(t, run(t, "", env, "tokens", "revoke", ingestSecret))
+	if !strings.Contains(r.stdout, "revoked ingest token") {
+		t.Errorf("revoke an ingest token: %s", r.stdout)
+	}
 	// orgs list --format json: one object per line with the documented keys.
 	r = must(t, run(t, "", env, "orgs", "list", "--type", "trust", "--format", "json"))
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")

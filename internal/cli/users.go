@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -168,24 +169,42 @@ func readLine(e *env) (string, error) {
 }
 
 func (e *env) tokensCmd() *cobra.Command {
-	c := &cobra.Command{Use: "tokens", Short: "Manage API tokens"}
-	var userEmail, name, expires string
+	c := &cobra.Command{Use: "tokens", Short: "Manage API tokens and ingest tokens"}
+	var userEmail, name, expires, ingestOrg string
+	var ingest bool
 	create := &cobra.Command{
-		Use:   "create --user EMAIL --name LABEL [--expires 90d]",
-		Short: "Create an API token and print it (only the token, on stdout)",
+		Use:   "create (--user EMAIL | --ingest --org ODS) --name LABEL [--expires 90d]",
+		Short: "Create an API token or an ingest token and print it (only the token, on stdout)",
 		Long: `Create an API token for a user and print it on stdout, alone, so scripts can capture it:
   TOKEN=$(vigil tokens create --user ana@nhs.net --name ci)
-The token is shown once; Vigil stores only its hash. Use it as 'Authorization: Bearer $TOKEN'.`,
+The token is shown once; Vigil stores only its hash. Use it as 'Authorization: Bearer $TOKEN'.
+
+With --ingest, create an ingest token instead: a log sender's credential bound to one
+organisation, which may post that organisation's events and nothing else (it reads nothing):
+  vigil tokens create --ingest --org RJ1 --name "rsyslog on log01"
+Only an administrator of the organisation (or above it) may create one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if userEmail == "" || name == "" {
-				return usagef("--user and --name are required")
+			switch {
+			case ingest && (ingestOrg == "" || name == "" || userEmail != ""):
+				return usagef("--ingest needs --org and --name, and no --user")
+			case !ingest && (userEmail == "" || name == ""):
+				return usagef("--user and --name are required (or --ingest --org ODS --name LABEL)")
 			}
 			ttl, err := auth.ParseExpiry(expires)
 			if err != nil {
 				return err
 			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
+				if ingest {
+					t, secret, err := a.Auth.CreateIngestToken(cmd.Context(), operator(), ingestOrg, name, ttl)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintln(e.stdout, secret)
+					printf(e.stderr, "ingest token %s for %s created; expires %s\n", t.ID, t.Org, cmp.Or(t.ExpiresAt, "never"))
+					return nil
+				}
 				t, secret, err := a.Auth.CreateToken(cmd.Context(), operator(), userEmail, name, ttl)
 				if err != nil {
 					return err
@@ -203,33 +222,45 @@ The token is shown once; Vigil stores only its hash. Use it as 'Authorization: B
 	create.Flags().StringVar(&userEmail, "user", "", "e-mail of the user the token acts as")
 	create.Flags().StringVar(&name, "name", "", "a label saying what the token is for")
 	create.Flags().StringVar(&expires, "expires", "90d", "lifetime: 90d, 2w, 12h or never")
+	create.Flags().BoolVar(&ingest, "ingest", false, "an ingest token for a log sender (with --org)")
+	create.Flags().StringVar(&ingestOrg, "org", "", "with --ingest: the organisation (ODS code) whose events it may post")
 
-	var forUser string
+	var forUser, listOrg string
+	var listIngest bool
 	var out *output
 	list := &cobra.Command{
-		Use:   "list [--user EMAIL] [--format table|json]",
+		Use:   "list [--user EMAIL | --ingest [--org ODS]] [--format table|json]",
 		Short: "List tokens (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd.Context(), func(a *app.App) error {
+				now := time.Now()
+				if listIngest {
+					ts, err := a.Auth.ListIngestTokens(cmd.Context(), operator(), listOrg)
+					if err != nil {
+						return err
+					}
+					l := newLister(e, out,
+						col("ID", func(t auth.IngestToken) any { return t.ID }), col("ORG", func(t auth.IngestToken) any { return t.Org }),
+						col("NAME", func(t auth.IngestToken) any { return t.Name }), col("CREATED", func(t auth.IngestToken) any { return t.CreatedAt }),
+						col("EXPIRES", func(t auth.IngestToken) any { return dash(t.ExpiresAt) }), col("LAST USED", func(t auth.IngestToken) any { return dash(t.LastUsed) }),
+						col("STATE", func(t auth.IngestToken) any { return tokenState(t.RevokedAt, t.ExpiresAt, now) }))
+					for _, t := range ts {
+						if err := l.add(t); err != nil {
+							return err
+						}
+					}
+					return l.flush()
+				}
 				ts, err := a.Auth.ListTokens(cmd.Context(), operator(), forUser)
 				if err != nil {
 					return err
 				}
-				now := time.Now()
 				l := newLister(e, out,
 					col("ID", func(t auth.Token) any { return t.ID }), col("USER", func(t auth.Token) any { return t.User }),
 					col("NAME", func(t auth.Token) any { return t.Name }), col("CREATED", func(t auth.Token) any { return t.CreatedAt }),
 					col("EXPIRES", func(t auth.Token) any { return dash(t.ExpiresAt) }), col("LAST USED", func(t auth.Token) any { return dash(t.LastUsed) }),
-					col("STATE", func(t auth.Token) any {
-						if t.RevokedAt != "" {
-							return "revoked"
-						}
-						if exp, err := time.Parse(time.RFC3339, t.ExpiresAt); err == nil && now.After(exp) {
-							return "expired"
-						}
-						return "active"
-					}))
+					col("STATE", func(t auth.Token) any { return tokenState(t.RevokedAt, t.ExpiresAt, now) }))
 				for _, t := range ts {
 					if err := l.add(t); err != nil {
 						return err
@@ -241,16 +272,28 @@ The token is shown once; Vigil stores only its hash. Use it as 'Authorization: B
 	}
 	out = formatFlag(list, "table", "json")
 	list.Flags().StringVar(&forUser, "user", "", "only this user's tokens")
+	list.Flags().BoolVar(&listIngest, "ingest", false, "list ingest tokens (of the organisations you administer)")
+	list.Flags().StringVar(&listOrg, "org", "", "with --ingest: only this organisation's")
 	revoke := &cobra.Command{
 		Use:   "revoke TOKEN_ID",
-		Short: "Revoke a token (it stops working at once)",
+		Short: "Revoke an API or ingest token (it stops working at once)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd.Context(), func(a *app.App) error {
 				id := args[0]
 				// Accept the whole token too, in case that is what the user has.
-				if rest, ok := strings.CutPrefix(id, auth.TokenPrefix); ok {
+				if rest, ok := strings.CutPrefix(id, auth.IngestTokenPrefix); ok {
 					id, _, _ = strings.Cut(rest, ".")
+				} else if rest, ok := strings.CutPrefix(id, auth.TokenPrefix); ok {
+					id, _, _ = strings.Cut(rest, ".")
+				}
+				if strings.HasPrefix(id, "i_") {
+					t, err := a.Auth.RevokeIngestToken(cmd.Context(), operator(), id)
+					if err != nil {
+						return fmt.Errorf("ingest token %s: %w", id, err)
+					}
+					printf(e.stdout, "revoked ingest token %s (%s) of %s\n", t.ID, t.Name, t.Org)
+					return nil
 				}
 				t, err := a.Auth.RevokeToken(cmd.Context(), operator(), id)
 				if err != nil {
@@ -263,6 +306,17 @@ The token is shown once; Vigil stores only its hash. Use it as 'Authorization: B
 	}
 	c.AddCommand(create, list, revoke)
 	return c
+}
+
+// tokenState is a token's state as listed: revoked, expired or active.
+func tokenState(revokedAt, expiresAt string, now time.Time) string {
+	if revokedAt != "" {
+		return "revoked"
+	}
+	if exp, err := time.Parse(time.RFC3339, expiresAt); err == nil && now.After(exp) {
+		return "expired"
+	}
+	return "active"
 }
 
 func dash(s string) string {
