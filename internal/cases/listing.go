@@ -52,19 +52,6 @@ func (l *listing) equal(fs ...eq) error {
 	return nil
 }
 
-// words adds the free-text condition over column for q, if any.
-func (l *listing) words(column, q string) error {
-	if q == "" {
-		return nil
-	}
-	c, a, err := searchConds(column, q)
-	if err != nil {
-		return err
-	}
-	l.add(c, a...)
-	return nil
-}
-
 // after adds the cursor: IDs below the last one of the previous page.
 func (l *listing) after(prefix, cursor string) error {
 	if cursor == "" {
