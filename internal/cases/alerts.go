@@ -341,22 +341,32 @@ const MaxPage = 1000
 // ("" at the end). The order is stable: a repeat raises an alert's
 // occurrences but does not move it.
 func (s *Service) ListAlerts(ctx context.Context, sc scope.Scope, f AlertFilter) ([]Alert, string, error) {
-	limit, err := pageLimit(f.Limit)
+	from, l, limit, err := s.alertsQuery(ctx, sc, f)
 	if err != nil {
 		return nil, "", err
+	}
+	return page(ctx, s.db.Q(), alertCols, from, l, limit, scanAlert, func(a Alert) string { return a.ID })
+}
+
+// alertsQuery returns what ListAlerts reads for f: the table with any
+// index hint, the conditions and the page size.
+func (s *Service) alertsQuery(ctx context.Context, sc scope.Scope, f AlertFilter) (string, listing, int, error) {
+	var l listing
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return "", l, 0, err
 	}
 	phrases, err := searchPhrases(f.Query)
 	if err != nil {
-		return nil, "", err
+		return "", l, 0, err
 	}
-	var l listing
 	from := "alerts"
 	var inScope int64 // alerts in scope, on SQLite; 0 for all of them
 	byOrg := false    // whether the unfiltered page reads organisation by organisation
 	if f.Org == "" {
 		r, err := s.inboxRead(ctx, sc, limit+1)
 		if err != nil {
-			return nil, "", err
+			return "", l, 0, err
 		}
 		l.add(r.where, r.args...)
 		from += r.hint
@@ -367,25 +377,25 @@ func (s *Service) ListAlerts(ctx context.Context, sc scope.Scope, f AlertFilter)
 		byOrg = true // alerts_org: one organisation's alerts, then sorted
 	}
 	if err := is(&l, "status", "status", f.Status, AlertStatuses()); err != nil {
-		return nil, "", err
+		return "", l, 0, err
 	}
 	if err := is(&l, "severity", "severity", f.Severity, Severities()); err != nil {
-		return nil, "", err
+		return "", l, 0, err
 	}
 	if err := l.equal(eq{"org", "org", strings.ToUpper(f.Org)}, eq{"source", "source", strings.ToLower(f.Source)},
 		eq{"type", "type", strings.ToLower(f.Type)}, eq{"assignee", "assignee", f.Assignee}, eq{"case_id", "case", f.Case}); err != nil {
-		return nil, "", err
+		return "", l, 0, err
 	}
 	if f.Query != "" {
 		if f.Org != "" && s.db.Dialect == store.SQLite {
 			if err := s.db.Q().QueryRowContext(ctx, `SELECT COALESCE(SUM(alerts), 0) FROM alert_counts WHERE org = ?`,
 				strings.ToUpper(f.Org)).Scan(&inScope); err != nil {
-				return nil, "", fmt.Errorf("cases: count alerts: %w", err)
+				return "", l, 0, fmt.Errorf("cases: count alerts: %w", err)
 			}
 		}
 		plan, err := s.chooseSearchPlan(ctx, "alerts", phrases, limit, inScope, byOrg)
 		if err != nil {
-			return nil, "", err
+			return "", l, 0, err
 		}
 		if plan == planLookup && s.db.Dialect == store.SQLite && len(phrases) > 0 {
 			// Read the matches by rowid and nothing else: NOT INDEXED
@@ -403,9 +413,9 @@ func (s *Service) ListAlerts(ctx context.Context, sc scope.Scope, f AlertFilter)
 		l.add("id < ?", idFloor(prefixAlert, f.Until))
 	}
 	if err := l.after(prefixAlert, f.After); err != nil {
-		return nil, "", err
+		return "", l, 0, err
 	}
-	return page(ctx, s.db.Q(), alertCols, from, l, limit, scanAlert, func(a Alert) string { return a.ID })
+	return from, l, limit, nil
 }
 
 // inboxScope returns the condition keeping the inbox to sc's
