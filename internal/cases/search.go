@@ -127,15 +127,16 @@ func searchCond(d store.Dialect, table string, phrases [][]string, plan searchPl
 // FTS5 match has no statistics), so the matches are counted, up to what
 // decides it, and the count remembered:
 //
-//   - the lookup reads each of the m matches and sorts them: about m rows;
+//   - the lookup reads each of the m matches by rowid and sorts them:
+//     about m rows, each costing about lookupRowCost rows of a walk;
 //   - the walk reads what the unfiltered page would, testing each row: if
 //     it reads the scope organisation by organisation (byOrg, inboxScope's
 //     plan for a small scope) every one of its inScope rows; otherwise
 //     newest first over the n rows of the table, about (limit+1)·n/k rows
 //     where k = m·inScope/n of them match and are in scope.
 //
-// So a national analyst's rare word (a host name in 8 of a million
-// alerts) is a lookup, and a word in a tenth of the alerts ("powershell")
+// So a national analyst's rare word (a host name in one alert of a
+// million) is a lookup, and a word in a tenth of the alerts ("powershell")
 // a walk that stops after about 500 rows, as fast as before the index;
 // docs/performance.md has the figures. Other filters (status, severity)
 // are left out of the estimate: they make the walk longer and the lookup
@@ -161,12 +162,12 @@ func (s *Service) chooseSearchPlan(ctx context.Context, table string, phrases []
 		return float64(limit+1) * float64(n) / max(k, 1)
 	}
 	match := ftsMatch(phrases)
-	// The lookup is chosen while m ≤ walk(m), and walk falls as m grows:
-	// counting up to the first m where that no longer holds decides,
-	// whatever the rest. That is a few thousand at a million alerts, so
-	// the count costs no more than a common word's page.
+	// The lookup is chosen while its cost is at most walk(m), and walk
+	// falls as m grows: counting up to the first m where that no longer
+	// holds decides, whatever the rest. That is a few thousand at a
+	// million alerts, so the count costs no more than a common word's page.
 	bound := int64(1)
-	for float64(bound) <= walk(bound) && bound < n {
+	for lookupRowCost*float64(bound) <= walk(bound) && bound < n {
 		bound *= 2
 	}
 	c, ok := s.searchCounts.get(table, match, s.now())
@@ -182,11 +183,19 @@ func (s *Service) chooseSearchPlan(ctx context.Context, table string, phrases []
 		c = matchCount{n: m, capped: m == bound, at: s.now()}
 		s.searchCounts.put(table, match, c)
 	}
-	if float64(c.n) <= walk(c.n) {
+	if lookupRowCost*float64(c.n) <= walk(c.n) {
 		return planLookup, nil
 	}
 	return planWalk, nil
 }
+
+// lookupRowCost is what reading one match by rowid (and sorting it) costs
+// in rows of a newest-first walk, which reads the table in order and tests
+// each row with LIKE: over the million-alert inbox a lookup took about
+// 16 µs a match and a walk about 2 µs a row (docs/performance.md), so
+// m² ≤ (limit+1)·n / 10 decides a national search: matches up to about
+// 2,300 of a million are looked up for a page of 50.
+const lookupRowCost = 10
 
 // matchCounts remembers, per table and FTS5 query, how many rows matched,
 // so that a search made again (analysts narrow the inbox by the same words
