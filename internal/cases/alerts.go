@@ -386,7 +386,7 @@ func (s *Service) alertsQuery(ctx context.Context, sc scope.Scope, f AlertFilter
 		eq{"type", "type", strings.ToLower(f.Type)}, eq{"assignee", "assignee", f.Assignee}, eq{"case_id", "case", f.Case}); err != nil {
 		return "", l, 0, err
 	}
-	if f.Query != "" {
+	if strings.TrimSpace(f.Query) != "" {
 		if f.Org != "" && s.db.Dialect == store.SQLite {
 			if err := s.db.Q().QueryRowContext(ctx, `SELECT COALESCE(SUM(alerts), 0) FROM alert_counts WHERE org = ?`,
 				strings.ToUpper(f.Org)).Scan(&inScope); err != nil {

@@ -565,14 +565,16 @@ func (s *Service) ListCases(ctx context.Context, sc scope.Scope, f CaseFilter) (
 		l.add("id IN (SELECT case_id FROM case_tags WHERE tag = ?)", strings.ToLower(f.Tag))
 	}
 	from := "cases"
-	if f.Query != "" {
+	if strings.TrimSpace(f.Query) != "" {
 		phrases, err := searchPhrases(f.Query)
 		if err != nil {
 			return nil, "", err
 		}
 		// Cases have no per-organisation counts: the choice is made as for
-		// a national view, which the walk's cost fits when the scope
-		// holds most cases and overstates otherwise.
+		// a national view. For a small scope that understates the walk
+		// (it skips other organisations' cases), so a walk may be chosen
+		// where a lookup would be faster; cases number thousands, not
+		// the inbox's millions.
 		plan, err := s.chooseSearchPlan(ctx, "cases", phrases, limit, 0, false)
 		if err != nil {
 			return nil, "", err

@@ -140,6 +140,7 @@ func TestSearchAlertsByWordPrefix(t *testing.T) {
 			{e.nadia, AlertFilter{Query: "ph-1"}, "[phish]", "the reference"},
 			{e.nadia, AlertFilter{Query: "powershell phishing"}, "[]", "every word"},
 			{e.nadia, AlertFilter{Query: "--"}, "[]", "no word to look for"},
+			{e.nadia, AlertFilter{Query: "  "}, "[scan beacon phish ps]", "white space alone: no filter"},
 			// Scope and the other filters.
 			{e.alice, AlertFilter{Query: "203.0.113"}, "[ps]", "a trust sees its own"},
 			{e.bob, AlertFilter{Query: "203.0.113"}, "[beacon]", ""},
