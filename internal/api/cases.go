@@ -107,7 +107,7 @@ func (a *API) registerCases(rt *httpd.Router) {
 			{Name: "org", In: "query", Type: "string", Desc: "ODS code"},
 			{Name: "source", In: "query", Type: "string"}, {Name: "type", In: "query", Type: "string"},
 			{Name: "assignee", In: "query", Type: "string"}, {Name: "case", In: "query", Type: "string", Desc: "alerts of this case"},
-			{Name: "q", In: "query", Type: "string", Desc: "words in the title, source, type, reference or observables"},
+			{Name: "q", In: "query", Type: "string", Desc: "words to find in the title, source, type, reference or observables: each word must begin a word of the alert (case and accents ignored); a word with punctuation, such as a host name, address or e-mail, begins those words in a row"},
 			{Name: "since", In: "query", Type: "string", Desc: "received at or after, RFC 3339"},
 			{Name: "until", In: "query", Type: "string", Desc: "received before, RFC 3339"},
 		}, pageParams...), Response: "AlertPage"}, a.listAlerts)
@@ -125,7 +125,7 @@ func (a *API) registerCases(rt *httpd.Router) {
 			{Name: "severity", In: "query", Type: "string"}, {Name: "org", In: "query", Type: "string"},
 			{Name: "assignee", In: "query", Type: "string"}, {Name: "tag", In: "query", Type: "string"},
 			{Name: "template", In: "query", Type: "string"}, {Name: "parent", In: "query", Type: "string", Desc: "children of this national incident"},
-			{Name: "q", In: "query", Type: "string", Desc: "words in the title or tags"},
+			{Name: "q", In: "query", Type: "string", Desc: "words to find in the title or tags: each word must begin a word of the case (case and accents ignored)"},
 		}, pageParams...), Response: "CasePage"}, a.listCases)
 	a.route(rt, spec{Method: "POST", Path: "/cases", Tag: "cases",
 		Summary: "Open a case, from a template or not; with alert_ids, promote those alerts into it",

@@ -175,20 +175,14 @@ func checkFields(field string, in map[string]string) (map[string]string, error) 
 	return out, nil
 }
 
-// searchText is what q searches: title, source, type, reference and the
-// observables' values, lower-cased.
+// searchText is what q searches: the words of the title, source, type,
+// reference and the observables' values (search.go).
 func (a *Alert) searchText() string {
-	var b strings.Builder
-	b.WriteString(strings.ToLower(a.Title))
-	for _, s := range []string{a.Source, a.Type, a.SourceRef} {
-		b.WriteByte(' ')
-		b.WriteString(strings.ToLower(s))
-	}
+	parts := []string{a.Title, a.Source, a.Type, a.SourceRef}
 	for _, o := range a.Observables {
-		b.WriteByte(' ')
-		b.WriteString(strings.ToLower(o.Value))
+		parts = append(parts, o.Value)
 	}
-	return b.String()
+	return searchText(parts...)
 }
 
 // CreateResult is the answer to a creation.
@@ -327,8 +321,9 @@ type AlertFilter struct {
 	Type     string
 	Assignee string
 	Case     string
-	// Query: every word must appear in the title, source, type, reference
-	// or an observable's value.
+	// Query: every word must begin a word of the title, source, type,
+	// reference or an observable's value; a word with punctuation
+	// (a host name, an address) begins those words in a row (search.go).
 	Query string
 	// Since and Until bound when Vigil received the alert (inclusive,
 	// exclusive).
@@ -346,35 +341,70 @@ const MaxPage = 1000
 // ("" at the end). The order is stable: a repeat raises an alert's
 // occurrences but does not move it.
 func (s *Service) ListAlerts(ctx context.Context, sc scope.Scope, f AlertFilter) ([]Alert, string, error) {
-	limit, err := pageLimit(f.Limit)
+	from, l, limit, err := s.alertsQuery(ctx, sc, f)
 	if err != nil {
 		return nil, "", err
 	}
+	return page(ctx, s.db.Q(), alertCols, from, l, limit, scanAlert, func(a Alert) string { return a.ID })
+}
+
+// alertsQuery returns what ListAlerts reads for f: the table with any
+// index hint, the conditions and the page size.
+func (s *Service) alertsQuery(ctx context.Context, sc scope.Scope, f AlertFilter) (string, listing, int, error) {
 	var l listing
-	hint := ""
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return "", l, 0, err
+	}
+	phrases, err := searchPhrases(f.Query)
+	if err != nil {
+		return "", l, 0, err
+	}
+	from := "alerts"
+	var inScope int64 // alerts in scope, on SQLite; 0 for all of them
+	byOrg := false    // whether the unfiltered page reads organisation by organisation
 	if f.Org == "" {
-		where, args, h, err := s.inboxScope(ctx, sc, limit+1)
+		r, err := s.inboxRead(ctx, sc, limit+1)
 		if err != nil {
-			return nil, "", err
+			return "", l, 0, err
 		}
-		l.add(where, args...)
-		hint = h
+		l.add(r.where, r.args...)
+		from += r.hint
+		inScope, byOrg = r.inScope, r.hint != ""
 	} else {
 		where, args := sc.Filter("org", scope.Read)
 		l.add(where, args...)
+		byOrg = true // alerts_org: one organisation's alerts, then sorted
 	}
 	if err := is(&l, "status", "status", f.Status, AlertStatuses()); err != nil {
-		return nil, "", err
+		return "", l, 0, err
 	}
 	if err := is(&l, "severity", "severity", f.Severity, Severities()); err != nil {
-		return nil, "", err
+		return "", l, 0, err
 	}
 	if err := l.equal(eq{"org", "org", strings.ToUpper(f.Org)}, eq{"source", "source", strings.ToLower(f.Source)},
 		eq{"type", "type", strings.ToLower(f.Type)}, eq{"assignee", "assignee", f.Assignee}, eq{"case_id", "case", f.Case}); err != nil {
-		return nil, "", err
+		return "", l, 0, err
 	}
-	if err := l.words("search", f.Query); err != nil {
-		return nil, "", err
+	if strings.TrimSpace(f.Query) != "" {
+		if f.Org != "" && s.db.Dialect == store.SQLite {
+			if err := s.db.Q().QueryRowContext(ctx, `SELECT COALESCE(SUM(alerts), 0) FROM alert_counts WHERE org = ?`,
+				strings.ToUpper(f.Org)).Scan(&inScope); err != nil {
+				return "", l, 0, fmt.Errorf("cases: count alerts: %w", err)
+			}
+		}
+		plan, err := s.chooseSearchPlan(ctx, "alerts", phrases, limit, inScope, byOrg)
+		if err != nil {
+			return "", l, 0, err
+		}
+		if plan == planLookup && s.db.Dialect == store.SQLite && len(phrases) > 0 {
+			// Read the matches by rowid and nothing else: NOT INDEXED
+			// keeps SQLite from walking an index the other filters name
+			// (rowid lookups stay allowed).
+			from = "alerts NOT INDEXED"
+		}
+		c, a := searchCond(s.db.Dialect, "alerts", phrases, plan)
+		l.add(c, a...)
 	}
 	if !f.Since.IsZero() {
 		l.add("id >= ?", idFloor(prefixAlert, f.Since))
@@ -383,9 +413,9 @@ func (s *Service) ListAlerts(ctx context.Context, sc scope.Scope, f AlertFilter)
 		l.add("id < ?", idFloor(prefixAlert, f.Until))
 	}
 	if err := l.after(prefixAlert, f.After); err != nil {
-		return nil, "", err
+		return "", l, 0, err
 	}
-	return page(ctx, s.db.Q(), alertCols, "alerts"+hint, l, limit, scanAlert, func(a Alert) string { return a.ID })
+	return from, l, limit, nil
 }
 
 // inboxScope returns the condition keeping the inbox to sc's
@@ -413,26 +443,41 @@ func (s *Service) ListAlerts(ctx context.Context, sc scope.Scope, f AlertFilter)
 // whole tree (a national grant) needs no condition at all: every
 // organisation is under the national root.
 func (s *Service) inboxScope(ctx context.Context, sc scope.Scope, limit int) (string, []any, string, error) {
+	r, err := s.inboxRead(ctx, sc, limit)
+	return r.where, r.args, r.hint, err
+}
+
+// inboxRead is how the inbox reads a scope's alerts (inboxScope), with the
+// count it was chosen by: inScope is the scope's alerts on SQLite when it
+// was counted, 0 for the whole table or unknown.
+type inboxRead struct {
+	where   string
+	args    []any
+	hint    string
+	inScope int64
+}
+
+func (s *Service) inboxRead(ctx context.Context, sc scope.Scope, limit int) (inboxRead, error) {
 	if sc.National(scope.Read) {
-		return "1=1", nil, "", nil
+		return inboxRead{where: "1=1"}, nil
 	}
 	where, args := sc.Filter("org", scope.Read)
 	if where == "1=0" || where == "1=1" || s.db.Dialect != store.SQLite {
-		return where, args, "", nil
+		return inboxRead{where: where, args: args}, nil
 	}
 	var total, inScope int64
 	if err := s.db.Q().QueryRowContext(ctx, `SELECT COALESCE(SUM(alerts), 0) FROM alert_counts`).Scan(&total); err != nil {
-		return "", nil, "", fmt.Errorf("cases: count alerts: %w", err)
+		return inboxRead{}, fmt.Errorf("cases: count alerts: %w", err)
 	}
 	if err := s.db.Q().QueryRowContext(ctx, `SELECT COALESCE(SUM(alerts), 0) FROM alert_counts WHERE `+where, args...).Scan(&inScope); err != nil {
-		return "", nil, "", fmt.Errorf("cases: count alerts in scope: %w", err)
+		return inboxRead{}, fmt.Errorf("cases: count alerts in scope: %w", err)
 	}
 	if inScope*inScope <= int64(limit)*total {
-		return where, args, " INDEXED BY alerts_org", nil
+		return inboxRead{where: where, args: args, hint: " INDEXED BY alerts_org", inScope: max(inScope, 1)}, nil
 	}
 	// The unary + keeps SQLite from reading by organisation.
 	where, args = sc.Filter("+org", scope.Read)
-	return where, args, "", nil
+	return inboxRead{where: where, args: args, inScope: max(inScope, 1)}, nil
 }
 
 // countAlert records a new alert of org in alert_counts.
@@ -443,24 +488,6 @@ func countAlerts(ctx context.Context, tx *store.Tx, org string, n int) error {
 		return fmt.Errorf("cases: count alerts: %w", err)
 	}
 	return nil
-}
-
-// searchConds turns a free-text query into one LIKE condition per word on
-// column (which holds lower-cased text), bounded by safetext.
-func searchConds(column, q string) (string, []any, error) {
-	if p := safetext.SearchProblem(q); p != "" {
-		return "", nil, fault.Invalidf("q", "%s", p)
-	}
-	var conds []string
-	var args []any
-	for _, w := range strings.Fields(strings.ToLower(q)) {
-		conds = append(conds, column+` LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(w)+"%")
-	}
-	if len(conds) == 0 {
-		return "1=1", nil, nil
-	}
-	return strings.Join(conds, " AND "), args, nil
 }
 
 // TriageAction is what bulk triage does to every alert it is given.

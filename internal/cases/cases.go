@@ -121,6 +121,9 @@ type Service struct {
 	closeOnce sync.Once
 	// poke asks the ticker to refresh open incidents now (RegisterChanged).
 	poke chan struct{}
+	// searchCounts are the match counts a search's plan was chosen by
+	// (search.go).
+	searchCounts matchCounts
 }
 
 // DefaultMaxAttachment is the default bound on one evidence file.

@@ -52,19 +52,6 @@ func (l *listing) equal(fs ...eq) error {
 	return nil
 }
 
-// words adds the free-text condition over column for q, if any.
-func (l *listing) words(column, q string) error {
-	if q == "" {
-		return nil
-	}
-	c, a, err := searchConds(column, q)
-	if err != nil {
-		return err
-	}
-	l.add(c, a...)
-	return nil
-}
-
 // after adds the cursor: IDs below the last one of the previous page.
 func (l *listing) after(prefix, cursor string) error {
 	if cursor == "" {
@@ -88,11 +75,16 @@ func pageLimit(n int) (int, error) {
 	return n, nil
 }
 
+// pageSQL is the statement page runs; its last argument is the limit.
+func pageSQL(cols, from string, l listing) string {
+	return `SELECT ` + cols + ` FROM ` + from + ` WHERE ` + strings.Join(l.conds, " AND ") + ` ORDER BY id DESC LIMIT ?`
+}
+
 // page reads one page, newest first: the rows of from (a table and any
 // index hint) that meet l's conditions, limit of them, and the next
 // page's cursor ("" at the end). A page is never nil.
 func page[T any](ctx context.Context, q store.Queryer, cols, from string, l listing, limit int, scan func(scanner) (T, error), id func(T) string) ([]T, string, error) {
-	list, err := queryAll(ctx, q, `SELECT `+cols+` FROM `+from+` WHERE `+strings.Join(l.conds, " AND ")+` ORDER BY id DESC LIMIT ?`, scan, append(l.args, limit+1)...)
+	list, err := queryAll(ctx, q, pageSQL(cols, from, l), scan, append(l.args, limit+1)...)
 	if err != nil {
 		return nil, "", err
 	}

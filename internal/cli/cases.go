@@ -71,7 +71,7 @@ func (e *env) alertsListCmd() *cobra.Command {
 	c.Flags().StringVar(&f.Org, "org", "", "only this organisation (ODS code)")
 	c.Flags().StringVar(&f.Source, "source", "", "only this source")
 	c.Flags().StringVar(&f.Type, "type", "", "only this type")
-	c.Flags().StringVar(&f.Query, "q", "", "words in the title, source, type, reference or observables")
+	c.Flags().StringVar(&f.Query, "q", "", "search the title, source, type, reference and observables: each word finds the words it begins (\"powershell\", \"ws-r3i2t4-004\", \"203.0.113\")")
 	c.Flags().StringVar(&since, "since", "", "received at or after (RFC 3339)")
 	c.Flags().IntVar(&limit, "limit", 100, "at most this many")
 	out = formatFlag(c, "table", "json", "ids")
@@ -259,7 +259,7 @@ func (e *env) casesListCmd() *cobra.Command {
 	c.Flags().StringVar(&f.Assignee, "assignee", "", "only cases assigned to this e-mail")
 	c.Flags().StringVar(&f.Tag, "tag", "", "only cases with this tag")
 	c.Flags().StringVar(&f.Template, "template", "", "only cases of this template")
-	c.Flags().StringVar(&f.Query, "q", "", "words in the title or tags")
+	c.Flags().StringVar(&f.Query, "q", "", "search the title and tags: each word finds the words it begins (\"ransom ward\")")
 	c.Flags().IntVar(&limit, "limit", 100, "at most this many")
 	out = formatFlag(c, "table", "json", "ids")
 	return c

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"unicode"
 
-	"golang.org/x/text/unicode/norm"
-
+	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/store"
 )
 
@@ -31,30 +29,9 @@ import (
 // writes (PostgreSQL), so quotes, *, -, NEAR, AND or parentheses are
 // ordinary text.
 
-// searchWords returns the words of s as search indexes them.
-func searchWords(s string) []string {
-	var words []string
-	var b strings.Builder
-	flush := func() {
-		if b.Len() > 0 {
-			words = append(words, b.String())
-			b.Reset()
-		}
-	}
-	for _, r := range norm.NFD.String(s) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-			// An accent taken apart from its letter by NFD: dropped, so
-			// "Évelina" is found by "evelina" on both engines.
-		case unicode.IsLetter(r) || unicode.IsNumber(r):
-			b.WriteRune(unicode.ToLower(r))
-		default:
-			flush()
-		}
-	}
-	flush()
-	return words
-}
+// searchWords returns the words of s as search indexes them
+// (safetext.SearchWords, shared with the alert and case searches).
+func searchWords(s string) []string { return safetext.SearchWords(s) }
 
 // searchText is what the search column holds for an organisation.
 func searchText(code, name string) string {

@@ -16,7 +16,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Kind is what a value is, which decides the characters it may hold.
@@ -100,6 +103,38 @@ func SearchProblem(q string) string {
 		return fmt.Sprintf("has %d words; search for at most %d words", n, MaxSearchWords)
 	}
 	return ""
+}
+
+// SearchWords returns the words of s as the word searches (organisations,
+// alerts, cases) store and look for them: lower case, accents removed,
+// split on anything that is not a letter or a digit ("Guy's and St
+// Thomas'" is "guy s and st thomas", "ws-r3i2t4-004" is "ws r3i2t4 004").
+// Each domain stores its text as these words joined by single spaces and
+// makes a query into words the same way, so that the engines' text indexes
+// (which split on the spaces) find on SQLite and PostgreSQL alike what Go
+// would, and only letters and digits reach an engine's query syntax.
+func SearchWords(s string) []string {
+	var words []string
+	var b strings.Builder
+	flush := func() {
+		if b.Len() > 0 {
+			words = append(words, b.String())
+			b.Reset()
+		}
+	}
+	for _, r := range norm.NFD.String(s) {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			// An accent taken apart from its letter by NFD: dropped, so
+			// "Évelina" is found by "evelina" on both engines.
+		case unicode.IsLetter(r) || unicode.IsNumber(r):
+			b.WriteRune(unicode.ToLower(r))
+		default:
+			flush()
+		}
+	}
+	flush()
+	return words
 }
 
 // Terminal escapes s for printing on a terminal: control characters
