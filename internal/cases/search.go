@@ -15,7 +15,7 @@ import (
 // The inbox's and the case list's free-text filter (q) is an index lookup,
 // not a scan: a LIKE '%word%' over a million alerts read the whole table
 // for a word few alerts hold, 2 s for a national analyst's first page
-// (docs/performance.md). It works as organisation search does (ADR 0005,
+// (docs/performance.md). It works as organisation search does (ADR 0006,
 // internal/org/search.go).
 //
 // What is searched is the search column, made by (*Alert).searchText and
