@@ -311,7 +311,7 @@ func (n *Normaliser) jsonShape(f string, p *parsed) {
 			f = FormatEVTX
 		case hasAny(m, "winlog.event_id", "winlog.channel") || (has(m, "event_id") && hasAny(m, "log_name", "source_name")):
 			f = FormatWinlogbeat
-		case has(m, "EventID") && hasAny(m, "Channel", "SourceName"):
+		case has(m, "EventID") && hasAny(m, "Channel", "SourceName", "EventLog", "Computer"):
 			f = FormatWindowsFlat
 		case isZeek(m):
 			f = FormatZeek

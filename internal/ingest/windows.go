@@ -166,10 +166,13 @@ func windowsWinlogbeat(m map[string]any) {
 }
 
 // windowsFlat completes a flat Windows event: Computer from Hostname (the
-// OTRF and NXLog name), Provider_Name from SourceName, EventID a number.
+// OTRF and NXLog name), Channel from EventLog and Provider_Name from
+// Source (Sentinel's Event table), Provider_Name from SourceName (NXLog),
+// EventID a number.
 func windowsFlat(m map[string]any) {
 	alias(m, "Computer", "Hostname")
-	alias(m, "Provider_Name", "SourceName", "ProviderName")
+	alias(m, "Channel", "EventLog")
+	alias(m, "Provider_Name", "SourceName", "ProviderName", "Source")
 	if id, ok := number(m["EventID"]); ok {
 		m["EventID"] = id
 	}
