@@ -13,7 +13,7 @@ import (
 // --stderr --no-act (the exact bytes it would send), unless noted.
 var loggerLines = struct {
 	rfc5424, rfc5424SD, rfc5424Esc, rfc5424NoTime, rfc5424UTF8, rfc5424Auth, rfc5424CEF string
-	rfc3164, rfc3164PID, rfc3164Local, rfc3164LocalPID, rfc3164Cron                       string
+	rfc3164, rfc3164PID, rfc3164Local, rfc3164LocalPID, rfc3164Cron                     string
 }{
 	rfc5424:         `<13>1 2026-12-06T13:06:54.568438+00:00 vm app - - [timeQuality tzKnown="1" isSynced="0"] hello world`,
 	rfc5424SD:       `<13>1 2026-12-06T13:14:14.779401+00:00 vm app - - [timeQuality tzKnown="1" isSynced="0"][exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] BOMless`,
