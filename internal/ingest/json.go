@@ -216,8 +216,12 @@ func (p *jsonParser) number() (any, error) {
 		i++
 	}
 	intStart := i
-	for i < len(s) && isDigit(s[i]) {
-		i++
+	if i < len(s) && s[i] == '0' {
+		i++ // JSON allows no leading zeros: "01" ends after the 0
+	} else {
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
 	}
 	if i == intStart {
 		p.i = i
