@@ -123,6 +123,9 @@ func parseBSDTime(s string, i int, now time.Time, loc *time.Location) (time.Time
 				return time.Time{}, i, false
 			}
 		}
+		if t.IsZero() {
+			return time.Time{}, i, false // year 1 is no time at all
+		}
 		return t, e, true
 	}
 	if i+15 > len(s) {
