@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -80,4 +81,21 @@ func sampleLines(b *testing.B, name string, n int) [][]byte {
 		out = append(out, append([]byte(nil), line...))
 	})
 	return out
+}
+
+// BenchmarkPeerEncodingJSONSysmon is the peer for the Sysmon figure: the
+// same lines decoded by encoding/json into map[string]any, with no
+// flattening, log source or ID, which is what a straightforward parser
+// would start from.
+func BenchmarkPeerEncodingJSONSysmon(b *testing.B) {
+	lines := sampleLines(b, "windows/otrf/empire_psexec_dcerpc_tcp_svcctl.jsonl.gz", 2000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var m map[string]any
+		if err := json.Unmarshal(lines[i%len(lines)], &m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
