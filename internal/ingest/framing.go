@@ -96,7 +96,11 @@ func (f *Framer) Next() (Frame, error) {
 			}
 		}
 		if f.framing == FramingOctetCounting {
-			return f.nextCounted()
+			fr, err := f.nextCounted()
+			if err == nil && len(fr.Data) == 0 {
+				continue // "0 ": an empty message carries nothing to keep
+			}
+			return fr, err
 		}
 		fr, err := f.nextLine()
 		if err != nil || len(fr.Data) > 0 || fr.Truncated {

@@ -42,6 +42,7 @@ func TestFramer(t *testing.T) {
 		{"octet counting (logger --octet-count)", counted + counted, 0, []string{"<13>Dec  6 13:14:14 vm app: one", "<13>Dec  6 13:14:14 vm app: one"}, []bool{false, false}, FramingOctetCounting, nil},
 		{"octet counting keeps LF inside", "7 <13>a\nb5 <13>c\n", 0, []string{"<13>a\nb", "<13>c"}, []bool{false, false}, FramingOctetCounting, nil},
 		{"octet counting oversize", "10 <13>abcdef3 <1>", 5, []string{"<13>a", "<1>"}, []bool{true, false}, FramingOctetCounting, nil},
+		{"octet counting empty message", "0 5 <13>a", 0, []string{"<13>a"}, []bool{false}, FramingOctetCounting, nil},
 		{"octet counting cut short", "10 <13>ab", 0, nil, nil, FramingOctetCounting, io.ErrUnexpectedEOF},
 		{"octet counting lost", "5 <13>a x", 0, []string{"<13>a"}, []bool{false}, FramingOctetCounting, ErrFraming},
 		{"LF", loggerLines.rfc3164 + "\n" + loggerLines.rfc5424 + "\r\n\n", 0, []string{loggerLines.rfc3164, loggerLines.rfc5424}, []bool{false, false}, FramingLF, nil},

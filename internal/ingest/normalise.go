@@ -196,6 +196,11 @@ func detect(s string) string {
 	if isAuditd(s) {
 		return FormatAuditd
 	}
+	// A line from a file with an RFC 3339 stamp and no PRI (rsyslog's
+	// RSYSLOG_FileFormat): "2026-12-06T13:06:54.568438+00:00 vm app: x".
+	if len(s) > 11 && isDigit(s[0]) && isDigit(s[3]) && s[4] == '-' && s[10] == 'T' {
+		return FormatRFC3164
+	}
 	if len(s) > 4 && s[3] == ' ' {
 		for _, m := range months {
 			if s[:3] == m {

@@ -36,6 +36,10 @@ func TestNormaliseFormats(t *testing.T) {
 			map[string]any{"src": "10.0.1.8"}},
 		{"FortiGate kv", `date=2019-05-10 time=11:37:47 devname="FG1" logid="0000000013" type="traffic" srcip=10.1.100.155 tz="+0100"`, FormatKV, "", "", "", "FG1", time.Date(2019, 5, 10, 10, 37, 47, 0, time.UTC),
 			map[string]any{"srcip": "10.1.100.155"}},
+		{"rsyslog file format", "2026-12-06T13:06:54.568438+00:00 vm app: x", FormatRFC3164, "", "", "", "vm", time.Date(2026, 12, 6, 13, 6, 54, 568438000, time.UTC),
+			map[string]any{"appname": "app", "message": "x"}},
+		{"Security 4688 flat", `{"EventID":4688,"Channel":"Security","Hostname":"PC1","NewProcessName":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd /c x","ParentProcessName":"C:\\Windows\\explorer.exe","@timestamp":"2024-05-01T10:00:00Z"}`, FormatWindowsFlat, "windows", "security", "process_creation", "PC1", time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC),
+			map[string]any{"Image": `C:\Windows\System32\cmd.exe`, "ParentImage": `C:\Windows\explorer.exe`, "CommandLine": "cmd /c x"}},
 		{"plain JSON", `{"@timestamp":"2024-05-01T10:00:00Z","host":{"name":"h1"},"message":"x"}`, FormatJSON, "", "", "", "h1", time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC),
 			map[string]any{"message": "x"}},
 	} {
