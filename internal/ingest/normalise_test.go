@@ -40,6 +40,8 @@ func TestNormaliseFormats(t *testing.T) {
 			map[string]any{"appname": "app", "message": "x"}},
 		{"Security 4688 flat", `{"EventID":4688,"Channel":"Security","Hostname":"PC1","NewProcessName":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd /c x","ParentProcessName":"C:\\Windows\\explorer.exe","@timestamp":"2024-05-01T10:00:00Z"}`, FormatWindowsFlat, "windows", "security", "process_creation", "PC1", time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC),
 			map[string]any{"Image": `C:\Windows\System32\cmd.exe`, "ParentImage": `C:\Windows\explorer.exe`, "CommandLine": "cmd /c x"}},
+		{"FortiGate syslog (no header)", `<189>date=2019-05-10 time=11:37:47 devname="FG1" devid="FGT60D4614044725" logid="0000000013" type="traffic" subtype="forward" level="notice" vd="root" srcip=10.1.100.155 action="deny"`, FormatKV, "fortigate", "", "firewall", "FG1", time.Date(2019, 5, 10, 11, 37, 47, 0, time.UTC),
+			map[string]any{"src_ip": "10.1.100.155", "facility": 23.0, "severity": 5.0, "action": "deny"}},
 		{"plain JSON", `{"@timestamp":"2024-05-01T10:00:00Z","host":{"name":"h1"},"message":"x"}`, FormatJSON, "", "", "", "h1", time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC),
 			map[string]any{"message": "x"}},
 	} {

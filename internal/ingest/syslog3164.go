@@ -13,6 +13,7 @@ import (
 //	<13>2026-12-06T13:06:54.568438+00:00 vm app: x  rsyslog's forwarding format
 //	<134>Nov 27 12:00:01 2018 fw CEF:0|…            Cisco-style year, CEF after the host
 //	Dec 10 06:55:46 LabSZ sshd[24200]: …            a line from /var/log: no PRI
+//	<189>date=2019-05-10 time=11:37:47 devname=…    FortiGate: no header at all
 //
 // The PRI is optional (Facility and Severity are then -1). A timestamp
 // without a year takes the year of now (the receive time), or the year
@@ -21,7 +22,9 @@ import (
 // zone are read in loc. A HOSTNAME is present unless the word after the
 // timestamp ends in ':' or holds '[' (then it is the TAG). When the text
 // after the header has no TAG ("word:" or "word[pid]:"), all of it is the
-// message. The parser fails only without a recognisable timestamp.
+// message. The parser fails only without a recognisable timestamp, unless
+// CEF, LEEF, JSON or key=value follows the PRI directly (then Timestamp
+// is zero and all of it is the message).
 func Parse3164(s string, now time.Time, loc *time.Location) (Syslog, error) {
 	const f = "rfc3164"
 	m := Syslog{Facility: -1, Severity: -1}
@@ -38,6 +41,13 @@ func Parse3164(s string, now time.Time, loc *time.Location) (Syslog, error) {
 	}
 	t, j, ok := parseBSDTime(s, i, now, loc)
 	if !ok {
+		// FortiGate sends "<189>date=2019-05-10 time=11:37:47 …" and some
+		// appliances "<134>CEF:0|…": a PRI and then the content, with no
+		// header at all. Structured content there is the message.
+		if rest := s[i:]; i > 0 && (isMsgStart(rest) || looksKV(rest)) {
+			m.Msg = rest
+			return m, nil
+		}
 		return m, syntaxErr(f, i, "expected a timestamp (Mmm dd hh:mm:ss or RFC 3339)")
 	}
 	m.Timestamp, i = t, j
@@ -65,9 +75,10 @@ func isTag(w string) bool {
 }
 
 // isMsgStart reports whether a word begins content that has no HOSTNAME
-// or TAG before it (CEF and LEEF sent straight after the timestamp).
+// or TAG before it (CEF, LEEF or JSON sent straight after the timestamp
+// or the host).
 func isMsgStart(w string) bool {
-	return strings.HasPrefix(w, "CEF:") || strings.HasPrefix(w, "LEEF:")
+	return strings.HasPrefix(w, "CEF:") || strings.HasPrefix(w, "LEEF:") || strings.HasPrefix(w, "{")
 }
 
 // parseTag reads "tag:", "tag[pid]:" or "tag[pid]" followed by optional
@@ -77,8 +88,13 @@ func parseTag(s string) (tag, pid string, n int, ok bool) {
 	if isMsgStart(s) {
 		return "", "", 0, false
 	}
+	// A TAG is a word; one holding '=' or a quote is a key=value or JSON
+	// message ("time=12:00:01 …") whose ':' is not the TAG's.
 	j := 0
 	for j < len(s) && j < 128 && s[j] != ':' && s[j] != '[' && s[j] != ' ' {
+		if s[j] == '=' || s[j] == '"' {
+			return "", "", 0, false
+		}
 		j++
 	}
 	if j == 0 || j >= len(s) || j == 128 {

@@ -119,6 +119,8 @@ func TestParse3164(t *testing.T) {
 		{"tag with parentheses", "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown", Syslog{Facility: -1, Severity: -1, Timestamp: time.Date(2026, 6, 14, 15, 16, 1, 0, time.UTC), Hostname: "combo", AppName: "sshd(pam_unix)", ProcID: "19939", Msg: "check pass; user unknown"}},
 		{"year and CEF", "<134>Nov 27 2018 12:00:01 fw CEF:0|a|b|c|d|e|1|x=y", Syslog{Facility: 16, Severity: 6, Timestamp: time.Date(2018, 11, 27, 12, 0, 1, 0, time.UTC), Hostname: "fw", Msg: "CEF:0|a|b|c|d|e|1|x=y"}},
 		{"millis and year after", "<14>Mar  1 09:00:00.123 2024 host prog: m", Syslog{Facility: 1, Severity: 6, Timestamp: time.Date(2024, 3, 1, 9, 0, 0, 123000000, time.UTC), Hostname: "host", AppName: "prog", Msg: "m"}},
+		{"JSON after the host", `<13>Dec  6 13:06:54 vm {"a":"b:c"}`, Syslog{Facility: 1, Severity: 5, Timestamp: dec6(13, 6, 54), Hostname: "vm", Msg: `{"a":"b:c"}`}},
+		{"key=value after the host", `<13>Dec  6 13:06:54 fg1 time=13:06:54 devname="fg1"`, Syslog{Facility: 1, Severity: 5, Timestamp: dec6(13, 6, 54), Hostname: "fg1", Msg: `time=13:06:54 devname="fg1"`}},
 		{"no tag", "<13>Dec  6 13:06:54 vm hello world", Syslog{Facility: 1, Severity: 5, Timestamp: dec6(13, 6, 54), Hostname: "vm", Msg: "hello world"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
