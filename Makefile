@@ -64,6 +64,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzKV$$' -fuzztime 20s ./internal/ingest/
 	$(GO) test -run '^$$' -fuzz '^FuzzJSONFlatten$$' -fuzztime 20s ./internal/ingest/
 	$(GO) test -run '^$$' -fuzz '^FuzzEVTX$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalise$$' -fuzztime 30s ./internal/ingest/
 
 clean:
 	rm -rf bin

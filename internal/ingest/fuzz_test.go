@@ -224,3 +224,35 @@ func asSyntax(err error, se **SyntaxError) bool {
 	*se = s
 	return ok
 }
+
+// FuzzNormalise runs the whole entry point, detection and payloads
+// included: Normalise recovers from a panic, so one shows here as an
+// "internal parser error", which must never happen; Raw must be valid
+// UTF-8 within the limit and every event must have its ID and time.
+func FuzzNormalise(f *testing.F) {
+	for _, s := range syslogSeeds {
+		f.Add(s)
+	}
+	f.Add(checkpointCEF)
+	f.Add(`<189>date=2019-05-10 time=11:37:47 devname="FG1" devid="FGT60D4614044725" logid="0000000013" vd="root" srcip=10.1.100.155`)
+	f.Add(`<13>Dec  6 13:06:54 web1 audispd: node=web1 type=EXECVE msg=audit(1604994496.155:92733): argc=2 a0="arp" a1="-a"`)
+	f.Add("LEEF:2.0|Lancope|StealthWatch|1.0|41|^|src=10.0.1.8^dst=10.0.0.5^devTime=1714557600000")
+	sampleSeeds(f, 3, "windows/evtx-attack-samples/evtx-attack-samples_execution.jsonl.gz", "windows/otrf/empire_mimikatz_opth_winlogbeat.jsonl.gz",
+		"network/zeek/apt29_day1_combined_zeek.jsonl.gz", "network/suricata/eve-small.json")
+	n, err := New(Options{MaxSize: 4096})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ev := n.Parse([]byte(s), srcTCP, received)
+		if strings.HasPrefix(ev.ParseError, "internal parser error") {
+			t.Fatal(ev.ParseError)
+		}
+		if !utf8.ValidString(ev.Raw) || len(ev.Raw) > 3*4096 || len(ev.ID) != 32 || ev.EventTime.IsZero() || ev.Fields == nil {
+			t.Fatalf("%+v", ev)
+		}
+		if !utf8.ValidString(ev.ParseError) {
+			t.Fatalf("parse error %q is not UTF-8", ev.ParseError)
+		}
+	})
+}
