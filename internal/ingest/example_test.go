@@ -19,7 +19,7 @@ func ExampleNormaliser_Parse() {
 	// What logger --rfc3164 -i -t sshd sends.
 	ev := n.Parse([]byte("<38>Dec  6 13:06:57 web1 sshd[3357]: Accepted publickey for alice"), src, received)
 	fmt.Println(ev.Source.Format, ev.Product, ev.Service, ev.Source.Host, ev.EventTime)
-	fmt.Println(ev.Fields["appname"], ev.Fields["procid"], ev.Fields["message"])
+	fmt.Println(ev.Fields["syslog.appname"], ev.Fields["syslog.procid"], ev.Fields["message"])
 
 	// A Sysmon process creation as NXLog ships it.
 	ev = n.Parse([]byte(`{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"PC1","Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all","@timestamp":"2026-12-06T13:05:00.000Z"}`), src, received)

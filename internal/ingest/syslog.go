@@ -33,18 +33,24 @@ type SDParam struct {
 }
 
 // Fields adds the message's fields to m under the names Vigil documents
-// for syslog: facility, severity, hostname, appname, procid, msgid,
-// message and sd.<id>.<param>.
+// for syslog: syslog.facility, syslog.severity, syslog.hostname,
+// syslog.appname, syslog.procid, syslog.msgid, sd.<id>.<param> and
+// message. The header's names carry the syslog. prefix because a payload
+// in MSG (CEF, JSON, an audit record) has fields of its own called
+// severity, hostname or name, and neither may overwrite the other.
+// message is the MSG unless the payload set a message of its own.
 func (s *Syslog) Fields(m map[string]any) {
 	if s.Facility >= 0 {
-		m["facility"] = float64(s.Facility)
-		m["severity"] = float64(s.Severity)
+		m["syslog.facility"] = float64(s.Facility)
+		m["syslog.severity"] = float64(s.Severity)
 	}
-	setNonEmpty(m, "hostname", s.Hostname)
-	setNonEmpty(m, "appname", s.AppName)
-	setNonEmpty(m, "procid", s.ProcID)
-	setNonEmpty(m, "msgid", s.MsgID)
-	m["message"] = s.Msg
+	setNonEmpty(m, "syslog.hostname", s.Hostname)
+	setNonEmpty(m, "syslog.appname", s.AppName)
+	setNonEmpty(m, "syslog.procid", s.ProcID)
+	setNonEmpty(m, "syslog.msgid", s.MsgID)
+	if _, set := m["message"]; !set {
+		m["message"] = s.Msg
+	}
 	for _, p := range s.SD {
 		if p.Name == "" {
 			m["sd."+p.ID] = ""

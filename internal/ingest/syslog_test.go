@@ -166,13 +166,13 @@ func TestLoggerLive(t *testing.T) {
 		line := strings.TrimRight(string(out), "\n")
 		n := newNormaliser(t, Options{})
 		ev := n.Parse([]byte(line), srcTCP, time.Now())
-		if ev.ParseError != "" || ev.Fields["appname"] != "app" || ev.Fields["message"] != "hello live" {
+		if ev.ParseError != "" || ev.Fields["syslog.appname"] != "app" || ev.Fields["message"] != "hello live" {
 			t.Errorf("logger %v printed %q: %q %v", args, line, ev.ParseError, ev.Fields)
 		}
 		if time.Since(ev.EventTime) > time.Minute {
 			t.Errorf("logger %v: event time %v", args, ev.EventTime)
 		}
-		if args[0] == "--rfc5424" && (ev.Fields["sd.x@1.a"] != `b"c` || ev.Fields["msgid"] != "M1" || ev.Fields["procid"] == nil) {
+		if args[0] == "--rfc5424" && (ev.Fields["sd.x@1.a"] != `b"c` || ev.Fields["syslog.msgid"] != "M1" || ev.Fields["syslog.procid"] == nil) {
 			t.Errorf("logger %v: %v", args, ev.Fields)
 		}
 	}
