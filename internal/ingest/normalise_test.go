@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +185,36 @@ func TestLoadLogSources(t *testing.T) {
 		ev := std.Parse([]byte(`{"EventID":12,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"h","EventType":"`+typ+`"}`), srcTCP, received)
 		if ev.Category != want {
 			t.Errorf("EventType %s: %s, want %s", typ, ev.Category, want)
+		}
+	}
+}
+
+// TestNormaliserConcurrent shares one Normaliser between goroutines, as
+// listeners will; under -race it shows that parsing shares no mutable
+// state.
+func TestNormaliserConcurrent(t *testing.T) {
+	n := newNormaliser(t, Options{})
+	lines := []string{loggerLines.rfc5424SD, loggerLines.rfc3164PID, checkpointCEF, `{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"h","Image":"x"}`}
+	want := make([]string, len(lines))
+	for i, l := range lines {
+		want[i] = n.Parse([]byte(l), srcTCP, received).ID
+	}
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := 0; i < 200; i++ {
+				k := i % len(lines)
+				if ev := n.Parse([]byte(lines[k]), srcTCP, received); ev.ID != want[k] || ev.ParseError != "" {
+					done <- fmt.Errorf("line %d: %s %q", k, ev.ID, ev.ParseError)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
 		}
 	}
 }
