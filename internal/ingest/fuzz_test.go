@@ -213,7 +213,7 @@ func FuzzEVTX(f *testing.F) {
 				return
 			}
 			shape(m)
-			windowsTime(m)
+			windowsTime(m, time.UTC)
 			ls.Apply(FormatEVTX, m)
 		}
 	})

@@ -345,15 +345,15 @@ func (n *Normaliser) jsonShape(f string, p *parsed) {
 	switch f {
 	case FormatEVTX:
 		windowsEVTX(m)
-		p.time, ok = windowsTime(m)
+		p.time, ok = windowsTime(m, n.loc)
 		p.host = firstText(m, "Computer")
 	case FormatWinlogbeat:
 		windowsWinlogbeat(m)
-		p.time, ok = windowsTime(m)
+		p.time, ok = windowsTime(m, n.loc)
 		p.host = firstText(m, "Computer")
 	case FormatWindowsFlat:
 		windowsFlat(m)
-		p.time, ok = windowsTime(m)
+		p.time, ok = windowsTime(m, n.loc)
 		p.host = firstText(m, "Computer")
 	case FormatZeek:
 		p.time, ok = zeekTime(m)

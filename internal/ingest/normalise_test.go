@@ -218,3 +218,14 @@ func TestNormaliserConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestNXLogEventTimeZone reads NXLog's zoneless EventTime in the
+// listener's zone: the OTRF collector was four hours behind UTC.
+func TestNXLogEventTimeZone(t *testing.T) {
+	loc := time.FixedZone("EDT", -4*3600)
+	n := newNormaliser(t, Options{Location: loc})
+	ev := n.Parse([]byte(`{"EventID":5158,"Channel":"Security","Hostname":"MORDORDC","EventTime":"2020-09-01 21:43:29","SourceModuleType":"im_msvistalog"}`), srcTCP, received)
+	if want := time.Date(2020, 9, 2, 1, 43, 29, 0, time.UTC); !ev.EventTime.Equal(want) {
+		t.Errorf("event time %v, want %v", ev.EventTime, want)
+	}
+}

@@ -204,16 +204,24 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
-// windowsTime finds a Windows event's time: the System TimeCreated, then
-// the flat shapes' TimeCreated, the shipper's @timestamp, Sentinel's
-// TimeGenerated and last NXLog's EventTime (the collector's local time
-// with no zone, read as UTC), and Sysmon's UtcTime.
-func windowsTime(m map[string]any) (time.Time, bool) {
+// windowsTime finds a Windows event's time: the System TimeCreated (UTC
+// whether or not it says so), then the flat shapes' TimeCreated, the
+// shipper's @timestamp, Sentinel's TimeGenerated, NXLog's EventTime (the
+// collecting host's local time with no zone, read in loc, the listener's
+// configured zone) and last Sysmon's UtcTime.
+func windowsTime(m map[string]any, loc *time.Location) (time.Time, bool) {
 	for _, k := range [...]string{"TimeCreated_SystemTime", "TimeCreated", "@timestamp", "TimeGenerated", "EventTime", "UtcTime"} {
-		if s, ok := m[k].(string); ok {
-			if t, ok := parseAnyTime(s); ok {
+		s, ok := m[k].(string)
+		if !ok {
+			continue
+		}
+		if k == "EventTime" && loc != nil && loc != time.UTC {
+			if t, err := time.ParseInLocation("2006-01-02 15:04:05", s, loc); err == nil {
 				return t, true
 			}
+		}
+		if t, ok := parseAnyTime(s); ok {
+			return t, true
 		}
 	}
 	return time.Time{}, false
