@@ -112,6 +112,14 @@ func systemName(p string) string {
 // stripXMLPath drops the "#attributes" and "#text" elements of a
 // flattened XML path and joins the rest with sep.
 func stripXMLPath(p, sep string) string {
+	// Most System elements are plain text ("EventID", "Channel") or text
+	// with attributes ("EventID.#text"): substrings, no allocation.
+	if strings.IndexByte(p, '.') < 0 {
+		return strings.TrimPrefix(p, "@")
+	}
+	if q, ok := strings.CutSuffix(p, ".#text"); ok && strings.IndexByte(q, '.') < 0 {
+		return q
+	}
 	if !strings.Contains(p, "#") && sep == "." {
 		return p
 	}
