@@ -46,6 +46,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./internal/org/ ./internal/web/ ./internal/supply/...
 	# A million alerts are generated first (about a minute on SQLite).
 	$(GO) test -run '^$$' -bench BenchmarkInboxFirstPage -benchtime 20x -timeout 60m ./internal/cases/
+	# Ingest parse throughput (needs ../shared/data/events).
+	$(GO) test -run '^$$' -bench Normalise -benchmem -benchtime 3s ./internal/ingest/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseODS -fuzztime 60s ./internal/org/
@@ -54,6 +56,15 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseGeoJSON$$' -fuzztime 60s ./internal/geo/
 	$(GO) test -run '^$$' -fuzz '^FuzzRenderMarkdown$$' -fuzztime 30s ./internal/cases/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTemplate$$' -fuzztime 30s ./internal/cases/
+	$(GO) test -run '^$$' -fuzz '^FuzzSyslog5424$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzSyslog3164$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzFraming$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzCEF$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzLEEF$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzKV$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzJSONFlatten$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzEVTX$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalise$$' -fuzztime 30s ./internal/ingest/
 
 clean:
 	rm -rf bin
