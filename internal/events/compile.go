@@ -235,15 +235,18 @@ func (c *compiler) cidr(field string, v Value) string {
 	}
 	lo := int(a[whole])
 	hi := lo + (1 << (8 - rem)) - 1
+	// Arguments are bound in the order their placeholders appear.
 	if c.d == store.Postgres {
 		x := c.value(field)
+		c.bind(shape)
 		y := c.value(field)
+		c.bind(whole + 1)
 		z := c.value(field)
-		c.bind(shape, whole+1, whole+1, lo, hi)
+		c.bind(whole+1, lo, hi)
 		return nullSafe("(" + x + " LIKE ? AND (CASE WHEN split_part(" + y + ", '.', ?::int) ~ '^[0-9]{1,3}$' THEN split_part(" + z + ", '.', ?::int)::int END) BETWEEN ? AND ?)")
 	}
-	x := c.value(field)
 	c.bind(shape, lead.Len()+1, lo, hi)
+	x := c.value(field)
 	return nullSafe("(SELECT v LIKE ? AND CAST(substr(v, ?) AS INTEGER) BETWEEN ? AND ? FROM (SELECT " + x + " AS v))")
 }
 
