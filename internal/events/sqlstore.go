@@ -106,12 +106,13 @@ func dayName(day int64) string {
 
 // row is an event as stored.
 type row struct {
-	ev     *Event
-	day    int64
-	fields []byte
-	raw    []byte
-	plain  sql.NullString
-	size   int
+	ev       *Event
+	ens, rns int64 // event and received time, Unix nanoseconds
+	day      int64
+	fields   []byte
+	raw      []byte
+	plain    sql.NullString
+	size     int
 }
 
 const insertCols = "id, org, event_ns, received_ns, host, product, service, category, protocol, source_addr, source_token, source_format, fields, raw, raw_text, truncated, parse_error, size"
@@ -232,7 +233,7 @@ func (s *SQL) insertSQL(rows []row) (string, []any) {
 		if pg {
 			args = append(args, r.day)
 		}
-		args = append(args, e.ID, e.Org, e.EventTime.UnixNano(), e.ReceivedAt.UnixNano(), e.Source.Host, e.Product, e.Service, e.Category,
+		args = append(args, e.ID, e.Org, r.ens, r.rns, e.Source.Host, e.Product, e.Service, e.Category,
 			e.Source.Protocol, e.Source.Addr, e.Source.Token, e.Source.Format, string(r.fields), r.raw, r.plain, e.Truncated, e.ParseError, r.size)
 	}
 	b.WriteString(" ON CONFLICT DO NOTHING RETURNING org, event_ns, size")
@@ -240,11 +241,12 @@ func (s *SQL) insertSQL(rows []row) (string, []any) {
 }
 
 func (s *SQL) encode(e *Event) (row, error) {
-	if e.EventTime.IsZero() {
-		e.EventTime = e.ReceivedAt
+	et, rt := e.EventTime, e.ReceivedAt
+	if et.IsZero() {
+		et = rt
 	}
-	if e.ReceivedAt.IsZero() {
-		e.ReceivedAt = e.EventTime
+	if rt.IsZero() {
+		rt = et
 	}
 	f := e.Fields
 	if f == nil {
@@ -259,7 +261,7 @@ func (s *SQL) encode(e *Event) (row, error) {
 		return row{}, fault.Invalidf("fields", "event %s: %v", e.ID, err)
 	}
 	fields := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-	r := row{ev: e, day: dayOf(e.EventTime.UnixNano()), fields: fields, raw: s.codec.compress(e.Raw)}
+	r := row{ev: e, ens: et.UnixNano(), rns: rt.UnixNano(), day: dayOf(et.UnixNano()), fields: fields, raw: s.codec.compress(e.Raw)}
 	if e.ParseError != "" {
 		r.plain = sql.NullString{String: e.Raw, Valid: true}
 	}
