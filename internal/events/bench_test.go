@@ -200,11 +200,13 @@ func TestScale(t *testing.T) {
 			return // the queries are timed once the store is whole
 		}
 	}
-	if db.Dialect == store.Postgres {
-		if _, err := db.ExecContext(ctx, "ANALYZE events"); err != nil {
-			t.Fatal(err)
-		}
+	// Statistics for the planners, as a deployment's periodic ANALYZE
+	// would have them.
+	st := time.Now()
+	if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
 	}
+	t.Logf("ANALYZE took %v", time.Since(st).Round(time.Millisecond))
 	day := Query{Since: end.Add(-24 * time.Hour), Until: end}
 	week := Query{Since: end.Add(-7 * 24 * time.Hour), Until: end}
 	timeIt := func(name string, fn func() (string, error)) {
@@ -229,6 +231,11 @@ func TestScale(t *testing.T) {
 		q := day
 		q.Text = "EventID=4688"
 		timeIt(who.name+" first page EventID=4688 24h", func() (string, error) {
+			p, err := s.Search(ctx, who.sc, q)
+			return fmt.Sprintf("%d events", len(p.Events)), err
+		})
+		q.Text = `EventID="4688"` // the same events as text: no index
+		timeIt(who.name+` first page EventID="4688" 24h (unindexed)`, func() (string, error) {
 			p, err := s.Search(ctx, who.sc, q)
 			return fmt.Sprintf("%d events", len(p.Events)), err
 		})

@@ -22,6 +22,14 @@ var columns = map[string]string{
 	"protocol": "protocol",
 }
 
+// indexedFields have an expression index (migration 0002): a condition on
+// one is written with the index's own expression, whose key is a constant
+// from this table, not the query's text, so that the planner can use it.
+// EventID is the field Windows searches start from.
+var indexedFields = map[string]struct{ sqlite, postgres string }{
+	"EventID": {`json_extract(fields, '$."EventID"')`, `(fields ->> 'EventID')`},
+}
+
 // compiler turns an AST into a condition for one dialect, appending the
 // values it binds to args. User text only ever lands in args: field names
 // become JSON paths bound as arguments, values become bound patterns and
@@ -29,6 +37,8 @@ var columns = map[string]string{
 type compiler struct {
 	d    store.Dialect
 	args []any
+	// neg counts the NOTs around the node being compiled.
+	neg int
 }
 
 // compileWhere compiles n (nil matches everything) for dialect d.
@@ -53,7 +63,9 @@ func (c *compiler) node(n Node) (string, error) {
 	case Or:
 		return c.pair(n.L, n.R, " OR ")
 	case Not:
+		c.neg++
 		x, err := c.node(n.X)
+		c.neg--
 		if err != nil {
 			return "", err
 		}
@@ -128,17 +140,28 @@ func (c *compiler) like() string {
 // nullSafe makes a condition on a field false, not NULL, when the event
 // lacks the field, so that NOT of it holds for such events: `NOT
 // CommandLine=*x*` finds events without a command line too.
-func nullSafe(s string) string { return "COALESCE(" + s + ", FALSE)" }
+func (c *compiler) nullSafe(s string) string {
+	if c.neg == 0 {
+		// Outside NOT, NULL already excludes the event as FALSE would,
+		// and the bare condition can use an expression index.
+		return s
+	}
+	return "COALESCE(" + s + ", FALSE)"
+}
 
 func (c *compiler) compare(field, op string, v Value) (string, error) {
 	neg := op == "!="
+	if neg {
+		c.neg++
+		defer func() { c.neg-- }()
+	}
 	var s string
 	var err error
 	switch {
 	case op == "=" || op == "!=":
 		s, err = c.equal(field, v)
 	default:
-		s = nullSafe("(" + c.number(field) + " " + op + " ?)")
+		s = c.nullSafe("(" + c.number(field) + " " + op + " ?)")
 		c.bind(v.Num)
 	}
 	if err != nil {
@@ -158,26 +181,34 @@ func (c *compiler) equal(field string, v Value) (string, error) {
 		// type is asked for instead.
 		if c.d == store.Postgres {
 			c.bind(field, v.Parts[0])
-			return nullSafe("((fields -> ?::text) = to_jsonb(?::boolean))"), nil
+			return c.nullSafe("((fields -> ?::text) = to_jsonb(?::boolean))"), nil
 		}
 		c.bind(jsonPath(field), v.Parts[0])
-		return nullSafe("(json_type(fields, ?) = ?)"), nil
+		return c.nullSafe("(json_type(fields, ?) = ?)"), nil
 	case v.IsPrefix:
 		return c.cidr(field, v), nil
 	case v.IsNum && !isCol:
 		// A number equals the field's number or its text: Windows logs
 		// give EventID as 4688 in one shipper and "4688" in another.
 		txt := strconv.FormatFloat(v.Num, 'f', -1, 64)
+		if ix, ok := indexedFields[field]; ok {
+			if c.d == store.Postgres {
+				c.bind(txt)
+				return c.nullSafe("(" + ix.postgres + " = ?)"), nil
+			}
+			c.bind(v.Num, txt)
+			return c.nullSafe("(" + ix.sqlite + " IN (?, ?))"), nil
+		}
 		if c.d == store.Postgres {
 			c.bind(field, txt)
-			return nullSafe("((fields ->> ?::text) = ?)"), nil
+			return c.nullSafe("((fields ->> ?::text) = ?)"), nil
 		}
 		c.bind(jsonPath(field), v.Num, txt)
-		return nullSafe("(json_extract(fields, ?) IN (?, ?))"), nil
+		return c.nullSafe("(json_extract(fields, ?) IN (?, ?))"), nil
 	}
 	x := c.value(field)
 	c.bind(likePattern(v.Parts, false))
-	return nullSafe("(" + x + c.like() + ")"), nil
+	return c.nullSafe("(" + x + c.like() + ")"), nil
 }
 
 // number is the SQL for a field's value as a number, NULL when it is not
@@ -217,7 +248,7 @@ func (c *compiler) cidr(field string, v Value) string {
 	if bits == 32 {
 		x := c.value(field)
 		c.bind(p.Addr().String())
-		return nullSafe("(" + x + " = ?)")
+		return c.nullSafe("(" + x + " = ?)")
 	}
 	var lead strings.Builder
 	for i := 0; i < whole; i++ {
@@ -231,7 +262,7 @@ func (c *compiler) cidr(field string, v Value) string {
 	if rem == 0 {
 		x := c.value(field)
 		c.bind(shape)
-		return nullSafe("(" + x + " LIKE ?)")
+		return c.nullSafe("(" + x + " LIKE ?)")
 	}
 	lo := int(a[whole])
 	hi := lo + (1 << (8 - rem)) - 1
@@ -243,11 +274,11 @@ func (c *compiler) cidr(field string, v Value) string {
 		c.bind(whole + 1)
 		z := c.value(field)
 		c.bind(whole+1, lo, hi)
-		return nullSafe("(" + x + " LIKE ? AND (CASE WHEN split_part(" + y + ", '.', ?::int) ~ '^[0-9]{1,3}$' THEN split_part(" + z + ", '.', ?::int)::int END) BETWEEN ? AND ?)")
+		return c.nullSafe("(" + x + " LIKE ? AND (CASE WHEN split_part(" + y + ", '.', ?::int) ~ '^[0-9]{1,3}$' THEN split_part(" + z + ", '.', ?::int)::int END) BETWEEN ? AND ?)")
 	}
 	c.bind(shape, lead.Len()+1, lo, hi)
 	x := c.value(field)
-	return nullSafe("(SELECT v LIKE ? AND CAST(substr(v, ?) AS INTEGER) BETWEEN ? AND ? FROM (SELECT " + x + " AS v))")
+	return c.nullSafe("(SELECT v LIKE ? AND CAST(substr(v, ?) AS INTEGER) BETWEEN ? AND ? FROM (SELECT " + x + " AS v))")
 }
 
 // text is free text: the term anywhere in the fields (matched in their
