@@ -154,6 +154,24 @@ func (s *SQL) Append(ctx context.Context, evs []Event) error {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()
 	}
+	err := s.insert(ctx, rows)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23514" {
+		// "no partition of relation found for row": another process's
+		// retention dropped a day this process had seen. Forget the days
+		// known, make them again, and try once more.
+		s.days.Clear()
+		if err := s.ensureDays(ctx, rows); err != nil {
+			return err
+		}
+		err = s.insert(ctx, rows)
+	}
+	return err
+}
+
+// insert writes rows and counts them per organisation and day, in one
+// transaction.
+func (s *SQL) insert(ctx context.Context, rows []row) error {
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		type key struct {
 			org string

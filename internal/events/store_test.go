@@ -448,3 +448,31 @@ func TestRetention(t *testing.T) {
 		}
 	})
 }
+
+// TestDayDroppedByAnotherProcess: a second store on the same database
+// (another vigil process) drops a day this one has written; appending to
+// that day again remakes its partition.
+func TestDayDroppedByAnotherProcess(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, clk := newStore(t, db)
+		b, err := New(Options{DB: db, Now: clk.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = b.Close() }()
+		old := ev("old", "RJ1", 10*24*time.Hour, nil)
+		if err := a.Append(ctx, []Event{old}); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := b.Retain(ctx, Policy{Default: Limit{MaxAge: 24 * time.Hour}}); err != nil || res.Deleted != 1 {
+			t.Fatalf("retain: %+v %v", res, err)
+		}
+		if err := a.Append(ctx, []Event{old}); err != nil {
+			t.Fatalf("append to a day dropped elsewhere: %v", err)
+		}
+		if n, _ := a.Count(ctx, alice, Query{}); n != 1 {
+			t.Errorf("%d events, want 1", n)
+		}
+	}, sets...)
+}
