@@ -17,7 +17,7 @@ import (
 // PostgreSQL by dropping the day's partition, on SQLite by deleting the
 // day's range of the time index — and then each organisation whose limit
 // is shorter loses its own older days. By size: while an organisation's
-// events take more than its MaxBytes (as events_days counts them), its
+// events take more than its MaxBytes (as events_hours counts them), its
 // oldest day goes, never its newest.
 func (s *SQL) Retain(ctx context.Context, p Policy) (RetainResult, error) {
 	if s.db.Dialect == store.SQLite {
@@ -97,21 +97,29 @@ type dayStat struct {
 	events, bytes int64
 }
 
-// dayStats reads events_days: per organisation, its days oldest first.
+// dayStats reads events_hours summed by day: per organisation, its days
+// oldest first.
 func (s *SQL) dayStats(ctx context.Context) (map[string][]dayStat, error) {
-	rows, err := s.db.Q().QueryContext(ctx, `SELECT org, day, events, bytes FROM events_days ORDER BY org, day`)
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT org, hour, events, bytes FROM events_hours ORDER BY org, hour`)
 	if err != nil {
-		return nil, fmt.Errorf("events: read day counts: %w", err)
+		return nil, fmt.Errorf("events: read hour counts: %w", err)
 	}
 	defer rows.Close()
 	out := map[string][]dayStat{}
 	for rows.Next() {
 		var org string
-		var d dayStat
-		if err := rows.Scan(&org, &d.day, &d.events, &d.bytes); err != nil {
-			return nil, fmt.Errorf("events: read day counts: %w", err)
+		var hour, events, bytes int64
+		if err := rows.Scan(&org, &hour, &events, &bytes); err != nil {
+			return nil, fmt.Errorf("events: read hour counts: %w", err)
 		}
-		out[org] = append(out[org], d)
+		day := dayOf(hour * nsPerHour)
+		ds := out[org]
+		if len(ds) == 0 || ds[len(ds)-1].day != day {
+			ds = append(ds, dayStat{day: day})
+		}
+		ds[len(ds)-1].events += events
+		ds[len(ds)-1].bytes += bytes
+		out[org] = ds
 	}
 	return out, rows.Err()
 }
@@ -158,7 +166,7 @@ func (s *SQL) dropDaysBefore(ctx context.Context, day int64, stats map[string][]
 		} else if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE event_ns < ?`, day*nsPerDay); err != nil {
 			return fmt.Errorf("events: delete days before %s: %w", dayName(day), err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM events_days WHERE day < ?`, day); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events_hours WHERE hour < ?`, day*24); err != nil {
 			return fmt.Errorf("events: delete day counts: %w", err)
 		}
 		return nil
@@ -215,7 +223,7 @@ func (s *SQL) deleteOrgBefore(ctx context.Context, org string, day int64) (int64
 			return fmt.Errorf("events: delete %s's days before %s: %w", org, dayName(day), err)
 		}
 		n, _ = r.RowsAffected()
-		if _, err := tx.ExecContext(ctx, `DELETE FROM events_days WHERE org = ? AND day < ?`, org, day); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events_hours WHERE org = ? AND hour < ?`, org, day*24); err != nil {
 			return fmt.Errorf("events: delete day counts: %w", err)
 		}
 		return nil

@@ -366,6 +366,30 @@ func TestHistogram(t *testing.T) {
 		if _, err := s.Histogram(ctx, alice, Query{}, 0); err == nil {
 			t.Error("zero buckets accepted")
 		}
+		// Histograms of every event on whole hours come from events_hours;
+		// they must agree with counting the events, for every caller.
+		for _, c := range []struct {
+			q Query
+			n int
+		}{
+			{Query{Since: t0.Add(-7 * 24 * time.Hour), Until: t0}, 7},
+			{Query{Since: t0.Add(-7 * 24 * time.Hour), Until: t0}, 168},
+			{Query{Since: t0.Add(-3 * 24 * time.Hour), Until: t0.Add(-24 * time.Hour)}, 2},
+			{Query{Since: t0.Add(-7 * 24 * time.Hour), Until: t0, Org: "RJ1"}, 14},
+			{Query{Since: t0.Add(-7 * 24 * time.Hour), Until: t0, Org: "RJZ"}, 7},
+			{Query{Since: t0.Add(-90 * time.Minute), Until: t0}, 3}, // not whole hours: counted
+		} {
+			for _, sc := range []scope.Scope{alice, bob, rex} {
+				s.noRollup = false
+				a, err1 := s.Histogram(ctx, sc, c.q, c.n)
+				s.noRollup = true
+				b, err2 := s.Histogram(ctx, sc, c.q, c.n)
+				s.noRollup = false
+				if err1 != nil || err2 != nil || fmt.Sprint(a) != fmt.Sprint(b) {
+					t.Errorf("%s %+v/%d: from hours %v (%v), from events %v (%v)", sc.Home, c.q, c.n, a, err1, b, err2)
+				}
+			}
+		}
 		tv, err := s.TopValues(ctx, alice, Query{}, "EventID", 5)
 		if err != nil || len(tv) != 2 || tv[0] != (ValueCount{"4688", 16}) {
 			t.Errorf("top values %v (%v)", tv, err)

@@ -32,10 +32,11 @@ CREATE TABLE events (
 CREATE INDEX events_time ON events (event_ns);
 CREATE INDEX events_org_time ON events (org, event_ns);
 
-CREATE TABLE events_days (
+-- Per organisation and hour: see the SQLite step.
+CREATE TABLE events_hours (
 	org TEXT NOT NULL,
-	day INTEGER NOT NULL,
+	hour BIGINT NOT NULL,
 	events BIGINT NOT NULL,
 	bytes BIGINT NOT NULL,
-	PRIMARY KEY (org, day)
+	PRIMARY KEY (org, hour)
 );

@@ -31,13 +31,14 @@ CREATE TABLE events (
 CREATE INDEX events_time ON events (event_ns);
 CREATE INDEX events_org_time ON events (org, event_ns);
 
--- What each organisation holds per UTC day (day = Unix day number), kept
+-- What each organisation holds per hour (hour = Unix hour number), kept
 -- by Append from the rows it actually inserted: retention by size reads
--- it instead of summing the events.
-CREATE TABLE events_days (
+-- it instead of summing the events, and a histogram of every event in
+-- scope reads it instead of the events (a week is 168 rows a trust).
+CREATE TABLE events_hours (
 	org TEXT NOT NULL,
-	day INTEGER NOT NULL,
+	hour BIGINT NOT NULL,
 	events BIGINT NOT NULL,
 	bytes BIGINT NOT NULL,
-	PRIMARY KEY (org, day)
+	PRIMARY KEY (org, hour)
 );
