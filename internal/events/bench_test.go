@@ -1,0 +1,279 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store"
+	"github.com/vigil-health/vigil/internal/store/storetest"
+)
+
+// samplePaths are the real Windows logs synthetic events replay.
+func samplePaths(t testing.TB) []string {
+	ps, _ := filepath.Glob("../../../shared/data/events/windows/otrf/*.jsonl.gz")
+	if len(ps) == 0 {
+		t.Skip("no samples under ../shared/data/events/windows/otrf")
+	}
+	sort.Strings(ps)
+	return ps
+}
+
+func TestGenerate(t *testing.T) {
+	sm, err := LoadSamples(2000, samplePaths(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []Event
+	o := GenerateOptions{Count: 250, Orgs: []string{"RJ1", "RJZ"}, End: t0, Span: 24 * time.Hour, Seed: 7, Batch: 100}
+	if err := sm.Generate(o, func(b []Event) error { evs = append(evs, b...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 250 {
+		t.Fatalf("%d events", len(evs))
+	}
+	seen := map[string]bool{}
+	for _, e := range evs {
+		if seen[e.ID] || e.Org == "" || e.EventTime.After(t0) || e.EventTime.Before(t0.Add(-24*time.Hour)) || e.Raw == "" || len(e.Fields) == 0 {
+			t.Fatalf("bad event %+v", e)
+		}
+		seen[e.ID] = true
+	}
+	var again []Event
+	if err := sm.Generate(o, func(b []Event) error { again = append(again, b...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if again[17].ID != evs[17].ID || !again[17].EventTime.Equal(evs[17].EventTime) {
+		t.Error("the same seed made different events")
+	}
+	// They store and are found by their fields.
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s, _ := newStore(t, db)
+		if err := s.Append(context.Background(), evs); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.Count(context.Background(), rex, Query{Text: "exists(EventID)"})
+		if err != nil || n != 250 {
+			t.Errorf("count %d (%v)", n, err)
+		}
+	}, sets...)
+}
+
+// BenchmarkAppend measures appending synthetic events to SQLite in
+// batches of 1,000 (the consumer's batch).
+func BenchmarkAppend(b *testing.B) {
+	sm, err := LoadSamples(5000, samplePaths(b)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := storetest.SQLite(b, sets...)
+	s, _ := newStore(b, db)
+	var evs []Event
+	if err := sm.Generate(GenerateOptions{Count: b.N * 1000, Orgs: []string{"RJ1", "RJZ"}, End: t0, Seed: 1, Batch: 1000},
+		func(x []Event) error { evs = append(evs, x...); return nil }); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if err := s.Append(context.Background(), evs[i*1000:(i+1)*1000]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*1000)/time.Since(start).Seconds(), "events/s")
+}
+
+// TestScale builds (or reuses) a store of VIGIL_EVENTS_SCALE synthetic
+// events over 7 days for 20 trusts and times the searches the issue sets
+// targets for. It runs only when asked:
+//
+//	VIGIL_EVENTS_SCALE=1000000 VIGIL_EVENTS_SCALE_DIR=/tmp/ev1m \
+//	  go test -count=1 -timeout 20m -run TestScale -v ./internal/events/
+//
+// VIGIL_EVENTS_SCALE_DB=postgres uses PostgreSQL (a fresh schema) instead
+// of SQLite; VIGIL_EVENTS_SCALE_DIR keeps the SQLite database so the
+// queries can be timed again without appending.
+func TestScale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("VIGIL_EVENTS_SCALE"))
+	if n <= 0 {
+		t.Skip("set VIGIL_EVENTS_SCALE to the number of events")
+	}
+	ctx := context.Background()
+	end := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	var db *store.DB
+	var err error
+	switch os.Getenv("VIGIL_EVENTS_SCALE_DB") {
+	case "postgres":
+		db = storetest.Postgres(t, sets...)
+	default:
+		dir := os.Getenv("VIGIL_EVENTS_SCALE_DIR")
+		if dir == "" {
+			dir = t.TempDir()
+		}
+		db, err = store.Open(ctx, store.Options{DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = db.Close() }()
+		if _, err := db.Migrate(ctx, sets...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk := &clock{t: end}
+	osvc, err := org.New(org.Options{DB: db, Audit: audit.New(db, clk.now), Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := osvc.EnsureRoot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var orgs []string
+	if _, err := osvc.Get(ctx, scope.System("t"), "QKK"); err != nil {
+		for _, o := range estate[:2] {
+			if _, err := osvc.Create(ctx, scope.System("t"), o); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range 20 {
+		code := fmt.Sprintf("RB%02d", i)
+		orgs = append(orgs, code)
+		if _, err := osvc.Get(ctx, scope.System("t"), code); err != nil {
+			if _, err := osvc.Create(ctx, scope.System("t"), org.Org{Code: code, Name: "Trust " + code, Type: org.Trust, Parent: "QKK"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s, err := New(Options{DB: db, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	national := person(scope.NationalAnalyst, "ENG", "/ENG/")
+	trust := person(scope.OrgAnalyst, "RB03", "/ENG/Y56/QKK/RB03/")
+
+	have, err := s.Count(ctx, national, Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the store holds %d events", have)
+	if have < int64(n) {
+		// Up to 3,000 records of each sample file, so every attack's
+		// events are among them.
+		var sm Samples
+		for _, p := range samplePaths(t) {
+			x, err := LoadSamples(3000, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sm = append(sm, x...)
+		}
+		// A run adds at most VIGIL_EVENTS_SCALE_STEP events, so that a
+		// large store is built over several runs of a few minutes each;
+		// each run's seed follows from what is there.
+		add := n - int(have)
+		if step, _ := strconv.Atoi(os.Getenv("VIGIL_EVENTS_SCALE_STEP")); step > 0 {
+			add = min(add, step)
+		}
+		start := time.Now()
+		done := 0
+		err = sm.Generate(GenerateOptions{Count: add, Orgs: orgs, End: end, Span: 7 * 24 * time.Hour, Seed: 42 + uint64(have), Batch: 5000}, func(b []Event) error {
+			done += len(b)
+			if done%200000 == 0 {
+				t.Logf("%d events, %.0f/s", done, float64(done)/time.Since(start).Seconds())
+			}
+			return s.Append(ctx, b)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		el := time.Since(start)
+		t.Logf("FIGURE append %s: %d events onto %d in %v = %.0f events/s (%d samples)", db.Dialect, add, have, el.Round(time.Millisecond), float64(add)/el.Seconds(), len(sm))
+		if int(have)+add < n {
+			return // the queries are timed once the store is whole
+		}
+	}
+	// Statistics for the planners, as a deployment's periodic ANALYZE
+	// would have them.
+	// (SQLite samples each index, as its documentation advises for
+	// large databases, instead of reading gigabytes.)
+	st := time.Now()
+	if db.Dialect == store.SQLite {
+		if _, err := db.ExecContext(ctx, "PRAGMA analysis_limit = 2000"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ANALYZE took %v", time.Since(st).Round(time.Millisecond))
+	day := Query{Since: end.Add(-24 * time.Hour), Until: end}
+	week := Query{Since: end.Add(-7 * 24 * time.Hour), Until: end}
+	timeIt := func(name string, fn func() (string, error)) {
+		var ds []time.Duration
+		var out string
+		for range 3 {
+			st := time.Now()
+			o, err := fn()
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			ds = append(ds, time.Since(st))
+			out = o
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		t.Logf("FIGURE %s %s: median %v (runs %v) → %s", db.Dialect, name, ds[1].Round(100*time.Microsecond), ds, out)
+	}
+	for _, who := range []struct {
+		name string
+		sc   scope.Scope
+	}{{"national", national}, {"trust", trust}} {
+		q := day
+		q.Text = "EventID=4688"
+		timeIt(who.name+" first page EventID=4688 24h", func() (string, error) {
+			p, err := s.Search(ctx, who.sc, q)
+			return fmt.Sprintf("%d events", len(p.Events)), err
+		})
+		q.Text = `EventID="4688"` // the same events as text: no index
+		timeIt(who.name+` first page EventID="4688" 24h (unindexed)`, func() (string, error) {
+			p, err := s.Search(ctx, who.sc, q)
+			return fmt.Sprintf("%d events", len(p.Events)), err
+		})
+		q.Text = `Image=*powershell.exe`
+		timeIt(who.name+" first page Image=*powershell.exe 24h", func() (string, error) {
+			p, err := s.Search(ctx, who.sc, q)
+			return fmt.Sprintf("%d events", len(p.Events)), err
+		})
+		w := week
+		timeIt(who.name+" histogram 7d all events (168 buckets)", func() (string, error) {
+			h, err := s.Histogram(ctx, who.sc, w, 168)
+			return fmt.Sprintf("%d events", total(h)), err
+		})
+		w.Text = "EventID=4688"
+		timeIt(who.name+" histogram 7d EventID=4688 (168 buckets)", func() (string, error) {
+			h, err := s.Histogram(ctx, who.sc, w, 168)
+			return fmt.Sprintf("%d events", total(h)), err
+		})
+		q.Text = "EventID=4688"
+		timeIt(who.name+" count EventID=4688 24h", func() (string, error) {
+			c, err := s.Count(ctx, who.sc, q)
+			return fmt.Sprint(c), err
+		})
+	}
+}
+
+func total(h []Bucket) int64 {
+	var n int64
+	for _, b := range h {
+		n += b.Count
+	}
+	return n
+}

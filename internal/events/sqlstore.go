@@ -1,0 +1,670 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migrations returns the events domain's schema. Its scope filters join
+// the organisations table, so the org migrations run first.
+func Migrations() store.MigrationSet {
+	sub, _ := fs.Sub(migrationFS, "migrations")
+	return store.MigrationSet{Domain: "events", FS: sub}
+}
+
+// Options configure the SQL store.
+type Options struct {
+	// DB is the store's database (required).
+	DB *store.DB
+	// Now is the clock retention and default time ranges read (default
+	// time.Now).
+	Now func() time.Time
+	// FieldSample is how many of the newest matching events Fields reads
+	// (default 500).
+	FieldSample int
+}
+
+// SQL is the Store on Vigil's database: SQLite or PostgreSQL.
+type SQL struct {
+	db    *store.DB
+	now   func() time.Time
+	opts  Options
+	codec *codec
+
+	// writeMu queues this process's appends on SQLite, which has one
+	// writer at a time: waiting in Go costs nothing, while connections
+	// contending in SQLite's busy handler sleep (see cases/writer.go).
+	writeMu sync.Mutex
+	// days are the PostgreSQL partitions known to exist.
+	days sync.Map
+	// noRollup makes histograms count events even where events_hours
+	// could answer (tests compare the two).
+	noRollup bool
+}
+
+var _ Store = (*SQL)(nil)
+
+// New returns the SQL store over o.DB, migrated with Migrations.
+func New(o Options) (*SQL, error) {
+	if o.DB == nil {
+		return nil, errors.New("events: Options.DB is required")
+	}
+	if o.FieldSample < 0 {
+		return nil, errors.New("events: Options.FieldSample must not be negative")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.FieldSample == 0 {
+		o.FieldSample = 500
+	}
+	c, err := newCodec()
+	if err != nil {
+		return nil, err
+	}
+	return &SQL{db: o.DB, now: o.Now, opts: o, codec: c}, nil
+}
+
+// Close releases the compressor. Safe to call twice.
+func (s *SQL) Close() error {
+	s.codec.close()
+	return nil
+}
+
+const nsPerDay = int64(24 * time.Hour)
+
+// dayOf is the Unix day number of t (UTC), rounding down before 1970 too.
+func dayOf(ns int64) int64 {
+	d := ns / nsPerDay
+	if ns < 0 && ns%nsPerDay != 0 {
+		d--
+	}
+	return d
+}
+
+const nsPerHour = int64(time.Hour)
+
+// hourOf is the Unix hour number of ns, rounding down before 1970 too.
+func hourOf(ns int64) int64 {
+	h := ns / nsPerHour
+	if ns < 0 && ns%nsPerHour != 0 {
+		h--
+	}
+	return h
+}
+
+func dayName(day int64) string {
+	return time.Unix(day*86400, 0).UTC().Format("2006-01-02")
+}
+
+// row is an event as stored.
+type row struct {
+	ev       *Event
+	ens, rns int64 // event and received time, Unix nanoseconds
+	day      int64
+	fields   []byte
+	raw      []byte
+	plain    sql.NullString
+	size     int
+}
+
+const insertCols = "id, org, event_ns, received_ns, host, product, service, category, protocol, source_addr, source_token, source_format, fields, raw, raw_text, truncated, parse_error, size"
+
+// Append stores evs; an ID already stored is skipped. Events are checked
+// first: each needs an ID and an organisation; an event without an event
+// time takes its received time.
+func (s *SQL) Append(ctx context.Context, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	rows := make([]row, 0, len(evs))
+	seen := make(map[string]bool, len(evs))
+	for i := range evs {
+		e := &evs[i]
+		switch {
+		case e.ID == "":
+			return fault.Invalidf("id", "event %d has no ID", i)
+		case e.Org == "":
+			return fault.Invalidf("org", "event %s has no organisation", e.ID)
+		case e.ReceivedAt.IsZero() && e.EventTime.IsZero():
+			return fault.Invalidf("event_time", "event %s has neither an event time nor a received time", e.ID)
+		}
+		if seen[e.ID] {
+			continue
+		}
+		seen[e.ID] = true
+		r, err := s.encode(e)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r)
+	}
+	if s.db.Dialect == store.Postgres {
+		if err := s.ensureDays(ctx, rows); err != nil {
+			return err
+		}
+	} else {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
+	err := s.insert(ctx, rows)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23514" {
+		// "no partition of relation found for row": another process's
+		// retention dropped a day this process had seen. Forget the days
+		// known, make them again, and try once more.
+		s.days.Clear()
+		if err := s.ensureDays(ctx, rows); err != nil {
+			return err
+		}
+		err = s.insert(ctx, rows)
+	}
+	return err
+}
+
+// insert writes rows and counts them per organisation and day, in one
+// transaction.
+func (s *SQL) insert(ctx context.Context, rows []row) error {
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		type key struct {
+			org  string
+			hour int64
+		}
+		added := map[key][2]int64{}
+		const chunk = 500 // 18 columns: under both engines' limits on bound values
+		for lo := 0; lo < len(rows); lo += chunk {
+			part := rows[lo:min(lo+chunk, len(rows))]
+			q, args := s.insertSQL(part)
+			res, err := tx.QueryContext(ctx, q, args...)
+			if err != nil {
+				return fmt.Errorf("events: append: %w", err)
+			}
+			for res.Next() {
+				var org string
+				var ns, size int64
+				if err := res.Scan(&org, &ns, &size); err != nil {
+					_ = res.Close()
+					return fmt.Errorf("events: append: %w", err)
+				}
+				k := key{org, hourOf(ns)}
+				v := added[k]
+				added[k] = [2]int64{v[0] + 1, v[1] + size}
+			}
+			if err := res.Close(); err != nil {
+				return fmt.Errorf("events: append: %w", err)
+			}
+			if err := res.Err(); err != nil {
+				return fmt.Errorf("events: append: %w", err)
+			}
+		}
+		keys := make([]key, 0, len(added))
+		for k := range added {
+			keys = append(keys, k)
+		}
+		// A fixed order, so two PostgreSQL writers lock the day rows alike.
+		sort.Slice(keys, func(i, j int) bool {
+			if keys[i].org != keys[j].org {
+				return keys[i].org < keys[j].org
+			}
+			return keys[i].hour < keys[j].hour
+		})
+		for _, k := range keys {
+			v := added[k]
+			if _, err := tx.ExecContext(ctx, `INSERT INTO events_hours (org, hour, events, bytes) VALUES (?, ?, ?, ?)
+				ON CONFLICT (org, hour) DO UPDATE SET events = events_hours.events + excluded.events, bytes = events_hours.bytes + excluded.bytes`,
+				k.org, k.hour, v[0], v[1]); err != nil {
+				return fmt.Errorf("events: count day: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+func (s *SQL) insertSQL(rows []row) (string, []any) {
+	var b strings.Builder
+	pg := s.db.Dialect == store.Postgres
+	b.WriteString("INSERT INTO events (")
+	if pg {
+		b.WriteString("day, ")
+	}
+	b.WriteString(insertCols)
+	b.WriteString(") VALUES ")
+	n := 18
+	if pg {
+		n++
+	}
+	one := "(" + store.Placeholders(n) + ")"
+	args := make([]any, 0, len(rows)*n)
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(one)
+		e := r.ev
+		if pg {
+			args = append(args, r.day)
+		}
+		args = append(args, e.ID, e.Org, r.ens, r.rns, e.Source.Host, e.Product, e.Service, e.Category,
+			e.Source.Protocol, e.Source.Addr, e.Source.Token, e.Source.Format, string(r.fields), r.raw, r.plain, e.Truncated, e.ParseError, r.size)
+	}
+	b.WriteString(" ON CONFLICT DO NOTHING RETURNING org, event_ns, size")
+	return b.String(), args
+}
+
+func (s *SQL) encode(e *Event) (row, error) {
+	et, rt := e.EventTime, e.ReceivedAt
+	if et.IsZero() {
+		et = rt
+	}
+	if rt.IsZero() {
+		rt = et
+	}
+	f := e.Fields
+	if f == nil {
+		f = map[string]any{}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	// Free text matches the JSON text of the fields, so < > & stay as
+	// written rather than \u003c…
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(f); err != nil {
+		return row{}, fault.Invalidf("fields", "event %s: %v", e.ID, err)
+	}
+	fields := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	r := row{ev: e, ens: et.UnixNano(), rns: rt.UnixNano(), day: dayOf(et.UnixNano()), fields: fields, raw: s.codec.compress(e.Raw)}
+	if e.ParseError != "" {
+		r.plain = sql.NullString{String: e.Raw, Valid: true}
+	}
+	r.size = len(r.fields) + len(r.raw) + len(r.plain.String) + 64
+	return r, nil
+}
+
+// ensureDays creates the PostgreSQL partitions rows need. The statement is
+// DDL, which takes no bound values; the day numbers and names are
+// computed here from integers, never from input text.
+func (s *SQL) ensureDays(ctx context.Context, rows []row) error {
+	for _, r := range rows {
+		if _, ok := s.days.Load(r.day); ok {
+			continue
+		}
+		name := "events_d" + strings.ReplaceAll(dayName(r.day), "-", "")
+		q := "CREATE TABLE IF NOT EXISTS " + name + " PARTITION OF events FOR VALUES FROM (" +
+			strconv.FormatInt(r.day, 10) + ") TO (" + strconv.FormatInt(r.day+1, 10) + ")"
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			// Another process created it between IF NOT EXISTS's look and
+			// its create: 42P07 duplicate_table means it is there.
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || (pe.Code != "42P07" && pe.Code != "23505") {
+				return fmt.Errorf("events: create partition %s: %w", name, err)
+			}
+		}
+		s.days.Store(r.day, true)
+	}
+	return nil
+}
+
+// where builds the condition every read shares: scope, time, organisation
+// and the query's own condition.
+func (s *SQL) where(sc scope.Scope, q Query) (string, []any, error) {
+	n, err := Parse(q.Text)
+	if err != nil {
+		return "", nil, err
+	}
+	cond, cargs, err := compileWhere(s.db.Dialect, n)
+	if err != nil {
+		return "", nil, err
+	}
+	scopeSQL, args := sc.Filter("org", scope.Read)
+	parts := []string{scopeSQL}
+	if !q.Since.IsZero() {
+		parts = append(parts, "event_ns >= ?")
+		args = append(args, q.Since.UnixNano())
+		if s.db.Dialect == store.Postgres {
+			// The partition key, so the planner reads only these days.
+			parts = append(parts, "day >= ?")
+			args = append(args, dayOf(q.Since.UnixNano()))
+		}
+	}
+	if !q.Until.IsZero() {
+		parts = append(parts, "event_ns < ?")
+		args = append(args, q.Until.UnixNano())
+		if s.db.Dialect == store.Postgres {
+			parts = append(parts, "day <= ?")
+			args = append(args, dayOf(q.Until.UnixNano()))
+		}
+	}
+	if q.Org != "" {
+		parts = append(parts, "org = ?")
+		args = append(args, q.Org)
+	}
+	if cond != "1=1" {
+		parts = append(parts, cond)
+		args = append(args, cargs...)
+	}
+	return strings.Join(parts, " AND "), args, nil
+}
+
+const selectCols = "id, org, event_ns, received_ns, host, product, service, category, protocol, source_addr, source_token, source_format, fields, raw, truncated, parse_error"
+
+// Search returns the newest matching events first.
+func (s *SQL) Search(ctx context.Context, sc scope.Scope, q Query) (Page, error) {
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = DefaultLimit
+	case limit < 0 || limit > MaxLimit:
+		return Page{}, fault.Invalidf("limit", "%d is not between 1 and %d", limit, MaxLimit)
+	}
+	w, args, err := s.where(sc, q)
+	if err != nil {
+		return Page{}, err
+	}
+	if q.Cursor != "" {
+		ns, id, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return Page{}, err
+		}
+		w += " AND (event_ns < ? OR (event_ns = ? AND id < ?))"
+		args = append(args, ns, ns, id)
+	}
+	args = append(args, limit+1)
+	rows, err := s.db.Q().QueryContext(ctx, "SELECT "+selectCols+" FROM events WHERE "+w+" ORDER BY event_ns DESC, id DESC LIMIT ?", args...)
+	if err != nil {
+		return Page{}, fmt.Errorf("events: search: %w", err)
+	}
+	defer rows.Close()
+	var p Page
+	for rows.Next() {
+		e, err := s.scan(rows)
+		if err != nil {
+			return Page{}, err
+		}
+		p.Events = append(p.Events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, fmt.Errorf("events: search: %w", err)
+	}
+	if len(p.Events) > limit {
+		p.Events = p.Events[:limit]
+		last := p.Events[limit-1]
+		p.Next = encodeCursor(last.EventTime.UnixNano(), last.ID)
+	}
+	return p, nil
+}
+
+func (s *SQL) scan(rows *sql.Rows) (Event, error) {
+	var e Event
+	var ens, rns int64
+	var fields, raw []byte
+	if err := rows.Scan(&e.ID, &e.Org, &ens, &rns, &e.Source.Host, &e.Product, &e.Service, &e.Category, &e.Source.Protocol,
+		&e.Source.Addr, &e.Source.Token, &e.Source.Format, &fields, &raw, &e.Truncated, &e.ParseError); err != nil {
+		return Event{}, fmt.Errorf("events: read: %w", err)
+	}
+	e.EventTime, e.ReceivedAt = time.Unix(0, ens).UTC(), time.Unix(0, rns).UTC()
+	if err := json.Unmarshal(fields, &e.Fields); err != nil {
+		return Event{}, fmt.Errorf("events: read %s fields: %w", e.ID, err)
+	}
+	txt, err := s.codec.decompress(raw)
+	if err != nil {
+		return Event{}, fmt.Errorf("events: read %s raw: %w", e.ID, err)
+	}
+	e.Raw = txt
+	return e, nil
+}
+
+func encodeCursor(ns int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(ns, 10) + "." + id))
+}
+
+func decodeCursor(c string) (int64, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		if a, id, ok := strings.Cut(string(b), "."); ok {
+			if ns, err := strconv.ParseInt(a, 10, 64); err == nil {
+				return ns, id, nil
+			}
+		}
+	}
+	return 0, "", fault.Invalidf("cursor", "%q is not a cursor from a previous page; start again without one", c)
+}
+
+// Count returns how many events match.
+func (s *SQL) Count(ctx context.Context, sc scope.Scope, q Query) (int64, error) {
+	w, args, err := s.where(sc, q)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.db.Q().QueryRowContext(ctx, "SELECT COUNT(*) FROM events WHERE "+w, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("events: count: %w", err)
+	}
+	return n, nil
+}
+
+// MaxBuckets bounds a histogram's bars.
+const MaxBuckets = 1000
+
+// Histogram counts matching events in n equal buckets over the query's
+// time range.
+func (s *SQL) Histogram(ctx context.Context, sc scope.Scope, q Query, n int) ([]Bucket, error) {
+	if n <= 0 || n > MaxBuckets {
+		return nil, fault.Invalidf("buckets", "%d is not between 1 and %d", n, MaxBuckets)
+	}
+	if q.Until.IsZero() {
+		q.Until = s.now()
+	}
+	if q.Since.IsZero() {
+		q.Since = q.Until.Add(-24 * time.Hour)
+	}
+	if !q.Since.Before(q.Until) {
+		return nil, fault.Invalidf("since", "the range must end after it starts")
+	}
+	span := q.Until.Sub(q.Since).Nanoseconds()
+	width := (span + int64(n) - 1) / int64(n)
+	start := q.Since.UnixNano()
+	node, err := Parse(q.Text)
+	if err != nil {
+		return nil, err
+	}
+	var rows *sql.Rows
+	if node == nil && start%nsPerHour == 0 && q.Until.UnixNano()%nsPerHour == 0 && width%nsPerHour == 0 && !s.noRollup {
+		rows, err = s.hourHistogram(ctx, sc, q, width)
+	} else {
+		var w string
+		var args []any
+		if w, args, err = s.where(sc, q); err != nil {
+			return nil, err
+		}
+		args = append([]any{start, width}, args...)
+		rows, err = s.db.Q().QueryContext(ctx, "SELECT (event_ns - ?) / ? AS b, COUNT(*) FROM events WHERE "+w+" GROUP BY b", args...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("events: histogram: %w", err)
+	}
+	defer rows.Close()
+	out := make([]Bucket, n)
+	for i := range out {
+		out[i].Start = time.Unix(0, start+int64(i)*width).UTC()
+	}
+	for rows.Next() {
+		var b, c int64
+		if err := rows.Scan(&b, &c); err != nil {
+			return nil, fmt.Errorf("events: histogram: %w", err)
+		}
+		if b >= 0 && b < int64(n) {
+			out[b].Count += c
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events: histogram: %w", err)
+	}
+	return out, nil
+}
+
+// hourHistogram answers a histogram of every event in scope (no query
+// text) whose range and buckets fall on whole hours from events_hours:
+// 168 rows a week for each organisation instead of every event.
+func (s *SQL) hourHistogram(ctx context.Context, sc scope.Scope, q Query, width int64) (*sql.Rows, error) {
+	f, args := sc.Filter("org", scope.Read)
+	from, to := q.Since.UnixNano()/nsPerHour, q.Until.UnixNano()/nsPerHour
+	w := f + " AND hour >= ? AND hour < ?"
+	args = append(args, from, to)
+	if q.Org != "" {
+		w += " AND org = ?"
+		args = append(args, q.Org)
+	}
+	args = append([]any{from, width / nsPerHour}, args...)
+	return s.db.Q().QueryContext(ctx, "SELECT (hour - ?) / ? AS b, CAST(SUM(events) AS BIGINT) FROM events_hours WHERE "+w+" GROUP BY b", args...)
+}
+
+// Fields summarises the fields of the newest matching events (a sample of
+// Options.FieldSample), with each field's five commonest values.
+func (s *SQL) Fields(ctx context.Context, sc scope.Scope, q Query) ([]FieldSummary, error) {
+	w, args, err := s.where(sc, q)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, s.opts.FieldSample)
+	rows, err := s.db.Q().QueryContext(ctx, "SELECT fields FROM events WHERE "+w+" ORDER BY event_ns DESC, id DESC LIMIT ?", args...)
+	if err != nil {
+		return nil, fmt.Errorf("events: fields: %w", err)
+	}
+	defer rows.Close()
+	counts := map[string]int{}
+	values := map[string]map[string]int64{}
+	sampled := 0
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("events: fields: %w", err)
+		}
+		var f map[string]any
+		if err := json.Unmarshal(raw, &f); err != nil {
+			return nil, fmt.Errorf("events: fields: %w", err)
+		}
+		sampled++
+		for k, v := range f {
+			counts[k]++
+			if values[k] == nil {
+				values[k] = map[string]int64{}
+			}
+			values[k][valueText(v)]++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events: fields: %w", err)
+	}
+	out := make([]FieldSummary, 0, len(counts))
+	for k, c := range counts {
+		out = append(out, FieldSummary{Name: k, Count: c, Sampled: sampled, Top: top(values[k], 5)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+func valueText(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case nil:
+		return "null"
+	}
+	b, _ := json.Marshal(v) // decoded from JSON: it encodes again
+	return string(b)
+}
+
+func top(m map[string]int64, n int) []ValueCount {
+	out := make([]ValueCount, 0, len(m))
+	for v, c := range m {
+		out = append(out, ValueCount{v, c})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Value < out[j].Value
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// TopValues returns the n commonest values of field over every matching
+// event (events without the field are not counted).
+func (s *SQL) TopValues(ctx context.Context, sc scope.Scope, q Query, field string, n int) ([]ValueCount, error) {
+	if n <= 0 || n > 1000 {
+		return nil, fault.Invalidf("n", "%d is not between 1 and 1000", n)
+	}
+	if err := checkField(token{text: field, parts: []string{field}}); err != nil || field == "" {
+		return nil, fault.Invalidf("field", "%q is not a field name", field)
+	}
+	c := &compiler{d: s.db.Dialect}
+	expr := c.value(field)
+	w, args, err := s.where(sc, q)
+	if err != nil {
+		return nil, err
+	}
+	args = append(append(c.args, args...), n)
+	rows, err := s.db.Q().QueryContext(ctx, "SELECT v, COUNT(*) AS c FROM (SELECT "+expr+" AS v FROM events WHERE "+w+") t WHERE v IS NOT NULL GROUP BY v ORDER BY c DESC, v LIMIT ?", args...)
+	if err != nil {
+		return nil, fmt.Errorf("events: top values: %w", err)
+	}
+	defer rows.Close()
+	var out []ValueCount
+	for rows.Next() {
+		var vc ValueCount
+		if err := rows.Scan(&vc.Value, &vc.Count); err != nil {
+			return nil, fmt.Errorf("events: top values: %w", err)
+		}
+		out = append(out, vc)
+	}
+	return out, rows.Err()
+}
+
+// Get returns the event with id, or fault.ErrNotFound when there is none
+// the caller may read.
+func (s *SQL) Get(ctx context.Context, sc scope.Scope, id string) (Event, error) {
+	f, args := sc.Filter("org", scope.Read)
+	rows, err := s.db.Q().QueryContext(ctx, "SELECT "+selectCols+" FROM events WHERE id = ? AND "+f, append([]any{id}, args...)...)
+	if err != nil {
+		return Event{}, fmt.Errorf("events: get: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return Event{}, fmt.Errorf("events: get: %w", err)
+		}
+		return Event{}, fault.NotFoundf("event %s", id)
+	}
+	return s.scan(rows)
+}
