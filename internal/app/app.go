@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
@@ -35,7 +36,7 @@ var Version = "dev"
 
 // Migrations lists every domain's schema, in dependency order.
 func Migrations() []store.MigrationSet {
-	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), cases.ViewMigrations(), notify.Migrations()}
+	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), cases.ViewMigrations(), notify.Migrations(), events.Migrations()}
 }
 
 // App holds the opened store and the domain services built on it.
@@ -56,6 +57,9 @@ type App struct {
 	Notify *notify.Service
 	// Geo holds the map boundaries of ICBs and regions.
 	Geo *geo.Store
+	// Events is the event store of protective monitoring (issue 16):
+	// search, counts and histograms, every read within the caller's scope.
+	Events events.Store
 	// Hasher bounds the process's concurrent password hashing
 	// (--password-hash-memory).
 	Hasher *auth.Hasher
@@ -203,6 +207,9 @@ func (a *App) build(ctx context.Context) error {
 	if a.Notify, err = notify.New(notify.Options{DB: a.DB, Audit: a.Audit, Cases: a.Cases, Users: caseUsers{a.Auth}, BaseURL: a.Config.PublicURL(),
 		SMTP:              notify.SMTP{Addr: a.Config.SMTPAddr, From: a.Config.SMTPFrom, User: a.Config.SMTPUser, Password: a.Config.SMTPPassword, StartTLS: a.Config.SMTPStartTLS},
 		AllowHTTPWebhooks: a.Config.WebhookAllowHTTP, Now: a.Now, Logger: a.Log.With("component", "notify")}); err != nil {
+		return err
+	}
+	if a.Events, err = events.New(events.Options{DB: a.DB, Now: a.Now}); err != nil {
 		return err
 	}
 	// Open national incidents follow the register (cases/incidents.go).

@@ -1,0 +1,298 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/events"
+)
+
+// Files (`vigil events import FILE…`): JSON lines, a JSON array, CSV with
+// a header row, or one message a line in any format the Normaliser reads
+// (syslog, CEF, LEEF, key=value, audit records…), each optionally gzipped.
+// Which is found from the file's first bytes, not its name. Each record's
+// Seq is its byte offset (or index, for an array or CSV) and its Source
+// names the file's absolute path, so importing the same file twice gives
+// the same event IDs and stores nothing twice.
+
+// FileOptions are ReadFile's settings.
+type FileOptions struct {
+	// MaxLine is the longest line read whole (DefaultMaxMessage when 0);
+	// a longer one is cut with Truncated set.
+	MaxLine int
+	// ReceivedAt is the receive time given to every record (now when zero).
+	ReceivedAt time.Time
+}
+
+// FileProgress reports how far a file has been read: bytes of the file
+// (compressed size for a gzipped one) out of its size.
+type FileProgress func(read, size int64)
+
+// ReadFile reads path and hands each record to fn, in order; an error from
+// fn stops the read and is returned. A file that cannot be read at all is
+// an error naming it; a bad element of a JSON array or a bad CSV row is an
+// error naming the file and the element or line.
+func ReadFile(ctx context.Context, path string, o FileOptions, progress FileProgress, fn func(Record) error) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return fmt.Errorf("%s: is a directory, not a file of events", path)
+	}
+	counted := &countingReader{r: f, size: st.Size(), report: progress}
+	var r io.Reader = bufio.NewReaderSize(counted, 64<<10)
+	br := r.(*bufio.Reader)
+	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("%s: gzip: %w", path, err)
+		}
+		defer zr.Close()
+		br = bufio.NewReaderSize(zr, 64<<10)
+	}
+	if o.MaxLine <= 0 {
+		o.MaxLine = DefaultMaxMessage
+	}
+	if o.ReceivedAt.IsZero() {
+		o.ReceivedAt = time.Now().UTC()
+	}
+	src := events.Source{Protocol: "file", Addr: abs}
+	rec := func(raw []byte, seq int64, cut bool) Record {
+		return Record{Raw: raw, Truncated: cut, Source: src, ReceivedAt: o.ReceivedAt, Seq: seq}
+	}
+	first, err := firstByte(br)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file holds no events
+		}
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	switch {
+	case first == '[':
+		err = readJSONArray(ctx, br, func(i int64, raw []byte) error { return fn(rec(raw, i, false)) })
+	case looksLikeCSVHeader(br):
+		err = readCSV(ctx, br, func(line int64, raw []byte) error { return fn(rec(raw, line, false)) })
+	default:
+		err = readLines(ctx, br, o.MaxLine, func(off int64, raw []byte, cut bool) error { return fn(rec(raw, off, cut)) })
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if progress != nil {
+		progress(st.Size(), st.Size())
+	}
+	return nil
+}
+
+// firstByte is the first byte that is not white space or a byte-order mark.
+func firstByte(br *bufio.Reader) (byte, error) {
+	for i := 1; ; i++ {
+		b, err := br.Peek(i)
+		if err != nil {
+			return 0, err
+		}
+		c := b[i-1]
+		switch {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+		case i <= 3 && (c == 0xef || c == 0xbb || c == 0xbf):
+		default:
+			return c, nil
+		}
+		if i > 4096 {
+			return c, nil
+		}
+	}
+}
+
+// looksLikeCSVHeader says the first line is a CSV header: several
+// comma-separated names of letters, digits, _ . - and spaces, and
+// nothing a log line starts with (<PRI>, CEF:, LEEF:, type=, {).
+func looksLikeCSVHeader(br *bufio.Reader) bool {
+	b, _ := br.Peek(4096)
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	line = bytes.TrimSpace(bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")))
+	if len(line) == 0 || bytes.ContainsAny(line[:1], "<{[") || bytes.HasPrefix(line, []byte("CEF:")) || bytes.HasPrefix(line, []byte("LEEF:")) ||
+		bytes.Contains(line, []byte("=")) {
+		return false
+	}
+	names := bytes.Split(line, []byte(","))
+	if len(names) < 2 {
+		return false
+	}
+	for _, n := range names {
+		n = bytes.Trim(bytes.TrimSpace(n), `"`)
+		if len(n) == 0 || len(n) > 64 {
+			return false
+		}
+		for _, c := range n {
+			if !(c == '_' || c == '.' || c == '-' || c == ' ' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// readLines hands over each line (without its end, \r\n or \n), its byte
+// offset, and whether it was cut at max. Empty lines are skipped.
+func readLines(ctx context.Context, br *bufio.Reader, max int, fn func(off int64, raw []byte, cut bool) error) error {
+	var off int64
+	var line []byte
+	for n := 0; ; n++ {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		line = line[:0]
+		start := off
+		cut := false
+		for {
+			chunk, err := br.ReadSlice('\n')
+			off += int64(len(chunk))
+			if len(line)+len(chunk) > max+2 {
+				if room := max + 2 - len(line); room > 0 {
+					line = append(line, chunk[:room]...)
+				}
+				cut = true
+			} else {
+				line = append(line, chunk...)
+			}
+			if errors.Is(err, bufio.ErrBufferFull) {
+				continue
+			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				return err
+			}
+			end := bytes.TrimRight(line, "\r\n")
+			if len(end) > max {
+				end, cut = end[:max], true
+			}
+			if len(bytes.TrimSpace(end)) > 0 {
+				if ferr := fn(start, append([]byte(nil), end...), cut); ferr != nil {
+					return ferr
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			break
+		}
+	}
+}
+
+// readJSONArray hands over each element of a top-level JSON array.
+func readJSONArray(ctx context.Context, r io.Reader, fn func(i int64, raw []byte) error) error {
+	dec := json.NewDecoder(r)
+	if _, err := dec.Token(); err != nil {
+		return fmt.Errorf("JSON array: %w", err)
+	}
+	for i := int64(0); dec.More(); i++ {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return fmt.Errorf("JSON array element %d: %w", i+1, err)
+		}
+		if err := fn(i, raw); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return fmt.Errorf("JSON array end: %w", err)
+	}
+	return nil
+}
+
+// readCSV hands over each row after the header as a JSON object of the
+// header's names (the Normaliser then reads it as JSON), with its line.
+func readCSV(ctx context.Context, r io.Reader, fn func(line int64, raw []byte) error) error {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = 0
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		return fmt.Errorf("CSV header: %w", err)
+	}
+	names := make([]string, len(header))
+	for i, h := range header {
+		names[i] = string(bytes.Trim(bytes.TrimSpace([]byte(h)), "\ufeff"))
+	}
+	obj := make(map[string]string, len(names))
+	for n := 0; ; n++ {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		row, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			return fmt.Errorf("CSV: %w", err)
+		}
+		clear(obj)
+		for i, v := range row {
+			if v != "" {
+				obj[names[i]] = v
+			}
+		}
+		raw, err := json.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		if err := fn(int64(line), raw); err != nil {
+			return err
+		}
+	}
+}
+
+func statSize(path string) (int64, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// countingReader counts what is read of the file for progress.
+type countingReader struct {
+	r      io.Reader
+	n      int64
+	size   int64
+	report FileProgress
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.report != nil && n > 0 {
+		c.report(c.n, c.size)
+	}
+	return n, err
+}
