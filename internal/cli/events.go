@@ -182,4 +182,3 @@ func clipText(s string, n int) string {
 	}
 	return s
 }
-

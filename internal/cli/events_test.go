@@ -49,9 +49,9 @@ func TestEventsImportSearchCount(t *testing.T) {
 	for _, l := range lines {
 		var ev struct {
 			ID, Org, Raw, Category string
-			EventTime             string         `json:"event_time"`
-			ReceivedAt            string         `json:"received_at"`
-			Fields                map[string]any `json:"fields"`
+			EventTime              string         `json:"event_time"`
+			ReceivedAt             string         `json:"received_at"`
+			Fields                 map[string]any `json:"fields"`
 		}
 		if err := json.Unmarshal([]byte(l), &ev); err != nil {
 			t.Fatalf("line %q: %v", l, err)
