@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/casereport"
 	"github.com/vigil-health/vigil/internal/cases"
+	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/jsonstream"
@@ -47,7 +48,9 @@ type Options struct {
 	// Reports, when set, adds case report exports.
 	Reports *casereport.Service
 	// Notify, when set, adds the caller's notification settings.
-	Notify  *notify.Service
+	Notify *notify.Service
+	// Events, when set, adds event search (issue 16).
+	Events  events.Store
 	Logger  *slog.Logger
 	Version string
 }

@@ -1,0 +1,95 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/events"
+	"github.com/vigil-health/vigil/internal/ingest"
+)
+
+// TestEventsAPI: events imported for a trust are found over the API by
+// the query language, counted, bucketed and read one by one; a bad query
+// is a 400 naming where it went wrong, a bad time range names its field.
+func TestEventsAPI(t *testing.T) { engines(t, testEventsAPI) }
+
+func testEventsAPI(t *testing.T, start func(testing.TB) *Server) {
+	s := start(t)
+	f := newFixture(t, s)
+	n, err := ingest.New(ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	stamp := now.Add(-30 * time.Minute).Format(time.RFC3339)
+	var evs []events.Event
+	for i, line := range []string{
+		`{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Hostname":"ws1","CommandLine":"powershell -enc SQBFAFgA","Image":"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe","TimeCreated":"` + stamp + `"}`,
+		`{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":3,"Hostname":"ws1","DestinationIp":"203.0.113.7","DestinationPort":443,"TimeCreated":"` + stamp + `"}`,
+		`<34>1 ` + stamp + ` fw1 sshd 42 - - Failed password for root from 198.51.100.9 port 22 ssh2`,
+	} {
+		ev := n.Normalise(ingest.Record{Raw: []byte(line), Source: events.Source{Protocol: "http"}, ReceivedAt: now, Seq: int64(i)})
+		ev.Org = "RJ1"
+		evs = append(evs, ev)
+	}
+	if err := s.Events.Append(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	q := url.QueryEscape
+	call := func(path string, want int) string {
+		t.Helper()
+		res, body := get(t, http.DefaultClient, s.url(path), f.aliceTok)
+		if res.StatusCode != want {
+			t.Fatalf("GET %s = %d, want %d: %s", path, res.StatusCode, want, body)
+		}
+		return body
+	}
+	body := call("/api/v1/events?q="+q(`EventID=1 AND CommandLine=*-enc*`), 200)
+	if !strings.Contains(body, `"category":"process_creation"`) || !strings.Contains(body, "SQBFAFgA") || strings.Count(body, `"id":`) != 1 {
+		t.Errorf("search: %s", body)
+	}
+	if body := call("/api/v1/events/count?q="+q(`DestinationIp=203.0.113.0/24`), 200); body != `{"count":1}`+"\n" && strings.TrimSpace(body) != `{"count":1}` {
+		t.Errorf("count by CIDR: %s", body)
+	}
+	if body := call("/api/v1/events/count?since=2h", 200); strings.TrimSpace(body) != `{"count":3}` {
+		t.Errorf("count of everything: %s", body)
+	}
+	if body := call("/api/v1/events/histogram?since=2h&buckets=4", 200); strings.Count(body, `"start"`) != 4 || !strings.Contains(body, `"count":3`) {
+		t.Errorf("histogram: %s", body)
+	}
+	if body := call("/api/v1/events/fields?q=EventID%3D1", 200); !strings.Contains(body, `"CommandLine"`) {
+		t.Errorf("fields: %s", body)
+	}
+	if body := call("/api/v1/events/"+evs[2].ID, 200); !strings.Contains(body, "Failed password for root") {
+		t.Errorf("one event: %s", body)
+	}
+	// An event an hour old is outside the last 15 minutes.
+	if body := call("/api/v1/events/count?since=15m", 200); strings.TrimSpace(body) != `{"count":0}` {
+		t.Errorf("since 15m: %s", body)
+	}
+	for path, want := range map[string]string{
+		"/api/v1/events?q=" + q("EventID="):       `at 8`,
+		"/api/v1/events?q=" + q("(EventID=1"):     `"status":400`,
+		"/api/v1/events/count?since=soon":         `"field":"since"`,
+		"/api/v1/events?since=1h&from=2026-01-01": `not both`,
+		"/api/v1/events/histogram?buckets=0":      `"field":"buckets"`,
+		"/api/v1/events?limit=5000":               `"field":"limit"`,
+	} {
+		res, body := get(t, http.DefaultClient, s.url(path), f.aliceTok)
+		if res.StatusCode != 400 || !strings.Contains(body, want) {
+			t.Errorf("GET %s = %d %s, want 400 with %q", path, res.StatusCode, body, want)
+		}
+	}
+	call("/api/v1/events/nope", 404)
+	// SQL in a query is words to look for, nothing more.
+	if body := call("/api/v1/events?since=2h&q="+q("x' OR 1=1; DROP TABLE events --"), 200); strings.TrimSpace(body) != `{"items":[]}` {
+		t.Errorf("an injection attempt found %s", body)
+	}
+	if body := call("/api/v1/events/count?since=2h", 200); strings.TrimSpace(body) != `{"count":3}` {
+		t.Errorf("after the injection attempt: %s", body)
+	}
+}

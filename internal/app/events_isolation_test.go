@@ -1,0 +1,48 @@
+package app
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/events"
+)
+
+// eventsIsolationChecks walks event search (issue 16) over two trusts'
+// events: RJ1 (Alice's) has two, RJZ (Bob's) one whose every part names
+// RJZ, a leak string, so an answer that shows it to Alice fails the walk.
+// Counts differ (2 against 1), so a replay that counts another trust's
+// events shows as a count that is not its own.
+func eventsIsolationChecks(t *testing.T, s *Server) map[string]routeCheck {
+	t.Helper()
+	now := time.Now().UTC()
+	ev := func(id, org, raw string, fields map[string]any) events.Event {
+		return events.Event{ID: id, Org: org, ReceivedAt: now, EventTime: now.Add(-time.Hour), Source: events.Source{Protocol: "file", Host: org + "-host"},
+			Product: "windows", Category: "process_creation", Fields: fields, Raw: raw}
+	}
+	if err := s.Events.Append(context.Background(), []events.Event{
+		ev("isoevent00000000000000000000rj1a", "RJ1", "isolation event one at RJ1", map[string]any{"marker": "rj1-only-value", "EventID": float64(1)}),
+		ev("isoevent00000000000000000000rj1b", "RJ1", "isolation event two at RJ1", map[string]any{"marker": "rj1-only-value", "EventID": float64(1)}),
+		ev("isoevent00000000000000000000rjza", "RJZ", "isolation event at RJZ", map[string]any{"marker": "RJZ-value", "site": "RJZ-site", "EventID": float64(1)}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	q := "q=marker%3D*-value&since=3h"
+	return map[string]routeCheck{
+		"GET /api/v1/events": {attack: probe{path: "/api/v1/events?q=marker%3DRJZ-value&since=3h"},
+			own:  own(alice, probe{path: "/api/v1/events?" + q, want: []string{"isoevent00000000000000000000rj1a", "rj1-only-value"}}),
+			deny: 200, seers: rj1Readers},
+		"GET /api/v1/events/count": {attack: probe{path: "/api/v1/events/count?q=marker%3DRJZ-value&since=3h", want: nil},
+			own:  own(alice, probe{path: "/api/v1/events/count?" + q, want: []string{`"count":2`}}),
+			deny: 200, seers: rj1Readers},
+		"GET /api/v1/events/histogram": {attack: probe{path: "/api/v1/events/histogram?q=marker%3DRJZ-value&since=3h&buckets=1"},
+			own:  own(alice, probe{path: "/api/v1/events/histogram?" + q + "&buckets=1", want: []string{`"count":2`}}),
+			deny: 200, seers: rj1Readers},
+		"GET /api/v1/events/fields": {attack: probe{path: "/api/v1/events/fields?q=marker%3DRJZ-value&since=3h"},
+			own:  own(alice, probe{path: "/api/v1/events/fields?" + q, want: []string{"rj1-only-value"}}),
+			deny: 200, seers: rj1Readers},
+		"GET /api/v1/events/{id}": {attack: probe{path: "/api/v1/events/isoevent00000000000000000000rjza", status: 404},
+			own:  own(alice, probe{path: "/api/v1/events/isoevent00000000000000000000rj1a", want: []string{"isolation event one at RJ1"}}),
+			deny: 404, seers: rj1Readers, status: statuses(audrey, 200, nadia, 200)},
+	}
+}
