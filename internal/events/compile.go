@@ -59,9 +59,9 @@ func (c *compiler) bind(v ...any) { c.args = append(c.args, v...) }
 func (c *compiler) node(n Node) (string, error) {
 	switch n := n.(type) {
 	case And:
-		return c.pair(n.L, n.R, " AND ")
+		return c.chain(n, " AND ")
 	case Or:
-		return c.pair(n.L, n.R, " OR ")
+		return c.chain(n, " OR ")
 	case Not:
 		c.neg++
 		x, err := c.node(n.X)
@@ -81,7 +81,7 @@ func (c *compiler) node(n Node) (string, error) {
 			}
 			parts = append(parts, s)
 		}
-		return "(" + strings.Join(parts, " OR ") + ")", nil
+		return balanced(parts, " OR "), nil
 	case Exists:
 		if col, ok := columns[n.Field]; ok {
 			return "(" + col + " <> '')", nil
@@ -98,16 +98,50 @@ func (c *compiler) node(n Node) (string, error) {
 	return "", fmt.Errorf("events: cannot compile %T", n)
 }
 
-func (c *compiler) pair(l, r Node, op string) (string, error) {
-	a, err := c.node(l)
-	if err != nil {
-		return "", err
+// chain compiles a run of the same operator (a AND b AND c …, which the
+// parser nests to the left) as a balanced tree: SQLite refuses an
+// expression deeper than 1,000, and a long query of side-by-side
+// conditions would otherwise be as deep as it is long.
+func (c *compiler) chain(n Node, op string) (string, error) {
+	var terms []Node
+	var collect func(Node)
+	collect = func(x Node) {
+		switch x := x.(type) {
+		case And:
+			if op == " AND " {
+				collect(x.L)
+				collect(x.R)
+				return
+			}
+		case Or:
+			if op == " OR " {
+				collect(x.L)
+				collect(x.R)
+				return
+			}
+		}
+		terms = append(terms, x)
 	}
-	b, err := c.node(r)
-	if err != nil {
-		return "", err
+	collect(n)
+	parts := make([]string, 0, len(terms))
+	for _, t := range terms {
+		s, err := c.node(t)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, s)
 	}
-	return "(" + a + op + b + ")", nil
+	return balanced(parts, op), nil
+}
+
+// balanced joins parts with op, nested as a balanced tree in their order
+// (so the bound arguments stay in placeholder order).
+func balanced(parts []string, op string) string {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	mid := len(parts) / 2
+	return "(" + balanced(parts[:mid], op) + op + balanced(parts[mid:], op) + ")"
 }
 
 // jsonPath is SQLite's path to a top-level key, quoted so that a dotted

@@ -293,9 +293,13 @@ func (s *SQL) encode(e *Event) (row, error) {
 		return row{}, fault.Invalidf("fields", "event %s: %v", e.ID, err)
 	}
 	fields := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-	r := row{ev: e, ens: et.UnixNano(), rns: rt.UnixNano(), day: dayOf(et.UnixNano()), fields: fields, raw: s.codec.compress(e.Raw)}
+	r := row{ev: e, ens: et.UnixNano(), rns: rt.UnixNano(), day: dayOf(et.UnixNano()), fields: fields}
 	if e.ParseError != "" {
+		// Kept plain for free text (nothing else holds its words), and
+		// then only there.
 		r.plain = sql.NullString{String: e.Raw, Valid: true}
+	} else {
+		r.raw = s.codec.compress(e.Raw)
 	}
 	r.size = len(r.fields) + len(r.raw) + len(r.plain.String) + 64
 	return r, nil
@@ -366,7 +370,7 @@ func (s *SQL) where(sc scope.Scope, q Query) (string, []any, error) {
 	return strings.Join(parts, " AND "), args, nil
 }
 
-const selectCols = "id, org, event_ns, received_ns, host, product, service, category, protocol, source_addr, source_token, source_format, fields, raw, truncated, parse_error"
+const selectCols = "id, org, event_ns, received_ns, host, product, service, category, protocol, source_addr, source_token, source_format, fields, raw, raw_text, truncated, parse_error"
 
 // Search returns the newest matching events first.
 func (s *SQL) Search(ctx context.Context, sc scope.Scope, q Query) (Page, error) {
@@ -418,13 +422,18 @@ func (s *SQL) scan(rows *sql.Rows) (Event, error) {
 	var e Event
 	var ens, rns int64
 	var fields, raw []byte
+	var plain sql.NullString
 	if err := rows.Scan(&e.ID, &e.Org, &ens, &rns, &e.Source.Host, &e.Product, &e.Service, &e.Category, &e.Source.Protocol,
-		&e.Source.Addr, &e.Source.Token, &e.Source.Format, &fields, &raw, &e.Truncated, &e.ParseError); err != nil {
+		&e.Source.Addr, &e.Source.Token, &e.Source.Format, &fields, &raw, &plain, &e.Truncated, &e.ParseError); err != nil {
 		return Event{}, fmt.Errorf("events: read: %w", err)
 	}
 	e.EventTime, e.ReceivedAt = time.Unix(0, ens).UTC(), time.Unix(0, rns).UTC()
 	if err := json.Unmarshal(fields, &e.Fields); err != nil {
 		return Event{}, fmt.Errorf("events: read %s fields: %w", e.ID, err)
+	}
+	if plain.Valid {
+		e.Raw = plain.String
+		return e, nil
 	}
 	txt, err := s.codec.decompress(raw)
 	if err != nil {

@@ -16,7 +16,10 @@ import (
 // (fault.ErrNotFound from Get, absent from the rest).
 type Store interface {
 	// Append stores events. It is idempotent by Event.ID: an ID already
-	// stored is skipped, so a redelivered batch stores nothing twice.
+	// stored is skipped, so a redelivered batch stores nothing twice. It
+	// takes no scope: Event.Org was decided by ingest (the ingest token's
+	// organisation, the listener's address mapping), and only the
+	// consumer of the stream calls it.
 	Append(ctx context.Context, evs []Event) error
 	// Search returns the newest matching events first, one page at a
 	// time; Page.Next continues where the page ended.

@@ -142,6 +142,9 @@ func TestAppendIdempotent(t *testing.T) {
 		if got, err := s.Get(ctx, alice, "big"); err != nil || got.Raw != long.Raw {
 			t.Errorf("compressed raw did not come back whole: %v", err)
 		}
+		if got, err := s.Get(ctx, alice, "a6"); err != nil || got.Raw != evs[5].Raw || got.ParseError != evs[5].ParseError || len(got.Fields) != 0 {
+			t.Errorf("unparsed event came back as %+v (%v)", got, err)
+		}
 		for _, bad := range []Event{{Org: "RJ1", ReceivedAt: t0}, {ID: "x", ReceivedAt: t0}, {ID: "x", Org: "RJ1"}} {
 			var inv *fault.Invalid
 			if err := s.Append(ctx, []Event{bad}); !errors.As(err, &inv) {
