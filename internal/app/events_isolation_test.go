@@ -44,5 +44,13 @@ func eventsIsolationChecks(t *testing.T, s *Server) map[string]routeCheck {
 		"GET /api/v1/events/{id}": {attack: probe{path: "/api/v1/events/isoevent00000000000000000000rjza", status: 404},
 			own:  own(alice, probe{path: "/api/v1/events/isoevent00000000000000000000rj1a", want: []string{"isolation event one at RJ1"}}),
 			deny: 404, seers: rj1Readers, status: statuses(audrey, 200, nadia, 200)},
+
+		// The pages: the same rules.
+		"GET /events": {attack: probe{path: "/events?q=marker%3DRJZ-value&since=3h"},
+			own:  own(alice, probe{path: "/events?" + q, want: []string{"/events/isoevent00000000000000000000rj1a", "rj1-only-value", "2 events"}}),
+			deny: 200, seers: rj1Readers},
+		"GET /events/{id}": {attack: probe{path: "/events/isoevent00000000000000000000rjza", status: 404},
+			own:  own(alice, probe{path: "/events/isoevent00000000000000000000rj1a", want: []string{"isolation event one at RJ1", "rj1-only-value"}}),
+			deny: 404, seers: rj1Readers, status: statuses(audrey, 200, nadia, 200)},
 	}
 }

@@ -32,6 +32,9 @@ func (w *Web) areas() []area {
 		out = append(out, area{Key: "alerts", Label: "Alerts", Href: "/alerts", handler: w.alertsInbox, shown: readsOrgs},
 			area{Key: "cases", Label: "Cases", Href: "/cases", handler: w.caseList, shown: readsOrgs})
 	}
+	if w.o.Events != nil {
+		out = append(out, area{Key: "events", Label: "Events", Href: "/events", handler: w.eventsSearch, shown: readsOrgs})
+	}
 	if w.o.KPIs != nil {
 		out = append(out, area{Key: "kpis", Label: "Case KPIs", Href: "/cases/kpis", handler: w.kpis, shown: readsOrgs})
 	}

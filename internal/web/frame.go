@@ -73,6 +73,9 @@ func (w *Web) funcs() template.FuncMap {
 	for k, f := range caseFuncs() {
 		m[k] = f
 	}
+	for k, f := range eventFuncs() {
+		m[k] = f
+	}
 	for k, f := range kpiFuncs() {
 		m[k] = f
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/cases"
+	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
@@ -89,6 +90,8 @@ type Options struct {
 	Notify *notify.Service
 	// KPIs, when set, adds the case KPI dashboard (kpis.go).
 	KPIs KPISource
+	// Events, when set, adds event search (events.go).
+	Events events.Store
 }
 
 // Web holds the parsed templates and the static assets.
@@ -118,7 +121,7 @@ var pageNames = []string{
 	"signin", "home", "orgs", "org", "admin", "users", "user_new", "user", "account", "audit", "error",
 	"suppliers", "supply_register", "supply_supplier", "supply_product", "supply_impact", "supply_concentration",
 	"supply_graph", "supply_map", "supply_import", "supply_boundaries",
-	"account_notifications", "kpis",
+	"account_notifications", "kpis", "events", "event",
 }
 
 // New parses every template and hashes every asset once, so a broken
@@ -277,6 +280,9 @@ func (w *Web) Register(rt *httpd.Router) {
 	if w.o.Cases != nil {
 		w.registerCases(h)
 		w.registerIncidents(h)
+	}
+	if w.o.Events != nil {
+		h("GET", "/events/{id}", authd, "One event: raw text beside its parsed fields", w.eventPage)
 	}
 
 	h("GET", "/admin", authd, "Administration", w.admin)

@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/cases"
+	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/notify"
@@ -78,6 +79,8 @@ type env struct {
 	geo    *geo.Store
 	// cases is set with envOptions.cases.
 	cases *cases.Service
+	// events is set with envOptions.events.
+	events events.Store
 	// notify and its cases (with envOptions.supply): notify_test.go.
 	notify *reportsEnv
 }
@@ -111,6 +114,8 @@ type envOptions struct {
 	impactRows int
 	// cases adds the alerts inbox and cases (cases_test.go).
 	cases bool
+	// events adds the event store and search (events_test.go).
+	events bool
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
@@ -122,6 +127,9 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	}
 	if eo.supply || eo.cases {
 		sets = append(sets, casesMigrations()...)
+	}
+	if eo.events {
+		sets = append(sets, events.Migrations())
 	}
 	db := storetest.SQLite(t, sets...)
 	logs := &syncBuffer{}
@@ -179,6 +187,12 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	if eo.cases {
 		e.cases = newCasesService(t, e, log)
 		o.Cases = e.cases
+	}
+	if eo.events {
+		if e.events, err = events.New(events.Options{DB: db}); err != nil {
+			t.Fatal(err)
+		}
+		o.Events = e.events
 	}
 	w, err := New(o)
 	if err != nil {
@@ -1038,8 +1052,13 @@ func TestErrorPages(t *testing.T) {
 // partials.html defines reached from a rendered page. checkNoInline runs
 // on all of them.
 func TestEveryPageRenders(t *testing.T) {
-	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true})
+	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true})
 	pagesWithCases := casePagePaths(t, e)
+	if err := e.events.Append(context.Background(), []events.Event{{ID: "0123456789abcdef0123456789abcdef", Org: "RR8", ReceivedAt: time.Now().UTC(), EventTime: time.Now().UTC(),
+		Source: events.Source{Protocol: "file", Host: "ws1"}, Fields: map[string]any{"EventID": float64(1), "CommandLine": "cmd.exe"}, Raw: "raw text"}}); err != nil {
+		t.Fatal(err)
+	}
+	pagesWithCases["/events"], pagesWithCases["/events/0123456789abcdef0123456789abcdef"] = "events", "event"
 	var mu sync.Mutex
 	used := map[string]bool{}
 	var last []string // pages rendered by the request under way
@@ -1112,7 +1131,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"supply_impact": impactData{}, "supply_concentration": concentrationData{}, "supply_graph": graphData{}, "supply_map": mapData{},
 		"supply_import": supplyImportData{}, "supply_boundaries": boundariesData{},
 		"alerts": inboxData{}, "alert": alertData{}, "cases": caseListData{}, "case": caseData{}, "case_new": caseNewData{},
-		"account_notifications": notifySettingsData{}, "kpis": kpiData{},
+		"account_notifications": notifySettingsData{}, "kpis": kpiData{}, "events": eventsData{}, "event": eventData{E: events.Event{}},
 	}
 	for _, n := range append(pageNames, casePageNames...) {
 		var buf bytes.Buffer
