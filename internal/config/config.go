@@ -75,6 +75,15 @@ type Config struct {
 	SMTPStartTLS string
 	// WebhookAllowHTTP accepts http:// webhook URLs (development only).
 	WebhookAllowHTTP bool
+
+	// Ingest listeners (issue 16; internal/ingest): host:port each, empty
+	// for off. SyslogTLS uses TLSCert and TLSKey. IngestMap is the file
+	// mapping senders' addresses to organisations (docs/ingest.md).
+	SyslogUDP string
+	SyslogTCP string
+	SyslogTLS string
+	RELP      string
+	IngestMap string
 }
 
 // Default returns the settings of a fresh single-machine install.
@@ -129,6 +138,11 @@ func (c *Config) settings() []setting {
 		{flag: "smtp-password", env: "VIGIL_SMTP_PASSWORD", help: "SMTP password (prefer the environment variable)", str: &c.SMTPPassword, secret: true},
 		{flag: "smtp-starttls", env: "VIGIL_SMTP_STARTTLS", help: "required (refuse to send in clear), opportunistic, or off", str: &c.SMTPStartTLS},
 		{flag: "webhook-allow-http", env: "VIGIL_WEBHOOK_ALLOW_HTTP", help: "accept http:// notification webhook URLs (development only: events then travel in clear)", boolean: &c.WebhookAllowHTTP},
+		{flag: "syslog-udp", env: "VIGIL_SYSLOG_UDP", help: "host:port to receive syslog over UDP (RFC 5424 and 3164; empty: off)", str: &c.SyslogUDP},
+		{flag: "syslog-tcp", env: "VIGIL_SYSLOG_TCP", help: "host:port to receive syslog over TCP (octet counting or LF framing; empty: off)", str: &c.SyslogTCP},
+		{flag: "syslog-tls", env: "VIGIL_SYSLOG_TLS", help: "host:port to receive syslog over TLS (RFC 5425), with --tls-cert and --tls-key (empty: off)", str: &c.SyslogTLS},
+		{flag: "relp", env: "VIGIL_RELP", help: "host:port to receive RELP (rsyslog omrelp), acknowledged once stored (empty: off)", str: &c.RELP},
+		{flag: "ingest-map", env: "VIGIL_INGEST_MAP", help: "YAML file mapping senders' addresses and listeners to organisations (docs/ingest.md; empty: every event to the national root)", str: &c.IngestMap},
 		{flag: "audit-key", env: "VIGIL_AUDIT_KEY", help: "the audit chain's HMAC key itself, 64+ hexadecimal digits (prefer the environment variable); overrides --audit-key-file", str: &c.AuditKey, secret: true},
 	}
 }
@@ -206,6 +220,17 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		bad("http", "want host:port, e.g. 127.0.0.1:8080")
+	}
+	for _, l := range []struct{ flag, addr string }{{"syslog-udp", c.SyslogUDP}, {"syslog-tcp", c.SyslogTCP}, {"syslog-tls", c.SyslogTLS}, {"relp", c.RELP}} {
+		if l.addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(l.addr); err != nil {
+			bad(l.flag, "want host:port, e.g. 0.0.0.0:6514")
+		}
+	}
+	if c.SyslogTLS != "" && (c.TLSCert == "" || c.TLSKey == "") {
+		bad("syslog-tls", "needs --tls-cert and --tls-key")
 	}
 	if c.BaseURL != "" {
 		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

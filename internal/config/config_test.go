@@ -43,3 +43,25 @@ func TestPasswordHashMemorySetting(t *testing.T) {
 		}
 	}
 }
+
+// The ingest listeners' addresses are host:port, and syslog over TLS
+// needs the certificate and key.
+func TestIngestListenerSettings(t *testing.T) {
+	for _, c := range []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.SyslogUDP, c.SyslogTCP, c.RELP = "0.0.0.0:514", "127.0.0.1:6601", ":2514" }, ""},
+		{func(c *Config) { c.SyslogTCP = "514" }, "--syslog-tcp: want host:port"},
+		{func(c *Config) { c.RELP = "relp.example" }, "--relp: want host:port"},
+		{func(c *Config) { c.SyslogTLS = ":6514" }, "--syslog-tls: needs --tls-cert and --tls-key"},
+		{func(c *Config) { c.SyslogTLS, c.TLSCert, c.TLSKey = ":6514", "c.pem", "k.pem" }, "--tls-cert: cannot read c.pem"},
+	} {
+		cfg := Default()
+		c.mod(&cfg)
+		err := cfg.Validate()
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("syslog-udp %q tcp %q tls %q relp %q: %v, want %q", cfg.SyslogUDP, cfg.SyslogTCP, cfg.SyslogTLS, cfg.RELP, err, c.want)
+		}
+	}
+}
