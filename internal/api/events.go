@@ -71,6 +71,10 @@ func (a *API) registerEvents(rt *httpd.Router) {
 		}
 		return list(a.o.Events.Fields(r.Context(), sc, q))
 	})
+	a.routeRaw(rt, spec{Method: "GET", Path: "/events/export", Tag: "events",
+		Summary: "Download the matching events, newest first, as NDJSON (one event a line) or CSV; every export is recorded in the audit log",
+		Params: append(window, param{Name: "format", In: "query", Type: "string", Desc: "ndjson (default) or csv"},
+			param{Name: "limit", In: "query", Type: "integer", Desc: "at most this many events (default and most 1,000,000)"}), Binary: true}, a.exportEvents)
 	a.route(rt, spec{Method: "GET", Path: "/events/{id}", Tag: "events", Summary: "One event, raw and parsed",
 		Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Response: "Event"}, func(r *http.Request, sc scope.Scope) (any, error) {
 		return a.o.Events.Get(r.Context(), sc, r.PathValue("id"))
@@ -86,6 +90,44 @@ func eventQuery(r *http.Request) (events.Query, error) {
 		return events.Query{}, err
 	}
 	return events.Query{Text: v.Get("q"), Since: since, Until: until, Org: strings.ToUpper(strings.TrimSpace(v.Get("org"))), Cursor: v.Get("cursor")}, nil
+}
+
+func (a *API) exportEvents(w http.ResponseWriter, r *http.Request, sc scope.Scope) error {
+	q, err := eventQuery(r)
+	if err != nil {
+		return err
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = events.FormatNDJSON
+	}
+	if err := events.CheckExportFormat(format); err != nil {
+		return err
+	}
+	limit, err := limitParam(r, events.MaxExport, events.MaxExport)
+	if err != nil {
+		return err
+	}
+	// The query is checked before anything is written, so a mistake is a
+	// problem document rather than a broken download.
+	if _, err := a.o.Events.Count(r.Context(), sc, events.Query{Text: q.Text, Since: q.Since, Until: q.Until, Org: q.Org}); err != nil {
+		return err
+	}
+	h := w.Header()
+	ctype := "application/x-ndjson"
+	if format == events.FormatCSV {
+		ctype = "text/csv; charset=utf-8"
+	}
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Disposition", `attachment; filename="vigil-events.`+format+`"`)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if _, err := events.Export(r.Context(), a.o.Events, a.o.Audit, sc, q, format, limit, w); err != nil {
+		// The status is sent: the download ends short, and the log says why.
+		a.o.Logger.Warn("events export cut short", "err", err)
+	}
+	return nil
 }
 
 func (a *API) searchEvents(r *http.Request, sc scope.Scope) (any, error) {

@@ -3,8 +3,10 @@ package web
 import (
 	"context"
 	"fmt"
+	"html"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -63,8 +65,24 @@ func TestEventSearchPages(t *testing.T) {
 	leeds := e.signIn("analyst@leeds.test")
 	p := leeds.get("/events?from=2020-01-01&q=" + urlQuery(`EventID=1 AND CommandLine="*-noP -sta -w 1 -enc*"`))
 	wantStatus(t, "search", p, 200)
-	mustContain(t, "search", p.body, "<strong>2 events</strong>", "windows / process_creation", "RR8", "CommandLine: ", "event-histogram")
+	mustContain(t, "search", p.body, "<strong>2 events</strong>", "windows / process_creation", "RR8", "CommandLine: ", "event-histogram",
+		`href="/api/v1/events/export?from=2020-01-01&amp;q=EventID%3D1&#43;AND&#43;CommandLine`, "&amp;format=csv")
+	// A field's value narrows the search: the link adds it to the query.
+	mustContain(t, "field value link", p.body, `href="/events?from=2020-01-01&amp;q=%28EventID%3D1&#43;AND`)
 	mustNotContain(t, "search", p.body, ">RAE<")
+	// Pages: the next page's link carries the query and the cursor.
+	p = leeds.get("/events?from=2020-01-01")
+	mustContain(t, "all", p.body, "<strong>4,348 events</strong>", `rel="next"`)
+	m := regexp.MustCompile(`href="(/events\?[^"]*cursor=[^"]*)" rel="next"`).FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no next-page link")
+	}
+	next := leeds.get(html.UnescapeString(m[1]))
+	wantStatus(t, "next page", next, 200)
+	mustContain(t, "next page", next.body, "<strong>4,348 events</strong>")
+	if first, second := regexp.MustCompile(`href="/events/([0-9a-f]+)"`).FindStringSubmatch(p.body), regexp.MustCompile(`href="/events/([0-9a-f]+)"`).FindStringSubmatch(next.body); first == nil || second == nil || first[1] == second[1] {
+		t.Errorf("the next page starts with the same event")
+	}
 	// The national view sees both trusts'.
 	admin := e.signIn("admin@vigil.test")
 	mustContain(t, "national search", admin.get("/events?from=2020-01-01&q="+urlQuery(`EventID=1 AND CommandLine="*-noP -sta -w 1 -enc*"`)).body, "<strong>4 events</strong>")
