@@ -116,4 +116,3 @@ func csvSafe(s string) string {
 	}
 	return s
 }
-

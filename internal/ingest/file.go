@@ -51,7 +51,7 @@ func ReadFile(ctx context.Context, path string, o FileOptions, progress FileProg
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing to lose on close
 	st, err := f.Stat()
 	if err != nil {
 		return err
@@ -67,7 +67,7 @@ func ReadFile(ctx context.Context, path string, o FileOptions, progress FileProg
 		if err != nil {
 			return fmt.Errorf("%s: gzip: %w", path, err)
 		}
-		defer zr.Close()
+		defer func() { _ = zr.Close() }() // its checksum error arrives as the last Read's
 		br = bufio.NewReaderSize(zr, 64<<10)
 	}
 	if o.MaxLine <= 0 {
