@@ -189,11 +189,11 @@ type streamServer struct {
 func (s *streamServer) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.started {
-		return nil
-	}
 	if s.closed {
 		return fmt.Errorf("ingest %s listener: closed", s.o.Name)
+	}
+	if s.started {
+		return nil
 	}
 	ln, err := s.listen(ctx)
 	if err != nil {

@@ -51,11 +51,11 @@ func NewUDPListener(opts ListenerOptions) (*UDPListener, error) {
 func (l *UDPListener) Start(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.started {
-		return nil
-	}
 	if l.closed {
 		return fmt.Errorf("ingest %s listener: closed", l.o.Name)
+	}
+	if l.started {
+		return nil
 	}
 	var lc net.ListenConfig
 	pc, err := lc.ListenPacket(ctx, "udp", l.o.Addr)
