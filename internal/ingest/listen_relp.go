@@ -30,6 +30,10 @@ import (
 // "serverclose" so senders reconnect elsewhere promptly.
 type RELPListener struct {
 	streamServer
+	// afterPublish, when set (by tests), runs between a batch's durable
+	// publish and its answers: the moment a crash leaves stored events
+	// unanswered.
+	afterPublish func(net.Conn)
 }
 
 // relpMaxDataLen is the largest DATALEN accepted whatever MaxMessage
@@ -255,6 +259,9 @@ func (l *RELPListener) serve(ctx context.Context, c net.Conn) {
 					// them on its next session.
 					logEnd("publish failed, transactions left unanswered", perr)
 					return
+				}
+				if l.afterPublish != nil {
+					l.afterPublish(c)
 				}
 			}
 			for _, t := range pending {
