@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"fmt"
 	"net"
@@ -27,9 +28,12 @@ func rsyslogd(t *testing.T, conf string) (inPort string) {
 	if err != nil {
 		testneed.Missing(t, "rsyslogd (Debian package rsyslog)", err)
 	}
-	if strings.Contains(conf, "omrelp") {
-		if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/rsyslog/omrelp.so"); err != nil {
-			testneed.Missing(t, "rsyslog's omrelp (Debian package rsyslog-relp)", err)
+	for module, pkg := range map[string]string{"omrelp": "rsyslog-relp", "gtls": "rsyslog-gnutls"} {
+		if !strings.Contains(conf, module) {
+			continue
+		}
+		if m, _ := filepath.Glob("/usr/lib/*/rsyslog/*" + module + ".so"); len(m) == 0 {
+			testneed.Missing(t, "rsyslog's "+module+" (Debian package "+pkg+")", errors.New("no "+module+".so under /usr/lib/*/rsyslog"))
 		}
 	}
 	dir := t.TempDir()
@@ -100,14 +104,9 @@ func TestRsyslogForwards(t *testing.T) {
 	}
 	tlsL, err := NewTCPListener(r.opts(), conf)
 	start(t, tlsL, err)
-	tlsConf := ""
-	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so"); err == nil {
-		tlsConf = fmt.Sprintf(`action(type="omfwd" target="127.0.0.1" port=%q protocol="tcp" TCP_Framing="octet-counted"
+	tlsConf := fmt.Sprintf(`action(type="omfwd" target="127.0.0.1" port=%q protocol="tcp" TCP_Framing="octet-counted"
        StreamDriver="gtls" StreamDriverMode="1" StreamDriverAuthMode="anon"
        template="RSYSLOG_SyslogProtocol23Format")`, port(tlsL.Addr()))
-	} else {
-		t.Log("rsyslog-gnutls is not installed: TLS forwarding not tested")
-	}
 	in := rsyslogd(t, fmt.Sprintf(`
 global(DefaultNetstreamDriverCAFile=%q)
 module(load="omrelp")
@@ -119,10 +118,7 @@ action(type="omrelp" target="127.0.0.1" port=%q template="RSYSLOG_SyslogProtocol
 	for i := range n {
 		runLogger(t, "-d", "-n", "127.0.0.1", "-P", in, "--rfc5424", "-t", "rsyslogtest", fmt.Sprintf("forwarded %02d", i))
 	}
-	outputs := 2
-	if tlsConf != "" {
-		outputs = 3
-	}
+	const outputs = 3
 	got := r.waitEvents(n * outputs)
 	time.Sleep(500 * time.Millisecond)
 	if c := r.streamCount(); c != uint64(n*outputs) {
@@ -135,11 +131,7 @@ action(type="omrelp" target="127.0.0.1" port=%q template="RSYSLOG_SyslogProtocol
 			t.Errorf("%q parsed as %v", e.ev.Raw, e.ev.Fields)
 		}
 	}
-	want := []string{"relp RQM", "syslog-tcp R1H"}
-	if tlsConf != "" {
-		want = append(want, "syslog-tls RJ1")
-	}
-	for _, k := range want {
+	for _, k := range []string{"relp RQM", "syslog-tcp R1H", "syslog-tls RJ1"} {
 		msgs := per[k]
 		slices.Sort(msgs)
 		if len(msgs) != n || msgs[0] != "forwarded 00" || msgs[n-1] != fmt.Sprintf("forwarded %02d", n-1) {
