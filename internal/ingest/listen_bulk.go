@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -185,15 +186,54 @@ func (h *BulkHandler) bulk(w http.ResponseWriter, r *http.Request, sender Sender
 		return
 	}
 	now, remote := h.o.Now(), requestRemote(r)
-	type pending struct {
-		op   string
-		item bulkItem
-		ev   int // index into evs, -1 when refused
+	items, evs, err := h.parseBulk(data, sender, defIndex, remote, now)
+	if err != nil {
+		h.esError(w, http.StatusBadRequest, "illegal_argument_exception", err.Error())
+		return
 	}
+	if err := h.o.Publisher.TryPublish(r.Context(), evs); err != nil {
+		h.esFail(w, err)
+		return
+	}
+	h.o.Metrics.accepted(ListenerBulk, h.o.Now(), acceptedOf(evs, remote))
+	resp := bulkResponse{Items: make([]map[string]bulkItem, len(items))}
+	for i, p := range items {
+		if p.ev >= 0 {
+			if p.item.ID == nil {
+				id := evs[p.ev].ID
+				p.item.ID = &id
+			}
+			seq := int64(i)
+			p.item.Version, p.item.Result, p.item.SeqNo, p.item.PrimaryTerm = 1, "created", &seq, 1
+			p.item.Shards = &esShards{Total: 1, Successful: 1}
+			p.item.Status = http.StatusCreated
+		} else {
+			resp.Errors = true
+		}
+		resp.Items[i] = map[string]bulkItem{p.op: p.item}
+	}
+	resp.Took = time.Since(start).Milliseconds()
+	h.esJSON(w, r, http.StatusOK, resp)
+}
+
+// bulkPending is one item of a bulk body: its action, its answer so far,
+// and its event.
+type bulkPending struct {
+	op   string
+	item bulkItem
+	ev   int // index into the events, -1 when refused
+}
+
+// parseBulk reads a bulk body's action and source pairs into items (one
+// per action, refused ones with their error set) and the events of the
+// accepted sources. A body that is not action/source pairs is an error
+// naming the line.
+func (h *BulkHandler) parseBulk(data []byte, sender Sender, defIndex string, remote netip.AddrPort, now time.Time) ([]bulkPending, []events.Event, error) {
+	type pending = bulkPending
 	var items []pending
 	var evs []events.Event
 	var action *pending // an action waiting for its source line
-	err = lines(data, func(n int, line []byte) error {
+	err := lines(data, func(n int, line []byte) error {
 		if action != nil {
 			p := action
 			action = nil
@@ -250,32 +290,9 @@ func (h *BulkHandler) bulk(w http.ResponseWriter, r *http.Request, sender Sender
 		err = errors.New("the body ends with an action that has no source line")
 	}
 	if err != nil {
-		h.esError(w, http.StatusBadRequest, "illegal_argument_exception", err.Error())
-		return
+		return nil, nil, err
 	}
-	if err := h.o.Publisher.TryPublish(r.Context(), evs); err != nil {
-		h.esFail(w, err)
-		return
-	}
-	h.o.Metrics.accepted(ListenerBulk, h.o.Now(), acceptedOf(evs, remote))
-	resp := bulkResponse{Items: make([]map[string]bulkItem, len(items))}
-	for i, p := range items {
-		if p.ev >= 0 {
-			if p.item.ID == nil {
-				id := evs[p.ev].ID
-				p.item.ID = &id
-			}
-			seq := int64(i)
-			p.item.Version, p.item.Result, p.item.SeqNo, p.item.PrimaryTerm = 1, "created", &seq, 1
-			p.item.Shards = &esShards{Total: 1, Successful: 1}
-			p.item.Status = http.StatusCreated
-		} else {
-			resp.Errors = true
-		}
-		resp.Items[i] = map[string]bulkItem{p.op: p.item}
-	}
-	resp.Took = time.Since(start).Milliseconds()
-	h.esJSON(w, r, http.StatusOK, resp)
+	return items, evs, nil
 }
 
 func (h *BulkHandler) esJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
