@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -314,5 +315,62 @@ func TestListenerLifecycle(t *testing.T) {
 	}
 	if _, err := NewTCPListener(ListenerOptions{}, nil); err == nil {
 		t.Error("a listener without a Normaliser was built")
+	}
+}
+
+// Backpressure on TCP: while the store holds every in-flight slot, a TCP
+// listener reads no further than the batch it cannot publish, so the
+// sender's writes block (its kernel buffers fill) instead of Vigil's
+// memory growing; once room returns every message is stored.
+func TestTCPBackpressure(t *testing.T) {
+	r := newRig(t, "", PublisherOptions{MaxInFlight: 64})
+	l, err := NewTCPListener(r.opts(), nil)
+	start(t, l, err)
+	if !r.pub.sem.TryAcquire(64) {
+		t.Fatal("could not take the slots")
+	}
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("<13>1 2026-12-06T13:00:00Z host app - - - " + strings.Repeat("x", 16<<10))
+	blocked := make(chan int, 1)
+	done := make(chan int, 1)
+	go func() {
+		defer c.Close()
+		for i := 0; i < 4096; i++ {
+			m := append(append([]byte{}, msg...), []byte(fmt.Sprintf(" %05d\n", i))...)
+			_ = c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			n, err := c.Write(m)
+			if err != nil {
+				// Blocked: say so, then finish this message once the
+				// listener reads again, and stop.
+				blocked <- i
+				_ = c.SetWriteDeadline(time.Time{})
+				if _, err := c.Write(m[n:]); err != nil {
+					t.Error(err)
+				}
+				done <- i + 1
+				return
+			}
+		}
+		done <- 4096
+	}()
+	var sent int
+	select {
+	case sent = <-blocked:
+		t.Logf("the sender blocked after %d messages of %d KiB", sent, len(msg)>>10)
+	case n := <-done:
+		t.Fatalf("the sender wrote all %d messages (%d MiB) without blocking", n, n*len(msg)>>20)
+	}
+	if n := r.streamCount(); n != 0 {
+		t.Fatalf("%d events stored while there was no room", n)
+	}
+	r.pub.sem.Release(64)
+	total := <-done
+	r.waitEvents(total)
+	time.Sleep(200 * time.Millisecond)
+	if n := r.streamCount(); n != uint64(total) {
+		t.Fatalf("stream holds %d events, want %d", n, total)
 	}
 }
