@@ -68,6 +68,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRELPFrame$$' -fuzztime 20s ./internal/ingest/
 	$(GO) test -run '^$$' -fuzz '^FuzzBulk$$' -fuzztime 20s ./internal/ingest/
 	$(GO) test -run '^$$' -fuzz '^FuzzOrgMap$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzEventJSON$$' -fuzztime 20s ./internal/ingest/
 
 clean:
 	rm -rf bin

@@ -23,7 +23,7 @@ const testRoot = "ENG"
 // and what listeners need, for tests that send with real senders and read
 // back from the stream.
 type rig struct {
-	t       *testing.T
+	t       testing.TB
 	bus     *bus.Bus
 	pub     *Publisher
 	norm    *Normaliser
@@ -33,7 +33,7 @@ type rig struct {
 
 // newRig starts a bus and a publisher; mapYAML, when not empty, is the
 // org mapping file's text.
-func newRig(t *testing.T, mapYAML string, po PublisherOptions) *rig {
+func newRig(t testing.TB, mapYAML string, po PublisherOptions) *rig {
 	t.Helper()
 	b := bustest.Run(t)
 	m := NewMetrics()

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -241,17 +240,25 @@ func (p *Publisher) publish(ctx context.Context, evs []events.Event, try bool) e
 func (p *Publisher) publishChunk(ctx context.Context, evs []events.Event) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(evs))
 	var firstErr error
+	// One buffer for the chunk's messages: each message's Data is its own
+	// slice of it, which must stay valid until its ack (the client may
+	// resend it); when append moves the buffer, earlier slices keep the
+	// old array.
+	buf := make([]byte, 0, 1024*len(evs))
 	for i := range evs {
 		ev := &evs[i]
 		if ev.Org == "" || ev.ID == "" {
 			firstErr = fmt.Errorf("ingest: event %d of the batch has no org or ID", i)
 			break
 		}
-		data, err := json.Marshal(ev)
+		start := len(buf)
+		var err error
+		buf, err = appendEventJSON(buf, ev)
 		if err != nil {
 			firstErr = fmt.Errorf("ingest: encode event %s: %w", ev.ID, err)
 			break
 		}
+		data := buf[start:len(buf):len(buf)]
 		m := &nats.Msg{Subject: EventSubject(ev.Org), Data: data, Header: nats.Header{}}
 		f, err := p.js.PublishMsgAsync(m, jetstream.WithMsgID(ev.ID))
 		if err != nil {
