@@ -174,6 +174,9 @@ type streamServer struct {
 	base
 	listen func(ctx context.Context) (net.Listener, error)
 	handle func(ctx context.Context, c net.Conn)
+	// goodbye, when set, runs for each open connection as Close closes
+	// them, before the connection is closed (RELP's serverclose).
+	goodbye func(c net.Conn)
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -284,6 +287,9 @@ func (s *streamServer) Close() error {
 		err = s.ln.Close()
 		s.cancel()
 		for c := range s.conns {
+			if s.goodbye != nil {
+				s.goodbye(c)
+			}
 			_ = c.Close()
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -30,6 +31,10 @@ import (
 // "serverclose" so senders reconnect elsewhere promptly.
 type RELPListener struct {
 	streamServer
+	// writing holds each session's write lock (*sync.Mutex by
+	// net.Conn), so Close's serverclose never lands inside a response
+	// frame.
+	writing sync.Map
 	// afterPublish, when set (by tests), runs between a batch's durable
 	// publish and its answers: the moment a crash leaves stored events
 	// unanswered.
@@ -53,7 +58,26 @@ func NewRELPListener(opts ListenerOptions) (*RELPListener, error) {
 		return lc.Listen(ctx, "tcp", opts.Addr)
 	}
 	l.handle = l.serve
+	l.goodbye = l.serverclose
 	return l, nil
+}
+
+// serverclose tells a session's sender that Vigil is going, so it
+// reconnects (elsewhere) rather than waiting for answers that will not
+// come. Best effort: skipped when the session is in the middle of
+// writing (a sender not reading), and bounded to a second.
+func (l *RELPListener) serverclose(c net.Conn) {
+	v, ok := l.writing.Load(c)
+	if !ok {
+		return
+	}
+	mu := v.(*sync.Mutex)
+	if !mu.TryLock() {
+		return
+	}
+	defer mu.Unlock()
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = c.Write([]byte("0 serverclose 0\n"))
 }
 
 // relpFrame is one frame; Data is valid until the next read.
@@ -210,14 +234,14 @@ func (l *RELPListener) serve(ctx context.Context, c net.Conn) {
 	var b batch
 	var pending []uint64 // syslog transactions in the batch, answered after its publish
 	opened := false
-	stop := context.AfterFunc(ctx, func() {
-		// Closing: tell the sender, so it reconnects (elsewhere) rather
-		// than waiting for answers that will not come. Best effort; the
-		// connection is closed right after.
-		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = c.Write([]byte("0 serverclose 0\n"))
-	})
-	defer stop()
+	var wmu sync.Mutex
+	l.writing.Store(c, &wmu)
+	defer l.writing.Delete(c)
+	flush := func() error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		return w.Flush()
+	}
 	logEnd := func(msg string, err error) {
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 			l.log.Warn("ingest: RELP session ended: "+msg, "listener", l.o.Name, "remote", remote.String(), "err", err)
@@ -246,7 +270,7 @@ func (l *RELPListener) serve(ctx context.Context, c net.Conn) {
 					writeRsp(w, t, "200 OK")
 				}
 				writeRsp(w, f.txnr, "")
-				_ = w.Flush()
+				_ = flush()
 				return
 			default:
 				writeRsp(w, f.txnr, "500 unknown command "+f.command)
@@ -268,7 +292,7 @@ func (l *RELPListener) serve(ctx context.Context, c net.Conn) {
 				writeRsp(w, t, "200 OK")
 			}
 			pending = pending[:0]
-			if werr := w.Flush(); werr != nil {
+			if werr := flush(); werr != nil {
 				logEnd("write", werr)
 				return
 			}

@@ -145,3 +145,25 @@ func TestRELPMalformed(t *testing.T) {
 		}
 	}
 }
+
+// Closing the listener tells open sessions with serverclose, so rsyslog
+// reconnects at once instead of waiting on a dead session.
+func TestRELPServerclose(t *testing.T) {
+	r := newRig(t, "", PublisherOptions{})
+	l, err := NewRELPListener(r.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rc := dialRELP(t, l.Addr().String())
+	rc.send(1, "open", "relp_version=0")
+	rc.frame()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := rc.frame(); got != "0 serverclose" {
+		t.Errorf("on Close the session got %q", got)
+	}
+}
