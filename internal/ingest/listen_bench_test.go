@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -38,6 +41,44 @@ func BenchmarkTCPIntoStream(b *testing.B) {
 	}
 	if err := w.Flush(); err != nil {
 		b.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for r.streamCount() < uint64(b.N) {
+		if time.Now().After(deadline) {
+			b.Fatalf("stream holds %d of %d", r.streamCount(), b.N)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkLoggenIntoStream is BenchmarkTCPIntoStream with syslog-ng's
+// loggen as the sender (RFC 5424, octet counted, 200-byte messages, one
+// connection, unlimited rate), the load generator:
+//
+//	go test -run '^$' -bench LoggenIntoStream -benchtime 200000x ./internal/ingest/
+func BenchmarkLoggenIntoStream(b *testing.B) {
+	root := os.Getenv("VIGIL_SYSLOG_NG_ROOT")
+	if root == "" {
+		root = "/opt/syslog-ng"
+	}
+	if _, err := os.Stat(filepath.Join(root, "usr/bin/loggen")); err != nil {
+		b.Skipf("loggen not unpacked under %s: %v", root, err)
+	}
+	r := newRig(b, "", PublisherOptions{})
+	l, err := NewTCPListener(r.opts(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := l.Start(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	b.ResetTimer()
+	out, err := syslogNGCmd(root, "usr/bin/loggen", "--inet", "--stream", "--syslog-proto", "--number", strconv.Itoa(b.N),
+		"--rate", "10000000", "--size", "200", "127.0.0.1", port(l.Addr())).CombinedOutput()
+	if err != nil {
+		b.Fatalf("loggen: %v\n%s", err, out)
 	}
 	deadline := time.Now().Add(5 * time.Minute)
 	for r.streamCount() < uint64(b.N) {

@@ -129,7 +129,8 @@ func newHTTPBase(o HTTPOptions) (httpBase, error) {
 // tokenFrom finds the ingest token in the Authorization header, in any
 // of the forms log shippers send: "Bearer TOKEN" (Vigil's own), "Basic"
 // with the token as password (Beats, Fluent Bit, Vector and Logstash
-// with a username and password; the username is ignored), or "ApiKey"
+// with a username and password; the username is ignored, unless the
+// password is empty), or "ApiKey"
 // (Elastic's API keys: base64 of "id:key", where the token is the key —
 // or the token itself unencoded).
 func tokenFrom(r *http.Request) string {
@@ -140,7 +141,10 @@ func tokenFrom(r *http.Request) string {
 	case "bearer":
 		return cred
 	case "basic":
-		if _, pass, ok := r.BasicAuth(); ok {
+		if user, pass, ok := r.BasicAuth(); ok {
+			if pass == "" {
+				return user // a shipper that has only a user name field
+			}
 			return pass
 		}
 	case "apikey":

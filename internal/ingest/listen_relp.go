@@ -65,7 +65,8 @@ func NewRELPListener(opts ListenerOptions) (*RELPListener, error) {
 // serverclose tells a session's sender that Vigil is going, so it
 // reconnects (elsewhere) rather than waiting for answers that will not
 // come. Best effort: skipped when the session is in the middle of
-// writing (a sender not reading), and bounded to a second.
+// writing (a sender not reading), and bounded to 200 ms, since Close
+// says goodbye to every session in turn.
 func (l *RELPListener) serverclose(c net.Conn) {
 	v, ok := l.writing.Load(c)
 	if !ok {
@@ -76,7 +77,7 @@ func (l *RELPListener) serverclose(c net.Conn) {
 		return
 	}
 	defer mu.Unlock()
-	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = c.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
 	_, _ = c.Write([]byte("0 serverclose 0\n"))
 }
 
