@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -272,9 +273,12 @@ func (s *streamServer) accept(ctx context.Context) {
 	}
 }
 
-// Close stops accepting, closes every connection (a publish in progress
-// is abandoned, so its messages are not acknowledged) and waits for the
-// handlers. Later calls do nothing.
+// Close stops accepting and ends every connection gracefully: it shuts
+// the read side, so each handler sees the end of its stream, publishes
+// what it had read (a TCP sender counts that as delivered) and returns.
+// Handlers still busy after closeGrace (the bus not answering) are cut
+// off: their publish is abandoned and nothing of it acknowledged. Later
+// calls do nothing.
 func (s *streamServer) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -283,20 +287,53 @@ func (s *streamServer) Close() error {
 	}
 	s.closed = true
 	var err error
+	var conns []net.Conn
 	if s.ln != nil {
 		err = s.ln.Close()
-		s.cancel()
 		for c := range s.conns {
-			if s.goodbye != nil {
-				s.goodbye(c)
-			}
-			_ = c.Close()
+			conns = append(conns, c)
 		}
 	}
 	s.mu.Unlock()
-	s.wg.Wait()
+	for _, c := range conns {
+		if s.goodbye != nil {
+			s.goodbye(c)
+		}
+		closeRead(c)
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(closeGrace):
+		s.cancel()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		<-done
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
 	return err
+}
+
+// closeGrace is how long Close lets what listeners already read publish
+// before giving up on it.
+const closeGrace = 5 * time.Second
+
+// closeRead shuts the read side of c (of the TCP connection under TLS),
+// or closes it when it has no read side to shut.
+func closeRead(c net.Conn) {
+	nc := c
+	if tc, ok := c.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if cr, ok := nc.(interface{ CloseRead() error }); ok && cr.CloseRead() == nil {
+		return
+	}
+	_ = c.Close()
 }

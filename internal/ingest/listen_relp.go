@@ -31,9 +31,9 @@ import (
 // "serverclose" so senders reconnect elsewhere promptly.
 type RELPListener struct {
 	streamServer
-	// writing holds each session's write lock (*sync.Mutex by
-	// net.Conn), so Close's serverclose never lands inside a response
-	// frame.
+	// writing holds each session's write lock (a chan struct{} of
+	// capacity 1, by net.Conn, so it can be waited for with a timeout),
+	// so Close's serverclose never lands inside a response frame.
 	writing sync.Map
 	// afterPublish, when set (by tests), runs between a batch's durable
 	// publish and its answers: the moment a crash leaves stored events
@@ -64,19 +64,21 @@ func NewRELPListener(opts ListenerOptions) (*RELPListener, error) {
 
 // serverclose tells a session's sender that Vigil is going, so it
 // reconnects (elsewhere) rather than waiting for answers that will not
-// come. Best effort: skipped when the session is in the middle of
-// writing (a sender not reading), and bounded to 200 ms, since Close
-// says goodbye to every session in turn.
+// come. Best effort: skipped when the session is stuck writing (a sender
+// not reading), each wait bounded to 200 ms, since Close says goodbye to
+// every session in turn.
 func (l *RELPListener) serverclose(c net.Conn) {
 	v, ok := l.writing.Load(c)
 	if !ok {
 		return
 	}
-	mu := v.(*sync.Mutex)
-	if !mu.TryLock() {
+	lock := v.(chan struct{})
+	select {
+	case lock <- struct{}{}:
+	case <-time.After(200 * time.Millisecond):
 		return
 	}
-	defer mu.Unlock()
+	defer func() { <-lock }()
 	_ = c.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
 	_, _ = c.Write([]byte("0 serverclose 0\n"))
 }
@@ -235,12 +237,12 @@ func (l *RELPListener) serve(ctx context.Context, c net.Conn) {
 	var b batch
 	var pending []uint64 // syslog transactions in the batch, answered after its publish
 	opened := false
-	var wmu sync.Mutex
-	l.writing.Store(c, &wmu)
+	lock := make(chan struct{}, 1)
+	l.writing.Store(c, lock)
 	defer l.writing.Delete(c)
 	flush := func() error {
-		wmu.Lock()
-		defer wmu.Unlock()
+		lock <- struct{}{}
+		defer func() { <-lock }()
 		return w.Flush()
 	}
 	logEnd := func(msg string, err error) {

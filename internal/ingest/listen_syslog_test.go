@@ -374,3 +374,50 @@ func TestTCPBackpressure(t *testing.T) {
 		t.Fatalf("stream holds %d events, want %d", n, total)
 	}
 }
+
+// Closing a TCP listener stores what its connections had read — a TCP
+// sender counted it delivered — before the connections end.
+func TestTCPCloseStoresWhatWasRead(t *testing.T) {
+	r := newRig(t, "", PublisherOptions{})
+	l, err := NewTCPListener(r.opts(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range 100 {
+		fmt.Fprintf(c, "<13>1 2026-12-06T13:00:00Z host app - - - before close %03d\n", i)
+	}
+	// Close once the listener has read something (the connection is
+	// registered); what it has read by then must be stored.
+	waitFor(t, "the connection accepted", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.conns) == 1
+	})
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The sender's side ends: reads see EOF (or a reset).
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("the connection is still open after Close")
+	}
+	n := r.streamCount()
+	t.Logf("%d of 100 messages were read before Close and stored", n)
+	if n == 0 {
+		t.Error("nothing stored")
+	}
+	msgs := messages(r.readAll())
+	for i, m := range msgs {
+		if m != fmt.Sprintf("before close %03d", i) {
+			t.Fatalf("stored %q as message %d: the stored ones must be the first read", m, i)
+		}
+	}
+}

@@ -144,9 +144,6 @@ func (l *UDPListener) addDatagram(b *batch, d datagram) {
 	l.add(b, data, false, d.from, d.received)
 }
 
-// closeGrace is how long Close lets already-read datagrams publish.
-const closeGrace = 5 * time.Second
-
 // Close stops reading, publishes what was already read (for at most
 // closeGrace) and waits. Later calls do nothing.
 func (l *UDPListener) Close() error {
