@@ -151,6 +151,9 @@ func NewService(ctx context.Context, o ServiceOptions) (*Service, error) {
 		if s.bulk, err = NewBulkHandler(ho); err != nil {
 			return nil, err
 		}
+		// One bound on requests in progress for both endpoints, since
+		// together they hold the bodies in memory.
+		s.bulk.slots = s.events.slots
 	}
 	return s, nil
 }
