@@ -65,6 +65,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzJSONFlatten$$' -fuzztime 20s ./internal/ingest/
 	$(GO) test -run '^$$' -fuzz '^FuzzEVTX$$' -fuzztime 20s ./internal/ingest/
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalise$$' -fuzztime 30s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzRELPFrame$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzBulk$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzOrgMap$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzEventJSON$$' -fuzztime 20s ./internal/ingest/
 
 clean:
 	rm -rf bin

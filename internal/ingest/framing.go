@@ -75,6 +75,11 @@ func NewFramer(r io.Reader, max int) *Framer {
 	return &Framer{r: bufio.NewReaderSize(r, 64<<10), max: max}
 }
 
+// Buffered returns how many bytes are read from the stream and not yet
+// framed. A listener publishes its batch when this is 0, before the next
+// read can block, so a sender that waits is never kept waiting by Vigil.
+func (f *Framer) Buffered() int { return f.r.Buffered() }
+
 // Framing returns the framing detected on the stream so far.
 func (f *Framer) Framing() Framing { return f.framing }
 

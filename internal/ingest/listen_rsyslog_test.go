@@ -1,0 +1,195 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/testneed"
+)
+
+// rsyslogd runs Debian's rsyslogd in the foreground with conf (the
+// text after the module loads), returning the UDP port it listens on for
+// test input. It is killed when the test ends.
+func rsyslogd(t *testing.T, conf string) (inPort string) {
+	t.Helper()
+	bin, err := exec.LookPath("rsyslogd")
+	if err != nil {
+		testneed.Missing(t, "rsyslogd (Debian package rsyslog)", err)
+	}
+	for module, pkg := range map[string]string{"omrelp": "rsyslog-relp", "gtls": "rsyslog-gnutls"} {
+		if !strings.Contains(conf, module) {
+			continue
+		}
+		if m, _ := filepath.Glob("/usr/lib/*/rsyslog/*" + module + ".so"); len(m) == 0 {
+			testneed.Missing(t, "rsyslog's "+module+" (Debian package "+pkg+")", errors.New("no "+module+".so under /usr/lib/*/rsyslog"))
+		}
+	}
+	dir := t.TempDir()
+	inPort = freeUDPPort(t)
+	full := fmt.Sprintf(`global(workDirectory=%q)
+module(load="imudp")
+input(type="imudp" address="127.0.0.1" port=%q)
+%s
+`, dir, inPort, conf)
+	cf := filepath.Join(dir, "rsyslog.conf")
+	if err := os.WriteFile(cf, []byte(full), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "-N1", "-f", cf).CombinedOutput(); err != nil {
+		t.Fatalf("rsyslogd rejects the configuration: %v\n%s\n%s", err, out, full)
+	}
+	cmd := exec.Command(bin, "-n", "-f", cf, "-i", filepath.Join(dir, "rsyslogd.pid"))
+	// rsyslogd reports a broken session on stderr, which the restart test
+	// provokes: shown only when the test fails.
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("rsyslogd's output:\n%s", out.String())
+		}
+	})
+	// imudp is listening once a datagram to it is not refused; rsyslog
+	// keeps what arrives before its actions start in its main queue.
+	time.Sleep(500 * time.Millisecond)
+	return inPort
+}
+
+func freeUDPPort(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	return port(pc.LocalAddr())
+}
+
+// rsyslog forwards to Vigil as deployed: omfwd over TCP with octet
+// counting, omfwd over TLS (gtls, RFC 5425) and omrelp, each message
+// arriving once on the stream.
+func TestRsyslogForwards(t *testing.T) {
+	r := newRig(t, "listeners:\n  relp: RQM\n  syslog-tcp: R1H\n  syslog-tls: RJ1\n", PublisherOptions{})
+	tcp, err := NewTCPListener(r.opts(), nil)
+	start(t, tcp, err)
+	relp, err := NewRELPListener(r.opts())
+	start(t, relp, err)
+	certFile, keyFile, _ := testCert(t)
+	conf, err := TLSConfigFromFiles(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsL, err := NewTCPListener(r.opts(), conf)
+	start(t, tlsL, err)
+	tlsConf := fmt.Sprintf(`action(type="omfwd" target="127.0.0.1" port=%q protocol="tcp" TCP_Framing="octet-counted"
+       StreamDriver="gtls" StreamDriverMode="1" StreamDriverAuthMode="anon"
+       template="RSYSLOG_SyslogProtocol23Format")`, port(tlsL.Addr()))
+	in := rsyslogd(t, fmt.Sprintf(`
+global(DefaultNetstreamDriverCAFile=%q)
+module(load="omrelp")
+action(type="omfwd" target="127.0.0.1" port=%q protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
+action(type="omrelp" target="127.0.0.1" port=%q template="RSYSLOG_SyslogProtocol23Format")
+%s
+`, certFile, port(tcp.Addr()), port(relp.Addr()), tlsConf))
+	const n = 20
+	for i := range n {
+		runLogger(t, "-d", "-n", "127.0.0.1", "-P", in, "--rfc5424", "-t", "rsyslogtest", fmt.Sprintf("forwarded %02d", i))
+	}
+	const outputs = 3
+	got := r.waitEvents(n * outputs)
+	time.Sleep(500 * time.Millisecond)
+	if c := r.streamCount(); c != uint64(n*outputs) {
+		t.Fatalf("stream holds %d events, want %d", c, n*outputs)
+	}
+	per := map[string][]string{}
+	for _, e := range got {
+		per[e.ev.Source.Protocol+" "+e.ev.Org] = append(per[e.ev.Source.Protocol+" "+e.ev.Org], e.ev.Fields["message"].(string))
+		if e.ev.Fields["syslog.appname"] != "rsyslogtest" {
+			t.Errorf("%q parsed as %v", e.ev.Raw, e.ev.Fields)
+		}
+	}
+	for _, k := range []string{"relp RQM", "syslog-tcp R1H", "syslog-tls RJ1"} {
+		msgs := per[k]
+		slices.Sort(msgs)
+		if len(msgs) != n || msgs[0] != "forwarded 00" || msgs[n-1] != fmt.Sprintf("forwarded %02d", n-1) {
+			t.Errorf("%s: %d messages %q", k, len(msgs), msgs)
+		}
+	}
+}
+
+// Kill and resend: a RELP session dies after its batch is stored but
+// before the answers leave (as when Vigil is killed at that moment), and
+// later the whole listener goes away while rsyslog keeps sending, and a
+// new one starts on the same address. rsyslog resends every unanswered
+// message; each lands on the stream once, the stored ones deduplicated by
+// their IDs.
+func TestRsyslogRELPResendsAfterListenerRestart(t *testing.T) {
+	r := newRig(t, "", PublisherOptions{})
+	o := r.opts()
+	relp, err := NewRELPListener(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	relp.afterPublish = func(c net.Conn) { once.Do(func() { c.Close() }) }
+	if err := relp.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	addr := relp.Addr().String()
+	in := rsyslogd(t, fmt.Sprintf(`
+module(load="omrelp")
+action(type="omrelp" target="127.0.0.1" port=%q template="RSYSLOG_SyslogProtocol23Format"
+       action.resumeRetryCount="-1" action.resumeInterval="1" queue.type="LinkedList")
+`, port(relp.Addr())))
+	send := func(from, to int) {
+		for i := from; i < to; i++ {
+			runLogger(t, "-d", "-n", "127.0.0.1", "-P", in, "--rfc5424", "-t", "resend", fmt.Sprintf("message %03d", i))
+		}
+	}
+	send(0, 30)
+	r.waitEvents(1)
+	if err := relp.Close(); err != nil { // mid-stream, maybe
+		t.Fatal(err)
+	}
+	send(30, 60) // queued in rsyslog while Vigil is away
+	o.Addr = addr
+	relp2, err := NewRELPListener(o)
+	start(t, relp2, err)
+	got := r.waitEvents(60)
+	time.Sleep(time.Second)
+	if c := r.streamCount(); c != 60 {
+		t.Fatalf("stream holds %d events, want 60 (each once)", c)
+	}
+	if _, dups := r.metrics.Snapshot(); dups == 0 {
+		t.Error("no resent event was deduplicated: the session was not cut between store and answer")
+	}
+	msgs := messages(got)
+	for i, m := range msgs {
+		if m != fmt.Sprintf("message %03d", i) {
+			t.Fatalf("message %d is %q", i, m)
+		}
+	}
+}

@@ -1,0 +1,185 @@
+package ingest
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+// maxSenders bounds the last-seen table: past it the sender seen longest
+// ago is forgotten, so a scan from random source addresses (UDP is
+// spoofable) cannot grow memory without limit.
+const maxSenders = 20000
+
+// Metrics counts what the listeners accept, per listener and
+// organisation, and when each sender was last heard. It is a plain
+// in-memory table for the ingest dashboard and the "log source silent"
+// check to read (Snapshot, Senders); exporting it to Prometheus is a
+// wrapper over those. The zero value is not usable: use NewMetrics.
+type Metrics struct {
+	mu         sync.Mutex
+	counts     map[countKey]*Counts
+	senders    map[senderKey]*Seen
+	duplicates int64
+	dropped    map[string]int64
+}
+
+type countKey struct{ listener, org string }
+
+type senderKey struct{ listener, addr string }
+
+// Counts are one listener's figures for one organisation.
+type Counts struct {
+	Listener string `json:"listener"`
+	Org      string `json:"org"`
+	// Events accepted (published durably), of which ParseErrors were
+	// kept raw because no parser could read them.
+	Events      int64 `json:"events"`
+	ParseErrors int64 `json:"parse_errors"`
+	// Bytes of raw message accepted.
+	Bytes int64 `json:"bytes"`
+}
+
+// Seen is one sending address as a listener last saw it.
+type Seen struct {
+	Listener string    `json:"listener"`
+	Addr     string    `json:"addr"`
+	Org      string    `json:"org"`
+	LastSeen time.Time `json:"last_seen"`
+	Events   int64     `json:"events"`
+}
+
+// NewMetrics returns an empty table.
+func NewMetrics() *Metrics {
+	return &Metrics{counts: map[countKey]*Counts{}, senders: map[senderKey]*Seen{}, dropped: map[string]int64{}}
+}
+
+// accepted records a batch the listener published: one lock for the
+// batch, not one per event.
+func (m *Metrics) accepted(listener string, now time.Time, evs []acceptedEvent) {
+	if m == nil || len(evs) == 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var c *Counts
+	var s *Seen
+	for _, e := range evs {
+		if c == nil || c.Org != e.org {
+			k := countKey{listener, e.org}
+			if c = m.counts[k]; c == nil {
+				c = &Counts{Listener: listener, Org: e.org}
+				m.counts[k] = c
+			}
+		}
+		c.Events++
+		c.Bytes += int64(e.bytes)
+		if e.parseError {
+			c.ParseErrors++
+		}
+		if e.addr == "" {
+			continue
+		}
+		if s == nil || s.Addr != e.addr {
+			k := senderKey{listener, e.addr}
+			if s = m.senders[k]; s == nil {
+				if len(m.senders) >= maxSenders {
+					m.forgetOldest()
+				}
+				s = &Seen{Listener: listener, Addr: e.addr}
+				m.senders[k] = s
+			}
+		}
+		s.Org = e.org
+		s.LastSeen = now
+		s.Events++
+	}
+}
+
+func (m *Metrics) forgetOldest() {
+	var oldest senderKey
+	var at time.Time
+	first := true
+	for k, s := range m.senders {
+		if first || s.LastSeen.Before(at) {
+			oldest, at, first = k, s.LastSeen, false
+		}
+	}
+	delete(m.senders, oldest)
+}
+
+// acceptedEvent is what Metrics needs of one event.
+type acceptedEvent struct {
+	// addr is the sender's host (no port: a sender reconnects from a new
+	// one), "" for transports without one.
+	org, addr  string
+	bytes      int
+	parseError bool
+}
+
+func (m *Metrics) duplicate() {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.duplicates++
+	m.mu.Unlock()
+}
+
+// drop counts messages a listener could not accept (UDP with the
+// publisher failing, a refused HTTP line is not a drop: its sender is
+// told).
+func (m *Metrics) drop(listener string, n int) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.dropped[listener] += int64(n)
+	m.mu.Unlock()
+}
+
+// Snapshot returns the counts per listener and organisation, sorted, and
+// the number of events JetStream dropped as duplicates (resent events).
+func (m *Metrics) Snapshot() (counts []Counts, duplicates int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.counts {
+		counts = append(counts, *c)
+	}
+	sort.Slice(counts, func(i, j int) bool {
+		if counts[i].Listener != counts[j].Listener {
+			return counts[i].Listener < counts[j].Listener
+		}
+		return counts[i].Org < counts[j].Org
+	})
+	return counts, m.duplicates
+}
+
+// Dropped returns, per listener, messages received but lost (a UDP
+// datagram whose publish failed: UDP has no way to tell the sender).
+func (m *Metrics) Dropped() map[string]int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]int64, len(m.dropped))
+	for k, v := range m.dropped {
+		out[k] = v
+	}
+	return out
+}
+
+// Senders returns the last-seen table, most recently seen first.
+func (m *Metrics) Senders() []Seen {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Seen, 0, len(m.senders))
+	for _, s := range m.senders {
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].LastSeen.Equal(out[j].LastSeen) {
+			return out[i].LastSeen.After(out[j].LastSeen)
+		}
+		return out[i].Listener+out[i].Addr < out[j].Listener+out[j].Addr
+	})
+	return out
+}

@@ -1,0 +1,303 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/vigil-health/vigil/internal/events"
+)
+
+// The EVENTS stream: every listener publishes each normalised event as
+// its events.Event JSON on events.<ORG> (the owning organisation's ODS
+// code, so a consumer — the event store, detection — can shard or filter
+// by organisation), with Nats-Msg-Id set to Event.ID. JetStream drops a
+// second message with the same ID within the Duplicates window, so a
+// sender that resends after a lost acknowledgement (RELP after a
+// reconnect, an HTTP retry) stores nothing twice; beyond the window the
+// store's consumer is idempotent on the same ID.
+//
+// JSON rather than a compact encoding: the event already holds its raw
+// text and the fields parsed from it, so a binary encoding would save
+// little beside the field names, and JSON keeps the stream readable with
+// the nats CLI and by a consumer in any language. The stream's file store
+// compresses with S2, which takes most of the field names' repetition
+// back on disk.
+const (
+	EventStream  = "EVENTS"
+	eventSubject = "events"
+)
+
+// Stream limit defaults (StreamOptions zero values). The stream is a
+// buffer between the listeners and the store, not the archive: a week
+// covers a store that was down over a long weekend, and 50 GiB bounds
+// the disk when it stays down longer (JetStream then drops the oldest
+// events, which the store's consumer will never see — the store's own
+// lag alarm is what catches that).
+const (
+	DefaultStreamMaxAge     = 7 * 24 * time.Hour
+	DefaultStreamMaxBytes   = 50 << 30
+	DefaultStreamDuplicates = 10 * time.Minute
+)
+
+// EventSubject is the subject org's events are published on.
+func EventSubject(org string) string { return eventSubject + "." + strings.ToUpper(org) }
+
+// StreamOptions are the EVENTS stream's limits; zero values take the
+// defaults above.
+type StreamOptions struct {
+	// MaxAge drops events older than this from the stream.
+	MaxAge time.Duration
+	// MaxBytes bounds the stream's size on disk; the oldest events go
+	// first.
+	MaxBytes int64
+	// Duplicates is the window within which a repeated Nats-Msg-Id is
+	// dropped. JetStream keeps every ID of the window in memory (about
+	// 100 bytes each), so ten minutes at 100,000 events/s is about
+	// 6 GB: lower it for a very busy deployment, whose store consumer
+	// deduplicates beyond the window anyway.
+	Duplicates time.Duration
+}
+
+func (o *StreamOptions) validate() error {
+	switch {
+	case o.MaxAge < 0:
+		return fmt.Errorf("ingest stream: MaxAge %s is negative", o.MaxAge)
+	case o.MaxBytes < 0:
+		return fmt.Errorf("ingest stream: MaxBytes %d is negative", o.MaxBytes)
+	case o.Duplicates < 0:
+		return fmt.Errorf("ingest stream: Duplicates %s is negative", o.Duplicates)
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = DefaultStreamMaxAge
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = DefaultStreamMaxBytes
+	}
+	if o.Duplicates == 0 {
+		o.Duplicates = DefaultStreamDuplicates
+	}
+	if o.Duplicates > o.MaxAge {
+		return fmt.Errorf("ingest stream: Duplicates %s is longer than MaxAge %s", o.Duplicates, o.MaxAge)
+	}
+	return nil
+}
+
+// EventStreamConfig is the EVENTS stream's configuration for o (defaults
+// filled; o must have passed validation or be zero).
+func EventStreamConfig(o StreamOptions) jetstream.StreamConfig {
+	_ = o.validate()
+	return jetstream.StreamConfig{
+		Name:        EventStream,
+		Description: "Ingested events, one events.Event JSON per message on events.<ORG>, Nats-Msg-Id = event ID",
+		Subjects:    []string{eventSubject + ".>"},
+		Storage:     jetstream.FileStorage,
+		Compression: jetstream.S2Compression,
+		MaxAge:      o.MaxAge,
+		MaxBytes:    o.MaxBytes,
+		Discard:     jetstream.DiscardOld,
+		Duplicates:  o.Duplicates,
+	}
+}
+
+// ErrBusy is Publisher.TryPublish's refusal when the in-flight bound is
+// reached: the sender should retry later (HTTP 429).
+var ErrBusy = errors.New("ingest: too many events in flight; retry later")
+
+// Publisher defaults.
+const (
+	// DefaultMaxInFlight bounds the events published and not yet
+	// acknowledged by JetStream, across all listeners. With the 64 KiB
+	// message limit the worst case is 1 GiB of raw text, but real
+	// syslog and Windows events average under 2 KiB: about 40 MiB.
+	DefaultMaxInFlight = 16384
+	// DefaultAckTimeout is how long a batch waits for JetStream's acks
+	// before the publish counts as failed (the sender is then not
+	// acknowledged and will resend).
+	DefaultAckTimeout = 30 * time.Second
+	// publishChunk is the most events one Publish acquires in-flight
+	// slots for at once, so a large HTTP body cannot wait for more slots
+	// than exist.
+	publishChunk = 1024
+)
+
+// PublisherOptions configure NewPublisher.
+type PublisherOptions struct {
+	// Conn is the NATS connection (bus.Bus.Conn()). Required.
+	Conn *nats.Conn
+	// Stream are the EVENTS stream's limits.
+	Stream StreamOptions
+	// MaxInFlight bounds events published but not yet acknowledged
+	// (DefaultMaxInFlight when 0): the listeners' memory bound.
+	MaxInFlight int
+	// AckTimeout bounds the wait for a batch's acks (DefaultAckTimeout
+	// when 0).
+	AckTimeout time.Duration
+	// Metrics, when set, counts duplicates JetStream dropped.
+	Metrics *Metrics
+}
+
+// Publisher publishes normalised events on the EVENTS stream durably: a
+// Publish returns nil only once JetStream has stored every event of the
+// batch, so a listener acknowledges its sender after it. Events of a
+// batch are published asynchronously (one round trip for the batch, not
+// one per event), then every ack is awaited. It is safe for concurrent
+// use by every listener.
+type Publisher struct {
+	js         jetstream.JetStream
+	sem        *semaphore.Weighted
+	max        int64
+	ackTimeout time.Duration
+	metrics    *Metrics
+	inflight   atomic.Int64
+}
+
+// NewPublisher declares the EVENTS stream (creating or updating it) and
+// returns a Publisher on it.
+func NewPublisher(ctx context.Context, opts PublisherOptions) (*Publisher, error) {
+	if opts.Conn == nil {
+		return nil, errors.New("ingest publisher: Conn is required")
+	}
+	if err := opts.Stream.validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case opts.MaxInFlight < 0:
+		return nil, fmt.Errorf("ingest publisher: MaxInFlight %d is negative", opts.MaxInFlight)
+	case opts.AckTimeout < 0:
+		return nil, fmt.Errorf("ingest publisher: AckTimeout %s is negative", opts.AckTimeout)
+	}
+	if opts.MaxInFlight == 0 {
+		opts.MaxInFlight = DefaultMaxInFlight
+	}
+	if opts.AckTimeout == 0 {
+		opts.AckTimeout = DefaultAckTimeout
+	}
+	js, err := jetstream.New(opts.Conn,
+		// The semaphore holds publishes to MaxInFlight, so the client's own
+		// stall limit never trips first.
+		jetstream.WithPublishAsyncMaxPending(opts.MaxInFlight+1),
+		jetstream.WithPublishAsyncTimeout(opts.AckTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("ingest publisher: JetStream: %w", err)
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, EventStreamConfig(opts.Stream)); err != nil {
+		return nil, fmt.Errorf("ingest publisher: ensure stream %s: %w", EventStream, err)
+	}
+	return &Publisher{
+		js: js, sem: semaphore.NewWeighted(int64(opts.MaxInFlight)), max: int64(opts.MaxInFlight),
+		ackTimeout: opts.AckTimeout, metrics: opts.Metrics,
+	}, nil
+}
+
+// Publish publishes evs and returns once JetStream has stored all of
+// them, waiting for in-flight room when other batches hold it. Every
+// event must have its Org set. On error some events may be stored and
+// others not; the sender resends the batch and the IDs deduplicate it.
+func (p *Publisher) Publish(ctx context.Context, evs []events.Event) error {
+	return p.publish(ctx, evs, false)
+}
+
+// TryPublish is Publish that fails with ErrBusy, publishing nothing, when
+// there is no in-flight room for the first chunk right now; once it has
+// begun it waits for room like Publish. HTTP handlers use it to answer
+// 429 rather than hold a connection open.
+func (p *Publisher) TryPublish(ctx context.Context, evs []events.Event) error {
+	return p.publish(ctx, evs, true)
+}
+
+func (p *Publisher) publish(ctx context.Context, evs []events.Event, try bool) error {
+	for len(evs) > 0 {
+		n := min(len(evs), publishChunk, int(p.max))
+		if try {
+			if !p.sem.TryAcquire(int64(n)) {
+				return ErrBusy
+			}
+			try = false
+		} else if err := p.sem.Acquire(ctx, int64(n)); err != nil {
+			return fmt.Errorf("ingest: wait for in-flight room: %w", err)
+		}
+		p.inflight.Add(int64(n))
+		err := p.publishChunk(ctx, evs[:n])
+		p.inflight.Add(-int64(n))
+		p.sem.Release(int64(n))
+		if err != nil {
+			return err
+		}
+		evs = evs[n:]
+	}
+	return nil
+}
+
+// publishChunk publishes evs asynchronously and waits for every ack.
+func (p *Publisher) publishChunk(ctx context.Context, evs []events.Event) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(evs))
+	var firstErr error
+	// One buffer for the chunk's messages: each message's Data is its own
+	// slice of it, which must stay valid until its ack (the client may
+	// resend it); when append moves the buffer, earlier slices keep the
+	// old array.
+	buf := make([]byte, 0, 1024*len(evs))
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Org == "" || ev.ID == "" {
+			firstErr = fmt.Errorf("ingest: event %d of the batch has no org or ID", i)
+			break
+		}
+		start := len(buf)
+		var err error
+		buf, err = appendEventJSON(buf, ev)
+		if err != nil {
+			firstErr = fmt.Errorf("ingest: encode event %s: %w", ev.ID, err)
+			break
+		}
+		data := buf[start:len(buf):len(buf)]
+		m := &nats.Msg{Subject: EventSubject(ev.Org), Data: data, Header: nats.Header{}}
+		f, err := p.js.PublishMsgAsync(m, jetstream.WithMsgID(ev.ID))
+		if err != nil {
+			firstErr = fmt.Errorf("ingest: publish event %s: %w", ev.ID, err)
+			break
+		}
+		futures = append(futures, f)
+	}
+	timer := time.NewTimer(p.ackTimeout)
+	defer timer.Stop()
+	for _, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			if ack.Duplicate && p.metrics != nil {
+				p.metrics.duplicate()
+			}
+		case err := <-f.Err():
+			if firstErr == nil {
+				firstErr = fmt.Errorf("ingest: publish to %s: %w", f.Msg().Subject, err)
+			}
+		case <-timer.C:
+			// Waiting on: the futures time out by themselves
+			// (WithPublishAsyncTimeout); this is the backstop.
+			if firstErr == nil {
+				firstErr = fmt.Errorf("ingest: no acknowledgement from JetStream within %s", p.ackTimeout)
+			}
+			return firstErr
+		case <-ctx.Done():
+			if firstErr == nil {
+				firstErr = fmt.Errorf("ingest: waiting for acknowledgements: %w", ctx.Err())
+			}
+			return firstErr
+		}
+	}
+	return firstErr
+}
+
+// InFlight returns the events being published now and the bound, for
+// a readiness or load report.
+func (p *Publisher) InFlight() (n, limit int64) {
+	return p.inflight.Load(), p.max
+}
