@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-health/vigil/internal/bus"
 	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/ingest"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/web"
 )
@@ -29,10 +30,12 @@ import (
 // reverse order by Close.
 type Server struct {
 	*App
-	Bus      *bus.Bus
-	Router   *httpd.Router
-	API      *api.API
-	Web      *web.Web
+	Bus    *bus.Bus
+	Router *httpd.Router
+	API    *api.API
+	Web    *web.Web
+	// Ingest is the listeners and HTTP endpoints of event ingest (ingest.go).
+	Ingest   *ingest.Service
 	Addr     string // the address actually listened on
 	http     *http.Server
 	listener net.Listener
@@ -98,6 +101,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	// (cases/clocks.go) by every server; each clock once.
 	stopClocks := a.Cases.RunClocks(context.WithoutCancel(ctx), ClockInterval)
 	s.closers = append(s.closers, func() error { stopClocks(); return nil })
+	if err := s.startIngest(ctx); err != nil {
+		return s, err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -145,6 +151,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	s.API.Register(s.Router)
+	s.registerIngest()
 	if err := s.registerWeb(ctx); err != nil {
 		return s, err
 	}
@@ -170,7 +177,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		}
 		s.done <- err
 	}()
-	log.Info("vigil started", "version", Version, "http", s.Addr, "database", a.DB.Location, "bus_embedded", s.Bus.Embedded())
+	log.Info("vigil started", "version", Version, "http", s.Addr, "database", a.DB.Location, "bus_embedded", s.Bus.Embedded(), "ingest", s.ingestListening())
 	// Build the supplier graph now rather than on the first question (a
 	// national register takes seconds to load); queries meanwhile wait for it.
 	go func() {
@@ -280,6 +287,9 @@ func Run(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error
 	url := s.Config.PublicURL()
 	fmt.Fprintf(stdout, "\nVigil %s is running at %s\n", Version, url)
 	fmt.Fprintf(stdout, "  data:     %s (%s)\n", cfg.AbsDataDir(), s.DB.Location)
+	if l := s.ingestListening(); l != "" {
+		fmt.Fprintf(stdout, "  ingest:   %s\n", l)
+	}
 	email, file, err := s.InitialAdmin(ctx)
 	if err != nil {
 		return fmt.Errorf("create the first administrator: %w", err)

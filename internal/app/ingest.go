@@ -1,0 +1,98 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/events"
+	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/ingest"
+	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/scope"
+)
+
+// The write path of protective monitoring (issue 16; DESIGN's data flow):
+// the listeners of --syslog-udp, --syslog-tcp, --syslog-tls and --relp and
+// the HTTP endpoints (POST /api/v1/events, the Elasticsearch bulk API
+// under /es) normalise what senders send and publish it durably to the
+// EVENTS stream, acknowledging senders only then; the event store's
+// durable consumer appends it and acknowledges after its own write.
+
+// ESPrefix is where the Elasticsearch-compatible bulk API is mounted:
+// shippers take it as their output's path (docs/ingest.md).
+const ESPrefix = "/es"
+
+// startIngest builds and starts the ingest service and the store's
+// consumer, closed (in reverse) before the bus.
+func (s *Server) startIngest(ctx context.Context) error {
+	cfg := s.Config
+	svc, err := ingest.NewService(ctx, ingest.ServiceOptions{
+		Conn: s.Bus.Conn(), Root: org.RootCode, MapFile: cfg.IngestMap,
+		SyslogUDP: cfg.SyslogUDP, SyslogTCP: cfg.SyslogTCP, SyslogTLS: cfg.SyslogTLS, RELP: cfg.RELP,
+		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey,
+		Authenticate: s.ingestSender, Logger: s.Log.With("component", "ingest"), Now: s.Now,
+	})
+	if err != nil {
+		return err
+	}
+	stopStore, err := events.Consume(ctx, s.Bus.JetStream(), s.Events, events.ConsumerOptions{Stream: ingest.EventStream, Logger: s.Log.With("component", "events")})
+	if err != nil {
+		return errors.Join(err, svc.Close())
+	}
+	s.closers = append(s.closers, func() error { stopStore(); return nil })
+	if err := svc.Start(ctx); err != nil {
+		return err
+	}
+	s.closers = append(s.closers, svc.Close)
+	s.Ingest = svc
+	return nil
+}
+
+// ingestSender adapts auth's ingest tokens to the ingest handlers.
+func (s *Server) ingestSender(ctx context.Context, token string) (ingest.Sender, error) {
+	t, err := s.Auth.IngestSender(ctx, token)
+	switch {
+	case errors.Is(err, auth.ErrExpired):
+		return ingest.Sender{}, ingest.ErrTokenExpired
+	case err != nil:
+		return ingest.Sender{}, err
+	}
+	return ingest.Sender{Org: t.Org, Label: t.Name}, nil
+}
+
+// registerIngest mounts the HTTP ingest endpoints. They authenticate with
+// ingest tokens themselves (a person's session or API token is not one),
+// so to the router they are public.
+func (s *Server) registerIngest() {
+	if s.Ingest == nil {
+		return
+	}
+	raw := func(h http.Handler) httpd.Handler {
+		return func(w http.ResponseWriter, r *http.Request, _ scope.Scope) { h.ServeHTTP(w, r) }
+	}
+	s.Router.Handle("ingest", "POST", "/api/v1/events", httpd.Public,
+		"Send events as NDJSON (gzip allowed) with an ingest token; 200 once they are stored durably, 429 with Retry-After when Vigil is at its bound", raw(s.Ingest.EventsHandler()))
+	bulk := http.StripPrefix(ESPrefix, s.Ingest.BulkHandler())
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT"} {
+		s.Router.Handle("ingest", m, ESPrefix+"/", httpd.Public, "Elasticsearch-compatible API for log shippers (the bulk API and the probes they make first), with an ingest token", raw(bulk))
+	}
+	s.Router.Handle("ingest", "GET", ESPrefix, httpd.Public, "Elasticsearch-compatible version document for log shippers", raw(bulk))
+	s.Router.Handle("ingest", "HEAD", ESPrefix, httpd.Public, "Elasticsearch-compatible version document for log shippers", raw(bulk))
+}
+
+// ingestListening says where the listeners listen, for the start message.
+func (s *Server) ingestListening() string {
+	if s.Ingest == nil {
+		return ""
+	}
+	var out []string
+	for name, addr := range s.Ingest.Addrs() {
+		out = append(out, name+" "+addr.String())
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
