@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/events"
@@ -49,8 +50,16 @@ func (s *Server) startIngest(ctx context.Context) error {
 	}
 	s.closers = append(s.closers, svc.Close)
 	s.Ingest = svc
+	// Events older than --events-max-age go, a day at a time, hourly.
+	if age, err := cfg.EventsRetention(); err == nil && age > 0 {
+		stop := events.RunRetention(context.WithoutCancel(ctx), s.Events, events.Policy{Default: events.Limit{MaxAge: age}}, RetentionInterval, s.Log.With("component", "events"))
+		s.closers = append(s.closers, func() error { stop(); return nil })
+	}
 	return nil
 }
+
+// RetentionInterval is how often serve applies event retention.
+var RetentionInterval = time.Hour
 
 // ingestSender adapts auth's ingest tokens to the ingest handlers.
 func (s *Server) ingestSender(ctx context.Context, token string) (ingest.Sender, error) {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -84,6 +85,9 @@ type Config struct {
 	SyslogTLS string
 	RELP      string
 	IngestMap string
+	// EventsMaxAge is how long events are kept: 90d, 26w, 8760h, or
+	// "forever" (EventsRetention parses it).
+	EventsMaxAge string
 }
 
 // Default returns the settings of a fresh single-machine install.
@@ -96,6 +100,7 @@ func Default() Config {
 		LogFormat:    "text",
 		OIDCName:     "single sign-on",
 		SMTPStartTLS: "required",
+		EventsMaxAge: "90d",
 		// 4 × auth.HashMemoryMiB (46): config imports nothing of Vigil's,
 		// and app's tests check the two agree.
 		PasswordHashMemoryMiB: 184,
@@ -143,6 +148,7 @@ func (c *Config) settings() []setting {
 		{flag: "syslog-tls", env: "VIGIL_SYSLOG_TLS", help: "host:port to receive syslog over TLS (RFC 5425), with --tls-cert and --tls-key (empty: off)", str: &c.SyslogTLS},
 		{flag: "relp", env: "VIGIL_RELP", help: "host:port to receive RELP (rsyslog omrelp), acknowledged once stored (empty: off)", str: &c.RELP},
 		{flag: "ingest-map", env: "VIGIL_INGEST_MAP", help: "YAML file mapping senders' addresses and listeners to organisations (docs/ingest.md; empty: every event to the national root)", str: &c.IngestMap},
+		{flag: "events-max-age", env: "VIGIL_EVENTS_MAX_AGE", help: "how long security events are kept: 90d, 26w, 8760h, or forever (older days are dropped hourly)", str: &c.EventsMaxAge},
 		{flag: "audit-key", env: "VIGIL_AUDIT_KEY", help: "the audit chain's HMAC key itself, 64+ hexadecimal digits (prefer the environment variable); overrides --audit-key-file", str: &c.AuditKey, secret: true},
 	}
 }
@@ -228,6 +234,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(l.addr); err != nil {
 			bad(l.flag, "want host:port, e.g. 0.0.0.0:6514")
 		}
+	}
+	if _, err := c.EventsRetention(); err != nil {
+		bad("events-max-age", "%v", err)
 	}
 	if c.SyslogTLS != "" && (c.TLSCert == "" || c.TLSKey == "") {
 		bad("syslog-tls", "needs --tls-cert and --tls-key")
@@ -353,4 +362,28 @@ func redact(v string) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// EventsRetention is EventsMaxAge as a duration; 0 keeps events forever.
+func (c *Config) EventsRetention() (time.Duration, error) {
+	s := strings.TrimSpace(c.EventsMaxAge)
+	if s == "" || s == "forever" {
+		return 0, nil
+	}
+	bad := fmt.Errorf("%q: want a number of days or weeks such as 90d or 26w, a duration such as 8760h, or forever", s)
+	if n, err := strconv.Atoi(s[:len(s)-1]); err == nil && (s[len(s)-1] == 'd' || s[len(s)-1] == 'w') {
+		if n <= 0 || n > 36600 {
+			return 0, bad
+		}
+		d := time.Duration(n) * 24 * time.Hour
+		if s[len(s)-1] == 'w' {
+			d *= 7
+		}
+		return d, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Hour {
+		return 0, bad
+	}
+	return d, nil
 }

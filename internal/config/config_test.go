@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -62,6 +63,23 @@ func TestIngestListenerSettings(t *testing.T) {
 		err := cfg.Validate()
 		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("syslog-udp %q tcp %q tls %q relp %q: %v, want %q", cfg.SyslogUDP, cfg.SyslogTCP, cfg.SyslogTLS, cfg.RELP, err, c.want)
+		}
+	}
+}
+
+func TestEventsRetention(t *testing.T) {
+	for in, want := range map[string]time.Duration{"90d": 90 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "8760h": 8760 * time.Hour, "forever": 0, "": 0} {
+		c := Default()
+		c.EventsMaxAge = in
+		if got, err := c.EventsRetention(); err != nil || got != want {
+			t.Errorf("%q = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"soon", "0d", "-5d", "30m", "d"} {
+		c := Default()
+		c.EventsMaxAge = in
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--events-max-age") {
+			t.Errorf("%q: %v", in, err)
 		}
 	}
 }
