@@ -6,7 +6,11 @@
 // read them. Every read is filtered by the caller's scope.
 package events
 
-import "time"
+import (
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Event is one normalised telemetry record: what a sender said (Raw, kept
 // whole unless it was over the size limit), when it happened and arrived,
@@ -60,4 +64,25 @@ type Source struct {
 	// Host is the sending host as the record names it (syslog HOSTNAME,
 	// Windows Computer), "" when it names none.
 	Host string `json:"host,omitempty"`
+}
+
+// FieldText is a field's value as text: strings as they are, numbers in
+// their shortest decimal form, true or false, a list's items joined by
+// ", ", and "" for none.
+func FieldText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = FieldText(e)
+		}
+		return strings.Join(parts, ", ")
+	}
+	return ""
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-health/vigil/internal/events"
 )
 
 // defaultLogSources is the mapping Vigil ships (logsources.yaml, which
@@ -223,19 +225,8 @@ func contains(l []string, s string) bool {
 	return false
 }
 
-// text is a field's value as text for matching: strings as they are,
-// numbers in their shortest decimal form.
-func text(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	}
-	return ""
-}
+// text is a field's value as text for matching (events.FieldText).
+func text(v any) string { return events.FieldText(v) }
 
 // lowerASCII lower-cases s, returning s itself (no allocation) when it
 // has no upper-case letter.

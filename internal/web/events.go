@@ -122,7 +122,7 @@ func (w *Web) eventPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope)
 	sort.Strings(names)
 	d := eventData{E: ev, Fields: make([]eventField, 0, len(names))}
 	for _, k := range names {
-		val := fieldString(ev.Fields[k])
+		val := events.FieldText(ev.Fields[k])
 		d.Fields = append(d.Fields, eventField{k, val, url.Values{"q": {narrowTerm(k, val)}, "since": {"7d"}}.Encode()})
 	}
 	p := w.page(r, sc, "Event", "events")
@@ -132,20 +132,6 @@ func (w *Web) eventPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope)
 
 func (w *Web) loc() *time.Location { return w.o.Location }
 
-// fieldString is a field's value as text.
-func fieldString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	case nil:
-		return ""
-	}
-	return fmt.Sprint(v)
-}
 
 // narrowTerm is the query condition for field equal to value, quoted in
 // the query language's way.
@@ -269,13 +255,13 @@ var summaryFields = []string{"CommandLine", "Image", "TargetFilename", "QueryNam
 func eventSummary(ev events.Event) string {
 	var b strings.Builder
 	if id, ok := ev.Fields["EventID"]; ok {
-		b.WriteString(fieldString(id))
+		b.WriteString(events.FieldText(id))
 		b.WriteString(" · ")
 	}
 	text := ""
 	for _, k := range summaryFields {
 		if v, ok := ev.Fields[k]; ok {
-			if s := fieldString(v); s != "" {
+			if s := events.FieldText(v); s != "" {
 				text = k + ": " + s
 				break
 			}
