@@ -132,7 +132,6 @@ func (w *Web) eventPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope)
 
 func (w *Web) loc() *time.Location { return w.o.Location }
 
-
 // narrowTerm is the query condition for field equal to value, quoted in
 // the query language's way.
 func narrowTerm(field, value string) string {
