@@ -231,7 +231,7 @@ func (h *httpBase) body(w http.ResponseWriter, r *http.Request) ([]byte, error) 
 			}
 			return nil, &errBadBody{"the gzip body is not valid: " + err.Error()}
 		}
-		defer zr.Close()
+		defer func() { _ = zr.Close() }() // a bad checksum surfaces as the last Read's error
 		rd = zr
 	default:
 		return nil, &errEncoding{enc}
