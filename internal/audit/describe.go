@@ -606,6 +606,23 @@ func (d describer) predicate() (string, bool) {
 			phrase.Count(a.Applied, "change", ""), phrase.Int(a.Planned)), true
 	case "export":
 		return d.export(), true
+	case "events.export":
+		var x struct{ Query, Since, Until, Org, Format string }
+		doc(e.After, &x)
+		what := "every event"
+		if strings.TrimSpace(x.Query) != "" {
+			what = "the events matching " + quoted(x.Query)
+		}
+		if x.Org != "" {
+			what += " of " + d.org(x.Org, "")
+		}
+		switch {
+		case len(x.Since) >= 16 && len(x.Until) >= 16:
+			what += " from " + x.Since[:10] + " " + x.Since[11:16] + " to " + x.Until[:10] + " " + x.Until[11:16] + " UTC"
+		case len(x.Since) >= 16:
+			what += " since " + x.Since[:10] + " " + x.Since[11:16] + " UTC"
+		}
+		return "exported " + what + " as " + strings.ToUpper(or(x.Format, "ndjson")), true
 	case "supply.import":
 		var a struct {
 			Files  []struct{} `json:"files"`

@@ -46,6 +46,8 @@ func TestDescribe(t *testing.T) {
 		want string
 	}{
 		{"sign in", alice("auth.signin", "user", "u_alice", "RJ1", "", ""), reader, "Alice Smith (alice@nhs.net) signed in"},
+		{"events export", alice("events.export", "events", "csv", "RJ1", "", `{"query":"EventID=1","since":"2026-12-05T09:00:00Z","until":"","org":"RJ1","format":"csv","max":1000000}`), reader,
+			"Alice Smith (alice@nhs.net) exported the events matching “EventID=1” of Guy's and St Thomas' NHS Foundation Trust (RJ1) since 2026-12-05 09:00 UTC as CSV"},
 		{"ingest token", alice("ingest_token.create", "ingest_token", "i_1", "RJ1", "", `{"id":"i_1","org":"RJ1","name":"rsyslog on log01","expires_at":"2027-03-01T00:00:00Z"}`), reader,
 			"Alice Smith (alice@nhs.net) created the ingest token “rsyslog on log01”, with which a sender posts the events of Guy's and St Thomas' NHS Foundation Trust (RJ1), expiring 2027-03-01"},
 		{"ingest token revoked", alice("ingest_token.revoke", "ingest_token", "i_1", "RJ1", `{"id":"i_1","org":"RJ1","name":"rsyslog on log01"}`, `{"id":"i_1","org":"RJ1","name":"rsyslog on log01","revoked_at":"x"}`), reader,
