@@ -34,10 +34,11 @@ import (
 // events are still stored. HTTP senders are not mapped: their ingest
 // token names their organisation.
 
-// orgCode is what an organisation code in the mapping may be: an ODS code
-// (RJ1, Y56, A81001) or ENG. The code becomes a subject token, so '.',
+// orgCode is what an owning organisation's code may be: the org
+// package's rule (an ODS code such as RJ1, Y56 or A81001, ENG, a
+// supplier tenant's SUP-X). The code becomes a subject token, so '.',
 // '*', '>' and spaces can never reach it.
-var orgCode = regexp.MustCompile(`^[A-Z0-9]{1,12}$`)
+var orgCode = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,15}$`)
 
 type orgMapFile struct {
 	Default   string            `yaml:"default"`

@@ -35,6 +35,8 @@ senders:
     org: R1H
   - match: 2001:db8::/32
     org: RJ1
+  - match: 198.51.100.0/24
+    org: sup-x
 `)
 	m, err := NewOrgMap("eng", path)
 	if err != nil {
@@ -47,6 +49,7 @@ senders:
 		{"syslog-tcp", "10.1.1.1", "Y56"},
 		{"syslog-tcp", "2001:db8::1", "RJ1"},
 		{"relp", "192.0.2.1", "RQM"},
+		{"relp", "198.51.100.9", "SUP-X"},
 		{"syslog-udp", "192.0.2.1", "QKK"},
 		{"syslog-udp", "", "QKK"},
 	} {
@@ -88,6 +91,7 @@ func TestOrgMapErrors(t *testing.T) {
 	for _, c := range []struct{ yaml, want string }{
 		{"default: R J1\n", "default"},
 		{"listeners:\n  relp: events.*\n", "listeners.relp"},
+		{"listeners:\n  relp: -X\n", "listeners.relp"},
 		{"senders:\n  - match: 10.0.0.1/8\n    org: RJ1\n", "host bits set; did you mean 10.0.0.0/8"},
 		{"senders:\n  - match: host.example\n    org: RJ1\n", "senders[0].match"},
 		{"senders:\n  - match: 10.0.0.1\n    org: RJ1\n  - match: 10.0.0.1\n    org: R1H\n", "mapped twice"},
