@@ -38,7 +38,7 @@ senders:
   - match: 198.51.100.0/24
     org: sup-x
 `)
-	m, err := NewOrgMap("eng", path)
+	m, err := NewOrgMap("eng", path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ senders:
 		t.Errorf("after reload: %s", got)
 	}
 	// Nothing configured: the national root.
-	none, err := NewOrgMap("ENG", "")
+	none, err := NewOrgMap("ENG", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,11 +105,21 @@ func TestOrgMapErrors(t *testing.T) {
 	if err := ParseOrgMap(nil); err != nil {
 		t.Errorf("an empty file: %v", err)
 	}
-	if _, err := NewOrgMap("", ""); err == nil {
+	if _, err := NewOrgMap("", "", nil); err == nil {
 		t.Error("no national root accepted")
 	}
-	if _, err := NewOrgMap("ENG", filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+	if _, err := NewOrgMap("ENG", filepath.Join(t.TempDir(), "missing.yaml"), nil); err == nil {
 		t.Error("a missing file accepted")
+	}
+	// With the organisation tree to check against, an unknown code is
+	// refused by name.
+	path := filepath.Join(t.TempDir(), "map.yaml")
+	if err := os.WriteFile(path, []byte("default: RJ1\nsenders:\n  - match: 10.0.0.0/8\n    org: XYZ\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	known := func(code string) bool { return code == "RJ1" || code == "ENG" }
+	if _, err := NewOrgMap("ENG", path, known); err == nil || !strings.Contains(err.Error(), "organisation XYZ is not in") {
+		t.Errorf("an unknown organisation: %v", err)
 	}
 }
 
