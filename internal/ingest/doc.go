@@ -5,9 +5,15 @@
 // Suricata EVE JSON, and the normalisation that names each event's Sigma
 // log source from a data file (logsources.yaml).
 //
-// Listeners (UDP, TCP, TLS, RELP, HTTP) and the JetStream flow build on
-// this layer; it does no I/O of its own except reading a stream it is
-// given. Every parser takes the raw text as a string and returns fields
+// On top of that parsing layer (which does no I/O of its own) sit the
+// listeners and the durable flow: syslog over UDP, TCP and TLS, RELP,
+// POST /api/v1/events and the Elasticsearch _bulk API (listen_*.go), the
+// org mapping file (orgmap.go), and the Publisher that puts every event
+// on the JetStream stream EVENTS before its sender is acknowledged
+// (pipeline.go); Service (service.go) builds them from vigil serve's
+// flags. docs/ingest.md is the operator's description.
+//
+// Every parser takes the raw text as a string and returns fields
 // that are substrings of it where no unescaping is needed, so the hot path
 // allocates little beyond the fields map. No parser panics on any input;
 // Normaliser.Normalise also recovers, so a parser bug costs one event its

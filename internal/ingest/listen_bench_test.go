@@ -53,8 +53,9 @@ func BenchmarkTCPIntoStream(b *testing.B) {
 }
 
 // BenchmarkLoggenIntoStream is BenchmarkTCPIntoStream with syslog-ng's
-// loggen as the sender (RFC 5424, octet counted, 200-byte messages, one
-// connection, unlimited rate), the load generator:
+// loggen as the sender (RFC 5424, octet counted, 200-byte messages, no
+// rate limit), the load generator, over one connection and over
+// four:
 //
 //	go test -run '^$' -bench LoggenIntoStream -benchtime 200000x ./internal/ingest/
 func BenchmarkLoggenIntoStream(b *testing.B) {
@@ -65,27 +66,34 @@ func BenchmarkLoggenIntoStream(b *testing.B) {
 	if _, err := os.Stat(filepath.Join(root, "usr/bin/loggen")); err != nil {
 		b.Skipf("loggen not unpacked under %s: %v", root, err)
 	}
-	r := newRig(b, "", PublisherOptions{})
-	l, err := NewTCPListener(r.opts(), nil)
-	if err != nil {
-		b.Fatal(err)
+	for _, conns := range []int{1, 4} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			r := newRig(b, "", PublisherOptions{})
+			l, err := NewTCPListener(r.opts(), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := l.Start(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			// loggen's --number is per connection.
+			per := max(b.N/conns, 1)
+			total := per * conns
+			b.ResetTimer()
+			out, err := syslogNGCmd(root, "usr/bin/loggen", "--inet", "--stream", "--syslog-proto", "--number", strconv.Itoa(per),
+				"--active-connections", strconv.Itoa(conns), "--rate", "10000000", "--size", "200", "127.0.0.1", port(l.Addr())).CombinedOutput()
+			if err != nil {
+				b.Fatalf("loggen: %v\n%s", err, out)
+			}
+			deadline := time.Now().Add(5 * time.Minute)
+			for r.streamCount() < uint64(total) {
+				if time.Now().After(deadline) {
+					b.Fatalf("stream holds %d of %d\n%s", r.streamCount(), total, out)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "events/s")
+		})
 	}
-	if err := l.Start(b.Context()); err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	b.ResetTimer()
-	out, err := syslogNGCmd(root, "usr/bin/loggen", "--inet", "--stream", "--syslog-proto", "--number", strconv.Itoa(b.N),
-		"--rate", "10000000", "--size", "200", "127.0.0.1", port(l.Addr())).CombinedOutput()
-	if err != nil {
-		b.Fatalf("loggen: %v\n%s", err, out)
-	}
-	deadline := time.Now().Add(5 * time.Minute)
-	for r.streamCount() < uint64(b.N) {
-		if time.Now().After(deadline) {
-			b.Fatalf("stream holds %d of %d", r.streamCount(), b.N)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

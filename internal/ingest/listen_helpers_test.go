@@ -53,7 +53,7 @@ func newRig(t testing.TB, mapYAML string, po PublisherOptions) *rig {
 			t.Fatal(err)
 		}
 	}
-	orgs, err := NewOrgMap(testRoot, path)
+	orgs, err := NewOrgMap(testRoot, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -231,7 +231,9 @@ func (h *httpBase) body(w http.ResponseWriter, r *http.Request) ([]byte, error) 
 			}
 			return nil, &errBadBody{"the gzip body is not valid: " + err.Error()}
 		}
-		defer func() { _ = zr.Close() }() // a bad checksum surfaces as the last Read's error
+		// Close only releases the decompressor; a corrupt stream has
+		// already failed the read below.
+		defer func() { _ = zr.Close() }()
 		rd = zr
 	default:
 		return nil, &errEncoding{enc}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -72,10 +73,38 @@ input(type="imudp" address="127.0.0.1" port=%q)
 			t.Logf("rsyslogd's output:\n%s", out.String())
 		}
 	})
-	// imudp is listening once a datagram to it is not refused; rsyslog
-	// keeps what arrives before its actions start in its main queue.
-	time.Sleep(500 * time.Millisecond)
+	waitUDPBound(t, inPort)
 	return inPort
+}
+
+// waitUDPBound waits until something listens on 127.0.0.1:port over UDP
+// (a daemon's input, which drops nothing once bound), reading
+// /proc/net/udp rather than probing the port, which could take it from
+// the daemon.
+func waitUDPBound(t *testing.T, port string) {
+	t.Helper()
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("0100007F:%04X", p)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		data, err := os.ReadFile("/proc/net/udp")
+		if err != nil {
+			time.Sleep(time.Second) // not Linux: give the daemon a moment
+			return
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[1] == want {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on UDP 127.0.0.1:%s", port)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func freeUDPPort(t *testing.T) string {

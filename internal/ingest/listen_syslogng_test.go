@@ -99,7 +99,7 @@ log { source(s_in); destination(d_5424); destination(d_3164); destination(d_tls)
 			t.Logf("syslog-ng's output:\n%s", out.String())
 		}
 	})
-	time.Sleep(time.Second) // syslog-ng binds its source
+	waitUDPBound(t, in)
 	const n = 10
 	for i := range n {
 		runLogger(t, "-d", "-n", "127.0.0.1", "-P", in, "--rfc5424", "-t", "ngtest", fmt.Sprintf("via syslog-ng %02d", i))

@@ -34,10 +34,11 @@ import (
 // events are still stored. HTTP senders are not mapped: their ingest
 // token names their organisation.
 
-// orgCode is what an organisation code in the mapping may be: an ODS code
-// (RJ1, Y56, A81001) or ENG. The code becomes a subject token, so '.',
+// orgCode is what an owning organisation's code may be: the org
+// package's rule (an ODS code such as RJ1, Y56 or A81001, ENG, a
+// supplier tenant's SUP-X). The code becomes a subject token, so '.',
 // '*', '>' and spaces can never reach it.
-var orgCode = regexp.MustCompile(`^[A-Z0-9]{1,12}$`)
+var orgCode = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,15}$`)
 
 type orgMapFile struct {
 	Default   string            `yaml:"default"`
@@ -71,18 +72,21 @@ type orgPrefix struct {
 type OrgMap struct {
 	root  string
 	path  string
+	known func(code string) bool
 	table atomic.Pointer[orgTable]
 }
 
 // NewOrgMap returns the mapping read from path ("" for none: every event
 // is the root's) with root, the national root's code, as the last
-// fallback.
-func NewOrgMap(root, path string) (*OrgMap, error) {
+// fallback. known, when not nil, says whether an organisation exists; a
+// mapping naming one that does not is refused (at start and on reload),
+// since its events would belong to nobody.
+func NewOrgMap(root, path string, known func(code string) bool) (*OrgMap, error) {
 	root = strings.ToUpper(strings.TrimSpace(root))
 	if !orgCode.MatchString(root) {
 		return nil, fmt.Errorf("ingest org map: the national root %q is not an organisation code", root)
 	}
-	m := &OrgMap{root: root, path: path}
+	m := &OrgMap{root: root, path: path, known: known}
 	if err := m.Reload(); err != nil {
 		return nil, err
 	}
@@ -103,6 +107,13 @@ func (m *OrgMap) Reload() error {
 	t, err := parseOrgMap(data)
 	if err != nil {
 		return fmt.Errorf("ingest org map %s: %w", m.path, err)
+	}
+	if m.known != nil {
+		for _, code := range t.codes() {
+			if !m.known(code) {
+				return fmt.Errorf("ingest org map %s: organisation %s is not in Vigil's organisation tree", m.path, code)
+			}
+		}
 	}
 	m.table.Store(t)
 	return nil
@@ -171,6 +182,29 @@ func parseOrgMap(data []byte) (*orgTable, error) {
 	}
 	sort.SliceStable(t.prefixes, func(i, j int) bool { return t.prefixes[i].p.Bits() > t.prefixes[j].p.Bits() })
 	return t, nil
+}
+
+// codes returns every organisation the mapping names, sorted.
+func (t *orgTable) codes() []string {
+	seen := map[string]bool{}
+	if t.def != "" {
+		seen[t.def] = true
+	}
+	for _, c := range t.listeners {
+		seen[c] = true
+	}
+	for _, c := range t.exact {
+		seen[c] = true
+	}
+	for _, p := range t.prefixes {
+		seen[p.org] = true
+	}
+	out := make([]string, 0, len(seen))
+	for c := range seen {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Org returns the organisation owning events that listener received

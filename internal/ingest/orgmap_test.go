@@ -35,8 +35,10 @@ senders:
     org: R1H
   - match: 2001:db8::/32
     org: RJ1
+  - match: 198.51.100.0/24
+    org: sup-x
 `)
-	m, err := NewOrgMap("eng", path)
+	m, err := NewOrgMap("eng", path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +49,7 @@ senders:
 		{"syslog-tcp", "10.1.1.1", "Y56"},
 		{"syslog-tcp", "2001:db8::1", "RJ1"},
 		{"relp", "192.0.2.1", "RQM"},
+		{"relp", "198.51.100.9", "SUP-X"},
 		{"syslog-udp", "192.0.2.1", "QKK"},
 		{"syslog-udp", "", "QKK"},
 	} {
@@ -74,7 +77,7 @@ senders:
 		t.Errorf("after reload: %s", got)
 	}
 	// Nothing configured: the national root.
-	none, err := NewOrgMap("ENG", "")
+	none, err := NewOrgMap("ENG", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +91,7 @@ func TestOrgMapErrors(t *testing.T) {
 	for _, c := range []struct{ yaml, want string }{
 		{"default: R J1\n", "default"},
 		{"listeners:\n  relp: events.*\n", "listeners.relp"},
+		{"listeners:\n  relp: -X\n", "listeners.relp"},
 		{"senders:\n  - match: 10.0.0.1/8\n    org: RJ1\n", "host bits set; did you mean 10.0.0.0/8"},
 		{"senders:\n  - match: host.example\n    org: RJ1\n", "senders[0].match"},
 		{"senders:\n  - match: 10.0.0.1\n    org: RJ1\n  - match: 10.0.0.1\n    org: R1H\n", "mapped twice"},
@@ -101,11 +105,21 @@ func TestOrgMapErrors(t *testing.T) {
 	if err := ParseOrgMap(nil); err != nil {
 		t.Errorf("an empty file: %v", err)
 	}
-	if _, err := NewOrgMap("", ""); err == nil {
+	if _, err := NewOrgMap("", "", nil); err == nil {
 		t.Error("no national root accepted")
 	}
-	if _, err := NewOrgMap("ENG", filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+	if _, err := NewOrgMap("ENG", filepath.Join(t.TempDir(), "missing.yaml"), nil); err == nil {
 		t.Error("a missing file accepted")
+	}
+	// With the organisation tree to check against, an unknown code is
+	// refused by name.
+	path := filepath.Join(t.TempDir(), "map.yaml")
+	if err := os.WriteFile(path, []byte("default: RJ1\nsenders:\n  - match: 10.0.0.0/8\n    org: XYZ\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	known := func(code string) bool { return code == "RJ1" || code == "ENG" }
+	if _, err := NewOrgMap("ENG", path, known); err == nil || !strings.Contains(err.Error(), "organisation XYZ is not in") {
+		t.Errorf("an unknown organisation: %v", err)
 	}
 }
 

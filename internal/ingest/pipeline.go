@@ -59,15 +59,22 @@ type StreamOptions struct {
 	// first.
 	MaxBytes int64
 	// Duplicates is the window within which a repeated Nats-Msg-Id is
-	// dropped. JetStream keeps every ID of the window in memory (about
-	// 100 bytes each), so ten minutes at 100,000 events/s is about
-	// 6 GB: lower it for a very busy deployment, whose store consumer
-	// deduplicates beyond the window anyway.
+	// dropped. JetStream keeps every ID of the window in memory (by
+	// estimate, not measured, about 100 bytes each: the 32-character ID,
+	// its entry and the map), so ten minutes at 100,000 events/s would
+	// be several GB: lower it for a very busy deployment, whose store
+	// consumer deduplicates beyond the window anyway.
 	Duplicates time.Duration
+	// Replicas is how many servers of an external NATS cluster hold the
+	// stream (1 when 0; 3 survives the loss of one server). The embedded
+	// server is one server.
+	Replicas int
 }
 
 func (o *StreamOptions) validate() error {
 	switch {
+	case o.Replicas < 0 || o.Replicas > 5:
+		return fmt.Errorf("ingest stream: Replicas %d is not 1 to 5", o.Replicas)
 	case o.MaxAge < 0:
 		return fmt.Errorf("ingest stream: MaxAge %s is negative", o.MaxAge)
 	case o.MaxBytes < 0:
@@ -83,6 +90,9 @@ func (o *StreamOptions) validate() error {
 	}
 	if o.Duplicates == 0 {
 		o.Duplicates = DefaultStreamDuplicates
+	}
+	if o.Replicas == 0 {
+		o.Replicas = 1
 	}
 	if o.Duplicates > o.MaxAge {
 		return fmt.Errorf("ingest stream: Duplicates %s is longer than MaxAge %s", o.Duplicates, o.MaxAge)
@@ -104,6 +114,7 @@ func EventStreamConfig(o StreamOptions) jetstream.StreamConfig {
 		MaxBytes:    o.MaxBytes,
 		Discard:     jetstream.DiscardOld,
 		Duplicates:  o.Duplicates,
+		Replicas:    o.Replicas,
 	}
 }
 

@@ -32,6 +32,9 @@ type ServiceOptions struct {
 	Root string
 	// MapFile is the org mapping file ("" for none).
 	MapFile string
+	// KnownOrg, when set, says whether an organisation exists (the org
+	// service), so a mapping file naming an unknown one is refused.
+	KnownOrg func(code string) bool
 
 	SyslogUDP, SyslogTCP, SyslogTLS, RELP string
 	TLSCert, TLSKey                       string
@@ -95,7 +98,7 @@ func NewService(ctx context.Context, o ServiceOptions) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	orgs, err := NewOrgMap(o.Root, o.MapFile)
+	orgs, err := NewOrgMap(o.Root, o.MapFile, o.KnownOrg)
 	if err != nil {
 		return nil, err
 	}
