@@ -66,18 +66,25 @@ func PhoneScale(s *Scene) float64 {
 func phoneText(s *Scene, text string, y float64, bold bool, c Color, lines int) float64 {
 	// A number and its unit stay on one line.
 	text = strings.ReplaceAll(text, " %", "\u00a0%")
-	for _, l := range wrap(text, PhoneText, bold, PhoneWidth-2*phoneMargin, lines) {
+	for _, l := range wrap(text, PhoneText, bold, phoneWrap, lines) {
 		s.Add(&Text{X: phoneMargin, Y: y, S: l, Size: PhoneText, Bold: bold, Color: c})
 		y += PhoneText + 5
 	}
 	return y
 }
 
-// phoneHeader writes the title (two lines at most) and subtitle and
+// phoneWrap is the width phone text is wrapped to: the column less a
+// tenth, since a phone's browser draws the picture's text in its own sans
+// serif (DejaVu Sans on Debian's Chromium), wider than the font the
+// widths are measured with — at the full width a map's title ran off the
+// right edge at 390 px.
+const phoneWrap = (PhoneWidth - 2*phoneMargin) * 0.9
+
+// phoneHeader writes the title (three lines at most) and subtitle and
 // returns the y below them.
 func phoneHeader(s *Scene, title, subtitle string) float64 {
 	y := 26.0
-	for _, l := range wrap(title, 17, true, PhoneWidth-2*phoneMargin, 2) {
+	for _, l := range wrap(title, 17, true, phoneWrap, 3) {
 		s.Add(&Text{X: phoneMargin, Y: y, S: l, Size: 17, Bold: true, Color: ink})
 		y += 22
 	}
