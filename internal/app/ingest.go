@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/httpd"
@@ -104,4 +106,45 @@ func (s *Server) ingestListening() string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, ", ")
+}
+
+// ingestCollector exports the ingest service's counts to Prometheus:
+// events, unparsed events and bytes accepted per listener and
+// organisation, duplicates dropped, and messages lost (UDP only).
+type ingestCollector struct {
+	svc                                          *ingest.Service
+	events, parseErrors, bytes, duplicates, lost *prometheus.Desc
+}
+
+func newIngestCollector(svc *ingest.Service) *ingestCollector {
+	lo := []string{"listener", "org"}
+	return &ingestCollector{svc: svc,
+		events:      prometheus.NewDesc("vigil_ingest_events_total", "Events accepted (stored durably on the stream), per listener and organisation.", lo, nil),
+		parseErrors: prometheus.NewDesc("vigil_ingest_parse_errors_total", "Events accepted that no parser could read (kept raw), per listener and organisation.", lo, nil),
+		bytes:       prometheus.NewDesc("vigil_ingest_bytes_total", "Bytes of raw messages accepted, per listener and organisation.", lo, nil),
+		duplicates:  prometheus.NewDesc("vigil_ingest_duplicates_total", "Events the stream dropped as already stored (resent by a sender).", nil, nil),
+		lost:        prometheus.NewDesc("vigil_ingest_lost_total", "Messages received but lost, per listener (UDP datagrams whose publish failed: UDP cannot tell the sender).", []string{"listener"}, nil),
+	}
+}
+
+func (c *ingestCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.events
+	ch <- c.parseErrors
+	ch <- c.bytes
+	ch <- c.duplicates
+	ch <- c.lost
+}
+
+func (c *ingestCollector) Collect(ch chan<- prometheus.Metric) {
+	m := c.svc.Metrics()
+	counts, dup := m.Snapshot()
+	for _, x := range counts {
+		ch <- prometheus.MustNewConstMetric(c.events, prometheus.CounterValue, float64(x.Events), x.Listener, x.Org)
+		ch <- prometheus.MustNewConstMetric(c.parseErrors, prometheus.CounterValue, float64(x.ParseErrors), x.Listener, x.Org)
+		ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(x.Bytes), x.Listener, x.Org)
+	}
+	ch <- prometheus.MustNewConstMetric(c.duplicates, prometheus.CounterValue, float64(dup))
+	for l, n := range m.Dropped() {
+		ch <- prometheus.MustNewConstMetric(c.lost, prometheus.CounterValue, float64(n), l)
+	}
 }

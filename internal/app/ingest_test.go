@@ -121,6 +121,12 @@ func testIngestEndToEnd(t *testing.T, dbURL string) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+	// Prometheus counts what each listener accepted for each organisation.
+	res, metrics := get(t, http.DefaultClient, s.url("/metrics"), "")
+	if res.StatusCode != 200 || !strings.Contains(metrics, `vigil_ingest_events_total{listener="syslog-tcp",org="ENG"} 1`) ||
+		!strings.Contains(metrics, `vigil_ingest_events_total{listener="http",org="RJ1"} 1`) || !strings.Contains(metrics, "vigil_ingest_duplicates_total 0") {
+		t.Errorf("ingest metrics:\n%s", grepLines(metrics, "vigil_ingest"))
+	}
 	// Over the API: Guy's analyst finds Guy's events, King's does not.
 	res, body := get(t, http.DefaultClient, s.url("/api/v1/events?q=vigil-e2e-ndjson+OR+vigil-e2e-bulk&since=1h"), f.aliceTok)
 	if res.StatusCode != 200 || strings.Count(body, `"org":"RJ1"`) != 2 || !strings.Contains(body, `"category":"process_creation"`) {
@@ -129,4 +135,15 @@ func testIngestEndToEnd(t *testing.T, dbURL string) {
 	if _, body := get(t, http.DefaultClient, s.url("/api/v1/events?q=vigil-e2e-ndjson+OR+vigil-e2e-bulk&since=1h"), f.bobTok); body != `{"items":[]}`+"\n" && strings.TrimSpace(body) != `{"items":[]}` {
 		t.Errorf("Bob sees %s", body)
 	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

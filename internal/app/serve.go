@@ -110,6 +110,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	reg.MustRegister(healthGauge("vigil_database_up", "1 when the database answers a ping.", a.DB.PingContext))
 	reg.MustRegister(healthGauge("vigil_bus_up", "1 when the message bus and JetStream answer.", s.Bus.Healthy))
 	reg.MustRegister(newAuditHeadCollector(a.Audit))
+	if s.Ingest != nil {
+		reg.MustRegister(newIngestCollector(s.Ingest))
+	}
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_change_notices_heard_total",
 			Help: "Notices of organisation or supplier register changes heard from other processes."}, func() float64 { return float64(a.changes.heard.Load()) }),
