@@ -65,18 +65,7 @@ func (w *Web) eventsSearch(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 	since, until, err := events.Window(f.V("since"), f.V("from"), f.V("to"), now)
 	q := events.Query{Text: f.V("q"), Since: since, Until: until, Org: strings.ToUpper(f.V("org")), Limit: eventsPageSize, Cursor: v.Get("cursor")}
 	if err == nil {
-		d.Searched = true
-		var p events.Page
-		if p, err = w.o.Events.Search(r.Context(), sc, q); err == nil {
-			d.Events, d.Next = p.Events, p.Next
-			if d.Count, err = w.o.Events.Count(r.Context(), sc, q); err == nil {
-				var bs []events.Bucket
-				if bs, err = w.o.Events.Histogram(r.Context(), sc, q, 48); err == nil {
-					d.Histogram, d.HistogramCaption = histogramSVG(bs, w.loc()), histogramCaption(bs, w.loc())
-					d.Fields, err = w.o.Events.Fields(r.Context(), sc, q)
-				}
-			}
-		}
+		err = w.searchEvents(r, sc, q, &d)
 	}
 	if err != nil {
 		var inv *fault.Invalid
@@ -107,6 +96,27 @@ func (w *Web) eventsSearch(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 	p := w.page(r, sc, "Events", "events")
 	p.D = d
 	w.render(rw, r, status, "events", p)
+}
+
+// searchEvents fills d with one page of the search q, its count,
+// histogram and fields.
+func (w *Web) searchEvents(r *http.Request, sc scope.Scope, q events.Query, d *eventsData) error {
+	ctx := r.Context()
+	p, err := w.o.Events.Search(ctx, sc, q)
+	if err != nil {
+		return err
+	}
+	d.Searched, d.Events, d.Next = true, p.Events, p.Next
+	if d.Count, err = w.o.Events.Count(ctx, sc, q); err != nil {
+		return err
+	}
+	bs, err := w.o.Events.Histogram(ctx, sc, q, 48)
+	if err != nil {
+		return err
+	}
+	d.Histogram, d.HistogramCaption = histogramSVG(bs, w.loc()), histogramCaption(bs, w.loc())
+	d.Fields, err = w.o.Events.Fields(ctx, sc, q)
+	return err
 }
 
 func (w *Web) eventPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
