@@ -33,12 +33,17 @@ const ESPrefix = "/es"
 // consumer, closed (in reverse) before the bus.
 func (s *Server) startIngest(ctx context.Context) error {
 	cfg := s.Config
-	svc, err := ingest.NewService(ctx, ingest.ServiceOptions{
+	o := ingest.ServiceOptions{
 		Conn: s.Bus.Conn(), Root: org.RootCode, MapFile: cfg.IngestMap,
 		SyslogUDP: cfg.SyslogUDP, SyslogTCP: cfg.SyslogTCP, SyslogTLS: cfg.SyslogTLS, RELP: cfg.RELP,
-		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey,
 		Authenticate: s.ingestSender, Logger: s.Log.With("component", "ingest"), Now: s.Now,
-	})
+	}
+	// --tls-cert and --tls-key serve HTTPS too; syslog over TLS uses them
+	// only when it is on.
+	if cfg.SyslogTLS != "" {
+		o.TLSCert, o.TLSKey = cfg.TLSCert, cfg.TLSKey
+	}
+	svc, err := ingest.NewService(ctx, o)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -20,6 +21,9 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/config"
+	"github.com/vigil-health/vigil/internal/events"
+	"github.com/vigil-health/vigil/internal/ingest"
+	"github.com/vigil-health/vigil/internal/scope"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and returns the files and a
@@ -76,5 +80,39 @@ func TestTLSHeadersAndCookies(t *testing.T) {
 	}
 	if len(res.Cookies()) == 0 {
 		t.Error("the sign-in form sets no CSRF cookie")
+	}
+}
+
+// TestSyslogTLSThroughServe: --syslog-tls serves syslog over TLS with the
+// same certificate as HTTPS, and a message sent over it is stored (the
+// certificate is for HTTPS too, so one without the other must work —
+// TestTLSHeadersAndCookies).
+func TestSyslogTLSThroughServe(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t)
+	s := startWith(t, func(c *config.Config) {
+		c.TLSCert, c.TLSKey, c.SyslogTLS = certFile, keyFile, "127.0.0.1:0"
+	})
+	conn, err := tls.Dial("tcp", s.Ingest.Addrs()[ingest.ListenerSyslogTLS].String(), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "<34>1 " + time.Now().UTC().Format(time.RFC3339) + " web1 sshd 7 - - vigil-tls-serve Failed password for admin"
+	if _, err := fmt.Fprintf(conn, "%d %s", len(msg), msg); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n, err := s.Events.Count(context.Background(), scope.System("test"), events.Query{Text: "vigil-tls-serve", Since: time.Now().Add(-time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events stored from syslog over TLS, want 1", n)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
