@@ -77,7 +77,7 @@ func Export(ctx context.Context, st Store, al *audit.Log, sc scope.Scope, q Quer
 		for _, ev := range p.Events {
 			if cw != nil {
 				fields, _ := json.Marshal(ev.Fields)
-				if err := cw.Write([]string{ev.ID, stamp(ev.EventTime), stamp(ev.ReceivedAt), ev.Org, ev.Source.Host, ev.Source.Protocol,
+				if err := cw.Write([]string{ev.ID, stamp(ev.EventTime), stamp(ev.ReceivedAt), ev.Org, csvSafe(ev.Source.Host), ev.Source.Protocol,
 					ev.Product, ev.Service, ev.Category, string(fields), csvSafe(ev.Raw), ev.ParseError}); err != nil {
 					return n, err
 				}
