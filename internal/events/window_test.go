@@ -45,3 +45,12 @@ func fmtT(t time.Time) string {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// A cell a sender wrote never starts a spreadsheet formula.
+func TestCSVSafe(t *testing.T) {
+	for in, want := range map[string]string{"=HYPERLINK(\"x\")": "'=HYPERLINK(\"x\")", "+1": "'+1", "-2": "'-2", "@SUM(A1)": "'@SUM(A1)", "\tx": "'\tx", "host1": "host1", "": ""} {
+		if got := csvSafe(in); got != want {
+			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
