@@ -54,6 +54,16 @@ input(type="imudp" address="127.0.0.1" port=%q)
 	cmd := exec.Command(bin, "-n", "-f", cf, "-i", filepath.Join(dir, "rsyslogd.pid"))
 	// rsyslogd reports a broken session on stderr, which the restart test
 	// provokes: shown only when the test fails.
+	runDaemon(t, "rsyslogd", cmd)
+	waitUDPBound(t, inPort)
+	return inPort
+}
+
+// runDaemon starts a sender's daemon for the test, stops it (SIGTERM,
+// then SIGKILL after 5 s) when the test ends, and shows its output only
+// if the test failed.
+func runDaemon(t *testing.T, name string, cmd *exec.Cmd) {
+	t.Helper()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -70,11 +80,9 @@ input(type="imudp" address="127.0.0.1" port=%q)
 			<-done
 		}
 		if t.Failed() {
-			t.Logf("rsyslogd's output:\n%s", out.String())
+			t.Logf("%s's output:\n%s", name, out.String())
 		}
 	})
-	waitUDPBound(t, inPort)
-	return inPort
 }
 
 // waitUDPBound waits until something listens on 127.0.0.1:port over UDP

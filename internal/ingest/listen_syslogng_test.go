@@ -1,14 +1,12 @@
 package ingest
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -80,25 +78,7 @@ log { source(s_in); destination(d_5424); destination(d_3164); destination(d_tls)
 	}
 	cmd := syslogNGCmd(root, "usr/sbin/syslog-ng", "--module-path="+mod, "-f", cf, "-F", "--no-caps",
 		"-R", filepath.Join(dir, "persist"), "-p", filepath.Join(dir, "pid"), "-c", filepath.Join(dir, "ctl"))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("syslog-ng's output:\n%s", out.String())
-		}
-	})
+	runDaemon(t, "syslog-ng", cmd)
 	waitUDPBound(t, in)
 	const n = 10
 	for i := range n {
