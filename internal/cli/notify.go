@@ -52,6 +52,16 @@ func (e *env) printSettings(out *output, st notify.Settings) error {
 	})
 }
 
+// personSettings resolves who and reads their notification settings.
+func personSettings(cmd *cobra.Command, a *app.App, who string) (scope.Scope, notify.Settings, error) {
+	sc, err := personScope(cmd, a, who)
+	if err != nil {
+		return scope.Scope{}, notify.Settings{}, err
+	}
+	st, err := a.Notify.Settings(cmd.Context(), sc)
+	return sc, st, err
+}
+
 func (e *env) notificationsGetCmd() *cobra.Command {
 	var who string
 	var out *output
@@ -61,11 +71,7 @@ func (e *env) notificationsGetCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd.Context(), func(a *app.App) error {
-				sc, err := personScope(cmd, a, who)
-				if err != nil {
-					return err
-				}
-				st, err := a.Notify.Settings(cmd.Context(), sc)
+				_, st, err := personSettings(cmd, a, who)
 				if err != nil {
 					return err
 				}
@@ -88,11 +94,7 @@ func (e *env) notificationsSetCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd.Context(), func(a *app.App) error {
-				sc, err := personScope(cmd, a, who)
-				if err != nil {
-					return err
-				}
-				st, err := a.Notify.Settings(cmd.Context(), sc)
+				sc, st, err := personSettings(cmd, a, who)
 				if err != nil {
 					return err
 				}
