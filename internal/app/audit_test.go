@@ -132,9 +132,16 @@ func TestAuditHeadOnEmbeddedBus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		info, err := stream.Info(context.Background())
-		if err != nil {
-			t.Fatal(err)
+		// The subject's subscribers can hear the last head a moment before
+		// the stream has stored it: wait for the stream to hold two.
+		var info *jetstream.StreamInfo
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if info, err = stream.Info(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if info.State.Msgs >= 2 || time.Now().After(deadline) {
+				break
+			}
 		}
 		if info.State.Msgs < 2 || info.State.Msgs > 6 || info.Config.Discard != jetstream.DiscardOld {
 			t.Errorf("stream holds %d heads (want the first, the last and at most one per commit), config %+v", info.State.Msgs, info.Config)
