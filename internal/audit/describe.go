@@ -377,6 +377,16 @@ func (d describer) predicate() (string, bool) {
 			return "deleted their saved inbox view " + quoted(v.Name), true
 		}
 		return "saved the inbox view " + quoted(v.Name), true
+	case "event.search.save", "event.search.delete":
+		var v struct {
+			Name string `json:"name"`
+		}
+		doc(e.After, &v)
+		if e.Action == "event.search.delete" {
+			doc(e.Before, &v)
+			return "deleted their saved event search " + quoted(v.Name), true
+		}
+		return "saved the event search " + quoted(v.Name), true
 	case "case.observable.add":
 		var a struct {
 			Type  string `json:"type"`
