@@ -50,8 +50,11 @@ type Options struct {
 	// Notify, when set, adds the caller's notification settings.
 	Notify *notify.Service
 	// Events, when set, adds event search (issue 16).
-	Events  events.Store
-	Logger  *slog.Logger
+	Events events.Store
+	// EventSearches, when set with Events, adds each person's saved
+	// event searches.
+	EventSearches *events.Searches
+	Logger        *slog.Logger
 	Version string
 }
 
