@@ -112,7 +112,11 @@ func (a *API) registerEventSearches(rt *httpd.Router) {
 		if err := decode(r, &in); err != nil {
 			return nil, err
 		}
-		return a.o.EventSearches.Save(r.Context(), sc, events.SavedSearch{Name: in.Name, Query: in.Query, Since: in.Since, From: in.From, To: in.To, Org: in.Org})
+		s, err := a.o.EventSearches.Save(r.Context(), sc, events.SavedSearch{Name: in.Name, Query: in.Query, Since: in.Since, From: in.From, To: in.To, Org: in.Org})
+		if err != nil {
+			return nil, err
+		}
+		return created{s}, nil
 	})
 	a.route(rt, spec{Method: "DELETE", Path: "/events/searches/{id}", Tag: "events", Summary: "Delete one of your saved event searches",
 		Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Status: 204}, func(r *http.Request, sc scope.Scope) (any, error) {
