@@ -55,7 +55,7 @@ type Options struct {
 	// event searches.
 	EventSearches *events.Searches
 	Logger        *slog.Logger
-	Version string
+	Version       string
 }
 
 // API holds the handlers.
