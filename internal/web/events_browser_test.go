@@ -152,7 +152,8 @@ func urlQuery(s string) string {
 // TestEventSearchBrowser: a trust analyst types a query for a Sysmon
 // process creation by its command line into the search page in headless
 // Chromium, finds the event, opens it and sees the raw text beside the
-// parsed fields — at desktop and phone widths. Bradford's copy of the same
+// parsed fields — at desktop and phone widths; the search saved under a
+// name is listed as the current one. Bradford's copy of the same
 // events is never shown to Leeds.
 func TestEventSearchBrowser(t *testing.T) {
 	requireChromium(t)
@@ -178,6 +179,14 @@ func TestEventSearchBrowser(t *testing.T) {
 				t.Errorf("rows:\n%s", rows)
 			}
 			b.shot("found")
+			// Save it under a name: it is listed as the current search.
+			b.do("save the search", chromedp.SendKeys(chromedp.ID("f-save"), "Empire stager"),
+				chromedp.Click(chromedp.CSS(`form.save-view button[type="submit"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`.saved-searches a[aria-current]`)), chromedp.WaitVisible(chromedp.CSS("table.table-events")))
+			if got := b.evalText(`document.querySelector(".saved-searches a[aria-current]").textContent`); got != "Empire stager" {
+				t.Errorf("saved search listed as %q", got)
+			}
+			b.shot("saved")
 			b.do("open the event", chromedp.Click(chromedp.CSS(`table.table-events tbody tr td a`)), chromedp.WaitVisible(chromedp.CSS("pre.event-raw")))
 			raw := b.evalText(`document.querySelector("pre.event-raw").textContent`)
 			parsed := b.evalText(`Array.from(document.querySelectorAll(".event-detail table tbody tr")).map(r => r.textContent.replace(/\s+/g, " ")).join("\n")`)
