@@ -24,8 +24,11 @@ import (
 // audit — is savedview's rule. Running one reads through the caller's
 // scope, as every search does.
 
-// SavedSearches is the saved-views kind of event searches.
-var SavedSearches = savedview.Kind{Name: "events", Noun: "search", Nouns: "searches", IDPrefix: "ES", Action: "event.search", ObjectType: "event_search"}
+// SavedSearches is the saved-views kind of event searches. Its stored
+// form is a query string, so a query of MaxQueryLen characters, each
+// percent-encoded (three bytes), fits with its time range.
+var SavedSearches = savedview.Kind{Name: "events", Noun: "search", Nouns: "searches", IDPrefix: "ES", Action: "event.search", ObjectType: "event_search",
+	MaxQuery: 3*MaxQueryLen + 512}
 
 // SavedSearch is one saved event search.
 type SavedSearch struct {

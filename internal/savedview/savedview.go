@@ -51,7 +51,8 @@ func Migrations() store.MigrationSet {
 const (
 	// MaxPerKind is how many views of one kind a person may keep.
 	MaxPerKind = 50
-	// MaxQuery is the longest query, in bytes, a view may hold.
+	// MaxQuery is the longest query, in bytes, a view may hold unless
+	// its kind says otherwise.
 	MaxQuery = 2000
 	// MaxName is the longest name, in characters.
 	MaxName = 80
@@ -72,6 +73,16 @@ type Kind struct {
 	Action string
 	// ObjectType is the audit entries' object type.
 	ObjectType string
+	// MaxQuery is the longest query, in bytes, of this kind (0:
+	// MaxQuery).
+	MaxQuery int
+}
+
+func (k Kind) maxQuery() int {
+	if k.MaxQuery > 0 {
+		return k.MaxQuery
+	}
+	return MaxQuery
 }
 
 func (k Kind) check() error {
@@ -143,8 +154,8 @@ func (s *Service) Save(ctx context.Context, sc scope.Scope, k Kind, name, query 
 	if strings.TrimSpace(query) == "" {
 		return View{}, fault.Invalidf("query", "is empty: there is nothing to save")
 	}
-	if len(query) > MaxQuery {
-		return View{}, fault.Invalidf("query", "is longer than %d characters", MaxQuery)
+	if len(query) > k.maxQuery() {
+		return View{}, fault.Invalidf("query", "is longer than %d characters", k.maxQuery())
 	}
 	if p := safetext.Problem(query, safetext.Text, 0); p != "" {
 		return View{}, fault.Invalidf("query", "%s", p)
