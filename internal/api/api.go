@@ -50,9 +50,12 @@ type Options struct {
 	// Notify, when set, adds the caller's notification settings.
 	Notify *notify.Service
 	// Events, when set, adds event search (issue 16).
-	Events  events.Store
-	Logger  *slog.Logger
-	Version string
+	Events events.Store
+	// EventSearches, when set with Events, adds each person's saved
+	// event searches.
+	EventSearches *events.Searches
+	Logger        *slog.Logger
+	Version       string
 }
 
 // API holds the handlers.

@@ -150,7 +150,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	s.registerOps(reg)
-	if s.API, err = api.New(api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Reports: a.Reports, Notify: a.Notify, Events: a.Events, Logger: log, Version: Version}); err != nil {
+	if s.API, err = api.New(api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Reports: a.Reports, Notify: a.Notify, Events: a.Events, EventSearches: a.EventSearches, Logger: log, Version: Version}); err != nil {
 		return s, err
 	}
 	s.API.Register(s.Router)
