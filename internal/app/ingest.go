@@ -34,7 +34,7 @@ const ESPrefix = "/es"
 func (s *Server) startIngest(ctx context.Context) error {
 	cfg := s.Config
 	o := ingest.ServiceOptions{
-		Conn: s.Bus.Conn(), Root: org.RootCode, MapFile: cfg.IngestMap,
+		Conn: s.Bus.Conn(), Root: org.RootCode, MapFile: cfg.IngestMap, O365Config: cfg.O365Config,
 		SyslogUDP: cfg.SyslogUDP, SyslogTCP: cfg.SyslogTCP, SyslogTLS: cfg.SyslogTLS, RELP: cfg.RELP,
 		Authenticate: s.ingestSender, Logger: s.Log.With("component", "ingest"), Now: s.Now,
 	}
