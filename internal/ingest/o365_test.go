@@ -756,3 +756,52 @@ func TestO365RefusesForeignLinks(t *testing.T) {
 		}
 	}
 }
+
+// TestO365Service: --o365-config through NewService starts the poller
+// with the listeners, and its first round runs at once.
+func TestO365Service(t *testing.T) {
+	f := newFakeMS365(t)
+	f.load(t)
+	b := newRig(t, "", PublisherOptions{})
+	dir := t.TempDir()
+	sf := filepath.Join(dir, "secret")
+	if err := os.WriteFile(sf, []byte(fakeSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	y := fmt.Sprintf("endpoints: {login: %[1]s, manage: %[1]s, graph: %[1]s/graph}\ntenants:\n- {name: nhsmail, tenant_id: %[2]s, client_id: %[3]s, client_secret_file: %[4]s, org: X26, entra: [signIns]}\n",
+		f.srv.URL, fakeTenant, fakeClient, sf)
+	path := filepath.Join(dir, "o365.yaml")
+	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	known := func(code string) bool { return code == "X26" }
+	svc, err := NewService(context.Background(), ServiceOptions{Conn: b.bus.Conn(), Root: testRoot, O365Config: path, KnownOrg: known})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := b.waitEvents(1)
+	if got[0].ev.Service != "signinlogs" || got[0].ev.Org != "X26" {
+		t.Errorf("event %+v", got[0].ev)
+	}
+	if err := svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := svc.Metrics().Snapshot()
+	if len(counts) != 1 || counts[0].Listener != ListenerO365 || counts[0].Org != "X26" || counts[0].Events != 1 {
+		t.Errorf("metrics %+v", counts)
+	}
+	if s := svc.Metrics().Senders(); len(s) != 1 || s[0].Addr != "nhsmail/signIns" {
+		t.Errorf("senders %+v", s)
+	}
+	// An organisation Vigil does not know is refused at start.
+	_, err = NewService(context.Background(), ServiceOptions{Conn: b.bus.Conn(), Root: testRoot, O365Config: path, KnownOrg: func(string) bool { return false }})
+	if err == nil || !strings.Contains(err.Error(), "organisation X26 is not in Vigil's organisation tree") {
+		t.Errorf("unknown org: %v", err)
+	}
+}
