@@ -931,11 +931,14 @@ func o365LogSource(stream string) (product, service string) {
 	return "m365", "audit"
 }
 
-// O365EventID is the event ID of a record with the given Id in a tenant:
-// the same record fetched again (an overlapping window, a blob refetched
-// after a failure) is the same event.
-func O365EventID(tenant, recordID string) string {
-	h := sha256.Sum256([]byte(ListenerO365 + "\x00" + strings.ToLower(tenant) + "\x00" + recordID))
+// O365EventID is the event ID of the record with the given Id in a
+// tenant's stream (a content type, or a Graph log): the same record
+// fetched again (an overlapping window, a blob refetched after a failure,
+// a second server) is the same event. The stream is part of it because
+// Graph's sign-in and the unified audit log's UserLoggedIn record of one
+// sign-in are two different records, which may share a GUID.
+func O365EventID(tenant, stream, recordID string) string {
+	h := sha256.Sum256([]byte(ListenerO365 + "\x00" + strings.ToLower(tenant) + "\x00" + stream + "\x00" + recordID))
 	return hex.EncodeToString(h[:16])
 }
 
@@ -949,7 +952,7 @@ func (t *o365Tenant) o365Event(stream string, raw []byte, received time.Time) ev
 		Activity string `json:"activityDateTime"`
 	}
 	if json.Unmarshal(raw, &r) == nil && r.ID != "" {
-		ev.ID = O365EventID(t.TenantID, r.ID)
+		ev.ID = O365EventID(t.TenantID, stream, r.ID)
 	}
 	ev.Product, ev.Service = o365LogSource(stream)
 	ev.Category = ""

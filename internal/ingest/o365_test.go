@@ -399,7 +399,7 @@ func withID(m map[string]any, key string, n int) map[string]any {
 // load fills the fake tenant: Audit.Exchange in 5 blobs (3 pages) and
 // Audit.AzureActiveDirectory in 3 blobs of 4 records, all made available
 // over the last few hours; one Entra sign-in and four directory audits
-// in Graph. It returns every record ID.
+// in Graph. It returns every record's stream and ID.
 func (f *fakeMS365) load(t *testing.T) []string {
 	exch := readSample(t, "otrf-goldensaml/OfficeActivityEvents.json")
 	aad := readSample(t, "otrf-goldensaml/AADAuditEvents.json")
@@ -407,7 +407,7 @@ func (f *fakeMS365) load(t *testing.T) []string {
 	var ids []string
 	for i := range 5 {
 		rec := withID(managementExchange(exch[0]), "Id", i)
-		ids = append(ids, rec["Id"].(string))
+		ids = append(ids, "Audit.Exchange\x00"+rec["Id"].(string))
 		f.blobs = append(f.blobs, &fakeBlob{ct: "Audit.Exchange", id: fmt.Sprintf("20261206%02d$exchange$%d", i, i),
 			created: f.now.Add(-5*time.Hour + time.Duration(i)*time.Hour), records: []json.RawMessage{rawJSON(t, rec)}})
 	}
@@ -415,7 +415,7 @@ func (f *fakeMS365) load(t *testing.T) []string {
 		b := &fakeBlob{ct: "Audit.AzureActiveDirectory", id: fmt.Sprintf("20261206%02d$aad$%d", i, i), created: f.now.Add(-3*time.Hour + time.Duration(i)*40*time.Minute)}
 		for _, row := range aad {
 			rec := withID(managementAAD(row), "Id", i)
-			ids = append(ids, rec["Id"].(string))
+			ids = append(ids, "Audit.AzureActiveDirectory\x00"+rec["Id"].(string))
 			b.records = append(b.records, rawJSON(t, rec))
 		}
 		f.blobs = append(f.blobs, b)
@@ -424,11 +424,11 @@ func (f *fakeMS365) load(t *testing.T) []string {
 	si := signin[0]["properties"].(map[string]any)
 	si = withID(si, "id", 0)
 	si["createdDateTime"] = f.now.Add(-90 * time.Minute).Format(time.RFC3339Nano)
-	ids = append(ids, si["id"].(string))
+	ids = append(ids, EntraSignIns+"\x00"+si["id"].(string))
 	f.signIns = append(f.signIns, rawJSON(t, si))
 	for i, row := range aad {
 		rec := graphAudit(row, f.now.Add(-time.Duration(i+1)*20*time.Minute))
-		ids = append(ids, rec["id"].(string))
+		ids = append(ids, EntraDirectoryAudits+"\x00"+rec["id"].(string))
 		f.audits = append(f.audits, rawJSON(t, rec))
 	}
 	return ids
@@ -572,7 +572,8 @@ func TestO365PollResume(t *testing.T) {
 
 	want := map[string]bool{}
 	for _, id := range ids {
-		want[O365EventID(fakeTenant, id)] = true
+		stream, rid, _ := strings.Cut(id, "\x00")
+		want[O365EventID(fakeTenant, stream, rid)] = true
 	}
 	for _, se := range got {
 		ev := se.ev
@@ -804,4 +805,34 @@ func TestO365Service(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "organisation X26 is not in Vigil's organisation tree") {
 		t.Errorf("unknown org: %v", err)
 	}
+}
+
+// FuzzO365Event: whatever a content blob or Graph page holds as a record,
+// it becomes an event of the tenant's organisation with its log source,
+// never a panic, and the same bytes give the same ID.
+func FuzzO365Event(f *testing.F) {
+	for _, s := range []string{
+		`{"Id":"4b1e5c3a","CreationTime":"2021-08-02T13:32:07","Workload":"Exchange","RecordType":50}`,
+		`{"id":"x","createdDateTime":"2026-12-06T10:00:00.123Z","status":{"errorCode":50140,"failureReason":"KMSI"}}`,
+		`{"id":"y","activityDateTime":"bad"}`, `[1,2]`, `"text"`, `{"Id":`, `{"status":{"errorCode":[1,{"a":null}]}}`,
+	} {
+		f.Add([]byte(s), uint8(0))
+		f.Add([]byte(s), uint8(5))
+	}
+	n, err := New(Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	p := &O365Poller{o: O365Options{Normaliser: n, Now: time.Now}}
+	tn := &o365Tenant{O365Tenant: O365Tenant{Name: "t", TenantID: fakeTenant, Org: "X26"}, p: p}
+	streams := append(append([]string{}, O365ContentTypes...), EntraSignIns, EntraDirectoryAudits)
+	received := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, raw []byte, which uint8) {
+		stream := streams[int(which)%len(streams)]
+		ev := tn.o365Event(stream, raw, received)
+		again := tn.o365Event(stream, raw, received)
+		if ev.ID == "" || ev.ID != again.ID || ev.Org != "X26" || ev.Product == "" || ev.Service == "" || ev.Source.Protocol != ListenerO365 {
+			t.Fatalf("event %+v (again %s)", ev, again.ID)
+		}
+	})
 }
