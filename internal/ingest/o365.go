@@ -850,8 +850,9 @@ func (t *o365Tenant) pollGraph(ctx context.Context, log string) error {
 	if log == EntraDirectoryAudits {
 		field = "activityDateTime"
 	}
-	q := url.Values{"$filter": {field + " ge " + start.Format(time.RFC3339)}}
-	u := t.p.cfg.GraphURL + "/v1.0/auditLogs/" + log + "?" + q.Encode()
+	// Spaces as %20, as Microsoft's examples send them (not '+').
+	filter := strings.ReplaceAll(url.QueryEscape(field+" ge "+start.Format(time.RFC3339)), "+", "%20")
+	u := t.p.cfg.GraphURL + "/v1.0/auditLogs/" + log + "?$filter=" + filter
 	for page := 1; u != ""; page++ {
 		body, _, err := t.do(ctx, log, http.MethodGet, u, t.graphScope())
 		if err != nil {
