@@ -317,6 +317,11 @@ func (t *o365Tenant) poll(ctx context.Context) error {
 	var errs []error
 	if len(t.ContentTypes) > 0 {
 		if err := t.subscribe(ctx); err != nil {
+			// Every content type waits on its subscription: each shows
+			// the error.
+			for _, ct := range t.ContentTypes {
+				_ = t.record(ct, err)
+			}
 			errs = append(errs, err)
 		} else {
 			for _, ct := range t.ContentTypes {

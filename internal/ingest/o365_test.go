@@ -646,8 +646,14 @@ func TestO365WrongSecret(t *testing.T) {
 	if strings.Contains(msg, wrong) || strings.Contains(msg, "Trace ID") {
 		t.Errorf("error shows the secret or the trace line: %q", msg)
 	}
-	if st := p.Status(); len(st) == 0 || !strings.Contains(st[0].LastError, "invalid_client") {
-		t.Errorf("status: %+v", st)
+	st := p.Status()
+	if len(st) != 4 {
+		t.Errorf("status of %d streams, want 4: %+v", len(st), st)
+	}
+	for _, s := range st {
+		if !strings.Contains(s.LastError, "invalid_client") || !s.LastSuccess.IsZero() {
+			t.Errorf("status: %+v", s)
+		}
 	}
 	if rg.streamCount() != 0 {
 		t.Errorf("events published without signing in")
