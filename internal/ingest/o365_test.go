@@ -50,8 +50,8 @@ type fakeMS365 struct {
 	signIns      []json.RawMessage
 	audits       []json.RawMessage
 	tokens       int
-	fetched      map[string]int // successful blob fetches by content ID
-	windows      map[string]int // content listings by content type, first pages only
+	fetched      map[string]int  // successful blob fetches by content ID
+	windows      map[string]int  // content listings by content type, first pages only
 	throttleOnce map[string]bool // path → answer the next request 429
 	throttledAt  time.Time
 	retriedAfter time.Duration
