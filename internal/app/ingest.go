@@ -34,7 +34,7 @@ const ESPrefix = "/es"
 func (s *Server) startIngest(ctx context.Context) error {
 	cfg := s.Config
 	o := ingest.ServiceOptions{
-		Conn: s.Bus.Conn(), Root: org.RootCode, MapFile: cfg.IngestMap,
+		Conn: s.Bus.Conn(), Root: org.RootCode, MapFile: cfg.IngestMap, O365Config: cfg.O365Config,
 		SyslogUDP: cfg.SyslogUDP, SyslogTCP: cfg.SyslogTCP, SyslogTLS: cfg.SyslogTLS, RELP: cfg.RELP,
 		Authenticate: s.ingestSender, Logger: s.Log.With("component", "ingest"), Now: s.Now,
 	}
@@ -119,11 +119,47 @@ func (s *Server) ingestListening() string {
 type ingestCollector struct {
 	svc                                          *ingest.Service
 	events, parseErrors, bytes, duplicates, lost *prometheus.Desc
+	o365                                         o365Descs
+}
+
+// o365Descs are the Microsoft 365 / Entra ID poller's, per tenant and
+// content type (or Graph log).
+type o365Descs struct{ success, cursor, throttled *prometheus.Desc }
+
+var o365Labels = []string{"tenant", "stream", "org"}
+
+func newO365Descs() o365Descs {
+	return o365Descs{
+		success:   prometheus.NewDesc("vigil_ingest_o365_last_success_timestamp_seconds", "When the Microsoft 365 / Entra ID poller last caught a tenant's content type up (Unix time).", o365Labels, nil),
+		cursor:    prometheus.NewDesc("vigil_ingest_o365_cursor_timestamp_seconds", "The end of the last window read of a tenant's content type (Unix time): now minus this is the lag.", o365Labels, nil),
+		throttled: prometheus.NewDesc("vigil_ingest_o365_throttled_total", "429 answers from Microsoft waited out, per tenant and content type.", o365Labels, nil),
+	}
+}
+
+func (d o365Descs) describe(ch chan<- *prometheus.Desc) {
+	ch <- d.success
+	ch <- d.cursor
+	ch <- d.throttled
+}
+
+func (d o365Descs) collect(p *ingest.O365Poller, ch chan<- prometheus.Metric) {
+	if p == nil {
+		return
+	}
+	for _, st := range p.Status() {
+		if !st.LastSuccess.IsZero() {
+			ch <- prometheus.MustNewConstMetric(d.success, prometheus.GaugeValue, float64(st.LastSuccess.Unix()), st.Tenant, st.Stream, st.Org)
+		}
+		if !st.Cursor.IsZero() {
+			ch <- prometheus.MustNewConstMetric(d.cursor, prometheus.GaugeValue, float64(st.Cursor.Unix()), st.Tenant, st.Stream, st.Org)
+		}
+		ch <- prometheus.MustNewConstMetric(d.throttled, prometheus.CounterValue, float64(st.Throttled), st.Tenant, st.Stream, st.Org)
+	}
 }
 
 func newIngestCollector(svc *ingest.Service) *ingestCollector {
 	lo := []string{"listener", "org"}
-	return &ingestCollector{svc: svc,
+	return &ingestCollector{svc: svc, o365: newO365Descs(),
 		events:      prometheus.NewDesc("vigil_ingest_events_total", "Events accepted (stored durably on the stream), per listener and organisation.", lo, nil),
 		parseErrors: prometheus.NewDesc("vigil_ingest_parse_errors_total", "Events accepted that no parser could read (kept raw), per listener and organisation.", lo, nil),
 		bytes:       prometheus.NewDesc("vigil_ingest_bytes_total", "Bytes of raw messages accepted, per listener and organisation.", lo, nil),
@@ -138,6 +174,7 @@ func (c *ingestCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.bytes
 	ch <- c.duplicates
 	ch <- c.lost
+	c.o365.describe(ch)
 }
 
 func (c *ingestCollector) Collect(ch chan<- prometheus.Metric) {
@@ -152,4 +189,5 @@ func (c *ingestCollector) Collect(ch chan<- prometheus.Metric) {
 	for l, n := range m.Dropped() {
 		ch <- prometheus.MustNewConstMetric(c.lost, prometheus.CounterValue, float64(n), l)
 	}
+	c.o365.collect(c.svc.O365(), ch)
 }
