@@ -37,6 +37,7 @@ func (s *Server) startIngest(ctx context.Context) error {
 		Conn: s.Bus.Conn(), Root: org.RootCode, MapFile: cfg.IngestMap, O365Config: cfg.O365Config,
 		SyslogUDP: cfg.SyslogUDP, SyslogTCP: cfg.SyslogTCP, SyslogTLS: cfg.SyslogTLS, RELP: cfg.RELP,
 		Authenticate: s.ingestSender, Logger: s.Log.With("component", "ingest"), Now: s.Now,
+		KnownOrg: s.knownOrg,
 	}
 	// --tls-cert and --tls-key serve HTTPS too; syslog over TLS uses them
 	// only when it is on.
@@ -63,6 +64,24 @@ func (s *Server) startIngest(ctx context.Context) error {
 		s.closers = append(s.closers, func() error { stop(); return nil })
 	}
 	return nil
+}
+
+// knownOrg says whether code is in the organisation tree, so that an
+// ingest mapping naming an organisation Vigil does not know is refused (at
+// start, and on reload) instead of filing events under nobody.
+func (s *Server) knownOrg(code string) bool {
+	_, err := s.Orgs.Lookup(context.Background(), code)
+	return err == nil
+}
+
+// ReloadIngestMap reads --ingest-map again (serve does on SIGHUP): senders
+// are mapped by the new file from their next event; a file that does not
+// load leaves the previous mapping in force, and the error says why.
+func (s *Server) ReloadIngestMap() error {
+	if s.Ingest == nil || s.Config.IngestMap == "" {
+		return errors.New("no --ingest-map to reload")
+	}
+	return s.Ingest.ReloadMap()
 }
 
 // RetentionInterval is how often serve applies event retention.

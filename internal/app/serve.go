@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -307,6 +308,24 @@ func Run(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "  logs:     warnings and errors only here (--log-level info for more)\n")
 	}
 	fmt.Fprintf(stdout, "  stop:     Ctrl-C\n\n")
+	// SIGHUP reloads what can change without a restart: --ingest-map.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := s.ReloadIngestMap(); err != nil {
+					log.Error("SIGHUP: the ingest mapping was not reloaded; the previous one stays", "err", err)
+				} else {
+					log.Info("SIGHUP: reloaded the ingest mapping", "file", cfg.IngestMap)
+				}
+			}
+		}
+	}()
 	select {
 	case <-ctx.Done():
 		log.Info("stopping")

@@ -128,6 +128,23 @@ func (p *serveProc) term() {
 	}
 }
 
+// signal sends sig to the running server.
+func (p *serveProc) signal(sig os.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.child == nil {
+		return os.ErrProcessDone
+	}
+	return p.child.Process.Signal(sig)
+}
+
+// output is what the server has printed so far.
+func (p *serveProc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
 // stop is for t.Cleanup: kill, and show the output of a failed test.
 func (p *serveProc) stop() {
 	p.kill()

@@ -151,7 +151,7 @@ func (c *Config) settings() []setting {
 		{flag: "syslog-tcp", env: "VIGIL_SYSLOG_TCP", help: "host:port to receive syslog over TCP (octet counting or LF framing; empty: off)", str: &c.SyslogTCP},
 		{flag: "syslog-tls", env: "VIGIL_SYSLOG_TLS", help: "host:port to receive syslog over TLS (RFC 5425), with --tls-cert and --tls-key (empty: off)", str: &c.SyslogTLS},
 		{flag: "relp", env: "VIGIL_RELP", help: "host:port to receive RELP (rsyslog omrelp), acknowledged once stored (empty: off)", str: &c.RELP},
-		{flag: "ingest-map", env: "VIGIL_INGEST_MAP", help: "YAML file mapping senders' addresses and listeners to organisations (docs/ingest.md; empty: every event to the national root)", str: &c.IngestMap},
+		{flag: "ingest-map", env: "VIGIL_INGEST_MAP", help: "YAML file mapping senders' addresses and listeners to organisations, read again on SIGHUP (docs/ingest.md; empty: every event to the national root)", str: &c.IngestMap},
 		{flag: "o365-config", env: "VIGIL_O365_CONFIG", help: "YAML file of Microsoft 365 / Entra ID tenants to poll (Management Activity API, Graph sign-in and audit logs) with their app registrations and organisations (docs/ingest.md; empty: off)", str: &c.O365Config},
 		{flag: "events-max-age", env: "VIGIL_EVENTS_MAX_AGE", help: "how long security events are kept: 90d, 26w, 8760h, or forever (older days are dropped hourly)", str: &c.EventsMaxAge},
 		{flag: "audit-key", env: "VIGIL_AUDIT_KEY", help: "the audit chain's HMAC key itself, 64+ hexadecimal digits (prefer the environment variable); overrides --audit-key-file", str: &c.AuditKey, secret: true},
