@@ -416,6 +416,7 @@ func (t *Tx) AfterCommit(key string, fn func()) {
 func (t *Tx) QueryContext(ctx context.Context, s string, a ...any) (*sql.Rows, error) {
 	return t.tx.QueryContext(ctx, rebind(t.d, s), a...)
 }
+
 // QueryPrepared is QueryContext through the DB's cache of prepared
 // statements on SQLite, for a statement a bulk write runs again and again
 // (a multi-row INSERT of a fixed number of rows): parsing its text on
