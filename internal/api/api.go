@@ -50,9 +50,11 @@ type Options struct {
 	// Notify, when set, adds the caller's notification settings.
 	Notify *notify.Service
 	// Events, when set, adds event search (issue 16).
-	Events  events.Store
-	Logger  *slog.Logger
-	Version string
+	Events events.Store
+	// IngestHealth, when set, adds the ingest dashboard.
+	IngestHealth IngestHealth
+	Logger       *slog.Logger
+	Version      string
 }
 
 // API holds the handlers.

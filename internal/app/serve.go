@@ -35,11 +35,13 @@ type Server struct {
 	API    *api.API
 	Web    *web.Web
 	// Ingest is the listeners and HTTP endpoints of event ingest (ingest.go).
-	Ingest   *ingest.Service
-	Addr     string // the address actually listened on
-	http     *http.Server
-	listener net.Listener
-	done     chan error
+	Ingest *ingest.Service
+	// IngestHealth is the ingest dashboard and silent-source check.
+	IngestHealth *ingest.Health
+	Addr         string // the address actually listened on
+	http         *http.Server
+	listener     net.Listener
+	done         chan error
 }
 
 // Start opens everything and starts serving in the background. A failure
@@ -150,7 +152,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	s.registerOps(reg)
-	if s.API, err = api.New(api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Reports: a.Reports, Notify: a.Notify, Events: a.Events, Logger: log, Version: Version}); err != nil {
+	ao := api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Reports: a.Reports, Notify: a.Notify, Events: a.Events, Logger: log, Version: Version}
+	if s.IngestHealth != nil {
+		ao.IngestHealth = s.IngestHealth
+	}
+	if s.API, err = api.New(ao); err != nil {
 		return s, err
 	}
 	s.API.Register(s.Router)

@@ -92,6 +92,8 @@ type Options struct {
 	KPIs KPISource
 	// Events, when set, adds event search (events.go).
 	Events events.Store
+	// Ingest, when set, adds the ingest dashboard (ingest.go).
+	Ingest IngestSource
 }
 
 // Web holds the parsed templates and the static assets.
@@ -122,6 +124,7 @@ var pageNames = []string{
 	"suppliers", "supply_register", "supply_supplier", "supply_product", "supply_impact", "supply_concentration",
 	"supply_graph", "supply_map", "supply_import", "supply_boundaries",
 	"account_notifications", "kpis", "events", "event",
+	"ingest",
 }
 
 // New parses every template and hashes every asset once, so a broken

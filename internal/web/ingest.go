@@ -1,0 +1,97 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/ingest"
+	"github.com/vigil-health/vigil/internal/scope"
+)
+
+// The ingest dashboard (issue 16): how fast each listener takes events
+// for each organisation, what share no parser could read, every sender's
+// last batch against its usual interval — silent ones first — and, for
+// national readers, the server's in-flight events and the event store's
+// lag. The figures and what the caller may see of them are
+// ingest.Health's; this file draws them. No script: the page says when it
+// was made and has a link to make it again.
+
+// IngestSource is what the dashboard needs of ingest.Health.
+type IngestSource interface {
+	Report(ctx context.Context, sc scope.Scope) (ingest.Report, error)
+}
+
+type ingestData struct {
+	R ingest.Report
+	// Senders are R's, silent first, then by last batch.
+	Senders []ingest.SenderHealth
+	Silent  int
+}
+
+func (w *Web) ingestPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	rep, err := w.o.Ingest.Report(r.Context(), sc)
+	if err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	d := ingestData{R: rep, Senders: append([]ingest.SenderHealth(nil), rep.Senders...)}
+	sort.SliceStable(d.Senders, func(i, j int) bool {
+		return (d.Senders[i].Status == ingest.SenderSilent) && (d.Senders[j].Status != ingest.SenderSilent)
+	})
+	for _, s := range d.Senders {
+		if s.Status == ingest.SenderSilent {
+			d.Silent++
+		}
+	}
+	p := w.page(r, sc, "Ingest", "ingest")
+	p.D = d
+	w.render(rw, r, http.StatusOK, "ingest", p)
+}
+
+func ingestFuncs() template.FuncMap {
+	return template.FuncMap{
+		"span": spanText,
+		// rate is events a second: "0", "0.25", "12.5", "1,250".
+		"rate": func(f float64) string {
+			switch {
+			case f == 0:
+				return "0"
+			case f < 10:
+				return strconv.FormatFloat(f, 'f', 2, 64)
+			case f < 100:
+				return strconv.FormatFloat(f, 'f', 1, 64)
+			}
+			return thousandsInt(f)
+		},
+		"senderTag": func(status string) string {
+			switch status {
+			case ingest.SenderSilent:
+				return "tag-sev-high"
+			case ingest.SenderOK:
+				return "tag-ok"
+			}
+			return "tag-grey"
+		},
+	}
+}
+
+// spanText is a duration in words for the dashboard: "45s", "3m 10s",
+// "2h 5m", "3d 4h"; "—" for none.
+func spanText(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "—"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
+}
