@@ -81,7 +81,7 @@ func ingestFuncs() template.FuncMap {
 }
 
 // spanText is a duration in words for the dashboard: "45s", "3m 10s",
-// "2h 5m", "3d 4h"; "—" for none.
+// "5m", "2h 5m", "3d 4h"; "—" for none.
 func spanText(d time.Duration) string {
 	switch {
 	case d <= 0:
@@ -89,9 +89,17 @@ func spanText(d time.Duration) string {
 	case d < time.Minute:
 		return fmt.Sprintf("%ds", int(d.Seconds()))
 	case d < time.Hour:
-		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
+		return pair(int(d.Minutes()), "m", int(d.Seconds())%60, "s")
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
+		return pair(int(d.Hours()), "h", int(d.Minutes())%60, "m")
 	}
-	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
+	return pair(int(d.Hours())/24, "d", int(d.Hours())%24, "h")
+}
+
+// pair is "3m 10s", or "3m" when the smaller unit is nothing.
+func pair(a int, au string, b int, bu string) string {
+	if b == 0 {
+		return fmt.Sprintf("%d%s", a, au)
+	}
+	return fmt.Sprintf("%d%s %d%s", a, au, b, bu)
 }
