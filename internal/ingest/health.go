@@ -151,8 +151,12 @@ type Health struct {
 
 type sample struct {
 	at     time.Time
-	counts map[countKey]Counts
+	counts map[countKey]sampled
 }
+
+// sampled is what a sample keeps of one row: its key's strings are
+// shared with Metrics' own, so a row costs about 80 bytes a sample.
+type sampled struct{ Events, ParseErrors int64 }
 
 // NewHealth checks o and returns a Health with no samples.
 func NewHealth(o HealthOptions) (*Health, error) {
@@ -203,9 +207,9 @@ func (h *Health) Run(ctx context.Context) {
 // calls it; tests call it with their own clock).
 func (h *Health) Tick(ctx context.Context, now time.Time) {
 	counts, _ := h.o.Metrics.Snapshot()
-	s := sample{at: now, counts: make(map[countKey]Counts, len(counts))}
+	s := sample{at: now, counts: make(map[countKey]sampled, len(counts))}
 	for _, c := range counts {
-		s.counts[countKey{c.Listener, c.Org}] = c
+		s.counts[countKey{c.Listener, c.Org}] = sampled{c.Events, c.ParseErrors}
 	}
 	h.mu.Lock()
 	h.samples = append(h.samples, s)
@@ -225,7 +229,8 @@ func (h *Health) Tick(ctx context.Context, now time.Time) {
 
 // checkSilence raises each sender newly silent at now.
 func (h *Health) checkSilence(ctx context.Context, now time.Time) {
-	for _, s := range h.o.Metrics.Senders() {
+	senders := h.o.Metrics.senderList()
+	for _, s := range senders {
 		limit, ok := h.o.Silence.Threshold(s)
 		if !ok || now.Sub(s.LastSeen) <= limit {
 			continue
@@ -250,12 +255,15 @@ func (h *Health) checkSilence(ctx context.Context, now time.Time) {
 		h.mu.Unlock()
 	}
 	// A sender heard again after its silence: say so once, and forget it.
-	heard := map[senderKey]Seen{}
-	for _, s := range h.o.Metrics.Senders() {
-		heard[keyOf(s)] = s
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if len(h.raised) == 0 {
+		return
+	}
+	heard := make(map[senderKey]Seen, len(senders))
+	for _, s := range senders {
+		heard[keyOf(s)] = s
+	}
 	for k, last := range h.raised {
 		s, ok := heard[k]
 		if !ok {

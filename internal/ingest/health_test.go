@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -233,5 +234,52 @@ func TestTokenSenders(t *testing.T) {
 	s := m.Senders()
 	if len(s) != 1 || s[0].Addr != "10.0.0.2" || s[0].Events != 2 || s[0].Gaps != 1 || s[0].Name() != "http token winlogbeat dc01" {
 		t.Fatalf("senders = %+v", s)
+	}
+}
+
+// benchHealth is a national-sized table: 500 organisations on 6
+// listeners and 20,000 senders, with a full ring of samples.
+func benchHealth(b *testing.B) (*Health, *testclock.Clock) {
+	clock := testclock.New(time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
+	m := NewMetrics()
+	h, err := NewHealth(HealthOptions{Metrics: m, Root: "ENG", Now: clock.Now, Paths: func(_ context.Context, codes []string) (map[string]string, error) {
+		out := make(map[string]string, len(codes))
+		for _, c := range codes {
+			out[c] = "/ENG/" + c + "/"
+		}
+		return out, nil
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	listeners := []string{ListenerSyslogUDP, ListenerSyslogTCP, ListenerSyslogTLS, ListenerRELP, ListenerHTTP, ListenerBulk}
+	for i := 0; i < 20000; i++ {
+		org := fmt.Sprintf("R%03d", i%500)
+		m.accepted(listeners[i%6], clock.Now(), []acceptedEvent{{org: org, addr: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), bytes: 100}})
+	}
+	for i := 0; i < 91; i++ {
+		h.Tick(context.Background(), clock.Now())
+		clock.Advance(10 * time.Second)
+	}
+	return h, clock
+}
+
+func BenchmarkHealthTick(b *testing.B) {
+	h, clock := benchHealth(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		h.Tick(context.Background(), clock.Now())
+	}
+}
+
+func BenchmarkHealthReportNational(b *testing.B) {
+	h, _ := benchHealth(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := h.Report(context.Background(), scope.System("b")); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -226,17 +226,29 @@ func (m *Metrics) Dropped() map[string]int64 {
 
 // Senders returns the last-seen table, most recently seen first.
 func (m *Metrics) Senders() []Seen {
+	out := m.senderList()
+	sort.Slice(out, func(i, j int) bool {
+		a, b := &out[i], &out[j]
+		switch {
+		case !a.LastSeen.Equal(b.LastSeen):
+			return a.LastSeen.After(b.LastSeen)
+		case a.Listener != b.Listener:
+			return a.Listener < b.Listener
+		case a.Token != b.Token:
+			return a.Token < b.Token
+		}
+		return a.Addr < b.Addr
+	})
+	return out
+}
+
+// senderList is the last-seen table in no order.
+func (m *Metrics) senderList() []Seen {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]Seen, 0, len(m.senders))
 	for _, s := range m.senders {
 		out = append(out, *s)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].LastSeen.Equal(out[j].LastSeen) {
-			return out[i].LastSeen.After(out[j].LastSeen)
-		}
-		return out[i].Listener+out[i].Addr < out[j].Listener+out[j].Addr
-	})
 	return out
 }

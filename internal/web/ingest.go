@@ -28,10 +28,17 @@ type IngestSource interface {
 
 type ingestData struct {
 	R ingest.Report
-	// Senders are R's, silent first, then by last batch.
+	// Senders are R's, silent first, then by last batch, at most
+	// ingestSenderRows of them; More is how many more there are.
 	Senders []ingest.SenderHealth
+	More    int
 	Silent  int
+	All     int
 }
+
+// ingestSenderRows caps the senders the page lists (a national server
+// hears up to 20,000); the API lists all.
+const ingestSenderRows = 500
 
 func (w *Web) ingestPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	rep, err := w.o.Ingest.Report(r.Context(), sc)
@@ -47,6 +54,11 @@ func (w *Web) ingestPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope
 		if s.Status == ingest.SenderSilent {
 			d.Silent++
 		}
+	}
+	d.All = len(d.Senders)
+	if len(d.Senders) > ingestSenderRows {
+		d.More = len(d.Senders) - ingestSenderRows
+		d.Senders = d.Senders[:ingestSenderRows]
 	}
 	p := w.page(r, sc, "Ingest", "ingest")
 	p.D = d
