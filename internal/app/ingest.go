@@ -207,12 +207,15 @@ func (s *Server) ingestListening() string {
 // organisation, duplicates dropped, and messages lost (UDP only).
 type ingestCollector struct {
 	svc                                          *ingest.Service
+	health                                       *ingest.Health
 	events, parseErrors, bytes, duplicates, lost *prometheus.Desc
+	senders                                      *prometheus.Desc
 }
 
-func newIngestCollector(svc *ingest.Service) *ingestCollector {
+func newIngestCollector(svc *ingest.Service, health *ingest.Health) *ingestCollector {
 	lo := []string{"listener", "org"}
-	return &ingestCollector{svc: svc,
+	return &ingestCollector{svc: svc, health: health,
+		senders:     prometheus.NewDesc("vigil_ingest_senders", "Senders this server has heard, by status: ok, learning (no usual interval yet) or silent (quiet past --silent-factor × usual interval and --silent-floor).", []string{"status"}, nil),
 		events:      prometheus.NewDesc("vigil_ingest_events_total", "Events accepted (stored durably on the stream), per listener and organisation.", lo, nil),
 		parseErrors: prometheus.NewDesc("vigil_ingest_parse_errors_total", "Events accepted that no parser could read (kept raw), per listener and organisation.", lo, nil),
 		bytes:       prometheus.NewDesc("vigil_ingest_bytes_total", "Bytes of raw messages accepted, per listener and organisation.", lo, nil),
@@ -227,6 +230,7 @@ func (c *ingestCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.bytes
 	ch <- c.duplicates
 	ch <- c.lost
+	ch <- c.senders
 }
 
 func (c *ingestCollector) Collect(ch chan<- prometheus.Metric) {
@@ -240,5 +244,10 @@ func (c *ingestCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.duplicates, prometheus.CounterValue, float64(dup))
 	for l, n := range m.Dropped() {
 		ch <- prometheus.MustNewConstMetric(c.lost, prometheus.CounterValue, float64(n), l)
+	}
+	if c.health != nil {
+		for st, n := range c.health.Statuses() {
+			ch <- prometheus.MustNewConstMetric(c.senders, prometheus.GaugeValue, float64(n), st)
+		}
 	}
 }

@@ -56,6 +56,12 @@ func TestSilentSourceAlert(t *testing.T) {
 		t.Fatalf("report = %+v", rep)
 	}
 
+	// Prometheus counts senders by status (on the real clock: talking).
+	if _, metrics := get(t, http.DefaultClient, s.url("/metrics"), ""); !strings.Contains(metrics, `vigil_ingest_senders{status="ok"} 1`) ||
+		!strings.Contains(metrics, `vigil_ingest_senders{status="silent"} 0`) {
+		t.Errorf("metrics:\n%s", grepLines(metrics, "vigil_ingest_senders"))
+	}
+
 	// An hour on: silent. Checked three times, stored once.
 	later := time.Now().Add(time.Hour)
 	for i := 0; i < 3; i++ {

@@ -113,7 +113,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	reg.MustRegister(healthGauge("vigil_bus_up", "1 when the message bus and JetStream answer.", s.Bus.Healthy))
 	reg.MustRegister(newAuditHeadCollector(a.Audit))
 	if s.Ingest != nil {
-		reg.MustRegister(newIngestCollector(s.Ingest))
+		reg.MustRegister(newIngestCollector(s.Ingest, s.IngestHealth))
 	}
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_change_notices_heard_total",

@@ -505,3 +505,22 @@ func share(part, whole int64) float64 {
 
 // Silence returns the thresholds in force.
 func (h *Health) Silence() SilenceOptions { return h.o.Silence }
+
+// Statuses counts this process's senders by status at now (for
+// Prometheus: no scope, the operator's view).
+func (h *Health) Statuses() map[string]int {
+	now := h.o.Now()
+	out := map[string]int{SenderOK: 0, SenderLearning: 0, SenderSilent: 0}
+	for _, s := range h.o.Metrics.senderList() {
+		limit, ok := h.o.Silence.Threshold(s)
+		switch {
+		case !ok:
+			out[SenderLearning]++
+		case now.Sub(s.LastSeen) > limit:
+			out[SenderSilent]++
+		default:
+			out[SenderOK]++
+		}
+	}
+	return out
+}
