@@ -51,6 +51,9 @@ type Options struct {
 	Notify *notify.Service
 	// Events, when set, adds event search (issue 16).
 	Events events.Store
+	// EventSearches, when set with Events, adds each person's saved
+	// event searches.
+	EventSearches *events.Searches
 	// IngestHealth, when set, adds the ingest dashboard.
 	IngestHealth IngestHealth
 	Logger       *slog.Logger

@@ -75,9 +75,52 @@ func (a *API) registerEvents(rt *httpd.Router) {
 		Summary: "Download the matching events, newest first, as NDJSON (one event a line) or CSV; every export is recorded in the audit log",
 		Params: append(window, param{Name: "format", In: "query", Type: "string", Desc: "ndjson (default) or csv"},
 			param{Name: "limit", In: "query", Type: "integer", Desc: "at most this many events (default and most 1,000,000)"}), Binary: true}, a.exportEvents)
+	if a.o.EventSearches != nil {
+		a.registerEventSearches(rt)
+	}
 	a.route(rt, spec{Method: "GET", Path: "/events/{id}", Tag: "events", Summary: "One event, raw and parsed",
 		Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Response: "Event"}, func(r *http.Request, sc scope.Scope) (any, error) {
 		return a.o.Events.Get(r.Context(), sc, r.PathValue("id"))
+	})
+}
+
+// NewEventSearch is a search to save: the query with its time range.
+type NewEventSearch struct {
+	Name  string `json:"name"`
+	Query string `json:"query"`
+	Since string `json:"since,omitempty"`
+	From  string `json:"from,omitempty"`
+	To    string `json:"to,omitempty"`
+	Org   string `json:"org,omitempty"`
+}
+
+// registerEventSearches adds the caller's saved event searches: theirs
+// alone (another person's is 404), checked and audited by events and
+// savedview.
+func (a *API) registerEventSearches(rt *httpd.Router) {
+	a.AddSchema("SavedEventSearch", reflect.TypeFor[events.SavedSearch]())
+	a.AddSchema("SavedEventSearchList", reflect.TypeFor[List[events.SavedSearch]]())
+	a.AddSchema("NewEventSearch", reflect.TypeFor[NewEventSearch]())
+	a.route(rt, spec{Method: "GET", Path: "/events/searches", Tag: "events", Summary: "Your saved event searches, by name (run one with GET /events and its query, since, from, to and org)",
+		Response: "SavedEventSearchList"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return list(a.o.EventSearches.List(r.Context(), sc))
+	})
+	a.route(rt, spec{Method: "POST", Path: "/events/searches", Tag: "events",
+		Summary: "Save an event search under a name of yours (the query must compile; saving under a name you have replaces that search; at most 50)",
+		Body:    "NewEventSearch", Response: "SavedEventSearch", Status: 201}, func(r *http.Request, sc scope.Scope) (any, error) {
+		var in NewEventSearch
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+		s, err := a.o.EventSearches.Save(r.Context(), sc, events.SavedSearch{Name: in.Name, Query: in.Query, Since: in.Since, From: in.From, To: in.To, Org: in.Org})
+		if err != nil {
+			return nil, err
+		}
+		return created{s}, nil
+	})
+	a.route(rt, spec{Method: "DELETE", Path: "/events/searches/{id}", Tag: "events", Summary: "Delete one of your saved event searches",
+		Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Status: 204}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return nil, a.o.EventSearches.Delete(r.Context(), sc, r.PathValue("id"))
 	})
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/savedview"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/supply"
@@ -36,7 +37,7 @@ var Version = "dev"
 
 // Migrations lists every domain's schema, in dependency order.
 func Migrations() []store.MigrationSet {
-	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), cases.ViewMigrations(), notify.Migrations(), events.Migrations()}
+	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), savedview.Migrations(), notify.Migrations(), events.Migrations()}
 }
 
 // App holds the opened store and the domain services built on it.
@@ -60,6 +61,11 @@ type App struct {
 	// Events is the event store of protective monitoring (issue 16):
 	// search, counts and histograms, every read within the caller's scope.
 	Events events.Store
+	// Views keeps each person's saved views: the inbox's (through Cases)
+	// and their saved event searches (EventSearches).
+	Views *savedview.Service
+	// EventSearches are people's saved event searches.
+	EventSearches *events.Searches
 	// Hasher bounds the process's concurrent password hashing
 	// (--password-hash-memory).
 	Hasher *auth.Hasher
@@ -196,8 +202,11 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--case-sla: %w", err)
 	}
+	if a.Views, err = savedview.New(savedview.Options{DB: a.DB, Audit: a.Audit, Now: a.Now}); err != nil {
+		return err
+	}
 	if a.Cases, err = cases.New(cases.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Users: caseUsers{a.Auth}, Supply: a.Supply,
-		Now: a.Now, Logger: a.Log.With("component", "cases"), SLA: sla}); err != nil {
+		Now: a.Now, Logger: a.Log.With("component", "cases"), SLA: sla, Views: a.Views}); err != nil {
 		return err
 	}
 	a.closers = append(a.closers, a.Cases.Close)
@@ -210,6 +219,9 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	if a.Events, err = events.New(events.Options{DB: a.DB, Now: a.Now}); err != nil {
+		return err
+	}
+	if a.EventSearches, err = events.NewSearches(a.Views, a.Now); err != nil {
 		return err
 	}
 	// Open national incidents follow the register (cases/incidents.go).

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -110,6 +111,49 @@ func testEventsAPI(t *testing.T, start func(testing.TB) *Server) {
 	}
 	if len(entries) != 2 || !strings.Contains(string(entries[1].After), "EventID=1") || entries[0].ActorID == "" {
 		t.Errorf("exports in the audit log: %+v", entries)
+	}
+	// Saved searches: Alice saves one, lists it, runs it by its query and
+	// time range, replaces it under the same name, is told why a broken
+	// query is refused, and deletes it; Bob sees none of hers.
+	res, body = do(t, "POST", s.url("/api/v1/events/searches"), f.aliceTok, `{"name":"Encoded PowerShell","query":"EventID=1 AND CommandLine=*-enc*","since":"2h"}`)
+	if res.StatusCode != 201 || !strings.Contains(body, `"id":"ES-`) || !strings.Contains(body, `"since":"2h"`) {
+		t.Fatalf("save = %d %s", res.StatusCode, body)
+	}
+	var saved events.SavedSearch
+	if err := json.Unmarshal([]byte(body), &saved); err != nil {
+		t.Fatal(err)
+	}
+	if body := call("/api/v1/events/searches", 200); !strings.Contains(body, `"name":"Encoded PowerShell"`) || !strings.Contains(body, saved.ID) {
+		t.Errorf("list: %s", body)
+	}
+	if body := call("/api/v1/events/count?"+saved.Values().Encode(), 200); strings.TrimSpace(body) != `{"count":1}` {
+		t.Errorf("running the saved search: %s", body)
+	}
+	res, body = do(t, "POST", s.url("/api/v1/events/searches"), f.aliceTok, `{"name":"Encoded PowerShell","query":"EventID=3","from":"2020-01-01"}`)
+	if res.StatusCode != 201 || !strings.Contains(body, saved.ID) || !strings.Contains(body, `"from":"2020-01-01"`) || strings.Contains(body, `"since"`) {
+		t.Errorf("replace = %d %s", res.StatusCode, body)
+	}
+	for in, want := range map[string]string{
+		`{"name":"Broken","query":"EventID="}`:           `"field":"query"`,
+		`{"name":"","query":"EventID=1"}`:                `"field":"name"`,
+		`{"name":"Range","query":"a=1","since":"soon"}`:  `"field":"since"`,
+		`{"name":"Extra","query":"a=1","colour":"blue"}`: `"field":"colour"`,
+	} {
+		if res, body := do(t, "POST", s.url("/api/v1/events/searches"), f.aliceTok, in); res.StatusCode != 400 || !strings.Contains(body, want) {
+			t.Errorf("save %s = %d %s, want 400 with %s", in, res.StatusCode, body, want)
+		}
+	}
+	if res, body := get(t, http.DefaultClient, s.url("/api/v1/events/searches"), f.bobTok); res.StatusCode != 200 || strings.Contains(body, "Encoded PowerShell") {
+		t.Errorf("bob's list = %d %s", res.StatusCode, body)
+	}
+	if res, _ := do(t, "DELETE", s.url("/api/v1/events/searches/"+saved.ID), f.bobTok, ""); res.StatusCode != 404 {
+		t.Errorf("bob deletes alice's search = %d", res.StatusCode)
+	}
+	if res, body := do(t, "DELETE", s.url("/api/v1/events/searches/"+saved.ID), f.aliceTok, ""); res.StatusCode != 204 {
+		t.Errorf("delete = %d %s", res.StatusCode, body)
+	}
+	if body := call("/api/v1/events/searches", 200); strings.TrimSpace(body) != `{"items":[]}` {
+		t.Errorf("after deleting: %s", body)
 	}
 	// SQL in a query is words to look for, nothing more.
 	if body := call("/api/v1/events?since=2h&q="+q("x' OR 1=1; DROP TABLE events --"), 200); strings.TrimSpace(body) != `{"items":[]}` {

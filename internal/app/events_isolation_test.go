@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,8 +14,25 @@ import (
 // RJZ, a leak string, so an answer that shows it to Alice fails the walk.
 // Counts differ (2 against 1), so a replay that counts another trust's
 // events shows as a count that is not its own.
-func eventsIsolationChecks(t *testing.T, s *Server) map[string]routeCheck {
+//
+// Saved searches are their owner's alone: Alice's are listed to nobody
+// else, Bob's is not found when Alice deletes it, and nobody deletes hers.
+func eventsIsolationChecks(t *testing.T, s *Server, w world) map[string]routeCheck {
 	t.Helper()
+	ctx := context.Background()
+	saved := map[string]string{}
+	for _, who := range []string{alice + " api", alice + " web", alice + " list", bob + " api"} {
+		person, _, _ := strings.Cut(who, " ")
+		sc, err := s.Auth.ScopeFor(ctx, w.user[person].ID, "session", "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss, err := s.EventSearches.Save(ctx, sc, events.SavedSearch{Name: "Isolation search of " + who, Query: "marker=*-value", Since: "3h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved[who] = ss.ID
+	}
 	now := time.Now().UTC()
 	ev := func(id, org, raw string, fields map[string]any) events.Event {
 		return events.Event{ID: id, Org: org, ReceivedAt: now, EventTime: now.Add(-time.Hour), Source: events.Source{Protocol: "file", Host: org + "-host"},
@@ -48,6 +66,16 @@ func eventsIsolationChecks(t *testing.T, s *Server) map[string]routeCheck {
 			own:  own(alice, probe{path: "/api/v1/events/isoevent00000000000000000000rj1a", want: []string{"isolation event one at RJ1"}}),
 			deny: 404, seers: rj1Readers, status: statuses(audrey, 200, nadia, 200)},
 
+		"GET /api/v1/events/searches": {attack: probe{path: "/api/v1/events/searches"},
+			own:  own(alice, probe{path: "/api/v1/events/searches", want: []string{"Isolation search of " + alice + " list", saved[alice+" list"]}}),
+			deny: 200},
+		"POST /api/v1/events/searches": {attack: probe{body: `{"name":"Isolation attack","query":"org=RJZ"}`, status: 201},
+			own:  own(alice, probe{body: `{"name":"Isolation mine","query":"marker=*-value","since":"3h"}`, status: 201, want: []string{`"name":"Isolation mine"`}}),
+			deny: 201},
+		"DELETE /api/v1/events/searches/{id}": {attack: probe{path: "/api/v1/events/searches/" + saved[bob+" api"], status: 404},
+			own:  own(alice, probe{path: "/api/v1/events/searches/" + saved[alice+" api"], status: 204}),
+			deny: 404},
+
 		// The pages: the same rules.
 		"GET /events": {attack: probe{path: "/events?q=marker%3DRJZ-value&since=3h"},
 			own:  own(alice, probe{path: "/events?" + q, want: []string{"/events/isoevent00000000000000000000rj1a", "rj1-only-value", "2 events"}}),
@@ -55,5 +83,11 @@ func eventsIsolationChecks(t *testing.T, s *Server) map[string]routeCheck {
 		"GET /events/{id}": {attack: probe{path: "/events/isoevent00000000000000000000rjza", status: 404},
 			own:  own(alice, probe{path: "/events/isoevent00000000000000000000rj1a", want: []string{"isolation event one at RJ1", "rj1-only-value"}}),
 			deny: 404, seers: rj1Readers, status: statuses(audrey, 200, nadia, 200)},
+		"POST /events/searches": {attack: probe{body: "name=Isolation+attack&q=org%3DRJZ", status: 303},
+			own:  own(alice, probe{body: "name=Isolation+page&q=marker%3D*-value&since=3h", status: 303}),
+			deny: 303},
+		"POST /events/searches/{id}/delete": {attack: probe{path: "/events/searches/" + saved[bob+" api"] + "/delete", status: 404},
+			own:  own(alice, probe{path: "/events/searches/" + saved[alice+" web"] + "/delete", status: 303}),
+			deny: 404},
 	}
 }

@@ -38,9 +38,10 @@ const ESPrefix = "/es"
 func (s *Server) startIngest(ctx context.Context) error {
 	cfg := s.Config
 	o := ingest.ServiceOptions{
-		Conn: s.Bus.Conn(), Root: org.RootCode, MapFile: cfg.IngestMap,
+		Conn: s.Bus.Conn(), Root: org.RootCode, MapFile: cfg.IngestMap, O365Config: cfg.O365Config,
 		SyslogUDP: cfg.SyslogUDP, SyslogTCP: cfg.SyslogTCP, SyslogTLS: cfg.SyslogTLS, RELP: cfg.RELP,
 		Authenticate: s.ingestSender, Logger: s.Log.With("component", "ingest"), Now: s.Now,
+		KnownOrg: s.knownOrg,
 	}
 	// --tls-cert and --tls-key serve HTTPS too; syslog over TLS uses them
 	// only when it is on.
@@ -154,6 +155,24 @@ func (s *Server) raiseSilentSource(ctx context.Context, si ingest.Silence) error
 	return s.Bus.Publish(ctx, cases.AlertSubject(a.Org), b, si.Key())
 }
 
+// knownOrg says whether code is in the organisation tree, so that an
+// ingest mapping naming an organisation Vigil does not know is refused (at
+// start, and on reload) instead of filing events under nobody.
+func (s *Server) knownOrg(code string) bool {
+	_, err := s.Orgs.Lookup(context.Background(), code)
+	return err == nil
+}
+
+// ReloadIngestMap reads --ingest-map again (serve does on SIGHUP): senders
+// are mapped by the new file from their next event; a file that does not
+// load leaves the previous mapping in force, and the error says why.
+func (s *Server) ReloadIngestMap() error {
+	if s.Ingest == nil || s.Config.IngestMap == "" {
+		return errors.New("no --ingest-map to reload")
+	}
+	return s.Ingest.ReloadMap()
+}
+
 // RetentionInterval is how often serve applies event retention.
 var RetentionInterval = time.Hour
 
@@ -210,11 +229,47 @@ type ingestCollector struct {
 	health                                       *ingest.Health
 	events, parseErrors, bytes, duplicates, lost *prometheus.Desc
 	senders                                      *prometheus.Desc
+	o365                                         o365Descs
+}
+
+// o365Descs are the Microsoft 365 / Entra ID poller's, per tenant and
+// content type (or Graph log).
+type o365Descs struct{ success, cursor, throttled *prometheus.Desc }
+
+var o365Labels = []string{"tenant", "stream", "org"}
+
+func newO365Descs() o365Descs {
+	return o365Descs{
+		success:   prometheus.NewDesc("vigil_ingest_o365_last_success_timestamp_seconds", "When the Microsoft 365 / Entra ID poller last caught a tenant's content type up (Unix time).", o365Labels, nil),
+		cursor:    prometheus.NewDesc("vigil_ingest_o365_cursor_timestamp_seconds", "The end of the last window read of a tenant's content type (Unix time): now minus this is the lag.", o365Labels, nil),
+		throttled: prometheus.NewDesc("vigil_ingest_o365_throttled_total", "429 answers from Microsoft waited out, per tenant and content type.", o365Labels, nil),
+	}
+}
+
+func (d o365Descs) describe(ch chan<- *prometheus.Desc) {
+	ch <- d.success
+	ch <- d.cursor
+	ch <- d.throttled
+}
+
+func (d o365Descs) collect(p *ingest.O365Poller, ch chan<- prometheus.Metric) {
+	if p == nil {
+		return
+	}
+	for _, st := range p.Status() {
+		if !st.LastSuccess.IsZero() {
+			ch <- prometheus.MustNewConstMetric(d.success, prometheus.GaugeValue, float64(st.LastSuccess.Unix()), st.Tenant, st.Stream, st.Org)
+		}
+		if !st.Cursor.IsZero() {
+			ch <- prometheus.MustNewConstMetric(d.cursor, prometheus.GaugeValue, float64(st.Cursor.Unix()), st.Tenant, st.Stream, st.Org)
+		}
+		ch <- prometheus.MustNewConstMetric(d.throttled, prometheus.CounterValue, float64(st.Throttled), st.Tenant, st.Stream, st.Org)
+	}
 }
 
 func newIngestCollector(svc *ingest.Service, health *ingest.Health) *ingestCollector {
 	lo := []string{"listener", "org"}
-	return &ingestCollector{svc: svc, health: health,
+	return &ingestCollector{svc: svc, health: health, o365: newO365Descs(),
 		senders:     prometheus.NewDesc("vigil_ingest_senders", "Senders this server has heard, by status: ok, learning (no usual interval yet) or silent (quiet past --silent-factor × usual interval and --silent-floor).", []string{"status"}, nil),
 		events:      prometheus.NewDesc("vigil_ingest_events_total", "Events accepted (stored durably on the stream), per listener and organisation.", lo, nil),
 		parseErrors: prometheus.NewDesc("vigil_ingest_parse_errors_total", "Events accepted that no parser could read (kept raw), per listener and organisation.", lo, nil),
@@ -231,6 +286,7 @@ func (c *ingestCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.duplicates
 	ch <- c.lost
 	ch <- c.senders
+	c.o365.describe(ch)
 }
 
 func (c *ingestCollector) Collect(ch chan<- prometheus.Metric) {
@@ -250,4 +306,5 @@ func (c *ingestCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.senders, prometheus.GaugeValue, float64(n), st)
 		}
 	}
+	c.o365.collect(c.svc.O365(), ch)
 }

@@ -250,7 +250,7 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 	for k, c := range incidentsIsolationChecks(t, s) {
 		checks[k] = c
 	}
-	for k, c := range eventsIsolationChecks(t, s) {
+	for k, c := range eventsIsolationChecks(t, s, w) {
 		checks[k] = c
 	}
 	for k, c := range ingestIsolationChecks(t, s) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -152,7 +153,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	s.registerOps(reg)
-	ao := api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Reports: a.Reports, Notify: a.Notify, Events: a.Events, Logger: log, Version: Version}
+	ao := api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Reports: a.Reports, Notify: a.Notify, Events: a.Events, EventSearches: a.EventSearches, Logger: log, Version: Version}
 	if s.IngestHealth != nil {
 		ao.IngestHealth = s.IngestHealth
 	}
@@ -313,6 +314,24 @@ func Run(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "  logs:     warnings and errors only here (--log-level info for more)\n")
 	}
 	fmt.Fprintf(stdout, "  stop:     Ctrl-C\n\n")
+	// SIGHUP reloads what can change without a restart: --ingest-map.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := s.ReloadIngestMap(); err != nil {
+					log.Error("SIGHUP: the ingest mapping was not reloaded; the previous one stays", "err", err)
+				} else {
+					log.Info("SIGHUP: reloaded the ingest mapping", "file", cfg.IngestMap)
+				}
+			}
+		}
+	}()
 	select {
 	case <-ctx.Done():
 		log.Info("stopping")

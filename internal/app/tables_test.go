@@ -23,7 +23,17 @@ var sharedReads = map[string]map[string]string{
 	"scope": {"orgs": "scope.Filter's subquery"},
 }
 
+// movedDomains are migration sets whose recorded domain names a package
+// that no longer holds them: the name is what databases have recorded, so
+// it stays when the set moves.
+var movedDomains = map[string]string{
+	// The inbox's saved views shipped in cases; savedview keeps every
+	// kind of saved view since (its 0002 renamed alert_views).
+	"cases-views": "savedview",
+}
+
 var (
+	renameTable = regexp.MustCompile(`(?i)\bALTER\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+RENAME\s+TO\s+([A-Za-z_][A-Za-z0-9_]*)`)
 	createTable = regexp.MustCompile(`(?i)\bCREATE\s+(?:VIRTUAL\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([A-Za-z_][A-Za-z0-9_]*)`)
 	// SQL in Vigil is written with upper-case keywords; matching only those
 	// keeps English ("read from users") out.
@@ -42,6 +52,9 @@ func TestTablesBelongToTheirPackage(t *testing.T) {
 		// A package with more than one migration set names the others
 		// "pkg-part" (cases-views: the saved views); pkg owns their tables.
 		pkg, _, _ := strings.Cut(set.Domain, "-")
+		if moved, ok := movedDomains[set.Domain]; ok {
+			pkg = moved
+		}
 		if fi, err := os.Stat(filepath.Join("..", pkg)); err != nil || !fi.IsDir() {
 			t.Fatalf("migration domain %q is not a package directory under internal/ (%v)", set.Domain, err)
 		}
@@ -59,6 +72,9 @@ func TestTablesBelongToTheirPackage(t *testing.T) {
 					t.Errorf("table %s is created by both %s and %s", name, prev, pkg)
 				}
 				owner[name] = pkg
+			}
+			for _, m := range renameTable.FindAllStringSubmatch(string(b), -1) {
+				owner[strings.ToLower(m[2])] = pkg
 			}
 			return nil
 		})

@@ -367,16 +367,21 @@ func (d describer) predicate() (string, bool) {
 			s += " (new webhook secret)"
 		}
 		return s, true
-	case "alert.view.save", "alert.view.delete":
+	case "alert.view.save", "alert.view.delete", "event.search.save", "event.search.delete":
+		// A person's saved views (savedview): the kind is in the action.
 		var v struct {
 			Name string `json:"name"`
 		}
-		doc(e.After, &v)
-		if e.Action == "alert.view.delete" {
-			doc(e.Before, &v)
-			return "deleted their saved inbox view " + quoted(v.Name), true
+		what := "inbox view"
+		if strings.HasPrefix(e.Action, "event.") {
+			what = "event search"
 		}
-		return "saved the inbox view " + quoted(v.Name), true
+		doc(e.After, &v)
+		if strings.HasSuffix(e.Action, ".delete") {
+			doc(e.Before, &v)
+			return "deleted their saved " + what + " " + quoted(v.Name), true
+		}
+		return "saved the " + what + " " + quoted(v.Name), true
 	case "case.observable.add":
 		var a struct {
 			Type  string `json:"type"`

@@ -222,6 +222,10 @@ func TestDescribe(t *testing.T) {
 			"Alice Smith (alice@nhs.net) saved the inbox view “Critical, unassigned”"},
 		{"an inbox view deleted", alice("alert.view.delete", "view", "VW-1", "", `{"name":"Critical, unassigned"}`, ""), reader,
 			"Alice Smith (alice@nhs.net) deleted their saved inbox view “Critical, unassigned”"},
+		{"an event search saved", alice("event.search.save", "event_search", "ES-1", "", "", `{"name":"Failed sign-ins","query":"q=EventID%3D4625&since=7d"}`), reader,
+			"Alice Smith (alice@nhs.net) saved the event search “Failed sign-ins”"},
+		{"an event search deleted", alice("event.search.delete", "event_search", "ES-1", "", `{"name":"Failed sign-ins"}`, ""), reader,
+			"Alice Smith (alice@nhs.net) deleted their saved event search “Failed sign-ins”"},
 		{"audit keyed", Entry{ActorID: "system", Actor: "vigil", Action: "audit.keyed", ObjectType: "audit_key", ObjectID: "0e3318ec2ce0bf73", After: raw(`{"key_id":"0e3318ec2ce0bf73","unkeyed_entries":12}`)}, nil,
 			"Vigil began keying the audit chain with audit key 0e3318ec2ce0bf73 (its MAC also binds the 12 entries before it)"},
 	}

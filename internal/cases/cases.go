@@ -42,6 +42,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/savedview"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/supply"
@@ -104,6 +105,9 @@ type Options struct {
 	// SLA is the clocks' policy per severity (clocks.go); DefaultSLA when
 	// nil, and severities missing from it have no SLA clocks.
 	SLA SLAPolicy
+	// Views keeps the inbox's saved views (kind InboxViews); when nil,
+	// one over DB, Audit and Now.
+	Views *savedview.Service
 }
 
 // Service is the cases domain's API. It is safe for concurrent use.
@@ -124,6 +128,7 @@ type Service struct {
 	// searchCounts are the match counts a search's plan was chosen by
 	// (search.go).
 	searchCounts matchCounts
+	views        *savedview.Service
 }
 
 // DefaultMaxAttachment is the default bound on one evidence file.
@@ -163,7 +168,13 @@ func New(o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, users: o.Users, now: o.Now, log: o.Logger, opts: o, templates: tpls, poke: make(chan struct{}, 1)}
+	if o.Views == nil {
+		if o.Views, err = savedview.New(savedview.Options{DB: o.DB, Audit: o.Audit, Now: o.Now}); err != nil {
+			return nil, err
+		}
+	}
+	s := &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, users: o.Users, now: o.Now, log: o.Logger, opts: o, templates: tpls, poke: make(chan struct{}, 1),
+		views: o.Views}
 	s.writer = newWriter(s, o.MaxBatch)
 	return s, nil
 }

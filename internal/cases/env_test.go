@@ -10,12 +10,13 @@ import (
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/savedview"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
 )
 
-var sets = []store.MigrationSet{org.Migrations(), audit.Migrations(), Migrations(), ViewMigrations()}
+var sets = []store.MigrationSet{org.Migrations(), audit.Migrations(), Migrations(), savedview.Migrations()}
 
 type clock struct {
 	mu sync.Mutex

@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/safetext"
+	"github.com/vigil-health/vigil/internal/savedview"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
@@ -439,7 +440,7 @@ func TestSearchMigrationIndexesOldAlerts(t *testing.T) {
 		if len(done) != 1 || done[0].Version != 10 {
 			t.Fatalf("the upgrade applied %v, want cases 0010 alone", done)
 		}
-		if err := db.Check(ctx, org.Migrations(), audit.Migrations(), Migrations(), ViewMigrations()); err != nil {
+		if err := db.Check(ctx, org.Migrations(), audit.Migrations(), Migrations(), savedview.Migrations()); err != nil {
 			t.Fatal(err)
 		}
 		var search string
@@ -472,5 +473,5 @@ func TestSearchMigrationIndexesOldAlerts(t *testing.T) {
 		if got := findAlerts(t, e, made, e.nadia, AlertFilter{Query: "ws-r3i2t4-004"}); got != "[new ps]" {
 			t.Errorf("%s: after a new alert q=ws-r3i2t4-004 = %s, want [new ps]", storetest.Name(db), got)
 		}
-	}, org.Migrations(), audit.Migrations(), ViewMigrations())
+	}, org.Migrations(), audit.Migrations(), savedview.Migrations())
 }

@@ -2,45 +2,30 @@ package cases
 
 import (
 	"context"
-	"embed"
-	"fmt"
-	"io/fs"
 	"net/url"
 	"sort"
 	"strings"
-	"time"
 
-	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/safetext"
+	"github.com/vigil-health/vigil/internal/savedview"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/store"
 )
 
 // Saved views: a person's named inbox filters ("Critical, unassigned",
-// "Phishing this week"). A view holds the inbox's filter as a query
-// string of the keys InboxFilterKeys lists; it belongs to the person who
-// saved it and is never shown to anyone else. It narrows nothing by
+// "Phishing this week"), kept by package savedview as kind "inbox". A
+// view holds the inbox's filter as a query string of the keys
+// InboxFilterKeys lists; what every saved view shares (owner only, limits,
+// replace by name, audit) is savedview's rule. It narrows nothing by
 // itself: the inbox still reads through the caller's scope.
 
-//go:embed views_migrations/*.sql
-var viewMigrationFS embed.FS
-
-// ViewMigrations returns the saved views' schema: a migration set of its
-// own (domain "cases-views"), so its numbers never meet the cases
-// schema's.
-func ViewMigrations() store.MigrationSet {
-	sub, _ := fs.Sub(viewMigrationFS, "views_migrations")
-	return store.MigrationSet{Domain: "cases-views", FS: sub}
-}
-
 // SavedView is one saved inbox filter.
-type SavedView struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Query     string    `json:"query"`
-	CreatedAt time.Time `json:"created_at"`
-}
+type SavedView = savedview.View
+
+// InboxViews is the saved views' kind of the inbox's filters; its audit
+// actions (alert.view.save, alert.view.delete) are those the inbox's views
+// have always had.
+var InboxViews = savedview.Kind{Name: "inbox", Noun: "view", Nouns: "views", IDPrefix: "VW", Action: "alert.view", ObjectType: "view"}
 
 // InboxFilterKeys are the query keys an inbox filter (and so a saved view)
 // may hold.
@@ -48,25 +33,13 @@ func InboxFilterKeys() []string {
 	return []string{"status", "severity", "source", "type", "org", "assignee", "q", "since", "group"}
 }
 
-const (
-	prefixView   = "VW"
-	maxViews     = 50
-	maxViewQuery = 2000
-)
-
 // SaveView stores the inbox filter query under name for the caller,
-// replacing a view of theirs of the same name. Keys outside
-// InboxFilterKeys and empty values are dropped; at least one must remain.
+// replacing a view of theirs of the same name (savedview's rules: owner
+// only, limits, audit). Keys outside InboxFilterKeys and empty values are
+// dropped; at least one must remain.
 func (s *Service) SaveView(ctx context.Context, sc scope.Scope, name, query string) (SavedView, error) {
-	if sc.UserID == "" {
-		return SavedView{}, fault.Forbiddenf("only a signed-in person has saved views")
-	}
-	name = strings.TrimSpace(name)
-	if err := checkName("name", name, true, 80); err != nil {
-		return SavedView{}, err
-	}
-	if len(query) > maxViewQuery {
-		return SavedView{}, fault.Invalidf("query", "is longer than %d characters", maxViewQuery)
+	if len(query) > savedview.MaxQuery {
+		return SavedView{}, fault.Invalidf("query", "is longer than %d characters", savedview.MaxQuery)
 	}
 	in, err := url.ParseQuery(strings.TrimPrefix(query, "?"))
 	if err != nil {
@@ -84,65 +57,18 @@ func (s *Service) SaveView(ctx context.Context, sc scope.Scope, name, query stri
 	if len(keep) == 0 {
 		return SavedView{}, fault.Invalidf("query", "choose at least one filter to save as a view")
 	}
-	now := s.now()
-	v := SavedView{ID: newID(prefixView, now), Name: name, Query: keep.Encode(), CreatedAt: now}
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM alert_views WHERE user_id = ? AND name <> ?`, sc.UserID, name).Scan(&n); err != nil {
-			return fmt.Errorf("cases: count views: %w", err)
-		}
-		if n >= maxViews {
-			return fault.Invalidf("name", "you have %d saved views, the most allowed: delete one first", n)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_views (id, user_id, name, query, created_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (user_id, name) DO UPDATE SET query = excluded.query`, v.ID, sc.UserID, v.Name, v.Query, ts(now)); err != nil {
-			return fmt.Errorf("cases: save view: %w", err)
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM alert_views WHERE user_id = ? AND name = ?`, sc.UserID, name).Scan(&v.ID); err != nil {
-			return fmt.Errorf("cases: read view: %w", err)
-		}
-		_, err := s.audit.Append(ctx, tx, sc, audit.Change{Action: "alert.view.save", ObjectType: "view", ObjectID: v.ID,
-			After: map[string]string{"name": v.Name, "query": v.Query}})
-		return err
-	})
-	if err != nil {
-		return SavedView{}, err
-	}
-	return v, nil
+	return s.views.Save(ctx, sc, InboxViews, name, keep.Encode())
 }
 
 // Views lists the caller's saved views by name.
 func (s *Service) Views(ctx context.Context, sc scope.Scope) ([]SavedView, error) {
-	out, err := queryAll(ctx, s.db.Q(), `SELECT id, name, query, created_at FROM alert_views WHERE user_id = ? ORDER BY name, id`,
-		func(r scanner) (SavedView, error) {
-			var v SavedView
-			var at string
-			err := r.Scan(&v.ID, &v.Name, &v.Query, &at)
-			v.CreatedAt = parseTS(at)
-			return v, err
-		}, sc.UserID)
-	if out == nil && err == nil {
-		out = []SavedView{}
-	}
-	return out, err
+	return s.views.List(ctx, sc, InboxViews)
 }
 
 // DeleteView deletes one of the caller's saved views; another person's
 // view, or none, is not found.
 func (s *Service) DeleteView(ctx context.Context, sc scope.Scope, id string) error {
-	return s.db.InTx(ctx, func(tx *store.Tx) error {
-		var name string
-		err := tx.QueryRowContext(ctx, `SELECT name FROM alert_views WHERE id = ? AND user_id = ?`, id, sc.UserID).Scan(&name)
-		if err != nil {
-			return notFound("view", id)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_views WHERE id = ? AND user_id = ?`, id, sc.UserID); err != nil {
-			return fmt.Errorf("cases: delete view: %w", err)
-		}
-		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "alert.view.delete", ObjectType: "view", ObjectID: id,
-			Before: map[string]string{"name": name}})
-		return err
-	})
+	return s.views.Delete(ctx, sc, InboxViews, id)
 }
 
 // AlertGroup is alerts of one page that look alike: the same source and

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/savedview"
 )
 
 // Saved views belong to the person who saved them: a save under the same
@@ -40,7 +41,7 @@ func TestSavedViews(t *testing.T) {
 		wantInvalid(t, err, "query")
 		_, err = e.svc.SaveView(ctx, e.alice, "Control", "q=a%00b")
 		wantInvalid(t, err, "q")
-		for i := 1; i < maxViews; i++ {
+		for i := 1; i < savedview.MaxPerKind; i++ {
 			if _, err := e.svc.SaveView(ctx, e.alice, fmt.Sprintf("View %02d", i), "status=new"); err != nil {
 				t.Fatal(err)
 			}

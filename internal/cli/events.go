@@ -29,9 +29,10 @@ flow logs…), normalised and stored by day. Queries use the analysts' query lan
   vigil events count 'src_ip=10.0.0.0/8 AND NOT dst_port in (80, 443)' --org RJ1
 
 The time range is --since (15m, 24h, 7d; the default is the last 24 hours) or --from and
---to (RFC 3339 times or dates).`,
+--to (RFC 3339 times or dates). A search saved under a name (vigil events searches save, or
+the Events page) runs with --saved NAME instead of a QUERY.`,
 	}
-	c.AddCommand(e.eventsSearchCmd(), e.eventsCountCmd(), e.eventsImportCmd())
+	c.AddCommand(e.eventsSearchCmd(), e.eventsCountCmd(), e.eventsImportCmd(), e.eventsSearchesCmd())
 	return c
 }
 
@@ -56,22 +57,29 @@ func (w *window) query(text string) (events.Query, error) {
 func (e *env) eventsSearchCmd() *cobra.Command {
 	var w window
 	var limit int
+	var saved, who string
 	var out *output
 	c := &cobra.Command{
-		Use:   "search QUERY [--since 24h | --from T --to T] [--org ODS] [--limit N] [--format table|json]",
+		Use:   "search QUERY|--saved NAME [--since 24h | --from T --to T] [--org ODS] [--limit N] [--format table|json]",
 		Short: "Find events, newest first",
 		Example: `  vigil events search 'EventID=4625' --since 1h
-  vigil events search 'Image=*\\powershell.exe AND CommandLine=*-enc*' --since 7d --format json`,
-		Args: cobra.ExactArgs(1),
+  vigil events search 'Image=*\\powershell.exe AND CommandLine=*-enc*' --since 7d --format json
+  vigil events search --saved 'Failed sign-ins' --since 1h`,
+		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit <= 0 || limit > events.MaxLimit {
 				return usagef("--limit: want a number from 1 to %d", events.MaxLimit)
 			}
-			q, err := w.query(args[0])
-			if err != nil {
-				return err
+			if saved == "" {
+				if _, err := w.searchQuery(cmd, nil, args, "", ""); err != nil {
+					return err
+				}
 			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
+				q, err := w.searchQuery(cmd, a, args, saved, who)
+				if err != nil {
+					return err
+				}
 				l := newLister(e, out,
 					col("TIME", func(x events.Event) any { return x.EventTime.UTC().Format(time.RFC3339) }), col("ORG", func(x events.Event) any { return x.Org }),
 					col("HOST", func(x events.Event) any { return dash(x.Source.Host) }),
@@ -91,6 +99,7 @@ func (e *env) eventsSearchCmd() *cobra.Command {
 		},
 	}
 	w.flags(c)
+	savedFlags(c, &saved, &who)
 	c.Flags().IntVar(&limit, "limit", 100, fmt.Sprintf("at most this many events (up to %s)", phrase.Int(events.MaxLimit)))
 	out = formatFlag(c, "table", "json")
 	return c
@@ -98,17 +107,23 @@ func (e *env) eventsSearchCmd() *cobra.Command {
 
 func (e *env) eventsCountCmd() *cobra.Command {
 	var w window
+	var saved, who string
 	c := &cobra.Command{
-		Use:     "count QUERY [--since 24h | --from T --to T] [--org ODS]",
+		Use:     "count QUERY|--saved NAME [--since 24h | --from T --to T] [--org ODS]",
 		Short:   "Print how many events match",
 		Example: `  vigil events count 'EventID=1' --since 7d`,
-		Args:    cobra.ExactArgs(1),
+		Args:    cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			q, err := w.query(args[0])
-			if err != nil {
-				return err
+			if saved == "" {
+				if _, err := w.searchQuery(cmd, nil, args, "", ""); err != nil {
+					return err
+				}
 			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
+				q, err := w.searchQuery(cmd, a, args, saved, who)
+				if err != nil {
+					return err
+				}
 				n, err := a.Events.Count(cmd.Context(), operator(), q)
 				if err != nil {
 					return err
@@ -119,7 +134,14 @@ func (e *env) eventsCountCmd() *cobra.Command {
 		},
 	}
 	w.flags(c)
+	savedFlags(c, &saved, &who)
 	return c
+}
+
+// savedFlags adds --saved and its --user.
+func savedFlags(c *cobra.Command, saved, who *string) {
+	c.Flags().StringVar(saved, "saved", "", "run the saved search of this name (its time range and organisation unless --since, --from, --to or --org is given)")
+	c.Flags().StringVar(who, "user", "", "with --saved: whose saved search, a person's e-mail or user ID (default: yours)")
 }
 
 func (e *env) eventsImportCmd() *cobra.Command {

@@ -86,6 +86,10 @@ type Config struct {
 	SyslogTLS string
 	RELP      string
 	IngestMap string
+	// O365Config is the Microsoft 365 / Entra ID poller's file (tenants,
+	// app registrations, owning organisations; docs/ingest.md); empty
+	// for no poller.
+	O365Config string
 	// EventsMaxAge is how long events are kept: 90d, 26w, 8760h, or
 	// "forever" (EventsRetention parses it).
 	EventsMaxAge string
@@ -155,7 +159,8 @@ func (c *Config) settings() []setting {
 		{flag: "syslog-tcp", env: "VIGIL_SYSLOG_TCP", help: "host:port to receive syslog over TCP (octet counting or LF framing; empty: off)", str: &c.SyslogTCP},
 		{flag: "syslog-tls", env: "VIGIL_SYSLOG_TLS", help: "host:port to receive syslog over TLS (RFC 5425), with --tls-cert and --tls-key (empty: off)", str: &c.SyslogTLS},
 		{flag: "relp", env: "VIGIL_RELP", help: "host:port to receive RELP (rsyslog omrelp), acknowledged once stored (empty: off)", str: &c.RELP},
-		{flag: "ingest-map", env: "VIGIL_INGEST_MAP", help: "YAML file mapping senders' addresses and listeners to organisations (docs/ingest.md; empty: every event to the national root)", str: &c.IngestMap},
+		{flag: "ingest-map", env: "VIGIL_INGEST_MAP", help: "YAML file mapping senders' addresses and listeners to organisations, read again on SIGHUP (docs/ingest.md; empty: every event to the national root)", str: &c.IngestMap},
+		{flag: "o365-config", env: "VIGIL_O365_CONFIG", help: "YAML file of Microsoft 365 / Entra ID tenants to poll (Management Activity API, Graph sign-in and audit logs) with their app registrations and organisations (docs/ingest.md; empty: off)", str: &c.O365Config},
 		{flag: "events-max-age", env: "VIGIL_EVENTS_MAX_AGE", help: "how long security events are kept: 90d, 26w, 8760h, or forever (older days are dropped hourly)", str: &c.EventsMaxAge},
 		{flag: "silent-factor", env: "VIGIL_SILENT_FACTOR", help: "a log source is silent, and raises an alert, once quiet for this many times its usual interval between batches (and at least --silent-floor); 0: no silence alerts", str: &c.SilentFactor},
 		{flag: "silent-floor", env: "VIGIL_SILENT_FLOOR", help: "the shortest quiet that makes a log source silent, e.g. 5m or 1h", str: &c.SilentFloor},
@@ -262,7 +267,7 @@ func (c *Config) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("tls-cert", "--tls-cert and --tls-key go together")
 	}
-	for _, f := range []struct{ flag, path string }{{"tls-cert", c.TLSCert}, {"tls-key", c.TLSKey}} {
+	for _, f := range []struct{ flag, path string }{{"tls-cert", c.TLSCert}, {"tls-key", c.TLSKey}, {"o365-config", c.O365Config}} {
 		if f.path != "" {
 			if _, err := os.Stat(f.path); err != nil {
 				bad(f.flag, "cannot read %s", f.path)

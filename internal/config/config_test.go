@@ -57,6 +57,7 @@ func TestIngestListenerSettings(t *testing.T) {
 		{func(c *Config) { c.RELP = "relp.example" }, "--relp: want host:port"},
 		{func(c *Config) { c.SyslogTLS = ":6514" }, "--syslog-tls: needs --tls-cert and --tls-key"},
 		{func(c *Config) { c.SyslogTLS, c.TLSCert, c.TLSKey = ":6514", "c.pem", "k.pem" }, "--tls-cert: cannot read c.pem"},
+		{func(c *Config) { c.O365Config = "/nonexistent/o365.yaml" }, "--o365-config: cannot read /nonexistent/o365.yaml"},
 	} {
 		cfg := Default()
 		c.mod(&cfg)

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,11 +56,19 @@ func Consume(ctx context.Context, js jetstream.JetStream, st Store, o ConsumerOp
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	// A batch fetched by a server that then died stays pending until
+	// AckWait, and counts against MaxAckPending meanwhile: AckWait is
+	// short enough that the batch comes back within half a minute (an
+	// Append of a batch takes well under a second), and MaxAckPending
+	// leaves room for many dead servers' batches, so new events keep
+	// flowing while those wait (TestServeKillNine, which kills serve four
+	// times in a few seconds, stalled for two minutes with 2 min and 4
+	// batches). Only fetched messages are in memory, so neither bounds it.
 	cons, err := js.CreateOrUpdateConsumer(ctx, o.Stream, jetstream.ConsumerConfig{
 		Durable:       o.Durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       2 * time.Minute,
-		MaxAckPending: 4 * o.Batch,
+		AckWait:       30 * time.Second,
+		MaxAckPending: 32 * o.Batch,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("events: consumer %s on %s: %w", o.Durable, o.Stream, err)
@@ -108,8 +117,8 @@ func consumeBatch(ctx context.Context, cons jetstream.Consumer, st Store, o Cons
 	var msgs []jetstream.Msg
 	var evs []Event
 	for m := range batch.Messages() {
-		var ev Event
-		if err := json.Unmarshal(m.Data(), &ev); err != nil || ev.ID == "" || ev.Org == "" {
+		ev, err := decodeStreamEvent(m.Data())
+		if err != nil {
 			o.Logger.Error("events: not an event on the stream; dropped", "subject", m.Subject(), "err", err)
 			_ = m.Term()
 			continue
@@ -136,4 +145,43 @@ func consumeBatch(ctx context.Context, cons jetstream.Consumer, st Store, o Cons
 		}
 	}
 	return len(evs), nil
+}
+
+// streamEvent is an Event as the stream carries it, its fields left as
+// the JSON they are.
+type streamEvent struct {
+	Event
+	Fields json.RawMessage `json:"fields"`
+}
+
+// decodeStreamEvent reads one message of the events stream: an Event as
+// JSON, whose fields the store keeps as they came (Event.fieldsJSON).
+func decodeStreamEvent(data []byte) (Event, error) {
+	var w streamEvent
+	if err := json.Unmarshal(data, &w); err != nil {
+		return Event{}, err
+	}
+	ev := w.Event
+	switch {
+	case ev.ID == "":
+		return Event{}, errors.New("no id")
+	case ev.Org == "":
+		return Event{}, errors.New("no org")
+	case len(w.Fields) > 0 && w.Fields[0] == '{' && !htmlEscaped(w.Fields):
+		ev.fieldsJSON = w.Fields
+	case len(w.Fields) > 0 && w.Fields[0] == '{':
+		// encoding/json's Marshal wrote < > & as \u003c…, which free
+		// text would not find: decoded, and encoded again by the store.
+		if err := json.Unmarshal(w.Fields, &ev.Fields); err != nil {
+			return Event{}, err
+		}
+	case len(w.Fields) == 0 || string(w.Fields) == "null":
+	default:
+		return Event{}, errors.New("fields is not an object")
+	}
+	return ev, nil
+}
+
+func htmlEscaped(b []byte) bool {
+	return bytes.Contains(b, []byte(`\u003c`)) || bytes.Contains(b, []byte(`\u003e`)) || bytes.Contains(b, []byte(`\u0026`))
 }

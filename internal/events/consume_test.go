@@ -89,3 +89,36 @@ func TestConsume(t *testing.T) {
 		}
 	})
 }
+
+// The consumer keeps a stream event's fields as the JSON they came in,
+// unless encoding/json escaped < > & in them, which free text would then
+// not find; a message whose fields are not an object is not an event.
+func TestDecodeStreamEvent(t *testing.T) {
+	for _, c := range []struct {
+		data, fields string
+		decoded      bool
+		err          bool
+	}{
+		{`{"id":"a","org":"RJ1","fields":{"CommandLine":"a <b> & c"}}`, `{"CommandLine":"a <b> & c"}`, false, false},
+		{`{"id":"a","org":"RJ1","fields":{"CommandLine":"a \u003cb\u003e \u0026 c"}}`, "", true, false},
+		{`{"id":"a","org":"RJ1","fields":null}`, "", false, false},
+		{`{"id":"a","org":"RJ1"}`, "", false, false},
+		{`{"id":"a","org":"RJ1","fields":[1]}`, "", false, true},
+		{`{"id":"a","org":"RJ1","fields":"x"}`, "", false, true},
+		{`{"org":"RJ1","fields":{}}`, "", false, true},
+		{`{"id":"a","fields":{}}`, "", false, true},
+		{`{"id":"a","org":"RJ1","fields":{"x":}}`, "", false, true},
+	} {
+		ev, err := decodeStreamEvent([]byte(c.data))
+		if (err != nil) != c.err {
+			t.Errorf("%s: err %v", c.data, err)
+			continue
+		}
+		if string(ev.fieldsJSON) != c.fields {
+			t.Errorf("%s: kept fields %q, want %q", c.data, ev.fieldsJSON, c.fields)
+		}
+		if c.decoded && ev.Fields["CommandLine"] != "a <b> & c" {
+			t.Errorf("%s: decoded fields %v", c.data, ev.Fields)
+		}
+	}
+}

@@ -196,7 +196,13 @@ func (s *SQL) insert(ctx context.Context, rows []row) error {
 		for lo := 0; lo < len(rows); lo += chunk {
 			part := rows[lo:min(lo+chunk, len(rows))]
 			q, args := s.insertSQL(part)
-			res, err := tx.QueryContext(ctx, q, args...)
+			query := tx.QueryContext
+			if len(part) == chunk {
+				// Full chunks are one statement text, worth keeping
+				// prepared; the remainder's sizes vary.
+				query = tx.QueryPrepared
+			}
+			res, err := query(ctx, q, args...)
 			if err != nil {
 				return fmt.Errorf("events: append: %w", err)
 			}
@@ -280,19 +286,22 @@ func (s *SQL) encode(e *Event) (row, error) {
 	if rt.IsZero() {
 		rt = et
 	}
-	f := e.Fields
-	if f == nil {
-		f = map[string]any{}
+	fields := e.fieldsJSON
+	if fields == nil {
+		f := e.Fields
+		if f == nil {
+			f = map[string]any{}
+		}
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		// Free text matches the JSON text of the fields, so < > & stay as
+		// written rather than \u003c…
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(f); err != nil {
+			return row{}, fault.Invalidf("fields", "event %s: %v", e.ID, err)
+		}
+		fields = bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	// Free text matches the JSON text of the fields, so < > & stay as
-	// written rather than \u003c…
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(f); err != nil {
-		return row{}, fault.Invalidf("fields", "event %s: %v", e.ID, err)
-	}
-	fields := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 	r := row{ev: e, ens: et.UnixNano(), rns: rt.UnixNano(), day: dayOf(et.UnixNano()), fields: fields}
 	if e.ParseError != "" {
 		// Kept plain for free text (nothing else holds its words), and

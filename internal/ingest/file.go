@@ -93,7 +93,27 @@ func ReadFile(ctx context.Context, path string, o FileOptions, progress FileProg
 	case looksLikeCSVHeader(br):
 		err = readCSV(ctx, br, func(line int64, raw []byte) error { return fn(rec(raw, line, false)) })
 	default:
-		err = readLines(ctx, br, o.MaxLine, func(off int64, raw []byte, cut bool) error { return fn(rec(raw, off, cut)) })
+		// Lines are read up to an Event Hub message's size, so that an
+		// Azure Monitor {"records":[…]} wrapper splits into its records;
+		// any other line is cut at MaxLine as before. A record's Seq is
+		// its line's offset plus its index: unique, since each record
+		// takes more than one byte of its line.
+		err = readLines(ctx, br, max(o.MaxLine, AzureMaxMessage), func(off int64, raw []byte, cut bool) error {
+			if !cut {
+				if recs, ok := SplitAzureRecords(raw); ok {
+					for i, r := range recs {
+						if err := fn(rec(r, off+int64(i), false)); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+			}
+			if len(raw) > o.MaxLine {
+				raw, cut = raw[:o.MaxLine], true
+			}
+			return fn(rec(raw, off, cut))
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)

@@ -363,16 +363,23 @@ func (h *EventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			bad = append(bad, LineError{n, "not a JSON object: each line must be one event as a JSON object"})
 			return nil
 		}
-		ev := h.httpRecord(line, ListenerHTTP, sender, remote, now)
-		if ev.ParseError != "" && !ev.Truncated {
-			bad = append(bad, LineError{n, "not valid JSON: " + ev.ParseError})
-			return nil
+		// An Azure Monitor / Event Hub message is its records.
+		recs, ok := SplitAzureRecords(line)
+		if !ok {
+			recs = []json.RawMessage{line}
 		}
-		if c := claimedOrg(&ev); c != "" && c != sender.Org {
-			bad = append(bad, LineError{n, fmt.Sprintf("the event's org is %s, but this ingest token posts for %s only", c, sender.Org)})
-			return nil
+		for _, rec := range recs {
+			ev := h.httpRecord(rec, ListenerHTTP, sender, remote, now)
+			if ev.ParseError != "" && !ev.Truncated {
+				bad = append(bad, LineError{n, "not valid JSON: " + ev.ParseError})
+				return nil
+			}
+			if c := claimedOrg(&ev); c != "" && c != sender.Org {
+				bad = append(bad, LineError{n, fmt.Sprintf("the event's org is %s, but this ingest token posts for %s only", c, sender.Org)})
+				return nil
+			}
+			evs = append(evs, ev)
 		}
-		evs = append(evs, ev)
 		return nil
 	})
 	if len(bad) > 0 {

@@ -1,129 +1,27 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/vigil-health/vigil/internal/testneed"
+	"github.com/vigil-health/vigil/internal/ingest/sendertest"
 )
 
-// rsyslogd runs Debian's rsyslogd in the foreground with conf (the
-// text after the module loads), returning the UDP port it listens on for
-// test input. It is killed when the test ends.
-func rsyslogd(t *testing.T, conf string) (inPort string) {
-	t.Helper()
-	bin, err := exec.LookPath("rsyslogd")
-	if err != nil {
-		testneed.Missing(t, "rsyslogd (Debian package rsyslog)", err)
-	}
-	for module, pkg := range map[string]string{"omrelp": "rsyslog-relp", "gtls": "rsyslog-gnutls"} {
-		if !strings.Contains(conf, module) {
-			continue
-		}
-		if m, _ := filepath.Glob("/usr/lib/*/rsyslog/*" + module + ".so"); len(m) == 0 {
-			testneed.Missing(t, "rsyslog's "+module+" (Debian package "+pkg+")", errors.New("no "+module+".so under /usr/lib/*/rsyslog"))
-		}
-	}
-	dir := t.TempDir()
-	inPort = freeUDPPort(t)
-	full := fmt.Sprintf(`global(workDirectory=%q)
-module(load="imudp")
-input(type="imudp" address="127.0.0.1" port=%q)
-%s
-`, dir, inPort, conf)
-	cf := filepath.Join(dir, "rsyslog.conf")
-	if err := os.WriteFile(cf, []byte(full), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(bin, "-N1", "-f", cf).CombinedOutput(); err != nil {
-		t.Fatalf("rsyslogd rejects the configuration: %v\n%s\n%s", err, out, full)
-	}
-	cmd := exec.Command(bin, "-n", "-f", cf, "-i", filepath.Join(dir, "rsyslogd.pid"))
-	// rsyslogd reports a broken session on stderr, which the restart test
-	// provokes: shown only when the test fails.
-	runDaemon(t, "rsyslogd", cmd)
-	waitUDPBound(t, inPort)
-	return inPort
-}
+// The senders' daemons run through sendertest; these names keep the
+// package's tests short.
+func rsyslogd(t *testing.T, conf string) string { return sendertest.Rsyslogd(t, conf) }
 
-// runDaemon starts a sender's daemon for the test, stops it (SIGTERM,
-// then SIGKILL after 5 s) when the test ends, and shows its output only
-// if the test failed.
-func runDaemon(t *testing.T, name string, cmd *exec.Cmd) {
-	t.Helper()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("%s's output:\n%s", name, out.String())
-		}
-	})
-}
+func runDaemon(t *testing.T, name string, cmd *exec.Cmd) { sendertest.RunDaemon(t, name, cmd) }
 
-// waitUDPBound waits until something listens on 127.0.0.1:port over UDP
-// (a daemon's input, which drops nothing once bound), reading
-// /proc/net/udp rather than probing the port, which could take it from
-// the daemon.
-func waitUDPBound(t *testing.T, port string) {
-	t.Helper()
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := fmt.Sprintf("0100007F:%04X", p)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		data, err := os.ReadFile("/proc/net/udp")
-		if err != nil {
-			time.Sleep(time.Second) // not Linux: give the daemon a moment
-			return
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if f := strings.Fields(line); len(f) > 1 && f[1] == want {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing listens on UDP 127.0.0.1:%s", port)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func waitUDPBound(t *testing.T, port string) { sendertest.WaitUDPBound(t, port) }
 
-func freeUDPPort(t *testing.T) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	return port(pc.LocalAddr())
-}
+func freeUDPPort(t *testing.T) string { return sendertest.FreeUDPPort(t) }
 
 // rsyslog forwards to Vigil as deployed: omfwd over TCP with octet
 // counting, omfwd over TLS (gtls, RFC 5425) and omrelp, each message

@@ -293,7 +293,7 @@ func TestCloudSamples(t *testing.T) {
 	}{
 		{"entra-id/signinlogs_eventhub.json", "azure", "signinlogs", 1},
 		{"otrf-goldensaml/AADAuditEvents.json", "azure", "auditlogs", 4},
-		{"otrf-goldensaml/OfficeActivityEvents.json", "m365", "exchange", 1},
+		{"otrf-goldensaml/OfficeActivityEvents.json", "m365", "audit", 1},
 		{"otrf-goldensaml/WindowsEvents.json", "windows", "", 38},
 		{"otrf-goldensaml/Microsoft365DefenderEvents.json", "", "", 9},
 	}

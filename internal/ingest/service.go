@@ -21,6 +21,7 @@ import (
 //	--syslog-tls ADDR   SyslogTLS, with --tls-cert FILE / --tls-key FILE
 //	--relp ADDR         RELP
 //	--ingest-map FILE   MapFile
+//	--o365-config FILE  O365Config
 //
 // An empty address leaves that listener off. The HTTP handlers need no
 // address: the API layer mounts EventsHandler and BulkHandler.
@@ -32,6 +33,9 @@ type ServiceOptions struct {
 	Root string
 	// MapFile is the org mapping file ("" for none).
 	MapFile string
+	// O365Config is the Microsoft 365 / Entra ID poller's configuration
+	// file ("" for no poller; o365config.go documents it).
+	O365Config string
 	// KnownOrg, when set, says whether an organisation exists (the org
 	// service), so a mapping file naming an unknown one is refused.
 	KnownOrg func(code string) bool
@@ -65,6 +69,7 @@ type Service struct {
 	bulk    *BulkHandler
 
 	listeners []serviceListener
+	o365      *O365Poller
 
 	mu     sync.Mutex
 	closed bool
@@ -146,6 +151,24 @@ func NewService(ctx context.Context, o ServiceOptions) (*Service, error) {
 			return nil, err
 		}
 	}
+	if o.O365Config != "" {
+		cfg, err := LoadO365Config(o.O365Config, nil)
+		if err != nil {
+			return nil, err
+		}
+		if o.KnownOrg != nil {
+			for _, t := range cfg.Tenants {
+				if !o.KnownOrg(t.Org) {
+					return nil, fmt.Errorf("o365 config %s: tenant %s: organisation %s is not in Vigil's organisation tree", o.O365Config, t.Name, t.Org)
+				}
+			}
+		}
+		s.o365, err = NewO365Poller(ctx, O365Options{Config: cfg, Conn: o.Conn, Replicas: o.Stream.Replicas, Publisher: s.pub,
+			Normaliser: norm, Metrics: s.metrics, Logger: o.Logger, Now: o.Now})
+		if err != nil {
+			return nil, err
+		}
+	}
 	if o.Authenticate != nil {
 		ho := HTTPOptions{Authenticate: o.Authenticate, Normaliser: norm, Publisher: s.pub, Metrics: s.metrics, Logger: o.Logger, Now: o.Now}
 		if s.events, err = NewEventsHandler(ho); err != nil {
@@ -172,6 +195,14 @@ func (s *Service) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	if s.o365 != nil {
+		if err := s.o365.Start(ctx); err != nil {
+			for _, started := range s.listeners {
+				_ = started.Close()
+			}
+			return err
+		}
+	}
 	return nil
 }
 
@@ -186,6 +217,11 @@ func (s *Service) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	var errs []error
+	if s.o365 != nil {
+		if err := s.o365.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("ingest o365 poller: %w", err))
+		}
+	}
 	for i := len(s.listeners) - 1; i >= 0; i-- {
 		if err := s.listeners[i].Close(); err != nil {
 			errs = append(errs, fmt.Errorf("ingest %s listener: %w", s.listeners[i].(namedListener).name, err))
@@ -221,6 +257,10 @@ func (s *Service) BulkHandler() http.Handler {
 	}
 	return s.bulk
 }
+
+// O365 is the Microsoft 365 / Entra ID poller (nil without
+// --o365-config), for its Status.
+func (s *Service) O365() *O365Poller { return s.o365 }
 
 // Metrics are the listeners' counters.
 func (s *Service) Metrics() *Metrics { return s.metrics }

@@ -391,6 +391,7 @@ func (q dbq) Dialect() Dialect       { return q.d.Dialect }
 type Tx struct {
 	tx *sql.Tx
 	d  Dialect
+	db *DB
 	// after runs once the transaction has committed, each key once.
 	after []afterCommit
 }
@@ -415,6 +416,18 @@ func (t *Tx) AfterCommit(key string, fn func()) {
 func (t *Tx) QueryContext(ctx context.Context, s string, a ...any) (*sql.Rows, error) {
 	return t.tx.QueryContext(ctx, rebind(t.d, s), a...)
 }
+
+// QueryPrepared is QueryContext through the DB's cache of prepared
+// statements on SQLite, for a statement a bulk write runs again and again
+// (a multi-row INSERT of a fixed number of rows): parsing its text on
+// every call was 4 % of the CPU of storing events.
+func (t *Tx) QueryPrepared(ctx context.Context, s string, a ...any) (*sql.Rows, error) {
+	if st := t.db.stmt(ctx, s); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, a...)
+	}
+	return t.QueryContext(ctx, s, a...)
+}
+
 func (t *Tx) QueryRowContext(ctx context.Context, s string, a ...any) *sql.Row {
 	return t.tx.QueryRowContext(ctx, rebind(t.d, s), a...)
 }
@@ -437,7 +450,7 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: stx, d: d.Dialect}
+	tx := &Tx{tx: stx, d: d.Dialect, db: d}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback() // the panic is what to report

@@ -14,12 +14,13 @@ import (
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/savedview"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
 
 func casesMigrations() []store.MigrationSet {
-	return []store.MigrationSet{cases.Migrations(), cases.ViewMigrations()}
+	return []store.MigrationSet{cases.Migrations(), savedview.Migrations()}
 }
 
 // caseUsers resolves assignees and mentions as the app does.

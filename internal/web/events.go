@@ -39,6 +39,13 @@ type eventsData struct {
 	// Query is the search's own query string, for the next page's link.
 	Query string
 	Range string
+	// Saved are the caller's saved searches; SaveOn offers saving this
+	// one (SaveForm holds a refused save's name and error); Message says
+	// what was just done.
+	Saved    []events.SavedSearch
+	SaveOn   bool
+	SaveForm *form
+	Message  string
 }
 
 // eventData is one event's page: the event and its fields in name order,
@@ -54,13 +61,29 @@ type eventField struct{ Name, Value, Narrow string }
 const eventsPageSize = 50
 
 func (w *Web) eventsSearch(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
-	v := r.URL.Query()
+	msg := ""
+	if r.URL.Query().Get("done") == "saved" {
+		msg = "Search saved."
+	}
+	w.renderEvents(rw, r, sc, r.URL.Query(), http.StatusOK, nil, msg)
+}
+
+// renderEvents draws the Events page for the search v; save is a refused
+// save of it (nil when none).
+func (w *Web) renderEvents(rw http.ResponseWriter, r *http.Request, sc scope.Scope, v url.Values, status int, save *form, msg string) {
 	f := &form{Values: map[string]string{}, Errors: map[string]string{}}
 	for _, k := range []string{"q", "since", "from", "to", "org"} {
 		f.Values[k] = strings.TrimSpace(v.Get(k))
 	}
-	d := eventsData{Form: f}
-	status := http.StatusOK
+	d := eventsData{Form: f, SaveForm: save, Message: msg}
+	if w.o.EventSearches != nil && sc.UserID != "" {
+		saved, err := w.o.EventSearches.List(r.Context(), sc)
+		if err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		d.Saved, d.SaveOn = saved, true
+	}
 	now := w.o.Now()
 	since, until, err := events.Window(f.V("since"), f.V("from"), f.V("to"), now)
 	q := events.Query{Text: f.V("q"), Since: since, Until: until, Org: strings.ToUpper(f.V("org")), Limit: eventsPageSize, Cursor: v.Get("cursor")}
@@ -79,7 +102,9 @@ func (w *Web) eventsSearch(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 		}
 		f.fieldError(&fault.Invalid{Field: field, Reason: inv.Reason}, "q", "since", "from", "to", "org", "cursor")
 		d.Searched, d.Events, d.Histogram, d.Fields = false, nil, "", nil
-		status = http.StatusBadRequest
+		if status == http.StatusOK {
+			status = http.StatusBadRequest
+		}
 	}
 	keep := url.Values{}
 	for _, k := range []string{"q", "since", "from", "to", "org"} {
@@ -96,6 +121,47 @@ func (w *Web) eventsSearch(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 	p := w.page(r, sc, "Events", "events")
 	p.D = d
 	w.render(rw, r, status, "events", p)
+}
+
+// eventsSaveSearch saves the page's search (query, time range,
+// organisation) under a name of the caller's; a refusal redraws the page
+// with the reason beside the name.
+func (w *Web) eventsSaveSearch(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	limitBody(rw, r)
+	f := newForm(r, "name", "q", "since", "from", "to", "org")
+	s, err := w.o.EventSearches.Save(r.Context(), sc, events.SavedSearch{Name: f.V("name"), Query: f.V("q"), Since: f.V("since"),
+		From: f.V("from"), To: f.V("to"), Org: f.V("org")})
+	back := url.Values{}
+	for _, k := range []string{"q", "since", "from", "to", "org"} {
+		if f.V(k) != "" {
+			back.Set(k, f.V(k))
+		}
+	}
+	if err != nil {
+		var inv *fault.Invalid
+		if !errors.As(err, &inv) {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		reason := sentence(inv.Reason)
+		if inv.Field != "name" && inv.Field != "" {
+			reason = sentence(inv.Field) + ": " + inv.Reason
+		}
+		f.Set("name", reason)
+		w.renderEvents(rw, r, sc, back, http.StatusUnprocessableEntity, f, "")
+		return
+	}
+	v := s.Values()
+	v.Set("done", "saved")
+	http.Redirect(rw, r, "/events?"+v.Encode(), http.StatusSeeOther)
+}
+
+func (w *Web) eventsDeleteSearch(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	if err := w.o.EventSearches.Delete(r.Context(), sc, r.PathValue("id")); err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	http.Redirect(rw, r, "/events", http.StatusSeeOther)
 }
 
 // searchEvents fills d with one page of the search q, its count,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -95,6 +96,55 @@ func TestEventSearchPages(t *testing.T) {
 	wantStatus(t, "unknown event", leeds.get("/events/0123456789abcdef0123456789abcdef"), 404)
 }
 
+// TestEventSavedSearches: an analyst saves the page's search under a
+// name, finds it listed as a link that runs it again, replaces it by
+// saving under the same name, is told why a search that does not compile
+// cannot be saved, and deletes it; another analyst never sees it, nor
+// deletes it.
+func TestEventSavedSearches(t *testing.T) {
+	e := eventsEnv(t)
+	leeds := e.signIn("analyst@leeds.test")
+	q := `EventID=1 AND CommandLine="*-noP -sta -w 1 -enc*"`
+	p := leeds.post("/events/searches", url.Values{"name": {"Empire stager"}, "q": {q}, "from": {"2020-01-01"}})
+	wantStatus(t, "save", p, 303)
+	if !strings.HasPrefix(p.location(), "/events?") || !strings.Contains(p.location(), "done=saved") {
+		t.Fatalf("after saving: %s", p.location())
+	}
+	p = leeds.get(p.location())
+	mustContain(t, "after saving", p.body, "Search saved.", "Your saved searches", ">Empire stager</a>", "<strong>2 events</strong>", `action="/events/searches"`)
+	link := regexp.MustCompile(`<a href="(/events\?[^"]*)" aria-current="true" title="[^"]*">Empire stager</a>`).FindStringSubmatch(p.body)
+	if link == nil {
+		t.Fatalf("no current link to the saved search:\n%s", p.body)
+	}
+	mustContain(t, "run the saved search", leeds.get(html.UnescapeString(link[1])).body, "<strong>2 events</strong>")
+	// The same name replaces the search.
+	wantStatus(t, "replace", leeds.post("/events/searches", url.Values{"name": {"Empire stager"}, "q": {"EventID=1"}, "since": {"7d"}}), 303)
+	p = leeds.get("/events")
+	if n := strings.Count(p.body, ">Empire stager</a>"); n != 1 || !strings.Contains(p.body, `href="/events?q=EventID%3D1&amp;since=7d"`) {
+		t.Errorf("after replacing: %d links\n%s", n, p.body)
+	}
+	// A query that does not compile is refused, with the reason by the name.
+	p = leeds.post("/events/searches", url.Values{"name": {"Broken"}, "q": {"EventID="}})
+	wantStatus(t, "broken query", p, 422)
+	mustContain(t, "broken query", p.body, `id="f-save-error"`, "Query: at character 9", `value="Broken"`)
+	p = leeds.post("/events/searches", url.Values{"name": {""}, "q": {"EventID=1"}})
+	wantStatus(t, "no name", p, 422)
+	mustContain(t, "no name", p.body, `id="f-save-error"`, "Is required")
+	id := regexp.MustCompile(`action="/events/searches/(ES-[0-9A-Z]+)/delete"`).FindStringSubmatch(leeds.get("/events").body)
+	if id == nil {
+		t.Fatal("no delete form")
+	}
+	// Another analyst neither sees nor deletes it.
+	bradford := e.signIn("analyst@bradford.test")
+	mustNotContain(t, "another analyst", bradford.get("/events").body, "Empire stager")
+	wantStatus(t, "another's delete", bradford.post("/events/searches/"+id[1]+"/delete", nil), 404)
+	wantStatus(t, "delete", leeds.post("/events/searches/"+id[1]+"/delete", nil), 303)
+	mustNotContain(t, "after deleting", leeds.get("/events").body, "Empire stager")
+	wantStatus(t, "delete again", leeds.post("/events/searches/"+id[1]+"/delete", nil), 404)
+	// Without the CSRF token nothing is saved.
+	wantStatus(t, "no csrf", leeds.post("/events/searches", url.Values{"csrf": {"x"}, "name": {"Forged"}, "q": {"EventID=1"}}), 403)
+}
+
 func urlQuery(s string) string {
 	return strings.NewReplacer("%", "%25", " ", "+", "&", "%26", "=", "%3D", `"`, "%22", "*", "%2A", "\\", "%5C").Replace(s)
 }
@@ -102,7 +152,8 @@ func urlQuery(s string) string {
 // TestEventSearchBrowser: a trust analyst types a query for a Sysmon
 // process creation by its command line into the search page in headless
 // Chromium, finds the event, opens it and sees the raw text beside the
-// parsed fields — at desktop and phone widths. Bradford's copy of the same
+// parsed fields — at desktop and phone widths; the search saved under a
+// name is listed as the current one. Bradford's copy of the same
 // events is never shown to Leeds.
 func TestEventSearchBrowser(t *testing.T) {
 	requireChromium(t)
@@ -128,6 +179,14 @@ func TestEventSearchBrowser(t *testing.T) {
 				t.Errorf("rows:\n%s", rows)
 			}
 			b.shot("found")
+			// Save it under a name: it is listed as the current search.
+			b.do("save the search", chromedp.SendKeys(chromedp.ID("f-save"), "Empire stager"),
+				chromedp.Click(chromedp.CSS(`form.save-view button[type="submit"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`.saved-searches a[aria-current]`)), chromedp.WaitVisible(chromedp.CSS("table.table-events")))
+			if got := b.evalText(`document.querySelector(".saved-searches a[aria-current]").textContent`); got != "Empire stager" {
+				t.Errorf("saved search listed as %q", got)
+			}
+			b.shot("saved")
 			b.do("open the event", chromedp.Click(chromedp.CSS(`table.table-events tbody tr td a`)), chromedp.WaitVisible(chromedp.CSS("pre.event-raw")))
 			raw := b.evalText(`document.querySelector("pre.event-raw").textContent`)
 			parsed := b.evalText(`Array.from(document.querySelectorAll(".event-detail table tbody tr")).map(r => r.textContent.replace(/\s+/g, " ")).join("\n")`)

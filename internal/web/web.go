@@ -92,6 +92,9 @@ type Options struct {
 	KPIs KPISource
 	// Events, when set, adds event search (events.go).
 	Events events.Store
+	// EventSearches, when set with Events, adds each person's saved
+	// event searches to the Events page.
+	EventSearches *events.Searches
 	// Ingest, when set, adds the ingest dashboard (ingest.go).
 	Ingest IngestSource
 }
@@ -286,6 +289,10 @@ func (w *Web) Register(rt *httpd.Router) {
 	}
 	if w.o.Events != nil {
 		h("GET", "/events/{id}", authd, "One event: raw text beside its parsed fields", w.eventPage)
+		if w.o.EventSearches != nil {
+			h("POST", "/events/searches", authd, "Save the Events page's search under a name (yours only)", w.eventsSaveSearch)
+			h("POST", "/events/searches/{id}/delete", authd, "Delete one of your saved event searches", w.eventsDeleteSearch)
+		}
 	}
 
 	h("GET", "/admin", authd, "Administration", w.admin)

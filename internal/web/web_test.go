@@ -31,6 +31,7 @@ import (
 	"github.com/vigil-health/vigil/internal/ingest"
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/savedview"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
@@ -134,6 +135,9 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	}
 	if eo.events {
 		sets = append(sets, events.Migrations())
+		if !eo.supply && !eo.cases {
+			sets = append(sets, savedview.Migrations())
+		}
 	}
 	db := storetest.SQLite(t, sets...)
 	logs := &syncBuffer{}
@@ -197,6 +201,13 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		o.Events = e.events
+		views, err := savedview.New(savedview.Options{DB: db, Audit: al})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.EventSearches, err = events.NewSearches(views, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if eo.ingest {
 		h, err := ingest.NewHealth(ingest.HealthOptions{Metrics: ingest.NewMetrics(), Paths: orgs.Paths, Root: org.RootCode})

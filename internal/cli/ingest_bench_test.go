@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/ingest/sendertest"
+)
+
+// BenchmarkSyslogEndToEnd is the issue's ingest figure: syslog-ng's
+// loggen sends b.N RFC 5424 messages (200 bytes, octet counted, one TCP
+// connection, no rate limit) to a running `vigil serve --syslog-tcp`, and
+// the clock stops when `vigil events count`, run beside it on its data,
+// sees every one: into the EVENTS stream, through the store's consumer,
+// into the store. In the same run the peer takes the same load: rsyslogd
+// with a queue that survives kill -9 (a disk queue, checkpointed at every
+// message) writing to a file, its clock stopping when the file holds
+// every line. Each reports events/s:
+//
+//	go test -run '^$' -bench SyslogEndToEnd -benchtime 200000x -timeout 30m ./internal/cli/
+func BenchmarkSyslogEndToEnd(b *testing.B) {
+	root := os.Getenv("VIGIL_SYSLOG_NG_ROOT")
+	if root == "" {
+		root = "/opt/syslog-ng"
+	}
+	loggenBin := filepath.Join(root, "usr/bin/loggen")
+	if _, err := os.Stat(loggenBin); err != nil {
+		b.Skipf("loggen not unpacked under %s: %v", root, err)
+	}
+	loggen := func(port string, n int) {
+		b.Helper()
+		cmd := exec.Command(loggenBin, "--inet", "--stream", "--syslog-proto", "--number", strconv.Itoa(n),
+			"--rate", "10000000", "--size", "200", "127.0.0.1", port)
+		cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+filepath.Join(root, "usr/lib/syslog-ng"), "SYSLOGNG_PREFIX="+filepath.Join(root, "usr"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("loggen: %v\n%s", err, out)
+		}
+	}
+	waitFor := func(what string, want int, have func() int) {
+		b.Helper()
+		deadline := time.Now().Add(20 * time.Minute)
+		for {
+			got := have()
+			if got >= want {
+				return
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%s holds %d of %d", what, got, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	b.Run("vigil", func(b *testing.B) {
+		dir := b.TempDir()
+		httpAddr := "127.0.0.1:" + sendertest.FreeTCPPort(b)
+		tcpPort := sendertest.FreeTCPPort(b)
+		p := &serveProc{t: b, args: []string{"serve", "--data-dir", dir, "--http", httpAddr, "--syslog-tcp", "127.0.0.1:" + tcpPort, "--log-level", "warn"}, http: httpAddr}
+		p.start()
+		b.Cleanup(p.stop)
+		b.ResetTimer()
+		loggen(tcpPort, b.N)
+		waitFor("the store", b.N, func() int {
+			r := must(b, run(b, "", nil, "events", "count", "", "--since", "720h", "--data-dir", dir))
+			n, err := strconv.Atoi(strings.TrimSpace(r.stdout))
+			if err != nil {
+				b.Fatalf("events count printed %q", r.stdout)
+			}
+			return n
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		b.StopTimer()
+		p.term() // writes VIGIL_TEST_SERVE_CPUPROFILE when it is set
+	})
+
+	b.Run("rsyslog", func(b *testing.B) {
+		dir := b.TempDir()
+		out := filepath.Join(dir, "out.log")
+		inPort := sendertest.FreeTCPPort(b)
+		sendertest.Rsyslogd(b, fmt.Sprintf(`
+main_queue(queue.type="Disk" queue.filename="mainq" queue.checkpointInterval="1" queue.saveOnShutdown="on" queue.maxDiskSpace="4g")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port=%q)
+action(type="omfile" file=%q template="RSYSLOG_SyslogProtocol23Format")
+`, inPort, out))
+		sendertest.WaitTCP(b, "127.0.0.1:"+inPort)
+		b.ResetTimer()
+		loggen(inPort, b.N)
+		waitFor("rsyslog's file", b.N, func() int { return countLines(out) })
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+}
+
+func countLines(file string) int {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n := 0
+	r := bufio.NewReaderSize(f, 1<<20)
+	buf := make([]byte, 1<<20)
+	for {
+		k, err := r.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err != nil {
+			return n
+		}
+	}
+}
