@@ -54,8 +54,10 @@ type Options struct {
 	// EventSearches, when set with Events, adds each person's saved
 	// event searches.
 	EventSearches *events.Searches
-	Logger        *slog.Logger
-	Version       string
+	// IngestHealth, when set, adds the ingest dashboard.
+	IngestHealth IngestHealth
+	Logger       *slog.Logger
+	Version      string
 }
 
 // API holds the handlers.

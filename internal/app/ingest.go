@@ -2,8 +2,11 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/ingest"
@@ -58,12 +62,97 @@ func (s *Server) startIngest(ctx context.Context) error {
 	}
 	s.closers = append(s.closers, svc.Close)
 	s.Ingest = svc
+	if err := s.startIngestHealth(ctx); err != nil {
+		return err
+	}
 	// Events older than --events-max-age go, a day at a time, hourly.
 	if age, err := cfg.EventsRetention(); err == nil && age > 0 {
 		stop := events.RunRetention(context.WithoutCancel(ctx), s.Events, events.Policy{Default: events.Limit{MaxAge: age}}, RetentionInterval, s.Log.With("component", "events"))
 		s.closers = append(s.closers, func() error { stop(); return nil })
 	}
 	return nil
+}
+
+// startIngestHealth samples the ingest counts for the dashboard
+// (GET /api/v1/ingest/health, the Ingest page) and raises an alert in the
+// inbox for each log source gone silent (--silent-factor, --silent-floor;
+// docs/ingest.md).
+func (s *Server) startIngestHealth(ctx context.Context) error {
+	factor, floor, err := s.Config.SilentSources()
+	if err != nil {
+		return err
+	}
+	js := s.Bus.JetStream()
+	h, err := ingest.NewHealth(ingest.HealthOptions{
+		Metrics: s.Ingest.Metrics(), Publisher: s.Ingest.Publisher(), Root: org.RootCode, Paths: s.Orgs.Paths,
+		Lag: func(ctx context.Context) (ingest.Lag, error) {
+			c, err := js.Consumer(ctx, ingest.EventStream, events.DefaultDurable)
+			if err != nil {
+				return ingest.Lag{}, err
+			}
+			info, err := c.Info(ctx)
+			if err != nil {
+				return ingest.Lag{}, err
+			}
+			return ingest.Lag{Pending: info.NumPending, AckPending: info.NumAckPending}, nil
+		},
+		Silence:  ingest.SilenceOptions{Factor: factor, Floor: floor, Off: factor == 0},
+		OnSilent: s.raiseSilentSource,
+		Logger:   s.Log.With("component", "ingest-health"), Now: s.Now,
+	})
+	if err != nil {
+		return err
+	}
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); h.Run(hctx) }()
+	s.closers = append(s.closers, func() error { cancel(); <-done; return nil })
+	s.IngestHealth = h
+	return nil
+}
+
+// SilentSourceAlert is the inbox alert for a log source gone silent.
+func SilentSourceAlert(si ingest.Silence) cases.NewAlert {
+	snd := si.Sender
+	name := snd.Name()
+	fields := map[string]string{
+		"listener":       snd.Listener,
+		"last_seen":      snd.LastSeen.UTC().Format(time.RFC3339),
+		"usual_interval": snd.Interval.Round(time.Second).String(),
+		"threshold":      si.Threshold.Round(time.Second).String(),
+	}
+	var obs []cases.Observable
+	if snd.Addr != "" {
+		fields["address"] = snd.Addr
+		if _, err := netip.ParseAddr(snd.Addr); err == nil {
+			obs = append(obs, cases.Observable{Type: cases.ObsIP, Value: snd.Addr})
+		}
+	}
+	if snd.Token != "" {
+		fields["token"] = snd.Token
+	}
+	first := snd.LastSeen.UTC()
+	return cases.NewAlert{
+		Source: "vigil-ingest", Type: "log-source-silent", SourceRef: name,
+		Title: "Log source silent: " + name,
+		Description: fmt.Sprintf("Vigil last heard from %s at %s. It usually sends every %s, so quiet for more than %s means it has stopped: "+
+			"the host, its log shipper or the network between may be down, or logging was turned off.",
+			name, first.Format(time.RFC3339), snd.Interval.Round(time.Second), si.Threshold.Round(time.Second)),
+		Severity: cases.Medium, Org: snd.Org, TLP: cases.TLPAmber, Observables: obs, Fields: fields, FirstSeen: &first,
+	}
+}
+
+// raiseSilentSource publishes the silence's alert on the ALERTS stream;
+// its message ID is the silence's key (the sender and when it fell
+// quiet), so the inbox stores one alert per silence however often it is
+// published.
+func (s *Server) raiseSilentSource(ctx context.Context, si ingest.Silence) error {
+	a := SilentSourceAlert(si)
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return s.Bus.Publish(ctx, cases.AlertSubject(a.Org), b, si.Key())
 }
 
 // knownOrg says whether code is in the organisation tree, so that an
@@ -137,7 +226,9 @@ func (s *Server) ingestListening() string {
 // organisation, duplicates dropped, and messages lost (UDP only).
 type ingestCollector struct {
 	svc                                          *ingest.Service
+	health                                       *ingest.Health
 	events, parseErrors, bytes, duplicates, lost *prometheus.Desc
+	senders                                      *prometheus.Desc
 	o365                                         o365Descs
 }
 
@@ -176,9 +267,10 @@ func (d o365Descs) collect(p *ingest.O365Poller, ch chan<- prometheus.Metric) {
 	}
 }
 
-func newIngestCollector(svc *ingest.Service) *ingestCollector {
+func newIngestCollector(svc *ingest.Service, health *ingest.Health) *ingestCollector {
 	lo := []string{"listener", "org"}
-	return &ingestCollector{svc: svc, o365: newO365Descs(),
+	return &ingestCollector{svc: svc, health: health, o365: newO365Descs(),
+		senders:     prometheus.NewDesc("vigil_ingest_senders", "Senders this server has heard, by status: ok, learning (no usual interval yet) or silent (quiet past --silent-factor × usual interval and --silent-floor).", []string{"status"}, nil),
 		events:      prometheus.NewDesc("vigil_ingest_events_total", "Events accepted (stored durably on the stream), per listener and organisation.", lo, nil),
 		parseErrors: prometheus.NewDesc("vigil_ingest_parse_errors_total", "Events accepted that no parser could read (kept raw), per listener and organisation.", lo, nil),
 		bytes:       prometheus.NewDesc("vigil_ingest_bytes_total", "Bytes of raw messages accepted, per listener and organisation.", lo, nil),
@@ -193,6 +285,7 @@ func (c *ingestCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.bytes
 	ch <- c.duplicates
 	ch <- c.lost
+	ch <- c.senders
 	c.o365.describe(ch)
 }
 
@@ -207,6 +300,11 @@ func (c *ingestCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.duplicates, prometheus.CounterValue, float64(dup))
 	for l, n := range m.Dropped() {
 		ch <- prometheus.MustNewConstMetric(c.lost, prometheus.CounterValue, float64(n), l)
+	}
+	if c.health != nil {
+		for st, n := range c.health.Statuses() {
+			ch <- prometheus.MustNewConstMetric(c.senders, prometheus.GaugeValue, float64(n), st)
+		}
 	}
 	c.o365.collect(c.svc.O365(), ch)
 }

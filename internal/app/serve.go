@@ -36,11 +36,13 @@ type Server struct {
 	API    *api.API
 	Web    *web.Web
 	// Ingest is the listeners and HTTP endpoints of event ingest (ingest.go).
-	Ingest   *ingest.Service
-	Addr     string // the address actually listened on
-	http     *http.Server
-	listener net.Listener
-	done     chan error
+	Ingest *ingest.Service
+	// IngestHealth is the ingest dashboard and silent-source check.
+	IngestHealth *ingest.Health
+	Addr         string // the address actually listened on
+	http         *http.Server
+	listener     net.Listener
+	done         chan error
 }
 
 // Start opens everything and starts serving in the background. A failure
@@ -112,7 +114,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	reg.MustRegister(healthGauge("vigil_bus_up", "1 when the message bus and JetStream answer.", s.Bus.Healthy))
 	reg.MustRegister(newAuditHeadCollector(a.Audit))
 	if s.Ingest != nil {
-		reg.MustRegister(newIngestCollector(s.Ingest))
+		reg.MustRegister(newIngestCollector(s.Ingest, s.IngestHealth))
 	}
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_change_notices_heard_total",
@@ -151,7 +153,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	s.registerOps(reg)
-	if s.API, err = api.New(api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Reports: a.Reports, Notify: a.Notify, Events: a.Events, EventSearches: a.EventSearches, Logger: log, Version: Version}); err != nil {
+	ao := api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Reports: a.Reports, Notify: a.Notify, Events: a.Events, EventSearches: a.EventSearches, Logger: log, Version: Version}
+	if s.IngestHealth != nil {
+		ao.IngestHealth = s.IngestHealth
+	}
+	if s.API, err = api.New(ao); err != nil {
 		return s, err
 	}
 	s.API.Register(s.Router)

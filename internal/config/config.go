@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -92,6 +93,11 @@ type Config struct {
 	// EventsMaxAge is how long events are kept: 90d, 26w, 8760h, or
 	// "forever" (EventsRetention parses it).
 	EventsMaxAge string
+	// SilentFactor and SilentFloor say when a log source is silent: quiet
+	// for longer than max(factor × its usual interval, floor); factor 0
+	// turns the alerts off (SilentSources parses them).
+	SilentFactor string
+	SilentFloor  string
 }
 
 // Default returns the settings of a fresh single-machine install.
@@ -105,6 +111,8 @@ func Default() Config {
 		OIDCName:     "single sign-on",
 		SMTPStartTLS: "required",
 		EventsMaxAge: "90d",
+		SilentFactor: "4",
+		SilentFloor:  "5m",
 		// 4 × auth.HashMemoryMiB (46): config imports nothing of Vigil's,
 		// and app's tests check the two agree.
 		PasswordHashMemoryMiB: 184,
@@ -154,6 +162,8 @@ func (c *Config) settings() []setting {
 		{flag: "ingest-map", env: "VIGIL_INGEST_MAP", help: "YAML file mapping senders' addresses and listeners to organisations, read again on SIGHUP (docs/ingest.md; empty: every event to the national root)", str: &c.IngestMap},
 		{flag: "o365-config", env: "VIGIL_O365_CONFIG", help: "YAML file of Microsoft 365 / Entra ID tenants to poll (Management Activity API, Graph sign-in and audit logs) with their app registrations and organisations (docs/ingest.md; empty: off)", str: &c.O365Config},
 		{flag: "events-max-age", env: "VIGIL_EVENTS_MAX_AGE", help: "how long security events are kept: 90d, 26w, 8760h, or forever (older days are dropped hourly)", str: &c.EventsMaxAge},
+		{flag: "silent-factor", env: "VIGIL_SILENT_FACTOR", help: "a log source is silent, and raises an alert, once quiet for this many times its usual interval between batches (and at least --silent-floor); 0: no silence alerts", str: &c.SilentFactor},
+		{flag: "silent-floor", env: "VIGIL_SILENT_FLOOR", help: "the shortest quiet that makes a log source silent, e.g. 5m or 1h", str: &c.SilentFloor},
 		{flag: "audit-key", env: "VIGIL_AUDIT_KEY", help: "the audit chain's HMAC key itself, 64+ hexadecimal digits (prefer the environment variable); overrides --audit-key-file", str: &c.AuditKey, secret: true},
 	}
 }
@@ -242,6 +252,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.EventsRetention(); err != nil {
 		bad("events-max-age", "%v", err)
+	}
+	if _, _, err := c.SilentSources(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.SyslogTLS != "" && (c.TLSCert == "" || c.TLSKey == "") {
 		bad("syslog-tls", "needs --tls-cert and --tls-key")
@@ -367,6 +380,23 @@ func redact(v string) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// SilentSources are SilentFactor and SilentFloor parsed: factor 0 means
+// no silence alerts.
+func (c *Config) SilentSources() (factor float64, floor time.Duration, err error) {
+	f, perr := strconv.ParseFloat(strings.TrimSpace(c.SilentFactor), 64)
+	if perr != nil || f < 0 || f > 1000 || math.IsNaN(f) {
+		return 0, 0, fmt.Errorf("--silent-factor %q: want a number from 1 to 1000 such as 4, or 0 for no silence alerts", c.SilentFactor)
+	}
+	if f > 0 && f < 1 {
+		return 0, 0, fmt.Errorf("--silent-factor %q: below 1 calls a source silent before its usual interval has passed", c.SilentFactor)
+	}
+	d, perr := time.ParseDuration(strings.TrimSpace(c.SilentFloor))
+	if perr != nil || d < time.Minute {
+		return 0, 0, fmt.Errorf("--silent-floor %q: want a duration of a minute or more, such as 5m or 1h", c.SilentFloor)
+	}
+	return f, d, nil
 }
 
 // EventsRetention is EventsMaxAge as a duration; 0 keeps events forever.

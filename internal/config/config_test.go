@@ -84,3 +84,21 @@ func TestEventsRetention(t *testing.T) {
 		}
 	}
 }
+
+func TestSilentSources(t *testing.T) {
+	c := Default()
+	if f, d, err := c.SilentSources(); err != nil || f != 4 || d != 5*time.Minute {
+		t.Fatalf("defaults = %v %v %v", f, d, err)
+	}
+	for _, x := range []struct{ factor, floor, want string }{
+		{"0", "5m", ""}, {"2.5", "1h", ""}, {"x", "5m", "--silent-factor"}, {"0.5", "5m", "--silent-factor"},
+		{"-1", "5m", "--silent-factor"}, {"NaN", "5m", "--silent-factor"}, {"4", "10s", "--silent-floor"}, {"4", "soon", "--silent-floor"},
+	} {
+		c := Default()
+		c.SilentFactor, c.SilentFloor = x.factor, x.floor
+		err := c.Validate()
+		if x.want == "" && err != nil || x.want != "" && (err == nil || !strings.Contains(err.Error(), x.want)) {
+			t.Errorf("factor %q floor %q: %v, want %q", x.factor, x.floor, err, x.want)
+		}
+	}
+}

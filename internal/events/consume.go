@@ -19,11 +19,15 @@ import (
 // acknowledges its messages. A crash before the acknowledgement
 // redelivers the batch, which Append's idempotence by ID stores once.
 
+// DefaultDurable is the store consumer's name; its pending messages are
+// the store's lag behind the stream.
+const DefaultDurable = "events-store"
+
 // ConsumerOptions configure Consume.
 type ConsumerOptions struct {
 	// Stream is the stream to read (ingest.EventStream); it must exist.
 	Stream string
-	// Durable is the consumer's name (default "events-store").
+	// Durable is the consumer's name (default DefaultDurable).
 	Durable string
 	// Batch is how many messages a fetch asks for (default 1000).
 	Batch int
@@ -41,7 +45,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, st Store, o ConsumerOp
 		return nil, errors.New("events: consume: stream, store and JetStream are required")
 	}
 	if o.Durable == "" {
-		o.Durable = "events-store"
+		o.Durable = DefaultDurable
 	}
 	if o.Batch <= 0 {
 		o.Batch = 1000

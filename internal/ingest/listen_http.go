@@ -412,7 +412,7 @@ func acceptedOf(evs []events.Event, remote netip.AddrPort) []acceptedEvent {
 	}
 	acc := make([]acceptedEvent, len(evs))
 	for i := range evs {
-		acc[i] = acceptedEvent{org: evs[i].Org, addr: host, bytes: len(evs[i].Raw), parseError: evs[i].ParseError != ""}
+		acc[i] = acceptedEvent{org: evs[i].Org, addr: host, token: evs[i].Source.Token, bytes: len(evs[i].Raw), parseError: evs[i].ParseError != ""}
 	}
 	return acc
 }

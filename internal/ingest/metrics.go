@@ -26,6 +26,9 @@ type Metrics struct {
 
 type countKey struct{ listener, org string }
 
+// senderKey names a sender: a listener and the sending host, or for the
+// HTTP endpoints the ingest token's label (a shipper behind NAT or a
+// load balancer posts from changing addresses but with one token).
 type senderKey struct{ listener, addr string }
 
 // Counts are one listener's figures for one organisation.
@@ -40,13 +43,57 @@ type Counts struct {
 	Bytes int64 `json:"bytes"`
 }
 
-// Seen is one sending address as a listener last saw it.
+// Seen is one sender as a listener last saw it.
 type Seen struct {
-	Listener string    `json:"listener"`
-	Addr     string    `json:"addr"`
+	Listener string `json:"listener"`
+	// Addr is the sending host (the last one, for a token's sender).
+	Addr string `json:"addr"`
+	// Token is the ingest token's label for the HTTP endpoints' senders,
+	// which are keyed by it; "" for the syslog listeners.
+	Token    string    `json:"token,omitempty"`
 	Org      string    `json:"org"`
 	LastSeen time.Time `json:"last_seen"`
 	Events   int64     `json:"events"`
+	// Interval is the sender's usual gap between batches: an
+	// exponentially weighted mean of the gaps of at least MinGap, learnt
+	// from Gaps of them (0 until the first).
+	Interval time.Duration `json:"interval_ns"`
+	Gaps     int64         `json:"gaps"`
+}
+
+// Name is how people know the sender: "relp 10.0.0.5" or "http token
+// winlogbeat on dc01".
+func (s Seen) Name() string {
+	if s.Token != "" {
+		return s.Listener + " token " + s.Token
+	}
+	return s.Listener + " " + s.Addr
+}
+
+// MinGap is the shortest quiet spell that counts as a gap between a
+// sender's batches when learning its usual interval: messages closer
+// together are one burst.
+const MinGap = time.Second
+
+// gapWeight is the weight of the newest gap in the mean: about the last
+// eight gaps matter.
+const gapWeight = 0.25
+
+// learnGap folds the quiet spell before now into s's usual interval.
+func (s *Seen) learnGap(now time.Time) {
+	if s.LastSeen.IsZero() {
+		return
+	}
+	gap := now.Sub(s.LastSeen)
+	if gap < MinGap {
+		return
+	}
+	if s.Gaps == 0 {
+		s.Interval = gap
+	} else {
+		s.Interval += time.Duration(gapWeight * float64(gap-s.Interval))
+	}
+	s.Gaps++
 }
 
 // NewMetrics returns an empty table.
@@ -64,6 +111,7 @@ func (m *Metrics) accepted(listener string, now time.Time, evs []acceptedEvent) 
 	defer m.mu.Unlock()
 	var c *Counts
 	var s *Seen
+	var sk senderKey
 	for _, e := range evs {
 		if c == nil || c.Org != e.org {
 			k := countKey{listener, e.org}
@@ -77,20 +125,27 @@ func (m *Metrics) accepted(listener string, now time.Time, evs []acceptedEvent) 
 		if e.parseError {
 			c.ParseErrors++
 		}
-		if e.addr == "" {
+		if e.addr == "" && e.token == "" {
 			continue
 		}
-		if s == nil || s.Addr != e.addr {
-			k := senderKey{listener, e.addr}
+		k := senderKey{listener, e.addr}
+		if e.token != "" {
+			k.addr = "token:" + e.token
+		}
+		if s == nil || sk != k {
+			sk = k
 			if s = m.senders[k]; s == nil {
 				if len(m.senders) >= maxSenders {
 					m.forgetOldest()
 				}
-				s = &Seen{Listener: listener, Addr: e.addr}
+				s = &Seen{Listener: listener, Addr: e.addr, Token: e.token}
 				m.senders[k] = s
 			}
 		}
-		s.Org = e.org
+		if !s.LastSeen.Equal(now) {
+			s.learnGap(now)
+		}
+		s.Addr, s.Org = e.addr, e.org
 		s.LastSeen = now
 		s.Events++
 	}
@@ -112,7 +167,9 @@ func (m *Metrics) forgetOldest() {
 type acceptedEvent struct {
 	// addr is the sender's host (no port: a sender reconnects from a new
 	// one), "" for transports without one.
-	org, addr  string
+	org, addr string
+	// token is the ingest token's label (HTTP endpoints only).
+	token      string
 	bytes      int
 	parseError bool
 }
@@ -169,17 +226,29 @@ func (m *Metrics) Dropped() map[string]int64 {
 
 // Senders returns the last-seen table, most recently seen first.
 func (m *Metrics) Senders() []Seen {
+	out := m.senderList()
+	sort.Slice(out, func(i, j int) bool {
+		a, b := &out[i], &out[j]
+		switch {
+		case !a.LastSeen.Equal(b.LastSeen):
+			return a.LastSeen.After(b.LastSeen)
+		case a.Listener != b.Listener:
+			return a.Listener < b.Listener
+		case a.Token != b.Token:
+			return a.Token < b.Token
+		}
+		return a.Addr < b.Addr
+	})
+	return out
+}
+
+// senderList is the last-seen table in no order.
+func (m *Metrics) senderList() []Seen {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]Seen, 0, len(m.senders))
 	for _, s := range m.senders {
 		out = append(out, *s)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].LastSeen.Equal(out[j].LastSeen) {
-			return out[i].LastSeen.After(out[j].LastSeen)
-		}
-		return out[i].Listener+out[i].Addr < out[j].Listener+out[j].Addr
-	})
 	return out
 }

@@ -35,6 +35,9 @@ func (w *Web) areas() []area {
 	if w.o.Events != nil {
 		out = append(out, area{Key: "events", Label: "Events", Href: "/events", handler: w.eventsSearch, shown: readsOrgs})
 	}
+	if w.o.Ingest != nil {
+		out = append(out, area{Key: "ingest", Label: "Ingest", Href: "/ingest", handler: w.ingestPage, shown: readsOrgs})
+	}
 	if w.o.KPIs != nil {
 		out = append(out, area{Key: "kpis", Label: "Case KPIs", Href: "/cases/kpis", handler: w.kpis, shown: readsOrgs})
 	}

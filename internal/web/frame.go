@@ -79,6 +79,9 @@ func (w *Web) funcs() template.FuncMap {
 	for k, f := range kpiFuncs() {
 		m[k] = f
 	}
+	for k, f := range ingestFuncs() {
+		m[k] = f
+	}
 	return m
 }
 

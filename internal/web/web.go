@@ -95,6 +95,8 @@ type Options struct {
 	// EventSearches, when set with Events, adds each person's saved
 	// event searches to the Events page.
 	EventSearches *events.Searches
+	// Ingest, when set, adds the ingest dashboard (ingest.go).
+	Ingest IngestSource
 }
 
 // Web holds the parsed templates and the static assets.
@@ -125,6 +127,7 @@ var pageNames = []string{
 	"suppliers", "supply_register", "supply_supplier", "supply_product", "supply_impact", "supply_concentration",
 	"supply_graph", "supply_map", "supply_import", "supply_boundaries",
 	"account_notifications", "kpis", "events", "event",
+	"ingest",
 }
 
 // New parses every template and hashes every asset once, so a broken

@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/ingest"
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/savedview"
@@ -117,6 +118,9 @@ type envOptions struct {
 	cases bool
 	// events adds the event store and search (events_test.go).
 	events bool
+	// ingest adds the ingest dashboard over counts with nothing received
+	// (ingest_test.go has one with senders).
+	ingest bool
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
@@ -204,6 +208,13 @@ func newEnv(t *testing.T, eo envOptions) *env {
 		if o.EventSearches, err = events.NewSearches(views, nil); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if eo.ingest {
+		h, err := ingest.NewHealth(ingest.HealthOptions{Metrics: ingest.NewMetrics(), Paths: orgs.Paths, Root: org.RootCode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Ingest = h
 	}
 	w, err := New(o)
 	if err != nil {
@@ -1063,7 +1074,7 @@ func TestErrorPages(t *testing.T) {
 // partials.html defines reached from a rendered page. checkNoInline runs
 // on all of them.
 func TestEveryPageRenders(t *testing.T) {
-	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true})
+	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true, ingest: true})
 	pagesWithCases := casePagePaths(t, e)
 	if err := e.events.Append(context.Background(), []events.Event{{ID: "0123456789abcdef0123456789abcdef", Org: "RR8", ReceivedAt: time.Now().UTC(), EventTime: time.Now().UTC(),
 		Source: events.Source{Protocol: "file", Host: "ws1"}, Fields: map[string]any{"EventID": float64(1), "CommandLine": "cmd.exe"}, Raw: "raw text"}}); err != nil {
@@ -1110,6 +1121,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"/suppliers/graph": "supply_graph", "/suppliers/graph?node=org:RJ1": "supply_graph", "/suppliers/map": "supply_map",
 		"/suppliers/map?view=concentration&service=pathology": "supply_map", "/suppliers/import": "supply_import", "/suppliers/boundaries": "supply_boundaries",
 		"/account/notifications": "account_notifications", "/cases/kpis": "kpis", "/cases/kpis?since=2026-01-01&org=RR8": "kpis",
+		"/ingest": "ingest",
 	} {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
@@ -1143,6 +1155,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"supply_import": supplyImportData{}, "supply_boundaries": boundariesData{},
 		"alerts": inboxData{}, "alert": alertData{}, "cases": caseListData{}, "case": caseData{}, "case_new": caseNewData{},
 		"account_notifications": notifySettingsData{}, "kpis": kpiData{}, "events": eventsData{}, "event": eventData{E: events.Event{}},
+		"ingest": ingestData{},
 	}
 	for _, n := range append(pageNames, casePageNames...) {
 		var buf bytes.Buffer
