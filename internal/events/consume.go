@@ -73,49 +73,103 @@ func Consume(ctx context.Context, js jetstream.JetStream, st Store, o ConsumerOp
 	if err != nil {
 		return nil, fmt.Errorf("events: consumer %s on %s: %w", o.Durable, o.Stream, err)
 	}
+	// Two stages, so that the next batch is fetched and decoded (NATS and
+	// JSON: the other core) while this one is appended (SQLite): the
+	// fetcher hands each batch over a channel of one, the storer appends
+	// and acknowledges it. At most three batches are in memory.
 	cctx, cancel := context.WithCancel(ctx)
+	batches := make(chan fetched, 1)
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		backoff := time.Second
-		for cctx.Err() == nil {
-			n, err := consumeBatch(cctx, cons, st, o)
-			if err != nil {
-				if cctx.Err() != nil {
-					return
-				}
-				o.Logger.Warn("events: store a batch", "err", err, "retry_in", backoff)
-				select {
-				case <-cctx.Done():
-					return
-				case <-time.After(backoff):
-				}
-				backoff = min(2*backoff, 30*time.Second)
-				continue
+		defer close(batches)
+		retry(cctx, o.Logger, "events: fetch a batch", func() (bool, error) {
+			b, err := fetchBatch(cons, o)
+			if err != nil || len(b.evs) == 0 {
+				return false, err
 			}
-			backoff = time.Second
-			if n > 0 && o.Stored != nil {
-				o.Stored(n)
+			select {
+			case batches <- b:
+				return true, nil
+			case <-cctx.Done():
+				b.nak() // not stored: redelivered at once to whoever is next
+				return false, cctx.Err()
 			}
-		}
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		retry(cctx, o.Logger, "events: store a batch", func() (bool, error) {
+			b, ok := <-batches
+			if !ok {
+				return false, cctx.Err()
+			}
+			if err := st.Append(cctx, b.evs); err != nil {
+				b.nak()
+				return false, err
+			}
+			for _, m := range b.msgs {
+				if err := m.Ack(); err != nil {
+					// Redelivered later and stored once (Append is idempotent).
+					o.Logger.Warn("events: ack", "err", err)
+				}
+			}
+			if o.Stored != nil {
+				o.Stored(len(b.evs))
+			}
+			return true, nil
+		})
 	}()
 	return func() { cancel(); wg.Wait() }, nil
 }
 
-// consumeBatch fetches up to o.Batch messages, appends their events and
-// acknowledges them; a message that is not an event is terminated (logged,
-// never redelivered), and a store failure hands the batch back.
-func consumeBatch(ctx context.Context, cons jetstream.Consumer, st Store, o ConsumerOptions) (int, error) {
+// retry runs step until ctx ends, waiting after a failure (1 s, doubling
+// to 30 s, reset by a success).
+func retry(ctx context.Context, log *slog.Logger, what string, step func() (bool, error)) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		ok, err := step()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn(what, "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 30*time.Second)
+		case ok:
+			backoff = time.Second
+		}
+	}
+}
+
+// fetched is a batch of the stream's messages and their events.
+type fetched struct {
+	msgs []jetstream.Msg
+	evs  []Event
+}
+
+// nak hands the batch back for redelivery a second later.
+func (b fetched) nak() {
+	for _, m := range b.msgs {
+		_ = m.NakWithDelay(time.Second)
+	}
+}
+
+// fetchBatch fetches up to o.Batch messages and decodes their events; a
+// message that is not an event is terminated (logged, never
+// redelivered). No messages within o.MaxWait is an empty batch.
+func fetchBatch(cons jetstream.Consumer, o ConsumerOptions) (fetched, error) {
 	batch, err := cons.Fetch(o.Batch, jetstream.FetchMaxWait(o.MaxWait))
 	if err != nil {
 		if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, context.DeadlineExceeded) {
-			return 0, nil
+			return fetched{}, nil
 		}
-		return 0, err
+		return fetched{}, err
 	}
-	var msgs []jetstream.Msg
-	var evs []Event
+	var b fetched
 	for m := range batch.Messages() {
 		ev, err := decodeStreamEvent(m.Data())
 		if err != nil {
@@ -123,28 +177,13 @@ func consumeBatch(ctx context.Context, cons jetstream.Consumer, st Store, o Cons
 			_ = m.Term()
 			continue
 		}
-		msgs = append(msgs, m)
-		evs = append(evs, ev)
+		b.msgs = append(b.msgs, m)
+		b.evs = append(b.evs, ev)
 	}
-	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && len(msgs) == 0 {
-		return 0, err
+	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && len(b.msgs) == 0 {
+		return fetched{}, err
 	}
-	if len(evs) == 0 {
-		return 0, nil
-	}
-	if err := st.Append(ctx, evs); err != nil {
-		for _, m := range msgs {
-			_ = m.NakWithDelay(time.Second)
-		}
-		return 0, err
-	}
-	for _, m := range msgs {
-		if err := m.Ack(); err != nil {
-			// Redelivered later and stored once (Append is idempotent).
-			o.Logger.Warn("events: ack", "err", err)
-		}
-	}
-	return len(evs), nil
+	return b, nil
 }
 
 // streamEvent is an Event as the stream carries it, its fields left as

@@ -84,6 +84,12 @@ func TestConsume(t *testing.T) {
 		stop = start()
 		defer stop()
 		waitFor(1500)
+		// Stored is told once the batch's acknowledgements are sent, a
+		// moment after the store holds it.
+		deadline := time.Now().Add(10 * time.Second)
+		for stored.Load() < 1500 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
 		if got := stored.Load(); got < 1500 {
 			t.Errorf("Stored heard of %d events, want at least 1500", got)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -153,6 +154,9 @@ type PublisherOptions struct {
 	AckTimeout time.Duration
 	// Metrics, when set, counts duplicates JetStream dropped.
 	Metrics *Metrics
+	// Logger says when the stream had to be made smaller than the
+	// default; nil discards.
+	Logger *slog.Logger
 }
 
 // Publisher publishes normalised events on the EVENTS stream durably: a
@@ -176,6 +180,7 @@ func NewPublisher(ctx context.Context, opts PublisherOptions) (*Publisher, error
 	if opts.Conn == nil {
 		return nil, errors.New("ingest publisher: Conn is required")
 	}
+	defaultSize := opts.Stream.MaxBytes == 0
 	if err := opts.Stream.validate(); err != nil {
 		return nil, err
 	}
@@ -199,14 +204,46 @@ func NewPublisher(ctx context.Context, opts PublisherOptions) (*Publisher, error
 	if err != nil {
 		return nil, fmt.Errorf("ingest publisher: JetStream: %w", err)
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, EventStreamConfig(opts.Stream)); err != nil {
-		return nil, fmt.Errorf("ingest publisher: ensure stream %s: %w", EventStream, err)
+	if err := ensureEventStream(ctx, js, opts.Stream, defaultSize, opts.Logger); err != nil {
+		return nil, err
 	}
 	return &Publisher{
 		js: js, sem: semaphore.NewWeighted(int64(opts.MaxInFlight)), max: int64(opts.MaxInFlight),
 		ackTimeout: opts.AckTimeout, metrics: opts.Metrics,
 	}, nil
 }
+
+// minStreamBytes is the smallest EVENTS stream ensureEventStream settles
+// for when the disk is short: about ten minutes at 10,000 events/s.
+const minStreamBytes = 1 << 30
+
+// ensureEventStream creates or updates the EVENTS stream. JetStream
+// reserves a stream's MaxBytes against the room it was given (by default
+// three quarters of the free disk when the embedded server starts), so the
+// default 50 GiB does not fit a smaller disk: with the default size the
+// stream is halved until it fits, down to minStreamBytes, and the log says
+// so; a size that was asked for is kept or refused.
+func ensureEventStream(ctx context.Context, js jetstream.JetStream, o StreamOptions, defaultSize bool, log *slog.Logger) error {
+	for {
+		_, err := js.CreateOrUpdateStream(ctx, EventStreamConfig(o))
+		var apiErr *jetstream.APIError
+		if err == nil || !defaultSize || !errors.As(err, &apiErr) || apiErr.ErrorCode != jsErrCodeStorageResources || o.MaxBytes/2 < minStreamBytes {
+			if err != nil {
+				return fmt.Errorf("ingest publisher: ensure stream %s (%d MiB): %w", EventStream, o.MaxBytes>>20, err)
+			}
+			return nil
+		}
+		o.MaxBytes /= 2
+		if log != nil {
+			log.Warn("ingest: the disk has no room for the default EVENTS stream; using a smaller one (the oldest events leave the stream sooner; the store keeps them)",
+				"max_bytes", o.MaxBytes, "default", DefaultStreamMaxBytes)
+		}
+	}
+}
+
+// jsErrCodeStorageResources is JetStream's "insufficient storage
+// resources available".
+const jsErrCodeStorageResources = 10047
 
 // Publish publishes evs and returns once JetStream has stored all of
 // them, waiting for in-flight room when other batches hold it. Every

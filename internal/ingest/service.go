@@ -108,7 +108,7 @@ func NewService(ctx context.Context, o ServiceOptions) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{orgs: orgs, metrics: NewMetrics()}
-	s.pub, err = NewPublisher(ctx, PublisherOptions{Conn: o.Conn, Stream: o.Stream, MaxInFlight: o.MaxInFlight, Metrics: s.metrics})
+	s.pub, err = NewPublisher(ctx, PublisherOptions{Conn: o.Conn, Stream: o.Stream, MaxInFlight: o.MaxInFlight, Metrics: s.metrics, Logger: o.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -147,7 +147,10 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 			// read and extended under the same lock).
 			dsn = fileURI(path) + "?_txlock=immediate" +
 				"&_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)" +
-				"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+				"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)" +
+				// 16 MB of page cache a connection rather than 2: the event
+				// store's writer touches four indexes per event.
+				"&_pragma=cache_size(-16384)"
 		}
 		db, err = sql.Open("sqlite", dsn)
 		if err != nil {
