@@ -40,10 +40,10 @@ func WatchRELP(t testing.TB, target string, key func(data string) string) *RELPW
 	w := &RELPWatch{ln: ln, target: target, key: key, acked: map[string]int{}, sent: map[string]int{}, conns: map[net.Conn]bool{}}
 	go w.accept()
 	t.Cleanup(func() {
-		ln.Close()
+		_ = ln.Close()
 		w.mu.Lock()
 		for c := range w.conns {
-			c.Close()
+			_ = c.Close()
 		}
 		w.mu.Unlock()
 	})
@@ -90,7 +90,7 @@ func (w *RELPWatch) accept() {
 		}
 		up, err := net.Dial("tcp", w.target)
 		if err != nil {
-			down.Close() // the listener is down: the sender retries later
+			_ = down.Close() // the listener is down: the sender retries later
 			continue
 		}
 		go w.session(down, up)
@@ -103,8 +103,8 @@ func (w *RELPWatch) session(down, up net.Conn) {
 	w.track(down, true)
 	w.track(up, true)
 	defer func() {
-		down.Close()
-		up.Close()
+		_ = down.Close()
+		_ = up.Close()
 		w.track(down, false)
 		w.track(up, false)
 	}()

@@ -124,7 +124,7 @@ func WaitTCP(t testing.TB, addr string) {
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
-			c.Close()
+			_ = c.Close()
 			return
 		}
 		if time.Now().After(deadline) {
@@ -141,7 +141,7 @@ func FreeUDPPort(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pc.Close()
+	defer func() { _ = pc.Close() }()
 	_, p, _ := net.SplitHostPort(pc.LocalAddr().String())
 	return p
 }
@@ -153,7 +153,7 @@ func FreeTCPPort(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	_, p, _ := net.SplitHostPort(ln.Addr().String())
 	return p
 }
