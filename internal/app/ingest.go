@@ -19,9 +19,9 @@ import (
 )
 
 // The write path of protective monitoring (issue 16; DESIGN's data flow):
-// the listeners of --syslog-udp, --syslog-tcp, --syslog-tls and --relp and
-// the HTTP endpoints (POST /api/v1/events, the Elasticsearch bulk API
-// under /es) normalise what senders send and publish it durably to the
+// the listeners of --syslog-udp, --syslog-tcp, --syslog-tls, --relp and
+// --netflow and the HTTP endpoints (POST /api/v1/events, the
+// Elasticsearch bulk API under /es) normalise what senders send and publish it durably to the
 // EVENTS stream, acknowledging senders only then; the event store's
 // durable consumer appends it and acknowledges after its own write.
 
@@ -35,7 +35,7 @@ func (s *Server) startIngest(ctx context.Context) error {
 	cfg := s.Config
 	o := ingest.ServiceOptions{
 		Conn: s.Bus.Conn(), Root: org.RootCode, MapFile: cfg.IngestMap,
-		SyslogUDP: cfg.SyslogUDP, SyslogTCP: cfg.SyslogTCP, SyslogTLS: cfg.SyslogTLS, RELP: cfg.RELP,
+		SyslogUDP: cfg.SyslogUDP, SyslogTCP: cfg.SyslogTCP, SyslogTLS: cfg.SyslogTLS, RELP: cfg.RELP, NetFlow: cfg.NetFlow,
 		Authenticate: s.ingestSender, Logger: s.Log.With("component", "ingest"), Now: s.Now,
 	}
 	// --tls-cert and --tls-key serve HTTPS too; syslog over TLS uses them

@@ -20,6 +20,7 @@ import (
 //	--syslog-tcp ADDR   SyslogTCP
 //	--syslog-tls ADDR   SyslogTLS, with --tls-cert FILE / --tls-key FILE
 //	--relp ADDR         RELP
+//	--netflow ADDR      NetFlow (v5, v9 and IPFIX over UDP)
 //	--ingest-map FILE   MapFile
 //
 // An empty address leaves that listener off. The HTTP handlers need no
@@ -38,6 +39,10 @@ type ServiceOptions struct {
 
 	SyslogUDP, SyslogTCP, SyslogTLS, RELP string
 	TLSCert, TLSKey                       string
+	// NetFlow is where flow exports arrive over UDP (NetFlowListener);
+	// Templates bounds its template cache (zero: the defaults).
+	NetFlow   string
+	Templates TemplateOptions
 
 	// Parse configures the Normaliser (zero: detect every format).
 	Parse Options
@@ -143,6 +148,12 @@ func NewService(ctx context.Context, o ServiceOptions) (*Service, error) {
 	if o.RELP != "" {
 		l, err := NewRELPListener(lo(o.RELP))
 		if err := add(ListenerRELP, l, err); err != nil {
+			return nil, err
+		}
+	}
+	if o.NetFlow != "" {
+		l, err := NewNetFlowListener(lo(o.NetFlow), o.Templates)
+		if err := add(ListenerNetFlow, l, err); err != nil {
 			return nil, err
 		}
 	}

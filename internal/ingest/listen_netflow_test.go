@@ -1,0 +1,294 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/testneed"
+)
+
+// needSoftflowd returns Debian's softflowd (in /usr/sbin, often not on a
+// user's PATH), or stops the test.
+func needSoftflowd(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("softflowd"); err == nil {
+		return p
+	}
+	const p = "/usr/sbin/softflowd"
+	if _, err := os.Stat(p); err != nil {
+		testneed.Missing(t, "softflowd (Debian package softflowd)", err)
+	}
+	return p
+}
+
+// pcapFlow is one unidirectional flow the test writes into a capture.
+type pcapFlow struct {
+	src, dst         netip.Addr
+	srcPort, dstPort uint16
+	proto            uint8
+	sizes            []int           // IP total length of each packet
+	times            []time.Duration // each packet's offset from the capture's start
+}
+
+func (f pcapFlow) bytes() (n uint64) {
+	for _, s := range f.sizes {
+		n += uint64(s)
+	}
+	return n
+}
+
+// testFlows are 40 distinct IPv4 flows (TCP, UDP and ICMP) of one to
+// five packets, spread over about four seconds. The capture's last
+// packet falls on a whole second, because a v9 header gives the export
+// time in whole seconds and softflowd -a exports at the last packet's
+// time.
+func testFlows() []pcapFlow {
+	var flows []pcapFlow
+	var last time.Duration
+	for i := range 40 {
+		f := pcapFlow{
+			src:     netip.AddrFrom4([4]byte{10, 1, byte(i / 10), byte(i%10 + 1)}),
+			dst:     netip.AddrFrom4([4]byte{192, 168, byte(i % 3), byte(i + 10)}),
+			srcPort: uint16(40000 + i*7),
+			dstPort: []uint16{443, 80, 53, 22, 3389, 1433}[i%6],
+			proto:   6,
+		}
+		switch {
+		case i%7 == 6:
+			f.proto, f.srcPort, f.dstPort = 1, 0, 8<<8 // echo request
+		case i%3 == 2:
+			f.proto = 17
+		}
+		for k := range 1 + i%5 {
+			f.sizes = append(f.sizes, 60+i*13+k*101)
+			at := time.Duration(i)*97*time.Millisecond + time.Duration(k)*31*time.Millisecond
+			f.times = append(f.times, at)
+			last = max(last, at)
+		}
+		flows = append(flows, f)
+	}
+	shift := last.Truncate(time.Second) + time.Second - last
+	for i := range flows {
+		for k := range flows[i].times {
+			flows[i].times[k] += shift
+		}
+	}
+	return flows
+}
+
+// pcapStart is the capture's first instant (the flows' times follow it).
+var pcapStart = time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+
+// writePcap writes flows as a classic pcap (Ethernet, IPv4, TCP/UDP/ICMP
+// headers and zero payload to each packet's size), packets in time order.
+func writePcap(t testing.TB, path string, flows []pcapFlow) {
+	t.Helper()
+	type pkt struct {
+		at   time.Duration
+		data []byte
+	}
+	var pkts []pkt
+	for fi, f := range flows {
+		for k, size := range f.sizes {
+			ip := make([]byte, size)
+			ip[0], ip[1] = 0x45, 0
+			binary.BigEndian.PutUint16(ip[2:], uint16(size))
+			binary.BigEndian.PutUint16(ip[4:], uint16(fi*16+k))
+			ip[8], ip[9] = 64, f.proto
+			copy(ip[12:16], f.src.AsSlice())
+			copy(ip[16:20], f.dst.AsSlice())
+			binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip[:20]))
+			l4 := ip[20:]
+			switch f.proto {
+			case 6:
+				binary.BigEndian.PutUint16(l4[0:], f.srcPort)
+				binary.BigEndian.PutUint16(l4[2:], f.dstPort)
+				binary.BigEndian.PutUint32(l4[4:], uint32(1000+k))
+				l4[12] = 5 << 4
+				l4[13] = 0x18 // PSH ACK
+				if k == 0 {
+					l4[13] = 0x02 // SYN
+				}
+				binary.BigEndian.PutUint16(l4[14:], 65535)
+			case 17:
+				binary.BigEndian.PutUint16(l4[0:], f.srcPort)
+				binary.BigEndian.PutUint16(l4[2:], f.dstPort)
+				binary.BigEndian.PutUint16(l4[4:], uint16(size-20))
+			case 1:
+				l4[0], l4[1] = byte(f.dstPort>>8), byte(f.dstPort)
+				binary.BigEndian.PutUint16(l4[4:], uint16(fi))
+			}
+			frame := make([]byte, 14, 14+size)
+			copy(frame[0:6], []byte{0x02, 0, 0, 0, 0, 2})
+			copy(frame[6:12], []byte{0x02, 0, 0, 0, 0, 1})
+			binary.BigEndian.PutUint16(frame[12:], 0x0800)
+			pkts = append(pkts, pkt{f.times[k], append(frame, ip...)})
+		}
+	}
+	// Insertion sort by time: stable, and the list is short.
+	for i := 1; i < len(pkts); i++ {
+		for j := i; j > 0 && pkts[j].at < pkts[j-1].at; j-- {
+			pkts[j], pkts[j-1] = pkts[j-1], pkts[j]
+		}
+	}
+	var b bytes.Buffer
+	hdr := make([]byte, 24)
+	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
+	binary.LittleEndian.PutUint16(hdr[4:], 2)
+	binary.LittleEndian.PutUint16(hdr[6:], 4)
+	binary.LittleEndian.PutUint32(hdr[16:], 65535)
+	binary.LittleEndian.PutUint32(hdr[20:], 1) // LINKTYPE_ETHERNET
+	b.Write(hdr)
+	for _, p := range pkts {
+		ts := pcapStart.Add(p.at)
+		rec := make([]byte, 16)
+		binary.LittleEndian.PutUint32(rec[0:], uint32(ts.Unix()))
+		binary.LittleEndian.PutUint32(rec[4:], uint32(ts.Nanosecond()/1000))
+		binary.LittleEndian.PutUint32(rec[8:], uint32(len(p.data)))
+		binary.LittleEndian.PutUint32(rec[12:], uint32(len(p.data)))
+		b.Write(rec)
+		b.Write(p.data)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ipChecksum(h []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(h); i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(h[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
+
+// runSoftflowd has softflowd read pcap and export every flow to addr in
+// NetFlow version (5, 9 or 10 for IPFIX), in the foreground (-r implies
+// -d and no control socket); -a takes the capture's times as the clock,
+// so the exported times are the packets' own; at the end of the file it
+// expires and exports every flow, then exits.
+func runSoftflowd(t testing.TB, pcap, addr string, version int, extra ...string) {
+	t.Helper()
+	args := append([]string{"-r", pcap, "-n", addr, "-v", strconv.Itoa(version), "-a"}, extra...)
+	out, err := exec.Command(needSoftflowd(t), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("softflowd %v: %v\n%s", args, err, out)
+	}
+}
+
+// Debian's softflowd reads a capture the test writes and exports its
+// flows as NetFlow v5, v9 and IPFIX to the listener; every flow is one
+// event on the EVENTS stream with the addresses, ports, protocol,
+// packets, bytes and times written, owned by the organisation mapped
+// from the exporter's address.
+func TestSoftflowdIntoNetFlowListener(t *testing.T) {
+	needSoftflowd(t)
+	flows := testFlows()
+	pcap := filepath.Join(t.TempDir(), "flows.pcap")
+	writePcap(t, pcap, flows)
+	want := map[string]pcapFlow{}
+	for _, f := range flows {
+		want[f.src.String()] = f
+	}
+	for _, v := range []struct {
+		version int
+		format  string
+		extra   []string
+	}{
+		{5, FormatNetFlowV5, nil},
+		{9, FormatNetFlowV9, nil},
+		{10, FormatIPFIX, nil},
+		{10, FormatIPFIX, []string{"-A", "milli"}},
+	} {
+		t.Run(fmt.Sprintf("%s%v", v.format, v.extra), func(t *testing.T) {
+			r := newRig(t, "senders:\n  - match: 127.0.0.1\n    org: RJ1\n", PublisherOptions{})
+			l, err := NewNetFlowListener(r.opts(), TemplateOptions{})
+			start(t, l, err)
+			runSoftflowd(t, pcap, l.Addr().String(), v.version, v.extra...)
+			got := r.waitEvents(len(flows))
+			if len(got) != len(flows) {
+				t.Fatalf("%d events, want %d", len(got), len(flows))
+			}
+			ids := map[string]bool{}
+			for _, e := range got {
+				ev := e.ev
+				if ev.ID == "" || e.msgID != ev.ID || ids[ev.ID] {
+					t.Errorf("event ID %q, Nats-Msg-Id %q (seen before: %v)", ev.ID, e.msgID, ids[ev.ID])
+				}
+				ids[ev.ID] = true
+				if ev.Org != "RJ1" || e.subject != "events.RJ1" || ev.ParseError != "" {
+					t.Errorf("%s: org %s on %s, parse error %q", ev.Raw, ev.Org, e.subject, ev.ParseError)
+				}
+				if ev.Source.Protocol != ListenerNetFlow || ev.Source.Format != v.format || ev.Product != "netflow" || ev.Service != "netflow" {
+					t.Errorf("%s: source %+v, log source %s/%s/%s", ev.Raw, ev.Source, ev.Product, ev.Service, ev.Category)
+				}
+				if host, _, _ := net.SplitHostPort(ev.Source.Addr); host != "127.0.0.1" || ev.Fields["exporter"] != "127.0.0.1" {
+					t.Errorf("%s: source addr %s, exporter %v", ev.Raw, ev.Source.Addr, ev.Fields["exporter"])
+				}
+				src, _ := ev.Fields["src_ip"].(string)
+				f, ok := want[src]
+				if !ok {
+					t.Errorf("event for no flow written: %s", ev.Raw)
+					continue
+				}
+				delete(want, src)
+				fields := map[string]any{
+					"dst_ip": f.dst.String(), "protocol_number": float64(f.proto), "protocol": protoName(f.proto),
+					"packets": float64(len(f.sizes)), "bytes": float64(f.bytes()), "version": float64(v.version),
+					"start": flowTime(pcapStart.Add(f.times[0])), "end": flowTime(pcapStart.Add(f.times[len(f.times)-1])),
+				}
+				if f.proto == 1 {
+					fields["icmp_type"], fields["icmp_code"] = float64(8), float64(0)
+				} else {
+					fields["src_port"], fields["dst_port"] = float64(f.srcPort), float64(f.dstPort)
+					fields["destination.port"] = float64(f.dstPort)
+				}
+				if f.proto == 6 {
+					flags := 0x02
+					if len(f.sizes) > 1 {
+						flags |= 0x18
+					}
+					fields["tcp_flags"] = float64(flags)
+				}
+				for k, w := range fields {
+					if ev.Fields[k] != w {
+						t.Errorf("%s: %s = %v (%T), want %v", ev.Raw, k, ev.Fields[k], ev.Fields[k], w)
+					}
+				}
+				if !ev.EventTime.Equal(pcapStart.Add(f.times[0])) {
+					t.Errorf("%s: event time %s, want the flow's start", ev.Raw, ev.EventTime)
+				}
+			}
+			if len(want) > 0 {
+				// Refill for the next version.
+				t.Errorf("%d flows without an event", len(want))
+			}
+			for _, f := range flows {
+				want[f.src.String()] = f
+			}
+			fc := r.metrics.Flows()
+			if len(fc) != 1 || fc[0].Flows != int64(len(flows)) || fc[0].Malformed != 0 || fc[0].NoTemplate != 0 {
+				t.Errorf("flow metrics %+v", fc)
+			}
+			if v.version != 5 && fc[0].Templates == 0 {
+				t.Errorf("no template counted: %+v", fc)
+			}
+			counts, _ := r.metrics.Snapshot()
+			if len(counts) != 1 || counts[0].Events != int64(len(flows)) || counts[0].Org != "RJ1" {
+				t.Errorf("event counts %+v", counts)
+			}
+		})
+	}
+}

@@ -1,0 +1,295 @@
+package ingest
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/events"
+)
+
+// A flow becomes one event: Source.Protocol "netflow", Source.Addr the
+// exporter, Source.Format netflow-v5, netflow-v9 or ipfix, the log source
+// from logsources.yaml (Sigma's taxonomy has flows as service netflow),
+// and flat fields named as the rest of ingest names network fields
+// (src_ip, dst_ip, src_port, dst_port, as the firewall and Suricata
+// mappings do). There is no text to keep, so Raw is a one-line rendering
+// of the record.
+
+// flowFormat is the format name of a flow export version.
+func flowFormat(v uint16) string {
+	switch v {
+	case 5:
+		return FormatNetFlowV5
+	case 9:
+		return FormatNetFlowV9
+	}
+	return FormatIPFIX
+}
+
+// protoNames are the IANA protocol numbers' keywords flows mostly carry.
+var protoNames = [256]string{1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre", 50: "esp",
+	51: "ah", 58: "ipv6-icmp", 88: "eigrp", 89: "ospf", 103: "pim", 112: "vrrp", 132: "sctp"}
+
+// protoName is the protocol's keyword, or its number as text.
+func protoName(p uint8) string {
+	if s := protoNames[p]; s != "" {
+		return s
+	}
+	return strconv.Itoa(int(p))
+}
+
+// flowID derives the stable event ID of a flow: the first 16 bytes of
+// SHA-256 over "netflow", the exporter's address (without port), the
+// version, source ID / observation domain, the header's sequence number,
+// the record's index and its bytes, in hex. A datagram sent again (or
+// looped through two collectors' relays) gives the same IDs; the record's
+// bytes keep an exporter that restarted, and so counts its sequence
+// from 0 again, from colliding with what it sent before.
+func flowID(exporter netip.Addr, f *Flow) string {
+	h := sha256.New()
+	var b [64]byte
+	buf := append(b[:0], "netflow\x00"...)
+	buf = exporter.Unmap().AppendTo(buf)
+	buf = append(buf, 0)
+	buf = binary.BigEndian.AppendUint16(buf, f.Version)
+	buf = binary.BigEndian.AppendUint32(buf, f.Domain)
+	buf = binary.BigEndian.AppendUint32(buf, f.Seq)
+	buf = binary.BigEndian.AppendUint32(buf, uint32(f.Index))
+	h.Write(buf)
+	h.Write(f.Record)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+// flowTime formats a flow time for a field (RFC 3339, milliseconds).
+func flowTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
+// FlowEvent turns f, exported by exporter (host:port), into an event
+// owned by org; sources gives its log source (the shipped mapping when
+// nil).
+func FlowEvent(f *Flow, exporter netip.AddrPort, org string, received time.Time, sources *LogSources) events.Event {
+	host := exporter.Addr().Unmap()
+	format := flowFormat(f.Version)
+	m := make(map[string]any, 24)
+	ev := events.Event{
+		ID: flowID(host, f), Org: org, ReceivedAt: received,
+		Source: events.Source{Protocol: ListenerNetFlow, Format: format},
+		Fields: m,
+	}
+	if exporter.IsValid() {
+		ev.Source.Addr = exporter.String()
+	}
+	num := func(k string, v uint64) { m[k] = float64(v) }
+	num("version", uint64(f.Version))
+	m["exporter"] = host.String()
+	num("domain", uint64(f.Domain))
+	num("sequence", uint64(f.Seq))
+	if f.Src.IsValid() {
+		m["src_ip"] = f.Src.Unmap().String()
+	}
+	if f.Dst.IsValid() {
+		m["dst_ip"] = f.Dst.Unmap().String()
+	}
+	if f.Has&hasPorts != 0 && (f.Proto == 6 || f.Proto == 17 || f.Proto == 132 || f.Has&hasProto == 0) {
+		num("src_port", uint64(f.SrcPort))
+		num("dst_port", uint64(f.DstPort))
+	}
+	if f.Has&hasProto != 0 {
+		m["protocol"] = protoName(f.Proto)
+		num("protocol_number", uint64(f.Proto))
+	}
+	if f.Has&hasBytes != 0 {
+		num("bytes", f.Bytes)
+	}
+	if f.Has&hasPackets != 0 {
+		num("packets", f.Packets)
+	}
+	if !f.Start.IsZero() {
+		m["start"] = flowTime(f.Start)
+	}
+	if !f.End.IsZero() {
+		m["end"] = flowTime(f.End)
+	}
+	if !f.Start.IsZero() && !f.End.IsZero() && !f.End.Before(f.Start) {
+		m["duration"] = f.End.Sub(f.Start).Seconds()
+	}
+	if f.Has&hasTCPFlags != 0 && f.Proto == 6 {
+		num("tcp_flags", uint64(f.TCPFlags))
+	}
+	if f.Has&hasToS != 0 {
+		num("tos", uint64(f.ToS))
+	}
+	if f.Has&hasInput != 0 {
+		num("input", uint64(f.Input))
+	}
+	if f.Has&hasOutput != 0 {
+		num("output", uint64(f.Output))
+	}
+	if f.Has&hasNextHop != 0 && f.NextHop.IsValid() && !f.NextHop.IsUnspecified() {
+		m["next_hop"] = f.NextHop.Unmap().String()
+	}
+	if f.Has&hasAS != 0 && (f.SrcAS != 0 || f.DstAS != 0) {
+		num("src_as", uint64(f.SrcAS))
+		num("dst_as", uint64(f.DstAS))
+	}
+	if f.Has&hasICMP != 0 && (f.Proto == 1 || f.Proto == 58) {
+		num("icmp_type", uint64(f.ICMPType))
+		num("icmp_code", uint64(f.ICMPCode))
+	}
+	if f.Has&hasVLAN != 0 && f.VLAN != 0 {
+		num("vlan", uint64(f.VLAN))
+	}
+	if f.Has&hasDirection != 0 {
+		if f.Direction == 1 {
+			m["direction"] = "egress"
+		} else {
+			m["direction"] = "ingress"
+		}
+	}
+	if f.Has&hasEndReason != 0 {
+		num("end_reason", uint64(f.EndReason))
+	}
+	if f.Has&hasNAT != 0 {
+		if f.NATSrc.IsValid() {
+			m["nat_src_ip"] = f.NATSrc.Unmap().String()
+		}
+		if f.NATDst.IsValid() {
+			m["nat_dst_ip"] = f.NATDst.Unmap().String()
+		}
+	}
+	if f.Has&hasNATPorts != 0 {
+		num("nat_src_port", uint64(f.NATSrcPort))
+		num("nat_dst_port", uint64(f.NATDstPort))
+	}
+	if f.Has&hasReverse != 0 {
+		num("reverse_bytes", f.RevBytes)
+		num("reverse_packets", f.RevPackets)
+	}
+	if f.Sampling > 1 {
+		num("sampling_interval", uint64(f.Sampling))
+	}
+	ev.Raw = flowRaw(f, m)
+	if sources == nil {
+		sources = shippedLogSources()
+	}
+	ls := sources.Apply(format, m)
+	ev.Product, ev.Service, ev.Category = ls.Product, ls.Service, ls.Category
+	switch {
+	case !f.Start.IsZero():
+		ev.EventTime = f.Start
+	case !f.End.IsZero():
+		ev.EventTime = f.End
+	default:
+		ev.EventTime = received
+	}
+	return ev
+}
+
+// flowRaw renders the record on one line:
+//
+//	netflow-v9 192.0.2.1 tcp 10.0.0.1:51000 > 10.0.0.2:443 packets=3 bytes=180 start=… end=… tcp_flags=0x1b
+func flowRaw(f *Flow, m map[string]any) string {
+	b := make([]byte, 0, 192)
+	b = append(b, flowFormat(f.Version)...)
+	b = append(b, ' ')
+	b = append(b, m["exporter"].(string)...)
+	b = append(b, ' ')
+	if p, ok := m["protocol"].(string); ok {
+		b = append(b, p...)
+	} else {
+		b = append(b, '-')
+	}
+	endpoint := func(ip string, port any) {
+		if ip == "" {
+			ip = "-"
+		}
+		if _, ok := port.(float64); ok && len(ip) > 0 && (ip[0] == '[' || containsByte(ip, ':')) {
+			b = append(b, '[')
+			b = append(b, ip...)
+			b = append(b, ']')
+		} else {
+			b = append(b, ip...)
+		}
+		if p, ok := port.(float64); ok {
+			b = append(b, ':')
+			b = strconv.AppendUint(b, uint64(p), 10)
+		}
+	}
+	b = append(b, ' ')
+	src, _ := m["src_ip"].(string)
+	endpoint(src, m["src_port"])
+	b = append(b, " > "...)
+	dst, _ := m["dst_ip"].(string)
+	endpoint(dst, m["dst_port"])
+	if f.Has&hasPackets != 0 {
+		b = append(b, " packets="...)
+		b = strconv.AppendUint(b, f.Packets, 10)
+	}
+	if f.Has&hasBytes != 0 {
+		b = append(b, " bytes="...)
+		b = strconv.AppendUint(b, f.Bytes, 10)
+	}
+	if s, ok := m["start"].(string); ok {
+		b = append(b, " start="...)
+		b = append(b, s...)
+	}
+	if s, ok := m["end"].(string); ok {
+		b = append(b, " end="...)
+		b = append(b, s...)
+	}
+	if _, ok := m["tcp_flags"]; ok {
+		b = append(b, " tcp_flags=0x"...)
+		b = strconv.AppendUint(b, uint64(f.TCPFlags), 16)
+	}
+	if _, ok := m["icmp_type"]; ok {
+		b = append(b, " icmp="...)
+		b = strconv.AppendUint(b, uint64(f.ICMPType), 10)
+		b = append(b, '/')
+		b = strconv.AppendUint(b, uint64(f.ICMPCode), 10)
+	}
+	if f.Has&hasInput != 0 {
+		b = append(b, " in="...)
+		b = strconv.AppendUint(b, uint64(f.Input), 10)
+	}
+	if f.Has&hasOutput != 0 {
+		b = append(b, " out="...)
+		b = strconv.AppendUint(b, uint64(f.Output), 10)
+	}
+	return string(b)
+}
+
+func containsByte(s string, c byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return true
+		}
+	}
+	return false
+}
+
+// datagramEvent is the event for a datagram no flow could be read from:
+// kept, as unparseable text is, with the error and the first bytes in
+// hex.
+func datagramEvent(data []byte, exporter netip.AddrPort, org string, received time.Time, err error) events.Event {
+	const keep = 256
+	head := data[:min(len(data), keep)]
+	raw := "netflow datagram of " + strconv.Itoa(len(data)) + " bytes: " + hex.EncodeToString(head)
+	src := events.Source{Protocol: ListenerNetFlow, Format: FormatNetFlow}
+	if exporter.IsValid() {
+		src.Addr = exporter.String()
+	}
+	return events.Event{
+		ID: eventID(src, 0, data), Org: org, ReceivedAt: received, EventTime: received, Source: src,
+		Fields: map[string]any{"message": raw}, Raw: raw, Truncated: len(data) > keep,
+		ParseError: err.Error(),
+	}
+}
+
+var shippedOnce = sync.OnceValue(func() *LogSources { ls, _ := LoadLogSources(nil); return ls })
+
+func shippedLogSources() *LogSources { return shippedOnce() }
