@@ -292,3 +292,80 @@ func TestSoftflowdIntoNetFlowListener(t *testing.T) {
 		})
 	}
 }
+
+// captureSoftflowd runs softflowd on pcap towards a plain UDP socket and
+// returns the datagrams it sent, in order.
+func captureSoftflowd(t testing.TB, pcap string, version int, extra ...string) [][]byte {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if err := pc.(*net.UDPConn).SetReadBuffer(4 << 20); err != nil {
+		t.Fatal(err)
+	}
+	runSoftflowd(t, pcap, pc.LocalAddr().String(), version, extra...)
+	var out [][]byte
+	buf := make([]byte, 65536)
+	for {
+		if err := pc.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		n, _, err := pc.ReadFrom(buf)
+		if err != nil {
+			return out
+		}
+		out = append(out, append([]byte(nil), buf[:n]...))
+	}
+}
+
+// netflowSamples are softflowd's datagrams for testFlows, recorded under
+// testdata/netflow/ by TestRecordSoftflowdSamples (VIGIL_NETFLOW_RECORD=1):
+// real exports, read by the decoder tests, fuzz seeds and benchmarks
+// without softflowd installed.
+var netflowSamples = []struct {
+	name    string
+	version int
+	extra   []string
+}{
+	{"softflowd-v5", 5, nil},
+	{"softflowd-v9", 9, nil},
+	{"softflowd-ipfix", 10, nil},
+	{"softflowd-ipfix-milli", 10, []string{"-A", "milli"}},
+}
+
+func TestRecordSoftflowdSamples(t *testing.T) {
+	if os.Getenv("VIGIL_NETFLOW_RECORD") == "" {
+		t.Skip("VIGIL_NETFLOW_RECORD=1 records softflowd's datagrams under testdata/netflow/")
+	}
+	pcap := filepath.Join(t.TempDir(), "flows.pcap")
+	writePcap(t, pcap, testFlows())
+	dir := filepath.Join("testdata", "netflow")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range netflowSamples {
+		for i, d := range captureSoftflowd(t, pcap, s.version, s.extra...) {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.bin", s.name, i)), d, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// loadSamples returns the recorded datagrams of one sample, in order.
+func loadSamples(t testing.TB, name string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for i := 0; ; i++ {
+		d, err := os.ReadFile(filepath.Join("testdata", "netflow", fmt.Sprintf("%s-%d.bin", name, i)))
+		if err != nil {
+			if i == 0 {
+				t.Fatalf("no recorded %s datagrams: %v", name, err)
+			}
+			return out
+		}
+		out = append(out, d)
+	}
+}
