@@ -133,15 +133,15 @@ func TestIPFIXFieldEncodings(t *testing.T) {
 	fields := [][3]uint32{
 		{27, 16, 0}, {28, 16, 0}, // IPv6 addresses
 		{7, 2, 0}, {11, 2, 0}, {4, 1, 0},
-		{82, 65535, 0},     // interfaceName, variable
-		{1, 4, 0},          // octetDeltaCount in 4 bytes
-		{2, 2, 0},          // packetDeltaCount in 2 bytes
-		{1, 8, 29305},      // reverse octets
-		{999, 65535, 9},    // an unknown enterprise element, variable
-		{156, 8, 0},        // flowStartNanoseconds (NTP format)
-		{153, 8, 0},        // flowEndMilliseconds
-		{225, 4, 0},        // postNATSourceIPv4Address
-		{6, 2, 0},          // tcpControlBits in 2 bytes
+		{82, 65535, 0},  // interfaceName, variable
+		{1, 4, 0},       // octetDeltaCount in 4 bytes
+		{2, 2, 0},       // packetDeltaCount in 2 bytes
+		{1, 8, 29305},   // reverse octets
+		{999, 65535, 9}, // an unknown enterprise element, variable
+		{156, 8, 0},     // flowStartNanoseconds (NTP format)
+		{153, 8, 0},     // flowEndMilliseconds
+		{225, 4, 0},     // postNATSourceIPv4Address
+		{6, 2, 0},       // tcpControlBits in 2 bytes
 	}
 	src, dst := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
 	start := time.Date(2026, 12, 6, 10, 0, 0, 500_000_000, time.UTC)
