@@ -65,8 +65,9 @@ func (l *NetFlowListener) addDatagram(b *batch, d datagram) {
 	if len(flows) > 0 {
 		per = len(d.data) / len(flows)
 	}
+	src := newFlowSource(d.from, org, d.received, l.sources)
 	for i := range flows {
-		b.evs = append(b.evs, FlowEvent(&flows[i], d.from, org, d.received, l.sources))
+		b.evs = append(b.evs, src.event(&flows[i]))
 		b.acc = append(b.acc, acceptedEvent{org: org, addr: host, bytes: per})
 		flows[i].Record = nil
 	}

@@ -35,6 +35,16 @@ func flowFormat(v uint16) string {
 var protoNames = [256]string{1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre", 50: "esp",
 	51: "ah", 58: "ipv6-icmp", 88: "eigrp", 89: "ospf", 103: "pim", 112: "vrrp", 132: "sctp"}
 
+// protoFields are protoName's answers as field values, boxed once.
+var protoFields = sync.OnceValue(func() (out [256]any) {
+	for i := range out {
+		out[i] = protoName(uint8(i))
+	}
+	return out
+})
+
+func protoField(p uint8) any { return protoFields()[p] }
+
 // protoName is the protocol's keyword, or its number as text.
 func protoName(p uint8) string {
 	if s := protoNames[p]; s != "" {
@@ -51,8 +61,7 @@ func protoName(p uint8) string {
 // bytes keep an exporter that restarted, and so counts its sequence
 // from 0 again, from colliding with what it sent before.
 func flowID(exporter netip.Addr, f *Flow) string {
-	h := sha256.New()
-	var b [64]byte
+	var b [512]byte
 	buf := append(b[:0], "netflow\x00"...)
 	buf = exporter.Unmap().AppendTo(buf)
 	buf = append(buf, 0)
@@ -60,35 +69,110 @@ func flowID(exporter netip.Addr, f *Flow) string {
 	buf = binary.BigEndian.AppendUint32(buf, f.Domain)
 	buf = binary.BigEndian.AppendUint32(buf, f.Seq)
 	buf = binary.BigEndian.AppendUint32(buf, uint32(f.Index))
-	h.Write(buf)
-	h.Write(f.Record)
 	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+	if len(buf)+len(f.Record) <= len(b) {
+		// One call on the stack (no allocation) for every usual record.
+		sum = sha256.Sum256(append(buf, f.Record...))
+	} else {
+		h := sha256.New()
+		h.Write(buf)
+		h.Write(f.Record)
+		h.Sum(sum[:0])
+	}
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
 }
 
-// flowTime formats a flow time for a field (RFC 3339, milliseconds).
-func flowTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+// flowTime formats a flow time for a field: RFC 3339 in UTC with
+// milliseconds (2026-12-06T10:00:00.287Z), written by hand because
+// time.Format was a tenth of a flow's event.
+func flowTime(t time.Time) string {
+	var b [24]byte
+	return string(appendFlowTime(b[:0], t))
+}
+
+func appendFlowTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	}
+	ms := t.Nanosecond() / 1e6
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+s/10), byte('0'+s%10), '.',
+		byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+	return b
+}
+
+// boxedNumbers are the field values 0 to 65535 as interfaces, made once:
+// boxing a float64 allocates, and most of a flow's numbers (ports,
+// protocol, version, flags, interfaces, small counts) are in this range,
+// which saves about fifteen allocations a flow for 1.5 MiB.
+var boxedNumbers = sync.OnceValue(func() []any {
+	out := make([]any, 65536)
+	for i := range out {
+		out[i] = float64(i)
+	}
+	return out
+})
+
+// numberField is v as a field value (float64, as every parser gives
+// numbers).
+func numberField(v uint64) any {
+	if v < 65536 {
+		return boxedNumbers()[v]
+	}
+	return float64(v)
+}
 
 // FlowEvent turns f, exported by exporter (host:port), into an event
 // owned by org; sources gives its log source (the shipped mapping when
 // nil).
 func FlowEvent(f *Flow, exporter netip.AddrPort, org string, received time.Time, sources *LogSources) events.Event {
-	host := exporter.Addr().Unmap()
+	s := newFlowSource(exporter, org, received, sources)
+	return s.event(f)
+}
+
+// flowSource is what a datagram's flows share, worked out once.
+type flowSource struct {
+	host     netip.Addr
+	addr     string // host:port
+	hostText any    // the host as a field value
+	org      string
+	received time.Time
+	sources  *LogSources
+}
+
+func newFlowSource(exporter netip.AddrPort, org string, received time.Time, sources *LogSources) *flowSource {
+	if sources == nil {
+		sources = shippedLogSources()
+	}
+	s := &flowSource{host: exporter.Addr().Unmap(), org: org, received: received, sources: sources}
+	if exporter.IsValid() {
+		s.addr = exporter.String()
+	}
+	s.hostText = s.host.String()
+	return s
+}
+
+func (s *flowSource) event(f *Flow) events.Event {
 	format := flowFormat(f.Version)
-	m := make(map[string]any, 24)
+	m := make(map[string]any, 28)
 	ev := events.Event{
-		ID: flowID(host, f), Org: org, ReceivedAt: received,
-		Source: events.Source{Protocol: ListenerNetFlow, Format: format},
+		ID: flowID(s.host, f), Org: s.org, ReceivedAt: s.received,
+		Source: events.Source{Protocol: ListenerNetFlow, Format: format, Addr: s.addr},
 		Fields: m,
 	}
-	if exporter.IsValid() {
-		ev.Source.Addr = exporter.String()
-	}
-	num := func(k string, v uint64) { m[k] = float64(v) }
+	received := s.received
+	num := func(k string, v uint64) { m[k] = numberField(v) }
 	num("version", uint64(f.Version))
-	m["exporter"] = host.String()
-	num("domain", uint64(f.Domain))
-	num("sequence", uint64(f.Seq))
+	m["exporter"] = s.hostText
+	if f.Domain != 0 {
+		num("domain", uint64(f.Domain))
+	}
 	if f.Src.IsValid() {
 		m["src_ip"] = f.Src.Unmap().String()
 	}
@@ -100,7 +184,7 @@ func FlowEvent(f *Flow, exporter netip.AddrPort, org string, received time.Time,
 		num("dst_port", uint64(f.DstPort))
 	}
 	if f.Has&hasProto != 0 {
-		m["protocol"] = protoName(f.Proto)
+		m["protocol"] = protoField(f.Proto)
 		num("protocol_number", uint64(f.Proto))
 	}
 	if f.Has&hasBytes != 0 {
@@ -121,13 +205,15 @@ func FlowEvent(f *Flow, exporter netip.AddrPort, org string, received time.Time,
 	if f.Has&hasTCPFlags != 0 && f.Proto == 6 {
 		num("tcp_flags", uint64(f.TCPFlags))
 	}
-	if f.Has&hasToS != 0 {
+	if f.Has&hasToS != 0 && f.ToS != 0 {
 		num("tos", uint64(f.ToS))
 	}
-	if f.Has&hasInput != 0 {
+	// Interfaces are SNMP ifIndex values; 0 is "not known" (softflowd's,
+	// and v5's when the exporter has none).
+	if f.Has&hasInput != 0 && f.Input != 0 {
 		num("input", uint64(f.Input))
 	}
-	if f.Has&hasOutput != 0 {
+	if f.Has&hasOutput != 0 && f.Output != 0 {
 		num("output", uint64(f.Output))
 	}
 	if f.Has&hasNextHop != 0 && f.NextHop.IsValid() && !f.NextHop.IsUnspecified() {
@@ -174,10 +260,7 @@ func FlowEvent(f *Flow, exporter netip.AddrPort, org string, received time.Time,
 		num("sampling_interval", uint64(f.Sampling))
 	}
 	ev.Raw = flowRaw(f, m)
-	if sources == nil {
-		sources = shippedLogSources()
-	}
-	ls := sources.Apply(format, m)
+	ls := s.sources.Apply(format, m)
 	ev.Product, ev.Service, ev.Category = ls.Product, ls.Service, ls.Category
 	switch {
 	case !f.Start.IsZero():
@@ -252,11 +335,11 @@ func flowRaw(f *Flow, m map[string]any) string {
 		b = append(b, '/')
 		b = strconv.AppendUint(b, uint64(f.ICMPCode), 10)
 	}
-	if f.Has&hasInput != 0 {
+	if _, ok := m["input"]; ok {
 		b = append(b, " in="...)
 		b = strconv.AppendUint(b, uint64(f.Input), 10)
 	}
-	if f.Has&hasOutput != 0 {
+	if _, ok := m["output"]; ok {
 		b = append(b, " out="...)
 		b = strconv.AppendUint(b, uint64(f.Output), 10)
 	}

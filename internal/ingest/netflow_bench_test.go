@@ -1,0 +1,115 @@
+package ingest
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// BenchmarkNetFlowDecode decodes softflowd's recorded exports (29 and
+// 11 flows a datagram in v5; v9 and IPFIX as softflowd packs them, its
+// templates learnt once) on one goroutine, no I/O:
+//
+//   - decode: bytes to Flows;
+//   - event: and each flow to its events.Event (fields, raw rendering,
+//     SHA-256 ID, log source);
+//   - json: and each event to the JSON the stream carries.
+//
+//	go test -run '^$' -bench NetFlowDecode -benchmem ./internal/ingest/
+func BenchmarkNetFlowDecode(b *testing.B) {
+	for _, s := range netflowSamples[:3] {
+		data := loadSamples(b, s.name)
+		for _, stage := range []string{"decode", "event", "json"} {
+			b.Run(s.name+"/"+stage, func(b *testing.B) {
+				dec := NewNetFlowDecoder(TemplateOptions{})
+				decodeAll(b, dec, data) // templates
+				var flows []Flow
+				var buf []byte
+				from := netip.AddrPortFrom(testExporter, 2055)
+				records := 0
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					var err error
+					flows, _, err = dec.Decode(testExporter, data[i%len(data)], flows[:0])
+					if err != nil {
+						b.Fatal(err)
+					}
+					records += len(flows)
+					if stage == "decode" {
+						continue
+					}
+					src := newFlowSource(from, "RJ1", received, nil)
+					for j := range flows {
+						ev := src.event(&flows[j])
+						if stage == "json" {
+							if buf, err = appendEventJSON(buf[:0], &ev); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+				}
+				b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(max(records, 1)), "ns/record")
+			})
+		}
+	}
+}
+
+// BenchmarkNetFlowIntoStream is the listener's work for b.N datagrams of
+// softflowd's v5 or IPFIX export (each with its own sequence number, so
+// every flow is a new event): decode, events, org mapping, JSON and the
+// durable publish into an embedded JetStream's EVENTS stream in batches
+// as the listener makes them, the clock stopping once every batch is
+// acknowledged. The socket is left out (a sender in the same process
+// could outrun the kernel's buffer and measure drops instead).
+//
+//	go test -run '^$' -bench NetFlowIntoStream -benchtime 10000x ./internal/ingest/
+func BenchmarkNetFlowIntoStream(b *testing.B) {
+	for _, s := range []string{"softflowd-v5", "softflowd-ipfix"} {
+		b.Run(s, func(b *testing.B) {
+			r := newRig(b, "", PublisherOptions{})
+			l, err := NewNetFlowListener(r.opts(), TemplateOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			samples := loadSamples(b, s)
+			from := netip.AddrPortFrom(testExporter, 2055)
+			var bt batch
+			for _, d := range samples { // templates
+				l.handle(&bt, datagram{data: d, from: from, received: time.Now()})
+			}
+			bt.reset()
+			seqAt := 16 // v5's flow_sequence; IPFIX's sequence number is at 8
+			if s == "softflowd-ipfix" {
+				seqAt = 8
+			}
+			data := make([][]byte, b.N)
+			for i := range data {
+				d := append([]byte(nil), samples[i%len(samples)]...)
+				binary.BigEndian.PutUint32(d[seqAt:], uint32(i+1000))
+				data[i] = d
+			}
+			flows := 0
+			b.ResetTimer()
+			for i := range data {
+				l.handle(&bt, datagram{data: data[i], from: from, received: time.Now()})
+				if bt.len() >= l.o.Batch {
+					flows += bt.len()
+					if err := l.flush(b.Context(), &bt); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			flows += bt.len()
+			if err := l.flush(b.Context(), &bt); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if got := r.streamCount(); got != uint64(flows) {
+				b.Fatalf("stream holds %d of %d", got, flows)
+			}
+			b.ReportMetric(float64(flows)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
