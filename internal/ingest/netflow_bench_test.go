@@ -12,11 +12,13 @@ import (
 // templates learnt once) on one goroutine, no I/O:
 //
 //   - decode: bytes to Flows;
+//
 //   - event: and each flow to its events.Event (fields, raw rendering,
 //     SHA-256 ID, log source);
+//
 //   - json: and each event to the JSON the stream carries.
 //
-//	go test -run '^$' -bench NetFlowDecode -benchmem ./internal/ingest/
+//     go test -run '^$' -bench NetFlowDecode -benchmem ./internal/ingest/
 func BenchmarkNetFlowDecode(b *testing.B) {
 	for _, s := range netflowSamples[:3] {
 		data := loadSamples(b, s.name)
