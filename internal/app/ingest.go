@@ -119,16 +119,22 @@ func (s *Server) ingestListening() string {
 type ingestCollector struct {
 	svc                                          *ingest.Service
 	events, parseErrors, bytes, duplicates, lost *prometheus.Desc
+	flowDatagrams, flowMalformed, flowNoTemplate *prometheus.Desc
+	flowTemplates                                *prometheus.Desc
 }
 
 func newIngestCollector(svc *ingest.Service) *ingestCollector {
 	lo := []string{"listener", "org"}
 	return &ingestCollector{svc: svc,
-		events:      prometheus.NewDesc("vigil_ingest_events_total", "Events accepted (stored durably on the stream), per listener and organisation.", lo, nil),
-		parseErrors: prometheus.NewDesc("vigil_ingest_parse_errors_total", "Events accepted that no parser could read (kept raw), per listener and organisation.", lo, nil),
-		bytes:       prometheus.NewDesc("vigil_ingest_bytes_total", "Bytes of raw messages accepted, per listener and organisation.", lo, nil),
-		duplicates:  prometheus.NewDesc("vigil_ingest_duplicates_total", "Events the stream dropped as already stored (resent by a sender).", nil, nil),
-		lost:        prometheus.NewDesc("vigil_ingest_lost_total", "Messages received but lost, per listener (UDP datagrams whose publish failed: UDP cannot tell the sender).", []string{"listener"}, nil),
+		events:         prometheus.NewDesc("vigil_ingest_events_total", "Events accepted (stored durably on the stream), per listener and organisation.", lo, nil),
+		parseErrors:    prometheus.NewDesc("vigil_ingest_parse_errors_total", "Events accepted that no parser could read (kept raw), per listener and organisation.", lo, nil),
+		bytes:          prometheus.NewDesc("vigil_ingest_bytes_total", "Bytes of raw messages accepted, per listener and organisation.", lo, nil),
+		duplicates:     prometheus.NewDesc("vigil_ingest_duplicates_total", "Events the stream dropped as already stored (resent by a sender).", nil, nil),
+		lost:           prometheus.NewDesc("vigil_ingest_lost_total", "Messages received but lost, per listener (UDP datagrams whose publish failed: UDP cannot tell the sender).", []string{"listener"}, nil),
+		flowDatagrams:  prometheus.NewDesc("vigil_ingest_flow_datagrams_total", "Flow export datagrams (NetFlow v5, v9, IPFIX) read, per listener.", []string{"listener"}, nil),
+		flowMalformed:  prometheus.NewDesc("vigil_ingest_flow_malformed_total", "Flow export datagrams that could not be read whole, per listener.", []string{"listener"}, nil),
+		flowNoTemplate: prometheus.NewDesc("vigil_ingest_flow_no_template_sets_total", "Flow data sets dropped because their template was not known (yet), per listener.", []string{"listener"}, nil),
+		flowTemplates:  prometheus.NewDesc("vigil_ingest_flow_templates_total", "Flow templates received (refreshes included), per listener.", []string{"listener"}, nil),
 	}
 }
 
@@ -138,6 +144,10 @@ func (c *ingestCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.bytes
 	ch <- c.duplicates
 	ch <- c.lost
+	ch <- c.flowDatagrams
+	ch <- c.flowMalformed
+	ch <- c.flowNoTemplate
+	ch <- c.flowTemplates
 }
 
 func (c *ingestCollector) Collect(ch chan<- prometheus.Metric) {
@@ -151,5 +161,11 @@ func (c *ingestCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.duplicates, prometheus.CounterValue, float64(dup))
 	for l, n := range m.Dropped() {
 		ch <- prometheus.MustNewConstMetric(c.lost, prometheus.CounterValue, float64(n), l)
+	}
+	for _, f := range m.Flows() {
+		ch <- prometheus.MustNewConstMetric(c.flowDatagrams, prometheus.CounterValue, float64(f.Datagrams), f.Listener)
+		ch <- prometheus.MustNewConstMetric(c.flowMalformed, prometheus.CounterValue, float64(f.Malformed), f.Listener)
+		ch <- prometheus.MustNewConstMetric(c.flowNoTemplate, prometheus.CounterValue, float64(f.NoTemplate), f.Listener)
+		ch <- prometheus.MustNewConstMetric(c.flowTemplates, prometheus.CounterValue, float64(f.Templates), f.Listener)
 	}
 }

@@ -245,7 +245,7 @@ func TestSoftflowdIntoNetFlowListener(t *testing.T) {
 				}
 				delete(want, src)
 				fields := map[string]any{
-					"dst_ip": f.dst.String(), "protocol_number": float64(f.proto), "protocol": protoName(f.proto),
+					"dst_ip": f.dst.String(), "proto_number": float64(f.proto), "proto": protoName(f.proto),
 					"packets": float64(len(f.sizes)), "bytes": float64(f.bytes()), "version": float64(v.version),
 					"start": flowTime(pcapStart.Add(f.times[0])), "end": flowTime(pcapStart.Add(f.times[len(f.times)-1])),
 				}

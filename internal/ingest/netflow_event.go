@@ -184,8 +184,8 @@ func (s *flowSource) event(f *Flow) events.Event {
 		num("dst_port", uint64(f.DstPort))
 	}
 	if f.Has&hasProto != 0 {
-		m["protocol"] = protoField(f.Proto)
-		num("protocol_number", uint64(f.Proto))
+		m["proto"] = protoField(f.Proto)
+		num("proto_number", uint64(f.Proto))
 	}
 	if f.Has&hasBytes != 0 {
 		num("bytes", f.Bytes)
@@ -282,7 +282,7 @@ func flowRaw(f *Flow, m map[string]any) string {
 	b = append(b, ' ')
 	b = append(b, m["exporter"].(string)...)
 	b = append(b, ' ')
-	if p, ok := m["protocol"].(string); ok {
+	if p, ok := m["proto"].(string); ok {
 		b = append(b, p...)
 	} else {
 		b = append(b, '-')
