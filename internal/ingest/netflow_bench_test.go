@@ -57,9 +57,9 @@ func BenchmarkNetFlowDecode(b *testing.B) {
 
 // BenchmarkNetFlowIntoStream is the listener's work for b.N datagrams of
 // softflowd's v5 or IPFIX export (each with its own sequence number, so
-// every flow is a new event): decode, events, org mapping, JSON and the
-// durable publish into an embedded JetStream's EVENTS stream in batches
-// as the listener makes them, the clock stopping once every batch is
+// every flow is a new event): its queue and publisher goroutine — decode,
+// events, org mapping, JSON and the durable publish into an embedded
+// JetStream's EVENTS stream — the clock stopping once every batch is
 // acknowledged. The socket is left out (a sender in the same process
 // could outrun the kernel's buffer and measure drops instead).
 //
@@ -89,22 +89,23 @@ func BenchmarkNetFlowIntoStream(b *testing.B) {
 				binary.BigEndian.PutUint32(d[seqAt:], uint32(i+1000))
 				data[i] = d
 			}
-			flows := 0
+			// The listener's own queue and publisher: datagrams queued as the
+			// socket reader queues them.
+			q := make(chan datagram, udpQueue)
+			l.wg.Add(1)
 			b.ResetTimer()
+			go l.publish(b.Context(), q)
 			for i := range data {
-				l.handle(&bt, datagram{data: data[i], from: from, received: time.Now()})
-				if bt.len() >= l.o.Batch {
-					flows += bt.len()
-					if err := l.flush(b.Context(), &bt); err != nil {
-						b.Fatal(err)
-					}
-				}
+				q <- datagram{data: data[i], from: from, received: time.Now()}
 			}
-			flows += bt.len()
-			if err := l.flush(b.Context(), &bt); err != nil {
-				b.Fatal(err)
-			}
+			close(q)
+			l.wg.Wait()
 			b.StopTimer()
+			flows := 0
+			for _, d := range data {
+				f, _, _ := l.dec.Decode(testExporter, d, nil)
+				flows += len(f)
+			}
 			if got := r.streamCount(); got != uint64(flows) {
 				b.Fatalf("stream holds %d of %d", got, flows)
 			}
