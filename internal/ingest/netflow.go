@@ -575,8 +575,8 @@ func (d *NetFlowDecoder) decodeV9(exporter netip.Addr, data []byte, out []Flow, 
 func (d *NetFlowDecoder) v9Templates(tk templateKey, b []byte, base int, options bool, st *DecodeStats) error {
 	for off := 0; len(b)-off >= 4; {
 		id := binary.BigEndian.Uint16(b[off:])
-		if options && id == 0 && off > 0 {
-			return nil // padding
+		if id == 0 && off > 0 {
+			return nil // padding to a 32-bit boundary (some exporters pad more)
 		}
 		var scopeLen, optLen, count int
 		fields := off + 4
