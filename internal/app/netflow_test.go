@@ -46,7 +46,7 @@ func TestNetFlowEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	// 40 flows each way; the capture is of 2026-12-06 10:00 UTC.
+	// 40 IPv4 flows in v5, and 4 IPv6 ones more in IPFIX; the capture is of 2026-12-06 10:00 UTC.
 	ctx := context.Background()
 	sys := scope.System("test")
 	q := events.Query{Text: "product=netflow", Since: time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC), Until: time.Date(2026, 12, 6, 11, 0, 0, 0, time.UTC), Limit: 500}
@@ -56,11 +56,11 @@ func TestNetFlowEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(p.Events) == 80 {
+		if len(p.Events) == 84 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d flows stored, want 80", len(p.Events))
+			t.Fatalf("%d flows stored, want 84", len(p.Events))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -82,7 +82,7 @@ func TestNetFlowEndToEnd(t *testing.T) {
 		t.Errorf("a trust's analyst sees the root's flows: %d %s", res.StatusCode, body)
 	}
 	_, metrics := get(t, http.DefaultClient, s.url("/metrics"), "")
-	if !strings.Contains(metrics, `vigil_ingest_events_total{listener="netflow",org="ENG"} 80`) || !strings.Contains(metrics, `vigil_ingest_flow_datagrams_total{listener="netflow"} 4`) {
+	if !strings.Contains(metrics, `vigil_ingest_events_total{listener="netflow",org="ENG"} 84`) || !strings.Contains(metrics, `vigil_ingest_flow_datagrams_total{listener="netflow"} 4`) {
 		t.Errorf("metrics:\n%s", grepLines(metrics, "vigil_ingest"))
 	}
 }

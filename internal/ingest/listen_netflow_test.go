@@ -46,15 +46,15 @@ func (f pcapFlow) bytes() (n uint64) {
 	return n
 }
 
-// testFlows are 40 distinct IPv4 flows (TCP, UDP and ICMP) of one to
-// five packets, spread over about four seconds. The capture's last
+// testFlows are 40 distinct IPv4 flows (TCP, UDP and ICMP) and 4 IPv6
+// ones (TCP, UDP) of one to five packets, spread over about four seconds. The capture's last
 // packet falls on a whole second, because a v9 header gives the export
 // time in whole seconds and softflowd -a exports at the last packet's
 // time.
 func testFlows() []pcapFlow {
 	var flows []pcapFlow
 	var last time.Duration
-	for i := range 40 {
+	for i := range 44 {
 		f := pcapFlow{
 			src:     netip.AddrFrom4([4]byte{10, 1, byte(i / 10), byte(i%10 + 1)}),
 			dst:     netip.AddrFrom4([4]byte{192, 168, byte(i % 3), byte(i + 10)}),
@@ -62,8 +62,12 @@ func testFlows() []pcapFlow {
 			dstPort: []uint16{443, 80, 53, 22, 3389, 1433}[i%6],
 			proto:   6,
 		}
+		if i >= 40 { // IPv6: NetFlow v9 and IPFIX carry it, v5 cannot
+			f.src = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 15: byte(i)})
+			f.dst = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 2, 15: byte(i)})
+		}
 		switch {
-		case i%7 == 6:
+		case i%7 == 6 && i < 40:
 			f.proto, f.srcPort, f.dstPort = 1, 0, 8<<8 // echo request
 		case i%3 == 2:
 			f.proto = 17
@@ -100,14 +104,26 @@ func writePcap(t testing.TB, path string, flows []pcapFlow) {
 	for fi, f := range flows {
 		for k, size := range f.sizes {
 			ip := make([]byte, size)
-			ip[0], ip[1] = 0x45, 0
-			binary.BigEndian.PutUint16(ip[2:], uint16(size))
-			binary.BigEndian.PutUint16(ip[4:], uint16(fi*16+k))
-			ip[8], ip[9] = 64, f.proto
-			copy(ip[12:16], f.src.AsSlice())
-			copy(ip[16:20], f.dst.AsSlice())
-			binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip[:20]))
-			l4 := ip[20:]
+			ethertype := uint16(0x0800)
+			var l4 []byte
+			if f.src.Is4() {
+				ip[0], ip[1] = 0x45, 0
+				binary.BigEndian.PutUint16(ip[2:], uint16(size))
+				binary.BigEndian.PutUint16(ip[4:], uint16(fi*16+k))
+				ip[8], ip[9] = 64, f.proto
+				copy(ip[12:16], f.src.AsSlice())
+				copy(ip[16:20], f.dst.AsSlice())
+				binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip[:20]))
+				l4 = ip[20:]
+			} else {
+				ethertype = 0x86dd
+				ip[0] = 0x60
+				binary.BigEndian.PutUint16(ip[4:], uint16(size-40))
+				ip[6], ip[7] = f.proto, 64
+				copy(ip[8:24], f.src.AsSlice())
+				copy(ip[24:40], f.dst.AsSlice())
+				l4 = ip[40:]
+			}
 			switch f.proto {
 			case 6:
 				binary.BigEndian.PutUint16(l4[0:], f.srcPort)
@@ -122,7 +138,7 @@ func writePcap(t testing.TB, path string, flows []pcapFlow) {
 			case 17:
 				binary.BigEndian.PutUint16(l4[0:], f.srcPort)
 				binary.BigEndian.PutUint16(l4[2:], f.dstPort)
-				binary.BigEndian.PutUint16(l4[4:], uint16(size-20))
+				binary.BigEndian.PutUint16(l4[4:], uint16(len(l4)))
 			case 1:
 				l4[0], l4[1] = byte(f.dstPort>>8), byte(f.dstPort)
 				binary.BigEndian.PutUint16(l4[4:], uint16(fi))
@@ -130,7 +146,7 @@ func writePcap(t testing.TB, path string, flows []pcapFlow) {
 			frame := make([]byte, 14, 14+size)
 			copy(frame[0:6], []byte{0x02, 0, 0, 0, 0, 2})
 			copy(frame[6:12], []byte{0x02, 0, 0, 0, 0, 1})
-			binary.BigEndian.PutUint16(frame[12:], 0x0800)
+			binary.BigEndian.PutUint16(frame[12:], ethertype)
 			pkts = append(pkts, pkt{f.times[k], append(frame, ip...)})
 		}
 	}
@@ -198,10 +214,6 @@ func TestSoftflowdIntoNetFlowListener(t *testing.T) {
 	flows := testFlows()
 	pcap := filepath.Join(t.TempDir(), "flows.pcap")
 	writePcap(t, pcap, flows)
-	want := map[string]pcapFlow{}
-	for _, f := range flows {
-		want[f.src.String()] = f
-	}
 	for _, v := range []struct {
 		version int
 		format  string
@@ -217,9 +229,11 @@ func TestSoftflowdIntoNetFlowListener(t *testing.T) {
 			l, err := NewNetFlowListener(r.opts(), TemplateOptions{})
 			start(t, l, err)
 			runSoftflowd(t, pcap, l.Addr().String(), v.version, v.extra...)
-			got := r.waitEvents(len(flows))
-			if len(got) != len(flows) {
-				t.Fatalf("%d events, want %d", len(got), len(flows))
+			want := flowsFor(flows, v.version)
+			n := len(want)
+			got := r.waitEvents(n)
+			if len(got) != n {
+				t.Fatalf("%d events, want %d", len(got), n)
 			}
 			ids := map[string]bool{}
 			for _, e := range got {
@@ -272,21 +286,17 @@ func TestSoftflowdIntoNetFlowListener(t *testing.T) {
 				}
 			}
 			if len(want) > 0 {
-				// Refill for the next version.
 				t.Errorf("%d flows without an event", len(want))
 			}
-			for _, f := range flows {
-				want[f.src.String()] = f
-			}
 			fc := r.metrics.Flows()
-			if len(fc) != 1 || fc[0].Flows != int64(len(flows)) || fc[0].Malformed != 0 || fc[0].NoTemplate != 0 {
+			if len(fc) != 1 || fc[0].Flows != int64(n) || fc[0].Malformed != 0 || fc[0].NoTemplate != 0 {
 				t.Errorf("flow metrics %+v", fc)
 			}
 			if v.version != 5 && fc[0].Templates == 0 {
 				t.Errorf("no template counted: %+v", fc)
 			}
 			counts, _ := r.metrics.Snapshot()
-			if len(counts) != 1 || counts[0].Events != int64(len(flows)) || counts[0].Org != "RJ1" {
+			if len(counts) != 1 || counts[0].Events != int64(n) || counts[0].Org != "RJ1" {
 				t.Errorf("event counts %+v", counts)
 			}
 		})
@@ -368,4 +378,16 @@ func loadSamples(t testing.TB, name string) [][]byte {
 		}
 		out = append(out, d)
 	}
+}
+
+// flowsFor are the flows a version exports, by source address: v5 has no
+// IPv6.
+func flowsFor(flows []pcapFlow, version int) map[string]pcapFlow {
+	want := map[string]pcapFlow{}
+	for _, f := range flows {
+		if version != 5 || f.src.Is4() {
+			want[f.src.String()] = f
+		}
+	}
+	return want
 }
