@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -223,6 +224,7 @@ func TestSoftflowdIntoNetFlowListener(t *testing.T) {
 		{9, FormatNetFlowV9, nil},
 		{10, FormatIPFIX, nil},
 		{10, FormatIPFIX, []string{"-A", "milli"}},
+		{10, FormatIPFIX, []string{"-b"}}, // RFC 5103 biflows: reverse counts as enterprise elements
 	} {
 		t.Run(fmt.Sprintf("%s%v", v.format, v.extra), func(t *testing.T) {
 			r := newRig(t, "senders:\n  - match: 127.0.0.1\n    org: RJ1\n", PublisherOptions{})
@@ -280,6 +282,9 @@ func TestSoftflowdIntoNetFlowListener(t *testing.T) {
 					if ev.Fields[k] != w {
 						t.Errorf("%s: %s = %v (%T), want %v", ev.Raw, k, ev.Fields[k], ev.Fields[k], w)
 					}
+				}
+				if slices.Contains(v.extra, "-b") && (ev.Fields["reverse_bytes"] != float64(0) || ev.Fields["reverse_packets"] != float64(0)) {
+					t.Errorf("%s: biflow's reverse counts %v %v, want 0 (the capture is one way)", ev.Raw, ev.Fields["reverse_bytes"], ev.Fields["reverse_packets"])
 				}
 				if !ev.EventTime.Equal(pcapStart.Add(f.times[0])) {
 					t.Errorf("%s: event time %s, want the flow's start", ev.Raw, ev.EventTime)
@@ -343,6 +348,7 @@ var netflowSamples = []struct {
 	{"softflowd-v9", 9, nil},
 	{"softflowd-ipfix", 10, nil},
 	{"softflowd-ipfix-milli", 10, []string{"-A", "milli"}},
+	{"softflowd-ipfix-biflow", 10, []string{"-b"}},
 }
 
 func TestRecordSoftflowdSamples(t *testing.T) {
