@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"testing"
 	"time"
@@ -151,12 +152,7 @@ func writePcap(t testing.TB, path string, flows []pcapFlow) {
 			pkts = append(pkts, pkt{f.times[k], append(frame, ip...)})
 		}
 	}
-	// Insertion sort by time: stable, and the list is short.
-	for i := 1; i < len(pkts); i++ {
-		for j := i; j > 0 && pkts[j].at < pkts[j-1].at; j-- {
-			pkts[j], pkts[j-1] = pkts[j-1], pkts[j]
-		}
-	}
+	sort.SliceStable(pkts, func(i, j int) bool { return pkts[i].at < pkts[j].at })
 	var b bytes.Buffer
 	hdr := make([]byte, 24)
 	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)

@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/binary"
 	"net/netip"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -111,5 +112,62 @@ func BenchmarkNetFlowIntoStream(b *testing.B) {
 			}
 			b.ReportMetric(float64(flows)/b.Elapsed().Seconds(), "records/s")
 		})
+	}
+}
+
+// BenchmarkSoftflowdIntoStream is the whole path with the real exporter:
+// softflowd reads a capture of 100,000 one-packet UDP flows (written
+// first, not timed) and exports them as NetFlow v9 over loopback to the
+// listener, which publishes them to the stream; the clock runs from
+// softflowd's start until the stream holds every flow, or stops 5 s
+// after the count last moved, reporting what arrived (UDP: datagrams
+// beyond the socket's buffer are lost, counted by the kernel). b.N is
+// ignored: run it once.
+//
+//	go test -run '^$' -bench SoftflowdIntoStream -benchtime 1x ./internal/ingest/
+func BenchmarkSoftflowdIntoStream(b *testing.B) {
+	const n = 100000
+	flows := make([]pcapFlow, n)
+	for i := range flows {
+		flows[i] = pcapFlow{
+			src:     netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}),
+			dst:     netip.AddrFrom4([4]byte{192, 168, byte(i >> 8), byte(i)}),
+			srcPort: uint16(1024 + i%60000), dstPort: 53, proto: 17,
+			sizes: []int{80}, times: []time.Duration{time.Duration(i) * 10 * time.Microsecond},
+		}
+	}
+	pcap := filepath.Join(b.TempDir(), "many.pcap")
+	writePcap(b, pcap, flows)
+	r := newRig(b, "", PublisherOptions{})
+	l, err := NewNetFlowListener(r.opts(), TemplateOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := l.Start(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	b.ResetTimer()
+	start := time.Now()
+	runSoftflowd(b, pcap, l.Addr().String(), 9)
+	exported := time.Since(start)
+	last, moved := uint64(0), time.Now()
+	for {
+		got := r.streamCount()
+		if got != last {
+			last, moved = got, time.Now()
+		}
+		if got >= n || time.Since(moved) > 5*time.Second {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	took := moved.Sub(start)
+	b.StopTimer()
+	b.ReportMetric(float64(last)/took.Seconds(), "records/s")
+	b.ReportMetric(float64(last), "stored")
+	b.ReportMetric(exported.Seconds(), "softflowd-s")
+	if fc := r.metrics.Flows(); len(fc) == 1 {
+		b.ReportMetric(float64(fc[0].Flows), "decoded")
 	}
 }
