@@ -70,6 +70,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzBulk$$' -fuzztime 20s ./internal/ingest/
 	$(GO) test -run '^$$' -fuzz '^FuzzOrgMap$$' -fuzztime 20s ./internal/ingest/
 	$(GO) test -run '^$$' -fuzz '^FuzzEventJSON$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzNetFlowV5$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzNetFlowV9$$' -fuzztime 20s ./internal/ingest/
+	$(GO) test -run '^$$' -fuzz '^FuzzIPFIX$$' -fuzztime 30s ./internal/ingest/
 
 clean:
 	rm -rf bin

@@ -23,9 +23,9 @@ import (
 )
 
 // The write path of protective monitoring (issue 16; DESIGN's data flow):
-// the listeners of --syslog-udp, --syslog-tcp, --syslog-tls and --relp and
-// the HTTP endpoints (POST /api/v1/events, the Elasticsearch bulk API
-// under /es) normalise what senders send and publish it durably to the
+// the listeners of --syslog-udp, --syslog-tcp, --syslog-tls, --relp and
+// --netflow and the HTTP endpoints (POST /api/v1/events, the
+// Elasticsearch bulk API under /es) normalise what senders send and publish it durably to the
 // EVENTS stream, acknowledging senders only then; the event store's
 // durable consumer appends it and acknowledges after its own write.
 
@@ -39,7 +39,7 @@ func (s *Server) startIngest(ctx context.Context) error {
 	cfg := s.Config
 	o := ingest.ServiceOptions{
 		Conn: s.Bus.Conn(), Root: org.RootCode, MapFile: cfg.IngestMap, O365Config: cfg.O365Config,
-		SyslogUDP: cfg.SyslogUDP, SyslogTCP: cfg.SyslogTCP, SyslogTLS: cfg.SyslogTLS, RELP: cfg.RELP,
+		SyslogUDP: cfg.SyslogUDP, SyslogTCP: cfg.SyslogTCP, SyslogTLS: cfg.SyslogTLS, RELP: cfg.RELP, NetFlow: cfg.NetFlow,
 		Authenticate: s.ingestSender, Logger: s.Log.With("component", "ingest"), Now: s.Now,
 		KnownOrg: s.knownOrg,
 	}
@@ -230,6 +230,8 @@ type ingestCollector struct {
 	events, parseErrors, bytes, duplicates, lost *prometheus.Desc
 	senders                                      *prometheus.Desc
 	o365                                         o365Descs
+	flowDatagrams, flowMalformed, flowNoTemplate *prometheus.Desc
+	flowTemplates                                *prometheus.Desc
 }
 
 // o365Descs are the Microsoft 365 / Entra ID poller's, per tenant and
@@ -270,12 +272,16 @@ func (d o365Descs) collect(p *ingest.O365Poller, ch chan<- prometheus.Metric) {
 func newIngestCollector(svc *ingest.Service, health *ingest.Health) *ingestCollector {
 	lo := []string{"listener", "org"}
 	return &ingestCollector{svc: svc, health: health, o365: newO365Descs(),
-		senders:     prometheus.NewDesc("vigil_ingest_senders", "Senders this server has heard, by status: ok, learning (no usual interval yet) or silent (quiet past --silent-factor × usual interval and --silent-floor).", []string{"status"}, nil),
-		events:      prometheus.NewDesc("vigil_ingest_events_total", "Events accepted (stored durably on the stream), per listener and organisation.", lo, nil),
-		parseErrors: prometheus.NewDesc("vigil_ingest_parse_errors_total", "Events accepted that no parser could read (kept raw), per listener and organisation.", lo, nil),
-		bytes:       prometheus.NewDesc("vigil_ingest_bytes_total", "Bytes of raw messages accepted, per listener and organisation.", lo, nil),
-		duplicates:  prometheus.NewDesc("vigil_ingest_duplicates_total", "Events the stream dropped as already stored (resent by a sender).", nil, nil),
-		lost:        prometheus.NewDesc("vigil_ingest_lost_total", "Messages received but lost, per listener (UDP datagrams whose publish failed: UDP cannot tell the sender).", []string{"listener"}, nil),
+		senders:        prometheus.NewDesc("vigil_ingest_senders", "Senders this server has heard, by status: ok, learning (no usual interval yet) or silent (quiet past --silent-factor × usual interval and --silent-floor).", []string{"status"}, nil),
+		events:         prometheus.NewDesc("vigil_ingest_events_total", "Events accepted (stored durably on the stream), per listener and organisation.", lo, nil),
+		parseErrors:    prometheus.NewDesc("vigil_ingest_parse_errors_total", "Events accepted that no parser could read (kept raw), per listener and organisation.", lo, nil),
+		bytes:          prometheus.NewDesc("vigil_ingest_bytes_total", "Bytes of raw messages accepted, per listener and organisation.", lo, nil),
+		duplicates:     prometheus.NewDesc("vigil_ingest_duplicates_total", "Events the stream dropped as already stored (resent by a sender).", nil, nil),
+		lost:           prometheus.NewDesc("vigil_ingest_lost_total", "Messages received but lost, per listener (UDP datagrams whose publish failed: UDP cannot tell the sender).", []string{"listener"}, nil),
+		flowDatagrams:  prometheus.NewDesc("vigil_ingest_flow_datagrams_total", "Flow export datagrams (NetFlow v5, v9, IPFIX) read, per listener.", []string{"listener"}, nil),
+		flowMalformed:  prometheus.NewDesc("vigil_ingest_flow_malformed_total", "Flow export datagrams that could not be read whole, per listener.", []string{"listener"}, nil),
+		flowNoTemplate: prometheus.NewDesc("vigil_ingest_flow_no_template_sets_total", "Flow data sets dropped because their template was not known (yet), per listener.", []string{"listener"}, nil),
+		flowTemplates:  prometheus.NewDesc("vigil_ingest_flow_templates_total", "Flow templates received (refreshes included), per listener.", []string{"listener"}, nil),
 	}
 }
 
@@ -287,6 +293,10 @@ func (c *ingestCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.lost
 	ch <- c.senders
 	c.o365.describe(ch)
+	ch <- c.flowDatagrams
+	ch <- c.flowMalformed
+	ch <- c.flowNoTemplate
+	ch <- c.flowTemplates
 }
 
 func (c *ingestCollector) Collect(ch chan<- prometheus.Metric) {
@@ -307,4 +317,10 @@ func (c *ingestCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	c.o365.collect(c.svc.O365(), ch)
+	for _, f := range m.Flows() {
+		ch <- prometheus.MustNewConstMetric(c.flowDatagrams, prometheus.CounterValue, float64(f.Datagrams), f.Listener)
+		ch <- prometheus.MustNewConstMetric(c.flowMalformed, prometheus.CounterValue, float64(f.Malformed), f.Listener)
+		ch <- prometheus.MustNewConstMetric(c.flowNoTemplate, prometheus.CounterValue, float64(f.NoTemplate), f.Listener)
+		ch <- prometheus.MustNewConstMetric(c.flowTemplates, prometheus.CounterValue, float64(f.Templates), f.Listener)
+	}
 }

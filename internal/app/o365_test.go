@@ -76,8 +76,15 @@ func TestO365EndToEnd(t *testing.T) {
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startWith(t, func(c *config.Config) { c.O365Config = path })
-	f := newFixture(t, s)
+	// The tenant's organisation must be in the tree when serve starts
+	// (an unknown one is refused): made by a first start on the same data.
+	data := t.TempDir()
+	first := startWith(t, func(c *config.Config) { c.DataDir = data })
+	f := newFixture(t, first)
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := startWith(t, func(c *config.Config) { c.DataDir = data; c.O365Config = path })
 	ready.Store(true)
 
 	ctx := context.Background()

@@ -85,6 +85,7 @@ type Config struct {
 	SyslogTCP string
 	SyslogTLS string
 	RELP      string
+	NetFlow   string
 	IngestMap string
 	// O365Config is the Microsoft 365 / Entra ID poller's file (tenants,
 	// app registrations, owning organisations; docs/ingest.md); empty
@@ -159,6 +160,7 @@ func (c *Config) settings() []setting {
 		{flag: "syslog-tcp", env: "VIGIL_SYSLOG_TCP", help: "host:port to receive syslog over TCP (octet counting or LF framing; empty: off)", str: &c.SyslogTCP},
 		{flag: "syslog-tls", env: "VIGIL_SYSLOG_TLS", help: "host:port to receive syslog over TLS (RFC 5425), with --tls-cert and --tls-key (empty: off)", str: &c.SyslogTLS},
 		{flag: "relp", env: "VIGIL_RELP", help: "host:port to receive RELP (rsyslog omrelp), acknowledged once stored (empty: off)", str: &c.RELP},
+		{flag: "netflow", env: "VIGIL_NETFLOW", help: "host:port to receive flow exports over UDP: NetFlow v5, v9 and IPFIX on one port (empty: off)", str: &c.NetFlow},
 		{flag: "ingest-map", env: "VIGIL_INGEST_MAP", help: "YAML file mapping senders' addresses and listeners to organisations, read again on SIGHUP (docs/ingest.md; empty: every event to the national root)", str: &c.IngestMap},
 		{flag: "o365-config", env: "VIGIL_O365_CONFIG", help: "YAML file of Microsoft 365 / Entra ID tenants to poll (Management Activity API, Graph sign-in and audit logs) with their app registrations and organisations (docs/ingest.md; empty: off)", str: &c.O365Config},
 		{flag: "events-max-age", env: "VIGIL_EVENTS_MAX_AGE", help: "how long security events are kept: 90d, 26w, 8760h, or forever (older days are dropped hourly)", str: &c.EventsMaxAge},
@@ -242,7 +244,7 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		bad("http", "want host:port, e.g. 127.0.0.1:8080")
 	}
-	for _, l := range []struct{ flag, addr string }{{"syslog-udp", c.SyslogUDP}, {"syslog-tcp", c.SyslogTCP}, {"syslog-tls", c.SyslogTLS}, {"relp", c.RELP}} {
+	for _, l := range []struct{ flag, addr string }{{"syslog-udp", c.SyslogUDP}, {"syslog-tcp", c.SyslogTCP}, {"syslog-tls", c.SyslogTLS}, {"relp", c.RELP}, {"netflow", c.NetFlow}} {
 		if l.addr == "" {
 			continue
 		}

@@ -55,6 +55,8 @@ func TestIngestListenerSettings(t *testing.T) {
 		{func(c *Config) { c.SyslogUDP, c.SyslogTCP, c.RELP = "0.0.0.0:514", "127.0.0.1:6601", ":2514" }, ""},
 		{func(c *Config) { c.SyslogTCP = "514" }, "--syslog-tcp: want host:port"},
 		{func(c *Config) { c.RELP = "relp.example" }, "--relp: want host:port"},
+		{func(c *Config) { c.NetFlow = "0.0.0.0:2055" }, ""},
+		{func(c *Config) { c.NetFlow = "2055" }, "--netflow: want host:port"},
 		{func(c *Config) { c.SyslogTLS = ":6514" }, "--syslog-tls: needs --tls-cert and --tls-key"},
 		{func(c *Config) { c.SyslogTLS, c.TLSCert, c.TLSKey = ":6514", "c.pem", "k.pem" }, "--tls-cert: cannot read c.pem"},
 		{func(c *Config) { c.O365Config = "/nonexistent/o365.yaml" }, "--o365-config: cannot read /nonexistent/o365.yaml"},

@@ -99,6 +99,11 @@ func appendJSONValue(b []byte, v any, ok bool) ([]byte, bool) {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return b, false
 		}
+		// Whole numbers (ports, counts, IDs) are most of them: written as
+		// integers, the same digits as the float format, faster.
+		if v == math.Trunc(v) && math.Abs(v) < 1e15 && !(v == 0 && math.Signbit(v)) {
+			return strconv.AppendInt(b, int64(v), 10), ok
+		}
 		// encoding/json's float format: 'e' only for very small or very
 		// large magnitudes.
 		f := byte('f')

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -254,5 +255,81 @@ func FuzzNormalise(f *testing.F) {
 		if !utf8.ValidString(ev.ParseError) {
 			t.Fatalf("parse error %q is not UTF-8", ev.ParseError)
 		}
+	})
+}
+
+// fuzzFlows decodes data after the primer datagrams (so that their
+// templates are known and data sets decode), then makes every flow an
+// event and encodes it: nothing may panic, every ID must be whole and the
+// JSON encoder must take every event.
+func fuzzFlows(t *testing.T, primers [][]byte, data []byte) {
+	dec := NewNetFlowDecoder(TemplateOptions{MaxTemplates: 8})
+	for _, p := range primers {
+		_, _, _ = dec.Decode(testExporter, p, nil)
+	}
+	for range 2 { // the second time with what the input taught
+		flows, _, err := dec.Decode(testExporter, data, nil)
+		if err == nil && len(data) >= 2 && len(flows) > len(data) {
+			t.Fatalf("%d flows from %d bytes", len(flows), len(data))
+		}
+		var buf []byte
+		for i := range flows {
+			ev := FlowEvent(&flows[i], netip.AddrPortFrom(testExporter, 2055), "RJ1", received, nil)
+			if len(ev.ID) != 32 || ev.Raw == "" {
+				t.Fatalf("%+v", ev)
+			}
+			if buf, err = appendEventJSON(buf[:0], &ev); err != nil {
+				t.Fatalf("flow %d: %v", i, err)
+			}
+		}
+		if err != nil && len(flows) == 0 {
+			ev := datagramEvent(data, netip.AddrPortFrom(testExporter, 2055), "RJ1", received, err)
+			if _, err := appendEventJSON(nil, &ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func netflowSeeds(f *testing.F, names ...string) [][]byte {
+	var all [][]byte
+	for _, n := range names {
+		for _, d := range loadSamples(f, n) {
+			f.Add(d)
+			all = append(all, d)
+		}
+	}
+	return all
+}
+
+func FuzzNetFlowV5(f *testing.F) {
+	netflowSeeds(f, "softflowd-v5")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) >= 2 {
+			data[0], data[1] = 0, 5
+		}
+		fuzzFlows(t, nil, data)
+	})
+}
+
+func FuzzNetFlowV9(f *testing.F) {
+	primers := netflowSeeds(f, "softflowd-v9")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) >= 2 {
+			data[0], data[1] = 0, 9
+		}
+		fuzzFlows(t, primers[:1], data)
+	})
+}
+
+func FuzzIPFIX(f *testing.F) {
+	primers := netflowSeeds(f, "softflowd-ipfix", "softflowd-ipfix-milli")
+	f.Add(ipfixMessage(1, 1, append(ipfixSet(2, ipfixTemplate(256, [][3]uint32{{8, 4, 0}, {82, 65535, 0}, {1, 8, 29305}, {999, 65535, 9}})...),
+		ipfixSet(256, 1, 2, 3, 4, 2, 'a', 'b', 0, 0, 0, 0, 0, 0, 0, 9, 255, 0, 1, 'z', 0)...)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) >= 2 {
+			data[0], data[1] = 0, 10
+		}
+		fuzzFlows(t, [][]byte{primers[0], primers[2]}, data)
 	})
 }

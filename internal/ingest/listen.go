@@ -23,6 +23,7 @@ const (
 	ListenerRELP      = "relp"
 	ListenerHTTP      = "http"
 	ListenerBulk      = "es-bulk"
+	ListenerNetFlow   = "netflow"
 )
 
 // Listener defaults.

@@ -23,7 +23,15 @@ const udpQueue = 8192
 // 5426). There is nothing to acknowledge; a datagram read is published
 // as soon as possible, in batches of what arrived meanwhile.
 type UDPListener struct {
+	udpServer
+}
+
+// udpServer is what the UDP listeners share: a socket reader, a bounded
+// queue and a publisher that turns each datagram into events (handle)
+// and publishes them in batches.
+type udpServer struct {
 	base
+	handle func(b *batch, d datagram)
 
 	mu      sync.Mutex
 	pc      net.PacketConn
@@ -44,11 +52,13 @@ func NewUDPListener(opts ListenerOptions) (*UDPListener, error) {
 	if err := opts.validate(ListenerSyslogUDP); err != nil {
 		return nil, err
 	}
-	return &UDPListener{base: base{o: opts, protocol: ListenerSyslogUDP, log: opts.Logger}}, nil
+	l := &UDPListener{udpServer{base: base{o: opts, protocol: ListenerSyslogUDP, log: opts.Logger}}}
+	l.handle = l.addDatagram
+	return l, nil
 }
 
 // Start binds the socket and starts reading; a second call does nothing.
-func (l *UDPListener) Start(ctx context.Context) error {
+func (l *udpServer) Start(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -79,7 +89,7 @@ func (l *UDPListener) Start(ctx context.Context) error {
 }
 
 // Addr returns the bound address (nil before Start).
-func (l *UDPListener) Addr() net.Addr {
+func (l *udpServer) Addr() net.Addr {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.pc == nil {
@@ -89,7 +99,7 @@ func (l *UDPListener) Addr() net.Addr {
 }
 
 // read copies each datagram into the queue until the socket closes.
-func (l *UDPListener) read(q chan<- datagram) {
+func (l *udpServer) read(q chan<- datagram) {
 	defer l.wg.Done()
 	defer close(q)
 	buf := make([]byte, 65536) // the largest UDP payload
@@ -110,11 +120,11 @@ func (l *UDPListener) read(q chan<- datagram) {
 }
 
 // publish drains the queue in batches of whatever has arrived.
-func (l *UDPListener) publish(ctx context.Context, q <-chan datagram) {
+func (l *udpServer) publish(ctx context.Context, q <-chan datagram) {
 	defer l.wg.Done()
 	var b batch
 	for d := range q {
-		l.addDatagram(&b, d)
+		l.handle(&b, d)
 	more:
 		for b.len() < l.o.Batch {
 			select {
@@ -122,7 +132,7 @@ func (l *UDPListener) publish(ctx context.Context, q <-chan datagram) {
 				if !ok {
 					break more
 				}
-				l.addDatagram(&b, d)
+				l.handle(&b, d)
 			default:
 				break more
 			}
@@ -146,7 +156,7 @@ func (l *UDPListener) addDatagram(b *batch, d datagram) {
 
 // Close stops reading, publishes what was already read (for at most
 // closeGrace) and waits. Later calls do nothing.
-func (l *UDPListener) Close() error {
+func (l *udpServer) Close() error {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()

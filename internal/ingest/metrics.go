@@ -22,6 +22,7 @@ type Metrics struct {
 	senders    map[senderKey]*Seen
 	duplicates int64
 	dropped    map[string]int64
+	flows      map[string]*FlowCounts
 }
 
 type countKey struct{ listener, org string }
@@ -98,7 +99,7 @@ func (s *Seen) learnGap(now time.Time) {
 
 // NewMetrics returns an empty table.
 func NewMetrics() *Metrics {
-	return &Metrics{counts: map[countKey]*Counts{}, senders: map[senderKey]*Seen{}, dropped: map[string]int64{}}
+	return &Metrics{counts: map[countKey]*Counts{}, senders: map[senderKey]*Seen{}, dropped: map[string]int64{}, flows: map[string]*FlowCounts{}}
 }
 
 // accepted records a batch the listener published: one lock for the
@@ -250,5 +251,67 @@ func (m *Metrics) senderList() []Seen {
 	for _, s := range m.senders {
 		out = append(out, *s)
 	}
+	return out
+}
+
+// FlowCounts are a flow listener's figures beside its events (each flow
+// is an event, counted in Snapshot).
+type FlowCounts struct {
+	Listener string `json:"listener"`
+	// Datagrams read, of which Malformed could not be read whole (their
+	// flows before the damage are kept; one with none becomes an event
+	// with a parse error).
+	Datagrams int64 `json:"datagrams"`
+	Malformed int64 `json:"malformed"`
+	// Flows decoded.
+	Flows int64 `json:"flows"`
+	// NoTemplate counts data sets dropped because their template was not
+	// known (yet): after Vigil or the exporter restarts, until the
+	// exporter resends its templates.
+	NoTemplate      int64 `json:"no_template_sets"`
+	NoTemplateBytes int64 `json:"no_template_bytes"`
+	// Templates learnt (refreshes included), withdrawn, and rejected
+	// (too many fields, or malformed).
+	Templates int64 `json:"templates"`
+	Withdrawn int64 `json:"templates_withdrawn"`
+	Rejected  int64 `json:"templates_rejected"`
+	// Options counts options data records read (not flows).
+	Options int64 `json:"options_records"`
+}
+
+// flowDatagram counts one datagram a flow listener decoded.
+func (m *Metrics) flowDatagram(listener string, flows int, st DecodeStats, bad bool) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.flows[listener]
+	if c == nil {
+		c = &FlowCounts{Listener: listener}
+		m.flows[listener] = c
+	}
+	c.Datagrams++
+	if bad {
+		c.Malformed++
+	}
+	c.Flows += int64(flows)
+	c.NoTemplate += int64(st.NoTemplate)
+	c.NoTemplateBytes += int64(st.NoTemplateBytes)
+	c.Templates += int64(st.Templates)
+	c.Withdrawn += int64(st.Withdrawn)
+	c.Rejected += int64(st.Rejected)
+	c.Options += int64(st.Options)
+}
+
+// Flows returns each flow listener's counts, sorted by listener.
+func (m *Metrics) Flows() []FlowCounts {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]FlowCounts, 0, len(m.flows))
+	for _, c := range m.flows {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Listener < out[j].Listener })
 	return out
 }

@@ -133,7 +133,7 @@ func TestService(t *testing.T) {
 	certFile, keyFile, _ := testCert(t)
 	s, err := NewService(ctx, ServiceOptions{
 		Conn: b.Conn(), Root: "ENG",
-		SyslogUDP: "127.0.0.1:0", SyslogTCP: "127.0.0.1:0", SyslogTLS: "127.0.0.1:0", RELP: "127.0.0.1:0",
+		SyslogUDP: "127.0.0.1:0", SyslogTCP: "127.0.0.1:0", SyslogTLS: "127.0.0.1:0", RELP: "127.0.0.1:0", NetFlow: "127.0.0.1:0",
 		TLSCert: certFile, TLSKey: keyFile, Authenticate: testAuth,
 	})
 	if err != nil {
@@ -143,7 +143,7 @@ func TestService(t *testing.T) {
 		t.Fatal(err)
 	}
 	addrs := s.Addrs()
-	if len(addrs) != 4 || addrs[ListenerRELP] == nil || addrs[ListenerSyslogUDP].Network() != "udp" {
+	if len(addrs) != 5 || addrs[ListenerRELP] == nil || addrs[ListenerSyslogUDP].Network() != "udp" || addrs[ListenerNetFlow].Network() != "udp" {
 		t.Errorf("addresses %v", addrs)
 	}
 	if s.EventsHandler() == nil || s.BulkHandler() == nil || s.Metrics() == nil {

@@ -20,6 +20,7 @@ import (
 //	--syslog-tcp ADDR   SyslogTCP
 //	--syslog-tls ADDR   SyslogTLS, with --tls-cert FILE / --tls-key FILE
 //	--relp ADDR         RELP
+//	--netflow ADDR      NetFlow (v5, v9 and IPFIX over UDP)
 //	--ingest-map FILE   MapFile
 //	--o365-config FILE  O365Config
 //
@@ -42,6 +43,10 @@ type ServiceOptions struct {
 
 	SyslogUDP, SyslogTCP, SyslogTLS, RELP string
 	TLSCert, TLSKey                       string
+	// NetFlow is where flow exports arrive over UDP (NetFlowListener);
+	// Templates bounds its template cache (zero: the defaults).
+	NetFlow   string
+	Templates TemplateOptions
 
 	// Parse configures the Normaliser (zero: detect every format).
 	Parse Options
@@ -166,6 +171,12 @@ func NewService(ctx context.Context, o ServiceOptions) (*Service, error) {
 		s.o365, err = NewO365Poller(ctx, O365Options{Config: cfg, Conn: o.Conn, Replicas: o.Stream.Replicas, Publisher: s.pub,
 			Normaliser: norm, Metrics: s.metrics, Logger: o.Logger, Now: o.Now})
 		if err != nil {
+			return nil, err
+		}
+	}
+	if o.NetFlow != "" {
+		l, err := NewNetFlowListener(lo(o.NetFlow), o.Templates)
+		if err := add(ListenerNetFlow, l, err); err != nil {
 			return nil, err
 		}
 	}
