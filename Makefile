@@ -49,6 +49,11 @@ bench:
 	$(GO) test -run '^$$' -bench BenchmarkInboxFirstPage -benchtime 20x -timeout 60m ./internal/cases/
 	# Ingest parse throughput (needs ../shared/data/events).
 	$(GO) test -run '^$$' -bench Normalise -benchmem -benchtime 3s ./internal/ingest/
+	# Flow decoding (NetFlow v5, v9, IPFIX) and syslog end to end — loggen into `vigil serve` until
+	# `vigil events count` sees every message, and rsyslog with a disk queue beside it (needs
+	# syslog-ng's loggen unpacked under /opt/syslog-ng, as .ci/run does).
+	$(GO) test -run '^$$' -bench NetFlowDecode -benchmem ./internal/ingest/
+	$(GO) test -run '^$$' -bench SyslogEndToEnd -benchtime 100000x -timeout 30m ./internal/cli/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseODS -fuzztime 60s ./internal/org/

@@ -287,6 +287,13 @@ func Run(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error
 	log := NewLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP reloads what can change without a restart (--ingest-map).
+	// It is caught from the start: one arriving while the server starts
+	// is kept and handled once it runs, rather than ending the process
+	// (SIGHUP's default).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	s, err := Start(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -314,10 +321,6 @@ func Run(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "  logs:     warnings and errors only here (--log-level info for more)\n")
 	}
 	fmt.Fprintf(stdout, "  stop:     Ctrl-C\n\n")
-	// SIGHUP reloads what can change without a restart: --ingest-map.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for {
 			select {

@@ -40,20 +40,27 @@ func BenchmarkSyslogEndToEnd(b *testing.B) {
 		cmd := exec.Command(loggenBin, "--inet", "--stream", "--syslog-proto", "--number", strconv.Itoa(n),
 			"--rate", "10000000", "--size", "200", "127.0.0.1", port)
 		cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+filepath.Join(root, "usr/lib/syslog-ng"), "SYSLOGNG_PREFIX="+filepath.Join(root, "usr"))
-		if out, err := cmd.CombinedOutput(); err != nil {
+		out, err := cmd.CombinedOutput()
+		if err != nil {
 			b.Fatalf("loggen: %v\n%s", err, out)
 		}
+		b.Logf("loggen: %s", bytes.TrimSpace(out))
 	}
+	// waitFor waits until have() reaches want; a minute without progress
+	// fails the run.
 	waitFor := func(what string, want int, have func() int) {
 		b.Helper()
-		deadline := time.Now().Add(20 * time.Minute)
+		last, since := -1, time.Now()
 		for {
 			got := have()
 			if got >= want {
 				return
 			}
-			if time.Now().After(deadline) {
-				b.Fatalf("%s holds %d of %d", what, got, want)
+			if got != last {
+				last, since = got, time.Now()
+			}
+			if time.Since(since) > time.Minute {
+				b.Fatalf("%s holds %d of %d and has not grown for a minute", what, got, want)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
