@@ -542,32 +542,39 @@ func (d *NetFlowDecoder) decodeV9(exporter netip.Addr, data []byte, out []Flow, 
 	domain := binary.BigEndian.Uint32(data[16:])
 	tk := templateKey{exporter: exporter, version: 9, domain: domain}
 	index := 0
-	for off := hdr; off < len(data); {
-		if len(data)-off < 4 {
-			return out, *st, malformed(FormatNetFlowV9, off, "%d bytes left, too few for a FlowSet header", len(data)-off)
-		}
-		id := binary.BigEndian.Uint16(data[off:])
-		n := int(binary.BigEndian.Uint16(data[off+2:]))
-		if n < 4 || n > len(data)-off {
-			return out, *st, malformed(FormatNetFlowV9, off+2, "FlowSet %d length %d (%d bytes left)", id, n, len(data)-off)
-		}
-		body := data[off+4 : off+n]
-		var err error
+	err := walkSets(FormatNetFlowV9, "FlowSet", data, hdr, func(id uint16, body []byte, base int) (err error) {
 		switch {
-		case id == 0:
-			err = d.v9Templates(tk, body, off+4, false, st)
-		case id == 1:
-			err = d.v9Templates(tk, body, off+4, true, st)
+		case id == 0 || id == 1:
+			err = d.v9Templates(tk, body, base, id == 1, st)
 		case id >= 256:
 			tk.id = id
 			out, err = d.dataSet(tk, &c, seq, &index, body, out, st)
 		}
-		if err != nil {
-			return out, *st, err
+		return err
+	})
+	return out, *st, err
+}
+
+// walkSets calls set for each set (v9: FlowSet) of a message whose
+// header is hdr bytes, with its ID, its body and the body's offset in
+// data; a set header or length that does not fit stops it, as does an
+// error from set.
+func walkSets(format, what string, data []byte, hdr int, set func(id uint16, body []byte, base int) error) error {
+	for off := hdr; off < len(data); {
+		if len(data)-off < 4 {
+			return malformed(format, off, "%d bytes left, too few for a %s header", len(data)-off, what)
+		}
+		id := binary.BigEndian.Uint16(data[off:])
+		n := int(binary.BigEndian.Uint16(data[off+2:]))
+		if n < 4 || n > len(data)-off {
+			return malformed(format, off+2, "%s %d length %d (%d bytes left)", what, id, n, len(data)-off)
+		}
+		if err := set(id, data[off+4:off+n], off+4); err != nil {
+			return err
 		}
 		off += n
 	}
-	return out, *st, nil
+	return nil
 }
 
 // v9Templates learns the template records of a template (options false)
@@ -643,30 +650,17 @@ func (d *NetFlowDecoder) decodeIPFIX(exporter netip.Addr, data []byte, out []Flo
 	tk := templateKey{exporter: exporter, version: 10, domain: domain}
 	c.sysInit = d.Templates.sysInit(tk)
 	index := 0
-	for off := hdr; off < len(data); {
-		if len(data)-off < 4 {
-			return out, *st, malformed(FormatIPFIX, off, "%d bytes left, too few for a set header", len(data)-off)
-		}
-		id := binary.BigEndian.Uint16(data[off:])
-		sl := int(binary.BigEndian.Uint16(data[off+2:]))
-		if sl < 4 || sl > len(data)-off {
-			return out, *st, malformed(FormatIPFIX, off+2, "set %d length %d (%d bytes left)", id, sl, len(data)-off)
-		}
-		body := data[off+4 : off+sl]
-		var err error
+	err := walkSets(FormatIPFIX, "set", data, hdr, func(id uint16, body []byte, base int) (err error) {
 		switch {
 		case id == 2 || id == 3:
-			err = d.ipfixTemplates(tk, body, off+4, id == 3, st)
+			err = d.ipfixTemplates(tk, body, base, id == 3, st)
 		case id >= 256:
 			tk.id = id
 			out, err = d.dataSet(tk, &c, seq, &index, body, out, st)
 		}
-		if err != nil {
-			return out, *st, err
-		}
-		off += sl
-	}
-	return out, *st, nil
+		return err
+	})
+	return out, *st, err
 }
 
 // ipfixTemplates learns (or withdraws) the records of a template set
