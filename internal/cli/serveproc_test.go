@@ -105,25 +105,18 @@ func (p *serveProc) start() {
 }
 
 // kill ends the server with SIGKILL, as a crash would.
-func (p *serveProc) kill() {
-	p.mu.Lock()
-	c := p.child
-	p.child = nil
-	p.mu.Unlock()
-	if c != nil {
-		_ = c.Process.Signal(syscall.SIGKILL)
-		_ = c.Wait()
-	}
-}
+func (p *serveProc) kill() { p.end(syscall.SIGKILL) }
 
 // term stops the server with SIGTERM and waits for it to end.
-func (p *serveProc) term() {
+func (p *serveProc) term() { p.end(syscall.SIGTERM) }
+
+func (p *serveProc) end(sig os.Signal) {
 	p.mu.Lock()
 	c := p.child
 	p.child = nil
 	p.mu.Unlock()
 	if c != nil {
-		_ = c.Process.Signal(syscall.SIGTERM)
+		_ = c.Process.Signal(sig)
 		_ = c.Wait()
 	}
 }
