@@ -82,7 +82,7 @@ func BenchmarkLoggenIntoStream(b *testing.B) {
 			total := per * conns
 			b.ResetTimer()
 			out, err := syslogNGCmd(root, "usr/bin/loggen", "--inet", "--stream", "--syslog-proto", "--number", strconv.Itoa(per),
-				"--active-connections", strconv.Itoa(conns), "--rate", "10000000", "--size", "200", "127.0.0.1", port(l.Addr())).CombinedOutput()
+				"--active-connections", strconv.Itoa(conns), "--rate", "10000000", "--interval", "3600", "--size", "200", "127.0.0.1", port(l.Addr())).CombinedOutput()
 			if err != nil {
 				b.Fatalf("loggen: %v\n%s", err, out)
 			}
