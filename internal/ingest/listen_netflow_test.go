@@ -1,204 +1,35 @@
 package ingest
 
 import (
-	"bytes"
-	"encoding/binary"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/vigil-health/vigil/internal/testneed"
+	"github.com/vigil-health/vigil/internal/ingest/sendertest"
 )
 
-// needSoftflowd returns Debian's softflowd (in /usr/sbin, often not on a
-// user's PATH), or stops the test.
-func needSoftflowd(t testing.TB) string {
-	t.Helper()
-	if p, err := exec.LookPath("softflowd"); err == nil {
-		return p
-	}
-	const p = "/usr/sbin/softflowd"
-	if _, err := os.Stat(p); err != nil {
-		testneed.Missing(t, "softflowd (Debian package softflowd)", err)
-	}
-	return p
-}
+// The capture, its flows and softflowd live in sendertest (the CLI's
+// end-to-end test runs softflowd too); these names keep the tests short.
+type pcapFlow = sendertest.PcapFlow
 
-// pcapFlow is one unidirectional flow the test writes into a capture.
-type pcapFlow struct {
-	src, dst         netip.Addr
-	srcPort, dstPort uint16
-	proto            uint8
-	sizes            []int           // IP total length of each packet
-	times            []time.Duration // each packet's offset from the capture's start
-}
+var pcapStart = sendertest.PcapStart
 
-func (f pcapFlow) bytes() (n uint64) {
-	for _, s := range f.sizes {
-		n += uint64(s)
-	}
-	return n
-}
-
-// testFlows are 40 distinct IPv4 flows (TCP, UDP and ICMP) and 4 IPv6
-// ones (TCP, UDP) of one to five packets, spread over about four seconds. The capture's last
-// packet falls on a whole second, because a v9 header gives the export
-// time in whole seconds and softflowd -a exports at the last packet's
-// time.
-func testFlows() []pcapFlow {
-	var flows []pcapFlow
-	var last time.Duration
-	for i := range 44 {
-		f := pcapFlow{
-			src:     netip.AddrFrom4([4]byte{10, 1, byte(i / 10), byte(i%10 + 1)}),
-			dst:     netip.AddrFrom4([4]byte{192, 168, byte(i % 3), byte(i + 10)}),
-			srcPort: uint16(40000 + i*7),
-			dstPort: []uint16{443, 80, 53, 22, 3389, 1433}[i%6],
-			proto:   6,
-		}
-		if i >= 40 { // IPv6: NetFlow v9 and IPFIX carry it, v5 cannot
-			f.src = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 15: byte(i)})
-			f.dst = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 2, 15: byte(i)})
-		}
-		switch {
-		case i%7 == 6 && i < 40:
-			f.proto, f.srcPort, f.dstPort = 1, 0, 8<<8 // echo request
-		case i%3 == 2:
-			f.proto = 17
-		}
-		for k := range 1 + i%5 {
-			f.sizes = append(f.sizes, 60+i*13+k*101)
-			at := time.Duration(i)*97*time.Millisecond + time.Duration(k)*31*time.Millisecond
-			f.times = append(f.times, at)
-			last = max(last, at)
-		}
-		flows = append(flows, f)
-	}
-	shift := last.Truncate(time.Second) + time.Second - last
-	for i := range flows {
-		for k := range flows[i].times {
-			flows[i].times[k] += shift
-		}
-	}
-	return flows
-}
-
-// pcapStart is the capture's first instant (the flows' times follow it).
-var pcapStart = time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
-
-// writePcap writes flows as a classic pcap (Ethernet, IPv4, TCP/UDP/ICMP
-// headers and zero payload to each packet's size), packets in time order.
+func needSoftflowd(t testing.TB) string { return sendertest.SoftflowdPath(t) }
+func testFlows() []pcapFlow             { return sendertest.TestFlows() }
 func writePcap(t testing.TB, path string, flows []pcapFlow) {
 	t.Helper()
-	type pkt struct {
-		at   time.Duration
-		data []byte
-	}
-	var pkts []pkt
-	for fi, f := range flows {
-		for k, size := range f.sizes {
-			ip := make([]byte, size)
-			ethertype := uint16(0x0800)
-			var l4 []byte
-			if f.src.Is4() {
-				ip[0], ip[1] = 0x45, 0
-				binary.BigEndian.PutUint16(ip[2:], uint16(size))
-				binary.BigEndian.PutUint16(ip[4:], uint16(fi*16+k))
-				ip[8], ip[9] = 64, f.proto
-				copy(ip[12:16], f.src.AsSlice())
-				copy(ip[16:20], f.dst.AsSlice())
-				binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip[:20]))
-				l4 = ip[20:]
-			} else {
-				ethertype = 0x86dd
-				ip[0] = 0x60
-				binary.BigEndian.PutUint16(ip[4:], uint16(size-40))
-				ip[6], ip[7] = f.proto, 64
-				copy(ip[8:24], f.src.AsSlice())
-				copy(ip[24:40], f.dst.AsSlice())
-				l4 = ip[40:]
-			}
-			switch f.proto {
-			case 6:
-				binary.BigEndian.PutUint16(l4[0:], f.srcPort)
-				binary.BigEndian.PutUint16(l4[2:], f.dstPort)
-				binary.BigEndian.PutUint32(l4[4:], uint32(1000+k))
-				l4[12] = 5 << 4
-				l4[13] = 0x18 // PSH ACK
-				if k == 0 {
-					l4[13] = 0x02 // SYN
-				}
-				binary.BigEndian.PutUint16(l4[14:], 65535)
-			case 17:
-				binary.BigEndian.PutUint16(l4[0:], f.srcPort)
-				binary.BigEndian.PutUint16(l4[2:], f.dstPort)
-				binary.BigEndian.PutUint16(l4[4:], uint16(len(l4)))
-			case 1:
-				l4[0], l4[1] = byte(f.dstPort>>8), byte(f.dstPort)
-				binary.BigEndian.PutUint16(l4[4:], uint16(fi))
-			}
-			frame := make([]byte, 14, 14+size)
-			copy(frame[0:6], []byte{0x02, 0, 0, 0, 0, 2})
-			copy(frame[6:12], []byte{0x02, 0, 0, 0, 0, 1})
-			binary.BigEndian.PutUint16(frame[12:], ethertype)
-			pkts = append(pkts, pkt{f.times[k], append(frame, ip...)})
-		}
-	}
-	sort.SliceStable(pkts, func(i, j int) bool { return pkts[i].at < pkts[j].at })
-	var b bytes.Buffer
-	hdr := make([]byte, 24)
-	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
-	binary.LittleEndian.PutUint16(hdr[4:], 2)
-	binary.LittleEndian.PutUint16(hdr[6:], 4)
-	binary.LittleEndian.PutUint32(hdr[16:], 65535)
-	binary.LittleEndian.PutUint32(hdr[20:], 1) // LINKTYPE_ETHERNET
-	b.Write(hdr)
-	for _, p := range pkts {
-		ts := pcapStart.Add(p.at)
-		rec := make([]byte, 16)
-		binary.LittleEndian.PutUint32(rec[0:], uint32(ts.Unix()))
-		binary.LittleEndian.PutUint32(rec[4:], uint32(ts.Nanosecond()/1000))
-		binary.LittleEndian.PutUint32(rec[8:], uint32(len(p.data)))
-		binary.LittleEndian.PutUint32(rec[12:], uint32(len(p.data)))
-		b.Write(rec)
-		b.Write(p.data)
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	sendertest.WritePcap(t, path, flows)
 }
-
-func ipChecksum(h []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(h); i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(h[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	return ^uint16(sum)
-}
-
-// runSoftflowd has softflowd read pcap and export every flow to addr in
-// NetFlow version (5, 9 or 10 for IPFIX), in the foreground (-r implies
-// -d and no control socket); -a takes the capture's times as the clock,
-// so the exported times are the packets' own; at the end of the file it
-// expires and exports every flow, then exits.
 func runSoftflowd(t testing.TB, pcap, addr string, version int, extra ...string) {
 	t.Helper()
-	args := append([]string{"-r", pcap, "-n", addr, "-v", strconv.Itoa(version), "-a"}, extra...)
-	out, err := exec.Command(needSoftflowd(t), args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("softflowd %v: %v\n%s", args, err, out)
-	}
+	sendertest.Softflowd(t, pcap, addr, version, extra...)
+}
+func flowsFor(flows []pcapFlow, version int) map[string]pcapFlow {
+	return sendertest.FlowsFor(flows, version)
 }
 
 // Debian's softflowd reads a capture the test writes and exports its
@@ -257,19 +88,19 @@ func TestSoftflowdIntoNetFlowListener(t *testing.T) {
 				}
 				delete(want, src)
 				fields := map[string]any{
-					"dst_ip": f.dst.String(), "proto_number": float64(f.proto), "proto": protoName(f.proto),
-					"packets": float64(len(f.sizes)), "bytes": float64(f.bytes()), "version": float64(v.version),
-					"start": flowTime(pcapStart.Add(f.times[0])), "end": flowTime(pcapStart.Add(f.times[len(f.times)-1])),
+					"dst_ip": f.Dst.String(), "proto_number": float64(f.Proto), "proto": protoName(f.Proto),
+					"packets": float64(len(f.Sizes)), "bytes": float64(f.Bytes()), "version": float64(v.version),
+					"start": flowTime(pcapStart.Add(f.Times[0])), "end": flowTime(pcapStart.Add(f.Times[len(f.Times)-1])),
 				}
-				if f.proto == 1 {
+				if f.Proto == 1 {
 					fields["icmp_type"], fields["icmp_code"] = float64(8), float64(0)
 				} else {
-					fields["src_port"], fields["dst_port"] = float64(f.srcPort), float64(f.dstPort)
-					fields["destination.port"] = float64(f.dstPort)
+					fields["src_port"], fields["dst_port"] = float64(f.SrcPort), float64(f.DstPort)
+					fields["destination.port"] = float64(f.DstPort)
 				}
-				if f.proto == 6 {
+				if f.Proto == 6 {
 					flags := 0x02
-					if len(f.sizes) > 1 {
+					if len(f.Sizes) > 1 {
 						flags |= 0x18
 					}
 					fields["tcp_flags"] = float64(flags)
@@ -282,7 +113,7 @@ func TestSoftflowdIntoNetFlowListener(t *testing.T) {
 				if slices.Contains(v.extra, "-b") && (ev.Fields["reverse_bytes"] != float64(0) || ev.Fields["reverse_packets"] != float64(0)) {
 					t.Errorf("%s: biflow's reverse counts %v %v, want 0 (the capture is one way)", ev.Raw, ev.Fields["reverse_bytes"], ev.Fields["reverse_packets"])
 				}
-				if !ev.EventTime.Equal(pcapStart.Add(f.times[0])) {
+				if !ev.EventTime.Equal(pcapStart.Add(f.Times[0])) {
 					t.Errorf("%s: event time %s, want the flow's start", ev.Raw, ev.EventTime)
 				}
 			}
@@ -380,16 +211,4 @@ func loadSamples(t testing.TB, name string) [][]byte {
 		}
 		out = append(out, d)
 	}
-}
-
-// flowsFor are the flows a version exports, by source address: v5 has no
-// IPv6.
-func flowsFor(flows []pcapFlow, version int) map[string]pcapFlow {
-	want := map[string]pcapFlow{}
-	for _, f := range flows {
-		if version != 5 || f.src.Is4() {
-			want[f.src.String()] = f
-		}
-	}
-	return want
 }

@@ -130,10 +130,10 @@ func BenchmarkSoftflowdIntoStream(b *testing.B) {
 	flows := make([]pcapFlow, n)
 	for i := range flows {
 		flows[i] = pcapFlow{
-			src:     netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}),
-			dst:     netip.AddrFrom4([4]byte{192, 168, byte(i >> 8), byte(i)}),
-			srcPort: uint16(1024 + i%60000), dstPort: 53, proto: 17,
-			sizes: []int{80}, times: []time.Duration{time.Duration(i) * 10 * time.Microsecond},
+			Src:     netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}),
+			Dst:     netip.AddrFrom4([4]byte{192, 168, byte(i >> 8), byte(i)}),
+			SrcPort: uint16(1024 + i%60000), DstPort: 53, Proto: 17,
+			Sizes: []int{80}, Times: []time.Duration{time.Duration(i) * 10 * time.Microsecond},
 		}
 	}
 	pcap := filepath.Join(b.TempDir(), "many.pcap")

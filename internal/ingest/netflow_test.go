@@ -52,13 +52,13 @@ func TestNetFlowSamples(t *testing.T) {
 				if !ok {
 					t.Fatalf("flow from %s not written", f.Src)
 				}
-				start, end := pcapStart.Add(w.times[0]), pcapStart.Add(w.times[len(w.times)-1])
-				if f.Dst != w.dst || f.Proto != w.proto || f.Packets != uint64(len(w.sizes)) || f.Bytes != w.bytes() ||
+				start, end := pcapStart.Add(w.Times[0]), pcapStart.Add(w.Times[len(w.Times)-1])
+				if f.Dst != w.Dst || f.Proto != w.Proto || f.Packets != uint64(len(w.Sizes)) || f.Bytes != w.Bytes() ||
 					!f.Start.Equal(start) || !f.End.Equal(end) || int(f.Version) != s.version {
 					t.Errorf("flow %+v, want %+v from %s to %s", f, w, start, end)
 				}
-				if w.proto != 1 && (f.SrcPort != w.srcPort || f.DstPort != w.dstPort) {
-					t.Errorf("ports %d > %d, want %d > %d", f.SrcPort, f.DstPort, w.srcPort, w.dstPort)
+				if w.Proto != 1 && (f.SrcPort != w.SrcPort || f.DstPort != w.DstPort) {
+					t.Errorf("ports %d > %d, want %d > %d", f.SrcPort, f.DstPort, w.SrcPort, w.DstPort)
 				}
 			}
 		})

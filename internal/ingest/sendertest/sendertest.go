@@ -1,7 +1,8 @@
-// Package sendertest runs the real syslog senders that Vigil's ingest
-// tests forward through — Debian's rsyslogd and any other daemon — as
-// child processes of a test: started in the foreground, stopped when the
-// test ends, their output shown only when it fails. A missing sender
+// Package sendertest runs the real senders that Vigil's ingest tests
+// forward through — Debian's rsyslogd and any other daemon — as child
+// processes of a test: started in the foreground, stopped when the test
+// ends, their output shown only when it fails; and softflowd, exporting
+// the flows of a capture it writes (softflowd.go). A missing sender
 // skips the test, or fails it under CI (internal/testneed).
 package sendertest
 
