@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/cases"
+	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/ingest"
@@ -65,12 +66,32 @@ func (s *Server) startIngest(ctx context.Context) error {
 	if err := s.startIngestHealth(ctx); err != nil {
 		return err
 	}
-	// Events older than --events-max-age go, a day at a time, hourly.
-	if age, err := cfg.EventsRetention(); err == nil && age > 0 {
-		stop := events.RunRetention(context.WithoutCancel(ctx), s.Events, events.Policy{Default: events.Limit{MaxAge: age}}, RetentionInterval, s.Log.With("component", "events"))
+	// Events older than --events-max-age, or beyond --events-max-bytes,
+	// go (--events-retention per organisation), a day at a time, hourly.
+	if p, ok := s.retentionPolicy(); ok {
+		stop := events.RunRetention(context.WithoutCancel(ctx), s.Events, p, RetentionInterval, s.Log.With("component", "events"))
 		s.closers = append(s.closers, func() error { stop(); return nil })
 	}
 	return nil
+}
+
+// retentionPolicy is the event store's retention from the configuration
+// (checked at start), and whether it limits anything.
+func (s *Server) retentionPolicy() (events.Policy, bool) {
+	def, orgs, err := s.Config.EventsPolicy()
+	if err != nil {
+		return events.Policy{}, false
+	}
+	p := events.Policy{Default: events.Limit{MaxAge: def.MaxAge, MaxBytes: def.MaxBytes}}
+	limits := def != (config.RetentionLimit{})
+	for code, l := range orgs {
+		if p.Orgs == nil {
+			p.Orgs = map[string]events.Limit{}
+		}
+		p.Orgs[code] = events.Limit{MaxAge: l.MaxAge, MaxBytes: l.MaxBytes}
+		limits = limits || l != (config.RetentionLimit{})
+	}
+	return p, limits
 }
 
 // startIngestHealth samples the ingest counts for the dashboard

@@ -94,6 +94,13 @@ type Config struct {
 	// EventsMaxAge is how long events are kept: 90d, 26w, 8760h, or
 	// "forever" (EventsRetention parses it).
 	EventsMaxAge string
+	// EventsMaxBytes caps what each organisation's events take (50GB,
+	// 500GiB; empty: no cap), the oldest days going first.
+	EventsMaxBytes string
+	// EventsRetentionOrgs overrides age and size per organisation:
+	// ODS=AGE/SIZE,… with either part empty for the default
+	// (RJ1=30d/20GB,RQM=365d,R1H=/5GB; EventsPolicy parses all three).
+	EventsRetentionOrgs string
 	// SilentFactor and SilentFloor say when a log source is silent: quiet
 	// for longer than max(factor × its usual interval, floor); factor 0
 	// turns the alerts off (SilentSources parses them).
@@ -164,6 +171,8 @@ func (c *Config) settings() []setting {
 		{flag: "ingest-map", env: "VIGIL_INGEST_MAP", help: "YAML file mapping senders' addresses and listeners to organisations, read again on SIGHUP (docs/ingest.md; empty: every event to the national root)", str: &c.IngestMap},
 		{flag: "o365-config", env: "VIGIL_O365_CONFIG", help: "YAML file of Microsoft 365 / Entra ID tenants to poll (Management Activity API, Graph sign-in and audit logs) with their app registrations and organisations (docs/ingest.md; empty: off)", str: &c.O365Config},
 		{flag: "events-max-age", env: "VIGIL_EVENTS_MAX_AGE", help: "how long security events are kept: 90d, 26w, 8760h, or forever (older days are dropped hourly)", str: &c.EventsMaxAge},
+		{flag: "events-max-bytes", env: "VIGIL_EVENTS_MAX_BYTES", help: "most each organisation's events may take in the store, e.g. 50GB or 500GiB; its oldest days go first, never the newest (empty: no cap)", str: &c.EventsMaxBytes},
+		{flag: "events-retention", env: "VIGIL_EVENTS_RETENTION", help: "per-organisation retention overriding --events-max-age and --events-max-bytes: ODS=AGE/SIZE,… e.g. RJ1=30d/20GB,RQM=365d,R1H=/5GB (AGE may be forever)", str: &c.EventsRetentionOrgs},
 		{flag: "silent-factor", env: "VIGIL_SILENT_FACTOR", help: "a log source is silent, and raises an alert, once quiet for this many times its usual interval between batches (and at least --silent-floor); 0: no silence alerts", str: &c.SilentFactor},
 		{flag: "silent-floor", env: "VIGIL_SILENT_FLOOR", help: "the shortest quiet that makes a log source silent, e.g. 5m or 1h", str: &c.SilentFloor},
 		{flag: "audit-key", env: "VIGIL_AUDIT_KEY", help: "the audit chain's HMAC key itself, 64+ hexadecimal digits (prefer the environment variable); overrides --audit-key-file", str: &c.AuditKey, secret: true},
@@ -254,6 +263,12 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.EventsRetention(); err != nil {
 		bad("events-max-age", "%v", err)
+	}
+	if _, err := ParseSize(c.EventsMaxBytes); err != nil {
+		bad("events-max-bytes", "%v", err)
+	}
+	if _, _, err := c.EventsPolicy(); err != nil && !strings.Contains(err.Error(), "events-max-") {
+		bad("events-retention", "%v", err)
 	}
 	if _, _, err := c.SilentSources(); err != nil {
 		errs = append(errs, err)
@@ -399,6 +414,81 @@ func (c *Config) SilentSources() (factor float64, floor time.Duration, err error
 		return 0, 0, fmt.Errorf("--silent-floor %q: want a duration of a minute or more, such as 5m or 1h", c.SilentFloor)
 	}
 	return f, d, nil
+}
+
+// RetentionLimit is one organisation's event retention: events older
+// than MaxAge go, and its oldest days while it holds more than MaxBytes
+// (zero: no limit).
+type RetentionLimit struct {
+	MaxAge   time.Duration
+	MaxBytes int64
+}
+
+// EventsPolicy is the event store's retention: the default limit for
+// every organisation (--events-max-age, --events-max-bytes) and the
+// organisations --events-retention sets otherwise, by upper-cased ODS
+// code. An override's empty part takes the default's.
+func (c *Config) EventsPolicy() (def RetentionLimit, orgs map[string]RetentionLimit, err error) {
+	if def.MaxAge, err = c.EventsRetention(); err != nil {
+		return def, nil, fmt.Errorf("--events-max-age %w", err)
+	}
+	if def.MaxBytes, err = ParseSize(c.EventsMaxBytes); err != nil {
+		return def, nil, fmt.Errorf("--events-max-bytes %w", err)
+	}
+	list := strings.TrimSpace(c.EventsRetentionOrgs)
+	if list == "" {
+		return def, nil, nil
+	}
+	orgs = map[string]RetentionLimit{}
+	for i, item := range strings.Split(list, ",") {
+		code, spec, ok := strings.Cut(strings.TrimSpace(item), "=")
+		code = strings.ToUpper(strings.TrimSpace(code))
+		if !ok || code == "" || strings.ContainsAny(code, " /") {
+			return def, nil, fmt.Errorf("item %d %q: want ODS=AGE/SIZE, e.g. RJ1=30d/20GB", i+1, item)
+		}
+		if _, dup := orgs[code]; dup {
+			return def, nil, fmt.Errorf("item %d: %s is given twice", i+1, code)
+		}
+		age, size, _ := strings.Cut(spec, "/")
+		l := def
+		if strings.TrimSpace(age) != "" {
+			if l.MaxAge, err = (&Config{EventsMaxAge: age}).EventsRetention(); err != nil {
+				return def, nil, fmt.Errorf("%s: age %w", code, err)
+			}
+		}
+		if strings.TrimSpace(size) != "" {
+			if l.MaxBytes, err = ParseSize(size); err != nil {
+				return def, nil, fmt.Errorf("%s: size %w", code, err)
+			}
+		}
+		orgs[code] = l
+	}
+	return def, orgs, nil
+}
+
+// ParseSize reads a size such as 500MB, 50GB, 2TB (powers of 1000),
+// 64GiB (powers of 1024) or a number of bytes; empty is 0, no limit.
+func ParseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		mult   float64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	num, mult := s, 1.0
+	for _, u := range units {
+		if len(s) > len(u.suffix) && strings.EqualFold(s[len(s)-len(u.suffix):], u.suffix) {
+			num, mult = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f <= 0 || f*mult < 1<<20 || f*mult > 1<<60 {
+		return 0, fmt.Errorf("%q: want a size of at least 1MiB such as 500MB, 50GB or 64GiB", s)
+	}
+	return int64(f * mult), nil
 }
 
 // EventsRetention is EventsMaxAge as a duration; 0 keeps events forever.

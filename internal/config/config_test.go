@@ -87,6 +87,50 @@ func TestEventsRetention(t *testing.T) {
 	}
 }
 
+// Retention by age and size, per organisation: the defaults, overrides
+// that take the default for a part they leave empty, and each bad value
+// refused naming its flag and its organisation.
+func TestEventsPolicy(t *testing.T) {
+	c := Default()
+	c.EventsMaxAge, c.EventsMaxBytes = "90d", "50GB"
+	c.EventsRetentionOrgs = "rj1=30d/20GiB, RQM=forever ,R1H=/5GB"
+	def, orgs, err := c.EventsPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := 24 * time.Hour
+	if def != (RetentionLimit{90 * day, 50e9}) {
+		t.Errorf("default %+v", def)
+	}
+	want := map[string]RetentionLimit{"RJ1": {30 * day, 20 << 30}, "RQM": {0, 50e9}, "R1H": {90 * day, 5e9}}
+	if len(orgs) != len(want) {
+		t.Errorf("orgs %+v", orgs)
+	}
+	for code, w := range want {
+		if orgs[code] != w {
+			t.Errorf("%s = %+v, want %+v", code, orgs[code], w)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("valid settings refused: %v", err)
+	}
+	for _, bad := range []struct{ maxBytes, orgs, want string }{
+		{"lots", "", "--events-max-bytes"},
+		{"100", "", "--events-max-bytes"}, // under 1 MiB: a typo for 100GB
+		{"", "RJ1", "--events-retention"},
+		{"", "RJ1=30d,RJ1=60d", "RJ1 is given twice"},
+		{"", "RJ1=soon", "RJ1: age"},
+		{"", "RJ1=/big", "RJ1: size"},
+		{"", "=30d", "--events-retention"},
+	} {
+		c := Default()
+		c.EventsMaxBytes, c.EventsRetentionOrgs = bad.maxBytes, bad.orgs
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%+v: %v, want an error naming %q", bad, err, bad.want)
+		}
+	}
+}
+
 func TestSilentSources(t *testing.T) {
 	c := Default()
 	if f, d, err := c.SilentSources(); err != nil || f != 4 || d != 5*time.Minute {
