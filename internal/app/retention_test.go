@@ -22,7 +22,7 @@ func TestServeRetentionBySizePerOrganisation(t *testing.T) {
 	ctx := context.Background()
 	// Yesterday's noon, so that each day's events lie in one UTC day
 	// whatever the hour the test runs.
-	now := time.Now().UTC().Truncate(24*time.Hour).Add(-12 * time.Hour)
+	now := time.Now().UTC().Truncate(24 * time.Hour).Add(-12 * time.Hour)
 	var evs []events.Event
 	for _, org := range []string{"RJ1", "RJZ"} {
 		for day := range 3 {
@@ -42,7 +42,11 @@ func TestServeRetentionBySizePerOrganisation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := startWith(t, func(c *config.Config) { c.DataDir = data; c.EventsMaxAge = "forever"; c.EventsRetentionOrgs = "RJ1=/1MiB" })
+	s := startWith(t, func(c *config.Config) {
+		c.DataDir = data
+		c.EventsMaxAge = "forever"
+		c.EventsRetentionOrgs = "RJ1=/1MiB"
+	})
 	count := func(org string, since time.Duration) int64 {
 		t.Helper()
 		n, err := s.Events.Count(ctx, scope.System("test"), events.Query{Text: "org=" + org, Since: now.Add(-since)})
