@@ -104,6 +104,16 @@ func (p *serveProc) start() {
 	p.mu.Unlock()
 }
 
+// pid is the running server's process ID (0 when it is not running).
+func (p *serveProc) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.child == nil {
+		return 0
+	}
+	return p.child.Process.Pid
+}
+
 // kill ends the server with SIGKILL, as a crash would.
 func (p *serveProc) kill() {
 	p.mu.Lock()

@@ -166,16 +166,8 @@ func TestScale(t *testing.T) {
 	}
 	t.Logf("the store holds %d events", have)
 	if have < int64(n) {
-		// Up to 3,000 records of each sample file, so every attack's
-		// events are among them.
-		var sm Samples
-		for _, p := range samplePaths(t) {
-			x, err := LoadSamples(3000, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sm = append(sm, x...)
-		}
+		mix := os.Getenv("VIGIL_EVENTS_SCALE_MIX")
+		sm := scaleSamples(t, mix)
 		// A run adds at most VIGIL_EVENTS_SCALE_STEP events, so that a
 		// large store is built over several runs of a few minutes each;
 		// each run's seed follows from what is there.
@@ -183,11 +175,21 @@ func TestScale(t *testing.T) {
 		if step, _ := strconv.Atoi(os.Getenv("VIGIL_EVENTS_SCALE_STEP")); step > 0 {
 			add = min(add, step)
 		}
+		batch := 5000
+		if b, _ := strconv.Atoi(os.Getenv("VIGIL_EVENTS_SCALE_BATCH")); b > 0 {
+			batch = b
+		}
+		o := GenerateOptions{Count: add, Orgs: orgs, End: end, Span: 7 * 24 * time.Hour, Seed: 42 + uint64(have), Batch: batch}
+		if mix == "national" {
+			// In time order, as traffic arrives; the same seed whatever
+			// is there, so a stopped build goes on where it stopped.
+			o.Ordered, o.Count, o.From, o.Seed = true, int(have)+add, int(have), 42
+		}
 		start := time.Now()
 		done := 0
-		err = sm.Generate(GenerateOptions{Count: add, Orgs: orgs, End: end, Span: 7 * 24 * time.Hour, Seed: 42 + uint64(have), Batch: 5000}, func(b []Event) error {
+		err = sm.Generate(o, func(b []Event) error {
 			done += len(b)
-			if done%200000 == 0 {
+			if done%200000 < len(b) {
 				t.Logf("%d events, %.0f/s", done, float64(done)/time.Since(start).Seconds())
 			}
 			return s.Append(ctx, b)
@@ -196,7 +198,7 @@ func TestScale(t *testing.T) {
 			t.Fatal(err)
 		}
 		el := time.Since(start)
-		t.Logf("FIGURE append %s: %d events onto %d in %v = %.0f events/s (%d samples)", db.Dialect, add, have, el.Round(time.Millisecond), float64(add)/el.Seconds(), len(sm))
+		t.Logf("FIGURE append %s: %d events onto %d in %v = %.0f events/s (%d samples, mix %q, batch %d)", db.Dialect, add, have, el.Round(time.Millisecond), float64(add)/el.Seconds(), len(sm), mix, batch)
 		if int(have)+add < n {
 			return // the queries are timed once the store is whole
 		}
@@ -268,6 +270,53 @@ func TestScale(t *testing.T) {
 			return fmt.Sprint(c), err
 		})
 	}
+}
+
+// scaleSamples are the records TestScale replays. mix "" is every
+// Windows sample (the first 3,000 of each OTRF file, so every attack's
+// events are among them); "national" is closer to a health system's
+// traffic: 60 % short syslog lines (the loghub Linux and OpenSSH logs),
+// 25 % network connections (the Zeek conn records of OTRF APT29) and 15 %
+// Windows events (the same OTRF files).
+func scaleSamples(t *testing.T, mix string) Samples {
+	var win Samples
+	for _, p := range samplePaths(t) {
+		x, err := LoadSamples(3000, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		win = append(win, x...)
+	}
+	switch mix {
+	case "":
+		return win
+	case "national":
+	default:
+		t.Fatalf("VIGIL_EVENTS_SCALE_MIX %q: want empty or national", mix)
+	}
+	const shared = "../../../shared/data/events/"
+	sys, err := LoadSyslogSamples(0, shared+"linux/loghub/Linux_2k.log", shared+"linux/loghub/OpenSSH_2k.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zp, _ := filepath.Glob(shared + "network/zeek/*.jsonl.gz")
+	zeek, err := LoadSamples(0, zp...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conn Samples
+	for _, z := range zeek {
+		if z.Fields["@stream"] == "conn" {
+			conn = append(conn, z)
+		}
+	}
+	conn = conn.Retag("zeek", "conn", "network_connection", "@system")
+	sm, err := Mix([]Samples{sys, conn, win}, []float64{60, 25, 15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("mix national: %d syslog, %d conn, %d Windows records → %d samples", len(sys), len(conn), len(win), len(sm))
+	return sm
 }
 
 func total(h []Bucket) int64 {
