@@ -87,9 +87,24 @@ func (e *env) eventsSearchCmd() *cobra.Command {
 					col("EVENT", func(x events.Event) any { return clipText(x.Raw, 100) }))
 				// json: one event a line as the store holds it — id, org,
 				// received_at, event_time, source, log source, fields, raw.
+				// Each page is printed as it comes (json streams; a
+				// table is aligned over all rows before it prints).
+				var last time.Time
 				if err := pages(limit, min(limit, 5000), func(n int, after string) ([]events.Event, string, error) {
 					q.Limit, q.Cursor = n, after
+					if after != "" && (q.Until.IsZero() || last.Before(q.Until)) {
+						// The next page ends at the last event printed: the
+						// cursor alone (time before, or equal and ID before)
+						// is an OR that SQLite cannot read as a range, and
+						// without an end (--since) it sorted the whole range
+						// for every page — 2 minutes a page at 10,000,000
+						// events (docs/performance.md).
+						q.Until = last.Add(time.Nanosecond)
+					}
 					p, err := a.Events.Search(cmd.Context(), operator(), q)
+					if k := len(p.Events); k > 0 {
+						last = p.Events[k-1].EventTime
+					}
 					return p.Events, p.Next, err
 				}, l.add); err != nil {
 					return err

@@ -2,10 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/testneed"
 )
@@ -87,6 +90,63 @@ func TestEventsImportSearchCount(t *testing.T) {
 		r := run(t, "", nil, append([]string{"--data-dir", dir}, c.args...)...)
 		if r.code == 0 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+}
+
+// TestEventsSearchPages: a search longer than one page (the CLI reads
+// 5,000 at a time) prints every event once, newest first, through pages
+// whose boundaries fall among events of the same time, with --since (no
+// end: each page after the first ends at the last event printed) and
+// with --from/--to.
+func TestEventsSearchPages(t *testing.T) {
+	dir := t.TempDir()
+	must(t, run(t, "", nil, "--data-dir", dir, "demo"))
+	const n = 12001
+	now := time.Now().UTC().Truncate(time.Second)
+	var b strings.Builder
+	for i := range n {
+		// Three events a second: pages end inside a second's three.
+		fmt.Fprintf(&b, `{"@timestamp":%q,"n":%d}`+"\n", now.Add(-time.Duration(i/3)*time.Second).Format(time.RFC3339Nano), i)
+	}
+	file := filepath.Join(dir, "pages.jsonl")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	must(t, run(t, "", nil, "--data-dir", dir, "events", "import", file, "--org", "RJ1"))
+	for _, c := range []struct {
+		limit  int
+		window []string
+	}{
+		{n, []string{"--since", "24h"}},
+		{7002, []string{"--since", "24h"}}, // the newest 2,334 seconds' three
+		{n, []string{"--from", now.Add(-24 * time.Hour).Format(time.RFC3339), "--to", now.Add(time.Hour).Format(time.RFC3339)}},
+	} {
+		args := append([]string{"--data-dir", dir, "events", "search", "", "--limit", strconv.Itoa(c.limit), "--format", "json"}, c.window...)
+		r := must(t, run(t, "", nil, args...))
+		seen := map[int]bool{}
+		var prev time.Time
+		for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			var ev struct {
+				EventTime time.Time      `json:"event_time"`
+				Fields    map[string]any `json:"fields"`
+			}
+			if err := json.Unmarshal([]byte(l), &ev); err != nil {
+				t.Fatalf("line %q: %v", l, err)
+			}
+			k, _ := ev.Fields["n"].(float64)
+			if seen[int(k)] || (!prev.IsZero() && ev.EventTime.After(prev)) {
+				t.Fatalf("%v: event %v printed twice or out of order", c.window, k)
+			}
+			seen[int(k)], prev = true, ev.EventTime
+		}
+		if len(seen) != c.limit {
+			t.Errorf("%v --limit %d: %d events", c.window, c.limit, len(seen))
+		}
+		for i := range c.limit {
+			if !seen[i] {
+				t.Fatalf("%v --limit %d: event %d missing", c.window, c.limit, i)
+			}
 		}
 	}
 }

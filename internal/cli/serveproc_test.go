@@ -29,6 +29,23 @@ func TestServeChild(t *testing.T) {
 	if args == "" {
 		t.Skip("the child of serveProc")
 	}
+	// VIGIL_TEST_SERVE_HEAPPROFILE=FILE writes the server's heap profile
+	// to FILE every 30 s (replacing it), for a soak's memory.
+	if f := os.Getenv("VIGIL_TEST_SERVE_HEAPPROFILE"); f != "" {
+		go func() {
+			for range time.Tick(30 * time.Second) {
+				tmp := f + ".tmp"
+				out, err := os.Create(tmp)
+				if err != nil {
+					continue
+				}
+				err = pprof.Lookup("heap").WriteTo(out, 0)
+				if out.Close() == nil && err == nil {
+					_ = os.Rename(tmp, f)
+				}
+			}
+		}()
+	}
 	// VIGIL_TEST_SERVE_CPUPROFILE=FILE profiles the server until it is
 	// stopped with SIGTERM (serveProc.term), for a benchmark's profile.
 	if f := os.Getenv("VIGIL_TEST_SERVE_CPUPROFILE"); f != "" {
@@ -102,6 +119,16 @@ func (p *serveProc) start() {
 	p.mu.Lock()
 	p.child = cmd
 	p.mu.Unlock()
+}
+
+// pid is the running server's process ID (0 when it is not running).
+func (p *serveProc) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.child == nil {
+		return 0
+	}
+	return p.child.Process.Pid
 }
 
 // kill ends the server with SIGKILL, as a crash would.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,16 +167,8 @@ func TestScale(t *testing.T) {
 	}
 	t.Logf("the store holds %d events", have)
 	if have < int64(n) {
-		// Up to 3,000 records of each sample file, so every attack's
-		// events are among them.
-		var sm Samples
-		for _, p := range samplePaths(t) {
-			x, err := LoadSamples(3000, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sm = append(sm, x...)
-		}
+		mix := os.Getenv("VIGIL_EVENTS_SCALE_MIX")
+		sm := scaleSamples(t, mix)
 		// A run adds at most VIGIL_EVENTS_SCALE_STEP events, so that a
 		// large store is built over several runs of a few minutes each;
 		// each run's seed follows from what is there.
@@ -183,11 +176,21 @@ func TestScale(t *testing.T) {
 		if step, _ := strconv.Atoi(os.Getenv("VIGIL_EVENTS_SCALE_STEP")); step > 0 {
 			add = min(add, step)
 		}
+		batch := 5000
+		if b, _ := strconv.Atoi(os.Getenv("VIGIL_EVENTS_SCALE_BATCH")); b > 0 {
+			batch = b
+		}
+		o := GenerateOptions{Count: add, Orgs: orgs, End: end, Span: 7 * 24 * time.Hour, Seed: 42 + uint64(have), Batch: batch}
+		if mix == "national" {
+			// In time order, as traffic arrives; the same seed whatever
+			// is there, so a stopped build goes on where it stopped.
+			o.Ordered, o.Count, o.From, o.Seed = true, int(have)+add, int(have), 42
+		}
 		start := time.Now()
 		done := 0
-		err = sm.Generate(GenerateOptions{Count: add, Orgs: orgs, End: end, Span: 7 * 24 * time.Hour, Seed: 42 + uint64(have), Batch: 5000}, func(b []Event) error {
+		err = sm.Generate(o, func(b []Event) error {
 			done += len(b)
-			if done%200000 == 0 {
+			if done%200000 < len(b) {
 				t.Logf("%d events, %.0f/s", done, float64(done)/time.Since(start).Seconds())
 			}
 			return s.Append(ctx, b)
@@ -196,7 +199,7 @@ func TestScale(t *testing.T) {
 			t.Fatal(err)
 		}
 		el := time.Since(start)
-		t.Logf("FIGURE append %s: %d events onto %d in %v = %.0f events/s (%d samples)", db.Dialect, add, have, el.Round(time.Millisecond), float64(add)/el.Seconds(), len(sm))
+		t.Logf("FIGURE append %s: %d events onto %d in %v = %.0f events/s (%d samples, mix %q, batch %d)", db.Dialect, add, have, el.Round(time.Millisecond), float64(add)/el.Seconds(), len(sm), mix, batch)
 		if int(have)+add < n {
 			return // the queries are timed once the store is whole
 		}
@@ -257,6 +260,18 @@ func TestScale(t *testing.T) {
 			h, err := s.Histogram(ctx, who.sc, w, 168)
 			return fmt.Sprintf("%d events", total(h)), err
 		})
+		// The Events page's own: 48 bars ending now, not on the hour, so
+		// they are counted from the events, not from events_hours; and
+		// the page's count of every event in the range.
+		odd := Query{Since: week.Since.Add(-17 * time.Minute), Until: week.Until.Add(-17 * time.Minute)}
+		timeIt(who.name+" histogram 7d all events, not on the hour (48 buckets)", func() (string, error) {
+			h, err := s.Histogram(ctx, who.sc, odd, 48)
+			return fmt.Sprintf("%d events", total(h)), err
+		})
+		timeIt(who.name+" count all events 7d", func() (string, error) {
+			c, err := s.Count(ctx, who.sc, week)
+			return fmt.Sprint(c), err
+		})
 		w.Text = "EventID=4688"
 		timeIt(who.name+" histogram 7d EventID=4688 (168 buckets)", func() (string, error) {
 			h, err := s.Histogram(ctx, who.sc, w, 168)
@@ -270,10 +285,94 @@ func TestScale(t *testing.T) {
 	}
 }
 
+// scaleSamples are the records TestScale replays. mix "" is every
+// Windows sample (the first 3,000 of each OTRF file, so every attack's
+// events are among them); "national" is closer to a health system's
+// traffic: 60 % short syslog lines (the loghub Linux and OpenSSH logs),
+// 25 % network connections (the Zeek conn records of OTRF APT29) and 15 %
+// Windows events (the same OTRF files).
+func scaleSamples(t *testing.T, mix string) Samples {
+	var win Samples
+	for _, p := range samplePaths(t) {
+		x, err := LoadSamples(3000, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		win = append(win, x...)
+	}
+	switch mix {
+	case "":
+		return win
+	case "national":
+	default:
+		t.Fatalf("VIGIL_EVENTS_SCALE_MIX %q: want empty or national", mix)
+	}
+	const shared = "../../../shared/data/events/"
+	sys, err := LoadSyslogSamples(0, shared+"linux/loghub/Linux_2k.log", shared+"linux/loghub/OpenSSH_2k.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zp, _ := filepath.Glob(shared + "network/zeek/*.jsonl.gz")
+	zeek, err := LoadSamples(0, zp...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conn Samples
+	for _, z := range zeek {
+		if z.Fields["@stream"] == "conn" {
+			conn = append(conn, z)
+		}
+	}
+	conn = conn.Retag("zeek", "conn", "network_connection", "@system")
+	sm, err := Mix([]Samples{sys, conn, win}, []float64{60, 25, 15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("mix national: %d syslog, %d conn, %d Windows records → %d samples", len(sys), len(conn), len(win), len(sm))
+	return sm
+}
+
 func total(h []Bucket) int64 {
 	var n int64
 	for _, b := range h {
 		n += b.Count
 	}
 	return n
+}
+
+// TestGenerateOrdered: Ordered events come in time order with IDs that
+// sort as their times; a run From k makes the same IDs and times as a
+// whole run's events from k on. Mix draws parts by weight, and syslog
+// lines read into ingest's RFC 3164 fields.
+func TestGenerateOrdered(t *testing.T) {
+	sys, err := LoadSyslogSamples(0, "../../../shared/data/events/linux/loghub/OpenSSH_2k.log")
+	if err != nil {
+		t.Skip(err)
+	}
+	if len(sys) != 2000 || sys[0].Fields["syslog.appname"] != "sshd" || sys[0].Fields["syslog.procid"] != "24200" ||
+		sys[0].Host != "LabSZ" || !strings.HasPrefix(sys[0].Raw, "<38>Dec 10 06:55:46 LabSZ sshd[24200]: ") {
+		t.Fatalf("%d lines, first %+v", len(sys), sys[0])
+	}
+	win := sys[:10].Retag("windows", "security", "", "syslog.hostname")
+	mix, err := Mix([]Samples{sys, win}, []float64{3, 1})
+	if err != nil || len(mix) != 2667 {
+		t.Fatalf("mix of %d (%v)", len(mix), err)
+	}
+	o := GenerateOptions{Count: 1000, Orgs: []string{"RJ1"}, End: t0, Span: time.Hour, Seed: 3, Batch: 100, Ordered: true}
+	var all, tail []Event
+	if err := mix.Generate(o, func(b []Event) error { all = append(all, b...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(all); i++ {
+		if !all[i].EventTime.After(all[i-1].EventTime) || all[i].ID <= all[i-1].ID || all[i].EventTime.After(t0) {
+			t.Fatalf("event %d: %v %s after %v %s", i, all[i].EventTime, all[i].ID, all[i-1].EventTime, all[i-1].ID)
+		}
+	}
+	o.From = 600
+	if err := mix.Generate(o, func(b []Event) error { tail = append(tail, b...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(tail) != 400 || tail[0].ID != all[600].ID || !tail[399].EventTime.Equal(all[999].EventTime) {
+		t.Fatalf("from 600: %d events, first %s (want %s)", len(tail), tail[0].ID, all[600].ID)
+	}
 }

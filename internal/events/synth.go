@@ -157,6 +157,16 @@ type GenerateOptions struct {
 	Seed uint64
 	// Batch is how many events each call of emit gets (default 5000).
 	Batch int
+	// Ordered makes event i's time End-Span+Span*(i+½)/Count, so the
+	// events come in time order as live traffic does, and its ID begin
+	// with that time (16 hex digits of Unix nanoseconds, then 8 of the
+	// hash): the store's indexes then grow at their ends instead of at
+	// random leaves, which is what lets a 10,000,000-event store be built
+	// in minutes. Ingest's IDs are hashes; no query reads the ID's order.
+	Ordered bool
+	// From skips the first From events (Ordered only): a build stopped
+	// at From events goes on with the same times and IDs.
+	From int
 }
 
 // Generate makes o.Count events from the samples and hands them to emit
@@ -184,13 +194,28 @@ func (s Samples) Generate(o GenerateOptions, emit func([]Event) error) error {
 	batch := make([]Event, 0, o.Batch)
 	var key [16]byte
 	binary.BigEndian.PutUint64(key[:8], o.Seed)
-	for i := 0; i < o.Count; i++ {
+	from := 0
+	if o.Ordered {
+		from = max(o.From, 0)
+		r = rand.New(rand.NewPCG(o.Seed^uint64(from), o.Seed^0x9e3779b97f4a7c15))
+	}
+	start := o.End.Add(-o.Span)
+	for i := from; i < o.Count; i++ {
 		sm := &s[r.IntN(len(s))]
-		t := o.End.Add(-time.Duration(r.Int64N(int64(o.Span))))
+		var t time.Time
+		if o.Ordered {
+			t = start.Add(time.Duration((float64(i) + 0.5) / float64(o.Count) * float64(o.Span)))
+		} else {
+			t = o.End.Add(-time.Duration(r.Int64N(int64(o.Span))))
+		}
 		binary.BigEndian.PutUint64(key[8:], uint64(i))
 		sum := sha256.Sum256(key[:])
+		id := hex.EncodeToString(sum[:12])
+		if o.Ordered {
+			id = fmt.Sprintf("%016x%s", t.UnixNano(), hex.EncodeToString(sum[:4]))
+		}
 		batch = append(batch, Event{
-			ID:         hex.EncodeToString(sum[:12]),
+			ID:         id,
 			Org:        o.Orgs[r.IntN(len(o.Orgs))],
 			ReceivedAt: t.Add(time.Duration(r.IntN(2000)) * time.Millisecond),
 			EventTime:  t,
@@ -210,4 +235,96 @@ func (s Samples) Generate(o GenerateOptions, emit func([]Event) error) error {
 		return emit(batch)
 	}
 	return nil
+}
+
+// LoadSyslogSamples reads BSD syslog lines ("Jun 14 15:16:01 host
+// app[pid]: text", as in the loghub Linux and OpenSSH logs) and gives
+// each the fields ingest gives an RFC 3164 message (syslog.hostname,
+// syslog.appname, syslog.procid, syslog.facility, syslog.severity,
+// message), with "<38>" before the line as its raw text. At most max
+// lines in all (0: no limit); lines that do not read so are skipped.
+func LoadSyslogSamples(max int, paths ...string) (Samples, error) {
+	var out Samples
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimRight(line, "\r ")
+			if len(line) < 17 {
+				continue
+			}
+			host, rest, ok := strings.Cut(line[16:], " ")
+			if !ok {
+				continue
+			}
+			tag, msg, ok := strings.Cut(rest, ": ")
+			if !ok {
+				continue
+			}
+			app, pid := tag, ""
+			if i := strings.IndexByte(tag, '['); i > 0 && strings.HasSuffix(tag, "]") {
+				app, pid = tag[:i], tag[i+1:len(tag)-1]
+			}
+			f := map[string]any{"syslog.facility": float64(4), "syslog.severity": float64(6),
+				"syslog.hostname": host, "syslog.appname": app, "message": msg}
+			if pid != "" {
+				f["syslog.procid"] = pid
+			}
+			out = append(out, Sample{Raw: "<38>" + line, Fields: f, Product: "linux", Service: app, Host: host})
+			if max > 0 && len(out) >= max {
+				return out, nil
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("events: no syslog samples read")
+	}
+	return out, nil
+}
+
+// Retag sets the samples' product, service and category (for JSON logs
+// that are not Windows: LoadSamples takes every record for Windows) and
+// takes each one's host from the first of hostFields it has.
+func (s Samples) Retag(product, service, category string, hostFields ...string) Samples {
+	for i := range s {
+		s[i].Product, s[i].Service, s[i].Category = product, service, category
+		s[i].Host = ""
+		for _, h := range hostFields {
+			if v, ok := s[i].Fields[h].(string); ok && v != "" {
+				s[i].Host = v
+				break
+			}
+		}
+	}
+	return s
+}
+
+// Mix makes one set of samples from several, each part drawn in
+// proportion to its weight (Generate picks samples uniformly): parts are
+// repeated, round robin, to their share of the whole. The records are
+// shared, not copied.
+func Mix(parts []Samples, weights []float64) (Samples, error) {
+	if len(parts) == 0 || len(parts) != len(weights) {
+		return nil, errors.New("events: Mix needs one weight per part")
+	}
+	var sum, total float64
+	for i, p := range parts {
+		if len(p) == 0 || weights[i] <= 0 {
+			return nil, fmt.Errorf("events: Mix part %d is empty or has no weight", i)
+		}
+		sum += weights[i]
+	}
+	for i, p := range parts {
+		total = max(total, float64(len(p))*sum/weights[i])
+	}
+	var out Samples
+	for i, p := range parts {
+		n := int(total*weights[i]/sum + 0.5)
+		for j := range n {
+			out = append(out, p[j%len(p)])
+		}
+	}
+	return out, nil
 }
