@@ -381,6 +381,32 @@ func (s *SQL) where(sc scope.Scope, q Query) (string, []any, error) {
 
 const selectCols = "id, org, event_ns, received_ns, host, product, service, category, protocol, source_addr, source_token, source_format, fields, raw, raw_text, truncated, parse_error"
 
+// searchSQL is Search's query for a page of q of at most limit events.
+func (s *SQL) searchSQL(sc scope.Scope, q Query, limit int) (string, []any, error) {
+	w, args, err := s.where(sc, q)
+	if err != nil {
+		return "", nil, err
+	}
+	if q.Cursor != "" {
+		ns, id, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return "", nil, err
+		}
+		// The bound event_ns <= ? says the same as the OR, but as a range
+		// an index can start from: without it a page after the first,
+		// with no end time, sorted every event since the start again
+		// (about 2 minutes a page over 10M events).
+		w += " AND event_ns <= ? AND (event_ns < ? OR (event_ns = ? AND id < ?))"
+		args = append(args, ns, ns, ns, id)
+		if s.db.Dialect == store.Postgres {
+			w += " AND day <= ?"
+			args = append(args, dayOf(ns))
+		}
+	}
+	args = append(args, limit)
+	return "SELECT " + selectCols + " FROM events WHERE " + w + " ORDER BY event_ns DESC, id DESC LIMIT ?", args, nil
+}
+
 // Search returns the newest matching events first.
 func (s *SQL) Search(ctx context.Context, sc scope.Scope, q Query) (Page, error) {
 	limit := q.Limit
@@ -390,20 +416,11 @@ func (s *SQL) Search(ctx context.Context, sc scope.Scope, q Query) (Page, error)
 	case limit < 0 || limit > MaxLimit:
 		return Page{}, fault.Invalidf("limit", "%d is not between 1 and %d", limit, MaxLimit)
 	}
-	w, args, err := s.where(sc, q)
+	query, args, err := s.searchSQL(sc, q, limit+1)
 	if err != nil {
 		return Page{}, err
 	}
-	if q.Cursor != "" {
-		ns, id, err := decodeCursor(q.Cursor)
-		if err != nil {
-			return Page{}, err
-		}
-		w += " AND (event_ns < ? OR (event_ns = ? AND id < ?))"
-		args = append(args, ns, ns, id)
-	}
-	args = append(args, limit+1)
-	rows, err := s.db.Q().QueryContext(ctx, "SELECT "+selectCols+" FROM events WHERE "+w+" ORDER BY event_ns DESC, id DESC LIMIT ?", args...)
+	rows, err := s.db.Q().QueryContext(ctx, query, args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("events: search: %w", err)
 	}
