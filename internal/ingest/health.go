@@ -279,7 +279,7 @@ func (h *Health) checkSilence(ctx context.Context, now time.Time) {
 
 func keyOf(s Seen) senderKey {
 	if s.Token != "" {
-		return senderKey{s.Listener, "token:" + s.Token}
+		return senderKey{s.Listener, tokenSender(s.Org, s.Token)}
 	}
 	return senderKey{s.Listener, s.Addr}
 }

@@ -235,6 +235,18 @@ func TestTokenSenders(t *testing.T) {
 	if len(s) != 1 || s[0].Addr != "10.0.0.2" || s[0].Events != 2 || s[0].Gaps != 1 || s[0].Name() != "http token winlogbeat dc01" {
 		t.Fatalf("senders = %+v", s)
 	}
+	// Another trust's token of the same label is another sender: its
+	// events neither join RJ1's row nor move it to RJZ.
+	m.accepted(ListenerHTTP, now.Add(2*time.Minute), []acceptedEvent{{org: "RJZ", addr: "192.0.2.9", token: "winlogbeat dc01"}})
+	s = m.Senders()
+	if len(s) != 2 {
+		t.Fatalf("two trusts' tokens of one label are %d senders: %+v", len(s), s)
+	}
+	for _, x := range s {
+		if (x.Org == "RJ1") != (x.Addr == "10.0.0.2") || (x.Org == "RJ1" && x.Events != 2) || (x.Org == "RJZ" && x.Events != 1) {
+			t.Errorf("sender %+v mixes the two trusts", x)
+		}
+	}
 }
 
 // benchHealth is a national-sized table: 500 organisations on 6

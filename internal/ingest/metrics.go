@@ -131,7 +131,7 @@ func (m *Metrics) accepted(listener string, now time.Time, evs []acceptedEvent) 
 		}
 		k := senderKey{listener, e.addr}
 		if e.token != "" {
-			k.addr = "token:" + e.token
+			k.addr = tokenSender(e.org, e.token)
 		}
 		if s == nil || sk != k {
 			sk = k
@@ -151,6 +151,12 @@ func (m *Metrics) accepted(listener string, now time.Time, evs []acceptedEvent) 
 		s.Events++
 	}
 }
+
+// tokenSender is the key of an HTTP sender: its token's label within its
+// organisation, since two organisations may well both name a token
+// "winlogbeat" — keyed by the label alone they were one sender, whose
+// organisation and address flipped to whichever posted last.
+func tokenSender(org, label string) string { return "token:" + org + ":" + label }
 
 func (m *Metrics) forgetOldest() {
 	var oldest senderKey
