@@ -1,9 +1,12 @@
 package events
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-health/vigil/internal/scope"
 )
 
 func TestWindow(t *testing.T) {
@@ -53,4 +56,47 @@ func TestCSVSafe(t *testing.T) {
 			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// A page's histogram of a day or more is drawn in whole hours, so that a
+// histogram of every event can read the hourly counts.
+func TestHistogramRange(t *testing.T) {
+	now := time.Date(2026, 12, 6, 17, 42, 13, 0, time.UTC)
+	q, n := HistogramRange(Query{Since: now.Add(-7 * 24 * time.Hour)}, now, 48)
+	if !q.Since.Equal(time.Date(2026, 11, 29, 17, 0, 0, 0, time.UTC)) || n > 48 || n < 40 {
+		t.Fatalf("7 days: %s to %s in %d bars", q.Since, q.Until, n)
+	}
+	width := q.Until.Sub(q.Since) / time.Duration(n)
+	if width%time.Hour != 0 || q.Until.Before(now) || q.Until.Sub(now) > width+time.Hour {
+		t.Errorf("7 days: bars of %s ending %s", width, q.Until)
+	}
+	// Short ranges are drawn as asked.
+	short := Query{Since: now.Add(-15 * time.Minute)}
+	if got, n := HistogramRange(short, now, 48); got != short || n != 48 {
+		t.Errorf("15 minutes: %+v in %d bars", got, n)
+	}
+	// The store answers the aligned histogram of every event from its
+	// hourly counts, and the bars hold every event of the range.
+	each(t, func(t *testing.T, s *SQL, clk *clock) {
+		ctx := context.Background()
+		if err := s.Append(ctx, sample()); err != nil {
+			t.Fatal(err)
+		}
+		q, n := HistogramRange(Query{Since: t0.Add(-7 * 24 * time.Hour), Until: t0}, t0, 48)
+		bs, err := s.Histogram(ctx, scope.System("test"), q, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := int64(0)
+		for _, b := range bs {
+			total += b.Count
+		}
+		want, err := s.Count(ctx, scope.System("test"), Query{Since: t0.Add(-7 * 24 * time.Hour), Until: t0.Add(time.Nanosecond)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != want || len(bs) != n {
+			t.Errorf("%d bars hold %d events, want %d", len(bs), total, want)
+		}
+	})
 }

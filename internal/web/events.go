@@ -176,7 +176,8 @@ func (w *Web) searchEvents(r *http.Request, sc scope.Scope, q events.Query, d *e
 	if d.Count, err = w.o.Events.Count(ctx, sc, q); err != nil {
 		return err
 	}
-	bs, err := w.o.Events.Histogram(ctx, sc, q, 48)
+	hq, bars := events.HistogramRange(q, w.o.Now(), 48)
+	bs, err := w.o.Events.Histogram(ctx, sc, hq, bars)
 	if err != nil {
 		return err
 	}
