@@ -393,6 +393,33 @@ func TestHistogram(t *testing.T) {
 				}
 			}
 		}
+		// So must a count of every event, whose whole hours come from
+		// events_hours and its part-hours at either end from the events
+		// (the events sit 1 to 7 minutes before each day's end).
+		for _, q := range []Query{
+			{},
+			{Since: t0.Add(-7 * 24 * time.Hour), Until: t0},
+			{Since: t0.Add(-3*24*time.Hour - 3*time.Minute), Until: t0.Add(-2 * time.Minute)},
+			{Since: t0.Add(-24*time.Hour - 150*time.Second)},
+			{Until: t0.Add(-2*24*time.Hour - 4*time.Minute)},
+			{Since: t0.Add(-5 * time.Minute), Until: t0.Add(-2 * time.Minute)}, // inside one hour
+			{Since: t0.Add(-7*24*time.Hour - 30*time.Minute), Until: t0.Add(-time.Minute), Org: "RJ1"},
+			{Since: t0.Add(-7 * 24 * time.Hour), Org: "RJZ"},
+		} {
+			for _, sc := range []scope.Scope{alice, bob, rex} {
+				s.noRollup = false
+				a, err1 := s.Count(ctx, sc, q)
+				s.noRollup = true
+				b, err2 := s.Count(ctx, sc, q)
+				s.noRollup = false
+				if err1 != nil || err2 != nil || a != b {
+					t.Errorf("%s count %+v: from hours %d (%v), from events %d (%v)", sc.Home, q, a, err1, b, err2)
+				}
+			}
+		}
+		if n, err := s.Count(ctx, alice, Query{Since: t0.Add(-24*time.Hour - 150*time.Second)}); err != nil || n != 1+2 {
+			t.Errorf("count since 24h02m30s ago = %d (%v), want 3: day 0's one and day 1's two after the cut", n, err)
+		}
 		tv, err := s.TopValues(ctx, alice, Query{}, "EventID", 5)
 		if err != nil || len(tv) != 2 || tv[0] != (ValueCount{"4688", 16}) {
 			t.Errorf("top values %v (%v)", tv, err)
