@@ -589,3 +589,42 @@ func TestSearchLaterPageSortsNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestIPv6Prefixes matches addresses in an IPv6 prefix however they are
+// spelt (compressed, upper case, IPv4-mapped), and never fails on a value
+// that is not an address.
+func TestIPv6Prefixes(t *testing.T) {
+	each(t, func(t *testing.T, s *SQL, _ *clock) {
+		ctx := context.Background()
+		evs := []Event{
+			ev("v1", "RJ1", time.Minute, map[string]any{"src_ip": "2001:db8:0:1::5"}),
+			ev("v2", "RJ1", 2*time.Minute, map[string]any{"src_ip": "2001:DB8:0000:0002:0000:0000:0000:0009"}),
+			ev("v3", "RJ1", 3*time.Minute, map[string]any{"src_ip": "fe80::1"}),
+			ev("v4", "RJ1", 4*time.Minute, map[string]any{"src_ip": "::ffff:10.1.2.3"}),
+			ev("v5", "RJ1", 5*time.Minute, map[string]any{"src_ip": "not:an::address::at all"}),
+			ev("v6", "RJ1", 6*time.Minute, map[string]any{"src_ip": float64(7)}),
+			ev("v7", "RJ1", 7*time.Minute, map[string]any{"dst_ip": "2001:db8::1"}),
+		}
+		if err := s.Append(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ q, want string }{
+			{`src_ip=2001:db8::/32`, "v1,v2"},
+			{`src_ip=2001:db8:0:1::/64`, "v1"},
+			{`src_ip=2001:db8:0:2::9/128`, "v2"},
+			{`src_ip=fe80::/10`, "v3"},
+			{`src_ip=::/0`, "v1,v2,v3,v4"},
+			{`NOT src_ip=2001:db8::/32 AND exists(src_ip)`, "v3,v4,v5,v6"},
+			{`src_ip=2001:db8::/32 OR dst_ip=2001:db8::/32`, "v1,v2,v7"},
+		} {
+			p, err := s.Search(ctx, alice, Query{Text: c.q})
+			if err != nil {
+				t.Errorf("%s: %v", c.q, err)
+				continue
+			}
+			if got := ids(p); got != c.want {
+				t.Errorf("%s: got [%s], want [%s]", c.q, got, c.want)
+			}
+		}
+	})
+}
