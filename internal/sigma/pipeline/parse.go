@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -796,16 +794,3 @@ func contains(l []string, s string) bool {
 	}
 	return false
 }
-
-// sortedKeys returns m's keys in order (for stable output).
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// base is the file name for messages about embedded pipelines.
-func base(path string) string { return filepath.Base(path) }
