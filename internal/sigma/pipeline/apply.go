@@ -513,9 +513,10 @@ func (s *state) one(it *Item, w *work) (bool, error) {
 	return false, fmt.Errorf("%s: %s: transformation %T has no implementation", it.Pos, it.label(), it.Transformation)
 }
 
-// maxExpansion bounds the values one placeholder expansion may produce
-// (a value with several placeholders multiplies their lists).
-const maxExpansion = 100000
+// maxExpansion bounds the values placeholder expansion may give one
+// detection item: a value with several placeholders multiplies their
+// lists, and a rule that needs more is better reported than compiled.
+const maxExpansion = 10000
 
 func (s *state) expand(it *Item, w *work, include, exclude []string, wildcard bool) (bool, error) {
 	handled := func(name string) bool {
@@ -544,7 +545,7 @@ func (s *state) expand(it *Item, w *work, include, exclude []string, wildcard bo
 				}
 				repl = vals
 			}
-			if len(parts)*len(repl) > maxExpansion {
+			if len(out)+len(parts)*len(repl) > maxExpansion {
 				return false, s.fail(it, fmt.Sprintf("placeholder %%%s%% expands to more than %d values", name, maxExpansion))
 			}
 			lit := v[last:m[0]]
