@@ -203,7 +203,7 @@ transformations:
     detection_item_conditions:
       - type: is_null
 `)
-	r, err := p.Apply(Rule{Items: []DetectionItem{
+	_, err := p.Apply(Rule{Items: []DetectionItem{
 		{Field: "User", Values: []string{"%admins%", "%hosts%\\%admins%", "carol"}, Expand: true},
 		{Field: "Host", Values: []string{"%anything%-x"}, Expand: true},
 		{Field: "Other", Values: []string{"%undefined%"}, Expand: true},
@@ -221,7 +221,7 @@ transformations:
 		t.Errorf("error %#v", err)
 	}
 	p.Vars["undefined"] = []string{"u"}
-	r, err = p.Apply(Rule{Items: []DetectionItem{
+	r, err := p.Apply(Rule{Items: []DetectionItem{
 		{Field: "User", Values: []string{"%admins%", "%hosts%\\%admins%", "carol"}, Expand: true},
 		{Field: "Host", Values: []string{"%anything%-x"}, Expand: true},
 		{Field: "NotExpand", Values: []string{"%admins%"}},

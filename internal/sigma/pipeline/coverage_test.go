@@ -21,7 +21,7 @@ func TestVigilRoutesSigmaHQ(t *testing.T) {
 		testneed.Missing(t, "the SigmaHQ rule index in ../shared/data/sigma", err)
 		return
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	rows, err := csv.NewReader(f).ReadAll()
 	if err != nil {
 		t.Fatal(err)

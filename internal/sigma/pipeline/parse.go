@@ -43,7 +43,7 @@ func Parse(file string, data []byte) (p *Pipeline, err error) {
 	root := doc.Content[0]
 	ps := &parser{file: file}
 	if root.Kind != yaml.MappingNode {
-		return nil, ps.errf(root, "", "a pipeline is a mapping, got %s", kindName(root))
+		return nil, &Error{Pos: ps.pos(root), Msg: fmt.Sprintf("a pipeline is a mapping, got %s", kindName(root))}
 	}
 	sigmac := false
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -93,14 +93,14 @@ type parser struct {
 
 func (ps *parser) pos(n *yaml.Node) Pos { return Pos{File: ps.file, Line: n.Line} }
 
-func (ps *parser) errf(n *yaml.Node, field, format string, a ...any) error {
+// errf records a problem at n; parsing goes on to report the others.
+func (ps *parser) errf(n *yaml.Node, field, format string, a ...any) {
 	msg := fmt.Sprintf(format, a...)
 	if ps.cur != "" {
 		msg = ps.cur + ": " + msg
 	}
 	e := &Error{Pos: ps.pos(n), Field: field, Msg: msg}
 	ps.errs = append(ps.errs, e)
-	return e
 }
 
 func kindName(n *yaml.Node) string {
@@ -371,7 +371,7 @@ func (ps *parser) item(n *yaml.Node, field string, p *Pipeline) *Item {
 		it.Unsupported = r
 		return it
 	}
-	t := ps.transformation(it, params, keys, what, p)
+	t := ps.transformation(it, params, keys, what)
 	if t == nil && it.Unsupported == "" {
 		return nil // error reported
 	}
@@ -384,9 +384,8 @@ func (ps *parser) item(n *yaml.Node, field string, p *Pipeline) *Item {
 // conds reads one kind of conditions with its _op and _not.
 func conds[C any](ps *parser, params map[string]*yaml.Node, key, prefix, what string, it *Item, one func(*yaml.Node, string, *Item) (C, bool)) Conditions[C] {
 	var c Conditions[C]
-	if e, ok := params[prefix+"_expr"]; ok {
+	if _, ok := params[prefix+"_expr"]; ok {
 		setUnsupported(it, fmt.Sprintf("%s (condition expressions over named conditions) is not implemented", prefix+"_expr"))
-		_ = e
 	}
 	if v, ok := params[prefix+"_op"]; ok {
 		s, _ := ps.scalar(v, what+"."+prefix+"_op")
@@ -599,7 +598,7 @@ func (ps *parser) detectionItemCondition(n *yaml.Node, field string, it *Item) (
 // pyGroupRef is a Python replacement group reference (\1, \g<1>).
 var pyGroupRef = regexp.MustCompile(`\\(\d+)|\\g<(\w+)>`)
 
-func (ps *parser) transformation(it *Item, params map[string]*yaml.Node, keys map[string]*yaml.Node, what string, p *Pipeline) Transformation {
+func (ps *parser) transformation(it *Item, params map[string]*yaml.Node, keys map[string]*yaml.Node, what string) Transformation {
 	node := func(k string) *yaml.Node {
 		if v, ok := params[k]; ok {
 			return v
@@ -782,7 +781,6 @@ func (ps *parser) transformation(it *Item, params map[string]*yaml.Node, keys ma
 		return DetectionItemFailure{Message: msg}
 	}
 	ps.errf(&yaml.Node{Line: it.Pos.Line}, what+".type", "unknown type %q", it.Type)
-	_ = p
 	return nil
 }
 
