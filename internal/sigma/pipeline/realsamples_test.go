@@ -152,3 +152,24 @@ func TestSigmacExcludedFields(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestSigmacChain: sigmac's usual chain, the generic Sysmon config then
+// Winlogbeat's: the generic config's condition and rewrite come first,
+// and Winlogbeat's field mapping renames the condition's field and its
+// channel condition applies to the rewritten log source.
+func TestSigmacChain(t *testing.T) {
+	c := Chain(sample(t, "legacy-sigmac-config/winlogbeat.yml"), sample(t, "legacy-sigmac-config/generic/sysmon.yml"))
+	r, err := c.Apply(Rule{LogSource: pcWindows, Items: []DetectionItem{{Field: "CommandLine", Values: []string{"*x*"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.LogSource != (LogSource{Product: "windows", Category: "process_creation", Service: "sysmon"}) {
+		t.Errorf("log source %s", r.LogSource)
+	}
+	if got := condStrings(r); !reflect.DeepEqual(got, []string{"winlog.event_id=1", "winlog.channel=Microsoft-Windows-Sysmon/Operational"}) {
+		t.Errorf("conditions %q", got)
+	}
+	if got := fields(r); !reflect.DeepEqual(got, [][]string{{"winlog.event_data.CommandLine"}}) {
+		t.Errorf("fields %q", got)
+	}
+}
