@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -17,6 +18,10 @@ type Rule struct {
 	// Items are the rule's detection items, flattened from all its
 	// searches; Result.Items answers for each at the same index.
 	Items []DetectionItem
+	// Attributes are the rule's other attributes by their YAML names
+	// (id, title, status, level, date, modified, author, custom ones),
+	// for rule_attribute conditions.
+	Attributes map[string]string
 }
 
 // DetectionItem is one field (or keyword) search of a rule.
@@ -24,9 +29,20 @@ type DetectionItem struct {
 	// Field is the field name as the rule writes it (without modifiers);
 	// "" for a keyword search.
 	Field string
-	// Values are the values as the rule writes them (Sigma's wildcards
-	// and escapes kept); numbers and booleans as text.
+	// Values are the values as pySigma's pipelines see them: Sigma's
+	// value syntax (wildcards and escapes kept), with the contains,
+	// startswith and endswith modifiers already written as wildcards
+	// (`|contains: x` is `*x*`, `|endswith: \cmd.exe` is `*\cmd.exe`), so
+	// that pipelines written for pySigma (replace_string patterns,
+	// contains_wildcard conditions) see what they were written for.
+	// Numbers and booleans as text.
 	Values []string
+	// Raw is set when the values are not Sigma strings — a regular
+	// expression, a CIDR range, a number comparison, a field reference:
+	// value transformations (replace_string, map_string, placeholders)
+	// and string conditions (match_string, contains_wildcard) pass them
+	// by, as pySigma's do.
+	Raw bool
 	// Null is set when the item's value is null.
 	Null bool
 	// Expand is set when the item has the expand modifier: %name% in its
@@ -102,6 +118,7 @@ type work struct {
 	values  []string
 	null    bool
 	expand  bool
+	raw     bool
 	dropped bool
 	applied map[string]bool
 }
@@ -114,6 +131,7 @@ type state struct {
 	added   []addedWork
 	applied map[string]bool
 	order   []string
+	vars    map[string]string // set_state
 }
 
 type addedWork struct {
@@ -124,9 +142,9 @@ type addedWork struct {
 
 // Apply runs the pipeline over r. It never changes r.
 func (p *Pipeline) Apply(r Rule) (*Result, error) {
-	s := &state{p: p, ls: r.LogSource, rule: &r, applied: map[string]bool{}}
+	s := &state{p: p, ls: r.LogSource, rule: &r, applied: map[string]bool{}, vars: map[string]string{}}
 	for _, d := range r.Items {
-		w := &work{values: append([]string(nil), d.Values...), null: d.Null, expand: d.Expand, applied: map[string]bool{}}
+		w := &work{values: append([]string(nil), d.Values...), null: d.Null, expand: d.Expand, raw: d.Raw, applied: map[string]bool{}}
 		if d.Field != "" {
 			w.fields = []string{d.Field}
 		}
@@ -225,35 +243,131 @@ func (s *state) ruleCond(c RuleCondition) bool {
 				return true
 			}
 		}
+	case RuleAttributeCondition:
+		v, ok := s.rule.Attributes[c.Attribute]
+		return ok && compare(c.Attribute, v, c.Value, c.Op)
+	case ProcessingStateCondition:
+		return s.stateCond(c)
 	}
 	return false
 }
 
+func (s *state) stateCond(c ProcessingStateCondition) bool {
+	v, ok := s.vars[c.Key]
+	return ok && compare("", v, c.Val, c.Op)
+}
+
+// sigmaOrder ranks levels and statuses as Sigma orders them.
+var sigmaOrder = map[string]map[string]int{
+	"level":  {"informational": 0, "low": 1, "medium": 2, "high": 3, "critical": 4},
+	"status": {"unsupported": 0, "deprecated": 1, "experimental": 2, "test": 3, "stable": 4},
+}
+
+// compare reports whether got op want holds: in Sigma's order for level
+// and status, as numbers when both are, as dates (YYYY-MM-DD or
+// YYYY/MM/DD) when both are, and otherwise as text for eq and ne only.
+func compare(attr, got, want, op string) bool {
+	c, ordered := 0, true
+	if ord, ok := sigmaOrder[attr]; ok {
+		g, gok := ord[strings.ToLower(got)]
+		w, wok := ord[strings.ToLower(want)]
+		if !gok || !wok {
+			return false
+		}
+		c = g - w
+	} else if g, err1 := strconv.ParseFloat(got, 64); err1 == nil {
+		w, err2 := strconv.ParseFloat(want, 64)
+		if err2 != nil {
+			return false
+		}
+		c = cmpFloat(g, w)
+	} else if isDate(got) && isDate(want) {
+		c = strings.Compare(strings.ReplaceAll(got, "/", "-"), strings.ReplaceAll(want, "/", "-"))
+	} else {
+		ordered = false
+		if got != want {
+			c = 1
+		}
+	}
+	switch op {
+	case "eq":
+		return c == 0
+	case "ne":
+		return c != 0
+	}
+	if !ordered {
+		return false
+	}
+	switch op {
+	case "gt":
+		return c > 0
+	case "gte":
+		return c >= 0
+	case "lt":
+		return c < 0
+	case "lte":
+		return c <= 0
+	}
+	return false
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func isDate(s string) bool {
+	if len(s) != 10 || (s[4] != '-' && s[4] != '/') || s[7] != s[4] {
+		return false
+	}
+	for i, c := range s {
+		if i != 4 && i != 7 && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
 func eqSet(want, got string) bool { return want == "" || strings.EqualFold(want, got) }
 
-func fieldCond(w *work, field string) func(FieldCondition) bool {
+func (s *state) fieldCond(w *work, field string) func(FieldCondition) bool {
 	return func(c FieldCondition) bool {
 		switch c := c.(type) {
 		case FieldsCondition:
 			return c.matches(field)
 		case ProcessingItemAppliedCondition:
 			return w.applied[c.ID]
+		case ProcessingStateCondition:
+			return s.stateCond(c)
 		}
 		return false
 	}
 }
 
-func detCond(w *work) func(DetectionItemCondition) bool {
+func (s *state) detCond(w *work) func(DetectionItemCondition) bool {
 	return func(c DetectionItemCondition) bool {
 		switch c := c.(type) {
 		case MatchStringCondition:
+			if w.raw {
+				return false
+			}
 			return anyAll(w.values, c.All, func(v string) bool { return c.Pattern.MatchString(v) != c.Negate })
 		case ContainsWildcardCondition:
+			if w.raw {
+				return false
+			}
 			return anyAll(w.values, c.All, hasWildcard)
 		case IsNullCondition:
 			return w.null
 		case ProcessingItemAppliedCondition:
 			return w.applied[c.ID]
+		case ProcessingStateCondition:
+			return s.stateCond(c)
 		}
 		return false
 	}
@@ -286,15 +400,15 @@ func hasWildcard(v string) bool {
 
 // itemMatches reports whether the item's detection-item and field-name
 // conditions hold for w (for at least one of its fields).
-func (it *Item) itemMatches(w *work) bool {
-	if w.dropped || !it.DetectionItemConds.eval(detCond(w)) {
+func (s *state) itemMatches(it *Item, w *work) bool {
+	if w.dropped || !it.DetectionItemConds.eval(s.detCond(w)) {
 		return false
 	}
 	if len(it.FieldConds.List) == 0 {
 		return true
 	}
 	for _, f := range w.fields {
-		if it.FieldConds.eval(fieldCond(w, f)) {
+		if it.FieldConds.eval(s.fieldCond(w, f)) {
 			return true
 		}
 	}
@@ -309,7 +423,7 @@ func (it *Item) hasItemConds() bool {
 // field-name and detection-item conditions.
 func (s *state) anyItem(it *Item) bool {
 	for _, w := range s.items {
-		if it.itemMatches(w) {
+		if s.itemMatches(it, w) {
 			return true
 		}
 	}
@@ -361,6 +475,12 @@ func (s *state) apply(it *Item) error {
 		}
 		s.added = append(s.added, a)
 		s.mark(it)
+	case SetState:
+		if it.hasItemConds() && !s.anyItem(it) {
+			return nil
+		}
+		s.vars[t.Key] = t.Val
+		s.mark(it)
 	case RuleFailure:
 		if it.hasItemConds() && !s.anyItem(it) {
 			return nil
@@ -390,7 +510,7 @@ func (s *state) template(v string) string {
 func (s *state) perItem(it *Item) error {
 	changedAny := false
 	for _, w := range s.items {
-		if w.dropped || !it.DetectionItemConds.eval(detCond(w)) {
+		if w.dropped || !it.DetectionItemConds.eval(s.detCond(w)) {
 			continue
 		}
 		changed, err := s.one(it, w)
@@ -411,19 +531,19 @@ func (s *state) perItem(it *Item) error {
 }
 
 // fieldOK reports whether the field conditions hold for field of w.
-func fieldOK(it *Item, w *work, field string) bool {
-	return it.FieldConds.eval(fieldCond(w, field))
+func (s *state) fieldOK(it *Item, w *work, field string) bool {
+	return it.FieldConds.eval(s.fieldCond(w, field))
 }
 
 // valuesOK reports whether a value transformation applies to w: pySigma
 // checks field-name conditions against the item's field, so a keyword
 // (no field) passes only when there are none.
-func valuesOK(it *Item, w *work) bool {
+func (s *state) valuesOK(it *Item, w *work) bool {
 	if len(it.FieldConds.List) == 0 {
 		return true
 	}
 	for _, f := range w.fields {
-		if fieldOK(it, w, f) {
+		if s.fieldOK(it, w, f) {
 			return true
 		}
 	}
@@ -438,7 +558,7 @@ func (s *state) one(it *Item, w *work) (bool, error) {
 		var out []string
 		changed := false
 		for _, fld := range w.fields {
-			if !fieldOK(it, w, fld) {
+			if !s.fieldOK(it, w, fld) {
 				out = append(out, fld)
 				continue
 			}
@@ -469,8 +589,14 @@ func (s *state) one(it *Item, w *work) (bool, error) {
 	case FieldNameSuffix:
 		return mapFields(func(f string) []string { return []string{f + t.Suffix} }), nil
 	}
-	if !valuesOK(it, w) {
+	if !s.valuesOK(it, w) {
 		return false, nil
+	}
+	switch it.Transformation.(type) {
+	case ReplaceString, MapString, ValuePlaceholders, WildcardPlaceholders:
+		if w.raw {
+			return false, nil
+		}
 	}
 	switch t := it.Transformation.(type) {
 	case DropDetectionItem:

@@ -229,9 +229,13 @@ transformations:
 		{Field: "EventType", Values: []string{"CreateKey", "SetValue"}},
 		{Field: "DestinationPort", Values: []string{"80"}},
 		{Field: "Gone", Null: true},
+		{Field: "ParentImage", Values: []string{`^*\\cmd.exe`, "CreateKey"}, Raw: true},
 	}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := r.Items[7].Values; !reflect.DeepEqual(got, []string{`^*\\cmd.exe`, "CreateKey"}) {
+		t.Errorf("raw values changed to %q", got)
 	}
 	want := [][]string{
 		{"alice", "bob", `h1\alice`, `h1\bob`, `h2\alice`, `h2\bob`, "carol"},
@@ -394,5 +398,75 @@ func TestPlaceholderExpansionBound(t *testing.T) {
 	_, err := p.Apply(Rule{Items: []DetectionItem{{Field: "f", Values: []string{"%x%%x%%x%"}, Expand: true}}})
 	if err == nil || !strings.Contains(err.Error(), "expands to more than") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestCompare(t *testing.T) {
+	for _, tc := range []struct {
+		attr, got, want, op string
+		ok                  bool
+	}{
+		{"level", "high", "medium", "gte", true},
+		{"level", "low", "medium", "gte", false},
+		{"level", "Critical", "critical", "eq", true},
+		{"level", "bogus", "medium", "gte", false},
+		{"status", "stable", "test", "gt", true},
+		{"status", "experimental", "test", "lt", true},
+		{"date", "2024-01-02", "2023/12/31", "gt", true},
+		{"", "10", "9", "gt", true},
+		{"", "10", "x", "gt", false},
+		{"title", "abc", "abc", "eq", true},
+		{"title", "abc", "abd", "ne", true},
+		{"title", "abc", "abd", "lt", false},
+	} {
+		if got := compare(tc.attr, tc.got, tc.want, tc.op); got != tc.ok {
+			t.Errorf("compare(%q, %q %s %q) = %v", tc.attr, tc.got, tc.op, tc.want, got)
+		}
+	}
+}
+
+func TestApplyStateAndAttributes(t *testing.T) {
+	p := mustParse(t, `transformations:
+  - id: st
+    type: set_state
+    key: env
+    val: prod
+    rule_conditions:
+      - type: logsource
+        product: windows
+  - id: by_state
+    type: field_name_mapping
+    mapping: {A: B}
+    field_name_conditions:
+      - type: processing_state
+        key: env
+        val: prod
+  - id: by_level
+    type: field_name_mapping
+    mapping: {C: D}
+    rule_conditions:
+      - type: rule_attribute
+        attribute: level
+        value: medium
+        op: gte
+`)
+	for _, tc := range []struct {
+		ls    LogSource
+		level string
+		want  [][]string
+	}{
+		{LogSource{Product: "windows"}, "high", [][]string{{"B"}, {"D"}}},
+		{LogSource{Product: "linux"}, "low", [][]string{{"A"}, {"C"}}},
+	} {
+		r, err := p.Apply(Rule{LogSource: tc.ls, Attributes: map[string]string{"level": tc.level}, Items: []DetectionItem{{Field: "A"}, {Field: "C"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fields(r); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s %s: %q, want %q", tc.ls, tc.level, got, tc.want)
+		}
+	}
+	if _, err := Parse("t.yml", []byte("transformations:\n  - type: drop_detection_item\n    rule_conditions:\n      - type: rule_attribute\n        attribute: level\n        op: bigger\n")); err == nil || !strings.Contains(err.Error(), `t.yml:6: transformation (drop_detection_item): want eq, ne, gt, gte, lt or lte, got "bigger"`) {
+		t.Errorf("bad op: %v", err)
 	}
 }

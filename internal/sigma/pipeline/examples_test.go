@@ -20,13 +20,15 @@ func exampleRule(t *testing.T, path string) Rule {
 	}
 	var doc struct {
 		Tags      []string             `yaml:"tags"`
+		Level     string               `yaml:"level"`
+		Status    string               `yaml:"status"`
 		LogSource LogSource            `yaml:"logsource"`
 		Detection map[string]yaml.Node `yaml:"detection"`
 	}
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	r := Rule{LogSource: doc.LogSource, Tags: doc.Tags}
+	r := Rule{LogSource: doc.LogSource, Tags: doc.Tags, Attributes: map[string]string{"level": doc.Level, "status": doc.Status}}
 	var search func(n *yaml.Node)
 	search = func(n *yaml.Node) {
 		switch n.Kind {
@@ -77,14 +79,18 @@ func TestPipelineExamples(t *testing.T) {
 	failing := map[string]string{
 		"case":                          `(case): changing the case of values is not implemented`,
 		"convert_type":                  `(convert_type): converting value types is not implemented`,
-		"field_name_mapping":            `(field_name_mapping): rule condition rule_attribute is not implemented`,
 		"hashes_fields":                 `(hashes_fields): splitting Hashes values`,
 		"query_expression_placeholders": `(query_expression_placeholders): turns a placeholder into backend query text`,
 		"regex":                         `(regex): rewriting values as backend regular-expression syntax`,
 		"rule_failure":                  `(rule_failure): GrandParentImage is not a supported field`,
 		"detection_item_failure":        `(detection_item_failure): CommandLine field is not captured`,
-		"set_state":                     `(field_name_mapping): rule condition processing_state is not implemented`,
 		"set_custom_attribute":          "",
+	}
+	applied := map[string][]string{
+		// level high ≥ medium, the state set by set_state, the tag, the
+		// items applied before.
+		"field_name_mapping": {"initialize_environment_state", "map_by_logsource", "map_when_contains_field", "map_by_rule_level", "map_by_state", "map_sigma_rules_only", "map_with_multiple_conditions"},
+		"set_state":          {"mark_initial_processing", "map_by_state"},
 	}
 	for _, pf := range pipes {
 		name := filepath.Base(filepath.Dir(pf))
@@ -104,6 +110,11 @@ func TestPipelineExamples(t *testing.T) {
 		case err != nil:
 			t.Logf("%s: rule reported: %v", name, strings.TrimPrefix(err.Error(), dir+"/"))
 		default:
+			for _, id := range applied[name] {
+				if !contains(res.Applied, id) {
+					t.Errorf("%s: %s not applied (applied %q)", name, id, res.Applied)
+				}
+			}
 			t.Logf("%s: applied %q, log source %s, %d conditions added", name, res.Applied, res.LogSource, len(res.Conditions))
 		}
 	}

@@ -155,8 +155,8 @@ func (it *Item) label() string {
 
 // RuleCondition decides whether an item applies to a rule. Its concrete
 // types are the Logsource, ContainsDetectionItem, ContainsField,
-// ProcessingItemApplied, IsSigmaRule, IsSigmaCorrelationRule and Tag
-// conditions of this package.
+// ProcessingItemApplied, IsSigmaRule, IsSigmaCorrelationRule, Tag,
+// RuleAttribute and ProcessingState conditions of this package.
 type RuleCondition interface{ ruleCondition() }
 
 // LogsourceCondition holds when each set field equals the rule's
@@ -184,16 +184,32 @@ type IsSigmaCorrelationRuleCondition struct{}
 // TagCondition holds when the rule has Tag (case-insensitively).
 type TagCondition struct{ Tag string }
 
-func (LogsourceCondition) ruleCondition()              {}
-func (ContainsDetectionItemCondition) ruleCondition()  {}
-func (ContainsFieldCondition) ruleCondition()          {}
-func (ProcessingItemAppliedCondition) ruleCondition()  {}
-func (IsSigmaRuleCondition) ruleCondition()            {}
-func (IsSigmaCorrelationRuleCondition) ruleCondition() {}
-func (TagCondition) ruleCondition()                    {}
+// RuleAttributeCondition compares the rule's Attribute (Rule.Attributes:
+// level, status, date, title, a custom attribute…) with Value by Op (eq,
+// ne, gt, gte, lt, lte). Levels and statuses compare in Sigma's order,
+// dates as dates, numbers as numbers, other text only by eq and ne.
+type RuleAttributeCondition struct{ Attribute, Value, Op string }
+
+// ProcessingStateCondition compares the pipeline state Key (set by
+// set_state items earlier in the same application) with Val by Op, as
+// RuleAttributeCondition compares.
+type ProcessingStateCondition struct{ Key, Val, Op string }
+
+func (LogsourceCondition) ruleCondition()                {}
+func (ContainsDetectionItemCondition) ruleCondition()    {}
+func (ContainsFieldCondition) ruleCondition()            {}
+func (ProcessingItemAppliedCondition) ruleCondition()    {}
+func (IsSigmaRuleCondition) ruleCondition()              {}
+func (IsSigmaCorrelationRuleCondition) ruleCondition()   {}
+func (TagCondition) ruleCondition()                      {}
+func (RuleAttributeCondition) ruleCondition()            {}
+func (ProcessingStateCondition) ruleCondition()          {}
+func (ProcessingStateCondition) fieldCondition()         {}
+func (ProcessingStateCondition) detectionItemCondition() {}
 
 // FieldCondition decides whether an item applies to a field name:
-// FieldsCondition or ProcessingItemAppliedCondition.
+// FieldsCondition, ProcessingItemAppliedCondition or
+// ProcessingStateCondition.
 type FieldCondition interface{ fieldCondition() }
 
 // FieldsCondition is pySigma's include_fields (Exclude false) or
@@ -225,8 +241,8 @@ func (c FieldsCondition) matches(field string) bool {
 }
 
 // DetectionItemCondition decides whether an item applies to a detection
-// item: MatchStringCondition, ContainsWildcardCondition, IsNullCondition
-// or ProcessingItemAppliedCondition.
+// item: MatchStringCondition, ContainsWildcardCondition, IsNullCondition,
+// ProcessingItemAppliedCondition or ProcessingStateCondition.
 type DetectionItemCondition interface{ detectionItemCondition() }
 
 // MatchStringCondition holds when any (All false) or all of the values
@@ -253,7 +269,7 @@ func (ProcessingItemAppliedCondition) detectionItemCondition() {}
 // FieldNameMapping, FieldNamePrefixMapping, FieldNamePrefix,
 // FieldNameSuffix, AddCondition, ChangeLogsource, ValuePlaceholders,
 // WildcardPlaceholders, DropDetectionItem, ReplaceString, MapString,
-// SetValue, RuleFailure and DetectionItemFailure.
+// SetValue, SetState, RuleFailure and DetectionItemFailure.
 type Transformation interface{ transformation() }
 
 // FieldNameMapping renames fields; a field mapped to several names
@@ -317,6 +333,10 @@ type MapString struct{ Mapping map[string][]string }
 // SetValue replaces a detection item's values with Value.
 type SetValue struct{ Value string }
 
+// SetState sets the pipeline state Key to Val for the rule being
+// processed, for later processing_state conditions.
+type SetState struct{ Key, Val string }
+
 // RuleFailure fails the rule with Message.
 type RuleFailure struct{ Message string }
 
@@ -336,5 +356,6 @@ func (DropDetectionItem) transformation()      {}
 func (ReplaceString) transformation()          {}
 func (MapString) transformation()              {}
 func (SetValue) transformation()               {}
+func (SetState) transformation()               {}
 func (RuleFailure) transformation()            {}
 func (DetectionItemFailure) transformation()   {}

@@ -306,7 +306,6 @@ var notApplicable = map[string]string{
 	"remove_field":         "removes from the rule's output field list; a matching engine returns whole events",
 	"set_field":            "sets the rule's output field list; a matching engine returns whole events",
 	"set_custom_attribute": "sets a custom attribute read by backend output templates; it does not change what matches",
-	"set_state":            "sets pipeline state read by backends and processing_state conditions; it does not change what matches",
 }
 
 // unsupported are pySigma transformations that change what a rule matches
@@ -500,9 +499,12 @@ func (ps *parser) ruleCondition(n *yaml.Node, field string, it *Item) (RuleCondi
 	case "tag":
 		ps.only(n, field, typ, params, "tag")
 		return TagCondition{Tag: ps.str(params, "tag", field)}, true
-	case "rule_attribute", "processing_state", "rule_processing_item_applied", "rule_processing_state":
-		setUnsupported(it, fmt.Sprintf("rule condition %s is not implemented", typ))
-		return nil, false
+	case "rule_attribute":
+		ps.only(n, field, typ, params, "attribute", "value", "op")
+		c := RuleAttributeCondition{Attribute: ps.str(params, "attribute", field), Value: ps.str(params, "value", field), Op: ps.op(params, field)}
+		return c, true
+	case "processing_state":
+		return ps.stateCond(n, field, typ, params), true
 	}
 	ps.errf(n, field+".type", "unknown rule condition type %q", typ)
 	return nil, false
@@ -539,12 +541,29 @@ func (ps *parser) fieldCondition(n *yaml.Node, field string, it *Item) (FieldCon
 	case "processing_item_applied":
 		ps.only(n, field, typ, params, "processing_item_id")
 		return ProcessingItemAppliedCondition{ID: ps.str(params, "processing_item_id", field)}, true
-	case "processing_state", "field_name_processing_state":
-		setUnsupported(it, fmt.Sprintf("field name condition %s is not implemented", typ))
-		return nil, false
+	case "processing_state":
+		return ps.stateCond(n, field, typ, params), true
 	}
 	ps.errf(n, field+".type", "unknown field name condition type %q", typ)
 	return nil, false
+}
+
+// op reads a comparison operator (eq when absent).
+func (ps *parser) op(params map[string]*yaml.Node, field string) string {
+	s := strings.ToLower(ps.str(params, "op", field))
+	switch s {
+	case "":
+		return "eq"
+	case "eq", "ne", "gt", "gte", "lt", "lte":
+		return s
+	}
+	ps.errf(params["op"], field+".op", "want eq, ne, gt, gte, lt or lte, got %q", s)
+	return "eq"
+}
+
+func (ps *parser) stateCond(n *yaml.Node, field, typ string, params map[string]*yaml.Node) ProcessingStateCondition {
+	ps.only(n, field, typ, params, "key", "val", "op")
+	return ProcessingStateCondition{Key: ps.str(params, "key", field), Val: ps.str(params, "val", field), Op: ps.op(params, field)}
 }
 
 func (ps *parser) anyAll(params map[string]*yaml.Node, field string) bool {
@@ -587,7 +606,9 @@ func (ps *parser) detectionItemCondition(n *yaml.Node, field string, it *Item) (
 	case "processing_item_applied":
 		ps.only(n, field, typ, params, "processing_item_id")
 		return ProcessingItemAppliedCondition{ID: ps.str(params, "processing_item_id", field)}, true
-	case "processing_state", "match_value", "detection_item_processing_state":
+	case "processing_state":
+		return ps.stateCond(n, field, typ, params), true
+	case "match_value":
 		setUnsupported(it, fmt.Sprintf("detection item condition %s is not implemented", typ))
 		return nil, false
 	}
@@ -769,6 +790,14 @@ func (ps *parser) transformation(it *Item, params map[string]*yaml.Node, keys ma
 		}
 		s, _ := ps.scalar(v, what+".value")
 		return SetValue{Value: s}
+	case "set_state":
+		allow("key", "val")
+		k := need("key")
+		if k == nil {
+			return nil
+		}
+		key, _ := ps.scalar(k, what+".key")
+		return SetState{Key: key, Val: ps.str(params, "val", what)}
 	case "rule_failure", "detection_item_failure":
 		allow("message")
 		msg := ""
