@@ -59,6 +59,9 @@ func TestVigilRoutesSigmaHQ(t *testing.T) {
 		// Every Windows rule routed but 9: file_access (7) and file_rename
 		// (1) come from ETW or EDR sensors, no event log channel; one
 		// keyword rule names only product windows (all Windows events).
+		// They are left unrouted, not failed: the issue wants every
+		// SigmaHQ Windows rule to load, and the engine decides what an
+		// unrouted rule runs on.
 		if left := rules["windows"] - routed["windows"]; left > 9 {
 			t.Errorf("%s: %d Windows rules unrouted", name, left)
 		}
