@@ -115,7 +115,7 @@ func TestVigil4688Fields(t *testing.T) {
 		"ParentImage": {"ParentImage", "ParentProcessName"},
 		"User":        {"User", "SubjectUserName"},
 		"LogonId":     {"LogonId", "SubjectLogonId"},
-		"CommandLine": {"CommandLine"},
+		"CommandLine": {"CommandLine", "ProcessCommandLine"},
 		"ProcessId":   {"ProcessId"},
 	} {
 		got, err := p.MapField(pc, field)
