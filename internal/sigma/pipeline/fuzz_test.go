@@ -22,6 +22,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("transformations:\n  - type: field_name_mapping\n    mapping: *a\n"))
 	f.Add([]byte("a: &a [*a]\n"))
+	f.Add([]byte("b: &b {type: drop_detection_item}\ntransformations:\n  - <<: [*b, *b]\n    id: x\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse("fuzz.yml", data)
 		if err != nil {

@@ -129,17 +129,40 @@ func resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// pairs returns a mapping's key/value nodes in order.
+// pairs returns a mapping's key/value nodes in order, with YAML merge
+// keys (<<: *anchor) expanded in place and a later key overriding an
+// earlier one, as YAML defines.
 func pairs(n *yaml.Node) [][2]*yaml.Node {
-	n = resolve(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	out := make([][2]*yaml.Node, 0, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		out = append(out, [2]*yaml.Node{n.Content[i], resolve(n.Content[i+1])})
-	}
+	var out [][2]*yaml.Node
+	index := map[string]int{}
+	collectPairs(n, &out, index, 0)
 	return out
+}
+
+func collectPairs(n *yaml.Node, out *[][2]*yaml.Node, index map[string]int, depth int) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode || depth > 8 {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		if k.Tag == "!!merge" {
+			if v != nil && v.Kind == yaml.SequenceNode {
+				for _, m := range v.Content {
+					collectPairs(m, out, index, depth+1)
+				}
+			} else {
+				collectPairs(v, out, index, depth+1)
+			}
+			continue
+		}
+		if j, ok := index[k.Value]; ok {
+			(*out)[j][1] = v
+			continue
+		}
+		index[k.Value] = len(*out)
+		*out = append(*out, [2]*yaml.Node{k, v})
+	}
 }
 
 func isNull(n *yaml.Node) bool { return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") }

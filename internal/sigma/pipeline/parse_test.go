@@ -202,3 +202,32 @@ func TestParsePythonReplacement(t *testing.T) {
 		t.Errorf("replacement gave %q", got)
 	}
 }
+
+func TestParseMergeKeys(t *testing.T) {
+	p := mustParse(t, `windows: &windows
+  - type: logsource
+    product: windows
+base: &base
+  type: field_name_mapping
+  rule_conditions: *windows
+transformations:
+  - <<: *base
+    id: one
+    mapping: {A: B}
+  - <<: [*base]
+    id: two
+    type: field_name_prefix
+    prefix: x.
+`)
+	if len(p.Items) != 2 {
+		t.Fatalf("%d items", len(p.Items))
+	}
+	if p.Items[0].Type != "field_name_mapping" || p.Items[1].Type != "field_name_prefix" {
+		t.Errorf("types %q %q", p.Items[0].Type, p.Items[1].Type)
+	}
+	for _, it := range p.Items {
+		if len(it.RuleConds.List) != 1 {
+			t.Errorf("%s: rule conditions %+v", it.ID, it.RuleConds)
+		}
+	}
+}
