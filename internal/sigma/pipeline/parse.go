@@ -135,24 +135,33 @@ func resolve(n *yaml.Node) *yaml.Node {
 func pairs(n *yaml.Node) [][2]*yaml.Node {
 	var out [][2]*yaml.Node
 	index := map[string]int{}
-	collectPairs(n, &out, index, 0)
+	budget := maxMergePairs
+	collectPairs(n, &out, index, 0, &budget)
 	return out
 }
 
-func collectPairs(n *yaml.Node, out *[][2]*yaml.Node, index map[string]int, depth int) {
+// maxMergePairs bounds the pairs one mapping's merge keys may expand to:
+// merges of merges of anchors could otherwise multiply a small document
+// into an enormous one (the "billion laughs").
+const maxMergePairs = 10000
+
+func collectPairs(n *yaml.Node, out *[][2]*yaml.Node, index map[string]int, depth int, budget *int) {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode || depth > 8 {
 		return
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
+		if *budget--; *budget < 0 {
+			return
+		}
 		k, v := n.Content[i], resolve(n.Content[i+1])
 		if k.Tag == "!!merge" {
 			if v != nil && v.Kind == yaml.SequenceNode {
 				for _, m := range v.Content {
-					collectPairs(m, out, index, depth+1)
+					collectPairs(m, out, index, depth+1, budget)
 				}
 			} else {
-				collectPairs(v, out, index, depth+1)
+				collectPairs(v, out, index, depth+1, budget)
 			}
 			continue
 		}

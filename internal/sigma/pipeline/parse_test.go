@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func mustParse(t *testing.T, src string) *Pipeline {
@@ -229,5 +231,33 @@ transformations:
 		if len(it.RuleConds.List) != 1 {
 			t.Errorf("%s: rule conditions %+v", it.ID, it.RuleConds)
 		}
+	}
+}
+
+func TestParseMergeBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 {type: drop_detection_item}\n")
+	for i := 1; i <= 8; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d {<<: [", i, i)
+		for j := 0; j < 30; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*a%d", i-1)
+		}
+		b.WriteString("]}\n")
+	}
+	b.WriteString("transformations:\n  - <<: *a8\n")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := Parse("bomb.yml", []byte(b.String())); err != nil {
+			t.Error(err)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("merge keys expanded without bound")
 	}
 }
