@@ -132,11 +132,14 @@ func resolve(n *yaml.Node) *yaml.Node {
 // pairs returns a mapping's key/value nodes in order, with YAML merge
 // keys (<<: *anchor) expanded in place and a later key overriding an
 // earlier one, as YAML defines.
-func pairs(n *yaml.Node) [][2]*yaml.Node {
+func (ps *parser) pairs(n *yaml.Node) [][2]*yaml.Node {
 	var out [][2]*yaml.Node
 	index := map[string]int{}
 	budget := maxMergePairs
 	collectPairs(n, &out, index, 0, &budget)
+	if budget < 0 {
+		ps.errf(n, "", "merge keys (<<) expand this mapping to more than %d entries", maxMergePairs)
+	}
 	return out
 }
 
@@ -233,7 +236,7 @@ func (ps *parser) boolean(n *yaml.Node, field string) bool {
 
 func (ps *parser) pysigma(root *yaml.Node) *Pipeline {
 	p := &Pipeline{Format: "pysigma", Vars: map[string][]string{}}
-	for _, kv := range pairs(root) {
+	for _, kv := range ps.pairs(root) {
 		k, v := kv[0], kv[1]
 		switch k.Value {
 		case "name":
@@ -281,7 +284,7 @@ func (ps *parser) vars(p *Pipeline, v *yaml.Node) {
 		ps.errf(v, "vars", "want a mapping of placeholder names to values, got %s", kindName(v))
 		return
 	}
-	for _, kv := range pairs(v) {
+	for _, kv := range ps.pairs(v) {
 		name := kv[0].Value
 		if kv[1].Kind == yaml.MappingNode || (kv[1].Kind == yaml.SequenceNode && !allScalars(kv[1])) {
 			p.Notes = append(p.Notes, Note{Pos: ps.pos(kv[0]), What: "vars." + name,
@@ -322,7 +325,7 @@ func (ps *parser) outputOnly(p *Pipeline, key string, v *yaml.Node) {
 	for i, c := range v.Content {
 		c = resolve(c)
 		typ := ""
-		for _, kv := range pairs(c) {
+		for _, kv := range ps.pairs(c) {
 			if kv[0].Value == "type" {
 				typ = kv[1].Value
 			}
@@ -368,7 +371,7 @@ func (ps *parser) item(n *yaml.Node, field string, p *Pipeline) *Item {
 	params := map[string]*yaml.Node{}
 	keys := map[string]*yaml.Node{}
 	var typeNode *yaml.Node
-	for _, kv := range pairs(n) {
+	for _, kv := range ps.pairs(n) {
 		k, v := kv[0].Value, kv[1]
 		keys[k] = kv[0]
 		switch k {
@@ -466,7 +469,7 @@ func (ps *parser) condParams(n *yaml.Node, field string) (string, map[string]*ya
 	}
 	params := map[string]*yaml.Node{}
 	typ := ""
-	for _, kv := range pairs(n) {
+	for _, kv := range ps.pairs(n) {
 		if kv[0].Value == "type" {
 			typ, _ = ps.scalar(kv[1], field+".type")
 			continue
@@ -687,7 +690,7 @@ func (ps *parser) transformation(it *Item, params map[string]*yaml.Node, keys ma
 			return nil
 		}
 		t := FieldNameMapping{Mapping: map[string][]string{}}
-		for _, kv := range pairs(m) {
+		for _, kv := range ps.pairs(m) {
 			vals, ok := ps.scalars(kv[1], what+".mapping."+kv[0].Value)
 			if ok {
 				t.Mapping[kv[0].Value] = vals
@@ -705,7 +708,7 @@ func (ps *parser) transformation(it *Item, params map[string]*yaml.Node, keys ma
 			return nil
 		}
 		var t FieldNamePrefixMapping
-		for _, kv := range pairs(m) {
+		for _, kv := range ps.pairs(m) {
 			to, ok := ps.scalar(kv[1], what+".mapping."+kv[0].Value)
 			if ok {
 				t.Mapping = append(t.Mapping, PrefixPair{From: kv[0].Value, To: to})
@@ -737,7 +740,7 @@ func (ps *parser) transformation(it *Item, params map[string]*yaml.Node, keys ma
 			return nil
 		}
 		t := AddCondition{}
-		for _, kv := range pairs(m) {
+		for _, kv := range ps.pairs(m) {
 			vals, ok := ps.scalars(kv[1], what+".conditions."+kv[0].Value)
 			if ok {
 				t.Conditions = append(t.Conditions, Condition{Field: kv[0].Value, Values: vals})
@@ -807,7 +810,7 @@ func (ps *parser) transformation(it *Item, params map[string]*yaml.Node, keys ma
 			return nil
 		}
 		t := MapString{Mapping: map[string][]string{}}
-		for _, kv := range pairs(m) {
+		for _, kv := range ps.pairs(m) {
 			vals, ok := ps.scalars(kv[1], what+".mapping."+kv[0].Value)
 			if ok {
 				t.Mapping[kv[0].Value] = vals

@@ -47,7 +47,7 @@ type sigmacSource struct {
 func (ps *parser) sigmac(root *yaml.Node) *Pipeline {
 	p := &Pipeline{Format: "sigmac", Vars: map[string][]string{}}
 	var fieldItems, lsMapItems, condItems, rewriteItems, exclItems []*Item
-	for _, kv := range pairs(root) {
+	for _, kv := range ps.pairs(root) {
 		k, v := kv[0], kv[1]
 		switch k.Value {
 		case "title":
@@ -103,7 +103,7 @@ func (ps *parser) sigmacFieldMappings(p *Pipeline, key, v *yaml.Node) []*Item {
 	}
 	simple := FieldNameMapping{Mapping: map[string][]string{}}
 	var cond []*Item
-	for _, kv := range pairs(v) {
+	for _, kv := range ps.pairs(v) {
 		field, val := kv[0].Value, kv[1]
 		path := "fieldmappings." + field
 		switch {
@@ -131,7 +131,7 @@ func (ps *parser) sigmacFieldMappings(p *Pipeline, key, v *yaml.Node) []*Item {
 func (ps *parser) sigmacConditional(field string, val *yaml.Node, path string) []*Item {
 	var out []*Item
 	var def *Item
-	for _, kv := range pairs(val) {
+	for _, kv := range ps.pairs(val) {
 		cond := kv[0].Value
 		targets, ok := ps.scalars(kv[1], path+"."+cond)
 		if !ok {
@@ -185,7 +185,7 @@ func (ps *parser) sigmacLogsources(p *Pipeline, v *yaml.Node) (maps, conds, rewr
 	var groups [][]*sigmacSource
 	index := map[LogSource]int{}
 	noteOnce := map[string]bool{}
-	for _, kv := range pairs(v) {
+	for _, kv := range ps.pairs(v) {
 		name, body := kv[0].Value, kv[1]
 		path := "logsources." + name
 		if body.Kind != yaml.MappingNode {
@@ -193,7 +193,7 @@ func (ps *parser) sigmacLogsources(p *Pipeline, v *yaml.Node) (maps, conds, rewr
 			continue
 		}
 		src := &sigmacSource{name: name, key: kv[0]}
-		for _, f := range pairs(body) {
+		for _, f := range ps.pairs(body) {
 			fk, fv := f[0].Value, f[1]
 			switch fk {
 			case "product":
@@ -210,7 +210,7 @@ func (ps *parser) sigmacLogsources(p *Pipeline, v *yaml.Node) (maps, conds, rewr
 					ps.errf(fv, path+".conditions", "want a mapping of field to value, got %s", kindName(fv))
 					continue
 				}
-				for _, c := range pairs(fv) {
+				for _, c := range ps.pairs(fv) {
 					vals, ok := ps.scalars(c[1], path+".conditions."+c[0].Value)
 					if ok {
 						src.conds = append(src.conds, Condition{Field: c[0].Value, Values: vals})
@@ -218,7 +218,7 @@ func (ps *parser) sigmacLogsources(p *Pipeline, v *yaml.Node) (maps, conds, rewr
 				}
 			case "rewrite":
 				rw := LogSource{}
-				for _, r := range pairs(fv) {
+				for _, r := range ps.pairs(fv) {
 					s, _ := ps.scalar(r[1], path+".rewrite."+r[0].Value)
 					switch r[0].Value {
 					case "product":
@@ -234,7 +234,7 @@ func (ps *parser) sigmacLogsources(p *Pipeline, v *yaml.Node) (maps, conds, rewr
 				src.rewrite = &rw
 			case "fieldmappings":
 				src.fields = map[string][]string{}
-				for _, m := range pairs(fv) {
+				for _, m := range ps.pairs(fv) {
 					t, ok := ps.scalars(m[1], path+".fieldmappings."+m[0].Value)
 					if ok {
 						src.fields[m[0].Value] = t
