@@ -110,7 +110,6 @@ const (
 	tThem
 	tLParen
 	tRParen
-	tPipe
 	tNumber
 )
 
@@ -154,9 +153,6 @@ func ParseCondition(s string) (e Expr, err error) {
 		return nil, err
 	}
 	if t := p.peek(); t.kind != tEOF {
-		if t.kind == tPipe {
-			return nil, &ConditionError{Offset: t.at, Msg: "aggregation expressions (\"| count() …\") are Sigma 1 and not supported; write a correlation rule", Unsupported: true}
-		}
 		return nil, &ConditionError{Offset: t.at, Msg: fmt.Sprintf("unexpected %q", t.text)}
 	}
 	return e, nil
@@ -177,8 +173,7 @@ func lexCondition(s string) ([]token, error) {
 			toks = append(toks, token{tRParen, ")", i})
 			i++
 		case c == '|':
-			toks = append(toks, token{tPipe, "|", i})
-			i++
+			return nil, &ConditionError{Offset: i, Msg: "aggregation expressions (\"| count() …\") are Sigma 1 and not supported; write a correlation rule", Unsupported: true}
 		case identByte(c):
 			j := i
 			for j < len(s) && identByte(s[j]) {

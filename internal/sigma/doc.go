@@ -29,7 +29,8 @@
 // # Matching semantics
 //
 // String values are matched case-insensitively unless the cased modifier
-// is given; regular expressions (re) are case-sensitive unless re|i, and
+// is given (encoded values from base64, base64offset and utf16 too, as
+// Sigma's query backends do); regular expressions (re) are case-sensitive unless re|i, and
 // match anywhere in the value (unanchored), as Sigma backends do. A value
 // without wildcards must equal the field's whole value; * and ? are
 // wildcards, and \*, \? and \\ their escapes (a backslash before any other

@@ -533,7 +533,7 @@ func (p *parser) detection(v *yaml.Node, d *Detection) error {
 		if err != nil {
 			var ce *ConditionError
 			if errors.As(err, &ce) {
-				return &Error{File: p.file, Line: c.Line, Column: c.Column, Msg: fmt.Sprintf("condition %q: %s", c.Value, ce.Msg), Unsupported: ce.Unsupported}
+				return &Error{File: p.file, Line: c.Line, Column: c.Column, Msg: fmt.Sprintf("condition %q at offset %d: %s", c.Value, ce.Offset, ce.Msg), Unsupported: ce.Unsupported}
 			}
 			return p.errf(c, "condition %q: %v", c.Value, err)
 		}
