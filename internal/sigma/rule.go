@@ -96,11 +96,24 @@ type Logsource struct {
 // Covers reports whether a rule of this log source applies to an event of
 // the given product, category and service: every part the rule names
 // must equal the event's (case-insensitively); a part the rule leaves out
-// matches anything.
+// matches anything. Category registry_event covers the finer registry
+// categories (registry_add, registry_delete, registry_set,
+// registry_rename), as in Sigma's taxonomy where it is Sysmon 12–14.
 func (l Logsource) Covers(product, category, service string) bool {
 	return (l.Product == "" || strings.EqualFold(l.Product, product)) &&
-		(l.Category == "" || strings.EqualFold(l.Category, category)) &&
+		(l.Category == "" || strings.EqualFold(l.Category, category) || coversCategory(l.Category, category)) &&
 		(l.Service == "" || strings.EqualFold(l.Service, service))
+}
+
+func coversCategory(rule, event string) bool {
+	if !strings.EqualFold(rule, "registry_event") {
+		return false
+	}
+	switch strings.ToLower(event) {
+	case "registry_add", "registry_delete", "registry_set", "registry_rename":
+		return true
+	}
+	return false
 }
 
 // Detection is a rule's detection section: its named searches in file

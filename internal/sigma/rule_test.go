@@ -159,6 +159,10 @@ func TestLogsourceCovers(t *testing.T) {
 			t.Errorf("Covers(%q, %q, %q) = %v", c.p, c.c, c.s, got)
 		}
 	}
+	reg := Logsource{Product: "windows", Category: "registry_event"}
+	if !reg.Covers("windows", "registry_set", "sysmon") || !reg.Covers("windows", "registry_event", "") || reg.Covers("windows", "file_event", "") {
+		t.Error("registry_event does not cover the finer registry categories (and only them)")
+	}
 	if !(Logsource{}).Covers("x", "y", "z") {
 		t.Error("an empty log source covers everything")
 	}
