@@ -59,6 +59,7 @@ func TestLoadOtherCorpora(t *testing.T) {
 		{dir: "rules", files: 3141},
 		// Two rules use the placeholder %known_cdcs%.
 		{dir: "rules-emerging-threats", files: 472, failed: 2},
+		{dir: "rules-emerging-threats", files: 472, placeholders: placeholdersIn(t, "rules-emerging-threats")},
 		{dir: "rules-threat-hunting", files: 140},
 		{dir: "rules-placeholder", files: 23, failed: 23},
 		{dir: "rules-placeholder", files: 23, placeholders: placeholdersIn(t, "rules-placeholder")},
