@@ -26,13 +26,36 @@ type Options struct {
 // CompiledRule is a rule ready to evaluate. It is immutable and safe for
 // concurrent use.
 type CompiledRule struct {
-	Rule *Rule
-	cond node
+	Rule     *Rule
+	cond     node
+	searches []node // in the order of Rule.Detection.Searches
 }
 
 // Match reports whether ev satisfies the rule's condition. It does not
 // check the log source (see Logsource.Covers).
 func (c *CompiledRule) Match(ev Event) bool { return c.cond.eval(ev) }
+
+// Result explains one evaluation: whether the rule matched and which of
+// its searches (by name, in file order) the event satisfied, so that an
+// alert can say what fired.
+type Result struct {
+	Matched  bool
+	Searches []string
+}
+
+// Explain is Match that also names the searches ev satisfies (filters
+// included: a search named filter_x that matched is why a rule did not).
+// It evaluates every search, so it is for the events that matched or are
+// being examined, not the hot path.
+func (c *CompiledRule) Explain(ev Event) Result {
+	r := Result{Matched: c.cond.eval(ev)}
+	for i, n := range c.searches {
+		if n.eval(ev) {
+			r.Searches = append(r.Searches, c.Rule.Detection.Searches[i].Name)
+		}
+	}
+	return r
+}
 
 // Compile compiles a parsed rule. Errors are *Error naming the rule's
 // file and the line of the offending field, value or condition.
@@ -67,7 +90,11 @@ func Compile(r *Rule, opts Options) (c *CompiledRule, err error) {
 	default:
 		root = &orNode{kids: conds}
 	}
-	return &CompiledRule{Rule: r, cond: root}, nil
+	order := make([]node, len(r.Detection.Searches))
+	for i, s := range r.Detection.Searches {
+		order[i] = cc.searches[s.Name]
+	}
+	return &CompiledRule{Rule: r, cond: root, searches: order}, nil
 }
 
 // ParseAndCompile is Parse then Compile.
