@@ -29,6 +29,9 @@ type CompiledRule struct {
 	Rule     *Rule
 	cond     node
 	searches []node // in the order of Rule.Detection.Searches
+	// unfiltered is the rule's own condition once filters are applied.
+	unfiltered node
+	filters    []*CompiledFilter
 }
 
 // Match reports whether ev satisfies the rule's condition. It does not
@@ -41,6 +44,9 @@ func (c *CompiledRule) Match(ev Event) bool { return c.cond.eval(ev) }
 type Result struct {
 	Matched  bool
 	Searches []string
+	// Filtered names (by id, or title when it has none) the filters that
+	// excluded the event.
+	Filtered []string
 }
 
 // Explain is Match that also names the searches ev satisfies (filters
@@ -54,47 +60,69 @@ func (c *CompiledRule) Explain(ev Event) Result {
 			r.Searches = append(r.Searches, c.Rule.Detection.Searches[i].Name)
 		}
 	}
+	for _, f := range c.filters {
+		if f.cond.eval(ev) {
+			name := f.Filter.ID
+			if name == "" {
+				name = f.Filter.Title
+			}
+			r.Filtered = append(r.Filtered, name)
+		}
+	}
 	return r
 }
 
 // Compile compiles a parsed rule. Errors are *Error naming the rule's
 // file and the line of the offending field, value or condition.
 func Compile(r *Rule, opts Options) (c *CompiledRule, err error) {
+	if r == nil {
+		return nil, &Error{Msg: "no rule to compile"}
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			c, err = nil, &Error{File: r.File, Msg: fmt.Sprintf("internal error compiling rule: %v", p)}
 		}
 	}()
-	cc := &compiler{rule: r, opts: opts, searches: map[string]node{}}
-	for _, s := range r.Detection.Searches {
+	cc := &compiler{file: r.File, det: &r.Detection, opts: opts, searches: map[string]node{}}
+	root, order, err := cc.detection()
+	if err != nil {
+		return nil, err
+	}
+	return &CompiledRule{Rule: r, cond: root, searches: order}, nil
+}
+
+// detection compiles the searches and the conditions (OR-ed) of c.det.
+func (cc *compiler) detection() (node, []node, error) {
+	d := cc.det
+	for _, s := range d.Searches {
 		n, err := cc.search(s)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cc.searches[s.Name] = n
 	}
 	var conds []node
-	for _, cond := range r.Detection.Conditions {
+	for _, cond := range d.Conditions {
 		n, err := cc.condition(cond, cond.Expr)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		conds = append(conds, n)
 	}
 	var root node
 	switch len(conds) {
 	case 0:
-		return nil, &Error{File: r.File, Line: r.Detection.Pos.Line, Msg: "detection has no condition"}
+		return nil, nil, &Error{File: cc.file, Line: d.Pos.Line, Msg: "detection has no condition"}
 	case 1:
 		root = conds[0]
 	default:
 		root = &orNode{kids: conds}
 	}
-	order := make([]node, len(r.Detection.Searches))
-	for i, s := range r.Detection.Searches {
+	order := make([]node, len(d.Searches))
+	for i, s := range d.Searches {
 		order[i] = cc.searches[s.Name]
 	}
-	return &CompiledRule{Rule: r, cond: root, searches: order}, nil
+	return root, order, nil
 }
 
 // ParseAndCompile is Parse then Compile.
@@ -107,13 +135,14 @@ func ParseAndCompile(data []byte, file string, opts Options) (*CompiledRule, err
 }
 
 type compiler struct {
-	rule     *Rule
+	file     string
+	det      *Detection
 	opts     Options
 	searches map[string]node
 }
 
 func (c *compiler) errAt(pos Position, unsupported bool, format string, a ...any) *Error {
-	return &Error{File: c.rule.File, Line: pos.Line, Column: pos.Column, Msg: fmt.Sprintf(format, a...), Unsupported: unsupported}
+	return &Error{File: c.file, Line: pos.Line, Column: pos.Column, Msg: fmt.Sprintf(format, a...), Unsupported: unsupported}
 }
 
 func (c *compiler) condition(cond Condition, e Expr) (node, error) {
@@ -158,7 +187,7 @@ func (c *compiler) condition(cond Condition, e Expr) (node, error) {
 		return &refNode{name: x.Name, kid: n}, nil
 	case *OfExpr:
 		var kids []node
-		for _, s := range c.rule.Detection.Searches {
+		for _, s := range c.det.Searches {
 			if x.Pattern == "them" {
 				if strings.HasPrefix(s.Name, "_") {
 					continue

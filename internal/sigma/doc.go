@@ -25,6 +25,8 @@
 //
 // LoadDir and LoadFS load a whole corpus, returning the compiled rules and,
 // for every rule that could not be loaded, the file, line and reason.
+// CompiledRule.Explain says which searches (and filters) an event
+// satisfied, for alerts that explain themselves.
 //
 // # Matching semantics
 //
@@ -51,6 +53,9 @@
 // Log-source routing is the caller's: Logsource.Covers says whether a rule
 // applies to an event of a given product, category and service.
 //
-// Correlation rules and filters (meta-rules) are recognised and reported
-// as unsupported by Parse; they are not evaluated yet.
+// Filters (meta-rules, the filters specification) are parsed by
+// ParseFilter and compiled by CompileFilter; CompiledRule.WithFilters
+// excludes what they match, and LoadDir applies each filter in a corpus
+// to the rules it names. Correlation rules are recognised and reported as
+// unsupported by Parse; they are not evaluated yet.
 package sigma

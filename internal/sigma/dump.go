@@ -63,6 +63,9 @@ func dumpNode(b *strings.Builder, n node, depth int) {
 				fmt.Fprintf(b, "%s  %s %s\n", ind, alt, describePred(p))
 			}
 		}
+	case *filterNode:
+		fmt.Fprintf(b, "%sfilter %s %q\n", ind, x.f.Filter.ID, x.f.Filter.Title)
+		dumpNode(b, x.f.cond, depth+1)
 	default:
 		fmt.Fprintf(b, "%s%T\n", ind, n)
 	}

@@ -11,7 +11,8 @@ import (
 	"strings"
 )
 
-// LoadDir loads every rule file (*.yml, *.yaml) under dir. It returns the
+// LoadDir loads every rule file (*.yml, *.yaml) under dir, applying the
+// filters (meta-rules) among them to the rules they name. It returns the
 // rules that compiled, in path order, and an *Error (file, line, reason)
 // for each that did not; the error is only for a directory that cannot be
 // walked. File names are dir joined with the path below it.
@@ -41,7 +42,15 @@ func LoadFS(fsys fs.FS, root, prefix string, opts Options) ([]*CompiledRule, []*
 	}
 	sort.Strings(paths)
 	var rules []*CompiledRule
+	var filters []*CompiledFilter
 	var failed []*Error
+	fail := func(name string, err error) {
+		var e *Error
+		if !errors.As(err, &e) {
+			e = &Error{File: name, Msg: err.Error()}
+		}
+		failed = append(failed, e)
+	}
 	for _, p := range paths {
 		name := p
 		if prefix != "" {
@@ -49,19 +58,36 @@ func LoadFS(fsys fs.FS, root, prefix string, opts Options) ([]*CompiledRule, []*
 		}
 		data, err := fs.ReadFile(fsys, p)
 		if err != nil {
-			failed = append(failed, &Error{File: name, Msg: err.Error()})
+			fail(name, err)
+			continue
+		}
+		if root, err := decodeRoot(data, name); err == nil && isFilter(root) {
+			f, err := ParseFilter(data, name)
+			if err == nil {
+				var cf *CompiledFilter
+				if cf, err = CompileFilter(f, opts); err == nil {
+					filters = append(filters, cf)
+					continue
+				}
+			}
+			fail(name, err)
 			continue
 		}
 		c, err := ParseAndCompile(data, name, opts)
 		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) {
-				e = &Error{File: name, Msg: err.Error()}
-			}
-			failed = append(failed, e)
+			fail(name, err)
 			continue
 		}
 		rules = append(rules, c)
+	}
+	for i, r := range rules {
+		var apply []*CompiledFilter
+		for _, f := range filters {
+			if f.Filter.Applies(r.Rule) {
+				apply = append(apply, f)
+			}
+		}
+		rules[i] = r.WithFilters(apply...)
 	}
 	return rules, failed, nil
 }

@@ -214,6 +214,17 @@ func Parse(data []byte, file string) (r *Rule, err error) {
 	if len(data) > maxRuleBytes {
 		return nil, &Error{File: file, Msg: fmt.Sprintf("rule is %d bytes, over the %d-byte limit", len(data), maxRuleBytes)}
 	}
+	root, err := decodeRoot(data, file)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{file: file}
+	return p.rule(root)
+}
+
+// decodeRoot decodes the one YAML document of a rule or filter file and
+// returns its top-level map.
+func decodeRoot(data []byte, file string) (*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -228,8 +239,17 @@ func Parse(data []byte, file string) (r *Rule, err error) {
 	} else if err != io.EOF {
 		return nil, yamlError(file, err)
 	}
-	p := &parser{file: file}
-	return p.rule(&doc)
+	root := &doc
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) != 1 {
+			return nil, &Error{File: file, Line: root.Line, Msg: "empty document: no rule"}
+		}
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, &Error{File: file, Line: root.Line, Column: root.Column, Msg: fmt.Sprintf("a rule is a YAML map, not a %s", kindName(root))}
+	}
+	return root, nil
 }
 
 // yamlError turns a YAML syntax error ("yaml: line 3: …") into an *Error.
@@ -272,17 +292,7 @@ func (p *parser) deref(n *yaml.Node) (*yaml.Node, error) {
 	return n.Alias, nil
 }
 
-func (p *parser) rule(doc *yaml.Node) (*Rule, error) {
-	root := doc
-	if root.Kind == yaml.DocumentNode {
-		if len(root.Content) != 1 {
-			return nil, p.errf(root, "empty document: no rule")
-		}
-		root = root.Content[0]
-	}
-	if root.Kind != yaml.MappingNode {
-		return nil, p.errf(root, "a rule is a YAML map, not a %s", kindName(root))
-	}
+func (p *parser) rule(root *yaml.Node) (*Rule, error) {
 	r := &Rule{File: p.file}
 	var detection, logsource *yaml.Node
 	seen := map[string]bool{}
@@ -338,7 +348,7 @@ func (p *parser) rule(doc *yaml.Node) (*Rule, error) {
 		case "correlation":
 			return nil, &Error{File: p.file, Line: k.Line, Column: k.Column, Msg: "correlation rules are not supported yet", Unsupported: true}
 		case "filter":
-			return nil, &Error{File: p.file, Line: k.Line, Column: k.Column, Msg: "filter rules (meta-rules) are not supported yet", Unsupported: true}
+			return nil, &Error{File: p.file, Line: k.Line, Column: k.Column, Msg: "this is a filter (meta-rule), not a detection rule: read it with ParseFilter"}
 		case "action":
 			return nil, &Error{File: p.file, Line: k.Line, Column: k.Column, Msg: "rule collections (action:) are not supported; split them into one rule a file", Unsupported: true}
 		}

@@ -120,7 +120,7 @@ func TestParseErrors(t *testing.T) {
 		{"title: t\nlogsource: {}\ndetection:\n    a:\n        - [x]\n    condition: a\n", "x.yml:5: search \"a\": a list holds maps or keywords, not a list", false},
 		{"title: t\nlogsource: {}\ndetection:\n    a: {F: x}\n    condition: {x: y}\n", "x.yml:5: condition is an expression or a list", false},
 		{"title: t\ncorrelation:\n    type: event_count\n", "x.yml:2: correlation rules are not supported yet", true},
-		{"title: t\nfilter:\n    rules: []\n", "x.yml:2: filter rules", true},
+		{"title: t\nfilter:\n    rules: []\n", "x.yml:2: this is a filter (meta-rule), not a detection rule", false},
 		{"title: t\n---\ntitle: u\n", "x.yml:2: more than one YAML document", true},
 		{"title: t\nlogsource: &a {product: x}\ndetection:\n    s: *a\n    condition: s\n", "alias to a list or map", false},
 		{"title: t\nlogsource: {}\ndetection:\n    s:\n        F: !!binary aGVsbG8=\n        G: !custom x\n    condition: s\n", "x.yml:6: value of YAML type !custom", false},
@@ -170,7 +170,7 @@ func TestLogsourceCovers(t *testing.T) {
 
 // seedCorpus adds the rules under testdata and a sample of SigmaHQ's to f.
 func seedRules(add func([]byte)) {
-	paths, _ := filepath.Glob("testdata/golden/*.yml")
+	paths, _ := filepath.Glob("testdata/*/*.yml")
 	for _, p := range paths {
 		if b, err := os.ReadFile(p); err == nil {
 			add(b)
@@ -186,6 +186,11 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("title: t\nlogsource: {}\ndetection:\n    a|x: [1, null]\n    condition: a\n"))
 	f.Add([]byte("title: t\nlogsource: &x {}\ndetection:\n    s: {F|re|i: '(?i'}\n    condition: 1 of s*\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if f, err := ParseFilter(data, "f.yml"); err == nil {
+			if cf, err := CompileFilter(f, Options{}); err == nil {
+				cf.cond.eval(Map{"F": "a"})
+			}
+		}
 		r, err := Parse(data, "f.yml")
 		if err != nil {
 			var e *Error
