@@ -29,10 +29,11 @@ func needSigmaData(t testing.TB, sub string) string {
 func TestLoadWindowsCorpus(t *testing.T) {
 	dir := needSigmaData(t, "rules/windows")
 	start := time.Now()
-	rules, failed, err := sigma.LoadDir(dir, sigma.Options{})
+	corpus, err := sigma.LoadDir(dir, sigma.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	rules, failed := corpus.Rules, corpus.Failed
 	for _, f := range failed {
 		t.Errorf("not loaded: %v", f)
 	}
@@ -67,10 +68,11 @@ func TestLoadOtherCorpora(t *testing.T) {
 	} {
 		t.Run(c.dir, func(t *testing.T) {
 			dir := needSigmaData(t, c.dir)
-			rules, failed, err := sigma.LoadDir(dir, sigma.Options{Placeholders: c.placeholders})
+			corpus, err := sigma.LoadDir(dir, sigma.Options{Placeholders: c.placeholders})
 			if err != nil {
 				t.Fatal(err)
 			}
+			rules, failed := corpus.Rules, corpus.Failed
 			for _, f := range failed {
 				t.Logf("not loaded: %v", f)
 			}

@@ -23,8 +23,9 @@
 //     adapters shipped here). Evaluation uses no reflection, allocates
 //     nothing for ASCII values, and short-circuits and/or.
 //
-// LoadDir and LoadFS load a whole corpus, returning the compiled rules and,
-// for every rule that could not be loaded, the file, line and reason.
+// LoadDir and LoadFS load a whole corpus (a Corpus): the compiled rules,
+// the correlations, and for every rule that could not be loaded the file,
+// line and reason.
 // CompiledRule.Explain says which searches (and filters) an event
 // satisfied, for alerts that explain themselves.
 //
@@ -56,6 +57,11 @@
 // Filters (meta-rules, the filters specification) are parsed by
 // ParseFilter and compiled by CompileFilter; CompiledRule.WithFilters
 // excludes what they match, and LoadDir applies each filter in a corpus
-// to the rules it names. Correlation rules are recognised and reported as
-// unsupported by Parse; they are not evaluated yet.
+// to the rules it names. Correlation rules (event_count, value_count,
+// temporal, temporal_ordered, value_sum, value_avg; group-by, timespan,
+// aliases, chaining) are read by ParseCollection, which also reads files
+// of several YAML documents, and evaluated by a Correlator fed with each
+// rule match and its event time. value_percentile, and count conditions
+// without a lower bound (decidable only when a window closes), are
+// reported as unsupported.
 package sigma

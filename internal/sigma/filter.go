@@ -43,16 +43,6 @@ func ParseFilter(data []byte, file string) (f *Filter, err error) {
 	return (&parser{file: file}).filter(root)
 }
 
-// isFilter reports whether a document's top-level map has a filter key.
-func isFilter(root *yaml.Node) bool {
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value == "filter" {
-			return true
-		}
-	}
-	return false
-}
-
 func (p *parser) filter(root *yaml.Node) (*Filter, error) {
 	f := &Filter{File: p.file}
 	var body, logsource *yaml.Node

@@ -10,10 +10,11 @@ import (
 // (users starting adm_ on two rules), a rule it names and one it does
 // not; the filter suppresses only the named rule's adm_ matches.
 func TestFilters(t *testing.T) {
-	rules, failed, err := LoadDir("testdata/filters", Options{})
+	corpus, err := LoadDir("testdata/filters", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	rules, failed := corpus.Rules, corpus.Failed
 	for _, f := range failed {
 		t.Error(f)
 	}

@@ -11,19 +11,29 @@ import (
 	"strings"
 )
 
-// LoadDir loads every rule file (*.yml, *.yaml) under dir, applying the
-// filters (meta-rules) among them to the rules they name. It returns the
-// rules that compiled, in path order, and an *Error (file, line, reason)
-// for each that did not; the error is only for a directory that cannot be
-// walked. File names are dir joined with the path below it.
-func LoadDir(dir string, opts Options) ([]*CompiledRule, []*Error, error) {
+// Corpus is what LoadDir found: the detection rules that compiled (with
+// the filters among the files applied to the rules they name), the
+// correlation rules whose references resolve, and why each of the rest
+// did not load.
+type Corpus struct {
+	Rules        []*CompiledRule
+	Correlations []*Correlation
+	Failed       []*Error
+}
+
+// LoadDir loads every rule file (*.yml, *.yaml) under dir: detection
+// rules, filters and correlation rules, several to a file if need be.
+// Rules come in path order; a rule that does not load is an *Error (file,
+// line, reason) in Corpus.Failed; the error is only for a directory that
+// cannot be walked. File names are dir joined with the path below it.
+func LoadDir(dir string, opts Options) (*Corpus, error) {
 	return LoadFS(os.DirFS(dir), ".", dir, opts)
 }
 
 // LoadFS is LoadDir over a file system: it loads the rule files under
 // root in fsys, naming each in errors and in Rule.File as prefix joined
 // with its path.
-func LoadFS(fsys fs.FS, root, prefix string, opts Options) ([]*CompiledRule, []*Error, error) {
+func LoadFS(fsys fs.FS, root, prefix string, opts Options) (*Corpus, error) {
 	var paths []string
 	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -38,18 +48,17 @@ func LoadFS(fsys fs.FS, root, prefix string, opts Options) ([]*CompiledRule, []*
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("load rules from %s: %w", prefix, err)
+		return nil, fmt.Errorf("load rules from %s: %w", prefix, err)
 	}
 	sort.Strings(paths)
-	var rules []*CompiledRule
+	c := &Corpus{}
 	var filters []*CompiledFilter
-	var failed []*Error
 	fail := func(name string, err error) {
 		var e *Error
 		if !errors.As(err, &e) {
 			e = &Error{File: name, Msg: err.Error()}
 		}
-		failed = append(failed, e)
+		c.Failed = append(c.Failed, e)
 	}
 	for _, p := range paths {
 		name := p
@@ -61,33 +70,61 @@ func LoadFS(fsys fs.FS, root, prefix string, opts Options) ([]*CompiledRule, []*
 			fail(name, err)
 			continue
 		}
-		if root, err := decodeRoot(data, name); err == nil && isFilter(root) {
-			f, err := ParseFilter(data, name)
-			if err == nil {
-				var cf *CompiledFilter
-				if cf, err = CompileFilter(f, opts); err == nil {
-					filters = append(filters, cf)
-					continue
-				}
-			}
-			fail(name, err)
-			continue
-		}
-		c, err := ParseAndCompile(data, name, opts)
+		col, err := ParseCollection(data, name)
 		if err != nil {
 			fail(name, err)
 			continue
 		}
-		rules = append(rules, c)
+		for _, r := range col.Rules {
+			cr, err := Compile(r, opts)
+			if err != nil {
+				fail(name, err)
+				continue
+			}
+			c.Rules = append(c.Rules, cr)
+		}
+		for _, f := range col.Filters {
+			cf, err := CompileFilter(f, opts)
+			if err != nil {
+				fail(name, err)
+				continue
+			}
+			filters = append(filters, cf)
+		}
+		c.Correlations = append(c.Correlations, col.Correlations...)
 	}
-	for i, r := range rules {
+	for i, r := range c.Rules {
 		var apply []*CompiledFilter
 		for _, f := range filters {
 			if f.Filter.Applies(r.Rule) {
 				apply = append(apply, f)
 			}
 		}
-		rules[i] = r.WithFilters(apply...)
+		c.Rules[i] = r.WithFilters(apply...)
 	}
-	return rules, failed, nil
+	// A correlation whose references do not resolve is reported, not kept.
+	known := map[string]bool{}
+	for _, r := range c.Rules {
+		known[r.Rule.ID], known[r.Rule.Name] = true, true
+	}
+	for _, cr := range c.Correlations {
+		known[cr.ID], known[cr.Name] = true, true
+	}
+	delete(known, "")
+	kept := c.Correlations[:0]
+	for _, cr := range c.Correlations {
+		ok := true
+		for _, ref := range cr.Rules {
+			if !known[ref] {
+				c.Failed = append(c.Failed, &Error{File: cr.File, Line: cr.Pos.Line, Msg: fmt.Sprintf("correlation %q refers to %q, which is no loaded rule or correlation (by id or name)", cr.Title, ref)})
+				ok = false
+				break
+			}
+		}
+		if ok {
+			kept = append(kept, cr)
+		}
+	}
+	c.Correlations = kept
+	return c, nil
 }

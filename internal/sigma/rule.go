@@ -235,7 +235,7 @@ func decodeRoot(data []byte, file string) (*yaml.Node, error) {
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, &Error{File: file, Line: extra.Line, Msg: "more than one YAML document: rule collections (action: global) are not supported; split them into one rule a file", Unsupported: true}
+		return nil, &Error{File: file, Line: extra.Line, Msg: "more than one YAML document: read the file with ParseCollection"}
 	} else if err != io.EOF {
 		return nil, yamlError(file, err)
 	}
@@ -346,7 +346,7 @@ func (p *parser) rule(root *yaml.Node) (*Rule, error) {
 		case "detection":
 			detection = v
 		case "correlation":
-			return nil, &Error{File: p.file, Line: k.Line, Column: k.Column, Msg: "correlation rules are not supported yet", Unsupported: true}
+			return nil, &Error{File: p.file, Line: k.Line, Column: k.Column, Msg: "this is a correlation rule, not a detection rule: read it with ParseCollection"}
 		case "filter":
 			return nil, &Error{File: p.file, Line: k.Line, Column: k.Column, Msg: "this is a filter (meta-rule), not a detection rule: read it with ParseFilter"}
 		case "action":

@@ -119,9 +119,9 @@ func TestParseErrors(t *testing.T) {
 		{"title: t\nlogsource: {}\ndetection:\n    a:\n        F: 1\n        F: 2\n    condition: a\n", "x.yml:6: duplicate field \"F\"", false},
 		{"title: t\nlogsource: {}\ndetection:\n    a:\n        - [x]\n    condition: a\n", "x.yml:5: search \"a\": a list holds maps or keywords, not a list", false},
 		{"title: t\nlogsource: {}\ndetection:\n    a: {F: x}\n    condition: {x: y}\n", "x.yml:5: condition is an expression or a list", false},
-		{"title: t\ncorrelation:\n    type: event_count\n", "x.yml:2: correlation rules are not supported yet", true},
+		{"title: t\ncorrelation:\n    type: event_count\n", "x.yml:2: this is a correlation rule, not a detection rule", false},
 		{"title: t\nfilter:\n    rules: []\n", "x.yml:2: this is a filter (meta-rule), not a detection rule", false},
-		{"title: t\n---\ntitle: u\n", "x.yml:2: more than one YAML document", true},
+		{"title: t\n---\ntitle: u\n", "x.yml:2: more than one YAML document: read the file with ParseCollection", false},
 		{"title: t\nlogsource: &a {product: x}\ndetection:\n    s: *a\n    condition: s\n", "alias to a list or map", false},
 		{"title: t\nlogsource: {}\ndetection:\n    s:\n        F: !!binary aGVsbG8=\n        G: !custom x\n    condition: s\n", "x.yml:6: value of YAML type !custom", false},
 	} {
@@ -186,6 +186,19 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("title: t\nlogsource: {}\ndetection:\n    a|x: [1, null]\n    condition: a\n"))
 	f.Add([]byte("title: t\nlogsource: &x {}\ndetection:\n    s: {F|re|i: '(?i'}\n    condition: 1 of s*\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if col, err := ParseCollection(data, "f.yml"); err == nil {
+			var rules []*CompiledRule
+			for _, r := range col.Rules {
+				if c, err := Compile(r, Options{}); err == nil {
+					rules = append(rules, c)
+				}
+			}
+			if cr, err := NewCorrelator(rules, col.Correlations); err == nil {
+				for _, r := range rules {
+					cr.Observe(r.Rule, Map{"F": "a"}, t0)
+				}
+			}
+		}
 		if f, err := ParseFilter(data, "f.yml"); err == nil {
 			if cf, err := CompileFilter(f, Options{}); err == nil {
 				cf.cond.eval(Map{"F": "a"})
