@@ -280,3 +280,21 @@ func TestBase64Offsets(t *testing.T) {
 		t.Errorf("base64offset(/bin/sh) = %v, want %v", got, want)
 	}
 }
+
+// FuzzIndexFold checks the case-folding substring search against
+// lower-casing and strings.Index, for ASCII text.
+func FuzzIndexFold(f *testing.F) {
+	for _, s := range [][2]string{{"Hello World", "world"}, {"aAaAab", "aab"}, {"", "a"}, {"abc", ""}, {"xYz", "xyzw"}, {"C:\\WINDOWS\\cmd.exe", "\\cmd.exe"}, {"aaaaaaaaaaAAAAAAAb", "ab"}, {"ZZz", "z"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, s, needle string) {
+		if !isASCII(s) || !isASCII(needle) {
+			return
+		}
+		lower := strings.ToLower(needle)
+		want := strings.Index(strings.ToLower(s), lower)
+		if got := indexFoldASCII(s, lower); got != want {
+			t.Fatalf("indexFoldASCII(%q, %q) = %d, want %d", s, lower, got, want)
+		}
+	})
+}

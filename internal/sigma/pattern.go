@@ -190,6 +190,36 @@ func (m *strMatcher) match(s string) bool {
 			return m.matchFoldASCII(s)
 		}
 	}
+	return m.matchExact(s)
+}
+
+// text is a field value prepared once for every pattern it meets: its
+// ASCII-ness known, and lower-cased once (an allocation) only when it is
+// not ASCII.
+type text struct {
+	s     string
+	lower string // s lower-cased when s is not ASCII
+	ascii bool
+}
+
+func prepare(s string) text {
+	if isASCII(s) {
+		return text{s: s, ascii: true}
+	}
+	return text{s: s, lower: strings.ToLower(s)}
+}
+
+func (m *strMatcher) matchText(t *text) bool {
+	switch {
+	case m.cased:
+		return m.matchExact(t.s)
+	case t.ascii:
+		return m.matchFoldASCII(t.s)
+	}
+	return m.matchExact(t.lower)
+}
+
+func (m *strMatcher) matchExact(s string) bool {
 	switch m.kind {
 	case mEqual:
 		return s == m.lit
@@ -249,19 +279,58 @@ func eqFoldASCII(s, lower string) bool {
 	return true
 }
 
-// indexFoldASCII finds lower (lower-case) in s, folding s's ASCII letters.
+// indexFoldASCII finds lower (lower-case) in s, folding s's ASCII
+// letters. Candidates are found with strings.IndexByte (vectorised) for
+// the first byte in either case; each next position is searched only
+// once, so the scan stays linear.
 func indexFoldASCII(s, lower string) int {
 	n := len(lower)
 	if n == 0 {
 		return 0
 	}
-	first := lower[0]
-	for i := 0; i+n <= len(s); i++ {
-		if lowerByte(s[i]) == first && eqFoldASCII(s[i:i+n], lower) {
-			return i
+	end := len(s) - n + 1
+	if end <= 0 {
+		return -1
+	}
+	lo := lower[0]
+	up := lo
+	if lo >= 'a' && lo <= 'z' {
+		up = lo - ('a' - 'A')
+	}
+	rest := lower[1:]
+	nextLo, nextUp := -2, -2 // -2: not searched yet; -1: none left
+	if lo == up {
+		nextUp = -1
+	}
+	for i := 0; i < end; {
+		if nextLo != -1 && nextLo < i {
+			nextLo = indexFrom(s[:end], lo, i)
 		}
+		if nextUp != -1 && nextUp < i {
+			nextUp = indexFrom(s[:end], up, i)
+		}
+		j := nextLo
+		if j < 0 || (nextUp >= 0 && nextUp < j) {
+			j = nextUp
+		}
+		if j < 0 {
+			return -1
+		}
+		if eqFoldASCII(s[j+1:j+n], rest) {
+			return j
+		}
+		i = j + 1
 	}
 	return -1
+}
+
+// indexFrom is the index of c in s at or after from, or -1.
+func indexFrom(s string, c byte, from int) int {
+	k := strings.IndexByte(s[from:], c)
+	if k < 0 {
+		return -1
+	}
+	return from + k
 }
 
 // globMatch matches s against p (literals already lower-case when fold):
