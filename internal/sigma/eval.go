@@ -142,8 +142,9 @@ func (n *fieldNode) evalKeywords(ev Event) bool {
 	if !n.all {
 		found := false
 		kw.Keywords(func(s string) bool {
+			t := prepare(s) // once for every value of the search
 			for _, g := range n.groups {
-				if groupMatchesText(g, s, ev) {
+				if groupMatchesPrepared(g, &t, ev) {
 					found = true
 					return false
 				}
@@ -172,23 +173,23 @@ func (n *fieldNode) evalKeywords(ev Event) bool {
 // an interface (an allocation per keyword text per rule, measured as most
 // of the allocations over a Windows corpus).
 func groupMatchesText(g []pred, s string, ev Event) bool {
-	var t text
-	prepared := false
+	t := prepare(s)
+	return groupMatchesPrepared(g, &t, ev)
+}
+
+func groupMatchesPrepared(g []pred, t *text, ev Event) bool {
 	for _, p := range g {
 		switch x := p.(type) {
 		case *strPred:
-			if !prepared {
-				t, prepared = prepare(s), true
-			}
-			if x.m.matchText(&t) {
+			if x.m.matchText(t) {
 				return true
 			}
 		case *rePred:
-			if x.re.MatchString(s) {
+			if x.re.MatchString(t.s) {
 				return true
 			}
 		default:
-			if p.match(s, ev) {
+			if p.match(t.s, ev) {
 				return true
 			}
 		}
