@@ -359,6 +359,9 @@ func (c *compiler) fieldMatch(fm *FieldMatch) (node, error) {
 		}
 		fn.groups = append(fn.groups, alts)
 	}
+	if !m.all {
+		fn.buildAC()
+	}
 	if m.fieldref {
 		for _, g := range fn.groups {
 			for _, p := range g {

@@ -53,7 +53,17 @@ func dumpNode(b *strings.Builder, n node, depth int) {
 		if x.all {
 			link = "all"
 		}
-		fmt.Fprintf(b, "%s%s %s of %d value(s)\n", ind, name, link, len(x.groups))
+		nv := len(x.groups)
+		if x.ac != nil {
+			nv += len(x.ac.needles)
+		}
+		fmt.Fprintf(b, "%s%s %s of %d value(s)\n", ind, name, link, nv)
+		if x.ac != nil {
+			fmt.Fprintf(b, "%s  - contains any of %d (Aho-Corasick)\n", ind, len(x.ac.needles))
+			for _, nd := range x.ac.needles {
+				fmt.Fprintf(b, "%s    %s\n", ind, strconv.QuoteToASCII(nd))
+			}
+		}
 		for _, g := range x.groups {
 			for i, p := range g {
 				alt := "-"

@@ -84,6 +84,49 @@ type fieldNode struct {
 	all     bool
 	groups  [][]pred
 	mods    []string
+	// ac, when set, holds the case-insensitive contains values of all
+	// groups (taken out of them): without all, any one matching is
+	// enough, and one pass finds whether any does.
+	ac *acSearcher
+}
+
+// buildAC moves the case-insensitive contains values into one
+// Aho–Corasick searcher when there are enough of them.
+func (n *fieldNode) buildAC() {
+	var needles []string
+	for _, g := range n.groups {
+		for _, p := range g {
+			if isACPred(p) {
+				needles = append(needles, p.(*strPred).m.lit)
+			}
+		}
+	}
+	if len(needles) < acMinNeedles {
+		return
+	}
+	ac := newACSearcher(needles)
+	if ac == nil {
+		return
+	}
+	n.ac = ac
+	groups := n.groups[:0]
+	for _, g := range n.groups {
+		rest := g[:0]
+		for _, p := range g {
+			if !isACPred(p) {
+				rest = append(rest, p)
+			}
+		}
+		if len(rest) > 0 {
+			groups = append(groups, rest)
+		}
+	}
+	n.groups = groups
+}
+
+func isACPred(p pred) bool {
+	sp, ok := p.(*strPred)
+	return ok && sp.m.kind == mContains && !sp.m.cased && !sp.isNum && !sp.isBool && sp.m.lit != ""
 }
 
 func (n *fieldNode) eval(ev Event) bool {
@@ -93,6 +136,9 @@ func (n *fieldNode) eval(ev Event) bool {
 	v, ok := ev.Field(n.field)
 	if !ok {
 		return false
+	}
+	if n.ac != nil && n.ac.containsValue(v) {
+		return true // only set without all
 	}
 	for _, g := range n.groups {
 		if groupMatches(g, v, ev) {
@@ -143,6 +189,10 @@ func (n *fieldNode) evalKeywords(ev Event) bool {
 		found := false
 		kw.Keywords(func(s string) bool {
 			t := prepare(s) // once for every value of the search
+			if n.ac != nil && n.ac.containsText(&t) {
+				found = true
+				return false
+			}
 			for _, g := range n.groups {
 				if groupMatchesPrepared(g, &t, ev) {
 					found = true
