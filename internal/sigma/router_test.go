@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -77,8 +78,14 @@ func TestCorpusOnOTRF(t *testing.T) {
 		t.Fatal(err)
 	}
 	limit := 5000
+	if n, err := strconv.Atoi(os.Getenv("VIGIL_SIGMA_EVENTS")); err == nil && n > 0 {
+		limit = n
+	}
+	// An equal share from each capture, so the sample has every kind.
+	perFile := max(limit/len(paths), 1)
 	var evs []events.Event
 	for _, p := range paths {
+		fileLimit := min(len(evs)+perFile, limit)
 		f, err := os.Open(p)
 		if err != nil {
 			t.Fatal(err)
@@ -89,7 +96,7 @@ func TestCorpusOnOTRF(t *testing.T) {
 		}
 		sc := bufio.NewScanner(zr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() && len(evs) < limit {
+		for len(evs) < fileLimit && sc.Scan() {
 			evs = append(evs, norm.Parse(sc.Bytes(), events.Source{Protocol: "file"}, time.Now()))
 		}
 		_ = f.Close()
@@ -97,8 +104,12 @@ func TestCorpusOnOTRF(t *testing.T) {
 			break
 		}
 	}
+	if len(evs) < perFile*len(paths) {
+		t.Logf("the captures hold %d events, fewer than %d", len(evs), perFile*len(paths))
+	}
 	router := sigma.NewRouter(corpus.Rules)
 	matches, evaluated, categorised := 0, 0, 0
+	fired := map[string]int{}
 	for i := range evs {
 		if evs[i].Category != "" {
 			categorised++
@@ -111,13 +122,18 @@ func TestCorpusOnOTRF(t *testing.T) {
 	for i := range evs {
 		ev := &evs[i]
 		evaluated += len(router.Rules(ev.Product, ev.Category, ev.Service))
-		matches += router.Match(ev.Product, ev.Category, ev.Service, sigma.FromEvent(ev), nil)
+		matches += router.Match(ev.Product, ev.Category, ev.Service, sigma.FromEvent(ev), func(c *sigma.CompiledRule) { fired[c.Rule.Title]++ })
 	}
 	el := time.Since(start)
 	runtime.ReadMemStats(&ms)
 	t.Logf("%d events (%d with a category), %d rule evaluations (%.0f a event), %d matches in %v: %.0f events/s, %.0f ns and %.2f allocations an event",
 		len(evs), categorised, evaluated, float64(evaluated)/float64(len(evs)), matches, el, float64(len(evs))/el.Seconds(),
 		float64(el.Nanoseconds())/float64(len(evs)), float64(ms.Mallocs-allocs)/float64(len(evs)))
+	if testing.Verbose() {
+		for title, n := range fired {
+			t.Logf("%6d  %s", n, title)
+		}
+	}
 	if matches == 0 {
 		t.Error("no SigmaHQ rule matched an OTRF attack capture")
 	}
