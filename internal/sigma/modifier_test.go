@@ -298,3 +298,17 @@ func FuzzIndexFold(f *testing.F) {
 		}
 	})
 }
+
+func TestIsASCII(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		want bool
+	}{
+		{"", true}, {"abc", true}, {"abcdefgh", true}, {"abcdefghi", true}, {"abcdefg\x80", false},
+		{"é", false}, {"abcdefghé", false}, {strings.Repeat("x", 64) + "\xff", false}, {strings.Repeat("x", 65), true},
+	} {
+		if got := isASCII(c.s); got != c.want {
+			t.Errorf("isASCII(%q) = %v", c.s, got)
+		}
+	}
+}

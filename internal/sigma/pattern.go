@@ -253,8 +253,19 @@ func (m *strMatcher) matchFoldASCII(s string) bool {
 	return globMatch(m.glob, s, true)
 }
 
+// isASCII reports whether s is all ASCII, eight bytes at a time (the
+// byte loads combine into one; a profile over OTRF had the byte-wise loop
+// at 12% of matching, PowerShell script blocks being long).
 func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if x&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false
 		}
