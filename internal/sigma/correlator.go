@@ -135,7 +135,7 @@ func (cr *Correlator) Generates(r *Rule) bool { return !cr.silent[r] }
 
 // Observe records that rule r matched ev at time t and returns the
 // correlations that fire as a result, chained ones included (nil for
-// none, without allocating).
+// none). A rule no correlation refers to costs two map look-ups.
 func (cr *Correlator) Observe(r *Rule, ev Event, t time.Time) []CorrelationHit {
 	return cr.feedRefs(r.ID, r.Name, ev, t, nil)
 }

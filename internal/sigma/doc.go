@@ -21,7 +21,9 @@
 //   - CompiledRule.Match evaluates the tree against an Event, a small
 //     interface a consumer implements (Map and FromEvent are the two
 //     adapters shipped here). Evaluation uses no reflection, allocates
-//     nothing for ASCII values, and short-circuits and/or.
+//     nothing for ASCII field values (a keyword search costs one closure),
+//     short-circuits and/or, and finds a field's long lists of contains
+//     values in one pass (Aho–Corasick).
 //
 // LoadDir and LoadFS load a whole corpus (a Corpus): the compiled rules,
 // the correlations, and for every rule that could not be loaded the file,
@@ -51,8 +53,11 @@
 // field value as text, and the raw message when the event has no parsed
 // fields. An Event that does not implement Keyworder matches no keyword.
 //
-// Log-source routing is the caller's: Logsource.Covers says whether a rule
-// applies to an event of a given product, category and service.
+// Match does not look at the log source: Logsource.Covers says whether a
+// rule applies to an event of a given product, category and service, and a
+// Router keeps, per log source, the rules that apply (Security 4688 is
+// process_creation because ingest names it so; see
+// internal/ingest/logsources.yaml).
 //
 // Filters (meta-rules, the filters specification) are parsed by
 // ParseFilter and compiled by CompileFilter; CompiledRule.WithFilters

@@ -11,9 +11,9 @@ import (
 )
 
 // ErrUnsupported is what an Error about a construct the engine does not
-// evaluate (a correlation rule, an unknown placeholder, a regular
-// expression Go's RE2 cannot compile) matches with errors.Is, as opposed
-// to a rule that is invalid.
+// evaluate (a placeholder without values, a regular expression Go's RE2
+// cannot compile, a value_percentile correlation, a Sigma 1 aggregation)
+// matches with errors.Is, as opposed to a rule that is invalid.
 var ErrUnsupported = errors.New("unsupported")
 
 // Error is a problem with a rule, at a position in its file.
