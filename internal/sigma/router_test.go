@@ -138,3 +138,32 @@ func TestCorpusOnOTRF(t *testing.T) {
 		t.Error("no SigmaHQ rule matched an OTRF attack capture")
 	}
 }
+
+// TestSecurity4688IsProcessCreation: a Security 4688 event, read by
+// ingest, reaches SigmaHQ's process_creation rules and matches them by
+// their Sysmon-style names (ingest maps NewProcessName to Image and
+// ProcessCommandLine to CommandLine).
+func TestSecurity4688IsProcessCreation(t *testing.T) {
+	dir := needSigmaData(t, "rules/windows/process_creation")
+	data, err := os.ReadFile(filepath.Join(dir, "proc_creation_win_whoami_all_execution.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule, err := sigma.ParseAndCompile(data, "whoami.yml", sigma.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm, err := ingest.New(ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := `{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing"}},"EventID":4688,"Channel":"Security","Computer":"PC1"},"EventData":{"NewProcessName":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all","ParentProcessName":"C:\\Windows\\System32\\cmd.exe"}}}`
+	ev := norm.Parse([]byte(raw), events.Source{Protocol: "file"}, time.Now())
+	if ev.Category != "process_creation" || ev.Service != "security" {
+		t.Fatalf("ingest named the log source %s/%s/%s", ev.Product, ev.Service, ev.Category)
+	}
+	router := sigma.NewRouter([]*sigma.CompiledRule{rule})
+	if n := router.Match(ev.Product, ev.Category, ev.Service, sigma.FromEvent(&ev), nil); n != 1 {
+		t.Errorf("the whoami /all rule matched %d times on a Security 4688 whoami /all, want 1 (fields %v)", n, ev.Fields)
+	}
+}
