@@ -11,7 +11,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Options are what Compile needs beyond the rule.
@@ -677,12 +679,14 @@ func base64Offsets(s string) []string {
 	return out
 }
 
-// windashChars are the characters windash makes interchangeable: -, /,
-// en dash, em dash and horizontal bar.
+// windashChars are what windash makes a flag's dash into: -, /, en
+// dash, em dash and horizontal bar.
 var windashChars = []string{"-", "/", "\u2013", "\u2014", "\u2015"}
 
-// windash expands every dash-like character of the literals into all
-// permutations, as pySigma does.
+// windash expands, into all permutations of windashChars, every - or /
+// that starts a flag: as pySigma's \B[-/]\b, one not preceded by a word
+// character and followed by one ("-param-name" varies its first dash
+// only, so "Set-MpPreference" stays as written).
 func windash(ps []pattern) ([]pattern, error) {
 	var out []pattern
 	for _, p := range ps {
@@ -694,17 +698,13 @@ func windash(ps []pattern) ([]pattern, error) {
 				}
 				continue
 			}
-			// Split the literal at dash characters.
 			lits := []string{""}
-			rest := t.lit
-			for rest != "" {
-				d, w := dashAt(rest)
-				if w == 0 {
-					lits = appendAll(lits, rest[:1])
-					rest = rest[1:]
+			start := 0 // of the text not yet appended
+			for i := 0; i < len(t.lit); i++ {
+				if !flagDash(t.lit, i) {
 					continue
 				}
-				_ = d
+				lits = appendAll(lits, t.lit[start:i])
 				var next []string
 				for _, l := range lits {
 					for _, ch := range windashChars {
@@ -715,8 +715,9 @@ func windash(ps []pattern) ([]pattern, error) {
 				if len(lits)*len(variants) > maxAlternatives {
 					return nil, fmt.Errorf("windash: %q has too many dashes (over %d permutations)", p.String(), maxAlternatives)
 				}
-				rest = rest[w:]
+				start = i + 1
 			}
+			lits = appendAll(lits, t.lit[start:])
 			var next []pattern
 			for _, v := range variants {
 				for _, l := range lits {
@@ -733,11 +734,26 @@ func windash(ps []pattern) ([]pattern, error) {
 	return out, nil
 }
 
-func dashAt(s string) (string, int) {
-	for _, d := range windashChars {
-		if strings.HasPrefix(s, d) {
-			return d, len(d)
+// flagDash reports whether s[i] is a - or / with no word character
+// before it and a word character after it.
+func flagDash(s string, i int) bool {
+	if s[i] != '-' && s[i] != '/' {
+		return false
+	}
+	if i > 0 {
+		r, _ := utf8.DecodeLastRuneInString(s[:i])
+		if isWordRune(r) {
+			return false
 		}
 	}
-	return "", 0
+	if i+1 >= len(s) {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(s[i+1:])
+	return isWordRune(r)
+}
+
+// isWordRune is Python's \w for a str pattern: letters, digits, _.
+func isWordRune(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
 }

@@ -121,6 +121,12 @@ func TestModifiers(t *testing.T) {
 		{"windash bar", "CommandLine|contains|windash: ' -enc '", Map{"CommandLine": "powershell \u2015enc x"}, true},
 		{"windash miss", "CommandLine|windash|contains: ' -enc '", Map{"CommandLine": "powershell +enc x"}, false},
 		{"windash two", "CommandLine|windash|contains: '-a -b'", Map{"CommandLine": "x /a \u2013b"}, true},
+		{"windash slash in rule", "CommandLine|windash|contains: ' /enc'", Map{"CommandLine": "x -enc"}, true},
+		{"windash flag dash only", "CommandLine|windash|contains: '-param-name'", Map{"CommandLine": "x /param-name"}, true},
+		{"windash inner dash kept", "CommandLine|windash|contains: '-param-name'", Map{"CommandLine": "x -param/name"}, false},
+		{"windash word dash kept", "CommandLine|windash|contains: 'Set-MpPreference'", Map{"CommandLine": "Set/MpPreference"}, false},
+		{"windash word dash as is", "CommandLine|windash|contains: 'Set-MpPreference'", Map{"CommandLine": "Set-MpPreference -x"}, true},
+		{"windash dash before space kept", "CommandLine|windash|contains: 'a - b'", Map{"CommandLine": "a / b"}, false},
 		// cidr.
 		{"cidr v4", "DestinationIp|cidr: 10.0.0.0/8", Map{"DestinationIp": "10.1.2.3"}, true},
 		{"cidr v4 miss", "DestinationIp|cidr: 10.0.0.0/8", Map{"DestinationIp": "11.1.2.3"}, false},
@@ -251,7 +257,7 @@ func TestModifierErrors(t *testing.T) {
 		{"    sel:\n        F||contains: x\n", "empty modifier", 7, false},
 		{"    sel:\n        F: []\n", "empty list", 7, false},
 		{"    sel:\n        F:\n            a: b\n", "not a map", 8, false},
-		{"    sel:\n        F|windash: '----------'\n", "too many dashes", 7, false},
+		{"    sel:\n        F|windash: '-a -b -c -d -e -f'\n", "too many dashes", 7, false},
 	} {
 		_, err := ParseAndCompile([]byte(ruleWith(c.det+"    condition: sel\n")), "t.yml", Options{})
 		if err == nil {
