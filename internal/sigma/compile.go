@@ -375,7 +375,13 @@ func (c *compiler) fieldMatch(fm *FieldMatch) (node, error) {
 	}
 	var n node = fn
 	if m.neq {
+		// "The field is different from the specified values": a field
+		// the event does not have is not different, as a query backend's
+		// field != value does not match it either.
 		n = &notNode{kid: n}
+		if !keyword {
+			n = &andNode{kids: []node{&existsNode{field: fm.Field, want: true}, n}}
+		}
 	}
 	return n, nil
 }

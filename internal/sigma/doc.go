@@ -43,8 +43,9 @@
 // it and a string field whose text is the number ("4688" and 4688 alike);
 // true and false match booleans and their text. A field holding a list
 // matches when any of its items matches. null matches a field that is
-// absent or nil. A field absent from the event matches nothing but null,
-// exists: false and neq.
+// absent or nil. A field absent from the event matches nothing but null
+// and exists: false (neq needs the field: an absent value is not a
+// different one).
 //
 // Keyword searches (a list of values without a field name) match when the
 // value occurs anywhere (an implied contains) in any of the strings the

@@ -155,6 +155,10 @@ func TestModifiers(t *testing.T) {
 		{"neq", "User|neq: admin", Map{"User": "bob"}, true},
 		{"neq equal", "User|neq: admin", Map{"User": "ADMIN"}, false},
 		{"neq list", "User|neq:\n            - admin\n            - root", Map{"User": "root"}, false},
+		{"neq list other", "User|neq:\n            - admin\n            - root", Map{"User": "bob"}, true},
+		{"neq missing field", "User|neq: admin", Map{}, false},
+		{"neq number", "Count|neq: 5", Map{"Count": 5.0}, false},
+		{"neq number other", "Count|neq: 5", Map{"Count": 6.0}, true},
 		// fieldref.
 		{"fieldref", "SourceUser|fieldref: TargetUser", Map{"SourceUser": "Bob", "TargetUser": "bob"}, true},
 		{"fieldref differ", "SourceUser|fieldref: TargetUser", Map{"SourceUser": "bob", "TargetUser": "alice"}, false},
