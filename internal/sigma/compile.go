@@ -46,13 +46,17 @@ func (c *CompiledRule) Match(ev Event) bool { return c.cond.eval(ev) }
 type Result struct {
 	Matched  bool
 	Searches []string
+	// Fields are the fields (in rule order, once each) whose tests held
+	// in those searches; "keywords" for a keyword search.
+	Fields []string
 	// Filtered names (by id, or title when it has none) the filters that
 	// excluded the event.
 	Filtered []string
 }
 
 // Explain is Match that also names the searches ev satisfies (filters
-// included: a search named filter_x that matched is why a rule did not).
+// included: a search named filter_x that matched is why a rule did not)
+// and the fields whose tests held in them.
 // It evaluates every search, so it is for the events that matched or are
 // being examined, not the hot path.
 func (c *CompiledRule) Explain(ev Event) Result {
@@ -60,6 +64,7 @@ func (c *CompiledRule) Explain(ev Event) Result {
 	for i, n := range c.searches {
 		if n.eval(ev) {
 			r.Searches = append(r.Searches, c.Rule.Detection.Searches[i].Name)
+			r.Fields = matchedFields(n, ev, r.Fields)
 		}
 	}
 	for _, f := range c.filters {
@@ -762,4 +767,44 @@ func flagDash(s string, i int) bool {
 // isWordRune is Python's \w for a str pattern: letters, digits, _.
 func isWordRune(r rune) bool {
 	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// matchedFields appends the fields of n's tests that hold for ev.
+func matchedFields(n node, ev Event, out []string) []string {
+	add := func(f string) []string {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+		return out
+	}
+	switch x := n.(type) {
+	case *andNode:
+		for _, k := range x.kids {
+			out = matchedFields(k, ev, out)
+		}
+	case *orNode:
+		for _, k := range x.kids {
+			out = matchedFields(k, ev, out)
+		}
+	case *refNode:
+		out = matchedFields(x.kid, ev, out)
+	case *notNode:
+		// A negated test holding says nothing about a field's value.
+	case *fieldNode:
+		if x.eval(ev) {
+			if x.keyword {
+				return add("keywords")
+			}
+			return add(x.field)
+		}
+	case *existsNode:
+		if x.eval(ev) {
+			return add(x.field)
+		}
+	case *nullNode:
+		if x.eval(ev) {
+			return add(x.field)
+		}
+	}
+	return out
 }

@@ -29,7 +29,8 @@ func TestExplain(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := Map{"Image": `C:\Windows\System32\whoami.exe`, "CommandLine": "whoami /all", "ParentImage": `C:\Windows\cmd.exe`}
-	if got := c.Explain(ev); !got.Matched || !reflect.DeepEqual(got.Searches, []string{"selection_img", "selection_cli"}) {
+	if got := c.Explain(ev); !got.Matched || !reflect.DeepEqual(got.Searches, []string{"selection_img", "selection_cli"}) ||
+		!reflect.DeepEqual(got.Fields, []string{"Image", "CommandLine"}) {
 		t.Errorf("Explain = %+v", got)
 	}
 	ev["ParentImage"] = `C:\Program Files\Tool\tool.exe`

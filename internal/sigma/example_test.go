@@ -38,6 +38,6 @@ level: medium
 	fmt.Println(err)
 	// Output:
 	// true true
-	// {Matched:true Searches:[selection_img selection_cli] Filtered:[]}
+	// {Matched:true Searches:[selection_img selection_cli] Fields:[Image CommandLine] Filtered:[]}
 	// rules/x.yml:5: unknown modifier "foo"
 }
