@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,6 +55,21 @@ func TestRouter(t *testing.T) {
 	if n := r.Match("Windows", "Process_Creation", "Security", ev, func(c *sigma.CompiledRule) { fired = append(fired, c.Rule.Title) }); n != 2 || len(fired) != 2 {
 		t.Errorf("Match = %d %v, want a and b", n, fired)
 	}
+	// One Router serves many goroutines (go test -race checks the cache).
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 100 {
+				if n := r.Match("windows", "cat"+strconv.Itoa((i+j)%7), "security", ev, nil); n != 1 {
+					t.Errorf("concurrent Match = %d, want 1", n)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // TestCorpusOnOTRF runs the routed SigmaHQ Windows rules over a real
