@@ -12,6 +12,7 @@ const acMinNeedles = 4
 // occur in no needle share one class, so the table is states × classes.
 type acSearcher struct {
 	class   [256]uint8
+	fold    [256]uint8 // class of the byte lower-cased (ASCII), for folding text
 	nclass  int
 	delta   []int32 // state*nclass + class → next state
 	out     []bool  // a needle ends at this state (or at a suffix of it)
@@ -87,6 +88,9 @@ func newACSearcher(needles []string) *acSearcher {
 			queue = append(queue, nx)
 		}
 	}
+	for c := range 256 {
+		a.fold[c] = a.class[lowerByte(byte(c))]
+	}
 	a.delta = make([]int32, len(states)*a.nclass)
 	a.out = make([]bool, len(states))
 	for i, s := range states {
@@ -99,13 +103,13 @@ func newACSearcher(needles []string) *acSearcher {
 // contains reports whether a needle occurs in s, folding ASCII letters
 // of s to lower case when fold is set.
 func (a *acSearcher) contains(s string, fold bool) bool {
+	class := &a.class
+	if fold {
+		class = &a.fold // folding is in the table: no branch a byte
+	}
 	st := int32(0)
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if fold {
-			c = lowerByte(c)
-		}
-		st = a.delta[int(st)*a.nclass+int(a.class[c])]
+		st = a.delta[int(st)*a.nclass+int(class[s[i]])]
 		if a.out[st] {
 			return true
 		}
