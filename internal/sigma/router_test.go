@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/ingest"
 	"github.com/vigil-health/vigil/internal/sigma"
+	"github.com/vigil-health/vigil/internal/testneed"
 )
 
 func TestRouter(t *testing.T) {
@@ -83,7 +84,7 @@ func TestCorpusOnOTRF(t *testing.T) {
 	dir := needSigmaData(t, "rules/windows")
 	paths, _ := filepath.Glob("../../../shared/data/events/windows/otrf/*.jsonl.gz")
 	if len(paths) == 0 {
-		t.Skip("no OTRF captures under ../shared/data/events/windows/otrf")
+		testneed.Missing(t, "the OTRF captures in ../shared/data/events/windows/otrf", os.ErrNotExist)
 	}
 	corpus, err := sigma.LoadDir(dir, sigma.Options{})
 	if err != nil {
