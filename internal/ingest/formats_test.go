@@ -195,6 +195,28 @@ func TestEVTXDataArray(t *testing.T) {
 	}
 }
 
+// TestWindowsSigmaNames: event-data names with spaces (Defender's "Threat
+// Name") are stripped of them in every Windows shape, as Sigma's rules
+// specification names them (ThreatName), so Defender rules match.
+func TestWindowsSigmaNames(t *testing.T) {
+	n := newNormaliser(t, Options{})
+	for _, in := range []string{
+		`{"Event":{"System":{"EventID":1119,"Channel":"Microsoft-Windows-Windows Defender/Operational","Computer":"PC1"},"EventData":{"Threat Name":"Virus:DOS/EICAR_Test_File","Source Name":"Real-Time Protection"}}}`,
+		`{"Event":{"System":{"EventID":1119,"Channel":"Microsoft-Windows-Windows Defender/Operational","Computer":"PC1"},"EventData":{"Data":[{"@Name":"Threat Name","#text":"Virus:DOS/EICAR_Test_File"},{"@Name":"Source Name","#text":"Real-Time Protection"}]}}}`,
+		`{"winlog":{"channel":"Microsoft-Windows-Windows Defender/Operational","event_id":1119,"computer_name":"PC1","event_data":{"Threat Name":"Virus:DOS/EICAR_Test_File","Source Name":"Real-Time Protection"}}}`,
+		`{"EventID":1119,"Channel":"Microsoft-Windows-Windows Defender/Operational","Hostname":"PC1","Threat Name":"Virus:DOS/EICAR_Test_File","Source Name":"Real-Time Protection"}`,
+	} {
+		ev := n.Parse([]byte(in), srcTCP, received)
+		if ev.ParseError != "" {
+			t.Fatalf("%s %q", ev.Source.Format, ev.ParseError)
+		}
+		checkFields(t, ev.Fields, map[string]any{"ThreatName": "Virus:DOS/EICAR_Test_File", "SourceName": "Real-Time Protection", "EventID": 1119.0})
+		if ev.Service != "windefend" {
+			t.Errorf("%s: service %q", ev.Source.Format, ev.Service)
+		}
+	}
+}
+
 // TestWinlogbeat8 checks Winlogbeat 7/8's winlog.* shape (the 6.x shape
 // is in the shared samples).
 func TestWinlogbeat8(t *testing.T) {

@@ -52,7 +52,7 @@ func windowsEVTX(m map[string]any) {
 				delete(m, k)
 				continue
 			}
-			name = d
+			name = sigmaName(d)
 			if _, clash := m[name]; clash || isSystemName(name) {
 				name = "EventData." + d
 			}
@@ -61,7 +61,7 @@ func windowsEVTX(m map[string]any) {
 			if j := strings.IndexByte(d, '.'); j >= 0 {
 				d = d[j+1:]
 			}
-			name = stripXMLPath(d, ".")
+			name = sigmaName(stripXMLPath(d, "."))
 			if _, clash := m[name]; clash || isSystemName(name) {
 				name = "UserData." + name
 			}
@@ -95,13 +95,23 @@ func windowsEVTX(m map[string]any) {
 			delete(m, nameKey)
 			delete(m, textKey)
 			if name != "" {
-				m[name] = v
+				m[sigmaName(name)] = v
 			}
 		}
 	}
 	if id, ok := number(m["EventID"]); ok {
 		m["EventID"] = id
 	}
+}
+
+// sigmaName is an event-data name as Sigma rules spell it: Sigma's rules
+// specification ("Field Usage") strips the spaces of names such as
+// Defender's "Threat Name" and "Source Name" (ThreatName, SourceName).
+func sigmaName(n string) string {
+	if strings.IndexByte(n, ' ') < 0 {
+		return n
+	}
+	return strings.ReplaceAll(n, " ", "")
 }
 
 // systemName turns a System path into its field name.
@@ -156,6 +166,7 @@ func windowsWinlogbeat(m map[string]any) {
 	for k, v := range m {
 		for _, p := range [...]string{"winlog.event_data.", "event_data.", "winlog.user_data.", "user_data."} {
 			if name, ok := strings.CutPrefix(k, p); ok && name != "" {
+				name = sigmaName(name)
 				if _, exists := m[name]; !exists {
 					m[name] = v
 				}
@@ -176,11 +187,21 @@ func windowsWinlogbeat(m map[string]any) {
 // windowsFlat completes a flat Windows event: Computer from Hostname (the
 // OTRF and NXLog name), Channel from EventLog and Provider_Name from
 // Source (Sentinel's Event table), Provider_Name from SourceName (NXLog),
-// EventID a number.
+// EventID a number; a data name with spaces also under its Sigma name
+// (sigmaName).
 func windowsFlat(m map[string]any) {
 	alias(m, "Computer", "Hostname")
 	alias(m, "Channel", "EventLog")
 	alias(m, "Provider_Name", "SourceName", "ProviderName", "Source")
+	// After the aliases, so Defender's "Source Name" is not taken for
+	// NXLog's SourceName (the provider).
+	for k, v := range m {
+		if n := sigmaName(k); n != k {
+			if _, exists := m[n]; !exists {
+				m[n] = v
+			}
+		}
+	}
 	if id, ok := number(m["EventID"]); ok {
 		m["EventID"] = id
 	}

@@ -1,0 +1,61 @@
+package sigma
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestACSearcher(t *testing.T) {
+	a := newACSearcher([]string{"he", "she", "his", "hers", "\\cmd.exe", "a\x00b"})
+	for _, c := range []struct {
+		s    string
+		want bool
+	}{
+		{"ushers", true},
+		{"USHERS", true},
+		{"hi", false},
+		{"this", true},
+		{"c:\\windows\\CMD.EXE /c", true},
+		{"cmd.exe", false},
+		{"xa\x00by", true},
+		{"", false},
+		{"h", false},
+	} {
+		if got := a.contains(c.s, true); got != c.want {
+			t.Errorf("contains(%q) = %v, want %v", c.s, got, c.want)
+		}
+	}
+}
+
+// FuzzACSearcher checks the automaton against strings.Contains on the
+// lower-cased text, for any needles and ASCII text.
+func FuzzACSearcher(f *testing.F) {
+	f.Add("ushers", "he", "she", "his", "hers")
+	f.Add("aaaaab", "aab", "ab", "b", "aaaa")
+	f.Add("xyz", "q", "r", "s", "t")
+	f.Fuzz(func(t *testing.T, s, n1, n2, n3, n4 string) {
+		if !isASCII(s) {
+			return
+		}
+		var needles []string
+		for _, n := range []string{n1, n2, n3, n4} {
+			if n != "" {
+				needles = append(needles, lowerPattern(n))
+			}
+		}
+		if len(needles) == 0 {
+			return
+		}
+		a := newACSearcher(needles)
+		if a == nil {
+			return
+		}
+		want := false
+		for _, n := range needles {
+			want = want || strings.Contains(strings.ToLower(s), n)
+		}
+		if got := a.contains(s, true); got != want {
+			t.Fatalf("contains(%q) over %q = %v, want %v", s, needles, got, want)
+		}
+	})
+}
