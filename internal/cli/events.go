@@ -166,7 +166,8 @@ func (e *env) eventsImportCmd() *cobra.Command {
 		Use:   "import FILE... --org ODS [--parser NAME] [--format table|json]",
 		Short: "Import events from files (JSON lines or arrays, CSV, CEF, LEEF, syslog text; gzip too)",
 		Long: `Import events from files into the event store, owned by one organisation (--org). Each
-file may be JSON lines, a JSON array, CSV with a header row, or one message a line in any
+file may be JSON lines, JSON objects written over several lines one after another (as evtx
+dumps are), a JSON array, CSV with a header row, or one message a line in any
 format Vigil parses (syslog RFC 5424 and 3164, CEF, LEEF, key=value, audit records, Windows
 event JSON); gzipped files are read as they are. The shape is found from the file's bytes, and
 each line's parser is chosen from its text unless --parser fixes one. A line no parser reads is

@@ -272,6 +272,19 @@ func TestScale(t *testing.T) {
 			c, err := s.Count(ctx, who.sc, week)
 			return fmt.Sprint(c), err
 		})
+		// The page's count: a range not on the hour, its whole hours from
+		// events_hours and its two part-hours from the events; beside it
+		// the same count from the events alone, as before.
+		timeIt(who.name+" count all events 7d, not on the hour", func() (string, error) {
+			c, err := s.Count(ctx, who.sc, odd)
+			return fmt.Sprint(c), err
+		})
+		timeIt(who.name+" count all events 7d, not on the hour, from the events", func() (string, error) {
+			s.noRollup = true
+			defer func() { s.noRollup = false }()
+			c, err := s.Count(ctx, who.sc, odd)
+			return fmt.Sprint(c), err
+		})
 		w.Text = "EventID=4688"
 		timeIt(who.name+" histogram 7d EventID=4688 (168 buckets)", func() (string, error) {
 			h, err := s.Histogram(ctx, who.sc, w, 168)

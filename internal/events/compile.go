@@ -269,13 +269,20 @@ func (c *compiler) rawValue(field string) string {
 	return "json_extract(fields, ?)"
 }
 
-// cidr matches IPv4 addresses written as text inside v's prefix, without
-// an address type: SQLite has none, and PostgreSQL's inet cast fails the
+// cidr matches addresses written as text inside v's prefix. IPv4 ones
+// are matched without an address type: SQLite has none, and PostgreSQL's inet cast fails the
 // whole query on the first value that is not an address. The whole
 // octets of the prefix are a text prefix; the octet the mask cuts is
 // compared as a number between its lowest and highest value.
 func (c *compiler) cidr(field string, v Value) string {
 	p := v.Prefix
+	if !p.Addr().Is4() {
+		// IPv6 text has too many spellings for a text prefix: the
+		// function vigil_in_cidr (cidr.go, migration 0003) parses it.
+		x := c.value(field)
+		c.bind(p.String())
+		return "COALESCE(vigil_in_cidr(" + x + ", ?), FALSE)"
+	}
 	a := p.Addr().As4()
 	bits := p.Bits()
 	whole, rem := bits/8, bits%8

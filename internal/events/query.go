@@ -82,7 +82,7 @@ func (Text) node()    {}
 type Value struct {
 	Parts []string
 	// Quoted values are always strings; a bare word may also be a number
-	// (Num, IsNum) or an IPv4 prefix (Prefix, IsPrefix).
+	// (Num, IsNum) or an IPv4 or IPv6 prefix (Prefix, IsPrefix).
 	Quoted   bool
 	Num      float64
 	IsNum    bool
@@ -453,7 +453,7 @@ func wordValue(t token) Value {
 			v.Num, v.IsNum = f, true
 		}
 		if strings.Contains(t.parts[0], "/") {
-			if pf, err := netip.ParsePrefix(t.parts[0]); err == nil && pf.Addr().Is4() {
+			if pf, err := netip.ParsePrefix(t.parts[0]); err == nil {
 				v.Prefix, v.IsPrefix = pf.Masked(), true
 			}
 		}

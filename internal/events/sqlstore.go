@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ type SQL struct {
 	writeMu sync.Mutex
 	// days are the PostgreSQL partitions known to exist.
 	days sync.Map
-	// noRollup makes histograms count events even where events_hours
+	// noRollup makes histograms and counts read the events even where events_hours
 	// could answer (tests compare the two).
 	noRollup bool
 }
@@ -485,8 +486,72 @@ func decodeCursor(c string) (int64, string, error) {
 	return 0, "", fault.Invalidf("cursor", "%q is not a cursor from a previous page; start again without one", c)
 }
 
-// Count returns how many events match.
+// Count returns how many events match. A count of every event in scope
+// (no query text) reads the whole hours of its range from events_hours
+// and counts only the events of the part-hours at either end: at
+// 10,000,000 events a 7-day count took a second counting the events.
 func (s *SQL) Count(ctx context.Context, sc scope.Scope, q Query) (int64, error) {
+	node, err := Parse(q.Text)
+	if err != nil {
+		return 0, err
+	}
+	if node != nil || s.noRollup {
+		return s.countEvents(ctx, sc, q)
+	}
+	// Whole hours [first, last) inside the range; an open side is open
+	// in the hours too.
+	first, last := int64(math.MinInt64), int64(math.MaxInt64)
+	if !q.Since.IsZero() {
+		first = -hourOf(-q.Since.UnixNano()) // the hour at or after Since
+	}
+	if !q.Until.IsZero() {
+		last = hourOf(q.Until.UnixNano())
+	}
+	if first >= last {
+		return s.countEvents(ctx, sc, q)
+	}
+	f, args := sc.Filter("org", scope.Read)
+	w := f
+	if first != math.MinInt64 {
+		w += " AND hour >= ?"
+		args = append(args, first)
+	}
+	if last != math.MaxInt64 {
+		w += " AND hour < ?"
+		args = append(args, last)
+	}
+	if q.Org != "" {
+		w += " AND org = ?"
+		args = append(args, q.Org)
+	}
+	var n sql.NullInt64
+	if err := s.db.Q().QueryRowContext(ctx, "SELECT CAST(SUM(events) AS BIGINT) FROM events_hours WHERE "+w, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("events: count: %w", err)
+	}
+	total := n.Int64
+	if !q.Since.IsZero() && q.Since.UnixNano() < first*nsPerHour {
+		e := q
+		e.Until = time.Unix(0, first*nsPerHour)
+		c, err := s.countEvents(ctx, sc, e)
+		if err != nil {
+			return 0, err
+		}
+		total += c
+	}
+	if !q.Until.IsZero() && last*nsPerHour < q.Until.UnixNano() {
+		e := q
+		e.Since = time.Unix(0, last*nsPerHour)
+		c, err := s.countEvents(ctx, sc, e)
+		if err != nil {
+			return 0, err
+		}
+		total += c
+	}
+	return total, nil
+}
+
+// countEvents counts the matching events themselves.
+func (s *SQL) countEvents(ctx context.Context, sc scope.Scope, q Query) (int64, error) {
 	w, args, err := s.where(sc, q)
 	if err != nil {
 		return 0, err

@@ -393,6 +393,33 @@ func TestHistogram(t *testing.T) {
 				}
 			}
 		}
+		// So must a count of every event, whose whole hours come from
+		// events_hours and its part-hours at either end from the events
+		// (the events sit 1 to 7 minutes before each day's end).
+		for _, q := range []Query{
+			{},
+			{Since: t0.Add(-7 * 24 * time.Hour), Until: t0},
+			{Since: t0.Add(-3*24*time.Hour - 3*time.Minute), Until: t0.Add(-2 * time.Minute)},
+			{Since: t0.Add(-24*time.Hour - 150*time.Second)},
+			{Until: t0.Add(-2*24*time.Hour - 4*time.Minute)},
+			{Since: t0.Add(-5 * time.Minute), Until: t0.Add(-2 * time.Minute)}, // inside one hour
+			{Since: t0.Add(-7*24*time.Hour - 30*time.Minute), Until: t0.Add(-time.Minute), Org: "RJ1"},
+			{Since: t0.Add(-7 * 24 * time.Hour), Org: "RJZ"},
+		} {
+			for _, sc := range []scope.Scope{alice, bob, rex} {
+				s.noRollup = false
+				a, err1 := s.Count(ctx, sc, q)
+				s.noRollup = true
+				b, err2 := s.Count(ctx, sc, q)
+				s.noRollup = false
+				if err1 != nil || err2 != nil || a != b {
+					t.Errorf("%s count %+v: from hours %d (%v), from events %d (%v)", sc.Home, q, a, err1, b, err2)
+				}
+			}
+		}
+		if n, err := s.Count(ctx, alice, Query{Since: t0.Add(-24*time.Hour - 150*time.Second)}); err != nil || n != 1+2 {
+			t.Errorf("count since 24h02m30s ago = %d (%v), want 3: day 0's one and day 1's two after the cut", n, err)
+		}
 		tv, err := s.TopValues(ctx, alice, Query{}, "EventID", 5)
 		if err != nil || len(tv) != 2 || tv[0] != (ValueCount{"4688", 16}) {
 			t.Errorf("top values %v (%v)", tv, err)
@@ -558,6 +585,45 @@ func TestSearchLaterPageSortsNothing(t *testing.T) {
 			}
 			if !strings.Contains(later, "USING INDEX") {
 				t.Errorf("%q: a later page reads no index: %s", text, later)
+			}
+		}
+	})
+}
+
+// TestIPv6Prefixes matches addresses in an IPv6 prefix however they are
+// spelt (compressed, upper case, IPv4-mapped), and never fails on a value
+// that is not an address.
+func TestIPv6Prefixes(t *testing.T) {
+	each(t, func(t *testing.T, s *SQL, _ *clock) {
+		ctx := context.Background()
+		evs := []Event{
+			ev("v1", "RJ1", time.Minute, map[string]any{"src_ip": "2001:db8:0:1::5"}),
+			ev("v2", "RJ1", 2*time.Minute, map[string]any{"src_ip": "2001:DB8:0000:0002:0000:0000:0000:0009"}),
+			ev("v3", "RJ1", 3*time.Minute, map[string]any{"src_ip": "fe80::1"}),
+			ev("v4", "RJ1", 4*time.Minute, map[string]any{"src_ip": "::ffff:10.1.2.3"}),
+			ev("v5", "RJ1", 5*time.Minute, map[string]any{"src_ip": "not:an::address::at all"}),
+			ev("v6", "RJ1", 6*time.Minute, map[string]any{"src_ip": float64(7)}),
+			ev("v7", "RJ1", 7*time.Minute, map[string]any{"dst_ip": "2001:db8::1"}),
+		}
+		if err := s.Append(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ q, want string }{
+			{`src_ip=2001:db8::/32`, "v1,v2"},
+			{`src_ip=2001:db8:0:1::/64`, "v1"},
+			{`src_ip=2001:db8:0:2::9/128`, "v2"},
+			{`src_ip=fe80::/10`, "v3"},
+			{`src_ip=::/0`, "v1,v2,v3,v4"},
+			{`NOT src_ip=2001:db8::/32 AND exists(src_ip)`, "v3,v4,v5,v6"},
+			{`src_ip=2001:db8::/32 OR dst_ip=2001:db8::/32`, "v1,v2,v7"},
+		} {
+			p, err := s.Search(ctx, alice, Query{Text: c.q})
+			if err != nil {
+				t.Errorf("%s: %v", c.q, err)
+				continue
+			}
+			if got := ids(p); got != c.want {
+				t.Errorf("%s: got [%s], want [%s]", c.q, got, c.want)
 			}
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/events"
@@ -77,8 +78,8 @@ func ReadFile(ctx context.Context, path string, o FileOptions, progress FileProg
 		o.ReceivedAt = time.Now().UTC()
 	}
 	src := events.Source{Protocol: "file", Addr: abs}
-	rec := func(raw []byte, seq int64, cut bool) Record {
-		return Record{Raw: raw, Truncated: cut, Source: src, ReceivedAt: o.ReceivedAt, Seq: seq}
+	rec := func(raw []byte, seq, line int64, cut bool) Record {
+		return Record{Raw: raw, Truncated: cut, Source: src, ReceivedAt: o.ReceivedAt, Seq: seq, Line: line}
 	}
 	first, err := firstByte(br)
 	if err != nil {
@@ -89,20 +90,24 @@ func ReadFile(ctx context.Context, path string, o FileOptions, progress FileProg
 	}
 	switch {
 	case first == '[':
-		err = readJSONArray(ctx, br, func(i int64, raw []byte) error { return fn(rec(raw, i, false)) })
+		err = readJSONArray(ctx, br, func(i, line int64, raw []byte) error { return fn(rec(raw, i, line, false)) })
 	case looksLikeCSVHeader(br):
-		err = readCSV(ctx, br, func(line int64, raw []byte) error { return fn(rec(raw, line, false)) })
+		err = readCSV(ctx, br, func(line int64, raw []byte) error { return fn(rec(raw, line, line, false)) })
 	default:
 		// Lines are read up to an Event Hub message's size, so that an
 		// Azure Monitor {"records":[…]} wrapper splits into its records;
 		// any other line is cut at MaxLine as before. A record's Seq is
 		// its line's offset plus its index: unique, since each record
 		// takes more than one byte of its line.
-		err = readLines(ctx, br, max(o.MaxLine, AzureMaxMessage), func(off int64, raw []byte, cut bool) error {
+		//
+		// A JSON object written over several lines (pretty-printed, as
+		// evtx dumps and SigmaHQ's regression data are) is one record:
+		// see joinObjects.
+		err = readLines(ctx, br, max(o.MaxLine, AzureMaxMessage), joinObjects(max(o.MaxLine, AzureMaxMessage), func(off, line int64, raw []byte, cut bool) error {
 			if !cut {
 				if recs, ok := SplitAzureRecords(raw); ok {
 					for i, r := range recs {
-						if err := fn(rec(r, off+int64(i), false)); err != nil {
+						if err := fn(rec(r, off+int64(i), line, false)); err != nil {
 							return err
 						}
 					}
@@ -112,8 +117,8 @@ func ReadFile(ctx context.Context, path string, o FileOptions, progress FileProg
 			if len(raw) > o.MaxLine {
 				raw, cut = raw[:o.MaxLine], true
 			}
-			return fn(rec(raw, off, cut))
-		})
+			return fn(rec(raw, off, line, cut))
+		}))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
@@ -173,9 +178,95 @@ func looksLikeCSVHeader(br *bufio.Reader) bool {
 	return true
 }
 
+// lineFunc receives a line (or record) with its byte offset, its 1-based
+// line number, and whether it was cut at the size limit.
+type lineFunc func(off, line int64, raw []byte, cut bool) error
+
+// joinObjects passes lines on to fn, except that a line which opens a
+// JSON object without closing it is held, with the lines after it, until
+// the object closes: the whole object is then one record, at the offset
+// and line where it starts. A line starting with { in the first column
+// while an object is open ends the open one (so one broken line of a
+// JSON-lines file does not swallow those after it), and so does reaching
+// max bytes (the object is then passed on cut).
+func joinObjects(max int, fn lineFunc) lineFunc {
+	var (
+		buf           []byte
+		start, first  int64
+		depth         int
+		inStr, escape bool
+	)
+	flush := func(cut bool) error {
+		raw := buf
+		buf, depth, inStr, escape = nil, 0, false, false
+		return fn(start, first, raw, cut)
+	}
+	return func(off, line int64, raw []byte, cut bool) error {
+		if raw == nil { // the end of the file
+			if buf != nil {
+				return flush(false)
+			}
+			return nil
+		}
+		if buf != nil && len(raw) > 0 && raw[0] == '{' {
+			if err := flush(false); err != nil {
+				return err
+			}
+		}
+		if buf == nil {
+			t := bytes.TrimLeft(raw, " \t")
+			if cut || len(t) == 0 || t[0] != '{' {
+				return fn(off, line, raw, cut)
+			}
+			depth, inStr, escape = jsonDepth(raw, 0, false, false)
+			if depth <= 0 {
+				return fn(off, line, raw, cut)
+			}
+			buf, start, first = append([]byte(nil), raw...), off, line
+			return nil
+		}
+		buf = append(append(buf, '\n'), raw...)
+		depth, inStr, escape = jsonDepth(raw, depth, inStr, escape)
+		if len(buf) > max {
+			buf = buf[:max]
+			return flush(true)
+		}
+		if depth <= 0 || cut {
+			return flush(cut)
+		}
+		return nil
+	}
+}
+
+// jsonDepth carries the nesting of braces and brackets outside strings
+// across b, from the state a previous line left.
+func jsonDepth(b []byte, depth int, inStr, escape bool) (int, bool, bool) {
+	for _, c := range b {
+		switch {
+		case escape:
+			escape = false
+		case inStr:
+			if c == '\\' {
+				escape = true
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return depth, inStr, escape
+}
+
 // readLines hands over each line (without its end, \r\n or \n), its byte
-// offset, and whether it was cut at max. Empty lines are skipped.
-func readLines(ctx context.Context, br *bufio.Reader, max int, fn func(off int64, raw []byte, cut bool) error) error {
+// offset and 1-based number, and whether it was cut at max. Empty lines
+// are skipped. At the end it calls fn once more with raw nil, so that a
+// caller holding lines back (joinObjects) can pass on the last.
+func readLines(ctx context.Context, br *bufio.Reader, max int, fn lineFunc) error {
 	var off int64
 	var line []byte
 	for n := 0; ; n++ {
@@ -209,21 +300,23 @@ func readLines(ctx context.Context, br *bufio.Reader, max int, fn func(off int64
 				end, cut = end[:max], true
 			}
 			if len(bytes.TrimSpace(end)) > 0 {
-				if ferr := fn(start, append([]byte(nil), end...), cut); ferr != nil {
+				if ferr := fn(start, int64(n)+1, append([]byte(nil), end...), cut); ferr != nil {
 					return ferr
 				}
 			}
 			if errors.Is(err, io.EOF) {
-				return nil
+				return fn(off, int64(n)+1, nil, false)
 			}
 			break
 		}
 	}
 }
 
-// readJSONArray hands over each element of a top-level JSON array.
-func readJSONArray(ctx context.Context, r io.Reader, fn func(i int64, raw []byte) error) error {
-	dec := json.NewDecoder(r)
+// readJSONArray hands over each element of a top-level JSON array, with
+// the 1-based line on which it starts.
+func readJSONArray(ctx context.Context, r io.Reader, fn func(i, line int64, raw []byte) error) error {
+	lines := &newlines{r: r}
+	dec := json.NewDecoder(lines)
 	if _, err := dec.Token(); err != nil {
 		return fmt.Errorf("JSON array: %w", err)
 	}
@@ -237,7 +330,9 @@ func readJSONArray(ctx context.Context, r io.Reader, fn func(i int64, raw []byte
 		if err := dec.Decode(&raw); err != nil {
 			return fmt.Errorf("JSON array element %d: %w", i+1, err)
 		}
-		if err := fn(i, raw); err != nil {
+		// The element ends at InputOffset; it starts len(raw) before,
+		// past any white space after the previous comma.
+		if err := fn(i, lines.lineAt(dec.InputOffset()-int64(len(raw))), raw); err != nil {
 			return err
 		}
 	}
@@ -290,6 +385,35 @@ func readCSV(ctx context.Context, r io.Reader, fn func(line int64, raw []byte) e
 			return err
 		}
 	}
+}
+
+// newlines notes where the newlines are in what is read through it, so
+// that the line of an offset already read can be told. Offsets are asked
+// in increasing order; the positions before the last asked are dropped.
+type newlines struct {
+	r      io.Reader
+	n      int64   // bytes read
+	before int64   // newlines dropped from at
+	at     []int64 // offsets of the newlines not yet dropped
+}
+
+func (l *newlines) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for i, c := range p[:n] {
+		if c == '\n' {
+			l.at = append(l.at, l.n+int64(i))
+		}
+	}
+	l.n += int64(n)
+	return n, err
+}
+
+// lineAt is the 1-based line of offset off.
+func (l *newlines) lineAt(off int64) int64 {
+	i := sort.Search(len(l.at), func(i int) bool { return l.at[i] >= off })
+	l.before += int64(i)
+	l.at = l.at[i:]
+	return l.before + 1
 }
 
 func statSize(path string) (int64, error) {

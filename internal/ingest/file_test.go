@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -118,5 +119,60 @@ func TestReadFileErrors(t *testing.T) {
 	}
 	if _, _, err := readAll(t, t.TempDir()); err == nil || !strings.Contains(err.Error(), "directory") {
 		t.Errorf("a directory: %v", err)
+	}
+}
+
+// TestReadFileObjectsOverLines reads JSON objects written over several
+// lines (evtx dumps, SigmaHQ's regression data) as one record each, at the
+// line where each starts, beside JSON lines and a broken line that must
+// not swallow the lines after it; a JSON array's elements carry their
+// lines too.
+func TestReadFileObjectsOverLines(t *testing.T) {
+	text := `{
+  "Event": {
+    "System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"},
+    "EventData": {"CommandLine": "a {b \" [", "Image": "C:\\x\\y.exe"}
+  }
+}
+{"EventID": 2}
+
+{"EventID": 3, "broken":
+{"EventID": 4}
+  {
+    "EventID": 5
+  }
+`
+	n, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		line   int64
+		id     string
+		broken bool
+	}
+	read := func(path string) []got {
+		var out []got
+		err := ReadFile(context.Background(), path, FileOptions{}, nil, func(r Record) error {
+			ev := n.Normalise(r)
+			out = append(out, got{r.Line, toText(ev.Fields["EventID"]), ev.ParseError != ""})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, gz := range []bool{false, true} {
+		rs := read(write(t, "multi.json", []byte(text), gz))
+		want := []got{{1, "1", false}, {7, "2", false}, {9, "", true}, {10, "4", false}, {11, "5", false}}
+		if fmt.Sprint(rs) != fmt.Sprint(want) {
+			t.Errorf("gzip %v: records %v, want %v", gz, rs, want)
+		}
+	}
+	arr := "[\n  {\"EventID\": 1},\n\n  {\n   \"EventID\": 2\n  }, {\"EventID\": 3}\n]\n"
+	rs := read(write(t, "array.json", []byte(arr), false))
+	if want := []got{{2, "1", false}, {4, "2", false}, {6, "3", false}}; fmt.Sprint(rs) != fmt.Sprint(want) {
+		t.Errorf("array: records %v, want %v", rs, want)
 	}
 }

@@ -64,6 +64,10 @@ type Record struct {
 	// stable stream), 0 otherwise; it is part of the ID so that two
 	// identical lines at different offsets stay two events.
 	Seq int64
+	// Line is the 1-based line of a file on which the record starts (the
+	// element's first line in a JSON array, the row's in a CSV file), 0
+	// when it did not come from a file.
+	Line int64
 }
 
 // Normaliser turns Records into events.Events. It holds no mutable state,

@@ -302,9 +302,10 @@ func (d *DB) Migrate(ctx context.Context, sets ...MigrationSet) ([]Migration, er
 }
 
 // splitStatements splits a migration file on semicolons that end a line.
-// Migrations are plain DDL; the one statement with semicolons inside is a
+// Migrations are plain DDL; the statements with semicolons inside are a
 // trigger (CREATE TRIGGER … BEGIN …; …; END;), which ends at the line
-// that is END; alone.
+// that is END; alone, and a PostgreSQL function whose body is quoted
+// between $$ and $$, which ends only outside that quote.
 func splitStatements(s string) []string {
 	var out []string
 	var cur strings.Builder
@@ -319,7 +320,8 @@ func splitStatements(s string) []string {
 		}
 		cur.WriteString(line)
 		cur.WriteByte('\n')
-		if strings.HasSuffix(t, ";") && (!trigger || strings.EqualFold(t, "END;")) {
+		inBody := strings.Count(cur.String(), "$$")%2 == 1
+		if strings.HasSuffix(t, ";") && !inBody && (!trigger || strings.EqualFold(t, "END;")) {
 			out = append(out, strings.TrimSpace(cur.String()))
 			cur.Reset()
 		}
