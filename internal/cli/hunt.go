@@ -34,7 +34,7 @@ type huntMatch struct {
 // hayabusa).
 func (e *env) huntCmd() *cobra.Command {
 	var rules []string
-	var mapping string
+	var mapping, placeholders string
 	var out *output
 	c := &cobra.Command{
 		Use:   "hunt --rules PATH... [--mapping NAME] FILE_OR_DIR...",
@@ -69,7 +69,11 @@ The exit status is 0 with or without matches; it is not 0 when a file cannot be 
 				return usagef("--mapping %q is not a mapping Vigil has (default)", mapping)
 			}
 			start := time.Now()
-			loaded, failed, err := sigma.LoadPaths(rules, sigma.Options{})
+			opts, err := sigmaOptions(placeholders)
+			if err != nil {
+				return err
+			}
+			loaded, failed, err := sigma.LoadPaths(rules, opts)
 			if err != nil {
 				return err
 			}
@@ -122,6 +126,7 @@ The exit status is 0 with or without matches; it is not 0 when a file cannot be 
 	}
 	c.Flags().StringSliceVar(&rules, "rules", nil, "Sigma rule files or directories (repeat, or separate with commas)")
 	c.Flags().StringVar(&mapping, "mapping", "default", "how events' fields and log sources are read: default (Vigil's ingest mapping)")
+	placeholderFlag(c, &placeholders)
 	out = formatFlag(c, "json", "table")
 	return c
 }

@@ -95,3 +95,45 @@ func TestHunt(t *testing.T) {
 		t.Errorf("no --rules: exit %d, %s", r.code, r.stderr)
 	}
 }
+
+// TestRulesCheck reports each rule that does not load with its file, line
+// and reason, fails when any does, and takes placeholder values.
+func TestRulesCheck(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("good.yml", "title: Good\nlevel: high\nstatus: test\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Image|endswith: '\\cmd.exe'\n  condition: sel\n")
+	write("cond.yml", "title: Bad condition\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Image: x\n  condition: sel and nothere\n")
+	write("expand.yml", "title: Expand\nlevel: low\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Computer|expand: '%dc_hosts%'\n  condition: sel\n")
+	r := run(t, "", nil, "rules", "check", dir)
+	if r.code != 1 || !strings.Contains(r.stdout, filepath.Join(dir, "cond.yml")+":7:") || !strings.Contains(r.stdout, "nothere") ||
+		!strings.Contains(r.stdout, "dc_hosts") || !strings.Contains(r.stdout, "1 rule load, 2 rules do not") || !strings.Contains(r.stderr, "2 rules did not load") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	ph := filepath.Join(t.TempDir(), "placeholders.yaml")
+	if err := os.WriteFile(ph, []byte("dc_hosts: [DC01, DC02]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, "", nil, "rules", "check", dir, "--placeholders", ph, "--format", "json")
+	var res struct {
+		Loaded int
+		Failed []struct {
+			File string
+			Line int
+			Msg  string
+		}
+		ByLevel map[string]int `json:"by_level"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	if r.code != 1 || res.Loaded != 2 || len(res.Failed) != 1 || res.Failed[0].Line != 7 || res.ByLevel["low"] != 1 || res.ByLevel["high"] != 1 {
+		t.Errorf("exit %d, %+v", r.code, res)
+	}
+	must(t, run(t, "", nil, "rules", "check", filepath.Join(dir, "good.yml")))
+}
