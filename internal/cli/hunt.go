@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-health/vigil/internal/events"
+	"github.com/vigil-health/vigil/internal/ingest"
+	"github.com/vigil-health/vigil/internal/phrase"
+	"github.com/vigil-health/vigil/internal/progress"
+	"github.com/vigil-health/vigil/internal/sigma"
+)
+
+// huntMatch is one line of `vigil hunt --format json`.
+type huntMatch struct {
+	RuleID    string        `json:"rule_id"`
+	RuleTitle string        `json:"rule_title"`
+	Level     string        `json:"level"`
+	Author    string        `json:"author,omitempty"`
+	Tags      []string      `json:"tags,omitempty"`
+	RuleFile  string        `json:"rule_file"`
+	File      string        `json:"file"`
+	Line      int64         `json:"line"`
+	Event     *events.Event `json:"event"`
+}
+
+// huntCmd is `vigil hunt`: Sigma rules over files of events, offline,
+// without a data directory or a server (issue 17: like chainsaw or
+// hayabusa).
+func (e *env) huntCmd() *cobra.Command {
+	var rules []string
+	var mapping, placeholders string
+	var out *output
+	c := &cobra.Command{
+		Use:   "hunt --rules PATH... [--mapping NAME] FILE_OR_DIR...",
+		Short: "Run Sigma rules over files of events (offline hunting)",
+		Long: `Run Sigma rules over files of events and print every match. No server or data directory is
+needed: the files are read, normalised as ingest would, and each event is tried against the
+rules of its log source (a process_creation rule sees Sysmon event 1 and Security 4688, never a
+Zeek record).
+
+--rules takes rule files and directories (searched for *.yml and *.yaml), and may be repeated.
+A rule that cannot be loaded is reported on stderr with its file, line and reason, and the hunt
+goes on with the rest. Every level runs.
+
+The files may be JSON lines, JSON objects one after another over several lines (nested EVTX
+JSON, {"Event":{"System":…,"EventData":…}}, as evtx dumps and SigmaHQ's regression data
+are), JSON arrays, flat Windows JSON (NXLog, Winlogbeat), syslog, CEF, LEEF and the other
+formats 'vigil events import' reads, gzipped or not. A directory is read file by file in name
+order.
+
+--format json (the default) prints one JSON object a match: rule_id, rule_title, level,
+author (the Detection Rule License asks that it be shown with matches), tags, rule_file,
+file, line (1-based, where the event starts) and the event. --format table is for people.
+The exit status is 0 with or without matches; it is not 0 when a file cannot be read.`,
+		Example: `  vigil hunt --rules ../shared/data/sigma/rules/windows ../shared/data/events/windows/otrf/
+  vigil hunt --rules my-rule.yml --format table security.evtx.json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(rules) == 0 {
+				return usagef("--rules is required: the Sigma rule files or directories to hunt with")
+			}
+			if m := strings.ToLower(strings.TrimSpace(mapping)); m != "" && m != "default" {
+				return usagef("--mapping %q is not a mapping Vigil has (default)", mapping)
+			}
+			start := time.Now()
+			opts, err := sigmaOptions(placeholders)
+			if err != nil {
+				return err
+			}
+			loaded, failed, err := sigma.LoadPaths(rules, opts)
+			if err != nil {
+				return err
+			}
+			for _, f := range failed {
+				printf(e.stderr, "vigil hunt: rule not loaded: %v\n", f)
+			}
+			if len(loaded) == 0 {
+				return errors.New("no rule could be loaded: nothing to hunt with")
+			}
+			printf(e.stderr, "vigil hunt: %s loaded (%s not)\n", phrase.Count(len(loaded), "rule", "rules"), phrase.Count(len(failed), "rule", "rules"))
+			n, err := ingest.New(ingest.Options{})
+			if err != nil {
+				return err
+			}
+			w := bufio.NewWriterSize(e.stdout, 64<<10)
+			enc := json.NewEncoder(w)
+			enc.SetEscapeHTML(false)
+			var tab *table
+			if out.is("table") {
+				tab = newTable(w)
+				tab.header("LEVEL", "RULE", "FILE", "LINE", "HOST", "EVENT TIME")
+			}
+			bar := progress.New(e.stderr, "hunting")
+			rep, err := sigma.HuntFiles(cmd.Context(), sigma.NewHunter(loaded), n, args, func(read, total int64) {
+				bar.Update(int(read>>10), int(max(total>>10, 1)))
+			}, func(h sigma.Hit) error {
+				r := h.Rule.Rule
+				if tab != nil {
+					tab.row(r.Level, r.Title, h.File, h.Line, h.Event.Source.Host, h.Event.EventTime.Format(time.RFC3339))
+					return nil
+				}
+				return enc.Encode(huntMatch{RuleID: r.ID, RuleTitle: r.Title, Level: r.Level, Author: r.Author, Tags: r.Tags,
+					RuleFile: r.File, File: h.File, Line: h.Line, Event: h.Event})
+			})
+			bar.Done()
+			if tab != nil {
+				if ferr := tab.flush(); ferr != nil && err == nil {
+					err = ferr
+				}
+			}
+			if ferr := w.Flush(); ferr != nil && err == nil {
+				err = ferr
+			}
+			took := time.Since(start)
+			printf(e.stderr, "vigil hunt: %s in %s, %s, %s (%s)\n", phrase.Count(int(rep.Events), "event", "events"),
+				phrase.Count(rep.Files, "file", "files"), phrase.Count(int(rep.Hits), "match", "matches"),
+				took.Round(time.Millisecond), phrase.Count(int(float64(rep.Events)/max(took.Seconds(), 1e-9)), "event/s", "events/s"))
+			return err
+		},
+	}
+	c.Flags().StringSliceVar(&rules, "rules", nil, "Sigma rule files or directories (repeat, or separate with commas)")
+	c.Flags().StringVar(&mapping, "mapping", "default", "how events' fields and log sources are read: default (Vigil's ingest mapping)")
+	placeholderFlag(c, &placeholders)
+	out = formatFlag(c, "json", "table")
+	return c
+}

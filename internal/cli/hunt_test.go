@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-health/vigil/internal/testneed"
+)
+
+// TestHunt runs `vigil hunt` as an analyst would: a SigmaHQ rule over its
+// own regression event (nested EVTX JSON over several lines), a rule
+// directory with a broken rule in it, a file with no matches, the table
+// format and a missing file.
+func TestHunt(t *testing.T) {
+	sigmaDir := filepath.Join("..", "..", "..", "shared", "data", "sigma")
+	const (
+		ruleID = "271de298-cc0e-4842-acd8-079a0a99ea65"
+		rule   = "rules-emerging-threats/2025/Exploits/CVE-2025-55182/proc_creation_win_exploit_cve_2025_55182_susp_nodejs_server_child_process.yml"
+		events = "regression_data/rules-emerging-threats/2025/Exploits/CVE-2025-55182/proc_creation_win_exploit_cve_2025_55182_susp_nodejs_server_child_process/" + ruleID + ".json"
+	)
+	rulePath, eventsPath := filepath.Join(sigmaDir, rule), filepath.Join(sigmaDir, events)
+	if _, err := os.Stat(eventsPath); err != nil {
+		testneed.Missing(t, "SigmaHQ's rules and regression data in ../shared/data/sigma", err)
+		return
+	}
+	zeek := filepath.Join("..", "..", "..", "shared", "data", "events", "network")
+
+	r := must(t, run(t, "", nil, "hunt", "--rules", rulePath, eventsPath))
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("%d matches, want 1 (the regression index's count):\n%s\nstderr: %s", len(lines), r.stdout, r.stderr)
+	}
+	var m struct {
+		RuleID    string `json:"rule_id"`
+		RuleTitle string `json:"rule_title"`
+		Level     string
+		Author    string
+		File      string
+		Line      int64
+		Event     struct {
+			Category string
+			Fields   map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.RuleID != ruleID || m.Level == "" || m.Author == "" || m.File != eventsPath || m.Line != 1 ||
+		m.Event.Category != "process_creation" || m.Event.Fields["CommandLine"] == nil {
+		t.Errorf("match %+v", m)
+	}
+	if !strings.Contains(r.stderr, "1 rule loaded") || !strings.Contains(r.stderr, "1 match") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+
+	// A directory of rules with a broken one: reported with its file and
+	// line, and the hunt goes on with the rest.
+	dir := t.TempDir()
+	b, err := os.ReadFile(rulePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "good.yml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := "title: Broken\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Image|nosuchmodifier: x\n  condition: sel\n"
+	if err := os.WriteFile(filepath.Join(dir, "broken.yml"), []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = must(t, run(t, "", nil, "hunt", eventsPath, "--rules", dir, "--format", "table"))
+	if !strings.Contains(r.stderr, filepath.Join(dir, "broken.yml")+":6:") || !strings.Contains(r.stderr, "nosuchmodifier") {
+		t.Errorf("the broken rule is not reported with its file and line: %s", r.stderr)
+	}
+	if !strings.Contains(r.stdout, "LEVEL") || !strings.Contains(r.stdout, "React2Shell") {
+		t.Errorf("table: %s", r.stdout)
+	}
+
+	// No match is not a failure.
+	if _, err := os.Stat(zeek); err == nil {
+		r = must(t, run(t, "", nil, "hunt", "--rules", rulePath, zeek))
+		if strings.TrimSpace(r.stdout) != "" || !strings.Contains(r.stderr, "0 matches") {
+			t.Errorf("Zeek records matched a Windows rule: %s / %s", r.stdout, r.stderr)
+		}
+	}
+
+	// A file that is not there is an error naming it.
+	r = run(t, "", nil, "hunt", "--rules", rulePath, filepath.Join(dir, "missing.json"))
+	if r.code == 0 || !strings.Contains(r.stderr, "missing.json") {
+		t.Errorf("missing file: exit %d, %s", r.code, r.stderr)
+	}
+	if r = run(t, "", nil, "hunt", eventsPath); r.code == 0 || !strings.Contains(r.stderr, "--rules is required") {
+		t.Errorf("no --rules: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// TestRulesCheck reports each rule that does not load with its file, line
+// and reason, fails when any does, and takes placeholder values.
+func TestRulesCheck(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("good.yml", "title: Good\nlevel: high\nstatus: test\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Image|endswith: '\\cmd.exe'\n  condition: sel\n")
+	write("cond.yml", "title: Bad condition\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Image: x\n  condition: sel and nothere\n")
+	write("expand.yml", "title: Expand\nlevel: low\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Computer|expand: '%dc_hosts%'\n  condition: sel\n")
+	r := run(t, "", nil, "rules", "check", dir)
+	if r.code != 1 || !strings.Contains(r.stdout, filepath.Join(dir, "cond.yml")+":7:") || !strings.Contains(r.stdout, "nothere") ||
+		!strings.Contains(r.stdout, "dc_hosts") || !strings.Contains(r.stdout, "1 rule load, 2 rules do not") || !strings.Contains(r.stderr, "2 rules did not load") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	ph := filepath.Join(t.TempDir(), "placeholders.yaml")
+	if err := os.WriteFile(ph, []byte("dc_hosts: [DC01, DC02]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, "", nil, "rules", "check", dir, "--placeholders", ph, "--format", "json")
+	var res struct {
+		Loaded int
+		Failed []struct {
+			File string
+			Line int
+			Msg  string
+		}
+		ByLevel map[string]int `json:"by_level"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	if r.code != 1 || res.Loaded != 2 || len(res.Failed) != 1 || res.Failed[0].Line != 7 || res.ByLevel["low"] != 1 || res.ByLevel["high"] != 1 {
+		t.Errorf("exit %d, %+v", r.code, res)
+	}
+	must(t, run(t, "", nil, "rules", "check", filepath.Join(dir, "good.yml")))
+}
