@@ -18,15 +18,26 @@ import (
 
 // huntMatch is one line of `vigil hunt --format json`.
 type huntMatch struct {
-	RuleID    string        `json:"rule_id"`
-	RuleTitle string        `json:"rule_title"`
-	Level     string        `json:"level"`
-	Author    string        `json:"author,omitempty"`
-	Tags      []string      `json:"tags,omitempty"`
-	RuleFile  string        `json:"rule_file"`
-	File      string        `json:"file"`
-	Line      int64         `json:"line"`
-	Event     *events.Event `json:"event"`
+	RuleID    string   `json:"rule_id"`
+	RuleTitle string   `json:"rule_title"`
+	Level     string   `json:"level"`
+	Author    string   `json:"author,omitempty"`
+	Tags      []string `json:"tags,omitempty"`
+	RuleFile  string   `json:"rule_file"`
+	// Correlation is set when the match is a correlation rule's: the
+	// event shown is the one that completed it.
+	Correlation *huntCorrelation `json:"correlation,omitempty"`
+	File        string           `json:"file"`
+	Line        int64            `json:"line"`
+	Event       *events.Event    `json:"event"`
+}
+
+// huntCorrelation says what a correlation rule counted.
+type huntCorrelation struct {
+	Type       string            `json:"type"`
+	Group      map[string]string `json:"group,omitempty"`
+	Value      float64           `json:"value"`
+	LastRuleID string            `json:"last_rule_id"`
 }
 
 // huntCmd is `vigil hunt`: Sigma rules over files of events, offline,
@@ -46,7 +57,9 @@ Zeek record).
 
 --rules takes rule files and directories (searched for *.yml and *.yaml), and may be repeated.
 A rule that cannot be loaded is reported on stderr with its file, line and reason, and the hunt
-goes on with the rest. Every level runs.
+goes on with the rest. Every level runs. Sigma filters among the rules tune the rules beside
+them; correlation rules (event_count, value_count, temporal…) count the events of the rules they
+name, in the order the files are given.
 
 The files may be JSON lines, JSON objects one after another over several lines (nested EVTX
 JSON, {"Event":{"System":…,"EventData":…}}, as evtx dumps and SigmaHQ's regression data
@@ -73,17 +86,23 @@ The exit status is 0 with or without matches; it is not 0 when a file cannot be 
 			if err != nil {
 				return err
 			}
-			loaded, failed, err := sigma.LoadPaths(rules, opts)
+			corpus, err := sigma.LoadPaths(rules, opts)
 			if err != nil {
 				return err
 			}
+			loaded, failed := corpus.Rules, corpus.Failed
 			for _, f := range failed {
 				printf(e.stderr, "vigil hunt: rule not loaded: %v\n", f)
 			}
 			if len(loaded) == 0 {
 				return errors.New("no rule could be loaded: nothing to hunt with")
 			}
-			printf(e.stderr, "vigil hunt: %s loaded (%s not)\n", phrase.Count(len(loaded), "rule", "rules"), phrase.Count(len(failed), "rule", "rules"))
+			hunter, err := sigma.NewCorpusHunter(corpus)
+			if err != nil {
+				return err
+			}
+			printf(e.stderr, "vigil hunt: %s and %s loaded (%s not)\n", phrase.Count(len(loaded), "rule", "rules"),
+				phrase.Count(len(corpus.Correlations), "correlation", "correlations"), phrase.Count(len(failed), "rule", "rules"))
 			n, err := ingest.New(ingest.Options{})
 			if err != nil {
 				return err
@@ -97,16 +116,23 @@ The exit status is 0 with or without matches; it is not 0 when a file cannot be 
 				tab.header("LEVEL", "RULE", "FILE", "LINE", "HOST", "EVENT TIME")
 			}
 			bar := progress.New(e.stderr, "hunting")
-			rep, err := sigma.HuntFiles(cmd.Context(), sigma.NewHunter(loaded), n, args, func(read, total int64) {
+			rep, err := sigma.HuntFiles(cmd.Context(), hunter, n, args, func(read, total int64) {
 				bar.Update(int(read>>10), int(max(total>>10, 1)))
 			}, func(h sigma.Hit) error {
 				r := h.Rule.Rule
+				m := huntMatch{RuleID: r.ID, RuleTitle: r.Title, Level: r.Level, Author: r.Author, Tags: r.Tags,
+					RuleFile: r.File, File: h.File, Line: h.Line, Event: h.Event}
+				if c := h.Correlation; c != nil {
+					m = huntMatch{RuleID: c.Correlation.ID, RuleTitle: c.Correlation.Title, Level: c.Correlation.Level,
+						Author: c.Correlation.Author, Tags: c.Correlation.Tags, RuleFile: c.Correlation.File,
+						Correlation: &huntCorrelation{Type: string(c.Correlation.Type), Group: c.Group, Value: c.Value, LastRuleID: r.ID},
+						File:        h.File, Line: h.Line, Event: h.Event}
+				}
 				if tab != nil {
-					tab.row(r.Level, r.Title, h.File, h.Line, h.Event.Source.Host, h.Event.EventTime.Format(time.RFC3339))
+					tab.row(m.Level, m.RuleTitle, h.File, h.Line, h.Event.Source.Host, h.Event.EventTime.Format(time.RFC3339))
 					return nil
 				}
-				return enc.Encode(huntMatch{RuleID: r.ID, RuleTitle: r.Title, Level: r.Level, Author: r.Author, Tags: r.Tags,
-					RuleFile: r.File, File: h.File, Line: h.Line, Event: h.Event})
+				return enc.Encode(m)
 			})
 			bar.Done()
 			if tab != nil {

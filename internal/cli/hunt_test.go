@@ -52,7 +52,7 @@ func TestHunt(t *testing.T) {
 		m.Event.Category != "process_creation" || m.Event.Fields["CommandLine"] == nil {
 		t.Errorf("match %+v", m)
 	}
-	if !strings.Contains(r.stderr, "1 rule loaded") || !strings.Contains(r.stderr, "1 match") {
+	if !strings.Contains(r.stderr, "1 rule and 0 correlations loaded") || !strings.Contains(r.stderr, "1 match") {
 		t.Errorf("stderr: %s", r.stderr)
 	}
 
@@ -136,4 +136,90 @@ func TestRulesCheck(t *testing.T) {
 		t.Errorf("exit %d, %+v", r.code, res)
 	}
 	must(t, run(t, "", nil, "rules", "check", filepath.Join(dir, "good.yml")))
+}
+
+// TestHuntCorrelation runs a correlation rule in a hunt: three whoami
+// runs on one host within five minutes is one correlation match. The
+// rule it counts reports nothing of its own (Sigma's generate: false is
+// the default for a correlation's rules) unless the correlation says
+// generate: true.
+func TestHuntCorrelation(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yml")
+	text := `title: Whoami
+name: whoami_run
+id: 11111111-1111-4111-8111-111111111111
+level: low
+logsource:
+  product: windows
+  category: process_creation
+detection:
+  sel:
+    CommandLine|contains: whoami
+  condition: sel
+---
+title: Many whoami runs on one host
+id: 22222222-2222-4222-8222-222222222222
+level: high
+author: Vigil tests
+correlation:
+  type: event_count
+  rules:
+    - whoami_run
+  group-by:
+    - Computer
+  timespan: 5m
+  condition:
+    gte: 3
+`
+	var lines []string
+	for i, host := range []string{"PC1", "PC2", "PC1", "PC1", "PC2"} {
+		lines = append(lines, `{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Computer":"`+host+`","CommandLine":"whoami /all","@timestamp":"2026-12-06T10:0`+string(rune('0'+i))+`:00Z"}`)
+	}
+	evs := filepath.Join(dir, "events.jsonl")
+	if err := os.WriteFile(evs, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, generate := range []bool{false, true} {
+		body := text
+		if generate {
+			body += "  generate: true\n" // in the correlation section
+		}
+		if err := os.WriteFile(rules, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		base, corr := huntCount(t, rules, evs)
+		if want := map[bool]int{false: 0, true: 5}[generate]; corr != 1 || base != want {
+			t.Errorf("generate %v: %d correlation and %d rule matches, want 1 and %d", generate, corr, base, want)
+		}
+	}
+}
+
+func huntCount(t *testing.T, rules, evs string) (base, corr int) {
+	t.Helper()
+	r := must(t, run(t, "", nil, "hunt", "--rules", rules, evs))
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var m struct {
+			RuleID      string `json:"rule_id"`
+			Line        int
+			Correlation *struct {
+				Type  string
+				Group map[string]string
+				Value float64
+			}
+		}
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case m.Correlation != nil:
+			corr++
+			if m.RuleID != "22222222-2222-4222-8222-222222222222" || m.Correlation.Group["Computer"] != "PC1" || m.Correlation.Value != 3 || m.Line != 4 {
+				t.Errorf("correlation match %s", l)
+			}
+		case m.RuleID == "11111111-1111-4111-8111-111111111111":
+			base++
+		}
+	}
+	return base, corr
 }

@@ -53,10 +53,11 @@ does not load, so the command can guard a rule repository's CI.`,
 			if err != nil {
 				return err
 			}
-			loaded, failed, err := sigma.LoadPaths(args, opts)
+			corpus, err := sigma.LoadPaths(args, opts)
 			if err != nil {
 				return err
 			}
+			loaded, failed := corpus.Rules, corpus.Failed
 			res := ruleCheck{Loaded: len(loaded), Failed: failed, ByLevel: map[string]int{}, ByStatus: map[string]int{}}
 			for _, r := range loaded {
 				res.ByLevel[orNone(r.Rule.Level)]++

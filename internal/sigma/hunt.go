@@ -14,56 +14,73 @@ import (
 )
 
 // Hunter runs a set of compiled rules over events, each event only
-// against the rules of its log source: a rule for product windows,
-// category process_creation never sees a Zeek record. Product, service
-// and category are the ones ingest gave the event (internal/ingest
+// against the rules of its log source (a Router): a rule for product
+// windows, category process_creation never sees a Zeek record. Product,
+// service and category are the ones ingest gave the event (internal/ingest
 // logsources.yaml, where Security 4688 is process_creation with Sysmon's
-// field names). A Hunter is immutable and safe for concurrent use.
+// field names). A Hunter is safe for concurrent use.
 type Hunter struct {
-	// byProduct holds, per lower-case product, the rules naming it;
-	// any holds the rules naming no product.
-	byProduct map[string][]*CompiledRule
-	any       []*CompiledRule
-	n         int
+	router *Router
+	corr   *Correlator
+	n      int
 }
 
-// NewHunter indexes rules by log source.
+// NewHunter routes rules by log source.
 func NewHunter(rules []*CompiledRule) *Hunter {
-	h := &Hunter{byProduct: map[string][]*CompiledRule{}, n: len(rules)}
-	for _, r := range rules {
-		p := strings.ToLower(r.Rule.Logsource.Product)
-		if p == "" {
-			h.any = append(h.any, r)
-			continue
+	return &Hunter{router: NewRouter(rules), n: len(rules)}
+}
+
+// NewCorpusHunter is a Hunter for a corpus's rules and its correlation
+// rules; an error names a correlation whose references do not resolve.
+func NewCorpusHunter(c *Corpus) (*Hunter, error) {
+	h := NewHunter(c.Rules)
+	if len(c.Correlations) > 0 {
+		cr, err := NewCorrelator(c.Rules, c.Correlations)
+		if err != nil {
+			return nil, err
 		}
-		h.byProduct[p] = append(h.byProduct[p], r)
+		h.corr = cr
 	}
-	return h
+	return h, nil
 }
 
 // Rules is how many rules the hunter runs.
 func (h *Hunter) Rules() int { return h.n }
 
 // Match calls fn with each rule that ev's log source routes it to and
-// whose condition it satisfies, in load order within each group.
+// whose condition it satisfies.
 func (h *Hunter) Match(ev *events.Event, fn func(*CompiledRule)) {
-	e := FromEvent(ev)
-	try := func(rs []*CompiledRule) {
-		for _, r := range rs {
-			if r.Rule.Logsource.Covers(ev.Product, ev.Category, ev.Service) && r.Match(e) {
-				fn(r)
-			}
-		}
-	}
-	if ev.Product != "" {
-		try(h.byProduct[strings.ToLower(ev.Product)])
-	}
-	try(h.any)
+	h.router.Match(ev.Product, ev.Category, ev.Service, FromEvent(ev), fn)
 }
 
-// Hit is one rule matching one event of a file.
+// Detect is Match with correlations: a rule's match is reported unless
+// the rule only feeds correlations (generate: false), and every
+// correlation it completes is reported as well, in event time. Unlike
+// Match it keeps state (the correlations' windows) and is not safe for
+// concurrent use.
+func (h *Hunter) Detect(ev *events.Event, rule func(*CompiledRule), corr func(*CompiledRule, CorrelationHit)) {
+	e := FromEvent(ev)
+	h.router.Match(ev.Product, ev.Category, ev.Service, e, func(c *CompiledRule) {
+		if h.corr == nil {
+			rule(c)
+			return
+		}
+		if h.corr.Generates(c.Rule) {
+			rule(c)
+		}
+		for _, x := range h.corr.Observe(c.Rule, e, ev.EventTime) {
+			corr(c, x)
+		}
+	})
+}
+
+// Hit is one rule matching one event of a file, or a correlation rule
+// that event completed.
 type Hit struct {
 	Rule *CompiledRule
+	// Correlation, when set, is the correlation the event (matching
+	// Rule) completed.
+	Correlation *CorrelationHit
 	// File is the path as given (or found under a directory given);
 	// Line is the 1-based line where the event starts.
 	File  string
@@ -86,7 +103,9 @@ type HuntReport struct {
 // reads — JSON lines, JSON objects over several lines one after another
 // (evtx dumps, SigmaHQ's regression data), JSON arrays, syslog and the
 // rest, gzipped or not — normalises each record with n and calls fn for
-// every rule h routes it to that it matches. An error from fn stops the
+// every rule h routes it to that it matches (and every correlation that
+// completes: files are read in the order given, so correlations see
+// events in that order). An error from fn stops the
 // hunt; a file that cannot be read is an error naming it.
 func HuntFiles(ctx context.Context, h *Hunter, n *ingest.Normaliser, paths []string, progress ingest.FileProgress, fn func(Hit) error) (HuntReport, error) {
 	var rep HuntReport
@@ -103,12 +122,16 @@ func HuntFiles(ctx context.Context, h *Hunter, n *ingest.Normaliser, paths []str
 				rep.Unparsed++
 			}
 			var ferr error
-			h.Match(&ev, func(c *CompiledRule) {
-				if ferr != nil {
-					return
+			h.Detect(&ev, func(c *CompiledRule) {
+				if ferr == nil {
+					rep.Hits++
+					ferr = fn(Hit{Rule: c, File: f, Line: r.Line, Event: &ev})
 				}
-				rep.Hits++
-				ferr = fn(Hit{Rule: c, File: f, Line: r.Line, Event: &ev})
+			}, func(c *CompiledRule, x CorrelationHit) {
+				if ferr == nil {
+					rep.Hits++
+					ferr = fn(Hit{Rule: c, Correlation: &x, File: f, Line: r.Line, Event: &ev})
+				}
 			})
 			return ferr
 		})
@@ -156,38 +179,29 @@ func expand(paths []string) ([]string, error) {
 	return out, nil
 }
 
-// LoadPaths loads rules from files and directories (see LoadDir): the
-// rules that compiled and an *Error for each that did not.
-func LoadPaths(paths []string, opts Options) ([]*CompiledRule, []*Error, error) {
-	var rules []*CompiledRule
-	var failed []*Error
+// LoadPaths loads rules from files and directories (see LoadDir) into
+// one Corpus. Filters apply to the rules loaded from the same path;
+// correlations may name rules from any.
+func LoadPaths(paths []string, opts Options) (*Corpus, error) {
+	all := &Corpus{}
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
+		var c *Corpus
 		if st.IsDir() {
-			r, f, err := LoadDir(p, opts)
-			if err != nil {
-				return nil, nil, err
-			}
-			rules, failed = append(rules, r...), append(failed, f...)
-			continue
+			c, err = LoadDir(p, opts)
+		} else {
+			dir := filepath.Dir(p)
+			c, err = LoadFS(os.DirFS(dir), filepath.Base(p), dir, opts)
 		}
-		data, err := os.ReadFile(p)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		c, err := ParseAndCompile(data, p, opts)
-		if err != nil {
-			e, ok := err.(*Error)
-			if !ok {
-				e = &Error{File: p, Msg: err.Error()}
-			}
-			failed = append(failed, e)
-			continue
-		}
-		rules = append(rules, c)
+		all.Rules = append(all.Rules, c.Rules...)
+		all.Correlations = append(all.Correlations, c.Correlations...)
+		all.Failed = append(all.Failed, c.Failed...)
 	}
-	return rules, failed, nil
+	return all, nil
 }
