@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/vigil-health/vigil/internal/app.Version=$(VERSION)
 BIN     := bin/vigil
 
-.PHONY: all build run test test-short vet bench fuzz clean
+.PHONY: all build run test test-short vet bench bench-sigma fuzz clean
 
 all: build
 
@@ -54,6 +54,12 @@ bench:
 	# syslog-ng's loggen unpacked under /opt/syslog-ng, as .ci/run does).
 	$(GO) test -run '^$$' -bench NetFlowDecode -benchmem ./internal/ingest/
 	$(GO) test -run '^$$' -bench SyslogEndToEnd -benchtime 100000x -timeout 30m ./internal/cli/
+	$(MAKE) bench-sigma
+
+# make bench-sigma: issue 17's hunt figure — HuntFiles (what `vigil hunt` runs) over the 248k
+# OTRF events with SigmaHQ's Windows rules, one goroutine (needs ../shared/data).
+bench-sigma:
+	$(GO) test -run '^$$' -bench HuntOTRF -benchtime 3x -timeout 30m ./internal/sigma/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseODS -fuzztime 60s ./internal/org/
