@@ -1,5 +1,7 @@
 package sigma
 
+import "strings"
+
 // acMinNeedles is how many contains values of one field make it worth
 // building an automaton: below it, a few IndexByte scans are as fast.
 const acMinNeedles = 4
@@ -100,9 +102,12 @@ func newACSearcher(needles []string) *acSearcher {
 	return a
 }
 
-// contains reports whether a needle occurs in s, folding ASCII letters
+// contains reports whether a needle occurs in s (lower-cased).
+func (a *acSearcher) contains(s string) bool { return a.scan(s, false) }
+
+// scan reports whether a needle occurs in s, folding ASCII letters
 // of s to lower case when fold is set.
-func (a *acSearcher) contains(s string, fold bool) bool {
+func (a *acSearcher) scan(s string, fold bool) bool {
 	class := &a.class
 	if fold {
 		class = &a.fold // folding is in the table: no branch a byte
@@ -117,20 +122,12 @@ func (a *acSearcher) contains(s string, fold bool) bool {
 	return false
 }
 
-func (a *acSearcher) containsText(t *text) bool {
-	if t.ascii {
-		return a.contains(t.s, true)
-	}
-	return a.contains(t.lower, false)
-}
-
 // containsValue is contains for a field value: text, a scalar's text, or
 // any item of a list.
 func (a *acSearcher) containsValue(v any) bool {
 	switch x := v.(type) {
 	case string:
-		t := prepare(x)
-		return a.containsText(&t)
+		return a.containsString(x)
 	case []any:
 		for _, e := range x {
 			if a.containsValue(e) {
@@ -142,8 +139,15 @@ func (a *acSearcher) containsValue(v any) bool {
 		return false
 	}
 	if s, ok := scalarText(v); ok {
-		t := prepare(s)
-		return a.containsText(&t)
+		return a.containsString(s)
 	}
 	return false
+}
+
+// containsString is contains for text not yet lower-cased.
+func (a *acSearcher) containsString(s string) bool {
+	if isASCII(s) {
+		return a.scan(s, true)
+	}
+	return a.scan(strings.ToLower(s), false)
 }

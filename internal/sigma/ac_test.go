@@ -21,7 +21,7 @@ func TestACSearcher(t *testing.T) {
 		{"", false},
 		{"h", false},
 	} {
-		if got := a.contains(c.s, true); got != c.want {
+		if got := a.scan(c.s, true); got != c.want {
 			t.Errorf("contains(%q) = %v, want %v", c.s, got, c.want)
 		}
 	}
@@ -54,7 +54,7 @@ func FuzzACSearcher(f *testing.F) {
 		for _, n := range needles {
 			want = want || strings.Contains(strings.ToLower(s), n)
 		}
-		if got := a.contains(s, true); got != want {
+		if got := a.scan(s, true); got != want {
 			t.Fatalf("contains(%q) over %q = %v, want %v", s, needles, got, want)
 		}
 	})

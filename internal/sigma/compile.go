@@ -38,7 +38,16 @@ type CompiledRule struct {
 
 // Match reports whether ev satisfies the rule's condition. It does not
 // check the log source (see Logsource.Covers).
-func (c *CompiledRule) Match(ev Event) bool { return c.cond.eval(ev) }
+func (c *CompiledRule) Match(ev Event) bool {
+	x := getCtx(ev)
+	ok := c.cond.eval(x)
+	putCtx(x)
+	return ok
+}
+
+// match is Match within an event's evaluation context, which caches the
+// event's fields across the rules it meets (Router.Match).
+func (c *CompiledRule) match(x *evalCtx) bool { return c.cond.eval(x) }
 
 // Result explains one evaluation: whether the rule matched and which of
 // its searches (by name, in file order) the event satisfied, so that an
@@ -60,15 +69,17 @@ type Result struct {
 // It evaluates every search, so it is for the events that matched or are
 // being examined, not the hot path.
 func (c *CompiledRule) Explain(ev Event) Result {
-	r := Result{Matched: c.cond.eval(ev)}
+	x := getCtx(ev)
+	defer putCtx(x)
+	r := Result{Matched: c.cond.eval(x)}
 	for i, n := range c.searches {
-		if n.eval(ev) {
+		if n.eval(x) {
 			r.Searches = append(r.Searches, c.Rule.Detection.Searches[i].Name)
-			r.Fields = matchedFields(n, ev, r.Fields)
+			r.Fields = matchedFields(n, x, r.Fields)
 		}
 	}
 	for _, f := range c.filters {
-		if f.cond.eval(ev) {
+		if f.cond.eval(x) {
 			name := f.Filter.ID
 			if name == "" {
 				name = f.Filter.Title
@@ -342,7 +353,7 @@ func (c *compiler) fieldMatch(fm *FieldMatch) (node, error) {
 			if keyword {
 				return nil, c.errAt(v.Pos, false, "a keyword cannot be null")
 			}
-			var n node = &nullNode{field: fm.Field}
+			var n node = &nullNode{field: fm.Field, slot: fieldSlot(fm.Field)}
 			if m.neq {
 				n = &notNode{kid: n}
 			}
@@ -355,10 +366,13 @@ func (c *compiler) fieldMatch(fm *FieldMatch) (node, error) {
 			return nil, errf("field %q: exists takes one value, true or false", name)
 		}
 		want := strings.EqualFold(fm.Values[0].Text, "true")
-		return &existsNode{field: fm.Field, want: want}, nil
+		return &existsNode{field: fm.Field, slot: fieldSlot(fm.Field), want: want}, nil
 	}
 
 	fn := &fieldNode{field: fm.Field, keyword: keyword, all: m.all, mods: fm.Modifiers}
+	if !keyword {
+		fn.slot = fieldSlot(fm.Field)
+	}
 	for _, v := range fm.Values {
 		alts, err := c.valuePreds(fm, v, &m)
 		if err != nil {
@@ -385,7 +399,7 @@ func (c *compiler) fieldMatch(fm *FieldMatch) (node, error) {
 		// field != value does not match it either.
 		n = &notNode{kid: n}
 		if !keyword {
-			n = &andNode{kids: []node{&existsNode{field: fm.Field, want: true}, n}}
+			n = &andNode{kids: []node{&existsNode{field: fm.Field, slot: fieldSlot(fm.Field), want: true}, n}}
 		}
 	}
 	return n, nil
@@ -770,7 +784,7 @@ func isWordRune(r rune) bool {
 }
 
 // matchedFields appends the fields of n's tests that hold for ev.
-func matchedFields(n node, ev Event, out []string) []string {
+func matchedFields(n node, ev *evalCtx, out []string) []string {
 	add := func(f string) []string {
 		if !slices.Contains(out, f) {
 			out = append(out, f)

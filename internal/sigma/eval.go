@@ -10,7 +10,7 @@ import (
 // node is one node of a compiled rule's matcher tree. The set is closed:
 // and, or, not, a search reference, and the field tests.
 type node interface {
-	eval(ev Event) bool
+	eval(c *evalCtx) bool
 }
 
 type andNode struct {
@@ -18,9 +18,9 @@ type andNode struct {
 	of   string // "all of x*" when it came from one, for the dump
 }
 
-func (n *andNode) eval(ev Event) bool {
+func (n *andNode) eval(c *evalCtx) bool {
 	for _, k := range n.kids {
-		if !k.eval(ev) {
+		if !k.eval(c) {
 			return false
 		}
 	}
@@ -32,9 +32,9 @@ type orNode struct {
 	of   string
 }
 
-func (n *orNode) eval(ev Event) bool {
+func (n *orNode) eval(c *evalCtx) bool {
 	for _, k := range n.kids {
-		if k.eval(ev) {
+		if k.eval(c) {
 			return true
 		}
 	}
@@ -43,7 +43,7 @@ func (n *orNode) eval(ev Event) bool {
 
 type notNode struct{ kid node }
 
-func (n *notNode) eval(ev Event) bool { return !n.kid.eval(ev) }
+func (n *notNode) eval(c *evalCtx) bool { return !n.kid.eval(c) }
 
 // refNode is a search named in the condition (kept for the dump and for
 // explaining matches).
@@ -52,25 +52,28 @@ type refNode struct {
 	kid  node
 }
 
-func (n *refNode) eval(ev Event) bool { return n.kid.eval(ev) }
+func (n *refNode) eval(c *evalCtx) bool { return n.kid.eval(c) }
 
 // nullNode matches a field that is absent or nil.
-type nullNode struct{ field string }
+type nullNode struct {
+	field string
+	slot  int
+}
 
-func (n *nullNode) eval(ev Event) bool {
-	v, ok := ev.Field(n.field)
-	return !ok || v == nil
+func (n *nullNode) eval(c *evalCtx) bool {
+	s := c.field(n.slot, n.field)
+	return !s.ok || s.v == nil
 }
 
 // existsNode is field|exists: want.
 type existsNode struct {
 	field string
+	slot  int
 	want  bool
 }
 
-func (n *existsNode) eval(ev Event) bool {
-	_, ok := ev.Field(n.field)
-	return ok == n.want
+func (n *existsNode) eval(c *evalCtx) bool {
+	return c.field(n.slot, n.field).ok == n.want
 }
 
 // fieldNode tests one field (or the keywords) against the values of a
@@ -80,6 +83,7 @@ func (n *existsNode) eval(ev Event) bool {
 // group with all.
 type fieldNode struct {
 	field   string
+	slot    int // fieldSlot(field)
 	keyword bool
 	all     bool
 	groups  [][]pred
@@ -129,19 +133,40 @@ func isACPred(p pred) bool {
 	return ok && sp.m.kind == mContains && !sp.m.cased && !sp.isNum && !sp.isBool && sp.m.lit != ""
 }
 
-func (n *fieldNode) eval(ev Event) bool {
+func (n *fieldNode) eval(c *evalCtx) bool {
 	if n.keyword {
-		return n.evalKeywords(ev)
+		return n.evalKeywords(c)
 	}
-	v, ok := ev.Field(n.field)
-	if !ok {
+	s := c.field(n.slot, n.field)
+	if !s.ok {
 		return false
 	}
+	if s.str {
+		return n.evalText(&s.t, c.ev)
+	}
+	v, ev := s.v, c.ev
 	if n.ac != nil && n.ac.containsValue(v) {
 		return true // only set without all
 	}
 	for _, g := range n.groups {
 		if groupMatches(g, v, ev) {
+			if !n.all {
+				return true
+			}
+		} else if n.all {
+			return false
+		}
+	}
+	return n.all
+}
+
+// evalText is eval for a field holding text, prepared once an event.
+func (n *fieldNode) evalText(t *text, ev Event) bool {
+	if n.ac != nil && n.ac.contains(t.lower) {
+		return true // only set without all
+	}
+	for _, g := range n.groups {
+		if groupMatchesPrepared(g, t, ev) {
 			if !n.all {
 				return true
 			}
@@ -180,38 +205,34 @@ func groupMatches(g []pred, v any, ev Event) bool {
 	return false
 }
 
-func (n *fieldNode) evalKeywords(ev Event) bool {
-	kw, ok := ev.(Keyworder)
+func (n *fieldNode) evalKeywords(c *evalCtx) bool {
+	texts, ok := c.keywords()
 	if !ok {
 		return false
 	}
+	ev := c.ev
 	if !n.all {
-		found := false
-		kw.Keywords(func(s string) bool {
-			t := prepare(s) // once for every value of the search
-			if n.ac != nil && n.ac.containsText(&t) {
-				found = true
-				return false
+		for i := range texts {
+			t := &texts[i]
+			if n.ac != nil && n.ac.contains(t.lower) {
+				return true
 			}
 			for _, g := range n.groups {
-				if groupMatchesPrepared(g, &t, ev) {
-					found = true
-					return false
+				if groupMatchesPrepared(g, t, ev) {
+					return true
 				}
 			}
-			return true
-		})
-		return found
+		}
+		return false
 	}
 	for _, g := range n.groups {
 		found := false
-		kw.Keywords(func(s string) bool {
-			if groupMatchesText(g, s, ev) {
+		for i := range texts {
+			if groupMatchesPrepared(g, &texts[i], ev) {
 				found = true
-				return false
+				break
 			}
-			return true
-		})
+		}
 		if !found {
 			return false
 		}

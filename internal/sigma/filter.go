@@ -183,4 +183,4 @@ func (c *CompiledRule) Filters() []*CompiledFilter { return slices.Clip(c.filter
 // filterNode is a filter's condition inside a rule's tree.
 type filterNode struct{ f *CompiledFilter }
 
-func (n *filterNode) eval(ev Event) bool { return n.f.cond.eval(ev) }
+func (n *filterNode) eval(c *evalCtx) bool { return n.f.cond.eval(c) }

@@ -193,28 +193,21 @@ func (m *strMatcher) match(s string) bool {
 	return m.matchExact(s)
 }
 
-// text is a field value prepared once for every pattern it meets: its
-// ASCII-ness known, and lower-cased once (an allocation) only when it is
-// not ASCII.
+// text is a field value prepared once for every pattern it meets:
+// lower-cased once (Unicode-aware, as the patterns were), so that every
+// case-insensitive pattern is a plain comparison with lower.
 type text struct {
 	s     string
-	lower string // s lower-cased when s is not ASCII
-	ascii bool
+	lower string // s lower-cased (s itself when it has no upper case)
 }
 
-func prepare(s string) text {
-	if isASCII(s) {
-		return text{s: s, ascii: true}
-	}
-	return text{s: s, lower: strings.ToLower(s)}
-}
+// prepare lower-cases s for matching (evalCtx.prepare does it without
+// allocating for ASCII text).
+func prepare(s string) text { return text{s: s, lower: strings.ToLower(s)} }
 
 func (m *strMatcher) matchText(t *text) bool {
-	switch {
-	case m.cased:
+	if m.cased {
 		return m.matchExact(t.s)
-	case t.ascii:
-		return m.matchFoldASCII(t.s)
 	}
 	return m.matchExact(t.lower)
 }

@@ -51,8 +51,10 @@ func (r *Router) Rules(product, category, service string) []*CompiledRule {
 // matches it, and returns how many did.
 func (r *Router) Match(product, category, service string, ev Event, fn func(*CompiledRule)) int {
 	n := 0
+	x := getCtx(ev) // one event's fields, shared by all its rules
+	defer putCtx(x)
 	for _, c := range r.Rules(strings.ToLower(product), strings.ToLower(category), strings.ToLower(service)) {
-		if c.Match(ev) {
+		if c.match(x) {
 			n++
 			if fn != nil {
 				fn(c)

@@ -201,7 +201,7 @@ func FuzzParse(f *testing.F) {
 		}
 		if f, err := ParseFilter(data, "f.yml"); err == nil {
 			if cf, err := CompileFilter(f, Options{}); err == nil {
-				cf.cond.eval(Map{"F": "a"})
+				cf.cond.eval(getCtx(Map{"F": "a"}))
 			}
 		}
 		r, err := Parse(data, "f.yml")

@@ -1,0 +1,50 @@
+package sigma
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestContextAcrossEvents: one evaluation context serves event after
+// event (Router.Match reuses pooled ones); a field's lower-cased text is
+// never the last event's, whatever its case, length or alphabet.
+func TestContextAcrossEvents(t *testing.T) {
+	var rules []*CompiledRule
+	for _, src := range []string{
+		"title: who\nlogsource: {product: windows}\ndetection:\n  s: {CommandLine|contains: whoami}\n  condition: s\n",
+		"title: cmd\nlogsource: {product: windows}\ndetection:\n  s: {Image|endswith: '\\cmd.exe', CommandLine|startswith: 'CMD'}\n  condition: s\n",
+		"title: kw\nlogsource: {product: windows}\ndetection:\n  k: [ÉCHO]\n  condition: k\n",
+		"title: cased\nlogsource: {product: windows}\ndetection:\n  s: {CommandLine|cased|contains: WHOAMI}\n  condition: s\n",
+	} {
+		c, err := ParseAndCompile([]byte(src), "r.yml", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules = append(rules, c)
+	}
+	r := NewRouter(rules)
+	long := strings.Repeat("X", 5000)
+	for i, c := range []struct {
+		ev   Map
+		want string
+	}{
+		{Map{"CommandLine": "cmd /c WHOAMI", "Image": `C:\Windows\CMD.EXE`}, "who cmd cased"},
+		{Map{"CommandLine": "cmd /c whoami", "Image": `C:\Windows\notepad.exe`}, "who"},
+		{Map{"CommandLine": "écho WhoAmI", "Image": `C:\cmd.exe`}, "who kw"},
+		{Map{"CommandLine": long + "who" + long, "Image": long}, ""},
+		{Map{"CommandLine": "CMD.EXE", "Image": `c:\x\Cmd.Exe`}, "cmd"},
+		{Map{"Image": `c:\x\Cmd.Exe`}, ""},
+		{Map{"CommandLine": []any{"a", "WhoAmI"}}, "who"},
+	} {
+		var got []string
+		r.Match("windows", "", "", c.ev, func(cr *CompiledRule) { got = append(got, cr.Rule.Title) })
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("event %d: %v matched, want %q", i, got, c.want)
+		}
+		for _, cr := range rules { // Match alone agrees
+			if cr.Match(c.ev) != strings.Contains(" "+c.want+" ", " "+cr.Rule.Title+" ") {
+				t.Errorf("event %d: %s.Match disagrees with Router.Match", i, cr.Rule.Title)
+			}
+		}
+	}
+}
