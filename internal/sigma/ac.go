@@ -151,3 +151,143 @@ func (a *acSearcher) containsString(s string) bool {
 	}
 	return a.scan(strings.ToLower(s), false)
 }
+
+// acMulti is an Aho–Corasick automaton that reports every needle found,
+// not only whether one was: the prefilter's, over the literals of many
+// rules. Each state lists the needles ending there and links to the
+// nearest shorter suffix state that ends some (its dictionary link), so
+// reporting costs only the needles found.
+type acMulti struct {
+	class  [256]uint8
+	fold   [256]uint8 // class of the byte lower-cased (ASCII)
+	nclass int
+	delta  []int32
+	own    [][]int32 // state → needles ending exactly there
+	dict   []int32   // state → nearest proper suffix state with needles, or -1
+	hasOut []bool    // own or dict
+}
+
+// newACMulti builds the automaton for needles (none empty), or nil when
+// they use every byte value.
+func newACMulti(needles []string) *acMulti {
+	a := &acMulti{nclass: 1}
+	for _, n := range needles {
+		for i := 0; i < len(n); i++ {
+			if a.class[n[i]] == 0 {
+				if a.nclass == 256 {
+					return nil
+				}
+				a.class[n[i]] = uint8(a.nclass)
+				a.nclass++
+			}
+		}
+	}
+	next := [][]int32{a.newRow()}
+	fail := []int32{0}
+	a.own = [][]int32{nil}
+	for k, n := range needles {
+		cur := int32(0)
+		for i := 0; i < len(n); i++ {
+			c := a.class[n[i]]
+			if next[cur][c] < 0 {
+				next = append(next, a.newRow())
+				fail = append(fail, 0)
+				a.own = append(a.own, nil)
+				next[cur][c] = int32(len(next) - 1)
+			}
+			cur = next[cur][c]
+		}
+		a.own[cur] = append(a.own[cur], int32(k))
+	}
+	a.dict = make([]int32, len(next))
+	a.hasOut = make([]bool, len(next))
+	a.dict[0] = -1
+	queue := make([]int32, 0, len(next))
+	for c := 0; c < a.nclass; c++ {
+		if nx := next[0][c]; nx > 0 {
+			fail[nx] = 0
+			queue = append(queue, nx)
+		} else {
+			next[0][c] = 0
+		}
+	}
+	for h := 0; h < len(queue); h++ { // queue keeps the breadth-first order
+		s := queue[h]
+		f := fail[s] // shallower: its row and dictionary link are done
+		if len(a.own[f]) > 0 {
+			a.dict[s] = f
+		} else {
+			a.dict[s] = a.dict[f]
+		}
+		a.hasOut[s] = len(a.own[s]) > 0 || a.dict[s] >= 0
+		for c := 0; c < a.nclass; c++ {
+			nx := next[s][c]
+			if nx < 0 {
+				next[s][c] = next[f][c]
+				continue
+			}
+			fail[nx] = next[f][c]
+			queue = append(queue, nx)
+		}
+	}
+	// Renumber the states breadth first, so the shallow states, where a
+	// scan spends most of its time, share a few cache lines.
+	order := make([]int32, 0, len(next))
+	order = append(order, 0)
+	order = append(order, queue...)
+	renum := make([]int32, len(next))
+	for i, s := range order {
+		renum[s] = int32(i)
+	}
+	a.delta = make([]int32, len(next)*a.nclass)
+	own := make([][]int32, len(next))
+	dict := make([]int32, len(next))
+	hasOut := make([]bool, len(next))
+	for i, s := range order {
+		row := a.delta[i*a.nclass : (i+1)*a.nclass]
+		for c, nx := range next[s] {
+			row[c] = renum[nx]
+		}
+		own[i] = a.own[s]
+		dict[i] = -1
+		if d := a.dict[s]; d >= 0 {
+			dict[i] = renum[d]
+		}
+		hasOut[i] = a.hasOut[s]
+	}
+	a.own, a.dict, a.hasOut = own, dict, hasOut
+	for c := range 256 {
+		a.fold[c] = a.class[lowerByte(byte(c))]
+	}
+	return a
+}
+
+func (a *acMulti) newRow() []int32 {
+	r := make([]int32, a.nclass)
+	for i := range r {
+		r[i] = -1
+	}
+	return r
+}
+
+// each calls found with every needle occurring in s, as often as it
+// occurs; s is lower-cased, or ASCII to fold as it is read when fold is
+// set.
+func (a *acMulti) each(s string, fold bool, found func(needle int32)) {
+	class := &a.class
+	if fold {
+		class = &a.fold
+	}
+	st := int32(0)
+	for i := 0; i < len(s); i++ {
+		st = a.delta[int(st)*a.nclass+int(class[s[i]])]
+		if !a.hasOut[st] {
+			continue
+		}
+		for t := st; t > 0; t = a.dict[t] {
+			for _, k := range a.own[t] {
+				found(k)
+			}
+		}
+	}
+}

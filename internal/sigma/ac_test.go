@@ -59,3 +59,37 @@ func FuzzACSearcher(f *testing.F) {
 		}
 	})
 }
+
+// FuzzACMulti checks that the prefilter's automaton reports every needle
+// as often as it occurs (strings.Count, overlaps included).
+func FuzzACMulti(f *testing.F) {
+	f.Add("ushers", "he", "she", "his", "hers")
+	f.Add("aaaaab", "aab", "ab", "b", "aaaa")
+	f.Add("xyz", "q", "r", "s", "t")
+	f.Add("abab", "ab", "ab", "bab", "a")
+	f.Fuzz(func(t *testing.T, s, n1, n2, n3, n4 string) {
+		var needles []string
+		for _, n := range []string{n1, n2, n3, n4} {
+			if n != "" {
+				needles = append(needles, n)
+			}
+		}
+		a := newACMulti(needles)
+		if a == nil {
+			return
+		}
+		got := make([]int, len(needles))
+		a.each(s, false, func(k int32) { got[k]++ })
+		for k, n := range needles {
+			want := 0
+			for i := 0; i+len(n) <= len(s); i++ {
+				if s[i:i+len(n)] == n {
+					want++
+				}
+			}
+			if got[k] != want {
+				t.Fatalf("needle %q in %q: reported %d times, occurs %d", n, s, got[k], want)
+			}
+		}
+	})
+}

@@ -44,9 +44,12 @@ type evalCtx struct {
 	ev    Event
 	gen   uint32
 	slots []slotVal
-	// kw are the keyword texts, when kwGen == gen.
-	kw    []text
-	kwGen uint32
+	// raw are the keyword texts as the event has them, when rawGen ==
+	// gen; kw the same prepared, when kwGen == gen.
+	raw    []string
+	rawGen uint32
+	kw     []text
+	kwGen  uint32
 	// buf holds the lower-cased ASCII texts of the current event; the
 	// strings made over it (unsafe.String) are only ever compared, never
 	// kept beyond the event, so reset may overwrite it.
@@ -72,7 +75,7 @@ func (c *evalCtx) reset(ev Event) {
 	c.gen++
 	if c.gen == 0 { // wrapped: no slot may look current
 		clear(c.slots)
-		c.kwGen = 0
+		c.kwGen, c.rawGen = 0, 0
 		c.gen = 1
 	}
 	c.buf = c.buf[:0]
@@ -97,18 +100,35 @@ func (c *evalCtx) field(slot int, name string) *slotVal {
 	return s
 }
 
-// keywords are the event's keyword texts, prepared once an event.
-func (c *evalCtx) keywords() ([]text, bool) {
+// rawKeywords are the event's keyword texts, gathered once an event.
+func (c *evalCtx) rawKeywords() ([]string, bool) {
 	kw, ok := c.ev.(Keyworder)
+	if !ok {
+		return nil, false
+	}
+	if c.rawGen != c.gen {
+		c.raw = c.raw[:0]
+		kw.Keywords(func(s string) bool {
+			c.raw = append(c.raw, s)
+			return true
+		})
+		c.rawGen = c.gen
+	}
+	return c.raw, true
+}
+
+// keywords are the event's keyword texts, prepared once an event (only
+// when a keyword search is evaluated: the prefilter reads them raw).
+func (c *evalCtx) keywords() ([]text, bool) {
+	raw, ok := c.rawKeywords()
 	if !ok {
 		return nil, false
 	}
 	if c.kwGen != c.gen {
 		c.kw = c.kw[:0]
-		kw.Keywords(func(s string) bool {
+		for _, s := range raw {
 			c.kw = append(c.kw, c.prepare(s))
-			return true
-		})
+		}
 		c.kwGen = c.gen
 	}
 	return c.kw, true

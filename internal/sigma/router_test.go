@@ -154,6 +154,20 @@ func TestCorpusOnOTRF(t *testing.T) {
 	if matches == 0 {
 		t.Error("no SigmaHQ rule matched an OTRF attack capture")
 	}
+	// The Router's shared literal prefilter skips rules without evaluating
+	// them: it must skip none that matches. Each routed rule alone agrees.
+	alone := 0
+	for i := range evs {
+		ev := &evs[i]
+		for _, c := range router.Rules(ev.Product, ev.Category, ev.Service) {
+			if c.Match(sigma.FromEvent(ev)) {
+				alone++
+			}
+		}
+	}
+	if alone != matches {
+		t.Errorf("the routed rules match %d times one by one, %d times through Router.Match", alone, matches)
+	}
 }
 
 // TestSecurity4688IsProcessCreation: a Security 4688 event, read by
