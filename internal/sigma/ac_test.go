@@ -93,3 +93,45 @@ func FuzzACMulti(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAnchored checks the anchor search against strings.Count on the
+// folded text: every needle reported as often as it occurs.
+func FuzzAnchored(f *testing.F) {
+	f.Add("privilege::debug and SEKURLSA::x", "sekurlsa::", "privilege::debug", "eo.oe.kiwi", "kiwi legit printer")
+	f.Add("::::", "::", ":::", "a::", "::b")
+	f.Fuzz(func(t *testing.T, s, n1, n2, n3, n4 string) {
+		if !isASCII(s) {
+			return
+		}
+		var needles []string
+		for _, n := range []string{n1, n2, n3, n4} {
+			if n != "" {
+				needles = append(needles, strings.ToLower(n))
+			}
+		}
+		a := newAnchored(needles)
+		if a == nil {
+			return
+		}
+		lower := strings.ToLower(s)
+		for _, fold := range []bool{true, false} {
+			text := s
+			if !fold {
+				text = lower
+			}
+			got := make([]int, len(needles))
+			a.each(text, fold, func(k int32) { got[k]++ })
+			for k, n := range needles {
+				want := 0
+				for i := 0; i+len(n) <= len(lower); i++ {
+					if lower[i:i+len(n)] == n {
+						want++
+					}
+				}
+				if got[k] != want {
+					t.Fatalf("fold %v: needle %q in %q: reported %d times, occurs %d", fold, n, s, got[k], want)
+				}
+			}
+		}
+	})
+}

@@ -48,3 +48,32 @@ func TestContextAcrossEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestRegexpLiterals: what the prefilter takes a regular expression to
+// need, lower-cased; folded literals are cut at s (which also folds ſ).
+func TestRegexpLiterals(t *testing.T) {
+	for _, c := range []struct {
+		expr string
+		want []string // nil: nothing known
+	}{
+		{`cmd.{0,5}(?:/c|/r).+powershell`, []string{"powershell"}},
+		{`(?i)Invoke-Mimikatz`, []string{"invoke-mimikatz"}},
+		{`(?i)powershell`, []string{"power"}},
+		// The parser factors the common I out: "i", then ex or nvoke-expre(ssion).
+		{`(?i)(?:IEX|Invoke-Expression)\(`, []string{"ex", "nvoke-expre"}},
+		{`(abc|defg)xy`, []string{"abc", "defg"}},
+		{`(abc)?xy`, []string{"xy"}},
+		{`a*`, nil},
+		{`\d+`, nil},
+		{`(abc|.)`, nil},
+		{`héllo`, []string{"llo"}},
+	} {
+		got, ok := regexpLiterals(c.expr)
+		if !ok {
+			got = nil
+		}
+		if strings.Join(got, "|") != strings.Join(c.want, "|") || (got == nil) != (c.want == nil) {
+			t.Errorf("regexpLiterals(%q) = %q, want %q", c.expr, got, c.want)
+		}
+	}
+}

@@ -1,6 +1,10 @@
 package sigma
 
-import "strings"
+import (
+	"regexp/syntax"
+	"strings"
+	"unicode/utf8"
+)
 
 // A literal prefilter shared by the rules of one log source (built by the
 // Router for each rule list it routes to). Most rules cannot match most
@@ -66,11 +70,13 @@ func (n *fieldNode) necessary() ([]atom, bool) {
 	groupAtoms := func(g []pred) ([]atom, bool) {
 		var out []atom
 		for _, p := range g {
-			lit, ok := predLiteral(p)
+			lits, ok := predLiterals(p)
 			if !ok {
 				return nil, false
 			}
-			out = append(out, mk(lit))
+			for _, lit := range lits {
+				out = append(out, mk(lit))
+			}
 		}
 		return out, len(out) > 0
 	}
@@ -101,17 +107,21 @@ func (n *fieldNode) necessary() ([]atom, bool) {
 	return out, len(out) > 0
 }
 
-// predLiteral is a literal that any text p matches contains, lower-cased
-// as the text it is compared with: a case-insensitive pattern's literal
-// (for a glob, its longest).
-func predLiteral(p pred) (string, bool) {
+// predLiterals are literals one of which any text p matches contains,
+// lower-cased as the text it is compared with: a case-insensitive
+// pattern's literal (for a glob, its longest), or what a regular
+// expression needs (see regexpLiterals).
+func predLiterals(p pred) ([]string, bool) {
+	if rp, ok := p.(*rePred); ok {
+		return regexpLiterals(rp.re.String())
+	}
 	sp, ok := p.(*strPred)
 	if !ok || sp.m.cased {
-		return "", false
+		return nil, false
 	}
 	switch sp.m.kind {
 	case mEqual, mPrefix, mSuffix, mContains:
-		return sp.m.lit, sp.m.lit != ""
+		return []string{sp.m.lit}, sp.m.lit != ""
 	case mGlob:
 		lit := ""
 		for _, t := range sp.m.glob {
@@ -119,9 +129,91 @@ func predLiteral(p pred) (string, bool) {
 				lit = t.lit
 			}
 		}
-		return lit, lit != ""
+		return []string{lit}, lit != ""
 	}
-	return "", false
+	return nil, false
+}
+
+// regexpLiterals are ASCII literals, lower-cased, one of which every text
+// the regular expression matches contains: a literal the expression
+// cannot match without (the best of a concatenation's, every branch's of
+// an alternation). The expression runs on the text as it is; its ASCII
+// literal in the text is the literal lower-cased in the lower-cased text.
+// Under case folding an s also matches ſ (U+017F), which lower-casing
+// leaves alone, so a folded literal is cut at its s.
+func regexpLiterals(expr string) ([]string, bool) {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil, false
+	}
+	return reLits(re.Simplify())
+}
+
+func reLits(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		best := ""
+		var cur []byte
+		flush := func() {
+			if len(cur) > len(best) {
+				best = string(cur)
+			}
+			cur = cur[:0]
+		}
+		for _, r := range re.Rune {
+			if r >= utf8.RuneSelf || (re.Flags&syntax.FoldCase != 0 && (r == 's' || r == 'S')) {
+				flush()
+				continue
+			}
+			cur = append(cur, lowerByte(byte(r)))
+		}
+		flush()
+		return []string{best}, best != ""
+	case syntax.OpCapture:
+		return reLits(re.Sub[0])
+	case syntax.OpPlus:
+		return reLits(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return reLits(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		var best []string
+		found := false
+		for _, s := range re.Sub {
+			if l, ok := reLits(s); ok && (!found || betterLits(l, best)) {
+				best, found = l, true
+			}
+		}
+		return best, found
+	case syntax.OpAlternate:
+		var all []string
+		for _, s := range re.Sub {
+			l, ok := reLits(s)
+			if !ok {
+				return nil, false
+			}
+			all = append(all, l...)
+		}
+		return all, len(all) > 0
+	}
+	return nil, false
+}
+
+func betterLits(a, b []string) bool {
+	shortest := func(l []string) int {
+		n := -1
+		for _, s := range l {
+			if n < 0 || len(s) < n {
+				n = len(s)
+			}
+		}
+		return n
+	}
+	if sa, sb := shortest(a), shortest(b); sa != sb {
+		return sa > sb
+	}
+	return len(a) < len(b)
 }
 
 // betterAtoms prefers the set whose shortest literal is longest (a
@@ -171,6 +263,7 @@ type pfField struct {
 	slot    int
 	keyword bool
 	ac      *acMulti // nil: too many distinct bytes, every rule passes
+	anchors *anchored // for long texts, when the needles have rare parts
 	rules   []int32  // needle → rule; the rules with atoms here when ac is nil
 	users   []int32  // the rules with atoms here (for values that are not text)
 }
@@ -214,6 +307,7 @@ func newPrefilter(rules []*CompiledRule) *prefilter {
 	}
 	for j := range pf.fields {
 		pf.fields[j].ac = newACMulti(needles[j])
+		pf.fields[j].anchors = newAnchored(needles[j])
 	}
 	return pf
 }
@@ -262,8 +356,13 @@ func (f *pfField) scan(s string, fold bool, hits []uint64) {
 		}
 		return
 	}
-	f.ac.each(s, fold, func(needle int32) {
+	found := func(needle int32) {
 		r := f.rules[needle]
 		hits[r/64] |= 1 << (r % 64)
-	})
+	}
+	if f.anchors != nil && len(s) >= anchorMinText {
+		f.anchors.each(s, fold, found)
+		return
+	}
+	f.ac.each(s, fold, found)
 }
