@@ -262,10 +262,10 @@ type pfField struct {
 	field   string
 	slot    int
 	keyword bool
-	ac      *acMulti // nil: too many distinct bytes, every rule passes
+	ac      *acMulti  // nil: too many distinct bytes, every rule passes
 	anchors *anchored // for long texts, when the needles have rare parts
-	rules   []int32  // needle → rule; the rules with atoms here when ac is nil
-	users   []int32  // the rules with atoms here (for values that are not text)
+	rules   []int32   // needle → rule; the rules with atoms here when ac is nil
+	users   []int32   // the rules with atoms here (for values that are not text)
 }
 
 func newPrefilter(rules []*CompiledRule) *prefilter {
