@@ -21,9 +21,12 @@
 //   - CompiledRule.Match evaluates the tree against an Event, a small
 //     interface a consumer implements (Map and FromEvent are the two
 //     adapters shipped here). Evaluation uses no reflection, allocates
-//     nothing for ASCII field values (a keyword search costs one closure),
-//     short-circuits and/or, and finds a field's long lists of contains
-//     values in one pass (Aho–Corasick).
+//     nothing for ASCII field values, short-circuits and/or, and finds a
+//     field's long lists of contains values in one pass (Aho–Corasick).
+//     Its scratch is a pooled evaluation context (ctx.go): each field a
+//     rule tests is looked up and lower-cased once an event, so that
+//     case-insensitive tests are plain strings.Contains, HasPrefix,
+//     HasSuffix and ==.
 //
 // LoadDir and LoadFS load a whole corpus (a Corpus): the compiled rules,
 // the correlations, and for every rule that could not be loaded the file,
@@ -58,7 +61,12 @@
 // rule applies to an event of a given product, category and service, and a
 // Router keeps, per log source, the rules that apply (Security 4688 is
 // process_creation because ingest names it so; see
-// internal/ingest/logsources.yaml).
+// internal/ingest/logsources.yaml). Router.Match is the fast path: one
+// evaluation context for all the rules an event meets, and a literal
+// prefilter shared by the rules of a log source (prefilter.go) that skips
+// a rule when a literal its condition needs is absent from the event —
+// one automaton pass a field, or rare anchors found with strings.Index in
+// long texts (anchor.go) — and never changes an answer.
 //
 // Filters (meta-rules, the filters specification) are parsed by
 // ParseFilter and compiled by CompileFilter; CompiledRule.WithFilters
