@@ -106,41 +106,103 @@ type HuntReport struct {
 // every rule h routes it to that it matches (and every correlation that
 // completes: files are read in the order given, so correlations see
 // events in that order). An error from fn stops the
-// hunt; a file that cannot be read is an error naming it.
+// hunt; a file that cannot be read is an error naming it, after the
+// events read from it before the error are hunted.
+//
+// Reading and normalising run on their own goroutine, a batch of events
+// ahead of matching, so that on two cores the two overlap; matching, the
+// correlations and fn stay on the caller's goroutine, in file order. n
+// must not be used elsewhere until HuntFiles returns.
 func HuntFiles(ctx context.Context, h *Hunter, n *ingest.Normaliser, paths []string, progress ingest.FileProgress, fn func(Hit) error) (HuntReport, error) {
 	var rep HuntReport
 	files, err := expand(paths)
 	if err != nil {
 		return rep, err
 	}
-	for _, f := range files {
-		rep.Files++
-		err := ingest.ReadFile(ctx, f, ingest.FileOptions{}, progress, func(r ingest.Record) error {
-			ev := n.Normalise(r)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []huntItem, 4)
+	// Written by the reader, read once batches is closed.
+	var readErr error
+	var readFiles int
+	go func() {
+		defer close(batches)
+		batch := make([]huntItem, 0, huntBatch)
+		send := func() bool {
+			if len(batch) == 0 {
+				return true
+			}
+			select {
+			case batches <- batch:
+				batch = make([]huntItem, 0, huntBatch)
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for _, f := range files {
+			readFiles++
+			err := ingest.ReadFile(ctx, f, ingest.FileOptions{}, progress, func(r ingest.Record) error {
+				batch = append(batch, huntItem{file: f, line: r.Line, ev: n.Normalise(r)})
+				if len(batch) == huntBatch && !send() {
+					return ctx.Err()
+				}
+				return nil
+			})
+			if err != nil {
+				readErr = err
+				send()
+				return
+			}
+		}
+		send()
+	}()
+	var ferr error
+	for batch := range batches {
+		if ferr != nil {
+			continue // the reader stops at ctx; let it
+		}
+		for i := range batch {
+			it := &batch[i]
+			ev := &it.ev
 			rep.Events++
 			if ev.ParseError != "" {
 				rep.Unparsed++
 			}
-			var ferr error
-			h.Detect(&ev, func(c *CompiledRule) {
+			h.Detect(ev, func(c *CompiledRule) {
 				if ferr == nil {
 					rep.Hits++
-					ferr = fn(Hit{Rule: c, File: f, Line: r.Line, Event: &ev})
+					ferr = fn(Hit{Rule: c, File: it.file, Line: it.line, Event: ev})
 				}
 			}, func(c *CompiledRule, x CorrelationHit) {
 				if ferr == nil {
 					rep.Hits++
-					ferr = fn(Hit{Rule: c, Correlation: &x, File: f, Line: r.Line, Event: &ev})
+					ferr = fn(Hit{Rule: c, Correlation: &x, File: it.file, Line: it.line, Event: ev})
 				}
 			})
-			return ferr
-		})
-		if err != nil {
-			return rep, err
+			if ferr != nil {
+				cancel()
+				break
+			}
 		}
 	}
-	return rep, nil
+	rep.Files = readFiles
+	if ferr != nil {
+		return rep, ferr
+	}
+	return rep, readErr
 }
+
+// huntItem is one normalised event on its way from the reader to the
+// matcher.
+type huntItem struct {
+	file string
+	line int64
+	ev   events.Event
+}
+
+// huntBatch is how many events the reader hands over at a time.
+const huntBatch = 256
 
 // expand turns directories into the files under them, in name order.
 func expand(paths []string) ([]string, error) {

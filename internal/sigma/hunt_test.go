@@ -1,9 +1,16 @@
 package sigma
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vigil-health/vigil/internal/events"
+	"github.com/vigil-health/vigil/internal/ingest"
 )
 
 // TestHunterRoutes runs a rule only on events of its log source.
@@ -41,5 +48,57 @@ func TestHunterRoutes(t *testing.T) {
 	}
 	if h.Rules() != 3 {
 		t.Errorf("Rules() = %d", h.Rules())
+	}
+}
+
+// TestHuntFilesStops: reading runs ahead of matching on its own
+// goroutine; an error from fn still stops the hunt at once and is the
+// one returned, and a file that cannot be read is an error naming it,
+// after the files before it were hunted.
+func TestHuntFilesStops(t *testing.T) {
+	c, err := ParseAndCompile([]byte("title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    CommandLine|contains: whoami\n  condition: sel\n"), "r.yml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHunter([]*CompiledRule{c})
+	n, err := ingest.New(ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&b, `{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"pc%d","CommandLine":"whoami /all","Image":"C:\\Windows\\whoami.exe"}`+"\n", i)
+	}
+	file := filepath.Join(dir, "a.jsonl")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := HuntFiles(context.Background(), h, n, []string{file}, nil, func(Hit) error { return nil })
+	if err != nil || rep.Events != 5000 || rep.Hits != 5000 || rep.Files != 1 {
+		t.Fatalf("hunt: %+v, %v; want 5000 events and hits in 1 file", rep, err)
+	}
+	stop := errors.New("enough")
+	seen := 0
+	rep, err = HuntFiles(context.Background(), h, n, []string{file}, nil, func(x Hit) error {
+		seen++
+		if x.Line != int64(seen) {
+			t.Errorf("hit %d on line %d", seen, x.Line)
+		}
+		if seen == 10 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || seen != 10 || rep.Hits != 10 {
+		t.Errorf("fn's error: %v after %d hits (%+v), want %v after 10", err, seen, rep, stop)
+	}
+	bad := filepath.Join(dir, "bad.jsonl.gz") // a gzip header, then nothing gzip can read
+	if err := os.WriteFile(bad, []byte{0x1f, 0x8b, 0, 0}, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = HuntFiles(context.Background(), h, n, []string{file, bad}, nil, func(Hit) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "bad.jsonl.gz") || rep.Hits != 5000 || rep.Files != 2 {
+		t.Errorf("unreadable file: %v (%+v), want an error naming bad.jsonl.gz after 5000 hits", err, rep)
 	}
 }
