@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/vigil-health/vigil/internal/events"
+	"github.com/vigil-health/vigil/internal/testneed"
 )
 
 const procRule = `title: Whoami
@@ -67,8 +68,13 @@ func TestFromEvent(t *testing.T) {
 }
 
 // TestMatchAllocs: evaluating a compiled rule against an ASCII event
-// allocates nothing (case folding is done in place).
+// allocates nothing (lower-casing is into the pooled context's buffer).
+// Under the race detector sync.Pool drops items at random on purpose,
+// so a context is sometimes made afresh: the count is not checked there.
 func TestMatchAllocs(t *testing.T) {
+	if testneed.Race {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
 	c, err := ParseAndCompile([]byte(procRule), "r.yml", Options{})
 	if err != nil {
 		t.Fatal(err)
