@@ -88,7 +88,7 @@ func cpuTime() time.Duration {
 
 // BenchmarkAllRulesOTRFSample is the engine measured as issue 17
 // measured other engines: every one of the 2,407 Windows rules on every
-// event of a 10,010-event sample (the first 715 events of each of the 14
+// event of a 10,010-line sample (the first 715 lines of each of the 14
 // OTRF captures, the sample docs/performance.md's peer ran on), with
 // CompiledRule.Match — no routing, no shared prefilter, events parsed
 // before the timer.
