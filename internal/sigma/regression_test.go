@@ -52,6 +52,10 @@ func TestRegression(t *testing.T) {
 		cases++
 		name := row[col["rule_path"]]
 		got, want, err := runCase(norm, dir, row[col["rule_path"]], row[col["json_file"]], row[col["match_count"]])
+		var rd *routerDisagrees
+		if errors.As(err, &rd) {
+			t.Errorf("%s: %v", name, err)
+		}
 		switch {
 		case err != nil:
 			failures = append(failures, fmt.Sprintf("%s: %v", name, err))
@@ -99,6 +103,11 @@ func runCase(norm *ingest.Normaliser, dir, rulePath, jsonPath, count string) (go
 		return 0, want, err
 	}
 	now := time.Now()
+	// The Router (log-source routing, the shared literal prefilter)
+	// must agree with the rule alone on every event: these are the
+	// events the rule was written to catch.
+	router := sigma.NewRouter([]*sigma.CompiledRule{rule})
+	routed := 0
 	for _, raw := range evs {
 		ev := norm.Parse(raw, events.Source{Protocol: "file"}, now)
 		if ev.ParseError != "" {
@@ -107,6 +116,10 @@ func runCase(norm *ingest.Normaliser, dir, rulePath, jsonPath, count string) (go
 		if rule.Rule.Logsource.Covers(ev.Product, ev.Category, ev.Service) && rule.Match(sigma.FromEvent(&ev)) {
 			got++
 		}
+		routed += router.Match(ev.Product, ev.Category, ev.Service, sigma.FromEvent(&ev), nil)
+	}
+	if routed != got {
+		return got, want, &routerDisagrees{routed: routed, alone: got}
 	}
 	return got, want, nil
 }
@@ -144,4 +157,12 @@ func readEVTXJSON(path string) ([][]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// routerDisagrees is a case where Router.Match (routing and the shared
+// literal prefilter) found other matches than the rule alone.
+type routerDisagrees struct{ routed, alone int }
+
+func (e *routerDisagrees) Error() string {
+	return fmt.Sprintf("Router.Match matched %d events, the rule alone %d", e.routed, e.alone)
 }
