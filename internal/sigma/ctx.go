@@ -9,8 +9,9 @@ import (
 // fieldSlots numbers every field name a compiled rule tests, so that an
 // evaluation context can keep one cache entry a field in a slice rather
 // than a map. The numbering is process-wide (rules compiled apart share
-// it) and only grows; it holds the names of the rules loaded, a few
-// thousand at most.
+// it) and only grows; SigmaHQ's rules name about 1,500 fields. Past
+// maxFieldSlots names (a server compiling rules people write, for
+// years) a name gets no slot and is looked up uncached.
 var fieldSlots = struct {
 	sync.RWMutex
 	ids map[string]int
@@ -28,10 +29,16 @@ func fieldSlot(name string) int {
 	if id, ok := fieldSlots.ids[name]; ok {
 		return id
 	}
+	if len(fieldSlots.ids) >= maxFieldSlots {
+		return -1
+	}
 	id = len(fieldSlots.ids)
 	fieldSlots.ids[name] = id
 	return id
 }
+
+// maxFieldSlots bounds fieldSlots (and each context's cache).
+const maxFieldSlots = 1 << 16
 
 // evalCtx is the scratch of one event's evaluation, shared by every rule
 // the event meets: each field a rule tests is looked up once and its
@@ -83,6 +90,11 @@ func (c *evalCtx) reset(ev Event) {
 
 // field is ev.Field(name) through the cache; slot is fieldSlot(name).
 func (c *evalCtx) field(slot int, name string) *slotVal {
+	if slot < 0 {
+		s := &slotVal{gen: c.gen}
+		c.fill(s, name)
+		return s
+	}
 	if slot >= len(c.slots) {
 		c.slots = append(c.slots, make([]slotVal, slot+1-len(c.slots))...)
 	}
@@ -91,13 +103,17 @@ func (c *evalCtx) field(slot int, name string) *slotVal {
 		return s
 	}
 	s.gen = c.gen
+	c.fill(s, name)
+	return s
+}
+
+func (c *evalCtx) fill(s *slotVal, name string) {
 	s.v, s.ok = c.ev.Field(name)
 	s.str = false
 	if str, isStr := s.v.(string); isStr {
 		s.str = true
 		s.t = c.prepare(str)
 	}
-	return s
 }
 
 // rawKeywords are the event's keyword texts, gathered once an event.

@@ -77,3 +77,64 @@ func TestRegexpLiterals(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldWithoutSlot: a field that got no slot (the numbering full) is
+// looked up uncached, with the same answers.
+func TestFieldWithoutSlot(t *testing.T) {
+	c, err := ParseAndCompile([]byte("title: t\nlogsource: {product: windows}\ndetection:\n  s: {CommandLine|contains: whoami, Image|endswith: '\\cmd.exe'}\n  condition: s\n"), "r.yml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unslot func(n node)
+	unslot = func(n node) {
+		switch x := n.(type) {
+		case *andNode:
+			for _, k := range x.kids {
+				unslot(k)
+			}
+		case *orNode:
+			for _, k := range x.kids {
+				unslot(k)
+			}
+		case *refNode:
+			unslot(x.kid)
+		case *fieldNode:
+			x.slot = -1
+		}
+	}
+	unslot(c.cond)
+	r := NewRouter([]*CompiledRule{c})
+	for _, ev := range []Map{
+		{"CommandLine": "cmd /c WHOAMI", "Image": `C:\Windows\CMD.EXE`},
+		{"CommandLine": "cmd /c dir", "Image": `C:\Windows\CMD.EXE`},
+		{"CommandLine": "whoami", "Image": `C:\Windows\notepad.exe`},
+		{"CommandLine": "cmd.exe", "Image": `C:\whoami\cmd.exe`},
+	} {
+		want := strings.Contains(strings.ToLower(ev["CommandLine"].(string)), "whoami") &&
+			strings.HasSuffix(strings.ToLower(ev["Image"].(string)), `\cmd.exe`)
+		if got := c.Match(ev); got != want {
+			t.Errorf("Match(%v) = %v, want %v", ev, got, want)
+		}
+		if got := r.Match("windows", "", "", ev, nil) == 1; got != want {
+			t.Errorf("Router.Match(%v) = %v, want %v", ev, got, want)
+		}
+	}
+	// Two rules whose atoms are on two fields without slots: the
+	// prefilter keeps the fields apart.
+	img, err := ParseAndCompile([]byte("title: img\nlogsource: {product: windows}\ndetection:\n  s: {Image|endswith: '\\cmd.exe'}\n  condition: s\n"), "i.yml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	who, err := ParseAndCompile([]byte("title: who\nlogsource: {product: windows}\ndetection:\n  s: {CommandLine|contains: whoami}\n  condition: s\n"), "w.yml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unslot(img.cond)
+	unslot(who.cond)
+	r = NewRouter([]*CompiledRule{who, img})
+	var fired []string
+	r.Match("windows", "", "", Map{"CommandLine": "dir", "Image": `C:\cmd.exe`}, func(cr *CompiledRule) { fired = append(fired, cr.Rule.Title) })
+	if len(fired) != 1 || fired[0] != "img" {
+		t.Errorf("Router.Match fired %v, want [img]", fired)
+	}
+}

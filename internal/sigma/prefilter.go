@@ -271,7 +271,7 @@ type pfField struct {
 func newPrefilter(rules []*CompiledRule) *prefilter {
 	pf := &prefilter{n: len(rules), always: make([]uint64, (len(rules)+63)/64)}
 	type key struct {
-		slot    int
+		field   string // by name: a field without a slot has slot -1
 		keyword bool
 	}
 	idx := map[key]int{}
@@ -284,7 +284,7 @@ func newPrefilter(rules []*CompiledRule) *prefilter {
 		}
 		seen := map[int]bool{}
 		for _, a := range atoms {
-			k := key{a.slot, a.keyword}
+			k := key{a.field, a.keyword}
 			j, ok := idx[k]
 			if !ok {
 				j = len(pf.fields)
