@@ -1,0 +1,184 @@
+package analytics
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/events"
+)
+
+// firstSeen remembers, per organisation and key, every value seen (up to
+// the bounds), and reports a value never seen before for its key once the
+// organisation's learning period is over. Times are the events' own, so a
+// replay of recorded events learns and alerts as the live stream did.
+type firstSeen struct {
+	orgs map[string]*fsOrg
+}
+
+// fsOrg is one organisation's state. Times are Unix seconds.
+type fsOrg struct {
+	Since int64             `json:"since"` // the first matching event
+	N     int               `json:"n"`     // values held over all keys
+	Keys  map[string]*fsKey `json:"keys"`
+}
+
+type fsKey struct {
+	First  int64            `json:"first"`
+	Last   int64            `json:"last"`
+	Values map[string]int64 `json:"values"` // value → last seen
+}
+
+func newFirstSeen() *firstSeen { return &firstSeen{orgs: map[string]*fsOrg{}} }
+
+func (d *firstSeen) observe(a *analytic, ev *events.Event, out []Finding) []Finding {
+	key, keyShown, ok := a.texts(a.key, ev)
+	if !ok {
+		return out
+	}
+	val, valShown, ok := a.texts(a.val, ev)
+	if !ok {
+		return out
+	}
+	t := ev.EventTime.Unix()
+	o := d.orgs[ev.Org]
+	if o == nil {
+		o = &fsOrg{Since: t, Keys: map[string]*fsKey{}}
+		d.orgs[ev.Org] = o
+	}
+	if t < o.Since {
+		o.Since = t
+	}
+	k := o.Keys[key]
+	newKey := k == nil
+	if newKey {
+		k = &fsKey{First: t, Last: t, Values: map[string]int64{}}
+		o.Keys[key] = k
+	}
+	if t > k.Last {
+		k.Last = t
+	}
+	if last, seen := k.Values[val]; seen {
+		if t > last {
+			k.Values[val] = t
+		}
+		return out
+	}
+	known := len(k.Values)
+	k.Values[val] = t
+	o.N++
+	if len(k.Values) > a.cfg.MaxValues {
+		before := len(k.Values)
+		evict(k.Values, a.cfg.MaxValues, func(v int64) int64 { return v })
+		o.N -= before - len(k.Values)
+	}
+	if o.N > a.cfg.MaxEntries {
+		o.N = trimKeys(o.Keys, o.N, a.cfg.MaxEntries, func(k *fsKey) (int64, int) { return k.Last, len(k.Values) })
+	}
+	learnUntil := o.Since + int64(a.cfg.Learning/time.Second)
+	if t < learnUntil || newKey && !a.cfg.AlertNewKeys {
+		return out
+	}
+	f := a.finding(ev, ev.EventTime)
+	f.Ref = keyShown + " → " + valShown
+	f.Details["key"], f.Details["value"] = keyShown, valShown
+	f.Details["known_values"] = strconv.Itoa(known)
+	f.Details["watching_since"] = when(time.Unix(o.Since, 0))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s was seen for %s for the first time at %s.", valShown, keyShown, when(ev.EventTime))
+	fmt.Fprintf(&b, " Organisation %s has been watched since %s (learning until %s);", ev.Org, when(time.Unix(o.Since, 0)), when(time.Unix(learnUntil, 0)))
+	if newKey {
+		b.WriteString(" the key itself is new.")
+	} else {
+		f.Details["key_first_seen"] = when(time.Unix(k.First, 0))
+		fmt.Fprintf(&b, " the key was first seen at %s and had %d known value%s", when(time.Unix(k.First, 0)), known, plural(known))
+		if ex := examples(k.Values, val, 3); len(ex) > 0 {
+			fmt.Fprintf(&b, ", most recently %s", strings.Join(ex, ", "))
+		}
+		b.WriteString(".")
+	}
+	f.Explanation = b.String()
+	return append(out, f)
+}
+
+func (d *firstSeen) tick(_ *analytic, _ time.Time, out []Finding) []Finding { return out }
+
+func (d *firstSeen) save() any { return d.orgs }
+
+func (d *firstSeen) load(_ *analytic, b []byte) error {
+	m := map[string]*fsOrg{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	for org, o := range m {
+		if o == nil || o.Keys == nil {
+			return fmt.Errorf("organisation %q: no keys", org)
+		}
+		n := 0
+		for k, v := range o.Keys {
+			if v == nil || v.Values == nil {
+				return fmt.Errorf("organisation %q key %q: no values", org, k)
+			}
+			n += len(v.Values)
+		}
+		o.N = n
+	}
+	d.orgs = m
+	return nil
+}
+
+// examples returns up to n of the most recently seen values other than
+// skip, newest first.
+func examples(vals map[string]int64, skip string, n int) []string {
+	type tv struct {
+		v string
+		t int64
+	}
+	all := make([]tv, 0, len(vals))
+	for v, t := range vals {
+		if v != skip {
+			all = append(all, tv{v, t})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].t > all[j].t || all[i].t == all[j].t && all[i].v < all[j].v })
+	var out []string
+	for i := 0; i < len(all) && i < n; i++ {
+		out = append(out, all[i].v)
+	}
+	return out
+}
+
+// trimKeys drops the least recently seen keys of m until the values they
+// hold, n in all, are at most seven eighths of max; it returns the new n.
+func trimKeys[K any](m map[string]K, n, max int, stat func(K) (last int64, size int)) int {
+	type kl struct {
+		k    string
+		last int64
+	}
+	all := make([]kl, 0, len(m))
+	for k, v := range m {
+		last, _ := stat(v)
+		all = append(all, kl{k, last})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].last < all[j].last })
+	target := max - max/8
+	for _, x := range all {
+		if n <= target || len(m) == 1 {
+			break
+		}
+		_, size := stat(m[x.k])
+		delete(m, x.k)
+		n -= size
+	}
+	return n
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
