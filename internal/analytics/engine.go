@@ -234,30 +234,26 @@ func (a *analytic) texts(refs []fieldRef, ev *events.Event) (key, shown string, 
 	return k.String(), s.String(), true
 }
 
-// finding starts a finding of a from ev.
+// finding starts a finding of a from ev (nil for none).
 func (a *analytic) finding(ev *events.Event, at time.Time) Finding {
 	f := Finding{Analytic: a.cfg.Name, Kind: a.cfg.Kind, Title: a.cfg.Title, Level: a.cfg.Level, Time: at.UTC(), Details: map[string]string{}}
 	if ev != nil {
 		f.Org = ev.Org
 		f.EventIDs = []string{ev.ID}
-		for i, r := range a.entities {
-			if r == nil {
-				continue
-			}
-			t := r.text(ev)
-			switch i {
-			case 0:
-				f.Entities.User = t
-			case 1:
-				f.Entities.Host = t
-			case 2:
-				f.Entities.IP = t
-			case 3:
-				f.Entities.Country = t
-			}
-		}
+		f.Entities = a.entitiesOf(ev)
 	}
 	return f
+}
+
+// entitiesOf reads the entities a names from ev.
+func (a *analytic) entitiesOf(ev *events.Event) Entities {
+	var e Entities
+	for i, dst := range []*string{&e.User, &e.Host, &e.IP, &e.Country} {
+		if r := a.entities[i]; r != nil {
+			*dst = r.text(ev)
+		}
+	}
+	return e
 }
 
 // evict drops the least recently seen entries of m, an eighth of max at a

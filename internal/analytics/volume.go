@@ -40,6 +40,9 @@ type volGroup struct {
 	Cur    int64    `json:"cur"`   // the open hour
 	Last   int64    `json:"last"`  // the last hour with an event
 	Dir    int8     `json:"dir,omitempty"`
+	// Entities are those of the group's first event (the sender, for a
+	// group by @host).
+	Entities Entities `json:"entities"`
 	Counts []uint32 `json:"counts"`
 }
 
@@ -71,7 +74,7 @@ func (d *volume) observe(a *analytic, ev *events.Event, out []Finding) []Finding
 	if g == nil {
 		// The hour it is first seen in is only partly watched: the
 		// baseline starts with the next.
-		g = &volGroup{Shown: shown, Since: h + 1, Cur: h, Last: h, Counts: make([]uint32, ringHours(a))}
+		g = &volGroup{Shown: shown, Since: h + 1, Cur: h, Last: h, Counts: make([]uint32, ringHours(a)), Entities: a.entitiesOf(ev)}
 		o.Groups[key] = g
 		if len(o.Groups) > a.cfg.MaxGroups {
 			evict(o.Groups, a.cfg.MaxGroups, func(g *volGroup) int64 { return g.Last })
@@ -144,12 +147,17 @@ func (g *volGroup) judge(a *analytic, org string, x int64, out []Finding) []Find
 	}
 	prev := g.Dir
 	g.Dir = dir
+	if dir == 0 && prev < 0 && count == 0 {
+		// Silence lasts until events come back, though a quiet night's
+		// zero is within its baseline: one finding, not one a day.
+		g.Dir = prev
+	}
 	if dir == 0 || dir == prev {
 		return out
 	}
 	start := time.Unix(x*3600, 0).UTC()
 	f := a.finding(nil, start.Add(time.Hour))
-	f.Org = org
+	f.Org, f.Entities = org, g.Entities
 	f.Ref = g.Shown + " @ " + start.Format("2006-01-02T15")
 	lo, hi := math.Max(0, med-a.cfg.K*scale), med+a.cfg.K*scale
 	what := "surge"
