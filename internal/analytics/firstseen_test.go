@@ -119,26 +119,7 @@ func eventByID(evs []events.Event, id string) *events.Event {
 // svchost.exe — after that is a new parent of a service binary.
 func TestFirstSeenServiceParentOTRF(t *testing.T) {
 	evs := theshire(t)
-	var wmi *events.Event
-	for i := range evs {
-		ev := &evs[i]
-		if ev.Category == "process_creation" && ev.Service == "sysmon" && ev.Source.Host == "WORKSTATION6.theshire.local" &&
-			strings.HasSuffix(events.FieldText(ev.Fields["Image"]), `\WmiPrvSE.exe`) {
-			wmi = ev
-			break
-		}
-	}
-	if wmi == nil {
-		t.Fatal("no WmiPrvSE.exe process creation on WORKSTATION6 in the captures")
-	}
-	forged := *wmi
-	forged.Fields = map[string]any{}
-	for k, v := range wmi.Fields {
-		forged.Fields[k] = v
-	}
-	forged.Fields["ParentImage"] = `C:\Users\pgustavo\AppData\Local\Temp\updater.exe`
-	forged.ID, forged.EventTime = "forged-parent", time.Date(2020, 12, 20, 10, 0, 0, 0, time.UTC)
-	forged.ReceivedAt = forged.EventTime
+	forged := forgedParent(t, evs)
 
 	e, err := New(nil)
 	if err != nil {
@@ -159,4 +140,31 @@ func TestFirstSeenServiceParentOTRF(t *testing.T) {
 			t.Errorf("explanation %q (want %q and the known parent svchost.exe), events %v, level %s", fs[0].Explanation, want, fs[0].EventIDs, fs[0].Level)
 		}
 	}
+}
+
+// forgedParent is a real WmiPrvSE.exe process creation on WORKSTATION6
+// from evs, copied to 2020-12-20 10:00 with a user's binary as parent.
+func forgedParent(t testing.TB, evs []events.Event) events.Event {
+	t.Helper()
+	var wmi *events.Event
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Category == "process_creation" && ev.Service == "sysmon" && ev.Source.Host == "WORKSTATION6.theshire.local" &&
+			strings.HasSuffix(events.FieldText(ev.Fields["Image"]), `\WmiPrvSE.exe`) {
+			wmi = ev
+			break
+		}
+	}
+	if wmi == nil {
+		t.Fatal("no WmiPrvSE.exe process creation on WORKSTATION6 in the captures")
+	}
+	forged := *wmi
+	forged.Fields = map[string]any{}
+	for k, v := range wmi.Fields {
+		forged.Fields[k] = v
+	}
+	forged.Fields["ParentImage"] = `C:\Users\pgustavo\AppData\Local\Temp\updater.exe`
+	forged.ID, forged.EventTime = "forged-parent", time.Date(2020, 12, 20, 10, 0, 0, 0, time.UTC)
+	forged.ReceivedAt = forged.EventTime
+	return forged
 }
