@@ -28,7 +28,7 @@ const (
 // stored alert's occurrences), the explanation as description, the user,
 // host and IP as observables and the details, entities and event IDs as
 // fields. TLP is amber: the explanation names people and hosts.
-func (f *Finding) Alert() cases.NewAlert {
+func (f Finding) Alert() cases.NewAlert {
 	at := f.Time
 	n := cases.NewAlert{
 		Source: AlertSource, Type: f.Analytic, SourceRef: oneLine(f.Ref, safetext.MaxName),
@@ -46,7 +46,7 @@ func (f *Finding) Alert() cases.NewAlert {
 		n.Title = oneLine(f.Title+": "+subject, maxAlertTitle)
 	}
 	for _, o := range []cases.Observable{{Type: cases.ObsUser, Value: f.Entities.User}, {Type: cases.ObsHost, Value: f.Entities.Host}, {Type: cases.ObsIP, Value: f.Entities.IP}} {
-		if o.Value == "" {
+		if o.Value = oneLine(o.Value, 1024); o.Value == "" {
 			continue
 		}
 		// An entity the inbox would refuse as an observable (an IP field
@@ -72,7 +72,7 @@ func (f *Finding) Alert() cases.NewAlert {
 }
 
 // subject is what the finding is about, for the alert's title.
-func (f *Finding) subject() string {
+func (f Finding) subject() string {
 	switch f.Kind {
 	case KindFirstSeen, KindRare:
 		return f.Details["value"] + " for " + f.Details["key"]

@@ -53,7 +53,7 @@ var entityNames = []string{"user", "host", "ip", "country"}
 // ID is a stable identifier of the finding (of its analytic, organisation
 // and Ref): a publisher can use it as the message ID, so that a finding
 // made again after a restart is not stored twice.
-func (f *Finding) ID() string {
+func (f Finding) ID() string {
 	h := sha256.Sum256([]byte(f.Analytic + "\x00" + f.Org + "\x00" + f.Ref))
 	return hex.EncodeToString(h[:16])
 }
