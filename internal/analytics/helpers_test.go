@@ -101,3 +101,15 @@ func sameList(t testing.TB, what string, got, want []string) {
 		t.Errorf("%s:\ngot  %d:\n\t%s\nwant %d:\n\t%s", what, len(got), strings.Join(got, "\n\t"), len(want), strings.Join(want, "\n\t"))
 	}
 }
+
+// testEvent builds a small event for filter tests.
+type testEvent struct {
+	Product string
+	Fields  map[string]any
+}
+
+func (e *testEvent) event() *events.Event {
+	return &events.Event{Org: "RJ1", Product: e.Product, Fields: e.Fields}
+}
+
+func (e *testEvent) matchesNot(f filter) bool { return !f.match(e.event()) }

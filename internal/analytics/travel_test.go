@@ -162,3 +162,34 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+// A user who signed in from Great Britain every day for three weeks and
+// then from Australia has signed in from a country new for them; the
+// first fortnight is learning, so a first Australian sign-in on day 5 of
+// another user's history is not reported.
+func TestNewCountryForUser(t *testing.T) {
+	e, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []events.Event
+	for day := range 21 {
+		at := t9.Add(time.Duration(day) * 24 * time.Hour)
+		evs = append(evs, entraSignIn(t, false, "a"+strconv.Itoa(day), "alice@rj1.nhs.test", london, at))
+		if day == 4 {
+			evs = append(evs, entraSignIn(t, false, "b4", "bob@rj1.nhs.test", london, at.Add(time.Hour)),
+				entraSignIn(t, false, "b5", "bob@rj1.nhs.test", sydney, at.Add(30*time.Hour)))
+		}
+	}
+	evs = append(evs, entraSignIn(t, true, "a21", "Alice@rj1.nhs.test", sydney, t9.Add(21*24*time.Hour)))
+	var fs []Finding
+	for _, f := range observeAll(e, evs) {
+		if f.Kind == KindFirstSeen {
+			fs = append(fs, f)
+		}
+	}
+	sameList(t, "findings", summaries(fs), []string{"entra-new-country RJ1 2019-11-08T09:45:48Z user=Alice@rj1.nhs.test → country=AU"})
+	if len(fs) == 1 && !strings.Contains(fs[0].Explanation, "had 1 known value, most recently gb.") {
+		t.Errorf("explanation: %s", fs[0].Explanation)
+	}
+}
