@@ -77,6 +77,9 @@ type analytic struct {
 	entities [4]*fieldRef // user, host, ip, country
 	travel   *travelRefs  // impossible_travel's fields
 	det      detector
+	// kbuf and vbuf are scratch space for keys and values (Observe
+	// holds the engine's lock).
+	kbuf, vbuf []byte
 }
 
 // newDetector returns a's kind of state, empty.
@@ -200,38 +203,38 @@ func (e *Engine) Tick(now time.Time) []Finding {
 	return out
 }
 
-// texts returns the values of refs joined for a map key (folded to lower
-// case unless the analytic is case-sensitive) and as people read them
-// ("Image=C:\…\svchost.exe"); ok is false when any is missing.
-func (a *analytic) texts(refs []fieldRef, ev *events.Event) (key, shown string, ok bool) {
-	if len(refs) == 1 {
-		t := refs[0].text(ev)
-		if t == "" {
-			return "", "", false
-		}
-		shown = refs[0].name + "=" + t
-		if !a.cfg.CaseSensitive {
-			t = strings.ToLower(t)
-		}
-		return t, shown, true
-	}
-	var k, s strings.Builder
+// keyOf returns the values of refs joined by U+001F into buf (folded to
+// lower case unless the analytic is case-sensitive), for a map lookup
+// that does not allocate (m[string(b)]); ok is false when any is missing.
+func (a *analytic) keyOf(refs []fieldRef, ev *events.Event, buf []byte) (b []byte, ok bool) {
+	b = buf[:0]
 	for i := range refs {
 		t := refs[i].text(ev)
 		if t == "" {
-			return "", "", false
+			return b, false
 		}
 		if i > 0 {
-			k.WriteByte(0x1f)
+			b = append(b, 0x1f)
+		}
+		if a.cfg.CaseSensitive {
+			b = append(b, t...)
+		} else {
+			b = appendLower(b, t)
+		}
+	}
+	return b, true
+}
+
+// shown is refs' values as people read them: "Image=C:\…\svchost.exe".
+func shown(refs []fieldRef, ev *events.Event) string {
+	var s strings.Builder
+	for i := range refs {
+		if i > 0 {
 			s.WriteString(", ")
 		}
-		s.WriteString(refs[i].name + "=" + t)
-		if !a.cfg.CaseSensitive {
-			t = strings.ToLower(t)
-		}
-		k.WriteString(t)
+		s.WriteString(refs[i].name + "=" + refs[i].text(ev))
 	}
-	return k.String(), s.String(), true
+	return s.String()
 }
 
 // finding starts a finding of a from ev (nil for none).

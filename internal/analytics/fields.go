@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/vigil-health/vigil/internal/events"
@@ -78,8 +79,12 @@ func pseudoValue(name string, ev *events.Event) string {
 	return ""
 }
 
-// text returns the referenced value as text ("" when absent).
+// text returns the referenced value as text ("" when absent), without
+// boxing an event property in an interface.
 func (r *fieldRef) text(ev *events.Event) string {
+	if r.pseudo != "" {
+		return pseudoValue(r.pseudo, ev)
+	}
 	v, ok := r.raw(ev)
 	if !ok {
 		return ""
@@ -90,39 +95,113 @@ func (r *fieldRef) text(ev *events.Event) string {
 	return events.FieldText(v)
 }
 
+// appendLower appends s folded to lower case: ASCII in place, anything
+// else through strings.ToLower.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return append(b, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerASCII folds an ASCII letter.
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// hasPrefixFold reports whether ASCII t begins with lower-case p.
+func hasPrefixFold(t, p string) bool {
+	if len(t) < len(p) {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if lowerASCII(t[i]) != p[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// indexFold is strings.Index of lower-case p in ASCII t, folding t.
+func indexFold(t, p string) int {
+	for i := 0; i+len(p) <= len(t); i++ {
+		if hasPrefixFold(t[i:], p) {
+			return i
+		}
+	}
+	return -1
+}
+
 // pattern is one value of a filter: literal, or with * wildcards,
-// matched case-insensitively.
+// matched case-insensitively; a number also matches a numeric value
+// equal to it ("4672" matches 4672.0) without formatting the value.
 type pattern struct {
 	parts    []string // lower-cased text between the stars
 	wildcard bool
+	num      float64
+	isNum    bool
 }
 
 func compilePattern(s string) pattern {
 	s = strings.ToLower(s)
 	if !strings.Contains(s, "*") {
-		return pattern{parts: []string{s}}
+		p := pattern{parts: []string{s}}
+		if f, err := strconv.ParseFloat(s, 64); err == nil && strconv.FormatFloat(f, 'f', -1, 64) == s {
+			p.num, p.isNum = f, true
+		}
+		return p
 	}
 	return pattern{parts: strings.Split(s, "*"), wildcard: true}
 }
 
-// match reports whether lower-cased text t matches.
+// match reports whether text t matches, ignoring case. ASCII text (nearly
+// all of it) is compared in place; other text is lower-cased first.
 func (p *pattern) match(t string) bool {
+	if !isASCII(t) {
+		t = strings.ToLower(t)
+		return p.matchLower(t, func(t, p string) bool { return strings.HasPrefix(t, p) }, strings.Index)
+	}
+	return p.matchLower(t, hasPrefixFold, indexFold)
+}
+
+func (p *pattern) matchLower(t string, prefix func(t, p string) bool, index func(t, p string) int) bool {
 	if !p.wildcard {
-		return t == p.parts[0]
+		return len(t) == len(p.parts[0]) && prefix(t, p.parts[0])
 	}
 	first, last := p.parts[0], p.parts[len(p.parts)-1]
-	if !strings.HasPrefix(t, first) {
+	if !prefix(t, first) {
 		return false
 	}
 	t = t[len(first):]
 	for _, mid := range p.parts[1 : len(p.parts)-1] {
-		i := strings.Index(t, mid)
+		i := index(t, mid)
 		if i < 0 {
 			return false
 		}
 		t = t[i+len(mid):]
 	}
-	return strings.HasSuffix(t, last)
+	return len(t) >= len(last) && prefix(t[len(t)-len(last):], last)
 }
 
 type fieldCond struct {
@@ -133,23 +212,36 @@ type fieldCond struct {
 // match reports whether the event's value (any item of a list) matches
 // any pattern.
 func (c *fieldCond) match(ev *events.Event) bool {
+	if c.ref.pseudo != "" {
+		return c.matchText(pseudoValue(c.ref.pseudo, ev))
+	}
 	v, ok := c.ref.raw(ev)
 	if !ok {
 		return false
 	}
-	if l, ok := v.([]any); ok {
-		for _, x := range l {
-			if c.matchText(strings.ToLower(events.FieldText(x))) {
+	return c.matchValue(v)
+}
+
+func (c *fieldCond) matchValue(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return c.matchText(x)
+	case float64:
+		for i := range c.pats {
+			if c.pats[i].isNum && c.pats[i].num == x {
+				return true
+			}
+		}
+		return c.matchText(events.FieldText(x))
+	case []any:
+		for _, e := range x {
+			if c.matchValue(e) {
 				return true
 			}
 		}
 		return false
 	}
-	s, ok := v.(string)
-	if !ok {
-		s = events.FieldText(v)
-	}
-	return c.matchText(strings.ToLower(s))
+	return c.matchText(events.FieldText(v))
 }
 
 func (c *fieldCond) matchText(t string) bool {

@@ -35,11 +35,13 @@ type fsKey struct {
 func newFirstSeen() *firstSeen { return &firstSeen{orgs: map[string]*fsOrg{}} }
 
 func (d *firstSeen) observe(a *analytic, ev *events.Event, out []Finding) []Finding {
-	key, keyShown, ok := a.texts(a.key, ev)
+	kb, ok := a.keyOf(a.key, ev, a.kbuf)
+	a.kbuf = kb
 	if !ok {
 		return out
 	}
-	val, valShown, ok := a.texts(a.val, ev)
+	vb, ok := a.keyOf(a.val, ev, a.vbuf)
+	a.vbuf = vb
 	if !ok {
 		return out
 	}
@@ -52,21 +54,24 @@ func (d *firstSeen) observe(a *analytic, ev *events.Event, out []Finding) []Find
 	if t < o.Since {
 		o.Since = t
 	}
-	k := o.Keys[key]
+	k := o.Keys[string(kb)]
 	newKey := k == nil
 	if newKey {
 		k = &fsKey{First: t, Last: t, Values: map[string]int64{}}
-		o.Keys[key] = k
+		o.Keys[string(kb)] = k
 	}
 	if t > k.Last {
 		k.Last = t
 	}
-	if last, seen := k.Values[val]; seen {
-		if t > last {
-			k.Values[val] = t
+	if last, seen := k.Values[string(vb)]; seen {
+		// Last seen is kept to the hour, for the eviction order: a
+		// write per event would cost an allocation each.
+		if t > last+3600 {
+			k.Values[string(vb)] = t
 		}
 		return out
 	}
+	val := string(vb)
 	known := len(k.Values)
 	k.Values[val] = t
 	o.N++
@@ -82,6 +87,7 @@ func (d *firstSeen) observe(a *analytic, ev *events.Event, out []Finding) []Find
 	if t < learnUntil || newKey && !a.cfg.AlertNewKeys {
 		return out
 	}
+	keyShown, valShown := shown(a.key, ev), shown(a.val, ev)
 	f := a.finding(ev, ev.EventTime)
 	f.Ref = keyShown + " → " + valShown
 	f.Details["key"], f.Details["value"] = keyShown, valShown

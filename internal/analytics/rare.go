@@ -87,11 +87,13 @@ type rareVal struct {
 func newRare() *rare { return &rare{orgs: map[string]*rareOrg{}} }
 
 func (d *rare) observe(a *analytic, ev *events.Event, out []Finding) []Finding {
-	key, keyShown, ok := a.texts(a.key, ev)
+	kb, ok := a.keyOf(a.key, ev, a.kbuf)
+	a.kbuf = kb
 	if !ok {
 		return out
 	}
-	val, valShown, ok := a.texts(a.val, ev)
+	vb, ok := a.keyOf(a.val, ev, a.vbuf)
+	a.vbuf = vb
 	if !ok {
 		return out
 	}
@@ -106,18 +108,18 @@ func (d *rare) observe(a *analytic, ev *events.Event, out []Finding) []Finding {
 	if t < o.Since {
 		o.Since = t
 	}
-	k := o.Keys[key]
+	k := o.Keys[string(kb)]
 	if k == nil {
 		k = &rareKey{Values: map[string]*rareVal{}, Total: ring{B: b}}
-		o.Keys[key] = k
+		o.Keys[string(kb)] = k
 	}
 	if t > k.Last {
 		k.Last = t
 	}
-	v := k.Values[val]
+	v := k.Values[string(vb)]
 	if v == nil {
 		v = &rareVal{Count: ring{B: b}}
-		k.Values[val] = v
+		k.Values[string(vb)] = v
 		o.N++
 		if len(k.Values) > a.cfg.MaxValues {
 			before := len(k.Values)
@@ -140,6 +142,7 @@ func (d *rare) observe(a *analytic, ev *events.Event, out []Finding) []Finding {
 		return out
 	}
 	v.Alerted = t
+	keyShown, valShown := shown(a.key, ev), shown(a.val, ev)
 	f := a.finding(ev, ev.EventTime)
 	f.Ref = keyShown + " → " + valShown + " @ " + strconv.FormatInt(t/window, 10)
 	f.Details["key"], f.Details["value"] = keyShown, valShown

@@ -93,24 +93,33 @@ func (d *travel) observe(a *analytic, ev *events.Event, out []Finding) []Finding
 	if !ok1 || !ok2 || lat == 0 && lon == 0 {
 		return out
 	}
-	cur := &signIn{T: ev.EventTime.UnixMilli(), Lat: lat, Lon: lon, City: r.city.text(ev), Country: r.country.text(ev), IP: r.ip.text(ev), Event: ev.ID}
+	cur := signIn{T: ev.EventTime.UnixMilli(), Lat: lat, Lon: lon, City: r.city.text(ev), Country: r.country.text(ev), IP: r.ip.text(ev), Event: ev.ID}
 	o := d.orgs[ev.Org]
 	if o == nil {
 		o = &travelOrg{Users: map[string]*signIn{}}
 		d.orgs[ev.Org] = o
 	}
-	ukey := user
 	if !a.cfg.CaseSensitive {
-		ukey = strings.ToLower(user)
+		a.kbuf = appendLower(a.kbuf[:0], user)
+	} else {
+		a.kbuf = append(a.kbuf[:0], user...)
 	}
-	prev := o.Users[ukey]
-	if prev == nil || cur.T >= prev.T {
-		o.Users[ukey] = cur
-		if prev == nil && len(o.Users) > a.cfg.MaxUsers {
+	stored := o.Users[string(a.kbuf)]
+	if stored == nil {
+		c := cur
+		o.Users[string(a.kbuf)] = &c
+		if len(o.Users) > a.cfg.MaxUsers {
 			evict(o.Users, a.cfg.MaxUsers, func(s *signIn) int64 { return s.T })
 		}
+		return out
 	}
-	if prev == nil || prev.Event == cur.Event {
+	// The user's latest sign-in is overwritten in place (no allocation
+	// per sign-in); prev is its copy.
+	prev := *stored
+	if cur.T >= prev.T {
+		*stored = cur
+	}
+	if prev.Event == cur.Event {
 		return out
 	}
 	dist := Distance(prev.Lat, prev.Lon, lat, lon)
@@ -128,9 +137,9 @@ func (d *travel) observe(a *analytic, ev *events.Event, out []Finding) []Finding
 	if speed <= a.cfg.MaxSpeed {
 		return out
 	}
-	first, second := prev, cur
+	first, second := &prev, &cur
 	if cur.T < prev.T {
-		first, second = cur, prev
+		first, second = &cur, &prev
 	}
 	f := a.finding(ev, ev.EventTime)
 	if f.Entities.User == "" {

@@ -53,7 +53,8 @@ func newVolume() *volume { return &volume{orgs: map[string]*volOrg{}} }
 func ringHours(a *analytic) int64 { return int64(a.cfg.Weeks+1) * hoursPerWeek }
 
 func (d *volume) observe(a *analytic, ev *events.Event, out []Finding) []Finding {
-	key, shown, ok := a.texts(a.key, ev)
+	kb, ok := a.keyOf(a.key, ev, a.kbuf)
+	a.kbuf = kb
 	if !ok {
 		return out
 	}
@@ -70,12 +71,12 @@ func (d *volume) observe(a *analytic, ev *events.Event, out []Finding) []Finding
 		o = &volOrg{Groups: map[string]*volGroup{}}
 		d.orgs[ev.Org] = o
 	}
-	g := o.Groups[key]
+	g := o.Groups[string(kb)]
 	if g == nil {
 		// The hour it is first seen in is only partly watched: the
 		// baseline starts with the next.
-		g = &volGroup{Shown: shown, Since: h + 1, Cur: h, Last: h, Counts: make([]uint32, ringHours(a)), Entities: a.entitiesOf(ev)}
-		o.Groups[key] = g
+		g = &volGroup{Shown: shown(a.key, ev), Since: h + 1, Cur: h, Last: h, Counts: make([]uint32, ringHours(a)), Entities: a.entitiesOf(ev)}
+		o.Groups[string(kb)] = g
 		if len(o.Groups) > a.cfg.MaxGroups {
 			evict(o.Groups, a.cfg.MaxGroups, func(g *volGroup) int64 { return g.Last })
 		}
