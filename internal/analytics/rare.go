@@ -24,7 +24,7 @@ const ringBuckets = 24
 // ring is a rolling count in ringBuckets buckets; B is the newest bucket
 // written (bucket numbers are time / bucket width).
 type ring struct {
-	B int64                `json:"b"`
+	B int64               `json:"b"`
 	C [ringBuckets]uint32 `json:"c"`
 }
 

@@ -12,8 +12,8 @@ import (
 const snapshotVersion = 1
 
 type snapshotFile struct {
-	Version   int                        `json:"version"`
-	Taken     time.Time                  `json:"taken"`
+	Version   int                         `json:"version"`
+	Taken     time.Time                   `json:"taken"`
 	Analytics map[string]snapshotAnalytic `json:"analytics"`
 }
 

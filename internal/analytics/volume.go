@@ -35,15 +35,15 @@ type volOrg struct {
 // volGroup is one source's hourly counts. Hours are Unix hours (seconds
 // since the epoch / 3600); Counts is a ring of (weeks+1)·168 hours.
 type volGroup struct {
-	Shown  string   `json:"shown"`
-	Since  int64    `json:"since"` // the first whole hour watched
-	Cur    int64    `json:"cur"`   // the open hour
-	Last   int64    `json:"last"`  // the last hour with an event
-	Dir    int8     `json:"dir,omitempty"`
+	Shown string `json:"shown"`
+	Since int64  `json:"since"` // the first whole hour watched
+	Cur   int64  `json:"cur"`   // the open hour
+	Last  int64  `json:"last"`  // the last hour with an event
+	Dir   int8   `json:"dir,omitempty"`
 	// Entities are those of the group's first event (the sender, for a
 	// group by @host).
 	Entities Entities `json:"entities"`
-	Counts []uint32 `json:"counts"`
+	Counts   []uint32 `json:"counts"`
 }
 
 const hoursPerWeek = 168

@@ -65,8 +65,8 @@ func TestVolumeSeasonalSurgeSilence(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fs []Finding
-	surge := monday.Add(5*7*24*time.Hour + 24*time.Hour + 10*time.Hour)  // Tuesday 10 February 10:00
-	silent := monday.Add(5*7*24*time.Hour + 3*24*time.Hour)                // Thursday 12 February 00:00
+	surge := monday.Add(5*7*24*time.Hour + 24*time.Hour + 10*time.Hour) // Tuesday 10 February 10:00
+	silent := monday.Add(5*7*24*time.Hour + 3*24*time.Hour)             // Thursday 12 February 00:00
 	for h := monday; h.Before(silent); h = h.Add(time.Hour) {
 		n := workingHours(h)
 		if h.Equal(surge) {
