@@ -532,7 +532,7 @@ func (a *Analytic) fillDefaults() {
 	case KindVolume:
 		a.Weeks, a.Neighbours, a.K, a.MinChange, a.MinSamples, a.MaxGroups = 4, 1, 5, 20, 6, 1_000
 	case KindTravel:
-		a.MaxSpeed, a.MinDistance, a.MaxUsers = 900, 500, 100_000
+		a.MaxSpeed, a.MinDistance, a.MaxUsers = 900, 500, 50_000
 	}
 }
 

@@ -174,15 +174,20 @@ func (e *Engine) Analytics() []string {
 
 // Observe runs ev through every analytic whose filter it passes and
 // returns what they found (usually nothing). Events without an
-// organisation are ignored: every baseline belongs to one.
+// organisation are ignored: every baseline belongs to one. An event that
+// could not be parsed counts only towards volumes (a sender's junk is
+// still its volume).
 func (e *Engine) Observe(ev *events.Event) []Finding {
-	if ev == nil || ev.Org == "" || ev.ParseError != "" {
+	if ev == nil || ev.Org == "" {
 		return nil
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []Finding
 	for _, a := range e.analytics {
+		if ev.ParseError != "" && a.cfg.Kind != KindVolume {
+			continue
+		}
 		if a.filter.match(ev) {
 			out = a.det.observe(a, ev, out)
 		}
