@@ -128,7 +128,9 @@ func New(cfg *Config) (*Engine, error) {
 		for i, name := range entityNames {
 			src := ac.Entities[name]
 			if src == "" {
-				if _, ok := cfg.Fields[name]; !ok {
+				// A volume's source spans many events: only entities
+				// named for it (the sender's @host) describe it.
+				if _, ok := cfg.Fields[name]; !ok || ac.Kind == KindVolume {
 					continue
 				}
 				src = name

@@ -176,7 +176,10 @@ func (g *volGroup) judge(a *analytic, org string, x int64, out []Finding) []Find
 	f.Details["mad"] = strconv.FormatFloat(mad, 'f', -1, 64)
 	f.Details["baseline_hours"] = strconv.Itoa(len(samples))
 	ratio := "no events in the baseline"
-	if med > 0 {
+	switch {
+	case count == 0:
+		ratio = "none at all"
+	case med > 0:
 		ratio = fmt.Sprintf("%.1f times the median", count/med)
 	}
 	clock := "arrival"
