@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"bytes"
 	"fmt"
 	"runtime"
 	"testing"
@@ -96,5 +97,38 @@ func TestStateSize(t *testing.T) {
 	t.Logf("bytes per entry: first_seen value %.0f, rare value %.0f, volume source %.0f, travel user %.0f (keys and values of ~35 bytes)", fsB, rareB, volB, travB)
 	if fsB > 400 || rareB > 600 || volB > 6000 || travB > 400 {
 		t.Errorf("state larger than docs/analytics.md says")
+	}
+}
+
+// Observe, Tick and Snapshot may run at once (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	e, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	done := make(chan struct{})
+	for g := range 2 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 2000 {
+				ev := &events.Event{ID: fmt.Sprint(g, i), Org: "RJ1", Product: "linux", Service: "sshd", Source: events.Source{Protocol: "udp", Host: "h"},
+					EventTime: at.Add(time.Duration(i) * time.Minute), ReceivedAt: at.Add(time.Duration(i) * time.Minute)}
+				e.Observe(ev)
+			}
+		}()
+	}
+	go func() {
+		defer func() { done <- struct{}{} }()
+		for i := range 50 {
+			e.Tick(at.Add(time.Duration(i) * time.Hour))
+			var b bytes.Buffer
+			if err := e.Snapshot(&b); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	for range 3 {
+		<-done
 	}
 }
