@@ -101,6 +101,12 @@ type Analytic struct {
 	K            float64
 	MinChange    float64
 	MinSamples   int
+	// SurgeQuantile (volume): a surge must also be above this quantile
+	// of all the source's hours in the ring (0.99: its busiest hours of
+	// the past weeks, whatever their hour of the week), so that a bursty,
+	// mostly silent source is not reported for every burst; 0 turns the
+	// gate off.
+	SurgeQuantile float64
 	MaxGroups    int
 	UseEventTime bool
 
@@ -372,7 +378,7 @@ var (
 	kindKeys   = map[string][]string{
 		KindFirstSeen: {"key", "value", "learning", "alert_new_keys", "max_entries", "max_values"},
 		KindRare:      {"key", "value", "window", "threshold", "min_key_events", "max_entries", "max_values"},
-		KindVolume:    {"group", "weeks", "neighbours", "k", "min_change", "min_samples", "max_groups", "use_event_time"},
+		KindVolume:    {"group", "weeks", "neighbours", "k", "min_change", "min_samples", "surge_quantile", "max_groups", "use_event_time"},
 		KindTravel:    {"user", "latitude", "longitude", "city", "country", "ip", "max_speed", "min_distance", "max_users"},
 	}
 )
@@ -460,6 +466,11 @@ func (p *parser) analytic(n *yaml.Node) (Analytic, error) {
 			}
 		case "min_samples":
 			a.MinSamples, err = p.int(v, field, 1)
+		case "surge_quantile":
+			a.SurgeQuantile, err = strconv.ParseFloat(v.Value, 64)
+			if v.Kind != yaml.ScalarNode || err != nil || !(a.SurgeQuantile >= 0 && a.SurgeQuantile <= 1) {
+				err = p.errf(v.Line, "%s: %q is not a number from 0 to 1", field, v.Value)
+			}
 		case "k":
 			a.K, err = p.float(v, field)
 		case "min_change":
@@ -503,6 +514,9 @@ func (p *parser) analytic(n *yaml.Node) (Analytic, error) {
 		if len(a.Key) == 0 || len(a.Value) == 0 {
 			return a, p.errf(n.Line, "%s: key: and value: are required (the fields that name what is watched and what is new for it)", what)
 		}
+		if a.MaxValues > a.MaxEntries {
+			return a, p.errf(n.Line, "%s: max_values %d is more than max_entries %d", what, a.MaxValues, a.MaxEntries)
+		}
 	case KindVolume:
 		if len(a.Group) == 0 {
 			return a, p.errf(n.Line, "%s: group: is required (the fields that name a source, e.g. [\"@product\", \"@service\"])", what)
@@ -530,7 +544,7 @@ func (a *Analytic) fillDefaults() {
 	case KindRare:
 		a.Window, a.Threshold, a.MinKeyEvents, a.MaxEntries, a.MaxValues = 7*24*time.Hour, 3, 20, 20_000, 500
 	case KindVolume:
-		a.Weeks, a.Neighbours, a.K, a.MinChange, a.MinSamples, a.MaxGroups = 4, 1, 5, 20, 6, 1_000
+		a.Weeks, a.Neighbours, a.K, a.MinChange, a.MinSamples, a.MaxGroups, a.SurgeQuantile = 4, 1, 5, 20, 6, 1_000, 0.99
 	case KindTravel:
 		a.MaxSpeed, a.MinDistance, a.MaxUsers = 900, 500, 50_000
 	}

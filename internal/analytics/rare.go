@@ -67,6 +67,9 @@ func mod(x int64) int {
 }
 
 type rareOrg struct {
+	// Width is the bucket width in seconds the counts were made with: a
+	// restore under another window starts the organisation afresh.
+	Width int64               `json:"width"`
 	Since int64               `json:"since"`
 	N     int                 `json:"n"`
 	Keys  map[string]*rareKey `json:"keys"`
@@ -101,8 +104,8 @@ func (d *rare) observe(a *analytic, ev *events.Event, out []Finding) []Finding {
 	width := int64(a.cfg.Window/time.Second) / ringBuckets
 	b := t / width
 	o := d.orgs[ev.Org]
-	if o == nil {
-		o = &rareOrg{Since: t, Keys: map[string]*rareKey{}}
+	if o == nil || o.Width != width {
+		o = &rareOrg{Width: width, Since: t, Keys: map[string]*rareKey{}}
 		d.orgs[ev.Org] = o
 	}
 	if t < o.Since {

@@ -121,3 +121,35 @@ func TestRestoreRejects(t *testing.T) {
 		t.Errorf("restore with a removed analytic: %v", err)
 	}
 }
+
+// A snapshot restored under a changed configuration keeps what still
+// applies: a volume source's recent hours survive fewer weeks of ring,
+// and rare counts made in other buckets are dropped, not misread.
+func TestRestoreChangedConfig(t *testing.T) {
+	const vol = "analytics:\n  - {name: v, kind: volume, title: T, group: '@service', weeks: WEEKS}\n  - {name: r, kind: rare, title: T, key: k, value: v, window: WINDOW}\n"
+	cfg := func(weeks, window string) string {
+		return strings.NewReplacer("WEEKS", weeks, "WINDOW", window).Replace(vol)
+	}
+	first := engine(t, cfg("4", "7d"))
+	at := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	for i := range 30 {
+		first.Observe(&events.Event{ID: "e", Org: "RJ1", Service: "sshd", ReceivedAt: at.Add(time.Duration(i) * time.Minute), EventTime: at,
+			Fields: map[string]any{"k": "a", "v": "b"}})
+	}
+	var snap bytes.Buffer
+	if err := first.Snapshot(&snap); err != nil {
+		t.Fatal(err)
+	}
+	second := engine(t, cfg("2", "1d"))
+	if err := second.Restore(&snap); err != nil {
+		t.Fatal(err)
+	}
+	g := second.byName["v"].det.(*volume).orgs["RJ1"].Groups["sshd"]
+	if len(g.Counts) != 3*hoursPerWeek || g.Counts[g.Cur%int64(len(g.Counts))] != 30 {
+		t.Errorf("volume ring %d hours, current hour %d events; want 504 and 30", len(g.Counts), g.Counts[g.Cur%int64(len(g.Counts))])
+	}
+	second.Observe(&events.Event{ID: "e", Org: "RJ1", EventTime: at.Add(time.Hour), ReceivedAt: at.Add(time.Hour), Fields: map[string]any{"k": "a", "v": "b"}})
+	if o := second.byName["r"].det.(*rare).orgs["RJ1"]; o.Width != 3600 || o.Keys["a"].Values["b"].Count.sum(o.Keys["a"].Total.B) != 1 {
+		t.Errorf("rare state after a change of window: %+v", o)
+	}
+}

@@ -140,10 +140,16 @@ func (g *volGroup) judge(a *analytic, org string, x int64, out []Finding) []Find
 	scale := math.Max(1.4826*mad, math.Sqrt(math.Max(med, 1)))
 	dev := count - med
 	dir := int8(0)
+	busy := -1.0
 	if math.Abs(dev) > a.cfg.K*scale && math.Abs(dev) >= a.cfg.MinChange {
 		dir = 1
 		if dev < 0 {
 			dir = -1
+		} else if a.cfg.SurgeQuantile > 0 {
+			busy = g.quantile(x, a.cfg.SurgeQuantile)
+			if count <= busy {
+				dir = 0
+			}
 		}
 	}
 	prev := g.Dir
@@ -175,6 +181,12 @@ func (g *volGroup) judge(a *analytic, org string, x int64, out []Finding) []Find
 	f.Details["median"] = strconv.FormatFloat(med, 'f', -1, 64)
 	f.Details["mad"] = strconv.FormatFloat(mad, 'f', -1, 64)
 	f.Details["baseline_hours"] = strconv.Itoa(len(samples))
+	gate := ""
+	if busy >= 0 {
+		f.Details["busy_hour"] = strconv.FormatFloat(busy, 'f', -1, 64)
+		gate = fmt.Sprintf(" It is also above the source's busiest hours at any time of the week in the ring (%g quantile: %s).",
+			a.cfg.SurgeQuantile, strconv.FormatFloat(busy, 'f', -1, 64))
+	}
 	ratio := "no events in the baseline"
 	switch {
 	case count == 0:
@@ -188,11 +200,27 @@ func (g *volGroup) judge(a *analytic, org string, x int64, out []Finding) []Find
 	}
 	f.Explanation = fmt.Sprintf("A %s: %s events from %s of organisation %s in the hour from %s (%s %s; counted by %s), %s. "+
 		"Baseline: the same hour of the week ±%d h over the previous %d weeks, %d hours: median %s, MAD %s; "+
-		"the expected range is %s–%s (median ± %g × %s, the larger of 1.4826 × MAD and √median).",
+		"the expected range is %s–%s (median ± %g × %s, the larger of 1.4826 × MAD and √median).%s",
 		what, thousands(count), g.Shown, org, start.Format("2006-01-02 15:04 UTC"), start.Weekday(), start.Format("15:04"), clock, ratio,
 		a.cfg.Neighbours, a.cfg.Weeks, len(samples), strconv.FormatFloat(med, 'f', -1, 64), strconv.FormatFloat(mad, 'f', -1, 64),
-		thousands(math.Ceil(lo)), thousands(math.Floor(hi)), a.cfg.K, strconv.FormatFloat(math.Round(scale*10)/10, 'f', -1, 64))
+		thousands(math.Ceil(lo)), thousands(math.Floor(hi)), a.cfg.K, strconv.FormatFloat(math.Round(scale*10)/10, 'f', -1, 64), gate)
 	return append(out, f)
+}
+
+// quantile is the q-quantile (nearest rank) of the group's watched hours
+// before x that the ring still holds.
+func (g *volGroup) quantile(x int64, q float64) float64 {
+	n := int64(len(g.Counts))
+	var hs []float64
+	for y := max(g.Since, x-n+1); y < x; y++ {
+		hs = append(hs, float64(g.Counts[y%n]))
+	}
+	if len(hs) == 0 {
+		return 0
+	}
+	slices.Sort(hs)
+	i := int(math.Ceil(q*float64(len(hs)))) - 1
+	return hs[max(0, min(i, len(hs)-1))]
 }
 
 func (d *volume) tick(a *analytic, now time.Time, out []Finding) []Finding {

@@ -3,6 +3,7 @@ package analytics
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +110,9 @@ func TestVolumeSeasonalSurgeSilence(t *testing.T) {
 			t.Errorf("surge explanation lacks %q:\n%s", want, s.Explanation)
 		}
 	}
+	if !strings.HasSuffix(s.Explanation, "It is also above the source's busiest hours at any time of the week in the ring (0.99 quantile: 66).") || s.Details["busy_hour"] != "66" {
+		t.Errorf("surge explanation without the busiest hours (66, the pattern's largest hour):\n%s", s.Explanation)
+	}
 	if q := fs[2]; q.Details["direction"] != "silence" || q.Details["count"] != "0" || len(q.EventIDs) != 0 {
 		t.Errorf("silence finding %v", q.Details)
 	}
@@ -149,4 +153,48 @@ analytics:
 		fs = append(fs, e.Tick(h)...)
 	}
 	sameList(t, "after learning", summaries(fs), []string{"vol RJ1 2026-01-19T09:00:00Z @service=sshd @ 2026-01-19T08"})
+}
+
+// Six weeks of a real Linux host's syslog (loghub Linux_2k: 2,000 lines,
+// mostly quiet, with bursts of su sessions and SSH password guessing):
+// the first two weeks are learning; after them, ten hours are surges
+// beyond both their hour of the week and the host's busiest hours (its
+// many smaller bursts are not reported) — each count checked against the
+// events themselves.
+func TestVolumeLinuxHost(t *testing.T) {
+	evs := readEvents(t, "linux/loghub/Linux_2k.log", "RJ1")
+	byTime(evs)
+	e, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := observeAll(e, evs)
+	fs = append(fs, e.Tick(evs[len(evs)-1].EventTime.Add(2*time.Hour))...)
+	const sender, sshd = "volume-by-sender RJ1 ", "volume-by-log-source RJ1 "
+	sameList(t, "findings", summaries(fs), []string{
+		sender + "2025-06-29T11:00:00Z @protocol=file, @host=combo @ 2025-06-29T10",
+		sender + "2025-06-30T21:00:00Z @protocol=file, @host=combo @ 2025-06-30T20",
+		sender + "2025-07-02T05:00:00Z @protocol=file, @host=combo @ 2025-07-02T04",
+		sender + "2025-07-05T14:00:00Z @protocol=file, @host=combo @ 2025-07-05T13",
+		sender + "2025-07-09T13:00:00Z @protocol=file, @host=combo @ 2025-07-09T12",
+		sshd + "2025-07-10T17:00:00Z @product=linux, @service=sshd @ 2025-07-10T16",
+		sender + "2025-07-10T17:00:00Z @protocol=file, @host=combo @ 2025-07-10T16",
+		sender + "2025-07-17T07:00:00Z @protocol=file, @host=combo @ 2025-07-17T06",
+		sshd + "2025-07-26T08:00:00Z @product=linux, @service=sshd @ 2025-07-26T07",
+		sender + "2025-07-27T15:00:00Z @protocol=file, @host=combo @ 2025-07-27T14",
+	})
+	for _, f := range fs {
+		hour, _ := time.Parse(time.RFC3339, f.Details["hour"])
+		n := 0
+		for _, ev := range evs {
+			if !ev.ReceivedAt.Before(hour) && ev.ReceivedAt.Before(hour.Add(time.Hour)) &&
+				(f.Analytic == "volume-by-sender" || ev.Service == "sshd") {
+				n++
+			}
+		}
+		busy, _ := strconv.ParseFloat(f.Details["busy_hour"], 64)
+		if f.Details["count"] != strconv.Itoa(n) || f.Details["direction"] != "surge" || float64(n) <= busy || n < 20 {
+			t.Errorf("%s: details %v, but the hour holds %d events", summary(f), f.Details, n)
+		}
+	}
 }
