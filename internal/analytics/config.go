@@ -95,20 +95,20 @@ type Analytic struct {
 	// median alerts, once MinSamples baseline hours exist. MaxGroups
 	// bounds the sources kept per organisation. UseEventTime counts by the
 	// senders' clocks instead of arrival.
-	Group        []string
-	Weeks        int
-	Neighbours   int
-	K            float64
-	MinChange    float64
-	MinSamples   int
+	Group      []string
+	Weeks      int
+	Neighbours int
+	K          float64
+	MinChange  float64
+	MinSamples int
 	// SurgeQuantile (volume): a surge must also be above this quantile
 	// of all the source's hours in the ring (0.99: its busiest hours of
 	// the past weeks, whatever their hour of the week), so that a bursty,
 	// mostly silent source is not reported for every burst; 0 turns the
 	// gate off.
 	SurgeQuantile float64
-	MaxGroups    int
-	UseEventTime bool
+	MaxGroups     int
+	UseEventTime  bool
 
 	// User, Latitude, Longitude, City, Country and IP (impossible_travel)
 	// name the sign-in's fields; MaxSpeed (km/h) and MinDistance (km) say
