@@ -71,3 +71,36 @@ func TestObserveOddEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzRestore: no snapshot text panics Restore, or the engine after it.
+func FuzzRestore(f *testing.F) {
+	e, err := New(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	at := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		e.Observe(&events.Event{ID: "e", Org: "RJ1", Product: "azure", Service: "signinlogs", EventTime: at, ReceivedAt: at.Add(time.Duration(i) * time.Hour),
+			Fields: map[string]any{"userPrincipalName": "u", "location.countryOrRegion": "GB", "status.errorCode": 0.0,
+				"location.geoCoordinates.latitude": 51.5, "location.geoCoordinates.longitude": -0.1}})
+	}
+	var b bytes.Buffer
+	if err := e.Snapshot(&b); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.Bytes())
+	f.Add([]byte(`{"version":1,"analytics":{"volume-by-sender":{"kind":"volume","state":{"RJ1":{"groups":{"x":{"cur":-5,"since":1,"last":1,"counts":[1]}}}}}}}`))
+	f.Fuzz(func(t *testing.T, snap []byte) {
+		e, err := New(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Restore(bytes.NewReader(snap)) != nil {
+			return
+		}
+		e.Observe(&events.Event{ID: "e", Org: "RJ1", Product: "azure", Service: "signinlogs", EventTime: at, ReceivedAt: at.Add(200 * time.Hour),
+			Fields: map[string]any{"userPrincipalName": "u", "location.countryOrRegion": "FR", "status.errorCode": 0.0,
+				"location.geoCoordinates.latitude": 48.0, "location.geoCoordinates.longitude": 2.0}})
+		e.Tick(at.Add(400 * time.Hour))
+	})
+}

@@ -251,6 +251,9 @@ func (d *volume) load(a *analytic, b []byte) error {
 			if g == nil || len(g.Counts) == 0 {
 				return fmt.Errorf("organisation %q source %q: no counts", org, k)
 			}
+			if len(g.Counts) > (maxWeeks+1)*hoursPerWeek || g.Cur <= 0 || g.Since <= 0 || g.Last <= 0 || g.Dir < -1 || g.Dir > 1 {
+				return fmt.Errorf("organisation %q source %q: hours or counts out of range", org, k)
+			}
 			g.fit(a)
 		}
 	}
