@@ -576,6 +576,9 @@ func (p *parser) filter(n *yaml.Node, field string) (Filter, error) {
 				return f, p.errf(v.Line, "%s.%s: want a mapping of field names to values", field, k)
 			}
 			m = map[string][]string{}
+			if err := p.keys(v, field+"."+k, keysOf(v)...); err != nil {
+				return f, err // a field named twice
+			}
 			for j := 0; j+1 < len(v.Content); j += 2 {
 				name := v.Content[j].Value
 				vals, err := p.strings(v.Content[j+1], field+"."+k+"."+name)
@@ -624,6 +627,15 @@ func (p *parser) checkRef(name string, line int, what string) error {
 		return p.errf(line, "%s: %q is not a property of an event (%s)", what, name, strings.Join(pseudoFields, ", "))
 	}
 	return nil
+}
+
+// keysOf lists mapping n's keys.
+func keysOf(n *yaml.Node) []string {
+	var ks []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		ks = append(ks, n.Content[i].Value)
+	}
+	return ks
 }
 
 func oneOf(s string, l []string) bool {

@@ -52,6 +52,7 @@ func TestConfigErrors(t *testing.T) {
 		{head + "    kind: rare\n    key: u\n    value: v\n    threshold: 0\n", `x.yaml:7: analytic a: threshold: "0" is not a whole number of at least 1`},
 		{head + "    kind: rare\n    key: u\n    value: v\n    window: 30m\n", "x.yaml:7: analytic a: window: 30m0s is shorter than an hour"},
 		{head + "    kind: volume\n", "x.yaml:2: analytic a: group: is required"},
+		{head + "    kind: volume\n    group: x\n    where:\n      fields:\n        a: 1\n        a: 2\n", `x.yaml:9: analytic a: where.fields: "a" is given twice`},
 		{head + "    kind: rare\n    key: u\n    value: v\n    max_values: 50\n    max_entries: 10\n", "x.yaml:2: analytic a: max_values 50 is more than max_entries 10"},
 		{head + "    kind: volume\n    group: '@host'\n    surge_quantile: 2\n", `x.yaml:6: analytic a: surge_quantile: "2" is not a number from 0 to 1`},
 		{head + "    kind: volume\n    group: '@sender'\n", `x.yaml:2: analytic a: "@sender" is not a property of an event`},

@@ -51,9 +51,9 @@ func (d *firstSeen) observe(a *analytic, ev *events.Event, out []Finding) []Find
 		o = &fsOrg{Since: t, Keys: map[string]*fsKey{}}
 		d.orgs[ev.Org] = o
 	}
-	if t < o.Since {
-		o.Since = t
-	}
+	// Since stays the first event's time even if an older one comes
+	// later: one event with a wrong clock (1970) must not end the
+	// learning period at once.
 	k := o.Keys[string(kb)]
 	newKey := k == nil
 	if newKey {

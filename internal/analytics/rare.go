@@ -108,9 +108,9 @@ func (d *rare) observe(a *analytic, ev *events.Event, out []Finding) []Finding {
 		o = &rareOrg{Width: width, Since: t, Keys: map[string]*rareKey{}}
 		d.orgs[ev.Org] = o
 	}
-	if t < o.Since {
-		o.Since = t
-	}
+	// Since stays the first event's time even if an older one comes
+	// later: one event with a wrong clock (1970) must not end the
+	// learning period at once.
 	k := o.Keys[string(kb)]
 	if k == nil {
 		k = &rareKey{Values: map[string]*rareVal{}, Total: ring{B: b}}
