@@ -99,9 +99,10 @@ func newDetector(a *analytic) detector {
 type detector interface {
 	observe(a *analytic, ev *events.Event, out []Finding) []Finding
 	tick(a *analytic, now time.Time, out []Finding) []Finding
-	// save returns the state to snapshot; load replaces it from one.
-	save() any
-	load(a *analytic, data []byte) error
+	// save returns the state to snapshot, every organisation's (org "")
+	// or one's; load replaces it from one, all of it or only org's.
+	save(org string) any
+	load(a *analytic, data []byte, org string) error
 }
 
 // New builds an Engine for cfg (DefaultConfig when nil); disabled

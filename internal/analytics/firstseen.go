@@ -1,7 +1,6 @@
 package analytics
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -112,11 +111,11 @@ func (d *firstSeen) observe(a *analytic, ev *events.Event, out []Finding) []Find
 
 func (d *firstSeen) tick(_ *analytic, _ time.Time, out []Finding) []Finding { return out }
 
-func (d *firstSeen) save() any { return d.orgs }
+func (d *firstSeen) save(org string) any { return saveOrgs(d.orgs, org) }
 
-func (d *firstSeen) load(_ *analytic, b []byte) error {
-	m := map[string]*fsOrg{}
-	if err := json.Unmarshal(b, &m); err != nil {
+func (d *firstSeen) load(_ *analytic, b []byte, only string) error {
+	m, err := decodeOrgs[fsOrg](b, only)
+	if err != nil {
 		return err
 	}
 	for org, o := range m {
@@ -132,7 +131,7 @@ func (d *firstSeen) load(_ *analytic, b []byte) error {
 		}
 		o.N = n
 	}
-	d.orgs = m
+	applyOrgs(&d.orgs, m, only)
 	return nil
 }
 

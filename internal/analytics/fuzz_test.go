@@ -95,7 +95,7 @@ func FuzzRestore(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Restore(bytes.NewReader(snap)) != nil {
+		if e.Restore(bytes.NewReader(snap)) != nil && e.RestoreOrg("RJ1", bytes.NewReader(snap)) != nil {
 			return
 		}
 		e.Observe(&events.Event{ID: "e", Org: "RJ1", Product: "azure", Service: "signinlogs", EventTime: at, ReceivedAt: at.Add(200 * time.Hour),

@@ -1,7 +1,6 @@
 package analytics
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -159,11 +158,11 @@ func (d *rare) observe(a *analytic, ev *events.Event, out []Finding) []Finding {
 
 func (d *rare) tick(_ *analytic, _ time.Time, out []Finding) []Finding { return out }
 
-func (d *rare) save() any { return d.orgs }
+func (d *rare) save(org string) any { return saveOrgs(d.orgs, org) }
 
-func (d *rare) load(_ *analytic, b []byte) error {
-	m := map[string]*rareOrg{}
-	if err := json.Unmarshal(b, &m); err != nil {
+func (d *rare) load(_ *analytic, b []byte, only string) error {
+	m, err := decodeOrgs[rareOrg](b, only)
+	if err != nil {
 		return err
 	}
 	for org, o := range m {
@@ -184,7 +183,7 @@ func (d *rare) load(_ *analytic, b []byte) error {
 		}
 		o.N = n
 	}
-	d.orgs = m
+	applyOrgs(&d.orgs, m, only)
 	return nil
 }
 

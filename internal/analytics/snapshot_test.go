@@ -153,3 +153,63 @@ func TestRestoreChangedConfig(t *testing.T) {
 		t.Errorf("rare state after a change of window: %+v", o)
 	}
 }
+
+// Saved and restored one organisation at a time (a key-value entry each),
+// the state round-trips too, and restoring one organisation leaves the
+// others alone.
+func TestSnapshotOrgRoundTrip(t *testing.T) {
+	steps := mixedSteps(t)
+	run := func(e *Engine, steps []step) []string {
+		var out []string
+		for _, s := range steps {
+			out = append(out, summaries(s(e))...)
+		}
+		return out
+	}
+	one, _ := New(nil)
+	want := run(one, steps)
+	cut := len(steps) / 2
+	first, _ := New(nil)
+	got := run(first, steps[:cut])
+	// Another organisation's sign-in, held by the second engine only.
+	other := entraSignIn(t, false, "z1", "zed@rjz.nhs.test", london, t9)
+	other.Org = "RJZ"
+	second, _ := New(nil)
+	second.Observe(&other)
+	if orgs := first.Orgs(); len(orgs) != 1 || orgs[0] != "RJ1" {
+		t.Fatalf("orgs %v", orgs)
+	}
+	for _, org := range first.Orgs() {
+		var b bytes.Buffer
+		if err := first.SnapshotOrg(org, &b); err != nil {
+			t.Fatal(err)
+		}
+		if err := second.Restore(bytes.NewReader(b.Bytes())); err == nil || !strings.Contains(err.Error(), "use RestoreOrg") {
+			t.Errorf("Restore of one organisation's snapshot: %v", err)
+		}
+		if err := second.RestoreOrg("RJZ", bytes.NewReader(b.Bytes())); err == nil || !strings.Contains(err.Error(), "not RJZ") {
+			t.Errorf("RestoreOrg of another organisation's snapshot: %v", err)
+		}
+		if err := second.RestoreOrg(org, &b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if orgs := second.Orgs(); strings.Join(orgs, ",") != "RJ1,RJZ" {
+		t.Errorf("after restoring RJ1: orgs %v, want RJ1 and RJZ", orgs)
+	}
+	got = append(got, run(second, steps[cut:])...)
+	sameList(t, "findings across a per-organisation restore", got, want)
+	// RJZ's user is still known: Sydney an hour later is impossible.
+	far := entraSignIn(t, false, "z2", "zed@rjz.nhs.test", sydney, t9.Add(time.Hour))
+	far.Org = "RJZ"
+	if fs := second.Observe(&far); len(fs) != 1 || fs[0].Org != "RJZ" {
+		t.Errorf("RJZ after RJ1's restore: %v", summaries(fs))
+	}
+	var whole bytes.Buffer
+	if err := second.Snapshot(&whole); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.RestoreOrg("RJ1", &whole); err == nil || !strings.Contains(err.Error(), "use Restore") {
+		t.Errorf("RestoreOrg of a whole snapshot: %v", err)
+	}
+}

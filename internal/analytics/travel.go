@@ -1,7 +1,6 @@
 package analytics
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -194,11 +193,11 @@ func (s *signIn) where() string {
 
 func (d *travel) tick(_ *analytic, _ time.Time, out []Finding) []Finding { return out }
 
-func (d *travel) save() any { return d.orgs }
+func (d *travel) save(org string) any { return saveOrgs(d.orgs, org) }
 
-func (d *travel) load(_ *analytic, b []byte) error {
-	m := map[string]*travelOrg{}
-	if err := json.Unmarshal(b, &m); err != nil {
+func (d *travel) load(_ *analytic, b []byte, only string) error {
+	m, err := decodeOrgs[travelOrg](b, only)
+	if err != nil {
 		return err
 	}
 	for org, o := range m {
@@ -211,6 +210,6 @@ func (d *travel) load(_ *analytic, b []byte) error {
 			}
 		}
 	}
-	d.orgs = m
+	applyOrgs(&d.orgs, m, only)
 	return nil
 }

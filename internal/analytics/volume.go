@@ -1,7 +1,6 @@
 package analytics
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -236,11 +235,11 @@ func (d *volume) tick(a *analytic, now time.Time, out []Finding) []Finding {
 	return out
 }
 
-func (d *volume) save() any { return d.orgs }
+func (d *volume) save(org string) any { return saveOrgs(d.orgs, org) }
 
-func (d *volume) load(a *analytic, b []byte) error {
-	m := map[string]*volOrg{}
-	if err := json.Unmarshal(b, &m); err != nil {
+func (d *volume) load(a *analytic, b []byte, only string) error {
+	m, err := decodeOrgs[volOrg](b, only)
+	if err != nil {
 		return err
 	}
 	for org, o := range m {
@@ -257,7 +256,7 @@ func (d *volume) load(a *analytic, b []byte) error {
 			g.fit(a)
 		}
 	}
-	d.orgs = m
+	applyOrgs(&d.orgs, m, only)
 	return nil
 }
 
