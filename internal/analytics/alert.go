@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/vigil-health/vigil/internal/cases"
@@ -25,16 +26,25 @@ const (
 // cases.AlertSubject(f.Org) with f.ID() as the message ID): source
 // "analytics", type the analytic's name, source_ref f.Ref (a repeat of
 // the same key and value, source and hour, or pair of sign-ins raises the
-// stored alert's occurrences), the explanation as description, the user,
+// stored alert's occurrences), the explanation (and what the analytic is
+// about) as description, the finding's time as first and last seen, the user,
 // host and IP as observables and the details, entities and event IDs as
 // fields. TLP is amber: the explanation names people and hosts.
 func (f Finding) Alert() cases.NewAlert {
-	at := f.Time
+	desc := f.Explanation
+	if f.About != "" {
+		desc += "\n\n" + f.About
+	}
 	n := cases.NewAlert{
 		Source: AlertSource, Type: f.Analytic, SourceRef: oneLine(f.Ref, safetext.MaxName),
-		Title: oneLine(f.Title, maxAlertTitle), Description: oneText(f.Explanation, maxAlertDescription), Severity: cases.Severity(f.Level), Org: f.Org,
-		TLP: cases.TLPAmber, FirstSeen: &at, LastSeen: &at,
-		Observables: []cases.Observable{}, Fields: map[string]string{"analytic": f.Analytic, "kind": f.Kind},
+		Title: oneLine(f.Title, maxAlertTitle), Description: oneText(desc, maxAlertDescription), Severity: cases.Severity(f.Level), Org: f.Org,
+		TLP: cases.TLPAmber, Observables: []cases.Observable{}, Fields: map[string]string{"analytic": f.Analytic, "kind": f.Kind},
+	}
+	// The inbox takes times from 1990 to a day ahead; an event's own
+	// clock may be outside that (the explanation still names it), and
+	// the alert is then dated when the inbox receives it.
+	if at := f.Time; at.Year() >= 1990 && at.Before(time.Now().Add(23*time.Hour)) {
+		n.FirstSeen, n.LastSeen = &at, &at
 	}
 	if n.SourceRef == "" || n.SourceRef != f.Ref {
 		// Too long or not one line: its hash still identifies it.

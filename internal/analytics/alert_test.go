@@ -77,7 +77,7 @@ func TestFindingsAreInboxAlerts(t *testing.T) {
 		}
 		a := r.Alert
 		if !r.Created || a.Source != "analytics" || a.Type != f.Analytic || a.Org != "RJ1" || string(a.Severity) != f.Level ||
-			a.Description != f.Explanation || !a.FirstSeen.Equal(f.Time) || a.Fields["event_ids"] != strings.Join(f.EventIDs, ", ") {
+			a.Description != f.Explanation+"\n\n"+f.About || f.About == "" || !a.FirstSeen.Equal(f.Time) || a.Fields["event_ids"] != strings.Join(f.EventIDs, ", ") {
 			t.Errorf("%s: stored %+v from %+v", k, a, f)
 		}
 		if !strings.HasPrefix(a.Title, f.Title+": ") {
@@ -105,14 +105,14 @@ func TestAlertFromHostileFinding(t *testing.T) {
 	f := Finding{Analytic: "entra-new-country", Kind: KindFirstSeen, Org: "RJ1", Title: "New\x1b[31m country", Level: "medium",
 		Explanation: "evil\x00text\u202e", Entities: Entities{User: "a\nb", IP: "-", Host: "PC1"},
 		Details: map[string]string{"key": "user=x", "value": strings.Repeat("é", 400)}, EventIDs: []string{"e1"},
-		Time: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Ref: strings.Repeat("r", 300)}
+		Time: time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), Ref: strings.Repeat("r", 300)}
 	svc := inbox(t, time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
 	n := f.Alert()
 	r, err := svc.CreateAlert(context.Background(), scope.System("analytics"), n)
 	if err != nil {
 		t.Fatalf("the inbox refuses %+v: %v", n, err)
 	}
-	if !strings.HasPrefix(r.Alert.SourceRef, "sha256:") || r.Alert.Fields["ref"] != f.Ref || len(r.Alert.Observables) != 2 {
+	if !strings.HasPrefix(r.Alert.SourceRef, "sha256:") || !r.Alert.FirstSeen.Equal(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)) || r.Alert.Fields["ref"] != f.Ref || len(r.Alert.Observables) != 2 {
 		t.Errorf("stored %+v", r.Alert)
 	}
 }

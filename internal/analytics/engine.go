@@ -24,9 +24,11 @@ type Finding struct {
 	Title    string `json:"title"`
 	// Level is one of the alerts inbox's severities: info, low, medium,
 	// high, critical.
-	Level       string   `json:"level"`
-	Explanation string   `json:"explanation"`
-	Entities    Entities `json:"entities"`
+	Level       string `json:"level"`
+	Explanation string `json:"explanation"`
+	// About is the analytic's description: what it looks for and why.
+	About    string   `json:"about,omitempty"`
+	Entities Entities `json:"entities"`
 	// Details are the figures behind the explanation (key, value, counts,
 	// baseline median, distance…), by lower-case name.
 	Details map[string]string `json:"details,omitempty"`
@@ -247,7 +249,8 @@ func shown(refs []fieldRef, ev *events.Event) string {
 
 // finding starts a finding of a from ev (nil for none).
 func (a *analytic) finding(ev *events.Event, at time.Time) Finding {
-	f := Finding{Analytic: a.cfg.Name, Kind: a.cfg.Kind, Title: a.cfg.Title, Level: a.cfg.Level, Time: at.UTC(), Details: map[string]string{}}
+	f := Finding{Analytic: a.cfg.Name, Kind: a.cfg.Kind, Title: a.cfg.Title, Level: a.cfg.Level, About: strings.TrimSpace(a.cfg.Description),
+		Time: at.UTC(), Details: map[string]string{}}
 	if ev != nil {
 		f.Org = ev.Org
 		f.EventIDs = []string{ev.ID}
