@@ -72,12 +72,18 @@ type Analytic struct {
 	// Learning (first_seen): for this long after an organisation's first
 	// matching event, values are learnt without alerting.
 	Learning time.Duration
+	// Quiet (first_seen): events whose fields match these conditions
+	// (as Filter.Fields: any listed value) make their key known without
+	// their value being learnt or reported — a host's machine-account
+	// logons make the host known, so a person's first logon to it is
+	// news.
+	Quiet map[string][]string
 	// AlertNewKeys (first_seen, rare): also alert on the values of a key
 	// never seen before (by default a new key's values are learnt).
 	AlertNewKeys bool
-	// MaxEntries and MaxValues bound the state per organisation: values
-	// kept in all (the least recently seen keys are dropped first) and
-	// values kept per key (its least recently seen dropped first).
+	// MaxEntries and MaxValues bound the state per organisation: keys
+	// and values kept in all (the least recently seen keys are dropped
+	// first) and values kept per key (its least recently seen first).
 	MaxEntries int
 	MaxValues  int
 
@@ -376,7 +382,7 @@ func ParseDuration(s string) (time.Duration, error) {
 var (
 	commonKeys = []string{"name", "kind", "title", "description", "level", "disabled", "where", "case_sensitive", "entities"}
 	kindKeys   = map[string][]string{
-		KindFirstSeen: {"key", "value", "learning", "alert_new_keys", "max_entries", "max_values"},
+		KindFirstSeen: {"key", "value", "learning", "quiet", "alert_new_keys", "max_entries", "max_values"},
 		KindRare:      {"key", "value", "window", "threshold", "min_key_events", "max_entries", "max_values"},
 		KindVolume:    {"group", "weeks", "neighbours", "k", "min_change", "min_samples", "surge_quantile", "max_groups", "use_event_time"},
 		KindTravel:    {"user", "latitude", "longitude", "city", "country", "ip", "max_speed", "min_distance", "max_users"},
@@ -429,6 +435,13 @@ func (p *parser) analytic(n *yaml.Node) (Analytic, error) {
 			a.Where, err = p.filter(v, field)
 		case "entities":
 			a.Entities, err = p.entities(v, field)
+		case "quiet":
+			var f Filter
+			if v.Kind != yaml.MappingNode {
+				return a, p.errf(v.Line, "%s: want a mapping of field names to values", field)
+			}
+			f, err = p.filter(&yaml.Node{Kind: yaml.MappingNode, Line: v.Line, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "fields", Line: v.Line}, v}}, field)
+			a.Quiet = f.Fields
 		case "key":
 			a.Key, err = p.strings(v, field)
 		case "value":
@@ -503,6 +516,7 @@ func (p *parser) analytic(n *yaml.Node) (Analytic, error) {
 	refs = append(refs, a.Where.Exists...)
 	refs = append(refs, sortedKeys(a.Where.Fields)...)
 	refs = append(refs, sortedKeys(a.Where.Not)...)
+	refs = append(refs, sortedKeys(a.Quiet)...)
 	refs = append(refs, a.Entities["user"], a.Entities["host"], a.Entities["ip"], a.Entities["country"])
 	for _, r := range refs {
 		if err := p.checkRef(r, n.Line, what); err != nil {

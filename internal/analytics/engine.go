@@ -78,6 +78,7 @@ type analytic struct {
 	key, val []fieldRef
 	entities [4]*fieldRef // user, host, ip, country
 	travel   *travelRefs  // impossible_travel's fields
+	quiet    filter       // first_seen's quiet conditions (fields only)
 	det      detector
 	// kbuf and vbuf are scratch space for keys and values (Observe
 	// holds the engine's lock).
@@ -121,7 +122,7 @@ func New(cfg *Config) (*Engine, error) {
 		if ac.Disabled {
 			continue
 		}
-		a := &analytic{cfg: ac, filter: cfg.compileFilter(ac.Where)}
+		a := &analytic{cfg: ac, filter: cfg.compileFilter(ac.Where), quiet: cfg.compileFilter(Filter{Fields: ac.Quiet})}
 		for _, k := range ac.Key {
 			a.key = append(a.key, cfg.ref(k))
 		}

@@ -21,7 +21,7 @@ type firstSeen struct {
 // fsOrg is one organisation's state. Times are Unix seconds.
 type fsOrg struct {
 	Since int64             `json:"since"` // the first matching event
-	N     int               `json:"n"`     // values held over all keys
+	N     int               `json:"n"`     // keys and values held
 	Keys  map[string]*fsKey `json:"keys"`
 }
 
@@ -39,9 +39,10 @@ func (d *firstSeen) observe(a *analytic, ev *events.Event, out []Finding) []Find
 	if !ok {
 		return out
 	}
+	quiet := len(a.quiet.fields) > 0 && a.quiet.match(ev)
 	vb, ok := a.keyOf(a.val, ev, a.vbuf)
 	a.vbuf = vb
-	if !ok {
+	if !ok && !quiet {
 		return out
 	}
 	t := ev.EventTime.Unix()
@@ -58,9 +59,16 @@ func (d *firstSeen) observe(a *analytic, ev *events.Event, out []Finding) []Find
 	if newKey {
 		k = &fsKey{First: t, Last: t, Values: map[string]int64{}}
 		o.Keys[string(kb)] = k
+		o.N++ // a key is an entry too, so keys without values are bounded
+		if o.N > a.cfg.MaxEntries {
+			o.N = trimKeys(o.Keys, o.N, a.cfg.MaxEntries, fsKeyStat)
+		}
 	}
 	if t > k.Last {
 		k.Last = t
+	}
+	if quiet {
+		return out
 	}
 	if last, seen := k.Values[string(vb)]; seen {
 		// Last seen is kept to the hour, for the eviction order: a
@@ -80,7 +88,7 @@ func (d *firstSeen) observe(a *analytic, ev *events.Event, out []Finding) []Find
 		o.N -= before - len(k.Values)
 	}
 	if o.N > a.cfg.MaxEntries {
-		o.N = trimKeys(o.Keys, o.N, a.cfg.MaxEntries, func(k *fsKey) (int64, int) { return k.Last, len(k.Values) })
+		o.N = trimKeys(o.Keys, o.N, a.cfg.MaxEntries, fsKeyStat)
 	}
 	learnUntil := o.Since + int64(a.cfg.Learning/time.Second)
 	if t < learnUntil || newKey && !a.cfg.AlertNewKeys {
@@ -99,15 +107,24 @@ func (d *firstSeen) observe(a *analytic, ev *events.Event, out []Finding) []Find
 		b.WriteString(" the key itself is new.")
 	} else {
 		f.Details["key_first_seen"] = when(time.Unix(k.First, 0))
-		fmt.Fprintf(&b, " the key was first seen at %s and had %d known value%s", when(time.Unix(k.First, 0)), known, plural(known))
-		if ex := examples(k.Values, val, 3); len(ex) > 0 {
-			fmt.Fprintf(&b, ", most recently %s", strings.Join(ex, ", "))
+		fmt.Fprintf(&b, " the key was first seen at %s", when(time.Unix(k.First, 0)))
+		if known == 0 {
+			b.WriteString(" in quiet events only (which make a key known without values); this is its first value.")
+		} else {
+			fmt.Fprintf(&b, " and had %d known value%s", known, plural(known))
+			if ex := examples(k.Values, val, 3); len(ex) > 0 {
+				fmt.Fprintf(&b, ", most recently %s", strings.Join(ex, ", "))
+			}
+			b.WriteString(".")
 		}
-		b.WriteString(".")
 	}
 	f.Explanation = b.String()
 	return append(out, f)
 }
+
+// fsKeyStat is a key's last sighting and the entries it holds (itself
+// and its values).
+func fsKeyStat(k *fsKey) (int64, int) { return k.Last, len(k.Values) + 1 }
 
 func (d *firstSeen) tick(_ *analytic, _ time.Time, out []Finding) []Finding { return out }
 
@@ -127,7 +144,7 @@ func (d *firstSeen) load(_ *analytic, b []byte, only string) error {
 			if v == nil || v.Values == nil {
 				return fmt.Errorf("organisation %q key %q: no values", org, k)
 			}
-			n += len(v.Values)
+			n += len(v.Values) + 1
 		}
 		o.N = n
 	}

@@ -112,12 +112,15 @@ func eventByID(evs []events.Event, id string) *events.Event {
 	return nil
 }
 
-// The shipped analytics raise nothing from first-seen over the lab's
-// ordinary four months (each host's first privileged account and system
-// processes are learnt), but a real WmiPrvSE.exe process creation on
-// WORKSTATION6 copied with a new parent — a user's binary instead of
-// svchost.exe — after that is a new parent of a service binary.
-func TestFirstSeenServiceParentOTRF(t *testing.T) {
+// The shipped first-seen analytics over the lab's four months find one
+// thing: pgustavo's first privileged logon to the domain controller, in
+// the DCSync capture — the controller is known from its machine
+// account's privileged logons since the first capture (quiet events),
+// while the workstations' first people are learnt as their first values.
+// And a real WmiPrvSE.exe process creation on WORKSTATION6 copied with a
+// new parent — a user's binary instead of svchost.exe — after that is a
+// new parent of a system binary.
+func TestShippedFirstSeenOTRF(t *testing.T) {
 	evs := theshire(t)
 	forged := forgedParent(t, evs)
 
@@ -132,12 +135,18 @@ func TestFirstSeenServiceParentOTRF(t *testing.T) {
 		}
 	}
 	sameList(t, "first-seen findings", summaries(fs), []string{
+		"windows-new-admin-logon RJ1 2020-09-21T22:59:14Z host=MORDORDC.theshire.local → SubjectUserName=pgustavo",
 		`windows-new-service-parent RJ1 2020-12-20T10:00:00Z host=WORKSTATION6.theshire.local, Image=C:\Windows\System32\wbem\WmiPrvSE.exe → ParentImage=C:\Users\pgustavo\AppData\Local\Temp\updater.exe`,
 	})
-	if len(fs) == 1 {
-		want := `the key was first seen at 2020-09-02 01:4`
-		if !strings.Contains(fs[0].Explanation, want) || !strings.Contains(fs[0].Explanation, `c:\windows\system32\svchost.exe`) || fs[0].EventIDs[0] != "forged-parent" || fs[0].Level != "high" {
-			t.Errorf("explanation %q (want %q and the known parent svchost.exe), events %v, level %s", fs[0].Explanation, want, fs[0].EventIDs, fs[0].Level)
+	if len(fs) == 2 {
+		want := "the key was first seen at 2020-08-07 14:3"
+		if dc := fs[0]; !strings.Contains(dc.Explanation, want) || !strings.Contains(dc.Explanation, "in quiet events only") ||
+			dc.Entities.User != "pgustavo" || dc.Entities.Host != "MORDORDC.theshire.local" {
+			t.Errorf("domain controller: explanation %q (want %q, the first capture's machine-account logons), entities %+v", dc.Explanation, want, dc.Entities)
+		}
+		want = `the key was first seen at 2020-09-02 01:4`
+		if p := fs[1]; !strings.Contains(p.Explanation, want) || !strings.Contains(p.Explanation, `c:\windows\system32\svchost.exe`) || p.EventIDs[0] != "forged-parent" || p.Level != "high" {
+			t.Errorf("explanation %q (want %q and the known parent svchost.exe), events %v, level %s", p.Explanation, want, p.EventIDs, p.Level)
 		}
 	}
 }
