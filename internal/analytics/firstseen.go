@@ -62,6 +62,9 @@ func (d *firstSeen) observe(a *analytic, ev *events.Event, out []Finding) []Find
 		o.N++ // a key is an entry too, so keys without values are bounded
 		if o.N > a.cfg.MaxEntries {
 			o.N = trimKeys(o.Keys, o.N, a.cfg.MaxEntries, fsKeyStat)
+			if o.Keys[string(kb)] != k {
+				return out // an old event's key, the least recent: dropped at once
+			}
 		}
 	}
 	if t > k.Last {
