@@ -97,16 +97,19 @@ func (d *volume) observe(a *analytic, ev *events.Event, out []Finding) []Finding
 // each, and opens h.
 func (g *volGroup) advance(a *analytic, org string, h int64, out []Finding) []Finding {
 	n := int64(len(g.Counts))
+	end := h
 	if h-g.Cur > n {
-		// A gap longer than the ring: judge its first hour (the drop,
-		// if any) and forget the rest, all zeros.
-		out = g.judge(a, org, g.Cur, out)
-		clear(g.Counts)
-		g.Cur = h - n
+		// A gap longer than the ring: after a ring's worth of hours
+		// every count and baseline is zero, and so is every later hour's
+		// judgement; skip them.
+		end = g.Cur + n
 	}
-	for x := g.Cur; x < h; x++ {
+	for x := g.Cur; x < end; x++ {
 		out = g.judge(a, org, x, out)
 		g.Counts[(x+1)%n] = 0
+	}
+	if end < h {
+		clear(g.Counts)
 	}
 	g.Cur = h
 	return out

@@ -198,3 +198,18 @@ func TestVolumeLinuxHost(t *testing.T) {
 		}
 	}
 }
+
+// Without ticks, a silence longer than the ring is still judged when the
+// source's next event comes, ten weeks later: the same silence finding as
+// with a clock, once.
+func TestVolumeSilenceWithoutTicks(t *testing.T) {
+	r := &replay{lines: readEvents(t, "linux/loghub/OpenSSH_2k.log", "RJ1")}
+	e := engine(t, "analytics:\n  - {name: vol, kind: volume, title: Volume, group: '@service'}\n")
+	silent := monday.Add(5*7*24*time.Hour + 3*24*time.Hour) // Thursday 12 February 00:00
+	var fs []Finding
+	for h := monday; h.Before(silent); h = h.Add(time.Hour) {
+		fs = append(fs, r.hour(e, h, workingHours(h))...)
+	}
+	fs = append(fs, r.hour(e, silent.Add(10*7*24*time.Hour+10*time.Hour), 1)...)
+	sameList(t, "findings", summaries(fs), []string{"vol RJ1 2026-02-12T09:00:00Z @service=sshd @ 2026-02-12T08"})
+}
