@@ -240,19 +240,21 @@ const StreamCountHeader = "Vigil-Events"
 // the change reads alike. A line that is not an event is reported,
 // naming its line number, and the others are still appended.
 func AppendStreamEvents(dst []Event, data []byte) ([]Event, error) {
+	// One string for the message: the events' strings are slices of it
+	// (decodeEventJSON), not an allocation each.
+	text := string(data)
 	var errs []error
-	for line := 1; len(data) > 0; line++ {
-		var l []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			l, data = data[:i], data[i+1:]
-		} else {
-			l, data = data, nil
+	for line, lo := 1, 0; lo < len(data); line++ {
+		hi := len(data)
+		if i := bytes.IndexByte(data[lo:], '\n'); i >= 0 {
+			hi = lo + i
 		}
-		l = bytes.TrimSpace(l)
-		if len(l) == 0 {
+		l, t := data[lo:hi], text[lo:hi]
+		lo = hi + 1
+		if blank(l) {
 			continue
 		}
-		ev, err := decodeStreamEvent(l)
+		ev, err := decodeStreamLine(l, t)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("line %d: %w", line, err))
 			continue
@@ -260,6 +262,16 @@ func AppendStreamEvents(dst []Event, data []byte) ([]Event, error) {
 		dst = append(dst, ev)
 	}
 	return dst, errors.Join(errs...)
+}
+
+// blank says whether b is only JSON's whitespace.
+func blank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
 }
 
 // streamEvent is an Event as the stream carries it, its fields left as
@@ -272,25 +284,35 @@ type streamEvent struct {
 // decodeStreamEvent reads one event of the events stream: an Event as
 // JSON, whose fields the store keeps as they came (Event.fieldsJSON).
 func decodeStreamEvent(data []byte) (Event, error) {
-	var w streamEvent
-	if err := json.Unmarshal(data, &w); err != nil {
-		return Event{}, err
+	return decodeStreamLine(data, string(data))
+}
+
+// decodeStreamLine is decodeStreamEvent of line, whose text is the same
+// bytes as a string: by hand when it can (decodeEventJSON), otherwise
+// with encoding/json.
+func decodeStreamLine(line []byte, text string) (Event, error) {
+	ev, fields, ok := decodeEventJSON(line, text)
+	if !ok {
+		var w streamEvent
+		if err := json.Unmarshal(line, &w); err != nil {
+			return Event{}, err
+		}
+		ev, fields = w.Event, w.Fields
 	}
-	ev := w.Event
 	switch {
 	case ev.ID == "":
 		return Event{}, errors.New("no id")
 	case ev.Org == "":
 		return Event{}, errors.New("no org")
-	case len(w.Fields) > 0 && w.Fields[0] == '{' && !htmlEscaped(w.Fields):
-		ev.fieldsJSON = w.Fields
-	case len(w.Fields) > 0 && w.Fields[0] == '{':
+	case len(fields) > 0 && fields[0] == '{' && !htmlEscaped(fields):
+		ev.fieldsJSON = fields
+	case len(fields) > 0 && fields[0] == '{':
 		// encoding/json's Marshal wrote < > & as \u003c…, which free
 		// text would not find: decoded, and encoded again by the store.
-		if err := json.Unmarshal(w.Fields, &ev.Fields); err != nil {
+		if err := json.Unmarshal(fields, &ev.Fields); err != nil {
 			return Event{}, err
 		}
-	case len(w.Fields) == 0 || string(w.Fields) == "null":
+	case len(fields) == 0 || string(fields) == "null":
 	default:
 		return Event{}, errors.New("fields is not an object")
 	}
