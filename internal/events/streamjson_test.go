@@ -67,12 +67,12 @@ func TestDecodeEventJSON(t *testing.T) {
 	}
 	// Valid JSON it leaves to encoding/json.
 	for _, data := range []string{
-		`{"ID":"a","org":"RJ1"}`,                // a key in another case
-		`{"id":"a","org":"RJ1","extra":1}`,      // a key Event does not have
-		`{"id":null,"org":"RJ1"}`,               // null for a string
-		`{"id":"\ud83d\ude00","org":"RJ1"}`,     // a surrogate pair
-		`{"id":"a","org":"RJ1","truncated":1}`,  // not a bool
-		`{"id":"a","org":"RJ1","source":null}`,  // null for the source
+		`{"ID":"a","org":"RJ1"}`,               // a key in another case
+		`{"id":"a","org":"RJ1","extra":1}`,     // a key Event does not have
+		`{"id":null,"org":"RJ1"}`,              // null for a string
+		`{"id":"\ud83d\ude00","org":"RJ1"}`,    // a surrogate pair
+		`{"id":"a","org":"RJ1","truncated":1}`, // not a bool
+		`{"id":"a","org":"RJ1","source":null}`, // null for the source
 		`{"id":"a","org":"RJ1","fields":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`, // deeper than it follows
 	} {
 		if sameDecode(t, []byte(data)) {
