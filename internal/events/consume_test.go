@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/bus/bustest"
 	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store/storetest"
 )
 
 // TestConsume: events published on the stream land in the store, once
@@ -263,4 +264,67 @@ func TestAppendStreamEvents(t *testing.T) {
 			t.Errorf("%q: err %v, want %q", c.data, err, c.err)
 		}
 	}
+}
+
+// BenchmarkConsume: the store's consumer alone — b.N syslog-sized events
+// already on an embedded stream in messages of 512 (a TCP listener's
+// batch, as ingest.Publisher writes them), fetched, decoded and appended
+// to SQLite until the store holds them all:
+//
+//	go test -run '^$' -bench Consume -benchtime 100000x ./internal/events/
+func BenchmarkConsume(b *testing.B) {
+	ctx := context.Background()
+	bs := bustest.Run(b)
+	js := bs.JetStream()
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: "EVENTS-BENCH", Subjects: []string{"evbench.>"}, Storage: jetstream.FileStorage, Compression: jetstream.S2Compression}); err != nil {
+		b.Fatal(err)
+	}
+	msg := "seq: %010d, thread: 0000, runid: 1733510000, stamp: 2026-12-06T18:50:51 PADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADD"
+	var data []byte
+	n := 0
+	flush := func() {
+		m := &nats.Msg{Subject: "evbench.RJ1", Data: data, Header: nats.Header{}}
+		m.Header.Set(StreamCountHeader, fmt.Sprint(n))
+		if _, err := js.PublishMsg(ctx, m); err != nil {
+			b.Fatal(err)
+		}
+		data, n = nil, 0
+	}
+	for i := range b.N {
+		text := fmt.Sprintf(msg, i)
+		e := Event{ID: fmt.Sprintf("%032x", i*2654435761%(1<<62)), Org: "RJ1", ReceivedAt: t0.Add(time.Duration(i) * time.Microsecond), EventTime: t0,
+			Source: Source{Protocol: "syslog-tcp", Addr: "127.0.0.1:40112", Format: "rfc5424", Host: "localhost"},
+			Fields: map[string]any{"syslog.facility": "auth", "syslog.severity": "notice", "syslog.appname": "prg00000", "syslog.procid": "1234", "message": text, "host.name": "localhost"},
+			Raw:    "<38>1 2026-12-06T18:50:51+00:00 localhost prg00000 1234 - - " + text}
+		line, err := json.Marshal(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data = append(append(data, line...), '\n')
+		if n++; n == 512 {
+			flush()
+		}
+	}
+	if n > 0 {
+		flush()
+	}
+	s, _ := newStore(b, storetest.SQLite(b, sets...))
+	var stored atomic.Int64
+	done := make(chan struct{})
+	b.ResetTimer()
+	stop, err := Consume(ctx, js, s, ConsumerOptions{Stream: "EVENTS-BENCH", Stored: func(n int) {
+		if stored.Add(int64(n)) == int64(b.N) {
+			close(done)
+		}
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Minute):
+		b.Fatalf("stored %d of %d", stored.Load(), b.N)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
