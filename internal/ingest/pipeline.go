@@ -354,7 +354,7 @@ func (p *Publisher) publishChunk(ctx context.Context, evs []events.Event) error 
 			}
 		}
 		if m == nil {
-			m = newBatchMsg(ev.Org)
+			m = newBatchMsg(ev.Org, len(evs)-i)
 			open = append(open, m)
 		}
 		mark := len(m.data)
@@ -373,7 +373,7 @@ func (p *Publisher) publishChunk(ctx context.Context, evs []events.Event) error 
 			if firstErr = send(m); firstErr != nil {
 				break
 			}
-			next := newBatchMsg(ev.Org)
+			next := newBatchMsg(ev.Org, len(evs)-i)
 			next.data = append(next.data, line...)
 			*m = *next
 		}
@@ -443,8 +443,11 @@ type batchMsg struct {
 	h    hash.Hash
 }
 
-func newBatchMsg(org string) *batchMsg {
-	return &batchMsg{org: org, data: make([]byte, 0, 16<<10)}
+// newBatchMsg starts org's message, its buffer sized for the events
+// left of the chunk (about 1 KiB each, at most a message's worth) so
+// that it seldom grows while it fills.
+func newBatchMsg(org string, left int) *batchMsg {
+	return &batchMsg{org: org, data: make([]byte, 0, min(left<<10, maxMessageBytes+64<<10))}
 }
 
 // add counts an event whose JSON line is in data.
