@@ -77,6 +77,11 @@ func Consume(ctx context.Context, js jetstream.JetStream, st Store, o ConsumerOp
 	// flowing while those wait (TestServeKillNine, which kills serve four
 	// times in a few seconds, stalled for two minutes with 2 min and 4
 	// batches). Only fetched messages are in memory, so neither bounds it.
+	// Both count messages, each of which may hold a listener's batch of
+	// events: a fetch is bounded by MaxBytes (4 MiB, about 5,600 syslog
+	// events, appended in well under a second), so AckWait still leaves
+	// a wide margin, and 32 fetches of 1,000 messages stay the most a
+	// consumer can hold unacknowledged.
 	cons, err := js.CreateOrUpdateConsumer(ctx, o.Stream, jetstream.ConsumerConfig{
 		Durable:       o.Durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,
