@@ -309,9 +309,10 @@ func (p *Publisher) publish(ctx context.Context, evs []events.Event, try bool) e
 	return nil
 }
 
-// publishChunk publishes evs as stream messages of many events each
-// (EncodeBatch's framing: one message per organisation, split at
-// maxMessageBytes) asynchronously and waits for every ack.
+// publishChunk publishes evs as stream messages of many events each (the
+// NDJSON described at the top of this file: one message per
+// organisation, split at maxMessageBytes) asynchronously and waits for
+// every ack.
 func (p *Publisher) publishChunk(ctx context.Context, evs []events.Event) error {
 	var pending []pendingMsg
 	var firstErr error
