@@ -25,9 +25,13 @@ var columns = map[string]string{
 // indexedFields have an expression index (migration 0002): a condition on
 // one is written with the index's own expression, whose key is a constant
 // from this table, not the query's text, so that the planner can use it.
-// EventID is the field Windows searches start from.
-var indexedFields = map[string]struct{ sqlite, postgres string }{
-	"EventID": {`json_extract(fields, '$."EventID"')`, `(fields ->> 'EventID')`},
+// On SQLite the index is partial (migration 0004: only events whose
+// fields hold the key's text), and the condition states the index's WHERE
+// too (sqliteWhere), which the planner needs before it will use a partial
+// index; it is implied by the expression's matching anyway. EventID is
+// the field Windows searches start from.
+var indexedFields = map[string]struct{ sqlite, sqliteWhere, postgres string }{
+	"EventID": {`json_extract(fields, '$."EventID"')`, `instr(fields, '"EventID"') > 0`, `(fields ->> 'EventID')`},
 }
 
 // compiler turns an AST into a condition for one dialect, appending the
@@ -231,7 +235,7 @@ func (c *compiler) equal(field string, v Value) (string, error) {
 				return c.nullSafe("(" + ix.postgres + " = ?)"), nil
 			}
 			c.bind(v.Num, txt)
-			return c.nullSafe("(" + ix.sqlite + " IN (?, ?))"), nil
+			return c.nullSafe("(" + ix.sqliteWhere + " AND " + ix.sqlite + " IN (?, ?))"), nil
 		}
 		if c.d == store.Postgres {
 			c.bind(field, txt)
