@@ -1,16 +1,20 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/analytics"
 	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/ingest"
@@ -18,7 +22,9 @@ import (
 )
 
 // Live detection (issue 17): a durable consumer of the events stream of
-// its own, "sigma-detect", runs the rules of --rules over every event, as
+// its own, "sigma-detect", runs the analytics of --analytics
+// (internal/analytics: first seen, rare values, volume, impossible
+// travel) and the Sigma rules of --rules over every event, the rules as
 // `vigil hunt` runs them over files (sigma.Hunter: each event against the
 // rules of its log source, correlations in arrival order), and publishes
 // each match as an alert on the ALERTS stream. Its batches are
@@ -36,14 +42,18 @@ const DetectDurable = "sigma-detect"
 // does not raise ten thousand alerts.
 var DefaultAlertWindow = time.Hour
 
-// Detection is the live rule set; Reload swaps it.
+// Detection is the live rule set (ReloadRules swaps it) and analytics.
 type Detection struct {
-	mu     sync.Mutex // serialises batches, since correlations keep state
-	hunter *sigma.Hunter
+	mu     sync.Mutex    // serialises batches, since correlations keep state
+	hunter *sigma.Hunter // nil without --rules
 	rules  int
 	corrs  int
 	paths  []string
 	ph     string
+	// analytics is nil with --analytics off; its state is saved under
+	// the data directory (analyticsState) every AnalyticsSaveInterval
+	// and at close, and read back at start.
+	analytics *analytics.Engine
 }
 
 // RuleCounts says how many rules and correlation rules run live.
@@ -78,18 +88,24 @@ func (s *Server) loadRules(paths []string, placeholders string) (*sigma.Hunter, 
 	return h, len(corpus.Rules), len(corpus.Correlations), nil
 }
 
-// startDetection starts live detection when --rules names any.
+// startDetection starts live detection: the analytics (unless
+// --analytics off) and the rules of --rules.
 func (s *Server) startDetection(ctx context.Context) error {
-	paths := splitPaths(s.Config.Rules)
-	if len(paths) == 0 {
-		return nil
+	d := &Detection{paths: splitPaths(s.Config.Rules), ph: s.Config.RulePlaceholders}
+	if len(d.paths) > 0 {
+		h, n, c, err := s.loadRules(d.paths, d.ph)
+		if err != nil {
+			return err
+		}
+		d.hunter, d.rules, d.corrs = h, n, c
+		s.Log.Info("detection: rules loaded", "rules", n, "correlations", c)
 	}
-	h, n, c, err := s.loadRules(paths, s.Config.RulePlaceholders)
-	if err != nil {
+	if err := s.startAnalytics(d); err != nil {
 		return err
 	}
-	d := &Detection{hunter: h, rules: n, corrs: c, paths: paths, ph: s.Config.RulePlaceholders}
-	s.Log.Info("detection: rules loaded", "rules", n, "correlations", c)
+	if d.hunter == nil && d.analytics == nil {
+		return nil
+	}
 	stop, err := events.ConsumeWith(ctx, s.Bus.JetStream(), events.ConsumerOptions{
 		Stream: ingest.EventStream, Durable: DetectDurable, DecodeFields: true, Logger: s.Log.With("component", "detection"),
 	}, func(ctx context.Context, evs []events.Event) error { return s.detect(ctx, d, evs) })
@@ -97,7 +113,123 @@ func (s *Server) startDetection(ctx context.Context) error {
 		return err
 	}
 	s.closers = append(s.closers, func() error { stop(); return nil })
+	if d.analytics != nil {
+		// Volume analytics judge hours that ended in silence too: a tick
+		// a minute, and the state saved every few minutes and at close.
+		tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tick, save := time.NewTicker(time.Minute), time.NewTicker(AnalyticsSaveInterval)
+			defer tick.Stop()
+			defer save.Stop()
+			for {
+				select {
+				case <-tctx.Done():
+					return
+				case <-tick.C:
+					if err := s.publishFindings(tctx, d.analytics.Tick(s.Now())); err != nil {
+						s.Log.Warn("analytics: publish", "err", err)
+					}
+				case <-save.C:
+					if err := s.saveAnalytics(d.analytics); err != nil {
+						s.Log.Warn("analytics: save state", "err", err)
+					}
+				}
+			}
+		}()
+		s.closers = append(s.closers, func() error {
+			cancel()
+			<-done
+			return s.saveAnalytics(d.analytics)
+		})
+	}
 	s.Detection = d
+	return nil
+}
+
+// AnalyticsSaveInterval is how often the analytics' state is saved.
+var AnalyticsSaveInterval = 5 * time.Minute
+
+// analyticsState is where this server keeps what its analytics learnt.
+func (s *Server) analyticsState() string {
+	return filepath.Join(s.Config.AbsDataDir(), "analytics-state.json")
+}
+
+// startAnalytics builds the analytics of --analytics and reads back the
+// state a previous run saved; a state that cannot be read is logged and
+// learning starts afresh.
+func (s *Server) startAnalytics(d *Detection) error {
+	file := strings.TrimSpace(s.Config.Analytics)
+	if strings.EqualFold(file, "off") {
+		return nil
+	}
+	var cfg *analytics.Config
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return fmt.Errorf("--analytics: %w", err)
+		}
+		cfg, err = analytics.LoadConfig(file, f)
+		_ = f.Close() // read only
+		if err != nil {
+			return fmt.Errorf("--analytics: %w", err)
+		}
+	}
+	e, err := analytics.New(cfg)
+	if err != nil {
+		return fmt.Errorf("--analytics: %w", err)
+	}
+	if f, err := os.Open(s.analyticsState()); err == nil {
+		if err := e.Restore(f); err != nil {
+			s.Log.Warn("analytics: the saved state was not read; learning starts afresh", "file", s.analyticsState(), "err", err)
+		}
+		_ = f.Close() // read only
+	}
+	d.analytics = e
+	return nil
+}
+
+// saveAnalytics writes the analytics' state, replacing the previous
+// file only once the new one is whole.
+func (s *Server) saveAnalytics(e *analytics.Engine) error {
+	path := s.analyticsState()
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	err = e.Snapshot(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// publishFindings puts the analytics' findings on the ALERTS stream,
+// each under its stable ID.
+func (s *Server) publishFindings(ctx context.Context, fs []analytics.Finding) error {
+	for _, f := range fs {
+		a := f.Alert()
+		b, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		if err := s.Bus.Publish(ctx, cases.AlertSubject(a.Org), b, f.ID()); err != nil {
+			return fmt.Errorf("publish an analytics alert: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -106,7 +238,7 @@ func (s *Server) startDetection(ctx context.Context) error {
 // leaves the running one in force.
 func (s *Server) ReloadRules() error {
 	d := s.Detection
-	if d == nil {
+	if d == nil || len(d.paths) == 0 {
 		return errors.New("no --rules to reload")
 	}
 	h, n, c, err := s.loadRules(d.paths, d.ph)
@@ -126,9 +258,16 @@ func (s *Server) detect(ctx context.Context, d *Detection, evs []events.Event) e
 		id string
 	}
 	var out []pending
+	var found []analytics.Finding
 	d.mu.Lock()
 	for i := range evs {
 		ev := &evs[i]
+		if d.analytics != nil {
+			found = append(found, d.analytics.Observe(ev)...)
+		}
+		if d.hunter == nil {
+			continue
+		}
 		d.hunter.Detect(ev, func(c *sigma.CompiledRule) {
 			out = append(out, pending{SigmaAlert(c, ev, DefaultAlertWindow), "sigma/" + ruleKey(c.Rule.ID, c.Rule.Title) + "/" + ev.ID})
 		}, func(c *sigma.CompiledRule, x sigma.CorrelationHit) {
@@ -137,6 +276,9 @@ func (s *Server) detect(ctx context.Context, d *Detection, evs []events.Event) e
 		})
 	}
 	d.mu.Unlock()
+	if err := s.publishFindings(ctx, found); err != nil {
+		return err
+	}
 	for _, p := range out {
 		b, err := json.Marshal(p.a)
 		if err != nil {
@@ -191,7 +333,7 @@ func SigmaAlert(c *sigma.CompiledRule, ev *events.Event, window time.Duration) c
 	}
 	for _, f := range ex.Fields {
 		if v, ok := ev.Fields[f]; ok && len(fields) < 40 {
-			fields["event."+f] = clipBytes(events.FieldText(v), 2000)
+			fields[fieldName("event."+f)] = clipBytes(events.FieldText(v), 2000)
 		}
 	}
 	var desc strings.Builder
@@ -232,7 +374,7 @@ func CorrelationAlert(x sigma.CorrelationHit, ev *events.Event) cases.NewAlert {
 	}
 	for k, v := range x.Group {
 		group = append(group, k+"="+v)
-		fields["group."+k] = clipBytes(v, 500)
+		fields[fieldName("group."+k)] = clipBytes(v, 500)
 	}
 	slices.Sort(group)
 	desc := fmt.Sprintf("%s\n\nSigma correlation %q (%s, %s, level %s) by %s: %s reached %v within %s for %s, completed by event %s at %s.",
@@ -244,6 +386,21 @@ func CorrelationAlert(x sigma.CorrelationHit, ev *events.Event) cases.NewAlert {
 		Description: clipBytes(desc, 19_000), Severity: sigmaSeverity(c.Level), Org: ev.Org, TLP: cases.TLPAmber,
 		Observables: eventObservables(ev), Fields: fields, FirstSeen: &t, LastSeen: &t,
 	}
+}
+
+// fieldName is an event's field name as an alert's field may be named:
+// lower case, letters, digits and _ . - only, at most 64.
+func fieldName(s string) string {
+	b := []byte(strings.ToLower(s))
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	return string(b)
 }
 
 // eventHost is the host an event names.
