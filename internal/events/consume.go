@@ -46,13 +46,31 @@ type ConsumerOptions struct {
 	Logger  *slog.Logger
 	// Stored, when set, is told each batch stored (for metrics and tests).
 	Stored func(n int)
+	// DecodeFields gives a handler each event's Fields as a map (the
+	// store keeps them as the JSON they came in, and does not need it).
+	DecodeFields bool
 }
+
+// Handler does a consumer's work on one fetched batch of events; the
+// batch's messages are acknowledged once it returns nil, and handed back
+// for redelivery when it fails, so it must be idempotent by event ID.
+type Handler func(ctx context.Context, evs []Event) error
 
 // Consume starts storing the stream's events in st and returns a stop
 // function that ends it and waits for the batch under way.
 func Consume(ctx context.Context, js jetstream.JetStream, st Store, o ConsumerOptions) (stop func(), err error) {
-	if o.Stream == "" || st == nil || js == nil {
-		return nil, errors.New("events: consume: stream, store and JetStream are required")
+	if st == nil {
+		return nil, errors.New("events: consume: a store is required")
+	}
+	return ConsumeWith(ctx, js, o, st.Append)
+}
+
+// ConsumeWith is Consume with any work in place of the store's append:
+// detection and analytics read the stream through durable consumers of
+// their own (o.Durable), each acknowledging after its own work.
+func ConsumeWith(ctx context.Context, js jetstream.JetStream, o ConsumerOptions, handle Handler) (stop func(), err error) {
+	if o.Stream == "" || handle == nil || js == nil {
+		return nil, errors.New("events: consume: stream, handler and JetStream are required")
 	}
 	if o.Durable == "" {
 		o.Durable = DefaultDurable
@@ -123,7 +141,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, st Store, o ConsumerOp
 			if !ok {
 				return false, cctx.Err()
 			}
-			if err := st.Append(cctx, b.evs); err != nil {
+			if err := handle(cctx, b.evs); err != nil {
 				b.nak()
 				return false, err
 			}
@@ -208,6 +226,20 @@ func fetchBatch(cons jetstream.Consumer, o ConsumerOptions) (fetched, error) {
 	return b, err
 }
 
+// decodeFields turns the events' fields JSON into their Fields maps; an
+// event whose fields do not decode keeps none (and is logged).
+func decodeFields(evs []Event, log *slog.Logger) {
+	for i := range evs {
+		e := &evs[i]
+		if e.Fields != nil || len(e.fieldsJSON) == 0 {
+			continue
+		}
+		if err := json.Unmarshal(e.fieldsJSON, &e.Fields); err != nil {
+			log.Error("events: fields that do not decode", "id", e.ID, "err", err)
+		}
+	}
+}
+
 func decodeFetch(batch jetstream.MessageBatch, o ConsumerOptions) (fetched, error) {
 	var b fetched
 	for m := range batch.Messages() {
@@ -228,6 +260,9 @@ func decodeFetch(batch jetstream.MessageBatch, o ConsumerOptions) (fetched, erro
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && len(b.msgs) == 0 {
 		return fetched{}, err
+	}
+	if o.DecodeFields {
+		decodeFields(b.evs, o.Logger)
 	}
 	return b, nil
 }

@@ -22,7 +22,10 @@ import (
 type Hunter struct {
 	router *Router
 	corr   *Correlator
-	n      int
+	// quiet are correlations that only feed another (Sigma's generate:
+	// false, the default, applies to a correlation's correlations too).
+	quiet map[*Correlation]bool
+	n     int
 }
 
 // NewHunter routes rules by log source.
@@ -40,6 +43,22 @@ func NewCorpusHunter(c *Corpus) (*Hunter, error) {
 			return nil, err
 		}
 		h.corr = cr
+		h.quiet = map[*Correlation]bool{}
+		byRef := map[string]*Correlation{}
+		for _, c := range c.Correlations {
+			for _, k := range []string{c.ID, c.Name} {
+				if k != "" {
+					byRef[k] = c
+				}
+			}
+		}
+		for _, c := range c.Correlations {
+			for _, ref := range c.Rules {
+				if fed, ok := byRef[ref]; ok && !c.Generate {
+					h.quiet[fed] = true
+				}
+			}
+		}
 	}
 	return h, nil
 }
@@ -55,7 +74,8 @@ func (h *Hunter) Match(ev *events.Event, fn func(*CompiledRule)) {
 
 // Detect is Match with correlations: a rule's match is reported unless
 // the rule only feeds correlations (generate: false), and every
-// correlation it completes is reported as well, in event time. Unlike
+// correlation it completes is reported as well, in event time, unless
+// that correlation only feeds another. Unlike
 // Match it keeps state (the correlations' windows) and is not safe for
 // concurrent use.
 func (h *Hunter) Detect(ev *events.Event, rule func(*CompiledRule), corr func(*CompiledRule, CorrelationHit)) {
@@ -69,7 +89,9 @@ func (h *Hunter) Detect(ev *events.Event, rule func(*CompiledRule), corr func(*C
 			rule(c)
 		}
 		for _, x := range h.corr.Observe(c.Rule, e, ev.EventTime) {
-			corr(c, x)
+			if !h.quiet[x.Correlation] {
+				corr(c, x)
+			}
 		}
 	})
 }
