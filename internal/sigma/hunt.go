@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/ingest"
+	"github.com/vigil-health/vigil/internal/scope"
 )
 
 // Hunter runs a set of compiled rules over events, each event only
@@ -162,6 +163,99 @@ func HuntFiles(ctx context.Context, h *Hunter, n *ingest.Normaliser, paths []str
 		}
 	}
 	return rep, nil
+}
+
+// StoreReport sums up a hunt over stored events.
+type StoreReport struct {
+	// Scanned are the events read; Hits the matches reported.
+	Scanned int64 `json:"scanned"`
+	Hits    int64 `json:"hits"`
+	// Truncated says the hunt stopped at its limit of matches before
+	// reading the whole range.
+	Truncated bool `json:"truncated"`
+}
+
+// storePage is how many events a retro-hunt reads at a time.
+const storePage = 5000
+
+// HuntStore runs h's rules over the stored events of q — a time range,
+// optionally one organisation and a query in the analysts' language —
+// as sc may read them (the store applies the scope), newest first, and
+// calls fn for each match, stopping after limit matches (no limit when
+// 0). Only events of a product some rule names are read, when every rule
+// names one. Correlation rules are not run: they need events oldest
+// first, and a retro-hunt reads newest first.
+func HuntStore(ctx context.Context, h *Hunter, st events.Store, sc scope.Scope, q events.Query, limit int64, fn func(Hit) error) (StoreReport, error) {
+	var rep StoreReport
+	if p := h.products(); len(p) > 0 {
+		narrow := "product in (" + strings.Join(p, ", ") + ")"
+		if strings.TrimSpace(q.Text) != "" {
+			narrow = "(" + q.Text + ") AND " + narrow
+		}
+		q.Text = narrow
+	}
+	q.Limit, q.Cursor = storePage, ""
+	for {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		page, err := st.Search(ctx, sc, q)
+		if err != nil {
+			return rep, err
+		}
+		for i := range page.Events {
+			ev := &page.Events[i]
+			rep.Scanned++
+			var ferr error
+			h.Match(ev, func(c *CompiledRule) {
+				if ferr != nil || (limit > 0 && rep.Hits >= limit) {
+					return
+				}
+				rep.Hits++
+				ferr = fn(Hit{Rule: c, Event: ev})
+			})
+			if ferr != nil {
+				return rep, ferr
+			}
+			if limit > 0 && rep.Hits >= limit {
+				rep.Truncated = i < len(page.Events)-1 || page.Next != ""
+				return rep, nil
+			}
+		}
+		if page.Next == "" {
+			return rep, nil
+		}
+		q.Cursor = page.Next
+	}
+}
+
+// products are the products the hunter's rules name, as query words, or
+// none when some rule names no product (it may match any event).
+func (h *Hunter) products() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range h.router.rules {
+		p := strings.ToLower(c.Rule.Logsource.Product)
+		if p == "" || !productWord(p) {
+			return nil
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// productWord says a product name is a bare word of the query language.
+func productWord(p string) bool {
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // expand turns directories into the files under them, in name order.
