@@ -66,6 +66,18 @@ func eventsIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChe
 			own:  own(alice, probe{path: "/api/v1/events/isoevent00000000000000000000rj1a", want: []string{"isolation event one at RJ1"}}),
 			deny: 404, seers: rj1Readers, status: statuses(audrey, 200, nadia, 200)},
 
+		// Retro-hunts read through the store's scope; a rule test reads
+		// nothing stored.
+		"POST /api/v1/hunts": {attack: probe{body: `{"rules":"title: Isolation hunt\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    marker|endswith: '-value'\n  condition: sel\n","since":"3h"}`},
+			own: own(alice, probe{body: `{"rules":"title: Isolation hunt\nlogsource:\n  product: windows\ndetection:\n  sel:\n    marker: rj1-only-value\n  condition: sel\n","since":"3h"}`,
+				want: []string{"isoevent00000000000000000000rj1a", "isolation event one at RJ1"}}),
+			deny: 200, seers: rj1Readers},
+		"POST /api/v1/rules/test": {attack: probe{body: `{"rules":"title: Isolation test\nlogsource:\n  product: windows\ndetection:\n  sel:\n    marker|endswith: value\n  condition: sel\n","events":"{\"Channel\":\"Security\",\"EventID\":4688,\"marker\":\"a-value\"}"}`},
+			own: own(alice, probe{body: `{"rules":"title: Isolation test\nlogsource:\n  product: windows\ndetection:\n  sel:\n    marker|endswith: value\n  condition: sel\n","events":"{\"Channel\":\"Security\",\"EventID\":4688,\"marker\":\"a-value\"}"}`,
+				want: []string{`"rule_title":"Isolation test"`, `"searches":["sel"]`}}),
+			// Stateless: what anyone sees is what they sent.
+			deny: 200, seers: identities},
+
 		"GET /api/v1/events/searches": {attack: probe{path: "/api/v1/events/searches"},
 			own:  own(alice, probe{path: "/api/v1/events/searches", want: []string{"Isolation search of " + alice + " list", saved[alice+" list"]}}),
 			deny: 200},

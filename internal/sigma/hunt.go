@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"testing/fstest"
 
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/ingest"
@@ -320,4 +321,69 @@ func LoadPaths(paths []string, opts Options) (*Corpus, error) {
 		all.Failed = append(all.Failed, c.Failed...)
 	}
 	return all, nil
+}
+
+// MaxRuleText bounds rules given as text (an editor's, an API caller's).
+const MaxRuleText = 1 << 20
+
+// LoadText loads rules given as text — one or more YAML documents:
+// rules, filters and correlations — named name in errors.
+func LoadText(text, name string, opts Options) (*Corpus, error) {
+	if len(text) > MaxRuleText {
+		return nil, fmt.Errorf("%s: %d bytes of rules, more than %d", name, len(text), MaxRuleText)
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, fmt.Errorf("%s: no rule given", name)
+	}
+	return LoadFS(fstest.MapFS{"rule.yml": {Data: []byte(text)}}, "rule.yml", "", opts)
+}
+
+// TryResult is what one sample event did with the rules being tried.
+type TryResult struct {
+	// Event is the sample as ingest read it.
+	Event events.Event `json:"event"`
+	// Matches are the rules it matched, each with the searches and
+	// fields that held; Routed the rules its log source reached at all
+	// (a rule the event's log source does not reach never sees it).
+	Matches []TryMatch `json:"matches"`
+	Routed  []string   `json:"routed"`
+}
+
+// TryMatch is one rule's verdict on one sample.
+type TryMatch struct {
+	RuleID    string   `json:"rule_id,omitempty"`
+	RuleTitle string   `json:"rule_title"`
+	Level     string   `json:"level,omitempty"`
+	Searches  []string `json:"searches"`
+	Fields    []string `json:"fields"`
+}
+
+// MaxTrySamples bounds the sample events of one try.
+const MaxTrySamples = 1000
+
+// Try runs rules over sample events given as text — JSON lines, JSON
+// objects over several lines, or raw log lines (syslog, CEF…), as
+// ingest reads them — and says for each which rules its log source
+// reached and which matched, with why: the rule editor's test before a
+// rule is saved.
+func Try(ctx context.Context, c *Corpus, n *ingest.Normaliser, samples string) ([]TryResult, error) {
+	h := NewHunter(c.Rules)
+	var out []TryResult
+	err := ingest.ReadText(ctx, samples, func(r ingest.Record) error {
+		if len(out) >= MaxTrySamples {
+			return fmt.Errorf("more than %d sample events: try fewer", MaxTrySamples)
+		}
+		ev := n.Normalise(r)
+		res := TryResult{Event: ev, Matches: []TryMatch{}, Routed: []string{}}
+		e := FromEvent(&ev)
+		for _, rule := range h.router.Rules(strings.ToLower(ev.Product), strings.ToLower(ev.Category), strings.ToLower(ev.Service)) {
+			res.Routed = append(res.Routed, rule.Rule.Title)
+			if x := rule.Explain(e); x.Matched {
+				res.Matches = append(res.Matches, TryMatch{RuleID: rule.Rule.ID, RuleTitle: rule.Rule.Title, Level: rule.Rule.Level, Searches: x.Searches, Fields: x.Fields})
+			}
+		}
+		out = append(out, res)
+		return nil
+	})
+	return out, err
 }

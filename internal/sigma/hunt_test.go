@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/events"
+	"github.com/vigil-health/vigil/internal/ingest"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store/storetest"
@@ -124,5 +125,49 @@ func TestHuntStore(t *testing.T) {
 	ids, _ = run(trust, events.Query{Since: now.Add(-24 * time.Hour)}, 0)
 	if fmt.Sprint(ids) != "[e03 e09]" {
 		t.Errorf("RJZ's analyst: %v", ids)
+	}
+}
+
+// TestTry is the rule editor's test: which samples a rule's log source
+// reaches, which it matches and why; a rule in error is reported with
+// its line.
+func TestTry(t *testing.T) {
+	c, err := LoadText("title: Whoami\nid: 7e1f0000-0000-4000-8000-000000000001\nlevel: low\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    CommandLine|contains: whoami\n  filter:\n    User: SYSTEM\n  condition: sel and not filter\n", "editor", Options{})
+	if err != nil || len(c.Rules) != 1 || len(c.Failed) != 0 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	n, err := ingest.New(ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := `{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"whoami /all","User":"alice"}
+{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"whoami","User":"SYSTEM"}
+{
+  "Channel": "Security", "EventID": 4688, "NewProcessName": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami /priv"
+}
+<13>1 2026-12-06T10:00:00Z web01 sshd 1 - - Accepted password for whoami from 10.0.0.1
+`
+	res, err := Try(context.Background(), c, n, samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 4 {
+		t.Fatalf("%d results, want 4", len(res))
+	}
+	want := []struct{ routed, matched int }{{1, 1}, {1, 0}, {1, 1}, {0, 0}}
+	for i, w := range want {
+		if len(res[i].Routed) != w.routed || len(res[i].Matches) != w.matched {
+			t.Errorf("sample %d (%s/%s): routed %v, matched %+v", i+1, res[i].Event.Product, res[i].Event.Category, res[i].Routed, res[i].Matches)
+		}
+	}
+	if m := res[0].Matches; len(m) == 1 && (fmt.Sprint(m[0].Searches) != "[sel]" || fmt.Sprint(m[0].Fields) != "[CommandLine]") {
+		t.Errorf("why: %+v", m[0])
+	}
+	bad, err := LoadText("title: Bad\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Image|bogus: x\n  condition: sel\n", "editor", Options{})
+	if err != nil || len(bad.Failed) != 1 || bad.Failed[0].Line != 6 {
+		t.Errorf("a bad rule: %+v %v", bad, err)
+	}
+	if _, err := LoadText("  \n", "editor", Options{}); err == nil {
+		t.Error("an empty rule loaded")
 	}
 }
