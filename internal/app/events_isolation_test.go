@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,12 @@ func eventsIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChe
 			deny: 404},
 
 		// The pages: the same rules.
+		"GET /hunt": {attack: probe{path: "/hunt"},
+			own: own(alice, probe{path: "/hunt", want: []string{"Hunt stored events"}}), deny: 200, seers: identities},
+		"POST /hunt": {attack: probe{body: "action=hunt&since=3h&rules=" + url.QueryEscape("title: Isolation hunt\nlogsource:\n  product: windows\ndetection:\n  sel:\n    marker|endswith: '-value'\n  condition: sel\n")},
+			own: own(alice, probe{body: "action=hunt&since=3h&rules=" + url.QueryEscape("title: Isolation hunt\nlogsource:\n  product: windows\ndetection:\n  sel:\n    marker: rj1-only-value\n  condition: sel\n"),
+				want: []string{"/events/isoevent00000000000000000000rj1a", "2 matches"}}),
+			deny: 200, seers: rj1Readers},
 		"GET /events": {attack: probe{path: "/events?q=marker%3DRJZ-value&since=3h"},
 			own:  own(alice, probe{path: "/events?" + q, want: []string{"/events/isoevent00000000000000000000rj1a", "rj1-only-value", "2 events"}}),
 			deny: 200, seers: rj1Readers},

@@ -127,7 +127,7 @@ var pageNames = []string{
 	"suppliers", "supply_register", "supply_supplier", "supply_product", "supply_impact", "supply_concentration",
 	"supply_graph", "supply_map", "supply_import", "supply_boundaries",
 	"account_notifications", "kpis", "events", "event",
-	"ingest",
+	"ingest", "hunt",
 }
 
 // New parses every template and hashes every asset once, so a broken
@@ -289,6 +289,7 @@ func (w *Web) Register(rt *httpd.Router) {
 	}
 	if w.o.Events != nil {
 		h("GET", "/events/{id}", authd, "One event: raw text beside its parsed fields", w.eventPage)
+		h("POST", "/hunt", authd, "Test Sigma rules on samples, or hunt the stored events with them", w.huntRun)
 		if w.o.EventSearches != nil {
 			h("POST", "/events/searches", authd, "Save the Events page's search under a name (yours only)", w.eventsSaveSearch)
 			h("POST", "/events/searches/{id}/delete", authd, "Delete one of your saved event searches", w.eventsDeleteSearch)

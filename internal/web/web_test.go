@@ -1121,7 +1121,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"/suppliers/graph": "supply_graph", "/suppliers/graph?node=org:RJ1": "supply_graph", "/suppliers/map": "supply_map",
 		"/suppliers/map?view=concentration&service=pathology": "supply_map", "/suppliers/import": "supply_import", "/suppliers/boundaries": "supply_boundaries",
 		"/account/notifications": "account_notifications", "/cases/kpis": "kpis", "/cases/kpis?since=2026-01-01&org=RR8": "kpis",
-		"/ingest": "ingest",
+		"/ingest": "ingest", "/hunt": "hunt",
 	} {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
@@ -1155,7 +1155,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"supply_import": supplyImportData{}, "supply_boundaries": boundariesData{},
 		"alerts": inboxData{}, "alert": alertData{}, "cases": caseListData{}, "case": caseData{}, "case_new": caseNewData{},
 		"account_notifications": notifySettingsData{}, "kpis": kpiData{}, "events": eventsData{}, "event": eventData{E: events.Event{}},
-		"ingest": ingestData{},
+		"ingest": ingestData{}, "hunt": huntData{},
 	}
 	for _, n := range append(pageNames, casePageNames...) {
 		var buf bytes.Buffer
