@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/analytics"
+	"github.com/vigil-health/vigil/internal/attack"
 	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/ingest"
+	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/sigma"
 )
 
@@ -146,6 +148,57 @@ func (s *Server) startDetection(ctx context.Context) error {
 	}
 	s.Detection = d
 	return nil
+}
+
+// CoverageHitsWindow is how far back the coverage page counts alerts,
+// and CoverageHitsMax the most alerts it reads.
+var (
+	CoverageHitsWindow       = 30 * 24 * time.Hour
+	CoverageHitsMax    int64 = 20_000
+)
+
+// loadAttack reads --attack for the coverage page.
+func (s *Server) loadAttack() error {
+	if s.Config.Attack == "" {
+		return nil
+	}
+	m, err := attack.LoadFile(s.Config.Attack)
+	if err != nil {
+		return fmt.Errorf("--attack: %w", err)
+	}
+	s.attack = m
+	return nil
+}
+
+// Coverage lays the live rules over ATT&CK, with the alerts the rules
+// raised in the last CoverageHitsWindow in organisations sc may read.
+func (s *Server) Coverage(ctx context.Context, sc scope.Scope) (sigma.Coverage, error) {
+	var rules []*sigma.Rule
+	if d := s.Detection; d != nil {
+		d.mu.Lock()
+		if d.hunter != nil {
+			rules = d.hunter.RuleList()
+		}
+		d.mu.Unlock()
+	}
+	hits := map[string]int64{}
+	f := cases.AlertFilter{Source: "sigma", Since: s.Now().Add(-CoverageHitsWindow), Limit: cases.MaxPage}
+	var read int64
+	for read < CoverageHitsMax {
+		as, next, err := s.Cases.ListAlerts(ctx, sc, f)
+		if err != nil {
+			return sigma.Coverage{}, err
+		}
+		for _, a := range as {
+			sigma.CountHits(s.attack, strings.Fields(a.Fields["rule_tags"]), hits)
+		}
+		read += int64(len(as))
+		if next == "" {
+			break
+		}
+		f.After = next
+	}
+	return sigma.CoverageOf(s.attack, rules, hits), nil
 }
 
 // AnalyticsSaveInterval is how often the analytics' state is saved.

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vigil-health/vigil/internal/api"
+	"github.com/vigil-health/vigil/internal/attack"
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/bus"
 	"github.com/vigil-health/vigil/internal/config"
@@ -41,10 +42,12 @@ type Server struct {
 	IngestHealth *ingest.Health
 	// Detection is live Sigma detection (detect.go), nil without --rules.
 	Detection *Detection
-	Addr      string // the address actually listened on
-	http      *http.Server
-	listener  net.Listener
-	done      chan error
+	// attack is --attack's matrix for the coverage page, nil without.
+	attack   *attack.Matrix
+	Addr     string // the address actually listened on
+	http     *http.Server
+	listener net.Listener
+	done     chan error
 }
 
 // Start opens everything and starts serving in the background. A failure
@@ -110,6 +113,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	if err := s.startDetection(ctx); err != nil {
+		return s, err
+	}
+	if err := s.loadAttack(); err != nil {
 		return s, err
 	}
 

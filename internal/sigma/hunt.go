@@ -68,6 +68,15 @@ func NewCorpusHunter(c *Corpus) (*Hunter, error) {
 // Rules is how many rules the hunter runs.
 func (h *Hunter) Rules() int { return h.n }
 
+// RuleList returns the hunter's rules.
+func (h *Hunter) RuleList() []*Rule {
+	out := make([]*Rule, 0, len(h.router.rules))
+	for _, c := range h.router.rules {
+		out = append(out, c.Rule)
+	}
+	return out
+}
+
 // Match calls fn with each rule that ev's log source routes it to and
 // whose condition it satisfies.
 func (h *Hunter) Match(ev *events.Event, fn func(*CompiledRule)) {

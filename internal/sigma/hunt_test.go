@@ -6,12 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/attack"
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/ingest"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store/storetest"
+	"github.com/vigil-health/vigil/internal/testneed"
 )
 
 // TestHunterRoutes runs a rule only on events of its log source.
@@ -169,5 +171,47 @@ func TestTry(t *testing.T) {
 	}
 	if _, err := LoadText("  \n", "editor", Options{}); err == nil {
 		t.Error("an empty rule loaded")
+	}
+}
+
+// TestCoverage lays SigmaHQ's Windows rules over ATT&CK 18.1: credential
+// dumping (T1003) is covered by many, hits count under the technique,
+// and v19's tags are reported unknown.
+func TestCoverage(t *testing.T) {
+	p := "../../../shared/data/attack/enterprise-attack-v18.1-stix20.json.gz"
+	corpus, err := LoadDir("../../../shared/data/sigma/rules/windows", Options{})
+	if err != nil {
+		testneed.Missing(t, "SigmaHQ's rules in ../shared/data/sigma", err)
+		return
+	}
+	m, err := attack.LoadFile(p)
+	if err != nil {
+		testneed.Missing(t, "ATT&CK in ../shared/data/attack", err)
+		return
+	}
+	var rules []*Rule
+	for _, r := range corpus.Rules {
+		rules = append(rules, r.Rule)
+	}
+	hits := map[string]int64{}
+	CountHits(m, []string{"attack.t1003.001", "attack.credential-access", "attack.t1003"}, hits)
+	CountHits(m, []string{"attack.T1059.001"}, hits)
+	c := CoverageOf(m, rules, hits)
+	if c.Rules != 2407 || c.Tagged != 2017 || c.Covered != 143 || c.Techniques != 216 || len(c.Tactics) != 14 {
+		t.Errorf("coverage: %d rules, %d tagged, %d of %d techniques covered, %d tactics", c.Rules, c.Tagged, c.Covered, c.Techniques, len(c.Tactics))
+	}
+	var cred *TechniqueCoverage
+	for i, tc := range c.Tactics {
+		for j := range tc.Techniques {
+			if tc.Tactic.Short == "credential-access" && tc.Techniques[j].Technique.ID == "T1003" {
+				cred = &c.Tactics[i].Techniques[j]
+			}
+		}
+	}
+	if cred == nil || len(cred.Rules) < 20 || cred.Hits != 1 {
+		t.Errorf("T1003: %+v", cred)
+	}
+	if c.Unknown["attack.stealth"] == 0 {
+		t.Errorf("unknown tags: %v", c.Unknown)
 	}
 }
