@@ -143,6 +143,7 @@ func (a *API) Register(rt *httpd.Router) {
 	}
 	if a.o.Events != nil {
 		a.registerEvents(rt)
+		a.registerHunts(rt)
 	}
 	if a.o.IngestHealth != nil {
 		a.registerIngestHealth(rt)

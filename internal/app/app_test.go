@@ -44,6 +44,23 @@ func engines(t *testing.T, fn func(t *testing.T, start func(testing.TB) *Server)
 	t.Run("postgres+nats", func(t *testing.T) { fn(t, startExternal) })
 }
 
+// enginesWith is engines with mod applied to each configuration.
+func enginesWith(t *testing.T, mod func(*config.Config), fn func(t *testing.T, start func(testing.TB) *Server)) {
+	t.Run("embedded", func(t *testing.T) { fn(t, func(t testing.TB) *Server { return startWith(t, mod) }) })
+	t.Run("postgres+nats", func(t *testing.T) {
+		fn(t, func(t testing.TB) *Server {
+			return startWith(t, func(c *config.Config) {
+				c.DatabaseURL = storetest.PostgresSchemaURL(t)
+				c.NATSURL = os.Getenv("VIGIL_TEST_NATS_URL")
+				if c.NATSURL == "" {
+					c.NATSURL = "nats://127.0.0.1:4222"
+				}
+				mod(c)
+			})
+		})
+	})
+}
+
 func startWith(t testing.TB, mod func(*config.Config)) *Server {
 	t.Helper()
 	cfg := config.Default()

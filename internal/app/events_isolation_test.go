@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,18 @@ func eventsIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChe
 			own:  own(alice, probe{path: "/api/v1/events/isoevent00000000000000000000rj1a", want: []string{"isolation event one at RJ1"}}),
 			deny: 404, seers: rj1Readers, status: statuses(audrey, 200, nadia, 200)},
 
+		// Retro-hunts read through the store's scope; a rule test reads
+		// nothing stored.
+		"POST /api/v1/hunts": {attack: probe{body: `{"rules":"title: Isolation hunt\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    marker|endswith: '-value'\n  condition: sel\n","since":"3h"}`},
+			own: own(alice, probe{body: `{"rules":"title: Isolation hunt\nlogsource:\n  product: windows\ndetection:\n  sel:\n    marker: rj1-only-value\n  condition: sel\n","since":"3h"}`,
+				want: []string{"isoevent00000000000000000000rj1a", "isolation event one at RJ1"}}),
+			deny: 200, seers: rj1Readers},
+		"POST /api/v1/rules/test": {attack: probe{body: `{"rules":"title: Isolation test\nlogsource:\n  product: windows\ndetection:\n  sel:\n    marker|endswith: value\n  condition: sel\n","events":"{\"Channel\":\"Security\",\"EventID\":4688,\"marker\":\"a-value\"}"}`},
+			own: own(alice, probe{body: `{"rules":"title: Isolation test\nlogsource:\n  product: windows\ndetection:\n  sel:\n    marker|endswith: value\n  condition: sel\n","events":"{\"Channel\":\"Security\",\"EventID\":4688,\"marker\":\"a-value\"}"}`,
+				want: []string{`"rule_title":"Isolation test"`, `"searches":["sel"]`}}),
+			// Stateless: what anyone sees is what they sent.
+			deny: 200, seers: identities},
+
 		"GET /api/v1/events/searches": {attack: probe{path: "/api/v1/events/searches"},
 			own:  own(alice, probe{path: "/api/v1/events/searches", want: []string{"Isolation search of " + alice + " list", saved[alice+" list"]}}),
 			deny: 200},
@@ -77,6 +90,14 @@ func eventsIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChe
 			deny: 404},
 
 		// The pages: the same rules.
+		"GET /coverage": {attack: probe{path: "/coverage"},
+			own: own(alice, probe{path: "/coverage", want: []string{"ATT&amp;CK coverage", "Techniques with at least one rule"}}), deny: 200, seers: identities},
+		"GET /hunt": {attack: probe{path: "/hunt"},
+			own: own(alice, probe{path: "/hunt", want: []string{"Hunt stored events"}}), deny: 200, seers: identities},
+		"POST /hunt": {attack: probe{body: "action=hunt&since=3h&rules=" + url.QueryEscape("title: Isolation hunt\nlogsource:\n  product: windows\ndetection:\n  sel:\n    marker|endswith: '-value'\n  condition: sel\n")},
+			own: own(alice, probe{body: "action=hunt&since=3h&rules=" + url.QueryEscape("title: Isolation hunt\nlogsource:\n  product: windows\ndetection:\n  sel:\n    marker: rj1-only-value\n  condition: sel\n"),
+				want: []string{"/events/isoevent00000000000000000000rj1a", "2 matches"}}),
+			deny: 200, seers: rj1Readers},
 		"GET /events": {attack: probe{path: "/events?q=marker%3DRJZ-value&since=3h"},
 			own:  own(alice, probe{path: "/events?" + q, want: []string{"/events/isoevent00000000000000000000rj1a", "rj1-only-value", "2 events"}}),
 			deny: 200, seers: rj1Readers},

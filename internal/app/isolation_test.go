@@ -8,15 +8,19 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
+	"github.com/vigil-health/vigil/internal/testneed"
 )
 
 // The tenant-isolation walk calls every authenticated route, API and web,
@@ -244,7 +248,15 @@ func around(body, s string) string {
 	return body
 }
 
-func TestTenantIsolation(t *testing.T) { engines(t, testTenantIsolation) }
+// The isolation walk runs with every optional page on: the ATT&CK
+// coverage page needs --attack.
+func TestTenantIsolation(t *testing.T) {
+	p := filepath.Join("..", "..", "..", "shared", "data", "attack", "enterprise-attack-v18.1-stix20.json.gz")
+	if _, err := os.Stat(p); err != nil {
+		testneed.Missing(t, "ATT&CK in ../shared/data/attack", err)
+	}
+	enginesWith(t, func(c *config.Config) { c.Attack = p }, testTenantIsolation)
+}
 
 func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 	s := start(t)

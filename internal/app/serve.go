@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vigil-health/vigil/internal/api"
+	"github.com/vigil-health/vigil/internal/attack"
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/bus"
 	"github.com/vigil-health/vigil/internal/config"
@@ -39,10 +40,14 @@ type Server struct {
 	Ingest *ingest.Service
 	// IngestHealth is the ingest dashboard and silent-source check.
 	IngestHealth *ingest.Health
-	Addr         string // the address actually listened on
-	http         *http.Server
-	listener     net.Listener
-	done         chan error
+	// Detection is live Sigma detection (detect.go), nil without --rules.
+	Detection *Detection
+	// attack is --attack's matrix for the coverage page, nil without.
+	attack   *attack.Matrix
+	Addr     string // the address actually listened on
+	http     *http.Server
+	listener net.Listener
+	done     chan error
 }
 
 // Start opens everything and starts serving in the background. A failure
@@ -105,6 +110,12 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	stopClocks := a.Cases.RunClocks(context.WithoutCancel(ctx), ClockInterval)
 	s.closers = append(s.closers, func() error { stopClocks(); return nil })
 	if err := s.startIngest(ctx); err != nil {
+		return s, err
+	}
+	if err := s.startDetection(ctx); err != nil {
+		return s, err
+	}
+	if err := s.loadAttack(); err != nil {
 		return s, err
 	}
 
@@ -287,7 +298,8 @@ func Run(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error
 	log := NewLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	// SIGHUP reloads what can change without a restart (--ingest-map).
+	// SIGHUP reloads what can change without a restart (--ingest-map,
+	// --rules).
 	// It is caught from the start: one arriving while the server starts
 	// is kept and handled once it runs, rather than ending the process
 	// (SIGHUP's default).
@@ -327,10 +339,20 @@ func Run(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error
 			case <-ctx.Done():
 				return
 			case <-hup:
-				if err := s.ReloadIngestMap(); err != nil {
-					log.Error("SIGHUP: the ingest mapping was not reloaded; the previous one stays", "err", err)
-				} else {
-					log.Info("SIGHUP: reloaded the ingest mapping", "file", cfg.IngestMap)
+				if cfg.IngestMap != "" {
+					if err := s.ReloadIngestMap(); err != nil {
+						log.Error("SIGHUP: the ingest mapping was not reloaded; the previous one stays", "err", err)
+					} else {
+						log.Info("SIGHUP: reloaded the ingest mapping", "file", cfg.IngestMap)
+					}
+				}
+				if s.Detection != nil {
+					if err := s.ReloadRules(); err != nil {
+						log.Error("SIGHUP: the detection rules were not reloaded; the previous ones stay", "err", err)
+					} else {
+						n, c := s.Detection.RuleCounts()
+						log.Info("SIGHUP: reloaded the detection rules", "rules", n, "correlations", c)
+					}
 				}
 			}
 		}

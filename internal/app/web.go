@@ -33,6 +33,9 @@ func (s *Server) registerWeb(ctx context.Context) error {
 	if s.IngestHealth != nil {
 		wo.Ingest = s.IngestHealth
 	}
+	if s.attack != nil {
+		wo.Coverage = s.Coverage
+	}
 	w, err := web.New(wo)
 	if err != nil {
 		return err

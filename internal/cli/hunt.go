@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-health/vigil/internal/app"
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/ingest"
 	"github.com/vigil-health/vigil/internal/phrase"
@@ -47,11 +49,13 @@ type huntCorrelation struct {
 // hayabusa).
 func (e *env) huntCmd() *cobra.Command {
 	var rules []string
-	var mapping, placeholders string
+	var mapping, placeholders, query string
+	var w window
+	var limit int64
 	var out *output
 	c := &cobra.Command{
-		Use:   "hunt --rules PATH... [--mapping NAME] FILE_OR_DIR...",
-		Short: "Run Sigma rules over files of events (offline hunting)",
+		Use:   "hunt --rules PATH... [--mapping NAME] (FILE_OR_DIR... | --since 7d [--org ODS])",
+		Short: "Run Sigma rules over files of events, or over the stored events (retro-hunt)",
 		Long: `Run Sigma rules over files of events and print every match. No server or data directory is
 needed: the files are read, normalised as ingest would, and each event is tried against the
 rules of its log source (a process_creation rule sees Sysmon event 1 and Security 4688, never a
@@ -72,13 +76,28 @@ order.
 --format json (the default) prints one JSON object a match: rule_id, rule_title, level,
 author (the Detection Rule License asks that it be shown with matches), tags, rule_file,
 file, line (1-based, where the event starts) and the event. --format table is for people.
-The exit status is 0 with or without matches; it is not 0 when a file cannot be read.`,
+The exit status is 0 with or without matches; it is not 0 when a file cannot be read.
+
+With no files and a time range (--since 7d, or --from and --to), the rules run over the events
+stored in the data directory instead (a retro-hunt, beside a running server), newest first,
+optionally for one organisation (--org) and narrowed by a query in the events query language
+(--query); --limit stops after that many matches (default 10,000). Matches then have no file or
+line. Correlation rules need events oldest first and do not run in a retro-hunt.`,
 		Example: `  vigil hunt --rules ../shared/data/sigma/rules/windows ../shared/data/events/windows/otrf/
-  vigil hunt --rules my-rule.yml --format table security.evtx.json`,
-		Args: cobra.MinimumNArgs(1),
+  vigil hunt --rules my-rule.yml --format table security.evtx.json
+  vigil hunt --rules ../shared/data/sigma/rules/windows --since 7d --org RJ1`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(rules) == 0 {
 				return usagef("--rules is required: the Sigma rule files or directories to hunt with")
+			}
+			stored := w.since != "" || w.from != "" || w.to != ""
+			switch {
+			case len(args) == 0 && !stored:
+				return usagef("give files or directories of events to hunt, or a time range (--since 7d) to hunt the stored events")
+			case len(args) > 0 && stored:
+				return usagef("hunt either files or the stored events (--since, --from, --to), not both")
+			case !stored && (w.org != "" || query != ""):
+				return usagef("--org and --query narrow a hunt of the stored events: give a time range too (--since 7d)")
 			}
 			if m := strings.ToLower(strings.TrimSpace(mapping)); m != "" && m != "default" {
 				return usagef("--mapping %q is not a mapping Vigil has (default)", mapping)
@@ -106,22 +125,15 @@ The exit status is 0 with or without matches; it is not 0 when a file cannot be 
 			}
 			printf(e.stderr, "vigil hunt: %s and %s loaded (%s not)\n", phrase.Count(len(loaded), "rule", "rules"),
 				phrase.Count(len(corpus.Correlations), "correlation", "correlations"), phrase.Count(len(failed), "rule", "rules"))
-			n, err := ingest.New(ingest.Options{})
-			if err != nil {
-				return err
-			}
-			w := bufio.NewWriterSize(e.stdout, 64<<10)
-			enc := json.NewEncoder(w)
+			bw := bufio.NewWriterSize(e.stdout, 64<<10)
+			enc := json.NewEncoder(bw)
 			enc.SetEscapeHTML(false)
 			var tab *table
 			if out.is("table") {
-				tab = newTable(w)
-				tab.header("LEVEL", "RULE", "FILE", "LINE", "HOST", "EVENT TIME")
+				tab = newTable(bw)
+				tab.header("LEVEL", "RULE", "FILE OR ORG", "LINE", "HOST", "EVENT TIME")
 			}
-			bar := progress.New(e.stderr, "hunting")
-			rep, err := sigma.HuntFiles(cmd.Context(), hunter, n, args, func(read, total int64) {
-				bar.Update(int(read>>10), int(max(total>>10, 1)))
-			}, func(h sigma.Hit) error {
+			emit := func(h sigma.Hit) error {
 				r := h.Rule.Rule
 				m := huntMatch{RuleID: r.ID, RuleTitle: r.Title, Level: r.Level, Author: r.Author, Tags: r.Tags,
 					RuleFile: r.File, File: h.File, Line: h.Line, Event: h.Event}
@@ -132,20 +144,53 @@ The exit status is 0 with or without matches; it is not 0 when a file cannot be 
 						File:        h.File, Line: h.Line, Event: h.Event}
 				}
 				if tab != nil {
-					tab.row(m.Level, m.RuleTitle, h.File, h.Line, h.Event.Source.Host, h.Event.EventTime.Format(time.RFC3339))
+					where := h.File
+					if where == "" {
+						where = h.Event.Org
+					}
+					tab.row(m.Level, m.RuleTitle, where, h.Line, h.Event.Source.Host, h.Event.EventTime.Format(time.RFC3339))
 					return nil
 				}
 				return enc.Encode(m)
-			})
-			bar.Done()
-			if tab != nil {
-				if ferr := tab.flush(); ferr != nil && err == nil {
+			}
+			finish := func(err error) error {
+				if tab != nil {
+					if ferr := tab.flush(); ferr != nil && err == nil {
+						err = ferr
+					}
+				}
+				if ferr := bw.Flush(); ferr != nil && err == nil {
 					err = ferr
 				}
+				return err
 			}
-			if ferr := w.Flush(); ferr != nil && err == nil {
-				err = ferr
+			if stored {
+				q, err := w.query(query)
+				if err != nil {
+					return usagef("%v", err)
+				}
+				return e.withApp(cmd.Context(), func(a *app.App) error {
+					rep, err := sigma.HuntStore(cmd.Context(), hunter, a.Events, operator(), q, limit, emit)
+					err = finish(err)
+					more := ""
+					if rep.Truncated {
+						more = fmt.Sprintf(" (stopped at --limit %d)", limit)
+					}
+					printf(e.stderr, "vigil hunt: %s stored events read, %s%s in %s\n", phrase.Int(rep.Scanned),
+						phrase.Count(int(rep.Hits), "match", "matches"), more, time.Since(start).Round(time.Millisecond))
+					return err
+				})
 			}
+			n, err := ingest.New(ingest.Options{})
+			if err != nil {
+				return err
+			}
+			bar := progress.New(e.stderr, "hunting")
+			rep, err := sigma.HuntFiles(cmd.Context(), hunter, n, args, func(read, total int64) {
+				bar.Update(int(read>>10), int(max(total>>10, 1)))
+			}, emit)
+			bar.Done()
+			err = finish(err)
 			took := time.Since(start)
 			printf(e.stderr, "vigil hunt: %s in %s, %s, %s (%s)\n", phrase.Count(int(rep.Events), "event", "events"),
 				phrase.Count(rep.Files, "file", "files"), phrase.Count(int(rep.Hits), "match", "matches"),
@@ -156,6 +201,9 @@ The exit status is 0 with or without matches; it is not 0 when a file cannot be 
 	c.Flags().StringSliceVar(&rules, "rules", nil, "Sigma rule files or directories (repeat, or separate with commas)")
 	c.Flags().StringVar(&mapping, "mapping", "default", "how events' fields and log sources are read: default (Vigil's ingest mapping)")
 	placeholderFlag(c, &placeholders)
+	w.flags(c)
+	c.Flags().StringVar(&query, "query", "", "with a time range: only stored events this events query matches, e.g. 'host=dc01*'")
+	c.Flags().Int64Var(&limit, "limit", 10_000, "with a time range: stop after this many matches (0: no limit)")
 	out = formatFlag(c, "json", "table")
 	return c
 }

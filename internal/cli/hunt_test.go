@@ -223,3 +223,40 @@ func huntCount(t *testing.T, rules, evs string) (base, corr int) {
 	}
 	return base, corr
 }
+
+// TestHuntStored retro-hunts the events stored in a data directory,
+// within the caller's organisation and time range.
+func TestHuntStored(t *testing.T) {
+	sigmaDir := filepath.Join("..", "..", "..", "shared", "data", "sigma")
+	rule := filepath.Join(sigmaDir, "rules-emerging-threats/2025/Exploits/CVE-2025-55182/proc_creation_win_exploit_cve_2025_55182_susp_nodejs_server_child_process.yml")
+	evs := filepath.Join(sigmaDir, "regression_data/rules-emerging-threats/2025/Exploits/CVE-2025-55182/proc_creation_win_exploit_cve_2025_55182_susp_nodejs_server_child_process/271de298-cc0e-4842-acd8-079a0a99ea65.json")
+	if _, err := os.Stat(evs); err != nil {
+		testneed.Missing(t, "SigmaHQ's rules and regression data in ../shared/data/sigma", err)
+		return
+	}
+	dir := t.TempDir()
+	must(t, run(t, "", nil, "--data-dir", dir, "demo"))
+	must(t, run(t, "", nil, "--data-dir", dir, "events", "import", evs, "--org", "RJ1"))
+	r := must(t, run(t, "", nil, "--data-dir", dir, "hunt", "--rules", rule, "--from", "2020-01-01", "--org", "RJ1"))
+	if strings.Count(r.stdout, `"rule_id":"271de298-cc0e-4842-acd8-079a0a99ea65"`) != 1 || !strings.Contains(r.stdout, `"org":"RJ1"`) ||
+		!strings.Contains(r.stderr, "1 stored events read, 1 match") {
+		t.Errorf("retro-hunt RJ1:\n%s\n%s", r.stdout, r.stderr)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", dir, "hunt", "--rules", rule, "--from", "2020-01-01", "--org", "RJZ", "--format", "table"))
+	if strings.Contains(r.stdout, "React2Shell") || !strings.Contains(r.stderr, "0 matches") {
+		t.Errorf("retro-hunt RJZ found RJ1's event:\n%s\n%s", r.stdout, r.stderr)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", dir, "hunt", "--rules", rule, "--since", "1h"))
+	if strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("the event of 2025 found in the last hour: %s", r.stdout)
+	}
+	for _, args := range [][]string{
+		{"hunt", "--rules", rule},
+		{"hunt", "--rules", rule, evs, "--since", "1d"},
+		{"hunt", "--rules", rule, evs, "--org", "RJ1"},
+	} {
+		if r := run(t, "", nil, append([]string{"--data-dir", dir}, args...)...); r.code != 2 {
+			t.Errorf("%v: exit %d, %s", args, r.code, r.stderr)
+		}
+	}
+}

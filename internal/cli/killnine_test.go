@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -189,8 +190,8 @@ action(type="omrelp" target="127.0.0.1" port=%q template="RSYSLOG_SyslogProtocol
 	}
 }
 
-// streamMessages counts the syslog messages on the EVENTS stream of the
-// embedded bus in dir (with vigil serve stopped).
+// streamMessages counts the syslog messages of the events on the EVENTS
+// stream of the embedded bus in dir (with vigil serve stopped).
 func streamMessages(t *testing.T, dir string) map[string]int {
 	t.Helper()
 	ctx := context.Background()
@@ -214,12 +215,15 @@ func streamMessages(t *testing.T, dir string) map[string]int {
 		if err != nil {
 			continue
 		}
-		var ev struct {
-			Fields map[string]any `json:"fields"`
-		}
-		if json.Unmarshal(m.Data, &ev) == nil {
-			msg, _ := ev.Fields["message"].(string)
-			got[msg]++
+		// A message holds one or more events, a line each.
+		for l := range bytes.Lines(m.Data) {
+			var ev struct {
+				Fields map[string]any `json:"fields"`
+			}
+			if json.Unmarshal(l, &ev) == nil {
+				msg, _ := ev.Fields["message"].(string)
+				got[msg]++
+			}
 		}
 	}
 	return got

@@ -18,9 +18,13 @@ import (
 // ("output: table or json …"), table the default, json offered — and
 // refuses an unknown format before touching any data, naming what it
 // offers. A document export chooses a document's format, not how a
-// listing prints, and is the one exception (documents below).
+// listing prints, and is one exception (documents below); the other is a
+// hunt, whose matches are a stream for other tools first (one JSON object
+// a match, as issue 17 and chainsaw/hayabusa have it) and a table for
+// people when asked (jsonFirst below).
 func TestEveryFormatFlagIsTheOne(t *testing.T) {
 	documents := map[string]string{"vigil cases report": "md, html or pdf"}
+	jsonFirst := map[string]bool{"vigil hunt": true}
 	e := &env{cfg: config.Default(), stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
 	var withFormat []*cobra.Command
 	var walk func(c *cobra.Command)
@@ -28,6 +32,11 @@ func TestEveryFormatFlagIsTheOne(t *testing.T) {
 		if f := c.Flags().Lookup("format"); f != nil && documents[c.CommandPath()] != "" {
 			if f.Usage != documents[c.CommandPath()] {
 				t.Errorf("%s --format: help %q, want %q", c.CommandPath(), f.Usage, documents[c.CommandPath()])
+			}
+		} else if f != nil && jsonFirst[c.CommandPath()] {
+			withFormat = append(withFormat, c)
+			if f.Usage != formatHelp([]string{"json", "table"}) || f.DefValue != "json" {
+				t.Errorf("%s --format: help %q, default %q; want the shared help with json first and the default", c.CommandPath(), f.Usage, f.DefValue)
 			}
 		} else if f != nil {
 			withFormat = append(withFormat, c)
@@ -70,7 +79,11 @@ func TestEveryFormatFlagIsTheOne(t *testing.T) {
 			}
 		}
 		r := run(t, "", nil, append([]string{"--data-dir", dir}, args...)...)
-		if r.code != 2 || !strings.Contains(r.stderr, `--format "yaml": want one of table, json`) {
+		want := `--format "yaml": want one of table, json`
+		if jsonFirst[c.CommandPath()] {
+			want = `--format "yaml": want one of json, table`
+		}
+		if r.code != 2 || !strings.Contains(r.stderr, want) {
 			t.Errorf("%s --format yaml: exit %d, stderr %q", c.CommandPath(), r.code, r.stderr)
 		}
 	}

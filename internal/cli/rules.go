@@ -2,12 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-health/vigil/internal/phrase"
 	"github.com/vigil-health/vigil/internal/sigma"
@@ -92,41 +89,16 @@ func placeholderFlag(c *cobra.Command, v *string) {
 	c.Flags().StringVar(v, "placeholders", "", "a YAML file of placeholder values for rules using |expand (name: [value, …]; e.g. domain_controller_hostnames: [DC01, DC02])")
 }
 
-// sigmaOptions reads --placeholders: a YAML mapping of each placeholder's
-// name (without %) to its values.
+// sigmaOptions reads --placeholders (sigma.LoadPlaceholders).
 func sigmaOptions(path string) (sigma.Options, error) {
 	if path == "" {
 		return sigma.Options{}, nil
 	}
-	b, err := os.ReadFile(path)
+	ph, err := sigma.LoadPlaceholders(path)
 	if err != nil {
 		return sigma.Options{}, fmt.Errorf("--placeholders: %w", err)
 	}
-	var m map[string]yamlStrings
-	if err := yaml.Unmarshal(b, &m); err != nil {
-		return sigma.Options{}, fmt.Errorf("--placeholders %s: %w", path, err)
-	}
-	opts := sigma.Options{Placeholders: map[string][]string{}}
-	for k, v := range m {
-		opts.Placeholders[strings.Trim(k, "%")] = v
-	}
-	return opts, nil
-}
-
-// yamlStrings is one string or a list of them.
-type yamlStrings []string
-
-func (s *yamlStrings) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		*s = []string{n.Value}
-		return nil
-	}
-	var l []string
-	if err := n.Decode(&l); err != nil {
-		return fmt.Errorf("line %d: a placeholder's values are a text or a list of texts", n.Line)
-	}
-	*s = l
-	return nil
+	return sigma.Options{Placeholders: ph}, nil
 }
 
 func orNone(s string) string {

@@ -106,6 +106,18 @@ type Config struct {
 	// turns the alerts off (SilentSources parses them).
 	SilentFactor string
 	SilentFloor  string
+	// Rules are the Sigma rule files and directories live detection runs
+	// (comma-separated; empty: no live detection), and RulePlaceholders
+	// the YAML file of values for rules using |expand.
+	Rules            string
+	RulePlaceholders string
+	// Analytics is the analytics file (first seen, rare values, volume,
+	// impossible travel; docs/analytics.md): empty for the shipped
+	// defaults, "off" for none.
+	Analytics string
+	// Attack is MITRE's ATT&CK STIX bundle (enterprise-attack.json, 2.0
+	// or 2.1, gzipped or not) for the Coverage page; empty: no page.
+	Attack string
 }
 
 // Default returns the settings of a fresh single-machine install.
@@ -175,6 +187,10 @@ func (c *Config) settings() []setting {
 		{flag: "events-retention", env: "VIGIL_EVENTS_RETENTION", help: "per-organisation retention overriding --events-max-age and --events-max-bytes: ODS=AGE/SIZE,… e.g. RJ1=30d/20GB,RQM=365d,R1H=/5GB (AGE may be forever)", str: &c.EventsRetentionOrgs},
 		{flag: "silent-factor", env: "VIGIL_SILENT_FACTOR", help: "a log source is silent, and raises an alert, once quiet for this many times its usual interval between batches (and at least --silent-floor); 0: no silence alerts", str: &c.SilentFactor},
 		{flag: "silent-floor", env: "VIGIL_SILENT_FLOOR", help: "the shortest quiet that makes a log source silent, e.g. 5m or 1h", str: &c.SilentFloor},
+		{flag: "rules", env: "VIGIL_RULES", help: "Sigma rule files and directories to run on every event as it arrives, alerts going to the inbox (comma-separated; read again on SIGHUP; empty: no live detection; docs/sigma.md)", str: &c.Rules},
+		{flag: "rule-placeholders", env: "VIGIL_RULE_PLACEHOLDERS", help: "YAML file of values for Sigma rules' %placeholders% (name: [value, …])", str: &c.RulePlaceholders},
+		{flag: "analytics", env: "VIGIL_ANALYTICS", help: "YAML file of analytics run on every event (first seen, rare values, volume anomaly, impossible travel; docs/analytics.md); empty: the shipped ones; off: none", str: &c.Analytics},
+		{flag: "attack", env: "VIGIL_ATTACK", help: "MITRE ATT&CK Enterprise STIX bundle (enterprise-attack.json, gzipped or not) for the ATT&CK coverage page of --rules (empty: no coverage page)", str: &c.Attack},
 		{flag: "audit-key", env: "VIGIL_AUDIT_KEY", help: "the audit chain's HMAC key itself, 64+ hexadecimal digits (prefer the environment variable); overrides --audit-key-file", str: &c.AuditKey, secret: true},
 	}
 }

@@ -23,6 +23,11 @@ import (
 // the store's lag behind the stream.
 const DefaultDurable = "events-store"
 
+// DefaultFetchBytes bounds one fetch's messages together: about 6,000
+// syslog events a transaction of the store under load. A message larger
+// than this (one event near the 1 MiB message limit) is fetched alone.
+const DefaultFetchBytes = 4 << 20
+
 // ConsumerOptions configure Consume.
 type ConsumerOptions struct {
 	// Stream is the stream to read (ingest.EventStream); it must exist.
@@ -31,18 +36,41 @@ type ConsumerOptions struct {
 	Durable string
 	// Batch is how many messages a fetch asks for (default 1000).
 	Batch int
+	// MaxBytes bounds a fetch's messages together (default
+	// DefaultFetchBytes): a message holds up to a listener's batch of
+	// events, so this, not Batch, is what bounds a fetch's memory and
+	// the store's transaction under load.
+	MaxBytes int
 	// MaxWait is how long a fetch waits for a full batch (default 250 ms).
 	MaxWait time.Duration
 	Logger  *slog.Logger
 	// Stored, when set, is told each batch stored (for metrics and tests).
 	Stored func(n int)
+	// DecodeFields gives a handler each event's Fields as a map (the
+	// store keeps them as the JSON they came in, and does not need it).
+	DecodeFields bool
 }
+
+// Handler does a consumer's work on one fetched batch of events; the
+// batch's messages are acknowledged once it returns nil, and handed back
+// for redelivery when it fails, so it must be idempotent by event ID.
+type Handler func(ctx context.Context, evs []Event) error
 
 // Consume starts storing the stream's events in st and returns a stop
 // function that ends it and waits for the batch under way.
 func Consume(ctx context.Context, js jetstream.JetStream, st Store, o ConsumerOptions) (stop func(), err error) {
-	if o.Stream == "" || st == nil || js == nil {
-		return nil, errors.New("events: consume: stream, store and JetStream are required")
+	if st == nil {
+		return nil, errors.New("events: consume: a store is required")
+	}
+	return ConsumeWith(ctx, js, o, st.Append)
+}
+
+// ConsumeWith is Consume with any work in place of the store's append:
+// detection and analytics read the stream through durable consumers of
+// their own (o.Durable), each acknowledging after its own work.
+func ConsumeWith(ctx context.Context, js jetstream.JetStream, o ConsumerOptions, handle Handler) (stop func(), err error) {
+	if o.Stream == "" || handle == nil || js == nil {
+		return nil, errors.New("events: consume: stream, handler and JetStream are required")
 	}
 	if o.Durable == "" {
 		o.Durable = DefaultDurable
@@ -52,6 +80,9 @@ func Consume(ctx context.Context, js jetstream.JetStream, st Store, o ConsumerOp
 	}
 	if o.MaxWait <= 0 {
 		o.MaxWait = 250 * time.Millisecond
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultFetchBytes
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -64,6 +95,11 @@ func Consume(ctx context.Context, js jetstream.JetStream, st Store, o ConsumerOp
 	// flowing while those wait (TestServeKillNine, which kills serve four
 	// times in a few seconds, stalled for two minutes with 2 min and 4
 	// batches). Only fetched messages are in memory, so neither bounds it.
+	// Both count messages, each of which may hold a listener's batch of
+	// events: a fetch is bounded by MaxBytes (4 MiB, about 5,600 syslog
+	// events, appended in well under a second), so AckWait still leaves
+	// a wide margin, and 32 fetches of 1,000 messages stay the most a
+	// consumer can hold unacknowledged.
 	cons, err := js.CreateOrUpdateConsumer(ctx, o.Stream, jetstream.ConsumerConfig{
 		Durable:       o.Durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -105,7 +141,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, st Store, o ConsumerOp
 			if !ok {
 				return false, cctx.Err()
 			}
-			if err := st.Append(cctx, b.evs); err != nil {
+			if err := handle(cctx, b.evs); err != nil {
 				b.nak()
 				return false, err
 			}
@@ -158,32 +194,124 @@ func (b fetched) nak() {
 	}
 }
 
-// fetchBatch fetches up to o.Batch messages and decodes their events; a
-// message that is not an event is terminated (logged, never
-// redelivered). No messages within o.MaxWait is an empty batch.
+// fetchBatch fetches up to o.Batch messages (o.MaxBytes together) and
+// decodes their events; a message none of whose lines is an event is
+// terminated (logged, never redelivered), and a line that is not an
+// event is logged and skipped. No messages within o.MaxWait is an empty
+// batch.
 func fetchBatch(cons jetstream.Consumer, o ConsumerOptions) (fetched, error) {
-	batch, err := cons.Fetch(o.Batch, jetstream.FetchMaxWait(o.MaxWait))
+	batch, err := cons.Fetch(o.Batch, jetstream.FetchMaxBytes(o.MaxBytes), jetstream.FetchMaxWait(o.MaxWait))
 	if err != nil {
 		if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, context.DeadlineExceeded) {
 			return fetched{}, nil
 		}
 		return fetched{}, err
 	}
+	b, err := decodeFetch(batch, o)
+	if err == nil && len(b.msgs) == 0 {
+		// Nothing: either nothing came within MaxWait, or the next
+		// message is larger than MaxBytes (a server allowing larger
+		// messages than the default), which the server refuses to a
+		// fetch bounded so and the client reports as no messages. One
+		// message, unbounded, takes either case.
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(o.MaxWait))
+		if err != nil {
+			if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, context.DeadlineExceeded) {
+				return fetched{}, nil
+			}
+			return fetched{}, err
+		}
+		return decodeFetch(batch, o)
+	}
+	return b, err
+}
+
+// decodeFields turns the events' fields JSON into their Fields maps; an
+// event whose fields do not decode keeps none (and is logged).
+func decodeFields(evs []Event, log *slog.Logger) {
+	for i := range evs {
+		e := &evs[i]
+		if e.Fields != nil || len(e.fieldsJSON) == 0 {
+			continue
+		}
+		if err := json.Unmarshal(e.fieldsJSON, &e.Fields); err != nil {
+			log.Error("events: fields that do not decode", "id", e.ID, "err", err)
+		}
+	}
+}
+
+func decodeFetch(batch jetstream.MessageBatch, o ConsumerOptions) (fetched, error) {
 	var b fetched
 	for m := range batch.Messages() {
-		ev, err := decodeStreamEvent(m.Data())
+		n := len(b.evs)
+		var err error
+		b.evs, err = AppendStreamEvents(b.evs, m.Data())
 		if err != nil {
 			o.Logger.Error("events: not an event on the stream; dropped", "subject", m.Subject(), "err", err)
+		}
+		if len(b.evs) == n {
+			if err == nil {
+				o.Logger.Error("events: an empty message on the stream; dropped", "subject", m.Subject())
+			}
 			_ = m.Term()
 			continue
 		}
 		b.msgs = append(b.msgs, m)
-		b.evs = append(b.evs, ev)
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && len(b.msgs) == 0 {
 		return fetched{}, err
 	}
+	if o.DecodeFields {
+		decodeFields(b.evs, o.Logger)
+	}
 	return b, nil
+}
+
+// StreamCountHeader is the header of an events stream message giving how
+// many events it holds, so a reader can count them without decoding.
+const StreamCountHeader = "Vigil-Events"
+
+// AppendStreamEvents decodes one message of the events stream and appends
+// its events to dst. A message is NDJSON: each event as JSON on its own
+// line (JSON strings escape every newline, so lines cannot be cut
+// inside an event), all of one organisation (the message's subject).
+// Before listeners batched, a message was one event's JSON without a
+// newline — the same thing with one line, so a stream written before
+// the change reads alike. A line that is not an event is reported,
+// naming its line number, and the others are still appended.
+func AppendStreamEvents(dst []Event, data []byte) ([]Event, error) {
+	// One string for the message: the events' strings are slices of it
+	// (decodeEventJSON), not an allocation each.
+	text := string(data)
+	var errs []error
+	for line, lo := 1, 0; lo < len(data); line++ {
+		hi := len(data)
+		if i := bytes.IndexByte(data[lo:], '\n'); i >= 0 {
+			hi = lo + i
+		}
+		l, t := data[lo:hi], text[lo:hi]
+		lo = hi + 1
+		if blank(l) {
+			continue
+		}
+		ev, err := decodeStreamLine(l, t)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("line %d: %w", line, err))
+			continue
+		}
+		dst = append(dst, ev)
+	}
+	return dst, errors.Join(errs...)
+}
+
+// blank says whether b is only JSON's whitespace.
+func blank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
 }
 
 // streamEvent is an Event as the stream carries it, its fields left as
@@ -193,28 +321,38 @@ type streamEvent struct {
 	Fields json.RawMessage `json:"fields"`
 }
 
-// decodeStreamEvent reads one message of the events stream: an Event as
+// decodeStreamEvent reads one event of the events stream: an Event as
 // JSON, whose fields the store keeps as they came (Event.fieldsJSON).
 func decodeStreamEvent(data []byte) (Event, error) {
-	var w streamEvent
-	if err := json.Unmarshal(data, &w); err != nil {
-		return Event{}, err
+	return decodeStreamLine(data, string(data))
+}
+
+// decodeStreamLine is decodeStreamEvent of line, whose text is the same
+// bytes as a string: by hand when it can (decodeEventJSON), otherwise
+// with encoding/json.
+func decodeStreamLine(line []byte, text string) (Event, error) {
+	ev, fields, ok := decodeEventJSON(line, text)
+	if !ok {
+		var w streamEvent
+		if err := json.Unmarshal(line, &w); err != nil {
+			return Event{}, err
+		}
+		ev, fields = w.Event, w.Fields
 	}
-	ev := w.Event
 	switch {
 	case ev.ID == "":
 		return Event{}, errors.New("no id")
 	case ev.Org == "":
 		return Event{}, errors.New("no org")
-	case len(w.Fields) > 0 && w.Fields[0] == '{' && !htmlEscaped(w.Fields):
-		ev.fieldsJSON = w.Fields
-	case len(w.Fields) > 0 && w.Fields[0] == '{':
+	case len(fields) > 0 && fields[0] == '{' && !htmlEscaped(fields):
+		ev.fieldsJSON = fields
+	case len(fields) > 0 && fields[0] == '{':
 		// encoding/json's Marshal wrote < > & as \u003c…, which free
 		// text would not find: decoded, and encoded again by the store.
-		if err := json.Unmarshal(w.Fields, &ev.Fields); err != nil {
+		if err := json.Unmarshal(fields, &ev.Fields); err != nil {
 			return Event{}, err
 		}
-	case len(w.Fields) == 0 || string(w.Fields) == "null":
+	case len(fields) == 0 || string(fields) == "null":
 	default:
 		return Event{}, errors.New("fields is not an object")
 	}

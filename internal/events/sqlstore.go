@@ -188,19 +188,37 @@ func (s *SQL) Append(ctx context.Context, evs []Event) error {
 // transaction.
 func (s *SQL) insert(ctx context.Context, rows []row) error {
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
-		type key struct {
-			org  string
-			hour int64
-		}
-		added := map[key][2]int64{}
+		added := map[hourKey][2]int64{}
 		const chunk = 500 // 18 columns: under both engines' limits on bound values
 		for lo := 0; lo < len(rows); lo += chunk {
 			part := rows[lo:min(lo+chunk, len(rows))]
-			q, args := s.insertSQL(part)
+			// Full chunks are one statement text, worth keeping prepared;
+			// the remainder's sizes vary.
+			full := len(part) == chunk
+			// A chunk of one organisation's events of one hour (a
+			// listener's batch, mostly) goes without RETURNING: if every
+			// row is new, as it is but for a redelivery, its counts are
+			// the chunk's. RETURNING had SQLite hand back every row, a
+			// fifth of the append. A chunk some of whose rows were
+			// already stored is undone and inserted again below,
+			// returning what it stored.
+			if k, ok := oneHour(part); ok {
+				done, err := s.insertAllNew(ctx, tx, part, full)
+				if err != nil {
+					return err
+				}
+				if done {
+					v := added[k]
+					for _, r := range part {
+						v[1] += int64(r.size)
+					}
+					added[k] = [2]int64{v[0] + int64(len(part)), v[1]}
+					continue
+				}
+			}
+			q, args := s.insertSQL(part, true)
 			query := tx.QueryContext
-			if len(part) == chunk {
-				// Full chunks are one statement text, worth keeping
-				// prepared; the remainder's sizes vary.
+			if full {
 				query = tx.QueryPrepared
 			}
 			res, err := query(ctx, q, args...)
@@ -214,7 +232,7 @@ func (s *SQL) insert(ctx context.Context, rows []row) error {
 					_ = res.Close()
 					return fmt.Errorf("events: append: %w", err)
 				}
-				k := key{org, hourOf(ns)}
+				k := hourKey{org, hourOf(ns)}
 				v := added[k]
 				added[k] = [2]int64{v[0] + 1, v[1] + size}
 			}
@@ -225,7 +243,7 @@ func (s *SQL) insert(ctx context.Context, rows []row) error {
 				return fmt.Errorf("events: append: %w", err)
 			}
 		}
-		keys := make([]key, 0, len(added))
+		keys := make([]hourKey, 0, len(added))
 		for k := range added {
 			keys = append(keys, k)
 		}
@@ -248,7 +266,57 @@ func (s *SQL) insert(ctx context.Context, rows []row) error {
 	})
 }
 
-func (s *SQL) insertSQL(rows []row) (string, []any) {
+// hourKey is a row of events_hours: an organisation's hour.
+type hourKey struct {
+	org  string
+	hour int64
+}
+
+// oneHour says whether rows are all of one organisation's hour, and which.
+func oneHour(rows []row) (hourKey, bool) {
+	k := hourKey{rows[0].ev.Org, hourOf(rows[0].ens)}
+	for _, r := range rows[1:] {
+		if r.ev.Org != k.org || hourOf(r.ens) != k.hour {
+			return hourKey{}, false
+		}
+	}
+	return k, true
+}
+
+// insertAllNew inserts rows, without RETURNING, within a savepoint, and
+// keeps them only if every one was new (true); otherwise it undoes the
+// insert and returns false.
+func (s *SQL) insertAllNew(ctx context.Context, tx *store.Tx, rows []row, prepared bool) (bool, error) {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT events_chunk"); err != nil {
+		return false, fmt.Errorf("events: append: %w", err)
+	}
+	q, args := s.insertSQL(rows, false)
+	exec := tx.ExecContext
+	if prepared {
+		exec = tx.ExecPrepared
+	}
+	res, err := exec(ctx, q, args...)
+	if err != nil {
+		return false, fmt.Errorf("events: append: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("events: append: %w", err)
+	}
+	if n != int64(len(rows)) {
+		if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT events_chunk"); err != nil {
+			return false, fmt.Errorf("events: append: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT events_chunk"); err != nil {
+		return false, fmt.Errorf("events: append: %w", err)
+	}
+	return n == int64(len(rows)), nil
+}
+
+// insertSQL is the INSERT of rows, skipping IDs already stored, and
+// returning the rows it stored when returning is set.
+func (s *SQL) insertSQL(rows []row, returning bool) (string, []any) {
 	var b strings.Builder
 	pg := s.db.Dialect == store.Postgres
 	b.WriteString("INSERT INTO events (")
@@ -275,7 +343,10 @@ func (s *SQL) insertSQL(rows []row) (string, []any) {
 		args = append(args, e.ID, e.Org, r.ens, r.rns, e.Source.Host, e.Product, e.Service, e.Category,
 			e.Source.Protocol, e.Source.Addr, e.Source.Token, e.Source.Format, string(r.fields), r.raw, r.plain, e.Truncated, e.ParseError, r.size)
 	}
-	b.WriteString(" ON CONFLICT DO NOTHING RETURNING org, event_ns, size")
+	b.WriteString(" ON CONFLICT DO NOTHING")
+	if returning {
+		b.WriteString(" RETURNING org, event_ns, size")
+	}
 	return b.String(), args
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/events"
@@ -61,12 +62,31 @@ func ReadFile(ctx context.Context, path string, o FileOptions, progress FileProg
 		return fmt.Errorf("%s: is a directory, not a file of events", path)
 	}
 	counted := &countingReader{r: f, size: st.Size(), report: progress}
-	var r io.Reader = bufio.NewReaderSize(counted, 64<<10)
+	if err := readRecords(ctx, counted, events.Source{Protocol: "file", Addr: abs}, o, fn); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if progress != nil {
+		progress(st.Size(), st.Size())
+	}
+	return nil
+}
+
+// ReadText reads records from text as ReadFile reads a file's (JSON
+// lines, JSON objects over several lines, a JSON array, CSV, one message
+// a line; gzip is not expected here): sample events pasted into the rule
+// editor. Their source is "sample".
+func ReadText(ctx context.Context, text string, fn func(Record) error) error {
+	return readRecords(ctx, strings.NewReader(text), events.Source{Protocol: "sample"}, FileOptions{}, fn)
+}
+
+// readRecords is ReadFile on an open reader, whatever it is.
+func readRecords(ctx context.Context, in io.Reader, src events.Source, o FileOptions, fn func(Record) error) error {
+	var r io.Reader = bufio.NewReaderSize(in, 64<<10)
 	br := r.(*bufio.Reader)
 	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return fmt.Errorf("%s: gzip: %w", path, err)
+			return fmt.Errorf("gzip: %w", err)
 		}
 		defer func() { _ = zr.Close() }() // its checksum error arrives as the last Read's
 		br = bufio.NewReaderSize(zr, 64<<10)
@@ -77,7 +97,6 @@ func ReadFile(ctx context.Context, path string, o FileOptions, progress FileProg
 	if o.ReceivedAt.IsZero() {
 		o.ReceivedAt = time.Now().UTC()
 	}
-	src := events.Source{Protocol: "file", Addr: abs}
 	rec := func(raw []byte, seq, line int64, cut bool) Record {
 		return Record{Raw: raw, Truncated: cut, Source: src, ReceivedAt: o.ReceivedAt, Seq: seq, Line: line}
 	}
@@ -86,7 +105,7 @@ func ReadFile(ctx context.Context, path string, o FileOptions, progress FileProg
 		if errors.Is(err, io.EOF) {
 			return nil // an empty file holds no events
 		}
-		return fmt.Errorf("%s: %w", path, err)
+		return err
 	}
 	switch {
 	case first == '[':
@@ -120,13 +139,7 @@ func ReadFile(ctx context.Context, path string, o FileOptions, progress FileProg
 			return fn(rec(raw, off, line, cut))
 		}))
 	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if progress != nil {
-		progress(st.Size(), st.Size())
-	}
-	return nil
+	return err
 }
 
 // firstByte is the first byte that is not white space or a byte-order mark.

@@ -1,11 +1,13 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -29,6 +31,9 @@ type rig struct {
 	norm    *Normaliser
 	orgs    *OrgMap
 	metrics *Metrics
+
+	counter jetstream.Consumer // streamCount's reader
+	counted uint64             // events streamCount has read
 }
 
 // newRig starts a bus and a publisher; mapYAML, when not empty, is the
@@ -87,8 +92,9 @@ func start(t *testing.T, l lifecycle, err error) {
 	})
 }
 
-// streamCount is how many messages the EVENTS stream holds.
-func (r *rig) streamCount() uint64 {
+// streamMsgs is how many messages the EVENTS stream holds (each holds
+// one or more events).
+func (r *rig) streamMsgs() uint64 {
 	r.t.Helper()
 	ctx := context.Background()
 	s, err := r.bus.JetStream().Stream(ctx, EventStream)
@@ -102,7 +108,50 @@ func (r *rig) streamCount() uint64 {
 	return info.State.Msgs
 }
 
-// waitEvents waits until the stream holds at least want messages, then
+// streamCount is how many events the EVENTS stream holds: its messages'
+// counts (events.StreamCountHeader) summed, read on from where the last
+// call stopped.
+func (r *rig) streamCount() uint64 {
+	r.t.Helper()
+	ctx := context.Background()
+	if r.counter == nil {
+		c, err := r.bus.JetStream().OrderedConsumer(ctx, EventStream, jetstream.OrderedConsumerConfig{})
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		r.counter = c
+	}
+	for {
+		batch, err := r.counter.FetchNoWait(1000)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			r.counted += uint64(msgEvents(r.t, m))
+		}
+		if got == 0 {
+			return r.counted
+		}
+	}
+}
+
+// msgEvents is how many events a stream message says it holds.
+func msgEvents(t testing.TB, m jetstream.Msg) int {
+	t.Helper()
+	h := m.Headers().Get(events.StreamCountHeader)
+	if h == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(h)
+	if err != nil || n < 1 {
+		t.Fatalf("message %s: %s %q", m.Subject(), events.StreamCountHeader, h)
+	}
+	return n
+}
+
+// waitEvents waits until the stream holds at least want events, then
 // returns every event on it (with its subject), in stream order.
 func (r *rig) waitEvents(want int) []streamEvent {
 	r.t.Helper()
@@ -116,16 +165,21 @@ func (r *rig) waitEvents(want int) []streamEvent {
 	return r.readAll()
 }
 
+// streamEvent is an event read back from the stream, with its message's
+// subject and Nats-Msg-Id.
 type streamEvent struct {
 	subject string
 	msgID   string
 	ev      events.Event
 }
 
+// readAll reads every event on the stream, checking that each message's
+// count header matches its lines and every event is its subject's
+// organisation's.
 func (r *rig) readAll() []streamEvent {
 	r.t.Helper()
 	ctx := context.Background()
-	n := int(r.streamCount())
+	n := int(r.streamMsgs())
 	if n == 0 {
 		return nil
 	}
@@ -134,23 +188,38 @@ func (r *rig) readAll() []streamEvent {
 		r.t.Fatal(err)
 	}
 	var out []streamEvent
-	for len(out) < n {
-		batch, err := c.Fetch(n-len(out), jetstream.FetchMaxWait(5*time.Second))
+	for read := 0; read < n; {
+		batch, err := c.Fetch(n-read, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
 			r.t.Fatal(err)
 		}
 		got := 0
 		for m := range batch.Messages() {
 			got++
-			var ev events.Event
-			if err := json.Unmarshal(m.Data(), &ev); err != nil {
-				r.t.Fatalf("message %s is not an event: %v", m.Subject(), err)
+			// Decoded in full (AppendStreamEvents leaves the fields as
+			// their JSON for the store), one line an event.
+			var evs []events.Event
+			for l := range bytes.Lines(m.Data()) {
+				var ev events.Event
+				if err := json.Unmarshal(l, &ev); err != nil {
+					r.t.Fatalf("message %s line %d is not an event: %v", m.Subject(), len(evs)+1, err)
+				}
+				evs = append(evs, ev)
 			}
-			out = append(out, streamEvent{m.Subject(), m.Headers().Get(jetstream.MsgIDHeader), ev})
+			if want := msgEvents(r.t, m); len(evs) != want {
+				r.t.Fatalf("message %s holds %d events, its header says %d", m.Subject(), len(evs), want)
+			}
+			for _, ev := range evs {
+				if EventSubject(ev.Org) != m.Subject() {
+					r.t.Fatalf("event %s of %s in a message on %s", ev.ID, ev.Org, m.Subject())
+				}
+				out = append(out, streamEvent{m.Subject(), m.Headers().Get(jetstream.MsgIDHeader), ev})
+			}
 		}
 		if got == 0 {
-			r.t.Fatalf("read %d of %d events from the stream", len(out), n)
+			r.t.Fatalf("read %d of %d messages from the stream", read, n)
 		}
+		read += got
 	}
 	return out
 }
@@ -167,4 +236,34 @@ func messages(evs []streamEvent) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// checkMsgIDs checks every message's Nats-Msg-Id: its event's own ID when
+// the message holds one event, otherwise a digest of its events' IDs
+// ("b" and 32 hex digits); and that no two messages share one.
+func checkMsgIDs(t *testing.T, got []streamEvent) {
+	t.Helper()
+	seen := map[string]bool{}
+	for i := 0; i < len(got); {
+		j := i + 1
+		for j < len(got) && got[j].msgID == got[i].msgID {
+			j++
+		}
+		id := got[i].msgID
+		switch {
+		case seen[id]:
+			t.Errorf("two messages with Nats-Msg-Id %q", id)
+		case j-i == 1 && id != got[i].ev.ID:
+			t.Errorf("a message of one event %q has Nats-Msg-Id %q", got[i].ev.ID, id)
+		case j-i > 1 && (len(id) != 33 || id[0] != 'b'):
+			t.Errorf("a message of %d events has Nats-Msg-Id %q", j-i, id)
+		}
+		for _, e := range got[i:j] {
+			if e.ev.ID == "" {
+				t.Errorf("an event without an ID: %q", e.ev.Raw)
+			}
+		}
+		seen[id] = true
+		i = j
+	}
 }

@@ -181,12 +181,12 @@ type acceptedEvent struct {
 	parseError bool
 }
 
-func (m *Metrics) duplicate() {
+func (m *Metrics) duplicate(n int) {
 	if m == nil {
 		return
 	}
 	m.mu.Lock()
-	m.duplicates++
+	m.duplicates += int64(n)
 	m.mu.Unlock()
 }
 

@@ -2,9 +2,13 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -16,14 +20,30 @@ import (
 	"github.com/vigil-health/vigil/internal/events"
 )
 
-// The EVENTS stream: every listener publishes each normalised event as
-// its events.Event JSON on events.<ORG> (the owning organisation's ODS
-// code, so a consumer — the event store, detection — can shard or filter
-// by organisation), with Nats-Msg-Id set to Event.ID. JetStream drops a
-// second message with the same ID within the Duplicates window, so a
-// sender that resends after a lost acknowledgement (RELP after a
-// reconnect, an HTTP retry) stores nothing twice; beyond the window the
-// store's consumer is idempotent on the same ID.
+// The EVENTS stream: every listener publishes what it read at once (a
+// TCP, TLS or RELP read batch, an HTTP request, a NetFlow datagram or
+// what the UDP queue held) as stream messages of many events each, on
+// events.<ORG> (the owning organisation's ODS code, so a consumer — the
+// event store, detection — can shard or filter by organisation; a
+// message holds one organisation's events only). A message is NDJSON:
+// each event's events.Event JSON on its own line, at most
+// maxMessageBytes a message, with the event count in the
+// events.StreamCountHeader header (events.AppendStreamEvents reads it).
+// Before batching each message was one event's JSON, which reads the
+// same as a message of one line, so a stream written by an older server
+// is still consumed.
+//
+// One message per batch rather than per event because JetStream's own
+// cost is per message — storing, delivering and acknowledging each event
+// as its own message was a third of the CPU of syslog end to end
+// (docs/performance.md). The price is deduplication: Nats-Msg-Id is the
+// event's ID for a message of one event (as before) and a digest of the
+// events' IDs otherwise, so JetStream drops the same batch published
+// again within the Duplicates window, but not a resent batch cut
+// differently (RELP after a reconnect may read its resent window in
+// other batches). The store's consumer deduplicates by event ID
+// (events.Store.Append skips an ID it holds), so such a batch lands
+// twice on the stream and once in the store.
 //
 // JSON rather than a compact encoding: the event already holds its raw
 // text and the fields parsed from it, so a binary encoding would save
@@ -66,9 +86,10 @@ type StreamOptions struct {
 	// Duplicates is the window within which a repeated Nats-Msg-Id is
 	// dropped. JetStream keeps every ID of the window in memory (by
 	// estimate, not measured, about 100 bytes each: the 32-character ID,
-	// its entry and the map), so ten minutes at 100,000 events/s would
-	// be several GB: lower it for a very busy deployment, whose store
-	// consumer deduplicates beyond the window anyway.
+	// its entry and the map), one per message: a message holds a
+	// listener's batch under load, so this is far less than one per
+	// event, but a trickle of single events is one ID each. The store's
+	// consumer deduplicates by event ID beyond the window anyway.
 	Duplicates time.Duration
 	// Replicas is how many servers of an external NATS cluster hold the
 	// stream (1 when 0; 3 survives the loss of one server). The embedded
@@ -111,7 +132,7 @@ func EventStreamConfig(o StreamOptions) jetstream.StreamConfig {
 	_ = o.validate()
 	return jetstream.StreamConfig{
 		Name:        EventStream,
-		Description: "Ingested events, one events.Event JSON per message on events.<ORG>, Nats-Msg-Id = event ID",
+		Description: "Ingested events on events.<ORG>: NDJSON of events.Event, one listener batch of one organisation per message (Vigil-Events header: the count)",
 		Subjects:    []string{eventSubject + ".>"},
 		Storage:     jetstream.FileStorage,
 		Compression: jetstream.S2Compression,
@@ -165,10 +186,10 @@ type PublisherOptions struct {
 
 // Publisher publishes normalised events on the EVENTS stream durably: a
 // Publish returns nil only once JetStream has stored every event of the
-// batch, so a listener acknowledges its sender after it. Events of a
-// batch are published asynchronously (one round trip for the batch, not
-// one per event), then every ack is awaited. It is safe for concurrent
-// use by every listener.
+// batch, so a listener acknowledges its sender after it. A batch goes as
+// few messages as it can (one per organisation, split at
+// maxMessageBytes), published asynchronously, then every ack is awaited.
+// It is safe for concurrent use by every listener.
 type Publisher struct {
 	js         jetstream.JetStream
 	sem        *semaphore.Weighted
@@ -288,44 +309,96 @@ func (p *Publisher) publish(ctx context.Context, evs []events.Event, try bool) e
 	return nil
 }
 
-// publishChunk publishes evs asynchronously and waits for every ack.
+// publishChunk publishes evs as stream messages of many events each (the
+// NDJSON described at the top of this file: one message per
+// organisation, split at maxMessageBytes) asynchronously and waits for
+// every ack.
 func (p *Publisher) publishChunk(ctx context.Context, evs []events.Event) error {
-	futures := make([]jetstream.PubAckFuture, 0, len(evs))
+	var pending []pendingMsg
 	var firstErr error
-	// One buffer for the chunk's messages: each message's Data is its own
-	// slice of it, which must stay valid until its ack (the client may
-	// resend it); when append moves the buffer, earlier slices keep the
-	// old array.
-	buf := make([]byte, 0, 1024*len(evs))
+	var open []*batchMsg // one being filled per organisation of the chunk
+	// An event twice in one chunk (a datagram sent twice, a record a
+	// source repeats) goes once: JetStream's dedup by message ID would
+	// not see it inside one message.
+	var seen map[string]struct{}
+	dups := 0
+	send := func(m *batchMsg) error {
+		msg := m.msg(EventSubject(m.org))
+		f, err := p.js.PublishMsgAsync(msg)
+		if err != nil {
+			return fmt.Errorf("ingest: publish %d events of %s: %w", m.n, m.org, err)
+		}
+		pending = append(pending, pendingMsg{f, m.n})
+		return nil
+	}
 	for i := range evs {
 		ev := &evs[i]
 		if ev.Org == "" || ev.ID == "" {
 			firstErr = fmt.Errorf("ingest: event %d of the batch has no org or ID", i)
 			break
 		}
-		start := len(buf)
+		if len(evs) > 1 {
+			if seen == nil {
+				seen = make(map[string]struct{}, len(evs))
+			}
+			if _, ok := seen[ev.ID]; ok {
+				dups++
+				continue
+			}
+			seen[ev.ID] = struct{}{}
+		}
+		var m *batchMsg
+		for _, o := range open {
+			if o.org == ev.Org {
+				m = o
+				break
+			}
+		}
+		if m == nil {
+			m = newBatchMsg(ev.Org, len(evs)-i)
+			open = append(open, m)
+		}
+		mark := len(m.data)
 		var err error
-		buf, err = appendEventJSON(buf, ev)
+		m.data, err = appendEventJSON(m.data, ev)
 		if err != nil {
 			firstErr = fmt.Errorf("ingest: encode event %s: %w", ev.ID, err)
 			break
 		}
-		data := buf[start:len(buf):len(buf)]
-		m := &nats.Msg{Subject: EventSubject(ev.Org), Data: data, Header: nats.Header{}}
-		f, err := p.js.PublishMsgAsync(m, jetstream.WithMsgID(ev.ID))
-		if err != nil {
-			firstErr = fmt.Errorf("ingest: publish event %s: %w", ev.ID, err)
-			break
+		m.data = append(m.data, '\n')
+		if len(m.data) > maxMessageBytes && m.n > 0 {
+			// The event does not fit: the message goes without it, and
+			// the event starts the next one.
+			line := m.data[mark:]
+			m.data = m.data[:mark]
+			if firstErr = send(m); firstErr != nil {
+				break
+			}
+			next := newBatchMsg(ev.Org, len(evs)-i)
+			next.data = append(next.data, line...)
+			*m = *next
 		}
-		futures = append(futures, f)
+		m.add(ev.ID)
 	}
+	if firstErr == nil {
+		for _, m := range open {
+			if m.n == 0 {
+				continue
+			}
+			if firstErr = send(m); firstErr != nil {
+				break
+			}
+		}
+	}
+	p.metrics.duplicate(dups)
 	timer := time.NewTimer(p.ackTimeout)
 	defer timer.Stop()
-	for _, f := range futures {
+	for _, pm := range pending {
+		f := pm.f
 		select {
 		case ack := <-f.Ok():
-			if ack.Duplicate && p.metrics != nil {
-				p.metrics.duplicate()
+			if ack.Duplicate {
+				p.metrics.duplicate(pm.n)
 			}
 		case err := <-f.Err():
 			if firstErr == nil {
@@ -346,6 +419,69 @@ func (p *Publisher) publishChunk(ctx context.Context, evs []events.Event) error 
 		}
 	}
 	return firstErr
+}
+
+// pendingMsg is a published message awaiting its ack, and how many
+// events it holds.
+type pendingMsg struct {
+	f jetstream.PubAckFuture
+	n int
+}
+
+// maxMessageBytes is the most a stream message of several events holds:
+// well under NATS's default max_payload (1 MiB), which an external
+// server may have lowered, and small enough that the store's consumer
+// fetches many at once. An event larger than this goes alone.
+const maxMessageBytes = 512 << 10
+
+// batchMsg is a stream message being filled with one organisation's
+// events.
+type batchMsg struct {
+	org  string
+	data []byte
+	n    int
+	id   string // the only event's ID while n == 1
+	h    hash.Hash
+}
+
+// newBatchMsg starts org's message, its buffer sized for the events
+// left of the chunk (about 1 KiB each, at most a message's worth) so
+// that it seldom grows while it fills.
+func newBatchMsg(org string, left int) *batchMsg {
+	return &batchMsg{org: org, data: make([]byte, 0, min(left<<10, maxMessageBytes+64<<10))}
+}
+
+// add counts an event whose JSON line is in data.
+func (m *batchMsg) add(id string) {
+	m.n++
+	if m.n == 1 {
+		m.id = id
+		return
+	}
+	if m.h == nil {
+		m.h = sha256.New()
+		m.h.Write([]byte(m.id))
+		m.h.Write([]byte{'\n'})
+	}
+	m.h.Write([]byte(id))
+	m.h.Write([]byte{'\n'})
+}
+
+// msg is the finished message on subject. Its Nats-Msg-Id is the event's
+// own ID when it holds one event (as every message did before batching),
+// otherwise a digest of its events' IDs in order: the same batch sent
+// again inside the duplicates window is dropped by JetStream; a resent
+// batch cut differently is not, and the store's idempotence by event ID
+// takes it.
+func (m *batchMsg) msg(subject string) *nats.Msg {
+	id := m.id
+	if m.n > 1 {
+		id = "b" + hex.EncodeToString(m.h.Sum(nil)[:16])
+	}
+	h := nats.Header{}
+	h.Set(jetstream.MsgIDHeader, id)
+	h.Set(events.StreamCountHeader, strconv.Itoa(m.n))
+	return &nats.Msg{Subject: subject, Data: m.data, Header: h}
 }
 
 // InFlight returns the events being published now and the bound, for

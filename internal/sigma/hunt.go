@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"testing/fstest"
 
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/ingest"
+	"github.com/vigil-health/vigil/internal/scope"
 )
 
 // Hunter runs a set of compiled rules over events, each event only
@@ -22,7 +24,10 @@ import (
 type Hunter struct {
 	router *Router
 	corr   *Correlator
-	n      int
+	// quiet are correlations that only feed another (Sigma's generate:
+	// false, the default, applies to a correlation's correlations too).
+	quiet map[*Correlation]bool
+	n     int
 }
 
 // NewHunter routes rules by log source.
@@ -40,12 +45,37 @@ func NewCorpusHunter(c *Corpus) (*Hunter, error) {
 			return nil, err
 		}
 		h.corr = cr
+		h.quiet = map[*Correlation]bool{}
+		byRef := map[string]*Correlation{}
+		for _, c := range c.Correlations {
+			for _, k := range []string{c.ID, c.Name} {
+				if k != "" {
+					byRef[k] = c
+				}
+			}
+		}
+		for _, c := range c.Correlations {
+			for _, ref := range c.Rules {
+				if fed, ok := byRef[ref]; ok && !c.Generate {
+					h.quiet[fed] = true
+				}
+			}
+		}
 	}
 	return h, nil
 }
 
 // Rules is how many rules the hunter runs.
 func (h *Hunter) Rules() int { return h.n }
+
+// RuleList returns the hunter's rules.
+func (h *Hunter) RuleList() []*Rule {
+	out := make([]*Rule, 0, len(h.router.rules))
+	for _, c := range h.router.rules {
+		out = append(out, c.Rule)
+	}
+	return out
+}
 
 // Match calls fn with each rule that ev's log source routes it to and
 // whose condition it satisfies.
@@ -55,7 +85,8 @@ func (h *Hunter) Match(ev *events.Event, fn func(*CompiledRule)) {
 
 // Detect is Match with correlations: a rule's match is reported unless
 // the rule only feeds correlations (generate: false), and every
-// correlation it completes is reported as well, in event time. Unlike
+// correlation it completes is reported as well, in event time, unless
+// that correlation only feeds another. Unlike
 // Match it keeps state (the correlations' windows) and is not safe for
 // concurrent use.
 func (h *Hunter) Detect(ev *events.Event, rule func(*CompiledRule), corr func(*CompiledRule, CorrelationHit)) {
@@ -69,7 +100,9 @@ func (h *Hunter) Detect(ev *events.Event, rule func(*CompiledRule), corr func(*C
 			rule(c)
 		}
 		for _, x := range h.corr.Observe(c.Rule, e, ev.EventTime) {
-			corr(c, x)
+			if !h.quiet[x.Correlation] {
+				corr(c, x)
+			}
 		}
 	})
 }
@@ -204,6 +237,99 @@ type huntItem struct {
 // huntBatch is how many events the reader hands over at a time.
 const huntBatch = 256
 
+// StoreReport sums up a hunt over stored events.
+type StoreReport struct {
+	// Scanned are the events read; Hits the matches reported.
+	Scanned int64 `json:"scanned"`
+	Hits    int64 `json:"hits"`
+	// Truncated says the hunt stopped at its limit of matches before
+	// reading the whole range.
+	Truncated bool `json:"truncated"`
+}
+
+// storePage is how many events a retro-hunt reads at a time.
+const storePage = 5000
+
+// HuntStore runs h's rules over the stored events of q — a time range,
+// optionally one organisation and a query in the analysts' language —
+// as sc may read them (the store applies the scope), newest first, and
+// calls fn for each match, stopping after limit matches (no limit when
+// 0). Only events of a product some rule names are read, when every rule
+// names one. Correlation rules are not run: they need events oldest
+// first, and a retro-hunt reads newest first.
+func HuntStore(ctx context.Context, h *Hunter, st events.Store, sc scope.Scope, q events.Query, limit int64, fn func(Hit) error) (StoreReport, error) {
+	var rep StoreReport
+	if p := h.products(); len(p) > 0 {
+		narrow := "product in (" + strings.Join(p, ", ") + ")"
+		if strings.TrimSpace(q.Text) != "" {
+			narrow = "(" + q.Text + ") AND " + narrow
+		}
+		q.Text = narrow
+	}
+	q.Limit, q.Cursor = storePage, ""
+	for {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		page, err := st.Search(ctx, sc, q)
+		if err != nil {
+			return rep, err
+		}
+		for i := range page.Events {
+			ev := &page.Events[i]
+			rep.Scanned++
+			var ferr error
+			h.Match(ev, func(c *CompiledRule) {
+				if ferr != nil || (limit > 0 && rep.Hits >= limit) {
+					return
+				}
+				rep.Hits++
+				ferr = fn(Hit{Rule: c, Event: ev})
+			})
+			if ferr != nil {
+				return rep, ferr
+			}
+			if limit > 0 && rep.Hits >= limit {
+				rep.Truncated = i < len(page.Events)-1 || page.Next != ""
+				return rep, nil
+			}
+		}
+		if page.Next == "" {
+			return rep, nil
+		}
+		q.Cursor = page.Next
+	}
+}
+
+// products are the products the hunter's rules name, as query words, or
+// none when some rule names no product (it may match any event).
+func (h *Hunter) products() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range h.router.rules {
+		p := strings.ToLower(c.Rule.Logsource.Product)
+		if p == "" || !productWord(p) {
+			return nil
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// productWord says a product name is a bare word of the query language.
+func productWord(p string) bool {
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // expand turns directories into the files under them, in name order.
 func expand(paths []string) ([]string, error) {
 	var out []string
@@ -266,4 +392,69 @@ func LoadPaths(paths []string, opts Options) (*Corpus, error) {
 		all.Failed = append(all.Failed, c.Failed...)
 	}
 	return all, nil
+}
+
+// MaxRuleText bounds rules given as text (an editor's, an API caller's).
+const MaxRuleText = 1 << 20
+
+// LoadText loads rules given as text — one or more YAML documents:
+// rules, filters and correlations — named name in errors.
+func LoadText(text, name string, opts Options) (*Corpus, error) {
+	if len(text) > MaxRuleText {
+		return nil, fmt.Errorf("%s: %d bytes of rules, more than %d", name, len(text), MaxRuleText)
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, fmt.Errorf("%s: no rule given", name)
+	}
+	return LoadFS(fstest.MapFS{"rule.yml": {Data: []byte(text)}}, "rule.yml", "", opts)
+}
+
+// TryResult is what one sample event did with the rules being tried.
+type TryResult struct {
+	// Event is the sample as ingest read it.
+	Event events.Event `json:"event"`
+	// Matches are the rules it matched, each with the searches and
+	// fields that held; Routed the rules its log source reached at all
+	// (a rule the event's log source does not reach never sees it).
+	Matches []TryMatch `json:"matches"`
+	Routed  []string   `json:"routed"`
+}
+
+// TryMatch is one rule's verdict on one sample.
+type TryMatch struct {
+	RuleID    string   `json:"rule_id,omitempty"`
+	RuleTitle string   `json:"rule_title"`
+	Level     string   `json:"level,omitempty"`
+	Searches  []string `json:"searches"`
+	Fields    []string `json:"fields"`
+}
+
+// MaxTrySamples bounds the sample events of one try.
+const MaxTrySamples = 1000
+
+// Try runs rules over sample events given as text — JSON lines, JSON
+// objects over several lines, or raw log lines (syslog, CEF…), as
+// ingest reads them — and says for each which rules its log source
+// reached and which matched, with why: the rule editor's test before a
+// rule is saved.
+func Try(ctx context.Context, c *Corpus, n *ingest.Normaliser, samples string) ([]TryResult, error) {
+	h := NewHunter(c.Rules)
+	var out []TryResult
+	err := ingest.ReadText(ctx, samples, func(r ingest.Record) error {
+		if len(out) >= MaxTrySamples {
+			return fmt.Errorf("more than %d sample events: try fewer", MaxTrySamples)
+		}
+		ev := n.Normalise(r)
+		res := TryResult{Event: ev, Matches: []TryMatch{}, Routed: []string{}}
+		e := FromEvent(&ev)
+		for _, rule := range h.router.Rules(strings.ToLower(ev.Product), strings.ToLower(ev.Category), strings.ToLower(ev.Service)) {
+			res.Routed = append(res.Routed, rule.Rule.Title)
+			if x := rule.Explain(e); x.Matched {
+				res.Matches = append(res.Matches, TryMatch{RuleID: rule.Rule.ID, RuleTitle: rule.Rule.Title, Level: rule.Rule.Level, Searches: x.Searches, Fields: x.Fields})
+			}
+		}
+		out = append(out, res)
+		return nil
+	})
+	return out, err
 }

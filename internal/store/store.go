@@ -431,6 +431,15 @@ func (t *Tx) QueryPrepared(ctx context.Context, s string, a ...any) (*sql.Rows, 
 	return t.QueryContext(ctx, s, a...)
 }
 
+// ExecPrepared is ExecContext through the DB's cache of prepared
+// statements on SQLite, as QueryPrepared.
+func (t *Tx) ExecPrepared(ctx context.Context, s string, a ...any) (sql.Result, error) {
+	if st := t.db.stmt(ctx, s); st != nil {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, a...)
+	}
+	return t.ExecContext(ctx, s, a...)
+}
+
 func (t *Tx) QueryRowContext(ctx context.Context, s string, a ...any) *sql.Row {
 	return t.tx.QueryRowContext(ctx, rebind(t.d, s), a...)
 }

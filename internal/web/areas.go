@@ -33,7 +33,11 @@ func (w *Web) areas() []area {
 			area{Key: "cases", Label: "Cases", Href: "/cases", handler: w.caseList, shown: readsOrgs})
 	}
 	if w.o.Events != nil {
-		out = append(out, area{Key: "events", Label: "Events", Href: "/events", handler: w.eventsSearch, shown: readsOrgs})
+		out = append(out, area{Key: "events", Label: "Events", Href: "/events", handler: w.eventsSearch, shown: readsOrgs},
+			area{Key: "hunt", Label: "Hunt", Href: "/hunt", handler: w.huntPage, shown: readsOrgs})
+	}
+	if w.o.Coverage != nil {
+		out = append(out, area{Key: "coverage", Label: "ATT&CK coverage", Href: "/coverage", handler: w.coveragePage, shown: readsOrgs})
 	}
 	if w.o.Ingest != nil {
 		out = append(out, area{Key: "ingest", Label: "Ingest", Href: "/ingest", handler: w.ingestPage, shown: readsOrgs})

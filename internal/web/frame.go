@@ -62,6 +62,7 @@ func (w *Web) funcs() template.FuncMap {
 		"steps":        steps,
 		"impactLabel":  impactLabel,
 		"join":         strings.Join,
+		"covShade":     coverageShade,
 		"add":          func(a, b int) int { return a + b },
 		"subnav":       supplyNav,
 		"shortArea":    supplyviz.ShortArea,

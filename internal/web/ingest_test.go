@@ -120,7 +120,7 @@ func TestIngestPage(t *testing.T) {
 	wantStatus(t, "ingest", p, 200)
 	mustContain(t, "ingest", p.body, `href="/ingest" aria-current`, `href="/orgs/RR8"`, "syslog-udp 127.0.0.2", "syslog-udp 127.0.0.3",
 		`<span class="tag tag-sev-high">silent</span>`, `<span class="tag tag-ok">ok</span>`, "<td class=\"num\">50 %</td>", `<h2>1</h2><p><span class="tag tag-sev-high">Silent</span> now.`, "<td class=\"num\">0.03</td>")
-	mustNotContain(t, "ingest", p.body, "RAE", "127.0.0.4", "Events waiting for the store")
+	mustNotContain(t, "ingest", p.body, "RAE", "127.0.0.4", "Stream messages waiting for the store")
 	// Silent senders come first.
 	if strings.Index(p.body, "syslog-udp 127.0.0.3") > strings.Index(p.body, "syslog-udp 127.0.0.2") {
 		t.Errorf("the silent sender is not listed first")

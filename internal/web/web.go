@@ -41,6 +41,7 @@ import (
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/sigma"
 	"github.com/vigil-health/vigil/internal/supply"
 )
 
@@ -97,6 +98,10 @@ type Options struct {
 	EventSearches *events.Searches
 	// Ingest, when set, adds the ingest dashboard (ingest.go).
 	Ingest IngestSource
+	// Coverage, when set, adds the ATT&CK coverage page (coverage.go):
+	// the live rules laid over ATT&CK with the alerts they raised that
+	// the caller may read.
+	Coverage func(ctx context.Context, sc scope.Scope) (sigma.Coverage, error)
 }
 
 // Web holds the parsed templates and the static assets.
@@ -127,7 +132,7 @@ var pageNames = []string{
 	"suppliers", "supply_register", "supply_supplier", "supply_product", "supply_impact", "supply_concentration",
 	"supply_graph", "supply_map", "supply_import", "supply_boundaries",
 	"account_notifications", "kpis", "events", "event",
-	"ingest",
+	"ingest", "hunt", "coverage",
 }
 
 // New parses every template and hashes every asset once, so a broken
@@ -289,6 +294,7 @@ func (w *Web) Register(rt *httpd.Router) {
 	}
 	if w.o.Events != nil {
 		h("GET", "/events/{id}", authd, "One event: raw text beside its parsed fields", w.eventPage)
+		h("POST", "/hunt", authd, "Test Sigma rules on samples, or hunt the stored events with them", w.huntRun)
 		if w.o.EventSearches != nil {
 			h("POST", "/events/searches", authd, "Save the Events page's search under a name (yours only)", w.eventsSaveSearch)
 			h("POST", "/events/searches/{id}/delete", authd, "Delete one of your saved event searches", w.eventsDeleteSearch)

@@ -13,6 +13,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	"text/template/parse"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/attack"
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/cases"
@@ -33,6 +35,7 @@ import (
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/savedview"
 	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/sigma"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
 	"github.com/vigil-health/vigil/internal/supply"
@@ -121,6 +124,11 @@ type envOptions struct {
 	// ingest adds the ingest dashboard over counts with nothing received
 	// (ingest_test.go has one with senders).
 	ingest bool
+	// coverage adds the ATT&CK coverage page over ATT&CK 18.1 and the
+	// given rules (coverage_test.go).
+	coverage []*sigma.Rule
+	// coverageHits are the alerts per technique the page shows.
+	coverageHits map[string]int64
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
@@ -215,6 +223,15 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		o.Ingest = h
+	}
+	if eo.coverage != nil {
+		m, err := attack.LoadFile(filepath.Join("..", "..", "..", "shared", "data", "attack", "enterprise-attack-v18.1-stix20.json.gz"))
+		if err != nil {
+			testneed.Missing(t, "ATT&CK in ../shared/data/attack", err)
+		}
+		o.Coverage = func(context.Context, scope.Scope) (sigma.Coverage, error) {
+			return sigma.CoverageOf(m, eo.coverage, eo.coverageHits), nil
+		}
 	}
 	w, err := New(o)
 	if err != nil {
@@ -1074,7 +1091,7 @@ func TestErrorPages(t *testing.T) {
 // partials.html defines reached from a rendered page. checkNoInline runs
 // on all of them.
 func TestEveryPageRenders(t *testing.T) {
-	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true, ingest: true})
+	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true, ingest: true, coverage: []*sigma.Rule{}})
 	pagesWithCases := casePagePaths(t, e)
 	if err := e.events.Append(context.Background(), []events.Event{{ID: "0123456789abcdef0123456789abcdef", Org: "RR8", ReceivedAt: time.Now().UTC(), EventTime: time.Now().UTC(),
 		Source: events.Source{Protocol: "file", Host: "ws1"}, Fields: map[string]any{"EventID": float64(1), "CommandLine": "cmd.exe"}, Raw: "raw text"}}); err != nil {
@@ -1121,7 +1138,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"/suppliers/graph": "supply_graph", "/suppliers/graph?node=org:RJ1": "supply_graph", "/suppliers/map": "supply_map",
 		"/suppliers/map?view=concentration&service=pathology": "supply_map", "/suppliers/import": "supply_import", "/suppliers/boundaries": "supply_boundaries",
 		"/account/notifications": "account_notifications", "/cases/kpis": "kpis", "/cases/kpis?since=2026-01-01&org=RR8": "kpis",
-		"/ingest": "ingest",
+		"/ingest": "ingest", "/hunt": "hunt", "/coverage": "coverage",
 	} {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
@@ -1155,7 +1172,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"supply_import": supplyImportData{}, "supply_boundaries": boundariesData{},
 		"alerts": inboxData{}, "alert": alertData{}, "cases": caseListData{}, "case": caseData{}, "case_new": caseNewData{},
 		"account_notifications": notifySettingsData{}, "kpis": kpiData{}, "events": eventsData{}, "event": eventData{E: events.Event{}},
-		"ingest": ingestData{},
+		"ingest": ingestData{}, "hunt": huntData{}, "coverage": coverageData{},
 	}
 	for _, n := range append(pageNames, casePageNames...) {
 		var buf bytes.Buffer

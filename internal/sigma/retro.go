@@ -1,0 +1,147 @@
+package sigma
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/events"
+	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/ingest"
+	"github.com/vigil-health/vigil/internal/scope"
+)
+
+// Retro-hunts and the rule editor's test, as the API and the web pages
+// offer them (issue 17): rules given as text, run over the stored events
+// the caller may read or over sample events pasted in.
+
+// HuntRequest is a retro-hunt: Sigma rules (YAML, one or more documents)
+// over the stored events of a time range.
+type HuntRequest struct {
+	Rules string `json:"rules"`
+	Since string `json:"since,omitempty"`
+	From  string `json:"from,omitempty"`
+	To    string `json:"to,omitempty"`
+	Org   string `json:"org,omitempty"`
+	Query string `json:"query,omitempty"`
+	// Limit is the most matches returned (default 1,000, at most 10,000).
+	Limit int `json:"limit,omitempty"`
+}
+
+// RuleError is a rule that did not load: where and why.
+type RuleError struct {
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message"`
+}
+
+// HuntMatch is one rule matching one stored event.
+type HuntMatch struct {
+	RuleID    string       `json:"rule_id,omitempty"`
+	RuleTitle string       `json:"rule_title"`
+	Level     string       `json:"level,omitempty"`
+	Author    string       `json:"author,omitempty"`
+	Event     events.Event `json:"event"`
+}
+
+// HuntResult is a retro-hunt's answer.
+type HuntResult struct {
+	Loaded  int         `json:"loaded"`
+	Failed  []RuleError `json:"failed"`
+	Matches []HuntMatch `json:"matches"`
+	Report  StoreReport `json:"report"`
+	// TimedOut says the hunt stopped at its time budget; the matches
+	// are those found until then.
+	TimedOut bool `json:"timed_out,omitempty"`
+}
+
+// RuleTestRequest is the rule editor's test: rules over sample events.
+type RuleTestRequest struct {
+	Rules string `json:"rules"`
+	// Events are sample events as text: JSON lines, JSON objects over
+	// several lines, or raw log lines.
+	Events string `json:"events"`
+}
+
+// RuleTestResult says what each sample did with the rules.
+type RuleTestResult struct {
+	Loaded  int         `json:"loaded"`
+	Failed  []RuleError `json:"failed"`
+	Results []TryResult `json:"results"`
+}
+
+// HuntBudget bounds one retro-hunt request's time.
+var HuntBudget = 60 * time.Second
+
+// loadRuleText loads an editor's or caller's rules.
+func loadRuleText(text string) (*Corpus, []RuleError, error) {
+	c, err := LoadText(text, "rules", Options{})
+	if err != nil {
+		return nil, nil, &fault.Invalid{Field: "rules", Reason: strings.TrimPrefix(err.Error(), "rules: ")}
+	}
+	failed := []RuleError{}
+	for _, f := range c.Failed {
+		failed = append(failed, RuleError{Line: f.Line, Message: f.Msg})
+	}
+	return c, failed, nil
+}
+
+// RetroHunt runs a HuntRequest for sc: the store applies sc to every
+// event read, the matches stop at the request's limit and the hunt at
+// HuntBudget.
+func RetroHunt(ctx context.Context, st events.Store, sc scope.Scope, in HuntRequest) (HuntResult, error) {
+	c, failed, err := loadRuleText(in.Rules)
+	if err != nil {
+		return HuntResult{}, err
+	}
+	res := HuntResult{Loaded: len(c.Rules), Failed: failed, Matches: []HuntMatch{}}
+	if len(c.Rules) == 0 {
+		return res, nil
+	}
+	since, until, err := events.Window(in.Since, in.From, in.To, time.Now())
+	if err != nil {
+		return HuntResult{}, err
+	}
+	limit := in.Limit
+	switch {
+	case limit == 0:
+		limit = 1000
+	case limit < 0 || limit > 10_000:
+		return HuntResult{}, &fault.Invalid{Field: "limit", Reason: "want 1 to 10,000 matches"}
+	}
+	q := events.Query{Text: in.Query, Since: since, Until: until, Org: strings.ToUpper(strings.TrimSpace(in.Org))}
+	hctx, cancel := context.WithTimeout(ctx, HuntBudget)
+	defer cancel()
+	res.Report, err = HuntStore(hctx, NewHunter(c.Rules), st, sc, q, int64(limit), func(h Hit) error {
+		r := h.Rule.Rule
+		res.Matches = append(res.Matches, HuntMatch{RuleID: r.ID, RuleTitle: r.Title, Level: r.Level, Author: r.Author, Event: *h.Event})
+		return nil
+	})
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		res.TimedOut, err = true, nil
+	}
+	return res, err
+}
+
+// TestRules runs a RuleTestRequest.
+func TestRules(ctx context.Context, in RuleTestRequest) (RuleTestResult, error) {
+	c, failed, err := loadRuleText(in.Rules)
+	if err != nil {
+		return RuleTestResult{}, err
+	}
+	if len(in.Events) > MaxRuleText {
+		return RuleTestResult{}, &fault.Invalid{Field: "events", Reason: "more than 1 MiB of sample events"}
+	}
+	n, err := ingest.New(ingest.Options{})
+	if err != nil {
+		return RuleTestResult{}, err
+	}
+	res, err := Try(ctx, c, n, in.Events)
+	if err != nil {
+		return RuleTestResult{}, &fault.Invalid{Field: "events", Reason: err.Error()}
+	}
+	if res == nil {
+		res = []TryResult{}
+	}
+	return RuleTestResult{Loaded: len(c.Rules), Failed: failed, Results: res}, nil
+}
