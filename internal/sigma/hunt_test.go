@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-health/vigil/internal/attack"
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/events"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/ingest"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -269,5 +270,16 @@ func TestHuntFilesStops(t *testing.T) {
 	rep, err = HuntFiles(context.Background(), h, n, []string{file, bad}, nil, func(Hit) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "bad.jsonl.gz") || rep.Hits != 5000 || rep.Files != 2 {
 		t.Errorf("unreadable file: %v (%+v), want an error naming bad.jsonl.gz after 5000 hits", err, rep)
+	}
+}
+
+// TestRetroHuntBusy refuses a third hunt while two run, as "too busy".
+func TestRetroHuntBusy(t *testing.T) {
+	huntSlots <- struct{}{}
+	huntSlots <- struct{}{}
+	defer func() { <-huntSlots; <-huntSlots }()
+	_, err := RetroHunt(context.Background(), nil, scope.System("test"), HuntRequest{Rules: "title: t\nlogsource:\n  product: windows\ndetection:\n  sel:\n    a: b\n  condition: sel\n", Since: "1h"})
+	if !errors.Is(err, fault.ErrRateLimited) {
+		t.Errorf("a third hunt: %v", err)
 	}
 }

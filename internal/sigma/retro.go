@@ -73,6 +73,11 @@ type RuleTestResult struct {
 // HuntBudget bounds one retro-hunt request's time.
 var HuntBudget = 60 * time.Second
 
+// huntSlots bounds the retro-hunts a server runs at once: each reads
+// events and evaluates rules for up to HuntBudget, so without a bound a
+// few callers could take every core from ingest and detection.
+var huntSlots = make(chan struct{}, 2)
+
 // loadRuleText loads an editor's or caller's rules.
 func loadRuleText(text string) (*Corpus, []RuleError, error) {
 	c, err := LoadText(text, "rules", Options{})
@@ -110,6 +115,12 @@ func RetroHunt(ctx context.Context, st events.Store, sc scope.Scope, in HuntRequ
 		return HuntResult{}, &fault.Invalid{Field: "limit", Reason: "want 1 to 10,000 matches"}
 	}
 	q := events.Query{Text: in.Query, Since: since, Until: until, Org: strings.ToUpper(strings.TrimSpace(in.Org))}
+	select {
+	case huntSlots <- struct{}{}:
+		defer func() { <-huntSlots }()
+	default:
+		return HuntResult{}, fault.New(fault.ErrRateLimited, "two hunts are already running on this server; try again when one has finished")
+	}
 	hctx, cancel := context.WithTimeout(ctx, HuntBudget)
 	defer cancel()
 	res.Report, err = HuntStore(hctx, NewHunter(c.Rules), st, sc, q, int64(limit), func(h Hit) error {
