@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/events/chtest"
 	"github.com/vigil-health/vigil/internal/store/storetest"
@@ -159,5 +160,96 @@ func TestParseClickHouseURL(t *testing.T) {
 		if _, _, err := parseClickHouseURL(bad); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
+	}
+}
+
+// TestFieldValueKinds: null, list and missing values behave alike on every
+// engine: a null field exists but equals nothing, a condition on a missing
+// field is false (so NOT of it holds), and top values skip nulls.
+func TestFieldValueKinds(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s engine, _ *clock) {
+		ctx := context.Background()
+		evs := []Event{
+			ev("k1", "RJ1", 1*time.Minute, map[string]any{"v": nil, "n": float64(1)}),
+			ev("k2", "RJ1", 2*time.Minute, map[string]any{"v": []any{"a", "b"}, "n": "x"}),
+			ev("k3", "RJ1", 3*time.Minute, map[string]any{"v": "a", "n": float64(2.5)}),
+			ev("k4", "RJ1", 4*time.Minute, map[string]any{}),
+		}
+		if err := s.Append(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ q, want string }{
+			{`exists(v)`, "k1,k2,k3"},
+			{`v=*`, "k2,k3"},
+			{`NOT v=*`, "k1,k4"},
+			{`v=a`, "k3"},
+			{`v!=a`, "k1,k2,k4"},
+			{`n>=1`, "k1,k3"},
+			{`NOT n>=1`, "k2,k4"},
+			{`n=2.5`, "k3"},
+			{`n=X`, "k2"},
+			{`n in (1, x)`, "k1,k2"},
+		} {
+			p, err := s.Search(ctx, alice, Query{Text: c.q})
+			if err != nil {
+				t.Errorf("%s: %v", c.q, err)
+				continue
+			}
+			if got := ids(p); got != c.want {
+				t.Errorf("%s: got [%s], want [%s]", c.q, got, c.want)
+			}
+		}
+		tv, err := s.TopValues(ctx, alice, Query{}, "v", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var total int64
+		for _, x := range tv {
+			total += x.Count
+		}
+		if total != 2 || tv[0].Value != "a" && tv[1].Value != "a" {
+			t.Errorf("top values of v %v, want the list and a, no null", tv)
+		}
+	})
+}
+
+// TestClickHouseRedeliveryAcrossProcesses: a batch appended again through
+// another store on the same database (another vigil process after a
+// JetStream redelivery) stores nothing twice, and an event the consumer
+// hands over as JSON text (Event.fieldsJSON) is searched by its fields.
+func TestClickHouseRedeliveryAcrossProcesses(t *testing.T) {
+	u := chtest.URL(t)
+	db := storetest.SQLite(t, sets...)
+	_, clk := newStore(t, db)
+	var stores [2]*ClickHouse
+	for i := range stores {
+		s, err := NewClickHouse(context.Background(), ClickHouseOptions{URL: u, Orgs: db, Now: clk.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores[i] = s
+	}
+	ctx := context.Background()
+	js := ev("js", "RJ1", time.Minute, nil)
+	js.fieldsJSON = []byte(`{"EventID":4688,"Image":"C:\\Windows\\notepad.exe"}`)
+	batch := append(sample(), js)
+	if err := stores[0].Append(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := stores[1].Append(ctx, append(sample(), js)); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range stores {
+		if n, err := s.Count(ctx, alice, Query{}); err != nil || n != int64(len(batch)) {
+			t.Errorf("store %d counts %d (%v), want %d", i, n, err, len(batch))
+		}
+		h, err := s.Histogram(ctx, alice, Query{Since: t0.Add(-time.Hour), Until: t0}, 6)
+		if err != nil || total(h) != int64(len(batch)) {
+			t.Errorf("store %d histogram holds %d (%v)", i, total(h), err)
+		}
+	}
+	p, err := stores[1].Search(ctx, alice, Query{Text: `EventID=4688 Image=*notepad.exe`})
+	if err != nil || ids(p) != "js" || p.Events[0].Fields["Image"] != `C:\Windows\notepad.exe` {
+		t.Errorf("the JSON-text event: [%s] %v", ids(p), err)
 	}
 }
