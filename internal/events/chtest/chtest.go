@@ -7,7 +7,6 @@ package chtest
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -19,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -110,19 +110,32 @@ func Start(t testing.TB) string {
 	if err := os.WriteFile(cfg, []byte(config(dir, httpPort, tcpPort)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, argv[0], append(argv[1:], "--config-file="+cfg)...)
+	cmd := exec.Command(argv[0], append(argv[1:], "--config-file="+cfg)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		cancel()
+	// The server dies with the test binary even when that is killed
+	// (a timeout, ^C) and no cleanup runs: Linux sends it SIGKILL when the
+	// thread that started it ends, so that thread is held, locked, until
+	// the server has exited.
+	cmd.SysProcAttr = dieWithParent()
+	started, exited := make(chan error, 1), make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		exited <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
 		t.Fatalf("start %s: %v", argv[0], err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		cancel() // kills the server
-		<-exited
+		_ = cmd.Process.Kill()
+		err := <-exited
+		exited <- err
 	})
 	base := "http://127.0.0.1:" + httpPort + "/"
 	deadline := time.Now().Add(60 * time.Second)
@@ -139,7 +152,7 @@ func Start(t testing.TB) string {
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(dir, "err.log"))
-			t.Fatalf("clickhouse-server did not answer /ping within 60 s: %s\n%s", out.String(), tail(log))
+			t.Fatalf("clickhouse-server did not answer /ping within 60 s:\n%s", tail(log))
 		}
 	}
 }
