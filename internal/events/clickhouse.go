@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"sort"
@@ -194,9 +195,21 @@ var chSettings = url.Values{
 	"output_format_json_quote_64bit_integers": {"0"},
 }
 
+// chExternal is a table sent with a query (ClickHouse's "external
+// data"): the query reads it by name, and the server builds an IN set
+// from it without parsing thousands of literals.
+type chExternal struct {
+	name, structure string
+	rowBinary       []byte
+}
+
 // do sends one request: the query in the body, or in the URL when body
-// is set (an INSERT's rows).
+// is set (an INSERT's rows) or an external table goes with it.
 func (s *ClickHouse) do(ctx context.Context, db, query string, body io.Reader) (io.ReadCloser, error) {
+	return s.doExt(ctx, db, query, body, nil)
+}
+
+func (s *ClickHouse) doExt(ctx context.Context, db, query string, body io.Reader, ext *chExternal) (io.ReadCloser, error) {
 	u := *s.base
 	v := url.Values{}
 	for k, x := range chSettings {
@@ -205,9 +218,28 @@ func (s *ClickHouse) do(ctx context.Context, db, query string, body io.Reader) (
 	if db != "" {
 		v.Set("database", db)
 	}
-	if body == nil {
+	ctype := "text/plain"
+	switch {
+	case ext != nil:
+		v.Set("query", query)
+		v.Set(ext.name+"_structure", ext.structure)
+		v.Set(ext.name+"_format", "RowBinary")
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		fw, err := mw.CreateFormFile(ext.name, ext.name)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := fw.Write(ext.rowBinary); err != nil {
+			return nil, err
+		}
+		if err := mw.Close(); err != nil {
+			return nil, err
+		}
+		body, ctype = &b, mw.FormDataContentType()
+	case body == nil:
 		body = strings.NewReader(query)
-	} else {
+	default:
 		v.Set("query", query)
 	}
 	u.RawQuery = v.Encode()
@@ -215,6 +247,7 @@ func (s *ClickHouse) do(ctx context.Context, db, query string, body io.Reader) (
 	if err != nil {
 		return nil, err
 	}
+	req.Header.Set("Content-Type", ctype)
 	if s.user != nil {
 		p, _ := s.user.Password()
 		req.SetBasicAuth(s.user.Username(), p)
@@ -244,7 +277,11 @@ func (s *ClickHouse) exec(ctx context.Context, db, query string) error {
 // query runs a SELECT (FORMAT JSONEachRow is added) and calls fn with
 // each row's JSON.
 func (s *ClickHouse) query(ctx context.Context, q string, fn func(row []byte) error) error {
-	body, err := s.do(ctx, s.db, q+" FORMAT JSONEachRow", nil)
+	return s.queryExt(ctx, q, nil, fn)
+}
+
+func (s *ClickHouse) queryExt(ctx context.Context, q string, ext *chExternal, fn func(row []byte) error) error {
+	body, err := s.doExt(ctx, s.db, q+" FORMAT JSONEachRow", nil, ext)
 	if err != nil {
 		return err
 	}
@@ -359,26 +396,31 @@ func (s *ClickHouse) Append(ctx context.Context, evs []Event) error {
 	return err
 }
 
-// existing returns which of rows' IDs the table holds.
+// existing returns which of rows' IDs the table holds. The batch's keys
+// go as an external table and are looked up as (org, event_ns, id) — the
+// sort key, so the server reads only the granules that may hold them
+// (an id IN (…) list read every id of the batch's time range, which for a
+// batch spread over a week is the whole week: 4,500 events/s at 400,000
+// events and falling).
 func (s *ClickHouse) existing(ctx context.Context, rows []chRow) (map[string]bool, error) {
-	lo, hi := rows[0].EventNS, rows[0].EventNS
-	orgs := map[string]bool{}
-	ids := make([]string, 0, len(rows))
+	lo, hi := rows[0].DayNum, rows[0].DayNum
+	var b bytes.Buffer
+	var tmp [binary.MaxVarintLen64]byte
 	for _, r := range rows {
-		lo, hi = min(lo, r.EventNS), max(hi, r.EventNS)
-		orgs[r.Org] = true
-		ids = append(ids, chString(r.ID))
+		lo, hi = min(lo, r.DayNum), max(hi, r.DayNum)
+		for i, s := range []string{r.Org, "", r.ID} {
+			if i == 1 {
+				binary.LittleEndian.PutUint64(tmp[:8], uint64(r.EventNS))
+				b.Write(tmp[:8])
+				continue
+			}
+			b.Write(tmp[:binary.PutUvarint(tmp[:], uint64(len(s)))])
+			b.WriteString(s)
+		}
 	}
-	var w strings.Builder
-	w.WriteString("SELECT id FROM events WHERE day >= ")
-	w.WriteString(chDate(chDay(lo)))
-	w.WriteString(" AND day <= ")
-	w.WriteString(chDate(chDay(hi)))
-	w.WriteString(" AND event_ns >= " + strconv.FormatInt(lo, 10) + " AND event_ns <= " + strconv.FormatInt(hi, 10))
-	w.WriteString(" AND " + chIn("org", sortedKeys(orgs)))
-	w.WriteString(" AND id IN (" + strings.Join(ids, ", ") + ")")
+	q := "SELECT id FROM events WHERE day >= " + chDate(lo) + " AND day <= " + chDate(hi) + " AND (org, event_ns, id) IN batch"
 	have := map[string]bool{}
-	err := s.query(ctx, w.String(), func(row []byte) error {
+	err := s.queryExt(ctx, q, &chExternal{name: "batch", structure: "org String, event_ns Int64, id String", rowBinary: b.Bytes()}, func(row []byte) error {
 		var r struct {
 			ID string `json:"id"`
 		}
@@ -389,15 +431,6 @@ func (s *ClickHouse) existing(ctx context.Context, rows []chRow) (map[string]boo
 		return nil
 	})
 	return have, err
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // chIn is `col IN ('a', 'b')`, or a condition matching nothing for no values.
