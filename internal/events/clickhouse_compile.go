@@ -48,6 +48,13 @@ func chFloat(f float64) (string, error) {
 	return "(" + strconv.FormatFloat(f, 'g', -1, 64) + ")", nil
 }
 
+// chHotFields are fields that are also columns of their own, holding the
+// value as text when it is a string or a number and "" otherwise: numeric
+// equality and ranges (which only ever match strings and numbers) read
+// the column instead of the fields' value array, which holds every value
+// of the event. The column name is a constant from this table.
+var chHotFields = map[string]string{"EventID": "event_id"}
+
 // chAccess is how a condition reads one field: its value as text, and
 // when it has one.
 type chAccess struct {
@@ -176,6 +183,9 @@ func chCompare(field, op string, v Value) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if col, ok := chHotFields[field]; ok {
+			return "(match(" + col + ", " + chNumeric + ") AND toFloat64OrZero(" + col + ") " + op + " " + num + ")", nil
+		}
 		a := chField(field)
 		return "(" + a.guard("1, 2") + " AND match(" + a.text + ", " + chNumeric + ") AND toFloat64OrZero(" + a.text + ") " + op + " " + num + ")", nil
 	}
@@ -194,6 +204,9 @@ func chEqual(field string, v Value) (string, error) {
 		// The field's number or its digits as text: numbers are stored
 		// in their shortest decimal form, as the query's is written.
 		txt := strconv.FormatFloat(v.Num, 'f', -1, 64)
+		if col, ok := chHotFields[field]; ok {
+			return "(" + col + " = " + chString(txt) + ")", nil
+		}
 		return "(" + a.guard("1, 2") + " AND " + a.text + " = " + chString(txt) + ")", nil
 	}
 	var m string
