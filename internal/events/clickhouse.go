@@ -148,8 +148,10 @@ func parseClickHouseURL(raw string) (*url.URL, string, error) {
 // has no per-column CODEC. EventID, the field Windows searches start
 // from, is also a column of its own (chHotFields): a number's equality
 // or range on it reads that short column instead of every value of
-// every field (2 s against … for a first page over 24 h at 1,000,000
-// events).
+// every field. Granules are 256 rows, not 8,192: an event is kilobytes
+// wide, and a page's events are read granule by granule (at 1,000,000
+// events the fetch of a page of 100 took 1.7 s with 8,192-row granules,
+// 96 ms with 256; 18.16 has no adaptive index_granularity_bytes).
 const chEventsTable = `CREATE TABLE IF NOT EXISTS events (
 	day Date,
 	org String,
@@ -174,7 +176,8 @@ const chEventsTable = `CREATE TABLE IF NOT EXISTS events (
 	parse_error String,
 	size UInt32,
 	event_id String
-) ENGINE = ReplacingMergeTree PARTITION BY day ORDER BY (org, event_ns, id)`
+) ENGINE = ReplacingMergeTree PARTITION BY day ORDER BY (org, event_ns, id)
+SETTINGS index_granularity = 256`
 
 // The types of a field's value in the types array; 0 is what the array
 // gives for a key that is absent.
