@@ -88,9 +88,17 @@ func (s *ClickHouse) Retain(ctx context.Context, p Policy) (RetainResult, error)
 	return res, s.waitMutations(ctx)
 }
 
+// chMutationWait bounds how long Retain waits for its deletes: a mutation
+// the server cannot finish must not hold the retention ticker for ever
+// (18.16's system.mutations says nothing of failures); the next run waits
+// again.
+const chMutationWait = 30 * time.Minute
+
 // waitMutations waits until the server has applied every mutation of the
 // events table (18.16 has no setting to make ALTER … DELETE wait).
 func (s *ClickHouse) waitMutations(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, chMutationWait)
+	defer cancel()
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
 		var n struct {
 			C int64 `json:"c"`
@@ -105,7 +113,7 @@ func (s *ClickHouse) waitMutations(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("events: %d deletes still running on the server: %w", n.C, ctx.Err())
 		case <-time.After(wait):
 		}
 	}
