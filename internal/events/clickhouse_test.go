@@ -232,18 +232,20 @@ func TestClickHouseRedeliveryAcrossProcesses(t *testing.T) {
 	ctx := context.Background()
 	js := ev("js", "RJ1", time.Minute, nil)
 	js.fieldsJSON = []byte(`{"EventID":4688,"Image":"C:\\Windows\\notepad.exe"}`)
-	batch := append(sample(), js)
+	// The batch spans four days (partitions), as a consumer's backlog can.
+	old := ev("old", "RJZ", 3*24*time.Hour, map[string]any{"EventID": float64(1)})
+	batch := append(sample(), js, old)
 	if err := stores[0].Append(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	if err := stores[1].Append(ctx, append(sample(), js)); err != nil {
+	if err := stores[1].Append(ctx, append(sample(), old, js)); err != nil {
 		t.Fatal(err)
 	}
 	for i, s := range stores {
-		if n, err := s.Count(ctx, alice, Query{}); err != nil || n != int64(len(batch)) {
+		if n, err := s.Count(ctx, rex, Query{}); err != nil || n != int64(len(batch)) {
 			t.Errorf("store %d counts %d (%v), want %d", i, n, err, len(batch))
 		}
-		h, err := s.Histogram(ctx, alice, Query{Since: t0.Add(-time.Hour), Until: t0}, 6)
+		h, err := s.Histogram(ctx, rex, Query{Since: t0.Add(-4 * 24 * time.Hour), Until: t0}, 4)
 		if err != nil || total(h) != int64(len(batch)) {
 			t.Errorf("store %d histogram holds %d (%v)", i, total(h), err)
 		}
