@@ -45,7 +45,7 @@ type ClickHouseOptions struct {
 }
 
 // ClickHouse is the Store on a ClickHouse server, spoken to over its HTTP
-// interface: JSONEachRow in and out, values written into the SQL as
+// interface: RowBinary in, JSONEachRow out, values written into the SQL as
 // literals by chString and chFloat (the server, 18.16, has no query
 // parameters over HTTP). Table events is a ReplacingMergeTree partitioned
 // by UTC day and ordered by (org, event_ns, id); see ADR 0008.
