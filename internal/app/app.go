@@ -218,7 +218,14 @@ func (a *App) build(ctx context.Context) error {
 		AllowHTTPWebhooks: a.Config.WebhookAllowHTTP, Now: a.Now, Logger: a.Log.With("component", "notify")}); err != nil {
 		return err
 	}
-	if a.Events, err = events.New(events.Options{DB: a.DB, Now: a.Now}); err != nil {
+	if a.Config.EventsURL != "" {
+		ch, err := events.NewClickHouse(ctx, events.ClickHouseOptions{URL: a.Config.EventsURL, Orgs: a.DB, Now: a.Now})
+		if err != nil {
+			return fmt.Errorf("--events-url: %w", err)
+		}
+		a.Events = ch
+		a.closers = append(a.closers, ch.Close)
+	} else if a.Events, err = events.New(events.Options{DB: a.DB, Now: a.Now}); err != nil {
 		return err
 	}
 	if a.EventSearches, err = events.NewSearches(a.Views, a.Now); err != nil {

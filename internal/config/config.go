@@ -91,6 +91,10 @@ type Config struct {
 	// app registrations, owning organisations; docs/ingest.md); empty
 	// for no poller.
 	O365Config string
+	// EventsURL puts security events on ClickHouse (ADR 0008):
+	// http://host:8123/?database=vigil or clickhouse://host:8123/vigil;
+	// empty keeps them in Vigil's own database.
+	EventsURL string
 	// EventsMaxAge is how long events are kept: 90d, 26w, 8760h, or
 	// "forever" (EventsRetention parses it).
 	EventsMaxAge string
@@ -182,6 +186,7 @@ func (c *Config) settings() []setting {
 		{flag: "netflow", env: "VIGIL_NETFLOW", help: "host:port to receive flow exports over UDP: NetFlow v5, v9 and IPFIX on one port (empty: off)", str: &c.NetFlow},
 		{flag: "ingest-map", env: "VIGIL_INGEST_MAP", help: "YAML file mapping senders' addresses and listeners to organisations, read again on SIGHUP (docs/ingest.md; empty: every event to the national root)", str: &c.IngestMap},
 		{flag: "o365-config", env: "VIGIL_O365_CONFIG", help: "YAML file of Microsoft 365 / Entra ID tenants to poll (Management Activity API, Graph sign-in and audit logs) with their app registrations and organisations (docs/ingest.md; empty: off)", str: &c.O365Config},
+		{flag: "events-url", env: "VIGIL_EVENTS_URL", help: "ClickHouse for security events: http://host:8123/?database=vigil or clickhouse://host:8123/vigil (its HTTP interface; empty: events in Vigil's database)", str: &c.EventsURL, secret: true},
 		{flag: "events-max-age", env: "VIGIL_EVENTS_MAX_AGE", help: "how long security events are kept: 90d, 26w, 8760h, or forever (older days are dropped hourly)", str: &c.EventsMaxAge},
 		{flag: "events-max-bytes", env: "VIGIL_EVENTS_MAX_BYTES", help: "most each organisation's events may take in the store, e.g. 50GB or 500GiB; its oldest days go first, never the newest (empty: no cap)", str: &c.EventsMaxBytes},
 		{flag: "events-retention", env: "VIGIL_EVENTS_RETENTION", help: "per-organisation retention overriding --events-max-age and --events-max-bytes: ODS=AGE/SIZE,… e.g. RJ1=30d/20GB,RQM=365d,R1H=/5GB (AGE may be forever)", str: &c.EventsRetentionOrgs},
@@ -275,6 +280,11 @@ func (c *Config) Validate() error {
 		}
 		if _, _, err := net.SplitHostPort(l.addr); err != nil {
 			bad(l.flag, "want host:port, e.g. 0.0.0.0:6514")
+		}
+	}
+	if c.EventsURL != "" {
+		if u, err := url.Parse(c.EventsURL); err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "clickhouse") || u.Host == "" {
+			bad("events-url", "want http://host:8123/?database=vigil, clickhouse://host:8123/vigil or empty")
 		}
 	}
 	if _, err := c.EventsRetention(); err != nil {

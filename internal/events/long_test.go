@@ -29,7 +29,7 @@ func TestLongQuery(t *testing.T) {
 }
 
 func TestLongQueryRuns(t *testing.T) {
-	each(t, func(t *testing.T, s *SQL, _ *clock) {
+	eachEngine(t, func(t *testing.T, s engine, _ *clock) {
 		for _, q := range []string{
 			strings.Repeat("a=1 ", MaxQueryLen/4)[:MaxQueryLen-1],
 			strings.Repeat("a=1 OR ", MaxQueryLen/7)[:MaxQueryLen-4],

@@ -173,7 +173,7 @@ func TestCompiledQueryHoldsNoUserText(t *testing.T) {
 // TestInjection runs the hostile queries against both engines: each
 // returns without error or harm, and the events are all still there.
 func TestInjection(t *testing.T) {
-	each(t, func(t *testing.T, s *SQL, _ *clock) {
+	eachEngine(t, func(t *testing.T, s engine, _ *clock) {
 		ctx := context.Background()
 		evs := sample()
 		evs[0].Fields["zqxj"] = "zqxj' OR 1=1 --"

@@ -11,7 +11,7 @@ import (
 // TestRunRetention: the ticker drops what the policy no longer keeps, at
 // once and again as time passes, and stops when told.
 func TestRunRetention(t *testing.T) {
-	each(t, func(t *testing.T, s *SQL, clk *clock) {
+	eachEngine(t, func(t *testing.T, s engine, clk *clock) {
 		ctx := context.Background()
 		if err := s.Append(ctx, []Event{ev("old", "RJ1", 40*24*time.Hour, nil), ev("new", "RJ1", time.Hour, nil)}); err != nil {
 			t.Fatal(err)

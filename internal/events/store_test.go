@@ -141,7 +141,7 @@ func TestAppendOneHourRedelivered(t *testing.T) {
 }
 
 func TestAppendIdempotent(t *testing.T) {
-	each(t, func(t *testing.T, s *SQL, _ *clock) {
+	eachEngine(t, func(t *testing.T, s engine, _ *clock) {
 		ctx := context.Background()
 		evs := sample()
 		if err := s.Append(ctx, evs); err != nil {
@@ -195,7 +195,7 @@ func TestAppendIdempotent(t *testing.T) {
 }
 
 func TestOperators(t *testing.T) {
-	each(t, func(t *testing.T, s *SQL, _ *clock) {
+	eachEngine(t, func(t *testing.T, s engine, _ *clock) {
 		ctx := context.Background()
 		if err := s.Append(ctx, sample()); err != nil {
 			t.Fatal(err)
@@ -260,7 +260,7 @@ func TestOperators(t *testing.T) {
 }
 
 func TestScopeIsolation(t *testing.T) {
-	each(t, func(t *testing.T, s *SQL, _ *clock) {
+	eachEngine(t, func(t *testing.T, s engine, _ *clock) {
 		ctx := context.Background()
 		evs := []Event{
 			ev("rj1-1", "RJ1", time.Minute, map[string]any{"CommandLine": "secret rj1"}),
@@ -319,7 +319,7 @@ func TestScopeIsolation(t *testing.T) {
 }
 
 func TestCursorPaging(t *testing.T) {
-	each(t, func(t *testing.T, s *SQL, _ *clock) {
+	eachEngine(t, func(t *testing.T, s engine, _ *clock) {
 		ctx := context.Background()
 		var evs []Event
 		for i := range 25 {
@@ -368,7 +368,7 @@ func TestCursorPaging(t *testing.T) {
 }
 
 func TestHistogram(t *testing.T) {
-	each(t, func(t *testing.T, s *SQL, _ *clock) {
+	eachEngine(t, func(t *testing.T, s engine, _ *clock) {
 		ctx := context.Background()
 		var evs []Event
 		// Day i before t0 holds i+1 events, over 7 days.
@@ -423,11 +423,11 @@ func TestHistogram(t *testing.T) {
 			{Query{Since: t0.Add(-90 * time.Minute), Until: t0}, 3}, // not whole hours: counted
 		} {
 			for _, sc := range []scope.Scope{alice, bob, rex} {
-				s.noRollup = false
+				s.setNoRollup(false)
 				a, err1 := s.Histogram(ctx, sc, c.q, c.n)
-				s.noRollup = true
+				s.setNoRollup(true)
 				b, err2 := s.Histogram(ctx, sc, c.q, c.n)
-				s.noRollup = false
+				s.setNoRollup(false)
 				if err1 != nil || err2 != nil || fmt.Sprint(a) != fmt.Sprint(b) {
 					t.Errorf("%s %+v/%d: from hours %v (%v), from events %v (%v)", sc.Home, c.q, c.n, a, err1, b, err2)
 				}
@@ -447,11 +447,11 @@ func TestHistogram(t *testing.T) {
 			{Since: t0.Add(-7 * 24 * time.Hour), Org: "RJZ"},
 		} {
 			for _, sc := range []scope.Scope{alice, bob, rex} {
-				s.noRollup = false
+				s.setNoRollup(false)
 				a, err1 := s.Count(ctx, sc, q)
-				s.noRollup = true
+				s.setNoRollup(true)
 				b, err2 := s.Count(ctx, sc, q)
-				s.noRollup = false
+				s.setNoRollup(false)
 				if err1 != nil || err2 != nil || a != b {
 					t.Errorf("%s count %+v: from hours %d (%v), from events %d (%v)", sc.Home, q, a, err1, b, err2)
 				}
@@ -468,7 +468,7 @@ func TestHistogram(t *testing.T) {
 }
 
 func TestRetention(t *testing.T) {
-	each(t, func(t *testing.T, s *SQL, clk *clock) {
+	eachEngine(t, func(t *testing.T, s engine, clk *clock) {
 		ctx := context.Background()
 		var evs []Event
 		for d := range 5 {
@@ -634,7 +634,7 @@ func TestSearchLaterPageSortsNothing(t *testing.T) {
 // spelt (compressed, upper case, IPv4-mapped), and never fails on a value
 // that is not an address.
 func TestIPv6Prefixes(t *testing.T) {
-	each(t, func(t *testing.T, s *SQL, _ *clock) {
+	eachEngine(t, func(t *testing.T, s engine, _ *clock) {
 		ctx := context.Background()
 		evs := []Event{
 			ev("v1", "RJ1", time.Minute, map[string]any{"src_ip": "2001:db8:0:1::5"}),

@@ -77,7 +77,7 @@ func TestHistogramRange(t *testing.T) {
 	}
 	// The store answers the aligned histogram of every event from its
 	// hourly counts, and the bars hold every event of the range.
-	each(t, func(t *testing.T, s *SQL, clk *clock) {
+	eachEngine(t, func(t *testing.T, s engine, clk *clock) {
 		ctx := context.Background()
 		if err := s.Append(ctx, sample()); err != nil {
 			t.Fatal(err)

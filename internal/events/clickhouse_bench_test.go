@@ -1,0 +1,176 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/events/chtest"
+	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store/storetest"
+)
+
+// TestScaleClickHouse is TestScale on ClickHouse: the same synthetic
+// events (the same generator, seed, 20 trusts and 7 days), appended in
+// batches, then the same searches timed. It runs only when asked:
+//
+//	VIGIL_EVENTS_SCALE_CH=1000000 go test -count=1 -timeout 30m -run TestScaleClickHouse -v ./internal/events/
+//
+// The server is VIGIL_TEST_CLICKHOUSE_URL's, or one started for the test
+// (data under the test's temporary directory, removed at the end).
+// VIGIL_EVENTS_SCALE_BATCH sets the batch (default 5,000, as TestScale);
+// VIGIL_EVENTS_SCALE_CH_URL names a server and database to keep the events
+// in (http://127.0.0.1:8123/?database=scale), so that the queries can be
+// timed again without appending.
+func TestScaleClickHouse(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("VIGIL_EVENTS_SCALE_CH"))
+	if n <= 0 {
+		t.Skip("set VIGIL_EVENTS_SCALE_CH to the number of events")
+	}
+	ctx := context.Background()
+	end := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	clk := &clock{t: end}
+	db := storetest.SQLite(t, sets...)
+	osvc, err := org.New(org.Options{DB: db, Audit: audit.New(db, clk.now), Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := osvc.EnsureRoot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range estate[:2] {
+		if _, err := osvc.Create(ctx, scope.System("t"), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var orgs []string
+	for i := range 20 {
+		code := fmt.Sprintf("RB%02d", i)
+		orgs = append(orgs, code)
+		if _, err := osvc.Create(ctx, scope.System("t"), org.Org{Code: code, Name: "Trust " + code, Type: org.Trust, Parent: "QKK"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := os.Getenv("VIGIL_EVENTS_SCALE_CH_URL")
+	if u == "" {
+		u = chtest.URL(t)
+	}
+	s, err := NewClickHouse(ctx, ClickHouseOptions{URL: u, Orgs: db, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	national := person(scope.NationalAnalyst, "ENG", "/ENG/")
+	trust := person(scope.OrgAnalyst, "RB03", "/ENG/Y56/QKK/RB03/")
+
+	sm := scaleSamples(t, os.Getenv("VIGIL_EVENTS_SCALE_MIX"))
+	batch := 5000
+	if b, _ := strconv.Atoi(os.Getenv("VIGIL_EVENTS_SCALE_BATCH")); b > 0 {
+		batch = b
+	}
+	o := GenerateOptions{Count: n, Orgs: orgs, End: end, Span: 7 * 24 * time.Hour, Seed: 42, Batch: batch}
+	// Appending is timed apart from generating: the generator is the
+	// same for every store (and here takes under 1 % of the time).
+	var el time.Duration
+	done := 0
+	st := time.Now()
+	have, err := s.Count(ctx, scope.System("t"), Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if have < int64(n) {
+		err = sm.Generate(o, func(b []Event) error {
+			a := time.Now()
+			err := s.Append(ctx, b)
+			el += time.Since(a)
+			done += len(b)
+			if done%200000 < len(b) {
+				t.Logf("%d events, %.0f/s appending", done, float64(done)/el.Seconds())
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("FIGURE append clickhouse: %d events in %v appending (%v with generating) = %.0f events/s (batch %d, %d samples)",
+			n, el.Round(time.Millisecond), time.Since(st).Round(time.Millisecond), float64(n)/el.Seconds(), batch, len(sm))
+	}
+	var parts struct {
+		P, R, B int64
+	}
+	_ = s.query(ctx, "SELECT count() AS p, sum(rows) AS r, sum(bytes) AS b FROM system.parts WHERE database = "+chString(s.db)+" AND table = 'events' AND active",
+		func(row []byte) error { return jsonUnmarshal(row, &parts) })
+	t.Logf("table: %d active parts, %d rows, %.1f MB on disk (%.0f bytes an event)", parts.P, parts.R, float64(parts.B)/1e6, float64(parts.B)/float64(max(parts.R, 1)))
+
+	day := Query{Since: end.Add(-24 * time.Hour), Until: end}
+	week := Query{Since: end.Add(-7 * 24 * time.Hour), Until: end}
+	timeIt := func(name string, fn func() (string, error)) {
+		var ds []time.Duration
+		var out string
+		for range 3 {
+			st := time.Now()
+			o, err := fn()
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			ds = append(ds, time.Since(st))
+			out = o
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		t.Logf("FIGURE clickhouse %s: median %v (runs %v) → %s", name, ds[1].Round(100*time.Microsecond), ds, out)
+	}
+	for _, who := range []struct {
+		name string
+		sc   scope.Scope
+	}{{"national", national}, {"trust", trust}} {
+		for _, text := range []string{"EventID=4688", `EventID="4688"`, "Image=*powershell.exe"} {
+			q := day
+			q.Text = text
+			timeIt(who.name+" first page "+text+" 24h", func() (string, error) {
+				p, err := s.Search(ctx, who.sc, q)
+				return fmt.Sprintf("%d events", len(p.Events)), err
+			})
+		}
+		timeIt(who.name+" histogram 7d all events (168 buckets)", func() (string, error) {
+			h, err := s.Histogram(ctx, who.sc, week, 168)
+			return fmt.Sprintf("%d events", total(h)), err
+		})
+		w := week
+		w.Text = "EventID=4688"
+		timeIt(who.name+" histogram 7d EventID=4688 (168 buckets)", func() (string, error) {
+			h, err := s.Histogram(ctx, who.sc, w, 168)
+			return fmt.Sprintf("%d events", total(h)), err
+		})
+		timeIt(who.name+" count all events 7d", func() (string, error) {
+			c, err := s.Count(ctx, who.sc, week)
+			return fmt.Sprint(c), err
+		})
+		q := day
+		q.Text = "EventID=4688"
+		timeIt(who.name+" count EventID=4688 24h", func() (string, error) {
+			c, err := s.Count(ctx, who.sc, q)
+			return fmt.Sprint(c), err
+		})
+		timeIt(who.name+" top values Image 24h", func() (string, error) {
+			v, err := s.TopValues(ctx, who.sc, day, "Image", 10)
+			return fmt.Sprintf("%d values", len(v)), err
+		})
+	}
+	p, err := s.Search(ctx, national, day)
+	if err != nil || len(p.Events) == 0 {
+		t.Fatalf("no event to get: %v", err)
+	}
+	id := p.Events[0].ID
+	timeIt("national get by ID", func() (string, error) {
+		_, err := s.Get(ctx, national, id)
+		return id, err
+	})
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

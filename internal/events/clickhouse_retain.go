@@ -1,0 +1,193 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Retain deletes what p no longer keeps, by the SQL store's rules
+// (retain.go): days older than every organisation's age limit are dropped
+// whole — `ALTER TABLE events DROP PARTITION`, the day's files removed at
+// once — then each organisation whose own age limit is shorter, or whose
+// events take more than its MaxBytes, loses its older days (never its
+// newest) by a mutation, `ALTER TABLE events DELETE WHERE org = … AND
+// event_ns < …`, which the server applies by rewriting those days' parts;
+// Retain waits for it to finish. ClickHouse 18.16 has no table TTL, which
+// would otherwise do the first part by itself.
+func (s *ClickHouse) Retain(ctx context.Context, p Policy) (RetainResult, error) {
+	s.appendMu.Lock()
+	defer s.appendMu.Unlock()
+	var res RetainResult
+	cutoff := func(l Limit) int64 {
+		if l.MaxAge <= 0 {
+			return math.MinInt64
+		}
+		return dayOf(s.now().Add(-l.MaxAge).UnixNano()) + 1
+	}
+	days, err := s.dayStats(ctx)
+	if err != nil {
+		return res, err
+	}
+	limitOf := func(org string) Limit {
+		if l, ok := p.Orgs[org]; ok {
+			return l
+		}
+		return p.Default
+	}
+	whole := cutoff(p.Default)
+	for _, l := range p.Orgs {
+		whole = min(whole, cutoff(l))
+	}
+	if whole != math.MinInt64 {
+		dropped, n, err := s.dropDaysBefore(ctx, whole, days)
+		if err != nil {
+			return res, err
+		}
+		res.DaysDropped, res.Deleted = dropped, n
+		if days, err = s.dayStats(ctx); err != nil {
+			return res, err
+		}
+	}
+	orgs := make([]string, 0, len(days))
+	for org := range days {
+		orgs = append(orgs, org)
+	}
+	sort.Strings(orgs)
+	for _, org := range orgs {
+		l := limitOf(org)
+		ds := days[org]
+		cut := cutoff(l)
+		if l.MaxBytes > 0 {
+			var sum int64
+			for i := len(ds) - 1; i >= 0; i-- {
+				sum += ds[i].bytes
+				if sum > l.MaxBytes && i < len(ds)-1 {
+					cut = max(cut, ds[i].day+1)
+					break
+				}
+			}
+		}
+		if cut == math.MinInt64 || len(ds) == 0 || ds[0].day >= cut {
+			continue
+		}
+		for _, d := range ds {
+			if d.day < cut {
+				res.Deleted += d.events
+			}
+		}
+		q := "ALTER TABLE events DELETE WHERE org = " + chString(org) + " AND event_ns < " + strconv.FormatInt(cut*nsPerDay, 10)
+		if err := s.exec(ctx, s.db, q); err != nil {
+			return res, fmt.Errorf("events: delete %s's days before %s: %w", org, dayName(cut), err)
+		}
+	}
+	return res, s.waitMutations(ctx)
+}
+
+// chMutationWait bounds how long Retain waits for its deletes: a mutation
+// the server cannot finish must not hold the retention ticker for ever
+// (18.16's system.mutations says nothing of failures); the next run waits
+// again.
+const chMutationWait = 30 * time.Minute
+
+// waitMutations waits until the server has applied every mutation of the
+// events table (18.16 has no setting to make ALTER … DELETE wait).
+func (s *ClickHouse) waitMutations(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, chMutationWait)
+	defer cancel()
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		var n struct {
+			C int64 `json:"c"`
+		}
+		err := s.query(ctx, "SELECT count() AS c FROM system.mutations WHERE database = "+chString(s.db)+" AND table = 'events' AND is_done = 0",
+			func(row []byte) error { return json.Unmarshal(row, &n) })
+		if err != nil {
+			return fmt.Errorf("events: wait for deletes: %w", err)
+		}
+		if n.C == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("events: %d deletes still running on the server: %w", n.C, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// dayStats counts each organisation's events and bytes per day, oldest
+// first, from the events themselves: three narrow columns, which the
+// server reads at hundreds of millions of rows a second.
+func (s *ClickHouse) dayStats(ctx context.Context) (map[string][]dayStat, error) {
+	out := map[string][]dayStat{}
+	err := s.query(ctx, "SELECT org, toString(day) AS d, count() AS n, sum(size) AS b FROM events GROUP BY org, day ORDER BY org, day", func(row []byte) error {
+		var r struct {
+			Org string `json:"org"`
+			D   string `json:"d"`
+			N   int64  `json:"n"`
+			B   int64  `json:"b"`
+		}
+		if err := json.Unmarshal(row, &r); err != nil {
+			return err
+		}
+		day, err := parseDayName(r.D[:4] + r.D[5:7] + r.D[8:10])
+		if err != nil {
+			return err
+		}
+		out[r.Org] = append(out[r.Org], dayStat{day: day, events: r.N, bytes: r.B})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("events: read day counts: %w", err)
+	}
+	return out, nil
+}
+
+// dropDaysBefore drops the partitions (days) before day.
+func (s *ClickHouse) dropDaysBefore(ctx context.Context, day int64, stats map[string][]dayStat) ([]string, int64, error) {
+	var n int64
+	set := map[int64]bool{}
+	for _, ds := range stats {
+		for _, d := range ds {
+			if d.day < day {
+				n += d.events
+				set[d.day] = true
+			}
+		}
+	}
+	err := s.query(ctx, "SELECT DISTINCT partition AS p FROM system.parts WHERE database = "+chString(s.db)+" AND table = 'events' AND active", func(row []byte) error {
+		var r struct {
+			P string `json:"p"`
+		}
+		if err := json.Unmarshal(row, &r); err != nil {
+			return err
+		}
+		if len(r.P) != 10 {
+			return nil // not a day
+		}
+		d, err := parseDayName(r.P[:4] + r.P[5:7] + r.P[8:10])
+		if err == nil && d < day {
+			set[d] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("events: list partitions: %w", err)
+	}
+	var names []string
+	for d := range set {
+		names = append(names, dayName(d))
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		// The partition's value, made from an integer day number.
+		if err := s.exec(ctx, s.db, "ALTER TABLE events DROP PARTITION '"+name+"'"); err != nil {
+			return nil, 0, fmt.Errorf("events: drop day %s: %w", name, err)
+		}
+	}
+	return names, n, nil
+}
