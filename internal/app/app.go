@@ -219,7 +219,7 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	if a.Config.EventsURL != "" {
-		ch, err := events.NewClickHouse(ctx, events.ClickHouseOptions{URL: a.Config.EventsURL, Orgs: a.DB, Now: a.Now})
+		ch, err := events.NewClickHouse(ctx, events.ClickHouseOptions{URL: a.Config.EventsURL, Orgs: a.Orgs, Now: a.Now})
 		if err != nil {
 			return fmt.Errorf("--events-url: %w", err)
 		}

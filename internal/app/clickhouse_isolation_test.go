@@ -13,8 +13,9 @@ import (
 // events on ClickHouse (issue 21): the events routes, the search pages,
 // counts, histograms and exports read from there, under the same scope.
 func TestTenantIsolationEventsOnClickHouse(t *testing.T) {
+	bundle := attackBundle(t)
 	testTenantIsolation(t, func(t testing.TB) *Server {
-		s := startWith(t, func(c *config.Config) { c.EventsURL = chtest.URL(t) })
+		s := startWith(t, func(c *config.Config) { c.EventsURL, c.Attack = chtest.URL(t), bundle })
 		if _, ok := s.Events.(*events.ClickHouse); !ok {
 			t.Fatalf("--events-url gave a %T store", s.Events)
 		}

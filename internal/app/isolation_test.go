@@ -251,11 +251,19 @@ func around(body, s string) string {
 // The isolation walk runs with every optional page on: the ATT&CK
 // coverage page needs --attack.
 func TestTenantIsolation(t *testing.T) {
+	p := attackBundle(t)
+	enginesWith(t, func(c *config.Config) { c.Attack = p }, testTenantIsolation)
+}
+
+// attackBundle is ATT&CK's Enterprise bundle in the shared data, for
+// the coverage page the isolation walk visits.
+func attackBundle(t *testing.T) string {
+	t.Helper()
 	p := filepath.Join("..", "..", "..", "shared", "data", "attack", "enterprise-attack-v18.1-stix20.json.gz")
 	if _, err := os.Stat(p); err != nil {
 		testneed.Missing(t, "ATT&CK in ../shared/data/attack", err)
 	}
-	enginesWith(t, func(c *config.Config) { c.Attack = p }, testTenantIsolation)
+	return p
 }
 
 func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {

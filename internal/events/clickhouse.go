@@ -20,7 +20,6 @@ import (
 
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/store"
 )
 
 // ClickHouseOptions configure the ClickHouse store (ADR 0008).
@@ -29,10 +28,10 @@ type ClickHouseOptions struct {
 	// or clickhouse://[user:password@]host:8123/vigil (the same interface;
 	// the path names the database). The database is created if missing.
 	URL string
-	// Orgs is Vigil's own database, which holds the organisations table:
-	// scope is resolved there (the same rule as the SQL store's) into the
-	// organisation codes a read may see (required).
-	Orgs *store.DB
+	// Orgs resolves a scope into the codes of the organisations it may
+	// read (org.Service.ReadableCodes: the same rule as the SQL store's,
+	// in Vigil's own database), which every read filters by (required).
+	Orgs OrgCodes
 	// Now is the clock retention and default time ranges read (default
 	// time.Now).
 	Now func() time.Time
@@ -42,6 +41,11 @@ type ClickHouseOptions struct {
 	// Client is the HTTP client (default one with no overall timeout:
 	// requests end with their context).
 	Client *http.Client
+}
+
+// OrgCodes is what the ClickHouse store needs of the organisations.
+type OrgCodes interface {
+	ReadableCodes(ctx context.Context, sc scope.Scope) ([]string, error)
 }
 
 // ClickHouse is the Store on a ClickHouse server, spoken to over its HTTP
@@ -54,7 +58,7 @@ type ClickHouse struct {
 	db     string
 	user   *url.Userinfo
 	client *http.Client
-	orgs   *store.DB
+	orgs   OrgCodes
 	now    func() time.Time
 	opts   ClickHouseOptions
 
@@ -599,27 +603,15 @@ func marshalPlain(v any) ([]byte, error) {
 // codes. A scope over everything ("/") is no condition at all, as in the
 // SQL store; a scope over nothing matches nothing.
 func (s *ClickHouse) scopeCond(ctx context.Context, sc scope.Scope) (string, error) {
-	f, args := sc.Filter("code", scope.Read)
+	f, _ := sc.Filter("code", scope.Read)
 	switch f {
 	case "1=1":
 		return "1", nil
 	case "1=0":
 		return "0", nil
 	}
-	rows, err := s.orgs.Q().QueryContext(ctx, "SELECT code FROM orgs WHERE "+f, args...)
+	codes, err := s.orgs.ReadableCodes(ctx, sc)
 	if err != nil {
-		return "", fmt.Errorf("events: scope: %w", err)
-	}
-	defer rows.Close()
-	var codes []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return "", fmt.Errorf("events: scope: %w", err)
-		}
-		codes = append(codes, c)
-	}
-	if err := rows.Err(); err != nil {
 		return "", fmt.Errorf("events: scope: %w", err)
 	}
 	return chIn("org", codes), nil

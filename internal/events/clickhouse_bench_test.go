@@ -62,7 +62,7 @@ func TestScaleClickHouse(t *testing.T) {
 	if u == "" {
 		u = chtest.URL(t)
 	}
-	s, err := NewClickHouse(ctx, ClickHouseOptions{URL: u, Orgs: db, Now: clk.now})
+	s, err := NewClickHouse(ctx, ClickHouseOptions{URL: u, Orgs: orgCodes(t, db), Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}

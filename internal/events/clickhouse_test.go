@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/events/chtest"
+	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
 )
 
@@ -37,6 +40,16 @@ func eachEngine(t *testing.T, fn func(t *testing.T, s engine, clk *clock)) {
 	})
 }
 
+// orgCodes is the organisations service of db, which resolves scopes.
+func orgCodes(t testing.TB, db *store.DB) OrgCodes {
+	t.Helper()
+	o, err := org.New(org.Options{DB: db, Audit: audit.New(db, time.Now)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
 // newClickHouse is a ClickHouse store on a fresh database, its scope
 // resolved in a SQLite database holding the test estate (which newStore
 // creates, beside a SQL store this test does not use).
@@ -45,7 +58,7 @@ func newClickHouse(t testing.TB) (*ClickHouse, *clock) {
 	u := chtest.URL(t)
 	db := storetest.SQLite(t, sets...)
 	_, clk := newStore(t, db)
-	s, err := NewClickHouse(context.Background(), ClickHouseOptions{URL: u, Orgs: db, Now: clk.now})
+	s, err := NewClickHouse(context.Background(), ClickHouseOptions{URL: u, Orgs: orgCodes(t, db), Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +236,7 @@ func TestClickHouseRedeliveryAcrossProcesses(t *testing.T) {
 	_, clk := newStore(t, db)
 	var stores [2]*ClickHouse
 	for i := range stores {
-		s, err := NewClickHouse(context.Background(), ClickHouseOptions{URL: u, Orgs: db, Now: clk.now})
+		s, err := NewClickHouse(context.Background(), ClickHouseOptions{URL: u, Orgs: orgCodes(t, db), Now: clk.now})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
 
@@ -49,4 +50,27 @@ func (s *Service) paths(ctx context.Context, codes []any, out map[string]string)
 		out[code] = path
 	}
 	return errors.Join(rows.Err(), rows.Close())
+}
+
+// ReadableCodes are the codes of the organisations sc may read: what a
+// store that cannot join Vigil's tables (events on ClickHouse) filters by.
+func (s *Service) ReadableCodes(ctx context.Context, sc scope.Scope) ([]string, error) {
+	f, args := sc.Filter("code", scope.Read)
+	rows, err := s.db.Q().QueryContext(ctx, "SELECT code FROM orgs WHERE "+f, args...)
+	if err != nil {
+		return nil, fmt.Errorf("org: readable codes: %w", err)
+	}
+	defer rows.Close()
+	var codes []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, fmt.Errorf("org: readable codes: %w", err)
+		}
+		codes = append(codes, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("org: readable codes: %w", err)
+	}
+	return codes, nil
 }
