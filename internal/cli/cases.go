@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -106,7 +107,27 @@ func (e *env) alertsGetCmd() *cobra.Command {
 				for _, d := range x.Dispositions {
 					tw.row("verdict", tsprintf("%s by %s at %s: %s", d.Disposition, d.By, d.At.Format(time.RFC3339), d.Reason))
 				}
-				return tw.flush()
+				// The producer's fields: for a Sigma rule's alert, the rule,
+				// its author (which the rules' licence asks to be shown with
+				// every match) and what matched.
+				keys := make([]string, 0, len(x.Fields))
+				for k := range x.Fields {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				for _, k := range keys {
+					tw.row("field "+k, x.Fields[k])
+				}
+				if err := tw.flush(); err != nil {
+					return err
+				}
+				if d := strings.TrimSpace(x.Description); d != "" {
+					printf(e.stdout, "\n")
+					for _, l := range strings.Split(d, "\n") {
+						printf(e.stdout, "%s\n", l) // escaped a line at a time
+					}
+				}
+				return nil
 			})
 		},
 	}

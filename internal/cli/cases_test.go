@@ -35,7 +35,8 @@ func casesDataDir(t *testing.T) (string, []string) {
 	var ids []string
 	for i, title := range []string{"Emotet on WS-1", "Phish reported", "Emotet on WS-2"} {
 		r, err := a.Cases.CreateAlert(ctx, sys, cases.NewAlert{Source: "edr", Type: "malware", SourceRef: string(rune('a' + i)), Title: title,
-			Severity: cases.High, Org: "RJ1", TLP: cases.TLPAmber, Observables: []cases.Observable{{Type: cases.ObsHost, Value: "WS-1"}}})
+			Severity: cases.High, Org: "RJ1", TLP: cases.TLPAmber, Observables: []cases.Observable{{Type: cases.ObsHost, Value: "WS-1"}},
+			Description: "Seen by the EDR.\nSecond line.", Fields: map[string]string{"rule_author": "Vigil tests", "engine": "edr-1"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +69,9 @@ func TestAlertsAndCasesCommands(t *testing.T) {
 		t.Errorf("triage:\n%s", r.stdout)
 	}
 	r = must(t, vigil("alerts", "get", ids[0]))
-	if !strings.Contains(r.stdout, "false-positive by cli:") || !strings.Contains(r.stdout, "host ws-1") {
+	if !strings.Contains(r.stdout, "false-positive by cli:") || !strings.Contains(r.stdout, "host ws-1") ||
+		!strings.Contains(r.stdout, "field rule_author") || !strings.Contains(r.stdout, "Vigil tests") ||
+		!strings.Contains(r.stdout, "\nSeen by the EDR.\nSecond line.") {
 		t.Errorf("alerts get:\n%s", r.stdout)
 	}
 	r = vigil("alerts", "get", "AL-nope")
