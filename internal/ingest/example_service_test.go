@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/bus"
 	"github.com/vigil-health/vigil/internal/ingest"
@@ -43,10 +44,15 @@ func ExampleNewService() {
 	c, _ := net.Dial("tcp", svc.Addrs()[ingest.ListenerSyslogTCP].String())
 	fmt.Fprint(c, "<13>1 2026-12-06T13:00:00Z web1 app - - - hello\n")
 	c.Close()
-	_ = svc.Close() // before the bus
-
+	// The sender is gone before the listener has read it: wait for the
+	// event to reach the stream before closing the service.
 	s, _ := b.JetStream().Stream(ctx, ingest.EventStream)
 	info, _ := s.Info(ctx)
+	for deadline := time.Now().Add(10 * time.Second); info.State.Msgs == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		info, _ = s.Info(ctx)
+	}
+	_ = svc.Close() // before the bus
 	fmt.Println(info.State.Msgs, info.Config.Subjects)
 	counts, _ := svc.Metrics().Snapshot()
 	fmt.Println(counts[0].Listener, counts[0].Org, counts[0].Events)
