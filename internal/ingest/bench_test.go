@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -98,4 +100,28 @@ func BenchmarkPeerEncodingJSONSysmon(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkReadNormaliseOTRF is the reading half of `vigil hunt` over an
+// OTRF capture: gunzip, lines (joinObjects), Normalise — what the hunt's
+// reader goroutine does for each event before matching (issue 17).
+func BenchmarkReadNormaliseOTRF(b *testing.B) {
+	path := filepath.Join(needSamples(b, "windows/otrf"), "schtask_modification.jsonl.gz")
+	n := newNormaliser(b, Options{})
+	b.ReportAllocs()
+	var events int
+	for i := 0; i < b.N; i++ {
+		err := ReadFile(context.Background(), path, FileOptions{}, nil, func(r Record) error {
+			ev := n.Normalise(r)
+			if ev.ParseError != "" {
+				return errors.New(ev.ParseError)
+			}
+			events++
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(events), "ns/event")
 }

@@ -333,3 +333,30 @@ func FuzzIPFIX(f *testing.F) {
 		fuzzFlows(t, [][]byte{primers[0], primers[2]}, data)
 	})
 }
+
+// FuzzJSONString checks FlattenJSON's strings against encoding/json's:
+// whatever string literal encoding/json decodes, FlattenJSON decodes to
+// the same text (escapes, surrogate pairs, lone surrogates as U+FFFD).
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{`"plain"`, `"C:\\Windows\\cmd.exe"`, `"q\"uote\\\""`, `"\u00e9\ud83d\ude00\ud800x"`, `"\/\b\f\n\r\t"`, `"\\\\"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, lit string) {
+		doc := `{"k":` + lit + `}`
+		var want map[string]any
+		if json.Unmarshal([]byte(doc), &want) != nil || !utf8.ValidString(lit) {
+			return
+		}
+		ws, ok := want["k"].(string)
+		if !ok {
+			return
+		}
+		m := map[string]any{}
+		if err := FlattenJSON(doc, m); err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		if m["k"] != ws {
+			t.Fatalf("%s: got %q, encoding/json %q", doc, m["k"], ws)
+		}
+	})
+}

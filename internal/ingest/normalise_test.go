@@ -229,3 +229,23 @@ func TestNXLogEventTimeZone(t *testing.T) {
 		t.Errorf("event time %v, want %v", ev.EventTime, want)
 	}
 }
+
+// TestLazyIDIsNormalisesID: a hunt normalises without IDs and fills in
+// those of the events it reports; they must be the IDs ingest gives.
+func TestLazyIDIsNormalisesID(t *testing.T) {
+	n := newNormaliser(t, Options{MaxSize: 64})
+	for i, raw := range []string{
+		`{"EventID":1,"Image":"C:\\Windows\\cmd.exe"}`,
+		"<34>1 2026-12-06T10:00:00Z host app - - - bad \xff byte",
+		strings.Repeat("long line cut at the size limit ", 10),
+		"",
+	} {
+		r := Record{Raw: []byte(raw), Source: srcTCP, ReceivedAt: received, Seq: int64(i + 7)}
+		want := n.Normalise(r)
+		got := n.NormaliseLazyID(r)
+		FillID(&got, r.Seq)
+		if got.ID != want.ID || want.ID == "" {
+			t.Errorf("record %d: FillID gave %q, Normalise %q", i, got.ID, want.ID)
+		}
+	}
+}

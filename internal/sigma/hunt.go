@@ -176,7 +176,7 @@ func HuntFiles(ctx context.Context, h *Hunter, n *ingest.Normaliser, paths []str
 		for _, f := range files {
 			readFiles++
 			err := ingest.ReadFile(ctx, f, ingest.FileOptions{}, progress, func(r ingest.Record) error {
-				batch = append(batch, huntItem{file: f, line: r.Line, ev: n.Normalise(r)})
+				batch = append(batch, huntItem{file: f, line: r.Line, seq: r.Seq, ev: n.NormaliseLazyID(r)})
 				if len(batch) == huntBatch && !send() {
 					return ctx.Err()
 				}
@@ -205,11 +205,13 @@ func HuntFiles(ctx context.Context, h *Hunter, n *ingest.Normaliser, paths []str
 			h.Detect(ev, func(c *CompiledRule) {
 				if ferr == nil {
 					rep.Hits++
+					ingest.FillID(ev, it.seq)
 					ferr = fn(Hit{Rule: c, File: it.file, Line: it.line, Event: ev})
 				}
 			}, func(c *CompiledRule, x CorrelationHit) {
 				if ferr == nil {
 					rep.Hits++
+					ingest.FillID(ev, it.seq)
 					ferr = fn(Hit{Rule: c, Correlation: &x, File: it.file, Line: it.line, Event: ev})
 				}
 			})
@@ -231,6 +233,7 @@ func HuntFiles(ctx context.Context, h *Hunter, n *ingest.Normaliser, paths []str
 type huntItem struct {
 	file string
 	line int64
+	seq  int64 // the record's, for its ID (ingest.FillID) should it match
 	ev   events.Event
 }
 
