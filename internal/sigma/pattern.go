@@ -246,19 +246,24 @@ func (m *strMatcher) matchFoldASCII(s string) bool {
 	return globMatch(m.glob, s, true)
 }
 
-// isASCII reports whether s is all ASCII, eight bytes at a time (the
-// byte loads combine into one; a profile over OTRF had the byte-wise loop
-// at 12% of matching, PowerShell script blocks being long).
+// isASCII reports whether s is all ASCII, sixteen bytes at a time (two
+// eight-byte loads; a profile over OTRF had the byte-wise loop at 12% of
+// matching, PowerShell script blocks and rendered messages being long).
 func isASCII(s string) bool {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		if x&0x8080808080808080 != 0 {
+	// Sliced to a constant length, the bytes need no bounds checks and
+	// their loads combine (indexed from i, each byte was checked).
+	for len(s) >= 16 {
+		b := s[:16]
+		x := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+		y := uint64(b[8]) | uint64(b[9])<<8 | uint64(b[10])<<16 | uint64(b[11])<<24 |
+			uint64(b[12])<<32 | uint64(b[13])<<40 | uint64(b[14])<<48 | uint64(b[15])<<56
+		if (x|y)&0x8080808080808080 != 0 {
 			return false
 		}
+		s = s[16:]
 	}
-	for ; i < len(s); i++ {
+	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false
 		}
