@@ -16,8 +16,12 @@ type acSearcher struct {
 	class   [256]uint8
 	fold    [256]uint8 // class of the byte lower-cased (ASCII), for folding text
 	nclass  int
-	delta   []int32 // state*nclass + class → next state
-	out     []bool  // a needle ends at this state (or at a suffix of it)
+	// delta is state*nclass + class → the next state's row offset
+	// (state*nclass), so the scan multiplies nothing; a state where a
+	// needle ends (there or at a suffix) is stored complemented (^row),
+	// so the scan tests the sign of what it loaded rather than looking
+	// the state up again.
+	delta   []int32
 	needles []string
 }
 
@@ -94,10 +98,14 @@ func newACSearcher(needles []string) *acSearcher {
 		a.fold[c] = a.class[lowerByte(byte(c))]
 	}
 	a.delta = make([]int32, len(states)*a.nclass)
-	a.out = make([]bool, len(states))
 	for i, s := range states {
-		copy(a.delta[i*a.nclass:], s.next)
-		a.out[i] = s.out
+		row := a.delta[i*a.nclass : (i+1)*a.nclass]
+		for c, nx := range s.next {
+			row[c] = nx * int32(a.nclass)
+			if states[nx].out {
+				row[c] = ^row[c]
+			}
+		}
 	}
 	return a
 }
@@ -112,10 +120,11 @@ func (a *acSearcher) scan(s string, fold bool) bool {
 	if fold {
 		class = &a.fold // folding is in the table: no branch a byte
 	}
-	st := int32(0)
+	delta := a.delta
+	row := int32(0)
 	for i := 0; i < len(s); i++ {
-		st = a.delta[int(st)*a.nclass+int(class[s[i]])]
-		if a.out[st] {
+		row = delta[int(row)+int(class[s[i]])]
+		if row < 0 {
 			return true
 		}
 	}
@@ -161,10 +170,9 @@ type acMulti struct {
 	class  [256]uint8
 	fold   [256]uint8 // class of the byte lower-cased (ASCII)
 	nclass int
-	delta  []int32
+	delta  []int32   // as acSearcher's: row offsets, complemented where hasOut
 	own    [][]int32 // state → needles ending exactly there
 	dict   []int32   // state → nearest proper suffix state with needles, or -1
-	hasOut []bool    // own or dict
 }
 
 // newACMulti builds the automaton for needles (none empty), or nil when
@@ -200,7 +208,7 @@ func newACMulti(needles []string) *acMulti {
 		a.own[cur] = append(a.own[cur], int32(k))
 	}
 	a.dict = make([]int32, len(next))
-	a.hasOut = make([]bool, len(next))
+	hasOut := make([]bool, len(next)) // own or dict
 	a.dict[0] = -1
 	queue := make([]int32, 0, len(next))
 	for c := 0; c < a.nclass; c++ {
@@ -219,7 +227,7 @@ func newACMulti(needles []string) *acMulti {
 		} else {
 			a.dict[s] = a.dict[f]
 		}
-		a.hasOut[s] = len(a.own[s]) > 0 || a.dict[s] >= 0
+		hasOut[s] = len(a.own[s]) > 0 || a.dict[s] >= 0
 		for c := 0; c < a.nclass; c++ {
 			nx := next[s][c]
 			if nx < 0 {
@@ -242,20 +250,21 @@ func newACMulti(needles []string) *acMulti {
 	a.delta = make([]int32, len(next)*a.nclass)
 	own := make([][]int32, len(next))
 	dict := make([]int32, len(next))
-	hasOut := make([]bool, len(next))
 	for i, s := range order {
 		row := a.delta[i*a.nclass : (i+1)*a.nclass]
 		for c, nx := range next[s] {
-			row[c] = renum[nx]
+			row[c] = renum[nx] * int32(a.nclass)
+			if hasOut[nx] {
+				row[c] = ^row[c]
+			}
 		}
 		own[i] = a.own[s]
 		dict[i] = -1
 		if d := a.dict[s]; d >= 0 {
 			dict[i] = renum[d]
 		}
-		hasOut[i] = a.hasOut[s]
 	}
-	a.own, a.dict, a.hasOut = own, dict, hasOut
+	a.own, a.dict = own, dict
 	for c := range 256 {
 		a.fold[c] = a.class[lowerByte(byte(c))]
 	}
@@ -278,13 +287,15 @@ func (a *acMulti) each(s string, fold bool, found func(needle int32)) {
 	if fold {
 		class = &a.fold
 	}
-	st := int32(0)
+	delta, n := a.delta, int32(a.nclass)
+	row := int32(0)
 	for i := 0; i < len(s); i++ {
-		st = a.delta[int(st)*a.nclass+int(class[s[i]])]
-		if !a.hasOut[st] {
+		row = delta[int(row)+int(class[s[i]])]
+		if row >= 0 {
 			continue
 		}
-		for t := st; t > 0; t = a.dict[t] {
+		row = ^row
+		for t := row / n; t > 0; t = a.dict[t] {
 			for _, k := range a.own[t] {
 				found(k)
 			}
