@@ -42,7 +42,8 @@ type FileOptions struct {
 type FileProgress func(read, size int64)
 
 // ReadFile reads path and hands each record to fn, in order; an error from
-// fn stops the read and is returned. A file that cannot be read at all is
+// fn stops the read and is returned. A record's Raw is valid only until
+// fn returns (it may be the reader's buffer): Normalise copies it. A file that cannot be read at all is
 // an error naming it; a bad element of a JSON array or a bad CSV row is an
 // error naming the file and the element or line.
 func ReadFile(ctx context.Context, path string, o FileOptions, progress FileProgress, fn func(Record) error) error {
@@ -228,7 +229,10 @@ func joinObjects(max int, fn lineFunc) lineFunc {
 			}
 		}
 		if buf == nil {
-			t := bytes.TrimLeft(raw, " \t")
+			t := raw
+			for len(t) > 0 && (t[0] == ' ' || t[0] == '\t') {
+				t = t[1:]
+			}
 			if cut || len(t) == 0 || t[0] != '{' {
 				return fn(off, line, raw, cut)
 			}
@@ -298,7 +302,8 @@ func jsonDepth(b []byte, depth int, inStr, escape bool) (int, bool, bool) {
 // readLines hands over each line (without its end, \r\n or \n), its byte
 // offset and 1-based number, and whether it was cut at max. Empty lines
 // are skipped. At the end it calls fn once more with raw nil, so that a
-// caller holding lines back (joinObjects) can pass on the last.
+// caller holding lines back (joinObjects) can pass on the last. raw is
+// valid only until fn returns: it may be the reader's buffer.
 func readLines(ctx context.Context, br *bufio.Reader, max int, fn lineFunc) error {
 	var off int64
 	var line []byte
@@ -314,7 +319,11 @@ func readLines(ctx context.Context, br *bufio.Reader, max int, fn lineFunc) erro
 		for {
 			chunk, err := br.ReadSlice('\n')
 			off += int64(len(chunk))
-			if len(line)+len(chunk) > max+2 {
+			if len(line) == 0 && err == nil && len(chunk) <= max+2 {
+				// The whole line is in the reader's buffer: hand that
+				// over rather than copying it (most lines).
+				line = chunk
+			} else if len(line)+len(chunk) > max+2 {
 				if room := max + 2 - len(line); room > 0 {
 					line = append(line, chunk[:room]...)
 				}
@@ -328,14 +337,17 @@ func readLines(ctx context.Context, br *bufio.Reader, max int, fn lineFunc) erro
 			if err != nil && !errors.Is(err, io.EOF) {
 				return err
 			}
-			end := bytes.TrimRight(line, "\r\n")
+			end := trimLineEnd(line)
 			if len(end) > max {
 				end, cut = end[:max], true
 			}
 			if len(bytes.TrimSpace(end)) > 0 {
-				if ferr := fn(start, int64(n)+1, append([]byte(nil), end...), cut); ferr != nil {
+				if ferr := fn(start, int64(n)+1, end, cut); ferr != nil {
 					return ferr
 				}
+			}
+			if len(line) > 0 && len(chunk) > 0 && &line[0] == &chunk[0] {
+				line = nil // the reader's buffer: not ours to append to
 			}
 			if errors.Is(err, io.EOF) {
 				return fn(off, int64(n)+1, nil, false)
@@ -343,6 +355,14 @@ func readLines(ctx context.Context, br *bufio.Reader, max int, fn lineFunc) erro
 			break
 		}
 	}
+}
+
+// trimLineEnd drops a line's \r and \n at its end.
+func trimLineEnd(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // readJSONArray hands over each element of a top-level JSON array, with

@@ -211,8 +211,14 @@ type parsed struct {
 // trimLine drops what framing leaves around a message: a line end and
 // leading spaces or a BOM.
 func trimLine(s string) string {
-	s = strings.TrimRight(s, "\r\n")
-	s = strings.TrimLeft(s, " \t")
+	// Loops, not strings.TrimRight and TrimLeft, which build a set of
+	// their cut characters at every call.
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
 	return trimBOM(s)
 }
 
