@@ -302,13 +302,14 @@ func HuntStore(ctx context.Context, h *Hunter, st events.Store, sc scope.Scope, 
 }
 
 // products are the products the hunter's rules name, as query words, or
-// none when some rule names no product (it may match any event).
+// none when some rule names no product (it may match any event) or a
+// pipeline routes it (it may match events ingest gave no log source).
 func (h *Hunter) products() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, c := range h.router.rules {
 		p := strings.ToLower(c.Rule.Logsource.Product)
-		if p == "" || !productWord(p) {
+		if p == "" || !productWord(p) || c.routed {
 			return nil
 		}
 		if !seen[p] {
