@@ -103,13 +103,14 @@ func TestRulesCheckMapping(t *testing.T) {
 	if err := os.Mkdir(rules, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	write("rules/win.yml", "title: Win\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    Image|endswith: '\\cmd.exe'\n  condition: sel\n")
+	write("rules/win.yml", "title: Win\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    Image|endswith: '\\cmd.exe'\n    Computer|expand: '%hosts%'\n  condition: sel\n")
 	write("rules/linux.yml", "title: Linux\nlogsource:\n  product: linux\n  category: process_creation\ndetection:\n  sel:\n    Image|endswith: '/sh'\n  condition: sel\n")
 	p := write("p.yml", `name: lookups
 transformations:
   - id: hosts_lookup
     type: query_expression_placeholders
     expression: "[| inputlookup {id}]"
+    include: [hosts]
     rule_conditions:
       - type: logsource
         product: windows
@@ -125,5 +126,5 @@ transformations:
 	if !strings.Contains(r.stderr, "pipeline item not supported (the rules it applies to do not load): "+p+`:3: transformation "hosts_lookup"`) {
 		t.Errorf("stderr: %s", r.stderr)
 	}
-	must(t, run(t, "", nil, "rules", "check", "--mapping", "ecs", "--mapping", "vigil", filepath.Join(rules, "win.yml")))
+	must(t, run(t, "", nil, "rules", "check", "--mapping", "ecs", "--mapping", "vigil", filepath.Join(rules, "linux.yml")))
 }

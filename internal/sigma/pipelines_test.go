@@ -240,7 +240,8 @@ func TestPipelineFailures(t *testing.T) {
 transformations:
   - id: lookup
     type: query_expression_placeholders
-    expression: "{field} IN lookup"`,
+    expression: "{field} IN lookup"
+    include: [admins]`,
 			`rule.yml:7: pipeline p.yml:3: transformation "lookup" (query_expression_placeholders): turns a placeholder into backend query text`},
 		{"rule_failure on a tag", `
 transformations:
@@ -267,9 +268,11 @@ transformations:
   - type: drop_detection_item`,
 			`rule.yml:8: the pipelines (p.yml) dropped every field of a map of search "sel"`},
 	}
+	// whoamiRule with a placeholder the lookup handles.
+	rule := strings.Replace(whoamiRule, "    CommandLine|contains: /all\n", "    CommandLine|contains: /all\n    User|expand: '%admins%'\n", 1)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseAndCompile([]byte(whoamiRule), "rule.yml", Options{Pipelines: []*pipeline.Pipeline{mustPipeline(t, "p.yml", tc.pipeline)}})
+			_, err := ParseAndCompile([]byte(rule), "rule.yml", Options{Pipelines: []*pipeline.Pipeline{mustPipeline(t, "p.yml", tc.pipeline)}})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
@@ -278,15 +281,32 @@ transformations:
 			}
 		})
 	}
-	// An unsupported item whose conditions do not hold does not fail the rule.
-	p := mustPipeline(t, "p.yml", `
+	// An unsupported item whose conditions do not hold, or that touches
+	// nothing of the rule, does not fail it.
+	for _, pl := range []string{`
 transformations:
   - id: lookup
     type: query_expression_placeholders
     expression: "{field} IN lookup"
-    rule_conditions: [{type: logsource, product: linux}]`)
-	if _, err := ParseAndCompile([]byte(whoamiRule), "rule.yml", Options{Pipelines: []*pipeline.Pipeline{p}}); err != nil {
-		t.Errorf("a Windows rule fails on a Linux-only item: %v", err)
+    rule_conditions: [{type: logsource, product: linux}]`, `
+transformations:
+  - id: lookup
+    type: query_expression_placeholders
+    expression: "{field} IN lookup"
+    include: [threat_ips]`, `
+transformations:
+  - id: hashes
+    type: hashes_fields
+    valid_hash_algos: [MD5]`} {
+		p := mustPipeline(t, "p.yml", pl)
+		if _, err := ParseAndCompile([]byte(rule), "rule.yml", Options{Pipelines: []*pipeline.Pipeline{p}, Placeholders: map[string][]string{"admins": {"alice"}}}); err != nil {
+			t.Errorf("%s: %v", pl, err)
+		}
+	}
+	p := mustPipeline(t, "p.yml", "transformations:\n  - id: hashes\n    type: hashes_fields\n    valid_hash_algos: [MD5]\n")
+	_, err := ParseAndCompile([]byte(strings.Replace(whoamiRule, "CommandLine|contains", "Hashes|contains", 1)), "rule.yml", Options{Pipelines: []*pipeline.Pipeline{p}})
+	if err == nil || !strings.Contains(err.Error(), `transformation "hashes" (hashes_fields)`) {
+		t.Errorf("a rule on Hashes: %v", err)
 	}
 }
 
