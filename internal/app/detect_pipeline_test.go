@@ -71,7 +71,7 @@ func TestLiveDetectionPipeline(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.HTTPAddr, cfg.Rules, cfg.RulePipeline, cfg.Analytics = t.TempDir(), "127.0.0.1:0", dir, "nosuch.yml", "off"
 	if s2, err := Start(context.Background(), cfg, NewLogger(cfg, io.Discard)); err == nil {
-		s2.Close()
+		_ = s2.Close()
 		t.Error("started with a pipeline that is not there")
 	} else if !strings.Contains(err.Error(), "--rule-pipeline: nosuch.yml is neither a built-in pipeline") {
 		t.Errorf("err = %v", err)

@@ -111,11 +111,9 @@ func applyPipeline(p *pipeline.Pipeline, file string, ls Logsource, tags []strin
 		Tags:       tags,
 		Attributes: attrs,
 	}
-	var refs []*FieldMatch
 	for _, s := range d.Searches {
 		for _, m := range s.Maps {
 			for _, fm := range m.Matches {
-				refs = append(refs, fm)
 				in.Items = append(in.Items, detectionItem(fm))
 			}
 		}
