@@ -226,7 +226,13 @@ func rewrite(fm *FieldMatch, in pipeline.DetectionItem, r pipeline.MappedItem) *
 }
 
 // fieldMatchMapped compiles fm, as an OR over the fields a one-to-many
-// mapping gave it.
+// mapping gave it — but a test that holds for an absent field (null,
+// exists: false) as an AND: the names are one field under the names
+// different events give it, and it is absent only when none has it.
+// pySigma's OR makes `LogonId: null` true for every Sysmon event once
+// LogonId also reads Security 4688's SubjectLogonId, which Sysmon events
+// lack (SigmaHQ's "WmiPrvSE Spawned A Process" then missed a real
+// match in the OTRF captures).
 func (c *compiler) fieldMatchMapped(fm *FieldMatch) (node, error) {
 	fields := c.fields[fm]
 	if len(fields) < 2 {
@@ -242,7 +248,25 @@ func (c *compiler) fieldMatchMapped(fm *FieldMatch) (node, error) {
 		}
 		kids = append(kids, n)
 	}
+	if absentTest(fm) {
+		return &andNode{kids: kids}, nil
+	}
 	return &orNode{kids: kids}, nil
+}
+
+// absentTest reports whether fm holds for a field the event lacks: a
+// null value (without neq) or exists: false.
+func absentTest(fm *FieldMatch) bool {
+	neq, exists := slices.Contains(fm.Modifiers, "neq"), slices.Contains(fm.Modifiers, "exists")
+	for _, v := range fm.Values {
+		if v.Kind == Null && !neq {
+			return true
+		}
+		if exists && v.Kind == Bool && strings.EqualFold(v.Text, "false") {
+			return true
+		}
+	}
+	return false
 }
 
 // routes compiles add_condition's conditions, each a routeNode, ANDed

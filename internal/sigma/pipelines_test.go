@@ -52,6 +52,19 @@ transformations:
 			match: []Map{{"process.executable": `C:\whoami.exe`, "CommandLine": "whoami /all"},
 				{"NewProcessName": `C:\whoami.exe`, "CommandLine": "whoami /all"}},
 			miss: []Map{whoami, {"NewProcessName": `C:\cmd.exe`, "CommandLine": "whoami /all"}}},
+		{name: "one to many: null and exists false hold only when every name is absent", pipeline: `
+transformations:
+  - type: field_name_mapping
+    mapping: {LogonId: [LogonId, SubjectLogonId], User: [User, SubjectUserName]}`,
+			rule: `title: x
+logsource: {product: windows}
+detection:
+  sel: {Image: a}
+  nolid: {LogonId: null}
+  nouser: {User|exists: false}
+  condition: sel and not nolid and not nouser`,
+			match: []Map{{"Image": "a", "LogonId": "0x1", "User": "u"}, {"Image": "a", "SubjectLogonId": "0x1", "SubjectUserName": "u"}},
+			miss:  []Map{{"Image": "a", "User": "u"}, {"Image": "a", "LogonId": "0x1"}}},
 		{name: "field_name_prefix_mapping", pipeline: `
 transformations:
   - type: field_name_prefix_mapping
