@@ -392,6 +392,8 @@ func LoadPaths(paths []string, opts Options) (*Corpus, error) {
 		all.Correlations = append(all.Correlations, c.Correlations...)
 		all.Failed = append(all.Failed, c.Failed...)
 	}
+	// A correlation may count rules loaded from another path.
+	mapCorrelationFields(opts.chained(), all.Rules, all.Correlations)
 	return all, nil
 }
 

@@ -127,5 +127,6 @@ func LoadFS(fsys fs.FS, root, prefix string, opts Options) (*Corpus, error) {
 		}
 	}
 	c.Correlations = kept
+	mapCorrelationFields(opts.chained(), c.Rules, c.Correlations)
 	return c, nil
 }

@@ -343,3 +343,53 @@ func pipelineNames(p *pipeline.Pipeline) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// mapCorrelationFields renames the group-by and value fields of each
+// correlation, for each detection rule it counts, as p renames that
+// rule's fields: a correlation grouping by User over ECS events reads
+// user.name. A field the pipeline refuses (a detection_item_failure on
+// it) is read as written.
+func mapCorrelationFields(p *pipeline.Pipeline, rules []*CompiledRule, corrs []*Correlation) {
+	if p == nil {
+		return
+	}
+	byRef := map[string]*Rule{}
+	for _, r := range rules {
+		for _, k := range []string{r.Rule.ID, r.Rule.Name} {
+			if k != "" {
+				byRef[k] = r.Rule
+			}
+		}
+	}
+	for _, c := range corrs {
+		c.mapped = map[[2]string][]string{}
+		fields := slices.Clone(c.GroupBy)
+		if c.Field != "" {
+			fields = append(fields, c.Field)
+		}
+		for _, ref := range c.Rules {
+			r := byRef[ref]
+			if r == nil {
+				continue // a correlation: its events are groups, named as its group-by
+			}
+			for _, g := range fields {
+				f := aliasField(c, g, r.Name)
+				res, err := p.Apply(pipeline.Rule{
+					LogSource:  pipeline.LogSource{Product: r.Logsource.Product, Category: r.Logsource.Category, Service: r.Logsource.Service},
+					Tags:       r.Tags,
+					Attributes: ruleAttributes(r),
+					Items:      []pipeline.DetectionItem{{Field: f}},
+				})
+				if err != nil || len(res.Items) == 0 || slices.Equal(res.Items[0].Fields, []string{f}) {
+					continue
+				}
+				k := [2]string{r.Name, f}
+				for _, n := range res.Items[0].Fields {
+					if !slices.Contains(c.mapped[k], n) {
+						c.mapped[k] = append(c.mapped[k], n)
+					}
+				}
+			}
+		}
+	}
+}

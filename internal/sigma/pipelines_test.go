@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/sigma/pipeline"
 )
@@ -468,5 +469,50 @@ detection:
 		if !c.Match(Map{"Computer": "dc02"}) || c.Match(Map{"Computer": "ws01"}) {
 			t.Errorf("%q: placeholders not expanded\n%s", pl, c)
 		}
+	}
+}
+
+// TestPipelineCorrelationFields: a correlation's group-by and value
+// fields are read under the names the pipelines give the rules it
+// counts.
+func TestPipelineCorrelationFields(t *testing.T) {
+	p := mustPipeline(t, "p.yml", `
+transformations:
+  - type: field_name_mapping
+    mapping: {User: [user.name, winlog.event_data.User], Computer: host.name}
+    rule_conditions: [{type: logsource, category: process_creation}]`)
+	c, err := LoadText(`title: whoami
+name: whoami_run
+logsource: {product: windows, category: process_creation}
+detection:
+  sel: {Image|endswith: '\whoami.exe'}
+  condition: sel
+---
+title: three whoami hosts for one user
+correlation:
+  type: value_count
+  rules: [whoami_run]
+  group-by: [User]
+  timespan: 5m
+  condition: {field: Computer, gte: 3}
+`, "rules.yml", Options{Pipelines: []*pipeline.Pipeline{p}})
+	if err != nil || len(c.Failed) > 0 {
+		t.Fatal(err, c.Failed)
+	}
+	cr, err := NewCorrelator(c.Rules, c.Correlations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	var hits []CorrelationHit
+	for i, host := range []string{"ws1", "ws2", "ws1", "ws3"} {
+		ev := Map{"Image": `C:\whoami.exe`, "host.name": host, "winlog.event_data.User": `CONTOSO\bob`}
+		if i == 1 {
+			ev = Map{"Image": `C:\whoami.exe`, "host.name": host, "user.name": `CONTOSO\bob`}
+		}
+		hits = append(hits, cr.Observe(c.Rules[0].Rule, ev, t0.Add(time.Duration(i)*time.Second))...)
+	}
+	if len(hits) != 1 || hits[0].Group["User"] != `CONTOSO\bob` || hits[0].Value != 3 {
+		t.Errorf("hits %+v", hits)
 	}
 }
