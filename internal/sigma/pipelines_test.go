@@ -66,6 +66,36 @@ detection:
   condition: sel and not nolid and not nouser`,
 			match: []Map{{"Image": "a", "LogonId": "0x1", "User": "u"}, {"Image": "a", "SubjectLogonId": "0x1", "SubjectUserName": "u"}},
 			miss:  []Map{{"Image": "a", "User": "u"}, {"Image": "a", "LogonId": "0x1"}}},
+		{name: "is_null detection item condition", pipeline: `
+transformations:
+  - type: drop_detection_item
+    detection_item_conditions: [{type: is_null}]`,
+			rule: `title: x
+logsource: {product: windows}
+detection:
+  sel: {Image|endswith: '\whoami.exe', ParentImage: null}
+  condition: sel`,
+			match: []Map{{"Image": `C:\whoami.exe`, "ParentImage": `C:\cmd.exe`}},
+			miss:  []Map{{"Image": `C:\cmd.exe`}}},
+		{name: "match_string detection item condition", pipeline: `
+transformations:
+  - type: field_name_prefix
+    prefix: p.
+    detection_item_conditions: [{type: match_string, pattern: 'whoami', cond: any}]`,
+			match: []Map{{"p.Image": `C:\whoami.exe`, "CommandLine": "whoami /all"}},
+			miss:  []Map{whoami}},
+		{name: "contains_wildcard detection item condition", pipeline: `
+transformations:
+  - type: field_name_suffix
+    suffix: .text
+    detection_item_conditions: [{type: contains_wildcard, cond: all}]`,
+			rule: `title: x
+logsource: {product: windows}
+detection:
+  sel: {EventID: 1, Image|endswith: '\whoami.exe', User: bob}
+  condition: sel`,
+			match: []Map{{"EventID": 1.0, "Image.text": `C:\whoami.exe`, "User": "bob"}},
+			miss:  []Map{{"EventID": 1.0, "Image": `C:\whoami.exe`, "User": "bob"}}},
 		{name: "field_name_prefix_mapping", pipeline: `
 transformations:
   - type: field_name_prefix_mapping
