@@ -76,6 +76,15 @@ func (s *Server) loadRules(paths []string, placeholders string) (*sigma.Hunter, 
 		}
 		opts.Placeholders = ph
 	}
+	var err error
+	if opts.Pipelines, err = sigma.LoadPipelines(splitPaths(s.Config.RulePipeline)); err != nil {
+		return nil, 0, 0, fmt.Errorf("--rule-pipeline: %w", err)
+	}
+	for _, p := range opts.Pipelines {
+		for _, u := range p.Unsupported() {
+			s.Log.Warn("detection: pipeline item not supported; the rules it applies to are not loaded", "item", u)
+		}
+	}
 	corpus, err := sigma.LoadPaths(paths, opts)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("--rules: %w", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-health/vigil/internal/phrase"
 	"github.com/vigil-health/vigil/internal/progress"
 	"github.com/vigil-health/vigil/internal/sigma"
+	"github.com/vigil-health/vigil/internal/sigma/pipeline"
 )
 
 // huntMatch is one line of `vigil hunt --format json`.
@@ -49,12 +50,13 @@ type huntCorrelation struct {
 // hayabusa).
 func (e *env) huntCmd() *cobra.Command {
 	var rules []string
-	var mapping, placeholders, query string
+	var mappings []string
+	var placeholders, query string
 	var w window
 	var limit int64
 	var out *output
 	c := &cobra.Command{
-		Use:   "hunt --rules PATH... [--mapping NAME] (FILE_OR_DIR... | --since 7d [--org ODS])",
+		Use:   "hunt --rules PATH... [--mapping NAME|FILE]... (FILE_OR_DIR... | --since 7d [--org ODS])",
 		Short: "Run Sigma rules over files of events, or over the stored events (retro-hunt)",
 		Long: `Run Sigma rules over files of events and print every match. No server or data directory is
 needed: the files are read, normalised as ingest would, and each event is tried against the
@@ -66,6 +68,15 @@ A rule that cannot be loaded is reported on stderr with its file, line and reaso
 goes on with the rest. Every level runs. Sigma filters among the rules tune the rules beside
 them; correlation rules (event_count, value_count, temporal…) count the events of the rules they
 name, in the order the files are given.
+
+--mapping applies Sigma processing pipelines to the rules before they run, for events whose
+fields are not named as Sigma's: a built-in (vigil: events as Vigil's ingest stores them; ecs:
+Elastic Common Schema, Winlogbeat 7+ and Elastic Agent) or a pySigma processing-pipeline or
+legacy sigmac configuration YAML file. Repeat it to chain pipelines (they apply in order of
+priority, as pySigma chains them). A pipeline item Vigil cannot apply is reported on stderr
+with its file, line and id, and each rule it applies to is reported as not loaded. The default
+(default) is Vigil's ingest mapping alone: no pipeline. An event ingest gives no log source
+meets the rules a pipeline routes (its added conditions, such as a channel, pick the events).
 
 The files may be JSON lines, JSON objects one after another over several lines (nested EVTX
 JSON, {"Event":{"System":…,"EventData":…}}, as evtx dumps and SigmaHQ's regression data
@@ -85,6 +96,8 @@ optionally for one organisation (--org) and narrowed by a query in the events qu
 line. Correlation rules need events oldest first and do not run in a retro-hunt.`,
 		Example: `  vigil hunt --rules ../shared/data/sigma/rules/windows ../shared/data/events/windows/otrf/
   vigil hunt --rules my-rule.yml --format table security.evtx.json
+  vigil hunt --rules ../shared/data/sigma/rules/windows --mapping ecs winlogbeat.ndjson
+  vigil hunt --rules rules/ --mapping splunk_windows.yml --mapping my-overrides.yml export.json
   vigil hunt --rules ../shared/data/sigma/rules/windows --since 7d --org RJ1`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(rules) == 0 {
@@ -99,13 +112,13 @@ line. Correlation rules need events oldest first and do not run in a retro-hunt.
 			case !stored && (w.org != "" || query != ""):
 				return usagef("--org and --query narrow a hunt of the stored events: give a time range too (--since 7d)")
 			}
-			if m := strings.ToLower(strings.TrimSpace(mapping)); m != "" && m != "default" {
-				return usagef("--mapping %q is not a mapping Vigil has (default)", mapping)
-			}
 			start := time.Now()
 			huntGC()
 			opts, err := sigmaOptions(placeholders)
 			if err != nil {
+				return err
+			}
+			if opts.Pipelines, err = e.pipelines("hunt", mappings); err != nil {
 				return err
 			}
 			corpus, err := sigma.LoadPaths(rules, opts)
@@ -199,7 +212,7 @@ line. Correlation rules need events oldest first and do not run in a retro-hunt.
 		},
 	}
 	c.Flags().StringSliceVar(&rules, "rules", nil, "Sigma rule files or directories (repeat, or separate with commas)")
-	c.Flags().StringVar(&mapping, "mapping", "default", "how events' fields and log sources are read: default (Vigil's ingest mapping)")
+	mappingFlag(c, &mappings)
 	placeholderFlag(c, &placeholders)
 	w.flags(c)
 	c.Flags().StringVar(&query, "query", "", "with a time range: only stored events this events query matches, e.g. 'host=dc01*'")
@@ -220,4 +233,26 @@ func huntGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(384 << 20)
 	}
+}
+
+// mappingFlag gives c --mapping NAME|FILE, repeatable.
+func mappingFlag(c *cobra.Command, v *[]string) {
+	c.Flags().StringSliceVar(v, "mapping", nil, "a Sigma processing pipeline applied to the rules: default (none: Vigil's ingest mapping), "+
+		strings.Join(pipeline.BuiltinNames(), ", ")+", or a pySigma or sigmac pipeline YAML file (repeat to chain them)")
+}
+
+// pipelines reads --mapping (sigma.LoadPipelines) and says on stderr
+// which of the pipelines' items Vigil cannot apply: the rules they apply
+// to are reported as not loaded, with the same reason.
+func (e *env) pipelines(cmd string, specs []string) ([]*pipeline.Pipeline, error) {
+	ps, err := sigma.LoadPipelines(specs)
+	if err != nil {
+		return nil, fmt.Errorf("--mapping: %w", err)
+	}
+	for _, p := range ps {
+		for _, u := range p.Unsupported() {
+			printf(e.stderr, "vigil %s: pipeline item not supported (the rules it applies to do not load): %s\n", cmd, u)
+		}
+	}
+	return ps, nil
 }

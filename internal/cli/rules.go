@@ -34,20 +34,25 @@ type ruleCheck struct {
 func (e *env) rulesCheckCmd() *cobra.Command {
 	var out *output
 	var placeholders string
+	var mappings []string
 	c := &cobra.Command{
-		Use:   "check PATH...",
+		Use:   "check [--mapping NAME|FILE]... PATH...",
 		Short: "Load Sigma rules and report each one Vigil cannot run, with file, line and reason",
 		Long: `Load Sigma rule files (*.yml, *.yaml) and directories, as detection and 'vigil hunt' would,
 and report each rule that does not load: its file, line and the exact reason (a YAML error, an
 unknown modifier, a condition naming a search that is not there, a placeholder with no value…).
 A summary counts the rules that load by level and status. The exit status is 1 when any rule
-does not load, so the command can guard a rule repository's CI.`,
+does not load, so the command can guard a rule repository's CI. --mapping applies processing
+pipelines as 'vigil hunt --mapping' does, and reports the rules they cannot be applied to.`,
 		Example: `  vigil rules check ../shared/data/sigma/rules/windows
   vigil rules check my-rules/ --format json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := sigmaOptions(placeholders)
 			if err != nil {
+				return err
+			}
+			if opts.Pipelines, err = e.pipelines("rules check", mappings); err != nil {
 				return err
 			}
 			corpus, err := sigma.LoadPaths(args, opts)
@@ -80,6 +85,7 @@ does not load, so the command can guard a rule repository's CI.`,
 		},
 	}
 	placeholderFlag(c, &placeholders)
+	mappingFlag(c, &mappings)
 	out = formatFlag(c, "table", "json")
 	return c
 }

@@ -112,9 +112,12 @@ type Config struct {
 	SilentFloor  string
 	// Rules are the Sigma rule files and directories live detection runs
 	// (comma-separated; empty: no live detection), and RulePlaceholders
-	// the YAML file of values for rules using |expand.
+	// the YAML file of values for rules using |expand. RulePipeline are
+	// the processing pipelines applied to them (comma-separated built-in
+	// names or pySigma/sigmac YAML files; empty: ingest's mapping alone).
 	Rules            string
 	RulePlaceholders string
+	RulePipeline     string
 	// Analytics is the analytics file (first seen, rare values, volume,
 	// impossible travel; docs/analytics.md): empty for the shipped
 	// defaults, "off" for none.
@@ -193,6 +196,7 @@ func (c *Config) settings() []setting {
 		{flag: "silent-factor", env: "VIGIL_SILENT_FACTOR", help: "a log source is silent, and raises an alert, once quiet for this many times its usual interval between batches (and at least --silent-floor); 0: no silence alerts", str: &c.SilentFactor},
 		{flag: "silent-floor", env: "VIGIL_SILENT_FLOOR", help: "the shortest quiet that makes a log source silent, e.g. 5m or 1h", str: &c.SilentFloor},
 		{flag: "rules", env: "VIGIL_RULES", help: "Sigma rule files and directories to run on every event as it arrives, alerts going to the inbox (comma-separated; read again on SIGHUP; empty: no live detection; docs/sigma.md)", str: &c.Rules},
+		{flag: "rule-pipeline", env: "VIGIL_RULE_PIPELINE", help: "Sigma processing pipelines applied to --rules before they run, for events whose fields are not named as Sigma's: built-in names (vigil, ecs) or pySigma/sigmac pipeline YAML files, comma-separated, chained by priority (read again on SIGHUP; empty: ingest's mapping alone; docs/sigma.md)", str: &c.RulePipeline},
 		{flag: "rule-placeholders", env: "VIGIL_RULE_PLACEHOLDERS", help: "YAML file of values for Sigma rules' %placeholders% (name: [value, …])", str: &c.RulePlaceholders},
 		{flag: "analytics", env: "VIGIL_ANALYTICS", help: "YAML file of analytics run on every event (first seen, rare values, volume anomaly, impossible travel; docs/analytics.md); empty: the shipped ones; off: none", str: &c.Analytics},
 		{flag: "attack", env: "VIGIL_ATTACK", help: "MITRE ATT&CK Enterprise STIX bundle (enterprise-attack.json, gzipped or not) for the ATT&CK coverage page of --rules (empty: no coverage page)", str: &c.Attack},

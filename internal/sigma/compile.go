@@ -14,6 +14,8 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/vigil-health/vigil/internal/sigma/pipeline"
 )
 
 // Options are what Compile needs beyond the rule.
@@ -23,6 +25,15 @@ type Options struct {
 	// Sigma string (wildcards allowed); several values are OR-ed. A rule
 	// using a placeholder not given here does not compile.
 	Placeholders map[string][]string
+	// Pipelines are processing pipelines (pySigma's or sigmac's YAML, or
+	// a built-in: LoadPipelines) applied to every rule and filter before
+	// it compiles, chained in order of priority. A rule a pipeline cannot
+	// be applied to (an unsupported item applies to it, a rule_failure
+	// fires) does not compile, and the error names the pipeline file,
+	// line and item.
+	Pipelines []*pipeline.Pipeline
+
+	chain *pipeline.Pipeline // Pipelines chained (prepared)
 }
 
 // CompiledRule is a rule ready to evaluate. It is immutable and safe for
@@ -34,7 +45,16 @@ type CompiledRule struct {
 	// unfiltered is the rule's own condition once filters are applied.
 	unfiltered node
 	filters    []*CompiledFilter
+	// routed is set when a pipeline added conditions that route the rule
+	// to its events (Router).
+	routed bool
+	// applied are the IDs of the pipeline items that changed the rule.
+	applied []string
 }
+
+// PipelineItems are the IDs of the processing pipeline items that
+// changed the rule (Options.Pipelines), in the order they applied.
+func (c *CompiledRule) PipelineItems() []string { return slices.Clip(c.applied) }
 
 // Match reports whether ev satisfies the rule's condition. It does not
 // check the log source (see Logsource.Covers).
@@ -102,11 +122,25 @@ func Compile(r *Rule, opts Options) (c *CompiledRule, err error) {
 		}
 	}()
 	cc := &compiler{file: r.File, det: &r.Detection, opts: opts, searches: map[string]node{}}
+	var mp *mapped
+	if p := opts.chained(); p != nil {
+		if mp, err = applyPipeline(p, r.File, r.Logsource, r.Tags, ruleAttributes(r), &r.Detection); err != nil {
+			return nil, err
+		}
+		cc.det, cc.fields = mp.det, mp.fields
+	}
 	root, order, err := cc.detection()
 	if err != nil {
 		return nil, err
 	}
-	return &CompiledRule{Rule: r, cond: root, searches: order}, nil
+	out := &CompiledRule{Rule: r, cond: root, searches: order}
+	if mp != nil {
+		if out.cond, err = cc.routes(root, r.Logsource.Pos, mp.routes); err != nil {
+			return nil, err
+		}
+		out.routed, out.applied = len(mp.routes) > 0, mp.applied
+	}
+	return out, nil
 }
 
 // detection compiles the searches and the conditions (OR-ed) of c.det.
@@ -157,6 +191,9 @@ type compiler struct {
 	det      *Detection
 	opts     Options
 	searches map[string]node
+	// fields are the fields a one-to-many pipeline mapping gave a field
+	// match (applyPipeline).
+	fields map[*FieldMatch][]string
 }
 
 func (c *compiler) errAt(pos Position, unsupported bool, format string, a ...any) *Error {
@@ -245,7 +282,7 @@ func (c *compiler) search(s *Search) (node, error) {
 	for _, m := range s.Maps {
 		var all []node
 		for _, fm := range m.Matches {
-			n, err := c.fieldMatch(fm)
+			n, err := c.fieldMatchMapped(fm)
 			if err != nil {
 				return nil, err
 			}

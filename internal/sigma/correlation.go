@@ -58,6 +58,11 @@ type Correlation struct {
 	Field string
 	// Generate says the referred rules also alert on their own.
 	Generate bool
+
+	// mapped are the event fields a group-by or value field reads for a
+	// referred rule (by the name feed sees) once processing pipelines
+	// renamed it: the first of them the event has (mapCorrelationFields).
+	mapped map[[2]string][]string
 }
 
 // Comparison is one criterion of a correlation condition.

@@ -161,7 +161,7 @@ func (cr *Correlator) feed(ref corrRef, refName string, ev Event, t time.Time, h
 	values := make(map[string]string, len(c.GroupBy))
 	var key strings.Builder
 	for _, g := range c.GroupBy {
-		v := fieldTextOf(ev, aliasField(c, g, refName))
+		v := valueText(c.lookup(ev, aliasField(c, g, refName), refName))
 		values[g] = v
 		key.WriteString(v)
 		key.WriteByte(0)
@@ -182,7 +182,7 @@ func (cr *Correlator) feed(ref corrRef, refName string, ev Event, t time.Time, h
 			g.times = g.times[:0]
 		}
 	case ValueCount, ValueSum, ValueAvg:
-		raw, ok := ev.Field(aliasField(c, c.Field, refName))
+		raw, ok := c.lookup(ev, aliasField(c, c.Field, refName), refName)
 		if !ok {
 			break
 		}
@@ -268,8 +268,22 @@ func aliasField(c *Correlation, name, refName string) string {
 	return name
 }
 
-func fieldTextOf(ev Event, name string) string {
-	v, ok := ev.Field(name)
+// lookup reads field, of the rule refName names, from ev: the field
+// itself, or where pipelines renamed it (one to many) the first of its
+// names that ev has.
+func (c *Correlation) lookup(ev Event, field, refName string) (any, bool) {
+	if names := c.mapped[[2]string{refName, field}]; len(names) > 0 {
+		for _, n := range names {
+			if v, ok := ev.Field(n); ok {
+				return v, true
+			}
+		}
+		return nil, false
+	}
+	return ev.Field(field)
+}
+
+func valueText(v any, ok bool) string {
 	if !ok {
 		return ""
 	}

@@ -73,6 +73,9 @@ func dumpNode(b *strings.Builder, n node, depth int) {
 				fmt.Fprintf(b, "%s  %s %s\n", ind, alt, describePred(p))
 			}
 		}
+	case *routeNode:
+		fmt.Fprintf(b, "%spipeline condition %s\n", ind, x.item)
+		dumpNode(b, x.kid, depth+1)
 	case *filterNode:
 		fmt.Fprintf(b, "%sfilter %s %q\n", ind, x.f.Filter.ID, x.f.Filter.Title)
 		dumpNode(b, x.f.cond, depth+1)

@@ -144,6 +144,15 @@ func CompileFilter(f *Filter, opts Options) (c *CompiledFilter, err error) {
 		}
 	}()
 	cc := &compiler{file: f.File, det: &f.Detection, opts: opts, searches: map[string]node{}}
+	if p := opts.chained(); p != nil {
+		// The filter's fields are named as its rules' are; the routing
+		// a pipeline adds is the rules' business, not the filter's.
+		mp, err := applyPipeline(p, f.File, f.Logsource, nil, map[string]string{"id": f.ID, "title": f.Title}, &f.Detection)
+		if err != nil {
+			return nil, err
+		}
+		cc.det, cc.fields = mp.det, mp.fields
+	}
 	root, _, err := cc.detection()
 	if err != nil {
 		return nil, err

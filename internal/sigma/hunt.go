@@ -305,13 +305,14 @@ func HuntStore(ctx context.Context, h *Hunter, st events.Store, sc scope.Scope, 
 }
 
 // products are the products the hunter's rules name, as query words, or
-// none when some rule names no product (it may match any event).
+// none when some rule names no product (it may match any event) or a
+// pipeline routes it (it may match events ingest gave no log source).
 func (h *Hunter) products() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, c := range h.router.rules {
 		p := strings.ToLower(c.Rule.Logsource.Product)
-		if p == "" || !productWord(p) {
+		if p == "" || !productWord(p) || c.routed {
 			return nil
 		}
 		if !seen[p] {
@@ -394,6 +395,8 @@ func LoadPaths(paths []string, opts Options) (*Corpus, error) {
 		all.Correlations = append(all.Correlations, c.Correlations...)
 		all.Failed = append(all.Failed, c.Failed...)
 	}
+	// A correlation may count rules loaded from another path.
+	mapCorrelationFields(opts.chained(), all.Rules, all.Correlations)
 	return all, nil
 }
 

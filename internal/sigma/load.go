@@ -51,6 +51,7 @@ func LoadFS(fsys fs.FS, root, prefix string, opts Options) (*Corpus, error) {
 		return nil, fmt.Errorf("load rules from %s: %w", prefix, err)
 	}
 	sort.Strings(paths)
+	opts = opts.prepared()
 	c := &Corpus{}
 	var filters []*CompiledFilter
 	fail := func(name string, err error) {
@@ -126,5 +127,6 @@ func LoadFS(fsys fs.FS, root, prefix string, opts Options) (*Corpus, error) {
 		}
 	}
 	c.Correlations = kept
+	mapCorrelationFields(opts.chained(), c.Rules, c.Correlations)
 	return c, nil
 }

@@ -3,6 +3,8 @@ package sigma
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/ingest"
 	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/sigma/pipeline"
 )
 
 // Retro-hunts and the rule editor's test, as the API and the web pages
@@ -27,6 +30,10 @@ type HuntRequest struct {
 	Query string `json:"query,omitempty"`
 	// Limit is the most matches returned (default 1,000, at most 10,000).
 	Limit int `json:"limit,omitempty"`
+	// Mappings are built-in processing pipelines applied to the rules
+	// ("vigil", "ecs"; "default" or none: ingest's mapping alone). Files
+	// are not read for a request: give them to vigil hunt --mapping.
+	Mappings []string `json:"mappings,omitempty"`
 }
 
 // RuleError is a rule that did not load: where and why.
@@ -61,6 +68,8 @@ type RuleTestRequest struct {
 	// Events are sample events as text: JSON lines, JSON objects over
 	// several lines, or raw log lines.
 	Events string `json:"events"`
+	// Mappings are built-in processing pipelines, as HuntRequest's.
+	Mappings []string `json:"mappings,omitempty"`
 }
 
 // RuleTestResult says what each sample did with the rules.
@@ -78,9 +87,36 @@ var HuntBudget = 60 * time.Second
 // few callers could take every core from ingest and detection.
 var huntSlots = make(chan struct{}, 2)
 
-// loadRuleText loads an editor's or caller's rules.
-func loadRuleText(text string) (*Corpus, []RuleError, error) {
-	c, err := LoadText(text, "rules", Options{})
+// requestPipelines reads a request's mappings: built-in pipelines only,
+// for a caller must not make the server read its files.
+func requestPipelines(names []string) ([]*pipeline.Pipeline, error) {
+	var out []*pipeline.Pipeline
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if n == "" || n == "default" {
+			continue
+		}
+		if !slices.Contains(pipeline.BuiltinNames(), n) {
+			return nil, &fault.Invalid{Field: "mappings", Reason: fmt.Sprintf("%q is not a built-in pipeline (default, %s); a pipeline file is for vigil hunt --mapping or vigil serve --rule-pipeline",
+				n, strings.Join(pipeline.BuiltinNames(), ", "))}
+		}
+		p, err := pipeline.Builtin(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// loadRuleText loads an editor's or caller's rules, with the built-in
+// pipelines mappings names.
+func loadRuleText(text string, mappings []string) (*Corpus, []RuleError, error) {
+	ps, err := requestPipelines(mappings)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := LoadText(text, "rules", Options{Pipelines: ps})
 	if err != nil {
 		return nil, nil, &fault.Invalid{Field: "rules", Reason: strings.TrimPrefix(err.Error(), "rules: ")}
 	}
@@ -95,7 +131,7 @@ func loadRuleText(text string) (*Corpus, []RuleError, error) {
 // event read, the matches stop at the request's limit and the hunt at
 // HuntBudget.
 func RetroHunt(ctx context.Context, st events.Store, sc scope.Scope, in HuntRequest) (HuntResult, error) {
-	c, failed, err := loadRuleText(in.Rules)
+	c, failed, err := loadRuleText(in.Rules, in.Mappings)
 	if err != nil {
 		return HuntResult{}, err
 	}
@@ -136,7 +172,7 @@ func RetroHunt(ctx context.Context, st events.Store, sc scope.Scope, in HuntRequ
 
 // TestRules runs a RuleTestRequest.
 func TestRules(ctx context.Context, in RuleTestRequest) (RuleTestResult, error) {
-	c, failed, err := loadRuleText(in.Rules)
+	c, failed, err := loadRuleText(in.Rules, in.Mappings)
 	if err != nil {
 		return RuleTestResult{}, err
 	}

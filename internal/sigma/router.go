@@ -49,8 +49,12 @@ func (r *Router) route(product, category, service string) *route {
 		return rt
 	}
 	rt = &route{rules: []*CompiledRule{}}
+	// An event ingest gave no log source meets the rules a pipeline
+	// routes as well: their added conditions (a channel, an event ID, a
+	// Splunk source…) pick its events, as they do in pySigma's backends.
+	unknown := product == "" && category == "" && service == ""
 	for _, c := range r.rules {
-		if c.Rule.Logsource.Covers(product, category, service) {
+		if c.Rule.Logsource.Covers(product, category, service) || (unknown && c.routed) {
 			rt.rules = append(rt.rules, c)
 		}
 	}

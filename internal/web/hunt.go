@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -43,7 +44,8 @@ func (w *Web) huntPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope) 
 
 func (w *Web) huntRun(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	limitBody(rw, r)
-	f := newForm(r, "rules", "events", "since", "from", "to", "org", "query", "limit", "action")
+	f := newForm(r, "rules", "events", "since", "from", "to", "org", "query", "limit", "mappings", "action")
+	mappings := strings.Split(f.V("mappings"), ",")
 	d := huntData{Form: f, Action: f.V("action")}
 	status := http.StatusOK
 	var err error
@@ -55,7 +57,7 @@ func (w *Web) huntRun(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 			break
 		}
 		var res sigma.RuleTestResult
-		if res, err = sigma.TestRules(r.Context(), sigma.RuleTestRequest{Rules: f.V("rules"), Events: f.V("events")}); err == nil {
+		if res, err = sigma.TestRules(r.Context(), sigma.RuleTestRequest{Rules: f.V("rules"), Events: f.V("events"), Mappings: mappings}); err == nil {
 			d.Test = &res
 		}
 	case "hunt":
@@ -68,7 +70,7 @@ func (w *Web) huntRun(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 		if err == nil {
 			var res sigma.HuntResult
 			if res, err = sigma.RetroHunt(r.Context(), w.o.Events, sc, sigma.HuntRequest{Rules: f.V("rules"), Since: f.V("since"),
-				From: f.V("from"), To: f.V("to"), Org: f.V("org"), Query: f.V("query"), Limit: limit}); err == nil {
+				From: f.V("from"), To: f.V("to"), Org: f.V("org"), Query: f.V("query"), Limit: limit, Mappings: mappings}); err == nil {
 				d.Hunt = &res
 			}
 		}

@@ -52,6 +52,16 @@ func TestHuntPages(t *testing.T) {
 	wantStatus(t, "no samples", p, 422)
 	mustContain(t, "no samples", p.body, `id="f-events-error"`)
 	wantStatus(t, "no csrf", leeds.post("/hunt", urlValues("csrf", "x", "action", "hunt", "rules", huntRule)), 403)
+	// A field mapping: the ECS sample matches only through the ecs pipeline;
+	// a name that is not a built-in is the field's error.
+	ecs := `{"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":1},"process":{"executable":"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe","command_line":"powershell -noP -sta -w 1 -enc SQBFAFgA"}}`
+	mustContain(t, "no mapping", leeds.post("/hunt", urlValues("action", "test", "rules", huntRule, "events", ecs)).body, "No match")
+	p = leeds.post("/hunt", urlValues("action", "test", "rules", huntRule, "events", ecs, "mappings", "ecs"))
+	wantStatus(t, "ecs mapping", p, 200)
+	mustContain(t, "ecs mapping", p.body, "Match</span> Hidden encoded PowerShell", "<code>process.command_line</code>")
+	p = leeds.post("/hunt", urlValues("action", "test", "rules", huntRule, "events", ecs, "mappings", "/etc/passwd"))
+	wantStatus(t, "file mapping", p, 422)
+	mustContain(t, "file mapping", p.body, `id="f-mappings-error"`, "not a built-in pipeline")
 }
 
 // TestHuntBrowser: at 1280 and 390 px, a Leeds analyst pastes a rule,

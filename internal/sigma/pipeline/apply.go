@@ -435,6 +435,14 @@ func (s *state) apply(it *Item) error {
 		return nil
 	}
 	if it.Unsupported != "" {
+		if it.touches != nil {
+			for _, w := range s.items {
+				if s.itemMatches(it, w) && it.touches(w) {
+					return s.fail(it, it.Unsupported)
+				}
+			}
+			return nil
+		}
 		if it.hasItemConds() && !s.anyItem(it) {
 			return nil
 		}

@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"embed"
+	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 )
 
@@ -32,4 +34,22 @@ func Builtin(name string) (*Pipeline, error) {
 		return nil, err
 	}
 	return Parse(path, b)
+}
+
+// Open reads the pipeline spec names: a built-in pipeline's name
+// (BuiltinNames) or the path of a pipeline file in either format
+// (ParseFile). A name is tried as a built-in first, so a file named like
+// one is given with a directory ("./ecs").
+func Open(spec string) (*Pipeline, error) {
+	if contains(builtinNames, spec) {
+		return Builtin(spec)
+	}
+	p, err := ParseFile(spec)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s is neither a built-in pipeline (%s) nor a pipeline file: %w", spec, strings.Join(builtinNames, ", "), err)
+		}
+		return nil, err
+	}
+	return p, nil
 }

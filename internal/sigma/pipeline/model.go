@@ -140,6 +140,11 @@ type Item struct {
 	// Unsupported is why a matching engine cannot apply this item; a
 	// rule the item applies to fails with it.
 	Unsupported string
+	// touches narrows an unsupported item to the detection items pySigma's
+	// would change (a placeholder it handles, a Hashes field): a rule
+	// with none of them is not failed. Nil: every rule its conditions
+	// select.
+	touches func(*work) bool
 
 	RuleConds          Conditions[RuleCondition]
 	FieldConds         Conditions[FieldCondition]

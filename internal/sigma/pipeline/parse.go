@@ -355,6 +355,34 @@ var unsupported = map[string]string{
 	"nest":                          "nested processing items are not implemented",
 }
 
+// touches says which detection items an unsupported transformation
+// would change, where pySigma's changes only some: query expression
+// placeholders only the placeholders they handle (include, exclude), and
+// hashes_fields only the Hashes (or Hash) field.
+func (ps *parser) touches(typ string, params map[string]*yaml.Node, what string) func(*work) bool {
+	switch typ {
+	case "query_expression_placeholders":
+		inc, _ := ps.scalars(params["include"], what+".include")
+		exc, _ := ps.scalars(params["exclude"], what+".exclude")
+		return func(w *work) bool {
+			if !w.expand || w.raw {
+				return false
+			}
+			for _, v := range w.values {
+				for _, m := range placeholderRE.FindAllStringSubmatch(v, -1) {
+					if (len(inc) == 0 || contains(inc, m[1])) && !contains(exc, m[1]) {
+						return true
+					}
+				}
+			}
+			return false
+		}
+	case "hashes_fields":
+		return func(w *work) bool { return contains(w.fields, "Hashes") || contains(w.fields, "Hash") }
+	}
+	return nil
+}
+
 var commonItemKeys = map[string]bool{
 	"id": true, "type": true,
 	"rule_conditions": true, "rule_cond_op": true, "rule_cond_not": true, "rule_cond_expr": true,
@@ -403,6 +431,7 @@ func (ps *parser) item(n *yaml.Node, field string, p *Pipeline) *Item {
 	}
 	if r, ok := unsupported[it.Type]; ok {
 		it.Unsupported = r
+		it.touches = ps.touches(it.Type, params, what)
 		return it
 	}
 	t := ps.transformation(it, params, keys, what)
