@@ -18,6 +18,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/vigil-health/vigil/internal/events"
+	"github.com/vigil-health/vigil/internal/flatjson"
 )
 
 // Files (`vigil events import FILE…`): JSON lines, a JSON array, CSV with
@@ -275,10 +276,10 @@ func jsonDepth(b []byte, depth int, inStr, escape bool) (int, bool, bool) {
 			if q < 0 {
 				// The string goes on past this line: carry an escape
 				// left open by a trailing odd run of backslashes.
-				return depth, true, oddBackslashes(b[i:])
+				return depth, true, flatjson.EscapesNext(b[i:])
 			}
 			q += i
-			if oddBackslashes(b[i:q]) {
+			if flatjson.EscapesNext(b[i:q]) {
 				i = q + 1
 				continue
 			}

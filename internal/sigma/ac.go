@@ -13,9 +13,9 @@ const acMinNeedles = 4
 // field once per fragment was the largest cost of matching. Bytes that
 // occur in no needle share one class, so the table is states × classes.
 type acSearcher struct {
-	class   [256]uint8
-	fold    [256]uint8 // class of the byte lower-cased (ASCII), for folding text
-	nclass  int
+	class  [256]uint8
+	fold   [256]uint8 // class of the byte lower-cased (ASCII), for folding text
+	nclass int
 	// delta is state*nclass + class → the next state's row offset
 	// (state*nclass), so the scan multiplies nothing; a state where a
 	// needle ends (there or at a suffix) is stored complemented (^row),
