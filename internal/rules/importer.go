@@ -83,7 +83,7 @@ func (s *Service) ImportPath(ctx context.Context, sc scope.Scope, p, pack, note 
 		if err != nil {
 			return ImportReport{}, fault.Invalidf("path", "%s is not a zip archive Vigil can read: %v", p, err)
 		}
-		defer z.Close()
+		defer func() { _ = z.Close() }() // read only
 		files, err = readFS(z, ".")
 	default:
 		var b []byte
@@ -117,7 +117,7 @@ func readLimited(p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	return readAllLimited(f, p)
 }
 
