@@ -155,3 +155,30 @@ func testLiveStoredRules(t *testing.T, dbURL string) {
 		t.Errorf("%d rules running after the rule was disabled everywhere", n)
 	}
 }
+
+// TestStoredRulesFromAnotherProcess: a rule imported by another process
+// on the same data directory (a CLI command beside a server with an
+// embedded bus, which cannot tell the server) runs on the server within
+// RulesCheckInterval and a little.
+func TestStoredRulesFromAnotherProcess(t *testing.T) {
+	s := startWith(t, func(c *config.Config) { c.Analytics = "off" })
+	cli, err := Open(context.Background(), s.Config, nil, MigrateAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := cli.Rules.Import(context.Background(), scope.System("cli"), "tests", "", []rules.File{{Name: "mimikatz.yml", Data: []byte(storedRule)}}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for {
+		if n, _ := s.Detection.RuleCounts(); n == 1 {
+			t.Logf("the server ran the other process's rule %v after its import", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if time.Since(start) > RulesCheckInterval+5*time.Second {
+			t.Fatalf("the server did not pick up a rule imported by another process")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
