@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -321,31 +320,6 @@ func (e *env) rulesResetCmd() *cobra.Command {
 	return c
 }
 
-// parseExpiry reads "30d", "12h", "2w" or an RFC 3339 time or date.
-func parseExpiry(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, usagef("--expires is required: an exception lasts a set time (e.g. 30d)")
-	}
-	if n, err := strconv.Atoi(s[:len(s)-1]); err == nil && n > 0 {
-		switch s[len(s)-1] {
-		case 'd':
-			return now.AddDate(0, 0, n), nil
-		case 'w':
-			return now.AddDate(0, 0, 7*n), nil
-		case 'h':
-			return now.Add(time.Duration(n) * time.Hour), nil
-		}
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, usagef("--expires %q: want a duration such as 30d, 2w or 12h, or a date such as 2027-01-31", s)
-}
-
 func (e *env) rulesExceptCmd() *cobra.Command {
 	var in rules.NewException
 	var matches []string
@@ -376,7 +350,10 @@ expiry (at most a year ahead), after which it stops applying by itself.
 			if len(in.Match) == 0 {
 				return usagef("--match FIELD=VALUE is required (once or more)")
 			}
-			t, err := parseExpiry(expires, time.Now())
+			if strings.TrimSpace(expires) == "" {
+				return usagef("--expires is required: an exception lasts a set time (e.g. 30d)")
+			}
+			t, err := rules.ParseExpiry(expires, time.Now())
 			if err != nil {
 				return err
 			}

@@ -96,22 +96,6 @@ func (s *Service) ImportPath(ctx context.Context, sc scope.Scope, p, pack, note 
 	return s.Import(ctx, sc, pack, note, files)
 }
 
-// ImportZip imports the rule files of a zip archive held in memory.
-func (s *Service) ImportZip(ctx context.Context, sc scope.Scope, data []byte, pack, note string) (ImportReport, error) {
-	if err := mayChangeAll(sc); err != nil {
-		return ImportReport{}, err
-	}
-	z, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return ImportReport{}, fault.Invalidf("file", "not a zip archive Vigil can read: %v", err)
-	}
-	files, err := readFS(z, ".")
-	if err != nil {
-		return ImportReport{}, fault.Invalidf("file", "%v", err)
-	}
-	return s.Import(ctx, sc, pack, note, files)
-}
-
 func readLimited(p string) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
@@ -499,4 +483,28 @@ func (s *Service) Save(ctx context.Context, sc scope.Scope, in SaveRequest) (Rul
 	}
 	d, err := s.Get(ctx, sc, p.id)
 	return d.Rule, err
+}
+
+// Uploaded turns uploaded files into rule files: a zip archive gives the
+// rule files under it (named by their path in it), a *.yml or *.yaml file
+// itself; anything else is refused, naming the file.
+func Uploaded(name string, data []byte) ([]File, error) {
+	switch ext := strings.ToLower(path.Ext(name)); ext {
+	case ".zip":
+		z, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return nil, fault.Invalidf("files", "%s is not a zip archive Vigil can read: %v", name, err)
+		}
+		files, err := readFS(z, ".")
+		if err != nil {
+			return nil, fault.Invalidf("files", "%s: %v", name, err)
+		}
+		return files, nil
+	case ".yml", ".yaml":
+		if len(data) > MaxFileBytes {
+			return nil, fault.Invalidf("files", "%s is larger than %d bytes", name, MaxFileBytes)
+		}
+		return []File{{Name: path.Base(name), Data: data}}, nil
+	}
+	return nil, fault.Invalidf("files", "%s: send Sigma rule files (.yml, .yaml) or a zip archive of them", name)
 }

@@ -182,6 +182,10 @@ type OrgSetting struct {
 	UpdatedBy string    `json:"updated_by"`
 }
 
+// Runs is "on" or "off" when the organisation decides, "inherit" when it
+// follows the global setting.
+func (o OrgSetting) Runs() string { return onOff(o.Enabled) }
+
 // Match is one field=value of an exception.
 type Match struct {
 	Field string `json:"field"`

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,9 +106,9 @@ func onOff(b *bool) string {
 	case b == nil:
 		return "inherit"
 	case *b:
-		return "enabled"
+		return "on"
 	}
-	return "disabled"
+	return "off"
 }
 
 // SetEnabled enables or disables rule id for every organisation (org "")
@@ -201,6 +202,32 @@ func ParseMatch(s string) (Match, error) {
 		return Match{}, fault.Invalidf("match", "%q: want field=value, e.g. Image=C:\\Tools\\backup.exe", s)
 	}
 	return Match{Field: f, Value: v}, nil
+}
+
+// ParseExpiry reads an exception's expiry as people write it: a duration
+// from now ("30d", "2w", "12h") or a date or time ("2027-01-31",
+// RFC 3339).
+func ParseExpiry(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if len(s) > 1 {
+		if n, err := strconv.Atoi(s[:len(s)-1]); err == nil && n > 0 && n <= 10000 {
+			switch s[len(s)-1] {
+			case 'd':
+				return now.AddDate(0, 0, n), nil
+			case 'w':
+				return now.AddDate(0, 0, 7*n), nil
+			case 'h':
+				return now.Add(time.Duration(n) * time.Hour), nil
+			}
+		}
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fault.Invalidf("expires", "%q: want a duration such as 30d, 2w or 12h, or a date such as 2027-01-31", s)
 }
 
 // AddException adds an exception to rule id.
