@@ -95,7 +95,7 @@ type ruleData struct {
 }
 
 func (w *Web) rulePage(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
-	w.renderRule(rw, r, sc, http.StatusOK, r.PathValue("id"), &form{Values: map[string]string{"org": w.rulesOrg(r, sc), "expires": "30d"}, Errors: map[string]string{}})
+	w.renderRule(rw, r, sc, http.StatusOK, r.PathValue("id"), &form{Values: map[string]string{"org": w.rulesOrg(r, sc), "exorg": w.rulesOrg(r, sc), "expires": "30d"}, Errors: map[string]string{}})
 }
 
 func (w *Web) renderRule(rw http.ResponseWriter, r *http.Request, sc scope.Scope, status int, id string, f *form) {
@@ -140,7 +140,7 @@ func backTo(f *form, id string) string {
 
 func (w *Web) ruleSettings(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	id := r.PathValue("id")
-	f := newForm(r, "org", "enabled", "level", "back", "expires")
+	f := newForm(r, "org", "enabled", "level", "back", "expires", "exorg")
 	org := f.V("org")
 	if f.V("scope") == "all" || r.PostFormValue("scope") == "all" {
 		org = ""
@@ -153,7 +153,7 @@ func (w *Web) ruleSettings(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 	default:
 		err = fault.Invalidf("enabled", "want on or off")
 	}
-	if err == nil && r.PostForm.Has("level") {
+	if err == nil && f.V("level") != "" {
 		level := f.V("level")
 		if level == "none" {
 			level = ""
@@ -169,7 +169,7 @@ func (w *Web) ruleSettings(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 
 func (w *Web) ruleReset(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	id := r.PathValue("id")
-	f := newForm(r, "org", "back", "expires")
+	f := newForm(r, "org", "back", "expires", "exorg")
 	if err := w.o.Rules.ResetOrg(r.Context(), sc, id, f.V("org")); err != nil {
 		w.ruleFormError(rw, r, sc, id, f, err)
 		return
@@ -179,8 +179,8 @@ func (w *Web) ruleReset(rw http.ResponseWriter, r *http.Request, sc scope.Scope)
 
 func (w *Web) ruleAddException(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	id := r.PathValue("id")
-	f := newForm(r, "org", "match", "owner", "reason", "expires", "scope")
-	in := rules.NewException{RuleID: id, Org: f.V("org"), Owner: f.V("owner"), Reason: f.V("reason")}
+	f := newForm(r, "exorg", "match", "owner", "reason", "expires", "scope", "org")
+	in := rules.NewException{RuleID: id, Org: f.V("exorg"), Owner: f.V("owner"), Reason: f.V("reason")}
 	if f.V("scope") == "all" {
 		in.Org = ""
 	}
@@ -321,4 +321,3 @@ func (w *Web) renderRuleEdit(rw http.ResponseWriter, r *http.Request, sc scope.S
 	p.D = d
 	w.render(rw, r, status, "rule_edit", p)
 }
-

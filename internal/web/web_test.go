@@ -34,6 +34,7 @@ import (
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/savedview"
+	"github.com/vigil-health/vigil/internal/rules"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/sigma"
 	"github.com/vigil-health/vigil/internal/store"
@@ -88,6 +89,8 @@ type env struct {
 	events events.Store
 	// notify and its cases (with envOptions.supply): notify_test.go.
 	notify *reportsEnv
+	// rules is set with envOptions.rules.
+	rules *rules.Service
 }
 
 type syncBuffer struct {
@@ -129,6 +132,8 @@ type envOptions struct {
 	coverage []*sigma.Rule
 	// coverageHits are the alerts per technique the page shows.
 	coverageHits map[string]int64
+	// rules adds the detection rules pages (rules_test.go).
+	rules bool
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
@@ -146,6 +151,9 @@ func newEnv(t *testing.T, eo envOptions) *env {
 		if !eo.supply && !eo.cases {
 			sets = append(sets, savedview.Migrations())
 		}
+	}
+	if eo.rules {
+		sets = append(sets, rules.Migrations())
 	}
 	db := storetest.SQLite(t, sets...)
 	logs := &syncBuffer{}
@@ -216,6 +224,12 @@ func newEnv(t *testing.T, eo envOptions) *env {
 		if o.EventSearches, err = events.NewSearches(views, nil); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if eo.rules {
+		if e.rules, err = rules.New(rules.Options{DB: db, Audit: al, Orgs: orgs}); err != nil {
+			t.Fatal(err)
+		}
+		o.Rules = e.rules
 	}
 	if eo.ingest {
 		h, err := ingest.NewHealth(ingest.HealthOptions{Metrics: ingest.NewMetrics(), Paths: orgs.Paths, Root: org.RootCode})
