@@ -1105,8 +1105,12 @@ func TestErrorPages(t *testing.T) {
 // partials.html defines reached from a rendered page. checkNoInline runs
 // on all of them.
 func TestEveryPageRenders(t *testing.T) {
-	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true, ingest: true, coverage: []*sigma.Rule{}})
+	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true, ingest: true, coverage: []*sigma.Rule{}, rules: true})
 	pagesWithCases := casePagePaths(t, e)
+	if _, err := e.rules.Import(context.Background(), scope.System("test"), "tests", "", []rules.File{{Name: "r.yml", Data: []byte(pageRule)}}); err != nil {
+		t.Fatal(err)
+	}
+	pagesWithCases["/rules"], pagesWithCases["/rules/"+pageRuleID], pagesWithCases["/rules/"+pageRuleID+"/edit"], pagesWithCases["/rules/new"] = "rules", "rule", "rule_edit", "rule_edit"
 	if err := e.events.Append(context.Background(), []events.Event{{ID: "0123456789abcdef0123456789abcdef", Org: "RR8", ReceivedAt: time.Now().UTC(), EventTime: time.Now().UTC(),
 		Source: events.Source{Protocol: "file", Host: "ws1"}, Fields: map[string]any{"EventID": float64(1), "CommandLine": "cmd.exe"}, Raw: "raw text"}}); err != nil {
 		t.Fatal(err)
@@ -1187,6 +1191,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"alerts": inboxData{}, "alert": alertData{}, "cases": caseListData{}, "case": caseData{}, "case_new": caseNewData{},
 		"account_notifications": notifySettingsData{}, "kpis": kpiData{}, "events": eventsData{}, "event": eventData{E: events.Event{}},
 		"ingest": ingestData{}, "hunt": huntData{}, "coverage": coverageData{},
+		"rules": rulesData{}, "rule": ruleData{}, "rule_edit": ruleEditData{},
 	}
 	for _, n := range append(pageNames, casePageNames...) {
 		var buf bytes.Buffer
