@@ -228,7 +228,7 @@ func (s *Server) startDetection(ctx context.Context) error {
 // change no one announced (a CLI command beside an embedded bus).
 func (s *Server) watchStoredRules(ctx context.Context, d *Detection) {
 	reload := func(why string) {
-		if err := s.ReloadRules(); err != nil {
+		if err := s.reloadStored(); err != nil {
 			s.Log.Error("detection: the stored rules changed but were not reloaded; the previous ones stay", "why", why, "err", err)
 		}
 	}
@@ -414,6 +414,32 @@ func (s *Server) ReloadRules() error {
 		return d.consume()
 	}
 	return nil
+}
+
+// reloadStored follows a change of the stored rules: when the rule texts
+// to run are the ones running (a change of settings or exceptions, or of
+// a rule that runs nowhere) it swaps in the new settings at once;
+// otherwise it loads everything again (1 to 2 s for SigmaHQ's 3,141
+// rules).
+func (s *Server) reloadStored() error {
+	d := s.Detection
+	d.reload.Lock()
+	set, err := s.Rules.Snapshot(context.Background())
+	if err != nil {
+		d.reload.Unlock()
+		return err
+	}
+	d.mu.Lock()
+	same := d.stored != nil && d.stored.Texts == set.Texts
+	if same {
+		d.stored = set
+	}
+	d.mu.Unlock()
+	d.reload.Unlock()
+	if same {
+		return nil
+	}
+	return s.ReloadRules()
 }
 
 // detect runs the rules over a batch and publishes its alerts. Each match

@@ -2,6 +2,8 @@ package rules
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"database/sql"
 	"fmt"
 	"path"
@@ -20,6 +22,10 @@ import (
 type Set struct {
 	// Generation is the Service's generation the set was read at.
 	Generation int64
+	// Texts identifies the rule texts the set runs (a hash of each
+	// file's name and SHA-256): two sets with equal Texts load the same
+	// rules, so a change of settings alone needs no recompiling.
+	Texts      string
 	files      fstest.MapFS
 	rules      map[string]ruleSetting
 	orgs       map[[2]string]orgRule
@@ -71,14 +77,15 @@ func (s *Service) Snapshot(ctx context.Context) (*Set, error) {
 	if err := rows.Close(); err != nil {
 		return nil, err
 	}
-	rows, err = q.QueryContext(ctx, `SELECT id, pack, path, yaml, enabled, level_override FROM sigma_rules ORDER BY id`)
+	rows, err = q.QueryContext(ctx, `SELECT id, pack, path, yaml, sha256, enabled, level_override FROM sigma_rules ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("rules: snapshot: %w", err)
 	}
+	texts := sha256.New()
 	for rows.Next() {
-		var id, pack, p, text, level string
+		var id, pack, p, text, sum, level string
 		var en int
-		if err := rows.Scan(&id, &pack, &p, &text, &en, &level); err != nil {
+		if err := rows.Scan(&id, &pack, &p, &text, &sum, &en, &level); err != nil {
 			_ = rows.Close()
 			return nil, err
 		}
@@ -86,9 +93,12 @@ func (s *Service) Snapshot(ctx context.Context) (*Set, error) {
 		if en == 1 || enabledSomewhere[id] {
 			// Named by pack and file, so an alert's rule_file says where
 			// the rule came from; the id keeps two packs' files apart.
-			set.files[path.Join(safeName(pack), id, path.Base(p))] = &fstest.MapFile{Data: []byte(text)}
+			name := path.Join(safeName(pack), id, path.Base(p))
+			set.files[name] = &fstest.MapFile{Data: []byte(text)}
+			fmt.Fprintf(texts, "%s\x00%s\n", name, sum)
 		}
 	}
+	set.Texts = hex.EncodeToString(texts.Sum(nil))
 	if err := rows.Close(); err != nil {
 		return nil, err
 	}
