@@ -3,8 +3,8 @@ package rules
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"path"
 	"strconv"
