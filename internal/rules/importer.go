@@ -453,6 +453,8 @@ func (s *Service) Save(ctx context.Context, sc scope.Scope, in SaveRequest) (Rul
 		switch {
 		case !exists && in.ID != "":
 			return fault.NotFoundf("rule %s not found", in.ID)
+		case exists && in.ID == "":
+			return fault.Conflictf("a rule with id %s exists already: edit that rule, or give the new one another id", p.id)
 		case exists && in.BaseVersion != version:
 			return fault.Conflictf("rule %s is at version %d, and the edit began from version %d: reload it and edit again", p.id, version, in.BaseVersion)
 		case exists && sum == p.sum:

@@ -475,6 +475,9 @@ func TestSave(t *testing.T) {
 		if err != nil || r.ID != "c0ffee00-0000-4000-8000-000000000002" || r.Pack != LocalPack || r.Version != 1 {
 			t.Errorf("new rule: %+v %v", r, err)
 		}
+		if _, err := e.svc.Save(ctx, e.nadia, SaveRequest{YAML: newRule}); !errors.Is(err, fault.ErrConflict) {
+			t.Errorf("a new rule with a stored id: %v", err)
+		}
 		d, _ = e.svc.Get(ctx, e.nadia, whoamiID)
 		if len(d.Versions) != 2 || d.Versions[0].Note != "raise it" {
 			t.Errorf("history: %+v", d.Versions)

@@ -158,8 +158,8 @@ type Decision struct {
 
 // Decide says whether a match of rule id (level its own level) on ev of
 // organisation org is raised, and at which level, at time now. A rule the
-// store does not hold (given only to --rules) follows its own level and
-// is raised unless the store holds settings or exceptions for its id.
+// store does not hold (given only to --rules) has no settings or
+// exceptions: it is raised at its own level.
 func (set *Set) Decide(id, level, org string, ev sigma.Event, now time.Time) Decision {
 	d := Decision{Raise: true, Level: level}
 	if set == nil {
