@@ -184,24 +184,31 @@ func (s *Service) validate(f File) (parsed, error) {
 			return parsed{}, err
 		}
 	}
+	// The key: the first correlation with an id (what raises alerts),
+	// else the first rule with one, else the first filter with one.
 	p := parsed{file: f}
-	switch {
-	case len(col.Correlations) > 0:
-		c := col.Correlations[0]
-		p.id = c.ID
-		p.meta = &sigma.Rule{ID: c.ID, Title: c.Title, Level: c.Level, Status: c.Status, Author: c.Author, Tags: c.Tags}
-	case len(col.Rules) > 0:
-		p.meta = col.Rules[0]
-		p.id = p.meta.ID
-	case len(col.Filters) > 0:
-		x := col.Filters[0]
-		p.id = x.ID
-		p.meta = &sigma.Rule{ID: x.ID, Title: x.Title, Status: "filter"}
-	default:
-		return parsed{}, &sigma.Error{File: f.Name, Msg: "no rule in the file"}
+	for _, c := range col.Correlations {
+		if c.ID != "" {
+			p.id = c.ID
+			p.meta = &sigma.Rule{ID: c.ID, Title: c.Title, Level: c.Level, Status: c.Status, Author: c.Author, Tags: c.Tags}
+			break
+		}
+	}
+	for _, r := range col.Rules {
+		if p.meta == nil && r.ID != "" {
+			p.id, p.meta = r.ID, r
+		}
+	}
+	for _, x := range col.Filters {
+		if p.meta == nil && x.ID != "" {
+			p.id, p.meta = x.ID, &sigma.Rule{ID: x.ID, Title: x.Title, Status: "filter"}
+		}
+	}
+	if p.meta == nil {
+		p.meta = &sigma.Rule{}
 	}
 	if p.id == "" {
-		return parsed{}, &sigma.Error{File: f.Name, Msg: "the rule has no id: a stored rule is known by its Sigma id (a UUID); add one"}
+		return parsed{}, &sigma.Error{File: f.Name, Msg: "no rule in the file has an id: a stored rule is known by its Sigma id (a UUID); add one"}
 	}
 	if !validID(p.id) {
 		return parsed{}, &sigma.Error{File: f.Name, Msg: fmt.Sprintf("id %q: want at most %d letters, digits, '.', '_' or '-' (a UUID)", p.id, MaxID)}

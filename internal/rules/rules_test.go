@@ -489,3 +489,74 @@ func isInvalid(err error) bool {
 	var inv *fault.Invalid
 	return errors.As(err, &inv)
 }
+
+// correlationFile is a Sigma file of several documents: two rules, a
+// correlation without an id that feeds one with an id (the one that raises
+// alerts), as the correlation specification writes them.
+const correlationFile = `title: Failed logon
+name: failed_logon
+logsource:
+  product: windows
+  service: security
+detection:
+  sel:
+    EventID: 4625
+  condition: sel
+---
+title: Successful logon
+name: successful_logon
+logsource:
+  product: windows
+  service: security
+detection:
+  sel:
+    EventID: 4624
+  condition: sel
+---
+title: Ten failed logons
+name: many_failed_logons
+correlation:
+  type: event_count
+  rules: [failed_logon]
+  group-by: [TargetUserName]
+  timespan: 5m
+  condition:
+    gte: 10
+---
+title: Password guessed
+id: c0ae1a7e-0000-4000-8000-000000000001
+level: critical
+author: Vigil tests
+correlation:
+  type: temporal_ordered
+  rules: [many_failed_logons, successful_logon]
+  group-by: [TargetUserName]
+  timespan: 5m
+`
+
+// A file of several documents is one stored rule known by its first
+// correlation with an id; detection loads its rules and correlations
+// together. A file in which nothing has an id is refused.
+func TestImportCorrelationFile(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		noID := strings.Replace(strings.Replace(broken, "|nosuchmodifier", "", 1), "id: 0b0b0b0b-0000-4000-8000-000000000001\n", "", 1)
+		rep, err := e.svc.Import(ctx, e.nadia, "tests", "", []File{{Name: "guessed.yml", Data: []byte(correlationFile)}, {Name: "noid.yml", Data: []byte(noID)}})
+		if err != nil || len(rep.Added) != 1 || rep.Added[0] != "c0ae1a7e-0000-4000-8000-000000000001" || len(rep.Failed) != 1 ||
+			!strings.Contains(rep.Failed[0].Error(), "noid.yml: no rule in the file has an id") {
+			t.Fatalf("import: %+v %v", rep, err)
+		}
+		d, err := e.svc.Get(ctx, e.nadia, "c0ae1a7e-0000-4000-8000-000000000001")
+		if err != nil || d.Title != "Password guessed" || d.Level != "critical" || d.Author != "Vigil tests" {
+			t.Errorf("stored: %+v %v", d.Rule, err)
+		}
+		set, err := e.svc.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := set.Corpus(sigma.Options{})
+		if err != nil || len(c.Rules) != 2 || len(c.Correlations) != 2 || len(c.Failed) != 0 {
+			t.Errorf("corpus: %d rules, %d correlations, %v failed (%v)", len(c.Rules), len(c.Correlations), c.Failed, err)
+		}
+	})
+}
