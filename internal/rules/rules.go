@@ -5,8 +5,9 @@
 // reason and an expiry, and hit statistics with a noisiest-rules report.
 //
 // A stored rule is one Sigma file, known by its Sigma id: the id of the
-// file's correlation rule when it holds one (the correlation is what
-// raises alerts; its rules travel with it), else of its first rule.
+// file's first correlation rule that has one (the correlation is what
+// raises alerts; its rules travel with it), else of its first rule (or
+// filter) that has one.
 // Every rule is validated with internal/sigma before it is stored; a file
 // that does not load is reported with its file, line and reason and
 // stored nowhere. Re-importing unchanged text makes no new version.

@@ -2,8 +2,8 @@
 -- history, per-organisation settings, exceptions and hit statistics.
 -- docs/sigma.md ("Rule management") and ADR 0009 decision 5 explain it.
 --
--- A rule is one Sigma file, known by its Sigma id (the id of its
--- correlation when the file holds one, else of its first rule). Its
+-- A rule is one Sigma file, known by its Sigma id (the id of its first
+-- correlation that has one, else of its first rule or filter). Its
 -- current text is in sigma_rules; every text it ever had, with who, when
 -- and why, in sigma_rule_versions. Times are UTC text with nine
 -- fractional digits (comparing the text compares the times). Booleans are
