@@ -560,3 +560,54 @@ func TestImportCorrelationFile(t *testing.T) {
 		}
 	})
 }
+
+// An exception's values: case-insensitive, '*' any run of characters,
+// nothing else special (Windows paths keep their backslashes), numbers
+// as events.FieldText writes them, lists by any item.
+func TestExceptionValues(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want string
+		ok   bool
+	}{
+		{`C:\Tools\Backup.EXE`, `c:\tools\backup.exe`, true},
+		{`C:\Tools\Backup.EXE`, `C:\Tools\*.exe`, true},
+		{`C:\Tools\Backup.EXE`, `C:\Windows\*`, false},
+		{`C:\Tools\Backup.EXE`, `*backup*`, true},
+		{`C:\Tools\Backup.EXE`, `*`, true},
+		{"abcabc", "a*c*c", true},
+		{"abc", "a*b*c*d", false},
+		{"ab", "ab*b", false},
+		{"", "", true},
+		{"x", "", false},
+		{float64(4624), "4624", true},
+		{float64(4624), "46*", true},
+		{true, "TRUE", true},
+		{[]any{"svc_a", "svc_backup"}, "svc_b*", true},
+		{[]any{"svc_a"}, "svc_b*", false},
+		{nil, "", true},
+		{`a?[b]`, `a?[b]`, true},
+	} {
+		if got := valueMatches(c.v, c.want); got != c.ok {
+			t.Errorf("%#v against %q: %v, want %v", c.v, c.want, got, c.ok)
+		}
+	}
+	if _, err := ParseMatch("=x"); !isInvalid(err) {
+		t.Errorf("a match without a field: %v", err)
+	}
+	if m, err := ParseMatch(`CommandLine=a=b`); err != nil || m.Field != "CommandLine" || m.Value != "a=b" {
+		t.Errorf("a value holding '=': %+v %v", m, err)
+	}
+	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	for s, want := range map[string]time.Time{"30d": now.AddDate(0, 0, 30), "2w": now.AddDate(0, 0, 14), "12h": now.Add(12 * time.Hour),
+		"2027-01-31": time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)} {
+		if got, err := ParseExpiry(s, now); err != nil || !got.Equal(want) {
+			t.Errorf("ParseExpiry(%q) = %v %v, want %v", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "soon", "0d", "-3d", "d"} {
+		if _, err := ParseExpiry(s, now); !isInvalid(err) {
+			t.Errorf("ParseExpiry(%q): %v, want invalid", s, err)
+		}
+	}
+}
