@@ -29,6 +29,7 @@ import (
 	"github.com/vigil-health/vigil/internal/jsonstream"
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/rules"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
 )
@@ -54,6 +55,8 @@ type Options struct {
 	// EventSearches, when set with Events, adds each person's saved
 	// event searches.
 	EventSearches *events.Searches
+	// Rules, when set, adds Sigma rule management under /rules.
+	Rules *rules.Service
 	// IngestHealth, when set, adds the ingest dashboard.
 	IngestHealth IngestHealth
 	Logger       *slog.Logger

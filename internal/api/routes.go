@@ -145,6 +145,9 @@ func (a *API) Register(rt *httpd.Router) {
 		a.registerEvents(rt)
 		a.registerHunts(rt)
 	}
+	if a.o.Rules != nil {
+		a.registerRules(rt)
+	}
 	if a.o.IngestHealth != nil {
 		a.registerIngestHealth(rt)
 	}

@@ -26,8 +26,10 @@ import (
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/rules"
 	"github.com/vigil-health/vigil/internal/savedview"
 	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/sigma"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/supply"
 )
@@ -37,7 +39,7 @@ var Version = "dev"
 
 // Migrations lists every domain's schema, in dependency order.
 func Migrations() []store.MigrationSet {
-	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), savedview.Migrations(), notify.Migrations(), events.Migrations()}
+	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), savedview.Migrations(), notify.Migrations(), events.Migrations(), rules.Migrations()}
 }
 
 // App holds the opened store and the domain services built on it.
@@ -66,6 +68,9 @@ type App struct {
 	Views *savedview.Service
 	// EventSearches are people's saved event searches.
 	EventSearches *events.Searches
+	// Rules is Sigma rule management: stored rules, their versions,
+	// per-organisation settings, exceptions and hit statistics (issue 17).
+	Rules *rules.Service
 	// Hasher bounds the process's concurrent password hashing
 	// (--password-hash-memory).
 	Hasher *auth.Hasher
@@ -231,6 +236,19 @@ func (a *App) build(ctx context.Context) error {
 	if a.EventSearches, err = events.NewSearches(a.Views, a.Now); err != nil {
 		return err
 	}
+	var ruleOpts sigma.Options
+	if a.Config.RulePlaceholders != "" {
+		ph, err := sigma.LoadPlaceholders(a.Config.RulePlaceholders)
+		if err != nil {
+			return fmt.Errorf("--rule-placeholders: %w", err)
+		}
+		ruleOpts.Placeholders = ph
+	}
+	if a.Rules, err = rules.New(rules.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Sigma: ruleOpts, Now: a.Now}); err != nil {
+		return err
+	}
+	// Every server runs the stored rules: tell the others of a change.
+	a.Rules.OnChange(func() { a.changes.changed(changedRules) })
 	// Open national incidents follow the register (cases/incidents.go).
 	a.Supply.OnChange(a.Cases.RegisterChanged)
 	a.Orgs.OnChange(a.Cases.RegisterChanged)

@@ -43,6 +43,7 @@ import (
 const (
 	changedOrgs   = "orgs"
 	changedSupply = "supply"
+	changedRules  = "rules" // stored Sigma rules or their settings (detect.go)
 )
 
 // changeSubject is where a deployment's notices of kind go; kind "*" is

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,8 +41,11 @@ type Server struct {
 	Ingest *ingest.Service
 	// IngestHealth is the ingest dashboard and silent-source check.
 	IngestHealth *ingest.Health
-	// Detection is live Sigma detection (detect.go), nil without --rules.
+	// Detection is live Sigma detection (detect.go): the rules of --rules
+	// and the stored rules (internal/rules), and the analytics.
 	Detection *Detection
+	// rulesNotice reloads the rules on another process's notice.
+	rulesNotice atomic.Pointer[func()]
 	// attack is --attack's matrix for the coverage page, nil without.
 	attack   *attack.Matrix
 	Addr     string // the address actually listened on
@@ -87,6 +91,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		case changedOrgs, changedSupply:
 			a.Supply.Invalidate()
 			a.Cases.RegisterChanged()
+		case changedRules:
+			if fn := s.rulesNotice.Load(); fn != nil {
+				(*fn)()
+			}
 		}
 	})
 	if err != nil {
@@ -164,7 +172,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	s.registerOps(reg)
-	ao := api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Reports: a.Reports, Notify: a.Notify, Events: a.Events, EventSearches: a.EventSearches, Logger: log, Version: Version}
+	ao := api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Reports: a.Reports, Notify: a.Notify, Events: a.Events, EventSearches: a.EventSearches, Rules: a.Rules, Logger: log, Version: Version}
 	if s.IngestHealth != nil {
 		ao.IngestHealth = s.IngestHealth
 	}

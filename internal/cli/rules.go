@@ -14,12 +14,18 @@ import (
 func (e *env) rulesCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "rules",
-		Short: "Check Sigma detection rules",
+		Short: "Check, import and manage Sigma detection rules",
 		Long: `Sigma rules are Vigil's detection content (SigmaHQ's corpus or your own). 'vigil rules check'
 reads rule files and directories and reports, for every rule Vigil cannot run, the file, line
-and exact reason; 'vigil hunt' runs rules over files of events.`,
+and exact reason; 'vigil hunt' runs rules over files of events.
+
+Rules imported into the store ('vigil rules import') run live on every server, with their
+history of versions; each can be enabled or disabled and given another level for every
+organisation or for one, carry exceptions with an owner and an expiry, and is counted in the
+hit statistics ('vigil rules noisy'). Files given to 'vigil serve --rules' run as well.`,
 	}
-	c.AddCommand(e.rulesCheckCmd())
+	c.AddCommand(e.rulesCheckCmd(), e.rulesImportCmd(), e.rulesListCmd(), e.rulesShowCmd(), e.rulesEnableCmd(true), e.rulesEnableCmd(false),
+		e.rulesLevelCmd(), e.rulesResetCmd(), e.rulesExceptCmd(), e.rulesUnexceptCmd(), e.rulesNoisyCmd())
 	return c
 }
 

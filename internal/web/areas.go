@@ -36,6 +36,9 @@ func (w *Web) areas() []area {
 		out = append(out, area{Key: "events", Label: "Events", Href: "/events", handler: w.eventsSearch, shown: readsOrgs},
 			area{Key: "hunt", Label: "Hunt", Href: "/hunt", handler: w.huntPage, shown: readsOrgs})
 	}
+	if w.o.Rules != nil {
+		out = append(out, area{Key: "rules", Label: "Rules", Href: "/rules", handler: w.rulesList, shown: readsOrgs})
+	}
 	if w.o.Coverage != nil {
 		out = append(out, area{Key: "coverage", Label: "ATT&CK coverage", Href: "/coverage", handler: w.coveragePage, shown: readsOrgs})
 	}

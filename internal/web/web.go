@@ -40,6 +40,7 @@ import (
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/rules"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/sigma"
 	"github.com/vigil-health/vigil/internal/supply"
@@ -102,6 +103,10 @@ type Options struct {
 	// the live rules laid over ATT&CK with the alerts they raised that
 	// the caller may read.
 	Coverage func(ctx context.Context, sc scope.Scope) (sigma.Coverage, error)
+	// Rules, when set, adds the detection rules pages (rules.go): the
+	// stored Sigma rules, their settings per organisation, exceptions,
+	// history, the noisiest rules and the rule editor.
+	Rules *rules.Service
 }
 
 // Web holds the parsed templates and the static assets.
@@ -132,7 +137,7 @@ var pageNames = []string{
 	"suppliers", "supply_register", "supply_supplier", "supply_product", "supply_impact", "supply_concentration",
 	"supply_graph", "supply_map", "supply_import", "supply_boundaries",
 	"account_notifications", "kpis", "events", "event",
-	"ingest", "hunt", "coverage",
+	"ingest", "hunt", "coverage", "rules", "rule", "rule_edit",
 }
 
 // New parses every template and hashes every asset once, so a broken
@@ -291,6 +296,9 @@ func (w *Web) Register(rt *httpd.Router) {
 	if w.o.Cases != nil {
 		w.registerCases(h)
 		w.registerIncidents(h)
+	}
+	if w.o.Rules != nil {
+		w.registerRules(h)
 	}
 	if w.o.Events != nil {
 		h("GET", "/events/{id}", authd, "One event: raw text beside its parsed fields", w.eventPage)

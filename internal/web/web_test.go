@@ -33,6 +33,7 @@ import (
 	"github.com/vigil-health/vigil/internal/ingest"
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
+	"github.com/vigil-health/vigil/internal/rules"
 	"github.com/vigil-health/vigil/internal/savedview"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/sigma"
@@ -88,6 +89,8 @@ type env struct {
 	events events.Store
 	// notify and its cases (with envOptions.supply): notify_test.go.
 	notify *reportsEnv
+	// rules is set with envOptions.rules.
+	rules *rules.Service
 }
 
 type syncBuffer struct {
@@ -129,6 +132,8 @@ type envOptions struct {
 	coverage []*sigma.Rule
 	// coverageHits are the alerts per technique the page shows.
 	coverageHits map[string]int64
+	// rules adds the detection rules pages (rules_test.go).
+	rules bool
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
@@ -146,6 +151,9 @@ func newEnv(t *testing.T, eo envOptions) *env {
 		if !eo.supply && !eo.cases {
 			sets = append(sets, savedview.Migrations())
 		}
+	}
+	if eo.rules {
+		sets = append(sets, rules.Migrations())
 	}
 	db := storetest.SQLite(t, sets...)
 	logs := &syncBuffer{}
@@ -216,6 +224,12 @@ func newEnv(t *testing.T, eo envOptions) *env {
 		if o.EventSearches, err = events.NewSearches(views, nil); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if eo.rules {
+		if e.rules, err = rules.New(rules.Options{DB: db, Audit: al, Orgs: orgs}); err != nil {
+			t.Fatal(err)
+		}
+		o.Rules = e.rules
 	}
 	if eo.ingest {
 		h, err := ingest.NewHealth(ingest.HealthOptions{Metrics: ingest.NewMetrics(), Paths: orgs.Paths, Root: org.RootCode})
@@ -1091,8 +1105,12 @@ func TestErrorPages(t *testing.T) {
 // partials.html defines reached from a rendered page. checkNoInline runs
 // on all of them.
 func TestEveryPageRenders(t *testing.T) {
-	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true, ingest: true, coverage: []*sigma.Rule{}})
+	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true, ingest: true, coverage: []*sigma.Rule{}, rules: true})
 	pagesWithCases := casePagePaths(t, e)
+	if _, err := e.rules.Import(context.Background(), scope.System("test"), "tests", "", []rules.File{{Name: "r.yml", Data: []byte(pageRule)}}); err != nil {
+		t.Fatal(err)
+	}
+	pagesWithCases["/rules"], pagesWithCases["/rules/"+pageRuleID], pagesWithCases["/rules/"+pageRuleID+"/edit"], pagesWithCases["/rules/new"] = "rules", "rule", "rule_edit", "rule_edit"
 	if err := e.events.Append(context.Background(), []events.Event{{ID: "0123456789abcdef0123456789abcdef", Org: "RR8", ReceivedAt: time.Now().UTC(), EventTime: time.Now().UTC(),
 		Source: events.Source{Protocol: "file", Host: "ws1"}, Fields: map[string]any{"EventID": float64(1), "CommandLine": "cmd.exe"}, Raw: "raw text"}}); err != nil {
 		t.Fatal(err)
@@ -1173,6 +1191,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"alerts": inboxData{}, "alert": alertData{}, "cases": caseListData{}, "case": caseData{}, "case_new": caseNewData{},
 		"account_notifications": notifySettingsData{}, "kpis": kpiData{}, "events": eventsData{}, "event": eventData{E: events.Event{}},
 		"ingest": ingestData{}, "hunt": huntData{}, "coverage": coverageData{},
+		"rules": rulesData{}, "rule": ruleData{}, "rule_edit": ruleEditData{},
 	}
 	for _, n := range append(pageNames, casePageNames...) {
 		var buf bytes.Buffer
