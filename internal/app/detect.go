@@ -285,18 +285,29 @@ func (s *Server) loadAttack() error {
 }
 
 // Coverage lays the live rules over ATT&CK, with the alerts the rules
-// raised in the last CoverageHitsWindow in organisations sc may read.
-func (s *Server) Coverage(ctx context.Context, sc scope.Scope) (sigma.Coverage, error) {
-	var rules []*sigma.Rule
+// raised in the last CoverageHitsWindow in organisations sc may read;
+// for org (one sc may read), only the rules enabled for it and the
+// alerts raised in it.
+func (s *Server) Coverage(ctx context.Context, sc scope.Scope, org string) (sigma.Coverage, error) {
+	if org != "" {
+		if _, err := s.Orgs.Get(ctx, sc, org); err != nil {
+			return sigma.Coverage{}, err
+		}
+	}
+	var running []*sigma.Rule
 	if d := s.Detection; d != nil {
 		d.mu.Lock()
 		if d.hunter != nil {
-			rules = d.hunter.RuleList()
+			for _, r := range d.hunter.RuleList() {
+				if org == "" || d.stored.EnabledFor(r.ID, org) {
+					running = append(running, r)
+				}
+			}
 		}
 		d.mu.Unlock()
 	}
 	hits := map[string]int64{}
-	f := cases.AlertFilter{Source: "sigma", Since: s.Now().Add(-CoverageHitsWindow), Limit: cases.MaxPage}
+	f := cases.AlertFilter{Source: "sigma", Org: org, Since: s.Now().Add(-CoverageHitsWindow), Limit: cases.MaxPage}
 	var read int64
 	for read < CoverageHitsMax {
 		as, next, err := s.Cases.ListAlerts(ctx, sc, f)
@@ -312,7 +323,9 @@ func (s *Server) Coverage(ctx context.Context, sc scope.Scope) (sigma.Coverage, 
 		}
 		f.After = next
 	}
-	return sigma.CoverageOf(s.attack, rules, hits), nil
+	c := sigma.CoverageOf(s.attack, running, hits)
+	c.Org = org
+	return c, nil
 }
 
 // AnalyticsSaveInterval is how often the analytics' state is saved.

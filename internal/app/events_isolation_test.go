@@ -90,8 +90,12 @@ func eventsIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChe
 			deny: 404},
 
 		// The pages: the same rules.
-		"GET /coverage": {attack: probe{path: "/coverage"},
-			own: own(alice, probe{path: "/coverage", want: []string{"ATT&amp;CK coverage", "Techniques with at least one rule"}}), deny: 200, seers: identities},
+		"GET /coverage": {attack: probe{path: "/coverage?org=RJZ", status: 404},
+			own: own(alice, probe{path: "/coverage?org=RJ1", want: []string{"ATT&amp;CK coverage for RJ1", "Techniques with at least one rule"}},
+				also(alice, probe{path: "/coverage", want: []string{"ATT&amp;CK coverage", "Techniques with at least one rule"}})),
+			// Another organisation's coverage is not found for those who
+			// may not read RJ1.
+			deny: 404, seers: rj1Readers, status: statuses(audrey, 200, nadia, 200)},
 		"GET /hunt": {attack: probe{path: "/hunt"},
 			own: own(alice, probe{path: "/hunt", want: []string{"Hunt stored events"}}), deny: 200, seers: identities},
 		"POST /hunt": {attack: probe{body: "action=hunt&since=3h&rules=" + url.QueryEscape("title: Isolation hunt\nlogsource:\n  product: windows\ndetection:\n  sel:\n    marker|endswith: '-value'\n  condition: sel\n")},

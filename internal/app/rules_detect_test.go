@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,7 @@ func testLiveStoredRules(t *testing.T, dbURL string) {
 	s := startWith(t, func(c *config.Config) {
 		c.DatabaseURL = dbURL
 		c.Analytics = "off"
+		c.Attack = filepath.Join("..", "..", "..", "shared", "data", "attack", "enterprise-attack-v18.1-stix20.json.gz")
 	})
 	f := newFixture(t, s)
 	ctx := context.Background()
@@ -145,6 +147,23 @@ func testLiveStoredRules(t *testing.T, dbURL string) {
 	}
 	if len(noisy) != 1 || noisy[0].RuleID != id || noisy[0].Hits != 1 || noisy[0].Suppressed != 1 || noisy[0].Orgs != 1 {
 		t.Errorf("noisiest: %+v", noisy)
+	}
+
+	// ATT&CK coverage per organisation: the rule counts for RJZ, where
+	// it runs, and not for RJ1, where it is disabled; an organisation the
+	// caller may not read is refused.
+	for _, c := range []struct {
+		sc    scope.Scope
+		org   string
+		rules int
+	}{{sys, "", 1}, {bob, "RJZ", 1}, {alice, "RJ1", 0}, {sys, "RJ1", 0}} {
+		cov, err := s.Coverage(ctx, c.sc, c.org)
+		if err != nil || cov.Rules != c.rules || cov.Org != c.org {
+			t.Errorf("coverage for %q: %d rules (org %q), %v; want %d", c.org, cov.Rules, cov.Org, err, c.rules)
+		}
+	}
+	if _, err := s.Coverage(ctx, alice, "RJZ"); err == nil {
+		t.Errorf("alice of RJ1 was shown RJZ's coverage")
 	}
 
 	// Disabled everywhere: the server stops running it.

@@ -144,6 +144,23 @@ func (set *Set) Corpus(opts sigma.Options) (*sigma.Corpus, error) {
 	return sigma.LoadFS(set.files, ".", "", opts)
 }
 
+// EnabledFor says whether the rule runs for org: its organisation
+// setting, else its global one; a rule the store does not hold (given
+// only to --rules) runs for all.
+func (set *Set) EnabledFor(id, org string) bool {
+	if set == nil {
+		return true
+	}
+	on := true
+	if r, ok := set.rules[id]; ok {
+		on = r.enabled
+	}
+	if o, ok := set.orgs[[2]string{id, org}]; ok && o.enabled != nil {
+		on = *o.enabled
+	}
+	return on
+}
+
 // Decision is what to do with one match for one organisation.
 type Decision struct {
 	// Raise is false when the rule is disabled for the organisation or an

@@ -11,6 +11,9 @@ import (
 // sub-techniques) and the alerts those rules raised.
 type Coverage struct {
 	Matrix string `json:"matrix"`
+	// Org, when set, is the organisation the coverage is for: the rules
+	// enabled for it and the alerts raised in it.
+	Org string `json:"org,omitempty"`
 	// Tactics are the matrix's columns in order, each with its techniques.
 	Tactics []TacticCoverage `json:"tactics"`
 	// Rules is how many rules were read; Tagged how many name at least one

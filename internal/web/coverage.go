@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/sigma"
@@ -17,7 +18,7 @@ type coverageData struct {
 }
 
 func (w *Web) coveragePage(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
-	c, err := w.o.Coverage(r.Context(), sc)
+	c, err := w.o.Coverage(r.Context(), sc, strings.ToUpper(strings.TrimSpace(r.URL.Query().Get("org"))))
 	if err != nil {
 		w.fail(rw, r, sc, err)
 		return

@@ -29,10 +29,14 @@ func TestCoveragePage(t *testing.T) {
 		rules = append(rules, r.Rule)
 	}
 	e := newEnv(t, envOptions{coverage: rules, coverageHits: map[string]int64{"T1003": 7}})
-	p := e.signIn("analyst@leeds.test").get("/coverage")
+	cl := e.signIn("analyst@leeds.test")
+	p := cl.get("/coverage")
 	wantStatus(t, "coverage", p, 200)
 	mustContain(t, "coverage", p.body, "ATT&amp;CK coverage", "143 of 216", "2,407", "OS Credential Dumping", `class="cov cov-4"`,
-		`<span class="tag tag-sev-high">7</span>`, "attack.stealth", `id="tac-TA0043"`)
+		`<span class="tag tag-sev-high">7</span>`, "attack.stealth", `id="tac-TA0043"`, `name="org"`)
+	p = cl.get("/coverage?org=rj1")
+	wantStatus(t, "coverage for an organisation", p, 200)
+	mustContain(t, "coverage for an organisation", p.body, "ATT&amp;CK coverage for RJ1", "The detection rules enabled for RJ1", `value="RJ1"`)
 }
 
 // TestCoverageBrowser: the matrix at 1280 and 390 px scrolls sideways

@@ -102,7 +102,7 @@ type Options struct {
 	// Coverage, when set, adds the ATT&CK coverage page (coverage.go):
 	// the live rules laid over ATT&CK with the alerts they raised that
 	// the caller may read.
-	Coverage func(ctx context.Context, sc scope.Scope) (sigma.Coverage, error)
+	Coverage func(ctx context.Context, sc scope.Scope, org string) (sigma.Coverage, error)
 	// Rules, when set, adds the detection rules pages (rules.go): the
 	// stored Sigma rules, their settings per organisation, exceptions,
 	// history, the noisiest rules and the rule editor.

@@ -243,8 +243,10 @@ func newEnv(t *testing.T, eo envOptions) *env {
 		if err != nil {
 			testneed.Missing(t, "ATT&CK in ../shared/data/attack", err)
 		}
-		o.Coverage = func(context.Context, scope.Scope) (sigma.Coverage, error) {
-			return sigma.CoverageOf(m, eo.coverage, eo.coverageHits), nil
+		o.Coverage = func(_ context.Context, _ scope.Scope, org string) (sigma.Coverage, error) {
+			c := sigma.CoverageOf(m, eo.coverage, eo.coverageHits)
+			c.Org = org
+			return c, nil
 		}
 	}
 	w, err := New(o)
