@@ -194,12 +194,15 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// The goroutine keeps its own reference: Close sets s.http to nil,
+	// and a Close soon after Start (a test failing at once) raced it.
+	srv := s.http
 	go func() {
 		var err error
 		if cfg.TLS() {
-			err = s.http.ServeTLS(s.listener, cfg.TLSCert, cfg.TLSKey)
+			err = srv.ServeTLS(s.listener, cfg.TLSCert, cfg.TLSKey)
 		} else {
-			err = s.http.Serve(s.listener)
+			err = srv.Serve(s.listener)
 		}
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
