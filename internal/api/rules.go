@@ -117,36 +117,25 @@ func (a *API) importRules(r *http.Request, sc scope.Scope) (any, error) {
 		return nil, &fault.Invalid{Reason: "send the rule files or zip archives as multipart/form-data parts"}
 	}
 	r.Body = http.MaxBytesReader(nil, r.Body, maxUpload)
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, &fault.Invalid{Reason: "multipart upload: " + err.Error()}
-	}
 	var files []rules.File
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, &fault.Invalid{Reason: "multipart upload: " + err.Error()}
-		}
-		name := part.FileName()
+	err := eachPart(r, func(name, _ string, part io.Reader) error {
 		if name == "" {
-			continue // a form field
+			return nil // a form field
 		}
 		b, err := io.ReadAll(part)
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return nil, &fault.Invalid{Reason: "the upload is larger than " + httpd.SizeText(mb.Limit) + "; import from the command line (vigil rules import)"}
+			return &fault.Invalid{Reason: "the upload is larger than " + httpd.SizeText(mb.Limit) + "; import from the command line (vigil rules import)"}
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		fs, err := rules.Uploaded(name, b)
-		if err != nil {
-			return nil, err
-		}
 		files = append(files, fs...)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(files) == 0 {
 		return nil, &fault.Invalid{Field: "files", Reason: "the upload has no rule files"}

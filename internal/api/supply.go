@@ -388,28 +388,17 @@ func uploadedFiles(r *http.Request) ([]supply.ImportFile, error) {
 		return []supply.ImportFile{{Name: "upload.json", Data: b}}, nil
 	case "multipart/form-data":
 		r.Body = body
-		mr, err := r.MultipartReader()
-		if err != nil {
-			return nil, &fault.Invalid{Reason: "multipart upload: " + err.Error()}
-		}
 		var files []supply.ImportFile
-		for {
-			part, err := mr.NextPart()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, &fault.Invalid{Reason: "multipart upload: " + err.Error()}
-			}
-			name := part.FileName()
+		err := eachPart(r, func(name, form string, part io.Reader) error {
 			if name == "" {
-				name = part.FormName()
+				name = form
 			}
 			b, err := read(part)
-			if err != nil {
-				return nil, err
-			}
 			files = append(files, supply.ImportFile{Name: path.Base(name), Data: b})
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
 		if len(files) == 0 {
 			return nil, &fault.Invalid{Reason: "the upload has no files: send suppliers.csv, products.csv, dependencies.csv, deployments.csv … as multipart/form-data parts"}
@@ -515,4 +504,27 @@ func (a *API) supplyGraph(r *http.Request, sc scope.Scope) (any, error) {
 	}
 	res, err := a.o.Supply.Neighbourhood(r.Context(), sc, v[0], depth)
 	return res, missProblem(err)
+}
+
+// eachPart calls fn with each part of r's multipart/form-data body: its
+// file name ("" for a form field), its form name and its content. A
+// body that is not well-formed multipart is Invalid; an error from fn
+// stops the reading and is returned.
+func eachPart(r *http.Request, fn func(file, form string, part io.Reader) error) error {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return &fault.Invalid{Reason: "multipart upload: " + err.Error()}
+	}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &fault.Invalid{Reason: "multipart upload: " + err.Error()}
+		}
+		if err := fn(part.FileName(), part.FormName(), part); err != nil {
+			return err
+		}
+	}
 }

@@ -26,9 +26,7 @@ package rules
 
 import (
 	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -230,15 +228,6 @@ func parseTS(s string) time.Time {
 		t, _ = time.Parse(time.RFC3339Nano, s)
 	}
 	return t
-}
-
-// idEncoding is Crockford's base32 alphabet, which IDs elsewhere use too.
-var idEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
-
-func newID(prefix string) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return prefix + "-" + idEncoding.EncodeToString(b[:])
 }
 
 // MaxID is the longest rule id stored.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/randid"
 	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -267,7 +268,7 @@ func (s *Service) AddException(ctx context.Context, sc scope.Scope, in NewExcept
 	if p := safetext.Problem(in.Reason, safetext.Text, safetext.MaxText); p != "" {
 		return Exception{}, fault.Invalidf("reason", "%s", p)
 	}
-	x := Exception{ID: newID("EX"), RuleID: in.RuleID, Match: in.Match, Owner: in.Owner, Reason: in.Reason,
+	x := Exception{ID: randid.New("EX"), RuleID: in.RuleID, Match: in.Match, Owner: in.Owner, Reason: in.Reason,
 		Expires: in.Expires.UTC(), CreatedAt: now.UTC(), CreatedBy: who(sc)}
 	match, _ := json.Marshal(in.Match)
 	err := s.setting(ctx, sc, in.RuleID, in.Org, "rule.except", func(tx *store.Tx, org string) (any, any, error) {

@@ -18,10 +18,8 @@ package savedview
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"embed"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -30,6 +28,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/randid"
 	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -161,7 +160,7 @@ func (s *Service) Save(ctx context.Context, sc scope.Scope, k Kind, name, query 
 		return View{}, fault.Invalidf("query", "%s", p)
 	}
 	now := s.now()
-	v := View{ID: newID(k.IDPrefix), Name: name, Query: query, CreatedAt: now}
+	v := View{ID: randid.New(k.IDPrefix), Name: name, Query: query, CreatedAt: now}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM saved_views WHERE user_id = ? AND kind = ? AND name <> ?`, sc.UserID, k.Name, name).Scan(&n); err != nil {
@@ -250,17 +249,6 @@ func (s *Service) Delete(ctx context.Context, sc scope.Scope, k Kind, id string)
 			Before: map[string]string{"name": name}})
 		return err
 	})
-}
-
-// idEncoding is Crockford's base32 alphabet, which IDs elsewhere use too.
-var idEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
-
-// newID is "<prefix>-" and 128 random bits (26 characters). Views are
-// listed by name, so their IDs need no order.
-func newID(prefix string) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return prefix + "-" + idEncoding.EncodeToString(b[:])
 }
 
 func parseTS(s string) time.Time {
