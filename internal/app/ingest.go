@@ -69,11 +69,8 @@ func (s *Server) startIngest(ctx context.Context) error {
 		return err
 	}
 	// Events older than --events-max-age, or beyond --events-max-bytes,
-	// go (--events-retention per organisation), a day at a time, hourly.
-	if p, ok := s.retentionPolicy(); ok {
-		stop := events.RunRetention(context.WithoutCancel(ctx), s.Events, p, RetentionInterval, s.Log.With("component", "events"))
-		s.closers = append(s.closers, func() error { stop(); return nil })
-	}
+	// go (--events-retention per organisation), a day at a time, hourly:
+	// a leader duty (leader.go).
 	return nil
 }
 
