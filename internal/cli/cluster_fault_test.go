@@ -1,0 +1,444 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigil-health/vigil/internal/bus/bustest"
+	"github.com/vigil-health/vigil/internal/ingest"
+	"github.com/vigil-health/vigil/internal/ingest/sendertest"
+	"github.com/vigil-health/vigil/internal/store/storetest"
+)
+
+// Issue 21's proof under faults, with real processes: two `vigil serve`
+// on one PostgreSQL schema and a three-server NATS JetStream cluster
+// (streams replicated on all three) take a steady load of RELP syslog
+// and HTTP NDJSON spread over both. Then one Vigil server is killed with
+// SIGKILL, and later the NATS server leading the EVENTS stream is
+// stopped. Senders behave as behind a load balancer: a sender whose
+// server stops answering sends again, to the other, what was not
+// acknowledged. At the end every event acknowledged to a sender is found
+// exactly once by a search through the surviving server (no event is
+// stored twice), and the leader duties have moved to the survivor. The
+// error rate and worst latency of each phase are logged
+// (docs/performance.md).
+func TestClusterFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two vigil servers and a NATS cluster through faults")
+	}
+	nc := bustest.RunCluster(t, 3)
+	dbURL := storetest.PostgresSchemaURL(t)
+	var k [32]byte
+	_, _ = rand.Read(k[:])
+	auditKey := hex.EncodeToString(k[:])
+	env := map[string]string{"VIGIL_DATA_DIR": t.TempDir(), "VIGIL_DATABASE_URL": dbURL, "VIGIL_AUDIT_KEY": auditKey}
+	must(t, run(t, "demo password for tests\n", env, "demo", "--password-stdin"))
+	must(t, run(t, "a long enough password\n", env, "users", "add", "--email", "nat@vigil.nhs.test", "--name", "Nat", "--role", "national-analyst", "--password-stdin"))
+	userTok := strings.TrimSpace(must(t, run(t, "", env, "tokens", "create", "--user", "nat@vigil.nhs.test", "--name", "search")).stdout)
+	ingestTok := strings.TrimSpace(must(t, run(t, "", env, "tokens", "create", "--ingest", "--org", "RJ1", "--name", "load")).stdout)
+
+	type server struct {
+		p    *serveProc
+		http string
+		relp string
+	}
+	var servers []server
+	for range 2 {
+		httpAddr := "127.0.0.1:" + sendertest.FreeTCPPort(t)
+		relp := "127.0.0.1:" + sendertest.FreeTCPPort(t)
+		p := &serveProc{t: t, http: httpAddr, args: []string{"serve", "--data-dir", t.TempDir(), "--database-url", dbURL, "--audit-key", auditKey,
+			"--nats", nc.URL(), "--nats-replicas", "3", "--leader-lease", "3s",
+			"--http", httpAddr, "--relp", relp, "--log-level", "warn"}}
+		t.Cleanup(p.stop)
+		p.start() // one after the other: the first migrates nothing new, but leads
+		servers = append(servers, server{p: p, http: httpAddr, relp: relp})
+	}
+	leader := func(s server) bool {
+		res, err := http.Get("http://" + s.http + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return regexp.MustCompile(`(?m)^vigil_leader 1$`).Match(b)
+	}
+	if !leader(servers[0]) || leader(servers[1]) {
+		t.Fatalf("leaders at start: A %v, B %v; want A alone", leader(servers[0]), leader(servers[1]))
+	}
+
+	// The load, and what it saw in each phase.
+	st := newFaultStats("steady", "vigil A killed", "NATS node stopped")
+	ctx, stopLoad := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			relpLoad(ctx, st, fmt.Sprintf("r%d", i), []string{servers[i].relp, servers[1-i].relp})
+		}()
+		go func() {
+			defer wg.Done()
+			httpLoad(ctx, st, fmt.Sprintf("h%d", i), ingestTok, []string{servers[i].http, servers[1-i].http})
+		}()
+	}
+	defer func() { stopLoad(); wg.Wait() }()
+
+	time.Sleep(4 * time.Second)
+	st.next()
+	killed := time.Now()
+	servers[0].p.kill()
+	t.Log("vigil A killed with SIGKILL")
+	failover := time.Duration(0)
+	for time.Since(killed) < 15*time.Second {
+		if leader(servers[1]) {
+			failover = time.Since(killed)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if failover == 0 {
+		t.Errorf("B did not take the leader duties within 15 s of A's death")
+	} else {
+		t.Logf("B leads %s after A was killed (lease 3 s)", failover.Round(time.Millisecond))
+	}
+	time.Sleep(2 * time.Second)
+	st.next()
+	lead := streamLeader(t, nc.URL())
+	var node int
+	if _, err := fmt.Sscanf(lead, "n%d", &node); err != nil {
+		t.Fatalf("EVENTS stream leader %q: %v", lead, err)
+	}
+	nc.Stop(node - 1)
+	t.Logf("NATS server %s, the EVENTS stream's leader, stopped", lead)
+	time.Sleep(5 * time.Second)
+	stopLoad()
+	wg.Wait()
+	st.log(t)
+
+	acked := st.ackedKeys()
+	if len(acked) < 500 {
+		t.Fatalf("only %d events acknowledged: the load proved little", len(acked))
+	}
+	// Everything acknowledged reaches the store through B's consumer.
+	var seen map[string]int
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		seen = exportKeys(t, servers[1].http, userTok)
+		missing := 0
+		for key := range acked {
+			if seen[key] == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d of %d acknowledged events are not stored 90 s after the load", missing, len(acked))
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	dups := 0
+	for key, n := range seen {
+		if n > 1 {
+			dups++
+			if dups <= 5 {
+				t.Errorf("%s is stored %d times", key, n)
+			}
+		}
+	}
+	t.Logf("%d events acknowledged, %d distinct stored, %d stored more than once", len(acked), len(seen), dups)
+	if !leader(servers[1]) {
+		t.Errorf("B no longer leads after the NATS server stopped")
+	}
+	res, err := http.Get("http://" + servers[1].http + "/readyz")
+	if err != nil || res.StatusCode != 200 {
+		t.Errorf("B's /readyz after the faults: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+}
+
+// faultStats counts, per phase of the test, the requests (RELP windows
+// and HTTP posts), their failures and the slowest acknowledged one, and
+// keeps the keys of every event acknowledged.
+type faultStats struct {
+	phases []string
+	phase  atomic.Int32
+
+	mu      sync.Mutex
+	reqs    []int
+	fails   []int
+	worst   []time.Duration
+	ackKeys map[string]bool
+}
+
+func newFaultStats(phases ...string) *faultStats {
+	n := len(phases)
+	return &faultStats{phases: phases, reqs: make([]int, n), fails: make([]int, n), worst: make([]time.Duration, n), ackKeys: map[string]bool{}}
+}
+
+func (s *faultStats) next() { s.phase.Add(1) }
+
+// done records one request begun at began; keys were acknowledged when
+// err is nil.
+func (s *faultStats) done(began time.Time, err error, keys []string) {
+	p := s.phase.Load()
+	took := time.Since(began)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reqs[p]++
+	if err != nil {
+		s.fails[p]++
+		return
+	}
+	s.worst[p] = max(s.worst[p], took)
+	for _, k := range keys {
+		s.ackKeys[k] = true
+	}
+}
+
+func (s *faultStats) ackedKeys() map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ackKeys
+}
+
+func (s *faultStats) log(t *testing.T) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, p := range s.phases {
+		rate := 0.0
+		if s.reqs[i] > 0 {
+			rate = 100 * float64(s.fails[i]) / float64(s.reqs[i])
+		}
+		t.Logf("%-18s %5d requests, %3d failed (%.1f%%), slowest acknowledged %s", p+":", s.reqs[i], s.fails[i], rate, s.worst[i].Round(time.Millisecond))
+	}
+}
+
+// relpLoad sends RELP syslog in windows of 10 to targets[0], moving to
+// the next target when a window fails, and resending that window there
+// byte for byte (so the events' IDs are the same).
+func relpLoad(ctx context.Context, st *faultStats, name string, targets []string) {
+	var c net.Conn
+	var r *bufio.Reader
+	target, txnr, n := 0, 0, 0
+	var window, keys []string
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
+	for ctx.Err() == nil {
+		if window == nil {
+			now := time.Now().UTC().Format(time.RFC3339Nano)
+			keys = keys[:0]
+			for range 10 {
+				key := fmt.Sprintf("%s-%06d", name, n)
+				n++
+				keys = append(keys, key)
+				window = append(window, fmt.Sprintf("<134>1 %s load-%s clustertest - - - msg %s", now, name, key))
+			}
+		}
+		began := time.Now()
+		err := func() error {
+			if c == nil {
+				var err error
+				if c, err = net.DialTimeout("tcp", targets[target], 2*time.Second); err != nil {
+					return err
+				}
+				r = bufio.NewReader(c)
+				txnr = 1
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				offer := "relp_version=0\nrelp_software=clustertest\ncommands=syslog"
+				if _, err := fmt.Fprintf(c, "%d open %d %s\n", txnr, len(offer), offer); err != nil {
+					return err
+				}
+				if _, err := readRsp(r); err != nil {
+					return err
+				}
+			}
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			var b strings.Builder
+			for _, m := range window {
+				txnr++
+				fmt.Fprintf(&b, "%d syslog %d %s\n", txnr, len(m), m)
+			}
+			if _, err := io.WriteString(c, b.String()); err != nil {
+				return err
+			}
+			for range window {
+				data, err := readRsp(r)
+				if err != nil {
+					return err
+				}
+				if !strings.HasPrefix(data, "200") {
+					return fmt.Errorf("RELP answered %q", data)
+				}
+			}
+			return nil
+		}()
+		st.done(began, err, slices.Clone(keys))
+		if err != nil {
+			if c != nil {
+				c.Close()
+				c = nil
+			}
+			target = (target + 1) % len(targets)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		window = nil
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// readRsp reads one RELP response frame and returns its data.
+func readRsp(r *bufio.Reader) (string, error) {
+	var txnr, n int
+	var cmd string
+	if _, err := fmt.Fscanf(r, "%d %s %d", &txnr, &cmd, &n); err != nil {
+		return "", err
+	}
+	data := ""
+	if n > 0 {
+		buf := make([]byte, n+1)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", err
+		}
+		data = string(buf[1:])
+	}
+	if b, err := r.ReadByte(); err != nil || b != '\n' {
+		return "", fmt.Errorf("RELP frame not ended by a newline: %v", err)
+	}
+	return data, nil
+}
+
+// httpLoad posts NDJSON batches of 10 events to targets[0] with an
+// ingest token, moving to the next target when a post fails and posting
+// the same body there.
+func httpLoad(ctx context.Context, st *faultStats, name, token string, targets []string) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	target, n := 0, 0
+	var body string
+	var keys []string
+	for ctx.Err() == nil {
+		if body == "" {
+			now := time.Now().UTC().Format(time.RFC3339Nano)
+			var b strings.Builder
+			keys = keys[:0]
+			for range 10 {
+				key := fmt.Sprintf("%s-%06d", name, n)
+				n++
+				keys = append(keys, key)
+				fmt.Fprintf(&b, `{"@timestamp":%q,"host":"load-%s","message":"msg %s"}`+"\n", now, name, key)
+			}
+			body = b.String()
+		}
+		began := time.Now()
+		err := func() error {
+			req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), "POST", "http://"+targets[target]+"/api/v1/events", strings.NewReader(body))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/x-ndjson")
+			res, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			if res.StatusCode != 200 {
+				return fmt.Errorf("POST answered %d %s", res.StatusCode, b)
+			}
+			return nil
+		}()
+		st.done(began, err, slices.Clone(keys))
+		if err != nil {
+			target = (target + 1) % len(targets)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		body = ""
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// keyRE finds a load event's key in an exported event.
+var keyRE = regexp.MustCompile(`msg ([rh][01]-\d{6})`)
+
+// exportKeys exports every event of the last hour through the server at
+// addr and counts each load key once per event.
+func exportKeys(t *testing.T, addr, token string) map[string]int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/events/export?since=1h&format=ndjson", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("export = %d %s", res.StatusCode, b)
+	}
+	seen := map[string]int{}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	for sc.Scan() {
+		inLine := map[string]bool{}
+		for _, m := range keyRE.FindAllStringSubmatch(sc.Text(), -1) {
+			inLine[m[1]] = true
+		}
+		for k := range inLine {
+			seen[k]++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	return seen
+}
+
+// streamLeader names the NATS server leading the EVENTS stream.
+func streamLeader(t *testing.T, url string) string {
+	t.Helper()
+	conn, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	js, err := jetstream.New(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, ingest.EventStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Cluster.Leader
+}
