@@ -30,8 +30,8 @@ import (
 // on one PostgreSQL schema and a three-server NATS JetStream cluster
 // (streams replicated on all three) take a steady load of RELP syslog
 // and HTTP NDJSON spread over both. Then one Vigil server is killed with
-// SIGKILL, and later the NATS server leading the EVENTS stream is
-// stopped. Senders behave as behind a load balancer: a sender whose
+// SIGKILL, and later the NATS server leading the EVENTS stream (a
+// process of its own) is killed the same way. Senders behave as behind a load balancer: a sender whose
 // server stops answering sends again, to the other, what was not
 // acknowledged. At the end every event acknowledged to a sender is found
 // exactly once by a search through the surviving server (no event is
@@ -42,7 +42,7 @@ func TestClusterFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs two vigil servers and a NATS cluster through faults")
 	}
-	nc := bustest.RunCluster(t, 3)
+	nc := bustest.RunClusterProcesses(t, 3, "TestNATSChild")
 	dbURL := storetest.PostgresSchemaURL(t)
 	var k [32]byte
 	_, _ = rand.Read(k[:])
@@ -83,7 +83,7 @@ func TestClusterFaults(t *testing.T) {
 	}
 
 	// The load, and what it saw in each phase.
-	st := newFaultStats("steady", "vigil A killed", "NATS node stopped")
+	st := newFaultStats("steady", "vigil A killed", "NATS node killed")
 	ctx, stopLoad := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for i := range 2 {
@@ -124,9 +124,22 @@ func TestClusterFaults(t *testing.T) {
 	if _, err := fmt.Sscanf(lead, "n%d", &node); err != nil {
 		t.Fatalf("EVENTS stream leader %q: %v", lead, err)
 	}
+	natsKilled := time.Now()
 	nc.Stop(node - 1)
-	t.Logf("NATS server %s, the EVENTS stream's leader, stopped", lead)
-	time.Sleep(5 * time.Second)
+	t.Logf("NATS server %s, the EVENTS stream's leader, killed with SIGKILL", lead)
+	// Load goes on until acknowledgements have resumed for 5 s (at most
+	// 60 s: the survivors must recover by then).
+	for time.Since(natsKilled) < 60*time.Second {
+		if last := st.lastAcked(); last.After(natsKilled) && time.Since(last) < time.Second && time.Since(st.firstAckAfter(natsKilled)) > 5*time.Second {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if first := st.firstAckAfter(natsKilled); first.IsZero() {
+		t.Errorf("no event acknowledged in the minute after the NATS server was killed")
+	} else {
+		t.Logf("first acknowledgement %s after the NATS server was killed", first.Sub(natsKilled).Round(time.Millisecond))
+	}
 	stopLoad()
 	wg.Wait()
 	st.log(t)
@@ -176,6 +189,10 @@ func TestClusterFaults(t *testing.T) {
 	}
 }
 
+// TestNATSChild is a NATS server of TestClusterFaults' cluster, as a
+// process of its own so that it can be killed with SIGKILL.
+func TestNATSChild(t *testing.T) { bustest.NodeChild(t) }
+
 // faultStats counts, per phase of the test, the requests (RELP windows
 // and HTTP posts), their failures and the slowest acknowledged one, and
 // keeps the keys of every event acknowledged.
@@ -187,12 +204,14 @@ type faultStats struct {
 	reqs    []int
 	fails   []int
 	worst   []time.Duration
+	gap     []time.Duration // longest time without any acknowledgement
 	ackKeys map[string]bool
+	acks    []time.Time // when each request was acknowledged, in order
 }
 
 func newFaultStats(phases ...string) *faultStats {
 	n := len(phases)
-	return &faultStats{phases: phases, reqs: make([]int, n), fails: make([]int, n), worst: make([]time.Duration, n), ackKeys: map[string]bool{}}
+	return &faultStats{phases: phases, reqs: make([]int, n), fails: make([]int, n), worst: make([]time.Duration, n), gap: make([]time.Duration, n), ackKeys: map[string]bool{}}
 }
 
 func (s *faultStats) next() { s.phase.Add(1) }
@@ -210,9 +229,35 @@ func (s *faultStats) done(began time.Time, err error, keys []string) {
 		return
 	}
 	s.worst[p] = max(s.worst[p], took)
+	now := time.Now()
+	if len(s.acks) > 0 {
+		s.gap[p] = max(s.gap[p], now.Sub(s.acks[len(s.acks)-1]))
+	}
+	s.acks = append(s.acks, now)
 	for _, k := range keys {
 		s.ackKeys[k] = true
 	}
+}
+
+// lastAcked is when the last request was acknowledged.
+func (s *faultStats) lastAcked() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.acks) == 0 {
+		return time.Time{}
+	}
+	return s.acks[len(s.acks)-1]
+}
+
+// firstAckAfter is when the first request after t was acknowledged.
+func (s *faultStats) firstAckAfter(t time.Time) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(s.acks, t, func(a, b time.Time) int { return a.Compare(b) })
+	if i == len(s.acks) {
+		return time.Time{}
+	}
+	return s.acks[i]
 }
 
 func (s *faultStats) ackedKeys() map[string]bool {
@@ -229,7 +274,8 @@ func (s *faultStats) log(t *testing.T) {
 		if s.reqs[i] > 0 {
 			rate = 100 * float64(s.fails[i]) / float64(s.reqs[i])
 		}
-		t.Logf("%-18s %5d requests, %3d failed (%.1f%%), slowest acknowledged %s", p+":", s.reqs[i], s.fails[i], rate, s.worst[i].Round(time.Millisecond))
+		t.Logf("%-18s %5d requests, %3d failed (%.1f%%), slowest acknowledged %s, longest without an acknowledgement %s",
+			p+":", s.reqs[i], s.fails[i], rate, s.worst[i].Round(time.Millisecond), s.gap[i].Round(time.Millisecond))
 	}
 }
 

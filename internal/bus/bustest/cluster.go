@@ -2,8 +2,12 @@ package bustest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,13 +28,17 @@ type Cluster struct {
 	t     testing.TB
 	name  string
 	nodes []*clusterNode
+	// child, when set, runs each server as a process of its own
+	// (RunClusterProcesses), so Stop is a real SIGKILL.
+	child string
 }
 
 type clusterNode struct {
 	opts *server.Options
 
 	mu  sync.Mutex
-	srv *server.Server // nil while stopped
+	srv *server.Server // nil while stopped (in-process servers)
+	cmd *exec.Cmd      // nil while stopped (child processes)
 }
 
 // RunCluster starts n clustered JetStream servers (3 for replicas of 3)
@@ -39,10 +47,24 @@ type clusterNode struct {
 // ends.
 func RunCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
+	return runCluster(t, n, "")
+}
+
+// RunClusterProcesses is RunCluster with each server a child process:
+// this test binary run with -test.run ^childTest$, a test that calls
+// NodeChild. Stop then kills the server with SIGKILL, as a crashed
+// machine, rather than shutting it down in-process.
+func RunClusterProcesses(t testing.TB, n int, childTest string) *Cluster {
+	t.Helper()
+	return runCluster(t, n, childTest)
+}
+
+func runCluster(t testing.TB, n int, child string) *Cluster {
+	t.Helper()
 	if n < 1 {
 		t.Fatalf("bustest: a cluster of %d servers", n)
 	}
-	c := &Cluster{t: t, name: fmt.Sprintf("vigil-test-%d", time.Now().UnixNano())}
+	c := &Cluster{t: t, name: fmt.Sprintf("vigil-test-%d", time.Now().UnixNano()), child: child}
 	clientPorts, routePorts := freePorts(t, n), freePorts(t, n)
 	var routes []string
 	for _, p := range routePorts {
@@ -76,19 +98,27 @@ func RunCluster(t testing.TB, n int) *Cluster {
 	return c
 }
 
-// freePorts reserves n loopback TCP ports the kernel chose, releasing
-// them for the servers to take.
+// freePorts finds n loopback TCP ports free now, below Linux's
+// ephemeral range (32768 and up): ports the kernel hands out are also
+// the local ports of outgoing connections, and one of those could take a
+// port between its release here and the server binding it, which made
+// a server fail to start when other tests ran beside. The ports are
+// released for the servers to take.
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ls []net.Listener
 	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 1000 {
+			t.Fatalf("bustest: no free port below 32768")
+		}
+		p := 20000 + mrand.IntN(12000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 		if err != nil {
-			t.Fatalf("bustest: %v", err)
+			continue
 		}
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, p)
 	}
 	for _, l := range ls {
 		_ = l.Close()
@@ -117,7 +147,11 @@ func (c *Cluster) Start(i int) {
 	nd := c.nodes[i]
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
-	if nd.srv != nil {
+	if nd.srv != nil || nd.cmd != nil {
+		return
+	}
+	if c.child != "" {
+		nd.cmd = c.startChild(i)
 		return
 	}
 	opts := *nd.opts
@@ -125,22 +159,29 @@ func (c *Cluster) Start(i int) {
 	if err != nil {
 		c.t.Fatalf("bustest: server %d: %v", i+1, err)
 	}
+	l := &lastError{}
+	srv.SetLoggerV2(l, false, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(20 * time.Second) {
 		srv.Shutdown()
-		c.t.Fatalf("bustest: server %d not ready", i+1)
+		c.t.Fatalf("bustest: server %d not ready: %s", i+1, l.get())
 	}
 	nd.srv = srv
 }
 
 // Stop shuts server i down at once, as a lost machine: its clients are
-// disconnected and its streams' replicas elsewhere elect new leaders.
+// disconnected and its streams' replicas elsewhere elect new leaders. A
+// child process is killed with SIGKILL.
 func (c *Cluster) Stop(i int) {
 	nd := c.nodes[i]
 	nd.mu.Lock()
-	srv := nd.srv
-	nd.srv = nil
+	srv, cmd := nd.srv, nd.cmd
+	nd.srv, nd.cmd = nil, nil
 	nd.mu.Unlock()
+	if cmd != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
 	if srv != nil {
 		srv.Shutdown()
 		srv.WaitForShutdown()
@@ -154,7 +195,7 @@ func (c *Cluster) WaitJetStream(timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for i, nd := range c.nodes {
 		nd.mu.Lock()
-		running := nd.srv != nil
+		running := nd.srv != nil || nd.cmd != nil
 		nd.mu.Unlock()
 		if !running {
 			continue
@@ -172,6 +213,78 @@ func (c *Cluster) WaitJetStream(timeout time.Duration) {
 	}
 }
 
+// nodeEnv carries a child server's settings to NodeChild.
+const nodeEnv = "VIGIL_TEST_NATS_NODE"
+
+// childNode is what a child server needs of server.Options.
+type childNode struct {
+	Name, Cluster, StoreDir, Routes string
+	Port, RoutePort                 int
+}
+
+// startChild runs server i as a child process and waits until it
+// accepts connections.
+func (c *Cluster) startChild(i int) *exec.Cmd {
+	c.t.Helper()
+	o := c.nodes[i].opts
+	var routes []string
+	for _, u := range o.Routes {
+		routes = append(routes, u.String())
+	}
+	spec, _ := json.Marshal(childNode{Name: o.ServerName, Cluster: o.Cluster.Name, StoreDir: o.StoreDir, Routes: strings.Join(routes, ","),
+		Port: o.Port, RoutePort: o.Cluster.Port})
+	cmd := exec.Command(os.Args[0], "-test.run", "^"+c.child+"$")
+	cmd.Env = append(os.Environ(), nodeEnv+"="+string(spec))
+	if err := cmd.Start(); err != nil {
+		c.t.Fatalf("bustest: server %d: %v", i+1, err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", o.Port), time.Second)
+		if err == nil {
+			_ = conn.Close()
+			return cmd
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			c.t.Fatalf("bustest: server %d (a child process) not ready: %v", i+1, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// NodeChild is the body of the test RunClusterProcesses runs as each
+// server: with the settings it is given, it runs a clustered JetStream
+// server until killed. Run as an ordinary test it skips.
+func NodeChild(t *testing.T) {
+	spec := os.Getenv(nodeEnv)
+	if spec == "" {
+		t.Skip("a NATS server of bustest.RunClusterProcesses")
+	}
+	var n childNode
+	if err := json.Unmarshal([]byte(spec), &n); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.NewServer(&server.Options{
+		ServerName: n.Name, Host: "127.0.0.1", Port: n.Port, NoSigs: true, NoLog: true,
+		JetStream: true, StoreDir: n.StoreDir, DisableJetStreamBanner: true,
+		Cluster: server.ClusterOpts{Name: n.Cluster, Host: "127.0.0.1", Port: n.RoutePort},
+		Routes:  server.RoutesFromStr(n.Routes),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	// Until SIGKILL; or until the test that started it is gone, so a
+	// crashed test leaves no server behind.
+	parent := os.Getppid()
+	for os.Getppid() == parent {
+		time.Sleep(time.Second)
+	}
+	srv.Shutdown()
+}
+
 func (c *Cluster) ping(i int) error {
 	nc, err := nats.Connect(c.NodeURL(i), nats.Timeout(2*time.Second))
 	if err != nil {
@@ -187,3 +300,29 @@ func (c *Cluster) ping(i int) error {
 	_, err = js.AccountInfo(ctx)
 	return err
 }
+
+// lastError keeps an in-process server's last error, which explains a
+// failed start.
+type lastError struct {
+	mu   sync.Mutex
+	last string
+}
+
+func (l *lastError) set(format string, v ...any) {
+	l.mu.Lock()
+	l.last = fmt.Sprintf(format, v...)
+	l.mu.Unlock()
+}
+
+func (l *lastError) get() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last
+}
+
+func (l *lastError) Noticef(string, ...any)         {}
+func (l *lastError) Warnf(string, ...any)           {}
+func (l *lastError) Debugf(string, ...any)          {}
+func (l *lastError) Tracef(string, ...any)          {}
+func (l *lastError) Errorf(format string, v ...any) { l.set(format, v...) }
+func (l *lastError) Fatalf(format string, v ...any) { l.set(format, v...) }
