@@ -199,3 +199,36 @@ func TestLeaseFailsOver(t *testing.T) {
 		t.Errorf("%d duties ran at once, want 1", m)
 	}
 }
+
+// A stream declared with one replica (servers started before
+// --nats-replicas 3) is scaled to three in place when a server declares
+// it again with three, keeping its messages.
+func TestStreamScalesUpToReplicas(t *testing.T) {
+	c := bustest.RunCluster(t, 3)
+	ctx := ctxT(t)
+	one, err := bus.Open(ctx, bus.Options{URL: c.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Close()
+	name := uniqueName(t, "SCALE")
+	cfg := jetstream.StreamConfig{Name: name, Subjects: []string{name + ".>"}, Storage: jetstream.FileStorage}
+	if _, err := one.EnsureStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := one.Publish(ctx, name+".RJ1", []byte("kept"), "m1"); err != nil {
+		t.Fatal(err)
+	}
+	three := openCluster(t, c)
+	s, err := three.EnsureStream(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.Replicas != 3 || info.State.Msgs != 1 {
+		t.Errorf("after scaling: %d replicas, %d messages; want 3, 1", info.Config.Replicas, info.State.Msgs)
+	}
+}
