@@ -5,10 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -28,15 +31,19 @@ import (
 
 // Issue 21's proof under faults, with real processes: two `vigil serve`
 // on one PostgreSQL schema and a three-server NATS JetStream cluster
-// (streams replicated on all three) take a steady load of RELP syslog
-// and HTTP NDJSON spread over both. Then one Vigil server is killed with
-// SIGKILL, and later the NATS server leading the EVENTS stream (a
-// process of its own) is killed the same way. Senders behave as behind a load balancer: a sender whose
-// server stops answering sends again, to the other, what was not
-// acknowledged. At the end every event acknowledged to a sender is found
-// exactly once by a search through the surviving server (no event is
-// stored twice), and the leader duties have moved to the survivor. The
-// error rate and worst latency of each phase are logged
+// (streams replicated on all three, each NATS server a process of its
+// own) take a steady load of RELP syslog and HTTP NDJSON spread over
+// both, run a live Sigma rule, and answer two trusts' analysts searching
+// the load. Then one Vigil server is killed with SIGKILL, and later the
+// NATS server leading the EVENTS stream is killed the same way. Senders
+// behave as behind a load balancer: a sender whose server stops
+// answering sends again, to the other, what was not acknowledged. At the
+// end every event acknowledged to a sender is found exactly once by an
+// export through the surviving server (none is stored twice), each
+// alert's occurrences equal the marked events stored, no analyst saw
+// another organisation's events, the survivor answered every read, and
+// the leader duties have moved to it. The error rate, worst latency and
+// longest gap without an acknowledgement of each phase are logged
 // (docs/performance.md).
 func TestClusterFaults(t *testing.T) {
 	if testing.Short() {
@@ -52,6 +59,21 @@ func TestClusterFaults(t *testing.T) {
 	must(t, run(t, "a long enough password\n", env, "users", "add", "--email", "nat@vigil.nhs.test", "--name", "Nat", "--role", "national-analyst", "--password-stdin"))
 	userTok := strings.TrimSpace(must(t, run(t, "", env, "tokens", "create", "--user", "nat@vigil.nhs.test", "--name", "search")).stdout)
 	ingestTok := strings.TrimSpace(must(t, run(t, "", env, "tokens", "create", "--ingest", "--org", "RJ1", "--name", "load")).stdout)
+	// Two trusts' analysts read through the servers during the faults:
+	// RJ1's may see the HTTP load (its ingest token's), RGT's nothing of
+	// it (the RELP load goes to the national root).
+	tenantTok := map[string]string{}
+	for _, code := range []string{"RJ1", "RGT"} {
+		email := strings.ToLower(code) + "@vigil.nhs.test"
+		must(t, run(t, "a long enough password\n", env, "users", "add", "--email", email, "--name", code, "--role", "org-analyst", "--org", code, "--password-stdin"))
+		tenantTok[code] = strings.TrimSpace(must(t, run(t, "", env, "tokens", "create", "--user", email, "--name", "read")).stdout)
+	}
+	// A Sigma rule every server runs live: one event in 25 carries its
+	// marker, and each must be counted once in the inbox.
+	rules := filepath.Join(t.TempDir(), "marker.yml")
+	if err := os.WriteFile(rules, []byte(markerRule), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	type server struct {
 		p    *serveProc
@@ -64,7 +86,7 @@ func TestClusterFaults(t *testing.T) {
 		relp := "127.0.0.1:" + sendertest.FreeTCPPort(t)
 		p := &serveProc{t: t, http: httpAddr, args: []string{"serve", "--data-dir", t.TempDir(), "--database-url", dbURL, "--audit-key", auditKey,
 			"--nats", nc.URL(), "--nats-replicas", "3", "--leader-lease", "3s",
-			"--http", httpAddr, "--relp", relp, "--log-level", "warn"}}
+			"--http", httpAddr, "--relp", relp, "--rules", rules, "--log-level", "warn"}}
 		t.Cleanup(p.stop)
 		p.start() // one after the other: the first migrates nothing new, but leads
 		servers = append(servers, server{p: p, http: httpAddr, relp: relp})
@@ -97,6 +119,12 @@ func TestClusterFaults(t *testing.T) {
 			httpLoad(ctx, st, fmt.Sprintf("h%d", i), ingestTok, []string{servers[i].http, servers[1-i].http})
 		}()
 	}
+	reads := &tenantReads{}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tenantReader(ctx, reads, st, tenantTok, []string{servers[0].http, servers[1].http})
+	}()
 	defer func() { stopLoad(); wg.Wait() }()
 
 	time.Sleep(4 * time.Second)
@@ -178,6 +206,34 @@ func TestClusterFaults(t *testing.T) {
 		}
 	}
 	t.Logf("%d events acknowledged, %d distinct stored, %d stored more than once", len(acked), len(seen), dups)
+	reads.log(t)
+
+	// Every marked event stored raised one occurrence of its host's
+	// alert: none lost, none counted twice.
+	want := map[string]int{}
+	for key := range seen {
+		if markedKey(key) {
+			want["load-"+key[:2]]++
+		}
+	}
+	var got map[string]int64
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		got = sigmaOccurrences(t, servers[1].http, userTok)
+		same := len(got) == len(want)
+		for host, n := range want {
+			same = same && got[host] == int64(n)
+		}
+		if same {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("alert occurrences per host %v, want the marked events stored %v", got, want)
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	t.Logf("marked events stored per host %v; alert occurrences %v", want, got)
 	if !leader(servers[1]) {
 		t.Errorf("B no longer leads after the NATS server stopped")
 	}
@@ -186,6 +242,134 @@ func TestClusterFaults(t *testing.T) {
 		t.Errorf("B's /readyz after the faults: %v %v", res, err)
 	} else {
 		res.Body.Close()
+	}
+}
+
+// markerRule matches the load events whose key ends in 00, 25, 50 or 75.
+const markerRule = `title: Cluster test marker
+id: 6b1f5a2e-3c4d-4e5f-9a8b-7c6d5e4f3a2b
+status: test
+description: Matches the marker the cluster fault test puts in one event in 25.
+author: Vigil tests
+logsource:
+  definition: every event (the fault test's load)
+detection:
+  sel:
+    message|contains: clustermark
+  condition: sel
+level: high
+`
+
+// markedKey says whether a load event's key carries the marker.
+func markedKey(key string) bool {
+	var n int
+	_, err := fmt.Sscanf(key[3:], "%d", &n)
+	return err == nil && n%25 == 0
+}
+
+// loadMessage is a load event's message.
+func loadMessage(key string) string {
+	if markedKey(key) {
+		return "msg " + key + " clustermark"
+	}
+	return "msg " + key
+}
+
+// sigmaOccurrences sums the occurrences of the marker rule's alerts per
+// host, read through the server at addr.
+func sigmaOccurrences(t *testing.T, addr, token string) map[string]int64 {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/alerts?source=sigma&limit=500", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("alerts: %v", err)
+	}
+	defer res.Body.Close()
+	var page struct {
+		Items []struct {
+			SourceRef   string `json:"source_ref"`
+			Occurrences int64  `json:"occurrences"`
+		} `json:"items"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&page); err != nil {
+		t.Fatalf("alerts: %d %v", res.StatusCode, err)
+	}
+	got := map[string]int64{}
+	for _, a := range page.Items {
+		// rule/host/window
+		parts := strings.Split(a.SourceRef, "/")
+		if len(parts) >= 3 {
+			got[parts[len(parts)-2]] += a.Occurrences
+		}
+	}
+	return got
+}
+
+// tenantReads counts the analysts' reads during the faults, and any
+// answer holding an event their organisation may not read.
+type tenantReads struct {
+	mu           sync.Mutex
+	reqs, fails  [2]int // per server
+	worst        [2]time.Duration
+	own, foreign int // events of the reader's organisation seen, and of another
+}
+
+func (r *tenantReads) log(t *testing.T) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, name := range []string{"A (killed)", "B"} {
+		t.Logf("tenant reads on %s: %d, %d failed, slowest answered %s", name, r.reqs[i], r.fails[i], r.worst[i].Round(time.Millisecond))
+	}
+	t.Logf("tenant reads saw %d events of their own organisation and %d of another", r.own, r.foreign)
+	if r.foreign > 0 {
+		t.Errorf("%d events of another organisation in the analysts' answers", r.foreign)
+	}
+	if r.own == 0 {
+		t.Errorf("RJ1's analyst never saw RJ1's events: the reads proved nothing")
+	}
+	if r.fails[1] > 0 {
+		t.Errorf("the surviving server failed %d of %d reads", r.fails[1], r.reqs[1])
+	}
+}
+
+// tenantReader searches the load's events as RJ1's and RGT's analysts,
+// on each server in turn, until ctx is done: RJ1 must see only the HTTP
+// load (posted with RJ1's ingest token), RGT none of it.
+func tenantReader(ctx context.Context, r *tenantReads, st *faultStats, toks map[string]string, servers []string) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	for i := 0; ctx.Err() == nil; i++ {
+		code := []string{"RJ1", "RGT"}[i%2]
+		si := (i / 2) % len(servers)
+		addr := servers[si]
+		began := time.Now()
+		req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/events?q=msg&since=1h&limit=200", nil)
+		req.Header.Set("Authorization", "Bearer "+toks[code])
+		res, err := client.Do(req)
+		var body []byte
+		if err == nil {
+			body, _ = io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				err = fmt.Errorf("%d", res.StatusCode)
+			}
+		}
+		r.mu.Lock()
+		r.reqs[si]++
+		if err != nil {
+			r.fails[si]++
+		} else {
+			r.worst[si] = max(r.worst[si], time.Since(began))
+			for _, m := range keyRE.FindAllStringSubmatch(string(body), -1) {
+				if code == "RGT" || m[1][0] != 'h' {
+					r.foreign++
+				} else {
+					r.own++
+				}
+			}
+		}
+		r.mu.Unlock()
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -300,7 +484,7 @@ func relpLoad(ctx context.Context, st *faultStats, name string, targets []string
 				key := fmt.Sprintf("%s-%06d", name, n)
 				n++
 				keys = append(keys, key)
-				window = append(window, fmt.Sprintf("<134>1 %s load-%s clustertest - - - msg %s", now, name, key))
+				window = append(window, fmt.Sprintf("<134>1 %s load-%s clustertest - - - %s", now, name, loadMessage(key)))
 			}
 		}
 		began := time.Now()
@@ -394,7 +578,7 @@ func httpLoad(ctx context.Context, st *faultStats, name, token string, targets [
 				key := fmt.Sprintf("%s-%06d", name, n)
 				n++
 				keys = append(keys, key)
-				fmt.Fprintf(&b, `{"@timestamp":%q,"host":"load-%s","message":"msg %s"}`+"\n", now, name, key)
+				fmt.Fprintf(&b, `{"@timestamp":%q,"host":"load-%s","message":%q}`+"\n", now, name, loadMessage(key))
 			}
 			body = b.String()
 		}
