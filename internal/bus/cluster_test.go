@@ -232,3 +232,46 @@ func TestStreamScalesUpToReplicas(t *testing.T) {
 		t.Errorf("after scaling: %d replicas, %d messages; want 3, 1", info.Config.Replicas, info.State.Msgs)
 	}
 }
+
+// A leader whose key another process now holds (its own expired while it
+// was frozen, say) steps down at its next renewal instead of running its
+// duty beside the new leader's.
+func TestLeaseStepsDownWhenTaken(t *testing.T) {
+	b := bustest.Run(t)
+	ctx := ctxT(t)
+	const ttl = 1500 * time.Millisecond
+	stopped := make(chan struct{})
+	l, err := b.Lead(ctx, bus.LeaseOptions{Bucket: "LEASE_TAKEN", Key: "k", TTL: ttl, Holder: "old", Run: func(ctx context.Context) {
+		<-ctx.Done()
+		close(stopped)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if !l.Leader() {
+		t.Fatal("the only contender does not lead")
+	}
+	kv, err := b.JetStream().KeyValue(ctx, "LEASE_TAKEN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What another process does once the old key is gone.
+	if err := kv.Purge(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Create(ctx, "k", []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(ttl):
+		t.Fatalf("the old leader's duty still runs %s after another process took the lease", ttl)
+	}
+	if l.Leader() {
+		t.Error("the old leader still says it leads")
+	}
+	if e, err := kv.Get(ctx, "k"); err != nil || string(e.Value()) != "new" {
+		t.Errorf("the new holder's key = %v, %v", e, err)
+	}
+}
