@@ -408,6 +408,9 @@ func (b *Bus) EnsureStream(ctx context.Context, cfg jetstream.StreamConfig) (jet
 	}
 	s, err := b.js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
+		if cfg.Replicas > 1 {
+			return nil, fmt.Errorf("bus: ensure stream %q with %d replicas (does the NATS cluster have that many JetStream servers up? --nats-replicas): %w", cfg.Name, cfg.Replicas, err)
+		}
 		return nil, fmt.Errorf("bus: ensure stream %q: %w", cfg.Name, err)
 	}
 	return s, nil

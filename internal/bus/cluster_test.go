@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -273,5 +274,21 @@ func TestLeaseStepsDownWhenTaken(t *testing.T) {
 	}
 	if e, err := kv.Get(ctx, "k"); err != nil || string(e.Value()) != "new" {
 		t.Errorf("the new holder's key = %v, %v", e, err)
+	}
+}
+
+// Asking for more replicas than the cluster has servers fails at once,
+// saying which setting to check.
+func TestTooManyReplicasSaysSo(t *testing.T) {
+	c := bustest.RunCluster(t, 2)
+	b, err := bus.Open(ctxT(t), bus.Options{URL: c.URL(), Replicas: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	name := uniqueName(t, "R3")
+	_, err = b.EnsureStream(ctxT(t), jetstream.StreamConfig{Name: name, Subjects: []string{name + ".>"}})
+	if err == nil || !strings.Contains(err.Error(), "--nats-replicas") {
+		t.Fatalf("a stream of 3 replicas on 2 servers: %v, want an error naming --nats-replicas", err)
 	}
 }

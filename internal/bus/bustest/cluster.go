@@ -41,7 +41,7 @@ type clusterNode struct {
 	cmd *exec.Cmd      // nil while stopped (child processes)
 }
 
-// RunCluster starts n clustered JetStream servers (3 for replicas of 3)
+// RunCluster starts n ≥ 2 clustered JetStream servers (3 for replicas of 3)
 // in t.TempDir() and waits until JetStream has elected its meta leader,
 // so streams can be declared at once. They are shut down when the test
 // ends.
@@ -61,8 +61,10 @@ func RunClusterProcesses(t testing.TB, n int, childTest string) *Cluster {
 
 func runCluster(t testing.TB, n int, child string) *Cluster {
 	t.Helper()
-	if n < 1 {
-		t.Fatalf("bustest: a cluster of %d servers", n)
+	if n < 2 {
+		// A lone server configured as a cluster waits for peers and
+		// never offers JetStream: use Run for one server.
+		t.Fatalf("bustest: a cluster of %d servers; want at least 2 (Run starts one)", n)
 	}
 	c := &Cluster{t: t, name: fmt.Sprintf("vigil-test-%d", time.Now().UnixNano()), child: child}
 	clientPorts, routePorts := freePorts(t, n), freePorts(t, n)

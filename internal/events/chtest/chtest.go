@@ -108,10 +108,11 @@ type Process struct {
 	dir  string
 	cfg  string
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan error
-	out    *bytes.Buffer
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan error
+	exitErr error // how the last run ended (killed)
+	out     *bytes.Buffer
 }
 
 // StartProcess is Start, returning the process.
@@ -148,7 +149,7 @@ func (p *Process) Kill() {
 		return
 	}
 	_ = p.cmd.Process.Kill()
-	<-p.exited
+	p.exitErr = <-p.exited
 	p.cmd = nil
 }
 
