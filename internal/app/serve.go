@@ -205,12 +205,16 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// The goroutine gets the server itself: Close sets s.http to nil, and
+	// a Close right after Start could do so before the goroutine runs
+	// (a nil-pointer panic seen in the app tests).
+	hs := s.http
 	go func() {
 		var err error
 		if cfg.TLS() {
-			err = s.http.ServeTLS(s.listener, cfg.TLSCert, cfg.TLSKey)
+			err = hs.ServeTLS(s.listener, cfg.TLSCert, cfg.TLSKey)
 		} else {
-			err = s.http.Serve(s.listener)
+			err = hs.Serve(s.listener)
 		}
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
