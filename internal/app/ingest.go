@@ -43,6 +43,8 @@ func (s *Server) startIngest(ctx context.Context) error {
 		SyslogUDP: cfg.SyslogUDP, SyslogTCP: cfg.SyslogTCP, SyslogTLS: cfg.SyslogTLS, RELP: cfg.RELP, NetFlow: cfg.NetFlow,
 		Authenticate: s.ingestSender, Logger: s.Log.With("component", "ingest"), Now: s.Now,
 		KnownOrg: s.knownOrg,
+		// On a NATS cluster the stream is held by --nats-replicas servers.
+		Stream: ingest.StreamOptions{Replicas: s.Bus.Replicas()},
 	}
 	// --tls-cert and --tls-key serve HTTPS too; syslog over TLS uses them
 	// only when it is on.
@@ -67,11 +69,8 @@ func (s *Server) startIngest(ctx context.Context) error {
 		return err
 	}
 	// Events older than --events-max-age, or beyond --events-max-bytes,
-	// go (--events-retention per organisation), a day at a time, hourly.
-	if p, ok := s.retentionPolicy(); ok {
-		stop := events.RunRetention(context.WithoutCancel(ctx), s.Events, p, RetentionInterval, s.Log.With("component", "events"))
-		s.closers = append(s.closers, func() error { stop(); return nil })
-	}
+	// go (--events-retention per organisation), a day at a time, hourly:
+	// a leader duty (leader.go).
 	return nil
 }
 

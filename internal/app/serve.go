@@ -47,7 +47,10 @@ type Server struct {
 	// rulesNotice reloads the rules on another process's notice.
 	rulesNotice atomic.Pointer[func()]
 	// attack is --attack's matrix for the coverage page, nil without.
-	attack   *attack.Matrix
+	attack *attack.Matrix
+	// leading reports whether this server runs the leader duties now
+	// (leader.go).
+	leading  func() bool
 	Addr     string // the address actually listened on
 	http     *http.Server
 	listener net.Listener
@@ -77,7 +80,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 			err = errors.Join(err, s.Close())
 		}
 	}()
-	s.Bus, err = bus.Open(ctx, bus.Options{DataDir: cfg.DataDir, URL: cfg.NATSURL, SyncAlways: cfg.NATSSyncAlways, Logger: log.With("component", "bus")})
+	s.Bus, err = bus.Open(ctx, bus.Options{DataDir: cfg.DataDir, URL: cfg.NATSURL, SyncAlways: cfg.NATSSyncAlways, Replicas: cfg.NATSReplicas, Logger: log.With("component", "bus")})
 	if err != nil {
 		return s, err
 	}
@@ -113,11 +116,12 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	s.closers = append(s.closers, func() error { stopAlerts(); return nil })
-	// SLA and regulatory clocks past due are breached and escalated
-	// (cases/clocks.go) by every server; each clock once.
-	stopClocks := a.Cases.RunClocks(context.WithoutCancel(ctx), ClockInterval)
-	s.closers = append(s.closers, func() error { stopClocks(); return nil })
 	if err := s.startIngest(ctx); err != nil {
+		return s, err
+	}
+	// Clocks and retention run on one server of the deployment at a time
+	// (leader.go).
+	if err := s.startLeaderDuties(ctx); err != nil {
 		return s, err
 	}
 	if err := s.startDetection(ctx); err != nil {
@@ -138,6 +142,13 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_change_notices_heard_total",
 			Help: "Notices of organisation or supplier register changes heard from other processes."}, func() float64 { return float64(a.changes.heard.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_leader",
+			Help: "1 while this server holds the deployment's lease and runs the duties that run once (clocks, retention)."}, func() float64 {
+			if s.leading() {
+				return 1
+			}
+			return 0
+		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_password_hash_slots",
 			Help: "Password checks allowed at once (--password-hash-memory / 46 MiB)."}, func() float64 { return float64(a.Hasher.Slots()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_password_hash_active",
@@ -194,15 +205,16 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	// The goroutine keeps its own reference: Close sets s.http to nil,
-	// and a Close soon after Start (a test failing at once) raced it.
-	srv := s.http
+	// The goroutine gets the server itself: Close sets s.http to nil, and
+	// a Close right after Start could do so before the goroutine runs
+	// (a nil-pointer panic seen in the app tests).
+	hs := s.http
 	go func() {
 		var err error
 		if cfg.TLS() {
-			err = srv.ServeTLS(s.listener, cfg.TLSCert, cfg.TLSKey)
+			err = hs.ServeTLS(s.listener, cfg.TLSCert, cfg.TLSKey)
 		} else {
-			err = srv.Serve(s.listener)
+			err = hs.Serve(s.listener)
 		}
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil

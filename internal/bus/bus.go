@@ -70,6 +70,14 @@ type Options struct {
 	// server; external servers set sync_always in their own config.
 	SyncAlways bool
 
+	// Replicas is how many servers of an external cluster hold each
+	// stream and key-value bucket Vigil declares (EnsureStream, Lease);
+	// 0 means 1. With 3, a stream survives the loss of one server: its
+	// remaining two elect a new leader within a few seconds and go on
+	// storing. It must not exceed the cluster's size, or declaring a
+	// stream fails. The embedded server is one server: only 1.
+	Replicas int
+
 	// StartTimeout bounds Open: the embedded server becoming ready, or the
 	// connection to the external server plus its JetStream check. Zero
 	// means DefaultStartTimeout. A deadline on Open's context shortens it.
@@ -92,7 +100,16 @@ func (o *Options) validate() error {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Replicas < 0 || o.Replicas > 5 {
+		return fmt.Errorf("bus: Options.Replicas: want 1 to 5, got %d", o.Replicas)
+	}
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
 	if strings.TrimSpace(o.URL) == "" {
+		if o.Replicas > 1 {
+			return fmt.Errorf("bus: Options.Replicas: the embedded server is one server, so 1, got %d", o.Replicas)
+		}
 		if o.DataDir == "" {
 			return errors.New("bus: Options.DataDir: required for the embedded NATS server (or set Options.URL to use an external one)")
 		}
@@ -162,6 +179,8 @@ type Bus struct {
 	nc  *nats.Conn
 	js  jetstream.JetStream
 
+	replicas int
+
 	// connClosed is closed by the connection's ClosedHandler, which nats.go
 	// calls once the drain has finished.
 	connClosed chan struct{}
@@ -187,6 +206,7 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 	b := &Bus{
 		log:        opts.Logger,
 		connClosed: make(chan struct{}),
+		replicas:   opts.Replicas,
 	}
 	var err error
 	if strings.TrimSpace(opts.URL) == "" {
@@ -375,11 +395,22 @@ func (b *Bus) Healthy(ctx context.Context) error {
 	return nil
 }
 
+// Replicas is Options.Replicas: how many servers hold each stream.
+func (b *Bus) Replicas() int { return b.replicas }
+
 // EnsureStream creates the stream, or updates it to cfg if it exists, so
-// every process can declare the streams it needs at start-up.
+// every process can declare the streams it needs at start-up. A cfg
+// without Replicas gets the bus's (Options.Replicas): a stream created
+// with one replica is scaled up when the servers restart with more.
 func (b *Bus) EnsureStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	if cfg.Replicas == 0 {
+		cfg.Replicas = b.replicas
+	}
 	s, err := b.js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
+		if cfg.Replicas > 1 {
+			return nil, fmt.Errorf("bus: ensure stream %q with %d replicas (does the NATS cluster have that many JetStream servers up? --nats-replicas): %w", cfg.Name, cfg.Replicas, err)
+		}
 		return nil, fmt.Errorf("bus: ensure stream %q: %w", cfg.Name, err)
 	}
 	return s, nil

@@ -34,6 +34,14 @@ type Config struct {
 	AutoMigrate bool
 	// NATSSyncAlways fsyncs every JetStream write (survives power loss; slower).
 	NATSSyncAlways bool
+	// NATSReplicas is how many servers of the external NATS cluster hold
+	// each of Vigil's streams and key-value buckets (1 to 5; 3 survives
+	// the loss of one server). Only 1 with the embedded server.
+	NATSReplicas int
+	// LeaderLease is how long the servers' leader holds its lease on the
+	// duties that run once per deployment without renewing it: how long a
+	// dead leader's duties wait for another server (docs/deployment.md).
+	LeaderLease string
 	// LogLevel is debug, info, warn or error; "auto" (the default) is
 	// warn when the log goes to a terminal — a person running Vigil sees
 	// warnings and errors, not every request — and info otherwise (a
@@ -143,6 +151,8 @@ func Default() Config {
 		// 4 × auth.HashMemoryMiB (46): config imports nothing of Vigil's,
 		// and app's tests check the two agree.
 		PasswordHashMemoryMiB: 184,
+		NATSReplicas:          1,
+		LeaderLease:           "15s",
 	}
 }
 
@@ -165,6 +175,8 @@ func (c *Config) settings() []setting {
 		{flag: "tls-key", env: "VIGIL_TLS_KEY", help: "TLS private key file (PEM)", str: &c.TLSKey},
 		{flag: "auto-migrate", env: "VIGIL_AUTO_MIGRATE", help: "apply pending database migrations at start-up", boolean: &c.AutoMigrate},
 		{flag: "nats-sync-always", env: "VIGIL_NATS_SYNC_ALWAYS", help: "fsync every JetStream write (survives power loss, slower)", boolean: &c.NATSSyncAlways},
+		{flag: "nats-replicas", env: "VIGIL_NATS_REPLICAS", help: "servers of the external NATS cluster holding each stream (1 to 5; 3 survives losing one)", integer: &c.NATSReplicas},
+		{flag: "leader-lease", env: "VIGIL_LEADER_LEASE", help: "how long a dead server's once-per-deployment duties (clocks, retention) wait before another server takes them, e.g. 15s", str: &c.LeaderLease},
 		{flag: "log-level", env: "VIGIL_LOG_LEVEL", help: "debug, info, warn, error, or auto: warn on a terminal, info otherwise", str: &c.LogLevel},
 		{flag: "log-format", env: "VIGIL_LOG_FORMAT", help: "text or json", str: &c.LogFormat},
 		{flag: "password-hash-memory", env: "VIGIL_PASSWORD_HASH_MEMORY", help: "MiB for concurrent password checks (46 MiB each; more sign-ins wait their turn)", integer: &c.PasswordHashMemoryMiB},
@@ -274,6 +286,15 @@ func (c *Config) Validate() error {
 				break
 			}
 		}
+	}
+	switch {
+	case c.NATSReplicas < 1 || c.NATSReplicas > 5:
+		bad("nats-replicas", "want 1 to 5 (3 for a three-server NATS cluster)")
+	case c.NATSReplicas > 1 && c.NATSURL == "":
+		bad("nats-replicas", "the embedded NATS server is one server: more than 1 needs --nats naming a cluster")
+	}
+	if _, err := c.LeaderLeaseDuration(); err != nil {
+		bad("leader-lease", "%s", err)
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		bad("http", "want host:port, e.g. 127.0.0.1:8080")
@@ -541,6 +562,20 @@ func (c *Config) EventsRetention() (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil || d < time.Hour {
 		return 0, bad
+	}
+	return d, nil
+}
+
+// LeaderLeaseDuration is --leader-lease, checked: at least 2 s, since
+// the leader renews it a third of the way through and NATS needs a
+// moment to answer.
+func (c Config) LeaderLeaseDuration() (time.Duration, error) {
+	d, err := time.ParseDuration(c.LeaderLease)
+	if err != nil {
+		return 0, fmt.Errorf("want a duration such as 15s or 1m, got %q", c.LeaderLease)
+	}
+	if d < 2*time.Second {
+		return 0, fmt.Errorf("want at least 2s, got %s", d)
 	}
 	return d, nil
 }

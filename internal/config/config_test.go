@@ -148,3 +148,35 @@ func TestSilentSources(t *testing.T) {
 		}
 	}
 }
+
+func TestClusterSettings(t *testing.T) {
+	load := func(args ...string) (Config, error) {
+		c := Default()
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		if err := c.RegisterFlags(fs, func(string) string { return "" }); err != nil {
+			return c, err
+		}
+		if err := fs.Parse(args); err != nil {
+			return c, err
+		}
+		return c, c.Validate()
+	}
+	if c, err := load(); err != nil || c.NATSReplicas != 1 || c.LeaderLease != "15s" {
+		t.Errorf("defaults = %d, %q, %v; want 1, 15s", c.NATSReplicas, c.LeaderLease, err)
+	}
+	if c, err := load("--nats", "nats://a:4222,nats://b:4222,nats://c:4222", "--nats-replicas", "3", "--leader-lease", "5s"); err != nil || c.NATSReplicas != 3 {
+		t.Errorf("a cluster of three = %d, %v", c.NATSReplicas, err)
+	}
+	for _, args := range [][]string{
+		{"--nats-replicas", "3"}, // embedded: one server
+		{"--nats", "nats://a:4222", "--nats-replicas", "0"},
+		{"--nats", "nats://a:4222", "--nats-replicas", "7"},
+		{"--leader-lease", "1s"},
+		{"--leader-lease", "soon"},
+	} {
+		want := args[len(args)-2]
+		if _, err := load(args...); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q = %v, want an error naming %s", args, err, want)
+		}
+	}
+}

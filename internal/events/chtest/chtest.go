@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,6 +94,30 @@ func Exec(base, stmt string) error {
 // keeps its data under t.TempDir() and is killed at the end of t.
 func Start(t testing.TB) string {
 	t.Helper()
+	return StartProcess(t).URL
+}
+
+// Process is a ClickHouse server started for a test, which the test can
+// kill and start again on the same ports and data (a restart, as a fault).
+type Process struct {
+	// URL is the base URL of its HTTP interface.
+	URL string
+
+	t    testing.TB
+	argv []string
+	dir  string
+	cfg  string
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan error
+	exitErr error // how the last run ended (killed)
+	out     *bytes.Buffer
+}
+
+// StartProcess is Start, returning the process.
+func StartProcess(t testing.TB) *Process {
+	t.Helper()
 	var argv []string
 	for _, b := range binaries {
 		if p, err := exec.LookPath(b[0]); err == nil {
@@ -102,7 +127,7 @@ func Start(t testing.TB) string {
 	}
 	if argv == nil {
 		testneed.Missing(t, "ClickHouse (apt-get install clickhouse-server, or VIGIL_TEST_CLICKHOUSE_URL)", errors.New("no clickhouse-server on PATH"))
-		return ""
+		return nil
 	}
 	dir := t.TempDir()
 	httpPort, tcpPort := freePort(t), freePort(t)
@@ -110,7 +135,35 @@ func Start(t testing.TB) string {
 	if err := os.WriteFile(cfg, []byte(config(dir, httpPort, tcpPort)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(argv[0], append(argv[1:], "--config-file="+cfg)...)
+	p := &Process{URL: "http://127.0.0.1:" + httpPort + "/", t: t, argv: argv, dir: dir, cfg: cfg}
+	t.Cleanup(p.Kill)
+	p.Restart()
+	return p
+}
+
+// Kill ends the server with SIGKILL and waits for it.
+func (p *Process) Kill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	p.exitErr = <-p.exited
+	p.cmd = nil
+}
+
+// Restart starts the server (again, after Kill) and waits until it
+// answers /ping.
+func (p *Process) Restart() {
+	t := p.t
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		return
+	}
+	cmd := exec.Command(p.argv[0], append(p.argv[1:], "--config-file="+p.cfg)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// The server dies with the test binary even when that is killed
@@ -130,28 +183,23 @@ func Start(t testing.TB) string {
 		exited <- cmd.Wait()
 	}()
 	if err := <-started; err != nil {
-		t.Fatalf("start %s: %v", argv[0], err)
+		t.Fatalf("start %s: %v", p.argv[0], err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		err := <-exited
-		exited <- err
-	})
-	base := "http://127.0.0.1:" + httpPort + "/"
+	p.cmd, p.exited, p.out = cmd, exited, &out
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if pingOK(base) {
-			return base
+		if pingOK(p.URL) {
+			return
 		}
 		select {
 		case err := <-exited:
-			exited <- err
-			log, _ := os.ReadFile(filepath.Join(dir, "err.log"))
+			p.cmd = nil
+			log, _ := os.ReadFile(filepath.Join(p.dir, "err.log"))
 			t.Fatalf("clickhouse-server exited (%v): %s\n%s", err, out.String(), tail(log))
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "err.log"))
+			log, _ := os.ReadFile(filepath.Join(p.dir, "err.log"))
 			t.Fatalf("clickhouse-server did not answer /ping within 60 s:\n%s", tail(log))
 		}
 	}

@@ -1,0 +1,89 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/vigil-health/vigil/internal/bus"
+	"github.com/vigil-health/vigil/internal/events"
+)
+
+// Leader duties (docs/adr/0010-leader-lease.md): of the background work
+// a `vigil serve` does, some would only repeat itself on every server of
+// a deployment, each copy racing the others on the same rows —
+//
+//   - the cases' clocks: SLA and regulatory clocks past due breached
+//     and escalated, and open national incidents refreshed from the
+//     register (cases.RunClocks, every ClockInterval and when the
+//     organisation tree or register changes);
+//   - event retention: days older than --events-max-age or beyond
+//     --events-max-bytes dropped (events.RunRetention, hourly).
+//
+// Both are already safe to run twice (a clock is breached by a guarded
+// update; a second retention pass finds nothing), so the lease is not
+// what keeps them correct: it makes them run once, on the server holding
+// the lease on the key of the deployment (the database's identity) in
+// the JetStream key-value bucket LeaderBucket, and move to another
+// server within --leader-lease when that one dies.
+//
+// What stays on every server, on purpose: the consumers of the EVENTS,
+// ALERTS and CASE_EVENTS streams (shared durable consumers already hand
+// each message to one server), the audit head publisher (deduplicated by
+// the head), the Microsoft 365 poller (each tenant's cursor is a
+// compare-and-set in its own bucket), and each server's own views of its
+// listeners — the ingest health samples and silent-source check, the
+// analytics' windows — which see only the senders and events that server
+// handled.
+//
+// With the embedded NATS server a deployment is one server, which leads
+// for as long as it runs.
+
+// LeaderBucket is the key-value bucket of the servers' leases.
+const LeaderBucket = "VIGIL_LEADER"
+
+// leaderDuties runs the duties until ctx is done, and returns once they
+// have stopped.
+func (s *Server) leaderDuties(ctx context.Context) {
+	stopClocks := s.Cases.RunClocks(ctx, ClockInterval)
+	defer stopClocks()
+	if p, ok := s.retentionPolicy(); ok {
+		stop := events.RunRetention(ctx, s.Events, p, RetentionInterval, s.Log.With("component", "events"))
+		defer stop()
+	}
+	<-ctx.Done()
+}
+
+// startLeaderDuties takes part in the election of the deployment's
+// leader, or, with the embedded bus, just runs the duties.
+func (s *Server) startLeaderDuties(ctx context.Context) error {
+	if s.Bus.Embedded() {
+		dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { defer close(done); s.leaderDuties(dctx) }()
+		s.leading = func() bool { return true }
+		s.closers = append(s.closers, func() error { cancel(); <-done; return nil })
+		return nil
+	}
+	ttl, err := s.Config.LeaderLeaseDuration()
+	if err != nil {
+		return fmt.Errorf("--leader-lease: %w", err)
+	}
+	deployment, err := s.DB.Identity(ctx)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	lease, err := s.Bus.Lead(ctx, bus.LeaseOptions{
+		Bucket: LeaderBucket, Key: deployment, TTL: ttl,
+		Holder: fmt.Sprintf("%s pid %d (%s)", host, os.Getpid(), s.changes.origin),
+		Logger: s.Log.With("component", "leader"),
+		Run:    s.leaderDuties,
+	})
+	if err != nil {
+		return err
+	}
+	s.leading = lease.Leader
+	s.closers = append(s.closers, lease.Close)
+	return nil
+}
