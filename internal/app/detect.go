@@ -62,6 +62,10 @@ type Detection struct {
 	reload    sync.Mutex
 	consume   func() error
 	consuming bool
+	// stop stops the consumer; closed says the server is closing, so a
+	// reload must not start one. Both under reload.
+	stop   func()
+	closed bool
 	// analytics is nil with --analytics off; its state is saved under
 	// the data directory (analyticsState) every AnalyticsSaveInterval
 	// and at close, and read back at start.
@@ -175,17 +179,32 @@ func (s *Server) startDetection(ctx context.Context) error {
 		return err
 	}
 	cctx := context.WithoutCancel(ctx)
+	// consume runs under d.reload, perhaps from a reload long after start:
+	// it keeps its stop in d, for the closer registered here, rather than
+	// adding a closer while Close may be reading them (a data race).
 	d.consume = func() error {
+		if d.closed {
+			return nil
+		}
 		stop, err := events.ConsumeWith(cctx, s.Bus.JetStream(), events.ConsumerOptions{
 			Stream: ingest.EventStream, Durable: DetectDurable, DecodeFields: true, Logger: s.Log.With("component", "detection"),
 		}, func(ctx context.Context, evs []events.Event) error { return s.detect(ctx, d, evs) })
 		if err != nil {
 			return err
 		}
-		d.consuming = true
-		s.closers = append(s.closers, func() error { stop(); return nil })
+		d.consuming, d.stop = true, stop
 		return nil
 	}
+	s.closers = append(s.closers, func() error {
+		d.reload.Lock()
+		defer d.reload.Unlock()
+		d.closed = true
+		if d.stop != nil {
+			d.stop()
+			d.stop = nil
+		}
+		return nil
+	})
 	s.Detection = d
 	if d.hunter != nil || d.analytics != nil {
 		d.reload.Lock()

@@ -611,6 +611,8 @@ func (d describer) predicate() (string, bool) {
 			phrase.Count(a.Applied, "change", ""), phrase.Int(a.Planned)), true
 	case "export":
 		return d.export(), true
+	case "rule.import", "rule.save", "rule.enable", "rule.level", "rule.reset", "rule.except", "rule.unexcept":
+		return d.rule(), true
 	case "events.export":
 		var x struct{ Query, Since, Until, Org, Format string }
 		doc(e.After, &x)
@@ -1184,4 +1186,67 @@ func orNone(kinds []string) string {
 		return "nothing"
 	}
 	return strings.Join(kinds, ", ")
+}
+
+// rule describes a change to the stored Sigma rules (internal/rules).
+func (d describer) rule() string {
+	e := d.e
+	rule := "the detection rule " + e.ObjectID
+	where := "for every organisation"
+	if e.Org != "" {
+		where = "for " + d.org(e.Org, "")
+	}
+	var b, a struct {
+		Enabled   string   `json:"enabled"`
+		Level     string   `json:"level"`
+		Version   int      `json:"version"`
+		Note      string   `json:"note"`
+		Files     int      `json:"files"`
+		Added     []string `json:"added"`
+		Updated   []string `json:"updated"`
+		Exception string   `json:"exception"`
+		Reason    string   `json:"reason"`
+		Expires   string   `json:"expires_at"`
+	}
+	doc(e.Before, &b)
+	doc(e.After, &a)
+	note := ""
+	if strings.TrimSpace(a.Note) != "" {
+		note = " (" + quoted(a.Note) + ")"
+	}
+	switch e.Action {
+	case "rule.import":
+		return fmt.Sprintf("imported the detection rule pack %s: %s read, %s new, %s changed%s", quoted(e.ObjectID),
+			phrase.Count(a.Files, "file", "files"), phrase.Int(len(a.Added)), phrase.Int(len(a.Updated)), note)
+	case "rule.save":
+		return fmt.Sprintf("saved version %d of %s%s", a.Version, rule, note)
+	case "rule.enable":
+		if a.Enabled == "on" {
+			return "enabled " + rule + " " + where
+		}
+		return "disabled " + rule + " " + where
+	case "rule.level":
+		if a.Level == "" {
+			return "removed the level override of " + rule + " " + where
+		}
+		return "set the level of " + rule + " to " + a.Level + " " + where
+	case "rule.reset":
+		return "reset the settings of " + rule + " " + where + " (it follows the global ones again)"
+	case "rule.except":
+		until := ""
+		if len(a.Expires) >= 10 {
+			until = " until " + a.Expires[:10]
+		}
+		return "added the exception " + a.Exception + " to " + rule + " " + where + until + reasonText(a.Reason)
+	default: // rule.unexcept
+		return "removed the exception " + b.Exception + " from " + rule + " " + where
+	}
+}
+
+// reasonText is ": because …" for a reason given, or nothing.
+func reasonText(r string) string {
+	if strings.TrimSpace(r) == "" {
+		return ""
+	}
+	return ", because " + quoted(r)
 }

@@ -73,7 +73,13 @@ func (c *collector) handle(_ context.Context, msg jetstream.Msg) error {
 
 func (c *collector) wait(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.After(testTimeout)
+	c.waitWithin(t, n, testTimeout)
+}
+
+// waitWithin is wait with a deadline of its own.
+func (c *collector) waitWithin(t *testing.T, n int, d time.Duration) {
+	t.Helper()
+	deadline := time.After(d)
 	for i := 0; i < n; i++ {
 		select {
 		case <-c.got:

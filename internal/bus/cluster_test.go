@@ -31,7 +31,10 @@ func openCluster(t *testing.T, c *bustest.Cluster) *bus.Bus {
 func TestClusterStreamSurvivesALostServer(t *testing.T) {
 	c := bustest.RunCluster(t, 3)
 	b := openCluster(t, c)
-	ctx := ctxT(t)
+	// Not ctxT's ten seconds: electing a new stream leader after the
+	// leader is lost took 5–10 s on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	name := uniqueName(t, "R3")
 	s, err := b.EnsureStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{name + ".>"}, Storage: jetstream.FileStorage})
 	if err != nil {
@@ -58,8 +61,11 @@ func TestClusterStreamSurvivesALostServer(t *testing.T) {
 			// for a moment; a sender retries with the same ID, as ingest
 			// does, and the stream keeps one.
 			var err error
-			for try := 0; try < 50; try++ {
-				if err = b.Publish(ctx, name+"."+org, []byte(fmt.Sprint(i)), fmt.Sprintf("m%d", i)); err == nil {
+			for try := 0; try < 60 && ctx.Err() == nil; try++ {
+				pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+				err = b.Publish(pctx, name+"."+org, []byte(fmt.Sprint(i)), fmt.Sprintf("m%d", i))
+				pcancel()
+				if err == nil {
 					break
 				}
 				time.Sleep(200 * time.Millisecond)
@@ -83,7 +89,7 @@ func TestClusterStreamSurvivesALostServer(t *testing.T) {
 	c.Stop(idx - 1)
 	t.Logf("stopped %s, the stream's leader", leader)
 	publish(100, 200)
-	col.wait(t, 200)
+	col.waitWithin(t, 200, time.Minute) // the consumer's own leader is elected again too
 	seqs, _ := col.snapshot()
 	seen := map[uint64]bool{}
 	for _, q := range seqs {
