@@ -1,0 +1,164 @@
+package vuln
+
+import (
+	"archive/zip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Advisory is the part of an OSV record (ossf.github.io/osv-schema) a
+// scan uses.
+type Advisory struct {
+	ID        string     `json:"id"`
+	Aliases   []string   `json:"aliases"`
+	Summary   string     `json:"summary"`
+	Withdrawn string     `json:"withdrawn"`
+	Affected  []Affected `json:"affected"`
+	// File is where the record was read from.
+	File string `json:"-"`
+}
+
+// Affected is one package an advisory affects.
+type Affected struct {
+	Package struct {
+		Ecosystem string `json:"ecosystem"`
+		Name      string `json:"name"`
+	} `json:"package"`
+	Ranges   []Range  `json:"ranges"`
+	Versions []string `json:"versions"`
+}
+
+// Range is an OSV range: events in the order of the range's type.
+type Range struct {
+	Type   string  `json:"type"`
+	Events []Event `json:"events"`
+}
+
+// Event is one OSV range event; exactly one field is set.
+type Event struct {
+	Introduced   string `json:"introduced,omitempty"`
+	Fixed        string `json:"fixed,omitempty"`
+	LastAffected string `json:"last_affected,omitempty"`
+	Limit        string `json:"limit,omitempty"`
+}
+
+// DB is a set of OSV advisories indexed by ecosystem and package.
+type DB struct {
+	// Advisories are the records loaded, withdrawn ones left out, by ID.
+	Advisories map[string]*Advisory
+	// Withdrawn counts the withdrawn records left out.
+	Withdrawn int
+	byPackage map[string][]*Advisory
+}
+
+// LoadDB reads every OSV JSON record under dir (any depth, *.json) and
+// every record inside *.zip archives there (osv.dev's per-ecosystem
+// all.zip). A record that cannot be read is an error naming its file.
+func LoadDB(dir string) (*DB, error) {
+	db := &DB{Advisories: map[string]*Advisory{}, byPackage: map[string][]*Advisory{}}
+	if st, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("OSV directory: %w", err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("OSV directory: %s is not a directory", dir)
+	}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return nil
+		case strings.EqualFold(filepath.Ext(path), ".json"):
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			return db.add(path, b)
+		case strings.EqualFold(filepath.Ext(path), ".zip"):
+			return db.addZip(path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) addZip(path string) error {
+	z, err := zip.OpenReader(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer func() { _ = z.Close() }() // read only: a close error loses nothing
+	for _, f := range z.File {
+		if !strings.EqualFold(filepath.Ext(f.Name), ".json") {
+			continue
+		}
+		r, err := f.Open()
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", path, f.Name, err)
+		}
+		b, err := io.ReadAll(io.LimitReader(r, 64<<20))
+		_ = r.Close() // read only
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", path, f.Name, err)
+		}
+		if err := db.add(path+"!"+f.Name, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) add(file string, b []byte) error {
+	var a Advisory
+	if err := json.Unmarshal(b, &a); err != nil {
+		return fmt.Errorf("%s: OSV record: %w", file, positioned(b, err))
+	}
+	if a.ID == "" {
+		return fmt.Errorf("%s: OSV record has no id", file)
+	}
+	if a.Withdrawn != "" {
+		db.Withdrawn++
+		return nil
+	}
+	if _, ok := db.Advisories[a.ID]; ok {
+		// The same ID twice (a file and an all.zip): the first read wins.
+		return nil
+	}
+	a.File = file
+	db.Advisories[a.ID] = &a
+	seen := map[string]bool{}
+	for _, af := range a.Affected {
+		k := packageKey(af.Package.Ecosystem, af.Package.Name)
+		if !seen[k] {
+			seen[k] = true
+			db.byPackage[k] = append(db.byPackage[k], &a)
+		}
+	}
+	return nil
+}
+
+// Len is how many advisories are loaded.
+func (db *DB) Len() int { return len(db.Advisories) }
+
+func packageKey(ecosystem, name string) string {
+	if ecosystem == "PyPI" {
+		name = normalisePyPI(name)
+	}
+	return ecosystem + "\x00" + name
+}
+
+// forPackage is the advisories naming the package, in ID order.
+func (db *DB) forPackage(ecosystem, name string) []*Advisory {
+	as := db.byPackage[packageKey(ecosystem, name)]
+	sort.Slice(as, func(i, j int) bool { return as[i].ID < as[j].ID })
+	return as
+}

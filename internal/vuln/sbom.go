@@ -1,0 +1,323 @@
+// Package vuln scans software bills of materials against OSV advisories,
+// offline (issue 18, first slice): it reads CycloneDX and SPDX SBOMs,
+// loads a directory of OSV records and reports which advisory affects
+// which component, and by which range.
+package vuln
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
+	"github.com/package-url/packageurl-go"
+	spdxjson "github.com/spdx/tools-golang/json"
+	"github.com/spdx/tools-golang/spdx"
+	"github.com/spdx/tools-golang/tagvalue"
+)
+
+// Format is the kind of an SBOM file.
+type Format string
+
+// The SBOM formats ReadSBOM knows.
+const (
+	CycloneDXJSON  Format = "CycloneDX JSON"
+	CycloneDXXML   Format = "CycloneDX XML"
+	SPDXJSON       Format = "SPDX JSON"
+	SPDXTagValue   Format = "SPDX tag-value"
+	unknownFormat  Format = ""
+	maxSBOMSize           = 512 << 20
+	spdxPurlRefTyp        = "purl"
+)
+
+// SBOM is the part of a bill of materials a scan needs.
+type SBOM struct {
+	File   string
+	Format Format
+	// Components are those with a purl, in document order; duplicates
+	// (one package listed twice) are kept once.
+	Components []Component
+	// NoPURL counts the components without a usable purl: they cannot
+	// be matched and are not scanned.
+	NoPURL int
+}
+
+// Component is one package of an SBOM, named by its purl.
+type Component struct {
+	Name    string // as the SBOM names it
+	Version string // the purl's version
+	PURL    string // as written in the SBOM
+	// Ecosystem and Package are the OSV ecosystem ("Go", "PyPI",
+	// "Debian:9", "Alpine:v3.17", …) and package name the purl maps to;
+	// Ecosystem is empty for a purl type OSV data here does not cover.
+	Ecosystem string
+	Package   string
+}
+
+// ReadSBOM reads an SBOM file, recognising its format from its content.
+func ReadSBOM(path string) (s *SBOM, err error) {
+	defer func() {
+		if r := recover(); r != nil { // a parser of untrusted bytes must not take the CLI down
+			s, err = nil, fmt.Errorf("%s: cannot parse: %v", path, r)
+		}
+	}()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSBOMSize {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d an SBOM may have", path, len(b), maxSBOMSize)
+	}
+	s = &SBOM{File: path, Format: sniff(b)}
+	var purls []purlOf
+	switch s.Format {
+	case CycloneDXJSON, CycloneDXXML:
+		purls, err = readCycloneDX(b, s.Format)
+	case SPDXJSON, SPDXTagValue:
+		purls, err = readSPDX(b, s.Format)
+	default:
+		return nil, fmt.Errorf("%s: not a CycloneDX (JSON or XML) or SPDX (JSON or tag-value) SBOM", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", path, s.Format, positioned(b, err))
+	}
+	seen := map[string]bool{}
+	for _, p := range purls {
+		if p.purl == "" {
+			s.NoPURL++
+			continue
+		}
+		c, err := componentOf(p.name, p.purl)
+		if err != nil {
+			return nil, fmt.Errorf("%s: component %q: %w", path, p.name, err)
+		}
+		// Debian binary packages of one source package stay apart:
+		// libssl1.1 and openssl are two installed packages.
+		key := c.Name + "\x00" + c.Ecosystem + "\x00" + c.Package + "\x00" + c.Version
+		if c.Ecosystem == "" {
+			key = c.PURL
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		s.Components = append(s.Components, c)
+	}
+	return s, nil
+}
+
+type purlOf struct{ name, purl string }
+
+// sniff tells the format from the first bytes: CycloneDX JSON has
+// "bomFormat", SPDX JSON "spdxVersion", SPDX tag-value starts with
+// tag: value lines, and CycloneDX XML is XML.
+func sniff(b []byte) Format {
+	t := bytes.TrimLeft(b, "\ufeff \t\r\n")
+	switch {
+	case len(t) == 0:
+		return unknownFormat
+	case t[0] == '{':
+		// Keys come in any order (cyclonedx-py sorts them, so bomFormat
+		// comes after every component): look through the whole file.
+		switch {
+		case bytes.Contains(t, []byte(`"bomFormat"`)):
+			return CycloneDXJSON
+		case bytes.Contains(t, []byte(`"spdxVersion"`)):
+			return SPDXJSON
+		}
+	case t[0] == '<':
+		if bytes.Contains(t[:min(len(t), 1<<12)], []byte("cyclonedx.org/schema/bom")) {
+			return CycloneDXXML
+		}
+	case bytes.Contains(t[:min(len(t), 1<<12)], []byte("SPDXVersion:")):
+		return SPDXTagValue
+	}
+	return unknownFormat
+}
+
+func readCycloneDX(b []byte, f Format) ([]purlOf, error) {
+	ff := cdx.BOMFileFormatJSON
+	if f == CycloneDXXML {
+		ff = cdx.BOMFileFormatXML
+	}
+	var bom cdx.BOM
+	if err := cdx.NewBOMDecoder(bytes.NewReader(b), ff).Decode(&bom); err != nil {
+		return nil, err
+	}
+	var out []purlOf
+	var walk func(cs *[]cdx.Component)
+	walk = func(cs *[]cdx.Component) {
+		if cs == nil {
+			return
+		}
+		for _, c := range *cs {
+			name := c.Name
+			if c.Group != "" {
+				name = c.Group + ":" + c.Name
+			}
+			out = append(out, purlOf{name, strings.TrimSpace(c.PackageURL)})
+			walk(c.Components)
+		}
+	}
+	walk(bom.Components)
+	return out, nil
+}
+
+// spdxBareID finds an SPDXID without its SPDXRef- prefix.
+var spdxBareID = map[Format]*regexp.Regexp{
+	SPDXJSON:     regexp.MustCompile(`("SPDXID"\s*:\s*")([^"S][^"]*"|S[^P"][^"]*")`),
+	SPDXTagValue: regexp.MustCompile(`(?m)^(SPDXID:[ \t]*)([^S\s]\S*|S[^P\s]\S*)$`),
+}
+
+func readSPDX(b []byte, f Format) ([]purlOf, error) {
+	read := func(b []byte) (*spdx.Document, error) {
+		if f == SPDXJSON {
+			return spdxjson.Read(bytes.NewReader(b))
+		}
+		return tagvalue.Read(bytes.NewReader(b))
+	}
+	doc, err := read(b)
+	if err != nil {
+		// Early syft releases wrote element IDs without the SPDXRef-
+		// prefix the spec requires (fluxcd/flux2 v0.26.3's release SBOM
+		// has 245 of them); tools-golang refuses those, so the IDs get
+		// their prefix and the document is read again. IDs only tie
+		// elements together, which a scan does not use.
+		fixed := spdxBareID[f].ReplaceAll(b, []byte("${1}SPDXRef-${2}"))
+		if bytes.Equal(fixed, b) {
+			return nil, err
+		}
+		if doc, err = read(fixed); err != nil {
+			return nil, err
+		}
+	}
+	var out []purlOf
+	for _, p := range doc.Packages {
+		if p == nil {
+			continue
+		}
+		purl := ""
+		for _, r := range p.PackageExternalReferences {
+			if r != nil && r.RefType == spdxPurlRefTyp {
+				purl = strings.TrimSpace(r.Locator)
+				break
+			}
+		}
+		out = append(out, purlOf{p.PackageName, purl})
+	}
+	return out, nil
+}
+
+// positioned adds the line and column of a JSON syntax or type error.
+func positioned(b []byte, err error) error {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	if off < 0 || off > int64(len(b)) {
+		return err
+	}
+	line := 1 + bytes.Count(b[:off], []byte("\n"))
+	col := off - int64(bytes.LastIndexByte(b[:off], '\n'))
+	return fmt.Errorf("line %d column %d: %w", line, col, err)
+}
+
+// componentOf maps a purl to its OSV ecosystem and package name. The
+// names keep what tells packages apart: a Maven group ID
+// (group:artifact), an npm scope (@scope/name), a Go module's full path.
+func componentOf(name, purl string) (Component, error) {
+	p, err := packageurl.FromString(purl)
+	if err != nil {
+		return Component{}, fmt.Errorf("purl %q: %w", purl, err)
+	}
+	c := Component{Name: name, Version: p.Version, PURL: purl}
+	q := p.Qualifiers.Map()
+	switch p.Type {
+	case packageurl.TypeGolang:
+		c.Ecosystem, c.Package = "Go", joinNS(p.Namespace, p.Name, "/")
+	case packageurl.TypePyPi:
+		c.Ecosystem, c.Package = "PyPI", normalisePyPI(p.Name)
+	case packageurl.TypeNPM:
+		c.Ecosystem, c.Package = "npm", joinNS(p.Namespace, p.Name, "/")
+	case packageurl.TypeMaven:
+		c.Ecosystem, c.Package = "Maven", joinNS(p.Namespace, p.Name, ":")
+	case packageurl.TypeDebian:
+		// OSV's Debian records name the source package; syft writes it
+		// as upstream=, sometimes with its own version after an @.
+		if rel := distroRelease(q["distro"], "debian-"); rel != "" {
+			c.Ecosystem = "Debian:" + rel
+		}
+		c.Package = sourcePackage(p.Name, q["upstream"])
+	case packageurl.TypeApk:
+		if rel := distroRelease(q["distro"], "alpine-"); rel != "" {
+			c.Ecosystem = "Alpine:v" + rel
+		}
+		c.Package = sourcePackage(p.Name, q["upstream"])
+	}
+	if c.Ecosystem != "" && c.Version == "" {
+		c.Ecosystem = "" // nothing to compare: not scanned
+	}
+	return c, nil
+}
+
+func joinNS(ns, name, sep string) string {
+	if ns == "" {
+		return name
+	}
+	return ns + sep + name
+}
+
+// distroRelease turns a purl distro qualifier (debian-9, debian-11.6,
+// alpine-3.17.2) into the release OSV names (9, 11, 3.17).
+func distroRelease(distro, prefix string) string {
+	rest, ok := strings.CutPrefix(strings.ToLower(distro), prefix)
+	if !ok || rest == "" {
+		return ""
+	}
+	parts := strings.Split(rest, ".")
+	if prefix == "alpine-" {
+		if len(parts) < 2 {
+			return ""
+		}
+		return parts[0] + "." + parts[1]
+	}
+	return parts[0]
+}
+
+func sourcePackage(name, upstream string) string {
+	if upstream == "" {
+		return name
+	}
+	if i := strings.IndexByte(upstream, '@'); i > 0 {
+		upstream = upstream[:i]
+	}
+	return upstream
+}
+
+// normalisePyPI is PEP 503's name normalisation: PyPI treats Flask,
+// flask and runs of -, _ and . alike.
+func normalisePyPI(name string) string {
+	var b strings.Builder
+	sep := false
+	for _, r := range strings.ToLower(name) {
+		if r == '-' || r == '_' || r == '.' {
+			sep = true
+			continue
+		}
+		if sep && b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		sep = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
