@@ -76,8 +76,7 @@ func Scan(s *SBOM, db *DB) *Result {
 		for i := range group {
 			group[i] = i
 		}
-		var find func(int) int
-		find = func(i int) int {
+		find := func(i int) int {
 			for group[i] != i {
 				i = group[i]
 			}

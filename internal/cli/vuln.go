@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-health/vigil/internal/phrase"
+	"github.com/vigil-health/vigil/internal/vuln"
+)
+
+// vulnCmd is `vigil vuln`: vulnerability management (issue 18). Its
+// first slice is an offline SBOM scan against OSV advisories.
+func (e *env) vulnCmd() *cobra.Command {
+	c := &cobra.Command{Use: "vuln", Short: "Vulnerability management: scan SBOMs against OSV advisories"}
+	c.AddCommand(e.vulnScanCmd())
+	return c
+}
+
+func (e *env) vulnScanCmd() *cobra.Command {
+	var osvDir string
+	var out *output
+	c := &cobra.Command{
+		Use:   "scan --osv DIR SBOM...",
+		Short: "Scan SBOMs against a directory of OSV advisories, offline",
+		Long: `Scan software bills of materials against OSV advisories and print every vulnerability that
+affects a component. No server, data directory or network is needed (like osv-scanner's
+offline mode).
+
+The SBOMs may be CycloneDX 1.2–1.6 (JSON or XML) or SPDX 2.2/2.3 (JSON or tag-value); the
+format is recognised from the content. Components are named by their purl: golang → Go,
+pypi → PyPI, npm → npm, maven → Maven (group:artifact), deb → Debian (source package from
+the upstream qualifier, release from distro=debian-9), apk → Alpine (distro=alpine-3.17.2 →
+Alpine:v3.17). Components without a purl, or of another type, are counted and not scanned.
+
+--osv is a directory of OSV JSON records, read at any depth (osv.dev's per-ecosystem
+all.zip archives in it are read too). Withdrawn records are left out. A component is
+affected when its version is in an advisory's SEMVER or ECOSYSTEM range (introduced, fixed,
+last_affected, compared in the ecosystem's own version order) or in its versions list.
+Advisories that alias each other make one finding, listing every alias.
+
+--format json (the default) prints one JSON object a finding: sbom, component, purl,
+version, ecosystem, package, id, aliases, merged (other advisory IDs merged into it),
+summary, fixed (the first fixed version, if any), matched (the range that matched, e.g.
+"SEMVER introduced 0, fixed 0.0.0-20220127200216-cd36cc0744dd", or "versions list") and
+advisory_file. --format table is for people.
+
+The exit status is 0 with or without findings; it is not 0 when an SBOM or an OSV record
+cannot be read (the error names the file, and the line for broken JSON).`,
+		Example: `  vigil vuln scan --osv ../shared/data/vuln/osv ../shared/data/vuln/sbom/go-minikube-v1.23.1.cdx15.json
+  vigil vuln scan --osv osv-dumps/ --format table bom.xml image.spdx.json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if osvDir == "" {
+				return usagef("--osv is required: the directory of OSV advisories to scan against")
+			}
+			if len(args) == 0 {
+				return usagef("give one or more SBOM files to scan")
+			}
+			start := time.Now()
+			db, err := vuln.LoadDB(osvDir)
+			if err != nil {
+				return err
+			}
+			// Every SBOM is read before anything is printed, so a bad
+			// file stops the scan without a partial result.
+			sboms := make([]*vuln.SBOM, 0, len(args))
+			for _, a := range args {
+				s, err := vuln.ReadSBOM(a)
+				if err != nil {
+					return err
+				}
+				sboms = append(sboms, s)
+			}
+			bw := bufio.NewWriterSize(e.stdout, 64<<10)
+			enc := json.NewEncoder(bw)
+			enc.SetEscapeHTML(false)
+			var tab *table
+			if out.is("table") {
+				tab = newTable(bw)
+				tab.header("SBOM", "COMPONENT", "VERSION", "ECOSYSTEM", "ID", "ALIASES", "FIXED", "MATCHED")
+			}
+			findings := 0
+			for _, s := range sboms {
+				r := vuln.Scan(s, db)
+				for _, w := range r.Warnings {
+					printf(e.stderr, "vigil vuln scan: %s: range not evaluated: %s\n", s.File, w)
+				}
+				for _, f := range r.Findings {
+					findings++
+					if tab != nil {
+						name := f.Package
+						if f.Component != "" && f.Component != f.Package {
+							name = f.Component + " (" + f.Package + ")" // a binary package and the source package OSV names
+						}
+						tab.row(f.SBOM, name, f.Version, f.Ecosystem, f.ID, strings.Join(f.Aliases, ","), f.Fixed, f.Matched)
+						continue
+					}
+					if err := enc.Encode(f); err != nil {
+						return err
+					}
+				}
+				printf(e.stderr, "vigil vuln scan: %s: %s, %s scanned (%d without purl, %d of an ecosystem not covered), %s\n",
+					s.File, s.Format, phrase.Count(len(s.Components)-r.Unsupported, "component", "components"),
+					s.NoPURL, r.Unsupported, phrase.Count(len(r.Findings), "finding", "findings"))
+			}
+			if tab != nil {
+				if err := tab.flush(); err != nil {
+					return err
+				}
+			}
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+			printf(e.stderr, "vigil vuln scan: %s loaded (%d withdrawn left out), %s, %s in %s\n",
+				phrase.Count(db.Len(), "advisory", "advisories"), db.Withdrawn, phrase.Count(len(sboms), "SBOM", "SBOMs"),
+				phrase.Count(findings, "finding", "findings"), time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&osvDir, "osv", "", "directory of OSV advisory JSON files (any depth; all.zip archives too)")
+	out = formatFlag(c, "json", "table")
+	return c
+}

@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-health/vigil/internal/testneed"
+)
+
+// TestVulnScan runs `vigil vuln scan` as an analyst would: a Maven SBOM
+// against the OSV folder (JSON lines with the matched range), the table
+// format over two SBOMs, an SBOM with no findings, and bad input.
+func TestVulnScan(t *testing.T) {
+	data := filepath.Join("..", "..", "..", "shared", "data", "vuln")
+	osvDir := filepath.Join(data, "osv")
+	dropwizard := filepath.Join(data, "sbom", "maven-dropwizard-1.3.15.cdx12.json")
+	if _, err := os.Stat(dropwizard); err != nil {
+		testneed.Missing(t, "the SBOM and OSV test data in ../shared/data/vuln", err)
+		return
+	}
+
+	r := must(t, run(t, "", nil, "vuln", "scan", "--osv", osvDir, dropwizard))
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 8 {
+		t.Fatalf("%d findings, want 8:\n%s\nstderr: %s", len(lines), r.stdout, r.stderr)
+	}
+	found := false
+	for _, l := range lines {
+		var f struct {
+			SBOM, Component, PURL, Version, Ecosystem, Package, ID, Fixed, Matched string
+			Aliases                                                                []string
+		}
+		if err := json.Unmarshal([]byte(l), &f); err != nil {
+			t.Fatal(err)
+		}
+		if f.SBOM != dropwizard || f.PURL == "" || f.Ecosystem != "Maven" || f.Matched == "" {
+			t.Errorf("finding %s", l)
+		}
+		if f.ID == "GHSA-mjmj-j48q-9wg2" {
+			found = true
+			if f.Package != "org.yaml:snakeyaml" || f.Version != "1.23" || f.Fixed != "2.0" ||
+				f.Matched != "ECOSYSTEM introduced 0, fixed 2.0" || len(f.Aliases) != 1 || f.Aliases[0] != "CVE-2022-1471" {
+				t.Errorf("snakeyaml finding %s", l)
+			}
+		}
+	}
+	if !found || !strings.Contains(r.stderr, "167 components scanned") || !strings.Contains(r.stderr, "8 findings") {
+		t.Errorf("no snakeyaml finding, or stderr: %s", r.stderr)
+	}
+
+	alpine := filepath.Join(data, "sbom", "container-alpine-3.17.cdx14.xml")
+	r = must(t, run(t, "", nil, "vuln", "scan", "--osv", osvDir, "--format", "table", alpine, dropwizard))
+	if !strings.Contains(r.stdout, "musl-utils (musl)") || !strings.Contains(r.stdout, "ALPINE-CVE-2025-26519") ||
+		!strings.Contains(r.stdout, "GHSA-mjmj-j48q-9wg2") || !strings.Contains(r.stderr, "10 findings") {
+		t.Errorf("table:\n%s\nstderr: %s", r.stdout, r.stderr)
+	}
+
+	// No findings is still exit 0.
+	r = must(t, run(t, "", nil, "vuln", "scan", "--osv", osvDir,
+		filepath.Join(data, "sbom", "maven-spdx-examples-examplemaven-0.0.1-enriched.spdx23.json")))
+	if r.stdout != "" || !strings.Contains(r.stderr, "0 findings") {
+		t.Errorf("stdout %q stderr %s", r.stdout, r.stderr)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.cdx.json")
+	if err := os.WriteFile(bad, []byte("{\"bomFormat\": \"CycloneDX\",\n\"components\": 7}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"vuln", "scan", "--osv", osvDir, bad}, bad + ": CycloneDX JSON: line 2"},
+		{[]string{"vuln", "scan", "--osv", osvDir, "no-such.json"}, "no-such.json"},
+		{[]string{"vuln", "scan", "--osv", "no-such-dir", dropwizard}, "no-such-dir"},
+		{[]string{"vuln", "scan", dropwizard}, "--osv is required"},
+		{[]string{"vuln", "scan", "--osv", osvDir}, "give one or more SBOM files"},
+	} {
+		r := run(t, "", nil, c.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, c.want) || r.stdout != "" {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+
+	r = must(t, run(t, "", nil, "vuln", "scan", "--help"))
+	if !strings.Contains(r.stdout, "CycloneDX 1.2–1.6") || !strings.Contains(r.stdout, "--osv") {
+		t.Errorf("help: %s", r.stdout)
+	}
+}
