@@ -42,16 +42,16 @@ affected when its version is in an advisory's SEMVER or ECOSYSTEM range (introdu
 last_affected, compared in the ecosystem's own version order) or in its versions list.
 Advisories that alias each other make one finding, listing every alias.
 
---format json (the default) prints one JSON object a finding: sbom, component, purl,
-version, ecosystem, package, id, aliases, merged (other advisory IDs merged into it),
-summary, fixed (the first fixed version, if any), matched (the range that matched, e.g.
-"SEMVER introduced 0, fixed 0.0.0-20220127200216-cd36cc0744dd", or "versions list") and
-advisory_file. --format table is for people.
+--format table (the default) is for people. --format json prints one JSON object a finding:
+sbom, component, purl, version, ecosystem, package, id, aliases, merged (other advisory IDs
+merged into it), summary, fixed (the first fixed version, if any), matched (the range that
+matched, e.g. "SEMVER introduced 0, fixed 0.0.0-20220127200216-cd36cc0744dd", or "versions
+list") and advisory_file; it is the documented output for other tools.
 
 The exit status is 0 with or without findings; it is not 0 when an SBOM or an OSV record
 cannot be read (the error names the file, and the line for broken JSON).`,
 		Example: `  vigil vuln scan --osv ../shared/data/vuln/osv ../shared/data/vuln/sbom/go-minikube-v1.23.1.cdx15.json
-  vigil vuln scan --osv osv-dumps/ --format table bom.xml image.spdx.json`,
+  vigil vuln scan --osv osv-dumps/ --format json bom.xml image.spdx.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if osvDir == "" {
 				return usagef("--osv is required: the directory of OSV advisories to scan against")
@@ -78,7 +78,7 @@ cannot be read (the error names the file, and the line for broken JSON).`,
 			enc := json.NewEncoder(bw)
 			enc.SetEscapeHTML(false)
 			var tab *table
-			if out.is("table") {
+			if !out.is("json") {
 				tab = newTable(bw)
 				tab.header("SBOM", "COMPONENT", "VERSION", "ECOSYSTEM", "ID", "ALIASES", "FIXED", "MATCHED")
 			}
@@ -121,6 +121,6 @@ cannot be read (the error names the file, and the line for broken JSON).`,
 		},
 	}
 	c.Flags().StringVar(&osvDir, "osv", "", "directory of OSV advisory JSON files (any depth; all.zip archives too)")
-	out = formatFlag(c, "json", "table")
+	out = formatFlag(c, "table", "json")
 	return c
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // TestVulnScan runs `vigil vuln scan` as an analyst would: a Maven SBOM
-// against the OSV folder (JSON lines with the matched range), the table
-// format over two SBOMs, an SBOM with no findings, and bad input.
+// against the OSV folder (--format json: one object a finding, with the
+// matched range), the default table over two SBOMs, an SBOM with no findings, and bad input.
 func TestVulnScan(t *testing.T) {
 	data := filepath.Join("..", "..", "..", "shared", "data", "vuln")
 	osvDir := filepath.Join(data, "osv")
@@ -22,7 +22,7 @@ func TestVulnScan(t *testing.T) {
 		return
 	}
 
-	r := must(t, run(t, "", nil, "vuln", "scan", "--osv", osvDir, dropwizard))
+	r := must(t, run(t, "", nil, "vuln", "scan", "--osv", osvDir, "--format", "json", dropwizard))
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	if len(lines) != 8 {
 		t.Fatalf("%d findings, want 8:\n%s\nstderr: %s", len(lines), r.stdout, r.stderr)
@@ -52,14 +52,14 @@ func TestVulnScan(t *testing.T) {
 	}
 
 	alpine := filepath.Join(data, "sbom", "container-alpine-3.17.cdx14.xml")
-	r = must(t, run(t, "", nil, "vuln", "scan", "--osv", osvDir, "--format", "table", alpine, dropwizard))
+	r = must(t, run(t, "", nil, "vuln", "scan", "--osv", osvDir, alpine, dropwizard))
 	if !strings.Contains(r.stdout, "musl-utils (musl)") || !strings.Contains(r.stdout, "ALPINE-CVE-2025-26519") ||
 		!strings.Contains(r.stdout, "GHSA-mjmj-j48q-9wg2") || !strings.Contains(r.stderr, "10 findings") {
 		t.Errorf("table:\n%s\nstderr: %s", r.stdout, r.stderr)
 	}
 
 	// No findings is still exit 0.
-	r = must(t, run(t, "", nil, "vuln", "scan", "--osv", osvDir,
+	r = must(t, run(t, "", nil, "vuln", "scan", "--osv", osvDir, "--format", "json",
 		filepath.Join(data, "sbom", "maven-spdx-examples-examplemaven-0.0.1-enriched.spdx23.json")))
 	if r.stdout != "" || !strings.Contains(r.stderr, "0 findings") {
 		t.Errorf("stdout %q stderr %s", r.stdout, r.stderr)

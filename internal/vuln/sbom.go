@@ -59,19 +59,29 @@ type Component struct {
 }
 
 // ReadSBOM reads an SBOM file, recognising its format from its content.
-func ReadSBOM(path string) (s *SBOM, err error) {
+func ReadSBOM(path string) (*SBOM, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > maxSBOMSize {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d an SBOM may have", path, st.Size(), maxSBOMSize)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSBOM(path, b)
+}
+
+// ParseSBOM parses the bytes of an SBOM; path names it in errors and in
+// the SBOM.
+func ParseSBOM(path string, b []byte) (s *SBOM, err error) {
 	defer func() {
 		if r := recover(); r != nil { // a parser of untrusted bytes must not take the CLI down
 			s, err = nil, fmt.Errorf("%s: cannot parse: %v", path, r)
 		}
 	}()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxSBOMSize {
-		return nil, fmt.Errorf("%s: %d bytes, more than the %d an SBOM may have", path, len(b), maxSBOMSize)
-	}
 	s = &SBOM{File: path, Format: sniff(b)}
 	var purls []purlOf
 	switch s.Format {
