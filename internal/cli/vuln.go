@@ -36,7 +36,7 @@ pypi → PyPI, npm → npm, maven → Maven (group:artifact), deb → Debian (so
 the upstream qualifier, release from distro=debian-9), apk → Alpine (distro=alpine-3.17.2 →
 Alpine:v3.17). Components without a purl, or of another type, are counted and not scanned.
 
---osv is a directory of OSV JSON records, read at any depth (osv.dev's per-ecosystem
+--osv (or --db) is a directory of OSV JSON records, read at any depth (osv.dev's per-ecosystem
 all.zip archives in it are read too). Withdrawn records are left out. A component is
 affected when its version is in an advisory's SEMVER or ECOSYSTEM range (introduced, fixed,
 last_affected, compared in the ecosystem's own version order) or in its versions list.
@@ -121,6 +121,7 @@ cannot be read (the error names the file, and the line for broken JSON).`,
 		},
 	}
 	c.Flags().StringVar(&osvDir, "osv", "", "directory of OSV advisory JSON files (any depth; all.zip archives too)")
+	c.Flags().StringVar(&osvDir, "db", "", "the same as --osv (the name issue 18 gives it)")
 	out = formatFlag(c, "table", "json")
 	return c
 }

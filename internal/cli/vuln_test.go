@@ -76,6 +76,7 @@ func TestVulnScan(t *testing.T) {
 		{[]string{"vuln", "scan", "--osv", osvDir, bad}, bad + ": CycloneDX JSON: line 2"},
 		{[]string{"vuln", "scan", "--osv", osvDir, "no-such.json"}, "no-such.json"},
 		{[]string{"vuln", "scan", "--osv", "no-such-dir", dropwizard}, "no-such-dir"},
+		{[]string{"vuln", "scan", "--db", "no-such-db", dropwizard}, "no-such-db"},
 		{[]string{"vuln", "scan", dropwizard}, "--osv is required"},
 		{[]string{"vuln", "scan", "--osv", osvDir}, "give one or more SBOM files"},
 	} {

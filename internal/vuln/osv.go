@@ -88,6 +88,9 @@ func LoadDB(dir string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, as := range db.byPackage {
+		sort.Slice(as, func(i, j int) bool { return as[i].ID < as[j].ID })
+	}
 	return db, nil
 }
 
@@ -156,9 +159,8 @@ func packageKey(ecosystem, name string) string {
 	return ecosystem + "\x00" + name
 }
 
-// forPackage is the advisories naming the package, in ID order.
+// forPackage is the advisories naming the package, in ID order (sorted
+// once by LoadDB, so concurrent scans only read).
 func (db *DB) forPackage(ecosystem, name string) []*Advisory {
-	as := db.byPackage[packageKey(ecosystem, name)]
-	sort.Slice(as, func(i, j int) bool { return as[i].ID < as[j].ID })
-	return as
+	return db.byPackage[packageKey(ecosystem, name)]
 }

@@ -1,6 +1,8 @@
 package vuln
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -220,6 +222,41 @@ func TestScanAliasesAndWithdrawn(t *testing.T) {
 	if f.ID != "GHSA-aaaa" || !reflect.DeepEqual(f.Aliases, []string{"CVE-2024-1", "PYSEC-1"}) ||
 		!reflect.DeepEqual(f.Merged, []string{"PYSEC-1"}) || f.Fixed != "2.2.5" || f.Matched != "ECOSYSTEM introduced 0, fixed 2.2.5" {
 		t.Errorf("finding %+v", f)
+	}
+
+	// An all.zip as osv.dev publishes it is read too; a record already
+	// read from a file keeps its first copy.
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	for name, body := range map[string]string{
+		"GHSA-bbbb.json": `{"id":"GHSA-bbbb","affected":[{"package":{"ecosystem":"PyPI","name":"flask"},
+			"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"2.0"},{"last_affected":"2.2.2"}]}]}]}`,
+		"PYSEC-1.json": `{"id":"PYSEC-1"}`,
+	} {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "PyPI"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "PyPI", "all.zip"), zb.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = LoadDB(dir); err != nil {
+		t.Fatal(err)
+	}
+	r = Scan(&SBOM{File: "x.json", Components: []Component{c}}, db)
+	if len(r.Findings) != 2 || r.Findings[1].ID != "GHSA-bbbb" || r.Findings[1].Matched != "ECOSYSTEM introduced 2.0, last_affected 2.2.2" ||
+		len(db.Advisories["PYSEC-1"].Affected) != 1 {
+		t.Errorf("with all.zip: %+v", r.Findings)
 	}
 
 	write("bad.json", "{\n\"id\": \"X\",\n\"affected\": [}\n")
