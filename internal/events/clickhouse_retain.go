@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -22,70 +21,27 @@ import (
 func (s *ClickHouse) Retain(ctx context.Context, p Policy) (RetainResult, error) {
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
-	var res RetainResult
-	cutoff := func(l Limit) int64 {
-		if l.MaxAge <= 0 {
-			return math.MinInt64
-		}
-		return dayOf(s.now().Add(-l.MaxAge).UnixNano()) + 1
-	}
-	days, err := s.dayStats(ctx)
+	res, err := retainDays(ctx, s, p, s.now())
 	if err != nil {
 		return res, err
 	}
-	limitOf := func(org string) Limit {
-		if l, ok := p.Orgs[org]; ok {
-			return l
-		}
-		return p.Default
-	}
-	whole := cutoff(p.Default)
-	for _, l := range p.Orgs {
-		whole = min(whole, cutoff(l))
-	}
-	if whole != math.MinInt64 {
-		dropped, n, err := s.dropDaysBefore(ctx, whole, days)
-		if err != nil {
-			return res, err
-		}
-		res.DaysDropped, res.Deleted = dropped, n
-		if days, err = s.dayStats(ctx); err != nil {
-			return res, err
-		}
-	}
-	orgs := make([]string, 0, len(days))
-	for org := range days {
-		orgs = append(orgs, org)
-	}
-	sort.Strings(orgs)
-	for _, org := range orgs {
-		l := limitOf(org)
-		ds := days[org]
-		cut := cutoff(l)
-		if l.MaxBytes > 0 {
-			var sum int64
-			for i := len(ds) - 1; i >= 0; i-- {
-				sum += ds[i].bytes
-				if sum > l.MaxBytes && i < len(ds)-1 {
-					cut = max(cut, ds[i].day+1)
-					break
-				}
-			}
-		}
-		if cut == math.MinInt64 || len(ds) == 0 || ds[0].day >= cut {
-			continue
-		}
-		for _, d := range ds {
-			if d.day < cut {
-				res.Deleted += d.events
-			}
-		}
-		q := "ALTER TABLE events DELETE WHERE org = " + chString(org) + " AND event_ns < " + strconv.FormatInt(cut*nsPerDay, 10)
-		if err := s.exec(ctx, s.db, q); err != nil {
-			return res, fmt.Errorf("events: delete %s's days before %s: %w", org, dayName(cut), err)
-		}
-	}
 	return res, s.waitMutations(ctx)
+}
+
+// deleteOrgBefore deletes org's events of days before day by a mutation
+// (Retain waits for them all), counting them from ds.
+func (s *ClickHouse) deleteOrgBefore(ctx context.Context, org string, day int64, ds []dayStat) (int64, error) {
+	var n int64
+	for _, d := range ds {
+		if d.day < day {
+			n += d.events
+		}
+	}
+	q := "ALTER TABLE events DELETE WHERE org = " + chString(org) + " AND event_ns < " + strconv.FormatInt(day*nsPerDay, 10)
+	if err := s.exec(ctx, s.db, q); err != nil {
+		return 0, fmt.Errorf("events: delete %s's days before %s: %w", org, dayName(day), err)
+	}
+	return n, nil
 }
 
 // chMutationWait bounds how long Retain waits for its deletes: a mutation

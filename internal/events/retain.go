@@ -24,14 +24,32 @@ func (s *SQL) Retain(ctx context.Context, p Policy) (RetainResult, error) {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()
 	}
+	return retainDays(ctx, s, p, s.now())
+}
+
+// dayStore is what retention needs of a store: each organisation's events
+// and bytes per day, dropping every organisation's days before a day
+// whole, and deleting one organisation's days before a day (ds are its
+// day counts, oldest first).
+type dayStore interface {
+	dayStats(ctx context.Context) (map[string][]dayStat, error)
+	dropDaysBefore(ctx context.Context, day int64, stats map[string][]dayStat) ([]string, int64, error)
+	deleteOrgBefore(ctx context.Context, org string, day int64, ds []dayStat) (int64, error)
+}
+
+// retainDays applies p at now to st, the same way for every store: the
+// days before every organisation's age limit go whole, then each
+// organisation's own older days, by age and then by size (never its
+// newest day).
+func retainDays(ctx context.Context, st dayStore, p Policy, now time.Time) (RetainResult, error) {
 	var res RetainResult
 	cutoff := func(l Limit) int64 { // the first day kept; MinInt64 keeps all
 		if l.MaxAge <= 0 {
 			return math.MinInt64
 		}
-		return dayOf(s.now().Add(-l.MaxAge).UnixNano()) + 1
+		return dayOf(now.Add(-l.MaxAge).UnixNano()) + 1
 	}
-	days, err := s.dayStats(ctx)
+	days, err := st.dayStats(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -49,12 +67,12 @@ func (s *SQL) Retain(ctx context.Context, p Policy) (RetainResult, error) {
 		whole = min(whole, cutoff(l))
 	}
 	if whole != math.MinInt64 {
-		dropped, n, err := s.dropDaysBefore(ctx, whole, days)
+		dropped, n, err := st.dropDaysBefore(ctx, whole, days)
 		if err != nil {
 			return res, err
 		}
 		res.DaysDropped, res.Deleted = dropped, n
-		if days, err = s.dayStats(ctx); err != nil {
+		if days, err = st.dayStats(ctx); err != nil {
 			return res, err
 		}
 	}
@@ -83,7 +101,7 @@ func (s *SQL) Retain(ctx context.Context, p Policy) (RetainResult, error) {
 		if cut == math.MinInt64 || len(ds) == 0 || ds[0].day >= cut {
 			continue
 		}
-		n, err := s.deleteOrgBefore(ctx, org, cut)
+		n, err := st.deleteOrgBefore(ctx, org, cut, ds)
 		if err != nil {
 			return res, err
 		}
@@ -211,7 +229,7 @@ func parseDayName(s string) (int64, error) {
 }
 
 // deleteOrgBefore deletes org's events of days before day.
-func (s *SQL) deleteOrgBefore(ctx context.Context, org string, day int64) (int64, error) {
+func (s *SQL) deleteOrgBefore(ctx context.Context, org string, day int64, _ []dayStat) (int64, error) {
 	var n int64
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		q, args := `DELETE FROM events WHERE org = ? AND event_ns < ?`, []any{org, day * nsPerDay}
