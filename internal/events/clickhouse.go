@@ -360,27 +360,9 @@ func (s *ClickHouse) Append(ctx context.Context, evs []Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	rows := make([]chRow, 0, len(evs))
-	seen := make(map[string]bool, len(evs))
-	for i := range evs {
-		e := &evs[i]
-		switch {
-		case e.ID == "":
-			return fault.Invalidf("id", "event %d has no ID", i)
-		case e.Org == "":
-			return fault.Invalidf("org", "event %s has no organisation", e.ID)
-		case e.ReceivedAt.IsZero() && e.EventTime.IsZero():
-			return fault.Invalidf("event_time", "event %s has neither an event time nor a received time", e.ID)
-		}
-		if seen[e.ID] {
-			continue
-		}
-		seen[e.ID] = true
-		r, err := chEncode(e)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, r)
+	rows, err := encodeNew(evs, chEncode)
+	if err != nil {
+		return err
 	}
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()

@@ -132,6 +132,35 @@ type row struct {
 
 const insertCols = "id, org, event_ns, received_ns, host, product, service, category, protocol, source_addr, source_token, source_format, fields, raw, raw_text, truncated, parse_error, size"
 
+// encodeNew checks evs — each needs an ID, an organisation and an event
+// or received time — and encodes each ID once, in order, with enc: what
+// every store's Append does first.
+func encodeNew[R any](evs []Event, enc func(*Event) (R, error)) ([]R, error) {
+	rows := make([]R, 0, len(evs))
+	seen := make(map[string]bool, len(evs))
+	for i := range evs {
+		e := &evs[i]
+		switch {
+		case e.ID == "":
+			return nil, fault.Invalidf("id", "event %d has no ID", i)
+		case e.Org == "":
+			return nil, fault.Invalidf("org", "event %s has no organisation", e.ID)
+		case e.ReceivedAt.IsZero() && e.EventTime.IsZero():
+			return nil, fault.Invalidf("event_time", "event %s has neither an event time nor a received time", e.ID)
+		}
+		if seen[e.ID] {
+			continue
+		}
+		seen[e.ID] = true
+		r, err := enc(e)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
 // Append stores evs; an ID already stored is skipped. Events are checked
 // first: each needs an ID and an organisation; an event without an event
 // time takes its received time.
@@ -139,27 +168,9 @@ func (s *SQL) Append(ctx context.Context, evs []Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	rows := make([]row, 0, len(evs))
-	seen := make(map[string]bool, len(evs))
-	for i := range evs {
-		e := &evs[i]
-		switch {
-		case e.ID == "":
-			return fault.Invalidf("id", "event %d has no ID", i)
-		case e.Org == "":
-			return fault.Invalidf("org", "event %s has no organisation", e.ID)
-		case e.ReceivedAt.IsZero() && e.EventTime.IsZero():
-			return fault.Invalidf("event_time", "event %s has neither an event time nor a received time", e.ID)
-		}
-		if seen[e.ID] {
-			continue
-		}
-		seen[e.ID] = true
-		r, err := s.encode(e)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, r)
+	rows, err := encodeNew(evs, s.encode)
+	if err != nil {
+		return err
 	}
 	if s.db.Dialect == store.Postgres {
 		if err := s.ensureDays(ctx, rows); err != nil {
@@ -169,7 +180,7 @@ func (s *SQL) Append(ctx context.Context, evs []Event) error {
 		s.writeMu.Lock()
 		defer s.writeMu.Unlock()
 	}
-	err := s.insert(ctx, rows)
+	err = s.insert(ctx, rows)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23514" {
 		// "no partition of relation found for row": another process's
