@@ -28,3 +28,23 @@ func FuzzParseSBOM(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseEPSS: no input makes the EPSS reader panic, and every score
+// it accepts is a probability.
+func FuzzParseEPSS(f *testing.F) {
+	if b, err := os.ReadFile(filepath.Join("testdata", "epss_scores-fixture.csv")); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte("cve,epss,percentile\nCVE-1,0.5,0.5\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := ParseEPSS(b)
+		if err != nil {
+			return
+		}
+		for _, s := range e.Scores {
+			if !(s.Score >= 0 && s.Score <= 1 && s.Percentile >= 0 && s.Percentile <= 1) {
+				t.Fatalf("score %+v", s)
+			}
+		}
+	})
+}

@@ -32,6 +32,19 @@ type Finding struct {
 	Matched string `json:"matched"`
 	// File is the OSV record the match came from.
 	File string `json:"advisory_file"`
+	// Related are the IDs the advisories name as related, not the same
+	// vulnerability; KEV and EPSS are looked up in them last.
+	Related []string `json:"related,omitempty"`
+
+	// CVSS is every vector in the advisories' severity, scored here.
+	CVSS []CVSS `json:"cvss,omitempty"`
+	// Severity is the rating of the highest CVSS score, or the
+	// database's own word (GitHub's "MODERATE") when there is no vector.
+	Severity string `json:"severity,omitempty"`
+	// KEV is set when CISA lists one of the finding's IDs as exploited.
+	KEV *KEVEntry `json:"kev,omitempty"`
+	// EPSS is FIRST's exploit prediction for one of the finding's CVEs.
+	EPSS *EPSSScore `json:"epss,omitempty"`
 }
 
 // Result is a scan of one SBOM.
@@ -95,11 +108,13 @@ func Scan(s *SBOM, db *DB) *Result {
 			}
 			f := Finding{SBOM: s.File, Component: c.Name, PURL: c.PURL, Version: c.Version, Ecosystem: c.Ecosystem,
 				Package: c.Package, ID: h.a.ID, Summary: h.a.Summary, Fixed: h.fix, Matched: h.why, File: h.a.File}
-			names := map[string]bool{}
+			names, related := map[string]bool{}, map[string]bool{}
+			var group []*Advisory
 			for j, o := range hits {
 				if find(j) != i {
 					continue
 				}
+				group = append(group, o.a)
 				if j != i {
 					f.Merged = append(f.Merged, o.a.ID)
 					names[o.a.ID] = true
@@ -107,12 +122,22 @@ func Scan(s *SBOM, db *DB) *Result {
 				for _, al := range o.a.Aliases {
 					names[al] = true
 				}
+				for _, rel := range o.a.Related {
+					related[rel] = true
+				}
 			}
 			delete(names, h.a.ID)
 			for n := range names {
 				f.Aliases = append(f.Aliases, n)
+				delete(related, n)
 			}
 			sort.Strings(f.Aliases)
+			delete(related, h.a.ID)
+			for n := range related {
+				f.Related = append(f.Related, n)
+			}
+			sort.Strings(f.Related)
+			f.CVSS, f.Severity, r.Warnings = severities(group, r.Warnings)
 			r.Findings = append(r.Findings, f)
 		}
 	}

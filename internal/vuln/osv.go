@@ -20,6 +20,20 @@ type Advisory struct {
 	Summary   string     `json:"summary"`
 	Withdrawn string     `json:"withdrawn"`
 	Affected  []Affected `json:"affected"`
+	// Related are IDs of other vulnerabilities the record names, not
+	// the same one (GO-2023-2102 relates CVE-2023-44487).
+	Related []string `json:"related"`
+	// Severity is the record's scores: {"type": "CVSS_V3", "score":
+	// "CVSS:3.1/AV:N/…"}.
+	Severity []struct {
+		Type  string `json:"type"`
+		Score string `json:"score"`
+	} `json:"severity"`
+	// DatabaseSpecific.Severity is a database's own word ("MODERATE"
+	// in GitHub's), used only when there is no vector.
+	DatabaseSpecific struct {
+		Severity json.RawMessage `json:"severity"`
+	} `json:"database_specific"`
 	// File is where the record was read from.
 	File string `json:"-"`
 }
