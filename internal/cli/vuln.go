@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,10 +22,10 @@ func (e *env) vulnCmd() *cobra.Command {
 }
 
 func (e *env) vulnScanCmd() *cobra.Command {
-	var osvDir string
+	var osvDir, kevFile, epssFile string
 	var out *output
 	c := &cobra.Command{
-		Use:   "scan --osv DIR SBOM...",
+		Use:   "scan --osv DIR [--kev FILE] [--epss FILE] SBOM...",
 		Short: "Scan SBOMs against a directory of OSV advisories, offline",
 		Long: `Scan software bills of materials against OSV advisories and print every vulnerability that
 affects a component. No server, data directory or network is needed (like osv-scanner's
@@ -42,15 +43,26 @@ affected when its version is in an advisory's SEMVER or ECOSYSTEM range (introdu
 last_affected, compared in the ecosystem's own version order) or in its versions list.
 Advisories that alias each other make one finding, listing every alias.
 
---format table (the default) is for people. --format json prints one JSON object a finding:
+Each finding carries its advisories' CVSS 3.0/3.1/4.0 vectors with the score and severity
+computed from them (the database's own word, GitHub's "MODERATE", when there is no vector).
+--kev FILE reads CISA's known_exploited_vulnerabilities.json and --epss FILE FIRST's daily
+EPSS CSV; a finding whose ID or alias (or, failing those, an ID its advisory names as
+related) is listed carries the entry. Each SBOM's findings are printed by priority: listed in
+KEV first, then by highest CVSS score, then by EPSS score.
+
+--format table (the default) is for people; its KEV column gives the date CISA expects a fix. --format json prints one JSON object a finding:
 sbom, component, purl, version, ecosystem, package, id, aliases, merged (other advisory IDs
 merged into it), summary, fixed (the first fixed version, if any), matched (the range that
 matched, e.g. "SEMVER introduced 0, fixed 0.0.0-20220127200216-cd36cc0744dd", or "versions
-list") and advisory_file; it is the documented output for other tools.
+list"), advisory_file, related, cvss (a list of vector, version, score, severity), severity,
+kev (cve, date_added, due_date, via: alias or related) and epss (cve, score, percentile, via)
+when known; it is the documented output for other tools.
 
 The exit status is 0 with or without findings; it is not 0 when an SBOM or an OSV record
 cannot be read (the error names the file, and the line for broken JSON).`,
 		Example: `  vigil vuln scan --osv ../shared/data/vuln/osv ../shared/data/vuln/sbom/go-minikube-v1.23.1.cdx15.json
+  vigil vuln scan --osv ../shared/data/vuln/osv --kev ../shared/data/vuln/kev/known_exploited_vulnerabilities.json \
+    --epss epss_scores-2025-08-25.csv ../shared/data/vuln/sbom/go-flux2-v0.26.3.spdx22.json
   vigil vuln scan --osv osv-dumps/ --format json bom.xml image.spdx.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if osvDir == "" {
@@ -63,6 +75,18 @@ cannot be read (the error names the file, and the line for broken JSON).`,
 			db, err := vuln.LoadDB(osvDir)
 			if err != nil {
 				return err
+			}
+			var kev *vuln.KEV
+			if kevFile != "" {
+				if kev, err = vuln.LoadKEV(kevFile); err != nil {
+					return err
+				}
+			}
+			var epss *vuln.EPSS
+			if epssFile != "" {
+				if epss, err = vuln.LoadEPSS(epssFile); err != nil {
+					return err
+				}
 			}
 			// Every SBOM is read before anything is printed, so a bad
 			// file stops the scan without a partial result.
@@ -80,11 +104,12 @@ cannot be read (the error names the file, and the line for broken JSON).`,
 			var tab *table
 			if !out.is("json") {
 				tab = newTable(bw)
-				tab.header("SBOM", "COMPONENT", "VERSION", "ECOSYSTEM", "ID", "ALIASES", "FIXED", "MATCHED")
+				tab.header("SBOM", "COMPONENT", "VERSION", "ECOSYSTEM", "ID", "SEVERITY", "KEV", "EPSS", "ALIASES", "FIXED", "MATCHED")
 			}
 			findings := 0
 			for _, s := range sboms {
 				r := vuln.Scan(s, db)
+				vuln.Prioritise(r.Findings, kev, epss)
 				for _, w := range r.Warnings {
 					printf(e.stderr, "vigil vuln scan: %s: range not evaluated: %s\n", s.File, w)
 				}
@@ -95,7 +120,8 @@ cannot be read (the error names the file, and the line for broken JSON).`,
 						if f.Component != "" && f.Component != f.Package {
 							name = f.Component + " (" + f.Package + ")" // a binary package and the source package OSV names
 						}
-						tab.row(f.SBOM, name, f.Version, f.Ecosystem, f.ID, strings.Join(f.Aliases, ","), f.Fixed, f.Matched)
+						tab.row(f.SBOM, name, f.Version, f.Ecosystem, f.ID, severityCell(&f), kevCell(f.KEV), epssCell(f.EPSS),
+							strings.Join(f.Aliases, ","), f.Fixed, f.Matched)
 						continue
 					}
 					if err := enc.Encode(f); err != nil {
@@ -122,6 +148,34 @@ cannot be read (the error names the file, and the line for broken JSON).`,
 	}
 	c.Flags().StringVar(&osvDir, "osv", "", "directory of OSV advisory JSON files (any depth; all.zip archives too)")
 	c.Flags().StringVar(&osvDir, "db", "", "the same as --osv (the name issue 18 gives it)")
+	c.Flags().StringVar(&kevFile, "kev", "", "CISA KEV catalogue (known_exploited_vulnerabilities.json) to mark exploited findings")
+	c.Flags().StringVar(&epssFile, "epss", "", "FIRST EPSS scores CSV (#model_version line, then cve,epss,percentile)")
 	out = formatFlag(c, "table", "json")
 	return c
+}
+
+// severityCell is "HIGH 8.3", or the database's word when nothing scored.
+func severityCell(f *vuln.Finding) string {
+	if sc := f.Score(); sc >= 0 {
+		return f.Severity + " " + strconv.FormatFloat(sc, 'f', 1, 64)
+	}
+	return f.Severity
+}
+
+// kevCell marks a KEV-listed finding with CISA's due date.
+func kevCell(k *vuln.KEVEntry) string {
+	if k == nil {
+		return ""
+	}
+	if k.Via == "related" {
+		return "KEV due " + k.DueDate + " (related " + k.CVE + ")"
+	}
+	return "KEV due " + k.DueDate
+}
+
+func epssCell(e *vuln.EPSSScore) string {
+	if e == nil {
+		return ""
+	}
+	return strconv.FormatFloat(e.Score, 'f', 3, 64)
 }

@@ -91,3 +91,88 @@ func TestVulnScan(t *testing.T) {
 		t.Errorf("help: %s", r.stdout)
 	}
 }
+
+// TestVulnScanPriority: --kev and --epss mark findings, the JSON carries
+// cvss, kev and epss, the findings come KEV first then by CVSS score, and
+// the table shows the severity and the KEV due date.
+func TestVulnScanPriority(t *testing.T) {
+	data := filepath.Join("..", "..", "..", "shared", "data", "vuln")
+	osvDir := filepath.Join(data, "osv")
+	kev := filepath.Join(data, "kev", "known_exploited_vulnerabilities.json")
+	epss := filepath.Join("..", "vuln", "testdata", "epss_scores-fixture.csv")
+	dropwizard := filepath.Join(data, "sbom", "maven-dropwizard-1.3.15.cdx12.json")
+	flux := filepath.Join(data, "sbom", "go-flux2-v0.26.3.spdx22.json")
+	if _, err := os.Stat(kev); err != nil {
+		testneed.Missing(t, "the KEV and OSV test data in ../shared/data/vuln", err)
+		return
+	}
+
+	r := must(t, run(t, "", nil, "vuln", "scan", "--osv", osvDir, "--kev", kev, "--epss", epss, "--format", "json", dropwizard))
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 8 {
+		t.Fatalf("%d findings, want 8:\n%s\nstderr: %s", len(lines), r.stdout, r.stderr)
+	}
+	last := 11.0
+	for _, l := range lines {
+		var f struct {
+			ID   string
+			CVSS []struct {
+				Vector, Version, Severity string
+				Score                     float64
+			}
+			Severity string
+			KEV      *struct{ CVE, DateAdded, DueDate string }
+			EPSS     *struct {
+				CVE               string
+				Score, Percentile float64
+			}
+		}
+		if err := json.Unmarshal([]byte(l), &f); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.CVSS) == 0 || f.CVSS[0].Score > last || f.KEV != nil {
+			t.Errorf("finding out of order (after score %v) or without CVSS: %s", last, l)
+			continue
+		}
+		last = f.CVSS[0].Score
+		if f.ID == "GHSA-mjmj-j48q-9wg2" {
+			c := f.CVSS[0]
+			if c.Vector != "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:L" || c.Version != "3.1" || c.Score != 8.3 ||
+				c.Severity != "HIGH" || f.Severity != "HIGH" || f.EPSS == nil || f.EPSS.CVE != "CVE-2022-1471" ||
+				f.EPSS.Score != 0.93912 || f.EPSS.Percentile != 0.99874 {
+				t.Errorf("snakeyaml %s", l)
+			}
+		}
+	}
+
+	r = must(t, run(t, "", nil, "vuln", "scan", "--osv", osvDir, "--kev", kev, flux))
+	rows := strings.Split(r.stdout, "\n")
+	if len(rows) < 3 || !strings.Contains(rows[0], "SEVERITY") || !strings.Contains(rows[0], "KEV") ||
+		!strings.Contains(r.stdout, "GO-2023-2102") ||
+		!strings.Contains(rows[1], "KEV due 2023-10-31 (related CVE-2023-44487)") {
+		t.Errorf("table:\n%s", r.stdout)
+	}
+	r = must(t, run(t, "", nil, "vuln", "scan", "--osv", osvDir, dropwizard))
+	if !strings.Contains(r.stdout, "HIGH 8.3") {
+		t.Errorf("table without a severity:\n%s", r.stdout)
+	}
+
+	bad := filepath.Join(t.TempDir(), "epss.csv")
+	if err := os.WriteFile(bad, []byte("cve,epss,percentile\nCVE-2022-1471,2,0.5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--kev", "no-such-kev.json"}, "no-such-kev.json"},
+		{[]string{"--kev", dropwizard}, "no vulnerabilities list"},
+		{[]string{"--epss", bad}, bad + ": line 2"},
+	} {
+		args := append(append([]string{"vuln", "scan", "--osv", osvDir}, c.args...), dropwizard)
+		r := run(t, "", nil, args...)
+		if r.code == 0 || !strings.Contains(r.stderr, c.want) || r.stdout != "" {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+}
