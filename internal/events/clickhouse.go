@@ -797,21 +797,10 @@ func (s *ClickHouse) Count(ctx context.Context, sc scope.Scope, q Query) (int64,
 // Histogram counts matching events in n equal buckets over the query's
 // time range (the SQL store's defaults and checks).
 func (s *ClickHouse) Histogram(ctx context.Context, sc scope.Scope, q Query, n int) ([]Bucket, error) {
-	if n <= 0 || n > MaxBuckets {
-		return nil, fault.Invalidf("buckets", "%d is not between 1 and %d", n, MaxBuckets)
+	q, width, start, err := bucketRange(q, n, s.now())
+	if err != nil {
+		return nil, err
 	}
-	if q.Until.IsZero() {
-		q.Until = s.now()
-	}
-	if q.Since.IsZero() {
-		q.Since = q.Until.Add(-24 * time.Hour)
-	}
-	if !q.Since.Before(q.Until) {
-		return nil, fault.Invalidf("since", "the range must end after it starts")
-	}
-	span := q.Until.Sub(q.Since).Nanoseconds()
-	width := (span + int64(n) - 1) / int64(n)
-	start := q.Since.UnixNano()
 	w, err := s.where(ctx, sc, q)
 	if err != nil {
 		return nil, err

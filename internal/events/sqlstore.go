@@ -648,24 +648,33 @@ func (s *SQL) countEvents(ctx context.Context, sc scope.Scope, q Query) (int64, 
 // MaxBuckets bounds a histogram's bars.
 const MaxBuckets = 1000
 
-// Histogram counts matching events in n equal buckets over the query's
-// time range.
-func (s *SQL) Histogram(ctx context.Context, sc scope.Scope, q Query, n int) ([]Bucket, error) {
+// bucketRange checks a histogram's n and fills in q's range (the last 24
+// hours to now by default), giving each of the n buckets' width and the
+// first one's start, in nanoseconds: every store's Histogram begins so.
+func bucketRange(q Query, n int, now time.Time) (Query, int64, int64, error) {
 	if n <= 0 || n > MaxBuckets {
-		return nil, fault.Invalidf("buckets", "%d is not between 1 and %d", n, MaxBuckets)
+		return q, 0, 0, fault.Invalidf("buckets", "%d is not between 1 and %d", n, MaxBuckets)
 	}
 	if q.Until.IsZero() {
-		q.Until = s.now()
+		q.Until = now
 	}
 	if q.Since.IsZero() {
 		q.Since = q.Until.Add(-24 * time.Hour)
 	}
 	if !q.Since.Before(q.Until) {
-		return nil, fault.Invalidf("since", "the range must end after it starts")
+		return q, 0, 0, fault.Invalidf("since", "the range must end after it starts")
 	}
 	span := q.Until.Sub(q.Since).Nanoseconds()
-	width := (span + int64(n) - 1) / int64(n)
-	start := q.Since.UnixNano()
+	return q, (span + int64(n) - 1) / int64(n), q.Since.UnixNano(), nil
+}
+
+// Histogram counts matching events in n equal buckets over the query's
+// time range.
+func (s *SQL) Histogram(ctx context.Context, sc scope.Scope, q Query, n int) ([]Bucket, error) {
+	q, width, start, err := bucketRange(q, n, s.now())
+	if err != nil {
+		return nil, err
+	}
 	node, err := Parse(q.Text)
 	if err != nil {
 		return nil, err
