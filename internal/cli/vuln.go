@@ -38,7 +38,9 @@ the upstream qualifier, release from distro=debian-9), apk → Alpine (distro=al
 Alpine:v3.17). Components without a purl, or of another type, are counted and not scanned.
 
 --osv (or --db) is a directory of OSV JSON records, read at any depth (osv.dev's per-ecosystem
-all.zip archives in it are read too). Withdrawn records are left out. A component is
+all.zip archives in it are read too); a folder named for an OSV ecosystem (DIR/Go/,
+DIR/PyPI/all.zip) is read only when a component of that ecosystem is scanned. Withdrawn records
+are left out. A component is
 affected when its version is in an advisory's SEMVER or ECOSYSTEM range (introduced, fixed,
 last_affected, compared in the ecosystem's own version order) or in its versions list.
 Advisories that alias each other make one finding, listing every alias.
@@ -72,7 +74,24 @@ cannot be read (the error names the file, and the line for broken JSON).`,
 				return usagef("give one or more SBOM files to scan")
 			}
 			start := time.Now()
-			db, err := vuln.LoadDB(osvDir)
+			// Every SBOM is read before anything is printed, so a bad
+			// file stops the scan without a partial result; their
+			// ecosystems say which of the OSV folders to read.
+			sboms := make([]*vuln.SBOM, 0, len(args))
+			ecosystems := []string{}
+			for _, a := range args {
+				s, err := vuln.ReadSBOM(a)
+				if err != nil {
+					return err
+				}
+				sboms = append(sboms, s)
+				for _, c := range s.Components {
+					if c.Ecosystem != "" {
+						ecosystems = append(ecosystems, c.Ecosystem)
+					}
+				}
+			}
+			db, err := vuln.LoadDBFor(osvDir, ecosystems)
 			if err != nil {
 				return err
 			}
@@ -87,16 +106,6 @@ cannot be read (the error names the file, and the line for broken JSON).`,
 				if epss, err = vuln.LoadEPSS(epssFile); err != nil {
 					return err
 				}
-			}
-			// Every SBOM is read before anything is printed, so a bad
-			// file stops the scan without a partial result.
-			sboms := make([]*vuln.SBOM, 0, len(args))
-			for _, a := range args {
-				s, err := vuln.ReadSBOM(a)
-				if err != nil {
-					return err
-				}
-				sboms = append(sboms, s)
 			}
 			bw := bufio.NewWriterSize(e.stdout, 64<<10)
 			enc := json.NewEncoder(bw)

@@ -74,12 +74,39 @@ type DB struct {
 // LoadDB reads every OSV JSON record under dir (any depth, *.json) and
 // every record inside *.zip archives there (osv.dev's per-ecosystem
 // all.zip). A record that cannot be read is an error naming its file.
-func LoadDB(dir string) (*DB, error) {
+func LoadDB(dir string) (*DB, error) { return LoadDBFor(dir, nil) }
+
+// osvEcosystems are the ecosystem names osv.dev gives its per-ecosystem
+// folders (DIR/<Ecosystem>/all.zip or DIR/<Ecosystem>/*.json).
+var osvEcosystems = map[string]bool{
+	"AlmaLinux": true, "Alpine": true, "Android": true, "Bitnami": true, "CRAN": true, "Chainguard": true,
+	"Debian": true, "GHC": true, "GIT": true, "GSD": true, "GitHub Actions": true, "Go": true, "Hackage": true,
+	"Hex": true, "Linux": true, "Mageia": true, "Maven": true, "MinimOS": true, "NuGet": true, "OSS-Fuzz": true,
+	"Packagist": true, "Pub": true, "PyPI": true, "Red Hat": true, "Rocky Linux": true, "RubyGems": true,
+	"SUSE": true, "SwiftURL": true, "UVI": true, "Ubuntu": true, "Wolfi": true, "crates.io": true,
+	"openSUSE": true, "npm": true,
+}
+
+// LoadDBFor is LoadDB reading only what can match the given ecosystems
+// ("Go", "Debian:9", … as Component.Ecosystem has them; nil: all): a
+// folder directly under dir named for another OSV ecosystem is not read,
+// as osv-scanner reads only the ecosystems a scan needs. Any other
+// folder and every file elsewhere are read, so nothing that could match
+// is missed.
+func LoadDBFor(dir string, ecosystems []string) (*DB, error) {
 	db := &DB{Advisories: map[string]*Advisory{}, byPackage: map[string][]*Advisory{}}
 	if st, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("OSV directory: %w", err)
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("OSV directory: %s is not a directory", dir)
+	}
+	var want map[string]bool
+	if ecosystems != nil {
+		want = map[string]bool{}
+		for _, e := range ecosystems {
+			base, _, _ := strings.Cut(e, ":")
+			want[base] = true
+		}
 	}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -87,6 +114,9 @@ func LoadDB(dir string) (*DB, error) {
 		}
 		switch {
 		case d.IsDir():
+			if want != nil && osvEcosystems[d.Name()] && !want[d.Name()] && filepath.Dir(path) == filepath.Clean(dir) {
+				return fs.SkipDir
+			}
 			return nil
 		case strings.EqualFold(filepath.Ext(path), ".json"):
 			b, err := os.ReadFile(path)

@@ -16,7 +16,7 @@ import (
 
 var dataDir = filepath.Join("..", "..", "..", "shared", "data", "vuln")
 
-func needData(t *testing.T) {
+func needData(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(dataDir, "sbom")); err != nil {
 		testneed.Missing(t, "the SBOM and OSV test data in ../shared/data/vuln", err)
@@ -382,6 +382,47 @@ func TestCorpus(t *testing.T) {
 		if !reflect.DeepEqual(diff, differences[name]) {
 			t.Errorf("%s: differences from computed-sbom-matches.json\n%s\nwant\n%s", name,
 				strings.Join(diff, "\n"), strings.Join(differences[name], "\n"))
+		}
+	}
+}
+
+// TestLoadDBFor reads only the ecosystems' folders a scan needs, and a
+// scan against it finds what a scan against the whole database finds.
+func TestLoadDBFor(t *testing.T) {
+	needData(t)
+	dir := filepath.Join(dataDir, "osv")
+	all, err := LoadDB(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ReadSBOM(sbomPath("npm-juice-shop-v11.1.2.cdx14.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := LoadDBFor(dir, []string{"npm", "Debian:9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if part.Len() == 0 || part.Len() >= all.Len() {
+		t.Fatalf("%d advisories for npm and Debian of %d in all", part.Len(), all.Len())
+	}
+	for id, a := range part.Advisories {
+		ok := false // an advisory may name other ecosystems' packages too
+		for _, af := range a.Affected {
+			e, _, _ := strings.Cut(af.Package.Ecosystem, ":")
+			ok = ok || e == "npm" || e == "Debian"
+		}
+		if !ok {
+			t.Errorf("%s read for npm and Debian affects neither", id)
+		}
+	}
+	want, got := Scan(s, all).Findings, Scan(s, part).Findings
+	if len(want) == 0 || len(got) != len(want) {
+		t.Fatalf("%d findings against the npm folder, %d against all", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].ID != want[i].ID || got[i].Package != want[i].Package {
+			t.Errorf("finding %d: %s %s, want %s %s", i, got[i].ID, got[i].Package, want[i].ID, want[i].Package)
 		}
 	}
 }
