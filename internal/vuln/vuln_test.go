@@ -386,43 +386,83 @@ func TestCorpus(t *testing.T) {
 	}
 }
 
-// TestLoadDBFor reads only the ecosystems' folders a scan needs, and a
-// scan against it finds what a scan against the whole database finds.
-func TestLoadDBFor(t *testing.T) {
+// TestLoadPrepared indexes the directory once, then reads only the
+// records a scan needs, and the scan finds what it finds against the
+// whole database; a changed record file rebuilds the index.
+func TestLoadPrepared(t *testing.T) {
 	needData(t)
-	dir := filepath.Join(dataDir, "osv")
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(dataDir, "osv"))); err != nil {
+		t.Fatal(err)
+	}
+	index := filepath.Join(t.TempDir(), "cache", "index")
 	all, err := LoadDB(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, name := range []string{"npm-juice-shop-v11.1.2.cdx14.json", "container-postgres-stretch-debian9.cdx14.xml", "go-minikube-v1.23.1.cdx15.json"} {
+		s, err := ReadSBOM(sbomPath(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []Prepared{PreparedBuilt, PreparedUsed} {
+			if name != "npm-juice-shop-v11.1.2.cdx14.json" && want == PreparedBuilt {
+				continue // built by the first SBOM
+			}
+			part, how, err := LoadPrepared(dir, s.Components, index)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if how != want {
+				t.Errorf("%s: index %s, want %s", name, how, want)
+			}
+			if part.Len() == 0 || part.Len() >= all.Len() || part.Total != all.Len() || part.Withdrawn != all.Withdrawn {
+				t.Fatalf("%s: read %d advisories (total %d, %d withdrawn) of %d (%d withdrawn)", name, part.Len(), part.Total, part.Withdrawn, all.Len(), all.Withdrawn)
+			}
+			wantF, got := Scan(s, all).Findings, Scan(s, part).Findings
+			if len(wantF) == 0 || len(got) != len(wantF) {
+				t.Fatalf("%s: %d findings against the index, %d against all", name, len(got), len(wantF))
+			}
+			for i := range wantF {
+				if got[i].ID != wantF[i].ID || got[i].Package != wantF[i].Package || got[i].Matched != wantF[i].Matched {
+					t.Errorf("%s: finding %d: %s %s, want %s %s", name, i, got[i].ID, got[i].Package, wantF[i].ID, wantF[i].Package)
+				}
+			}
+		}
+	}
+	// A record changed after the index was made: the index is rebuilt
+	// and the change is seen.
 	s, err := ReadSBOM(sbomPath("npm-juice-shop-v11.1.2.cdx14.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	part, err := LoadDBFor(dir, []string{"npm", "Debian:9"})
+	before := Scan(s, all).Findings[0]
+	rec := filepath.Join(dir, "npm", before.ID+".json")
+	b, err := os.ReadFile(rec)
+	if err != nil {
+		t.Skipf("%s is not a file of its own: %v", before.ID, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["withdrawn"] = "2026-12-07T00:00:00Z"
+	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rec, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	part, how, err := LoadPrepared(dir, s.Components, index)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if part.Len() == 0 || part.Len() >= all.Len() {
-		t.Fatalf("%d advisories for npm and Debian of %d in all", part.Len(), all.Len())
+	if how != PreparedBuilt || part.Withdrawn != all.Withdrawn+1 {
+		t.Errorf("after a change: index %s, %d withdrawn; want built, %d", how, part.Withdrawn, all.Withdrawn+1)
 	}
-	for id, a := range part.Advisories {
-		ok := false // an advisory may name other ecosystems' packages too
-		for _, af := range a.Affected {
-			e, _, _ := strings.Cut(af.Package.Ecosystem, ":")
-			ok = ok || e == "npm" || e == "Debian"
-		}
-		if !ok {
-			t.Errorf("%s read for npm and Debian affects neither", id)
-		}
-	}
-	want, got := Scan(s, all).Findings, Scan(s, part).Findings
-	if len(want) == 0 || len(got) != len(want) {
-		t.Fatalf("%d findings against the npm folder, %d against all", len(got), len(want))
-	}
-	for i := range want {
-		if got[i].ID != want[i].ID || got[i].Package != want[i].Package {
-			t.Errorf("finding %d: %s %s, want %s %s", i, got[i].ID, got[i].Package, want[i].ID, want[i].Package)
+	for _, f := range Scan(s, part).Findings {
+		if f.ID == before.ID {
+			t.Errorf("%s was withdrawn but is still found", f.ID)
 		}
 	}
 }
