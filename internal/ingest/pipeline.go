@@ -252,7 +252,7 @@ func ensureEventStream(ctx context.Context, js jetstream.JetStream, o StreamOpti
 	for {
 		_, err := js.CreateOrUpdateStream(ctx, EventStreamConfig(o))
 		var apiErr *jetstream.APIError
-		if err == nil || !defaultSize || !errors.As(err, &apiErr) || apiErr.ErrorCode != jsErrCodeStorageResources || o.MaxBytes/2 < minStreamBytes {
+		if err == nil || !defaultSize || !errors.As(err, &apiErr) || !noRoomFor(apiErr) || o.MaxBytes/2 < minStreamBytes {
 			if err != nil {
 				return fmt.Errorf("ingest publisher: ensure stream %s (%d MiB): %w", EventStream, o.MaxBytes>>20, err)
 			}
@@ -266,9 +266,22 @@ func ensureEventStream(ctx context.Context, js jetstream.JetStream, o StreamOpti
 	}
 }
 
-// jsErrCodeStorageResources is JetStream's "insufficient storage
-// resources available".
-const jsErrCodeStorageResources = 10047
+// JetStream's errors for a stream too large for the disk: a single
+// server's "insufficient storage resources available", and a cluster's
+// "no suitable peers for placement" when the peers lack the room (the
+// same code also means too few peers, or none with the tags asked for,
+// which a smaller stream does not cure).
+const (
+	jsErrCodeStorageResources = 10047
+	jsErrCodeNoPeers          = 10005
+)
+
+// noRoomFor says whether err is JetStream refusing a stream for want of
+// disk.
+func noRoomFor(err *jetstream.APIError) bool {
+	return err.ErrorCode == jsErrCodeStorageResources ||
+		err.ErrorCode == jsErrCodeNoPeers && strings.Contains(err.Description, "insufficient storage")
+}
 
 // Publish publishes evs and returns once JetStream has stored all of
 // them, waiting for in-flight room when other batches hold it. Every
