@@ -30,6 +30,10 @@ func Migrations() store.MigrationSet {
 type Options struct {
 	DB    *store.DB
 	Audit *audit.Log
+	// Orgs and Suppliers say which organisations and suppliers a caller
+	// may see, for their DSPT statuses.
+	Orgs      OrgSource
+	Suppliers SupplierSource
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -44,9 +48,11 @@ type Options struct {
 // either needs the Supply permission at the national level (the CLI runs
 // as the system scope).
 type Service struct {
-	db    *store.DB
-	audit *audit.Log
-	now   func() time.Time
+	db        *store.DB
+	audit     *audit.Log
+	orgs      OrgSource
+	suppliers SupplierSource
+	now       func() time.Time
 }
 
 // New checks o and returns a Service.
@@ -60,7 +66,7 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{db: o.DB, audit: o.Audit, now: o.Now}, nil
+	return &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, suppliers: o.Suppliers, now: o.Now}, nil
 }
 
 // ErrVersionChanged is an import of a version already held with other
