@@ -45,15 +45,15 @@ func TestParseDSPTSnapshots(t *testing.T) {
 		rows, statuses, skipped       int
 		exceeded, met, approach, nmet int
 	}{
-		"DSPT_CCG_21_22_snapshot09_09_22.csv":   {"2022-09-09", 106, 106, 0, 22, 82, 2, 0},
+		"DSPT_CCG_21_22_snapshot09_09_22.csv":    {"2022-09-09", 106, 106, 0, 22, 82, 2, 0},
 		"DSPT_trusts_21_22_snapshot09_09_22.csv": {"2022-09-09", 215, 212, 3, 15, 129, 63, 5},
 		// RW6 is listed twice (once per successor) with no status of its own.
-		"data_DSPTmetric_20220208.csv":            {"2022-02-08", 357, 351, 6, 44, 234, 68, 5},
-		"CSU_dspt_snapshot_16_11_23.csv":          {"2023-11-16", 5, 4, 1, 4, 0, 0, 0},
-		"ICB_dspt_snapshot_16_11_23.csv":          {"2023-11-16", 42, 42, 0, 7, 34, 1, 0},
-		"ccg_dspt_snapshot_17_10_23.csv":          {"2023-10-17", 106, 105, 1, 22, 82, 1, 0},
-		"dspt_trusts_snapshot_16_11_23.csv":       {"2023-11-16", 211, 210, 1, 15, 138, 57, 0},
-		"dspt_trusts_snapshot_17_10_23.csv":       {"2023-10-17", 211, 211, 0, 15, 134, 60, 2},
+		"data_DSPTmetric_20220208.csv":      {"2022-02-08", 357, 351, 6, 44, 234, 68, 5},
+		"CSU_dspt_snapshot_16_11_23.csv":    {"2023-11-16", 5, 4, 1, 4, 0, 0, 0},
+		"ICB_dspt_snapshot_16_11_23.csv":    {"2023-11-16", 42, 42, 0, 7, 34, 1, 0},
+		"ccg_dspt_snapshot_17_10_23.csv":    {"2023-10-17", 106, 105, 1, 22, 82, 1, 0},
+		"dspt_trusts_snapshot_16_11_23.csv": {"2023-11-16", 211, 210, 1, 15, 138, 57, 0},
+		"dspt_trusts_snapshot_17_10_23.csv": {"2023-10-17", 211, 211, 0, 15, 134, 60, 2},
 	}
 	for _, in := range dsptFiles(t) {
 		base := filepath.Base(in.Name)
