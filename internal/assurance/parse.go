@@ -2,9 +2,12 @@ package assurance
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -198,4 +201,32 @@ func kindName(n *yaml.Node) string {
 		return "value"
 	}
 	return "node"
+}
+
+// ReadFile reads a requirement-set or snapshot file from disk, unpacking
+// it when its name ends in .gz (the largest published libraries are kept
+// packed), and refusing more than MaxFileBytes either way.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, fault.Invalidf(path, "not gzip: %v", err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fault.Invalidf(path, "is larger than %d bytes", MaxFileBytes)
+	}
+	return data, nil
 }

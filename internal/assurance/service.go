@@ -93,45 +93,60 @@ func mayImport(sc scope.Scope) error {
 // version with another digest is ErrVersionChanged; another version is
 // stored beside those held.
 func (s *Service) Import(ctx context.Context, sc scope.Scope, set *Set) (ImportResult, error) {
-	if err := mayImport(sc); err != nil {
+	res, err := s.ImportAll(ctx, sc, []*Set{set})
+	if err != nil {
 		return ImportResult{}, err
+	}
+	return res[0], nil
+}
+
+// ImportAll is Import for several sets in one transaction: all or none.
+func (s *Service) ImportAll(ctx context.Context, sc scope.Scope, sets []*Set) ([]ImportResult, error) {
+	if err := mayImport(sc); err != nil {
+		return nil, err
 	}
 	at := s.now().UTC().Format(time.RFC3339)
-	var res ImportResult
+	out := make([]ImportResult, len(sets))
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		var id, digest string
-		err := tx.QueryRowContext(ctx, `SELECT set_id, digest FROM assurance_sets WHERE set_key = ? AND version = ?`, set.Key, set.Version).Scan(&id, &digest)
-		switch {
-		case err == nil && digest == set.Digest:
-			res.Outcome = "unchanged"
-			return nil
-		case err == nil:
-			return fmt.Errorf("%w: %s version %s (held as %s from another file); give the new content a new version", ErrVersionChanged, set.Key, set.Version, id)
-		case !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("assurance: look up %s: %w", set.ID, err)
-		}
-		if err := insertSet(ctx, tx, set, at); err != nil {
-			if store.IsUniqueViolation(err) {
-				return fault.Conflictf("requirement set %s is already held (under another key)", set.ID)
+		for i, set := range sets {
+			var id, digest string
+			err := tx.QueryRowContext(ctx, `SELECT set_id, digest FROM assurance_sets WHERE set_key = ? AND version = ?`, set.Key, set.Version).Scan(&id, &digest)
+			switch {
+			case err == nil && digest == set.Digest:
+				out[i].Outcome = "unchanged"
+				continue
+			case err == nil:
+				return fmt.Errorf("%w: %s (%s) version %s is held as %s from other content; give the new content a new version", ErrVersionChanged, set.Source, set.Key, set.Version, id)
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("assurance: look up %s: %w", set.ID, err)
 			}
-			return err
+			if err := insertSet(ctx, tx, set, at); err != nil {
+				if store.IsUniqueViolation(err) {
+					return fault.Conflictf("requirement set %s is held already (from %s); two files give the same id", set.ID, set.Source)
+				}
+				return err
+			}
+			sum := set.Summarise()
+			if _, err := s.audit.Append(ctx, tx, sc, audit.Change{Action: "assurance.set.import", ObjectType: "requirement-set", ObjectID: set.ID,
+				After: map[string]any{"key": set.Key, "version": set.Version, "source": set.Source, "digest": set.Digest,
+					"nodes": sum.Nodes, "indicators": sum.Indicators.Total(), "profiles": sum.Profiles}}); err != nil {
+				return err
+			}
+			out[i].Outcome = "imported"
 		}
-		sum := set.Summarise()
-		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "assurance.set.import", ObjectType: "requirement-set", ObjectID: set.ID,
-			After: map[string]any{"key": set.Key, "version": set.Version, "source": set.Source, "digest": set.Digest,
-				"nodes": sum.Nodes, "indicators": sum.Indicators.Total(), "profiles": sum.Profiles}})
-		res.Outcome = "imported"
-		return err
+		return nil
 	})
 	if err != nil {
-		return ImportResult{}, err
+		return nil, err
 	}
-	stored, err := s.Get(ctx, set.ID)
-	if err != nil {
-		return ImportResult{}, err
+	for i, set := range sets {
+		stored, err := s.Get(ctx, set.ID)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Summary = stored.Summarise()
 	}
-	res.Summary = stored.Summarise()
-	return res, nil
+	return out, nil
 }
 
 // batch inserts rows of n columns, many rows a statement.

@@ -152,9 +152,12 @@ func (p *parser) webcafNode(pr pair, path, parent, kind string, depth int, seen 
 		return Node{}, p.errAt(pr.keyN, path, "%q is used twice in this file", code)
 	}
 	seen[code] = true
-	title, err := p.need(pr.value, "title", path)
+	title, err := p.str(pr.value, "title", path)
 	if err != nil {
 		return Node{}, err
+	}
+	if title == "" {
+		return Node{}, p.errAt(pr.keyN, path, "has no title")
 	}
 	desc, err := p.str(pr.value, "description", path)
 	if err != nil {
