@@ -35,7 +35,7 @@ type setRow struct {
 }
 
 type setData struct {
-	Set      *assurance.Set
+	Set      assurance.Set
 	Summary  assurance.Summary
 	Profiles []string
 	Rows     []setRow
@@ -47,7 +47,7 @@ func (w *Web) assuranceSet(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 		w.fail(rw, r, sc, err)
 		return
 	}
-	d := setData{Set: set, Summary: set.Summarise()}
+	d := setData{Set: *set, Summary: set.Summarise()}
 	d.Profiles = d.Summary.Profiles
 	ind := map[string][]assurance.Indicator{}
 	for _, in := range set.Indicators {
