@@ -211,14 +211,14 @@ func ReadFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: closing loses nothing
 	var r io.Reader = f
 	if strings.HasSuffix(path, ".gz") {
 		zr, err := gzip.NewReader(f)
 		if err != nil {
 			return nil, fault.Invalidf(path, "not gzip: %v", err)
 		}
-		defer zr.Close()
+		defer func() { _ = zr.Close() }() // the reader is read to its end or the limit
 		r = zr
 	}
 	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
