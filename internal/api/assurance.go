@@ -19,6 +19,8 @@ func (a *API) registerAssurance(rt *httpd.Router) {
 		"RequirementSetSummaries": reflect.TypeFor[[]assurance.Summary](),
 		"RequirementSet":          reflect.TypeFor[assurance.Set](),
 		"DSPTStatuses":            reflect.TypeFor[[]assurance.DSPTStatus](),
+		"Certificate":             reflect.TypeFor[assurance.Certificate](),
+		"Certificates":            reflect.TypeFor[[]assurance.Certificate](),
 	} {
 		a.AddSchema(name, t)
 	}
@@ -31,6 +33,10 @@ func (a *API) registerAssurance(rt *httpd.Router) {
 	if a.o.Supply != nil {
 		a.route(rt, spec{Method: "GET", Path: "/supply/suppliers/{id}/dspt", Tag: "assurance", Summary: "A supplier's DSPT statuses by edition (a supplier that is an NHS body, with an ODS code; else none)",
 			Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Response: "DSPTStatuses"}, a.supplierDSPT)
+		a.route(rt, spec{Method: "GET", Path: "/supply/suppliers/{id}/certificates", Tag: "assurance", Summary: "A supplier's Cyber Essentials and ISO 27001 certificates, soonest expiry first, each valid, expiring or expired",
+			Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Response: "Certificates"}, a.supplierCertificates)
+		a.route(rt, spec{Method: "POST", Path: "/supply/suppliers/{id}/certificates", Tag: "assurance", Summary: "Record (or renew, by scheme and number) a supplier's certificate (supply-chain managers)",
+			Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Body: "Certificate", Response: "Certificate"}, a.putCertificate)
 	}
 }
 
@@ -48,4 +54,19 @@ func (a *API) orgDSPT(r *http.Request, sc scope.Scope) (any, error) {
 
 func (a *API) supplierDSPT(r *http.Request, sc scope.Scope) (any, error) {
 	return a.o.Assurance.SupplierDSPT(r.Context(), sc, r.PathValue("id"))
+}
+
+func (a *API) supplierCertificates(r *http.Request, sc scope.Scope) (any, error) {
+	return a.o.Assurance.Certificates(r.Context(), sc, r.PathValue("id"))
+}
+
+func (a *API) putCertificate(r *http.Request, sc scope.Scope) (any, error) {
+	var c assurance.Certificate
+	if err := decode(r, &c); err != nil {
+		return nil, err
+	}
+	if err := pathID(r, "supplier_id", &c.SupplierID); err != nil {
+		return nil, err
+	}
+	return a.o.Assurance.PutCertificate(r.Context(), sc, c)
 }

@@ -52,7 +52,19 @@ func assuranceIsolationChecks(t *testing.T, s *Server, w world) map[string]route
 	if _, err := s.Supply.PutSupplier(ctx, sys, supply.Supplier{ID: "ISO-NHS-SUP", Name: "Isolation Shared Services", ODSCode: "RA7"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.Assurance.PutCertificate(ctx, sys, assurance.Certificate{SupplierID: "ISO-SUP", Scheme: assurance.ISO27001, Number: "ISO-27K-1",
+		Issued: "2025-01-01", Expires: "2027-12-31", CertificationBody: "Isolation Certification Ltd", Accreditation: "UKAS"}); err != nil {
+		t.Fatal(err)
+	}
 	return map[string]routeCheck{
+		"GET /api/v1/supply/suppliers/{id}/certificates": {attack: probe{path: "/api/v1/supply/suppliers/ISO-SUP/certificates"},
+			own:  own(alice, probe{path: "/api/v1/supply/suppliers/ISO-SUP/certificates", want: []string{"ISO-27K-1", "Isolation Certification Ltd"}}, also(sam, probe{path: "/api/v1/supply/suppliers/OTHER-SUP/certificates", want: []string{"[]"}})),
+			deny: 200, status: statuses(sam, 404), seers: nhsReaders},
+		// Only supply-chain managers record certificates: Nadia, and Rex
+		// (a region lead holds Supply and maintains the register).
+		"POST /api/v1/supply/suppliers/{id}/certificates": {attack: probe{path: "/api/v1/supply/suppliers/ISO-SUP/certificates", body: `{"scheme":"cyber-essentials","number":"ISO-CE-ALICE","issued":"2026-06-01"}`, status: 403},
+			own:  own(nadia, probe{path: "/api/v1/supply/suppliers/ISO-SUP/certificates", body: `{"scheme":"cyber-essentials","number":"ISO-CE-NEW","issued":"2026-06-01"}`, want: []string{`"expires":"2027-06-01"`}}),
+			deny: 403, status: statuses(rex, 200, sam, 404), seers: []string{rex}},
 		"GET /api/v1/assurance/sets": {attack: probe{},
 			own: own(alice, probe{want: []string{`"id":"webcaf-caf@9.9"`, `"achieved":1`, `"profiles":["baseline"]`}}), deny: 200, seers: everyone},
 		"GET /api/v1/assurance/sets/{id}": {attack: probe{path: "/api/v1/assurance/sets/webcaf-caf@9.9"},
@@ -73,7 +85,8 @@ func assuranceIsolationChecks(t *testing.T, s *Server, w world) map[string]route
 			deny: 404, status: statuses(audrey, 200, nadia, 200), seers: rj1Readers},
 		"GET /suppliers/s/{id}": {attack: probe{path: "/suppliers/s/ISO-SUP"},
 			own: own(alice, probe{path: "/suppliers/s/ISO-SUP", want: []string{"Isolation Pathology Ltd"}}, also(sam, probe{path: "/suppliers/s/OTHER-SUP", want: []string{"Othersoft Records"}}),
-				also(rex, probe{path: "/suppliers/s/ISO-NHS-SUP", want: []string{"Isolation Shared Services", "Data Security and Protection Toolkit", "Standards Met"}})),
+				also(rex, probe{path: "/suppliers/s/ISO-NHS-SUP", want: []string{"Isolation Shared Services", "Data Security and Protection Toolkit", "Standards Met"}}),
+				also(nadia, probe{path: "/suppliers/s/ISO-SUP", want: []string{"Certificates", "ISO-27K-1", "Isolation Certification Ltd (UKAS)"}})),
 			deny: 200, status: statuses(sam, 404), seers: nhsReaders},
 	}
 }
