@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vigil-health/vigil/internal/enum"
 	"github.com/vigil-health/vigil/internal/fault"
@@ -187,7 +188,11 @@ func checkText(field, v string, max int) error {
 	return nil
 }
 
-var tagRE = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}_.:/+-]{0,63}$`)
+// tagRE is a tag's characters; its length (up to 64 characters) is
+// checked apart: a bounded repeat of the Unicode classes, {0,63}, made
+// the compiled expression 63 copies of them, 2.6 MB and 12 ms at every
+// start of every vigil command.
+var tagRE = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}_.:/+-]*$`)
 
 // normTags trims, lower-cases, de-duplicates and checks tags.
 func normTags(field string, tags []string) ([]string, error) {
@@ -198,7 +203,7 @@ func normTags(field string, tags []string) ([]string, error) {
 	seen := map[string]bool{}
 	for i, t := range tags {
 		t = strings.ToLower(strings.TrimSpace(t))
-		if !tagRE.MatchString(t) {
+		if utf8.RuneCountInString(t) > 64 || !tagRE.MatchString(t) {
 			return nil, fault.Invalidf(fmt.Sprintf("%s[%d]", field, i), "%q is not a tag: letters, digits and _ . : / + - (up to 64, starting with a letter or digit)", t)
 		}
 		if !seen[t] {

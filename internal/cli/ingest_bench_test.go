@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/events/chtest"
 	"github.com/vigil-health/vigil/internal/ingest/sendertest"
 )
 
@@ -68,17 +69,27 @@ func BenchmarkSyslogEndToEnd(b *testing.B) {
 		}
 	}
 
-	b.Run("vigil", func(b *testing.B) {
+	// vigil runs serve on its default store (SQLite under --data-dir);
+	// vigil-clickhouse runs it with --events-url on a ClickHouse server
+	// started for the run (chtest), the national deployment's store.
+	serveInto := func(b *testing.B, eventsURL string) {
 		dir := b.TempDir()
 		httpAddr := "127.0.0.1:" + sendertest.FreeTCPPort(b)
 		tcpPort := sendertest.FreeTCPPort(b)
-		p := &serveProc{t: b, args: []string{"serve", "--data-dir", dir, "--http", httpAddr, "--syslog-tcp", "127.0.0.1:" + tcpPort, "--log-level", "warn"}, http: httpAddr}
+		args := []string{"serve", "--data-dir", dir, "--http", httpAddr, "--syslog-tcp", "127.0.0.1:" + tcpPort, "--log-level", "warn"}
+		count := []string{"events", "count", "", "--since", "720h", "--data-dir", dir}
+		if eventsURL != "" {
+			args = append(args, "--events-url", eventsURL)
+			count = append(count, "--events-url", eventsURL)
+		}
+		p := &serveProc{t: b, args: args, http: httpAddr}
 		p.start()
 		b.Cleanup(p.stop)
 		b.ResetTimer()
 		loggen(tcpPort, b.N)
+		b.Logf("loggen sent %d in %v (into the stream); the store follows", b.N, b.Elapsed().Round(time.Millisecond))
 		waitFor("the store", b.N, func() int {
-			r := must(b, run(b, "", nil, "events", "count", "", "--since", "720h", "--data-dir", dir))
+			r := must(b, run(b, "", nil, count...))
 			n, err := strconv.Atoi(strings.TrimSpace(r.stdout))
 			if err != nil {
 				b.Fatalf("events count printed %q", r.stdout)
@@ -88,7 +99,9 @@ func BenchmarkSyslogEndToEnd(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		b.StopTimer()
 		p.term() // writes VIGIL_TEST_SERVE_CPUPROFILE when it is set
-	})
+	}
+	b.Run("vigil", func(b *testing.B) { serveInto(b, "") })
+	b.Run("vigil-clickhouse", func(b *testing.B) { serveInto(b, chtest.URL(b)) })
 
 	b.Run("rsyslog", func(b *testing.B) {
 		dir := b.TempDir()

@@ -22,7 +22,17 @@ func TestVulnScan(t *testing.T) {
 		return
 	}
 
+	// The first scan indexes the OSV directory into the cache directory,
+	// never into the directory itself; the next one uses the index.
+	cache := t.TempDir()
+	t.Setenv("VIGIL_CACHE_DIR", cache)
 	r := must(t, run(t, "", nil, "vuln", "scan", "--osv", osvDir, "--format", "json", dropwizard))
+	if !strings.Contains(r.stderr, "indexed the OSV directory's 845 advisories; saved as "+cache) {
+		t.Errorf("first scan's stderr: %s", r.stderr)
+	}
+	if m, _ := filepath.Glob(filepath.Join(osvDir, ".*")); len(m) != 0 {
+		t.Errorf("the scan wrote into the OSV directory: %v", m)
+	}
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	if len(lines) != 8 {
 		t.Fatalf("%d findings, want 8:\n%s\nstderr: %s", len(lines), r.stdout, r.stderr)
@@ -53,6 +63,9 @@ func TestVulnScan(t *testing.T) {
 
 	alpine := filepath.Join(data, "sbom", "container-alpine-3.17.cdx14.xml")
 	r = must(t, run(t, "", nil, "vuln", "scan", "--osv", osvDir, alpine, dropwizard))
+	if strings.Contains(r.stderr, "indexed") || !strings.Contains(r.stderr, "845 advisories, ") {
+		t.Errorf("second scan did not use the index: %s", r.stderr)
+	}
 	if !strings.Contains(r.stdout, "musl-utils (musl)") || !strings.Contains(r.stdout, "ALPINE-CVE-2025-26519") ||
 		!strings.Contains(r.stdout, "GHSA-mjmj-j48q-9wg2") || !strings.Contains(r.stderr, "10 findings") {
 		t.Errorf("table:\n%s\nstderr: %s", r.stdout, r.stderr)

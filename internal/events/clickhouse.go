@@ -499,9 +499,11 @@ func chEncode(e *Event) (chRow, error) {
 	if e.fieldsJSON != nil {
 		fjson = e.fieldsJSON
 		if fields == nil {
-			if err := json.Unmarshal(fjson, &fields); err != nil {
+			f, err := unmarshalFields(fjson)
+			if err != nil {
 				return chRow{}, fault.Invalidf("fields", "event %s: %v", e.ID, err)
 			}
+			fields = f
 		}
 	} else {
 		f := fields

@@ -237,19 +237,30 @@ func decodeFields(evs []Event, log *slog.Logger) {
 		if e.Fields != nil || len(e.fieldsJSON) == 0 {
 			continue
 		}
-		// Fields are flat (ingest flattens them): flatjson decodes them
-		// as encoding/json would, three times as fast, and hands anything
-		// else (an object inside, a number out of range) to encoding/json.
-		s := string(e.fieldsJSON)
-		m := make(map[string]any, strings.Count(s, `"`)/3)
-		if flatjson.DecodeRecord(s, m) == nil {
-			e.Fields = m
+		f, err := unmarshalFields(e.fieldsJSON)
+		if err != nil {
+			log.Error("events: fields that do not decode", "id", e.ID, "err", err)
 			continue
 		}
-		if err := json.Unmarshal(e.fieldsJSON, &e.Fields); err != nil {
-			log.Error("events: fields that do not decode", "id", e.ID, "err", err)
-		}
+		e.Fields = f
 	}
+}
+
+// unmarshalFields decodes an event's fields JSON as encoding/json.Unmarshal
+// into a map[string]any would. Fields are flat (ingest flattens them):
+// flatjson decodes them three times as fast, and anything else (an object
+// inside, a number out of range) goes to encoding/json.
+func unmarshalFields(b []byte) (map[string]any, error) {
+	s := string(b)
+	m := make(map[string]any, strings.Count(s, `"`)/3)
+	if flatjson.DecodeRecord(s, m) == nil {
+		return m, nil
+	}
+	var f map[string]any
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 func decodeFetch(batch jetstream.MessageBatch, o ConsumerOptions) (fetched, error) {

@@ -292,7 +292,10 @@ func BenchmarkConsume(b *testing.B) {
 	}
 	for i := range b.N {
 		text := fmt.Sprintf(msg, i)
-		e := Event{ID: fmt.Sprintf("%032x", i*2654435761%(1<<62)), Org: "RJ1", ReceivedAt: t0.Add(time.Duration(i) * time.Microsecond), EventTime: t0,
+		// IDs as ingest makes them: the event's time in milliseconds,
+		// then a hash (ADR 0011).
+		id := fmt.Sprintf("%011x%021x", t0.Add(time.Duration(i)*10*time.Microsecond).UnixMilli(), i*2654435761%(1<<62))
+		e := Event{ID: id, Org: "RJ1", ReceivedAt: t0.Add(time.Duration(i) * time.Microsecond), EventTime: t0,
 			Source: Source{Protocol: "syslog-tcp", Addr: "127.0.0.1:40112", Format: "rfc5424", Host: "localhost"},
 			Fields: map[string]any{"syslog.facility": "auth", "syslog.severity": "notice", "syslog.appname": "prg00000", "syslog.procid": "1234", "message": text, "host.name": "localhost"},
 			Raw:    "<38>1 2026-12-06T18:50:51+00:00 localhost prg00000 1234 - - " + text}

@@ -162,7 +162,8 @@ type GenerateOptions struct {
 	// with that time (16 hex digits of Unix nanoseconds, then 8 of the
 	// hash): the store's indexes then grow at their ends instead of at
 	// random leaves, which is what lets a 10,000,000-event store be built
-	// in minutes. Ingest's IDs are hashes; no query reads the ID's order.
+	// in minutes. Ingest's IDs begin with the event's time too (in
+	// milliseconds: ADR 0011); no query reads the ID's order.
 	Ordered bool
 	// From skips the first From events (Ordered only): a build stopped
 	// at From events goes on with the same times and IDs.

@@ -53,14 +53,14 @@ func protoName(p uint8) string {
 	return strconv.Itoa(int(p))
 }
 
-// flowID derives the stable event ID of a flow: the first 16 bytes of
-// SHA-256 over "netflow", the exporter's address (without port), the
-// version, source ID / observation domain, the header's sequence number,
-// the record's index and its bytes, in hex. A datagram sent again (or
+// flowID derives the stable event ID of a flow from SHA-256 over
+// "netflow", the exporter's address (without port), the version, source
+// ID / observation domain, the header's sequence number, the record's
+// index and its bytes, led by the flow's own time (timeLocalID). A datagram sent again (or
 // looped through two collectors' relays) gives the same IDs; the record's
 // bytes keep an exporter that restarted, and so counts its sequence
 // from 0 again, from colliding with what it sent before.
-func flowID(exporter netip.Addr, f *Flow) string {
+func flowID(exporter netip.Addr, f *Flow, own time.Time) string {
 	var b [512]byte
 	buf := append(b[:0], "netflow\x00"...)
 	buf = exporter.Unmap().AppendTo(buf)
@@ -79,9 +79,7 @@ func flowID(exporter netip.Addr, f *Flow) string {
 		h.Write(f.Record)
 		h.Sum(sum[:0])
 	}
-	var out [32]byte
-	hex.Encode(out[:], sum[:16])
-	return string(out[:])
+	return timeLocalID(sum[:], own)
 }
 
 // flowTime formats a flow time for a field: RFC 3339 in UTC with
@@ -162,7 +160,7 @@ func (s *flowSource) event(f *Flow) events.Event {
 	format := flowFormat(f.Version)
 	m := make(map[string]any, 28)
 	ev := events.Event{
-		ID: flowID(s.host, f), Org: s.org, ReceivedAt: s.received,
+		Org: s.org, ReceivedAt: s.received,
 		Source: events.Source{Protocol: ListenerNetFlow, Format: format, Addr: s.addr},
 		Fields: m,
 	}
@@ -262,14 +260,18 @@ func (s *flowSource) event(f *Flow) events.Event {
 	ev.Raw = flowRaw(f, m)
 	ls := s.sources.Apply(format, m)
 	ev.Product, ev.Service, ev.Category = ls.Product, ls.Service, ls.Category
+	var own time.Time // the flow's own time: stable when the datagram is sent again
 	switch {
 	case !f.Start.IsZero():
-		ev.EventTime = f.Start
+		own = f.Start
 	case !f.End.IsZero():
-		ev.EventTime = f.End
-	default:
+		own = f.End
+	}
+	ev.EventTime = own
+	if own.IsZero() {
 		ev.EventTime = received
 	}
+	ev.ID = flowID(s.host, f, own)
 	return ev
 }
 
@@ -367,7 +369,7 @@ func datagramEvent(data []byte, exporter netip.AddrPort, org string, received ti
 		src.Addr = exporter.String()
 	}
 	return events.Event{
-		ID: eventID(src, 0, data), Org: org, ReceivedAt: received, EventTime: received, Source: src,
+		ID: eventID(src, 0, data, time.Time{}), Org: org, ReceivedAt: received, EventTime: received, Source: src,
 		Fields: map[string]any{"message": raw}, Raw: raw, Truncated: len(data) > keep,
 		ParseError: err.Error(),
 	}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -75,8 +76,17 @@ func TestNetFlowIDsStable(t *testing.T) {
 		b, _ := decodeAll(t, dec, data)
 		again, _ := decodeAll(t, dec, data)
 		seen := map[string]bool{}
+		// Each decode is received at another time, as a datagram sent
+		// again would be: the ID must not change with it.
+		flowID := func(exporter netip.Addr, f *Flow) string {
+			received := time.Now().Add(time.Duration(len(seen)) * time.Second)
+			return newFlowSource(netip.AddrPortFrom(exporter, 2055), "RJ1", received, nil).event(f).ID
+		}
 		for i := range a {
 			id := flowID(testExporter, &a[i])
+			if !a[i].Start.IsZero() && id[:11] != fmt.Sprintf("%011x", a[i].Start.UnixMilli()) {
+				t.Errorf("%s: flow %d: ID %s does not begin with its start time %v", s.name, i, id, a[i].Start)
+			}
 			if id != flowID(testExporter, &b[i]) || id != flowID(testExporter, &again[i]) {
 				t.Errorf("%s: flow %d: IDs differ between decodes", s.name, i)
 			}

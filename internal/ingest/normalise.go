@@ -128,10 +128,11 @@ func (n *Normaliser) Normalise(r Record) events.Event { return n.normalise(r, tr
 func (n *Normaliser) NormaliseLazyID(r Record) events.Event { return n.normalise(r, false) }
 
 // FillID sets ev.ID, when NormaliseLazyID left it empty, to the ID
-// Normalise gives the record seq was read as.
+// Normalise gives the record seq was read as. NormaliseLazyID leaves it
+// empty only for an event with a time of its own, which is EventTime.
 func FillID(ev *events.Event, seq int64) {
 	if ev.ID == "" {
-		ev.ID = eventID(ev.Source, seq, []byte(ev.Raw))
+		ev.ID = eventID(ev.Source, seq, []byte(ev.Raw), ev.EventTime)
 	}
 }
 
@@ -147,9 +148,6 @@ func (n *Normaliser) normalise(r Record, withID bool) (ev events.Event) {
 		ev.Raw = strings.ToValidUTF8(string(raw), "\uFFFD")
 		withID = true // ev.Raw is not raw: FillID could not make the ID
 	}
-	if withID {
-		ev.ID = eventID(r.Source, r.Seq, raw)
-	}
 	ev.ReceivedAt = r.ReceivedAt
 	ev.Source = r.Source
 	ev.Fields = make(map[string]any, fieldsHint(ev.Raw))
@@ -159,6 +157,7 @@ func (n *Normaliser) normalise(r Record, withID bool) (ev events.Event) {
 			ev.ParseError = strings.ToValidUTF8(fmt.Sprintf("internal parser error: %v", p), "\uFFFD")
 			ev.EventTime = ev.ReceivedAt
 			ev.Product, ev.Service, ev.Category = "", "", ""
+			ev.ID = eventID(r.Source, r.Seq, raw, time.Time{})
 		}
 	}()
 	p := parsed{fields: ev.Fields}
@@ -177,7 +176,12 @@ func (n *Normaliser) normalise(r Record, withID bool) (ev events.Event) {
 	}
 	ev.EventTime = p.time
 	if ev.EventTime.IsZero() {
-		ev.EventTime = r.ReceivedAt
+		// No time of its own: the ID cannot be made later from the event
+		// (FillID reads the time from EventTime), so it is made now.
+		ev.EventTime, withID = r.ReceivedAt, true
+	}
+	if withID {
+		ev.ID = eventID(r.Source, r.Seq, raw, p.time)
 	}
 	return ev
 }
@@ -476,22 +480,23 @@ func firstText(m map[string]any, keys ...string) string {
 	return ""
 }
 
-// eventID derives the stable event ID: the first 16 bytes of SHA-256 over
-// the source protocol, the sender's host (the address without its port),
-// the sequence and the raw bytes as kept, in hex. Redelivery of the same
+// eventID derives the stable event ID from SHA-256 over the source
+// protocol, the sender's host (the address without its port), the
+// sequence and the raw bytes as kept; own is the event's own time (the
+// parsed time; zero when the text has none). Redelivery of the same
 // message gives the same ID, so the store keeps it once:
 //   - the port is left out because a sender that reconnects and resends
 //     (rsyslog after a restart, RELP after a lost acknowledgement) comes
 //     from a new ephemeral port;
-//   - neither the receive time nor the parsed event time is in it: the
-//     receive time differs on redelivery, and the event time is already in
-//     the raw text whenever the sender gave one, while parsing it again
-//     would tie IDs to the parser's version.
+//   - the receive time is left out: it differs on redelivery. The event's
+//     own time is in the raw text, so it is the same on redelivery; it
+//     leads the ID (timeLocalID) so that the stores' ID indexes grow at
+//     one end instead of at random (ADR 0011).
 //
 // The cost is that one sender's byte-identical messages with no sequence
 // are one event; syslog senders put a timestamp (and usually a PID) in
 // each message, and files and RELP give a sequence.
-func eventID(src events.Source, seq int64, raw []byte) string {
+func eventID(src events.Source, seq int64, raw []byte, own time.Time) string {
 	h := sha256.New()
 	host := src.Addr
 	if hp, _, err := net.SplitHostPort(host); err == nil {
@@ -506,5 +511,36 @@ func eventID(src events.Source, seq int64, raw []byte) string {
 	h.Write(b[:])
 	h.Write(raw)
 	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+	return timeLocalID(h.Sum(sum[:0]), own)
+}
+
+// maxIDMillis is the largest time timeLocalID puts in an ID: 11 hex
+// digits of milliseconds since 1970 reach the year 2527.
+const maxIDMillis = 1<<44 - 1
+
+// timeLocalID is an event ID of 32 lower-case hex digits from a hash of at
+// least 16 bytes. With the event's own time (within 1970–2527) it is the
+// time in milliseconds since 1970 as 11 hex digits, then 21 digits of the
+// hash, so that IDs sort by event time and a store's unique index on them
+// takes new events at its end: a random ID lands each insert on a random
+// page of an index larger than the cache, which at millions of events
+// was most of the store's write cost (ADR 0011). Without an own time it is
+// 32 digits of the hash, as IDs were before: the receive time is not
+// stable across a sender's resend, so it may not be part of the ID.
+func timeLocalID(sum []byte, own time.Time) string {
+	var out [32]byte
+	ms := own.UnixMilli()
+	if own.IsZero() || ms < 0 || ms > maxIDMillis {
+		hex.Encode(out[:], sum[:16])
+		return string(out[:])
+	}
+	const digits = "0123456789abcdef"
+	for i := 10; i >= 0; i-- {
+		out[i] = digits[ms&0xf]
+		ms >>= 4
+	}
+	var h [22]byte
+	hex.Encode(h[:], sum[:11])
+	copy(out[11:], h[:21])
+	return string(out[:])
 }

@@ -66,14 +66,16 @@ type Event struct {
 type DB struct {
 	// Advisories are the records loaded, withdrawn ones left out, by ID.
 	Advisories map[string]*Advisory
-	// Withdrawn counts the withdrawn records left out.
-	Withdrawn int
-	byPackage map[string][]*Advisory
+	// Withdrawn counts the withdrawn records left out, and Total the
+	// advisories in the whole database: LoadPrepared loads only some.
+	Withdrawn, Total int
+	byPackage        map[string][]*Advisory
 }
 
 // LoadDB reads every OSV JSON record under dir (any depth, *.json) and
 // every record inside *.zip archives there (osv.dev's per-ecosystem
 // all.zip). A record that cannot be read is an error naming its file.
+// A scan of a few SBOMs needs far fewer: LoadPrepared reads only those.
 func LoadDB(dir string) (*DB, error) {
 	db := &DB{Advisories: map[string]*Advisory{}, byPackage: map[string][]*Advisory{}}
 	if st, err := os.Stat(dir); err != nil {
@@ -81,7 +83,25 @@ func LoadDB(dir string) (*DB, error) {
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("OSV directory: %s is not a directory", dir)
 	}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	if err := eachRecord(dir, db.add); err != nil {
+		return nil, err
+	}
+	db.sortPackages()
+	db.Total = len(db.Advisories)
+	return db, nil
+}
+
+func (db *DB) sortPackages() {
+	for _, as := range db.byPackage {
+		sort.Slice(as, func(i, j int) bool { return as[i].ID < as[j].ID })
+	}
+}
+
+// eachRecord calls fn with every OSV record under dir: each *.json file
+// (file is its path) and each *.json member of a *.zip archive (file is
+// "ARCHIVE!MEMBER"), in the walk's order.
+func eachRecord(dir string, fn func(file string, b []byte) error) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -93,29 +113,24 @@ func LoadDB(dir string) (*DB, error) {
 			if err != nil {
 				return err
 			}
-			return db.add(path, b)
+			return fn(path, b)
 		case strings.EqualFold(filepath.Ext(path), ".zip"):
-			return db.addZip(path)
+			return eachZipRecord(path, nil, fn)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	for _, as := range db.byPackage {
-		sort.Slice(as, func(i, j int) bool { return as[i].ID < as[j].ID })
-	}
-	return db, nil
 }
 
-func (db *DB) addZip(path string) error {
+// eachZipRecord calls fn with the *.json members of the archive at path,
+// or only those named in members when it is not nil.
+func eachZipRecord(path string, members map[string]bool, fn func(file string, b []byte) error) error {
 	z, err := zip.OpenReader(path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	defer func() { _ = z.Close() }() // read only: a close error loses nothing
 	for _, f := range z.File {
-		if !strings.EqualFold(filepath.Ext(f.Name), ".json") {
+		if !strings.EqualFold(filepath.Ext(f.Name), ".json") || members != nil && !members[f.Name] {
 			continue
 		}
 		r, err := f.Open()
@@ -127,7 +142,7 @@ func (db *DB) addZip(path string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", path, f.Name, err)
 		}
-		if err := db.add(path+"!"+f.Name, b); err != nil {
+		if err := fn(path+"!"+f.Name, b); err != nil {
 			return err
 		}
 	}

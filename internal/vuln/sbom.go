@@ -15,8 +15,6 @@ import (
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/package-url/packageurl-go"
-	spdxjson "github.com/spdx/tools-golang/json"
-	"github.com/spdx/tools-golang/spdx"
 	"github.com/spdx/tools-golang/tagvalue"
 )
 
@@ -149,27 +147,53 @@ func sniff(b []byte) Format {
 	return unknownFormat
 }
 
+// cdxJSON is the part of a CycloneDX JSON document a scan reads: the
+// components, with those nested inside them. Decoding only this, not the
+// whole BOM into cyclonedx-go's types (hashes, licences, external
+// references, properties of every component), made reading an SBOM three
+// to five times as fast, and reading was four fifths of a scan
+// (BenchmarkScanSBOM); cyclonedx-go still reads the XML form.
+type cdxJSON struct {
+	Components []cdxJSONComponent `json:"components"`
+}
+
+type cdxJSONComponent struct {
+	Group      string             `json:"group"`
+	Name       string             `json:"name"`
+	PackageURL string             `json:"purl"`
+	Components []cdxJSONComponent `json:"components"`
+}
+
 func readCycloneDX(b []byte, f Format) ([]purlOf, error) {
-	ff := cdx.BOMFileFormatJSON
-	if f == CycloneDXXML {
-		ff = cdx.BOMFileFormatXML
+	var out []purlOf
+	if f == CycloneDXJSON {
+		var bom cdxJSON
+		if err := json.Unmarshal(b, &bom); err != nil {
+			return nil, err
+		}
+		var walk func(cs []cdxJSONComponent)
+		walk = func(cs []cdxJSONComponent) {
+			for i := range cs {
+				c := &cs[i]
+				out = append(out, purlOf{cdxName(c.Group, c.Name), strings.TrimSpace(c.PackageURL)})
+				walk(c.Components)
+			}
+		}
+		walk(bom.Components)
+		return out, nil
 	}
+	ff := cdx.BOMFileFormatXML
 	var bom cdx.BOM
 	if err := cdx.NewBOMDecoder(bytes.NewReader(b), ff).Decode(&bom); err != nil {
 		return nil, err
 	}
-	var out []purlOf
 	var walk func(cs *[]cdx.Component)
 	walk = func(cs *[]cdx.Component) {
 		if cs == nil {
 			return
 		}
 		for _, c := range *cs {
-			name := c.Name
-			if c.Group != "" {
-				name = c.Group + ":" + c.Name
-			}
-			out = append(out, purlOf{name, strings.TrimSpace(c.PackageURL)})
+			out = append(out, purlOf{cdxName(c.Group, c.Name), strings.TrimSpace(c.PackageURL)})
 			walk(c.Components)
 		}
 	}
@@ -177,31 +201,64 @@ func readCycloneDX(b []byte, f Format) ([]purlOf, error) {
 	return out, nil
 }
 
-// spdxBareID finds an SPDXID without its SPDXRef- prefix.
-var spdxBareID = map[Format]*regexp.Regexp{
-	SPDXJSON:     regexp.MustCompile(`("SPDXID"\s*:\s*")([^"S][^"]*"|S[^P"][^"]*")`),
-	SPDXTagValue: regexp.MustCompile(`(?m)^(SPDXID:[ \t]*)([^S\s]\S*|S[^P\s]\S*)$`),
+// cdxName is a CycloneDX component's name with its group (a Maven group
+// ID) before it.
+func cdxName(group, name string) string {
+	if group != "" {
+		return group + ":" + name
+	}
+	return name
 }
 
+// spdxJSON is the part of an SPDX JSON document a scan reads: each
+// package's name and external references. As with cdxJSON, decoding only
+// this is what makes reading fast; tools-golang still reads tag-value.
+// It also reads element IDs without the SPDXRef- prefix (early syft
+// releases wrote them; tools-golang refuses them) since IDs are not read.
+type spdxJSON struct {
+	Packages []struct {
+		Name string `json:"name"`
+		Refs []struct {
+			Type    string `json:"referenceType"`
+			Locator string `json:"referenceLocator"`
+		} `json:"externalRefs"`
+	} `json:"packages"`
+}
+
+// spdxBareID finds a tag-value SPDXID without its SPDXRef- prefix.
+var spdxBareID = regexp.MustCompile(`(?m)^(SPDXID:[ \t]*)([^S\s]\S*|S[^P\s]\S*)$`)
+
 func readSPDX(b []byte, f Format) ([]purlOf, error) {
-	read := func(b []byte) (*spdx.Document, error) {
-		if f == SPDXJSON {
-			return spdxjson.Read(bytes.NewReader(b))
+	if f == SPDXJSON {
+		var doc spdxJSON
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return nil, err
 		}
-		return tagvalue.Read(bytes.NewReader(b))
+		out := make([]purlOf, 0, len(doc.Packages))
+		for _, p := range doc.Packages {
+			purl := ""
+			for _, r := range p.Refs {
+				if r.Type == spdxPurlRefTyp {
+					purl = strings.TrimSpace(r.Locator)
+					break
+				}
+			}
+			out = append(out, purlOf{p.Name, purl})
+		}
+		return out, nil
 	}
-	doc, err := read(b)
+	doc, err := tagvalue.Read(bytes.NewReader(b))
 	if err != nil {
 		// Early syft releases wrote element IDs without the SPDXRef-
 		// prefix the spec requires (fluxcd/flux2 v0.26.3's release SBOM
 		// has 245 of them); tools-golang refuses those, so the IDs get
 		// their prefix and the document is read again. IDs only tie
 		// elements together, which a scan does not use.
-		fixed := spdxBareID[f].ReplaceAll(b, []byte("${1}SPDXRef-${2}"))
+		fixed := spdxBareID.ReplaceAll(b, []byte("${1}SPDXRef-${2}"))
 		if bytes.Equal(fixed, b) {
 			return nil, err
 		}
-		if doc, err = read(fixed); err != nil {
+		if doc, err = tagvalue.Read(bytes.NewReader(fixed)); err != nil {
 			return nil, err
 		}
 	}

@@ -16,7 +16,7 @@ import (
 
 var dataDir = filepath.Join("..", "..", "..", "shared", "data", "vuln")
 
-func needData(t *testing.T) {
+func needData(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(dataDir, "sbom")); err != nil {
 		testneed.Missing(t, "the SBOM and OSV test data in ../shared/data/vuln", err)
@@ -382,6 +382,87 @@ func TestCorpus(t *testing.T) {
 		if !reflect.DeepEqual(diff, differences[name]) {
 			t.Errorf("%s: differences from computed-sbom-matches.json\n%s\nwant\n%s", name,
 				strings.Join(diff, "\n"), strings.Join(differences[name], "\n"))
+		}
+	}
+}
+
+// TestLoadPrepared indexes the directory once, then reads only the
+// records a scan needs, and the scan finds what it finds against the
+// whole database; a changed record file rebuilds the index.
+func TestLoadPrepared(t *testing.T) {
+	needData(t)
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(dataDir, "osv"))); err != nil {
+		t.Fatal(err)
+	}
+	index := filepath.Join(t.TempDir(), "cache", "index")
+	all, err := LoadDB(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"npm-juice-shop-v11.1.2.cdx14.json", "container-postgres-stretch-debian9.cdx14.xml", "go-minikube-v1.23.1.cdx15.json"} {
+		s, err := ReadSBOM(sbomPath(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []Prepared{PreparedBuilt, PreparedUsed} {
+			if name != "npm-juice-shop-v11.1.2.cdx14.json" && want == PreparedBuilt {
+				continue // built by the first SBOM
+			}
+			part, how, err := LoadPrepared(dir, s.Components, index)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if how != want {
+				t.Errorf("%s: index %s, want %s", name, how, want)
+			}
+			if part.Len() == 0 || part.Len() >= all.Len() || part.Total != all.Len() || part.Withdrawn != all.Withdrawn {
+				t.Fatalf("%s: read %d advisories (total %d, %d withdrawn) of %d (%d withdrawn)", name, part.Len(), part.Total, part.Withdrawn, all.Len(), all.Withdrawn)
+			}
+			wantF, got := Scan(s, all).Findings, Scan(s, part).Findings
+			if len(wantF) == 0 || len(got) != len(wantF) {
+				t.Fatalf("%s: %d findings against the index, %d against all", name, len(got), len(wantF))
+			}
+			for i := range wantF {
+				if got[i].ID != wantF[i].ID || got[i].Package != wantF[i].Package || got[i].Matched != wantF[i].Matched {
+					t.Errorf("%s: finding %d: %s %s, want %s %s", name, i, got[i].ID, got[i].Package, wantF[i].ID, wantF[i].Package)
+				}
+			}
+		}
+	}
+	// A record changed after the index was made: the index is rebuilt
+	// and the change is seen.
+	s, err := ReadSBOM(sbomPath("npm-juice-shop-v11.1.2.cdx14.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := Scan(s, all).Findings[0]
+	rec := filepath.Join(dir, "npm", before.ID+".json")
+	b, err := os.ReadFile(rec)
+	if err != nil {
+		t.Skipf("%s is not a file of its own: %v", before.ID, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["withdrawn"] = "2026-12-07T00:00:00Z"
+	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rec, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	part, how, err := LoadPrepared(dir, s.Components, index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if how != PreparedBuilt || part.Withdrawn != all.Withdrawn+1 {
+		t.Errorf("after a change: index %s, %d withdrawn; want built, %d", how, part.Withdrawn, all.Withdrawn+1)
+	}
+	for _, f := range Scan(s, part).Findings {
+		if f.ID == before.ID {
+			t.Errorf("%s was withdrawn but is still found", f.ID)
 		}
 	}
 }
