@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigil-health/vigil/internal/assurance"
 	"io"
 	"log/slog"
 	"net/http"
@@ -57,6 +58,8 @@ type Options struct {
 	EventSearches *events.Searches
 	// Rules, when set, adds Sigma rule management under /rules.
 	Rules *rules.Service
+	// Assurance, when set, adds requirement sets and DSPT statuses.
+	Assurance *assurance.Service
 	// IngestHealth, when set, adds the ingest dashboard.
 	IngestHealth IngestHealth
 	Logger       *slog.Logger

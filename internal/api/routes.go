@@ -128,6 +128,9 @@ func (a *API) Register(rt *httpd.Router) {
 		Params:   []param{{Name: "expect", In: "query", Type: "string", Desc: "a head recorded earlier, SEQ:HASH: the chain must hold it"}},
 		Response: "Verification"}, a.verifyAudit)
 
+	if a.o.Assurance != nil {
+		a.registerAssurance(rt)
+	}
 	if a.o.Supply != nil {
 		a.registerSupply(rt)
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vigil-health/vigil/internal/assurance"
 	"io"
 	"log/slog"
 	"os"
@@ -39,7 +40,7 @@ var Version = "dev"
 
 // Migrations lists every domain's schema, in dependency order.
 func Migrations() []store.MigrationSet {
-	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), savedview.Migrations(), notify.Migrations(), events.Migrations(), rules.Migrations()}
+	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), savedview.Migrations(), notify.Migrations(), events.Migrations(), rules.Migrations(), assurance.Migrations()}
 }
 
 // App holds the opened store and the domain services built on it.
@@ -51,6 +52,8 @@ type App struct {
 	Orgs   *org.Service
 	Auth   *auth.Service
 	Supply *supply.Service
+	// Assurance holds requirement sets and DSPT statuses (issue 20).
+	Assurance *assurance.Service
 	// Cases is the alerts inbox and case management (issue 15).
 	Cases *cases.Service
 	// Reports exports cases (Markdown, HTML, PDF, the regulatory pack).
@@ -191,6 +194,9 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	if a.Supply, err = supply.New(supply.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log.With("component", "supply")}); err != nil {
+		return err
+	}
+	if a.Assurance, err = assurance.New(assurance.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Suppliers: a.Supply, Now: a.Now}); err != nil {
 		return err
 	}
 	// The supplier graph holds organisation names, types and places in the

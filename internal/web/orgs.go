@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"github.com/vigil-health/vigil/internal/assurance"
 	"net/http"
 	"strings"
 
@@ -231,6 +232,9 @@ type orgData struct {
 	// supplier register or for organisations that deploy nothing (the
 	// national root, regions, ICBs, nations, suppliers).
 	Supply *orgSupply
+	// DSPT is its DSPT statuses by edition; nil without the assurance
+	// service (the section is left out).
+	DSPT []assurance.DSPTStatus
 }
 
 func (w *Web) orgPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
@@ -290,6 +294,12 @@ func (w *Web) orgPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	}
 	if deploys(o.Type) {
 		if d.Supply, err = w.orgSupply(ctx, sc, o); err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+	}
+	if w.o.Assurance != nil {
+		if d.DSPT, err = w.o.Assurance.OrgDSPT(ctx, sc, code); err != nil {
 			w.fail(rw, r, sc, err)
 			return
 		}

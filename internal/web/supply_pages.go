@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"github.com/vigil-health/vigil/internal/assurance"
 	"net/http"
 	"net/url"
 	"sort"
@@ -23,7 +24,13 @@ type productRow struct {
 }
 
 type supplierData struct {
-	Supplier     supply.Supplier
+	Supplier supply.Supplier
+	// DSPT is the supplier's DSPT statuses when it is an NHS body (has an
+	// ODS code) and the assurance service is on; nil otherwise.
+	DSPT []assurance.DSPTStatus
+	// Certificates are its Cyber Essentials and ISO 27001 certificates
+	// (with the assurance service).
+	Certificates []assurance.Certificate
 	Parent       *supply.Supplier
 	Subsidiaries []supply.Supplier
 	Products     []productRow
@@ -68,6 +75,18 @@ func (w *Web) supplierPage(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 	}
 	d := supplierData{Supplier: sp, Node: "supplier:" + sp.ID, Rep: isRepOnly(sc), IncidentError: r.URL.Query().Get("incident"),
 		OpenIncident: w.o.Cases != nil && sc.CanAt(scope.Write, "/"+org.RootCode+"/")}
+	if w.o.Assurance != nil {
+		if d.Certificates, err = w.o.Assurance.Certificates(ctx, sc, sp.ID); err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+	}
+	if w.o.Assurance != nil && sp.ODSCode != "" {
+		if d.DSPT, err = w.o.Assurance.SupplierDSPT(ctx, sc, sp.ID); err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+	}
 	if sp.ParentID != "" {
 		if p, err := w.o.Supply.GetSupplier(ctx, sc, sp.ParentID); err == nil {
 			d.Parent = &p

@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/vigil-health/vigil/internal/assurance"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -107,6 +108,9 @@ type Options struct {
 	// stored Sigma rules, their settings per organisation, exceptions,
 	// history, the noisiest rules and the rule editor.
 	Rules *rules.Service
+	// Assurance, when set, adds the requirement-set pages and the DSPT
+	// statuses on organisation and supplier pages (issue 20).
+	Assurance *assurance.Service
 }
 
 // Web holds the parsed templates and the static assets.
@@ -137,7 +141,7 @@ var pageNames = []string{
 	"suppliers", "supply_register", "supply_supplier", "supply_product", "supply_impact", "supply_concentration",
 	"supply_graph", "supply_map", "supply_import", "supply_boundaries",
 	"account_notifications", "kpis", "events", "event",
-	"ingest", "hunt", "coverage", "rules", "rule", "rule_edit",
+	"ingest", "hunt", "coverage", "rules", "rule", "rule_edit", "assurance", "assurance_set",
 }
 
 // New parses every template and hashes every asset once, so a broken
@@ -299,6 +303,9 @@ func (w *Web) Register(rt *httpd.Router) {
 	}
 	if w.o.Rules != nil {
 		w.registerRules(h)
+	}
+	if w.o.Assurance != nil {
+		w.registerAssurance(h)
 	}
 	if w.o.Events != nil {
 		h("GET", "/events/{id}", authd, "One event: raw text beside its parsed fields", w.eventPage)

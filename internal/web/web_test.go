@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/vigil-health/vigil/internal/assurance"
 	"html/template"
 	"io"
 	"io/fs"
@@ -83,6 +84,8 @@ type env struct {
 	// supply and geo are set with envOptions.supply.
 	supply *supply.Service
 	geo    *geo.Store
+	// assurance is set with envOptions.supply.
+	assurance *assurance.Service
 	// cases is set with envOptions.cases.
 	cases *cases.Service
 	// events is set with envOptions.events.
@@ -141,7 +144,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	ctx := context.Background()
 	sets := []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations()}
 	if eo.supply {
-		sets = append(sets, supply.Migrations(), geo.Migrations(), notify.Migrations())
+		sets = append(sets, supply.Migrations(), geo.Migrations(), notify.Migrations(), assurance.Migrations())
 	}
 	if eo.supply || eo.cases {
 		sets = append(sets, casesMigrations()...)
@@ -206,6 +209,10 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		o.Supply, o.Boundaries = e.supply, e.geo
+		if e.assurance, err = assurance.New(assurance.Options{DB: db, Audit: al, Orgs: orgs, Suppliers: e.supply}); err != nil {
+			t.Fatal(err)
+		}
+		o.Assurance = e.assurance
 		e.notify = newReportsEnv(t, db, al, orgs, as, &o)
 	}
 	if eo.cases {
@@ -798,7 +805,11 @@ func TestUnbuiltAreasAreNotShown(t *testing.T) {
 		}
 		c := e.signIn("analyst@leeds.test")
 		home := c.get("/")
-		for _, path := range []string{"/monitoring", "/incidents", "/intelligence", "/vulnerabilities", "/assurance"} {
+		unbuilt := []string{"/monitoring", "/incidents", "/intelligence", "/vulnerabilities"}
+		if !withSupply { // assurance comes with the supplier register
+			unbuilt = append(unbuilt, "/assurance")
+		}
+		for _, path := range unbuilt {
 			wantStatus(t, path, c.get(path), http.StatusNotFound)
 			mustNotContain(t, "home", home.body, `href="`+path+`"`)
 		}
@@ -1118,6 +1129,17 @@ func TestEveryPageRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	pagesWithCases["/events"], pagesWithCases["/events/0123456789abcdef0123456789abcdef"] = "events", "event"
+	pageSet, err := assurance.Parse("page-caf-v1.0.yaml", []byte("objectives:\n  A:\n    title: Risk\n    principles:\n      A1:\n        title: Governance\n        outcomes:\n          A1.a:\n            title: Board\n            indicators:\n              achieved:\n                A1.a.1: {description: Owned by the board.}\n            min_profile_requirement: {baseline: Achieved}\n"), assurance.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.assurance.Import(context.Background(), scope.System("test"), pageSet); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.assurance.ImportDSPT(context.Background(), scope.System("test"), []assurance.DSPTInput{{Name: "page_16_11_23.csv", Data: []byte("Code,Status\nRR8,22/23 Standards Met\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	pagesWithCases["/assurance"], pagesWithCases["/assurance/sets/webcaf-caf@1.0"] = "assurance", "assurance_set"
 	var mu sync.Mutex
 	used := map[string]bool{}
 	var last []string // pages rendered by the request under way
@@ -1194,6 +1216,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"account_notifications": notifySettingsData{}, "kpis": kpiData{}, "events": eventsData{}, "event": eventData{E: events.Event{}},
 		"ingest": ingestData{}, "hunt": huntData{}, "coverage": coverageData{},
 		"rules": rulesData{}, "rule": ruleData{}, "rule_edit": ruleEditData{},
+		"assurance": []assurance.Summary{}, "assurance_set": setData{},
 	}
 	for _, n := range append(pageNames, casePageNames...) {
 		var buf bytes.Buffer
