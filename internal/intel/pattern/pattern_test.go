@@ -118,13 +118,13 @@ func TestParseTree(t *testing.T) {
 
 func TestLiterals(t *testing.T) {
 	for src, want := range map[string]Literal{
-		`[x:a = 'it\'s \\ ok']`:                  {Kind: String, Str: `it's \ ok`},
-		`[x:a = -12]`:                            {Kind: Int, Int: -12},
-		`[x:a = +7]`:                             {Kind: Int, Int: 7},
-		`[x:a = -.5]`:                            {Kind: Float, Float: -0.5},
-		`[x:a = true]`:                           {Kind: Bool, Bool: true},
-		`[x:a = h'ffD8']`:                        {Kind: Hex, Bytes: []byte{0xff, 0xd8}},
-		`[x:a = b'aGk=']`:                        {Kind: Binary, Bytes: []byte("hi")},
+		`[x:a = 'it\'s \\ ok']`: {Kind: String, Str: `it's \ ok`},
+		`[x:a = -12]`:           {Kind: Int, Int: -12},
+		`[x:a = +7]`:            {Kind: Int, Int: 7},
+		`[x:a = -.5]`:           {Kind: Float, Float: -0.5},
+		`[x:a = true]`:          {Kind: Bool, Bool: true},
+		`[x:a = h'ffD8']`:       {Kind: Hex, Bytes: []byte{0xff, 0xd8}},
+		`[x:a = b'aGk=']`:       {Kind: Binary, Bytes: []byte("hi")},
 		`[x:a /* note */ = // to the end of line` + "\n" + `1]`: {Kind: Int, Int: 1},
 	} {
 		p, err := Parse(src)
