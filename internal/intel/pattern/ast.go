@@ -62,6 +62,7 @@ type Observation struct {
 // ObsBinary is L op R.
 type ObsBinary struct {
 	Op   ObsOp
+	OpAt int // byte offset of the operator
 	L, R ObsExpr
 }
 

@@ -77,7 +77,7 @@ func (m *Matcher) collect(e ObsExpr) error {
 			}
 			return m.collect(e.R)
 		}
-		return fmt.Errorf("%w: %s at %s", ErrNotSingle, e.Op, position(m.pattern.Source, e.R.Pos()))
+		return fmt.Errorf("%w: %s at %s", ErrNotSingle, e.Op, position(m.pattern.Source, e.OpAt))
 	case *Qualified:
 		return fmt.Errorf("%w: %s qualifier at %s", ErrNotSingle, e.Q.Kind, position(m.pattern.Source, e.Q.At))
 	}

@@ -106,9 +106,9 @@ func (p *parser) isKeyword(s string) bool {
 func (p *parser) obsExprs() ObsExpr {
 	l := p.obsOr()
 	for p.err == nil && p.isKeyword("FOLLOWEDBY") {
-		p.next()
+		at := p.next().pos
 		r := p.obsOr()
-		l = &ObsBinary{Op: FollowedBy, L: l, R: r}
+		l = &ObsBinary{Op: FollowedBy, OpAt: at, L: l, R: r}
 	}
 	return l
 }
@@ -116,9 +116,9 @@ func (p *parser) obsExprs() ObsExpr {
 func (p *parser) obsOr() ObsExpr {
 	l := p.obsAnd()
 	for p.err == nil && p.isKeyword("OR") {
-		p.next()
+		at := p.next().pos
 		r := p.obsAnd()
-		l = &ObsBinary{Op: ObsOr, L: l, R: r}
+		l = &ObsBinary{Op: ObsOr, OpAt: at, L: l, R: r}
 	}
 	return l
 }
@@ -126,9 +126,9 @@ func (p *parser) obsOr() ObsExpr {
 func (p *parser) obsAnd() ObsExpr {
 	l := p.obsQualified()
 	for p.err == nil && p.isKeyword("AND") {
-		p.next()
+		at := p.next().pos
 		r := p.obsQualified()
-		l = &ObsBinary{Op: ObsAnd, L: l, R: r}
+		l = &ObsBinary{Op: ObsAnd, OpAt: at, L: l, R: r}
 	}
 	return l
 }
