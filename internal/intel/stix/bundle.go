@@ -41,7 +41,7 @@ func ReadBundleFile(path string) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: closing loses nothing
 	return ReadBundle(path, f)
 }
 
@@ -56,7 +56,7 @@ func ReadBundle(name string, r io.Reader) (*Bundle, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		defer zr.Close()
+		defer func() { _ = zr.Close() }() // io.ReadAll has checked the stream to its end
 		br = bufio.NewReaderSize(zr, 64<<10)
 	}
 	data, err := io.ReadAll(br)
