@@ -1,8 +1,15 @@
 package cli
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vigil-health/vigil/internal/testneed"
 )
 
 // TestIntelPatternCheck runs `vigil intel pattern check` on a valid, a
@@ -36,5 +43,55 @@ func TestIntelPatternCheck(t *testing.T) {
 	}
 	if r = must(t, run(t, "", nil, "intel", "pattern", "check", "--help")); !strings.Contains(r.stdout, "caret under") {
 		t.Errorf("help: %s", r.stdout)
+	}
+}
+
+// TestIntelImport imports an OASIS example bundle gzipped and plain, then
+// a broken one, through `vigil intel import`.
+func TestIntelImport(t *testing.T) {
+	src := filepath.Join("..", "..", "..", "shared", "data", "stix", "examples", "cti-stix2-json-schemas", "threat-reports", "apt1.json")
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		testneed.Missing(t, "the STIX examples in ../shared/data/stix", err)
+		return
+	}
+	dir := t.TempDir()
+	gz := filepath.Join(dir, "apt1.bin")
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(gz, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	r := must(t, run(t, "", nil, "--data-dir", data, "intel", "import", "--format", "json", gz))
+	var reps []struct {
+		Source                    string
+		Objects, Added, Unchanged int
+		NewVersions               int `json:"new_versions"`
+		Refused                   []string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	if len(reps) != 1 || reps[0].Source != gz || reps[0].Objects != 76 || reps[0].Added != 76 || reps[0].Refused == nil {
+		t.Errorf("reports %+v", reps)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "import", src))
+	if !strings.Contains(r.stdout, "FILE") || !strings.Contains(r.stdout, "76") {
+		t.Errorf("table:\n%s", r.stdout)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`[{"type":"indicator","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","spec_version":"2.1","created":"2016-04-06T20:03:48Z","modified":"2016-04-06T20:03:48Z"},{"type":"x"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, "", nil, "--data-dir", data, "intel", "import", bad)
+	if r.code != 1 || !strings.Contains(r.stderr, bad+": object 1: type: \"x\" is not a STIX type") {
+		t.Errorf("exit %d stderr %s", r.code, r.stderr)
 	}
 }
