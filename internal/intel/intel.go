@@ -9,10 +9,10 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
@@ -100,8 +100,12 @@ func (s *Store) Import(ctx context.Context, sc scope.Scope, source string, objs 
 	rep := Report{Source: source, Objects: len(objs)}
 	added := versionKey(s.now())
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		known, err := latestVersions(ctx, tx, objs)
+		if err != nil {
+			return err
+		}
 		for i, o := range objs {
-			out, why, err := put(ctx, tx, o, added, source)
+			out, why, err := put(ctx, tx, o, added, source, known)
 			if err != nil {
 				return fmt.Errorf("%s: object %d (%s): %w", source, i, o.ID, err)
 			}
@@ -119,7 +123,7 @@ func (s *Store) Import(ctx context.Context, sc scope.Scope, source string, objs 
 		if s.audit == nil {
 			return nil
 		}
-		_, err := s.audit.Append(ctx, tx, sc, audit.Change{Action: "intel.import", ObjectType: "stix-source", ObjectID: source,
+		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "intel.import", ObjectType: "stix-source", ObjectID: source,
 			After: map[string]any{"objects": rep.Objects, "added": rep.Added, "new_versions": rep.NewVersions, "unchanged": rep.Unchanged, "refused": len(rep.Refused)}})
 		return err
 	})
@@ -129,19 +133,56 @@ func (s *Store) Import(ctx context.Context, sc scope.Scope, source string, objs 
 	return rep, nil
 }
 
-func put(ctx context.Context, tx *store.Tx, o *stix.Object, added, source string) (Outcome, string, error) {
+// latest is an object's newest stored version and whether it is revoked.
+type latest struct {
+	version string
+	revoked bool
+}
+
+// latestVersions reads the newest stored version of every object among
+// objs, a few hundred ids a query: one look-up per object was a sixth of
+// the time of importing ATT&CK.
+func latestVersions(ctx context.Context, tx *store.Tx, objs []*stix.Object) (map[string]latest, error) {
+	m := make(map[string]latest, len(objs))
+	const chunk = 500
+	for start := 0; start < len(objs); start += chunk {
+		part := objs[start:min(start+chunk, len(objs))]
+		args := make([]any, len(part))
+		for i, o := range part {
+			args[i] = o.ID
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, version, revoked FROM intel_objects WHERE id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id, v string
+			var rev int
+			if err := rows.Scan(&id, &v, &rev); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if l, ok := m[id]; !ok || v > l.version {
+				m[id] = latest{v, rev != 0}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// put stores one version, keeping known (the newest version of each id)
+// up to date for the objects after it in the same import.
+func put(ctx context.Context, tx *store.Tx, o *stix.Object, added, source string, known map[string]latest) (Outcome, string, error) {
 	version := versionKey(o.Version())
-	var latest string
-	var revoked int
-	err := tx.QueryRowContext(ctx, `SELECT version, revoked FROM intel_objects WHERE id = ? ORDER BY version DESC LIMIT 1`, o.ID).Scan(&latest, &revoked)
-	known := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, "", err
+	l, isKnown := known[o.ID]
+	if isKnown && l.revoked && version > l.version {
+		return Refused, "newer than its revocation of " + l.version, nil
 	}
-	if known && revoked != 0 && version > latest {
-		return Refused, "newer than its revocation of " + latest, nil
-	}
-	body, err := json.Marshal(o)
+	body, err := o.MarshalJSON()
 	if err != nil {
 		return 0, "", err
 	}
@@ -160,7 +201,10 @@ func put(ctx context.Context, tx *store.Tx, o *stix.Object, added, source string
 	} else if n == 0 {
 		return Unchanged, "", nil
 	}
-	if known {
+	if !isKnown || version > l.version {
+		known[o.ID] = latest{version, o.Revoked}
+	}
+	if isKnown {
 		return NewVersion, "", nil
 	}
 	return Added, "", nil

@@ -15,6 +15,9 @@ import (
 type Bundle struct {
 	ID      string
 	Objects []*Object
+	// Upgraded counts the objects of a STIX 2.0 bundle read as 2.1 (see
+	// upgrade20).
+	Upgraded int
 }
 
 // ObjectError is an invalid object of a bundle: which one, and why.
@@ -73,9 +76,10 @@ func ReadBundle(name string, r io.Reader) (*Bundle, error) {
 		}
 	case len(data) > 0 && data[0] == '{':
 		var head struct {
-			Type    string            `json:"type"`
-			ID      string            `json:"id"`
-			Objects []json.RawMessage `json:"objects"`
+			Type        string            `json:"type"`
+			ID          string            `json:"id"`
+			SpecVersion string            `json:"spec_version"`
+			Objects     []json.RawMessage `json:"objects"`
 		}
 		if err := json.Unmarshal(data, &head); err != nil {
 			return nil, fmt.Errorf("%s: %s", name, jsonErr(data, err))
@@ -84,25 +88,44 @@ func ReadBundle(name string, r io.Reader) (*Bundle, error) {
 		// without "type"; an id bundle--… with objects says enough.
 		if head.Type == "bundle" || head.Type == "" && strings.HasPrefix(head.ID, "bundle--") && head.Objects != nil {
 			b.ID, raws = head.ID, head.Objects
+			upgrade := head.SpecVersion == "2.0"
+			if upgrade {
+				b.Upgraded = len(raws)
+			}
+			return b, readObjects(b, name, raws, upgrade)
 		} else {
 			raws = []json.RawMessage{data}
 		}
 	default:
 		return nil, fmt.Errorf("%s: %w: want a JSON object or array", name, ErrNotBundle)
 	}
+	return b, readObjects(b, name, raws, false)
+}
+
+func readObjects(b *Bundle, name string, raws []json.RawMessage, upgrade bool) error {
 	b.Objects = make([]*Object, 0, len(raws))
 	for i, raw := range raws {
-		o, err := Parse(raw)
+		var props map[string]json.RawMessage
+		var o *Object
+		err := json.Unmarshal(raw, &props)
+		if err != nil {
+			err = &Error{Msg: "not a JSON object: " + err.Error()}
+		} else {
+			if upgrade {
+				upgrade20(props)
+			}
+			o, err = FromProps(props)
+		}
 		if err != nil {
 			var id struct {
 				ID string `json:"id"`
 			}
 			_ = json.Unmarshal(raw, &id)
-			return nil, &ObjectError{File: name, Index: i, ID: id.ID, Err: err}
+			return &ObjectError{File: name, Index: i, ID: id.ID, Err: err}
 		}
 		b.Objects = append(b.Objects, o)
 	}
-	return b, nil
+	return nil
 }
 
 // jsonErr says where broken JSON breaks: line and column.
@@ -123,4 +146,31 @@ func jsonErr(data []byte, err error) string {
 	line := 1 + bytes.Count(data[:off], []byte{'\n'})
 	col := off - int64(bytes.LastIndexByte(data[:off], '\n'))
 	return fmt.Sprintf("line %d column %d: %v", line, col, err)
+}
+
+// upgrade20 reads an object of a STIX 2.0 bundle as STIX 2.1, making the
+// mechanical changes between MITRE's 2.0 and 2.1 publications of the
+// same ATT&CK release (../shared/data/attack/README.md, checked object by
+// object there): spec_version 2.1 added; malware and tool lose the
+// labels ["malware"] / ["tool"] that 2.0 required, and malware gains
+// is_family true. MITRE publishes Enterprise ATT&CK in 2.0 too, and the
+// 2.0 spellings are otherwise read as they are.
+func upgrade20(props map[string]json.RawMessage) {
+	if _, ok := props["spec_version"]; ok {
+		return
+	}
+	var typ string
+	_ = json.Unmarshal(props["type"], &typ)
+	if typ == "malware" || typ == "tool" {
+		var labels []string
+		if err := json.Unmarshal(props["labels"], &labels); err == nil && len(labels) == 1 && labels[0] == typ {
+			delete(props, "labels")
+		}
+		if _, ok := props["is_family"]; typ == "malware" && !ok {
+			props["is_family"] = json.RawMessage("true")
+		}
+	}
+	// SCOs do not stand alone in 2.0 bundles; every other 2.1 object
+	// carries spec_version.
+	props["spec_version"] = json.RawMessage(`"2.1"`)
 }

@@ -132,10 +132,14 @@ func FormatTimestamp(t time.Time) string {
 // Parse reads and validates one STIX 2.1 object.
 func Parse(b []byte) (*Object, error) {
 	var props map[string]json.RawMessage
-	d := json.NewDecoder(bytes.NewReader(b))
-	if err := d.Decode(&props); err != nil {
+	if err := json.Unmarshal(b, &props); err != nil {
 		return nil, &Error{Msg: "not a JSON object: " + err.Error()}
 	}
+	return FromProps(props)
+}
+
+// FromProps makes an object of decoded properties and validates it.
+func FromProps(props map[string]json.RawMessage) (*Object, error) {
 	if props == nil {
 		return nil, &Error{Msg: "not a JSON object: null"}
 	}
