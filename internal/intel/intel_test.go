@@ -3,6 +3,7 @@ package intel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,4 +146,71 @@ func TestImportExamples(t *testing.T) {
 			t.Errorf("re-import of %s: %+v", r.Source, r)
 		}
 	}
+}
+
+// TestList pages through stored objects in the order they were added, with
+// TAXII's filters, on both engines.
+func TestList(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clock := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+		s, _ := New(Options{DB: db, Now: func() time.Time { clock = clock.Add(time.Second); return clock }})
+		sc := scope.System("test")
+		var ips []*stix.Object
+		for i := 0; i < 5; i++ {
+			ip, _ := stix.NewSCO("ipv4-addr", map[string]any{"value": fmt.Sprintf("198.51.100.%d", i)})
+			ips = append(ips, ip)
+		}
+		if _, err := s.Import(ctx, sc, "ips", ips); err != nil { // added at 01:00:01
+			t.Fatal(err)
+		}
+		for _, m := range []string{"2016-04-06T20:07:09.000Z", "2017-01-01T00:00:00.000Z"} { // 01:00:02, 01:00:03
+			if _, err := s.Import(ctx, sc, "m", []*stix.Object{version(t, m, "")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []string
+		q := Query{Limit: 2}
+		for pages := 0; ; pages++ {
+			p, err := s.List(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range p.Entries {
+				got = append(got, e.Object.ID+"@"+versionKey(e.Object.Version()))
+			}
+			if !p.More {
+				if pages != 2 {
+					t.Errorf("%d pages, want 3", pages+1)
+				}
+				break
+			}
+			q.Next = p.Next
+		}
+		if len(got) != 6 || !strings.HasPrefix(got[5], "malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b@2017") {
+			t.Errorf("last versions in order added: %v", got)
+		}
+		p, err := s.List(ctx, Query{Types: []string{"malware"}, Versions: []string{"all"}})
+		if err != nil || len(p.Entries) != 2 || p.More {
+			t.Errorf("all versions: %+v %v", p, err)
+		}
+		p, _ = s.List(ctx, Query{Types: []string{"malware"}, Versions: []string{"first"}})
+		if len(p.Entries) != 1 || p.Entries[0].Object.Modified.Year() != 2016 || !p.Entries[0].DateAdded.Equal(time.Date(2026, 12, 7, 1, 0, 2, 0, time.UTC)) {
+			t.Errorf("first version: %+v", p.Entries)
+		}
+		p, _ = s.List(ctx, Query{AddedAfter: time.Date(2026, 12, 7, 1, 0, 1, 0, time.UTC), Versions: []string{"all"}})
+		if len(p.Entries) != 2 {
+			t.Errorf("added after: %d entries", len(p.Entries))
+		}
+		p, _ = s.List(ctx, Query{IDs: []string{ips[3].ID}})
+		if len(p.Entries) != 1 || p.Entries[0].Object.ID != ips[3].ID {
+			t.Errorf("by id: %+v", p.Entries)
+		}
+		if _, err := s.List(ctx, Query{Next: "nope"}); !errors.Is(err, ErrBadQuery) {
+			t.Errorf("bad cursor: %v", err)
+		}
+		if _, err := s.List(ctx, Query{Versions: []string{"yesterday"}}); !errors.Is(err, ErrBadQuery) {
+			t.Errorf("bad version: %v", err)
+		}
+	}, Migrations())
 }
