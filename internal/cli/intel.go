@@ -8,7 +8,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-health/vigil/internal/app"
+	"github.com/vigil-health/vigil/internal/intel"
 	"github.com/vigil-health/vigil/internal/intel/pattern"
+	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/safetext"
 )
 
@@ -16,6 +18,9 @@ import (
 func (e *env) intelCmd() *cobra.Command {
 	c := &cobra.Command{Use: "intel", Short: "Threat intelligence: STIX 2.1 objects and patterns"}
 	c.AddCommand(e.intelImportCmd())
+	col := &cobra.Command{Use: "collection", Short: "TAXII collections of intelligence"}
+	col.AddCommand(e.intelCollectionCreateCmd())
+	c.AddCommand(col)
 	p := &cobra.Command{Use: "pattern", Short: "STIX 2.1 patterns"}
 	p.AddCommand(e.intelPatternCheckCmd())
 	c.AddCommand(p)
@@ -135,5 +140,52 @@ one JSON array (source, objects, added, new_versions, unchanged, refused).`,
 		},
 	}
 	out = formatFlag(c, "table", "json")
+	return c
+}
+
+func (e *env) intelCollectionCreateCmd() *cobra.Command {
+	var title, description, ceiling string
+	var out *output
+	c := &cobra.Command{
+		Use:   "create --title T [--description D] [--tlp-ceiling LEVEL]",
+		Short: "Create a TAXII collection",
+		Long: `Create a TAXII 2.1 collection. The user who creates it can read and write it.
+
+--tlp-ceiling is the most restrictive TLP the collection hands out: CLEAR (or WHITE), GREEN (the
+default), AMBER, AMBER+STRICT or RED. An object marked above the ceiling is never returned from
+the collection, whoever reads it.
+
+--format json prints the new collection as one JSON object: id (a UUID, as TAXII names
+collections), title, description, tlp_ceiling ("TLP:GREEN"), can_read, can_write, created_by
+and created_at. The text format prints the id and title.`,
+		Example: `  vigil intel collection create --title "National indicators" --tlp-ceiling AMBER --format json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(title) == "" {
+				return usagef("--title is required")
+			}
+			var tlp stix.TLP
+			if ceiling != "" {
+				var ok bool
+				if tlp, ok = stix.ParseTLP(ceiling); !ok {
+					return usagef("--tlp-ceiling %q: want CLEAR, GREEN, AMBER, AMBER+STRICT or RED", ceiling)
+				}
+			}
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				col, err := a.Intel.CreateCollection(cmd.Context(), operator(), intel.CollectionOptions{Title: title, Description: description, TLPCeiling: tlp})
+				if err != nil {
+					return err
+				}
+				return e.result(out, col, func() error {
+					printf(e.stdout, "created collection %s: %s (%s)\n", col.ID, safetext.Terminal(col.Title), col.Ceiling)
+					return nil
+				})
+			})
+		},
+	}
+	c.Flags().StringVar(&title, "title", "", "the collection's title (required)")
+	c.Flags().StringVar(&description, "description", "", "what the collection holds")
+	c.Flags().StringVar(&ceiling, "tlp-ceiling", "", "the most restrictive TLP it hands out (default GREEN)")
+	out = formatFlag(c, "text", "json")
 	return c
 }

@@ -95,3 +95,31 @@ func TestIntelImport(t *testing.T) {
 		t.Errorf("exit %d stderr %s", r.code, r.stderr)
 	}
 }
+
+func TestIntelCollectionCreate(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	r := must(t, run(t, "", nil, "--data-dir", data, "intel", "collection", "create", "--title", "National indicators", "--tlp-ceiling", "amber", "--format", "json"))
+	var c struct {
+		TLPCeiling string `json:"tlp_ceiling"`
+		CanRead    bool   `json:"can_read"`
+		CanWrite   bool   `json:"can_write"`
+		CreatedBy  string `json:"created_by"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	var full map[string]any
+	_ = json.Unmarshal([]byte(r.stdout), &full)
+	if len(full["id"].(string)) != 36 || full["title"] != "National indicators" || c.TLPCeiling != "TLP:AMBER" || !c.CanRead || !c.CanWrite || !strings.HasPrefix(c.CreatedBy, "cli:") {
+		t.Errorf("collection %s", r.stdout)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "collection", "create", "--title", "Default"))
+	if !strings.Contains(r.stdout, "(TLP:GREEN)") {
+		t.Errorf("default ceiling: %s", r.stdout)
+	}
+	for _, args := range [][]string{{"--title", " "}, {"--title", "x", "--tlp-ceiling", "PURPLE"}} {
+		if r = run(t, "", nil, append([]string{"--data-dir", data, "intel", "collection", "create"}, args...)...); r.code != 2 {
+			t.Errorf("%v: exit %d %s", args, r.code, r.stderr)
+		}
+	}
+}

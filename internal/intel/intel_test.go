@@ -214,3 +214,44 @@ func TestList(t *testing.T) {
 		}
 	}, Migrations())
 }
+
+// TestCollections: a collection is its creator's to read and write, and
+// invisible to anyone else.
+func TestCollections(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, _ := New(Options{DB: db})
+		alice := scope.Scope{UserID: "u-alice"}
+		c, err := s.CreateCollection(ctx, alice, CollectionOptions{Title: " National ", TLPCeiling: stix.TLPAmber})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Title != "National" || c.Ceiling != "TLP:AMBER" || !c.CanRead || !c.CanWrite || len(c.ID) != 36 {
+			t.Errorf("created %+v", c)
+		}
+		got, err := s.GetCollection(ctx, alice, c.ID)
+		if err != nil || got.TLPCeiling != stix.TLPAmber || got.CreatedBy != "u-alice" || !got.CanWrite {
+			t.Errorf("get %+v %v", got, err)
+		}
+		if _, err := s.GetCollection(ctx, scope.Scope{UserID: "u-bob"}, c.ID); !errors.Is(err, ErrCollectionNotFound) {
+			t.Errorf("bob reads alice's collection: %v", err)
+		}
+		if cs, _ := s.Collections(ctx, scope.Scope{UserID: "u-bob"}); len(cs) != 0 {
+			t.Errorf("bob lists %v", cs)
+		}
+		d, err := s.CreateCollection(ctx, alice, CollectionOptions{Title: "Default"})
+		if err != nil || d.TLPCeiling != stix.TLPGreen {
+			t.Errorf("default ceiling %+v %v", d, err)
+		}
+		if cs, _ := s.Collections(ctx, alice); len(cs) != 2 || cs[0].Title != "Default" {
+			t.Errorf("alice lists %+v", cs)
+		}
+		var inv *InvalidError
+		if _, err := s.CreateCollection(ctx, alice, CollectionOptions{Title: ""}); !errors.As(err, &inv) || inv.Field != "title" {
+			t.Errorf("no title: %v", err)
+		}
+		if _, err := s.CreateCollection(ctx, alice, CollectionOptions{Title: "x", TLPCeiling: 9}); !errors.As(err, &inv) || inv.Field != "tlp_ceiling" {
+			t.Errorf("bad ceiling: %v", err)
+		}
+	}, Migrations())
+}
