@@ -97,6 +97,24 @@ type Report struct {
 // transaction: all of them or, on a database error, none. It is audited
 // as one intel.import entry.
 func (s *Store) Import(ctx context.Context, sc scope.Scope, source string, objs []*stix.Object) (Report, error) {
+	return s.importTx(ctx, sc, source, "", objs)
+}
+
+// ImportInto is Import that also adds every version given to a collection
+// the caller may write (ErrCollectionNotFound otherwise, and when it
+// may only read it: nobody learns of a collection by writing to it).
+func (s *Store) ImportInto(ctx context.Context, sc scope.Scope, collection, source string, objs []*stix.Object) (Report, error) {
+	c, err := s.GetCollection(ctx, sc, collection)
+	if err != nil {
+		return Report{Source: source}, err
+	}
+	if !c.CanWrite {
+		return Report{Source: source}, ErrCollectionNotFound
+	}
+	return s.importTx(ctx, sc, source, c.ID, objs)
+}
+
+func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection string, objs []*stix.Object) (Report, error) {
 	rep := Report{Source: source, Objects: len(objs)}
 	added := versionKey(s.now())
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -108,6 +126,12 @@ func (s *Store) Import(ctx context.Context, sc scope.Scope, source string, objs 
 			out, why, err := put(ctx, tx, o, added, source, known)
 			if err != nil {
 				return fmt.Errorf("%s: object %d (%s): %w", source, i, o.ID, err)
+			}
+			if collection != "" && out != Refused {
+				if _, err := tx.ExecPrepared(ctx, `INSERT INTO intel_collection_objects (collection_id, id, version, added_at) VALUES (?, ?, ?, ?) ON CONFLICT (collection_id, id, version) DO NOTHING`,
+					collection, o.ID, versionKey(o.Version()), added); err != nil {
+					return fmt.Errorf("%s: object %d (%s): %w", source, i, o.ID, err)
+				}
 			}
 			switch out {
 			case Added:
@@ -124,7 +148,7 @@ func (s *Store) Import(ctx context.Context, sc scope.Scope, source string, objs 
 			return nil
 		}
 		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "intel.import", ObjectType: "stix-source", ObjectID: source,
-			After: map[string]any{"objects": rep.Objects, "added": rep.Added, "new_versions": rep.NewVersions, "unchanged": rep.Unchanged, "refused": len(rep.Refused)}})
+			After: map[string]any{"collection": collection, "objects": rep.Objects, "added": rep.Added, "new_versions": rep.NewVersions, "unchanged": rep.Unchanged, "refused": len(rep.Refused)}})
 		return err
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -252,6 +253,62 @@ func TestCollections(t *testing.T) {
 		}
 		if _, err := s.CreateCollection(ctx, alice, CollectionOptions{Title: "x", TLPCeiling: 9}); !errors.As(err, &inv) || inv.Field != "tlp_ceiling" {
 			t.Errorf("bad ceiling: %v", err)
+		}
+	}, Migrations())
+}
+
+// TestCollectionObjects: a collection holds what was imported into it,
+// paged by when it was added there; a TLP ceiling keeps out what is
+// marked above it; only a writer may import into it.
+func TestCollectionObjects(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clock := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+		s, _ := New(Options{DB: db, Now: func() time.Time { clock = clock.Add(time.Second); return clock }})
+		alice := scope.Scope{UserID: "u-alice"}
+		c, err := s.CreateCollection(ctx, alice, CollectionOptions{Title: "Amber", TLPCeiling: stix.TLPAmber})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mk := func(v string, marking ...string) *stix.Object {
+			o, _ := stix.NewSCO("domain-name", map[string]any{"value": v, "object_marking_refs": marking})
+			return o
+		}
+		green, red, amber1, plain := mk("green.example", stix.TLP2Green), mk("red.example", stix.TLP2Red), mk("amber.example", stix.TLP1Amber), mk("plain.example")
+		outside := mk("outside.example", stix.TLP2Clear)
+		if _, err := s.Import(ctx, alice, "elsewhere", []*stix.Object{outside}); err != nil { // in the store, not the collection
+			t.Fatal(err)
+		}
+		if _, err := s.ImportInto(ctx, alice, c.ID, "feed", []*stix.Object{green, red, amber1, plain}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ImportInto(ctx, scope.Scope{UserID: "u-bob"}, c.ID, "feed", []*stix.Object{outside}); !errors.Is(err, ErrCollectionNotFound) {
+			t.Errorf("bob writes alice's collection: %v", err)
+		}
+		p, err := s.List(ctx, Query{Collection: c.ID, MaxTLP: c.TLPCeiling})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range p.Entries {
+			got = append(got, e.Object.ID)
+		}
+		want := []string{amber1.ID, green.ID, plain.ID} // same date added: by id
+		sort.Strings(want)
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("collection with an AMBER ceiling gives %v, want %v (never %s, never %s)", got, want, red.ID, outside.ID)
+		}
+		if p, _ := s.List(ctx, Query{Collection: c.ID}); len(p.Entries) != 4 {
+			t.Errorf("without a ceiling: %d entries", len(p.Entries))
+		}
+		// The outside object added later: its collection date is now, so
+		// added_after from the first import's time finds only it.
+		if _, err := s.ImportInto(ctx, alice, c.ID, "feed2", []*stix.Object{outside}); err != nil {
+			t.Fatal(err)
+		}
+		p, _ = s.List(ctx, Query{Collection: c.ID, AddedAfter: p.Entries[0].DateAdded, MaxTLP: stix.TLPAmber})
+		if len(p.Entries) != 1 || p.Entries[0].Object.ID != outside.ID || !p.Entries[0].DateAdded.Equal(time.Date(2026, 12, 7, 1, 0, 4, 0, time.UTC)) {
+			t.Errorf("added after: %+v", p.Entries)
 		}
 	}, Migrations())
 }

@@ -25,6 +25,12 @@ type Query struct {
 	// Versions is match[version]: "last" (the default), "first", "all",
 	// or STIX timestamps.
 	Versions []string
+	// Collection keeps the versions a collection holds, paged by when
+	// they were added to it ("": the whole store, by when stored).
+	Collection string
+	// MaxTLP leaves out versions marked above it (0: no ceiling).
+	// Unmarked objects are not left out.
+	MaxTLP stix.TLP
 }
 
 // Entry is one stored version.
@@ -52,9 +58,18 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 	}
 	var where []string
 	var args []any
+	from, added := `intel_objects o`, "o.added_at"
+	if q.Collection != "" {
+		from, added = `intel_objects o JOIN intel_collection_objects m ON m.collection_id = ? AND m.id = o.id AND m.version = o.version`, "m.added_at"
+		args = append(args, q.Collection)
+	}
 	if !q.AddedAfter.IsZero() {
-		where = append(where, "added_at > ?")
+		where = append(where, added+" > ?")
 		args = append(args, versionKey(q.AddedAfter))
+	}
+	if q.MaxTLP > 0 {
+		where = append(where, "o.tlp <= ?")
+		args = append(args, int(q.MaxTLP))
 	}
 	if q.Next != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(q.Next)
@@ -62,7 +77,7 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 		if err != nil || len(parts) != 3 {
 			return Page{}, fmt.Errorf("%w: next %q is not a cursor this server gave", ErrBadQuery, q.Next)
 		}
-		where = append(where, "(added_at > ? OR added_at = ? AND (id > ? OR id = ? AND version > ?))")
+		where = append(where, "("+added+" > ? OR "+added+" = ? AND (o.id > ? OR o.id = ? AND o.version > ?))")
 		args = append(args, parts[0], parts[0], parts[1], parts[1], parts[2])
 	}
 	in := func(col string, vals []string) {
@@ -74,36 +89,41 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 			args = append(args, v)
 		}
 	}
-	in("id", q.IDs)
-	in("type", q.Types)
+	in("o.id", q.IDs)
+	in("o.type", q.Types)
 	versions := q.Versions
 	if len(versions) == 0 {
 		versions = []string{"last"}
+	}
+	// first and last are of the versions the collection holds.
+	members, memberOf := "intel_objects", ""
+	if q.Collection != "" {
+		members, memberOf = "intel_collection_objects", "l.collection_id = m.collection_id AND "
 	}
 	if !slices.Contains(versions, "all") {
 		var vs []string
 		for _, v := range versions {
 			switch v {
 			case "last":
-				vs = append(vs, "version = (SELECT MAX(l.version) FROM intel_objects l WHERE l.id = intel_objects.id)")
+				vs = append(vs, "o.version = (SELECT MAX(l.version) FROM "+members+" l WHERE "+memberOf+"l.id = o.id)")
 			case "first":
-				vs = append(vs, "version = (SELECT MIN(f.version) FROM intel_objects f WHERE f.id = intel_objects.id)")
+				vs = append(vs, "o.version = (SELECT MIN(l.version) FROM "+members+" l WHERE "+memberOf+"l.id = o.id)")
 			default:
 				t, err := stix.ParseTimestamp(v)
 				if err != nil {
 					return Page{}, fmt.Errorf("%w: match[version] %q: want last, first, all or a timestamp", ErrBadQuery, v)
 				}
-				vs = append(vs, "version = ?")
+				vs = append(vs, "o.version = ?")
 				args = append(args, versionKey(t))
 			}
 		}
 		where = append(where, "("+strings.Join(vs, " OR ")+")")
 	}
-	sqlq := `SELECT id, version, added_at, body FROM intel_objects`
+	sqlq := `SELECT o.id, o.version, ` + added + `, o.body FROM ` + from
 	if len(where) > 0 {
 		sqlq += " WHERE " + strings.Join(where, " AND ")
 	}
-	sqlq += fmt.Sprintf(" ORDER BY added_at, id, version LIMIT %d", limit+1)
+	sqlq += fmt.Sprintf(" ORDER BY %s, o.id, o.version LIMIT %d", added, limit+1)
 	rows, err := s.db.Q().QueryContext(ctx, sqlq, args...)
 	if err != nil {
 		return Page{}, err
