@@ -80,6 +80,7 @@ the offending character are printed on standard error.`,
 
 func (e *env) intelImportCmd() *cobra.Command {
 	var out *output
+	var collection string
 	c := &cobra.Command{
 		Use:   "import FILE...",
 		Short: "Import STIX 2.1 bundles (JSON or gzip) into the intelligence store",
@@ -99,14 +100,18 @@ whole). An SCO has one version; the same deterministic id from another source is
 object. A version newer than a revocation (revoked: true) is refused and listed: a revoked
 object stays revoked. Each file is one audited transaction (intel.import).
 
+--collection ID adds every version read to that collection as well, dated now: what a TAXII
+client of the collection then reads, within the collection's TLP ceiling.
+
 --format table (the default) prints one line a file; --format json prints the reports as
 one JSON array (source, objects, added, new_versions, unchanged, refused).`,
 		Example: `  vigil intel import ../shared/data/stix/examples/cti-stix2-json-schemas/threat-reports/apt1.json
-  vigil intel import --format json feed-2026-12-07.json.gz`,
+  vigil intel import --format json feed-2026-12-07.json.gz
+  vigil intel import --collection 91a7b528-80eb-42ed-a74d-c6fbd5a26116 indicators.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd.Context(), func(a *app.App) error {
-				reps, err := a.Intel.ImportFiles(cmd.Context(), operator(), args)
+				reps, err := a.Intel.ImportFiles(cmd.Context(), operator(), collection, args)
 				if err != nil {
 					return err
 				}
@@ -139,6 +144,7 @@ one JSON array (source, objects, added, new_versions, unchanged, refused).`,
 			})
 		},
 	}
+	c.Flags().StringVar(&collection, "collection", "", "also add every object to this collection (its id; you must be able to write it)")
 	out = formatFlag(c, "table", "json")
 	return c
 }

@@ -113,6 +113,16 @@ func TestIntelCollectionCreate(t *testing.T) {
 	if len(full["id"].(string)) != 36 || full["title"] != "National indicators" || c.TLPCeiling != "TLP:AMBER" || !c.CanRead || !c.CanWrite || !strings.HasPrefix(c.CreatedBy, "cli:") {
 		t.Errorf("collection %s", r.stdout)
 	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "import", "--collection", full["id"].(string), "--format", "json",
+		filepath.Join("..", "..", "..", "shared", "data", "stix", "markings", "tlp2-marking-definitions.json")))
+	if !strings.Contains(r.stdout, `"objects":5`) {
+		t.Errorf("import into the collection: %s", r.stdout)
+	}
+	r = run(t, "", nil, "--data-dir", data, "intel", "import", "--collection", "0b6a5b2f-2d3b-4a50-9c83-5d9b3f8a2d11",
+		filepath.Join("..", "..", "..", "shared", "data", "stix", "markings", "tlp2-marking-definitions.json"))
+	if r.code != 1 || !strings.Contains(r.stderr, "collection 0b6a5b2f-2d3b-4a50-9c83-5d9b3f8a2d11: intel: collection not found") {
+		t.Errorf("unknown collection: exit %d %s", r.code, r.stderr)
+	}
 	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "collection", "create", "--title", "Default"))
 	if !strings.Contains(r.stdout, "(TLP:GREEN)") {
 		t.Errorf("default ceiling: %s", r.stdout)

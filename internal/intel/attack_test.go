@@ -30,7 +30,7 @@ func TestImportATTACK(t *testing.T) {
 		files = append(files, enterprise)
 	}
 	start := time.Now()
-	reps, err := s.ImportFiles(ctx, scope.System("test"), files)
+	reps, err := s.ImportFiles(ctx, scope.System("test"), "", files)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func BenchmarkImportATTACK(b *testing.B) {
 		db := storetest.SQLite(b, Migrations())
 		s, _ := New(Options{DB: db})
 		b.StartTimer()
-		reps, err := s.ImportFiles(context.Background(), scope.System("bench"), []string{enterprise})
+		reps, err := s.ImportFiles(context.Background(), scope.System("bench"), "", []string{enterprise})
 		if err != nil {
 			b.Fatal(err)
 		}

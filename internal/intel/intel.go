@@ -299,8 +299,18 @@ func (s *Store) Count(ctx context.Context) (map[string]int, error) {
 
 // ImportFiles reads every file as a STIX bundle (JSON or gzip) before
 // storing any — a bad file stops the import with nothing stored — and
-// then imports each in its own transaction.
-func (s *Store) ImportFiles(ctx context.Context, sc scope.Scope, paths []string) ([]Report, error) {
+// then imports each in its own transaction, into collection too unless
+// it is "".
+func (s *Store) ImportFiles(ctx context.Context, sc scope.Scope, collection string, paths []string) ([]Report, error) {
+	if collection != "" {
+		c, err := s.GetCollection(ctx, sc, collection)
+		if err == nil && !c.CanWrite {
+			err = ErrCollectionNotFound
+		}
+		if err != nil {
+			return nil, fmt.Errorf("collection %s: %w", collection, err)
+		}
+	}
 	bundles := make([]*stix.Bundle, len(paths))
 	for i, p := range paths {
 		b, err := stix.ReadBundleFile(p)
@@ -311,7 +321,7 @@ func (s *Store) ImportFiles(ctx context.Context, sc scope.Scope, paths []string)
 	}
 	reps := make([]Report, 0, len(paths))
 	for i, b := range bundles {
-		r, err := s.Import(ctx, sc, paths[i], b.Objects)
+		r, err := s.importTx(ctx, sc, paths[i], collection, b.Objects)
 		if err != nil {
 			return reps, err
 		}

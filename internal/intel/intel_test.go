@@ -118,14 +118,14 @@ func TestImportExamples(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"type":"bundle","id":"bundle--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","objects":[{"type":"tool","id":"tool--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","spec_version":"2.1","created":"2016-04-06T20:03:48Z","modified":"2016-04-06T20:03:48Z","confidence":"high"}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.ImportFiles(ctx, scope.System("test"), append(files, bad))
+	_, err := s.ImportFiles(ctx, scope.System("test"), "", append(files, bad))
 	if err == nil || err.Error() != bad+": object 0 (tool--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f): confidence: must be a whole number from 0 to 100" {
 		t.Fatalf("error %v", err)
 	}
 	if n, _ := s.Count(ctx); len(n) != 0 {
 		t.Fatalf("a failed import stored %v", n)
 	}
-	reps, err := s.ImportFiles(ctx, scope.System("test"), files)
+	reps, err := s.ImportFiles(ctx, scope.System("test"), "", files)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestImportExamples(t *testing.T) {
 		t.Errorf("%d objects read, stored %v", total, counts)
 	}
 	// Importing the same files again changes nothing.
-	reps, err = s.ImportFiles(ctx, scope.System("test"), files)
+	reps, err = s.ImportFiles(ctx, scope.System("test"), "", files)
 	if err != nil {
 		t.Fatal(err)
 	}
