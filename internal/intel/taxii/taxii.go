@@ -277,6 +277,10 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, "Bad request", err.Error())
 		return
 	}
+	if errors.Is(err, intel.ErrCollectionNotFound) { // gone, or its grant revoked, since find
+		s.fail(w, http.StatusNotFound, "Collection not found", "no collection "+strconv.Quote(c.ID)+" in this API root")
+		return
+	}
 	if err != nil {
 		s.fail(w, http.StatusInternalServerError, "Internal error", "")
 		return

@@ -163,3 +163,5 @@ func TestObjectsPaging(t *testing.T) {
 		t.Errorf("no 2.0 objects: %v", env)
 	}
 }
+
+func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
