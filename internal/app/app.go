@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/geo"
+	"github.com/vigil-health/vigil/internal/intel"
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/rules"
@@ -40,7 +41,7 @@ var Version = "dev"
 
 // Migrations lists every domain's schema, in dependency order.
 func Migrations() []store.MigrationSet {
-	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), savedview.Migrations(), notify.Migrations(), events.Migrations(), rules.Migrations(), assurance.Migrations()}
+	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), savedview.Migrations(), notify.Migrations(), events.Migrations(), rules.Migrations(), assurance.Migrations(), intel.Migrations()}
 }
 
 // App holds the opened store and the domain services built on it.
@@ -74,6 +75,8 @@ type App struct {
 	// Rules is Sigma rule management: stored rules, their versions,
 	// per-organisation settings, exceptions and hit statistics (issue 17).
 	Rules *rules.Service
+	// Intel is the STIX 2.1 store of threat intelligence (issue 19).
+	Intel *intel.Store
 	// Hasher bounds the process's concurrent password hashing
 	// (--password-hash-memory).
 	Hasher *auth.Hasher
@@ -251,6 +254,9 @@ func (a *App) build(ctx context.Context) error {
 		ruleOpts.Placeholders = ph
 	}
 	if a.Rules, err = rules.New(rules.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Sigma: ruleOpts, Now: a.Now}); err != nil {
+		return err
+	}
+	if a.Intel, err = intel.New(intel.Options{DB: a.DB, Audit: a.Audit, Now: a.Now}); err != nil {
 		return err
 	}
 	// Every server runs the stored rules: tell the others of a change.

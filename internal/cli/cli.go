@@ -55,6 +55,9 @@ func RunEnv(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			fmt.Fprintf(stderr, "vigil: '%s' changes data, but the database is open read-only (%s); nothing was changed. Run it against a writable database without --read-only.\n", commandPath(root, args), ro.Reason)
 			return 1
 		}
+		if errors.As(err, new(reportedError)) {
+			return 1
+		}
 		var ue usageError
 		// Messages quote what was asked and what is stored: escaped line by
 		// line, keeping the line breaks of multi-line messages.
@@ -86,6 +89,14 @@ type usageError struct{ msg string }
 func (u usageError) Error() string { return u.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+// reportedError is a failure the command has already explained on stderr
+// in its own layout (e.g. a caret under a pattern); Run exits 1 and prints
+// nothing more.
+type reportedError struct{ err error }
+
+func (r reportedError) Error() string { return r.err.Error() }
+func (r reportedError) Unwrap() error { return r.err }
 
 func (e *env) root() *cobra.Command {
 	root := &cobra.Command{

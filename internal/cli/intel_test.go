@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-health/vigil/internal/testneed"
+)
+
+// TestIntelPatternCheck runs `vigil intel pattern check` on a valid, a
+// multi-event and a broken pattern, and on one given on standard input.
+func TestIntelPatternCheck(t *testing.T) {
+	r := must(t, run(t, "", nil, "intel", "pattern", "check", "[ipv4-addr:value ISSUBSET '198.51.100.0/24']"))
+	if r.stdout != "valid; matched event by event\n" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	r = must(t, run(t, "", nil, "intel", "pattern", "check", "[a:b = 1] FOLLOWEDBY [a:b = 2]"))
+	if !strings.Contains(r.stdout, "valid; matched over several events (FOLLOWEDBY at line 1 column 11)") {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	r = run(t, "", nil, "intel", "pattern", "check", "[file:size = ]")
+	want := "vigil intel pattern check: invalid pattern: line 1 column 14: = wants a value (string, number, boolean, t'timestamp', h'hex' or b'base64'), got \"]\"\n" +
+		"  [file:size = ]\n" +
+		"               ^\n"
+	if r.code != 1 || r.stderr != want || r.stdout != "" {
+		t.Errorf("exit %d\nstdout %q\nstderr %q\nwant   %q", r.code, r.stdout, r.stderr, want)
+	}
+	r = run(t, "[file:hashes.'SHA-256' = 'f00']\n", nil, "intel", "pattern", "check", "-")
+	if r.code != 1 || !strings.Contains(r.stderr, "'f00' is not a valid SHA-256 hash") {
+		t.Errorf("exit %d stderr %q", r.code, r.stderr)
+	}
+	// A pattern mentioning "flag" is still a bad pattern (1), not bad usage (2).
+	if r = run(t, "", nil, "intel", "pattern", "check", "[x:flag = ]"); r.code != 1 {
+		t.Errorf("exit %d stderr %q", r.code, r.stderr)
+	}
+	if r = run(t, "", nil, "intel", "pattern", "check"); r.code != 2 {
+		t.Errorf("no pattern: exit %d, want 2 (usage)", r.code)
+	}
+	if r = must(t, run(t, "", nil, "intel", "pattern", "check", "--help")); !strings.Contains(r.stdout, "caret under") {
+		t.Errorf("help: %s", r.stdout)
+	}
+}
+
+// TestIntelImport imports an OASIS example bundle gzipped and plain, then
+// a broken one, through `vigil intel import`.
+func TestIntelImport(t *testing.T) {
+	src := filepath.Join("..", "..", "..", "shared", "data", "stix", "examples", "cti-stix2-json-schemas", "threat-reports", "apt1.json")
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		testneed.Missing(t, "the STIX examples in ../shared/data/stix", err)
+		return
+	}
+	dir := t.TempDir()
+	gz := filepath.Join(dir, "apt1.bin")
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(gz, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	r := must(t, run(t, "", nil, "--data-dir", data, "intel", "import", "--format", "json", gz))
+	var reps []struct {
+		Source                    string
+		Objects, Added, Unchanged int
+		NewVersions               int `json:"new_versions"`
+		Refused                   []string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	if len(reps) != 1 || reps[0].Source != gz || reps[0].Objects != 76 || reps[0].Added != 76 || reps[0].Refused == nil {
+		t.Errorf("reports %+v", reps)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "import", src))
+	if !strings.Contains(r.stdout, "FILE") || !strings.Contains(r.stdout, "76") {
+		t.Errorf("table:\n%s", r.stdout)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`[{"type":"indicator","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","spec_version":"2.1","created":"2016-04-06T20:03:48Z","modified":"2016-04-06T20:03:48Z"},{"type":"x"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, "", nil, "--data-dir", data, "intel", "import", bad)
+	if r.code != 1 || !strings.Contains(r.stderr, bad+": object 1: type: \"x\" is not a STIX type") {
+		t.Errorf("exit %d stderr %s", r.code, r.stderr)
+	}
+}
+
+func TestIntelCollectionCreate(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	r := must(t, run(t, "", nil, "--data-dir", data, "intel", "collection", "create", "--title", "National indicators", "--tlp-ceiling", "amber", "--format", "json"))
+	var c struct {
+		TLPCeiling string `json:"tlp_ceiling"`
+		CanRead    bool   `json:"can_read"`
+		CanWrite   bool   `json:"can_write"`
+		CreatedBy  string `json:"created_by"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	var full map[string]any
+	_ = json.Unmarshal([]byte(r.stdout), &full)
+	if len(full["id"].(string)) != 36 || full["title"] != "National indicators" || c.TLPCeiling != "TLP:AMBER" || !c.CanRead || !c.CanWrite || !strings.HasPrefix(c.CreatedBy, "cli:") {
+		t.Errorf("collection %s", r.stdout)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "import", "--collection", full["id"].(string), "--format", "json",
+		filepath.Join("..", "..", "..", "shared", "data", "stix", "markings", "tlp2-marking-definitions.json")))
+	if !strings.Contains(r.stdout, `"objects":5`) {
+		t.Errorf("import into the collection: %s", r.stdout)
+	}
+	r = run(t, "", nil, "--data-dir", data, "intel", "import", "--collection", "0b6a5b2f-2d3b-4a50-9c83-5d9b3f8a2d11",
+		filepath.Join("..", "..", "..", "shared", "data", "stix", "markings", "tlp2-marking-definitions.json"))
+	if r.code != 1 || !strings.Contains(r.stderr, "collection 0b6a5b2f-2d3b-4a50-9c83-5d9b3f8a2d11: intel: collection not found") {
+		t.Errorf("unknown collection: exit %d %s", r.code, r.stderr)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "collection", "create", "--title", "Default"))
+	if !strings.Contains(r.stdout, "(TLP:GREEN)") {
+		t.Errorf("default ceiling: %s", r.stdout)
+	}
+	for _, args := range [][]string{{"--title", " "}, {"--title", "x", "--tlp-ceiling", "PURPLE"}} {
+		if r = run(t, "", nil, append([]string{"--data-dir", data, "intel", "collection", "create"}, args...)...); r.code != 2 {
+			t.Errorf("%v: exit %d %s", args, r.code, r.stderr)
+		}
+	}
+}
