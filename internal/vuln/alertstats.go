@@ -1,0 +1,193 @@
+package vuln
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/scope"
+)
+
+// Stats counts the answers of the organisation rows a reader sees.
+type Stats struct {
+	Organisations int `json:"organisations"`
+	Acknowledged  int `json:"acknowledged"`
+	// Applicability counts each answer given ("" is not yet answered).
+	Applicability map[string]int `json:"applicability"`
+	Updated       int            `json:"updated"`
+	Closed        int            `json:"closed"`
+	AckOverdue    int            `json:"ack_overdue"`
+	UpdateOverdue int            `json:"update_overdue"`
+	Escalated     int            `json:"escalated"`
+	// ResponseRate is the share acknowledged, 0–1 (0 with no rows).
+	ResponseRate float64 `json:"response_rate"`
+}
+
+func statsOf(ms []AlertOrg) Stats {
+	st := Stats{Applicability: map[string]int{}}
+	for _, m := range ms {
+		st.add(m)
+	}
+	st.finish()
+	return st
+}
+
+func (st *Stats) add(m AlertOrg) {
+	st.Organisations++
+	if m.AckAt != nil {
+		st.Acknowledged++
+	}
+	if m.Applicability != "" {
+		st.Applicability[m.Applicability]++
+	}
+	if m.FirstUpdateAt != nil {
+		st.Updated++
+	}
+	if m.ClosedAt != nil {
+		st.Closed++
+	}
+	if m.AckOverdue {
+		st.AckOverdue++
+	}
+	if m.UpdateOverdue {
+		st.UpdateOverdue++
+	}
+	if m.EscalatedAt != nil {
+		st.Escalated++
+	}
+}
+
+func (st *Stats) finish() {
+	if st.Organisations > 0 {
+		st.ResponseRate = float64(st.Acknowledged) / float64(st.Organisations)
+	}
+}
+
+// GroupStats are the statistics of one region, ICB or organisation type.
+type GroupStats struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+	Stats
+}
+
+// Dashboard is the national (or regional) view of alert responses: the
+// totals, the same by region, ICB and type, and every overdue row.
+type Dashboard struct {
+	// Alert is the one alert the dashboard is about ("" for every alert
+	// the reader sees).
+	Alert    string       `json:"alert,omitempty"`
+	At       time.Time    `json:"at"`
+	Totals   Stats        `json:"totals"`
+	ByRegion []GroupStats `json:"by_region"`
+	ByICB    []GroupStats `json:"by_icb"`
+	ByType   []GroupStats `json:"by_type"`
+	// Overdue are the rows with a clock run out, oldest due first.
+	Overdue []AlertOrg `json:"overdue"`
+	// Rows are every row the reader sees (for the CSV export).
+	Rows []AlertOrg `json:"-"`
+}
+
+// Dashboard counts the answers to alertID (or to every alert when empty)
+// of the organisations sc may read: a trust its own, a region its
+// organisations, the national team all.
+func (s *Alerts) Dashboard(ctx context.Context, sc scope.Scope, alertID string) (Dashboard, error) {
+	where, args := "1=1", []any{}
+	if alertID != "" {
+		if _, err := s.Get(ctx, sc, alertID); err != nil {
+			return Dashboard{}, err
+		}
+		where, args = "alert_id = ?", []any{alertID}
+	}
+	ms, err := s.members(ctx, s.db.Q(), sc, where, args...)
+	if err != nil {
+		return Dashboard{}, err
+	}
+	d := Dashboard{Alert: alertID, At: s.now(), Totals: Stats{Applicability: map[string]int{}}, Rows: ms, Overdue: []AlertOrg{}}
+	region, icb, typ := map[string]*GroupStats{}, map[string]*GroupStats{}, map[string]*GroupStats{}
+	group := func(m map[string]*GroupStats, code, name string) *GroupStats {
+		g, ok := m[code]
+		if !ok {
+			g = &GroupStats{Code: code, Name: name, Stats: Stats{Applicability: map[string]int{}}}
+			m[code] = g
+		}
+		return g
+	}
+	for _, m := range ms {
+		d.Totals.add(m)
+		group(region, m.Region, m.RegionName).add(m)
+		group(icb, m.ICB, m.ICBName).add(m)
+		group(typ, m.Type, m.Type).add(m)
+		if m.AckOverdue || m.UpdateOverdue {
+			d.Overdue = append(d.Overdue, m)
+		}
+	}
+	d.Totals.finish()
+	d.ByRegion, d.ByICB, d.ByType = groups(region), groups(icb), groups(typ)
+	sort.SliceStable(d.Overdue, func(i, j int) bool { return due(d.Overdue[i]).Before(due(d.Overdue[j])) })
+	return d, nil
+}
+
+// due is the earliest clock a row has run out.
+func due(m AlertOrg) time.Time {
+	if m.AckOverdue {
+		return m.AckDue
+	}
+	return m.UpdateDue
+}
+
+// groups sorts groups by most overdue, then by code.
+func groups(m map[string]*GroupStats) []GroupStats {
+	out := make([]GroupStats, 0, len(m))
+	for _, g := range m {
+		g.finish()
+		out = append(out, *g)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if oa, ob := a.AckOverdue+a.UpdateOverdue, b.AckOverdue+b.UpdateOverdue; oa != ob {
+			return oa > ob
+		}
+		return a.Code < b.Code
+	})
+	return out
+}
+
+// CSVHeader is the first line of the dashboard's CSV export.
+var CSVHeader = []string{"alert_id", "org", "name", "type", "icb", "icb_name", "region", "region_name", "state", "ack_due", "acknowledged_at",
+	"ack_overdue", "applicability", "reason", "first_update_at", "update_due", "update_overdue", "closed_at", "escalated_at", "path"}
+
+// WriteCSV writes every row of the dashboard, one line an organisation
+// and alert, in the order of CSVHeader.
+func (d Dashboard) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(CSVHeader); err != nil {
+		return err
+	}
+	t := func(p *time.Time) string {
+		if p == nil {
+			return ""
+		}
+		return p.UTC().Format(time.RFC3339)
+	}
+	for _, m := range d.Rows {
+		if err := cw.Write([]string{m.Alert, m.Org, csvSafe(m.Name), m.Type, m.ICB, csvSafe(m.ICBName), m.Region, csvSafe(m.RegionName), m.State(),
+			m.AckDue.UTC().Format(time.RFC3339), t(m.AckAt), fmt.Sprint(m.AckOverdue), m.Applicability, csvSafe(m.Reason), t(m.FirstUpdateAt),
+			m.UpdateDue.UTC().Format(time.RFC3339), fmt.Sprint(m.UpdateOverdue), t(m.ClosedAt), t(m.EscalatedAt), csvSafe(m.Path)}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvSafe keeps a spreadsheet from reading people's text as a formula
+// (OWASP CSV injection).
+func csvSafe(s string) string {
+	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') {
+		return "'" + s
+	}
+	return s
+}
