@@ -32,6 +32,7 @@ import (
 	"github.com/vigil-health/vigil/internal/rules"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
+	"github.com/vigil-health/vigil/internal/vuln"
 )
 
 // Prefix is where the API lives.
@@ -57,6 +58,8 @@ type Options struct {
 	EventSearches *events.Searches
 	// Rules, when set, adds Sigma rule management under /rules.
 	Rules *rules.Service
+	// CyberAlerts, when set, adds the national cyber alerts (issue 18).
+	CyberAlerts *vuln.Alerts
 	// IngestHealth, when set, adds the ingest dashboard.
 	IngestHealth IngestHealth
 	Logger       *slog.Logger

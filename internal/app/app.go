@@ -31,8 +31,8 @@ import (
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/sigma"
 	"github.com/vigil-health/vigil/internal/store"
-	"github.com/vigil-health/vigil/internal/vuln"
 	"github.com/vigil-health/vigil/internal/supply"
+	"github.com/vigil-health/vigil/internal/vuln"
 )
 
 // Version is set at build time with -ldflags "-X …/internal/app.Version=…".
