@@ -40,6 +40,7 @@ import (
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
 	"github.com/vigil-health/vigil/internal/supply"
+	"github.com/vigil-health/vigil/internal/vuln"
 	"github.com/vigil-health/vigil/internal/testneed"
 )
 
@@ -91,6 +92,8 @@ type env struct {
 	notify *reportsEnv
 	// rules is set with envOptions.rules.
 	rules *rules.Service
+	// alerts is set with envOptions.cyberAlerts.
+	alerts *vuln.Alerts
 }
 
 type syncBuffer struct {
@@ -134,6 +137,9 @@ type envOptions struct {
 	coverageHits map[string]int64
 	// rules adds the detection rules pages (rules_test.go).
 	rules bool
+	// cyberAlerts adds the national cyber alerts (with supply;
+	// cyberalerts_test.go).
+	cyberAlerts bool
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
@@ -154,6 +160,9 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	}
 	if eo.rules {
 		sets = append(sets, rules.Migrations())
+	}
+	if eo.cyberAlerts {
+		sets = append(sets, vuln.Migrations())
 	}
 	db := storetest.SQLite(t, sets...)
 	logs := &syncBuffer{}
@@ -207,6 +216,12 @@ func newEnv(t *testing.T, eo envOptions) *env {
 		}
 		o.Supply, o.Boundaries = e.supply, e.geo
 		e.notify = newReportsEnv(t, db, al, orgs, as, &o)
+	}
+	if eo.cyberAlerts {
+		if e.alerts, err = vuln.NewAlerts(vuln.AlertOptions{DB: db, Audit: al, Register: e.supply, Orgs: orgs, Logger: log}); err != nil {
+			t.Fatal(err)
+		}
+		o.CyberAlerts = e.alerts
 	}
 	if eo.cases {
 		e.cases = newCasesService(t, e, log)
