@@ -24,7 +24,10 @@ func cyberEnv(t *testing.T) (*env, vuln.CyberAlert) {
 	ctx := context.Background()
 	sys := scope.System("test")
 	steps := []func() error{
-		func() error { _, err := e.supply.PutSupplier(ctx, sys, supply.Supplier{ID: "AGENTCO", Name: "Agent Co"}); return err },
+		func() error {
+			_, err := e.supply.PutSupplier(ctx, sys, supply.Supplier{ID: "AGENTCO", Name: "Agent Co"})
+			return err
+		},
 		func() error {
 			_, err := e.supply.PutProduct(ctx, sys, supply.Product{ID: "AGENT", SupplierID: "AGENTCO", Name: "Endpoint Agent", Kind: supply.Component})
 			return err
@@ -37,7 +40,10 @@ func cyberEnv(t *testing.T) (*env, vuln.CyberAlert) {
 			_, err := e.supply.PutDependency(ctx, sys, supply.Dependency{ProductID: "EPR", DependsOnID: "AGENT", Kind: supply.DepComponent, Critical: true})
 			return err
 		},
-		func() error { _, err := e.supply.PutVuln(ctx, sys, supply.Vuln{ProductID: "AGENT", CVE: "CVE-2099-0001"}); return err },
+		func() error {
+			_, err := e.supply.PutVuln(ctx, sys, supply.Vuln{ProductID: "AGENT", CVE: "CVE-2099-0001"})
+			return err
+		},
 		func() error {
 			_, err := e.supply.PutDeployment(ctx, sys, supply.Deployment{OrgODS: "RR8", ProductID: "EPR", Service: "epr", Criticality: supply.Critical})
 			return err

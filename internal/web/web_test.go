@@ -40,8 +40,8 @@ import (
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
 	"github.com/vigil-health/vigil/internal/supply"
-	"github.com/vigil-health/vigil/internal/vuln"
 	"github.com/vigil-health/vigil/internal/testneed"
+	"github.com/vigil-health/vigil/internal/vuln"
 )
 
 const password = "correct horse battery staple"
