@@ -154,9 +154,9 @@ func (s *Alerts) CheckClocks(ctx context.Context) (int, error) {
 				return o
 			},
 		},
-		{ // acknowledgement due within RemindBefore
-			kind: KindReminder, where: `ack_at = '' AND closed_at = '' AND ack_reminded_at = '' AND ack_due <= ?`, claim: "ack_reminded_at",
-			args: func() []any { return []any{ts(now.Add(s.o.RemindBefore))} }, roles: RespondRoles(),
+		{ // acknowledgement due within RemindBefore (once it is overdue, the escalation speaks)
+			kind: KindReminder, where: `ack_at = '' AND closed_at = '' AND ack_reminded_at = '' AND ack_due <= ? AND ack_due > ?`, claim: "ack_reminded_at",
+			args: func() []any { return []any{ts(now.Add(s.o.RemindBefore)), ts(now)} }, roles: RespondRoles(),
 			orgs: func(m AlertOrg) []string { return []string{m.Org} },
 		},
 		{ // a remediation update overdue, not reminded since it fell due

@@ -526,11 +526,12 @@ func (s *Alerts) rootPath(ctx context.Context) (string, error) {
 	return p, nil
 }
 
-// Scope works out which organisations an alert reaches: those deploying a
-// product the register lists with one of the CVEs, or one of the named
+// scopeOf works out which organisations an alert reaches: those deploying
+// a product the register lists with one of the CVEs, or one of the named
 // products at an affected version, directly or through products that
 // depend on it. The first explaining path found is kept per organisation.
-func (s *Alerts) Scope(ctx context.Context, sc scope.Scope, n NewAlert) ([]inScope, error) {
+// It sets each product spec's Product to the register's ID.
+func (s *Alerts) scopeOf(ctx context.Context, sc scope.Scope, n *NewAlert) ([]inScope, error) {
 	byOrg := map[string]*inScope{}
 	var order []string
 	add := func(res supply.ImpactResult, why func(p []string) string) {
@@ -679,7 +680,7 @@ func (s *Alerts) Issue(ctx context.Context, sc scope.Scope, n NewAlert) (CyberAl
 	if !sc.CanAt(scope.Write, root) {
 		return CyberAlert{}, fault.Forbiddenf("issuing a national cyber alert needs a national role that may change things (national analyst or administrator)")
 	}
-	orgs, err := s.Scope(ctx, sc, n)
+	orgs, err := s.scopeOf(ctx, sc, &n)
 	if err != nil {
 		return CyberAlert{}, err
 	}
