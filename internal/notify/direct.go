@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/fault"
 )
@@ -23,8 +24,21 @@ type Direct struct {
 	// To are the recipients' e-mail addresses (users of Vigil).
 	To            []string
 	Subject, Body string
-	// Payload is the webhook's JSON body.
+	// Payload is what the webhook's body carries under "data".
 	Payload any
+}
+
+// DirectPayload is the JSON body of a direct notice's webhook POST: the
+// envelope of case notices' Payload (id, kind, at, to) with the sender's
+// own data.
+type DirectPayload struct {
+	// ID identifies the delivery; the same on every retry of it.
+	ID   string    `json:"id"`
+	Kind string    `json:"kind"`
+	At   time.Time `json:"at"`
+	To   string    `json:"to"`
+	Ref  string    `json:"ref"`
+	Data any       `json:"data"`
 }
 
 // SendDirect sends d by e-mail to each recipient and, to those who have
@@ -62,11 +76,12 @@ func (s *Service) SendDirect(ctx context.Context, d Direct) error {
 		}
 		if st.WebhookURL != "" && d.Payload != nil {
 			errs = append(errs, s.onceFor(ctx, d.ID, d.Ref, d.Kind, sc.UserID, "webhook", func() error {
-				body, err := json.Marshal(d.Payload)
+				id := d.ID + "/" + sc.UserID
+				body, err := json.Marshal(DirectPayload{ID: id, Kind: d.Kind, At: s.now().UTC(), To: sc.Email, Ref: d.Ref, Data: d.Payload})
 				if err != nil {
 					return err
 				}
-				if err := s.hooks.post(ctx, st.WebhookURL, st.WebhookSecret, d.Kind, d.ID+"/"+sc.UserID, body); err != nil {
+				if err := s.hooks.post(ctx, st.WebhookURL, st.WebhookSecret, d.Kind, id, body); err != nil {
 					return &permanentError{err}
 				}
 				return nil
