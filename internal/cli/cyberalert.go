@@ -246,6 +246,19 @@ func (e *env) cyberDashTable(d vuln.Dashboard) error {
 	printf(e.stdout, "%s in scope, %s acknowledged (%s), %s closed; overdue: %s acknowledgements (%s escalated), %s updates\n",
 		phrase.Int(t.Organisations), phrase.Int(t.Acknowledged), phrase.Percent(t.ResponseRate), phrase.Int(t.Closed),
 		phrase.Int(t.AckOverdue), phrase.Int(t.Escalated), phrase.Int(t.UpdateOverdue))
+	fmt.Fprintln(e.stdout, "\nAcknowledged over time:")
+	tw := newTable(e.stdout)
+	tw.header("WITHIN", "ACKNOWLEDGED", "RATE")
+	for _, p := range d.OverTime {
+		rate := phrase.Percent(p.Rate)
+		if !p.Elapsed {
+			rate += " so far"
+		}
+		tw.row(fmt.Sprintf("%d h", p.Hours), p.Acknowledged, rate)
+	}
+	if err := tw.flush(); err != nil {
+		return err
+	}
 	for _, g := range []struct {
 		title string
 		rows  []vuln.GroupStats
@@ -261,7 +274,7 @@ func (e *env) cyberDashTable(d vuln.Dashboard) error {
 		}
 	}
 	fmt.Fprintf(e.stdout, "\nOverdue (%s):\n", phrase.Int(len(d.Overdue)))
-	tw := newTable(e.stdout)
+	tw = newTable(e.stdout)
 	tw.header("ALERT", "ORG", "NAME", "REGION", "ICB", "CLOCK", "DUE")
 	for _, m := range d.Overdue {
 		clock, due := "update", m.UpdateDue

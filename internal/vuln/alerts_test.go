@@ -446,6 +446,14 @@ func TestAlertClocks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// RJ1 acknowledged at issue, RA7 never: half within 12 hours; the
+		// 72-hour figure can still grow.
+		if p := d.OverTime[0]; p.Hours != 12 || p.Acknowledged != 1 || p.Rate != 0.5 || !p.Elapsed {
+			t.Errorf("12 h point %+v", p)
+		}
+		if p := d.OverTime[3]; p.Hours != 72 || p.Elapsed {
+			t.Errorf("72 h point %+v", p)
+		}
 		if d.Totals.AckOverdue != 1 || d.Totals.Escalated != 1 || len(d.Overdue) != 1 || d.Overdue[0].Org != "RA7" || d.ByRegion[0].Code != "Y58" {
 			t.Errorf("dashboard after 48 h %+v", d)
 		}

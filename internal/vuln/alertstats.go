@@ -84,11 +84,29 @@ type Dashboard struct {
 	ByRegion []GroupStats `json:"by_region"`
 	ByICB    []GroupStats `json:"by_icb"`
 	ByType   []GroupStats `json:"by_type"`
+	// Over time is the response rate at set times after issue (the paper
+	// process's measure: "16 % had responded after four days").
+	OverTime []RatePoint `json:"over_time"`
 	// Overdue are the rows with a clock run out, oldest due first.
 	Overdue []AlertOrg `json:"overdue"`
 	// Rows are every row the reader sees (for the CSV export).
 	Rows []AlertOrg `json:"-"`
 }
+
+// RatePoint is how many organisations had acknowledged within Hours of
+// their alert's issue.
+type RatePoint struct {
+	Hours        int     `json:"hours"`
+	Acknowledged int     `json:"acknowledged"`
+	Rate         float64 `json:"rate"`
+	// Elapsed is false while some alert counted is younger than Hours:
+	// the figure can still grow.
+	Elapsed bool `json:"elapsed"`
+}
+
+// RateHours are the times after issue the dashboard reports: 12 hours,
+// 1, 2 (the acknowledgement clock), 3 (the first update), 4 and 7 days.
+var RateHours = []int{12, 24, 48, 72, 96, 168}
 
 // Dashboard counts the answers to alertID (or to every alert when empty)
 // of the organisations sc may read: a trust its own, a region its
@@ -126,8 +144,47 @@ func (s *Alerts) Dashboard(ctx context.Context, sc scope.Scope, alertID string) 
 	}
 	d.Totals.finish()
 	d.ByRegion, d.ByICB, d.ByType = groups(region), groups(icb), groups(typ)
+	issued, err := s.issuedAt(ctx)
+	if err != nil {
+		return Dashboard{}, err
+	}
+	for _, h := range RateHours {
+		p := RatePoint{Hours: h, Elapsed: true}
+		within := time.Duration(h) * time.Hour
+		for _, m := range ms {
+			at := issued[m.Alert]
+			if m.AckAt != nil && m.AckAt.Sub(at) <= within {
+				p.Acknowledged++
+			}
+			if d.At.Sub(at) < within {
+				p.Elapsed = false
+			}
+		}
+		if len(ms) > 0 {
+			p.Rate = float64(p.Acknowledged) / float64(len(ms))
+		}
+		d.OverTime = append(d.OverTime, p)
+	}
 	sort.SliceStable(d.Overdue, func(i, j int) bool { return due(d.Overdue[i]).Before(due(d.Overdue[j])) })
 	return d, nil
+}
+
+// issuedAt maps each alert to when it was issued.
+func (s *Alerts) issuedAt(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT id, issued_at FROM cyber_alerts`)
+	if err != nil {
+		return nil, fmt.Errorf("vuln: alerts issued: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id, at string
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, err
+		}
+		out[id] = parseTS(at)
+	}
+	return out, rows.Err()
 }
 
 // due is the earliest clock a row has run out.
