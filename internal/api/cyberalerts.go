@@ -24,6 +24,7 @@ func (a *API) registerCyberAlerts(rt *httpd.Router) {
 		"CyberAlertResponse":  reflect.TypeFor[vuln.Response](),
 		"CyberAlertOrgList":   reflect.TypeFor[List[vuln.AlertOrg]](),
 		"CyberAlertDashboard": reflect.TypeFor[vuln.Dashboard](),
+		"CyberAlertHistory":   reflect.TypeFor[List[vuln.HistoryEntry]](),
 	} {
 		a.AddSchema(name, t)
 	}
@@ -60,6 +61,12 @@ func (a *API) registerCyberAlerts(rt *httpd.Router) {
 			return nil, err
 		}
 		return list(a.o.CyberAlerts.Respond(r.Context(), sc, r.PathValue("id"), resp))
+	})
+	a.route(rt, spec{Method: "GET", Path: "/cyber-alerts/history", Tag: "cyber-alerts",
+		Summary:  "An organisation's part in every alert that reached it, newest first, with the hours it took to acknowledge and to close",
+		Params:   []param{{Name: "org", In: "query", Type: "string", Required: true, Desc: "the organisation's ODS code"}},
+		Response: "CyberAlertHistory"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return list(a.o.CyberAlerts.History(r.Context(), sc, r.URL.Query().Get("org")))
 	})
 	a.routeRaw(rt, spec{Method: "GET", Path: "/cyber-alerts/dashboard", Tag: "cyber-alerts",
 		Summary: "Response dashboard over every alert: response rate, acknowledgements and updates overdue, by region, ICB and organisation type, and the overdue organisations (?format=csv: one line an organisation and alert)",

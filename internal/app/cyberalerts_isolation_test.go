@@ -47,6 +47,12 @@ func cyberAlertsIsolationChecks(t *testing.T, s *Server) map[string]routeCheck {
 		"GET /api/v1/cyber-alerts/{id}/dashboard": {attack: probe{path: p + "/dashboard?format=csv"},
 			own:  own(nadia, probe{path: p + "/dashboard", want: []string{`"code":"QKK"`}}, also(alice, probe{path: p + "/dashboard?format=csv", want: []string{",RJ1,"}})),
 			deny: 404, status: statuses(alice, 200, bob, 200, audrey, 200), seers: []string{alice, bob, audrey}},
+		"GET /api/v1/cyber-alerts/history": {attack: probe{path: "/api/v1/cyber-alerts/history?org=RJZ", status: 404},
+			own:  own(alice, probe{path: "/api/v1/cyber-alerts/history?org=RJ1", want: []string{ca.ID, `"org":"RJ1"`}}),
+			deny: 404, status: statuses(audrey, 200, nadia, 200), seers: rj1Readers},
+		"GET /cyber-alerts/history": {attack: probe{path: "/cyber-alerts/history?org=RJZ", status: 404},
+			own:  own(alice, probe{path: "/cyber-alerts/history?org=RJ1", want: []string{ca.ID}}),
+			deny: 404, status: statuses(audrey, 200, nadia, 200), seers: rj1Readers},
 		// The web pages: the same rules.
 		"GET /cyber-alerts": {attack: probe{path: "/cyber-alerts"},
 			own:  own(nadia, probe{path: "/cyber-alerts", want: []string{ca.ID}}),

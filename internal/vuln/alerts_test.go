@@ -371,6 +371,14 @@ func TestAlertResponsesAndScope(t *testing.T) {
 			t.Fatalf("multi answer %+v %v", ms, err)
 		}
 
+		// RJ1's history: one alert, acknowledged 2 hours after issue, closed.
+		h, err := e.svc.History(ctx, e.alice, "rj1")
+		if err != nil || len(h) != 1 || h[0].AckHours == nil || *h[0].AckHours != 2 || h[0].CloseHours == nil || h[0].Title != a.Title {
+			t.Errorf("RJ1 history %+v %v", h, err)
+		}
+		_, err = e.svc.History(ctx, e.alice, "RA7")
+		wantErr(t, err, fault.ErrNotFound)
+
 		// The audit log holds every answer.
 		var n int
 		if err := e.db.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action LIKE 'cyberalert.%'`).Scan(&n); err != nil {

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
@@ -247,4 +249,69 @@ func csvSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// HistoryEntry is an organisation's part in one alert, with how long it
+// took to answer.
+type HistoryEntry struct {
+	AlertOrg
+	Title    string    `json:"title"`
+	Severity string    `json:"severity"`
+	IssuedAt time.Time `json:"issued_at"`
+	// AckHours and CloseHours are the hours from issue to the
+	// acknowledgement and to closing (absent until they happen).
+	AckHours   *float64 `json:"ack_hours,omitempty"`
+	CloseHours *float64 `json:"close_hours,omitempty"`
+}
+
+// History is an organisation's part in every alert that reached it, newest
+// first: fault.ErrNotFound for an organisation sc may not read.
+func (s *Alerts) History(ctx context.Context, sc scope.Scope, code string) ([]HistoryEntry, error) {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	path, err := s.o.Orgs.PathOf(ctx, code)
+	if err != nil || !sc.CanAt(scope.Read, path) {
+		return nil, fault.NotFoundf("no organisation %s", code)
+	}
+	ms, err := s.members(ctx, s.db.Q(), sc, "org = ?", code)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT a.id, a.title, a.severity, a.issued_at FROM cyber_alerts a
+		JOIN cyber_alert_orgs m ON m.alert_id = a.id WHERE m.org = ?`, code)
+	if err != nil {
+		return nil, fmt.Errorf("vuln: history of %s: %w", code, err)
+	}
+	defer rows.Close()
+	type head struct {
+		title, severity string
+		issued          time.Time
+	}
+	heads := map[string]head{}
+	for rows.Next() {
+		var id, issued string
+		var h head
+		if err := rows.Scan(&id, &h.title, &h.severity, &issued); err != nil {
+			return nil, err
+		}
+		h.issued = parseTS(issued)
+		heads[id] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	hours := func(from time.Time, to *time.Time) *float64 {
+		if to == nil {
+			return nil
+		}
+		h := to.Sub(from).Hours()
+		return &h
+	}
+	out := make([]HistoryEntry, 0, len(ms))
+	for _, m := range ms {
+		h := heads[m.Alert]
+		out = append(out, HistoryEntry{AlertOrg: m, Title: h.title, Severity: h.severity, IssuedAt: h.issued,
+			AckHours: hours(h.issued, m.AckAt), CloseHours: hours(h.issued, m.ClosedAt)})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].IssuedAt.After(out[j].IssuedAt) })
+	return out, nil
 }

@@ -20,7 +20,7 @@ import (
 // type with its CSV (/cyber-alerts/dashboard). Every rule is vuln's: the
 // handlers read forms and call it with the caller's Scope.
 
-var cyberAlertPageNames = []string{"cyberalerts", "cyberalert", "cyberalertsdash"}
+var cyberAlertPageNames = []string{"cyberalerts", "cyberalert", "cyberalertsdash", "cyberalerthistory"}
 
 func (w *Web) registerCyberAlerts(h func(method, pattern string, access httpd.Access, summary string, fn httpd.Handler)) {
 	authd := httpd.Authenticated
@@ -28,6 +28,7 @@ func (w *Web) registerCyberAlerts(h func(method, pattern string, access httpd.Ac
 	h("GET", "/cyber-alerts/{id}", authd, "One national cyber alert: the organisations you may see, why each is in scope, clocks and responses; the response form", w.cyberAlertPage)
 	h("POST", "/cyber-alerts/{id}/responses", authd, "Answer a cyber alert for one or more organisations", w.cyberAlertRespond)
 	h("GET", "/cyber-alerts/dashboard", authd, "Cyber alert response dashboard: response rate and overdue organisations by region, ICB and type", w.cyberAlertDashboard)
+	h("GET", "/cyber-alerts/history", authd, "An organisation's part in every cyber alert that reached it, with its response times", w.cyberAlertHistory)
 	h("GET", "/cyber-alerts/dashboard.csv", authd, "Cyber alert responses as CSV, one line an organisation and alert", w.cyberAlertDashboardCSV)
 }
 
@@ -205,4 +206,21 @@ func (w *Web) cyberAlertDashboardCSV(rw http.ResponseWriter, r *http.Request, sc
 	rw.Header().Set("X-Content-Type-Options", "nosniff")
 	rw.Header().Set("Cache-Control", "no-store")
 	_ = d.WriteCSV(rw) // a failed write: the client has gone
+}
+
+type cyberHistoryData struct {
+	Org  string
+	List []vuln.HistoryEntry
+}
+
+func (w *Web) cyberAlertHistory(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	code := r.URL.Query().Get("org")
+	list, err := w.o.CyberAlerts.History(r.Context(), sc, code)
+	if err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	v := w.page(r, sc, "Cyber alerts of "+strings.ToUpper(code), "cyber-alerts")
+	v.D = cyberHistoryData{Org: strings.ToUpper(code), List: list}
+	w.render(rw, r, http.StatusOK, "cyberalerthistory", v)
 }

@@ -1122,7 +1122,7 @@ func TestErrorPages(t *testing.T) {
 // partials.html defines reached from a rendered page. checkNoInline runs
 // on all of them.
 func TestEveryPageRenders(t *testing.T) {
-	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true, ingest: true, coverage: []*sigma.Rule{}, rules: true})
+	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true, ingest: true, coverage: []*sigma.Rule{}, rules: true, cyberAlerts: true})
 	pagesWithCases := casePagePaths(t, e)
 	if _, err := e.rules.Import(context.Background(), scope.System("test"), "tests", "", []rules.File{{Name: "r.yml", Data: []byte(pageRule)}}); err != nil {
 		t.Fatal(err)
@@ -1182,6 +1182,13 @@ func TestEveryPageRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	pagesWithCases["/incidents"], pagesWithCases["/incidents/"+inc.ID] = "incidents", "incident"
+	ca, err := e.alerts.Issue(context.Background(), scope.System("test"), vuln.NewAlert{Title: "Every page cyber alert", Products: []vuln.AffectedProductSpec{{Product: "SYN-LIMS"}},
+		RequiredAction: "Patch", Deadline: time.Now().Add(24 * time.Hour)})
+	if err != nil || len(ca.Orgs) == 0 {
+		t.Fatalf("cyber alert: %v %+v", err, ca.Orgs)
+	}
+	pagesWithCases["/cyber-alerts"], pagesWithCases["/cyber-alerts/"+ca.ID], pagesWithCases["/cyber-alerts/dashboard"] = "cyberalerts", "cyberalert", "cyberalertsdash"
+	pagesWithCases["/cyber-alerts/history?org="+ca.Orgs[0].Org] = "cyberalerthistory"
 	for path, tmpl := range pagesWithCases {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
