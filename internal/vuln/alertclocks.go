@@ -88,33 +88,51 @@ func (s *Alerts) message(kind string, a CyberAlert, m AlertOrg, to []string) Mes
 		Payload: Payload{Kind: kind, Alert: a.ID, Title: a.Title, Severity: a.Severity, TLP: a.TLP, Org: m.Org, AckDue: m.AckDue, URL: s.alertURL(a.ID)}}
 }
 
-// notifyIssued tells each organisation in scope, and marks it told.
+// notifyIssued tells each organisation in scope, and marks those told, a
+// few hundred rows a transaction: one UPDATE a row, each its own commit,
+// took 4½ minutes for an alert over 9,950 organisations on SQLite.
 func (s *Alerts) notifyIssued(ctx context.Context, a CyberAlert) {
+	var told []string
 	for _, m := range a.Orgs {
-		if err := s.tell(ctx, KindIssued, a, m, []string{m.Org}, RespondRoles()); err != nil {
+		sent, err := s.tell(ctx, KindIssued, a, m, []string{m.Org}, RespondRoles())
+		if err != nil {
 			s.log.Warn("cyber alert: notice failed", "alert", a.ID, "org", m.Org, "err", err)
 			continue
 		}
-		if _, err := s.db.Q().ExecContext(ctx, `UPDATE cyber_alert_orgs SET notified_at = ? WHERE alert_id = ? AND org = ?`, ts(s.now()), a.ID, m.Org); err != nil {
-			s.log.Warn("cyber alert: record notice", "alert", a.ID, "org", m.Org, "err", err)
+		if sent {
+			told = append(told, m.Org)
+		}
+	}
+	now := ts(s.now())
+	for len(told) > 0 {
+		n := min(len(told), 500)
+		batch := told[:n]
+		told = told[n:]
+		args := []any{now, a.ID}
+		for _, o := range batch {
+			args = append(args, o)
+		}
+		if _, err := s.db.Q().ExecContext(ctx, `UPDATE cyber_alert_orgs SET notified_at = ? WHERE alert_id = ? AND org IN (`+store.Placeholders(len(batch))+`)`, args...); err != nil {
+			s.log.Warn("cyber alert: record notices", "alert", a.ID, "err", err)
 		}
 	}
 }
 
-// tell sends kind about m to the holders of roles on orgs.
-func (s *Alerts) tell(ctx context.Context, kind string, a CyberAlert, m AlertOrg, orgs []string, roles []scope.Role) error {
+// tell sends kind about m to the holders of roles on orgs, and reports
+// whether there was anyone to tell.
+func (s *Alerts) tell(ctx context.Context, kind string, a CyberAlert, m AlertOrg, orgs []string, roles []scope.Role) (bool, error) {
 	if s.o.Notifier == nil {
-		return nil
+		return false, nil
 	}
 	to, err := s.o.Notifier.HoldersOf(ctx, orgs, roles)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(to) == 0 {
 		s.log.Info("cyber alert: nobody to tell", "alert", a.ID, "org", m.Org, "kind", kind, "orgs", orgs)
-		return nil
+		return false, nil
 	}
-	return s.o.Notifier.Send(ctx, s.message(kind, a, m, to))
+	return true, s.o.Notifier.Send(ctx, s.message(kind, a, m, to))
 }
 
 // CheckClocks reminds and escalates once each row whose clock calls for
@@ -219,7 +237,7 @@ func (s *Alerts) CheckClocks(ctx context.Context) (int, error) {
 				errs = append(errs, err)
 				continue
 			}
-			if err := s.tell(ctx, st.kind, a, m, st.orgs(m), st.roles); err != nil {
+			if _, err := s.tell(ctx, st.kind, a, m, st.orgs(m), st.roles); err != nil {
 				errs = append(errs, fmt.Errorf("alert %s org %s: %s: %w", m.Alert, m.Org, st.kind, err))
 				continue
 			}

@@ -244,6 +244,10 @@ func TestAlertScopeFromRegister(t *testing.T) {
 			}
 		}
 
+		if got, _ := e.svc.Get(ctx, e.nadia, a.ID); got.Orgs[0].NotifiedAt == nil || got.Orgs[1].NotifiedAt == nil {
+			t.Errorf("notices not recorded: %+v", got.Orgs)
+		}
+
 		// Products with a version range: the EPR is 4.2.0.
 		n := cveAlert()
 		n.CVEs = nil
