@@ -33,6 +33,7 @@ import (
 	"github.com/vigil-health/vigil/internal/rules"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
+	"github.com/vigil-health/vigil/internal/vuln"
 )
 
 // Prefix is where the API lives.
@@ -60,6 +61,8 @@ type Options struct {
 	Rules *rules.Service
 	// Assurance, when set, adds requirement sets and DSPT statuses.
 	Assurance *assurance.Service
+	// CyberAlerts, when set, adds the national cyber alerts (issue 18).
+	CyberAlerts *vuln.Alerts
 	// IngestHealth, when set, adds the ingest dashboard.
 	IngestHealth IngestHealth
 	Logger       *slog.Logger

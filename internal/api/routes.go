@@ -151,6 +151,9 @@ func (a *API) Register(rt *httpd.Router) {
 	if a.o.Rules != nil {
 		a.registerRules(rt)
 	}
+	if a.o.CyberAlerts != nil {
+		a.registerCyberAlerts(rt)
+	}
 	if a.o.IngestHealth != nil {
 		a.registerIngestHealth(rt)
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/vigil-health/vigil/internal/sigma"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/supply"
+	"github.com/vigil-health/vigil/internal/vuln"
 )
 
 // Version is set at build time with -ldflags "-X …/internal/app.Version=…".
@@ -41,7 +42,7 @@ var Version = "dev"
 
 // Migrations lists every domain's schema, in dependency order.
 func Migrations() []store.MigrationSet {
-	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), savedview.Migrations(), notify.Migrations(), events.Migrations(), rules.Migrations(), assurance.Migrations(), intel.Migrations()}
+	return []store.MigrationSet{audit.Migrations(), org.Migrations(), auth.Migrations(), supply.Migrations(), geo.Migrations(), cases.Migrations(), savedview.Migrations(), notify.Migrations(), events.Migrations(), rules.Migrations(), assurance.Migrations(), intel.Migrations(), vuln.Migrations()}
 }
 
 // App holds the opened store and the domain services built on it.
@@ -77,6 +78,10 @@ type App struct {
 	Rules *rules.Service
 	// Intel is the STIX 2.1 store of threat intelligence (issue 19).
 	Intel *intel.Store
+	// Alerts are the national cyber alerts (issue 18): issue, the
+	// organisations in scope from the supplier register, responses,
+	// clocks (a leader duty) and the dashboard.
+	Alerts *vuln.Alerts
 	// Hasher bounds the process's concurrent password hashing
 	// (--password-hash-memory).
 	Hasher *auth.Hasher
@@ -232,6 +237,11 @@ func (a *App) build(ctx context.Context) error {
 		AllowHTTPWebhooks: a.Config.WebhookAllowHTTP, Now: a.Now, Logger: a.Log.With("component", "notify")}); err != nil {
 		return err
 	}
+	if a.Alerts, err = vuln.NewAlerts(vuln.AlertOptions{DB: a.DB, Audit: a.Audit, Register: a.Supply, Orgs: a.Orgs, Notifier: alertNotifier{a.Auth, a.Notify},
+		BaseURL: a.Config.PublicURL(), Now: a.Now, Logger: a.Log.With("component", "cyberalerts")}); err != nil {
+		return err
+	}
+	a.closers = append(a.closers, a.Alerts.Close)
 	if a.Config.EventsURL != "" {
 		ch, err := events.NewClickHouse(ctx, events.ClickHouseOptions{URL: a.Config.EventsURL, Orgs: a.Orgs, Now: a.Now})
 		if err != nil {
@@ -265,6 +275,21 @@ func (a *App) build(ctx context.Context) error {
 	a.Supply.OnChange(a.Cases.RegisterChanged)
 	a.Orgs.OnChange(a.Cases.RegisterChanged)
 	return nil
+}
+
+// alertNotifier tells organisations of cyber alerts: the people holding
+// roles on them (auth), by e-mail and webhook (notify).
+type alertNotifier struct {
+	auth   *auth.Service
+	notify *notify.Service
+}
+
+func (n alertNotifier) HoldersOf(ctx context.Context, orgs []string, roles []scope.Role) ([]string, error) {
+	return n.auth.HoldersOf(ctx, orgs, roles)
+}
+
+func (n alertNotifier) Send(ctx context.Context, m vuln.Message) error {
+	return n.notify.SendDirect(ctx, notify.Direct{ID: m.ID, Kind: m.Kind, Ref: m.Ref, To: m.To, Subject: m.Subject, Body: m.Body, Payload: m.Payload})
 }
 
 // caseUsers resolves the people named in case assignments and mentions

@@ -282,6 +282,9 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 	for k, c := range incidentsIsolationChecks(t, s) {
 		checks[k] = c
 	}
+	for k, c := range cyberAlertsIsolationChecks(t, s) {
+		checks[k] = c
+	}
 	for k, c := range eventsIsolationChecks(t, s, w) {
 		checks[k] = c
 	}

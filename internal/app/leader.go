@@ -18,9 +18,12 @@ import (
 //     register (cases.RunClocks, every ClockInterval and when the
 //     organisation tree or register changes);
 //   - event retention: days older than --events-max-age or beyond
-//     --events-max-bytes dropped (events.RunRetention, hourly).
+//     --events-max-bytes dropped (events.RunRetention, hourly);
+//   - the national cyber alerts' clocks: reminders and the escalation of
+//     a missed 48-hour acknowledgement to the region and ICB
+//     (vuln.Alerts.RunClocks, every ClockInterval).
 //
-// Both are already safe to run twice (a clock is breached by a guarded
+// All are already safe to run twice (a clock is breached by a guarded
 // update; a second retention pass finds nothing), so the lease is not
 // what keeps them correct: it makes them run once, on the server holding
 // the lease on the key of the deployment (the database's identity) in
@@ -47,6 +50,8 @@ const LeaderBucket = "VIGIL_LEADER"
 func (s *Server) leaderDuties(ctx context.Context) {
 	stopClocks := s.Cases.RunClocks(ctx, ClockInterval)
 	defer stopClocks()
+	stopAlerts := s.Alerts.RunClocks(ctx, ClockInterval)
+	defer stopAlerts()
 	if p, ok := s.retentionPolicy(); ok {
 		stop := events.RunRetention(ctx, s.Events, p, RetentionInterval, s.Log.With("component", "events"))
 		defer stop()

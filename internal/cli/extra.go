@@ -11,7 +11,7 @@ import (
 func (e *env) extraCommands() []*cobra.Command {
 	cs := e.casesCmd()
 	cs.AddCommand(e.casesReportCmd(), e.casesKPIsCmd())
-	return []*cobra.Command{e.supplyCmd(), e.alertsCmd(), cs, e.incidentsCmd(), e.notificationsCmd(), e.eventsCmd(), e.huntCmd(), e.rulesCmd(), e.vulnCmd(), e.assuranceCmd(), e.intelCmd()}
+	return []*cobra.Command{e.supplyCmd(), e.alertsCmd(), cs, e.incidentsCmd(), e.notificationsCmd(), e.eventsCmd(), e.huntCmd(), e.rulesCmd(), e.vulnCmd(), e.assuranceCmd(), e.intelCmd(), e.cyberAlertCmd()}
 }
 
 // loadExtraDemo adds the domains' demonstration data.

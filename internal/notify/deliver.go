@@ -235,7 +235,12 @@ func (s *Service) deliverTo(ctx context.Context, n Notice, kind, person string) 
 // and records the outcome: sent, or failed for good. A failure that may
 // pass is returned, unrecorded, for the bus to redeliver later.
 func (s *Service) once(ctx context.Context, n Notice, kind, userID, channel string, send func() error) error {
-	id := n.ID + "/" + userID + "/" + channel
+	return s.onceFor(ctx, n.ID, n.Event.Case, kind, userID, channel, send)
+}
+
+// onceFor is once for a notice noticeID about ref (a case, a cyber alert).
+func (s *Service) onceFor(ctx context.Context, noticeID, ref, kind, userID, channel string, send func() error) error {
+	id := noticeID + "/" + userID + "/" + channel
 	var one int
 	err := s.db.Q().QueryRowContext(ctx, `SELECT 1 FROM notify_deliveries WHERE id = ?`, id).Scan(&one)
 	if err == nil {
@@ -245,17 +250,17 @@ func (s *Service) once(ctx context.Context, n Notice, kind, userID, channel stri
 	if serr := send(); serr != nil {
 		var perm *permanentError
 		if !errors.As(serr, &perm) {
-			s.log.Warn("notify: send failed; will retry", "id", n.ID, "channel", channel, "user", userID, "err", serr)
+			s.log.Warn("notify: send failed; will retry", "id", noticeID, "channel", channel, "user", userID, "err", serr)
 			return serr
 		}
-		s.log.Warn("notify: send failed for good", "id", n.ID, "channel", channel, "user", userID, "err", serr)
+		s.log.Warn("notify: send failed for good", "id", noticeID, "channel", channel, "user", userID, "err", serr)
 		outcome = "failed: " + serr.Error()
 		if len(outcome) > 500 {
 			outcome = outcome[:500]
 		}
 	}
 	_, err = s.db.Q().ExecContext(ctx, `INSERT INTO notify_deliveries (id, event_kind, case_id, user_id, channel, outcome, at) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`, id, kind, n.Event.Case, userID, channel, outcome, ts(s.now()))
+		ON CONFLICT (id) DO NOTHING`, id, kind, ref, userID, channel, outcome, ts(s.now()))
 	if err != nil {
 		return fmt.Errorf("notify: record delivery: %w", err)
 	}

@@ -48,6 +48,9 @@ func (w *Web) areas() []area {
 	if w.o.Assurance != nil {
 		out = append(out, area{Key: "assurance", Label: "Assurance", Href: "/assurance", handler: w.assuranceSets})
 	}
+	if w.o.CyberAlerts != nil {
+		out = append(out, area{Key: "cyber-alerts", Label: "Cyber alerts", Href: "/cyber-alerts", handler: w.cyberAlertsPage, shown: readsOrgs})
+	}
 	if w.o.KPIs != nil {
 		out = append(out, area{Key: "kpis", Label: "Case KPIs", Href: "/cases/kpis", handler: w.kpis, shown: readsOrgs})
 	}

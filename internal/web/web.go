@@ -45,6 +45,7 @@ import (
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/sigma"
 	"github.com/vigil-health/vigil/internal/supply"
+	"github.com/vigil-health/vigil/internal/vuln"
 )
 
 //go:embed templates/*.html static/*
@@ -111,6 +112,9 @@ type Options struct {
 	// Assurance, when set, adds the requirement-set pages and the DSPT
 	// statuses on organisation and supplier pages (issue 20).
 	Assurance *assurance.Service
+	// CyberAlerts, when set, adds the national cyber alert pages
+	// (cyberalerts.go).
+	CyberAlerts *vuln.Alerts
 }
 
 // Web holds the parsed templates and the static assets.
@@ -216,7 +220,7 @@ func (w *Web) parse() error {
 	if err != nil {
 		return fmt.Errorf("web: parse layout: %w", err)
 	}
-	for _, name := range append(append(pageNames, casePageNames...), incidentPageNames...) {
+	for _, name := range append(append(append(pageNames, casePageNames...), incidentPageNames...), cyberAlertPageNames...) {
 		t, err := base.Clone()
 		if err != nil {
 			return err
@@ -306,6 +310,9 @@ func (w *Web) Register(rt *httpd.Router) {
 	}
 	if w.o.Assurance != nil {
 		w.registerAssurance(h)
+	}
+	if w.o.CyberAlerts != nil {
+		w.registerCyberAlerts(h)
 	}
 	if w.o.Events != nil {
 		h("GET", "/events/{id}", authd, "One event: raw text beside its parsed fields", w.eventPage)

@@ -42,6 +42,7 @@ import (
 	"github.com/vigil-health/vigil/internal/store/storetest"
 	"github.com/vigil-health/vigil/internal/supply"
 	"github.com/vigil-health/vigil/internal/testneed"
+	"github.com/vigil-health/vigil/internal/vuln"
 )
 
 const password = "correct horse battery staple"
@@ -94,6 +95,8 @@ type env struct {
 	notify *reportsEnv
 	// rules is set with envOptions.rules.
 	rules *rules.Service
+	// alerts is set with envOptions.cyberAlerts.
+	alerts *vuln.Alerts
 }
 
 type syncBuffer struct {
@@ -137,6 +140,9 @@ type envOptions struct {
 	coverageHits map[string]int64
 	// rules adds the detection rules pages (rules_test.go).
 	rules bool
+	// cyberAlerts adds the national cyber alerts (with supply;
+	// cyberalerts_test.go).
+	cyberAlerts bool
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
@@ -157,6 +163,9 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	}
 	if eo.rules {
 		sets = append(sets, rules.Migrations())
+	}
+	if eo.cyberAlerts {
+		sets = append(sets, vuln.Migrations())
 	}
 	db := storetest.SQLite(t, sets...)
 	logs := &syncBuffer{}
@@ -214,6 +223,12 @@ func newEnv(t *testing.T, eo envOptions) *env {
 		}
 		o.Assurance = e.assurance
 		e.notify = newReportsEnv(t, db, al, orgs, as, &o)
+	}
+	if eo.cyberAlerts {
+		if e.alerts, err = vuln.NewAlerts(vuln.AlertOptions{DB: db, Audit: al, Register: e.supply, Orgs: orgs, Logger: log}); err != nil {
+			t.Fatal(err)
+		}
+		o.CyberAlerts = e.alerts
 	}
 	if eo.cases {
 		e.cases = newCasesService(t, e, log)
@@ -1118,7 +1133,7 @@ func TestErrorPages(t *testing.T) {
 // partials.html defines reached from a rendered page. checkNoInline runs
 // on all of them.
 func TestEveryPageRenders(t *testing.T) {
-	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true, ingest: true, coverage: []*sigma.Rule{}, rules: true})
+	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true, ingest: true, coverage: []*sigma.Rule{}, rules: true, cyberAlerts: true})
 	pagesWithCases := casePagePaths(t, e)
 	if _, err := e.rules.Import(context.Background(), scope.System("test"), "tests", "", []rules.File{{Name: "r.yml", Data: []byte(pageRule)}}); err != nil {
 		t.Fatal(err)
@@ -1189,6 +1204,13 @@ func TestEveryPageRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	pagesWithCases["/incidents"], pagesWithCases["/incidents/"+inc.ID] = "incidents", "incident"
+	ca, err := e.alerts.Issue(context.Background(), scope.System("test"), vuln.NewAlert{Title: "Every page cyber alert", Products: []vuln.AffectedProductSpec{{Product: "SYN-LIMS"}},
+		RequiredAction: "Patch", Deadline: time.Now().Add(24 * time.Hour)})
+	if err != nil || len(ca.Orgs) == 0 {
+		t.Fatalf("cyber alert: %v %+v", err, ca.Orgs)
+	}
+	pagesWithCases["/cyber-alerts"], pagesWithCases["/cyber-alerts/"+ca.ID], pagesWithCases["/cyber-alerts/dashboard"] = "cyberalerts", "cyberalert", "cyberalertsdash"
+	pagesWithCases["/cyber-alerts/history?org="+ca.Orgs[0].Org] = "cyberalerthistory"
 	for path, tmpl := range pagesWithCases {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
