@@ -71,9 +71,19 @@ type Options struct {
 
 // Server serves TAXII 2.1.
 type Server struct {
-	o   Options
-	mux *http.ServeMux
+	o      Options
+	mux    *http.ServeMux
+	routes []Route
 }
+
+// Route is one resource the server serves, for a host router that
+// authenticates requests before handing them to ServeHTTP.
+type Route struct {
+	Method, Pattern, Summary string
+}
+
+// Routes lists the resources, each as a Go 1.22 pattern under Prefix.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
 
 // New checks o and builds the server.
 func New(o Options) (*Server, error) {
@@ -99,11 +109,15 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{o: o, mux: http.NewServeMux()}
 	p := o.Prefix
-	s.mux.HandleFunc("GET "+p+"{$}", s.discovery)
-	s.mux.HandleFunc("GET "+p+"{root}/{$}", s.apiRoot)
-	s.mux.HandleFunc("GET "+p+"{root}/collections/{$}", s.collections)
-	s.mux.HandleFunc("GET "+p+"{root}/collections/{id}/{$}", s.collection)
-	s.mux.HandleFunc("GET "+p+"{root}/collections/{id}/objects/{$}", s.objects)
+	handle := func(method, pattern, summary string, h http.HandlerFunc) {
+		s.mux.HandleFunc(method+" "+p+pattern, h)
+		s.routes = append(s.routes, Route{Method: method, Pattern: p + pattern, Summary: summary})
+	}
+	handle("GET", "{$}", "TAXII discovery", s.discovery)
+	handle("GET", "{root}/{$}", "TAXII API root", s.apiRoot)
+	handle("GET", "{root}/collections/{$}", "TAXII collections", s.collections)
+	handle("GET", "{root}/collections/{id}/{$}", "TAXII collection", s.collection)
+	handle("GET", "{root}/collections/{id}/objects/{$}", "TAXII objects of a collection", s.objects)
 	s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			s.fail(w, http.StatusMethodNotAllowed, "Method not allowed", r.Method+" is not served here yet")
@@ -152,6 +166,12 @@ func (s *Server) write(w http.ResponseWriter, status int, v any) {
 
 // fail writes a TAXII error message (section 3.6.1).
 func (s *Server) fail(w http.ResponseWriter, status int, title, desc string) {
+	Fail(w, status, title, desc)
+}
+
+// Fail writes a TAXII error message (section 3.6.1), for a host router's
+// own errors (no credentials, a body too large) on TAXII's routes.
+func Fail(w http.ResponseWriter, status int, title, desc string) {
 	e := map[string]any{"title": title, "http_status": strconv.Itoa(status)}
 	if desc != "" {
 		e["description"] = desc

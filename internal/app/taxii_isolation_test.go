@@ -1,0 +1,62 @@
+package app
+
+import (
+	"context"
+	"testing"
+
+	"github.com/vigil-health/vigil/internal/intel"
+	"github.com/vigil-health/vigil/internal/intel/stix"
+	"github.com/vigil-health/vigil/internal/scope"
+)
+
+// taxiiIsolationChecks walks the TAXII server (/taxii2/). A collection
+// is seen only by those it is granted to: Alice's RJ1 collection by
+// Alice, Bob's RJZ one (its title is a leak string) by Bob, the national
+// one by Nadia. Every other caller gets 404 for a collection, as if it
+// did not exist, and a list without it. The walk calls with API tokens;
+// TestTAXIIClient signs in with HTTP Basic.
+func taxiiIsolationChecks(t *testing.T, s *Server, w world) map[string]routeCheck {
+	t.Helper()
+	ctx := context.Background()
+	scopeOf := func(who string) scope.Scope {
+		sc, err := s.Auth.ScopeFor(ctx, w.user[who].ID, "test", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	coll := func(who, title, url string) (intel.Collection, *stix.Object) {
+		sc := scopeOf(who)
+		c, err := s.Intel.CreateCollection(ctx, sc, intel.CollectionOptions{Title: title, TLPCeiling: stix.TLPAmber})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := stix.NewSCO("url", map[string]any{"value": url, "object_marking_refs": []string{stix.TLP2Amber}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Intel.ImportInto(ctx, sc, c.ID, "isolation", []*stix.Object{o}); err != nil {
+			t.Fatal(err)
+		}
+		return c, o
+	}
+	ac, ao := coll(alice, "Isolation RJ1 intel", "http://rj1-only.example/")
+	bc, _ := coll(bob, "RJZ intel", "http://rjz-only.example/")
+	nc, no := coll(nadia, "Isolation national intel", "http://national.example/")
+	root := "/taxii2/" + taxiiRoot + "/collections/"
+	return map[string]routeCheck{
+		"GET /taxii2/{$}": {
+			own: own(alice, probe{want: []string{`"api_roots":["/taxii2/intel/"]`}}), deny: 200, seers: everyone},
+		"GET /taxii2/{root}/{$}": {attack: probe{path: "/taxii2/RJZ/", status: 404},
+			own: own(alice, probe{path: "/taxii2/intel/", want: []string{"application/taxii+json;version=2.1"}}), deny: 200, seers: everyone},
+		"GET /taxii2/{root}/collections/{$}": {attack: probe{path: root},
+			own:  own(alice, probe{path: root, want: []string{ac.ID, ac.Title}}, also(nadia, probe{path: root, want: []string{nc.ID, nc.Title}})),
+			deny: 200},
+		"GET /taxii2/{root}/collections/{id}/{$}": {attack: probe{path: root + bc.ID + "/", status: 404},
+			own:  own(alice, probe{path: root + ac.ID + "/", want: []string{ac.Title, `"can_read":true`}}, also(nadia, probe{path: root + nc.ID + "/", want: []string{nc.Title}})),
+			deny: 404},
+		"GET /taxii2/{root}/collections/{id}/objects/{$}": {attack: probe{path: root + bc.ID + "/objects/", status: 404},
+			own:  own(alice, probe{path: root + ac.ID + "/objects/", want: []string{ao.ID}}, also(nadia, probe{path: root + nc.ID + "/objects/", want: []string{no.ID}})),
+			deny: 404},
+	}
+}
