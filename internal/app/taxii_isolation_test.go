@@ -2,10 +2,14 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/vigil-health/vigil/internal/intel"
 	"github.com/vigil-health/vigil/internal/intel/stix"
+	"github.com/vigil-health/vigil/internal/intel/taxii"
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
@@ -44,6 +48,34 @@ func taxiiIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 	bc, _ := coll(bob, "RJZ intel", "http://rjz-only.example/")
 	nc, no := coll(nadia, "Isolation national intel", "http://national.example/")
 	root := "/taxii2/" + taxiiRoot + "/collections/"
+	// A status each for Alice and Bob, of a POST made as a TAXII client does.
+	post := func(who string, c intel.Collection, env string) string {
+		req, _ := http.NewRequest("POST", s.url(root+c.ID+"/objects/"), strings.NewReader(env))
+		req.Header.Set("Authorization", "Bearer "+w.tok[who])
+		req.Header.Set("Accept", taxii.MediaTAXII)
+		req.Header.Set("Content-Type", taxii.MediaTAXII)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var st taxii.Status
+		if err := json.NewDecoder(res.Body).Decode(&st); err != nil || res.StatusCode != 202 {
+			t.Fatalf("POST as %s: %d %v", who, res.StatusCode, err)
+		}
+		return st.ID
+	}
+	envelope := func(url string) string {
+		o, err := stix.NewSCO("url", map[string]any{"value": url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(map[string]any{"objects": []*stix.Object{o}})
+		return string(b)
+	}
+	aliceStatus := post(alice, ac, envelope("http://rj1-posted.example/"))
+	bobStatus := post(bob, bc, envelope("http://rjz-posted.example/"))
+	status := "/taxii2/" + taxiiRoot + "/status/"
 	return map[string]routeCheck{
 		"GET /taxii2/{$}": {
 			own: own(alice, probe{want: []string{`"api_roots":["/taxii2/intel/"]`}}), deny: 200, seers: everyone},
@@ -57,6 +89,13 @@ func taxiiIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 			deny: 404},
 		"GET /taxii2/{root}/collections/{id}/objects/{$}": {attack: probe{path: root + bc.ID + "/objects/", status: 404},
 			own:  own(alice, probe{path: root + ac.ID + "/objects/", want: []string{ao.ID}}, also(nadia, probe{path: root + nc.ID + "/objects/", want: []string{no.ID}})),
+			deny: 404},
+		"POST /taxii2/{root}/collections/{id}/objects/{$}": {attack: probe{path: root + bc.ID + "/objects/", body: envelope("http://alice-was-here.example/"), status: 404},
+			own: own(alice, probe{path: root + ac.ID + "/objects/", body: envelope("http://rj1-walk.example/"), status: 202, want: []string{`"success_count":1`}},
+				also(nadia, probe{path: root + nc.ID + "/objects/", body: envelope("http://national-walk.example/"), status: 202, want: []string{`"success_count":1`}})),
+			deny: 404},
+		"GET /taxii2/{root}/status/{id}/{$}": {attack: probe{path: status + bobStatus + "/", status: 404},
+			own:  own(alice, probe{path: status + aliceStatus + "/", want: []string{aliceStatus, `"status":"complete"`}}),
 			deny: 404},
 	}
 }

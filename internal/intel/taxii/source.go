@@ -2,10 +2,13 @@ package taxii
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/vigil-health/vigil/internal/intel"
+	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
@@ -73,4 +76,69 @@ func (s StoreSource) Objects(ctx context.Context, r *http.Request, root, collect
 	}
 	q.Collection, q.MaxTLP = c.ID, c.TLPCeiling
 	return s.Store.List(ctx, q)
+}
+
+// Add implements Writer: objects marked above the collection's TLP
+// ceiling are rejected (nothing is stored); the rest go in through
+// ImportInto, one transaction audited as intel.import with the source
+// "taxii:STATUS-ID".
+func (s StoreSource) Add(ctx context.Context, r *http.Request, root, collection, statusID string, objs []*stix.Object) (AddResult, error) {
+	sc, ok := s.caller(r)
+	if !ok {
+		return AddResult{}, intel.ErrCollectionNotFound
+	}
+	c, err := s.Store.GetCollection(ctx, sc, collection)
+	if err != nil {
+		return AddResult{}, err
+	}
+	if !c.CanWrite {
+		return AddResult{}, intel.ErrCollectionNotFound
+	}
+	res := AddResult{Rejected: map[int]string{}, Refused: map[int]string{}}
+	for i, o := range objs {
+		if t, ok := stix.TLPOfObject(o); ok && t > c.TLPCeiling {
+			res.Rejected[i] = fmt.Sprintf("%s is marked %s, above this collection's ceiling %s", o.ID, t, c.TLPCeiling)
+		}
+	}
+	if len(res.Rejected) > 0 {
+		return res, nil
+	}
+	rep, err := s.Store.ImportInto(ctx, sc, c.ID, "taxii:"+statusID, objs)
+	if err != nil {
+		return AddResult{}, err
+	}
+	for _, why := range rep.Refused {
+		var i int
+		if _, err := fmt.Sscanf(why, "object %d", &i); err == nil {
+			res.Refused[i] = why
+		}
+	}
+	return res, nil
+}
+
+// SaveStatus implements Writer.
+func (s StoreSource) SaveStatus(ctx context.Context, r *http.Request, root string, st Status) error {
+	sc, ok := s.caller(r)
+	if !ok {
+		return errors.New("taxii: a status needs a caller")
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return s.Store.SaveStatus(ctx, sc, st.ID, st.Collection, b)
+}
+
+// Status implements Writer: a status is seen by its poster only.
+func (s StoreSource) Status(ctx context.Context, r *http.Request, root, id string) (Status, error) {
+	sc, ok := s.caller(r)
+	if !ok {
+		return Status{}, intel.ErrStatusNotFound
+	}
+	b, err := s.Store.Status(ctx, sc, id)
+	if err != nil {
+		return Status{}, err
+	}
+	var st Status
+	return st, json.Unmarshal(b, &st)
 }

@@ -118,6 +118,10 @@ func New(o Options) (*Server, error) {
 	handle("GET", "{root}/collections/{$}", "TAXII collections", s.collections)
 	handle("GET", "{root}/collections/{id}/{$}", "TAXII collection", s.collection)
 	handle("GET", "{root}/collections/{id}/objects/{$}", "TAXII objects of a collection", s.objects)
+	if _, ok := o.Source.(Writer); ok {
+		handle("POST", "{root}/collections/{id}/objects/{$}", "TAXII add objects to a collection", s.postObjects)
+		handle("GET", "{root}/status/{id}/{$}", "TAXII status of an add", s.status)
+	}
 	s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			s.fail(w, http.StatusMethodNotAllowed, "Method not allowed", r.Method+" is not served here yet")
