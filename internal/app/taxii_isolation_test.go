@@ -45,7 +45,7 @@ func taxiiIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 		return c, o
 	}
 	ac, ao := coll(alice, "Isolation RJ1 intel", "http://rj1-only.example/")
-	bc, _ := coll(bob, "RJZ intel", "http://rjz-only.example/")
+	bc, bo := coll(bob, "RJZ intel", "http://rjz-only.example/")
 	nc, no := coll(nadia, "Isolation national intel", "http://national.example/")
 	root := "/taxii2/" + taxiiRoot + "/collections/"
 	// A status each for Alice and Bob, of a POST made as a TAXII client does.
@@ -89,6 +89,15 @@ func taxiiIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 			deny: 404},
 		"GET /taxii2/{root}/collections/{id}/objects/{$}": {attack: probe{path: root + bc.ID + "/objects/", status: 404},
 			own:  own(alice, probe{path: root + ac.ID + "/objects/", want: []string{ao.ID}}, also(nadia, probe{path: root + nc.ID + "/objects/", want: []string{no.ID}})),
+			deny: 404},
+		"GET /taxii2/{root}/collections/{id}/objects/{object}/{$}": {attack: probe{path: root + bc.ID + "/objects/" + bo.ID + "/", status: 404},
+			own:  own(alice, probe{path: root + ac.ID + "/objects/" + ao.ID + "/", want: []string{ao.ID}}, also(nadia, probe{path: root + nc.ID + "/objects/" + no.ID + "/", want: []string{no.ID}})),
+			deny: 404},
+		"GET /taxii2/{root}/collections/{id}/objects/{object}/versions/{$}": {attack: probe{path: root + bc.ID + "/objects/" + bo.ID + "/versions/", status: 404},
+			own:  own(alice, probe{path: root + ac.ID + "/objects/" + ao.ID + "/versions/", want: []string{`"versions":["`}}),
+			deny: 404},
+		"GET /taxii2/{root}/collections/{id}/manifest/{$}": {attack: probe{path: root + bc.ID + "/manifest/", status: 404},
+			own:  own(alice, probe{path: root + ac.ID + "/manifest/", want: []string{ao.ID}}, also(nadia, probe{path: root + nc.ID + "/manifest/", want: []string{no.ID}})),
 			deny: 404},
 		"POST /taxii2/{root}/collections/{id}/objects/{$}": {attack: probe{path: root + bc.ID + "/objects/", body: envelope("http://alice-was-here.example/"), status: 404},
 			own: own(alice, probe{path: root + ac.ID + "/objects/", body: envelope("http://rj1-walk.example/"), status: 202, want: []string{`"success_count":1`}},

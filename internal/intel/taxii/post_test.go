@@ -71,6 +71,24 @@ func TestPostObjects(t *testing.T) {
 	if code, got := do("alice", "GET", "/taxii2/r/status/"+id+"/", "", ""); code != 200 || got["id"] != id || got["success_count"] != 2.0 {
 		t.Errorf("alice's status: %d %v", code, got)
 	}
+	// The posted objects by id, their versions and the manifest.
+	first := res["successes"].([]any)[0].(map[string]any)["id"].(string)
+	if code, got := do("alice", "GET", objects+first+"/", "", ""); code != 200 || len(got["objects"].([]any)) != 1 {
+		t.Errorf("object by id: %d %v", code, got)
+	}
+	if code, got := do("alice", "GET", objects+first+"/versions/", "", ""); code != 200 || len(got["versions"].([]any)) != 1 {
+		t.Errorf("versions: %d %v", code, got)
+	}
+	if code, _ := do("alice", "GET", objects+"url--00000000-0000-4000-8000-000000000000/", "", ""); code != 404 {
+		t.Errorf("unknown object: %d, want 404", code)
+	}
+	if code, got := do("alice", "GET", "/taxii2/r/collections/"+c.ID+"/manifest/?limit=1", "", ""); code != 200 || got["more"] != true ||
+		got["objects"].([]any)[0].(map[string]any)["media_type"] != MediaSTIX {
+		t.Errorf("manifest: %d %v", code, got)
+	}
+	if code, _ := do("bob", "GET", "/taxii2/r/collections/"+c.ID+"/manifest/", "", ""); code != 404 {
+		t.Errorf("bob reads alice's manifest: %d", code)
+	}
 	if code, _ := do("bob", "GET", "/taxii2/r/status/"+id+"/", "", ""); code != 404 {
 		t.Errorf("bob reads alice's status: %d", code)
 	}
