@@ -3,10 +3,11 @@
 // the objects of a collection a page at a time, with TAXII's media types,
 // error resources and X-TAXII-Date-Added headers.
 //
-// It is not mounted on the server yet. Who may see which collection —
-// authentication, per-collection grants mapped to Vigil's roles and
-// organisations, and TLP ceilings — is the Source's job, which the
-// collections of issue 19 will implement; see docs/intel.md.
+// `vigil serve` mounts it at /taxii2/ (internal/app/taxii.go), which
+// authenticates each request (HTTP Basic or an API token) and hands the
+// caller over in the request's context (WithCaller). Who may see which
+// collection, and the TLP ceilings, are the Source's job (StoreSource);
+// see docs/intel.md.
 package taxii
 
 import (
