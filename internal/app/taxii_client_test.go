@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/intel"
 	"github.com/vigil-health/vigil/internal/intel/stix"
 )
@@ -200,6 +201,21 @@ func TestTAXIIClient(t *testing.T) {
 	}
 	if a := call("GET", objects, f.bob.Email, pw, ""); a.code != 404 {
 		t.Errorf("bob reads alice's collection: %d %v", a.code, a.body)
+	}
+	// A web session's cookie is no TAXII credential.
+	sess, err := s.Auth.StartSession(ctx, f.alice.ID, "127.0.0.1", "taxii-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ = http.NewRequest("GET", s.url("/taxii2/"), nil)
+	req.Header.Set("Accept", accept)
+	req.AddCookie(&http.Cookie{Name: auth.CookieName(false), Value: sess.Secret})
+	if res, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 401 {
+		t.Errorf("session cookie on /taxii2/: %d, want 401", res.StatusCode)
 	}
 	// A client that does not accept TAXII 2.1 gets 406.
 	req, _ = http.NewRequest("GET", s.url(rootURL), nil)
