@@ -297,6 +297,9 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 	for k, c := range assuranceIsolationChecks(t, s, w) {
 		checks[k] = c
 	}
+	for k, c := range taxiiIsolationChecks(t, s, w) {
+		checks[k] = c
+	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	call := func(t *testing.T, r httpd.Route, who string, p probe) (int, string) {
 		t.Helper()
@@ -327,12 +330,19 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 			body, ctype = &b, mw.FormDataContentType()
 		}
 		req, _ := http.NewRequest(r.Method, s.url(p.path), body)
-		if r.Area == "api" {
+		switch r.Area {
+		case "api":
 			req.Header.Set("Authorization", "Bearer "+w.tok[who])
 			if ctype == "" {
 				ctype = "application/json"
 			}
-		} else {
+		case "taxii":
+			req.Header.Set("Authorization", "Bearer "+w.tok[who])
+			req.Header.Set("Accept", "application/taxii+json;version=2.1")
+			if ctype == "" && p.body != "" {
+				ctype = "application/taxii+json;version=2.1"
+			}
+		default:
 			sess := w.sess[who]
 			if r.Method+" "+r.Pattern == "POST /signout" { // signing out must not end the session the other checks use
 				var err error

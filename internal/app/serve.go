@@ -192,6 +192,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 	}
 	s.API.Register(s.Router)
 	s.registerIngest()
+	if err := s.registerTAXII(); err != nil {
+		return s, err
+	}
 	if err := s.registerWeb(ctx); err != nil {
 		return s, err
 	}

@@ -71,3 +71,41 @@ func SessionFromCookie(r *http.Request, tls bool) string {
 	}
 	return ""
 }
+
+// MachineIdentifier resolves requests of machine clients that cannot
+// keep a session (TAXII clients): an `Authorization: Bearer` API token,
+// or HTTP Basic with a user's e-mail and password, checked, throttled
+// and audited as a sign-in is (Authenticate). Session cookies are not
+// accepted, so a browser cannot be led to post on a user's behalf.
+type MachineIdentifier struct {
+	Auth *Service
+	// Via names the channel in the caller's Scope ("taxii").
+	Via string
+}
+
+// Identify implements httpd.Identifier; the CSRF token is always "".
+func (h MachineIdentifier) Identify(r *http.Request) (scope.Scope, string, bool) {
+	remote := remoteIP(r)
+	a := r.Header.Get("Authorization")
+	scheme, cred, ok := strings.Cut(a, " ")
+	if !ok {
+		return scope.Scope{}, "", false
+	}
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		sc, err := h.Auth.TokenScope(r.Context(), strings.TrimSpace(cred), remote)
+		return sc, "", err == nil
+	case strings.EqualFold(scheme, "Basic"):
+		email, pw, ok := r.BasicAuth()
+		if !ok || email == "" || pw == "" {
+			return scope.Scope{}, "", false
+		}
+		id, err := h.Auth.Authenticate(r.Context(), email, pw, remote)
+		if err != nil {
+			return scope.Scope{}, "", false
+		}
+		sc, err := h.Auth.ScopeFor(r.Context(), id, h.Via, remote)
+		return sc, "", err == nil
+	}
+	return scope.Scope{}, "", false
+}

@@ -71,6 +71,8 @@ type Router struct {
 	// answer 401 through Fail.
 	unauth  map[string]http.HandlerFunc
 	failers map[string]Failer
+	// idents are areas that identify callers their own way (IdentifyWith).
+	idents  map[string]Identifier
 	maxBody int64
 	// errorPage renders an error for the web area (nil: plain text).
 	errorPage func(w http.ResponseWriter, r *http.Request, status int, errID string)
@@ -107,7 +109,7 @@ func NewRouter(o Options) (*Router, error) {
 		o.MaxBodyBytes = 64 << 20
 	}
 	rt := &Router{mux: http.NewServeMux(), ident: o.Identifier, log: o.Logger, tls: o.TLS, unauth: map[string]http.HandlerFunc{},
-		failers: map[string]Failer{}, maxBody: o.MaxBodyBytes, onCSRFRefused: o.OnCSRFRefused}
+		failers: map[string]Failer{}, idents: map[string]Identifier{}, maxBody: o.MaxBodyBytes, onCSRFRefused: o.OnCSRFRefused}
 	if o.Registry != nil {
 		m, err := newMetrics(o.Registry)
 		if err != nil {
@@ -126,6 +128,12 @@ func (rt *Router) Routes() []Route { return append([]Route(nil), rt.routes...) }
 
 // OnUnauthenticated sets what an area answers to a caller without credentials.
 func (rt *Router) OnUnauthenticated(area string, h http.HandlerFunc) { rt.unauth[area] = h }
+
+// IdentifyWith makes an area identify its callers with id instead of the
+// Router's Identifier: TAXII clients send HTTP Basic or a token, never a
+// session cookie. Its routes are still Authenticated in the table, so the
+// tenant-isolation walk covers them.
+func (rt *Router) IdentifyWith(area string, id Identifier) { rt.idents[area] = id }
 
 // Failer answers an error the router finds itself — no credentials, a
 // failed CSRF check, a malformed address or form, an oversized body, a
@@ -232,7 +240,11 @@ func (rt *Router) wrap(area, pattern string, access Access, h Handler) http.Hand
 			h(w, r, scope.Scope{Remote: ClientIP(r)})
 			return
 		}
-		sc, csrf, ok := rt.ident.Identify(r)
+		ident := rt.ident
+		if id := rt.idents[area]; id != nil {
+			ident = id
+		}
+		sc, csrf, ok := ident.Identify(r)
 		if !ok {
 			if f := rt.unauth[area]; f != nil {
 				f(w, r)
@@ -394,6 +406,8 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	area := "web"
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		area = "api"
+	} else if strings.HasPrefix(r.URL.Path, "/taxii2/") {
+		area = "taxii"
 	}
 	defer func() {
 		aborted := false

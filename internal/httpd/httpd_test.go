@@ -96,3 +96,44 @@ func TestAbortedResponseIsCut(t *testing.T) {
 		t.Errorf("logs: %s", logs.String())
 	}
 }
+
+// machineIdentity accepts only "Authorization: Basic m".
+type machineIdentity struct{}
+
+func (machineIdentity) Identify(r *http.Request) (scope.Scope, string, bool) {
+	return scope.Scope{UserID: "machine"}, "", r.Header.Get("Authorization") == "Basic m"
+}
+
+// TestIdentifyWith: an area with its own Identifier uses it alone (the
+// Router's does not let a caller in there), other areas keep the
+// Router's, and the area's unauthenticated handler answers.
+func TestIdentifyWith(t *testing.T) {
+	rt, err := NewRouter(Options{Identifier: fixedIdentity{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.IdentifyWith("taxii", machineIdentity{})
+	rt.OnUnauthenticated("taxii", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="t"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	who := func(w http.ResponseWriter, r *http.Request, sc scope.Scope) { io.WriteString(w, sc.UserID) }
+	rt.Handle("taxii", "GET", "/taxii2/{$}", Authenticated, "t", who)
+	rt.Handle("api", "GET", "/api/v1/me", Authenticated, "me", who)
+	do := func(path, auth string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", auth)
+		w := httptest.NewRecorder()
+		rt.ServeHTTP(w, req)
+		return w
+	}
+	if w := do("/taxii2/", "Bearer x"); w.Code != 401 || w.Header().Get("WWW-Authenticate") == "" {
+		t.Errorf("the Router's credentials on taxii: %d %v", w.Code, w.Header())
+	}
+	if w := do("/taxii2/", "Basic m"); w.Code != 200 || w.Body.String() != "machine" {
+		t.Errorf("the area's credentials: %d %q", w.Code, w.Body.String())
+	}
+	if w := do("/api/v1/me", "Bearer x"); w.Code != 200 || w.Body.String() != "u" {
+		t.Errorf("api keeps the Router's Identifier: %d %q", w.Code, w.Body.String())
+	}
+}

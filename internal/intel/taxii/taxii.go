@@ -3,10 +3,11 @@
 // the objects of a collection a page at a time, with TAXII's media types,
 // error resources and X-TAXII-Date-Added headers.
 //
-// It is not mounted on the server yet. Who may see which collection —
-// authentication, per-collection grants mapped to Vigil's roles and
-// organisations, and TLP ceilings — is the Source's job, which the
-// collections of issue 19 will implement; see docs/intel.md.
+// `vigil serve` mounts it at /taxii2/ (internal/app/taxii.go), which
+// authenticates each request (HTTP Basic or an API token) and hands the
+// caller over in the request's context (WithCaller). Who may see which
+// collection, and the TLP ceilings, are the Source's job (StoreSource);
+// see docs/intel.md.
 package taxii
 
 import (
@@ -71,9 +72,19 @@ type Options struct {
 
 // Server serves TAXII 2.1.
 type Server struct {
-	o   Options
-	mux *http.ServeMux
+	o      Options
+	mux    *http.ServeMux
+	routes []Route
 }
+
+// Route is one resource the server serves, for a host router that
+// authenticates requests before handing them to ServeHTTP.
+type Route struct {
+	Method, Pattern, Summary string
+}
+
+// Routes lists the resources, each as a Go 1.22 pattern under Prefix.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
 
 // New checks o and builds the server.
 func New(o Options) (*Server, error) {
@@ -99,11 +110,22 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{o: o, mux: http.NewServeMux()}
 	p := o.Prefix
-	s.mux.HandleFunc("GET "+p+"{$}", s.discovery)
-	s.mux.HandleFunc("GET "+p+"{root}/{$}", s.apiRoot)
-	s.mux.HandleFunc("GET "+p+"{root}/collections/{$}", s.collections)
-	s.mux.HandleFunc("GET "+p+"{root}/collections/{id}/{$}", s.collection)
-	s.mux.HandleFunc("GET "+p+"{root}/collections/{id}/objects/{$}", s.objects)
+	handle := func(method, pattern, summary string, h http.HandlerFunc) {
+		s.mux.HandleFunc(method+" "+p+pattern, h)
+		s.routes = append(s.routes, Route{Method: method, Pattern: p + pattern, Summary: summary})
+	}
+	handle("GET", "{$}", "TAXII discovery", s.discovery)
+	handle("GET", "{root}/{$}", "TAXII API root", s.apiRoot)
+	handle("GET", "{root}/collections/{$}", "TAXII collections", s.collections)
+	handle("GET", "{root}/collections/{id}/{$}", "TAXII collection", s.collection)
+	handle("GET", "{root}/collections/{id}/objects/{$}", "TAXII objects of a collection", s.objects)
+	handle("GET", "{root}/collections/{id}/objects/{object}/{$}", "TAXII an object of a collection", s.object)
+	handle("GET", "{root}/collections/{id}/objects/{object}/versions/{$}", "TAXII the versions of an object", s.versions)
+	handle("GET", "{root}/collections/{id}/manifest/{$}", "TAXII manifest of a collection", s.manifest)
+	if _, ok := o.Source.(Writer); ok {
+		handle("POST", "{root}/collections/{id}/objects/{$}", "TAXII add objects to a collection", s.postObjects)
+		handle("GET", "{root}/status/{id}/{$}", "TAXII status of an add", s.status)
+	}
 	s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			s.fail(w, http.StatusMethodNotAllowed, "Method not allowed", r.Method+" is not served here yet")
@@ -152,6 +174,12 @@ func (s *Server) write(w http.ResponseWriter, status int, v any) {
 
 // fail writes a TAXII error message (section 3.6.1).
 func (s *Server) fail(w http.ResponseWriter, status int, title, desc string) {
+	Fail(w, status, title, desc)
+}
+
+// Fail writes a TAXII error message (section 3.6.1), for a host router's
+// own errors (no credentials, a body too large) on TAXII's routes.
+func Fail(w http.ResponseWriter, status int, title, desc string) {
 	e := map[string]any{"title": title, "http_status": strconv.Itoa(status)}
 	if desc != "" {
 		e["description"] = desc
@@ -255,36 +283,48 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// objects is GET …/objects/ (section 5.4): an envelope of one page, in
-// the order objects were added, with the first and last date added in
-// headers so a client can resume with added_after.
-func (s *Server) objects(w http.ResponseWriter, r *http.Request) {
+// page runs the request's query over the collection it names, after
+// mod (nil: as given), writing the error and returning false when it
+// cannot.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, mod func(*intel.Query)) (intel.Page, bool) {
 	a, c, ok := s.find(w, r)
 	if !ok {
-		return
+		return intel.Page{}, false
 	}
 	if !c.CanRead {
 		s.fail(w, http.StatusForbidden, "Forbidden", "this collection cannot be read with these credentials")
-		return
+		return intel.Page{}, false
 	}
 	q, msg := s.query(r)
 	if msg != "" {
 		s.fail(w, http.StatusBadRequest, "Bad request", msg)
-		return
+		return intel.Page{}, false
+	}
+	if mod != nil {
+		mod(&q)
 	}
 	p, err := s.o.Source.Objects(r.Context(), r, a.Name, c.ID, q)
 	if errors.Is(err, intel.ErrBadQuery) {
 		s.fail(w, http.StatusBadRequest, "Bad request", err.Error())
-		return
+		return p, false
 	}
 	if errors.Is(err, intel.ErrCollectionNotFound) { // gone, or its grant revoked, since find
 		s.fail(w, http.StatusNotFound, "Collection not found", "no collection "+strconv.Quote(c.ID)+" in this API root")
-		return
+		return p, false
 	}
 	if err != nil {
 		s.fail(w, http.StatusInternalServerError, "Internal error", "")
-		return
+		return p, false
 	}
+	if len(p.Entries) > 0 {
+		w.Header().Set("X-TAXII-Date-Added-First", stampAdded(p.Entries[0].DateAdded))
+		w.Header().Set("X-TAXII-Date-Added-Last", stampAdded(p.Entries[len(p.Entries)-1].DateAdded))
+	}
+	return p, true
+}
+
+// envelope writes a page as an envelope (section 3.7).
+func (s *Server) envelope(w http.ResponseWriter, p intel.Page) {
 	env := map[string]any{"more": p.More}
 	if p.More {
 		env["next"] = p.Next
@@ -295,10 +335,84 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request) {
 			objs[i] = e.Object
 		}
 		env["objects"] = objs
-		w.Header().Set("X-TAXII-Date-Added-First", stampAdded(p.Entries[0].DateAdded))
-		w.Header().Set("X-TAXII-Date-Added-Last", stampAdded(p.Entries[len(p.Entries)-1].DateAdded))
 	}
 	s.write(w, http.StatusOK, env)
+}
+
+// objects is GET …/objects/ (section 5.4): an envelope of one page, in
+// the order objects were added, with the first and last date added in
+// headers so a client can resume with added_after.
+func (s *Server) objects(w http.ResponseWriter, r *http.Request) {
+	if p, ok := s.page(w, r, nil); ok {
+		s.envelope(w, p)
+	}
+}
+
+// object is GET …/objects/{object_id}/ (section 5.6): the object's
+// versions in the collection (the last by default), 404 when it holds none.
+func (s *Server) object(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.page(w, r, func(q *intel.Query) { q.IDs = []string{r.PathValue("object")} })
+	if !ok {
+		return
+	}
+	if len(p.Entries) == 0 && r.URL.Query().Get("next") == "" {
+		s.fail(w, http.StatusNotFound, "Object not found", "no object "+strconv.Quote(r.PathValue("object"))+" in this collection")
+		return
+	}
+	s.envelope(w, p)
+}
+
+// versions is GET …/objects/{object_id}/versions/ (section 5.8): every
+// version of the object the collection holds, in the order they were
+// added to it (the specification takes no match[version] here).
+func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.page(w, r, func(q *intel.Query) { q.IDs, q.Versions = []string{r.PathValue("object")}, []string{"all"} })
+	if !ok {
+		return
+	}
+	if len(p.Entries) == 0 && r.URL.Query().Get("next") == "" {
+		s.fail(w, http.StatusNotFound, "Object not found", "no object "+strconv.Quote(r.PathValue("object"))+" in this collection")
+		return
+	}
+	vs := make([]string, len(p.Entries))
+	for i, e := range p.Entries {
+		vs[i] = versionOf(e)
+	}
+	out := map[string]any{"more": p.More, "versions": vs}
+	if p.More {
+		out["next"] = p.Next
+	}
+	s.write(w, http.StatusOK, out)
+}
+
+// manifest is GET …/manifest/ (section 5.3): what objects reads, as
+// manifest records.
+func (s *Server) manifest(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.page(w, r, nil)
+	if !ok {
+		return
+	}
+	out := map[string]any{"more": p.More}
+	if p.More {
+		out["next"] = p.Next
+	}
+	if len(p.Entries) > 0 {
+		recs := make([]map[string]any, len(p.Entries))
+		for i, e := range p.Entries {
+			recs[i] = map[string]any{"id": e.Object.ID, "date_added": stampAdded(e.DateAdded), "version": versionOf(e), "media_type": MediaSTIX}
+		}
+		out["objects"] = recs
+	}
+	s.write(w, http.StatusOK, out)
+}
+
+// versionOf is an entry's version as TAXII names it: modified, created
+// for an object without it, the date added for an SCO, which has neither.
+func versionOf(e intel.Entry) string {
+	if v := e.Object.Version(); !v.IsZero() {
+		return stix.FormatTimestamp(v)
+	}
+	return stampAdded(e.DateAdded)
 }
 
 // stampAdded writes a date added with all its precision: a client passes

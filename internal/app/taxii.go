@@ -1,0 +1,49 @@
+package app
+
+import (
+	"net/http"
+
+	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/intel/taxii"
+	"github.com/vigil-health/vigil/internal/scope"
+)
+
+// taxiiRoot is the one API root of Vigil's TAXII server.
+const taxiiRoot = "intel"
+
+// registerTAXII mounts the TAXII 2.1 server (internal/intel/taxii) at
+// /taxii2/. TAXII clients authenticate with HTTP Basic (a user's e-mail
+// and password, throttled and audited as a sign-in) or an API token;
+// which collections a caller sees is the store's grants (StoreSource).
+func (s *Server) registerTAXII() error {
+	t, err := taxii.New(taxii.Options{
+		Title:       "Vigil threat intelligence",
+		Description: "STIX 2.1 collections shared by TLP through Vigil",
+		Roots: []taxii.APIRoot{{Name: taxiiRoot, Title: "Vigil intelligence",
+			Description: "Collections granted to the caller", MaxContentLength: int(s.Router.MaxBodyBytes())}},
+		Default: taxiiRoot,
+		Source:  taxii.StoreSource{Store: s.Intel},
+	})
+	if err != nil {
+		return err
+	}
+	s.Router.IdentifyWith("taxii", auth.MachineIdentifier{Auth: s.Auth, Via: "taxii"})
+	s.Router.OnUnauthenticated("taxii", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="Vigil TAXII", charset="UTF-8"`)
+		w.Header().Add("WWW-Authenticate", `Bearer realm="Vigil TAXII"`)
+		taxii.Fail(w, http.StatusUnauthorized, "Unauthorized", "send HTTP Basic credentials (your Vigil e-mail and password) or an API token as \"Authorization: Bearer vigil_…\"")
+	})
+	s.Router.OnFail("taxii", func(w http.ResponseWriter, r *http.Request, status int, detail, errID string) {
+		if errID != "" {
+			detail += " Error ID " + errID + "."
+		}
+		taxii.Fail(w, status, http.StatusText(status), detail)
+	})
+	for _, rt := range t.Routes() {
+		s.Router.Handle("taxii", rt.Method, rt.Pattern, httpd.Authenticated, rt.Summary, func(w http.ResponseWriter, r *http.Request, sc scope.Scope) {
+			t.ServeHTTP(w, r.WithContext(taxii.WithCaller(r.Context(), sc)))
+		})
+	}
+	return nil
+}
