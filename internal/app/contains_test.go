@@ -1,0 +1,17 @@
+package app
+
+import "testing"
+
+func TestContainsWordStart(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"id":"CS-01M973VM1P2MYQFJQ6NHC3RJZF"}`: false,
+		`{"org":"RJZ"}`:                          true,
+		`<td>RJZ01</td>`:                         true,
+		`RJZ at the start`:                       true,
+		`x3RJZ then "RJZ"`:                       true,
+	} {
+		if got := contains(body, "RJZ"); got != want {
+			t.Errorf("contains(%q) = %v", body, got)
+		}
+	}
+}
