@@ -37,9 +37,27 @@ func testNATSURL() string {
 func externalConfig(dbURL string) func(*config.Config) {
 	return func(c *config.Config) {
 		c.DatabaseURL = dbURL
-		c.NATSURL = testNATSURL()
+		useTestNATS(c)
 		c.AuditKey = deploymentKey(dbURL)
 	}
+}
+
+// useTestNATS points c at the test NATS server, in a namespace
+// (--nats-prefix) that follows from c's database: every process of one
+// test deployment shares it, and tests running at once on the one server
+// never share a stream, consumer or bucket — which they did before there
+// were prefixes, so that one test's server could take and reject
+// another's alerts (TestIssue15AlertToEscalationToPDF/postgres+nats
+// flaked in parallel runs).
+func useTestNATS(c *config.Config) {
+	c.NATSURL = testNATSURL()
+	c.NATSPrefix = testNATSPrefix(c.DatabaseURL)
+}
+
+// testNATSPrefix is the namespace of a test deployment on dbURL.
+func testNATSPrefix(dbURL string) string {
+	k := sha256.Sum256([]byte("NATS prefix for " + dbURL))
+	return "t" + hex.EncodeToString(k[:6])
 }
 
 // deploymentKey is a test deployment's audit key: the same for every
