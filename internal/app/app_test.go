@@ -64,6 +64,9 @@ func startWith(t testing.TB, mod func(*config.Config)) *Server {
 	if mod != nil {
 		mod(&cfg)
 	}
+	if cfg.NATSURL != "" && cfg.NATSPrefix != "" {
+		deleteNamespaceAtEnd(t, cfg.NATSURL, cfg.NATSPrefix)
+	}
 	s, err := Start(context.Background(), cfg, NewLogger(cfg, io.Discard))
 	if err != nil && cfg.NATSURL != "" && strings.Contains(err.Error(), "bus") {
 		testneed.Missing(t, "an external NATS with JetStream", err)

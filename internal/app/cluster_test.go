@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/bus"
 	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -52,6 +54,33 @@ func externalConfig(dbURL string) func(*config.Config) {
 func useTestNATS(c *config.Config) {
 	c.NATSURL = testNATSURL()
 	c.NATSPrefix = testNATSPrefix(c.DatabaseURL)
+}
+
+// namespacesToDelete are the test namespaces whose deletion is arranged.
+var namespacesToDelete sync.Map
+
+// deleteNamespaceAtEnd deletes the namespace's streams and buckets from
+// the shared NATS server when t ends, after every server of it started
+// later in t has closed: each deployment's EVENTS stream reserves its
+// size on the server, so namespaces left behind would soon exhaust it
+// ("insufficient storage resources").
+func deleteNamespaceAtEnd(t testing.TB, url, prefix string) {
+	if _, arranged := namespacesToDelete.LoadOrStore(prefix, true); arranged {
+		return
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		b, err := bus.Open(ctx, bus.Options{URL: url, Prefix: prefix, StartTimeout: 5 * time.Second})
+		if err != nil {
+			t.Errorf("delete NATS namespace %s: %v", prefix, err)
+			return
+		}
+		defer func() { _ = b.Close() }()
+		if _, err := b.DeleteNamespace(ctx); err != nil {
+			t.Errorf("delete NATS namespace %s: %v", prefix, err)
+		}
+	})
 }
 
 // testNATSPrefix is the namespace of a test deployment on dbURL.

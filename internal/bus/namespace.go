@@ -1,6 +1,8 @@
 package bus
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -94,4 +96,43 @@ func (n Namespace) Stream(cfg jetstream.StreamConfig) jetstream.StreamConfig {
 	}
 	cfg.Subjects = subjects
 	return cfg
+}
+
+// owns reports whether stream (a name on the server) belongs to the
+// namespace: its own streams, and those behind its key-value buckets
+// (KV_<bucket>) and object stores (OBJ_<bucket>).
+func (n Namespace) owns(stream string) bool {
+	if n == "" {
+		return false
+	}
+	p := string(n) + "-"
+	return strings.HasPrefix(stream, p) || strings.HasPrefix(stream, "KV_"+p) || strings.HasPrefix(stream, "OBJ_"+p)
+}
+
+// DeleteNamespace deletes every stream, and with them every consumer,
+// key-value bucket and object store, of the bus's namespace, and returns
+// their names: a deployment taken down, or a test's deployment after the
+// test. It refuses the empty namespace, whose names are not told apart
+// from anything else's on the server.
+func (b *Bus) DeleteNamespace(ctx context.Context) ([]string, error) {
+	if b.ns == "" {
+		return nil, errors.New("bus: delete namespace: there is no prefix (Options.Prefix), so nothing on the server is told apart as this deployment's")
+	}
+	var names []string
+	l := b.js.StreamNames(ctx)
+	for name := range l.Name() {
+		if b.ns.owns(name) {
+			names = append(names, name)
+		}
+	}
+	if err := l.Err(); err != nil {
+		return nil, fmt.Errorf("bus: delete namespace %s: list streams: %w", b.ns, err)
+	}
+	var errs []error
+	for _, name := range names {
+		if err := b.js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			errs = append(errs, fmt.Errorf("bus: delete namespace %s: stream %s: %w", b.ns, name, err))
+		}
+	}
+	return names, errors.Join(errs...)
 }

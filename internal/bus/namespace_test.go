@@ -2,7 +2,6 @@ package bus_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigil-health/vigil/internal/bus"
+	"github.com/vigil-health/vigil/internal/bus/bustest"
 	"github.com/vigil-health/vigil/internal/testneed"
 )
 
@@ -93,16 +93,12 @@ func TestNamespacesShareAServer(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		// Before the buses close (cleanups run last first): the shared
-		// server is left as it was.
+		// server is left as it was, also when the test fails early.
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 		defer cancel()
 		for _, x := range []*bus.Bus{a, b} {
-			ns := x.Namespace()
-			if err := x.JetStream().DeleteStream(ctx, ns.Name(stream)); err != nil {
-				t.Errorf("delete stream %s: %v", ns.Name(stream), err)
-			}
-			if err := x.JetStream().DeleteKeyValue(ctx, ns.Name(bucket)); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
-				t.Errorf("delete bucket %s: %v", ns.Name(bucket), err)
+			if _, err := x.DeleteNamespace(ctx); err != nil {
+				t.Errorf("delete namespace %s: %v", x.Namespace(), err)
 			}
 		}
 	})
@@ -222,5 +218,28 @@ func TestNamespacesShareAServer(t *testing.T) {
 	la, la2, lb := lead(a, "A"), lead(a2, "A2"), lead(b, "B")
 	if !la.Leader() || la2.Leader() || !lb.Leader() {
 		t.Errorf("leaders: A %v, A2 %v, B %v; want A and B (one per namespace), not A2", la.Leader(), la2.Leader(), lb.Leader())
+	}
+	for _, l := range []*bus.Lease{la, la2, lb} {
+		_ = l.Close()
+	}
+
+	// Taking A's deployment down deletes its stream and bucket, and
+	// nothing of B's.
+	deleted, err := a.DeleteNamespace(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(deleted)
+	if want := []string{"KV_" + pa + "-" + bucket, pa + "-" + stream}; !slices.Equal(deleted, want) {
+		t.Errorf("A's namespace deleted %q, want %q", deleted, want)
+	}
+	for _, name := range []string{pb + "-" + stream, "KV_" + pb + "-" + bucket} {
+		if _, err := b.JetStream().Stream(ctx, name); err != nil {
+			t.Errorf("B's %s after deleting A's namespace: %v", name, err)
+		}
+	}
+	// The empty namespace is everyone's: it cannot be deleted.
+	if _, err := bustest.Run(t).DeleteNamespace(ctx); err == nil {
+		t.Error("DeleteNamespace without a prefix succeeded")
 	}
 }
