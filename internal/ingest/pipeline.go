@@ -257,7 +257,7 @@ func ensureEventStream(ctx context.Context, js jetstream.JetStream, ns bus.Names
 	for {
 		_, err := js.CreateOrUpdateStream(ctx, ns.Stream(EventStreamConfig(o)))
 		var apiErr *jetstream.APIError
-		if err == nil || !defaultSize || !errors.As(err, &apiErr) || apiErr.ErrorCode != jsErrCodeStorageResources || o.MaxBytes/2 < minStreamBytes {
+		if err == nil || !defaultSize || !errors.As(err, &apiErr) || !noRoom(apiErr) || o.MaxBytes/2 < minStreamBytes {
 			if err != nil {
 				return fmt.Errorf("ingest publisher: ensure stream %s (%d MiB): %w", ns.Name(EventStream), o.MaxBytes>>20, err)
 			}
@@ -272,8 +272,19 @@ func ensureEventStream(ctx context.Context, js jetstream.JetStream, ns bus.Names
 }
 
 // jsErrCodeStorageResources is JetStream's "insufficient storage
-// resources available".
-const jsErrCodeStorageResources = 10047
+// resources available"; on a cluster the same shortage is
+// jsErrCodeNoPeers, "no suitable peers for placement, insufficient
+// storage" (no replica has the room).
+const (
+	jsErrCodeStorageResources = 10047
+	jsErrCodeNoPeers          = 10005
+)
+
+// noRoom reports whether err says the stream's size does not fit.
+func noRoom(err *jetstream.APIError) bool {
+	return err.ErrorCode == jsErrCodeStorageResources ||
+		err.ErrorCode == jsErrCodeNoPeers && strings.Contains(err.Description, "insufficient storage")
+}
 
 // Publish publishes evs and returns once JetStream has stored all of
 // them, waiting for in-flight room when other batches hold it. Every
