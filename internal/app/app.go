@@ -175,7 +175,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, mode Migrate
 	}
 	// Before the store closes: a CLI command tells running servers what it
 	// changed (a server announces at once, on its own bus).
-	a.closers = append(a.closers, func() error { a.changes.flush(a.DB, a.Config.NATSURL); return nil })
+	a.closers = append(a.closers, func() error { a.changes.flush(a.DB, a.Config.NATSURL, a.Config.NATSPrefix); return nil })
 	return a, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -27,14 +26,12 @@ func startEmbedded(t testing.TB) *Server { return startWith(t, nil) }
 
 // startExternal runs on the real external engines a national deployment
 // uses: PostgreSQL (a fresh schema) and the NATS JetStream server on
-// loopback (VIGIL_TEST_NATS_URL, default nats://127.0.0.1:4222).
+// loopback (VIGIL_TEST_NATS_URL, default nats://127.0.0.1:4222), in a
+// namespace of the database's own (useTestNATS).
 func startExternal(t testing.TB) *Server {
 	return startWith(t, func(c *config.Config) {
 		c.DatabaseURL = storetest.PostgresSchemaURL(t)
-		c.NATSURL = os.Getenv("VIGIL_TEST_NATS_URL")
-		if c.NATSURL == "" {
-			c.NATSURL = "nats://127.0.0.1:4222"
-		}
+		useTestNATS(c)
 	})
 }
 
@@ -51,10 +48,7 @@ func enginesWith(t *testing.T, mod func(*config.Config), fn func(t *testing.T, s
 		fn(t, func(t testing.TB) *Server {
 			return startWith(t, func(c *config.Config) {
 				c.DatabaseURL = storetest.PostgresSchemaURL(t)
-				c.NATSURL = os.Getenv("VIGIL_TEST_NATS_URL")
-				if c.NATSURL == "" {
-					c.NATSURL = "nats://127.0.0.1:4222"
-				}
+				useTestNATS(c)
 				mod(c)
 			})
 		})
@@ -69,6 +63,9 @@ func startWith(t testing.TB, mod func(*config.Config)) *Server {
 	cfg.LogLevel = "warn"
 	if mod != nil {
 		mod(&cfg)
+	}
+	if cfg.NATSURL != "" && cfg.NATSPrefix != "" {
+		deleteNamespaceAtEnd(t, cfg.NATSURL, cfg.NATSPrefix)
 	}
 	s, err := Start(context.Background(), cfg, NewLogger(cfg, io.Discard))
 	if err != nil && cfg.NATSURL != "" && strings.Contains(err.Error(), "bus") {

@@ -55,7 +55,8 @@ func TestAuditHeadPublished(t *testing.T) { engines(t, testAuditHeadPublished) }
 func testAuditHeadPublished(t *testing.T, start func(testing.TB) *Server) {
 	s := start(t)
 	ctx := context.Background()
-	sub, err := s.Bus.Conn().SubscribeSync(AuditHeadSubject)
+	// The raw connection sees the server's subject: in the namespace.
+	sub, err := s.Bus.Conn().SubscribeSync(s.Bus.Namespace().Subject(AuditHeadSubject))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +79,11 @@ func testAuditHeadPublished(t *testing.T, start func(testing.TB) *Server) {
 		t.Errorf("head message %+v, want %+v", m, want)
 	}
 	// The stream keeps it for a collector that was not listening.
-	stream, err := s.Bus.JetStream().Stream(ctx, "AUDIT_HEAD")
+	stream, err := s.Bus.JetStream().Stream(ctx, s.Bus.Namespace().Name("AUDIT_HEAD"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stream.GetLastMsgForSubject(ctx, AuditHeadSubject); err != nil {
+	if _, err := stream.GetLastMsgForSubject(ctx, s.Bus.Namespace().Subject(AuditHeadSubject)); err != nil {
 		t.Errorf("AUDIT_HEAD holds no head: %v", err)
 	}
 

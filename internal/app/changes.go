@@ -130,7 +130,7 @@ func (c *changes) listen(ctx context.Context, db *store.DB, b *bus.Bus, onNotice
 // when it is configured with an external NATS. It never fails the
 // command: the change is committed, and servers see it at their next
 // check anyway.
-func (c *changes) flush(db *store.DB, natsURL string) {
+func (c *changes) flush(db *store.DB, natsURL, natsPrefix string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.bus != nil || len(c.pending) == 0 {
@@ -147,7 +147,7 @@ func (c *changes) flush(db *store.DB, natsURL string) {
 		c.log.Warn("running servers not told of the change; they see it within a few seconds", "err", err)
 		return
 	}
-	b, err := bus.Open(ctx, bus.Options{URL: natsURL, StartTimeout: 3 * time.Second, Logger: c.log})
+	b, err := bus.Open(ctx, bus.Options{URL: natsURL, Prefix: natsPrefix, StartTimeout: 3 * time.Second, Logger: c.log})
 	if err != nil {
 		c.log.Warn("running servers not told of the change; they see it within a few seconds", "err", err)
 		return

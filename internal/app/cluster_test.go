@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/auth"
+	"github.com/vigil-health/vigil/internal/bus"
 	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -37,9 +39,54 @@ func testNATSURL() string {
 func externalConfig(dbURL string) func(*config.Config) {
 	return func(c *config.Config) {
 		c.DatabaseURL = dbURL
-		c.NATSURL = testNATSURL()
+		useTestNATS(c)
 		c.AuditKey = deploymentKey(dbURL)
 	}
+}
+
+// useTestNATS points c at the test NATS server, in a namespace
+// (--nats-prefix) that follows from c's database: every process of one
+// test deployment shares it, and tests running at once on the one server
+// never share a stream, consumer or bucket — which they did before there
+// were prefixes, so that one test's server could take and reject
+// another's alerts (TestIssue15AlertToEscalationToPDF/postgres+nats
+// flaked in parallel runs).
+func useTestNATS(c *config.Config) {
+	c.NATSURL = testNATSURL()
+	c.NATSPrefix = testNATSPrefix(c.DatabaseURL)
+}
+
+// namespacesToDelete are the test namespaces whose deletion is arranged.
+var namespacesToDelete sync.Map
+
+// deleteNamespaceAtEnd deletes the namespace's streams and buckets from
+// the shared NATS server when t ends, after every server of it started
+// later in t has closed: each deployment's EVENTS stream reserves its
+// size on the server, so namespaces left behind would soon exhaust it
+// ("insufficient storage resources").
+func deleteNamespaceAtEnd(t testing.TB, url, prefix string) {
+	if _, arranged := namespacesToDelete.LoadOrStore(prefix, true); arranged {
+		return
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		b, err := bus.Open(ctx, bus.Options{URL: url, Prefix: prefix, StartTimeout: 5 * time.Second})
+		if err != nil {
+			t.Errorf("delete NATS namespace %s: %v", prefix, err)
+			return
+		}
+		defer func() { _ = b.Close() }()
+		if _, err := b.DeleteNamespace(ctx); err != nil {
+			t.Errorf("delete NATS namespace %s: %v", prefix, err)
+		}
+	})
+}
+
+// testNATSPrefix is the namespace of a test deployment on dbURL.
+func testNATSPrefix(dbURL string) string {
+	k := sha256.Sum256([]byte("NATS prefix for " + dbURL))
+	return "t" + hex.EncodeToString(k[:6])
 }
 
 // deploymentKey is a test deployment's audit key: the same for every

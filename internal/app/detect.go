@@ -187,7 +187,7 @@ func (s *Server) startDetection(ctx context.Context) error {
 			return nil
 		}
 		stop, err := events.ConsumeWith(cctx, s.Bus.JetStream(), events.ConsumerOptions{
-			Stream: ingest.EventStream, Durable: DetectDurable, DecodeFields: true, Logger: s.Log.With("component", "detection"),
+			Stream: ingest.EventStream, Durable: DetectDurable, Namespace: s.Bus.Namespace(), DecodeFields: true, Logger: s.Log.With("component", "detection"),
 		}, func(ctx context.Context, evs []events.Event) error { return s.detect(ctx, d, evs) })
 		if err != nil {
 			return err

@@ -107,7 +107,8 @@ func benchLiveDetection(b *testing.B, withRules bool, rulesDir string, line func
 	}
 	js := s.Bus.JetStream()
 	pending := func(durable string) uint64 {
-		c, err := js.Consumer(ctx, ingest.EventStream, durable)
+		ns := s.Bus.Namespace()
+		c, err := js.Consumer(ctx, ns.Name(ingest.EventStream), ns.Name(durable))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -39,7 +39,7 @@ const ESPrefix = "/es"
 func (s *Server) startIngest(ctx context.Context) error {
 	cfg := s.Config
 	o := ingest.ServiceOptions{
-		Conn: s.Bus.Conn(), Root: org.RootCode, MapFile: cfg.IngestMap, O365Config: cfg.O365Config,
+		Conn: s.Bus.Conn(), Namespace: s.Bus.Namespace(), Root: org.RootCode, MapFile: cfg.IngestMap, O365Config: cfg.O365Config,
 		SyslogUDP: cfg.SyslogUDP, SyslogTCP: cfg.SyslogTCP, SyslogTLS: cfg.SyslogTLS, RELP: cfg.RELP, NetFlow: cfg.NetFlow,
 		Authenticate: s.ingestSender, Logger: s.Log.With("component", "ingest"), Now: s.Now,
 		KnownOrg: s.knownOrg,
@@ -55,7 +55,7 @@ func (s *Server) startIngest(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stopStore, err := events.Consume(ctx, s.Bus.JetStream(), s.Events, events.ConsumerOptions{Stream: ingest.EventStream, Logger: s.Log.With("component", "events")})
+	stopStore, err := events.Consume(ctx, s.Bus.JetStream(), s.Events, events.ConsumerOptions{Stream: ingest.EventStream, Namespace: s.Bus.Namespace(), Logger: s.Log.With("component", "events")})
 	if err != nil {
 		return errors.Join(err, svc.Close())
 	}
@@ -102,11 +102,11 @@ func (s *Server) startIngestHealth(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	js := s.Bus.JetStream()
+	js, ns := s.Bus.JetStream(), s.Bus.Namespace()
 	h, err := ingest.NewHealth(ingest.HealthOptions{
 		Metrics: s.Ingest.Metrics(), Publisher: s.Ingest.Publisher(), Root: org.RootCode, Paths: s.Orgs.Paths,
 		Lag: func(ctx context.Context) (ingest.Lag, error) {
-			c, err := js.Consumer(ctx, ingest.EventStream, events.DefaultDurable)
+			c, err := js.Consumer(ctx, ns.Name(ingest.EventStream), ns.Name(events.DefaultDurable))
 			if err != nil {
 				return ingest.Lag{}, err
 			}

@@ -50,7 +50,8 @@ func TestServersOnANATSCluster(t *testing.T) {
 	ctx := context.Background()
 
 	js := a.Bus.JetStream()
-	for _, name := range []string{ingest.EventStream, cases.AlertStream, notify.EventStream, "AUDIT_HEAD", "KV_" + LeaderBucket} {
+	ns := a.Bus.Namespace() // the names on the server
+	for _, name := range []string{ns.Name(ingest.EventStream), ns.Name(cases.AlertStream), ns.Name(notify.EventStream), ns.Name("AUDIT_HEAD"), "KV_" + ns.Name(LeaderBucket)} {
 		s, err := js.Stream(ctx, name)
 		if err != nil {
 			t.Fatalf("stream %s: %v", name, err)

@@ -80,7 +80,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 			err = errors.Join(err, s.Close())
 		}
 	}()
-	s.Bus, err = bus.Open(ctx, bus.Options{DataDir: cfg.DataDir, URL: cfg.NATSURL, SyncAlways: cfg.NATSSyncAlways, Replicas: cfg.NATSReplicas, Logger: log.With("component", "bus")})
+	s.Bus, err = bus.Open(ctx, bus.Options{DataDir: cfg.DataDir, URL: cfg.NATSURL, SyncAlways: cfg.NATSSyncAlways, Replicas: cfg.NATSReplicas, Prefix: cfg.NATSPrefix, Logger: log.With("component", "bus")})
 	if err != nil {
 		return s, err
 	}

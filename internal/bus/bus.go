@@ -78,6 +78,14 @@ type Options struct {
 	// stream fails. The embedded server is one server: only 1.
 	Replicas int
 
+	// Prefix is the deployment's namespace on a shared NATS server
+	// (Namespace): every stream, durable consumer, key-value bucket and
+	// subject Vigil uses gets it, so deployments or test runs with
+	// different prefixes on one server never see each other's messages.
+	// Empty (the default) keeps the names unprefixed, as before there
+	// was a prefix. Letters, digits and _ only, at most MaxPrefix.
+	Prefix string
+
 	// StartTimeout bounds Open: the embedded server becoming ready, or the
 	// connection to the external server plus its JetStream check. Zero
 	// means DefaultStartTimeout. A deadline on Open's context shortens it.
@@ -105,6 +113,9 @@ func (o *Options) validate() error {
 	}
 	if o.Replicas == 0 {
 		o.Replicas = 1
+	}
+	if err := ValidatePrefix(o.Prefix); err != nil {
+		return fmt.Errorf("bus: Options.Prefix: %w", err)
 	}
 	if strings.TrimSpace(o.URL) == "" {
 		if o.Replicas > 1 {
@@ -180,6 +191,7 @@ type Bus struct {
 	js  jetstream.JetStream
 
 	replicas int
+	ns       Namespace
 
 	// connClosed is closed by the connection's ClosedHandler, which nats.go
 	// calls once the drain has finished.
@@ -207,6 +219,7 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 		log:        opts.Logger,
 		connClosed: make(chan struct{}),
 		replicas:   opts.Replicas,
+		ns:         Namespace(opts.Prefix),
 	}
 	var err error
 	if strings.TrimSpace(opts.URL) == "" {
@@ -373,11 +386,17 @@ func (b *Bus) close() error {
 }
 
 // JetStream returns the JetStream context for what this package does not
-// wrap (stream info, key-value, direct gets).
+// wrap (stream info, key-value, direct gets). Names used on it are the
+// server's: put them in Namespace() first.
 func (b *Bus) JetStream() jetstream.JetStream { return b.js }
 
 // Conn returns the underlying connection, e.g. for core NATS request-reply.
+// Subjects used on it are the server's: put them in Namespace() first.
 func (b *Bus) Conn() *nats.Conn { return b.nc }
+
+// Namespace is the deployment's namespace (Options.Prefix), which this
+// package's methods apply to the names and subjects they are given.
+func (b *Bus) Namespace() Namespace { return b.ns }
 
 // Embedded reports whether the bus runs its own server rather than using an
 // external one.
@@ -402,10 +421,12 @@ func (b *Bus) Replicas() int { return b.replicas }
 // every process can declare the streams it needs at start-up. A cfg
 // without Replicas gets the bus's (Options.Replicas): a stream created
 // with one replica is scaled up when the servers restart with more.
+// cfg's name and subjects are put in the bus's Namespace.
 func (b *Bus) EnsureStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
 	if cfg.Replicas == 0 {
 		cfg.Replicas = b.replicas
 	}
+	cfg = b.ns.Stream(cfg)
 	s, err := b.js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
 		if cfg.Replicas > 1 {
@@ -422,8 +443,10 @@ func (b *Bus) EnsureStream(ctx context.Context, cfg jetstream.StreamConfig) (jet
 // JetStream drops a second message with the same ID within the stream's
 // Duplicates window (two minutes by default), so a retried publish stores
 // nothing twice. Outside that window only idempotent consumers prevent
-// duplicates, hence msgID should be the message's stable ID.
+// duplicates, hence msgID should be the message's stable ID. subject is
+// put in the bus's Namespace.
 func (b *Bus) Publish(ctx context.Context, subject string, data []byte, msgID string) error {
+	subject = b.ns.Subject(subject)
 	var opts []jetstream.PublishOpt
 	if msgID != "" {
 		opts = append(opts, jetstream.WithMsgID(msgID))
@@ -445,6 +468,7 @@ func (b *Bus) Publish(ctx context.Context, subject string, data []byte, msgID st
 // catches up at its own periodic check). Anything that must not be lost
 // goes through Publish instead.
 func (b *Bus) Notify(subject string, data []byte) error {
+	subject = b.ns.Subject(subject)
 	if err := b.nc.Publish(subject, data); err != nil {
 		return fmt.Errorf("bus: notify %s: %w", subject, err)
 	}
@@ -453,9 +477,12 @@ func (b *Bus) Notify(subject string, data []byte) error {
 
 // Subscribe calls fn for every core NATS message on subject (wildcards
 // allowed), one at a time, until stop is called or the bus closes. fn must
-// be quick: it runs on the subscription's delivery goroutine.
+// be quick: it runs on the subscription's delivery goroutine. subject is
+// put in the bus's Namespace, and fn is given each message's subject as
+// its publisher named it (Namespace.Local).
 func (b *Bus) Subscribe(subject string, fn func(subject string, data []byte)) (stop func(), err error) {
-	sub, err := b.nc.Subscribe(subject, func(m *nats.Msg) { fn(m.Subject, m.Data) })
+	subject = b.ns.Subject(subject)
+	sub, err := b.nc.Subscribe(subject, func(m *nats.Msg) { fn(b.ns.Local(m.Subject), m.Data) })
 	if err != nil {
 		return nil, fmt.Errorf("bus: subscribe %s: %w", subject, err)
 	}
@@ -529,9 +556,19 @@ func nakDelay(delivered uint64) time.Duration {
 // stop waits for a running handler to return; do not call it from inside
 // the handler. Messages fetched but not yet handled when it stops are
 // redelivered after the consumer's AckWait (30 s by default).
+//
+// stream and durable are put in the bus's Namespace, and the handler sees
+// each message's subject as its publisher named it (Namespace.Local).
 func (b *Bus) Consume(ctx context.Context, stream, durable string, handler Handler) (stop func(), err error) {
 	if stream == "" || durable == "" || handler == nil {
 		return nil, errors.New("bus: consume: stream, durable and handler are required")
+	}
+	stream, durable = b.ns.Name(stream), b.ns.Name(durable)
+	if b.ns != "" {
+		inner := handler
+		handler = func(ctx context.Context, msg jetstream.Msg) error {
+			return inner(ctx, localMsg{msg, b.ns.Local(msg.Subject())})
+		}
 	}
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
 		Durable:   durable,
@@ -623,6 +660,15 @@ func handle(ctx context.Context, log *slog.Logger, handler Handler, msg jetstrea
 	}
 	return true
 }
+
+// localMsg is a message whose Subject is the one its publisher named,
+// outside the namespace.
+type localMsg struct {
+	jetstream.Msg
+	subject string
+}
+
+func (m localMsg) Subject() string { return m.subject }
 
 // serverLogger adapts the embedded server's printf-style logger to slog and
 // keeps its last fatal message, which explains a failed start-up.

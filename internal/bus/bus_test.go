@@ -411,6 +411,9 @@ func TestBadOptions(t *testing.T) {
 		{"bad second server", bus.Options{URL: "nats://a:4222, ftp://b:4222"}, "Options.URL"},
 		{"bad URL with password", bus.Options{URL: "nats://vigil:s3cret@127.0.0.1:port"}, "Options.URL"},
 		{"SyncAlways with URL", bus.Options{URL: "nats://127.0.0.1:4222", SyncAlways: true}, "Options.SyncAlways"},
+		{"prefix with a dot", bus.Options{URL: "nats://127.0.0.1:4222", Prefix: "a.b"}, "Options.Prefix"},
+		{"prefix with a dash", bus.Options{DataDir: t.TempDir(), Prefix: "a-b"}, "Options.Prefix"},
+		{"prefix too long", bus.Options{DataDir: t.TempDir(), Prefix: strings.Repeat("p", bus.MaxPrefix+1)}, "Options.Prefix"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,9 +44,9 @@ import (
 
 // LeaseOptions configures Bus.Lead.
 type LeaseOptions struct {
-	// Bucket is the key-value bucket holding leases; created (with
-	// Options.Replicas replicas and TTL as its entries' age limit) if
-	// missing. Every process contending must use the same TTL, since it
+	// Bucket is the key-value bucket holding leases (put in the bus's
+	// Namespace); created (with Options.Replicas replicas and TTL as its
+	// entries' age limit) if missing. Every process contending must use the same TTL, since it
 	// is the bucket's.
 	Bucket string
 	// Key names the duty, e.g. the deployment's identity: processes with
@@ -94,8 +94,9 @@ func (b *Bus) Lead(ctx context.Context, opts LeaseOptions) (*Lease, error) {
 	if log == nil {
 		log = b.log
 	}
+	bucket := b.ns.Name(opts.Bucket)
 	kv, err := b.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      opts.Bucket,
+		Bucket:      bucket,
 		Description: "Leases on duties that run on one Vigil server at a time",
 		TTL:         opts.TTL,
 		History:     1,
@@ -103,7 +104,7 @@ func (b *Bus) Lead(ctx context.Context, opts LeaseOptions) (*Lease, error) {
 		Replicas:    b.replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bus: lease bucket %s: %w", opts.Bucket, err)
+		return nil, fmt.Errorf("bus: lease bucket %s: %w", bucket, err)
 	}
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l := &Lease{kv: kv, opts: opts, log: log.With("lease", opts.Key, "holder", opts.Holder), cancel: cancel, done: make(chan struct{})}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/vigil-health/vigil/internal/bus"
 )
 
 // Config is every setting of a Vigil process.
@@ -38,6 +40,12 @@ type Config struct {
 	// each of Vigil's streams and key-value buckets (1 to 5; 3 survives
 	// the loss of one server). Only 1 with the embedded server.
 	NATSReplicas int
+	// NATSPrefix is the deployment's namespace on a NATS server it shares
+	// with other deployments (or test runs): every stream, durable
+	// consumer, key-value bucket and subject gets it (bus.Namespace).
+	// Empty, the default, keeps the names a deployment had before there
+	// was a prefix.
+	NATSPrefix string
 	// LeaderLease is how long the servers' leader holds its lease on the
 	// duties that run once per deployment without renewing it: how long a
 	// dead leader's duties wait for another server (docs/deployment.md).
@@ -176,6 +184,7 @@ func (c *Config) settings() []setting {
 		{flag: "auto-migrate", env: "VIGIL_AUTO_MIGRATE", help: "apply pending database migrations at start-up", boolean: &c.AutoMigrate},
 		{flag: "nats-sync-always", env: "VIGIL_NATS_SYNC_ALWAYS", help: "fsync every JetStream write (survives power loss, slower)", boolean: &c.NATSSyncAlways},
 		{flag: "nats-replicas", env: "VIGIL_NATS_REPLICAS", help: "servers of the external NATS cluster holding each stream (1 to 5; 3 survives losing one)", integer: &c.NATSReplicas},
+		{flag: "nats-prefix", env: "VIGIL_NATS_PREFIX", help: "this deployment's namespace on a shared NATS server: prefix of every stream, consumer, bucket and subject (letters, digits, _; empty for none)", str: &c.NATSPrefix},
 		{flag: "leader-lease", env: "VIGIL_LEADER_LEASE", help: "how long a dead server's once-per-deployment duties (clocks, retention) wait before another server takes them, e.g. 15s", str: &c.LeaderLease},
 		{flag: "log-level", env: "VIGIL_LOG_LEVEL", help: "debug, info, warn, error, or auto: warn on a terminal, info otherwise", str: &c.LogLevel},
 		{flag: "log-format", env: "VIGIL_LOG_FORMAT", help: "text or json", str: &c.LogFormat},
@@ -292,6 +301,9 @@ func (c *Config) Validate() error {
 		bad("nats-replicas", "want 1 to 5 (3 for a three-server NATS cluster)")
 	case c.NATSReplicas > 1 && c.NATSURL == "":
 		bad("nats-replicas", "the embedded NATS server is one server: more than 1 needs --nats naming a cluster")
+	}
+	if err := bus.ValidatePrefix(c.NATSPrefix); err != nil {
+		bad("nats-prefix", "%s", err)
 	}
 	if _, err := c.LeaderLeaseDuration(); err != nil {
 		bad("leader-lease", "%s", err)

@@ -167,7 +167,15 @@ func TestClusterSettings(t *testing.T) {
 	if c, err := load("--nats", "nats://a:4222,nats://b:4222,nats://c:4222", "--nats-replicas", "3", "--leader-lease", "5s"); err != nil || c.NATSReplicas != 3 {
 		t.Errorf("a cluster of three = %d, %v", c.NATSReplicas, err)
 	}
+	if c, err := load("--nats", "nats://a:4222", "--nats-prefix", "staging_2"); err != nil || c.NATSPrefix != "staging_2" {
+		t.Errorf("--nats-prefix staging_2 = %q, %v", c.NATSPrefix, err)
+	}
+	if c, err := load(); err != nil || c.NATSPrefix != "" {
+		t.Errorf("default prefix = %q, %v; want none, so a deployment keeps its streams", c.NATSPrefix, err)
+	}
 	for _, args := range [][]string{
+		{"--nats-prefix", "prod.eu"},
+		{"--nats-prefix", "prod-eu"},
 		{"--nats-replicas", "3"}, // embedded: one server
 		{"--nats", "nats://a:4222", "--nats-replicas", "0"},
 		{"--nats", "nats://a:4222", "--nats-replicas", "7"},

@@ -25,6 +25,8 @@ import (
 //
 // The server is VIGIL_TEST_CLICKHOUSE_URL's, or one started for the test
 // (data under the test's temporary directory, removed at the end).
+// VIGIL_EVENTS_SCALE_MIX=national replays TestScale's national mix in
+// time order, the same events as TestScale builds with it.
 // VIGIL_EVENTS_SCALE_BATCH sets the batch (default 5,000, as TestScale);
 // VIGIL_EVENTS_SCALE_CH_URL names a server and database to keep the events
 // in (http://127.0.0.1:8123/?database=scale), so that the queries can be
@@ -74,7 +76,13 @@ func TestScaleClickHouse(t *testing.T) {
 	if b, _ := strconv.Atoi(os.Getenv("VIGIL_EVENTS_SCALE_BATCH")); b > 0 {
 		batch = b
 	}
+	mix := os.Getenv("VIGIL_EVENTS_SCALE_MIX")
 	o := GenerateOptions{Count: n, Orgs: orgs, End: end, Span: 7 * 24 * time.Hour, Seed: 42, Batch: batch}
+	if mix == "national" {
+		// In time order, as TestScale builds the national mix, so that
+		// both stores hold the same events.
+		o.Ordered = true
+	}
 	// Appending is timed apart from generating: the generator is the
 	// same for every store (and here takes under 1 % of the time).
 	var el time.Duration
@@ -98,8 +106,8 @@ func TestScaleClickHouse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("FIGURE append clickhouse: %d events in %v appending (%v with generating) = %.0f events/s (batch %d, %d samples)",
-			n, el.Round(time.Millisecond), time.Since(st).Round(time.Millisecond), float64(n)/el.Seconds(), batch, len(sm))
+		t.Logf("FIGURE append clickhouse: %d events in %v appending (%v with generating) = %.0f events/s (batch %d, %d samples, mix %q)",
+			n, el.Round(time.Millisecond), time.Since(st).Round(time.Millisecond), float64(n)/el.Seconds(), batch, len(sm), mix)
 	}
 	var parts struct {
 		P, R, B int64

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/vigil-health/vigil/internal/bus"
 	"github.com/vigil-health/vigil/internal/flatjson"
 )
 
@@ -37,6 +38,9 @@ type ConsumerOptions struct {
 	Stream string
 	// Durable is the consumer's name (default DefaultDurable).
 	Durable string
+	// Namespace is the deployment's on the bus (bus.Bus.Namespace()):
+	// Stream and Durable are named in it.
+	Namespace bus.Namespace
 	// Batch is how many messages a fetch asks for (default 1000).
 	Batch int
 	// MaxBytes bounds a fetch's messages together (default
@@ -103,6 +107,7 @@ func ConsumeWith(ctx context.Context, js jetstream.JetStream, o ConsumerOptions,
 	// events, appended in well under a second), so AckWait still leaves
 	// a wide margin, and 32 fetches of 1,000 messages stay the most a
 	// consumer can hold unacknowledged.
+	o.Stream, o.Durable = o.Namespace.Name(o.Stream), o.Namespace.Name(o.Durable)
 	cons, err := js.CreateOrUpdateConsumer(ctx, o.Stream, jetstream.ConsumerConfig{
 		Durable:       o.Durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/vigil-health/vigil/internal/bus"
 	"github.com/vigil-health/vigil/internal/events"
 )
 
@@ -88,6 +89,9 @@ type O365Options struct {
 	Config *O365Config
 	// Conn is the bus's connection, for the cursor bucket. Required.
 	Conn *nats.Conn
+	// Namespace is the deployment's on the bus (bus.Bus.Namespace()):
+	// the cursor bucket is named in it.
+	Namespace bus.Namespace
 	// Replicas of the cursor bucket (1 when 0), as the EVENTS stream's.
 	Replicas int
 	// Publisher, Normaliser and Metrics are the ingest service's.
@@ -198,14 +202,14 @@ func NewO365Poller(ctx context.Context, o O365Options) (*O365Poller, error) {
 		return nil, fmt.Errorf("ingest o365: JetStream: %w", err)
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      O365CursorBucket,
+		Bucket:      o.Namespace.Name(O365CursorBucket),
 		Description: "Microsoft 365 / Entra ID poller cursors, one per tenant and content type",
 		History:     1,
 		Storage:     jetstream.FileStorage,
 		Replicas:    o.Replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ingest o365: cursor bucket %s: %w", O365CursorBucket, err)
+		return nil, fmt.Errorf("ingest o365: cursor bucket %s: %w", o.Namespace.Name(O365CursorBucket), err)
 	}
 	p := &O365Poller{o: o, cfg: o.Config, kv: kv, log: o.Logger.With("listener", ListenerO365)}
 	for _, t := range o.Config.Tenants {
@@ -640,7 +644,7 @@ func (t *o365Tenant) loadCursor(ctx context.Context, stream string) (*o365Cursor
 		return nil, fmt.Errorf("read the cursor: %w", err)
 	}
 	if err := json.Unmarshal(e.Value(), c); err != nil {
-		return nil, fmt.Errorf("the cursor %s in bucket %s is not readable (delete the key to start again from initial_lookback): %w", e.Key(), O365CursorBucket, err)
+		return nil, fmt.Errorf("the cursor %s in bucket %s is not readable (delete the key to start again from initial_lookback): %w", e.Key(), t.p.o.Namespace.Name(O365CursorBucket), err)
 	}
 	if c.Seen == nil {
 		c.Seen = map[string]time.Time{}

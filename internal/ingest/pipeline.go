@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/vigil-health/vigil/internal/bus"
 	"github.com/vigil-health/vigil/internal/events"
 )
 
@@ -169,6 +170,9 @@ const (
 type PublisherOptions struct {
 	// Conn is the NATS connection (bus.Bus.Conn()). Required.
 	Conn *nats.Conn
+	// Namespace is the deployment's (bus.Bus.Namespace()): the stream
+	// and subjects are named in it.
+	Namespace bus.Namespace
 	// Stream are the EVENTS stream's limits.
 	Stream StreamOptions
 	// MaxInFlight bounds events published but not yet acknowledged
@@ -192,6 +196,7 @@ type PublisherOptions struct {
 // It is safe for concurrent use by every listener.
 type Publisher struct {
 	js         jetstream.JetStream
+	ns         bus.Namespace
 	sem        *semaphore.Weighted
 	max        int64
 	ackTimeout time.Duration
@@ -229,11 +234,11 @@ func NewPublisher(ctx context.Context, opts PublisherOptions) (*Publisher, error
 	if err != nil {
 		return nil, fmt.Errorf("ingest publisher: JetStream: %w", err)
 	}
-	if err := ensureEventStream(ctx, js, opts.Stream, defaultSize, opts.Logger); err != nil {
+	if err := ensureEventStream(ctx, js, opts.Namespace, opts.Stream, defaultSize, opts.Logger); err != nil {
 		return nil, err
 	}
 	return &Publisher{
-		js: js, sem: semaphore.NewWeighted(int64(opts.MaxInFlight)), max: int64(opts.MaxInFlight),
+		js: js, ns: opts.Namespace, sem: semaphore.NewWeighted(int64(opts.MaxInFlight)), max: int64(opts.MaxInFlight),
 		ackTimeout: opts.AckTimeout, metrics: opts.Metrics,
 	}, nil
 }
@@ -248,13 +253,13 @@ const minStreamBytes = 1 << 30
 // default 50 GiB does not fit a smaller disk: with the default size the
 // stream is halved until it fits, down to minStreamBytes, and the log says
 // so; a size that was asked for is kept or refused.
-func ensureEventStream(ctx context.Context, js jetstream.JetStream, o StreamOptions, defaultSize bool, log *slog.Logger) error {
+func ensureEventStream(ctx context.Context, js jetstream.JetStream, ns bus.Namespace, o StreamOptions, defaultSize bool, log *slog.Logger) error {
 	for {
-		_, err := js.CreateOrUpdateStream(ctx, EventStreamConfig(o))
+		_, err := js.CreateOrUpdateStream(ctx, ns.Stream(EventStreamConfig(o)))
 		var apiErr *jetstream.APIError
-		if err == nil || !defaultSize || !errors.As(err, &apiErr) || !noRoomFor(apiErr) || o.MaxBytes/2 < minStreamBytes {
+		if err == nil || !defaultSize || !errors.As(err, &apiErr) || !noRoom(apiErr) || o.MaxBytes/2 < minStreamBytes {
 			if err != nil {
-				return fmt.Errorf("ingest publisher: ensure stream %s (%d MiB): %w", EventStream, o.MaxBytes>>20, err)
+				return fmt.Errorf("ingest publisher: ensure stream %s (%d MiB): %w", ns.Name(EventStream), o.MaxBytes>>20, err)
 			}
 			return nil
 		}
@@ -266,19 +271,17 @@ func ensureEventStream(ctx context.Context, js jetstream.JetStream, o StreamOpti
 	}
 }
 
-// JetStream's errors for a stream too large for the disk: a single
-// server's "insufficient storage resources available", and a cluster's
-// "no suitable peers for placement" when the peers lack the room (the
-// same code also means too few peers, or none with the tags asked for,
-// which a smaller stream does not cure).
+// jsErrCodeStorageResources is JetStream's "insufficient storage
+// resources available"; on a cluster the same shortage is
+// jsErrCodeNoPeers, "no suitable peers for placement, insufficient
+// storage" (no replica has the room).
 const (
 	jsErrCodeStorageResources = 10047
 	jsErrCodeNoPeers          = 10005
 )
 
-// noRoomFor says whether err is JetStream refusing a stream for want of
-// disk.
-func noRoomFor(err *jetstream.APIError) bool {
+// noRoom reports whether err says the stream's size does not fit.
+func noRoom(err *jetstream.APIError) bool {
 	return err.ErrorCode == jsErrCodeStorageResources ||
 		err.ErrorCode == jsErrCodeNoPeers && strings.Contains(err.Description, "insufficient storage")
 }
@@ -336,7 +339,7 @@ func (p *Publisher) publishChunk(ctx context.Context, evs []events.Event) error 
 	var seen map[string]struct{}
 	dups := 0
 	send := func(m *batchMsg) error {
-		msg := m.msg(EventSubject(m.org))
+		msg := m.msg(p.ns.Subject(EventSubject(m.org)))
 		f, err := p.js.PublishMsgAsync(msg)
 		if err != nil {
 			return fmt.Errorf("ingest: publish %d events of %s: %w", m.n, m.org, err)

@@ -46,3 +46,22 @@ func TestEventStreamFitsTheDisk(t *testing.T) {
 		t.Errorf("EVENTS MaxBytes = %d, want between 1 and 3 GiB", got)
 	}
 }
+
+// A cluster reports the shortage as "no suitable peers": the default
+// stream shrinks on it too (TestServersOnANATSCluster failed on a disk
+// with less than 50 GiB free), and on no other placement failure.
+func TestNoRoomOnACluster(t *testing.T) {
+	for _, c := range []struct {
+		err  jetstream.APIError
+		want bool
+	}{
+		{jetstream.APIError{ErrorCode: 10047, Description: "insufficient storage resources available"}, true},
+		{jetstream.APIError{ErrorCode: 10005, Description: "no suitable peers for placement, insufficient storage"}, true},
+		{jetstream.APIError{ErrorCode: 10005, Description: "no suitable peers for placement"}, false},
+		{jetstream.APIError{ErrorCode: 10058, Description: "stream name already in use with a different configuration"}, false},
+	} {
+		if got := noRoom(&c.err); got != c.want {
+			t.Errorf("noRoom(%d %q) = %v, want %v", c.err.ErrorCode, c.err.Description, got, c.want)
+		}
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/vigil-health/vigil/internal/bus"
 )
 
 // ServiceOptions are everything `vigil serve` needs to run the
@@ -29,6 +31,8 @@ import (
 type ServiceOptions struct {
 	// Conn is the bus's NATS connection (bus.Bus.Conn()). Required.
 	Conn *nats.Conn
+	// Namespace is the deployment's on the bus (bus.Bus.Namespace()).
+	Namespace bus.Namespace
 	// Root is the national root's ODS code, owner of events the mapping
 	// gives no organisation. Required.
 	Root string
@@ -113,7 +117,7 @@ func NewService(ctx context.Context, o ServiceOptions) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{orgs: orgs, metrics: NewMetrics()}
-	s.pub, err = NewPublisher(ctx, PublisherOptions{Conn: o.Conn, Stream: o.Stream, MaxInFlight: o.MaxInFlight, Metrics: s.metrics, Logger: o.Logger})
+	s.pub, err = NewPublisher(ctx, PublisherOptions{Conn: o.Conn, Namespace: o.Namespace, Stream: o.Stream, MaxInFlight: o.MaxInFlight, Metrics: s.metrics, Logger: o.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +172,7 @@ func NewService(ctx context.Context, o ServiceOptions) (*Service, error) {
 				}
 			}
 		}
-		s.o365, err = NewO365Poller(ctx, O365Options{Config: cfg, Conn: o.Conn, Replicas: o.Stream.Replicas, Publisher: s.pub,
+		s.o365, err = NewO365Poller(ctx, O365Options{Config: cfg, Conn: o.Conn, Namespace: o.Namespace, Replicas: o.Stream.Replicas, Publisher: s.pub,
 			Normaliser: norm, Metrics: s.metrics, Logger: o.Logger, Now: o.Now})
 		if err != nil {
 			return nil, err
