@@ -14,4 +14,8 @@ func TestContainsWordStart(t *testing.T) {
 			t.Errorf("contains(%q) = %v", body, got)
 		}
 	}
+	// A string that starts with punctuation (a CSV cell) is found anywhere.
+	if !contains("Leeds Trust,RJ1,2", ",RJ1,") {
+		t.Error(`contains("Leeds Trust,RJ1,2", ",RJ1,") = false`)
+	}
 }

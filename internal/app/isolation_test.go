@@ -227,7 +227,8 @@ func leaks(f fixture) []string {
 }
 
 // contains reports whether body holds s as written, HTML-escaped or
-// JSON-escaped, where s does not continue a word: a random ID such as
+// JSON-escaped, where s (starting with a letter or digit) does not
+// continue a word: a random ID such as
 // CS-01M973VM1P2MYQFJQ6NHC3RJZF holds "RJZ" by chance, and once made the
 // walk report a leak that was not there.
 func contains(body, s string) bool {
@@ -238,7 +239,7 @@ func contains(body, s string) bool {
 			if i < 0 {
 				break
 			}
-			if at := off + i; at == 0 || !isWordByte(body[at-1]) {
+			if at := off + i; at == 0 || !isWordByte(v[0]) || !isWordByte(body[at-1]) {
 				return true
 			}
 			off += i + 1

@@ -613,6 +613,57 @@ func (d describer) predicate() (string, bool) {
 		return d.export(), true
 	case "rule.import", "rule.save", "rule.enable", "rule.level", "rule.reset", "rule.except", "rule.unexcept":
 		return d.rule(), true
+	case "cyberalert.issue", "cyberalert.scope", "cyberalert.acknowledge", "cyberalert.applicability",
+		"cyberalert.update", "cyberalert.close", "cyberalert.remind", "cyberalert.escalate":
+		return d.cyberAlert(), true
+	case "assurance.set.import":
+		var a struct {
+			Key, Version, Source string
+			Nodes, Indicators    int
+			Profiles             []string
+		}
+		doc(e.After, &a)
+		return fmt.Sprintf("imported the requirement set %s version %s from %s: %s, %s, %s", quoted(a.Key), a.Version, quoted(a.Source),
+			phrase.Count(a.Nodes, "node", "nodes"), phrase.Count(a.Indicators, "indicator", "indicators"), phrase.Count(len(a.Profiles), "profile", "profiles")), true
+	case "assurance.dspt.import":
+		var a struct{ Created, Updated int }
+		doc(e.After, &a)
+		return fmt.Sprintf("imported the DSPT snapshots %s: %s new, %s changed", e.ObjectID, phrase.Int(a.Created), phrase.Int(a.Updated)), true
+	case "assurance.certificate.put":
+		var c struct {
+			SupplierID string `json:"supplier_id"`
+			Scheme     string `json:"scheme"`
+			Number     string `json:"number"`
+			Expires    string `json:"expires"`
+		}
+		doc(e.After, &c)
+		out := "recorded the " + c.Scheme + " certificate " + c.Number + " of supplier " + c.SupplierID
+		if len(c.Expires) >= 10 {
+			out += ", expiring " + c.Expires[:10]
+		}
+		return out, true
+	case "intel.collection.create":
+		var c struct {
+			Title   string `json:"title"`
+			Ceiling string `json:"tlp_ceiling"`
+		}
+		doc(e.After, &c)
+		return "created the intelligence collection " + quoted(c.Title) + " (" + e.ObjectID + ", up to " + or(c.Ceiling, "TLP:GREEN") + ")", true
+	case "intel.import":
+		var a struct {
+			Collection                string
+			Objects, Added, Unchanged int
+			NewVersions               int `json:"new_versions"`
+			Refused                   int
+		}
+		doc(e.After, &a)
+		into := ""
+		if a.Collection != "" {
+			into = " into collection " + a.Collection
+		}
+		return fmt.Sprintf("imported %s of threat intelligence from %s%s: %s new, %s new versions, %s unchanged, %s refused",
+			phrase.Count(a.Objects, "STIX object", "STIX objects"), quoted(e.ObjectID), into,
+			phrase.Int(a.Added), phrase.Int(a.NewVersions), phrase.Int(a.Unchanged), phrase.Int(a.Refused)), true
 	case "events.export":
 		var x struct{ Query, Since, Until, Org, Format string }
 		doc(e.After, &x)
@@ -1249,4 +1300,39 @@ func reasonText(r string) string {
 		return ""
 	}
 	return ", because " + quoted(r)
+}
+
+// cyberAlert describes the national cyber alert actions (issue 18).
+func (d describer) cyberAlert() string {
+	e := d.e
+	alert := "national cyber alert " + e.ObjectID
+	var a struct {
+		Title, Severity, Path, Action, Text, Applicability, Clock string
+		Organisations                                             int
+		Bulk                                                      bool
+	}
+	doc(e.After, &a)
+	who := d.org(e.Org, "")
+	switch e.Action {
+	case "cyberalert.issue":
+		return fmt.Sprintf("issued %s %s (%s) to %s", alert, quoted(a.Title), a.Severity, phrase.Count(a.Organisations, "organisation", "organisations"))
+	case "cyberalert.scope":
+		return "put " + who + " in the scope of " + alert + ": " + a.Path
+	case "cyberalert.acknowledge":
+		return "acknowledged " + alert + " for " + who
+	case "cyberalert.applicability":
+		out := "said " + alert + " is " + strings.ReplaceAll(or(a.Applicability, "?"), "-", " ") + " for " + who
+		if strings.TrimSpace(a.Text) != "" {
+			out += ": " + quoted(a.Text)
+		}
+		return out
+	case "cyberalert.update":
+		return "gave a remediation update on " + alert + " for " + who + ": " + quoted(a.Text)
+	case "cyberalert.close":
+		return "closed " + alert + " for " + who + " with the evidence " + quoted(a.Text)
+	case "cyberalert.remind":
+		return "reminded " + who + " of " + alert + " (the " + or(a.Clock, "response") + " clock)"
+	default: // cyberalert.escalate
+		return "escalated " + alert + " to the region: " + who + " missed the " + or(a.Clock, "acknowledgement") + " clock"
+	}
 }

@@ -163,7 +163,7 @@ the collection, whoever reads it.
 
 --format json prints the new collection as one JSON object: id (a UUID, as TAXII names
 collections), title, description, tlp_ceiling ("TLP:GREEN"), can_read, can_write, created_by
-and created_at. The text format prints the id and title.`,
+and created_at. The table format (the default) prints the id, title and ceiling.`,
 		Example: `  vigil intel collection create --title "National indicators" --tlp-ceiling AMBER --format json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -192,6 +192,6 @@ and created_at. The text format prints the id and title.`,
 	c.Flags().StringVar(&title, "title", "", "the collection's title (required)")
 	c.Flags().StringVar(&description, "description", "", "what the collection holds")
 	c.Flags().StringVar(&ceiling, "tlp-ceiling", "", "the most restrictive TLP it hands out (default GREEN)")
-	out = formatFlag(c, "text", "json")
+	out = formatFlag(c, "table", "json")
 	return c
 }
