@@ -283,7 +283,10 @@ func cpe22Attr(v string) (CPEAttr, error) {
 	if err != nil {
 		return CPEAttr{}, fmt.Errorf("%q: %w", v, err)
 	}
-	if u == "" && !a.wild() {
+	if u == "" {
+		if a.wild() {
+			return CPEAttr{}, fmt.Errorf("%q is only wildcards", v)
+		}
 		return CPEAttr{Kind: CPEAny}, nil
 	}
 	for _, r := range u {
