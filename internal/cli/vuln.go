@@ -312,7 +312,8 @@ func kevCell(k *vuln.KEVEntry) string {
 	return "KEV due " + k.DueDate
 }
 
-// suppressedCell is "not_affected: vulnerable_code_not_present (vex.json statements[3])".
+// suppressedCell is "not_affected: vulnerable_code_not_present, by Acme
+// PSIRT (vex.json statements[3])".
 func suppressedCell(s *vuln.Suppression) string {
 	if s == nil {
 		return ""
@@ -320,6 +321,9 @@ func suppressedCell(s *vuln.Suppression) string {
 	why := s.Status
 	if s.Justification != "" {
 		why += ": " + s.Justification
+	}
+	if s.Author != "" {
+		why += ", by " + s.Author
 	}
 	return why + " (" + s.File + " " + s.Statement + ")"
 }

@@ -595,7 +595,7 @@ func (d *CSAFDoc) vexStatements() []VEXStatement {
 					continue
 				}
 				s := VEXStatement{File: d.File, Format: "CSAF VEX", Where: fmt.Sprintf("%s.product_status.%s %s", v.Where, st, id),
-					Vulnerability: v.name(), Aliases: v.aliases(), Status: status}
+					Vulnerability: v.name(), Aliases: v.aliases(), Status: status, Author: d.Publisher}
 				for _, f := range v.flags {
 					if slices.Contains(f.products, id) {
 						s.Justification = f.text

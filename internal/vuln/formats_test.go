@@ -422,7 +422,8 @@ func TestVEXSuppressesSharedFindings(t *testing.T) {
 		}
 	}
 	want := Suppression{File: fixture("flux2-xnet.openvex.json"), Format: "OpenVEX", Statement: "statements[0]", Vulnerability: "CVE-2023-39325",
-		Status: "not_affected", Justification: "vulnerable_code_not_in_execute_path", Detail: "flux2 serves no HTTP/2 from golang.org/x/net/http2"}
+		Status: "not_affected", Justification: "vulnerable_code_not_in_execute_path", Detail: "flux2 serves no HTTP/2 from golang.org/x/net/http2",
+		Author: "Vigil test fixture (hand-written)"}
 	if s := got["GO-2023-2102 golang.org/x/net"]; s == nil || *s != want {
 		t.Errorf("GO-2023-2102: %+v", s)
 	}
@@ -458,7 +459,8 @@ func TestVEXSuppressesSharedFindings(t *testing.T) {
 		t.Errorf("snakeyaml: %+v", s)
 	}
 	if s := got["GHSA-57j2-w4cx-62h2 com.fasterxml.jackson.core:jackson-databind"]; s == nil || s.Format != "CSAF VEX" ||
-		s.Justification != "vulnerable_code_not_in_execute_path" || s.Detail != "Only fixed-depth configuration objects are deserialised." {
+		s.Justification != "vulnerable_code_not_in_execute_path" || s.Detail != "Only fixed-depth configuration objects are deserialised." ||
+		s.Author != "Vigil test fixture (hand-written)" {
 		t.Errorf("jackson CVE-2020-36518: %+v", s)
 	}
 	if s := got["GHSA-jjjh-jjxp-wpff com.fasterxml.jackson.core:jackson-databind"]; s != nil {

@@ -35,7 +35,10 @@ type VEXStatement struct {
 	Status        string
 	Justification string
 	Detail        string
-	Products      []VEXProduct
+	// Author is who made the statement: OpenVEX author, CSAF
+	// publisher, CycloneDX metadata's first author or manufacturer.
+	Author   string
+	Products []VEXProduct
 }
 
 // VEXProduct is what a statement applies to: a purl, a CPE, or a
@@ -70,6 +73,7 @@ type Suppression struct {
 	Status        string `json:"status"`
 	Justification string `json:"justification,omitempty"`
 	Detail        string `json:"detail,omitempty"`
+	Author        string `json:"author,omitempty"`
 }
 
 // suppresses says whether a status clears a finding.
@@ -127,6 +131,7 @@ func ParseVEX(file string, b []byte) (sts []VEXStatement, err error) {
 // were plain strings in 0.0.1 and objects since.
 type openVEXJSON struct {
 	Context    string `json:"@context"`
+	Author     string `json:"author"`
 	Statements *[]struct {
 		Vulnerability json.RawMessage   `json:"vulnerability"`
 		Products      []json.RawMessage `json:"products"`
@@ -160,7 +165,8 @@ func parseOpenVEX(file string, b []byte) ([]VEXStatement, error) {
 	var out []VEXStatement
 	for i, s := range *doc.Statements {
 		at := fmt.Sprintf("statements[%d]", i)
-		st := VEXStatement{File: file, Format: "OpenVEX", Where: at, Status: s.Status, Justification: s.Justification, Detail: s.Impact}
+		st := VEXStatement{File: file, Format: "OpenVEX", Where: at, Status: s.Status, Justification: s.Justification, Detail: s.Impact,
+			Author: doc.Author}
 		if st.Detail == "" {
 			st.Detail = s.Notes
 		}
@@ -258,6 +264,14 @@ func productFromID(id string) VEXProduct {
 }
 
 type cdxVEXJSON struct {
+	Metadata struct {
+		Authors []struct {
+			Name string `json:"name"`
+		} `json:"authors"`
+		Manufacture struct {
+			Name string `json:"name"`
+		} `json:"manufacture"`
+	} `json:"metadata"`
 	Components      []cdxJSONComponent `json:"components"`
 	Vulnerabilities *[]struct {
 		ID         string `json:"id"`
@@ -304,6 +318,10 @@ func parseCycloneDXVEX(file string, b []byte) ([]VEXStatement, error) {
 		}
 	}
 	walk(doc.Components)
+	author := doc.Metadata.Manufacture.Name
+	if len(doc.Metadata.Authors) > 0 {
+		author = doc.Metadata.Authors[0].Name
+	}
 	var out []VEXStatement
 	for i, v := range *doc.Vulnerabilities {
 		at := fmt.Sprintf("vulnerabilities[%d]", i)
@@ -314,7 +332,7 @@ func parseCycloneDXVEX(file string, b []byte) ([]VEXStatement, error) {
 			return nil, fmt.Errorf("%s: CycloneDX VEX: %s.id: missing", file, at)
 		}
 		st := VEXStatement{File: file, Format: "CycloneDX VEX", Where: at, Vulnerability: v.ID, Status: v.Analysis.State,
-			Justification: v.Analysis.Justification, Detail: v.Analysis.Detail}
+			Justification: v.Analysis.Justification, Detail: v.Analysis.Detail, Author: author}
 		for _, r := range v.References {
 			if r.ID != "" {
 				st.Aliases = append(st.Aliases, r.ID)
@@ -383,7 +401,7 @@ func (v *VEX) Apply(s *SBOM, fs []Finding) int {
 		}
 		if last != nil && suppresses(last.Status) {
 			f.Suppressed = &Suppression{File: last.File, Format: last.Format, Statement: last.Where, Vulnerability: last.Vulnerability,
-				Status: last.Status, Justification: last.Justification, Detail: last.Detail}
+				Status: last.Status, Justification: last.Justification, Detail: last.Detail, Author: last.Author}
 			n++
 		}
 	}
