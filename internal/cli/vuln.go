@@ -18,7 +18,7 @@ import (
 // vulnCmd is `vigil vuln`: vulnerability management (issue 18). Its
 // first slice is an offline SBOM scan against OSV advisories.
 func (e *env) vulnCmd() *cobra.Command {
-	c := &cobra.Command{Use: "vuln", Short: "Vulnerability management: scan SBOMs against OSV advisories"}
+	c := &cobra.Command{Use: "vuln", Short: "Vulnerability management: scan SBOMs against OSV, NVD and CSAF advisories, with VEX"}
 	c.AddCommand(e.vulnScanCmd())
 	return c
 }

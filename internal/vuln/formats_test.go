@@ -242,6 +242,21 @@ func TestNVDShared(t *testing.T) {
 	if _, warns := n.MatchNVD(flux); len(warns) != 0 {
 		t.Errorf("flux2 CPE warnings %v", warns)
 	}
+	// The tag-value form carries the same 280 cpe23Type references.
+	count := func(s *SBOM) int {
+		n := 0
+		for _, c := range s.Components {
+			n += len(c.CPEs)
+		}
+		return n
+	}
+	fluxTV, err := ReadInput(sbomPath("go-flux2-v0.26.3.spdx22.tag.spdx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count(flux) != 280 || count(fluxTV) != 280 {
+		t.Errorf("flux2 CPEs: %d in JSON, %d in tag-value, want 280", count(flux), count(fluxTV))
+	}
 }
 
 // TestNVDConfigurations: AND and OR, negated nodes, a platform the SBOM
