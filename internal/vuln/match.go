@@ -45,6 +45,23 @@ type Finding struct {
 	KEV *KEVEntry `json:"kev,omitempty"`
 	// EPSS is FIRST's exploit prediction for one of the finding's CVEs.
 	EPSS *EPSSScore `json:"epss,omitempty"`
+
+	// The rest is set by the sources beyond OSV (sources.go): NVD CPE
+	// matching, CSAF advisories, scanners' reports, VEX.
+	//
+	// Sources are where the finding came from: "OSV", "NVD", "CSAF
+	// RHSA-2021:5186", "Trivy 0.50.1" (a report read as input).
+	Sources []string `json:"sources,omitempty"`
+	// CPE is the component's CPE name an NVD or CSAF criterion matched.
+	CPE string `json:"cpe,omitempty"`
+	// AlsoMatched are the reasons of the other sources that found the
+	// same vulnerability in the same component ("NVD CPE …").
+	AlsoMatched []string `json:"also_matched,omitempty"`
+	// Remediations are a CSAF advisory's for the matched product.
+	Remediations []Remediation `json:"remediations,omitempty"`
+	// Suppressed is the VEX statement that says the component is not
+	// affected; such findings are left out unless asked for.
+	Suppressed *Suppression `json:"suppressed,omitempty"`
 }
 
 // Result is a scan of one SBOM.
