@@ -554,6 +554,23 @@ func (s *Alerts) scopeOf(ctx context.Context, sc scope.Scope, n *NewAlert) ([]in
 			return nil, fmt.Errorf("cve %s: %w", c, err)
 		}
 		add(res, pathWords(res))
+		// Products whose stored SBOM has a finding answering to the CVE,
+		// though the register does not list it on them.
+		carriers, err := sbomCarriers(ctx, s.db.Q(), c)
+		if err != nil {
+			return nil, fmt.Errorf("cve %s: stored SBOMs: %w", c, err)
+		}
+		for _, cr := range carriers {
+			res, err := s.o.Register.Impact(ctx, sc, supply.Query{Product: cr.product})
+			if errors.Is(err, fault.ErrNotFound) {
+				continue // the product has left the register
+			}
+			if err != nil {
+				return nil, fmt.Errorf("cve %s: product %s: %w", c, cr.product, err)
+			}
+			words, note := pathWords(res), cr.words(res.Subject)
+			add(res, func(path []string) string { return words(path) + ": " + note })
+		}
 	}
 	for i, ps := range n.Products {
 		p, err := s.o.Register.GetProduct(ctx, sc, ps.Product)
