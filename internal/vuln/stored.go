@@ -1133,3 +1133,30 @@ func (f Finding) CVEs() []string {
 	}
 	return out
 }
+
+// AlertFromFinding is a cyber alert about a stored finding: n with the
+// finding's CVEs (so its scope is every organisation deploying a product
+// whose SBOM carries them, and those the register lists them on), and the
+// finding's summary as the title when n has none.
+func AlertFromFinding(f StoredFinding, n NewAlert) (NewAlert, error) {
+	n.CVEs = f.CVEs()
+	if len(n.CVEs) == 0 {
+		return n, fault.Invalidf("vuln", "finding %s names no CVE (IDs %s), so an alert from it would reach nobody; issue one naming the product instead", f.ID, strings.Join(append([]string{f.ID}, f.Aliases...), ", "))
+	}
+	if strings.TrimSpace(n.Title) == "" {
+		n.Title = f.ID + " in " + f.Package + " " + f.Version
+		if f.Summary != "" {
+			n.Title += ": " + f.Summary
+		}
+		if len(n.Title) > maxTitle {
+			n.Title = strings.TrimSpace(n.Title[:maxTitle-3]) + "..."
+			for !utf8.ValidString(n.Title) {
+				n.Title = n.Title[:len(n.Title)-4] + "..."
+			}
+		}
+	}
+	if n.Severity == "" {
+		n.Severity = map[string]string{P1: SevCritical, P2: SevHigh, P3: SevMedium, P4: SevLow}[f.Priority.Level]
+	}
+	return n, nil
+}
