@@ -112,6 +112,8 @@ type SBOMs struct {
 // matchState is the last match, kept for the next one to be incremental.
 type matchState struct {
 	dir, kevFP, epssFP string
+	kev                *KEV
+	epss               *EPSS
 	db                 *DB
 	fp                 map[string]string // advisory ID → its record's fingerprint
 	inv                *Inventory
@@ -196,13 +198,15 @@ type StoredComponent struct {
 // StoredFinding is one finding of a stored SBOM, with its priority and
 // SLA due time.
 type StoredFinding struct {
-	SBOMID   string `json:"sbom_id"`
-	Kind     string `json:"kind"`
-	Product  string `json:"product_id,omitempty"`
-	Version  string `json:"product_version,omitempty"`
-	Org      string `json:"org,omitempty"`
-	SBOMName string `json:"sbom_name"`
-	Index    int    `json:"component_index"`
+	SBOMID  string `json:"sbom_id"`
+	Kind    string `json:"kind"`
+	Product string `json:"product_id,omitempty"`
+	// ProductVersion is the product version the SBOM describes; Version
+	// (the finding's) is the component's.
+	ProductVersion string `json:"product_version,omitempty"`
+	Org            string `json:"org,omitempty"`
+	SBOMName       string `json:"sbom_name"`
+	Index          int    `json:"component_index"`
 	Finding
 	Priority  Priority  `json:"priority"`
 	FirstSeen time.Time `json:"first_seen"`
@@ -356,7 +360,7 @@ func (s *SBOMs) add(ctx context.Context, sc scope.Scope, x StoredSBOM, sb *SBOM,
 		return StoredSBOM{}, err
 	}
 	if s.o.OSVDir != "" {
-		if _, err := s.Match(ctx, scope.System("sbom-add"), MatchRequest{}); err != nil {
+		if err := s.matchAdded(ctx); err != nil {
 			s.log.Warn("matching a stored SBOM", "sbom", x.ID, "err", err)
 		}
 	}
@@ -647,7 +651,7 @@ func (s *SBOMs) Findings(ctx context.Context, sc scope.Scope, f FindingFilter) (
 func scanFinding(r interface{ Scan(...any) error }) (StoredFinding, error) {
 	var x StoredFinding
 	var body, first, due string
-	if err := r.Scan(&x.SBOMID, &x.Kind, &x.Product, &x.Version, &x.Org, &x.SBOMName, &x.Index, &body, &first, &due); err != nil {
+	if err := r.Scan(&x.SBOMID, &x.Kind, &x.Product, &x.ProductVersion, &x.Org, &x.SBOMName, &x.Index, &body, &first, &due); err != nil {
 		return x, err
 	}
 	var b findingBody
@@ -773,7 +777,7 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 	touched := map[int32]bool{}
 	if st == nil || r.Full || st.dir != r.OSVDir || st.kevFP != kevFP || st.epssFP != epssFP {
 		rep.Mode = "full"
-		st = &matchState{dir: r.OSVDir, kevFP: kevFP, epssFP: epssFP, db: db, fp: fp, inv: NewInventory(), at: map[string]int{}}
+		st = &matchState{dir: r.OSVDir, kevFP: kevFP, epssFP: epssFP, kev: kev, epss: epss, db: db, fp: fp, inv: NewInventory(), at: map[string]int{}}
 		s.st = nil // a failure below leaves no half state
 		for _, id := range stored {
 			sb, err := s.loadSBOM(ctx, id)
@@ -811,7 +815,7 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 				}
 			}
 		}
-		st.fp = fp
+		st.fp, st.kev, st.epss = fp, kev, epss
 		// SBOMs stored since (by another process too): judged on their own.
 		for _, id := range stored {
 			if _, ok := st.at[id]; ok {
@@ -875,6 +879,46 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 		return err
 	})
 	return rep, err
+}
+
+// matchAdded judges the SBOMs stored since the last match against that
+// match's advisories, without reading the OSV directory again (a national
+// OSV directory takes seconds to read; an SBOM is judged in
+// milliseconds). With no match yet, or one against another directory, it
+// is a full Match against the server's directory.
+func (s *SBOMs) matchAdded(ctx context.Context) error {
+	s.mu.Lock()
+	st := s.st
+	if st == nil || st.dir != s.o.OSVDir {
+		s.mu.Unlock()
+		_, err := s.Match(ctx, scope.System("sbom-add"), MatchRequest{})
+		return err
+	}
+	defer s.mu.Unlock()
+	stored, err := s.storedIDs(ctx)
+	if err != nil {
+		return err
+	}
+	touched := map[int32]bool{}
+	for _, id := range stored {
+		if _, ok := st.at[id]; ok {
+			continue
+		}
+		sb, err := s.loadSBOM(ctx, id)
+		if err != nil {
+			return err
+		}
+		i := st.inv.AddMatched(st.db, sb)
+		st.at[id] = i
+		st.ids = append(st.ids, id)
+		touched[int32(i)] = true
+	}
+	s.st = nil
+	if _, err := s.write(ctx, st, touched, st.kev, st.epss, &MatchReport{ByLevel: map[string]int{}}); err != nil {
+		return err
+	}
+	s.st = st
+	return nil
 }
 
 func (s *SBOM) len() int { return len(s.Components) }
