@@ -1309,7 +1309,7 @@ func (d describer) vulnSBOM() string {
 	e := d.e
 	var a struct {
 		Product, Version, Org, Name, Format, Criticality, Exposure, Mode string
-		Components, Advisories, Changed, SBOMs, Rewritten, Findings     int
+		Components, Advisories, Changed, SBOMs, Rewritten, Findings      int
 	}
 	if !doc(e.After, &a) {
 		doc(e.Before, &a)
