@@ -243,6 +243,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 // breach is noticed at most this late.
 const ClockInterval = 30 * time.Second
 
+// VulnMatchInterval is how often the leader matches the stored SBOMs
+// against --vuln-osv (only what changed is judged again).
+var VulnMatchInterval = 10 * time.Minute
+
 // publicURL is the address users reach a server listening on addr at,
 // when no --base-url is given.
 func publicURL(cfg config.Config, addr string) string {

@@ -111,7 +111,8 @@ type SBOMs struct {
 
 // matchState is the last match, kept for the next one to be incremental.
 type matchState struct {
-	dir, kevFP, epssFP string
+	dir, dirFP         string
+	kevFP, epssFP      string
 	kev                *KEV
 	epss               *EPSS
 	db                 *DB
@@ -756,18 +757,29 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 		}
 		epssFP = fileFP(r.EPSSFile)
 	}
-	db, err := LoadDB(r.OSVDir)
+	_, dirFP, err := recordFiles(r.OSVDir)
 	if err != nil {
-		return MatchReport{}, fault.Invalidf("osv_dir", "%v", err)
-	}
-	fp := make(map[string]string, len(db.Advisories))
-	for id, a := range db.Advisories {
-		b, _ := json.Marshal(a)
-		h := sha256.Sum256(b)
-		fp[id] = hex.EncodeToString(h[:8])
+		return MatchReport{}, fault.Invalidf("osv_dir", "OSV directory: %v", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var db *DB
+	var fp map[string]string
+	if st := s.st; st != nil && !r.Full && st.dir == r.OSVDir && st.dirFP == dirFP {
+		// No record file changed (names, sizes, times): the advisories
+		// of the last match stand, unread.
+		db, fp = st.db, st.fp
+	} else {
+		if db, err = LoadDB(r.OSVDir); err != nil {
+			return MatchReport{}, fault.Invalidf("osv_dir", "%v", err)
+		}
+		fp = make(map[string]string, len(db.Advisories))
+		for id, a := range db.Advisories {
+			b, _ := json.Marshal(a)
+			h := sha256.Sum256(b)
+			fp[id] = hex.EncodeToString(h[:8])
+		}
+	}
 	rep := MatchReport{OSVDir: r.OSVDir, Advisories: len(db.Advisories), ByLevel: map[string]int{}}
 	stored, err := s.storedIDs(ctx)
 	if err != nil {
@@ -777,7 +789,7 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 	touched := map[int32]bool{}
 	if st == nil || r.Full || st.dir != r.OSVDir || st.kevFP != kevFP || st.epssFP != epssFP {
 		rep.Mode = "full"
-		st = &matchState{dir: r.OSVDir, kevFP: kevFP, epssFP: epssFP, kev: kev, epss: epss, db: db, fp: fp, inv: NewInventory(), at: map[string]int{}}
+		st = &matchState{dir: r.OSVDir, dirFP: dirFP, kevFP: kevFP, epssFP: epssFP, kev: kev, epss: epss, db: db, fp: fp, inv: NewInventory(), at: map[string]int{}}
 		s.st = nil // a failure below leaves no half state
 		for _, id := range stored {
 			sb, err := s.loadSBOM(ctx, id)
@@ -815,7 +827,7 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 				}
 			}
 		}
-		st.fp, st.kev, st.epss = fp, kev, epss
+		st.fp, st.dirFP, st.kev, st.epss = fp, dirFP, kev, epss
 		// SBOMs stored since (by another process too): judged on their own.
 		for _, id := range stored {
 			if _, ok := st.at[id]; ok {
@@ -879,6 +891,37 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 		return err
 	})
 	return rep, err
+}
+
+// RunMatch matches the stored SBOMs against the server's OSV directory
+// every interval (the leader's duty, so an OSV directory kept in sync
+// re-matches incrementally): a directory whose record files have not
+// changed is not read again. It returns at once when there is no
+// directory.
+func (s *SBOMs) RunMatch(ctx context.Context, interval time.Duration) (stop func()) {
+	if s.o.OSVDir == "" {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			if rep, err := s.Match(ctx, scope.System("vuln-match"), MatchRequest{}); err != nil && ctx.Err() == nil {
+				s.log.Warn("matching the stored SBOMs failed; trying again next tick", "err", err)
+			} else if err == nil && rep.Rewritten > 0 {
+				s.log.Info("stored SBOMs matched", "mode", rep.Mode, "changed", rep.Changed, "rewritten", rep.Rewritten, "findings", rep.Findings)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // matchAdded judges the SBOMs stored since the last match against that
