@@ -111,15 +111,15 @@ type SBOMs struct {
 
 // matchState is the last match, kept for the next one to be incremental.
 type matchState struct {
-	dir, dirFP         string
-	kevFP, epssFP      string
-	kev                *KEV
-	epss               *EPSS
-	db                 *DB
-	fp                 map[string]string // advisory ID → its record's fingerprint
-	inv                *Inventory
-	ids                []string // stored SBOM ID per inventory index ("" once removed)
-	at                 map[string]int
+	dir, dirFP    string
+	kevFP, epssFP string
+	kev           *KEV
+	epss          *EPSS
+	db            *DB
+	fp            map[string]string // advisory ID → its record's fingerprint
+	inv           *Inventory
+	ids           []string // stored SBOM ID per inventory index ("" once removed)
+	at            map[string]int
 }
 
 // NewSBOMs checks o and fills its defaults.
