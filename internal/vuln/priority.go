@@ -316,6 +316,9 @@ func ParseSLA(s string) (SLA, error) {
 		if n, ok := strings.CutSuffix(v, "d"); ok {
 			var days int
 			days, err = strconv.Atoi(n)
+			if err == nil && (days < 1 || days > 3650) {
+				err = errors.New("out of range")
+			}
 			d = time.Duration(days) * 24 * time.Hour
 		} else {
 			d, err = time.ParseDuration(v)

@@ -250,3 +250,22 @@ func TestParseSLA(t *testing.T) {
 		t.Errorf("defaults %s", d)
 	}
 }
+
+// FuzzParseSLA: whatever the text, an SLA with every level positive, or an
+// error; never a crash.
+func FuzzParseSLA(f *testing.F) {
+	for _, s := range []string{"", "P1=48h,P2=7d", "p3=45d P4=1h30m", "P1=", "P5=1d", "P1=99999999999999d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sla, err := ParseSLA(s)
+		if err != nil {
+			return
+		}
+		for _, l := range PriorityLevels() {
+			if sla[l] <= 0 {
+				t.Fatalf("%q: %s = %v", s, l, sla[l])
+			}
+		}
+	})
+}
