@@ -1247,3 +1247,61 @@ func AlertFromFinding(f StoredFinding, n NewAlert) (NewAlert, error) {
 	}
 	return n, nil
 }
+
+// inventoryCarrier is an organisation whose own stored inventory has a
+// finding answering to a CVE.
+type inventoryCarrier struct {
+	org                             supply.AffectedOrg
+	sbom, name                      string
+	component, compVersion, id, cve string
+}
+
+// inventoryCarriers lists, once per organisation (its first inventory
+// by name and first component), the organisations whose stored inventory
+// has a finding with cve as its ID, an alias or a related ID, with their
+// place in the tree (the org domain's orgs table).
+func inventoryCarriers(ctx context.Context, q store.Queryer, cve string) ([]inventoryCarrier, error) {
+	rows, err := q.QueryContext(ctx, `SELECT s.org, o.name, o.type, o.icb, COALESCE(i.name, ''), o.region, COALESCE(r.name, ''), s.id, s.name, f.body
+		FROM vuln_finding_ids x
+		JOIN vuln_findings f ON f.sbom_id = x.sbom_id AND f.component = x.component AND f.vuln_id = x.vuln_id
+		JOIN vuln_sboms s ON s.id = x.sbom_id
+		JOIN orgs o ON o.code = s.org
+		LEFT JOIN orgs i ON i.code = o.icb
+		LEFT JOIN orgs r ON r.code = o.region
+		WHERE x.name = ? AND s.kind = ? ORDER BY s.org, s.name, s.id, f.component, f.vuln_id`, cve, KindInventory)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []inventoryCarrier
+	seen := map[string]bool{}
+	for rows.Next() {
+		var c inventoryCarrier
+		var body string
+		a := &c.org
+		if err := rows.Scan(&a.ODS, &a.Name, &a.Type, &a.ICB, &a.ICBName, &a.Region, &a.RegionName, &c.sbom, &c.name, &body); err != nil {
+			return nil, err
+		}
+		if seen[a.ODS] {
+			continue
+		}
+		seen[a.ODS] = true
+		var b findingBody
+		if err := json.Unmarshal([]byte(body), &b); err != nil {
+			return nil, err
+		}
+		c.component, c.compVersion, c.id, c.cve = b.Component, b.Version, b.ID, cve
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// words: "Guy's and St Thomas' runs “GitOps cluster” (its inventory
+// SB-…), which contains golang.org/x/net … (GO-2023-2102, CVE-2023-44487)".
+func (c inventoryCarrier) words() string {
+	ids := c.id
+	if c.cve != c.id {
+		ids += ", " + c.cve
+	}
+	return c.org.Name + " runs " + c.name + " (its inventory " + c.sbom + "), which contains " + c.component + " " + c.compVersion + " (" + ids + ")"
+}

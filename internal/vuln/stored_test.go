@@ -218,8 +218,27 @@ func TestInventoryScope(t *testing.T) {
 				t.Errorf("explanation %q lacks %q", fs[0].Priority.Explanation, w)
 			}
 		}
-		if err := svc.Delete(ctx, e.alice, x.ID); err != nil {
+		// An alert about a CVE an inventory carries reaches its
+		// organisation, which deploys nothing from the register (RBA).
+		rba, err := svc.AddInventory(ctx, e.nadia, "RBA", InventoryMeta{Name: "Build servers"}, "rba.json", data)
+		if err != nil {
 			t.Fatal(err)
+		}
+		a, err := e.svc.Issue(ctx, e.nadia, NewAlert{Title: "Rapid Reset", CVEs: []string{"CVE-2023-44487"}, RequiredAction: "Upgrade x/net",
+			Deadline: alertT0.Add(7 * 24 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := orgsOf(a.Orgs); !slices.Equal(got, []string{"RBA", "RJ1"}) {
+			t.Fatalf("in scope %v, want the two organisations whose inventories carry it", got)
+		}
+		if want := "Somerset Test Trust runs Build servers (its inventory " + rba.ID + "), which contains golang.org/x/net v0.0.0-20211216030914-fe4d6282115f (GO-2023-2102, CVE-2023-44487)"; a.Orgs[0].Path != want || a.Orgs[0].ICB != "QJK" || a.Orgs[0].RegionName != "South West" {
+			t.Errorf("RBA %+v\nwant path %q", a.Orgs[0], want)
+		}
+		for _, id := range []string{x.ID, rba.ID} {
+			if err := svc.Delete(ctx, e.nadia, id); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if l, _ := svc.List(ctx, e.nadia, SBOMFilter{}); len(l) != 0 {
 			t.Errorf("left after delete: %d", len(l))
