@@ -279,6 +279,7 @@ func TestStoredMatchIncremental(t *testing.T) {
 		if rep.Mode != "full" || rep.SBOMs != 2 || rep.Rewritten != 2 || rep.Findings == 0 {
 			t.Fatalf("first match %+v", rep)
 		}
+		t.Logf("full match: %d SBOMs, %d components, %d findings in %s", rep.SBOMs, rep.Components, rep.Findings, rep.Took)
 		before, _ := svc.Findings(ctx, e.nadia, FindingFilter{SBOM: flux.ID})
 		// Nothing changed: nothing rewritten.
 		e.clk.Advance(time.Hour)
@@ -300,6 +301,7 @@ func TestStoredMatchIncremental(t *testing.T) {
 		if err != nil || rep.Mode != "incremental" || rep.Changed != 1 || rep.Rewritten < 1 {
 			t.Fatalf("after the change %+v %v", rep, err)
 		}
+		t.Logf("incremental match after one advisory changed: %d of %d SBOMs rewritten in %s", rep.Rewritten, rep.SBOMs, rep.Took)
 		after, _ := svc.Findings(ctx, e.nadia, FindingFilter{SBOM: flux.ID})
 		if len(after) != len(before)-1 {
 			t.Errorf("findings %d → %d, want one fewer", len(before), len(after))
