@@ -63,6 +63,9 @@ type Options struct {
 	Assurance *assurance.Service
 	// CyberAlerts, when set, adds the national cyber alerts (issue 18).
 	CyberAlerts *vuln.Alerts
+	// SBOMs, when set, adds the stored SBOMs, inventories and findings
+	// (issue 18).
+	SBOMs *vuln.SBOMs
 	// IngestHealth, when set, adds the ingest dashboard.
 	IngestHealth IngestHealth
 	Logger       *slog.Logger

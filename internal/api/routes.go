@@ -154,6 +154,9 @@ func (a *API) Register(rt *httpd.Router) {
 	if a.o.CyberAlerts != nil {
 		a.registerCyberAlerts(rt)
 	}
+	if a.o.SBOMs != nil {
+		a.registerSBOMs(rt)
+	}
 	if a.o.IngestHealth != nil {
 		a.registerIngestHealth(rt)
 	}

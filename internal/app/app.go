@@ -82,6 +82,9 @@ type App struct {
 	// organisations in scope from the supplier register, responses,
 	// clocks (a leader duty) and the dashboard.
 	Alerts *vuln.Alerts
+	// SBOMs are the stored SBOMs of supplier products and organisations'
+	// inventories, matched against OSV (issue 18).
+	SBOMs *vuln.SBOMs
 	// Hasher bounds the process's concurrent password hashing
 	// (--password-hash-memory).
 	Hasher *auth.Hasher
@@ -242,6 +245,14 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.closers = append(a.closers, a.Alerts.Close)
+	vsla, err := vuln.ParseSLA(a.Config.VulnSLA)
+	if err != nil {
+		return fmt.Errorf("--vuln-sla: %w", err)
+	}
+	if a.SBOMs, err = vuln.NewSBOMs(vuln.SBOMOptions{DB: a.DB, Audit: a.Audit, Register: a.Supply, Orgs: a.Orgs, OSVDir: a.Config.VulnOSV,
+		KEVFile: a.Config.VulnKEV, EPSSFile: a.Config.VulnEPSS, SLA: vsla, Now: a.Now, Logger: a.Log.With("component", "sboms")}); err != nil {
+		return err
+	}
 	if a.Config.EventsURL != "" {
 		ch, err := events.NewClickHouse(ctx, events.ClickHouseOptions{URL: a.Config.EventsURL, Orgs: a.Orgs, Now: a.Now})
 		if err != nil {

@@ -269,7 +269,8 @@ func around(body, s string) string {
 // coverage page needs --attack.
 func TestTenantIsolation(t *testing.T) {
 	p := attackBundle(t)
-	enginesWith(t, func(c *config.Config) { c.Attack = p }, testTenantIsolation)
+	osv := isolationOSV(t)
+	enginesWith(t, func(c *config.Config) { c.Attack, c.VulnOSV = p, osv }, testTenantIsolation)
 }
 
 // attackBundle is ATT&CK's Enterprise bundle in the shared data, for
@@ -300,6 +301,9 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 		checks[k] = c
 	}
 	for k, c := range cyberAlertsIsolationChecks(t, s) {
+		checks[k] = c
+	}
+	for k, c := range vulnIsolationChecks(t, s) {
 		checks[k] = c
 	}
 	for k, c := range eventsIsolationChecks(t, s, w) {

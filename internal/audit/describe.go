@@ -616,6 +616,8 @@ func (d describer) predicate() (string, bool) {
 	case "cyberalert.issue", "cyberalert.scope", "cyberalert.acknowledge", "cyberalert.applicability",
 		"cyberalert.update", "cyberalert.close", "cyberalert.remind", "cyberalert.escalate":
 		return d.cyberAlert(), true
+	case "vuln.sbom.add", "vuln.sbom.delete", "vuln.inventory.add", "vuln.inventory.delete", "vuln.match":
+		return d.vulnSBOM(), true
 	case "assurance.set.import":
 		var a struct {
 			Key, Version, Source string
@@ -1300,6 +1302,41 @@ func reasonText(r string) string {
 		return ""
 	}
 	return ", because " + quoted(r)
+}
+
+// vulnSBOM describes the stored SBOM and inventory actions (issue 18).
+func (d describer) vulnSBOM() string {
+	e := d.e
+	var a struct {
+		Product, Version, Org, Name, Format, Criticality, Exposure, Mode string
+		Components, Advisories, Changed, SBOMs, Rewritten, Findings      int
+	}
+	if !doc(e.After, &a) {
+		doc(e.Before, &a)
+	}
+	switch e.Action {
+	case "vuln.sbom.add":
+		return fmt.Sprintf("stored the SBOM %s of product %s version %s (%s, %s, %s)", e.ObjectID, a.Product, a.Version, quoted(a.Name), a.Format,
+			phrase.Count(a.Components, "component", "components"))
+	case "vuln.sbom.delete":
+		return fmt.Sprintf("removed the SBOM %s of product %s version %s (%s) and its findings", e.ObjectID, a.Product, a.Version, quoted(a.Name))
+	case "vuln.inventory.add":
+		out := fmt.Sprintf("stored the inventory %s %s of %s (%s, %s", e.ObjectID, quoted(a.Name), d.org(or(a.Org, e.Org), ""), a.Format,
+			phrase.Count(a.Components, "component", "components"))
+		if a.Criticality != "" {
+			out += ", criticality " + a.Criticality
+		}
+		if a.Exposure != "" {
+			out += ", exposure " + a.Exposure
+		}
+		return out + ")"
+	case "vuln.inventory.delete":
+		return fmt.Sprintf("removed the inventory %s %s of %s and its findings", e.ObjectID, quoted(a.Name), d.org(or(a.Org, e.Org), ""))
+	default: // vuln.match
+		return fmt.Sprintf("matched the stored SBOMs against the OSV directory %s (%s): %s, %s changed, %s of %s written again, %s",
+			quoted(e.ObjectID), or(a.Mode, "full"), phrase.Count(a.Advisories, "advisory", "advisories"), phrase.Int(a.Changed),
+			phrase.Int(a.Rewritten), phrase.Count(a.SBOMs, "SBOM", "SBOMs"), phrase.Count(a.Findings, "finding", "findings"))
+	}
 }
 
 // cyberAlert describes the national cyber alert actions (issue 18).

@@ -18,8 +18,8 @@ import (
 // vulnCmd is `vigil vuln`: vulnerability management (issue 18). Its
 // first slice is an offline SBOM scan against OSV advisories.
 func (e *env) vulnCmd() *cobra.Command {
-	c := &cobra.Command{Use: "vuln", Short: "Vulnerability management: scan SBOMs against OSV, NVD and CSAF advisories, with VEX"}
-	c.AddCommand(e.vulnScanCmd())
+	c := &cobra.Command{Use: "vuln", Short: "Vulnerability management: scan SBOMs against OSV, NVD and CSAF advisories, with VEX; stored SBOMs, inventories and findings"}
+	c.AddCommand(e.vulnScanCmd(), e.vulnSBOMCmd(), e.vulnInventoryCmd(), e.vulnFindingsCmd(), e.vulnMatchCmd())
 	return c
 }
 

@@ -97,6 +97,7 @@ type env struct {
 	rules *rules.Service
 	// alerts is set with envOptions.cyberAlerts.
 	alerts *vuln.Alerts
+	sboms  *vuln.SBOMs
 }
 
 type syncBuffer struct {
@@ -229,6 +230,11 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		o.CyberAlerts = e.alerts
+		if e.sboms, err = vuln.NewSBOMs(vuln.SBOMOptions{DB: db, Audit: al, Register: e.supply, Orgs: orgs, Logger: log,
+			OSVDir: filepath.Join("..", "..", "..", "shared", "data", "vuln", "osv", "Go")}); err != nil {
+			t.Fatal(err)
+		}
+		o.SBOMs = e.sboms
 	}
 	if eo.cases {
 		e.cases = newCasesService(t, e, log)
@@ -1211,6 +1217,15 @@ func TestEveryPageRenders(t *testing.T) {
 	}
 	pagesWithCases["/cyber-alerts"], pagesWithCases["/cyber-alerts/"+ca.ID], pagesWithCases["/cyber-alerts/dashboard"] = "cyberalerts", "cyberalert", "cyberalertsdash"
 	pagesWithCases["/cyber-alerts/history?org="+ca.Orgs[0].Org] = "cyberalerthistory"
+	bom := []byte(`{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"type":"library","name":"golang.org/x/net",` +
+		`"version":"v0.0.0-20211216030914-fe4d6282115f","purl":"pkg:golang/golang.org/x/net@v0.0.0-20211216030914-fe4d6282115f"}]}`)
+	if _, err := e.sboms.AddProductSBOM(context.Background(), scope.System("test"), "SYN-LIMS", "2.1", "lims.cdx.json", bom); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sboms.AddInventory(context.Background(), scope.System("test"), "RJ1", vuln.InventoryMeta{Criticality: "high"}, "rj1.cdx.json", bom); err != nil {
+		t.Fatal(err)
+	}
+	pagesWithCases["/vuln/products/SYN-LIMS"], pagesWithCases["/vuln/orgs/RJ1"], pagesWithCases["/vuln/orgs/RR8"] = "vulnsboms", "vulnsboms", "vulnsboms"
 	for path, tmpl := range pagesWithCases {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
