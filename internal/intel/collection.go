@@ -106,14 +106,20 @@ func (s *Store) GetCollection(ctx context.Context, sc scope.Scope, id string) (C
 	return cs[0], nil
 }
 
+// collections are those the caller holds a grant on: their own (a
+// user grant) or one to an organisation that reaches them (OrgGrant.covers).
+// Rights add up over the grants.
 func (s *Store) collections(ctx context.Context, sc scope.Scope, id string) ([]Collection, error) {
-	q := `SELECT c.id, c.title, c.description, c.tlp_ceiling, c.created_by, c.created_at, g.can_read, g.can_write
-		FROM intel_collections c JOIN intel_collection_grants g ON g.collection_id = c.id
-		WHERE g.user_id = ?`
+	q := `SELECT c.id, c.title, c.description, c.tlp_ceiling, c.created_by, c.created_at, COALESCE(g.can_read, 0), COALESCE(g.can_write, 0)
+		FROM intel_collections c LEFT JOIN intel_collection_grants g ON g.collection_id = c.id AND g.user_id = ?`
 	args := []any{sc.UserID}
 	if id != "" {
-		q += ` AND c.id = ?`
+		q += ` WHERE c.id = ?`
 		args = append(args, id)
+	}
+	grants, err := s.orgGrants(ctx, id)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.db.Q().QueryContext(ctx, q+` ORDER BY c.title, c.id`, args...)
 	if err != nil {
@@ -129,6 +135,19 @@ func (s *Store) collections(ctx context.Context, sc scope.Scope, id string) ([]C
 			return nil, err
 		}
 		c.TLPCeiling, c.Ceiling, c.CanRead, c.CanWrite = stix.TLP(tlp), stix.TLP(tlp).String(), r != 0, w != 0
+		held := c.CanRead || c.CanWrite
+		if sc.UserID != "" {
+			for _, g := range grants[c.ID] {
+				if g.covers(sc) {
+					held = true
+					c.CanRead = c.CanRead || g.CanRead
+					c.CanWrite = c.CanWrite || g.CanWrite
+				}
+			}
+		}
+		if !held {
+			continue
+		}
 		if c.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
 			return nil, fmt.Errorf("intel: collection %s created_at %q: %w", c.ID, created, err)
 		}

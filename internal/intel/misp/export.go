@@ -131,6 +131,21 @@ func eventOf(r *stix.Object, byID map[string]*stix.Object, sightings, relsFrom m
 	e.Tags = tagsOf(r, nil)
 	var refs []string
 	_, _ = r.Get("object_refs", &refs)
+	// References and sightings come back in the order the report lists
+	// them, which is the event's, whatever order the store gave.
+	pos := make(map[string]int, len(refs))
+	for i, id := range refs {
+		pos[id] = i
+	}
+	byPos := func(os []*stix.Object) {
+		sort.SliceStable(os, func(i, j int) bool { return pos[os[i].ID] < pos[os[j].ID] })
+	}
+	for _, l := range relsFrom {
+		byPos(l)
+	}
+	for _, l := range sightings {
+		byPos(l)
+	}
 	galaxies := map[string]int{}
 	for _, id := range refs {
 		o, ok := byID[id]
