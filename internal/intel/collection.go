@@ -2,13 +2,13 @@ package intel
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -40,6 +40,16 @@ type CollectionOptions struct {
 type InvalidError struct{ Field, Msg string }
 
 func (e *InvalidError) Error() string { return e.Field + ": " + e.Msg }
+
+// As makes an InvalidError a *fault.Invalid, so the API and the web UI
+// answer it as a 400 naming the field.
+func (e *InvalidError) As(target any) bool {
+	if t, ok := target.(**fault.Invalid); ok {
+		*t = &fault.Invalid{Field: e.Field, Reason: e.Msg}
+		return true
+	}
+	return false
+}
 
 // CreateCollection makes a collection that its creator (sc.UserID) can
 // read and write, audited as intel.collection.create.
@@ -87,7 +97,7 @@ func (s *Store) CreateCollection(ctx context.Context, sc scope.Scope, o Collecti
 
 // ErrCollectionNotFound means no collection has the id, or the caller
 // holds no grant on it.
-var ErrCollectionNotFound = errors.New("intel: collection not found")
+var ErrCollectionNotFound = fault.New(fault.ErrNotFound, "intel: collection not found")
 
 // Collections lists the collections the caller holds a grant on.
 func (s *Store) Collections(ctx context.Context, sc scope.Scope) ([]Collection, error) {

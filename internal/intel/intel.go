@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -31,7 +32,7 @@ func Migrations() store.MigrationSet {
 }
 
 // ErrNotFound means no object has the id (or none the caller may read).
-var ErrNotFound = errors.New("intel: object not found")
+var ErrNotFound = fault.New(fault.ErrNotFound, "intel: object not found")
 
 // Options are what a Store needs.
 type Options struct {

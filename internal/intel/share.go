@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -37,7 +38,7 @@ import (
 
 // ErrCollectionForbidden is a collection the caller may see but not
 // read (or not write): TAXII's 403.
-var ErrCollectionForbidden = errors.New("intel: collection not readable or writable by you")
+var ErrCollectionForbidden = fault.New(fault.ErrForbidden, "intel: you may see this collection but not read or change it")
 
 // OrgGrant is a grant of a collection to an organisation.
 type OrgGrant struct {

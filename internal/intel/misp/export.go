@@ -319,3 +319,14 @@ func singleEquality(p string) (path, value string, ok bool) {
 // NameUUID is a UUIDv5 of a name, for an event Vigil makes up (the
 // loose indicators of a collection): the same name, the same event.
 func NameUUID(name string) string { return stixUUID("name:" + name + ":not-a-uuid") }
+
+// SimpleIOC is the MISP attribute type and value of a pattern that is a
+// single equality Vigil knows ("[ipv4-addr:value = '…']" is ip-dst);
+// ok is false for any other pattern.
+func SimpleIOC(p string) (typ, value string, ok bool) {
+	typ = typeOfPattern(p)
+	if typ == "stix2-pattern" {
+		return "", "", false
+	}
+	return typ, valueOfPattern(p), true
+}
