@@ -154,6 +154,10 @@ func (a *API) registerIntel(rt *httpd.Router) {
 		if err := decode(r, &in); err != nil {
 			return nil, err
 		}
-		return s.Share(r.Context(), sc, r.PathValue("id"), in.Kind, in.Recipient)
+		rc, err := s.Share(r.Context(), sc, r.PathValue("id"), in.Kind, in.Recipient)
+		if err != nil {
+			return nil, err
+		}
+		return created{rc}, nil
 	})
 }
