@@ -146,10 +146,10 @@ func ParseHashes(name string, b []byte) (map[string][]string, error) {
 		if errors.Is(err, io.EOF) {
 			return m, nil
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
-			return nil, &ParseError{File: name, Msg: err.Error()}
+			return nil, &ParseError{File: name, Msg: err.Error()} // a *csv.ParseError says the line
 		}
+		line, _ := r.FieldPos(0)
 		if len(rec) != 2 {
 			return nil, &ParseError{File: name, Where: fmt.Sprintf("line %d", line), Msg: fmt.Sprintf("want md5,event-uuid; got %d fields", len(rec))}
 		}
