@@ -50,7 +50,7 @@ func (a *API) registerIntel(rt *httpd.Router) {
 	id := param{Name: "id", In: "path", Type: "string", Required: true}
 	s := a.o.Intel
 	a.route(rt, spec{Method: "GET", Path: "/intel/collections", Tag: "intel",
-		Summary: "Intelligence collections you hold a grant on (yours, or your organisation's, or one above it), with what you may do",
+		Summary:  "Intelligence collections you hold a grant on (yours, or your organisation's, or one above it), with what you may do",
 		Response: "IntelCollectionList"}, func(r *http.Request, sc scope.Scope) (any, error) {
 		return list(s.Collections(r.Context(), sc))
 	})

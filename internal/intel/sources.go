@@ -47,7 +47,7 @@ func readInput(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: closing loses nothing
 	b, err := io.ReadAll(io.LimitReader(f, maxInput))
 	if err != nil {
 		return nil, err
@@ -171,9 +171,7 @@ func (s *Store) ImportFilesWith(ctx context.Context, sc scope.Scope, collection 
 			return reps, err
 		}
 		r.Format, r.Flagged = src.format, src.flagged
-		for _, p := range src.problems {
-			r.Refused = append(r.Refused, p)
-		}
+		r.Refused = append(r.Refused, src.problems...)
 		reps = append(reps, r)
 	}
 	return reps, nil

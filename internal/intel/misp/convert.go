@@ -124,7 +124,7 @@ func (c *conv) run() error {
 	when := unix(e.Timestamp, epoch)
 	markings, labels, err := c.splitTags(e.Tags)
 	if err != nil {
-		return fmt.Errorf("Tag: %w", err)
+		return fmt.Errorf("in Tag: %w", err)
 	}
 	c.markings = markings
 	reportID := "report--" + stixUUID(e.UUID)
@@ -132,31 +132,31 @@ func (c *conv) run() error {
 	if e.Orgc != nil && validUUID(e.Orgc.UUID) {
 		idn, err := c.identity(*e.Orgc)
 		if err != nil {
-			return fmt.Errorf("Orgc: %w", err)
+			return fmt.Errorf("in Orgc: %w", err)
 		}
 		createdBy = idn
 	}
 	for i, a := range e.Attributes {
 		if _, err := c.attribute(a, when, reportID, nil); err != nil {
-			return fmt.Errorf("Attribute[%d] (%s): %w", i, a.UUID, err)
+			return fmt.Errorf("in Attribute[%d] (%s): %w", i, a.UUID, err)
 		}
 	}
 	for i, ob := range e.Objects {
 		if err := c.object(ob, when, reportID); err != nil {
-			return fmt.Errorf("Object[%d] (%s): %w", i, ob.UUID, err)
+			return fmt.Errorf("in Object[%d] (%s): %w", i, ob.UUID, err)
 		}
 	}
 	for i, ob := range e.Objects {
 		for j, r := range ob.References {
 			if err := c.reference(ob, r, when); err != nil {
-				return fmt.Errorf("Object[%d].ObjectReference[%d]: %w", i, j, err)
+				return fmt.Errorf("in Object[%d].ObjectReference[%d]: %w", i, j, err)
 			}
 		}
 	}
 	for i, g := range e.Galaxies {
 		for j, cl := range g.Clusters {
 			if err := c.cluster(g, cl); err != nil {
-				return fmt.Errorf("Galaxy[%d].GalaxyCluster[%d]: %w", i, j, err)
+				return fmt.Errorf("in Galaxy[%d].GalaxyCluster[%d]: %w", i, j, err)
 			}
 		}
 	}
@@ -216,7 +216,7 @@ func (c *conv) attribute(a Attribute, eventTime time.Time, reportID string, obje
 	when := unix(a.Timestamp, eventTime)
 	markings, labels, err := c.splitTags(a.Tags)
 	if err != nil {
-		return "", fmt.Errorf("Tag: %w", err)
+		return "", fmt.Errorf("in Tag: %w", err)
 	}
 	if !hasTLP(markings) {
 		// An attribute is shared as its event is.
@@ -293,7 +293,7 @@ func (c *conv) attribute(a Attribute, eventTime time.Time, reportID string, obje
 	}
 	for j, s := range a.Sightings {
 		if err := c.sighting(s, o.ID, when); err != nil {
-			return "", fmt.Errorf("Sighting[%d]: %w", j, err)
+			return "", fmt.Errorf("in Sighting[%d]: %w", j, err)
 		}
 	}
 	return o.ID, nil
@@ -317,7 +317,7 @@ func (c *conv) object(ob Object, eventTime time.Time, reportID string) error {
 	for j, a := range ob.Attributes {
 		id, err := c.attribute(a, when, reportID, &ob)
 		if err != nil {
-			return fmt.Errorf("Attribute[%d] (%s): %w", j, a.UUID, err)
+			return fmt.Errorf("in Attribute[%d] (%s): %w", j, a.UUID, err)
 		}
 		refs = append(refs, id)
 	}

@@ -307,10 +307,10 @@ func (e *Event) check() error {
 	}
 	for i, o := range e.Objects {
 		if !validUUID(o.UUID) {
-			return fmt.Errorf("Object[%d].uuid: %q is not a UUID", i, o.UUID)
+			return fmt.Errorf("in Object[%d]: uuid: %q is not a UUID", i, o.UUID)
 		}
 		if o.Name == "" {
-			return fmt.Errorf("Object[%d].name: required", i)
+			return fmt.Errorf("in Object[%d]: name: required", i)
 		}
 		for j, a := range o.Attributes {
 			if err := attr(fmt.Sprintf("Object[%d].Attribute[%d]", i, j), a); err != nil {
@@ -319,7 +319,7 @@ func (e *Event) check() error {
 		}
 		for j, r := range o.References {
 			if !validUUID(r.UUID) {
-				return fmt.Errorf("Object[%d].ObjectReference[%d].uuid: %q is not a UUID", i, j, r.UUID)
+				return fmt.Errorf("in Object[%d].ObjectReference[%d]: uuid: %q is not a UUID", i, j, r.UUID)
 			}
 		}
 	}
