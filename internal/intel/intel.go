@@ -52,6 +52,7 @@ type Store struct {
 	audit   *audit.Log
 	now     func() time.Time
 	orgPath func(ctx context.Context, code string) (string, error)
+	feeds   feedCache // MISP feeds lately built
 }
 
 // New opens the store over a migrated database.

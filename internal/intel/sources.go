@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/intel/feeds"
@@ -186,13 +188,75 @@ func looseEvent(c Collection) (uuid, info string) {
 // MISPFeed exports a collection as a MISP feed, as the caller may read
 // it (ReadCollection's rules: grant, TLP ceiling, recipients of TLP:RED).
 // Events keep their PAP and TLP tags, which MISP instances honour.
+//
+// A MISP instance pulling a feed asks for manifest.json and then every
+// event file, so the feed built for one reader is kept (a few feeds at
+// a time) until the collection, or who may see what in it, changes.
 func (s *Store) MISPFeed(ctx context.Context, sc scope.Scope, collection string) (misp.FeedFiles, error) {
+	c, err := s.GetCollection(ctx, sc, collection)
+	if err != nil {
+		return nil, err
+	}
+	if !c.CanRead {
+		return nil, ErrCollectionForbidden
+	}
+	var added, shared string
+	var n int
+	if err := s.db.Q().QueryRowContext(ctx, `SELECT COALESCE(MAX(added_at), ''), COUNT(*) FROM intel_collection_objects WHERE collection_id = ?`, c.ID).Scan(&added, &n); err != nil {
+		return nil, err
+	}
+	if err := s.db.Q().QueryRowContext(ctx, `SELECT COALESCE(MAX(added_at), '') FROM intel_object_recipients`).Scan(&shared); err != nil {
+		return nil, err
+	}
+	r := ReaderOf(sc)
+	key := strings.Join(append([]string{c.ID, added, strconv.Itoa(n), shared, c.Ceiling, r.UserID}, r.Orgs...), "\x00")
+	if f, ok := s.feeds.get(key); ok {
+		return f, nil
+	}
 	objs, c, err := s.CollectionObjects(ctx, sc, collection)
 	if err != nil {
 		return nil, err
 	}
 	u, info := looseEvent(c)
-	return misp.BuildFeed(misp.FromSTIX(objs, u, info, s.now()))
+	f, err := misp.BuildFeed(misp.FromSTIX(objs, u, info, s.now()))
+	if err != nil {
+		return nil, err
+	}
+	s.feeds.put(key, f)
+	return f, nil
+}
+
+// feedCache keeps the last few feeds built.
+type feedCache struct {
+	mu   sync.Mutex
+	keys []string
+	m    map[string]misp.FeedFiles
+}
+
+const feedCacheSize = 8
+
+func (fc *feedCache) get(k string) (misp.FeedFiles, bool) {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	f, ok := fc.m[k]
+	return f, ok
+}
+
+func (fc *feedCache) put(k string, f misp.FeedFiles) {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if fc.m == nil {
+		fc.m = map[string]misp.FeedFiles{}
+	}
+	if _, ok := fc.m[k]; ok {
+		return
+	}
+	if len(fc.keys) == feedCacheSize {
+		delete(fc.m, fc.keys[0])
+		fc.keys = fc.keys[1:]
+	}
+	fc.keys = append(fc.keys, k)
+	fc.m[k] = f
 }
 
 // ExportMISPFeed writes MISPFeed into dir.
