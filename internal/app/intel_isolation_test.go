@@ -189,6 +189,19 @@ func TestTLPRedEveryPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("alice after sharing with RJ1", f.aliceTok, true)
+	// A read grant lets her see the collection but not add to it: TAXII's 403.
+	req, _ := http.NewRequest("POST", s.url("/taxii2/"+taxiiRoot+"/collections/"+c.ID+"/objects/"), strings.NewReader(`{"objects":[]}`))
+	req.Header.Set("Authorization", "Bearer "+f.aliceTok)
+	req.Header.Set("Accept", taxiiJSON)
+	req.Header.Set("Content-Type", taxiiJSON)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("alice POSTs to a collection she may only read: %d, want 403", res.StatusCode)
+	}
 	check("bob after sharing with RJ1", f.bobTok, false)
 }
 

@@ -191,6 +191,18 @@ func TestIntelMISPCLI(t *testing.T) {
 	if again[0].Objects != reps[0].Objects+reps[1].Objects || len(again[0].Refused) != 0 {
 		t.Errorf("re-import %s; first import %d + %d objects", r.stdout, reps[0].Objects, reps[1].Objects)
 	}
+	// A TLP:RED indicator: the operator who imports it is its recipient and may name others.
+	red := filepath.Join(dir, "red.json")
+	ind := `{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2026-12-01T00:00:00Z","modified":"2026-12-01T00:00:00Z",` +
+		`"pattern":"[domain-name:value = 'red.example']","pattern_type":"stix","valid_from":"2026-12-01T00:00:00Z","object_marking_refs":["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"]}`
+	if err := os.WriteFile(red, []byte(ind), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	must(t, run(t, "", nil, "--data-dir", data, "intel", "import", red))
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "share", "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "--org", "ENG", "--format", "json"))
+	if !strings.Contains(r.stdout, `"recipient":"ENG"`) {
+		t.Errorf("share: %s", r.stdout)
+	}
 	if r = run(t, "", nil, "--data-dir", data, "intel", "export", "--collection", col.ID); r.code != 2 {
 		t.Errorf("export without a target: exit %d", r.code)
 	}

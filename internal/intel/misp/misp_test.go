@@ -108,3 +108,23 @@ func TestFeedSample(t *testing.T) {
 	}
 	t.Logf("%d STIX objects from 6 events", n)
 }
+
+// TestErrors: bad MISP JSON names the file and the place.
+func TestErrors(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"Event": {"uuid": "5c7641bf-a4e8-4d5d-a653-03240a00020f", "Attribute": [{"uuid": "5c7641bf-a4e8-4d5d-a653-03240a00020e", "type": "url"}]}}`,
+			`x.json: event 0 (5c7641bf-a4e8-4d5d-a653-03240a00020f): Attribute[0].value: required`},
+		{`{"Event": {"uuid": "nope"}}`, `x.json: event 0 (nope): uuid: "nope" is not a UUID`},
+		{"{\"Event\": {\n\"uuid\": }}", `x.json: line 2 column 10: not MISP JSON`},
+		{`{"Event": {"uuid": "5c7641bf-a4e8-4d5d-a653-03240a00020f", "timestamp": "soon"}}`, `want an integer, got "soon"`},
+	} {
+		_, err := ParseEvents("x.json", []byte(c.in))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err %v, want %q", c.in, err, c.want)
+		}
+	}
+	if _, err := ParseHashes("hashes.csv", []byte("fe16b2822af0f2f9c557b78da3d6a745,32cb8b54-a070-456b-b88e-fbae2f335c9d\nzz,32cb8b54-a070-456b-b88e-fbae2f335c9d\n")); err == nil ||
+		err.Error() != `hashes.csv: line 2 field 1: "zz" is not an MD5` {
+		t.Errorf("hashes: %v", err)
+	}
+}
