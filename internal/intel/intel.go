@@ -1,8 +1,11 @@
 // Package intel is Vigil's threat intelligence: a STIX 2.1 store keeping
-// every version of every object, and importing STIX bundles into it. The
-// object model and the patterning language are the subpackages stix and
-// pattern; TAXII, MISP, the indicator lifecycle and IOC matching are to
-// come (docs/intel.md says what exists and what is left).
+// every version of every object, importing STIX bundles, MISP events and
+// feeds and CSV or text feeds into it, and sharing its collections by
+// hierarchy, TLP and PAP (share.go: every export path reads through
+// ReadCollection). The object model, the patterning language, TAXII, MISP
+// and the plain feeds are the subpackages stix, pattern, taxii, misp and
+// feeds; the indicator lifecycle and IOC matching are to come
+// (docs/intel.md says what exists and what is left).
 package intel
 
 import (
