@@ -160,6 +160,9 @@ func (a *API) Register(rt *httpd.Router) {
 	if a.o.IngestHealth != nil {
 		a.registerIngestHealth(rt)
 	}
+	if a.o.Intel != nil {
+		a.registerIntel(rt)
+	}
 
 	a.route(rt, spec{Method: "GET", Path: "/openapi.json", Tag: "meta", Summary: "This document", Public: true, Response: "OpenAPI"},
 		func(r *http.Request, _ scope.Scope) (any, error) { return a.OpenAPI(), nil })

@@ -277,7 +277,7 @@ func (a *App) build(ctx context.Context) error {
 	if a.Rules, err = rules.New(rules.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Sigma: ruleOpts, Now: a.Now}); err != nil {
 		return err
 	}
-	if a.Intel, err = intel.New(intel.Options{DB: a.DB, Audit: a.Audit, Now: a.Now}); err != nil {
+	if a.Intel, err = intel.New(intel.Options{DB: a.DB, Audit: a.Audit, Now: a.Now, OrgPath: a.Orgs.PathOf}); err != nil {
 		return err
 	}
 	// Every server runs the stored rules: tell the others of a change.

@@ -321,6 +321,9 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 	for k, c := range taxiiIsolationChecks(t, s, w) {
 		checks[k] = c
 	}
+	for k, c := range intelIsolationChecks(t, s, w) {
+		checks[k] = c
+	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	call := func(t *testing.T, r httpd.Route, who string, p probe) (int, string) {
 		t.Helper()

@@ -651,6 +651,32 @@ func (d describer) predicate() (string, bool) {
 		}
 		doc(e.After, &c)
 		return "created the intelligence collection " + quoted(c.Title) + " (" + e.ObjectID + ", up to " + or(c.Ceiling, "TLP:GREEN") + ")", true
+	case "intel.collection.grant", "intel.collection.revoke":
+		var g struct {
+			Title, Org, Role string
+			CanWrite         bool `json:"can_write"`
+		}
+		doc(e.After, &g)
+		who := "everyone at or under " + d.org(g.Org, "")
+		if g.Role != "" {
+			who = "the " + g.Role + "s at or under " + d.org(g.Org, "")
+		}
+		if e.Action == "intel.collection.revoke" {
+			return "stopped sharing the intelligence collection " + quoted(g.Title) + " (" + e.ObjectID + ") with " + who, true
+		}
+		what := "to read"
+		if g.CanWrite {
+			what = "to read and add to"
+		}
+		return "shared the intelligence collection " + quoted(g.Title) + " (" + e.ObjectID + ") with " + who + ", " + what, true
+	case "intel.object.share":
+		var r struct{ Kind, Recipient, TLP string }
+		doc(e.After, &r)
+		to := "the user " + r.Recipient
+		if r.Kind == "org" {
+			to = "the people of " + d.org(r.Recipient, "")
+		}
+		return "named " + to + " a recipient of the " + or(r.TLP, "TLP:RED") + " intelligence object " + e.ObjectID, true
 	case "intel.import":
 		var a struct {
 			Collection                string
