@@ -218,7 +218,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		o.Supply, o.Boundaries = e.supply, e.geo
-		if e.assurance, err = assurance.New(assurance.Options{DB: db, Audit: al, Orgs: orgs, Suppliers: e.supply}); err != nil {
+		if e.assurance, err = assurance.New(assurance.Options{DB: db, Audit: al, Orgs: orgs, Suppliers: e.supply, Register: e.supply}); err != nil {
 			t.Fatal(err)
 		}
 		o.Assurance = e.assurance
