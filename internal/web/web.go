@@ -220,7 +220,7 @@ func (w *Web) parse() error {
 	if err != nil {
 		return fmt.Errorf("web: parse layout: %w", err)
 	}
-	for _, name := range append(append(append(pageNames, casePageNames...), incidentPageNames...), cyberAlertPageNames...) {
+	for _, name := range append(append(append(append(pageNames, casePageNames...), incidentPageNames...), cyberAlertPageNames...), assurancePageNames...) {
 		t, err := base.Clone()
 		if err != nil {
 			return err
