@@ -110,8 +110,8 @@ func (a *API) registerCampaigns(rt *httpd.Router) {
 		return as.GetCampaign(r.Context(), sc, r.PathValue("id"))
 	})
 	a.route(rt, spec{Method: "GET", Path: "/assurance/statements", Tag: "assurance",
-		Summary: "Statements you may see: of campaigns you assess, of suppliers you represent, and accepted statements of suppliers your organisations deploy",
-		Params: []param{{Name: "campaign", In: "query", Type: "string"}, {Name: "supplier", In: "query", Type: "string"}, {Name: "status", In: "query", Type: "string"}},
+		Summary:  "Statements you may see: of campaigns you assess, of suppliers you represent, and accepted statements of suppliers your organisations deploy",
+		Params:   []param{{Name: "campaign", In: "query", Type: "string"}, {Name: "supplier", In: "query", Type: "string"}, {Name: "status", In: "query", Type: "string"}},
 		Response: "StatementList"}, func(r *http.Request, sc scope.Scope) (any, error) {
 		q := r.URL.Query()
 		return list(as.ListStatements(r.Context(), sc, assurance.StatementFilter{CampaignID: q.Get("campaign"), SupplierID: q.Get("supplier"), Status: q.Get("status")}))
@@ -142,7 +142,7 @@ func (a *API) registerCampaigns(rt *httpd.Router) {
 	})
 	a.route(rt, spec{Method: "POST", Path: "/assurance/statements/{id}/answers/{seq}/evidence", Tag: "assurance",
 		Summary: "Add evidence to an answer: a file (multipart/form-data part \"file\", at most 10 MiB, kept with its SHA-256) or a JSON https link",
-		Params: []param{id, seq}, Body: "EvidenceLink", Upload: true, Response: "Evidence", Status: 201}, a.addEvidence)
+		Params:  []param{id, seq}, Body: "EvidenceLink", Upload: true, Response: "Evidence", Status: 201}, a.addEvidence)
 	a.route(rt, spec{Method: "POST", Path: "/assurance/statements/{id}/answers/{seq}/comments", Tag: "assurance", Summary: "Add to an answer's conversation (the supplier's representatives and the assessors)",
 		Params: []param{id, seq}, Body: "AnswerComment", Response: "Statement", Status: 201}, func(r *http.Request, sc scope.Scope) (any, error) {
 		n, err := seqParam(r)
@@ -185,7 +185,7 @@ func (a *API) registerCampaigns(rt *httpd.Router) {
 	})
 	a.routeRaw(rt, spec{Method: "GET", Path: "/assurance/evidence/{id}", Tag: "assurance",
 		Summary: "Download an evidence file, always as an attachment (the supplier's representatives and the assessors)",
-		Params: []param{id}, Binary: true}, a.downloadEvidence)
+		Params:  []param{id}, Binary: true}, a.downloadEvidence)
 }
 
 func seqParam(r *http.Request) (int, error) {
