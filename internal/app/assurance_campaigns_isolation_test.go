@@ -125,7 +125,7 @@ func campaignIsolationChecks(t *testing.T, s *Server) map[string]routeCheck {
 		"GET /api/v1/assurance/campaigns/{id}": {attack: probe{path: "/api/v1/assurance/campaigns/" + mustStatement(t, s, sys, stBob).CampaignID, status: 404},
 			own: own(nadia, probe{path: "/api/v1/assurance/campaigns/" + campaign, want: []string{"Isolation assurance campaign", stAS}}), deny: 404},
 		"GET /api/v1/assurance/statements": {attack: probe{path: "/api/v1/assurance/statements?supplier=ISO-BOB-SUP"},
-			own: own(alice, probe{want: []string{stAS}}, also(sam, probe{want: []string{stDraft, stOther}}), also(rex, probe{want: []string{stOther}})),
+			own:  own(alice, probe{want: []string{stAS}}, also(sam, probe{want: []string{stDraft, stOther}}), also(rex, probe{want: []string{stOther}})),
 			deny: 200, seers: []string{audrey, nadia}},
 		"GET /api/v1/assurance/statements/{id}": {attack: probe{path: st + stBob, status: 404},
 			own:  own(alice, probe{path: st + stAS, want: []string{"Assured board minutes"}}, also(rex, probe{path: st + stOther, want: []string{"Othersoft accepted answer"}}), also(sam, probe{path: st + stDraft, want: []string{"othersoft-policy.txt"}})),
