@@ -303,6 +303,12 @@ func (s *Service) ListStatements(ctx context.Context, sc scope.Scope, f Statemen
 	}
 	where, args := sc.Filter("c.owner_org", scope.Supply)
 	conds := []string{"(" + where + ")"}
+	if sc.National(scope.Supply) {
+		// A national assessor sees every campaign's statements already;
+		// asking the register what it deploys would read every deployment.
+		q := filtered(conds, &args, f)
+		return s.summaries(ctx, q, args)
+	}
 	own, err := s.ownSuppliers(ctx, sc)
 	if err != nil {
 		return nil, err
@@ -319,14 +325,20 @@ func (s *Service) ListStatements(ctx context.Context, sc scope.Scope, f Statemen
 		conds = append(conds, "(st.status = ? AND st.supplier_id IN ("+store.Placeholders(len(dep))+"))")
 		args = append(append(args, StatusAccepted), keys(dep)...)
 	}
+	q := filtered(conds, &args, f)
+	return s.summaries(ctx, q, args)
+}
+
+// filtered joins the visibility conditions (any of them) and the filter's.
+func filtered(conds []string, args *[]any, f StatementFilter) string {
 	q := "(" + strings.Join(conds, " OR ") + ")"
 	for _, x := range []struct{ col, v string }{{"st.campaign_id", f.CampaignID}, {"st.supplier_id", f.SupplierID}, {"st.status", f.Status}} {
 		if x.v != "" {
 			q += " AND " + x.col + " = ?"
-			args = append(args, x.v)
+			*args = append(*args, x.v)
 		}
 	}
-	return s.summaries(ctx, q, args)
+	return q
 }
 
 func keys(m map[string]bool) []any {
