@@ -170,7 +170,9 @@ func statementCols() []column[assurance.StatementSummary] {
 		col("CAMPAIGN", func(s assurance.StatementSummary) any { return s.CampaignID }),
 		col("STATUS", func(s assurance.StatementSummary) any { return s.Status }),
 		col("ANSWERED", func(s assurance.StatementSummary) any { return fmt.Sprintf("%d/%d", s.Answered, s.Requirements) }),
-		col("SCORE", func(s assurance.StatementSummary) any { return fmt.Sprintf("%d/%d (%.1f%%)", s.Points, s.Max, s.Percent) }),
+		col("SCORE", func(s assurance.StatementSummary) any {
+			return fmt.Sprintf("%d/%d (%.1f%%)", s.Points, s.Max, s.Percent)
+		}),
 	}
 }
 
