@@ -45,6 +45,7 @@ type Register interface {
 	Own(ctx context.Context, sc scope.Scope) ([]supply.Supplier, []supply.Product, error)
 	ListDeployments(ctx context.Context, sc scope.Scope, f supply.DeploymentFilter) ([]supply.Deployment, error)
 	GetProduct(ctx context.Context, sc scope.Scope, id string) (supply.Product, error)
+	ListProducts(ctx context.Context, sc scope.Scope, supplierID string) ([]supply.Product, error)
 }
 
 // Tiers a campaign may select suppliers by.

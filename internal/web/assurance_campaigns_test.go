@@ -139,6 +139,12 @@ func TestCampaignPages(t *testing.T) {
 	p = gstt.get("/assurance/statements")
 	mustContain(t, "trust's statements", p.body, "Synnovis Analytics LLP")
 	mustNotContain(t, "trust's statements", p.body, "SYNLAB AG")
+	// The supplier's page shows it too, to the trust that deploys it and
+	// not to a trust that does not.
+	p = gstt.get("/suppliers/s/SYNNOVIS")
+	mustContain(t, "supplier page", p.body, "Statements of adherence", page, "Pathology 2027", "Accepted")
+	p = gstt.get("/suppliers/s/SYNLAB")
+	mustNotContain(t, "parent's page", p.body, "Statements of adherence")
 }
 
 // TestCampaignBrowser runs a campaign against the register's ten
