@@ -207,7 +207,7 @@ func (a *App) build(ctx context.Context) error {
 	if a.Supply, err = supply.New(supply.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log.With("component", "supply")}); err != nil {
 		return err
 	}
-	if a.Assurance, err = assurance.New(assurance.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Suppliers: a.Supply, Now: a.Now}); err != nil {
+	if a.Assurance, err = assurance.New(assurance.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Suppliers: a.Supply, Register: a.Supply, Now: a.Now}); err != nil {
 		return err
 	}
 	// The supplier graph holds organisation names, types and places in the

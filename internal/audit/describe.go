@@ -644,6 +644,91 @@ func (d describer) predicate() (string, bool) {
 			out += ", expiring " + c.Expires[:10]
 		}
 		return out, true
+	case "assurance.campaign.create":
+		var a struct {
+			Name         string `json:"name"`
+			SetID        string `json:"set_id"`
+			Profile      string `json:"profile"`
+			Deadline     string `json:"deadline"`
+			Suppliers    int    `json:"suppliers"`
+			Requirements int    `json:"requirements"`
+		}
+		doc(e.After, &a)
+		set := a.SetID
+		if a.Profile != "" {
+			set += " (profile " + a.Profile + ")"
+		}
+		return fmt.Sprintf("started the assurance campaign %s (%s) against %s: %s asked about %s by %s", quoted(a.Name), e.ObjectID, set,
+			phrase.Count(a.Suppliers, "supplier", "suppliers"), phrase.Count(a.Requirements, "requirement", "requirements"), a.Deadline), true
+	case "assurance.statement.request":
+		var a struct {
+			Campaign   string `json:"campaign"`
+			SupplierID string `json:"supplier_id"`
+		}
+		doc(e.After, &a)
+		return "asked supplier " + a.SupplierID + " for statement " + e.ObjectID + " in campaign " + a.Campaign, true
+	case "assurance.answer.save":
+		var a struct {
+			Seq    int    `json:"seq"`
+			Answer string `json:"answer"`
+		}
+		doc(e.After, &a)
+		verb := "answered"
+		if len(e.Before) > 0 {
+			verb = "changed the answer to"
+		}
+		return fmt.Sprintf("%s requirement %d of statement %s: %s", verb, a.Seq, e.ObjectID, strings.ReplaceAll(a.Answer, "_", " ")), true
+	case "assurance.evidence.add":
+		var a struct {
+			Seq    int    `json:"seq"`
+			Kind   string `json:"kind"`
+			Name   string `json:"name"`
+			SHA256 string `json:"sha256"`
+			URL    string `json:"url"`
+		}
+		doc(e.After, &a)
+		if a.Kind == "link" {
+			return fmt.Sprintf("gave the link %s as evidence for requirement %d of statement %s", quoted(a.URL), a.Seq, e.ObjectID), true
+		}
+		return fmt.Sprintf("attached %s (SHA-256 %s) as evidence for requirement %d of statement %s", quoted(a.Name), a.SHA256, a.Seq, e.ObjectID), true
+	case "assurance.statement.submit":
+		var a struct {
+			Version    int    `json:"version"`
+			SignedRole string `json:"signed_role"`
+		}
+		doc(e.After, &a)
+		as := ""
+		if a.SignedRole != "" {
+			as = ", signed as " + quoted(a.SignedRole)
+		}
+		return fmt.Sprintf("submitted statement %s (version %d)%s", e.ObjectID, a.Version, as), true
+	case "assurance.answer.review":
+		var a struct {
+			Seq    int    `json:"seq"`
+			Review string `json:"review"`
+			Note   string `json:"note"`
+			Status string `json:"status"`
+		}
+		doc(e.After, &a)
+		verb := map[string]string{"accepted": "accepted", "queried": "queried", "rejected": "rejected"}[a.Review]
+		out := fmt.Sprintf("%s the answer to requirement %d of statement %s", or(verb, "reviewed"), a.Seq, e.ObjectID)
+		if a.Note != "" {
+			out += ": " + quoted(a.Note)
+		}
+		if a.Status == "returned" {
+			out += " (the statement went back to the supplier)"
+		}
+		return out, true
+	case "assurance.answer.comment":
+		var a struct {
+			Seq  int    `json:"seq"`
+			Side string `json:"side"`
+			Body string `json:"body"`
+		}
+		doc(e.After, &a)
+		return fmt.Sprintf("commented as the %s on requirement %d of statement %s: %s", or(a.Side, "assessor"), a.Seq, e.ObjectID, quoted(a.Body)), true
+	case "assurance.statement.accept":
+		return "accepted statement " + e.ObjectID + " as reviewed", true
 	case "intel.collection.create":
 		var c struct {
 			Title   string `json:"title"`

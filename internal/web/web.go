@@ -28,6 +28,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // Europe/London without the system's zone files
@@ -223,7 +224,7 @@ func (w *Web) parse() error {
 	if err != nil {
 		return fmt.Errorf("web: parse layout: %w", err)
 	}
-	for _, name := range append(append(append(append(pageNames, casePageNames...), incidentPageNames...), cyberAlertPageNames...), vulnPageNames...) {
+	for _, name := range slices.Concat(pageNames, casePageNames, incidentPageNames, cyberAlertPageNames, vulnPageNames, assurancePageNames) {
 		t, err := base.Clone()
 		if err != nil {
 			return err

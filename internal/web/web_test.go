@@ -219,7 +219,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		o.Supply, o.Boundaries = e.supply, e.geo
-		if e.assurance, err = assurance.New(assurance.Options{DB: db, Audit: al, Orgs: orgs, Suppliers: e.supply}); err != nil {
+		if e.assurance, err = assurance.New(assurance.Options{DB: db, Audit: al, Orgs: orgs, Suppliers: e.supply, Register: e.supply}); err != nil {
 			t.Fatal(err)
 		}
 		o.Assurance = e.assurance
@@ -1161,6 +1161,13 @@ func TestEveryPageRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	pagesWithCases["/assurance"], pagesWithCases["/assurance/sets/webcaf-caf@1.0"] = "assurance", "assurance_set"
+	camp, err := e.assurance.CreateCampaign(context.Background(), scope.System("test"), assurance.NewCampaign{Name: "Every page campaign", SetID: "webcaf-caf@1.0",
+		Deadline: "2099-01-01", Suppliers: []string{"SYNNOVIS"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pagesWithCases["/assurance/campaigns"], pagesWithCases["/assurance/campaigns/"+camp.ID] = "assurance_campaigns", "assurance_campaign"
+	pagesWithCases["/assurance/statements"], pagesWithCases["/assurance/statements/"+camp.Statements[0].ID] = "assurance_statements", "assurance_statement"
 	var mu sync.Mutex
 	used := map[string]bool{}
 	var last []string // pages rendered by the request under way
@@ -1254,8 +1261,9 @@ func TestEveryPageRenders(t *testing.T) {
 		"ingest": ingestData{}, "hunt": huntData{}, "coverage": coverageData{},
 		"rules": rulesData{}, "rule": ruleData{}, "rule_edit": ruleEditData{},
 		"assurance": []assurance.Summary{}, "assurance_set": setData{},
+		"assurance_campaigns": campaignsData{}, "assurance_campaign": campaignData{}, "assurance_statements": statementsData{}, "assurance_statement": statementData{},
 	}
-	for _, n := range append(pageNames, casePageNames...) {
+	for _, n := range append(append(pageNames, casePageNames...), assurancePageNames...) {
 		var buf bytes.Buffer
 		if err := e.web.pages[n].ExecuteTemplate(&buf, "layout", &view{Title: n, User: &scope.Scope{}, D: empty[n]}); err != nil {
 			t.Errorf("%s with empty data: %v", n, err)
