@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -24,6 +25,12 @@ func cyberAlertsIsolationChecks(t *testing.T, s *Server) map[string]routeCheck {
 	}
 	if len(ca.Orgs) != 2 {
 		t.Fatalf("isolation alert in scope: %+v", ca.Orgs)
+	}
+	// The dashboard's map needs the ICB boundaries (the PNG is refused
+	// without them).
+	rep, err := s.Geo.ImportGeoJSON(context.Background(), scope.System("test"), filepath.Join("..", "..", "..", "shared", "data", "nhs", "geo", "icb_apr2023_en_bsc.geojson"), false)
+	if err != nil || len(rep.Errors) > 0 {
+		t.Fatalf("import the ICB boundaries: %v %v", err, rep.Errors)
 	}
 	p := "/api/v1/cyber-alerts/" + ca.ID
 	w := "/cyber-alerts/" + ca.ID
@@ -67,8 +74,11 @@ func cyberAlertsIsolationChecks(t *testing.T, s *Server) map[string]routeCheck {
 			own:  own(alice, probe{path: w + "/responses", body: "orgs=RJ1&action=update&text=web+update", status: 303}),
 			deny: 404, status: statuses(audrey, 403), skip: []string{nadia}},
 		"GET /cyber-alerts/dashboard": {attack: probe{path: "/cyber-alerts/dashboard"},
-			own:  own(nadia, probe{path: "/cyber-alerts/dashboard", want: []string{"QKK"}}),
+			own:  own(nadia, probe{path: "/cyber-alerts/dashboard", want: []string{`<span class="code">QKK</span>`}}),
 			deny: 200, seers: []string{alice, bob, audrey}},
+		"GET /cyber-alerts/dashboard.png": {attack: probe{path: "/cyber-alerts/dashboard.png?alert=" + ca.ID},
+			own:  own(nadia, probe{path: "/cyber-alerts/dashboard.png?alert=" + ca.ID, want: []string{"\x89PNG"}}, also(alice, probe{path: "/cyber-alerts/dashboard.png?alert=" + ca.ID, want: []string{"\x89PNG"}})),
+			deny: 404, status: statuses(alice, 200, bob, 200, audrey, 200), seers: []string{alice, bob, audrey}},
 		"GET /cyber-alerts/dashboard.csv": {attack: probe{path: "/cyber-alerts/dashboard.csv"},
 			own:  own(alice, probe{path: "/cyber-alerts/dashboard.csv", want: []string{",RJ1,"}}, also(nadia, probe{path: "/cyber-alerts/dashboard.csv", want: []string{",RJ1,", ",RJZ,"}})),
 			deny: 200, seers: rj1Readers},

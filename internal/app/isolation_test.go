@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"mime/multipart"
@@ -392,6 +393,13 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
+		// An image's compressed bytes are not text to look for leaks in
+		// (three letters turn up by chance): the walk checks its status,
+		// and its pixels are drawn from the figures of the page beside it,
+		// which the walk reads as text.
+		if ct := res.Header.Get("Content-Type"); strings.HasPrefix(ct, "image/") && !strings.Contains(ct, "svg") {
+			return res.StatusCode, fmt.Sprintf("%s (%s, %d bytes)", b[:min(8, len(b))], ct, len(b)) // the magic number stays, for the checks that want it
+		}
 		return res.StatusCode, string(b)
 	}
 	echoed := func(p probe, s string) bool {

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"bytes"
+	"context"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,6 +13,7 @@ import (
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/supplyviz"
 	"github.com/vigil-health/vigil/internal/vuln"
 )
 
@@ -30,6 +34,7 @@ func (w *Web) registerCyberAlerts(h func(method, pattern string, access httpd.Ac
 	h("GET", "/cyber-alerts/dashboard", authd, "Cyber alert response dashboard: response rate and overdue organisations by region, ICB and type", w.cyberAlertDashboard)
 	h("GET", "/cyber-alerts/history", authd, "An organisation's part in every cyber alert that reached it, with its response times", w.cyberAlertHistory)
 	h("GET", "/cyber-alerts/dashboard.csv", authd, "Cyber alert responses as CSV, one line an organisation and alert", w.cyberAlertDashboardCSV)
+	h("GET", "/cyber-alerts/dashboard.png", authd, "The map of acknowledgements by ICB as a PNG image, for briefings", w.cyberAlertDashboardPNG)
 }
 
 type cyberAlertsData struct {
@@ -170,6 +175,8 @@ type cyberDashData struct {
 	D      vuln.Dashboard
 	Alert  string
 	CSV    string
+	PNG    string
+	Map    template.HTML
 	Groups []cyberGroup
 }
 
@@ -185,12 +192,17 @@ func (w *Web) cyberAlertDashboard(rw http.ResponseWriter, r *http.Request, sc sc
 		w.fail(rw, r, sc, err)
 		return
 	}
-	csv := "/cyber-alerts/dashboard.csv"
+	q := ""
 	if id != "" {
-		csv += "?alert=" + url.QueryEscape(id)
+		q = "?alert=" + url.QueryEscape(id)
 	}
 	v := w.page(r, sc, "Cyber alert responses", "cyber-alerts")
-	v.D = cyberDashData{D: d, Alert: id, CSV: csv, Groups: []cyberGroup{{"by-region", "By region", "Region", d.ByRegion},
+	s := w.cyberAlertMap(r.Context(), d)
+	png := ""
+	if s != nil {
+		png = "/cyber-alerts/dashboard.png" + q
+	}
+	v.D = cyberDashData{D: d, Alert: id, CSV: "/cyber-alerts/dashboard.csv" + q, PNG: png, Map: w.inlineSVG(s, "cyber alert map"), Groups: []cyberGroup{{"by-region", "By region", "Region", d.ByRegion},
 		{"by-icb", "By ICB", "ICB", d.ByICB}, {"by-type", "By organisation type", "Type", d.ByType}}}
 	w.render(rw, r, http.StatusOK, "cyberalertsdash", v)
 }
@@ -206,6 +218,51 @@ func (w *Web) cyberAlertDashboardCSV(rw http.ResponseWriter, r *http.Request, sc
 	rw.Header().Set("X-Content-Type-Options", "nosniff")
 	rw.Header().Set("Cache-Control", "no-store")
 	_ = d.WriteCSV(rw) // a failed write: the client has gone
+}
+
+// cyberAlertMap is the dashboard's acknowledgements by ICB on the map;
+// nil without boundaries.
+func (w *Web) cyberAlertMap(ctx context.Context, d vuln.Dashboard) *supplyviz.Scene {
+	groups := make([]ackGroup, 0, len(d.ByICB))
+	for _, g := range d.ByICB {
+		groups = append(groups, ackGroup{Code: g.Code, Name: g.Name, Answered: g.Acknowledged, Of: g.Organisations})
+	}
+	subtitle := "Every cyber alert you may see"
+	footer := "Vigil national cyber alerts, " + d.At.UTC().Format("2 January 2006 15:04") + " UTC."
+	if d.Alert != "" {
+		subtitle = "Cyber alert " + d.Alert
+	}
+	return w.ackMap(ctx, "Cyber alert acknowledgements by ICB", subtitle, "Share of organisations in scope that acknowledged", footer, groups)
+}
+
+// cyberAlertDashboardPNG is the dashboard's map as a PNG file: the
+// picture a briefing pastes in, drawn from the same figures as the page
+// under the reader's scope; 404 when there are no map boundaries.
+func (w *Web) cyberAlertDashboardPNG(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	d, err := w.o.CyberAlerts.Dashboard(r.Context(), sc, r.URL.Query().Get("alert"))
+	if err != nil {
+		w.pictureFail(rw, r, sc, err)
+		return
+	}
+	s := w.cyberAlertMap(r.Context(), d)
+	if s == nil {
+		w.pictureFail(rw, r, sc, fault.NotFoundf("no map boundaries are loaded"))
+		return
+	}
+	var buf bytes.Buffer
+	if err := supplyviz.WritePNG(&buf, s, 2); err != nil {
+		w.serverError(rw, r, &sc, err)
+		return
+	}
+	name := "vigil-cyber-alerts"
+	if d.Alert != "" {
+		name += "-" + safeName(d.Alert)
+	}
+	h := rw.Header()
+	h.Set("Content-Type", "image/png")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Disposition", `attachment; filename="`+name+`.png"`)
+	_, _ = rw.Write(buf.Bytes()) // a failed write: the client has gone
 }
 
 type cyberHistoryData struct {

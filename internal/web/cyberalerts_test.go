@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"fmt"
+	"image"
+	_ "image/png"
 	"net/url"
 	"strings"
 	"testing"
@@ -94,6 +96,27 @@ func TestCyberAlertPages(t *testing.T) {
 	mustNotContain(t, "Bradford's CSV", p.body, "RR8")
 	// The national team issues from the form.
 	adm := e.signIn("admin@vigil.test")
+	// The dashboard's map of acknowledgements by ICB, inline and as a PNG
+	// to download; Bradford's picture is drawn from Bradford's figures.
+	if importBoundaries(t, e) {
+		p = adm.get("/cyber-alerts/dashboard?alert=" + a.ID)
+		wantStatus(t, "dashboard", p, 200)
+		checkNoInline(t, "dashboard", p.body)
+		mustContain(t, "dashboard", p.body, `id="ack-map"`, "Cyber alert acknowledgements by ICB", "/cyber-alerts/dashboard.png?alert="+a.ID)
+		for _, c := range []*client{adm, brad} {
+			p = c.get("/cyber-alerts/dashboard.png?alert=" + a.ID)
+			wantStatus(t, "dashboard PNG", p, 200)
+			img, format, err := image.Decode(strings.NewReader(p.body))
+			if err != nil || format != "png" || img.Bounds().Dx() < 600 {
+				t.Fatalf("dashboard PNG: %v %q %v", err, format, img)
+			}
+			if cd := p.header.Get("Content-Disposition"); !strings.Contains(cd, "attachment") || !strings.Contains(cd, a.ID) {
+				t.Errorf("dashboard PNG disposition %q", cd)
+			}
+		}
+		p = brad.get("/cyber-alerts/dashboard.png?alert=CA-20990101-NOSUCH")
+		wantStatus(t, "PNG of no such alert", p, 404)
+	}
 	p = adm.get("/cyber-alerts")
 	mustContain(t, "list", p.body, "Issue a cyber alert", a.ID)
 	p = adm.post("/cyber-alerts", url.Values{"title": {"Ward EPR 4 flaw"}, "severity": {"high"}, "tlp": {"GREEN"}, "products": {"EPR"},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -116,35 +117,63 @@ func (w *Web) incidentPage(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 // incidentMap draws acknowledgement progress by ICB on the supplier maps'
 // choropleth, inline; nothing without boundaries (the tables say it all).
 func (w *Web) incidentMap(r *http.Request, inc cases.Incident) template.HTML {
+	groups := make([]ackGroup, 0, len(inc.Progress.ByICB))
+	for _, g := range inc.Progress.ByICB {
+		groups = append(groups, ackGroup{Code: g.Code, Name: g.Name, Answered: g.Answered, Of: g.Organisations})
+	}
+	s := w.ackMap(r.Context(), "Acknowledgements by ICB", inc.Title, "Share of affected organisations that answered",
+		fmt.Sprintf("Vigil national incident %s.", inc.ID), groups)
+	return w.inlineSVG(s, "incident map")
+}
+
+// ackGroup is one ICB's answers to a national incident or cyber alert.
+type ackGroup struct {
+	Code, Name   string
+	Answered, Of int
+}
+
+// ackMap is the choropleth of the share of each ICB's organisations in
+// scope that have answered, in four bands from none (hatched red) to all;
+// nil without boundaries. ICBs with no boundary are listed as unmapped.
+func (w *Web) ackMap(ctx context.Context, title, subtitle, legend, footer string, groups []ackGroup) *supplyviz.Scene {
 	if w.o.Boundaries == nil {
-		return ""
+		return nil
 	}
-	bs, err := w.o.Boundaries.Load(r.Context(), geo.LevelICB)
+	bs, err := w.o.Boundaries.Load(ctx, geo.LevelICB)
 	if err != nil || len(bs) == 0 {
-		return ""
+		return nil
 	}
-	o := supplyviz.MapOptions{Title: "Acknowledgements by ICB", Subtitle: inc.Title, LegendTitle: "Share of affected organisations that answered",
+	o := supplyviz.MapOptions{Title: title, Subtitle: subtitle, LegendTitle: legend,
 		Values: map[string]supplyviz.MapValue{}, NoData: "Not affected", Link: func(code string) string { return "#icb-" + code },
 		Bins: []supplyviz.Bin{{Min: 0, Label: "None yet", Fill: supplyviz.Hex("#d4351c"), Hatch: supplyviz.Hex("#942514")},
 			{Min: 0.01, Label: "Some", Fill: supplyviz.Hex("#f47738")},
 			{Min: 0.5, Label: "Half or more", Fill: supplyviz.Hex("#ffdd00")},
 			{Min: 1, Label: "All", Fill: supplyviz.Hex("#00703c")}},
-		Footer: fmt.Sprintf("Vigil national incident %s.", inc.ID)}
+		Footer: footer}
 	mapped := map[string]bool{}
 	for _, b := range bs {
 		mapped[b.Code] = true
 	}
-	for _, g := range inc.Progress.ByICB {
+	for _, g := range groups {
 		if !mapped[g.Code] {
 			o.Unmapped = append(o.Unmapped, g.Code)
 			continue
 		}
-		o.Values[g.Code] = supplyviz.MapValue{Value: float64(g.Answered) / float64(max(g.Organisations, 1)),
-			Label: fmt.Sprintf("%d/%d", g.Answered, g.Organisations), Detail: fmt.Sprintf("%s: %d of %d answered", g.Name, g.Answered, g.Organisations)}
+		o.Values[g.Code] = supplyviz.MapValue{Value: float64(g.Answered) / float64(max(g.Of, 1)),
+			Label: fmt.Sprintf("%d/%d", g.Answered, g.Of), Detail: fmt.Sprintf("%s: %d of %d answered", g.Name, g.Answered, g.Of)}
+	}
+	return supplyviz.MapPicture(bs, o)
+}
+
+// inlineSVG is a picture as SVG to place in a page; "" for none or on a
+// failure (logged under what): the page's tables say it all.
+func (w *Web) inlineSVG(s *supplyviz.Scene, what string) template.HTML {
+	if s == nil {
+		return ""
 	}
 	var buf bytes.Buffer
-	if err := supplyviz.WriteSVG(&buf, supplyviz.MapPicture(bs, o), supplyviz.SVGOptions{}); err != nil {
-		w.log.Warn("incident map", "err", err)
+	if err := supplyviz.WriteSVG(&buf, s, supplyviz.SVGOptions{}); err != nil {
+		w.log.Warn(what, "err", err)
 		return ""
 	}
 	return template.HTML(buf.String()) //nolint:gosec // drawn by supplyviz, which escapes every text it places
