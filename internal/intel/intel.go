@@ -46,6 +46,9 @@ type Store struct {
 	db    *store.DB
 	audit *audit.Log
 	now   func() time.Time
+	// changed are told of every import that stored something
+	// (indicators.go: OnChange).
+	changed changeHooks
 }
 
 // New opens the store over a migrated database.
@@ -153,6 +156,9 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 	})
 	if err != nil {
 		return Report{Source: source}, err
+	}
+	if rep.Added+rep.NewVersions > 0 {
+		s.changed.fire()
 	}
 	return rep, nil
 }
