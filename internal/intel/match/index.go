@@ -33,9 +33,9 @@ type Indicator struct {
 	Source, CreatedBy string
 	TLP               stix.TLP // 0: unmarked
 	// Confidence is 0–100, -1 when the indicator gives none.
-	Confidence           int
+	Confidence            int
 	ValidFrom, ValidUntil time.Time
-	Revoked              bool
+	Revoked               bool
 }
 
 // FromObject reads an indicator out of a STIX object.
@@ -86,6 +86,9 @@ type Options struct {
 	// AMBER+STRICT and RED, until intelligence is shared per
 	// organisation — must not be named in one.
 	MaxTLP stix.TLP
+	// KeepValues keeps the values loaded (Index.Values), for
+	// retro-matching a few new indicators; a live index does without.
+	KeepValues bool
 }
 
 // Why an indicator is not loaded.
@@ -129,7 +132,8 @@ type Index struct {
 	strs  []string
 	multi [][]uint32
 
-	ip      map[[16]byte]uint32
+	ip4     map[uint32]uint32   // IPv4 addresses
+	ip      map[[16]byte]uint32 // IPv6 addresses
 	cidr    blocks
 	domain  map[string]uint32
 	url     map[string]uint32
@@ -140,6 +144,7 @@ type Index struct {
 	email   map[string]uint32
 	ua      map[string]uint32
 	minDots int // hint: the fewest labels a domain indicator has - 1
+	values  []Value
 
 	stats Stats
 }
@@ -203,7 +208,7 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 	}
 	now := o.Now()
 	ix := &Index{
-		ip: map[[16]byte]uint32{}, domain: map[string]uint32{}, url: map[string]uint32{},
+		ip4: map[uint32]uint32{}, ip: map[[16]byte]uint32{}, domain: map[string]uint32{}, url: map[string]uint32{},
 		md5: map[[16]byte]uint32{}, sha1: map[[20]byte]uint32{}, sha256: map[[32]byte]uint32{},
 		ja3: map[[16]byte]uint32{}, email: map[string]uint32{}, ua: map[string]uint32{},
 		strs: []string{""}, minDots: -1,
@@ -251,12 +256,18 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 			m.validUntil = uint32(min(max(in.ValidUntil.Unix(), 1), 1<<32-1))
 		}
 		ix.inds = append(ix.inds, m)
+		if o.KeepValues {
+			ix.values = append(ix.values, vals...)
+		}
 		for _, v := range vals {
 			st.Values[v.Kind.String()]++
 			switch v.Kind {
 			case KindIP:
-				if v.Prefix.IsSingleIP() {
-					addTo(b, ix.ip, v.Prefix.Addr().As16(), i)
+				if a := v.Prefix.Addr(); v.Prefix.IsSingleIP() && a.Is4() {
+					b4 := a.As4()
+					addTo(b, ix.ip4, uint32(b4[0])<<24|uint32(b4[1])<<16|uint32(b4[2])<<8|uint32(b4[3]), i)
+				} else if v.Prefix.IsSingleIP() {
+					addTo(b, ix.ip, a.As16(), i)
 				} else {
 					p, ok := cidrs[v.Prefix]
 					cidrs[v.Prefix] = b.add(p, ok, i)
@@ -293,6 +304,9 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 
 // Stats say what the index holds.
 func (ix *Index) Stats() Stats { return ix.stats }
+
+// Values are the values loaded, when built with KeepValues.
+func (ix *Index) Values() []Value { return ix.values }
 
 // Len is how many indicators the index holds.
 func (ix *Index) Len() int { return len(ix.inds) }

@@ -110,7 +110,9 @@ func TestBuildSkips(t *testing.T) {
 		mk(4, func(i *Indicator) { i.PatternType = "sigma" }),
 		mk(5, func(i *Indicator) { i.TLP = stix.TLPRed }),
 		mk(6, func(i *Indicator) { i.Pattern = "[ipv4-addr:value = ]" }),
-		mk(7, func(i *Indicator) { i.Pattern = "[ipv4-addr:value = '10.0.0.1'] FOLLOWEDBY [ipv4-addr:value = '10.0.0.2']" }),
+		mk(7, func(i *Indicator) {
+			i.Pattern = "[ipv4-addr:value = '10.0.0.1'] FOLLOWEDBY [ipv4-addr:value = '10.0.0.2']"
+		}),
 		mk(8, func(i *Indicator) { i.Pattern = "[process:name = 'evil.exe']" }),
 		mk(9, func(i *Indicator) { i.ValidUntil = now.Add(time.Minute) }),
 	}
