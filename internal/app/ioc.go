@@ -52,6 +52,7 @@ var (
 type IOC struct {
 	Matcher *match.Matcher
 	kick    chan struct{}
+	consume func() error // starts the consumer (only from the reloading goroutine)
 
 	mu        sync.Mutex
 	stats     match.Stats
@@ -103,21 +104,28 @@ func (s *Server) startIOC(ctx context.Context) error {
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	var stopConsumer func()
-	go func() {
-		defer close(done)
-		if err := s.iocBuild(cctx, io); err != nil {
-			log.Error("ioc: the indicators were not loaded; matching runs with none until the next change", "err", err)
+	// consume starts the consumer, once the index first holds an
+	// indicator (a server with none has nothing to match). It starts at
+	// the events published from then on: those already on the stream are
+	// retro-matching's.
+	io.consume = func() error {
+		if stopConsumer != nil {
+			return nil
 		}
 		stop, err := events.ConsumeWith(cctx, s.Bus.JetStream(), events.ConsumerOptions{
-			Stream: ingest.EventStream, Durable: IOCDurable, Namespace: s.Bus.Namespace(), DecodeFields: true, Logger: log,
+			Stream: ingest.EventStream, Durable: IOCDurable, Namespace: s.Bus.Namespace(), DecodeFields: true, DeliverNew: true, Logger: log,
 		}, func(ctx context.Context, evs []events.Event) error { return s.iocMatch(ctx, io, evs) })
 		if err != nil {
-			if cctx.Err() == nil {
-				log.Error("ioc: matching not started", "err", err)
-			}
-			return
+			return err
 		}
 		stopConsumer = stop
+		return nil
+	}
+	go func() {
+		defer close(done)
+		if err := s.iocBuild(cctx, io); err != nil && cctx.Err() == nil {
+			log.Error("ioc: the indicators were not loaded; matching waits for the next change", "err", err)
+		}
 		s.iocRetro(cctx, io, log)
 		check, rebuild := time.NewTicker(IOCCheckInterval), time.NewTicker(IOCRebuildInterval)
 		defer check.Stop()
@@ -141,7 +149,9 @@ func (s *Server) startIOC(ctx context.Context) error {
 				continue
 			}
 			if err := s.iocBuild(cctx, io); err != nil {
-				log.Error("ioc: the indicators changed but were not reloaded; the previous ones stay", "err", err)
+				if cctx.Err() == nil {
+					log.Error("ioc: the indicators changed but were not reloaded; the previous ones stay", "err", err)
+				}
 				continue
 			}
 			s.iocRetro(cctx, io, log)
@@ -188,6 +198,12 @@ func (s *Server) iocBuild(ctx context.Context, io *IOC) error {
 		return err
 	}
 	ix, st := match.Build(inds, match.Options{Now: s.Now})
+	if ix.Len() > 0 {
+		// Before the swap, so no event published after it goes unmatched.
+		if err := io.consume(); err != nil {
+			return fmt.Errorf("start matching: %w", err)
+		}
+	}
 	io.Matcher.Swap(ix)
 	io.mu.Lock()
 	io.stats, io.lastAdded, io.swapped = st, la, time.Now()
