@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"strings"
 	"time"
@@ -144,7 +145,10 @@ type Index struct {
 	email   map[string]uint32
 	ua      map[string]uint32
 	minDots int // hint: the fewest labels a domain indicator has - 1
-	values  []Value
+	// Filters in front of the maps most look-ups miss (bloom.go).
+	seed             maphash.Seed
+	ip4Bloom, dBloom bloom
+	values           []Value
 
 	stats Stats
 }
@@ -295,6 +299,14 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 		}
 	}
 	ix.cidr = buildBlocks(cidrs)
+	ix.seed = maphash.MakeSeed()
+	ix.ip4Bloom, ix.dBloom = newBloom(len(ix.ip4)), newBloom(len(ix.domain))
+	for k := range ix.ip4 {
+		ix.ip4Bloom.add(hashU32(k))
+	}
+	for k := range ix.domain {
+		ix.dBloom.add(hashString(ix.seed, k))
+	}
 	st.Indicators = len(ix.inds)
 	st.Built = now
 	st.BuildTime = time.Since(start)

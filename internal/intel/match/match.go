@@ -2,6 +2,7 @@ package match
 
 import (
 	"bytes"
+	"hash/maphash"
 	"net/netip"
 	"strings"
 	"time"
@@ -112,6 +113,7 @@ type scratch struct {
 	now            uint32
 	host, hostName string
 	path, pathName string
+	lastHost       string
 	buf            [512]byte
 }
 
@@ -218,8 +220,11 @@ func (ix *Index) addr(s *scratch, name, v string) bool {
 	if a.Is4() {
 		if len(ix.ip4) > 0 {
 			b := a.As4()
-			if p, ok := ix.ip4[uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3])]; ok {
-				ix.emit(s, p, KindIP, name, v, "")
+			k := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+			if ix.ip4Bloom.has(hashU32(k)) {
+				if p, ok := ix.ip4[k]; ok {
+					ix.emit(s, p, KindIP, name, v, "")
+				}
 			}
 		}
 	} else if len(ix.ip) > 0 {
@@ -263,8 +268,8 @@ func (ix *Index) host(s *scratch, name, v string) {
 	if c := v[0]; (c >= '0' && c <= '9' || c == '[' || strings.IndexByte(v, ':') >= 0) && ix.addr(s, name, strings.Trim(v, "[]")) {
 		return
 	}
-	if len(ix.domain) == 0 || len(v) > 253 {
-		return
+	if len(ix.domain) == 0 || len(v) > 253 || v == s.lastHost {
+		return // nothing listed, not a name, or the host just looked up (a URL's, then dhost)
 	}
 	b := s.buf[:0]
 	dots := 0
@@ -280,7 +285,7 @@ func (ix *Index) host(s *scratch, name, v string) {
 		dots--
 	}
 	for i := 0; dots >= ix.minDots; {
-		if p, ok := ix.domain[string(b[i:])]; ok {
+		if p, ok := ix.lookupDomain(b[i:]); ok {
 			listed := ""
 			if i > 0 {
 				listed = v[i:len(b)]
@@ -294,6 +299,16 @@ func (ix *Index) host(s *scratch, name, v string) {
 		i += j + 1
 		dots--
 	}
+	s.lastHost = v
+}
+
+// lookupDomain asks the filter first: most names are not listed.
+func (ix *Index) lookupDomain(d []byte) (uint32, bool) {
+	if !ix.dBloom.has(maphash.Bytes(ix.seed, d)) {
+		return 0, false
+	}
+	p, ok := ix.domain[string(d)]
+	return p, ok
 }
 
 // urlValue looks up a URL, and its host as a host; a path is kept to be
