@@ -168,32 +168,13 @@ func (s *Server) startIOC(ctx context.Context) error {
 	return nil
 }
 
-// indicators reads the store's indicators added after since (all for a
-// zero time), and the newest added time among them.
-func (s *Server) indicators(ctx context.Context, since time.Time) ([]match.Indicator, time.Time, error) {
-	var out []match.Indicator
-	var newest time.Time
-	err := s.Intel.EachIndicator(ctx, since, func(si intel.StoredIndicator) error {
-		in, err := match.FromObject(si.Object, si.Source)
-		if err != nil {
-			return nil // counted as nothing: the store checked it, the matcher cannot read it
-		}
-		out = append(out, in)
-		if si.Added.After(newest) {
-			newest = si.Added
-		}
-		return nil
-	})
-	return out, newest, err
-}
-
 // iocBuild builds the index from the store and swaps it in.
 func (s *Server) iocBuild(ctx context.Context, io *IOC) error {
 	la, err := s.Intel.LastAdded(ctx) // before reading: a change meanwhile is seen again
 	if err != nil {
 		return err
 	}
-	inds, _, err := s.indicators(ctx, time.Time{})
+	inds, _, err := match.Load(ctx, s.Intel, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -225,7 +206,7 @@ func (s *Server) iocRetro(ctx context.Context, io *IOC, log interface {
 	io.mu.Lock()
 	mark, swapped := io.retroMark, io.swapped
 	io.mu.Unlock()
-	inds, newest, err := s.indicators(ctx, mark)
+	inds, newest, err := match.Load(ctx, s.Intel, mark)
 	if err != nil || len(inds) == 0 {
 		if err != nil {
 			log.Warn("ioc: retro-match: indicators not read", "err", err)

@@ -18,6 +18,7 @@ import (
 func (e *env) intelCmd() *cobra.Command {
 	c := &cobra.Command{Use: "intel", Short: "Threat intelligence: STIX 2.1 objects and patterns"}
 	c.AddCommand(e.intelImportCmd())
+	c.AddCommand(e.intelMatcherCmd())
 	col := &cobra.Command{Use: "collection", Short: "TAXII collections of intelligence"}
 	col.AddCommand(e.intelCollectionCreateCmd())
 	c.AddCommand(col)
