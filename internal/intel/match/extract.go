@@ -239,7 +239,14 @@ func Normalise(kind Kind, s string) (Value, error) {
 			return Value{Kind: KindIP, Text: a.String(), Prefix: netip.PrefixFrom(a, a.BitLen())}, nil
 		}
 		if p, err := netip.ParsePrefix(s); err == nil {
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-unmapBits(p)).Masked()
+			if p.Addr().Is4In6() && p.Bits() >= 96 {
+				// ::ffff:10.0.0.0/104 is 10.0.0.0/8; a wider block stays IPv6.
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
+			p = netip.PrefixFrom(p.Addr().WithZone(""), p.Bits()).Masked()
+			if !p.IsValid() {
+				return Value{}, errors.New("not a valid CIDR block")
+			}
 			return Value{Kind: KindIP, Text: p.String(), Prefix: p}, nil
 		}
 		if strings.ContainsAny(s, ":/") || !strings.Contains(s, ".") {
@@ -275,18 +282,6 @@ func Normalise(kind Kind, s string) (Value, error) {
 		return Value{Kind: KindUserAgent, Text: s}, nil
 	}
 	return Value{}, fmt.Errorf("unknown kind %d", kind)
-}
-
-// unmapBits is how many bits a prefix of a v4-mapped v6 address loses
-// when read as IPv4 (96), 0 otherwise.
-func unmapBits(p netip.Prefix) int {
-	if p.Addr().Is4In6() {
-		if p.Bits() < 96 {
-			return 0 // wider than the mapped range: keep it as IPv6
-		}
-		return 96
-	}
-	return 0
 }
 
 func isHex(s string) bool {

@@ -49,6 +49,7 @@ func TestMatch(t *testing.T) {
 		ind(10, "[ipv6-addr:value ISSUBSET '2001:db8:bad::/48']"),
 		ind(11, "[domain-name:value = 'evil.example']"), // a second source for the same domain
 		ind(12, "[ipv4-addr:value IN ('192.0.2.1', '192.0.2.2')] OR [domain-name:value = 'lure.example']"),
+		ind(13, "[ipv6-addr:value ISSUBSET '::ffff:100.64.0.0/106']"),
 	}
 	ix, st := Build(inds, Options{Now: func() time.Time { return now }})
 	if st.Indicators != len(inds) || len(st.Skipped) != 0 {
@@ -78,6 +79,7 @@ func TestMatch(t *testing.T) {
 		{"ja3", map[string]any{"tls.ja3.hash": "E7D705A3286E19EA42F587B344EE6865"}, []string{"9:ja3:tls.ja3.hash:E7D705A3286E19EA42F587B344EE6865"}},
 		{"IN and OR", map[string]any{"src_ip": "192.0.2.2"}, []string{"12:ip:src_ip:192.0.2.2"}},
 		{"address with port", map[string]any{"src": "192.0.2.1:51515"}, []string{"12:ip:src:192.0.2.1:51515"}},
+		{"mapped block is IPv4", map[string]any{"src": "100.64.1.1", "dst": "::ffff:100.64.9.9"}, []string{"13:ip:dst:::ffff:100.64.9.9:100.64.0.0/10", "13:ip:src:100.64.1.1:100.64.0.0/10"}},
 		{"unknown field", map[string]any{"CommandLine": "198.51.100.7 evil.example"}, nil},
 		{"numbers and bools ignored", map[string]any{"dst": 3.0, "query": true}, nil},
 	}
@@ -128,6 +130,17 @@ func TestBuildSkips(t *testing.T) {
 	// Indicator 9 runs out while loaded: a hit checks valid_until.
 	if hs := ix.Match(ev, now.Add(2*time.Minute), nil); len(hs) != 1 || ix.Info(hs[0].Indicator).ID != inds[0].ID {
 		t.Errorf("after valid_until: %+v", hs)
+	}
+}
+
+// TestNormaliseBlocks: a v4-mapped block narrower than the mapped range
+// is IPv4; a wider one stays IPv6 (and so holds every IPv4 address).
+func TestNormaliseBlocks(t *testing.T) {
+	for in, want := range map[string]string{"::ffff:10.0.0.0/104": "10.0.0.0/8", "::ffff:0:0/90": "::ffc0:0:0/90", "10.1.2.3/8": "10.0.0.0/8", "fe80::1%eth0": "fe80::1"} {
+		v, err := Normalise(KindIP, in)
+		if err != nil || v.Text != want {
+			t.Errorf("%s: %q, %v; want %s", in, v.Text, err, want)
+		}
 	}
 }
 
