@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/intel"
 	"github.com/vigil-health/vigil/internal/jsonstream"
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
@@ -63,6 +64,12 @@ type Options struct {
 	Assurance *assurance.Service
 	// CyberAlerts, when set, adds the national cyber alerts (issue 18).
 	CyberAlerts *vuln.Alerts
+	// SBOMs, when set, adds the stored SBOMs, inventories and findings
+	// (issue 18).
+	SBOMs *vuln.SBOMs
+	// Intel, when set, adds the intelligence collections, their sharing
+	// and their export paths (issue 19).
+	Intel *intel.Store
 	// IngestHealth, when set, adds the ingest dashboard.
 	IngestHealth IngestHealth
 	Logger       *slog.Logger

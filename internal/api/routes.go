@@ -154,8 +154,14 @@ func (a *API) Register(rt *httpd.Router) {
 	if a.o.CyberAlerts != nil {
 		a.registerCyberAlerts(rt)
 	}
+	if a.o.SBOMs != nil {
+		a.registerSBOMs(rt)
+	}
 	if a.o.IngestHealth != nil {
 		a.registerIngestHealth(rt)
+	}
+	if a.o.Intel != nil {
+		a.registerIntel(rt)
 	}
 
 	a.route(rt, spec{Method: "GET", Path: "/openapi.json", Tag: "meta", Summary: "This document", Public: true, Response: "OpenAPI"},

@@ -82,6 +82,9 @@ type App struct {
 	// organisations in scope from the supplier register, responses,
 	// clocks (a leader duty) and the dashboard.
 	Alerts *vuln.Alerts
+	// SBOMs are the stored SBOMs of supplier products and organisations'
+	// inventories, matched against OSV (issue 18).
+	SBOMs *vuln.SBOMs
 	// Hasher bounds the process's concurrent password hashing
 	// (--password-hash-memory).
 	Hasher *auth.Hasher
@@ -204,7 +207,7 @@ func (a *App) build(ctx context.Context) error {
 	if a.Supply, err = supply.New(supply.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log.With("component", "supply")}); err != nil {
 		return err
 	}
-	if a.Assurance, err = assurance.New(assurance.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Suppliers: a.Supply, Now: a.Now}); err != nil {
+	if a.Assurance, err = assurance.New(assurance.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Suppliers: a.Supply, Register: a.Supply, Now: a.Now}); err != nil {
 		return err
 	}
 	// The supplier graph holds organisation names, types and places in the
@@ -242,6 +245,14 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.closers = append(a.closers, a.Alerts.Close)
+	vsla, err := vuln.ParseSLA(a.Config.VulnSLA)
+	if err != nil {
+		return fmt.Errorf("--vuln-sla: %w", err)
+	}
+	if a.SBOMs, err = vuln.NewSBOMs(vuln.SBOMOptions{DB: a.DB, Audit: a.Audit, Register: a.Supply, Orgs: a.Orgs, OSVDir: a.Config.VulnOSV,
+		KEVFile: a.Config.VulnKEV, EPSSFile: a.Config.VulnEPSS, SLA: vsla, Now: a.Now, Logger: a.Log.With("component", "sboms")}); err != nil {
+		return err
+	}
 	if a.Config.EventsURL != "" {
 		ch, err := events.NewClickHouse(ctx, events.ClickHouseOptions{URL: a.Config.EventsURL, Orgs: a.Orgs, Now: a.Now})
 		if err != nil {
@@ -266,7 +277,7 @@ func (a *App) build(ctx context.Context) error {
 	if a.Rules, err = rules.New(rules.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Sigma: ruleOpts, Now: a.Now}); err != nil {
 		return err
 	}
-	if a.Intel, err = intel.New(intel.Options{DB: a.DB, Audit: a.Audit, Now: a.Now}); err != nil {
+	if a.Intel, err = intel.New(intel.Options{DB: a.DB, Audit: a.Audit, Now: a.Now, OrgPath: a.Orgs.PathOf}); err != nil {
 		return err
 	}
 	// Every server matches the stored indicators (ioc.go): tell the

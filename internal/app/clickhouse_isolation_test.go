@@ -15,7 +15,7 @@ import (
 func TestTenantIsolationEventsOnClickHouse(t *testing.T) {
 	bundle := attackBundle(t)
 	testTenantIsolation(t, func(t testing.TB) *Server {
-		s := startWith(t, func(c *config.Config) { c.EventsURL, c.Attack = chtest.URL(t), bundle })
+		s := startWith(t, func(c *config.Config) { c.EventsURL, c.Attack, c.VulnOSV = chtest.URL(t), bundle, isolationOSV(t) })
 		if _, ok := s.Events.(*events.ClickHouse); !ok {
 			t.Fatalf("--events-url gave a %T store", s.Events)
 		}

@@ -269,7 +269,8 @@ func around(body, s string) string {
 // coverage page needs --attack.
 func TestTenantIsolation(t *testing.T) {
 	p := attackBundle(t)
-	enginesWith(t, func(c *config.Config) { c.Attack = p }, testTenantIsolation)
+	osv := isolationOSV(t)
+	enginesWith(t, func(c *config.Config) { c.Attack, c.VulnOSV = p, osv }, testTenantIsolation)
 }
 
 // attackBundle is ATT&CK's Enterprise bundle in the shared data, for
@@ -302,6 +303,9 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 	for k, c := range cyberAlertsIsolationChecks(t, s) {
 		checks[k] = c
 	}
+	for k, c := range vulnIsolationChecks(t, s) {
+		checks[k] = c
+	}
 	for k, c := range eventsIsolationChecks(t, s, w) {
 		checks[k] = c
 	}
@@ -314,7 +318,13 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 	for k, c := range assuranceIsolationChecks(t, s, w) {
 		checks[k] = c
 	}
+	for k, c := range campaignIsolationChecks(t, s) { // after assuranceIsolationChecks, which imports the set
+		checks[k] = c
+	}
 	for k, c := range taxiiIsolationChecks(t, s, w) {
+		checks[k] = c
+	}
+	for k, c := range intelIsolationChecks(t, s, w) {
 		checks[k] = c
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -21,7 +21,10 @@ import (
 //     --events-max-bytes dropped (events.RunRetention, hourly);
 //   - the national cyber alerts' clocks: reminders and the escalation of
 //     a missed 48-hour acknowledgement to the region and ICB
-//     (vuln.Alerts.RunClocks, every ClockInterval).
+//     (vuln.Alerts.RunClocks, every ClockInterval);
+//   - matching the stored SBOMs and inventories against --vuln-osv, so
+//     an OSV directory kept in sync re-matches what changed
+//     (vuln.SBOMs.RunMatch, every VulnMatchInterval).
 //
 // All are already safe to run twice (a clock is breached by a guarded
 // update; a second retention pass finds nothing), so the lease is not
@@ -52,6 +55,8 @@ func (s *Server) leaderDuties(ctx context.Context) {
 	defer stopClocks()
 	stopAlerts := s.Alerts.RunClocks(ctx, ClockInterval)
 	defer stopAlerts()
+	stopMatch := s.SBOMs.RunMatch(ctx, VulnMatchInterval)
+	defer stopMatch()
 	if p, ok := s.retentionPolicy(); ok {
 		stop := events.RunRetention(ctx, s.Events, p, RetentionInterval, s.Log.With("component", "events"))
 		defer stop()

@@ -194,7 +194,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	s.registerOps(reg)
-	ao := api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Reports: a.Reports, Notify: a.Notify, Events: a.Events, EventSearches: a.EventSearches, Rules: a.Rules, Assurance: a.Assurance, CyberAlerts: a.Alerts, Logger: log, Version: Version}
+	ao := api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Reports: a.Reports, Notify: a.Notify, Events: a.Events, EventSearches: a.EventSearches, Rules: a.Rules, Assurance: a.Assurance, CyberAlerts: a.Alerts, SBOMs: a.SBOMs, Intel: a.Intel, Logger: log, Version: Version}
 	if s.IngestHealth != nil {
 		ao.IngestHealth = s.IngestHealth
 	}
@@ -253,6 +253,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 // ClockInterval is how often `vigil serve` checks the cases' clocks: a
 // breach is noticed at most this late.
 const ClockInterval = 30 * time.Second
+
+// VulnMatchInterval is how often the leader matches the stored SBOMs
+// against --vuln-osv (only what changed is judged again).
+var VulnMatchInterval = 10 * time.Minute
 
 // publicURL is the address users reach a server listening on addr at,
 // when no --base-url is given.

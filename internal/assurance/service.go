@@ -34,6 +34,10 @@ type Options struct {
 	// may see, for their DSPT statuses.
 	Orgs      OrgSource
 	Suppliers SupplierSource
+	// Register answers campaigns' questions of the supplier register
+	// (supply.Service): which suppliers a caller represents, which its
+	// organisations deploy. Campaigns and statements need it.
+	Register Register
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -52,6 +56,7 @@ type Service struct {
 	audit     *audit.Log
 	orgs      OrgSource
 	suppliers SupplierSource
+	register  Register
 	now       func() time.Time
 }
 
@@ -66,7 +71,7 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, suppliers: o.Suppliers, now: o.Now}, nil
+	return &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, suppliers: o.Suppliers, register: o.Register, now: o.Now}, nil
 }
 
 // ErrVersionChanged is an import of a version already held with other

@@ -616,6 +616,8 @@ func (d describer) predicate() (string, bool) {
 	case "cyberalert.issue", "cyberalert.scope", "cyberalert.acknowledge", "cyberalert.applicability",
 		"cyberalert.update", "cyberalert.close", "cyberalert.remind", "cyberalert.escalate":
 		return d.cyberAlert(), true
+	case "vuln.sbom.add", "vuln.sbom.delete", "vuln.inventory.add", "vuln.inventory.delete", "vuln.match":
+		return d.vulnSBOM(), true
 	case "assurance.set.import":
 		var a struct {
 			Key, Version, Source string
@@ -642,6 +644,91 @@ func (d describer) predicate() (string, bool) {
 			out += ", expiring " + c.Expires[:10]
 		}
 		return out, true
+	case "assurance.campaign.create":
+		var a struct {
+			Name         string `json:"name"`
+			SetID        string `json:"set_id"`
+			Profile      string `json:"profile"`
+			Deadline     string `json:"deadline"`
+			Suppliers    int    `json:"suppliers"`
+			Requirements int    `json:"requirements"`
+		}
+		doc(e.After, &a)
+		set := a.SetID
+		if a.Profile != "" {
+			set += " (profile " + a.Profile + ")"
+		}
+		return fmt.Sprintf("started the assurance campaign %s (%s) against %s: %s asked about %s by %s", quoted(a.Name), e.ObjectID, set,
+			phrase.Count(a.Suppliers, "supplier", "suppliers"), phrase.Count(a.Requirements, "requirement", "requirements"), a.Deadline), true
+	case "assurance.statement.request":
+		var a struct {
+			Campaign   string `json:"campaign"`
+			SupplierID string `json:"supplier_id"`
+		}
+		doc(e.After, &a)
+		return "asked supplier " + a.SupplierID + " for statement " + e.ObjectID + " in campaign " + a.Campaign, true
+	case "assurance.answer.save":
+		var a struct {
+			Seq    int    `json:"seq"`
+			Answer string `json:"answer"`
+		}
+		doc(e.After, &a)
+		verb := "answered"
+		if len(e.Before) > 0 {
+			verb = "changed the answer to"
+		}
+		return fmt.Sprintf("%s requirement %d of statement %s: %s", verb, a.Seq, e.ObjectID, strings.ReplaceAll(a.Answer, "_", " ")), true
+	case "assurance.evidence.add":
+		var a struct {
+			Seq    int    `json:"seq"`
+			Kind   string `json:"kind"`
+			Name   string `json:"name"`
+			SHA256 string `json:"sha256"`
+			URL    string `json:"url"`
+		}
+		doc(e.After, &a)
+		if a.Kind == "link" {
+			return fmt.Sprintf("gave the link %s as evidence for requirement %d of statement %s", quoted(a.URL), a.Seq, e.ObjectID), true
+		}
+		return fmt.Sprintf("attached %s (SHA-256 %s) as evidence for requirement %d of statement %s", quoted(a.Name), a.SHA256, a.Seq, e.ObjectID), true
+	case "assurance.statement.submit":
+		var a struct {
+			Version    int    `json:"version"`
+			SignedRole string `json:"signed_role"`
+		}
+		doc(e.After, &a)
+		as := ""
+		if a.SignedRole != "" {
+			as = ", signed as " + quoted(a.SignedRole)
+		}
+		return fmt.Sprintf("submitted statement %s (version %d)%s", e.ObjectID, a.Version, as), true
+	case "assurance.answer.review":
+		var a struct {
+			Seq    int    `json:"seq"`
+			Review string `json:"review"`
+			Note   string `json:"note"`
+			Status string `json:"status"`
+		}
+		doc(e.After, &a)
+		verb := map[string]string{"accepted": "accepted", "queried": "queried", "rejected": "rejected"}[a.Review]
+		out := fmt.Sprintf("%s the answer to requirement %d of statement %s", or(verb, "reviewed"), a.Seq, e.ObjectID)
+		if a.Note != "" {
+			out += ": " + quoted(a.Note)
+		}
+		if a.Status == "returned" {
+			out += " (the statement went back to the supplier)"
+		}
+		return out, true
+	case "assurance.answer.comment":
+		var a struct {
+			Seq  int    `json:"seq"`
+			Side string `json:"side"`
+			Body string `json:"body"`
+		}
+		doc(e.After, &a)
+		return fmt.Sprintf("commented as the %s on requirement %d of statement %s: %s", or(a.Side, "assessor"), a.Seq, e.ObjectID, quoted(a.Body)), true
+	case "assurance.statement.accept":
+		return "accepted statement " + e.ObjectID + " as reviewed", true
 	case "intel.collection.create":
 		var c struct {
 			Title   string `json:"title"`
@@ -649,6 +736,32 @@ func (d describer) predicate() (string, bool) {
 		}
 		doc(e.After, &c)
 		return "created the intelligence collection " + quoted(c.Title) + " (" + e.ObjectID + ", up to " + or(c.Ceiling, "TLP:GREEN") + ")", true
+	case "intel.collection.grant", "intel.collection.revoke":
+		var g struct {
+			Title, Org, Role string
+			CanWrite         bool `json:"can_write"`
+		}
+		doc(e.After, &g)
+		who := "everyone at or under " + d.org(g.Org, "")
+		if g.Role != "" {
+			who = "the " + g.Role + "s at or under " + d.org(g.Org, "")
+		}
+		if e.Action == "intel.collection.revoke" {
+			return "stopped sharing the intelligence collection " + quoted(g.Title) + " (" + e.ObjectID + ") with " + who, true
+		}
+		what := "to read"
+		if g.CanWrite {
+			what = "to read and add to"
+		}
+		return "shared the intelligence collection " + quoted(g.Title) + " (" + e.ObjectID + ") with " + who + ", " + what, true
+	case "intel.object.share":
+		var r struct{ Kind, Recipient, TLP string }
+		doc(e.After, &r)
+		to := "the user " + r.Recipient
+		if r.Kind == "org" {
+			to = "the people of " + d.org(r.Recipient, "")
+		}
+		return "named " + to + " a recipient of the " + or(r.TLP, "TLP:RED") + " intelligence object " + e.ObjectID, true
 	case "intel.import":
 		var a struct {
 			Collection                string
@@ -1300,6 +1413,41 @@ func reasonText(r string) string {
 		return ""
 	}
 	return ", because " + quoted(r)
+}
+
+// vulnSBOM describes the stored SBOM and inventory actions (issue 18).
+func (d describer) vulnSBOM() string {
+	e := d.e
+	var a struct {
+		Product, Version, Org, Name, Format, Criticality, Exposure, Mode string
+		Components, Advisories, Changed, SBOMs, Rewritten, Findings      int
+	}
+	if !doc(e.After, &a) {
+		doc(e.Before, &a)
+	}
+	switch e.Action {
+	case "vuln.sbom.add":
+		return fmt.Sprintf("stored the SBOM %s of product %s version %s (%s, %s, %s)", e.ObjectID, a.Product, a.Version, quoted(a.Name), a.Format,
+			phrase.Count(a.Components, "component", "components"))
+	case "vuln.sbom.delete":
+		return fmt.Sprintf("removed the SBOM %s of product %s version %s (%s) and its findings", e.ObjectID, a.Product, a.Version, quoted(a.Name))
+	case "vuln.inventory.add":
+		out := fmt.Sprintf("stored the inventory %s %s of %s (%s, %s", e.ObjectID, quoted(a.Name), d.org(or(a.Org, e.Org), ""), a.Format,
+			phrase.Count(a.Components, "component", "components"))
+		if a.Criticality != "" {
+			out += ", criticality " + a.Criticality
+		}
+		if a.Exposure != "" {
+			out += ", exposure " + a.Exposure
+		}
+		return out + ")"
+	case "vuln.inventory.delete":
+		return fmt.Sprintf("removed the inventory %s %s of %s and its findings", e.ObjectID, quoted(a.Name), d.org(or(a.Org, e.Org), ""))
+	default: // vuln.match
+		return fmt.Sprintf("matched the stored SBOMs against the OSV directory %s (%s): %s, %s changed, %s of %s written again, %s",
+			quoted(e.ObjectID), or(a.Mode, "full"), phrase.Count(a.Advisories, "advisory", "advisories"), phrase.Int(a.Changed),
+			phrase.Int(a.Rewritten), phrase.Count(a.SBOMs, "SBOM", "SBOMs"), phrase.Count(a.Findings, "finding", "findings"))
+	}
 }
 
 // cyberAlert describes the national cyber alert actions (issue 18).

@@ -19,18 +19,20 @@ import (
 func (e *env) assuranceCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "assurance",
-		Short: "Supplier assurance: requirement sets (CAF, CISO Assistant libraries) and DSPT statuses",
+		Short: "Supplier assurance: requirement sets (CAF, CISO Assistant libraries), DSPT statuses, campaigns and statements",
 		Long: `Requirement sets are frameworks kept as versioned data: a tree of objectives, principles and
 outcomes (or a library's requirements), the CAF's indicators of good practice at three levels,
 the rules that derive an outcome's status from them, and profiles (targets per outcome).
 
   vigil assurance import cyber-assessment-framework-v3.2.yaml nist-csf-2.0.yaml
   vigil assurance list
-  vigil assurance dspt import dspt_trusts_snapshot_16_11_23.csv`,
+  vigil assurance dspt import dspt_trusts_snapshot_16_11_23.csv
+  vigil assurance campaign create --name "CAF 2027" --set webcaf-caf@3.2 --profile baseline --tier critical --deadline 2027-03-31
+  vigil assurance statement score ST-…`,
 	}
 	dspt := &cobra.Command{Use: "dspt", Short: "Data Security and Protection Toolkit statuses by edition"}
 	dspt.AddCommand(e.assuranceDSPTImportCmd())
-	c.AddCommand(e.assuranceImportCmd(), e.assuranceListCmd(), dspt)
+	c.AddCommand(e.assuranceImportCmd(), e.assuranceListCmd(), dspt, e.assuranceCampaignCmd(), e.assuranceStatementCmd())
 	return c
 }
 

@@ -3,12 +3,14 @@ package cli
 import (
 	"errors"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-health/vigil/internal/app"
 	"github.com/vigil-health/vigil/internal/intel"
+	"github.com/vigil-health/vigil/internal/intel/feeds"
 	"github.com/vigil-health/vigil/internal/intel/pattern"
 	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/safetext"
@@ -17,10 +19,9 @@ import (
 // intelCmd is `vigil intel`: threat intelligence (issue 19).
 func (e *env) intelCmd() *cobra.Command {
 	c := &cobra.Command{Use: "intel", Short: "Threat intelligence: STIX 2.1 objects and patterns"}
-	c.AddCommand(e.intelImportCmd())
-	c.AddCommand(e.intelMatcherCmd())
+	c.AddCommand(e.intelImportCmd(), e.intelExportCmd(), e.intelShareCmd(), e.intelMatcherCmd())
 	col := &cobra.Command{Use: "collection", Short: "TAXII collections of intelligence"}
-	col.AddCommand(e.intelCollectionCreateCmd())
+	col.AddCommand(e.intelCollectionCreateCmd(), e.intelCollectionListCmd(), e.intelCollectionGrantCmd())
 	c.AddCommand(col)
 	p := &cobra.Command{Use: "pattern", Short: "STIX 2.1 patterns"}
 	p.AddCommand(e.intelPatternCheckCmd())
@@ -81,11 +82,34 @@ the offending character are printed on standard error.`,
 
 func (e *env) intelImportCmd() *cobra.Command {
 	var out *output
-	var collection string
+	var collection, feedTLP string
+	var warninglists []string
 	c := &cobra.Command{
-		Use:   "import FILE...",
-		Short: "Import STIX 2.1 bundles (JSON or gzip) into the intelligence store",
-		Long: `Import STIX 2.1 bundles into the intelligence store, keeping every version of every object.
+		Use:   "import FILE|DIR...",
+		Short: "Import STIX 2.1 bundles, MISP events and feeds, and CSV or text feeds into the intelligence store",
+		Long: `Import threat intelligence into the store, keeping every version of every object.
+
+What each argument is, is read from its content, whatever its name:
+  - a directory holding manifest.json is a MISP feed: every event the manifest lists is read
+    from <uuid>.json and checked against hashes.csv (the md5 of each attribute value); an
+    event that fails the check is reported as refused and not imported;
+  - a JSON file with "Event" (or "response", a MISP search result) is MISP events;
+  - other JSON is STIX (below);
+  - anything else is a CSV feed — abuse.ch Feodo Tracker, URLhaus and ThreatFox layouts, or
+    any CSV whose header names a dst_ip, ip_address, url or ioc_value column, in any order,
+    header in a # comment or not — or a text feed of one value a line (addresses, CIDR
+    blocks, domains, URLs, e-mail addresses, MD5/SHA-1/SHA-256/SHA-512 hashes).
+MISP events become STIX as docs/intel.md describes: a report per event, an indicator per
+attribute for IDS that Vigil has a pattern for, observed data for the others, tlp:* and PAP:*
+tags as markings, galaxies as intrusion sets, malware, tools or attack patterns, sightings as
+sightings. A CSV or text feed is converted the same way, one indicator a value; abuse.ch
+feeds are TLP:CLEAR, text feeds take --feed-tlp.
+
+--warninglists DIR|FILE (repeatable) loads MISP warning lists (misp-warninglists' list.json
+files): a value on one is known-benign and is kept as observed data marked
+x_vigil_warninglists, never made an indicator.
+
+STIX files:
 
 Each FILE is a STIX 2.1 bundle, a single STIX object or a JSON array of objects, plain or
 gzipped (recognised from the content, whatever the name). Every object is checked as it is
@@ -105,37 +129,56 @@ object stays revoked. Each file is one audited transaction (intel.import).
 client of the collection then reads, within the collection's TLP ceiling.
 
 --format table (the default) prints one line a file; --format json prints the reports as
-one JSON array (source, objects, added, new_versions, unchanged, refused).`,
+one JSON array (source, format, objects, added, new_versions, unchanged, flagged, refused).`,
 		Example: `  vigil intel import ../shared/data/stix/examples/cti-stix2-json-schemas/threat-reports/apt1.json
   vigil intel import --format json feed-2026-12-07.json.gz
-  vigil intel import --collection 91a7b528-80eb-42ed-a74d-c6fbd5a26116 indicators.json`,
+  vigil intel import --collection 91a7b528-80eb-42ed-a74d-c6fbd5a26116 indicators.json
+  vigil intel import --warninglists ../shared/data/misp/warninglists ../shared/data/misp/feed-sample
+  vigil intel import --feed-tlp GREEN blocklist.txt ../shared/data/misp/abusech/feodotracker-ipblocklist.csv`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd.Context(), func(a *app.App) error {
-				reps, err := a.Intel.ImportFiles(cmd.Context(), operator(), collection, args)
+				o := intel.ImportOptions{}
+				if feedTLP != "" {
+					t, ok := stix.ParseTLP(feedTLP)
+					if !ok {
+						return usagef("--feed-tlp %q: want CLEAR, GREEN, AMBER, AMBER+STRICT or RED", feedTLP)
+					}
+					o.FeedTLP = strings.ToLower(t.String())
+				}
+				if len(warninglists) > 0 {
+					ws, err := feeds.LoadWarninglists(warninglists...)
+					if err != nil {
+						return err
+					}
+					o.Warninglists = ws
+				}
+				reps, err := a.Intel.ImportFilesWith(cmd.Context(), operator(), collection, args, o)
 				if err != nil {
 					return err
 				}
 				type report struct {
 					Source      string   `json:"source"`
+					Format      string   `json:"format"`
 					Objects     int      `json:"objects"`
 					Added       int      `json:"added"`
 					NewVersions int      `json:"new_versions"`
 					Unchanged   int      `json:"unchanged"`
+					Flagged     int      `json:"flagged"`
 					Refused     []string `json:"refused"`
 				}
 				rs := make([]report, len(reps))
 				for i, r := range reps {
-					rs[i] = report{r.Source, r.Objects, r.Added, r.NewVersions, r.Unchanged, r.Refused}
+					rs[i] = report{r.Source, r.Format, r.Objects, r.Added, r.NewVersions, r.Unchanged, r.Flagged, r.Refused}
 					if rs[i].Refused == nil {
 						rs[i].Refused = []string{}
 					}
 				}
 				return e.result(out, rs, func() error {
 					tab := newTable(e.stdout)
-					tab.header("FILE", "OBJECTS", "ADDED", "NEW VERSIONS", "UNCHANGED", "REFUSED")
+					tab.header("FILE", "FORMAT", "OBJECTS", "ADDED", "NEW VERSIONS", "UNCHANGED", "FLAGGED", "REFUSED")
 					for _, r := range reps {
-						tab.row(r.Source, r.Objects, r.Added, r.NewVersions, r.Unchanged, len(r.Refused))
+						tab.row(r.Source, r.Format, r.Objects, r.Added, r.NewVersions, r.Unchanged, r.Flagged, len(r.Refused))
 						for _, why := range r.Refused {
 							printf(e.stderr, "vigil intel import: %s: refused %s\n", safetext.Terminal(r.Source), safetext.Terminal(why))
 						}
@@ -146,6 +189,8 @@ one JSON array (source, objects, added, new_versions, unchanged, refused).`,
 		},
 	}
 	c.Flags().StringVar(&collection, "collection", "", "also add every object to this collection (its id; you must be able to write it)")
+	c.Flags().StringArrayVar(&warninglists, "warninglists", nil, "MISP warning lists (a list.json, or a directory of them) flagging known-benign values")
+	c.Flags().StringVar(&feedTLP, "feed-tlp", "", "the TLP of text feeds' indicators (abuse.ch feeds are CLEAR)")
 	out = formatFlag(c, "table", "json")
 	return c
 }
@@ -193,6 +238,207 @@ and created_at. The table format (the default) prints the id, title and ceiling.
 	c.Flags().StringVar(&title, "title", "", "the collection's title (required)")
 	c.Flags().StringVar(&description, "description", "", "what the collection holds")
 	c.Flags().StringVar(&ceiling, "tlp-ceiling", "", "the most restrictive TLP it hands out (default GREEN)")
+	out = formatFlag(c, "table", "json")
+	return c
+}
+
+func (e *env) intelExportCmd() *cobra.Command {
+	var collection, feedDir, blocklist string
+	c := &cobra.Command{
+		Use:   "export --collection ID (--misp-feed DIR | --blocklist FILE)",
+		Short: "Export a collection as a MISP feed or a CSV blocklist",
+		Long: `Export a collection as the operator may read it — the same rules as every export path: the
+collection's TLP ceiling, and TLP:RED or AMBER+STRICT objects only to their recipients.
+
+--misp-feed DIR writes a MISP feed: manifest.json, hashes.csv and one <uuid>.json a event, which
+a MISP instance can subscribe to (or serve DIR over HTTP). Every report becomes an event again
+with its attributes, objects, galaxies, sightings and TLP and PAP tags; indicators no report
+holds go into one more event named after the collection. Importing the feed gives the same
+STIX objects back. The same feed is served at /api/v1/intel/collections/ID/misp/.
+
+--blocklist FILE (- for standard output) writes the collection's single-value indicators as
+CSV (type, value, indicator, tlp, pap, confidence, valid_from, valid_until), leaving out
+revoked and expired ones and those marked PAP:AMBER or PAP:RED, which may not be used to block.`,
+		Example: `  vigil intel export --collection 91a7b528-80eb-42ed-a74d-c6fbd5a26116 --misp-feed /srv/feeds/national
+  vigil intel export --collection 91a7b528-80eb-42ed-a74d-c6fbd5a26116 --blocklist - > block.csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if collection == "" || (feedDir == "") == (blocklist == "") {
+				return usagef("give --collection and one of --misp-feed and --blocklist")
+			}
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				if feedDir != "" {
+					n, err := a.Intel.ExportMISPFeed(cmd.Context(), operator(), collection, feedDir)
+					if err != nil {
+						return err
+					}
+					printf(e.stdout, "wrote a MISP feed of %d events to %s\n", n, safetext.Terminal(feedDir))
+					return nil
+				}
+				rows, err := a.Intel.Blocklist(cmd.Context(), operator(), collection)
+				if err != nil {
+					return err
+				}
+				if blocklist == "-" {
+					return intel.WriteBlocklistCSV(e.stdout, rows)
+				}
+				f, err := os.Create(blocklist)
+				if err != nil {
+					return err
+				}
+				if err := intel.WriteBlocklistCSV(f, rows); err != nil {
+					_ = f.Close()
+					return err
+				}
+				return f.Close()
+			})
+		},
+	}
+	c.Flags().StringVar(&collection, "collection", "", "the collection's id")
+	c.Flags().StringVar(&feedDir, "misp-feed", "", "write a MISP feed into this directory")
+	c.Flags().StringVar(&blocklist, "blocklist", "", "write a CSV blocklist to this file (- for standard output)")
+	return c
+}
+
+func (e *env) intelCollectionListCmd() *cobra.Command {
+	var out *output
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List the collections the operator holds a grant on, and their grants to organisations",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				cs, err := a.Intel.Collections(cmd.Context(), operator())
+				if err != nil {
+					return err
+				}
+				type row struct {
+					intel.Collection
+					Grants []intel.OrgGrant `json:"grants"`
+				}
+				rows := make([]row, 0, len(cs))
+				for _, c := range cs {
+					gs, err := a.Intel.CollectionGrants(cmd.Context(), operator(), c.ID)
+					if err != nil {
+						return err
+					}
+					if gs == nil {
+						gs = []intel.OrgGrant{}
+					}
+					rows = append(rows, row{c, gs})
+				}
+				return e.result(out, rows, func() error {
+					tab := newTable(e.stdout)
+					tab.header("ID", "TITLE", "CEILING", "SHARED WITH")
+					for _, r := range rows {
+						var with []string
+						for _, g := range r.Grants {
+							w := g.Org
+							if g.Role != "" {
+								w += " (" + g.Role + ")"
+							}
+							if g.CanWrite {
+								w += " rw"
+							}
+							with = append(with, w)
+						}
+						tab.row(r.ID, r.Title, r.Ceiling, strings.Join(with, ", "))
+					}
+					return tab.flush()
+				})
+			})
+		},
+	}
+	out = formatFlag(c, "table", "json")
+	return c
+}
+
+func (e *env) intelCollectionGrantCmd() *cobra.Command {
+	var org, role string
+	var write, revoke bool
+	var out *output
+	c := &cobra.Command{
+		Use:   "grant ID --org CODE [--role ROLE] [--write | --revoke]",
+		Short: "Share a collection with an organisation and everyone under it",
+		Long: `Share a collection with an organisation: everyone holding a role there or under it may read it
+(a grant to the national body reaches every organisation; a region's, its ICBs and trusts).
+--role limits the grant to the holders of one role. --write lets them add to it too (TAXII
+POST, vigil intel import --collection). --revoke removes the grant. Reading never passes the
+collection's TLP ceiling, and TLP:RED objects go only to their recipients (vigil intel share).
+Audited as intel.collection.grant or intel.collection.revoke.`,
+		Example: `  vigil intel collection grant 91a7b528-80eb-42ed-a74d-c6fbd5a26116 --org ENG
+  vigil intel collection grant 91a7b528-80eb-42ed-a74d-c6fbd5a26116 --org Y56 --role org-analyst --write`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if org == "" {
+				return usagef("--org is required")
+			}
+			if write && revoke {
+				return usagef("give --write or --revoke, not both")
+			}
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				g, err := a.Intel.GrantCollection(cmd.Context(), operator(), args[0], intel.GrantOptions{Org: org, Role: role, Read: !revoke, Write: write})
+				if err != nil {
+					return err
+				}
+				return e.result(out, g, func() error {
+					if revoke {
+						printf(e.stdout, "collection %s is no longer shared with %s\n", args[0], safetext.Terminal(org))
+					} else if write {
+						printf(e.stdout, "collection %s shared with %s to read and write\n", args[0], safetext.Terminal(org))
+					} else {
+						printf(e.stdout, "collection %s shared with %s to read\n", args[0], safetext.Terminal(org))
+					}
+					return nil
+				})
+			})
+		},
+	}
+	c.Flags().StringVar(&org, "org", "", "the organisation's ODS code")
+	c.Flags().StringVar(&role, "role", "", "only the holders of this role there")
+	c.Flags().BoolVar(&write, "write", false, "let them add to the collection as well")
+	c.Flags().BoolVar(&revoke, "revoke", false, "remove the grant")
+	out = formatFlag(c, "table", "json")
+	return c
+}
+
+func (e *env) intelShareCmd() *cobra.Command {
+	var org, user string
+	var out *output
+	c := &cobra.Command{
+		Use:   "share OBJECT-ID (--org CODE | --user ID|EMAIL)",
+		Short: "Name a recipient of a TLP:RED or AMBER+STRICT object",
+		Long: `A TLP:RED or TLP:AMBER+STRICT object is returned, by every path, only to its explicit
+recipients: whoever imported it, and those named here — a user, or the people of an
+organisation (its own, not the organisations under it). Only a recipient may name more.
+Audited as intel.object.share.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (org == "") == (user == "") {
+				return usagef("give one of --org and --user")
+			}
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				kind, who := "org", org
+				if user != "" {
+					u, err := a.Auth.GetUser(cmd.Context(), operator(), user)
+					if err != nil {
+						return err
+					}
+					kind, who = "user", u.ID
+				}
+				r, err := a.Intel.Share(cmd.Context(), operator(), args[0], kind, who)
+				if err != nil {
+					return err
+				}
+				return e.result(out, r, func() error {
+					printf(e.stdout, "%s shared with %s %s\n", safetext.Terminal(args[0]), kind, safetext.Terminal(who))
+					return nil
+				})
+			})
+		},
+	}
+	c.Flags().StringVar(&org, "org", "", "an organisation's ODS code")
+	c.Flags().StringVar(&user, "user", "", "a user's id or e-mail")
 	out = formatFlag(c, "table", "json")
 	return c
 }

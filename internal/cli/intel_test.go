@@ -169,3 +169,77 @@ func TestIntelMatcher(t *testing.T) {
 		t.Errorf("table:\n%s", r.stdout)
 	}
 }
+
+// TestIntelMISPCLI imports the sample MISP feed and an abuse.ch feed
+// with warning lists, shares the collection, exports it as a MISP feed
+// and a blocklist, and re-imports the feed into a fresh data directory:
+// the same objects come back.
+func TestIntelMISPCLI(t *testing.T) {
+	misp := filepath.Join("..", "..", "..", "shared", "data", "misp")
+	if _, err := os.Stat(filepath.Join(misp, "feed-sample", "manifest.json")); err != nil {
+		testneed.Missing(t, "the MISP samples in ../shared/data/misp", err)
+		return
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	r := must(t, run(t, "", nil, "--data-dir", data, "intel", "collection", "create", "--title", "National", "--tlp-ceiling", "AMBER", "--format", "json"))
+	var col struct{ ID string }
+	if err := json.Unmarshal([]byte(r.stdout), &col); err != nil {
+		t.Fatal(err)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "import", "--collection", col.ID, "--format", "json",
+		"--warninglists", filepath.Join(misp, "warninglists", "rfc1918", "list.json"),
+		filepath.Join(misp, "feed-sample"), filepath.Join(misp, "abusech", "feodotracker-ipblocklist.csv")))
+	var reps []struct {
+		Format  string
+		Objects int
+		Refused []string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	if len(reps) != 2 || reps[0].Format != "misp-feed" || reps[1].Format != "csv" || len(reps[0].Refused) != 0 {
+		t.Fatalf("%s", r.stdout)
+	}
+	must(t, run(t, "", nil, "--data-dir", data, "intel", "collection", "grant", col.ID, "--org", "ENG"))
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "collection", "list", "--format", "json"))
+	if !strings.Contains(r.stdout, `"org":"ENG"`) {
+		t.Errorf("list: %s", r.stdout)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "export", "--collection", col.ID, "--blocklist", "-"))
+	if !strings.HasPrefix(r.stdout, "type,value,indicator,tlp,pap") || !strings.Contains(r.stdout, "ip-dst,192.9.135.73,indicator--") {
+		t.Errorf("blocklist:\n%.500s", r.stdout)
+	}
+	feed := filepath.Join(dir, "feed")
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "export", "--collection", col.ID, "--misp-feed", feed))
+	if !strings.Contains(r.stdout, "MISP feed of 7 events") {
+		t.Errorf("export: %s", r.stdout)
+	}
+	data2 := filepath.Join(dir, "data2")
+	r = must(t, run(t, "", nil, "--data-dir", data2, "intel", "import", "--format", "json", "--warninglists", filepath.Join(misp, "warninglists", "rfc1918", "list.json"), feed))
+	var again []struct {
+		Objects, Added int
+		Refused        []string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &again); err != nil {
+		t.Fatal(err)
+	}
+	if again[0].Objects != reps[0].Objects+reps[1].Objects || len(again[0].Refused) != 0 {
+		t.Errorf("re-import %s; first import %d + %d objects", r.stdout, reps[0].Objects, reps[1].Objects)
+	}
+	// A TLP:RED indicator: the operator who imports it is its recipient and may name others.
+	red := filepath.Join(dir, "red.json")
+	ind := `{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2026-12-01T00:00:00Z","modified":"2026-12-01T00:00:00Z",` +
+		`"pattern":"[domain-name:value = 'red.example']","pattern_type":"stix","valid_from":"2026-12-01T00:00:00Z","object_marking_refs":["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"]}`
+	if err := os.WriteFile(red, []byte(ind), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	must(t, run(t, "", nil, "--data-dir", data, "intel", "import", red))
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "share", "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "--org", "ENG", "--format", "json"))
+	if !strings.Contains(r.stdout, `"recipient":"ENG"`) {
+		t.Errorf("share: %s", r.stdout)
+	}
+	if r = run(t, "", nil, "--data-dir", data, "intel", "export", "--collection", col.ID); r.code != 2 {
+		t.Errorf("export without a target: exit %d", r.code)
+	}
+}

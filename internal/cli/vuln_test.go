@@ -4,11 +4,16 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
+	"github.com/vigil-health/vigil/internal/supply"
 	"github.com/vigil-health/vigil/internal/testneed"
+	"github.com/vigil-health/vigil/internal/vuln"
 )
+
+var testdataVuln = filepath.Join("..", "..", "..", "shared", "data", "vuln")
 
 // TestVulnScan runs `vigil vuln scan` as an analyst would: a Maven SBOM
 // against the OSV folder (--format json: one object a finding, with the
@@ -187,5 +192,85 @@ func TestVulnScanPriority(t *testing.T) {
 		if r.code == 0 || !strings.Contains(r.stderr, c.want) || r.stdout != "" {
 			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, r.code, r.stderr, c.want)
 		}
+	}
+}
+
+// Stored SBOMs on the demo estate: a product's SBOM and a trust's
+// inventory are stored, matched against the shared OSV data with KEV,
+// their findings listed with priority, and a cyber alert about the KEV CVE
+// only the SBOM carries reaches exactly the organisations deploying the
+// product (those `vigil supply impact --product` lists).
+func TestVulnStoredOnDemoEstate(t *testing.T) {
+	dir := t.TempDir()
+	vigil := func(args ...string) result { return run(t, "", nil, append([]string{"--data-dir", dir}, args...)...) }
+	must(t, vigil("demo"))
+	r := must(t, vigil("supply", "impact", "--cve", "CVE-2099-4242", "--format", "json"))
+	var impact supply.ImpactResult
+	if err := json.Unmarshal([]byte(r.stdout), &impact); err != nil || len(impact.Products) == 0 {
+		t.Fatalf("demo impact: %v %s", err, r.stdout)
+	}
+	prod := impact.Products[len(impact.Products)-1].ID
+	r = must(t, vigil("supply", "impact", "--product", prod, "--format", "json"))
+	if err := json.Unmarshal([]byte(r.stdout), &impact); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, a := range impact.Affected {
+		want = append(want, a.ODS)
+	}
+	sort.Strings(want)
+	sbom := filepath.Join(testdataVuln, "sbom", "go-flux2-v0.26.3.spdx22.json")
+	r = must(t, vigil("vuln", "sbom", "add", "--product", prod, "--version", "0.26.3", sbom, "--format", "ids"))
+	id := strings.TrimSpace(r.stdout)
+	if !strings.HasPrefix(id, "SB-") {
+		t.Fatalf("sbom add printed %q", r.stdout)
+	}
+	must(t, vigil("vuln", "inventory", "add", "--org", want[0], "--criticality", "high", "--exposure", "internet", sbom))
+	r = must(t, vigil("vuln", "match", "--osv", filepath.Join(testdataVuln, "osv"), "--kev", filepath.Join(testdataVuln, "kev", "known_exploited_vulnerabilities.json")))
+	if !strings.Contains(r.stdout, "full") {
+		t.Errorf("match:\n%s", r.stdout)
+	}
+	r = must(t, vigil("vuln", "findings", "--product", prod, "--format", "json"))
+	var rr *vuln.StoredFinding
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var f vuln.StoredFinding
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatal(err)
+		}
+		if f.ID == "GO-2023-2102" {
+			rr = &f
+		}
+	}
+	if rr == nil || rr.KEV == nil || !strings.Contains(rr.Priority.Explanation, "listed in CISA KEV") {
+		t.Fatalf("GO-2023-2102 finding %+v", rr)
+	}
+	r = must(t, vigil("vuln", "findings", "--org", want[0]))
+	if !strings.Contains(r.stdout, "exposed to the internet +10") || !strings.Contains(r.stdout, "PRIORITY") {
+		t.Errorf("inventory findings:\n%.600s", r.stdout)
+	}
+	r = must(t, vigil("vuln", "sbom", "list", "--product", prod))
+	if !strings.Contains(r.stdout, id) {
+		t.Errorf("sbom list:\n%s", r.stdout)
+	}
+	r = must(t, vigil("cyberalert", "issue", "--title", "HTTP/2 Rapid Reset", "--cve", "CVE-2023-44487", "--severity", "high",
+		"--action", "Upgrade golang.org/x/net", "--deadline", "2030-01-31", "--format", "json"))
+	var a vuln.CyberAlert
+	if err := json.Unmarshal([]byte(r.stdout), &a); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, m := range a.Orgs {
+		got[m.Org] = true
+		if m.Org != want[0] && !strings.Contains(m.Path, "SBOM of product") {
+			t.Errorf("%s path %q", m.Org, m.Path)
+		}
+	}
+	for _, o := range want {
+		if !got[o] {
+			t.Errorf("%s deploys %s but is not in scope", o, prod)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("in scope %v, want %v", got, want)
 	}
 }

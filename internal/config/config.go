@@ -134,6 +134,12 @@ type Config struct {
 	Rules            string
 	RulePlaceholders string
 	RulePipeline     string
+	// VulnOSV is the OSV directory stored SBOMs and inventories are
+	// matched against (an SBOM stored is matched at once; empty: only
+	// `vigil vuln match --osv`); VulnKEV and VulnEPSS the CISA KEV
+	// catalogue and FIRST EPSS CSV read at each match; VulnSLA the time
+	// to fix per priority (P1=3d,P2=14d,P3=30d,P4=90d by default).
+	VulnOSV, VulnKEV, VulnEPSS, VulnSLA string
 	// Analytics is the analytics file (first seen, rare values, volume,
 	// impossible travel; docs/analytics.md): empty for the shipped
 	// defaults, "off" for none.
@@ -224,6 +230,10 @@ func (c *Config) settings() []setting {
 		{flag: "rule-pipeline", env: "VIGIL_RULE_PIPELINE", help: "Sigma processing pipelines applied to --rules before they run, for events whose fields are not named as Sigma's: built-in names (vigil, ecs) or pySigma/sigmac pipeline YAML files, comma-separated, chained by priority (read again on SIGHUP; empty: ingest's mapping alone; docs/sigma.md)", str: &c.RulePipeline},
 		{flag: "ioc-retro-days", env: "VIGIL_IOC_RETRO_DAYS", help: "days of stored events a newly added indicator is retro-matched against, raising ioc-retro alerts for past sightings (0: off; docs/intel.md)", integer: &c.IOCRetroDays},
 		{flag: "rule-placeholders", env: "VIGIL_RULE_PLACEHOLDERS", help: "YAML file of values for Sigma rules' %placeholders% (name: [value, …])", str: &c.RulePlaceholders},
+		{flag: "vuln-osv", env: "VIGIL_VULN_OSV", help: "directory of OSV advisories (JSON records, osv.dev all.zip) that stored SBOMs and inventories are matched against; an SBOM stored is matched at once (empty: only by vigil vuln match; docs/vuln.md)", str: &c.VulnOSV},
+		{flag: "vuln-kev", env: "VIGIL_VULN_KEV", help: "CISA's known_exploited_vulnerabilities.json, read at each match of the stored SBOMs", str: &c.VulnKEV},
+		{flag: "vuln-epss", env: "VIGIL_VULN_EPSS", help: "FIRST's daily EPSS CSV, read at each match of the stored SBOMs", str: &c.VulnEPSS},
+		{flag: "vuln-sla", env: "VIGIL_VULN_SLA", help: "time to fix a finding per priority, overriding the defaults P1=3d,P2=14d,P3=30d,P4=90d (e.g. P1=48h,P2=7d)", str: &c.VulnSLA},
 		{flag: "analytics", env: "VIGIL_ANALYTICS", help: "YAML file of analytics run on every event (first seen, rare values, volume anomaly, impossible travel; docs/analytics.md); empty: the shipped ones; off: none", str: &c.Analytics},
 		{flag: "attack", env: "VIGIL_ATTACK", help: "MITRE ATT&CK Enterprise STIX bundle (enterprise-attack.json, gzipped or not) for the ATT&CK coverage page of --rules (empty: no coverage page)", str: &c.Attack},
 		{flag: "audit-key", env: "VIGIL_AUDIT_KEY", help: "the audit chain's HMAC key itself, 64+ hexadecimal digits (prefer the environment variable); overrides --audit-key-file", str: &c.AuditKey, secret: true},

@@ -52,12 +52,35 @@ func TestScaleClickHouse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// VIGIL_EVENTS_SCALE_CH_COPIES=k holds k times the events: the
+	// generated ones for trusts RB00–RB19 and k-1 copies of them made by
+	// ClickHouse itself for trusts RC00–RC19, RD00–RD19 and so on (the
+	// same events, their trust and ID changed), a national estate of 20×k
+	// trusts over the same 7 days.
+	copies := 1
+	if c, _ := strconv.Atoi(os.Getenv("VIGIL_EVENTS_SCALE_CH_COPIES")); c > 1 {
+		copies = min(c, 20)
+	}
+	// Each copy's trusts are under an ICB of their own (QZC, QZD…), so
+	// that an analyst of QKK sees exactly the generated events while a
+	// national one sees them all: the two sizes timed in one run.
 	var orgs []string
-	for i := range 20 {
-		code := fmt.Sprintf("RB%02d", i)
-		orgs = append(orgs, code)
-		if _, err := osvc.Create(ctx, scope.System("t"), org.Org{Code: code, Name: "Trust " + code, Type: org.Trust, Parent: "QKK"}); err != nil {
-			t.Fatal(err)
+	for c := range copies {
+		icb := "QKK"
+		if c > 0 {
+			icb = fmt.Sprintf("QZ%c", 'B'+c)
+			if _, err := osvc.Create(ctx, scope.System("t"), org.Org{Code: icb, Name: "ICB " + icb, Type: org.ICB, Parent: "Y56"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 20 {
+			code := fmt.Sprintf("R%c%02d", 'B'+c, i)
+			if c == 0 {
+				orgs = append(orgs, code)
+			}
+			if _, err := osvc.Create(ctx, scope.System("t"), org.Org{Code: code, Name: "Trust " + code, Type: org.Trust, Parent: icb}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	u := os.Getenv("VIGIL_EVENTS_SCALE_CH_URL")
@@ -70,6 +93,7 @@ func TestScaleClickHouse(t *testing.T) {
 	}
 	national := person(scope.NationalAnalyst, "ENG", "/ENG/")
 	trust := person(scope.OrgAnalyst, "RB03", "/ENG/Y56/QKK/RB03/")
+	icb := person(scope.OrgAnalyst, "QKK", "/ENG/Y56/QKK/")
 
 	sm := scaleSamples(t, os.Getenv("VIGIL_EVENTS_SCALE_MIX"))
 	batch := 5000
@@ -109,6 +133,31 @@ func TestScaleClickHouse(t *testing.T) {
 		t.Logf("FIGURE append clickhouse: %d events in %v appending (%v with generating) = %.0f events/s (batch %d, %d samples, mix %q)",
 			n, el.Round(time.Millisecond), time.Since(st).Round(time.Millisecond), float64(n)/el.Seconds(), batch, len(sm), mix)
 	}
+	for c := 1; c < copies; c++ {
+		prefix := fmt.Sprintf("R%c", 'B'+c)
+		var got struct{ N int64 }
+		if err := s.query(ctx, "SELECT count() AS n FROM events WHERE org LIKE '"+prefix+"%'", func(row []byte) error { return jsonUnmarshal(row, &got) }); err != nil {
+			t.Fatal(err)
+		}
+		if got.N >= int64(n) {
+			continue
+		}
+		if got.N > 0 {
+			t.Fatalf("copy %s holds %d of %d events: drop the database and start again", prefix, got.N, n)
+		}
+		// The ID keeps its 11 hex digits of time and takes a new hash, so
+		// that it stays unique across copies.
+		st := time.Now()
+		err := s.exec(ctx, s.db, "INSERT INTO events SELECT day, concat('"+prefix+"', substring(org, 3, 100)) AS copy_org, event_ns, "+
+			"concat(substring(id, 1, 11), substring(lower(hex(MD5(concat(id, '"+prefix+"')))), 1, length(id) - 11)) AS copy_id, "+
+			"received_ns, host, product, service, category, protocol, source_addr, source_token, source_format, fields, keys, types, vals, raw, raw_text, truncated, parse_error, size, event_id "+
+			"FROM events WHERE org LIKE 'RB%'")
+		if err != nil {
+			t.Fatalf("copy %s: %v", prefix, err)
+		}
+		el := time.Since(st)
+		t.Logf("FIGURE copy %s: %d events in %v = %.0f events/s inside ClickHouse", prefix, n, el.Round(time.Millisecond), float64(n)/el.Seconds())
+	}
 	var parts struct {
 		P, R, B int64
 	}
@@ -136,7 +185,7 @@ func TestScaleClickHouse(t *testing.T) {
 	for _, who := range []struct {
 		name string
 		sc   scope.Scope
-	}{{"national", national}, {"trust", trust}} {
+	}{{"national", national}, {"icb", icb}, {"trust", trust}} {
 		for _, text := range []string{"EventID=4688", `EventID="4688"`, "Image=*powershell.exe"} {
 			q := day
 			q.Text = text
@@ -179,6 +228,28 @@ func TestScaleClickHouse(t *testing.T) {
 		_, err := s.Get(ctx, national, id)
 		return id, err
 	})
+
+	// VIGIL_EVENTS_SCALE_CH_MORE=m appends m new events through Vigil
+	// after the queries, to time appending onto a store already this
+	// size (the store then holds m more).
+	if more, _ := strconv.Atoi(os.Getenv("VIGIL_EVENTS_SCALE_CH_MORE")); more > 0 {
+		onto, err := s.Count(ctx, scope.System("t"), Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := GenerateOptions{Count: more, Orgs: orgs, End: end, Span: 7 * 24 * time.Hour, Seed: 4242, Batch: batch}
+		var el time.Duration
+		err = sm.Generate(o, func(b []Event) error {
+			a := time.Now()
+			err := s.Append(ctx, b)
+			el += time.Since(a)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("FIGURE append clickhouse onto %d: %d events in %v appending = %.0f events/s (batch %d)", onto, more, el.Round(time.Millisecond), float64(more)/el.Seconds(), batch)
+	}
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

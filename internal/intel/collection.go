@@ -2,13 +2,13 @@ package intel
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -40,6 +40,16 @@ type CollectionOptions struct {
 type InvalidError struct{ Field, Msg string }
 
 func (e *InvalidError) Error() string { return e.Field + ": " + e.Msg }
+
+// As makes an InvalidError a *fault.Invalid, so the API and the web UI
+// answer it as a 400 naming the field.
+func (e *InvalidError) As(target any) bool {
+	if t, ok := target.(**fault.Invalid); ok {
+		*t = &fault.Invalid{Field: e.Field, Reason: e.Msg}
+		return true
+	}
+	return false
+}
 
 // CreateCollection makes a collection that its creator (sc.UserID) can
 // read and write, audited as intel.collection.create.
@@ -87,7 +97,7 @@ func (s *Store) CreateCollection(ctx context.Context, sc scope.Scope, o Collecti
 
 // ErrCollectionNotFound means no collection has the id, or the caller
 // holds no grant on it.
-var ErrCollectionNotFound = errors.New("intel: collection not found")
+var ErrCollectionNotFound = fault.New(fault.ErrNotFound, "intel: collection not found")
 
 // Collections lists the collections the caller holds a grant on.
 func (s *Store) Collections(ctx context.Context, sc scope.Scope) ([]Collection, error) {
@@ -106,14 +116,20 @@ func (s *Store) GetCollection(ctx context.Context, sc scope.Scope, id string) (C
 	return cs[0], nil
 }
 
+// collections are those the caller holds a grant on: their own (a
+// user grant) or one to an organisation that reaches them (OrgGrant.covers).
+// Rights add up over the grants.
 func (s *Store) collections(ctx context.Context, sc scope.Scope, id string) ([]Collection, error) {
-	q := `SELECT c.id, c.title, c.description, c.tlp_ceiling, c.created_by, c.created_at, g.can_read, g.can_write
-		FROM intel_collections c JOIN intel_collection_grants g ON g.collection_id = c.id
-		WHERE g.user_id = ?`
+	q := `SELECT c.id, c.title, c.description, c.tlp_ceiling, c.created_by, c.created_at, COALESCE(g.can_read, 0), COALESCE(g.can_write, 0)
+		FROM intel_collections c LEFT JOIN intel_collection_grants g ON g.collection_id = c.id AND g.user_id = ?`
 	args := []any{sc.UserID}
 	if id != "" {
-		q += ` AND c.id = ?`
+		q += ` WHERE c.id = ?`
 		args = append(args, id)
+	}
+	grants, err := s.orgGrants(ctx, id)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.db.Q().QueryContext(ctx, q+` ORDER BY c.title, c.id`, args...)
 	if err != nil {
@@ -129,6 +145,19 @@ func (s *Store) collections(ctx context.Context, sc scope.Scope, id string) ([]C
 			return nil, err
 		}
 		c.TLPCeiling, c.Ceiling, c.CanRead, c.CanWrite = stix.TLP(tlp), stix.TLP(tlp).String(), r != 0, w != 0
+		held := c.CanRead || c.CanWrite
+		if sc.UserID != "" {
+			for _, g := range grants[c.ID] {
+				if g.covers(sc) {
+					held = true
+					c.CanRead = c.CanRead || g.CanRead
+					c.CanWrite = c.CanWrite || g.CanWrite
+				}
+			}
+		}
+		if !held {
+			continue
+		}
 		if c.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
 			return nil, fmt.Errorf("intel: collection %s created_at %q: %w", c.ID, created, err)
 		}

@@ -1,8 +1,11 @@
 // Package intel is Vigil's threat intelligence: a STIX 2.1 store keeping
-// every version of every object, and importing STIX bundles into it. The
-// object model and the patterning language are the subpackages stix and
-// pattern; TAXII, MISP, the indicator lifecycle and IOC matching are to
-// come (docs/intel.md says what exists and what is left).
+// every version of every object, importing STIX bundles, MISP events and
+// feeds and CSV or text feeds into it, and sharing its collections by
+// hierarchy, TLP and PAP (share.go: every export path reads through
+// ReadCollection). The object model, the patterning language, TAXII, MISP
+// and the plain feeds are the subpackages stix, pattern, taxii, misp and
+// feeds; the indicator lifecycle and IOC matching are to come
+// (docs/intel.md says what exists and what is left).
 package intel
 
 import (
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
@@ -31,7 +35,7 @@ func Migrations() store.MigrationSet {
 }
 
 // ErrNotFound means no object has the id (or none the caller may read).
-var ErrNotFound = errors.New("intel: object not found")
+var ErrNotFound = fault.New(fault.ErrNotFound, "intel: object not found")
 
 // Options are what a Store needs.
 type Options struct {
@@ -39,13 +43,19 @@ type Options struct {
 	// Audit records every import; nil records nothing (tests of the store alone).
 	Audit *audit.Log
 	Now   func() time.Time
+	// OrgPath resolves an organisation's code to its materialised path,
+	// for grants of collections to organisations (org.Service.PathOf);
+	// nil refuses such grants.
+	OrgPath func(ctx context.Context, code string) (string, error)
 }
 
 // Store keeps STIX objects, every version of each.
 type Store struct {
-	db    *store.DB
-	audit *audit.Log
-	now   func() time.Time
+	db      *store.DB
+	audit   *audit.Log
+	now     func() time.Time
+	orgPath func(ctx context.Context, code string) (string, error)
+	feeds   feedCache // MISP feeds lately built
 	// changed are told of every import that stored something
 	// (indicators.go: OnChange).
 	changed changeHooks
@@ -59,7 +69,7 @@ func New(o Options) (*Store, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Store{db: o.DB, audit: o.Audit, now: o.Now}, nil
+	return &Store{db: o.DB, audit: o.Audit, now: o.Now, orgPath: o.OrgPath}, nil
 }
 
 // versionKey is the stored form of a version timestamp: fixed-width UTC.
@@ -90,7 +100,11 @@ const (
 
 // Report is what an import did.
 type Report struct {
-	Source                                 string
+	Source string
+	// Format is what the input was: stix, misp-event, misp-feed or csv.
+	Format string
+	// Flagged counts values a warning list named (kept, not indicators).
+	Flagged                                int
 	Objects, Added, NewVersions, Unchanged int
 	// Refused lists the versions not stored, with why.
 	Refused []string
@@ -134,6 +148,16 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 				if _, err := tx.ExecPrepared(ctx, `INSERT INTO intel_collection_objects (collection_id, id, version, added_at) VALUES (?, ?, ?, ?) ON CONFLICT (collection_id, id, version) DO NOTHING`,
 					collection, o.ID, versionKey(o.Version()), added); err != nil {
 					return fmt.Errorf("%s: object %d (%s): %w", source, i, o.ID, err)
+				}
+			}
+			if out != Refused && sc.UserID != "" {
+				// Whoever brings a TLP:RED or AMBER+STRICT object is its
+				// first recipient; nobody else reads it until shared.
+				if t, _ := stix.TLPOfObject(o); t >= stix.TLPAmberStrict {
+					if _, err := tx.ExecPrepared(ctx, `INSERT INTO intel_object_recipients (id, kind, recipient, added_by, added_at) VALUES (?, 'user', ?, ?, ?) ON CONFLICT (id, kind, recipient) DO NOTHING`,
+						o.ID, sc.UserID, sc.UserID, added); err != nil {
+						return fmt.Errorf("%s: object %d (%s): %w", source, i, o.ID, err)
+					}
 				}
 			}
 			switch out {
@@ -303,35 +327,10 @@ func (s *Store) Count(ctx context.Context) (map[string]int, error) {
 	return m, rows.Err()
 }
 
-// ImportFiles reads every file as a STIX bundle (JSON or gzip) before
-// storing any — a bad file stops the import with nothing stored — and
-// then imports each in its own transaction, into collection too unless
-// it is "".
+// ImportFiles imports files and MISP feed directories (ImportFilesWith
+// without warning lists): each is read before anything is stored — a bad
+// file stops the import with nothing stored — and then imported in its
+// own transaction, into collection too unless it is "".
 func (s *Store) ImportFiles(ctx context.Context, sc scope.Scope, collection string, paths []string) ([]Report, error) {
-	if collection != "" {
-		c, err := s.GetCollection(ctx, sc, collection)
-		if err == nil && !c.CanWrite {
-			err = ErrCollectionNotFound
-		}
-		if err != nil {
-			return nil, fmt.Errorf("collection %s: %w", collection, err)
-		}
-	}
-	bundles := make([]*stix.Bundle, len(paths))
-	for i, p := range paths {
-		b, err := stix.ReadBundleFile(p)
-		if err != nil {
-			return nil, err
-		}
-		bundles[i] = b
-	}
-	reps := make([]Report, 0, len(paths))
-	for i, b := range bundles {
-		r, err := s.importTx(ctx, sc, paths[i], collection, b.Objects)
-		if err != nil {
-			return reps, err
-		}
-		reps = append(reps, r)
-	}
-	return reps, nil
+	return s.ImportFilesWith(ctx, sc, collection, paths, ImportOptions{})
 }

@@ -31,6 +31,10 @@ type Query struct {
 	// MaxTLP leaves out versions marked above it (0: no ceiling).
 	// Unmarked objects are not left out.
 	MaxTLP stix.TLP
+	// Reader, when set, leaves out TLP:RED and TLP:AMBER+STRICT versions
+	// of which neither the reader nor their organisations is a recipient.
+	// ReadCollection always sets it.
+	Reader *Reader
 }
 
 // Entry is one stored version.
@@ -70,6 +74,17 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 	if q.MaxTLP > 0 {
 		where = append(where, "o.tlp <= ?")
 		args = append(args, int(q.MaxTLP))
+	}
+	if q.Reader != nil {
+		rcpt := "(r.kind = 'user' AND r.recipient = ?"
+		args = append(args, q.Reader.UserID)
+		if len(q.Reader.Orgs) > 0 {
+			rcpt += " OR r.kind = 'org' AND r.recipient IN (?" + strings.Repeat(", ?", len(q.Reader.Orgs)-1) + ")"
+			for _, o := range q.Reader.Orgs {
+				args = append(args, o)
+			}
+		}
+		where = append(where, fmt.Sprintf("(o.tlp < %d OR EXISTS (SELECT 1 FROM intel_object_recipients r WHERE r.id = o.id AND %s)))", int(stix.TLPAmberStrict), rcpt))
 	}
 	if q.Next != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(q.Next)

@@ -595,6 +595,21 @@ func (s *Service) ListProducts(ctx context.Context, sc scope.Scope, supplierID s
 	return out, nil
 }
 
+// EditableProduct returns product id if the caller may change it (a
+// supply-chain manager, or the supplier's own representatives), else
+// fault.ErrNotFound. Other domains attaching things to a product (its
+// SBOMs) ask it.
+func (s *Service) EditableProduct(ctx context.Context, sc scope.Scope, id string) (Product, error) {
+	p, err := s.GetProduct(ctx, sc, id)
+	if err != nil {
+		return Product{}, err
+	}
+	if _, err := s.editableProduct(ctx, sc, p.ID); err != nil {
+		return Product{}, err
+	}
+	return p, nil
+}
+
 // editableProduct returns product id's supplier chain if the caller may
 // edit it, else ErrNotFound.
 func (s *Service) editableProduct(ctx context.Context, sc scope.Scope, id string) ([]Supplier, error) {

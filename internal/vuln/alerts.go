@@ -554,6 +554,35 @@ func (s *Alerts) scopeOf(ctx context.Context, sc scope.Scope, n *NewAlert) ([]in
 			return nil, fmt.Errorf("cve %s: %w", c, err)
 		}
 		add(res, pathWords(res))
+		// Products whose stored SBOM has a finding answering to the CVE,
+		// though the register does not list it on them.
+		carriers, err := sbomCarriers(ctx, s.db.Q(), c)
+		if err != nil {
+			return nil, fmt.Errorf("cve %s: stored SBOMs: %w", c, err)
+		}
+		for _, cr := range carriers {
+			res, err := s.o.Register.Impact(ctx, sc, supply.Query{Product: cr.product})
+			if errors.Is(err, fault.ErrNotFound) {
+				continue // the product has left the register
+			}
+			if err != nil {
+				return nil, fmt.Errorf("cve %s: product %s: %w", c, cr.product, err)
+			}
+			words, note := pathWords(res), cr.words(res.Subject)
+			add(res, func(path []string) string { return words(path) + ": " + note })
+		}
+		// Organisations whose own inventory carries it.
+		invs, err := inventoryCarriers(ctx, s.db.Q(), c)
+		if err != nil {
+			return nil, fmt.Errorf("cve %s: stored inventories: %w", c, err)
+		}
+		for _, ic := range invs {
+			if _, ok := byOrg[ic.org.ODS]; ok {
+				continue
+			}
+			byOrg[ic.org.ODS] = &inScope{a: ic.org, path: ic.words(), nodes: []string{"cve:" + c, "inventory:" + ic.sbom, "org:" + ic.org.ODS}}
+			order = append(order, ic.org.ODS)
+		}
 	}
 	for i, ps := range n.Products {
 		p, err := s.o.Register.GetProduct(ctx, sc, ps.Product)

@@ -68,6 +68,40 @@ func (inv *Inventory) Add(s *SBOM) int {
 	return int(i)
 }
 
+// AddMatched puts an SBOM in an inventory already matched against db and
+// judges only the packages it names, so a stored inventory grows without
+// a full match. It returns the SBOM's index.
+func (inv *Inventory) AddMatched(db *DB, s *SBOM) int {
+	i := inv.Add(s)
+	seen := map[string]bool{}
+	for _, c := range s.Components {
+		if c.Ecosystem == "" {
+			continue
+		}
+		k := packageKey(c.Ecosystem, c.Package)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		for _, a := range db.byPackage[k] {
+			inv.judge(a, k, inv.byKey[k])
+		}
+	}
+	return i
+}
+
+// Len is how many SBOMs have been added.
+func (inv *Inventory) Len() int { return len(inv.sboms) }
+
+// each calls fn with every hit of the inventory.
+func (inv *Inventory) each(fn func(h Hit)) {
+	for _, m := range inv.hits {
+		for _, h := range m {
+			fn(h)
+		}
+	}
+}
+
 // SBOM is the SBOM of index i.
 func (inv *Inventory) SBOM(i int32) *SBOM { return inv.sboms[i] }
 

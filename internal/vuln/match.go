@@ -45,6 +45,23 @@ type Finding struct {
 	KEV *KEVEntry `json:"kev,omitempty"`
 	// EPSS is FIRST's exploit prediction for one of the finding's CVEs.
 	EPSS *EPSSScore `json:"epss,omitempty"`
+
+	// The rest is set by the sources beyond OSV (sources.go): NVD CPE
+	// matching, CSAF advisories, scanners' reports, VEX.
+	//
+	// Sources are where the finding came from: "OSV", "NVD", "CSAF
+	// RHSA-2021:5186", "Trivy 0.50.1" (a report read as input).
+	Sources []string `json:"sources,omitempty"`
+	// CPE is the component's CPE name an NVD or CSAF criterion matched.
+	CPE string `json:"cpe,omitempty"`
+	// AlsoMatched are the reasons of the other sources that found the
+	// same vulnerability in the same component ("NVD CPE …").
+	AlsoMatched []string `json:"also_matched,omitempty"`
+	// Remediations are a CSAF advisory's for the matched product.
+	Remediations []Remediation `json:"remediations,omitempty"`
+	// Suppressed is the VEX statement that says the component is not
+	// affected; such findings are left out unless asked for.
+	Suppressed *Suppression `json:"suppressed,omitempty"`
 }
 
 // Result is a scan of one SBOM.
@@ -67,81 +84,94 @@ func Scan(s *SBOM, db *DB) *Result {
 			r.Unsupported++
 			continue
 		}
-		type hit struct {
-			a   *Advisory
-			why string
-			fix string
-		}
-		var hits []hit
+		var hits []advHit
 		for _, a := range db.forPackage(c.Ecosystem, c.Package) {
 			why, fix, ok, warn := affects(a, c)
 			if warn != "" {
 				r.Warnings = append(r.Warnings, warn)
 			}
 			if ok {
-				hits = append(hits, hit{a, why, fix})
+				hits = append(hits, advHit{a, why, fix})
 			}
 		}
-		// One finding per vulnerability: advisories that alias each
-		// other (a GHSA and its PYSEC twin) are merged, the first ID in
-		// order speaking for the group.
-		group := make([]int, len(hits))
-		for i := range group {
-			group[i] = i
-		}
-		find := func(i int) int {
-			for group[i] != i {
-				i = group[i]
-			}
-			return i
-		}
-		for i := range hits {
-			for j := range i {
-				if sameVuln(hits[i].a, hits[j].a) {
-					group[find(i)] = find(j)
-				}
-			}
-		}
-		for i, h := range hits {
-			if find(i) != i {
-				continue
-			}
-			f := Finding{SBOM: s.File, Component: c.Name, PURL: c.PURL, Version: c.Version, Ecosystem: c.Ecosystem,
-				Package: c.Package, ID: h.a.ID, Summary: h.a.Summary, Fixed: h.fix, Matched: h.why, File: h.a.File}
-			names, related := map[string]bool{}, map[string]bool{}
-			var group []*Advisory
-			for j, o := range hits {
-				if find(j) != i {
-					continue
-				}
-				group = append(group, o.a)
-				if j != i {
-					f.Merged = append(f.Merged, o.a.ID)
-					names[o.a.ID] = true
-				}
-				for _, al := range o.a.Aliases {
-					names[al] = true
-				}
-				for _, rel := range o.a.Related {
-					related[rel] = true
-				}
-			}
-			delete(names, h.a.ID)
-			for n := range names {
-				f.Aliases = append(f.Aliases, n)
-				delete(related, n)
-			}
-			sort.Strings(f.Aliases)
-			delete(related, h.a.ID)
-			for n := range related {
-				f.Related = append(f.Related, n)
-			}
-			sort.Strings(f.Related)
-			f.CVSS, f.Severity, r.Warnings = severities(group, r.Warnings)
-			r.Findings = append(r.Findings, f)
-		}
+		var fs []Finding
+		fs, r.Warnings = componentFindings(s.File, c, hits, r.Warnings)
+		r.Findings = append(r.Findings, fs...)
 	}
 	return r
+}
+
+// advHit is one advisory affecting a component, with the range that
+// matched and the first fixed version.
+type advHit struct {
+	a   *Advisory
+	why string
+	fix string
+}
+
+// componentFindings makes one finding per vulnerability of component c
+// from the advisories affecting it (in advisory ID order): advisories
+// that alias each other (a GHSA and its PYSEC twin) are merged, the first
+// ID in order speaking for the group. Scan and a stored inventory's match
+// (stored.go) both make their findings here.
+func componentFindings(file string, c Component, hits []advHit, warnings []string) ([]Finding, []string) {
+	var out []Finding
+	group := make([]int, len(hits))
+	for i := range group {
+		group[i] = i
+	}
+	find := func(i int) int {
+		for group[i] != i {
+			i = group[i]
+		}
+		return i
+	}
+	for i := range hits {
+		for j := range i {
+			if sameVuln(hits[i].a, hits[j].a) {
+				group[find(i)] = find(j)
+			}
+		}
+	}
+	for i, h := range hits {
+		if find(i) != i {
+			continue
+		}
+		f := Finding{SBOM: file, Component: c.Name, PURL: c.PURL, Version: c.Version, Ecosystem: c.Ecosystem,
+			Package: c.Package, ID: h.a.ID, Summary: h.a.Summary, Fixed: h.fix, Matched: h.why, File: h.a.File}
+		names, related := map[string]bool{}, map[string]bool{}
+		var group []*Advisory
+		for j, o := range hits {
+			if find(j) != i {
+				continue
+			}
+			group = append(group, o.a)
+			if j != i {
+				f.Merged = append(f.Merged, o.a.ID)
+				names[o.a.ID] = true
+			}
+			for _, al := range o.a.Aliases {
+				names[al] = true
+			}
+			for _, rel := range o.a.Related {
+				related[rel] = true
+			}
+		}
+		delete(names, h.a.ID)
+		for n := range names {
+			f.Aliases = append(f.Aliases, n)
+			delete(related, n)
+		}
+		sort.Strings(f.Aliases)
+		delete(related, h.a.ID)
+		for n := range related {
+			f.Related = append(f.Related, n)
+		}
+		sort.Strings(f.Related)
+		f.CVSS, f.Severity, warnings = severities(group, warnings)
+		out = append(out, f)
+	}
+	return out, warnings
 }
 
 func sameVuln(a, b *Advisory) bool {

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // severities scores every CVSS v3/v4 vector of a finding's advisories
@@ -265,4 +267,253 @@ func Prioritise(fs []Finding, kev *KEV, epss *EPSS) {
 		}
 		return epssOf(a) > epssOf(b)
 	})
+}
+
+// ---- Priority levels with an explanation (issue 18, item 5) ----
+
+// Priority levels, most urgent first.
+const (
+	P1 = "P1"
+	P2 = "P2"
+	P3 = "P3"
+	P4 = "P4"
+)
+
+// PriorityLevels lists the levels, most urgent first.
+func PriorityLevels() []string { return []string{P1, P2, P3, P4} }
+
+// The points a level needs (Level): at least P1Points is P1, and so on;
+// below P3Points is P4. A finding listed in KEV is at least P2.
+const (
+	P1Points = 85
+	P2Points = 60
+	P3Points = 35
+)
+
+// DefaultSLA is how long each level gives to fix a finding, from when it
+// was first found: P1 3 days (the cyber alert's 48-hour acknowledgement
+// and 3-day first update), P2 14 days (the DSPT's 14 days for critical and
+// high-risk patches), P3 30 days, P4 90 days.
+func DefaultSLA() SLA {
+	return SLA{P1: 3 * 24 * time.Hour, P2: 14 * 24 * time.Hour, P3: 30 * 24 * time.Hour, P4: 90 * 24 * time.Hour}
+}
+
+// SLA is the time to fix per priority level.
+type SLA map[string]time.Duration
+
+// ParseSLA reads "P1=72h,P2=14d" (hours, minutes or days); levels not
+// named keep DefaultSLA's. An empty string is the defaults.
+func ParseSLA(s string) (SLA, error) {
+	out := DefaultSLA()
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		k, v, ok := strings.Cut(part, "=")
+		k = strings.ToUpper(strings.TrimSpace(k))
+		if !ok || !slices.Contains(PriorityLevels(), k) {
+			return nil, fmt.Errorf("%q: want LEVEL=DURATION with LEVEL one of %s", part, strings.Join(PriorityLevels(), ", "))
+		}
+		var d time.Duration
+		var err error
+		if n, ok := strings.CutSuffix(v, "d"); ok {
+			var days int
+			days, err = strconv.Atoi(n)
+			if err == nil && (days < 1 || days > 3650) {
+				err = errors.New("out of range")
+			}
+			d = time.Duration(days) * 24 * time.Hour
+		} else {
+			d, err = time.ParseDuration(v)
+		}
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%s=%s: want a positive duration (72h, 14d)", k, v)
+		}
+		out[k] = d
+	}
+	return out, nil
+}
+
+// String writes the SLA back in level order.
+func (s SLA) String() string {
+	parts := make([]string, 0, 4)
+	for _, l := range PriorityLevels() {
+		d := s[l]
+		if d%(24*time.Hour) == 0 {
+			parts = append(parts, fmt.Sprintf("%s=%dd", l, d/(24*time.Hour)))
+		} else {
+			parts = append(parts, l+"="+d.String())
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// PriorityInput is what a finding's priority is drawn from.
+type PriorityInput struct {
+	// Score is the finding's highest CVSS score, -1 when it has no
+	// vector; Severity is its rating or the database's word.
+	Score    float64
+	Severity string
+	KEV      *KEVEntry
+	EPSS     *EPSSScore
+	// Product is set for a supplier product's SBOM: Organisations are
+	// those deploying it, directly or through products that depend on it
+	// (the supplier graph's blast radius), Critical those of them where a
+	// critical or high business service goes down with it.
+	Product       bool
+	Organisations int
+	Critical      int
+	// Inventory is set for an organisation's own inventory: the asset's
+	// criticality (critical, high, medium, low or "") and whether it is
+	// exposed to the internet.
+	Inventory      bool
+	Criticality    string
+	InternetFacing bool
+}
+
+// Contribution is one input's part in a priority.
+type Contribution struct {
+	Factor string `json:"factor"`
+	Points int    `json:"points"`
+	Why    string `json:"why"`
+}
+
+// Priority is a finding's level, its points and the written explanation
+// listing each contribution.
+type Priority struct {
+	Level         string         `json:"level"`
+	Points        int            `json:"points"`
+	Explanation   string         `json:"explanation"`
+	Contributions []Contribution `json:"contributions"`
+}
+
+// Prioritize works out a finding's priority. Points: CVSS critical 40,
+// high 30, medium 15, low 5, no score 15 (counted as medium); listed in
+// CISA KEV 35; EPSS ≥ 0.5 20, ≥ 0.1 10, ≥ 0.01 5; a product deployed by
+// ≥ 50 organisations 15, ≥ 10 10, ≥ 1 5, with a critical or high service
+// on it somewhere 10 more; an inventory asset critical 15, high 10, medium
+// 5, exposed to the internet 10. P1 from 85 points, P2 from 60, P3 from
+// 35, else P4; KEV-listed is at least P2.
+func Prioritize(in PriorityInput) Priority {
+	var cs []Contribution
+	add := func(factor string, pts int, why string) { cs = append(cs, Contribution{factor, pts, why}) }
+	sev := strings.ToUpper(in.Severity)
+	switch {
+	case in.Score >= 0:
+		pts := 0
+		switch {
+		case in.Score >= 9:
+			pts = 40
+		case in.Score >= 7:
+			pts = 30
+		case in.Score >= 4:
+			pts = 15
+		case in.Score > 0:
+			pts = 5
+		}
+		add("cvss", pts, fmt.Sprintf("CVSS %.1f %s", in.Score, sev))
+	case sev == "CRITICAL":
+		add("cvss", 40, "no CVSS vector; the advisory says CRITICAL")
+	case sev == "HIGH":
+		add("cvss", 30, "no CVSS vector; the advisory says HIGH")
+	case sev == "MODERATE" || sev == "MEDIUM":
+		add("cvss", 15, "no CVSS vector; the advisory says "+sev)
+	case sev == "LOW":
+		add("cvss", 5, "no CVSS vector; the advisory says LOW")
+	default:
+		add("cvss", 15, "no CVSS score or severity, counted as medium")
+	}
+	if in.KEV != nil {
+		why := "listed in CISA KEV as " + in.KEV.CVE
+		if in.KEV.Via == "related" {
+			why += " (a related ID)"
+		}
+		why += ", added " + in.KEV.DateAdded + ", CISA due " + in.KEV.DueDate
+		add("kev", 35, why)
+	} else {
+		add("kev", 0, "not in CISA KEV")
+	}
+	if in.EPSS != nil {
+		pts := 0
+		switch {
+		case in.EPSS.Score >= 0.5:
+			pts = 20
+		case in.EPSS.Score >= 0.1:
+			pts = 10
+		case in.EPSS.Score >= 0.01:
+			pts = 5
+		}
+		add("epss", pts, fmt.Sprintf("EPSS %.3f (percentile %.2f) for %s", in.EPSS.Score, in.EPSS.Percentile, in.EPSS.CVE))
+	} else {
+		add("epss", 0, "no EPSS score")
+	}
+	if in.Product {
+		pts := 0
+		switch {
+		case in.Organisations >= 50:
+			pts = 15
+		case in.Organisations >= 10:
+			pts = 10
+		case in.Organisations >= 1:
+			pts = 5
+		}
+		add("deployment", pts, fmt.Sprintf("the product is deployed by %s, directly or through products that depend on it",
+			plural(in.Organisations, "organisation", "organisations")))
+		if in.Critical > 0 {
+			add("criticality", 10, fmt.Sprintf("%s a critical or high business service on it",
+				plural(in.Critical, "organisation has", "organisations have")))
+		} else {
+			add("criticality", 0, "no critical or high business service on it")
+		}
+	}
+	if in.Inventory {
+		pts := map[string]int{"critical": 15, "high": 10, "medium": 5}[in.Criticality]
+		if in.Criticality == "" {
+			add("criticality", 0, "asset criticality not given")
+		} else {
+			add("criticality", pts, "asset criticality "+in.Criticality)
+		}
+		if in.InternetFacing {
+			add("exposure", 10, "exposed to the internet")
+		} else {
+			add("exposure", 0, "not exposed to the internet")
+		}
+	}
+	p := Priority{Contributions: cs}
+	for _, c := range cs {
+		p.Points += c.Points
+	}
+	switch {
+	case p.Points >= P1Points:
+		p.Level = P1
+	case p.Points >= P2Points:
+		p.Level = P2
+	case p.Points >= P3Points:
+		p.Level = P3
+	default:
+		p.Level = P4
+	}
+	floor := ""
+	if in.KEV != nil && (p.Level == P3 || p.Level == P4) {
+		p.Level, floor = P2, "; listed in KEV, so at least P2"
+	}
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = fmt.Sprintf("%s +%d", c.Why, c.Points)
+	}
+	p.Explanation = fmt.Sprintf("%s (%d points): %s%s", p.Level, p.Points, strings.Join(parts, "; "), floor)
+	return p
+}
+
+// Due is when a finding first found at first must be fixed under sla.
+func (s SLA) Due(level string, first time.Time) time.Time {
+	d, ok := s[level]
+	if !ok {
+		d = DefaultSLA()[level]
+	}
+	return first.Add(d)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

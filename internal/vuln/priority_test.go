@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func loadTestDB(t *testing.T) *DB {
@@ -186,4 +187,85 @@ func TestEPSS(t *testing.T) {
 	if fs[5].EPSS != nil || fs[4].EPSS == nil || fs[4].EPSS.Via != "related" || fs[1].EPSS.CVE != "CVE-2022-1471" {
 		t.Errorf("EPSS marks %+v %+v %+v", fs[1].EPSS, fs[4].EPSS, fs[5].EPSS)
 	}
+}
+
+// The explanation lists each input's contribution, and the level follows
+// the points (KEV-listed is at least P2).
+func TestPrioritizeExplains(t *testing.T) {
+	kev := &KEVEntry{CVE: "CVE-2023-44487", DateAdded: "2023-10-10", DueDate: "2023-10-31", Via: "related"}
+	epss := &EPSSScore{CVE: "CVE-2023-44487", Score: 0.94, Percentile: 0.99}
+	for _, c := range []struct {
+		name  string
+		in    PriorityInput
+		level string
+		pts   int
+		want  string
+	}{
+		{"KEV product deployed widely", PriorityInput{Score: 7.5, Severity: "HIGH", KEV: kev, EPSS: epss, Product: true, Organisations: 12, Critical: 1},
+			P1, 30 + 35 + 20 + 10 + 10,
+			"P1 (105 points): CVSS 7.5 HIGH +30; listed in CISA KEV as CVE-2023-44487 (a related ID), added 2023-10-10, CISA due 2023-10-31 +35; " +
+				"EPSS 0.940 (percentile 0.99) for CVE-2023-44487 +20; the product is deployed by 12 organisations, directly or through products that depend on it +10; " +
+				"1 organisation has a critical or high business service on it +10"},
+		{"critical, no KEV, undeployed", PriorityInput{Score: 9.8, Severity: "CRITICAL", Product: true},
+			P3, 40,
+			"P3 (40 points): CVSS 9.8 CRITICAL +40; not in CISA KEV +0; no EPSS score +0; the product is deployed by 0 organisations, directly or through products that depend on it +0; no critical or high business service on it +0"},
+		{"KEV lifts to P2", PriorityInput{Score: -1, KEV: &KEVEntry{CVE: "CVE-1", DateAdded: "a", DueDate: "b", Via: "alias"}},
+			P2, 15 + 35,
+			"P2 (50 points): no CVSS score or severity, counted as medium +15; listed in CISA KEV as CVE-1, added a, CISA due b +35; no EPSS score +0; listed in KEV, so at least P2"},
+		{"inventory asset", PriorityInput{Score: -1, Severity: "MODERATE", EPSS: &EPSSScore{CVE: "CVE-2", Score: 0.2, Percentile: 0.9}, Inventory: true, Criticality: "critical", InternetFacing: true},
+			P3, 15 + 10 + 15 + 10,
+			"P3 (50 points): no CVSS vector; the advisory says MODERATE +15; not in CISA KEV +0; EPSS 0.200 (percentile 0.90) for CVE-2 +10; asset criticality critical +15; exposed to the internet +10"},
+		{"low everything", PriorityInput{Score: 3.1, Severity: "LOW", Inventory: true},
+			P4, 5,
+			"P4 (5 points): CVSS 3.1 LOW +5; not in CISA KEV +0; no EPSS score +0; asset criticality not given +0; not exposed to the internet +0"},
+	} {
+		p := Prioritize(c.in)
+		if p.Level != c.level || p.Points != c.pts || p.Explanation != c.want {
+			t.Errorf("%s: got %s %d\n %q\nwant %s %d\n %q", c.name, p.Level, p.Points, p.Explanation, c.level, c.pts, c.want)
+		}
+		sum := 0
+		for _, x := range p.Contributions {
+			sum += x.Points
+		}
+		if sum != p.Points {
+			t.Errorf("%s: contributions add to %d, points %d", c.name, sum, p.Points)
+		}
+	}
+}
+
+func TestParseSLA(t *testing.T) {
+	s, err := ParseSLA("p1=48h, P3=45d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s[P1] != 48*time.Hour || s[P2] != 14*24*time.Hour || s[P3] != 45*24*time.Hour || s.String() != "P1=2d,P2=14d,P3=45d,P4=90d" {
+		t.Errorf("SLA %v %s", s, s)
+	}
+	for _, bad := range []string{"P5=1d", "P1", "P1=-1h", "P1=xd"} {
+		if _, err := ParseSLA(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if d := DefaultSLA().String(); d != "P1=3d,P2=14d,P3=30d,P4=90d" {
+		t.Errorf("defaults %s", d)
+	}
+}
+
+// FuzzParseSLA: whatever the text, an SLA with every level positive, or an
+// error; never a crash.
+func FuzzParseSLA(f *testing.F) {
+	for _, s := range []string{"", "P1=48h,P2=7d", "p3=45d P4=1h30m", "P1=", "P5=1d", "P1=99999999999999d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sla, err := ParseSLA(s)
+		if err != nil {
+			return
+		}
+		for _, l := range PriorityLevels() {
+			if sla[l] <= 0 {
+				t.Fatalf("%q: %s = %v", s, l, sla[l])
+			}
+		}
+	})
 }

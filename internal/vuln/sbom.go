@@ -23,13 +23,14 @@ type Format string
 
 // The SBOM formats ReadSBOM knows.
 const (
-	CycloneDXJSON  Format = "CycloneDX JSON"
-	CycloneDXXML   Format = "CycloneDX XML"
-	SPDXJSON       Format = "SPDX JSON"
-	SPDXTagValue   Format = "SPDX tag-value"
-	unknownFormat  Format = ""
-	maxSBOMSize           = 512 << 20
-	spdxPurlRefTyp        = "purl"
+	CycloneDXJSON   Format = "CycloneDX JSON"
+	CycloneDXXML    Format = "CycloneDX XML"
+	SPDXJSON        Format = "SPDX JSON"
+	SPDXTagValue    Format = "SPDX tag-value"
+	unknownFormat   Format = ""
+	maxSBOMSize            = 512 << 20
+	spdxPurlRefTyp         = "purl"
+	spdxCPE23RefTyp        = "cpe23Type"
 )
 
 // SBOM is the part of a bill of materials a scan needs.
@@ -39,9 +40,23 @@ type SBOM struct {
 	// Components are those with a purl, in document order; duplicates
 	// (one package listed twice) are kept once.
 	Components []Component
-	// NoPURL counts the components without a usable purl: they cannot
-	// be matched and are not scanned.
+	// NoPURL counts the components without a usable purl: OSV cannot
+	// match them.
 	NoPURL int
+	// CPEOnly are the components without a purl that name a CPE
+	// (counted in NoPURL too): only CPE matching (NVD, CSAF) reaches
+	// them (cpe.go).
+	CPEOnly []Component
+	// Serial is a CycloneDX BOM's serialNumber ("urn:uuid:…"), and
+	// Subject the component the SBOM describes (CycloneDX
+	// metadata.component): CycloneDX VEX names components by them.
+	Serial  string
+	Subject Component
+	// Tool and Reported are set when the file is a scanner's report
+	// (Trivy JSON, Grype JSON, SARIF; reports.go): the tool and version
+	// that wrote it, and the findings it reported.
+	Tool     string
+	Reported []Finding
 }
 
 // Component is one package of an SBOM, named by its purl.
@@ -54,6 +69,11 @@ type Component struct {
 	// Ecosystem is empty for a purl type OSV data here does not cover.
 	Ecosystem string
 	Package   string
+	// CPEs are the CPE names the SBOM gives the component (CycloneDX
+	// cpe, SPDX cpe23Type references), for NVD and CSAF matching.
+	CPEs []string `json:",omitempty"`
+	// BOMRef is its CycloneDX bom-ref, which CycloneDX VEX names.
+	BOMRef string `json:",omitempty"`
 }
 
 // ReadSBOM reads an SBOM file, recognising its format from its content.
@@ -84,7 +104,7 @@ func ParseSBOM(path string, b []byte) (s *SBOM, err error) {
 	var purls []purlOf
 	switch s.Format {
 	case CycloneDXJSON, CycloneDXXML:
-		purls, err = readCycloneDX(b, s.Format)
+		purls, err = readCycloneDX(b, s.Format, s)
 	case SPDXJSON, SPDXTagValue:
 		purls, err = readSPDX(b, s.Format)
 	default:
@@ -97,12 +117,17 @@ func ParseSBOM(path string, b []byte) (s *SBOM, err error) {
 	for _, p := range purls {
 		if p.purl == "" {
 			s.NoPURL++
+			if c, ok := cpeOnly(p); ok && !seen["\x01"+c.Name+"\x00"+c.Version+"\x00"+strings.Join(c.CPEs, " ")] {
+				seen["\x01"+c.Name+"\x00"+c.Version+"\x00"+strings.Join(c.CPEs, " ")] = true
+				s.CPEOnly = append(s.CPEOnly, c)
+			}
 			continue
 		}
 		c, err := componentOf(p.name, p.purl)
 		if err != nil {
 			return nil, fmt.Errorf("%s: component %q: %w", path, p.name, err)
 		}
+		c.CPEs, c.BOMRef = p.cpes, p.ref
 		// Debian binary packages of one source package stay apart:
 		// libssl1.1 and openssl are two installed packages.
 		key := c.Name + "\x00" + c.Ecosystem + "\x00" + c.Package + "\x00" + c.Version
@@ -118,7 +143,12 @@ func ParseSBOM(path string, b []byte) (s *SBOM, err error) {
 	return s, nil
 }
 
-type purlOf struct{ name, purl string }
+type purlOf struct {
+	name, purl string
+	version    string   // as the SBOM gives it, for components without a purl
+	cpes       []string // CPE names, for NVD and CSAF matching
+	ref        string   // CycloneDX bom-ref
+}
 
 // sniff tells the format from the first bytes: CycloneDX JSON has
 // "bomFormat", SPDX JSON "spdxVersion", SPDX tag-value starts with
@@ -154,28 +184,49 @@ func sniff(b []byte) Format {
 // to five times as fast, and reading was four fifths of a scan
 // (BenchmarkScanSBOM); cyclonedx-go still reads the XML form.
 type cdxJSON struct {
+	Serial   string `json:"serialNumber"`
+	Metadata struct {
+		Component *cdxJSONComponent `json:"component"`
+	} `json:"metadata"`
 	Components []cdxJSONComponent `json:"components"`
 }
 
 type cdxJSONComponent struct {
+	BOMRef     string             `json:"bom-ref"`
 	Group      string             `json:"group"`
 	Name       string             `json:"name"`
+	Version    string             `json:"version"`
 	PackageURL string             `json:"purl"`
+	CPE        string             `json:"cpe"`
 	Components []cdxJSONComponent `json:"components"`
 }
 
-func readCycloneDX(b []byte, f Format) ([]purlOf, error) {
+func readCycloneDX(b []byte, f Format, s *SBOM) ([]purlOf, error) {
 	var out []purlOf
+	one := func(group, name, version, purl, cpe, ref string) purlOf {
+		p := purlOf{name: cdxName(group, name), purl: strings.TrimSpace(purl), version: version, ref: ref}
+		if cpe = strings.TrimSpace(cpe); cpe != "" {
+			p.cpes = []string{cpe}
+		}
+		return p
+	}
+	subject := func(p purlOf) {
+		s.Subject = Component{Name: p.name, Version: p.version, PURL: p.purl, CPEs: p.cpes, BOMRef: p.ref}
+	}
 	if f == CycloneDXJSON {
 		var bom cdxJSON
 		if err := json.Unmarshal(b, &bom); err != nil {
 			return nil, err
 		}
+		s.Serial = bom.Serial
+		if m := bom.Metadata.Component; m != nil {
+			subject(one(m.Group, m.Name, m.Version, m.PackageURL, m.CPE, m.BOMRef))
+		}
 		var walk func(cs []cdxJSONComponent)
 		walk = func(cs []cdxJSONComponent) {
 			for i := range cs {
 				c := &cs[i]
-				out = append(out, purlOf{cdxName(c.Group, c.Name), strings.TrimSpace(c.PackageURL)})
+				out = append(out, one(c.Group, c.Name, c.Version, c.PackageURL, c.CPE, c.BOMRef))
 				walk(c.Components)
 			}
 		}
@@ -193,9 +244,14 @@ func readCycloneDX(b []byte, f Format) ([]purlOf, error) {
 			return
 		}
 		for _, c := range *cs {
-			out = append(out, purlOf{cdxName(c.Group, c.Name), strings.TrimSpace(c.PackageURL)})
+			out = append(out, one(c.Group, c.Name, c.Version, c.PackageURL, c.CPE, c.BOMRef))
 			walk(c.Components)
 		}
+	}
+	s.Serial = bom.SerialNumber
+	if bom.Metadata != nil && bom.Metadata.Component != nil {
+		m := bom.Metadata.Component
+		subject(one(m.Group, m.Name, m.Version, m.PackageURL, m.CPE, m.BOMRef))
 	}
 	walk(bom.Components)
 	return out, nil
@@ -217,8 +273,9 @@ func cdxName(group, name string) string {
 // releases wrote them; tools-golang refuses them) since IDs are not read.
 type spdxJSON struct {
 	Packages []struct {
-		Name string `json:"name"`
-		Refs []struct {
+		Name    string `json:"name"`
+		Version string `json:"versionInfo"`
+		Refs    []struct {
 			Type    string `json:"referenceType"`
 			Locator string `json:"referenceLocator"`
 		} `json:"externalRefs"`
@@ -236,14 +293,16 @@ func readSPDX(b []byte, f Format) ([]purlOf, error) {
 		}
 		out := make([]purlOf, 0, len(doc.Packages))
 		for _, p := range doc.Packages {
-			purl := ""
+			po := purlOf{name: p.Name, version: p.Version}
 			for _, r := range p.Refs {
-				if r.Type == spdxPurlRefTyp {
-					purl = strings.TrimSpace(r.Locator)
-					break
+				switch {
+				case r.Type == spdxPurlRefTyp && po.purl == "":
+					po.purl = strings.TrimSpace(r.Locator)
+				case r.Type == spdxCPE23RefTyp:
+					po.cpes = append(po.cpes, strings.TrimSpace(r.Locator))
 				}
 			}
-			out = append(out, purlOf{p.Name, purl})
+			out = append(out, po)
 		}
 		return out, nil
 	}
@@ -267,14 +326,17 @@ func readSPDX(b []byte, f Format) ([]purlOf, error) {
 		if p == nil {
 			continue
 		}
-		purl := ""
+		po := purlOf{name: p.PackageName, version: p.PackageVersion}
 		for _, r := range p.PackageExternalReferences {
-			if r != nil && r.RefType == spdxPurlRefTyp {
-				purl = strings.TrimSpace(r.Locator)
-				break
+			switch {
+			case r == nil:
+			case r.RefType == spdxPurlRefTyp && po.purl == "":
+				po.purl = strings.TrimSpace(r.Locator)
+			case r.RefType == spdxCPE23RefTyp:
+				po.cpes = append(po.cpes, strings.TrimSpace(r.Locator))
 			}
 		}
-		out = append(out, purlOf{p.PackageName, purl})
+		out = append(out, po)
 	}
 	return out, nil
 }

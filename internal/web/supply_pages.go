@@ -31,6 +31,10 @@ type supplierData struct {
 	// Certificates are its Cyber Essentials and ISO 27001 certificates
 	// (with the assurance service).
 	Certificates []assurance.Certificate
+	// Statements are its statements of adherence the caller may see: an
+	// assessor's, the supplier's own, or accepted ones of a supplier the
+	// caller's organisations deploy.
+	Statements   []assurance.StatementSummary
 	Parent       *supply.Supplier
 	Subsidiaries []supply.Supplier
 	Products     []productRow
@@ -77,6 +81,10 @@ func (w *Web) supplierPage(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 		OpenIncident: w.o.Cases != nil && sc.CanAt(scope.Write, "/"+org.RootCode+"/")}
 	if w.o.Assurance != nil {
 		if d.Certificates, err = w.o.Assurance.Certificates(ctx, sc, sp.ID); err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		if d.Statements, err = w.o.Assurance.ListStatements(ctx, sc, assurance.StatementFilter{SupplierID: sp.ID}); err != nil {
 			w.fail(rw, r, sc, err)
 			return
 		}

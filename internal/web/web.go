@@ -28,6 +28,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // Europe/London without the system's zone files
@@ -115,6 +116,9 @@ type Options struct {
 	// CyberAlerts, when set, adds the national cyber alert pages
 	// (cyberalerts.go).
 	CyberAlerts *vuln.Alerts
+	// SBOMs, when set, adds the pages of stored SBOMs, inventories and
+	// their findings (issue 18).
+	SBOMs *vuln.SBOMs
 }
 
 // Web holds the parsed templates and the static assets.
@@ -220,7 +224,7 @@ func (w *Web) parse() error {
 	if err != nil {
 		return fmt.Errorf("web: parse layout: %w", err)
 	}
-	for _, name := range append(append(append(pageNames, casePageNames...), incidentPageNames...), cyberAlertPageNames...) {
+	for _, name := range slices.Concat(pageNames, casePageNames, incidentPageNames, cyberAlertPageNames, vulnPageNames, assurancePageNames) {
 		t, err := base.Clone()
 		if err != nil {
 			return err
@@ -313,6 +317,9 @@ func (w *Web) Register(rt *httpd.Router) {
 	}
 	if w.o.CyberAlerts != nil {
 		w.registerCyberAlerts(h)
+	}
+	if w.o.SBOMs != nil {
+		w.registerVuln(h)
 	}
 	if w.o.Events != nil {
 		h("GET", "/events/{id}", authd, "One event: raw text beside its parsed fields", w.eventPage)

@@ -97,6 +97,7 @@ type env struct {
 	rules *rules.Service
 	// alerts is set with envOptions.cyberAlerts.
 	alerts *vuln.Alerts
+	sboms  *vuln.SBOMs
 }
 
 type syncBuffer struct {
@@ -218,7 +219,7 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		o.Supply, o.Boundaries = e.supply, e.geo
-		if e.assurance, err = assurance.New(assurance.Options{DB: db, Audit: al, Orgs: orgs, Suppliers: e.supply}); err != nil {
+		if e.assurance, err = assurance.New(assurance.Options{DB: db, Audit: al, Orgs: orgs, Suppliers: e.supply, Register: e.supply}); err != nil {
 			t.Fatal(err)
 		}
 		o.Assurance = e.assurance
@@ -229,6 +230,11 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		o.CyberAlerts = e.alerts
+		if e.sboms, err = vuln.NewSBOMs(vuln.SBOMOptions{DB: db, Audit: al, Register: e.supply, Orgs: orgs, Logger: log,
+			OSVDir: filepath.Join("..", "..", "..", "shared", "data", "vuln", "osv", "Go")}); err != nil {
+			t.Fatal(err)
+		}
+		o.SBOMs = e.sboms
 	}
 	if eo.cases {
 		e.cases = newCasesService(t, e, log)
@@ -1155,6 +1161,13 @@ func TestEveryPageRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	pagesWithCases["/assurance"], pagesWithCases["/assurance/sets/webcaf-caf@1.0"] = "assurance", "assurance_set"
+	camp, err := e.assurance.CreateCampaign(context.Background(), scope.System("test"), assurance.NewCampaign{Name: "Every page campaign", SetID: "webcaf-caf@1.0",
+		Deadline: "2099-01-01", Suppliers: []string{"SYNNOVIS"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pagesWithCases["/assurance/campaigns"], pagesWithCases["/assurance/campaigns/"+camp.ID] = "assurance_campaigns", "assurance_campaign"
+	pagesWithCases["/assurance/statements"], pagesWithCases["/assurance/statements/"+camp.Statements[0].ID] = "assurance_statements", "assurance_statement"
 	var mu sync.Mutex
 	used := map[string]bool{}
 	var last []string // pages rendered by the request under way
@@ -1211,6 +1224,15 @@ func TestEveryPageRenders(t *testing.T) {
 	}
 	pagesWithCases["/cyber-alerts"], pagesWithCases["/cyber-alerts/"+ca.ID], pagesWithCases["/cyber-alerts/dashboard"] = "cyberalerts", "cyberalert", "cyberalertsdash"
 	pagesWithCases["/cyber-alerts/history?org="+ca.Orgs[0].Org] = "cyberalerthistory"
+	bom := []byte(`{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"type":"library","name":"golang.org/x/net",` +
+		`"version":"v0.0.0-20211216030914-fe4d6282115f","purl":"pkg:golang/golang.org/x/net@v0.0.0-20211216030914-fe4d6282115f"}]}`)
+	if _, err := e.sboms.AddProductSBOM(context.Background(), scope.System("test"), "SYN-LIMS", "2.1", "lims.cdx.json", bom); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sboms.AddInventory(context.Background(), scope.System("test"), "RJ1", vuln.InventoryMeta{Criticality: "high"}, "rj1.cdx.json", bom); err != nil {
+		t.Fatal(err)
+	}
+	pagesWithCases["/vuln/products/SYN-LIMS"], pagesWithCases["/vuln/orgs/RJ1"], pagesWithCases["/vuln/orgs/RR8"] = "vulnsboms", "vulnsboms", "vulnsboms"
 	for path, tmpl := range pagesWithCases {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
@@ -1239,8 +1261,9 @@ func TestEveryPageRenders(t *testing.T) {
 		"ingest": ingestData{}, "hunt": huntData{}, "coverage": coverageData{},
 		"rules": rulesData{}, "rule": ruleData{}, "rule_edit": ruleEditData{},
 		"assurance": []assurance.Summary{}, "assurance_set": setData{},
+		"assurance_campaigns": campaignsData{}, "assurance_campaign": campaignData{}, "assurance_statements": statementsData{}, "assurance_statement": statementData{},
 	}
-	for _, n := range append(pageNames, casePageNames...) {
+	for _, n := range append(append(pageNames, casePageNames...), assurancePageNames...) {
 		var buf bytes.Buffer
 		if err := e.web.pages[n].ExecuteTemplate(&buf, "layout", &view{Title: n, User: &scope.Scope{}, D: empty[n]}); err != nil {
 			t.Errorf("%s with empty data: %v", n, err)

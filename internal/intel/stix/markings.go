@@ -109,3 +109,75 @@ func TLPOfObject(o *Object) (TLP, bool) {
 	}
 	return max, max != 0
 }
+
+// PAP is a Permissible Actions Protocol level (FIRST PAP): what a
+// recipient may do with the information. Ordered like TLP, from the
+// least to the most restrictive. STIX 2.1 predefines no PAP markings;
+// Vigil writes each as a statement marking definition named "PAP:RED"
+// with a fixed id (PAPID), which MISP's PAP:* tags map to and from.
+type PAP int
+
+// The PAP levels.
+const (
+	PAPClear PAP = iota + 1
+	PAPGreen
+	PAPAmber
+	PAPRed
+)
+
+var papNames = map[PAP]string{PAPClear: "CLEAR", PAPGreen: "GREEN", PAPAmber: "AMBER", PAPRed: "RED"}
+
+func (p PAP) String() string {
+	if n, ok := papNames[p]; ok {
+		return "PAP:" + n
+	}
+	return "PAP:unknown"
+}
+
+// ParsePAP reads "RED", "PAP:amber", "WHITE" (the old name of CLEAR).
+func ParsePAP(s string) (PAP, bool) {
+	if len(s) > 4 && equalFoldASCII(s[:4], "PAP:") {
+		s = s[4:]
+	}
+	for p, n := range papNames {
+		if equalFoldASCII(s, n) {
+			return p, true
+		}
+	}
+	if equalFoldASCII(s, "WHITE") {
+		return PAPClear, true
+	}
+	return 0, false
+}
+
+// The marking-definition ids Vigil gives the PAP levels.
+var papIDs = map[PAP]string{
+	PAPClear: "marking-definition--1d3ddd4f-5d1a-5b9e-9f2b-6c1e0d0a7c01",
+	PAPGreen: "marking-definition--1d3ddd4f-5d1a-5b9e-9f2b-6c1e0d0a7c02",
+	PAPAmber: "marking-definition--1d3ddd4f-5d1a-5b9e-9f2b-6c1e0d0a7c03",
+	PAPRed:   "marking-definition--1d3ddd4f-5d1a-5b9e-9f2b-6c1e0d0a7c04",
+}
+
+// PAPID is the marking-definition id of a PAP level.
+func PAPID(p PAP) string { return papIDs[p] }
+
+// PAPOf returns the PAP level a marking-definition id stands for.
+func PAPOf(markingID string) (PAP, bool) {
+	for p, id := range papIDs {
+		if id == markingID {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+// PAPOfObject is the most restrictive PAP among an object's markings.
+func PAPOfObject(o *Object) (PAP, bool) {
+	var max PAP
+	for _, r := range o.MarkingRefs {
+		if p, ok := PAPOf(r); ok && p > max {
+			max = p
+		}
+	}
+	return max, max != 0
+}

@@ -60,22 +60,18 @@ func (s StoreSource) Collections(ctx context.Context, r *http.Request, root stri
 	return out, nil
 }
 
-// Objects implements Source: the collection's versions at or below its
-// TLP ceiling, checked again here so a Server bug cannot widen it.
+// Objects implements Source: the collection's versions as
+// intel.Store.ReadCollection hands them to this caller — within the
+// collection's TLP ceiling, and TLP:RED or AMBER+STRICT ones only to
+// their recipients — checked below the protocol layer so a Server bug
+// cannot widen it.
 func (s StoreSource) Objects(ctx context.Context, r *http.Request, root, collection string, q intel.Query) (intel.Page, error) {
 	sc, ok := s.caller(r)
 	if !ok {
 		return intel.Page{}, intel.ErrCollectionNotFound
 	}
-	c, err := s.Store.GetCollection(ctx, sc, collection)
-	if err != nil {
-		return intel.Page{}, err
-	}
-	if !c.CanRead {
-		return intel.Page{}, errors.New("taxii: collection not readable")
-	}
-	q.Collection, q.MaxTLP = c.ID, c.TLPCeiling
-	return s.Store.List(ctx, q)
+	p, _, err := s.Store.ReadCollection(ctx, sc, collection, q)
+	return p, err
 }
 
 // Add implements Writer: objects marked above the collection's TLP

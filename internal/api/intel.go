@@ -1,0 +1,163 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strconv"
+
+	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/intel"
+	"github.com/vigil-health/vigil/internal/scope"
+)
+
+// IntelObjectPage is a page of a collection's objects as the caller may
+// read them (GET /intel/collections/{id}/objects).
+type IntelObjectPage struct {
+	Objects []json.RawMessage `json:"objects"`
+	More    bool              `json:"more"`
+	Next    string            `json:"next,omitempty"`
+}
+
+// IntelShare is the body of POST /intel/objects/{id}/recipients.
+type IntelShare struct {
+	// Kind is "user" (recipient a user id) or "org" (an ODS code).
+	Kind      string `json:"kind"`
+	Recipient string `json:"recipient"`
+}
+
+var feedFile = regexp.MustCompile(`^(manifest\.json|hashes\.csv|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.json)$`)
+
+// registerIntel adds the intelligence collections (issue 19): sharing
+// grants, explicit recipients of TLP:RED, and the export paths — objects
+// as JSON, a MISP feed a MISP instance can subscribe to, and a CSV
+// blocklist. Every read goes through intel.Store.ReadCollection, which
+// applies the caller's grant, the TLP ceiling and the recipients of
+// TLP:RED and AMBER+STRICT.
+func (a *API) registerIntel(rt *httpd.Router) {
+	for name, t := range map[string]reflect.Type{
+		"IntelCollection": reflect.TypeFor[intel.Collection](), "IntelCollectionList": reflect.TypeFor[List[intel.Collection]](),
+		"IntelGrant": reflect.TypeFor[intel.GrantOptions](), "IntelOrgGrant": reflect.TypeFor[intel.OrgGrant](),
+		"IntelOrgGrantList": reflect.TypeFor[List[intel.OrgGrant]](), "IntelObjectPage": reflect.TypeFor[IntelObjectPage](),
+		"IntelShare": reflect.TypeFor[IntelShare](), "IntelRecipient": reflect.TypeFor[intel.Recipient](),
+		"IntelRecipientList": reflect.TypeFor[List[intel.Recipient]](),
+	} {
+		a.AddSchema(name, t)
+	}
+	id := param{Name: "id", In: "path", Type: "string", Required: true}
+	s := a.o.Intel
+	a.route(rt, spec{Method: "GET", Path: "/intel/collections", Tag: "intel",
+		Summary:  "Intelligence collections you hold a grant on (yours, or your organisation's, or one above it), with what you may do",
+		Response: "IntelCollectionList"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return list(s.Collections(r.Context(), sc))
+	})
+	a.route(rt, spec{Method: "GET", Path: "/intel/collections/{id}", Tag: "intel", Summary: "One collection",
+		Params: []param{id}, Response: "IntelCollection"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return s.GetCollection(r.Context(), sc, r.PathValue("id"))
+	})
+	a.route(rt, spec{Method: "GET", Path: "/intel/collections/{id}/grants", Tag: "intel", Summary: "Who a collection is shared with: its grants to organisations",
+		Params: []param{id}, Response: "IntelOrgGrantList"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return list(s.CollectionGrants(r.Context(), sc, r.PathValue("id")))
+	})
+	a.route(rt, spec{Method: "POST", Path: "/intel/collections/{id}/grants", Tag: "intel",
+		Summary: "Share a collection you write with an organisation and everyone under it (read), or let them add to it (write: only where you hold a role); read and write false revokes",
+		Params:  []param{id}, Body: "IntelGrant", Response: "IntelOrgGrant"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		var g intel.GrantOptions
+		if err := decode(r, &g); err != nil {
+			return nil, err
+		}
+		return s.GrantCollection(r.Context(), sc, r.PathValue("id"), g)
+	})
+	a.route(rt, spec{Method: "GET", Path: "/intel/collections/{id}/objects", Tag: "intel",
+		Summary: "A collection's STIX objects as you may read them (within its TLP ceiling; TLP:RED and AMBER+STRICT only if you are a recipient), in the order added",
+		Params: []param{id, {Name: "limit", In: "query", Type: "integer", Desc: "at most 1,000; 100 by default"}, {Name: "next", In: "query", Type: "string"},
+			{Name: "type", In: "query", Type: "string", Desc: "only objects of this STIX type"}},
+		Response: "IntelObjectPage"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		q := intel.Query{Next: r.URL.Query().Get("next")}
+		if l := r.URL.Query().Get("limit"); l != "" {
+			n, err := strconv.Atoi(l)
+			if err != nil || n < 1 || n > 1000 {
+				return nil, fault.Invalidf("limit", "%q is not a number from 1 to 1,000", l)
+			}
+			q.Limit = n
+		}
+		if t := r.URL.Query().Get("type"); t != "" {
+			q.Types = []string{t}
+		}
+		p, _, err := s.ReadCollection(r.Context(), sc, r.PathValue("id"), q)
+		if errors.Is(err, intel.ErrBadQuery) {
+			return nil, fault.Invalidf("next", "not a cursor this server gave")
+		}
+		if err != nil {
+			return nil, err
+		}
+		out := IntelObjectPage{Objects: []json.RawMessage{}, More: p.More, Next: p.Next}
+		for _, e := range p.Entries {
+			b, err := e.Object.MarshalJSON()
+			if err != nil {
+				return nil, err
+			}
+			out.Objects = append(out.Objects, b)
+		}
+		return out, nil
+	})
+	a.routeRaw(rt, spec{Method: "GET", Path: "/intel/collections/{id}/misp/{file}", Tag: "intel",
+		Summary: "A collection as a MISP feed, as you may read it: point a MISP feed (format MISP, with the header Authorization: Bearer <API token>) at …/misp/; file is manifest.json, hashes.csv or <event uuid>.json",
+		Params:  []param{id, {Name: "file", In: "path", Type: "string", Required: true}}, Binary: true}, func(w http.ResponseWriter, r *http.Request, sc scope.Scope) error {
+		name := r.PathValue("file")
+		if !feedFile.MatchString(name) {
+			return fault.NotFoundf("no such feed file")
+		}
+		f, err := s.MISPFeed(r.Context(), sc, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		b, ok := f[name]
+		if !ok {
+			return fault.NotFoundf("no such feed file")
+		}
+		ct := "application/json"
+		if name == "hashes.csv" {
+			ct = "text/csv; charset=utf-8"
+		}
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(b) // a failed write: the client has gone
+		return nil
+	})
+	a.routeRaw(rt, spec{Method: "GET", Path: "/intel/collections/{id}/blocklist.csv", Tag: "intel",
+		Summary: "A collection's single-value indicators as CSV for blocking (type, value, indicator, tlp, pap, confidence, valid_from, valid_until); PAP:AMBER and PAP:RED ones are left out, as blocking is an active use",
+		Params:  []param{id}, Binary: true}, func(w http.ResponseWriter, r *http.Request, sc scope.Scope) error {
+		rows, err := s.Blocklist(r.Context(), sc, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		return intel.WriteBlocklistCSV(w, rows)
+	})
+	a.route(rt, spec{Method: "GET", Path: "/intel/objects/{id}/recipients", Tag: "intel",
+		Summary: "The explicit recipients of a TLP:RED or AMBER+STRICT object (to a recipient only)", Params: []param{id},
+		Response: "IntelRecipientList"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return list(s.Recipients(r.Context(), sc, r.PathValue("id")))
+	})
+	a.route(rt, spec{Method: "POST", Path: "/intel/objects/{id}/recipients", Tag: "intel",
+		Summary: "Name one more recipient (a user id, or an organisation's own people) of a TLP:RED or AMBER+STRICT object you are a recipient of",
+		Params:  []param{id}, Body: "IntelShare", Response: "IntelRecipient", Status: 201}, func(r *http.Request, sc scope.Scope) (any, error) {
+		var in IntelShare
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+		rc, err := s.Share(r.Context(), sc, r.PathValue("id"), in.Kind, in.Recipient)
+		if err != nil {
+			return nil, err
+		}
+		return created{rc}, nil
+	})
+}

@@ -1,0 +1,211 @@
+package app
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/intel"
+	"github.com/vigil-health/vigil/internal/intel/stix"
+	"github.com/vigil-health/vigil/internal/scope"
+)
+
+func redIndicator(t testing.TB, domain string, marking string) *stix.Object {
+	t.Helper()
+	o, err := stix.NewIndicator(stix.IndicatorOptions{Name: domain, Pattern: "[domain-name:value = '" + domain + "']",
+		Created: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Markings: []string{marking}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// intelIsolationChecks walks /api/v1/intel: Alice's collection (shared
+// with RJ1CH, where nobody else of the walk holds a role) and her
+// TLP:RED indicator, against Bob's collection and Bob's TLP:RED
+// indicator. A collection without a grant for the caller is a 404; a
+// TLP:RED object's recipients are its recipients' business alone.
+func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeCheck {
+	t.Helper()
+	ctx := context.Background()
+	scopeOf := func(who string) scope.Scope {
+		sc, err := s.Auth.ScopeFor(ctx, w.user[who].ID, "test", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	coll := func(who, title, domain string) (intel.Collection, *stix.Object) {
+		sc := scopeOf(who)
+		c, err := s.Intel.CreateCollection(ctx, sc, intel.CollectionOptions{Title: title, TLPCeiling: stix.TLPRed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		red := redIndicator(t, domain, stix.TLP2Red)
+		if _, err := s.Intel.ImportInto(ctx, sc, c.ID, "isolation", []*stix.Object{red}); err != nil {
+			t.Fatal(err)
+		}
+		return c, red
+	}
+	ac, ared := coll(alice, "Isolation RJ1 sharing", "rj1-red.example")
+	bc, bred := coll(bob, "RJZ sharing", "rjz-red.example")
+	if _, err := s.Intel.GrantCollection(ctx, scopeOf(alice), ac.ID, intel.GrantOptions{Org: "RJ1CH", Read: true}); err != nil {
+		t.Fatal(err)
+	}
+	base := "/api/v1/intel/collections/"
+	grant := func(org string) string { return `{"org":"` + org + `","read":true}` }
+	return map[string]routeCheck{
+		"GET /api/v1/intel/collections": {
+			own: own(alice, probe{want: []string{ac.ID, ac.Title}}), deny: 200},
+		"GET /api/v1/intel/collections/{id}": {attack: probe{path: base + bc.ID, status: 404},
+			own: own(alice, probe{path: base + ac.ID, want: []string{ac.Title}}), deny: 404},
+		"GET /api/v1/intel/collections/{id}/grants": {attack: probe{path: base + bc.ID + "/grants", status: 404},
+			own: own(alice, probe{path: base + ac.ID + "/grants", want: []string{`"org":"RJ1CH"`}}), deny: 404},
+		"POST /api/v1/intel/collections/{id}/grants": {attack: probe{path: base + bc.ID + "/grants", body: grant("RJ1"), status: 404},
+			own: own(alice, probe{path: base + ac.ID + "/grants", body: grant("RJ1CH"), want: []string{`"org":"RJ1CH"`}}), deny: 404},
+		"GET /api/v1/intel/collections/{id}/objects": {attack: probe{path: base + bc.ID + "/objects", status: 404},
+			own: own(alice, probe{path: base + ac.ID + "/objects", want: []string{ared.ID, "rj1-red.example"}}), deny: 404},
+		"GET /api/v1/intel/collections/{id}/misp/{file}": {attack: probe{path: base + bc.ID + "/misp/manifest.json", status: 404},
+			own: own(alice, probe{path: base + ac.ID + "/misp/hashes.csv", want: []string{md5hex("rj1-red.example")}}), deny: 404},
+		"GET /api/v1/intel/collections/{id}/blocklist.csv": {attack: probe{path: base + bc.ID + "/blocklist.csv", status: 404},
+			own: own(alice, probe{path: base + ac.ID + "/blocklist.csv", want: []string{"rj1-red.example", ared.ID}}), deny: 404},
+		"GET /api/v1/intel/objects/{id}/recipients": {attack: probe{path: "/api/v1/intel/objects/" + bred.ID + "/recipients", status: 404},
+			own: own(alice, probe{path: "/api/v1/intel/objects/" + ared.ID + "/recipients", want: []string{w.user[alice].ID}}), deny: 404},
+		"POST /api/v1/intel/objects/{id}/recipients": {attack: probe{path: "/api/v1/intel/objects/" + bred.ID + "/recipients", body: `{"kind":"org","recipient":"RJ1"}`, status: 404},
+			own: own(alice, probe{path: "/api/v1/intel/objects/" + ared.ID + "/recipients", body: `{"kind":"org","recipient":"RJ1CH"}`, status: 201, want: []string{"RJ1CH"}}), deny: 404},
+	}
+}
+
+// TestTLPRedEveryPath is issue 19's "a trust user never sees a TLP:RED
+// object not shared with them through any path". Nadia publishes a
+// national collection to every organisation with a TLP:GREEN and a
+// TLP:RED indicator. Alice (a trust's administrator) reads the GREEN
+// one by every path — TAXII objects, object, versions and manifest; the
+// API's objects, MISP feed (manifest, hashes, every event file) and CSV
+// blocklist — and the RED one by none, nor its recipients. Shared with
+// RJ1, it reaches Alice by every path, and still not Bob of RJZ.
+func TestTLPRedEveryPath(t *testing.T) {
+	s := startWith(t, nil)
+	f := newFixture(t, s)
+	ctx := context.Background()
+	ntok := tokenFor(t, s, "nadia@nhs.test", scope.NationalAnalyst, "ENG")
+	nadia, err := s.Auth.GetUser(ctx, scope.System("test"), "nadia@nhs.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsc, err := s.Auth.ScopeFor(ctx, nadia.ID, "test", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Intel.CreateCollection(ctx, nsc, intel.CollectionOptions{Title: "National indicators", TLPCeiling: stix.TLPRed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Intel.GrantCollection(ctx, nsc, c.ID, intel.GrantOptions{Org: "ENG", Read: true}); err != nil {
+		t.Fatal(err)
+	}
+	green := redIndicator(t, "national-green.example", stix.TLP2Green)
+	red := redIndicator(t, "national-red-secret.example", stix.TLP2Red)
+	strict := redIndicator(t, "national-strict-secret.example", stix.TLP2AmberStrict)
+	if _, err := s.Intel.ImportInto(ctx, nsc, c.ID, "national", []*stix.Object{green, red, strict}); err != nil {
+		t.Fatal(err)
+	}
+	get := func(tok, path, accept string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", s.url(path), nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	const taxiiJSON = "application/taxii+json;version=2.1"
+	// every path a reader has to the collection, with its answers.
+	paths := func(tok string) map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		root := "/taxii2/" + taxiiRoot + "/collections/" + c.ID + "/"
+		for _, p := range []string{root + "objects/", root + "manifest/", root + "objects/" + green.ID + "/", root + "objects/" + green.ID + "/versions/",
+			root + "objects/" + red.ID + "/", root + "objects/" + red.ID + "/versions/", root + "objects/?match[type]=indicator&match[version]=all"} {
+			_, out["TAXII "+p] = get(tok, p, taxiiJSON)
+		}
+		api := "/api/v1/intel/collections/" + c.ID
+		for _, p := range []string{api + "/objects", api + "/objects?type=indicator", api + "/blocklist.csv", api + "/misp/manifest.json", api + "/misp/hashes.csv",
+			"/api/v1/intel/objects/" + red.ID + "/recipients", "/api/v1/intel/objects/" + strict.ID + "/recipients"} {
+			_, out["API "+p] = get(tok, p, "")
+		}
+		for _, u := range regexp.MustCompile(`"([0-9a-f-]{36})":`).FindAllStringSubmatch(out["API "+api+"/misp/manifest.json"], -1) {
+			p := api + "/misp/" + u[1] + ".json"
+			_, out["API "+p] = get(tok, p, "")
+		}
+		return out
+	}
+	secrets := []string{red.ID, "national-red-secret.example", md5hex("national-red-secret.example"), strict.ID, "national-strict-secret.example"}
+	check := func(who, tok string, wantRed bool) {
+		t.Helper()
+		seenGreen, seenRed := 0, 0
+		for p, body := range paths(tok) {
+			if strings.Contains(body, "national-green.example") || strings.Contains(body, md5hex("national-green.example")) {
+				seenGreen++
+			}
+			for _, sec := range secrets[:3] {
+				// A 404 naming the id asked for says nothing new.
+				if strings.Contains(body, sec) && !strings.Contains(p, sec) {
+					seenRed++
+					if !wantRed {
+						t.Errorf("%s sees %q by %s:\n%.300s", who, sec, p, body)
+					}
+				}
+			}
+			for _, sec := range secrets[3:] {
+				if strings.Contains(body, sec) && !strings.Contains(p, sec) && who != "nadia" {
+					t.Errorf("%s sees the AMBER+STRICT object by %s", who, p)
+				}
+			}
+		}
+		if seenGreen < 8 {
+			t.Errorf("%s sees the GREEN indicator by only %d paths", who, seenGreen)
+		}
+		if wantRed && seenRed < 8 {
+			t.Errorf("%s sees the RED indicator by only %d paths", who, seenRed)
+		}
+	}
+	check("nadia", ntok, true)
+	check("alice", f.aliceTok, false)
+	check("bob", f.bobTok, false)
+	if _, err := s.Intel.Share(ctx, nsc, red.ID, "org", "RJ1"); err != nil {
+		t.Fatal(err)
+	}
+	check("alice after sharing with RJ1", f.aliceTok, true)
+	// A read grant lets her see the collection but not add to it: TAXII's 403.
+	req, _ := http.NewRequest("POST", s.url("/taxii2/"+taxiiRoot+"/collections/"+c.ID+"/objects/"), strings.NewReader(`{"objects":[]}`))
+	req.Header.Set("Authorization", "Bearer "+f.aliceTok)
+	req.Header.Set("Accept", taxiiJSON)
+	req.Header.Set("Content-Type", taxiiJSON)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("alice POSTs to a collection she may only read: %d, want 403", res.StatusCode)
+	}
+	check("bob after sharing with RJ1", f.bobTok, false)
+}
+
+func md5hex(s string) string {
+	h := md5.Sum([]byte(s))
+	return hex.EncodeToString(h[:])
+}
