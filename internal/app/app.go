@@ -280,6 +280,9 @@ func (a *App) build(ctx context.Context) error {
 	if a.Intel, err = intel.New(intel.Options{DB: a.DB, Audit: a.Audit, Now: a.Now, OrgPath: a.Orgs.PathOf}); err != nil {
 		return err
 	}
+	// Every server matches the stored indicators (ioc.go): tell the
+	// others of an import.
+	a.Intel.OnChange(func() { a.changes.changed(changedIntel) })
 	// Every server runs the stored rules: tell the others of a change.
 	a.Rules.OnChange(func() { a.changes.changed(changedRules) })
 	// Open national incidents follow the register (cases/incidents.go).

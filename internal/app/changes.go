@@ -44,6 +44,7 @@ const (
 	changedOrgs   = "orgs"
 	changedSupply = "supply"
 	changedRules  = "rules" // stored Sigma rules or their settings (detect.go)
+	changedIntel  = "intel" // threat intelligence imported (ioc.go)
 )
 
 // changeSubject is where a deployment's notices of kind go; kind "*" is

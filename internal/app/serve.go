@@ -46,6 +46,10 @@ type Server struct {
 	Detection *Detection
 	// rulesNotice reloads the rules on another process's notice.
 	rulesNotice atomic.Pointer[func()]
+	// IOC is live IOC matching and retro-matching (ioc.go); iocNotice
+	// the same, for another process's notice of an intel change.
+	IOC       *IOC
+	iocNotice atomic.Pointer[IOC]
 	// attack is --attack's matrix for the coverage page, nil without.
 	attack *attack.Matrix
 	// leading reports whether this server runs the leader duties now
@@ -98,6 +102,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 			if fn := s.rulesNotice.Load(); fn != nil {
 				(*fn)()
 			}
+		case changedIntel:
+			if io := s.iocNotice.Load(); io != nil {
+				io.Reload()
+			}
 		}
 	})
 	if err != nil {
@@ -125,6 +133,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	if err := s.startDetection(ctx); err != nil {
+		return s, err
+	}
+	if err := s.startIOC(ctx); err != nil {
 		return s, err
 	}
 	if err := s.loadAttack(); err != nil {

@@ -134,6 +134,42 @@ func TestIntelCollectionCreate(t *testing.T) {
 	}
 }
 
+// TestIntelMatcher: what the IOC matcher would load, and what it leaves
+// out and why.
+func TestIntelMatcher(t *testing.T) {
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "iocs.json")
+	ind := func(uuid, pat, extra string) string {
+		return `{"type":"indicator","spec_version":"2.1","id":"indicator--` + uuid + `","created":"2026-12-01T00:00:00.000Z","modified":"2026-12-01T00:00:00.000Z","pattern":"` + pat + `","pattern_type":"stix","valid_from":"2026-12-01T00:00:00Z"` + extra + `}`
+	}
+	objs := []string{
+		ind("0b7e5a9c-1d2e-4f3a-8b4c-5d6e7f8a9b0c", "[domain-name:value = 'evil.example'] OR [ipv4-addr:value = '198.51.100.1']", ""),
+		ind("1c8f6b0d-2e3f-4a4b-9c5d-6e7f8a9b0c1d", "[file:name = 'x.exe' AND file:size = 3]", ""),
+		ind("2d9a7c1e-3f4a-4b5c-8d6e-7f8a9b0c1d2e", "[ipv4-addr:value = '198.51.100.2']", `,"revoked":true`),
+	}
+	if err := os.WriteFile(bundle, []byte("["+strings.Join(objs, ",")+"]"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	must(t, run(t, "", nil, "--data-dir", data, "intel", "import", bundle))
+	r := must(t, run(t, "", nil, "--data-dir", data, "intel", "matcher", "--format", "json"))
+	var st struct {
+		Indicators int
+		Values     map[string]int
+		Skipped    map[string]int
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	if st.Indicators != 1 || st.Values["domain"] != 1 || st.Values["ip"] != 1 || st.Skipped["revoked"] != 1 || st.Skipped["pattern is not indexable"] != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "matcher"))
+	if !strings.Contains(r.stdout, "left out: revoked") || !strings.Contains(r.stdout, "indicators loaded") {
+		t.Errorf("table:\n%s", r.stdout)
+	}
+}
+
 // TestIntelMISPCLI imports the sample MISP feed and an abuse.ch feed
 // with warning lists, shares the collection, exports it as a MISP feed
 // and a blocklist, and re-imports the feed into a fresh data directory:

@@ -144,6 +144,9 @@ type Config struct {
 	// impossible travel; docs/analytics.md): empty for the shipped
 	// defaults, "off" for none.
 	Analytics string
+	// IOCRetroDays is how many days of stored events a new indicator is
+	// retro-matched against (internal/intel/match); 0: no retro-matching.
+	IOCRetroDays int
 	// Attack is MITRE's ATT&CK STIX bundle (enterprise-attack.json, 2.0
 	// or 2.1, gzipped or not) for the Coverage page; empty: no page.
 	Attack string
@@ -165,6 +168,7 @@ func Default() Config {
 		// 4 × auth.HashMemoryMiB (46): config imports nothing of Vigil's,
 		// and app's tests check the two agree.
 		PasswordHashMemoryMiB: 184,
+		IOCRetroDays:          7,
 		NATSReplicas:          1,
 		LeaderLease:           "15s",
 	}
@@ -224,6 +228,7 @@ func (c *Config) settings() []setting {
 		{flag: "silent-floor", env: "VIGIL_SILENT_FLOOR", help: "the shortest quiet that makes a log source silent, e.g. 5m or 1h", str: &c.SilentFloor},
 		{flag: "rules", env: "VIGIL_RULES", help: "Sigma rule files and directories to run on every event as it arrives, alerts going to the inbox (comma-separated; read again on SIGHUP; empty: no live detection; docs/sigma.md)", str: &c.Rules},
 		{flag: "rule-pipeline", env: "VIGIL_RULE_PIPELINE", help: "Sigma processing pipelines applied to --rules before they run, for events whose fields are not named as Sigma's: built-in names (vigil, ecs) or pySigma/sigmac pipeline YAML files, comma-separated, chained by priority (read again on SIGHUP; empty: ingest's mapping alone; docs/sigma.md)", str: &c.RulePipeline},
+		{flag: "ioc-retro-days", env: "VIGIL_IOC_RETRO_DAYS", help: "days of stored events a newly added indicator is retro-matched against, raising ioc-retro alerts for past sightings (0: off; docs/intel.md)", integer: &c.IOCRetroDays},
 		{flag: "rule-placeholders", env: "VIGIL_RULE_PLACEHOLDERS", help: "YAML file of values for Sigma rules' %placeholders% (name: [value, …])", str: &c.RulePlaceholders},
 		{flag: "vuln-osv", env: "VIGIL_VULN_OSV", help: "directory of OSV advisories (JSON records, osv.dev all.zip) that stored SBOMs and inventories are matched against; an SBOM stored is matched at once (empty: only by vigil vuln match; docs/vuln.md)", str: &c.VulnOSV},
 		{flag: "vuln-kev", env: "VIGIL_VULN_KEV", help: "CISA's known_exploited_vulnerabilities.json, read at each match of the stored SBOMs", str: &c.VulnKEV},
@@ -371,6 +376,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log-format", "want text or json")
+	}
+	if c.IOCRetroDays < 0 || c.IOCRetroDays > 366 {
+		bad("ioc-retro-days", "want days from 0 (off) to 366")
 	}
 	// One check needs 46 MiB; below that no password could be checked,
 	// and above 64 GiB the number is surely a unit mistake.

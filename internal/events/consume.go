@@ -56,6 +56,10 @@ type ConsumerOptions struct {
 	// DecodeFields gives a handler each event's Fields as a map (the
 	// store keeps them as the JSON they came in, and does not need it).
 	DecodeFields bool
+	// DeliverNew makes a consumer created now start with the messages
+	// published from now on, not those already on the stream (the IOC
+	// matcher's, which retro-matching covers for the past).
+	DeliverNew bool
 }
 
 // Handler does a consumer's work on one fetched batch of events; the
@@ -108,12 +112,16 @@ func ConsumeWith(ctx context.Context, js jetstream.JetStream, o ConsumerOptions,
 	// a wide margin, and 32 fetches of 1,000 messages stay the most a
 	// consumer can hold unacknowledged.
 	o.Stream, o.Durable = o.Namespace.Name(o.Stream), o.Namespace.Name(o.Durable)
-	cons, err := js.CreateOrUpdateConsumer(ctx, o.Stream, jetstream.ConsumerConfig{
+	cfg := jetstream.ConsumerConfig{
 		Durable:       o.Durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       30 * time.Second,
 		MaxAckPending: 32 * o.Batch,
-	})
+	}
+	if o.DeliverNew {
+		cfg.DeliverPolicy = jetstream.DeliverNewPolicy
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, o.Stream, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("events: consumer %s on %s: %w", o.Durable, o.Stream, err)
 	}

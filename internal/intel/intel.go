@@ -56,6 +56,9 @@ type Store struct {
 	now     func() time.Time
 	orgPath func(ctx context.Context, code string) (string, error)
 	feeds   feedCache // MISP feeds lately built
+	// changed are told of every import that stored something
+	// (indicators.go: OnChange).
+	changed changeHooks
 }
 
 // New opens the store over a migrated database.
@@ -177,6 +180,9 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 	})
 	if err != nil {
 		return Report{Source: source}, err
+	}
+	if rep.Added+rep.NewVersions > 0 {
+		s.changed.fire()
 	}
 	return rep, nil
 }
