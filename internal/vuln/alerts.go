@@ -128,9 +128,36 @@ type Register interface {
 	GetProduct(ctx context.Context, sc scope.Scope, id string) (supply.Product, error)
 }
 
-// Orgs finds an organisation's place in the tree.
+// Orgs finds an organisation's place in the tree (org.Service).
 type Orgs interface {
 	PathOf(ctx context.Context, code string) (string, error)
+	Get(ctx context.Context, sc scope.Scope, code string) (org.Org, error)
+}
+
+// affectedOrg is an organisation as an alert lists it: its name, type and
+// the names of its ICB and region, asked of the org domain (which owns
+// the organisation tree).
+func affectedOrg(ctx context.Context, orgs Orgs, code string) (supply.AffectedOrg, error) {
+	sys := scope.System("vuln")
+	o, err := orgs.Get(ctx, sys, code)
+	if err != nil {
+		return supply.AffectedOrg{}, err
+	}
+	a := supply.AffectedOrg{ODS: o.Code, Name: o.Name, Type: string(o.Type), ICB: o.ICB, Region: o.Region}
+	for _, x := range []struct {
+		code string
+		name *string
+	}{{o.ICB, &a.ICBName}, {o.Region, &a.RegionName}} {
+		if x.code == "" {
+			continue
+		}
+		if p, err := orgs.Get(ctx, sys, x.code); err == nil {
+			*x.name = p.Name
+		} else if !errors.Is(err, fault.ErrNotFound) {
+			return supply.AffectedOrg{}, err
+		}
+	}
+	return a, nil
 }
 
 // Message is one notice to people, by e-mail and, for those who set one,
@@ -579,6 +606,9 @@ func (s *Alerts) scopeOf(ctx context.Context, sc scope.Scope, n *NewAlert) ([]in
 		for _, ic := range invs {
 			if _, ok := byOrg[ic.org.ODS]; ok {
 				continue
+			}
+			if ic.org, err = affectedOrg(ctx, s.o.Orgs, ic.org.ODS); err != nil {
+				return nil, fmt.Errorf("cve %s: inventory of %s: %w", c, ic.org.ODS, err)
 			}
 			byOrg[ic.org.ODS] = &inScope{a: ic.org, path: ic.words(), nodes: []string{"cve:" + c, "inventory:" + ic.sbom, "org:" + ic.org.ODS}}
 			order = append(order, ic.org.ODS)

@@ -1258,16 +1258,13 @@ type inventoryCarrier struct {
 
 // inventoryCarriers lists, once per organisation (its first inventory
 // by name and first component), the organisations whose stored inventory
-// has a finding with cve as its ID, an alias or a related ID, with their
-// place in the tree (the org domain's orgs table).
+// has a finding with cve as its ID, an alias or a related ID; only their
+// codes are filled in (the caller asks the org domain for the rest).
 func inventoryCarriers(ctx context.Context, q store.Queryer, cve string) ([]inventoryCarrier, error) {
-	rows, err := q.QueryContext(ctx, `SELECT s.org, o.name, o.type, o.icb, COALESCE(i.name, ''), o.region, COALESCE(r.name, ''), s.id, s.name, f.body
+	rows, err := q.QueryContext(ctx, `SELECT s.org, s.id, s.name, f.body
 		FROM vuln_finding_ids x
 		JOIN vuln_findings f ON f.sbom_id = x.sbom_id AND f.component = x.component AND f.vuln_id = x.vuln_id
 		JOIN vuln_sboms s ON s.id = x.sbom_id
-		JOIN orgs o ON o.code = s.org
-		LEFT JOIN orgs i ON i.code = o.icb
-		LEFT JOIN orgs r ON r.code = o.region
 		WHERE x.name = ? AND s.kind = ? ORDER BY s.org, s.name, s.id, f.component, f.vuln_id`, cve, KindInventory)
 	if err != nil {
 		return nil, err
@@ -1279,7 +1276,7 @@ func inventoryCarriers(ctx context.Context, q store.Queryer, cve string) ([]inve
 		var c inventoryCarrier
 		var body string
 		a := &c.org
-		if err := rows.Scan(&a.ODS, &a.Name, &a.Type, &a.ICB, &a.ICBName, &a.Region, &a.RegionName, &c.sbom, &c.name, &body); err != nil {
+		if err := rows.Scan(&a.ODS, &c.sbom, &c.name, &body); err != nil {
 			return nil, err
 		}
 		if seen[a.ODS] {
