@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"path"
 	"slices"
@@ -102,14 +103,7 @@ var evidenceTypes = map[string]string{
 }
 
 // EvidenceExtensions lists the file types accepted as evidence.
-func EvidenceExtensions() []string {
-	out := make([]string, 0, len(evidenceTypes))
-	for k := range evidenceTypes {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func EvidenceExtensions() []string { return slices.Sorted(maps.Keys(evidenceTypes)) }
 
 // StatementSummary is one statement in a list.
 type StatementSummary struct {

@@ -8,8 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,14 +55,7 @@ var attachmentTypes = map[string]string{
 }
 
 // AttachmentExtensions lists the accepted extensions.
-func AttachmentExtensions() []string {
-	out := make([]string, 0, len(attachmentTypes))
-	for k := range attachmentTypes {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func AttachmentExtensions() []string { return slices.Sorted(maps.Keys(attachmentTypes)) }
 
 // Attachment is an evidence file of a case (without its bytes).
 type Attachment struct {
