@@ -849,16 +849,7 @@ func (s *Alerts) members(ctx context.Context, q store.Queryer, sc scope.Scope, w
 	if err != nil {
 		return nil, fmt.Errorf("vuln: alert organisations: %w", err)
 	}
-	defer rows.Close()
-	out := []AlertOrg{}
-	for rows.Next() {
-		m, err := s.scanMember(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return store.Collect(rows, s.scanMember)
 }
 
 // national reports whether sc reads the national root (sees every alert).
@@ -970,17 +961,8 @@ func (s *Alerts) List(ctx context.Context, sc scope.Scope, f ListFilter) ([]Aler
 	if err != nil {
 		return nil, fmt.Errorf("vuln: list alerts: %w", err)
 	}
-	var as []CyberAlert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		as = append(as, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	as, err := store.Collect(rows, scanAlert)
+	if err != nil {
 		return nil, err
 	}
 	out := []AlertSummary{}

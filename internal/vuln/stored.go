@@ -504,17 +504,8 @@ func (s *SBOMs) List(ctx context.Context, sc scope.Scope, f SBOMFilter) ([]Store
 	if err != nil {
 		return nil, err
 	}
-	var all []StoredSBOM
-	for rows.Next() {
-		x, err := scanSBOM(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		all = append(all, x)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	all, err := store.Collect(rows, scanSBOM)
+	if err != nil {
 		return nil, err
 	}
 	seen := map[string]bool{}
@@ -637,16 +628,7 @@ func (s *SBOMs) Findings(ctx context.Context, sc scope.Scope, f FindingFilter) (
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []StoredFinding{}
-	for rows.Next() {
-		x, err := scanFinding(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
+	return store.Collect(rows, scanFinding)
 }
 
 func scanFinding(r interface{ Scan(...any) error }) (StoredFinding, error) {
