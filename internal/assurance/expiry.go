@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"math"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
@@ -262,4 +264,27 @@ func (s *Service) RunExpiry(ctx context.Context, interval, notice time.Duration,
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// ParseWithin reads a look-ahead period: days or weeks ("60d", "8w") or a
+// duration ("720h"); empty is DefaultExpiryNotice.
+func ParseWithin(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return DefaultExpiryNotice, nil
+	}
+	bad := fault.Invalidf("within", "%q: give days or weeks such as 60d or 8w (at most 3 years)", s)
+	var d time.Duration
+	if n, err := strconv.Atoi(s[:len(s)-1]); err == nil && (s[len(s)-1] == 'd' || s[len(s)-1] == 'w') {
+		d = time.Duration(n) * 24 * time.Hour
+		if s[len(s)-1] == 'w' {
+			d *= 7
+		}
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return 0, bad
+	}
+	if d < 0 || d > MaxExpiringWithin {
+		return 0, bad
+	}
+	return d, nil
 }
