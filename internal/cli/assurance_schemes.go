@@ -259,7 +259,9 @@ func printCharter(e *env, list []assurance.CharterSignature) error {
 		col("#", func(c assurance.CharterSignature) any { return strconv.Itoa(c.Number) }),
 		col("COMMITMENT", func(c assurance.CharterSignature) any { return c.Key }),
 		col("SIGNED", func(c assurance.CharterSignature) any { return dash(c.Signed) }),
-		col("BY", func(c assurance.CharterSignature) any { return dash(strings.TrimSpace(c.SignedBy + " " + c.SignerRole)) }),
+		col("BY", func(c assurance.CharterSignature) any {
+			return dash(strings.TrimSpace(c.SignedBy + " " + c.SignerRole))
+		}),
 		col("SOURCE", func(c assurance.CharterSignature) any { return dash(c.Source) }))
 }
 

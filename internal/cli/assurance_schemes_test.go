@@ -16,7 +16,9 @@ func TestAssuranceSchemesCLI(t *testing.T) {
 	dir := supplyDataDir(t)
 	must(t, run(t, "", nil, append([]string{"--data-dir", dir, "supply", "import"}, caseDirs("pathology")...)...))
 	issued := time.Now().UTC().AddDate(-1, 0, 20).Format(time.DateOnly) // lapses in 20 days
-	a := func(args ...string) result { return must(t, run(t, "", nil, append([]string{"--data-dir", dir, "assurance"}, args...)...)) }
+	a := func(args ...string) result {
+		return must(t, run(t, "", nil, append([]string{"--data-dir", dir, "assurance"}, args...)...))
+	}
 	r := a("certificate", "add", "--supplier", "SYNNOVIS", "--scheme", "cyber-essentials-plus", "--number", "IASME-CEP-9", "--issued", issued, "--question-set", "Willow")
 	if !strings.Contains(r.stdout, "IASME-CEP-9") || !strings.Contains(r.stdout, "expiring") {
 		t.Errorf("certificate add:\n%s", r.stdout)
