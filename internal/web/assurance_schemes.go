@@ -83,13 +83,13 @@ func (w *Web) productSchemes(ctx context.Context, r *http.Request, sc scope.Scop
 }
 
 // evidenceBack sends the browser back to the page's evidence section with
-// a message, or with the reason the record was refused; errors other than
-// bad input, forbidden and conflicts are the error page (a supplier or
-// product out of scope stays not found).
+// a message, or with the reason bad input or a conflict was refused;
+// anything else is the error page: forbidden (the forms are offered only
+// to those who may use them) and not found stay 403 and 404.
 func (w *Web) evidenceBack(rw http.ResponseWriter, r *http.Request, sc scope.Scope, page, kind string, err error) {
 	if err != nil {
 		msg := invalidMessage(err)
-		if msg == "" && (errors.Is(err, fault.ErrConflict) || errors.Is(err, fault.ErrForbidden)) {
+		if msg == "" && errors.Is(err, fault.ErrConflict) {
 			msg = sentence(err.Error())
 		}
 		if msg == "" {

@@ -36,14 +36,13 @@ func TestSchemePages(t *testing.T) {
 	mustContain(t, "bad scheme", p.body, "The evidence was not recorded", "soc2")
 	// Another supplier's forms are not there for the representative.
 	wantStatus(t, "rep at EMIS", rep.post("/suppliers/s/EMIS/evidence", map[string][]string{"kind": {"certificate"}, "scheme": {"cyber-essentials"}, "number": {"E"}, "issued": {"2026-01-01"}}), 404)
-	// The trust sees the evidence, not the supplier's forms; its refusal
-	// is a message.
+	// The trust sees the evidence, not the supplier's forms, and may not
+	// sign for the supplier.
 	p = gstt.get("/suppliers/s/SYNNOVIS")
 	mustContain(t, "trust's view", p.body, "WEB-CEP-1", "signed 2026-11-01", "not in contracts yet", "Charter commitment 2 (dspt)", "Commitment 2 of the NHS Cyber Security Charter")
 	mustNotContain(t, "trust's view", p.body, `id="certificate-form"`, `id="charter-form"`)
 	p = gstt.post("/suppliers/s/SYNNOVIS/evidence", map[string][]string{"kind": {"charter"}, "commitment": {"all"}, "signed": {"2026-11-01"}, "signed_by": {"Tom"}})
-	wantStatus(t, "trust signs", p, 303)
-	mustContain(t, "trust signs", p.location(), "evidence_error=")
+	wantStatus(t, "trust signs", p, 403)
 
 	// The product page: DTAC and DCB0129 by the assessor, DCB0160 by the trust.
 	p = nat.get("/suppliers/p/SYN-LIMS")
