@@ -27,7 +27,9 @@ import (
 // once, and a renewal (a new date) is told again when it in turn runs
 // out. Evidence first seen already lapsed gets the lapsed notice only. A
 // lapsed certificate the supplier has since replaced — a later one of the
-// same scheme — is superseded and neither listed nor told.
+// same scheme — is superseded and neither listed nor told; so is a DTAC
+// or DCB0129 of a product with a later one (a newer version assessed, a
+// newer safety case).
 
 // DefaultExpiryNotice is how long before evidence lapses it is told.
 const DefaultExpiryNotice = 30 * 24 * time.Hour
@@ -58,7 +60,7 @@ type ExpiringItem struct {
 }
 
 // dueItems reads every piece of dated evidence valid through until or
-// earlier, dropping superseded certificates.
+// earlier, dropping superseded evidence.
 func (s *Service) dueItems(ctx context.Context, q store.Queryer, until string) ([]ExpiringItem, error) {
 	var out []ExpiringItem
 	certs, err := queryRows(ctx, q, `SELECT supplier_id, scheme, number, expires FROM assurance_certificates ORDER BY supplier_id, scheme, expires`,
@@ -83,19 +85,35 @@ func (s *Service) dueItems(ctx context.Context, q store.Queryer, until string) (
 		out = append(out, ExpiringItem{Key: "certificate:" + c.Scheme + ":" + c.Number, Kind: "certificate", SupplierID: c.SupplierID, Date: c.Expires,
 			What: fmt.Sprintf("%s certificate %s", SchemeLabel(c.Scheme), c.Number)})
 	}
-	dtac, err := dtacRows(ctx, q, `WHERE expires <> '' AND expires <= ?`, until)
+	// A DTAC or DCB0129 of a product is superseded by a later one of the
+	// same product (a newer version assessed, a newer safety case).
+	dtac, err := dtacRows(ctx, q, ``)
 	if err != nil {
 		return nil, err
 	}
+	newest := map[string]string{}
 	for _, d := range dtac {
+		newest[d.ProductID] = max(newest[d.ProductID], d.Assessed)
+	}
+	for _, d := range dtac {
+		if d.Expires == "" || d.Expires > until || d.Assessed < newest[d.ProductID] {
+			continue
+		}
 		out = append(out, ExpiringItem{Key: "dtac:" + d.ProductID + "@" + d.Version, Kind: "dtac", SupplierID: d.SupplierID, ProductID: d.ProductID, Date: d.Expires,
 			What: fmt.Sprintf("DTAC assessment of %s %s", d.ProductID, d.Version)})
 	}
-	m, err := dcb0129Rows(ctx, q, `WHERE review_due <> '' AND review_due <= ?`, until)
+	m, err := dcb0129Rows(ctx, q, ``)
 	if err != nil {
 		return nil, err
 	}
+	newest = map[string]string{}
 	for _, d := range m {
+		newest[d.ProductID] = max(newest[d.ProductID], d.Issued)
+	}
+	for _, d := range m {
+		if d.ReviewDue == "" || d.ReviewDue > until || d.Issued < newest[d.ProductID] {
+			continue
+		}
 		out = append(out, ExpiringItem{Key: "dcb0129:" + d.ProductID + "@" + d.Version, Kind: "dcb0129", SupplierID: d.SupplierID, ProductID: d.ProductID, Date: d.ReviewDue,
 			What: fmt.Sprintf("DCB0129 safety case of %s %s (review due)", d.ProductID, d.Version)})
 	}

@@ -264,6 +264,16 @@ func TestExpiryNoticesOnce(t *testing.T) {
 			t.Errorf("after renewal Alf sees %+v", list)
 		}
 		step("2027-06-05", "dtac:A-EPR@5 expired 2027-06-01")
+		// Version 6 assessed: version 5's lapsed DTAC is superseded.
+		if list, _ := s.Expiring(ctx, w.nat, 0); len(list) != 2 || list[1].Kind != "dtac" {
+			t.Errorf("before version 6: %+v", list)
+		}
+		if _, err := s.PutDTAC(ctx, w.nat, DTAC{ProductID: "A-EPR", Version: "6", Assessed: "2027-06-04", C1: Pass, C2: Pass, C3: Pass, C4: Pass, DScore: 71}); err != nil {
+			t.Fatal(err)
+		}
+		if list, _ := s.Expiring(ctx, w.nat, 0); len(list) != 1 || list[0].Kind != "dcb0160" {
+			t.Errorf("after version 6: %+v", list)
+		}
 		step("2027-12-01", "certificate:cyber-essentials:CE-NEW expiring 2027-12-21")
 	}, audit.Migrations(), org.Migrations(), supply.Migrations(), Migrations())
 }
