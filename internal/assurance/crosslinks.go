@@ -163,18 +163,16 @@ func (f facts) dsptMet() (string, string) {
 	if len(f.dspt) == 0 {
 		return CheckUnknown, fmt.Sprintf("no DSPT status is held for %s (import the published snapshots: vigil assurance dspt import)", f.supplier.ODSCode)
 	}
-	for _, st := range f.dspt { // newest edition first
-		ok, until := DSPTCurrent(st.Edition, f.now)
-		if !ok {
-			return CheckFail, fmt.Sprintf("the newest DSPT status held for %s is %s for %s, which stood until %s: none for a current edition",
-				f.supplier.ODSCode, st.Level.Label(), st.Edition, until.Format(time.DateOnly))
-		}
-		if st.Level.MeetsStandard() {
-			return CheckPass, fmt.Sprintf("%s's DSPT for %s is %s (current until %s)", f.supplier.ODSCode, st.Edition, st.Level.Label(), until.Format(time.DateOnly))
-		}
-		return CheckFail, fmt.Sprintf("%s's DSPT for %s is %s: Standards Met or Exceeded is needed", f.supplier.ODSCode, st.Edition, st.Level.Label())
+	st := f.dspt[0] // newest edition first
+	ok, until := DSPTCurrent(st.Edition, f.now)
+	if !ok {
+		return CheckFail, fmt.Sprintf("the newest DSPT status held for %s is %s for %s, which stood until %s: none for a current edition",
+			f.supplier.ODSCode, st.Level.Label(), st.Edition, until.Format(time.DateOnly))
 	}
-	return CheckUnknown, "no DSPT status"
+	if st.Level.MeetsStandard() {
+		return CheckPass, fmt.Sprintf("%s's DSPT for %s is %s (current until %s)", f.supplier.ODSCode, st.Edition, st.Level.Label(), until.Format(time.DateOnly))
+	}
+	return CheckFail, fmt.Sprintf("%s's DSPT for %s is %s: Standards Met or Exceeded is needed", f.supplier.ODSCode, st.Edition, st.Level.Label())
 }
 
 func (f facts) cyberEssentials() (string, string) {
