@@ -294,10 +294,17 @@ func ParseWithin(s string) (time.Duration, error) {
 	bad := fault.Invalidf("within", "%q: give days or weeks such as 60d or 8w (at most 3 years)", s)
 	var d time.Duration
 	if n, err := strconv.Atoi(s[:len(s)-1]); err == nil && (s[len(s)-1] == 'd' || s[len(s)-1] == 'w') {
-		d = time.Duration(n) * 24 * time.Hour
+		limit := int(MaxExpiringWithin / (24 * time.Hour)) // checked before multiplying, which could wrap
 		if s[len(s)-1] == 'w' {
-			d *= 7
+			limit /= 7
 		}
+		if n < 0 || n > limit {
+			return 0, bad
+		}
+		if s[len(s)-1] == 'w' {
+			n *= 7
+		}
+		d = time.Duration(n) * 24 * time.Hour
 	} else if d, err = time.ParseDuration(s); err != nil {
 		return 0, bad
 	}

@@ -289,3 +289,36 @@ func TestDSPTCurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestParseWithin(t *testing.T) {
+	day := 24 * time.Hour
+	for in, want := range map[string]time.Duration{"": 30 * day, "60d": 60 * day, "8w": 56 * day, "720h": 30 * day, " 0d ": 0} {
+		if got, err := ParseWithin(in); err != nil || got != want {
+			t.Errorf("%q = %s %v, want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"soon", "-1d", "2000d", "d", "1y"} {
+		var inv *fault.Invalid
+		if _, err := ParseWithin(in); !errors.As(err, &inv) || inv.Field != "within" {
+			t.Errorf("%q: %v, want an error on within", in, err)
+		}
+	}
+}
+
+// FuzzParseWithin: a period from a query string or flag never panics and
+// is either refused naming within or a period from 0 to three years.
+func FuzzParseWithin(f *testing.F) {
+	for _, s := range []string{"", "60d", "8w", "720h", "-1d", "d", "9999999999999999999d", "1h30m", "99999999999d", "1317624576693539401w", "1317624576693539402w"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseWithin(s)
+		var inv *fault.Invalid
+		if err != nil && (!errors.As(err, &inv) || inv.Field != "within") {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if err == nil && (d < 0 || d > MaxExpiringWithin) {
+			t.Fatalf("%q = %s", s, d)
+		}
+	})
+}
