@@ -52,9 +52,10 @@ func (a *API) registerAssurance(rt *httpd.Router) {
 			Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Response: "DSPTStatuses"}, a.supplierDSPT)
 		a.route(rt, spec{Method: "GET", Path: "/supply/suppliers/{id}/certificates", Tag: "assurance", Summary: "A supplier's Cyber Essentials and ISO 27001 certificates, soonest expiry first, each valid, expiring or expired",
 			Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Response: "Certificates"}, a.supplierCertificates)
-		a.route(rt, spec{Method: "POST", Path: "/supply/suppliers/{id}/certificates", Tag: "assurance", Summary: "Record (or renew, by scheme and number) a supplier's certificate (supply-chain managers)",
+		a.route(rt, spec{Method: "POST", Path: "/supply/suppliers/{id}/certificates", Tag: "assurance", Summary: "Record (or renew, by scheme and number) a supplier's certificate (supply-chain managers, or the supplier's own representatives)",
 			Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Body: "Certificate", Response: "Certificate"}, a.putCertificate)
 		a.registerCampaigns(rt)
+		a.registerSchemes(rt)
 	}
 }
 

@@ -58,12 +58,14 @@ func assuranceIsolationChecks(t *testing.T, s *Server, w world) map[string]route
 	}
 	return map[string]routeCheck{
 		"GET /api/v1/supply/suppliers/{id}/certificates": {attack: probe{path: "/api/v1/supply/suppliers/ISO-SUP/certificates"},
-			own:  own(alice, probe{path: "/api/v1/supply/suppliers/ISO-SUP/certificates", want: []string{"ISO-27K-1", "Isolation Certification Ltd"}}, also(sam, probe{path: "/api/v1/supply/suppliers/OTHER-SUP/certificates", want: []string{"[]"}})),
+			own:  own(alice, probe{path: "/api/v1/supply/suppliers/ISO-SUP/certificates", want: []string{"ISO-27K-1", "Isolation Certification Ltd"}}, also(sam, probe{path: "/api/v1/supply/suppliers/OTHER-SUP/certificates", want: []string{`"supplier_id":"OTHER-SUP"`}})),
 			deny: 200, status: statuses(sam, 404), seers: nhsReaders},
-		// Only supply-chain managers record certificates: Nadia, and Rex
-		// (a region lead holds Supply and maintains the register).
+		// Supply-chain managers record certificates: Nadia, and Rex (a
+		// region lead holds Supply and maintains the register); and a
+		// supplier's own representative, for its own supplier only (Sam).
 		"POST /api/v1/supply/suppliers/{id}/certificates": {attack: probe{path: "/api/v1/supply/suppliers/ISO-SUP/certificates", body: `{"scheme":"cyber-essentials","number":"ISO-CE-ALICE","issued":"2026-06-01"}`, status: 403},
-			own:  own(nadia, probe{path: "/api/v1/supply/suppliers/ISO-SUP/certificates", body: `{"scheme":"cyber-essentials","number":"ISO-CE-NEW","issued":"2026-06-01"}`, want: []string{`"expires":"2027-06-01"`}}),
+			own: own(nadia, probe{path: "/api/v1/supply/suppliers/ISO-SUP/certificates", body: `{"scheme":"cyber-essentials","number":"ISO-CE-NEW","issued":"2026-06-01"}`, want: []string{`"expires":"2027-06-01"`}},
+				also(sam, probe{path: "/api/v1/supply/suppliers/OTHER-SUP/certificates", body: `{"scheme":"cyber-essentials","number":"ISO-CE-SAM","issued":"2026-06-01"}`, want: []string{`"source":"supplier"`}})),
 			deny: 403, status: statuses(rex, 200, sam, 404), seers: []string{rex}},
 		"GET /api/v1/assurance/sets": {attack: probe{},
 			own: own(alice, probe{want: []string{`"id":"webcaf-caf@9.9"`, `"achieved":1`, `"profiles":["baseline"]`}}), deny: 200, seers: everyone},
@@ -86,7 +88,7 @@ func assuranceIsolationChecks(t *testing.T, s *Server, w world) map[string]route
 		"GET /suppliers/s/{id}": {attack: probe{path: "/suppliers/s/ISO-SUP"},
 			own: own(alice, probe{path: "/suppliers/s/ISO-SUP", want: []string{"Isolation Pathology Ltd"}}, also(sam, probe{path: "/suppliers/s/OTHER-SUP", want: []string{"Othersoft Records"}}),
 				also(rex, probe{path: "/suppliers/s/ISO-NHS-SUP", want: []string{"Isolation Shared Services", "Data Security and Protection Toolkit", "Standards Met"}}),
-				also(nadia, probe{path: "/suppliers/s/ISO-SUP", want: []string{"Certificates", "ISO-27K-1", "Isolation Certification Ltd (UKAS)"}})),
+				also(nadia, probe{path: "/suppliers/s/ISO-SUP", want: []string{"Certificates", "ISO-27K-1", "Isolation Certification Ltd (UKAS)", "Health-scheme evidence", `id="charter-form"`}})),
 			deny: 200, status: statuses(sam, 404), seers: nhsReaders},
 	}
 }

@@ -24,7 +24,11 @@ import (
 //     (vuln.Alerts.RunClocks, every ClockInterval);
 //   - matching the stored SBOMs and inventories against --vuln-osv, so
 //     an OSV directory kept in sync re-matches what changed
-//     (vuln.SBOMs.RunMatch, every VulnMatchInterval).
+//     (vuln.SBOMs.RunMatch, every VulnMatchInterval);
+//   - supplier evidence expiry: an inbox alert when a certificate or
+//     other dated evidence comes within --assurance-expiry-notice of its
+//     date and again when it lapses, each once
+//     (assurance.Service.RunExpiry, every ExpiryInterval).
 //
 // All are already safe to run twice (a clock is breached by a guarded
 // update; a second retention pass finds nothing), so the lease is not
@@ -57,6 +61,10 @@ func (s *Server) leaderDuties(ctx context.Context) {
 	defer stopAlerts()
 	stopMatch := s.SBOMs.RunMatch(ctx, VulnMatchInterval)
 	defer stopMatch()
+	if notice, err := s.Config.ExpiryNotice(); err == nil { // checked at start-up
+		stopExpiry := s.Assurance.RunExpiry(ctx, ExpiryInterval, notice, s.raiseExpiry, s.Log.With("component", "assurance-expiry"))
+		defer stopExpiry()
+	}
 	if p, ok := s.retentionPolicy(); ok {
 		stop := events.RunRetention(ctx, s.Events, p, RetentionInterval, s.Log.With("component", "events"))
 		defer stop()

@@ -48,6 +48,10 @@ type Certificate struct {
 	Issued    string `json:"issued"`
 	Expires   string `json:"expires"`
 	UpdatedAt string `json:"updated_at,omitempty"`
+	// Source is who stands behind the record: assessor or supplier (its
+	// own representative); RecordedBy who entered it.
+	Source     string `json:"source,omitempty"`
+	RecordedBy string `json:"recorded_by,omitempty"`
 	// State is valid, expiring (within 30 days) or expired, as of reading.
 	State string `json:"state,omitempty"`
 }
@@ -122,9 +126,10 @@ func (c Certificate) StateAt(now time.Time) string {
 }
 
 // PutCertificate records a certificate of a supplier the caller may see,
-// replacing one of the same scheme and number. Only supply-chain managers
-// (scope.Supply) record certificates for now; suppliers' own statements
-// come with the supplier portal.
+// replacing one of the same scheme and number. Supply-chain managers
+// (scope.Supply) record them as assessors, and a supplier's own
+// representatives (Write on its tenant) for their own supplier only; the
+// record says which (Source).
 func (s *Service) PutCertificate(ctx context.Context, sc scope.Scope, c Certificate) (Certificate, error) {
 	if s.suppliers == nil {
 		return Certificate{}, errors.New("assurance: Options.Suppliers is not set")
@@ -132,25 +137,24 @@ func (s *Service) PutCertificate(ctx context.Context, sc scope.Scope, c Certific
 	if err := c.Check(); err != nil {
 		return Certificate{}, err
 	}
-	if _, err := s.suppliers.GetSupplier(ctx, sc, c.SupplierID); err != nil {
+	src, err := s.recordSource(ctx, sc, c.SupplierID)
+	if err != nil {
 		return Certificate{}, err
 	}
-	if !sc.Can(scope.Supply) {
-		return Certificate{}, fault.Forbiddenf("recording certificates needs the supply permission")
-	}
+	c.Source, c.RecordedBy = src, recorder(sc)
 	c.UpdatedAt = s.now().UTC().Format(time.RFC3339)
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		var before Certificate
 		err := tx.QueryRowContext(ctx, `SELECT supplier_id FROM assurance_certificates WHERE scheme = ? AND number = ?`, c.Scheme, c.Number).Scan(&before.SupplierID)
 		switch {
 		case err == nil && before.SupplierID != c.SupplierID:
 			return fault.Conflictf("%s certificate %s is recorded for another supplier", c.Scheme, c.Number)
 		case err == nil:
-			_, err = tx.ExecContext(ctx, `UPDATE assurance_certificates SET cert_scope = ?, question_set = ?, certification_body = ?, accreditation = ?, issued = ?, expires = ?, updated_at = ? WHERE scheme = ? AND number = ?`,
-				c.Scope, c.QuestionSet, c.CertificationBody, c.Accreditation, c.Issued, c.Expires, c.UpdatedAt, c.Scheme, c.Number)
+			_, err = tx.ExecContext(ctx, `UPDATE assurance_certificates SET cert_scope = ?, question_set = ?, certification_body = ?, accreditation = ?, issued = ?, expires = ?, updated_at = ?, source = ?, recorded_by = ? WHERE scheme = ? AND number = ?`,
+				c.Scope, c.QuestionSet, c.CertificationBody, c.Accreditation, c.Issued, c.Expires, c.UpdatedAt, c.Source, c.RecordedBy, c.Scheme, c.Number)
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, `INSERT INTO assurance_certificates (scheme, number, supplier_id, cert_scope, question_set, certification_body, accreditation, issued, expires, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				c.Scheme, c.Number, c.SupplierID, c.Scope, c.QuestionSet, c.CertificationBody, c.Accreditation, c.Issued, c.Expires, c.UpdatedAt)
+			_, err = tx.ExecContext(ctx, `INSERT INTO assurance_certificates (scheme, number, supplier_id, cert_scope, question_set, certification_body, accreditation, issued, expires, updated_at, source, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				c.Scheme, c.Number, c.SupplierID, c.Scope, c.QuestionSet, c.CertificationBody, c.Accreditation, c.Issued, c.Expires, c.UpdatedAt, c.Source, c.RecordedBy)
 		}
 		if err != nil {
 			return fmt.Errorf("assurance: put certificate: %w", err)
@@ -174,7 +178,7 @@ func (s *Service) Certificates(ctx context.Context, sc scope.Scope, supplierID s
 	if _, err := s.suppliers.GetSupplier(ctx, sc, supplierID); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Q().QueryContext(ctx, `SELECT supplier_id, scheme, number, cert_scope, question_set, certification_body, accreditation, issued, expires, updated_at
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT supplier_id, scheme, number, cert_scope, question_set, certification_body, accreditation, issued, expires, updated_at, source, recorded_by
 		FROM assurance_certificates WHERE supplier_id = ? ORDER BY expires, scheme, number`, supplierID)
 	if err != nil {
 		return nil, fmt.Errorf("assurance: certificates: %w", err)
@@ -184,7 +188,7 @@ func (s *Service) Certificates(ctx context.Context, sc scope.Scope, supplierID s
 	out := []Certificate{}
 	for rows.Next() {
 		var c Certificate
-		if err := rows.Scan(&c.SupplierID, &c.Scheme, &c.Number, &c.Scope, &c.QuestionSet, &c.CertificationBody, &c.Accreditation, &c.Issued, &c.Expires, &c.UpdatedAt); err != nil {
+		if err := rows.Scan(&c.SupplierID, &c.Scheme, &c.Number, &c.Scope, &c.QuestionSet, &c.CertificationBody, &c.Accreditation, &c.Issued, &c.Expires, &c.UpdatedAt, &c.Source, &c.RecordedBy); err != nil {
 			return nil, fmt.Errorf("assurance: certificates: %w", err)
 		}
 		c.State = c.StateAt(now)

@@ -618,6 +618,8 @@ func (d describer) predicate() (string, bool) {
 		return d.cyberAlert(), true
 	case "vuln.sbom.add", "vuln.sbom.delete", "vuln.inventory.add", "vuln.inventory.delete", "vuln.match":
 		return d.vulnSBOM(), true
+	case "assurance.dtac.put", "assurance.dcb0129.put", "assurance.dcb0160.put", "assurance.charter.sign", "assurance.principles.set", "assurance.evidence.expiry":
+		return d.schemes(), true
 	case "assurance.set.import":
 		var a struct {
 			Key, Version, Source string

@@ -28,11 +28,15 @@ the rules that derive an outcome's status from them, and profiles (targets per o
   vigil assurance list
   vigil assurance dspt import dspt_trusts_snapshot_16_11_23.csv
   vigil assurance campaign create --name "CAF 2027" --set webcaf-caf@3.2 --profile baseline --tier critical --deadline 2027-03-31
-  vigil assurance statement score ST-…`,
+  vigil assurance statement score ST-…
+  vigil assurance certificate add --supplier SYNNOVIS --scheme cyber-essentials-plus --number IASME-CEP-1 --issued 2026-03-01
+  vigil assurance evidence --supplier SYNNOVIS
+  vigil assurance expiring --within 60d`,
 	}
 	dspt := &cobra.Command{Use: "dspt", Short: "Data Security and Protection Toolkit statuses by edition"}
 	dspt.AddCommand(e.assuranceDSPTImportCmd())
 	c.AddCommand(e.assuranceImportCmd(), e.assuranceListCmd(), dspt, e.assuranceCampaignCmd(), e.assuranceStatementCmd())
+	c.AddCommand(e.assuranceSchemeCmds()...)
 	return c
 }
 

@@ -50,6 +50,10 @@ type Config struct {
 	// duties that run once per deployment without renewing it: how long a
 	// dead leader's duties wait for another server (docs/deployment.md).
 	LeaderLease string
+	// AssuranceExpiryNotice is how long before a certificate or other
+	// dated supplier evidence lapses the alerts inbox is told (and told
+	// again once it has lapsed): days or weeks, e.g. 30d or 6w.
+	AssuranceExpiryNotice string
 	// LogLevel is debug, info, warn or error; "auto" (the default) is
 	// warn when the log goes to a terminal — a person running Vigil sees
 	// warnings and errors, not every request — and info otherwise (a
@@ -171,6 +175,7 @@ func Default() Config {
 		IOCRetroDays:          7,
 		NATSReplicas:          1,
 		LeaderLease:           "15s",
+		AssuranceExpiryNotice: "30d",
 	}
 }
 
@@ -196,6 +201,7 @@ func (c *Config) settings() []setting {
 		{flag: "nats-replicas", env: "VIGIL_NATS_REPLICAS", help: "servers of the external NATS cluster holding each stream (1 to 5; 3 survives losing one)", integer: &c.NATSReplicas},
 		{flag: "nats-prefix", env: "VIGIL_NATS_PREFIX", help: "this deployment's namespace on a shared NATS server: prefix of every stream, consumer, bucket and subject (letters, digits, _; empty for none)", str: &c.NATSPrefix},
 		{flag: "leader-lease", env: "VIGIL_LEADER_LEASE", help: "how long a dead server's once-per-deployment duties (clocks, retention) wait before another server takes them, e.g. 15s", str: &c.LeaderLease},
+		{flag: "assurance-expiry-notice", env: "VIGIL_ASSURANCE_EXPIRY_NOTICE", help: "how long before a supplier's certificate or other dated evidence lapses the alerts inbox is told, e.g. 30d or 6w (told again when it lapses)", str: &c.AssuranceExpiryNotice},
 		{flag: "log-level", env: "VIGIL_LOG_LEVEL", help: "debug, info, warn, error, or auto: warn on a terminal, info otherwise", str: &c.LogLevel},
 		{flag: "log-format", env: "VIGIL_LOG_FORMAT", help: "text or json", str: &c.LogFormat},
 		{flag: "password-hash-memory", env: "VIGIL_PASSWORD_HASH_MEMORY", help: "MiB for concurrent password checks (46 MiB each; more sign-ins wait their turn)", integer: &c.PasswordHashMemoryMiB},
@@ -322,6 +328,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.LeaderLeaseDuration(); err != nil {
 		bad("leader-lease", "%s", err)
+	}
+	if _, err := c.ExpiryNotice(); err != nil {
+		bad("assurance-expiry-notice", "%s", err)
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		bad("http", "want host:port, e.g. 127.0.0.1:8080")
@@ -608,4 +617,24 @@ func (c Config) LeaderLeaseDuration() (time.Duration, error) {
 		return 0, fmt.Errorf("want at least 2s, got %s", d)
 	}
 	return d, nil
+}
+
+// ExpiryNotice is --assurance-expiry-notice as a duration: 1 to 366 days.
+func (c Config) ExpiryNotice() (time.Duration, error) {
+	s := strings.TrimSpace(c.AssuranceExpiryNotice)
+	if s == "" {
+		return 30 * 24 * time.Hour, nil
+	}
+	bad := fmt.Errorf("%q: want days or weeks from 1d to 366d, such as 30d or 6w", s)
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || (s[len(s)-1] != 'd' && s[len(s)-1] != 'w') {
+		return 0, bad
+	}
+	if s[len(s)-1] == 'w' {
+		n *= 7
+	}
+	if n < 1 || n > 366 {
+		return 0, bad
+	}
+	return time.Duration(n) * 24 * time.Hour, nil
 }

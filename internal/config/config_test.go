@@ -170,6 +170,11 @@ func TestClusterSettings(t *testing.T) {
 	if c, err := load("--nats", "nats://a:4222", "--nats-prefix", "staging_2"); err != nil || c.NATSPrefix != "staging_2" {
 		t.Errorf("--nats-prefix staging_2 = %q, %v", c.NATSPrefix, err)
 	}
+	if c, err := load("--assurance-expiry-notice", "6w"); err != nil {
+		t.Errorf("--assurance-expiry-notice 6w: %v", err)
+	} else if d, _ := c.ExpiryNotice(); d != 42*24*time.Hour {
+		t.Errorf("6w = %s", d)
+	}
 	if c, err := load(); err != nil || c.NATSPrefix != "" {
 		t.Errorf("default prefix = %q, %v; want none, so a deployment keeps its streams", c.NATSPrefix, err)
 	}
@@ -181,6 +186,9 @@ func TestClusterSettings(t *testing.T) {
 		{"--nats", "nats://a:4222", "--nats-replicas", "7"},
 		{"--leader-lease", "1s"},
 		{"--leader-lease", "soon"},
+		{"--assurance-expiry-notice", "0d"},
+		{"--assurance-expiry-notice", "a month"},
+		{"--assurance-expiry-notice", "400d"},
 	} {
 		want := args[len(args)-2]
 		if _, err := load(args...); err == nil || !strings.Contains(err.Error(), want) {

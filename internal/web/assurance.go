@@ -20,6 +20,7 @@ func (w *Web) registerAssurance(h func(method, pattern string, access httpd.Acce
 	h("GET", "/assurance/sets/{id}", httpd.Authenticated, "One requirement set: its tree, indicators and profiles", w.assuranceSet)
 	if w.o.Supply != nil {
 		w.registerCampaigns(h)
+		w.registerSchemes(h)
 	}
 }
 

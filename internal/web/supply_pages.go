@@ -34,7 +34,9 @@ type supplierData struct {
 	// Statements are its statements of adherence the caller may see: an
 	// assessor's, the supplier's own, or accepted ones of a supplier the
 	// caller's organisations deploy.
-	Statements   []assurance.StatementSummary
+	Statements []assurance.StatementSummary
+	// Schemes is the health-scheme evidence section (assurance_schemes.go).
+	Schemes      *schemesView
 	Parent       *supply.Supplier
 	Subsidiaries []supply.Supplier
 	Products     []productRow
@@ -85,6 +87,10 @@ func (w *Web) supplierPage(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 			return
 		}
 		if d.Statements, err = w.o.Assurance.ListStatements(ctx, sc, assurance.StatementFilter{SupplierID: sp.ID}); err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		if d.Schemes, err = w.supplierSchemes(ctx, r, sc, sp.ID); err != nil {
 			w.fail(rw, r, sc, err)
 			return
 		}
@@ -184,6 +190,8 @@ type productData struct {
 	MoreDeploys  int
 	Vulns        []string
 	Node         string
+	// Schemes is the product's DTAC and clinical safety section.
+	Schemes *schemesView
 }
 
 type linkRow struct {
@@ -209,6 +217,10 @@ func (w *Web) productPage(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 		return
 	}
 	d := productData{Product: p, Supplier: sp, Node: "product:" + p.ID}
+	if d.Schemes, err = w.productSchemes(ctx, r, sc, p.ID); err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
 	// One step of the neighbourhood gives both directions of dependency,
 	// already filtered to what the caller may see.
 	g, err := w.o.Supply.Neighbourhood(ctx, sc, d.Node, 1)

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -1168,6 +1169,7 @@ func TestEveryPageRenders(t *testing.T) {
 	}
 	pagesWithCases["/assurance/campaigns"], pagesWithCases["/assurance/campaigns/"+camp.ID] = "assurance_campaigns", "assurance_campaign"
 	pagesWithCases["/assurance/statements"], pagesWithCases["/assurance/statements/"+camp.Statements[0].ID] = "assurance_statements", "assurance_statement"
+	pagesWithCases["/assurance/expiring"] = "assurance_expiring"
 	var mu sync.Mutex
 	used := map[string]bool{}
 	var last []string // pages rendered by the request under way
@@ -1262,8 +1264,9 @@ func TestEveryPageRenders(t *testing.T) {
 		"rules": rulesData{}, "rule": ruleData{}, "rule_edit": ruleEditData{},
 		"assurance": []assurance.Summary{}, "assurance_set": setData{},
 		"assurance_campaigns": campaignsData{}, "assurance_campaign": campaignData{}, "assurance_statements": statementsData{}, "assurance_statement": statementData{},
+		"assurance_expiring": expiringData{},
 	}
-	for _, n := range append(append(pageNames, casePageNames...), assurancePageNames...) {
+	for _, n := range slices.Concat(pageNames, casePageNames, assurancePageNames, schemePageNames) {
 		var buf bytes.Buffer
 		if err := e.web.pages[n].ExecuteTemplate(&buf, "layout", &view{Title: n, User: &scope.Scope{}, D: empty[n]}); err != nil {
 			t.Errorf("%s with empty data: %v", n, err)
@@ -1293,12 +1296,12 @@ func neverRendered(t *testing.T, w *Web, rendered map[string]bool) []string {
 	for _, p := range paths {
 		file := strings.TrimPrefix(p, "templates/")
 		name := strings.TrimSuffix(file, ".html")
-		switch file {
-		case "layout.html":
+		switch {
+		case file == "layout.html":
 			if len(rendered) == 0 {
 				missing = append(missing, file)
 			}
-		case "partials.html":
+		case strings.HasPrefix(file, "partials"): // partials.html, partials_*.html
 			defs, err := template.New("").Funcs(w.funcs()).ParseFS(files, p)
 			if err != nil {
 				t.Fatal(err)
