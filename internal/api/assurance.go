@@ -55,6 +55,7 @@ func (a *API) registerAssurance(rt *httpd.Router) {
 		a.route(rt, spec{Method: "POST", Path: "/supply/suppliers/{id}/certificates", Tag: "assurance", Summary: "Record (or renew, by scheme and number) a supplier's certificate (supply-chain managers)",
 			Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Body: "Certificate", Response: "Certificate"}, a.putCertificate)
 		a.registerCampaigns(rt)
+		a.registerAssuranceViews(rt)
 	}
 }
 

@@ -302,3 +302,13 @@ func (s *Service) deploysAny(ctx context.Context, sc scope.Scope, supplier strin
 	}
 	return false, nil
 }
+
+// MaySetSharing reports whether the caller may choose the supplier's
+// sharing level (its representatives, with Write), for forms.
+func (s *Service) MaySetSharing(ctx context.Context, sc scope.Scope, supplier string) bool {
+	if s.register == nil || !sc.Can(scope.Write) {
+		return false
+	}
+	own, err := s.ownSuppliers(ctx, sc)
+	return err == nil && own[supplier]
+}

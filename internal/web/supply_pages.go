@@ -47,6 +47,18 @@ type supplierData struct {
 	// IncidentError is what went wrong with the last try.
 	OpenIncident  bool
 	IncidentError string
+	// Posture joins assurance, graph position, vulnerabilities and
+	// incidents for this supplier (assurance.GetPriorities for one
+	// supplier, the three kept apart); Sharing is how it shares its
+	// reviewed statements (CanShare: the caller may choose); Disputes are
+	// its disputes (its representatives and the assessors); SharingNote
+	// is what became of the last change.
+	Posture     *assurance.PriorityRow
+	GraphHidden bool
+	Sharing     *assurance.Sharing
+	CanShare    bool
+	Disputes    []assurance.Dispute
+	SharingNote string
 }
 
 // dependencyRow is a dependency with the name of what it depends on, when
@@ -85,6 +97,10 @@ func (w *Web) supplierPage(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 			return
 		}
 		if d.Statements, err = w.o.Assurance.ListStatements(ctx, sc, assurance.StatementFilter{SupplierID: sp.ID}); err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		if err := w.supplierPosture(r, sc, &d); err != nil {
 			w.fail(rw, r, sc, err)
 			return
 		}

@@ -220,11 +220,11 @@ func (w *Web) loadAssets() error {
 }
 
 func (w *Web) parse() error {
-	base, err := template.New("layout.html").Funcs(w.funcs()).ParseFS(files, "templates/layout.html", "templates/partials.html")
+	base, err := template.New("layout.html").Funcs(w.funcs()).ParseFS(files, "templates/layout.html", "templates/partials.html", "templates/assurance_views_partials.html")
 	if err != nil {
 		return fmt.Errorf("web: parse layout: %w", err)
 	}
-	for _, name := range slices.Concat(pageNames, casePageNames, incidentPageNames, cyberAlertPageNames, vulnPageNames, assurancePageNames) {
+	for _, name := range slices.Concat(pageNames, casePageNames, incidentPageNames, cyberAlertPageNames, vulnPageNames, assurancePageNames, assuranceViewPageNames) {
 		t, err := base.Clone()
 		if err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -1168,6 +1169,8 @@ func TestEveryPageRenders(t *testing.T) {
 	}
 	pagesWithCases["/assurance/campaigns"], pagesWithCases["/assurance/campaigns/"+camp.ID] = "assurance_campaigns", "assurance_campaign"
 	pagesWithCases["/assurance/statements"], pagesWithCases["/assurance/statements/"+camp.Statements[0].ID] = "assurance_statements", "assurance_statement"
+	pagesWithCases["/assurance/methodology"], pagesWithCases["/assurance/heatmap"], pagesWithCases["/assurance/gaps"] = "assurance_methodology", "assurance_heatmap", "assurance_gaps"
+	pagesWithCases["/assurance/priorities"], pagesWithCases["/assurance/statements/"+camp.Statements[0].ID+"/compare"] = "assurance_priorities", "assurance_compare"
 	var mu sync.Mutex
 	used := map[string]bool{}
 	var last []string // pages rendered by the request under way
@@ -1262,8 +1265,10 @@ func TestEveryPageRenders(t *testing.T) {
 		"rules": rulesData{}, "rule": ruleData{}, "rule_edit": ruleEditData{},
 		"assurance": []assurance.Summary{}, "assurance_set": setData{},
 		"assurance_campaigns": campaignsData{}, "assurance_campaign": campaignData{}, "assurance_statements": statementsData{}, "assurance_statement": statementData{},
+		"assurance_methodology": assurance.Methodology{}, "assurance_heatmap": assurance.HeatMap{}, "assurance_gaps": gapsData{}, "assurance_priorities": assurance.Priorities{},
+		"assurance_compare": assurance.ProfileComparison{},
 	}
-	for _, n := range append(append(pageNames, casePageNames...), assurancePageNames...) {
+	for _, n := range slices.Concat(pageNames, casePageNames, assurancePageNames, assuranceViewPageNames) {
 		var buf bytes.Buffer
 		if err := e.web.pages[n].ExecuteTemplate(&buf, "layout", &view{Title: n, User: &scope.Scope{}, D: empty[n]}); err != nil {
 			t.Errorf("%s with empty data: %v", n, err)
@@ -1298,7 +1303,7 @@ func neverRendered(t *testing.T, w *Web, rendered map[string]bool) []string {
 			if len(rendered) == 0 {
 				missing = append(missing, file)
 			}
-		case "partials.html":
+		case "partials.html", "assurance_views_partials.html":
 			defs, err := template.New("").Funcs(w.funcs()).ParseFS(files, p)
 			if err != nil {
 				t.Fatal(err)
