@@ -322,6 +322,9 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 	for k, c := range campaignIsolationChecks(t, s) { // after assuranceIsolationChecks, which imports the set
 		checks[k] = c
 	}
+	for k, c := range assuranceViewIsolationChecks(t, s) { // after campaignIsolationChecks, whose estate it uses
+		checks[k] = c
+	}
 	for k, c := range taxiiIsolationChecks(t, s, w) {
 		checks[k] = c
 	}
