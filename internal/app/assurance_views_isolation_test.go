@@ -128,4 +128,3 @@ func assuranceViewIsolationChecks(t *testing.T, s *Server) map[string]routeCheck
 			deny: 403, status: statuses(sam, 303)},
 	}
 }
-

@@ -185,8 +185,8 @@ func (e *env) gapsCmd() *cobra.Command {
 	var crit string
 	var out *output
 	c := &cobra.Command{
-		Use:   "gaps [--set ID] [--requirement REF] [--tier critical|all] [--criticality critical|high|medium|low] [--format table|json]",
-		Short: "Per requirement, the suppliers whose latest accepted statement does not meet it",
+		Use:     "gaps [--set ID] [--requirement REF] [--tier critical|all] [--criticality critical|high|medium|low] [--format table|json]",
+		Short:   "Per requirement, the suppliers whose latest accepted statement does not meet it",
 		Example: `  vigil assurance gaps --requirement B2.a --tier critical     # which critical suppliers do not enforce MFA`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
