@@ -70,7 +70,7 @@ func assuranceViewIsolationChecks(t *testing.T, s *Server) map[string]routeCheck
 	readers := statuses(audrey, 200, nadia, 200)
 	return map[string]routeCheck{
 		"GET /api/v1/assurance/methodology": {attack: probe{},
-			own: own(alice, probe{want: []string{`"method_version"`, `"changes"`}}), deny: 200, seers: everyone},
+			own: own(alice, probe{want: []string{`"weight_example":3`, `"changes"`}}), deny: 200, seers: everyone},
 		"GET /api/v1/assurance/statements/{id}/compare": {attack: probe{path: st + stBob + "/compare", status: 404},
 			own:  own(alice, probe{path: st + stAS + "/compare", want: []string{`"profile":"baseline"`, `"short":1`, stAS}}),
 			deny: 404, status: readers, seers: rj1Readers},

@@ -223,32 +223,6 @@ func (s *Service) ownSuppliers(ctx context.Context, sc scope.Scope) (map[string]
 	return out, nil
 }
 
-// deployedSuppliers are the suppliers of the products deployed by the
-// organisations the caller reads.
-func (s *Service) deployedSuppliers(ctx context.Context, sc scope.Scope) (map[string]bool, error) {
-	deps, err := s.register.ListDeployments(ctx, sc, supply.DeploymentFilter{})
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	seen := map[string]bool{}
-	for _, d := range deps {
-		if seen[d.ProductID] {
-			continue
-		}
-		seen[d.ProductID] = true
-		p, err := s.register.GetProduct(ctx, sc, d.ProductID)
-		if err != nil {
-			if errors.Is(err, fault.ErrNotFound) {
-				continue
-			}
-			return nil, err
-		}
-		out[p.SupplierID] = true
-	}
-	return out, nil
-}
-
 // deploys reports whether an organisation the caller reads deploys a
 // product of supplier: one question per product of the supplier, cheaper
 // than deployedSuppliers when one supplier is asked about.
