@@ -312,3 +312,37 @@ func (s *Service) MaySetSharing(ctx context.Context, sc scope.Scope, supplier st
 	own, err := s.ownSuppliers(ctx, sc)
 	return err == nil && own[supplier]
 }
+
+// ParentStatements are the accepted statements of supplier's group
+// parents (nearest first) that stand for it — the parent shares them with
+// its subsidiaries — and that the caller may see: what a subsidiary's
+// page shows beside its own statements.
+func (s *Service) ParentStatements(ctx context.Context, sc scope.Scope, supplier string) ([]StatementSummary, error) {
+	if err := s.needRegister(); err != nil {
+		return nil, err
+	}
+	sp, err := s.register.GetSupplier(ctx, sc, supplier)
+	if err != nil {
+		return nil, err
+	}
+	out := []StatementSummary{}
+	for p, hops := sp.ParentID, 0; p != "" && hops < 8; hops++ {
+		sh, err := sharingOf(ctx, s.db.Q(), p)
+		if err != nil {
+			return nil, err
+		}
+		if sh.Subsidiaries {
+			list, err := s.ListStatements(ctx, sc, StatementFilter{SupplierID: p, Status: StatusAccepted})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, list...)
+		}
+		parent, err := s.register.GetSupplier(ctx, sc, p)
+		if err != nil {
+			break
+		}
+		p = parent.ParentID
+	}
+	return out, nil
+}

@@ -239,6 +239,16 @@ func TestSharingLevelsAndGroupParents(t *testing.T) {
 		if !sees(w.t1) || !sees(w.t2) {
 			t.Error("deployers with subsidiaries: t1 and t2 (deploying SUP-C's C-APP) should see")
 		}
+		// The subsidiary's page lists them, to whoever sees them.
+		if ps, err := s.ParentStatements(ctx, w.t2, "SUP-C"); err != nil || len(ps) != 1 || ps[0].ID != stA {
+			t.Errorf("t2's parent statements of SUP-C: %+v %v", ps, err)
+		}
+		if _, err := s.SetSharing(ctx, w.repA, Sharing{SupplierID: "SUP-A", Level: ShareNational, Subsidiaries: true}); err != nil {
+			t.Fatal(err)
+		}
+		if ps, err := s.ParentStatements(ctx, w.t2, "SUP-C"); err != nil || len(ps) != 0 {
+			t.Errorf("national only: t2's parent statements %+v %v", ps, err)
+		}
 	}, audit.Migrations(), org.Migrations(), supply.Migrations(), Migrations())
 }
 

@@ -203,6 +203,11 @@ func (w *Web) supplierPosture(r *http.Request, sc scope.Scope, d *supplierData) 
 	if d.Disputes, err = w.o.Assurance.ListDisputes(ctx, sc, assurance.DisputeFilter{SupplierID: d.Supplier.ID}); err != nil {
 		return err
 	}
+	if d.Supplier.ParentID != "" {
+		if d.ParentStatements, err = w.o.Assurance.ParentStatements(ctx, sc, d.Supplier.ID); err != nil {
+			return err
+		}
+	}
 	if note := r.URL.Query().Get("sharing"); note == "saved" {
 		d.SharingNote = "Sharing level saved."
 	} else {

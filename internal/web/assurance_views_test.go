@@ -58,23 +58,34 @@ func TestDisputeSharingAndViewPages(t *testing.T) {
 	e := campaignEnv(t)
 	nat, rep, gstt := e.signIn("nat@supply.test"), e.signIn("rep@synnovis.test"), e.signIn("gstt@supply.test")
 	nat.get("/assurance/campaigns")
-	p := nat.post("/assurance/campaigns", map[string][]string{"name": {"Disputed 2027"}, "set_id": {"webcaf-caf@1.0"}, "suppliers": {"SYNNOVIS"}, "deadline": {"2099-03-31"}})
+	p := nat.post("/assurance/campaigns", map[string][]string{"name": {"Disputed 2027"}, "set_id": {"webcaf-caf@1.0"}, "suppliers": {"SYNNOVIS,SYNLAB"}, "deadline": {"2099-03-31"}})
 	wantStatus(t, "create", p, 303)
-	m := statementIDRE.FindStringSubmatch(rep.get("/assurance/statements").body)
-	if m == nil {
-		t.Fatal("no statement for the representative")
+	list := rep.get("/assurance/statements").body
+	ids := map[string]string{}
+	for _, m := range statementIDRE.FindAllStringSubmatch(list, -1) {
+		i := strings.Index(list, m[0])
+		for _, name := range []string{"Synnovis", "SYNLAB"} {
+			if strings.Contains(list[i:min(len(list), i+200)], name) {
+				ids[name] = m[1]
+			}
+		}
 	}
-	page := "/assurance/statements/" + m[1]
-	rep.get(page)
-	for _, n := range []string{"1", "2", "3"} {
-		wantStatus(t, "answer", rep.post(page+"/answers/"+n, map[string][]string{"answer": {"met"}, "justification": {"yes"}}), 303)
+	if ids["Synnovis"] == "" || ids["SYNLAB"] == "" {
+		t.Fatalf("statements %v in\n%s", ids, list)
 	}
-	wantStatus(t, "submit", rep.post(page+"/submit", map[string][]string{"role": {"CISO"}}), 303)
-	nat.get(page)
-	for n, d := range map[string]string{"1": "accepted", "2": "accepted", "3": "rejected"} {
-		wantStatus(t, "review", nat.post(page+"/answers/"+n+"/review", map[string][]string{"decision": {d}, "note": {"No MFA evidence"}}), 303)
+	page, parent := "/assurance/statements/"+ids["Synnovis"], "/assurance/statements/"+ids["SYNLAB"]
+	for _, pg := range []string{page, parent} {
+		rep.get(pg)
+		for _, n := range []string{"1", "2", "3"} {
+			wantStatus(t, "answer", rep.post(pg+"/answers/"+n, map[string][]string{"answer": {"met"}, "justification": {"yes"}}), 303)
+		}
+		wantStatus(t, "submit", rep.post(pg+"/submit", map[string][]string{"role": {"CISO"}}), 303)
+		nat.get(pg)
+		for n, d := range map[string]string{"1": "accepted", "2": "accepted", "3": "rejected"} {
+			wantStatus(t, "review", nat.post(pg+"/answers/"+n+"/review", map[string][]string{"decision": {d}, "note": {"No MFA evidence"}}), 303)
+		}
+		wantStatus(t, "accept", nat.post(pg+"/accept", nil), 303)
 	}
-	wantStatus(t, "accept", nat.post(page+"/accept", nil), 303)
 
 	p = rep.get(page)
 	mustContain(t, "accepted, to the supplier", p.body, `id="dispute-form"`, "method version", `id="score-dates"`, "accepted, ", `id="compare-link"`)
@@ -112,12 +123,18 @@ func TestDisputeSharingAndViewPages(t *testing.T) {
 	mustNotContain(t, "trust's heat map", gstt.get("/assurance/heatmap").body, page)
 	wantStatus(t, "deployers", rep.post("/suppliers/s/SYNNOVIS/sharing", map[string][]string{"level": {"deployers"}}), 303)
 	wantStatus(t, "trust again", gstt.get(page), 200)
+	// The group parent's statement stands for its subsidiary once the
+	// parent says so: Guy's and St Thomas' deploys only Synnovis.
+	wantStatus(t, "trust at the parent's statement", gstt.get(parent), 404)
+	wantStatus(t, "parent shares with subsidiaries", rep.post("/suppliers/s/SYNLAB/sharing", map[string][]string{"level": {"deployers"}, "subsidiaries": {"1"}}), 303)
+	wantStatus(t, "trust at the parent's statement, shared", gstt.get(parent), 200)
+	mustContain(t, "subsidiary's page", gstt.get("/suppliers/s/SYNNOVIS").body, `id="parent-statements"`, parent)
 
 	// Views.
 	p = gstt.get("/assurance/heatmap")
 	mustContain(t, "heat map", p.body, "Synnovis Analytics LLP", "heat-met", page)
 	p = nat.get("/assurance/heatmap?format=csv")
-	if !strings.HasPrefix(p.header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(p.body, "supplier_id,supplier,statement,score_percent,A1.a,A2.a,B2.a\n") || !strings.Contains(p.body, "SYNNOVIS,Synnovis Analytics LLP,"+m[1]+",100.0,met,met,met") {
+	if !strings.HasPrefix(p.header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(p.body, "supplier_id,supplier,statement,score_percent,A1.a,A2.a,B2.a\n") || !strings.Contains(p.body, "SYNNOVIS,Synnovis Analytics LLP,"+ids["Synnovis"]+",100.0,met,met,met") {
 		t.Errorf("CSV %q:\n%s", p.header.Get("Content-Type"), p.body)
 	}
 	p = nat.get("/assurance/gaps?requirement=B2.a&tier=critical")

@@ -59,6 +59,9 @@ type supplierData struct {
 	CanShare    bool
 	Disputes    []assurance.Dispute
 	SharingNote string
+	// ParentStatements are the group parents' accepted statements that
+	// stand for this supplier and the caller may see.
+	ParentStatements []assurance.StatementSummary
 }
 
 // dependencyRow is a dependency with the name of what it depends on, when
