@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -48,7 +49,7 @@ func (w *Web) assuranceHeatMap(rw http.ResponseWriter, r *http.Request, sc scope
 	if r.URL.Query().Get("format") == "csv" {
 		name := "heatmap-" + strings.NewReplacer("@", "-", "/", "-").Replace(hm.SetID) + ".csv"
 		rw.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		rw.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		rw.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 		rw.Header().Set("X-Content-Type-Options", "nosniff")
 		_ = hm.WriteCSV(rw) // a failed write: the client has gone
 		return
