@@ -56,6 +56,7 @@ func (a *API) registerAssurance(rt *httpd.Router) {
 			Params: []param{{Name: "id", In: "path", Type: "string", Required: true}}, Body: "Certificate", Response: "Certificate"}, a.putCertificate)
 		a.registerCampaigns(rt)
 		a.registerSchemes(rt)
+		a.registerAssuranceViews(rt)
 	}
 }
 

@@ -207,7 +207,7 @@ func (a *App) build(ctx context.Context) error {
 	if a.Supply, err = supply.New(supply.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log.With("component", "supply")}); err != nil {
 		return err
 	}
-	if a.Assurance, err = assurance.New(assurance.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Suppliers: a.Supply, Register: a.Supply, Now: a.Now}); err != nil {
+	if a.Assurance, err = assurance.New(assurance.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Suppliers: a.Supply, Register: a.Supply, Graph: a.Supply, Now: a.Now}); err != nil {
 		return err
 	}
 	// The supplier graph holds organisation names, types and places in the
@@ -253,6 +253,7 @@ func (a *App) build(ctx context.Context) error {
 		KEVFile: a.Config.VulnKEV, EPSSFile: a.Config.VulnEPSS, SLA: vsla, Now: a.Now, Logger: a.Log.With("component", "sboms")}); err != nil {
 		return err
 	}
+	a.Assurance.SetExposure(a.SBOMs, a.Cases) // the prioritisation view's live exposure
 	if a.Config.EventsURL != "" {
 		ch, err := events.NewClickHouse(ctx, events.ClickHouseOptions{URL: a.Config.EventsURL, Orgs: a.Orgs, Now: a.Now})
 		if err != nil {

@@ -325,6 +325,9 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 	for k, c := range schemesIsolationChecks(t, s) {
 		checks[k] = c
 	}
+	for k, c := range assuranceViewIsolationChecks(t, s) { // after campaignIsolationChecks, whose estate it uses
+		checks[k] = c
+	}
 	for k, c := range taxiiIsolationChecks(t, s, w) {
 		checks[k] = c
 	}

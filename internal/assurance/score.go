@@ -22,6 +22,12 @@ const ScoreMethod = "Each requirement of weight w is worth 2w points: met earns 
 type AnswerState struct {
 	Answer Answer
 	Review Review
+	// The dates that moved the line (shown in the breakdown; they do not
+	// change the points): when it was answered and reviewed, how much
+	// evidence it has and when the latest was added.
+	AnsweredAt, ReviewedAt string
+	Evidence               int
+	EvidenceAt             string
 }
 
 // ScoreLine is one requirement's part of a score.
@@ -36,6 +42,12 @@ type ScoreLine struct {
 	Max    int    `json:"max"`
 	// Why says in words how the points came about.
 	Why string `json:"why"`
+	// Dates: when the answer was given and reviewed, how many pieces of
+	// evidence support it and when the latest was added.
+	AnsweredAt string `json:"answered_at,omitempty"`
+	ReviewedAt string `json:"reviewed_at,omitempty"`
+	Evidence   int    `json:"evidence,omitempty"`
+	EvidenceAt string `json:"evidence_at,omitempty"`
 }
 
 // ScoreGroup is an objective, or a principle within one, with its parts.
@@ -51,11 +63,14 @@ type ScoreGroup struct {
 
 // Score is a statement's score and its breakdown.
 type Score struct {
-	Points     int          `json:"points"`
-	Max        int          `json:"max"`
-	Percent    float64      `json:"percent"`
-	Method     string       `json:"method"`
-	Objectives []ScoreGroup `json:"objectives"`
+	Points  int     `json:"points"`
+	Max     int     `json:"max"`
+	Percent float64 `json:"percent"`
+	Method  string  `json:"method"`
+	// MethodVersion is the version of the method that computed this
+	// score (methodology.go; the change log is MethodChanges).
+	MethodVersion int          `json:"method_version"`
+	Objectives    []ScoreGroup `json:"objectives"`
 }
 
 // Percent is 100 × points / max to one decimal place (0 when max is 0).
@@ -68,7 +83,8 @@ func Percent(points, max int) float64 {
 
 // line scores one requirement.
 func line(r Requirement, a AnswerState) ScoreLine {
-	l := ScoreLine{Seq: r.Seq, Ref: r.Ref, Name: r.Name, Weight: r.Weight, Answer: a.Answer, Review: a.Review, Max: 2 * r.Weight}
+	l := ScoreLine{Seq: r.Seq, Ref: r.Ref, Name: r.Name, Weight: r.Weight, Answer: a.Answer, Review: a.Review, Max: 2 * r.Weight,
+		AnsweredAt: a.AnsweredAt, ReviewedAt: a.ReviewedAt, Evidence: a.Evidence, EvidenceAt: a.EvidenceAt}
 	switch {
 	case a.Answer == NotApplicable:
 		l.Max, l.Why = 0, "not applicable: left out"
@@ -89,7 +105,7 @@ func line(r Requirement, a AnswerState) ScoreLine {
 // ScoreOf scores answers (by requirement Seq) against reqs, grouped by
 // objective then principle in the requirements' order.
 func ScoreOf(reqs []Requirement, answers map[int]AnswerState) Score {
-	sc := Score{Method: ScoreMethod, Objectives: []ScoreGroup{}}
+	sc := Score{Method: ScoreMethod, MethodVersion: MethodVersion, Objectives: []ScoreGroup{}}
 	objIdx := map[string]int{}
 	prIdx := map[[2]string]int{}
 	for _, r := range reqs {

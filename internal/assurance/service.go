@@ -38,6 +38,14 @@ type Options struct {
 	// (supply.Service): which suppliers a caller represents, which its
 	// organisations deploy. Campaigns and statements need it.
 	Register Register
+	// Graph, Findings and Incidents feed the prioritisation view and the
+	// supplier page's posture (views.go): supply.Service, vuln.SBOMs and
+	// cases.Service. Each is optional; a missing one counts nothing. The
+	// composition root builds vulnerabilities and cases after assurance,
+	// so it may give those two later with SetExposure.
+	Graph     GraphSource
+	Findings  FindingSource
+	Incidents IncidentSource
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -57,6 +65,9 @@ type Service struct {
 	orgs      OrgSource
 	suppliers SupplierSource
 	register  Register
+	graph     GraphSource
+	findings  FindingSource
+	incidents IncidentSource
 	now       func() time.Time
 }
 
@@ -71,7 +82,14 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, suppliers: o.Suppliers, register: o.Register, now: o.Now}, nil
+	return &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, suppliers: o.Suppliers, register: o.Register, graph: o.Graph, findings: o.Findings, incidents: o.Incidents, now: o.Now}, nil
+}
+
+// SetExposure gives the sources of live exposure (vulnerability findings
+// and national incidents) to a Service built before them. The composition
+// root calls it once, before the Service is used.
+func (s *Service) SetExposure(f FindingSource, i IncidentSource) {
+	s.findings, s.incidents = f, i
 }
 
 // ErrVersionChanged is an import of a version already held with other

@@ -175,6 +175,7 @@ type May struct {
 	Review  bool `json:"review"`  // accept, query or reject answers
 	Accept  bool `json:"accept"`  // accept the whole statement
 	Comment bool `json:"comment"` // take part in the conversations
+	Dispute bool `json:"dispute"` // dispute its score or a review decision
 }
 
 // Statement is one statement whole.
@@ -190,6 +191,12 @@ type Statement struct {
 	Answers     []AnswerView `json:"answers"`
 	Score       Score        `json:"score"`
 	May         May          `json:"may"`
+	// ScoreRecords are the scores recorded when the statement was accepted
+	// and when a dispute amended it, each with its method version.
+	ScoreRecords []ScoreRecord `json:"score_records,omitempty"`
+	// Disputes are the supplier's disputes of this statement (for the
+	// supplier and the assessors only), newest first.
+	Disputes []Dispute `json:"disputes,omitempty"`
 }
 
 // head is what access decisions need of a statement.
@@ -212,32 +219,6 @@ func (s *Service) ownSuppliers(ctx context.Context, sc scope.Scope) (map[string]
 	out := make(map[string]bool, len(sups))
 	for _, sp := range sups {
 		out[sp.ID] = true
-	}
-	return out, nil
-}
-
-// deployedSuppliers are the suppliers of the products deployed by the
-// organisations the caller reads.
-func (s *Service) deployedSuppliers(ctx context.Context, sc scope.Scope) (map[string]bool, error) {
-	deps, err := s.register.ListDeployments(ctx, sc, supply.DeploymentFilter{})
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	seen := map[string]bool{}
-	for _, d := range deps {
-		if seen[d.ProductID] {
-			continue
-		}
-		seen[d.ProductID] = true
-		p, err := s.register.GetProduct(ctx, sc, d.ProductID)
-		if err != nil {
-			if errors.Is(err, fault.ErrNotFound) {
-				continue
-			}
-			return nil, err
-		}
-		out[p.SupplierID] = true
 	}
 	return out, nil
 }
@@ -291,7 +272,7 @@ func (s *Service) standingOf(ctx context.Context, sc scope.Scope, h head) (stand
 	}
 	st.supplier = own[h.supplier]
 	if h.status == StatusAccepted && !st.assessor && !st.supplier {
-		if st.deployer, err = s.deploys(ctx, sc, h.supplier); err != nil {
+		if st.deployer, err = s.sharedWith(ctx, sc, h.supplier); err != nil {
 			return st, err
 		}
 	}
@@ -332,9 +313,11 @@ func (s *Service) ListStatements(ctx context.Context, sc scope.Scope, f Statemen
 		conds = append(conds, "st.supplier_id IN ("+store.Placeholders(len(own))+")")
 		args = append(args, keys(own)...)
 	}
+	// Deploying organisations see accepted statements at the level each
+	// supplier shares them (sharing.go).
 	var dep map[string]bool
 	if f.SupplierID != "" {
-		ok, err := s.deploys(ctx, sc, f.SupplierID)
+		ok, err := s.sharedWith(ctx, sc, f.SupplierID)
 		if err != nil {
 			return nil, err
 		}
@@ -342,7 +325,7 @@ func (s *Service) ListStatements(ctx context.Context, sc scope.Scope, f Statemen
 		if !ok {
 			dep = nil
 		}
-	} else if dep, err = s.deployedSuppliers(ctx, sc); err != nil {
+	} else if dep, err = s.sharedSuppliers(ctx, sc); err != nil {
 		return nil, err
 	}
 	if len(dep) > 0 {
@@ -520,11 +503,15 @@ func (s *Service) read(ctx context.Context, sc scope.Scope, id string, st standi
 			return Statement{}, err
 		}
 	}
+	evCount, evAt, err := evidenceDates(ctx, q, id)
+	if err != nil {
+		return Statement{}, err
+	}
 	states := make(map[int]AnswerState, len(x.Answers))
 	for i := range x.Answers {
 		a := &x.Answers[i]
 		if a.Answer != "" {
-			states[a.Seq] = AnswerState{Answer: a.Answer, Review: a.Review}
+			states[a.Seq] = AnswerState{Answer: a.Answer, Review: a.Review, AnsweredAt: a.AnsweredAt, ReviewedAt: a.ReviewedAt, Evidence: evCount[a.Seq], EvidenceAt: evAt[a.Seq]}
 			x.Answered++
 		}
 		a.Editable = st.supplier && sc.Can(scope.Write) && editable(x.Status, a.Review)
@@ -539,6 +526,15 @@ func (s *Service) read(ctx context.Context, sc scope.Scope, id string, st standi
 	x.May.Review = st.assessor && (x.Status == StatusSubmitted || x.Status == StatusReturned)
 	x.May.Accept = st.assessor && x.Status == StatusSubmitted
 	x.May.Comment = (st.assessor || writer) && x.Status != StatusAccepted
+	x.May.Dispute = writer && x.Status != StatusDraft
+	if x.ScoreRecords, err = s.scoreRecords(ctx, q, id); err != nil {
+		return Statement{}, err
+	}
+	if st.assessor || st.supplier {
+		if x.Disputes, err = s.disputesOf(ctx, q, "d.statement_id = ?", []any{id}); err != nil {
+			return Statement{}, err
+		}
+	}
 	return x, nil
 }
 
@@ -962,6 +958,9 @@ func (s *Service) Accept(ctx context.Context, sc scope.Scope, id string) (Statem
 			return fault.Invalidf("answers", "%d answers are not accepted or rejected yet; review each before accepting the statement", open)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE assurance_statements SET status = ?, accepted_at = ?, accepted_by = ? WHERE statement_id = ?`, StatusAccepted, now, actor(sc), id); err != nil {
+			return err
+		}
+		if err := s.recordScore(ctx, tx, id, h.campaign, "accepted", now); err != nil {
 			return err
 		}
 		_, err := s.audit.Append(ctx, tx, sc, audit.Change{Action: "assurance.statement.accept", ObjectType: "assurance-statement", ObjectID: id, Org: h.owner,

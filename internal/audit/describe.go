@@ -731,6 +731,38 @@ func (d describer) predicate() (string, bool) {
 		return fmt.Sprintf("commented as the %s on requirement %d of statement %s: %s", or(a.Side, "assessor"), a.Seq, e.ObjectID, quoted(a.Body)), true
 	case "assurance.statement.accept":
 		return "accepted statement " + e.ObjectID + " as reviewed", true
+	case "assurance.dispute.raise":
+		var a struct{ Dispute, Subject, Reason string }
+		doc(e.After, &a)
+		return fmt.Sprintf("disputed %s of statement %s (%s): %s", or(a.Subject, "the score"), e.ObjectID, a.Dispute, quoted(a.Reason)), true
+	case "assurance.dispute.comment":
+		var a struct{ Dispute, Side, Body string }
+		doc(e.After, &a)
+		return fmt.Sprintf("wrote as the %s in dispute %s of statement %s: %s", or(a.Side, "assessor"), a.Dispute, e.ObjectID, quoted(a.Body)), true
+	case "assurance.dispute.answer":
+		var a struct {
+			Dispute, Decision, Note string
+			Seq                     int
+			From                    string `json:"review_from"`
+			To                      string `json:"review_to"`
+		}
+		doc(e.After, &a)
+		if a.Decision == "amend" {
+			return fmt.Sprintf("amended the review of requirement %d of statement %s from %s to %s, answering dispute %s: %s", a.Seq, e.ObjectID, or(a.From, "none"), or(a.To, "none"), a.Dispute, quoted(a.Note)), true
+		}
+		return fmt.Sprintf("upheld the decision disputed in %s of statement %s: %s", a.Dispute, e.ObjectID, quoted(a.Note)), true
+	case "assurance.sharing.set":
+		var a struct {
+			Level        string
+			Products     []string
+			Subsidiaries bool
+		}
+		doc(e.After, &a)
+		out := "set supplier " + e.ObjectID + "'s statements to be shared with " + map[string]string{"deployers": "every organisation that deploys it", "products": "only organisations that deploy " + strings.Join(a.Products, ", "), "national": "the national team only"}[a.Level]
+		if a.Subsidiaries {
+			out += ", standing for its subsidiaries too"
+		}
+		return out, true
 	case "intel.collection.create":
 		var c struct {
 			Title   string `json:"title"`

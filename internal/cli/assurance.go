@@ -37,6 +37,7 @@ the rules that derive an outcome's status from them, and profiles (targets per o
 	dspt.AddCommand(e.assuranceDSPTImportCmd())
 	c.AddCommand(e.assuranceImportCmd(), e.assuranceListCmd(), dspt, e.assuranceCampaignCmd(), e.assuranceStatementCmd())
 	c.AddCommand(e.assuranceSchemeCmds()...)
+	c.AddCommand(e.assuranceViewCmds()...)
 	return c
 }
 

@@ -21,6 +21,7 @@ func (w *Web) registerAssurance(h func(method, pattern string, access httpd.Acce
 	if w.o.Supply != nil {
 		w.registerCampaigns(h)
 		w.registerSchemes(h)
+		w.registerAssuranceViews(h)
 	}
 }
 
@@ -162,6 +163,7 @@ var assuranceDone = map[string]string{
 	"saved":   "Answer saved.", "evidence": "Answer and evidence saved.", "submitted": "Statement signed and submitted for review.",
 	"reviewed": "Decision recorded.", "queried": "Answer queried: the statement went back to the supplier.", "commented": "Reply added.",
 	"accepted": "Statement accepted: the organisations that deploy this supplier now see it.",
+	"disputed": "Dispute raised: the campaign's assessors will answer it.", "dispute-answered": "Dispute answered.",
 }
 
 type campaignData struct {

@@ -49,6 +49,21 @@ type supplierData struct {
 	// IncidentError is what went wrong with the last try.
 	OpenIncident  bool
 	IncidentError string
+	// Posture joins assurance, graph position, vulnerabilities and
+	// incidents for this supplier (assurance.GetPriorities for one
+	// supplier, the three kept apart); Sharing is how it shares its
+	// reviewed statements (CanShare: the caller may choose); Disputes are
+	// its disputes (its representatives and the assessors); SharingNote
+	// is what became of the last change.
+	Posture     *assurance.PriorityRow
+	GraphHidden bool
+	Sharing     *assurance.Sharing
+	CanShare    bool
+	Disputes    []assurance.Dispute
+	SharingNote string
+	// ParentStatements are the group parents' accepted statements that
+	// stand for this supplier and the caller may see.
+	ParentStatements []assurance.StatementSummary
 }
 
 // dependencyRow is a dependency with the name of what it depends on, when
@@ -91,6 +106,10 @@ func (w *Web) supplierPage(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 			return
 		}
 		if d.Schemes, err = w.supplierSchemes(ctx, r, sc, sp.ID); err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		if err := w.supplierPosture(r, sc, &d); err != nil {
 			w.fail(rw, r, sc, err)
 			return
 		}

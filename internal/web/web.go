@@ -224,7 +224,7 @@ func (w *Web) parse() error {
 	if err != nil {
 		return fmt.Errorf("web: parse layout: %w", err)
 	}
-	for _, name := range slices.Concat(pageNames, casePageNames, incidentPageNames, cyberAlertPageNames, vulnPageNames, assurancePageNames, schemePageNames) {
+	for _, name := range slices.Concat(pageNames, casePageNames, incidentPageNames, cyberAlertPageNames, vulnPageNames, assurancePageNames, schemePageNames, assuranceViewPageNames) {
 		t, err := base.Clone()
 		if err != nil {
 			return err

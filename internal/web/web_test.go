@@ -1170,6 +1170,8 @@ func TestEveryPageRenders(t *testing.T) {
 	pagesWithCases["/assurance/campaigns"], pagesWithCases["/assurance/campaigns/"+camp.ID] = "assurance_campaigns", "assurance_campaign"
 	pagesWithCases["/assurance/statements"], pagesWithCases["/assurance/statements/"+camp.Statements[0].ID] = "assurance_statements", "assurance_statement"
 	pagesWithCases["/assurance/expiring"] = "assurance_expiring"
+	pagesWithCases["/assurance/methodology"], pagesWithCases["/assurance/heatmap"], pagesWithCases["/assurance/gaps"] = "assurance_methodology", "assurance_heatmap", "assurance_gaps"
+	pagesWithCases["/assurance/priorities"], pagesWithCases["/assurance/statements/"+camp.Statements[0].ID+"/compare"] = "assurance_priorities", "assurance_compare"
 	var mu sync.Mutex
 	used := map[string]bool{}
 	var last []string // pages rendered by the request under way
@@ -1264,9 +1266,11 @@ func TestEveryPageRenders(t *testing.T) {
 		"rules": rulesData{}, "rule": ruleData{}, "rule_edit": ruleEditData{},
 		"assurance": []assurance.Summary{}, "assurance_set": setData{},
 		"assurance_campaigns": campaignsData{}, "assurance_campaign": campaignData{}, "assurance_statements": statementsData{}, "assurance_statement": statementData{},
-		"assurance_expiring": expiringData{},
+		"assurance_expiring":    expiringData{},
+		"assurance_methodology": assurance.Methodology{}, "assurance_heatmap": assurance.HeatMap{}, "assurance_gaps": gapsData{}, "assurance_priorities": assurance.Priorities{},
+		"assurance_compare": assurance.ProfileComparison{},
 	}
-	for _, n := range slices.Concat(pageNames, casePageNames, assurancePageNames, schemePageNames) {
+	for _, n := range slices.Concat(pageNames, casePageNames, assurancePageNames, schemePageNames, assuranceViewPageNames) {
 		var buf bytes.Buffer
 		if err := e.web.pages[n].ExecuteTemplate(&buf, "layout", &view{Title: n, User: &scope.Scope{}, D: empty[n]}); err != nil {
 			t.Errorf("%s with empty data: %v", n, err)
