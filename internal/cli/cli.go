@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -193,8 +194,19 @@ On a new data directory it creates admin@vigil.local and writes the password to 
 in the data directory (the path is printed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			serveGC(e.cfg.GCPercent)
 			return app.Run(cmd.Context(), e.cfg, e.stdout, e.stderr)
 		},
+	}
+}
+
+// serveGC sets the collector's target to --gc-percent unless GOGC is
+// set: ingest allocates each event and drops it within a batch, so
+// collecting less often costs memory the server has and saves CPU it
+// does not (docs/performance.md, "Syslog end to end").
+func serveGC(percent int) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(percent)
 	}
 }
 

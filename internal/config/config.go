@@ -151,10 +151,20 @@ type Config struct {
 	// IOCRetroDays is how many days of stored events a new indicator is
 	// retro-matched against (internal/intel/match); 0: no retro-matching.
 	IOCRetroDays int
+	// GCPercent is serve's garbage collection target (Go's GOGC): the
+	// heap grows by this percentage of what is live before the collector
+	// runs again. GOGC in the environment wins when set.
+	GCPercent int
 	// Attack is MITRE's ATT&CK STIX bundle (enterprise-attack.json, 2.0
 	// or 2.1, gzipped or not) for the Coverage page; empty: no page.
 	Attack string
 }
+
+// DefaultGCPercent is serve's GC target: at Go's 100 the collector's
+// own goroutines took 1.75 µs of serve's 26 µs of CPU an event at full
+// syslog ingest, at 200 0.6 µs, for a peak resident memory of about
+// 800 MiB against 470-510 (docs/performance.md, "Syslog end to end").
+const DefaultGCPercent = 200
 
 // Default returns the settings of a fresh single-machine install.
 func Default() Config {
@@ -173,6 +183,7 @@ func Default() Config {
 		// and app's tests check the two agree.
 		PasswordHashMemoryMiB: 184,
 		IOCRetroDays:          7,
+		GCPercent:             DefaultGCPercent,
 		NATSReplicas:          1,
 		LeaderLease:           "15s",
 		AssuranceExpiryNotice: "30d",
@@ -234,6 +245,7 @@ func (c *Config) settings() []setting {
 		{flag: "silent-floor", env: "VIGIL_SILENT_FLOOR", help: "the shortest quiet that makes a log source silent, e.g. 5m or 1h", str: &c.SilentFloor},
 		{flag: "rules", env: "VIGIL_RULES", help: "Sigma rule files and directories to run on every event as it arrives, alerts going to the inbox (comma-separated; read again on SIGHUP; empty: no live detection; docs/sigma.md)", str: &c.Rules},
 		{flag: "rule-pipeline", env: "VIGIL_RULE_PIPELINE", help: "Sigma processing pipelines applied to --rules before they run, for events whose fields are not named as Sigma's: built-in names (vigil, ecs) or pySigma/sigmac pipeline YAML files, comma-separated, chained by priority (read again on SIGHUP; empty: ingest's mapping alone; docs/sigma.md)", str: &c.RulePipeline},
+		{flag: "gc-percent", env: "VIGIL_GC_PERCENT", help: "serve's garbage collection target, Go's GOGC: the heap may grow by this percentage of the live heap between collections (more: less CPU, more memory; GOGC in the environment wins)", integer: &c.GCPercent},
 		{flag: "ioc-retro-days", env: "VIGIL_IOC_RETRO_DAYS", help: "days of stored events a newly added indicator is retro-matched against, raising ioc-retro alerts for past sightings (0: off; docs/intel.md)", integer: &c.IOCRetroDays},
 		{flag: "rule-placeholders", env: "VIGIL_RULE_PLACEHOLDERS", help: "YAML file of values for Sigma rules' %placeholders% (name: [value, …])", str: &c.RulePlaceholders},
 		{flag: "vuln-osv", env: "VIGIL_VULN_OSV", help: "directory of OSV advisories (JSON records, osv.dev all.zip) that stored SBOMs and inventories are matched against; an SBOM stored is matched at once (empty: only by vigil vuln match; docs/vuln.md)", str: &c.VulnOSV},
@@ -385,6 +397,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log-format", "want text or json")
+	}
+	if c.GCPercent < 25 || c.GCPercent > 2000 {
+		bad("gc-percent", "want a percentage from 25 to 2000, e.g. 100 (Go's default) or 400")
 	}
 	if c.IOCRetroDays < 0 || c.IOCRetroDays > 366 {
 		bad("ioc-retro-days", "want days from 0 (off) to 366")

@@ -196,3 +196,30 @@ func TestClusterSettings(t *testing.T) {
 		}
 	}
 }
+
+// --gc-percent (VIGIL_GC_PERCENT) is serve's GOGC: 200 unless set, and a
+// number a collector can use.
+func TestGCPercentSetting(t *testing.T) {
+	load := func(env map[string]string, args ...string) (Config, error) {
+		c := Default()
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		if err := c.RegisterFlags(fs, func(k string) string { return env[k] }); err != nil {
+			return c, err
+		}
+		if err := fs.Parse(args); err != nil {
+			return c, err
+		}
+		return c, c.Validate()
+	}
+	if c, err := load(nil); err != nil || c.GCPercent != 200 {
+		t.Errorf("default = %d, %v; want 200", c.GCPercent, err)
+	}
+	if c, err := load(map[string]string{"VIGIL_GC_PERCENT": "100"}); err != nil || c.GCPercent != 100 {
+		t.Errorf("from the environment = %d, %v; want 100", c.GCPercent, err)
+	}
+	for _, bad := range []string{"0", "-1", "24", "2001"} {
+		if _, err := load(nil, "--gc-percent", bad); err == nil || !strings.Contains(err.Error(), "--gc-percent") {
+			t.Errorf("--gc-percent %s = %v, want an error naming the flag", bad, err)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -59,6 +60,9 @@ type SQL struct {
 	writeMu sync.Mutex
 	// days are the PostgreSQL partitions known to exist.
 	days sync.Map
+	// insertTexts are the INSERT texts of a full chunk, without and with
+	// RETURNING (insertText).
+	insertTexts [2]atomic.Pointer[string]
 	// noRollup makes histograms and counts read the events even where events_hours
 	// could answer (tests compare the two).
 	noRollup bool
@@ -200,7 +204,7 @@ func (s *SQL) Append(ctx context.Context, evs []Event) error {
 func (s *SQL) insert(ctx context.Context, rows []row) error {
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		added := map[hourKey][2]int64{}
-		const chunk = 500 // 18 columns: under both engines' limits on bound values
+		const chunk = insertChunk
 		for lo := 0; lo < len(rows); lo += chunk {
 			part := rows[lo:min(lo+chunk, len(rows))]
 			// Full chunks are one statement text, worth keeping prepared;
@@ -277,6 +281,10 @@ func (s *SQL) insert(ctx context.Context, rows []row) error {
 	})
 }
 
+// insertChunk is how many rows one INSERT of Append takes: 18 columns
+// (19 on PostgreSQL), under both engines' limits on bound values.
+const insertChunk = 500
+
 // hourKey is a row of events_hours: an organisation's hour.
 type hourKey struct {
 	org  string
@@ -328,6 +336,36 @@ func (s *SQL) insertAllNew(ctx context.Context, tx *store.Tx, rows []row, prepar
 // insertSQL is the INSERT of rows, skipping IDs already stored, and
 // returning the rows it stored when returning is set.
 func (s *SQL) insertSQL(rows []row, returning bool) (string, []any) {
+	pg := s.db.Dialect == store.Postgres
+	n := 18
+	if pg {
+		n++
+	}
+	args := make([]any, 0, len(rows)*n)
+	for _, r := range rows {
+		e := r.ev
+		if pg {
+			args = append(args, r.day)
+		}
+		// The fields as a string (TEXT: a []byte would be bound as a
+		// BLOB, which json_extract reads as SQLite's binary JSON) without
+		// a copy: the driver copies it when binding, and the row's bytes
+		// do not change meanwhile.
+		args = append(args, e.ID, e.Org, r.ens, r.rns, e.Source.Host, e.Product, e.Service, e.Category,
+			e.Source.Protocol, e.Source.Addr, e.Source.Token, e.Source.Format, bytesString(r.fields), r.raw, r.plain, e.Truncated, e.ParseError, r.size)
+	}
+	return s.insertText(len(rows), returning), args
+}
+
+// insertText is the text of insertSQL's statement for rows rows. The
+// full chunk's two texts (30 KB each) are built once and kept.
+func (s *SQL) insertText(rows int, returning bool) string {
+	full := rows == insertChunk
+	if full {
+		if q := s.insertTexts[b2i(returning)].Load(); q != nil {
+			return *q
+		}
+	}
 	var b strings.Builder
 	pg := s.db.Dialect == store.Postgres
 	b.WriteString("INSERT INTO events (")
@@ -341,24 +379,28 @@ func (s *SQL) insertSQL(rows []row, returning bool) (string, []any) {
 		n++
 	}
 	one := "(" + store.Placeholders(n) + ")"
-	args := make([]any, 0, len(rows)*n)
-	for i, r := range rows {
+	for i := range rows {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(one)
-		e := r.ev
-		if pg {
-			args = append(args, r.day)
-		}
-		args = append(args, e.ID, e.Org, r.ens, r.rns, e.Source.Host, e.Product, e.Service, e.Category,
-			e.Source.Protocol, e.Source.Addr, e.Source.Token, e.Source.Format, string(r.fields), r.raw, r.plain, e.Truncated, e.ParseError, r.size)
 	}
 	b.WriteString(" ON CONFLICT DO NOTHING")
 	if returning {
 		b.WriteString(" RETURNING org, event_ns, size")
 	}
-	return b.String(), args
+	q := b.String()
+	if full {
+		s.insertTexts[b2i(returning)].Store(&q)
+	}
+	return q
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (s *SQL) encode(e *Event) (row, error) {
