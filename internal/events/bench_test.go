@@ -249,24 +249,7 @@ func TestScale(t *testing.T) {
 	t.Logf("ANALYZE took %v", time.Since(st).Round(time.Millisecond))
 	day := Query{Since: end.Add(-24 * time.Hour), Until: end}
 	week := Query{Since: end.Add(-7 * 24 * time.Hour), Until: end}
-	timeIt := func(name string, fn func() (string, error)) {
-		var ds []time.Duration
-		var out string
-		for range 3 {
-			st := time.Now()
-			o, err := fn()
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			ds = append(ds, time.Since(st))
-			out = o
-			if ds[0] > time.Minute {
-				break // a scan of minutes: one run says enough
-			}
-		}
-		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-		t.Logf("FIGURE %s %s: median %v (runs %v) → %s", db.Dialect, name, ds[len(ds)/2].Round(100*time.Microsecond), ds, out)
-	}
+	timeIt := scaleTimer(t, string(db.Dialect))
 	for _, who := range []struct {
 		name string
 		sc   scope.Scope
@@ -332,6 +315,43 @@ func TestScale(t *testing.T) {
 			return fmt.Sprintf("%d values", len(v)), err
 		})
 	}
+	scaleGet(t, s, timeIt, national, day)
+	// VIGIL_EVENTS_SCALE_MORE=m appends m new events through Vigil after
+	// the queries, to time appending onto a store already this size.
+	if more, _ := strconv.Atoi(os.Getenv("VIGIL_EVENTS_SCALE_MORE")); more > 0 {
+		scaleMore(t, s, string(db.Dialect), scaleSamples(t, os.Getenv("VIGIL_EVENTS_SCALE_MIX")), GenerateOptions{Count: more, Orgs: orgs, End: end, Span: 7 * 24 * time.Hour, Seed: 4242, Batch: 5000})
+	}
+}
+
+// scaleTimer returns the scale tests' timer: a query run three times
+// (once when it takes over a minute), its median logged as a FIGURE
+// line of the store named.
+func scaleTimer(t *testing.T, store string) func(name string, fn func() (string, error)) {
+	return func(name string, fn func() (string, error)) {
+		t.Helper()
+		var ds []time.Duration
+		var out string
+		for range 3 {
+			st := time.Now()
+			o, err := fn()
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			ds = append(ds, time.Since(st))
+			out = o
+			if ds[0] > time.Minute {
+				break // a scan of minutes: one run says enough
+			}
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		t.Logf("FIGURE %s %s: median %v (runs %v) → %s", store, name, ds[len(ds)/2].Round(100*time.Microsecond), ds, out)
+	}
+}
+
+// scaleGet times reading one event of the last day by its ID.
+func scaleGet(t *testing.T, s Store, timeIt func(string, func() (string, error)), national scope.Scope, day Query) {
+	t.Helper()
+	ctx := context.Background()
 	p, err := s.Search(ctx, national, day)
 	if err != nil || len(p.Events) == 0 {
 		t.Fatalf("no event to get: %v", err)
@@ -341,28 +361,29 @@ func TestScale(t *testing.T) {
 		_, err := s.Get(ctx, national, id)
 		return id, err
 	})
+}
 
-	// VIGIL_EVENTS_SCALE_MORE=m appends m new events through Vigil after
-	// the queries, to time appending onto a store already this size.
-	if more, _ := strconv.Atoi(os.Getenv("VIGIL_EVENTS_SCALE_MORE")); more > 0 {
-		onto, err := s.Count(ctx, national, Query{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sm := scaleSamples(t, os.Getenv("VIGIL_EVENTS_SCALE_MIX"))
-		o := GenerateOptions{Count: more, Orgs: orgs, End: end, Span: 7 * 24 * time.Hour, Seed: 4242, Batch: 5000}
-		var el time.Duration
-		err = sm.Generate(o, func(b []Event) error {
-			a := time.Now()
-			err := s.Append(ctx, b)
-			el += time.Since(a)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("FIGURE append %s onto %d: %d events in %v appending = %.0f events/s", db.Dialect, onto, more, el.Round(time.Millisecond), float64(more)/el.Seconds())
+// scaleMore appends o.Count new events through the store after the
+// queries, to time appending onto a store already its size (the
+// generating not timed).
+func scaleMore(t *testing.T, s Store, store string, sm Samples, o GenerateOptions) {
+	t.Helper()
+	ctx := context.Background()
+	onto, err := s.Count(ctx, scope.System("t"), Query{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	var el time.Duration
+	err = sm.Generate(o, func(b []Event) error {
+		a := time.Now()
+		err := s.Append(ctx, b)
+		el += time.Since(a)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("FIGURE append %s onto %d: %d events in %v appending = %.0f events/s (batch %d)", store, onto, o.Count, el.Round(time.Millisecond), float64(o.Count)/el.Seconds(), o.Batch)
 }
 
 // scaleCopy copies the generated events of trusts RB00–RB19 to the

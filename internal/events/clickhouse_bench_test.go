@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
 	"strconv"
 	"testing"
 	"time"
@@ -167,21 +166,7 @@ func TestScaleClickHouse(t *testing.T) {
 
 	day := Query{Since: end.Add(-24 * time.Hour), Until: end}
 	week := Query{Since: end.Add(-7 * 24 * time.Hour), Until: end}
-	timeIt := func(name string, fn func() (string, error)) {
-		var ds []time.Duration
-		var out string
-		for range 3 {
-			st := time.Now()
-			o, err := fn()
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			ds = append(ds, time.Since(st))
-			out = o
-		}
-		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-		t.Logf("FIGURE clickhouse %s: median %v (runs %v) → %s", name, ds[1].Round(100*time.Microsecond), ds, out)
-	}
+	timeIt := scaleTimer(t, "clickhouse")
 	for _, who := range []struct {
 		name string
 		sc   scope.Scope
@@ -219,36 +204,12 @@ func TestScaleClickHouse(t *testing.T) {
 			return fmt.Sprintf("%d values", len(v)), err
 		})
 	}
-	p, err := s.Search(ctx, national, day)
-	if err != nil || len(p.Events) == 0 {
-		t.Fatalf("no event to get: %v", err)
-	}
-	id := p.Events[0].ID
-	timeIt("national get by ID", func() (string, error) {
-		_, err := s.Get(ctx, national, id)
-		return id, err
-	})
-
+	scaleGet(t, s, timeIt, national, day)
 	// VIGIL_EVENTS_SCALE_CH_MORE=m appends m new events through Vigil
 	// after the queries, to time appending onto a store already this
 	// size (the store then holds m more).
 	if more, _ := strconv.Atoi(os.Getenv("VIGIL_EVENTS_SCALE_CH_MORE")); more > 0 {
-		onto, err := s.Count(ctx, scope.System("t"), Query{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := GenerateOptions{Count: more, Orgs: orgs, End: end, Span: 7 * 24 * time.Hour, Seed: 4242, Batch: batch}
-		var el time.Duration
-		err = sm.Generate(o, func(b []Event) error {
-			a := time.Now()
-			err := s.Append(ctx, b)
-			el += time.Since(a)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("FIGURE append clickhouse onto %d: %d events in %v appending = %.0f events/s (batch %d)", onto, more, el.Round(time.Millisecond), float64(more)/el.Seconds(), batch)
+		scaleMore(t, s, "clickhouse", sm, GenerateOptions{Count: more, Orgs: orgs, End: end, Span: 7 * 24 * time.Hour, Seed: 4242, Batch: batch})
 	}
 }
 
