@@ -162,6 +162,9 @@ func (a *API) Register(rt *httpd.Router) {
 	}
 	if a.o.Intel != nil {
 		a.registerIntel(rt)
+		if a.o.Feeds != nil {
+			a.registerIntelFeeds(rt)
+		}
 	}
 
 	a.route(rt, spec{Method: "GET", Path: "/openapi.json", Tag: "meta", Summary: "This document", Public: true, Response: "OpenAPI"},

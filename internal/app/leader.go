@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/bus"
 	"github.com/vigil-health/vigil/internal/events"
@@ -24,7 +25,10 @@ import (
 //     (vuln.Alerts.RunClocks, every ClockInterval);
 //   - matching the stored SBOMs and inventories against --vuln-osv, so
 //     an OSV directory kept in sync re-matches what changed
-//     (vuln.SBOMs.RunMatch, every VulnMatchInterval).
+//     (vuln.SBOMs.RunMatch, every VulnMatchInterval);
+//   - pulling the intelligence feeds whose scheduled pull is due: remote
+//     TAXII collections and MISP feeds (pull.Puller.Run, checked every
+//     FeedPullTick), so a feed is pulled once, not by every server.
 //
 // All are already safe to run twice (a clock is breached by a guarded
 // update; a second retention pass finds nothing), so the lease is not
@@ -45,6 +49,10 @@ import (
 // With the embedded NATS server a deployment is one server, which leads
 // for as long as it runs.
 
+// FeedPullTick is how often the leader looks for intelligence feeds due
+// a pull (each feed has its own interval, a minute at least).
+var FeedPullTick = 30 * time.Second
+
 // LeaderBucket is the key-value bucket of the servers' leases.
 const LeaderBucket = "VIGIL_LEADER"
 
@@ -57,6 +65,8 @@ func (s *Server) leaderDuties(ctx context.Context) {
 	defer stopAlerts()
 	stopMatch := s.SBOMs.RunMatch(ctx, VulnMatchInterval)
 	defer stopMatch()
+	stopFeeds := s.Feeds.Run(ctx, FeedPullTick)
+	defer stopFeeds()
 	if p, ok := s.retentionPolicy(); ok {
 		stop := events.RunRetention(ctx, s.Events, p, RetentionInterval, s.Log.With("component", "events"))
 		defer stop()

@@ -114,7 +114,7 @@ type Report struct {
 // transaction: all of them or, on a database error, none. It is audited
 // as one intel.import entry.
 func (s *Store) Import(ctx context.Context, sc scope.Scope, source string, objs []*stix.Object) (Report, error) {
-	return s.importTx(ctx, sc, source, "", objs)
+	return s.importTx(ctx, sc, source, "", objs, nil)
 }
 
 // ImportInto is Import that also adds every version given to a collection
@@ -128,10 +128,13 @@ func (s *Store) ImportInto(ctx context.Context, sc scope.Scope, collection, sour
 	if !c.CanWrite {
 		return Report{Source: source}, ErrCollectionNotFound
 	}
-	return s.importTx(ctx, sc, source, c.ID, objs)
+	return s.importTx(ctx, sc, source, c.ID, objs, nil)
 }
 
-func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection string, objs []*stix.Object) (Report, error) {
+// importTx stores objs in one transaction; after, when not nil, runs in
+// the same transaction once they are stored (a feed's cursor moves with
+// the objects it covers).
+func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection string, objs []*stix.Object, after func(*store.Tx, Report) error) (Report, error) {
 	rep := Report{Source: source, Objects: len(objs)}
 	added := versionKey(s.now())
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -169,6 +172,11 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 				rep.Unchanged++
 			case Refused:
 				rep.Refused = append(rep.Refused, fmt.Sprintf("object %d (%s): %s", i, o.ID, why))
+			}
+		}
+		if after != nil {
+			if err := after(tx, rep); err != nil {
+				return err
 			}
 		}
 		if s.audit == nil {
