@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -60,7 +61,30 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 	}
 	base := "/api/v1/intel/collections/"
 	grant := func(org string) string { return `{"org":"` + org + `","read":true}` }
+	// Feeds into each collection, from an empty MISP feed (a pull succeeds
+	// and brings nothing).
+	empty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "{}") }))
+	t.Cleanup(empty.Close)
+	feed := func(who string, c intel.Collection, name string) intel.Feed {
+		f, err := s.Intel.AddFeed(ctx, scopeOf(who), intel.FeedOptions{Name: name, Kind: "misp", URL: empty.URL + "/" + name + "/", Collection: c.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	af, bf := feed(alice, ac, "isolation-rj1-feed"), feed(bob, bc, "isolation-rjz-feed")
+	addFeed := func(c intel.Collection) string {
+		return `{"name":"walk feed","kind":"misp","url":"` + empty.URL + `/walk/","collection":"` + c.ID + `"}`
+	}
 	return map[string]routeCheck{
+		"GET /api/v1/intel/feeds": {
+			own: own(alice, probe{want: []string{af.ID, af.Name}}), deny: 200},
+		"POST /api/v1/intel/feeds": {attack: probe{body: addFeed(bc), status: 404},
+			own: own(alice, probe{body: addFeed(ac), status: 201, want: []string{"walk feed", ac.ID}}), deny: 404},
+		"GET /api/v1/intel/feeds/{id}": {attack: probe{path: "/api/v1/intel/feeds/" + bf.ID, status: 404},
+			own: own(alice, probe{path: "/api/v1/intel/feeds/" + af.ID, want: []string{af.Name}}), deny: 404},
+		"POST /api/v1/intel/feeds/{id}/pull": {attack: probe{path: "/api/v1/intel/feeds/" + bf.ID + "/pull", status: 404},
+			own: own(alice, probe{path: "/api/v1/intel/feeds/" + af.ID + "/pull", want: []string{af.ID}}), deny: 404},
 		"GET /api/v1/intel/collections": {
 			own: own(alice, probe{want: []string{ac.ID, ac.Title}}), deny: 200},
 		"GET /api/v1/intel/collections/{id}": {attack: probe{path: base + bc.ID, status: 404},

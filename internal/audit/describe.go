@@ -762,6 +762,20 @@ func (d describer) predicate() (string, bool) {
 			to = "the people of " + d.org(r.Recipient, "")
 		}
 		return "named " + to + " a recipient of the " + or(r.TLP, "TLP:RED") + " intelligence object " + e.ObjectID, true
+	case "intel.feed.add":
+		var f struct {
+			Name, Kind, URL, Auth string
+			Remote                string `json:"remote_collection"`
+			Title                 string `json:"collection_title"`
+			Interval              int    `json:"interval_seconds"`
+		}
+		doc(e.After, &f)
+		what := "the TAXII collection " + f.Remote + " at " + quoted(f.URL)
+		if f.Kind == "misp" {
+			what = "the MISP feed at " + quoted(f.URL)
+		}
+		return fmt.Sprintf("subscribed the intelligence collection %s to %s as the feed %s (%s), pulled every %s",
+			quoted(f.Title), what, quoted(f.Name), e.ObjectID, phrase.Count(f.Interval/60, "minute", "minutes")), true
 	case "intel.import":
 		var a struct {
 			Collection                string
