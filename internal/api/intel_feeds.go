@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/intel"
 	"github.com/vigil-health/vigil/internal/intel/pull"
+	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
@@ -71,5 +73,80 @@ func (a *API) registerIntelFeeds(rt *httpd.Router) {
 		Summary: "Pull a feed now, from where it stopped (you must write its collection); a failure is in the answer and the feed's status",
 		Params:  []param{id}, Response: "IntelFeedPull"}, func(r *http.Request, sc scope.Scope) (any, error) {
 		return p.PullAs(r.Context(), sc, r.PathValue("id"))
+	})
+}
+
+// IntelAllow is the body of POST /intel/allowlist.
+type IntelAllow struct {
+	Values []string `json:"values"`
+	Reason string   `json:"reason"`
+}
+
+// IntelAllowed is what POST /intel/allowlist did.
+type IntelAllowed struct {
+	Added int `json:"added"`
+}
+
+// IntelBundle is a STIX 2.1 bundle.
+type IntelBundle struct {
+	Type    string            `json:"type"`
+	ID      string            `json:"id"`
+	Objects []json.RawMessage `json:"objects"`
+}
+
+// registerIntelLifecycle adds the indicator lifecycle's routes: the
+// allowlist (read by anyone signed in, changed by national analysts and
+// administrators, as it applies to every organisation) and the
+// sightings Vigil's matcher recorded in the organisations the caller
+// reads, as a list and as STIX sighting objects.
+func (a *API) registerIntelLifecycle(rt *httpd.Router) {
+	for name, t := range map[string]reflect.Type{
+		"IntelAllowEntry": reflect.TypeFor[intel.AllowEntry](), "IntelAllowList": reflect.TypeFor[List[intel.AllowEntry]](),
+		"IntelAllow": reflect.TypeFor[IntelAllow](), "IntelAllowed": reflect.TypeFor[IntelAllowed](),
+		"IntelSightingList": reflect.TypeFor[List[intel.Sighting]](), "IntelBundle": reflect.TypeFor[IntelBundle](),
+	} {
+		a.AddSchema(name, t)
+	}
+	s := a.o.Intel
+	a.route(rt, spec{Method: "GET", Path: "/intel/allowlist", Tag: "intel",
+		Summary:  "Values that never match an indicator (known-benign addresses, domains, URLs, hashes), with why and who said so",
+		Response: "IntelAllowList"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return list(s.Allowlist(r.Context()))
+	})
+	a.route(rt, spec{Method: "POST", Path: "/intel/allowlist", Tag: "intel",
+		Summary: "Add values to the allowlist with a reason (national analysts and administrators: it applies to every organisation)",
+		Body:    "IntelAllow", Response: "IntelAllowed", Status: 201}, func(r *http.Request, sc scope.Scope) (any, error) {
+		var in IntelAllow
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+		n, err := s.Allow(r.Context(), sc, in.Values, in.Reason, "analyst")
+		if err != nil {
+			return nil, err
+		}
+		return created{IntelAllowed{Added: n}}, nil
+	})
+	indicator := param{Name: "indicator", In: "query", Type: "string", Desc: "only this indicator's"}
+	a.route(rt, spec{Method: "GET", Path: "/intel/sightings", Tag: "intel",
+		Summary: "IOC matches recorded as sightings in the organisations you read: indicator, organisation, count, first and last seen",
+		Params:  []param{indicator}, Response: "IntelSightingList"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return list(s.Sightings(r.Context(), sc, r.URL.Query().Get("indicator")))
+	})
+	a.route(rt, spec{Method: "GET", Path: "/intel/sightings/stix", Tag: "intel",
+		Summary: "The same sightings as a STIX 2.1 bundle of sighting objects (TLP:AMBER) and the identities of the organisations",
+		Params:  []param{indicator}, Response: "IntelBundle"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		objs, err := s.SightingObjects(r.Context(), sc, r.URL.Query().Get("indicator"))
+		if err != nil {
+			return nil, err
+		}
+		b := IntelBundle{Type: "bundle", ID: stix.NewID("bundle"), Objects: []json.RawMessage{}}
+		for _, o := range objs {
+			j, err := o.MarshalJSON()
+			if err != nil {
+				return nil, err
+			}
+			b.Objects = append(b.Objects, j)
+		}
+		return b, nil
 	})
 }

@@ -162,6 +162,7 @@ func (a *API) Register(rt *httpd.Router) {
 	}
 	if a.o.Intel != nil {
 		a.registerIntel(rt)
+		a.registerIntelLifecycle(rt)
 		if a.o.Feeds != nil {
 			a.registerIntelFeeds(rt)
 		}

@@ -76,7 +76,20 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 	addFeed := func(c intel.Collection) string {
 		return `{"name":"walk feed","kind":"misp","url":"` + empty.URL + `/walk/","collection":"` + c.ID + `"}`
 	}
+	// Sightings of each trust's indicator in its own events.
+	if err := s.Intel.RecordSightings(ctx, []intel.Sighting{{Indicator: ared.ID, Org: "RJ1", Count: 3, LastSeen: time.Now()},
+		{Indicator: bred.ID, Org: "RJZ", Count: 2, LastSeen: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
 	return map[string]routeCheck{
+		"GET /api/v1/intel/allowlist": {
+			own: own(nadia, probe{want: []string{"192.0.2.53", "walk resolver"}}), deny: 200, seers: everyone},
+		"POST /api/v1/intel/allowlist": {attack: probe{body: `{"values":["192.0.2.54"],"reason":"alice tries"}`, status: 403},
+			own: own(nadia, probe{body: `{"values":["192.0.2.53"],"reason":"walk resolver"}`, status: 201, want: []string{`"added"`}}), deny: 403},
+		"GET /api/v1/intel/sightings": {attack: probe{path: "/api/v1/intel/sightings?indicator=" + bred.ID, want: nil},
+			own: own(alice, probe{want: []string{ared.ID, `"org":"RJ1"`}}), deny: 200, seers: rj1Readers},
+		"GET /api/v1/intel/sightings/stix": {attack: probe{path: "/api/v1/intel/sightings/stix?indicator=" + bred.ID},
+			own: own(alice, probe{want: []string{ared.ID, "sighting--"}}), deny: 200, seers: rj1Readers},
 		"GET /api/v1/intel/feeds": {
 			own: own(alice, probe{want: []string{af.ID, af.Name}}), deny: 200},
 		"POST /api/v1/intel/feeds": {attack: probe{body: addFeed(bc), status: 404},

@@ -178,7 +178,12 @@ func (s *Server) iocBuild(ctx context.Context, io *IOC) error {
 	if err != nil {
 		return err
 	}
-	ix, st := match.Build(inds, match.Options{Now: s.Now})
+	o, err := match.Lifecycle(ctx, s.Intel)
+	if err != nil {
+		return err
+	}
+	o.Now = s.Now
+	ix, st := match.Build(inds, o)
 	if ix.Len() > 0 {
 		// Before the swap, so no event published after it goes unmatched.
 		if err := io.consume(); err != nil {
@@ -214,7 +219,13 @@ func (s *Server) iocRetro(ctx context.Context, io *IOC, log interface {
 		return
 	}
 	now := s.Now()
-	ix, _ := match.Build(inds, match.Options{Now: s.Now, KeepValues: true})
+	o, err := match.Lifecycle(ctx, s.Intel)
+	if err != nil {
+		log.Warn("ioc: retro-match: allowlist not read", "err", err)
+		return
+	}
+	o.Now, o.KeepValues = s.Now, true
+	ix, _ := match.Build(inds, o)
 	names := map[string][2]string{}
 	res, err := match.Retro(ctx, s.Events, scope.System("ioc-retro"), ix, ix.Values(),
 		match.RetroOptions{Since: now.Add(-time.Duration(s.Config.IOCRetroDays) * 24 * time.Hour), Until: now.Add(time.Minute), Now: now},
@@ -261,6 +272,23 @@ func (s *Server) iocMatch(ctx context.Context, io *IOC, evs []events.Event) erro
 func (s *Server) publishSightings(ctx context.Context, ix *match.Index, ev *events.Event, hits []match.Hit, retro bool, names map[string][2]string) error {
 	if ev.Org == "" {
 		return nil
+	}
+	// Each indicator hit is one sighting in the event's organisation
+	// (however many fields matched), counted on the indicator.
+	var sightings []intel.Sighting
+	counted := map[uint32]bool{}
+	at := ev.EventTime
+	if at.IsZero() {
+		at = s.Now()
+	}
+	for _, h := range hits {
+		if !counted[h.Indicator] {
+			counted[h.Indicator] = true
+			sightings = append(sightings, intel.Sighting{Indicator: ix.Info(h.Indicator).ID, Org: ev.Org, Count: 1, LastSeen: at})
+		}
+	}
+	if err := s.Intel.RecordSightings(ctx, sightings); err != nil {
+		return fmt.Errorf("ioc: record sightings: %w", err)
 	}
 	for _, h := range hits {
 		in := ix.Info(h.Indicator)

@@ -308,6 +308,8 @@ func TestDescribe(t *testing.T) {
 			"Alice Smith (alice@nhs.net) named the people of Guy's and St Thomas' NHS Foundation Trust (RJ1) a recipient of the TLP:RED intelligence object indicator--1"},
 		{"a feed added", alice("intel.feed.add", "intel-feed", "f-1", "", "", `{"name":"Partner","kind":"taxii","url":"https://partner.example/taxii2/","remote_collection":"c-9","auth":"bearer","collection":"c-1","collection_title":"National feed","interval_seconds":3600}`), reader,
 			"Alice Smith (alice@nhs.net) subscribed the intelligence collection “National feed” to the TAXII collection c-9 at “https://partner.example/taxii2/” as the feed “Partner” (f-1), pulled every 60 minutes"},
+		{"values allowlisted", alice("intel.allowlist.add", "intel-allowlist", "8.8.8.8", "", "", `{"values":2,"added":1,"first":"8.8.8.8","reason":"public resolver","source":"analyst"}`), reader,
+			"Alice Smith (alice@nhs.net) allowlisted 2 values (“8.8.8.8” first) so that no indicator matches them, 1 new, from analyst: “public resolver”"},
 		{"intelligence imported", alice("intel.import", "stix-source", "attack.json", "", "", `{"collection":"c-1","objects":3,"added":2,"new_versions":1,"unchanged":0,"refused":0}`), reader,
 			"Alice Smith (alice@nhs.net) imported 3 STIX objects of threat intelligence from “attack.json” into collection c-1: 2 new, 1 new versions, 0 unchanged, 0 refused"},
 		{"audit keyed", Entry{ActorID: "system", Actor: "vigil", Action: "audit.keyed", ObjectType: "audit_key", ObjectID: "0e3318ec2ce0bf73", After: raw(`{"key_id":"0e3318ec2ce0bf73","unkeyed_entries":12}`)}, nil,

@@ -83,3 +83,44 @@ func TestIntelFeedCLI(t *testing.T) {
 		t.Errorf("ftp URL: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// TestIntelLifecycleCLI: `vigil intel allowlist add|list` (values and
+// MISP warning lists), `vigil intel matcher` leaving allowlisted and
+// merged indicators out, and `vigil intel sightings` (none yet).
+func TestIntelLifecycleCLI(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	dir := t.TempDir()
+	bundle := `[{"type":"indicator","spec_version":"2.1","id":"indicator--11111111-1111-4111-8111-111111111111","created":"2026-12-01T00:00:00.000Z","modified":"2026-12-01T00:00:00.000Z","pattern":"[domain-name:value = 'resolver.example']","pattern_type":"stix","valid_from":"2026-12-01T00:00:00Z","confidence":90},
+{"type":"indicator","spec_version":"2.1","id":"indicator--22222222-2222-4222-8222-222222222222","created":"2026-12-01T00:00:00.000Z","modified":"2026-12-01T00:00:00.000Z","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2026-12-01T00:00:00Z","confidence":90},
+{"type":"indicator","spec_version":"2.1","id":"indicator--33333333-3333-4333-8333-333333333333","created":"2026-12-01T00:00:00.000Z","modified":"2026-12-01T00:00:00.000Z","pattern":"[domain-name:value = 'EVIL.example']","pattern_type":"stix","valid_from":"2026-12-01T00:00:00Z","confidence":70}]`
+	if err := os.WriteFile(filepath.Join(dir, "b.json"), []byte(bundle), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	must(t, run(t, "", nil, "--data-dir", data, "intel", "import", filepath.Join(dir, "b.json")))
+	if r := run(t, "", nil, "--data-dir", data, "intel", "allowlist", "add", "resolver.example"); r.code == 0 || !strings.Contains(r.stderr, "reason") {
+		t.Errorf("no reason: exit %d %s", r.code, r.stderr)
+	}
+	r := must(t, run(t, "", nil, "--data-dir", data, "intel", "allowlist", "add", "--reason", "our resolver", "Resolver.Example.", "192.0.2.53"))
+	if !strings.Contains(r.stdout, "allowlisted 2 new of 2") {
+		t.Errorf("add: %s", r.stdout)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "allowlist", "list", "--format", "json"))
+	if !strings.Contains(r.stdout, `"value":"resolver.example"`) || !strings.Contains(r.stdout, `"reason":"our resolver"`) {
+		t.Errorf("list: %s", r.stdout)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "matcher", "--format", "json"))
+	if !strings.Contains(r.stdout, `"every value allowlisted":1`) || !strings.Contains(r.stdout, `"same values as another indicator (merged, sources kept)":1`) || !strings.Contains(r.stdout, `"indicators":1`) {
+		t.Errorf("matcher: %s", r.stdout)
+	}
+	wl := filepath.Join("..", "..", "..", "shared", "data", "misp", "warninglists", "cloudflare")
+	if _, err := os.Stat(wl); err == nil {
+		r = must(t, run(t, "", nil, "--data-dir", data, "intel", "allowlist", "add", "--reason", "MISP warning lists", "--warninglists", wl))
+		if !strings.Contains(r.stdout, "allowlisted") {
+			t.Errorf("warning lists: %s %s", r.stdout, r.stderr)
+		}
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "sightings", "--format", "stix"))
+	if !strings.Contains(r.stdout, `"type":"bundle"`) || !strings.Contains(r.stdout, `"objects":[]`) {
+		t.Errorf("sightings: %s", r.stdout)
+	}
+}

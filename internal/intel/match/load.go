@@ -14,11 +14,16 @@ import (
 func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, time.Time, error) {
 	var out []Indicator
 	var newest time.Time
-	err := st.EachIndicator(ctx, since, func(si intel.StoredIndicator) error {
+	seen, err := st.LastSeen(ctx)
+	if err != nil {
+		return nil, newest, err
+	}
+	err = st.EachIndicator(ctx, since, func(si intel.StoredIndicator) error {
 		in, err := FromObject(si.Object, si.Source)
 		if err != nil {
 			return nil // a property of the wrong type: not an indicator the index can hold
 		}
+		in.LastSeen = seen[in.ID]
 		out = append(out, in)
 		if si.Added.After(newest) {
 			newest = si.Added
@@ -26,4 +31,19 @@ func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, t
 		return nil
 	})
 	return out, newest, err
+}
+
+// Lifecycle is what Build needs of the indicator lifecycle: the decay
+// model and the allowlist (intel/lifecycle.go).
+func Lifecycle(ctx context.Context, st *intel.Store) (Options, error) {
+	d := intel.DefaultDecay()
+	al, err := st.Allowlist(ctx)
+	if err != nil {
+		return Options{}, err
+	}
+	allow := make(map[string]bool, len(al))
+	for _, e := range al {
+		allow[e.Value] = true
+	}
+	return Options{Decay: &d, Allow: allow}, nil
 }
