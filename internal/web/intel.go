@@ -160,8 +160,8 @@ func feedState(f intel.Feed) [2]string {
 func intelFuncs() map[string]any {
 	return map[string]any{
 		"feedState": feedState,
-		"tlpTag": tlpTag,
-		"short":  shorten,
-		"f1":     func(f float64) string { return fmt.Sprintf("%.1f", f) },
+		"tlpTag":    tlpTag,
+		"short":     shorten,
+		"f1":        func(f float64) string { return fmt.Sprintf("%.1f", f) },
 	}
 }
