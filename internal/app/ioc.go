@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -273,6 +274,7 @@ func (s *Server) publishSightings(ctx context.Context, ix *match.Index, ev *even
 	if ev.Org == "" {
 		return nil
 	}
+	hits = slices.DeleteFunc(hits, ix.Allowlisted)
 	// Each indicator hit is one sighting in the event's organisation
 	// (however many fields matched), counted on the indicator.
 	var sightings []intel.Sighting

@@ -167,6 +167,8 @@ type Index struct {
 	seed             maphash.Seed
 	ip4Bloom, dBloom bloom
 	values           []Value
+	// allow is Options.Allow, for Allowlisted.
+	allow map[string]bool
 
 	stats Stats
 }
@@ -235,6 +237,15 @@ func (b *builder) merge(j uint32, in Indicator) {
 	}
 }
 
+// Allowlisted reports whether what a hit matched in the event is on the
+// allowlist: an allowlisted address inside a listed block, or an
+// allowlisted host under a listed domain, raises nothing. (The values
+// the indicators list were checked when the index was built.) It is for
+// the few events that hit, not for Match's path.
+func (ix *Index) Allowlisted(h Hit) bool {
+	return len(ix.allow) > 0 && ix.allow[intel.NormaliseValue(h.Value)]
+}
+
 // allowKey is a value as the allowlist keeps it (intel.NormaliseValue).
 func allowKey(v Value) string {
 	if v.Kind == KindIP {
@@ -282,7 +293,11 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 	b := &builder{ix: ix, strs: map[string]uint32{"": 0}}
 	st := Stats{Values: map[string]int{}, Skipped: map[string]int{}}
 	cidrs := map[netip.Prefix]uint32{}
-	same := map[string]uint32{} // the values of an indicator loaded → it
+	// same maps the values of each indicator loaded to it, by a 128-bit
+	// hash of their sorted keys: 16 bytes an entry rather than the keys
+	// themselves, as a million indicators pass through here.
+	same := map[[2]uint64]uint32{}
+	seeds := [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 	for _, in := range inds {
 		why := ""
 		var vals []Value
@@ -334,7 +349,8 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 			st.Skipped[why]++
 			continue
 		}
-		key := valuesKey(vals)
+		vk := valuesKey(vals)
+		key := [2]uint64{maphash.String(seeds[0], vk), maphash.String(seeds[1], vk)}
 		if j, ok := same[key]; ok {
 			b.merge(j, in)
 			st.Skipped[SkipMerged]++
@@ -388,6 +404,7 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 			}
 		}
 	}
+	ix.allow = o.Allow
 	ix.cidr = buildBlocks(cidrs)
 	ix.seed = maphash.MakeSeed()
 	ix.ip4Bloom, ix.dBloom = newBloom(len(ix.ip4)), newBloom(len(ix.domain))

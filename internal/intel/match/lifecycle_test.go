@@ -39,11 +39,13 @@ func TestLifecycle(t *testing.T) {
 		at(6, "[ipv4-addr:value = '8.8.8.8' OR domain-name:value = 'evil.example']", 90, now, nil),
 		// The same value as 4 from another source, GREEN and more confident: merged into 4.
 		at(7, "[domain-name:value = 'old.example']", 95, now, func(i *Indicator) { i.Source, i.TLP = "partner-taxii", stix.TLPGreen }),
+		// A block holding an allowlisted address: loaded, but a hit on that address is allowlisted.
+		at(8, "[ipv4-addr:value ISSUBSET '9.9.0.0/16']", 90, now, nil),
 	}
 	inds[4].TLP = stix.TLPAmber
-	allow := map[string]bool{intel.NormaliseValue("www.google.com."): true, intel.NormaliseValue("8.8.8.8"): true}
+	allow := map[string]bool{intel.NormaliseValue("www.google.com."): true, intel.NormaliseValue("8.8.8.8"): true, intel.NormaliseValue("9.9.9.9"): true}
 	ix, st := Build(inds, Options{Now: func() time.Time { return now }, Decay: &d, Allow: allow})
-	if st.Skipped[SkipDecayed] != 1 || st.Skipped[SkipAllowlisted] != 1 || st.Skipped[SkipMerged] != 1 || st.Indicators != 5 {
+	if st.Skipped[SkipDecayed] != 1 || st.Skipped[SkipAllowlisted] != 1 || st.Skipped[SkipMerged] != 1 || st.Indicators != 6 {
 		t.Fatalf("stats %+v", st)
 	}
 	hit := func(field, value string) []Info {
@@ -60,6 +62,15 @@ func TestLifecycle(t *testing.T) {
 		{"query", "www.google.com", 0}, {"dst", "8.8.8.8", 0}, {"query", "evil.example", 1}} {
 		if got := hit(c.field, c.value); len(got) != c.n {
 			t.Errorf("%s=%s: %d hits, want %d", c.field, c.value, len(got), c.n)
+		}
+	}
+	for _, c := range []struct {
+		value       string
+		allowlisted bool
+	}{{"9.9.9.9", true}, {"9.9.9.10", false}} {
+		hs := ix.Match(&events.Event{Fields: map[string]any{"dst": c.value}}, now, nil)
+		if len(hs) != 1 || ix.Allowlisted(hs[0]) != c.allowlisted {
+			t.Errorf("%s in a listed block: %+v, allowlisted %v", c.value, hs, c.allowlisted)
 		}
 	}
 	m := hit("query", "old.example")
