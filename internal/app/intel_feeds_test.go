@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/intel"
 	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -33,8 +34,8 @@ import (
 func TestTAXIIFeedPull(t *testing.T) {
 	old := FeedPullTick
 	FeedPullTick = 50 * time.Millisecond
-	t.Cleanup(func() { FeedPullTick = old }) // after the servers stop (cleanups run last first)
-	pub, sub := startWith(t, nil), startWith(t, nil)
+	t.Cleanup(func() { FeedPullTick = old })                                                           // after the servers stop (cleanups run last first)
+	pub, sub := startWith(t, nil), startWith(t, func(c *config.Config) { c.IntelFeedsPrivate = true }) // the publisher is on loopback
 	fs := newFixture(t, sub)
 	ctx := context.Background()
 	ptok, psc := publisher(t, pub)
@@ -173,7 +174,7 @@ func TestTAXIIFeedPull(t *testing.T) {
 // token): the events are read from manifest.json, checked against
 // hashes.csv and stored; a second pull reads no event again.
 func TestMISPFeedPull(t *testing.T) {
-	pub, sub := startWith(t, nil), startWith(t, nil)
+	pub, sub := startWith(t, nil), startWith(t, func(c *config.Config) { c.IntelFeedsPrivate = true }) // the publisher is on loopback
 	fs := newFixture(t, sub)
 	ctx := context.Background()
 	ptok, psc := publisher(t, pub)

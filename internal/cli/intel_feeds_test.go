@@ -13,8 +13,9 @@ import (
 // TestIntelFeedCLI: `vigil intel feed add|list|pull|status` over a MISP
 // feed served by URL (../shared/data/misp/feed-sample), behind a bearer
 // token read from the environment: the first pull stores its events,
-// the second reads none again, and a feed that cannot be reached fails
-// with exit 1 and says why in its status.
+// the second reads none again, a feed that cannot be reached fails with
+// exit 1 and says why in its status, and a feed on loopback is refused
+// without --intel-feeds-private.
 func TestIntelFeedCLI(t *testing.T) {
 	sample := filepath.Join("..", "..", "..", "shared", "data", "misp", "feed-sample")
 	if _, err := os.Stat(filepath.Join(sample, "manifest.json")); err != nil {
@@ -45,7 +46,12 @@ func TestIntelFeedCLI(t *testing.T) {
 	var feed struct{ ID string }
 	_ = json.Unmarshal([]byte(r.stdout), &feed)
 
-	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "feed", "pull", feed.ID, "--format", "json"))
+	// The feed is on loopback: refused unless the server allows feeds
+	// inside its network.
+	if r = run(t, "", nil, "--data-dir", data, "intel", "feed", "pull", feed.ID); r.code != 1 || !strings.Contains(r.stderr, "--intel-feeds-private") {
+		t.Fatalf("a loopback feed without --intel-feeds-private: exit %d %s", r.code, r.stderr)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "--intel-feeds-private", "intel", "feed", "pull", feed.ID, "--format", "json"))
 	var pr struct {
 		Added   int
 		Refused []string
@@ -53,7 +59,7 @@ func TestIntelFeedCLI(t *testing.T) {
 	if json.Unmarshal([]byte(r.stdout), &pr) != nil || pr.Added == 0 || len(pr.Refused) != 0 {
 		t.Fatalf("first pull: %s %s", r.stdout, r.stderr)
 	}
-	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "feed", "pull", feed.ID))
+	r = must(t, run(t, "", nil, "--data-dir", data, "--intel-feeds-private", "intel", "feed", "pull", feed.ID))
 	if !strings.Contains(r.stdout, "0 pages, 0 objects, 0 new") {
 		t.Errorf("second pull: %s", r.stdout)
 	}
@@ -64,7 +70,7 @@ func TestIntelFeedCLI(t *testing.T) {
 		LastError    string `json:"last_error"`
 		Cursor       string `json:"cursor"`
 	}
-	if json.Unmarshal([]byte(r.stdout), &st) != nil || st.ObjectsAdded != pr.Added || st.Pulls != 2 || st.LastError != "" || st.Cursor == "" || strings.Contains(r.stdout, "feed-token") {
+	if json.Unmarshal([]byte(r.stdout), &st) != nil || st.ObjectsAdded != pr.Added || st.Pulls != 3 || st.LastError != "" || st.Cursor == "" || strings.Contains(r.stdout, "feed-token") {
 		t.Errorf("status: %s", r.stdout)
 	}
 
@@ -72,7 +78,7 @@ func TestIntelFeedCLI(t *testing.T) {
 	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "feed", "add", "--name", "Gone", "--url", "http://127.0.0.1:1/taxii2/", "--remote-collection", "x", "--collection", col.ID, "--format", "json"))
 	var gone struct{ ID string }
 	_ = json.Unmarshal([]byte(r.stdout), &gone)
-	if r = run(t, "", nil, "--data-dir", data, "intel", "feed", "pull", gone.ID); r.code != 1 || !strings.Contains(r.stderr, "Gone") {
+	if r = run(t, "", nil, "--data-dir", data, "--intel-feeds-private", "intel", "feed", "pull", gone.ID); r.code != 1 || !strings.Contains(r.stderr, "Gone") {
 		t.Errorf("unreachable peer: exit %d %s", r.code, r.stderr)
 	}
 	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "feed", "list"))

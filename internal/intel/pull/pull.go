@@ -29,10 +29,15 @@ import (
 // Options are what a Puller needs.
 type Options struct {
 	Store *intel.Store
-	// HTTP does the requests; a client with a one-minute timeout when nil.
+	// HTTP does the requests; when nil, a client with a one-minute
+	// timeout that refuses private addresses (guard.go) unless
+	// AllowPrivate.
 	HTTP *http.Client
-	Now  func() time.Time
-	Log  *slog.Logger
+	// AllowPrivate lets feeds reach loopback, private and link-local
+	// addresses (`vigil serve --intel-feeds-private`).
+	AllowPrivate bool
+	Now          func() time.Time
+	Log          *slog.Logger
 	// PageSize is the TAXII limit asked for; 1,000 by default.
 	PageSize int
 	// BatchObjects is how many objects a TAXII pull reads before storing
@@ -51,7 +56,7 @@ func New(o Options) (*Puller, error) {
 		return nil, errors.New("pull: Options.Store is required")
 	}
 	if o.HTTP == nil {
-		o.HTTP = &http.Client{Timeout: time.Minute}
+		o.HTTP = guardedClient(o.AllowPrivate)
 	}
 	if o.Now == nil {
 		o.Now = time.Now

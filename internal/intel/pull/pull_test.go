@@ -112,7 +112,7 @@ func TestPullFromAnotherServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl, _ := New(Options{Store: st, BatchObjects: 5, Now: func() time.Time { return time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC) }})
+	pl, _ := New(Options{Store: st, BatchObjects: 5, AllowPrivate: true, Now: func() time.Time { return time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC) }})
 	stored := func() int {
 		objs, _, err := st.CollectionObjects(ctx, sc, c.ID)
 		if err != nil {
