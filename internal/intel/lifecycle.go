@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/intel/misp"
 	"github.com/vigil-health/vigil/internal/intel/stix"
+	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -263,8 +264,8 @@ func (s *Store) Allow(ctx context.Context, sc scope.Scope, values []string, reas
 		return 0, ErrAllowlistForbidden
 	case reason == "":
 		return 0, &InvalidError{"reason", "required: say why these values are benign"}
-	case utf8.RuneCountInString(reason) > 1000:
-		return 0, &InvalidError{"reason", "at most 1,000 characters"}
+	case safetext.Problem(reason, safetext.Text, 1000) != "":
+		return 0, &InvalidError{"reason", safetext.Problem(reason, safetext.Text, 1000)}
 	case len(values) == 0:
 		return 0, &InvalidError{"values", "give at least one"}
 	}
@@ -278,6 +279,9 @@ func (s *Store) Allow(ctx context.Context, sc scope.Scope, values []string, reas
 			nv := NormaliseValue(v)
 			if nv == "" || utf8.RuneCountInString(nv) > 2048 {
 				return &InvalidError{fmt.Sprintf("values[%d]", i), "empty or over 2,048 characters"}
+			}
+			if p := safetext.Problem(nv, safetext.Name, 0); p != "" {
+				return &InvalidError{fmt.Sprintf("values[%d]", i), p}
 			}
 			res, err := tx.ExecPrepared(ctx, `INSERT INTO intel_allowlist (value, reason, source, added_by, added_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (value) DO NOTHING`,
 				nv, reason, source, sc.UserID, now)

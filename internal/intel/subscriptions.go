@@ -8,11 +8,11 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/intel/stix"
+	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -106,8 +106,14 @@ func checkFeed(o *FeedOptions) error {
 	switch {
 	case o.Name == "":
 		return &InvalidError{"name", "required"}
-	case utf8.RuneCountInString(o.Name) > 200:
-		return &InvalidError{"name", "at most 200 characters"}
+	case safetext.Problem(o.Name, safetext.Name, safetext.MaxName) != "":
+		return &InvalidError{"name", safetext.Problem(o.Name, safetext.Name, safetext.MaxName)}
+	case safetext.Problem(o.AuthUser, safetext.Name, safetext.MaxName) != "":
+		return &InvalidError{"auth_user", safetext.Problem(o.AuthUser, safetext.Name, safetext.MaxName)}
+	case len(o.URL) > 2048:
+		return &InvalidError{"url", "at most 2,048 characters"}
+	case safetext.Problem(o.RemoteCollection, safetext.Name, safetext.MaxName) != "":
+		return &InvalidError{"remote_collection", safetext.Problem(o.RemoteCollection, safetext.Name, safetext.MaxName)}
 	case o.Kind != FeedTAXII && o.Kind != FeedMISP:
 		return &InvalidError{"kind", "want taxii or misp"}
 	case o.Collection == "":

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vigil-health/vigil/internal/intel/stix"
+	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -89,6 +90,12 @@ func (s *Store) eachReadable(ctx context.Context, sc scope.Scope, q Query, fn fu
 // it is not "", at most limit of them (each once, in the first
 // collection that holds it).
 func (s *Store) Search(ctx context.Context, sc scope.Scope, text, typ string, limit int) ([]Summary, error) {
+	if p := safetext.SearchProblem(text); p != "" {
+		return nil, &InvalidError{"q", p}
+	}
+	if p := safetext.Problem(typ, safetext.Name, 250); p != "" {
+		return nil, &InvalidError{"type", p}
+	}
 	text = strings.ToLower(strings.TrimSpace(text))
 	q := Query{}
 	if typ != "" {

@@ -91,5 +91,9 @@ func TestObjectView(t *testing.T) {
 		if found, _ := s.Search(ctx, alice, "C2.EXAMPLE", "indicator", 10); len(found) != 2 {
 			t.Errorf("search by value: %+v", found)
 		}
+		var inv *InvalidError
+		if _, err := s.Search(ctx, alice, strings.Repeat("x", 201), "", 10); !errors.As(err, &inv) || inv.Field != "q" {
+			t.Errorf("a 201-character search: %v", err)
+		}
 	}, Migrations())
 }
