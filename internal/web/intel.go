@@ -5,9 +5,11 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/intel"
+	"github.com/vigil-health/vigil/internal/intel/match"
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
@@ -70,7 +72,10 @@ type graphNode struct {
 }
 
 type intelObjectData struct {
-	V     intel.ObjectView
+	V intel.ObjectView
+	// Match is, for an indicator, whether the IOC matcher loads it and
+	// its decayed score.
+	Match *match.Status
 	Graph []graphNode
 	// GraphW and GraphH are the SVG's size; CX, CY its centre.
 	GraphW, GraphH, CX, CY float64
@@ -93,6 +98,21 @@ func (w *Web) intelObject(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 		return
 	}
 	d := intelObjectData{V: v, GraphW: 640, GraphH: 420, CX: 320, CY: 210}
+	if v.Object.Type == "indicator" {
+		// The sightings the reader may see are those that keep the score up here.
+		var seen time.Time
+		for _, x := range v.Sightings {
+			if x.LastSeen.After(seen) {
+				seen = x.LastSeen
+			}
+		}
+		st, err := match.StatusOf(r.Context(), w.o.Intel, v.Object, seen, time.Now())
+		if err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		d.Match = &st
+	}
 	n := min(len(v.Relations), intelGraphNodes)
 	for i, rel := range v.Relations[:n] {
 		a := 2*math.Pi*float64(i)/float64(n) - math.Pi/2

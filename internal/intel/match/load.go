@@ -2,9 +2,12 @@ package match
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/intel"
+	"github.com/vigil-health/vigil/internal/intel/pattern"
+	"github.com/vigil-health/vigil/internal/intel/stix"
 )
 
 // Load reads the latest version of the store's indicators added after
@@ -46,4 +49,49 @@ func Lifecycle(ctx context.Context, st *intel.Store) (Options, error) {
 		allow[e.Value] = true
 	}
 	return Options{Decay: &d, Allow: allow}, nil
+}
+
+// Status says whether the matcher loads one indicator and why not, with
+// its score under the decay model: for the indicator's page.
+type Status struct {
+	Loaded bool
+	// Why is the reason it is left out ("" when loaded).
+	Why string
+	// Score is its score now; Threshold the score under which it stops
+	// matching. Both are -1 when its pattern cannot be read.
+	Score, Threshold float64
+	// Kinds are the kinds of value it lists, which set its half-life.
+	Kinds []string
+}
+
+// StatusOf decides one indicator as Build would (alone: merging with
+// others of the same values is not shown), with lastSeen its last
+// sighting as far as the caller may know.
+func StatusOf(ctx context.Context, st *intel.Store, o *stix.Object, lastSeen, now time.Time) (Status, error) {
+	in, err := FromObject(o, "")
+	if err != nil {
+		return Status{Why: SkipInvalid, Score: -1, Threshold: -1}, nil
+	}
+	in.LastSeen = lastSeen
+	opts, err := Lifecycle(ctx, st)
+	if err != nil {
+		return Status{}, err
+	}
+	opts.Now = func() time.Time { return now }
+	_, stats := Build([]Indicator{in}, opts)
+	s := Status{Loaded: stats.Indicators == 1, Score: -1, Threshold: opts.Decay.Threshold}
+	for why := range stats.Skipped {
+		s.Why = why
+	}
+	if p, err := pattern.Parse(in.Pattern); err == nil {
+		if vals, err := Values(p); err == nil {
+			for _, v := range vals {
+				if k := v.Kind.String(); !slices.Contains(s.Kinds, k) {
+					s.Kinds = append(s.Kinds, k)
+				}
+			}
+			s.Score = opts.Decay.Score(in.Confidence, s.Kinds, intel.Fresh(in.ValidFrom, in.Modified, in.LastSeen), now)
+		}
+	}
+	return s, nil
 }
