@@ -2,10 +2,13 @@
 // every version of every object, importing STIX bundles, MISP events and
 // feeds and CSV or text feeds into it, and sharing its collections by
 // hierarchy, TLP and PAP (share.go: every export path reads through
-// ReadCollection). The object model, the patterning language, TAXII, MISP
-// and the plain feeds are the subpackages stix, pattern, taxii, misp and
-// feeds; the indicator lifecycle and IOC matching are to come
-// (docs/intel.md says what exists and what is left).
+// ReadCollection). It also keeps the feeds Vigil subscribes to
+// (subscriptions.go), the indicator lifecycle — decay, sightings, the
+// allowlist (lifecycle.go) — and what the intelligence pages read
+// (view.go). The object model, the patterning language, TAXII, MISP, the
+// plain feeds, IOC matching and pulling feeds are the subpackages stix,
+// pattern, taxii, misp, feeds, match and pull (docs/intel.md says what
+// exists and what is left).
 package intel
 
 import (
