@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/intel"
+	"github.com/vigil-health/vigil/internal/intel/pull"
 	"github.com/vigil-health/vigil/internal/jsonstream"
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
@@ -70,6 +71,9 @@ type Options struct {
 	// Intel, when set, adds the intelligence collections, their sharing
 	// and their export paths (issue 19).
 	Intel *intel.Store
+	// Feeds, with Intel, adds the subscriptions to remote TAXII
+	// collections and MISP feeds.
+	Feeds *pull.Puller
 	// IngestHealth, when set, adds the ingest dashboard.
 	IngestHealth IngestHealth
 	Logger       *slog.Logger

@@ -162,6 +162,10 @@ func (a *API) Register(rt *httpd.Router) {
 	}
 	if a.o.Intel != nil {
 		a.registerIntel(rt)
+		a.registerIntelLifecycle(rt)
+		if a.o.Feeds != nil {
+			a.registerIntelFeeds(rt)
+		}
 	}
 
 	a.route(rt, spec{Method: "GET", Path: "/openapi.json", Tag: "meta", Summary: "This document", Public: true, Response: "OpenAPI"},

@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/intel"
+	"github.com/vigil-health/vigil/internal/intel/pull"
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/rules"
@@ -78,6 +79,9 @@ type App struct {
 	Rules *rules.Service
 	// Intel is the STIX 2.1 store of threat intelligence (issue 19).
 	Intel *intel.Store
+	// Feeds pulls remote TAXII collections and MISP feeds into Intel;
+	// `vigil serve`'s leader runs the scheduled pulls (leader.go).
+	Feeds *pull.Puller
 	// Alerts are the national cyber alerts (issue 18): issue, the
 	// organisations in scope from the supplier register, responses,
 	// clocks (a leader duty) and the dashboard.
@@ -279,6 +283,9 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	if a.Intel, err = intel.New(intel.Options{DB: a.DB, Audit: a.Audit, Now: a.Now, OrgPath: a.Orgs.PathOf}); err != nil {
+		return err
+	}
+	if a.Feeds, err = pull.New(pull.Options{Store: a.Intel, Now: a.Now, Log: a.Log.With("component", "intel-feeds"), AllowPrivate: a.Config.IntelFeedsPrivate}); err != nil {
 		return err
 	}
 	// Every server matches the stored indicators (ioc.go): tell the

@@ -15,7 +15,9 @@ import (
 func TestTenantIsolationEventsOnClickHouse(t *testing.T) {
 	bundle := attackBundle(t)
 	testTenantIsolation(t, func(t testing.TB) *Server {
-		s := startWith(t, func(c *config.Config) { c.EventsURL, c.Attack, c.VulnOSV = chtest.URL(t), bundle, isolationOSV(t) })
+		s := startWith(t, func(c *config.Config) {
+			c.EventsURL, c.Attack, c.VulnOSV, c.IntelFeedsPrivate = chtest.URL(t), bundle, isolationOSV(t), true
+		})
 		if _, ok := s.Events.(*events.ClickHouse); !ok {
 			t.Fatalf("--events-url gave a %T store", s.Events)
 		}

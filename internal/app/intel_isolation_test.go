@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -60,7 +61,51 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 	}
 	base := "/api/v1/intel/collections/"
 	grant := func(org string) string { return `{"org":"` + org + `","read":true}` }
+	// Feeds into each collection, from an empty MISP feed (a pull succeeds
+	// and brings nothing).
+	empty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "{}") }))
+	t.Cleanup(empty.Close)
+	feed := func(who string, c intel.Collection, name string) intel.Feed {
+		f, err := s.Intel.AddFeed(ctx, scopeOf(who), intel.FeedOptions{Name: name, Kind: "misp", URL: empty.URL + "/" + name + "/", Collection: c.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	af, bf := feed(alice, ac, "isolation-rj1-feed"), feed(bob, bc, "isolation-rjz-feed")
+	addFeed := func(c intel.Collection) string {
+		return `{"name":"walk feed","kind":"misp","url":"` + empty.URL + `/walk/","collection":"` + c.ID + `"}`
+	}
+	// Sightings of each trust's indicator in its own events.
+	if err := s.Intel.RecordSightings(ctx, []intel.Sighting{{Indicator: ared.ID, Org: "RJ1", Count: 3, LastSeen: time.Now()},
+		{Indicator: bred.ID, Org: "RJZ", Count: 2, LastSeen: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Intel.Allow(ctx, scope.System("test"), []string{"192.0.2.52"}, "walk allowlist", ""); err != nil {
+		t.Fatal(err)
+	}
 	return map[string]routeCheck{
+		"GET /api/v1/intel/allowlist": {
+			own: own(nadia, probe{want: []string{"192.0.2.52", "walk allowlist"}}), deny: 200, seers: everyone},
+		"POST /api/v1/intel/allowlist": {attack: probe{body: `{"values":["192.0.2.54"],"reason":"alice tries"}`, status: 403},
+			own: own(nadia, probe{body: `{"values":["192.0.2.53"],"reason":"walk resolver"}`, status: 201, want: []string{`"added"`}}), deny: 403},
+		"GET /api/v1/intel/sightings": {attack: probe{path: "/api/v1/intel/sightings?indicator=" + bred.ID, want: nil},
+			own: own(alice, probe{want: []string{ared.ID, `"org":"RJ1"`}}), deny: 200, seers: rj1Readers},
+		"GET /api/v1/intel/sightings/stix": {attack: probe{path: "/api/v1/intel/sightings/stix?indicator=" + bred.ID},
+			own: own(alice, probe{want: []string{ared.ID, `"count":3`}}), deny: 200, seers: rj1Readers},
+		"GET /intel": {attack: probe{path: "/intel?q=rjz-red"},
+			own: own(alice, probe{path: "/intel?q=rj1-red", want: []string{ared.ID}}), deny: 200},
+		"GET /intel/objects/{id}": {attack: probe{path: "/intel/objects/" + bred.ID, status: 404},
+			own: own(alice, probe{path: "/intel/objects/" + ared.ID, want: []string{"rj1-red.example", ared.ID}}), deny: 404},
+		"GET /intel/feeds": {own: own(alice, probe{want: []string{af.Name}}), deny: 200},
+		"GET /api/v1/intel/feeds": {
+			own: own(alice, probe{want: []string{af.ID, af.Name}}), deny: 200},
+		"POST /api/v1/intel/feeds": {attack: probe{body: addFeed(bc), status: 404},
+			own: own(alice, probe{body: addFeed(ac), status: 201, want: []string{"walk feed", ac.ID}}), deny: 404},
+		"GET /api/v1/intel/feeds/{id}": {attack: probe{path: "/api/v1/intel/feeds/" + bf.ID, status: 404},
+			own: own(alice, probe{path: "/api/v1/intel/feeds/" + af.ID, want: []string{af.Name}}), deny: 404},
+		"POST /api/v1/intel/feeds/{id}/pull": {attack: probe{path: "/api/v1/intel/feeds/" + bf.ID + "/pull", status: 404},
+			own: own(alice, probe{path: "/api/v1/intel/feeds/" + af.ID + "/pull", want: []string{af.ID}}), deny: 404},
 		"GET /api/v1/intel/collections": {
 			own: own(alice, probe{want: []string{ac.ID, ac.Title}}), deny: 200},
 		"GET /api/v1/intel/collections/{id}": {attack: probe{path: base + bc.ID, status: 404},
@@ -88,7 +133,8 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 // TLP:RED indicator. Alice (a trust's administrator) reads the GREEN
 // one by every path — TAXII objects, object, versions and manifest; the
 // API's objects, MISP feed (manifest, hashes, every event file) and CSV
-// blocklist — and the RED one by none, nor its recipients. Shared with
+// blocklist; the web's search and object pages — and the RED one by
+// none, nor its recipients. Shared with
 // RJ1, it reaches Alice by every path, and still not Bob of RJZ.
 func TestTLPRedEveryPath(t *testing.T) {
 	s := startWith(t, nil)
@@ -133,9 +179,25 @@ func TestTLPRedEveryPath(t *testing.T) {
 	}
 	const taxiiJSON = "application/taxii+json;version=2.1"
 	// every path a reader has to the collection, with its answers.
+	// The web's intelligence pages, signed in as the token's owner.
+	browsers := map[string]*browser{}
+	webGet := func(tok, path string) (int, string) {
+		t.Helper()
+		res, err := browsers[tok].c.Get(s.url(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
 	paths := func(tok string) map[string]string {
 		t.Helper()
 		out := map[string]string{}
+		for _, p := range []string{"/intel?q=national", "/intel?q=secret", "/intel?type=indicator", "/intel/objects/" + green.ID,
+			"/intel/objects/" + red.ID, "/intel/objects/" + strict.ID, "/intel/feeds"} {
+			_, out["web "+p] = webGet(tok, p)
+		}
 		root := "/taxii2/" + taxiiRoot + "/collections/" + c.ID + "/"
 		for _, p := range []string{root + "objects/", root + "manifest/", root + "objects/" + green.ID + "/", root + "objects/" + green.ID + "/versions/",
 			root + "objects/" + red.ID + "/", root + "objects/" + red.ID + "/versions/", root + "objects/?match[type]=indicator&match[version]=all"} {
@@ -175,13 +237,16 @@ func TestTLPRedEveryPath(t *testing.T) {
 				}
 			}
 		}
-		if seenGreen < 8 {
+		if seenGreen < 11 {
 			t.Errorf("%s sees the GREEN indicator by only %d paths", who, seenGreen)
 		}
-		if wantRed && seenRed < 8 {
+		if wantRed && seenRed < 10 {
 			t.Errorf("%s sees the RED indicator by only %d paths", who, seenRed)
 		}
 	}
+	browsers[ntok] = signInBrowser(t, s, "nadia@nhs.test", "correct horse battery")
+	browsers[f.aliceTok] = signInBrowser(t, s, f.alice.Email, "correct horse battery")
+	browsers[f.bobTok] = signInBrowser(t, s, f.bob.Email, "correct horse battery")
 	check("nadia", ntok, true)
 	check("alice", f.aliceTok, false)
 	check("bob", f.bobTok, false)

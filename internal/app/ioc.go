@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -178,7 +179,12 @@ func (s *Server) iocBuild(ctx context.Context, io *IOC) error {
 	if err != nil {
 		return err
 	}
-	ix, st := match.Build(inds, match.Options{Now: s.Now})
+	o, err := match.Lifecycle(ctx, s.Intel)
+	if err != nil {
+		return err
+	}
+	o.Now = s.Now
+	ix, st := match.Build(inds, o)
 	if ix.Len() > 0 {
 		// Before the swap, so no event published after it goes unmatched.
 		if err := io.consume(); err != nil {
@@ -214,16 +220,26 @@ func (s *Server) iocRetro(ctx context.Context, io *IOC, log interface {
 		return
 	}
 	now := s.Now()
-	ix, _ := match.Build(inds, match.Options{Now: s.Now, KeepValues: true})
+	o, err := match.Lifecycle(ctx, s.Intel)
+	if err != nil {
+		log.Warn("ioc: retro-match: allowlist not read", "err", err)
+		return
+	}
+	o.Now, o.KeepValues = s.Now, true
+	ix, _ := match.Build(inds, o)
 	names := map[string][2]string{}
+	var seen []intel.Sighting
 	res, err := match.Retro(ctx, s.Events, scope.System("ioc-retro"), ix, ix.Values(),
 		match.RetroOptions{Since: now.Add(-time.Duration(s.Config.IOCRetroDays) * 24 * time.Hour), Until: now.Add(time.Minute), Now: now},
 		func(ev *events.Event, hits []match.Hit) error {
 			if !ev.ReceivedAt.Before(swapped) {
 				return nil
 			}
-			return s.publishSightings(ctx, ix, ev, hits, true, names)
+			return s.publishSightings(ctx, ix, ev, hits, true, names, &seen)
 		})
+	if err == nil {
+		err = s.Intel.RecordSightings(ctx, seen)
+	}
 	if err != nil {
 		log.Warn("ioc: retro-match failed; it is tried again at the next change", "err", err)
 		return
@@ -243,24 +259,45 @@ func (s *Server) iocMatch(ctx context.Context, io *IOC, evs []events.Event) erro
 	var hits []match.Hit
 	var ix *match.Index
 	names := map[string][2]string{}
+	var seen []intel.Sighting
 	for i := range evs {
 		ev := &evs[i]
 		ix, hits = io.Matcher.Match(ev, now, hits[:0])
 		if len(hits) == 0 {
 			continue
 		}
-		if err := s.publishSightings(ctx, ix, ev, hits, false, names); err != nil {
+		if err := s.publishSightings(ctx, ix, ev, hits, false, names, &seen); err != nil {
 			return err
 		}
+	}
+	// One transaction a batch: a beaconing host's thousand hits are one write.
+	if err := s.Intel.RecordSightings(ctx, seen); err != nil {
+		return fmt.Errorf("ioc: record sightings: %w", err)
 	}
 	return nil
 }
 
 // publishSightings publishes one alert per hit, naming the indicator
-// (its name and pattern read from the store once a batch).
-func (s *Server) publishSightings(ctx context.Context, ix *match.Index, ev *events.Event, hits []match.Hit, retro bool, names map[string][2]string) error {
+// (its name and pattern read from the store once a batch), and adds a
+// sighting per indicator hit to seen, which the caller records once a
+// batch. A hit on an allowlisted value raises nothing.
+func (s *Server) publishSightings(ctx context.Context, ix *match.Index, ev *events.Event, hits []match.Hit, retro bool, names map[string][2]string, seen *[]intel.Sighting) error {
 	if ev.Org == "" {
 		return nil
+	}
+	hits = slices.DeleteFunc(hits, ix.Allowlisted)
+	// Each indicator hit is one sighting in the event's organisation
+	// (however many fields matched), counted on the indicator.
+	counted := map[uint32]bool{}
+	at := ev.EventTime
+	if at.IsZero() {
+		at = s.Now()
+	}
+	for _, h := range hits {
+		if !counted[h.Indicator] {
+			counted[h.Indicator] = true
+			*seen = append(*seen, intel.Sighting{Indicator: ix.Info(h.Indicator).ID, Org: ev.Org, Count: 1, LastSeen: at})
+		}
 	}
 	for _, h := range hits {
 		in := ix.Info(h.Indicator)

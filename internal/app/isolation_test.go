@@ -271,7 +271,7 @@ func around(body, s string) string {
 func TestTenantIsolation(t *testing.T) {
 	p := attackBundle(t)
 	osv := isolationOSV(t)
-	enginesWith(t, func(c *config.Config) { c.Attack, c.VulnOSV = p, osv }, testTenantIsolation)
+	enginesWith(t, func(c *config.Config) { c.Attack, c.VulnOSV, c.IntelFeedsPrivate = p, osv, true }, testTenantIsolation)
 }
 
 // attackBundle is ATT&CK's Enterprise bundle in the shared data, for

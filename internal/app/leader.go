@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/bus"
 	"github.com/vigil-health/vigil/internal/events"
@@ -29,6 +30,9 @@ import (
 //     other dated evidence comes within --assurance-expiry-notice of its
 //     date and again when it lapses, each once
 //     (assurance.Service.RunExpiry, every ExpiryInterval).
+//   - pulling the intelligence feeds whose scheduled pull is due: remote
+//     TAXII collections and MISP feeds (pull.Puller.Run, checked every
+//     FeedPullTick), so a feed is pulled once, not by every server.
 //
 // All are already safe to run twice (a clock is breached by a guarded
 // update; a second retention pass finds nothing), so the lease is not
@@ -49,6 +53,10 @@ import (
 // With the embedded NATS server a deployment is one server, which leads
 // for as long as it runs.
 
+// FeedPullTick is how often the leader looks for intelligence feeds due
+// a pull (each feed has its own interval, a minute at least).
+var FeedPullTick = 30 * time.Second
+
 // LeaderBucket is the key-value bucket of the servers' leases.
 const LeaderBucket = "VIGIL_LEADER"
 
@@ -65,6 +73,8 @@ func (s *Server) leaderDuties(ctx context.Context) {
 		stopExpiry := s.Assurance.RunExpiry(ctx, ExpiryInterval, notice, s.raiseExpiry, s.Log.With("component", "assurance-expiry"))
 		defer stopExpiry()
 	}
+	stopFeeds := s.Feeds.Run(ctx, FeedPullTick)
+	defer stopFeeds()
 	if p, ok := s.retentionPolicy(); ok {
 		stop := events.RunRetention(ctx, s.Events, p, RetentionInterval, s.Log.With("component", "events"))
 		defer stop()

@@ -194,7 +194,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server,
 		return s, err
 	}
 	s.registerOps(reg)
-	ao := api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Reports: a.Reports, Notify: a.Notify, Events: a.Events, EventSearches: a.EventSearches, Rules: a.Rules, Assurance: a.Assurance, CyberAlerts: a.Alerts, SBOMs: a.SBOMs, Intel: a.Intel, Logger: log, Version: Version}
+	ao := api.Options{Orgs: a.Orgs, Auth: a.Auth, Audit: a.Audit, Supply: a.Supply, Cases: a.Cases, Reports: a.Reports, Notify: a.Notify, Events: a.Events, EventSearches: a.EventSearches, Rules: a.Rules, Assurance: a.Assurance, CyberAlerts: a.Alerts, SBOMs: a.SBOMs, Intel: a.Intel, Feeds: a.Feeds, Logger: log, Version: Version}
 	if s.IngestHealth != nil {
 		ao.IngestHealth = s.IngestHealth
 	}

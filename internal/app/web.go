@@ -29,7 +29,7 @@ func (s *Server) registerWeb(ctx context.Context) error {
 	// Map boundaries live in the "geo" tables (geo.Migrations); the
 	// web UI draws maps on them and national users upload them.
 	wo := web.Options{Orgs: s.Orgs, Auth: s.Auth, Audit: s.Audit, SSO: sso, SSOName: cfg.OIDCName,
-		TLS: cfg.TLS(), Version: Version, Logger: s.Log, Demo: s.Orgs.HasDemo, Supply: s.Supply, Boundaries: s.Geo, Cases: s.Cases, Now: s.Now, Notify: s.Notify, KPIs: s.Cases, Events: s.Events, EventSearches: s.EventSearches, Rules: s.Rules, Assurance: s.Assurance, CyberAlerts: s.Alerts, SBOMs: s.SBOMs}
+		TLS: cfg.TLS(), Version: Version, Logger: s.Log, Demo: s.Orgs.HasDemo, Supply: s.Supply, Boundaries: s.Geo, Cases: s.Cases, Now: s.Now, Notify: s.Notify, KPIs: s.Cases, Events: s.Events, EventSearches: s.EventSearches, Rules: s.Rules, Assurance: s.Assurance, CyberAlerts: s.Alerts, SBOMs: s.SBOMs, Intel: s.Intel}
 	if s.IngestHealth != nil {
 		wo.Ingest = s.IngestHealth
 	}

@@ -796,6 +796,32 @@ func (d describer) predicate() (string, bool) {
 			to = "the people of " + d.org(r.Recipient, "")
 		}
 		return "named " + to + " a recipient of the " + or(r.TLP, "TLP:RED") + " intelligence object " + e.ObjectID, true
+	case "intel.feed.add":
+		var f struct {
+			Name, Kind, URL, Auth string
+			Remote                string `json:"remote_collection"`
+			Title                 string `json:"collection_title"`
+			Interval              int    `json:"interval_seconds"`
+		}
+		doc(e.After, &f)
+		what := "the TAXII collection " + f.Remote + " at " + quoted(f.URL)
+		if f.Kind == "misp" {
+			what = "the MISP feed at " + quoted(f.URL)
+		}
+		return fmt.Sprintf("subscribed the intelligence collection %s to %s as the feed %s (%s), pulled every %s",
+			quoted(f.Title), what, quoted(f.Name), e.ObjectID, phrase.Count(f.Interval/60, "minute", "minutes")), true
+	case "intel.allowlist.add":
+		var a struct {
+			Values, Added         int
+			First, Reason, Source string
+		}
+		doc(e.After, &a)
+		what := quoted(a.First)
+		if a.Values > 1 {
+			what = phrase.Count(a.Values, "value", "values") + " (" + quoted(a.First) + " first)"
+		}
+		return fmt.Sprintf("allowlisted %s so that no indicator matches them, %s new, from %s: %s",
+			what, phrase.Int(a.Added), or(a.Source, "analyst"), quoted(a.Reason)), true
 	case "intel.import":
 		var a struct {
 			Collection                string

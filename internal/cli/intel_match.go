@@ -20,7 +20,9 @@ print what it holds: the indicators loaded, their values of each kind (ip, domai
 sha1, sha256, email, user-agent, ja3), and the indicators left out, counted by why: revoked,
 past valid_until, before valid_from, pattern_type is not stix, pattern does not parse, pattern
 is not indexable (AND, FOLLOWEDBY, qualifiers, LIKE, MATCHES, other properties; docs/intel.md),
-or marking above the matcher's ceiling (AMBER).
+marking above the matcher's ceiling (AMBER), score decayed below the threshold, every value
+allowlisted ('vigil intel allowlist'), or the same values as another indicator (merged into it,
+its source named beside the other's).
 
 --format table (the default) prints one line a kind and a reason; --format json prints the
 statistics (indicators, values, skipped, built, build_time in nanoseconds).`,
@@ -33,7 +35,12 @@ statistics (indicators, values, skipped, built, build_time in nanoseconds).`,
 				if err != nil {
 					return err
 				}
-				_, st := match.Build(inds, match.Options{Now: a.Now})
+				o, err := match.Lifecycle(cmd.Context(), a.Intel)
+				if err != nil {
+					return err
+				}
+				o.Now = a.Now
+				_, st := match.Build(inds, o)
 				return e.result(out, st, func() error {
 					tab := newTable(e.stdout)
 					tab.header("WHAT", "COUNT")

@@ -155,6 +155,10 @@ type Config struct {
 	// heap grows by this percentage of what is live before the collector
 	// runs again. GOGC in the environment wins when set.
 	GCPercent int
+	// IntelFeedsPrivate lets intelligence feeds fetch from loopback,
+	// private and link-local addresses (internal/intel/pull); off, a
+	// feed URL cannot reach into the server's own network.
+	IntelFeedsPrivate bool
 	// Attack is MITRE's ATT&CK STIX bundle (enterprise-attack.json, 2.0
 	// or 2.1, gzipped or not) for the Coverage page; empty: no page.
 	Attack string
@@ -246,6 +250,7 @@ func (c *Config) settings() []setting {
 		{flag: "rules", env: "VIGIL_RULES", help: "Sigma rule files and directories to run on every event as it arrives, alerts going to the inbox (comma-separated; read again on SIGHUP; empty: no live detection; docs/sigma.md)", str: &c.Rules},
 		{flag: "rule-pipeline", env: "VIGIL_RULE_PIPELINE", help: "Sigma processing pipelines applied to --rules before they run, for events whose fields are not named as Sigma's: built-in names (vigil, ecs) or pySigma/sigmac pipeline YAML files, comma-separated, chained by priority (read again on SIGHUP; empty: ingest's mapping alone; docs/sigma.md)", str: &c.RulePipeline},
 		{flag: "gc-percent", env: "VIGIL_GC_PERCENT", help: "serve's garbage collection target, Go's GOGC: the heap may grow by this percentage of the live heap between collections (more: less CPU, more memory; GOGC in the environment wins)", integer: &c.GCPercent},
+		{flag: "intel-feeds-private", env: "VIGIL_INTEL_FEEDS_PRIVATE", help: "let intelligence feeds (TAXII, MISP by URL) fetch from loopback, private and link-local addresses; off, a feed cannot reach the server's own network (docs/intel.md)", boolean: &c.IntelFeedsPrivate},
 		{flag: "ioc-retro-days", env: "VIGIL_IOC_RETRO_DAYS", help: "days of stored events a newly added indicator is retro-matched against, raising ioc-retro alerts for past sightings (0: off; docs/intel.md)", integer: &c.IOCRetroDays},
 		{flag: "rule-placeholders", env: "VIGIL_RULE_PLACEHOLDERS", help: "YAML file of values for Sigma rules' %placeholders% (name: [value, …])", str: &c.RulePlaceholders},
 		{flag: "vuln-osv", env: "VIGIL_VULN_OSV", help: "directory of OSV advisories (JSON records, osv.dev all.zip) that stored SBOMs and inventories are matched against; an SBOM stored is matched at once (empty: only by vigil vuln match; docs/vuln.md)", str: &c.VulnOSV},

@@ -2,10 +2,13 @@
 // every version of every object, importing STIX bundles, MISP events and
 // feeds and CSV or text feeds into it, and sharing its collections by
 // hierarchy, TLP and PAP (share.go: every export path reads through
-// ReadCollection). The object model, the patterning language, TAXII, MISP
-// and the plain feeds are the subpackages stix, pattern, taxii, misp and
-// feeds; the indicator lifecycle and IOC matching are to come
-// (docs/intel.md says what exists and what is left).
+// ReadCollection). It also keeps the feeds Vigil subscribes to
+// (subscriptions.go), the indicator lifecycle — decay, sightings, the
+// allowlist (lifecycle.go) — and what the intelligence pages read
+// (view.go). The object model, the patterning language, TAXII, MISP, the
+// plain feeds, IOC matching and pulling feeds are the subpackages stix,
+// pattern, taxii, misp, feeds, match and pull (docs/intel.md says what
+// exists and what is left).
 package intel
 
 import (
@@ -114,7 +117,7 @@ type Report struct {
 // transaction: all of them or, on a database error, none. It is audited
 // as one intel.import entry.
 func (s *Store) Import(ctx context.Context, sc scope.Scope, source string, objs []*stix.Object) (Report, error) {
-	return s.importTx(ctx, sc, source, "", objs)
+	return s.importTx(ctx, sc, source, "", objs, nil)
 }
 
 // ImportInto is Import that also adds every version given to a collection
@@ -128,10 +131,13 @@ func (s *Store) ImportInto(ctx context.Context, sc scope.Scope, collection, sour
 	if !c.CanWrite {
 		return Report{Source: source}, ErrCollectionNotFound
 	}
-	return s.importTx(ctx, sc, source, c.ID, objs)
+	return s.importTx(ctx, sc, source, c.ID, objs, nil)
 }
 
-func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection string, objs []*stix.Object) (Report, error) {
+// importTx stores objs in one transaction; after, when not nil, runs in
+// the same transaction once they are stored (a feed's cursor moves with
+// the objects it covers).
+func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection string, objs []*stix.Object, after func(*store.Tx, Report) error) (Report, error) {
 	rep := Report{Source: source, Objects: len(objs)}
 	added := versionKey(s.now())
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -169,6 +175,11 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 				rep.Unchanged++
 			case Refused:
 				rep.Refused = append(rep.Refused, fmt.Sprintf("object %d (%s): %s", i, o.ID, why))
+			}
+		}
+		if after != nil {
+			if err := after(tx, rep); err != nil {
+				return err
 			}
 		}
 		if s.audit == nil {

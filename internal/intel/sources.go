@@ -168,7 +168,7 @@ func (s *Store) ImportFilesWith(ctx context.Context, sc scope.Scope, collection 
 	}
 	reps := make([]Report, 0, len(paths))
 	for _, src := range srcs {
-		r, err := s.importTx(ctx, sc, src.name, collection, src.objs)
+		r, err := s.importTx(ctx, sc, src.name, collection, src.objs, nil)
 		if err != nil {
 			return reps, err
 		}

@@ -45,6 +45,9 @@ func (w *Web) areas() []area {
 	if w.o.Ingest != nil {
 		out = append(out, area{Key: "ingest", Label: "Ingest", Href: "/ingest", handler: w.ingestPage, shown: readsOrgs})
 	}
+	if w.o.Intel != nil {
+		out = append(out, area{Key: "intel", Label: "Intelligence", Href: "/intel", handler: w.intelSearch, shown: readsOrgs})
+	}
 	if w.o.Assurance != nil {
 		out = append(out, area{Key: "assurance", Label: "Assurance", Href: "/assurance", handler: w.assuranceSets})
 	}

@@ -83,6 +83,9 @@ func (w *Web) funcs() template.FuncMap {
 	for k, f := range ingestFuncs() {
 		m[k] = f
 	}
+	for k, f := range intelFuncs() {
+		m[k] = f
+	}
 	return m
 }
 

@@ -40,6 +40,7 @@ import (
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/intel"
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/rules"
@@ -119,6 +120,9 @@ type Options struct {
 	// SBOMs, when set, adds the pages of stored SBOMs, inventories and
 	// their findings (issue 18).
 	SBOMs *vuln.SBOMs
+	// Intel, when set, adds the intelligence pages (intel.go): search,
+	// object pages with their relationships, and the feeds' status.
+	Intel *intel.Store
 }
 
 // Web holds the parsed templates and the static assets.
@@ -224,7 +228,7 @@ func (w *Web) parse() error {
 	if err != nil {
 		return fmt.Errorf("web: parse layout: %w", err)
 	}
-	for _, name := range slices.Concat(pageNames, casePageNames, incidentPageNames, cyberAlertPageNames, vulnPageNames, assurancePageNames, schemePageNames, assuranceViewPageNames) {
+	for _, name := range slices.Concat(pageNames, casePageNames, incidentPageNames, cyberAlertPageNames, vulnPageNames, assurancePageNames, schemePageNames, assuranceViewPageNames, intelPageNames) {
 		t, err := base.Clone()
 		if err != nil {
 			return err
@@ -320,6 +324,9 @@ func (w *Web) Register(rt *httpd.Router) {
 	}
 	if w.o.SBOMs != nil {
 		w.registerVuln(h)
+	}
+	if w.o.Intel != nil {
+		w.registerIntel(h)
 	}
 	if w.o.Events != nil {
 		h("GET", "/events/{id}", authd, "One event: raw text beside its parsed fields", w.eventPage)

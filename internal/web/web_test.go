@@ -33,6 +33,8 @@ import (
 	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/ingest"
+	"github.com/vigil-health/vigil/internal/intel"
+	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/notify"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/rules"
@@ -99,6 +101,8 @@ type env struct {
 	// alerts is set with envOptions.cyberAlerts.
 	alerts *vuln.Alerts
 	sboms  *vuln.SBOMs
+	// intel is set with envOptions.intel.
+	intel *intel.Store
 }
 
 type syncBuffer struct {
@@ -145,6 +149,8 @@ type envOptions struct {
 	// cyberAlerts adds the national cyber alerts (with supply;
 	// cyberalerts_test.go).
 	cyberAlerts bool
+	// intel adds the intelligence pages (intel.go).
+	intel bool
 }
 
 func newEnv(t *testing.T, eo envOptions) *env {
@@ -168,6 +174,9 @@ func newEnv(t *testing.T, eo envOptions) *env {
 	}
 	if eo.cyberAlerts {
 		sets = append(sets, vuln.Migrations())
+	}
+	if eo.intel {
+		sets = append(sets, intel.Migrations())
 	}
 	db := storetest.SQLite(t, sets...)
 	logs := &syncBuffer{}
@@ -236,6 +245,12 @@ func newEnv(t *testing.T, eo envOptions) *env {
 			t.Fatal(err)
 		}
 		o.SBOMs = e.sboms
+	}
+	if eo.intel {
+		if e.intel, err = intel.New(intel.Options{DB: db, Audit: al, OrgPath: orgs.PathOf}); err != nil {
+			t.Fatal(err)
+		}
+		o.Intel = e.intel
 	}
 	if eo.cases {
 		e.cases = newCasesService(t, e, log)
@@ -1140,8 +1155,19 @@ func TestErrorPages(t *testing.T) {
 // partials.html defines reached from a rendered page. checkNoInline runs
 // on all of them.
 func TestEveryPageRenders(t *testing.T) {
-	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true, ingest: true, coverage: []*sigma.Rule{}, rules: true, cyberAlerts: true})
+	e := newSupplyEnvWith(t, envOptions{demo: true, cases: true, events: true, ingest: true, coverage: []*sigma.Rule{}, rules: true, cyberAlerts: true, intel: true})
 	pagesWithCases := casePagePaths(t, e)
+	isc := scope.System("test")
+	isc.UserID = e.users["admin@vigil.test"]
+	icoll, err := e.intel.CreateCollection(context.Background(), isc, intel.CollectionOptions{Title: "Every page"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iobj, _ := stix.NewSCO("domain-name", map[string]any{"value": "every-page.example"})
+	if _, err := e.intel.ImportInto(context.Background(), isc, icoll.ID, "page.json", []*stix.Object{iobj}); err != nil {
+		t.Fatal(err)
+	}
+	pagesWithCases["/intel"], pagesWithCases["/intel?q=every"], pagesWithCases["/intel/objects/"+iobj.ID], pagesWithCases["/intel/feeds"] = "intel", "intel", "intel_object", "intel_feeds"
 	if _, err := e.rules.Import(context.Background(), scope.System("test"), "tests", "", []rules.File{{Name: "r.yml", Data: []byte(pageRule)}}); err != nil {
 		t.Fatal(err)
 	}

@@ -17,9 +17,11 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/intel"
 	"github.com/vigil-health/vigil/internal/intel/pattern"
 	"github.com/vigil-health/vigil/internal/intel/stix"
 )
@@ -36,7 +38,10 @@ type Indicator struct {
 	// Confidence is 0–100, -1 when the indicator gives none.
 	Confidence            int
 	ValidFrom, ValidUntil time.Time
-	Revoked               bool
+	// Modified is the version's modified; LastSeen its last sighting
+	// (zero for none). Both keep its score from decaying (intel.Decay).
+	Modified, LastSeen time.Time
+	Revoked            bool
 }
 
 // FromObject reads an indicator out of a STIX object.
@@ -44,7 +49,7 @@ func FromObject(o *stix.Object, source string) (Indicator, error) {
 	if o.Type != "indicator" {
 		return Indicator{}, fmt.Errorf("%s is a %s, not an indicator", o.ID, o.Type)
 	}
-	in := Indicator{ID: o.ID, Source: source, CreatedBy: o.CreatedByRef, Revoked: o.Revoked, Confidence: -1}
+	in := Indicator{ID: o.ID, Source: source, CreatedBy: o.CreatedByRef, Revoked: o.Revoked, Confidence: -1, Modified: o.Modified}
 	in.TLP, _ = stix.TLPOfObject(o)
 	if _, err := o.Get("pattern", &in.Pattern); err != nil {
 		return in, err
@@ -90,6 +95,14 @@ type Options struct {
 	// KeepValues keeps the values loaded (Index.Values), for
 	// retro-matching a few new indicators; a live index does without.
 	KeepValues bool
+	// Decay, when not nil, leaves out an indicator whose score has
+	// decayed below its threshold (intel.Decay: by age since it was last
+	// asserted or seen, at the rate of the kinds of value it lists).
+	Decay *intel.Decay
+	// Allow holds values that never match (intel.NormaliseValue form):
+	// an indicator's allowlisted values are not loaded, and one listing
+	// nothing else is left out.
+	Allow map[string]bool
 }
 
 // Why an indicator is not loaded.
@@ -101,6 +114,11 @@ const (
 	SkipInvalid     = "pattern does not parse"
 	SkipUnsupported = "pattern is not indexable"
 	SkipTLP         = "marking above the matcher's ceiling"
+	SkipDecayed     = "score decayed below the threshold"
+	SkipAllowlisted = "every value allowlisted"
+	// SkipMerged is an indicator listing the same values as one loaded
+	// before it: one indicator is loaded, naming both sources.
+	SkipMerged = "same values as another indicator (merged, sources kept)"
 )
 
 // Stats say what a Build loaded and left out.
@@ -149,6 +167,8 @@ type Index struct {
 	seed             maphash.Seed
 	ip4Bloom, dBloom bloom
 	values           []Value
+	// allow is Options.Allow, for Allowlisted.
+	allow map[string]bool
 
 	stats Stats
 }
@@ -194,6 +214,59 @@ func (b *builder) add(p uint32, ok bool, i uint32) uint32 {
 	return p
 }
 
+// merge folds indicator in into loaded indicator j of the same values:
+// its source joins j's, and j keeps the higher confidence, the lower TLP
+// (the values are known at it) and the later valid_until.
+func (b *builder) merge(j uint32, in Indicator) {
+	m := &b.ix.inds[j]
+	if src := b.ix.strs[m.source]; in.Source != "" && !slices.Contains(strings.Split(src, ", "), in.Source) {
+		m.source = b.intern(src + ", " + in.Source)
+	}
+	if in.Confidence >= 0 && in.Confidence <= 100 && int8(in.Confidence) > m.confidence {
+		m.confidence = int8(in.Confidence)
+	}
+	if in.TLP < m.tlp {
+		m.tlp = in.TLP
+	}
+	if m.validUntil != 0 {
+		if in.ValidUntil.IsZero() {
+			m.validUntil = 0
+		} else if u := uint32(min(max(in.ValidUntil.Unix(), 1), 1<<32-1)); u > m.validUntil {
+			m.validUntil = u
+		}
+	}
+}
+
+// Allowlisted reports whether what a hit matched in the event is on the
+// allowlist: an allowlisted address inside a listed block, or an
+// allowlisted host under a listed domain, raises nothing. (The values
+// the indicators list were checked when the index was built.) It is for
+// the few events that hit, not for Match's path.
+func (ix *Index) Allowlisted(h Hit) bool {
+	return len(ix.allow) > 0 && ix.allow[intel.NormaliseValue(h.Value)]
+}
+
+// allowKey is a value as the allowlist keeps it (intel.NormaliseValue).
+func allowKey(v Value) string {
+	if v.Kind == KindIP {
+		if v.Prefix.IsSingleIP() {
+			return v.Prefix.Addr().Unmap().String()
+		}
+		return v.Prefix.String()
+	}
+	return intel.NormaliseValue(v.Text)
+}
+
+// valuesKey identifies an indicator by the set of values it lists.
+func valuesKey(vals []Value) string {
+	ks := make([]string, len(vals))
+	for i, v := range vals {
+		ks[i] = v.Kind.String() + ":" + allowKey(v)
+	}
+	slices.Sort(ks)
+	return strings.Join(slices.Compact(ks), "\x00")
+}
+
 func addTo[K comparable](b *builder, m map[K]uint32, k K, i uint32) {
 	p, ok := m[k]
 	m[k] = b.add(p, ok, i)
@@ -220,6 +293,11 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 	b := &builder{ix: ix, strs: map[string]uint32{"": 0}}
 	st := Stats{Values: map[string]int{}, Skipped: map[string]int{}}
 	cidrs := map[netip.Prefix]uint32{}
+	// same maps the values of each indicator loaded to it, by a 128-bit
+	// hash of their sorted keys: 16 bytes an entry rather than the keys
+	// themselves, as a million indicators pass through here.
+	same := map[[2]uint64]uint32{}
+	seeds := [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 	for _, in := range inds {
 		why := ""
 		var vals []Value
@@ -247,11 +325,39 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 				why = SkipUnsupported
 			}
 		}
+		if why == "" && len(o.Allow) > 0 {
+			kept := vals[:0:0]
+			for _, v := range vals {
+				if !o.Allow[allowKey(v)] {
+					kept = append(kept, v)
+				}
+			}
+			if vals = kept; len(vals) == 0 {
+				why = SkipAllowlisted
+			}
+		}
+		if why == "" && o.Decay != nil {
+			kinds := make([]string, len(vals))
+			for k, v := range vals {
+				kinds[k] = v.Kind.String()
+			}
+			if o.Decay.Score(in.Confidence, kinds, intel.Fresh(in.ValidFrom, in.Modified, in.LastSeen), now) < o.Decay.Threshold {
+				why = SkipDecayed
+			}
+		}
 		if why != "" {
 			st.Skipped[why]++
 			continue
 		}
+		vk := valuesKey(vals)
+		key := [2]uint64{maphash.String(seeds[0], vk), maphash.String(seeds[1], vk)}
+		if j, ok := same[key]; ok {
+			b.merge(j, in)
+			st.Skipped[SkipMerged]++
+			continue
+		}
 		i := uint32(len(ix.inds))
+		same[key] = i
 		m := meta{uuid: u, source: b.intern(in.Source), createdBy: b.intern(in.CreatedBy), tlp: in.TLP, confidence: -1}
 		if in.Confidence >= 0 && in.Confidence <= 100 {
 			m.confidence = int8(in.Confidence)
@@ -298,6 +404,7 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 			}
 		}
 	}
+	ix.allow = o.Allow
 	ix.cidr = buildBlocks(cidrs)
 	ix.seed = maphash.MakeSeed()
 	ix.ip4Bloom, ix.dBloom = newBloom(len(ix.ip4)), newBloom(len(ix.domain))

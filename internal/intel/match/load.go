@@ -2,9 +2,12 @@ package match
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/intel"
+	"github.com/vigil-health/vigil/internal/intel/pattern"
+	"github.com/vigil-health/vigil/internal/intel/stix"
 )
 
 // Load reads the latest version of the store's indicators added after
@@ -14,11 +17,16 @@ import (
 func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, time.Time, error) {
 	var out []Indicator
 	var newest time.Time
-	err := st.EachIndicator(ctx, since, func(si intel.StoredIndicator) error {
+	seen, err := st.LastSeen(ctx)
+	if err != nil {
+		return nil, newest, err
+	}
+	err = st.EachIndicator(ctx, since, func(si intel.StoredIndicator) error {
 		in, err := FromObject(si.Object, si.Source)
 		if err != nil {
 			return nil // a property of the wrong type: not an indicator the index can hold
 		}
+		in.LastSeen = seen[in.ID]
 		out = append(out, in)
 		if si.Added.After(newest) {
 			newest = si.Added
@@ -26,4 +34,64 @@ func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, t
 		return nil
 	})
 	return out, newest, err
+}
+
+// Lifecycle is what Build needs of the indicator lifecycle: the decay
+// model and the allowlist (intel/lifecycle.go).
+func Lifecycle(ctx context.Context, st *intel.Store) (Options, error) {
+	d := intel.DefaultDecay()
+	al, err := st.Allowlist(ctx)
+	if err != nil {
+		return Options{}, err
+	}
+	allow := make(map[string]bool, len(al))
+	for _, e := range al {
+		allow[e.Value] = true
+	}
+	return Options{Decay: &d, Allow: allow}, nil
+}
+
+// Status says whether the matcher loads one indicator and why not, with
+// its score under the decay model: for the indicator's page.
+type Status struct {
+	Loaded bool
+	// Why is the reason it is left out ("" when loaded).
+	Why string
+	// Score is its score now; Threshold the score under which it stops
+	// matching. Both are -1 when its pattern cannot be read.
+	Score, Threshold float64
+	// Kinds are the kinds of value it lists, which set its half-life.
+	Kinds []string
+}
+
+// StatusOf decides one indicator as Build would (alone: merging with
+// others of the same values is not shown), with lastSeen its last
+// sighting as far as the caller may know.
+func StatusOf(ctx context.Context, st *intel.Store, o *stix.Object, lastSeen, now time.Time) (Status, error) {
+	in, err := FromObject(o, "")
+	if err != nil {
+		return Status{Why: SkipInvalid, Score: -1, Threshold: -1}, nil
+	}
+	in.LastSeen = lastSeen
+	opts, err := Lifecycle(ctx, st)
+	if err != nil {
+		return Status{}, err
+	}
+	opts.Now = func() time.Time { return now }
+	_, stats := Build([]Indicator{in}, opts)
+	s := Status{Loaded: stats.Indicators == 1, Score: -1, Threshold: opts.Decay.Threshold}
+	for why := range stats.Skipped {
+		s.Why = why
+	}
+	if p, err := pattern.Parse(in.Pattern); err == nil {
+		if vals, err := Values(p); err == nil {
+			for _, v := range vals {
+				if k := v.Kind.String(); !slices.Contains(s.Kinds, k) {
+					s.Kinds = append(s.Kinds, k)
+				}
+			}
+			s.Score = opts.Decay.Score(in.Confidence, s.Kinds, intel.Fresh(in.ValidFrom, in.Modified, in.LastSeen), now)
+		}
+	}
+	return s, nil
 }

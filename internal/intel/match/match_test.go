@@ -24,7 +24,9 @@ func hitsOf(ix *Index, fields map[string]any) []string {
 	ev := &events.Event{ID: "e1", Org: "RJ1", Fields: fields}
 	var out []string
 	for _, h := range ix.Match(ev, now, nil) {
-		s := fmt.Sprintf("%d:%s:%s:%s", h.Indicator, h.Kind, h.Field, h.Value)
+		var n int // the indicator's number, from its id
+		_, _ = fmt.Sscanf(ix.Info(h.Indicator).ID, "indicator--%08x", &n)
+		s := fmt.Sprintf("%d:%s:%s:%s", n, h.Kind, h.Field, h.Value)
 		if h.Listed != "" {
 			s += ":" + h.Listed
 		}
@@ -47,12 +49,12 @@ func TestMatch(t *testing.T) {
 		ind(8, "[network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = 'EvilBot/1.0']"),
 		ind(9, "[network-traffic:extensions.'x-tls'.ja3 = 'e7d705a3286e19ea42f587b344ee6865']"),
 		ind(10, "[ipv6-addr:value ISSUBSET '2001:db8:bad::/48']"),
-		ind(11, "[domain-name:value = 'evil.example']"), // a second source for the same domain
+		ind(11, "[domain-name:value = 'evil.example']"), // a second source for the same domain: merged into 3
 		ind(12, "[ipv4-addr:value IN ('192.0.2.1', '192.0.2.2')] OR [domain-name:value = 'lure.example']"),
 		ind(13, "[ipv6-addr:value ISSUBSET '::ffff:100.64.0.0/106']"),
 	}
 	ix, st := Build(inds, Options{Now: func() time.Time { return now }})
-	if st.Indicators != len(inds) || len(st.Skipped) != 0 {
+	if st.Indicators != len(inds)-1 || len(st.Skipped) != 1 || st.Skipped[SkipMerged] != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 	cases := []struct {
@@ -66,12 +68,12 @@ func TestMatch(t *testing.T) {
 		{"outer block only", map[string]any{"dst": "203.9.9.9"}, []string{"2:ip:dst:203.9.9.9:203.0.0.0/8"}},
 		{"no block", map[string]any{"dst": "204.0.0.1", "src": "202.255.255.255"}, nil},
 		{"ipv6 block", map[string]any{"destination.ip": "2001:db8:bad:1::5"}, []string{"10:ip:destination.ip:2001:db8:bad:1::5:2001:db8:bad::/48"}},
-		{"domain, two sources", map[string]any{"QueryName": "Evil.Example."}, []string{"11:domain:QueryName:Evil.Example.", "3:domain:QueryName:Evil.Example."}},
-		{"subdomain", map[string]any{"dns.rrname": "a.b.evil.example"}, []string{"11:domain:dns.rrname:a.b.evil.example:evil.example", "3:domain:dns.rrname:a.b.evil.example:evil.example"}},
+		{"domain, two sources merged", map[string]any{"QueryName": "Evil.Example."}, []string{"3:domain:QueryName:Evil.Example."}},
+		{"subdomain", map[string]any{"dns.rrname": "a.b.evil.example"}, []string{"3:domain:dns.rrname:a.b.evil.example:evil.example"}},
 		{"look-alike is not a subdomain", map[string]any{"query": "notevil.example"}, nil},
 		{"url without scheme", map[string]any{"url": "bad.example/dl/payload.exe"}, []string{"4:url:url:bad.example/dl/payload.exe"}},
 		{"url path joined to host", map[string]any{"host": "BAD.example", "uri": "/dl/payload.exe"}, []string{"4:url:uri:bad.example/dl/payload.exe"}},
-		{"url's host is a domain", map[string]any{"url.full": "https://x.evil.example:8443/a"}, []string{"11:domain:url.full:x.evil.example:evil.example", "3:domain:url.full:x.evil.example:evil.example"}},
+		{"url's host is a domain", map[string]any{"url.full": "https://x.evil.example:8443/a"}, []string{"3:domain:url.full:x.evil.example:evil.example"}},
 		{"sysmon hashes", map[string]any{"Hashes": "SHA1=DA39A3EE5E6B4B0D3255BFEF95601890AFD80709,MD5=D41D8CD98F00B204E9800998ECF8427E,SHA256=E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855,IMPHASH=00000000000000000000000000000000"},
 			[]string{"5:sha256:Hashes:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", "6:md5:Hashes:D41D8CD98F00B204E9800998ECF8427E", "6:sha1:Hashes:DA39A3EE5E6B4B0D3255BFEF95601890AFD80709"}},
 		{"email in a list", map[string]any{"to": []any{"x@nhs.net", "Lure <Phish@Lure.example>"}}, []string{"12:domain:to:Lure.example", "7:email:to:Phish@Lure.example"}},
@@ -116,7 +118,10 @@ func TestBuildSkips(t *testing.T) {
 			i.Pattern = "[ipv4-addr:value = '10.0.0.1'] FOLLOWEDBY [ipv4-addr:value = '10.0.0.2']"
 		}),
 		mk(8, func(i *Indicator) { i.Pattern = "[process:name = 'evil.exe']" }),
-		mk(9, func(i *Indicator) { i.ValidUntil = now.Add(time.Minute) }),
+		mk(9, func(i *Indicator) {
+			i.ValidUntil = now.Add(time.Minute)
+			i.Pattern = "[ipv4-addr:value = '10.0.0.1' OR ipv4-addr:value = '10.0.0.9']" // other values: not merged with 0
+		}),
 	}
 	ix, st := Build(inds, Options{Now: func() time.Time { return now }})
 	want := map[string]int{SkipRevoked: 1, SkipExpired: 1, SkipNotYetValid: 1, SkipPatternType: 1, SkipTLP: 1, SkipInvalid: 1, SkipUnsupported: 2}

@@ -72,33 +72,50 @@ func IsFeed(dir string) bool {
 // a readable manifest.json or hashes.csv is an error: nothing in it can
 // be checked.
 func ReadFeed(dir string) (*Feed, error) {
-	mpath := filepath.Join(dir, "manifest.json")
-	mb, err := readFile(mpath)
-	if err != nil {
-		return nil, err
+	f, _, err := ReadFeedWith(dir, func(name string) ([]byte, error) { return readFile(filepath.Join(dir, name)) }, nil)
+	return f, err
+}
+
+// ReadFeedWith is ReadFeed over any transport: get returns a feed file
+// by name (manifest.json, hashes.csv, <uuid>.json), from a directory or
+// a URL; where names the feed in messages. want, when not nil, picks the
+// events of the manifest to read (a pull reads only those it has not
+// imported at their timestamp). It returns the manifest too.
+func ReadFeedWith(where string, get func(name string) ([]byte, error), want func(uuid string, e ManifestEntry) bool) (*Feed, map[string]ManifestEntry, error) {
+	join := func(name string) string { return strings.TrimSuffix(where, "/") + "/" + name }
+	if !strings.Contains(where, "://") {
+		join = func(name string) string { return filepath.Join(where, name) }
 	}
-	manifest, err := ParseManifest(mpath, mb)
+	mb, err := get("manifest.json")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	hpath := filepath.Join(dir, "hashes.csv")
-	hb, err := readFile(hpath)
+	manifest, err := ParseManifest(join("manifest.json"), mb)
 	if err != nil {
-		return nil, fmt.Errorf("%w (a MISP feed's integrity hashes)", err)
-	}
-	hashes, err := ParseHashes(hpath, hb)
-	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	uuids := make([]string, 0, len(manifest))
-	for u := range manifest {
-		uuids = append(uuids, u)
+	for u, e := range manifest {
+		if want == nil || want(u, e) {
+			uuids = append(uuids, u)
+		}
+	}
+	f := &Feed{}
+	if len(uuids) == 0 {
+		return f, manifest, nil
+	}
+	hb, err := get("hashes.csv")
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (a MISP feed's integrity hashes)", err)
+	}
+	hashes, err := ParseHashes(join("hashes.csv"), hb)
+	if err != nil {
+		return nil, nil, err
 	}
 	sort.Strings(uuids)
-	f := &Feed{}
 	for _, u := range uuids {
-		path := filepath.Join(dir, u+".json")
-		b, err := readFile(path)
+		path := join(u + ".json")
+		b, err := get(u + ".json")
 		if err != nil {
 			f.Problems = append(f.Problems, fmt.Sprintf("event %s: %v", u, err))
 			continue
@@ -118,7 +135,7 @@ func ReadFeed(dir string) (*Feed, error) {
 		}
 		f.Events = append(f.Events, FeedEvent{File: path, Event: evs[0]})
 	}
-	return f, nil
+	return f, manifest, nil
 }
 
 // ParseManifest reads manifest.json: event uuid → its summary.

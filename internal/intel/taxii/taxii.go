@@ -1,7 +1,8 @@
 // Package taxii is the protocol layer of Vigil's TAXII 2.1 server
 // (OASIS TAXII 2.1, sections 4–5): discovery, API roots, collections and
 // the objects of a collection a page at a time, with TAXII's media types,
-// error resources and X-TAXII-Date-Added headers.
+// error resources and X-TAXII-Date-Added headers. Client (client.go) is
+// the other side: what Vigil's feeds (package intel/pull) pull with.
 //
 // `vigil serve` mounts it at /taxii2/ (internal/app/taxii.go), which
 // authenticates each request (HTTP Basic or an API token) and hands the
