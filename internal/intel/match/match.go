@@ -507,7 +507,6 @@ func (ix *Index) valid(s *scratch, i uint32) bool {
 	return m.orgs == 0 || slices.Contains(ix.orgSets[m.orgs-1], s.org)
 }
 
-
 // emit adds a hit for each valid indicator of posting p, once per
 // indicator and value.
 func (ix *Index) emit(s *scratch, p uint32, k Kind, name, v, listed string) {
