@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-health/vigil/internal/ingest"
 	"github.com/vigil-health/vigil/internal/intel"
 	"github.com/vigil-health/vigil/internal/intel/match"
+	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
@@ -23,7 +24,11 @@ import (
 // of the store's active indicators (intel/match) and matches the events
 // of the EVENTS stream through a durable consumer of its own,
 // "ioc-match", shared by the servers as "sigma-detect" is; each hit is
-// an alert on the ALERTS stream in the event's organisation.
+// an alert on the ALERTS stream in the event's organisation. A TLP:RED
+// or TLP:AMBER+STRICT indicator is matched only for the organisations
+// among its recipients (intel.Store.Share), so its alerts reach only
+// inboxes whose people may read it; sharing one with an organisation
+// through this process reloads the index at once.
 //
 // The index is built again, beside the one in use and swapped in, when
 // the store changes: at once for an import through this process
@@ -178,7 +183,7 @@ func (s *Server) iocBuild(ctx context.Context, io *IOC) error {
 	if err != nil {
 		return err
 	}
-	ix, st := match.Build(inds, match.Options{Now: s.Now})
+	ix, st := match.Build(inds, match.Options{Now: s.Now, MaxTLP: stix.TLPRed})
 	if ix.Len() > 0 {
 		// Before the swap, so no event published after it goes unmatched.
 		if err := io.consume(); err != nil {
@@ -214,7 +219,7 @@ func (s *Server) iocRetro(ctx context.Context, io *IOC, log interface {
 		return
 	}
 	now := s.Now()
-	ix, _ := match.Build(inds, match.Options{Now: s.Now, KeepValues: true})
+	ix, _ := match.Build(inds, match.Options{Now: s.Now, KeepValues: true, MaxTLP: stix.TLPRed})
 	names := map[string][2]string{}
 	res, err := match.Retro(ctx, s.Events, scope.System("ioc-retro"), ix, ix.Values(),
 		match.RetroOptions{Since: now.Add(-time.Duration(s.Config.IOCRetroDays) * 24 * time.Hour), Until: now.Add(time.Minute), Now: now},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/app"
 	"github.com/vigil-health/vigil/internal/intel/match"
+	"github.com/vigil-health/vigil/internal/intel/stix"
 )
 
 func (e *env) intelMatcherCmd() *cobra.Command {
@@ -18,9 +19,10 @@ func (e *env) intelMatcherCmd() *cobra.Command {
 		Long: `Build the IOC matcher's index from the store's indicators, as every vigil serve does, and
 print what it holds: the indicators loaded, their values of each kind (ip, domain, url, md5,
 sha1, sha256, email, user-agent, ja3), and the indicators left out, counted by why: revoked,
-past valid_until, before valid_from, pattern_type is not stix, pattern does not parse, pattern
-is not indexable (AND, FOLLOWEDBY, qualifiers, LIKE, MATCHES, other properties; docs/intel.md),
-or marking above the matcher's ceiling (AMBER).
+past valid_until, before valid_from, pattern_type is not stix, pattern does not parse, an
+observation has no value to index on (only properties the matcher does not read, or a LIKE or
+MATCHES it cannot scan; docs/intel.md), too many LIKE/MATCHES scans, or TLP:RED or
+AMBER+STRICT with no organisation among its recipients.
 
 --format table (the default) prints one line a kind and a reason; --format json prints the
 statistics (indicators, values, skipped, built, build_time in nanoseconds).`,
@@ -33,7 +35,7 @@ statistics (indicators, values, skipped, built, build_time in nanoseconds).`,
 				if err != nil {
 					return err
 				}
-				_, st := match.Build(inds, match.Options{Now: a.Now})
+				_, st := match.Build(inds, match.Options{Now: a.Now, MaxTLP: stix.TLPRed})
 				return e.result(out, st, func() error {
 					tab := newTable(e.stdout)
 					tab.header("WHAT", "COUNT")
