@@ -138,7 +138,8 @@ func TestTLPRedEveryPath(t *testing.T) {
 		out := map[string]string{}
 		root := "/taxii2/" + taxiiRoot + "/collections/" + c.ID + "/"
 		for _, p := range []string{root + "objects/", root + "manifest/", root + "objects/" + green.ID + "/", root + "objects/" + green.ID + "/versions/",
-			root + "objects/" + red.ID + "/", root + "objects/" + red.ID + "/versions/", root + "objects/?match[type]=indicator&match[version]=all"} {
+			root + "objects/" + red.ID + "/", root + "objects/" + red.ID + "/versions/", root + "objects/?match[type]=indicator&match[version]=all",
+			root + "manifest/?match[type]=indicator&match[version]=all", root + "objects/" + red.ID + "/versions/?match[spec_version]=2.1"} {
 			_, out["TAXII "+p] = get(tok, p, taxiiJSON)
 		}
 		api := "/api/v1/intel/collections/" + c.ID
@@ -203,6 +204,24 @@ func TestTLPRedEveryPath(t *testing.T) {
 		t.Errorf("alice POSTs to a collection she may only read: %d, want 403", res.StatusCode)
 	}
 	check("bob after sharing with RJ1", f.bobTok, false)
+	// A writer who is no recipient cannot DELETE the RED object: for them
+	// it is not in the collection (404), and it stays.
+	if _, err := s.Intel.GrantCollection(ctx, nsc, c.ID, intel.GrantOptions{Org: "RJZ", Read: true, Write: true}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ = http.NewRequest("DELETE", s.url("/taxii2/"+taxiiRoot+"/collections/"+c.ID+"/objects/"+red.ID+"/"), nil)
+	req.Header.Set("Authorization", "Bearer "+f.bobTok)
+	req.Header.Set("Accept", taxiiJSON)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound || strings.Contains(string(b), "national-red-secret") {
+		t.Errorf("bob DELETEs the RED object: %d %s, want 404", res.StatusCode, b)
+	}
+	check("nadia", ntok, true) // after Bob's DELETE
 }
 
 func md5hex(s string) string {
