@@ -3,8 +3,8 @@ package app
 import (
 	"context"
 	"crypto/md5"
-	"encoding/json"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
