@@ -17,7 +17,8 @@ import (
 //
 // The window is in memory, per server, and bounded (WindowOptions):
 //   - at most MaxStates (organisation, indicator) pairs — when full, the
-//     pair seen least recently is dropped (Window.Evicted counts them);
+//     least recently seen of a random sample of 16 is dropped
+//     (Window.Evicted counts them);
 //   - at most MaxPerObs recent times per observation of a pair — older
 //     ones are forgotten, so `REPEATS n TIMES` with n above it never
 //     matches;
@@ -87,12 +88,18 @@ func (w *Window) observe(org string, ind [16]byte, c *complexInd, mask uint64, t
 	st := w.states[k]
 	if st == nil {
 		if len(w.states) >= w.o.MaxStates {
+			// The least recently seen of a sample of 16 (map order is
+			// random): a scan of every pair at each new one would cost
+			// 100,000 steps a hit once the window is full.
 			var oldest winKey
 			var at time.Time
-			first := true
+			n := 0
 			for k, s := range w.states {
-				if first || s.last.Before(at) {
-					oldest, at, first = k, s.last, false
+				if n == 0 || s.last.Before(at) {
+					oldest, at = k, s.last
+				}
+				if n++; n == 16 {
+					break
 				}
 			}
 			delete(w.states, oldest)
