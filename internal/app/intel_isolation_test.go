@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +22,19 @@ func redIndicator(t testing.TB, domain string, marking string) *stix.Object {
 	t.Helper()
 	o, err := stix.NewIndicator(stix.IndicatorOptions{Name: domain, Pattern: "[domain-name:value = '" + domain + "']",
 		Created: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Markings: []string{marking}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// refsObject is a GREEN report or grouping about refs.
+func refsObject(t testing.TB, typ, id string, refs ...string) *stix.Object {
+	t.Helper()
+	b, _ := json.Marshal(map[string]any{"type": typ, "spec_version": "2.1", "id": id, "created": "2026-12-01T00:00:00.000Z", "modified": "2026-12-01T00:00:00.000Z",
+		"name": typ + " of national indicators", "published": "2026-12-01T00:00:00Z", "context": "suspicious-activity", "object_refs": refs,
+		"object_marking_refs": []string{stix.TLP2Green}})
+	o, err := stix.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +173,12 @@ func TestTLPRedEveryPath(t *testing.T) {
 	green := redIndicator(t, "national-green.example", stix.TLP2Green)
 	red := redIndicator(t, "national-red-secret.example", stix.TLP2Red)
 	strict := redIndicator(t, "national-strict-secret.example", stix.TLP2AmberStrict)
-	if _, err := s.Intel.ImportInto(ctx, nsc, c.ID, "national", []*stix.Object{green, red, strict}); err != nil {
+	// A GREEN report about all three, and a grouping of the RED one alone:
+	// a reader who may not see the RED and AMBER+STRICT ones gets the
+	// report without their ids in object_refs, and no grouping.
+	report := refsObject(t, "report", "report--7b1e1c4a-8e0d-4c7d-9e9b-3a2c1b0a9f87", green.ID, red.ID, strict.ID)
+	grouping := refsObject(t, "grouping", "grouping--8c2f2d5b-9f1e-4d8e-8f0c-4b3d2c1b0a98", red.ID)
+	if _, err := s.Intel.ImportInto(ctx, nsc, c.ID, "national", []*stix.Object{green, red, strict, report, grouping}); err != nil {
 		t.Fatal(err)
 	}
 	get := func(tok, path, accept string) (int, string) {
@@ -200,7 +219,8 @@ func TestTLPRedEveryPath(t *testing.T) {
 		}
 		root := "/taxii2/" + taxiiRoot + "/collections/" + c.ID + "/"
 		for _, p := range []string{root + "objects/", root + "manifest/", root + "objects/" + green.ID + "/", root + "objects/" + green.ID + "/versions/",
-			root + "objects/" + red.ID + "/", root + "objects/" + red.ID + "/versions/", root + "objects/?match[type]=indicator&match[version]=all"} {
+			root + "objects/" + red.ID + "/", root + "objects/" + red.ID + "/versions/", root + "objects/?match[type]=indicator&match[version]=all",
+			root + "manifest/?match[type]=indicator&match[version]=all", root + "objects/" + red.ID + "/versions/?match[spec_version]=2.1"} {
 			_, out["TAXII "+p] = get(tok, p, taxiiJSON)
 		}
 		api := "/api/v1/intel/collections/" + c.ID
@@ -249,6 +269,13 @@ func TestTLPRedEveryPath(t *testing.T) {
 	browsers[f.bobTok] = signInBrowser(t, s, f.bob.Email, "correct horse battery")
 	check("nadia", ntok, true)
 	check("alice", f.aliceTok, false)
+	objs := paths(f.aliceTok)["TAXII /taxii2/"+taxiiRoot+"/collections/"+c.ID+"/objects/"]
+	if !strings.Contains(objs, report.ID) || !strings.Contains(objs, `"object_refs":["`+green.ID+`"]`) || strings.Contains(objs, grouping.ID) {
+		t.Errorf("alice's objects: the report should keep only the GREEN ref and the grouping be left out:\n%s", objs)
+	}
+	if objs := paths(ntok)["TAXII /taxii2/"+taxiiRoot+"/collections/"+c.ID+"/objects/"]; !strings.Contains(objs, grouping.ID) {
+		t.Errorf("nadia does not see the grouping: %s", objs)
+	}
 	check("bob", f.bobTok, false)
 	if _, err := s.Intel.Share(ctx, nsc, red.ID, "org", "RJ1"); err != nil {
 		t.Fatal(err)
@@ -268,6 +295,24 @@ func TestTLPRedEveryPath(t *testing.T) {
 		t.Errorf("alice POSTs to a collection she may only read: %d, want 403", res.StatusCode)
 	}
 	check("bob after sharing with RJ1", f.bobTok, false)
+	// A writer who is no recipient cannot DELETE the RED object: for them
+	// it is not in the collection (404), and it stays.
+	if _, err := s.Intel.GrantCollection(ctx, nsc, c.ID, intel.GrantOptions{Org: "RJZ", Read: true, Write: true}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ = http.NewRequest("DELETE", s.url("/taxii2/"+taxiiRoot+"/collections/"+c.ID+"/objects/"+red.ID+"/"), nil)
+	req.Header.Set("Authorization", "Bearer "+f.bobTok)
+	req.Header.Set("Accept", taxiiJSON)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound || strings.Contains(string(b), "national-red-secret") {
+		t.Errorf("bob DELETEs the RED object: %d %s, want 404", res.StatusCode, b)
+	}
+	check("nadia", ntok, true) // after Bob's DELETE
 }
 
 func md5hex(s string) string {

@@ -24,7 +24,11 @@ import (
 // of the store's active indicators (intel/match) and matches the events
 // of the EVENTS stream through a durable consumer of its own,
 // "ioc-match", shared by the servers as "sigma-detect" is; each hit is
-// an alert on the ALERTS stream in the event's organisation.
+// an alert on the ALERTS stream in the event's organisation. A TLP:RED
+// or TLP:AMBER+STRICT indicator is matched only for the organisations
+// among its recipients (intel.Store.Share), so its alerts reach only
+// inboxes whose people may read it; sharing one with an organisation
+// through this process reloads the index at once.
 //
 // The index is built again, beside the one in use and swapped in, when
 // the store changes: at once for an import through this process

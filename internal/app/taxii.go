@@ -1,7 +1,11 @@
 package app
 
 import (
+	"math"
 	"net/http"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/auth"
 	"github.com/vigil-health/vigil/internal/httpd"
@@ -28,8 +32,21 @@ func (s *Server) registerTAXII() error {
 	if err != nil {
 		return err
 	}
-	s.Router.IdentifyWith("taxii", auth.MachineIdentifier{Auth: s.Auth, Via: "taxii"})
+	// A Basic sign-in the throttle refused is a 429 with Retry-After
+	// (TAXII 2.1 section 3.6.2), not a 401: the identifier notes the wait
+	// against the request, and the unauthenticated answer to that same
+	// request (the router calls it at once, with the same *http.Request)
+	// takes it back.
+	var throttled sync.Map // *http.Request → time.Duration
+	s.Router.IdentifyWith("taxii", auth.MachineIdentifier{Auth: s.Auth, Via: "taxii", OnThrottled: func(r *http.Request, wait time.Duration) {
+		throttled.Store(r, wait)
+	}})
 	s.Router.OnUnauthenticated("taxii", func(w http.ResponseWriter, r *http.Request) {
+		if v, ok := throttled.LoadAndDelete(r); ok {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(v.(time.Duration).Seconds())))))
+			taxii.Fail(w, http.StatusTooManyRequests, "Too many requests", "too many sign-in attempts for this account or from this address; retry after the Retry-After seconds")
+			return
+		}
 		w.Header().Set("WWW-Authenticate", `Basic realm="Vigil TAXII", charset="UTF-8"`)
 		w.Header().Add("WWW-Authenticate", `Bearer realm="Vigil TAXII"`)
 		taxii.Fail(w, http.StatusUnauthorized, "Unauthorized", "send HTTP Basic credentials (your Vigil e-mail and password) or an API token as \"Authorization: Bearer vigil_…\"")

@@ -73,6 +73,19 @@ func taxiiIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 		b, _ := json.Marshal(map[string]any{"objects": []*stix.Object{o}})
 		return string(b)
 	}
+	// An object each for Alice and Nadia to DELETE (the others stay for
+	// the GETs, which the walk may run after).
+	doomed := func(who string, c intel.Collection, url string) *stix.Object {
+		o, err := stix.NewSCO("url", map[string]any{"value": url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Intel.ImportInto(ctx, scopeOf(who), c.ID, "isolation", []*stix.Object{o}); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	ad, nd := doomed(alice, ac, "http://rj1-doomed.example/"), doomed(nadia, nc, "http://national-doomed.example/")
 	aliceStatus := post(alice, ac, envelope("http://rj1-posted.example/"))
 	bobStatus := post(bob, bc, envelope("http://rjz-posted.example/"))
 	status := "/taxii2/" + taxiiRoot + "/status/"
@@ -102,6 +115,9 @@ func taxiiIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 		"POST /taxii2/{root}/collections/{id}/objects/{$}": {attack: probe{path: root + bc.ID + "/objects/", body: envelope("http://alice-was-here.example/"), status: 404},
 			own: own(alice, probe{path: root + ac.ID + "/objects/", body: envelope("http://rj1-walk.example/"), status: 202, want: []string{`"success_count":1`}},
 				also(nadia, probe{path: root + nc.ID + "/objects/", body: envelope("http://national-walk.example/"), status: 202, want: []string{`"success_count":1`}})),
+			deny: 404},
+		"DELETE /taxii2/{root}/collections/{id}/objects/{object}/{$}": {attack: probe{path: root + bc.ID + "/objects/" + bo.ID + "/", status: 404},
+			own:  own(alice, probe{path: root + ac.ID + "/objects/" + ad.ID + "/"}, also(nadia, probe{path: root + nc.ID + "/objects/" + nd.ID + "/"})),
 			deny: 404},
 		"GET /taxii2/{root}/status/{id}/{$}": {attack: probe{path: status + bobStatus + "/", status: 404},
 			own:  own(alice, probe{path: status + aliceStatus + "/", want: []string{aliceStatus, `"status":"complete"`}}),

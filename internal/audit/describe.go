@@ -788,6 +788,18 @@ func (d describer) predicate() (string, bool) {
 			what = "to read and add to"
 		}
 		return "shared the intelligence collection " + quoted(g.Title) + " (" + e.ObjectID + ") with " + who + ", " + what, true
+	case "intel.collection.remove":
+		var r struct {
+			Title    string   `json:"title"`
+			Object   string   `json:"object"`
+			Versions []string `json:"versions"`
+		}
+		doc(e.Before, &r)
+		n := "1 version"
+		if len(r.Versions) != 1 {
+			n = fmt.Sprintf("%d versions", len(r.Versions))
+		}
+		return "deleted " + n + " of " + r.Object + " from the intelligence collection " + quoted(r.Title) + " (" + e.ObjectID + "); the object stays in the store", true
 	case "intel.object.share":
 		var r struct{ Kind, Recipient, TLP string }
 		doc(e.After, &r)

@@ -326,6 +326,8 @@ func TestDescribe(t *testing.T) {
 			"Alice Smith (alice@nhs.net) shared the intelligence collection “National feed” (c-1) with everyone at or under Guy's and St Thomas' NHS Foundation Trust (RJ1), to read"},
 		{"a collection unshared", alice("intel.collection.revoke", "taxii-collection", "c-1", "RJ1", "", `{"title":"National feed","org":"RJ1","role":"org-analyst","can_read":false,"can_write":false}`), reader,
 			"Alice Smith (alice@nhs.net) stopped sharing the intelligence collection “National feed” (c-1) with the org-analysts at or under Guy's and St Thomas' NHS Foundation Trust (RJ1)"},
+		{"an object deleted from a collection", alice("intel.collection.remove", "taxii-collection", "c-1", "", `{"title":"National feed","object":"indicator--1","versions":["2026-12-01T00:00:00.000000000Z","2026-12-02T00:00:00.000000000Z"]}`, ""), reader,
+			"Alice Smith (alice@nhs.net) deleted 2 versions of indicator--1 from the intelligence collection “National feed” (c-1); the object stays in the store"},
 		{"a RED object shared", alice("intel.object.share", "stix-object", "indicator--1", "RJ1", "", `{"kind":"org","recipient":"RJ1","tlp":"TLP:RED"}`), reader,
 			"Alice Smith (alice@nhs.net) named the people of Guy's and St Thomas' NHS Foundation Trust (RJ1) a recipient of the TLP:RED intelligence object indicator--1"},
 		{"a feed added", alice("intel.feed.add", "intel-feed", "f-1", "", "", `{"name":"Partner","kind":"taxii","url":"https://partner.example/taxii2/","remote_collection":"c-9","auth":"bearer","collection":"c-1","collection_title":"National feed","interval_seconds":3600}`), reader,

@@ -820,7 +820,7 @@ func (s *Service) signIn(ctx context.Context, a SignInAttempt, issueDevice bool)
 		retry := int(math.Ceil(wait.Seconds()))
 		s.log.Warn("sign-in throttled", "email", shownEmail(email), "remote", a.Remote, "limit", full, "retry_after_s", retry)
 		s.recordSignIn(ctx, at, "auth.signin_throttled", map[string]any{"limit": full, "retry_after_seconds": retry})
-		return SignedIn{}, ErrThrottled
+		return SignedIn{}, &ThrottledError{Wait: wait}
 	}
 	check := hash
 	if check == "" {
@@ -886,3 +886,12 @@ func (s *Service) recordSignIn(ctx context.Context, a attempt, action string, af
 		s.log.Error("audit sign-in", "action", action, "err", err)
 	}
 }
+
+// ThrottledError is ErrThrottled with how long until the next attempt
+// may be made, for a Retry-After header (TAXII's 429).
+type ThrottledError struct{ Wait time.Duration }
+
+func (e *ThrottledError) Error() string { return ErrThrottled.Error() }
+
+// Unwrap makes errors.Is(err, ErrThrottled) hold.
+func (e *ThrottledError) Unwrap() error { return ErrThrottled }

@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/scope"
 )
@@ -81,6 +83,10 @@ type MachineIdentifier struct {
 	Auth *Service
 	// Via names the channel in the caller's Scope ("taxii").
 	Via string
+	// OnThrottled, when set, is told of a Basic sign-in refused by the
+	// throttle, with the wait, so the unauthenticated answer to the same
+	// request can be a 429 with Retry-After rather than a 401.
+	OnThrottled func(r *http.Request, wait time.Duration)
 }
 
 // Identify implements httpd.Identifier; the CSRF token is always "".
@@ -102,6 +108,10 @@ func (h MachineIdentifier) Identify(r *http.Request) (scope.Scope, string, bool)
 		}
 		id, err := h.Auth.Authenticate(r.Context(), email, pw, remote)
 		if err != nil {
+			var te *ThrottledError
+			if h.OnThrottled != nil && errors.As(err, &te) {
+				h.OnThrottled(r, te.Wait)
+			}
 			return scope.Scope{}, "", false
 		}
 		sc, err := h.Auth.ScopeFor(r.Context(), id, h.Via, remote)

@@ -18,9 +18,10 @@ func (e *env) intelMatcherCmd() *cobra.Command {
 		Long: `Build the IOC matcher's index from the store's indicators, as every vigil serve does, and
 print what it holds: the indicators loaded, their values of each kind (ip, domain, url, md5,
 sha1, sha256, email, user-agent, ja3), and the indicators left out, counted by why: revoked,
-past valid_until, before valid_from, pattern_type is not stix, pattern does not parse, pattern
-is not indexable (AND, FOLLOWEDBY, qualifiers, LIKE, MATCHES, other properties; docs/intel.md),
-marking above the matcher's ceiling (AMBER), score decayed below the threshold, every value
+past valid_until, before valid_from, pattern_type is not stix, pattern does not parse, an
+observation has no value to index on (only properties the matcher does not read, or a LIKE or
+MATCHES it cannot scan; docs/intel.md), too many LIKE/MATCHES scans, TLP:RED or AMBER+STRICT
+with no organisation among its recipients, score decayed below the threshold, every value
 allowlisted ('vigil intel allowlist'), or the same values as another indicator (merged into it,
 its source named beside the other's).
 

@@ -146,6 +146,7 @@ func TestIntelMatcher(t *testing.T) {
 		ind("0b7e5a9c-1d2e-4f3a-8b4c-5d6e7f8a9b0c", "[domain-name:value = 'evil.example'] OR [ipv4-addr:value = '198.51.100.1']", ""),
 		ind("1c8f6b0d-2e3f-4a4b-9c5d-6e7f8a9b0c1d", "[file:name = 'x.exe' AND file:size = 3]", ""),
 		ind("2d9a7c1e-3f4a-4b5c-8d6e-7f8a9b0c1d2e", "[ipv4-addr:value = '198.51.100.2']", `,"revoked":true`),
+		ind("3e0b8d2f-4a5b-4c6d-9e7f-8a9b0c1d2e3f", "[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e' AND file:name = 'x.exe']", ""),
 	}
 	if err := os.WriteFile(bundle, []byte("["+strings.Join(objs, ",")+"]"), 0o600); err != nil {
 		t.Fatal(err)
@@ -161,7 +162,8 @@ func TestIntelMatcher(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
 		t.Fatalf("%v: %s", err, r.stdout)
 	}
-	if st.Indicators != 1 || st.Values["domain"] != 1 || st.Values["ip"] != 1 || st.Skipped["revoked"] != 1 || st.Skipped["pattern is not indexable"] != 1 {
+	if st.Indicators != 2 || st.Values["domain"] != 1 || st.Values["ip"] != 1 || st.Values["md5"] != 1 || st.Skipped["revoked"] != 1 ||
+		st.Skipped["an observation has no value to index on"] != 1 {
 		t.Errorf("stats %+v", st)
 	}
 	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "matcher"))

@@ -172,5 +172,12 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 	if p.More {
 		p.Next = base64.RawURLEncoding.EncodeToString([]byte(lastAdded + "\x00" + lastID + "\x00" + lastVersion))
 	}
+	if q.Reader != nil {
+		// After the cursor is taken from the rows, so a page that loses
+		// an object to redaction still resumes where it should.
+		if p.Entries, err = s.redactRefs(ctx, q.Reader, p.Entries); err != nil {
+			return Page{}, err
+		}
+	}
 	return p, nil
 }

@@ -277,6 +277,9 @@ func (s *Store) Share(ctx context.Context, sc scope.Scope, id, kind, recipient s
 			After: map[string]any{"kind": kind, "recipient": recipient, "tlp": t.String()}})
 		return err
 	})
+	if err == nil && kind == "org" {
+		s.changed.fire() // the IOC matcher matches the object for one more organisation
+	}
 	return r, err
 }
 

@@ -99,6 +99,9 @@ func (s Sighting) Alert(ev *events.Event, window time.Duration) cases.NewAlert {
 	if !in.ValidUntil.IsZero() {
 		fields["indicator_valid_until"] = in.ValidUntil.Format(time.RFC3339)
 	}
+	if h.Events > 1 {
+		fields["matched_events"] = strconv.Itoa(h.Events)
+	}
 	for k, v := range fields {
 		if v == "" {
 			delete(fields, k)
@@ -114,6 +117,9 @@ func (s Sighting) Alert(ev *events.Event, window time.Duration) cases.NewAlert {
 	fmt.Fprintf(&d, "Indicator %q (%s) %s in event %s at %s: %s %q in field %s", name, in.ID, verb, ev.ID, t.Format(time.RFC3339), h.Kind, h.Value, h.Field)
 	if h.Listed != "" {
 		fmt.Fprintf(&d, ", under the listed %s", h.Listed)
+	}
+	if h.Events > 1 {
+		fmt.Fprintf(&d, "; this event completes the pattern over %d events of the organisation", h.Events)
 	}
 	fmt.Fprintf(&d, ".\n\nSource: %s", orNone(in.Source))
 	if in.CreatedBy != "" {

@@ -354,3 +354,37 @@ func TestReloadDoesNotPause(t *testing.T) {
 		t.Fatal("no event matched during the reload")
 	}
 }
+
+// BenchmarkMatcherResidual: BenchmarkMatch's events through a Matcher
+// whose index also holds patterns the index anchors and then checks in
+// full (AND inside an observation), over several events (FOLLOWEDBY,
+// REPEATS) and scanned (a MATCHES over URLs, a LIKE over user agents):
+// a typical event without a hit still allocates nothing.
+func BenchmarkMatcherResidual(b *testing.B) {
+	inds := genIndicators(benchN(), 7)
+	for i := range 1000 {
+		inds = append(inds,
+			ind(3_000_000+i, fmt.Sprintf("[file:hashes.MD5 = '%032x' AND file:name = 'x%d.exe']", i, i)),
+			ind(4_000_000+i, fmt.Sprintf("([domain-name:value = 'stage%d.example'] FOLLOWEDBY [ipv4-addr:value = '198.18.%d.%d']) WITHIN 300 SECONDS", i, i/256, i%256)))
+	}
+	inds = append(inds, ind(5_000_000, "[url:value MATCHES '/gate[0-9]+\\\\.php']"), ind(5_000_001, "[network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' LIKE 'EvilBot%']"))
+	ix, st := Build(inds, Options{})
+	if len(st.Skipped) != 0 {
+		b.Fatalf("skipped %v", st.Skipped)
+	}
+	m := NewMatcher(ix)
+	evs := typicalEvents()
+	dst := make([]Hit, 0, 8)
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	cpu := startCPU()
+	for b.Loop() {
+		_, dst = m.Match(evs[i%len(evs)], now, dst[:0])
+		i++
+	}
+	cpu.report(b)
+	if len(dst) != 0 {
+		b.Fatal("unexpected hits")
+	}
+}

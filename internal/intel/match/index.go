@@ -41,7 +41,11 @@ type Indicator struct {
 	// Modified is the version's modified; LastSeen its last sighting
 	// (zero for none). Both keep its score from decaying (intel.Decay).
 	Modified, LastSeen time.Time
-	Revoked            bool
+	Revoked               bool
+	// Orgs are the organisations among the explicit recipients of a
+	// TLP:RED or TLP:AMBER+STRICT indicator (intel.Store.RecipientOrgs):
+	// it is matched only against their events.
+	Orgs []string
 }
 
 // FromObject reads an indicator out of a STIX object.
@@ -88,10 +92,13 @@ type Options struct {
 	Now func() time.Time
 	// MaxTLP is the most restrictive marking loaded (AMBER when 0). A
 	// hit is an alert in the inbox of the event's organisation, so an
-	// indicator its producer has not shared with that organisation —
-	// AMBER+STRICT and RED, until intelligence is shared per
-	// organisation — must not be named in one.
+	// AMBER+STRICT or RED indicator, loaded when MaxTLP allows, is
+	// matched only against the events of the organisations among its
+	// recipients (Indicator.Orgs), and left out when there are none.
 	MaxTLP stix.TLP
+	// MaxScans bounds the LIKE/MATCHES expressions run on every value of
+	// their kind (residual.go); 256 when 0.
+	MaxScans int
 	// KeepValues keeps the values loaded (Index.Values), for
 	// retro-matching a few new indicators; a live index does without.
 	KeepValues bool
@@ -137,6 +144,8 @@ type meta struct {
 	validUntil uint32 // Unix seconds, 0 for none
 	source     uint32 // into Index.strs
 	createdBy  uint32 // into Index.strs
+	extra      uint32 // 1 + index into Index.complex; 0 for an indicator the index decides alone
+	orgs       uint32 // 1 + index into Index.orgSets; 0 for any organisation
 	tlp        stix.TLP
 	confidence int8 // -1 for none
 }
@@ -169,6 +178,13 @@ type Index struct {
 	values           []Value
 	// allow is Options.Allow, for Allowlisted.
 	allow map[string]bool
+	// Indicators decided beyond the index (residual.go), the scans
+	// anchoring some of them, by kind, and the organisations restricted
+	// indicators are matched for.
+	complex []*complexInd
+	scans   [KindJA3 + 1][]scan
+	nMulti  int
+	orgSets [][]string
 
 	stats Stats
 }
@@ -283,6 +299,10 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 	if o.MaxTLP == 0 {
 		o.MaxTLP = stix.TLPAmber
 	}
+	if o.MaxScans <= 0 {
+		o.MaxScans = defaultMaxScans
+	}
+	nScans := 0
 	now := o.Now()
 	ix := &Index{
 		ip4: map[uint32]uint32{}, ip: map[[16]byte]uint32{}, domain: map[string]uint32{}, url: map[string]uint32{},
@@ -312,17 +332,35 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 			why = SkipPatternType
 		case in.TLP > o.MaxTLP:
 			why = SkipTLP
+		case in.TLP >= stix.TLPAmberStrict && len(in.Orgs) == 0:
+			why = SkipNoRecipient
 		}
 		u, err := uuidOf(in.ID)
 		if why == "" && err != nil {
 			why = SkipInvalid
 		}
+		var cx *complexInd
+		var anchors [][]anchor
 		if why == "" {
 			p, err := pattern.Parse(in.Pattern)
 			if err != nil {
 				why = SkipInvalid
 			} else if vals, err = Values(p); err != nil {
-				why = SkipUnsupported
+				vals = nil
+				if cx, anchors, why = plan(p); why == "" {
+					for _, as := range anchors {
+						for _, a := range as {
+							if a.scan == nil {
+								vals = append(vals, a.val)
+							}
+						}
+						nScans += scans(as)
+					}
+					if nScans > o.MaxScans {
+						nScans -= scansOf(anchors)
+						why = SkipTooManyScans
+					}
+				}
 			}
 		}
 		if why == "" && len(o.Allow) > 0 {
@@ -350,6 +388,19 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 			continue
 		}
 		vk := valuesKey(vals)
+		if cx != nil {
+			// Decided beyond the index: its values are only anchors, so
+			// only the same pattern is the same indicator.
+			vk += "\x00" + in.Pattern
+		}
+		if in.TLP >= stix.TLPAmberStrict {
+			// A restricted indicator merges only with one of the same
+			// marking and recipients: merged into a wider one it would
+			// name its source to organisations it was not shared with,
+			// and a wider one merged into it would match too few.
+			orgs := slices.Sorted(slices.Values(in.Orgs))
+			vk += "\x00" + in.TLP.String() + "\x00" + strings.Join(orgs, ",")
+		}
 		key := [2]uint64{maphash.String(seeds[0], vk), maphash.String(seeds[1], vk)}
 		if j, ok := same[key]; ok {
 			b.merge(j, in)
@@ -364,6 +415,25 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 		}
 		if !in.ValidUntil.IsZero() {
 			m.validUntil = uint32(min(max(in.ValidUntil.Unix(), 1), 1<<32-1))
+		}
+		if cx != nil {
+			ix.complex = append(ix.complex, cx)
+			m.extra = uint32(len(ix.complex))
+			if cx.expr != nil {
+				ix.nMulti++
+			}
+			for _, as := range anchors {
+				for _, a := range as {
+					if a.scan != nil {
+						a.scan.ind = i
+						ix.scans[a.scan.kind] = append(ix.scans[a.scan.kind], *a.scan)
+					}
+				}
+			}
+		}
+		if in.TLP >= stix.TLPAmberStrict {
+			ix.orgSets = append(ix.orgSets, slices.Clone(in.Orgs))
+			m.orgs = uint32(len(ix.orgSets))
 		}
 		ix.inds = append(ix.inds, m)
 		if o.KeepValues {
@@ -475,4 +545,12 @@ func (ix *Index) Info(i uint32) Info {
 		in.ValidUntil = time.Unix(int64(m.validUntil), 0).UTC()
 	}
 	return in
+}
+
+func scansOf(as [][]anchor) int {
+	n := 0
+	for _, a := range as {
+		n += scans(a)
+	}
+	return n
 }

@@ -13,11 +13,17 @@ import (
 // Load reads the latest version of the store's indicators added after
 // since (every one for a zero time), with the newest added time among
 // them. An indicator the matcher cannot read is left out here; Build
-// decides what of the rest is active.
+// decides what of the rest is active. A TLP:RED or TLP:AMBER+STRICT
+// indicator carries the organisations among its recipients (the store's
+// sharing rules), the only ones it is matched for.
 func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, time.Time, error) {
 	var out []Indicator
 	var newest time.Time
 	seen, err := st.LastSeen(ctx)
+	if err != nil {
+		return nil, newest, err
+	}
+	orgs, err := st.RecipientOrgs(ctx)
 	if err != nil {
 		return nil, newest, err
 	}
@@ -27,6 +33,9 @@ func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, t
 			return nil // a property of the wrong type: not an indicator the index can hold
 		}
 		in.LastSeen = seen[in.ID]
+		if in.TLP >= stix.TLPAmberStrict {
+			in.Orgs = orgs[in.ID]
+		}
 		out = append(out, in)
 		if si.Added.After(newest) {
 			newest = si.Added
@@ -48,7 +57,9 @@ func Lifecycle(ctx context.Context, st *intel.Store) (Options, error) {
 	for _, e := range al {
 		allow[e.Value] = true
 	}
-	return Options{Decay: &d, Allow: allow}, nil
+	// Every marking: a TLP:RED or AMBER+STRICT indicator is matched for
+	// the organisations among its recipients (Indicator.Orgs) alone.
+	return Options{Decay: &d, Allow: allow, MaxTLP: stix.TLPRed}, nil
 }
 
 // Status says whether the matcher loads one indicator and why not, with
@@ -73,6 +84,13 @@ func StatusOf(ctx context.Context, st *intel.Store, o *stix.Object, lastSeen, no
 		return Status{Why: SkipInvalid, Score: -1, Threshold: -1}, nil
 	}
 	in.LastSeen = lastSeen
+	if in.TLP >= stix.TLPAmberStrict {
+		orgs, err := st.RecipientOrgs(ctx)
+		if err != nil {
+			return Status{}, err
+		}
+		in.Orgs = orgs[in.ID]
+	}
 	opts, err := Lifecycle(ctx, st)
 	if err != nil {
 		return Status{}, err

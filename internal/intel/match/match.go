@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"hash/maphash"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,12 +106,20 @@ type Hit struct {
 	// listed domain a subdomain falls under, the CIDR block an address
 	// falls in.
 	Listed string
+	// Events is how many events a match of a pattern over several
+	// events (window.go) spans, this one the last; 0 for one event.
+	Events int
+	// obs are the observations of a pattern over several events this
+	// event satisfies, before the Window decides.
+	obs uint64
 }
 
 // scratch is the per-call state of Match, on the stack.
 type scratch struct {
 	hits           []Hit
 	now            uint32
+	org            string
+	cand           bool // a hit is of an indicator decided beyond the index
 	host, hostName string
 	path, pathName string
 	lastHost       string
@@ -118,12 +127,20 @@ type scratch struct {
 }
 
 // Match appends to dst the hits of ev's fields and returns it. It
-// allocates nothing for an event without a hit.
+// allocates nothing for an event without a hit. Patterns over several
+// events need a Window and are left out: Matcher.Match decides them.
 func (ix *Index) Match(ev *events.Event, now time.Time, dst []Hit) []Hit {
+	return ix.match(ev, now, dst, false)
+}
+
+// match is Match; with partial, the hits of patterns over several
+// events are kept, carrying the observations the event satisfies.
+func (ix *Index) match(ev *events.Event, now time.Time, dst []Hit, partial bool) []Hit {
 	if len(ix.inds) == 0 {
 		return dst
 	}
-	s := scratch{hits: dst, now: uint32(max(now.Unix(), 0))}
+	start := len(dst)
+	s := scratch{hits: dst, now: uint32(max(now.Unix(), 0)), org: ev.Org}
 	var nb [64]byte
 	for name, v := range ev.Fields {
 		if len(name) > len(nb) || len(name) == 0 {
@@ -159,8 +176,60 @@ func (ix *Index) Match(ev *events.Event, now time.Time, dst []Hit) []Hit {
 		if p, ok := ix.url[string(b)]; ok {
 			ix.emit(&s, p, KindURL, s.pathName, string(b), "")
 		}
+		if len(ix.scans[KindURL]) > 0 {
+			ix.scan(&s, KindURL, s.pathName, s.host+s.path)
+		}
+	}
+	if s.cand {
+		return ix.resolve(ev, s.hits, start, partial)
 	}
 	return s.hits
+}
+
+// scan runs the LIKE/MATCHES scans of kind k on v.
+func (ix *Index) scan(s *scratch, k Kind, name, v string) {
+	if len(v) > maxScanLen {
+		return
+	}
+	for i := range ix.scans[k] {
+		sc := &ix.scans[k][i]
+		if sc.test(v) {
+			ix.emit(s, sc.ind, k, name, v, "")
+		}
+	}
+}
+
+// resolve decides the candidate hits from start on: those of
+// indicators the index decides alone stay; the others stay when the
+// event satisfies an observation of the pattern in full — with partial,
+// a pattern over several events keeps one hit carrying the
+// observations satisfied; without, it is dropped.
+func (ix *Index) resolve(ev *events.Event, hits []Hit, start int, partial bool) []Hit {
+	v := viewOf(ev)
+	masks := map[uint32]uint64{}
+	out := hits[:start]
+	for _, h := range hits[start:] {
+		x := ix.inds[h.Indicator].extra
+		if x == 0 {
+			out = append(out, h)
+			continue
+		}
+		c := ix.complex[x-1]
+		m, seen := masks[h.Indicator]
+		if !seen {
+			m = c.mask(v)
+			masks[h.Indicator] = m
+		}
+		switch {
+		case m == 0:
+		case c.expr == nil:
+			out = append(out, h)
+		case partial && !seen:
+			h.obs = m
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 func (ix *Index) value(s *scratch, name string, f uint8, v string) {
@@ -192,6 +261,9 @@ func (ix *Index) value(s *scratch, name string, f uint8, v string) {
 		if p, ok := ix.ua[v]; ok {
 			ix.emit(s, p, KindUserAgent, name, v, "")
 		}
+	}
+	if f&fUA != 0 && len(ix.scans[KindUserAgent]) > 0 {
+		ix.scan(s, KindUserAgent, name, v)
 	}
 	if f&fJA3 != 0 && len(v) == 32 {
 		var k [16]byte
@@ -268,6 +340,9 @@ func (ix *Index) host(s *scratch, name, v string) {
 	if c := v[0]; (c >= '0' && c <= '9' || c == '[' || strings.IndexByte(v, ':') >= 0) && ix.addr(s, name, strings.Trim(v, "[]")) {
 		return
 	}
+	if len(ix.scans[KindDomain]) > 0 {
+		ix.scan(s, KindDomain, name, strings.TrimSuffix(v, "."))
+	}
 	if len(ix.domain) == 0 || len(v) > 253 || v == s.lastHost {
 		return // nothing listed, not a name, or the host just looked up (a URL's, then dhost)
 	}
@@ -326,6 +401,9 @@ func (ix *Index) urlValue(s *scratch, name, v string) {
 				ix.emit(s, p, KindURL, name, v, "")
 			}
 		}
+	}
+	if len(ix.scans[KindURL]) > 0 {
+		ix.scan(s, KindURL, name, v)
 	}
 	rest := v
 	if i := strings.Index(rest, "://"); i >= 0 && i < 16 {
@@ -412,13 +490,21 @@ func (ix *Index) emails(s *scratch, name, v string) {
 				ix.emit(s, p, KindEmail, name, one, "")
 			}
 		}
+		if len(ix.scans[KindEmail]) > 0 {
+			ix.scan(s, KindEmail, name, one)
+		}
 		ix.host(s, name, one[at+1:])
 	}
 }
 
+// valid says whether indicator i is valid now and may be matched for
+// the event's organisation.
 func (ix *Index) valid(s *scratch, i uint32) bool {
-	u := ix.inds[i].validUntil
-	return u == 0 || s.now < u
+	m := &ix.inds[i]
+	if m.validUntil != 0 && s.now >= m.validUntil {
+		return false
+	}
+	return m.orgs == 0 || slices.Contains(ix.orgSets[m.orgs-1], s.org)
 }
 
 // emit adds a hit for each valid indicator of posting p, once per
@@ -432,6 +518,9 @@ func (ix *Index) emit(s *scratch, p uint32, k Kind, name, v, listed string) {
 			if h.Indicator == i && h.Value == v {
 				return
 			}
+		}
+		if ix.inds[i].extra != 0 {
+			s.cand = true
 		}
 		s.hits = append(s.hits, Hit{Indicator: i, Kind: k, Field: name, Value: v, Listed: listed})
 	}

@@ -164,6 +164,12 @@ func foldCase(p Path) bool {
 	return n >= 2 && p.Steps[n-2].Key == "hashes"
 }
 
+// CompileTest compiles the operator and value of one comparison (its
+// NOT left to the caller) into a test of one of an event's values, as
+// Matcher applies it: LIKE and MATCHES compile to RE2 regular
+// expressions once, here.
+func CompileTest(c *Comparison) func(string) bool { return compileTest(c) }
+
 func compileTest(c *Comparison) func(string) bool {
 	fold := foldCase(c.Path)
 	switch c.Op {

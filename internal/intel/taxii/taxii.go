@@ -127,6 +127,9 @@ func New(o Options) (*Server, error) {
 		handle("POST", "{root}/collections/{id}/objects/{$}", "TAXII add objects to a collection", s.postObjects)
 		handle("GET", "{root}/status/{id}/{$}", "TAXII status of an add", s.status)
 	}
+	if _, ok := o.Source.(Deleter); ok {
+		handle("DELETE", "{root}/collections/{id}/objects/{object}/{$}", "TAXII delete an object from a collection", s.deleteObject)
+	}
 	s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			s.fail(w, http.StatusMethodNotAllowed, "Method not allowed", r.Method+" is not served here yet")
@@ -352,7 +355,11 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request) {
 // object is GET …/objects/{object_id}/ (section 5.6): the object's
 // versions in the collection (the last by default), 404 when it holds none.
 func (s *Server) object(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.page(w, r, func(q *intel.Query) { q.IDs = []string{r.PathValue("object")} })
+	p, ok := s.page(w, r, func(q *intel.Query) {
+		if !slices.Equal(q.IDs, noMatch) {
+			q.IDs = []string{r.PathValue("object")}
+		}
+	})
 	if !ok {
 		return
 	}
@@ -367,7 +374,14 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request) {
 // version of the object the collection holds, in the order they were
 // added to it (the specification takes no match[version] here).
 func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.page(w, r, func(q *intel.Query) { q.IDs, q.Versions = []string{r.PathValue("object")}, []string{"all"} })
+	p, ok := s.page(w, r, func(q *intel.Query) {
+		// match[spec_version] other than 2.1 matches nothing (query);
+		// match[version] is not a filter of this endpoint.
+		if !slices.Equal(q.IDs, noMatch) {
+			q.IDs = []string{r.PathValue("object")}
+		}
+		q.Versions = []string{"all"}
+	})
 	if !ok {
 		return
 	}
@@ -452,7 +466,10 @@ func (s *Server) query(r *http.Request) (intel.Query, string) {
 	q.IDs, q.Types, q.Versions = split("match[id]"), split("match[type]"), split("match[version]")
 	if svs := split("match[spec_version]"); len(svs) > 0 && !slices.Contains(svs, "2.1") {
 		// Vigil stores STIX 2.1 only: no object matches another version.
-		q.IDs = []string{"none--00000000-0000-4000-8000-000000000000"}
+		q.IDs = noMatch
 	}
 	return q, ""
 }
+
+// noMatch is an id no object has: match[spec_version] without 2.1.
+var noMatch = []string{"none--00000000-0000-4000-8000-000000000000"}
