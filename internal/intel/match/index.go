@@ -41,7 +41,7 @@ type Indicator struct {
 	// Modified is the version's modified; LastSeen its last sighting
 	// (zero for none). Both keep its score from decaying (intel.Decay).
 	Modified, LastSeen time.Time
-	Revoked               bool
+	Revoked            bool
 	// Orgs are the organisations among the explicit recipients of a
 	// TLP:RED or TLP:AMBER+STRICT indicator (intel.Store.RecipientOrgs):
 	// it is matched only against their events.
