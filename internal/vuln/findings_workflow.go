@@ -592,9 +592,9 @@ func (s *SBOMs) Act(ctx context.Context, sc scope.Scope, a FindingAction) ([]Sto
 			continue
 		}
 		seen[key] = true
-		x, ok := sboms[r.SBOM]
-		if !ok {
-			if x, err = s.get(ctx, s.db.Q(), r.SBOM); err == nil {
+		if _, ok := sboms[r.SBOM]; !ok {
+			x, err := s.get(ctx, s.db.Q(), r.SBOM)
+			if err == nil {
 				err = s.visible(ctx, sc, x, false)
 			}
 			if errors.Is(err, fault.ErrNotFound) {

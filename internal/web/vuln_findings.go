@@ -132,7 +132,7 @@ func (w *Web) vulnFindingsAct(rw http.ResponseWriter, r *http.Request, sc scope.
 
 // upload reads the form's one file; a problem goes back to the page.
 func (w *Web) upload(rw http.ResponseWriter, r *http.Request, page string) (uploadFile, bool) {
-	files, problem := readUpload(rw, r, "file", 1)
+	files, problem := readUpload(rw, r, "files", 1)
 	if problem != "" {
 		http.Redirect(rw, r, withParam(page, "error", problem), http.StatusSeeOther)
 		return uploadFile{}, false
