@@ -853,6 +853,9 @@ func (s *Alerts) scanMember(r interface{ Scan(...any) error }) (AlertOrg, error)
 	now := s.now()
 	m.AckOverdue = m.AckAt == nil && now.After(m.AckDue)
 	m.UpdateOverdue = m.ClosedAt == nil && m.Applicability != AppNotAffected && now.After(m.UpdateDue)
+	if !m.InScope {
+		m.AckOverdue, m.UpdateOverdue = false, false // its clocks stopped when it left the scope
+	}
 	return m, nil
 }
 

@@ -332,6 +332,9 @@ func TestAlertScopeRefresh(t *testing.T) {
 		if len(state) != 3 || state["RA7"] || !state["RBA"] || !state["RJ1"] {
 			t.Errorf("rows %v", state)
 		}
+		if got.Stats.Organisations != 2 {
+			t.Errorf("the alert's statistics count %d organisations, want the 2 in scope", got.Stats.Organisations)
+		}
 		// RA7 is out of scope: no escalation for it at 48 hours; RJ1 and RBA are.
 		e.clk.Advance(49 * time.Hour)
 		if _, err := e.svc.CheckClocks(ctx); err != nil {
@@ -341,6 +344,32 @@ func TestAlertScopeRefresh(t *testing.T) {
 			if m.Payload.(Payload).Org == "RA7" {
 				t.Errorf("RA7, out of scope, was told %s", m.Kind)
 			}
+		}
+		d, err := e.svc.Dashboard(ctx, e.nadia, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range d.Overdue {
+			if m.Org == "RA7" {
+				t.Errorf("RA7, out of scope, is listed overdue")
+			}
+		}
+	})
+}
+
+// FuzzParseFindingRef: a ref from a form or a command line never panics,
+// and one that parses prints back the same.
+func FuzzParseFindingRef(f *testing.F) {
+	for _, s := range []string{"SB-ABC/12/GO-2023-2102", "SB-1/0/CVE-2023-44487", "x", "a//b", "SB/-1/X", "SB/1/a/b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseFindingRef(s)
+		if err != nil {
+			return
+		}
+		if r.SBOM == "" || r.Vuln == "" || r.Component < 0 {
+			t.Fatalf("%q parsed to %+v", s, r)
 		}
 	})
 }
