@@ -47,6 +47,8 @@ type vulnSBOMsData struct {
 type findingForm struct {
 	CSRF, Back string
 	Actions    []string
+	// National: the reader may raise a cyber alert from a finding.
+	National bool
 }
 
 var vulnDone = map[string]string{
@@ -104,6 +106,7 @@ func (w *Web) vulnRender(rw http.ResponseWriter, r *http.Request, sc scope.Scope
 	v := w.page(r, sc, title, area)
 	v.D = vulnSBOMsData{Kind: kind, Subject: subject, SBOMs: xs, Findings: fs, Levels: vuln.PriorityLevels(), SLA: w.o.SBOMs.SLA().String(),
 		VEX: vex, KPIs: ks, CanChange: canChange, Done: vulnDone[r.URL.Query().Get("done")], Error: r.URL.Query().Get("error"),
-		Criticalities: vuln.Criticalities(), Form: findingForm{CSRF: v.CSRF, Back: r.URL.Path, Actions: vuln.FindingActions()}}
+		Criticalities: vuln.Criticalities(), Form: findingForm{CSRF: v.CSRF, Back: r.URL.Path, Actions: vuln.FindingActions(),
+			National: w.o.CyberAlerts != nil && w.mayIssue(r, sc)}}
 	w.render(rw, r, http.StatusOK, "vulnsboms", v)
 }

@@ -79,7 +79,7 @@ func (w *Web) vulnFindingsPage(rw http.ResponseWriter, r *http.Request, sc scope
 		d.Next = "/vuln/findings?" + n.Encode()
 	}
 	v := w.page(r, sc, "Vulnerability findings", "suppliers")
-	d.Form = findingForm{CSRF: v.CSRF, Back: r.URL.RequestURI(), Actions: vuln.FindingActions()}
+	d.Form = findingForm{CSRF: v.CSRF, Back: r.URL.RequestURI(), Actions: vuln.FindingActions(), National: w.o.CyberAlerts != nil && w.mayIssue(r, sc)}
 	v.D = d
 	w.render(rw, r, http.StatusOK, "vulnfindings", v)
 }
@@ -111,6 +111,10 @@ func (w *Web) vulnFindingsAct(rw http.ResponseWriter, r *http.Request, sc scope.
 	f := r.PostForm
 	a := vuln.FindingAction{Findings: f["findings"], Action: f.Get("action"), Reason: f.Get("reason"), Resolution: f.Get("resolution")}
 	to := back(r, "/vuln/findings")
+	if a.Action == actCyberAlert && w.o.CyberAlerts != nil {
+		w.findingAlert(rw, r, sc, to)
+		return
+	}
 	if e := strings.TrimSpace(f.Get("expires")); e != "" {
 		t, err := time.ParseInLocation("2006-01-02", e, w.loc())
 		if err != nil {
@@ -240,4 +244,60 @@ func (w *Web) cyberAlertRefresh(rw http.ResponseWriter, r *http.Request, sc scop
 		return
 	}
 	http.Redirect(rw, r, "/cyber-alerts/"+url.PathEscape(id)+"?done=refreshed", http.StatusSeeOther)
+}
+
+// actCyberAlert is the workflow form's choice that raises a national
+// cyber alert from the one finding ticked (the national team's).
+const actCyberAlert = "cyber-alert"
+
+// findingAlert raises a cyber alert from the one finding ticked: its CVEs,
+// its summary as the title and its priority as the severity (vuln.AlertFromFinding).
+func (w *Web) findingAlert(rw http.ResponseWriter, r *http.Request, sc scope.Scope, to string) {
+	f := r.PostForm
+	bad := func(msg string) { http.Redirect(rw, r, withParam(to, "error", msg), http.StatusSeeOther) }
+	if len(f["findings"]) != 1 {
+		bad("Tick one finding to raise a cyber alert from.")
+		return
+	}
+	ref, err := vuln.ParseFindingRef(f["findings"][0])
+	if err != nil {
+		bad(invalidMessage(err))
+		return
+	}
+	fs, err := w.o.SBOMs.Findings(r.Context(), sc, vuln.FindingFilter{SBOM: ref.SBOM})
+	if err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	var found *vuln.StoredFinding
+	for i := range fs {
+		if fs[i].Ref == f["findings"][0] {
+			found = &fs[i]
+		}
+	}
+	if found == nil {
+		w.fail(rw, r, sc, fault.NotFoundf("finding %s", f["findings"][0]))
+		return
+	}
+	n := vuln.NewAlert{RequiredAction: f.Get("required_action"), TLP: f.Get("tlp")}
+	if d := strings.TrimSpace(f.Get("deadline")); d != "" {
+		t, err := time.ParseInLocation("2006-01-02", d, w.loc())
+		if err != nil {
+			bad("Deadline: give a date such as 2026-12-31.")
+			return
+		}
+		n.Deadline = t.Add(17 * time.Hour) // the end of that working day, as the issue form
+	}
+	if n, err = vuln.AlertFromFinding(*found, n); err == nil {
+		var a vuln.CyberAlert
+		if a, err = w.o.CyberAlerts.Issue(r.Context(), sc, n); err == nil {
+			http.Redirect(rw, r, "/cyber-alerts/"+url.PathEscape(a.ID)+"?done=issued", http.StatusSeeOther)
+			return
+		}
+	}
+	if msg := invalidMessage(err); msg != "" {
+		bad(msg)
+		return
+	}
+	w.fail(rw, r, sc, err)
 }

@@ -85,6 +85,25 @@ func TestVulnFindingsPages(t *testing.T) {
 	}
 	p = leeds.get("/vuln/findings?state=suppressed")
 	mustContain(t, "suppressed", p.body, "GO-2023-2102", "suppressed</span> by VEX", "statements[0]", "vulnerable_code_not_in_execute_path")
+	// The national team raises a cyber alert from a finding; a trust may not.
+	admin := e.signIn("admin@vigil.test")
+	p = admin.get("/vuln/findings?cve=CVE-2023-44487")
+	mustContain(t, "national form", p.body, `<option value="cyber-alert">`, `name="required_action"`)
+	mustNotContain(t, "trust form", leeds.get("/vuln/findings").body, `<option value="cyber-alert">`)
+	kev := refRE.FindStringSubmatch(p.body)
+	if kev == nil {
+		t.Fatal("no CVE-2023-44487 finding listed for the national team")
+	}
+	alert := func() url.Values { // post adds the caller's CSRF token to it
+		return url.Values{"findings": {kev[1]}, "action": {"cyber-alert"}, "required_action": {"Upgrade"}, "deadline": {"2099-01-31"}}
+	}
+	wantStatus(t, "a trust raising an alert", leeds.post("/vuln/findings/actions", alert()), 403)
+	p = admin.post("/vuln/findings/actions", alert())
+	if p.status != 303 || !strings.HasPrefix(p.location(), "/cyber-alerts/CA-") {
+		t.Fatalf("alert from finding: %d %s %.300s", p.status, p.location(), p.body)
+	}
+	p = leeds.get(strings.TrimSuffix(p.location(), "?done=issued"))
+	mustContain(t, "the alert, seen by Leeds", p.body, "CVE-2023-44487", `id="org-RR8"`, "its inventory")
 	// The organisation's SLA view on the KPI page.
 	p = leeds.get("/cases/kpis?org=RR8")
 	mustContain(t, "case KPIs", p.body, `id="finding-kpis"`, "/vuln/findings?kind=inventory&amp;icb=RR8&amp;overdue=true")
