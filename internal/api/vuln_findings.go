@@ -50,6 +50,25 @@ func (a *API) registerFindings(rt *httpd.Router) {
 		}
 		return a.o.SBOMs.Search(r.Context(), sc, q)
 	})
+	a.routeRaw(rt, spec{Method: "GET", Path: "/vuln/findings.csv", Tag: "vuln",
+		Summary: "The national findings view as CSV (the same filters, every page, at most 100,000 lines), one line a finding; text that a spreadsheet would take for a formula gets a leading '",
+		Params:  filters, Binary: true}, func(w http.ResponseWriter, r *http.Request, sc scope.Scope) error {
+		q, err := findingQuery(r)
+		if err != nil {
+			return err
+		}
+		fs, more, err := a.o.SBOMs.SearchAll(r.Context(), sc, q)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="vigil-findings.csv"`)
+		if more {
+			w.Header().Set("Vigil-Truncated", "true")
+		}
+		_ = vuln.WriteFindingsCSV(w, fs) // a failed write: the client has gone
+		return nil
+	})
 	a.route(rt, spec{Method: "GET", Path: "/vuln/findings/kpis", Tag: "vuln",
 		Summary: "Findings counted per priority by state, with those overdue against the SLA (an organisation's or ICB's SLA view; the same filters as the findings)",
 		Params:  filters, Response: "FindingKPIs"}, func(r *http.Request, sc scope.Scope) (any, error) {

@@ -3,9 +3,11 @@ package vuln
 import (
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -698,4 +700,63 @@ func (s *SBOMs) Act(ctx context.Context, sc scope.Scope, a FindingAction) ([]Sto
 	}
 	slices.SortFunc(out, func(a, b StoredFinding) int { return strings.Compare(a.Ref, b.Ref) })
 	return out, nil
+}
+
+// MaxFindingExport bounds a CSV export of the national view.
+const MaxFindingExport = 100_000
+
+// SearchAll is Search over every page, at most MaxFindingExport findings;
+// more reports whether some were left out.
+func (s *SBOMs) SearchAll(ctx context.Context, sc scope.Scope, q FindingQuery) (fs []StoredFinding, more bool, err error) {
+	q.Cursor, q.Limit = "", MaxFindingPage
+	for {
+		p, err := s.Search(ctx, sc, q)
+		if err != nil {
+			return nil, false, err
+		}
+		fs = append(fs, p.Findings...)
+		if p.Next == "" {
+			return fs, false, nil
+		}
+		if len(fs) >= MaxFindingExport {
+			return fs[:MaxFindingExport], true, nil
+		}
+		q.Cursor = p.Next
+	}
+}
+
+// FindingsCSVHeader is the CSV export's first line.
+var FindingsCSVHeader = []string{"ref", "priority", "points", "due", "overdue", "state", "resolution", "reason", "expires", "kind", "product", "product_version",
+	"org", "sbom", "component", "version", "purl", "ecosystem", "id", "aliases", "fixed", "kev_due", "suppressed_by", "why"}
+
+// WriteFindingsCSV writes findings one a line; text that a spreadsheet
+// would take for a formula gets a leading '.
+func WriteFindingsCSV(w io.Writer, fs []StoredFinding) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(FindingsCSVHeader); err != nil {
+		return err
+	}
+	for _, f := range fs {
+		exp, kev, sup := "", "", ""
+		if f.State.Expires != nil {
+			exp = f.State.Expires.UTC().Format("2006-01-02")
+		}
+		if f.KEV != nil {
+			kev = f.KEV.DueDate
+		}
+		if f.Suppressed != nil {
+			sup = f.Suppressed.VEX + " " + f.Suppressed.Statement
+		}
+		row := []string{f.Ref, f.Priority.Level, strconv.Itoa(f.Priority.Points), f.Due.UTC().Format("2006-01-02"), strconv.FormatBool(f.Overdue), f.Shown(),
+			f.State.Resolution, f.State.Reason, exp, f.Kind, f.Product, f.ProductVersion, f.Org, f.SBOMName, f.Package, f.Version, f.PURL, f.Ecosystem,
+			f.ID, strings.Join(f.Aliases, " "), f.Fixed, kev, sup, f.Priority.Explanation}
+		for i := range row {
+			row[i] = csvSafe(row[i])
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }

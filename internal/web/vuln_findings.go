@@ -22,6 +22,7 @@ import (
 func (w *Web) registerVulnFindings(h func(method, pattern string, access httpd.Access, summary string, fn httpd.Handler)) {
 	authd := httpd.Authenticated
 	h("GET", "/vuln/findings", authd, "Every stored finding you may see, across products and organisations, filtered, with counts overdue by priority and the workflow form", w.vulnFindingsPage)
+	h("GET", "/vuln/findings.csv", authd, "The findings view as CSV, with the same filters (every page, at most 100,000 lines)", w.vulnFindingsCSV)
 	h("POST", "/vuln/findings/actions", authd, "Acknowledge, accept the risk of, close or reopen the findings ticked (all or none)", w.vulnFindingsAct)
 	h("POST", "/vuln/products/{id}/sboms", authd, "Upload a supplier product's SBOM at one version", w.vulnUploadProductSBOM)
 	h("POST", "/vuln/orgs/{code}/inventories", authd, "Upload an organisation's inventory", w.vulnUploadInventory)
@@ -45,6 +46,7 @@ type vulnFindingsData struct {
 	Done    string
 	Error   string
 	Form    findingForm
+	CSV     string
 }
 
 func findingQueryOf(q url.Values) vuln.FindingQuery {
@@ -78,6 +80,13 @@ func (w *Web) vulnFindingsPage(rw http.ResponseWriter, r *http.Request, sc scope
 		n.Set("cursor", p.Next)
 		d.Next = "/vuln/findings?" + n.Encode()
 	}
+	c := url.Values{}
+	for k, v := range q {
+		if k != "cursor" && k != "done" && k != "error" {
+			c[k] = v
+		}
+	}
+	d.CSV = "/vuln/findings.csv?" + c.Encode()
 	v := w.page(r, sc, "Vulnerability findings", "suppliers")
 	d.Form = findingForm{CSRF: v.CSRF, Back: r.URL.RequestURI(), Actions: vuln.FindingActions(), National: w.o.CyberAlerts != nil && w.mayIssue(r, sc)}
 	v.D = d
@@ -300,4 +309,17 @@ func (w *Web) findingAlert(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 		return
 	}
 	w.fail(rw, r, sc, err)
+}
+
+func (w *Web) vulnFindingsCSV(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	q := findingQueryOf(r.URL.Query())
+	fs, _, err := w.o.SBOMs.SearchAll(r.Context(), sc, q)
+	if err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	rw.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	rw.Header().Set("Content-Disposition", `attachment; filename="vigil-findings.csv"`)
+	rw.Header().Set("X-Content-Type-Options", "nosniff")
+	_ = vuln.WriteFindingsCSV(rw, fs) // a failed write: the client has gone
 }

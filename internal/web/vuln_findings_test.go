@@ -61,6 +61,13 @@ func TestVulnFindingsPages(t *testing.T) {
 	bradford.get("/vuln/findings")
 	wantStatus(t, "bradford acts on Leeds's", bradford.post("/vuln/findings/actions", url.Values{"findings": {refs[0][1]}, "action": {"acknowledge"}}), 404)
 
+	// The CSV export: Leeds's findings, none of them for Bradford.
+	csv := leeds.get("/vuln/findings.csv?org=RR8")
+	if csv.status != 200 || !strings.HasPrefix(csv.body, "ref,priority,points,due,") || !strings.Contains(csv.body, refs[0][1]) ||
+		!strings.HasPrefix(csv.header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("csv %d %.200s", csv.status, csv.body)
+	}
+	mustNotContain(t, "bradford's csv", bradford.get("/vuln/findings.csv").body, sbomID)
 	// The national view, filtered, and the workflow form.
 	p = leeds.get("/vuln/findings?cve=CVE-2023-44487&overdue=")
 	mustContain(t, "findings by CVE", p.body, "GO-2023-2102", `id="finding-filters"`)
