@@ -114,6 +114,7 @@ func (a *API) registerSBOMs(rt *httpd.Router) {
 		}
 		return a.o.SBOMs.Match(r.Context(), sc, vuln.MatchRequest{Full: b.Full})
 	})
+	a.registerFindings(rt)
 	if a.o.CyberAlerts != nil {
 		a.route(rt, spec{Method: "POST", Path: "/sboms/{id}/findings/{vuln}/cyber-alert", Tag: "vuln",
 			Summary: "Raise a national cyber alert from a stored finding: its CVEs (ID, aliases and related IDs) make the alert's scope, so every organisation deploying a product whose SBOM carries them is in it (national team only)",

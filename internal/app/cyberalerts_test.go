@@ -197,4 +197,23 @@ func testCyberAlertDone(t *testing.T, external bool) {
 	if d.Totals.AckOverdue != 1 || d.Totals.Escalated != 1 || d.Overdue[0].Org != "RA7" || d.ByRegion[0].Code != "Y58" || d.ByRegion[0].AckOverdue != 1 {
 		t.Errorf("dashboard at 49 h: %+v", d)
 	}
+
+	// 73 hours on, RJ1 (acknowledged, no remediation update) is reminded and
+	// London's lead is told, once, that its first update was missed.
+	clk.Advance(24 * time.Hour)
+	before = len(mail.Mails())
+	if n, err := later.CheckClocks(ctx); err != nil || n != 2 {
+		t.Fatalf("CheckClocks at 73 h = %d, %v; want the escalation and the reminder", n, err)
+	}
+	mail.Wait(before+2, 15*time.Second)
+	esc = mail.To("quinn@y56.nhs.test")
+	if len(esc) != 1 || !strings.Contains(esc[0].Subject(), "(RJ1) has given no remediation update on cyber alert "+a.ID) {
+		t.Errorf("missed-update escalation to London's lead: %+v", esc)
+	}
+	if m := mail.To("rex@y58.nhs.test"); len(m) != 1 {
+		t.Errorf("South West's lead now has %d e-mails, want still 1 (RA7 never acknowledged: escalated for that already)", len(m))
+	}
+	if n, err := later.CheckClocks(ctx); err != nil || n != 0 {
+		t.Errorf("check at 73 h again = %d %v; want nothing sent twice", n, err)
+	}
 }

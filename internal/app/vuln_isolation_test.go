@@ -53,7 +53,7 @@ func vulnIsolationChecks(t *testing.T, s *Server) map[string]routeCheck {
 	}
 	files := map[string]string{"bom.cdx.json": isoSBOM}
 	alertBody := `{"required_action":"Upgrade x/net","deadline":"2030-01-01T00:00:00Z"}`
-	return map[string]routeCheck{
+	m := map[string]routeCheck{
 		"POST /api/v1/supply/products/{id}/sboms": {attack: probe{path: "/api/v1/supply/products/OTHER-APP/sboms?version=1", files: files, status: 403},
 			own:  own(sam, probe{path: "/api/v1/supply/products/OTHER-APP/sboms?version=2.0", files: files, status: 201, want: []string{`"product_id":"OTHER-APP"`}}),
 			deny: 403, status: statuses(rex, 201, nadia, 201), seers: []string{rex, nadia}},
@@ -97,4 +97,8 @@ func vulnIsolationChecks(t *testing.T, s *Server) map[string]routeCheck {
 			own:  own(alice, probe{path: "/vuln/orgs/RJ1", want: []string{rj1.ID, "servers of RJ1"}}, also(bob, probe{path: "/vuln/orgs/RJZ", want: []string{rjz.ID}})),
 			deny: 404, status: statuses(audrey, 200, nadia, 200), seers: rj1Readers},
 	}
+	for k, c := range findingsIsolationChecks(t, s, host, rj1, rjz) {
+		m[k] = c
+	}
+	return m
 }

@@ -614,12 +614,14 @@ func (d describer) predicate() (string, bool) {
 	case "rule.import", "rule.save", "rule.enable", "rule.level", "rule.reset", "rule.except", "rule.unexcept":
 		return d.rule(), true
 	case "cyberalert.issue", "cyberalert.scope", "cyberalert.acknowledge", "cyberalert.applicability",
-		"cyberalert.update", "cyberalert.close", "cyberalert.remind", "cyberalert.escalate":
+		"cyberalert.update", "cyberalert.close", "cyberalert.remind", "cyberalert.escalate", "cyberalert.unscope":
 		return d.cyberAlert(), true
 	case "vuln.sbom.add", "vuln.sbom.delete", "vuln.inventory.add", "vuln.inventory.delete", "vuln.match":
 		return d.vulnSBOM(), true
 	case "assurance.dtac.put", "assurance.dcb0129.put", "assurance.dcb0160.put", "assurance.charter.sign", "assurance.principles.set", "assurance.evidence.expiry":
 		return d.schemes(), true
+	case "vuln.finding.acknowledge", "vuln.finding.accept", "vuln.finding.close", "vuln.finding.reopen", "vuln.vex.add", "vuln.vex.delete":
+		return d.vulnFinding(), true
 	case "assurance.set.import":
 		var a struct {
 			Key, Version, Source string
@@ -1522,6 +1524,53 @@ func (d describer) vulnSBOM() string {
 	}
 }
 
+// vulnFinding describes the findings workflow and stored VEX (issue 18).
+func (d describer) vulnFinding() string {
+	e := d.e
+	var a struct {
+		Owner, Component, Vuln, Priority, Reason, Expires, Resolution string
+		Kind, Product, Org, Name, Format                              string
+		Statements, Suppressed                                        int
+		Bulk                                                          bool
+	}
+	if !doc(e.After, &a) {
+		doc(e.Before, &a)
+	}
+	what := func() string {
+		out := "the finding " + or(a.Vuln, e.ObjectID) + " in " + or(a.Component, "?") + " (" + or(a.Priority, "?") + ") of " + or(a.Owner, "?")
+		if a.Bulk {
+			out += ", with others at once"
+		}
+		return out
+	}
+	owner := "organisation " + d.org(or(a.Org, e.Org), "")
+	if a.Kind == "product" {
+		owner = "product " + a.Product
+	}
+	switch e.Action {
+	case "vuln.finding.acknowledge":
+		return "acknowledged " + what()
+	case "vuln.finding.accept":
+		day := a.Expires
+		if len(day) >= 10 {
+			day = day[:10]
+		}
+		return "accepted the risk of " + what() + " until " + day + ", because " + quoted(a.Reason)
+	case "vuln.finding.close":
+		out := "closed " + what() + " as " + strings.ReplaceAll(or(a.Resolution, "?"), "-", " ")
+		if a.Reason != "" {
+			out += ": " + quoted(a.Reason)
+		}
+		return out
+	case "vuln.finding.reopen":
+		return "reopened " + what()
+	case "vuln.vex.add":
+		return fmt.Sprintf("stored the VEX %s %s (%s, %s) for %s", e.ObjectID, quoted(a.Name), a.Format, phrase.Count(a.Statements, "statement", "statements"), owner)
+	default: // vuln.vex.delete
+		return fmt.Sprintf("removed the VEX %s %s of %s (it suppressed %s)", e.ObjectID, quoted(a.Name), owner, phrase.Count(a.Suppressed, "finding", "findings"))
+	}
+}
+
 // cyberAlert describes the national cyber alert actions (issue 18).
 func (d describer) cyberAlert() string {
 	e := d.e
@@ -1550,9 +1599,14 @@ func (d describer) cyberAlert() string {
 		return "gave a remediation update on " + alert + " for " + who + ": " + quoted(a.Text)
 	case "cyberalert.close":
 		return "closed " + alert + " for " + who + " with the evidence " + quoted(a.Text)
+	case "cyberalert.unscope":
+		return "took " + who + " out of the scope of " + alert + ": the register no longer puts it there (its row and answers are kept)"
 	case "cyberalert.remind":
 		return "reminded " + who + " of " + alert + " (the " + or(a.Clock, "response") + " clock)"
 	default: // cyberalert.escalate
+		if a.Clock == "update_escalated_at" {
+			return "escalated " + alert + " to the region: " + who + " gave no first remediation update in time"
+		}
 		return "escalated " + alert + " to the region: " + who + " missed the " + or(a.Clock, "acknowledgement") + " clock"
 	}
 }

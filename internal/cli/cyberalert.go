@@ -29,7 +29,7 @@ give a first remediation update within 3 days and close it with evidence. A miss
 escalated by e-mail to the region and ICB (the server's leader checks every 30 s; ` + "`clocks`" + ` runs
 the check once).`,
 	}
-	c.AddCommand(e.cyberIssueCmd(), e.cyberListCmd(), e.cyberShowCmd(), e.cyberRespondCmd(), e.cyberStatusCmd(), e.cyberClocksCmd())
+	c.AddCommand(e.cyberIssueCmd(), e.cyberListCmd(), e.cyberShowCmd(), e.cyberRespondCmd(), e.cyberStatusCmd(), e.cyberClocksCmd(), e.cyberRefreshCmd())
 	return c
 }
 
@@ -49,14 +49,16 @@ func parseDeadline(s string) (time.Time, error) {
 func (e *env) cyberIssueCmd() *cobra.Command {
 	var n vuln.NewAlert
 	var products []string
-	var deadline string
+	var deadline, fromFinding string
 	var out *output
 	c := &cobra.Command{
-		Use:   "issue --title T --action TEXT --deadline DATE (--cve ID… | --product ID[:RANGE]…) [--severity S] [--tlp L] [--format table|json|ids]",
+		Use:   "issue [--from-finding SBOM/ID] --title T --action TEXT --deadline DATE (--cve ID… | --product ID[:RANGE]…) [--severity S] [--tlp L] [--format table|json|ids]",
 		Short: "Issue a national cyber alert to every organisation the supplier register puts in scope",
 		Long: `--product takes the register's product ID or name, optionally followed by a colon and the
 affected versions (">=4.0, <4.3"): a product whose register entry has a version outside the range
-is left out; one with no version is kept in. JSON output is the alert with its orgs:
+is left out; one with no version is kept in. --from-finding takes the CVEs (ID, aliases, related
+IDs) of a stored finding (vigil vuln findings), its summary as the default title and its priority
+as the default severity (P1 critical … P4 low). JSON output is the alert with its orgs:
 [{"org","name","path","ack_due",…}].`,
 		Example: `  vigil cyberalert issue --title "Sentinel agent RCE" --cve CVE-2099-4242 --severity critical \
     --action "Upgrade the Sentinel agent to 7.12" --deadline 2026-12-21
@@ -72,6 +74,21 @@ is left out; one with no version is kept in. JSON output is the alert with its o
 				n.Products = append(n.Products, vuln.AffectedProductSpec{Product: id, Versions: vers})
 			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
+				if fromFinding != "" {
+					if len(n.CVEs) > 0 || len(n.Products) > 0 {
+						return usagef("--from-finding takes its CVEs from the finding: leave out --cve and --product")
+					}
+					f, err := findingForAlert(a, cmd, fromFinding)
+					if err != nil {
+						return err
+					}
+					if !cmd.Flags().Changed("severity") {
+						n.Severity = ""
+					}
+					if n, err = vuln.AlertFromFinding(f, n); err != nil {
+						return err
+					}
+				}
 				x, err := a.Alerts.Issue(cmd.Context(), operator(), n)
 				if err != nil {
 					return err
@@ -87,6 +104,7 @@ is left out; one with no version is kept in. JSON output is the alert with its o
 	c.Flags().StringVar(&n.RequiredAction, "action", "", "what each organisation must do")
 	c.Flags().StringVar(&deadline, "deadline", "", "when the action must be done: a date or an RFC 3339 time")
 	c.Flags().StringVar(&n.TLP, "tlp", "AMBER", strings.Join(vuln.TLPs(), ", "))
+	c.Flags().StringVar(&fromFinding, "from-finding", "", "raise the alert from a stored finding (SBOM/ID or a findings REF): its CVEs, its title and its priority's severity unless given")
 	out = formatFlag(c, "table", "json", "ids")
 	return c
 }

@@ -221,29 +221,41 @@ func (e *env) vulnSBOMDeleteCmd() *cobra.Command {
 
 func (e *env) vulnFindingsCmd() *cobra.Command {
 	var f vuln.FindingFilter
+	var q vuln.FindingQuery
+	var all bool
+	var limit int
 	var out *output
 	c := &cobra.Command{
-		Use:   "findings (--product ID | --org CODE | --sbom ID) [--priority P1] [--format table|json]",
-		Short: "List stored findings, most urgent first, with priority, SLA due date and why",
+		Use:   "findings (--all [filters] | --product ID | --org CODE | --sbom ID) [--priority P1] [--format table|json|ids]",
+		Short: "List stored findings, most urgent first, with priority, SLA due date, state and why",
 		Long: `Each finding of the last match (vigil vuln match) with its priority (P1–P4), the points each
 input gave (CVSS, CISA KEV, EPSS, the supplier graph's deployments for a product, the asset's
-criticality and exposure for an inventory), when it was first found and when it is due under the SLA.`,
+criticality and exposure for an inventory), when it was first found and when it is due under the SLA.
+REF names the finding for vigil vuln finding acknowledge|accept-risk|close|reopen.
+
+--all is the national view across every product and organisation, listing the findings still to be
+dealt with (--state to choose others), filtered by --priority, --ecosystem, --cve, --org, --icb,
+--product, --kind and --overdue.`,
+		Example: `  vigil vuln findings --all --priority P1 --overdue
+  vigil vuln findings --all --cve CVE-2023-44487 --icb QKK --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if all {
+				q.Level, q.Org, q.Product = f.Level, f.Org, f.Product
+				if f.SBOM != "" {
+					return usagef("--sbom and --all do not go together")
+				}
+				return e.vulnFindingsAll(cmd, out, q, limit)
+			}
+			if q.Ecosystem != "" || q.CVE != "" || q.ICB != "" || q.State != "" || q.Kind != "" || q.Overdue {
+				return usagef("--ecosystem, --cve, --icb, --state, --kind and --overdue filter the national view: add --all")
+			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
 				fs, err := a.SBOMs.Findings(cmd.Context(), operator(), f)
 				if err != nil {
 					return err
 				}
-				l := newLister(e, out,
-					col("PRIORITY", func(x vuln.StoredFinding) any { return x.Priority.Level }),
-					col("DUE", func(x vuln.StoredFinding) any { return x.Due.UTC().Format("2006-01-02") }),
-					col("SBOM", func(x vuln.StoredFinding) any { return x.SBOMID }),
-					col("COMPONENT", func(x vuln.StoredFinding) any { return x.Package + " " + x.Version }),
-					col("ID", func(x vuln.StoredFinding) any { return x.ID }),
-					col("ALIASES", func(x vuln.StoredFinding) any { return strings.Join(x.Aliases, ",") }),
-					col("FIXED", func(x vuln.StoredFinding) any { return dash(x.Fixed) }),
-					col("WHY", func(x vuln.StoredFinding) any { return x.Priority.Explanation }))
+				l := newLister(e, out, findingColumns()...)
 				for _, x := range fs {
 					if err := l.add(x); err != nil {
 						return err
@@ -253,11 +265,19 @@ criticality and exposure for an inventory), when it was first found and when it 
 			})
 		},
 	}
+	c.Flags().BoolVar(&all, "all", false, "the national view: every finding you may see, across products and organisations")
 	c.Flags().StringVar(&f.Product, "product", "", "a supplier product's findings (all its stored versions)")
 	c.Flags().StringVar(&f.Org, "org", "", "an organisation's inventories' findings")
 	c.Flags().StringVar(&f.SBOM, "sbom", "", "one stored SBOM's findings")
 	c.Flags().StringVar(&f.Level, "priority", "", "only this priority (P1, P2, P3, P4)")
-	out = formatFlag(c, "table", "json")
+	c.Flags().StringVar(&q.Ecosystem, "ecosystem", "", "with --all: only this OSV ecosystem (Go, npm, Debian, Debian:9, …)")
+	c.Flags().StringVar(&q.CVE, "cve", "", "with --all: only findings answering to this ID (own, alias or related)")
+	c.Flags().StringVar(&q.ICB, "icb", "", "with --all: only inventories of organisations under this ICB or region")
+	c.Flags().StringVar(&q.Kind, "kind", "", "with --all: product or inventory")
+	c.Flags().StringVar(&q.State, "state", "", "with --all: open, acknowledged, risk-accepted, closed, suppressed or all (default: still to be dealt with)")
+	c.Flags().BoolVar(&q.Overdue, "overdue", false, "with --all: only those past their SLA due date")
+	c.Flags().IntVar(&limit, "limit", 0, "with --all: at most this many (default: every one)")
+	out = formatFlag(c, "table", "json", "ids")
 	return c
 }
 

@@ -62,6 +62,10 @@ func (s *Alerts) message(kind string, a CyberAlert, m AlertOrg, to []string) Mes
 		}
 		subj = fmt.Sprintf("[TLP:%s] Reminder: %s cyber alert %s by %s", a.TLP, what, a.ID, uk(due))
 		fmt.Fprintf(&b, "%s (%s) has yet to %s national cyber alert %s; it is due %s.\n\n", m.Name, m.Org, what, a.ID, uk(due))
+	case KindUpdateEscalated:
+		subj = fmt.Sprintf("[TLP:%s] Escalation: %s (%s) has given no remediation update on cyber alert %s", a.TLP, m.Name, m.Org, a.ID)
+		fmt.Fprintf(&b, "%s (%s), in %s, %s, gave no first remediation update on national cyber alert %s by %s.\n"+
+			"You are told as a lead for its region or ICB: please follow it up.\n\n", m.Name, m.Org, m.ICBName, m.RegionName, a.ID, uk(m.UpdateDue))
 	case KindEscalated:
 		subj = fmt.Sprintf("[TLP:%s] Escalation: %s (%s) has not acknowledged cyber alert %s", a.TLP, m.Name, m.Org, a.ID)
 		fmt.Fprintf(&b, "%s (%s), in %s, %s, did not acknowledge national cyber alert %s within 48 hours (due %s).\n"+
@@ -153,6 +157,15 @@ func (s *Alerts) CheckClocks(ctx context.Context) (int, error) {
 	}
 	sent := 0
 	var errs []error
+	regionOf := func(m AlertOrg) []string {
+		var o []string
+		for _, x := range []string{m.Region, m.ICB} {
+			if x != "" {
+				o = append(o, x)
+			}
+		}
+		return o
+	}
 	steps := []struct {
 		kind, where, claim string
 		args               func() []any
@@ -160,7 +173,7 @@ func (s *Alerts) CheckClocks(ctx context.Context) (int, error) {
 		roles              []scope.Role
 	}{
 		{ // the 48 hours ran out: escalate to the region and ICB
-			kind: KindEscalated, where: `ack_at = '' AND closed_at = '' AND ack_escalated_at = '' AND ack_due <= ?`, claim: "ack_escalated_at",
+			kind: KindEscalated, where: `in_scope = 1 AND ack_at = '' AND closed_at = '' AND ack_escalated_at = '' AND ack_due <= ?`, claim: "ack_escalated_at",
 			args: func() []any { return []any{ts(now)} }, roles: EscalateRoles(),
 			orgs: func(m AlertOrg) []string {
 				var o []string
@@ -172,13 +185,18 @@ func (s *Alerts) CheckClocks(ctx context.Context) (int, error) {
 				return o
 			},
 		},
+		{ // the first remediation update was missed: escalate once to the region and ICB
+			// (an organisation that never acknowledged was escalated for that already)
+			kind: KindUpdateEscalated, where: `in_scope = 1 AND ack_at <> '' AND closed_at = '' AND applicability <> 'not-affected' AND first_update_at = '' AND update_escalated_at = '' AND update_due <= ?`,
+			claim: "update_escalated_at", args: func() []any { return []any{ts(now)} }, roles: EscalateRoles(), orgs: regionOf,
+		},
 		{ // acknowledgement due within RemindBefore (once it is overdue, the escalation speaks)
-			kind: KindReminder, where: `ack_at = '' AND closed_at = '' AND ack_reminded_at = '' AND ack_due <= ? AND ack_due > ?`, claim: "ack_reminded_at",
+			kind: KindReminder, where: `in_scope = 1 AND ack_at = '' AND closed_at = '' AND ack_reminded_at = '' AND ack_due <= ? AND ack_due > ?`, claim: "ack_reminded_at",
 			args: func() []any { return []any{ts(now.Add(s.o.RemindBefore)), ts(now)} }, roles: RespondRoles(),
 			orgs: func(m AlertOrg) []string { return []string{m.Org} },
 		},
 		{ // a remediation update overdue, not reminded since it fell due
-			kind: KindReminder, where: `ack_at <> '' AND closed_at = '' AND applicability <> 'not-affected' AND update_due <= ? AND update_reminded_at < update_due`,
+			kind: KindReminder, where: `in_scope = 1 AND ack_at <> '' AND closed_at = '' AND applicability <> 'not-affected' AND update_due <= ? AND update_reminded_at < update_due`,
 			claim: "update_reminded_at", args: func() []any { return []any{ts(now)} }, roles: RespondRoles(),
 			orgs: func(m AlertOrg) []string { return []string{m.Org} },
 		},
@@ -214,7 +232,7 @@ func (s *Alerts) CheckClocks(ctx context.Context) (int, error) {
 				}
 				claimed = true
 				action := "cyberalert.remind"
-				if st.kind == KindEscalated {
+				if st.kind == KindEscalated || st.kind == KindUpdateEscalated {
 					action = "cyberalert.escalate"
 				}
 				_, err = s.o.Audit.Append(ctx, tx, clockActor, audit.Change{Action: action, ObjectType: "cyber_alert", ObjectID: m.Alert, Org: m.Org,
@@ -264,6 +282,14 @@ func (s *Alerts) RunClocks(ctx context.Context, interval time.Duration) (stop fu
 				s.log.Warn("cyber alert clocks: check failed; trying again next tick", "err", err)
 			} else if n > 0 {
 				s.log.Info("cyber alert reminders and escalations sent", "count", n)
+			}
+			// The register changed: alerts' scopes worked out again.
+			if rs, err := s.RefreshAlerts(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("cyber alert scopes: refresh failed; trying again next tick", "err", err)
+			} else {
+				for _, r := range rs {
+					s.log.Info("cyber alert scope worked out again", "alert", r.Alert, "added", r.Added, "removed", r.Removed, "returned", r.Returned)
+				}
 			}
 			select {
 			case <-ctx.Done():

@@ -190,6 +190,8 @@ const (
 	KindIssued    = "cyberalert.issued"
 	KindReminder  = "cyberalert.reminder"
 	KindEscalated = "cyberalert.escalated"
+	// KindUpdateEscalated: the first remediation update was missed.
+	KindUpdateEscalated = "cyberalert.update-escalated"
 )
 
 // RespondRoles are the roles whose holders on an organisation in scope
@@ -331,6 +333,14 @@ type AlertOrg struct {
 	Evidence      string     `json:"evidence,omitempty"`
 	NotifiedAt    *time.Time `json:"notified_at,omitempty"`
 	EscalatedAt   *time.Time `json:"escalated_at,omitempty"`
+	// UpdateEscalatedAt: the region was told the first remediation
+	// update was missed.
+	UpdateEscalatedAt *time.Time `json:"update_escalated_at,omitempty"`
+	// InScope is false once the register no longer puts the organisation
+	// in scope (RefreshScope); the row and its answers stay, and
+	// ScopeChangedAt says when it left (or came back).
+	InScope        bool       `json:"in_scope"`
+	ScopeChangedAt *time.Time `json:"scope_changed_at,omitempty"`
 	// AckOverdue and UpdateOverdue are the clocks as of the answer.
 	AckOverdue    bool `json:"ack_overdue"`
 	UpdateOverdue bool `json:"update_overdue"`
@@ -747,6 +757,7 @@ func (s *Alerts) Issue(ctx context.Context, sc scope.Scope, n NewAlert) (CyberAl
 	if !sc.CanAt(scope.Write, root) {
 		return CyberAlert{}, fault.Forbiddenf("issuing a national cyber alert needs a national role that may change things (national analyst or administrator)")
 	}
+	gen := s.generation(ctx) // before scope: a change meanwhile makes the next refresh look again
 	orgs, err := s.scopeOf(ctx, sc, &n)
 	if err != nil {
 		return CyberAlert{}, err
@@ -762,8 +773,8 @@ func (s *Alerts) Issue(ctx context.Context, sc scope.Scope, n NewAlert) (CyberAl
 		prods = []byte("[]")
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO cyber_alerts (id, title, severity, cves, products, required_action, deadline, tlp, issued_by, issued_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, n.Title, n.Severity, string(cves), string(prods), n.RequiredAction, ts(n.Deadline), n.TLP, actorName(sc), ts(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO cyber_alerts (id, title, severity, cves, products, required_action, deadline, tlp, issued_by, issued_at, generation)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, n.Title, n.Severity, string(cves), string(prods), n.RequiredAction, ts(n.Deadline), n.TLP, actorName(sc), ts(now), gen); err != nil {
 			return fmt.Errorf("vuln: issue alert: %w", err)
 		}
 		audits := []audit.Actor{{Scope: sc, Change: audit.Change{Action: "cyberalert.issue", ObjectType: "cyber_alert", ObjectID: id, Org: org.RootCode,
@@ -823,13 +834,14 @@ func scanAlert(r interface{ Scan(...any) error }) (CyberAlert, error) {
 }
 
 const memberCols = `alert_id, org, name, org_type, icb, icb_name, region, region_name, path, path_nodes, ack_due, ack_at, ack_by, applicability, reason,
-	update_due, first_update_at, last_update_at, closed_at, closed_by, evidence, notified_at, ack_escalated_at`
+	update_due, first_update_at, last_update_at, closed_at, closed_by, evidence, notified_at, ack_escalated_at, update_escalated_at, in_scope, scope_changed_at`
 
 func (s *Alerts) scanMember(r interface{ Scan(...any) error }) (AlertOrg, error) {
 	var m AlertOrg
-	var nodes, ackDue, ackAt, upDue, first, last, closed, notified, escalated string
+	var nodes, ackDue, ackAt, upDue, first, last, closed, notified, escalated, upEscalated, scopeChanged string
+	var inScope int
 	err := r.Scan(&m.Alert, &m.Org, &m.Name, &m.Type, &m.ICB, &m.ICBName, &m.Region, &m.RegionName, &m.Path, &nodes, &ackDue, &ackAt, &m.AckBy,
-		&m.Applicability, &m.Reason, &upDue, &first, &last, &closed, &m.ClosedBy, &m.Evidence, &notified, &escalated)
+		&m.Applicability, &m.Reason, &upDue, &first, &last, &closed, &m.ClosedBy, &m.Evidence, &notified, &escalated, &upEscalated, &inScope, &scopeChanged)
 	if err != nil {
 		return m, err
 	}
@@ -837,9 +849,13 @@ func (s *Alerts) scanMember(r interface{ Scan(...any) error }) (AlertOrg, error)
 	m.AckDue, m.UpdateDue = parseTS(ackDue), parseTS(upDue)
 	m.AckAt, m.FirstUpdateAt, m.LastUpdateAt, m.ClosedAt = optTS(ackAt), optTS(first), optTS(last), optTS(closed)
 	m.NotifiedAt, m.EscalatedAt = optTS(notified), optTS(escalated)
+	m.UpdateEscalatedAt, m.ScopeChangedAt, m.InScope = optTS(upEscalated), optTS(scopeChanged), inScope != 0
 	now := s.now()
 	m.AckOverdue = m.AckAt == nil && now.After(m.AckDue)
 	m.UpdateOverdue = m.ClosedAt == nil && m.Applicability != AppNotAffected && now.After(m.UpdateDue)
+	if !m.InScope {
+		m.AckOverdue, m.UpdateOverdue = false, false // its clocks stopped when it left the scope
+	}
 	return m, nil
 }
 

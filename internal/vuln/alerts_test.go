@@ -469,13 +469,27 @@ func TestAlertClocks(t *testing.T) {
 		if d.Totals.AckOverdue != 1 || d.Totals.Escalated != 1 || len(d.Overdue) != 1 || d.Overdue[0].Org != "RA7" || d.ByRegion[0].Code != "Y58" {
 			t.Errorf("dashboard after 48 h %+v", d)
 		}
-		// RJ1 acknowledged but gave no update: at 72 h it is reminded.
+		// RJ1 acknowledged but gave no update: at 72 h it is reminded, and
+		// its region and ICB leads are told once that the first update was
+		// missed (RA7, never acknowledged, was escalated for that already).
 		e.clk.Advance(24 * time.Hour)
-		if n, err := e.svc.CheckClocks(ctx); err != nil || n != 1 {
+		if n, err := e.svc.CheckClocks(ctx); err != nil || n != 2 {
 			t.Fatalf("at 72 h: %d %v", n, err)
 		}
-		if m := e.box.take()[0]; m.Kind != KindReminder || !strings.Contains(m.Subject, "remediation update") || m.Payload.(Payload).Org != "RJ1" {
+		msgs = e.box.take()
+		if m := msgs[0]; m.Kind != KindUpdateEscalated || !slices.Equal(m.To, []string{"region-lead@y56", "region-lead@qkk"}) ||
+			!strings.Contains(m.Subject, "Guy's and St Thomas' (RJ1) has given no remediation update") {
+			t.Errorf("update escalation %+v", m)
+		}
+		if m := msgs[1]; m.Kind != KindReminder || !strings.Contains(m.Subject, "remediation update") || m.Payload.(Payload).Org != "RJ1" {
 			t.Errorf("update reminder %+v", m)
+		}
+		e.clk.Advance(time.Hour)
+		if n, _ := e.svc.CheckClocks(ctx); n != 0 {
+			t.Errorf("the missed update escalated twice")
+		}
+		if a, _ = e.svc.Get(ctx, e.nadia, a.ID); a.Orgs[1].Org != "RJ1" || a.Orgs[1].UpdateEscalatedAt == nil || a.Orgs[0].UpdateEscalatedAt != nil {
+			t.Errorf("update escalation not recorded on RJ1 only: %+v", a.Orgs)
 		}
 	})
 }

@@ -38,6 +38,9 @@ func statsOf(ms []AlertOrg) Stats {
 }
 
 func (st *Stats) add(m AlertOrg) {
+	if !m.InScope {
+		return // kept with its answers, but no longer asked of it (RefreshScope)
+	}
 	st.Organisations++
 	if m.AckAt != nil {
 		st.Acknowledged++

@@ -212,6 +212,12 @@ type StoredFinding struct {
 	Priority  Priority  `json:"priority"`
 	FirstSeen time.Time `json:"first_seen"`
 	Due       time.Time `json:"due"`
+	// Ref names the finding for the workflow: SBOM/component/ID.
+	Ref string `json:"ref"`
+	// State is what people said of it (findings_workflow.go); Overdue is
+	// past its due time while still to be dealt with.
+	State   FindingState `json:"state"`
+	Overdue bool         `json:"overdue"`
 }
 
 // InventoryMeta describes an organisation's inventory.
@@ -351,6 +357,9 @@ func (s *SBOMs) add(ctx context.Context, sc scope.Scope, x StoredSBOM, sb *SBOM,
 				x.ID, i, c.Name, c.Version, c.PURL, c.Ecosystem, c.Package); err != nil {
 				return fmt.Errorf("vuln: store SBOM component %d: %w", i, err)
 			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO vuln_sbom_files (sbom_id, content_type, data) VALUES (?, ?, ?)`, x.ID, contentTypeOf(sb.Format), data); err != nil {
+			return fmt.Errorf("vuln: keep SBOM file: %w", err)
 		}
 		_, err := s.o.Audit.Append(ctx, tx, sc, audit.Change{Action: action, ObjectType: "sbom", ObjectID: x.ID, Org: auditOrg,
 			After: map[string]any{"kind": x.Kind, "product": x.Product, "version": x.Version, "org": x.Org, "name": x.Name, "format": x.Format,
@@ -548,7 +557,7 @@ func (s *SBOMs) Delete(ctx context.Context, sc scope.Scope, id string) error {
 		action, auditOrg = "vuln.inventory.delete", x.Org
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		for _, t := range []string{"vuln_finding_ids", "vuln_findings", "vuln_components"} {
+		for _, t := range []string{"vuln_finding_ids", "vuln_findings", "vuln_components", "vuln_finding_states", "vuln_suppressions", "vuln_sbom_files"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE sbom_id = ?`, id); err != nil {
 				return err
 			}
@@ -628,7 +637,11 @@ func (s *SBOMs) Findings(ctx context.Context, sc scope.Scope, f FindingFilter) (
 	if err != nil {
 		return nil, err
 	}
-	return store.Collect(rows, scanFinding)
+	out, err := store.Collect(rows, scanFinding)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.annotate(ctx, out)
 }
 
 func scanFinding(r interface{ Scan(...any) error }) (StoredFinding, error) {
@@ -1125,8 +1138,11 @@ func (s *SBOMs) write(ctx context.Context, st *matchState, touched map[int32]boo
 					}
 				}
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE vuln_sboms SET matched_at = ? WHERE id = ?`, ts(now), id)
-			return err
+			if _, err = tx.ExecContext(ctx, `UPDATE vuln_sboms SET matched_at = ? WHERE id = ?`, ts(now), id); err != nil {
+				return err
+			}
+			// The stored VEX of the product or organisation, applied again.
+			return s.applyVEX(ctx, tx, id)
 		})
 		if err != nil {
 			return written, err

@@ -74,6 +74,8 @@ type Suppression struct {
 	Justification string `json:"justification,omitempty"`
 	Detail        string `json:"detail,omitempty"`
 	Author        string `json:"author,omitempty"`
+	// VEX is the stored VEX document's ID, for stored findings.
+	VEX string `json:"vex_id,omitempty"`
 }
 
 // suppresses says whether a status clears a finding.

@@ -122,9 +122,12 @@ type cyberAlertData struct {
 	Writable []vuln.AlertOrg
 	Actions  []string
 	Apps     []string
+	// CanRefresh: the reader may work out the scope again (national team).
+	CanRefresh bool
 }
 
-var cyberAlertDone = map[string]string{"issued": "Cyber alert issued: every organisation in scope is being e-mailed.", "answered": "Your answer is recorded."}
+var cyberAlertDone = map[string]string{"issued": "Cyber alert issued: every organisation in scope is being e-mailed.", "answered": "Your answer is recorded.",
+	"refreshed": "The scope was worked out again from the register: organisations newly in scope were added and told."}
 
 func (w *Web) cyberAlertPage(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	ctx := r.Context()
@@ -133,7 +136,8 @@ func (w *Web) cyberAlertPage(rw http.ResponseWriter, r *http.Request, sc scope.S
 		w.fail(rw, r, sc, err)
 		return
 	}
-	d := cyberAlertData{A: a, Message: cyberAlertDone[r.URL.Query().Get("done")], Error: r.URL.Query().Get("error"), Actions: vuln.Actions(), Apps: vuln.Applicabilities()}
+	d := cyberAlertData{A: a, Message: cyberAlertDone[r.URL.Query().Get("done")], Error: r.URL.Query().Get("error"), Actions: vuln.Actions(), Apps: vuln.Applicabilities(),
+		CanRefresh: w.mayIssue(r, sc)}
 	for _, m := range a.Orgs {
 		if m.ClosedAt != nil {
 			continue

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"html/template"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/cases"
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/vuln"
 )
 
 // The case KPI dashboard (issue 15): the cases service counts, over what
@@ -33,6 +36,9 @@ type kpiData struct {
 	Until    string
 	Org      string
 	HasCases bool
+	// Findings: the stored vulnerability findings of the organisations'
+	// own inventories (with those beneath Org) against their SLA.
+	Findings []vuln.LevelKPI
 }
 
 // The page is the "Case KPIs" area (areas.go), at /cases/kpis.
@@ -85,6 +91,19 @@ func (w *Web) kpis(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	}
 	d.Query = v.Encode()
 	d.Charts = kpiCharts(d.K)
+	if w.o.SBOMs != nil && d.Form.OK() {
+		if ks, err := w.o.SBOMs.FindingKPIs(r.Context(), sc, vuln.FindingQuery{ICB: d.Org, Kind: vuln.KindInventory}); err == nil {
+			for _, k := range ks {
+				if k.Active+k.Acknowledged+k.RiskAccepted+k.Closed+k.Suppressed > 0 {
+					d.Findings = ks
+					break
+				}
+			}
+		} else if !errors.Is(err, fault.ErrNotFound) {
+			w.fail(rw, r, sc, err)
+			return
+		}
+	}
 	p := w.page(r, sc, "Case KPIs", "kpis")
 	p.D = d
 	w.render(rw, r, status, "kpis", p)

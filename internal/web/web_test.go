@@ -1263,6 +1263,7 @@ func TestEveryPageRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	pagesWithCases["/vuln/products/SYN-LIMS"], pagesWithCases["/vuln/orgs/RJ1"], pagesWithCases["/vuln/orgs/RR8"] = "vulnsboms", "vulnsboms", "vulnsboms"
+	pagesWithCases["/vuln/findings"], pagesWithCases["/vuln/findings?state=all&priority=P1&overdue=true"] = "vulnfindings", "vulnfindings"
 	for path, tmpl := range pagesWithCases {
 		note(path, tmpl, func() page { return admin.get(path) }, 200)
 	}
