@@ -7,6 +7,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/bus"
 	"github.com/vigil-health/vigil/internal/events"
+	"github.com/vigil-health/vigil/internal/vuln"
 )
 
 // Leader duties (docs/adr/0010-leader-lease.md): of the background work
@@ -24,7 +25,11 @@ import (
 //     (vuln.Alerts.RunClocks, every ClockInterval);
 //   - matching the stored SBOMs and inventories against --vuln-osv, so
 //     an OSV directory kept in sync re-matches what changed
-//     (vuln.SBOMs.RunMatch, every VulnMatchInterval).
+//     (vuln.SBOMs.RunMatch, every VulnMatchInterval);
+//   - fetching the vulnerability sources (NVD, KEV, EPSS, CSAF) named by
+//     --vuln-sync-* into --vuln-sync-dir (vuln.RunSync, every
+//     --vuln-sync-interval): one server fetching keeps within NVD's rate
+//     limit and writes the directory once.
 //
 // All are already safe to run twice (a clock is breached by a guarded
 // update; a second retention pass finds nothing), so the lease is not
@@ -57,6 +62,9 @@ func (s *Server) leaderDuties(ctx context.Context) {
 	defer stopAlerts()
 	stopMatch := s.SBOMs.RunMatch(ctx, VulnMatchInterval)
 	defer stopMatch()
+	every, _ := s.Config.VulnSyncEvery() // checked by Config.Validate
+	stopSync := vuln.RunSync(ctx, s.vulnSyncOptions(), every, s.Log.With("component", "vuln-sync"))
+	defer stopSync()
 	if p, ok := s.retentionPolicy(); ok {
 		stop := events.RunRetention(ctx, s.Events, p, RetentionInterval, s.Log.With("component", "events"))
 		defer stop()

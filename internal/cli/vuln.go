@@ -19,7 +19,7 @@ import (
 // first slice is an offline SBOM scan against OSV advisories.
 func (e *env) vulnCmd() *cobra.Command {
 	c := &cobra.Command{Use: "vuln", Short: "Vulnerability management: scan SBOMs against OSV, NVD and CSAF advisories, with VEX; stored SBOMs, inventories and findings"}
-	c.AddCommand(e.vulnScanCmd(), e.vulnSBOMCmd(), e.vulnInventoryCmd(), e.vulnFindingsCmd(), e.vulnMatchCmd())
+	c.AddCommand(e.vulnScanCmd(), e.vulnSBOMCmd(), e.vulnInventoryCmd(), e.vulnFindingsCmd(), e.vulnMatchCmd(), e.vulnSyncCmd())
 	return c
 }
 
