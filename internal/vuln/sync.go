@@ -374,6 +374,9 @@ func (s *syncer) syncFile(ctx context.Context, name, u, path string, r *SourceRe
 	}
 	res, err := s.get(ctx, u, hdr)
 	if err != nil {
+		if fileExists(path) {
+			return fmt.Errorf("%w; the previous copy is kept", err)
+		}
 		return err
 	}
 	r.Fetched++
