@@ -35,8 +35,9 @@ fetched with If-None-Match/If-Modified-Since.
 
 --csaf is a provider's provider-metadata.json: its ROLIE feeds and directory distributions
 (changes.csv) are read, and each new or changed document is fetched, checked against its
-.sha512 (else .sha256) file and read as a CSAF document before it is stored. OpenPGP
-signatures are not checked.
+.sha512 (else .sha256) file and read as a CSAF document before it is stored. When the
+metadata names public_openpgp_keys (checked against their fingerprints), each document must
+also carry a good detached OpenPGP signature (.asc) by one of them.
 
 Every response is checked the way a scan reads it before anything is replaced: a bad one is
 an error naming the source, URL and field, and the previous good copy stays. Progress goes

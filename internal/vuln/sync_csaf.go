@@ -1,6 +1,7 @@
 package vuln
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -21,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
 )
 
 // CSAF 2.0 distribution (OASIS CSAF 2.0 §7): a provider publishes
@@ -75,6 +78,8 @@ type CSAFEntry struct {
 	Updated string
 	// Hashes are the URLs of its hash files, SHA-512 first.
 	Hashes []string
+	// Signature is the URL of its detached OpenPGP signature.
+	Signature string
 	// Where names the entry in errors ("feed.json: feed.entry[3]").
 	Where string
 }
@@ -115,6 +120,8 @@ func ParseROLIEFeed(name, base string, b []byte) ([]CSAFEntry, error) {
 				doc = l.Href
 			case "hash":
 				ent.Hashes = append(ent.Hashes, l.Href)
+			case "signature":
+				ent.Signature = l.Href
 			}
 		}
 		if doc == "" {
@@ -129,6 +136,11 @@ func ParseROLIEFeed(name, base string, b []byte) ([]CSAFEntry, error) {
 			if ent.Hashes[j], err = resolve(base, h); err != nil {
 				return nil, fmt.Errorf("%s: hash link: %w", where, err)
 			}
+		}
+		if ent.Signature == "" {
+			ent.Signature = u + ".asc"
+		} else if ent.Signature, err = resolve(base, ent.Signature); err != nil {
+			return nil, fmt.Errorf("%s: signature link: %w", where, err)
 		}
 		// SHA-512 before SHA-256: the stronger is checked when both are
 		// given.
@@ -169,7 +181,8 @@ func ParseChangesCSV(name, base string, b []byte) ([]CSAFEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: path: %w", where, err)
 		}
-		out = append(out, CSAFEntry{URL: u, Updated: strings.TrimSpace(rec[1]), Hashes: []string{u + ".sha512", u + ".sha256"}, Where: where})
+		out = append(out, CSAFEntry{URL: u, Updated: strings.TrimSpace(rec[1]), Hashes: []string{u + ".sha512", u + ".sha256"},
+			Signature: u + ".asc", Where: where})
 	}
 	return out, nil
 }
@@ -275,6 +288,13 @@ func (s *syncer) syncCSAF(ctx context.Context, u string, r *SourceReport) error 
 			entries = append(entries, es...)
 		}
 	}
+	keys, err := s.csafKeys(ctx, u, meta)
+	if err != nil {
+		return err
+	}
+	if keys == nil {
+		s.progress("CSAF: %s names no public_openpgp_keys: documents are checked by hash only", redactURL(u))
+	}
 	s.progress("CSAF: %s (%s) lists %d documents", redactURL(u), meta.Publisher.Name, len(entries))
 	seen := map[string]bool{}
 	var errs []error
@@ -288,7 +308,7 @@ func (s *syncer) syncCSAF(ctx context.Context, u string, r *SourceReport) error 
 			r.Unchanged++
 			continue
 		}
-		if err := s.csafDocument(ctx, e, dst); err != nil {
+		if err := s.csafDocument(ctx, e, dst, keys); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -306,7 +326,7 @@ func (s *syncer) syncCSAF(ctx context.Context, u string, r *SourceReport) error 
 
 // csafDocument fetches one document, checks it against its hash file
 // and reads it as LoadCSAF does before storing it.
-func (s *syncer) csafDocument(ctx context.Context, e CSAFEntry, dst string) error {
+func (s *syncer) csafDocument(ctx context.Context, e CSAFEntry, dst string, keys openpgp.EntityList) error {
 	doc, err := s.get(ctx, e.URL, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", e.Where, err)
@@ -348,6 +368,16 @@ func (s *syncer) csafDocument(ctx context.Context, e CSAFEntry, dst string) erro
 	if checked == "" {
 		return fmt.Errorf("%s: %s: no .sha512 or .sha256 file: not stored unchecked", e.Where, redactURL(e.URL))
 	}
+	if keys != nil {
+		sig, err := s.get(ctx, e.Signature, nil)
+		if err != nil {
+			return fmt.Errorf("%s: signature: %w; not stored", e.Where, err)
+		}
+		if _, err := openpgp.CheckArmoredDetachedSignature(keys, bytes.NewReader(doc.body), bytes.NewReader(sig.body), nil); err != nil {
+			return fmt.Errorf("%s: %s: OpenPGP signature %s: %w; not stored", e.Where, redactURL(e.URL), path.Base(e.Signature), err)
+		}
+		checked += " and signature"
+	}
 	if _, err := ParseCSAF(redactURL(e.URL), doc.body); err != nil {
 		return fmt.Errorf("%s: %w", e.Where, err)
 	}
@@ -356,6 +386,39 @@ func (s *syncer) csafDocument(ctx context.Context, e CSAFEntry, dst string) erro
 	}
 	s.progress("CSAF: %s stored (%s checked)", redactURL(e.URL), checked)
 	return nil
+}
+
+// csafKeys fetches the provider's public_openpgp_keys, each checked
+// against the fingerprint the metadata gives; nil when it gives none.
+func (s *syncer) csafKeys(ctx context.Context, metaURL string, meta *CSAFProviderMetadata) (openpgp.EntityList, error) {
+	var keys openpgp.EntityList
+	for i, k := range meta.PublicOpenPGPKeys {
+		where := fmt.Sprintf("%s: public_openpgp_keys[%d]", redactURL(metaURL), i)
+		ku, err := resolve(metaURL, k.URL)
+		if err != nil {
+			return nil, fmt.Errorf("%s: url: %w", where, err)
+		}
+		res, err := s.get(ctx, ku, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		el, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(res.body))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", where, redactURL(ku), err)
+		}
+		want := strings.ToUpper(strings.ReplaceAll(k.Fingerprint, " ", ""))
+		found := false
+		for _, e := range el {
+			if e.PrimaryKey != nil && strings.ToUpper(hex.EncodeToString(e.PrimaryKey.Fingerprint)) == want {
+				keys = append(keys, e)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("%s: the key at %s is not the one with fingerprint %q", where, redactURL(ku), k.Fingerprint)
+		}
+	}
+	return keys, nil
 }
 
 func equalBytes(a, b []byte) bool { return string(a) == string(b) }

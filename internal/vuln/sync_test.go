@@ -20,6 +20,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
 // nvdServer serves the 36 CVE records of ../shared/data/vuln/nvd as the
@@ -318,10 +322,25 @@ func TestSyncKEVAndEPSS(t *testing.T) {
 // csafProvider serves the shared CSAF documents as a provider would: the
 // six advisories through a ROLIE feed (SHA-256 and SHA-512 links), the
 // 13 VEX documents through a directory with changes.csv (SHA-512 files
-// only). tamper names a document whose hash file is wrong.
-func csafProvider(t *testing.T, tamper string) (*httptest.Server, *[]string) {
+// only). tamper names a document whose hash file is wrong. With signer,
+// each document has a detached signature (.asc) and the metadata names
+// the key; badSig names a document whose signature is of other bytes.
+func csafProvider(t *testing.T, tamper string, signer *openpgp.Entity, badSig string) (*httptest.Server, *[]string) {
 	t.Helper()
 	needData(t)
+	var pubKey bytes.Buffer
+	keysJSON := "[]"
+	if signer != nil {
+		aw, err := armor.Encode(&pubKey, openpgp.PublicKeyType, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := signer.Serialize(aw); err != nil {
+			t.Fatal(err)
+		}
+		_ = aw.Close()
+		keysJSON = fmt.Sprintf(`[{"fingerprint": "%X", "url": "openpgp/key.asc"}]`, signer.PrimaryKey.Fingerprint)
+	}
 	files := map[string][]byte{}
 	var advisories, vex []string
 	for _, sub := range []string{"", "csaf_vex"} {
@@ -340,6 +359,17 @@ func csafProvider(t *testing.T, tamper string) (*httptest.Server, *[]string) {
 				advisories = append(advisories, name)
 			}
 			files[p] = b
+			if signer != nil {
+				signed := b
+				if name == badSig {
+					signed = append([]byte("x"), b...)
+				}
+				var sig bytes.Buffer
+				if err := openpgp.ArmoredDetachSign(&sig, signer, bytes.NewReader(signed), nil); err != nil {
+					t.Fatal(err)
+				}
+				files[p+".asc"] = sig.Bytes()
+			}
 			s2, s5 := sha256.Sum256(b), sha512.Sum512(b)
 			if name == tamper {
 				s5[0] ^= 1
@@ -361,8 +391,10 @@ func csafProvider(t *testing.T, tamper string) (*httptest.Server, *[]string) {
 		case "/.well-known/csaf/provider-metadata.json":
 			fmt.Fprintf(w, `{"canonical_url": %q, "publisher": {"name": "Test provider", "category": "vendor", "namespace": "https://example.test"},
 				"distributions": [{"rolie": {"feeds": [{"url": %q, "tlp_label": "WHITE"}]}}, {"directory_url": %q}],
-				"role": "csaf_trusted_provider", "public_openpgp_keys": []}`,
-				ts.URL+"/.well-known/csaf/provider-metadata.json", ts.URL+"/feed-white.json", ts.URL+"/vex/")
+				"role": "csaf_trusted_provider", "public_openpgp_keys": %s}`,
+				ts.URL+"/.well-known/csaf/provider-metadata.json", ts.URL+"/feed-white.json", ts.URL+"/vex/", keysJSON)
+		case "/.well-known/csaf/openpgp/key.asc":
+			_, _ = w.Write(pubKey.Bytes())
 		case "/feed-white.json":
 			var entries []string
 			for _, a := range advisories {
@@ -394,7 +426,7 @@ func csafProvider(t *testing.T, tamper string) (*httptest.Server, *[]string) {
 // it; a second sync fetches no document again; a document whose hash
 // does not match is an error naming it and is not stored, the others are.
 func TestSyncCSAF(t *testing.T) {
-	ts, fetched := csafProvider(t, "")
+	ts, fetched := csafProvider(t, "", nil, "")
 	defer ts.Close()
 	dir := t.TempDir()
 	o := SyncOptions{Dir: dir, CSAF: ts.URL + "/.well-known/csaf/provider-metadata.json"}
@@ -421,7 +453,7 @@ func TestSyncCSAF(t *testing.T) {
 		t.Fatalf("second sync: %v %+v, fetched %v", err, rep.CSAF, *fetched)
 	}
 
-	bad, _ := csafProvider(t, "rhsa-2021_5186.json")
+	bad, _ := csafProvider(t, "rhsa-2021_5186.json", nil, "")
 	defer bad.Close()
 	dir = t.TempDir()
 	o = SyncOptions{Dir: dir, CSAF: bad.URL + "/.well-known/csaf/provider-metadata.json"}
@@ -436,6 +468,43 @@ func TestSyncCSAF(t *testing.T) {
 	host := strings.ReplaceAll(strings.TrimPrefix(bad.URL, "http://"), ":", "_")
 	if _, err := os.Stat(filepath.Join(dir, "csaf", host, "rhsa-2021_5186.json")); err == nil {
 		t.Fatal("the tampered document was stored")
+	}
+}
+
+// TestSyncCSAFSignatures: when the provider metadata names an OpenPGP
+// key (checked against its fingerprint), every document must carry a
+// good detached signature by it: one signed over other bytes is refused
+// and named, the rest stored. A key whose fingerprint is not the one
+// the metadata gives stops the sync before any document.
+func TestSyncCSAFSignatures(t *testing.T) {
+	signer, err := openpgp.NewEntity("CSAF test provider", "", "csaf@provider.test", &packet.Config{Algorithm: packet.PubKeyAlgoEd25519})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := csafProvider(t, "", signer, "2022-evd-uc-05-001.json")
+	defer ts.Close()
+	var progress bytes.Buffer
+	rep, err := Sync(context.Background(), SyncOptions{Dir: t.TempDir(), CSAF: ts.URL + "/.well-known/csaf/provider-metadata.json", Progress: &progress})
+	if err == nil || !strings.Contains(err.Error(), "changes.csv line 8: "+ts.URL+"/vex/2022/2022-evd-uc-05-001.json: OpenPGP signature 2022-evd-uc-05-001.json.asc:") ||
+		rep.CSAF.Stored != 18 {
+		t.Fatalf("bad signature: stored %d, %v", rep.CSAF.Stored, err)
+	}
+	if !strings.Contains(progress.String(), "rhsa-2022_0011.json stored (sha512 and signature checked)") {
+		t.Errorf("progress:\n%s", progress.String())
+	}
+
+	// The metadata names the key by a fingerprint that is not the key's.
+	wrong, _ := csafProvider(t, "", signer, "")
+	defer wrong.Close()
+	meta := &CSAFProviderMetadata{}
+	meta.PublicOpenPGPKeys = append(meta.PublicOpenPGPKeys, struct {
+		Fingerprint string `json:"fingerprint"`
+		URL         string `json:"url"`
+	}{Fingerprint: "00" + fmt.Sprintf("%X", signer.PrimaryKey.Fingerprint)[2:], URL: "openpgp/key.asc"})
+	s, _ := newSyncer(SyncOptions{Dir: t.TempDir()})
+	if _, err := s.csafKeys(context.Background(), wrong.URL+"/.well-known/csaf/provider-metadata.json", meta); err == nil ||
+		!strings.Contains(err.Error(), "public_openpgp_keys[0]: the key at "+wrong.URL+"/.well-known/csaf/openpgp/key.asc is not the one with fingerprint") {
+		t.Fatalf("wrong fingerprint: %v", err)
 	}
 }
 
