@@ -92,6 +92,9 @@ from the content): its packages are scanned as components and its own findings a
 merged with Vigil's when they name the same vulnerability in the same package; sources says
 which tool reported each. With only reports, --osv may be left out.
 
+'vigil vuln sync' fetches NVD, KEV, EPSS and CSAF over the network into a directory whose
+nvd, kev/known_exploited_vulnerabilities.json, epss/epss_scores.csv and csaf these flags read.
+
 The exit status is 0 with or without findings; it is not 0 when an SBOM or an OSV record
 cannot be read (the error names the file, and the line for broken JSON).`,
 		Example: `  vigil vuln scan --osv ../shared/data/vuln/osv ../shared/data/vuln/sbom/go-minikube-v1.23.1.cdx15.json
