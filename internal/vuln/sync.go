@@ -530,12 +530,17 @@ func (s *syncer) syncNVD(ctx context.Context, u string, r *SourceReport) error {
 			if err != nil {
 				return fmt.Errorf("%w (the sync goes on from startIndex %d next time)", err, w.StartIndex)
 			}
+			if n == 0 && w.StartIndex < total {
+				// An empty page short of the total: going on would mark
+				// the window done with CVEs never fetched.
+				return fmt.Errorf("NVD gave no CVEs at startIndex %d of %d (the sync goes on from there next time)", w.StartIndex, total)
+			}
 			w.StartIndex += n
 			w.Total = total
 			if err := writeState(statePath, st); err != nil {
 				return err
 			}
-			if n == 0 || w.StartIndex >= total {
+			if w.StartIndex >= total {
 				break
 			}
 		}

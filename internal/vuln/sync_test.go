@@ -244,6 +244,15 @@ func TestSyncNVDResumes(t *testing.T) {
 	if _, err := Sync(context.Background(), o); err == nil || !strings.Contains(err.Error(), `vulnerabilities[0].cve.id "../../etc/passwd" is not a CVE ID`) {
 		t.Fatalf("bad page: %v", err)
 	}
+
+	short := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"startIndex": 0, "totalResults": 5, "vulnerabilities": []}`))
+	}))
+	defer short.Close()
+	o.Dir, o.NVD = t.TempDir(), short.URL
+	if _, err := Sync(context.Background(), o); err == nil || !strings.Contains(err.Error(), "NVD gave no CVEs at startIndex 0 of 5") {
+		t.Fatalf("empty page short of the total: %v", err)
+	}
 }
 
 // TestSyncKEVAndEPSS: the KEV catalogue and a gzipped EPSS CSV are
