@@ -9,8 +9,8 @@ BIN     := bin/vigil
 all: build
 
 # CGO_ENABLED=0: no package of Vigil uses cgo (SQLite is modernc's Go port), and a
-# statically linked vigil starts about 2 ms sooner, with no dynamic loader or libc to
-# set up, which is a tenth of a small `vigil vuln scan` (docs/performance.md).
+# statically linked vigil starts sooner, with no dynamic loader or libc to set up, which
+# counts in a small `vigil vuln scan` (docs/performance.md, "Start-up, again").
 build:
 	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
 
