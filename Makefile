@@ -8,8 +8,11 @@ BIN     := bin/vigil
 
 all: build
 
+# CGO_ENABLED=0: no package of Vigil uses cgo (SQLite is modernc's Go port), and a
+# statically linked vigil starts sooner, with no dynamic loader or libc to set up, which
+# counts in a small `vigil vuln scan` (docs/performance.md, "Start-up, again").
 build:
-	@$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
+	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
 
 # make run: build and start `vigil serve` on embedded SQLite + NATS under ./vigil-data.
 # It prints the address and how to sign in; on a terminal the log shows warnings and

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -175,7 +176,7 @@ func (e *ConfigError) Error() string {
 	return e.File + ": " + e.Msg
 }
 
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`) })
 
 // ParseConfig parses and checks a configuration; every error names the
 // file and line. It never panics on any input.
@@ -211,7 +212,7 @@ func ParseConfig(file string, b []byte) (cfg *Config, err error) {
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			if !nameRE.MatchString(k.Value) {
+			if !nameRE().MatchString(k.Value) {
 				return nil, p.errf(k.Line, "fields: alias %q: use lower-case letters, digits, _ and - (starting with a letter)", k.Value)
 			}
 			l, err := p.strings(v, "fields."+k.Value)
@@ -395,7 +396,7 @@ func (p *parser) analytic(n *yaml.Node) (Analytic, error) {
 		return a, p.errf(n.Line, "an analytic must be a mapping with name:, kind: and its settings")
 	}
 	nameN, kindN := get(n, "name"), get(n, "kind")
-	if nameN == nil || !nameRE.MatchString(nameN.Value) {
+	if nameN == nil || !nameRE().MatchString(nameN.Value) {
 		return a, p.errf(n.Line, "analytic: name: is required: lower-case letters, digits, _ and - (up to 64, starting with a letter)")
 	}
 	a.Name = nameN.Value

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
@@ -29,7 +30,9 @@ type IntelShare struct {
 	Recipient string `json:"recipient"`
 }
 
-var feedFile = regexp.MustCompile(`^(manifest\.json|hashes\.csv|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.json)$`)
+var feedFile = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(manifest\.json|hashes\.csv|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.json)$`)
+})
 
 // registerIntel adds the intelligence collections (issue 19): sharing
 // grants, explicit recipients of TLP:RED, and the export paths — objects
@@ -108,7 +111,7 @@ func (a *API) registerIntel(rt *httpd.Router) {
 		Summary: "A collection as a MISP feed, as you may read it: point a MISP feed (format MISP, with the header Authorization: Bearer <API token>) at …/misp/; file is manifest.json, hashes.csv or <event uuid>.json",
 		Params:  []param{id, {Name: "file", In: "path", Type: "string", Required: true}}, Binary: true}, func(w http.ResponseWriter, r *http.Request, sc scope.Scope) error {
 		name := r.PathValue("file")
-		if !feedFile.MatchString(name) {
+		if !feedFile().MatchString(name) {
 			return fault.NotFoundf("no such feed file")
 		}
 		f, err := s.MISPFeed(r.Context(), sc, r.PathValue("id"))

@@ -253,8 +253,9 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--vuln-sla: %w", err)
 	}
+	kevFile, epssFile := a.vulnSourceFiles()
 	if a.SBOMs, err = vuln.NewSBOMs(vuln.SBOMOptions{DB: a.DB, Audit: a.Audit, Register: a.Supply, Orgs: a.Orgs, OSVDir: a.Config.VulnOSV,
-		KEVFile: a.Config.VulnKEV, EPSSFile: a.Config.VulnEPSS, SLA: vsla, Now: a.Now, Logger: a.Log.With("component", "sboms")}); err != nil {
+		KEVFile: kevFile, EPSSFile: epssFile, SLA: vsla, Now: a.Now, Logger: a.Log.With("component", "sboms")}); err != nil {
 		return err
 	}
 	a.Assurance.SetExposure(a.SBOMs, a.Cases) // the prioritisation view's live exposure

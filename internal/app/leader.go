@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/bus"
 	"github.com/vigil-health/vigil/internal/events"
+	"github.com/vigil-health/vigil/internal/vuln"
 )
 
 // Leader duties (docs/adr/0010-leader-lease.md): of the background work
@@ -33,6 +34,10 @@ import (
 //   - pulling the intelligence feeds whose scheduled pull is due: remote
 //     TAXII collections and MISP feeds (pull.Puller.Run, checked every
 //     FeedPullTick), so a feed is pulled once, not by every server.
+//   - fetching the vulnerability sources (NVD, KEV, EPSS, CSAF) named by
+//     --vuln-sync-* into --vuln-sync-dir (vuln.RunSync, every
+//     --vuln-sync-interval): one server fetching keeps within NVD's rate
+//     limit and writes the directory once.
 //
 // All are already safe to run twice (a clock is breached by a guarded
 // update; a second retention pass finds nothing), so the lease is not
@@ -75,6 +80,9 @@ func (s *Server) leaderDuties(ctx context.Context) {
 	}
 	stopFeeds := s.Feeds.Run(ctx, FeedPullTick)
 	defer stopFeeds()
+	every, _ := s.Config.VulnSyncEvery() // checked by Config.Validate
+	stopSync := vuln.RunSync(ctx, s.vulnSyncOptions(), every, s.Log.With("component", "vuln-sync"))
+	defer stopSync()
 	if p, ok := s.retentionPolicy(); ok {
 		stop := events.RunRetention(ctx, s.Events, p, RetentionInterval, s.Log.With("component", "events"))
 		defer stop()

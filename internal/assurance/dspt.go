@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
@@ -107,10 +108,12 @@ type DSPTReport struct {
 }
 
 var (
-	dsptStatus  = regexp.MustCompile(`^(\d\d)/(\d\d) (Standards Exceeded|Standards Met|Approaching Standards|Standards Not Met)$`)
-	dsptDMY     = regexp.MustCompile(`(\d\d)_(\d\d)_(\d\d)(?:\D|$)`)
-	dsptYMD     = regexp.MustCompile(`(20\d\d)(\d\d)(\d\d)(?:\D|$)`)
-	odsCodeLike = regexp.MustCompile(`^[A-Z0-9]{3,6}$`)
+	dsptStatus = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(\d\d)/(\d\d) (Standards Exceeded|Standards Met|Approaching Standards|Standards Not Met)$`)
+	})
+	dsptDMY     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(\d\d)_(\d\d)_(\d\d)(?:\D|$)`) })
+	dsptYMD     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(20\d\d)(\d\d)(\d\d)(?:\D|$)`) })
+	odsCodeLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z0-9]{3,6}$`) })
 )
 
 var dsptLevels = map[string]DSPTLevel{"Standards Exceeded": DSPTExceeded, "Standards Met": DSPTMet, "Approaching Standards": DSPTApproaching, "Standards Not Met": DSPTNotMet}
@@ -118,12 +121,12 @@ var dsptLevels = map[string]DSPTLevel{"Standards Exceeded": DSPTExceeded, "Stand
 // DSPTSnapshotDate reads a snapshot's date from its file name, or "".
 func DSPTSnapshotDate(name string) string {
 	base := filepath.Base(name)
-	if m := dsptYMD.FindStringSubmatch(base); m != nil {
+	if m := dsptYMD().FindStringSubmatch(base); m != nil {
 		if d, err := time.Parse("20060102", m[1]+m[2]+m[3]); err == nil {
 			return d.Format(time.DateOnly)
 		}
 	}
-	if m := dsptDMY.FindStringSubmatch(base); m != nil {
+	if m := dsptDMY().FindStringSubmatch(base); m != nil {
 		if d, err := time.Parse("020106", m[1]+m[2]+m[3]); err == nil {
 			return d.Format(time.DateOnly)
 		}
@@ -196,12 +199,12 @@ func ParseDSPT(name string, data []byte, snapshot string) (out []DSPTStatus, f D
 			f.Skipped++
 			continue
 		}
-		m := dsptStatus.FindStringSubmatch(st)
+		m := dsptStatus().FindStringSubmatch(st)
 		if m == nil {
 			return nil, f, fault.Invalidf(fmt.Sprintf("%s:%d", name, line), "status %q is not \"YY/YY Standards Exceeded|Standards Met|Approaching Standards|Standards Not Met\", Not Published or #N/A", st)
 		}
 		c := strings.ToUpper(cell(code))
-		if !odsCodeLike.MatchString(c) {
+		if !odsCodeLike().MatchString(c) {
 			return nil, f, fault.Invalidf(fmt.Sprintf("%s:%d", name, line), "organisation code %q is not an ODS code", c)
 		}
 		s := DSPTStatus{OrgCode: c, Edition: "20" + m[1] + "-" + m[2], Level: dsptLevels[m[3]], Status: m[3], OrgName: cell(orgName), Snapshot: f.Snapshot, Source: f.File}

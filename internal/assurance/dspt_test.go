@@ -70,7 +70,7 @@ func TestParseDSPTSnapshots(t *testing.T) {
 		n := map[DSPTLevel]int{}
 		for _, s := range sts {
 			n[s.Level]++
-			if s.Edition == "" || s.Snapshot != w.snapshot || !odsCodeLike.MatchString(s.OrgCode) {
+			if s.Edition == "" || s.Snapshot != w.snapshot || !odsCodeLike().MatchString(s.OrgCode) {
 				t.Fatalf("%s: %+v", base, s)
 			}
 		}

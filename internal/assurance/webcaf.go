@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -33,12 +34,12 @@ import (
 // WebCAFKey is the key of every WebCAF CAF file: versions of one framework.
 const WebCAFKey = "webcaf:ncsc-caf"
 
-var versionInName = regexp.MustCompile(`v(\d+(?:\.\d+)*)`)
+var versionInName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`v(\d+(?:\.\d+)*)`) })
 
 func (p *parser) webcaf(root *yaml.Node, o ParseOptions) (*Set, error) {
 	version := o.Version
 	if version == "" {
-		m := versionInName.FindStringSubmatch(filepath.Base(p.file))
+		m := versionInName().FindStringSubmatch(filepath.Base(p.file))
 		if m == nil {
 			return nil, p.errAt(root, "", "a WebCAF file has no version inside it and its name gives none (…-v3.2.yaml): name the version (--version)")
 		}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
@@ -78,7 +79,7 @@ type NewAlert struct {
 // identRE is a producer's name for a source or type: lower case letters,
 // digits and . _ - (case is folded, so "CrowdStrike" and "crowdstrike" are
 // one source).
-var identRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+var identRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`) })
 
 const maxAlertDescription = 20_000
 
@@ -94,7 +95,7 @@ func (n NewAlert) build(now time.Time) (Alert, error) {
 		if f.v == "" {
 			return Alert{}, fault.Invalidf(f.name, "is required")
 		}
-		if !identRE.MatchString(f.v) {
+		if !identRE().MatchString(f.v) {
 			return Alert{}, fault.Invalidf(f.name, "%q: use lower-case letters, digits and . _ - (at most 64), e.g. \"edr\" or \"email-gateway\"", safetext.Terminal(f.v))
 		}
 	}
@@ -164,7 +165,7 @@ func checkFields(field string, in map[string]string) (map[string]string, error) 
 	}
 	out := make(map[string]string, len(in))
 	for k, v := range in {
-		if !fieldKeyRE.MatchString(k) {
+		if !fieldKeyRE().MatchString(k) {
 			return nil, fault.Invalidf(field, "%q is not a field name: lower-case letters, digits and _ . - (at most %d, starting with a letter)", safetext.Terminal(k), maxFieldKey)
 		}
 		if err := checkText(field+"."+k, v, maxShortText); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
@@ -253,7 +254,9 @@ type Comment struct {
 }
 
 // mentionRE finds @e-mail mentions.
-var mentionRE = regexp.MustCompile(`(?:^|[^\w.@])@([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})`)
+var mentionRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?:^|[^\w.@])@([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})`)
+})
 
 // Comments lists a case's comments, oldest first.
 func (s *Service) Comments(ctx context.Context, sc scope.Scope, caseID string) ([]Comment, error) {
@@ -297,7 +300,7 @@ func (s *Service) AddComment(ctx context.Context, sc scope.Scope, caseID, body s
 		now := s.now()
 		mentions := []string{}
 		seen := map[string]bool{}
-		for _, m := range mentionRE.FindAllStringSubmatch(body, 20) {
+		for _, m := range mentionRE().FindAllStringSubmatch(body, 20) {
 			email, ok, err := s.userCan(ctx, sc, m[1], path, scope.Read)
 			if err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -176,7 +177,7 @@ func LoadTemplates(fsys fs.FS, dir string) (map[string]*Template, error) {
 	return out, nil
 }
 
-var templateNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,63}$`)
+var templateNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{0,63}$`) })
 
 // ParseTemplate reads one template file. It returns the template, or nil
 // and every mistake it found; it never panics on input.
@@ -254,7 +255,7 @@ func ParseTemplate(file string, b []byte) (t *Template, errs []error) {
 			})
 		},
 	}, "name", "title", "severity", "tlp")
-	if t.Name != "" && !templateNameRE.MatchString(t.Name) {
+	if t.Name != "" && !templateNameRE().MatchString(t.Name) {
 		p.failKey(root, "name", "name", fmt.Sprintf("%q: use lower-case letters, digits and hyphens", t.Name))
 	}
 	if t.Severity != "" && oneOf("severity", t.Severity, Severities()) != nil {
@@ -387,7 +388,7 @@ func (p *tplParser) boolean(n *yaml.Node, field string) bool {
 
 // checkField checks one field definition against the others of t.
 func (p *tplParser) checkField(n *yaml.Node, field string, d *FieldDef, t *Template) {
-	if d.Name != "" && !fieldKeyRE.MatchString(d.Name) {
+	if d.Name != "" && !fieldKeyRE().MatchString(d.Name) {
 		p.failKey(n, "name", field+".name", fmt.Sprintf("%q: use lower-case letters, digits and _ . - (starting with a letter)", d.Name))
 	}
 	if d.Name != "" && t.field(d.Name) != nil {

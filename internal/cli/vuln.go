@@ -19,7 +19,7 @@ import (
 // first slice is an offline SBOM scan against OSV advisories.
 func (e *env) vulnCmd() *cobra.Command {
 	c := &cobra.Command{Use: "vuln", Short: "Vulnerability management: scan SBOMs against OSV, NVD and CSAF advisories, with VEX; stored SBOMs, inventories and findings"}
-	c.AddCommand(e.vulnScanCmd(), e.vulnSBOMCmd(), e.vulnInventoryCmd(), e.vulnFindingsCmd(), e.vulnMatchCmd(), e.vulnFindingActCmd(), e.vulnVEXCmd(), e.vulnKPIsCmd())
+	c.AddCommand(e.vulnScanCmd(), e.vulnSBOMCmd(), e.vulnInventoryCmd(), e.vulnFindingsCmd(), e.vulnMatchCmd(), e.vulnFindingActCmd(), e.vulnVEXCmd(), e.vulnKPIsCmd(), e.vulnSyncCmd())
 	return c
 }
 
@@ -91,6 +91,9 @@ An input may also be a Trivy JSON, Grype JSON or SARIF 2.1.0 report instead of a
 from the content): its packages are scanned as components and its own findings are kept,
 merged with Vigil's when they name the same vulnerability in the same package; sources says
 which tool reported each. With only reports, --osv may be left out.
+
+'vigil vuln sync' fetches NVD, KEV, EPSS and CSAF over the network into a directory whose
+nvd, kev/known_exploited_vulnerabilities.json, epss/epss_scores.csv and csaf these flags read.
 
 The exit status is 0 with or without findings; it is not 0 when an SBOM or an OSV record
 cannot be read (the error names the file, and the line for broken JSON).`,

@@ -144,6 +144,13 @@ type Config struct {
 	// catalogue and FIRST EPSS CSV read at each match; VulnSLA the time
 	// to fix per priority (P1=3d,P2=14d,P3=30d,P4=90d by default).
 	VulnOSV, VulnKEV, VulnEPSS, VulnSLA string
+	// VulnSyncInterval is how often the leader fetches the vulnerability
+	// sources named by VulnSyncNVD, VulnSyncKEV, VulnSyncEPSS and
+	// VulnSyncCSAF (URLs) into VulnSyncDir (vuln.Sync; empty or 0: never);
+	// NVDAPIKey is sent to NVD as the apiKey header.
+	VulnSyncInterval, VulnSyncDir                        string
+	VulnSyncNVD, VulnSyncKEV, VulnSyncEPSS, VulnSyncCSAF string
+	NVDAPIKey                                            string
 	// Analytics is the analytics file (first seen, rare values, volume,
 	// impossible travel; docs/analytics.md): empty for the shipped
 	// defaults, "off" for none.
@@ -257,6 +264,13 @@ func (c *Config) settings() []setting {
 		{flag: "vuln-kev", env: "VIGIL_VULN_KEV", help: "CISA's known_exploited_vulnerabilities.json, read at each match of the stored SBOMs", str: &c.VulnKEV},
 		{flag: "vuln-epss", env: "VIGIL_VULN_EPSS", help: "FIRST's daily EPSS CSV, read at each match of the stored SBOMs", str: &c.VulnEPSS},
 		{flag: "vuln-sla", env: "VIGIL_VULN_SLA", help: "time to fix a finding per priority, overriding the defaults P1=3d,P2=14d,P3=30d,P4=90d (e.g. P1=48h,P2=7d)", str: &c.VulnSLA},
+		{flag: "vuln-sync-interval", env: "VIGIL_VULN_SYNC_INTERVAL", help: "how often the leader fetches --vuln-sync-nvd, -kev, -epss and -csaf into --vuln-sync-dir, e.g. 6h (empty or 0: never; docs/vuln.md)", str: &c.VulnSyncInterval},
+		{flag: "vuln-sync-dir", env: "VIGIL_VULN_SYNC_DIR", help: "directory of the synced vulnerability sources (default $VIGIL_CACHE_DIR/vuln-sources); its KEV and EPSS files are matched when --vuln-kev and --vuln-epss are not given", str: &c.VulnSyncDir},
+		{flag: "vuln-sync-nvd", env: "VIGIL_VULN_SYNC_NVD", help: "NVD CVE API 2.0 URL to sync (https://services.nvd.nist.gov/rest/json/cves/2.0)", str: &c.VulnSyncNVD},
+		{flag: "vuln-sync-kev", env: "VIGIL_VULN_SYNC_KEV", help: "CISA KEV catalogue JSON URL to sync", str: &c.VulnSyncKEV},
+		{flag: "vuln-sync-epss", env: "VIGIL_VULN_SYNC_EPSS", help: "FIRST EPSS daily CSV URL to sync (.csv or .csv.gz)", str: &c.VulnSyncEPSS},
+		{flag: "vuln-sync-csaf", env: "VIGIL_VULN_SYNC_CSAF", help: "CSAF provider-metadata.json URL to sync", str: &c.VulnSyncCSAF},
+		{flag: "nvd-api-key", env: "VIGIL_NVD_API_KEY", help: "NVD API key for --vuln-sync-nvd (prefer the environment variable)", str: &c.NVDAPIKey, secret: true},
 		{flag: "analytics", env: "VIGIL_ANALYTICS", help: "YAML file of analytics run on every event (first seen, rare values, volume anomaly, impossible travel; docs/analytics.md); empty: the shipped ones; off: none", str: &c.Analytics},
 		{flag: "attack", env: "VIGIL_ATTACK", help: "MITRE ATT&CK Enterprise STIX bundle (enterprise-attack.json, gzipped or not) for the ATT&CK coverage page of --rules (empty: no coverage page)", str: &c.Attack},
 		{flag: "audit-key", env: "VIGIL_AUDIT_KEY", help: "the audit chain's HMAC key itself, 64+ hexadecimal digits (prefer the environment variable); overrides --audit-key-file", str: &c.AuditKey, secret: true},
@@ -342,6 +356,9 @@ func (c *Config) Validate() error {
 	}
 	if err := bus.ValidatePrefix(c.NATSPrefix); err != nil {
 		bad("nats-prefix", "%s", err)
+	}
+	if _, err := c.VulnSyncEvery(); err != nil {
+		bad("vuln-sync-interval", "%v", err)
 	}
 	if _, err := c.LeaderLeaseDuration(); err != nil {
 		bad("leader-lease", "%s", err)
@@ -657,4 +674,20 @@ func (c Config) ExpiryNotice() (time.Duration, error) {
 		return 0, bad
 	}
 	return time.Duration(n) * 24 * time.Hour, nil
+}
+
+// VulnSyncEvery is --vuln-sync-interval, checked: 0 (never) or at least
+// a minute, since NVD's rate limits make a full page take seconds.
+func (c Config) VulnSyncEvery() (time.Duration, error) {
+	if c.VulnSyncInterval == "" || c.VulnSyncInterval == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(c.VulnSyncInterval)
+	if err != nil {
+		return 0, fmt.Errorf("want a duration such as 6h or 30m, got %q", c.VulnSyncInterval)
+	}
+	if d < time.Minute {
+		return 0, fmt.Errorf("want at least 1m, got %s", d)
+	}
+	return d, nil
 }

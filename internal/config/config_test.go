@@ -223,3 +223,19 @@ func TestGCPercentSetting(t *testing.T) {
 		}
 	}
 }
+
+func TestVulnSyncInterval(t *testing.T) {
+	for _, x := range []struct {
+		v    string
+		want time.Duration
+		err  bool
+	}{{"", 0, false}, {"0", 0, false}, {"6h", 6 * time.Hour, false}, {"10s", 0, true}, {"daily", 0, true}} {
+		c := Default()
+		c.VulnSyncInterval = x.v
+		d, err := c.VulnSyncEvery()
+		verr := c.Validate()
+		if d != x.want || (err != nil) != x.err || (verr != nil) != x.err || x.err && !strings.Contains(verr.Error(), "--vuln-sync-interval") {
+			t.Errorf("%q: %v %v (Validate: %v)", x.v, d, err, verr)
+		}
+	}
+}

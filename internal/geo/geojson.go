@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 type geoJSON struct {
@@ -24,9 +25,9 @@ type geoJSON struct {
 }
 
 var (
-	sicblKey = regexp.MustCompile(`^SICBL\d\dCDH$`)
-	icbKey   = regexp.MustCompile(`^ICB\d\dCDH$`)
-	nhserKey = regexp.MustCompile(`^NHSER\d\dCDH$`)
+	sicblKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^SICBL\d\dCDH$`) })
+	icbKey   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^ICB\d\dCDH$`) })
+	nhserKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^NHSER\d\dCDH$`) })
 )
 
 // simplifyTolerance is the Douglas–Peucker tolerance in degrees of
@@ -162,11 +163,11 @@ func boundaryProps(p map[string]any) (Boundary, bool) {
 	var sicbl, icb, nhser string
 	for k := range p {
 		switch {
-		case sicblKey.MatchString(k):
+		case sicblKey().MatchString(k):
 			sicbl = k
-		case icbKey.MatchString(k):
+		case icbKey().MatchString(k):
 			icb = k
-		case nhserKey.MatchString(k):
+		case nhserKey().MatchString(k):
 			nhser = k
 		}
 	}

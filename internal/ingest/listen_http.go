@@ -178,7 +178,7 @@ func (h *httpBase) authenticate(r *http.Request) (Sender, error) {
 		return Sender{}, &errUnauthorized{"the ingest token has expired; ask the organisation's administrator for a new one"}
 	case err != nil:
 		return Sender{}, err
-	case !orgCode.MatchString(s.Org):
+	case !orgCode().MatchString(s.Org):
 		return Sender{}, fmt.Errorf("ingest token for %q: not an organisation code", s.Org)
 	}
 	return s, nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -124,8 +125,10 @@ type o365FileTenant struct {
 }
 
 var (
-	guidRe       = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	tenantNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	guidRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	})
+	tenantNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`) })
 )
 
 // LoadO365Config reads and checks the file at path; getenv reads the
@@ -253,22 +256,22 @@ func checkO365Tenant(where string, ft o365FileTenant, getenv func(string) string
 		Name: strings.TrimSpace(ft.Name), TenantID: strings.ToLower(strings.TrimSpace(ft.TenantID)),
 		ClientID: strings.TrimSpace(ft.ClientID), PublisherID: strings.ToLower(strings.TrimSpace(ft.PublisherID)),
 	}
-	if !tenantNameRe.MatchString(t.Name) {
+	if !tenantNameRe().MatchString(t.Name) {
 		return t, fmt.Errorf("%s.name: %q: want a short label of lower-case letters, digits, '-' or '_', e.g. nhsmail", where, ft.Name)
 	}
-	if !guidRe.MatchString(t.TenantID) {
+	if !guidRe().MatchString(t.TenantID) {
 		return t, fmt.Errorf("%s.tenant_id: %q is not a GUID: use the directory (tenant) ID from the Entra admin centre, not a domain name", where, ft.TenantID)
 	}
-	if !guidRe.MatchString(t.ClientID) {
+	if !guidRe().MatchString(t.ClientID) {
 		return t, fmt.Errorf("%s.client_id: %q is not a GUID: use the app registration's application (client) ID", where, ft.ClientID)
 	}
 	if t.PublisherID == "" {
 		t.PublisherID = t.TenantID
-	} else if !guidRe.MatchString(t.PublisherID) {
+	} else if !guidRe().MatchString(t.PublisherID) {
 		return t, fmt.Errorf("%s.publisher_id: %q is not a GUID", where, ft.PublisherID)
 	}
 	org := strings.ToUpper(strings.TrimSpace(ft.Org))
-	if !orgCode.MatchString(org) {
+	if !orgCode().MatchString(org) {
 		return t, fmt.Errorf("%s.org: %q is not an organisation code (an ODS code such as X26)", where, ft.Org)
 	}
 	t.Org = org

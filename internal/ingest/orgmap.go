@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
@@ -38,7 +39,7 @@ import (
 // package's rule (an ODS code such as RJ1, Y56 or A81001, ENG, a
 // supplier tenant's SUP-X). The code becomes a subject token, so '.',
 // '*', '>' and spaces can never reach it.
-var orgCode = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,15}$`)
+var orgCode = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,15}$`) })
 
 type orgMapFile struct {
 	Default   string            `yaml:"default"`
@@ -83,7 +84,7 @@ type OrgMap struct {
 // since its events would belong to nobody.
 func NewOrgMap(root, path string, known func(code string) bool) (*OrgMap, error) {
 	root = strings.ToUpper(strings.TrimSpace(root))
-	if !orgCode.MatchString(root) {
+	if !orgCode().MatchString(root) {
 		return nil, fmt.Errorf("ingest org map: the national root %q is not an organisation code", root)
 	}
 	m := &OrgMap{root: root, path: path, known: known}
@@ -137,7 +138,7 @@ func parseOrgMap(data []byte) (*orgTable, error) {
 	t := &orgTable{listeners: map[string]string{}, exact: map[netip.Addr]string{}}
 	code := func(where, s string) (string, error) {
 		c := strings.ToUpper(strings.TrimSpace(s))
-		if !orgCode.MatchString(c) {
+		if !orgCode().MatchString(c) {
 			return "", fmt.Errorf("%s: %q is not an organisation code (an ODS code such as RJ1)", where, s)
 		}
 		return c, nil

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -392,13 +393,13 @@ func (s *Service) Count(ctx context.Context, sc scope.Scope, v View) (map[Type]i
 	return out, rows.Err()
 }
 
-var codeRE = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,15}$`)
+var codeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,15}$`) })
 
 func validate(o *Org) error {
 	o.Code = strings.ToUpper(strings.TrimSpace(o.Code))
 	o.Name = strings.TrimSpace(o.Name)
 	o.Parent = strings.ToUpper(strings.TrimSpace(o.Parent))
-	if !codeRE.MatchString(o.Code) {
+	if !codeRE().MatchString(o.Code) {
 		return &fault.Invalid{Field: "ods", Reason: "want 1–16 upper-case letters, digits or hyphens"}
 	}
 	if o.Name == "" || utf8.RuneCountInString(o.Name) > safetext.MaxName {

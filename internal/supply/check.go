@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -188,7 +189,7 @@ func checkDate(ps *problems, field, s string) (time.Time, bool) {
 // accept, are not amounts.
 func parseAmount(s string) (float64, string) {
 	v := strings.ReplaceAll(strings.TrimPrefix(s, "£"), ",", "")
-	if !amountRE.MatchString(v) {
+	if !amountRE().MatchString(v) {
 		return 0, fmt.Sprintf("%q is not an amount: want a number of pounds such as 1200000 or 1,200,000.50", s)
 	}
 	f, err := strconv.ParseFloat(v, 64)
@@ -198,7 +199,7 @@ func parseAmount(s string) (float64, string) {
 	return f, ""
 }
 
-var amountRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+var amountRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$`) })
 
 // validID reports whether s is a usable register ID: 1–128 bytes of
 // UTF-8 without control or bidirectional characters or colons (which would
@@ -216,7 +217,7 @@ func validID(s string) bool {
 // CVE-YYYY-NNNN with four or more sequence digits (CVE IDs have had
 // arbitrary-length sequence numbers since 2014).
 func validCVE(s string) bool {
-	m := cveRE.FindStringSubmatch(s)
+	m := cveRE().FindStringSubmatch(s)
 	if m == nil {
 		return false
 	}
@@ -224,7 +225,7 @@ func validCVE(s string) bool {
 	return year >= 1999 && utf8.RuneCountInString(s) <= maxIDLen
 }
 
-var cveRE = regexp.MustCompile(`^CVE-([0-9]{4})-[0-9]{4,19}$`)
+var cveRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^CVE-([0-9]{4})-[0-9]{4,19}$`) })
 
 // validKey reports whether every s could be part of a stored key, so a
 // query with any other value can answer "nothing" without the database.

@@ -384,7 +384,7 @@ type Response struct {
 
 // ---- issue ----
 
-var cveRE = regexp.MustCompile(`^CVE-\d{4}-\d{4,}$`)
+var cveRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^CVE-\d{4}-\d{4,}$`) })
 
 // TLP labels accept their common spellings.
 func normTLP(s string) string {
@@ -450,7 +450,7 @@ func (n *NewAlert) check() error {
 	var cves []string
 	for i, c := range n.CVEs {
 		c = strings.ToUpper(strings.TrimSpace(c))
-		if !cveRE.MatchString(c) {
+		if !cveRE().MatchString(c) {
 			return fault.Invalidf(fmt.Sprintf("cves[%d]", i), "%q is not a CVE ID (CVE-YYYY-NNNN)", n.CVEs[i])
 		}
 		if !slices.Contains(cves, c) {

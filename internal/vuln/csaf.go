@@ -474,7 +474,7 @@ func (p *CSAFProduct) matches(comp *Component, _ []sbomCPE) string {
 			if err != nil {
 				continue
 			}
-			if matchCPEName(crit, cp, versionOf(cp, comp)) {
+			if matchCPEName(crit, cp, versionOf(cp, comp), p.order(comp)) {
 				return "cpe " + raw
 			}
 		}
@@ -483,6 +483,18 @@ func (p *CSAFProduct) matches(comp *Component, _ []sbomCPE) string {
 		return "name " + p.Name
 	}
 	return ""
+}
+
+// order is how the product's versions compare with the component's: in
+// the ecosystem of the product's purl (product_identification_helper),
+// else of the component's purl, else loosely.
+func (p *CSAFProduct) order(comp *Component) versionOrder {
+	for _, u := range p.PURLs {
+		if o := orderOfPURL(u); o != "" {
+			return o
+		}
+	}
+	return orderOfPURL(comp.PURL)
 }
 
 // vexProduct is how a product with neither purl nor CPE is named: by
@@ -505,8 +517,8 @@ func versRange(r string) string {
 
 // matchCPEName matches a product's or statement's CPE against a
 // component's: every attribute as matchAttr says, the version compared
-// in loose version order when both give one.
-func matchCPEName(crit, comp CPE, ver string) bool {
+// in order when both give one.
+func matchCPEName(crit, comp CPE, ver string, order versionOrder) bool {
 	if !crit.matchesExceptVersion(comp) {
 		return false
 	}
@@ -523,7 +535,7 @@ func matchCPEName(crit, comp CPE, ver string) bool {
 	if va.wild() {
 		return globCPE(va, ver)
 	}
-	return compareLoose(va.Value, ver) == 0
+	return order.compare(va.Value, ver) == 0
 }
 
 // matchPURL says whether a purl from an advisory or VEX statement names
@@ -557,7 +569,9 @@ func matchPURL(stmt, comp string) bool {
 	if an != bn {
 		return false
 	}
-	if a.Version != "" && strings.TrimPrefix(a.Version, "v") != strings.TrimPrefix(b.Version, "v") {
+	// Versions are equal in the purl type's own order (Maven 1.0 = 1.0.0,
+	// PyPI 1.0 = 1.0.0, a Go module's v written or not).
+	if a.Version != "" && orderOfPURL(stmt).compare(a.Version, b.Version) != 0 {
 		return false
 	}
 	bq := b.Qualifiers.Map()

@@ -109,7 +109,7 @@ func TestMatchCriterion(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := Component{}
-		if _, got := matchCriterion(tc.m, comp, versionOf(comp, &c)); got != tc.want {
+		if _, got := matchCriterion(tc.m, comp, versionOf(comp, &c), ""); got != tc.want {
 			t.Errorf("%s against %s: %v, want %v", describeCriterion(tc.m), tc.comp, got, tc.want)
 		}
 	}
@@ -585,12 +585,12 @@ func TestInVers(t *testing.T) {
 		{"vers:npm/!=1.2.3", "1.2.3", false},
 		{"vers:generic/*", "9", true},
 	} {
-		got, err := inVers(tc.r, tc.v)
+		got, err := inVers(tc.r, tc.v, "")
 		if err != nil || got != tc.want {
 			t.Errorf("%s %s: %v %v", tc.r, tc.v, got, err)
 		}
 	}
-	if _, err := inVers("semver/<1", "1"); err == nil {
+	if _, err := inVers("semver/<1", "1", ""); err == nil {
 		t.Error("no vers: prefix accepted")
 	}
 }

@@ -243,8 +243,8 @@ func versionOf(cp CPE, c *Component) string {
 }
 
 // matchCriterion says whether a CPE match criterion matches a component
-// CPE (of version ver), and in words why.
-func matchCriterion(m *NVDCPEMatch, cp CPE, ver string) (string, bool) {
+// CPE (of version ver, compared in order), and in words why.
+func matchCriterion(m *NVDCPEMatch, cp CPE, ver string, order versionOrder) (string, bool) {
 	if !m.cpe.matchesExceptVersion(cp) {
 		return "", false
 	}
@@ -256,7 +256,7 @@ func matchCriterion(m *NVDCPEMatch, cp CPE, ver string) (string, bool) {
 			return "", false
 		}
 	case va.Kind == CPEValue:
-		if ver == "" || (va.wild() && !globCPE(va, ver)) || (!va.wild() && compareLoose(va.Value, ver) != 0) {
+		if ver == "" || (va.wild() && !globCPE(va, ver)) || (!va.wild() && order.compare(va.Value, ver) != 0) {
 			return "", false
 		}
 	case ranged:
@@ -272,12 +272,16 @@ func matchCriterion(m *NVDCPEMatch, cp CPE, ver string) (string, bool) {
 			{m.VersionEndIncluding, func(c int) bool { return c <= 0 }},
 			{m.VersionEndExcluding, func(c int) bool { return c < 0 }},
 		} {
-			if b.bound != "" && !b.ok(compareLoose(ver, b.bound)) {
+			if b.bound != "" && !b.ok(order.compare(ver, b.bound)) {
 				return "", false
 			}
 		}
 	}
-	return describeCriterion(m), true
+	why := describeCriterion(m)
+	if order != "" && (ranged || va.Kind == CPEValue) {
+		why += " (" + order.String() + ")" // which order judged the version
+	}
+	return why, true
 }
 
 // describeCriterion is "cpe:2.3:a:busybox:busybox:*:… versionEndExcluding 1.32.0".
@@ -297,9 +301,10 @@ func describeCriterion(m *NVDCPEMatch) string {
 
 // sbomCPE is one CPE of an SBOM, parsed, with its component.
 type sbomCPE struct {
-	cpe  CPE
-	comp *Component
-	ver  string
+	cpe   CPE
+	comp  *Component
+	ver   string
+	order versionOrder // the component's purl's ecosystem's, else loose
 }
 
 // cpesOf parses the CPEs of every component of s (those with a purl and
@@ -316,7 +321,7 @@ func cpesOf(s *SBOM) ([]sbomCPE, []string) {
 					warns = append(warns, fmt.Sprintf("component %q: %v", c.Name, err))
 					continue
 				}
-				out = append(out, sbomCPE{cp, c, versionOf(cp, c)})
+				out = append(out, sbomCPE{cp, c, versionOf(cp, c), orderOfPURL(c.PURL)})
 			}
 		}
 	}
@@ -351,7 +356,7 @@ func (n *NVD) MatchNVD(s *SBOM) ([]Finding, []string) {
 				continue
 			}
 			m := &r.cve.Configurations[r.cfg].Nodes[r.node].CPEMatch[r.match]
-			why, ok := matchCriterion(m, sc.cpe, sc.ver)
+			why, ok := matchCriterion(m, sc.cpe, sc.ver, sc.order)
 			if !ok {
 				continue
 			}
@@ -404,10 +409,10 @@ func evalNode(node *NVDNode, sc sbomCPE, all []sbomCPE) bool {
 		m := &node.CPEMatch[i]
 		hit := false
 		if m.Vulnerable {
-			_, hit = matchCriterion(m, sc.cpe, sc.ver)
+			_, hit = matchCriterion(m, sc.cpe, sc.ver, sc.order)
 		} else {
 			for _, o := range all {
-				if _, ok := matchCriterion(m, o.cpe, o.ver); ok {
+				if _, ok := matchCriterion(m, o.cpe, o.ver, o.order); ok {
 					hit = true
 					break
 				}
@@ -443,7 +448,7 @@ func platformMet(cfg *NVDConfig, all []sbomCPE) string {
 				continue
 			}
 			for _, o := range all {
-				if _, ok := matchCriterion(m, o.cpe, o.ver); ok {
+				if _, ok := matchCriterion(m, o.cpe, o.ver, o.order); ok {
 					return o.cpe.Raw
 				}
 			}

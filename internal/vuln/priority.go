@@ -97,28 +97,7 @@ func LoadKEV(path string) (*KEV, error) {
 	if err != nil {
 		return nil, fmt.Errorf("KEV catalogue: %w", err)
 	}
-	var doc struct {
-		CatalogVersion  string `json:"catalogVersion"`
-		Vulnerabilities []struct {
-			CVE       string `json:"cveID"`
-			DateAdded string `json:"dateAdded"`
-			DueDate   string `json:"dueDate"`
-		} `json:"vulnerabilities"`
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("KEV catalogue %s: %w", path, positioned(b, err))
-	}
-	if doc.Vulnerabilities == nil {
-		return nil, fmt.Errorf("KEV catalogue %s: no vulnerabilities list (is it CISA's known_exploited_vulnerabilities.json?)", path)
-	}
-	k := &KEV{Version: doc.CatalogVersion, Entries: make(map[string]KEVEntry, len(doc.Vulnerabilities))}
-	for i, v := range doc.Vulnerabilities {
-		if v.CVE == "" {
-			return nil, fmt.Errorf("KEV catalogue %s: vulnerability %d has no cveID", path, i)
-		}
-		k.Entries[v.CVE] = KEVEntry{CVE: v.CVE, DateAdded: v.DateAdded, DueDate: v.DueDate}
-	}
-	return k, nil
+	return ParseKEV(path, b)
 }
 
 // Lookup is the KEV entry for the first of f's IDs listed, own IDs first.

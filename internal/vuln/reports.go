@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/package-url/packageurl-go"
 )
@@ -412,8 +413,12 @@ type sarifJSON struct {
 // Grype: "A high vulnerability in deb package: openssl, version 1.1.1k
 // was found at: /var/lib/dpkg/status".
 var (
-	sarifTrivyLine = regexp.MustCompile(`(?m)^(Package|Installed Version|Severity|Fixed Version):[ \t]*(.*?)\s*$`)
-	sarifGrypeMsg  = regexp.MustCompile(`(?s)^An? (\w+) vulnerability in (\S+) package: (\S+), version (\S+) was found at: ?(.*)$`)
+	sarifTrivyLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^(Package|Installed Version|Severity|Fixed Version):[ \t]*(.*?)\s*$`)
+	})
+	sarifGrypeMsg = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?s)^An? (\w+) vulnerability in (\S+) package: (\S+), version (\S+) was found at: ?(.*)$`)
+	})
 )
 
 // readSARIF reads the results of each run. SARIF has no place for a
@@ -451,14 +456,14 @@ func readSARIF(s *SBOM, b []byte) error {
 					name, version = joinNS(p.Namespace, p.Name, "/"), p.Version
 				}
 			}
-			if m := sarifGrypeMsg.FindStringSubmatch(r.Message.Text); m != nil {
+			if m := sarifGrypeMsg().FindStringSubmatch(r.Message.Text); m != nil {
 				severity = m[1]
 				if name == "" {
 					name, version = m[3], m[4]
 				}
 				// Grype's rule IDs are the vulnerability and the package.
 				id = strings.TrimSuffix(id, "-"+m[3])
-			} else if ms := sarifTrivyLine.FindAllStringSubmatch(r.Message.Text, -1); ms != nil {
+			} else if ms := sarifTrivyLine().FindAllStringSubmatch(r.Message.Text, -1); ms != nil {
 				for _, m := range ms {
 					switch m[1] {
 					case "Package":

@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/package-url/packageurl-go"
@@ -283,7 +284,7 @@ type spdxJSON struct {
 }
 
 // spdxBareID finds a tag-value SPDXID without its SPDXRef- prefix.
-var spdxBareID = regexp.MustCompile(`(?m)^(SPDXID:[ \t]*)([^S\s]\S*|S[^P\s]\S*)$`)
+var spdxBareID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^(SPDXID:[ \t]*)([^S\s]\S*|S[^P\s]\S*)$`) })
 
 func readSPDX(b []byte, f Format) ([]purlOf, error) {
 	if f == SPDXJSON {
@@ -313,7 +314,7 @@ func readSPDX(b []byte, f Format) ([]purlOf, error) {
 		// has 245 of them); tools-golang refuses those, so the IDs get
 		// their prefix and the document is read again. IDs only tie
 		// elements together, which a scan does not use.
-		fixed := spdxBareID.ReplaceAll(b, []byte("${1}SPDXRef-${2}"))
+		fixed := spdxBareID().ReplaceAll(b, []byte("${1}SPDXRef-${2}"))
 		if bytes.Equal(fixed, b) {
 			return nil, err
 		}

@@ -1212,7 +1212,7 @@ func (c sbomCarrier) words(productName string) string {
 func (f Finding) CVEs() []string {
 	var out []string
 	for _, id := range append(append([]string{f.ID}, f.Aliases...), f.Related...) {
-		if cveRE.MatchString(id) && !slices.Contains(out, id) {
+		if cveRE().MatchString(id) && !slices.Contains(out, id) {
 			out = append(out, id)
 		}
 	}

@@ -474,9 +474,9 @@ func (p VEXProduct) names(s *SBOM, c *Component) bool {
 		}
 		switch {
 		case p.Version != "":
-			return compareLoose(p.Version, c.Version) == 0
+			return orderOfPURL(c.PURL).compare(p.Version, c.Version) == 0
 		case p.Range != "":
-			ok, err := inVers(p.Range, c.Version)
+			ok, err := inVers(p.Range, c.Version, orderOfPURL(c.PURL))
 			return err == nil && ok
 		}
 		return true
@@ -497,7 +497,7 @@ func (p VEXProduct) names(s *SBOM, c *Component) bool {
 		crit, err := ParseCPE(p.CPE)
 		if err == nil {
 			for _, raw := range c.CPEs {
-				if cp, err := parseSBOMCPE(raw); err == nil && matchCPEName(crit, cp, versionOf(cp, c)) {
+				if cp, err := parseSBOMCPE(raw); err == nil && matchCPEName(crit, cp, versionOf(cp, c), orderOfPURL(c.PURL)) {
 					return true
 				}
 			}
@@ -520,7 +520,7 @@ func (p VEXProduct) versionHolds(v string) bool {
 		case e.Version != "":
 			in = compareLoose(e.Version, v) == 0
 		case e.Range != "":
-			ok, err := inVers(e.Range, v)
+			ok, err := inVers(e.Range, v, "")
 			in = err == nil && ok
 		}
 		if in {
@@ -532,8 +532,10 @@ func (p VEXProduct) versionHolds(v string) bool {
 
 // inVers says whether v is inside a vers range ("vers:semver/>=1.0|<2.3",
 // github.com/package-url/purl-spec VERSION-RANGE-SPEC), comparing
-// versions in loose order (compareLoose) whatever the scheme.
-func inVers(r, v string) (bool, error) {
+// versions in the order of the range's scheme (versionorder.go), or for
+// vers:generic and schemes no ecosystem orders in fallback's.
+func inVers(r, v string, fallback versionOrder) (bool, error) {
+	order := orderOfVers(r, fallback)
 	rest, ok := strings.CutPrefix(r, "vers:")
 	if !ok {
 		return false, fmt.Errorf("vers range %q: no vers: prefix", r)
@@ -567,11 +569,11 @@ func inVers(r, v string) (bool, error) {
 	for _, c := range cs {
 		switch c.op {
 		case "=":
-			if compareLoose(v, c.ver) == 0 {
+			if order.compare(v, c.ver) == 0 {
 				return true, nil
 			}
 		case "!=":
-			if compareLoose(v, c.ver) == 0 {
+			if order.compare(v, c.ver) == 0 {
 				return false, nil
 			}
 		}
@@ -582,9 +584,9 @@ func inVers(r, v string) (bool, error) {
 			rs = append(rs, c)
 		}
 	}
-	sort.SliceStable(rs, func(i, j int) bool { return compareLoose(rs[i].ver, rs[j].ver) < 0 })
+	sort.SliceStable(rs, func(i, j int) bool { return order.compare(rs[i].ver, rs[j].ver) < 0 })
 	sat := func(c con) bool {
-		x := compareLoose(v, c.ver)
+		x := order.compare(v, c.ver)
 		switch c.op {
 		case ">=":
 			return x >= 0

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/intel/misp"
@@ -243,9 +244,11 @@ func rowOf(h map[string]int, rec []string) (Row, *LineError) {
 }
 
 var (
-	hexRE    = regexp.MustCompile(`^[0-9a-fA-F]+$`)
-	domainRE = regexp.MustCompile(`^([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z][a-zA-Z0-9-]{0,62}\.?$`)
-	emailRE  = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	hexRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-fA-F]+$`) })
+	domainRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z][a-zA-Z0-9-]{0,62}\.?$`)
+	})
+	emailRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`) })
 )
 
 // typeOf guesses the MISP attribute type of a bare value.
@@ -259,7 +262,7 @@ func typeOf(v string) string {
 	if strings.Contains(v, "://") {
 		return "url"
 	}
-	if hexRE.MatchString(v) {
+	if hexRE().MatchString(v) {
 		switch len(v) {
 		case 32:
 			return "md5"
@@ -272,10 +275,10 @@ func typeOf(v string) string {
 		}
 		return ""
 	}
-	if emailRE.MatchString(v) {
+	if emailRE().MatchString(v) {
 		return "email-src"
 	}
-	if domainRE.MatchString(v) {
+	if domainRE().MatchString(v) {
 		return "domain"
 	}
 	return ""

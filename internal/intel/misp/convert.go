@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/intel/pattern"
@@ -349,7 +350,7 @@ func (c *conv) object(ob Object, eventTime time.Time, reportID string) error {
 	return nil
 }
 
-var relType = regexp.MustCompile(`[^a-z0-9]+`)
+var relType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9]+`) })
 
 func (c *conv) reference(ob Object, r Reference, eventTime time.Time) error {
 	src, tgt := c.ids[strings.ToLower(ob.UUID)], c.ids[strings.ToLower(r.ReferencedUUID)]
@@ -357,7 +358,7 @@ func (c *conv) reference(ob Object, r Reference, eventTime time.Time) error {
 		return nil // a reference out of the event: nothing to point at
 	}
 	when := unix(r.Timestamp, unix(ob.Timestamp, eventTime))
-	rt := strings.Trim(relType.ReplaceAllString(strings.ToLower(r.RelationshipType), "-"), "-")
+	rt := strings.Trim(relType().ReplaceAllString(strings.ToLower(r.RelationshipType), "-"), "-")
 	if rt == "" {
 		rt = "related-to"
 	}
@@ -642,16 +643,20 @@ func PAPMarking(p stix.PAP) map[string]any {
 
 func parseDate(s string) (time.Time, error) { return time.Parse("2006-01-02", s) }
 
-var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-var stixUUIDRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+var uuidRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+})
+var stixUUIDRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+})
 
-func validUUID(s string) bool { return uuidRE.MatchString(s) }
+func validUUID(s string) bool { return uuidRE().MatchString(s) }
 
 // stixUUID is a MISP UUID as a STIX id's UUID: itself when STIX accepts
 // it (RFC 4122, versions 1–5), else a UUIDv5 of it in stix.Namespace.
 func stixUUID(u string) string {
 	l := strings.ToLower(u)
-	if stixUUIDRE.MatchString(l) {
+	if stixUUIDRE().MatchString(l) {
 		return l
 	}
 	h := sha1.New()

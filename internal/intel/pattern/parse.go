@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Error is a pattern that does not parse or does not validate.
@@ -483,7 +484,9 @@ var hashLengths = map[string][]int{
 	"WHIRLPOOL": {128}, "TLSH": {70, 72},
 }
 
-var ssdeepRE = regexp.MustCompile(`^[0-9]+:[a-zA-Z0-9/+]+:[a-zA-Z0-9/+]+(,.*)?$|^[a-zA-Z0-9/+:.]{1,128}$`)
+var ssdeepRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9]+:[a-zA-Z0-9/+]+:[a-zA-Z0-9/+]+(,.*)?$|^[a-zA-Z0-9/+:.]{1,128}$`)
+})
 
 // checkHash validates the values compared by = != or IN with a
 // hashes.ALGORITHM property.
@@ -507,7 +510,7 @@ func (p *parser) checkHash(c *Comparison) {
 		}
 		s := v.Str
 		if norm == "SSDEEP" {
-			if !ssdeepRE.MatchString(s) {
+			if !ssdeepRE().MatchString(s) {
 				p.err = newError(p.src, v.At, "%s is not a valid SSDEEP hash", quote(s))
 				return
 			}

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -99,21 +100,25 @@ func invalid(prop, format string, a ...any) *Error {
 }
 
 var (
-	typeRE = regexp.MustCompile(`^([a-z][a-z0-9]*)+(-[a-z0-9]+)*-?$`)
-	uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$`)
+	typeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([a-z][a-z0-9]*)+(-[a-z0-9]+)*-?$`) })
+	uuidRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$`)
+	})
 	// STIX timestamps are RFC 3339 in UTC with a Z (section 3.2).
-	timestampRE = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?Z$`)
+	timestampRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?Z$`)
+	})
 )
 
 // ValidID reports whether id is type--UUID with a valid type.
 func ValidID(id string) bool {
 	typ, u, ok := strings.Cut(id, "--")
-	return ok && typeRE.MatchString(typ) && uuidRE.MatchString(u)
+	return ok && typeRE().MatchString(typ) && uuidRE().MatchString(u)
 }
 
 // ParseTimestamp reads a STIX timestamp.
 func ParseTimestamp(s string) (time.Time, error) {
-	if !timestampRE.MatchString(s) {
+	if !timestampRE().MatchString(s) {
 		return time.Time{}, fmt.Errorf("%q is not a STIX timestamp (YYYY-MM-DDThh:mm:ss[.s+]Z)", s)
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
@@ -170,7 +175,7 @@ func (o *Object) read() error {
 	if o.Type, err = str("type", true); err != nil {
 		return err
 	}
-	if len(o.Type) < 3 || len(o.Type) > 250 || !typeRE.MatchString(o.Type) {
+	if len(o.Type) < 3 || len(o.Type) > 250 || !typeRE().MatchString(o.Type) {
 		return invalid("type", "%q is not a STIX type (3–250 characters: lower-case letters, digits, hyphens)", o.Type)
 	}
 	cat := CategoryOf(o.Type)

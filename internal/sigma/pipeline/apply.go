@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Rule is what a pipeline needs to know of a Sigma rule: the engine fills
@@ -186,14 +187,14 @@ func (p *Pipeline) MapField(ls LogSource, field string) ([]string, error) {
 	return res.Items[0].Fields, nil
 }
 
-var placeholderRE = regexp.MustCompile(`%(\w+)%`)
+var placeholderRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`%(\w+)%`) })
 
 func (w *work) result() MappedItem {
 	m := MappedItem{Fields: w.fields, Values: w.values, Null: w.null, Dropped: w.dropped}
 	if w.expand {
 		seen := map[string]bool{}
 		for _, v := range w.values {
-			for _, g := range placeholderRE.FindAllStringSubmatch(v, -1) {
+			for _, g := range placeholderRE().FindAllStringSubmatch(v, -1) {
 				if !seen[g[1]] {
 					seen[g[1]] = true
 					m.Unresolved = append(m.Unresolved, g[1])
@@ -664,7 +665,7 @@ func (s *state) expand(it *Item, w *work, include, exclude []string, wildcard bo
 	for _, v := range w.values {
 		parts := []string{""}
 		last := 0
-		for _, m := range placeholderRE.FindAllStringSubmatchIndex(v, -1) {
+		for _, m := range placeholderRE().FindAllStringSubmatchIndex(v, -1) {
 			name := v[m[2]:m[3]]
 			if !handled(name) {
 				continue

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -369,7 +370,7 @@ func (ps *parser) touches(typ string, params map[string]*yaml.Node, what string)
 				return false
 			}
 			for _, v := range w.values {
-				for _, m := range placeholderRE.FindAllStringSubmatch(v, -1) {
+				for _, m := range placeholderRE().FindAllStringSubmatch(v, -1) {
 					if (len(inc) == 0 || contains(inc, m[1])) && !contains(exc, m[1]) {
 						return true
 					}
@@ -681,7 +682,7 @@ func (ps *parser) detectionItemCondition(n *yaml.Node, field string, it *Item) (
 }
 
 // pyGroupRef is a Python replacement group reference (\1, \g<1>).
-var pyGroupRef = regexp.MustCompile(`\\(\d+)|\\g<(\w+)>`)
+var pyGroupRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\(\d+)|\\g<(\w+)>`) })
 
 func (ps *parser) transformation(it *Item, params map[string]*yaml.Node, keys map[string]*yaml.Node, what string) Transformation {
 	node := func(k string) *yaml.Node {
@@ -817,8 +818,8 @@ func (ps *parser) transformation(it *Item, params map[string]*yaml.Node, keys ma
 		}
 		repl := ps.str(params, "replacement", what)
 		repl = strings.ReplaceAll(repl, "$", "$$")
-		repl = pyGroupRef.ReplaceAllStringFunc(repl, func(m string) string {
-			g := pyGroupRef.FindStringSubmatch(m)
+		repl = pyGroupRef().ReplaceAllStringFunc(repl, func(m string) string {
+			g := pyGroupRef().FindStringSubmatch(m)
 			if g[1] != "" {
 				return "${" + g[1] + "}"
 			}
