@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -38,6 +39,12 @@ type Options struct {
 	// (supply.Service): which suppliers a caller represents, which its
 	// organisations deploy. Campaigns and statements need it.
 	Register Register
+	// Notifier e-mails campaign reminders and overdue notices; nil sends
+	// none (the claims are still recorded). BaseURL makes their links.
+	Notifier Notifier
+	BaseURL  string
+	// Logger is for the reminders' duty; none when nil.
+	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -57,6 +64,9 @@ type Service struct {
 	orgs      OrgSource
 	suppliers SupplierSource
 	register  Register
+	notifier  Notifier
+	baseURL   string
+	log       *slog.Logger
 	now       func() time.Time
 }
 
@@ -71,7 +81,10 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, suppliers: o.Suppliers, register: o.Register, now: o.Now}, nil
+	if o.Logger == nil {
+		o.Logger = discardLogger()
+	}
+	return &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, suppliers: o.Suppliers, register: o.Register, notifier: o.Notifier, baseURL: o.BaseURL, log: o.Logger, now: o.Now}, nil
 }
 
 // ErrVersionChanged is an import of a version already held with other
