@@ -107,14 +107,14 @@ func EvidenceExtensions() []string { return slices.Sorted(maps.Keys(evidenceType
 
 // StatementSummary is one statement in a list.
 type StatementSummary struct {
-	ID           string  `json:"id"`
-	CampaignID   string  `json:"campaign_id"`
-	CampaignName string  `json:"campaign_name"`
-	SetID        string  `json:"set_id"`
-	Deadline     string  `json:"deadline"`
-	SupplierID   string  `json:"supplier_id"`
-	SupplierName string  `json:"supplier_name"`
-	Status       string  `json:"status"`
+	ID           string `json:"id"`
+	CampaignID   string `json:"campaign_id"`
+	CampaignName string `json:"campaign_name"`
+	SetID        string `json:"set_id"`
+	Deadline     string `json:"deadline"`
+	SupplierID   string `json:"supplier_id"`
+	SupplierName string `json:"supplier_name"`
+	Status       string `json:"status"`
 	// Tier is the supplier's tier when it was asked (a tiered campaign),
 	// with the reason; Profile the profile it is asked against.
 	Tier         string  `json:"tier,omitempty"`

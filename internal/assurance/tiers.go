@@ -318,4 +318,3 @@ func (s *Service) statementRequirements(ctx context.Context, q store.Queryer, ca
 	}
 	return out, nil
 }
-
