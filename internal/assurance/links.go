@@ -251,7 +251,7 @@ func (p Portal) CheckCSRF(got string) bool {
 }
 
 func (p Portal) scope(remote string) scope.Scope {
-	return scope.Scope{UserID: "link:" + p.LinkID, Name: p.Recipient + " (single-use link " + p.LinkID + ")", Via: "link", Remote: remote}
+	return scope.Scope{UserID: "link:" + p.LinkID, Email: "single-use link " + p.LinkID, Name: p.Recipient, Via: "link", Remote: remote}
 }
 
 type linkKey struct{}

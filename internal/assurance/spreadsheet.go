@@ -153,6 +153,9 @@ func ParseSheet(name string, data []byte) (rows []SheetRow, err error) {
 				}
 				return nil, &SheetError{File: name, Cells: []CellError{{Sheet: sheet, Row: line, Reason: "not CSV: " + err.Error()}}}
 			}
+			for i := range rec {
+				rec[i] = uncell(rec[i])
+			}
 			table = append(table, rec)
 		}
 	}
@@ -411,4 +414,15 @@ func (s *Service) ImportSheet(ctx context.Context, sc scope.Scope, id, name stri
 		return SheetImport{}, err
 	}
 	return res, nil
+}
+
+// uncell undoes supply.CSVCell, which the CSV export applies: one
+// apostrophe before a formula's first character is removed.
+func uncell(v string) string {
+	if strings.HasPrefix(v, "'") {
+		if t := strings.TrimLeft(v, "'"); t != "" && strings.ContainsRune("=+-@\t\r", rune(t[0])) {
+			return v[1:]
+		}
+	}
+	return v
 }
