@@ -22,6 +22,9 @@ import (
 //   - the national cyber alerts' clocks: reminders and the escalation of
 //     a missed 48-hour acknowledgement to the region and ICB
 //     (vuln.Alerts.RunClocks, every ClockInterval);
+//   - assurance campaigns' reminders 7 and 1 days before the deadline
+//     and the overdue notice (assurance.Service.RunReminders, every
+//     ClockInterval);
 //   - matching the stored SBOMs and inventories against --vuln-osv, so
 //     an OSV directory kept in sync re-matches what changed
 //     (vuln.SBOMs.RunMatch, every VulnMatchInterval).
@@ -57,6 +60,8 @@ func (s *Server) leaderDuties(ctx context.Context) {
 	defer stopAlerts()
 	stopMatch := s.SBOMs.RunMatch(ctx, VulnMatchInterval)
 	defer stopMatch()
+	stopReminders := s.Assurance.RunReminders(ctx, ClockInterval)
+	defer stopReminders()
 	if p, ok := s.retentionPolicy(); ok {
 		stop := events.RunRetention(ctx, s.Events, p, RetentionInterval, s.Log.With("component", "events"))
 		defer stop()
