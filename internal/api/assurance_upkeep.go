@@ -6,7 +6,6 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
-	"strconv"
 
 	"github.com/vigil-health/vigil/internal/assurance"
 	"github.com/vigil-health/vigil/internal/fault"
@@ -91,7 +90,7 @@ func (a *API) registerCampaignUpkeep(rt *httpd.Router) {
 			if err != nil {
 				return err
 			}
-			SendAttachment(w, name, ct, data)
+			httpd.SendAttachment(w, name, ct, data)
 			return nil
 		})
 	a.route(rt, spec{Method: "POST", Path: "/assurance/statements/{id}/spreadsheet", Tag: "assurance",
@@ -108,19 +107,6 @@ func (a *API) registerCampaignUpkeep(rt *httpd.Router) {
 		}
 		return as.ImportSheet(r.Context(), sc, id, name, data)
 	})
-}
-
-// SendAttachment writes a file that no browser renders in place.
-func SendAttachment(w http.ResponseWriter, name, contentType string, data []byte) {
-	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	h.Set("Content-Length", strconv.Itoa(len(data)))
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(data) // a failed write: the client has gone
 }
 
 // sheetUpload reads the first file part of a multipart body, at most max

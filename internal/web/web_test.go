@@ -1168,6 +1168,7 @@ func TestEveryPageRenders(t *testing.T) {
 	}
 	pagesWithCases["/assurance/campaigns"], pagesWithCases["/assurance/campaigns/"+camp.ID] = "assurance_campaigns", "assurance_campaign"
 	pagesWithCases["/assurance/statements"], pagesWithCases["/assurance/statements/"+camp.Statements[0].ID] = "assurance_statements", "assurance_statement"
+	pagesWithCases["/assurance/tiers"], pagesWithCases["/assurance/campaigns/"+camp.ID+"/progress"] = "assurance_tiers", "assurance_progress"
 	var mu sync.Mutex
 	used := map[string]bool{}
 	var last []string // pages rendered by the request under way
@@ -1195,9 +1196,18 @@ func TestEveryPageRenders(t *testing.T) {
 	anon := e.client()
 	note("/signin", "signin", func() page { return anon.get("/signin") }, 200)
 	note("/nowhere", "error", func() page { return anon.get("/nowhere") }, 404)
+	link, err := e.assurance.CreateLink(context.Background(), scope.System("test"), camp.Statements[0].ID, assurance.NewLink{Recipient: "page@test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	note(link.Path, "assurance_portal", func() page { return anon.get(link.Path) }, 200)
 
 	admin := e.signIn("admin@vigil.test")
 	uid := e.users["analyst@leeds.test"]
+	admin.get("/assurance/statements/" + camp.Statements[0].ID)
+	note("link made", "assurance_link_made", func() page {
+		return admin.post("/assurance/statements/"+camp.Statements[0].ID+"/links", url.Values{"recipient": {"page@test"}})
+	}, 201)
 	for path, tmpl := range map[string]string{
 		"/": "home", "/orgs": "orgs", "/orgs?q=leeds": "orgs", "/orgs/RR8": "org", "/orgs/ENG": "org",
 		"/admin": "admin", "/admin/users": "users", "/admin/users/new": "user_new",
@@ -1262,6 +1272,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"rules": rulesData{}, "rule": ruleData{}, "rule_edit": ruleEditData{},
 		"assurance": []assurance.Summary{}, "assurance_set": setData{},
 		"assurance_campaigns": campaignsData{}, "assurance_campaign": campaignData{}, "assurance_statements": statementsData{}, "assurance_statement": statementData{},
+		"assurance_tiers": tiersData{}, "assurance_progress": progressData{}, "assurance_link_made": linkMadeData{}, "assurance_portal": portalData{},
 	}
 	for _, n := range append(append(pageNames, casePageNames...), assurancePageNames...) {
 		var buf bytes.Buffer
