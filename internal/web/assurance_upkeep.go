@@ -166,7 +166,7 @@ func (w *Web) statementSheetImport(rw http.ResponseWriter, r *http.Request, sc s
 		w.fail(rw, r, sc, err)
 		return
 	}
-	files, problem := readUpload(rw, r, "file", 1)
+	files, problem := readUpload(rw, r, "files", 1)
 	if problem != "" {
 		w.statementBack(rw, r, sc, id, 0, "", fault.Invalidf("file", "%s", problem))
 		return
@@ -412,7 +412,7 @@ func (w *Web) portalSheetImport(rw http.ResponseWriter, r *http.Request, _ scope
 	if !ok {
 		return
 	}
-	files, problem := readUpload(rw, r, "file", 1)
+	files, problem := readUpload(rw, r, "files", 1)
 	if problem != "" {
 		w.portalBack(rw, r, 0, "", fault.Invalidf("file", "%s", problem))
 		return

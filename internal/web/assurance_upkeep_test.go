@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// filePost sends one file in the form field "file" with the client's CSRF
+// filePost sends one file in the form field "files" with the client's CSRF
 // token (or the one given).
 func (c *client) filePost(path, csrf, name, content string) page {
 	c.e.t.Helper()
@@ -20,7 +20,7 @@ func (c *client) filePost(path, csrf, name, content string) page {
 		csrf = c.csrf
 	}
 	mw.WriteField("csrf", csrf)
-	fw, _ := mw.CreateFormFile("file", name)
+	fw, _ := mw.CreateFormFile("files", name)
 	fw.Write([]byte(content))
 	mw.Close()
 	req, _ := http.NewRequest("POST", c.e.srv.URL+path, &body)
