@@ -125,7 +125,7 @@ func ParseSheet(name string, data []byte) (rows []SheetRow, err error) {
 		if err != nil {
 			return nil, fault.Invalidf("file", "%s is not a spreadsheet Vigil can read: %v", name, err)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // nothing written: closing only removes temporary files
 		list := f.GetSheetList()
 		if len(list) == 0 {
 			return nil, fault.Invalidf("file", "%s has no worksheet", name)
@@ -278,7 +278,7 @@ func (s *Service) ExportSheet(ctx context.Context, sc scope.Scope, id, format st
 		return base + ".csv", "text/csv; charset=utf-8", b.Bytes(), w.Error()
 	case FormatXLSX, "":
 		f := excelize.NewFile()
-		defer f.Close()
+		defer func() { _ = f.Close() }() // nothing written: closing only removes temporary files
 		if err := f.SetSheetName("Sheet1", SheetName); err != nil {
 			return "", "", nil, err
 		}
