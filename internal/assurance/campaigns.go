@@ -282,7 +282,7 @@ func (s *Service) CreateCampaign(ctx context.Context, sc scope.Scope, n NewCampa
 		}
 		if _, err := s.audit.Append(ctx, tx, sc, audit.Change{Action: "assurance.campaign.create", ObjectType: "assurance-campaign", ObjectID: c.ID, Org: c.OwnerOrg,
 			After: map[string]any{"name": c.Name, "set_id": c.SetID, "profile": c.Profile, "owner_org": c.OwnerOrg, "deadline": c.Deadline,
-				"selection": c.Selection, "suppliers": len(sups), "requirements": len(reqs)}}); err != nil {
+				"selection": c.Selection, "suppliers": len(sups), "requirements": len(reqs), "tier_profiles": n.TierProfiles}}); err != nil {
 			return err
 		}
 		ids := make([]string, len(sups))

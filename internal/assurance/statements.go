@@ -481,12 +481,12 @@ func (s *Service) GetStatement(ctx context.Context, sc scope.Scope, id string) (
 func (s *Service) read(ctx context.Context, sc scope.Scope, id string, st standing) (Statement, error) {
 	q := s.db.Q()
 	var x Statement
-	var cprofile string
+	var cprofile, closed string
 	err := q.QueryRowContext(ctx, `SELECT st.statement_id, st.campaign_id, c.name, c.set_id, c.deadline, c.owner_org, c.profile, st.supplier_id, st.supplier_name, st.status, st.version,
-		st.signed_name, st.signed_role, st.submitted_at, st.accepted_at, st.accepted_by, st.updated_at, st.tier, st.tier_reason, st.profile
+		st.signed_name, st.signed_role, st.submitted_at, st.accepted_at, st.accepted_by, st.updated_at, st.tier, st.tier_reason, st.profile, c.closed_at
 		FROM assurance_statements st JOIN assurance_campaigns c ON c.campaign_id = st.campaign_id WHERE st.statement_id = ?`, id).
 		Scan(&x.ID, &x.CampaignID, &x.CampaignName, &x.SetID, &x.Deadline, &x.OwnerOrg, &cprofile, &x.SupplierID, &x.SupplierName, &x.Status, &x.Version,
-			&x.SignedName, &x.SignedRole, &x.SubmittedAt, &x.AcceptedAt, &x.AcceptedBy, &x.UpdatedAt, &x.Tier, &x.TierReason, &x.Profile)
+			&x.SignedName, &x.SignedRole, &x.SubmittedAt, &x.AcceptedAt, &x.AcceptedBy, &x.UpdatedAt, &x.Tier, &x.TierReason, &x.Profile, &closed)
 	if err != nil {
 		return Statement{}, fmt.Errorf("assurance: statement %s: %w", id, err)
 	}
@@ -551,13 +551,14 @@ func (s *Service) read(ctx context.Context, sc scope.Scope, id string, st standi
 			states[a.Seq] = AnswerState{Answer: a.Answer, Review: a.Review}
 			x.Answered++
 		}
-		a.Editable = st.supplier && (sc.Can(scope.Write) || st.link) && editable(x.Status, a.Review)
+		a.Editable = st.supplier && (sc.Can(scope.Write) || st.link) && closed == "" && editable(x.Status, a.Review)
 		x.May.Answer = x.May.Answer || a.Editable
 	}
 	x.Requirements = len(reqs)
 	x.Score = ScoreOf(reqs, states)
 	x.Points, x.Max, x.Percent = x.Score.Points, x.Score.Max, x.Score.Percent
-	writer := st.supplier && (sc.Can(scope.Write) || st.link)
+	// A closed campaign takes nothing more from the supplier.
+	writer := st.supplier && (sc.Can(scope.Write) || st.link) && closed == ""
 	x.May.Assess, x.May.Supply = st.assessor, st.supplier
 	x.May.Submit = writer && (x.Status == StatusDraft || x.Status == StatusReturned)
 	x.May.Review = st.assessor && (x.Status == StatusSubmitted || x.Status == StatusReturned)
