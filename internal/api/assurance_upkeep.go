@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -105,8 +106,30 @@ func (a *API) registerCampaignUpkeep(rt *httpd.Router) {
 		if err != nil {
 			return nil, err
 		}
-		return as.ImportSheet(r.Context(), sc, id, name, data)
+		res, err := as.ImportSheet(r.Context(), sc, id, name, data)
+		var se *assurance.SheetError
+		if errors.As(err, &se) {
+			return nil, sheetProblem{se}
+		}
+		return res, err
 	})
+}
+
+// sheetProblem is a refused spreadsheet as a problem document: one error
+// per bad cell, its field "SHEET row R column C (HEADER)".
+type sheetProblem struct{ *assurance.SheetError }
+
+func (e sheetProblem) problem() Problem {
+	p := Problem{Type: TypeValidation, Title: "Invalid spreadsheet", Status: http.StatusBadRequest,
+		Detail: fmt.Sprintf("%s: %d bad cells; nothing was imported", e.File, len(e.Cells))}
+	for _, c := range e.Cells {
+		f := fmt.Sprintf("%s row %d", c.Sheet, c.Row)
+		if c.Column != "" {
+			f += " column " + c.Column
+		}
+		p.Errors = append(p.Errors, FieldError{Field: f, Reason: c.Reason})
+	}
+	return p
 }
 
 // sheetUpload reads the first file part of a multipart body, at most max

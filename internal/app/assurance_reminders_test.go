@@ -1,7 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +84,84 @@ func TestAssuranceRemindersByEmail(t *testing.T) {
 	p, err := s.Assurance.CampaignProgress(ctx, sys, c.ID)
 	if err != nil || p.Reminders[assurance.Remind1] != 1 || p.Reminders[assurance.Overdue] != 1 {
 		t.Errorf("progress: %+v %v", p.Reminders, err)
+	}
+}
+
+// TestAssuranceSheetAndLinkAPI: over the API, a supplier's representative
+// downloads the statement as CSV and uploads it filled in — a bad file is
+// a validation problem listing each bad cell, and stores nothing; the
+// assessor makes a single-use link, whose token only that answer shows,
+// and which an anonymous browser may open once.
+func TestAssuranceSheetAndLinkAPI(t *testing.T) {
+	s := startWith(t, nil)
+	ctx := context.Background()
+	sys := scope.System("test")
+	if _, err := s.Orgs.Create(ctx, sys, org.Org{Code: "SUP-SHT", Name: "Sheet Ltd (tenant)", Type: org.Supplier}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Supply.PutSupplier(ctx, sys, supply.Supplier{ID: "SHT-SUP", Name: "Sheet Ltd", TenantOrg: "SUP-SHT"}); err != nil {
+		t.Fatal(err)
+	}
+	repTok := account(t, s, "rep@sheet.test", scope.SupplierRep, "SUP-SHT", nationalPW)
+	natTok := account(t, s, "nadia@nhs.test", scope.NationalAnalyst, org.RootCode, nationalPW)
+	set, err := assurance.Parse("sheet-caf-v1.0.yaml", []byte("objectives:\n  A:\n    title: Risk\n    principles:\n      A1:\n        title: Governance\n        outcomes:\n          A1.a:\n            title: Board\n            indicators:\n              achieved:\n                A1.a.1: {description: Owned by the board.}\n"), assurance.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Assurance.Import(ctx, sys, set); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Assurance.CreateCampaign(ctx, sys, assurance.NewCampaign{Name: "Sheets", SetID: set.ID, Deadline: "2099-01-01", Suppliers: []string{"SHT-SUP"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := s.url("/api/v1/assurance/statements/" + c.Statements[0].ID)
+	res, body := do(t, "GET", st+"/spreadsheet?format=csv", repTok, "")
+	if res.StatusCode != 200 || !strings.HasPrefix(body, "seq,ref,requirement") || !strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export = %d %q", res.StatusCode, body)
+	}
+	upload := func(csv string) (*http.Response, string) {
+		t.Helper()
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		fw, _ := mw.CreateFormFile("file", "filled.csv")
+		io.WriteString(fw, csv)
+		mw.Close()
+		req, _ := http.NewRequest("POST", st+"/spreadsheet", &b)
+		req.Header.Set("Authorization", "Bearer "+repTok)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		return res, string(out)
+	}
+	res, body = upload("seq,answer,justification\n1,maybe,x\n7,met,y\n")
+	var p struct {
+		Type   string
+		Errors []struct{ Field, Reason string }
+	}
+	if err := json.Unmarshal([]byte(body), &p); err != nil || res.StatusCode != 400 || len(p.Errors) != 1 || p.Errors[0].Field != "filled.csv row 2 column B (answer)" {
+		t.Fatalf("bad upload = %d %s", res.StatusCode, body)
+	}
+	if res, body = upload("seq,answer,justification\n1,met,Board minutes\n"); res.StatusCode != 200 || !strings.Contains(body, `"saved":1`) {
+		t.Fatalf("good upload = %d %s", res.StatusCode, body)
+	}
+	// The link: its token once, then only its description; opened once.
+	res, body = do(t, "POST", st+"/links", natTok, `{"recipient":"rep@sheet.test","days":2}`)
+	var l assurance.Link
+	if err := json.Unmarshal([]byte(body), &l); err != nil || res.StatusCode != 201 || l.Token == "" {
+		t.Fatalf("link = %d %s", res.StatusCode, body)
+	}
+	if res, body = do(t, "GET", st+"/links", natTok, ""); res.StatusCode != 200 || strings.Contains(body, l.Token) || !strings.Contains(body, l.ID) {
+		t.Errorf("links = %d %s", res.StatusCode, body)
+	}
+	if res, _ = do(t, "POST", st+"/links", repTok, `{"recipient":"me"}`); res.StatusCode != 403 {
+		t.Errorf("the supplier made a link: %d", res.StatusCode)
+	}
+	if res, body = do(t, "GET", s.url(l.Path), "", ""); res.StatusCode != 200 || !strings.Contains(body, "Sheet Ltd") {
+		t.Errorf("confirm page = %d", res.StatusCode)
 	}
 }
