@@ -2,12 +2,19 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/vigil-health/vigil/internal/assurance"
+	"github.com/vigil-health/vigil/internal/scope"
 )
 
 // filePost sends one file in the form field "files" with the client's CSRF
@@ -139,4 +146,51 @@ func TestCampaignUpkeepPages(t *testing.T) {
 	p = nat.get(p.location())
 	mustContain(t, "closed", p.body, "Campaign closed", `id="progress-closed"`)
 	mustNotContain(t, "closed", p.body, `id="close-campaign"`)
+}
+
+// TestPortalBrowser: in headless Chromium, someone at a supplier opens a
+// single-use link from an e-mail, continues, answers every requirement,
+// signs and submits — and the same browser, holding only the portal's
+// cookie, is sent to sign in anywhere else in Vigil.
+func TestPortalBrowser(t *testing.T) {
+	requireChromium(t)
+	e := campaignEnv(t)
+	ctx := context.Background()
+	sys := scope.System("test")
+	c, err := e.assurance.CreateCampaign(ctx, sys, assurance.NewCampaign{Name: "Portal 2099", SetID: "webcaf-caf@1.0", Deadline: "2099-03-31", Suppliers: []string{"SYNNOVIS"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := e.assurance.CreateLink(ctx, sys, c.Statements[0].ID, assurance.NewLink{Recipient: "Sid at Synnovis"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := openBrowser(t, e.srv.URL, screenshotDir(t), 1280, 900, 60*time.Second)
+	b.file = func(label string) string { return "portal-" + label }
+	click := func(what, sel, wait string) {
+		t.Helper()
+		eval[bool](b, `document.body.dataset.old = "1", true`)
+		b.do(what, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS("body:not([data-old]) "+wait)))
+	}
+	b.do("open the link", chromedp.Navigate(e.srv.URL+l.Path), chromedp.WaitVisible(chromedp.ID("link-continue")))
+	click("continue", "#link-continue", "#answer-1")
+	for seq, a := range []string{"met", "partly", "not_applicable"} {
+		n := string(rune('1' + seq))
+		b.do("answer "+n, chromedp.Click(chromedp.ID("a-"+n+"-"+a)), chromedp.SendKeys(chromedp.ID("j-"+n), "Answered through the link"))
+		click("save "+n, "#save-"+n, "p.notice")
+	}
+	if got := b.evalText(`document.querySelector('#answered').textContent`); got != "3 of 3" {
+		t.Fatalf("answered %q", got)
+	}
+	b.do("sign", chromedp.SendKeys(chromedp.ID("submit-role"), "Head of IT"))
+	click("submit", "#submit-statement", "p.notice")
+	if got := b.evalText(`document.querySelector('#statement-status').textContent`); got != "Submitted" {
+		t.Fatalf("status %q", got)
+	}
+	b.do("elsewhere", chromedp.Navigate(e.srv.URL+"/assurance/statements/"+c.Statements[0].ID), chromedp.WaitVisible(chromedp.CSS("form[action='/signin']")))
+	b.do("the link again", chromedp.Navigate(e.srv.URL+l.Path), chromedp.WaitVisible(chromedp.ID("portal-invalid")))
+	st, err := e.assurance.GetStatement(ctx, sys, c.Statements[0].ID)
+	if err != nil || st.Status != assurance.StatusSubmitted || st.SignedName != "Sid at Synnovis" || st.SignedRole != "Head of IT" {
+		t.Errorf("statement %+v %v", st.StatementSummary, err)
+	}
 }
