@@ -83,6 +83,11 @@ func (a *API) registerCampaignUpkeep(rt *httpd.Router) {
 		Params: []param{id}, Response: "Links"}, func(r *http.Request, sc scope.Scope) (any, error) {
 		return list(as.ListLinks(r.Context(), sc, r.PathValue("id")))
 	})
+	a.route(rt, spec{Method: "POST", Path: "/assurance/statements/{id}/links/{link}/revoke", Tag: "assurance",
+		Summary: "Revoke a single-use link before it expires (assessors): unused, it no longer opens; used, its session ends",
+		Params:  []param{id, {Name: "link", In: "path", Type: "string", Required: true}}, Response: "Link"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return as.RevokeLink(r.Context(), sc, r.PathValue("id"), r.PathValue("link"))
+	})
 	a.routeRaw(rt, spec{Method: "GET", Path: "/assurance/statements/{id}/spreadsheet", Tag: "assurance",
 		Summary: "A statement's requirements and answers as a spreadsheet to fill in (format xlsx or csv; the supplier's representatives and the assessors)",
 		Params:  []param{id, {Name: "format", In: "query", Type: "string", Desc: "xlsx (default) or csv"}}, Binary: true},

@@ -34,6 +34,15 @@ func upkeepIsolationChecks(t *testing.T, s *Server, bobCampaign, stDraft, stBobD
 	if _, err := s.Assurance.CreateLink(ctx, sys, stDraft, assurance.NewLink{Recipient: "Isolation link recipient"}); err != nil {
 		t.Fatal(err)
 	}
+	link := func(st, who string) string {
+		t.Helper()
+		l, err := s.Assurance.CreateLink(ctx, sys, st, assurance.NewLink{Recipient: who})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.ID
+	}
+	apiRevoke, webRevoke, bobLink := link(stDraft, "Isolation API revoke"), link(stDraft, "Isolation web revoke"), link(stBobDraft, "Kingsway link")
 	c := "/api/v1/assurance/campaigns/"
 	st := "/api/v1/assurance/statements/"
 	web := "/assurance/statements/"
@@ -57,6 +66,12 @@ func upkeepIsolationChecks(t *testing.T, s *Server, bobCampaign, stDraft, stBobD
 			deny: 404, status: statuses(sam, 403)},
 		"GET /api/v1/assurance/statements/{id}/links": {attack: probe{path: st + stBobDraft + "/links", status: 404},
 			own:  own(nadia, probe{path: st + stDraft + "/links", want: []string{"Isolation link recipient"}}),
+			deny: 404, status: statuses(sam, 403)},
+		"POST /api/v1/assurance/statements/{id}/links/{link}/revoke": {attack: probe{path: st + stBobDraft + "/links/" + bobLink + "/revoke", status: 404},
+			own:  own(nadia, probe{path: st + stDraft + "/links/" + apiRevoke + "/revoke", want: []string{`"revoked":true`, "Isolation API revoke"}}),
+			deny: 404, status: statuses(sam, 403)},
+		"POST /assurance/statements/{id}/links/{link}/revoke": {attack: probe{path: web + stBobDraft + "/links/" + bobLink + "/revoke", status: 404},
+			own:  own(nadia, probe{path: web + stDraft + "/links/" + webRevoke + "/revoke", status: 303}),
 			deny: 404, status: statuses(sam, 403)},
 		"GET /api/v1/assurance/statements/{id}/spreadsheet": {attack: probe{path: st + stBobDraft + "/spreadsheet?format=csv", status: 404},
 			own:  own(sam, probe{path: st + stDraft + "/spreadsheet?format=csv", want: []string{"seq,ref,requirement", "Isolation board direction"}}),

@@ -51,6 +51,7 @@ type Link struct {
 	CreatedAt   string `json:"created_at"`
 	ExpiresAt   string `json:"expires_at"`
 	UsedAt      string `json:"used_at,omitempty"`
+	Revoked     bool   `json:"revoked,omitempty"`
 	// Token is shown once, when the link is made; Path is where it is
 	// opened (prefix the public address of Vigil).
 	Token string `json:"token,omitempty"`
@@ -140,10 +141,12 @@ func (s *Service) ListLinks(ctx context.Context, sc scope.Scope, statementID str
 		return nil, fault.Forbiddenf("only the campaign's assessors see its links")
 	}
 	out := []Link{}
-	err = each(ctx, s.db.Q(), `SELECT link_id, statement_id, recipient, created_by_name, created_at, expires_at, used_at FROM assurance_links WHERE statement_id = ? ORDER BY created_at, link_id`,
+	err = each(ctx, s.db.Q(), `SELECT link_id, statement_id, recipient, created_by_name, created_at, expires_at, used_at, revoked_at FROM assurance_links WHERE statement_id = ? ORDER BY created_at, link_id`,
 		statementID, func(r *sql.Rows) error {
 			var l Link
-			err := r.Scan(&l.ID, &l.StatementID, &l.Recipient, &l.CreatedBy, &l.CreatedAt, &l.ExpiresAt, &l.UsedAt)
+			var revoked string
+			err := r.Scan(&l.ID, &l.StatementID, &l.Recipient, &l.CreatedBy, &l.CreatedAt, &l.ExpiresAt, &l.UsedAt, &revoked)
+			l.Revoked = revoked != ""
 			out = append(out, l)
 			return err
 		})
@@ -273,4 +276,39 @@ func (p Portal) As(ctx context.Context, remote string) (context.Context, scope.S
 func linkFrom(ctx context.Context, statement string) bool {
 	g, ok := ctx.Value(linkKey{}).(linkGrant)
 	return ok && g.statement == statement
+}
+
+// RevokeLink ends a link before it expires (an assessor of its
+// statement's campaign): unused, it can no longer be opened; used, the
+// session it opened ends.
+func (s *Service) RevokeLink(ctx context.Context, sc scope.Scope, statementID, linkID string) (Link, error) {
+	var l Link
+	err := s.change(ctx, sc, statementID, func(tx *store.Tx, h head, st standing, now string) error {
+		if !st.assessor {
+			return fault.Forbiddenf("only the campaign's assessors revoke its links")
+		}
+		var revoked string
+		err := tx.QueryRowContext(ctx, `SELECT link_id, statement_id, recipient, created_by_name, created_at, expires_at, used_at, revoked_at FROM assurance_links WHERE link_id = ? AND statement_id = ?`,
+			linkID, statementID).Scan(&l.ID, &l.StatementID, &l.Recipient, &l.CreatedBy, &l.CreatedAt, &l.ExpiresAt, &l.UsedAt, &revoked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fault.NotFoundf("no link %s on statement %s", linkID, statementID)
+		}
+		if err != nil {
+			return err
+		}
+		if revoked != "" {
+			return fault.Conflictf("link %s was revoked on %s", linkID, revoked)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE assurance_links SET revoked_at = ? WHERE link_id = ?`, now, linkID); err != nil {
+			return err
+		}
+		l.Revoked = true
+		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "assurance.link.revoke", ObjectType: "assurance-statement", ObjectID: statementID, Org: h.owner,
+			Before: map[string]any{"link": linkID, "used_at": l.UsedAt}, After: map[string]any{"link": linkID, "recipient": l.Recipient, "revoked": true}})
+		return err
+	})
+	if err != nil {
+		return Link{}, err
+	}
+	return l, nil
 }

@@ -144,8 +144,28 @@ func TestLinksSingleUseExpiringNarrow(t *testing.T) {
 		if _, err := s.CreateLink(ctx, w.nat, stB, NewLink{Recipient: "x"}); !errors.Is(err, fault.ErrConflict) {
 			t.Errorf("a link to a submitted statement was made: %v", err)
 		}
+		// Revoked: an unused link cannot be opened, nor revoked twice, nor by the supplier.
+		l4, err := s.CreateLink(ctx, w.nat, stA, NewLink{Recipient: "late"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RevokeLink(ctx, w.repA, stA, l4.ID); !errors.Is(err, fault.ErrForbidden) {
+			t.Errorf("the supplier revoked a link: %v", err)
+		}
+		if _, err := s.RevokeLink(ctx, w.nat, stB, l4.ID); !errors.Is(err, fault.ErrNotFound) {
+			t.Errorf("revoked through another statement: %v", err)
+		}
+		if _, err := s.RevokeLink(ctx, w.nat, stA, l4.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RevokeLink(ctx, w.nat, stA, l4.ID); !errors.Is(err, fault.ErrConflict) {
+			t.Errorf("revoked twice: %v", err)
+		}
+		if _, err := s.RedeemLink(ctx, l4.Token, "192.0.2.10"); !errors.Is(err, ErrLinkInvalid) {
+			t.Errorf("a revoked link opened: %v", err)
+		}
 		links, err := s.ListLinks(ctx, w.nat, stA)
-		if err != nil || len(links) != 1 || links[0].UsedAt == "" || links[0].Token != "" {
+		if err != nil || len(links) != 2 || links[0].UsedAt == "" || links[0].Token != "" || !links[1].Revoked {
 			t.Errorf("links: %+v %v", links, err)
 		}
 		if _, err := s.ListLinks(ctx, w.repA, stA); !errors.Is(err, fault.ErrForbidden) {
@@ -156,8 +176,8 @@ func TestLinksSingleUseExpiringNarrow(t *testing.T) {
 			t.Errorf("the answer's actor: %q %v", who, err)
 		}
 		var n int
-		if err := db.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action IN ('assurance.link.create', 'assurance.link.use')`).Scan(&n); err != nil || n != 4 {
-			t.Errorf("%d link audit entries (%v), want 3 made + 1 used", n, err)
+		if err := db.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action IN ('assurance.link.create', 'assurance.link.use', 'assurance.link.revoke')`).Scan(&n); err != nil || n != 6 {
+			t.Errorf("%d link audit entries (%v), want 4 made + 1 used + 1 revoked", n, err)
 		}
 	}, audit.Migrations(), org.Migrations(), supply.Migrations(), Migrations())
 }

@@ -766,6 +766,10 @@ func (d describer) predicate() (string, bool) {
 		}
 		doc(e.After, &a)
 		return "made the single-use link " + a.Link + " for " + quoted(a.Recipient) + " to answer statement " + e.ObjectID + ", valid until " + a.ExpiresAt, true
+	case "assurance.link.revoke":
+		var a struct{ Link, Recipient string }
+		doc(e.After, &a)
+		return "revoked the single-use link " + a.Link + " for " + quoted(a.Recipient) + " to statement " + e.ObjectID, true
 	case "assurance.link.use":
 		var a struct{ Link, From string }
 		doc(e.After, &a)

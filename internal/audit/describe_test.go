@@ -306,6 +306,8 @@ func TestDescribe(t *testing.T) {
 			"Alice Smith (alice@nhs.net) sent the overdue notice to supplier ACME of statement ST-1 in campaign AC-1, due 2027-03-31 (2 recipients)"},
 		{"a link made", alice("assurance.link.create", "assurance-statement", "ST-1", "", "", `{"link":"LK-1","recipient":"alf@acme.test","expires_at":"2027-03-08T09:00:00Z"}`), reader,
 			"Alice Smith (alice@nhs.net) made the single-use link LK-1 for “alf@acme.test” to answer statement ST-1, valid until 2027-03-08T09:00:00Z"},
+		{"a link revoked", alice("assurance.link.revoke", "assurance-statement", "ST-1", "", `{"link":"LK-1"}`, `{"link":"LK-1","recipient":"alf@acme.test","revoked":true}`), reader,
+			"Alice Smith (alice@nhs.net) revoked the single-use link LK-1 for “alf@acme.test” to statement ST-1"},
 		{"a link used", alice("assurance.link.use", "assurance-statement", "ST-1", "", "", `{"link":"LK-1","from":"192.0.2.7"}`), reader,
 			"Alice Smith (alice@nhs.net) used the single-use link LK-1 from 192.0.2.7 to open statement ST-1"},
 		{"a collection created", alice("intel.collection.create", "taxii-collection", "c-1", "", "", `{"title":"National feed","tlp_ceiling":"TLP:AMBER"}`), reader,

@@ -27,6 +27,7 @@ func (w *Web) registerCampaignUpkeep(h func(method, pattern string, access httpd
 	h("POST", "/assurance/campaigns/{id}/edit", authd, "Rename a campaign or move its deadline", w.campaignEdit)
 	h("POST", "/assurance/campaigns/{id}/close", authd, "Close a campaign", w.campaignClose)
 	h("POST", "/assurance/statements/{id}/links", authd, "Make a single-use link for a supplier's first response (assessors)", w.statementLink)
+	h("POST", "/assurance/statements/{id}/links/{link}/revoke", authd, "Revoke a single-use link (assessors)", w.statementLinkRevoke)
 	h("GET", "/assurance/statements/{id}/spreadsheet", authd, "Download a statement as a spreadsheet to fill in", w.statementSheet)
 	h("POST", "/assurance/statements/{id}/spreadsheet", authd, "Upload a filled-in statement spreadsheet (supplier representatives)", w.statementSheetImport)
 	// The supplier portal: no Vigil session. Each handler checks the
@@ -140,6 +141,13 @@ func (w *Web) statementLink(rw http.ResponseWriter, r *http.Request, sc scope.Sc
 	v := w.page(r, sc, "Single-use link", "assurance")
 	v.D = linkMadeData{L: l, URL: w.absolute(r, l.Path), S: st}
 	w.render(rw, r, http.StatusCreated, "assurance_link_made", v)
+}
+
+func (w *Web) statementLinkRevoke(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	limitBody(rw, r)
+	id := r.PathValue("id")
+	_, err := w.o.Assurance.RevokeLink(r.Context(), sc, id, r.PathValue("link"))
+	w.statementBack(rw, r, sc, id, 0, "revoked", err)
 }
 
 // absolute is a path on this server as a full address.
