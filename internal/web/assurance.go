@@ -172,7 +172,7 @@ var assuranceDone = map[string]string{
 	"reviewed": "Decision recorded.", "queried": "Answer queried: the statement went back to the supplier.", "commented": "Reply added.",
 	"accepted": "Statement accepted: the organisations that deploy this supplier now see it.",
 	"imported": "Spreadsheet imported: the answers it gave are saved.",
-	"revoked": "Link revoked: it no longer opens, and any session it opened has ended.",
+	"revoked":  "Link revoked: it no longer opens, and any session it opened has ended.",
 }
 
 type campaignData struct {
