@@ -188,6 +188,7 @@ func (a *API) registerCampaigns(rt *httpd.Router) {
 	a.routeRaw(rt, spec{Method: "GET", Path: "/assurance/evidence/{id}", Tag: "assurance",
 		Summary: "Download an evidence file, always as an attachment (the supplier's representatives and the assessors)",
 		Params:  []param{id}, Binary: true}, a.downloadEvidence)
+	a.registerCampaignUpkeep(rt)
 }
 
 func seqParam(r *http.Request) (int, error) {

@@ -27,7 +27,7 @@ func (a *API) registerSchemes(rt *httpd.Router) {
 		"CharterSignatures":    reflect.TypeFor[[]assurance.CharterSignature](),
 		"PrinciplesInput":      reflect.TypeFor[assurance.PrinciplesInput](),
 		"PrincipleAssessments": reflect.TypeFor[[]assurance.PrincipleAssessment](),
-		"CrossLinks":           reflect.TypeFor[[]assurance.Link](),
+		"CrossLinks":           reflect.TypeFor[[]assurance.CrossLink](),
 		"ExpiringList":         reflect.TypeFor[List[assurance.ExpiringItem]](),
 	} {
 		a.AddSchema(name, t)

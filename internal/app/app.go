@@ -211,9 +211,6 @@ func (a *App) build(ctx context.Context) error {
 	if a.Supply, err = supply.New(supply.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Now: a.Now, Logger: a.Log.With("component", "supply")}); err != nil {
 		return err
 	}
-	if a.Assurance, err = assurance.New(assurance.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Suppliers: a.Supply, Register: a.Supply, Graph: a.Supply, Now: a.Now}); err != nil {
-		return err
-	}
 	// The supplier graph holds organisation names, types and places in the
 	// tree: rebuild it when they change, here and in every other process.
 	a.Orgs.OnChange(func() {
@@ -249,6 +246,11 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.closers = append(a.closers, a.Alerts.Close)
+	// Assurance e-mails campaign reminders as the cyber alerts do.
+	if a.Assurance, err = assurance.New(assurance.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Suppliers: a.Supply, Register: a.Supply, Graph: a.Supply,
+		Notifier: assuranceNotifier{a.Auth, a.Notify}, BaseURL: a.Config.PublicURL(), Logger: a.Log.With("component", "assurance"), Now: a.Now}); err != nil {
+		return err
+	}
 	vsla, err := vuln.ParseSLA(a.Config.VulnSLA)
 	if err != nil {
 		return fmt.Errorf("--vuln-sla: %w", err)
@@ -312,6 +314,22 @@ func (n alertNotifier) HoldersOf(ctx context.Context, orgs []string, roles []sco
 }
 
 func (n alertNotifier) Send(ctx context.Context, m vuln.Message) error {
+	return n.notify.SendDirect(ctx, notify.Direct{ID: m.ID, Kind: m.Kind, Ref: m.Ref, To: m.To, Subject: m.Subject, Body: m.Body, Payload: m.Payload})
+}
+
+// assuranceNotifier tells suppliers and assessors of campaign deadlines:
+// the people holding roles on their organisations (auth), by e-mail and
+// webhook (notify).
+type assuranceNotifier struct {
+	auth   *auth.Service
+	notify *notify.Service
+}
+
+func (n assuranceNotifier) HoldersOf(ctx context.Context, orgs []string, roles []scope.Role) ([]string, error) {
+	return n.auth.HoldersOf(ctx, orgs, roles)
+}
+
+func (n assuranceNotifier) Send(ctx context.Context, m assurance.Notice) error {
 	return n.notify.SendDirect(ctx, notify.Direct{ID: m.ID, Kind: m.Kind, Ref: m.Ref, To: m.To, Subject: m.Subject, Body: m.Body, Payload: m.Payload})
 }
 

@@ -116,7 +116,8 @@ func campaignIsolationChecks(t *testing.T, s *Server) map[string]routeCheck {
 	web := "/assurance/statements/"
 	supplierOnly := statuses(nadia, 403) // the assessor may see but not answer
 	assessorOnly := statuses(sam, 403)   // the supplier may see but not review
-	return map[string]routeCheck{
+	checks := upkeepIsolationChecks(t, s, mustStatement(t, s, sys, stBob).CampaignID, stDraft, stBobDraft)
+	for k, c := range map[string]routeCheck{
 		"GET /api/v1/assurance/campaigns": {attack: probe{},
 			own: own(nadia, probe{want: []string{"Isolation assurance campaign"}}), deny: 200},
 		"POST /api/v1/assurance/campaigns": {attack: probe{body: `{"name":"x","set_id":"` + set + `","deadline":"2099-01-01","suppliers":["ISO-BOB-SUP"],"owner_org":"RJZ"}`, status: 403},
@@ -183,7 +184,10 @@ func campaignIsolationChecks(t *testing.T, s *Server) map[string]routeCheck {
 		"POST /assurance/statements/{id}/accept": {attack: probe{path: web + stBobDraft + "/accept", status: 404},
 			own:  own(nadia, probe{path: web + stWebReviewed + "/accept", status: 303}),
 			deny: 404, status: assessorOnly},
+	} {
+		checks[k] = c
 	}
+	return checks
 }
 
 func mustStatement(t *testing.T, s *Server, sc scope.Scope, id string) assurance.Statement {

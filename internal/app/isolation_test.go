@@ -692,6 +692,15 @@ var publicRoutes = map[string]bool{
 	"POST /signin":             true, // signing in (throttled, CSRF double-submit)
 	"GET /signin/sso":          true, // starts single sign-on
 	"GET /signin/callback":     true, // returns from the identity provider
+	// The supplier portal (issue 20): a single-use link's token is the
+	// credential (GET only describes it; POST spends it, once, with a
+	// double-submit CSRF token) and opens a portal session for one
+	// statement, which each portal handler checks itself; it is not a
+	// Vigil session and reaches nothing else (TestLinksSingleUseExpiring
+	// Narrow, TestCampaignUpkeepPages).
+	"GET /assurance/link/{token}": true, "POST /assurance/link/{token}": true,
+	"GET /assurance/portal": true, "POST /assurance/portal/answers/{seq}": true, "POST /assurance/portal/submit": true,
+	"GET /assurance/portal/spreadsheet": true, "POST /assurance/portal/spreadsheet": true,
 	// Event ingest authenticates its own credential, an ingest token bound
 	// to one organisation (a person's session or API token is refused with
 	// 401, TestIngestEndToEnd); it writes that organisation's events only

@@ -24,6 +24,9 @@ import (
 //   - the national cyber alerts' clocks: reminders and the escalation of
 //     a missed 48-hour acknowledgement to the region and ICB
 //     (vuln.Alerts.RunClocks, every ClockInterval);
+//   - assurance campaigns' reminders 7 and 1 days before the deadline
+//     and the overdue notice (assurance.Service.RunReminders, every
+//     ClockInterval);
 //   - matching the stored SBOMs and inventories against --vuln-osv, so
 //     an OSV directory kept in sync re-matches what changed
 //     (vuln.SBOMs.RunMatch, every VulnMatchInterval);
@@ -83,6 +86,8 @@ func (s *Server) leaderDuties(ctx context.Context) {
 	every, _ := s.Config.VulnSyncEvery() // checked by Config.Validate
 	stopSync := vuln.RunSync(ctx, s.vulnSyncOptions(), every, s.Log.With("component", "vuln-sync"))
 	defer stopSync()
+	stopReminders := s.Assurance.RunReminders(ctx, ClockInterval)
+	defer stopReminders()
 	if p, ok := s.retentionPolicy(); ok {
 		stop := events.RunRetention(ctx, s.Events, p, RetentionInterval, s.Log.With("component", "events"))
 		defer stop()

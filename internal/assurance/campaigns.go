@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -73,9 +74,15 @@ type NewCampaign struct {
 	// Deadline is YYYY-MM-DD.
 	Deadline string `json:"deadline"`
 	// Suppliers by ID (or name, by the register's lookup rule), and/or a
-	// Tier: critical or all.
+	// Tier: critical (designated), all, or a tier of the tiering rules
+	// (tier-1, tier-2, tier-3: TierRules).
 	Suppliers []string `json:"suppliers,omitempty"`
 	Tier      string   `json:"tier,omitempty"`
+	// TierProfiles, when set, asks each supplier against its tier's
+	// profile of the set ({"tier-1":"enhanced","tier-2":"baseline"}); a
+	// supplier whose tier has none is asked against Profile (or every
+	// requirement).
+	TierProfiles map[string]string `json:"tier_profiles,omitempty"`
 	// Weights by requirement key or ref; 1 for the others.
 	Weights map[string]int `json:"weights,omitempty"`
 	// OwnerOrg is where the campaign belongs; by default the national
@@ -117,6 +124,9 @@ type Campaign struct {
 	Selection    string             `json:"selection"`
 	CreatedBy    string             `json:"created_by"`
 	CreatedAt    string             `json:"created_at"`
+	ClosedAt     string             `json:"closed_at,omitempty"`
+	ClosedBy     string             `json:"closed_by,omitempty"`
+	TierProfiles map[string]string  `json:"tier_profiles,omitempty"`
 	Suppliers    int                `json:"suppliers"`
 	Progress     map[string]int     `json:"progress"`
 	Requirements []Requirement      `json:"requirements,omitempty"`
@@ -196,8 +206,7 @@ func (s *Service) CreateCampaign(ctx context.Context, sc scope.Scope, n NewCampa
 		}
 		return Campaign{}, err
 	}
-	reqs, err := campaignRequirements(set, n.Profile, n.Weights)
-	if err != nil {
+	if err := checkTierProfiles(set, n.TierProfiles); err != nil {
 		return Campaign{}, err
 	}
 	owner, err := s.ownerOf(ctx, sc, strings.TrimSpace(n.OwnerOrg))
@@ -208,13 +217,62 @@ func (s *Service) CreateCampaign(ctx context.Context, sc scope.Scope, n NewCampa
 	if err != nil {
 		return Campaign{}, err
 	}
+	// A tiered campaign records each supplier's tier, and asks it against
+	// its tier's profile: the campaign holds the union of the profiles.
+	var tiers []SupplierTier
+	stProfile := make([]string, len(sups))
+	profiles := []string{n.Profile}
+	if len(n.TierProfiles) > 0 || strings.HasPrefix(n.Tier, "tier-") {
+		if tiers, err = s.tiers(ctx, sc, sups); err != nil {
+			return Campaign{}, err
+		}
+		if len(n.TierProfiles) > 0 {
+			profiles = nil
+			for i, t := range tiers {
+				p, ok := n.TierProfiles[t.Tier]
+				if !ok {
+					p = n.Profile
+				}
+				stProfile[i] = p
+				if !slices.Contains(profiles, p) {
+					profiles = append(profiles, p)
+				}
+			}
+		}
+	}
+	reqs, err := campaignRequirementsFor(set, profiles, n.Weights)
+	if err != nil {
+		return Campaign{}, err
+	}
+	var members map[string][]int
+	if len(n.TierProfiles) > 0 {
+		members = profileMembers(set, reqs, profiles)
+		if slices.Contains(profiles, "") {
+			for i := range stProfile {
+				if stProfile[i] == "" {
+					stProfile[i] = allRequirements
+				}
+			}
+			for _, r := range reqs {
+				members[allRequirements] = append(members[allRequirements], r.Seq)
+			}
+		}
+	}
 	now := s.now().UTC().Format(time.RFC3339)
 	c := Campaign{ID: randid.New("AC"), Name: n.Name, SetID: set.ID, Profile: n.Profile, OwnerOrg: owner, Deadline: dl.Format(time.DateOnly),
-		Selection: selection, CreatedBy: actor(sc), CreatedAt: now, Suppliers: len(sups), Requirements: reqs}
+		Selection: selection, CreatedBy: actor(sc), CreatedAt: now, Suppliers: len(sups), Requirements: reqs, TierProfiles: n.TierProfiles}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO assurance_campaigns (campaign_id, name, set_id, profile, owner_org, deadline, selection, created_by, created_by_name, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.Name, c.SetID, c.Profile, c.OwnerOrg, c.Deadline, c.Selection, sc.UserID, c.CreatedBy, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO assurance_campaigns (campaign_id, name, set_id, profile, owner_org, deadline, selection, created_by, created_by_name, created_at, tier_profiles)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.Name, c.SetID, c.Profile, c.OwnerOrg, c.Deadline, c.Selection, sc.UserID, c.CreatedBy, now, encodeTierProfiles(n.TierProfiles)); err != nil {
 			return fmt.Errorf("assurance: insert campaign: %w", err)
+		}
+		for _, p := range slices.Sorted(maps.Keys(members)) {
+			seqs := members[p]
+			if err := batch(ctx, tx, `INSERT INTO assurance_campaign_profile_members (campaign_id, profile, seq)`, 3, len(seqs), func(i int) []any {
+				return []any{c.ID, p, seqs[i]}
+			}); err != nil {
+				return err
+			}
 		}
 		if err := batch(ctx, tx, `INSERT INTO assurance_campaign_requirements (campaign_id, seq, node_key, ref, name, objective_key, objective_name, principle_key, principle_name, weight)`, 10, len(reqs), func(i int) []any {
 			r := reqs[i]
@@ -224,21 +282,35 @@ func (s *Service) CreateCampaign(ctx context.Context, sc scope.Scope, n NewCampa
 		}
 		if _, err := s.audit.Append(ctx, tx, sc, audit.Change{Action: "assurance.campaign.create", ObjectType: "assurance-campaign", ObjectID: c.ID, Org: c.OwnerOrg,
 			After: map[string]any{"name": c.Name, "set_id": c.SetID, "profile": c.Profile, "owner_org": c.OwnerOrg, "deadline": c.Deadline,
-				"selection": c.Selection, "suppliers": len(sups), "requirements": len(reqs)}}); err != nil {
+				"selection": c.Selection, "suppliers": len(sups), "requirements": len(reqs), "tier_profiles": n.TierProfiles}}); err != nil {
 			return err
 		}
 		ids := make([]string, len(sups))
 		for i := range sups {
 			ids[i] = randid.New("ST")
 		}
-		if err := batch(ctx, tx, `INSERT INTO assurance_statements (statement_id, campaign_id, supplier_id, supplier_name, status, updated_at)`, 6, len(sups), func(i int) []any {
-			return []any{ids[i], c.ID, sups[i].ID, sups[i].Name, StatusDraft, now}
+		tierAt := func(i int) (string, string) {
+			if tiers == nil {
+				return "", ""
+			}
+			return tiers[i].Tier, tiers[i].Reason
+		}
+		if err := batch(ctx, tx, `INSERT INTO assurance_statements (statement_id, campaign_id, supplier_id, supplier_name, status, updated_at, tier, tier_reason, profile)`, 9, len(sups), func(i int) []any {
+			t, why := tierAt(i)
+			return []any{ids[i], c.ID, sups[i].ID, sups[i].Name, StatusDraft, now, t, why, stProfile[i]}
 		}); err != nil {
 			return err
 		}
 		for i, sp := range sups {
+			after := map[string]any{"campaign": c.ID, "supplier_id": sp.ID, "deadline": c.Deadline}
+			if t, why := tierAt(i); t != "" {
+				after["tier"], after["tier_reason"] = t, why
+			}
+			if stProfile[i] != "" {
+				after["profile"] = stProfile[i]
+			}
 			if _, err := s.audit.Append(ctx, tx, sc, audit.Change{Action: "assurance.statement.request", ObjectType: "assurance-statement", ObjectID: ids[i], Org: c.OwnerOrg,
-				After: map[string]any{"campaign": c.ID, "supplier_id": sp.ID, "deadline": c.Deadline}}); err != nil {
+				After: after}); err != nil {
 				return err
 			}
 		}
@@ -254,8 +326,23 @@ func (s *Service) CreateCampaign(ctx context.Context, sc scope.Scope, n NewCampa
 // profile names, when given) with their objective and principle and
 // weight.
 func campaignRequirements(set *Set, profile string, weights map[string]int) ([]Requirement, error) {
+	return campaignRequirementsFor(set, []string{profile}, weights)
+}
+
+// allRequirements is the member list of a tiered campaign's statements
+// asked about every requirement (a tier without a profile, and no
+// campaign profile).
+const allRequirements = "*"
+
+// campaignRequirementsFor is campaignRequirements for the union of several
+// profiles ("" among them: every requirement).
+func campaignRequirementsFor(set *Set, profiles []string, weights map[string]int) ([]Requirement, error) {
 	var inProfile map[string]bool
-	if profile = strings.TrimSpace(profile); profile != "" {
+	for _, profile := range profiles {
+		if profile = strings.TrimSpace(profile); profile == "" {
+			inProfile = nil
+			break
+		}
 		i := slices.IndexFunc(set.Profiles, func(p Profile) bool { return p.Name == profile })
 		if i < 0 {
 			names := make([]string, len(set.Profiles))
@@ -264,7 +351,9 @@ func campaignRequirements(set *Set, profile string, weights map[string]int) ([]R
 			}
 			return nil, fault.Invalidf("profile", "%s has no profile %q (it has: %s)", set.ID, profile, strings.Join(names, ", "))
 		}
-		inProfile = map[string]bool{}
+		if inProfile == nil {
+			inProfile = map[string]bool{}
+		}
 		for _, t := range set.Profiles[i].Targets {
 			inProfile[t.Node] = true
 		}
@@ -359,6 +448,21 @@ func (s *Service) selectSuppliers(ctx context.Context, sc scope.Scope, ids []str
 		sel = append(sel, "list")
 	}
 	switch tier = strings.TrimSpace(tier); tier {
+	case Tier1, Tier2, Tier3:
+		all, err := s.register.ListSuppliers(ctx, sc)
+		if err != nil {
+			return nil, "", err
+		}
+		ts, err := s.tiers(ctx, sc, all)
+		if err != nil {
+			return nil, "", err
+		}
+		for i, t := range ts {
+			if t.Tier == tier {
+				add(all[i])
+			}
+		}
+		sel = append(sel, "tier:"+tier)
 	case "":
 	case TierCritical, TierAll:
 		all, err := s.register.ListSuppliers(ctx, sc)
@@ -372,7 +476,7 @@ func (s *Service) selectSuppliers(ctx context.Context, sc scope.Scope, ids []str
 		}
 		sel = append(sel, "tier:"+tier)
 	default:
-		return nil, "", fault.Invalidf("tier", "%q is not critical or all", tier)
+		return nil, "", fault.Invalidf("tier", "%q is not critical, all, %s", tier, strings.Join(TierNames(), ", "))
 	}
 	if len(out) == 0 {
 		return nil, "", fault.Invalidf("suppliers", "name at least one supplier, or a tier (critical, all) that has some")
@@ -391,10 +495,13 @@ func actor(sc scope.Scope) string {
 	return sc.Email
 }
 
-const campaignCols = `c.campaign_id, c.name, c.set_id, c.profile, c.owner_org, c.deadline, c.selection, c.created_by_name, c.created_at`
+const campaignCols = `c.campaign_id, c.name, c.set_id, c.profile, c.owner_org, c.deadline, c.selection, c.created_by_name, c.created_at, c.closed_at, c.closed_by, c.tier_profiles`
 
 func scanCampaign(r interface{ Scan(...any) error }, c *Campaign) error {
-	return r.Scan(&c.ID, &c.Name, &c.SetID, &c.Profile, &c.OwnerOrg, &c.Deadline, &c.Selection, &c.CreatedBy, &c.CreatedAt)
+	var tp string
+	err := r.Scan(&c.ID, &c.Name, &c.SetID, &c.Profile, &c.OwnerOrg, &c.Deadline, &c.Selection, &c.CreatedBy, &c.CreatedAt, &c.ClosedAt, &c.ClosedBy, &tp)
+	c.TierProfiles = decodeTierProfiles(tp)
+	return err
 }
 
 // ListCampaigns lists the campaigns the caller assesses, newest first,

@@ -23,8 +23,8 @@ const (
 	CheckUnknown = "unknown"
 )
 
-// Link is one cross-link.
-type Link struct {
+// CrossLink is one cross-link between schemes.
+type CrossLink struct {
 	ID string `json:"id"`
 	// Scheme is the evidence that needs the other: dtac, dcb0160 or charter.
 	Scheme string `json:"scheme"`
@@ -40,7 +40,7 @@ type Link struct {
 }
 
 // links is the table of cross-links.
-var links = []Link{
+var links = []CrossLink{
 	{ID: "dtac-c1-dcb0129", Scheme: "dtac", section: "C1", Needs: "a complete DCB0129 record for the same product version",
 		Reason: "DTAC section C1 (clinical safety) asks the manufacturer to show compliance with DCB0129: a clinical safety case report, a hazard log and a named Clinical Safety Officer for the product assessed.",
 		dtac:   func(f facts, d DTAC) (string, string) { return f.dcb0129For(d.ProductID, d.Version) }},
@@ -64,7 +64,7 @@ var links = []Link{
 }
 
 // Links lists the cross-links, for the docs and the pages.
-func Links() []Link { return slices.Clone(links) }
+func Links() []CrossLink { return slices.Clone(links) }
 
 // CheckResult is one cross-link evaluated for one piece of evidence.
 type CheckResult struct {

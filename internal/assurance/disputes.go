@@ -113,7 +113,7 @@ func (s *Service) RaiseDispute(ctx context.Context, sc scope.Scope, statement st
 			return fault.Invalidf("seq", "give a requirement's number, or 0 for the score")
 		}
 		if n.Seq > 0 {
-			r, err := requirementAt(ctx, tx, h.campaign, n.Seq)
+			r, err := requirementAt(ctx, tx, h.campaign, statement, n.Seq)
 			if err != nil {
 				return err
 			}
@@ -347,7 +347,7 @@ func (s *Service) AnswerDispute(ctx context.Context, sc scope.Scope, id string, 
 			if amendSeq == 0 {
 				return fault.Invalidf("seq", "say which answer's review the amendment changes")
 			}
-			r, err := requirementAt(ctx, tx, h.campaign, amendSeq)
+			r, err := requirementAt(ctx, tx, h.campaign, h.id, amendSeq)
 			if err != nil {
 				return err
 			}

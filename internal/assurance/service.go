@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -46,6 +47,12 @@ type Options struct {
 	Graph     GraphSource
 	Findings  FindingSource
 	Incidents IncidentSource
+	// Notifier e-mails campaign reminders and overdue notices; nil sends
+	// none (the claims are still recorded). BaseURL makes their links.
+	Notifier Notifier
+	BaseURL  string
+	// Logger is for the reminders' duty; none when nil.
+	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -68,6 +75,9 @@ type Service struct {
 	graph     GraphSource
 	findings  FindingSource
 	incidents IncidentSource
+	notifier  Notifier
+	baseURL   string
+	log       *slog.Logger
 	now       func() time.Time
 }
 
@@ -82,7 +92,11 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, suppliers: o.Suppliers, register: o.Register, graph: o.Graph, findings: o.Findings, incidents: o.Incidents, now: o.Now}, nil
+	if o.Logger == nil {
+		o.Logger = discardLogger()
+	}
+	return &Service{db: o.DB, audit: o.Audit, orgs: o.Orgs, suppliers: o.Suppliers, register: o.Register, graph: o.Graph, findings: o.Findings, incidents: o.Incidents,
+		notifier: o.Notifier, baseURL: o.BaseURL, log: o.Logger, now: o.Now}, nil
 }
 
 // SetExposure gives the sources of live exposure (vulnerability findings

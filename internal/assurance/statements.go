@@ -107,14 +107,19 @@ func EvidenceExtensions() []string { return slices.Sorted(maps.Keys(evidenceType
 
 // StatementSummary is one statement in a list.
 type StatementSummary struct {
-	ID           string  `json:"id"`
-	CampaignID   string  `json:"campaign_id"`
-	CampaignName string  `json:"campaign_name"`
-	SetID        string  `json:"set_id"`
-	Deadline     string  `json:"deadline"`
-	SupplierID   string  `json:"supplier_id"`
-	SupplierName string  `json:"supplier_name"`
-	Status       string  `json:"status"`
+	ID           string `json:"id"`
+	CampaignID   string `json:"campaign_id"`
+	CampaignName string `json:"campaign_name"`
+	SetID        string `json:"set_id"`
+	Deadline     string `json:"deadline"`
+	SupplierID   string `json:"supplier_id"`
+	SupplierName string `json:"supplier_name"`
+	Status       string `json:"status"`
+	// Tier is the supplier's tier when it was asked (a tiered campaign),
+	// with the reason; Profile the profile it is asked against.
+	Tier         string  `json:"tier,omitempty"`
+	TierReason   string  `json:"tier_reason,omitempty"`
+	Profile      string  `json:"profile,omitempty"`
 	Version      int     `json:"version"`
 	Answered     int     `json:"answered"`
 	Requirements int     `json:"requirements"`
@@ -182,7 +187,6 @@ type May struct {
 type Statement struct {
 	StatementSummary
 	OwnerOrg    string       `json:"owner_org"`
-	Profile     string       `json:"profile,omitempty"`
 	SignedName  string       `json:"signed_name,omitempty"`
 	SignedRole  string       `json:"signed_role,omitempty"`
 	SubmittedAt string       `json:"submitted_at,omitempty"`
@@ -203,10 +207,13 @@ type Statement struct {
 type head struct {
 	id, campaign, supplier, status, owner string
 	assessor                              bool
+	closed                                bool // the campaign is closed
 }
 
 // standing is how the caller stands to one statement.
-type standing struct{ assessor, supplier, deployer bool }
+// link: the supplier's standing comes from a portal session (links.go),
+// which may write without holding any grant.
+type standing struct{ assessor, supplier, deployer, link bool }
 
 func (st standing) any() bool { return st.assessor || st.supplier || st.deployer }
 
@@ -250,9 +257,11 @@ func (s *Service) headOf(ctx context.Context, q store.Queryer, sc scope.Scope, i
 	where, args := sc.Filter("c.owner_org", scope.Supply)
 	var h head
 	var a int
-	err := q.QueryRowContext(ctx, `SELECT st.statement_id, st.campaign_id, st.supplier_id, st.status, c.owner_org, CASE WHEN `+where+` THEN 1 ELSE 0 END
+	var closed string
+	err := q.QueryRowContext(ctx, `SELECT st.statement_id, st.campaign_id, st.supplier_id, st.status, c.owner_org, CASE WHEN `+where+` THEN 1 ELSE 0 END, c.closed_at
 		FROM assurance_statements st JOIN assurance_campaigns c ON c.campaign_id = st.campaign_id WHERE st.statement_id = ?`, append(args, id)...).
-		Scan(&h.id, &h.campaign, &h.supplier, &h.status, &h.owner, &a)
+		Scan(&h.id, &h.campaign, &h.supplier, &h.status, &h.owner, &a, &closed)
+	h.closed = closed != ""
 	if errors.Is(err, sql.ErrNoRows) {
 		return head{}, fault.NotFoundf("no statement %s", id)
 	}
@@ -265,6 +274,9 @@ func (s *Service) headOf(ctx context.Context, q store.Queryer, sc scope.Scope, i
 
 // standingOf decides how sc stands to the statement; none is not found.
 func (s *Service) standingOf(ctx context.Context, sc scope.Scope, h head) (standing, error) {
+	if linkFrom(ctx, h.id) {
+		return standing{supplier: true, link: true}, nil
+	}
 	st := standing{assessor: h.assessor}
 	own, err := s.ownSuppliers(ctx, sc)
 	if err != nil {
@@ -365,7 +377,8 @@ func keys(m map[string]bool) []any {
 // answered counts and scores.
 func (s *Service) summaries(ctx context.Context, where string, args []any) ([]StatementSummary, error) {
 	q := s.db.Q()
-	rows, err := q.QueryContext(ctx, `SELECT st.statement_id, st.campaign_id, c.name, c.set_id, c.deadline, st.supplier_id, st.supplier_name, st.status, st.version, st.updated_at
+	rows, err := q.QueryContext(ctx, `SELECT st.statement_id, st.campaign_id, c.name, c.set_id, c.deadline, st.supplier_id, st.supplier_name, st.status, st.version, st.updated_at,
+		st.tier, st.tier_reason, st.profile, c.profile
 		FROM assurance_statements st JOIN assurance_campaigns c ON c.campaign_id = st.campaign_id WHERE `+where+` ORDER BY c.deadline, st.supplier_name, st.statement_id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("assurance: list statements: %w", err)
@@ -374,10 +387,16 @@ func (s *Service) summaries(ctx context.Context, where string, args []any) ([]St
 	idx := map[string]int{}
 	for rows.Next() {
 		var x StatementSummary
-		if err := rows.Scan(&x.ID, &x.CampaignID, &x.CampaignName, &x.SetID, &x.Deadline, &x.SupplierID, &x.SupplierName, &x.Status, &x.Version, &x.UpdatedAt); err != nil {
+		var cprofile string
+		if err := rows.Scan(&x.ID, &x.CampaignID, &x.CampaignName, &x.SetID, &x.Deadline, &x.SupplierID, &x.SupplierName, &x.Status, &x.Version, &x.UpdatedAt,
+			&x.Tier, &x.TierReason, &x.Profile, &cprofile); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("assurance: list statements: %w", err)
 		}
+		if x.Profile == "" {
+			x.Profile = cprofile
+		}
+		x.Profile = strings.TrimPrefix(x.Profile, allRequirements)
 		idx[x.ID] = len(out)
 		out = append(out, x)
 	}
@@ -411,12 +430,12 @@ func (s *Service) summaries(ctx context.Context, where string, args []any) ([]St
 	reqs := map[string][]Requirement{}
 	for i := range out {
 		x := &out[i]
-		r, ok := reqs[x.CampaignID]
+		r, ok := reqs[x.CampaignID+"\x00"+x.Profile]
 		if !ok {
-			if r, err = s.requirements(ctx, q, x.CampaignID); err != nil {
+			if r, err = s.statementRequirements(ctx, q, x.CampaignID, x.ID); err != nil {
 				return nil, err
 			}
-			reqs[x.CampaignID] = r
+			reqs[x.CampaignID+"\x00"+x.Profile] = r
 		}
 		sc := ScoreOf(r, answers[x.ID])
 		x.Requirements, x.Answered = len(r), len(answers[x.ID])
@@ -445,15 +464,20 @@ func (s *Service) GetStatement(ctx context.Context, sc scope.Scope, id string) (
 func (s *Service) read(ctx context.Context, sc scope.Scope, id string, st standing) (Statement, error) {
 	q := s.db.Q()
 	var x Statement
+	var cprofile, closed string
 	err := q.QueryRowContext(ctx, `SELECT st.statement_id, st.campaign_id, c.name, c.set_id, c.deadline, c.owner_org, c.profile, st.supplier_id, st.supplier_name, st.status, st.version,
-		st.signed_name, st.signed_role, st.submitted_at, st.accepted_at, st.accepted_by, st.updated_at
+		st.signed_name, st.signed_role, st.submitted_at, st.accepted_at, st.accepted_by, st.updated_at, st.tier, st.tier_reason, st.profile, c.closed_at
 		FROM assurance_statements st JOIN assurance_campaigns c ON c.campaign_id = st.campaign_id WHERE st.statement_id = ?`, id).
-		Scan(&x.ID, &x.CampaignID, &x.CampaignName, &x.SetID, &x.Deadline, &x.OwnerOrg, &x.Profile, &x.SupplierID, &x.SupplierName, &x.Status, &x.Version,
-			&x.SignedName, &x.SignedRole, &x.SubmittedAt, &x.AcceptedAt, &x.AcceptedBy, &x.UpdatedAt)
+		Scan(&x.ID, &x.CampaignID, &x.CampaignName, &x.SetID, &x.Deadline, &x.OwnerOrg, &cprofile, &x.SupplierID, &x.SupplierName, &x.Status, &x.Version,
+			&x.SignedName, &x.SignedRole, &x.SubmittedAt, &x.AcceptedAt, &x.AcceptedBy, &x.UpdatedAt, &x.Tier, &x.TierReason, &x.Profile, &closed)
 	if err != nil {
 		return Statement{}, fmt.Errorf("assurance: statement %s: %w", id, err)
 	}
-	reqs, err := s.requirements(ctx, q, x.CampaignID)
+	if x.Profile == "" {
+		x.Profile = cprofile
+	}
+	x.Profile = strings.TrimPrefix(x.Profile, allRequirements)
+	reqs, err := s.statementRequirements(ctx, q, x.CampaignID, id)
 	if err != nil {
 		return Statement{}, err
 	}
@@ -514,13 +538,14 @@ func (s *Service) read(ctx context.Context, sc scope.Scope, id string, st standi
 			states[a.Seq] = AnswerState{Answer: a.Answer, Review: a.Review, AnsweredAt: a.AnsweredAt, ReviewedAt: a.ReviewedAt, Evidence: evCount[a.Seq], EvidenceAt: evAt[a.Seq]}
 			x.Answered++
 		}
-		a.Editable = st.supplier && sc.Can(scope.Write) && editable(x.Status, a.Review)
+		a.Editable = st.supplier && (sc.Can(scope.Write) || st.link) && closed == "" && editable(x.Status, a.Review)
 		x.May.Answer = x.May.Answer || a.Editable
 	}
 	x.Requirements = len(reqs)
 	x.Score = ScoreOf(reqs, states)
 	x.Points, x.Max, x.Percent = x.Score.Points, x.Score.Max, x.Score.Percent
-	writer := st.supplier && sc.Can(scope.Write)
+	// A closed campaign takes nothing more from the supplier.
+	writer := st.supplier && (sc.Can(scope.Write) || st.link) && closed == ""
 	x.May.Assess, x.May.Supply = st.assessor, st.supplier
 	x.May.Submit = writer && (x.Status == StatusDraft || x.Status == StatusReturned)
 	x.May.Review = st.assessor && (x.Status == StatusSubmitted || x.Status == StatusReturned)
@@ -568,6 +593,9 @@ func (s *Service) change(ctx context.Context, sc scope.Scope, id string, fn func
 		if h2.status != h.status {
 			return fault.Conflictf("statement %s changed from %s to %s meanwhile; reload it", id, h.status, h2.status)
 		}
+		if h2.closed && !st.assessor {
+			return fault.Conflictf("the campaign of statement %s is closed: it takes no more answers", id)
+		}
 		if err := fn(tx, h2, st, now); err != nil {
 			return err
 		}
@@ -580,16 +608,19 @@ func (s *Service) supplierWriter(sc scope.Scope, st standing) error {
 	if !st.supplier {
 		return fault.Forbiddenf("only the supplier's representatives answer its statement")
 	}
-	if !sc.Can(scope.Write) {
+	if !sc.Can(scope.Write) && !st.link {
 		return fault.Forbiddenf("answering needs write access to the supplier")
 	}
 	return nil
 }
 
 // requirementAt checks that seq is a requirement of the statement's campaign.
-func requirementAt(ctx context.Context, tx *store.Tx, campaign string, seq int) (Requirement, error) {
+// (and, in a tiered campaign, of the statement's profile).
+func requirementAt(ctx context.Context, tx *store.Tx, campaign, statement string, seq int) (Requirement, error) {
 	var r Requirement
-	err := tx.QueryRowContext(ctx, `SELECT seq, node_key, ref, name, weight FROM assurance_campaign_requirements WHERE campaign_id = ? AND seq = ?`, campaign, seq).
+	err := tx.QueryRowContext(ctx, `SELECT r.seq, r.node_key, r.ref, r.name, r.weight FROM assurance_campaign_requirements r JOIN assurance_statements st ON st.campaign_id = r.campaign_id
+		WHERE r.campaign_id = ? AND r.seq = ? AND st.statement_id = ? AND (st.profile = '' OR EXISTS (SELECT 1 FROM assurance_campaign_profile_members m
+			WHERE m.campaign_id = r.campaign_id AND m.profile = st.profile AND m.seq = r.seq))`, campaign, seq, statement).
 		Scan(&r.Seq, &r.Key, &r.Ref, &r.Name, &r.Weight)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fault.NotFoundf("no requirement %d in this statement", seq)
@@ -630,7 +661,7 @@ func (s *Service) SaveAnswer(ctx context.Context, sc scope.Scope, id string, seq
 		if err := s.supplierWriter(sc, st); err != nil {
 			return err
 		}
-		if _, err := requirementAt(ctx, tx, h.campaign, seq); err != nil {
+		if _, err := requirementAt(ctx, tx, h.campaign, h.id, seq); err != nil {
 			return err
 		}
 		before, had, err := answerOf(ctx, tx, id, seq)
@@ -720,7 +751,7 @@ func (s *Service) addEvidence(ctx context.Context, sc scope.Scope, id string, se
 		if err := s.supplierWriter(sc, st); err != nil {
 			return err
 		}
-		if _, err := requirementAt(ctx, tx, h.campaign, seq); err != nil {
+		if _, err := requirementAt(ctx, tx, h.campaign, h.id, seq); err != nil {
 			return err
 		}
 		a, _, err := answerOf(ctx, tx, id, seq)
@@ -790,7 +821,7 @@ func (s *Service) Submit(ctx context.Context, sc scope.Scope, id, role string) (
 			return fault.Conflictf("statement %s is %s; only a draft or a returned statement is submitted", id, h.status)
 		}
 		var missing []string
-		reqs, err := s.requirements(ctx, tx, h.campaign)
+		reqs, err := s.statementRequirements(ctx, tx, h.campaign, id)
 		if err != nil {
 			return err
 		}
@@ -865,7 +896,7 @@ func (s *Service) Review(ctx context.Context, sc scope.Scope, id string, seq int
 			return err
 		}
 		if !had {
-			if _, err := requirementAt(ctx, tx, h.campaign, seq); err != nil {
+			if _, err := requirementAt(ctx, tx, h.campaign, h.id, seq); err != nil {
 				return err
 			}
 			return fault.Conflictf("requirement %d has no answer to review", seq)
@@ -915,7 +946,7 @@ func (s *Service) Comment(ctx context.Context, sc scope.Scope, id string, seq in
 		side := "assessor"
 		switch {
 		case st.assessor:
-		case st.supplier && sc.Can(scope.Write):
+		case st.supplier && (sc.Can(scope.Write) || st.link):
 			side = "supplier"
 		default:
 			return fault.Forbiddenf("only the supplier's representatives and the campaign's assessors discuss an answer")
@@ -923,7 +954,7 @@ func (s *Service) Comment(ctx context.Context, sc scope.Scope, id string, seq in
 		if h.status == StatusAccepted {
 			return fault.Conflictf("statement %s is accepted; its conversations are closed", id)
 		}
-		if _, err := requirementAt(ctx, tx, h.campaign, seq); err != nil {
+		if _, err := requirementAt(ctx, tx, h.campaign, h.id, seq); err != nil {
 			return err
 		}
 		if err := s.addComment(ctx, tx, sc, id, seq, side, body, now); err != nil {

@@ -765,6 +765,51 @@ func (d describer) predicate() (string, bool) {
 			out += ", standing for its subsidiaries too"
 		}
 		return out, true
+	case "assurance.campaign.edit":
+		var b, a struct{ Name, Deadline string }
+		doc(e.Before, &b)
+		doc(e.After, &a)
+		var parts []string
+		if a.Name != "" {
+			parts = append(parts, "renamed it from "+quoted(b.Name)+" to "+quoted(a.Name))
+		}
+		if a.Deadline != "" {
+			parts = append(parts, "moved its deadline from "+b.Deadline+" to "+a.Deadline)
+		}
+		return "changed the assurance campaign " + e.ObjectID + ": " + or(strings.Join(parts, " and "), "nothing"), true
+	case "assurance.campaign.close":
+		var a struct{ Reason string }
+		doc(e.After, &a)
+		out := "closed the assurance campaign " + e.ObjectID + " (no more answers; reminders stop)"
+		if a.Reason != "" {
+			out += ": " + quoted(a.Reason)
+		}
+		return out, true
+	case "assurance.statement.remind":
+		var a struct {
+			Kind, Deadline, Campaign string
+			SupplierID               string `json:"supplier_id"`
+			Recipients               int
+		}
+		doc(e.After, &a)
+		what := map[string]string{"remind-7": "reminded", "remind-1": "reminded on the last day", "overdue": "sent the overdue notice to"}[a.Kind]
+		return fmt.Sprintf("%s supplier %s of statement %s in campaign %s, due %s (%s)", or(what, "reminded"), a.SupplierID, e.ObjectID, a.Campaign, a.Deadline,
+			phrase.Count(a.Recipients, "recipient", "recipients")), true
+	case "assurance.link.create":
+		var a struct {
+			Link, Recipient string
+			ExpiresAt       string `json:"expires_at"`
+		}
+		doc(e.After, &a)
+		return "made the single-use link " + a.Link + " for " + quoted(a.Recipient) + " to answer statement " + e.ObjectID + ", valid until " + a.ExpiresAt, true
+	case "assurance.link.revoke":
+		var a struct{ Link, Recipient string }
+		doc(e.After, &a)
+		return "revoked the single-use link " + a.Link + " for " + quoted(a.Recipient) + " to statement " + e.ObjectID, true
+	case "assurance.link.use":
+		var a struct{ Link, From string }
+		doc(e.After, &a)
+		return "used the single-use link " + a.Link + " from " + or(a.From, "an unknown address") + " to open statement " + e.ObjectID, true
 	case "intel.collection.create":
 		var c struct {
 			Title   string `json:"title"`

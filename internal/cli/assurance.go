@@ -35,7 +35,7 @@ the rules that derive an outcome's status from them, and profiles (targets per o
 	}
 	dspt := &cobra.Command{Use: "dspt", Short: "Data Security and Protection Toolkit statuses by edition"}
 	dspt.AddCommand(e.assuranceDSPTImportCmd())
-	c.AddCommand(e.assuranceImportCmd(), e.assuranceListCmd(), dspt, e.assuranceCampaignCmd(), e.assuranceStatementCmd())
+	c.AddCommand(e.assuranceImportCmd(), e.assuranceListCmd(), dspt, e.assuranceCampaignCmd(), e.assuranceStatementCmd(), e.assuranceTiersCmd())
 	c.AddCommand(e.assuranceSchemeCmds()...)
 	c.AddCommand(e.assuranceViewCmds()...)
 	return c

@@ -22,9 +22,13 @@ func (e *env) assuranceCampaignCmd() *cobra.Command {
 		Short: "Assurance campaigns: ask suppliers for statements of adherence to a requirement set",
 		Example: `  vigil assurance campaign create --name "CAF 2027" --set webcaf-caf@3.2 --profile baseline --tier critical --deadline 2027-03-31
   vigil assurance campaign list
-  vigil assurance campaign show AC-…`,
+  vigil assurance campaign show AC-…
+  vigil assurance campaign create --name "CAF by tier" --set webcaf-caf@3.2 --tier all --tier-profile tier-1=enhanced --tier-profile tier-2=baseline --deadline 2027-03-31
+  vigil assurance campaign progress AC-…
+  vigil assurance campaign edit AC-… --deadline 2027-04-30
+  vigil assurance campaign close AC-… --reason "superseded"`,
 	}
-	c.AddCommand(e.campaignCreateCmd(), e.campaignListCmd(), e.campaignShowCmd())
+	c.AddCommand(e.campaignCreateCmd(), e.campaignListCmd(), e.campaignShowCmd(), e.campaignEditCmd(), e.campaignCloseCmd(), e.campaignProgressCmd())
 	return c
 }
 
@@ -75,7 +79,8 @@ default the national root); whoever holds the supply permission there reviews it
 	f.StringVar(&n.SetID, "set", "", "the requirement set version, e.g. webcaf-caf@3.2")
 	f.StringVar(&n.Profile, "profile", "", "a profile of the set, e.g. baseline")
 	f.StringVar(&n.Deadline, "deadline", "", "the deadline, YYYY-MM-DD")
-	f.StringVar(&n.Tier, "tier", "", "every supplier of a tier: critical or all")
+	f.StringVar(&n.Tier, "tier", "", "every supplier of a tier: critical, all, tier-1, tier-2 or tier-3 (vigil assurance tiers)")
+	f.StringToStringVar(&n.TierProfiles, "tier-profile", nil, "ask each supplier against its tier's profile, TIER=PROFILE (repeatable), e.g. tier-1=enhanced")
 	f.StringVar(&n.OwnerOrg, "owner", "", "the organisation the campaign belongs to (default: the national root)")
 	f.StringArrayVar(&suppliers, "suppliers", nil, "supplier IDs or names, comma-separated (repeatable)")
 	f.StringArrayVar(&weights, "weight", nil, "a requirement's weight, REQ=N (repeatable)")
@@ -188,7 +193,7 @@ func (e *env) assuranceStatementCmd() *cobra.Command {
   vigil assurance statement show ST-…
   vigil assurance statement score ST-… --format json`,
 	}
-	c.AddCommand(e.statementListCmd(), e.statementShowCmd(), e.statementScoreCmd())
+	c.AddCommand(e.statementListCmd(), e.statementShowCmd(), e.statementScoreCmd(), e.statementExportCmd(), e.statementImportCmd())
 	return c
 }
 

@@ -403,6 +403,15 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(sw, r.Body, rt.maxBody)
 	}
 	_, pattern := rt.mux.Handler(r)
+	// A path segment that is a credential (a single-use link's {token}) is
+	// not logged: the route's pattern stands for the path.
+	path := r.URL.Path
+	if strings.Contains(pattern, "{token}") {
+		path = pattern
+		if _, p, ok := strings.Cut(pattern, " "); ok {
+			path = p
+		}
+	}
 	area := "web"
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		area = "api"
@@ -419,7 +428,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			aborted = true
 		} else if p != nil {
 			errID := NewID()
-			rt.log.Error("panic", "error_id", errID, "request_id", id, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			rt.log.Error("panic", "error_id", errID, "request_id", id, "path", path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			if sw.status == 0 {
 				rt.fail(sw, r, area, http.StatusInternalServerError, "Something went wrong on our side. Quote the error ID if you report it.", errID)
 			}
@@ -444,7 +453,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		// The query string is not logged: it may carry an OIDC code.
 		attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.String("route", pattern), slog.Int("status", sw.status),
+			slog.String("path", path), slog.String("route", pattern), slog.Int("status", sw.status),
 			slog.Int("bytes", sw.bytes), slog.Duration("duration", dur), slog.String("remote", ClientIP(r))}
 		if aborted {
 			attrs = append(attrs, slog.Bool("aborted", true))

@@ -137,3 +137,21 @@ func TestIdentifyWith(t *testing.T) {
 		t.Errorf("api keeps the Router's Identifier: %d %q", w.Code, w.Body.String())
 	}
 }
+
+// TestTokenInPathNotLogged: a path segment named {token} (a single-use
+// link's credential) is logged as the route's pattern, not as sent.
+func TestTokenInPathNotLogged(t *testing.T) {
+	var logs strings.Builder
+	rt, err := NewRouter(Options{Identifier: fixedIdentity{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Handle("web", "GET", "/assurance/link/{token}", Public, "link", func(w http.ResponseWriter, r *http.Request, _ scope.Scope) {
+		io.WriteString(w, "ok")
+	})
+	w := httptest.NewRecorder()
+	rt.ServeHTTP(w, httptest.NewRequest("GET", "/assurance/link/s3cretTOKENvalue", nil))
+	if w.Code != 200 || strings.Contains(logs.String(), "s3cretTOKENvalue") || !strings.Contains(logs.String(), "path=/assurance/link/{token}") {
+		t.Errorf("status %d, logs: %s", w.Code, logs.String())
+	}
+}

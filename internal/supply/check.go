@@ -99,6 +99,7 @@ func (p *Product) check() problems {
 	var ps problems
 	p.ID, p.Name, p.SupplierID, p.Version = strings.TrimSpace(p.ID), strings.TrimSpace(p.Name), strings.TrimSpace(p.SupplierID), strings.TrimSpace(p.Version)
 	checkEnum(&ps, productKinds, "kind", &p.Kind)
+	checkEnum(&ps, dataClasses, "data", &p.Data)
 	if !validID(p.ID) {
 		ps.add("product_id", idRule)
 		return ps

@@ -193,7 +193,7 @@ func WriteCSV(r *Register, create func(name string) (io.Writer, error)) error {
 	}
 	if err := write("products.csv", colNames(TableProducts), len(r.Products), func(i int) []string {
 		x := r.Products[i]
-		return []string{x.ID, x.SupplierID, x.Name, string(x.Kind), x.Version}
+		return []string{x.ID, x.SupplierID, x.Name, string(x.Kind), x.Version, string(x.Data)}
 	}); err != nil {
 		return err
 	}

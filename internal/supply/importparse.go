@@ -57,7 +57,7 @@ var csvColumns = map[string][]struct {
 }{
 	TableSuppliers: {{"supplier_id", true}, {"name", true}, {"companies_house_number", false}, {"parent_supplier_id", false},
 		{"country", false}, {"ods_code", false}, {"duns", false}, {"tenant_org", false}, {"designated_critical", false}, {"contacts", false}},
-	TableProducts:     {{"product_id", true}, {"supplier_id", true}, {"name", true}, {"kind", true}, {"version", false}, {"cves", false}},
+	TableProducts:     {{"product_id", true}, {"supplier_id", true}, {"name", true}, {"kind", true}, {"version", false}, {"data", false}, {"cves", false}},
 	TableDeployments:  {{"org_ods", true}, {"product_id", true}, {"service", true}, {"criticality", true}, {"has_fallback", true}},
 	TableDependencies: {{"product_id", true}, {"depends_on_product_id", true}, {"kind", true}, {"critical", true}},
 	TableVulns:        {{"product_id", true}, {"cve", true}, {"component", false}},
@@ -294,7 +294,7 @@ func (p *parsed) csvRow(table string, ps pos, get func(string) string) {
 		s.DesignatedCritical = p.boolField(ps, "designated_critical", get("designated_critical"), false)
 		p.suppliers = append(p.suppliers, row[Supplier]{s, ps})
 	case TableProducts:
-		pr := Product{ID: get("product_id"), SupplierID: get("supplier_id"), Name: get("name"), Kind: ProductKind(get("kind")), Version: get("version")}
+		pr := Product{ID: get("product_id"), SupplierID: get("supplier_id"), Name: get("name"), Kind: ProductKind(get("kind")), Version: get("version"), Data: DataClass(get("data"))}
 		p.products = append(p.products, row[Product]{pr, ps})
 		for _, c := range strings.FieldsFunc(get("cves"), func(r rune) bool { return r == ';' || r == ' ' || r == '|' }) {
 			p.vulns = append(p.vulns, row[Vuln]{Vuln{ProductID: pr.ID, CVE: c}, ps})

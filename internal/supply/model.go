@@ -55,8 +55,32 @@ type Product struct {
 	Name       string      `json:"name"`
 	Kind       ProductKind `json:"kind"`
 	Version    string      `json:"version,omitempty"`
-	UpdatedAt  string      `json:"updated_at,omitempty"`
+	// Data is the most sensitive data the product processes: patient,
+	// personal or none ("" when the register has not been told).
+	// Assurance tiers read it (a supplier handling patient data is asked
+	// for more).
+	Data      DataClass `json:"data,omitempty"`
+	UpdatedAt string    `json:"updated_at,omitempty"`
 }
+
+// DataClass is the most sensitive data a product processes.
+type DataClass string
+
+// Data classes, most sensitive first.
+const (
+	PatientData  DataClass = "patient"
+	PersonalData DataClass = "personal"
+	NoData       DataClass = "none"
+)
+
+var dataClasses = enum.Of(PatientData, PersonalData, NoData).
+	Aliases(map[string]DataClass{"patient data": PatientData, "patient-data": PatientData, "personal data": PersonalData, "personal-data": PersonalData}).Optional()
+
+// DataClasses lists the data classes, most sensitive first.
+func DataClasses() []DataClass { return dataClasses.Values() }
+
+// Valid reports whether d is a data class or unset.
+func (d DataClass) Valid() bool { return dataClasses.Valid(d) }
 
 // DependencyKind says how one product depends on another.
 type DependencyKind string

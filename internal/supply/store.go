@@ -29,7 +29,7 @@ type Register struct {
 
 const (
 	supplierCols   = `supplier_id, name, companies_house_number, duns, parent_supplier_id, country, ods_code, tenant_org, designated_critical, contacts, updated_at`
-	productCols    = `product_id, supplier_id, name, kind, version, updated_at`
+	productCols    = `product_id, supplier_id, name, kind, version, data, updated_at`
 	dependencyCols = `product_id, depends_on_product_id, kind, critical, updated_at`
 	deploymentCols = `org_ods, product_id, service, criticality, has_fallback, updated_at`
 	vulnCols       = `product_id, cve, component, updated_at`
@@ -46,7 +46,7 @@ func scanSupplier(r scanner) (Supplier, error) {
 
 func scanProduct(r scanner) (Product, error) {
 	var p Product
-	err := r.Scan(&p.ID, &p.SupplierID, &p.Name, &p.Kind, &p.Version, &p.UpdatedAt)
+	err := r.Scan(&p.ID, &p.SupplierID, &p.Name, &p.Kind, &p.Version, &p.Data, &p.UpdatedAt)
 	return p, err
 }
 

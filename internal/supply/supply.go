@@ -33,6 +33,7 @@
 //	                  designated_critical, contacts
 //	products.csv      product_id*, supplier_id*, name*, kind* (software, saas, managed-service,
 //	                  hosting, component, shared-service, network), version,
+//	                  data (patient, personal or none: the most sensitive data it processes),
 //	                  cves (CVE IDs separated by ';')
 //	dependencies.csv  product_id*, depends_on_product_id*, kind* (hosting, component,
 //	                  subcontractor, identity, shared-service, network), critical* (required:

@@ -89,7 +89,7 @@ func upsertSuppliers(ctx context.Context, tx *store.Tx, rows []Supplier) error {
 func upsertProducts(ctx context.Context, tx *store.Tx, rows []Product) error {
 	return upsert(ctx, tx, "supply_products", cols(productCols), []string{"product_id"}, len(rows), func(i int, b []any) []any {
 		r := &rows[i]
-		return append(b, r.ID, r.SupplierID, r.Name, string(r.Kind), r.Version, r.UpdatedAt)
+		return append(b, r.ID, r.SupplierID, r.Name, string(r.Kind), r.Version, string(r.Data), r.UpdatedAt)
 	})
 }
 

@@ -88,7 +88,8 @@ func (w *Web) assuranceSet(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 // review or accept, what is editable. The handlers read forms, call it
 // with the caller's Scope and redirect back to the page with a message.
 
-var assurancePageNames = []string{"assurance_campaigns", "assurance_campaign", "assurance_statements", "assurance_statement"}
+var assurancePageNames = []string{"assurance_campaigns", "assurance_campaign", "assurance_statements", "assurance_statement",
+	"assurance_tiers", "assurance_progress", "assurance_link_made", "assurance_portal"}
 
 func (w *Web) registerCampaigns(h func(method, pattern string, access httpd.Access, summary string, fn httpd.Handler)) {
 	authd := httpd.Authenticated
@@ -102,6 +103,7 @@ func (w *Web) registerCampaigns(h func(method, pattern string, access httpd.Acce
 	h("POST", "/assurance/statements/{id}/answers/{seq}/comments", authd, "Reply in an answer's conversation", w.assuranceComment)
 	h("POST", "/assurance/statements/{id}/submit", authd, "Sign and submit a statement (supplier representatives)", w.assuranceSubmit)
 	h("POST", "/assurance/statements/{id}/accept", authd, "Accept a reviewed statement (assessors)", w.assuranceAccept)
+	w.registerCampaignUpkeep(h)
 }
 
 type campaignsData struct {
@@ -146,6 +148,14 @@ func (w *Web) assuranceCampaignCreate(rw http.ResponseWriter, r *http.Request, s
 	f := r.PostForm
 	n := assurance.NewCampaign{Name: f.Get("name"), SetID: f.Get("set_id"), Profile: f.Get("profile"), Deadline: f.Get("deadline"),
 		Suppliers: splitList(f.Get("suppliers")), Tier: f.Get("tier")}
+	for _, t := range assurance.TierNames() {
+		if p := strings.TrimSpace(f.Get("tier_profile_" + t)); p != "" {
+			if n.TierProfiles == nil {
+				n.TierProfiles = map[string]string{}
+			}
+			n.TierProfiles[t] = p
+		}
+	}
 	c, err := w.o.Assurance.CreateCampaign(r.Context(), sc, n)
 	if err != nil {
 		if msg := invalidMessage(err); msg != "" {
@@ -164,6 +174,8 @@ var assuranceDone = map[string]string{
 	"reviewed": "Decision recorded.", "queried": "Answer queried: the statement went back to the supplier.", "commented": "Reply added.",
 	"accepted": "Statement accepted: the organisations that deploy this supplier now see it.",
 	"disputed": "Dispute raised: the campaign's assessors will answer it.", "dispute-answered": "Dispute answered.",
+	"imported": "Spreadsheet imported: the answers it gave are saved.",
+	"revoked":  "Link revoked: it no longer opens, and any session it opened has ended.",
 }
 
 type campaignData struct {
@@ -206,6 +218,10 @@ type statementData struct {
 	ErrorSeq   int
 	Answers    []assurance.Answer
 	Extensions string
+	// Links are the statement's single-use links (assessors); Sheet the
+	// cells of a refused spreadsheet.
+	Links []assurance.Link
+	Sheet *assurance.SheetError
 }
 
 func (w *Web) assuranceStatement(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
@@ -218,6 +234,12 @@ func (w *Web) assuranceStatement(rw http.ResponseWriter, r *http.Request, sc sco
 	d := statementData{S: st, Message: assuranceDone[q.Get("done")], Error: q.Get("error"), Answers: assurance.Answers(),
 		Extensions: strings.Join(assurance.EvidenceExtensions(), " ")}
 	d.ErrorSeq, _ = strconv.Atoi(q.Get("seq"))
+	if st.May.Assess {
+		if d.Links, err = w.o.Assurance.ListLinks(r.Context(), sc, st.ID); err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+	}
 	v := w.page(r, sc, st.SupplierName+": "+st.CampaignName, "assurance")
 	v.D = d
 	w.render(rw, r, http.StatusOK, "assurance_statement", v)

@@ -1198,6 +1198,7 @@ func TestEveryPageRenders(t *testing.T) {
 	pagesWithCases["/assurance/expiring"] = "assurance_expiring"
 	pagesWithCases["/assurance/methodology"], pagesWithCases["/assurance/heatmap"], pagesWithCases["/assurance/gaps"] = "assurance_methodology", "assurance_heatmap", "assurance_gaps"
 	pagesWithCases["/assurance/priorities"], pagesWithCases["/assurance/statements/"+camp.Statements[0].ID+"/compare"] = "assurance_priorities", "assurance_compare"
+	pagesWithCases["/assurance/tiers"], pagesWithCases["/assurance/campaigns/"+camp.ID+"/progress"] = "assurance_tiers", "assurance_progress"
 	var mu sync.Mutex
 	used := map[string]bool{}
 	var last []string // pages rendered by the request under way
@@ -1225,9 +1226,18 @@ func TestEveryPageRenders(t *testing.T) {
 	anon := e.client()
 	note("/signin", "signin", func() page { return anon.get("/signin") }, 200)
 	note("/nowhere", "error", func() page { return anon.get("/nowhere") }, 404)
+	link, err := e.assurance.CreateLink(context.Background(), scope.System("test"), camp.Statements[0].ID, assurance.NewLink{Recipient: "page@test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	note(link.Path, "assurance_portal", func() page { return anon.get(link.Path) }, 200)
 
 	admin := e.signIn("admin@vigil.test")
 	uid := e.users["analyst@leeds.test"]
+	admin.get("/assurance/statements/" + camp.Statements[0].ID)
+	note("link made", "assurance_link_made", func() page {
+		return admin.post("/assurance/statements/"+camp.Statements[0].ID+"/links", url.Values{"recipient": {"page@test"}})
+	}, 201)
 	for path, tmpl := range map[string]string{
 		"/": "home", "/orgs": "orgs", "/orgs?q=leeds": "orgs", "/orgs/RR8": "org", "/orgs/ENG": "org",
 		"/admin": "admin", "/admin/users": "users", "/admin/users/new": "user_new",
@@ -1296,6 +1306,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"assurance_expiring":    expiringData{},
 		"assurance_methodology": assurance.Methodology{}, "assurance_heatmap": assurance.HeatMap{}, "assurance_gaps": gapsData{}, "assurance_priorities": assurance.Priorities{},
 		"assurance_compare": assurance.ProfileComparison{},
+		"assurance_tiers":   tiersData{}, "assurance_progress": progressData{}, "assurance_link_made": linkMadeData{}, "assurance_portal": portalData{},
 	}
 	for _, n := range slices.Concat(pageNames, casePageNames, assurancePageNames, schemePageNames, assuranceViewPageNames) {
 		var buf bytes.Buffer
