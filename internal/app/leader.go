@@ -77,14 +77,13 @@ func (s *Server) leaderDuties(ctx context.Context) {
 	defer stopAlerts()
 	stopMatch := s.SBOMs.RunMatch(ctx, VulnMatchInterval)
 	defer stopMatch()
-	if notice, err := s.Config.ExpiryNotice(); err == nil { // checked at start-up
-		stopExpiry := s.Assurance.RunExpiry(ctx, ExpiryInterval, notice, s.raiseExpiry, s.Log.With("component", "assurance-expiry"))
+	if d := s.duties; d.expiryOK {
+		stopExpiry := s.Assurance.RunExpiry(ctx, ExpiryInterval, d.expiryNotice, s.raiseExpiry, s.Log.With("component", "assurance-expiry"))
 		defer stopExpiry()
 	}
 	stopFeeds := s.Feeds.Run(ctx, FeedPullTick)
 	defer stopFeeds()
-	every, _ := s.Config.VulnSyncEvery() // checked by Config.Validate
-	stopSync := vuln.RunSync(ctx, s.vulnSyncOptions(), every, s.Log.With("component", "vuln-sync"))
+	stopSync := vuln.RunSync(ctx, s.duties.sync, s.duties.syncEvery, s.Log.With("component", "vuln-sync"))
 	defer stopSync()
 	stopReminders := s.Assurance.RunReminders(ctx, ClockInterval)
 	defer stopReminders()
@@ -97,7 +96,22 @@ func (s *Server) leaderDuties(ctx context.Context) {
 
 // startLeaderDuties takes part in the election of the deployment's
 // leader, or, with the embedded bus, just runs the duties.
+// leaderSettings are what the leader duties read of the configuration.
+type leaderSettings struct {
+	expiryNotice time.Duration
+	expiryOK     bool
+	sync         vuln.SyncOptions
+	syncEvery    time.Duration
+}
+
 func (s *Server) startLeaderDuties(ctx context.Context) error {
+	// Read once, here: the duties run on goroutines of their own while
+	// Start goes on writing Config.
+	var err error
+	s.duties.expiryNotice, err = s.Config.ExpiryNotice() // checked at start-up
+	s.duties.expiryOK = err == nil
+	s.duties.syncEvery, _ = s.Config.VulnSyncEvery() // checked by Config.Validate
+	s.duties.sync = s.vulnSyncOptions()
 	if s.Bus.Embedded() {
 		dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})

@@ -55,6 +55,9 @@ type Server struct {
 	// leading reports whether this server runs the leader duties now
 	// (leader.go).
 	leading  func() bool
+	// duties are the leader duties' settings, read from Config before
+	// any duty starts (Start goes on to set Config.BaseURL).
+	duties leaderSettings
 	Addr     string // the address actually listened on
 	http     *http.Server
 	listener net.Listener
