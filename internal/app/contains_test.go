@@ -6,7 +6,7 @@ func TestContainsWordStart(t *testing.T) {
 	for body, want := range map[string]bool{
 		`{"id":"CS-01M973VM1P2MYQFJQ6NHC3RJZF"}`:                      false,
 		`action="/alerts/views/VW-RJZR43FH941HB62MC1FX5QPNF0/delete"`: false,
-		`{"id":"VW-RJZ4R43FH941HB62MC1FX5QPNF"}`:                        false,
+		`{"id":"VW-RJZ4R43FH941HB62MC1FX5QPNF"}`:                      false,
 		`{"id":"VW-RJZ"}`:                                             true,
 		`{"org":"RJZ"}`:                                               true,
 		`<td>RJZ01</td>`:                                              true,

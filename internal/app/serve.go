@@ -54,10 +54,10 @@ type Server struct {
 	attack *attack.Matrix
 	// leading reports whether this server runs the leader duties now
 	// (leader.go).
-	leading  func() bool
+	leading func() bool
 	// duties are the leader duties' settings, read from Config before
 	// any duty starts (Start goes on to set Config.BaseURL).
-	duties leaderSettings
+	duties   leaderSettings
 	Addr     string // the address actually listened on
 	http     *http.Server
 	listener net.Listener
