@@ -81,7 +81,10 @@ type AnswerComment struct {
 // EvidenceLink is evidence given as an https address.
 type EvidenceLink struct {
 	Name string `json:"name,omitempty"`
-	URL  string `json:"url"`
+	URL  string `json:"url,omitempty"`
+	// Certificate cites a certificate recorded for the supplier by its
+	// number, instead of a link.
+	Certificate string `json:"certificate,omitempty"`
 }
 
 // registerCampaigns adds campaigns, statements, evidence and review. The
@@ -212,7 +215,12 @@ func (a *API) addEvidence(r *http.Request, sc scope.Scope) (any, error) {
 		if err := decode(r, &l); err != nil {
 			return nil, err
 		}
-		e, err := a.o.Assurance.AddEvidenceLink(r.Context(), sc, id, n, l.Name, l.URL)
+		var e assurance.Evidence
+		if l.Certificate != "" {
+			e, err = a.o.Assurance.AddEvidenceCertificate(r.Context(), sc, id, n, l.Certificate)
+		} else {
+			e, err = a.o.Assurance.AddEvidenceLink(r.Context(), sc, id, n, l.Name, l.URL)
+		}
 		if err != nil {
 			return nil, err
 		}

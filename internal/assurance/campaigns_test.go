@@ -279,6 +279,29 @@ func TestCampaignStatementReviewAndSharing(t *testing.T) {
 		if _, err := s.AddEvidenceLink(ctx, w.repA, id, 3, "", "http://example.com"); !isInvalid(err, "url") {
 			t.Errorf("a plain-http link: %v", err)
 		}
+		// A certificate recorded for the supplier, cited by its number; an
+		// unknown or expired one, or another supplier's, is refused.
+		for _, c := range []Certificate{
+			{SupplierID: "SUP-A", Scheme: CyberEssentialsPlus, Number: "IASME-CEP-0042", Scope: "whole organisation", Issued: "2026-06-01"},
+			{SupplierID: "SUP-A", Scheme: CyberEssentials, Number: "IASME-CE-OLD", Issued: "2025-01-01"},
+			{SupplierID: "SUP-B", Scheme: CyberEssentials, Number: "IASME-CE-B", Issued: "2026-06-01"},
+		} {
+			if _, err := s.PutCertificate(ctx, scope.System("t"), c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cev, err := s.AddEvidenceCertificate(ctx, w.repA, id, 3, " IASME-CEP-0042 ")
+		if err != nil || cev.Kind != "certificate" || cev.Name != "Cyber Essentials Plus certificate IASME-CEP-0042, valid until 2027-06-01 (whole organisation)" {
+			t.Fatalf("certificate evidence %+v %v", cev, err)
+		}
+		for _, n := range []string{"IASME-CE-OLD", "IASME-CE-B", "NOPE", ""} {
+			if _, err := s.AddEvidenceCertificate(ctx, w.repA, id, 3, n); !isInvalid(err, "certificate") {
+				t.Errorf("certificate %q taken as evidence: %v", n, err)
+			}
+		}
+		if _, err := s.AddEvidenceCertificate(ctx, w.repB, id, 3, "IASME-CEP-0042"); !errors.Is(err, fault.ErrNotFound) && !errors.Is(err, fault.ErrForbidden) {
+			t.Errorf("rep B cited a certificate on A's statement: %v", err)
+		}
 		st, err := s.Submit(ctx, w.repA, id, "CISO")
 		if err != nil || st.Status != StatusSubmitted || st.Version != 1 || st.SignedName != "Alf" {
 			t.Fatalf("submit: %+v %v", st.StatementSummary, err)

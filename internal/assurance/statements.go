@@ -134,7 +134,7 @@ type Evidence struct {
 	ID          string `json:"id"`
 	StatementID string `json:"statement_id"`
 	Seq         int    `json:"seq"`
-	Kind        string `json:"kind"` // file or link
+	Kind        string `json:"kind"` // file, link or certificate
 	Name        string `json:"name"`
 	ContentType string `json:"content_type,omitempty"`
 	Size        int64  `json:"size,omitempty"`
@@ -743,6 +743,53 @@ func (s *Service) AddEvidenceLink(ctx context.Context, sc scope.Scope, id string
 		return Evidence{}, fault.Invalidf("name", "%s", p)
 	}
 	return s.addEvidence(ctx, sc, id, seq, Evidence{Kind: "link", Name: name, URL: link}, nil)
+}
+
+// AddEvidenceCertificate cites one of the supplier's recorded
+// certificates (Cyber Essentials, CE Plus, ISO/IEC 27001) by its number
+// as evidence for an answer the supplier may change. The evidence names
+// the scheme, number, scope and expiry as recorded now; a certificate
+// the register does not hold for this supplier, or one already expired,
+// is refused.
+func (s *Service) AddEvidenceCertificate(ctx context.Context, sc scope.Scope, id string, seq int, number string) (Evidence, error) {
+	number = strings.TrimSpace(number)
+	if number == "" || len(number) > 100 {
+		return Evidence{}, fault.Invalidf("certificate", "give the number of a certificate recorded for the supplier")
+	}
+	h, err := s.headOf(ctx, s.db.Q(), sc, id)
+	if err != nil {
+		return Evidence{}, err
+	}
+	// Who may not add evidence learns nothing of the register's
+	// certificates (addEvidence checks again in its transaction).
+	st, err := s.standingOf(ctx, sc, h)
+	if err != nil {
+		return Evidence{}, err
+	}
+	if err := s.supplierWriter(sc, st); err != nil {
+		return Evidence{}, err
+	}
+	var c Certificate
+	err = s.db.Q().QueryRowContext(ctx, `SELECT supplier_id, scheme, number, cert_scope, issued, expires FROM assurance_certificates WHERE supplier_id = ? AND number = ?`, h.supplier, number).
+		Scan(&c.SupplierID, &c.Scheme, &c.Number, &c.Scope, &c.Issued, &c.Expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Evidence{}, fault.Invalidf("certificate", "no certificate %s is recorded for this supplier: record it on the supplier's page first", number)
+	}
+	if err != nil {
+		return Evidence{}, fmt.Errorf("assurance: certificate evidence: %w", err)
+	}
+	if c.StateAt(s.now()) == "expired" {
+		return Evidence{}, fault.Invalidf("certificate", "certificate %s expired on %s", number, c.Expires)
+	}
+	scheme := map[string]string{CyberEssentials: "Cyber Essentials", CyberEssentialsPlus: "Cyber Essentials Plus", ISO27001: "ISO/IEC 27001"}[c.Scheme]
+	if scheme == "" {
+		scheme = c.Scheme
+	}
+	name := fmt.Sprintf("%s certificate %s, valid until %s", scheme, c.Number, c.Expires)
+	if c.Scope != "" {
+		name += " (" + c.Scope + ")"
+	}
+	return s.addEvidence(ctx, sc, id, seq, Evidence{Kind: "certificate", Name: name}, nil)
 }
 
 func (s *Service) addEvidence(ctx context.Context, sc scope.Scope, id string, seq int, e Evidence, data []byte) (Evidence, error) {

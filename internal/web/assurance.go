@@ -315,6 +315,10 @@ func (w *Web) assuranceAnswer(rw http.ResponseWriter, r *http.Request, sc scope.
 		_, err = w.o.Assurance.AddEvidenceLink(ctx, sc, id, seq, r.PostFormValue("link_name"), link)
 		done = "evidence"
 	}
+	if cert := strings.TrimSpace(r.PostFormValue("certificate")); err == nil && cert != "" {
+		_, err = w.o.Assurance.AddEvidenceCertificate(ctx, sc, id, seq, cert)
+		done = "evidence"
+	}
 	w.statementBack(rw, r, sc, id, seq, done, err)
 }
 
