@@ -188,7 +188,7 @@ func (e *env) assuranceStatementCmd() *cobra.Command {
   vigil assurance statement show ST-…
   vigil assurance statement score ST-… --format json`,
 	}
-	c.AddCommand(e.statementListCmd(), e.statementShowCmd(), e.statementScoreCmd())
+	c.AddCommand(e.statementListCmd(), e.statementShowCmd(), e.statementScoreCmd(), e.statementVersionsCmd(), e.statementVersionCmd())
 	return c
 }
 
