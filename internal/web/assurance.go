@@ -22,6 +22,7 @@ func (w *Web) registerAssurance(h func(method, pattern string, access httpd.Acce
 		w.registerCampaigns(h)
 		w.registerSchemes(h)
 		w.registerAssuranceViews(h)
+		w.registerAssuranceVersions(h)
 	}
 }
 
@@ -206,6 +207,7 @@ type statementData struct {
 	ErrorSeq   int
 	Answers    []assurance.Answer
 	Extensions string
+	Versions   []assurance.StatementVersion // submitted versions, oldest first
 }
 
 func (w *Web) assuranceStatement(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
@@ -218,6 +220,10 @@ func (w *Web) assuranceStatement(rw http.ResponseWriter, r *http.Request, sc sco
 	d := statementData{S: st, Message: assuranceDone[q.Get("done")], Error: q.Get("error"), Answers: assurance.Answers(),
 		Extensions: strings.Join(assurance.EvidenceExtensions(), " ")}
 	d.ErrorSeq, _ = strconv.Atoi(q.Get("seq"))
+	if d.Versions, err = w.statementVersions(r, sc, st.ID); err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
 	v := w.page(r, sc, st.SupplierName+": "+st.CampaignName, "assurance")
 	v.D = d
 	w.render(rw, r, http.StatusOK, "assurance_statement", v)
