@@ -69,14 +69,18 @@ func (c VersionChange) Label() string {
 // carries the number of changed answers; read whole, the answers and the
 // changes against the previous version (none for the first).
 type StatementVersion struct {
-	StatementID string          `json:"statement_id"`
-	Version     int             `json:"version"`
-	SubmittedAt string          `json:"submitted_at"`
-	SignedName  string          `json:"signed_name"`
-	SignedRole  string          `json:"signed_role"`
-	Changed     int             `json:"changed"`
-	Answers     []VersionAnswer `json:"answers,omitempty"`
-	Changes     []VersionChange `json:"changes,omitempty"`
+	StatementID string `json:"statement_id"`
+	Version     int    `json:"version"`
+	SubmittedAt string `json:"submitted_at"`
+	SignedName  string `json:"signed_name"`
+	SignedRole  string `json:"signed_role"`
+	Changed     int    `json:"changed"`
+	// Compared: the version before was kept, so Changed and Changes say
+	// what changed (false for version 1, and for the first version kept
+	// of a statement submitted before versions were kept).
+	Compared bool            `json:"compared"`
+	Answers  []VersionAnswer `json:"answers,omitempty"`
+	Changes  []VersionChange `json:"changes,omitempty"`
 }
 
 // snapshot keeps the statement as just submitted, as version n: called
@@ -159,8 +163,8 @@ func (s *Service) ListVersions(ctx context.Context, sc scope.Scope, id string) (
 		return nil, err
 	}
 	for i := len(vs) - 1; i >= 0; i-- {
-		if i > 0 {
-			vs[i].Changed = len(changes(vs[i-1].Answers, vs[i].Answers))
+		if i > 0 && vs[i-1].Version == vs[i].Version-1 {
+			vs[i].Changed, vs[i].Compared = len(changes(vs[i-1].Answers, vs[i].Answers)), true
 		}
 		vs[i].Answers = nil
 	}
@@ -186,7 +190,7 @@ func (s *Service) GetVersion(ctx context.Context, sc scope.Scope, id string, n i
 	}
 	v := vs[len(vs)-1]
 	if len(vs) > 1 {
-		v.Changes = changes(vs[len(vs)-2].Answers, v.Answers)
+		v.Changes, v.Compared = changes(vs[len(vs)-2].Answers, v.Answers), true
 	}
 	v.Changed = len(v.Changes)
 	return v, nil

@@ -63,7 +63,7 @@ func TestStatementVersions(t *testing.T) {
 		}
 		vs, err := s.ListVersions(ctx, w.nat, id)
 		if err != nil || len(vs) != 2 || vs[0].Version != 1 || vs[1].Version != 2 || vs[0].SignedRole != "CISO" || vs[1].SignedRole != "Chief Executive" ||
-			vs[0].SignedName != "Alf" || vs[1].Changed != 1 || vs[0].Answers != nil {
+			vs[0].SignedName != "Alf" || vs[1].Changed != 1 || !vs[1].Compared || vs[0].Compared || vs[0].Answers != nil {
 			t.Fatalf("versions: %+v %v", vs, err)
 		}
 		v1, err := s.GetVersion(ctx, w.repA, id, 1)

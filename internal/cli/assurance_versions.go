@@ -34,7 +34,7 @@ func (e *env) statementVersionsCmd() *cobra.Command {
 					col("SIGNED", func(v assurance.StatementVersion) any { return v.SignedName }),
 					col("ROLE", func(v assurance.StatementVersion) any { return v.SignedRole }),
 					col("CHANGED", func(v assurance.StatementVersion) any {
-						if v.Version == 1 {
+						if !v.Compared {
 							return "-"
 						}
 						return strconv.Itoa(v.Changed)
@@ -78,7 +78,7 @@ func (e *env) statementVersionCmd() *cobra.Command {
 						col("JUSTIFICATION", func(a assurance.VersionAnswer) any { return dash(a.Justification) })); err != nil {
 						return err
 					}
-					if v.Version == 1 {
+					if !v.Compared {
 						return nil
 					}
 					if len(v.Changes) == 0 {
