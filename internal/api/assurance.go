@@ -57,6 +57,7 @@ func (a *API) registerAssurance(rt *httpd.Router) {
 		a.registerCampaigns(rt)
 		a.registerSchemes(rt)
 		a.registerAssuranceViews(rt)
+		a.registerAssuranceVersions(rt)
 	}
 }
 

@@ -338,6 +338,9 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 	for k, c := range assuranceViewIsolationChecks(t, s) { // after campaignIsolationChecks, whose estate it uses
 		checks[k] = c
 	}
+	for k, c := range assuranceVersionIsolationChecks(t, s) { // after campaignIsolationChecks, whose estate it uses
+		checks[k] = c
+	}
 	for k, c := range taxiiIsolationChecks(t, s, w) {
 		checks[k] = c
 	}

@@ -907,6 +907,9 @@ func (s *Service) Submit(ctx context.Context, sc scope.Scope, id, role string) (
 			StatusSubmitted, version+1, actor(sc), role, now, id); err != nil {
 			return err
 		}
+		if err := s.snapshot(ctx, tx, id, version+1, actor(sc), role, now); err != nil {
+			return err
+		}
 		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "assurance.statement.submit", ObjectType: "assurance-statement", ObjectID: id, Org: h.owner,
 			Before: map[string]any{"status": h.status}, After: map[string]any{"status": StatusSubmitted, "version": version + 1, "signed_name": actor(sc), "signed_role": role}})
 		return err

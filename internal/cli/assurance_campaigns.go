@@ -193,7 +193,7 @@ func (e *env) assuranceStatementCmd() *cobra.Command {
   vigil assurance statement show ST-…
   vigil assurance statement score ST-… --format json`,
 	}
-	c.AddCommand(e.statementListCmd(), e.statementShowCmd(), e.statementScoreCmd(), e.statementExportCmd(), e.statementImportCmd())
+	c.AddCommand(e.statementListCmd(), e.statementShowCmd(), e.statementScoreCmd(), e.statementExportCmd(), e.statementImportCmd(), e.statementVersionsCmd(), e.statementVersionCmd())
 	return c
 }
 

@@ -22,6 +22,7 @@ func (w *Web) registerAssurance(h func(method, pattern string, access httpd.Acce
 		w.registerCampaigns(h)
 		w.registerSchemes(h)
 		w.registerAssuranceViews(h)
+		w.registerAssuranceVersions(h)
 	}
 }
 
@@ -220,8 +221,9 @@ type statementData struct {
 	Extensions string
 	// Links are the statement's single-use links (assessors); Sheet the
 	// cells of a refused spreadsheet.
-	Links []assurance.Link
-	Sheet *assurance.SheetError
+	Links    []assurance.Link
+	Sheet    *assurance.SheetError
+	Versions []assurance.StatementVersion // submitted versions, oldest first
 }
 
 func (w *Web) assuranceStatement(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
@@ -239,6 +241,10 @@ func (w *Web) assuranceStatement(rw http.ResponseWriter, r *http.Request, sc sco
 			w.fail(rw, r, sc, err)
 			return
 		}
+	}
+	if d.Versions, err = w.statementVersions(r, sc, st.ID); err != nil {
+		w.fail(rw, r, sc, err)
+		return
 	}
 	v := w.page(r, sc, st.SupplierName+": "+st.CampaignName, "assurance")
 	v.D = d

@@ -228,7 +228,7 @@ func (w *Web) parse() error {
 	if err != nil {
 		return fmt.Errorf("web: parse layout: %w", err)
 	}
-	for _, name := range slices.Concat(pageNames, casePageNames, incidentPageNames, cyberAlertPageNames, vulnPageNames, assurancePageNames, schemePageNames, assuranceViewPageNames, intelPageNames) {
+	for _, name := range slices.Concat(pageNames, casePageNames, incidentPageNames, cyberAlertPageNames, vulnPageNames, assurancePageNames, schemePageNames, assuranceViewPageNames, assuranceVersionPageNames, intelPageNames) {
 		t, err := base.Clone()
 		if err != nil {
 			return err

@@ -1196,6 +1196,7 @@ func TestEveryPageRenders(t *testing.T) {
 	pagesWithCases["/assurance/campaigns"], pagesWithCases["/assurance/campaigns/"+camp.ID] = "assurance_campaigns", "assurance_campaign"
 	pagesWithCases["/assurance/statements"], pagesWithCases["/assurance/statements/"+camp.Statements[0].ID] = "assurance_statements", "assurance_statement"
 	pagesWithCases["/assurance/expiring"] = "assurance_expiring"
+	pagesWithCases[submittedStatement(t, e)+"/versions/1"] = "assurance_version"
 	pagesWithCases["/assurance/methodology"], pagesWithCases["/assurance/heatmap"], pagesWithCases["/assurance/gaps"] = "assurance_methodology", "assurance_heatmap", "assurance_gaps"
 	pagesWithCases["/assurance/priorities"], pagesWithCases["/assurance/statements/"+camp.Statements[0].ID+"/compare"] = "assurance_priorities", "assurance_compare"
 	pagesWithCases["/assurance/tiers"], pagesWithCases["/assurance/campaigns/"+camp.ID+"/progress"] = "assurance_tiers", "assurance_progress"
@@ -1307,8 +1308,9 @@ func TestEveryPageRenders(t *testing.T) {
 		"assurance_methodology": assurance.Methodology{}, "assurance_heatmap": assurance.HeatMap{}, "assurance_gaps": gapsData{}, "assurance_priorities": assurance.Priorities{},
 		"assurance_compare": assurance.ProfileComparison{},
 		"assurance_tiers":   tiersData{}, "assurance_progress": progressData{}, "assurance_link_made": linkMadeData{}, "assurance_portal": portalData{},
+		"assurance_version": assurance.StatementVersion{},
 	}
-	for _, n := range slices.Concat(pageNames, casePageNames, assurancePageNames, schemePageNames, assuranceViewPageNames) {
+	for _, n := range slices.Concat(pageNames, casePageNames, assurancePageNames, schemePageNames, assuranceViewPageNames, assuranceVersionPageNames) {
 		var buf bytes.Buffer
 		if err := e.web.pages[n].ExecuteTemplate(&buf, "layout", &view{Title: n, User: &scope.Scope{}, D: empty[n]}); err != nil {
 			t.Errorf("%s with empty data: %v", n, err)
