@@ -210,8 +210,8 @@ func (w *Web) cyberAlertDashboard(rw http.ResponseWriter, r *http.Request, sc sc
 	if s != nil || rs != nil {
 		png = "/cyber-alerts/dashboard.png" + q
 	}
-	v.D = cyberDashData{D: d, Alert: id, CSV: "/cyber-alerts/dashboard.csv" + q, PNG: png, Map: w.inlineSVG(s, "cyber alert map"),
-		RegionMap: w.inlineSVG(rs, "cyber alert region map"), Chart: w.inlineSVG(cyberRateChart(d), "cyber alert rate chart"), Groups: []cyberGroup{{"by-region", "By region", "Region", d.ByRegion},
+	v.D = cyberDashData{D: d, Alert: id, CSV: "/cyber-alerts/dashboard.csv" + q, PNG: png, Map: w.inlineSVGAs(s, "cyber alert map", "icbmap-"),
+		RegionMap: w.inlineSVGAs(rs, "cyber alert region map", "regionmap-"), Chart: w.inlineSVGAs(cyberRateChart(d), "cyber alert rate chart", "ratechart-"), Groups: []cyberGroup{{"by-region", "By region", "Region", d.ByRegion},
 			{"by-icb", "By ICB", "ICB", d.ByICB}, {"by-type", "By organisation type", "Type", d.ByType}}}
 	w.render(rw, r, http.StatusOK, "cyberalertsdash", v)
 }

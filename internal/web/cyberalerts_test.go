@@ -7,6 +7,7 @@ import (
 	"image"
 	_ "image/png"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,13 @@ func TestCyberAlertPages(t *testing.T) {
 			t.Fatalf("dashboard: %v %+v", err, d.ByRegion)
 		}
 		mustContain(t, "dashboard", p.body, `id="region-map"`, "Cyber alert acknowledgements by region")
+		// Three pictures on one page: no id twice.
+		ids := map[string]int{}
+		for _, m := range regexp.MustCompile(` id="([^"]+)"`).FindAllStringSubmatch(p.body, -1) {
+			if ids[m[1]]++; ids[m[1]] == 2 {
+				t.Errorf("id %q twice on the dashboard", m[1])
+			}
+		}
 		for _, g := range d.ByRegion {
 			mustContain(t, "region map", p.body, html.EscapeString(fmt.Sprintf("%s: %d of %d answered", g.Name, g.Acknowledged, g.Organisations)))
 		}

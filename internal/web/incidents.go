@@ -169,11 +169,17 @@ func (w *Web) ackMap(ctx context.Context, level geo.Level, title, subtitle, lege
 // inlineSVG is a picture as SVG to place in a page; "" for none or on a
 // failure (logged under what): the page's tables say it all.
 func (w *Web) inlineSVG(s *supplyviz.Scene, what string) template.HTML {
+	return w.inlineSVGAs(s, what, "")
+}
+
+// inlineSVGAs is inlineSVG with ids prefixed, for a page with several
+// pictures (their titles, descriptions and hatch patterns stay unique).
+func (w *Web) inlineSVGAs(s *supplyviz.Scene, what, idPrefix string) template.HTML {
 	if s == nil {
 		return ""
 	}
 	var buf bytes.Buffer
-	if err := supplyviz.WriteSVG(&buf, s, supplyviz.SVGOptions{}); err != nil {
+	if err := supplyviz.WriteSVG(&buf, s, supplyviz.SVGOptions{IDPrefix: idPrefix}); err != nil {
 		w.log.Warn(what, "err", err)
 		return ""
 	}
