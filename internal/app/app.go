@@ -256,7 +256,7 @@ func (a *App) build(ctx context.Context) error {
 		return fmt.Errorf("--vuln-sla: %w", err)
 	}
 	kevFile, epssFile := a.vulnSourceFiles()
-	if a.SBOMs, err = vuln.NewSBOMs(vuln.SBOMOptions{DB: a.DB, Audit: a.Audit, Register: a.Supply, Orgs: a.Orgs, OSVDir: a.Config.VulnOSV,
+	if a.SBOMs, err = vuln.NewSBOMs(vuln.SBOMOptions{DB: a.DB, Audit: a.Audit, Register: a.Supply, Orgs: a.Orgs, OSVDir: a.vulnOSVDir(),
 		KEVFile: kevFile, EPSSFile: epssFile, SLA: vsla, Now: a.Now, Logger: a.Log.With("component", "sboms")}); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"os"
+	"strings"
 
 	"github.com/vigil-health/vigil/internal/vuln"
 )
@@ -10,7 +11,35 @@ import (
 // (--vuln-sync-*; vuln.RunSync every --vuln-sync-interval).
 func (a *App) vulnSyncOptions() vuln.SyncOptions {
 	return vuln.SyncOptions{Dir: a.Config.VulnSyncDir, NVD: a.Config.VulnSyncNVD, KEV: a.Config.VulnSyncKEV,
-		EPSS: a.Config.VulnSyncEPSS, CSAF: a.Config.VulnSyncCSAF, NVDAPIKey: a.Config.NVDAPIKey}
+		EPSS: a.Config.VulnSyncEPSS, CSAF: a.Config.VulnSyncCSAF, NVDAPIKey: a.Config.NVDAPIKey,
+		OSV: a.Config.VulnSyncOSV, OSVEcosystems: splitList(a.Config.VulnSyncOSVEcosystems)}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// vulnOSVDir is the OSV directory stored SBOMs are matched against:
+// --vuln-osv, else the synced DIR/osv when --vuln-sync-osv is given and
+// a first sync has stored it (as vulnSourceFiles does for KEV and EPSS).
+func (a *App) vulnOSVDir() string {
+	if a.Config.VulnOSV != "" || a.Config.VulnSyncOSV == "" {
+		return a.Config.VulnOSV
+	}
+	dir := a.Config.VulnSyncDir
+	if dir == "" {
+		dir = vuln.SyncDir()
+	}
+	if osv := vuln.SyncedOSV(dir); exists(osv) {
+		return osv
+	}
+	return ""
 }
 
 // vulnSourceFiles are the KEV catalogue and EPSS CSV the stored SBOMs are

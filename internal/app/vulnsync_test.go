@@ -1,6 +1,8 @@
 package app
 
 import (
+	"archive/zip"
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,20 +24,43 @@ func TestVulnSyncLeaderDuty(t *testing.T) {
 		testneed.Missing(t, "the KEV catalogue in ../shared/data/vuln/kev", err)
 		return
 	}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(kev) }))
+	// An OSV all.zip of two shared Go records, for --vuln-sync-osv.
+	var zbuf bytes.Buffer
+	zw := zip.NewWriter(&zbuf)
+	for _, id := range []string{"GO-2022-0603", "GO-2024-2611"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "data", "vuln", "osv", "Go", id+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if zf, err := zw.Create(id + ".json"); err != nil {
+			t.Fatal(err)
+		} else if _, err := zf.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/osv/Go/all.zip" {
+			_, _ = w.Write(zbuf.Bytes())
+			return
+		}
+		_, _ = w.Write(kev)
+	}))
 	defer ts.Close()
 	dir := t.TempDir()
 	mod := func(c *config.Config) {
 		c.VulnSyncInterval, c.VulnSyncKEV, c.VulnSyncDir = "1h", ts.URL+"/kev.json", dir
+		c.VulnSyncOSV, c.VulnSyncOSVEcosystems = ts.URL+"/osv", "Go"
 	}
 	s := startWith(t, mod)
 	_, kevPath, _, _ := vuln.SyncedPaths(dir)
-	if k, _ := s.vulnSourceFiles(); k != "" {
-		t.Errorf("before any sync the KEV file is %q", k)
-	}
+	// (No "before any sync" check here: the leader syncs at start, so
+	// the file may already be there by now.)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := vuln.LoadKEV(kevPath); err == nil {
+		if _, err := vuln.LoadKEV(kevPath); err == nil && fileThere(filepath.Join(vuln.SyncedOSV(dir), "Go", "all.zip.state")) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -48,4 +73,15 @@ func TestVulnSyncLeaderDuty(t *testing.T) {
 	if k, _ := s2.vulnSourceFiles(); k != kevPath {
 		t.Errorf("KEV file %q, want the synced %q", k, kevPath)
 	}
+	if o := s2.vulnOSVDir(); o != vuln.SyncedOSV(dir) {
+		t.Errorf("OSV directory %q, want the synced %q", o, vuln.SyncedOSV(dir))
+	}
+	if db, err := vuln.LoadDB(s2.vulnOSVDir()); err != nil || db.Len() != 2 {
+		t.Errorf("the synced OSV archive: %v", err)
+	}
+}
+
+func fileThere(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -12,8 +12,8 @@ func (e *env) vulnSyncCmd() *cobra.Command {
 	var o vuln.SyncOptions
 	var out *output
 	c := &cobra.Command{
-		Use:   "sync [--dir DIR] [--nvd URL] [--kev URL] [--epss URL] [--csaf URL]",
-		Short: "Fetch NVD, CISA KEV, FIRST EPSS and CSAF advisories into a directory for scans and matching",
+		Use:   "sync [--dir DIR] [--nvd URL] [--kev URL] [--epss URL] [--csaf URL] [--osv URL [--osv-ecosystems Go,npm,...]]",
+		Short: "Fetch NVD, CISA KEV, FIRST EPSS, CSAF and OSV advisories into a directory for scans and matching",
 		Long: `Fetch vulnerability sources over the network into DIR (default $VIGIL_CACHE_DIR/vuln-sources,
 else ~/.cache/vigil/vuln-sources), laid out as the offline readers take them:
 
@@ -21,6 +21,7 @@ else ~/.cache/vigil/vuln-sources), laid out as the offline readers take them:
   DIR/kev/known_exploited_vulnerabilities.json   --kev
   DIR/epss/epss_scores.csv                        --epss
   DIR/csaf           --csaf
+  DIR/osv            --db (--osv) for vigil vuln scan: DIR/osv/<Ecosystem>/all.zip
 
 --nvd is the NVD CVE API 2.0 endpoint (https://services.nvd.nist.gov/rest/json/cves/2.0).
 The first sync pages through every CVE; later ones ask only for what was modified since
@@ -39,13 +40,22 @@ fetched with If-None-Match/If-Modified-Since.
 metadata names public_openpgp_keys (checked against their fingerprints), each document must
 also carry a good detached OpenPGP signature (.asc) by one of them.
 
+--osv is the base of osv.dev's per-ecosystem archives
+(https://osv-vulnerabilities.storage.googleapis.com): URL/<Ecosystem>/all.zip is fetched for
+each of --osv-ecosystems (default Go,npm,PyPI,Maven,crates.io,NuGet,RubyGems,Packagist,Debian,
+Alpine) with If-None-Match/If-Modified-Since, streamed to a temporary file, and put in place
+only when the archive opens and every entry reads as an OSV record.
+
 Every response is checked the way a scan reads it before anything is replaced: a bad one is
 an error naming the source, URL and field, and the previous good copy stays. Progress goes
 to stderr; the exit status is 1 if any source failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if o.NVD+o.KEV+o.EPSS+o.CSAF == "" {
-				return usagef("name at least one source: --nvd, --kev, --epss or --csaf")
+			if o.NVD+o.KEV+o.EPSS+o.CSAF+o.OSV == "" {
+				return usagef("name at least one source: --nvd, --kev, --epss, --csaf or --osv")
+			}
+			if len(o.OSVEcosystems) > 0 && o.OSV == "" {
+				return usagef("--osv-ecosystems needs --osv URL")
 			}
 			o.NVDAPIKey = e.getenv("VIGIL_NVD_API_KEY")
 			o.Progress = e.stderr
@@ -57,7 +67,7 @@ to stderr; the exit status is 1 if any source failed.`,
 					name string
 					url  string
 					r    vuln.SourceReport
-				}{{"nvd", o.NVD, rep.NVD}, {"kev", o.KEV, rep.KEV}, {"epss", o.EPSS, rep.EPSS}, {"csaf", o.CSAF, rep.CSAF}} {
+				}{{"nvd", o.NVD, rep.NVD}, {"kev", o.KEV, rep.KEV}, {"epss", o.EPSS, rep.EPSS}, {"csaf", o.CSAF, rep.CSAF}, {"osv", o.OSV, rep.OSV}} {
 					if s.url != "" {
 						w.row(s.name, s.r.Fetched, s.r.Stored, s.r.Unchanged, len(s.r.Errors))
 					}
@@ -75,6 +85,8 @@ to stderr; the exit status is 1 if any source failed.`,
 	c.Flags().StringVar(&o.KEV, "kev", "", "CISA KEV catalogue JSON URL")
 	c.Flags().StringVar(&o.EPSS, "epss", "", "FIRST EPSS daily CSV URL (.csv or .csv.gz)")
 	c.Flags().StringVar(&o.CSAF, "csaf", "", "CSAF provider-metadata.json URL")
+	c.Flags().StringVar(&o.OSV, "osv", "", "base URL of osv.dev's per-ecosystem all.zip archives")
+	c.Flags().StringSliceVar(&o.OSVEcosystems, "osv-ecosystems", nil, "OSV ecosystems to fetch with --osv, e.g. Go,npm,PyPI")
 	out = formatFlag(c, "table", "json")
 	return c
 }

@@ -145,12 +145,16 @@ type Config struct {
 	// to fix per priority (P1=3d,P2=14d,P3=30d,P4=90d by default).
 	VulnOSV, VulnKEV, VulnEPSS, VulnSLA string
 	// VulnSyncInterval is how often the leader fetches the vulnerability
-	// sources named by VulnSyncNVD, VulnSyncKEV, VulnSyncEPSS and
-	// VulnSyncCSAF (URLs) into VulnSyncDir (vuln.Sync; empty or 0: never);
+	// sources named by VulnSyncNVD, VulnSyncKEV, VulnSyncEPSS,
+	// VulnSyncCSAF and VulnSyncOSV (URLs) into VulnSyncDir (vuln.Sync; empty or 0: never);
 	// NVDAPIKey is sent to NVD as the apiKey header.
 	VulnSyncInterval, VulnSyncDir                        string
 	VulnSyncNVD, VulnSyncKEV, VulnSyncEPSS, VulnSyncCSAF string
-	NVDAPIKey                                            string
+	// VulnSyncOSV is the base URL of osv.dev's per-ecosystem all.zip
+	// archives, and VulnSyncOSVEcosystems the comma-separated ecosystems
+	// fetched from it (empty: vuln.DefaultOSVEcosystems).
+	VulnSyncOSV, VulnSyncOSVEcosystems string
+	NVDAPIKey                          string
 	// Analytics is the analytics file (first seen, rare values, volume,
 	// impossible travel; docs/analytics.md): empty for the shipped
 	// defaults, "off" for none.
@@ -264,12 +268,14 @@ func (c *Config) settings() []setting {
 		{flag: "vuln-kev", env: "VIGIL_VULN_KEV", help: "CISA's known_exploited_vulnerabilities.json, read at each match of the stored SBOMs", str: &c.VulnKEV},
 		{flag: "vuln-epss", env: "VIGIL_VULN_EPSS", help: "FIRST's daily EPSS CSV, read at each match of the stored SBOMs", str: &c.VulnEPSS},
 		{flag: "vuln-sla", env: "VIGIL_VULN_SLA", help: "time to fix a finding per priority, overriding the defaults P1=3d,P2=14d,P3=30d,P4=90d (e.g. P1=48h,P2=7d)", str: &c.VulnSLA},
-		{flag: "vuln-sync-interval", env: "VIGIL_VULN_SYNC_INTERVAL", help: "how often the leader fetches --vuln-sync-nvd, -kev, -epss and -csaf into --vuln-sync-dir, e.g. 6h (empty or 0: never; docs/vuln.md)", str: &c.VulnSyncInterval},
+		{flag: "vuln-sync-interval", env: "VIGIL_VULN_SYNC_INTERVAL", help: "how often the leader fetches --vuln-sync-nvd, -kev, -epss, -csaf and -osv into --vuln-sync-dir, e.g. 6h (empty or 0: never; docs/vuln.md)", str: &c.VulnSyncInterval},
 		{flag: "vuln-sync-dir", env: "VIGIL_VULN_SYNC_DIR", help: "directory of the synced vulnerability sources (default $VIGIL_CACHE_DIR/vuln-sources); its KEV and EPSS files are matched when --vuln-kev and --vuln-epss are not given", str: &c.VulnSyncDir},
 		{flag: "vuln-sync-nvd", env: "VIGIL_VULN_SYNC_NVD", help: "NVD CVE API 2.0 URL to sync (https://services.nvd.nist.gov/rest/json/cves/2.0)", str: &c.VulnSyncNVD},
 		{flag: "vuln-sync-kev", env: "VIGIL_VULN_SYNC_KEV", help: "CISA KEV catalogue JSON URL to sync", str: &c.VulnSyncKEV},
 		{flag: "vuln-sync-epss", env: "VIGIL_VULN_SYNC_EPSS", help: "FIRST EPSS daily CSV URL to sync (.csv or .csv.gz)", str: &c.VulnSyncEPSS},
 		{flag: "vuln-sync-csaf", env: "VIGIL_VULN_SYNC_CSAF", help: "CSAF provider-metadata.json URL to sync", str: &c.VulnSyncCSAF},
+		{flag: "vuln-sync-osv", env: "VIGIL_VULN_SYNC_OSV", help: "base URL of osv.dev's per-ecosystem all.zip archives to sync (https://osv-vulnerabilities.storage.googleapis.com); the synced DIR/osv is matched when --vuln-osv is not given", str: &c.VulnSyncOSV},
+		{flag: "vuln-sync-osv-ecosystems", env: "VIGIL_VULN_SYNC_OSV_ECOSYSTEMS", help: "comma-separated OSV ecosystems to sync, e.g. Go,npm,PyPI (empty: Go, npm, PyPI, Maven, crates.io, NuGet, RubyGems, Packagist, Debian, Alpine)", str: &c.VulnSyncOSVEcosystems},
 		{flag: "nvd-api-key", env: "VIGIL_NVD_API_KEY", help: "NVD API key for --vuln-sync-nvd (prefer the environment variable)", str: &c.NVDAPIKey, secret: true},
 		{flag: "analytics", env: "VIGIL_ANALYTICS", help: "YAML file of analytics run on every event (first seen, rare values, volume anomaly, impossible travel; docs/analytics.md); empty: the shipped ones; off: none", str: &c.Analytics},
 		{flag: "attack", env: "VIGIL_ATTACK", help: "MITRE ATT&CK Enterprise STIX bundle (enterprise-attack.json, gzipped or not) for the ATT&CK coverage page of --rules (empty: no coverage page)", str: &c.Attack},

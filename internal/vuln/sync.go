@@ -29,6 +29,7 @@ import (
 //	DIR/kev/known_exploited_vulnerabilities.json   (LoadKEV)
 //	DIR/epss/epss_scores.csv          gunzipped (LoadEPSS)
 //	DIR/csaf/<host>/<name>.json       checked documents (LoadCSAF)
+//	DIR/osv/<Ecosystem>/all.zip       osv.dev archives, checked (LoadDB)
 //
 // Each source keeps its state (what was fetched to when, ETags, the page
 // an interrupted NVD sync reached) in a *.state file beside its data, so
@@ -46,6 +47,12 @@ type SyncOptions struct {
 	// catalogue's JSON URL; EPSS the daily CSV's URL (gzipped or not);
 	// CSAF a provider's provider-metadata.json. Empty ones are skipped.
 	NVD, KEV, EPSS, CSAF string
+	// OSV is the base URL of osv.dev's per-ecosystem archives
+	// (https://osv-vulnerabilities.storage.googleapis.com): each of
+	// OSVEcosystems (DefaultOSVEcosystems when empty) is fetched from
+	// OSV/<Ecosystem>/all.zip into DIR/osv/<Ecosystem>/all.zip.
+	OSV           string
+	OSVEcosystems []string
 	// NVDAPIKey is sent as the apiKey header; it raises NVD's limit
 	// from 5 to 50 requests in 30 seconds.
 	NVDAPIKey string
@@ -80,6 +87,7 @@ type SyncReport struct {
 	KEV  SourceReport `json:"kev"`
 	EPSS SourceReport `json:"epss"`
 	CSAF SourceReport `json:"csaf"`
+	OSV  SourceReport `json:"osv"`
 }
 
 // SyncDir is the default directory of synced sources:
@@ -130,6 +138,7 @@ func Sync(ctx context.Context, o SyncOptions) (SyncReport, error) {
 	run("KEV", o.KEV, &rep.KEV, s.syncKEV)
 	run("EPSS", o.EPSS, &rep.EPSS, s.syncEPSS)
 	run("CSAF", o.CSAF, &rep.CSAF, s.syncCSAF)
+	run("OSV", o.OSV, &rep.OSV, s.syncOSV)
 	return rep, errors.Join(errs...)
 }
 
@@ -137,7 +146,7 @@ func Sync(ctx context.Context, o SyncOptions) (SyncReport, error) {
 // `vigil serve`, --vuln-sync-interval). A failed run is logged and tried
 // again at the next tick; the previous copies stay in use meanwhile.
 func RunSync(ctx context.Context, o SyncOptions, interval time.Duration, log *slog.Logger) (stop func()) {
-	if interval <= 0 || o.NVD+o.KEV+o.EPSS+o.CSAF == "" {
+	if interval <= 0 || o.NVD+o.KEV+o.EPSS+o.CSAF+o.OSV == "" {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -152,7 +161,7 @@ func RunSync(ctx context.Context, o SyncOptions, interval time.Duration, log *sl
 				log.Warn("vulnerability sources sync failed; the previous copies stay in use", "err", err)
 			} else if err == nil {
 				log.Info("vulnerability sources synced", "dir", rep.Dir, "nvd", rep.NVD.Stored, "kev", rep.KEV.Stored,
-					"epss", rep.EPSS.Stored, "csaf", rep.CSAF.Stored)
+					"epss", rep.EPSS.Stored, "csaf", rep.CSAF.Stored, "osv", rep.OSV.Stored)
 			}
 			select {
 			case <-ctx.Done():
@@ -177,13 +186,18 @@ func newSyncer(o SyncOptions) (*syncer, error) {
 			return nil, errors.New("no directory for the synced sources: give --dir or set VIGIL_CACHE_DIR")
 		}
 	}
-	for _, u := range []struct{ name, v string }{{"nvd", o.NVD}, {"kev", o.KEV}, {"epss", o.EPSS}, {"csaf", o.CSAF}} {
+	for _, u := range []struct{ name, v string }{{"nvd", o.NVD}, {"kev", o.KEV}, {"epss", o.EPSS}, {"csaf", o.CSAF}, {"osv", o.OSV}} {
 		if u.v == "" {
 			continue
 		}
 		p, err := url.Parse(u.v)
 		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 			return nil, fmt.Errorf("--%s %q: not an http(s) URL", u.name, u.v)
+		}
+	}
+	for _, e := range o.OSVEcosystems {
+		if err := checkEcosystem(e); err != nil {
+			return nil, err
 		}
 	}
 	if o.NVDPageSize <= 0 || o.NVDPageSize > 2000 {

@@ -1,6 +1,8 @@
 package vuln
 
 import (
+	"archive/zip"
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,6 +61,39 @@ func FuzzParseCSAFDistribution(f *testing.F) {
 			if _, err := resolve(base, e.URL); err != nil {
 				t.Fatalf("accepted URL %q: %v", e.URL, err)
 			}
+		}
+	})
+}
+
+// FuzzCheckOSVZip: whatever answers at an OSV archive's URL, the check
+// before it replaces the good copy must not panic, and an archive it
+// accepts must load as LoadDB reads it.
+func FuzzCheckOSVZip(f *testing.F) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	if w, err := zw.Create("GO-2099-0001.json"); err == nil {
+		_, _ = w.Write([]byte(`{"id":"GO-2099-0001","affected":[{"package":{"ecosystem":"Go","name":"example.com/m"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.2.3"}]}]}]}`))
+	}
+	_ = zw.Close()
+	f.Add(buf.Bytes())
+	f.Add([]byte("PK\x05\x06" + string(make([]byte, 18))))
+	f.Add([]byte("<html>"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "all.zip")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		n, err := checkOSVZip(p)
+		if err != nil {
+			return
+		}
+		db, err := LoadDB(dir)
+		if err != nil {
+			t.Fatalf("checked archive does not load: %v", err)
+		}
+		if db.Len()+db.Withdrawn > n {
+			t.Fatalf("LoadDB read %d records, the check %d", db.Len()+db.Withdrawn, n)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/geo"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/org"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -176,12 +177,15 @@ func (w *Web) cyberAlertRespond(rw http.ResponseWriter, r *http.Request, sc scop
 }
 
 type cyberDashData struct {
-	D      vuln.Dashboard
-	Alert  string
-	CSV    string
-	PNG    string
-	Map    template.HTML
-	Groups []cyberGroup
+	D     vuln.Dashboard
+	Alert string
+	CSV   string
+	PNG   string
+	Map   template.HTML
+	// RegionMap is the same by NHS England region, beside the ICB map;
+	// Chart the response rate over time (the table stays beside it).
+	RegionMap, Chart template.HTML
+	Groups           []cyberGroup
 }
 
 type cyberGroup struct {
@@ -201,13 +205,14 @@ func (w *Web) cyberAlertDashboard(rw http.ResponseWriter, r *http.Request, sc sc
 		q = "?alert=" + url.QueryEscape(id)
 	}
 	v := w.page(r, sc, "Cyber alert responses", "cyber-alerts")
-	s := w.cyberAlertMap(r.Context(), d)
+	s, rs := w.cyberAlertMaps(r.Context(), d)
 	png := ""
-	if s != nil {
+	if s != nil || rs != nil {
 		png = "/cyber-alerts/dashboard.png" + q
 	}
-	v.D = cyberDashData{D: d, Alert: id, CSV: "/cyber-alerts/dashboard.csv" + q, PNG: png, Map: w.inlineSVG(s, "cyber alert map"), Groups: []cyberGroup{{"by-region", "By region", "Region", d.ByRegion},
-		{"by-icb", "By ICB", "ICB", d.ByICB}, {"by-type", "By organisation type", "Type", d.ByType}}}
+	v.D = cyberDashData{D: d, Alert: id, CSV: "/cyber-alerts/dashboard.csv" + q, PNG: png, Map: w.inlineSVGAs(s, "cyber alert map", "icbmap-"),
+		RegionMap: w.inlineSVGAs(rs, "cyber alert region map", "regionmap-"), Chart: w.inlineSVGAs(cyberRateChart(d), "cyber alert rate chart", "ratechart-"), Groups: []cyberGroup{{"by-region", "By region", "Region", d.ByRegion},
+			{"by-icb", "By ICB", "ICB", d.ByICB}, {"by-type", "By organisation type", "Type", d.ByType}}}
 	w.render(rw, r, http.StatusOK, "cyberalertsdash", v)
 }
 
@@ -224,19 +229,42 @@ func (w *Web) cyberAlertDashboardCSV(rw http.ResponseWriter, r *http.Request, sc
 	_ = d.WriteCSV(rw) // a failed write: the client has gone
 }
 
-// cyberAlertMap is the dashboard's acknowledgements by ICB on the map;
-// nil without boundaries.
-func (w *Web) cyberAlertMap(ctx context.Context, d vuln.Dashboard) *supplyviz.Scene {
-	groups := make([]ackGroup, 0, len(d.ByICB))
-	for _, g := range d.ByICB {
-		groups = append(groups, ackGroup{Code: g.Code, Name: g.Name, Answered: g.Acknowledged, Of: g.Organisations})
+// cyberAlertMaps are the dashboard's acknowledgements by ICB and by NHS
+// England region (drawn from the ONS region boundaries), each nil
+// without its boundaries.
+func (w *Web) cyberAlertMaps(ctx context.Context, d vuln.Dashboard) (icb, region *supplyviz.Scene) {
+	ack := func(gs []vuln.GroupStats) []ackGroup {
+		out := make([]ackGroup, 0, len(gs))
+		for _, g := range gs {
+			out = append(out, ackGroup{Code: g.Code, Name: g.Name, Answered: g.Acknowledged, Of: g.Organisations})
+		}
+		return out
 	}
 	subtitle := "Every cyber alert you may see"
 	footer := "Vigil national cyber alerts, " + d.At.UTC().Format("2 January 2006 15:04") + " UTC."
 	if d.Alert != "" {
 		subtitle = "Cyber alert " + d.Alert
 	}
-	return w.ackMap(ctx, "Cyber alert acknowledgements by ICB", subtitle, "Share of organisations in scope that acknowledged", footer, groups)
+	const legend = "Share of organisations in scope that acknowledged"
+	return w.ackMap(ctx, geo.LevelICB, "Cyber alert acknowledgements by ICB", subtitle, legend, footer, ack(d.ByICB)),
+		w.ackMap(ctx, geo.LevelRegion, "Cyber alert acknowledgements by region", subtitle, legend, footer, ack(d.ByRegion))
+}
+
+// cyberRateChart is the response rate over time as a step chart, from
+// the same figures as the table beside it.
+func cyberRateChart(d vuln.Dashboard) *supplyviz.Scene {
+	if len(d.OverTime) == 0 {
+		return nil
+	}
+	pts := make([]supplyviz.RatePoint, 0, len(d.OverTime))
+	for _, p := range d.OverTime {
+		pts = append(pts, supplyviz.RatePoint{Hours: p.Hours, Count: p.Acknowledged, Rate: p.Rate, Elapsed: p.Elapsed})
+	}
+	sub := "Share of organisations in scope that acknowledged"
+	if d.Alert != "" {
+		sub = "Cyber alert " + d.Alert + ": share of organisations in scope"
+	}
+	return supplyviz.RateChart(pts, supplyviz.RateOptions{Title: "Acknowledged over time", Subtitle: sub, Of: d.Totals.Organisations, ClockHours: 48})
 }
 
 // cyberAlertDashboardPNG is the dashboard's map as a PNG file: the
@@ -248,7 +276,8 @@ func (w *Web) cyberAlertDashboardPNG(rw http.ResponseWriter, r *http.Request, sc
 		w.pictureFail(rw, r, sc, err)
 		return
 	}
-	s := w.cyberAlertMap(r.Context(), d)
+	icb, region := w.cyberAlertMaps(r.Context(), d)
+	s := supplyviz.Beside("Cyber alert acknowledgements by ICB and by region", 24, icb, region)
 	if s == nil {
 		w.pictureFail(rw, r, sc, fault.NotFoundf("no map boundaries are loaded"))
 		return

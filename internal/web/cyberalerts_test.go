@@ -3,15 +3,18 @@ package web
 import (
 	"context"
 	"fmt"
+	"html"
 	"image"
 	_ "image/png"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/vigil-health/vigil/internal/phrase"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/supply"
 	"github.com/vigil-health/vigil/internal/vuln"
@@ -103,6 +106,24 @@ func TestCyberAlertPages(t *testing.T) {
 		wantStatus(t, "dashboard", p, 200)
 		checkNoInline(t, "dashboard", p.body)
 		mustContain(t, "dashboard", p.body, `id="ack-map"`, "Cyber alert acknowledgements by ICB", "/cyber-alerts/dashboard.png?alert="+a.ID)
+		// Beside it the same by NHS England region, drawn from the ONS
+		// region boundaries, each region's figures as the table gives them.
+		d, err := e.alerts.Dashboard(context.Background(), scope.Scope{UserID: "n", Email: "admin@vigil.test",
+			Grants: []scope.Grant{{Role: scope.NationalAnalyst, Org: "ENG", Path: "/ENG/"}}}, a.ID)
+		if err != nil || len(d.ByRegion) == 0 {
+			t.Fatalf("dashboard: %v %+v", err, d.ByRegion)
+		}
+		mustContain(t, "dashboard", p.body, `id="region-map"`, "Cyber alert acknowledgements by region")
+		// Three pictures on one page: no id twice.
+		ids := map[string]int{}
+		for _, m := range regexp.MustCompile(` id="([^"]+)"`).FindAllStringSubmatch(p.body, -1) {
+			if ids[m[1]]++; ids[m[1]] == 2 {
+				t.Errorf("id %q twice on the dashboard", m[1])
+			}
+		}
+		for _, g := range d.ByRegion {
+			mustContain(t, "region map", p.body, html.EscapeString(fmt.Sprintf("%s: %d of %d answered", g.Name, g.Acknowledged, g.Organisations)))
+		}
 		for _, c := range []*client{adm, brad} {
 			p = c.get("/cyber-alerts/dashboard.png?alert=" + a.ID)
 			wantStatus(t, "dashboard PNG", p, 200)
@@ -175,5 +196,27 @@ func TestCyberAlertBrowser(t *testing.T) {
 	b.do("open the alert", navigates(chromedp.Navigate(b.base+"/cyber-alerts/"+a.ID))...)
 	if got := b.evalText(`document.querySelector("#org-RR8 .state").innerText + "|" + document.querySelector("#org-RAE .state").innerText`); got != "Affected — EPR 4.2 on 300 ward PCs|Acknowledged" {
 		t.Errorf("states = %q", got)
+	}
+}
+
+// TestCyberAlertRateChart: the dashboard draws the response rate over
+// time as a server-drawn SVG step chart beside the table it comes from
+// (kept for screen readers): after Leeds acknowledges, one of two within
+// every reported time, marked "so far" while the time has not passed.
+func TestCyberAlertRateChart(t *testing.T) {
+	e, a := cyberEnv(t)
+	leeds := e.signIn("analyst@leeds.test")
+	p := leeds.post("/cyber-alerts/"+a.ID+"/responses", url.Values{"orgs": {"RR8"}, "action": {"acknowledge"}})
+	wantStatus(t, "Leeds acknowledges", p, 303)
+	adm := e.signIn("admin@vigil.test")
+	p = adm.get("/cyber-alerts/dashboard?alert=" + a.ID)
+	wantStatus(t, "dashboard", p, 200)
+	checkNoInline(t, "dashboard", p.body)
+	mustContain(t, "dashboard", p.body, `id="rate-chart"`, "<svg", "Acknowledged over time", `class="rate-point"`, "48-hour clock", `id="over-time"`)
+	for _, h := range vuln.RateHours {
+		// Every time reported is a day or more ahead of an alert issued
+		// just now: 1 of 2 so far.
+		want := fmt.Sprintf("Within %d hours: 1 of 2 (%s so far)", h, phrase.Percent(0.5))
+		mustContain(t, "rate chart", p.body, html.EscapeString(want), fmt.Sprintf(`data-hours="%d"`, h))
 	}
 }

@@ -121,7 +121,7 @@ func (w *Web) incidentMap(r *http.Request, inc cases.Incident) template.HTML {
 	for _, g := range inc.Progress.ByICB {
 		groups = append(groups, ackGroup{Code: g.Code, Name: g.Name, Answered: g.Answered, Of: g.Organisations})
 	}
-	s := w.ackMap(r.Context(), "Acknowledgements by ICB", inc.Title, "Share of affected organisations that answered",
+	s := w.ackMap(r.Context(), geo.LevelICB, "Acknowledgements by ICB", inc.Title, "Share of affected organisations that answered",
 		fmt.Sprintf("Vigil national incident %s.", inc.ID), groups)
 	return w.inlineSVG(s, "incident map")
 }
@@ -132,19 +132,20 @@ type ackGroup struct {
 	Answered, Of int
 }
 
-// ackMap is the choropleth of the share of each ICB's organisations in
-// scope that have answered, in four bands from none (hatched red) to all;
-// nil without boundaries. ICBs with no boundary are listed as unmapped.
-func (w *Web) ackMap(ctx context.Context, title, subtitle, legend, footer string, groups []ackGroup) *supplyviz.Scene {
+// ackMap is the choropleth of the share of each ICB's (or, at
+// geo.LevelRegion, each NHS England region's) organisations in scope that
+// have answered, in four bands from none (hatched red) to all; nil
+// without boundaries. Areas with no boundary are listed as unmapped.
+func (w *Web) ackMap(ctx context.Context, level geo.Level, title, subtitle, legend, footer string, groups []ackGroup) *supplyviz.Scene {
 	if w.o.Boundaries == nil {
 		return nil
 	}
-	bs, err := w.o.Boundaries.Load(ctx, geo.LevelICB)
+	bs, err := w.o.Boundaries.Load(ctx, level)
 	if err != nil || len(bs) == 0 {
 		return nil
 	}
 	o := supplyviz.MapOptions{Title: title, Subtitle: subtitle, LegendTitle: legend,
-		Values: map[string]supplyviz.MapValue{}, NoData: "Not affected", Link: func(code string) string { return "#icb-" + code },
+		Values: map[string]supplyviz.MapValue{}, NoData: "Not affected", Link: func(code string) string { return "#" + string(level) + "-" + code },
 		Bins: []supplyviz.Bin{{Min: 0, Label: "None yet", Fill: supplyviz.Hex("#d4351c"), Hatch: supplyviz.Hex("#942514")},
 			{Min: 0.01, Label: "Some", Fill: supplyviz.Hex("#f47738")},
 			{Min: 0.5, Label: "Half or more", Fill: supplyviz.Hex("#ffdd00")},
@@ -168,11 +169,17 @@ func (w *Web) ackMap(ctx context.Context, title, subtitle, legend, footer string
 // inlineSVG is a picture as SVG to place in a page; "" for none or on a
 // failure (logged under what): the page's tables say it all.
 func (w *Web) inlineSVG(s *supplyviz.Scene, what string) template.HTML {
+	return w.inlineSVGAs(s, what, "")
+}
+
+// inlineSVGAs is inlineSVG with ids prefixed, for a page with several
+// pictures (their titles, descriptions and hatch patterns stay unique).
+func (w *Web) inlineSVGAs(s *supplyviz.Scene, what, idPrefix string) template.HTML {
 	if s == nil {
 		return ""
 	}
 	var buf bytes.Buffer
-	if err := supplyviz.WriteSVG(&buf, s, supplyviz.SVGOptions{}); err != nil {
+	if err := supplyviz.WriteSVG(&buf, s, supplyviz.SVGOptions{IDPrefix: idPrefix}); err != nil {
 		w.log.Warn(what, "err", err)
 		return ""
 	}
