@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/assurance"
 	"github.com/vigil-health/vigil/internal/scope"
@@ -97,4 +98,37 @@ func submittedStatement(t *testing.T, e *env) string {
 		t.Fatal(err)
 	}
 	return "/assurance/statements/" + id
+}
+
+// TestStatementCertificateEvidence: the answer form cites a certificate
+// recorded for the supplier by its number; the statement lists it as
+// evidence; an unknown number is refused with the reason on the page.
+func TestStatementCertificateEvidence(t *testing.T) {
+	e := campaignEnv(t)
+	if _, err := e.assurance.PutCertificate(context.Background(), scope.System("test"), assurance.Certificate{
+		SupplierID: "SYNNOVIS", Scheme: assurance.CyberEssentialsPlus, Number: "IASME-CEP-7001", Scope: "whole organisation", Issued: time.Now().UTC().Format(time.DateOnly)}); err != nil {
+		t.Fatal(err)
+	}
+	nat := e.signIn("nat@supply.test")
+	wantStatus(t, "create", nat.post("/assurance/campaigns", map[string][]string{"name": {"Certificates 2099"}, "set_id": {"webcaf-caf@1.0"}, "tier": {"all"}, "deadline": {"2099-03-31"}}), 303)
+	rep := e.signIn("rep@synnovis.test")
+	p := rep.get("/assurance/statements")
+	var synnovis string
+	for _, m := range statementIDRE.FindAllStringSubmatch(p.body, -1) {
+		if i := strings.Index(p.body, m[0]); strings.Contains(p.body[i:min(len(p.body), i+200)], "Synnovis") {
+			synnovis = m[1]
+		}
+	}
+	if synnovis == "" {
+		t.Fatalf("no Synnovis statement in %s", p.body)
+	}
+	page := "/assurance/statements/" + synnovis
+	mustContain(t, "form", rep.get(page).body, `name="certificate"`)
+	wantStatus(t, "cite", rep.post(page+"/answers/1", map[string][]string{"answer": {"met"}, "justification": {"certified"}, "certificate": {"IASME-CEP-7001"}}), 303)
+	mustContain(t, "statement", rep.get(page).body, "Cyber Essentials Plus certificate IASME-CEP-7001, valid until")
+	p = rep.post(page+"/answers/1", map[string][]string{"answer": {"met"}, "justification": {"certified"}, "certificate": {"IASME-NOPE"}})
+	if p.status != 303 || !strings.Contains(p.location(), "error=") {
+		t.Fatalf("an unknown certificate: %d %s", p.status, p.location())
+	}
+	mustContain(t, "refusal", rep.get(p.location()).body, "no certificate IASME-NOPE is recorded for this supplier")
 }
