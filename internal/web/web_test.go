@@ -433,6 +433,9 @@ func checkNoInline(t *testing.T, where, html string) {
 	if javascriptURLs.MatchString(html) {
 		t.Errorf("%s: javascript: URL", where)
 	}
+	if d := duplicateIDs(html); len(d) > 0 {
+		t.Errorf("%s: ids given to more than one element: %v", where, d)
+	}
 }
 
 func mustContain(t *testing.T, what, body string, wants ...string) {
@@ -1218,6 +1221,9 @@ func TestEveryPageRenders(t *testing.T) {
 		if p.status != want {
 			t.Errorf("%s: status %d, want %d", what, p.status, want)
 		}
+		if d := duplicateIDs(p.body); len(d) > 0 {
+			t.Errorf("%s: ids given to more than one element: %v", what, d)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if len(last) != 1 || last[0] != tmpl {
@@ -1540,3 +1546,23 @@ func TestAdminPagesNameOrganisations(t *testing.T) {
 	wantStatus(t, "audit", p, 200)
 	mustContain(t, "audit", p.body, `title="Only this organisation's entries">Leeds Teaching Hospitals NHS Trust</a> <span class="code">(RR8)</span>`)
 }
+
+// duplicateIDs are the id attributes a page gives more than once: a label,
+// a script-free form's target or a test's selector then finds the first
+// only (a second c-2 once took the typing meant for a reply).
+func duplicateIDs(body string) []string {
+	seen := map[string]int{}
+	for _, m := range idAttrRE.FindAllStringSubmatch(body, -1) {
+		seen[m[1]]++
+	}
+	var out []string
+	for id, n := range seen {
+		if n > 1 {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+var idAttrRE = regexp.MustCompile(`<[a-zA-Z][^<>]*?\sid="([^"]+)"`)
