@@ -335,10 +335,12 @@ func testTenantIsolation(t *testing.T, start func(testing.TB) *Server) {
 	for k, c := range schemesIsolationChecks(t, s) {
 		checks[k] = c
 	}
-	for k, c := range assuranceViewIsolationChecks(t, s) { // after campaignIsolationChecks, whose estate it uses
+	// Versions before views: both accept a statement of Assured
+	// Diagnostics, and the views' controls want theirs to be the latest.
+	for k, c := range assuranceVersionIsolationChecks(t, s) { // after campaignIsolationChecks, whose estate it uses
 		checks[k] = c
 	}
-	for k, c := range assuranceVersionIsolationChecks(t, s) { // after campaignIsolationChecks, whose estate it uses
+	for k, c := range assuranceViewIsolationChecks(t, s) { // after campaignIsolationChecks, whose estate it uses
 		checks[k] = c
 	}
 	for k, c := range taxiiIsolationChecks(t, s, w) {
