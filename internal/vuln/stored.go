@@ -609,20 +609,15 @@ func (s *SBOMs) Findings(ctx context.Context, sc scope.Scope, f FindingFilter) (
 			return nil, err
 		}
 		where, args = "f.sbom_id = ?", []any{x.ID}
-	case f.Product != "":
-		p, err := s.o.Register.GetProduct(ctx, sc, f.Product)
-		if err != nil {
-			return nil, err
-		}
-		where, args = "s.kind = ? AND s.product_id = ?", []any{KindProduct, p.ID}
-	case f.Org != "":
-		code, err := s.orgAt(ctx, sc, f.Org, scope.Read)
-		if err != nil {
-			return nil, err
-		}
-		where, args = "s.kind = ? AND s.org = ?", []any{KindInventory, code}
 	default:
-		return nil, fault.Invalidf("sbom", "name an SBOM, a product or an organisation")
+		var named bool
+		var err error
+		if where, args, named, err = s.ownerWhere(ctx, sc, f.Product, f.Org, "s."); err != nil {
+			return nil, err
+		}
+		if !named {
+			return nil, fault.Invalidf("sbom", "name an SBOM, a product or an organisation")
+		}
 	}
 	if f.Level != "" {
 		l := strings.ToUpper(f.Level)

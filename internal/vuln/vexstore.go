@@ -331,22 +331,11 @@ func (s *SBOMs) vexVisible(ctx context.Context, sc scope.Scope, x StoredVEX, wri
 // ListVEX lists the VEX stored for a product or an organisation (f names
 // one), oldest first: the order they are applied in.
 func (s *SBOMs) ListVEX(ctx context.Context, sc scope.Scope, f SBOMFilter) ([]StoredVEX, error) {
-	var where string
-	var args []any
-	switch {
-	case f.Product != "":
-		p, err := s.o.Register.GetProduct(ctx, sc, f.Product)
-		if err != nil {
-			return nil, err
-		}
-		where, args = "kind = ? AND product_id = ?", []any{KindProduct, p.ID}
-	case f.Org != "":
-		code, err := s.orgAt(ctx, sc, f.Org, scope.Read)
-		if err != nil {
-			return nil, err
-		}
-		where, args = "kind = ? AND org = ?", []any{KindInventory, code}
-	default:
+	where, args, named, err := s.ownerWhere(ctx, sc, f.Product, f.Org, "")
+	if err != nil {
+		return nil, err
+	}
+	if !named {
 		return nil, fault.Invalidf("product", "name a product or an organisation")
 	}
 	rows, err := s.db.Q().QueryContext(ctx, `SELECT `+vexCols+` FROM vuln_vex WHERE `+where+` ORDER BY added_at, id`, args...)
@@ -423,4 +412,26 @@ func (s *SBOMs) File(ctx context.Context, sc scope.Scope, id string) (SBOMFile, 
 		return f, fault.NotFoundf("the file of SBOM %s (stored before files were kept)", id)
 	}
 	return f, err
+}
+
+// ownerWhere is the condition on a table of SBOM rows (columns prefixed
+// by prefix, "s." or "") for the product or the organisation named,
+// each checked against what sc may read; named is false when f names
+// neither.
+func (s *SBOMs) ownerWhere(ctx context.Context, sc scope.Scope, product, org, prefix string) (where string, args []any, named bool, err error) {
+	switch {
+	case product != "":
+		p, err := s.o.Register.GetProduct(ctx, sc, product)
+		if err != nil {
+			return "", nil, false, err
+		}
+		return prefix + "kind = ? AND " + prefix + "product_id = ?", []any{KindProduct, p.ID}, true, nil
+	case org != "":
+		code, err := s.orgAt(ctx, sc, org, scope.Read)
+		if err != nil {
+			return "", nil, false, err
+		}
+		return prefix + "kind = ? AND " + prefix + "org = ?", []any{KindInventory, code}, true, nil
+	}
+	return "", nil, false, nil
 }
