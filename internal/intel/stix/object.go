@@ -134,6 +134,19 @@ func FormatTimestamp(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z")
 }
 
+// FormatVersion writes a version timestamp (an object's modified) with
+// every digit it has, and at least milliseconds. A TAXII client passes a
+// version from a manifest or versions list back as match[version], so
+// it must name the stored version exactly: an object modified at
+// .120696 is a different version from one modified at .120.
+func FormatVersion(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond()%int(time.Millisecond) == 0 {
+		return t.Format("2006-01-02T15:04:05.000Z")
+	}
+	return t.Format("2006-01-02T15:04:05.999999999Z")
+}
+
 // Parse reads and validates one STIX 2.1 object.
 func Parse(b []byte) (*Object, error) {
 	var props map[string]json.RawMessage

@@ -185,7 +185,7 @@ func detail(o *stix.Object, raw json.RawMessage) StatusDetail {
 	if o != nil {
 		d := StatusDetail{ID: o.ID}
 		if v := o.Version(); !v.IsZero() {
-			d.Version = stix.FormatTimestamp(v)
+			d.Version = stix.FormatVersion(v)
 		}
 		return d
 	}

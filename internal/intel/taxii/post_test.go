@@ -133,4 +133,30 @@ func TestPostObjects(t *testing.T) {
 	if n := count(); n != before {
 		t.Errorf("a refused envelope stored %d objects", n-before)
 	}
+
+	// A version finer than milliseconds (as OASIS's taxii2-client writes
+	// modified) is listed as stored, and match[version] with what the
+	// manifest and the versions list say finds it.
+	const ind = "indicator--2869076c-57f3-45b5-93c6-68f6213dd47e"
+	const modified = "2026-12-07T10:12:07.120696Z"
+	env := `{"objects":[{"type":"indicator","spec_version":"2.1","id":"` + ind + `","created":"` + modified + `","modified":"` + modified +
+		`","pattern":"[ipv4-addr:value = '198.51.100.77']","pattern_type":"stix","valid_from":"` + modified +
+		`","object_marking_refs":["` + stix.TLP2Green + `"]}]}`
+	if code, res := do("alice", "POST", objects, MediaTAXII, env); code != 202 || res["successes"].([]any)[0].(map[string]any)["version"] != modified {
+		t.Fatalf("microsecond indicator: %d %v", code, res)
+	}
+	_, vs := do("alice", "GET", objects+ind+"/versions/", "", "")
+	if got := vs["versions"].([]any); len(got) != 1 || got[0] != modified {
+		t.Errorf("versions %v, want [%s]", got, modified)
+	}
+	_, man := do("alice", "GET", "/taxii2/r/collections/"+c.ID+"/manifest/?match[id]="+ind, "", "")
+	if got := man["objects"].([]any); len(got) != 1 || got[0].(map[string]any)["version"] != modified {
+		t.Errorf("manifest %v, want version %s", got, modified)
+	}
+	if code, got := do("alice", "GET", objects+ind+"/?match[version]="+modified, "", ""); code != 200 || len(got["objects"].([]any)) != 1 {
+		t.Errorf("object by the listed version: %d %v", code, got)
+	}
+	if code, _ := do("alice", "GET", objects+ind+"/?match[version]=2026-12-07T10:12:07.120Z", "", ""); code != 404 {
+		t.Errorf("a version rounded to milliseconds is another version: %d, want 404", code)
+	}
 }

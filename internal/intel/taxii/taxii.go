@@ -425,7 +425,7 @@ func (s *Server) manifest(w http.ResponseWriter, r *http.Request) {
 // for an object without it, the date added for an SCO, which has neither.
 func versionOf(e intel.Entry) string {
 	if v := e.Object.Version(); !v.IsZero() {
-		return stix.FormatTimestamp(v)
+		return stix.FormatVersion(v)
 	}
 	return stampAdded(e.DateAdded)
 }
