@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +51,10 @@ var epoch = time.Unix(0, 0).UTC()
 //   - tags tlp:* and PAP:* are marking definitions, other tags labels;
 //     an attribute without a TLP tag of its own carries the event's;
 //   - a cluster of a galaxy Vigil knows is an intrusion-set, malware,
-//     tool, threat-actor or attack-pattern;
+//     tool, threat-actor, attack-pattern or course-of-action; a cluster
+//     an attribute alone carries is also a relationship from the
+//     attribute's object to it (indicates, from an indicator to what it
+//     can indicate; related-to otherwise), x_misp_attribute_galaxy;
 //   - a sighting is a sighting (x_misp_sighting_type 0 seen, 1 false
 //     positive, 2 expired) of the attribute's object.
 func ToSTIX(e Event, o Options) ([]*stix.Object, Stats, error) {
@@ -297,6 +301,9 @@ func (c *conv) attribute(a Attribute, eventTime time.Time, reportID string, obje
 			return "", fmt.Errorf("in Sighting[%d]: %w", j, err)
 		}
 	}
+	if err := c.attributeClusters(a, o, when, markings); err != nil {
+		return "", err
+	}
 	return o.ID, nil
 }
 
@@ -392,14 +399,63 @@ func galaxyType(g string) string {
 		return "malware"
 	case strings.Contains(g, "tool"):
 		return "tool"
+	case strings.Contains(g, "course-of-action"):
+		return "course-of-action"
 	}
 	return ""
 }
 
+// cluster makes an event's cluster: an object the report refers to.
 func (c *conv) cluster(g Galaxy, cl Cluster) error {
+	o, err := c.clusterObject(g, cl)
+	if o == nil || err != nil {
+		return err
+	}
+	c.refs = append(c.refs, o.ID)
+	return nil
+}
+
+// attributeClusters makes the clusters an attribute carries and a
+// relationship from the attribute's object to each; the report refers
+// to the relationships (not to the clusters, which it holds only when
+// the event carries them too), so that FromSTIX puts each back where it was.
+func (c *conv) attributeClusters(a Attribute, of *stix.Object, when time.Time, markings []string) error {
+	for i, g := range a.Galaxies {
+		for j, cl := range g.Clusters {
+			o, err := c.clusterObject(g, cl)
+			if err != nil {
+				return fmt.Errorf("in Galaxy[%d].GalaxyCluster[%d]: %w", i, j, err)
+			}
+			if o == nil {
+				continue
+			}
+			rt := "related-to"
+			if of.Type == "indicator" && slices.Contains([]string{"attack-pattern", "intrusion-set", "malware", "threat-actor", "tool"}, o.Type) {
+				rt = "indicates"
+			}
+			p := map[string]any{"type": "relationship", "spec_version": "2.1",
+				"id":      "relationship--" + NameUUID("attribute-galaxy:"+of.ID+":"+o.ID),
+				"created": ts(when), "modified": ts(when), "relationship_type": rt, "source_ref": of.ID, "target_ref": o.ID,
+				"x_misp_attribute_galaxy": true}
+			if len(markings) > 0 {
+				p["object_marking_refs"] = markings
+			}
+			r, err := c.emit(p)
+			if err != nil {
+				return fmt.Errorf("in Galaxy[%d].GalaxyCluster[%d]: %w", i, j, err)
+			}
+			c.refs = append(c.refs, r.ID)
+		}
+	}
+	return nil
+}
+
+// clusterObject is the STIX object of a cluster, or nil for a galaxy
+// Vigil does not map (kept as the galaxy's tag, a label).
+func (c *conv) clusterObject(g Galaxy, cl Cluster) (*stix.Object, error) {
 	typ := galaxyType(g.Type)
 	if typ == "" || cl.Value == "" {
-		return nil // kept as the event's galaxy tag (a label), not as an object
+		return nil, nil
 	}
 	u := cl.UUID
 	if !validUUID(u) { // older exports leave a cluster's uuid empty
@@ -416,12 +472,7 @@ func (c *conv) cluster(g Galaxy, cl Cluster) error {
 		p["description"] = cl.Description
 	}
 	c.common(p, u, nil, nil)
-	o, err := c.emit(p)
-	if err != nil {
-		return err
-	}
-	c.refs = append(c.refs, o.ID)
-	return nil
+	return c.emit(p)
 }
 
 func (c *conv) sighting(s Sighting, of string, attrTime time.Time) error {

@@ -52,6 +52,9 @@ type Attribute struct {
 	ObjectRelation string     `json:"object_relation,omitempty"`
 	Tags           []Tag      `json:"Tag,omitempty"`
 	Sightings      []Sighting `json:"Sighting,omitempty"`
+	// Galaxies are the clusters this attribute alone is tagged with
+	// (the malware a hash belongs to, the technique an address served).
+	Galaxies []Galaxy `json:"Galaxy,omitempty"`
 }
 
 // Object is a MISP object: attributes that belong together.

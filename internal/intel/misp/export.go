@@ -56,7 +56,7 @@ func FromSTIX(objs []*stix.Object, rest, restInfo string, now time.Time) []Event
 		if o.Type != "indicator" || used[o.ID] {
 			continue
 		}
-		if a, ok := attributeOf(o, byID, sightings); ok {
+		if a, ok := attributeOf(o, byID, sightings, relsFrom); ok {
 			loose = append(loose, a)
 		}
 	}
@@ -157,29 +157,32 @@ func eventOf(r *stix.Object, byID map[string]*stix.Object, sightings, relsFrom m
 		case o.Type == "grouping" && o.Props["x_misp_meta_category"] != nil:
 			e.Objects = append(e.Objects, objectOf(o, r, byID, sightings, relsFrom, used))
 		case o.Props["x_misp_type"] != nil && o.Props["x_misp_object_relation"] == nil:
-			if a, ok := attributeOf(o, byID, sightings); ok {
+			if a, ok := attributeOf(o, byID, sightings, relsFrom); ok {
 				a.Tags = tagsOf(o, r.MarkingRefs)
 				e.Attributes = append(e.Attributes, a)
 			}
 		case o.Props["x_misp_galaxy"] != nil:
-			var g map[string]string
-			var cl map[string]string
-			_, _ = o.Get("x_misp_galaxy", &g)
-			_, _ = o.Get("x_misp_cluster", &cl)
-			i, ok := galaxies[g["uuid"]]
+			g, cl := clusterOf(o)
+			i, ok := galaxies[g.UUID]
 			if !ok {
 				i = len(e.Galaxies)
-				galaxies[g["uuid"]] = i
-				e.Galaxies = append(e.Galaxies, Galaxy{UUID: g["uuid"], Name: g["name"], Type: g["type"], Namespace: g["namespace"], Description: g["description"]})
+				galaxies[g.UUID] = i
+				e.Galaxies = append(e.Galaxies, g)
 			}
-			e.Galaxies[i].Clusters = append(e.Galaxies[i].Clusters, Cluster{UUID: mispUUID(o), Type: cl["type"], Value: str(o, "name"),
-				TagName: cl["tag_name"], Description: str(o, "description")})
+			e.Galaxies[i].Clusters = append(e.Galaxies[i].Clusters, cl)
+		case o.Type == "relationship" && o.Props["x_misp_attribute_galaxy"] != nil:
+			// Put back on its attribute by attributeOf; its cluster is
+			// the attribute's, not the event's, unless the report
+			// refers to the cluster itself too.
+			if tgt, ok := byID[str(o, "target_ref")]; ok {
+				used[tgt.ID] = true
+			}
 		}
 	}
 	// Attributes of a report's own (not MISP) indicators it refers to.
 	for _, id := range refs {
 		if o, ok := byID[id]; ok && o.Type == "indicator" && o.Props["x_misp_type"] == nil {
-			if a, ok := attributeOf(o, byID, sightings); ok {
+			if a, ok := attributeOf(o, byID, sightings, relsFrom); ok {
 				e.Attributes = append(e.Attributes, a)
 			}
 		}
@@ -199,7 +202,7 @@ func objectOf(g, r *stix.Object, byID map[string]*stix.Object, sightings, relsFr
 			continue
 		}
 		used[id] = true
-		if a, ok := attributeOf(o, byID, sightings); ok {
+		if a, ok := attributeOf(o, byID, sightings, relsFrom); ok {
 			a.Tags = tagsOf(o, r.MarkingRefs)
 			ob.Attributes = append(ob.Attributes, a)
 		}
@@ -222,7 +225,7 @@ func objectOf(g, r *stix.Object, byID map[string]*stix.Object, sightings, relsFr
 
 // attributeOf is the attribute a STIX object stands for: its x_misp_*
 // fields when ToSTIX made it, else what its pattern says.
-func attributeOf(o *stix.Object, byID map[string]*stix.Object, sightings map[string][]*stix.Object) (Attribute, bool) {
+func attributeOf(o *stix.Object, byID map[string]*stix.Object, sightings, relsFrom map[string][]*stix.Object) (Attribute, bool) {
 	a := Attribute{UUID: mispUUID(o), Type: str(o, "x_misp_type"), Category: str(o, "x_misp_category"), Value: str(o, "x_misp_value"),
 		Comment: str(o, "x_misp_comment"), ObjectRelation: str(o, "x_misp_object_relation"), Timestamp: Int(o.Modified.Unix())}
 	var toIDs bool
@@ -259,7 +262,43 @@ func attributeOf(o *stix.Object, byID map[string]*stix.Object, sightings map[str
 		}
 		a.Sightings = append(a.Sightings, ms)
 	}
+	a.Galaxies = attributeGalaxies(relsFrom[o.ID], byID)
 	return a, true
+}
+
+// attributeGalaxies are the clusters an attribute carried (ToSTIX's
+// x_misp_attribute_galaxy relationships), grouped by galaxy in order.
+func attributeGalaxies(rels []*stix.Object, byID map[string]*stix.Object) []Galaxy {
+	var gs []Galaxy
+	at := map[string]int{}
+	for _, rel := range rels {
+		var mark bool
+		if _, _ = rel.Get("x_misp_attribute_galaxy", &mark); !mark {
+			continue
+		}
+		o, ok := byID[str(rel, "target_ref")]
+		if !ok || o.Props["x_misp_galaxy"] == nil {
+			continue
+		}
+		g, cl := clusterOf(o)
+		i, ok := at[g.UUID]
+		if !ok {
+			i = len(gs)
+			at[g.UUID] = i
+			gs = append(gs, g)
+		}
+		gs[i].Clusters = append(gs[i].Clusters, cl)
+	}
+	return gs
+}
+
+// clusterOf is the galaxy and cluster a cluster object came from.
+func clusterOf(o *stix.Object) (Galaxy, Cluster) {
+	var g, cl map[string]string
+	_, _ = o.Get("x_misp_galaxy", &g)
+	_, _ = o.Get("x_misp_cluster", &cl)
+	return Galaxy{UUID: g["uuid"], Name: g["name"], Type: g["type"], Namespace: g["namespace"], Description: g["description"]},
+		Cluster{UUID: mispUUID(o), Type: cl["type"], Value: str(o, "name"), TagName: cl["tag_name"], Description: str(o, "description")}
 }
 
 // typeOfPattern is the MISP attribute type of a single-comparison

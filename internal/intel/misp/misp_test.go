@@ -128,3 +128,108 @@ func TestErrors(t *testing.T) {
 		t.Errorf("hashes: %v", err)
 	}
 }
+
+// TestAttributeGalaxies reads PyMISP's galaxy sample, whose attributes
+// carry clusters of their own: each known cluster is an object with a
+// relationship from the attribute's object (indicates from an
+// indicator to an attack pattern), the report refers to the
+// relationship and not to a cluster the event does not carry, and the
+// clusters go back onto their attributes, not onto the event.
+func TestAttributeGalaxies(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(need(t, "events"), "pymisp-galaxy_1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := ParseEvents("pymisp-galaxy_1.json", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusters := func(e Event) (n int) {
+		attrs := e.Attributes
+		for _, ob := range e.Objects {
+			attrs = append(attrs, ob.Attributes...)
+		}
+		for _, a := range attrs {
+			for _, g := range a.Galaxies {
+				n += len(g.Clusters)
+			}
+		}
+		return n
+	}
+	onAttrs := clusters(evs[0])
+	values := map[string]bool{}
+	for _, ob := range evs[0].Objects {
+		for _, a := range append(ob.Attributes, evs[0].Attributes...) {
+			for _, g := range a.Galaxies {
+				for _, cl := range g.Clusters {
+					values[cl.Value] = true
+				}
+			}
+		}
+	}
+	if onAttrs == 0 {
+		t.Fatal("the sample's attributes carry no clusters as parsed")
+	}
+	objs, _, err := ToSTIX(evs[0], Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]*stix.Object{}
+	var report *stix.Object
+	for _, o := range objs {
+		byID[o.ID] = o
+		if o.Type == "report" {
+			report = o
+		}
+	}
+	var refs []string
+	_, _ = report.Get("object_refs", &refs)
+	var rels int
+	for _, o := range objs {
+		if o.Type != "relationship" || o.Props["x_misp_attribute_galaxy"] == nil {
+			continue
+		}
+		rels++
+		src, tgt := byID[str(o, "source_ref")], byID[str(o, "target_ref")]
+		if src == nil || tgt == nil {
+			t.Fatalf("%s: an end is missing", o.ID)
+		}
+		if src.Type == "indicator" && tgt.Type == "attack-pattern" && str(o, "relationship_type") != "indicates" {
+			t.Errorf("%s: indicator to attack-pattern is %q, want indicates", o.ID, str(o, "relationship_type"))
+		}
+		if !contains(refs, o.ID) {
+			t.Errorf("the report does not refer to %s", o.ID)
+		}
+		if !values[str(tgt, "name")] {
+			t.Errorf("%s: a cluster %q no attribute carries", o.ID, str(tgt, "name"))
+		}
+	}
+	if rels == 0 {
+		t.Fatal("no attribute-galaxy relationships")
+	}
+	back := FromSTIX(objs, NameUUID("x"), "x", time.Now())
+	backOnAttrs := clusters(back[0])
+	var backOnEvent, onEvent int
+	for _, g := range back[0].Galaxies {
+		backOnEvent += len(g.Clusters)
+	}
+	for _, g := range evs[0].Galaxies {
+		for _, cl := range g.Clusters {
+			if galaxyType(g.Type) != "" && cl.Value != "" {
+				onEvent++
+			}
+		}
+	}
+	if backOnAttrs != rels || backOnEvent != onEvent {
+		t.Errorf("back: %d clusters on attributes (want %d), %d on the event (want %d)", backOnAttrs, rels, backOnEvent, onEvent)
+	}
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
