@@ -34,6 +34,12 @@ var feedFile = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^(manifest\.json|hashes\.csv|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.json)$`)
 })
 
+// IntelPurge is the body of POST /intel/objects/{id}/purge.
+type IntelPurge struct {
+	// Reason says why the object must go (required; audited).
+	Reason string `json:"reason"`
+}
+
 // registerIntel adds the intelligence collections (issue 19): sharing
 // grants, explicit recipients of TLP:RED, and the export paths — objects
 // as JSON, a MISP feed a MISP instance can subscribe to, and a CSV
@@ -46,7 +52,8 @@ func (a *API) registerIntel(rt *httpd.Router) {
 		"IntelGrant": reflect.TypeFor[intel.GrantOptions](), "IntelOrgGrant": reflect.TypeFor[intel.OrgGrant](),
 		"IntelOrgGrantList": reflect.TypeFor[List[intel.OrgGrant]](), "IntelObjectPage": reflect.TypeFor[IntelObjectPage](),
 		"IntelShare": reflect.TypeFor[IntelShare](), "IntelRecipient": reflect.TypeFor[intel.Recipient](),
-		"IntelRecipientList": reflect.TypeFor[List[intel.Recipient]](),
+		"IntelRecipientList": reflect.TypeFor[List[intel.Recipient]](), "IntelPurge": reflect.TypeFor[IntelPurge](),
+		"IntelPurgeResult": reflect.TypeFor[intel.PurgeResult](),
 	} {
 		a.AddSchema(name, t)
 	}
@@ -144,6 +151,15 @@ func (a *API) registerIntel(rt *httpd.Router) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		return intel.WriteBlocklistCSV(w, rows)
+	})
+	a.route(rt, spec{Method: "POST", Path: "/intel/objects/{id}/purge", Tag: "intel",
+		Summary: "Remove an object from Vigil altogether (every version, every collection, its recipients and sightings), where a TAXII DELETE takes it from one collection; national administrators only, with a reason",
+		Params:  []param{id}, Body: "IntelPurge", Response: "IntelPurgeResult"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		var in IntelPurge
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+		return s.Purge(r.Context(), sc, r.PathValue("id"), in.Reason)
 	})
 	a.route(rt, spec{Method: "GET", Path: "/intel/objects/{id}/recipients", Tag: "intel",
 		Summary: "The explicit recipients of a TLP:RED or AMBER+STRICT object (to a recipient only)", Params: []param{id},

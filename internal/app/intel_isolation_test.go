@@ -98,7 +98,14 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 	if _, err := s.Intel.Allow(ctx, scope.System("test"), []string{"192.0.2.52"}, "walk allowlist", ""); err != nil {
 		t.Fatal(err)
 	}
+	// An object only a national administrator may purge.
+	purge := redIndicator(t, "walk-purge.example", stix.TLP2Green)
+	if _, err := s.Intel.ImportInto(ctx, scopeOf(alice), ac.ID, "isolation", []*stix.Object{purge}); err != nil {
+		t.Fatal(err)
+	}
 	return map[string]routeCheck{
+		"POST /api/v1/intel/objects/{id}/purge": {attack: probe{path: "/api/v1/intel/objects/" + bred.ID + "/purge", body: `{"reason":"alice tries"}`, status: 403},
+			own: own(nadia, probe{path: "/api/v1/intel/objects/" + purge.ID + "/purge", body: `{"reason":"walk purge"}`, want: []string{purge.ID, `"versions":1`, `"collections":1`}}), deny: 403},
 		"GET /api/v1/intel/allowlist": {
 			own: own(nadia, probe{want: []string{"192.0.2.52", "walk allowlist"}}), deny: 200, seers: everyone},
 		"POST /api/v1/intel/allowlist": {attack: probe{body: `{"values":["192.0.2.54"],"reason":"alice tries"}`, status: 403},

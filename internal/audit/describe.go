@@ -847,6 +847,16 @@ func (d describer) predicate() (string, bool) {
 			n = fmt.Sprintf("%d versions", len(r.Versions))
 		}
 		return "deleted " + n + " of " + r.Object + " from the intelligence collection " + quoted(r.Title) + " (" + e.ObjectID + "); the object stays in the store", true
+	case "intel.object.purge":
+		var b struct {
+			Type                  string
+			Versions, Collections int
+		}
+		var a struct{ Reason string }
+		doc(e.Before, &b)
+		doc(e.After, &a)
+		return fmt.Sprintf("purged the intelligence object %s (%s, %s, from %s) from Vigil altogether: %s",
+			e.ObjectID, or(b.Type, "unknown type"), phrase.Count(b.Versions, "version", "versions"), phrase.Count(b.Collections, "collection", "collections"), quoted(a.Reason)), true
 	case "intel.object.share":
 		var r struct{ Kind, Recipient, TLP string }
 		doc(e.After, &r)

@@ -358,6 +358,8 @@ func TestDescribe(t *testing.T) {
 			"Alice Smith (alice@nhs.net) stopped sharing the intelligence collection “National feed” (c-1) with the org-analysts at or under Guy's and St Thomas' NHS Foundation Trust (RJ1)"},
 		{"an object deleted from a collection", alice("intel.collection.remove", "taxii-collection", "c-1", "", `{"title":"National feed","object":"indicator--1","versions":["2026-12-01T00:00:00.000000000Z","2026-12-02T00:00:00.000000000Z"]}`, ""), reader,
 			"Alice Smith (alice@nhs.net) deleted 2 versions of indicator--1 from the intelligence collection “National feed” (c-1); the object stays in the store"},
+		{"an object purged", alice("intel.object.purge", "stix-object", "indicator--1", "", `{"type":"indicator","versions":2,"collections":1}`, `{"reason":"posted with a patient's name in it"}`), reader,
+			"Alice Smith (alice@nhs.net) purged the intelligence object indicator--1 (indicator, 2 versions, from 1 collection) from Vigil altogether: “posted with a patient's name in it”"},
 		{"a RED object shared", alice("intel.object.share", "stix-object", "indicator--1", "RJ1", "", `{"kind":"org","recipient":"RJ1","tlp":"TLP:RED"}`), reader,
 			"Alice Smith (alice@nhs.net) named the people of Guy's and St Thomas' NHS Foundation Trust (RJ1) a recipient of the TLP:RED intelligence object indicator--1"},
 		{"a feed added", alice("intel.feed.add", "intel-feed", "f-1", "", "", `{"name":"Partner","kind":"taxii","url":"https://partner.example/taxii2/","remote_collection":"c-9","auth":"bearer","collection":"c-1","collection_title":"National feed","interval_seconds":3600}`), reader,

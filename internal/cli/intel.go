@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-health/vigil/internal/intel/feeds"
 	"github.com/vigil-health/vigil/internal/intel/pattern"
 	"github.com/vigil-health/vigil/internal/intel/stix"
+	"github.com/vigil-health/vigil/internal/phrase"
 	"github.com/vigil-health/vigil/internal/safetext"
 )
 
@@ -20,7 +21,7 @@ import (
 func (e *env) intelCmd() *cobra.Command {
 	c := &cobra.Command{Use: "intel", Short: "Threat intelligence: STIX 2.1 objects and patterns"}
 	c.AddCommand(e.intelImportCmd(), e.intelExportCmd(), e.intelShareCmd(), e.intelMatcherCmd(), e.intelFeedCmd(),
-		e.intelAllowlistCmd(), e.intelSightingsCmd())
+		e.intelAllowlistCmd(), e.intelSightingsCmd(), e.intelPurgeCmd())
 	col := &cobra.Command{Use: "collection", Short: "TAXII collections of intelligence"}
 	col.AddCommand(e.intelCollectionCreateCmd(), e.intelCollectionListCmd(), e.intelCollectionGrantCmd())
 	c.AddCommand(col)
@@ -440,6 +441,44 @@ Audited as intel.object.share.`,
 	}
 	c.Flags().StringVar(&org, "org", "", "an organisation's ODS code")
 	c.Flags().StringVar(&user, "user", "", "a user's id or e-mail")
+	out = formatFlag(c, "table", "json")
+	return c
+}
+
+func (e *env) intelPurgeCmd() *cobra.Command {
+	var reason string
+	var out *output
+	c := &cobra.Command{
+		Use:   "purge OBJECT-ID --reason TEXT",
+		Short: "Remove an intelligence object from Vigil altogether",
+		Long: `Remove a STIX object from Vigil altogether: every version, its place in every collection,
+its named recipients and the IOC matcher's sightings of it; the matcher stops matching it at
+once. A TAXII DELETE only takes an object out of one collection; this is for what should never
+have been stored (personal data posted by mistake, an indicator raising alerts everywhere).
+Objects that refer to it keep their reference. National administrators only; the reason is
+required and audited as intel.object.purge (the object's body is not kept in the audit log).
+
+--format json prints {id, type, versions, collections}.`,
+		Example: `  vigil intel purge indicator--2869076c-57f3-45b5-93c6-68f6213dd47e --reason "posted with a patient's name in it"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return usagef("--reason is required: say why the object must go (it is audited)")
+			}
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				r, err := a.Intel.Purge(cmd.Context(), operator(), args[0], reason)
+				if err != nil {
+					return err
+				}
+				return e.result(out, r, func() error {
+					printf(e.stdout, "purged %s (%s): %s from %s\n", safetext.Terminal(r.ID), r.Type,
+						phrase.Count(r.Versions, "version", "versions"), phrase.Count(r.Collections, "collection", "collections"))
+					return nil
+				})
+			})
+		},
+	}
+	c.Flags().StringVar(&reason, "reason", "", "why the object must go (required; audited)")
 	out = formatFlag(c, "table", "json")
 	return c
 }

@@ -245,3 +245,30 @@ func TestIntelMISPCLI(t *testing.T) {
 		t.Errorf("export without a target: exit %d", r.code)
 	}
 }
+
+// TestIntelPurge: `vigil intel purge` needs a reason and a known id,
+// then removes the object (the matcher no longer lists it) and says so;
+// the audit log describes it.
+func TestIntelPurge(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	const ind = "indicator--031778a4-057f-48e6-9db9-c8d72b81ccd5"
+	must(t, run(t, "", nil, "--data-dir", data, "intel", "import",
+		filepath.Join("..", "..", "..", "shared", "data", "stix", "examples", "cti-stix2-json-schemas", "threat-reports", "apt1.json")))
+	if r := run(t, "", nil, "--data-dir", data, "intel", "purge", ind); r.code != 2 || !strings.Contains(r.stderr, "reason") {
+		t.Errorf("no reason: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "", nil, "--data-dir", data, "intel", "purge", "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "--reason", "x"); r.code != 1 || !strings.Contains(r.stderr, "not found") {
+		t.Errorf("unknown: exit %d %s", r.code, r.stderr)
+	}
+	r := must(t, run(t, "", nil, "--data-dir", data, "intel", "purge", ind, "--reason", "a wrong indicator", "--format", "json"))
+	if !strings.Contains(r.stdout, `"id":"`+ind+`"`) || !strings.Contains(r.stdout, `"versions":1`) {
+		t.Errorf("purge: %s", r.stdout)
+	}
+	if r := run(t, "", nil, "--data-dir", data, "intel", "purge", ind, "--reason", "again"); r.code != 1 {
+		t.Errorf("purged twice: exit %d %s", r.code, r.stderr)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "audit", "list"))
+	if !strings.Contains(r.stdout, "purged the intelligence object "+ind+" (indicator, 1 version, from 0 collections) from Vigil altogether") {
+		t.Errorf("audit: %.2000s", r.stdout)
+	}
+}
