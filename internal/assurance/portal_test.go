@@ -1,14 +1,15 @@
 package assurance
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/xuri/excelize/v2"
 
 	"github.com/vigil-health/vigil/internal/audit"
 	"github.com/vigil-health/vigil/internal/fault"
@@ -17,6 +18,7 @@ import (
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
 	"github.com/vigil-health/vigil/internal/supply"
+	"github.com/vigil-health/vigil/internal/xlsx"
 )
 
 // TestLinksSingleUseExpiringNarrow: a link opens one session once; the
@@ -184,26 +186,37 @@ func TestLinksSingleUseExpiringNarrow(t *testing.T) {
 
 func xlsxOf(t testing.TB, rows [][]string) []byte {
 	t.Helper()
-	f := excelize.NewFile()
-	defer f.Close()
-	if err := f.SetSheetName("Sheet1", SheetName); err != nil {
-		t.Fatal(err)
-	}
-	for i, r := range rows {
-		cells := make([]any, len(r))
-		for j, v := range r {
-			cells[j] = v
-		}
-		ref, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := f.SetSheetRow(SheetName, ref, &cells); err != nil {
-			t.Fatal(err)
-		}
-	}
 	var b bytes.Buffer
-	if err := f.Write(&b); err != nil {
+	if err := xlsx.Write(&b, xlsx.Sheet{Name: SheetName, Rows: rows}); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// sheetEdit is a workbook's rows being filled in, cell by cell.
+type sheetEdit [][]string
+
+func (e *sheetEdit) set(t testing.TB, ref, v string) {
+	t.Helper()
+	row, col, err := xlsx.ParseCell(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(*e) < row {
+		*e = append(*e, nil)
+	}
+	r := (*e)[row-1]
+	for len(r) < col {
+		r = append(r, "")
+	}
+	r[col-1] = v
+	(*e)[row-1] = r
+}
+
+// bytes is the workbook as it is now, saved.
+func (e sheetEdit) bytes(t testing.TB) []byte {
+	t.Helper()
+	return xlsxOf(t, e)
 }
 
 // TestSpreadsheetRoundTrip exports a statement as XLSX and CSV, fills the
@@ -227,51 +240,44 @@ func TestSpreadsheetRoundTrip(t *testing.T) {
 			t.Errorf("another supplier exports: %v", err)
 		}
 		// Fill it in as a person would: open, type, save.
-		f, err := excelize.OpenReader(bytes.NewReader(data))
+		wb, err := xlsx.Open(data, xlsx.Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, _ := f.GetRows(SheetName)
-		if len(rows) != 3 || rows[0][6] != "answer" || rows[1][2] != "Board direction" {
-			t.Fatalf("exported rows: %q", rows)
+		if got := wb.Sheets(); len(got) != 1 || got[0] != SheetName {
+			t.Fatalf("sheets: %q", got)
 		}
-		must := func(err error) {
-			t.Helper()
-			if err != nil {
-				t.Fatal(err)
-			}
+		rows, err := wb.Rows(SheetName)
+		if err != nil || len(rows) != 3 || rows[0][6] != "answer" || rows[1][2] != "Board direction" {
+			t.Fatalf("exported rows: %q %v", rows, err)
 		}
-		must(f.SetCellValue(SheetName, "G2", "Met"))
-		must(f.SetCellValue(SheetName, "H2", "Minutes of the board, March"))
-		must(f.SetCellValue(SheetName, "G3", "not applicable"))
-		must(f.SetCellValue(SheetName, "H3", "=1+1 no staff"))
-		var filled bytes.Buffer
-		must(f.Write(&filled))
+		f := sheetEdit(rows)
+		f.set(t, "G2", "Met")
+		f.set(t, "H2", "Minutes of the board, March")
+		f.set(t, "G3", "not applicable")
+		f.set(t, "H3", "=1+1 no staff")
+		filled := f.bytes(t)
 		// Bad first: one good row, two bad ones; nothing stored.
-		must(f.SetCellValue(SheetName, "G3", "maybe"))
-		must(f.SetCellValue(SheetName, "A4", "9"))
-		must(f.SetCellValue(SheetName, "G4", "met"))
-		var bad bytes.Buffer
-		must(f.Write(&bad))
-		_, err = s.ImportSheet(ctx, w.repA, id, "filled.xlsx", bad.Bytes())
+		f.set(t, "G3", "maybe")
+		f.set(t, "A4", "9")
+		f.set(t, "G4", "met")
+		_, err = s.ImportSheet(ctx, w.repA, id, "filled.xlsx", f.bytes(t))
 		var se *SheetError
 		if !errors.As(err, &se) || len(se.Cells) != 1 || se.Cells[0].Row != 3 || se.Cells[0].Column != "G (answer)" || se.Cells[0].Sheet != SheetName || !isInvalid(err, "file") {
 			t.Fatalf("bad import: %v", err)
 		}
 		// The answer fixed, row 4's requirement 9 is not in the statement.
-		must(f.SetCellValue(SheetName, "G3", "met"))
-		var bad2 bytes.Buffer
-		must(f.Write(&bad2))
-		if _, err = s.ImportSheet(ctx, w.repA, id, "filled.xlsx", bad2.Bytes()); !errors.As(err, &se) || se.Cells[0].Row != 4 || !strings.Contains(se.Cells[0].Reason, "9 is not a requirement") {
+		f.set(t, "G3", "met")
+		if _, err = s.ImportSheet(ctx, w.repA, id, "filled.xlsx", f.bytes(t)); !errors.As(err, &se) || se.Cells[0].Row != 4 || !strings.Contains(se.Cells[0].Reason, "9 is not a requirement") {
 			t.Fatalf("unknown requirement: %v", err)
 		}
 		if st, _ := s.GetStatement(ctx, w.repA, id); st.Answered != 0 {
 			t.Fatalf("a refused import stored %d answers", st.Answered)
 		}
-		if _, err := s.ImportSheet(ctx, w.nat, id, "filled.xlsx", filled.Bytes()); !errors.Is(err, fault.ErrForbidden) {
+		if _, err := s.ImportSheet(ctx, w.nat, id, "filled.xlsx", filled); !errors.Is(err, fault.ErrForbidden) {
 			t.Errorf("the assessor imported answers: %v", err)
 		}
-		res, err := s.ImportSheet(ctx, w.repA, id, `C:\Users\alf\filled.xlsx`, filled.Bytes())
+		res, err := s.ImportSheet(ctx, w.repA, id, `C:\Users\alf\filled.xlsx`, filled)
 		if err != nil || res.Saved != 2 || res.File != "filled.xlsx" {
 			t.Fatalf("import: %+v %v", res, err)
 		}
@@ -280,7 +286,7 @@ func TestSpreadsheetRoundTrip(t *testing.T) {
 			t.Fatalf("answers: %+v", st.Answers)
 		}
 		// Again: unchanged. Then the CSV round trip, formula neutralised.
-		if res, err = s.ImportSheet(ctx, w.repA, id, "filled.xlsx", filled.Bytes()); err != nil || res.Saved != 0 || res.Unchanged != 2 {
+		if res, err = s.ImportSheet(ctx, w.repA, id, "filled.xlsx", filled); err != nil || res.Saved != 0 || res.Unchanged != 2 {
 			t.Errorf("again: %+v %v", res, err)
 		}
 		_, _, csvData, err := s.ExportSheet(ctx, w.repA, id, FormatCSV)
@@ -318,6 +324,85 @@ func TestParseSheetBadFiles(t *testing.T) {
 	if err != nil || len(rows) != 1 || rows[0].Answer != Partly {
 		t.Errorf("labels and blanks: %+v %v", rows, err)
 	}
+	// A cell the reader cannot read is named as a bad cell; a broken
+	// workbook names its part.
+	var se *SheetError
+	if _, err := ParseSheet("cell.xlsx", sheetXML(t, `<row r="1"><c r="A1" t="inlineStr"><is><t>seq</t></is></c></row><row r="4"><c r="C4" t="s"><v>7</v></c></row>`)); !errors.As(err, &se) ||
+		len(se.Cells) != 1 || se.Cells[0].Row != 4 || se.Cells[0].Column != "C" || se.Cells[0].Sheet != SheetName || !strings.Contains(err.Error(), "shared string") {
+		t.Errorf("a bad cell: %v", err)
+	}
+	if _, err := ParseSheet("xml.xlsx", sheetXML(t, `<row r="1"><c r="A1">`)); !isInvalid(err, "file") || !strings.Contains(err.Error(), "xml.xlsx is not a spreadsheet Vigil can read (sheet Statement row 1): not well-formed XML at line 1") {
+		t.Errorf("bad XML: %v", err)
+	}
+}
+
+// sheetXML is a workbook of one sheet, Statement, with the given sheetData.
+func sheetXML(t testing.TB, sheetData string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	z := zip.NewWriter(&b)
+	for _, p := range [][2]string{
+		{"xl/workbook.xml", `<workbook xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Statement" sheetId="1" r:id="rId1"/></sheets></workbook>`},
+		{"xl/_rels/workbook.xml.rels", `<Relationships><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>`},
+		{"xl/worksheets/sheet1.xml", `<worksheet><sheetData>` + sheetData + `</sheetData></worksheet>`},
+	} {
+		f, err := z.Create(p[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write([]byte(p[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestParseSheetLibreOffice reads a statement filled in and saved by
+// LibreOffice Calc (internal/xlsx's fixture): the numbers it made of the
+// requirement numbers, rich text, and rows counted across the empty ones.
+func TestParseSheetLibreOffice(t *testing.T) {
+	data, err := os.ReadFile("../xlsx/testdata/libreoffice.xlsx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ParseSheet("calc.xlsx", data)
+	var se *SheetError
+	if !errors.As(err, &se) || len(se.Cells) != 1 || se.Cells[0].Row != 5 || se.Cells[0].Column != "B (answer)" || !strings.Contains(se.Cells[0].Reason, "a justification is given") {
+		t.Fatalf("row 5 has a justification and no answer: %v", err)
+	}
+}
+
+// TestExportSheetXLSX: the export's bold header, widths and drop-down.
+func TestExportSheetXLSX(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w, _, set := tierWorld(t, db)
+		c, err := w.s.CreateCampaign(ctx, w.nat, NewCampaign{Name: "Look", SetID: set, Deadline: "2027-02-10", Suppliers: []string{"SUP-A"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, data, err := w.s.ExportSheet(ctx, w.repA, c.Statements[0].ID, FormatXLSX)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := z.Open("xl/worksheets/sheet1.xml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sheet, _ := io.ReadAll(f)
+		for _, want := range []string{`<c r="A1" s="1" t="s">`, `<col min="8" max="8" width="60" customWidth="1"/>`, `sqref="G2:G3"><formula1>&#34;met,partly,not_met,not_applicable&#34;</formula1>`} {
+			if !strings.Contains(string(sheet), want) {
+				t.Errorf("the export lacks %s:\n%s", want, sheet)
+			}
+		}
+	}, audit.Migrations(), org.Migrations(), supply.Migrations(), Migrations())
 }
 
 func FuzzParseSheet(f *testing.F) {
