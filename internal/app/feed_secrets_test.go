@@ -25,6 +25,8 @@ import (
 //     database's files;
 //   - a row kept in clear text before (written as an older Vigil did) is
 //     sealed when the next start opens the database;
+//   - a start that would create a new key file against secrets sealed
+//     with another key is refused;
 //   - a start with another key file leaves the row alone and the feed's
 //     pull fails saying why, rather than sending no credentials.
 func TestFeedSecretsAtRest(t *testing.T) {
@@ -134,8 +136,22 @@ func TestFeedSecretsAtRest(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			// Another key: nothing opens, nothing is rewritten, the pull says why.
+			// No key file where the start looks (a server or CLI not given
+			// the deployment's): refused, and no new key is left behind to
+			// seal anything with.
+			cfg.SecretsKeyFile = filepath.Join(t.TempDir(), "missing.key")
+			if _, err := Open(ctx, cfg, NewLogger(cfg, io.Discard), MigrateAuto); err == nil || !strings.Contains(err.Error(), "copy the secrets key file") {
+				t.Fatalf("a start without the key: %v", err)
+			}
+			if _, err := os.Stat(cfg.SecretsKeyFile); !os.IsNotExist(err) {
+				t.Errorf("the refused start left a key file: %v", err)
+			}
+			// Another key given: nothing opens, nothing is rewritten, the
+			// pull says why.
 			cfg.SecretsKeyFile = filepath.Join(t.TempDir(), "other.key")
+			if _, _, err := seal.LoadOrCreateFile(cfg.SecretsKeyFile); err != nil {
+				t.Fatal(err)
+			}
 			a = open()
 			defer func() { _ = a.Close() }()
 			spec, err := a.Intel.FeedSpecOf(ctx, f.ID)

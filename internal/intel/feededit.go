@@ -147,27 +147,34 @@ func (s *Store) EditFeed(ctx context.Context, sc scope.Scope, id string, e FeedE
 	now := s.now().UTC()
 	moved := n.URL != f.URL || n.RemoteCollection != f.RemoteCollection || n.Collection != f.Collection
 	reconnect := moved || n.Auth != f.Auth || n.AuthUser != f.AuthUser || newSecret
+	// The settings change; the cursor and schedule only when the edit
+	// says so, so a pull finishing meanwhile keeps what it recorded.
+	sets := `name = ?, url = ?, remote_collection = ?, auth_kind = ?, auth_user = ?, auth_secret = ?, collection_id = ?, interval_seconds = ?, page_size = ?, enabled = ?`
+	args := []any{n.Name, n.URL, n.RemoteCollection, n.Auth, n.AuthUser, sealed, n.Collection, n.IntervalSeconds, n.PageSize, n.Enabled}
 	if moved {
 		n.Cursor = ""
+		sets += `, cursor = ''`
 	}
 	switch {
 	case reconnect:
 		n.NextRun, n.ConsecutiveFailures = now, 0
+		sets += `, next_run = ?, consecutive_failures = 0`
+		args = append(args, versionKey(n.NextRun))
 	case n.IntervalSeconds != f.IntervalSeconds && f.ConsecutiveFailures == 0:
 		from := now
 		if f.LastAttempt != nil {
 			from = *f.LastAttempt
 		}
 		n.NextRun = from.Add(time.Duration(n.IntervalSeconds) * time.Second)
+		sets += `, next_run = ?`
+		args = append(args, versionKey(n.NextRun))
 	}
 	after["collection_title"], after["feed"] = newTitle, n.Name
 	if moved {
 		after["cursor_cleared"] = true
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE intel_feeds SET name = ?, url = ?, remote_collection = ?, auth_kind = ?, auth_user = ?, auth_secret = ?, collection_id = ?,
-			interval_seconds = ?, page_size = ?, enabled = ?, cursor = ?, next_run = ?, consecutive_failures = ? WHERE id = ?`,
-			n.Name, n.URL, n.RemoteCollection, n.Auth, n.AuthUser, sealed, n.Collection, n.IntervalSeconds, n.PageSize, n.Enabled, n.Cursor, versionKey(n.NextRun), n.ConsecutiveFailures, f.ID)
+		res, err := tx.ExecContext(ctx, `UPDATE intel_feeds SET `+sets+` WHERE id = ?`, append(args, f.ID)...)
 		if err != nil {
 			return err
 		}

@@ -262,6 +262,28 @@ func (s *Store) openSecret(f *FeedSpec) {
 	f.Secret = v
 }
 
+// UnopenableFeedSecrets counts the feed secrets sealed with a key the
+// store's keyring lacks: a server started with a new key file against a
+// database whose secrets another key sealed.
+func (s *Store) UnopenableFeedSecrets(ctx context.Context) (int, error) {
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT id, auth_secret FROM intel_feeds WHERE auth_secret <> ''`)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	_, err = store.Collect(rows, func(r interface{ Scan(...any) error }) (bool, error) {
+		var id, v string
+		if err := r.Scan(&id, &v); err != nil {
+			return false, err
+		}
+		if _, err := s.secrets.Open(v, feedSecretContext(id)); errors.Is(err, seal.ErrUnknownKey) {
+			n++
+		}
+		return true, nil
+	})
+	return n, err
+}
+
 // SealFeedSecrets seals every feed secret not yet sealed with the
 // sealing key: those kept in clear text before secrets were sealed, and
 // those sealed with an older key still in the keyring (rotation). A
