@@ -32,6 +32,25 @@ type IntelFeedAdd struct {
 	PageSize int `json:"page_size"`
 }
 
+// IntelFeedEdit is the body of PATCH /intel/feeds/{id}: each field
+// given replaces the feed's.
+type IntelFeedEdit struct {
+	Name             *string `json:"name,omitempty"`
+	URL              *string `json:"url,omitempty"`
+	RemoteCollection *string `json:"remote_collection,omitempty"`
+	// Auth "" drops the credentials; a new basic or bearer needs auth_secret.
+	Auth       *string `json:"auth,omitempty"`
+	AuthUser   *string `json:"auth_user,omitempty"`
+	AuthSecret *string `json:"auth_secret,omitempty"`
+	// Collection moves the feed to another collection you write (its
+	// cursor is cleared, as for a new url or remote_collection).
+	Collection      *string `json:"collection,omitempty"`
+	IntervalSeconds *int    `json:"interval_seconds,omitempty"`
+	PageSize        *int    `json:"page_size,omitempty"`
+	// Enabled false stops the scheduled pulls.
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
 // registerIntelFeeds adds the subscriptions to remote intelligence:
 // TAXII 2.1 collections and MISP feeds pulled on a schedule into a
 // local collection, and their status. A feed is seen by whoever may read
@@ -40,7 +59,7 @@ type IntelFeedAdd struct {
 func (a *API) registerIntelFeeds(rt *httpd.Router) {
 	for name, t := range map[string]reflect.Type{
 		"IntelFeed": reflect.TypeFor[intel.Feed](), "IntelFeedList": reflect.TypeFor[List[intel.Feed]](),
-		"IntelFeedAdd": reflect.TypeFor[IntelFeedAdd](), "IntelFeedPull": reflect.TypeFor[pull.Result](),
+		"IntelFeedAdd": reflect.TypeFor[IntelFeedAdd](), "IntelFeedEdit": reflect.TypeFor[IntelFeedEdit](), "IntelFeedPull": reflect.TypeFor[pull.Result](),
 	} {
 		a.AddSchema(name, t)
 	}
@@ -68,6 +87,26 @@ func (a *API) registerIntelFeeds(rt *httpd.Router) {
 	a.route(rt, spec{Method: "GET", Path: "/intel/feeds/{id}", Tag: "intel", Summary: "One feed and its status",
 		Params: []param{id}, Response: "IntelFeed"}, func(r *http.Request, sc scope.Scope) (any, error) {
 		return s.GetFeed(r.Context(), sc, r.PathValue("id"))
+	})
+	a.route(rt, spec{Method: "PATCH", Path: "/intel/feeds/{id}", Tag: "intel",
+		Summary: "Change a feed into a collection you write: name, URL, remote collection, credentials, collection, interval, page size, enabled (a new URL, remote collection or collection starts it again from nothing)",
+		Params:  []param{id}, Body: "IntelFeedEdit", Response: "IntelFeed"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		var in IntelFeedEdit
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+		e := intel.FeedEdit{Name: in.Name, URL: in.URL, RemoteCollection: in.RemoteCollection, AuthKind: in.Auth, AuthUser: in.AuthUser, AuthSecret: in.AuthSecret,
+			Collection: in.Collection, PageSize: in.PageSize, Enabled: in.Enabled}
+		if in.IntervalSeconds != nil {
+			d := time.Duration(*in.IntervalSeconds) * time.Second
+			e.Interval = &d
+		}
+		return s.EditFeed(r.Context(), sc, r.PathValue("id"), e)
+	})
+	a.route(rt, spec{Method: "DELETE", Path: "/intel/feeds/{id}", Tag: "intel",
+		Summary: "Remove a feed into a collection you write; what it pulled stays in the collection",
+		Params:  []param{id}, Status: 204}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return nil, s.RemoveFeed(r.Context(), sc, r.PathValue("id"))
 	})
 	a.route(rt, spec{Method: "POST", Path: "/intel/feeds/{id}/pull", Tag: "intel",
 		Summary: "Pull a feed now, from where it stopped (you must write its collection); a failure is in the answer and the feed's status",

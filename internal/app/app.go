@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"github.com/vigil-health/vigil/internal/assurance"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -32,6 +33,7 @@ import (
 	"github.com/vigil-health/vigil/internal/rules"
 	"github.com/vigil-health/vigil/internal/savedview"
 	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/seal"
 	"github.com/vigil-health/vigil/internal/sigma"
 	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/supply"
@@ -285,8 +287,44 @@ func (a *App) build(ctx context.Context) error {
 	if a.Rules, err = rules.New(rules.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Sigma: ruleOpts, Now: a.Now}); err != nil {
 		return err
 	}
-	if a.Intel, err = intel.New(intel.Options{DB: a.DB, Audit: a.Audit, Now: a.Now, OrgPath: a.Orgs.PathOf}); err != nil {
+	secrets, created, err := a.secretsKey()
+	if err != nil {
 		return err
+	}
+	if a.Intel, err = intel.New(intel.Options{DB: a.DB, Audit: a.Audit, Now: a.Now, OrgPath: a.Orgs.PathOf, Secrets: secrets}); err != nil {
+		return err
+	}
+	if created {
+		// A new key against a database whose secrets another key sealed:
+		// a server (or a CLI on another machine) not given the
+		// deployment's key file. Sealing with the new key would split the
+		// secrets between two keys, so stop and say so.
+		n, err := a.Intel.UnopenableFeedSecrets(ctx)
+		if err == nil && n > 0 {
+			err = fmt.Errorf("the database holds %d feed secrets sealed with a secrets key this server does not have, and there was no key at %s; copy the secrets key file from a server that writes this database, or give it with --secrets-key-file or VIGIL_SECRETS_KEY",
+				n, a.Config.SecretsKeyPath())
+			if rerr := os.Remove(a.Config.SecretsKeyPath()); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if !a.DB.ReadOnly {
+		// Feed secrets kept in clear text before they were sealed, or
+		// sealed with a key since rotated out of first place.
+		n, unknown, err := a.Intel.SealFeedSecrets(ctx)
+		if err != nil {
+			return fmt.Errorf("sealing the feeds' secrets: %w", err)
+		}
+		if n > 0 {
+			a.Log.Info("intelligence feed secrets sealed with the secrets key", "feeds", n, "key_id", secrets.ID())
+		}
+		if unknown > 0 {
+			a.Log.Warn("intelligence feed secrets sealed with a key this server does not hold: those feeds fail until it has the secrets key file of the servers that sealed them",
+				"feeds", unknown, "file", a.Config.SecretsKeyPath())
+		}
 	}
 	if a.Feeds, err = pull.New(pull.Options{Store: a.Intel, Now: a.Now, Log: a.Log.With("component", "intel-feeds"), AllowPrivate: a.Config.IntelFeedsPrivate}); err != nil {
 		return err
@@ -388,4 +426,34 @@ func (a *App) InitialAdmin(ctx context.Context) (email, file string, err error) 
 		return "", "", err
 	}
 	return email, file, nil
+}
+
+// secretsKey is the keyring sealing the secrets kept in the database:
+// --secrets-key, or the file --secrets-key-file (default
+// <data-dir>/secrets.key), created on the first start of a writable
+// server. A read-only server without the file opens no secret.
+func (a *App) secretsKey() (r *seal.Keyring, created bool, err error) {
+	if k := strings.TrimSpace(a.Config.SecretsKey); k != "" {
+		r, err := seal.Parse(k)
+		if err != nil {
+			return nil, false, fmt.Errorf("--secrets-key: %w", err)
+		}
+		return r, false, nil
+	}
+	path := a.Config.SecretsKeyPath()
+	if a.DB.ReadOnly {
+		r, err := seal.LoadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, false, nil
+		}
+		return r, false, err
+	}
+	r, created, err = seal.LoadOrCreateFile(path)
+	if err != nil {
+		return nil, false, err
+	}
+	if created {
+		a.Log.Info("secrets key created; every server sharing this database needs a copy", "file", path, "key_id", r.ID())
+	}
+	return r, created, nil
 }

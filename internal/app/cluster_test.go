@@ -35,12 +35,15 @@ func testNATSURL() string {
 
 // externalConfig points a server at one PostgreSQL schema and the external
 // NATS, as every process of a national deployment is, with the
-// deployment's one audit key (every server writing a database needs it).
+// deployment's one audit key and secrets key (every server writing a
+// database needs them).
 func externalConfig(dbURL string) func(*config.Config) {
 	return func(c *config.Config) {
 		c.DatabaseURL = dbURL
 		useTestNATS(c)
 		c.AuditKey = deploymentKey(dbURL)
+		k := sha256.Sum256([]byte("secrets key for " + dbURL))
+		c.SecretsKey = hex.EncodeToString(k[:]) // and its one secrets key
 	}
 }
 

@@ -119,7 +119,9 @@ func TestTAXIIFeedPull(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	st := status()
-	if !strings.Contains(st.LastError, "500") || st.Cursor != "" || st.LastSuccess != nil || st.ObjectsAdded != 0 || st.NextRun.Before(time.Now().Add(50*time.Minute)) {
+	// The first retry comes after a minute (less up to a fifth, jitter), not the hour's interval.
+	if !strings.Contains(st.LastError, "500") || st.Cursor != "" || st.LastSuccess != nil || st.ObjectsAdded != 0 || st.ConsecutiveFailures != 1 ||
+		st.NextRun.Before(st.LastAttempt.Add(48*time.Second)) || st.NextRun.After(st.LastAttempt.Add(time.Minute)) {
 		t.Errorf("after a failed pull: %+v", st)
 	}
 	if o := localObjects(); strings.Contains(o, "first00.example") {
@@ -141,7 +143,8 @@ func TestTAXIIFeedPull(t *testing.T) {
 		t.Fatalf("local collection after the pull: %.500s", o)
 	}
 	st = status()
-	if st.LastError != "" || st.LastSuccess == nil || st.ObjectsAdded != 25 || st.LastAdded != 25 || st.Cursor != pr.Cursor || st.Pulls != 2 || st.Failures != 1 {
+	if st.LastError != "" || st.LastSuccess == nil || st.ObjectsAdded != 25 || st.LastAdded != 25 || st.Cursor != pr.Cursor || st.Pulls != 2 || st.Failures != 1 ||
+		st.ConsecutiveFailures != 0 || !st.NextRun.Equal(st.LastAttempt.Add(time.Hour)) {
 		t.Errorf("status after the pull: %+v", st)
 	}
 
@@ -166,6 +169,40 @@ func TestTAXIIFeedPull(t *testing.T) {
 	}
 	if res, _ := do(t, "POST", sub.url("/api/v1/intel/feeds/"+feed.ID+"/pull"), fs.bobTok, ""); res.StatusCode != 404 {
 		t.Errorf("bob pulls alice's feed: %d", res.StatusCode)
+	}
+	if res, _ := do(t, "PATCH", sub.url("/api/v1/intel/feeds/"+feed.ID), fs.bobTok, `{"enabled":false}`); res.StatusCode != 404 {
+		t.Errorf("bob edits alice's feed: %d", res.StatusCode)
+	}
+	if res, _ := do(t, "DELETE", sub.url("/api/v1/intel/feeds/"+feed.ID), fs.bobTok, ""); res.StatusCode != 404 {
+		t.Errorf("bob removes alice's feed: %d", res.StatusCode)
+	}
+
+	// Alice moves the feed to the publisher's address directly, with a
+	// new token: the cursor is cleared, so the next pull reads all 28
+	// again (as unchanged); a wrong field is a 400 naming it.
+	if res, out := do(t, "PATCH", sub.url("/api/v1/intel/feeds/"+feed.ID), fs.aliceTok, `{"interval_seconds":5}`); res.StatusCode != 400 || !strings.Contains(out, "interval") {
+		t.Errorf("interval of 5 s: %d %s", res.StatusCode, out)
+	}
+	res, out = do(t, "PATCH", sub.url("/api/v1/intel/feeds/"+feed.ID), fs.aliceTok, `{"url":"`+pub.url("/taxii2/")+`","auth_secret":"`+ptok+`","interval_seconds":7200,"enabled":false}`)
+	if res.StatusCode != 200 || strings.Contains(out, ptok) {
+		t.Fatalf("edit: %d %s", res.StatusCode, out)
+	}
+	if st = status(); st.Cursor != "" || st.Enabled || st.IntervalSeconds != 7200 || st.URL != pub.url("/taxii2/") {
+		t.Errorf("after the edit: %+v", st)
+	}
+	res, out = do(t, "POST", sub.url("/api/v1/intel/feeds/"+feed.ID+"/pull"), fs.aliceTok, "")
+	if res.StatusCode != 200 || json.Unmarshal([]byte(out), &pr) != nil || pr.Objects != 28 || pr.Added != 0 {
+		t.Fatalf("pull after the edit: %d %s", res.StatusCode, out)
+	}
+	// Removed: the feed goes, what it pulled stays.
+	if res, out := do(t, "DELETE", sub.url("/api/v1/intel/feeds/"+feed.ID), fs.aliceTok, ""); res.StatusCode != 204 {
+		t.Fatalf("remove: %d %s", res.StatusCode, out)
+	}
+	if res, _ := do(t, "GET", sub.url("/api/v1/intel/feeds/"+feed.ID), fs.aliceTok, ""); res.StatusCode != 404 {
+		t.Errorf("a removed feed: %d", res.StatusCode)
+	}
+	if o := localObjects(); strings.Count(o, `"domain-name"`) != 28 {
+		t.Errorf("after removing the feed the collection holds: %.300s", o)
 	}
 }
 

@@ -87,6 +87,9 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 		return f
 	}
 	af, bf := feed(alice, ac, "isolation-rj1-feed"), feed(bob, bc, "isolation-rjz-feed")
+	// Feeds of Alice's that the walk changes or removes, one per route.
+	apiEdit, apiGone := feed(alice, ac, "isolation-rj1-api-edit"), feed(alice, ac, "isolation-rj1-api-gone")
+	webEdit, webGone := feed(alice, ac, "isolation-rj1-web-edit"), feed(alice, ac, "isolation-rj1-web-gone")
 	addFeed := func(c intel.Collection) string {
 		return `{"name":"walk feed","kind":"misp","url":"` + empty.URL + `/walk/","collection":"` + c.ID + `"}`
 	}
@@ -127,6 +130,14 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 			own: own(alice, probe{path: "/api/v1/intel/feeds/" + af.ID, want: []string{af.Name}}), deny: 404},
 		"POST /api/v1/intel/feeds/{id}/pull": {attack: probe{path: "/api/v1/intel/feeds/" + bf.ID + "/pull", status: 404},
 			own: own(alice, probe{path: "/api/v1/intel/feeds/" + af.ID + "/pull", want: []string{af.ID}}), deny: 404},
+		"PATCH /api/v1/intel/feeds/{id}": {attack: probe{path: "/api/v1/intel/feeds/" + bf.ID, body: `{"enabled":false}`, status: 404},
+			own: own(alice, probe{path: "/api/v1/intel/feeds/" + apiEdit.ID, body: `{"interval_seconds":7200,"enabled":false}`, want: []string{apiEdit.Name, `"enabled":false`, `"interval_seconds":7200`}}), deny: 404},
+		"DELETE /api/v1/intel/feeds/{id}": {attack: probe{path: "/api/v1/intel/feeds/" + bf.ID, status: 404},
+			own: own(alice, probe{path: "/api/v1/intel/feeds/" + apiGone.ID, status: 204}), deny: 404},
+		"POST /intel/feeds/{id}/edit": {attack: probe{path: "/intel/feeds/" + bf.ID + "/edit", body: "interval=2h&enabled=no", status: 404},
+			own: own(alice, probe{path: "/intel/feeds/" + webEdit.ID + "/edit", body: "interval=2h&enabled=no", status: 303}), deny: 404},
+		"POST /intel/feeds/{id}/remove": {attack: probe{path: "/intel/feeds/" + bf.ID + "/remove", status: 404},
+			own: own(alice, probe{path: "/intel/feeds/" + webGone.ID + "/remove", status: 303}), deny: 404},
 		"GET /api/v1/intel/collections": {
 			own: own(alice, probe{want: []string{ac.ID, ac.Title}}), deny: 200},
 		"GET /api/v1/intel/collections/{id}": {attack: probe{path: base + bc.ID, status: 404},

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -69,5 +71,58 @@ func TestIntelPages(t *testing.T) {
 	}
 	if p := page("/intel/feeds"); !strings.Contains(p, "No feed") {
 		t.Errorf("feeds page: %.1000s", p)
+	}
+
+	// The feeds page's forms: change a feed (the CSRF token required, a
+	// bad interval named, an empty password keeping the stored one),
+	// then remove it.
+	f, err := s.Intel.AddFeed(ctx, nsc, intel.FeedOptions{Name: "Partner CERT", URL: "https://partner.example/taxii2/", RemoteCollection: "c1", Collection: c.ID,
+		AuthKind: "basic", AuthUser: "vigil", AuthSecret: "web-form-password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = page("/intel/feeds")
+	for _, want := range []string{`action="/intel/feeds/` + f.ID + `/edit"`, `action="/intel/feeds/` + f.ID + `/remove"`, `name="csrf"`, `value="1h0m0s"`} {
+		if !strings.Contains(p, want) {
+			t.Errorf("feeds page lacks %q", want)
+		}
+	}
+	if strings.Contains(p, "web-form-password") || strings.Contains(p, "vigil-sealed") {
+		t.Error("the feeds page shows the password")
+	}
+	edit := url.Values{"name": {"Partner CERT"}, "url": {"https://partner.example/taxii2/"}, "remote_collection": {"c1"}, "page_size": {"0"}, "collection": {c.ID},
+		"interval": {"6h"}, "enabled": {"no"}, "auth": {"basic"}, "auth_user": {"vigil"}, "auth_secret": {""}}
+	if st := b.post(t, s.url("/intel/feeds/"+f.ID+"/edit"), edit); st != http.StatusForbidden {
+		t.Errorf("edit without the CSRF token: %d", st)
+	}
+	edit.Set("csrf", b.csrf)
+	bad := url.Values{}
+	for k, v := range edit {
+		bad[k] = v
+	}
+	bad.Set("interval", "often")
+	res, err := b.c.PostForm(s.url("/intel/feeds/"+f.ID+"/edit"), bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "error=") || !strings.Contains(strings.ToLower(loc), "interval") {
+		t.Errorf("a bad interval: %d %s", res.StatusCode, loc)
+	}
+	if st := b.post(t, s.url("/intel/feeds/"+f.ID+"/edit"), edit); st != http.StatusSeeOther {
+		t.Fatalf("edit: %d", st)
+	}
+	g, err := s.Intel.FeedSpecOf(ctx, f.ID)
+	if err != nil || g.IntervalSeconds != 21600 || g.Enabled || g.Secret != "web-form-password" || g.Name != "Partner CERT" {
+		t.Errorf("after the form: %+v %q %v", g.Feed, g.Secret, err)
+	}
+	if p = page("/intel/feeds?done=edited"); !strings.Contains(p, "the feed is changed") || !strings.Contains(p, "disabled") {
+		t.Errorf("feeds page after the edit: %.2000s", p)
+	}
+	if st := b.post(t, s.url("/intel/feeds/"+f.ID+"/remove"), url.Values{"csrf": {b.csrf}}); st != http.StatusSeeOther {
+		t.Fatalf("remove: %d", st)
+	}
+	if p = page("/intel/feeds"); !strings.Contains(p, "No feed") {
+		t.Errorf("feeds page after the removal: %.1000s", p)
 	}
 }

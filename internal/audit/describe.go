@@ -879,6 +879,68 @@ func (d describer) predicate() (string, bool) {
 		}
 		return fmt.Sprintf("subscribed the intelligence collection %s to %s as the feed %s (%s), pulled every %s",
 			quoted(f.Title), what, quoted(f.Name), e.ObjectID, phrase.Count(f.Interval/60, "minute", "minutes")), true
+	case "intel.feed.edit":
+		var f struct {
+			Feed, Name, URL, Auth, Secret string
+			User                          string `json:"auth_user"`
+			Remote                        string `json:"remote_collection"`
+			Title                         string `json:"collection_title"`
+			Interval                      int    `json:"interval_seconds"`
+			Page                          int    `json:"page_size"`
+			Cleared                       bool   `json:"cursor_cleared"`
+		}
+		doc(e.After, &f)
+		var after map[string]any
+		doc(e.After, &after)
+		var changes []string
+		if _, ok := after["name"]; ok {
+			changes = append(changes, "renamed it "+quoted(f.Name))
+		}
+		if _, ok := after["url"]; ok {
+			changes = append(changes, "its URL to "+quoted(f.URL))
+		}
+		if _, ok := after["remote_collection"]; ok {
+			changes = append(changes, "its remote collection to "+f.Remote)
+		}
+		if _, ok := after["collection"]; ok {
+			changes = append(changes, "moved it into the collection "+quoted(f.Title))
+		}
+		if _, ok := after["auth"]; ok {
+			changes = append(changes, "its credentials to "+or(f.Auth, "none"))
+		}
+		if _, ok := after["auth_user"]; ok {
+			changes = append(changes, "its user name to "+quoted(f.User))
+		}
+		if f.Secret != "" {
+			changes = append(changes, "gave it a new password or token")
+		}
+		if _, ok := after["interval_seconds"]; ok {
+			changes = append(changes, "its interval to "+phrase.Count(f.Interval/60, "minute", "minutes"))
+		}
+		if _, ok := after["page_size"]; ok {
+			changes = append(changes, "its page size to "+phrase.Int(f.Page))
+		}
+		if on, ok := after["enabled"].(bool); ok {
+			if on {
+				changes = append(changes, "enabled its scheduled pulls")
+			} else {
+				changes = append(changes, "disabled its scheduled pulls")
+			}
+		}
+		what := strings.Join(changes, ", ")
+		if f.Cleared {
+			what += "; it starts again from nothing"
+		}
+		return fmt.Sprintf("changed the intelligence feed %s (%s): %s", quoted(f.Feed), e.ObjectID, or(what, "nothing")), true
+	case "intel.feed.remove":
+		var f struct {
+			Name, URL string
+			Title     string `json:"collection_title"`
+			Added     int    `json:"objects_added"`
+		}
+		doc(e.Before, &f)
+		return fmt.Sprintf("removed the intelligence feed %s (%s) from %s into the collection %s; the %s it pulled stay",
+			quoted(f.Name), e.ObjectID, quoted(f.URL), quoted(f.Title), phrase.Count(f.Added, "object", "objects")), true
 	case "intel.allowlist.add":
 		var a struct {
 			Values, Added         int

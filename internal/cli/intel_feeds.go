@@ -15,7 +15,7 @@ import (
 // collections and MISP feeds (intel.Store's feeds, pulled by intel/pull).
 func (e *env) intelFeedCmd() *cobra.Command {
 	c := &cobra.Command{Use: "feed", Short: "Subscriptions to remote TAXII 2.1 collections and MISP feeds"}
-	c.AddCommand(e.intelFeedAddCmd(), e.intelFeedListCmd(), e.intelFeedPullCmd(), e.intelFeedStatusCmd())
+	c.AddCommand(e.intelFeedAddCmd(), e.intelFeedListCmd(), e.intelFeedPullCmd(), e.intelFeedStatusCmd(), e.intelFeedEditCmd(), e.intelFeedRemoveCmd())
 	return c
 }
 
@@ -81,7 +81,7 @@ is kept in the database and never shown again.`,
 
 func (e *env) printFeeds(fs []intel.Feed) error {
 	tab := newTable(e.stdout)
-	tab.header("ID", "NAME", "KIND", "COLLECTION", "LAST SUCCESS", "NEXT RUN", "ADDED", "LAST ERROR")
+	tab.header("ID", "NAME", "KIND", "COLLECTION", "LAST SUCCESS", "NEXT RUN", "FAILING", "ADDED", "LAST ERROR")
 	when := func(t *time.Time) string {
 		if t == nil {
 			return "never"
@@ -89,7 +89,11 @@ func (e *env) printFeeds(fs []intel.Feed) error {
 		return t.UTC().Format(time.RFC3339)
 	}
 	for _, f := range fs {
-		tab.row(f.ID, safetext.Terminal(f.Name), f.Kind, f.Collection, when(f.LastSuccess), f.NextRun.UTC().Format(time.RFC3339), f.ObjectsAdded, safetext.Terminal(f.LastError))
+		next := f.NextRun.UTC().Format(time.RFC3339)
+		if !f.Enabled {
+			next = "disabled"
+		}
+		tab.row(f.ID, safetext.Terminal(f.Name), f.Kind, f.Collection, when(f.LastSuccess), next, f.ConsecutiveFailures, f.ObjectsAdded, safetext.Terminal(f.LastError))
 	}
 	return tab.flush()
 }
@@ -141,7 +145,8 @@ last error, objects added by the last pull and by all, pulls and failures, and t
 						{"remote collection", f.RemoteCollection}, {"collection", f.Collection}, {"cursor", safetext.Terminal(f.Cursor)},
 						{"last attempt", when(f.LastAttempt)}, {"last success", when(f.LastSuccess)}, {"last error", safetext.Terminal(f.LastError)},
 						{"last added", fmt.Sprint(f.LastAdded)}, {"objects added", fmt.Sprint(f.ObjectsAdded)},
-						{"pulls", fmt.Sprintf("%d (%d failed)", f.Pulls, f.Failures)}, {"next run", f.NextRun.UTC().Format(time.RFC3339)}} {
+						{"pulls", fmt.Sprintf("%d (%d failed)", f.Pulls, f.Failures)}, {"failing", fmt.Sprintf("%d in a row", f.ConsecutiveFailures)},
+						{"enabled", fmt.Sprint(f.Enabled)}, {"next run", f.NextRun.UTC().Format(time.RFC3339)}} {
 						printf(e.stdout, "%-18s %s\n", kv[0]+":", kv[1])
 					}
 					return nil
@@ -181,4 +186,128 @@ was stored before the failure (whole batches of pages, each with its cursor) sta
 	}
 	out = formatFlag(c, "table", "json")
 	return c
+}
+
+func (e *env) intelFeedEditCmd() *cobra.Command {
+	var x struct {
+		name, url, remote, collection, auth, user, secretEnv string
+		interval                                             time.Duration
+		pageSize                                             int
+		enable, disable                                      bool
+	}
+	var out *output
+	c := &cobra.Command{
+		Use:   "edit ID [--name N] [--url URL] [--remote-collection ID] [--collection ID] [--interval D] [--page-size N] [--auth none|basic|bearer] [--auth-user U] [--new-secret] [--enable|--disable]",
+		Short: "Change a feed: where it reads, where it stores, its credentials, schedule, or whether it is pulled",
+		Long: `Change a feed into a collection the operator may write; only the flags given change, and the
+change is audited (intel.feed.edit).
+
+  --url, --remote-collection or --collection (another collection the operator writes) start the
+    feed again from nothing: its cursor is cleared, and the next pull reads everything.
+  --auth none drops the credentials; --auth basic|bearer, or --new-secret, reads the new password
+    or token from the environment variable --secret-env (VIGIL_FEED_SECRET by default), never a
+    flag. A new place or new credentials make the feed due at once, its back-off reset.
+  --interval reschedules the next pull from the last attempt; --disable stops the scheduled
+    pulls (vigil intel feed pull still pulls it), --enable starts them again.`,
+		Example: `  vigil intel feed edit 5d0c… --interval 6h
+  VIGIL_FEED_SECRET=… vigil intel feed edit 5d0c… --new-secret
+  vigil intel feed edit 5d0c… --url https://cert.example/taxii2/ --remote-collection 9e1b…
+  vigil intel feed edit 5d0c… --disable`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fl := cmd.Flags()
+			var ed intel.FeedEdit
+			str := func(flag string, v *string) *string {
+				if fl.Changed(flag) {
+					return v
+				}
+				return nil
+			}
+			ed.Name, ed.URL, ed.RemoteCollection, ed.Collection, ed.AuthUser = str("name", &x.name), str("url", &x.url), str("remote-collection", &x.remote), str("collection", &x.collection), str("auth-user", &x.user)
+			if fl.Changed("auth") {
+				switch x.auth {
+				case "none":
+					none := ""
+					ed.AuthKind = &none
+				case "basic", "bearer":
+					ed.AuthKind = &x.auth
+				default:
+					return usagef("--auth: want none, basic or bearer, not %q", x.auth)
+				}
+			}
+			newSecret, _ := fl.GetBool("new-secret")
+			if newSecret || (ed.AuthKind != nil && *ed.AuthKind != "") {
+				v := e.getenv(x.secretEnv)
+				if v == "" {
+					return usagef("set the new password or token in the environment variable %s", x.secretEnv)
+				}
+				ed.AuthSecret = &v
+			}
+			if fl.Changed("interval") {
+				ed.Interval = &x.interval
+			}
+			if fl.Changed("page-size") {
+				ed.PageSize = &x.pageSize
+			}
+			switch {
+			case x.enable && x.disable:
+				return usagef("--enable and --disable: give one")
+			case x.enable:
+				on := true
+				ed.Enabled = &on
+			case x.disable:
+				off := false
+				ed.Enabled = &off
+			}
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				f, err := a.Intel.EditFeed(cmd.Context(), operator(), args[0], ed)
+				if err != nil {
+					return err
+				}
+				return e.result(out, f, func() error {
+					state := "next run " + f.NextRun.UTC().Format(time.RFC3339)
+					if !f.Enabled {
+						state = "disabled"
+					}
+					printf(e.stdout, "changed feed %s: %s, pulled into %s every %s, %s\n", f.ID, safetext.Terminal(f.Name), f.Collection, time.Duration(f.IntervalSeconds)*time.Second, state)
+					return nil
+				})
+			})
+		},
+	}
+	c.Flags().StringVar(&x.name, "name", "", "the feed's new name")
+	c.Flags().StringVar(&x.url, "url", "", "the new TAXII discovery URL or MISP feed base URL (clears the cursor)")
+	c.Flags().StringVar(&x.remote, "remote-collection", "", "the new remote TAXII collection's id (clears the cursor)")
+	c.Flags().StringVar(&x.collection, "collection", "", "another local collection to pull into (clears the cursor)")
+	c.Flags().StringVar(&x.auth, "auth", "", "none, basic or bearer (basic and bearer read the secret from --secret-env)")
+	c.Flags().StringVar(&x.user, "auth-user", "", "the Basic user name")
+	c.Flags().Bool("new-secret", false, "replace the password or token with the one in --secret-env")
+	c.Flags().StringVar(&x.secretEnv, "secret-env", "VIGIL_FEED_SECRET", "the environment variable holding the new password or token")
+	c.Flags().DurationVar(&x.interval, "interval", time.Hour, "time between scheduled pulls")
+	c.Flags().IntVar(&x.pageSize, "page-size", 0, "the TAXII page size to ask for (1 to 1,000; 0 for 1,000)")
+	c.Flags().BoolVar(&x.enable, "enable", false, "pull the feed on its schedule again")
+	c.Flags().BoolVar(&x.disable, "disable", false, "stop the scheduled pulls")
+	out = formatFlag(c, "table", "json")
+	return c
+}
+
+func (e *env) intelFeedRemoveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove ID",
+		Short: "Remove a feed; what it pulled stays in its collection",
+		Long: `Remove a feed into a collection the operator may write (audited as intel.feed.remove). The
+objects it pulled stay in the collection, with their provenance (the imports audited from
+"feed:<name>"); remove them from the collection separately if they should go too.`,
+		Example: `  vigil intel feed remove 5d0c…`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withApp(cmd.Context(), func(a *app.App) error {
+				if err := a.Intel.RemoveFeed(cmd.Context(), operator(), args[0]); err != nil {
+					return err
+				}
+				printf(e.stdout, "removed feed %s\n", args[0])
+				return nil
+			})
+		},
+	}
 }

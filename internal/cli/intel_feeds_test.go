@@ -90,6 +90,67 @@ func TestIntelFeedCLI(t *testing.T) {
 	}
 }
 
+// TestIntelFeedEditCLI: `vigil intel feed edit|remove`: only the flags
+// given change; a new secret comes from the environment, never a flag,
+// and is never printed; a new URL clears the cursor; --disable shows in
+// list and status; remove keeps what the feed pulled; clear errors name
+// the flag or field.
+func TestIntelFeedEditCLI(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	r := must(t, run(t, "", nil, "--data-dir", data, "intel", "collection", "create", "--title", "Feeds in", "--format", "json"))
+	var col struct{ ID string }
+	_ = json.Unmarshal([]byte(r.stdout), &col)
+	r = must(t, run(t, "", map[string]string{"VIGIL_FEED_SECRET": "first-token"}, "--data-dir", data, "intel", "feed", "add", "--name", "Peer", "--url", "https://peer.example/taxii2/",
+		"--remote-collection", "c1", "--collection", col.ID, "--auth", "bearer", "--format", "json"))
+	var feed struct{ ID string }
+	_ = json.Unmarshal([]byte(r.stdout), &feed)
+	if r = must(t, run(t, "", nil, "--data-dir", data, "intel", "feed", "edit", "--help")); !strings.Contains(r.stdout, "Example") && !strings.Contains(r.stdout, "Examples") {
+		t.Errorf("help: %s", r.stdout)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "feed", "edit", feed.ID, "--interval", "6h", "--disable", "--name", "Peer CERT", "--format", "json"))
+	var f struct {
+		Name            string
+		URL             string
+		IntervalSeconds int `json:"interval_seconds"`
+		Enabled         bool
+		Auth            string
+	}
+	if json.Unmarshal([]byte(r.stdout), &f) != nil || f.Name != "Peer CERT" || f.IntervalSeconds != 21600 || f.Enabled || f.Auth != "bearer" || f.URL != "https://peer.example/taxii2/" {
+		t.Fatalf("edit: %s", r.stdout)
+	}
+	if r = must(t, run(t, "", nil, "--data-dir", data, "intel", "feed", "list")); !strings.Contains(r.stdout, "disabled") || !strings.Contains(r.stdout, "FAILING") {
+		t.Errorf("list after --disable: %s", r.stdout)
+	}
+	if r = run(t, "", nil, "--data-dir", data, "intel", "feed", "edit", feed.ID, "--new-secret"); r.code != 2 || !strings.Contains(r.stderr, "VIGIL_FEED_SECRET") {
+		t.Errorf("--new-secret without the variable: exit %d %s", r.code, r.stderr)
+	}
+	r = must(t, run(t, "", map[string]string{"PEER_TOKEN": "second-token"}, "--data-dir", data, "intel", "feed", "edit", feed.ID, "--new-secret", "--secret-env", "PEER_TOKEN", "--url", "https://mirror.example/taxii2/", "--enable"))
+	if strings.Contains(r.stdout+r.stderr, "second-token") || !strings.Contains(r.stdout, "changed feed") || !strings.Contains(r.stdout, "next run") {
+		t.Errorf("edit with a new secret: %s %s", r.stdout, r.stderr)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "feed", "status", feed.ID))
+	if !strings.Contains(r.stdout, "https://mirror.example/taxii2/") || !strings.Contains(r.stdout, "enabled:           true") || strings.Contains(r.stdout, "token") {
+		t.Errorf("status: %s", r.stdout)
+	}
+	if r = run(t, "", nil, "--data-dir", data, "intel", "feed", "edit", feed.ID, "--auth", "digest"); r.code != 2 || !strings.Contains(r.stderr, "--auth") {
+		t.Errorf("--auth digest: exit %d %s", r.code, r.stderr)
+	}
+	if r = run(t, "", nil, "--data-dir", data, "intel", "feed", "edit", feed.ID, "--interval", "5s"); r.code == 0 || !strings.Contains(r.stderr, "interval") {
+		t.Errorf("--interval 5s: exit %d %s", r.code, r.stderr)
+	}
+	if r = run(t, "", nil, "--data-dir", data, "intel", "feed", "edit", "no-such-feed", "--disable"); r.code == 0 || !strings.Contains(r.stderr, "not found") {
+		t.Errorf("unknown feed: exit %d %s", r.code, r.stderr)
+	}
+	must(t, run(t, "", nil, "--data-dir", data, "intel", "feed", "remove", feed.ID))
+	if r = run(t, "", nil, "--data-dir", data, "intel", "feed", "status", feed.ID); r.code == 0 {
+		t.Errorf("status of a removed feed: exit %d %s", r.code, r.stdout)
+	}
+	if r = must(t, run(t, "", nil, "--data-dir", data, "audit", "list", "--action", "intel.feed", "--format", "json")); !strings.Contains(r.stdout, "intel.feed.edit") || !strings.Contains(r.stdout, "intel.feed.remove") ||
+		strings.Contains(r.stdout, "first-token") || strings.Contains(r.stdout, "second-token") {
+		t.Errorf("audit log: %.2000s", r.stdout)
+	}
+}
+
 // TestIntelLifecycleCLI: `vigil intel allowlist add|list` (values and
 // MISP warning lists), `vigil intel matcher` leaving allowlisted and
 // merged indicators out, and `vigil intel sightings` (none yet).

@@ -82,6 +82,13 @@ type Config struct {
 	AuditKeyFile string
 	// AuditKey is the key itself (hex), e.g. from a secret store.
 	AuditKey string
+	// SecretsKeyFile holds the key that seals secrets kept in the
+	// database (intelligence feeds' credentials); default
+	// DataDir/secrets.key, created on the first start.
+	SecretsKeyFile string
+	// SecretsKey is the key(s) itself (hex, comma-separated, the first
+	// sealing), e.g. from a secret store.
+	SecretsKey string
 
 	// CaseSLA overrides the cases' SLA clocks per severity:
 	// "critical=15m/1h/24h,high=…" (acknowledge/respond/resolve; checked
@@ -238,6 +245,7 @@ func (c *Config) settings() []setting {
 		{flag: "oidc-name", env: "VIGIL_OIDC_NAME", help: "label of the single sign-on button", str: &c.OIDCName},
 		{flag: "read-only", env: "VIGIL_READ_ONLY", help: "open the database read-only and change nothing in the data directory (forensics on a copy); commands that would change data refuse. Chosen by itself when the data directory is not writable", boolean: &c.ReadOnly},
 		{flag: "audit-key-file", env: "VIGIL_AUDIT_KEY_FILE", help: "file holding the audit chain's HMAC key, kept outside the database (default <data-dir>/audit.key, created on the first start; every server sharing one database needs the same key)", str: &c.AuditKeyFile},
+		{flag: "secrets-key-file", env: "VIGIL_SECRETS_KEY_FILE", help: "file holding the key that seals secrets kept in the database (feeds' passwords and tokens), one hexadecimal key a line, the first sealing (default <data-dir>/secrets.key, created on the first start; every server sharing one database needs the same file)", str: &c.SecretsKeyFile},
 		{flag: "case-sla", env: "VIGIL_CASE_SLA", help: "SLA clocks of cases per severity, overriding the defaults: severity=acknowledge/respond/resolve,… e.g. critical=15m/1h/24h,high=1h/4h/72h (0: no clock)", str: &c.CaseSLA},
 		{flag: "smtp-addr", env: "VIGIL_SMTP_ADDR", help: "host:port of the SMTP submission server for notification e-mail (empty: no e-mail)", str: &c.SMTPAddr},
 		{flag: "smtp-from", env: "VIGIL_SMTP_FROM", help: "sender of notification e-mail, e.g. \"Vigil <vigil@example.nhs.uk>\"", str: &c.SMTPFrom},
@@ -279,6 +287,7 @@ func (c *Config) settings() []setting {
 		{flag: "nvd-api-key", env: "VIGIL_NVD_API_KEY", help: "NVD API key for --vuln-sync-nvd (prefer the environment variable)", str: &c.NVDAPIKey, secret: true},
 		{flag: "analytics", env: "VIGIL_ANALYTICS", help: "YAML file of analytics run on every event (first seen, rare values, volume anomaly, impossible travel; docs/analytics.md); empty: the shipped ones; off: none", str: &c.Analytics},
 		{flag: "attack", env: "VIGIL_ATTACK", help: "MITRE ATT&CK Enterprise STIX bundle (enterprise-attack.json, gzipped or not) for the ATT&CK coverage page of --rules (empty: no coverage page)", str: &c.Attack},
+		{flag: "secrets-key", env: "VIGIL_SECRETS_KEY", help: "the secrets key(s) itself, 64 hexadecimal digits each, comma-separated, the first sealing (prefer the environment variable); overrides --secrets-key-file", str: &c.SecretsKey, secret: true},
 		{flag: "audit-key", env: "VIGIL_AUDIT_KEY", help: "the audit chain's HMAC key itself, 64+ hexadecimal digits (prefer the environment variable); overrides --audit-key-file", str: &c.AuditKey, secret: true},
 	}
 }
@@ -451,6 +460,15 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SecretsKeyPath is where the secrets key file is: SecretsKeyFile, or
+// secrets.key in the data directory.
+func (c *Config) SecretsKeyPath() string {
+	if c.SecretsKeyFile != "" {
+		return c.SecretsKeyFile
+	}
+	return filepath.Join(c.DataDir, "secrets.key")
 }
 
 // AuditKeyPath is where the audit key file is: AuditKeyFile, or

@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/seal"
 	"github.com/vigil-health/vigil/internal/store"
 )
 
@@ -50,6 +51,10 @@ type Options struct {
 	// for grants of collections to organisations (org.Service.PathOf);
 	// nil refuses such grants.
 	OrgPath func(ctx context.Context, code string) (string, error)
+	// Secrets seals the feeds' passwords and tokens in the database
+	// (the server's secrets key file); nil seals them with a random key
+	// that lasts as long as the process (tests of the store alone).
+	Secrets *seal.Keyring
 }
 
 // Store keeps STIX objects, every version of each.
@@ -62,6 +67,7 @@ type Store struct {
 	// changed are told of every import that stored something
 	// (indicators.go: OnChange).
 	changed changeHooks
+	secrets *seal.Keyring
 }
 
 // New opens the store over a migrated database.
@@ -72,7 +78,10 @@ func New(o Options) (*Store, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Store{db: o.DB, audit: o.Audit, now: o.Now, orgPath: o.OrgPath}, nil
+	if o.Secrets == nil {
+		o.Secrets = seal.Random()
+	}
+	return &Store{db: o.DB, audit: o.Audit, now: o.Now, orgPath: o.OrgPath, secrets: o.Secrets}, nil
 }
 
 // versionKey is the stored form of a version timestamp: fixed-width UTC.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/seal"
 	"github.com/vigil-health/vigil/internal/store"
 )
 
@@ -65,17 +67,29 @@ type Feed struct {
 	LastError string `json:"last_error"`
 	// LastAdded is what the last successful pull stored (new objects and
 	// new versions); ObjectsAdded the total over every pull.
-	LastAdded    int       `json:"last_added"`
-	ObjectsAdded int       `json:"objects_added"`
-	Pulls        int       `json:"pulls"`
-	Failures     int       `json:"failures"`
-	NextRun      time.Time `json:"next_run"`
+	LastAdded    int `json:"last_added"`
+	ObjectsAdded int `json:"objects_added"`
+	Pulls        int `json:"pulls"`
+	Failures     int `json:"failures"`
+	// ConsecutiveFailures counts the failed pulls since the last
+	// success; while it is above zero NextRun is the back-off's next
+	// attempt (FeedRetryDelay).
+	ConsecutiveFailures int `json:"consecutive_failures"`
+	// NextRun is when the scheduler pulls the feed next (if Enabled).
+	NextRun time.Time `json:"next_run"`
+	// Enabled feeds alone are pulled by the scheduler.
+	Enabled bool `json:"enabled"`
 }
 
 // FeedSpec is a feed with its secret, for the puller alone.
 type FeedSpec struct {
 	Feed
 	Secret string
+	// SecretProblem says why the stored secret could not be opened
+	// (sealed with a key this server lacks, or altered): the pull fails
+	// with it rather than sending no credentials.
+	SecretProblem string
+	sealed        string // auth_secret as stored
 }
 
 // FeedOptions describe a new feed.
@@ -97,6 +111,7 @@ const MinFeedInterval = time.Minute
 
 func checkFeed(o *FeedOptions) error {
 	o.Name, o.URL, o.Kind = strings.TrimSpace(o.Name), strings.TrimSpace(o.URL), strings.ToLower(strings.TrimSpace(o.Kind))
+	o.RemoteCollection = strings.TrimSpace(o.RemoteCollection)
 	if o.Kind == "" {
 		o.Kind = FeedTAXII
 	}
@@ -131,6 +146,9 @@ func checkFeed(o *FeedOptions) error {
 	}
 	if u.User != nil {
 		return &InvalidError{"url", "put credentials in auth, not in the URL"}
+	}
+	if seal.IsSealed(o.AuthSecret) {
+		return &InvalidError{"auth_secret", "not a password or token Vigil can send"}
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		o.URL += "/"
@@ -171,11 +189,11 @@ func (s *Store) AddFeed(ctx context.Context, sc scope.Scope, o FeedOptions) (Fee
 	now := s.now().UTC()
 	f := Feed{ID: strings.TrimPrefix(stix.NewID("x"), "x--"), Name: o.Name, Kind: o.Kind, URL: o.URL, RemoteCollection: strings.TrimSpace(o.RemoteCollection),
 		Auth: o.AuthKind, AuthUser: o.AuthUser, Collection: c.ID, IntervalSeconds: int(o.Interval / time.Second), PageSize: o.PageSize,
-		CreatedBy: sc.UserID, CreatedAt: now, NextRun: now}
+		CreatedBy: sc.UserID, CreatedAt: now, NextRun: now, Enabled: true}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO intel_feeds (id, name, kind, url, remote_collection, auth_kind, auth_user, auth_secret, collection_id, interval_seconds, page_size, created_by, created_at, next_run)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			f.ID, f.Name, f.Kind, f.URL, f.RemoteCollection, f.Auth, f.AuthUser, o.AuthSecret, f.Collection, f.IntervalSeconds, f.PageSize, f.CreatedBy, versionKey(now), versionKey(now)); err != nil {
+			f.ID, f.Name, f.Kind, f.URL, f.RemoteCollection, f.Auth, f.AuthUser, s.secrets.Seal(o.AuthSecret, feedSecretContext(f.ID)), f.Collection, f.IntervalSeconds, f.PageSize, f.CreatedBy, versionKey(now), versionKey(now)); err != nil {
 			return err
 		}
 		if s.audit == nil {
@@ -192,13 +210,17 @@ func (s *Store) AddFeed(ctx context.Context, sc scope.Scope, o FeedOptions) (Fee
 }
 
 const feedColumns = `id, name, kind, url, remote_collection, auth_kind, auth_user, auth_secret, collection_id, interval_seconds, page_size, created_by, created_at,
-	cursor, last_attempt, last_success, last_error, last_added, objects_added, pulls, failures, next_run`
+	cursor, last_attempt, last_success, last_error, last_added, objects_added, pulls, failures, next_run, consecutive_failures, enabled`
+
+// feedSecretContext binds a sealed secret to its feed: copied into
+// another feed's row, it does not open.
+func feedSecretContext(id string) string { return "intel_feeds.auth_secret:" + id }
 
 func scanFeed(r interface{ Scan(...any) error }) (FeedSpec, error) {
 	var f FeedSpec
 	var created, attempt, success, next string
-	if err := r.Scan(&f.ID, &f.Name, &f.Kind, &f.URL, &f.RemoteCollection, &f.Auth, &f.AuthUser, &f.Secret, &f.Collection, &f.IntervalSeconds, &f.PageSize, &f.CreatedBy, &created,
-		&f.Cursor, &attempt, &success, &f.LastError, &f.LastAdded, &f.ObjectsAdded, &f.Pulls, &f.Failures, &next); err != nil {
+	if err := r.Scan(&f.ID, &f.Name, &f.Kind, &f.URL, &f.RemoteCollection, &f.Auth, &f.AuthUser, &f.sealed, &f.Collection, &f.IntervalSeconds, &f.PageSize, &f.CreatedBy, &created,
+		&f.Cursor, &attempt, &success, &f.LastError, &f.LastAdded, &f.ObjectsAdded, &f.Pulls, &f.Failures, &next, &f.ConsecutiveFailures, &f.Enabled); err != nil {
 		return f, err
 	}
 	parse := func(v string) *time.Time {
@@ -222,7 +244,84 @@ func (s *Store) feedSpecs(ctx context.Context, where string, args ...any) ([]Fee
 	if err != nil {
 		return nil, err
 	}
-	return store.Collect(rows, scanFeed)
+	fs, err := store.Collect(rows, scanFeed)
+	for i := range fs {
+		s.openSecret(&fs[i])
+	}
+	return fs, err
+}
+
+// openSecret opens the feed's sealed secret into Secret, or says why it
+// could not in SecretProblem.
+func (s *Store) openSecret(f *FeedSpec) {
+	v, err := s.secrets.Open(f.sealed, feedSecretContext(f.ID))
+	if err != nil {
+		f.SecretProblem = err.Error()
+		return
+	}
+	f.Secret = v
+}
+
+// UnopenableFeedSecrets counts the feed secrets sealed with a key the
+// store's keyring lacks: a server started with a new key file against a
+// database whose secrets another key sealed.
+func (s *Store) UnopenableFeedSecrets(ctx context.Context) (int, error) {
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT id, auth_secret FROM intel_feeds WHERE auth_secret <> ''`)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	_, err = store.Collect(rows, func(r interface{ Scan(...any) error }) (bool, error) {
+		var id, v string
+		if err := r.Scan(&id, &v); err != nil {
+			return false, err
+		}
+		if _, err := s.secrets.Open(v, feedSecretContext(id)); errors.Is(err, seal.ErrUnknownKey) {
+			n++
+		}
+		return true, nil
+	})
+	return n, err
+}
+
+// SealFeedSecrets seals every feed secret not yet sealed with the
+// sealing key: those kept in clear text before secrets were sealed, and
+// those sealed with an older key still in the keyring (rotation). A
+// secret sealed with a key the keyring lacks is left as it is and
+// counted in unknown. Each row is changed only if it still holds what
+// was read, so servers starting together do not undo each other.
+// `vigil serve` calls it on start.
+func (s *Store) SealFeedSecrets(ctx context.Context) (sealed, unknown int, err error) {
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT id, auth_secret FROM intel_feeds WHERE auth_secret <> ''`)
+	if err != nil {
+		return 0, 0, err
+	}
+	type row struct{ id, v string }
+	all, err := store.Collect(rows, func(r interface{ Scan(...any) error }) (row, error) {
+		var x row
+		return x, r.Scan(&x.id, &x.v)
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, x := range all {
+		if s.secrets.Current(x.v) {
+			continue
+		}
+		plain, err := s.secrets.Open(x.v, feedSecretContext(x.id))
+		if err != nil {
+			unknown++
+			continue
+		}
+		res, err := s.db.Q().ExecContext(ctx, `UPDATE intel_feeds SET auth_secret = ? WHERE id = ? AND auth_secret = ?`, s.secrets.Seal(plain, feedSecretContext(x.id)), x.id, x.v)
+		if err != nil {
+			return sealed, unknown, err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			sealed++
+		}
+	}
+	return sealed, unknown, nil
 }
 
 // Feeds lists the feeds into collections the caller may read.
@@ -285,12 +384,15 @@ func (s *Store) FeedSpecOf(ctx context.Context, id string) (FeedSpec, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return FeedSpec{}, ErrFeedNotFound
 	}
+	if err == nil {
+		s.openSecret(&f)
+	}
 	return f, err
 }
 
-// DueFeeds lists the feeds whose next scheduled pull is due at now.
+// DueFeeds lists the enabled feeds whose next scheduled pull is due at now.
 func (s *Store) DueFeeds(ctx context.Context, now time.Time) ([]FeedSpec, error) {
-	return s.feedSpecs(ctx, `WHERE next_run <= ?`, versionKey(now))
+	return s.feedSpecs(ctx, `WHERE enabled = ? AND next_run <= ?`, true, versionKey(now))
 }
 
 // ImportFeedPage stores objects a feed pulled into its collection and
@@ -319,11 +421,46 @@ type FeedRun struct {
 	// Refused are objects or events left out of a pull that went on;
 	// the status names how many and the first.
 	Refused []string
+	// RetryAfter is the wait a failing server asked for (Retry-After
+	// on a 429 or 503): the next attempt is no sooner.
+	RetryAfter time.Duration
+}
+
+// Back-off after failed pulls: the first retry comes FeedRetryBase after
+// the failure, each further one twice as long after the last, up to
+// MaxFeedBackoff (or the feed's interval, if longer), each up to a fifth
+// earlier at random so feeds failing together do not retry together. A
+// Retry-After is honoured up to MaxFeedRetryAfter. A success goes back
+// to the feed's interval.
+const (
+	FeedRetryBase     = time.Minute
+	MaxFeedBackoff    = 6 * time.Hour
+	MaxFeedRetryAfter = 24 * time.Hour
+)
+
+// FeedRetryDelay is the wait before the next attempt of a feed whose
+// last `failures` pulls failed (failures ≥ 1), with the server's
+// Retry-After (0 if none) and jitter a number in [0, 1).
+func FeedRetryDelay(interval time.Duration, failures int, retryAfter time.Duration, jitter float64) time.Duration {
+	limit := max(interval, MaxFeedBackoff)
+	d := FeedRetryBase
+	for i := 1; i < failures && d < limit; i++ {
+		d *= 2
+	}
+	d = min(d, limit)
+	d -= time.Duration(jitter * float64(d) / 5)
+	if ra := min(retryAfter, MaxFeedRetryAfter); ra > d {
+		d = ra
+	}
+	return d
 }
 
 // FinishFeedPull records a pull's outcome and schedules the next one.
 func (s *Store) FinishFeedPull(ctx context.Context, id string, r FeedRun) error {
 	f, err := s.FeedSpecOf(ctx, id)
+	if errors.Is(err, ErrFeedNotFound) {
+		return nil // removed while it was pulled
+	}
 	if err != nil {
 		return err
 	}
@@ -333,8 +470,9 @@ func (s *Store) FinishFeedPull(ctx context.Context, id string, r FeedRun) error 
 		if len(msg) > 2000 {
 			msg = msg[:2000] + "…"
 		}
-		_, err = s.db.Q().ExecContext(ctx, `UPDATE intel_feeds SET last_attempt = ?, last_error = ?, failures = failures + 1, pulls = pulls + 1, next_run = ? WHERE id = ?`,
-			versionKey(r.Started), msg, next, id)
+		wait := FeedRetryDelay(time.Duration(f.IntervalSeconds)*time.Second, f.ConsecutiveFailures+1, r.RetryAfter, rand.Float64())
+		_, err = s.db.Q().ExecContext(ctx, `UPDATE intel_feeds SET last_attempt = ?, last_error = ?, failures = failures + 1, consecutive_failures = consecutive_failures + 1, pulls = pulls + 1, next_run = ? WHERE id = ?`,
+			versionKey(r.Started), msg, versionKey(r.Started.Add(wait)), id)
 		return err
 	}
 	msg := ""
@@ -344,7 +482,7 @@ func (s *Store) FinishFeedPull(ctx context.Context, id string, r FeedRun) error 
 			msg = msg[:2000] + "…"
 		}
 	}
-	_, err = s.db.Q().ExecContext(ctx, `UPDATE intel_feeds SET last_attempt = ?, last_success = ?, last_error = ?, last_added = ?, pulls = pulls + 1, next_run = ? WHERE id = ?`,
+	_, err = s.db.Q().ExecContext(ctx, `UPDATE intel_feeds SET last_attempt = ?, last_success = ?, last_error = ?, last_added = ?, pulls = pulls + 1, consecutive_failures = 0, next_run = ? WHERE id = ?`,
 		versionKey(r.Started), versionKey(r.Started), msg, r.Added, next, id)
 	return err
 }

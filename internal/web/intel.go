@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/intel"
 	"github.com/vigil-health/vigil/internal/intel/match"
@@ -26,6 +29,8 @@ func (w *Web) registerIntel(h func(method, pattern string, access httpd.Access, 
 	authd := httpd.Authenticated
 	h("GET", "/intel/objects/{id}", authd, "One intelligence object: properties, TLP, sources, sightings and relationships", w.intelObject)
 	h("GET", "/intel/feeds", authd, "The intelligence feeds into collections you read, and their status", w.intelFeeds)
+	h("POST", "/intel/feeds/{id}/edit", authd, "Change a feed into a collection you write: name, URL, remote collection, credentials, collection, interval, page size, enabled", w.intelFeedEdit)
+	h("POST", "/intel/feeds/{id}/remove", authd, "Remove a feed into a collection you write (what it pulled stays)", w.intelFeedRemove)
 }
 
 // intelSearchRows caps a search's answer.
@@ -138,15 +143,116 @@ func (w *Web) intelObject(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 
 func round1(f float64) float64 { return math.Round(f*10) / 10 }
 
+// intelFeedsData is the feeds page: each feed, with its edit and remove
+// forms when the reader may write its collection.
+type intelFeedsData struct {
+	Feeds []intelFeedRow
+	// Writable are the collections a feed may be moved to.
+	Writable    []intel.Collection
+	Done, Error string
+}
+
+type intelFeedRow struct {
+	intel.Feed
+	CanWrite bool
+	// Interval is IntervalSeconds as a duration for the form ("1h0m0s").
+	Interval string
+}
+
+var intelFeedsDone = map[string]string{
+	"edited":  "Done: the feed is changed, and the change is in the audit log.",
+	"removed": "Done: the feed is removed; what it pulled stays in its collection.",
+}
+
 func (w *Web) intelFeeds(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	fs, err := w.o.Intel.Feeds(r.Context(), sc)
 	if err != nil {
 		w.fail(rw, r, sc, err)
 		return
 	}
+	cs, err := w.o.Intel.Collections(r.Context(), sc)
+	if err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	q := r.URL.Query()
+	d := intelFeedsData{Feeds: []intelFeedRow{}, Done: intelFeedsDone[q.Get("done")], Error: q.Get("error")}
+	writable := map[string]bool{}
+	for _, c := range cs {
+		if c.CanWrite {
+			writable[c.ID] = true
+			d.Writable = append(d.Writable, c)
+		}
+	}
+	for _, f := range fs {
+		d.Feeds = append(d.Feeds, intelFeedRow{Feed: f, CanWrite: writable[f.Collection], Interval: (time.Duration(f.IntervalSeconds) * time.Second).String()})
+	}
 	v := w.page(r, sc, "Intelligence feeds", "intel")
-	v.D = fs
+	v.D = d
 	w.render(rw, r, http.StatusOK, "intel_feeds", v)
+}
+
+// intelFeedEdit changes the fields the form sends (a form may send a
+// few); an empty password or token keeps the one stored.
+func (w *Web) intelFeedEdit(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	limitBody(rw, r)
+	if err := r.ParseForm(); err != nil {
+		w.fail(rw, r, sc, &fault.Invalid{Field: "form", Reason: "unreadable"})
+		return
+	}
+	field := func(k string) *string {
+		if _, ok := r.PostForm[k]; !ok {
+			return nil
+		}
+		v := r.PostForm.Get(k)
+		return &v
+	}
+	e := intel.FeedEdit{Name: field("name"), URL: field("url"), RemoteCollection: field("remote_collection"), AuthKind: field("auth"),
+		AuthUser: field("auth_user"), AuthSecret: field("auth_secret"), Collection: field("collection")}
+	var err error
+	if v := field("interval"); v != nil {
+		d, perr := time.ParseDuration(strings.TrimSpace(*v))
+		if perr != nil {
+			err = &fault.Invalid{Field: "interval", Reason: "want a duration such as 30m, 6h or 24h"}
+		}
+		e.Interval = &d
+	}
+	if v := field("page_size"); v != nil && err == nil {
+		n, perr := strconv.Atoi(strings.TrimSpace(*v))
+		if perr != nil {
+			err = &fault.Invalid{Field: "page_size", Reason: "want a number from 1 to 1,000 (0 for 1,000)"}
+		}
+		e.PageSize = &n
+	}
+	if v := field("enabled"); v != nil {
+		on := *v == "yes"
+		e.Enabled = &on
+	}
+	if err == nil {
+		_, err = w.o.Intel.EditFeed(r.Context(), sc, r.PathValue("id"), e)
+	}
+	w.feedsBack(rw, r, sc, "edited", err)
+}
+
+func (w *Web) intelFeedRemove(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	limitBody(rw, r)
+	w.feedsBack(rw, r, sc, "removed", w.o.Intel.RemoveFeed(r.Context(), sc, r.PathValue("id")))
+}
+
+// feedsBack sends the browser back to the feeds page, with what was done
+// or the problem with the form; a feed the caller may not see or change
+// is the error page.
+func (w *Web) feedsBack(rw http.ResponseWriter, r *http.Request, sc scope.Scope, done string, err error) {
+	if err != nil {
+		msg := invalidMessage(err)
+		if msg == "" {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		http.Redirect(rw, r, "/intel/feeds?error="+url.QueryEscape(msg)+"#feed-"+url.PathEscape(r.PathValue("id")), http.StatusSeeOther)
+		return
+	}
+	http.Redirect(rw, r, "/intel/feeds?done="+done, http.StatusSeeOther)
 }
 
 // tlpTag is the CSS class of a TLP label.

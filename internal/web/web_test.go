@@ -1166,6 +1166,12 @@ func TestEveryPageRenders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Two feeds, so the feeds page's forms are checked for ids given twice.
+	for _, name := range []string{"Every page feed", "Second feed"} {
+		if _, err := e.intel.AddFeed(context.Background(), isc, intel.FeedOptions{Name: name, URL: "https://peer.example/taxii2/", RemoteCollection: "c1", Collection: icoll.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	iobj, _ := stix.NewSCO("domain-name", map[string]any{"value": "every-page.example"})
 	if _, err := e.intel.ImportInto(context.Background(), isc, icoll.ID, "page.json", []*stix.Object{iobj}); err != nil {
 		t.Fatal(err)

@@ -104,10 +104,12 @@ func (p *Puller) Pull(ctx context.Context, f intel.FeedSpec) (Result, error) {
 	started := p.o.Now()
 	res := Result{Feed: f.ID, Name: f.Name, Cursor: f.Cursor, Refused: []string{}}
 	var err error
-	switch f.Kind {
-	case intel.FeedTAXII:
+	switch {
+	case f.SecretProblem != "":
+		err = fmt.Errorf("its password or token cannot be used: %s", f.SecretProblem)
+	case f.Kind == intel.FeedTAXII:
 		err = p.pullTAXII(ctx, f, &res)
-	case intel.FeedMISP:
+	case f.Kind == intel.FeedMISP:
 		err = p.pullMISP(ctx, f, &res)
 	default:
 		err = fmt.Errorf("feed %s: unknown kind %q", f.ID, f.Kind)
@@ -116,6 +118,9 @@ func (p *Puller) Pull(ctx context.Context, f intel.FeedSpec) (Result, error) {
 		err = fmt.Errorf("feed %q: %w", f.Name, err)
 	}
 	run := intel.FeedRun{Started: started, Added: res.Added + res.NewVersions, Err: err, Refused: res.Refused}
+	if re := (*taxii.RemoteError)(nil); errors.As(err, &re) {
+		run.RetryAfter = re.RetryAfter
+	}
 	if ferr := p.o.Store.FinishFeedPull(context.WithoutCancel(ctx), f.ID, run); ferr != nil {
 		err = errors.Join(err, ferr)
 	}
@@ -134,7 +139,7 @@ func (p *Puller) RunDue(ctx context.Context) error {
 		}
 		res, err := p.Pull(ctx, f)
 		if err != nil {
-			p.o.Log.Warn("intelligence feed pull failed; it will be tried again at its next run", "feed", f.ID, "name", f.Name, "err", err)
+			p.o.Log.Warn("intelligence feed pull failed; it will be tried again at its next run (backing off)", "feed", f.ID, "name", f.Name, "err", err)
 			continue
 		}
 		p.o.Log.Info("intelligence feed pulled", "feed", f.ID, "name", f.Name, "objects", res.Objects, "added", res.Added, "new_versions", res.NewVersions, "refused", len(res.Refused))
@@ -331,7 +336,11 @@ func (p *Puller) getFile(ctx context.Context, f intel.FeedSpec, name string) ([]
 	}
 	defer func() { _ = res.Body.Close() }() // read fully below
 	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: HTTP %d", u, res.StatusCode)
+		e := &taxii.RemoteError{URL: u, Status: res.StatusCode}
+		if res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable {
+			e.RetryAfter = taxii.RetryAfter(res.Header, p.o.Now())
+		}
+		return nil, e
 	}
 	b, err := io.ReadAll(io.LimitReader(res.Body, maxFeedFile+1))
 	if err != nil {

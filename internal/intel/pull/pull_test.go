@@ -153,3 +153,114 @@ func TestPullFromAnotherServer(t *testing.T) {
 		t.Errorf("wrong password: %v", err)
 	}
 }
+
+// failing fronts a peer with a switchable failure: every request
+// answers status (with Retry-After when retryAfter is set) while status
+// is not 0.
+type failing struct {
+	next       http.Handler
+	status     atomic.Int32
+	retryAfter atomic.Value // string
+	requests   atomic.Int32
+}
+
+func (f *failing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.requests.Add(1)
+	if st := int(f.status.Load()); st != 0 {
+		if ra, _ := f.retryAfter.Load().(string); ra != "" {
+			w.Header().Set("Retry-After", ra)
+		}
+		w.Header().Set("Content-Type", "application/taxii+json;version=2.1")
+		w.WriteHeader(st)
+		fmt.Fprint(w, `{"title":"unavailable"}`)
+		return
+	}
+	f.next.ServeHTTP(w, r)
+}
+
+// TestBackoffAgainstFailingServer runs the scheduler (RunDue) on a clock
+// against a TAXII server that fails: each failure in a row waits longer
+// (a minute, then two), a 503's Retry-After of two hours is honoured,
+// nothing is asked of the server before the next attempt is due, the
+// status shows the failures in a row and the next attempt, and the
+// success that ends the outage resets them and goes back to the
+// interval.
+func TestBackoffAgainstFailingServer(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	st, err := intel.New(intel.Options{DB: storetest.SQLite(t, intel.Migrations()), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &peer{}
+	for i := range 3 {
+		o, _ := stix.NewSCO("domain-name", map[string]any{"value": fmt.Sprintf("back%02d.example", i)})
+		b, _ := o.MarshalJSON()
+		p.objs = append(p.objs, string(b))
+	}
+	fr := &failing{next: p}
+	srv := httptest.NewServer(fr)
+	defer srv.Close()
+	sc := scope.System("test")
+	sc.UserID = "u-test"
+	c, _ := st.CreateCollection(ctx, sc, intel.CollectionOptions{Title: "Backed off"})
+	f, err := st.AddFeed(ctx, sc, intel.FeedOptions{Name: "Flaky", URL: srv.URL + "/taxii2/", RemoteCollection: "c1", AuthKind: "basic", AuthUser: "puller", AuthSecret: "s3cret", Collection: c.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, _ := New(Options{Store: st, AllowPrivate: true, Now: clock})
+	status := func() intel.Feed {
+		g, err := st.GetFeed(ctx, sc, f.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	run := func() {
+		if err := pl.RunDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fr.status.Store(500)
+	run()
+	g := status()
+	if g.ConsecutiveFailures != 1 || !strings.Contains(g.LastError, "HTTP 500") || g.NextRun.Sub(now) > time.Minute || g.NextRun.Sub(now) < 48*time.Second {
+		t.Fatalf("after the first failure: %d in a row, next in %v, %q", g.ConsecutiveFailures, g.NextRun.Sub(now), g.LastError)
+	}
+	asked := fr.requests.Load()
+	now = now.Add(30 * time.Second)
+	run()
+	if fr.requests.Load() != asked {
+		t.Fatal("the server was asked again before the back-off ended")
+	}
+	now = now.Add(31 * time.Second)
+	start := now
+	run()
+	if g = status(); g.ConsecutiveFailures != 2 || g.NextRun.Sub(start) > 2*time.Minute || g.NextRun.Sub(start) < 96*time.Second {
+		t.Fatalf("after the second failure: %d in a row, next in %v", g.ConsecutiveFailures, g.NextRun.Sub(start))
+	}
+	// 503 with Retry-After: two hours, longer than the back-off.
+	fr.status.Store(503)
+	fr.retryAfter.Store("7200")
+	now = now.Add(2 * time.Minute)
+	start = now
+	run()
+	if g = status(); g.ConsecutiveFailures != 3 || g.NextRun.Sub(start) != 2*time.Hour || !strings.Contains(g.LastError, "HTTP 503") {
+		t.Fatalf("after a 503 with Retry-After 7200: %d in a row, next in %v, %q", g.ConsecutiveFailures, g.NextRun.Sub(start), g.LastError)
+	}
+	asked = fr.requests.Load()
+	now = now.Add(time.Hour)
+	run()
+	if fr.requests.Load() != asked {
+		t.Fatal("the server was asked again before its Retry-After")
+	}
+	// The outage ends.
+	fr.status.Store(0)
+	now = start.Add(2 * time.Hour)
+	start = now
+	run()
+	if g = status(); g.ConsecutiveFailures != 0 || g.Failures != 3 || g.LastError != "" || g.ObjectsAdded != 3 || g.NextRun.Sub(start) != time.Hour {
+		t.Fatalf("after the outage: %+v", g)
+	}
+}

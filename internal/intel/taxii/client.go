@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Client is a TAXII 2.1 client (sections 4–5): discovery, API roots,
@@ -52,6 +53,29 @@ type RemoteError struct {
 	Status int
 	Title  string
 	Detail string
+	// RetryAfter is the wait a 429 or 503 asked for (Retry-After in
+	// seconds or as an HTTP date), 0 when none.
+	RetryAfter time.Duration
+}
+
+// RetryAfter reads a Retry-After header (RFC 9110 section 10.2.3):
+// delay-seconds or an HTTP date, measured from now; 0 when absent or
+// unreadable.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, int64(365*24*3600))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 func (e *RemoteError) Error() string {
@@ -100,6 +124,9 @@ func (c *Client) get(ctx context.Context, u string, v any) (http.Header, error) 
 	}
 	if res.StatusCode != http.StatusOK {
 		e := &RemoteError{URL: u, Status: res.StatusCode}
+		if res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable {
+			e.RetryAfter = RetryAfter(res.Header, time.Now())
+		}
 		var er struct{ Title, Description string }
 		if json.Unmarshal(b, &er) == nil {
 			e.Title, e.Detail = trim(er.Title), trim(er.Description)
