@@ -20,12 +20,14 @@ import (
 // intel.Store's, through ReadCollection: a page shows exactly what
 // TAXII, the API and the MISP feed give the same reader.
 
-var intelPageNames = []string{"intel", "intel_object", "intel_feeds"}
+var intelPageNames = []string{"intel", "intel_object", "intel_feeds", "intel_allowlist"}
 
 func (w *Web) registerIntel(h func(method, pattern string, access httpd.Access, summary string, fn httpd.Handler)) {
 	authd := httpd.Authenticated
 	h("GET", "/intel/objects/{id}", authd, "One intelligence object: properties, TLP, sources, sightings and relationships", w.intelObject)
-	h("GET", "/intel/feeds", authd, "The intelligence feeds into collections you read, and their status", w.intelFeeds)
+	h("GET", "/intel/feeds", authd, "The intelligence feeds into collections you read, their status and decay models", w.intelFeeds)
+	h("GET", "/intel/allowlist", authd, "Values that never match an indicator, and (national analysts) taking them off", w.intelAllowlist)
+	h("POST", "/intel/allowlist/remove", authd, "Take a value off the allowlist (national analysts and administrators)", w.intelUnallow)
 }
 
 // intelSearchRows caps a search's answer.
@@ -76,7 +78,10 @@ type intelObjectData struct {
 	// Match is, for an indicator, whether the IOC matcher loads it and
 	// its decayed score.
 	Match *match.Status
-	Graph []graphNode
+	// Verdicts are the analysts' and trusts' verdicts on an indicator,
+	// from the organisations the reader reads.
+	Verdicts []intel.Verdict
+	Graph    []graphNode
 	// GraphW and GraphH are the SVG's size; CX, CY its centre.
 	GraphW, GraphH, CX, CY float64
 }
@@ -99,18 +104,19 @@ func (w *Web) intelObject(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 	}
 	d := intelObjectData{V: v, GraphW: 640, GraphH: 420, CX: 320, CY: 210}
 	if v.Object.Type == "indicator" {
-		// The sightings the reader may see are those that keep the score up here.
-		var seen time.Time
-		for _, x := range v.Sightings {
-			if x.LastSeen.After(seen) {
-				seen = x.LastSeen
-			}
-		}
-		st, err := match.StatusOf(r.Context(), w.o.Intel, v.Object, seen, time.Now())
+		// The sightings and verdicts the reader may see are those that
+		// set the score here.
+		ev, vs, err := w.o.Intel.EvidenceFor(r.Context(), sc, v.Object.ID)
 		if err != nil {
 			w.fail(rw, r, sc, err)
 			return
 		}
+		st, err := match.StatusOf(r.Context(), w.o.Intel, v.Object, v.Source, ev, time.Now())
+		if err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		d.Verdicts = vs
 		d.Match = &st
 	}
 	n := min(len(v.Relations), intelGraphNodes)
@@ -138,15 +144,52 @@ func (w *Web) intelObject(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 
 func round1(f float64) float64 { return math.Round(f*10) / 10 }
 
+type intelFeedsData struct {
+	Feeds []intel.Feed
+	Decay intel.DecayConfig
+	Kinds []string
+}
+
 func (w *Web) intelFeeds(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
 	fs, err := w.o.Intel.Feeds(r.Context(), sc)
 	if err != nil {
 		w.fail(rw, r, sc, err)
 		return
 	}
+	dc, err := w.o.Intel.Decay(r.Context())
+	if err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
 	v := w.page(r, sc, "Intelligence feeds", "intel")
-	v.D = fs
+	v.D = intelFeedsData{Feeds: fs, Decay: dc, Kinds: intel.DecayKinds()}
 	w.render(rw, r, http.StatusOK, "intel_feeds", v)
+}
+
+type intelAllowlistData struct {
+	Entries []intel.AllowEntry
+	// CanChange: a national analyst or administrator.
+	CanChange bool
+}
+
+func (w *Web) intelAllowlist(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	al, err := w.o.Intel.Allowlist(r.Context())
+	if err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	v := w.page(r, sc, "Intelligence allowlist", "intel")
+	v.D = intelAllowlistData{Entries: al, CanChange: sc.National(scope.Write)}
+	w.render(rw, r, http.StatusOK, "intel_allowlist", v)
+}
+
+func (w *Web) intelUnallow(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	f := newForm(r, "value", "reason")
+	if _, err := w.o.Intel.Unallow(r.Context(), sc, []string{f.V("value")}, f.V("reason")); err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	http.Redirect(rw, r, "/intel/allowlist", http.StatusSeeOther)
 }
 
 // tlpTag is the CSS class of a TLP label.
