@@ -272,7 +272,7 @@ func (s *Store) SightingObjects(ctx context.Context, sc scope.Scope, indicator s
 		ms = append(ms, map[string]any{"type": "sighting", "spec_version": "2.1", "id": "sighting--" + misp.NameUUID("vigil-verdict:"+v.Indicator+"/"+v.Origin),
 			"created": stixTime(v.At), "modified": stixTime(v.At), "sighting_of_ref": v.Indicator, "count": 1,
 			"first_seen": stixTime(v.At), "last_seen": stixTime(v.At), "where_sighted_refs": []string{idn},
-			"description": "An analyst closed " + strings.TrimPrefix(v.Origin, "alert:") + " as a " + v.Verdict + ".",
+			"description":     "An analyst closed " + strings.TrimPrefix(v.Origin, "alert:") + " as a " + v.Verdict + ".",
 			"x_vigil_verdict": v.Verdict, "x_vigil_origin": v.Origin, "x_misp_sighting_type": mt,
 			"object_marking_refs": []string{stix.TLP2Amber}})
 	}
