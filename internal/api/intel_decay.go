@@ -60,9 +60,9 @@ func (a *API) registerIntelDecay(rt *httpd.Router) {
 		return IntelUnallowed{Removed: n}, nil
 	})
 	a.route(rt, spec{Method: "GET", Path: "/intel/decay", Tag: "intel",
-		Summary:  "Decay models (half-life by kind of value, threshold, false positives that withdraw an indicator), the deployment default and the sources' models",
+		Summary:  "Decay models (half-life by kind of value, threshold, false positives that withdraw an indicator), the deployment default and the sources' models you may see (a feed's only if you read the feed)",
 		Response: "IntelDecay"}, func(r *http.Request, sc scope.Scope) (any, error) {
-		return s.Decay(r.Context())
+		return s.DecayView(r.Context(), sc)
 	})
 	name := param{Name: "name", In: "path", Type: "string", Desc: "the model's name"}
 	a.route(rt, spec{Method: "PUT", Path: "/intel/decay/models/{name}", Tag: "intel",
@@ -85,7 +85,7 @@ func (a *API) registerIntelDecay(rt *httpd.Router) {
 		if err := s.SetDefaultDecay(r.Context(), sc, in.Model); err != nil {
 			return nil, err
 		}
-		return s.Decay(r.Context())
+		return s.DecayView(r.Context(), sc)
 	})
 	a.route(rt, spec{Method: "PUT", Path: "/intel/decay/sources", Tag: "intel",
 		Summary: `Give a source ("feed:NAME", a file, or a prefix ending in *) a decay model, or with model "" take it away (national analysts and administrators; audited)`,
@@ -97,7 +97,7 @@ func (a *API) registerIntelDecay(rt *httpd.Router) {
 		if err := s.AssignDecay(r.Context(), sc, in.Source, in.Model); err != nil {
 			return nil, err
 		}
-		return s.Decay(r.Context())
+		return s.DecayView(r.Context(), sc)
 	})
 	a.route(rt, spec{Method: "GET", Path: "/intel/verdicts", Tag: "intel",
 		Summary: "Verdicts on indicators from the organisations you read: IOC alerts closed as true or false positives, and reported sightings (seen, false positive, expired)",

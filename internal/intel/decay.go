@@ -217,6 +217,41 @@ func (s *Store) Decay(ctx context.Context) (DecayConfig, error) {
 	return c, err
 }
 
+// DecayView is Decay as a reader may see it: every model and the
+// default, and of the sources' models, a feed's ("feed:NAME") only when
+// the reader reads the feed, a prefix ("taxii:*") always, and any other
+// source (a file name) only to national readers — a source's name can
+// say whose intelligence it is.
+func (s *Store) DecayView(ctx context.Context, sc scope.Scope) (DecayConfig, error) {
+	c, err := s.Decay(ctx)
+	if err != nil || len(c.Sources) == 0 {
+		return c, err
+	}
+	fs, err := s.Feeds(ctx, sc)
+	if err != nil {
+		return c, err
+	}
+	feeds := map[string]bool{}
+	for _, f := range fs {
+		feeds["feed:"+f.Name] = true
+	}
+	out := []SourceModel{}
+	for _, x := range c.Sources {
+		switch {
+		case strings.HasPrefix(x.Source, "feed:") && !strings.HasSuffix(x.Source, "*"):
+			if !feeds[x.Source] {
+				continue
+			}
+		case strings.HasSuffix(x.Source, "*"):
+		case !sc.National(scope.Read):
+			continue
+		}
+		out = append(out, x)
+	}
+	c.Sources = out
+	return c, nil
+}
+
 // SetDecayModel defines or redefines a model (not the built-in one),
 // audited as intel.decay.model. Half-lives are in days, over 0 and at
 // most 3,650; the threshold 0–100; FalsePositiveOrgs 0–1,000.

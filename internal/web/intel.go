@@ -156,7 +156,7 @@ func (w *Web) intelFeeds(rw http.ResponseWriter, r *http.Request, sc scope.Scope
 		w.fail(rw, r, sc, err)
 		return
 	}
-	dc, err := w.o.Intel.Decay(r.Context())
+	dc, err := w.o.Intel.DecayView(r.Context(), sc)
 	if err != nil {
 		w.fail(rw, r, sc, err)
 		return
