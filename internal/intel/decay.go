@@ -507,15 +507,21 @@ func (s *Store) verdicts(ctx context.Context, indicator string) ([]Verdict, erro
 }
 
 // Verdicts lists the verdicts on indicators from the organisations the
-// caller reads, oldest first; indicator narrows them to one.
+// caller reads (every one for a national reader), oldest first;
+// indicator narrows them to one.
 func (s *Store) Verdicts(ctx context.Context, sc scope.Scope, indicator string) ([]Verdict, error) {
 	vs, err := s.verdicts(ctx, indicator)
 	if err != nil {
 		return nil, err
 	}
 	out := []Verdict{}
+	national := sc.National(scope.Read)
 	for _, v := range vs {
-		if ok, err := s.readsOrg(ctx, sc, v.Org); err != nil {
+		if national {
+			// Every organisation's, and those counted for a relayed
+			// sighting's identity or an operator's file.
+			out = append(out, v)
+		} else if ok, err := s.readsOrg(ctx, sc, v.Org); err != nil {
 			return nil, err
 		} else if ok {
 			out = append(out, v)
