@@ -401,6 +401,19 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 	nScans := 0
 	now := o.Now()
 	allow := newAllowSet(o.Allow)
+	// Each source's model, worked out once: a million indicators come
+	// from a few sources.
+	bySource := map[string]intel.Decay{}
+	decays := func(src string) (intel.Decay, bool) {
+		if d, ok := bySource[src]; ok {
+			return d, true
+		}
+		d, ok := o.decayOf(src)
+		if ok {
+			bySource[src] = d
+		}
+		return d, ok
+	}
 	ix := &Index{
 		ip4: map[uint32]uint32{}, ip: map[[16]byte]uint32{}, domain: map[string]uint32{}, url: map[string]uint32{},
 		md5: map[[16]byte]uint32{}, sha1: map[[20]byte]uint32{}, sha256: map[[32]byte]uint32{},
@@ -471,7 +484,7 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 				why = SkipAllowlisted
 			}
 		}
-		if d, ok := o.decayOf(in.Source); why == "" && ok {
+		if d, ok := decays(in.Source); why == "" && ok {
 			kinds := make([]string, len(vals))
 			for k, v := range vals {
 				kinds[k] = v.Kind.String()
