@@ -29,9 +29,15 @@ import (
 //     brings it back;
 //   - an allowlisted block stops the addresses inside it until Nadia
 //     takes it off.
+//
+// On both engines: SQLite with embedded NATS, PostgreSQL with NATS.
 func TestIndicatorVerdicts(t *testing.T) {
+	engines(t, testIndicatorVerdicts)
+}
+
+func testIndicatorVerdicts(t *testing.T, start func(testing.TB) *Server) {
 	t0 := time.Now()
-	s := startWith(t, nil)
+	s := start(t)
 	f := newFixture(t, s)
 	ctx := context.Background()
 	ntok, nsc := publisher(t, s)
@@ -142,6 +148,9 @@ func TestIndicatorVerdicts(t *testing.T) {
 	out = call("GET", "/api/v1/intel/sightings/stix?indicator="+bID, f.aliceTok, "", 200)
 	if !strings.Contains(out, `"x_vigil_verdict":"false-positive"`) || !strings.Contains(out, `"x_misp_sighting_type":1`) {
 		t.Errorf("the verdict as a STIX sighting: %s", out)
+	}
+	if ev, err := s.Intel.Evidence(ctx); err != nil || ev[bID].FalsePositiveOrgs != 1 {
+		t.Fatalf("after one false positive: %+v %v", ev[bID], err)
 	}
 	waitStats("one false positive", func(st match.Stats) bool { return st.Indicators == 2 && st.Skipped[match.SkipFalsePositive] == 0 })
 
