@@ -163,6 +163,7 @@ func (a *API) Register(rt *httpd.Router) {
 	if a.o.Intel != nil {
 		a.registerIntel(rt)
 		a.registerIntelLifecycle(rt)
+		a.registerIntelDecay(rt)
 		if a.o.Feeds != nil {
 			a.registerIntelFeeds(rt)
 		}

@@ -329,6 +329,8 @@ func (a *App) build(ctx context.Context) error {
 	if a.Feeds, err = pull.New(pull.Options{Store: a.Intel, Now: a.Now, Log: a.Log.With("component", "intel-feeds"), AllowPrivate: a.Config.IntelFeedsPrivate}); err != nil {
 		return err
 	}
+	// An IOC alert's verdict is a verdict on its indicator (ioc_verdicts.go).
+	a.Cases.OnEvent(iocVerdicts(a.Cases, a.Intel, a.Log.With("component", "ioc")))
 	// Every server matches the stored indicators (ioc.go): tell the
 	// others of an import.
 	a.Intel.OnChange(func() { a.changes.changed(changedIntel) })

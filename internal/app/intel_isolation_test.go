@@ -98,7 +98,21 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 		{Indicator: bred.ID, Org: "RJZ", Count: 2, LastSeen: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Intel.Allow(ctx, scope.System("test"), []string{"192.0.2.52"}, "walk allowlist", ""); err != nil {
+	if _, err := s.Intel.Allow(ctx, scope.System("test"), []string{"192.0.2.52", "192.0.2.60", "192.0.2.61"}, "walk allowlist", ""); err != nil {
+		t.Fatal(err)
+	}
+	// Verdicts on each trust's indicator, from an alert of its own.
+	for _, v := range []intel.Verdict{{Indicator: ared.ID, Origin: "alert:AL-walk-rj1", Org: "RJ1", Verdict: intel.VerdictFalsePositive, By: "Alice", At: time.Now()},
+		{Indicator: bred.ID, Origin: "alert:AL-walk-rjz", Org: "RJZ", Verdict: intel.VerdictTruePositive, By: "Bob", At: time.Now()}} {
+		if err := s.Intel.RecordVerdict(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Intel.SetDecayModel(ctx, scope.System("test"), intel.DecayModel{Name: "walk-fast", HalfLifeDays: map[string]float64{"ip": 3}, Threshold: 20}); err != nil {
+		t.Fatal(err)
+	}
+	// Alice's feed decays by it: its name is hers, not others' to read.
+	if err := s.Intel.AssignDecay(ctx, scope.System("test"), "feed:"+af.Name, "walk-fast"); err != nil {
 		t.Fatal(err)
 	}
 	// An object only a national administrator may purge.
@@ -113,6 +127,20 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 			own: own(nadia, probe{want: []string{"192.0.2.52", "walk allowlist"}}), deny: 200, seers: everyone},
 		"POST /api/v1/intel/allowlist": {attack: probe{body: `{"values":["192.0.2.54"],"reason":"alice tries"}`, status: 403},
 			own: own(nadia, probe{body: `{"values":["192.0.2.53"],"reason":"walk resolver"}`, status: 201, want: []string{`"added"`}}), deny: 403},
+		"POST /api/v1/intel/allowlist/remove": {attack: probe{body: `{"values":["192.0.2.52"]}`, status: 403},
+			own: own(nadia, probe{body: `{"values":["192.0.2.60"],"reason":"walk"}`, want: []string{`"removed":1`}}), deny: 403},
+		"GET /intel/allowlist": {own: own(nadia, probe{want: []string{"192.0.2.52", "walk allowlist", "Take off"}}), deny: 200, seers: everyone},
+		"POST /intel/allowlist/remove": {attack: probe{body: "value=192.0.2.52", status: 403},
+			own: own(nadia, probe{body: "value=192.0.2.61&reason=walk", status: 303}), deny: 403},
+		"GET /api/v1/intel/decay": {own: own(alice, probe{want: []string{`"source":"feed:` + af.Name + `"`}}), deny: 200, seers: rj1Readers},
+		"PUT /api/v1/intel/decay/models/{name}": {attack: probe{path: "/api/v1/intel/decay/models/walk-fast", body: `{"half_life_days":{"ip":1},"threshold":90}`, status: 403},
+			own: own(nadia, probe{path: "/api/v1/intel/decay/models/walk-model", body: `{"half_life_days":{"ip":9},"threshold":20}`, want: []string{`"name":"walk-model"`}}), deny: 403},
+		"PUT /api/v1/intel/decay/default": {attack: probe{body: `{"model":"walk-fast"}`, status: 403},
+			own: own(nadia, probe{body: `{"model":"standard"}`, want: []string{`"default":"standard"`}}), deny: 403},
+		"PUT /api/v1/intel/decay/sources": {attack: probe{body: `{"source":"feed:isolation-rjz-feed","model":"walk-fast"}`, status: 403},
+			own: own(nadia, probe{body: `{"source":"walk:*","model":"walk-fast"}`, want: []string{`"source":"walk:*"`}}), deny: 403},
+		"GET /api/v1/intel/verdicts": {attack: probe{path: "/api/v1/intel/verdicts?indicator=" + bred.ID, want: nil},
+			own: own(alice, probe{want: []string{ared.ID, "alert:AL-walk-rj1"}}), deny: 200, seers: rj1Readers},
 		"GET /api/v1/intel/sightings": {attack: probe{path: "/api/v1/intel/sightings?indicator=" + bred.ID, want: nil},
 			own: own(alice, probe{want: []string{ared.ID, `"org":"RJ1"`}}), deny: 200, seers: rj1Readers},
 		"GET /api/v1/intel/sightings/stix": {attack: probe{path: "/api/v1/intel/sightings/stix?indicator=" + bred.ID},
@@ -120,8 +148,8 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 		"GET /intel": {attack: probe{path: "/intel?q=rjz-red"},
 			own: own(alice, probe{path: "/intel?q=rj1-red", want: []string{ared.ID}}), deny: 200},
 		"GET /intel/objects/{id}": {attack: probe{path: "/intel/objects/" + bred.ID, status: 404},
-			own: own(alice, probe{path: "/intel/objects/" + ared.ID, want: []string{"rj1-red.example", ared.ID}}), deny: 404},
-		"GET /intel/feeds": {own: own(alice, probe{want: []string{af.Name}}), deny: 200},
+			own: own(alice, probe{path: "/intel/objects/" + ared.ID, want: []string{"rj1-red.example", ared.ID, "score-explained", "alert:AL-walk-rj1"}}), deny: 404},
+		"GET /intel/feeds": {own: own(alice, probe{want: []string{af.Name, "feed:" + af.Name}}), deny: 200},
 		"GET /api/v1/intel/feeds": {
 			own: own(alice, probe{want: []string{af.ID, af.Name}}), deny: 200},
 		"POST /api/v1/intel/feeds": {attack: probe{body: addFeed(bc), status: 404},

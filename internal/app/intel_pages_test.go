@@ -61,7 +61,8 @@ func TestIntelPages(t *testing.T) {
 		t.Errorf("search: %.2000s", p)
 	}
 	p := page("/intel/objects/indicator--11111111-1111-4111-8111-111111111111")
-	for _, want := range []string{"<svg", `<a href="/intel/objects/malware--44444444-4444-4444-8444-444444444444">`, "indicates", "TLP:GREEN", "national.json", "QakBot (malware)", "Matching", "stops matching under 20.0; halves every half-life of domain"} {
+	for _, want := range []string{"<svg", `<a href="/intel/objects/malware--44444444-4444-4444-8444-444444444444">`, "indicates", "TLP:GREEN", "national.json", "QakBot (malware)", "Matching", "stops matching under 20.0",
+		"Decay model <strong class=\"code\">standard</strong>", "a half-life of 90.0 days for domain", "No organisation you read holds it a false positive"} {
 		if !strings.Contains(p, want) {
 			t.Errorf("object page lacks %q", want)
 		}

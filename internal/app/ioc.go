@@ -34,7 +34,8 @@ import (
 // the store changes: at once for an import through this process
 // (intel.Store.OnChange), on another process's notice (a CLI import
 // announces itself), and at the next IOCCheckInterval for a change no
-// one announced; and every IOCRebuildInterval, for indicators whose
+// one announced (new objects, or a decay model, allowlist entry or
+// verdict: intel.Store.LifecycleStamp); and every IOCRebuildInterval, for indicators whose
 // valid_from has come (valid_until is checked at each hit).
 //
 // After a rebuild, the server holding the leader lease retro-matches the
@@ -62,6 +63,7 @@ type IOC struct {
 	mu        sync.Mutex
 	stats     match.Stats
 	lastAdded time.Time // the store's LastAdded when the index was built
+	lifeStamp string    // and its LifecycleStamp (models, allowlist, verdicts)
 	swapped   time.Time // when the index in use was swapped in
 	retroMark time.Time // indicators added after it are yet to be retro-matched
 }
@@ -144,8 +146,9 @@ func (s *Server) startIOC(ctx context.Context) error {
 				changed = true
 			case <-check.C:
 				la, err := s.Intel.LastAdded(cctx)
+				ls, err2 := s.Intel.LifecycleStamp(cctx)
 				io.mu.Lock()
-				changed = err == nil && !la.Equal(io.lastAdded)
+				changed = err == nil && err2 == nil && (!la.Equal(io.lastAdded) || ls != io.lifeStamp)
 				io.mu.Unlock()
 			case <-rebuild.C:
 				changed = true
@@ -179,6 +182,10 @@ func (s *Server) iocBuild(ctx context.Context, io *IOC) error {
 	if err != nil {
 		return err
 	}
+	ls, err := s.Intel.LifecycleStamp(ctx)
+	if err != nil {
+		return err
+	}
 	inds, _, err := match.Load(ctx, s.Intel, time.Time{})
 	if err != nil {
 		return err
@@ -197,7 +204,7 @@ func (s *Server) iocBuild(ctx context.Context, io *IOC) error {
 	}
 	io.Matcher.Swap(ix)
 	io.mu.Lock()
-	io.stats, io.lastAdded, io.swapped = st, la, time.Now()
+	io.stats, io.lastAdded, io.lifeStamp, io.swapped = st, la, ls, time.Now()
 	io.mu.Unlock()
 	s.Log.Info("ioc: indicators loaded", "indicators", st.Indicators, "values", st.Values, "skipped", st.Skipped, "took", st.BuildTime.Round(time.Millisecond))
 	return nil

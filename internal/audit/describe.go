@@ -953,6 +953,59 @@ func (d describer) predicate() (string, bool) {
 		}
 		return fmt.Sprintf("allowlisted %s so that no indicator matches them, %s new, from %s: %s",
 			what, phrase.Int(a.Added), or(a.Source, "analyst"), quoted(a.Reason)), true
+	case "intel.allowlist.remove":
+		var a struct {
+			Values, Removed int
+			First, Reason   string
+		}
+		doc(e.After, &a)
+		what := quoted(a.First)
+		if a.Removed > 1 {
+			what = phrase.Count(a.Removed, "value", "values") + " (" + quoted(a.First) + " first)"
+		}
+		why := ""
+		if a.Reason != "" {
+			why = ": " + quoted(a.Reason)
+		}
+		return fmt.Sprintf("took %s off the allowlist, so indicators listing them match again%s", what, why), true
+	case "intel.decay.model":
+		var m struct {
+			HalfLifeDays      map[string]float64 `json:"half_life_days"`
+			Threshold         float64
+			FalsePositiveOrgs int `json:"false_positive_orgs"`
+		}
+		doc(e.After, &m)
+		verb := "defined"
+		if len(e.Before) > 0 && string(e.Before) != "null" {
+			verb = "changed"
+		}
+		kinds := make([]string, 0, len(m.HalfLifeDays))
+		for k := range m.HalfLifeDays {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		hl := make([]string, len(kinds))
+		for i, k := range kinds {
+			hl[i] = fmt.Sprintf("%s %g days", k, m.HalfLifeDays[k])
+		}
+		fp := "never withdrawn by false positives"
+		if m.FalsePositiveOrgs > 0 {
+			fp = "withdrawn after false positives from " + phrase.Count(m.FalsePositiveOrgs, "organisation", "organisations")
+		}
+		return fmt.Sprintf("%s the indicator decay model %s: half-lives %s; threshold %g; %s", verb, quoted(e.ObjectID), strings.Join(hl, ", "), m.Threshold, fp), true
+	case "intel.decay.default":
+		var b, a struct{ Model string }
+		doc(e.Before, &b)
+		doc(e.After, &a)
+		return "made " + quoted(a.Model) + " the default indicator decay model (it was " + quoted(or(b.Model, "standard")) + ")", true
+	case "intel.decay.assign":
+		var b, a struct{ Model string }
+		doc(e.Before, &b)
+		doc(e.After, &a)
+		if a.Model == "" {
+			return "took the decay model " + quoted(b.Model) + " away from the intelligence source " + quoted(e.ObjectID) + ", which follows the default again", true
+		}
+		return "gave the intelligence source " + quoted(e.ObjectID) + " the decay model " + quoted(a.Model), true
 	case "intel.import":
 		var a struct {
 			Collection                string

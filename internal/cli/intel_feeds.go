@@ -81,7 +81,7 @@ is kept in the database and never shown again.`,
 
 func (e *env) printFeeds(fs []intel.Feed) error {
 	tab := newTable(e.stdout)
-	tab.header("ID", "NAME", "KIND", "COLLECTION", "LAST SUCCESS", "NEXT RUN", "FAILING", "ADDED", "LAST ERROR")
+	tab.header("ID", "NAME", "KIND", "COLLECTION", "LAST SUCCESS", "NEXT RUN", "FAILING", "ADDED", "DECAY MODEL", "LAST ERROR")
 	when := func(t *time.Time) string {
 		if t == nil {
 			return "never"
@@ -93,7 +93,7 @@ func (e *env) printFeeds(fs []intel.Feed) error {
 		if !f.Enabled {
 			next = "disabled"
 		}
-		tab.row(f.ID, safetext.Terminal(f.Name), f.Kind, f.Collection, when(f.LastSuccess), next, f.ConsecutiveFailures, f.ObjectsAdded, safetext.Terminal(f.LastError))
+		tab.row(f.ID, safetext.Terminal(f.Name), f.Kind, f.Collection, when(f.LastSuccess), next, f.ConsecutiveFailures, f.ObjectsAdded, safetext.Terminal(f.DecayModel), safetext.Terminal(f.LastError))
 	}
 	return tab.flush()
 }
@@ -104,7 +104,8 @@ func (e *env) intelFeedListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List the feeds and their status",
 		Long: `List the feeds into collections the operator may read: last success, next scheduled run,
-objects added over every pull, and the last error ("" when the last pull succeeded).`,
+objects added over every pull, the decay model its indicators' scores follow (vigil intel decay),
+and the last error ("" when the last pull succeeded).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withApp(cmd.Context(), func(a *app.App) error {
@@ -146,7 +147,8 @@ last error, objects added by the last pull and by all, pulls and failures, and t
 						{"last attempt", when(f.LastAttempt)}, {"last success", when(f.LastSuccess)}, {"last error", safetext.Terminal(f.LastError)},
 						{"last added", fmt.Sprint(f.LastAdded)}, {"objects added", fmt.Sprint(f.ObjectsAdded)},
 						{"pulls", fmt.Sprintf("%d (%d failed)", f.Pulls, f.Failures)}, {"failing", fmt.Sprintf("%d in a row", f.ConsecutiveFailures)},
-						{"enabled", fmt.Sprint(f.Enabled)}, {"next run", f.NextRun.UTC().Format(time.RFC3339)}} {
+						{"enabled", fmt.Sprint(f.Enabled)}, {"next run", f.NextRun.UTC().Format(time.RFC3339)},
+						{"decay model", safetext.Terminal(f.DecayModel)}} {
 						printf(e.stdout, "%-18s %s\n", kv[0]+":", kv[1])
 					}
 					return nil

@@ -85,6 +85,17 @@ func TestIntelFeedCLI(t *testing.T) {
 	if !strings.Contains(r.stdout, "Sample") || !strings.Contains(r.stdout, "Gone") || !strings.Contains(r.stdout, "connection refused") {
 		t.Errorf("list: %s", r.stdout)
 	}
+	// A feed's indicators follow its source's decay model, shown with it.
+	must(t, run(t, "", nil, "--data-dir", data, "intel", "decay", "set", "slow", "--half-life", "ip=90"))
+	must(t, run(t, "", nil, "--data-dir", data, "intel", "decay", "assign", "feed:Gone", "slow"))
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "feed", "status", gone.ID))
+	if !strings.Contains(r.stdout, "decay model:       slow") {
+		t.Errorf("status: %s", r.stdout)
+	}
+	r = must(t, run(t, "", nil, "--data-dir", data, "intel", "feed", "list", "--format", "json"))
+	if !strings.Contains(r.stdout, `"decay_model":"slow"`) || !strings.Contains(r.stdout, `"decay_model":"standard"`) {
+		t.Errorf("list: %s", r.stdout)
+	}
 	if r = run(t, "", nil, "--data-dir", data, "intel", "feed", "add", "--name", "x", "--url", "ftp://x/", "--remote-collection", "x", "--collection", col.ID); r.code == 0 || !strings.Contains(r.stderr, "url") {
 		t.Errorf("ftp URL: exit %d %s", r.code, r.stderr)
 	}

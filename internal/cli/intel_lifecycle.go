@@ -15,7 +15,7 @@ import (
 // intelAllowlistCmd is `vigil intel allowlist`: values that never match.
 func (e *env) intelAllowlistCmd() *cobra.Command {
 	c := &cobra.Command{Use: "allowlist", Short: "Values that never match an indicator"}
-	c.AddCommand(e.intelAllowlistAddCmd(), e.intelAllowlistListCmd())
+	c.AddCommand(e.intelAllowlistAddCmd(), e.intelAllowlistListCmd(), e.intelAllowlistRemoveCmd())
 	return c
 }
 
@@ -32,8 +32,8 @@ is required and kept with each value.
 
 --warninglists DIR|FILE (repeatable) adds the exact values of MISP warning lists of type string,
 hostname and cidr, each with the list's name as its source; substring and regex lists cannot be
-allowlisted value by value and are reported as left out. An allowlisted CIDR block stops
-indicators of that same block, not of the addresses in it.`,
+allowlisted value by value and are reported as left out. An allowlisted CIDR block covers the
+addresses and blocks inside it, an allowlisted domain every name under it.`,
 		Example: `  vigil intel allowlist add --reason "national DNS resolvers" 192.0.2.53 192.0.2.54
   vigil intel allowlist add --reason "MISP warning lists" --warninglists ../shared/data/misp/warninglists`,
 		RunE: func(cmd *cobra.Command, args []string) error {

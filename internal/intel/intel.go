@@ -154,6 +154,7 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 		if err != nil {
 			return err
 		}
+		verdicts := 0
 		for i, o := range objs {
 			out, why, err := put(ctx, tx, o, added, source, known)
 			if err != nil {
@@ -175,6 +176,15 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 					}
 				}
 			}
+			if o.Type == "sighting" && (out == Added || out == NewVersion) {
+				ok, err := reportedSighting(ctx, tx, sc, source, o)
+				if err != nil {
+					return fmt.Errorf("%s: object %d (%s): %w", source, i, o.ID, err)
+				}
+				if ok {
+					verdicts++
+				}
+			}
 			switch out {
 			case Added:
 				rep.Added++
@@ -184,6 +194,11 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 				rep.Unchanged++
 			case Refused:
 				rep.Refused = append(rep.Refused, fmt.Sprintf("object %d (%s): %s", i, o.ID, why))
+			}
+		}
+		if verdicts > 0 {
+			if err := s.lifecycleChanged(ctx, tx, sc.UserID); err != nil {
+				return err
 			}
 		}
 		if after != nil {

@@ -2,7 +2,9 @@ package intel
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -36,9 +38,19 @@ import (
 // (the producer asserting it again) and its last sighting (Vigil seeing
 // it), so an indicator that keeps being seen does not decay. An
 // indicator listing values of several kinds decays at the slowest rate.
+//
+// False positives lower the score: each organisation whose latest
+// verdict on the indicator is a false positive (or expired) halves it,
+// and at FalsePositiveOrgs such organisations it is 0 (withdrawn). A
+// true positive counts as a sighting: the age runs from it.
 type Decay struct {
+	// Name is the model's (StandardModel for DefaultDecay).
+	Name      string
 	HalfLife  map[string]time.Duration
 	Threshold float64
+	// FalsePositiveOrgs withdraws an indicator held false by that many
+	// organisations; 0 never does.
+	FalsePositiveOrgs int
 }
 
 // DefaultDecay: addresses are reassigned within weeks, domains and URLs
@@ -46,7 +58,7 @@ type Decay struct {
 // drops below 20 after two half-lives: 60 days for an address.
 func DefaultDecay() Decay {
 	const day = 24 * time.Hour
-	return Decay{Threshold: 20, HalfLife: map[string]time.Duration{
+	return Decay{Name: StandardModel, Threshold: 20, FalsePositiveOrgs: 3, HalfLife: map[string]time.Duration{
 		"ip": 30 * day, "domain": 90 * day, "url": 60 * day, "email": 180 * day,
 		"user-agent": 180 * day, "ja3": 180 * day, "md5": 365 * day, "sha1": 365 * day, "sha256": 365 * day,
 	}}
@@ -72,6 +84,20 @@ func (d Decay) Score(confidence int, kinds []string, fresh, now time.Time) float
 		return base
 	}
 	return base * math.Pow(0.5, float64(age)/float64(hl))
+}
+
+// ScoreWith is Score lowered by false positives: halved for each
+// organisation holding the indicator false, 0 at FalsePositiveOrgs of
+// them. ev.LastSeen is the caller's to fold into fresh (Fresh).
+func (d Decay) ScoreWith(confidence int, kinds []string, fresh, now time.Time, fpOrgs int) float64 {
+	sc := d.Score(confidence, kinds, fresh, now)
+	if fpOrgs <= 0 {
+		return sc
+	}
+	if d.FalsePositiveOrgs > 0 && fpOrgs >= d.FalsePositiveOrgs {
+		return 0
+	}
+	return sc * math.Pow(0.5, float64(fpOrgs))
 }
 
 // Fresh is when an indicator was last asserted or seen: the latest of
@@ -202,27 +228,64 @@ func (s *Store) SightingObjects(ctx context.Context, sc scope.Scope, indicator s
 	if err != nil {
 		return nil, err
 	}
+	vs, err := s.Verdicts(ctx, sc, indicator)
+	if err != nil {
+		return nil, err
+	}
 	var out []*stix.Object
+	identity := func(org string) (string, map[string]any) {
+		idn := "identity--" + misp.NameUUID("vigil-org:"+org)
+		return idn, map[string]any{"type": "identity", "spec_version": "2.1", "id": idn, "created": stixTime(time.Unix(0, 0)), "modified": stixTime(time.Unix(0, 0)),
+			"name": org, "identity_class": "organization", "object_marking_refs": []string{stix.TLP2Amber}}
+	}
+	var ms []map[string]any
+	idns := map[string]bool{}
 	for _, x := range xs {
-		idn := "identity--" + misp.NameUUID("vigil-org:"+x.Org)
-		for _, m := range []map[string]any{
-			{"type": "identity", "spec_version": "2.1", "id": idn, "created": stixTime(time.Unix(0, 0)), "modified": stixTime(time.Unix(0, 0)),
-				"name": x.Org, "identity_class": "organization", "object_marking_refs": []string{stix.TLP2Amber}},
-			{"type": "sighting", "spec_version": "2.1", "id": "sighting--" + misp.NameUUID("vigil-sighting:"+x.Indicator+"/"+x.Org),
-				"created": stixTime(x.FirstSeen), "modified": stixTime(x.LastSeen), "sighting_of_ref": x.Indicator, "count": x.Count,
-				"first_seen": stixTime(x.FirstSeen), "last_seen": stixTime(x.LastSeen), "where_sighted_refs": []string{idn},
-				"object_marking_refs": []string{stix.TLP2Amber}},
-		} {
-			b, err := json.Marshal(m)
-			if err != nil {
-				return nil, err
-			}
-			o, err := stix.Parse(b)
-			if err != nil {
-				return nil, fmt.Errorf("sighting of %s in %s: %w", x.Indicator, x.Org, err)
-			}
-			out = append(out, o)
+		idn, im := identity(x.Org)
+		if !idns[idn] {
+			idns[idn] = true
+			ms = append(ms, im)
 		}
+		ms = append(ms, map[string]any{"type": "sighting", "spec_version": "2.1", "id": "sighting--" + misp.NameUUID("vigil-sighting:"+x.Indicator+"/"+x.Org),
+			"created": stixTime(x.FirstSeen), "modified": stixTime(x.LastSeen), "sighting_of_ref": x.Indicator, "count": x.Count,
+			"first_seen": stixTime(x.FirstSeen), "last_seen": stixTime(x.LastSeen), "where_sighted_refs": []string{idn},
+			"object_marking_refs": []string{stix.TLP2Amber}})
+	}
+	// An analyst's verdict on an IOC alert is a sighting of its own,
+	// saying true or false positive (x_vigil_verdict, and MISP's
+	// x_misp_sighting_type: 0 seen, 1 false positive), with where it
+	// came from (x_vigil_origin: the alert). Reported sightings are
+	// objects already.
+	for _, v := range vs {
+		if !strings.HasPrefix(v.Origin, "alert:") {
+			continue
+		}
+		idn, im := identity(v.Org)
+		if !idns[idn] {
+			idns[idn] = true
+			ms = append(ms, im)
+		}
+		mt := 0
+		if v.Verdict == VerdictFalsePositive {
+			mt = 1
+		}
+		ms = append(ms, map[string]any{"type": "sighting", "spec_version": "2.1", "id": "sighting--" + misp.NameUUID("vigil-verdict:"+v.Indicator+"/"+v.Origin),
+			"created": stixTime(v.At), "modified": stixTime(v.At), "sighting_of_ref": v.Indicator, "count": 1,
+			"first_seen": stixTime(v.At), "last_seen": stixTime(v.At), "where_sighted_refs": []string{idn},
+			"description":     "An analyst closed " + strings.TrimPrefix(v.Origin, "alert:") + " as a " + v.Verdict + ".",
+			"x_vigil_verdict": v.Verdict, "x_vigil_origin": v.Origin, "x_misp_sighting_type": mt,
+			"object_marking_refs": []string{stix.TLP2Amber}})
+	}
+	for _, m := range ms {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		o, err := stix.Parse(b)
+		if err != nil {
+			return nil, fmt.Errorf("sighting %v: %w", m["id"], err)
+		}
+		out = append(out, o)
 	}
 	return out, nil
 }
@@ -246,6 +309,15 @@ func NormaliseValue(v string) string {
 	v = strings.TrimSpace(v)
 	if a, err := netip.ParseAddr(v); err == nil {
 		return a.Unmap().String()
+	}
+	if p, err := netip.ParsePrefix(v); err == nil {
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-(p.Addr().BitLen()-p.Addr().Unmap().BitLen()))
+		if p.IsValid() {
+			if p.IsSingleIP() {
+				return p.Addr().String()
+			}
+			return p.Masked().String()
+		}
 	}
 	return strings.TrimSuffix(strings.ToLower(v), ".")
 }
@@ -291,6 +363,9 @@ func (s *Store) Allow(ctx context.Context, sc scope.Scope, values []string, reas
 			k, _ := res.RowsAffected()
 			n += int(k)
 		}
+		if err := s.lifecycleChanged(ctx, tx, sc.UserID); err != nil {
+			return err
+		}
 		if s.audit == nil {
 			return nil
 		}
@@ -322,4 +397,56 @@ func (s *Store) Allowlist(ctx context.Context) ([]AllowEntry, error) {
 		e.AddedAt, _ = time.Parse(time.RFC3339Nano, at)
 		return e, err
 	})
+}
+
+// ErrNotAllowlisted is a removal of values none of which is on the
+// allowlist.
+var ErrNotAllowlisted = fault.New(fault.ErrNotFound, "intel: none of these values is on the allowlist")
+
+// Unallow takes values off the allowlist, so that indicators listing
+// them match again, audited as one intel.allowlist.remove naming what
+// was removed and why it had been added. Only national analysts and
+// administrators may; ErrNotAllowlisted when none was there.
+func (s *Store) Unallow(ctx context.Context, sc scope.Scope, values []string, reason string) (int, error) {
+	reason = strings.TrimSpace(reason)
+	switch {
+	case !sc.National(scope.Write):
+		return 0, ErrAllowlistForbidden
+	case len(values) == 0:
+		return 0, &InvalidError{"values", "give at least one"}
+	case safetext.Problem(reason, safetext.Text, 1000) != "":
+		return 0, &InvalidError{"reason", safetext.Problem(reason, safetext.Text, 1000)}
+	}
+	var removed []AllowEntry
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		for _, v := range values {
+			nv := NormaliseValue(v)
+			var e AllowEntry
+			var at string
+			err := tx.QueryRowContext(ctx, `SELECT value, reason, source, added_by, added_at FROM intel_allowlist WHERE value = ?`, nv).Scan(&e.Value, &e.Reason, &e.Source, &e.AddedBy, &at)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			e.AddedAt, _ = time.Parse(time.RFC3339Nano, at)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM intel_allowlist WHERE value = ?`, nv); err != nil {
+				return err
+			}
+			removed = append(removed, e)
+		}
+		if len(removed) == 0 {
+			return ErrNotAllowlisted
+		}
+		if err := s.lifecycleChanged(ctx, tx, sc.UserID); err != nil {
+			return err
+		}
+		return s.auditChange(ctx, tx, sc, audit.Change{Action: "intel.allowlist.remove", ObjectType: "intel-allowlist", ObjectID: removed[0].Value,
+			Before: map[string]any{"entries": removed}, After: map[string]any{"values": len(values), "removed": len(removed), "first": removed[0].Value, "reason": reason}})
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.changed.fire()
+	return len(removed), nil
 }

@@ -60,6 +60,9 @@ func TestPurge(t *testing.T) {
 		if err := s.RecordSightings(ctx, []Sighting{{Indicator: bad.ID, Org: "RJ1", Count: 2, LastSeen: later}}); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.RecordVerdict(ctx, Verdict{Indicator: bad.ID, Origin: "alert:a-1", Org: "RJ1", Verdict: VerdictFalsePositive, By: "u-alice", At: later}); err != nil {
+			t.Fatal(err)
+		}
 		count := func(q string, args ...any) int {
 			var n int
 			if err := db.Q().QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
@@ -67,11 +70,12 @@ func TestPurge(t *testing.T) {
 			}
 			return n
 		}
-		rows := func(id string) [4]int {
-			return [4]int{count(`SELECT COUNT(*) FROM intel_objects WHERE id = ?`, id), count(`SELECT COUNT(*) FROM intel_collection_objects WHERE id = ?`, id),
-				count(`SELECT COUNT(*) FROM intel_object_recipients WHERE id = ?`, id), count(`SELECT COUNT(*) FROM intel_sightings WHERE indicator_id = ?`, id)}
+		rows := func(id string) [5]int {
+			return [5]int{count(`SELECT COUNT(*) FROM intel_objects WHERE id = ?`, id), count(`SELECT COUNT(*) FROM intel_collection_objects WHERE id = ?`, id),
+				count(`SELECT COUNT(*) FROM intel_object_recipients WHERE id = ?`, id), count(`SELECT COUNT(*) FROM intel_sightings WHERE indicator_id = ?`, id),
+				count(`SELECT COUNT(*) FROM intel_verdicts WHERE indicator_id = ?`, id)}
 		}
-		if got := rows(bad.ID); got[0] != 2 || got[1] != 4 || got[2] == 0 || got[3] != 1 {
+		if got := rows(bad.ID); got[0] != 2 || got[1] != 4 || got[2] == 0 || got[3] != 1 || got[4] != 1 {
 			t.Fatalf("before: %v", got)
 		}
 		before := fired
@@ -104,7 +108,7 @@ func TestPurge(t *testing.T) {
 		if res != (PurgeResult{ID: bad.ID, Type: "indicator", Versions: 2, Collections: 2}) {
 			t.Errorf("result %+v", res)
 		}
-		if got := rows(bad.ID); got != [4]int{} {
+		if got := rows(bad.ID); got != [5]int{} {
 			t.Errorf("after: %v, want nothing left", got)
 		}
 		if _, err := s.Get(ctx, bad.ID); !errors.Is(err, ErrNotFound) {

@@ -51,7 +51,10 @@ type Feed struct {
 	Auth     string `json:"auth"`
 	AuthUser string `json:"auth_user,omitempty"`
 	// Collection is the local collection the feed's objects go into.
-	Collection      string `json:"collection"`
+	Collection string `json:"collection"`
+	// DecayModel is the decay model its indicators' scores follow (the
+	// model of the source "feed:NAME", else the default: decay.go).
+	DecayModel      string `json:"decay_model"`
 	IntervalSeconds int    `json:"interval_seconds"`
 	// PageSize is the TAXII limit asked for (0: the puller's, 1,000).
 	PageSize  int       `json:"page_size,omitempty"`
@@ -338,9 +341,14 @@ func (s *Store) Feeds(ctx context.Context, sc scope.Scope) ([]Feed, error) {
 	if err != nil {
 		return nil, err
 	}
+	dc, err := s.Decay(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := []Feed{}
 	for _, f := range specs {
 		if readable[f.Collection] {
+			f.DecayModel = dc.ModelFor("feed:" + f.Name)
 			out = append(out, f.Feed)
 		}
 	}
@@ -357,6 +365,11 @@ func (s *Store) GetFeed(ctx context.Context, sc scope.Scope, id string) (Feed, e
 	if err != nil || !c.CanRead {
 		return Feed{}, ErrFeedNotFound
 	}
+	dc, err := s.Decay(ctx)
+	if err != nil {
+		return Feed{}, err
+	}
+	f.DecayModel = dc.ModelFor("feed:" + f.Name)
 	return f.Feed, nil
 }
 

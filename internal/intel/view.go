@@ -134,8 +134,11 @@ type ObjectView struct {
 	Summary Summary
 	// Collections are the caller's collections holding it.
 	Collections []Collection
-	// Sources are where its versions came from (files, feeds, TAXII posts).
+	// Sources are where its versions came from (files, feeds, TAXII posts);
+	// Source is where its latest version came from (whose decay model an
+	// indicator's score follows).
 	Sources []string
+	Source  string
 	// SameValues are other indicators with the same pattern, from other
 	// sources: the provenance of a value.
 	SameValues []Summary
@@ -226,6 +229,9 @@ func (s *Store) ObjectView(ctx context.Context, sc scope.Scope, id string) (Obje
 		var x string
 		return x, r.Scan(&x)
 	}); err != nil {
+		return v, err
+	}
+	if err := s.db.Q().QueryRowContext(ctx, `SELECT source FROM intel_objects WHERE id = ? ORDER BY version DESC LIMIT 1`, id).Scan(&v.Source); err != nil {
 		return v, err
 	}
 	if v.Object.Type == "indicator" {

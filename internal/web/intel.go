@@ -23,14 +23,16 @@ import (
 // intel.Store's, through ReadCollection: a page shows exactly what
 // TAXII, the API and the MISP feed give the same reader.
 
-var intelPageNames = []string{"intel", "intel_object", "intel_feeds"}
+var intelPageNames = []string{"intel", "intel_object", "intel_feeds", "intel_allowlist"}
 
 func (w *Web) registerIntel(h func(method, pattern string, access httpd.Access, summary string, fn httpd.Handler)) {
 	authd := httpd.Authenticated
 	h("GET", "/intel/objects/{id}", authd, "One intelligence object: properties, TLP, sources, sightings and relationships", w.intelObject)
-	h("GET", "/intel/feeds", authd, "The intelligence feeds into collections you read, and their status", w.intelFeeds)
+	h("GET", "/intel/feeds", authd, "The intelligence feeds into collections you read, their status and decay models", w.intelFeeds)
 	h("POST", "/intel/feeds/{id}/edit", authd, "Change a feed into a collection you write: name, URL, remote collection, credentials, collection, interval, page size, enabled", w.intelFeedEdit)
 	h("POST", "/intel/feeds/{id}/remove", authd, "Remove a feed into a collection you write (what it pulled stays)", w.intelFeedRemove)
+	h("GET", "/intel/allowlist", authd, "Values that never match an indicator, and (national analysts) taking them off", w.intelAllowlist)
+	h("POST", "/intel/allowlist/remove", authd, "Take a value off the allowlist (national analysts and administrators)", w.intelUnallow)
 }
 
 // intelSearchRows caps a search's answer.
@@ -81,7 +83,10 @@ type intelObjectData struct {
 	// Match is, for an indicator, whether the IOC matcher loads it and
 	// its decayed score.
 	Match *match.Status
-	Graph []graphNode
+	// Verdicts are the analysts' and trusts' verdicts on an indicator,
+	// from the organisations the reader reads.
+	Verdicts []intel.Verdict
+	Graph    []graphNode
 	// GraphW and GraphH are the SVG's size; CX, CY its centre.
 	GraphW, GraphH, CX, CY float64
 }
@@ -104,18 +109,19 @@ func (w *Web) intelObject(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 	}
 	d := intelObjectData{V: v, GraphW: 640, GraphH: 420, CX: 320, CY: 210}
 	if v.Object.Type == "indicator" {
-		// The sightings the reader may see are those that keep the score up here.
-		var seen time.Time
-		for _, x := range v.Sightings {
-			if x.LastSeen.After(seen) {
-				seen = x.LastSeen
-			}
-		}
-		st, err := match.StatusOf(r.Context(), w.o.Intel, v.Object, seen, time.Now())
+		// The sightings and verdicts the reader may see are those that
+		// set the score here.
+		ev, vs, err := w.o.Intel.EvidenceFor(r.Context(), sc, v.Object.ID)
 		if err != nil {
 			w.fail(rw, r, sc, err)
 			return
 		}
+		st, err := match.StatusOf(r.Context(), w.o.Intel, v.Object, v.Source, ev, time.Now())
+		if err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+		d.Verdicts = vs
 		d.Match = &st
 	}
 	n := min(len(v.Relations), intelGraphNodes)
@@ -150,6 +156,8 @@ type intelFeedsData struct {
 	// Writable are the collections a feed may be moved to.
 	Writable    []intel.Collection
 	Done, Error string
+	Decay       intel.DecayConfig
+	Kinds       []string
 }
 
 type intelFeedRow struct {
@@ -175,8 +183,13 @@ func (w *Web) intelFeeds(rw http.ResponseWriter, r *http.Request, sc scope.Scope
 		w.fail(rw, r, sc, err)
 		return
 	}
+	dc, err := w.o.Intel.DecayView(r.Context(), sc)
+	if err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
 	q := r.URL.Query()
-	d := intelFeedsData{Feeds: []intelFeedRow{}, Done: intelFeedsDone[q.Get("done")], Error: q.Get("error")}
+	d := intelFeedsData{Feeds: []intelFeedRow{}, Done: intelFeedsDone[q.Get("done")], Error: q.Get("error"), Decay: dc, Kinds: intel.DecayKinds()}
 	writable := map[string]bool{}
 	for _, c := range cs {
 		if c.CanWrite {
@@ -253,6 +266,32 @@ func (w *Web) feedsBack(rw http.ResponseWriter, r *http.Request, sc scope.Scope,
 		return
 	}
 	http.Redirect(rw, r, "/intel/feeds?done="+done, http.StatusSeeOther)
+}
+
+type intelAllowlistData struct {
+	Entries []intel.AllowEntry
+	// CanChange: a national analyst or administrator.
+	CanChange bool
+}
+
+func (w *Web) intelAllowlist(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	al, err := w.o.Intel.Allowlist(r.Context())
+	if err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	v := w.page(r, sc, "Intelligence allowlist", "intel")
+	v.D = intelAllowlistData{Entries: al, CanChange: sc.National(scope.Write)}
+	w.render(rw, r, http.StatusOK, "intel_allowlist", v)
+}
+
+func (w *Web) intelUnallow(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	f := newForm(r, "value", "reason")
+	if _, err := w.o.Intel.Unallow(r.Context(), sc, []string{f.V("value")}, f.V("reason")); err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	http.Redirect(rw, r, "/intel/allowlist", http.StatusSeeOther)
 }
 
 // tlpTag is the CSS class of a TLP label.

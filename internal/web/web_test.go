@@ -1177,6 +1177,10 @@ func TestEveryPageRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	pagesWithCases["/intel"], pagesWithCases["/intel?q=every"], pagesWithCases["/intel/objects/"+iobj.ID], pagesWithCases["/intel/feeds"] = "intel", "intel", "intel_object", "intel_feeds"
+	if _, err := e.intel.Allow(context.Background(), isc, []string{"192.0.2.0/24"}, "every page", ""); err != nil {
+		t.Fatal(err)
+	}
+	pagesWithCases["/intel/allowlist"] = "intel_allowlist"
 	if _, err := e.rules.Import(context.Background(), scope.System("test"), "tests", "", []rules.File{{Name: "r.yml", Data: []byte(pageRule)}}); err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,10 @@ type Indicator struct {
 	// Modified is the version's modified; LastSeen its last sighting
 	// (zero for none). Both keep its score from decaying (intel.Decay).
 	Modified, LastSeen time.Time
-	Revoked            bool
+	// FalsePositiveOrgs is how many organisations hold it false
+	// (intel.Evidence): each halves its score.
+	FalsePositiveOrgs int
+	Revoked           bool
 	// Orgs are the organisations among the explicit recipients of a
 	// TLP:RED or TLP:AMBER+STRICT indicator (intel.Store.RecipientOrgs):
 	// it is matched only against their events.
@@ -106,10 +109,26 @@ type Options struct {
 	// decayed below its threshold (intel.Decay: by age since it was last
 	// asserted or seen, at the rate of the kinds of value it lists).
 	Decay *intel.Decay
+	// DecayFor, when not nil, is the decay model of an indicator's
+	// source (intel.DecayConfig.For), used instead of Decay.
+	DecayFor func(source string) intel.Decay
 	// Allow holds values that never match (intel.NormaliseValue form):
 	// an indicator's allowlisted values are not loaded, and one listing
-	// nothing else is left out.
+	// nothing else is left out. An allowlisted CIDR block covers the
+	// addresses and blocks inside it, an allowlisted domain the names
+	// under it.
 	Allow map[string]bool
+}
+
+// decayOf is the decay model of a source, and whether there is one.
+func (o Options) decayOf(source string) (intel.Decay, bool) {
+	if o.DecayFor != nil {
+		return o.DecayFor(source), true
+	}
+	if o.Decay != nil {
+		return *o.Decay, true
+	}
+	return intel.Decay{}, false
 }
 
 // Why an indicator is not loaded.
@@ -123,6 +142,9 @@ const (
 	SkipTLP         = "marking above the matcher's ceiling"
 	SkipDecayed     = "score decayed below the threshold"
 	SkipAllowlisted = "every value allowlisted"
+	// SkipFalsePositive is an indicator that would match but for the
+	// false positives organisations reported (intel.Decay.ScoreWith).
+	SkipFalsePositive = "score lowered below the threshold by false positives"
 	// SkipMerged is an indicator listing the same values as one loaded
 	// before it: one indicator is loaded, naming both sources.
 	SkipMerged = "same values as another indicator (merged, sources kept)"
@@ -177,7 +199,7 @@ type Index struct {
 	ip4Bloom, dBloom bloom
 	values           []Value
 	// allow is Options.Allow, for Allowlisted.
-	allow map[string]bool
+	allow allowSet
 	// Indicators decided beyond the index (residual.go), the scans
 	// anchoring some of them, by kind, and the organisations restricted
 	// indicators are matched for.
@@ -259,7 +281,81 @@ func (b *builder) merge(j uint32, in Indicator) {
 // the indicators list were checked when the index was built.) It is for
 // the few events that hit, not for Match's path.
 func (ix *Index) Allowlisted(h Hit) bool {
-	return len(ix.allow) > 0 && ix.allow[intel.NormaliseValue(h.Value)]
+	if len(ix.allow.exact) == 0 {
+		return false
+	}
+	v := intel.NormaliseValue(h.Value)
+	if a, err := netip.ParseAddr(v); err == nil {
+		return ix.allow.coversPrefix(netip.PrefixFrom(a, a.BitLen()))
+	}
+	if ap, err := netip.ParseAddrPort(v); err == nil {
+		a := ap.Addr().Unmap()
+		return ix.allow.coversPrefix(netip.PrefixFrom(a, a.BitLen()))
+	}
+	return ix.allow.coversName(v)
+}
+
+// allowSet is the allowlist as Build and Allowlisted read it: exact
+// values, and the CIDR blocks among them apart, which cover what lies
+// inside them.
+type allowSet struct {
+	exact  map[string]bool
+	blocks []netip.Prefix
+}
+
+func newAllowSet(m map[string]bool) allowSet {
+	a := allowSet{exact: m}
+	for k := range m {
+		if p, err := netip.ParsePrefix(k); err == nil && !p.IsSingleIP() {
+			a.blocks = append(a.blocks, p.Masked())
+		}
+	}
+	return a
+}
+
+// coversPrefix: the address or block is allowlisted, or lies inside an
+// allowlisted block.
+func (a allowSet) coversPrefix(p netip.Prefix) bool {
+	k := p.Addr().Unmap().String()
+	if !p.IsSingleIP() {
+		k = p.Masked().String()
+	}
+	if a.exact[k] {
+		return true
+	}
+	for _, b := range a.blocks {
+		if b.Bits() <= p.Bits() && b.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+// coversName: the value is allowlisted, or is a name under an
+// allowlisted domain (www.example.org under example.org).
+func (a allowSet) coversName(v string) bool {
+	for d := v; d != ""; {
+		if a.exact[d] {
+			return true
+		}
+		i := strings.IndexByte(d, '.')
+		if i < 0 {
+			break
+		}
+		d = d[i+1:]
+	}
+	return false
+}
+
+// covers is whether the allowlist covers one of an indicator's values.
+func (a allowSet) covers(v Value) bool {
+	switch v.Kind {
+	case KindIP:
+		return a.coversPrefix(v.Prefix)
+	case KindDomain:
+		return a.coversName(allowKey(v))
+	}
+	return a.exact[allowKey(v)]
 }
 
 // allowKey is a value as the allowlist keeps it (intel.NormaliseValue).
@@ -304,6 +400,20 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 	}
 	nScans := 0
 	now := o.Now()
+	allow := newAllowSet(o.Allow)
+	// Each source's model, worked out once: a million indicators come
+	// from a few sources.
+	bySource := map[string]intel.Decay{}
+	decays := func(src string) (intel.Decay, bool) {
+		if d, ok := bySource[src]; ok {
+			return d, true
+		}
+		d, ok := o.decayOf(src)
+		if ok {
+			bySource[src] = d
+		}
+		return d, ok
+	}
 	ix := &Index{
 		ip4: map[uint32]uint32{}, ip: map[[16]byte]uint32{}, domain: map[string]uint32{}, url: map[string]uint32{},
 		md5: map[[16]byte]uint32{}, sha1: map[[20]byte]uint32{}, sha256: map[[32]byte]uint32{},
@@ -366,7 +476,7 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 		if why == "" && len(o.Allow) > 0 {
 			kept := vals[:0:0]
 			for _, v := range vals {
-				if !o.Allow[allowKey(v)] {
+				if !allow.covers(v) {
 					kept = append(kept, v)
 				}
 			}
@@ -374,13 +484,16 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 				why = SkipAllowlisted
 			}
 		}
-		if why == "" && o.Decay != nil {
+		if d, ok := decays(in.Source); why == "" && ok {
 			kinds := make([]string, len(vals))
 			for k, v := range vals {
 				kinds[k] = v.Kind.String()
 			}
-			if o.Decay.Score(in.Confidence, kinds, intel.Fresh(in.ValidFrom, in.Modified, in.LastSeen), now) < o.Decay.Threshold {
+			if d.ScoreWith(in.Confidence, kinds, intel.Fresh(in.ValidFrom, in.Modified, in.LastSeen), now, in.FalsePositiveOrgs) < d.Threshold {
 				why = SkipDecayed
+				if in.FalsePositiveOrgs > 0 && d.ScoreWith(in.Confidence, kinds, intel.Fresh(in.ValidFrom, in.Modified, in.LastSeen), now, 0) >= d.Threshold {
+					why = SkipFalsePositive
+				}
 			}
 		}
 		if why != "" {
@@ -474,7 +587,7 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 			}
 		}
 	}
-	ix.allow = o.Allow
+	ix.allow = allow
 	ix.cidr = buildBlocks(cidrs)
 	ix.seed = maphash.MakeSeed()
 	ix.ip4Bloom, ix.dBloom = newBloom(len(ix.ip4)), newBloom(len(ix.domain))

@@ -19,7 +19,7 @@ import (
 func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, time.Time, error) {
 	var out []Indicator
 	var newest time.Time
-	seen, err := st.LastSeen(ctx)
+	seen, err := st.Evidence(ctx)
 	if err != nil {
 		return nil, newest, err
 	}
@@ -32,7 +32,8 @@ func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, t
 		if err != nil {
 			return nil // a property of the wrong type: not an indicator the index can hold
 		}
-		in.LastSeen = seen[in.ID]
+		ev := seen[in.ID]
+		in.LastSeen, in.FalsePositiveOrgs = ev.LastSeen, ev.FalsePositiveOrgs
 		if in.TLP >= stix.TLPAmberStrict {
 			in.Orgs = orgs[in.ID]
 		}
@@ -46,9 +47,12 @@ func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, t
 }
 
 // Lifecycle is what Build needs of the indicator lifecycle: the decay
-// model and the allowlist (intel/lifecycle.go).
+// model of each source and the allowlist (intel/lifecycle.go, decay.go).
 func Lifecycle(ctx context.Context, st *intel.Store) (Options, error) {
-	d := intel.DefaultDecay()
+	dc, err := st.Decay(ctx)
+	if err != nil {
+		return Options{}, err
+	}
 	al, err := st.Allowlist(ctx)
 	if err != nil {
 		return Options{}, err
@@ -59,11 +63,11 @@ func Lifecycle(ctx context.Context, st *intel.Store) (Options, error) {
 	}
 	// Every marking: a TLP:RED or AMBER+STRICT indicator is matched for
 	// the organisations among its recipients (Indicator.Orgs) alone.
-	return Options{Decay: &d, Allow: allow, MaxTLP: stix.TLPRed}, nil
+	return Options{DecayFor: dc.For, Allow: allow, MaxTLP: stix.TLPRed}, nil
 }
 
 // Status says whether the matcher loads one indicator and why not, with
-// its score under the decay model: for the indicator's page.
+// its score under its source's decay model: for the indicator's page.
 type Status struct {
 	Loaded bool
 	// Why is the reason it is left out ("" when loaded).
@@ -71,19 +75,29 @@ type Status struct {
 	// Score is its score now; Threshold the score under which it stops
 	// matching. Both are -1 when its pattern cannot be read.
 	Score, Threshold float64
-	// Kinds are the kinds of value it lists, which set its half-life.
-	Kinds []string
+	// Kinds are the kinds of value it lists, which set its half-life;
+	// HalfLifeDays the half-life they give (the slowest), 0 for none.
+	Kinds        []string
+	HalfLifeDays float64
+	// Model is the decay model of its source, Source that source.
+	Model, Source string
+	// Fresh is when it was last asserted or seen, which its age runs from.
+	Fresh time.Time
+	// FalsePositiveOrgs is how many organisations hold it false, of
+	// WithdrawAt that withdraw it (0: never).
+	FalsePositiveOrgs, WithdrawAt int
 }
 
 // StatusOf decides one indicator as Build would (alone: merging with
-// others of the same values is not shown), with lastSeen its last
-// sighting as far as the caller may know.
-func StatusOf(ctx context.Context, st *intel.Store, o *stix.Object, lastSeen, now time.Time) (Status, error) {
-	in, err := FromObject(o, "")
+// others of the same values is not shown), with source the source of
+// its latest version and ev its sightings and verdicts as far as the
+// caller may know.
+func StatusOf(ctx context.Context, st *intel.Store, o *stix.Object, source string, ev intel.Evidence, now time.Time) (Status, error) {
+	in, err := FromObject(o, source)
 	if err != nil {
 		return Status{Why: SkipInvalid, Score: -1, Threshold: -1}, nil
 	}
-	in.LastSeen = lastSeen
+	in.LastSeen, in.FalsePositiveOrgs = ev.LastSeen, ev.FalsePositiveOrgs
 	if in.TLP >= stix.TLPAmberStrict {
 		orgs, err := st.RecipientOrgs(ctx)
 		if err != nil {
@@ -97,7 +111,9 @@ func StatusOf(ctx context.Context, st *intel.Store, o *stix.Object, lastSeen, no
 	}
 	opts.Now = func() time.Time { return now }
 	_, stats := Build([]Indicator{in}, opts)
-	s := Status{Loaded: stats.Indicators == 1, Score: -1, Threshold: opts.Decay.Threshold}
+	d, _ := opts.decayOf(source)
+	s := Status{Loaded: stats.Indicators == 1, Score: -1, Threshold: d.Threshold, Model: d.Name, Source: source,
+		Fresh: intel.Fresh(in.ValidFrom, in.Modified, in.LastSeen), FalsePositiveOrgs: in.FalsePositiveOrgs, WithdrawAt: d.FalsePositiveOrgs}
 	for why := range stats.Skipped {
 		s.Why = why
 	}
@@ -108,7 +124,17 @@ func StatusOf(ctx context.Context, st *intel.Store, o *stix.Object, lastSeen, no
 					s.Kinds = append(s.Kinds, k)
 				}
 			}
-			s.Score = opts.Decay.Score(in.Confidence, s.Kinds, intel.Fresh(in.ValidFrom, in.Modified, in.LastSeen), now)
+			var hl time.Duration
+			for _, k := range s.Kinds {
+				h, ok := d.HalfLife[k]
+				if !ok {
+					hl = 0
+					break
+				}
+				hl = max(hl, h)
+			}
+			s.HalfLifeDays = hl.Hours() / 24
+			s.Score = d.ScoreWith(in.Confidence, s.Kinds, s.Fresh, now, in.FalsePositiveOrgs)
 		}
 	}
 	return s, nil
