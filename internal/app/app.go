@@ -285,7 +285,7 @@ func (a *App) build(ctx context.Context) error {
 	if a.Rules, err = rules.New(rules.Options{DB: a.DB, Audit: a.Audit, Orgs: a.Orgs, Sigma: ruleOpts, Now: a.Now}); err != nil {
 		return err
 	}
-	if a.Intel, err = intel.New(intel.Options{DB: a.DB, Audit: a.Audit, Now: a.Now, OrgPath: a.Orgs.PathOf}); err != nil {
+	if a.Intel, err = intel.New(intel.Options{DB: a.DB, Audit: a.Audit, Now: a.Now, OrgPath: a.Orgs.PathOf, Rules: a.Rules}); err != nil {
 		return err
 	}
 	if a.Feeds, err = pull.New(pull.Options{Store: a.Intel, Now: a.Now, Log: a.Log.With("component", "intel-feeds"), AllowPrivate: a.Config.IntelFeedsPrivate}); err != nil {

@@ -50,6 +50,10 @@ type Options struct {
 	// for grants of collections to organisations (org.Service.PathOf);
 	// nil refuses such grants.
 	OrgPath func(ctx context.Context, code string) (string, error)
+	// Rules are the Sigma rules Vigil runs (rules.Service), for the
+	// links between intelligence and detection (links.go); nil lists no
+	// detecting rules and refuses links to rules.
+	Rules RuleSource
 }
 
 // Store keeps STIX objects, every version of each.
@@ -58,10 +62,13 @@ type Store struct {
 	audit   *audit.Log
 	now     func() time.Time
 	orgPath func(ctx context.Context, code string) (string, error)
+	rules   RuleSource
 	feeds   feedCache // MISP feeds lately built
 	// changed are told of every import that stored something
 	// (indicators.go: OnChange).
 	changed changeHooks
+	// indexed is whether the search index holds what was stored before it.
+	indexed indexOnce
 }
 
 // New opens the store over a migrated database.
@@ -72,7 +79,7 @@ func New(o Options) (*Store, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Store{db: o.DB, audit: o.Audit, now: o.Now, orgPath: o.OrgPath}, nil
+	return &Store{db: o.DB, audit: o.Audit, now: o.Now, orgPath: o.OrgPath, rules: o.Rules}, nil
 }
 
 // versionKey is the stored form of a version timestamp: fixed-width UTC.
@@ -145,6 +152,7 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 		if err != nil {
 			return err
 		}
+		words := &tokenBatch{tx: tx}
 		for i, o := range objs {
 			out, why, err := put(ctx, tx, o, added, source, known)
 			if err != nil {
@@ -166,6 +174,11 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 					}
 				}
 			}
+			if out == Added || out == NewVersion {
+				if err := words.add(ctx, o); err != nil {
+					return fmt.Errorf("%s: object %d (%s): search index: %w", source, i, o.ID, err)
+				}
+			}
 			switch out {
 			case Added:
 				rep.Added++
@@ -176,6 +189,9 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 			case Refused:
 				rep.Refused = append(rep.Refused, fmt.Sprintf("object %d (%s): %s", i, o.ID, why))
 			}
+		}
+		if err := words.flush(ctx); err != nil {
+			return fmt.Errorf("%s: search index: %w", source, err)
 		}
 		if after != nil {
 			if err := after(tx, rep); err != nil {

@@ -1,0 +1,431 @@
+package intel
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/vigil-health/vigil/internal/intel/stix"
+	"github.com/vigil-health/vigil/internal/safetext"
+	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store"
+)
+
+// The search index (issue 19 item 9). Search used to read every object
+// of every collection the reader holds and match in memory; now the
+// words of each stored version are kept in intel_search_tokens as it is
+// stored (importTx), and a search reads only the ids whose words begin
+// with each word asked for, a few hundred at a time, through
+// ReadCollection: the grants, TLP ceilings and recipients decide what
+// it returns exactly as before.
+//
+// Matching: every word of the query (a run of letters and digits, two
+// or more of them) begins a word of the object — its name, aliases,
+// description, labels, pattern or value, external ids — or the whole
+// query begins one of its whole values (an id, a pattern's quoted
+// value, an external id: "10.0.0.1", "indicator--1c2"). Case does not
+// matter. Objects matched by their names, values or ids come before
+// those matched by a description only.
+
+const (
+	// minWord is the shortest word indexed and searched for.
+	minWord = 2
+	// maxToken caps an indexed word or value (a SHA-512 is 128).
+	maxToken = 160
+	// maxDescription caps the text of a description that is indexed.
+	maxDescription = 8000
+	// searchChunk is how many candidate ids one ReadCollection reads.
+	searchChunk = 500
+)
+
+// words splits s into lower-case runs of letters and digits.
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+var quoted = regexp.MustCompile(`'((?:[^'\\]|\\.)*)'`)
+
+// searchText is what of an object is searched: its names, values, ids
+// and external ids (weight 1), its description (weight 2), and its
+// whole values (ids, quoted pattern values, external ids) that a query
+// may begin.
+type searchText struct {
+	names, desc []string
+	whole       []string
+}
+
+func textOf(o *stix.Object) searchText {
+	var t searchText
+	t.whole = append(t.whole, o.ID)
+	str := func(p string) string {
+		var v string
+		if ok, err := o.Get(p, &v); ok && err == nil {
+			return v
+		}
+		return ""
+	}
+	strs := func(p string) []string {
+		var v []string
+		if ok, err := o.Get(p, &v); ok && err == nil {
+			return v
+		}
+		return nil
+	}
+	for _, p := range []string{"name", "value", "path", "key", "display_name", "subject", "user_id", "account_login", "title"} {
+		if v := str(p); v != "" {
+			t.names = append(t.names, v)
+			if p != "name" && p != "title" {
+				t.whole = append(t.whole, v)
+			}
+		}
+	}
+	for _, p := range []string{"aliases", "x_mitre_aliases", "labels"} {
+		t.names = append(t.names, strs(p)...)
+	}
+	if p := str("pattern"); p != "" {
+		t.names = append(t.names, p)
+		for _, m := range quoted.FindAllStringSubmatch(p, -1) {
+			t.whole = append(t.whole, strings.ReplaceAll(m[1], `\'`, `'`))
+		}
+	}
+	var hashes map[string]string
+	if ok, err := o.Get("hashes", &hashes); ok && err == nil {
+		for _, h := range hashes {
+			t.names, t.whole = append(t.names, h), append(t.whole, h)
+		}
+	}
+	var refs []struct {
+		ExternalID string `json:"external_id"`
+	}
+	if ok, err := o.Get("external_references", &refs); ok && err == nil {
+		for _, r := range refs {
+			if r.ExternalID != "" {
+				t.names, t.whole = append(t.names, r.ExternalID), append(t.whole, r.ExternalID)
+			}
+		}
+	}
+	if o.Type != "relationship" && o.Type != "sighting" {
+		if d := str("description"); d != "" {
+			if len(d) > maxDescription {
+				d = d[:maxDescription]
+			}
+			t.desc = append(t.desc, d)
+		}
+	}
+	return t
+}
+
+// tokens are an object's index rows: each word or whole value once,
+// with the lowest weight it has.
+func (t searchText) tokens() map[string]int {
+	m := map[string]int{}
+	add := func(tok string, w int) {
+		if len(tok) < minWord || len(tok) > maxToken {
+			return
+		}
+		if old, ok := m[tok]; !ok || w < old {
+			m[tok] = w
+		}
+	}
+	for _, s := range t.whole {
+		add(strings.ToLower(s), 1)
+	}
+	for _, s := range t.names {
+		for _, w := range words(s) {
+			add(w, 1)
+		}
+	}
+	for _, s := range t.desc {
+		for _, w := range words(s) {
+			add(w, 2)
+		}
+	}
+	return m
+}
+
+// matches reports whether the object's latest text answers the query:
+// the index holds the words of every version, so a candidate is checked
+// against the version the reader gets.
+func (t searchText) matches(q string, qwords []string) bool {
+	for _, s := range t.whole {
+		if strings.HasPrefix(strings.ToLower(s), q) {
+			return true
+		}
+	}
+	if len(qwords) == 0 {
+		return false
+	}
+	toks := t.tokens()
+next:
+	for _, w := range qwords {
+		for tok := range toks {
+			if strings.HasPrefix(tok, w) {
+				continue next
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// tokenBatch gathers index rows and writes them a few hundred a statement.
+type tokenBatch struct {
+	tx   *store.Tx
+	args []any
+}
+
+const tokenRowsPerInsert = 250
+
+func (b *tokenBatch) add(ctx context.Context, o *stix.Object) error {
+	for tok, w := range textOf(o).tokens() {
+		b.args = append(b.args, tok, o.ID, o.Type, w)
+		if len(b.args) >= 4*tokenRowsPerInsert {
+			if err := b.flush(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (b *tokenBatch) flush(ctx context.Context) error {
+	if len(b.args) == 0 {
+		return nil
+	}
+	n := len(b.args) / 4
+	q := `INSERT INTO intel_search_tokens (token, id, type, weight) VALUES (?, ?, ?, ?)` + strings.Repeat(", (?, ?, ?, ?)", n-1) + ` ON CONFLICT (token, id) DO NOTHING`
+	_, err := b.tx.ExecContext(ctx, q, b.args...)
+	b.args = b.args[:0]
+	return err
+}
+
+// indexOnce guards the filling of the index with what was stored before it.
+type indexOnce struct {
+	mu   sync.Mutex
+	done bool
+}
+
+// ensureIndex puts every stored version's words in the index, once: the
+// objects stored before the index existed (migration 0008 marks an
+// empty store indexed). Safe to run in two processes at once.
+func (s *Store) ensureIndex(ctx context.Context) error {
+	s.indexed.mu.Lock()
+	defer s.indexed.mu.Unlock()
+	if s.indexed.done {
+		return nil
+	}
+	var n int
+	if err := s.db.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM intel_search_state WHERE k = 'indexed'`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		if err := s.Reindex(ctx); err != nil {
+			return err
+		}
+	}
+	s.indexed.done = true
+	return nil
+}
+
+// Reindex writes the words of every stored version into the search
+// index (rows already there are kept), a thousand versions a
+// transaction, and marks the index complete.
+func (s *Store) Reindex(ctx context.Context) error {
+	lastID, lastVersion := "", ""
+	for {
+		more := false
+		err := s.db.InTx(ctx, func(tx *store.Tx) error {
+			rows, err := tx.QueryContext(ctx, `SELECT id, version, body FROM intel_objects WHERE id > ? OR id = ? AND version > ? ORDER BY id, version LIMIT 1000`, lastID, lastID, lastVersion)
+			if err != nil {
+				return err
+			}
+			var objs []*stix.Object
+			for rows.Next() {
+				var body string
+				if err := rows.Scan(&lastID, &lastVersion, &body); err != nil {
+					rows.Close()
+					return err
+				}
+				o, err := stix.Parse([]byte(body))
+				if err != nil {
+					rows.Close()
+					return fmt.Errorf("intel: stored %s: %w", lastID, err)
+				}
+				objs = append(objs, o)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			more = len(objs) == 1000
+			b := &tokenBatch{tx: tx}
+			for _, o := range objs {
+				if err := b.add(ctx, o); err != nil {
+					return err
+				}
+			}
+			if err := b.flush(ctx); err != nil {
+				return err
+			}
+			if !more {
+				_, err = tx.ExecContext(ctx, `INSERT INTO intel_search_state (k, v) VALUES ('indexed', ?) ON CONFLICT (k) DO NOTHING`, versionKey(s.now()))
+			}
+			return err
+		})
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// prefixRange is the range of tokens that begin with p.
+func prefixRange(p string) (string, string) { return p, p + "\U0010FFFF" }
+
+// candidates are the ids after `after` (in id order) whose index rows
+// answer the query, at most n; weight1 keeps those whose longest query
+// word (or whole query) is a word of their names, values or ids.
+func (s *Store) candidates(ctx context.Context, q string, qwords []string, typ string, weight1 bool, after string, n int) ([]string, error) {
+	var parts []string
+	var args []any
+	lo, hi := prefixRange(q)
+	// The whole query as the beginning of a whole value.
+	whole := `SELECT id FROM intel_search_tokens WHERE token >= ? AND token < ? AND id > ?`
+	args = append(args, lo, hi, after)
+	if typ != "" {
+		whole += ` AND type = ?`
+		args = append(args, typ)
+	}
+	if weight1 {
+		whole += ` AND weight = 1`
+	}
+	parts = append(parts, whole)
+	if len(qwords) > 0 {
+		// The longest word drives; the others must be there too.
+		ws := slices.Clone(qwords)
+		slices.SortStableFunc(ws, func(a, b string) int { return len(b) - len(a) })
+		lo, hi := prefixRange(ws[0])
+		w := `SELECT t0.id FROM intel_search_tokens t0 WHERE t0.token >= ? AND t0.token < ? AND t0.id > ?`
+		args = append(args, lo, hi, after)
+		if typ != "" {
+			w += ` AND t0.type = ?`
+			args = append(args, typ)
+		}
+		if weight1 {
+			w += ` AND t0.weight = 1`
+		}
+		for _, x := range ws[1:] {
+			lo, hi := prefixRange(x)
+			w += ` AND EXISTS (SELECT 1 FROM intel_search_tokens t1 WHERE t1.id = t0.id AND t1.token >= ? AND t1.token < ?)`
+			args = append(args, lo, hi)
+		}
+		parts = append(parts, w)
+	}
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT DISTINCT id FROM (`+strings.Join(parts, " UNION ")+`) c ORDER BY id LIMIT `+fmt.Sprint(n), args...)
+	if err != nil {
+		return nil, err
+	}
+	return store.Collect(rows, func(r interface{ Scan(...any) error }) (string, error) {
+		var x string
+		return x, r.Scan(&x)
+	})
+}
+
+// Search finds the objects the caller may read that answer text (see
+// above), of type typ when it is not "", at most limit of them (each
+// once, in the first collection that gives it), those matched by name,
+// value or id first. An empty text lists the first objects the caller
+// may read.
+func (s *Store) Search(ctx context.Context, sc scope.Scope, text, typ string, limit int) ([]Summary, error) {
+	if p := safetext.SearchProblem(text); p != "" {
+		return nil, &InvalidError{"q", p}
+	}
+	if p := safetext.Problem(typ, safetext.Name, 250); p != "" {
+		return nil, &InvalidError{"type", p}
+	}
+	text = strings.ToLower(strings.TrimSpace(text))
+	out := []Summary{}
+	if text == "" {
+		q := Query{}
+		if typ != "" {
+			q.Types = []string{typ}
+		}
+		seen := map[string]bool{}
+		err := s.eachReadable(ctx, sc, q, func(c Collection, o *stix.Object) bool {
+			if !seen[o.ID] {
+				seen[o.ID] = true
+				out = append(out, summarise(o, c.ID))
+			}
+			return len(out) < limit
+		})
+		return out, err
+	}
+	if err := s.ensureIndex(ctx); err != nil {
+		return nil, err
+	}
+	var qwords []string
+	for _, w := range words(text) {
+		if len(w) >= minWord && len(w) <= maxToken && !slices.Contains(qwords, w) {
+			qwords = append(qwords, w)
+		}
+	}
+	cs, err := s.Collections(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, weight1 := range []bool{true, false} {
+		after := ""
+		for len(out) < limit {
+			ids, err := s.candidates(ctx, text, qwords, typ, weight1, after, searchChunk)
+			if err != nil {
+				return nil, err
+			}
+			if len(ids) == 0 {
+				break
+			}
+			after = ids[len(ids)-1]
+			var todo []string
+			for _, id := range ids {
+				if !seen[id] {
+					todo = append(todo, id)
+				}
+			}
+			found := map[string]Summary{}
+			for _, c := range cs {
+				if !c.CanRead || len(todo) == 0 {
+					continue
+				}
+				q := Query{IDs: todo, Limit: searchChunk}
+				if typ != "" {
+					q.Types = []string{typ}
+				}
+				p, _, err := s.ReadCollection(ctx, sc, c.ID, q)
+				if err != nil {
+					return nil, err
+				}
+				for _, e := range p.Entries {
+					if _, ok := found[e.Object.ID]; ok || seen[e.Object.ID] {
+						continue
+					}
+					seen[e.Object.ID] = true
+					if textOf(e.Object).matches(text, qwords) {
+						found[e.Object.ID] = summarise(e.Object, c.ID)
+					}
+				}
+			}
+			for _, id := range todo {
+				if sm, ok := found[id]; ok && len(out) < limit {
+					out = append(out, sm)
+				}
+			}
+			if len(ids) < searchChunk {
+				break
+			}
+		}
+	}
+	return out, nil
+}
