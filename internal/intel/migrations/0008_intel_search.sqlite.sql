@@ -6,15 +6,15 @@
 -- ids whose words begin with every word asked for (a range over token),
 -- then reads them through ReadCollection as before, so what it may
 -- return is unchanged. Tokens are compared byte by byte (C collation
--- on PostgreSQL), so a prefix is a range.
+-- on PostgreSQL), so a prefix is a range. The key is the only index:
+-- a query of several words intersects their ranges.
 CREATE TABLE intel_search_tokens (
 	token TEXT NOT NULL,
 	id TEXT NOT NULL,
 	type TEXT NOT NULL,
 	weight INTEGER NOT NULL,
 	PRIMARY KEY (token, id)
-);
-CREATE INDEX intel_search_tokens_id ON intel_search_tokens (id, token);
+) WITHOUT ROWID;
 -- 'indexed' once every object stored before this table existed has its
 -- words in it (Store.ensureIndex fills it the first time it is needed).
 CREATE TABLE intel_search_state (
