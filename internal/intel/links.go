@@ -405,6 +405,9 @@ type LinkRequest struct {
 // relationship each makes to a technique.
 var linkable = map[string]string{"indicator": "indicates", "malware": "uses", "intrusion-set": "uses", "campaign": "uses", "threat-actor": "uses", "tool": "uses"}
 
+// Linkable reports whether objects of a type may be linked by hand.
+func Linkable(typ string) bool { _, ok := linkable[typ]; return ok }
+
 // Link adds a relationship from an object the caller may read (an
 // indicator, malware, intrusion set, campaign, threat actor or tool) to
 // an ATT&CK technique they may read, or to a Sigma rule: the rule is
