@@ -319,48 +319,69 @@ func (s *Store) Reindex(ctx context.Context) error {
 // prefixRange is the range of tokens that begin with p.
 func prefixRange(p string) (string, string) { return p, p + "\U0010FFFF" }
 
+// pass is one of Search's passes over the index, best matches first.
+type pass int
+
+const (
+	// passExact: the whole query is one of the object's whole values
+	// (an id, an external id, a pattern's value, a hash).
+	passExact pass = iota
+	// passNames: the whole query begins a whole value, or the query's
+	// most selective word begins a word of a name, alias, value or id.
+	passNames
+	// passAll: that word begins any word, descriptions' too.
+	passAll
+)
+
+// selective is the query word with the fewest index rows (counted up
+// to a bound): it drives the look-up, and the other words are checked
+// on the objects read (searchText.matches).
+func (s *Store) selective(ctx context.Context, qwords []string) (string, error) {
+	best, bestN := "", -1
+	for _, w := range qwords {
+		lo, hi := prefixRange(w)
+		var n int
+		if err := s.db.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM intel_search_tokens WHERE token >= ? AND token < ? LIMIT 5000) x`, lo, hi).Scan(&n); err != nil {
+			return "", err
+		}
+		if bestN < 0 || n < bestN {
+			best, bestN = w, n
+		}
+	}
+	return best, nil
+}
+
 // candidates are the ids after `after` (in id order) whose index rows
-// answer the query, at most n; weight1 keeps those whose longest query
-// word (or whole query) is a word of their names, values or ids. The
-// words' ranges are intersected (the key, token then id, is the only
-// index: a second one on id made importing ATT&CK twice as slow).
-func (s *Store) candidates(ctx context.Context, q string, qwords []string, typ string, weight1 bool, after string, n int) ([]string, error) {
+// answer the query in pass p, at most n. The key (token, id) is the
+// only index: a second one on id made importing ATT&CK twice as slow.
+func (s *Store) candidates(ctx context.Context, p pass, q, word, typ string, after string, n int) ([]string, error) {
 	var parts []string
 	var args []any
-	lo, hi := prefixRange(q)
-	// The whole query as the beginning of a whole value.
-	whole := `SELECT id FROM intel_search_tokens WHERE token >= ? AND token < ? AND id > ?`
-	args = append(args, lo, hi, after)
-	if typ != "" {
-		whole += ` AND type = ?`
-		args = append(args, typ)
-	}
-	if weight1 {
-		whole += ` AND weight = 1`
-	}
-	parts = append(parts, whole)
-	if len(qwords) > 0 {
-		// The longest word drives; the others must be there too.
-		ws := slices.Clone(qwords)
-		slices.SortStableFunc(ws, func(a, b string) int { return len(b) - len(a) })
-		lo, hi := prefixRange(ws[0])
-		w := `SELECT t0.id FROM intel_search_tokens t0 WHERE t0.token >= ? AND t0.token < ? AND t0.id > ?`
-		args = append(args, lo, hi, after)
+	typed := func(sql string) string {
 		if typ != "" {
-			w += ` AND t0.type = ?`
 			args = append(args, typ)
+			return sql + ` AND type = ?`
 		}
-		if weight1 {
-			w += ` AND t0.weight = 1`
-		}
-		for _, x := range ws[1:] {
-			lo, hi := prefixRange(x)
-			w += ` INTERSECT SELECT id FROM intel_search_tokens WHERE token >= ? AND token < ? AND id > ?`
-			args = append(args, lo, hi, after)
-		}
-		parts = append(parts, `SELECT id FROM (`+w+`) w`)
+		return sql
 	}
-	rows, err := s.db.Q().QueryContext(ctx, `SELECT DISTINCT id FROM (`+strings.Join(parts, " UNION ")+`) c ORDER BY id LIMIT `+fmt.Sprint(n), args...)
+	if p == passExact {
+		args = append(args, q, after)
+		parts = append(parts, typed(`SELECT id FROM intel_search_tokens WHERE token = ? AND weight = 1 AND id > ?`))
+	} else {
+		lo, hi := prefixRange(q)
+		args = append(args, lo, hi, after)
+		parts = append(parts, typed(`SELECT id FROM intel_search_tokens WHERE token >= ? AND token < ? AND weight = 1 AND id > ?`))
+		if word != "" {
+			lo, hi := prefixRange(word)
+			args = append(args, lo, hi, after)
+			w := typed(`SELECT id FROM intel_search_tokens WHERE token >= ? AND token < ? AND id > ?`)
+			if p == passNames {
+				w += ` AND weight = 1`
+			}
+			parts = append(parts, w)
+		}
+	}
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT DISTINCT id FROM (`+strings.Join(parts, " UNION ALL ")+`) c ORDER BY id LIMIT `+fmt.Sprint(n), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -402,21 +423,39 @@ func (s *Store) Search(ctx context.Context, sc scope.Scope, text, typ string, li
 	if err := s.ensureIndex(ctx); err != nil {
 		return nil, err
 	}
+	// The words, unless one is too short to be indexed ("10.1.2.3"):
+	// then only whole values answer.
 	var qwords []string
 	for _, w := range words(text) {
-		if len(w) >= minWord && len(w) <= maxToken && !slices.Contains(qwords, w) {
+		if len(w) < minWord || len(w) > maxToken {
+			qwords = nil
+			break
+		}
+		if !slices.Contains(qwords, w) {
 			qwords = append(qwords, w)
 		}
+	}
+	// Stop words are not indexed from descriptions: leave them out of
+	// the look-up (but not when they are all there is).
+	if kept := slices.DeleteFunc(slices.Clone(qwords), func(w string) bool { return stopWords[w] }); len(kept) > 0 {
+		qwords = kept
+	}
+	word, err := s.selective(ctx, qwords)
+	if err != nil {
+		return nil, err
 	}
 	cs, err := s.Collections(ctx, sc)
 	if err != nil {
 		return nil, err
 	}
 	seen := map[string]bool{}
-	for _, weight1 := range []bool{true, false} {
+	for _, p := range []pass{passExact, passNames, passAll} {
+		if p == passAll && word == "" {
+			break
+		}
 		after := ""
 		for len(out) < limit {
-			ids, err := s.candidates(ctx, text, qwords, typ, weight1, after, searchChunk)
+			ids, err := s.candidates(ctx, p, text, word, typ, after, searchChunk)
 			if err != nil {
 				return nil, err
 			}
@@ -447,8 +486,8 @@ func (s *Store) Search(ctx context.Context, sc scope.Scope, text, typ string, li
 					if _, ok := found[e.Object.ID]; ok || seen[e.Object.ID] {
 						continue
 					}
-					seen[e.Object.ID] = true
 					if textOf(e.Object).matches(text, qwords) {
+						seen[e.Object.ID] = true
 						found[e.Object.ID] = summarise(e.Object, c.ID)
 					}
 				}
