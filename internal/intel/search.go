@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/safetext"
@@ -173,17 +174,36 @@ func (t searchText) matches(q string, qwords []string) bool {
 	if len(qwords) == 0 {
 		return false
 	}
-	toks := t.tokens()
+	texts := make([]string, 0, len(t.names)+len(t.desc))
+	for _, s := range slices.Concat(t.names, t.desc) {
+		texts = append(texts, strings.ToLower(s))
+	}
 next:
 	for _, w := range qwords {
-		for tok := range toks {
-			if strings.HasPrefix(tok, w) {
+		for _, s := range texts {
+			if beginsWord(s, w) {
 				continue next
 			}
 		}
 		return false
 	}
 	return true
+}
+
+// beginsWord reports whether w begins a word (a run of letters and
+// digits) of s.
+func beginsWord(s, w string) bool {
+	for off := 0; ; {
+		i := strings.Index(s[off:], w)
+		if i < 0 {
+			return false
+		}
+		i += off
+		if r, _ := utf8.DecodeLastRuneInString(s[:i]); i == 0 || !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			return true
+		}
+		off = i + 1
+	}
 }
 
 // tokenBatch gathers index rows and writes them, in token order (a
