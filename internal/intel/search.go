@@ -264,7 +264,7 @@ type indexOnce struct {
 }
 
 // ensureIndex puts every stored version's words in the index, once: the
-// objects stored before the index existed (migration 0008 marks an
+// objects stored before the index existed (migration 0009 marks an
 // empty store indexed). Safe to run in two processes at once.
 func (s *Store) ensureIndex(ctx context.Context) error {
 	s.indexed.mu.Lock()
