@@ -8,10 +8,12 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
 	"github.com/vigil-health/vigil/internal/intel"
+	"github.com/vigil-health/vigil/internal/intel/stix"
 	"github.com/vigil-health/vigil/internal/scope"
 )
 
@@ -28,6 +30,52 @@ type IntelShare struct {
 	// Kind is "user" (recipient a user id) or "org" (an ODS code).
 	Kind      string `json:"kind"`
 	Recipient string `json:"recipient"`
+}
+
+// IntelEdit is the body of POST /intel/objects/{id}/versions: the
+// properties to change, each left as it is when absent.
+type IntelEdit struct {
+	// Confidence is 0 to 100; -1 removes it.
+	Confidence *int `json:"confidence,omitempty"`
+	// ValidUntil is a timestamp (RFC 3339) after valid_from; "" removes it.
+	ValidUntil *string `json:"valid_until,omitempty"`
+	// Labels replace the indicator's; [] removes them.
+	Labels *[]string `json:"labels,omitempty"`
+	// Collection is a collection you write to add the version to (besides
+	// every one holding the indicator that you write).
+	Collection string `json:"collection,omitempty"`
+}
+
+// IntelObjectResult is a STIX object Vigil made (a link, a new version).
+type IntelObjectResult struct {
+	Object json.RawMessage `json:"object"`
+}
+
+func objectResult(o *stix.Object, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	b, err := o.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return created{IntelObjectResult{Object: b}}, nil
+}
+
+// Edit turns the API's body into the store's edit.
+func (e IntelEdit) Edit() (intel.IndicatorEdit, error) {
+	out := intel.IndicatorEdit{Confidence: e.Confidence, Labels: e.Labels, Collection: e.Collection}
+	if e.ValidUntil != nil {
+		var t time.Time
+		if *e.ValidUntil != "" {
+			var err error
+			if t, err = time.Parse(time.RFC3339Nano, *e.ValidUntil); err != nil {
+				return out, fault.Invalidf("valid_until", "%q is not a timestamp such as 2027-01-31T00:00:00Z", *e.ValidUntil)
+			}
+		}
+		out.ValidUntil = &t
+	}
+	return out, nil
 }
 
 var feedFile = sync.OnceValue(func() *regexp.Regexp {
@@ -54,6 +102,9 @@ func (a *API) registerIntel(rt *httpd.Router) {
 		"IntelShare": reflect.TypeFor[IntelShare](), "IntelRecipient": reflect.TypeFor[intel.Recipient](),
 		"IntelRecipientList": reflect.TypeFor[List[intel.Recipient]](), "IntelPurge": reflect.TypeFor[IntelPurge](),
 		"IntelPurgeResult": reflect.TypeFor[intel.PurgeResult](),
+		"IntelSummaryList": reflect.TypeFor[List[intel.Summary]](), "IntelDetections": reflect.TypeFor[intel.Detections](),
+		"IntelLink": reflect.TypeFor[intel.LinkRequest](), "IntelEdit": reflect.TypeFor[IntelEdit](),
+		"IntelObjectResult": reflect.TypeFor[IntelObjectResult](),
 	} {
 		a.AddSchema(name, t)
 	}
@@ -178,5 +229,47 @@ func (a *API) registerIntel(rt *httpd.Router) {
 			return nil, err
 		}
 		return created{rc}, nil
+	})
+	a.route(rt, spec{Method: "GET", Path: "/intel/search", Tag: "intel",
+		Summary: "Search the intelligence you may read: every word begins a word of an object's names, aliases, description, values or external ids (T1059, CVE ids), or the whole text begins a value or id",
+		Params: []param{{Name: "q", In: "query", Type: "string", Required: true}, {Name: "type", In: "query", Type: "string", Desc: "only objects of this STIX type"},
+			{Name: "limit", In: "query", Type: "integer", Desc: "at most 1,000; 100 by default"}},
+		Response: "IntelSummaryList"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		limit := 100
+		if l := r.URL.Query().Get("limit"); l != "" {
+			n, err := strconv.Atoi(l)
+			if err != nil || n < 1 || n > 1000 {
+				return nil, fault.Invalidf("limit", "%q is not a number from 1 to 1,000", l)
+			}
+			limit = n
+		}
+		return list(s.Search(r.Context(), sc, r.URL.Query().Get("q"), r.URL.Query().Get("type"), limit))
+	})
+	a.route(rt, spec{Method: "GET", Path: "/intel/objects/{id}/detections", Tag: "intel",
+		Summary: "An object's ATT&CK techniques (itself, or through its relationships), the tactics of its kill chain phases, and the Sigma rules detecting them",
+		Params:  []param{id}, Response: "IntelDetections"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return s.Detections(r.Context(), sc, r.PathValue("id"))
+	})
+	a.route(rt, spec{Method: "POST", Path: "/intel/objects/{id}/links", Tag: "intel",
+		Summary: "Link an indicator, malware, intrusion set, campaign, threat actor or tool you read to an ATT&CK technique or a Sigma rule: a relationship by Vigil's identity in a collection you write",
+		Params:  []param{id}, Body: "IntelLink", Response: "IntelObjectResult", Status: 201}, func(r *http.Request, sc scope.Scope) (any, error) {
+		var in intel.LinkRequest
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+		return objectResult(s.Link(r.Context(), sc, r.PathValue("id"), in))
+	})
+	a.route(rt, spec{Method: "POST", Path: "/intel/objects/{id}/versions", Tag: "intel",
+		Summary: "Edit an indicator you read: a new version with its confidence, valid_until or labels changed, added to the collections holding it that you write",
+		Params:  []param{id}, Body: "IntelEdit", Response: "IntelObjectResult", Status: 201}, func(r *http.Request, sc scope.Scope) (any, error) {
+		var in IntelEdit
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+		e, err := in.Edit()
+		if err != nil {
+			return nil, err
+		}
+		return objectResult(s.EditIndicator(r.Context(), sc, r.PathValue("id"), e))
 	})
 }

@@ -291,7 +291,7 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if a.Intel, err = intel.New(intel.Options{DB: a.DB, Audit: a.Audit, Now: a.Now, OrgPath: a.Orgs.PathOf, Secrets: secrets}); err != nil {
+	if a.Intel, err = intel.New(intel.Options{DB: a.DB, Audit: a.Audit, Now: a.Now, OrgPath: a.Orgs.PathOf, Secrets: secrets, Rules: a.Rules}); err != nil {
 		return err
 	}
 	if created {

@@ -73,6 +73,15 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 	if _, err := s.Intel.GrantCollection(ctx, scopeOf(alice), ac.ID, intel.GrantOptions{Org: "RJ1CH", Read: true}); err != nil {
 		t.Fatal(err)
 	}
+	// An ATT&CK technique in Alice's collection, for the links.
+	tech, err := stix.Parse([]byte(`{"type":"attack-pattern","spec_version":"2.1","id":"attack-pattern--0b0b0b0b-1071-4000-8000-000000000001","created":"2026-12-01T00:00:00.000Z","modified":"2026-12-01T00:00:00.000Z","name":"Walk application layer protocol","external_references":[{"source_name":"mitre-attack","external_id":"T1071"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Intel.ImportInto(ctx, scopeOf(alice), ac.ID, "isolation", []*stix.Object{tech}); err != nil {
+		t.Fatal(err)
+	}
+	objs := "/api/v1/intel/objects/"
 	base := "/api/v1/intel/collections/"
 	grant := func(org string) string { return `{"org":"` + org + `","read":true}` }
 	// Feeds into each collection, from an empty MISP feed (a pull succeeds
@@ -182,6 +191,20 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 			own: own(alice, probe{path: base + ac.ID + "/blocklist.csv", want: []string{"rj1-red.example", ared.ID}}), deny: 404},
 		"GET /api/v1/intel/objects/{id}/recipients": {attack: probe{path: "/api/v1/intel/objects/" + bred.ID + "/recipients", status: 404},
 			own: own(alice, probe{path: "/api/v1/intel/objects/" + ared.ID + "/recipients", want: []string{w.user[alice].ID}}), deny: 404},
+		"GET /api/v1/intel/search": {attack: probe{path: "/api/v1/intel/search?q=rjz-red"},
+			own: own(alice, probe{path: "/api/v1/intel/search?q=rj1-red", want: []string{ared.ID}}), deny: 200},
+		"GET /api/v1/intel/objects/{id}/detections": {attack: probe{path: objs + bred.ID + "/detections", status: 404},
+			own: own(alice, probe{path: objs + ared.ID + "/detections", want: []string{`"techniques"`, `"rules_read":true`}}), deny: 404},
+		"POST /api/v1/intel/objects/{id}/links": {attack: probe{path: objs + bred.ID + "/links", body: `{"technique":"T1071"}`, status: 404},
+			own: own(alice, probe{path: objs + ared.ID + "/links", body: `{"technique":"T1071"}`, status: 201, want: []string{`"relationship_type":"indicates"`, tech.ID}}), deny: 404},
+		"POST /api/v1/intel/objects/{id}/versions": {attack: probe{path: objs + bred.ID + "/versions", body: `{"confidence":5}`, status: 404},
+			own: own(alice, probe{path: objs + ared.ID + "/versions", body: `{"confidence":55,"labels":["walk"]}`, status: 201, want: []string{`"confidence":55`, ared.ID}}), deny: 404},
+		"POST /intel/objects/{id}/share": {attack: probe{path: "/intel/objects/" + bred.ID + "/share", body: "kind=org&recipient=RJ1", status: 404},
+			own: own(alice, probe{path: "/intel/objects/" + ared.ID + "/share", body: "kind=org&recipient=RJ1CH", status: 303}), deny: 404},
+		"POST /intel/objects/{id}/links": {attack: probe{path: "/intel/objects/" + bred.ID + "/links", body: "technique=T1071", status: 404},
+			own: own(alice, probe{path: "/intel/objects/" + ared.ID + "/links", body: "technique=T1071", status: 303}), deny: 404},
+		"POST /intel/objects/{id}/edit": {attack: probe{path: "/intel/objects/" + bred.ID + "/edit", body: "confidence=5", status: 404},
+			own: own(alice, probe{path: "/intel/objects/" + ared.ID + "/edit", body: "confidence=60&labels=walk", status: 303}), deny: 404},
 		"POST /api/v1/intel/objects/{id}/recipients": {attack: probe{path: "/api/v1/intel/objects/" + bred.ID + "/recipients", body: `{"kind":"org","recipient":"RJ1"}`, status: 404},
 			own: own(alice, probe{path: "/api/v1/intel/objects/" + ared.ID + "/recipients", body: `{"kind":"org","recipient":"RJ1CH"}`, status: 201, want: []string{"RJ1CH"}}), deny: 404},
 	}

@@ -7,9 +7,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-health/vigil/internal/intel"
 	"github.com/vigil-health/vigil/internal/intel/stix"
+	"github.com/vigil-health/vigil/internal/rules"
+	"github.com/vigil-health/vigil/internal/scope"
 )
 
 // TestIntelPages: the intelligence pages as a signed-in analyst meets
@@ -30,6 +33,7 @@ func TestIntelPages(t *testing.T) {
 		`{"type":"indicator","id":"indicator--11111111-1111-4111-8111-111111111111",` + ts + `,"name":"QakBot C2","pattern":"[domain-name:value = 'c2.example']","pattern_type":"stix","valid_from":"2026-12-01T00:00:00Z","object_marking_refs":["` + stix.TLP2Green + `"]}`,
 		`{"type":"malware","id":"malware--44444444-4444-4444-8444-444444444444",` + ts + `,"name":"QakBot","is_family":true}`,
 		`{"type":"relationship","id":"relationship--66666666-6666-4666-8666-666666666666",` + ts + `,"relationship_type":"indicates","source_ref":"indicator--11111111-1111-4111-8111-111111111111","target_ref":"malware--44444444-4444-4444-8444-444444444444"}`,
+		`{"type":"attack-pattern","id":"attack-pattern--77777777-7777-4777-8777-777777777777",` + ts + `,"name":"Application Layer Protocol","external_references":[{"source_name":"mitre-attack","external_id":"T1071"}]}`,
 	} {
 		o, err := stix.Parse([]byte(js))
 		if err != nil {
@@ -125,5 +129,91 @@ func TestIntelPages(t *testing.T) {
 	}
 	if p = page("/intel/feeds"); !strings.Contains(p, "No feed") {
 		t.Errorf("feeds page after the removal: %.1000s", p)
+	}
+	// Links, edits and shares from the object page (issue 19 item 9).
+	const ruleID = "5d3a1f62-1c0e-4a57-9a55-0e7f7c1b2071"
+	if _, err := s.Rules.Import(ctx, nsc, "tests", "", []rules.File{{Name: "c2.yml", Data: []byte(`title: C2 over HTTP
+id: ` + ruleID + `
+status: test
+tags: [attack.command_and_control, attack.t1071]
+logsource: {product: windows, category: network_connection}
+detection: {selection: {DestinationHostname: c2.example}, condition: selection}
+level: high
+`)}}); err != nil {
+		t.Fatal(err)
+	}
+	ind := "/intel/objects/indicator--11111111-1111-4111-8111-111111111111"
+	form := func(kv ...string) url.Values {
+		v := url.Values{"csrf": {b.csrf}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	if st := b.post(t, s.url(ind+"/links"), form("technique", "T9999")); st != 422 {
+		t.Errorf("a link to an unknown technique: %d", st)
+	}
+	if st := b.post(t, s.url(ind+"/links"), form("technique", "T1071")); st != 303 {
+		t.Errorf("link: %d", st)
+	}
+	p = page(ind)
+	for _, want := range []string{"/rules/" + ruleID, "C2 over HTTP", "T1071 Application Layer Protocol", "relationship indicates", "Save a new version", `name="csrf"`} {
+		if !strings.Contains(p, want) {
+			t.Errorf("the linked indicator's page lacks %q", want)
+		}
+	}
+	p = page("/intel/objects/attack-pattern--77777777-7777-4777-8777-777777777777")
+	if !strings.Contains(p, "Indicators of this technique") || !strings.Contains(p, ind) || !strings.Contains(p, "/rules/"+ruleID) {
+		t.Errorf("the technique's page: %.3000s", p)
+	}
+	if p := page("/rules/" + ruleID); !strings.Contains(p, "/intel/objects/attack-pattern--77777777-7777-4777-8777-777777777777") {
+		t.Errorf("the rule's page does not link its technique")
+	}
+	if st := b.post(t, s.url(ind+"/edit"), form("confidence", "500", "valid_until", "", "labels", "")); st != 422 {
+		t.Errorf("confidence 500: %d", st)
+	}
+	if st := b.post(t, s.url(ind+"/edit"), form("confidence", "70", "valid_until", "2027-03-01", "labels", "c2, loader")); st != 303 {
+		t.Errorf("edit: %d", st)
+	}
+	edited, err := s.Intel.Get(ctx, "indicator--11111111-1111-4111-8111-111111111111")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"confidence": `70`, "valid_until": `"2027-03-01T00:00:00.000Z"`, "labels": `["c2","loader"]`} {
+		if got := string(edited.Props[k]); got != want {
+			t.Errorf("the edited indicator's %s: %s, want %s", k, got, want)
+		}
+	}
+	if e, ok := lastEntry(t, s, "intel.object.edit"); !ok || e.ObjectID != "indicator--11111111-1111-4111-8111-111111111111" {
+		t.Errorf("the edit is not audited: %+v", e)
+	}
+	if st := b.post(t, s.url(ind+"/edit"), url.Values{"confidence": {"10"}}); st != 403 {
+		t.Errorf("an edit without the CSRF token: %d", st)
+	}
+	// Sharing a TLP:RED indicator from its page.
+	rc, err := s.Intel.CreateCollection(ctx, nsc, intel.CollectionOptions{Title: "Red", TLPCeiling: stix.TLPRed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := stix.NewIndicator(stix.IndicatorOptions{Name: "red page", Pattern: "[domain-name:value = 'red.page.example']", Created: time.Now(), Markings: []string{stix.TLP2Red}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Intel.ImportInto(ctx, nsc, rc.ID, "red.json", []*stix.Object{red}); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.post(t, s.url("/intel/objects/"+red.ID+"/share"), form("kind", "org", "recipient", "NOPE1")); st != 422 {
+		t.Errorf("share with an unknown organisation: %d", st)
+	}
+	tokenFor(t, s, "red-reader@nhs.test", scope.NationalAnalyst, "ENG")
+	reader, err := s.Auth.GetUser(ctx, scope.System("test"), "red-reader@nhs.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := b.post(t, s.url("/intel/objects/"+red.ID+"/share"), form("kind", "user", "recipient", reader.ID)); st != 303 {
+		t.Errorf("share: %d", st)
+	}
+	if rs, err := s.Intel.Recipients(ctx, nsc, red.ID); err != nil || len(rs) != 2 {
+		t.Errorf("recipients after sharing: %+v %v", rs, err)
 	}
 }

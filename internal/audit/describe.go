@@ -865,6 +865,39 @@ func (d describer) predicate() (string, bool) {
 			to = "the people of " + d.org(r.Recipient, "")
 		}
 		return "named " + to + " a recipient of the " + or(r.TLP, "TLP:RED") + " intelligence object " + e.ObjectID, true
+	case "intel.object.link":
+		var r struct {
+			Relationship string `json:"relationship"`
+			Type         string `json:"relationship_type"`
+			Target       string `json:"target"`
+			TargetName   string `json:"target_name"`
+			Collection   string `json:"collection"`
+		}
+		doc(e.After, &r)
+		to := r.Target
+		if r.TargetName != "" {
+			to = r.TargetName + " (" + r.Target + ")"
+		}
+		return "linked the intelligence object " + e.ObjectID + " to " + to + " (" + or(r.Type, "related-to") + ", relationship " + r.Relationship + " in collection " + r.Collection + ")", true
+	case "intel.object.edit":
+		var r struct {
+			Changes    map[string]any `json:"changes"`
+			Version    string         `json:"version"`
+			Collection string         `json:"collection"`
+		}
+		doc(e.After, &r)
+		var what []string
+		for _, k := range []string{"confidence", "valid_until", "labels"} {
+			v, ok := r.Changes[k]
+			switch {
+			case !ok:
+			case v == nil:
+				what = append(what, "removed its "+k)
+			default:
+				what = append(what, fmt.Sprintf("set its %s to %v", k, v))
+			}
+		}
+		return "edited the indicator " + e.ObjectID + ": " + strings.Join(what, ", ") + " (new version " + r.Version + " in collection " + r.Collection + ")", true
 	case "intel.feed.add":
 		var f struct {
 			Name, Kind, URL, Auth string

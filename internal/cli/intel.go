@@ -21,7 +21,8 @@ import (
 func (e *env) intelCmd() *cobra.Command {
 	c := &cobra.Command{Use: "intel", Short: "Threat intelligence: STIX 2.1 objects and patterns"}
 	c.AddCommand(e.intelImportCmd(), e.intelExportCmd(), e.intelShareCmd(), e.intelMatcherCmd(), e.intelFeedCmd(),
-		e.intelAllowlistCmd(), e.intelSightingsCmd(), e.intelPurgeCmd(), e.intelDecayCmd(), e.intelVerdictsCmd())
+		e.intelAllowlistCmd(), e.intelSightingsCmd(), e.intelPurgeCmd(), e.intelDecayCmd(), e.intelVerdictsCmd(),
+		e.intelSearchCmd(), e.intelDetectionsCmd(), e.intelLinkCmd(), e.intelEditCmd())
 	col := &cobra.Command{Use: "collection", Short: "TAXII collections of intelligence"}
 	col.AddCommand(e.intelCollectionCreateCmd(), e.intelCollectionListCmd(), e.intelCollectionGrantCmd())
 	c.AddCommand(col)

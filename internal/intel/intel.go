@@ -55,6 +55,10 @@ type Options struct {
 	// (the server's secrets key file); nil seals them with a random key
 	// that lasts as long as the process (tests of the store alone).
 	Secrets *seal.Keyring
+	// Rules are the Sigma rules Vigil runs (rules.Service), for the
+	// links between intelligence and detection (links.go); nil lists no
+	// detecting rules and refuses links to rules.
+	Rules RuleSource
 }
 
 // Store keeps STIX objects, every version of each.
@@ -63,11 +67,14 @@ type Store struct {
 	audit   *audit.Log
 	now     func() time.Time
 	orgPath func(ctx context.Context, code string) (string, error)
+	rules   RuleSource
 	feeds   feedCache // MISP feeds lately built
 	// changed are told of every import that stored something
 	// (indicators.go: OnChange).
 	changed changeHooks
 	secrets *seal.Keyring
+	// indexed is whether the search index holds what was stored before it.
+	indexed indexOnce
 }
 
 // New opens the store over a migrated database.
@@ -81,7 +88,7 @@ func New(o Options) (*Store, error) {
 	if o.Secrets == nil {
 		o.Secrets = seal.Random()
 	}
-	return &Store{db: o.DB, audit: o.Audit, now: o.Now, orgPath: o.OrgPath, secrets: o.Secrets}, nil
+	return &Store{db: o.DB, audit: o.Audit, now: o.Now, orgPath: o.OrgPath, secrets: o.Secrets, rules: o.Rules}, nil
 }
 
 // versionKey is the stored form of a version timestamp: fixed-width UTC.
@@ -155,6 +162,7 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 			return err
 		}
 		verdicts := 0
+		words := &tokenBatch{tx: tx}
 		for i, o := range objs {
 			out, why, err := put(ctx, tx, o, added, source, known)
 			if err != nil {
@@ -185,6 +193,11 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 					verdicts++
 				}
 			}
+			if out == Added || out == NewVersion {
+				if err := words.add(ctx, o); err != nil {
+					return fmt.Errorf("%s: object %d (%s): search index: %w", source, i, o.ID, err)
+				}
+			}
 			switch out {
 			case Added:
 				rep.Added++
@@ -200,6 +213,9 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 			if err := s.lifecycleChanged(ctx, tx, sc.UserID); err != nil {
 				return err
 			}
+		}
+		if err := words.flush(ctx); err != nil {
+			return fmt.Errorf("%s: search index: %w", source, err)
 		}
 		if after != nil {
 			if err := after(tx, rep); err != nil {

@@ -105,6 +105,12 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 		}
 	}
 	in("o.id", q.IDs)
+	if q.Collection != "" {
+		// The same ids on the membership, so a look-up of a few ids
+		// (search, an object's page) starts from them rather than from
+		// every member of the collection, which PostgreSQL chose.
+		in("m.id", q.IDs)
+	}
 	in("o.type", q.Types)
 	versions := q.Versions
 	if len(versions) == 0 {

@@ -64,6 +64,7 @@ func (s *Store) Purge(ctx context.Context, sc scope.Scope, id, reason string) (P
 			`DELETE FROM intel_object_recipients WHERE id = ?`,
 			`DELETE FROM intel_sightings WHERE indicator_id = ?`,
 			`DELETE FROM intel_verdicts WHERE indicator_id = ?`,
+			`DELETE FROM intel_search_tokens WHERE id = ?`,
 			`DELETE FROM intel_objects WHERE id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {

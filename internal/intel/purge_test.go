@@ -70,12 +70,12 @@ func TestPurge(t *testing.T) {
 			}
 			return n
 		}
-		rows := func(id string) [5]int {
-			return [5]int{count(`SELECT COUNT(*) FROM intel_objects WHERE id = ?`, id), count(`SELECT COUNT(*) FROM intel_collection_objects WHERE id = ?`, id),
+		rows := func(id string) [6]int {
+			return [6]int{count(`SELECT COUNT(*) FROM intel_objects WHERE id = ?`, id), count(`SELECT COUNT(*) FROM intel_collection_objects WHERE id = ?`, id),
 				count(`SELECT COUNT(*) FROM intel_object_recipients WHERE id = ?`, id), count(`SELECT COUNT(*) FROM intel_sightings WHERE indicator_id = ?`, id),
-				count(`SELECT COUNT(*) FROM intel_verdicts WHERE indicator_id = ?`, id)}
+				count(`SELECT COUNT(*) FROM intel_verdicts WHERE indicator_id = ?`, id), count(`SELECT COUNT(*) FROM intel_search_tokens WHERE id = ?`, id)}
 		}
-		if got := rows(bad.ID); got[0] != 2 || got[1] != 4 || got[2] == 0 || got[3] != 1 || got[4] != 1 {
+		if got := rows(bad.ID); got[0] != 2 || got[1] != 4 || got[2] == 0 || got[3] != 1 || got[4] != 1 || got[5] == 0 {
 			t.Fatalf("before: %v", got)
 		}
 		before := fired
@@ -108,7 +108,7 @@ func TestPurge(t *testing.T) {
 		if res != (PurgeResult{ID: bad.ID, Type: "indicator", Versions: 2, Collections: 2}) {
 			t.Errorf("result %+v", res)
 		}
-		if got := rows(bad.ID); got != [5]int{} {
+		if got := rows(bad.ID); got != [6]int{} {
 			t.Errorf("after: %v, want nothing left", got)
 		}
 		if _, err := s.Get(ctx, bad.ID); !errors.Is(err, ErrNotFound) {

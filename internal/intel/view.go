@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/vigil-health/vigil/internal/intel/stix"
-	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/store"
 )
@@ -33,6 +32,12 @@ type Summary struct {
 	Collection string `json:"collection"`
 	// Pattern is an indicator's.
 	Pattern string `json:"pattern,omitempty"`
+	// AttackID is an ATT&CK technique's ID (T1059.001), from MITRE's
+	// external reference.
+	AttackID string `json:"attack_id,omitempty"`
+	// RuleID is, for the indicator standing for a Sigma rule (links.go),
+	// the rule's id.
+	RuleID string `json:"rule_id,omitempty"`
 }
 
 func summarise(o *stix.Object, collection string) Summary {
@@ -48,6 +53,7 @@ func summarise(o *stix.Object, collection string) Summary {
 	if t, ok := stix.TLPOfObject(o); ok {
 		s.TLP = t.String()
 	}
+	s.AttackID, s.RuleID = attackIDOf(o), ruleIDOf(o)
 	return s
 }
 
@@ -85,38 +91,6 @@ func (s *Store) eachReadable(ctx context.Context, sc scope.Scope, q Query, fn fu
 	return nil
 }
 
-// Search finds the objects the caller may read whose id, type, name,
-// value or pattern holds text (case does not matter), of type typ when
-// it is not "", at most limit of them (each once, in the first
-// collection that holds it).
-func (s *Store) Search(ctx context.Context, sc scope.Scope, text, typ string, limit int) ([]Summary, error) {
-	if p := safetext.SearchProblem(text); p != "" {
-		return nil, &InvalidError{"q", p}
-	}
-	if p := safetext.Problem(typ, safetext.Name, 250); p != "" {
-		return nil, &InvalidError{"type", p}
-	}
-	text = strings.ToLower(strings.TrimSpace(text))
-	q := Query{}
-	if typ != "" {
-		q.Types = []string{typ}
-	}
-	out := []Summary{}
-	seen := map[string]bool{}
-	err := s.eachReadable(ctx, sc, q, func(c Collection, o *stix.Object) bool {
-		if seen[o.ID] {
-			return true
-		}
-		sm := summarise(o, c.ID)
-		if text == "" || strings.Contains(strings.ToLower(sm.ID+" "+sm.Type+" "+sm.Name+" "+sm.Pattern), text) {
-			seen[o.ID] = true
-			out = append(out, sm)
-		}
-		return len(out) < limit
-	})
-	return out, err
-}
-
 // Relation is one relationship of an object, as its page lists it.
 type Relation struct {
 	ID   string `json:"id"`
@@ -144,6 +118,9 @@ type ObjectView struct {
 	SameValues []Summary
 	Sightings  []Sighting
 	Relations  []Relation
+	// Detections are its ATT&CK techniques and the rules detecting them
+	// (links.go).
+	Detections Detections
 }
 
 // ObjectView reads an object for its page: ErrNotFound unless a
@@ -238,6 +215,9 @@ func (s *Store) ObjectView(ctx context.Context, sc scope.Scope, id string) (Obje
 		if v.Sightings, err = s.Sightings(ctx, sc, id); err != nil {
 			return v, err
 		}
+	}
+	if v.Detections, err = s.detections(ctx, sc, &v); err != nil {
+		return v, err
 	}
 	return v, nil
 }

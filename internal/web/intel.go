@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -33,6 +34,9 @@ func (w *Web) registerIntel(h func(method, pattern string, access httpd.Access, 
 	h("POST", "/intel/feeds/{id}/remove", authd, "Remove a feed into a collection you write (what it pulled stays)", w.intelFeedRemove)
 	h("GET", "/intel/allowlist", authd, "Values that never match an indicator, and (national analysts) taking them off", w.intelAllowlist)
 	h("POST", "/intel/allowlist/remove", authd, "Take a value off the allowlist (national analysts and administrators)", w.intelUnallow)
+	h("POST", "/intel/objects/{id}/share", authd, "Name one more recipient of a TLP:RED or AMBER+STRICT object you are a recipient of", w.intelShare)
+	h("POST", "/intel/objects/{id}/links", authd, "Link an object you read to an ATT&CK technique or a Sigma rule (a relationship in a collection you write)", w.intelLink)
+	h("POST", "/intel/objects/{id}/edit", authd, "Edit an indicator's confidence, valid_until or labels: a new version in the collections you write", w.intelEdit)
 }
 
 // intelSearchRows caps a search's answer.
@@ -89,6 +93,13 @@ type intelObjectData struct {
 	Graph    []graphNode
 	// GraphW and GraphH are the SVG's size; CX, CY its centre.
 	GraphW, GraphH, CX, CY float64
+	// Form is the share, link and edit forms' values and errors.
+	Form *form
+	// Writes are the reader's collections holding the object that they
+	// may write: the link and edit forms are shown when there is one.
+	Writes []intel.Collection
+	// Shareable is a TLP:RED or AMBER+STRICT object (it has recipients).
+	Shareable, Linkable bool
 }
 
 // intelGraphNodes caps the graph (the list below it has every relationship).
@@ -102,12 +113,45 @@ func shorten(s string, n int) string {
 }
 
 func (w *Web) intelObject(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
-	v, err := w.o.Intel.ObjectView(r.Context(), sc, r.PathValue("id"))
+	w.renderIntelObject(rw, r, sc, http.StatusOK, r.PathValue("id"), nil)
+}
+
+// intelEditValues are the edit form's fields as the indicator has them.
+func intelEditValues(v intel.ObjectView) map[string]string {
+	m := map[string]string{"kind": "org"}
+	var conf int
+	if ok, err := v.Object.Get("confidence", &conf); ok && err == nil {
+		m["confidence"] = fmt.Sprint(conf)
+	}
+	var until string
+	if ok, err := v.Object.Get("valid_until", &until); ok && err == nil {
+		if t, err := time.Parse(time.RFC3339Nano, until); err == nil {
+			m["valid_until"] = t.UTC().Format("2006-01-02")
+		}
+	}
+	var labels []string
+	if ok, err := v.Object.Get("labels", &labels); ok && err == nil {
+		m["labels"] = strings.Join(labels, ", ")
+	}
+	return m
+}
+
+func (w *Web) renderIntelObject(rw http.ResponseWriter, r *http.Request, sc scope.Scope, status int, id string, f *form) {
+	v, err := w.o.Intel.ObjectView(r.Context(), sc, id)
 	if err != nil {
 		w.fail(rw, r, sc, err)
 		return
 	}
-	d := intelObjectData{V: v, GraphW: 640, GraphH: 420, CX: 320, CY: 210}
+	if f == nil {
+		f = &form{Values: intelEditValues(v), Errors: map[string]string{}}
+	}
+	d := intelObjectData{V: v, GraphW: 640, GraphH: 420, CX: 320, CY: 210, Form: f,
+		Shareable: v.Summary.TLP == "TLP:RED" || v.Summary.TLP == "TLP:AMBER+STRICT", Linkable: intel.Linkable(v.Summary.Type) && !v.Summary.Revoked}
+	for _, c := range v.Collections {
+		if c.CanWrite {
+			d.Writes = append(d.Writes, c)
+		}
+	}
 	if v.Object.Type == "indicator" {
 		// The sightings and verdicts the reader may see are those that
 		// set the score here.
@@ -144,7 +188,103 @@ func (w *Web) intelObject(rw http.ResponseWriter, r *http.Request, sc scope.Scop
 	}
 	p := w.page(r, sc, shorten(title, 80), "intel")
 	p.D = d
-	w.render(rw, r, http.StatusOK, "intel_object", p)
+	p.Notice = intelNotices[r.URL.Query().Get("done")]
+	w.render(rw, r, status, "intel_object", p)
+}
+
+// intelNotices are what the object page says after a change.
+var intelNotices = map[string]string{"shared": "Shared: the recipient now reads this object.", "linked": "Linked.", "edited": "Saved as a new version."}
+
+// intelFormError shows a refused change on the object's page (422), or
+// fails the request when it is not about a field.
+func (w *Web) intelFormError(rw http.ResponseWriter, r *http.Request, sc scope.Scope, id string, f *form, err error) {
+	var inv *fault.Invalid
+	switch {
+	case errors.As(err, &inv):
+		field := inv.Field
+		if _, ok := f.Values[field]; !ok {
+			field = "form"
+		}
+		f.Set(field, sentence(inv.Reason))
+	case errors.Is(err, fault.ErrForbidden):
+		f.Set("form", sentence(fault.Message(err)))
+	default:
+		w.fail(rw, r, sc, err)
+		return
+	}
+	w.renderIntelObject(rw, r, sc, http.StatusUnprocessableEntity, id, f)
+}
+
+func intelDone(rw http.ResponseWriter, r *http.Request, id, done string) {
+	http.Redirect(rw, r, "/intel/objects/"+url.PathEscape(id)+"?done="+done, http.StatusSeeOther)
+}
+
+func (w *Web) intelShare(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	id := r.PathValue("id")
+	f := newForm(r, "kind", "recipient")
+	if _, err := w.o.Intel.Share(r.Context(), sc, id, f.V("kind"), f.V("recipient")); err != nil {
+		w.intelFormError(rw, r, sc, id, f, err)
+		return
+	}
+	intelDone(rw, r, id, "shared")
+}
+
+func (w *Web) intelLink(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	id := r.PathValue("id")
+	f := newForm(r, "technique", "rule", "collection")
+	if _, err := w.o.Intel.Link(r.Context(), sc, id, intel.LinkRequest{Technique: f.V("technique"), Rule: f.V("rule"), Collection: f.V("collection")}); err != nil {
+		w.intelFormError(rw, r, sc, id, f, err)
+		return
+	}
+	intelDone(rw, r, id, "linked")
+}
+
+// intelEdit saves what differs from the indicator's values: an emptied
+// field removes the property.
+func (w *Web) intelEdit(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	id := r.PathValue("id")
+	f := newForm(r, "confidence", "valid_until", "labels")
+	v, err := w.o.Intel.ObjectView(r.Context(), sc, id)
+	if err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	was := intelEditValues(v)
+	var e intel.IndicatorEdit
+	if c := f.V("confidence"); c != was["confidence"] {
+		n := -1
+		if c != "" {
+			if n, err = strconv.Atoi(c); err != nil {
+				w.intelFormError(rw, r, sc, id, f, fault.Invalidf("confidence", "want a whole number from 0 to 100"))
+				return
+			}
+		}
+		e.Confidence = &n
+	}
+	if u := f.V("valid_until"); u != was["valid_until"] {
+		var t time.Time
+		if u != "" {
+			if t, err = time.Parse("2006-01-02", u); err != nil {
+				w.intelFormError(rw, r, sc, id, f, fault.Invalidf("valid_until", "want a date such as 2027-01-31"))
+				return
+			}
+		}
+		e.ValidUntil = &t
+	}
+	if l := f.V("labels"); l != was["labels"] {
+		ls := []string{}
+		for _, x := range strings.Split(l, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				ls = append(ls, x)
+			}
+		}
+		e.Labels = &ls
+	}
+	if _, err := w.o.Intel.EditIndicator(r.Context(), sc, id, e); err != nil {
+		w.intelFormError(rw, r, sc, id, f, err)
+		return
+	}
+	intelDone(rw, r, id, "edited")
 }
 
 func round1(f float64) float64 { return math.Round(f*10) / 10 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigil-health/vigil/internal/fault"
 	"github.com/vigil-health/vigil/internal/httpd"
+	"github.com/vigil-health/vigil/internal/intel"
 	"github.com/vigil-health/vigil/internal/rules"
 	"github.com/vigil-health/vigil/internal/scope"
 	"github.com/vigil-health/vigil/internal/sigma"
@@ -92,6 +93,9 @@ type ruleData struct {
 	Levels   []string
 	National bool
 	Org      string
+	// Techniques are the ATT&CK techniques its tags name, as
+	// intelligence objects the reader may read (intel.TechniquesOf).
+	Techniques []intel.TechniqueLink
 }
 
 func (w *Web) rulePage(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
@@ -104,8 +108,15 @@ func (w *Web) renderRule(rw http.ResponseWriter, r *http.Request, sc scope.Scope
 		w.fail(rw, r, sc, err)
 		return
 	}
+	rd := ruleData{Rule: d, Form: f, Levels: rules.Levels, National: sc.National(scope.Write), Org: f.V("org")}
+	if w.o.Intel != nil {
+		if rd.Techniques, err = w.o.Intel.TechniquesOf(r.Context(), sc, d.Tags); err != nil {
+			w.fail(rw, r, sc, err)
+			return
+		}
+	}
 	p := w.page(r, sc, d.Title, "rules")
-	p.D = ruleData{Rule: d, Form: f, Levels: rules.Levels, National: sc.National(scope.Write), Org: f.V("org")}
+	p.D = rd
 	w.render(rw, r, status, "rule", p)
 }
 

@@ -1181,6 +1181,20 @@ func TestEveryPageRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	pagesWithCases["/intel/allowlist"] = "intel_allowlist"
+	// A TLP:RED indicator in a collection the admin writes: its page has
+	// the share, link and edit forms.
+	rcoll, err := e.intel.CreateCollection(context.Background(), isc, intel.CollectionOptions{Title: "Every page RED", TLPCeiling: stix.TLPRed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ired, err := stix.NewIndicator(stix.IndicatorOptions{Name: "every page red", Pattern: "[domain-name:value = 'red.every-page.example']", Created: time.Now(), Markings: []string{stix.TLP2Red}, Labels: []string{"page"}, Confidence: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.intel.ImportInto(context.Background(), isc, rcoll.ID, "page.json", []*stix.Object{ired}); err != nil {
+		t.Fatal(err)
+	}
+	pagesWithCases["/intel/objects/"+ired.ID] = "intel_object"
 	if _, err := e.rules.Import(context.Background(), scope.System("test"), "tests", "", []rules.File{{Name: "r.yml", Data: []byte(pageRule)}}); err != nil {
 		t.Fatal(err)
 	}
