@@ -178,7 +178,36 @@ func TestTLPRedEveryPath(t *testing.T) {
 	// report without their ids in object_refs, and no grouping.
 	report := refsObject(t, "report", "report--7b1e1c4a-8e0d-4c7d-9e9b-3a2c1b0a9f87", green.ID, red.ID, strict.ID)
 	grouping := refsObject(t, "grouping", "grouping--8c2f2d5b-9f1e-4d8e-8f0c-4b3d2c1b0a98", red.ID)
-	if _, err := s.Intel.ImportInto(ctx, nsc, c.ID, "national", []*stix.Object{green, red, strict, report, grouping}); err != nil {
+	// GREEN objects that point at the RED one by other references: a
+	// relationship (left out for a non-recipient), a sighting of it
+	// (left out), a note about both (keeping the GREEN ref) and a malware
+	// created by a RED identity (keeping no created_by_ref).
+	refObj := func(m map[string]any) *stix.Object {
+		t.Helper()
+		m["spec_version"], m["created"], m["modified"] = "2.1", "2026-12-01T00:00:00.000Z", "2026-12-01T00:00:00.000Z"
+		m["object_marking_refs"] = []string{stix.TLP2Green}
+		b, _ := json.Marshal(m)
+		o, err := stix.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	redIdentity := refObj(map[string]any{"type": "identity", "id": "identity--5d1f2e3a-4b5c-4d6e-8f70-819203a4b5c6", "name": "national secret source"})
+	if err := redIdentity.Set("object_marking_refs", []string{stix.TLP2Red}); err != nil {
+		t.Fatal(err)
+	}
+	rel := refObj(map[string]any{"type": "relationship", "id": "relationship--9d3f3e6c-0a2f-4e9f-9a1c-5c4e3d2c1ba9", "relationship_type": "related-to",
+		"source_ref": green.ID, "target_ref": red.ID})
+	sighting := refObj(map[string]any{"type": "sighting", "id": "sighting--0e4a4f7d-1b3a-4fa0-8b2d-6d5f4e3d2cba", "sighting_of_ref": red.ID})
+	note := refObj(map[string]any{"type": "note", "id": "note--1f5b5a8e-2c4b-4ab1-9c3e-7e6a5f4e3dcb", "content": "national note", "object_refs": []string{green.ID, red.ID}})
+	mal := refObj(map[string]any{"type": "malware", "id": "malware--2a6c6b9f-3d5c-4bc2-8d4f-8f7b6a5f4edc", "name": "national-green-malware", "is_family": true,
+		"created_by_ref": redIdentity.ID})
+	if _, err := s.Intel.ImportInto(ctx, nsc, c.ID, "national", []*stix.Object{green, red, strict, report, grouping, redIdentity, rel, sighting, note, mal}); err != nil {
+		t.Fatal(err)
+	}
+	// Vigil's own sightings of the RED indicator in RJ1's events.
+	if err := s.Intel.RecordSightings(ctx, []intel.Sighting{{Indicator: red.ID, Org: "RJ1", Count: 1, LastSeen: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	get := func(tok, path, accept string) (int, string) {
@@ -225,7 +254,8 @@ func TestTLPRedEveryPath(t *testing.T) {
 		}
 		api := "/api/v1/intel/collections/" + c.ID
 		for _, p := range []string{api + "/objects", api + "/objects?type=indicator", api + "/blocklist.csv", api + "/misp/manifest.json", api + "/misp/hashes.csv",
-			"/api/v1/intel/objects/" + red.ID + "/recipients", "/api/v1/intel/objects/" + strict.ID + "/recipients"} {
+			"/api/v1/intel/objects/" + red.ID + "/recipients", "/api/v1/intel/objects/" + strict.ID + "/recipients",
+			"/api/v1/intel/sightings", "/api/v1/intel/sightings/stix"} {
 			_, out["API "+p] = get(tok, p, "")
 		}
 		for _, u := range regexp.MustCompile(`"([0-9a-f-]{36})":`).FindAllStringSubmatch(out["API "+api+"/misp/manifest.json"], -1) {
@@ -234,10 +264,10 @@ func TestTLPRedEveryPath(t *testing.T) {
 		}
 		return out
 	}
-	secrets := []string{red.ID, "national-red-secret.example", md5hex("national-red-secret.example"), strict.ID, "national-strict-secret.example"}
+	secrets := []string{red.ID, "national-red-secret.example", md5hex("national-red-secret.example"), strict.ID, "national-strict-secret.example", redIdentity.ID}
 	check := func(who, tok string, wantRed bool) {
 		t.Helper()
-		seenGreen, seenRed := 0, 0
+		seenGreen, seenRed, seenIdentity := 0, 0, 0
 		for p, body := range paths(tok) {
 			if strings.Contains(body, "national-green.example") || strings.Contains(body, md5hex("national-green.example")) {
 				seenGreen++
@@ -253,7 +283,15 @@ func TestTLPRedEveryPath(t *testing.T) {
 			}
 			for _, sec := range secrets[3:] {
 				if strings.Contains(body, sec) && !strings.Contains(p, sec) && who != "nadia" {
-					t.Errorf("%s sees the AMBER+STRICT object by %s", who, p)
+					t.Errorf("%s sees the AMBER+STRICT object or the RED identity by %s", who, p)
+				}
+			}
+			if strings.Contains(body, redIdentity.ID) && who == "nadia" {
+				seenIdentity++
+			}
+			for _, id := range []string{rel.ID, sighting.ID} {
+				if strings.Contains(body, id) && !wantRed {
+					t.Errorf("%s gets %s, which is about the RED indicator, by %s", who, id, p)
 				}
 			}
 		}
@@ -262,6 +300,9 @@ func TestTLPRedEveryPath(t *testing.T) {
 		}
 		if wantRed && seenRed < 10 {
 			t.Errorf("%s sees the RED indicator by only %d paths", who, seenRed)
+		}
+		if who == "nadia" && seenIdentity < 4 {
+			t.Errorf("nadia sees the RED identity by only %d paths", seenIdentity)
 		}
 	}
 	browsers[ntok] = signInBrowser(t, s, "nadia@nhs.test", "correct horse battery")
@@ -273,8 +314,17 @@ func TestTLPRedEveryPath(t *testing.T) {
 	if !strings.Contains(objs, report.ID) || !strings.Contains(objs, `"object_refs":["`+green.ID+`"]`) || strings.Contains(objs, grouping.ID) {
 		t.Errorf("alice's objects: the report should keep only the GREEN ref and the grouping be left out:\n%s", objs)
 	}
-	if objs := paths(ntok)["TAXII /taxii2/"+taxiiRoot+"/collections/"+c.ID+"/objects/"]; !strings.Contains(objs, grouping.ID) {
-		t.Errorf("nadia does not see the grouping: %s", objs)
+	if !strings.Contains(objs, `"object_refs":["`+green.ID+`"]`) || !strings.Contains(objs, note.ID) || !strings.Contains(objs, mal.ID) || strings.Contains(objs, "created_by_ref") {
+		t.Errorf("alice's objects: the note should keep only the GREEN ref, the malware no created_by_ref:\n%s", objs)
+	}
+	if objs := paths(ntok)["TAXII /taxii2/"+taxiiRoot+"/collections/"+c.ID+"/objects/"]; !strings.Contains(objs, grouping.ID) ||
+		!strings.Contains(objs, rel.ID) || !strings.Contains(objs, sighting.ID) || !strings.Contains(objs, `"created_by_ref":"`+redIdentity.ID) {
+		t.Errorf("nadia does not see the grouping, relationship, sighting and malware whole: %s", objs)
+	}
+	// The object page's relationships (the graph): the GREEN indicator's
+	// names the RED one to nadia and to nobody else.
+	if page := paths(ntok)["web /intel/objects/"+green.ID]; !strings.Contains(page, "/intel/objects/"+red.ID) {
+		t.Errorf("nadia's page of the GREEN indicator lacks its relationship to the RED one")
 	}
 	check("bob", f.bobTok, false)
 	if _, err := s.Intel.Share(ctx, nsc, red.ID, "org", "RJ1"); err != nil {
