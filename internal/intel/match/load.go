@@ -27,15 +27,17 @@ func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, t
 	if err != nil {
 		return nil, newest, err
 	}
+	pending, err := st.PendingOrgs(ctx)
+	if err != nil {
+		return nil, newest, err
+	}
 	err = st.EachIndicator(ctx, since, func(si intel.StoredIndicator) error {
 		in, err := FromObject(si.Object, si.Source)
 		if err != nil {
 			return nil // a property of the wrong type: not an indicator the index can hold
 		}
 		in.LastSeen = seen[in.ID]
-		if in.TLP >= stix.TLPAmberStrict {
-			in.Orgs = orgs[in.ID]
-		}
+		restrict(&in, orgs, pending)
 		out = append(out, in)
 		if si.Added.After(newest) {
 			newest = si.Added
@@ -43,6 +45,23 @@ func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, t
 		return nil
 	})
 	return out, newest, err
+}
+
+// restrict gives a TLP:RED or AMBER+STRICT indicator the organisations
+// among its recipients, and a pending submission its submitters' (both
+// when both: the organisations that are both).
+func restrict(in *Indicator, recipients, pending map[string][]string) {
+	if in.TLP >= stix.TLPAmberStrict {
+		in.Orgs = recipients[in.ID]
+	}
+	if p, ok := pending[in.ID]; ok {
+		if in.TLP >= stix.TLPAmberStrict {
+			in.Orgs = slices.DeleteFunc(slices.Clone(in.Orgs), func(o string) bool { return !slices.Contains(p, o) })
+		} else {
+			in.Orgs = p
+		}
+		in.Pending = true
+	}
 }
 
 // Lifecycle is what Build needs of the indicator lifecycle: the decay
@@ -84,13 +103,15 @@ func StatusOf(ctx context.Context, st *intel.Store, o *stix.Object, lastSeen, no
 		return Status{Why: SkipInvalid, Score: -1, Threshold: -1}, nil
 	}
 	in.LastSeen = lastSeen
-	if in.TLP >= stix.TLPAmberStrict {
-		orgs, err := st.RecipientOrgs(ctx)
-		if err != nil {
-			return Status{}, err
-		}
-		in.Orgs = orgs[in.ID]
+	orgs, err := st.RecipientOrgs(ctx)
+	if err != nil {
+		return Status{}, err
 	}
+	pending, err := st.PendingOrgs(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	restrict(&in, orgs, pending)
 	opts, err := Lifecycle(ctx, st)
 	if err != nil {
 		return Status{}, err
