@@ -16,20 +16,20 @@ import (
 
 // Collection is a TAXII collection as Vigil keeps it, seen by one caller.
 type Collection struct {
-	ID          string    `json:"id"`
-	Title       string    `json:"title"`
-	Description string    `json:"description"`
-	TLPCeiling  stix.TLP  `json:"-"`
-	Ceiling     string    `json:"tlp_ceiling"` // "TLP:AMBER"
-	CanRead     bool      `json:"can_read"`
-	CanWrite    bool      `json:"can_write"`
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	TLPCeiling  stix.TLP `json:"-"`
+	Ceiling     string   `json:"tlp_ceiling"` // "TLP:AMBER"
+	CanRead     bool     `json:"can_read"`
+	CanWrite    bool     `json:"can_write"`
 	// Moderated is a collection whose additions by others than national
 	// analysts are pending until one approves them (submissions.go).
 	Moderated bool `json:"moderated"`
 	// Approver is whether the caller approves its submissions.
 	Approver  bool      `json:"approver"`
 	CreatedBy string    `json:"created_by"`
-	CreatedAt   time.Time `json:"created_at"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // CollectionOptions describe a new collection.
