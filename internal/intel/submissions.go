@@ -69,8 +69,11 @@ type Submission struct {
 	CanDecide bool `json:"can_decide"`
 }
 
-// isOperator is the scope of the CLI on the server.
-func isOperator(sc scope.Scope) bool { return sc.UserID == "system" }
+// isOperator is the scope of the CLI on the server (scope.System's
+// grant at the root of every path).
+func isOperator(sc scope.Scope) bool {
+	return slices.ContainsFunc(sc.Grants, func(g scope.Grant) bool { return g.Path == "/" && g.Role == scope.NationalAdmin })
+}
 
 // approves reports whether sc approves the submissions of c.
 func approves(sc scope.Scope, c Collection) bool {
