@@ -98,7 +98,59 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 	if _, err := s.Intel.Allow(ctx, scope.System("test"), []string{"192.0.2.52"}, "walk allowlist", ""); err != nil {
 		t.Fatal(err)
 	}
+	// A moderated national collection every trust of Y56 may add to:
+	// what Alice and Bob submit waits for Nadia's approval, read
+	// meanwhile by their own organisations and Nadia alone.
+	mc, err := s.Intel.CreateCollection(ctx, scopeOf(nadia), intel.CollectionOptions{Title: "Isolation national submissions", TLPCeiling: stix.TLPAmber, Moderated: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []intel.GrantOptions{{Org: "ENG", Read: true}, {Org: "Y56", Read: true, Write: true}} {
+		if _, err := s.Intel.GrantCollection(ctx, scopeOf(nadia), mc.ID, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submit := func(who, domain string) string {
+		t.Helper()
+		o := redIndicator(t, domain, stix.TLP2Green)
+		if rep, err := s.Intel.ImportInto(ctx, scopeOf(who), mc.ID, "isolation", []*stix.Object{o}); err != nil || rep.Pending != 1 {
+			t.Fatalf("%s submits %s: %+v %v", who, domain, rep, err)
+		}
+		xs, err := s.Intel.Submissions(ctx, scopeOf(who), intel.SubmissionQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range xs {
+			if x.Object == o.ID {
+				return x.ID
+			}
+		}
+		t.Fatalf("%s's submission of %s is not listed", who, domain)
+		return ""
+	}
+	asub := submit(alice, "rj1-submitted.example")
+	bsub := submit(bob, "rjz-submitted.example")
+	subs := "/api/v1/intel/submissions/"
+	aAPI, aAPIr, aWeb, aWebR := submit(alice, "rj1-approve-me.example"), submit(alice, "rj1-reject-me.example"), submit(alice, "rj1-web-approve.example"), submit(alice, "rj1-web-reject.example")
 	return map[string]routeCheck{
+		"GET /api/v1/intel/submissions": {attack: probe{path: "/api/v1/intel/submissions?state=all"},
+			own: own(alice, probe{want: []string{"rj1-submitted.example", `"org":"RJ1"`}}, also(nadia, probe{want: []string{"rj1-submitted.example", "rjz-submitted.example"}})),
+			deny: 200, seers: rj1Readers},
+		"POST /api/v1/intel/submissions/{id}/approve": {attack: probe{path: subs + bsub + "/approve", status: 404},
+			own:  own(nadia, probe{path: subs + aAPI + "/approve", want: []string{`"state":"approved"`, "rj1-approve-me.example"}}),
+			deny: 404, status: statuses(alice, 403, audrey, 403)},
+		"POST /api/v1/intel/submissions/{id}/reject": {attack: probe{path: subs + bsub + "/reject", body: `{"reason":"alice tries"}`, status: 404},
+			own:  own(nadia, probe{path: subs + aAPIr + "/reject", body: `{"reason":"isolation walk"}`, want: []string{`"state":"rejected"`, "isolation walk"}}),
+			deny: 404, status: statuses(alice, 403, audrey, 403)},
+		"GET /intel/submissions": {attack: probe{path: "/intel/submissions?state=all"},
+			own:  own(alice, probe{want: []string{"rj1-submitted.example"}}, also(nadia, probe{want: []string{"rjz-submitted.example", "/intel/submissions/" + asub + "/approve"}})),
+			deny: 200, seers: rj1Readers},
+		"POST /intel/submissions/{id}/approve": {attack: probe{path: "/intel/submissions/" + bsub + "/approve", status: 404},
+			own:  own(nadia, probe{path: "/intel/submissions/" + aWeb + "/approve", status: 303}),
+			deny: 404, status: statuses(alice, 403, audrey, 403)},
+		"POST /intel/submissions/{id}/reject": {attack: probe{path: "/intel/submissions/" + bsub + "/reject", body: "reason=alice+tries", status: 404},
+			own:  own(nadia, probe{path: "/intel/submissions/" + aWebR + "/reject", body: "reason=isolation+web+walk", status: 303}),
+			deny: 404, status: statuses(alice, 403, audrey, 403)},
 		"GET /api/v1/intel/allowlist": {
 			own: own(nadia, probe{want: []string{"192.0.2.52", "walk allowlist"}}), deny: 200, seers: everyone},
 		"POST /api/v1/intel/allowlist": {attack: probe{body: `{"values":["192.0.2.54"],"reason":"alice tries"}`, status: 403},
