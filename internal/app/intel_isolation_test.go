@@ -134,7 +134,7 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 	aAPI, aAPIr, aWeb, aWebR := submit(alice, "rj1-approve-me.example"), submit(alice, "rj1-reject-me.example"), submit(alice, "rj1-web-approve.example"), submit(alice, "rj1-web-reject.example")
 	return map[string]routeCheck{
 		"GET /api/v1/intel/submissions": {attack: probe{path: "/api/v1/intel/submissions?state=all"},
-			own: own(alice, probe{want: []string{"rj1-submitted.example", `"org":"RJ1"`}}, also(nadia, probe{want: []string{"rj1-submitted.example", "rjz-submitted.example"}})),
+			own:  own(alice, probe{want: []string{"rj1-submitted.example", `"org":"RJ1"`}}, also(nadia, probe{want: []string{"rj1-submitted.example", "rjz-submitted.example"}})),
 			deny: 200, seers: rj1Readers},
 		"POST /api/v1/intel/submissions/{id}/approve": {attack: probe{path: subs + bsub + "/approve", status: 404},
 			own:  own(nadia, probe{path: subs + aAPI + "/approve", want: []string{`"state":"approved"`, "rj1-approve-me.example"}}),

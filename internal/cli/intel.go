@@ -221,7 +221,7 @@ collections), title, description, tlp_ceiling ("TLP:GREEN"), can_read, can_write
 approver, created_by and created_at. The table format (the default) prints the id, title and ceiling.`,
 		Example: `  vigil intel collection create --title "National indicators" --tlp-ceiling AMBER --format json
   vigil intel collection create --title "Submitted by trusts" --moderated`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(title) == "" {
 				return usagef("--title is required")

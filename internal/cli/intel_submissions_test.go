@@ -55,7 +55,9 @@ func TestIntelSubmissionsCLI(t *testing.T) {
 		t.Fatalf("submissions: %+v %v", rep, err)
 	}
 	a.Close()
-	vigil := func(args ...string) result { return run(t, "", nil, append([]string{"--data-dir", dir, "intel"}, args...)...) }
+	vigil := func(args ...string) result {
+		return run(t, "", nil, append([]string{"--data-dir", dir, "intel"}, args...)...)
+	}
 	r := must(t, vigil("pending", "--format", "json"))
 	var xs []intel.Submission
 	if err := json.Unmarshal([]byte(r.stdout), &xs); err != nil || len(xs) != 2 || !xs[0].CanDecide {
