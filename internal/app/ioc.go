@@ -39,7 +39,9 @@ import (
 //
 // After a rebuild, the server holding the leader lease retro-matches the
 // indicators added since the last retro-match against the last
-// --ioc-retro-days of stored events, raising ioc-retro alerts. Where it
+// --ioc-retro-days of stored events, raising ioc-retro alerts; and a
+// TLP:RED or AMBER+STRICT indicator shared with organisations since,
+// for those organisations alone. Where it
 // got to is kept in <data-dir>/ioc-retro-mark; a server without one
 // starts from the store as it finds it.
 
@@ -217,10 +219,26 @@ func (s *Server) iocRetro(ctx context.Context, io *IOC, log interface {
 	mark, swapped := io.retroMark, io.swapped
 	io.mu.Unlock()
 	inds, newest, err := match.Load(ctx, s.Intel, mark)
-	if err != nil || len(inds) == 0 {
-		if err != nil {
-			log.Warn("ioc: retro-match: indicators not read", "err", err)
-		}
+	if err != nil {
+		log.Warn("ioc: retro-match: indicators not read", "err", err)
+		return
+	}
+	// And TLP:RED or AMBER+STRICT ones shared since, for their new
+	// recipients alone.
+	loaded := make(map[string]bool, len(inds))
+	for _, in := range inds {
+		loaded[in.ID] = true
+	}
+	shared, sharedAt, err := match.LoadShared(ctx, s.Intel, mark, loaded)
+	if err != nil {
+		log.Warn("ioc: retro-match: shares not read", "err", err)
+		return
+	}
+	inds = append(inds, shared...)
+	if sharedAt.After(newest) {
+		newest = sharedAt
+	}
+	if len(inds) == 0 {
 		return
 	}
 	now := s.Now()

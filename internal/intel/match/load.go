@@ -47,6 +47,33 @@ func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, t
 	return out, newest, err
 }
 
+// LoadShared reads the TLP:RED and AMBER+STRICT indicators shared with
+// organisations after since (intel.Store.SharedSince), each with Orgs
+// only the organisations newly shared with — to retro-match them for
+// their new recipients, the retro-match when they arrived having left
+// those out — leaving out the ids in skip (already loaded whole), with
+// the newest share.
+func LoadShared(ctx context.Context, st *intel.Store, since time.Time, skip map[string]bool) ([]Indicator, time.Time, error) {
+	sis, orgs, newest, err := st.SharedSince(ctx, since)
+	if err != nil {
+		return nil, newest, err
+	}
+	seen, err := st.LastSeen(ctx)
+	if err != nil {
+		return nil, newest, err
+	}
+	var out []Indicator
+	for _, si := range sis {
+		in, err := FromObject(si.Object, si.Source)
+		if err != nil || skip[in.ID] || in.TLP < stix.TLPAmberStrict {
+			continue
+		}
+		in.LastSeen, in.Orgs = seen[in.ID], orgs[in.ID]
+		out = append(out, in)
+	}
+	return out, newest, nil
+}
+
 // restrict gives a TLP:RED or AMBER+STRICT indicator the organisations
 // among its recipients, and a pending submission its submitters' (both
 // when both: the organisations that are both).
