@@ -1171,6 +1171,7 @@ func TestEveryPageRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	pagesWithCases["/intel"], pagesWithCases["/intel?q=every"], pagesWithCases["/intel/objects/"+iobj.ID], pagesWithCases["/intel/feeds"] = "intel", "intel", "intel_object", "intel_feeds"
+	pagesWithCases["/intel/submissions"] = "intel_submissions" // with submissions: TestIntelSubmissionsFlow (internal/app)
 	if _, err := e.rules.Import(context.Background(), scope.System("test"), "tests", "", []rules.File{{Name: "r.yml", Data: []byte(pageRule)}}); err != nil {
 		t.Fatal(err)
 	}
