@@ -249,8 +249,15 @@ func (s *Store) decide(ctx context.Context, sc scope.Scope, id, state, reason st
 			return fault.Conflictf("submission %s was decided meanwhile", sub.ID)
 		}
 		if state == Approved {
-			_, err = tx.ExecContext(ctx, `UPDATE intel_collection_objects SET pending_org = '', added_at = ? WHERE collection_id = ? AND id = ? AND version = ?`,
+			res, err = tx.ExecContext(ctx, `UPDATE intel_collection_objects SET pending_org = '', added_at = ? WHERE collection_id = ? AND id = ? AND version = ? AND pending_org <> ''`,
 				versionKey(now), sub.Collection, sub.Object, sub.Version)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				// The submitter deleted it from the collection (TAXII DELETE).
+				return fault.Conflictf("submission %s was withdrawn from the collection; nothing to approve", sub.ID)
+			}
 		} else {
 			_, err = tx.ExecContext(ctx, `DELETE FROM intel_collection_objects WHERE collection_id = ? AND id = ? AND version = ? AND pending_org <> ''`,
 				sub.Collection, sub.Object, sub.Version)

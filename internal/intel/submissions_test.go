@@ -156,6 +156,24 @@ func TestSubmissions(t *testing.T) {
 		if xs := list(alice, Rejected); len(xs) != 1 || xs[0].Reason != "a CDN address: benign" || xs[0].DecidedBy != "u-nadia" {
 			t.Errorf("alice's rejected list: %+v", xs)
 		}
+		// One the submitter withdrew (TAXII DELETE) cannot be approved.
+		w := ind("withdrawn.example", time.Time{})
+		if _, err := s.ImportInto(ctx, alice, c.ID, "taxii:4", []*stix.Object{w}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.RemoveFromCollection(ctx, alice, c.ID, w.ID, nil); err != nil || n != 1 {
+			t.Fatalf("alice withdraws her submission: %d %v", n, err)
+		}
+		for _, x := range list(nadia, "") {
+			if x.Object == w.ID {
+				if _, err := s.ApproveSubmission(ctx, nadia, x.ID); !errors.Is(err, fault.ErrConflict) {
+					t.Errorf("a withdrawn submission approved: %v", err)
+				}
+			}
+		}
+		if sees(bob, w.ID) != "" {
+			t.Error("bob reads a withdrawn submission")
+		}
 		// Nadia's own additions go straight in.
 		n := ind("national.example", time.Time{})
 		if rep, err := s.ImportInto(ctx, nadia, c.ID, "cli", []*stix.Object{n}); err != nil || rep.Pending != 0 || sees(bob, n.ID) == "" {
