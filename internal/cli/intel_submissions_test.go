@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +90,82 @@ func TestIntelSubmissionsCLI(t *testing.T) {
 	}
 	if r := vigil("approve", "no-such-submission"); r.code != 1 || !strings.Contains(r.stderr, "submission not found") {
 		t.Errorf("unknown submission: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// TestIntelExportRedactsRefs: the CLI's exports (the MISP feed and the
+// blocklist) read as the operator, who is no recipient of a national
+// analyst's TLP:RED indicator: nothing of it is exported (the GREEN
+// relationship to it is left out by the store, redact.go; these formats
+// carry no relationships anyway), until it is shared with the operator.
+func TestIntelExportRedactsRefs(t *testing.T) {
+	dir := t.TempDir()
+	vigil := func(args ...string) result { return run(t, "", nil, append([]string{"--data-dir", dir, "intel"}, args...)...) }
+	r := must(t, vigil("collection", "create", "--title", "Operator's", "--tlp-ceiling", "RED", "--format", "json"))
+	var c intel.Collection
+	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.DataDir = dir
+	ctx := context.Background()
+	a, err := app.Open(ctx, cfg, nil, app.MigrateAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := operator()
+	if _, err := a.Intel.GrantCollection(ctx, op, c.ID, intel.GrantOptions{Org: "ENG", Read: true, Write: true}); err != nil {
+		t.Fatal(err)
+	}
+	path, _ := a.Orgs.PathOf(ctx, "ENG")
+	nadia := scope.Scope{UserID: "u-nadia", Home: "ENG", Grants: []scope.Grant{{Role: scope.NationalAnalyst, Org: "ENG", Path: path}}}
+	mk := func(domain, marking string) *stix.Object {
+		o, err := stix.NewIndicator(stix.IndicatorOptions{Name: domain, Pattern: "[domain-name:value = '" + domain + "']", Created: time.Now(), Markings: []string{marking}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	red, green := mk("cli-red-secret.example", stix.TLP2Red), mk("cli-green.example", stix.TLP2Green)
+	rel, err := stix.Parse([]byte(`{"type":"relationship","spec_version":"2.1","id":"relationship--7e1f0a2b-3c4d-4e5f-8a6b-7c8d9e0f1a2b","created":"2026-12-01T00:00:00.000Z","modified":"2026-12-01T00:00:00.000Z",
+"relationship_type":"related-to","source_ref":"` + green.ID + `","target_ref":"` + red.ID + `","object_marking_refs":["` + stix.TLP2Green + `"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Intel.ImportInto(ctx, nadia, c.ID, "national", []*stix.Object{green, red, rel}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	export := func() string {
+		t.Helper()
+		feed := t.TempDir()
+		must(t, vigil("export", "--collection", c.ID, "--misp-feed", feed))
+		out := must(t, vigil("export", "--collection", c.ID, "--blocklist", "-")).stdout
+		files, _ := os.ReadDir(feed)
+		for _, f := range files {
+			b, _ := os.ReadFile(filepath.Join(feed, f.Name()))
+			out += string(b)
+		}
+		return out
+	}
+	out := export()
+	if !strings.Contains(out, "cli-green.example") {
+		t.Fatalf("the export lacks the GREEN indicator:\n%.2000s", out)
+	}
+	for _, sec := range []string{red.ID, "cli-red-secret.example", rel.ID} {
+		if strings.Contains(out, sec) {
+			t.Errorf("the operator's export holds %s", sec)
+		}
+	}
+	a, err = app.Open(ctx, cfg, nil, app.MigrateAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Intel.Share(ctx, nadia, red.ID, "user", op.UserID); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if out := export(); !strings.Contains(out, "cli-red-secret.example") {
+		t.Errorf("the export lacks the RED indicator shared with the operator:\n%.2000s", out)
 	}
 }
