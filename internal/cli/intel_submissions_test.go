@@ -100,7 +100,9 @@ func TestIntelSubmissionsCLI(t *testing.T) {
 // carry no relationships anyway), until it is shared with the operator.
 func TestIntelExportRedactsRefs(t *testing.T) {
 	dir := t.TempDir()
-	vigil := func(args ...string) result { return run(t, "", nil, append([]string{"--data-dir", dir, "intel"}, args...)...) }
+	vigil := func(args ...string) result {
+		return run(t, "", nil, append([]string{"--data-dir", dir, "intel"}, args...)...)
+	}
 	r := must(t, vigil("collection", "create", "--title", "Operator's", "--tlp-ceiling", "RED", "--format", "json"))
 	var c intel.Collection
 	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil {
