@@ -39,9 +39,10 @@ import (
 //
 // After a rebuild, the server holding the leader lease retro-matches the
 // indicators added since the last retro-match against the last
-// --ioc-retro-days of stored events, raising ioc-retro alerts; and a
+// --ioc-retro-days of stored events, raising ioc-retro alerts; a
 // TLP:RED or AMBER+STRICT indicator shared with organisations since,
-// for those organisations alone. Where it
+// for those organisations alone; and a submission approved since, for
+// everyone but its submitters. Where it
 // got to is kept in <data-dir>/ioc-retro-mark; a server without one
 // starts from the store as it finds it.
 
@@ -238,6 +239,17 @@ func (s *Server) iocRetro(ctx context.Context, io *IOC, log interface {
 	if sharedAt.After(newest) {
 		newest = sharedAt
 	}
+	// And submissions approved since, for everyone but their submitters
+	// (whose events were retro-matched when they arrived).
+	approved, submitters, approvedAt, err := match.LoadApproved(ctx, s.Intel, mark, loaded)
+	if err != nil {
+		log.Warn("ioc: retro-match: approvals not read", "err", err)
+		return
+	}
+	inds = append(inds, approved...)
+	if approvedAt.After(newest) {
+		newest = approvedAt
+	}
 	if len(inds) == 0 {
 		return
 	}
@@ -256,6 +268,12 @@ func (s *Server) iocRetro(ctx context.Context, io *IOC, log interface {
 		func(ev *events.Event, hits []match.Hit) error {
 			if !ev.ReceivedAt.Before(swapped) {
 				return nil
+			}
+			if len(submitters) > 0 {
+				hits = slices.DeleteFunc(hits, func(h match.Hit) bool { return slices.Contains(submitters[ix.Info(h.Indicator).ID], ev.Org) })
+				if len(hits) == 0 {
+					return nil
+				}
 			}
 			return s.publishSightings(ctx, ix, ev, hits, true, names, &seen)
 		})

@@ -74,6 +74,46 @@ func LoadShared(ctx context.Context, st *intel.Store, since time.Time, skip map[
 	return out, newest, nil
 }
 
+// LoadApproved reads the indicators whose submissions to moderated
+// collections were approved after since (intel.Store.ApprovedSince),
+// matched as any other now, leaving out the ids in skip; with, for each,
+// the organisations that submitted it (their events were retro-matched
+// when it arrived, and are to be left out), and the newest approval.
+func LoadApproved(ctx context.Context, st *intel.Store, since time.Time, skip map[string]bool) ([]Indicator, map[string][]string, time.Time, error) {
+	sis, submitters, newest, err := st.ApprovedSince(ctx, since)
+	if err != nil || len(sis) == 0 {
+		return nil, submitters, newest, err
+	}
+	seen, err := st.LastSeen(ctx)
+	if err != nil {
+		return nil, nil, newest, err
+	}
+	orgs, err := st.RecipientOrgs(ctx)
+	if err != nil {
+		return nil, nil, newest, err
+	}
+	pending, err := st.PendingOrgs(ctx)
+	if err != nil {
+		return nil, nil, newest, err
+	}
+	var out []Indicator
+	leave := map[string][]string{}
+	for _, si := range sis {
+		in, err := FromObject(si.Object, si.Source)
+		if err != nil || skip[in.ID] {
+			continue // skipped: loaded whole, its submitters' events too
+		}
+		in.LastSeen = seen[in.ID]
+		restrict(&in, orgs, pending)
+		if in.Pending {
+			continue // another version or collection still waits: not out yet
+		}
+		out = append(out, in)
+		leave[in.ID] = submitters[in.ID]
+	}
+	return out, leave, newest, nil
+}
+
 // restrict gives a TLP:RED or AMBER+STRICT indicator the organisations
 // among its recipients, and a pending submission its submitters' (both
 // when both: the organisations that are both).
