@@ -25,6 +25,12 @@ type IntelObjectPage struct {
 	Next    string            `json:"next,omitempty"`
 }
 
+// IntelReject is the body of POST /intel/submissions/{id}/reject.
+type IntelReject struct {
+	// Reason is why (required); the submitter's organisation reads it.
+	Reason string `json:"reason"`
+}
+
 // IntelShare is the body of POST /intel/objects/{id}/recipients.
 type IntelShare struct {
 	// Kind is "user" (recipient a user id) or "org" (an ODS code).
@@ -105,6 +111,8 @@ func (a *API) registerIntel(rt *httpd.Router) {
 		"IntelSummaryList": reflect.TypeFor[List[intel.Summary]](), "IntelDetections": reflect.TypeFor[intel.Detections](),
 		"IntelLink": reflect.TypeFor[intel.LinkRequest](), "IntelEdit": reflect.TypeFor[IntelEdit](),
 		"IntelObjectResult": reflect.TypeFor[IntelObjectResult](),
+		"IntelSubmission":   reflect.TypeFor[intel.Submission](), "IntelSubmissionList": reflect.TypeFor[List[intel.Submission]](),
+		"IntelReject": reflect.TypeFor[IntelReject](),
 	} {
 		a.AddSchema(name, t)
 	}
@@ -216,6 +224,26 @@ func (a *API) registerIntel(rt *httpd.Router) {
 		Summary: "The explicit recipients of a TLP:RED or AMBER+STRICT object (to a recipient only)", Params: []param{id},
 		Response: "IntelRecipientList"}, func(r *http.Request, sc scope.Scope) (any, error) {
 		return list(s.Recipients(r.Context(), sc, r.PathValue("id")))
+	})
+	a.route(rt, spec{Method: "GET", Path: "/intel/submissions", Tag: "intel",
+		Summary:  "Submissions to moderated collections: those you approve (national analysts who write the collection), and your organisation's own; pending by default",
+		Params:   []param{{Name: "state", In: "query", Type: "string", Desc: "pending (the default), approved, rejected or all"}},
+		Response: "IntelSubmissionList"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return list(s.Submissions(r.Context(), sc, intel.SubmissionQuery{State: r.URL.Query().Get("state")}))
+	})
+	a.route(rt, spec{Method: "POST", Path: "/intel/submissions/{id}/approve", Tag: "intel",
+		Summary: "Approve a pending submission: it goes to every reader of its collection, dated added now (approvers only)",
+		Params:  []param{id}, Response: "IntelSubmission"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		return s.ApproveSubmission(r.Context(), sc, r.PathValue("id"))
+	})
+	a.route(rt, spec{Method: "POST", Path: "/intel/submissions/{id}/reject", Tag: "intel",
+		Summary: "Reject a pending submission with a reason (required): it leaves the collection (approvers only)",
+		Params:  []param{id}, Body: "IntelReject", Response: "IntelSubmission"}, func(r *http.Request, sc scope.Scope) (any, error) {
+		var in IntelReject
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+		return s.RejectSubmission(r.Context(), sc, r.PathValue("id"), in.Reason)
 	})
 	a.route(rt, spec{Method: "POST", Path: "/intel/objects/{id}/recipients", Tag: "intel",
 		Summary: "Name one more recipient (a user id, or an organisation's own people) of a TLP:RED or AMBER+STRICT object you are a recipient of",

@@ -129,9 +129,61 @@ func intelIsolationChecks(t *testing.T, s *Server, w world) map[string]routeChec
 	if _, err := s.Intel.ImportInto(ctx, scopeOf(alice), ac.ID, "isolation", []*stix.Object{purge}); err != nil {
 		t.Fatal(err)
 	}
+	// A moderated national collection every trust of Y56 may add to:
+	// what Alice and Bob submit waits for Nadia's approval, read
+	// meanwhile by their own organisations and Nadia alone.
+	mc, err := s.Intel.CreateCollection(ctx, scopeOf(nadia), intel.CollectionOptions{Title: "Isolation national submissions", TLPCeiling: stix.TLPAmber, Moderated: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []intel.GrantOptions{{Org: "ENG", Read: true}, {Org: "Y56", Read: true, Write: true}} {
+		if _, err := s.Intel.GrantCollection(ctx, scopeOf(nadia), mc.ID, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submit := func(who, domain string) string {
+		t.Helper()
+		o := redIndicator(t, domain, stix.TLP2Green)
+		if rep, err := s.Intel.ImportInto(ctx, scopeOf(who), mc.ID, "isolation", []*stix.Object{o}); err != nil || rep.Pending != 1 {
+			t.Fatalf("%s submits %s: %+v %v", who, domain, rep, err)
+		}
+		xs, err := s.Intel.Submissions(ctx, scopeOf(who), intel.SubmissionQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range xs {
+			if x.Object == o.ID {
+				return x.ID
+			}
+		}
+		t.Fatalf("%s's submission of %s is not listed", who, domain)
+		return ""
+	}
+	asub := submit(alice, "rj1-submitted.example")
+	bsub := submit(bob, "rjz-submitted.example")
+	subs := "/api/v1/intel/submissions/"
+	aAPI, aAPIr, aWeb, aWebR := submit(alice, "rj1-approve-me.example"), submit(alice, "rj1-reject-me.example"), submit(alice, "rj1-web-approve.example"), submit(alice, "rj1-web-reject.example")
 	return map[string]routeCheck{
 		"POST /api/v1/intel/objects/{id}/purge": {attack: probe{path: "/api/v1/intel/objects/" + bred.ID + "/purge", body: `{"reason":"alice tries"}`, status: 403},
 			own: own(nadia, probe{path: "/api/v1/intel/objects/" + purge.ID + "/purge", body: `{"reason":"walk purge"}`, want: []string{purge.ID, `"versions":1`, `"collections":1`}}), deny: 403},
+		"GET /api/v1/intel/submissions": {attack: probe{path: "/api/v1/intel/submissions?state=all"},
+			own:  own(alice, probe{want: []string{"rj1-submitted.example", `"org":"RJ1"`}}, also(nadia, probe{want: []string{"rj1-submitted.example", "rjz-submitted.example"}})),
+			deny: 200, seers: rj1Readers},
+		"POST /api/v1/intel/submissions/{id}/approve": {attack: probe{path: subs + bsub + "/approve", status: 404},
+			own:  own(nadia, probe{path: subs + aAPI + "/approve", want: []string{`"state":"approved"`, "rj1-approve-me.example"}}),
+			deny: 404, status: statuses(alice, 403, audrey, 403)},
+		"POST /api/v1/intel/submissions/{id}/reject": {attack: probe{path: subs + bsub + "/reject", body: `{"reason":"alice tries"}`, status: 404},
+			own:  own(nadia, probe{path: subs + aAPIr + "/reject", body: `{"reason":"isolation walk"}`, want: []string{`"state":"rejected"`, "isolation walk"}}),
+			deny: 404, status: statuses(alice, 403, audrey, 403)},
+		"GET /intel/submissions": {attack: probe{path: "/intel/submissions?state=all"},
+			own:  own(alice, probe{want: []string{"rj1-submitted.example"}}, also(nadia, probe{want: []string{"rjz-submitted.example", "/intel/submissions/" + asub + "/approve"}})),
+			deny: 200, seers: rj1Readers},
+		"POST /intel/submissions/{id}/approve": {attack: probe{path: "/intel/submissions/" + bsub + "/approve", status: 404},
+			own:  own(nadia, probe{path: "/intel/submissions/" + aWeb + "/approve", status: 303}),
+			deny: 404, status: statuses(alice, 403, audrey, 403)},
+		"POST /intel/submissions/{id}/reject": {attack: probe{path: "/intel/submissions/" + bsub + "/reject", body: "reason=alice+tries", status: 404},
+			own:  own(nadia, probe{path: "/intel/submissions/" + aWebR + "/reject", body: "reason=isolation+web+walk", status: 303}),
+			deny: 404, status: statuses(alice, 403, audrey, 403)},
 		"GET /api/v1/intel/allowlist": {
 			own: own(nadia, probe{want: []string{"192.0.2.52", "walk allowlist"}}), deny: 200, seers: everyone},
 		"POST /api/v1/intel/allowlist": {attack: probe{body: `{"values":["192.0.2.54"],"reason":"alice tries"}`, status: 403},
@@ -247,7 +299,36 @@ func TestTLPRedEveryPath(t *testing.T) {
 	// report without their ids in object_refs, and no grouping.
 	report := refsObject(t, "report", "report--7b1e1c4a-8e0d-4c7d-9e9b-3a2c1b0a9f87", green.ID, red.ID, strict.ID)
 	grouping := refsObject(t, "grouping", "grouping--8c2f2d5b-9f1e-4d8e-8f0c-4b3d2c1b0a98", red.ID)
-	if _, err := s.Intel.ImportInto(ctx, nsc, c.ID, "national", []*stix.Object{green, red, strict, report, grouping}); err != nil {
+	// GREEN objects that point at the RED one by other references: a
+	// relationship (left out for a non-recipient), a sighting of it
+	// (left out), a note about both (keeping the GREEN ref) and a malware
+	// created by a RED identity (keeping no created_by_ref).
+	refObj := func(m map[string]any) *stix.Object {
+		t.Helper()
+		m["spec_version"], m["created"], m["modified"] = "2.1", "2026-12-01T00:00:00.000Z", "2026-12-01T00:00:00.000Z"
+		m["object_marking_refs"] = []string{stix.TLP2Green}
+		b, _ := json.Marshal(m)
+		o, err := stix.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	redIdentity := refObj(map[string]any{"type": "identity", "id": "identity--5d1f2e3a-4b5c-4d6e-8f70-819203a4b5c6", "name": "national secret source"})
+	if err := redIdentity.Set("object_marking_refs", []string{stix.TLP2Red}); err != nil {
+		t.Fatal(err)
+	}
+	rel := refObj(map[string]any{"type": "relationship", "id": "relationship--9d3f3e6c-0a2f-4e9f-9a1c-5c4e3d2c1ba9", "relationship_type": "related-to",
+		"source_ref": green.ID, "target_ref": red.ID})
+	sighting := refObj(map[string]any{"type": "sighting", "id": "sighting--0e4a4f7d-1b3a-4fa0-8b2d-6d5f4e3d2cba", "sighting_of_ref": red.ID})
+	note := refObj(map[string]any{"type": "note", "id": "note--1f5b5a8e-2c4b-4ab1-9c3e-7e6a5f4e3dcb", "content": "national note", "object_refs": []string{green.ID, red.ID}})
+	mal := refObj(map[string]any{"type": "malware", "id": "malware--2a6c6b9f-3d5c-4bc2-8d4f-8f7b6a5f4edc", "name": "national-green-malware", "is_family": true,
+		"created_by_ref": redIdentity.ID})
+	if _, err := s.Intel.ImportInto(ctx, nsc, c.ID, "national", []*stix.Object{green, red, strict, report, grouping, redIdentity, rel, sighting, note, mal}); err != nil {
+		t.Fatal(err)
+	}
+	// Vigil's own sightings of the RED indicator in RJ1's events.
+	if err := s.Intel.RecordSightings(ctx, []intel.Sighting{{Indicator: red.ID, Org: "RJ1", Count: 1, LastSeen: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	get := func(tok, path, accept string) (int, string) {
@@ -294,7 +375,8 @@ func TestTLPRedEveryPath(t *testing.T) {
 		}
 		api := "/api/v1/intel/collections/" + c.ID
 		for _, p := range []string{api + "/objects", api + "/objects?type=indicator", api + "/blocklist.csv", api + "/misp/manifest.json", api + "/misp/hashes.csv",
-			"/api/v1/intel/objects/" + red.ID + "/recipients", "/api/v1/intel/objects/" + strict.ID + "/recipients"} {
+			"/api/v1/intel/objects/" + red.ID + "/recipients", "/api/v1/intel/objects/" + strict.ID + "/recipients",
+			"/api/v1/intel/sightings", "/api/v1/intel/sightings/stix"} {
 			_, out["API "+p] = get(tok, p, "")
 		}
 		for _, u := range regexp.MustCompile(`"([0-9a-f-]{36})":`).FindAllStringSubmatch(out["API "+api+"/misp/manifest.json"], -1) {
@@ -303,10 +385,10 @@ func TestTLPRedEveryPath(t *testing.T) {
 		}
 		return out
 	}
-	secrets := []string{red.ID, "national-red-secret.example", md5hex("national-red-secret.example"), strict.ID, "national-strict-secret.example"}
+	secrets := []string{red.ID, "national-red-secret.example", md5hex("national-red-secret.example"), strict.ID, "national-strict-secret.example", redIdentity.ID}
 	check := func(who, tok string, wantRed bool) {
 		t.Helper()
-		seenGreen, seenRed := 0, 0
+		seenGreen, seenRed, seenIdentity := 0, 0, 0
 		for p, body := range paths(tok) {
 			if strings.Contains(body, "national-green.example") || strings.Contains(body, md5hex("national-green.example")) {
 				seenGreen++
@@ -322,7 +404,15 @@ func TestTLPRedEveryPath(t *testing.T) {
 			}
 			for _, sec := range secrets[3:] {
 				if strings.Contains(body, sec) && !strings.Contains(p, sec) && who != "nadia" {
-					t.Errorf("%s sees the AMBER+STRICT object by %s", who, p)
+					t.Errorf("%s sees the AMBER+STRICT object or the RED identity by %s", who, p)
+				}
+			}
+			if strings.Contains(body, redIdentity.ID) && who == "nadia" {
+				seenIdentity++
+			}
+			for _, id := range []string{rel.ID, sighting.ID} {
+				if strings.Contains(body, id) && !wantRed {
+					t.Errorf("%s gets %s, which is about the RED indicator, by %s", who, id, p)
 				}
 			}
 		}
@@ -331,6 +421,9 @@ func TestTLPRedEveryPath(t *testing.T) {
 		}
 		if wantRed && seenRed < 10 {
 			t.Errorf("%s sees the RED indicator by only %d paths", who, seenRed)
+		}
+		if who == "nadia" && seenIdentity < 4 {
+			t.Errorf("nadia sees the RED identity by only %d paths", seenIdentity)
 		}
 	}
 	browsers[ntok] = signInBrowser(t, s, "nadia@nhs.test", "correct horse battery")
@@ -342,8 +435,17 @@ func TestTLPRedEveryPath(t *testing.T) {
 	if !strings.Contains(objs, report.ID) || !strings.Contains(objs, `"object_refs":["`+green.ID+`"]`) || strings.Contains(objs, grouping.ID) {
 		t.Errorf("alice's objects: the report should keep only the GREEN ref and the grouping be left out:\n%s", objs)
 	}
-	if objs := paths(ntok)["TAXII /taxii2/"+taxiiRoot+"/collections/"+c.ID+"/objects/"]; !strings.Contains(objs, grouping.ID) {
-		t.Errorf("nadia does not see the grouping: %s", objs)
+	if !strings.Contains(objs, `"object_refs":["`+green.ID+`"]`) || !strings.Contains(objs, note.ID) || !strings.Contains(objs, mal.ID) || strings.Contains(objs, "created_by_ref") {
+		t.Errorf("alice's objects: the note should keep only the GREEN ref, the malware no created_by_ref:\n%s", objs)
+	}
+	if objs := paths(ntok)["TAXII /taxii2/"+taxiiRoot+"/collections/"+c.ID+"/objects/"]; !strings.Contains(objs, grouping.ID) ||
+		!strings.Contains(objs, rel.ID) || !strings.Contains(objs, sighting.ID) || !strings.Contains(objs, `"created_by_ref":"`+redIdentity.ID) {
+		t.Errorf("nadia does not see the grouping, relationship, sighting and malware whole: %s", objs)
+	}
+	// The object page's relationships (the graph): the GREEN indicator's
+	// names the RED one to nadia and to nobody else.
+	if page := paths(ntok)["web /intel/objects/"+green.ID]; !strings.Contains(page, "/intel/objects/"+red.ID) {
+		t.Errorf("nadia's page of the GREEN indicator lacks its relationship to the RED one")
 	}
 	check("bob", f.bobTok, false)
 	if _, err := s.Intel.Share(ctx, nsc, red.ID, "org", "RJ1"); err != nil {

@@ -40,7 +40,10 @@ import (
 //
 // After a rebuild, the server holding the leader lease retro-matches the
 // indicators added since the last retro-match against the last
-// --ioc-retro-days of stored events, raising ioc-retro alerts. Where it
+// --ioc-retro-days of stored events, raising ioc-retro alerts; a
+// TLP:RED or AMBER+STRICT indicator shared with organisations since,
+// for those organisations alone; and a submission approved since, for
+// everyone but its submitters. Where it
 // got to is kept in <data-dir>/ioc-retro-mark; a server without one
 // starts from the store as it finds it.
 
@@ -224,10 +227,37 @@ func (s *Server) iocRetro(ctx context.Context, io *IOC, log interface {
 	mark, swapped := io.retroMark, io.swapped
 	io.mu.Unlock()
 	inds, newest, err := match.Load(ctx, s.Intel, mark)
-	if err != nil || len(inds) == 0 {
-		if err != nil {
-			log.Warn("ioc: retro-match: indicators not read", "err", err)
-		}
+	if err != nil {
+		log.Warn("ioc: retro-match: indicators not read", "err", err)
+		return
+	}
+	// And TLP:RED or AMBER+STRICT ones shared since, for their new
+	// recipients alone.
+	loaded := make(map[string]bool, len(inds))
+	for _, in := range inds {
+		loaded[in.ID] = true
+	}
+	shared, sharedAt, err := match.LoadShared(ctx, s.Intel, mark, loaded)
+	if err != nil {
+		log.Warn("ioc: retro-match: shares not read", "err", err)
+		return
+	}
+	inds = append(inds, shared...)
+	if sharedAt.After(newest) {
+		newest = sharedAt
+	}
+	// And submissions approved since, for everyone but their submitters
+	// (whose events were retro-matched when they arrived).
+	approved, submitters, approvedAt, err := match.LoadApproved(ctx, s.Intel, mark, loaded)
+	if err != nil {
+		log.Warn("ioc: retro-match: approvals not read", "err", err)
+		return
+	}
+	inds = append(inds, approved...)
+	if approvedAt.After(newest) {
+		newest = approvedAt
+	}
+	if len(inds) == 0 {
 		return
 	}
 	now := s.Now()
@@ -245,6 +275,12 @@ func (s *Server) iocRetro(ctx context.Context, io *IOC, log interface {
 		func(ev *events.Event, hits []match.Hit) error {
 			if !ev.ReceivedAt.Before(swapped) {
 				return nil
+			}
+			if len(submitters) > 0 {
+				hits = slices.DeleteFunc(hits, func(h match.Hit) bool { return slices.Contains(submitters[ix.Info(h.Indicator).ID], ev.Org) })
+				if len(hits) == 0 {
+					return nil
+				}
 			}
 			return s.publishSightings(ctx, ix, ev, hits, true, names, &seen)
 		})

@@ -1039,6 +1039,17 @@ func (d describer) predicate() (string, bool) {
 			return "took the decay model " + quoted(b.Model) + " away from the intelligence source " + quoted(e.ObjectID) + ", which follows the default again", true
 		}
 		return "gave the intelligence source " + quoted(e.ObjectID) + " the decay model " + quoted(a.Model), true
+	case "intel.submission.approve", "intel.submission.reject":
+		var a struct {
+			Collection, Object, Type, Org, Reason string
+			Title                                 string `json:"collection_title"`
+		}
+		doc(e.After, &a)
+		what := or(a.Type, "object") + " " + a.Object + " submitted by " + d.org(a.Org, "") + " to the intelligence collection " + quoted(a.Title) + " (" + a.Collection + ")"
+		if e.Action == "intel.submission.reject" {
+			return "rejected the " + what + ", which leaves the collection: " + quoted(a.Reason), true
+		}
+		return "approved the " + what + " for every reader of the collection", true
 	case "intel.import":
 		var a struct {
 			Collection                string

@@ -20,6 +20,7 @@ import (
 // intelCmd is `vigil intel`: threat intelligence (issue 19).
 func (e *env) intelCmd() *cobra.Command {
 	c := &cobra.Command{Use: "intel", Short: "Threat intelligence: STIX 2.1 objects and patterns"}
+	c.AddCommand(e.intelPendingCmd(), e.intelApproveCmd(), e.intelRejectCmd())
 	c.AddCommand(e.intelImportCmd(), e.intelExportCmd(), e.intelShareCmd(), e.intelMatcherCmd(), e.intelFeedCmd(),
 		e.intelAllowlistCmd(), e.intelSightingsCmd(), e.intelPurgeCmd(), e.intelDecayCmd(), e.intelVerdictsCmd(),
 		e.intelSearchCmd(), e.intelDetectionsCmd(), e.intelLinkCmd(), e.intelEditCmd())
@@ -200,9 +201,10 @@ one JSON array (source, format, objects, added, new_versions, unchanged, flagged
 
 func (e *env) intelCollectionCreateCmd() *cobra.Command {
 	var title, description, ceiling string
+	var moderated bool
 	var out *output
 	c := &cobra.Command{
-		Use:   "create --title T [--description D] [--tlp-ceiling LEVEL]",
+		Use:   "create --title T [--description D] [--tlp-ceiling LEVEL] [--moderated]",
 		Short: "Create a TAXII collection",
 		Long: `Create a TAXII 2.1 collection. The user who creates it can read and write it.
 
@@ -210,11 +212,18 @@ func (e *env) intelCollectionCreateCmd() *cobra.Command {
 default), AMBER, AMBER+STRICT or RED. An object marked above the ceiling is never returned from
 the collection, whoever reads it.
 
+--moderated makes it a collection the national team publishes from: what anyone but its
+approvers (national analysts and administrators who write it, and the operator) adds to it —
+a trust submitting upward through TAXII, the API or the CLI — is pending until an approver
+approves it ('vigil intel pending', 'vigil intel approve', 'vigil intel reject'). Meanwhile
+only the submitter's organisation and the approvers read it.
+
 --format json prints the new collection as one JSON object: id (a UUID, as TAXII names
-collections), title, description, tlp_ceiling ("TLP:GREEN"), can_read, can_write, created_by
-and created_at. The table format (the default) prints the id, title and ceiling.`,
-		Example: `  vigil intel collection create --title "National indicators" --tlp-ceiling AMBER --format json`,
-		Args:    cobra.NoArgs,
+collections), title, description, tlp_ceiling ("TLP:GREEN"), can_read, can_write, moderated,
+approver, created_by and created_at. The table format (the default) prints the id, title and ceiling.`,
+		Example: `  vigil intel collection create --title "National indicators" --tlp-ceiling AMBER --format json
+  vigil intel collection create --title "Submitted by trusts" --moderated`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(title) == "" {
 				return usagef("--title is required")
@@ -227,7 +236,7 @@ and created_at. The table format (the default) prints the id, title and ceiling.
 				}
 			}
 			return e.withApp(cmd.Context(), func(a *app.App) error {
-				col, err := a.Intel.CreateCollection(cmd.Context(), operator(), intel.CollectionOptions{Title: title, Description: description, TLPCeiling: tlp})
+				col, err := a.Intel.CreateCollection(cmd.Context(), operator(), intel.CollectionOptions{Title: title, Description: description, TLPCeiling: tlp, Moderated: moderated})
 				if err != nil {
 					return err
 				}
@@ -241,6 +250,7 @@ and created_at. The table format (the default) prints the id, title and ceiling.
 	c.Flags().StringVar(&title, "title", "", "the collection's title (required)")
 	c.Flags().StringVar(&description, "description", "", "what the collection holds")
 	c.Flags().StringVar(&ceiling, "tlp-ceiling", "", "the most restrictive TLP it hands out (default GREEN)")
+	c.Flags().BoolVar(&moderated, "moderated", false, "hold what others than national analysts add until one approves it")
 	out = formatFlag(c, "table", "json")
 	return c
 }

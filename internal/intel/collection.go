@@ -16,15 +16,20 @@ import (
 
 // Collection is a TAXII collection as Vigil keeps it, seen by one caller.
 type Collection struct {
-	ID          string    `json:"id"`
-	Title       string    `json:"title"`
-	Description string    `json:"description"`
-	TLPCeiling  stix.TLP  `json:"-"`
-	Ceiling     string    `json:"tlp_ceiling"` // "TLP:AMBER"
-	CanRead     bool      `json:"can_read"`
-	CanWrite    bool      `json:"can_write"`
-	CreatedBy   string    `json:"created_by"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	TLPCeiling  stix.TLP `json:"-"`
+	Ceiling     string   `json:"tlp_ceiling"` // "TLP:AMBER"
+	CanRead     bool     `json:"can_read"`
+	CanWrite    bool     `json:"can_write"`
+	// Moderated is a collection whose additions by others than national
+	// analysts are pending until one approves them (submissions.go).
+	Moderated bool `json:"moderated"`
+	// Approver is whether the caller approves its submissions.
+	Approver  bool      `json:"approver"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // CollectionOptions describe a new collection.
@@ -34,6 +39,9 @@ type CollectionOptions struct {
 	// zero means TLP:GREEN, what may go to every organisation in the
 	// community.
 	TLPCeiling stix.TLP
+	// Moderated makes what organisations' people add to it wait for a
+	// national analyst's approval (submissions.go).
+	Moderated bool
 }
 
 // InvalidError is a request that cannot be carried out as given.
@@ -74,10 +82,11 @@ func (s *Store) CreateCollection(ctx context.Context, sc scope.Scope, o Collecti
 	id := strings.TrimPrefix(stix.NewID("x"), "x--") // TAXII collection ids are bare UUIDs
 	now := s.now().UTC()
 	c := Collection{ID: id, Title: o.Title, Description: o.Description, TLPCeiling: o.TLPCeiling, Ceiling: o.TLPCeiling.String(),
-		CanRead: true, CanWrite: true, CreatedBy: sc.UserID, CreatedAt: now}
+		CanRead: true, CanWrite: true, Moderated: o.Moderated, CreatedBy: sc.UserID, CreatedAt: now}
+	c.Approver = approves(sc, c)
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO intel_collections (id, title, description, tlp_ceiling, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			c.ID, c.Title, c.Description, int(c.TLPCeiling), c.CreatedBy, versionKey(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO intel_collections (id, title, description, tlp_ceiling, moderated, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.Title, c.Description, int(c.TLPCeiling), b2i(c.Moderated), c.CreatedBy, versionKey(now)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO intel_collection_grants (collection_id, user_id, can_read, can_write) VALUES (?, ?, 1, 1)`, c.ID, sc.UserID); err != nil {
@@ -120,7 +129,7 @@ func (s *Store) GetCollection(ctx context.Context, sc scope.Scope, id string) (C
 // user grant) or one to an organisation that reaches them (OrgGrant.covers).
 // Rights add up over the grants.
 func (s *Store) collections(ctx context.Context, sc scope.Scope, id string) ([]Collection, error) {
-	q := `SELECT c.id, c.title, c.description, c.tlp_ceiling, c.created_by, c.created_at, COALESCE(g.can_read, 0), COALESCE(g.can_write, 0)
+	q := `SELECT c.id, c.title, c.description, c.tlp_ceiling, c.moderated, c.created_by, c.created_at, COALESCE(g.can_read, 0), COALESCE(g.can_write, 0)
 		FROM intel_collections c LEFT JOIN intel_collection_grants g ON g.collection_id = c.id AND g.user_id = ?`
 	args := []any{sc.UserID}
 	if id != "" {
@@ -139,9 +148,9 @@ func (s *Store) collections(ctx context.Context, sc scope.Scope, id string) ([]C
 	var cs []Collection
 	for rows.Next() {
 		var c Collection
-		var tlp, r, w int
+		var tlp, mod, r, w int
 		var created string
-		if err := rows.Scan(&c.ID, &c.Title, &c.Description, &tlp, &c.CreatedBy, &created, &r, &w); err != nil {
+		if err := rows.Scan(&c.ID, &c.Title, &c.Description, &tlp, &mod, &c.CreatedBy, &created, &r, &w); err != nil {
 			return nil, err
 		}
 		c.TLPCeiling, c.Ceiling, c.CanRead, c.CanWrite = stix.TLP(tlp), stix.TLP(tlp).String(), r != 0, w != 0
@@ -158,6 +167,8 @@ func (s *Store) collections(ctx context.Context, sc scope.Scope, id string) ([]C
 		if !held {
 			continue
 		}
+		c.Moderated = mod != 0
+		c.Approver = approves(sc, c)
 		if c.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
 			return nil, fmt.Errorf("intel: collection %s created_at %q: %w", c.ID, created, err)
 		}

@@ -134,7 +134,11 @@ func (s *Store) EditIndicator(ctx context.Context, sc scope.Scope, id string, e 
 	if err != nil {
 		return nil, &InvalidError{"id", "the new version is not valid STIX: " + err.Error()}
 	}
-	_, err = s.importTx(ctx, sc, "vigil edit", c.ID, []*stix.Object{nv}, func(tx *store.Tx, _ Report) error {
+	pendingOrg, err := pendingFor(sc, c)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.importTx(ctx, sc, "vigil edit", c.ID, pendingOrg, []*stix.Object{nv}, func(tx *store.Tx, _ Report) error {
 		for _, h := range holding {
 			if h.CanWrite && h.ID != c.ID {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO intel_collection_objects (collection_id, id, version, added_at) VALUES (?, ?, ?, ?) ON CONFLICT (collection_id, id, version) DO NOTHING`,

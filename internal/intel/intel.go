@@ -125,6 +125,9 @@ type Report struct {
 	// Flagged counts values a warning list named (kept, not indicators).
 	Flagged                                int
 	Objects, Added, NewVersions, Unchanged int
+	// Pending counts the versions added to a moderated collection that
+	// wait for an approver (submissions.go).
+	Pending int
 	// Refused lists the versions not stored, with why.
 	Refused []string
 }
@@ -133,7 +136,7 @@ type Report struct {
 // transaction: all of them or, on a database error, none. It is audited
 // as one intel.import entry.
 func (s *Store) Import(ctx context.Context, sc scope.Scope, source string, objs []*stix.Object) (Report, error) {
-	return s.importTx(ctx, sc, source, "", objs, nil)
+	return s.importTx(ctx, sc, source, "", "", objs, nil)
 }
 
 // ImportInto is Import that also adds every version given to a collection
@@ -147,13 +150,19 @@ func (s *Store) ImportInto(ctx context.Context, sc scope.Scope, collection, sour
 	if !c.CanWrite {
 		return Report{Source: source}, ErrCollectionNotFound
 	}
-	return s.importTx(ctx, sc, source, c.ID, objs, nil)
+	pendingOrg, err := pendingFor(sc, c)
+	if err != nil {
+		return Report{Source: source}, err
+	}
+	return s.importTx(ctx, sc, source, c.ID, pendingOrg, objs, nil)
 }
 
 // importTx stores objs in one transaction; after, when not nil, runs in
 // the same transaction once they are stored (a feed's cursor moves with
-// the objects it covers).
-func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection string, objs []*stix.Object, after func(*store.Tx, Report) error) (Report, error) {
+// the objects it covers). pendingOrg, when not "", makes every version
+// added to the collection a submission pending for that organisation
+// (submissions.go).
+func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection, pendingOrg string, objs []*stix.Object, after func(*store.Tx, Report) error) (Report, error) {
 	rep := Report{Source: source, Objects: len(objs)}
 	added := versionKey(s.now())
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -169,9 +178,16 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 				return fmt.Errorf("%s: object %d (%s): %w", source, i, o.ID, err)
 			}
 			if collection != "" && out != Refused {
-				if _, err := tx.ExecPrepared(ctx, `INSERT INTO intel_collection_objects (collection_id, id, version, added_at) VALUES (?, ?, ?, ?) ON CONFLICT (collection_id, id, version) DO NOTHING`,
-					collection, o.ID, versionKey(o.Version()), added); err != nil {
+				res, err := tx.ExecPrepared(ctx, `INSERT INTO intel_collection_objects (collection_id, id, version, added_at, pending_org) VALUES (?, ?, ?, ?, ?) ON CONFLICT (collection_id, id, version) DO NOTHING`,
+					collection, o.ID, versionKey(o.Version()), added, pendingOrg)
+				if err != nil {
 					return fmt.Errorf("%s: object %d (%s): %w", source, i, o.ID, err)
+				}
+				if n, _ := res.RowsAffected(); n == 1 && pendingOrg != "" {
+					if err := submit(ctx, tx, sc, collection, o, pendingOrg, added); err != nil {
+						return fmt.Errorf("%s: object %d (%s): %w", source, i, o.ID, err)
+					}
+					rep.Pending++
 				}
 			}
 			if out != Refused && sc.UserID != "" {
@@ -226,7 +242,7 @@ func (s *Store) importTx(ctx context.Context, sc scope.Scope, source, collection
 			return nil
 		}
 		_, err = s.audit.Append(ctx, tx, sc, audit.Change{Action: "intel.import", ObjectType: "stix-source", ObjectID: source,
-			After: map[string]any{"collection": collection, "objects": rep.Objects, "added": rep.Added, "new_versions": rep.NewVersions, "unchanged": rep.Unchanged, "refused": len(rep.Refused)}})
+			After: map[string]any{"collection": collection, "objects": rep.Objects, "added": rep.Added, "new_versions": rep.NewVersions, "unchanged": rep.Unchanged, "refused": len(rep.Refused), "pending": rep.Pending}})
 		return err
 	})
 	if err != nil {

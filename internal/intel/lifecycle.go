@@ -174,7 +174,8 @@ func (s *Store) LastSeen(ctx context.Context) (map[string]time.Time, error) {
 
 // Sightings lists the sightings in the organisations the caller reads
 // (an organisation's sightings say what its events held: they are its
-// data), newest first; indicator narrows them to one.
+// data) of indicators the caller may see, newest first; indicator
+// narrows them to one.
 func (s *Store) Sightings(ctx context.Context, sc scope.Scope, indicator string) ([]Sighting, error) {
 	q, args := `SELECT indicator_id, org, count, first_seen, last_seen FROM intel_sightings`, []any{}
 	if indicator != "" {
@@ -189,8 +190,22 @@ func (s *Store) Sightings(ctx context.Context, sc scope.Scope, indicator string)
 	if err != nil {
 		return nil, err
 	}
+	// A sighting of a TLP:RED or AMBER+STRICT indicator the caller is
+	// no recipient of would name it (redact.go): a region lead reads a
+	// trust's sightings, not the indicators shared with the trust alone.
+	ids := make([]string, len(xs))
+	for i, x := range xs {
+		ids[i] = x.Indicator
+	}
+	hidden, err := s.hiddenIDs(ctx, ReaderOf(sc), ids)
+	if err != nil {
+		return nil, err
+	}
 	out := xs[:0]
 	for _, x := range xs {
+		if hidden[x.Indicator] {
+			continue
+		}
 		if ok, err := s.readsOrg(ctx, sc, x.Org); err != nil {
 			return nil, err
 		} else if ok {

@@ -504,7 +504,11 @@ func (s *Store) Link(ctx context.Context, sc scope.Scope, from string, req LinkR
 		}
 	}
 	objs = append(objs, ro)
-	_, err = s.importTx(ctx, sc, "vigil link", c.ID, objs, func(tx *store.Tx, _ Report) error {
+	pendingOrg, err := pendingFor(sc, c)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.importTx(ctx, sc, "vigil link", c.ID, pendingOrg, objs, func(tx *store.Tx, _ Report) error {
 		if s.audit == nil {
 			return nil
 		}

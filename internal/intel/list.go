@@ -35,6 +35,10 @@ type Query struct {
 	// of which neither the reader nor their organisations is a recipient.
 	// ReadCollection always sets it.
 	Reader *Reader
+	// Approver, with Reader and Collection, reads every pending
+	// submission of the collection; any other Reader only those of
+	// their organisations (submissions.go).
+	Approver bool
 }
 
 // Entry is one stored version.
@@ -86,6 +90,25 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 		}
 		where = append(where, fmt.Sprintf("(o.tlp < %d OR EXISTS (SELECT 1 FROM intel_object_recipients r WHERE r.id = o.id AND %s)))", int(stix.TLPAmberStrict), rcpt))
 	}
+	// pending is the condition on a membership (alias) that the reader
+	// may read it: not a pending submission, or one of theirs.
+	pending := func(alias string) (string, []any) {
+		if q.Collection == "" || q.Reader == nil || q.Approver {
+			return "", nil
+		}
+		if len(q.Reader.Orgs) == 0 {
+			return alias + ".pending_org = ''", nil
+		}
+		var a []any
+		for _, o := range q.Reader.Orgs {
+			a = append(a, o)
+		}
+		return "(" + alias + ".pending_org = '' OR " + alias + ".pending_org IN (?" + strings.Repeat(", ?", len(a)-1) + "))", a
+	}
+	if c, a := pending("m"); c != "" {
+		where = append(where, c)
+		args = append(args, a...)
+	}
 	if q.Next != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(q.Next)
 		parts := strings.Split(string(raw), "\x00")
@@ -123,12 +146,20 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 	}
 	if !slices.Contains(versions, "all") {
 		var vs []string
+		// The first and last versions the reader may read: a pending
+		// newer version hides no approved one from the others.
+		pc, pa := pending("l")
+		if pc != "" {
+			pc += " AND "
+		}
 		for _, v := range versions {
 			switch v {
 			case "last":
-				vs = append(vs, "o.version = (SELECT MAX(l.version) FROM "+members+" l WHERE "+memberOf+"l.id = o.id)")
+				vs = append(vs, "o.version = (SELECT MAX(l.version) FROM "+members+" l WHERE "+memberOf+pc+"l.id = o.id)")
+				args = append(args, pa...)
 			case "first":
-				vs = append(vs, "o.version = (SELECT MIN(l.version) FROM "+members+" l WHERE "+memberOf+"l.id = o.id)")
+				vs = append(vs, "o.version = (SELECT MIN(l.version) FROM "+members+" l WHERE "+memberOf+pc+"l.id = o.id)")
+				args = append(args, pa...)
 			default:
 				t, err := stix.ParseTimestamp(v)
 				if err != nil {

@@ -28,7 +28,8 @@ type PurgeResult struct {
 
 // Purge removes an object from Vigil altogether, where a TAXII DELETE
 // only takes it out of one collection: every version, its place in every
-// collection, its named recipients, the matcher's sightings of it and the verdicts on it.
+// collection, its named recipients, the matcher's sightings of it, the
+// verdicts on it, its submissions for approval and its search words.
 // It is for what should never have been stored (personal data posted by
 // mistake, a wrong indicator raising alerts everywhere), so it needs a
 // national administrator and a reason, and is audited as
@@ -65,6 +66,7 @@ func (s *Store) Purge(ctx context.Context, sc scope.Scope, id, reason string) (P
 			`DELETE FROM intel_sightings WHERE indicator_id = ?`,
 			`DELETE FROM intel_verdicts WHERE indicator_id = ?`,
 			`DELETE FROM intel_search_tokens WHERE id = ?`,
+			`DELETE FROM intel_submissions WHERE id = ?`,
 			`DELETE FROM intel_objects WHERE id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {

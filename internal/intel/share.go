@@ -327,7 +327,7 @@ func (s *Store) ReadCollection(ctx context.Context, sc scope.Scope, id string, q
 	if !c.CanRead {
 		return Page{}, c, ErrCollectionForbidden
 	}
-	q.Collection, q.MaxTLP, q.Reader = c.ID, c.TLPCeiling, ReaderOf(sc)
+	q.Collection, q.MaxTLP, q.Reader, q.Approver = c.ID, c.TLPCeiling, ReaderOf(sc), c.Approver
 	p, err := s.List(ctx, q)
 	return p, c, err
 }

@@ -149,10 +149,14 @@ func nowUTC() time.Time { return time.Now().UTC() }
 // reported in Refused and not imported), abuse.ch CSV feeds and text
 // feeds. Every input is read and converted before anything is stored.
 func (s *Store) ImportFilesWith(ctx context.Context, sc scope.Scope, collection string, paths []string, o ImportOptions) ([]Report, error) {
+	pendingOrg := ""
 	if collection != "" {
 		c, err := s.GetCollection(ctx, sc, collection)
 		if err == nil && !c.CanWrite {
 			err = ErrCollectionNotFound
+		}
+		if err == nil {
+			pendingOrg, err = pendingFor(sc, c)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("collection %s: %w", collection, err)
@@ -168,7 +172,7 @@ func (s *Store) ImportFilesWith(ctx context.Context, sc scope.Scope, collection 
 	}
 	reps := make([]Report, 0, len(paths))
 	for _, src := range srcs {
-		r, err := s.importTx(ctx, sc, src.name, collection, src.objs, nil)
+		r, err := s.importTx(ctx, sc, src.name, collection, pendingOrg, src.objs, nil)
 		if err != nil {
 			return reps, err
 		}

@@ -189,6 +189,11 @@ func (s *Store) AddFeed(ctx context.Context, sc scope.Scope, o FeedOptions) (Fee
 	if !c.CanWrite {
 		return Feed{}, ErrCollectionForbidden
 	}
+	if c.Moderated && !c.Approver {
+		// A feed pulls unattended, as nobody's submission: into a
+		// moderated collection only its approvers bring one.
+		return Feed{}, &InvalidError{"collection", "a moderated collection takes feeds from its approvers (national analysts) only; submit objects through TAXII or vigil intel import"}
+	}
 	now := s.now().UTC()
 	f := Feed{ID: strings.TrimPrefix(stix.NewID("x"), "x--"), Name: o.Name, Kind: o.Kind, URL: o.URL, RemoteCollection: strings.TrimSpace(o.RemoteCollection),
 		Auth: o.AuthKind, AuthUser: o.AuthUser, Collection: c.ID, IntervalSeconds: int(o.Interval / time.Second), PageSize: o.PageSize,
@@ -416,7 +421,7 @@ func (s *Store) DueFeeds(ctx context.Context, now time.Time) ([]FeedSpec, error)
 func (s *Store) ImportFeedPage(ctx context.Context, f FeedSpec, objs []*stix.Object, cursor string) (Report, error) {
 	sc := scope.System("feed " + f.ID)
 	sc.UserID = f.CreatedBy
-	return s.importTx(ctx, sc, "feed:"+f.Name, f.Collection, objs, func(tx *store.Tx, rep Report) error {
+	return s.importTx(ctx, sc, "feed:"+f.Name, f.Collection, "", objs, func(tx *store.Tx, rep Report) error {
 		_, err := tx.ExecContext(ctx, `UPDATE intel_feeds SET cursor = ?, objects_added = objects_added + ? WHERE id = ?`,
 			cursor, rep.Added+rep.NewVersions, f.ID)
 		return err

@@ -24,7 +24,7 @@ import (
 // intel.Store's, through ReadCollection: a page shows exactly what
 // TAXII, the API and the MISP feed give the same reader.
 
-var intelPageNames = []string{"intel", "intel_object", "intel_feeds", "intel_allowlist"}
+var intelPageNames = []string{"intel", "intel_object", "intel_feeds", "intel_allowlist", "intel_submissions"}
 
 func (w *Web) registerIntel(h func(method, pattern string, access httpd.Access, summary string, fn httpd.Handler)) {
 	authd := httpd.Authenticated
@@ -37,6 +37,61 @@ func (w *Web) registerIntel(h func(method, pattern string, access httpd.Access, 
 	h("POST", "/intel/objects/{id}/share", authd, "Name one more recipient of a TLP:RED or AMBER+STRICT object you are a recipient of", w.intelShare)
 	h("POST", "/intel/objects/{id}/links", authd, "Link an object you read to an ATT&CK technique or a Sigma rule (a relationship in a collection you write)", w.intelLink)
 	h("POST", "/intel/objects/{id}/edit", authd, "Edit an indicator's confidence, valid_until or labels: a new version in the collections you write", w.intelEdit)
+	h("GET", "/intel/submissions", authd, "Submissions to moderated collections: pending ones to approve or reject, and your organisation's", w.intelSubmissions)
+	h("POST", "/intel/submissions/{id}/approve", authd, "Approve a pending submission (national analysts who write its collection)", w.intelDecide)
+	h("POST", "/intel/submissions/{id}/reject", authd, "Reject a pending submission with a reason (national analysts who write its collection)", w.intelDecide)
+}
+
+type intelSubmissionsData struct {
+	State   string
+	States  []string
+	List    []intel.Submission
+	Message string
+	Error   string
+}
+
+var intelDecided = map[string]string{"approved": "Approved: it goes to every reader of its collection.", "rejected": "Rejected: it has left its collection."}
+
+func (w *Web) intelSubmissions(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	d := intelSubmissionsData{State: r.URL.Query().Get("state"), States: []string{intel.Pending, intel.Approved, intel.Rejected, "all"},
+		Message: intelDecided[r.URL.Query().Get("done")], Error: r.URL.Query().Get("error")}
+	if d.State == "" {
+		d.State = intel.Pending
+	}
+	var err error
+	if d.List, err = w.o.Intel.Submissions(r.Context(), sc, intel.SubmissionQuery{State: d.State}); err != nil {
+		w.fail(rw, r, sc, err)
+		return
+	}
+	v := w.page(r, sc, "Intelligence submissions", "intel")
+	v.D = d
+	w.render(rw, r, http.StatusOK, "intel_submissions", v)
+}
+
+// intelDecide approves or rejects a submission (the path says which).
+func (w *Web) intelDecide(rw http.ResponseWriter, r *http.Request, sc scope.Scope) {
+	limitBody(rw, r)
+	if err := r.ParseForm(); err != nil {
+		w.fail(rw, r, sc, fault.Invalidf("form", "%v", err))
+		return
+	}
+	var err error
+	done := intel.Approved
+	if strings.HasSuffix(r.URL.Path, "/reject") {
+		done = intel.Rejected
+		_, err = w.o.Intel.RejectSubmission(r.Context(), sc, r.PathValue("id"), r.PostForm.Get("reason"))
+	} else {
+		_, err = w.o.Intel.ApproveSubmission(r.Context(), sc, r.PathValue("id"))
+	}
+	if err != nil {
+		if msg := invalidMessage(err); msg != "" {
+			http.Redirect(rw, r, "/intel/submissions?error="+url.QueryEscape(msg), http.StatusSeeOther)
+			return
+		}
+		w.fail(rw, r, sc, err)
+		return
+	}
+	http.Redirect(rw, r, "/intel/submissions?done="+done, http.StatusSeeOther)
 }
 
 // intelSearchRows caps a search's answer.

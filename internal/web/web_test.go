@@ -1195,6 +1195,7 @@ func TestEveryPageRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	pagesWithCases["/intel/objects/"+ired.ID] = "intel_object"
+	pagesWithCases["/intel/submissions"] = "intel_submissions" // with submissions: TestIntelSubmissionsFlow (internal/app)
 	if _, err := e.rules.Import(context.Background(), scope.System("test"), "tests", "", []rules.File{{Name: "r.yml", Data: []byte(pageRule)}}); err != nil {
 		t.Fatal(err)
 	}

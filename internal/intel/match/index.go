@@ -18,6 +18,7 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,7 +50,14 @@ type Indicator struct {
 	// TLP:RED or TLP:AMBER+STRICT indicator (intel.Store.RecipientOrgs):
 	// it is matched only against their events.
 	Orgs []string
+	// Pending is an indicator submitted to a moderated collection and not
+	// approved yet (intel.Store.PendingOrgs): whatever its marking, it is
+	// matched only against the events of Orgs, its submitters'.
+	Pending bool
 }
+
+// restricted is an indicator matched only for its Orgs.
+func (in *Indicator) restricted() bool { return in.TLP >= stix.TLPAmberStrict || in.Pending }
 
 // FromObject reads an indicator out of a STIX object.
 func FromObject(o *stix.Object, source string) (Indicator, error) {
@@ -442,7 +450,7 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 			why = SkipPatternType
 		case in.TLP > o.MaxTLP:
 			why = SkipTLP
-		case in.TLP >= stix.TLPAmberStrict && len(in.Orgs) == 0:
+		case in.restricted() && len(in.Orgs) == 0:
 			why = SkipNoRecipient
 		}
 		u, err := uuidOf(in.ID)
@@ -506,13 +514,13 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 			// only the same pattern is the same indicator.
 			vk += "\x00" + in.Pattern
 		}
-		if in.TLP >= stix.TLPAmberStrict {
+		if in.restricted() {
 			// A restricted indicator merges only with one of the same
 			// marking and recipients: merged into a wider one it would
 			// name its source to organisations it was not shared with,
 			// and a wider one merged into it would match too few.
 			orgs := slices.Sorted(slices.Values(in.Orgs))
-			vk += "\x00" + in.TLP.String() + "\x00" + strings.Join(orgs, ",")
+			vk += "\x00" + in.TLP.String() + "\x00" + strings.Join(orgs, ",") + "\x00" + strconv.FormatBool(in.Pending)
 		}
 		key := [2]uint64{maphash.String(seeds[0], vk), maphash.String(seeds[1], vk)}
 		if j, ok := same[key]; ok {
@@ -544,7 +552,7 @@ func Build(inds []Indicator, o Options) (*Index, Stats) {
 				}
 			}
 		}
-		if in.TLP >= stix.TLPAmberStrict {
+		if in.restricted() {
 			ix.orgSets = append(ix.orgSets, slices.Clone(in.Orgs))
 			m.orgs = uint32(len(ix.orgSets))
 		}

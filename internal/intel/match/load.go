@@ -27,6 +27,10 @@ func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, t
 	if err != nil {
 		return nil, newest, err
 	}
+	pending, err := st.PendingOrgs(ctx)
+	if err != nil {
+		return nil, newest, err
+	}
 	err = st.EachIndicator(ctx, since, func(si intel.StoredIndicator) error {
 		in, err := FromObject(si.Object, si.Source)
 		if err != nil {
@@ -34,9 +38,7 @@ func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, t
 		}
 		ev := seen[in.ID]
 		in.LastSeen, in.FalsePositiveOrgs = ev.LastSeen, ev.FalsePositiveOrgs
-		if in.TLP >= stix.TLPAmberStrict {
-			in.Orgs = orgs[in.ID]
-		}
+		restrict(&in, orgs, pending)
 		out = append(out, in)
 		if si.Added.After(newest) {
 			newest = si.Added
@@ -44,6 +46,90 @@ func Load(ctx context.Context, st *intel.Store, since time.Time) ([]Indicator, t
 		return nil
 	})
 	return out, newest, err
+}
+
+// LoadShared reads the TLP:RED and AMBER+STRICT indicators shared with
+// organisations after since (intel.Store.SharedSince), each with Orgs
+// only the organisations newly shared with — to retro-match them for
+// their new recipients, the retro-match when they arrived having left
+// those out — leaving out the ids in skip (already loaded whole), with
+// the newest share.
+func LoadShared(ctx context.Context, st *intel.Store, since time.Time, skip map[string]bool) ([]Indicator, time.Time, error) {
+	sis, orgs, newest, err := st.SharedSince(ctx, since)
+	if err != nil {
+		return nil, newest, err
+	}
+	seen, err := st.LastSeen(ctx)
+	if err != nil {
+		return nil, newest, err
+	}
+	var out []Indicator
+	for _, si := range sis {
+		in, err := FromObject(si.Object, si.Source)
+		if err != nil || skip[in.ID] || in.TLP < stix.TLPAmberStrict {
+			continue
+		}
+		in.LastSeen, in.Orgs = seen[in.ID], orgs[in.ID]
+		out = append(out, in)
+	}
+	return out, newest, nil
+}
+
+// LoadApproved reads the indicators whose submissions to moderated
+// collections were approved after since (intel.Store.ApprovedSince),
+// matched as any other now, leaving out the ids in skip; with, for each,
+// the organisations that submitted it (their events were retro-matched
+// when it arrived, and are to be left out), and the newest approval.
+func LoadApproved(ctx context.Context, st *intel.Store, since time.Time, skip map[string]bool) ([]Indicator, map[string][]string, time.Time, error) {
+	sis, submitters, newest, err := st.ApprovedSince(ctx, since)
+	if err != nil || len(sis) == 0 {
+		return nil, submitters, newest, err
+	}
+	seen, err := st.LastSeen(ctx)
+	if err != nil {
+		return nil, nil, newest, err
+	}
+	orgs, err := st.RecipientOrgs(ctx)
+	if err != nil {
+		return nil, nil, newest, err
+	}
+	pending, err := st.PendingOrgs(ctx)
+	if err != nil {
+		return nil, nil, newest, err
+	}
+	var out []Indicator
+	leave := map[string][]string{}
+	for _, si := range sis {
+		in, err := FromObject(si.Object, si.Source)
+		if err != nil || skip[in.ID] {
+			continue // skipped: loaded whole, its submitters' events too
+		}
+		in.LastSeen = seen[in.ID]
+		restrict(&in, orgs, pending)
+		if in.Pending {
+			continue // another version or collection still waits: not out yet
+		}
+		out = append(out, in)
+		leave[in.ID] = submitters[in.ID]
+	}
+	return out, leave, newest, nil
+}
+
+// restrict gives a TLP:RED or AMBER+STRICT indicator the organisations
+// among its recipients, and a pending submission its submitters' (both
+// when both: the organisations that are both).
+func restrict(in *Indicator, recipients, pending map[string][]string) {
+	if in.TLP >= stix.TLPAmberStrict {
+		in.Orgs = recipients[in.ID]
+	}
+	if p, ok := pending[in.ID]; ok {
+		if in.TLP >= stix.TLPAmberStrict {
+			in.Orgs = slices.DeleteFunc(slices.Clone(in.Orgs), func(o string) bool { return !slices.Contains(p, o) })
+		} else {
+			in.Orgs = p
+		}
+		in.Pending = true
+	}
 }
 
 // Lifecycle is what Build needs of the indicator lifecycle: the decay
@@ -98,13 +184,15 @@ func StatusOf(ctx context.Context, st *intel.Store, o *stix.Object, source strin
 		return Status{Why: SkipInvalid, Score: -1, Threshold: -1}, nil
 	}
 	in.LastSeen, in.FalsePositiveOrgs = ev.LastSeen, ev.FalsePositiveOrgs
-	if in.TLP >= stix.TLPAmberStrict {
-		orgs, err := st.RecipientOrgs(ctx)
-		if err != nil {
-			return Status{}, err
-		}
-		in.Orgs = orgs[in.ID]
+	orgs, err := st.RecipientOrgs(ctx)
+	if err != nil {
+		return Status{}, err
 	}
+	pending, err := st.PendingOrgs(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	restrict(&in, orgs, pending)
 	opts, err := Lifecycle(ctx, st)
 	if err != nil {
 		return Status{}, err

@@ -251,3 +251,33 @@ func TestRestrictedNotMerged(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchPending: a GREEN indicator pending approval in a moderated
+// collection is matched only for its submitters' organisations, and
+// does not merge with an approved one of the same values.
+func TestMatchPending(t *testing.T) {
+	pend := ind(0, "[ipv4-addr:value = '198.51.100.97']")
+	pend.TLP, pend.Orgs, pend.Pending, pend.Source = stix.TLPGreen, []string{"RA"}, true, "submitted by RA"
+	open := ind(1, "[domain-name:value = 'open.example']")
+	open.TLP = stix.TLPGreen
+	ix, st := Build([]Indicator{pend, open}, Options{Now: func() time.Time { return now }})
+	if st.Indicators != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	for org, want := range map[string]int{"RA": 1, "RB": 0} {
+		if hs := ix.Match(&events.Event{Org: org, Fields: map[string]any{"dst": "198.51.100.97"}}, now, nil); len(hs) != want {
+			t.Errorf("%s: %d hits of the pending indicator, want %d", org, len(hs), want)
+		}
+	}
+	var in Indicator
+	in.ID, in.TLP = pend.ID, stix.TLPGreen
+	restrict(&in, nil, map[string][]string{pend.ID: {"RA"}})
+	if !in.Pending || len(in.Orgs) != 1 {
+		t.Errorf("restrict: %+v", in)
+	}
+	in = Indicator{ID: pend.ID, TLP: stix.TLPRed}
+	restrict(&in, map[string][]string{pend.ID: {"RA", "RB"}}, map[string][]string{pend.ID: {"RB"}})
+	if !slices.Equal(in.Orgs, []string{"RB"}) {
+		t.Errorf("a RED pending indicator is matched for %v, want the recipients that submitted it", in.Orgs)
+	}
+}

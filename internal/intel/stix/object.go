@@ -315,6 +315,13 @@ func (o *Object) Set(name string, v any) error {
 	return o.read()
 }
 
+// Delete removes property name and re-reads the common properties
+// (an error when the object is no longer valid without it).
+func (o *Object) Delete(name string) error {
+	delete(o.Props, name)
+	return o.read()
+}
+
 // MarshalJSON writes every property, in name order, so the same object
 // always serialises to the same bytes.
 func (o *Object) MarshalJSON() ([]byte, error) {
