@@ -151,7 +151,7 @@ func eachZipRecord(path string, members map[string]bool, fn func(file string, b 
 
 func (db *DB) add(file string, b []byte) error {
 	var a Advisory
-	if err := json.Unmarshal(b, &a); err != nil {
+	if err := decodeJSON(b, &a); err != nil {
 		return fmt.Errorf("%s: OSV record: %w", file, positioned(b, err))
 	}
 	if a.ID == "" {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/gob"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -215,7 +214,7 @@ func buildIndex(dir string, files []string, fp string) (*osvIndex, error) {
 				Withdrawn string     `json:"withdrawn"`
 				Affected  []Affected `json:"affected"`
 			}
-			if err := json.Unmarshal(b, &a); err != nil {
+			if err := decodeJSON(b, &a); err != nil {
 				return fmt.Errorf("%s: OSV record: %w", file, positioned(b, err))
 			}
 			switch {
