@@ -1,9 +1,13 @@
 package vuln
 
 import (
+	"archive/zip"
+	"bytes"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -91,4 +95,47 @@ func FuzzIndexFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestZipMemberChecked: a record in an all.zip is read whole, and one
+// whose CRC-32 or size does not match its header is an error naming it.
+func TestZipMemberChecked(t *testing.T) {
+	rec := []byte(`{"id":"GO-1","affected":[{"package":{"ecosystem":"Go","name":"x"},"versions":["v1.0.0"]}]}`)
+	for _, tc := range []struct {
+		name      string
+		crc, size uint32
+		want      string
+	}{
+		{"good", crc32.ChecksumIEEE(rec), uint32(len(rec)), ""},
+		{"bad crc", crc32.ChecksumIEEE(rec) + 1, uint32(len(rec)), "GO-1.json: zip: checksum error"},
+		{"short header", crc32.ChecksumIEEE(rec), uint32(len(rec) - 5), "GO-1.json: "},
+	} {
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "Go"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		z := zip.NewWriter(&buf)
+		w, err := z.CreateRaw(&zip.FileHeader{Name: "GO-1.json", Method: zip.Store, CRC32: tc.crc,
+			CompressedSize64: uint64(len(rec)), UncompressedSize64: uint64(tc.size)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		if err := z.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "Go", "all.zip"), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		db, err := LoadDB(dir)
+		switch {
+		case tc.want == "" && (err != nil || db.Len() != 1):
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		}
+	}
 }
