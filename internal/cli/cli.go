@@ -21,7 +21,6 @@ import (
 	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/safetext"
 	"github.com/vigil-health/vigil/internal/scope"
-	"github.com/vigil-health/vigil/internal/startgc"
 	"github.com/vigil-health/vigil/internal/store"
 )
 
@@ -41,11 +40,6 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // RunEnv is Run with the environment supplied, for tests.
 func RunEnv(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	// The GC waited during start-up (startgc); from here it works as
-	// Go's default, except for `vuln scan`, whose short run sets its own.
-	if len(args) < 2 || args[0] != "vuln" || args[1] != "scan" {
-		startgc.Restore()
-	}
 	e := &env{cfg: config.Default(), stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
 	root := e.rootFor(args)
 	if err := e.cfg.RegisterFlags(root.PersistentFlags(), getenv); err != nil {
