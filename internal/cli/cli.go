@@ -41,7 +41,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // RunEnv is Run with the environment supplied, for tests.
 func RunEnv(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	e := &env{cfg: config.Default(), stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
-	root := e.root()
+	root := e.rootFor(args)
 	if err := e.cfg.RegisterFlags(root.PersistentFlags(), getenv); err != nil {
 		fmt.Fprintln(stderr, "vigil:", err)
 		return 2
@@ -99,8 +99,54 @@ type reportedError struct{ err error }
 func (r reportedError) Error() string { return r.err.Error() }
 func (r reportedError) Unwrap() error { return r.err }
 
+// rootFor is the command tree for args: when args start with a command's
+// name, the root with only that command (its subcommands and flags are
+// all there), since building every command's flags is about a millisecond
+// of every short command's start (a `vuln scan` of a small SBOM takes a
+// few); otherwise — help, completion, a flag first, a mistyped name that
+// wants a suggestion — the whole tree.
+func (e *env) rootFor(args []string) *cobra.Command {
+	if len(args) > 0 {
+		if mk, ok := e.commands()[args[0]]; ok {
+			root := e.rootOnly()
+			root.AddCommand(mk())
+			return root
+		}
+	}
+	return e.root()
+}
+
+// commands are the top-level commands by name, made on demand; root adds
+// them all. TestCommandTable keeps the names right.
+func (e *env) commands() map[string]func() *cobra.Command {
+	cs := func() *cobra.Command {
+		c := e.casesCmd()
+		c.AddCommand(e.casesReportCmd(), e.casesKPIsCmd())
+		return c
+	}
+	return map[string]func() *cobra.Command{
+		"serve": e.serveCmd, "migrate": e.migrateCmd, "config": e.configCmd, "users": e.usersCmd,
+		"tokens": e.tokensCmd, "orgs": e.orgsCmd, "audit": e.auditCmd, "demo": e.demoCmd,
+		"version": e.versionCmd, "supply": e.supplyCmd, "alerts": e.alertsCmd, "cases": cs,
+		"incidents": e.incidentsCmd, "notifications": e.notificationsCmd, "events": e.eventsCmd,
+		"hunt": e.huntCmd, "rules": e.rulesCmd, "vuln": e.vulnCmd, "assurance": e.assuranceCmd,
+		"intel": e.intelCmd, "cyberalert": e.cyberAlertCmd,
+	}
+}
+
 func (e *env) root() *cobra.Command {
-	root := &cobra.Command{
+	root := e.rootOnly()
+	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.configCmd(), e.usersCmd(), e.tokensCmd(), e.orgsCmd(),
+		e.auditCmd(), e.demoCmd(), e.versionCmd())
+	for _, c := range e.extraCommands() {
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// rootOnly is the root command without its commands.
+func (e *env) rootOnly() *cobra.Command {
+	return &cobra.Command{
 		Use:   "vigil",
 		Short: "Vigil — national security operations and supplier cyber-risk platform",
 		Long: `Vigil runs a national Security Operations Centre and supplier cyber-risk platform for a
@@ -120,12 +166,6 @@ that would change data refuse.`,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
-	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.configCmd(), e.usersCmd(), e.tokensCmd(), e.orgsCmd(),
-		e.auditCmd(), e.demoCmd(), e.versionCmd())
-	for _, c := range e.extraCommands() {
-		root.AddCommand(c)
-	}
-	return root
 }
 
 // open opens the app for a CLI command (migrating if needed, so a first

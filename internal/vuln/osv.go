@@ -3,6 +3,7 @@ package vuln
 import (
 	"archive/zip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -133,12 +134,7 @@ func eachZipRecord(path string, members map[string]bool, fn func(file string, b 
 		if !strings.EqualFold(filepath.Ext(f.Name), ".json") || members != nil && !members[f.Name] {
 			continue
 		}
-		r, err := f.Open()
-		if err != nil {
-			return fmt.Errorf("%s: %s: %w", path, f.Name, err)
-		}
-		b, err := io.ReadAll(io.LimitReader(r, 64<<20))
-		_ = r.Close() // read only
+		b, err := readZipMember(f)
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", path, f.Name, err)
 		}
@@ -149,9 +145,39 @@ func eachZipRecord(path string, members map[string]bool, fn func(file string, b 
 	return nil
 }
 
+// maxRecordSize bounds an OSV record read from an archive.
+const maxRecordSize = 64 << 20
+
+// readZipMember reads an archive member into a buffer of the size its
+// header gives (growing one as io.ReadAll does was a tenth of a scan),
+// then reads on to the end, where archive/zip checks the size and the
+// CRC-32: a member longer or shorter than its header says is an error.
+func readZipMember(f *zip.File) ([]byte, error) {
+	if f.UncompressedSize64 > maxRecordSize {
+		return nil, fmt.Errorf("%d bytes, more than the %d an OSV record may have", f.UncompressedSize64, maxRecordSize)
+	}
+	r, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = r.Close() }() // read only
+	b := make([]byte, f.UncompressedSize64)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	var more [1]byte
+	if n, err := r.Read(more[:]); n > 0 || err != io.EOF {
+		if err == nil || err == io.EOF {
+			err = errors.New("longer than its header says")
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
 func (db *DB) add(file string, b []byte) error {
 	var a Advisory
-	if err := json.Unmarshal(b, &a); err != nil {
+	if err := decodeJSON(b, &a); err != nil {
 		return fmt.Errorf("%s: OSV record: %w", file, positioned(b, err))
 	}
 	if a.ID == "" {

@@ -3,9 +3,8 @@ package vuln
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/gob"
+	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -42,7 +41,7 @@ func IndexPath(dir string) string {
 
 // indexVersion changes whenever osvIndex or what it records changes, so an
 // index written by another version is rebuilt rather than misread.
-const indexVersion = 1
+const indexVersion = 2
 
 // osvIndex is what IndexFile holds.
 type osvIndex struct {
@@ -58,6 +57,9 @@ type osvIndex struct {
 	// Advisories and Withdrawn are LoadDB's counts for the whole
 	// directory.
 	Advisories, Withdrawn int
+	// offsets and entries are the packages of an index read from its
+	// file (Packages is nil then): see encodeIndex.
+	offsets, entries []byte
 }
 
 // recordRef is one record: a *.json file, or a member of a *.zip archive.
@@ -109,13 +111,23 @@ func LoadPrepared(dir string, comps []Component, indexPath string) (*DB, Prepare
 			how = PreparedUnsaved
 		}
 	}
+	seenKey := map[string]bool{}
 	// The records the components need, by file, each once.
 	need := map[int]map[string]bool{}
 	for _, c := range comps {
 		if c.Ecosystem == "" {
 			continue
 		}
-		for _, r := range idx.Packages[packageKey(c.Ecosystem, c.Package)] {
+		k := packageKey(c.Ecosystem, c.Package)
+		if seenKey[k] {
+			continue
+		}
+		seenKey[k] = true
+		refs, err := idx.lookup(k)
+		if err != nil {
+			return nil, "", fmt.Errorf("OSV index %s: %w (delete it to rebuild it)", indexPath, err)
+		}
+		for _, r := range refs {
 			if need[r.File] == nil {
 				need[r.File] = map[string]bool{}
 			}
@@ -182,25 +194,171 @@ func recordFiles(dir string) ([]string, string, error) {
 
 // readIndex is the index at path if it was written by this version for
 // a directory with this fingerprint, and nil otherwise (missing, stale or
-// damaged: it is rebuilt).
+// damaged: it is rebuilt). Only its header is read here: lookup finds a
+// package's records in the file's bytes, so a scan's cost does not grow
+// with the packages of the whole database (decoding the index as a gob
+// map took a sixth of a small SBOM's scan).
 func readIndex(path, fp string, nfiles int) *osvIndex {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil
 	}
-	var idx osvIndex
-	if gob.NewDecoder(bytes.NewReader(b)).Decode(&idx) != nil ||
-		idx.Version != indexVersion || idx.Fingerprint != fp || len(idx.Files) != nfiles {
+	idx, err := parseIndex(b)
+	if err != nil || idx.Version != indexVersion || idx.Fingerprint != fp || len(idx.Files) != nfiles {
 		return nil
 	}
-	for _, refs := range idx.Packages {
-		for _, r := range refs {
-			if r.File < 0 || r.File >= len(idx.Files) {
-				return nil
-			}
+	return idx
+}
+
+// The index file: indexMagic, then uvarints and strings (a uvarint
+// length and the bytes): the version, Advisories, Withdrawn, the
+// Fingerprint, the count of Files and each file, the count of packages;
+// then for each package in key order a 4-byte little-endian offset of
+// its entry; then the entries: the package key, the count of its
+// records and each record's file number and member.
+const indexMagic = "vigil OSV index\n"
+
+// parseIndex reads the header of an index file; the packages stay in
+// the bytes for lookup.
+func parseIndex(b []byte) (*osvIndex, error) {
+	r := indexReader{b: b}
+	if !bytes.HasPrefix(b, []byte(indexMagic)) {
+		return nil, errors.New("not an index")
+	}
+	r.i = len(indexMagic)
+	idx := &osvIndex{Version: r.int(), Advisories: r.int(), Withdrawn: r.int(), Fingerprint: r.str()}
+	if idx.Version != indexVersion {
+		return idx, r.err
+	}
+	n := r.int()
+	for i := 0; i < n && r.err == nil; i++ {
+		idx.Files = append(idx.Files, r.str())
+	}
+	keys := r.int()
+	if r.err == nil && (keys > (len(b)-r.i)/4) {
+		r.err = errors.New("damaged")
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	idx.offsets = b[r.i : r.i+4*keys]
+	idx.entries = b[r.i+4*keys:]
+	return idx, nil
+}
+
+// lookup is the records naming the package key.
+func (idx *osvIndex) lookup(key string) ([]recordRef, error) {
+	if idx.Packages != nil {
+		return idx.Packages[key], nil
+	}
+	n := len(idx.offsets) / 4
+	var err error
+	entry := func(i int) indexReader {
+		r := indexReader{b: idx.entries, i: int(binary.LittleEndian.Uint32(idx.offsets[4*i:]))}
+		if r.i > len(r.b) {
+			r.err = errors.New("damaged")
+		}
+		return r
+	}
+	i := sort.Search(n, func(i int) bool {
+		r := entry(i)
+		k := r.str()
+		if r.err != nil {
+			err = r.err
+			return true
+		}
+		return k >= key
+	})
+	if err != nil || i == n {
+		return nil, err
+	}
+	r := entry(i)
+	if r.str() != key {
+		return nil, r.err
+	}
+	n = r.int()
+	if n > (len(r.b)-r.i)/2 { // a record takes two bytes at least
+		return nil, errors.New("damaged")
+	}
+	refs := make([]recordRef, n)
+	for j := range refs {
+		refs[j] = recordRef{File: r.int(), Member: r.str()}
+		if refs[j].File >= len(idx.Files) && r.err == nil {
+			r.err = errors.New("damaged: a record of no file")
 		}
 	}
-	return &idx
+	return refs, r.err
+}
+
+// indexReader reads an index file's uvarints and strings; the first
+// error sticks and what follows it reads as zero.
+type indexReader struct {
+	b   []byte
+	i   int
+	err error
+}
+
+func (r *indexReader) int() int {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b[r.i:])
+	if n <= 0 || v > 1<<31 {
+		r.err = errors.New("damaged")
+		return 0
+	}
+	r.i += n
+	return int(v)
+}
+
+func (r *indexReader) str() string {
+	n := r.int()
+	if r.err != nil || n > len(r.b)-r.i {
+		if r.err == nil {
+			r.err = errors.New("damaged")
+		}
+		return ""
+	}
+	s := string(r.b[r.i : r.i+n])
+	r.i += n
+	return s
+}
+
+// encodeIndex is the file readIndex reads.
+func encodeIndex(idx *osvIndex) []byte {
+	var b []byte
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = append(b, indexMagic...)
+	b = binary.AppendUvarint(b, uint64(idx.Version))
+	b = binary.AppendUvarint(b, uint64(idx.Advisories))
+	b = binary.AppendUvarint(b, uint64(idx.Withdrawn))
+	str(idx.Fingerprint)
+	b = binary.AppendUvarint(b, uint64(len(idx.Files)))
+	for _, f := range idx.Files {
+		str(f)
+	}
+	keys := make([]string, 0, len(idx.Packages))
+	for k := range idx.Packages {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	offsets := len(b)
+	b = append(b, make([]byte, 4*len(keys))...)
+	entries := len(b)
+	for i, k := range keys {
+		binary.LittleEndian.PutUint32(b[offsets+4*i:], uint32(len(b)-entries))
+		str(k)
+		b = binary.AppendUvarint(b, uint64(len(idx.Packages[k])))
+		for _, r := range idx.Packages[k] {
+			b = binary.AppendUvarint(b, uint64(r.File))
+			str(r.Member)
+		}
+	}
+	return b
 }
 
 // buildIndex reads every record once and notes which packages each names.
@@ -215,7 +373,7 @@ func buildIndex(dir string, files []string, fp string) (*osvIndex, error) {
 				Withdrawn string     `json:"withdrawn"`
 				Affected  []Affected `json:"affected"`
 			}
-			if err := json.Unmarshal(b, &a); err != nil {
+			if err := decodeJSON(b, &a); err != nil {
 				return fmt.Errorf("%s: OSV record: %w", file, positioned(b, err))
 			}
 			switch {
@@ -261,10 +419,7 @@ func buildIndex(dir string, files []string, fp string) (*osvIndex, error) {
 
 // writeIndex saves the index beside the records, whole or not at all.
 func writeIndex(path string, idx *osvIndex) error {
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(idx); err != nil {
-		return err
-	}
+	b := encodeIndex(idx)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -272,7 +427,7 @@ func writeIndex(path string, idx *osvIndex) error {
 	if err != nil {
 		return err
 	}
-	_, err = tmp.Write(b.Bytes())
+	_, err = tmp.Write(b)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
