@@ -24,7 +24,7 @@ var eventIDShapes = []string{
 	`{"EventID":4688.0}`,
 	`{"EventID":4.688e3}`,
 	`{"Image":"x","EventID":"46\u00388"}`, // an escape in the value
-	`{"EventID":"4688","EventID":1}`,       // given twice: the first counts
+	`{"EventID":"4688","EventID":1}`,      // given twice: the first counts
 	`{"EventID":1,"EventID":4688}`,
 	`{"EventID":" 4688"}`,
 	`{"EventID":"4688 "}`,
@@ -39,8 +39,8 @@ var eventIDShapes = []string{
 	`{"message":"EventID 4688"}`,  // the name, but not a key
 	`{"EventIDs":4688}`,
 	`{"EventID":99999999999999999999999}`, // beyond int64: a real
-	`{"EventID":1e400}`,                    // beyond float64
-	`{"EventID":"\ud83d\ude00 4688"}`,      // a surrogate pair: encoding/json reads it
+	`{"EventID":1e400}`,                   // beyond float64
+	`{"EventID":"\ud83d\ude00 4688"}`,     // a surrogate pair: encoding/json reads it
 	`{}`,
 }
 
