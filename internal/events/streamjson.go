@@ -1,12 +1,12 @@
 package events
 
 import (
-	"encoding/binary"
-	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/vigil-health/vigil/internal/flatjson"
 )
 
 // decodeEventJSON decodes one event of the events stream without
@@ -158,7 +158,7 @@ func (d *eventDecoder) str() (string, bool) {
 	start := d.i
 	ascii := true
 	for d.i < len(d.b) {
-		d.i = plainRun(d.b, d.i, ascii)
+		d.i = flatjson.PlainRun(d.b, d.i, ascii)
 		if d.i >= len(d.b) {
 			break
 		}
@@ -183,43 +183,12 @@ func (d *eventDecoder) str() (string, bool) {
 	return "", false
 }
 
-// plainRun is the index of the first byte of b from i on that a string
-// cannot simply pass over — a quote, a backslash, a control character,
-// and unless !ascii a byte of a multi-byte character — or len(b): eight
-// bytes at a time, for the raw text and the fields make up most of an
-// event's JSON.
-func plainRun(b []byte, i int, ascii bool) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	high := uint64(highs)
-	if !ascii {
-		high = 0
-	}
-	for ; i+8 <= len(b); i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:])
-		q, bs := w^(ones*'"'), w^(ones*'\\')
-		// A byte's high bit is set where it is zero in q or bs, below
-		// 0x20 in w, or (ascii) 0x80 or more in w. Each test may mark bytes
-		// above the first it marks, never below: the lowest mark is
-		// exact.
-		m := (q-ones)&^q | (bs-ones)&^bs | (w-ones*0x20)&^w | w&high
-		if m &= highs; m != 0 {
-			return i + bits.TrailingZeros64(m)/8
-		}
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c == '"' || c == '\\' || c < 0x20 || ascii && c >= utf8.RuneSelf {
-			return i
-		}
-	}
-	return i
-}
-
 // escaped finishes a string begun at start whose first escape is at i.
 func (d *eventDecoder) escaped(start int) (string, bool) {
 	out := make([]byte, 0, d.i-start+16)
 	out = append(out, d.b[start:d.i]...)
 	for d.i < len(d.b) {
-		j := plainRun(d.b, d.i, false)
+		j := flatjson.PlainRun(d.b, d.i, false)
 		out = append(out, d.b[d.i:j]...)
 		d.i = j
 		if d.i >= len(d.b) {

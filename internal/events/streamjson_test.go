@@ -3,7 +3,6 @@ package events
 import (
 	"bytes"
 	"encoding/json"
-	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -129,37 +128,4 @@ func BenchmarkDecodeStreamEvent(b *testing.B) {
 			}
 		}
 	})
-}
-
-// plainRun finds the first byte a string cannot pass over as a byte at a
-// time would, wherever it falls in its eight-byte words.
-func TestPlainRun(t *testing.T) {
-	naive := func(b []byte, i int, ascii bool) int {
-		for ; i < len(b); i++ {
-			if c := b[i]; c == '"' || c == '\\' || c < 0x20 || ascii && c >= 0x80 {
-				break
-			}
-		}
-		return i
-	}
-	special := []byte{'"', '\\', 0, 0x1f, 0x20, 0x21, '!', '#', '[', ']', 0x7f, 0x80, 0xc3, 0xff, 'a'}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for n := range 2000 {
-		b := make([]byte, rng.IntN(40))
-		for i := range b {
-			b[i] = 'x'
-			if rng.IntN(6) == 0 {
-				b[i] = special[rng.IntN(len(special))]
-			}
-		}
-		i := 0
-		if len(b) > 0 {
-			i = rng.IntN(len(b))
-		}
-		for _, ascii := range []bool{true, false} {
-			if got, want := plainRun(b, i, ascii), naive(b, i, ascii); got != want {
-				t.Fatalf("case %d: plainRun(%q, %d, %v) = %d, want %d", n, b, i, ascii, got, want)
-			}
-		}
-	}
 }
