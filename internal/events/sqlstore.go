@@ -347,6 +347,10 @@ func (s *SQL) insertAllNew(ctx context.Context, tx *store.Tx, rows []row, prepar
 func (s *SQL) insertSQL(rows []row, returning bool) (string, []any) {
 	pg := s.db.Dialect == store.Postgres
 	args := make([]any, 0, len(rows)*insertValues)
+	// A chunk is mostly one sender's batch: its organisation, host and
+	// source repeat row after row, and each is boxed once, not once a row
+	// (a string in an interface is an allocation).
+	var org, host, product, service, category, protocol, addr, token, format boxed
 	for _, r := range rows {
 		e := r.ev
 		if pg {
@@ -356,13 +360,27 @@ func (s *SQL) insertSQL(rows []row, returning bool) (string, []any) {
 		// BLOB, which json_extract reads as SQLite's binary JSON) without
 		// a copy: the driver copies it when binding, and the row's bytes
 		// do not change meanwhile.
-		args = append(args, e.ID, e.Org, r.ens, r.rns, e.Source.Host, e.Product, e.Service, e.Category,
-			e.Source.Protocol, e.Source.Addr, e.Source.Token, e.Source.Format, bytesString(r.fields), r.raw, r.plain, e.Truncated, e.ParseError, r.size)
+		args = append(args, e.ID, org.of(e.Org), r.ens, r.rns, host.of(e.Source.Host), product.of(e.Product), service.of(e.Service), category.of(e.Category),
+			protocol.of(e.Source.Protocol), addr.of(e.Source.Addr), token.of(e.Source.Token), format.of(e.Source.Format), bytesString(r.fields), r.raw, r.plain, e.Truncated, e.ParseError, r.size)
 		if !pg {
 			args = append(args, r.eventID)
 		}
 	}
 	return s.insertText(len(rows), returning), args
+}
+
+// boxed is a column's last value in an interface, for the next row of the
+// same value.
+type boxed struct {
+	s string
+	v any
+}
+
+func (b *boxed) of(s string) any {
+	if b.v == nil || b.s != s {
+		b.s, b.v = s, s
+	}
+	return b.v
 }
 
 // insertText is the text of insertSQL's statement for rows rows. The
