@@ -44,6 +44,10 @@ func (r *fieldRef) raw(ev *events.Event) (any, bool) {
 			}
 			continue
 		}
+		// The stream's consumer leaves an event's fields undecoded
+		// until something asks (most filters ask only for the log
+		// source); one whose fields do not decode has none.
+		_ = ev.LoadFields()
 		if v, ok := ev.Fields[n]; ok && v != nil {
 			return v, true
 		}

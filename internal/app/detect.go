@@ -187,7 +187,7 @@ func (s *Server) startDetection(ctx context.Context) error {
 			return nil
 		}
 		stop, err := events.ConsumeWith(cctx, s.Bus.JetStream(), events.ConsumerOptions{
-			Stream: ingest.EventStream, Durable: DetectDurable, Namespace: s.Bus.Namespace(), DecodeFields: true, Logger: s.Log.With("component", "detection"),
+			Stream: ingest.EventStream, Durable: DetectDurable, Namespace: s.Bus.Namespace(), Logger: s.Log.With("component", "detection"),
 		}, func(ctx context.Context, evs []events.Event) error { return s.detect(ctx, d, evs) })
 		if err != nil {
 			return err
@@ -503,6 +503,12 @@ func (s *Server) detect(ctx context.Context, d *Detection, evs []events.Event) e
 		}
 		if d.hunter == nil {
 			continue
+		}
+		// The rules read every event's fields; the consumer leaves them
+		// as the stream's JSON, which the analytics decode only for the
+		// events their filters ask about.
+		if err := ev.LoadFields(); err != nil {
+			s.Log.Error("detection: an event whose fields do not decode", "id", ev.ID, "err", err)
 		}
 		decide := func(id, title, level string) (rules.Decision, bool) {
 			dec := d.stored.Decide(id, strings.ToLower(level), ev.Org, sigma.FromEvent(ev), now)

@@ -411,6 +411,8 @@ func scaleCopy(t *testing.T, db *store.DB, prefix string, n int64, end time.Time
 	cols := "event_ns, received_ns, host, product, service, category, protocol, source_addr, source_token, source_format, fields, raw, raw_text, truncated, parse_error, size"
 	if db.Dialect == store.Postgres {
 		cols = "day, " + cols
+	} else {
+		cols += ", event_id" // PostgreSQL's is generated
 	}
 	ins := "INSERT INTO events (id, org, " + cols + ") SELECT substr(id, 1, 11) || 'z" + prefix[1:] + "' || substr(id, 14), '" + prefix + "' || substr(org, 3), " + cols +
 		" FROM events WHERE org >= 'RB' AND org < 'RC' AND event_ns >= ? AND event_ns < ?"

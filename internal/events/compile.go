@@ -22,12 +22,14 @@ var columns = map[string]string{
 	"protocol": "protocol",
 }
 
-// indexedFields have an expression index (migration 0002): a condition on
-// one is written with the index's own expression, whose key is a constant
-// from this table, not the query's text, so that the planner can use it.
-// EventID is the field Windows searches start from.
-var indexedFields = map[string]struct{ sqlite, postgres string }{
-	"EventID": {`json_extract(fields, '$."EventID"')`, `(fields ->> 'EventID')`},
+// indexedFields are fields with a column and an index of their own
+// (migration 0004: filled by Append on SQLite, generated from the fields
+// on PostgreSQL): a condition on one's value as a number or its text is
+// written on the column, whose name comes from this table, not the
+// query's text, so that the planner can use the index. EventID is the
+// field Windows searches start from.
+var indexedFields = map[string]string{
+	"EventID": "event_id",
 }
 
 // compiler turns an AST into a condition for one dialect, appending the
@@ -225,13 +227,13 @@ func (c *compiler) equal(field string, v Value) (string, error) {
 		// A number equals the field's number or its text: Windows logs
 		// give EventID as 4688 in one shipper and "4688" in another.
 		txt := strconv.FormatFloat(v.Num, 'f', -1, 64)
-		if ix, ok := indexedFields[field]; ok {
+		if col, ok := indexedFields[field]; ok {
 			if c.d == store.Postgres {
 				c.bind(txt)
-				return c.nullSafe("(" + ix.postgres + " = ?)"), nil
+				return c.nullSafe("(" + col + " = ?)"), nil
 			}
 			c.bind(v.Num, txt)
-			return c.nullSafe("(" + ix.sqlite + " IN (?, ?))"), nil
+			return c.nullSafe("(" + col + " IN (?, ?))"), nil
 		}
 		if c.d == store.Postgres {
 			c.bind(field, txt)

@@ -248,16 +248,9 @@ func fetchBatch(cons jetstream.Consumer, o ConsumerOptions) (fetched, error) {
 // event whose fields do not decode keeps none (and is logged).
 func decodeFields(evs []Event, log *slog.Logger) {
 	for i := range evs {
-		e := &evs[i]
-		if e.Fields != nil || len(e.fieldsJSON) == 0 {
-			continue
+		if err := evs[i].LoadFields(); err != nil {
+			log.Error("events: fields that do not decode", "id", evs[i].ID, "err", err)
 		}
-		f, err := unmarshalFields(e.fieldsJSON)
-		if err != nil {
-			log.Error("events: fields that do not decode", "id", e.ID, "err", err)
-			continue
-		}
-		e.Fields = f
 	}
 }
 

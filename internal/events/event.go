@@ -7,6 +7,7 @@
 package events
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,25 @@ type Event struct {
 	// stream's consumer sets it (and leaves Fields nil), since building
 	// the map only to encode it again was a fifth of the consumer's CPU.
 	fieldsJSON []byte
+}
+
+// LoadFields fills Fields from the JSON an event of the events stream came
+// with, when they are not there yet: a consumer without
+// ConsumerOptions.DecodeFields leaves them as that JSON, so that a reader
+// that needs the fields of only some events (the analytics, most of whose
+// filters turn an event away on its log source) decodes only those. It
+// does nothing for an event whose Fields are set or that has none; an
+// event whose fields do not decode keeps none.
+func (e *Event) LoadFields() error {
+	if e.Fields != nil || len(e.fieldsJSON) == 0 {
+		return nil
+	}
+	f, err := unmarshalFields(e.fieldsJSON)
+	if err != nil {
+		return fmt.Errorf("events: the fields of %s do not decode: %w", e.ID, err)
+	}
+	e.Fields = f
+	return nil
 }
 
 // Source is how an event reached Vigil.

@@ -132,9 +132,18 @@ type row struct {
 	raw      []byte
 	plain    sql.NullString
 	size     int
+	// eventID is the fields' EventID for SQLite's event_id column
+	// (eventIDOf); PostgreSQL computes its own.
+	eventID any
 }
 
+// insertCols are the columns Append fills: 18 on both engines, and
+// SQLite's event_id (PostgreSQL's is generated from the fields, and the
+// day, the partition key, goes first there: 19 values a row either way).
 const insertCols = "id, org, event_ns, received_ns, host, product, service, category, protocol, source_addr, source_token, source_format, fields, raw, raw_text, truncated, parse_error, size"
+
+// insertValues is how many values a row binds.
+const insertValues = 19
 
 // encodeNew checks evs — each needs an ID, an organisation and an event
 // or received time — and encodes each ID once, in order, with enc: what
@@ -337,11 +346,11 @@ func (s *SQL) insertAllNew(ctx context.Context, tx *store.Tx, rows []row, prepar
 // returning the rows it stored when returning is set.
 func (s *SQL) insertSQL(rows []row, returning bool) (string, []any) {
 	pg := s.db.Dialect == store.Postgres
-	n := 18
-	if pg {
-		n++
-	}
-	args := make([]any, 0, len(rows)*n)
+	args := make([]any, 0, len(rows)*insertValues)
+	// A chunk is mostly one sender's batch: its organisation, host and
+	// source repeat row after row, and each is boxed once, not once a row
+	// (a string in an interface is an allocation).
+	var org, host, product, service, category, protocol, addr, token, format boxed
 	for _, r := range rows {
 		e := r.ev
 		if pg {
@@ -351,10 +360,27 @@ func (s *SQL) insertSQL(rows []row, returning bool) (string, []any) {
 		// BLOB, which json_extract reads as SQLite's binary JSON) without
 		// a copy: the driver copies it when binding, and the row's bytes
 		// do not change meanwhile.
-		args = append(args, e.ID, e.Org, r.ens, r.rns, e.Source.Host, e.Product, e.Service, e.Category,
-			e.Source.Protocol, e.Source.Addr, e.Source.Token, e.Source.Format, bytesString(r.fields), r.raw, r.plain, e.Truncated, e.ParseError, r.size)
+		args = append(args, e.ID, org.of(e.Org), r.ens, r.rns, host.of(e.Source.Host), product.of(e.Product), service.of(e.Service), category.of(e.Category),
+			protocol.of(e.Source.Protocol), addr.of(e.Source.Addr), token.of(e.Source.Token), format.of(e.Source.Format), bytesString(r.fields), r.raw, r.plain, e.Truncated, e.ParseError, r.size)
+		if !pg {
+			args = append(args, r.eventID)
+		}
 	}
 	return s.insertText(len(rows), returning), args
+}
+
+// boxed is a column's last value in an interface, for the next row of the
+// same value.
+type boxed struct {
+	s string
+	v any
+}
+
+func (b *boxed) of(s string) any {
+	if b.v == nil || b.s != s {
+		b.s, b.v = s, s
+	}
+	return b.v
 }
 
 // insertText is the text of insertSQL's statement for rows rows. The
@@ -373,12 +399,11 @@ func (s *SQL) insertText(rows int, returning bool) string {
 		b.WriteString("day, ")
 	}
 	b.WriteString(insertCols)
-	b.WriteString(") VALUES ")
-	n := 18
-	if pg {
-		n++
+	if !pg {
+		b.WriteString(", event_id")
 	}
-	one := "(" + store.Placeholders(n) + ")"
+	b.WriteString(") VALUES ")
+	one := "(" + store.Placeholders(insertValues) + ")"
 	for i := range rows {
 		if i > 0 {
 			b.WriteString(", ")
@@ -436,7 +461,80 @@ func (s *SQL) encode(e *Event) (row, error) {
 		r.raw = s.codec.compress(e.Raw)
 	}
 	r.size = len(r.fields) + len(r.raw) + len(r.plain.String) + 64
+	if s.db.Dialect != store.Postgres {
+		r.eventID = eventIDOf(r.fields)
+	}
 	return r, nil
+}
+
+// eventIDOf is the top-level EventID of fields (a JSON object) as SQLite's
+// json_extract(fields, '$."EventID"') gives it, for the event_id column
+// (migration 0004): an int64 for an integer that fits, a float64 for any
+// other number, the text of a string, 1 or 0 for true or false — or nil
+// when there is none or it is null, an object or a list, which no
+// equality on a number or its text could match. Most events (syslog lines, flows) have
+// no EventID, and a look for its name is all they cost.
+func eventIDOf(fields []byte) any {
+	if !bytes.Contains(fields, []byte("EventID")) {
+		return nil
+	}
+	d := eventDecoder{b: fields, s: bytesString(fields)}
+	var v any
+	found := false
+	if d.object(func(key string) bool {
+		if key != "EventID" || found || d.i >= len(d.b) {
+			return d.skip(0)
+		}
+		found = true // json_extract reads the first of keys given twice
+		start := d.i
+		if !d.skip(0) {
+			return false
+		}
+		v = eventIDValue(fields[start:d.i], d.s[start:d.i])
+		return true
+	}) {
+		return v
+	}
+	// Valid JSON this decoder does not read (a surrogate pair escaped,
+	// nesting past its depth): encoding/json finds the key.
+	var m map[string]json.RawMessage
+	if json.Unmarshal(fields, &m) != nil {
+		return nil
+	}
+	raw, ok := m["EventID"]
+	if !ok {
+		return nil
+	}
+	return eventIDValue(raw, string(raw))
+}
+
+// eventIDValue is eventIDOf's value of one JSON value, b (text, the same
+// bytes as a string).
+func eventIDValue(b []byte, text string) any {
+	switch c := b[0]; {
+	case c == '"':
+		d := eventDecoder{b: b, s: text}
+		if t, ok := d.str(); ok {
+			// A slice of the fields, which the driver copies when binding.
+			return t
+		}
+		var t string
+		if json.Unmarshal(b, &t) == nil {
+			return t
+		}
+	case c == 't':
+		return int64(1)
+	case c == 'f':
+		return int64(0)
+	case c == '-' || c >= '0' && c <= '9':
+		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+			return n
+		}
+		if f, err := strconv.ParseFloat(text, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+			return f // ±Inf beyond float64's range, as SQLite reads it
+		}
+	}
+	return nil
 }
 
 // ensureDays creates the PostgreSQL partitions rows need. The statement is

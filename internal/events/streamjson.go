@@ -4,6 +4,9 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
+
+	"github.com/vigil-health/vigil/internal/flatjson"
 )
 
 // decodeEventJSON decodes one event of the events stream without
@@ -155,6 +158,10 @@ func (d *eventDecoder) str() (string, bool) {
 	start := d.i
 	ascii := true
 	for d.i < len(d.b) {
+		d.i = flatjson.PlainRun(d.b, d.i, ascii)
+		if d.i >= len(d.b) {
+			break
+		}
 		c := d.b[d.i]
 		switch {
 		case c == '"':
@@ -181,6 +188,12 @@ func (d *eventDecoder) escaped(start int) (string, bool) {
 	out := make([]byte, 0, d.i-start+16)
 	out = append(out, d.b[start:d.i]...)
 	for d.i < len(d.b) {
+		j := flatjson.PlainRun(d.b, d.i, false)
+		out = append(out, d.b[d.i:j]...)
+		d.i = j
+		if d.i >= len(d.b) {
+			break
+		}
 		c := d.b[d.i]
 		switch {
 		case c == '"':
@@ -188,14 +201,12 @@ func (d *eventDecoder) escaped(start int) (string, bool) {
 			if !utf8.Valid(out) {
 				return "", false
 			}
-			return string(out), true
+			// out is this string's alone and never written again.
+			return unsafe.String(&out[0], len(out)), true
 		case c < 0x20:
 			return "", false
-		case c != '\\':
-			out = append(out, c)
-			d.i++
-			continue
 		}
+		// A backslash.
 		if d.i+1 >= len(d.b) {
 			return "", false
 		}

@@ -9,6 +9,7 @@ package flatjson
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -407,6 +408,40 @@ func plainText(s string) bool {
 		}
 	}
 	return utf8.ValidString(s)
+}
+
+// PlainRun is the index of the first byte of s from i on that a JSON
+// string cannot hold as it is, or a reader simply pass over — a quote, a
+// backslash, a control character, and when ascii is set a byte of a
+// multi-byte character (which the caller checks or escapes itself) — or
+// len(s). It reads eight bytes at a time: the text of telemetry is mostly
+// long runs of plain ASCII (raw lines, messages), which the events
+// stream's encoder and decoder both walk.
+func PlainRun[T ~string | ~[]byte](s T, i int, ascii bool) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	high := uint64(highs)
+	if !ascii {
+		high = 0
+	}
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q, bs := w^(ones*'"'), w^(ones*'\\')
+		// A byte's high bit is set where it is zero in q or bs, below
+		// 0x20 in w, or (ascii) 0x80 or more in w. Each test may also
+		// mark bytes above the first it marks (a borrow), never below:
+		// the lowest mark is exact.
+		m := (q-ones)&^q | (bs-ones)&^bs | (w-ones*0x20)&^w | w&high
+		if m &= highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' || c < 0x20 || ascii && c >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return i
 }
 
 // EscapesNext says s ends in an odd run of backslashes, so that in a

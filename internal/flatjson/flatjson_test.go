@@ -2,6 +2,7 @@ package flatjson_test
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 
@@ -69,4 +70,41 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(`{"a":1,"b":"x","c":[true,null,2.5e-7],"d":"\u2028\\\""}`)
 	f.Add(`{"a":-0,"b":0.1,"c":123456789012345678901234567890}`)
 	f.Fuzz(func(t *testing.T, s string) { checkRecord(t, s, false) })
+}
+
+// PlainRun finds the first byte a string cannot pass over as a byte at a
+// time would, wherever it falls in its eight-byte words.
+func TestPlainRun(t *testing.T) {
+	naive := func(b []byte, i int, ascii bool) int {
+		for ; i < len(b); i++ {
+			if c := b[i]; c == '"' || c == '\\' || c < 0x20 || ascii && c >= 0x80 {
+				break
+			}
+		}
+		return i
+	}
+	special := []byte{'"', '\\', 0, 0x1f, 0x20, 0x21, '!', '#', '[', ']', 0x7f, 0x80, 0xc3, 0xff, 'a'}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := range 2000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = 'x'
+			if rng.IntN(6) == 0 {
+				b[i] = special[rng.IntN(len(special))]
+			}
+		}
+		i := 0
+		if len(b) > 0 {
+			i = rng.IntN(len(b))
+		}
+		for _, ascii := range []bool{true, false} {
+			want := naive(b, i, ascii)
+			if got := flatjson.PlainRun(b, i, ascii); got != want {
+				t.Fatalf("case %d: PlainRun(%q, %d, %v) = %d, want %d", n, b, i, ascii, got, want)
+			}
+			if got := flatjson.PlainRun(string(b), i, ascii); got != want {
+				t.Fatalf("case %d: PlainRun of the string %q, %d, %v = %d, want %d", n, b, i, ascii, got, want)
+			}
+		}
+	}
 }

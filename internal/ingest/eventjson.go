@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-health/vigil/internal/events"
+	"github.com/vigil-health/vigil/internal/flatjson"
 )
 
 // appendEventJSON appends ev as JSON, decoding to the same events.Event
@@ -137,12 +138,12 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Plain ASCII passes eight bytes at a time.
+		if i = flatjson.PlainRun(s, i, true); i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
