@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/vigil-health/vigil/internal/app.Version=$(VERSION)
 BIN     := bin/vigil
 
-.PHONY: all build run test test-short vet bench bench-sigma fuzz clean
+.PHONY: all build run test test-short vet bench bench-sigma bench-osv fuzz clean
 
 all: build
 
@@ -58,6 +58,12 @@ bench:
 	$(GO) test -run '^$$' -bench NetFlowDecode -benchmem ./internal/ingest/
 	$(GO) test -run '^$$' -bench SyslogEndToEnd -benchtime 100000x -timeout 30m ./internal/cli/
 	$(MAKE) bench-sigma
+
+# make bench-osv OSV_SCANNER=…: issue 18's per-SBOM comparison with osv-scanner v2.5.0 (built apart:
+# docs/performance.md), both offline on the same OSV records, in one run.
+bench-osv: build
+	@test -n "$(OSV_SCANNER)" || { echo "make bench-osv: set OSV_SCANNER to an osv-scanner v2.5.0 binary (docs/performance.md)"; exit 2; }
+	python3 docs/bench/osv-pair.py ./bin/vigil $(OSV_SCANNER) 9
 
 # make bench-sigma: issue 17's hunt figure — HuntFiles (what `vigil hunt` runs) over the 248k
 # OTRF events with SigmaHQ's Windows rules, one goroutine (needs ../shared/data).

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
@@ -112,7 +113,7 @@ func (c DecayConfig) For(source string) Decay {
 // ModelFor names the model of a source (For's Name).
 func (c DecayConfig) ModelFor(source string) string { return c.For(source).Name }
 
-var modelName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+var modelName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`) })
 
 // ErrDecayForbidden is a change to decay by someone without a national
 // role: models apply to every organisation's matches.
@@ -262,7 +263,7 @@ func (s *Store) SetDecayModel(ctx context.Context, sc scope.Scope, m DecayModel)
 		return m, ErrDecayForbidden
 	case m.Name == StandardModel:
 		return m, &InvalidError{"name", "standard is Vigil's built-in model and cannot be changed: give another name"}
-	case !modelName.MatchString(m.Name):
+	case !modelName().MatchString(m.Name):
 		return m, &InvalidError{"name", "1–64 characters: lower-case letters, digits, . _ and -, starting with a letter or digit"}
 	case m.Threshold < 0 || m.Threshold > 100 || math.IsNaN(m.Threshold):
 		return m, &InvalidError{"threshold", "a score from 0 to 100"}

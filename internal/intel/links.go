@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-health/vigil/internal/audit"
@@ -52,8 +53,8 @@ type RuleSource interface {
 var VigilIdentity = "identity--" + misp.NameUUID("vigil")
 
 var (
-	techniqueID  = regexp.MustCompile(`^[Tt]\d{4}(\.\d{3})?$`)
-	techniqueTag = regexp.MustCompile(`^attack\.t\d{4}(\.\d{3})?$`)
+	techniqueID  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[Tt]\d{4}(\.\d{3})?$`) })
+	techniqueTag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^attack\.t\d{4}(\.\d{3})?$`) })
 )
 
 // attackSources are the source_names of MITRE's external references.
@@ -72,7 +73,7 @@ func attackIDOf(o *stix.Object) string {
 		return ""
 	}
 	for _, r := range refs {
-		if slices.Contains(attackSources, r.Source) && techniqueID.MatchString(r.ExternalID) {
+		if slices.Contains(attackSources, r.Source) && techniqueID().MatchString(r.ExternalID) {
 			return strings.ToUpper(r.ExternalID)
 		}
 	}
@@ -251,7 +252,7 @@ func (s *Store) detections(ctx context.Context, sc scope.Scope, v *ObjectView) (
 	// Sub-techniques of a technique, in tag order.
 	var subTags []string
 	for tag := range byTag {
-		if techniqueTag.MatchString(tag) && strings.Contains(tag, ".t") && strings.Count(tag, ".") == 2 {
+		if techniqueTag().MatchString(tag) && strings.Contains(tag, ".t") && strings.Count(tag, ".") == 2 {
 			subTags = append(subTags, tag)
 		}
 	}
@@ -295,7 +296,7 @@ func (s *Store) Detections(ctx context.Context, sc scope.Scope, id string) (Dete
 // FindTechnique is the attack-pattern with ATT&CK ID attackID among
 // those the caller may read (ErrNotFound when none).
 func (s *Store) FindTechnique(ctx context.Context, sc scope.Scope, attackID string) (Summary, error) {
-	if !techniqueID.MatchString(attackID) {
+	if !techniqueID().MatchString(attackID) {
 		return Summary{}, &InvalidError{"technique", fmt.Sprintf("%q is not an ATT&CK technique ID (T1059 or T1059.001)", attackID)}
 	}
 	found, err := s.Search(ctx, sc, attackID, "attack-pattern", 20)
@@ -317,7 +318,7 @@ func (s *Store) TechniquesOf(ctx context.Context, sc scope.Scope, tags []string)
 	out := []TechniqueLink{}
 	for _, t := range tags {
 		t = strings.ToLower(t)
-		if !techniqueTag.MatchString(t) {
+		if !techniqueTag().MatchString(t) {
 			continue
 		}
 		id := strings.ToUpper(strings.TrimPrefix(t, "attack."))

@@ -60,7 +60,7 @@ func init() {
 	}
 }
 
-var quoted = regexp.MustCompile(`'((?:[^'\\]|\\.)*)'`)
+var quoted = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`'((?:[^'\\]|\\.)*)'`) })
 
 // searchText is what of an object is searched: its names, values, ids
 // and external ids (weight 1), its description (weight 2), and its
@@ -101,7 +101,7 @@ func textOf(o *stix.Object) searchText {
 	}
 	if p := str("pattern"); p != "" {
 		t.names = append(t.names, p)
-		for _, m := range quoted.FindAllStringSubmatch(p, -1) {
+		for _, m := range quoted().FindAllStringSubmatch(p, -1) {
 			t.whole = append(t.whole, strings.ReplaceAll(m[1], `\'`, `'`))
 		}
 	}
