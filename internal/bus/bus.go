@@ -12,6 +12,7 @@ package bus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -256,6 +257,7 @@ func (b *Bus) openEmbedded(opts Options, timeout time.Duration) error {
 		NoSigs:                 true,
 		JetStream:              true,
 		StoreDir:               storeDir,
+		JetStreamMaxStore:      storeLimit(storeDir),
 		SyncAlways:             opts.SyncAlways,
 		DisableJetStreamBanner: true,
 	})
@@ -703,4 +705,45 @@ func (l *serverLogger) fatal() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.lastFatal
+}
+
+// storeLimit is the room the embedded server's JetStream may reserve for
+// streams: what the streams already in storeDir reserve, plus three
+// quarters of the disk's free space (nats-server's own default is only the
+// latter). A stream keeps the reservation it was made with, and JetStream
+// refuses every stream change, even one that shrinks a stream, while its
+// reservations exceed its limit; so when the disk fills after the EVENTS
+// stream was made (50 GiB reserved with 80 GB free, 46 GB of room with 61
+// GB free), nats-server's default stopped the next start at its first
+// stream ("insufficient storage resources available"). New streams still
+// get no more than three quarters of the free space. 0 (nats-server's
+// default) when the free space cannot be read.
+func storeLimit(storeDir string) int64 {
+	free, ok := freeBytes(storeDir)
+	if !ok {
+		return 0
+	}
+	return reservedBytes(storeDir) + free/4*3
+}
+
+// reservedBytes sums max_bytes of the file streams stored under storeDir
+// (each stream's meta.inf is its configuration as JSON); an unreadable
+// one counts nothing.
+func reservedBytes(storeDir string) int64 {
+	metas, _ := filepath.Glob(filepath.Join(storeDir, "jetstream", "*", "streams", "*", "meta.inf"))
+	var n int64
+	for _, m := range metas {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			continue
+		}
+		var c struct {
+			MaxBytes int64  `json:"max_bytes"`
+			Storage  string `json:"storage"`
+		}
+		if json.Unmarshal(b, &c) == nil && c.MaxBytes > 0 && c.Storage != "memory" {
+			n += c.MaxBytes
+		}
+	}
+	return n
 }

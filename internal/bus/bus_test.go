@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -748,5 +749,50 @@ func TestRejectTerminatesMessage(t *testing.T) {
 	}
 	if !bus.IsRejected(bus.Reject(errors.New("x"))) || bus.IsRejected(errors.New("x")) || bus.Reject(nil) != nil {
 		t.Error("IsRejected/Reject disagree")
+	}
+}
+
+// TestRestartWithStreamsReservingTheRoom: streams made when the disk had
+// room keep their reservations; after a restart where those reservations
+// take all the room nats-server's default would give (three quarters of
+// the free space, as when the disk has filled since), the embedded server
+// still declares its streams. (The margins, 512 MiB and 2 GiB, keep the
+// test steady while other processes write to the disk.) Before, every stream change failed with
+// "insufficient storage resources available" and serve would not start.
+func TestRestartWithStreamsReservingTheRoom(t *testing.T) {
+	dir := t.TempDir()
+	open := func() *bus.Bus {
+		t.Helper()
+		b, err := bus.Open(ctxT(t), bus.Options{DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &fs); err != nil {
+		t.Fatal(err)
+	}
+	room := int64(fs.Bavail) * int64(fs.Bsize) / 4 * 3 //nolint:unconvert // platform field types
+	big := jetstream.StreamConfig{Name: "BIG", Subjects: []string{"big"}, Storage: jetstream.FileStorage, MaxBytes: room - (512 << 20)}
+	small := jetstream.StreamConfig{Name: "SMALL", Subjects: []string{"small"}, Storage: jetstream.FileStorage, MaxBytes: 2 << 30}
+	b := open()
+	ctx := ctxT(t)
+	if _, err := b.EnsureStream(ctx, big); err != nil {
+		t.Fatalf("a stream of three quarters of the free space on a fresh store: %v", err)
+	}
+	if _, err := b.EnsureStream(ctx, small); err == nil {
+		t.Fatal("a 2 GiB stream fitted beside one reserving all but 512 MiB of the room: the test no longer shows the limit")
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = open()
+	defer b.Close()
+	if _, err := b.EnsureStream(ctx, big); err != nil {
+		t.Errorf("the big stream again after the restart: %v", err)
+	}
+	if _, err := b.EnsureStream(ctx, small); err != nil {
+		t.Errorf("a 2 GiB stream after the restart: %v", err)
 	}
 }
