@@ -5,12 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/vigil-health/vigil/internal/keyfile"
 )
 
 // Key is the secret the chain's MACs are made with. It lives outside the
@@ -66,16 +64,9 @@ func LoadKeyFile(path string) (*Key, error) { return loadKeyFile(path, true) }
 // loadKeyFile reads the key at path, refusing one others may read when
 // strict (a server that writes; a forensic copy may have lost its modes).
 func loadKeyFile(path string, strict bool) (*Key, error) {
-	st, err := os.Stat(path)
+	b, err := keyfile.Read(path, "audit key", strict)
 	if err != nil {
-		return nil, fmt.Errorf("audit key %s: %w", path, err)
-	}
-	if strict && st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("audit key %s: mode %04o lets others read it; restrict it with `chmod 600 %s`", path, st.Mode().Perm(), path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("audit key %s: %w", path, err)
+		return nil, err
 	}
 	k, err := ParseKey(string(b))
 	if err != nil {
@@ -89,39 +80,16 @@ func loadKeyFile(path string, strict bool) (*Key, error) {
 // key is returned. The key is written to a temporary file and linked into
 // place, so nobody ever reads a half-written key.
 func CreateKeyFile(path string) (*Key, error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("audit key: %w", err)
-	}
 	k, err := NewKey()
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(dir, ".audit-key-*")
+	created, err := keyfile.Create(path, "audit key", k.Encode())
 	if err != nil {
-		return nil, fmt.Errorf("audit key: %w", err)
+		return nil, err
 	}
-	tmp := f.Name()
-	defer func() { _ = os.Remove(tmp) }() // after the rename there is nothing to remove
-	_, err = f.Write(k.Encode())
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("audit key %s: %w", path, err)
-	}
-	// link(2) fails if path exists: two processes starting at once end up
-	// with one key.
-	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
+	if !created {
 		return LoadKeyFile(path)
-	} else if err != nil {
-		return nil, fmt.Errorf("audit key %s: %w", path, err)
 	}
 	return k, nil
 }

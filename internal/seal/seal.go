@@ -22,11 +22,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/vigil-health/vigil/internal/keyfile"
 )
 
 // Prefix starts every sealed value: "vigil-sealed:v1:<key id>:<base64>".
@@ -159,16 +159,9 @@ func (r *Keyring) Open(v, context string) (string, error) {
 // others may read. A missing file gives an error wrapping
 // fs.ErrNotExist.
 func LoadFile(path string) (*Keyring, error) {
-	st, err := os.Stat(path)
+	b, err := keyfile.Read(path, "secrets key", true)
 	if err != nil {
-		return nil, fmt.Errorf("secrets key %s: %w", path, err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("secrets key %s: mode %04o lets others read it; restrict it with `chmod 600 %s`", path, st.Mode().Perm(), path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("secrets key %s: %w", path, err)
+		return nil, err
 	}
 	r, err := Parse(string(b))
 	if err != nil {
@@ -186,38 +179,17 @@ func LoadOrCreateFile(path string) (r *Keyring, created bool, err error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return r, false, err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, false, fmt.Errorf("secrets key: %w", err)
-	}
 	k := make([]byte, KeySize)
 	if _, err := rand.Read(k); err != nil {
 		return nil, false, err
 	}
-	f, err := os.CreateTemp(dir, ".secrets-key-*")
-	if err != nil {
-		return nil, false, fmt.Errorf("secrets key: %w", err)
-	}
-	tmp := f.Name()
-	defer func() { _ = os.Remove(tmp) }() // after the link there is nothing to remove
-	_, err = f.WriteString("# Vigil's secrets key (docs/intel.md): keep it outside backups of the database; the first line seals, every line opens.\n" + hex.EncodeToString(k) + "\n")
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("secrets key %s: %w", path, err)
-	}
-	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
+	text := "# Vigil's secrets key (docs/intel.md): keep it outside backups of the database; the first line seals, every line opens.\n" + hex.EncodeToString(k) + "\n"
+	if created, err = keyfile.Create(path, "secrets key", []byte(text)); err != nil || !created {
+		if err != nil {
+			return nil, false, err
+		}
 		r, err := LoadFile(path)
 		return r, false, err
-	} else if err != nil {
-		return nil, false, fmt.Errorf("secrets key %s: %w", path, err)
 	}
 	r, err = New(k)
 	return r, true, err
