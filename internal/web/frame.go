@@ -474,6 +474,27 @@ func (f *form) Set(k, msg string) {
 
 func (f *form) OK() bool { return f == nil || len(f.Errors) == 0 }
 
+// Refused puts a refused change's reason on the form: an invalid field's
+// next to that field (or on fallback, when the form has no such field),
+// and a forbidden or conflicting change's on fallback. It reports false
+// for any other error, which is not the form's to show.
+func (f *form) Refused(err error, fallback string) bool {
+	var inv *fault.Invalid
+	switch {
+	case errors.As(err, &inv):
+		field := inv.Field
+		if _, ok := f.Values[field]; !ok || field == "" {
+			field = fallback
+		}
+		f.Set(field, sentence(inv.Reason))
+	case errors.Is(err, fault.ErrForbidden), errors.Is(err, fault.ErrConflict):
+		f.Set(fallback, sentence(fault.Message(err)))
+	default:
+		return false
+	}
+	return true
+}
+
 type summaryItem struct{ Field, Message string }
 
 // Summary lists the errors in the order they were found.

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -253,17 +252,7 @@ var intelNotices = map[string]string{"shared": "Shared: the recipient now reads 
 // intelFormError shows a refused change on the object's page (422), or
 // fails the request when it is not about a field.
 func (w *Web) intelFormError(rw http.ResponseWriter, r *http.Request, sc scope.Scope, id string, f *form, err error) {
-	var inv *fault.Invalid
-	switch {
-	case errors.As(err, &inv):
-		field := inv.Field
-		if _, ok := f.Values[field]; !ok {
-			field = "form"
-		}
-		f.Set(field, sentence(inv.Reason))
-	case errors.Is(err, fault.ErrForbidden):
-		f.Set("form", sentence(fault.Message(err)))
-	default:
+	if !f.Refused(err, "form") {
 		w.fail(rw, r, sc, err)
 		return
 	}

@@ -123,17 +123,7 @@ func (w *Web) renderRule(rw http.ResponseWriter, r *http.Request, sc scope.Scope
 // ruleFormError shows a refused change on the rule's page, or fails the
 // request when it is not about a field.
 func (w *Web) ruleFormError(rw http.ResponseWriter, r *http.Request, sc scope.Scope, id string, f *form, err error) {
-	var inv *fault.Invalid
-	switch {
-	case errors.As(err, &inv):
-		field := inv.Field
-		if _, ok := f.Values[field]; !ok {
-			field = "form"
-		}
-		f.Set(field, sentence(inv.Reason))
-	case errors.Is(err, fault.ErrForbidden):
-		f.Set("form", sentence(fault.Message(err)))
-	default:
+	if !f.Refused(err, "form") {
 		w.fail(rw, r, sc, err)
 		return
 	}
@@ -307,17 +297,7 @@ func (w *Web) ruleEditPost(rw http.ResponseWriter, r *http.Request, sc scope.Sco
 		status = http.StatusUnprocessableEntity
 	}
 	if err != nil {
-		var inv *fault.Invalid
-		switch {
-		case errors.As(err, &inv):
-			field := inv.Field
-			if _, ok := f.Values[field]; !ok || field == "" {
-				field = "yaml"
-			}
-			f.Set(field, sentence(inv.Reason))
-		case errors.Is(err, fault.ErrForbidden), errors.Is(err, fault.ErrConflict):
-			f.Set("yaml", sentence(fault.Message(err)))
-		default:
+		if !f.Refused(err, "yaml") {
 			w.fail(rw, r, sc, err)
 			return
 		}
