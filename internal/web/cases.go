@@ -68,8 +68,8 @@ func caseFuncs() template.FuncMap {
 			return sentence(v)
 		},
 		"markdown": func(h string) template.HTML {
-			// h is cases' sanitised rendering (RenderMarkdown): bluemonday's
-			// allow-list output, safe to place as it is.
+			// h is cases' sanitised rendering (RenderMarkdown): its
+			// allow-list's output (sanitize.go), safe to place as it is.
 			return template.HTML(h) //nolint:gosec // sanitised by cases.RenderMarkdown
 		},
 		// fieldValue is a custom field as people read it (yes/no, 1,234);
