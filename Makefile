@@ -27,7 +27,7 @@ run: build
 # missing PostgreSQL, NATS, Chromium or ../shared/data fails the run instead of skipping
 # (internal/testneed).
 test: vet
-	$(GO) test -race -timeout 20m ./...
+	$(GO) test -race -timeout 30m ./...
 	# Timing budgets (pages < 200 ms, alert creation, a national incident) hold without the race
 	# detector, one package at a time (-p 1): a timing test measures the machine, not a neighbour.
 	$(GO) test -p 1 -count=1 -run 'Fast|Performance' ./internal/app/ ./internal/web/ ./internal/cli/
