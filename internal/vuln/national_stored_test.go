@@ -8,8 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -99,6 +101,17 @@ func BenchmarkNationalStored(b *testing.B) {
 				var worst, total time.Duration
 				rewritten, findings, writes := 0, rep.Findings, 0
 				done := 0
+				if p := os.Getenv("VIGIL_NATIONAL_PROFILE"); p != "" {
+					// The incremental matches' CPU profile.
+					f, err := os.Create(p)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := pprof.StartCPUProfile(f); err != nil {
+						b.Fatal(err)
+					}
+					defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+				}
 				for _, id := range ids {
 					if done == changes {
 						break
@@ -264,6 +277,7 @@ func TestStoredMatchWritesOnlyChanges(t *testing.T) {
 		if err != nil || rep.Findings == 0 || rep.FindingsWritten != rep.Findings {
 			t.Fatalf("first match wrote %d of %d findings: %v", rep.FindingsWritten, rep.Findings, err)
 		}
+		wantCount(t, e.db, rep)
 		if rep, err = svc.Match(ctx, e.nadia, MatchRequest{OSVDir: osv}); err != nil || rep.FindingsWritten != 0 {
 			t.Fatalf("nothing changed, %d findings written: %v", rep.FindingsWritten, err)
 		}
@@ -277,6 +291,7 @@ func TestStoredMatchWritesOnlyChanges(t *testing.T) {
 		if inc.FindingsWritten == 0 || inc.FindingsWritten >= inc.Findings {
 			t.Errorf("widening one advisory wrote %d of %d findings", inc.FindingsWritten, inc.Findings)
 		}
+		wantCount(t, e.db, inc)
 		after := dumpFindings(t, e.db)
 		// From nothing, at the same moment (the clock stands): the same rows.
 		for _, tb := range []string{"vuln_finding_ids", "vuln_findings"} {
@@ -303,7 +318,46 @@ func TestStoredMatchWritesOnlyChanges(t *testing.T) {
 		if rep, err = svc.Match(ctx, e.nadia, MatchRequest{OSVDir: osv, Full: true}); err != nil || rep.FindingsWritten != 0 {
 			t.Fatalf("a full match changing nothing wrote %d findings: %v", rep.FindingsWritten, err)
 		}
+		wantCount(t, e.db, rep)
+		// The advisory withdrawn again: its findings go, and the counts.
+		b, err := os.ReadFile(filepath.Join(osv, "Go", "GO-2023-2102.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = []byte(strings.Replace(string(b), `"id":`, `"withdrawn": "2026-12-01T00:00:00Z", "id":`, 1))
+		if err := os.WriteFile(filepath.Join(osv, "Go", "GO-2023-2102.json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err = svc.Match(ctx, e.nadia, MatchRequest{OSVDir: osv}); err != nil || rep.Mode != "incremental" || rep.FindingsWritten == 0 {
+			t.Fatalf("withdrawn: %+v %v", rep, err)
+		}
+		wantCount(t, e.db, rep)
 	})
+}
+
+// wantCount checks a match's counts of findings against the table.
+func wantCount(t *testing.T, db *store.DB, rep MatchReport) {
+	t.Helper()
+	rows, err := db.Q().QueryContext(context.Background(), `SELECT priority, COUNT(*) FROM vuln_findings GROUP BY priority`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	total := 0
+	for rows.Next() {
+		var l string
+		var c int
+		if err := rows.Scan(&l, &c); err != nil {
+			t.Fatal(err)
+		}
+		total += c
+		if rep.ByLevel[l] != c {
+			t.Errorf("%s: the match counted %d findings, the table has %d", l, rep.ByLevel[l], c)
+		}
+	}
+	if rep.Findings != total || total == 0 {
+		t.Errorf("the match counted %d findings, the table has %d", rep.Findings, total)
+	}
 }
 
 // dumpFindings is every stored finding and finding ID row, as sorted
