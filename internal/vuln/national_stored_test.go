@@ -128,6 +128,7 @@ func BenchmarkNationalStored(b *testing.B) {
 					if err != nil || inc.Mode != "incremental" || inc.Changed != 1 {
 						b.Fatalf("incremental match after %s: %+v %v", id, inc, err)
 					}
+					b.Logf("%s changed: %d SBOMs judged again, %d findings written, %s", id, inc.Rewritten, inc.FindingsWritten, d.Round(time.Millisecond))
 					total += d
 					worst = max(worst, d)
 					rewritten += inc.Rewritten
