@@ -73,7 +73,7 @@ var alertT0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 // The estate: ENG → Y56 → QKK → {RJ1, RJZ}; ENG → Y58 → QJK → {RA7, RBA}.
 // Acme's EPR depends on Acme's TLS library, which carries the CVE; RJ1
 // deploys the EPR, RA7 the library itself, RJZ Bravo's LIMS, RBA nothing.
-func newAlertEnv(t *testing.T, db *store.DB) *alertEnv {
+func newAlertEnv(t testing.TB, db *store.DB) *alertEnv {
 	t.Helper()
 	ctx := context.Background()
 	clk := testclock.New(alertT0)

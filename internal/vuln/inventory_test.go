@@ -115,17 +115,16 @@ func TestInventoryUpdate(t *testing.T) {
 	}
 }
 
-// BenchmarkNationalInventory is the national figure: 10,000
-// generated SBOMs of 500 components each (5,000,000 components), drawn
-// from the shared SBOMs' real components with a third of the versions
-// moved to another version the data knows for the package, matched in
-// full against every advisory, then one advisory changed at a time
-// (each of 50 advisories naming the inventory's packages widened to
-// every version) and matched incrementally:
-//
-//	go test -run '^$' -bench NationalInventory -benchtime 1x -timeout 30m ./internal/vuln/
-func BenchmarkNationalInventory(b *testing.B) {
-	base, db := corpusInventory(b)
+// nationalGenerator draws generated SBOMs from the shared SBOMs' real
+// components, a third of them moved to another version the data knows
+// for the package (an SBOM's own, or one an advisory names).
+type nationalGenerator struct {
+	pool     []Component
+	versions map[string][]string
+}
+
+func newNationalGenerator(t testing.TB) (*nationalGenerator, *Inventory, *DB) {
+	base, db := corpusInventory(t)
 	var pool []Component
 	versions := map[string][]string{}
 	for _, s := range base.sboms {
@@ -156,22 +155,41 @@ func BenchmarkNationalInventory(b *testing.B) {
 			}
 		}
 	}
+	return &nationalGenerator{pool: pool, versions: versions}, base, db
+}
+
+// sbom is the i-th generated SBOM of per components, drawn from r.
+func (g *nationalGenerator) sbom(r *rand.Rand, i, per int) *SBOM {
+	s := &SBOM{File: fmt.Sprintf("generated-%05d.cdx.json", i), Components: make([]Component, per)}
+	for j := range per {
+		c := g.pool[r.IntN(len(g.pool))]
+		if r.IntN(3) == 0 {
+			vs := g.versions[packageKey(c.Ecosystem, c.Package)]
+			c.Version = vs[r.IntN(len(vs))]
+		}
+		s.Components[j] = c
+	}
+	return s
+}
+
+// BenchmarkNationalInventory is the national figure: 10,000
+// generated SBOMs of 500 components each (5,000,000 components), drawn
+// from the shared SBOMs' real components with a third of the versions
+// moved to another version the data knows for the package, matched in
+// full against every advisory, then one advisory changed at a time
+// (each of 50 advisories naming the inventory's packages widened to
+// every version) and matched incrementally:
+//
+//	go test -run '^$' -bench NationalInventory -benchtime 1x -timeout 30m ./internal/vuln/
+func BenchmarkNationalInventory(b *testing.B) {
+	g, _, db := newNationalGenerator(b)
 	const sboms, per = 10_000, 500
 	for b.Loop() {
 		r := rand.New(rand.NewPCG(1, 2))
 		start := time.Now()
 		inv := NewInventory()
 		for i := range sboms {
-			s := &SBOM{File: fmt.Sprintf("generated-%05d.cdx.json", i), Components: make([]Component, per)}
-			for j := range per {
-				c := pool[r.IntN(len(pool))]
-				if r.IntN(3) == 0 {
-					vs := versions[packageKey(c.Ecosystem, c.Package)]
-					c.Version = vs[r.IntN(len(vs))]
-				}
-				s.Components[j] = c
-			}
-			inv.Add(s)
+			inv.Add(g.sbom(r, i, per))
 		}
 		built := time.Since(start)
 		start = time.Now()

@@ -120,6 +120,10 @@ type matchState struct {
 	inv           *Inventory
 	ids           []string // stored SBOM ID per inventory index ("" once removed)
 	at            map[string]int
+	// levels is each SBOM's stored findings by priority level, kept as
+	// they are written: counting them in the table took half of an
+	// incremental match at national scale (BenchmarkNationalStored).
+	levels map[int32]map[string]int
 }
 
 // NewSBOMs checks o and fills its defaults.
@@ -699,12 +703,16 @@ type MatchReport struct {
 	Changed    int `json:"changed"`
 	SBOMs      int `json:"sboms"`
 	Components int `json:"components"`
-	// Rewritten counts the SBOMs whose findings were written again.
-	Rewritten int            `json:"rewritten"`
-	Findings  int            `json:"findings"`
-	ByLevel   map[string]int `json:"by_level"`
-	Warnings  []string       `json:"warnings,omitempty"`
-	Took      string         `json:"took"`
+	// Rewritten counts the SBOMs judged again (their findings written
+	// where they changed).
+	Rewritten int `json:"rewritten"`
+	// FindingsWritten counts the findings inserted, updated or deleted:
+	// a finding whose state did not change is not written.
+	FindingsWritten int            `json:"findings_written"`
+	Findings        int            `json:"findings"`
+	ByLevel         map[string]int `json:"by_level"`
+	Warnings        []string       `json:"warnings,omitempty"`
+	Took            string         `json:"took"`
 }
 
 // Match judges the stored SBOMs and inventories against an OSV directory
@@ -776,10 +784,10 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 		return rep, err
 	}
 	st := s.st
-	touched := map[int32]bool{}
+	touched := touchSet{}
 	if st == nil || r.Full || st.dir != r.OSVDir || st.kevFP != kevFP || st.epssFP != epssFP {
 		rep.Mode = "full"
-		st = &matchState{dir: r.OSVDir, dirFP: dirFP, kevFP: kevFP, epssFP: epssFP, kev: kev, epss: epss, db: db, fp: fp, inv: NewInventory(), at: map[string]int{}}
+		st = &matchState{dir: r.OSVDir, dirFP: dirFP, kevFP: kevFP, epssFP: epssFP, kev: kev, epss: epss, db: db, fp: fp, inv: NewInventory(), at: map[string]int{}, levels: map[int32]map[string]int{}}
 		s.st = nil // a failure below leaves no half state
 		for _, id := range stored {
 			sb, err := s.loadSBOM(ctx, id)
@@ -791,7 +799,7 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 		}
 		st.inv.Match(db)
 		for i := range st.ids {
-			touched[int32(i)] = true
+			touched.all(int32(i))
 		}
 	} else {
 		rep.Mode = "incremental"
@@ -813,7 +821,7 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 			added, removed := st.inv.Update(st.db, a)
 			for _, h := range append(added, removed...) {
 				for _, c := range h.Components {
-					touched[c.SBOM] = true
+					touched.comp(c)
 				}
 			}
 		}
@@ -830,7 +838,7 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 			i := st.inv.AddMatched(st.db, sb)
 			st.at[id] = i
 			st.ids = append(st.ids, id)
-			touched[int32(i)] = true
+			touched.all(int32(i))
 		}
 		// SBOMs removed by another process.
 		live := map[string]bool{}
@@ -858,21 +866,16 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 		}
 	}
 	rep.Findings = 0
-	if err := s.db.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM vuln_findings`).Scan(&rep.Findings); err != nil {
-		return rep, err
-	}
-	rows, err := s.db.Q().QueryContext(ctx, `SELECT priority, COUNT(*) FROM vuln_findings GROUP BY priority`)
-	if err != nil {
-		return rep, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var l string
-		var c int
-		if err := rows.Scan(&l, &c); err != nil {
-			return rep, err
+	for _, id := range st.ids {
+		if id == "" {
+			continue
 		}
-		rep.ByLevel[l] = c
+		for l, c := range st.levels[int32(st.at[id])] {
+			if c != 0 {
+				rep.ByLevel[l] += c
+				rep.Findings += c
+			}
+		}
 	}
 	rep.Took = time.Since(start).Round(time.Millisecond).String()
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -932,7 +935,7 @@ func (s *SBOMs) matchAdded(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	touched := map[int32]bool{}
+	touched := touchSet{}
 	for _, id := range stored {
 		if _, ok := st.at[id]; ok {
 			continue
@@ -944,7 +947,7 @@ func (s *SBOMs) matchAdded(ctx context.Context) error {
 		i := st.inv.AddMatched(st.db, sb)
 		st.at[id] = i
 		st.ids = append(st.ids, id)
-		touched[int32(i)] = true
+		touched.all(int32(i))
 	}
 	s.st = nil
 	if _, err := s.write(ctx, st, touched, st.kev, st.epss, &MatchReport{ByLevel: map[string]int{}}); err != nil {
@@ -1002,9 +1005,23 @@ func (s *SBOMs) loadSBOM(ctx context.Context, id string) (*SBOM, error) {
 	return sb, rows.Err()
 }
 
-// write stores the findings of the touched SBOMs and returns how many
-// SBOMs it wrote.
-func (s *SBOMs) write(ctx context.Context, st *matchState, touched map[int32]bool, kev *KEV, epss *EPSS, rep *MatchReport) (int, error) {
+// writeChunk is how many SBOMs' findings one transaction writes: a
+// commit per SBOM was most of a national match's time on SQLite (10,000
+// commits), one transaction for all of them would hold the write lock
+// for the whole match.
+const writeChunk = 500
+
+// insertRows is how many rows one multi-row INSERT carries (8 values a
+// finding: 800 parameters, well inside SQLite's and PostgreSQL's limits).
+const insertRows = 100
+
+// write stores the findings of the touched SBOMs (of their touched
+// components only, when not all) and returns how many SBOMs it judged
+// again. Only the findings whose state changes are
+// written: a finding new to an SBOM is inserted, one no longer found
+// deleted, one whose priority, due time or body changed updated, and the
+// rest left alone; rep.FindingsWritten counts them.
+func (s *SBOMs) write(ctx context.Context, st *matchState, touched touchSet, kev *KEV, epss *EPSS, rep *MatchReport) (int, error) {
 	if len(touched) == 0 {
 		return 0, nil
 	}
@@ -1016,7 +1033,7 @@ func (s *SBOMs) write(ctx context.Context, st *matchState, touched map[int32]boo
 			return
 		}
 		for _, c := range h.Components {
-			if !touched[c.SBOM] || st.ids[c.SBOM] == "" {
+			if !touched.has(c) || st.ids[c.SBOM] == "" {
 				continue
 			}
 			m := per[c.SBOM]
@@ -1027,124 +1044,326 @@ func (s *SBOMs) write(ctx context.Context, st *matchState, touched map[int32]boo
 			m[c.Component] = append(m[c.Component], advHit{a, h.Matched, h.Fixed})
 		}
 	})
+	meta, err := s.sbomMeta(ctx)
+	if err != nil {
+		return 0, err
+	}
 	now := s.now()
 	deploy := map[string]PriorityInput{}
 	written := 0
 	idxs := make([]int32, 0, len(touched))
 	for i := range touched {
+		if st.ids[i] == "" {
+			continue
+		}
+		if _, ok := meta[st.ids[i]]; !ok {
+			continue // removed meanwhile
+		}
 		idxs = append(idxs, i)
 	}
 	slices.Sort(idxs)
-	for _, i := range idxs {
-		id := st.ids[i]
-		if id == "" {
-			continue
-		}
-		x, err := s.get(ctx, s.db.Q(), id)
-		if errors.Is(err, fault.ErrNotFound) {
-			continue // removed meanwhile
-		}
-		if err != nil {
-			return written, err
-		}
-		base := PriorityInput{}
-		if x.Kind == KindProduct {
-			if b, ok := deploy[x.Product]; ok {
-				base = b
+	for lo := 0; lo < len(idxs); lo += writeChunk {
+		part := idxs[lo:min(lo+writeChunk, len(idxs))]
+		jobs := make([]findingsJob, 0, len(part))
+		for _, i := range part {
+			id := st.ids[i]
+			x := meta[id]
+			base := PriorityInput{}
+			if x.Kind == KindProduct {
+				if b, ok := deploy[x.Product]; ok {
+					base = b
+				} else {
+					base = PriorityInput{Product: true}
+					res, err := s.o.Register.Impact(ctx, scope.System("vuln-match"), supply.Query{Product: x.Product})
+					if err == nil {
+						base.Organisations, base.Critical = res.Totals.Organisations, res.Totals.HardDown
+					} else if !errors.Is(err, fault.ErrNotFound) {
+						return written, err
+					}
+					deploy[x.Product] = base
+				}
 			} else {
-				base = PriorityInput{Product: true}
-				res, err := s.o.Register.Impact(ctx, scope.System("vuln-match"), supply.Query{Product: x.Product})
-				if err == nil {
-					base.Organisations, base.Critical = res.Totals.Organisations, res.Totals.HardDown
-				} else if !errors.Is(err, fault.ErrNotFound) {
-					return written, err
+				base = PriorityInput{Inventory: true, Criticality: x.Criticality, InternetFacing: x.Exposure == ExposureInternet}
+			}
+			sb := st.inv.SBOM(i)
+			job := findingsJob{id: id, idx: i, base: base}
+			if m := touched[i]; m != nil {
+				for c := range m {
+					job.comps = append(job.comps, c)
 				}
-				deploy[x.Product] = base
+				slices.Sort(job.comps)
 			}
-		} else {
-			base = PriorityInput{Inventory: true, Criticality: x.Criticality, InternetFacing: x.Exposure == ExposureInternet}
-		}
-		sb := st.inv.SBOM(i)
-		type row struct {
-			comp int32
-			f    Finding
-		}
-		var rows []row
-		comps := make([]int32, 0, len(per[i]))
-		for c := range per[i] {
-			comps = append(comps, c)
-		}
-		slices.Sort(comps)
-		for _, c := range comps {
-			hits := per[i][c]
-			sort.Slice(hits, func(a, b int) bool { return hits[a].a.ID < hits[b].a.ID })
-			var fs []Finding
-			fs, rep.Warnings = componentFindings(x.Name, sb.Components[c], hits, rep.Warnings)
-			Prioritise(fs, kev, epss)
-			for _, f := range fs {
-				rows = append(rows, row{c, f})
+			comps := make([]int32, 0, len(per[i]))
+			for c := range per[i] {
+				comps = append(comps, c)
 			}
-		}
-		err = s.db.InTx(ctx, func(tx *store.Tx) error {
-			first := map[string]string{}
-			frows, err := tx.QueryContext(ctx, `SELECT component, vuln_id, first_seen FROM vuln_findings WHERE sbom_id = ?`, id)
-			if err != nil {
-				return err
+			slices.Sort(comps)
+			for _, c := range comps {
+				hits := per[i][c]
+				sort.Slice(hits, func(a, b int) bool { return hits[a].a.ID < hits[b].a.ID })
+				var fs []Finding
+				fs, rep.Warnings = componentFindings(x.Name, sb.Components[c], hits, rep.Warnings)
+				Prioritise(fs, kev, epss)
+				for _, f := range fs {
+					job.rows = append(job.rows, findingRow{c, f})
+				}
 			}
-			for frows.Next() {
-				var c int
-				var v, t string
-				if err := frows.Scan(&c, &v, &t); err != nil {
-					frows.Close()
+			jobs = append(jobs, job)
+		}
+		err := s.db.InTx(ctx, func(tx *store.Tx) error {
+			for _, j := range jobs {
+				n, err := s.writeFindings(ctx, tx, j, now, st.levels)
+				if err != nil {
 					return err
 				}
-				first[fmt.Sprintf("%d\x00%s", c, v)] = t
-			}
-			frows.Close()
-			if err := frows.Err(); err != nil {
-				return err
-			}
-			for _, t := range []string{"vuln_finding_ids", "vuln_findings"} {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE sbom_id = ?`, id); err != nil {
-					return err
-				}
-			}
-			for _, r := range rows {
-				in := base
-				in.Score, in.Severity, in.KEV, in.EPSS = r.f.Score(), r.f.Severity, r.f.KEV, r.f.EPSS
-				p := Prioritize(in)
-				fs := first[fmt.Sprintf("%d\x00%s", r.comp, r.f.ID)]
-				if fs == "" {
-					fs = ts(now)
-				}
-				due := s.o.SLA.Due(p.Level, parseTS(fs))
-				body, _ := json.Marshal(findingBody{Finding: r.f, Priority: p})
-				if _, err := tx.ExecPrepared(ctx, `INSERT INTO vuln_findings (sbom_id, component, vuln_id, priority, points, first_seen, due, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-					id, r.comp, r.f.ID, p.Level, p.Points, fs, ts(due), string(body)); err != nil {
-					return fmt.Errorf("vuln: store finding %s of %s: %w", r.f.ID, id, err)
-				}
-				names := map[string]bool{r.f.ID: true}
-				for _, n := range append(append([]string{}, r.f.Aliases...), r.f.Related...) {
-					names[n] = true
-				}
-				for n := range names {
-					if _, err := tx.ExecPrepared(ctx, `INSERT INTO vuln_finding_ids (name, sbom_id, component, vuln_id) VALUES (?, ?, ?, ?)`, n, id, r.comp, r.f.ID); err != nil {
+				rep.FindingsWritten += n
+				// The stored VEX of the product or organisation, applied
+				// again when the findings changed (or on a full match).
+				if n > 0 || rep.Mode == "full" {
+					if err := s.applyVEX(ctx, tx, j.id); err != nil {
 						return err
 					}
 				}
 			}
-			if _, err = tx.ExecContext(ctx, `UPDATE vuln_sboms SET matched_at = ? WHERE id = ?`, ts(now), id); err != nil {
-				return err
+			ids := make([]any, 0, len(jobs)+1)
+			ids = append(ids, ts(now))
+			for _, j := range jobs {
+				ids = append(ids, j.id)
 			}
-			// The stored VEX of the product or organisation, applied again.
-			return s.applyVEX(ctx, tx, id)
+			_, err := tx.ExecContext(ctx, `UPDATE vuln_sboms SET matched_at = ? WHERE id IN (`+placeholders(len(jobs))+`)`, ids...)
+			return err
 		})
 		if err != nil {
 			return written, err
 		}
-		written++
+		written += len(jobs)
 	}
 	return written, nil
+}
+
+// findingRow is one finding of a component (its index in the SBOM).
+type findingRow struct {
+	comp int32
+	f    Finding
+}
+
+// findingsJob is what a match found in one stored SBOM: in every
+// component, or in comps only when comps is not nil.
+type findingsJob struct {
+	id    string
+	idx   int32 // in the inventory
+	base  PriorityInput
+	comps []int32
+	rows  []findingRow
+}
+
+// touchSet is what a match judges again: stored SBOM index → the
+// components of it, nil for every one.
+type touchSet map[int32]map[int32]bool
+
+// all marks every component of SBOM i.
+func (t touchSet) all(i int32) { t[i] = nil }
+
+// comp marks one component.
+func (t touchSet) comp(c CompRef) {
+	m, ok := t[c.SBOM]
+	if ok && m == nil {
+		return
+	}
+	if !ok {
+		m = map[int32]bool{}
+		t[c.SBOM] = m
+	}
+	m[c.Component] = true
+}
+
+// has tells whether the component is marked.
+func (t touchSet) has(c CompRef) bool {
+	m, ok := t[c.SBOM]
+	return ok && (m == nil || m[c.Component])
+}
+
+// storedFindingRow is a finding row as stored, to tell whether a match
+// changes it.
+type storedFindingRow struct {
+	priority  string
+	points    int
+	firstSeen string
+	due       string
+	body      string
+	seen      bool
+}
+
+// writeFindings makes j.id's stored findings j.rows, writing only those
+// whose state changes, and returns how many it inserted, updated or
+// deleted. A finding keeps its first_seen.
+// levels[j.idx] is kept as the SBOM's findings by priority level.
+func (s *SBOMs) writeFindings(ctx context.Context, tx *store.Tx, j findingsJob, now time.Time, levels map[int32]map[string]int) (int, error) {
+	lv := levels[j.idx]
+	if lv == nil || j.comps == nil {
+		lv = map[string]int{} // every finding of the SBOM is judged: counted afresh
+	}
+	type key struct {
+		comp int32
+		vuln string
+	}
+	old := map[key]*storedFindingRow{}
+	q, args := `SELECT component, vuln_id, priority, points, first_seen, due, body FROM vuln_findings WHERE sbom_id = ?`, []any{j.id}
+	var only map[int32]bool // the components judged again, when not all
+	if j.comps != nil {
+		only = make(map[int32]bool, len(j.comps))
+		for _, c := range j.comps {
+			only[c] = true
+		}
+		if len(j.comps) <= insertRows*5 { // else read all, keep these
+			q += ` AND component IN (` + placeholders(len(j.comps)) + `)`
+			for _, c := range j.comps {
+				args = append(args, c)
+			}
+		}
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		var c int32
+		var v string
+		var r storedFindingRow
+		if err := rows.Scan(&c, &v, &r.priority, &r.points, &r.firstSeen, &r.due, &r.body); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if only == nil || only[c] {
+			old[key{c, v}] = &r
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	var insF, insI []any
+	nF, nI := 0, 0
+	changed := 0
+	flush := func(force bool) error {
+		if nF > 0 && (force || nF >= insertRows) {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO vuln_findings (sbom_id, component, vuln_id, priority, points, first_seen, due, body) VALUES `+
+				valueRows(nF, 8), insF...); err != nil {
+				return fmt.Errorf("vuln: store findings of %s: %w", j.id, err)
+			}
+			insF, nF = insF[:0], 0
+		}
+		if nI > 0 && (force || nI >= insertRows) {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO vuln_finding_ids (name, sbom_id, component, vuln_id) VALUES `+valueRows(nI, 4), insI...); err != nil {
+				return fmt.Errorf("vuln: store finding IDs of %s: %w", j.id, err)
+			}
+			insI, nI = insI[:0], 0
+		}
+		return nil
+	}
+	addIDs := func(r findingRow) error {
+		names := map[string]bool{r.f.ID: true}
+		for _, n := range append(append([]string{}, r.f.Aliases...), r.f.Related...) {
+			names[n] = true
+		}
+		for n := range names {
+			insI = append(insI, n, j.id, r.comp, r.f.ID)
+			nI++
+			if err := flush(false); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, r := range j.rows {
+		in := j.base
+		in.Score, in.Severity, in.KEV, in.EPSS = r.f.Score(), r.f.Severity, r.f.KEV, r.f.EPSS
+		p := Prioritize(in)
+		o := old[key{r.comp, r.f.ID}]
+		fs := ts(now)
+		if o != nil {
+			fs = o.firstSeen
+			o.seen = true
+		}
+		due := ts(s.o.SLA.Due(p.Level, parseTS(fs)))
+		b, _ := json.Marshal(findingBody{Finding: r.f, Priority: p})
+		body := string(b)
+		lv[p.Level]++
+		if o != nil && j.comps != nil {
+			lv[o.priority]--
+		}
+		switch {
+		case o != nil && o.priority == p.Level && o.points == p.Points && o.due == due && o.body == body:
+			continue // unchanged
+		case o != nil:
+			if _, err := tx.ExecPrepared(ctx, `UPDATE vuln_findings SET priority = ?, points = ?, due = ?, body = ? WHERE sbom_id = ? AND component = ? AND vuln_id = ?`,
+				p.Level, p.Points, due, body, j.id, r.comp, r.f.ID); err != nil {
+				return 0, fmt.Errorf("vuln: update finding %s of %s: %w", r.f.ID, j.id, err)
+			}
+			if _, err := tx.ExecPrepared(ctx, `DELETE FROM vuln_finding_ids WHERE sbom_id = ? AND component = ? AND vuln_id = ?`, j.id, r.comp, r.f.ID); err != nil {
+				return 0, err
+			}
+		default:
+			insF = append(insF, j.id, r.comp, r.f.ID, p.Level, p.Points, fs, due, body)
+			nF++
+			if err := flush(false); err != nil {
+				return 0, err
+			}
+		}
+		changed++
+		if err := addIDs(r); err != nil {
+			return 0, err
+		}
+	}
+	if err := flush(true); err != nil {
+		return 0, err
+	}
+	for k, o := range old {
+		if o.seen {
+			continue
+		}
+		for _, t := range []string{"vuln_finding_ids", "vuln_findings"} {
+			if _, err := tx.ExecPrepared(ctx, `DELETE FROM `+t+` WHERE sbom_id = ? AND component = ? AND vuln_id = ?`, j.id, k.comp, k.vuln); err != nil {
+				return 0, err
+			}
+		}
+		if j.comps != nil {
+			lv[o.priority]--
+		}
+		changed++
+	}
+	levels[j.idx] = lv
+	return changed, nil
+}
+
+// sbomMeta is what a match reads of every stored SBOM, by ID, in one
+// query.
+func (s *SBOMs) sbomMeta(ctx context.Context) (map[string]StoredSBOM, error) {
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT id, kind, product_id, name, criticality, exposure FROM vuln_sboms`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]StoredSBOM{}
+	for rows.Next() {
+		var x StoredSBOM
+		if err := rows.Scan(&x.ID, &x.Kind, &x.Product, &x.Name, &x.Criticality, &x.Exposure); err != nil {
+			return nil, err
+		}
+		out[x.ID] = x
+	}
+	return out, rows.Err()
+}
+
+// placeholders is n comma-separated "?".
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// valueRows is n rows of cols placeholders for a multi-row INSERT.
+func valueRows(n, cols int) string {
+	row := "(" + placeholders(cols) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 // ---- what alerts read ----
