@@ -39,9 +39,16 @@ func (s *Store) RecipientOrgs(ctx context.Context) (map[string][]string, error) 
 // organisations it is newly shared with, which the retro-match when it
 // arrived left out.
 func (s *Store) SharedSince(ctx context.Context, since time.Time) ([]StoredIndicator, map[string][]string, time.Time, error) {
-	var newest time.Time
-	rows, err := s.db.Q().QueryContext(ctx, `SELECT r.id, r.recipient, r.added_at FROM intel_object_recipients r
+	return s.indicatorsForOrgs(ctx, `SELECT r.id, r.recipient, r.added_at FROM intel_object_recipients r
 WHERE r.kind = 'org' AND r.added_at > ? AND r.id LIKE 'indicator--%' ORDER BY r.id, r.recipient`, versionKey(since))
+}
+
+// indicatorsForOrgs runs q, whose rows are (indicator id, organisation,
+// when), and returns the latest version of each indicator named, the
+// organisations named with each (once each), and the newest time.
+func (s *Store) indicatorsForOrgs(ctx context.Context, q string, args ...any) ([]StoredIndicator, map[string][]string, time.Time, error) {
+	var newest time.Time
+	rows, err := s.db.Q().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, nil, newest, err
 	}
@@ -52,7 +59,9 @@ WHERE r.kind = 'org' AND r.added_at > ? AND r.id LIKE 'indicator--%' ORDER BY r.
 			rows.Close()
 			return nil, nil, newest, err
 		}
-		orgs[id] = append(orgs[id], org)
+		if !slices.Contains(orgs[id], org) {
+			orgs[id] = append(orgs[id], org)
+		}
 		if t, err := time.Parse(time.RFC3339Nano, at); err == nil && t.After(newest) {
 			newest = t
 		}
@@ -113,30 +122,6 @@ func (s *Store) latestIndicatorsOf(ctx context.Context, of map[string][]string) 
 // reaches, the retro-match when it arrived having been for the
 // submitters' alone.
 func (s *Store) ApprovedSince(ctx context.Context, since time.Time) ([]StoredIndicator, map[string][]string, time.Time, error) {
-	var newest time.Time
-	rows, err := s.db.Q().QueryContext(ctx, `SELECT id, org, decided_at FROM intel_submissions WHERE state = ? AND decided_at > ? AND id LIKE 'indicator--%' ORDER BY id, org`,
+	return s.indicatorsForOrgs(ctx, `SELECT id, org, decided_at FROM intel_submissions WHERE state = ? AND decided_at > ? AND id LIKE 'indicator--%' ORDER BY id, org`,
 		Approved, versionKey(since))
-	if err != nil {
-		return nil, nil, newest, err
-	}
-	orgs := map[string][]string{}
-	for rows.Next() {
-		var id, org, at string
-		if err := rows.Scan(&id, &org, &at); err != nil {
-			rows.Close()
-			return nil, nil, newest, err
-		}
-		if !slices.Contains(orgs[id], org) {
-			orgs[id] = append(orgs[id], org)
-		}
-		if t, err := time.Parse(time.RFC3339Nano, at); err == nil && t.After(newest) {
-			newest = t
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(orgs) == 0 {
-		return nil, orgs, newest, err
-	}
-	out, err := s.latestIndicatorsOf(ctx, orgs)
-	return out, orgs, newest, err
 }
