@@ -93,18 +93,7 @@ func TestIOCRetroOnShare(t *testing.T) {
 	}
 	// The retro-match of its arrival has run, for nobody.
 	until("the arrival's retro-match", func() bool { return retroMark().After(before) })
-	alerts := func(tok string) []cases.Alert {
-		t.Helper()
-		res, body := get(t, http.DefaultClient, s.url("/api/v1/alerts?source=intel"), tok)
-		if res.StatusCode != 200 {
-			t.Fatalf("alerts = %d %s", res.StatusCode, body)
-		}
-		var page struct{ Items []cases.Alert }
-		if err := json.Unmarshal([]byte(body), &page); err != nil {
-			t.Fatal(err)
-		}
-		return page.Items
-	}
+	alerts := func(tok string) []cases.Alert { t.Helper(); return intelAlerts(t, s, tok) }
 	if as := alerts(f.aliceTok); len(as) != 0 {
 		t.Fatalf("alerts before any share: %+v", as)
 	}
@@ -177,18 +166,7 @@ func TestIOCRetroOnApproval(t *testing.T) {
 		p, err := s.Events.Search(ctx, sys, events.Query{Text: "approvalpast", Since: time.Now().Add(-8 * 24 * time.Hour)})
 		return err == nil && len(p.Events) == 2
 	})
-	alerts := func(tok string) []cases.Alert {
-		t.Helper()
-		res, body := get(t, http.DefaultClient, s.url("/api/v1/alerts?source=intel"), tok)
-		if res.StatusCode != 200 {
-			t.Fatalf("alerts = %d %s", res.StatusCode, body)
-		}
-		var page struct{ Items []cases.Alert }
-		if err := json.Unmarshal([]byte(body), &page); err != nil {
-			t.Fatal(err)
-		}
-		return page.Items
-	}
+	alerts := func(tok string) []cases.Alert { t.Helper(); return intelAlerts(t, s, tok) }
 	ind, err := stix.NewIndicator(stix.IndicatorOptions{Name: "Submitted by RJ1", Pattern: "[ipv4-addr:value = '198.51.100.89']", Created: time.Now().Add(-time.Hour),
 		Markings: []string{stix.TLP2Green}})
 	if err != nil {
@@ -237,4 +215,18 @@ func TestIOCRetroOnApproval(t *testing.T) {
 	if as := alerts(f.aliceTok); len(as) != 1 || as[0].Occurrences != 1 {
 		t.Errorf("RJ1's alerts after the approval: %+v, want the one alert, seen once", as)
 	}
+}
+
+// intelAlerts is the intelligence alerts the holder of tok sees in the inbox.
+func intelAlerts(t *testing.T, s *Server, tok string) []cases.Alert {
+	t.Helper()
+	res, body := get(t, http.DefaultClient, s.url("/api/v1/alerts?source=intel"), tok)
+	if res.StatusCode != 200 {
+		t.Fatalf("alerts = %d %s", res.StatusCode, body)
+	}
+	var page struct{ Items []cases.Alert }
+	if err := json.Unmarshal([]byte(body), &page); err != nil {
+		t.Fatal(err)
+	}
+	return page.Items
 }
