@@ -3,6 +3,7 @@ package vuln
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -371,5 +372,64 @@ func FuzzParseFindingRef(f *testing.F) {
 		if r.SBOM == "" || r.Vuln == "" || r.Component < 0 {
 			t.Fatalf("%q parsed to %+v", s, r)
 		}
+	})
+}
+
+// VEX stored before its vulnerability is known suppresses the finding
+// when an incremental match first finds it, and the suppression goes with
+// the finding when the advisory is withdrawn.
+func TestStoredVEXIncremental(t *testing.T) {
+	data := readFile(t, flux2SBOM)
+	vex := readFile(t, filepath.Join("testdata", "formats", "flux2-xnet.openvex.json"))
+	eachAlertDB(t, func(t *testing.T, e *alertEnv) {
+		osv := goOSV(t) // each engine's own: the test changes it
+		adv := filepath.Join(osv, "Go", "GO-2023-2102.json")
+		kept := readFile(t, adv)
+		if err := os.Remove(adv); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		svc := newSBOMs(t, e, osv)
+		if _, err := svc.AddInventory(ctx, e.alice, "RJ1", InventoryMeta{Name: "GitOps"}, "flux.spdx.json", data); err != nil {
+			t.Fatal(err)
+		}
+		x, err := svc.AddOrgVEX(ctx, e.alice, "RJ1", "flux2-xnet.openvex.json", vex)
+		if err != nil || x.Suppressed != 0 {
+			t.Fatalf("stored %+v %v: nothing to suppress yet", x, err)
+		}
+		suppressed := func(when string, want int) {
+			t.Helper()
+			p, err := svc.Search(ctx, e.alice, FindingQuery{State: StateSuppressed})
+			if err != nil || p.Total != want {
+				t.Fatalf("%s: %d suppressed, want %d: %v", when, p.Total, want, err)
+			}
+			if want > 0 && (p.Findings[0].ID != "GO-2023-2102" || p.Findings[0].Suppressed.VEX != x.ID) {
+				t.Errorf("%s: %s suppressed by %+v", when, p.Findings[0].ID, p.Findings[0].Suppressed)
+			}
+			var rows int
+			if err := e.db.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM vuln_suppressions`).Scan(&rows); err != nil || rows != want {
+				t.Errorf("%s: %d suppression rows, want %d: %v", when, rows, want, err)
+			}
+		}
+		if _, err := svc.Match(ctx, e.nadia, MatchRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		suppressed("before the advisory", 0)
+		if err := os.WriteFile(adv, kept, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := svc.Match(ctx, e.nadia, MatchRequest{})
+		if err != nil || rep.Mode != "incremental" || rep.Changed != 1 || rep.FindingsWritten == 0 {
+			t.Fatalf("advisory added: %+v %v", rep, err)
+		}
+		suppressed("advisory added", 1)
+		withdrawn := strings.Replace(string(kept), `"id":`, `"withdrawn": "2026-12-01T00:00:00Z", "id":`, 1)
+		if err := os.WriteFile(adv, []byte(withdrawn), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err = svc.Match(ctx, e.nadia, MatchRequest{}); err != nil || rep.Mode != "incremental" || rep.FindingsWritten == 0 {
+			t.Fatalf("advisory withdrawn: %+v %v", rep, err)
+		}
+		suppressed("advisory withdrawn", 0)
 	})
 }

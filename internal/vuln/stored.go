@@ -859,6 +859,16 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 	}
 	s.st = st
 	rep.Rewritten = n
+	if s.db.Dialect == store.Postgres && rep.FindingsWritten > 10_000 {
+		// Many findings written (a full match, most of all the first):
+		// PostgreSQL's planner, until autovacuum comes round, knows
+		// nothing of them and reads a whole table where the next
+		// incremental match wants a few rows by key (seconds instead of
+		// milliseconds).
+		if _, err := s.db.ExecContext(ctx, `ANALYZE vuln_findings, vuln_finding_ids`); err != nil {
+			return rep, fmt.Errorf("vuln: refresh the findings' statistics: %w", err)
+		}
+	}
 	for _, id := range st.ids {
 		if id != "" {
 			rep.SBOMs++
@@ -1111,15 +1121,20 @@ func (s *SBOMs) write(ctx context.Context, st *matchState, touched touchSet, kev
 			jobs = append(jobs, job)
 		}
 		err := s.db.InTx(ctx, func(tx *store.Tx) error {
-			for _, j := range jobs {
-				n, err := s.writeFindings(ctx, tx, j, now, st.levels)
-				if err != nil {
-					return err
-				}
-				rep.FindingsWritten += n
-				// The stored VEX of the product or organisation, applied
-				// again when the findings changed (or on a full match).
-				if n > 0 || rep.Mode == "full" {
+			changed, err := s.writeFindings(ctx, tx, jobs, now, st.levels)
+			if err != nil {
+				return err
+			}
+			// The stored VEX of the product or organisation, applied
+			// again where the findings changed (or on a full match):
+			// only where there is VEX to apply or suppressions to undo.
+			vex, err := vexConcerns(ctx, tx, jobs, meta)
+			if err != nil {
+				return err
+			}
+			for k, j := range jobs {
+				rep.FindingsWritten += changed[k]
+				if (changed[k] > 0 || rep.Mode == "full") && vex[j.id] {
 					if err := s.applyVEX(ctx, tx, j.id); err != nil {
 						return err
 					}
@@ -1130,7 +1145,7 @@ func (s *SBOMs) write(ctx context.Context, st *matchState, touched touchSet, kev
 			for _, j := range jobs {
 				ids = append(ids, j.id)
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE vuln_sboms SET matched_at = ? WHERE id IN (`+placeholders(len(jobs))+`)`, ids...)
+			_, err = tx.ExecContext(ctx, `UPDATE vuln_sboms SET matched_at = ? WHERE id IN (`+placeholders(len(jobs))+`)`, ids...)
 			return err
 		})
 		if err != nil {
@@ -1194,152 +1209,231 @@ type storedFindingRow struct {
 	seen      bool
 }
 
-// writeFindings makes j.id's stored findings j.rows, writing only those
-// whose state changes, and returns how many it inserted, updated or
-// deleted. A finding keeps its first_seen.
-// levels[j.idx] is kept as the SBOM's findings by priority level.
-func (s *SBOMs) writeFindings(ctx context.Context, tx *store.Tx, j findingsJob, now time.Time, levels map[int32]map[string]int) (int, error) {
-	lv := levels[j.idx]
-	if lv == nil || j.comps == nil {
-		lv = map[string]int{} // every finding of the SBOM is judged: counted afresh
-	}
-	type key struct {
-		comp int32
-		vuln string
-	}
-	old := map[key]*storedFindingRow{}
-	q, args := `SELECT component, vuln_id, priority, points, first_seen, due, body FROM vuln_findings WHERE sbom_id = ?`, []any{j.id}
-	var only map[int32]bool // the components judged again, when not all
-	if j.comps != nil {
-		only = make(map[int32]bool, len(j.comps))
-		for _, c := range j.comps {
-			only[c] = true
+// findingKey names a stored finding within its SBOM.
+type findingKey struct {
+	comp int32
+	vuln string
+}
+
+// maxParams bounds the parameters of one statement a match builds, well
+// inside SQLite's (32,766) and PostgreSQL's (65,535) limits.
+const maxParams = 4000
+
+// oldFindings reads the stored findings the jobs judge again (every one of
+// an SBOM, or of its touched components), by SBOM ID, in as few queries
+// as the parameter bound allows: a query per SBOM was most of an
+// incremental match's time on PostgreSQL (a round trip each, for some
+// 1,700 SBOMs an advisory).
+func oldFindings(ctx context.Context, tx *store.Tx, jobs []findingsJob) (map[string]map[findingKey]*storedFindingRow, error) {
+	out := make(map[string]map[findingKey]*storedFindingRow, len(jobs))
+	only := map[string]map[int32]bool{} // the components judged again, when not all
+	var conds []string
+	var args []any
+	read := func() error {
+		if len(conds) == 0 {
+			return nil
 		}
-		if len(j.comps) <= insertRows*5 { // else read all, keep these
-			q += ` AND component IN (` + placeholders(len(j.comps)) + `)`
-			for _, c := range j.comps {
-				args = append(args, c)
-			}
+		rows, err := tx.QueryContext(ctx, `SELECT sbom_id, component, vuln_id, priority, points, first_seen, due, body FROM vuln_findings WHERE `+strings.Join(conds, " OR "), args...)
+		if err != nil {
+			return err
 		}
-	}
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
-		var c int32
-		var v string
-		var r storedFindingRow
-		if err := rows.Scan(&c, &v, &r.priority, &r.points, &r.firstSeen, &r.due, &r.body); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		if only == nil || only[c] {
-			old[key{c, v}] = &r
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	var insF, insI []any
-	nF, nI := 0, 0
-	changed := 0
-	flush := func(force bool) error {
-		if nF > 0 && (force || nF >= insertRows) {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO vuln_findings (sbom_id, component, vuln_id, priority, points, first_seen, due, body) VALUES `+
-				valueRows(nF, 8), insF...); err != nil {
-				return fmt.Errorf("vuln: store findings of %s: %w", j.id, err)
-			}
-			insF, nF = insF[:0], 0
-		}
-		if nI > 0 && (force || nI >= insertRows) {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO vuln_finding_ids (name, sbom_id, component, vuln_id) VALUES `+valueRows(nI, 4), insI...); err != nil {
-				return fmt.Errorf("vuln: store finding IDs of %s: %w", j.id, err)
-			}
-			insI, nI = insI[:0], 0
-		}
-		return nil
-	}
-	addIDs := func(r findingRow) error {
-		names := map[string]bool{r.f.ID: true}
-		for _, n := range append(append([]string{}, r.f.Aliases...), r.f.Related...) {
-			names[n] = true
-		}
-		for n := range names {
-			insI = append(insI, n, j.id, r.comp, r.f.ID)
-			nI++
-			if err := flush(false); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var k findingKey
+			var r storedFindingRow
+			if err := rows.Scan(&id, &k.comp, &k.vuln, &r.priority, &r.points, &r.firstSeen, &r.due, &r.body); err != nil {
 				return err
 			}
-		}
-		return nil
-	}
-	for _, r := range j.rows {
-		in := j.base
-		in.Score, in.Severity, in.KEV, in.EPSS = r.f.Score(), r.f.Severity, r.f.KEV, r.f.EPSS
-		p := Prioritize(in)
-		o := old[key{r.comp, r.f.ID}]
-		fs := ts(now)
-		if o != nil {
-			fs = o.firstSeen
-			o.seen = true
-		}
-		due := ts(s.o.SLA.Due(p.Level, parseTS(fs)))
-		b, _ := json.Marshal(findingBody{Finding: r.f, Priority: p})
-		body := string(b)
-		lv[p.Level]++
-		if o != nil && j.comps != nil {
-			lv[o.priority]--
-		}
-		switch {
-		case o != nil && o.priority == p.Level && o.points == p.Points && o.due == due && o.body == body:
-			continue // unchanged
-		case o != nil:
-			if _, err := tx.ExecPrepared(ctx, `UPDATE vuln_findings SET priority = ?, points = ?, due = ?, body = ? WHERE sbom_id = ? AND component = ? AND vuln_id = ?`,
-				p.Level, p.Points, due, body, j.id, r.comp, r.f.ID); err != nil {
-				return 0, fmt.Errorf("vuln: update finding %s of %s: %w", r.f.ID, j.id, err)
-			}
-			if _, err := tx.ExecPrepared(ctx, `DELETE FROM vuln_finding_ids WHERE sbom_id = ? AND component = ? AND vuln_id = ?`, j.id, r.comp, r.f.ID); err != nil {
-				return 0, err
-			}
-		default:
-			insF = append(insF, j.id, r.comp, r.f.ID, p.Level, p.Points, fs, due, body)
-			nF++
-			if err := flush(false); err != nil {
-				return 0, err
+			if o := only[id]; o == nil || o[k.comp] {
+				out[id][k] = &r
 			}
 		}
-		changed++
-		if err := addIDs(r); err != nil {
-			return 0, err
+		conds, args = conds[:0], args[:0]
+		return rows.Err()
+	}
+	var whole []any // SBOMs read whole: one IN list
+	for _, j := range jobs {
+		out[j.id] = map[findingKey]*storedFindingRow{}
+		if j.comps != nil {
+			o := make(map[int32]bool, len(j.comps))
+			for _, c := range j.comps {
+				o[c] = true
+			}
+			only[j.id] = o
 		}
-	}
-	if err := flush(true); err != nil {
-		return 0, err
-	}
-	for k, o := range old {
-		if o.seen {
+		if j.comps == nil || len(j.comps) > insertRows*5 { // read all, keep those judged
+			whole = append(whole, j.id)
 			continue
 		}
-		for _, t := range []string{"vuln_finding_ids", "vuln_findings"} {
-			if _, err := tx.ExecPrepared(ctx, `DELETE FROM `+t+` WHERE sbom_id = ? AND component = ? AND vuln_id = ?`, j.id, k.comp, k.vuln); err != nil {
-				return 0, err
+		if len(args)+1+len(j.comps) > maxParams {
+			if err := read(); err != nil {
+				return nil, err
 			}
 		}
-		if j.comps != nil {
-			lv[o.priority]--
+		conds = append(conds, `(sbom_id = ? AND component IN (`+placeholders(len(j.comps))+`))`)
+		args = append(args, j.id)
+		for _, c := range j.comps {
+			args = append(args, c)
 		}
-		changed++
 	}
-	levels[j.idx] = lv
+	if err := read(); err != nil {
+		return nil, err
+	}
+	for lo := 0; lo < len(whole); lo += maxParams {
+		part := whole[lo:min(lo+maxParams, len(whole))]
+		conds, args = append(conds, `sbom_id IN (`+placeholders(len(part))+`)`), append(args, part...)
+		if err := read(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// rowBatch gathers the rows of one multi-row statement and runs it every
+// insertRows rows; before, it runs first (a batch of deletes the inserts
+// depend on).
+type rowBatch struct {
+	what   string
+	sql    func(n int) string
+	before *rowBatch
+	args   []any
+	n      int
+}
+
+func (b *rowBatch) add(ctx context.Context, tx *store.Tx, vals ...any) error {
+	b.args = append(b.args, vals...)
+	b.n++
+	if b.n >= insertRows {
+		return b.flush(ctx, tx)
+	}
+	return nil
+}
+
+func (b *rowBatch) flush(ctx context.Context, tx *store.Tx) error {
+	if b.before != nil {
+		if err := b.before.flush(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if b.n == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, b.sql(b.n), b.args...); err != nil {
+		return fmt.Errorf("vuln: %s: %w", b.what, err)
+	}
+	b.args, b.n = b.args[:0], 0
+	return nil
+}
+
+// deleteRows is a DELETE of n findings of a table by their key.
+func deleteRows(table string) func(n int) string {
+	return func(n int) string {
+		return `DELETE FROM ` + table + ` WHERE ` + strings.TrimSuffix(strings.Repeat(`(sbom_id = ? AND component = ? AND vuln_id = ?) OR `, n), ` OR `)
+	}
+}
+
+// writeFindings makes each job's stored findings its rows, writing only
+// those whose state changes, and returns how many it inserted, updated or
+// deleted, by job. A finding keeps its first_seen; one whose priority,
+// due time or body changed is deleted and inserted again. Reads, deletes
+// and inserts span the jobs, so a chunk costs a few statements, not a few
+// per SBOM. levels[j.idx] is kept as each SBOM's findings by priority
+// level.
+func (s *SBOMs) writeFindings(ctx context.Context, tx *store.Tx, jobs []findingsJob, now time.Time, levels map[int32]map[string]int) ([]int, error) {
+	old, err := oldFindings(ctx, tx, jobs)
+	if err != nil {
+		return nil, err
+	}
+	delI := &rowBatch{what: "remove finding IDs", sql: deleteRows("vuln_finding_ids")}
+	delF := &rowBatch{what: "remove findings", sql: deleteRows("vuln_findings"), before: delI}
+	insF := &rowBatch{what: "store findings", before: delF, sql: func(n int) string {
+		return `INSERT INTO vuln_findings (sbom_id, component, vuln_id, priority, points, first_seen, due, body) VALUES ` + valueRows(n, 8)
+	}}
+	insI := &rowBatch{what: "store finding IDs", before: insF, sql: func(n int) string {
+		return `INSERT INTO vuln_finding_ids (name, sbom_id, component, vuln_id) VALUES ` + valueRows(n, 4)
+	}}
+	remove := func(id string, k findingKey) error {
+		if err := delI.add(ctx, tx, id, k.comp, k.vuln); err != nil {
+			return err
+		}
+		return delF.add(ctx, tx, id, k.comp, k.vuln)
+	}
+	changed := make([]int, len(jobs))
+	for n, j := range jobs {
+		lv := levels[j.idx]
+		if lv == nil || j.comps == nil {
+			lv = map[string]int{} // every finding of the SBOM is judged: counted afresh
+		}
+		was := old[j.id]
+		for _, r := range j.rows {
+			in := j.base
+			in.Score, in.Severity, in.KEV, in.EPSS = r.f.Score(), r.f.Severity, r.f.KEV, r.f.EPSS
+			p := Prioritize(in)
+			k := findingKey{r.comp, r.f.ID}
+			o := was[k]
+			fs := ts(now)
+			if o != nil {
+				fs = o.firstSeen
+				o.seen = true
+			}
+			due := ts(s.o.SLA.Due(p.Level, parseTS(fs)))
+			b, _ := json.Marshal(findingBody{Finding: r.f, Priority: p})
+			body := string(b)
+			lv[p.Level]++
+			if o != nil && j.comps != nil {
+				lv[o.priority]--
+			}
+			if o != nil {
+				if o.priority == p.Level && o.points == p.Points && o.due == due && o.body == body {
+					continue // unchanged
+				}
+				if err := remove(j.id, k); err != nil {
+					return nil, err
+				}
+			}
+			if err := insF.add(ctx, tx, j.id, r.comp, r.f.ID, p.Level, p.Points, fs, due, body); err != nil {
+				return nil, err
+			}
+			names := map[string]bool{r.f.ID: true}
+			for _, a := range r.f.Aliases {
+				names[a] = true
+			}
+			for _, a := range r.f.Related {
+				names[a] = true
+			}
+			for a := range names {
+				if err := insI.add(ctx, tx, a, j.id, r.comp, r.f.ID); err != nil {
+					return nil, err
+				}
+			}
+			changed[n]++
+		}
+		for k, o := range was {
+			if o.seen {
+				continue
+			}
+			if err := remove(j.id, k); err != nil {
+				return nil, err
+			}
+			if j.comps != nil {
+				lv[o.priority]--
+			}
+			changed[n]++
+		}
+		levels[j.idx] = lv
+	}
+	// The IDs' batch runs the findings' first, and that the deletes'.
+	if err := insI.flush(ctx, tx); err != nil {
+		return nil, err
+	}
 	return changed, nil
 }
 
 // sbomMeta is what a match reads of every stored SBOM, by ID, in one
 // query.
 func (s *SBOMs) sbomMeta(ctx context.Context) (map[string]StoredSBOM, error) {
-	rows, err := s.db.Q().QueryContext(ctx, `SELECT id, kind, product_id, name, criticality, exposure FROM vuln_sboms`)
+	rows, err := s.db.Q().QueryContext(ctx, `SELECT id, kind, product_id, org, name, criticality, exposure FROM vuln_sboms`)
 	if err != nil {
 		return nil, err
 	}
@@ -1347,7 +1441,7 @@ func (s *SBOMs) sbomMeta(ctx context.Context) (map[string]StoredSBOM, error) {
 	out := map[string]StoredSBOM{}
 	for rows.Next() {
 		var x StoredSBOM
-		if err := rows.Scan(&x.ID, &x.Kind, &x.Product, &x.Name, &x.Criticality, &x.Exposure); err != nil {
+		if err := rows.Scan(&x.ID, &x.Kind, &x.Product, &x.Org, &x.Name, &x.Criticality, &x.Exposure); err != nil {
 			return nil, err
 		}
 		out[x.ID] = x
