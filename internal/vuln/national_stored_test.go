@@ -389,3 +389,56 @@ func dumpFindings(t *testing.T, db *store.DB) []string {
 	sort.Strings(out)
 	return out
 }
+
+// A chunk of thousands of SBOMs each judged again in a component or two
+// (a changed advisory at national scale) reads its old findings and
+// writes the changes in statements both engines take: SQLite refuses an
+// expression deeper than 1,000 terms, and both bound parameters.
+func TestFindingsOfManySBOMs(t *testing.T) {
+	eachAlertDB(t, func(t *testing.T, e *alertEnv) {
+		ctx := context.Background()
+		const n = 2_700
+		jobs := make([]findingsJob, n)
+		levels := map[int32]map[string]int{}
+		for i := range jobs {
+			f := Finding{ID: fmt.Sprintf("GHSA-%04d", i%7), Aliases: []string{fmt.Sprintf("CVE-2026-%04d", i)}}
+			jobs[i] = findingsJob{id: fmt.Sprintf("SBOM-%05d", i), idx: int32(i), comps: []int32{3, 9}, rows: []findingRow{{3, f}}}
+		}
+		svc := newSBOMs(t, e, "")
+		write := func(when string, want int) {
+			t.Helper()
+			err := e.db.InTx(ctx, func(tx *store.Tx) error {
+				changed, err := svc.writeFindings(ctx, tx, jobs, time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), levels)
+				for i, c := range changed {
+					if c != want {
+						t.Fatalf("%s: SBOM %d: %d findings written, want %d", when, i, c, want)
+					}
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", when, err)
+			}
+		}
+		write("new", 1)
+		write("again, unchanged", 0)
+		for i := range jobs {
+			jobs[i].rows[0].f.Severity = "HIGH" // the body changes: deleted and written again
+		}
+		write("changed", 1)
+		var rows, ids int
+		if err := e.db.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM vuln_findings`).Scan(&rows); err != nil || rows != n {
+			t.Errorf("%d findings stored, want %d: %v", rows, n, err)
+		}
+		if err := e.db.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM vuln_finding_ids`).Scan(&ids); err != nil || ids != 2*n {
+			t.Errorf("%d finding IDs stored, want %d: %v", ids, 2*n, err)
+		}
+		for i := range jobs {
+			jobs[i].rows = nil // no longer found
+		}
+		write("gone", 1)
+		if err := e.db.Q().QueryRowContext(ctx, `SELECT COUNT(*) FROM vuln_findings`).Scan(&rows); err != nil || rows != 0 {
+			t.Errorf("%d findings left: %v", rows, err)
+		}
+	})
+}
