@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,25 +199,11 @@ func countLines(file string) int {
 func BenchmarkNetFlowEndToEnd(b *testing.B) {
 	sendertest.SoftflowdPath(b)
 	const n = 100_000
-	flows := make([]sendertest.PcapFlow, n)
-	for i := range flows {
-		flows[i] = sendertest.PcapFlow{
-			Src:     netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}),
-			Dst:     netip.AddrFrom4([4]byte{192, 168, byte(i >> 8), byte(i)}),
-			SrcPort: uint16(1024 + i%60000), DstPort: 53, Proto: 17,
-			Sizes: []int{80}, Times: []time.Duration{time.Duration(i) * 10 * time.Microsecond},
-		}
-	}
+	flows := sendertest.ManyFlows(n)
 	pcap := filepath.Join(b.TempDir(), "many.pcap")
 	sendertest.WritePcap(b, pcap, flows)
 
-	dir := b.TempDir()
-	httpAddr := "127.0.0.1:" + sendertest.FreeTCPPort(b)
-	nfPort := sendertest.FreeUDPPort(b)
-	p := &serveProc{t: b, args: []string{"serve", "--data-dir", dir, "--http", httpAddr, "--netflow", "127.0.0.1:" + nfPort, "--log-level", "warn"}, http: httpAddr}
-	p.start()
-	b.Cleanup(p.stop)
-	sendertest.WaitUDPBound(b, nfPort)
+	dir, nfPort, p := serveNetFlow(b)
 	// The flows' times are the capture's, not the clock's.
 	count := []string{"events", "count", "protocol=netflow", "--data-dir", dir,
 		"--from", sendertest.PcapStart.Add(-time.Hour).Format(time.RFC3339), "--to", sendertest.PcapStart.Add(time.Hour).Format(time.RFC3339)}

@@ -28,13 +28,7 @@ func TestServeSoftflowd(t *testing.T) {
 	pcap := filepath.Join(t.TempDir(), "flows.pcap")
 	sendertest.WritePcap(t, pcap, flows)
 
-	dir := t.TempDir()
-	httpAddr := "127.0.0.1:" + sendertest.FreeTCPPort(t)
-	nfPort := sendertest.FreeUDPPort(t)
-	p := &serveProc{t: t, args: []string{"serve", "--data-dir", dir, "--http", httpAddr, "--netflow", "127.0.0.1:" + nfPort, "--log-level", "warn"}, http: httpAddr}
-	p.start()
-	t.Cleanup(p.stop)
-	sendertest.WaitUDPBound(t, nfPort)
+	dir, nfPort, _ := serveNetFlow(t)
 
 	versions := []int{5, 9, 10}
 	want := 0
@@ -107,4 +101,18 @@ func TestServeSoftflowd(t *testing.T) {
 	if len(seen) != len(versions) || !seen[5] || !seen[9] || !seen[10] {
 		t.Errorf("versions %v of %s, want 5, 9 and 10", seen, q)
 	}
+}
+
+// serveNetFlow starts `vigil serve --netflow` on a fresh data directory
+// and returns the directory, the NetFlow port (bound) and the server.
+func serveNetFlow(t testing.TB) (dir, nfPort string, p *serveProc) {
+	t.Helper()
+	dir = t.TempDir()
+	httpAddr := "127.0.0.1:" + sendertest.FreeTCPPort(t)
+	nfPort = sendertest.FreeUDPPort(t)
+	p = &serveProc{t: t, args: []string{"serve", "--data-dir", dir, "--http", httpAddr, "--netflow", "127.0.0.1:" + nfPort, "--log-level", "warn"}, http: httpAddr}
+	p.start()
+	t.Cleanup(p.stop)
+	sendertest.WaitUDPBound(t, nfPort)
+	return dir, nfPort, p
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/vigil-health/vigil/internal/ingest/sendertest"
 )
 
 // BenchmarkNetFlowDecode decodes softflowd's recorded exports (29 and
@@ -127,15 +129,7 @@ func BenchmarkNetFlowIntoStream(b *testing.B) {
 //	go test -run '^$' -bench SoftflowdIntoStream -benchtime 1x ./internal/ingest/
 func BenchmarkSoftflowdIntoStream(b *testing.B) {
 	const n = 100000
-	flows := make([]pcapFlow, n)
-	for i := range flows {
-		flows[i] = pcapFlow{
-			Src:     netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}),
-			Dst:     netip.AddrFrom4([4]byte{192, 168, byte(i >> 8), byte(i)}),
-			SrcPort: uint16(1024 + i%60000), DstPort: 53, Proto: 17,
-			Sizes: []int{80}, Times: []time.Duration{time.Duration(i) * 10 * time.Microsecond},
-		}
-	}
+	flows := sendertest.ManyFlows(n)
 	pcap := filepath.Join(b.TempDir(), "many.pcap")
 	writePcap(b, pcap, flows)
 	r := newRig(b, "", PublisherOptions{})

@@ -207,17 +207,15 @@ func vexConcerns(ctx context.Context, tx *store.Tx, jobs []findingsJob, meta map
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
+		with, err := store.Collect(rows, func(r interface{ Scan(...any) error }) (string, error) {
 			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return id, r.Scan(&id)
+		})
+		if err != nil {
 			return nil, err
+		}
+		for _, id := range with {
+			out[id] = true
 		}
 	}
 	return out, nil

@@ -52,6 +52,22 @@ type PcapFlow struct {
 	Times            []time.Duration // each packet's offset from PcapStart
 }
 
+// ManyFlows is n one-packet UDP flows (DNS queries from 10/8 to
+// 192.168/16), 10 µs apart from PcapStart: the load of the flow
+// benchmarks.
+func ManyFlows(n int) []PcapFlow {
+	flows := make([]PcapFlow, n)
+	for i := range flows {
+		flows[i] = PcapFlow{
+			Src:     netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}),
+			Dst:     netip.AddrFrom4([4]byte{192, 168, byte(i >> 8), byte(i)}),
+			SrcPort: uint16(1024 + i%60000), DstPort: 53, Proto: 17,
+			Sizes: []int{80}, Times: []time.Duration{time.Duration(i) * 10 * time.Microsecond},
+		}
+	}
+	return flows
+}
+
 // Bytes is the flow's IP bytes, as an exporter counts them.
 func (f PcapFlow) Bytes() (n uint64) {
 	for _, s := range f.Sizes {
