@@ -117,6 +117,7 @@ type matchState struct {
 	epss          *EPSS
 	db            *DB
 	fp            map[string]string // advisory ID → its record's fingerprint
+	records       recordCache       // what was read of each record
 	inv           *Inventory
 	ids           []string // stored SBOM ID per inventory index ("" once removed)
 	at            map[string]int
@@ -763,19 +764,20 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 	defer s.mu.Unlock()
 	var db *DB
 	var fp map[string]string
+	var records recordCache
 	if st := s.st; st != nil && !r.Full && st.dir == r.OSVDir && st.dirFP == dirFP {
 		// No record file changed (names, sizes, times): the advisories
 		// of the last match stand, unread.
-		db, fp = st.db, st.fp
+		db, fp, records = st.db, st.fp, st.records
 	} else {
-		if db, err = LoadDB(r.OSVDir); err != nil {
-			return MatchReport{}, fault.Invalidf("osv_dir", "%v", err)
+		// Records whose file or archive member has not changed since the
+		// last match of this directory are taken as they were read then.
+		var cache recordCache
+		if st := s.st; st != nil && !r.Full && st.dir == r.OSVDir {
+			cache = st.records
 		}
-		fp = make(map[string]string, len(db.Advisories))
-		for id, a := range db.Advisories {
-			b, _ := json.Marshal(a)
-			h := sha256.Sum256(b)
-			fp[id] = hex.EncodeToString(h[:8])
+		if db, fp, records, _, err = loadDBCached(r.OSVDir, cache); err != nil {
+			return MatchReport{}, fault.Invalidf("osv_dir", "%v", err)
 		}
 	}
 	rep := MatchReport{OSVDir: r.OSVDir, Advisories: len(db.Advisories), ByLevel: map[string]int{}}
@@ -787,7 +789,7 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 	touched := touchSet{}
 	if st == nil || r.Full || st.dir != r.OSVDir || st.kevFP != kevFP || st.epssFP != epssFP {
 		rep.Mode = "full"
-		st = &matchState{dir: r.OSVDir, dirFP: dirFP, kevFP: kevFP, epssFP: epssFP, kev: kev, epss: epss, db: db, fp: fp, inv: NewInventory(), at: map[string]int{}, levels: map[int32]map[string]int{}}
+		st = &matchState{dir: r.OSVDir, dirFP: dirFP, kevFP: kevFP, epssFP: epssFP, kev: kev, epss: epss, db: db, fp: fp, records: records, inv: NewInventory(), at: map[string]int{}, levels: map[int32]map[string]int{}}
 		s.st = nil // a failure below leaves no half state
 		for _, id := range stored {
 			sb, err := s.loadSBOM(ctx, id)
@@ -826,6 +828,9 @@ func (s *SBOMs) Match(ctx context.Context, sc scope.Scope, r MatchRequest) (Matc
 			}
 		}
 		st.fp, st.dirFP, st.kev, st.epss = fp, dirFP, kev, epss
+		if records != nil {
+			st.records = records
+		}
 		// SBOMs stored since (by another process too): judged on their own.
 		for _, id := range stored {
 			if _, ok := st.at[id]; ok {
