@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -78,48 +76,14 @@ type DB struct {
 // all.zip). A record that cannot be read is an error naming its file.
 // A scan of a few SBOMs needs far fewer: LoadPrepared reads only those.
 func LoadDB(dir string) (*DB, error) {
-	db := &DB{Advisories: map[string]*Advisory{}, byPackage: map[string][]*Advisory{}}
-	if st, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("OSV directory: %w", err)
-	} else if !st.IsDir() {
-		return nil, fmt.Errorf("OSV directory: %s is not a directory", dir)
-	}
-	if err := eachRecord(dir, db.add); err != nil {
-		return nil, err
-	}
-	db.sortPackages()
-	db.Total = len(db.Advisories)
-	return db, nil
+	db, _, _, _, err := loadDBCached(dir, nil)
+	return db, err
 }
 
 func (db *DB) sortPackages() {
 	for _, as := range db.byPackage {
 		sort.Slice(as, func(i, j int) bool { return as[i].ID < as[j].ID })
 	}
-}
-
-// eachRecord calls fn with every OSV record under dir: each *.json file
-// (file is its path) and each *.json member of a *.zip archive (file is
-// "ARCHIVE!MEMBER"), in the walk's order.
-func eachRecord(dir string, fn func(file string, b []byte) error) error {
-	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			return nil
-		case strings.EqualFold(filepath.Ext(path), ".json"):
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			return fn(path, b)
-		case strings.EqualFold(filepath.Ext(path), ".zip"):
-			return eachZipRecord(path, nil, fn)
-		}
-		return nil
-	})
 }
 
 // eachZipRecord calls fn with the *.json members of the archive at path,
@@ -176,32 +140,47 @@ func readZipMember(f *zip.File) ([]byte, error) {
 }
 
 func (db *DB) add(file string, b []byte) error {
+	a, err := decodeRecord(file, b)
+	if err != nil {
+		return err
+	}
+	db.insert(a)
+	return nil
+}
+
+// decodeRecord decodes one OSV record read from file; a withdrawn one
+// is nil.
+func decodeRecord(file string, b []byte) (*Advisory, error) {
 	var a Advisory
 	if err := decodeJSON(b, &a); err != nil {
-		return fmt.Errorf("%s: OSV record: %w", file, positioned(b, err))
+		return nil, fmt.Errorf("%s: OSV record: %w", file, positioned(b, err))
 	}
 	if a.ID == "" {
-		return fmt.Errorf("%s: OSV record has no id", file)
+		return nil, fmt.Errorf("%s: OSV record has no id", file)
 	}
 	if a.Withdrawn != "" {
-		db.Withdrawn++
-		return nil
-	}
-	if _, ok := db.Advisories[a.ID]; ok {
-		// The same ID twice (a file and an all.zip): the first read wins.
-		return nil
+		return nil, nil
 	}
 	a.File = file
-	db.Advisories[a.ID] = &a
-	seen := map[string]bool{}
-	for _, af := range a.Affected {
-		k := packageKey(af.Package.Ecosystem, af.Package.Name)
-		if !seen[k] {
-			seen[k] = true
-			db.byPackage[k] = append(db.byPackage[k], &a)
-		}
+	return &a, nil
+}
+
+// insert adds a decoded advisory (nil: a withdrawn record, counted) and
+// tells whether it was added: of the same ID twice (a file and an
+// all.zip) the first read wins.
+func (db *DB) insert(a *Advisory) bool {
+	if a == nil {
+		db.Withdrawn++
+		return false
 	}
-	return nil
+	if _, ok := db.Advisories[a.ID]; ok {
+		return false
+	}
+	db.Advisories[a.ID] = a
+	for _, k := range a.packageKeys() {
+		db.byPackage[k] = append(db.byPackage[k], a)
+	}
+	return true
 }
 
 // Len is how many advisories are loaded.

@@ -30,9 +30,10 @@ type cachedRecord struct {
 	fp  string
 }
 
-// loadDBCached reads the OSV directory as LoadDB does — the same
-// advisories, the first of an ID read winning, withdrawn ones counted
-// and left out — taking unchanged records from cache, and returns the
+// loadDBCached reads every OSV JSON record under dir (any depth,
+// *.json) and every *.json member of *.zip archives there, in the walk's
+// order — the first of an ID read winning, withdrawn ones counted and
+// left out (DB.insert) — taking unchanged records from cache, and returns the
 // database, each advisory's fingerprint, the cache for next time and how
 // many records it read anew. A nil cache reads everything.
 func loadDBCached(dir string, cache recordCache) (*DB, map[string]string, recordCache, int, error) {
@@ -58,17 +59,8 @@ func loadDBCached(dir string, cache recordCache) (*DB, map[string]string, record
 			read++
 		}
 		next[place] = c
-		if c.a == nil {
-			db.Withdrawn++
-			return nil
-		}
-		if _, ok := db.Advisories[c.a.ID]; ok {
-			return nil // the same ID twice (a file and an all.zip): the first read wins
-		}
-		db.Advisories[c.a.ID] = c.a
-		fps[c.a.ID] = c.fp
-		for _, k := range c.a.packageKeys() {
-			db.byPackage[k] = append(db.byPackage[k], c.a)
+		if db.insert(c.a) {
+			fps[c.a.ID] = c.fp
 		}
 		return nil
 	}
@@ -119,18 +111,11 @@ func loadDBCached(dir string, cache recordCache) (*DB, map[string]string, record
 
 // parseRecord decodes one OSV record as DB.add does and fingerprints it.
 func parseRecord(place, key string, b []byte) (cachedRecord, error) {
-	var a Advisory
-	if err := decodeJSON(b, &a); err != nil {
-		return cachedRecord{}, fmt.Errorf("%s: OSV record: %w", place, positioned(b, err))
+	a, err := decodeRecord(place, b)
+	if err != nil || a == nil {
+		return cachedRecord{key: key}, err
 	}
-	if a.ID == "" {
-		return cachedRecord{}, fmt.Errorf("%s: OSV record has no id", place)
-	}
-	if a.Withdrawn != "" {
-		return cachedRecord{key: key}, nil
-	}
-	a.File = place
-	return cachedRecord{key: key, a: &a, fp: advisoryFP(&a)}, nil
+	return cachedRecord{key: key, a: a, fp: advisoryFP(a)}, nil
 }
 
 // advisoryFP is an advisory's fingerprint: what tells a match that it
