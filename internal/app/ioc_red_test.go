@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -99,18 +98,7 @@ func TestIOCRedIndicatorRecipients(t *testing.T) {
 	send("RJZ", batch("ws1.rjz.nhs.uk")...) // King's first: by the time Guy's alerts are in, King's events were matched
 	send("RJ1", batch("ws1.rj1.nhs.uk")...)
 
-	list := func(tok string) []cases.Alert {
-		t.Helper()
-		res, body := get(t, http.DefaultClient, s.url("/api/v1/alerts?source=intel"), tok)
-		if res.StatusCode != 200 {
-			t.Fatalf("alerts = %d %s", res.StatusCode, body)
-		}
-		var page struct{ Items []cases.Alert }
-		if err := json.Unmarshal([]byte(body), &page); err != nil {
-			t.Fatal(err)
-		}
-		return page.Items
-	}
+	list := func(tok string) []cases.Alert { return intelAlerts(t, s, tok) }
 	ids := func(as []cases.Alert) string {
 		var out []string
 		for _, a := range as {

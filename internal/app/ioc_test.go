@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -121,18 +120,7 @@ func TestIOCMatchEndToEnd(t *testing.T) {
 		t.Fatalf("TAXII POST = %d %s", res.StatusCode, b)
 	}
 
-	listAlerts := func(tok string) []cases.Alert {
-		t.Helper()
-		res, body := get(t, http.DefaultClient, s.url("/api/v1/alerts?source=intel"), tok)
-		if res.StatusCode != 200 {
-			t.Fatalf("alerts = %d %s", res.StatusCode, body)
-		}
-		var page struct{ Items []cases.Alert }
-		if err := json.Unmarshal([]byte(body), &page); err != nil {
-			t.Fatal(err)
-		}
-		return page.Items
-	}
+	listAlerts := func(tok string) []cases.Alert { return intelAlerts(t, s, tok) }
 	wait := func(what string, ok func([]cases.Alert) bool) []cases.Alert {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
