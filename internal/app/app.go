@@ -270,6 +270,13 @@ func (a *App) build(ctx context.Context) error {
 		}
 		a.Events = ch
 		a.closers = append(a.closers, ch.Close)
+	} else if a.Config.EventsStore == "blocks" {
+		b, err := events.NewBlocks(events.Options{DB: a.DB, Now: a.Now})
+		if err != nil {
+			return err
+		}
+		a.Events = b
+		a.closers = append(a.closers, b.Close)
 	} else if a.Events, err = events.New(events.Options{DB: a.DB, Now: a.Now}); err != nil {
 		return err
 	}

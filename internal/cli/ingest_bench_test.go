@@ -73,9 +73,10 @@ func BenchmarkSyslogEndToEnd(b *testing.B) {
 	}
 
 	// vigil runs serve on its default store (SQLite under --data-dir);
+	// vigil-blocks on the block store in the same database;
 	// vigil-clickhouse runs it with --events-url on a ClickHouse server
 	// started for the run (chtest), the national deployment's store.
-	serveInto := func(b *testing.B, eventsURL string) {
+	serveInto := func(b *testing.B, eventsURL string, extra ...string) {
 		dir := b.TempDir()
 		httpAddr := "127.0.0.1:" + sendertest.FreeTCPPort(b)
 		tcpPort := sendertest.FreeTCPPort(b)
@@ -85,6 +86,7 @@ func BenchmarkSyslogEndToEnd(b *testing.B) {
 			args = append(args, "--events-url", eventsURL)
 			count = append(count, "--events-url", eventsURL)
 		}
+		args, count = append(args, extra...), append(count, extra...)
 		p := &serveProc{t: b, args: args, http: httpAddr}
 		p.start()
 		b.Cleanup(p.stop)
@@ -109,6 +111,8 @@ func BenchmarkSyslogEndToEnd(b *testing.B) {
 		p.term() // writes VIGIL_TEST_SERVE_CPUPROFILE when it is set
 	}
 	b.Run("vigil", func(b *testing.B) { serveInto(b, "") })
+	// vigil-blocks keeps the events in compressed blocks (ADR 0012).
+	b.Run("vigil-blocks", func(b *testing.B) { serveInto(b, "", "--events-store", "blocks") })
 	b.Run("vigil-clickhouse", func(b *testing.B) { serveInto(b, chtest.URL(b)) })
 
 	b.Run("rsyslog", func(b *testing.B) {

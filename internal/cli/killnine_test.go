@@ -31,6 +31,16 @@ func TestServeKillNine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts vigil serve several times")
 	}
+	t.Run("rows", func(t *testing.T) { serveKillNine(t) })
+	// The block store (ADR 0012): every message carries the same
+	// millisecond, so every block of the run shares one time range and
+	// each redelivered ID is looked for in all of them.
+	t.Run("blocks", func(t *testing.T) { serveKillNine(t, "--events-store", "blocks") })
+}
+
+// serveKillNine is TestServeKillNine with store, flags given to serve and
+// to the CLI commands that read what it stored.
+func serveKillNine(t *testing.T, store ...string) {
 	seed := uint64(time.Now().UnixNano())
 	rnd := rand.New(rand.NewPCG(seed, seed>>1))
 	t.Logf("seed %d", seed)
@@ -38,7 +48,7 @@ func TestServeKillNine(t *testing.T) {
 	dir := t.TempDir()
 	httpAddr := "127.0.0.1:" + sendertest.FreeTCPPort(t)
 	relpPort := sendertest.FreeTCPPort(t)
-	serveArgs := []string{"serve", "--data-dir", dir, "--http", httpAddr, "--relp", "127.0.0.1:" + relpPort, "--log-level", "warn"}
+	serveArgs := append([]string{"serve", "--data-dir", dir, "--http", httpAddr, "--relp", "127.0.0.1:" + relpPort, "--log-level", "warn"}, store...)
 
 	p := &serveProc{t: t, args: serveArgs, http: httpAddr}
 	start, kill := p.start, p.kill
@@ -100,7 +110,7 @@ action(type="omrelp" target="127.0.0.1" port=%q template="RSYSLOG_SyslogProtocol
 
 	count := func() int {
 		t.Helper()
-		r := must(t, run(t, "", nil, "events", "count", "", "--since", "720h", "--data-dir", dir))
+		r := must(t, run(t, "", nil, append([]string{"events", "count", "", "--since", "720h", "--data-dir", dir}, store...)...))
 		c, err := strconv.Atoi(strings.TrimSpace(r.stdout))
 		if err != nil {
 			t.Fatalf("events count printed %q", r.stdout)
@@ -134,7 +144,7 @@ action(type="omrelp" target="127.0.0.1" port=%q template="RSYSLOG_SyslogProtocol
 	time.Sleep(2 * time.Second) // a late resend would land now
 	t.Logf("%d stored %s after sending ended", count(), time.Since(began).Round(time.Millisecond))
 
-	r := must(t, run(t, "", nil, "events", "search", "", "--since", "720h", "--limit", strconv.Itoa(2*n), "--format", "json", "--data-dir", dir))
+	r := must(t, run(t, "", nil, append([]string{"events", "search", "", "--since", "720h", "--limit", strconv.Itoa(2 * n), "--format", "json", "--data-dir", dir}, store...)...))
 	seen := make(map[string]int, n)
 	sc := bufio.NewScanner(strings.NewReader(r.stdout))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)

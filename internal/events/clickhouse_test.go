@@ -29,11 +29,14 @@ type engine interface {
 }
 
 func (s *SQL) setNoRollup(b bool)    { s.noRollup = b }
+func (s *Blocks) setNoRollup(b bool) { s.noRollup = b }
 func (*ClickHouse) setNoRollup(bool) {}
 
-// eachEngine runs fn on SQLite, PostgreSQL and ClickHouse.
+// eachEngine runs fn on SQLite, PostgreSQL, the block store on each of
+// them, and ClickHouse.
 func eachEngine(t *testing.T, fn func(t *testing.T, s engine, clk *clock)) {
 	each(t, func(t *testing.T, s *SQL, clk *clock) { fn(t, s, clk) })
+	eachBlocks(t, func(t *testing.T, s *Blocks, clk *clock) { fn(t, s, clk) })
 	t.Run("clickhouse", func(t *testing.T) {
 		s, clk := newClickHouse(t)
 		fn(t, s, clk)

@@ -395,7 +395,9 @@ func decodeStreamEvent(data []byte) (Event, error) {
 // with encoding/json.
 func decodeStreamLine(line []byte, text string) (Event, error) {
 	ev, fields, ok := decodeEventJSON(line, text)
-	if !ok {
+	if ok {
+		ev.line = line
+	} else {
 		var w streamEvent
 		if err := json.Unmarshal(line, &w); err != nil {
 			return Event{}, err
@@ -412,6 +414,7 @@ func decodeStreamLine(line []byte, text string) (Event, error) {
 	case len(fields) > 0 && fields[0] == '{':
 		// encoding/json's Marshal wrote < > & as \u003c…, which free
 		// text would not find: decoded, and encoded again by the store.
+		ev.line = nil
 		if err := json.Unmarshal(fields, &ev.Fields); err != nil {
 			return Event{}, err
 		}

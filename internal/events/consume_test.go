@@ -273,6 +273,24 @@ func TestAppendStreamEvents(t *testing.T) {
 //
 //	go test -run '^$' -bench Consume -benchtime 100000x ./internal/events/
 func BenchmarkConsume(b *testing.B) {
+	b.Run("rows", func(b *testing.B) {
+		s, _ := newStore(b, storetest.SQLite(b, sets...))
+		benchmarkConsume(b, s)
+	})
+	b.Run("blocks", func(b *testing.B) {
+		db := storetest.SQLite(b, sets...)
+		_, clk := newStore(b, db)
+		s, err := NewBlocks(Options{DB: db, Now: clk.now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchmarkConsume(b, s)
+	})
+}
+
+// benchmarkConsume publishes b.N syslog events to a stream and times s's
+// consumer storing them all.
+func benchmarkConsume(b *testing.B, s Store) {
 	ctx := context.Background()
 	bs := bustest.Run(b)
 	js := bs.JetStream()
@@ -311,7 +329,6 @@ func BenchmarkConsume(b *testing.B) {
 	if n > 0 {
 		flush()
 	}
-	s, _ := newStore(b, storetest.SQLite(b, sets...))
 	var stored atomic.Int64
 	done := make(chan struct{})
 	b.ReportAllocs()

@@ -118,7 +118,12 @@ type dayStat struct {
 // dayStats reads events_hours summed by day: per organisation, its days
 // oldest first.
 func (s *SQL) dayStats(ctx context.Context) (map[string][]dayStat, error) {
-	rows, err := s.db.Q().QueryContext(ctx, `SELECT org, hour, events, bytes FROM events_hours ORDER BY org, hour`)
+	return readDayStats(ctx, s.db)
+}
+
+// readDayStats sums events_hours by organisation and day.
+func readDayStats(ctx context.Context, db *store.DB) (map[string][]dayStat, error) {
+	rows, err := db.Q().QueryContext(ctx, `SELECT org, hour, events, bytes FROM events_hours ORDER BY org, hour`)
 	if err != nil {
 		return nil, fmt.Errorf("events: read hour counts: %w", err)
 	}

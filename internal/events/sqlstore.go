@@ -720,6 +720,12 @@ func (s *SQL) Count(ctx context.Context, sc scope.Scope, q Query) (int64, error)
 	if node != nil || s.noRollup {
 		return s.countEvents(ctx, sc, q)
 	}
+	return countByHours(ctx, s.db, sc, q, func(q Query) (int64, error) { return s.countEvents(ctx, sc, q) })
+}
+
+// countByHours counts every event in scope in q's range: the whole hours
+// from events_hours, the part-hours at either end with countEvents.
+func countByHours(ctx context.Context, db *store.DB, sc scope.Scope, q Query, countEvents func(Query) (int64, error)) (int64, error) {
 	// Whole hours [first, last) inside the range; an open side is open
 	// in the hours too.
 	first, last := int64(math.MinInt64), int64(math.MaxInt64)
@@ -730,7 +736,7 @@ func (s *SQL) Count(ctx context.Context, sc scope.Scope, q Query) (int64, error)
 		last = hourOf(q.Until.UnixNano())
 	}
 	if first >= last {
-		return s.countEvents(ctx, sc, q)
+		return countEvents(q)
 	}
 	f, args := sc.Filter("org", scope.Read)
 	w := f
@@ -747,14 +753,14 @@ func (s *SQL) Count(ctx context.Context, sc scope.Scope, q Query) (int64, error)
 		args = append(args, q.Org)
 	}
 	var n sql.NullInt64
-	if err := s.db.Q().QueryRowContext(ctx, "SELECT CAST(SUM(events) AS BIGINT) FROM events_hours WHERE "+w, args...).Scan(&n); err != nil {
+	if err := db.Q().QueryRowContext(ctx, "SELECT CAST(SUM(events) AS BIGINT) FROM events_hours WHERE "+w, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("events: count: %w", err)
 	}
 	total := n.Int64
 	if !q.Since.IsZero() && q.Since.UnixNano() < first*nsPerHour {
 		e := q
 		e.Until = time.Unix(0, first*nsPerHour)
-		c, err := s.countEvents(ctx, sc, e)
+		c, err := countEvents(e)
 		if err != nil {
 			return 0, err
 		}
@@ -763,7 +769,7 @@ func (s *SQL) Count(ctx context.Context, sc scope.Scope, q Query) (int64, error)
 	if !q.Until.IsZero() && last*nsPerHour < q.Until.UnixNano() {
 		e := q
 		e.Since = time.Unix(0, last*nsPerHour)
-		c, err := s.countEvents(ctx, sc, e)
+		c, err := countEvents(e)
 		if err != nil {
 			return 0, err
 		}
@@ -819,45 +825,47 @@ func (s *SQL) Histogram(ctx context.Context, sc scope.Scope, q Query, n int) ([]
 	if err != nil {
 		return nil, err
 	}
-	var rows *sql.Rows
-	if node == nil && start%nsPerHour == 0 && q.Until.UnixNano()%nsPerHour == 0 && width%nsPerHour == 0 && !s.noRollup {
-		rows, err = s.hourHistogram(ctx, sc, q, width)
-	} else {
-		var w string
-		var args []any
-		if w, args, err = s.where(sc, q); err != nil {
-			return nil, err
-		}
-		args = append([]any{start, width}, args...)
-		rows, err = s.db.Q().QueryContext(ctx, "SELECT (event_ns - ?) / ? AS b, COUNT(*) FROM events WHERE "+w+" GROUP BY b", args...)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("events: histogram: %w", err)
-	}
-	defer rows.Close()
 	out := make([]Bucket, n)
 	for i := range out {
 		out[i].Start = time.Unix(0, start+int64(i)*width).UTC()
 	}
+	if node == nil && start%nsPerHour == 0 && q.Until.UnixNano()%nsPerHour == 0 && width%nsPerHour == 0 && !s.noRollup {
+		return out, hourHistogram(ctx, s.db, sc, q, width, out)
+	}
+	w, args, err := s.where(sc, q)
+	if err != nil {
+		return nil, err
+	}
+	args = append([]any{start, width}, args...)
+	rows, err := s.db.Q().QueryContext(ctx, "SELECT (event_ns - ?) / ? AS b, COUNT(*) FROM events WHERE "+w+" GROUP BY b", args...)
+	if err != nil {
+		return nil, fmt.Errorf("events: histogram: %w", err)
+	}
+	return out, addBuckets(rows, out)
+}
+
+// addBuckets adds rows of (bucket, count) to out.
+func addBuckets(rows *sql.Rows, out []Bucket) error {
+	defer rows.Close()
 	for rows.Next() {
 		var b, c int64
 		if err := rows.Scan(&b, &c); err != nil {
-			return nil, fmt.Errorf("events: histogram: %w", err)
+			return fmt.Errorf("events: histogram: %w", err)
 		}
-		if b >= 0 && b < int64(n) {
+		if b >= 0 && b < int64(len(out)) {
 			out[b].Count += c
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("events: histogram: %w", err)
+		return fmt.Errorf("events: histogram: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // hourHistogram answers a histogram of every event in scope (no query
 // text) whose range and buckets fall on whole hours from events_hours:
 // 168 rows a week for each organisation instead of every event.
-func (s *SQL) hourHistogram(ctx context.Context, sc scope.Scope, q Query, width int64) (*sql.Rows, error) {
+func hourHistogram(ctx context.Context, db *store.DB, sc scope.Scope, q Query, width int64, out []Bucket) error {
 	f, args := sc.Filter("org", scope.Read)
 	from, to := q.Since.UnixNano()/nsPerHour, q.Until.UnixNano()/nsPerHour
 	w := f + " AND hour >= ? AND hour < ?"
@@ -867,7 +875,11 @@ func (s *SQL) hourHistogram(ctx context.Context, sc scope.Scope, q Query, width 
 		args = append(args, q.Org)
 	}
 	args = append([]any{from, width / nsPerHour}, args...)
-	return s.db.Q().QueryContext(ctx, "SELECT (hour - ?) / ? AS b, CAST(SUM(events) AS BIGINT) FROM events_hours WHERE "+w+" GROUP BY b", args...)
+	rows, err := db.Q().QueryContext(ctx, "SELECT (hour - ?) / ? AS b, CAST(SUM(events) AS BIGINT) FROM events_hours WHERE "+w+" GROUP BY b", args...)
+	if err != nil {
+		return fmt.Errorf("events: histogram: %w", err)
+	}
+	return addBuckets(rows, out)
 }
 
 // Fields summarises the fields of the newest matching events (a sample of
@@ -883,9 +895,7 @@ func (s *SQL) Fields(ctx context.Context, sc scope.Scope, q Query) ([]FieldSumma
 		return nil, fmt.Errorf("events: fields: %w", err)
 	}
 	defer rows.Close()
-	counts := map[string]int{}
-	values := map[string]map[string]int64{}
-	sampled := 0
+	var sum fieldSummariser
 	for rows.Next() {
 		var raw []byte
 		if err := rows.Scan(&raw); err != nil {
@@ -895,21 +905,41 @@ func (s *SQL) Fields(ctx context.Context, sc scope.Scope, q Query) ([]FieldSumma
 		if err := json.Unmarshal(raw, &f); err != nil {
 			return nil, fmt.Errorf("events: fields: %w", err)
 		}
-		sampled++
-		for k, v := range f {
-			counts[k]++
-			if values[k] == nil {
-				values[k] = map[string]int64{}
-			}
-			values[k][valueText(v)]++
-		}
+		sum.add(f)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("events: fields: %w", err)
 	}
-	out := make([]FieldSummary, 0, len(counts))
-	for k, c := range counts {
-		out = append(out, FieldSummary{Name: k, Count: c, Sampled: sampled, Top: top(values[k], 5)})
+	return sum.summaries(), nil
+}
+
+// fieldSummariser counts the fields of sampled events and their values.
+type fieldSummariser struct {
+	counts  map[string]int
+	values  map[string]map[string]int64
+	sampled int
+}
+
+func (s *fieldSummariser) add(f map[string]any) {
+	if s.counts == nil {
+		s.counts, s.values = map[string]int{}, map[string]map[string]int64{}
+	}
+	s.sampled++
+	for k, v := range f {
+		s.counts[k]++
+		if s.values[k] == nil {
+			s.values[k] = map[string]int64{}
+		}
+		s.values[k][valueText(v)]++
+	}
+}
+
+// summaries are the fields, commonest first, each with its five commonest
+// values.
+func (s *fieldSummariser) summaries() []FieldSummary {
+	out := make([]FieldSummary, 0, len(s.counts))
+	for k, c := range s.counts {
+		out = append(out, FieldSummary{Name: k, Count: c, Sampled: s.sampled, Top: top(s.values[k], 5)})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {
@@ -917,7 +947,7 @@ func (s *SQL) Fields(ctx context.Context, sc scope.Scope, q Query) ([]FieldSumma
 		}
 		return out[i].Name < out[j].Name
 	})
-	return out, nil
+	return out
 }
 
 func valueText(v any) string {
@@ -953,11 +983,8 @@ func top(m map[string]int64, n int) []ValueCount {
 // TopValues returns the n commonest values of field over every matching
 // event (events without the field are not counted).
 func (s *SQL) TopValues(ctx context.Context, sc scope.Scope, q Query, field string, n int) ([]ValueCount, error) {
-	if n <= 0 || n > 1000 {
-		return nil, fault.Invalidf("n", "%d is not between 1 and 1000", n)
-	}
-	if err := checkField(token{text: field, parts: []string{field}}); err != nil || field == "" {
-		return nil, fault.Invalidf("field", "%q is not a field name", field)
+	if err := checkTopValues(field, n); err != nil {
+		return nil, err
 	}
 	c := &compiler{d: s.db.Dialect}
 	expr := c.value(field)
@@ -980,6 +1007,17 @@ func (s *SQL) TopValues(ctx context.Context, sc scope.Scope, q Query, field stri
 		out = append(out, vc)
 	}
 	return out, rows.Err()
+}
+
+// checkTopValues checks TopValues' field and number of values.
+func checkTopValues(field string, n int) error {
+	if n <= 0 || n > 1000 {
+		return fault.Invalidf("n", "%d is not between 1 and 1000", n)
+	}
+	if err := checkField(token{text: field, parts: []string{field}}); err != nil || field == "" {
+		return fault.Invalidf("field", "%q is not a field name", field)
+	}
+	return nil
 }
 
 // Get returns the event with id, or fault.ErrNotFound when there is none

@@ -74,6 +74,21 @@ func each(t *testing.T, fn func(t *testing.T, s *SQL, clk *clock)) {
 	}, sets...)
 }
 
+// eachBlocks runs fn on the block store over SQLite and PostgreSQL.
+func eachBlocks(t *testing.T, fn func(t *testing.T, s *Blocks, clk *clock)) {
+	t.Run("blocks", func(t *testing.T) {
+		storetest.Each(t, func(t *testing.T, db *store.DB) {
+			_, clk := newStore(t, db)
+			s, err := NewBlocks(Options{DB: db, Now: clk.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			fn(t, s, clk)
+		}, sets...)
+	})
+}
+
 // ev is an event of org at t0 minus ago, with fields.
 func ev(id, org string, ago time.Duration, fields map[string]any) Event {
 	return Event{ID: id, Org: org, ReceivedAt: t0.Add(-ago), EventTime: t0.Add(-ago), Source: Source{Protocol: "syslog-tcp", Host: "host-" + id, Format: "json"},

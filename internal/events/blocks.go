@@ -1,0 +1,783 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/scope"
+	"github.com/vigil-health/vigil/internal/store"
+)
+
+// Blocks is the event store that keeps events in compressed blocks
+// (ADR 0012): a block is up to blockMax events of one organisation and
+// one hour, newest first, as the events stream's own JSON lines, zstd
+// compressed, in one row of event_blocks with the block's time range, a
+// Bloom filter of its IDs and the IDs themselves. Appending costs a
+// compression and a row per block instead of a row and four index
+// entries per event; a search reads the blocks of its scope and time
+// range, newest first, and matches their events in Go (match.go) with
+// the SQLite compiler's rules. It shares the events migration set and
+// events_hours (the hourly counts) with the SQL store.
+type Blocks struct {
+	db    *store.DB
+	now   func() time.Time
+	opts  Options
+	codec *codec
+	// mu queues this process's appends and retention: SQLite has one
+	// writer at a time, and an append reads what the hour holds before
+	// it writes.
+	mu sync.Mutex
+	// noRollup makes counts and histograms read the blocks even where
+	// events_hours could answer (tests compare the two).
+	noRollup bool
+	// recent holds the sorted IDs of the blocks this process wrote or
+	// read last (under mu): an append checks new IDs against the blocks
+	// of their hour, and a Bloom filter's rare false positive would
+	// otherwise decompress a block's IDs again each time.
+	recent map[int64][]string
+	order  []int64
+}
+
+// recentBlocks is how many blocks' IDs Blocks.recent keeps: about 64 ×
+// 5,600 IDs, 17 MB, the last few seconds of a full-speed stream.
+const recentBlocks = 64
+
+// remember keeps a block's sorted IDs in recent, forgetting the oldest.
+func (b *Blocks) remember(block int64, ids []string) {
+	if b.recent == nil {
+		b.recent = map[int64][]string{}
+	}
+	if _, ok := b.recent[block]; ok {
+		return
+	}
+	if len(b.order) >= recentBlocks {
+		delete(b.recent, b.order[0])
+		b.order = b.order[1:]
+	}
+	b.recent[block] = ids
+	b.order = append(b.order, block)
+}
+
+// forget empties recent (retention deleted blocks, whose numbers SQLite
+// may give again).
+func (b *Blocks) forget() { b.recent, b.order = nil, nil }
+
+var _ Store = (*Blocks)(nil)
+
+// blockMax is the most events a block holds: a fetch of the stream (4 MiB,
+// about 5,600 syslog events) is one block an organisation-hour.
+const blockMax = 8192
+
+// NewBlocks returns the block store over o.DB, migrated with Migrations.
+func NewBlocks(o Options) (*Blocks, error) {
+	s, err := New(o) // migrates, checks and defaults the options
+	if err != nil {
+		return nil, err
+	}
+	return &Blocks{db: s.db, now: s.now, opts: s.opts, codec: s.codec}, nil
+}
+
+// blockRow is an event on its way into a block.
+type blockRow struct {
+	ev   *Event
+	ns   int64
+	line []byte
+}
+
+// encode gives an event its stored line: the stream's own when it came
+// from the stream (Event.line), otherwise the event as the stream's JSON.
+func (b *Blocks) encode(e *Event) (blockRow, error) {
+	et, rt := e.EventTime, e.ReceivedAt
+	if et.IsZero() {
+		et = rt
+	}
+	if rt.IsZero() {
+		rt = et
+	}
+	r := blockRow{ev: e, ns: et.UnixNano(), line: e.line}
+	if r.line != nil && e.EventTime.Equal(et) && e.ReceivedAt.Equal(rt) {
+		return r, nil
+	}
+	w := streamEvent{Event: *e, Fields: fieldsJSONOf(e)}
+	w.EventTime, w.ReceivedAt = et.UTC(), rt.UTC()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&w); err != nil {
+		return blockRow{}, fault.Invalidf("fields", "event %s: %v", e.ID, err)
+	}
+	r.line = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return r, nil
+}
+
+// Append stores evs; an ID already stored in the same organisation's hour
+// of event time is skipped, which is where a redelivered event lands.
+func (b *Blocks) Append(ctx context.Context, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	rows, err := encodeNew(evs, b.encode)
+	if err != nil {
+		return err
+	}
+	groups := map[hourKey][]blockRow{}
+	var keys []hourKey
+	for _, r := range rows {
+		k := hourKey{r.ev.Org, hourOf(r.ns)}
+		if groups[k] == nil {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.db.InTx(ctx, func(tx *store.Tx) error {
+		for _, k := range keys {
+			if err := b.appendHour(ctx, tx, k, groups[k]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// appendHour writes one organisation-hour's new events as blocks and
+// counts them.
+func (b *Blocks) appendHour(ctx context.Context, tx *store.Tx, k hourKey, rows []blockRow) error {
+	rows, err := b.unstored(ctx, tx, k, rows)
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	slices.SortFunc(rows, func(x, y blockRow) int {
+		if x.ns != y.ns {
+			return cmpInt(y.ns, x.ns)
+		}
+		return strings.Compare(y.ev.ID, x.ev.ID)
+	})
+	var size int64
+	for lo := 0; lo < len(rows); lo += blockMax {
+		part := rows[lo:min(lo+blockMax, len(rows))]
+		n, err := b.writeBlock(ctx, tx, k, part)
+		if err != nil {
+			return err
+		}
+		size += n
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO events_hours (org, hour, events, bytes) VALUES (?, ?, ?, ?)
+		ON CONFLICT (org, hour) DO UPDATE SET events = events_hours.events + excluded.events, bytes = events_hours.bytes + excluded.bytes`,
+		k.org, k.hour, len(rows), size); err != nil {
+		return fmt.Errorf("events: count hour: %w", err)
+	}
+	return nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// writeBlock stores rows (newest first) as one block and returns the bytes
+// it takes.
+func (b *Blocks) writeBlock(ctx context.Context, tx *store.Tx, k hourKey, rows []blockRow) (int64, error) {
+	var data bytes.Buffer
+	n := 0
+	for _, r := range rows {
+		n += len(r.line) + 1
+	}
+	data.Grow(n)
+	ids := make([]string, len(rows))
+	bl := newBloom(len(rows))
+	lo, hi := rows[0].ns, rows[0].ns
+	for i, r := range rows {
+		data.Write(r.line)
+		data.WriteByte('\n')
+		ids[i] = r.ev.ID
+		bl.add(bloomHash(r.ev.ID))
+		lo, hi = min(lo, r.ns), max(hi, r.ns)
+	}
+	sort.Strings(ids)
+	z := b.codec.enc.EncodeAll(data.Bytes(), nil)
+	zids := b.codec.enc.EncodeAll([]byte(strings.Join(ids, "\n")), nil)
+	size := int64(len(z) + len(zids) + len(bl))
+	var block int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO event_blocks (org, hour, min_ns, max_ns, events, bytes, bloom, ids, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING block`,
+		k.org, k.hour, lo, hi, len(rows), size, []byte(bl), zids, z).Scan(&block); err != nil {
+		return 0, fmt.Errorf("events: append: %w", err)
+	}
+	// Known once the transaction holds: a rolled-back block's number
+	// is given again.
+	tx.AfterCommit(fmt.Sprintf("events-block-%d", block), func() { b.remember(block, ids) })
+	return size, nil
+}
+
+// unstored is rows without the IDs the hour already holds. Only blocks
+// whose time range overlaps the rows' are read, and of those only the
+// IDs of blocks whose Bloom filter holds one of the rows.
+func (b *Blocks) unstored(ctx context.Context, tx *store.Tx, k hourKey, rows []blockRow) ([]blockRow, error) {
+	lo, hi := rows[0].ns, rows[0].ns
+	for _, r := range rows {
+		lo, hi = min(lo, r.ns), max(hi, r.ns)
+	}
+	res, err := tx.QueryContext(ctx, `SELECT block, min_ns, max_ns, bloom FROM event_blocks WHERE org = ? AND hour = ? AND max_ns >= ? AND min_ns <= ?`, k.org, k.hour, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("events: append: %w", err)
+	}
+	type cand struct {
+		block, lo, hi int64
+		bloom         bloom
+		ids           []string // sorted; read on the first Bloom hit
+	}
+	var cands []*cand
+	for res.Next() {
+		c := &cand{}
+		if err := res.Scan(&c.block, &c.lo, &c.hi, (*[]byte)(&c.bloom)); err != nil {
+			_ = res.Close()
+			return nil, fmt.Errorf("events: append: %w", err)
+		}
+		cands = append(cands, c)
+	}
+	if err := res.Close(); err != nil {
+		return nil, fmt.Errorf("events: append: %w", err)
+	}
+	if len(cands) == 0 {
+		return rows, nil
+	}
+	out := rows[:0:0]
+	for _, r := range rows {
+		stored := false
+		h := bloomHash(r.ev.ID)
+		for _, c := range cands {
+			if r.ns < c.lo || r.ns > c.hi || !c.bloom.has(h) {
+				continue
+			}
+			if c.ids == nil {
+				if c.ids = b.recent[c.block]; c.ids == nil {
+					if c.ids, err = b.blockIDs(ctx, tx, c.block); err != nil {
+						return nil, err
+					}
+					b.remember(c.block, c.ids)
+				}
+			}
+			if _, ok := slices.BinarySearch(c.ids, r.ev.ID); ok {
+				stored = true
+				break
+			}
+		}
+		if !stored {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// blockIDs reads the IDs of one block, sorted.
+func (b *Blocks) blockIDs(ctx context.Context, q store.Queryer, block int64) ([]string, error) {
+	var z []byte
+	if err := q.QueryRowContext(ctx, `SELECT ids FROM event_blocks WHERE block = ?`, block).Scan(&z); err != nil {
+		return nil, fmt.Errorf("events: read block %d: %w", block, err)
+	}
+	raw, err := b.codec.dec.DecodeAll(z, nil)
+	if err != nil {
+		return nil, fmt.Errorf("events: read block %d: %w", block, err)
+	}
+	return strings.Split(string(raw), "\n"), nil
+}
+
+// blockMeta is what choosing blocks to read needs.
+type blockMeta struct {
+	block, lo, hi int64
+}
+
+// blocksIn lists the blocks of scope and q's organisation and time range
+// (and at or before the cursor's time), newest first.
+func (b *Blocks) blocksIn(ctx context.Context, sc scope.Scope, q Query, until int64) ([]blockMeta, error) {
+	f, args := sc.Filter("org", scope.Read)
+	w := f
+	if !q.Since.IsZero() {
+		w += " AND max_ns >= ?"
+		args = append(args, q.Since.UnixNano())
+	}
+	if !q.Until.IsZero() {
+		w += " AND min_ns < ?"
+		args = append(args, q.Until.UnixNano())
+	}
+	if until != math.MaxInt64 {
+		w += " AND min_ns <= ?"
+		args = append(args, until)
+	}
+	if q.Org != "" {
+		w += " AND org = ?"
+		args = append(args, q.Org)
+	}
+	rows, err := b.db.Q().QueryContext(ctx, "SELECT block, min_ns, max_ns FROM event_blocks WHERE "+w+" ORDER BY max_ns DESC, block DESC", args...)
+	if err != nil {
+		return nil, fmt.Errorf("events: list blocks: %w", err)
+	}
+	defer rows.Close()
+	var out []blockMeta
+	for rows.Next() {
+		var m blockMeta
+		if err := rows.Scan(&m.block, &m.lo, &m.hi); err != nil {
+			return nil, fmt.Errorf("events: list blocks: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// readBlock decodes one block's events, newest first.
+func (b *Blocks) readBlock(ctx context.Context, block int64) ([]Event, error) {
+	var z []byte
+	if err := b.db.Q().QueryRowContext(ctx, `SELECT data FROM event_blocks WHERE block = ?`, block).Scan(&z); err != nil {
+		return nil, fmt.Errorf("events: read block %d: %w", block, err)
+	}
+	data, err := b.codec.dec.DecodeAll(z, nil)
+	if err != nil {
+		return nil, fmt.Errorf("events: read block %d: %w", block, err)
+	}
+	evs, err := appendStreamEvents(nil, data, bytesString(data))
+	if err != nil {
+		return nil, fmt.Errorf("events: read block %d: %w", block, err)
+	}
+	for i := range evs {
+		e := &evs[i]
+		e.line = nil
+		if e.EventTime.IsZero() {
+			e.EventTime = e.ReceivedAt
+		}
+		if e.ReceivedAt.IsZero() {
+			e.ReceivedAt = e.EventTime
+		}
+		e.EventTime, e.ReceivedAt = e.EventTime.UTC(), e.ReceivedAt.UTC()
+	}
+	return evs, nil
+}
+
+// scan calls fn with each event of scope and q's range, block by block
+// newest first, that q's text matches; fn returns false to stop.
+func (b *Blocks) scan(ctx context.Context, sc scope.Scope, q Query, fn func(e *Event) bool) error {
+	n, err := Parse(q.Text)
+	if err != nil {
+		return err
+	}
+	m, err := compileMatch(n)
+	if err != nil {
+		return err
+	}
+	metas, err := b.blocksIn(ctx, sc, q, math.MaxInt64)
+	if err != nil {
+		return err
+	}
+	since, until := rangeNS(q)
+	for _, bm := range metas {
+		evs, err := b.readBlock(ctx, bm.block)
+		if err != nil {
+			return err
+		}
+		for i := range evs {
+			e := &evs[i]
+			ns := e.EventTime.UnixNano()
+			if ns < since || ns >= until || !m(&evalEvent{e: e}) {
+				continue
+			}
+			if !fn(e) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// rangeNS is q's time range in nanoseconds, [since, until).
+func rangeNS(q Query) (int64, int64) {
+	since, until := int64(math.MinInt64), int64(math.MaxInt64)
+	if !q.Since.IsZero() {
+		since = q.Since.UnixNano()
+	}
+	if !q.Until.IsZero() {
+		until = q.Until.UnixNano()
+	}
+	return since, until
+}
+
+// newer orders events newest first: by time, then by ID, descending.
+func newer(a, b *Event) int {
+	if c := cmpInt(b.EventTime.UnixNano(), a.EventTime.UnixNano()); c != 0 {
+		return c
+	}
+	return strings.Compare(b.ID, a.ID)
+}
+
+// Search returns the newest matching events first. Blocks are read newest
+// first, and reading stops once the page is full with events newer than
+// anything the next block holds.
+func (b *Blocks) Search(ctx context.Context, sc scope.Scope, q Query) (Page, error) {
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = DefaultLimit
+	case limit < 0 || limit > MaxLimit:
+		return Page{}, fault.Invalidf("limit", "%d is not between 1 and %d", limit, MaxLimit)
+	}
+	found, err := b.newest(ctx, sc, q, limit+1)
+	if err != nil {
+		return Page{}, err
+	}
+	var p Page
+	if len(found) > limit {
+		found = found[:limit]
+		last := found[limit-1]
+		p.Next = encodeCursor(last.EventTime.UnixNano(), last.ID)
+	}
+	for i := range found {
+		if err := loadAllFields(&found[i]); err != nil {
+			return Page{}, err
+		}
+	}
+	p.Events = found
+	return p, nil
+}
+
+// loadAllFields gives a read event its Fields as the SQL store does: a
+// map, empty when it has none.
+func loadAllFields(e *Event) error {
+	raw := fieldsJSONOf(e)
+	e.Fields, e.fieldsJSON = nil, nil
+	if err := json.Unmarshal(raw, &e.Fields); err != nil {
+		return fmt.Errorf("events: read %s fields: %w", e.ID, err)
+	}
+	if e.Fields == nil {
+		e.Fields = map[string]any{}
+	}
+	return nil
+}
+
+// newest returns up to n matching events newest first, after q's cursor.
+func (b *Blocks) newest(ctx context.Context, sc scope.Scope, q Query, n int) ([]Event, error) {
+	node, err := Parse(q.Text)
+	if err != nil {
+		return nil, err
+	}
+	m, err := compileMatch(node)
+	if err != nil {
+		return nil, err
+	}
+	cns, cid := int64(math.MaxInt64), ""
+	if q.Cursor != "" {
+		if cns, cid, err = decodeCursor(q.Cursor); err != nil {
+			return nil, err
+		}
+	}
+	metas, err := b.blocksIn(ctx, sc, q, cns)
+	if err != nil {
+		return nil, err
+	}
+	since, until := rangeNS(q)
+	var found []Event
+	for _, bm := range metas {
+		if len(found) >= n && found[n-1].EventTime.UnixNano() > bm.hi {
+			break
+		}
+		evs, err := b.readBlock(ctx, bm.block)
+		if err != nil {
+			return nil, err
+		}
+		added := false
+		for i := range evs {
+			e := &evs[i]
+			ns := e.EventTime.UnixNano()
+			if ns < since || ns >= until || ns > cns || (ns == cns && e.ID >= cid) || !m(&evalEvent{e: e}) {
+				continue
+			}
+			found = append(found, *e)
+			added = true
+		}
+		if added {
+			slices.SortFunc(found, func(x, y Event) int { return newer(&x, &y) })
+			if len(found) > n {
+				found = found[:n]
+			}
+		}
+	}
+	return found, nil
+}
+
+// Count returns how many events match; a count of every event in scope
+// reads events_hours for the whole hours of its range.
+func (b *Blocks) Count(ctx context.Context, sc scope.Scope, q Query) (int64, error) {
+	node, err := Parse(q.Text)
+	if err != nil {
+		return 0, err
+	}
+	if node != nil || b.noRollup {
+		return b.countEvents(ctx, sc, q)
+	}
+	return countByHours(ctx, b.db, sc, q, func(q Query) (int64, error) { return b.countEvents(ctx, sc, q) })
+}
+
+func (b *Blocks) countEvents(ctx context.Context, sc scope.Scope, q Query) (int64, error) {
+	var n int64
+	err := b.scan(ctx, sc, q, func(*Event) bool { n++; return true })
+	return n, err
+}
+
+// Histogram counts matching events in n equal buckets over q's range.
+func (b *Blocks) Histogram(ctx context.Context, sc scope.Scope, q Query, n int) ([]Bucket, error) {
+	q, width, start, err := bucketRange(q, n, b.now())
+	if err != nil {
+		return nil, err
+	}
+	node, err := Parse(q.Text)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Bucket, n)
+	for i := range out {
+		out[i].Start = time.Unix(0, start+int64(i)*width).UTC()
+	}
+	if node == nil && start%nsPerHour == 0 && q.Until.UnixNano()%nsPerHour == 0 && width%nsPerHour == 0 && !b.noRollup {
+		err := hourHistogram(ctx, b.db, sc, q, width, out)
+		return out, err
+	}
+	err = b.scan(ctx, sc, q, func(e *Event) bool {
+		if i := (e.EventTime.UnixNano() - start) / width; i >= 0 && i < int64(n) {
+			out[i].Count++
+		}
+		return true
+	})
+	return out, err
+}
+
+// Fields summarises the fields of the newest matching events (a sample of
+// Options.FieldSample).
+func (b *Blocks) Fields(ctx context.Context, sc scope.Scope, q Query) ([]FieldSummary, error) {
+	q.Cursor = ""
+	evs, err := b.newest(ctx, sc, q, b.opts.FieldSample)
+	if err != nil {
+		return nil, err
+	}
+	var s fieldSummariser
+	for i := range evs {
+		var f map[string]any
+		if err := json.Unmarshal(fieldsJSONOf(&evs[i]), &f); err != nil {
+			return nil, fmt.Errorf("events: fields: %w", err)
+		}
+		s.add(f)
+	}
+	return s.summaries(), nil
+}
+
+// TopValues returns the n commonest values of field over every matching
+// event (events without the field are not counted).
+func (b *Blocks) TopValues(ctx context.Context, sc scope.Scope, q Query, field string, n int) ([]ValueCount, error) {
+	if err := checkTopValues(field, n); err != nil {
+		return nil, err
+	}
+	counts := map[string]int64{}
+	err := b.scan(ctx, sc, q, func(e *Event) bool {
+		v := evalEvent{e: e}
+		if t, ok := v.text(field); ok {
+			counts[t]++
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ValueCount, 0, len(counts))
+	for v, c := range counts {
+		out = append(out, ValueCount{Value: v, Count: c})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Value < out[j].Value
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out, nil
+}
+
+// Get returns the event with id, or fault.ErrNotFound when there is none
+// the caller may read. Every block in scope whose Bloom filter holds the
+// ID is read until one has it.
+func (b *Blocks) Get(ctx context.Context, sc scope.Scope, id string) (Event, error) {
+	f, args := sc.Filter("org", scope.Read)
+	rows, err := b.db.Q().QueryContext(ctx, "SELECT block, bloom FROM event_blocks WHERE "+f+" ORDER BY max_ns DESC", args...)
+	if err != nil {
+		return Event{}, fmt.Errorf("events: get: %w", err)
+	}
+	var hits []int64
+	h := bloomHash(id)
+	for rows.Next() {
+		var block int64
+		var bl []byte
+		if err := rows.Scan(&block, &bl); err != nil {
+			_ = rows.Close()
+			return Event{}, fmt.Errorf("events: get: %w", err)
+		}
+		if bloom(bl).has(h) {
+			hits = append(hits, block)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return Event{}, fmt.Errorf("events: get: %w", err)
+	}
+	for _, block := range hits {
+		evs, err := b.readBlock(ctx, block)
+		if err != nil {
+			return Event{}, err
+		}
+		for i := range evs {
+			if evs[i].ID == id {
+				e := evs[i]
+				return e, loadAllFields(&e)
+			}
+		}
+	}
+	return Event{}, fault.NotFoundf("event %s", id)
+}
+
+// Retain deletes what the policy no longer keeps, a day at a time as the
+// SQL store does.
+func (b *Blocks) Retain(ctx context.Context, p Policy) (RetainResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	defer b.forget()
+	return retainDays(ctx, b, p, b.now())
+}
+
+func (b *Blocks) dayStats(ctx context.Context) (map[string][]dayStat, error) {
+	return readDayStats(ctx, b.db)
+}
+
+func (b *Blocks) dropDaysBefore(ctx context.Context, day int64, stats map[string][]dayStat) ([]string, int64, error) {
+	var n int64
+	set := map[int64]bool{}
+	for _, ds := range stats {
+		for _, d := range ds {
+			if d.day < day {
+				n += d.events
+				set[d.day] = true
+			}
+		}
+	}
+	names := make([]string, 0, len(set))
+	for d := range set {
+		names = append(names, dayName(d))
+	}
+	sort.Strings(names)
+	err := b.db.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM event_blocks WHERE hour < ?`, day*24); err != nil {
+			return fmt.Errorf("events: delete days before %s: %w", dayName(day), err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events_hours WHERE hour < ?`, day*24); err != nil {
+			return fmt.Errorf("events: delete day counts: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return names, n, nil
+}
+
+func (b *Blocks) deleteOrgBefore(ctx context.Context, org string, day int64, ds []dayStat) (int64, error) {
+	var n int64
+	for _, d := range ds {
+		if d.day < day {
+			n += d.events
+		}
+	}
+	err := b.db.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM event_blocks WHERE org = ? AND hour < ?`, org, day*24); err != nil {
+			return fmt.Errorf("events: delete %s's days before %s: %w", org, dayName(day), err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events_hours WHERE org = ? AND hour < ?`, org, day*24); err != nil {
+			return fmt.Errorf("events: delete day counts: %w", err)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// bloom is a Bloom filter of a block's IDs, blocked (Putze, Sanders and
+// Singler): an ID's probes all fall in one 64-byte line, so a look costs
+// one cache line rather than one miss a probe. 16 bits an ID and 8
+// probes a line keep false positives near 0.1 %, which matters because an
+// append looks each new ID up in every block of the hour whose time range
+// holds it (several, when senders stamp whole seconds). The hash is one
+// 64-bit FNV-1a of the ID, computed once an ID: its low bits choose the
+// line, the rest the probes.
+type bloom []byte
+
+const (
+	bloomLine   = 64 // bytes
+	bloomProbes = 8
+)
+
+func newBloom(n int) bloom {
+	lines := max(1, (n*16+bloomLine*8-1)/(bloomLine*8))
+	return make(bloom, lines*bloomLine)
+}
+
+func bloomHash(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	// FNV's low bits mix poorly; a final avalanche (from SplitMix64).
+	h ^= h >> 31
+	h *= 0x7fb5d329728ea185
+	h ^= h >> 27
+	return h
+}
+
+func (bl bloom) add(h uint64) {
+	line := bl[(h%uint64(len(bl)/bloomLine))*bloomLine:][:bloomLine]
+	p := h >> 16
+	for i := 0; i < bloomProbes; i++ {
+		bit := p & 511
+		line[bit/8] |= 1 << (bit % 8)
+		p = p>>9 | p<<55
+	}
+}
+
+func (bl bloom) has(h uint64) bool {
+	if len(bl) < bloomLine || len(bl)%bloomLine != 0 {
+		return true // not a filter this code wrote: look at the IDs
+	}
+	line := bl[(h%uint64(len(bl)/bloomLine))*bloomLine:][:bloomLine]
+	p := h >> 16
+	for i := 0; i < bloomProbes; i++ {
+		bit := p & 511
+		if line[bit/8]&(1<<(bit%8)) == 0 {
+			return false
+		}
+		p = p>>9 | p<<55
+	}
+	return true
+}
+
+// Close releases the store's compressor.
+func (b *Blocks) Close() error {
+	b.codec.close()
+	return nil
+}

@@ -1,0 +1,24 @@
+-- The block store (docs/adr/0012-event-blocks.md): events kept in
+-- compressed blocks, each up to 8,192 events of one organisation and one
+-- hour of event time, newest first, as the events stream's JSON lines
+-- (zstd). min_ns and max_ns bound the block's event times; bytes is what
+-- the block takes (counted in events_hours, which the block store keeps
+-- as the SQL store does); bloom is a Bloom filter of its IDs and ids the
+-- IDs themselves, sorted and zstd-compressed, for idempotence and Get.
+-- Unused (empty) unless serve runs with --events-store blocks.
+CREATE TABLE event_blocks (
+	block INTEGER PRIMARY KEY,
+	org TEXT NOT NULL,
+	hour BIGINT NOT NULL,
+	min_ns BIGINT NOT NULL,
+	max_ns BIGINT NOT NULL,
+	events INTEGER NOT NULL,
+	bytes BIGINT NOT NULL,
+	bloom BLOB NOT NULL,
+	ids BLOB NOT NULL,
+	data BLOB NOT NULL
+);
+-- Newest first over everything in scope, and an organisation's hour
+-- (what an append reads to skip IDs already stored).
+CREATE INDEX event_blocks_time ON event_blocks (max_ns);
+CREATE INDEX event_blocks_org_hour ON event_blocks (org, hour, max_ns);
