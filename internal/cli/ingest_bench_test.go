@@ -207,10 +207,19 @@ func BenchmarkNetFlowEndToEnd(b *testing.B) {
 	pcap := filepath.Join(b.TempDir(), "many.pcap")
 	sendertest.WritePcap(b, pcap, flows)
 
-	dir, nfPort, p := serveNetFlow(b)
-	// The flows' times are the capture's, not the clock's.
-	count := []string{"events", "count", "protocol=netflow", "--data-dir", dir,
-		"--from", sendertest.PcapStart.Add(-time.Hour).Format(time.RFC3339), "--to", sendertest.PcapStart.Add(time.Hour).Format(time.RFC3339)}
+	b.Run("rows", func(b *testing.B) { netFlowEndToEnd(b, pcap, n) })
+	// The block store (ADR 0012).
+	b.Run("blocks", func(b *testing.B) { netFlowEndToEnd(b, pcap, n, "--events-store", "blocks") })
+}
+
+// netFlowEndToEnd times serve, with store's flags, storing n flows
+// softflowd exports from pcap.
+func netFlowEndToEnd(b *testing.B, pcap string, n int, store ...string) {
+	dir, nfPort, p := serveNetFlow(b, store...)
+	// The flows' times are the capture's, not the clock's; the listener
+	// is the only one, so every event counted is a flow.
+	count := append([]string{"events", "count", "", "--data-dir", dir,
+		"--from", sendertest.PcapStart.Add(-time.Hour).Format(time.RFC3339), "--to", sendertest.PcapStart.Add(time.Hour).Format(time.RFC3339)}, store...)
 	cpu0 := procCPU(b, p.pid())
 	b.ResetTimer()
 	start := time.Now()
@@ -240,4 +249,5 @@ func BenchmarkNetFlowEndToEnd(b *testing.B) {
 	b.ReportMetric(float64(last), "stored")
 	b.ReportMetric(exported.Seconds(), "softflowd-s")
 	b.ReportMetric((procCPU(b, p.pid())-cpu0).Seconds()*1e6/float64(last), "serve-CPU-µs/record")
+	p.term() // writes VIGIL_TEST_SERVE_CPUPROFILE when it is set
 }

@@ -105,12 +105,12 @@ func TestServeSoftflowd(t *testing.T) {
 
 // serveNetFlow starts `vigil serve --netflow` on a fresh data directory
 // and returns the directory, the NetFlow port (bound) and the server.
-func serveNetFlow(t testing.TB) (dir, nfPort string, p *serveProc) {
+func serveNetFlow(t testing.TB, extra ...string) (dir, nfPort string, p *serveProc) {
 	t.Helper()
 	dir = t.TempDir()
 	httpAddr := "127.0.0.1:" + sendertest.FreeTCPPort(t)
 	nfPort = sendertest.FreeUDPPort(t)
-	p = &serveProc{t: t, args: []string{"serve", "--data-dir", dir, "--http", httpAddr, "--netflow", "127.0.0.1:" + nfPort, "--log-level", "warn"}, http: httpAddr}
+	p = &serveProc{t: t, args: append([]string{"serve", "--data-dir", dir, "--http", httpAddr, "--netflow", "127.0.0.1:" + nfPort, "--log-level", "warn"}, extra...), http: httpAddr}
 	p.start()
 	t.Cleanup(p.stop)
 	sendertest.WaitUDPBound(t, nfPort)

@@ -107,15 +107,30 @@ func (b *Blocks) encode(e *Event) (blockRow, error) {
 	if r.line != nil && e.EventTime.Equal(et) && e.ReceivedAt.Equal(rt) {
 		return r, nil
 	}
-	w := streamEvent{Event: *e, Fields: fieldsJSONOf(e)}
-	w.EventTime, w.ReceivedAt = et.UTC(), rt.UTC()
+	w := *e
+	w.Fields, w.EventTime, w.ReceivedAt = nil, et.UTC(), rt.UTC()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(&w); err != nil {
-		return blockRow{}, fault.Invalidf("fields", "event %s: %v", e.ID, err)
+		return blockRow{}, fault.Invalidf("event", "event %s: %v", e.ID, err)
 	}
-	r.line = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	// The fields go in as the SQL store keeps them, byte for byte (an
+	// encoder would compact them, and free text matches their text), in
+	// place of the null written for them: the first "fields":null is the
+	// key's, since a quote inside a string is escaped.
+	line := buf.Bytes()
+	i := bytes.Index(line, []byte(`"fields":null`))
+	if i < 0 {
+		return blockRow{}, fault.Invalidf("event", "event %s could not be encoded", e.ID)
+	}
+	fields := fieldsJSONOf(e)
+	if !json.Valid(fields) {
+		return blockRow{}, fault.Invalidf("fields", "event %s: the fields are not JSON", e.ID)
+	}
+	out := make([]byte, 0, len(line)+len(fields))
+	out = append(append(append(out, line[:i+len(`"fields":`)]...), fields...), bytes.TrimSuffix(line[i+len(`"fields":null`):], []byte("\n"))...)
+	r.line = out
 	return r, nil
 }
 
@@ -210,12 +225,13 @@ func (b *Blocks) writeBlock(ctx context.Context, tx *store.Tx, k hourKey, rows [
 		lo, hi = min(lo, r.ns), max(hi, r.ns)
 	}
 	sort.Strings(ids)
+	plain := b2i(blockPlain(data.Bytes()))
 	z := b.codec.enc.EncodeAll(data.Bytes(), nil)
 	zids := b.codec.enc.EncodeAll([]byte(strings.Join(ids, "\n")), nil)
 	size := int64(len(z) + len(zids) + len(bl))
 	var block int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO event_blocks (org, hour, min_ns, max_ns, events, bytes, bloom, ids, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING block`,
-		k.org, k.hour, lo, hi, len(rows), size, []byte(bl), zids, z).Scan(&block); err != nil {
+	if err := tx.QueryRowContext(ctx, `INSERT INTO event_blocks (org, hour, min_ns, max_ns, events, bytes, plain, bloom, ids, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING block`,
+		k.org, k.hour, lo, hi, len(rows), size, plain, []byte(bl), zids, z).Scan(&block); err != nil {
 		return 0, fmt.Errorf("events: append: %w", err)
 	}
 	// Known once the transaction holds: a rolled-back block's number
@@ -300,6 +316,8 @@ func (b *Blocks) blockIDs(ctx context.Context, q store.Queryer, block int64) ([]
 // blockMeta is what choosing blocks to read needs.
 type blockMeta struct {
 	block, lo, hi int64
+	events        int64
+	plain         bool // its numbers are plain (blockPlain)
 }
 
 // blocksIn lists the blocks of scope and q's organisation and time range
@@ -323,7 +341,7 @@ func (b *Blocks) blocksIn(ctx context.Context, sc scope.Scope, q Query, until in
 		w += " AND org = ?"
 		args = append(args, q.Org)
 	}
-	rows, err := b.db.Q().QueryContext(ctx, "SELECT block, min_ns, max_ns FROM event_blocks WHERE "+w+" ORDER BY max_ns DESC, block DESC", args...)
+	rows, err := b.db.Q().QueryContext(ctx, "SELECT block, min_ns, max_ns, events, plain FROM event_blocks WHERE "+w+" ORDER BY max_ns DESC, block DESC", args...)
 	if err != nil {
 		return nil, fmt.Errorf("events: list blocks: %w", err)
 	}
@@ -331,7 +349,7 @@ func (b *Blocks) blocksIn(ctx context.Context, sc scope.Scope, q Query, until in
 	var out []blockMeta
 	for rows.Next() {
 		var m blockMeta
-		if err := rows.Scan(&m.block, &m.lo, &m.hi); err != nil {
+		if err := rows.Scan(&m.block, &m.lo, &m.hi, &m.events, &m.plain); err != nil {
 			return nil, fmt.Errorf("events: list blocks: %w", err)
 		}
 		out = append(out, m)
@@ -339,8 +357,9 @@ func (b *Blocks) blocksIn(ctx context.Context, sc scope.Scope, q Query, until in
 	return out, rows.Err()
 }
 
-// readBlock decodes one block's events, newest first.
-func (b *Blocks) readBlock(ctx context.Context, block int64) ([]Event, error) {
+// readBlock decodes one block's events, newest first: those whose line
+// passes pre (every one for an empty pre).
+func (b *Blocks) readBlock(ctx context.Context, block int64, pre prefilter) ([]Event, error) {
 	var z []byte
 	if err := b.db.Q().QueryRowContext(ctx, `SELECT data FROM event_blocks WHERE block = ?`, block).Scan(&z); err != nil {
 		return nil, fmt.Errorf("events: read block %d: %w", block, err)
@@ -348,6 +367,21 @@ func (b *Blocks) readBlock(ctx context.Context, block int64) ([]Event, error) {
 	data, err := b.codec.dec.DecodeAll(z, nil)
 	if err != nil {
 		return nil, fmt.Errorf("events: read block %d: %w", block, err)
+	}
+	if len(pre) > 0 {
+		kept := data[:0]
+		for lo := 0; lo < len(data); {
+			hi := bytes.IndexByte(data[lo:], '\n')
+			if hi < 0 {
+				hi = len(data) - lo
+			}
+			line := data[lo : lo+hi]
+			if pre.pass(line) {
+				kept = append(append(kept, line...), '\n')
+			}
+			lo += hi + 1
+		}
+		data = kept
 	}
 	evs, err := appendStreamEvents(nil, data, bytesString(data))
 	if err != nil {
@@ -370,6 +404,13 @@ func (b *Blocks) readBlock(ctx context.Context, block int64) ([]Event, error) {
 // scan calls fn with each event of scope and q's range, block by block
 // newest first, that q's text matches; fn returns false to stop.
 func (b *Blocks) scan(ctx context.Context, sc scope.Scope, q Query, fn func(e *Event) bool) error {
+	return b.scanBlocks(ctx, sc, q, nil, fn)
+}
+
+// scanBlocks is scan, offering each block inside q's range to whole first
+// when q has no text (every event of the block matches): a block whole
+// takes (returning true) is not read.
+func (b *Blocks) scanBlocks(ctx context.Context, sc scope.Scope, q Query, whole func(blockMeta) bool, fn func(e *Event) bool) error {
 	n, err := Parse(q.Text)
 	if err != nil {
 		return err
@@ -382,9 +423,13 @@ func (b *Blocks) scan(ctx context.Context, sc scope.Scope, q Query, fn func(e *E
 	if err != nil {
 		return err
 	}
+	pre := [2]prefilter{prefilterOf(n, false), prefilterOf(n, true)}
 	since, until := rangeNS(q)
 	for _, bm := range metas {
-		evs, err := b.readBlock(ctx, bm.block)
+		if n == nil && whole != nil && bm.lo >= since && bm.hi < until && whole(bm) {
+			continue
+		}
+		evs, err := b.readBlock(ctx, bm.block, pre[b2i(bm.plain)])
 		if err != nil {
 			return err
 		}
@@ -486,13 +531,14 @@ func (b *Blocks) newest(ctx context.Context, sc scope.Scope, q Query, n int) ([]
 	if err != nil {
 		return nil, err
 	}
+	pre := [2]prefilter{prefilterOf(node, false), prefilterOf(node, true)}
 	since, until := rangeNS(q)
 	var found []Event
 	for _, bm := range metas {
 		if len(found) >= n && found[n-1].EventTime.UnixNano() > bm.hi {
 			break
 		}
-		evs, err := b.readBlock(ctx, bm.block)
+		evs, err := b.readBlock(ctx, bm.block, pre[b2i(bm.plain)])
 		if err != nil {
 			return nil, err
 		}
@@ -529,9 +575,11 @@ func (b *Blocks) Count(ctx context.Context, sc scope.Scope, q Query) (int64, err
 	return countByHours(ctx, b.db, sc, q, func(q Query) (int64, error) { return b.countEvents(ctx, sc, q) })
 }
 
+// countEvents counts the matching events, a block inside the range at
+// a time when every event matches.
 func (b *Blocks) countEvents(ctx context.Context, sc scope.Scope, q Query) (int64, error) {
 	var n int64
-	err := b.scan(ctx, sc, q, func(*Event) bool { n++; return true })
+	err := b.scanBlocks(ctx, sc, q, func(bm blockMeta) bool { n += bm.events; return true }, func(*Event) bool { n++; return true })
 	return n, err
 }
 
@@ -553,7 +601,17 @@ func (b *Blocks) Histogram(ctx context.Context, sc scope.Scope, q Query, n int) 
 		err := hourHistogram(ctx, b.db, sc, q, width, out)
 		return out, err
 	}
-	err = b.scan(ctx, sc, q, func(e *Event) bool {
+	// A block within one bucket (blocks hold an hour: most are) adds its
+	// count without being read.
+	whole := func(bm blockMeta) bool {
+		i := (bm.lo - start) / width
+		if i != (bm.hi-start)/width || i < 0 || i >= int64(n) {
+			return false
+		}
+		out[i].Count += bm.events
+		return true
+	}
+	err = b.scanBlocks(ctx, sc, q, whole, func(e *Event) bool {
 		if i := (e.EventTime.UnixNano() - start) / width; i >= 0 && i < int64(n) {
 			out[i].Count++
 		}
@@ -640,7 +698,7 @@ func (b *Blocks) Get(ctx context.Context, sc scope.Scope, id string) (Event, err
 		return Event{}, fmt.Errorf("events: get: %w", err)
 	}
 	for _, block := range hits {
-		evs, err := b.readBlock(ctx, block)
+		evs, err := b.readBlock(ctx, block, prefilterOf(Text{Value: Value{Parts: []string{id}, Quoted: true}}, true))
 		if err != nil {
 			return Event{}, err
 		}

@@ -3,7 +3,6 @@ package events
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -37,7 +36,52 @@ type fieldVal struct {
 	kind byte // 's' string, 'i' integer, 'r' real, 't' true, 'f' false, 'n' null, 'j' list or object
 	str  string
 	num  float64
+	i    int64 // the value of an 'i' (and 1 or 0 for 't' or 'f')
 	raw  []byte
+}
+
+// sqlNum is a number as SQLite holds it: an integer or a real.
+type sqlNum struct {
+	isInt bool
+	i     int64
+	f     float64
+}
+
+// cmp is sqlite3MemCompare of the number with the real r: an integer is
+// compared with a real exactly (sqlite3IntFloatCompare), not as a double.
+func (x sqlNum) cmp(r float64) int {
+	if !x.isInt {
+		switch {
+		case x.f < r:
+			return -1
+		case x.f > r:
+			return 1
+		}
+		return 0
+	}
+	switch {
+	case math.IsNaN(r):
+		return 1
+	case r < -9223372036854775808.0:
+		return 1
+	case r >= 9223372036854775808.0:
+		return -1
+	}
+	y := int64(r)
+	switch {
+	case x.i < y:
+		return -1
+	case x.i > y:
+		return 1
+	}
+	s := float64(x.i)
+	switch {
+	case s < r:
+		return -1
+	case s > r:
+		return 1
+	}
+	return 0
 }
 
 // matcher is a compiled condition.
@@ -135,20 +179,20 @@ func compareMatch(field, op string, val Value) matcher {
 		return func(v *evalEvent) bool { return !m(v) }
 	}
 	want := val.Num
-	var cmp func(float64) bool
+	var cmp func(int) bool
 	switch op {
 	case ">":
-		cmp = func(x float64) bool { return x > want }
+		cmp = func(c int) bool { return c > 0 }
 	case ">=":
-		cmp = func(x float64) bool { return x >= want }
+		cmp = func(c int) bool { return c >= 0 }
 	case "<":
-		cmp = func(x float64) bool { return x < want }
+		cmp = func(c int) bool { return c < 0 }
 	default: // "<="
-		cmp = func(x float64) bool { return x <= want }
+		cmp = func(c int) bool { return c <= 0 }
 	}
 	return func(v *evalEvent) bool {
 		x, ok := v.number(field)
-		return ok && cmp(x)
+		return ok && cmp(x.cmp(want))
 	}
 }
 
@@ -168,13 +212,33 @@ func equalMatch(field string, val Value) matcher {
 		return cidrMatch(field, val.Prefix)
 	case val.IsNum && !isCol:
 		num, txt := val.Num, strconv.FormatFloat(val.Num, 'f', -1, 64)
+		if _, ok := indexedFields[field]; ok {
+			// SQLite compares the event_id column, which Append fills
+			// with eventIDOf, not json_extract: its value is the one to
+			// compare (it misses a key written with escapes, keeps the
+			// last of a key given twice where encoding/json decides, and
+			// reads reals with strconv).
+			return func(v *evalEvent) bool {
+				switch x := eventIDOf(v.fieldsText()).(type) {
+				case int64:
+					return sqlNum{isInt: true, i: x}.cmp(num) == 0
+				case float64:
+					return x == num
+				case string:
+					return x == txt
+				}
+				return false
+			}
+		}
 		return func(v *evalEvent) bool {
 			f, ok := v.field(field)
 			if !ok {
 				return false
 			}
 			switch f.kind {
-			case 'i', 'r':
+			case 'i':
+				return sqlNum{isInt: true, i: f.i}.cmp(num) == 0
+			case 'r':
 				return f.num == num
 			case 't':
 				return num == 1
@@ -298,13 +362,22 @@ func (v *evalEvent) parse() {
 		}
 		return true
 	}) {
-		// Valid JSON the hand decoder does not read: encoding/json, which
-		// keeps the last of a key given twice (rare enough not to matter).
-		var m map[string]json.RawMessage
+		// Valid JSON the hand decoder does not read (a surrogate pair
+		// escaped, nesting past its depth): encoding/json's tokens,
+		// keeping the first of a key given twice as json_extract does.
 		vals = map[string]fieldVal{}
-		if json.Unmarshal(b, &m) == nil {
-			for k, raw := range m {
-				vals[k] = fieldValOf(raw)
+		dec := json.NewDecoder(bytes.NewReader(b))
+		if t, err := dec.Token(); err == nil && t == json.Delim('{') {
+			for dec.More() {
+				t, err := dec.Token()
+				k, ok := t.(string)
+				var raw json.RawMessage
+				if err != nil || !ok || dec.Decode(&raw) != nil {
+					break
+				}
+				if _, dup := vals[k]; !dup {
+					vals[k] = fieldValOf(raw)
+				}
 			}
 		}
 	}
@@ -323,22 +396,23 @@ func fieldValOf(raw []byte) fieldVal {
 		_ = json.Unmarshal(raw, &s)
 		return fieldVal{kind: 's', str: s}
 	case c == 't':
-		return fieldVal{kind: 't', num: 1}
+		return fieldVal{kind: 't', num: 1, i: 1}
 	case c == 'f':
 		return fieldVal{kind: 'f', num: 0}
 	case c == 'n':
 		return fieldVal{kind: 'n'}
 	case c == '-' || c >= '0' && c <= '9':
 		if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
-			return fieldVal{kind: 'i', num: float64(n), str: strconv.FormatInt(n, 10)}
+			return fieldVal{kind: 'i', num: float64(n), i: n, str: strconv.FormatInt(n, 10)}
 		}
-		f, err := strconv.ParseFloat(string(raw), 64)
-		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return fieldVal{kind: 'n'}
-		}
+		// SQLite reads a real (and an integer beyond int64) with
+		// sqlite3AtoF, which keeps about 19 significant digits.
+		f := sqliteAtoF(string(raw))
 		return fieldVal{kind: 'r', num: f, str: sqliteRealText(f)}
 	}
-	return fieldVal{kind: 'j', raw: raw}
+	// json_extract gives a list or an object as JSON text without the
+	// spaces between its tokens (strings and numbers as written).
+	return fieldVal{kind: 'j', raw: minifyJSON(raw)}
 }
 
 // text is a field's (or column's) value as CAST(json_extract(…) AS TEXT)
@@ -368,67 +442,45 @@ func (v *evalEvent) text(name string) (string, bool) {
 // false are 1 and 0, as json_extract gives them), text made only of
 // digits, dots and signs read as SQLite's CAST AS REAL reads it, and
 // nothing otherwise.
-func (v *evalEvent) number(name string) (float64, bool) {
+func (v *evalEvent) number(name string) (sqlNum, bool) {
 	var s string
 	if _, ok := columns[name]; ok {
 		s = columnOf(v.e, name)
 	} else {
 		f, ok := v.field(name)
 		if !ok {
-			return 0, false
+			return sqlNum{}, false
 		}
 		switch f.kind {
-		case 'i', 'r', 't', 'f':
-			return f.num, true
+		case 'i', 't', 'f':
+			return sqlNum{isInt: true, i: f.i}, true
+		case 'r':
+			return sqlNum{f: f.num}, true
 		case 's':
 			s = f.str
 		case 'j':
 			s = string(f.raw)
 		default:
-			return 0, false
+			return sqlNum{}, false
 		}
 	}
-	if s == "" || strings.IndexFunc(s, func(r rune) bool { return !(r >= '0' && r <= '9' || r == '.' || r == '+' || r == '-') }) >= 0 {
-		return 0, false
+	if s == "" {
+		return sqlNum{}, false
 	}
-	return sqliteReal(s), true
-}
-
-// sqliteReal is CAST(s AS REAL) for s of digits, dots and signs: its
-// longest prefix that is a number, 0 when none is.
-func sqliteReal(s string) float64 {
-	i := 0
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		i++
+	// GLOB and CAST read text only up to a NUL: "5\x00x" is 5, and
+	// "\x00x" is 0.
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		s = s[:i]
 	}
-	digits := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-		digits++
+	if strings.IndexFunc(s, func(r rune) bool { return !(r >= '0' && r <= '9' || r == '.' || r == '+' || r == '-') }) >= 0 {
+		return sqlNum{}, false
 	}
-	if i < len(s) && s[i] == '.' {
-		j := i + 1
-		frac := 0
-		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-			j++
-			frac++
-		}
-		if digits+frac > 0 {
-			i, digits = j, digits+frac
-		}
-	}
-	if digits == 0 {
-		return 0
-	}
-	f, err := strconv.ParseFloat(strings.TrimSuffix(s[:i], "."), 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return 0
-	}
-	return f
+	return sqlNum{f: sqliteAtoF(s)}, true
 }
 
 // sqliteInteger is CAST(s AS INTEGER): its leading integer, 0 when none.
 func sqliteInteger(s string) int64 {
+	s = strings.TrimLeft(s, " \t\n\v\f\r") // sqlite3Atoi64 skips leading white space
 	i := 0
 	if i < len(s) && (s[i] == '+' || s[i] == '-') {
 		i++
@@ -450,26 +502,9 @@ func sqliteInteger(s string) int64 {
 	return n
 }
 
-// sqliteRealText is a real as SQLite writes it as text ("%!.15g": always
-// with a decimal point).
-func sqliteRealText(f float64) string {
-	if math.IsInf(f, 1) {
-		return "Inf"
-	}
-	if math.IsInf(f, -1) {
-		return "-Inf"
-	}
-	s := strconv.FormatFloat(f, 'g', 15, 64)
-	// Go writes at most the digits needed; C's %g drops trailing zeros too.
-	mant, exp, hasExp := strings.Cut(s, "e")
-	if !strings.Contains(mant, ".") {
-		mant += ".0"
-	}
-	if hasExp {
-		return mant + "e" + exp
-	}
-	return mant
-}
+// sqliteRealText is a real as SQLite writes it as text: "%!.17g" with
+// SQLite's own digits (sqlitefloat.go).
+func sqliteRealText(f float64) string { return sqliteRealText17(f) }
 
 // like is a LIKE pattern of literal parts joined by %, matched ignoring
 // ASCII case as SQLite's LIKE does; contains puts % at both ends.
@@ -488,6 +523,14 @@ func newLike(parts []string, contains bool) like {
 	if contains {
 		l.parts = append(l.parts, nil)
 	}
+	// SQLite's LIKE reads its pattern as C text: it ends at a NUL, and
+	// what comes before must then end the value.
+	for i, p := range l.parts {
+		if j := bytes.IndexByte(p, 0); j >= 0 {
+			l.parts = append(l.parts[:i], p[:j])
+			break
+		}
+	}
 	return l
 }
 
@@ -505,6 +548,9 @@ func lowerASCII(b []byte) []byte {
 // match reports whether s matches: the first part a prefix, the last a
 // suffix, the ones between in order.
 func (l like) match(s []byte) bool {
+	if i := bytes.IndexByte(s, 0); i >= 0 {
+		s = s[:i] // LIKE reads the value as C text too
+	}
 	if len(l.parts) == 1 {
 		return len(s) == len(l.parts[0]) && hasPrefixFold(s, l.parts[0])
 	}
@@ -584,4 +630,29 @@ func indexEither(s []byte, a, b byte) int {
 		return i
 	}
 	return min(i, j)
+}
+
+// minifyJSON is raw, a valid JSON list or object, without the white space
+// between its tokens, as SQLite's json_extract writes it back.
+func minifyJSON(raw []byte) []byte {
+	if bytes.IndexAny(raw, " \t\n\r") < 0 {
+		return raw
+	}
+	out := make([]byte, 0, len(raw))
+	in := false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case in && c == '\\' && i+1 < len(raw):
+			out = append(out, c, raw[i+1])
+			i++
+			continue
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }

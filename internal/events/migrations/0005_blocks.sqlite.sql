@@ -5,6 +5,9 @@
 -- the block takes (counted in events_hours, which the block store keeps
 -- as the SQL store does); bloom is a Bloom filter of its IDs and ids the
 -- IDs themselves, sorted and zstd-compressed, for idempotence and Get.
+-- plain is 1 when every number in the block's lines is written without
+-- an exponent and with at most 15 significant digits, so that a number
+-- a query names is spelt in the line as the query spells it (prefilter.go).
 -- Unused (empty) unless serve runs with --events-store blocks.
 CREATE TABLE event_blocks (
 	block INTEGER PRIMARY KEY,
@@ -14,6 +17,7 @@ CREATE TABLE event_blocks (
 	max_ns BIGINT NOT NULL,
 	events INTEGER NOT NULL,
 	bytes BIGINT NOT NULL,
+	plain INTEGER NOT NULL,
 	bloom BLOB NOT NULL,
 	ids BLOB NOT NULL,
 	data BLOB NOT NULL
