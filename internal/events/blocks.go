@@ -225,14 +225,19 @@ func (b *Blocks) writeBlock(ctx context.Context, tx *store.Tx, k hourKey, rows [
 		bl.add(bloomHash(r.ev.ID))
 		lo, hi = min(lo, r.ns), max(hi, r.ns)
 	}
+	keys := make([]byte, 0, 8*len(rows))
+	for _, r := range rows {
+		keys = appendBlockKey(keys, hi, r)
+	}
 	sort.Strings(ids)
 	plain := b2i(blockPlain(data.Bytes()))
 	z := b.codec.enc.EncodeAll(data.Bytes(), nil)
 	zids := b.codec.enc.EncodeAll([]byte(strings.Join(ids, "\n")), nil)
-	size := int64(len(z) + len(zids) + len(bl))
+	zkeys := b.codec.enc.EncodeAll(keys, nil)
+	size := int64(len(z) + len(zids) + len(zkeys) + len(bl))
 	var block int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO event_blocks (org, hour, min_ns, max_ns, events, bytes, plain, bloom, ids, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING block`,
-		k.org, k.hour, lo, hi, len(rows), size, plain, []byte(bl), zids, z).Scan(&block); err != nil {
+	if err := tx.QueryRowContext(ctx, `INSERT INTO event_blocks (org, hour, min_ns, max_ns, events, bytes, plain, bloom, ids, keys, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING block`,
+		k.org, k.hour, lo, hi, len(rows), size, plain, []byte(bl), zids, zkeys, z).Scan(&block); err != nil {
 		return 0, fmt.Errorf("events: append: %w", err)
 	}
 	// Known once the transaction holds: a rolled-back block's number
@@ -361,6 +366,15 @@ func (b *Blocks) blocksIn(ctx context.Context, sc scope.Scope, q Query, until in
 // readBlock decodes one block's events, newest first: those whose line
 // passes pre (every one for an empty pre).
 func (b *Blocks) readBlock(ctx context.Context, block int64, pre prefilter) ([]Event, error) {
+	if len(pre) == 0 {
+		return b.readLines(ctx, block, nil)
+	}
+	return b.readLines(ctx, block, func(_ int, line []byte) bool { return pre.pass(line) })
+}
+
+// readLines decodes the events of one block, newest first, whose line keep
+// keeps (given its place in the block); nil keeps every one.
+func (b *Blocks) readLines(ctx context.Context, block int64, keep func(i int, line []byte) bool) ([]Event, error) {
 	var z []byte
 	if err := b.db.Q().QueryRowContext(ctx, `SELECT data FROM event_blocks WHERE block = ?`, block).Scan(&z); err != nil {
 		return nil, fmt.Errorf("events: read block %d: %w", block, err)
@@ -369,15 +383,15 @@ func (b *Blocks) readBlock(ctx context.Context, block int64, pre prefilter) ([]E
 	if err != nil {
 		return nil, fmt.Errorf("events: read block %d: %w", block, err)
 	}
-	if len(pre) > 0 {
+	if keep != nil {
 		kept := data[:0]
-		for lo := 0; lo < len(data); {
+		for i, lo := 0, 0; lo < len(data); i++ {
 			hi := bytes.IndexByte(data[lo:], '\n')
 			if hi < 0 {
 				hi = len(data) - lo
 			}
 			line := data[lo : lo+hi]
-			if pre.pass(line) {
+			if keep(i, line) {
 				kept = append(append(kept, line...), '\n')
 			}
 			lo += hi + 1
@@ -433,8 +447,9 @@ func (b *Blocks) scanBlocks(ctx context.Context, sc scope.Scope, q Query, whole 
 		}
 		read = append(read, bm)
 	}
+	eids := eidWanted(n)
 	return inOrder(ctx, read, func(ctx context.Context, bm blockMeta) ([]Event, error) {
-		evs, err := b.readBlock(ctx, bm.block, pre[b2i(bm.plain)])
+		evs, err := b.readMatching(ctx, bm, pre[b2i(bm.plain)], eids)
 		if err != nil {
 			return nil, err
 		}
@@ -613,8 +628,9 @@ func (b *Blocks) newest(ctx context.Context, sc scope.Scope, q Query, n int) ([]
 	var found []Event
 	// Blocks are read newest first; reading stops at a block whose newest
 	// event is older than the page's oldest once the page is full.
+	eids := eidWanted(node)
 	err = inOrder(ctx, metas, func(ctx context.Context, bm blockMeta) ([]Event, error) {
-		evs, err := b.readBlock(ctx, bm.block, pre[b2i(bm.plain)])
+		evs, err := b.readMatching(ctx, bm, pre[b2i(bm.plain)], eids)
 		if err != nil {
 			return nil, err
 		}
@@ -660,8 +676,17 @@ func (b *Blocks) Count(ctx context.Context, sc scope.Scope, q Query) (int64, err
 // countEvents counts the matching events, a block inside the range at
 // a time when every event matches.
 func (b *Blocks) countEvents(ctx context.Context, sc scope.Scope, q Query) (int64, error) {
+	node, err := Parse(q.Text)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	err := b.scanBlocks(ctx, sc, q, func(bm blockMeta) bool { n += bm.events; return true }, func(*Event) bool { n++; return true })
+	whole := func(bm blockMeta) bool { n += bm.events; return true }
+	if node == nil || eidOnly(node) {
+		err = b.countKeys(ctx, sc, q, node, whole, func(int64) { n++ })
+		return n, err
+	}
+	err = b.scanBlocks(ctx, sc, q, whole, func(*Event) bool { n++; return true })
 	return n, err
 }
 
@@ -693,10 +718,16 @@ func (b *Blocks) Histogram(ctx context.Context, sc scope.Scope, q Query, n int) 
 		out[i].Count += bm.events
 		return true
 	}
-	err = b.scanBlocks(ctx, sc, q, whole, func(e *Event) bool {
-		if i := (e.EventTime.UnixNano() - start) / width; i >= 0 && i < int64(n) {
+	add := func(ns int64) {
+		if i := (ns - start) / width; i >= 0 && i < int64(n) {
 			out[i].Count++
 		}
+	}
+	if node == nil || eidOnly(node) {
+		return out, b.countKeys(ctx, sc, q, node, whole, add)
+	}
+	err = b.scanBlocks(ctx, sc, q, whole, func(e *Event) bool {
+		add(e.EventTime.UnixNano())
 		return true
 	})
 	return out, err

@@ -560,6 +560,14 @@ func (f *diffFixture) check(q string) (string, []string, error) {
 		culprits = append(culprits, "blocks: "+diffShow(n))
 		lines = append(lines, fmt.Sprintf("  %s: %s (prefilters %q, plain %q)\n    event: %s", e.ID, side, prefilterOf(n, false), prefilterOf(n, true), diffDescribe(e)))
 	}
+	// Counts (from the blocks' keys where they can) agree too.
+	if c, err := f.b.Count(context.Background(), diffScope, Query{Text: q}); err != nil {
+		return "", nil, fmt.Errorf("block store count %q: %w", q, err)
+	} else if c != int64(len(want)) {
+		differ++
+		culprits = append(culprits, "blocks count: "+diffShow(n))
+		lines = append(lines, fmt.Sprintf("  the block store counts %d, SQLite finds %d", c, len(want)))
+	}
 	if differ == 0 {
 		return "", nil, nil
 	}

@@ -8,6 +8,9 @@
 -- plain is 1 when every number in the block's lines is written without
 -- an exponent and with at most 15 significant digits, so that a number
 -- a query names is spelt in the line as the query spells it (prefilter.go).
+-- keys holds, event by event in the block's order, the event time and
+-- the EventID (blockkeys.go), zstd-compressed: counts, histograms and
+-- EventID searches read it instead of the events.
 -- Unused (empty) unless serve runs with --events-store blocks.
 CREATE TABLE event_blocks (
 	block INTEGER PRIMARY KEY,
@@ -20,6 +23,7 @@ CREATE TABLE event_blocks (
 	plain INTEGER NOT NULL,
 	bloom BLOB NOT NULL,
 	ids BLOB NOT NULL,
+	keys BLOB NOT NULL,
 	data BLOB NOT NULL
 );
 -- Newest first over everything in scope, and an organisation's hour
