@@ -270,15 +270,16 @@ func (a *App) build(ctx context.Context) error {
 		}
 		a.Events = ch
 		a.closers = append(a.closers, ch.Close)
-	} else if a.Config.EventsStore == "blocks" {
-		b, err := events.NewBlocks(events.Options{DB: a.DB, Now: a.Now})
+	} else {
+		st, kind, err := events.Open(ctx, events.Options{DB: a.DB, Now: a.Now}, a.Config.EventsStore)
 		if err != nil {
-			return err
+			return fmt.Errorf("--events-store: %w", err)
 		}
-		a.Events = b
-		a.closers = append(a.closers, b.Close)
-	} else if a.Events, err = events.New(events.Options{DB: a.DB, Now: a.Now}); err != nil {
-		return err
+		a.Events = st
+		if c, ok := st.(interface{ Close() error }); ok {
+			a.closers = append(a.closers, c.Close)
+		}
+		a.Log.Debug("events: the store", "kind", kind)
 	}
 	if a.EventSearches, err = events.NewSearches(a.Views, a.Now); err != nil {
 		return err

@@ -72,8 +72,8 @@ func BenchmarkSyslogEndToEnd(b *testing.B) {
 		}
 	}
 
-	// vigil runs serve on its default store (SQLite under --data-dir);
-	// vigil-blocks on the block store in the same database;
+	// vigil runs serve on its default store (SQLite under --data-dir:
+	// the block store, ADR 0012);
 	// vigil-clickhouse runs it with --events-url on a ClickHouse server
 	// started for the run (chtest), the national deployment's store.
 	serveInto := func(b *testing.B, eventsURL string, extra ...string) {
@@ -111,8 +111,9 @@ func BenchmarkSyslogEndToEnd(b *testing.B) {
 		p.term() // writes VIGIL_TEST_SERVE_CPUPROFILE when it is set
 	}
 	b.Run("vigil", func(b *testing.B) { serveInto(b, "") })
-	// vigil-blocks keeps the events in compressed blocks (ADR 0012).
-	b.Run("vigil-blocks", func(b *testing.B) { serveInto(b, "", "--events-store", "blocks") })
+	// vigil-rows keeps them a row an event (ADR 0007), the default
+	// before the block store.
+	b.Run("vigil-rows", func(b *testing.B) { serveInto(b, "", "--events-store", "rows") })
 	b.Run("vigil-clickhouse", func(b *testing.B) { serveInto(b, chtest.URL(b)) })
 
 	b.Run("rsyslog", func(b *testing.B) {
@@ -207,9 +208,9 @@ func BenchmarkNetFlowEndToEnd(b *testing.B) {
 	pcap := filepath.Join(b.TempDir(), "many.pcap")
 	sendertest.WritePcap(b, pcap, flows)
 
-	b.Run("rows", func(b *testing.B) { netFlowEndToEnd(b, pcap, n) })
-	// The block store (ADR 0012).
-	b.Run("blocks", func(b *testing.B) { netFlowEndToEnd(b, pcap, n, "--events-store", "blocks") })
+	// The block store (ADR 0012, the default), and the row store.
+	b.Run("blocks", func(b *testing.B) { netFlowEndToEnd(b, pcap, n) })
+	b.Run("rows", func(b *testing.B) { netFlowEndToEnd(b, pcap, n, "--events-store", "rows") })
 }
 
 // netFlowEndToEnd times serve, with store's flags, storing n flows

@@ -31,7 +31,7 @@ func TestServeKillNine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts vigil serve several times")
 	}
-	t.Run("rows", func(t *testing.T) { serveKillNine(t) })
+	t.Run("rows", func(t *testing.T) { serveKillNine(t, "--events-store", "rows") })
 	// The block store (ADR 0012): every message carries the same
 	// millisecond, so every block of the run shares one time range and
 	// each redelivered ID is looked for in all of them.

@@ -87,6 +87,45 @@ func NewBlocks(o Options) (*Blocks, error) {
 	return &Blocks{db: s.db, now: s.now, opts: s.opts, codec: s.codec}, nil
 }
 
+// Kinds of store in Vigil's own database (Open).
+const (
+	KindRows   = "rows"
+	KindBlocks = "blocks"
+)
+
+// Open returns the event store of kind (KindRows, KindBlocks, or "" to
+// choose) over o.DB, and the kind it is. Chosen: the row store on
+// PostgreSQL (its days are native partitions, dropped whole) and on a
+// SQLite database whose events table already holds events (the blocks
+// would not show them), the block store on any other SQLite database.
+func Open(ctx context.Context, o Options, kind string) (Store, string, error) {
+	rows, err := New(o) // migrates: both stores' tables exist after it
+	if err != nil {
+		return nil, "", err
+	}
+	if kind == "" {
+		kind = KindBlocks
+		if rows.db.Dialect == store.Postgres {
+			kind = KindRows
+		} else {
+			var held int
+			if err := rows.db.Q().QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM events)").Scan(&held); err != nil {
+				return nil, "", fmt.Errorf("events: choose a store: %w", err)
+			}
+			if held != 0 {
+				kind = KindRows
+			}
+		}
+	}
+	switch kind {
+	case KindRows:
+		return rows, kind, nil
+	case KindBlocks:
+		return &Blocks{db: rows.db, now: rows.now, opts: rows.opts, codec: rows.codec}, kind, nil
+	}
+	return nil, "", fault.Invalidf("events-store", "%q is not a kind of event store: want %s or %s", kind, KindRows, KindBlocks)
+}
+
 // blockRow is an event on its way into a block.
 type blockRow struct {
 	ev   *Event
