@@ -635,7 +635,7 @@ func indexEither(s []byte, a, b byte) int {
 // minifyJSON is raw, a valid JSON list or object, without the white space
 // between its tokens, as SQLite's json_extract writes it back.
 func minifyJSON(raw []byte) []byte {
-	if bytes.IndexAny(raw, " \t\n\r") < 0 {
+	if !bytes.ContainsAny(raw, " \t\n\r") {
 		return raw
 	}
 	out := make([]byte, 0, len(raw))
