@@ -271,7 +271,12 @@ func (b *Blocks) writeBlock(ctx context.Context, tx *store.Tx, k hourKey, rows [
 	sort.Strings(ids)
 	plain := b2i(blockPlain(data.Bytes()))
 	z := b.codec.enc.EncodeAll(data.Bytes(), nil)
-	zids := b.codec.enc.EncodeAll([]byte(strings.Join(ids, "\n")), nil)
+	joined := strings.Join(ids, "\n")
+	zids := b.codec.enc.EncodeAll([]byte(joined), nil)
+	// Remembered as slices of one string of their own: the IDs themselves
+	// are slices of the stream messages they came in, which they would
+	// otherwise keep in memory (64 fetches of 4 MiB).
+	ids = strings.Split(joined, "\n")
 	zkeys := b.codec.enc.EncodeAll(keys, nil)
 	size := int64(len(z) + len(zids) + len(zkeys) + len(bl))
 	var block int64
@@ -488,18 +493,10 @@ func (b *Blocks) scanBlocks(ctx context.Context, sc scope.Scope, q Query, whole 
 	}
 	eids := eidWanted(n)
 	return inOrder(ctx, read, func(ctx context.Context, bm blockMeta) ([]Event, error) {
-		evs, err := b.readMatching(ctx, bm, pre[b2i(bm.plain)], eids)
-		if err != nil {
-			return nil, err
-		}
-		kept := evs[:0]
-		for i := range evs {
-			e := &evs[i]
-			if ns := e.EventTime.UnixNano(); ns >= since && ns < until && m(&evalEvent{e: e}) {
-				kept = append(kept, *e)
-			}
-		}
-		return kept, nil
+		return b.readKept(ctx, bm, pre[b2i(bm.plain)], eids, func(e *Event) bool {
+			ns := e.EventTime.UnixNano()
+			return ns >= since && ns < until && m(&evalEvent{e: e})
+		})
 	}, func(_ blockMeta, evs []Event) bool {
 		for i := range evs {
 			if !fn(&evs[i]) {
@@ -508,6 +505,21 @@ func (b *Blocks) scanBlocks(ctx context.Context, sc scope.Scope, q Query, whole 
 		}
 		return true
 	})
+}
+
+// readKept is readMatching's events that keep keeps.
+func (b *Blocks) readKept(ctx context.Context, bm blockMeta, pre prefilter, eids []Value, keep func(*Event) bool) ([]Event, error) {
+	evs, err := b.readMatching(ctx, bm, pre, eids)
+	if err != nil {
+		return nil, err
+	}
+	kept := evs[:0]
+	for i := range evs {
+		if keep(&evs[i]) {
+			kept = append(kept, evs[i])
+		}
+	}
+	return kept, nil
 }
 
 // inOrder runs work on each block on up to GOMAXPROCS goroutines (at most
@@ -602,12 +614,9 @@ func newer(a, b *Event) int {
 // first, and reading stops once the page is full with events newer than
 // anything the next block holds.
 func (b *Blocks) Search(ctx context.Context, sc scope.Scope, q Query) (Page, error) {
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = DefaultLimit
-	case limit < 0 || limit > MaxLimit:
-		return Page{}, fault.Invalidf("limit", "%d is not between 1 and %d", limit, MaxLimit)
+	limit, err := pageLimit(q)
+	if err != nil {
+		return Page{}, err
 	}
 	found, err := b.newest(ctx, sc, q, limit+1)
 	if err != nil {
@@ -669,20 +678,10 @@ func (b *Blocks) newest(ctx context.Context, sc scope.Scope, q Query, n int) ([]
 	// event is older than the page's oldest once the page is full.
 	eids := eidWanted(node)
 	err = inOrder(ctx, metas, func(ctx context.Context, bm blockMeta) ([]Event, error) {
-		evs, err := b.readMatching(ctx, bm, pre[b2i(bm.plain)], eids)
-		if err != nil {
-			return nil, err
-		}
-		kept := evs[:0]
-		for i := range evs {
-			e := &evs[i]
+		return b.readKept(ctx, bm, pre[b2i(bm.plain)], eids, func(e *Event) bool {
 			ns := e.EventTime.UnixNano()
-			if ns < since || ns >= until || ns > cns || (ns == cns && e.ID >= cid) || !m(&evalEvent{e: e}) {
-				continue
-			}
-			kept = append(kept, *e)
-		}
-		return kept, nil
+			return ns >= since && ns < until && (ns < cns || ns == cns && e.ID < cid) && m(&evalEvent{e: e})
+		})
 	}, func(bm blockMeta, evs []Event) bool {
 		if len(found) >= n && found[n-1].EventTime.UnixNano() > bm.hi {
 			return false
@@ -731,7 +730,7 @@ func (b *Blocks) countEvents(ctx context.Context, sc scope.Scope, q Query) (int6
 
 // Histogram counts matching events in n equal buckets over q's range.
 func (b *Blocks) Histogram(ctx context.Context, sc scope.Scope, q Query, n int) ([]Bucket, error) {
-	q, width, start, err := bucketRange(q, n, b.now())
+	q, width, start, out, err := bucketRange(q, n, b.now())
 	if err != nil {
 		return nil, err
 	}
@@ -739,13 +738,8 @@ func (b *Blocks) Histogram(ctx context.Context, sc scope.Scope, q Query, n int) 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Bucket, n)
-	for i := range out {
-		out[i].Start = time.Unix(0, start+int64(i)*width).UTC()
-	}
-	if node == nil && start%nsPerHour == 0 && q.Until.UnixNano()%nsPerHour == 0 && width%nsPerHour == 0 && !b.noRollup {
-		err := hourHistogram(ctx, b.db, sc, q, width, out)
-		return out, err
+	if onHours(node, q, start, width) && !b.noRollup {
+		return out, hourHistogram(ctx, b.db, sc, q, width, out)
 	}
 	// A block within one bucket (blocks hold an hour: most are) adds its
 	// count without being read.
@@ -878,21 +872,8 @@ func (b *Blocks) dayStats(ctx context.Context) (map[string][]dayStat, error) {
 }
 
 func (b *Blocks) dropDaysBefore(ctx context.Context, day int64, stats map[string][]dayStat) ([]string, int64, error) {
-	var n int64
-	set := map[int64]bool{}
-	for _, ds := range stats {
-		for _, d := range ds {
-			if d.day < day {
-				n += d.events
-				set[d.day] = true
-			}
-		}
-	}
-	names := make([]string, 0, len(set))
-	for d := range set {
-		names = append(names, dayName(d))
-	}
-	sort.Strings(names)
+	n, set := daysBefore(stats, day)
+	names := dayNames(set)
 	err := b.db.InTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM event_blocks WHERE hour < ?`, day*24); err != nil {
 			return fmt.Errorf("events: delete days before %s: %w", dayName(day), err)

@@ -716,12 +716,9 @@ func (s *ClickHouse) fetch(ctx context.Context, cols, scopeSQL string, keys []ch
 // Search returns the newest matching events first, with the SQL store's
 // cursor: (event time, ID) of the last event of the page.
 func (s *ClickHouse) Search(ctx context.Context, sc scope.Scope, q Query) (Page, error) {
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = DefaultLimit
-	case limit < 0 || limit > MaxLimit:
-		return Page{}, fault.Invalidf("limit", "%d is not between 1 and %d", limit, MaxLimit)
+	limit, err := pageLimit(q)
+	if err != nil {
+		return Page{}, err
 	}
 	w, err := s.where(ctx, sc, q)
 	if err != nil {
@@ -799,17 +796,13 @@ func (s *ClickHouse) Count(ctx context.Context, sc scope.Scope, q Query) (int64,
 // Histogram counts matching events in n equal buckets over the query's
 // time range (the SQL store's defaults and checks).
 func (s *ClickHouse) Histogram(ctx context.Context, sc scope.Scope, q Query, n int) ([]Bucket, error) {
-	q, width, start, err := bucketRange(q, n, s.now())
+	q, width, start, out, err := bucketRange(q, n, s.now())
 	if err != nil {
 		return nil, err
 	}
 	w, err := s.where(ctx, sc, q)
 	if err != nil {
 		return nil, err
-	}
-	out := make([]Bucket, n)
-	for i := range out {
-		out[i].Start = time.Unix(0, start+int64(i)*width).UTC()
 	}
 	err = s.query(ctx, "SELECT intDiv(event_ns - "+strconv.FormatInt(start, 10)+", "+strconv.FormatInt(width, 10)+") AS b, count() AS c FROM events WHERE "+w+" GROUP BY b",
 		func(row []byte) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
 )
@@ -105,16 +104,7 @@ func (s *ClickHouse) dayStats(ctx context.Context) (map[string][]dayStat, error)
 
 // dropDaysBefore drops the partitions (days) before day.
 func (s *ClickHouse) dropDaysBefore(ctx context.Context, day int64, stats map[string][]dayStat) ([]string, int64, error) {
-	var n int64
-	set := map[int64]bool{}
-	for _, ds := range stats {
-		for _, d := range ds {
-			if d.day < day {
-				n += d.events
-				set[d.day] = true
-			}
-		}
-	}
+	n, set := daysBefore(stats, day)
 	err := s.query(ctx, "SELECT DISTINCT partition AS p FROM system.parts WHERE database = "+chString(s.db)+" AND table = 'events' AND active", func(row []byte) error {
 		var r struct {
 			P string `json:"p"`
@@ -134,11 +124,7 @@ func (s *ClickHouse) dropDaysBefore(ctx context.Context, day int64, stats map[st
 	if err != nil {
 		return nil, 0, fmt.Errorf("events: list partitions: %w", err)
 	}
-	var names []string
-	for d := range set {
-		names = append(names, dayName(d))
-	}
-	sort.Strings(names)
+	names := dayNames(set)
 	for _, name := range names {
 		// The partition's value, made from an integer day number.
 		if err := s.exec(ctx, s.db, "ALTER TABLE events DROP PARTITION '"+name+"'"); err != nil {

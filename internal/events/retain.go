@@ -110,6 +110,32 @@ func retainDays(ctx context.Context, st dayStore, p Policy, now time.Time) (Reta
 	return res, nil
 }
 
+// daysBefore sums the events of the days before day in stats and gives
+// those days: what dropping them removes.
+func daysBefore(stats map[string][]dayStat, day int64) (int64, map[int64]bool) {
+	var n int64
+	set := map[int64]bool{}
+	for _, ds := range stats {
+		for _, d := range ds {
+			if d.day < day {
+				n += d.events
+				set[d.day] = true
+			}
+		}
+	}
+	return n, set
+}
+
+// dayNames are the days of set as dates, in order.
+func dayNames(set map[int64]bool) []string {
+	names := make([]string, 0, len(set))
+	for d := range set {
+		names = append(names, dayName(d))
+	}
+	sort.Strings(names)
+	return names
+}
+
 type dayStat struct {
 	day           int64
 	events, bytes int64
@@ -149,16 +175,7 @@ func readDayStats(ctx context.Context, db *store.DB) (map[string][]dayStat, erro
 
 // dropDaysBefore removes every event of days before day.
 func (s *SQL) dropDaysBefore(ctx context.Context, day int64, stats map[string][]dayStat) ([]string, int64, error) {
-	var n int64
-	set := map[int64]bool{}
-	for _, ds := range stats {
-		for _, d := range ds {
-			if d.day < day {
-				n += d.events
-				set[d.day] = true
-			}
-		}
-	}
+	n, set := daysBefore(stats, day)
 	if s.db.Dialect == store.Postgres {
 		parts, err := s.partitions(ctx)
 		if err != nil {
@@ -170,11 +187,7 @@ func (s *SQL) dropDaysBefore(ctx context.Context, day int64, stats map[string][]
 			}
 		}
 	}
-	var names []string
-	for d := range set {
-		names = append(names, dayName(d))
-	}
-	sort.Strings(names)
+	names := dayNames(set)
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		if s.db.Dialect == store.Postgres {
 			for d := range set {

@@ -632,12 +632,9 @@ func (s *SQL) searchSQL(sc scope.Scope, q Query, limit int) (string, []any, erro
 
 // Search returns the newest matching events first.
 func (s *SQL) Search(ctx context.Context, sc scope.Scope, q Query) (Page, error) {
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = DefaultLimit
-	case limit < 0 || limit > MaxLimit:
-		return Page{}, fault.Invalidf("limit", "%d is not between 1 and %d", limit, MaxLimit)
+	limit, err := pageLimit(q)
+	if err != nil {
+		return Page{}, err
 	}
 	query, args, err := s.searchSQL(sc, q, limit+1)
 	if err != nil {
@@ -796,10 +793,11 @@ const MaxBuckets = 1000
 
 // bucketRange checks a histogram's n and fills in q's range (the last 24
 // hours to now by default), giving each of the n buckets' width and the
-// first one's start, in nanoseconds: every store's Histogram begins so.
-func bucketRange(q Query, n int, now time.Time) (Query, int64, int64, error) {
+// first one's start, in nanoseconds, and the buckets, empty: every
+// store's Histogram begins so.
+func bucketRange(q Query, n int, now time.Time) (Query, int64, int64, []Bucket, error) {
 	if n <= 0 || n > MaxBuckets {
-		return q, 0, 0, fault.Invalidf("buckets", "%d is not between 1 and %d", n, MaxBuckets)
+		return q, 0, 0, nil, fault.Invalidf("buckets", "%d is not between 1 and %d", n, MaxBuckets)
 	}
 	if q.Until.IsZero() {
 		q.Until = now
@@ -808,16 +806,27 @@ func bucketRange(q Query, n int, now time.Time) (Query, int64, int64, error) {
 		q.Since = q.Until.Add(-24 * time.Hour)
 	}
 	if !q.Since.Before(q.Until) {
-		return q, 0, 0, fault.Invalidf("since", "the range must end after it starts")
+		return q, 0, 0, nil, fault.Invalidf("since", "the range must end after it starts")
 	}
 	span := q.Until.Sub(q.Since).Nanoseconds()
-	return q, (span + int64(n) - 1) / int64(n), q.Since.UnixNano(), nil
+	width, start := (span+int64(n)-1)/int64(n), q.Since.UnixNano()
+	out := make([]Bucket, n)
+	for i := range out {
+		out[i].Start = time.Unix(0, start+int64(i)*width).UTC()
+	}
+	return q, width, start, out, nil
+}
+
+// onHours says whether events_hours answers a histogram: every event (no
+// text), its range and buckets on whole hours.
+func onHours(node Node, q Query, start, width int64) bool {
+	return node == nil && start%nsPerHour == 0 && q.Until.UnixNano()%nsPerHour == 0 && width%nsPerHour == 0
 }
 
 // Histogram counts matching events in n equal buckets over the query's
 // time range.
 func (s *SQL) Histogram(ctx context.Context, sc scope.Scope, q Query, n int) ([]Bucket, error) {
-	q, width, start, err := bucketRange(q, n, s.now())
+	q, width, start, out, err := bucketRange(q, n, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -825,11 +834,7 @@ func (s *SQL) Histogram(ctx context.Context, sc scope.Scope, q Query, n int) ([]
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Bucket, n)
-	for i := range out {
-		out[i].Start = time.Unix(0, start+int64(i)*width).UTC()
-	}
-	if node == nil && start%nsPerHour == 0 && q.Until.UnixNano()%nsPerHour == 0 && width%nsPerHour == 0 && !s.noRollup {
+	if onHours(node, q, start, width) && !s.noRollup {
 		return out, hourHistogram(ctx, s.db, sc, q, width, out)
 	}
 	w, args, err := s.where(sc, q)
@@ -1007,6 +1012,18 @@ func (s *SQL) TopValues(ctx context.Context, sc scope.Scope, q Query, field stri
 		out = append(out, vc)
 	}
 	return out, rows.Err()
+}
+
+// pageLimit is q's page size: DefaultLimit when unset, refused beyond
+// MaxLimit.
+func pageLimit(q Query) (int, error) {
+	switch {
+	case q.Limit == 0:
+		return DefaultLimit, nil
+	case q.Limit < 0 || q.Limit > MaxLimit:
+		return 0, fault.Invalidf("limit", "%d is not between 1 and %d", q.Limit, MaxLimit)
+	}
+	return q.Limit, nil
 }
 
 // checkTopValues checks TopValues' field and number of values.
