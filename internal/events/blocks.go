@@ -68,8 +68,10 @@ func (b *Blocks) remember(block int64, ids []string) {
 	b.order = append(b.order, block)
 }
 
-// forget empties recent (retention deleted blocks, whose numbers SQLite
-// may give again).
+// forget empties recent (after retention: what it deleted need not be
+// remembered). Block numbers are never given twice (AUTOINCREMENT on
+// SQLite, an identity on PostgreSQL), so what another process deletes
+// leaves nothing wrong here, only unused.
 func (b *Blocks) forget() { b.recent, b.order = nil, nil }
 
 var _ Store = (*Blocks)(nil)

@@ -13,7 +13,7 @@
 -- EventID searches read it instead of the events.
 -- Unused (empty) unless serve runs with --events-store blocks.
 CREATE TABLE event_blocks (
-	block INTEGER PRIMARY KEY,
+	block INTEGER PRIMARY KEY AUTOINCREMENT,
 	org TEXT NOT NULL,
 	hour BIGINT NOT NULL,
 	min_ns BIGINT NOT NULL,
