@@ -203,7 +203,13 @@ func countLines(file string) int {
 //	go test -run '^$' -bench NetFlowEndToEnd -benchtime 1x -timeout 30m ./internal/cli/
 func BenchmarkNetFlowEndToEnd(b *testing.B) {
 	sendertest.SoftflowdPath(b)
-	const n = 100_000
+	// VIGIL_NETFLOW_BENCH_FLOWS sets how many (100,000 by default): the
+	// run's fixed costs (the last fetch's wait, the count's polling) are
+	// a smaller share of a longer one.
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("VIGIL_NETFLOW_BENCH_FLOWS")); err == nil && v > 0 {
+		n = v
+	}
 	flows := sendertest.ManyFlows(n)
 	pcap := filepath.Join(b.TempDir(), "many.pcap")
 	sendertest.WritePcap(b, pcap, flows)
