@@ -195,10 +195,27 @@ func (b *Blocks) Append(ctx context.Context, evs []Event) error {
 		}
 		groups[k] = append(groups[k], r)
 	}
+	// In one order, so that two PostgreSQL writers take the hours' locks
+	// alike.
+	slices.SortFunc(keys, func(x, y hourKey) int {
+		if c := strings.Compare(x.org, y.org); c != 0 {
+			return c
+		}
+		return cmpInt(x.hour, y.hour)
+	})
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.db.InTx(ctx, func(tx *store.Tx) error {
 		for _, k := range keys {
+			if b.db.Dialect == store.Postgres {
+				// Another server appending to this hour would not see
+				// this one's blocks before it commits, nor this one its:
+				// each hour's appends take turns, until commit. (SQLite
+				// has one writer at a time already.)
+				if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(?, ?))", k.org, k.hour); err != nil {
+					return fmt.Errorf("events: append: lock %s's hour: %w", k.org, err)
+				}
+			}
 			if err := b.appendHour(ctx, tx, k, groups[k]); err != nil {
 				return err
 			}

@@ -188,3 +188,56 @@ func TestBloom(t *testing.T) {
 		}
 	}
 }
+
+// Two processes appending the same events at once (several servers
+// sharing one database, each redelivered the same batch) store each
+// event once: on PostgreSQL each organisation-hour's appends take turns.
+func TestBlocksConcurrentWritersStoreOnce(t *testing.T) {
+	eachBlocks(t, func(t *testing.T, s *Blocks, _ *clock) {
+		ctx := context.Background()
+		var evs []Event
+		for i := range 4000 {
+			org := "RJ1"
+			if i%2 == 1 {
+				org = "RJZ"
+			}
+			evs = append(evs, ev(fmt.Sprintf("c%05d", i), org, time.Duration(i%90)*time.Minute, map[string]any{"n": float64(i)}))
+		}
+		writers := make([]*Blocks, 4)
+		for i := range writers {
+			w, err := NewBlocks(Options{DB: s.db, Now: s.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			writers[i] = w
+		}
+		errs := make(chan error, len(writers))
+		for i, w := range writers {
+			go func() {
+				// Each its own cut of the same events, in its own order.
+				mine := append([]Event(nil), evs...)
+				rand.New(rand.NewPCG(uint64(i), 7)).Shuffle(len(mine), func(a, b int) { mine[a], mine[b] = mine[b], mine[a] })
+				for lo := 0; lo < len(mine); lo += 700 {
+					if err := w.Append(ctx, mine[lo:min(lo+700, len(mine))]); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range writers {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n int64
+		if err := s.db.Q().QueryRowContext(ctx, `SELECT COALESCE(SUM(events), 0) FROM event_blocks`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != int64(len(evs)) {
+			t.Fatalf("%d events stored by four writers of the same %d", n, len(evs))
+		}
+	})
+}
