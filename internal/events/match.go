@@ -94,21 +94,13 @@ func compileMatch(n Node) (matcher, error) {
 	}
 	switch n := n.(type) {
 	case And:
-		l, err := compileMatch(n.L)
-		if err != nil {
-			return nil, err
-		}
-		r, err := compileMatch(n.R)
+		l, r, err := compilePair(n.L, n.R)
 		if err != nil {
 			return nil, err
 		}
 		return func(v *evalEvent) bool { return l(v) && r(v) }, nil
 	case Or:
-		l, err := compileMatch(n.L)
-		if err != nil {
-			return nil, err
-		}
-		r, err := compileMatch(n.R)
+		l, r, err := compilePair(n.L, n.R)
 		if err != nil {
 			return nil, err
 		}
@@ -149,6 +141,19 @@ func compileMatch(n Node) (matcher, error) {
 		}, nil
 	}
 	return nil, fmt.Errorf("events: cannot match %T", n)
+}
+
+// compilePair compiles the two sides of an AND or an OR.
+func compilePair(l, r Node) (matcher, matcher, error) {
+	lm, err := compileMatch(l)
+	if err != nil {
+		return nil, nil, err
+	}
+	rm, err := compileMatch(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return lm, rm, nil
 }
 
 // columnOf is the event's value of one of the six columns.
