@@ -273,7 +273,7 @@ func (a *App) build(ctx context.Context) error {
 	} else {
 		st, kind, err := events.Open(ctx, events.Options{DB: a.DB, Now: a.Now}, a.Config.EventsStore)
 		if err != nil {
-			return fmt.Errorf("--events-store: %w", err)
+			return err // says which flag, or which store failed
 		}
 		a.Events = st
 		if c, ok := st.(interface{ Close() error }); ok {

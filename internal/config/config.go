@@ -124,7 +124,8 @@ type Config struct {
 	EventsURL string
 	// EventsStore is how events are kept in Vigil's own database (no
 	// EventsURL): "rows" (a row an event, ADR 0007), "blocks" (compressed
-	// blocks of events, ADR 0012) or "" to choose (events.Open).
+	// blocks of events, ADR 0012) or "" for the one the database uses
+	// (events.Open).
 	EventsStore string
 	// EventsMaxAge is how long events are kept: 90d, 26w, 8760h, or
 	// "forever" (EventsRetention parses it).
@@ -265,7 +266,7 @@ func (c *Config) settings() []setting {
 		{flag: "ingest-map", env: "VIGIL_INGEST_MAP", help: "YAML file mapping senders' addresses and listeners to organisations, read again on SIGHUP (docs/ingest.md; empty: every event to the national root)", str: &c.IngestMap},
 		{flag: "o365-config", env: "VIGIL_O365_CONFIG", help: "YAML file of Microsoft 365 / Entra ID tenants to poll (Management Activity API, Graph sign-in and audit logs) with their app registrations and organisations (docs/ingest.md; empty: off)", str: &c.O365Config},
 		{flag: "events-url", env: "VIGIL_EVENTS_URL", help: "ClickHouse for security events: http://host:8123/?database=vigil or clickhouse://host:8123/vigil (its HTTP interface; empty: events in Vigil's database)", str: &c.EventsURL, secret: true},
-		{flag: "events-store", env: "VIGIL_EVENTS_STORE", help: "how security events are kept in Vigil's own database: blocks (compressed blocks of events: a third less CPU a stored event and an eighth of the disk, searches reading the blocks; docs/adr/0012-event-blocks.md) or rows (a row an event, indexed by time, organisation and EventID; ADR 0007); empty chooses: rows on PostgreSQL and on a database already holding row events, blocks otherwise (not with --events-url)", str: &c.EventsStore},
+		{flag: "events-store", env: "VIGIL_EVENTS_STORE", help: "how security events are kept in Vigil's own database: blocks (compressed blocks of events: a third less CPU a stored event and an eighth of the disk, searches reading the blocks; docs/adr/0012-event-blocks.md) or rows (a row an event, indexed by time, organisation and EventID; ADR 0007); empty: the store that already holds the database's events, and for a new database rows on PostgreSQL, blocks on SQLite (not with --events-url)", str: &c.EventsStore},
 		{flag: "events-max-age", env: "VIGIL_EVENTS_MAX_AGE", help: "how long security events are kept: 90d, 26w, 8760h, or forever (older days are dropped hourly)", str: &c.EventsMaxAge},
 		{flag: "events-max-bytes", env: "VIGIL_EVENTS_MAX_BYTES", help: "most each organisation's events may take in the store, e.g. 50GB or 500GiB; its oldest days go first, never the newest (empty: no cap)", str: &c.EventsMaxBytes},
 		{flag: "events-retention", env: "VIGIL_EVENTS_RETENTION", help: "per-organisation retention overriding --events-max-age and --events-max-bytes: ODS=AGE/SIZE,… e.g. RJ1=30d/20GB,RQM=365d,R1H=/5GB (AGE may be forever)", str: &c.EventsRetentionOrgs},

@@ -96,28 +96,38 @@ const (
 )
 
 // Open returns the event store of kind (KindRows, KindBlocks, or "" to
-// choose) over o.DB, and the kind it is. Chosen: the row store on
-// PostgreSQL (its days are native partitions, dropped whole) and on a
-// SQLite database whose events table already holds events (the blocks
-// would not show them), the block store on any other SQLite database.
+// choose) over o.DB, and the kind it is. A database keeps its events in
+// one store, and the stores do not read each other's tables (they share
+// only the hourly counts): chosen, it is the store that already holds
+// events, and for a database that holds none the row store on PostgreSQL
+// (its days are native partitions, dropped whole) and the block store on
+// SQLite. Asked for the other store than the one holding the events, it
+// refuses rather than show none of them beside counts of them all.
 func Open(ctx context.Context, o Options, kind string) (Store, string, error) {
 	rows, err := New(o) // migrates: both stores' tables exist after it
 	if err != nil {
 		return nil, "", err
 	}
-	if kind == "" {
+	var inRows, inBlocks int
+	if err := rows.db.Q().QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM events LIMIT 1) r), (SELECT COUNT(*) FROM (SELECT 1 FROM event_blocks LIMIT 1) b)").Scan(&inRows, &inBlocks); err != nil {
+		return nil, "", fmt.Errorf("events: choose a store: %w", err)
+	}
+	held := ""
+	switch {
+	case inRows > 0 && inBlocks == 0:
+		held = KindRows
+	case inBlocks > 0 && inRows == 0:
+		held = KindBlocks
+	}
+	switch {
+	case kind == "" && held != "":
+		kind = held
+	case kind == "" && rows.db.Dialect == store.Postgres:
+		kind = KindRows
+	case kind == "":
 		kind = KindBlocks
-		if rows.db.Dialect == store.Postgres {
-			kind = KindRows
-		} else {
-			var held int
-			if err := rows.db.Q().QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM events)").Scan(&held); err != nil {
-				return nil, "", fmt.Errorf("events: choose a store: %w", err)
-			}
-			if held != 0 {
-				kind = KindRows
-			}
-		}
+	case held != "" && kind != held:
+		return nil, "", fault.Invalidf("events-store", "this database keeps its events in %s, not %s: give --events-store %s, or none", held, kind, held)
 	}
 	switch kind {
 	case KindRows:

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/fault"
+	"github.com/vigil-health/vigil/internal/store"
 	"github.com/vigil-health/vigil/internal/store/storetest"
 )
 
@@ -240,4 +244,45 @@ func TestBlocksConcurrentWritersStoreOnce(t *testing.T) {
 			t.Fatalf("%d events stored by four writers of the same %d", n, len(evs))
 		}
 	})
+}
+
+// Open keeps a database's events in the store that holds them: chosen
+// without a kind, it is that store; asked for the other, it refuses (the
+// other would show none of the events beside the hourly counts of all).
+func TestOpenChoosesTheStoreThatHoldsTheEvents(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, clk := newStore(t, db)
+		o := Options{DB: db, Now: clk.now}
+		_, kind, err := Open(ctx, o, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := KindBlocks
+		if db.Dialect == store.Postgres {
+			want = KindRows
+		}
+		if kind != want {
+			t.Errorf("an empty %s database chose %s, want %s", db.Dialect, kind, want)
+		}
+		// The other kind, explicitly, holds the first events.
+		other := KindRows
+		if kind == KindRows {
+			other = KindBlocks
+		}
+		st, _, err := Open(ctx, o, other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Append(ctx, sample()); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := Open(ctx, o, ""); err != nil || got != other {
+			t.Errorf("with events in %s, Open chose %q (%v)", other, got, err)
+		}
+		var inv *fault.Invalid
+		if _, _, err := Open(ctx, o, kind); !errors.As(err, &inv) || !strings.Contains(err.Error(), "keeps its events in "+other) {
+			t.Errorf("Open(%s) on a database holding %s = %v, want it refused", kind, other, err)
+		}
+	}, sets...)
 }
