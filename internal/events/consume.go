@@ -294,7 +294,7 @@ func decodeFetch(batch jetstream.MessageBatch, o ConsumerOptions) (fetched, erro
 		// The message's data is its own (the client copies each message
 		// out of its read buffer) and nothing writes to it: the events'
 		// strings can be slices of it rather than of a copy.
-		b.evs, err = appendStreamEvents(b.evs, m.Data(), bytesString(m.Data()))
+		b.evs, err = appendStreamMessage(b.evs, m.Headers(), m.Data(), bytesString(m.Data()))
 		if err != nil {
 			o.Logger.Error("events: not an event on the stream; dropped", "subject", m.Subject(), "err", err)
 		}

@@ -61,6 +61,20 @@ type Event struct {
 	line []byte
 }
 
+// FieldsJSON is the event's fields as the JSON object they were encoded
+// to, when the event carries them so (SetFieldsJSON, or an event of the
+// events stream as a consumer reads it), and nil otherwise.
+func (e *Event) FieldsJSON() []byte { return e.fieldsJSON }
+
+// SetFieldsJSON gives the event its fields already encoded, in place of
+// Fields (which it clears): a producer that writes its fields' JSON
+// itself, as the flow listener does, saves building a map only for it
+// to be encoded. obj must be what encoding Fields would give: one flat
+// JSON object, valid UTF-8, with < > & not escaped (the stores keep it
+// as it is, and free text searches its bytes). LoadFields decodes it
+// into Fields for a reader that needs the map.
+func (e *Event) SetFieldsJSON(obj []byte) { e.Fields, e.fieldsJSON = nil, obj }
+
 // LoadFields fills Fields from the JSON an event of the events stream came
 // with, when they are not there yet: a consumer without
 // ConsumerOptions.DecodeFields leaves them as that JSON, so that a reader

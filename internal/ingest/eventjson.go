@@ -41,7 +41,9 @@ func appendEventJSON(b []byte, ev *events.Event) ([]byte, error) {
 	b = appendOmitEmpty(b, "service", ev.Service)
 	b = appendOmitEmpty(b, "category", ev.Category)
 	b = append(b, `,"fields":`...)
-	if ev.Fields == nil {
+	if fj := ev.FieldsJSON(); fj != nil {
+		b = append(b, fj...)
+	} else if ev.Fields == nil {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, '{')
@@ -100,18 +102,7 @@ func appendJSONValue(b []byte, v any, ok bool) ([]byte, bool) {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return b, false
 		}
-		// Whole numbers (ports, counts, IDs) are most of them: written as
-		// integers, the same digits as the float format, faster.
-		if v == math.Trunc(v) && math.Abs(v) < 1e15 && !(v == 0 && math.Signbit(v)) {
-			return strconv.AppendInt(b, int64(v), 10), ok
-		}
-		// encoding/json's float format: 'e' only for very small or very
-		// large magnitudes.
-		f := byte('f')
-		if a := math.Abs(v); a != 0 && (a < 1e-6 || a >= 1e21) {
-			f = 'e'
-		}
-		return strconv.AppendFloat(b, v, f, -1, 64), ok
+		return appendJSONFloat(b, v), ok
 	case bool:
 		return strconv.AppendBool(b, v), ok
 	case nil:
@@ -127,6 +118,22 @@ func appendJSONValue(b []byte, v any, ok bool) ([]byte, bool) {
 		return append(b, ']'), ok
 	}
 	return b, false
+}
+
+// appendJSONFloat writes a finite v as encoding/json does.
+func appendJSONFloat(b []byte, v float64) []byte {
+	// Whole numbers (ports, counts, IDs) are most of them: written as
+	// integers, the same digits as the float format, faster.
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 && !(v == 0 && math.Signbit(v)) {
+		return strconv.AppendInt(b, int64(v), 10)
+	}
+	// encoding/json's float format: 'e' only for very small or very
+	// large magnitudes.
+	f := byte('f')
+	if a := math.Abs(v); a != 0 && (a < 1e-6 || a >= 1e21) {
+		f = 'e'
+	}
+	return strconv.AppendFloat(b, v, f, -1, 64)
 }
 
 const hexDigits = "0123456789abcdef"

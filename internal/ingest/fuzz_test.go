@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -277,6 +278,11 @@ func fuzzFlows(t *testing.T, primers [][]byte, data []byte) {
 			ev := FlowEvent(&flows[i], netip.AddrPortFrom(testExporter, 2055), "RJ1", received, nil)
 			if len(ev.ID) != 32 || ev.Raw == "" {
 				t.Fatalf("%+v", ev)
+			}
+			// As the fields' map gave it before they were written as JSON.
+			ref := newRefFlowSource(netip.AddrPortFrom(testExporter, 2055), "RJ1", received, nil).event(&flows[i])
+			if a, b := roundTrip(t, &ev), roundTrip(t, &ref); !reflect.DeepEqual(a, b) {
+				t.Fatalf("flow %d:\n got %s\nwant %s", i, mustJSON(t, a), mustJSON(t, b))
 			}
 			if buf, err = appendEventJSON(buf[:0], &ev); err != nil {
 				t.Fatalf("flow %d: %v", i, err)

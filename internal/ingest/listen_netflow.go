@@ -19,6 +19,7 @@ type NetFlowListener struct {
 	dec     *NetFlowDecoder
 	sources *LogSources
 	flows   []Flow // scratch of the publisher goroutine
+	buf     []byte // what is left of the flowSource's buffer
 }
 
 // NewNetFlowListener returns a flow listener; t bounds its template
@@ -66,9 +67,11 @@ func (l *NetFlowListener) addDatagram(b *batch, d datagram) {
 		per = len(d.data) / len(flows)
 	}
 	src := newFlowSource(d.from, org, d.received, l.sources)
+	src.buf = l.buf
 	for i := range flows {
 		b.evs = append(b.evs, src.event(&flows[i]))
 		b.acc = append(b.acc, acceptedEvent{org: org, addr: host, bytes: per})
 		flows[i].Record = nil
 	}
+	l.buf = src.buf
 }

@@ -216,6 +216,27 @@ rules:
 	return LogSource{}
 }
 
+// fixedFor is what Apply gives every event of format whatever its
+// fields — the log source, and the field copies (source, Sigma name) it
+// makes in order — when the first rule that can take format asks nothing
+// of the fields (no match, exists, service_field or category_field);
+// ok is false when some event's fields could change the answer. A
+// producer that writes its fields' JSON itself (the flow listener) uses
+// it to skip the map Apply needs.
+func (ls *LogSources) fixedFor(format string) (src LogSource, copies [][2]string, ok bool) {
+	for i := range ls.rules {
+		r := &ls.rules[i]
+		if len(r.formats) > 0 && !contains(r.formats, format) {
+			continue
+		}
+		if len(r.match) > 0 || len(r.exists) > 0 || len(r.categoryField) > 0 || r.service == "" && len(r.serviceField) > 0 {
+			return LogSource{}, nil, false
+		}
+		return LogSource{Product: r.product, Service: r.service, Category: r.category}, r.fields, true
+	}
+	return LogSource{}, nil, true
+}
+
 func contains(l []string, s string) bool {
 	for _, x := range l {
 		if x == s {

@@ -27,7 +27,7 @@ func BenchmarkNetFlowDecode(b *testing.B) {
 				dec := NewNetFlowDecoder(TemplateOptions{})
 				decodeAll(b, dec, data) // templates
 				var flows []Flow
-				var buf []byte
+				var buf, arena []byte
 				from := netip.AddrPortFrom(testExporter, 2055)
 				records := 0
 				b.ResetTimer()
@@ -42,6 +42,7 @@ func BenchmarkNetFlowDecode(b *testing.B) {
 						continue
 					}
 					src := newFlowSource(from, "RJ1", received, nil)
+					src.buf = arena // as the listener hands it on
 					for j := range flows {
 						ev := src.event(&flows[j])
 						if stage == "json" {
@@ -50,6 +51,7 @@ func BenchmarkNetFlowDecode(b *testing.B) {
 							}
 						}
 					}
+					arena = src.buf
 				}
 				b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(max(records, 1)), "ns/record")

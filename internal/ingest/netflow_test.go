@@ -183,6 +183,9 @@ func TestIPFIXFieldEncodings(t *testing.T) {
 		t.Fatalf("%+v", f)
 	}
 	ev := FlowEvent(&f, netip.AddrPortFrom(testExporter, 2055), "RJ1", start, nil)
+	if err := ev.LoadFields(); err != nil {
+		t.Fatal(err)
+	}
 	if ev.Raw != "ipfix 192.0.2.7 tcp [2001:db8::1]:50000 > [2001:db8::2]:443 packets=7 bytes=5000 start=2026-12-06T10:00:00.500Z end=2026-12-06T10:00:02.000Z tcp_flags=0x12" {
 		t.Errorf("raw %q", ev.Raw)
 	}

@@ -1,0 +1,179 @@
+package ingest
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"net/netip"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/vigil-health/vigil/internal/events"
+)
+
+// The flow listener writes a flow's fields straight as JSON; the event it
+// makes must read back exactly as the map the fields were built in before
+// (refFlowSource, the earlier code kept as the reference) — the same
+// fields, values, raw text, log source and ID — for softflowd's real
+// exports and for flows with every combination of what a record may
+// carry, under the shipped log-source mapping and under mappings that
+// copy fields differently or look at their values.
+func TestFlowFieldsAsTheMapGave(t *testing.T) {
+	var flows []Flow
+	for _, s := range netflowSamples {
+		got, _ := decodeAll(t, NewNetFlowDecoder(TemplateOptions{}), loadSamples(t, s.name))
+		flows = append(flows, got...)
+	}
+	if len(flows) == 0 {
+		t.Fatal("no sample flows")
+	}
+	r := rand.New(rand.NewPCG(16, 2026))
+	for range 3000 {
+		flows = append(flows, randomFlow(r))
+	}
+	mappings := map[string]string{
+		"shipped": "",
+		// Copies in a chain, one onto a name the flow has (not copied),
+		// one from a field that is absent, one to a name needing escapes.
+		"copies": `rules:
+  - formats: [netflow-v5, netflow-v9, ipfix]
+    product: netflow
+    category: flow
+    fields: {src_ip: dst_ip, bytes: octets, octets: "o\"ctets", nat_src_ip: SourceNat, proto: Protocol}
+`,
+		// A rule that looks at the values: the map path.
+		"values": `rules:
+  - formats: [ipfix, netflow-v9, netflow-v5]
+    match: {proto: tcp}
+    product: netflow
+    service: tcp
+    fields: {dst_port: DestinationPort}
+  - formats: [ipfix, netflow-v9, netflow-v5]
+    exists: [icmp_type]
+    product: netflow
+    service: icmp
+  - product: any
+    service_field: proto
+`,
+		// No rule takes flows: no log source, no copies.
+		"none": `rules:
+  - formats: [json]
+    product: other
+`,
+	}
+	exporters := []netip.AddrPort{
+		netip.AddrPortFrom(testExporter, 2055),
+		netip.MustParseAddrPort("[2001:db8::9]:4739"),
+		netip.MustParseAddrPort("[::ffff:198.51.100.4]:9995"),
+		{},
+	}
+	for name, y := range mappings {
+		ls, err := LoadLogSources([]byte(y))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		t.Run(name, func(t *testing.T) {
+			copied := 0
+			for i := range flows {
+				exp := exporters[i%len(exporters)]
+				want := newRefFlowSource(exp, "RJ1", received, ls).event(&flows[i])
+				src := newFlowSource(exp, "RJ1", received, ls)
+				got := src.event(&flows[i])
+				if name != "values" && got.FieldsJSON() == nil {
+					t.Fatalf("flow %d: fields not written as JSON under a fixed mapping", i)
+				}
+				a, b := roundTrip(t, &got), roundTrip(t, &want)
+				if !reflect.DeepEqual(a, b) {
+					t.Fatalf("flow %d (%+v):\n got %s\nwant %s", i, flows[i], mustJSON(t, a), mustJSON(t, b))
+				}
+				if _, ok := a.Fields["octets"]; ok {
+					copied++
+				}
+			}
+			if name == "copies" && copied == 0 {
+				t.Error("no field was copied")
+			}
+		})
+	}
+}
+
+// roundTrip is ev as the stream carries it and a consumer decodes it.
+func roundTrip(t *testing.T, ev *events.Event) events.Event {
+	t.Helper()
+	line, err := appendEventJSON(nil, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out events.Event
+	if err := json.Unmarshal(line, &out); err != nil {
+		t.Fatalf("%v: %s", err, line)
+	}
+	return out
+}
+
+func mustJSON(t *testing.T, v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// randomFlow is a flow with a random choice of what a record may carry,
+// numbers at the edges of what JSON and float64 hold among them.
+func randomFlow(r *rand.Rand) Flow {
+	addr := func() netip.Addr {
+		switch r.IntN(5) {
+		case 0:
+			return netip.Addr{}
+		case 1:
+			return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(r.IntN(256))})
+		case 2:
+			return netip.AddrFrom16(netip.AddrFrom4([4]byte{10, 0, 0, byte(r.IntN(256))}).As16()) // v4-mapped
+		case 3:
+			return netip.IPv4Unspecified()
+		}
+		return netip.AddrFrom4([4]byte{192, 0, 2, byte(r.IntN(256))})
+	}
+	big := func() uint64 {
+		switch r.IntN(6) {
+		case 0:
+			return 0
+		case 1:
+			return math.MaxUint64 - uint64(r.IntN(3))
+		case 2:
+			return 1<<53 + uint64(r.IntN(3))
+		case 3:
+			return 1e15 + uint64(r.IntN(3)) - 1
+		case 4:
+			return 5e18 + uint64(r.IntN(1000))
+		}
+		return uint64(r.IntN(1 << 20))
+	}
+	t0 := time.Date(2026, 12, 6, 10, 0, 0, r.IntN(1e9), time.UTC)
+	when := func() time.Time {
+		switch r.IntN(4) {
+		case 0:
+			return time.Time{}
+		case 1:
+			return t0.Add(-time.Duration(r.IntN(5000)) * time.Millisecond)
+		}
+		return t0.Add(time.Duration(r.IntN(5000)) * time.Millisecond)
+	}
+	protos := []uint8{0, 1, 6, 17, 58, 132, 47, 200}
+	f := Flow{
+		Version: []uint16{5, 9, 10}[r.IntN(3)], Domain: uint32(r.IntN(3)), Seq: r.Uint32(), Index: r.IntN(30),
+		Src: addr(), Dst: addr(), SrcPort: uint16(r.IntN(65536)), DstPort: uint16(r.IntN(65536)),
+		Proto: protos[r.IntN(len(protos))], ToS: uint8(r.IntN(3)), TCPFlags: uint16(r.IntN(0x200)),
+		Bytes: big(), Packets: big(), Start: when(), End: when(),
+		Input: uint32(r.IntN(3)), Output: uint32(r.IntN(3)), NextHop: addr(),
+		SrcAS: uint32(r.IntN(2)), DstAS: uint32(r.IntN(70000)), ICMPType: uint8(r.IntN(20)), ICMPCode: uint8(r.IntN(5)),
+		VLAN: uint16(r.IntN(3)), Direction: uint8(r.IntN(2)), EndReason: uint8(r.IntN(5)),
+		NATSrc: addr(), NATDst: addr(), NATSrcPort: uint16(r.IntN(65536)), NATDstPort: uint16(r.IntN(65536)),
+		RevBytes: big(), RevPackets: big(), Sampling: uint16(r.IntN(4)),
+		Has:    r.Uint32(),
+		Record: []byte{byte(r.IntN(256)), byte(r.IntN(256))},
+	}
+	return f
+}
