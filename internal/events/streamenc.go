@@ -70,3 +70,7 @@ func appendStreamMessage(dst []Event, h nats.Header, data []byte, text string) (
 // as ingest's encoder writes it — the same ID, organisation, times,
 // source, log source, fields and raw text — and is never written again.
 func (e *Event) SetStreamLine(line []byte) { e.line = line }
+
+// StreamLine is the event's line as the events stream carried it, when a
+// consumer's decoder kept it (nil otherwise).
+func (e *Event) StreamLine() []byte { return e.line }

@@ -112,15 +112,17 @@ type base struct {
 
 // batch collects one publish's events.
 type batch struct {
-	evs []events.Event
-	acc []acceptedEvent
+	evs   []events.Event
+	flows []flowItem // the flow listener's, published in their own encoding
+	acc   []acceptedEvent
 }
 
-func (b *batch) len() int { return len(b.evs) }
+func (b *batch) len() int { return len(b.evs) + len(b.flows) }
 
 func (b *batch) reset() {
 	clear(b.evs) // let the events' strings go
-	b.evs, b.acc = b.evs[:0], b.acc[:0]
+	clear(b.flows)
+	b.evs, b.flows, b.acc = b.evs[:0], b.flows[:0], b.acc[:0]
 }
 
 // add normalises one message from remote into the batch, owned by the
@@ -147,6 +149,9 @@ func (l *base) flush(ctx context.Context, b *batch) error {
 		return nil
 	}
 	if err := l.o.Publisher.Publish(ctx, b.evs); err != nil {
+		return err
+	}
+	if err := l.o.Publisher.publishFlows(ctx, b.flows); err != nil {
 		return err
 	}
 	l.o.Metrics.accepted(l.o.Name, l.o.Now(), b.acc)

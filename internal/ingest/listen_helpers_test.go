@@ -199,7 +199,22 @@ func (r *rig) readAll() []streamEvent {
 			// Decoded in full (AppendStreamEvents leaves the fields as
 			// their JSON for the store), one line an event.
 			var evs []events.Event
+			if m.Headers().Get(events.StreamEncodingHeader) != "" {
+				// Flow records (flowstream.go): as a consumer reads them.
+				var err error
+				if evs, err = events.AppendStreamMessage(nil, m.Headers(), m.Data()); err != nil {
+					r.t.Fatalf("message %s: %v", m.Subject(), err)
+				}
+				for i := range evs {
+					if err := evs[i].LoadFields(); err != nil {
+						r.t.Fatal(err)
+					}
+				}
+			}
 			for l := range bytes.Lines(m.Data()) {
+				if m.Headers().Get(events.StreamEncodingHeader) != "" {
+					break
+				}
 				var ev events.Event
 				if err := json.Unmarshal(l, &ev); err != nil {
 					r.t.Fatalf("message %s line %d is not an event: %v", m.Subject(), len(evs)+1, err)

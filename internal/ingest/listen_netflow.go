@@ -67,11 +67,21 @@ func (l *NetFlowListener) addDatagram(b *batch, d datagram) {
 		per = len(d.data) / len(flows)
 	}
 	src := newFlowSource(d.from, org, d.received, l.sources)
+	if len(flows) > 0 {
+		src.logSource(&flows[0]) // a datagram's flows are of one version
+	}
 	src.buf = l.buf
 	for i := range flows {
-		b.evs = append(b.evs, src.event(&flows[i]))
+		f := &flows[i]
+		if src.fixed && flowFormat(f.Version) == src.format {
+			// As records: each consumer makes the event (flowstream.go).
+			b.flows = append(b.flows, flowItem{src: src, f: *f, id: flowID(src.host, f, flowOwnTime(f))})
+			b.flows[len(b.flows)-1].f.Record = nil
+		} else {
+			b.evs = append(b.evs, src.event(f))
+		}
 		b.acc = append(b.acc, acceptedEvent{org: org, addr: host, bytes: per})
-		flows[i].Record = nil
+		f.Record = nil
 	}
 	l.buf = src.buf
 }

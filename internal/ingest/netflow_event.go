@@ -114,6 +114,7 @@ type flowSource struct {
 	format string
 	ls     LogSource
 	copies [][2]string
+	copy   []flowCopy // copies, resolved
 	fixed  bool
 
 	// buf holds the flows' fields, each event's a slice of it never
@@ -161,6 +162,7 @@ func (s *flowSource) logSource(f *Flow) {
 	if format := flowFormat(f.Version); format != s.format {
 		s.format = format
 		s.ls, s.copies, s.fixed = s.sources.fixedFor(format)
+		s.copy = resolveCopies(s.copies)
 	}
 }
 
@@ -189,7 +191,7 @@ func (s *flowSource) make(f *Flow, id string) events.Event {
 	w := flowFields{b: s.buf}
 	w.write(f, s.hostJSON)
 	if s.fixed {
-		w.copy(s.copies)
+		w.copy(s.copy)
 	}
 	w.b = append(w.b, '}')
 	fields := w.b[lo:len(w.b):len(w.b)]
@@ -212,67 +214,137 @@ func (s *flowSource) make(f *Flow, id string) events.Event {
 	return ev
 }
 
+// flowKey names a field a flow may have; flowKeys are their names, in
+// the order they are written.
+type flowKey uint8
+
+const (
+	fnVersion flowKey = iota
+	fnExporter
+	fnDomain
+	fnSrcIP
+	fnDstIP
+	fnSrcPort
+	fnDstPort
+	fnProto
+	fnProtoNumber
+	fnBytes
+	fnPackets
+	fnStart
+	fnEnd
+	fnDuration
+	fnTCPFlags
+	fnToS
+	fnInput
+	fnOutput
+	fnNextHop
+	fnSrcAS
+	fnDstAS
+	fnICMPType
+	fnICMPCode
+	fnVLAN
+	fnDirection
+	fnEndReason
+	fnNATSrcIP
+	fnNATDstIP
+	fnNATSrcPort
+	fnNATDstPort
+	fnReverseBytes
+	fnReversePackets
+	fnSampling
+	numFlowKeys
+)
+
+var flowKeys = [numFlowKeys]string{"version", "exporter", "domain", "src_ip", "dst_ip", "src_port", "dst_port",
+	"proto", "proto_number", "bytes", "packets", "start", "end", "duration", "tcp_flags", "tos", "input", "output",
+	"next_hop", "src_as", "dst_as", "icmp_type", "icmp_code", "vlan", "direction", "end_reason",
+	"nat_src_ip", "nat_dst_ip", "nat_src_port", "nat_dst_port", "reverse_bytes", "reverse_packets", "sampling_interval"}
+
+// flowKeyJSON is each key as it follows another field: `,"name":`.
+var flowKeyJSON = func() (out [numFlowKeys][]byte) {
+	for k, name := range flowKeys {
+		out[k] = []byte(`,"` + name + `":`)
+	}
+	return out
+}()
+
+// flowKeyOf is the flow field called name, or -1.
+func flowKeyOf(name string) int {
+	for k, n := range flowKeys {
+		if n == name {
+			return k
+		}
+	}
+	return -1
+}
+
+// flowCopy is a log source's copy (fixedFor) resolved against the flow
+// fields: the source and the name, each as a flowKey or -1 when no flow
+// field has that name (a name an earlier copy made, or none).
+type flowCopy struct {
+	src, dst       string
+	srcKey, dstKey int
+	dstJSON        []byte // `,"name":`
+}
+
+func resolveCopies(copies [][2]string) []flowCopy {
+	out := make([]flowCopy, len(copies))
+	for i, c := range copies {
+		out[i] = flowCopy{src: c[0], dst: c[1], srcKey: flowKeyOf(c[0]), dstKey: flowKeyOf(c[1])}
+		out[i].dstJSON = append(appendJSONString([]byte{','}, c[1]), ':')
+	}
+	return out
+}
+
 // flowFields writes a flow's fields as a JSON object, remembering where
 // each value is so that the log source's copies repeat it.
 type flowFields struct {
-	b    []byte
-	keys [40]flowSpan
-	n    int
+	b  []byte
+	at [numFlowKeys]flowSpan // a field's value in b; hi 0 when absent
+	// extra are the copies under names no flow field has.
+	extra []flowNamed
 }
 
-// flowSpan is a written field: its name, and its value's bytes in b.
-type flowSpan struct {
-	key    string
-	lo, hi int
+// flowSpan is a written value's bytes in b.
+type flowSpan struct{ lo, hi int }
+
+type flowNamed struct {
+	key string
+	flowSpan
 }
 
-// key starts field k (a name needing no escapes).
-func (w *flowFields) key(k string) {
-	if w.n > 0 {
-		w.b = append(w.b, ',')
-	}
-	w.b = append(w.b, '"')
-	w.b = append(w.b, k...)
-	w.b = append(w.b, '"', ':')
+// key starts field k (version, always first, is written by write).
+func (w *flowFields) key(k flowKey) int {
+	w.b = append(w.b, flowKeyJSON[k]...)
+	return len(w.b)
 }
 
-func (w *flowFields) done(k string, lo int) {
-	if w.n < len(w.keys) {
-		w.keys[w.n] = flowSpan{k, lo, len(w.b)}
-	}
-	w.n++
-}
-
-func (w *flowFields) num(k string, v uint64) {
-	w.key(k)
-	lo := len(w.b)
+func (w *flowFields) num(k flowKey, v uint64) {
+	lo := w.key(k)
 	w.b = appendJSONFloat(w.b, float64(v)) // the number a map's float64 gives
-	w.done(k, lo)
+	w.at[k] = flowSpan{lo, len(w.b)}
 }
 
-func (w *flowFields) text(k, v string) {
-	w.key(k)
-	lo := len(w.b)
+func (w *flowFields) text(k flowKey, v string) {
+	lo := w.key(k)
 	w.b = append(w.b, '"')
 	w.b = append(w.b, v...)
 	w.b = append(w.b, '"')
-	w.done(k, lo)
+	w.at[k] = flowSpan{lo, len(w.b)}
 }
 
-func (w *flowFields) addr(k string, a netip.Addr) {
-	w.key(k)
-	lo := len(w.b)
+func (w *flowFields) addr(k flowKey, a netip.Addr) {
+	lo := w.key(k)
 	w.b = appendJSONAddr(w.b, a)
-	w.done(k, lo)
+	w.at[k] = flowSpan{lo, len(w.b)}
 }
 
-func (w *flowFields) time(k string, t time.Time) {
-	w.key(k)
-	lo := len(w.b)
+func (w *flowFields) time(k flowKey, t time.Time) {
+	lo := w.key(k)
 	w.b = append(w.b, '"')
 	w.b = appendFlowTime(w.b, t)
 	w.b = append(w.b, '"')
-	w.done(k, lo)
+	w.at[k] = flowSpan{lo, len(w.b)}
 }
 
 // appendJSONAddr writes a as a JSON string (IPv4-mapped addresses as
@@ -301,133 +373,139 @@ func flowHasOutput(f *Flow) bool   { return f.Has&hasOutput != 0 && f.Output != 
 // network fields; fields that say nothing (interface 0, ToS 0, AS 0) are
 // left out.
 func (w *flowFields) write(f *Flow, hostJSON []byte) {
-	w.b = append(w.b, '{')
-	w.num("version", uint64(f.Version))
-	w.key("exporter")
+	w.b = append(w.b, `{"version":`...)
 	lo := len(w.b)
+	w.b = appendJSONFloat(w.b, float64(f.Version))
+	w.at[fnVersion] = flowSpan{lo, len(w.b)}
+	lo = w.key(fnExporter)
 	w.b = append(w.b, hostJSON...)
-	w.done("exporter", lo)
+	w.at[fnExporter] = flowSpan{lo, len(w.b)}
 	if f.Domain != 0 {
-		w.num("domain", uint64(f.Domain))
+		w.num(fnDomain, uint64(f.Domain))
 	}
 	if f.Src.IsValid() {
-		w.addr("src_ip", f.Src)
+		w.addr(fnSrcIP, f.Src)
 	}
 	if f.Dst.IsValid() {
-		w.addr("dst_ip", f.Dst)
+		w.addr(fnDstIP, f.Dst)
 	}
 	if flowHasPorts(f) {
-		w.num("src_port", uint64(f.SrcPort))
-		w.num("dst_port", uint64(f.DstPort))
+		w.num(fnSrcPort, uint64(f.SrcPort))
+		w.num(fnDstPort, uint64(f.DstPort))
 	}
 	if f.Has&hasProto != 0 {
-		w.text("proto", protoName(f.Proto))
-		w.num("proto_number", uint64(f.Proto))
+		w.text(fnProto, protoName(f.Proto))
+		w.num(fnProtoNumber, uint64(f.Proto))
 	}
 	if f.Has&hasBytes != 0 {
-		w.num("bytes", f.Bytes)
+		w.num(fnBytes, f.Bytes)
 	}
 	if f.Has&hasPackets != 0 {
-		w.num("packets", f.Packets)
+		w.num(fnPackets, f.Packets)
 	}
 	if !f.Start.IsZero() {
-		w.time("start", f.Start)
+		w.time(fnStart, f.Start)
 	}
 	if !f.End.IsZero() {
-		w.time("end", f.End)
+		w.time(fnEnd, f.End)
 	}
 	if !f.Start.IsZero() && !f.End.IsZero() && !f.End.Before(f.Start) {
-		w.key("duration")
-		lo := len(w.b)
+		lo := w.key(fnDuration)
 		w.b = appendJSONFloat(w.b, f.End.Sub(f.Start).Seconds())
-		w.done("duration", lo)
+		w.at[fnDuration] = flowSpan{lo, len(w.b)}
 	}
 	if flowHasTCPFlags(f) {
-		w.num("tcp_flags", uint64(f.TCPFlags))
+		w.num(fnTCPFlags, uint64(f.TCPFlags))
 	}
 	if f.Has&hasToS != 0 && f.ToS != 0 {
-		w.num("tos", uint64(f.ToS))
+		w.num(fnToS, uint64(f.ToS))
 	}
 	// Interfaces are SNMP ifIndex values; 0 is "not known" (softflowd's,
 	// and v5's when the exporter has none).
 	if flowHasInput(f) {
-		w.num("input", uint64(f.Input))
+		w.num(fnInput, uint64(f.Input))
 	}
 	if flowHasOutput(f) {
-		w.num("output", uint64(f.Output))
+		w.num(fnOutput, uint64(f.Output))
 	}
 	if f.Has&hasNextHop != 0 && f.NextHop.IsValid() && !f.NextHop.IsUnspecified() {
-		w.addr("next_hop", f.NextHop)
+		w.addr(fnNextHop, f.NextHop)
 	}
 	if f.Has&hasAS != 0 && (f.SrcAS != 0 || f.DstAS != 0) {
-		w.num("src_as", uint64(f.SrcAS))
-		w.num("dst_as", uint64(f.DstAS))
+		w.num(fnSrcAS, uint64(f.SrcAS))
+		w.num(fnDstAS, uint64(f.DstAS))
 	}
 	if flowHasICMP(f) {
-		w.num("icmp_type", uint64(f.ICMPType))
-		w.num("icmp_code", uint64(f.ICMPCode))
+		w.num(fnICMPType, uint64(f.ICMPType))
+		w.num(fnICMPCode, uint64(f.ICMPCode))
 	}
 	if f.Has&hasVLAN != 0 && f.VLAN != 0 {
-		w.num("vlan", uint64(f.VLAN))
+		w.num(fnVLAN, uint64(f.VLAN))
 	}
 	if f.Has&hasDirection != 0 {
 		if f.Direction == 1 {
-			w.text("direction", "egress")
+			w.text(fnDirection, "egress")
 		} else {
-			w.text("direction", "ingress")
+			w.text(fnDirection, "ingress")
 		}
 	}
 	if f.Has&hasEndReason != 0 {
-		w.num("end_reason", uint64(f.EndReason))
+		w.num(fnEndReason, uint64(f.EndReason))
 	}
 	if f.Has&hasNAT != 0 {
 		if f.NATSrc.IsValid() {
-			w.addr("nat_src_ip", f.NATSrc)
+			w.addr(fnNATSrcIP, f.NATSrc)
 		}
 		if f.NATDst.IsValid() {
-			w.addr("nat_dst_ip", f.NATDst)
+			w.addr(fnNATDstIP, f.NATDst)
 		}
 	}
 	if f.Has&hasNATPorts != 0 {
-		w.num("nat_src_port", uint64(f.NATSrcPort))
-		w.num("nat_dst_port", uint64(f.NATDstPort))
+		w.num(fnNATSrcPort, uint64(f.NATSrcPort))
+		w.num(fnNATDstPort, uint64(f.NATDstPort))
 	}
 	if f.Has&hasReverse != 0 {
-		w.num("reverse_bytes", f.RevBytes)
-		w.num("reverse_packets", f.RevPackets)
+		w.num(fnReverseBytes, f.RevBytes)
+		w.num(fnReversePackets, f.RevPackets)
 	}
 	if f.Sampling > 1 {
-		w.num("sampling_interval", uint64(f.Sampling))
+		w.num(fnSampling, uint64(f.Sampling))
 	}
 }
 
-// copy adds the log source's copies (source, Sigma name) in order, as
-// Apply does to a map: a field present is copied under the new name
-// unless that name is set already.
-func (w *flowFields) copy(copies [][2]string) {
-	for _, c := range copies {
-		src, ok := w.find(c[0])
+// copy adds the log source's copies in order, as Apply does to a map: a
+// field present is copied under the new name unless that name is set
+// already.
+func (w *flowFields) copy(copies []flowCopy) {
+	for i := range copies {
+		c := &copies[i]
+		src, ok := w.find(c.srcKey, c.src)
 		if !ok {
 			continue
 		}
-		if _, set := w.find(c[1]); set {
+		if _, set := w.find(c.dstKey, c.dst); set {
 			continue
 		}
-		if w.n > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.b = appendJSONString(w.b, c[1])
-		w.b = append(w.b, ':')
-		lo := len(w.b)
+		w.b = append(w.b, c.dstJSON...)
+		v := flowSpan{len(w.b), 0}
 		w.b = append(w.b, w.b[src.lo:src.hi]...)
-		w.done(c[1], lo)
+		v.hi = len(w.b)
+		if c.dstKey >= 0 {
+			w.at[c.dstKey] = v
+		} else {
+			w.extra = append(w.extra, flowNamed{c.dst, v})
+		}
 	}
 }
 
-func (w *flowFields) find(k string) (flowSpan, bool) {
-	for _, s := range w.keys[:min(w.n, len(w.keys))] {
-		if s.key == k {
-			return s, true
+// find is the value of field k, or of the copy called name when k is -1.
+func (w *flowFields) find(k int, name string) (flowSpan, bool) {
+	if k >= 0 {
+		return w.at[k], w.at[k].hi != 0
+	}
+	for _, e := range w.extra {
+		if e.key == name {
+			return e.flowSpan, true
 		}
 	}
 	return flowSpan{}, false

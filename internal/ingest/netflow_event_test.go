@@ -1,14 +1,17 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/vigil-health/vigil/internal/events"
 )
 
@@ -176,4 +179,142 @@ func randomFlow(r *rand.Rand) Flow {
 		Record: []byte{byte(r.IntN(256)), byte(r.IntN(256))},
 	}
 	return f
+}
+
+// Flow records on the stream (flowstream.go) become, in a consumer, the
+// events the listener would have made: the same event, its stream line
+// that JSON, and its fields that line's — for softflowd's exports and
+// random flows, several datagrams' contexts in one message, and a
+// received time in a zone other than UTC.
+func TestFlowStreamGivesTheListenersEvents(t *testing.T) {
+	var flows []Flow
+	for _, s := range netflowSamples {
+		got, _ := decodeAll(t, NewNetFlowDecoder(TemplateOptions{}), loadSamples(t, s.name))
+		flows = append(flows, got...)
+	}
+	r := rand.New(rand.NewPCG(13, 2026))
+	for range 2000 {
+		flows = append(flows, randomFlow(r))
+	}
+	copies, err := LoadLogSources([]byte(`rules:
+  - formats: [netflow-v5, netflow-v9, ipfix]
+    product: netflow
+    service: "h\"sc\u00e9n"
+    fields: {src_ip: dst_ip, bytes: octets, proto: Protocol}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	london := time.FixedZone("BST", 3600)
+	exporters := []netip.AddrPort{netip.AddrPortFrom(testExporter, 2055), netip.MustParseAddrPort("[2001:db8::9]:4739")}
+	var msg []byte
+	var want []events.Event
+	var last flowContext
+	for i := range flows {
+		f := &flows[i]
+		// A datagram's worth of flows share a source; the mapping, the
+		// exporter and the received time change between them.
+		if i%7 == 0 || last.src == nil || flowFormat(f.Version) != last.format {
+			ls := []*LogSources{nil, copies}[i/7%2]
+			recv := received.Add(time.Duration(i) * time.Millisecond)
+			if i%3 == 0 {
+				recv = recv.In(london)
+			}
+			last.src = newFlowSource(exporters[i/7%2], []string{"RJ1", "RX1"}[i/14%2], recv, ls)
+			last.src.logSource(f)
+			last.format = last.src.format
+			msg = appendFlowContext(msg, last.src)
+		}
+		ev := last.src.event(f)
+		want = append(want, ev)
+		msg = appendFlowRecord(msg, ev.ID, f)
+	}
+	h := nats.Header{}
+	h.Set(events.StreamEncodingHeader, FlowStreamEncoding)
+	got, err := events.AppendStreamMessage(nil, h, msg)
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("%d events of %d: %v", len(got), len(want), err)
+	}
+	for i := range got {
+		a, b := roundTrip(t, &got[i]), roundTrip(t, &want[i])
+		b.ReceivedAt, b.EventTime = b.ReceivedAt.UTC(), b.EventTime.UTC()
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("flow %d:\n got %s\nwant %s", i, mustJSON(t, a), mustJSON(t, b))
+		}
+		// The line the store keeps is this event as the encoder writes
+		// it, byte for byte, and holds its fields.
+		line, _ := appendEventJSON(nil, &got[i])
+		if !bytes.Equal(got[i].StreamLine(), line) {
+			t.Fatalf("flow %d: the stream line\n%s\nthe event\n%s", i, got[i].StreamLine(), line)
+		}
+		fromLine, err := events.AppendStreamEvents(nil, line)
+		if err != nil || len(fromLine) != 1 {
+			t.Fatalf("flow %d: its line: %v", i, err)
+		}
+		if c := roundTrip(t, &fromLine[0]); !reflect.DeepEqual(c, a) {
+			t.Fatalf("flow %d: the line says\n%s\nthe event\n%s", i, mustJSON(t, c), mustJSON(t, a))
+		}
+		if fj := got[i].FieldsJSON(); fj == nil || !bytes.Contains(line, fj) {
+			t.Fatalf("flow %d: fields %s not in the line", i, fj)
+		}
+	}
+	// Cut anywhere, a message gives the flows before the cut and an
+	// error naming the byte, never a panic or an event that is not whole.
+	for cut := 1; cut < 600; cut += 7 {
+		part, err := events.AppendStreamMessage(nil, h, msg[:cut])
+		if err == nil && cut < len(msg) {
+			// Only a cut between records reads cleanly.
+			if _, err2 := events.AppendStreamMessage(nil, h, msg[:cut+1]); err2 == nil {
+				t.Fatalf("cut at %d and %d: no error", cut, cut+1)
+			}
+		}
+		for _, ev := range part {
+			if ev.ID == "" || ev.Org == "" {
+				t.Fatalf("cut at %d: %+v", cut, ev)
+			}
+		}
+	}
+	// An unknown encoding is an error, not NDJSON.
+	h.Set(events.StreamEncodingHeader, "vigil-flows/99")
+	if evs, err := events.AppendStreamMessage(nil, h, msg); err == nil || len(evs) != 0 {
+		t.Fatalf("unknown encoding: %d events, %v", len(evs), err)
+	}
+}
+
+// FuzzFlowStream: a flow message of any bytes never panics, and every
+// event it gives is whole and its line is valid JSON of that event.
+func FuzzFlowStream(f *testing.F) {
+	src := newFlowSource(netip.AddrPortFrom(testExporter, 2055), "RJ1", received, nil)
+	for _, s := range netflowSamples {
+		flows, _ := decodeAll(f, NewNetFlowDecoder(TemplateOptions{}), loadSamples(f, s.name))
+		var msg []byte
+		for i := range flows {
+			if i == 0 {
+				src.logSource(&flows[i])
+				msg = appendFlowContext(msg, src)
+			}
+			msg = appendFlowRecord(msg, "id"+strconv.Itoa(i), &flows[i])
+		}
+		f.Add(msg)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		evs, _ := decodeFlowMessage(nil, data)
+		for i := range evs {
+			ev := &evs[i]
+			if ev.ID == "" || ev.Org == "" {
+				t.Fatalf("%+v", ev)
+			}
+			line, err := appendEventJSON(nil, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(line, ev.StreamLine()) {
+				t.Fatalf("stream line\n%s\nevent\n%s", ev.StreamLine(), line)
+			}
+			back, err := events.AppendStreamEvents(nil, line)
+			if err != nil || len(back) != 1 || back[0].ID != ev.ID || back[0].Org != ev.Org {
+				t.Fatalf("%s: %v", line, err)
+			}
+		}
+	})
 }

@@ -303,8 +303,16 @@ func (p *Publisher) TryPublish(ctx context.Context, evs []events.Event) error {
 }
 
 func (p *Publisher) publish(ctx context.Context, evs []events.Event, try bool) error {
-	for len(evs) > 0 {
-		n := min(len(evs), publishChunk, int(p.max))
+	return p.inChunks(ctx, len(evs), try, func(lo, hi int) error { return p.publishChunk(ctx, evs[lo:hi]) })
+}
+
+// inChunks publishes n items in chunks of at most publishChunk, each
+// holding in-flight room for its items while chunk(lo, hi) publishes
+// them; try is TryPublish's refusal of the first chunk when there is no
+// room now.
+func (p *Publisher) inChunks(ctx context.Context, total int, try bool, chunk func(lo, hi int) error) error {
+	for lo := 0; lo < total; {
+		n := min(total-lo, publishChunk, int(p.max))
 		if try {
 			if !p.sem.TryAcquire(int64(n)) {
 				return ErrBusy
@@ -314,13 +322,13 @@ func (p *Publisher) publish(ctx context.Context, evs []events.Event, try bool) e
 			return fmt.Errorf("ingest: wait for in-flight room: %w", err)
 		}
 		p.inflight.Add(int64(n))
-		err := p.publishChunk(ctx, evs[:n])
+		err := chunk(lo, lo+n)
 		p.inflight.Add(-int64(n))
 		p.sem.Release(int64(n))
 		if err != nil {
 			return err
 		}
-		evs = evs[n:]
+		lo += n
 	}
 	return nil
 }
@@ -338,15 +346,7 @@ func (p *Publisher) publishChunk(ctx context.Context, evs []events.Event) error 
 	// not see it inside one message.
 	var seen map[string]struct{}
 	dups := 0
-	send := func(m *batchMsg) error {
-		msg := m.msg(p.ns.Subject(EventSubject(m.org)))
-		f, err := p.js.PublishMsgAsync(msg)
-		if err != nil {
-			return fmt.Errorf("ingest: publish %d events of %s: %w", m.n, m.org, err)
-		}
-		pending = append(pending, pendingMsg{f, m.n})
-		return nil
-	}
+	send := func(m *batchMsg) error { return p.send(m, &pending) }
 	for i := range evs {
 		ev := &evs[i]
 		if ev.Org == "" || ev.ID == "" {
@@ -407,6 +407,22 @@ func (p *Publisher) publishChunk(ctx context.Context, evs []events.Event) error 
 		}
 	}
 	p.metrics.duplicate(dups)
+	return p.awaitAcks(ctx, pending, firstErr)
+}
+
+// send publishes m asynchronously, adding it to pending.
+func (p *Publisher) send(m *batchMsg, pending *[]pendingMsg) error {
+	f, err := p.js.PublishMsgAsync(m.msg(p.ns.Subject(EventSubject(m.org))))
+	if err != nil {
+		return fmt.Errorf("ingest: publish %d events of %s: %w", m.n, m.org, err)
+	}
+	*pending = append(*pending, pendingMsg{f, m.n})
+	return nil
+}
+
+// awaitAcks waits for the acknowledgement of every pending message and
+// returns the first error (firstErr when there was one already).
+func (p *Publisher) awaitAcks(ctx context.Context, pending []pendingMsg, firstErr error) error {
 	timer := time.NewTimer(p.ackTimeout)
 	defer timer.Stop()
 	for _, pm := range pending {
@@ -458,6 +474,11 @@ type batchMsg struct {
 	n    int
 	id   string // the only event's ID while n == 1
 	h    hash.Hash
+	// enc is the message's encoding (events.StreamEncodingHeader), ""
+	// for NDJSON; flows is what a flow message's last context record
+	// said (flowstream.go).
+	enc   string
+	flows flowContext
 }
 
 // newBatchMsg starts org's message, its buffer sized for the events
@@ -497,6 +518,9 @@ func (m *batchMsg) msg(subject string) *nats.Msg {
 	h := nats.Header{}
 	h.Set(jetstream.MsgIDHeader, id)
 	h.Set(events.StreamCountHeader, strconv.Itoa(m.n))
+	if m.enc != "" {
+		h.Set(events.StreamEncodingHeader, m.enc)
+	}
 	return &nats.Msg{Subject: subject, Data: m.data, Header: h}
 }
 
