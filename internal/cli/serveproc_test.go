@@ -30,10 +30,16 @@ func TestServeChild(t *testing.T) {
 		t.Skip("the child of serveProc")
 	}
 	// VIGIL_TEST_SERVE_HEAPPROFILE=FILE writes the server's heap profile
-	// to FILE every 30 s (replacing it), for a soak's memory.
+	// to FILE every 30 s (replacing it), for a soak's memory;
+	// VIGIL_TEST_SERVE_HEAPPROFILE_EVERY sets another interval (a
+	// benchmark's few seconds).
 	if f := os.Getenv("VIGIL_TEST_SERVE_HEAPPROFILE"); f != "" {
+		every := 30 * time.Second
+		if d, err := time.ParseDuration(os.Getenv("VIGIL_TEST_SERVE_HEAPPROFILE_EVERY")); err == nil && d > 0 {
+			every = d
+		}
 		go func() {
-			for range time.Tick(30 * time.Second) {
+			for range time.Tick(every) {
 				tmp := f + ".tmp"
 				out, err := os.Create(tmp)
 				if err != nil {

@@ -277,7 +277,12 @@ func cmpInt(a, b int64) int {
 // writeBlock stores rows (newest first) as one block and returns the bytes
 // it takes.
 func (b *Blocks) writeBlock(ctx context.Context, tx *store.Tx, k hourKey, rows []blockRow) (int64, error) {
-	var data bytes.Buffer
+	// The block's text and its compressed form are megabytes: their
+	// buffers are reused (blockBufs), not made and cleared each block.
+	bufs := blockBufs.Get().(*blockBuf)
+	defer blockBufs.Put(bufs)
+	data := &bufs.data
+	data.Reset()
 	n := 0
 	for _, r := range rows {
 		n += len(r.line) + 1
@@ -299,7 +304,8 @@ func (b *Blocks) writeBlock(ctx context.Context, tx *store.Tx, k hourKey, rows [
 	}
 	sort.Strings(ids)
 	plain := b2i(blockPlain(data.Bytes()))
-	z := b.codec.enc.EncodeAll(data.Bytes(), nil)
+	z := b.codec.enc.EncodeAll(data.Bytes(), bufs.z[:0])
+	bufs.z = z
 	joined := strings.Join(ids, "\n")
 	zids := b.codec.enc.EncodeAll([]byte(joined), nil)
 	// Remembered as slices of one string of their own: the IDs themselves
@@ -318,6 +324,14 @@ func (b *Blocks) writeBlock(ctx context.Context, tx *store.Tx, k hourKey, rows [
 	tx.AfterCommit(fmt.Sprintf("events-block-%d", block), func() { b.remember(block, ids) })
 	return size, nil
 }
+
+// blockBuf is a block's text and compressed text, kept between blocks.
+type blockBuf struct {
+	data bytes.Buffer
+	z    []byte
+}
+
+var blockBufs = sync.Pool{New: func() any { return new(blockBuf) }}
 
 // unstored is rows without the IDs the hour already holds. Only blocks
 // whose time range overlaps the rows' are read, and of those only the

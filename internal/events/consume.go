@@ -34,6 +34,10 @@ const DefaultDurable = "events-store"
 // than this (one event near the 1 MiB message limit) is fetched alone.
 const DefaultFetchBytes = 4 << 20
 
+// DefaultBatchEvents bounds the events a consumer handles at once: a
+// block's worth (8,192), about 7 MB of syslog events or 10 MB of flows.
+const DefaultBatchEvents = 8192
+
 // ConsumerOptions configure Consume.
 type ConsumerOptions struct {
 	// Stream is the stream to read (ingest.EventStream); it must exist.
@@ -58,6 +62,12 @@ type ConsumerOptions struct {
 	// DecodeFields gives a handler each event's Fields as a map (the
 	// store keeps them as the JSON they came in, and does not need it).
 	DecodeFields bool
+	// MaxEvents bounds the events handed to the handler at once
+	// (default DefaultBatchEvents): a fetch holding more, by its
+	// messages' count headers, is decoded and handled in parts, so that
+	// the memory a fetch takes as events stays bounded whatever its
+	// messages' encoding.
+	MaxEvents int
 	// DeliverNew makes a consumer created now start with the messages
 	// published from now on, not those already on the stream (the IOC
 	// matcher's, which retro-matching covers for the past).
@@ -96,6 +106,9 @@ func ConsumeWith(ctx context.Context, js jetstream.JetStream, o ConsumerOptions,
 	}
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultFetchBytes
+	}
+	if o.MaxEvents <= 0 {
+		o.MaxEvents = DefaultBatchEvents
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -139,17 +152,7 @@ func ConsumeWith(ctx context.Context, js jetstream.JetStream, o ConsumerOptions,
 		defer wg.Done()
 		defer close(batches)
 		retry(cctx, o.Logger, "events: fetch a batch", func() (bool, error) {
-			b, err := fetchBatch(cons, o)
-			if err != nil || len(b.evs) == 0 {
-				return false, err
-			}
-			select {
-			case batches <- b:
-				return true, nil
-			case <-cctx.Done():
-				b.nak() // not stored: redelivered at once to whoever is next
-				return false, cctx.Err()
-			}
+			return fetchGroups(cctx, cons, o, batches)
 		})
 	}()
 	go func() {
@@ -212,36 +215,91 @@ func (b fetched) nak() {
 	}
 }
 
-// fetchBatch fetches up to o.Batch messages (o.MaxBytes together) and
-// decodes their events; a message none of whose lines is an event is
-// terminated (logged, never redelivered), and a line that is not an
-// event is logged and skipped. No messages within o.MaxWait is an empty
-// batch.
-func fetchBatch(cons jetstream.Consumer, o ConsumerOptions) (fetched, error) {
-	batch, err := cons.Fetch(o.Batch, jetstream.FetchMaxBytes(o.MaxBytes), jetstream.FetchMaxWait(o.MaxWait))
+// fetchGroups fetches up to o.Batch messages (o.MaxBytes together) and
+// hands their events to out in groups of at most o.MaxEvents, by the
+// messages' count headers (a message of more is a group alone), each
+// group as soon as its messages have come: the handler starts on the
+// first while the rest of the fetch arrives, and a fetch of compact
+// messages (flow records are a tenth of their events' size) is never
+// all in memory as events. It says whether it handed anything over.
+func fetchGroups(ctx context.Context, cons jetstream.Consumer, o ConsumerOptions, out chan<- fetched) (bool, error) {
+	sent, got, err := fetchInto(ctx, cons.Fetch, o.Batch, o, out, jetstream.FetchMaxBytes(o.MaxBytes))
+	if err != nil || got > 0 {
+		return sent, err
+	}
+	// Nothing: either nothing came within MaxWait, or the next message is
+	// larger than MaxBytes (a server allowing larger messages than the
+	// default), which the server refuses to a fetch bounded so and the
+	// client reports as no messages. One message, unbounded, takes either
+	// case.
+	sent, _, err = fetchInto(ctx, cons.Fetch, 1, o, out)
+	return sent, err
+}
+
+// fetchInto is one fetch of fetchGroups: it says whether it handed
+// anything over and how many messages came.
+func fetchInto(ctx context.Context, fetch func(int, ...jetstream.FetchOpt) (jetstream.MessageBatch, error), n int,
+	o ConsumerOptions, out chan<- fetched, opts ...jetstream.FetchOpt) (sent bool, got int, err error) {
+	batch, err := fetch(n, append(opts, jetstream.FetchMaxWait(o.MaxWait))...)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, context.DeadlineExceeded) {
-			return fetched{}, nil
+			return false, 0, nil
 		}
-		return fetched{}, err
+		return false, 0, err
 	}
-	b, err := decodeFetch(batch, o)
-	if err == nil && len(b.msgs) == 0 {
-		// Nothing: either nothing came within MaxWait, or the next
-		// message is larger than MaxBytes (a server allowing larger
-		// messages than the default), which the server refuses to a
-		// fetch bounded so and the client reports as no messages. One
-		// message, unbounded, takes either case.
-		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(o.MaxWait))
+	var group []jetstream.Msg
+	events := 0
+	hand := func() error {
+		b := decodeFetch(group, o)
+		group, events = nil, 0
+		if len(b.evs) == 0 {
+			return nil
+		}
+		select {
+		case out <- b:
+			sent = true
+			return nil
+		case <-ctx.Done():
+			b.nak() // not stored: redelivered at once to whoever is next
+			return ctx.Err()
+		}
+	}
+	for m := range batch.Messages() {
+		got++
 		if err != nil {
-			if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, context.DeadlineExceeded) {
-				return fetched{}, nil
-			}
-			return fetched{}, err
+			_ = m.NakWithDelay(time.Second) // stopping: the rest go back
+			continue
 		}
-		return decodeFetch(batch, o)
+		c := msgEvents(m)
+		if events > 0 && events+c > o.MaxEvents {
+			err = hand()
+		}
+		if err != nil {
+			_ = m.NakWithDelay(time.Second)
+			continue
+		}
+		group = append(group, m)
+		events += c
 	}
-	return b, err
+	if err == nil && len(group) > 0 {
+		err = hand()
+	}
+	if err == nil && got == 0 {
+		if berr := batch.Error(); berr != nil && !errors.Is(berr, jetstream.ErrNoMessages) && !errors.Is(berr, context.DeadlineExceeded) {
+			err = berr
+		}
+	}
+	return sent, got, err
+}
+
+// msgEvents is how many events a message holds, by its count header.
+func msgEvents(m jetstream.Msg) int {
+	if h := m.Headers(); h != nil {
+		if c, err := strconv.Atoi(h.Get(StreamCountHeader)); err == nil && c > 0 {
+			return c
+		}
+	}
+	return 1
 }
 
 // decodeFields turns the events' fields JSON into their Fields maps; an
@@ -271,21 +329,15 @@ func unmarshalFields(b []byte) (map[string]any, error) {
 	return f, nil
 }
 
-func decodeFetch(batch jetstream.MessageBatch, o ConsumerOptions) (fetched, error) {
-	// The messages first, then the events into one slice of the size
-	// their count headers give: growing it message by message copied
-	// every event several times (a fetch holds about 5,600).
-	var msgs []jetstream.Msg
+// decodeFetch decodes msgs' events; a message none of whose lines is an
+// event is terminated (logged, never redelivered), and a line that is
+// not an event is logged and skipped.
+func decodeFetch(msgs []jetstream.Msg, o ConsumerOptions) fetched {
+	// The events go into one slice of the size the count headers give:
+	// growing it message by message copied every event several times.
 	size := 0
-	for m := range batch.Messages() {
-		msgs = append(msgs, m)
-		n := 1
-		if h := m.Headers(); h != nil {
-			if c, err := strconv.Atoi(h.Get(StreamCountHeader)); err == nil && c > 0 {
-				n = c
-			}
-		}
-		size += n
+	for _, m := range msgs {
+		size += msgEvents(m)
 	}
 	b := fetched{evs: make([]Event, 0, size)}
 	for _, m := range msgs {
@@ -307,13 +359,10 @@ func decodeFetch(batch jetstream.MessageBatch, o ConsumerOptions) (fetched, erro
 		}
 		b.msgs = append(b.msgs, m)
 	}
-	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && len(b.msgs) == 0 {
-		return fetched{}, err
-	}
 	if o.DecodeFields {
 		decodeFields(b.evs, o.Logger)
 	}
-	return b, nil
+	return b
 }
 
 // bytesString is b as a string without a copy; b must not change while

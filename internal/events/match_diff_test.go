@@ -650,3 +650,55 @@ func FuzzMatchAgreesWithSQLite(f *testing.F) {
 		}
 	})
 }
+
+// blockPlainByBytes is blockPlain as it was first written, a byte at a
+// time through strings: the reference for the one that skips them.
+func blockPlainByBytes(lines []byte) bool {
+	for i := 0; i < len(lines); i++ {
+		switch c := lines[i]; {
+		case c == '"':
+			for i++; i < len(lines) && lines[i] != '"'; i++ {
+				if lines[i] == '\\' {
+					i++
+				}
+			}
+		case c == '-' || c >= '0' && c <= '9':
+			sig, lead := 0, true
+			for ; i < len(lines); i++ {
+				d := lines[i]
+				switch {
+				case d == 'e' || d == 'E':
+					return false
+				case d >= '1' && d <= '9' || d == '0' && !lead:
+					lead = false
+					sig++
+				case d == '0' || d == '.' || d == '-' || d == '+':
+				default:
+					i--
+					goto next
+				}
+			}
+		next:
+			if sig > 15 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// blockPlain gives what reading every byte gives, for lines made of the
+// pieces that decide it: quotes, backslashes, digits, exponents.
+func TestBlockPlainSkipsStringsAlike(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 12))
+	pieces := []string{`"`, `\`, `\\`, `\"`, `1`, `0`, `1234567890123456`, `e`, `-`, `.`, `a`, `:`, `,`, "\n", `{"k":`, `12`}
+	for range 200_000 {
+		var b []byte
+		for range r.IntN(12) {
+			b = append(b, pieces[r.IntN(len(pieces))]...)
+		}
+		if got, want := blockPlain(b), blockPlainByBytes(b); got != want {
+			t.Fatalf("%q: %v, want %v", b, got, want)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/vigil-health/vigil/internal/flatjson"
 )
 
 // A prefilter is what an event's line must hold for a query to match it,
@@ -192,9 +194,17 @@ func blockPlain(lines []byte) bool {
 	for i := 0; i < len(lines); i++ {
 		switch c := lines[i]; {
 		case c == '"':
-			for i++; i < len(lines) && lines[i] != '"'; i++ {
-				if lines[i] == '\\' {
-					i++
+			// To the closing quote: the next one not escaped by an odd
+			// run of backslashes before it (IndexByte passes the string's
+			// bytes many at a time).
+			for start := i + 1; ; {
+				j := bytes.IndexByte(lines[i+1:], '"')
+				if j < 0 {
+					return true
+				}
+				i += 1 + j
+				if !flatjson.EscapesNext(lines[start:i]) {
+					break
 				}
 			}
 		case c == '-' || c >= '0' && c <= '9':

@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -122,5 +123,26 @@ func BenchmarkEventJSON(b *testing.B) {
 				_, _ = json.Marshal(&ev)
 			}
 		})
+	}
+}
+
+// A time is written as time.Time's MarshalJSON writes it, byte for byte:
+// UTC by hand, other zones by the time package; years outside 0–9999
+// refused as MarshalJSON refuses them.
+func TestJSONTimeAsMarshalJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 2026))
+	zones := []*time.Location{time.UTC, time.FixedZone("BST", 3600), time.FixedZone("", -5*3600-30*60)}
+	for i := range 100_000 {
+		sec := r.Int64N(400*365*86400) - 200*365*86400 + time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+		ns := []int64{0, r.Int64N(1e9), r.Int64N(1000) * 1e6, 1e8, 999_999_999, r.Int64N(10) * 10}[i%6]
+		tm := time.Unix(sec, ns).In(zones[i%len(zones)])
+		if i%1000 == 0 {
+			tm = time.Date(r.IntN(12000)-1000, 1, 1, 0, 0, 0, int(ns), time.UTC)
+		}
+		got, ok := appendJSONTime(nil, tm, true)
+		want, err := tm.MarshalJSON()
+		if ok != (err == nil) || ok && string(got) != string(want) {
+			t.Fatalf("%v: %s %v, MarshalJSON %s %v", tm, got, ok, want, err)
+		}
 	}
 }

@@ -2,11 +2,13 @@ package ingest
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/ingest/sendertest"
 )
 
@@ -166,4 +168,35 @@ func BenchmarkSoftflowdIntoStream(b *testing.B) {
 	if fc := r.metrics.Flows(); len(fc) == 1 {
 		b.ReportMetric(float64(fc[0].Flows), "decoded")
 	}
+}
+
+// BenchmarkFlowStreamDecode is a consumer's work on a message of flow
+// records (flowstream.go): each record's event and its stream line.
+//
+//	go test -run '^$' -bench FlowStreamDecode -benchmem ./internal/ingest/
+func BenchmarkFlowStreamDecode(b *testing.B) {
+	flows, _ := decodeAll(b, NewNetFlowDecoder(TemplateOptions{}), loadSamples(b, "softflowd-v9"))
+	src := newFlowSource(netip.AddrPortFrom(testExporter, 2055), "RJ1", received, nil)
+	src.logSource(&flows[0])
+	var msg []byte
+	n := 0
+	for n < 500 {
+		for i := range flows {
+			if n%25 == 0 {
+				msg = appendFlowContext(msg, src)
+			}
+			msg = appendFlowRecord(msg, fmt.Sprintf("%032x", n), &flows[i])
+			n++
+		}
+	}
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	var evs []events.Event
+	for b.Loop() {
+		var err error
+		if evs, err = decodeFlowMessage(evs[:0], msg); err != nil || len(evs) != n {
+			b.Fatal(len(evs), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/flow")
 }

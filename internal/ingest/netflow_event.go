@@ -321,7 +321,11 @@ func (w *flowFields) key(k flowKey) int {
 
 func (w *flowFields) num(k flowKey, v uint64) {
 	lo := w.key(k)
-	w.b = appendJSONFloat(w.b, float64(v)) // the number a map's float64 gives
+	if v < 1e15 {
+		w.b = strconv.AppendUint(w.b, v, 10) // what appendJSONFloat writes for it
+	} else {
+		w.b = appendJSONFloat(w.b, float64(v)) // the number a map's float64 gives
+	}
 	w.at[k] = flowSpan{lo, len(w.b)}
 }
 
