@@ -168,33 +168,20 @@ func (r *flowReader) take(n int, what string) []byte {
 	return out
 }
 
-func (r *flowReader) u8(what string) uint8 {
-	if b := r.take(1, what); b != nil {
-		return b[0]
+// uint reads a little-endian number of n bytes.
+func (r *flowReader) uint(n int, what string) uint64 {
+	var v uint64
+	b := r.take(n, what)
+	for i := len(b) - 1; i >= 0; i-- {
+		v = v<<8 | uint64(b[i])
 	}
-	return 0
+	return v
 }
 
-func (r *flowReader) u16(what string) uint16 {
-	if b := r.take(2, what); b != nil {
-		return le.Uint16(b)
-	}
-	return 0
-}
-
-func (r *flowReader) u32(what string) uint32 {
-	if b := r.take(4, what); b != nil {
-		return le.Uint32(b)
-	}
-	return 0
-}
-
-func (r *flowReader) u64(what string) uint64 {
-	if b := r.take(8, what); b != nil {
-		return le.Uint64(b)
-	}
-	return 0
-}
+func (r *flowReader) u8(what string) uint8   { return uint8(r.uint(1, what)) }
+func (r *flowReader) u16(what string) uint16 { return uint16(r.uint(2, what)) }
+func (r *flowReader) u32(what string) uint32 { return uint32(r.uint(4, what)) }
+func (r *flowReader) u64(what string) uint64 { return r.uint(8, what) }
 
 func (r *flowReader) uvarint(what string) int {
 	if r.err != nil {
@@ -459,40 +446,25 @@ func (p *Publisher) publishFlows(ctx context.Context, items []flowItem) error {
 }
 
 func (p *Publisher) publishFlowChunk(ctx context.Context, items []flowItem) error {
-	var pending []pendingMsg
+	var c chunkMsgs
 	var firstErr error
-	var open []*batchMsg
-	seen := make(map[string]struct{}, len(items))
-	dups := 0
 	newMsg := func(org string, left int) *batchMsg {
 		return &batchMsg{org: org, enc: FlowStreamEncoding, data: make([]byte, 0, min(left*160+1024, maxMessageBytes+64<<10))}
 	}
 	var ctxRec []byte
 	for i := range items {
 		it := &items[i]
-		if _, ok := seen[it.id]; ok {
-			dups++
+		if !c.first(it.id, len(items)) {
 			continue
 		}
-		seen[it.id] = struct{}{}
-		var m *batchMsg
-		for _, o := range open {
-			if o.org == it.src.org {
-				m = o
-				break
-			}
-		}
-		if m == nil {
-			m = newMsg(it.src.org, len(items)-i)
-			open = append(open, m)
-		}
+		m := c.of(it.src.org, func() *batchMsg { return newMsg(it.src.org, len(items)-i) })
 		want := flowContext{it.src, it.src.format}
 		ctxRec = ctxRec[:0]
 		if m.flows != want {
 			ctxRec = appendFlowContext(ctxRec, it.src)
 		}
 		if m.n > 0 && len(m.data)+len(ctxRec)+maxFlowRecord > maxMessageBytes {
-			if firstErr = p.send(m, &pending); firstErr != nil {
+			if firstErr = p.send(m, &c.pending); firstErr != nil {
 				break
 			}
 			*m = *newMsg(it.src.org, len(items)-i)
@@ -503,16 +475,5 @@ func (p *Publisher) publishFlowChunk(ctx context.Context, items []flowItem) erro
 		m.data = appendFlowRecord(m.data, it.id, &it.f)
 		m.add(it.id)
 	}
-	if firstErr == nil {
-		for _, m := range open {
-			if m.n == 0 {
-				continue
-			}
-			if firstErr = p.send(m, &pending); firstErr != nil {
-				break
-			}
-		}
-	}
-	p.metrics.duplicate(dups)
-	return p.awaitAcks(ctx, pending, firstErr)
+	return p.finish(ctx, &c, firstErr)
 }

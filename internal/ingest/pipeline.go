@@ -51,7 +51,9 @@ import (
 // little beside the field names, and JSON keeps the stream readable with
 // the nats CLI and by a consumer in any language. The stream's file store
 // compresses with S2, which takes most of the field names' repetition
-// back on disk.
+// back on disk. Flows are the exception (flowstream.go, ADR 0013): a
+// flow's event is ten times its record, so the records travel and each
+// consumer makes the events.
 const (
 	EventStream  = "EVENTS"
 	eventSubject = "events"
@@ -338,42 +340,18 @@ func (p *Publisher) inChunks(ctx context.Context, total int, try bool, chunk fun
 // organisation, split at maxMessageBytes) asynchronously and waits for
 // every ack.
 func (p *Publisher) publishChunk(ctx context.Context, evs []events.Event) error {
-	var pending []pendingMsg
+	var c chunkMsgs
 	var firstErr error
-	var open []*batchMsg // one being filled per organisation of the chunk
-	// An event twice in one chunk (a datagram sent twice, a record a
-	// source repeats) goes once: JetStream's dedup by message ID would
-	// not see it inside one message.
-	var seen map[string]struct{}
-	dups := 0
-	send := func(m *batchMsg) error { return p.send(m, &pending) }
 	for i := range evs {
 		ev := &evs[i]
 		if ev.Org == "" || ev.ID == "" {
 			firstErr = fmt.Errorf("ingest: event %d of the batch has no org or ID", i)
 			break
 		}
-		if len(evs) > 1 {
-			if seen == nil {
-				seen = make(map[string]struct{}, len(evs))
-			}
-			if _, ok := seen[ev.ID]; ok {
-				dups++
-				continue
-			}
-			seen[ev.ID] = struct{}{}
+		if len(evs) > 1 && !c.first(ev.ID, len(evs)) {
+			continue
 		}
-		var m *batchMsg
-		for _, o := range open {
-			if o.org == ev.Org {
-				m = o
-				break
-			}
-		}
-		if m == nil {
-			m = newBatchMsg(ev.Org, len(evs)-i)
-			open = append(open, m)
-		}
+		m := c.of(ev.Org, func() *batchMsg { return newBatchMsg(ev.Org, len(evs)-i) })
 		mark := len(m.data)
 		var err error
 		m.data, err = appendEventJSON(m.data, ev)
@@ -387,7 +365,7 @@ func (p *Publisher) publishChunk(ctx context.Context, evs []events.Event) error 
 			// the event starts the next one.
 			line := m.data[mark:]
 			m.data = m.data[:mark]
-			if firstErr = send(m); firstErr != nil {
+			if firstErr = p.send(m, &c.pending); firstErr != nil {
 				break
 			}
 			next := newBatchMsg(ev.Org, len(evs)-i)
@@ -396,18 +374,61 @@ func (p *Publisher) publishChunk(ctx context.Context, evs []events.Event) error 
 		}
 		m.add(ev.ID)
 	}
+	return p.finish(ctx, &c, firstErr)
+}
+
+// chunkMsgs are the messages a chunk is published in: one being filled
+// per organisation, those sent, and the IDs seen. An event twice in one
+// chunk (a datagram sent twice, a record a source repeats) goes once:
+// JetStream's dedup by message ID would not see it inside one message.
+type chunkMsgs struct {
+	open    []*batchMsg
+	pending []pendingMsg
+	seen    map[string]struct{}
+	dups    int
+}
+
+// first says whether id is new to the chunk of n, counting a duplicate
+// otherwise.
+func (c *chunkMsgs) first(id string, n int) bool {
+	if c.seen == nil {
+		c.seen = make(map[string]struct{}, n)
+	}
+	if _, ok := c.seen[id]; ok {
+		c.dups++
+		return false
+	}
+	c.seen[id] = struct{}{}
+	return true
+}
+
+// of is org's open message, made by mk when it has none.
+func (c *chunkMsgs) of(org string, mk func() *batchMsg) *batchMsg {
+	for _, m := range c.open {
+		if m.org == org {
+			return m
+		}
+	}
+	m := mk()
+	c.open = append(c.open, m)
+	return m
+}
+
+// finish sends the chunk's open messages (unless firstErr) and waits for
+// every acknowledgement.
+func (p *Publisher) finish(ctx context.Context, c *chunkMsgs, firstErr error) error {
 	if firstErr == nil {
-		for _, m := range open {
+		for _, m := range c.open {
 			if m.n == 0 {
 				continue
 			}
-			if firstErr = send(m); firstErr != nil {
+			if firstErr = p.send(m, &c.pending); firstErr != nil {
 				break
 			}
 		}
 	}
-	p.metrics.duplicate(dups)
-	return p.awaitAcks(ctx, pending, firstErr)
+	p.metrics.duplicate(c.dups)
+	return p.awaitAcks(ctx, c.pending, firstErr)
 }
 
 // send publishes m asynchronously, adding it to pending.
