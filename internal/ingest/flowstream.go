@@ -158,9 +158,14 @@ func (r *flowReader) fail(what string) {
 	r.i = len(r.b)
 }
 
+// take reads n bytes; after a fault it gives n zeros (at most 16) or
+// nil, so that a fixed-width read needs no check of its own.
 func (r *flowReader) take(n int, what string) []byte {
 	if r.err != nil || n < 0 || len(r.b)-r.i < n {
 		r.fail(what + " cut short")
+		if n <= len(flowZeros) {
+			return flowZeros[:n:n]
+		}
 		return nil
 	}
 	out := r.b[r.i : r.i+n]
@@ -168,20 +173,12 @@ func (r *flowReader) take(n int, what string) []byte {
 	return out
 }
 
-// uint reads a little-endian number of n bytes.
-func (r *flowReader) uint(n int, what string) uint64 {
-	var v uint64
-	b := r.take(n, what)
-	for i := len(b) - 1; i >= 0; i-- {
-		v = v<<8 | uint64(b[i])
-	}
-	return v
-}
+var flowZeros [16]byte
 
-func (r *flowReader) u8(what string) uint8   { return uint8(r.uint(1, what)) }
-func (r *flowReader) u16(what string) uint16 { return uint16(r.uint(2, what)) }
-func (r *flowReader) u32(what string) uint32 { return uint32(r.uint(4, what)) }
-func (r *flowReader) u64(what string) uint64 { return r.uint(8, what) }
+func (r *flowReader) u8(what string) uint8   { return r.take(1, what)[0] }
+func (r *flowReader) u16(what string) uint16 { return le.Uint16(r.take(2, what)) }
+func (r *flowReader) u32(what string) uint32 { return le.Uint32(r.take(4, what)) }
+func (r *flowReader) u64(what string) uint64 { return le.Uint64(r.take(8, what)) }
 
 func (r *flowReader) uvarint(what string) int {
 	if r.err != nil {
@@ -198,12 +195,25 @@ func (r *flowReader) uvarint(what string) int {
 
 // str reads a string, which must be valid UTF-8 (the events' JSON would
 // otherwise say something else than the event).
-func (r *flowReader) str(what string) string {
+func (r *flowReader) str(what string) string { return r.strLike(what, "") }
+
+// strLike is str giving like itself when the bytes are the same: the
+// context records of one message mostly repeat the one before.
+func (r *flowReader) strLike(what, like string) string {
+	b := r.bytes(what)
+	if string(b) == like {
+		return like
+	}
+	return string(b)
+}
+
+// bytes reads a string's bytes, which must be valid UTF-8.
+func (r *flowReader) bytes(what string) []byte {
 	b := r.take(r.uvarint(what), what)
 	if r.err == nil && !utf8.Valid(b) {
 		r.fail(what + " is not UTF-8")
 	}
-	return string(b)
+	return b
 }
 
 func (r *flowReader) addr(what string) netip.Addr {
@@ -211,13 +221,9 @@ func (r *flowReader) addr(what string) netip.Addr {
 	case 0:
 		return netip.Addr{}
 	case 4:
-		if b := r.take(4, what); b != nil {
-			return netip.AddrFrom4([4]byte(b))
-		}
+		return netip.AddrFrom4([4]byte(r.take(4, what)))
 	case 16:
-		if b := r.take(16, what); b != nil {
-			return netip.AddrFrom16([16]byte(b))
-		}
+		return netip.AddrFrom16([16]byte(r.take(16, what)))
 	default:
 		r.fail(what + ": an address of " + fmt.Sprint(n) + " bytes")
 	}
@@ -232,33 +238,56 @@ func (r *flowReader) time(what string) time.Time {
 	return time.Unix(sec, int64(ns)).UTC()
 }
 
-// context reads a context record into a flowSource of its own.
-func (r *flowReader) context() *flowSource {
+// context reads a context record into a flowSource of its own; what is
+// the same as in prev (the message's context before, or nil) is shared
+// with it rather than made again.
+func (r *flowReader) context(prev *flowSource) *flowSource {
+	if prev == nil {
+		prev = &flowSource{}
+	}
 	s := &flowSource{fixed: true}
-	s.org = r.str("org")
-	s.addr = r.str("exporter")
-	s.hostText = r.str("exporter host")
+	s.org = r.strLike("org", prev.org)
+	s.addr = r.strLike("exporter", prev.addr)
+	s.hostText = r.strLike("exporter host", prev.hostText)
 	s.received = r.time("received time")
-	s.format = r.str("format")
-	s.ls.Product, s.ls.Service, s.ls.Category = r.str("product"), r.str("service"), r.str("category")
+	s.format = r.strLike("format", prev.format)
+	s.ls.Product = r.strLike("product", prev.ls.Product)
+	s.ls.Service = r.strLike("service", prev.ls.Service)
+	s.ls.Category = r.strLike("category", prev.ls.Category)
 	n := r.uvarint("copies")
-	for range n {
+	same := n == len(prev.copies)
+	for i := range n {
 		if r.err != nil {
 			break
 		}
-		s.copies = append(s.copies, [2]string{r.str("copy source"), r.str("copy name")})
+		var c [2]string
+		if same {
+			c = [2]string{r.strLike("copy source", prev.copies[i][0]), r.strLike("copy name", prev.copies[i][1])}
+			same = c == prev.copies[i]
+		} else {
+			c = [2]string{r.str("copy source"), r.str("copy name")}
+		}
+		s.copies = append(s.copies, c)
 	}
 	if r.err == nil && s.org == "" {
 		r.fail("no org")
 	}
-	s.hostJSON = appendJSONString(nil, s.hostText)
-	s.copy = resolveCopies(s.copies)
+	if same && prev.copy != nil {
+		s.copies, s.copy = prev.copies, prev.copy
+	} else {
+		s.copy = resolveCopies(s.copies)
+	}
+	if s.hostText == prev.hostText && prev.hostJSON != nil {
+		s.hostJSON = prev.hostJSON
+	} else {
+		s.hostJSON = appendJSONString(nil, s.hostText)
+	}
 	return s
 }
 
-// flow reads a flow record.
-func (r *flowReader) flow(f *Flow) (id string) {
-	id = r.str("ID")
+// flow reads a flow record; its ID's bytes are the message's.
+func (r *flowReader) flow(f *Flow) (id []byte) {
+	id = r.bytes("ID")
 	f.Version = r.u16("version")
 	f.Domain = r.u32("domain")
 	f.Src, f.Dst = r.addr("source address"), r.addr("destination address")
@@ -278,7 +307,7 @@ func (r *flowReader) flow(f *Flow) (id string) {
 	f.RevBytes, f.RevPackets = r.u64("reverse bytes"), r.u64("reverse packets")
 	f.Sampling = r.u16("sampling")
 	f.Has = r.u32("present fields")
-	if r.err == nil && id == "" {
+	if r.err == nil && len(id) == 0 {
 		r.fail("a flow without an ID")
 	}
 	return id
@@ -299,7 +328,11 @@ func decodeFlowMessage(dst []events.Event, data []byte) ([]events.Event, error) 
 	for r.i < len(r.b) {
 		switch kind := r.u8("record"); kind {
 		case flowRecContext:
-			src = newFlowLine(r.context())
+			var prev *flowLine
+			if src != nil {
+				prev = src
+			}
+			src = newFlowLine(r.context(prev.source()), prev)
 			if src.err != nil {
 				r.fail(src.err.Error())
 			}
@@ -353,10 +386,27 @@ type flowLine struct {
 	err      error
 }
 
-func newFlowLine(s *flowSource) *flowLine {
+// source is l's flowSource (nil for a nil l).
+func (l *flowLine) source() *flowSource {
+	if l == nil {
+		return nil
+	}
+	return l.flowSource
+}
+
+// newFlowLine is s's flowLine; prev, the message's flowLine before (or
+// nil), is not used again, and its buffers and what is the same are
+// taken over.
+func newFlowLine(s *flowSource, prev *flowLine) *flowLine {
 	l := &flowLine{flowSource: s}
+	if prev != nil {
+		l.mid, l.recvJSON, l.w.extra = prev.mid[:0], prev.recvJSON[:0], prev.w.extra[:0]
+		if s.addr == prev.addr && s.format == prev.format && s.ls == prev.ls && s.hostText == prev.hostText {
+			l.tail, l.rawPlain = prev.tail, prev.rawPlain
+		}
+	}
 	var ok bool
-	if l.recvJSON, ok = appendJSONTime(nil, s.received, true); !ok {
+	if l.recvJSON, ok = appendJSONTime(l.recvJSON, s.received, true); !ok {
 		l.err = errors.New("the received time is out of range")
 		return l
 	}
@@ -365,6 +415,9 @@ func newFlowLine(s *flowSource) *flowLine {
 	l.mid = append(l.mid, `,"received_at":`...)
 	l.mid = append(l.mid, l.recvJSON...)
 	l.mid = append(l.mid, `,"event_time":`...)
+	if l.tail != nil {
+		return l
+	}
 	l.tail = append(l.tail, `,"source":{"protocol":`...)
 	l.tail = appendJSONString(l.tail, ListenerNetFlow)
 	l.tail = appendOmitEmpty(l.tail, "addr", s.addr)
@@ -382,7 +435,7 @@ func newFlowLine(s *flowSource) *flowLine {
 func jsonPlain(s string) bool { return flatjson.PlainRun(s, 0, true) == len(s) }
 
 // appendLine appends f's line to b and returns its event and b.
-func (l *flowLine) appendLine(b []byte, f *Flow, id string) (events.Event, []byte, error) {
+func (l *flowLine) appendLine(b []byte, f *Flow, id []byte) (events.Event, []byte, error) {
 	ev := events.Event{
 		Org: l.org, ReceivedAt: l.received, EventTime: flowOwnTime(f),
 		Source:  events.Source{Protocol: ListenerNetFlow, Format: l.format, Addr: l.addr},
@@ -390,12 +443,15 @@ func (l *flowLine) appendLine(b []byte, f *Flow, id string) (events.Event, []byt
 	}
 	start := len(b)
 	b = append(b, `{"id":`...)
-	idAt := len(b) + 1
-	b = appendJSONString(b, id)
-	if plain := len(b)-idAt-1 == len(id); plain {
-		ev.ID = bytesString(b[idAt : idAt+len(id)])
+	if flatjson.PlainRun(id, 0, true) == len(id) {
+		// As it is: the event's ID is the line's copy.
+		b = append(b, '"')
+		b = append(b, id...)
+		ev.ID = bytesString(b[len(b)-len(id):])
+		b = append(b, '"')
 	} else {
-		ev.ID = id
+		ev.ID = string(id)
+		b = appendJSONString(b, ev.ID)
 	}
 	b = append(b, l.mid...)
 	if ev.EventTime.IsZero() {
