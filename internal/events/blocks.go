@@ -140,9 +140,10 @@ func Open(ctx context.Context, o Options, kind string) (Store, string, error) {
 
 // blockRow is an event on its way into a block.
 type blockRow struct {
-	ev   *Event
-	ns   int64
-	line []byte
+	ev    *Event
+	ns    int64
+	line  []byte
+	plain bool // line's numbers are known to be plain (Event.linePlain)
 }
 
 // encode gives an event its stored line: the stream's own when it came
@@ -155,10 +156,11 @@ func (b *Blocks) encode(e *Event) (blockRow, error) {
 	if rt.IsZero() {
 		rt = et
 	}
-	r := blockRow{ev: e, ns: et.UnixNano(), line: e.line}
+	r := blockRow{ev: e, ns: et.UnixNano(), line: e.line, plain: e.linePlain}
 	if r.line != nil && e.EventTime.Equal(et) && e.ReceivedAt.Equal(rt) {
 		return r, nil
 	}
+	r.plain = false
 	w := *e
 	w.Fields, w.EventTime, w.ReceivedAt = nil, et.UTC(), rt.UTC()
 	var buf bytes.Buffer
@@ -303,7 +305,11 @@ func (b *Blocks) writeBlock(ctx context.Context, tx *store.Tx, k hourKey, rows [
 		keys = appendBlockKey(keys, hi, r)
 	}
 	sort.Strings(ids)
-	plain := b2i(blockPlain(data.Bytes()))
+	known := true // every line's producer said its numbers are plain
+	for _, r := range rows {
+		known = known && r.plain
+	}
+	plain := b2i(known || blockPlain(data.Bytes()))
 	z := b.codec.enc.EncodeAll(data.Bytes(), bufs.z[:0])
 	bufs.z = z
 	joined := strings.Join(ids, "\n")

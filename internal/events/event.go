@@ -59,6 +59,9 @@ type Event struct {
 	// than encoding the event again); only the stream's decoder sets it,
 	// and only for a line its own decoder read whole.
 	line []byte
+	// linePlain says the producer of line knows its numbers are plain
+	// (NumbersPlain), so that the block store need not read it for that.
+	linePlain bool
 }
 
 // FieldsJSON is the event's fields as the JSON object they were encoded

@@ -191,6 +191,15 @@ func plainEscapes(line []byte) bool {
 // and at most 15 significant digits, so that one equal to a whole number
 // under 10^15 is spelt with its digits. Strings are passed over.
 func blockPlain(lines []byte) bool {
+	return NumbersPlain(lines)
+}
+
+// NumbersPlain says whether every number in JSON text (one value, or
+// lines of them) is plain: no exponent and at most 15 significant
+// digits. A producer that writes stream lines itself tells the block
+// store so (Event.SetStreamLine) by asking this of the numbers it
+// wrote, rather than the store asking it of every line.
+func NumbersPlain(lines []byte) bool {
 	for i := 0; i < len(lines); i++ {
 		switch c := lines[i]; {
 		case c == '"':

@@ -69,7 +69,13 @@ func appendStreamMessage(dst []Event, h nats.Header, data []byte, text string) (
 // as it is rather than encoding the event again. line must be the event
 // as ingest's encoder writes it — the same ID, organisation, times,
 // source, log source, fields and raw text — and is never written again.
-func (e *Event) SetStreamLine(line []byte) { e.line = line }
+// plainNumbers says the producer knows every number in it is plain
+// (NumbersPlain of each number it wrote), which spares the block store
+// reading the line for that; false leaves the store to find out.
+func (e *Event) SetStreamLine(line []byte, plainNumbers bool) { e.line, e.linePlain = line, plainNumbers }
+
+// StreamLinePlain is what SetStreamLine was told of the line's numbers.
+func (e *Event) StreamLinePlain() bool { return e.linePlain }
 
 // StreamLine is the event's line as the events stream carried it, when a
 // consumer's decoder kept it (nil otherwise).

@@ -464,7 +464,7 @@ func (l *flowLine) appendLine(b []byte, f *Flow, id []byte) (events.Event, []byt
 		}
 	}
 	b = append(b, l.tail...)
-	l.w.b, l.w.at, l.w.extra = b, [numFlowKeys]flowSpan{}, l.w.extra[:0]
+	l.w.b, l.w.at, l.w.extra, l.w.odd = b, [numFlowKeys]flowSpan{}, l.w.extra[:0], false
 	fieldsAt := len(b)
 	l.w.write(f, l.hostJSON)
 	l.w.copy(l.copy)
@@ -482,7 +482,7 @@ func (l *flowLine) appendLine(b []byte, f *Flow, id []byte) (events.Event, []byt
 		b = appendJSONString(b, ev.Raw)
 	}
 	b = append(b, '}')
-	ev.SetStreamLine(b[start:len(b):len(b)])
+	ev.SetStreamLine(b[start:len(b):len(b)], !l.w.odd)
 	return ev, b, nil
 }
 

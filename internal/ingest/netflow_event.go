@@ -303,6 +303,8 @@ type flowFields struct {
 	at [numFlowKeys]flowSpan // a field's value in b; hi 0 when absent
 	// extra are the copies under names no flow field has.
 	extra []flowNamed
+	// odd says a number written is not plain (events.NumbersPlain).
+	odd bool
 }
 
 // flowSpan is a written value's bytes in b.
@@ -322,9 +324,10 @@ func (w *flowFields) key(k flowKey) int {
 func (w *flowFields) num(k flowKey, v uint64) {
 	lo := w.key(k)
 	if v < 1e15 {
-		w.b = strconv.AppendUint(w.b, v, 10) // what appendJSONFloat writes for it
+		w.b = strconv.AppendUint(w.b, v, 10) // what appendJSONFloat writes for it, plain
 	} else {
 		w.b = appendJSONFloat(w.b, float64(v)) // the number a map's float64 gives
+		w.odd = w.odd || !events.NumbersPlain(w.b[lo:])
 	}
 	w.at[k] = flowSpan{lo, len(w.b)}
 }
@@ -416,6 +419,7 @@ func (w *flowFields) write(f *Flow, hostJSON []byte) {
 	if !f.Start.IsZero() && !f.End.IsZero() && !f.End.Before(f.Start) {
 		lo := w.key(fnDuration)
 		w.b = appendJSONFloat(w.b, f.End.Sub(f.Start).Seconds())
+		w.odd = w.odd || !events.NumbersPlain(w.b[lo:])
 		w.at[fnDuration] = flowSpan{lo, len(w.b)}
 	}
 	if flowHasTCPFlags(f) {

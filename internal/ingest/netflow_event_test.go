@@ -235,6 +235,7 @@ func TestFlowStreamGivesTheListenersEvents(t *testing.T) {
 	if err != nil || len(got) != len(want) {
 		t.Fatalf("%d events of %d: %v", len(got), len(want), err)
 	}
+	odd := 0
 	for i := range got {
 		a, b := roundTrip(t, &got[i]), roundTrip(t, &want[i])
 		b.ReceivedAt, b.EventTime = b.ReceivedAt.UTC(), b.EventTime.UTC()
@@ -247,6 +248,13 @@ func TestFlowStreamGivesTheListenersEvents(t *testing.T) {
 		if !bytes.Equal(got[i].StreamLine(), line) {
 			t.Fatalf("flow %d: the stream line\n%s\nthe event\n%s", i, got[i].StreamLine(), line)
 		}
+		// What it says of its numbers is what the store would find.
+		if got[i].StreamLinePlain() != events.NumbersPlain(line) {
+			t.Fatalf("flow %d: plain numbers %v, but the line %s", i, got[i].StreamLinePlain(), line)
+		}
+		if !got[i].StreamLinePlain() {
+			odd++
+		}
 		fromLine, err := events.AppendStreamEvents(nil, line)
 		if err != nil || len(fromLine) != 1 {
 			t.Fatalf("flow %d: its line: %v", i, err)
@@ -257,6 +265,9 @@ func TestFlowStreamGivesTheListenersEvents(t *testing.T) {
 		if fj := got[i].FieldsJSON(); fj == nil || !bytes.Contains(line, fj) {
 			t.Fatalf("flow %d: fields %s not in the line", i, fj)
 		}
+	}
+	if odd == 0 || odd == len(got) {
+		t.Errorf("%d of %d lines with numbers not plain: the random flows should give some and not all", odd, len(got))
 	}
 	// Cut anywhere, a message gives the flows before the cut and an
 	// error naming the byte, never a panic or an event that is not whole.
@@ -310,6 +321,9 @@ func FuzzFlowStream(f *testing.F) {
 			}
 			if !bytes.Equal(line, ev.StreamLine()) {
 				t.Fatalf("stream line\n%s\nevent\n%s", ev.StreamLine(), line)
+			}
+			if ev.StreamLinePlain() != events.NumbersPlain(line) {
+				t.Fatalf("plain numbers %v: %s", ev.StreamLinePlain(), line)
 			}
 			back, err := events.AppendStreamEvents(nil, line)
 			if err != nil || len(back) != 1 || back[0].ID != ev.ID || back[0].Org != ev.Org {
