@@ -72,7 +72,9 @@ func appendStreamMessage(dst []Event, h nats.Header, data []byte, text string) (
 // plainNumbers says the producer knows every number in it is plain
 // (NumbersPlain of each number it wrote), which spares the block store
 // reading the line for that; false leaves the store to find out.
-func (e *Event) SetStreamLine(line []byte, plainNumbers bool) { e.line, e.linePlain = line, plainNumbers }
+func (e *Event) SetStreamLine(line []byte, plainNumbers bool) {
+	e.line, e.linePlain = line, plainNumbers
+}
 
 // StreamLinePlain is what SetStreamLine was told of the line's numbers.
 func (e *Event) StreamLinePlain() bool { return e.linePlain }
