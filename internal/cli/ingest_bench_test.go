@@ -219,6 +219,89 @@ func BenchmarkNetFlowEndToEnd(b *testing.B) {
 	b.Run("rows", func(b *testing.B) { netFlowEndToEnd(b, pcap, n, "--events-store", "rows") })
 }
 
+// BenchmarkNetFlowSteady is BenchmarkNetFlowEndToEnd with the server
+// warmed up: a first round of flows is sent and stored before the clock
+// starts (the heap has grown to its working size, the stream and the
+// store have their files), then VIGIL_NETFLOW_BENCH_ROUNDS rounds (3) of
+// VIGIL_NETFLOW_BENCH_FLOWS other flows each (400,000) are sent by
+// softflowd, each round timed until `vigil events count` sees every one
+// of its flows (or 10 s after it last moved). A first run's figure
+// includes the server growing into its memory (a fifth of its CPU in page
+// faults); this is a warm server's.
+//
+//	go test -run '^$' -bench NetFlowSteady -benchtime 1x -timeout 30m ./internal/cli/
+func BenchmarkNetFlowSteady(b *testing.B) {
+	sendertest.SoftflowdPath(b)
+	n, rounds := 400_000, 3
+	if v, err := strconv.Atoi(os.Getenv("VIGIL_NETFLOW_BENCH_FLOWS")); err == nil && v > 0 {
+		n = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("VIGIL_NETFLOW_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	flows := sendertest.ManyFlows(n * (rounds + 1)) // each round's its own
+	var pcaps []string
+	for r := range rounds + 1 {
+		pcap := filepath.Join(b.TempDir(), fmt.Sprintf("round%d.pcap", r))
+		sendertest.WritePcap(b, pcap, flows[r*n:(r+1)*n])
+		pcaps = append(pcaps, pcap)
+	}
+	b.Run("blocks", func(b *testing.B) { netFlowSteady(b, pcaps, n) })
+}
+
+func netFlowSteady(b *testing.B, pcaps []string, n int) {
+	dir, nfPort, p := serveNetFlow(b)
+	count := []string{"events", "count", "", "--data-dir", dir,
+		"--from", sendertest.PcapStart.Add(-time.Hour).Format(time.RFC3339), "--to", sendertest.PcapStart.Add(time.Hour).Format(time.RFC3339)}
+	// stored waits until the count reaches want or stops moving for 10 s,
+	// polling every 100 ms, and returns the count and when it last moved.
+	stored := func(want int) (int, time.Time) {
+		last, moved := -1, time.Now()
+		for {
+			r := must(b, run(b, "", nil, count...))
+			got, err := strconv.Atoi(strings.TrimSpace(r.stdout))
+			if err != nil {
+				b.Fatalf("events count printed %q", r.stdout)
+			}
+			if got != last {
+				last, moved = got, time.Now()
+			}
+			if got >= want || time.Since(moved) > 10*time.Second {
+				return got, moved
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	sendertest.Softflowd(b, pcaps[0], "127.0.0.1:"+nfPort, 9)
+	warm, _ := stored(n)
+	cpu0 := procCPU(b, p.pid())
+	b.ResetTimer()
+	// Each round is timed from softflowd's start until it is stored, as
+	// BenchmarkNetFlowEndToEnd's one round is: sent back to back, the
+	// rounds' bursts (about 500,000 flows a second) overflow the socket
+	// whatever the store does.
+	var took time.Duration
+	last := warm
+	for _, pcap := range pcaps[1:] {
+		start := time.Now()
+		sendertest.Softflowd(b, pcap, "127.0.0.1:"+nfPort, 9)
+		var moved time.Time
+		last, moved = stored(last + n)
+		took += moved.Sub(start)
+	}
+	b.StopTimer()
+	got := last - warm
+	if got <= 0 {
+		b.Fatal("no flow stored after the warm-up")
+	}
+	b.ReportMetric(float64(got)/took.Seconds(), "records/s")
+	b.ReportMetric(float64(got), "stored")
+	b.ReportMetric(float64(n*(len(pcaps)-1)), "sent")
+	b.ReportMetric((procCPU(b, p.pid())-cpu0).Seconds()*1e6/float64(got), "serve-CPU-µs/record")
+	b.ReportMetric(float64(procPeakRSS(b, p.pid()))/(1<<20), "serve-peak-RSS-MiB")
+	p.term()
+}
+
 // netFlowEndToEnd times serve, with store's flags, storing n flows
 // softflowd exports from pcap.
 func netFlowEndToEnd(b *testing.B, pcap string, n int, store ...string) {
