@@ -253,24 +253,9 @@ func netFlowSteady(b *testing.B, pcaps []string, n int) {
 	dir, nfPort, p := serveNetFlow(b)
 	count := []string{"events", "count", "", "--data-dir", dir,
 		"--from", sendertest.PcapStart.Add(-time.Hour).Format(time.RFC3339), "--to", sendertest.PcapStart.Add(time.Hour).Format(time.RFC3339)}
-	// stored waits until the count reaches want or stops moving for 10 s,
-	// polling every 100 ms, and returns the count and when it last moved.
 	stored := func(want int) (int, time.Time) {
-		last, moved := -1, time.Now()
-		for {
-			r := must(b, run(b, "", nil, count...))
-			got, err := strconv.Atoi(strings.TrimSpace(r.stdout))
-			if err != nil {
-				b.Fatalf("events count printed %q", r.stdout)
-			}
-			if got != last {
-				last, moved = got, time.Now()
-			}
-			if got >= want || time.Since(moved) > 10*time.Second {
-				return got, moved
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		got, moved, _ := countUntil(b, count, want)
+		return got, moved
 	}
 	sendertest.Softflowd(b, pcaps[0], "127.0.0.1:"+nfPort, 9)
 	warm, _ := stored(n)
@@ -302,22 +287,11 @@ func netFlowSteady(b *testing.B, pcaps []string, n int) {
 	p.term()
 }
 
-// netFlowEndToEnd times serve, with store's flags, storing n flows
-// softflowd exports from pcap.
-func netFlowEndToEnd(b *testing.B, pcap string, n int, store ...string) {
-	dir, nfPort, p := serveNetFlow(b, store...)
-	// The flows' times are the capture's, not the clock's; the listener
-	// is the only one, so every event counted is a flow.
-	count := append([]string{"events", "count", "", "--data-dir", dir,
-		"--from", sendertest.PcapStart.Add(-time.Hour).Format(time.RFC3339), "--to", sendertest.PcapStart.Add(time.Hour).Format(time.RFC3339)}, store...)
-	cpu0 := procCPU(b, p.pid())
-	self0 := procCPU(b, os.Getpid())
-	polls := 0
-	b.ResetTimer()
-	start := time.Now()
-	sendertest.Softflowd(b, pcap, "127.0.0.1:"+nfPort, 9)
-	exported := time.Since(start)
-	last, moved := 0, time.Now()
+// countUntil runs `vigil events count` (the args count) every 100 ms
+// until it reaches want or has not moved for 10 s, and returns the last
+// count, when it last moved, and how many times it ran.
+func countUntil(b *testing.B, count []string, want int) (last int, moved time.Time, polls int) {
+	last, moved = -1, time.Now()
 	for {
 		r := must(b, run(b, "", nil, count...))
 		polls++
@@ -328,11 +302,28 @@ func netFlowEndToEnd(b *testing.B, pcap string, n int, store ...string) {
 		if got != last {
 			last, moved = got, time.Now()
 		}
-		if got >= n || time.Since(moved) > 10*time.Second {
-			break
+		if got >= want || time.Since(moved) > 10*time.Second {
+			return last, moved, polls
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// netFlowEndToEnd times serve, with store's flags, storing n flows
+// softflowd exports from pcap.
+func netFlowEndToEnd(b *testing.B, pcap string, n int, store ...string) {
+	dir, nfPort, p := serveNetFlow(b, store...)
+	// The flows' times are the capture's, not the clock's; the listener
+	// is the only one, so every event counted is a flow.
+	count := append([]string{"events", "count", "", "--data-dir", dir,
+		"--from", sendertest.PcapStart.Add(-time.Hour).Format(time.RFC3339), "--to", sendertest.PcapStart.Add(time.Hour).Format(time.RFC3339)}, store...)
+	cpu0 := procCPU(b, p.pid())
+	self0 := procCPU(b, os.Getpid())
+	b.ResetTimer()
+	start := time.Now()
+	sendertest.Softflowd(b, pcap, "127.0.0.1:"+nfPort, 9)
+	exported := time.Since(start)
+	last, moved, polls := countUntil(b, count, n)
 	took := moved.Sub(start)
 	b.StopTimer()
 	// The counting's own CPU (in this process), which the two cores also
