@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-health/vigil/internal/events/chtest"
+	"github.com/vigil-health/vigil/internal/ingest"
 	"github.com/vigil-health/vigil/internal/ingest/sendertest"
 )
 
@@ -336,5 +339,135 @@ func netFlowEndToEnd(b *testing.B, pcap string, n int, store ...string) {
 	b.ReportMetric(float64(last), "stored")
 	b.ReportMetric(exported.Seconds(), "softflowd-s")
 	b.ReportMetric((procCPU(b, p.pid())-cpu0).Seconds()*1e6/float64(last), "serve-CPU-µs/record")
+	p.term() // writes VIGIL_TEST_SERVE_CPUPROFILE when it is set
+}
+
+// BenchmarkNetFlowReplay is BenchmarkNetFlowSteady with the sender off
+// the server's two cores: softflowd runs before the clock, its datagrams
+// recorded as they left it, and the timed rounds are those datagrams
+// sent again from this process, paced at VIGIL_NETFLOW_BENCH_RATE flows
+// a second (300,000 by default: more than the target, so that the
+// figure is what serve can take rather than what it is offered), one
+// stream from the first datagram to the last. softflowd spends most of
+// a core reading its capture; an exporter is a router elsewhere, and a
+// collector's cores are its own. The clock runs from the first datagram
+// sent until `vigil events count` sees every flow; the sender's CPU
+// (this process's) is reported beside serve's.
+//
+//	go test -run '^$' -bench NetFlowReplay -benchtime 1x -timeout 30m ./internal/cli/
+func BenchmarkNetFlowReplay(b *testing.B) {
+	sendertest.SoftflowdPath(b)
+	n, rounds, rate := 400_000, 3, 300_000
+	for _, v := range []struct {
+		env string
+		to  *int
+	}{{"VIGIL_NETFLOW_BENCH_FLOWS", &n}, {"VIGIL_NETFLOW_BENCH_ROUNDS", &rounds}, {"VIGIL_NETFLOW_BENCH_RATE", &rate}} {
+		if x, err := strconv.Atoi(os.Getenv(v.env)); err == nil && x > 0 {
+			*v.to = x
+		}
+	}
+	flows := sendertest.ManyFlows(n * (rounds + 1)) // each round's its own
+	var recs [][]exported
+	for r := range rounds + 1 {
+		pcap := filepath.Join(b.TempDir(), fmt.Sprintf("round%d.pcap", r))
+		sendertest.WritePcap(b, pcap, flows[r*n:(r+1)*n])
+		recs = append(recs, recordSoftflowd(b, pcap, n))
+	}
+	b.Run("blocks", func(b *testing.B) { netFlowReplay(b, recs, n, rate) })
+}
+
+// exported is one datagram softflowd sent and how many flows it holds.
+type exported struct {
+	data  []byte
+	flows int
+}
+
+// recordSoftflowd has softflowd export pcap's n flows (NetFlow v9) to a
+// socket of this process and returns the datagrams as they came.
+func recordSoftflowd(b *testing.B, pcap string, n int) []exported {
+	b.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pc.Close()
+	_ = pc.(*net.UDPConn).SetReadBuffer(64 << 20)
+	got := make(chan []exported, 1)
+	go func() {
+		var out []exported
+		dec := ingest.NewNetFlowDecoder(ingest.TemplateOptions{})
+		var fl []ingest.Flow
+		for {
+			buf := make([]byte, 65536)
+			k, _, err := pc.ReadFrom(buf)
+			if err != nil {
+				got <- out
+				return
+			}
+			fl, _, _ = dec.Decode(netip.MustParseAddr("127.0.0.1"), buf[:k], fl[:0])
+			out = append(out, exported{data: buf[:k:k], flows: len(fl)})
+		}
+	}()
+	sendertest.Softflowd(b, pcap, pc.LocalAddr().String(), 9)
+	time.Sleep(200 * time.Millisecond) // the last datagrams read
+	_ = pc.Close()
+	out := <-got
+	total := 0
+	for _, d := range out {
+		total += d.flows
+	}
+	if total != n {
+		b.Fatalf("recorded %d of softflowd's %d flows (%d datagrams): the socket overflowed", total, n, len(out))
+	}
+	return out
+}
+
+func netFlowReplay(b *testing.B, recs [][]exported, n, rate int) {
+	dir, nfPort, p := serveNetFlow(b)
+	count := []string{"events", "count", "", "--data-dir", dir,
+		"--from", sendertest.PcapStart.Add(-time.Hour).Format(time.RFC3339), "--to", sendertest.PcapStart.Add(time.Hour).Format(time.RFC3339)}
+	conn, err := net.Dial("udp", "127.0.0.1:"+nfPort)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.(*net.UDPConn).SetWriteBuffer(4 << 20)
+	// send sends the datagrams of recs paced at rate flows a second.
+	send := func(recs [][]exported) {
+		start, sent := time.Now(), 0
+		for _, rec := range recs {
+			for _, d := range rec {
+				if ahead := time.Until(start.Add(time.Duration(float64(sent) / float64(rate) * float64(time.Second)))); ahead > 0 {
+					time.Sleep(ahead)
+				}
+				if _, err := conn.Write(d.data); err != nil {
+					b.Fatal(err)
+				}
+				sent += d.flows
+			}
+		}
+	}
+	send(recs[:1])
+	warm, _, _ := countUntil(b, count, n)
+	cpu0, self0 := procCPU(b, p.pid()), procCPU(b, os.Getpid())
+	b.ResetTimer()
+	start := time.Now()
+	send(recs[1:])
+	sendCPU := procCPU(b, os.Getpid()) - self0
+	offered := time.Since(start)
+	last, moved, _ := countUntil(b, count, warm+n*(len(recs)-1))
+	took := moved.Sub(start)
+	b.StopTimer()
+	got := last - warm
+	if got <= 0 {
+		b.Fatal("no flow stored after the warm-up")
+	}
+	b.ReportMetric(float64(got)/took.Seconds(), "records/s")
+	b.ReportMetric(float64(got), "stored")
+	b.ReportMetric(float64(n*(len(recs)-1)), "sent")
+	b.ReportMetric(float64(n*(len(recs)-1))/offered.Seconds(), "offered/s")
+	b.ReportMetric(sendCPU.Seconds()*1e6/float64(n*(len(recs)-1)), "sender-CPU-µs/record")
+	b.ReportMetric((procCPU(b, p.pid())-cpu0).Seconds()*1e6/float64(got), "serve-CPU-µs/record")
+	b.ReportMetric(float64(procPeakRSS(b, p.pid()))/(1<<20), "serve-peak-RSS-MiB")
 	p.term() // writes VIGIL_TEST_SERVE_CPUPROFILE when it is set
 }
