@@ -474,11 +474,11 @@ func (l *flowLine) appendLine(b []byte, f *Flow, id []byte) (events.Event, []byt
 	if l.rawPlain {
 		b = append(b, '"')
 		rawAt := len(b)
-		b = appendFlowRaw(b, f, l.hostText)
+		b = appendFlowRaw(b, f, l.hostText, &l.w)
 		ev.Raw = bytesString(b[rawAt:])
 		b = append(b, '"')
 	} else {
-		ev.Raw = string(appendFlowRaw(nil, f, l.hostText))
+		ev.Raw = string(appendFlowRaw(nil, f, l.hostText, &l.w))
 		b = appendJSONString(b, ev.Raw)
 	}
 	b = append(b, '}')

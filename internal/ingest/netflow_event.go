@@ -196,7 +196,7 @@ func (s *flowSource) make(f *Flow, id string) events.Event {
 	w.b = append(w.b, '}')
 	fields := w.b[lo:len(w.b):len(w.b)]
 	mark := len(w.b)
-	w.b = appendFlowRaw(w.b, f, s.hostText)
+	w.b = appendFlowRaw(w.b, f, s.hostText, &w)
 	ev.Raw = string(w.b[mark:])
 	s.buf = w.b[:mark]
 	var m map[string]any
@@ -519,10 +519,26 @@ func (w *flowFields) find(k int, name string) (flowSpan, bool) {
 	return flowSpan{}, false
 }
 
-// appendFlowRaw renders the record on one line:
+// written is field k's text as write wrote it (a string's without its
+// quotes), when w is not nil and k was written: raw text copies what the
+// fields formatted already rather than formatting it again. Each caller
+// takes it only where its own formatting would give the same text.
+func (w *flowFields) written(k flowKey) ([]byte, bool) {
+	if w == nil || w.at[k].hi == 0 {
+		return nil, false
+	}
+	v := w.b[w.at[k].lo:w.at[k].hi]
+	if len(v) >= 2 && v[0] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	return v, true
+}
+
+// appendFlowRaw renders the record on one line (w, when not nil, holds
+// f's fields written, to copy from):
 //
 //	netflow-v9 192.0.2.1 tcp 10.0.0.1:51000 > 10.0.0.2:443 packets=3 bytes=180 start=… end=… tcp_flags=0x1b
-func appendFlowRaw(b []byte, f *Flow, host string) []byte {
+func appendFlowRaw(b []byte, f *Flow, host string, w *flowFields) []byte {
 	b = append(b, flowFormat(f.Version)...)
 	b = append(b, ' ')
 	b = append(b, host...)
@@ -533,41 +549,62 @@ func appendFlowRaw(b []byte, f *Flow, host string) []byte {
 		b = append(b, '-')
 	}
 	ports := flowHasPorts(f)
-	endpoint := func(ip netip.Addr, port uint16) {
+	addr := func(ip netip.Addr, k flowKey) {
+		if v, ok := w.written(k); ok && ip.Zone() == "" {
+			b = append(b, v...)
+		} else {
+			b = ip.Unmap().AppendTo(b)
+		}
+	}
+	num := func(v uint64, k flowKey) {
+		if s, ok := w.written(k); ok && v < 1e15 {
+			b = append(b, s...)
+		} else {
+			b = strconv.AppendUint(b, v, 10)
+		}
+	}
+	tm := func(t time.Time, k flowKey) {
+		if v, ok := w.written(k); ok {
+			b = append(b, v...)
+		} else {
+			b = appendFlowTime(b, t)
+		}
+	}
+	endpoint := func(ip netip.Addr, port uint16, ipKey, portKey flowKey) {
 		switch {
 		case !ip.IsValid():
 			b = append(b, '-')
 		case ports && ip.Unmap().Is6():
 			b = append(b, '[')
-			b = ip.Unmap().AppendTo(b)
+			addr(ip, ipKey)
 			b = append(b, ']')
 		default:
-			b = ip.Unmap().AppendTo(b)
+			addr(ip, ipKey)
 		}
 		if ports {
 			b = append(b, ':')
-			b = strconv.AppendUint(b, uint64(port), 10)
+			num(uint64(port), portKey)
 		}
 	}
 	b = append(b, ' ')
-	endpoint(f.Src, f.SrcPort)
+	endpoint(f.Src, f.SrcPort, fnSrcIP, fnSrcPort)
 	b = append(b, " > "...)
-	endpoint(f.Dst, f.DstPort)
+	endpoint(f.Dst, f.DstPort, fnDstIP, fnDstPort)
 	if f.Has&hasPackets != 0 {
 		b = append(b, " packets="...)
-		b = strconv.AppendUint(b, f.Packets, 10)
+		num(f.Packets, fnPackets)
 	}
 	if f.Has&hasBytes != 0 {
 		b = append(b, " bytes="...)
-		b = strconv.AppendUint(b, f.Bytes, 10)
+		num(f.Bytes, fnBytes)
 	}
 	if !f.Start.IsZero() {
 		b = append(b, " start="...)
-		b = appendFlowTime(b, f.Start)
+		tm(f.Start, fnStart)
 	}
 	if !f.End.IsZero() {
 		b = append(b, " end="...)
-		b = appendFlowTime(b, f.End)
+		tm(f.End, fnEnd)
 	}
 	if flowHasTCPFlags(f) {
 		b = append(b, " tcp_flags=0x"...)
