@@ -143,7 +143,8 @@ type blockRow struct {
 	ev    *Event
 	ns    int64
 	line  []byte
-	plain bool // line's numbers are known to be plain (Event.linePlain)
+	plain bool   // line's numbers are known to be plain (Event.linePlain)
+	hash  uint64 // bloomHash of the ID: the duplicate check's and the block's
 }
 
 // encode gives an event its stored line: the stream's own when it came
@@ -156,7 +157,7 @@ func (b *Blocks) encode(e *Event) (blockRow, error) {
 	if rt.IsZero() {
 		rt = et
 	}
-	r := blockRow{ev: e, ns: et.UnixNano(), line: e.line, plain: e.linePlain}
+	r := blockRow{ev: e, ns: et.UnixNano(), line: e.line, plain: e.linePlain, hash: bloomHash(e.ID)}
 	if r.line != nil && e.EventTime.Equal(et) && e.ReceivedAt.Equal(rt) {
 		return r, nil
 	}
@@ -243,12 +244,7 @@ func (b *Blocks) appendHour(ctx context.Context, tx *store.Tx, k hourKey, rows [
 	if err != nil || len(rows) == 0 {
 		return err
 	}
-	slices.SortFunc(rows, func(x, y blockRow) int {
-		if x.ns != y.ns {
-			return cmpInt(y.ns, x.ns)
-		}
-		return strings.Compare(y.ev.ID, x.ev.ID)
-	})
+	sortNewestFirst(rows)
 	var size int64
 	for lo := 0; lo < len(rows); lo += blockMax {
 		part := rows[lo:min(lo+blockMax, len(rows))]
@@ -264,6 +260,39 @@ func (b *Blocks) appendHour(ctx context.Context, tx *store.Tx, k hourKey, rows [
 		return fmt.Errorf("events: count hour: %w", err)
 	}
 	return nil
+}
+
+// newestFirst orders rows as a block holds them: newest first, and by ID
+// (descending) within a moment.
+func newestFirst(x, y blockRow) int {
+	if x.ns != y.ns {
+		return cmpInt(y.ns, x.ns)
+	}
+	return strings.Compare(y.ev.ID, x.ev.ID)
+}
+
+// sortNewestFirst sorts rows newestFirst. One exporter's flows, and most
+// senders' events, come oldest first: such rows are reversed, and only
+// the events of one moment sorted among themselves, rather than all
+// sorted (3 % of serve's CPU storing flows, BenchmarkNetFlowSteady).
+func sortNewestFirst(rows []blockRow) {
+	for i := 1; i < len(rows); i++ {
+		if rows[i].ns < rows[i-1].ns {
+			slices.SortFunc(rows, newestFirst)
+			return
+		}
+	}
+	slices.Reverse(rows)
+	for lo := 0; lo < len(rows); {
+		hi := lo + 1
+		for hi < len(rows) && rows[hi].ns == rows[lo].ns {
+			hi++
+		}
+		if hi-lo > 1 {
+			slices.SortFunc(rows[lo:hi], newestFirst)
+		}
+		lo = hi
+	}
 }
 
 func cmpInt(a, b int64) int {
@@ -297,7 +326,7 @@ func (b *Blocks) writeBlock(ctx context.Context, tx *store.Tx, k hourKey, rows [
 		data.Write(r.line)
 		data.WriteByte('\n')
 		ids[i] = r.ev.ID
-		bl.add(bloomHash(r.ev.ID))
+		bl.add(r.hash)
 		lo, hi = min(lo, r.ns), max(hi, r.ns)
 	}
 	keys := make([]byte, 0, 8*len(rows))
@@ -374,7 +403,7 @@ func (b *Blocks) unstored(ctx context.Context, tx *store.Tx, k hourKey, rows []b
 	out := rows[:0:0]
 	for _, r := range rows {
 		stored := false
-		h := bloomHash(r.ev.ID)
+		h := r.hash
 		for _, c := range cands {
 			if r.ns < c.lo || r.ns > c.hi || !c.bloom.has(h) {
 				continue

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -285,4 +286,40 @@ func TestOpenChoosesTheStoreThatHoldsTheEvents(t *testing.T) {
 			t.Errorf("Open(%s) on a database holding %s = %v, want it refused", kind, other, err)
 		}
 	}, sets...)
+}
+
+// TestSortNewestFirst holds the sort of a block's rows, with its short
+// cut for rows that come oldest first, to a plain sort: rows in order,
+// in order with moments shared, reversed, and shuffled.
+func TestSortNewestFirst(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 12))
+	for trial := range 400 {
+		n := r.IntN(60)
+		rows := make([]blockRow, n)
+		ns := int64(0)
+		for i := range rows {
+			if r.IntN(3) > 0 { // a third share the moment before
+				ns += int64(r.IntN(5))
+			}
+			rows[i] = blockRow{ev: &Event{ID: fmt.Sprintf("%04x", r.IntN(1<<16))}, ns: ns}
+		}
+		switch trial % 4 {
+		case 1:
+			slices.Reverse(rows)
+		case 2:
+			r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+		case 3:
+			if n > 2 { // in order but one
+				rows[0], rows[n-1] = rows[n-1], rows[0]
+			}
+		}
+		want := slices.Clone(rows)
+		slices.SortFunc(want, newestFirst)
+		sortNewestFirst(rows)
+		for i := range rows {
+			if rows[i].ns != want[i].ns || rows[i].ev.ID != want[i].ev.ID {
+				t.Fatalf("trial %d: row %d is %d %s, want %d %s", trial, i, rows[i].ns, rows[i].ev.ID, want[i].ns, want[i].ev.ID)
+			}
+		}
+	}
 }
