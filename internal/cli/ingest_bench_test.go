@@ -157,22 +157,26 @@ func procCPU(b *testing.B, pid int) time.Duration {
 }
 
 // procPeakRSS is process pid's peak resident memory in bytes (VmHWM).
-func procPeakRSS(b *testing.B, pid int) int64 {
-	b.Helper()
+func procPeakRSS(t testing.TB, pid int) int64 { return procStatus(t, pid, "VmHWM:") }
+
+// procStatus is the memory figure key ("VmRSS:", "VmHWM:") of process
+// pid's /proc/PID/status, in bytes.
+func procStatus(t testing.TB, pid int, key string) int64 {
+	t.Helper()
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
 	for l := range strings.Lines(string(status)) {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(l, key); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			if err != nil {
-				b.Fatalf("/proc/%d/status: %q", pid, l)
+				t.Fatalf("/proc/%d/status: %q", pid, l)
 			}
 			return kb << 10
 		}
 	}
-	b.Fatalf("/proc/%d/status has no VmHWM", pid)
+	t.Fatalf("/proc/%d/status has no %s", pid, key)
 	return 0
 }
 
@@ -384,7 +388,7 @@ type exported struct {
 
 // recordSoftflowd has softflowd export pcap's n flows (NetFlow v9) to a
 // socket of this process and returns the datagrams as they came.
-func recordSoftflowd(b *testing.B, pcap string, n int) []exported {
+func recordSoftflowd(b testing.TB, pcap string, n int) []exported {
 	b.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {

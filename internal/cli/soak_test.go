@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"encoding/binary"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,20 +105,7 @@ action(type="omrelp" target="127.0.0.1" port=%q template="RSYSLOG_SyslogProtocol
 		mu.Unlock()
 	}
 
-	rss := func() int64 {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.pid()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				return kb << 10
-			}
-		}
-		t.Fatal("no VmRSS in /proc/PID/status")
-		return 0
-	}
+	rss := func() int64 { return procStatus(t, p.pid(), "VmRSS:") }
 	count := func() int {
 		t.Helper()
 		r := must(t, run(t, "", nil, "events", "count", "", "--since", "720h", "--data-dir", dir))
@@ -197,5 +187,138 @@ action(type="omrelp" target="127.0.0.1" port=%q template="RSYSLOG_SyslogProtocol
 	if bound := warm + warm/2 + 32<<20 + 128*ids; end > bound {
 		t.Errorf("RSS grew from %s after warm-up to %s at the end (bound %s, of which %s for the deduplication window's %d IDs): a leak?",
 			mib(warm), mib(end), mib(bound), mib(128*ids), ids)
+	}
+}
+
+// TestServeFlowSoak is the soak at a flow collector's rate: a running
+// `vigil serve --netflow` takes VIGIL_FLOW_SOAK_RATE flows a second
+// (100,000 by default) for VIGIL_FLOW_SOAK (10m for the figure in
+// docs/performance.md), while its resident memory is read every 10 s.
+// The flows are softflowd's: one round of its datagrams is recorded
+// (BenchmarkNetFlowReplay's recordSoftflowd) and sent again, paced, pass
+// after pass, each pass's headers moved on in time (by the round's span
+// of capture time) and in sequence number, so that every pass is new
+// flows, later than the last, as an exporter's are. It passes when every
+// flow sent is stored and the memory at the end is within the same
+// generous bound of what it was after the first minute as
+// TestServeSoak's. Not part of `make test`:
+//
+//	VIGIL_FLOW_SOAK=10m go test -count=1 -timeout 30m -run TestServeFlowSoak -v ./internal/cli/
+func TestServeFlowSoak(t *testing.T) {
+	soak, _ := time.ParseDuration(os.Getenv("VIGIL_FLOW_SOAK"))
+	if soak <= 0 {
+		t.Skip("set VIGIL_FLOW_SOAK to the soak's length (10m)")
+	}
+	rate := 100_000
+	if r, _ := strconv.Atoi(os.Getenv("VIGIL_FLOW_SOAK_RATE")); r > 0 {
+		rate = r
+	}
+	sendertest.SoftflowdPath(t)
+	// One round: 200,000 flows 10 µs apart, 2 s of capture time; a pass
+	// is moved on by 3 s, so passes never share a moment.
+	const n, span = 200_000, 3
+	pcap := filepath.Join(t.TempDir(), "round.pcap")
+	sendertest.WritePcap(t, pcap, sendertest.ManyFlows(n))
+	rec := recordSoftflowd(t, pcap, n)
+	for _, d := range rec {
+		if len(d.data) < 20 || d.data[0] != 0 || d.data[1] != 9 {
+			t.Fatalf("softflowd sent a datagram that is not NetFlow v9: % x", d.data[:min(len(d.data), 20)])
+		}
+	}
+
+	dir, nfPort, p := serveNetFlow(t)
+	conn, err := net.Dial("udp", "127.0.0.1:"+nfPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.(*net.UDPConn).SetWriteBuffer(4 << 20)
+
+	// The sender: pass after pass until the soak's time is up.
+	var sent atomic.Int64
+	done := make(chan error, 1)
+	began := time.Now()
+	go func() {
+		buf := make([]byte, 65536)
+		for pass := uint32(0); ; pass++ {
+			for _, d := range rec {
+				if time.Since(began) >= soak {
+					done <- nil
+					return
+				}
+				if ahead := time.Until(began.Add(time.Duration(float64(sent.Load()) / float64(rate) * float64(time.Second)))); ahead > 0 {
+					time.Sleep(ahead)
+				}
+				// v9 header: version, count, uptime, unix seconds, sequence, source ID.
+				b := append(buf[:0], d.data...)
+				binary.BigEndian.PutUint32(b[8:], binary.BigEndian.Uint32(b[8:])+pass*span)
+				binary.BigEndian.PutUint32(b[12:], binary.BigEndian.Uint32(b[12:])+pass*1_000_000)
+				if _, err := conn.Write(b); err != nil {
+					done <- err
+					return
+				}
+				sent.Add(int64(d.flows))
+			}
+		}
+	}()
+
+	rss := func() int64 { return procStatus(t, p.pid(), "VmRSS:") }
+	count := func() int64 {
+		t.Helper()
+		r := must(t, run(t, "", nil, "events", "count", "", "--data-dir", dir,
+			"--from", sendertest.PcapStart.Add(-time.Hour).Format(time.RFC3339), "--to", sendertest.PcapStart.Add(48*time.Hour).Format(time.RFC3339)))
+		c, err := strconv.ParseInt(strings.TrimSpace(r.stdout), 10, 64)
+		if err != nil {
+			t.Fatalf("events count printed %q", r.stdout)
+		}
+		return c
+	}
+	mib := func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+	start := rss()
+	t.Logf("RSS before the load: %s; sending %d flows/s for %v", mib(start), rate, soak)
+	warmAt := min(time.Minute, soak/10)
+	var warm, peak int64
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	sending, deadline := true, time.Time{}
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			sending, deadline, done = false, time.Now().Add(5*time.Minute), nil
+			t.Logf("%v: sending ended, having sent %d flows (%.0f/s)", time.Since(began).Round(time.Second), sent.Load(), float64(sent.Load())/time.Since(began).Seconds())
+		case <-tick.C:
+		}
+		r := rss()
+		peak = max(peak, r)
+		if warm == 0 && time.Since(began) >= warmAt {
+			warm = r
+		}
+		stored := count()
+		t.Logf("%4.0fs RSS %s, sent %d, stored %d", time.Since(began).Seconds(), mib(r), sent.Load(), stored)
+		if !sending && stored >= sent.Load() {
+			break
+		}
+		if !sending && time.Now().After(deadline) {
+			t.Errorf("5 min after sending ended the store holds %d of %d flows", stored, sent.Load())
+			break
+		}
+	}
+	end := rss()
+	if c := count(); c != sent.Load() {
+		t.Errorf("stored %d flows, sent %d", c, sent.Load())
+	}
+	t.Logf("FIGURE flow soak %v at %d/s: RSS start %s, after warm-up (%v) %s, max %s, end %s; sent %d, stored %d, all stored %v after the start",
+		soak, rate, mib(start), warmAt, mib(warm), mib(peak), mib(end), sent.Load(), count(), time.Since(began).Round(time.Second))
+	// The bound of TestServeSoak, with the deduplication window's IDs
+	// those of messages (a listener's batch, of a hundred flows or more
+	// under this load) rather than of flows.
+	window := ingest.DefaultStreamDuplicates
+	filling := min(soak, window) - min(warmAt, window)
+	ids := int64(float64(rate) / 100 * filling.Seconds())
+	if bound := warm + warm/2 + 32<<20 + 128*ids; end > bound {
+		t.Errorf("RSS grew from %s after warm-up to %s at the end (bound %s): a leak?", mib(warm), mib(end), mib(bound))
 	}
 }
