@@ -289,8 +289,9 @@ func TestOpenChoosesTheStoreThatHoldsTheEvents(t *testing.T) {
 }
 
 // TestSortNewestFirst holds the sort of a block's rows, with its short
-// cut for rows that come oldest first, to a plain sort: rows in order,
-// in order with moments shared, reversed, and shuffled.
+// cut for rows that come oldest first and its sort by key, to a plain
+// sort: rows in order, in order with moments shared, reversed, shuffled,
+// and times too far apart for a key.
 func TestSortNewestFirst(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 12))
 	for trial := range 400 {
@@ -302,6 +303,11 @@ func TestSortNewestFirst(t *testing.T) {
 				ns += int64(r.IntN(5))
 			}
 			rows[i] = blockRow{ev: &Event{ID: fmt.Sprintf("%04x", r.IntN(1<<16))}, ns: ns}
+		}
+		if trial%8 == 6 { // too far apart for sortByKey's integer
+			for i := range rows {
+				rows[i].ns *= 1 << 54
+			}
 		}
 		switch trial % 4 {
 		case 1:

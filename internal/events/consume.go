@@ -68,6 +68,10 @@ type ConsumerOptions struct {
 	// the memory a fetch takes as events stays bounded whatever its
 	// messages' encoding.
 	MaxEvents int
+	// Records hands events of an encoding with a records decoder
+	// (RegisterStreamRecords) to the handler as records, without lines
+	// or fields: Consume sets it for a store that keeps records.
+	Records bool
 	// DeliverNew makes a consumer created now start with the messages
 	// published from now on, not those already on the stream (the IOC
 	// matcher's, which retro-matching covers for the past).
@@ -84,6 +88,9 @@ type Handler func(ctx context.Context, evs []Event) error
 func Consume(ctx context.Context, js jetstream.JetStream, st Store, o ConsumerOptions) (stop func(), err error) {
 	if st == nil {
 		return nil, errors.New("events: consume: a store is required")
+	}
+	if rk, ok := st.(interface{ keepsRecords() bool }); ok && rk.keepsRecords() {
+		o.Records = true
 	}
 	return ConsumeWith(ctx, js, o, st.Append)
 }
@@ -346,7 +353,7 @@ func decodeFetch(msgs []jetstream.Msg, o ConsumerOptions) fetched {
 		// The message's data is its own (the client copies each message
 		// out of its read buffer) and nothing writes to it: the events'
 		// strings can be slices of it rather than of a copy.
-		b.evs, err = appendStreamMessage(b.evs, m.Headers(), m.Data(), bytesString(m.Data()))
+		b.evs, err = appendStreamMessage(b.evs, m.Headers(), m.Data(), bytesString(m.Data()), o.Records)
 		if err != nil {
 			o.Logger.Error("events: not an event on the stream; dropped", "subject", m.Subject(), "err", err)
 		}

@@ -62,6 +62,11 @@ type Event struct {
 	// linePlain says the producer of line knows its numbers are plain
 	// (NumbersPlain), so that the block store need not read it for that.
 	linePlain bool
+	// recEnc, recCtx and rec, when set, are the event as a record of a
+	// stream encoding (SetStreamRecord), which the block store keeps in
+	// place of its line (ADR 0014).
+	recEnc      string
+	recCtx, rec []byte
 }
 
 // FieldsJSON is the event's fields as the JSON object they were encoded
@@ -83,9 +88,16 @@ func (e *Event) SetFieldsJSON(obj []byte) { e.Fields, e.fieldsJSON = nil, obj }
 // ConsumerOptions.DecodeFields leaves them as that JSON, so that a reader
 // that needs the fields of only some events (the analytics, most of whose
 // filters turn an event away on its log source) decodes only those. It
-// does nothing for an event whose Fields are set or that has none; an
+// does nothing for an event whose Fields are set or that has none. An
+// event a records decoder gave (ConsumerOptions.Records) gets its fields'
+// JSON, raw text and line written first (RegisterStreamRecords); an
 // event whose fields do not decode keeps none.
 func (e *Event) LoadFields() error {
+	if e.fieldsJSON == nil && e.rec != nil {
+		if err := e.writeRecord(); err != nil {
+			return err
+		}
+	}
 	if e.Fields != nil || len(e.fieldsJSON) == 0 {
 		return nil
 	}

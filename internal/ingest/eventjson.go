@@ -83,13 +83,17 @@ func appendOmitEmpty(b []byte, key, s string) []byte {
 	return appendJSONString(b, s)
 }
 
+// jsonTimeFits says whether appendJSONTime can write t: RFC 3339 has
+// four-digit years.
+func jsonTimeFits(t time.Time) bool { y := t.Year(); return y >= 0 && y <= 9999 }
+
 // appendJSONTime writes t as time.Time.MarshalJSON does (RFC 3339 with
 // nanoseconds), which refuses years outside 0–9999.
 func appendJSONTime(b []byte, t time.Time, ok bool) ([]byte, bool) {
-	y := t.Year()
-	if y < 0 || y > 9999 {
+	if !jsonTimeFits(t) {
 		return b, false
 	}
+	y := t.Year()
 	b = append(b, '"')
 	if t.Location() != time.UTC {
 		b = t.AppendFormat(b, time.RFC3339Nano)

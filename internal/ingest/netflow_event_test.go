@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/netip"
@@ -186,6 +187,36 @@ func randomFlow(r *rand.Rand) Flow {
 // that JSON, and its fields that line's — for softflowd's exports and
 // random flows, several datagrams' contexts in one message, and a
 // received time in a zone other than UTC.
+// flowMessage is flows as one message of FlowStreamEncoding, as the
+// listener would publish them, with their events: a datagram's worth of
+// flows share a source, and the mapping (each of mappings in turn), the
+// exporter, the organisation and the received time change between them.
+func flowMessage(flows []Flow, mappings ...*LogSources) ([]byte, []events.Event) {
+	london := time.FixedZone("BST", 3600)
+	exporters := []netip.AddrPort{netip.AddrPortFrom(testExporter, 2055), netip.MustParseAddrPort("[2001:db8::9]:4739")}
+	var msg []byte
+	var want []events.Event
+	var last flowContext
+	for i := range flows {
+		f := &flows[i]
+		if i%7 == 0 || last.src == nil || flowFormat(f.Version) != last.format {
+			ls := mappings[i/7%len(mappings)]
+			recv := received.Add(time.Duration(i) * time.Millisecond)
+			if i%3 == 0 {
+				recv = recv.In(london)
+			}
+			last.src = newFlowSource(exporters[i/7%2], []string{"RJ1", "RX1"}[i/14%2], recv, ls)
+			last.src.logSource(f)
+			last.format = last.src.format
+			msg = appendFlowContext(msg, last.src)
+		}
+		ev := last.src.event(f)
+		want = append(want, ev)
+		msg = appendFlowRecord(msg, ev.ID, f)
+	}
+	return msg, want
+}
+
 func TestFlowStreamGivesTheListenersEvents(t *testing.T) {
 	var flows []Flow
 	for _, s := range netflowSamples {
@@ -205,30 +236,7 @@ func TestFlowStreamGivesTheListenersEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	london := time.FixedZone("BST", 3600)
-	exporters := []netip.AddrPort{netip.AddrPortFrom(testExporter, 2055), netip.MustParseAddrPort("[2001:db8::9]:4739")}
-	var msg []byte
-	var want []events.Event
-	var last flowContext
-	for i := range flows {
-		f := &flows[i]
-		// A datagram's worth of flows share a source; the mapping, the
-		// exporter and the received time change between them.
-		if i%7 == 0 || last.src == nil || flowFormat(f.Version) != last.format {
-			ls := []*LogSources{nil, copies}[i/7%2]
-			recv := received.Add(time.Duration(i) * time.Millisecond)
-			if i%3 == 0 {
-				recv = recv.In(london)
-			}
-			last.src = newFlowSource(exporters[i/7%2], []string{"RJ1", "RX1"}[i/14%2], recv, ls)
-			last.src.logSource(f)
-			last.format = last.src.format
-			msg = appendFlowContext(msg, last.src)
-		}
-		ev := last.src.event(f)
-		want = append(want, ev)
-		msg = appendFlowRecord(msg, ev.ID, f)
-	}
+	msg, want := flowMessage(flows, nil, copies)
 	h := nats.Header{}
 	h.Set(events.StreamEncodingHeader, FlowStreamEncoding)
 	got, err := events.AppendStreamMessage(nil, h, msg)
@@ -309,7 +317,38 @@ func FuzzFlowStream(f *testing.F) {
 		f.Add(msg)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		evs, _ := decodeFlowMessage(nil, data)
+		evs, err := decodeFlowMessage(nil, data)
+		// The records decoder reads what this one reads, refuses what it
+		// refuses, and its records, one after another each run of one
+		// context led by it (as a block keeps them), read as the same
+		// events with their lines.
+		recs, rerr := decodeFlowRecords(nil, data)
+		if len(recs) != len(evs) || fmt.Sprint(err) != fmt.Sprint(rerr) {
+			t.Fatalf("%d events (%v), %d records (%v)", len(evs), err, len(recs), rerr)
+		}
+		var block, ctx []byte
+		for i := range recs {
+			if recs[i].ID != evs[i].ID || recs[i].Org != evs[i].Org || !recs[i].EventTime.Equal(evs[i].EventTime) {
+				t.Fatalf("record %d: %s %s %v, event %s %s %v", i, recs[i].ID, recs[i].Org, recs[i].EventTime, evs[i].ID, evs[i].Org, evs[i].EventTime)
+			}
+			enc, c, rec := recs[i].StreamRecord()
+			if enc != FlowStreamEncoding || rec == nil {
+				t.Fatalf("record %d has no record: %q", i, enc)
+			}
+			if i == 0 || !bytes.Equal(c, ctx) {
+				block, ctx = append(block, c...), c
+			}
+			block = append(block, rec...)
+		}
+		again, err := decodeFlowMessage(nil, block)
+		if err != nil || len(again) != len(evs) {
+			t.Fatalf("the records as a block: %d of %d events: %v", len(again), len(evs), err)
+		}
+		for i := range again {
+			if !bytes.Equal(again[i].StreamLine(), evs[i].StreamLine()) {
+				t.Fatalf("event %d from the block\n%s\nfrom the message\n%s", i, again[i].StreamLine(), evs[i].StreamLine())
+			}
+		}
 		for i := range evs {
 			ev := &evs[i]
 			if ev.ID == "" || ev.Org == "" {
