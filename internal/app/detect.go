@@ -188,6 +188,10 @@ func (s *Server) startDetection(ctx context.Context) error {
 		}
 		stop, err := events.ConsumeWith(cctx, s.Bus.JetStream(), events.ConsumerOptions{
 			Stream: ingest.EventStream, Durable: DetectDurable, Namespace: s.Bus.Namespace(), Logger: s.Log.With("component", "detection"),
+			// Flows as their records: writing out a flow's fields is
+			// most of reading it, and few rules or analytics look at
+			// flows (LoadFields writes out those they do).
+			Records: true,
 		}, func(ctx context.Context, evs []events.Event) error { return s.detect(ctx, d, evs) })
 		if err != nil {
 			return err
@@ -501,12 +505,13 @@ func (s *Server) detect(ctx context.Context, d *Detection, evs []events.Event) e
 		if d.analytics != nil {
 			found = append(found, d.analytics.Observe(ev)...)
 		}
-		if d.hunter == nil {
+		if d.hunter == nil || !d.hunter.Covers(ev) {
 			continue
 		}
-		// The rules read every event's fields; the consumer leaves them
-		// as the stream's JSON, which the analytics decode only for the
-		// events their filters ask about.
+		// The rules read the fields of every event of their log sources;
+		// the consumer leaves them as the stream's JSON (or a flow's
+		// record), which the analytics decode only for the events their
+		// filters ask about.
 		if err := ev.LoadFields(); err != nil {
 			s.Log.Error("detection: an event whose fields do not decode", "id", ev.ID, "err", err)
 		}

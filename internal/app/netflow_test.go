@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-health/vigil/internal/cases"
 	"github.com/vigil-health/vigil/internal/config"
 	"github.com/vigil-health/vigil/internal/events"
 	"github.com/vigil-health/vigil/internal/ingest"
@@ -23,8 +24,28 @@ import (
 // analyst finds by the query language's network conditions; the flows
 // belong to the national root (no mapping), so a trust's analyst finds
 // none; Prometheus counts the datagrams.
+// flowRule is a Sigma rule on flows: live detection reads flows as
+// their records (ADR 0014) and writes out the fields of those a rule
+// covers.
+const flowRule = `title: Remote desktop or SQL Server from the trust network
+id: 5c3f1e2a-7d41-4b8e-9f3a-2a6c0d9e8b71
+status: test
+logsource:
+  product: netflow
+detection:
+  sel:
+    dst_port: [3389, 1433]
+    proto: tcp
+  condition: sel
+level: medium
+`
+
 func TestNetFlowEndToEnd(t *testing.T) {
-	s := startWith(t, func(c *config.Config) { c.NetFlow = "127.0.0.1:0" })
+	rules := t.TempDir()
+	if err := os.WriteFile(filepath.Join(rules, "flows.yml"), []byte(flowRule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startWith(t, func(c *config.Config) { c.NetFlow, c.Rules = "127.0.0.1:0", rules })
 	f := newFixture(t, s)
 	addr := s.Ingest.Addrs()[ingest.ListenerNetFlow]
 	if addr == nil || addr.Network() != "udp" {
@@ -76,6 +97,26 @@ func TestNetFlowEndToEnd(t *testing.T) {
 		if ev.Org != "ENG" || ev.Source.Protocol != "netflow" || (ev.Fields["dst_port"] != float64(3389) && ev.Fields["dst_port"] != float64(1433)) {
 			t.Errorf("%s: %+v", ev.Raw, ev)
 		}
+	}
+	// Live detection raised the rule's alert on those flows, with their
+	// fields.
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		as, _, err := s.Cases.ListAlerts(ctx, sys, cases.AlertFilter{Source: "sigma"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(as) > 0 {
+			a := as[0]
+			if a.Title != "Remote desktop or SQL Server from the trust network" || a.Org != "ENG" || (a.Fields["event.dst_port"] != "3389" && a.Fields["event.dst_port"] != "1433") || a.Fields["event.proto"] != "tcp" {
+				t.Errorf("the flow rule's alert: %+v", a)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no alert from the Sigma rule on flows")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	res, body := get(t, http.DefaultClient, s.url("/api/v1/events?q=product%3Dnetflow&from=2026-12-06T09:00:00Z&to=2026-12-06T11:00:00Z"), f.aliceTok)
 	if res.StatusCode != 200 || strings.Contains(body, "netflow") {

@@ -83,6 +83,12 @@ func (h *Hunter) Match(ev *events.Event, fn func(*CompiledRule)) {
 	h.router.Match(ev.Product, ev.Category, ev.Service, FromEvent(ev), fn)
 }
 
+// Covers says whether any rule's log source covers ev's: Detect finds
+// nothing in an event it does not cover, which then needs no fields.
+func (h *Hunter) Covers(ev *events.Event) bool {
+	return len(h.router.route(strings.ToLower(ev.Product), strings.ToLower(ev.Category), strings.ToLower(ev.Service)).rules) > 0
+}
+
 // Detect is Match with correlations: a rule's match is reported unless
 // the rule only feeds correlations (generate: false), and every
 // correlation it completes is reported as well, in event time, unless
