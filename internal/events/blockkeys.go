@@ -28,7 +28,11 @@ type blockKey struct {
 // appendBlockKey appends r's keys to b; hi is the block's newest time.
 func appendBlockKey(b []byte, hi int64, r blockRow) []byte {
 	b = binary.AppendUvarint(b, uint64(hi-r.ns))
-	switch v := eventIDOf(fieldsJSONOf(r.ev)).(type) {
+	var eid any
+	if r.ev.rec == nil { // a record has no EventID (RegisterStreamRecords)
+		eid = eventIDOf(fieldsJSONOf(r.ev))
+	}
+	switch v := eid.(type) {
 	case int64:
 		b = binary.AppendVarint(append(b, 'i'), v)
 	case float64:
