@@ -282,16 +282,22 @@ func netFlowSteady(b *testing.B, pcaps []string, n int) {
 		took += moved.Sub(start)
 	}
 	b.StopTimer()
-	got := last - warm
+	reportFlowRounds(b, p, last-warm, n*(len(pcaps)-1), took, cpu0)
+	p.term()
+}
+
+// reportFlowRounds reports the timed rounds of a warm server's flow
+// benchmark: got of sent flows stored in took, serve's CPU since cpu0.
+func reportFlowRounds(b *testing.B, p *serveProc, got, sent int, took, cpu0 time.Duration) {
+	b.Helper()
 	if got <= 0 {
 		b.Fatal("no flow stored after the warm-up")
 	}
 	b.ReportMetric(float64(got)/took.Seconds(), "records/s")
 	b.ReportMetric(float64(got), "stored")
-	b.ReportMetric(float64(n*(len(pcaps)-1)), "sent")
+	b.ReportMetric(float64(sent), "sent")
 	b.ReportMetric((procCPU(b, p.pid())-cpu0).Seconds()*1e6/float64(got), "serve-CPU-µs/record")
 	b.ReportMetric(float64(procPeakRSS(b, p.pid()))/(1<<20), "serve-peak-RSS-MiB")
-	p.term()
 }
 
 // countUntil runs `vigil events count` (the args count) every 100 ms
@@ -462,16 +468,9 @@ func netFlowReplay(b *testing.B, recs [][]exported, n, rate int) {
 	last, moved, _ := countUntil(b, count, warm+n*(len(recs)-1))
 	took := moved.Sub(start)
 	b.StopTimer()
-	got := last - warm
-	if got <= 0 {
-		b.Fatal("no flow stored after the warm-up")
-	}
-	b.ReportMetric(float64(got)/took.Seconds(), "records/s")
-	b.ReportMetric(float64(got), "stored")
-	b.ReportMetric(float64(n*(len(recs)-1)), "sent")
-	b.ReportMetric(float64(n*(len(recs)-1))/offered.Seconds(), "offered/s")
-	b.ReportMetric(sendCPU.Seconds()*1e6/float64(n*(len(recs)-1)), "sender-CPU-µs/record")
-	b.ReportMetric((procCPU(b, p.pid())-cpu0).Seconds()*1e6/float64(got), "serve-CPU-µs/record")
-	b.ReportMetric(float64(procPeakRSS(b, p.pid()))/(1<<20), "serve-peak-RSS-MiB")
+	sent := n * (len(recs) - 1)
+	reportFlowRounds(b, p, last-warm, sent, took, cpu0)
+	b.ReportMetric(float64(sent)/offered.Seconds(), "offered/s")
+	b.ReportMetric(sendCPU.Seconds()*1e6/float64(sent), "sender-CPU-µs/record")
 	p.term() // writes VIGIL_TEST_SERVE_CPUPROFILE when it is set
 }

@@ -34,14 +34,7 @@ import (
 // VIGIL_SOAK_RATE is the messages per second in all (default 2,000; a
 // quarter of them through RELP).
 func TestServeSoak(t *testing.T) {
-	soak, _ := time.ParseDuration(os.Getenv("VIGIL_SOAK"))
-	if soak <= 0 {
-		t.Skip("set VIGIL_SOAK to the soak's length (10m)")
-	}
-	rate := 2000
-	if r, _ := strconv.Atoi(os.Getenv("VIGIL_SOAK_RATE")); r > 0 {
-		rate = r
-	}
+	soak, rate := soakSettings(t, "VIGIL_SOAK", 2000)
 	root := os.Getenv("VIGIL_SYSLOG_NG_ROOT")
 	if root == "" {
 		root = "/opt/syslog-ng"
@@ -205,14 +198,7 @@ action(type="omrelp" target="127.0.0.1" port=%q template="RSYSLOG_SyslogProtocol
 //
 //	VIGIL_FLOW_SOAK=10m go test -count=1 -timeout 30m -run TestServeFlowSoak -v ./internal/cli/
 func TestServeFlowSoak(t *testing.T) {
-	soak, _ := time.ParseDuration(os.Getenv("VIGIL_FLOW_SOAK"))
-	if soak <= 0 {
-		t.Skip("set VIGIL_FLOW_SOAK to the soak's length (10m)")
-	}
-	rate := 100_000
-	if r, _ := strconv.Atoi(os.Getenv("VIGIL_FLOW_SOAK_RATE")); r > 0 {
-		rate = r
-	}
+	soak, rate := soakSettings(t, "VIGIL_FLOW_SOAK", 100_000)
 	sendertest.SoftflowdPath(t)
 	// One round: 200,000 flows 10 µs apart, 2 s of capture time; a pass
 	// is moved on by 3 s, so passes never share a moment.
@@ -321,4 +307,18 @@ func TestServeFlowSoak(t *testing.T) {
 	if bound := warm + warm/2 + 32<<20 + 128*ids; end > bound {
 		t.Errorf("RSS grew from %s after warm-up to %s at the end (bound %s): a leak?", mib(warm), mib(end), mib(bound))
 	}
+}
+
+// soakSettings is a soak's length from the variable env (skipping the
+// test when it is not set) and its rate from env_RATE (rate when not set).
+func soakSettings(t *testing.T, env string, rate int) (time.Duration, int) {
+	t.Helper()
+	soak, _ := time.ParseDuration(os.Getenv(env))
+	if soak <= 0 {
+		t.Skipf("set %s to the soak's length (10m)", env)
+	}
+	if r, _ := strconv.Atoi(os.Getenv(env + "_RATE")); r > 0 {
+		rate = r
+	}
+	return soak, rate
 }

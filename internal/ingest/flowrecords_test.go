@@ -27,15 +27,7 @@ import (
 // records, and found by its EventID; and records delivered again are
 // stored once.
 func TestFlowRecordsStoreAsTheirLines(t *testing.T) {
-	var flows []Flow
-	for _, s := range netflowSamples {
-		got, _ := decodeAll(t, NewNetFlowDecoder(TemplateOptions{}), loadSamples(t, s.name))
-		flows = append(flows, got...)
-	}
-	r := rand.New(rand.NewPCG(14, 2026))
-	for range 3000 {
-		flows = append(flows, randomFlow(r))
-	}
+	flows := sampleAndRandomFlows(t, 14, 3000)
 	toEventID, err := LoadLogSources([]byte(`rules:
   - formats: [netflow-v5, netflow-v9, ipfix]
     product: netflow

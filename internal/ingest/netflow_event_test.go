@@ -16,14 +16,10 @@ import (
 	"github.com/vigil-health/vigil/internal/events"
 )
 
-// The flow listener writes a flow's fields straight as JSON; the event it
-// makes must read back exactly as the map the fields were built in before
-// (refFlowSource, the earlier code kept as the reference) — the same
-// fields, values, raw text, log source and ID — for softflowd's real
-// exports and for flows with every combination of what a record may
-// carry, under the shipped log-source mapping and under mappings that
-// copy fields differently or look at their values.
-func TestFlowFieldsAsTheMapGave(t *testing.T) {
+// sampleAndRandomFlows is softflowd's sample flows and n random ones (randomFlow,
+// seeded with seed).
+func sampleAndRandomFlows(t *testing.T, seed uint64, n int) []Flow {
+	t.Helper()
 	var flows []Flow
 	for _, s := range netflowSamples {
 		got, _ := decodeAll(t, NewNetFlowDecoder(TemplateOptions{}), loadSamples(t, s.name))
@@ -32,10 +28,22 @@ func TestFlowFieldsAsTheMapGave(t *testing.T) {
 	if len(flows) == 0 {
 		t.Fatal("no sample flows")
 	}
-	r := rand.New(rand.NewPCG(16, 2026))
-	for range 3000 {
+	r := rand.New(rand.NewPCG(seed, 2026))
+	for range n {
 		flows = append(flows, randomFlow(r))
 	}
+	return flows
+}
+
+// The flow listener writes a flow's fields straight as JSON; the event it
+// makes must read back exactly as the map the fields were built in before
+// (refFlowSource, the earlier code kept as the reference) — the same
+// fields, values, raw text, log source and ID — for softflowd's real
+// exports and for flows with every combination of what a record may
+// carry, under the shipped log-source mapping and under mappings that
+// copy fields differently or look at their values.
+func TestFlowFieldsAsTheMapGave(t *testing.T) {
+	flows := sampleAndRandomFlows(t, 16, 3000)
 	mappings := map[string]string{
 		"shipped": "",
 		// Copies in a chain, one onto a name the flow has (not copied),
@@ -218,15 +226,7 @@ func flowMessage(flows []Flow, mappings ...*LogSources) ([]byte, []events.Event)
 }
 
 func TestFlowStreamGivesTheListenersEvents(t *testing.T) {
-	var flows []Flow
-	for _, s := range netflowSamples {
-		got, _ := decodeAll(t, NewNetFlowDecoder(TemplateOptions{}), loadSamples(t, s.name))
-		flows = append(flows, got...)
-	}
-	r := rand.New(rand.NewPCG(13, 2026))
-	for range 2000 {
-		flows = append(flows, randomFlow(r))
-	}
+	flows := sampleAndRandomFlows(t, 13, 2000)
 	copies, err := LoadLogSources([]byte(`rules:
   - formats: [netflow-v5, netflow-v9, ipfix]
     product: netflow
